@@ -106,9 +106,7 @@ def decode_image(
             if width <= 0 or height <= 0:
                 raise InvalidImage("The image has no pixels.")
             if width * height > max_pixels:
-                raise ImageTooLarge(
-                    f"Image has {width}x{height} pixels; the limit is {max_pixels} pixels."
-                )
+                raise ImageTooLarge(f"Image has {width}x{height} pixels; the limit is {max_pixels} pixels.")
             original_mode = image.mode
             if fmt == "JPEG" and min_side:
                 image.draft("RGB", (min_side, min_side))

@@ -87,8 +87,8 @@ def resize_for_model(image: Image.Image, spec: PreprocessSpec) -> Image.Image:
         scale = size / max(w, h)
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
         resized = image.resize((nw, nh), resample)
-        fill = tuple(int(round(m * 255)) for m in spec.mean)
-        canvas = Image.new("RGB", (size, size), fill)  # type: ignore[arg-type]
+        fill = tuple(round(m * 255) for m in spec.mean)
+        canvas = Image.new("RGB", (size, size), fill)
         canvas.paste(resized, ((size - nw) // 2, (size - nh) // 2))
         return canvas
     raise ValueError(f"unknown resize_mode {spec.resize_mode!r}")

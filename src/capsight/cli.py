@@ -1,0 +1,62 @@
+"""The ``capsight`` command line: thin parsing that calls library functions.
+
+Each area registers its own subcommands (``register(subparsers)`` in a ``commands`` module), so
+this file stays small and importing it stays fast: heavy imports (torch, onnxruntime, uvicorn)
+happen inside the command functions, never at module import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from capsight import __version__
+from capsight.errors import CapsightError
+
+COMMAND_MODULES = (
+    "capsight.training.commands",  # train, evaluate, export, prepare-data
+    "capsight.api.commands",  # serve, classify
+    "capsight.batch.commands",  # batch, report
+    "capsight.store.commands",  # keys, db
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="capsight",
+        description="Train an image classifier on labelled folders and serve it on ONNX Runtime.",
+    )
+    parser.add_argument("--version", action="version", version=f"capsight {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(handler(args) or 0)
+    except CapsightError as exc:
+        print(f"capsight: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("capsight: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

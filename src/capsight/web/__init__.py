@@ -1,0 +1,1 @@
+"""Static web page served at / by the API."""
