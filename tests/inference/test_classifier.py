@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from capsight.imaging import decode_image, preprocess_batch
+from capsight.inference import OnnxClassifier, load_metadata
+from capsight.inference.classifier import to_predictions
+from model_factory import LABEL_COLOURS, solid_image_bytes
+
+
+def test_colour_model_predicts_each_label(colour_model_dir: Path) -> None:
+    clf = OnnxClassifier(colour_model_dir, intra_op_threads=1)
+    spec = clf.metadata.preprocessing
+    labels = list(LABEL_COLOURS)
+    images = [decode_image(solid_image_bytes(LABEL_COLOURS[lab])).image for lab in labels]
+    probs = clf.predict(preprocess_batch(images, spec))
+    assert probs.shape == (3, 3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    preds = to_predictions(probs, clf.metadata.labels)
+    assert [p.label for p in preds] == labels
+    assert all(p.confidence > 0.5 for p in preds)
+
+
+def test_label_count_mismatch_is_refused(colour_model_dir: Path, tmp_path: Path) -> None:
+    meta = load_metadata(colour_model_dir)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "model.onnx").write_bytes((colour_model_dir / "model.onnx").read_bytes())
+    from dataclasses import replace
+
+    replace(meta, labels=("a", "b")).save(bad)
+    with pytest.raises(ValueError, match="labels"):
+        OnnxClassifier(bad)
+
+
+def test_metadata_round_trip(colour_model_dir: Path) -> None:
+    meta = load_metadata(colour_model_dir)
+    assert meta.labels == ("background", "closed", "opened")
+    assert meta.preprocessing.input_size == 32
+    buf = io.StringIO()
+    buf.write(str(meta.to_dict()))
+    assert "colour-test" in buf.getvalue()

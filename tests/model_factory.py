@@ -1,0 +1,73 @@
+"""Builds tiny but real ONNX classifiers for tests, without torch.
+
+The model averages each colour channel and scores class i by channel i, so a pure red image is
+class 0, green class 1, blue class 2. That makes results checkable: a test that sends differently
+coloured images at once can prove each answer went back to the request that asked for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from capsight.imaging.preprocess import PreprocessSpec
+from capsight.inference.metadata import ModelMetadata
+
+BOTTLE_LABELS = ("background", "closed", "opened")
+# Pure colours that the tiny model maps to each bottle label (same order as BOTTLE_LABELS).
+LABEL_COLOURS = {"background": (230, 20, 20), "closed": (20, 230, 20), "opened": (20, 20, 230)}
+
+
+def build_colour_model(
+    model_dir: Path,
+    labels: tuple[str, ...] = BOTTLE_LABELS,
+    input_size: int = 32,
+    name: str = "bottle-status",
+    version: str = "test-1",
+) -> Path:
+    """Write model.onnx + model.json for the colour model into model_dir and return it."""
+    n = len(labels)
+    weight = np.zeros((3, n), dtype=np.float32)
+    for i in range(n):
+        weight[i % 3, i] = 4.0
+    graph = helper.make_graph(
+        [
+            helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
+            helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
+            helper.make_node("MatMul", ["flat", "W"], ["logits"]),
+        ],
+        "colour",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, input_size, input_size])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n])],
+        initializer=[numpy_helper.from_array(weight, "W")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(model_dir / "model.onnx"))
+    ModelMetadata(
+        name=name,
+        version=version,
+        labels=labels,
+        architecture="colour-test",
+        preprocessing=PreprocessSpec(input_size=input_size),
+        metrics={"accuracy": 1.0},
+    ).save(model_dir)
+    return model_dir
+
+
+def solid_image_bytes(
+    colour: tuple[int, int, int], fmt: str = "JPEG", size: tuple[int, int] = (64, 48)
+) -> bytes:
+    """A solid-colour image encoded in fmt."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format=fmt)
+    return buf.getvalue()
