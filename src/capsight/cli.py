@@ -17,7 +17,8 @@ from capsight import __version__
 from capsight.errors import CapsightError
 
 COMMAND_MODULES = (
-    "capsight.training.commands",  # train, evaluate, export, prepare-data
+    "capsight.training.commands",  # train, evaluate, export
+    "capsight.training.dataprep.commands",  # prepare-data
     "capsight.api.commands",  # serve, classify
     "capsight.batch.commands",  # batch, report
     "capsight.store.commands",  # keys, db

@@ -1,0 +1,1 @@
+"""Builds reproducible training folders from installable sources (see prepare.py)."""
