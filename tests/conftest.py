@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from model_factory import build_colour_model
+from servers import postgres_server, redis_server, s3_credentials, s3_server  # noqa: F401 - shared fixtures
 
 
 @pytest.fixture(scope="session")

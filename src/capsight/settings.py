@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 16 * 1024 * 1024
     max_pixels: int = 50_000_000
     max_batch_images: int = 32
+    max_batch_upload_bytes: int = 64 * 1024 * 1024  # whole body of a multi-image request
 
     # Storage (embedded defaults: SQLite + local folder + in-process cache)
     data_dir: Path = Path("var")
@@ -60,6 +61,7 @@ class Settings(BaseSettings):
     # Cache and rate limits
     redis_url: str | None = None
     cache_size: int = 10_000  # in-process LRU entries; 0 disables the cache
+    cache_ttl_seconds: int = 86_400  # Redis cache entry lifetime
     rate_limit: str | None = None  # e.g. "100/minute" per client; None = unlimited
 
     # Auth

@@ -1,10 +1,134 @@
-"""CLI subcommands of capsight.api (registered by capsight.cli)."""
+"""CLI subcommands of capsight.api (registered by capsight.cli): ``serve`` and ``classify``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
 from typing import Any
+
+from capsight.errors import CapsightError, NotFound
+
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add this area's subcommands; each sets `handler=` to a function taking the parsed args."""
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the HTTP API (settings from CAPSIGHT_* variables; flags override)",
+        description="Serve the model over HTTP: /classify, /v1, /v2 (Open Inference Protocol), /docs.",
+    )
+    serve.add_argument("--host", help="interface to bind (default: CAPSIGHT_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: CAPSIGHT_PORT or 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: CAPSIGHT_WORKERS or 1)")
+    serve.add_argument("--model", type=Path, help="model directory with model.onnx + model.json")
+    serve.add_argument("--access-log", action="store_true", help="log every request line (costs throughput)")
+    serve.set_defaults(handler=run_serve)
+
+    classify = subparsers.add_parser(
+        "classify",
+        help="classify image files directly, without a server",
+        description="Classify image files with the model; one line per image, or a JSON list.",
+    )
+    classify.add_argument("images", nargs="+", type=Path, metavar="IMG")
+    classify.add_argument("--json", action="store_true", help="print a JSON list instead of lines")
+    classify.add_argument("--model", type=Path, help="model directory with model.onnx + model.json")
+    classify.set_defaults(handler=run_classify)
+
+
+def _require_model(model_dir: Path) -> None:
+    for name in ("model.onnx", "model.json"):
+        if not (model_dir / name).is_file():
+            raise NotFound(f"No model at {model_dir} (missing {name}); pass --model DIR or set CAPSIGHT_MODEL_DIR.")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from capsight.settings import Settings
+
+    # Worker processes rebuild settings from the environment, so the flags travel that way too.
+    overrides = {"HOST": args.host, "PORT": args.port, "WORKERS": args.workers, "MODEL_DIR": args.model}
+    for key, value in overrides.items():
+        if value is not None:
+            os.environ[f"CAPSIGHT_{key}"] = str(Path(value).resolve() if key == "MODEL_DIR" else value)
+    settings = Settings()
+    _require_model(settings.model_dir)
+    url = f"http://{settings.host}:{settings.port}"
+    logger.info(
+        "capsight serving %s at %s (docs %s/docs, %d worker%s)",
+        settings.model_dir,
+        url,
+        url,
+        settings.workers,
+        "" if settings.workers == 1 else "s",
+    )
+    uvicorn.run(
+        "capsight.api.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        access_log=args.access_log,
+        loop="auto",  # uvloop when installed
+        http="auto",  # httptools when installed
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    from capsight.imaging.decode import decode_image
+    from capsight.imaging.preprocess import preprocess_batch
+    from capsight.inference.classifier import OnnxClassifier, to_predictions
+    from capsight.settings import Settings
+
+    settings = Settings()
+    model_dir = args.model or settings.model_dir
+    _require_model(model_dir)
+    classifier = OnnxClassifier(model_dir, intra_op_threads=settings.intra_op_threads)
+    spec = classifier.metadata.preprocessing
+
+    outcomes: list[dict[str, Any]] = []
+    good: list[tuple[int, Any]] = []
+    for path in args.images:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            outcomes.append({"path": str(path), "error": "no such file"})
+            continue
+        except OSError as exc:
+            outcomes.append({"path": str(path), "error": f"cannot read: {exc.strerror or exc}"})
+            continue
+        try:
+            decoded = decode_image(data, min_side=spec.decode_hint(), max_pixels=settings.max_pixels)
+        except CapsightError as exc:
+            outcomes.append({"path": str(path), "error": exc.message})
+            continue
+        good.append((len(outcomes), decoded.image))
+        outcomes.append({"path": str(path)})
+
+    step = max(1, settings.batch_max_size)
+    for start in range(0, len(good), step):
+        chunk = good[start : start + step]
+        probs = classifier.predict(preprocess_batch([image for _, image in chunk], spec))
+        for (index, _), pred in zip(chunk, to_predictions(probs, classifier.metadata.labels), strict=True):
+            outcomes[index].update(
+                label=pred.label, confidence=pred.confidence, probabilities=pred.probabilities
+            )
+
+    failed = [o for o in outcomes if "error" in o]
+    if args.json:
+        print(json.dumps(outcomes, indent=2))
+    else:
+        for o in outcomes:
+            if "error" not in o:
+                print(f"{o['path']}: {o['label']} ({o['confidence']:.3f})")
+    for o in failed:
+        print(f"capsight: error: {o['path']}: {o['error']}", file=sys.stderr)
+    return 1 if failed else 0

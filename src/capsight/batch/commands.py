@@ -1,10 +1,141 @@
-"""CLI subcommands of capsight.batch (registered by capsight.cli)."""
+"""CLI subcommands of capsight.batch (registered by capsight.cli): ``batch`` and ``report``."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add this area's subcommands; each sets `handler=` to a function taking the parsed args."""
+    batch = subparsers.add_parser(
+        "batch",
+        help="classify a folder, glob, list file or s3:// prefix of images",
+        description=(
+            "Classify many images into OUT/results.jsonl, results.csv and summary.json. "
+            "Run it again with the same --out to resume an interrupted run."
+        ),
+    )
+    batch.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SRC",
+        help="folder (recursive), glob, text file of paths (one per line), image file, or s3://bucket/prefix",
+    )
+    batch.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    batch.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: settings.model_dir)")
+    batch.add_argument("--batch-size", type=int, default=32, help="images per inference batch (default 32)")
+    batch.add_argument(
+        "--workers", type=int, default=0, help="decode workers / Ray actors (0 = one per core)"
+    )
+    batch.add_argument(
+        "--executor",
+        choices=("thread", "process"),
+        default="thread",
+        help="decode workers are threads (default, faster here) or processes",
+    )
+    batch.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="ONNX Runtime threads for inference (default 1; 0 = one per core)",
+    )
+    batch.add_argument(
+        "--sort", choices=("copy", "move", "link"), help="also organise images into OUT/<label>/"
+    )
+    batch.add_argument(
+        "--min-confidence",
+        type=_probability,
+        metavar="X",
+        help="with --sort: images below this confidence go to OUT/_review/",
+    )
+    batch.add_argument("--s3-endpoint", metavar="URL", help="S3-compatible endpoint (default: settings)")
+    batch.add_argument(
+        "--engine", choices=("local", "ray"), default="local", help="where to run (default local)"
+    )
+    batch.add_argument("--ray-address", metavar="ADDR", help="with --engine ray: join this cluster")
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    batch.set_defaults(handler=run_batch_command)
+
+    report = subparsers.add_parser(
+        "report", help="render an HTML report of a batch run", description="Render results.jsonl as HTML."
+    )
+    report.add_argument("results", type=Path, help="results.jsonl of a batch run")
+    report.add_argument("--out", type=Path, help="HTML file (default: report.html next to the results)")
+    report.add_argument("--least", type=int, default=24, help="how many least confident images to show")
+    report.add_argument("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// thumbnails")
+    report.set_defaults(handler=report_command)
+
+
+def run_batch_command(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from capsight.batch.options import BatchOptions, BatchProgress
+    from capsight.batch.runner import run_batch
+    from capsight.errors import NotFound
+    from capsight.inference import OnnxClassifier
+    from capsight.settings import Settings
+
+    settings = Settings()
+    model_dir = args.model or settings.model_dir
+    if not (Path(model_dir) / "model.onnx").is_file():
+        raise NotFound(f"No model.onnx in {model_dir}; pass --model DIR.")
+    options = BatchOptions(
+        batch_size=args.batch_size,
+        workers=args.workers,
+        executor=args.executor,
+        sort=args.sort,
+        min_confidence=args.min_confidence,
+        max_pixels=settings.max_pixels,
+        s3_endpoint_url=args.s3_endpoint or settings.s3_endpoint_url,
+        engine=args.engine,
+        ray_address=args.ray_address,
+        model_dir=model_dir,
+    )
+    classifier = OnnxClassifier(model_dir, intra_op_threads=args.threads)
+    bar: tqdm[Any] | None = None
+
+    def progress(p: BatchProgress) -> None:
+        nonlocal bar
+        if args.no_progress:
+            return
+        if bar is None:
+            # initial= makes rate and ETA count only this run's images.
+            bar = tqdm(total=p.total, initial=p.done, unit="img", file=sys.stderr, dynamic_ncols=True)
+        bar.update(p.done - bar.n)
+        bar.set_postfix(errors=p.errors, refresh=False)
+
+    try:
+        summary = run_batch(args.sources, args.out, classifier, options, progress_callback=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    counts = ", ".join(f"{label} {n}" for label, n in summary.counts.items())
+    print(
+        f"{summary.total} images ({counts}; {summary.errors} errors) in {summary.elapsed_seconds:.1f} s, "
+        f"{summary.images_per_second:.1f} images/s -> {args.out}"
+    )
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from capsight.batch.report import write_report
+    from capsight.settings import Settings
+
+    path = write_report(
+        args.results,
+        args.out,
+        least_confident=args.least,
+        s3_endpoint_url=args.s3_endpoint or Settings().s3_endpoint_url,
+    )
+    print(path)
+    return 0

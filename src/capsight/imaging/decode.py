@@ -13,13 +13,16 @@ Why this is careful:
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from capsight.errors import EmptyFile, ImageTooLarge, InvalidImage
+
+logger = logging.getLogger(__name__)
 
 # Pillow's own bomb check would raise its own error type; we check pixels ourselves first.
 Image.MAX_IMAGE_PIXELS = None
@@ -32,6 +35,8 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"BM", 0, "BMP"),
     (b"II*\x00", 0, "TIFF"),
     (b"MM\x00*", 0, "TIFF"),
+    (b"II+\x00", 0, "TIFF"),  # BigTIFF
+    (b"MM\x00+", 0, "TIFF"),
 )
 
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
@@ -60,17 +65,22 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     mode = image.mode
     if mode == "RGB":
         return image
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        arr = np.asarray(image, dtype=np.float64)
-        peak = arr.max() if arr.size else 0.0
-        scale = 255.0 / (65535.0 if peak > 255 else max(peak, 1.0))
-        eight = np.clip(arr * scale, 0, 255).astype(np.uint8)
-        return Image.fromarray(eight, mode="L").convert("RGB")
+    if mode.startswith("I;16"):
+        # A fixed 16 -> 8 bit scale: stretching by the image's own peak would turn a dark photo white.
+        arr = np.asarray(image, dtype=np.uint32)
+        return Image.fromarray(((arr + 128) // 257).astype(np.uint8), mode="L").convert("RGB")
+    if mode == "I":
+        # 32-bit integer greyscale: 16-bit data when any value needs it, else already 8-bit values.
+        ints = np.asarray(image, dtype=np.int64)
+        if ints.size and ints.max() > 255:
+            ints = (ints + 128) // 257
+        return Image.fromarray(np.clip(ints, 0, 255).astype(np.uint8), mode="L").convert("RGB")
     if mode == "F":
-        arr = np.asarray(image, dtype=np.float64)
-        lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 1.0)
-        eight = ((arr - lo) / max(hi - lo, 1e-12) * 255.0).astype(np.uint8)
-        return Image.fromarray(eight, mode="L").convert("RGB")
+        # Float greyscale: [0, 1] data is scaled up, anything else is taken as 0-255 and clipped.
+        floats = np.nan_to_num(np.asarray(image, dtype=np.float64))
+        if floats.size and floats.max() <= 1.0:
+            floats = floats * 255.0
+        return Image.fromarray(np.clip(np.rint(floats), 0, 255).astype(np.uint8), mode="L").convert("RGB")
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
         mode = image.mode
@@ -110,22 +120,37 @@ def decode_image(
             original_mode = image.mode
             if fmt == "JPEG" and min_side:
                 image.draft("RGB", (min_side, min_side))
+            # Frame 0 is current after open; asking for n_frames would walk every frame of an
+            # animation, which a hostile GIF can make arbitrarily slow.
             image.load()
-            if getattr(image, "n_frames", 1) > 1:
-                image.seek(0)
-            upright = ImageOps.exif_transpose(image)
-            rgb = _to_rgb(upright)
+            swapped = _apply_exif_orientation(image)
+            rgb = _to_rgb(image)
             rgb.load()
     except (ImageTooLarge, InvalidImage):
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InvalidImage(f"The image could not be decoded ({fmt}): it is corrupt or truncated.") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLarge() from exc
-    orientation_swaps = rgb.size != image.size and rgb.size == image.size[::-1]
-    if orientation_swaps:
+    except Exception as exc:
+        # Decoders fed hostile bytes fail in many ways (OSError for truncation, SyntaxError, struct.error,
+        # IndexError, ...). Every one of them means "not a usable image", never an internal error.
+        raise InvalidImage(f"The image could not be decoded ({fmt}): it is corrupt or truncated.") from exc
+    if swapped:
         width, height = height, width
     return DecodedImage(image=rgb, width=width, height=height, format=fmt, mode=original_mode)
+
+
+def _apply_exif_orientation(image: Image.Image) -> bool:
+    """Rotate ``image`` upright in place; True when that swapped its width and height.
+
+    A broken EXIF block is ignored rather than failing the upload: the pixels are still fine.
+    """
+    before = image.size
+    try:
+        ImageOps.exif_transpose(image, in_place=True)
+    except Exception:
+        logger.debug("ignoring unreadable EXIF orientation", exc_info=True)
+        return False
+    return image.size != before  # a square image "swaps" invisibly, which changes nothing
 
 
 def decode_file(path: str, **kwargs: int | None) -> DecodedImage:

@@ -1,10 +1,137 @@
-"""CLI subcommands of capsight.store (registered by capsight.cli)."""
+"""CLI subcommands of capsight.store (registered by capsight.cli): ``keys`` and ``db``.
+
+Each handler reads ``Settings()`` (the environment) itself, since the CLI is an edge; heavy imports
+(SQLAlchemy, Alembic, boto3) happen inside the handlers so ``capsight --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add this area's subcommands; each sets `handler=` to a function taking the parsed args."""
+    keys = subparsers.add_parser("keys", help="create, list and revoke API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    create = keys_sub.add_parser("create", help="create an API key (the key is printed once)")
+    create.add_argument("--name", required=True, help="who or what the key is for")
+    create.add_argument("--scope", choices=("classify", "admin"), default="classify")
+    create.add_argument("--rate", default=None, help="rate limit for this key, e.g. 100/minute")
+    create.set_defaults(handler=keys_create)
+    listing = keys_sub.add_parser("list", help="list API keys (never their secrets)")
+    listing.add_argument("--json", action="store_true", help="print JSON lines")
+    listing.add_argument("--active", action="store_true", help="only keys that are not revoked")
+    listing.set_defaults(handler=keys_list)
+    revoke = keys_sub.add_parser("revoke", help="revoke an API key by id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(handler=keys_revoke)
+
+    db = subparsers.add_parser("db", help="request-log database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply database migrations (also done at start-up)")
+    upgrade.add_argument("--revision", default="head")
+    upgrade.set_defaults(handler=db_upgrade)
+    purge = db_sub.add_parser("purge", help="delete request-log rows and images older than N days")
+    purge.add_argument("--older-than-days", type=float, default=None, help="default: CAPSIGHT_RETENTION_DAYS")
+    purge.set_defaults(handler=db_purge)
+
+
+def _database() -> Any:
+    from capsight.settings import Settings
+    from capsight.store.database import Database
+
+    return Database(Settings().resolved_database_url())
+
+
+def keys_create(args: argparse.Namespace) -> int:
+    from capsight.store.keys import KeyStore
+
+    db = _database()
+    try:
+        key_id, plaintext = KeyStore(db).create_key(args.name, args.scope, args.rate)
+    finally:
+        db.dispose()
+    print(f"id:    {key_id}")
+    print(f"key:   {plaintext}")
+    print("Store the key now: only its hash is kept, it cannot be shown again.")
+    return 0
+
+
+def keys_list(args: argparse.Namespace) -> int:
+    from capsight.store.keys import KeyStore
+
+    db = _database()
+    try:
+        keys = KeyStore(db).list_keys(include_revoked=not args.active)
+    finally:
+        db.dispose()
+    if args.json:
+        for key in keys:
+            print(
+                json.dumps(
+                    {
+                        "id": key.id,
+                        "name": key.name,
+                        "scope": key.scope,
+                        "rate_limit": key.rate_limit,
+                        "created_at": key.created_at.isoformat(),
+                        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+                    }
+                )
+            )
+        return 0
+    print(f"{'ID':<14}{'NAME':<24}{'SCOPE':<10}{'RATE':<14}{'CREATED':<22}STATUS")
+    for key in keys:
+        status = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
+        rate = key.rate_limit or "-"
+        created = f"{key.created_at:%Y-%m-%d %H:%M:%S}"
+        print(f"{key.id:<14}{key.name[:23]:<24}{key.scope:<10}{rate:<14}{created:<22}{status}")
+    return 0
+
+
+def keys_revoke(args: argparse.Namespace) -> int:
+    from capsight.store.keys import KeyStore
+
+    db = _database()
+    try:
+        info = KeyStore(db).revoke_key(args.key_id)
+    finally:
+        db.dispose()
+    print(f"revoked {info.id} ({info.name})")
+    return 0
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    db = _database()
+    try:
+        db.migrate(args.revision)
+    finally:
+        db.dispose()
+    print(f"database at {args.revision}")
+    return 0
+
+
+def db_purge(args: argparse.Namespace) -> int:
+    from capsight.errors import BadRequest
+    from capsight.settings import Settings
+    from capsight.store.blobs import open_blob_store
+    from capsight.store.database import Database
+    from capsight.store.requestlog import RequestLog
+
+    settings = Settings()
+    days = args.older_than_days if args.older_than_days is not None else settings.retention_days
+    if not days or days <= 0:
+        raise BadRequest("give --older-than-days N (N > 0) or set CAPSIGHT_RETENTION_DAYS")
+    db = Database(settings.resolved_database_url())
+    blobs = open_blob_store(settings.resolved_storage_url(), s3_endpoint_url=settings.s3_endpoint_url)
+    try:
+        result = RequestLog(db, blobs).purge_older_than(days)
+    finally:
+        db.dispose()
+    print(
+        f"purged {result.requests} requests, {result.classifications} classifications, "
+        f"{result.images} images older than {days:g} days"
+    )
+    return 0

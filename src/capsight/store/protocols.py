@@ -36,6 +36,9 @@ class ClassificationRecord:
     status_code: int = 200
     error: str | None = None
     cached: bool = False
+    # Position of the image within a multi-image request; (request_id, item_index) is the unique key
+    # of a classification, so a batch request logs one row per image under one request id.
+    item_index: int = 0
 
 
 class ResultCache(Protocol):

@@ -1,10 +1,174 @@
-"""CLI subcommands of capsight.training (registered by capsight.cli)."""
+"""CLI subcommands of capsight.training (registered by capsight.cli): train, evaluate, export.
+
+Handlers import the training modules (and so torch) only when they run: ``capsight serve`` and
+``capsight --help`` stay fast and work on a serving install without torch.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
+
+from capsight.errors import BadRequest
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return number
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add this area's subcommands; each sets `handler=` to a function taking the parsed args."""
+    p = subparsers.add_parser(
+        "train",
+        help="train a classifier on DATA_DIR/<label>/* images and export model.onnx + model.json",
+        description="Train on a folder of class folders; writes model.onnx, model.json, split.json, "
+        "checkpoint.pt and report.html (with PNG figures) into --out.",
+    )
+    p.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    p.add_argument("--out", type=Path, required=True, help="output model folder")
+    p.add_argument("--arch", default="mobilenet_v2", help="mobilenet_v2 (default), efficientnet_lite0, tiny")
+    p.add_argument("--epochs", type=_positive, default=12)
+    p.add_argument("--image-size", type=_positive, default=None, help="model input side (default: per arch)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--test-dir", type=Path, default=None, help="fixed test folder (same class folders)")
+    p.add_argument("--holdout-source", default=None, help="files whose name starts with this are test-only")
+    p.add_argument("--name", default=None, help="model name in model.json (default: the --out folder name)")
+    p.add_argument(
+        "--freeze-blocks",
+        type=int,
+        default=None,
+        help="freeze the first N backbone blocks, train the rest + head (default: per arch)",
+    )
+    p.add_argument("--batch-size", type=_positive, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--patience", type=_positive, default=4, help="early stop after N epochs without val gain")
+    p.add_argument("--balance", choices=("loss", "sampler", "none"), default="loss")
+    p.add_argument("--resize-mode", choices=("squash", "center_crop", "letterbox"), default="squash")
+    p.add_argument("--threads", type=_positive, default=2, help="torch CPU threads")
+    p.add_argument("--no-pretrained", action="store_true", help="random init instead of ImageNet weights")
+    p.add_argument("--no-checkpoint", action="store_true", help="do not write checkpoint.pt")
+    p.set_defaults(handler=cmd_train)
+
+    p = subparsers.add_parser("evaluate", help="score MODEL_DIR on labelled images with ONNX Runtime")
+    p.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    p.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--split-file", type=Path, default=None, help="split.json written by train")
+    p.add_argument("--split", choices=("train", "val", "test"), default="test")
+    p.add_argument("--out", type=Path, default=None, help="also write figures + report.html here")
+    p.set_defaults(handler=cmd_evaluate)
+
+    p = subparsers.add_parser("export", help="re-export a training checkpoint to model.onnx + model.json")
+    p.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="checkpoint.pt (or its folder)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--images", type=Path, default=None, help="folder of photos for the parity check")
+    p.set_defaults(handler=cmd_export)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from capsight.training.loop import TrainConfig
+    from capsight.training.pipeline import TrainRequest, run_training
+
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patience=args.patience,
+        seed=args.seed,
+        balance=args.balance,
+        threads=args.threads,
+    )
+    outcome = run_training(
+        TrainRequest(
+            data_dir=args.data_dir,
+            out_dir=args.out,
+            arch=args.arch,
+            name=args.name,
+            image_size=args.image_size,
+            freeze_blocks=args.freeze_blocks,
+            resize_mode=args.resize_mode,
+            config=config,
+            test_dir=args.test_dir,
+            holdout_source=args.holdout_source,
+            pretrained=not args.no_pretrained,
+            save_checkpoint=not args.no_checkpoint,
+        )
+    )
+    metrics = outcome.metadata.metrics
+    acc = (
+        f"test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}"
+        if metrics
+        else "no test"
+    )
+    meta = outcome.metadata
+    print(f"{meta.name} {meta.version}: {acc}; {outcome.seconds:.0f} s -> {outcome.out_dir}")
+    return 0
+
+
+def _evaluation_samples(args: argparse.Namespace, labels: tuple[str, ...]) -> list[Any]:
+    from capsight.training.dataset import Sample, group_of, scan_folder
+    from capsight.training.split import SplitPlan
+
+    if args.split_file is None:
+        return scan_folder(args.data_dir, labels=None)
+    plan = SplitPlan.load(args.split_file)
+    samples = []
+    for relpath in plan.paths(args.split):
+        label, _, name = relpath.partition("/")
+        samples.append(Sample(args.data_dir / relpath, label, relpath, group_of(name)))
+    missing = [s.relpath for s in samples if not s.path.is_file()]
+    if missing:
+        raise BadRequest(
+            f"{len(missing)} files of the {args.split} split are not in {args.data_dir} "
+            f"(first: {missing[0]}); pass the folder the split was made from"
+            + (f" (test folder: {plan.test_dir})" if plan.test_dir and args.split == "test" else "")
+        )
+    return samples
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from capsight.inference.classifier import OnnxClassifier
+    from capsight.inference.metadata import load_metadata
+    from capsight.training.evaluate import evaluate_classifier, format_metrics
+
+    if not (args.model_dir / "model.json").is_file():
+        raise BadRequest(f"No model.json in {args.model_dir}")
+    labels = load_metadata(args.model_dir).labels
+    samples = _evaluation_samples(args, labels)
+    if not samples:
+        raise BadRequest(f"No images to evaluate in {args.data_dir}")
+    evaluation = evaluate_classifier(OnnxClassifier(args.model_dir), samples)
+    if args.out is not None:
+        from capsight.training.reports import write_reports
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_reports(args.out, f"evaluation of {args.model_dir}", evaluation, {"data": str(args.data_dir)})
+    if args.json:
+        payload = {
+            **evaluation.metrics.to_dict(),
+            "model_dir": str(args.model_dir),
+            "data_dir": str(args.data_dir),
+            "split": args.split if args.split_file else None,
+            "skipped": [{"file": s.relpath, "reason": s.reason} for s in evaluation.skipped],
+        }
+        json.dump(payload, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print(format_metrics(evaluation.metrics))
+        for s in evaluation.skipped:
+            print(f"skipped {s.relpath}: {s.reason}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from capsight.training.export import re_export
+
+    meta = re_export(args.checkpoint, args.out, images=args.images)
+    print(f"exported {meta.name} {meta.version} -> {args.out}")
+    return 0

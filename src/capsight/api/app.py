@@ -1,0 +1,114 @@
+"""The application factory: ``create_app(settings, classifier=None, services=None)``.
+
+Everything the app needs is passed in or built from ``settings`` here, never read from globals, so
+a test builds as many independent apps as it likes (each with its own metrics registry) and the
+server builds exactly one per worker process via :func:`create_app_from_env`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from capsight import __version__
+from capsight.api.errors import install_error_handlers
+from capsight.api.metrics import Metrics
+from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from capsight.api.routes import classify, health, models, ops, v2
+from capsight.api.routes.ops import STATIC_DIR
+from capsight.api.runtime import ServingRuntime
+from capsight.inference.classifier import Classifier
+from capsight.settings import Settings
+from capsight.store.services import Services
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """Image classification on ONNX Runtime.
+
+* `POST /classify`: the legacy contract, `{"bottle_status": ..., "confidence": ...}`.
+* `POST /v1/classify`, `POST /v1/classify/batch`: full results (probabilities, top-k, timings).
+* `/v2/...`: the Open Inference Protocol (KServe V2), images as base64 BYTES tensors.
+
+Errors are always `{"error": "message"}`. Every response carries `X-Request-ID`.
+"""
+
+MULTI_IMAGE_PATHS = frozenset({"/v1/classify/batch"})
+
+
+def _body_limit(settings: Settings) -> Callable[[str], int]:
+    def limit_for(path: str) -> int:
+        if path in MULTI_IMAGE_PATHS or (path.startswith("/v2/") and path.endswith("/infer")):
+            return max(settings.max_batch_upload_bytes, settings.max_upload_bytes)
+        return settings.max_upload_bytes
+
+    return limit_for
+
+
+def create_app(
+    settings: Settings | None = None,
+    classifier: Classifier | None = None,
+    services: Services | None = None,
+) -> FastAPI:
+    """Build the app. Without ``classifier`` the model in ``settings.model_dir`` loads at startup (in
+    the background: /health/ready says when); without ``services`` the store backends are built
+    from settings and closed at shutdown."""
+    settings = settings or Settings()
+    if not logging.getLogger().handlers:  # run under a bare ASGI server: still log our INFO lines
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    owns_services = services is None
+    if services is None:
+        from capsight.store.services import build_services
+
+        services = build_services(settings)
+    metrics = Metrics()
+    runtime = ServingRuntime(
+        settings, services, metrics=metrics, classifier=classifier, owns_services=owns_services
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title="capsight", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (classify, models, health, v2, ops):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+
+    # add_middleware wraps from the inside out: the size limit is innermost, the request context
+    # outermost so that every answer (413, CORS preflight, 500) carries the request id and metrics.
+    app.add_middleware(BodySizeLimitMiddleware, limit_for=_body_limit(settings))
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+            ],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and worker processes: settings from CAPSIGHT_* variables."""
+    return create_app(Settings())

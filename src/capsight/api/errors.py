@@ -1,0 +1,80 @@
+"""The one place where failures become HTTP responses: ``{"error": message}`` with the right status.
+
+Library code raises :mod:`capsight.errors` exceptions that carry their own status, so this module
+never grows a per-route table. FastAPI's validation errors, Starlette's HTTP errors (404 route,
+405 method) and unexpected exceptions are shaped the same way, so every client (the legacy Flask
+callers included) parses one error format.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from capsight.errors import CapsightError, RateLimited, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_ERROR_MESSAGE = "Internal error."
+
+
+def error_response(status_code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status_code, headers=headers)
+
+
+def retry_after_header(seconds: float) -> str:
+    """Retry-After takes whole seconds; never advertise 0 (clients would retry in a hot loop)."""
+    return str(max(1, math.ceil(seconds)))
+
+
+def capsight_error_response(exc: CapsightError) -> JSONResponse:
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimited | ServiceUnavailable):
+        headers["Retry-After"] = retry_after_header(exc.retry_after)
+    return error_response(exc.status_code, exc.message, headers)
+
+
+def internal_error_response(exc: BaseException) -> JSONResponse:
+    """A 500 for a bug: the details go to the log, never to the client."""
+    logger.error("unhandled error", exc_info=(type(exc), exc, exc.__traceback__))
+    return error_response(500, INTERNAL_ERROR_MESSAGE)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    return "Invalid request: " + "; ".join(parts) if parts else "Invalid request."
+
+
+async def _capsight_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CapsightError)
+    if exc.status_code >= 500 and not isinstance(exc, ServiceUnavailable):
+        logger.warning("%s on %s: %s", type(exc).__name__, request.url.path, exc.message)
+    return capsight_error_response(exc)
+
+
+async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers: dict[str, Any] | None = getattr(exc, "headers", None)
+    return error_response(exc.status_code, str(exc.detail), dict(headers) if headers else None)
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(422, _validation_message(exc))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Unknown exceptions are answered by the request-context middleware (see ``middleware.py``),
+    which sits outside these handlers so even a 500 carries its X-Request-ID."""
+    app.add_exception_handler(CapsightError, _capsight_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)

@@ -1,0 +1,161 @@
+"""Two pure ASGI middlewares: the request context (id, extra headers, metrics, last-resort 500) and
+the upload size limit.
+
+Pure ASGI rather than ``BaseHTTPMiddleware`` because they sit on every request: no extra task, no
+body buffering, and the size limit can answer 413 before a single body byte is read.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from capsight.api.errors import capsight_error_response, internal_error_response
+from capsight.api.metrics import Metrics
+from capsight.errors import PayloadTooLarge
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_KEY = "capsight.request_id"
+EXTRA_HEADERS_KEY = "capsight.response_headers"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/=+\-]{1,128}$")
+
+
+def request_id_of(scope: Scope) -> str:
+    return str(scope.get(REQUEST_ID_KEY) or "")
+
+
+def add_response_header(scope: Scope, name: str, value: str) -> None:
+    """Queue a header for this request's response, whichever handler (or error) ends up sending it."""
+    headers = scope.get(EXTRA_HEADERS_KEY)
+    if headers is not None:
+        headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _endpoint_label(scope: Scope) -> str:
+    """The route template ("/v2/models/{name}/infer"), never the raw path: bounded label cardinality."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+class RequestContextMiddleware:
+    """Outermost layer: gives each request an id, adds queued headers, records metrics, and turns an
+    unexpected exception into ``500 {"error": "Internal error."}`` that still carries the id."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming = _header(scope, REQUEST_ID_HEADER.encode())
+        request_id = incoming.decode("latin-1") if incoming else ""
+        if not _VALID_REQUEST_ID.match(request_id):
+            request_id = uuid.uuid4().hex
+        scope[REQUEST_ID_KEY] = request_id
+        extra: list[tuple[bytes, bytes]] = [(REQUEST_ID_HEADER.encode(), request_id.encode("latin-1"))]
+        scope[EXTRA_HEADERS_KEY] = extra
+        state: dict[str, Any] = {"status": 500, "started": False}
+
+        async def send_with_context(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                state["started"] = True
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_context)
+        except Exception as exc:
+            if state["started"]:
+                raise  # too late for a clean answer: let the server drop the connection
+            await internal_error_response(exc)(scope, receive, send_with_context)
+        finally:
+            if self.metrics is not None:
+                self.metrics.observe_request(
+                    _endpoint_label(scope), scope["method"], state["status"], time.perf_counter() - started
+                )
+
+
+class _BodyTooLarge(PayloadTooLarge):
+    pass
+
+
+def _human_bytes(n: int) -> str:
+    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MB"
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024} KB"
+    return f"{n} bytes"
+
+
+class BodySizeLimitMiddleware:
+    """Rejects bodies over the limit: at once from Content-Length, else while counting the stream.
+
+    ``limit_for(path)`` lets multi-image endpoints allow more than single-image ones. The body is
+    never buffered here; an over-limit chunked upload is cut off as soon as it crosses the line.
+    """
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+        self.app = app
+        self.limit_for = limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        message = f"File too large: the upload limit is {_human_bytes(limit)}."
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > limit
+            except ValueError:
+                too_big = False  # the server rejects malformed framing itself
+            if too_big:
+                await capsight_error_response(PayloadTooLarge(message))(scope, receive, send)
+                return
+
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            msg = await receive()
+            if msg["type"] == "http.request":
+                received += len(msg.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge(message)
+            return msg
+
+        async def tracking_send(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge as exc:
+            # Normally the app's error handler already answered; this covers readers outside routes.
+            if started:
+                raise
+            await capsight_error_response(exc)(scope, receive, send)

@@ -1,0 +1,50 @@
+"""Small pieces every route module uses: the request context and the documented error answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from capsight.api.middleware import request_id_of
+from capsight.api.schemas import ErrorResponse
+from capsight.api.service import RequestContext
+from capsight.store.protocols import Principal
+
+
+def request_context(request: Request, principal: Principal) -> RequestContext:
+    route = request.scope.get("route")
+    endpoint = str(getattr(route, "path", request.url.path))
+    return RequestContext(request_id=request_id_of(request.scope), endpoint=endpoint, client_id=principal.id)
+
+
+def error_doc(description: str) -> dict[str, Any]:
+    return {"model": ErrorResponse, "description": description}
+
+
+CLASSIFY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: error_doc("No file, an empty file, or bytes that are not a supported, intact image."),
+    401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
+    403: error_doc("The credentials lack the needed scope."),
+    413: error_doc("Body over the upload limit, or an image with too many pixels."),
+    429: error_doc("Rate limit exceeded; see Retry-After and X-RateLimit-* headers."),
+    500: error_doc("The model failed."),
+    503: error_doc("Model not ready, or the inference queue is full; see Retry-After."),
+}
+
+
+def multipart_body(field: str, *, many: bool = False) -> dict[str, Any]:
+    """OpenAPI request body for an image upload (parsed by ``uploads.py``, not by FastAPI)."""
+    binary = {"type": "string", "format": "binary"}
+    prop: dict[str, Any] = {"type": "array", "items": binary} if many else binary
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {field: prop}, "required": [field]},
+                },
+                "image/*": {"schema": binary},
+            },
+        }
+    }

@@ -1,0 +1,283 @@
+"""The Open Inference Protocol (KServe V2) REST paths, so standard clients and gateways can call us.
+
+Images travel as a BYTES input tensor (base64 strings in JSON, one element per image); the answer
+is an FP32 ``probabilities`` tensor of shape [n, C] (class order in its ``parameters.labels``) and a
+BYTES ``label`` tensor of shape [n]. V2 has no per-element errors, so one bad image fails the
+request with ``{"error": "..."}``, as the protocol specifies.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from capsight import __version__
+from capsight.api.routes.common import CLASSIFY_ERRORS, error_doc, request_context
+from capsight.api.runtime import ServingRuntime, get_runtime
+from capsight.api.security import ClassifyAccess
+from capsight.errors import BadRequest, CapsightError, NotFound, PayloadTooLarge, TooManyImages
+from capsight.inference.metadata import ModelMetadata
+
+router = APIRouter(prefix="/v2", tags=["open inference protocol (v2)"])
+
+PROBABILITIES = "probabilities"
+LABEL = "label"
+OUTPUT_NAMES = (PROBABILITIES, LABEL)
+
+
+class TensorMetadata(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int]
+
+
+class ServerMetadata(BaseModel):
+    name: str
+    version: str
+    extensions: list[str]
+
+
+class ModelMetadataV2(BaseModel):
+    name: str
+    versions: list[str]
+    platform: str
+    inputs: list[TensorMetadata]
+    outputs: list[TensorMetadata]
+
+
+class Tensor(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    data: list[Any]
+    parameters: dict[str, Any] | None = None
+
+
+class RequestedOutput(BaseModel):
+    name: str
+    parameters: dict[str, Any] | None = None
+
+
+class InferenceRequest(BaseModel):
+    id: str | None = None
+    parameters: dict[str, Any] | None = None
+    inputs: list[Tensor]
+    outputs: list[RequestedOutput] | None = None
+
+
+class InferenceResponse(BaseModel):
+    model_name: str
+    model_version: str | None = None
+    id: str
+    parameters: dict[str, Any] | None = None
+    outputs: list[Tensor]
+
+
+def _model(runtime: ServingRuntime, name: str, version: str | None = None) -> ModelMetadata:
+    meta = runtime.metadata  # 503 until loaded
+    if name != meta.name:
+        raise NotFound(f"Unknown model '{name}'.")
+    if version is not None and version != meta.version:
+        raise NotFound(f"Model '{name}' has no version '{version}' (serving '{meta.version}').")
+    return meta
+
+
+@router.get("", summary="Server metadata", response_model=ServerMetadata)
+async def server_metadata() -> JSONResponse:
+    return JSONResponse({"name": "capsight", "version": __version__, "extensions": []})
+
+
+@router.get("/health/live", summary="Server liveness")
+async def server_live() -> JSONResponse:
+    return JSONResponse({"live": True})
+
+
+@router.get("/health/ready", summary="Server readiness", responses={503: CLASSIFY_ERRORS[503]})
+async def server_ready(request: Request) -> JSONResponse:
+    get_runtime(request).service()  # raises ModelNotReady (503) until ready
+    return JSONResponse({"ready": True})
+
+
+def _metadata_body(meta: ModelMetadata) -> dict[str, Any]:
+    return {
+        "name": meta.name,
+        "versions": [meta.version],
+        "platform": "onnxruntime_onnx",
+        "inputs": [{"name": "image", "datatype": "BYTES", "shape": [-1]}],
+        "outputs": [
+            {"name": PROBABILITIES, "datatype": "FP32", "shape": [-1, meta.num_classes]},
+            {"name": LABEL, "datatype": "BYTES", "shape": [-1]},
+        ],
+    }
+
+
+_MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: error_doc("Unknown model or version."),
+    503: CLASSIFY_ERRORS[503],
+}
+
+
+@router.get(
+    "/models/{name}", summary="Model metadata", response_model=ModelMetadataV2, responses=_MODEL_ERRORS
+)
+async def model_metadata(name: str, request: Request) -> JSONResponse:
+    return JSONResponse(_metadata_body(_model(get_runtime(request), name)))
+
+
+@router.get(
+    "/models/{name}/versions/{version}",
+    summary="Model version metadata",
+    response_model=ModelMetadataV2,
+    responses=_MODEL_ERRORS,
+)
+async def model_version_metadata(name: str, version: str, request: Request) -> JSONResponse:
+    return JSONResponse(_metadata_body(_model(get_runtime(request), name, version)))
+
+
+@router.get("/models/{name}/ready", summary="Model readiness", responses=_MODEL_ERRORS)
+async def model_ready(name: str, request: Request) -> JSONResponse:
+    _model(get_runtime(request), name)
+    return JSONResponse({"name": name, "ready": True})
+
+
+@router.get(
+    "/models/{name}/versions/{version}/ready", summary="Model version readiness", responses=_MODEL_ERRORS
+)
+async def model_version_ready(name: str, version: str, request: Request) -> JSONResponse:
+    _model(get_runtime(request), name, version)
+    return JSONResponse({"name": name, "ready": True})
+
+
+def _flatten(data: list[Any]) -> list[Any]:
+    flat: list[Any] = []
+    stack = [iter(data)]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+            flat.append(item)
+        else:
+            stack.pop()
+    return flat
+
+
+def _decode_images(req: InferenceRequest, max_images: int, max_bytes: int) -> list[bytes]:
+    if len(req.inputs) != 1:
+        raise BadRequest("Expected exactly one input tensor: 'image' (BYTES, base64-encoded images).")
+    tensor = req.inputs[0]
+    if tensor.datatype.upper() != "BYTES":
+        raise BadRequest(f"Input '{tensor.name}' must have datatype BYTES, not {tensor.datatype}.")
+    elements = _flatten(tensor.data)
+    if any(dim < 0 for dim in tensor.shape) or math.prod(tensor.shape) != len(elements):
+        raise BadRequest(f"Input '{tensor.name}' has shape {tensor.shape} but {len(elements)} elements.")
+    if not elements:
+        raise BadRequest(f"Input '{tensor.name}' holds no images.")
+    if len(elements) > max_images:
+        raise TooManyImages(f"Too many images: at most {max_images} per request.")
+    images = []
+    for i, element in enumerate(elements):
+        if not isinstance(element, str):
+            raise BadRequest(f"Input '{tensor.name}' element {i} must be a base64 string.")
+        text = element.split(",", 1)[1] if element.startswith("data:") else element  # data: URLs too
+        if len(text) * 3 // 4 > max_bytes + 3:
+            raise PayloadTooLarge(f"Input '{tensor.name}' element {i} is over the {max_bytes}-byte limit.")
+        try:
+            images.append(base64.b64decode(text, validate=True))
+        except (binascii.Error, ValueError) as exc:
+            raise BadRequest(f"Input '{tensor.name}' element {i} is not valid base64.") from exc
+    return images
+
+
+async def _infer(request: Request, principal: Any, name: str, version: str | None) -> JSONResponse:
+    runtime = get_runtime(request)
+    meta = _model(runtime, name, version)
+    service = runtime.service()
+    service.check_capacity(1)
+    body = await request.body()  # the size middleware caps this at max_batch_upload_bytes
+    try:
+        req = InferenceRequest.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise BadRequest(f"Invalid inference request: {where}: {first.get('msg')}") from exc
+    wanted = [o.name for o in req.outputs] if req.outputs else list(OUTPUT_NAMES)
+    unknown = [n for n in wanted if n not in OUTPUT_NAMES]
+    if unknown:
+        raise BadRequest(f"Unknown output {unknown[0]!r}; this model outputs {list(OUTPUT_NAMES)}.")
+    settings = runtime.settings
+    images = _decode_images(req, settings.max_batch_images, settings.max_upload_bytes)
+    ctx = request_context(request, principal)
+    outcomes = await service.classify_many(images, ctx)
+    rows: list[list[float]] = []
+    labels: list[str] = []
+    for i, outcome in enumerate(outcomes):
+        if isinstance(outcome, CapsightError):
+            raise type(outcome)(f"Input element {i}: {outcome.message}")
+        rows.append(list(outcome.prediction.probabilities.values()))
+        labels.append(outcome.prediction.label)
+    outputs: dict[str, dict[str, Any]] = {
+        PROBABILITIES: {
+            "name": PROBABILITIES,
+            "datatype": "FP32",
+            "shape": [len(rows), meta.num_classes],
+            "data": [p for row in rows for p in row],
+            "parameters": {"labels": list(meta.labels)},
+        },
+        LABEL: {"name": LABEL, "datatype": "BYTES", "shape": [len(labels)], "data": labels},
+    }
+    return JSONResponse(
+        {
+            "model_name": meta.name,
+            "model_version": meta.version,
+            "id": req.id if req.id is not None else ctx.request_id,
+            "parameters": {"request_id": ctx.request_id},
+            "outputs": [outputs[n] for n in wanted],
+        }
+    )
+
+
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Resolve pydantic's local ``$defs`` so the schema stands alone inside the OpenAPI document."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.rsplit("/", 1)[1]])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+_INFER_DOC: dict[str, Any] = {
+    "response_model": InferenceResponse,
+    "responses": CLASSIFY_ERRORS | {404: error_doc("Unknown model or version.")},
+    "openapi_extra": {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _inline_refs(InferenceRequest.model_json_schema())}},
+        }
+    },
+}
+
+
+@router.post("/models/{name}/infer", summary="Classify base64 images (BYTES input)", **_INFER_DOC)
+async def infer(name: str, request: Request, principal: ClassifyAccess) -> JSONResponse:
+    return await _infer(request, principal, name, None)
+
+
+@router.post("/models/{name}/versions/{version}/infer", summary="Classify with a model version", **_INFER_DOC)
+async def infer_version(name: str, version: str, request: Request, principal: ClassifyAccess) -> JSONResponse:
+    return await _infer(request, principal, name, version)

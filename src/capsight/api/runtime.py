@@ -1,0 +1,180 @@
+"""The serving runtime of one app: the model's lifecycle from loading to shutdown.
+
+The model loads and warms up in the background after the server starts listening. Liveness is
+true at once and readiness flips only when the first real request would be fast: session created,
+ONNX Runtime's buffers allocated for the batch shapes, Pillow's decoders imported. Orchestrators
+(Kubernetes, a load balancer) then route traffic to a replica exactly when it can take it.
+
+Batch jobs reuse the same machinery: ``async with ServingRuntime(settings, services) as rt:`` then
+``await rt.service().classify(...)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+
+from starlette.requests import Request
+
+from capsight.api.metrics import Metrics
+from capsight.api.service import ClassificationService
+from capsight.errors import ModelNotReady
+from capsight.inference.batcher import MicroBatcher
+from capsight.inference.classifier import Classifier, default_threads
+from capsight.inference.metadata import ModelMetadata
+from capsight.settings import Settings
+from capsight.store.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+class ServingRuntime:
+    def __init__(
+        self,
+        settings: Settings,
+        services: Services,
+        *,
+        metrics: Metrics | None = None,
+        classifier: Classifier | None = None,
+        owns_services: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.services = services
+        self.metrics = metrics or Metrics()
+        self._classifier = classifier
+        self._owns_services = owns_services
+        self._service: ClassificationService | None = None
+        self._batcher: MicroBatcher | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._load_task: asyncio.Task[None] | None = None
+        self.load_error: str | None = None
+        self.ready_seconds: float | None = None
+        self.metrics.track_queue_depth(lambda: self._batcher.depth if self._batcher else 0)
+
+    # -- state -----------------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self._service is not None
+
+    def service(self) -> ClassificationService:
+        if self._service is None:
+            if self.load_error:
+                raise ModelNotReady(f"The model failed to load: {self.load_error}", retry_after=30)
+            raise ModelNotReady()
+        return self._service
+
+    @property
+    def metadata(self) -> ModelMetadata:
+        return self.service().metadata
+
+    @property
+    def batcher(self) -> MicroBatcher | None:
+        return self._batcher
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Begin loading in the background and return at once."""
+        if self._load_task is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=default_threads(), thread_name_prefix="capsight-decode"
+            )
+            self._load_task = asyncio.get_running_loop().create_task(self._load())
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        await self.start()
+        assert self._load_task is not None
+        await asyncio.wait_for(asyncio.shield(self._load_task), timeout)
+        self.service()  # raises ModelNotReady with the load error, if any
+
+    async def _load(self) -> None:
+        started = time.perf_counter()
+        settings = self.settings
+        try:
+            classifier = self._classifier
+            if classifier is None:
+                from capsight.inference.classifier import OnnxClassifier
+
+                classifier = await asyncio.to_thread(
+                    OnnxClassifier, settings.model_dir, intra_op_threads=settings.intra_op_threads
+                )
+            if settings.warmup:
+                await asyncio.to_thread(_warm_up, classifier, settings.batch_max_size)
+            batcher = MicroBatcher(
+                classifier.predict,
+                max_batch_size=settings.batch_max_size,
+                max_wait_ms=settings.batch_max_wait_ms,
+                queue_max=settings.queue_max,
+                on_batch=self.metrics.observe_batch,
+            )
+            batcher.start()
+            self._batcher = batcher
+            self._service = ClassificationService(
+                classifier=classifier,
+                batcher=batcher,
+                settings=settings,
+                services=self.services,
+                metrics=self.metrics,
+                executor=self._executor,
+            )
+        except Exception as exc:
+            self.load_error = f"{type(exc).__name__}: {exc}"
+            logger.exception("the model failed to load from %s", settings.model_dir)
+            return
+        self.ready_seconds = time.perf_counter() - started
+        self.metrics.model_ready.set(1)
+        meta = classifier.metadata
+        logger.info("model %s %s ready in %.2f s", meta.name, meta.version, self.ready_seconds)
+
+    async def stop(self) -> None:
+        self.metrics.model_ready.set(0)
+        if self._load_task is not None and not self._load_task.done():
+            self._load_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._load_task
+        service, self._service = self._service, None
+        if service is not None:
+            await service.drain()
+        if self._batcher is not None:
+            await self._batcher.stop()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._owns_services:
+            await asyncio.to_thread(self.services.close)
+
+    async def __aenter__(self) -> ServingRuntime:
+        await self.wait_ready()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+
+def _warm_up(classifier: Classifier, max_batch: int) -> None:
+    """Pay the one-off costs before readiness: ORT buffer allocation and decoder plugin imports."""
+    warmup = getattr(classifier, "warmup", None)
+    if callable(warmup):
+        warmup(max_batch)
+    from PIL import Image
+
+    from capsight.imaging.decode import decode_image
+    from capsight.imaging.preprocess import preprocess
+
+    spec = classifier.metadata.preprocessing
+    for fmt in ("JPEG", "PNG"):
+        buf = io.BytesIO()
+        Image.new("RGB", (spec.decode_hint() * 2, spec.decode_hint() * 2), (127, 127, 127)).save(buf, fmt)
+        preprocess(decode_image(buf.getvalue(), min_side=spec.decode_hint()).image, spec)
+
+
+def get_runtime(request: Request) -> ServingRuntime:
+    runtime: ServingRuntime = request.app.state.runtime
+    return runtime

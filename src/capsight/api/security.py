@@ -1,0 +1,88 @@
+"""Who may call, and how often: the auth and rate-limit half of the Services seam.
+
+Routes declare ``ClassifyAccess`` or ``AdminAccess``; the dependency authenticates (when an
+authenticator is configured and auth is enabled), checks the scope, then counts the call against
+the caller's rate. The X-RateLimit-* headers are queued on the request scope, so they reach the
+response whether the route answers normally or with an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from capsight.api.middleware import add_response_header
+from capsight.api.runtime import ServingRuntime, get_runtime
+from capsight.errors import CapsightError, Forbidden, RateLimited, ServiceUnavailable
+from capsight.store.protocols import Principal, RateLimitDecision
+
+logger = logging.getLogger(__name__)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _authenticate(request: Request, runtime: ServingRuntime, scope: str) -> Principal:
+    authenticator = runtime.services.authenticator
+    ip = client_ip(request)
+    if authenticator is None or not runtime.settings.auth_enabled:
+        return Principal(id=f"ip:{ip}", name=ip, anonymous=True)
+    try:
+        principal = await authenticator.authenticate(dict(request.headers), ip)
+    except CapsightError:
+        raise
+    except Exception as exc:
+        logger.exception("authenticator failed")
+        raise ServiceUnavailable("Authentication is temporarily unavailable.") from exc
+    if not principal.allows(scope):
+        raise Forbidden(f"This API key lacks the '{scope}' scope.")
+    return principal
+
+
+def _rate_headers(decision: RateLimitDecision) -> dict[str, str]:
+    headers = {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(max(0, decision.remaining)),
+        "X-RateLimit-Reset": str(max(0, math.ceil(decision.reset_after))),
+    }
+    headers.update(decision.headers)
+    return headers
+
+
+async def _apply_rate_limit(request: Request, runtime: ServingRuntime, principal: Principal) -> None:
+    limiter = runtime.services.rate_limiter
+    rate = principal.rate_limit or runtime.settings.rate_limit
+    if limiter is None or not rate:
+        return
+    try:
+        decision = await limiter.hit(principal.id, rate)
+    except Exception:
+        # A broken limiter backend must not take the service down with it: fail open, loudly.
+        logger.exception("rate limiter failed; allowing the request")
+        return
+    for name, value in _rate_headers(decision).items():
+        add_response_header(request.scope, name, value)
+    if not decision.allowed:
+        raise RateLimited(retry_after=decision.reset_after)
+
+
+def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that admits callers holding ``scope`` and within their rate."""
+
+    async def dependency(request: Request) -> Principal:
+        runtime = get_runtime(request)
+        principal = await _authenticate(request, runtime, scope)
+        await _apply_rate_limit(request, runtime, principal)
+        return principal
+
+    dependency.__name__ = f"require_{scope}"
+    return dependency
+
+
+ClassifyAccess = Annotated[Principal, Depends(require("classify"))]
+AdminAccess = Annotated[Principal, Depends(require("admin"))]

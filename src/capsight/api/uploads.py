@@ -1,0 +1,174 @@
+"""Reads uploaded images straight from the request stream.
+
+Why not FastAPI's ``UploadFile``: it spools every part into a temporary file (to disk past 1 MB)
+and its form parser turns our own size errors into a generic 400. Parsing the multipart stream
+here with python-multipart's push parser keeps each image in one in-memory buffer, enforces the
+per-file limit and the image count while the bytes arrive, and ignores parts we do not want
+without storing them.
+
+A raw body (``Content-Type: image/*`` or ``application/octet-stream``) is accepted as one image
+too, for ``curl --data-binary``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from capsight.errors import BadRequest, MissingFile, PayloadTooLarge, TooManyImages
+
+SINGLE_FIELDS = frozenset({"file", "image"})
+BATCH_FIELDS = frozenset({"files", "files[]", "file", "image"})
+MAX_PARTS = 1000  # parts of any kind; a flood of tiny fields is not an upload
+
+
+@dataclass(frozen=True)
+class Upload:
+    field: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+class _PartCollector:
+    """Callbacks for python-multipart; keeps the data of wanted parts only."""
+
+    def __init__(
+        self, fields: Collection[str], max_files: int, max_file_bytes: int, strict_count: bool
+    ) -> None:
+        self.fields = fields
+        self.max_files = max_files
+        self.max_file_bytes = max_file_bytes
+        self.strict_count = strict_count
+        self.uploads: list[Upload] = []
+        self.parts = 0
+        self.ended = False
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[bytes, bytes] = {}
+        self._buffer: bytearray | None = None
+        self._meta: tuple[str, str | None, str | None] | None = None
+
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise BadRequest(f"Too many parts in the multipart body (limit {MAX_PARTS}).")
+        self._headers = {}
+        self._buffer = None
+        self._meta = None
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[bytes(self._header_field).lower()] = bytes(self._header_value)
+        self._header_field.clear()
+        self._header_value.clear()
+
+    def on_headers_finished(self) -> None:
+        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
+        name = params.get(b"name", b"").decode("utf-8", "replace")
+        if name not in self.fields:
+            return
+        if len(self.uploads) >= self.max_files:
+            if self.strict_count:
+                raise TooManyImages(f"Too many images: at most {self.max_files} per request.")
+            return  # a single-image endpoint uses the first one and ignores the rest
+        raw_filename = params.get(b"filename")
+        filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
+        content_type = self._headers.get(b"content-type")
+        self._meta = (name, filename, content_type.decode("latin-1") if content_type else None)
+        self._buffer = bytearray()
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._buffer is None:
+            return
+        if len(self._buffer) + (end - start) > self.max_file_bytes:
+            raise PayloadTooLarge(f"File too large: the limit is {self.max_file_bytes} bytes per image.")
+        self._buffer += memoryview(data)[start:end]
+
+    def on_part_end(self) -> None:
+        if self._buffer is not None and self._meta is not None:
+            name, filename, content_type = self._meta
+            self.uploads.append(Upload(name, filename, content_type, bytes(self._buffer)))
+        self._buffer = None
+        self._meta = None
+
+    def on_end(self) -> None:
+        self.ended = True
+
+
+async def read_uploads(
+    request: Request,
+    *,
+    fields: Collection[str] = SINGLE_FIELDS,
+    max_files: int = 1,
+    max_file_bytes: int,
+    strict_count: bool = False,
+) -> list[Upload]:
+    """The image parts of the request, in order. Raises MissingFile when there are none."""
+    content_type = request.headers.get("content-type", "")
+    ctype, params = parse_options_header(content_type)
+    if ctype == b"multipart/form-data":
+        uploads = await _read_multipart(request, params, fields, max_files, max_file_bytes, strict_count)
+    elif ctype.startswith(b"image/") or ctype == b"application/octet-stream":
+        uploads = [Upload("body", None, ctype.decode("latin-1"), await _read_raw(request, max_file_bytes))]
+    else:
+        uploads = []
+    if not uploads:
+        raise MissingFile()
+    return uploads
+
+
+async def _read_raw(request: Request, max_bytes: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        if len(body) + len(chunk) > max_bytes:
+            raise PayloadTooLarge(f"File too large: the limit is {max_bytes} bytes per image.")
+        body += chunk
+    return bytes(body)
+
+
+async def _read_multipart(
+    request: Request,
+    params: dict[bytes, bytes],
+    fields: Collection[str],
+    max_files: int,
+    max_file_bytes: int,
+    strict_count: bool,
+) -> list[Upload]:
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise BadRequest("Malformed multipart body: the Content-Type has no boundary.")
+    collector = _PartCollector(fields, max_files, max_file_bytes, strict_count)
+    callbacks = {
+        name: getattr(collector, name)
+        for name in (
+            "on_part_begin",
+            "on_part_data",
+            "on_part_end",
+            "on_header_field",
+            "on_header_value",
+            "on_header_end",
+            "on_headers_finished",
+            "on_end",
+        )
+    }
+    try:
+        parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+        async for chunk in request.stream():
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+    except (FormParserError, ValueError) as exc:
+        raise BadRequest("Malformed multipart body.") from exc
+    if not collector.ended:
+        raise BadRequest("Malformed multipart body: it ends before the closing boundary.")
+    return collector.uploads

@@ -1,0 +1,81 @@
+"""The values a batch run takes and gives back: options in, progress during, summary out.
+
+They are plain frozen dataclasses so the CLI and the (later) job API build the same thing, and a job
+can store them as JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from capsight.batch.loading import EXECUTOR_KINDS, ExecutorKind
+from capsight.batch.sorting import SORT_MODES, SortMode
+from capsight.errors import BadRequest
+
+Engine = Literal["local", "ray"]
+ENGINES: tuple[Engine, ...] = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    batch_size: int = 32
+    workers: int = 0  # decode workers (local) or Ray actors; 0 = one per CPU core
+    executor: ExecutorKind = "thread"
+    sort: SortMode | None = None
+    min_confidence: float | None = None
+    max_pixels: int = 50_000_000
+    s3_endpoint_url: str | None = None
+    engine: Engine = "local"
+    ray_address: str | None = None  # None = start a local single-node Ray
+    model_dir: Path | None = None  # Ray workers load the model themselves; default: classifier.model_dir
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise BadRequest("--batch-size must be at least 1.")
+        if self.workers < 0:
+            raise BadRequest("--workers must be 0 (one per core) or more.")
+        if self.executor not in EXECUTOR_KINDS:
+            raise BadRequest(f"--executor must be one of {', '.join(EXECUTOR_KINDS)}.")
+        if self.sort is not None and self.sort not in SORT_MODES:
+            raise BadRequest(f"--sort must be one of {', '.join(SORT_MODES)}.")
+        if self.min_confidence is not None:
+            if not 0.0 <= self.min_confidence <= 1.0:
+                raise BadRequest("--min-confidence must be between 0 and 1.")
+            if self.sort is None:
+                raise BadRequest("--min-confidence only decides where --sort puts unsure images; add --sort.")
+        if self.engine not in ENGINES:
+            raise BadRequest(f"--engine must be one of {', '.join(ENGINES)}.")
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    done: int  # images with a result, including those found from an earlier run
+    total: int
+    errors: int
+    resumed: int  # how many of `done` an earlier run had finished
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    total: int
+    classified: int
+    errors: int
+    counts: dict[str, int]
+    review: int | None
+    model: dict[str, str]
+    complete: bool  # False when cancelled before every image had a result
+    pending: int
+    engine: str
+    elapsed_seconds: float  # this run only
+    processed_this_run: int
+    resumed: int
+    images_per_second: float  # this run's images / this run's seconds
+
+    # Fields that describe one invocation rather than the results: an interrupted-then-resumed run
+    # and an uninterrupted run agree on everything else.
+    RUN_FIELDS = ("elapsed_seconds", "processed_this_run", "resumed", "images_per_second")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

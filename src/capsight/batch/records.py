@@ -1,0 +1,155 @@
+"""One row of batch output, and its two spellings: a JSON line and a CSV row.
+
+Probabilities are rounded to six decimals when a record is made. A resumed run cuts its batches at
+different places than an uninterrupted one, and a float32 kernel may round the last bit differently
+for a different batch shape; six decimals keep both runs' files byte-identical while losing nothing
+anyone reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from capsight.errors import CapsightError
+
+DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    path: str
+    label: str | None
+    confidence: float | None
+    probabilities: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+    model_version: str = ""
+    width: int | None = None
+    height: int | None = None
+    error: str | None = None
+    sorted_to: str | None = None  # relative to the output folder, when --sort placed the image
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "label": self.label,
+            "confidence": self.confidence,
+            "probabilities": self.probabilities,
+            "model": self.model,
+            "model_version": self.model_version,
+            "width": self.width,
+            "height": self.height,
+            "error": self.error,
+            "sorted_to": self.sorted_to,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResultRecord:
+        path = data.get("path")
+        if not isinstance(path, str):
+            raise ValueError("a result record needs a string 'path'")
+        confidence = data.get("confidence")
+        return cls(
+            path=path,
+            label=data.get("label"),
+            confidence=None if confidence is None else float(confidence),
+            probabilities={str(k): float(v) for k, v in (data.get("probabilities") or {}).items()},
+            model=str(data.get("model", "")),
+            model_version=str(data.get("model_version", "")),
+            width=data.get("width"),
+            height=data.get("height"),
+            error=data.get("error"),
+            sorted_to=data.get("sorted_to"),
+        )
+
+
+def prediction_record(
+    path: str,
+    probabilities: Sequence[float],
+    labels: Sequence[str],
+    *,
+    model: str,
+    model_version: str,
+    width: int,
+    height: int,
+) -> ResultRecord:
+    probs = {lab: round(float(p), DECIMALS) for lab, p in zip(labels, probabilities, strict=True)}
+    # argmax over the unrounded values would disagree with the file on near-ties; use what we write.
+    best = max(labels, key=lambda lab: probs[lab])
+    return ResultRecord(
+        path=path,
+        label=best,
+        confidence=probs[best],
+        probabilities=probs,
+        model=model,
+        model_version=model_version,
+        width=width,
+        height=height,
+    )
+
+
+def describe_error(exc: BaseException) -> str:
+    """Short, stable text for an error row: the error kind, then its message."""
+    message = exc.message if isinstance(exc, CapsightError) else str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        message = exc.strerror
+    return f"{type(exc).__name__}: {message}"
+
+
+def error_record(path: str, error: str, *, model: str, model_version: str) -> ResultRecord:
+    return ResultRecord(
+        path=path, label=None, confidence=None, model=model, model_version=model_version, error=error
+    )
+
+
+def csv_columns(labels: Sequence[str]) -> list[str]:
+    return [
+        "path",
+        "label",
+        "confidence",
+        *[f"prob_{lab}" for lab in labels],
+        "model",
+        "model_version",
+        "width",
+        "height",
+        "error",
+        "sorted_to",
+    ]
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def to_csv(records: Iterable[ResultRecord], labels: Sequence[str]) -> str:
+    """All records as CSV text: one probability column per label, empty cells for missing values."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(csv_columns(labels))
+    for rec in records:
+        writer.writerow(
+            [
+                rec.path,
+                _cell(rec.label),
+                _cell(rec.confidence),
+                *[_cell(rec.probabilities.get(lab)) for lab in labels],
+                rec.model,
+                rec.model_version,
+                _cell(rec.width),
+                _cell(rec.height),
+                _cell(rec.error),
+                _cell(rec.sorted_to),
+            ]
+        )
+    return buf.getvalue()

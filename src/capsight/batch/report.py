@@ -1,0 +1,183 @@
+"""``capsight report``: one self-contained HTML page about a batch run.
+
+Everything is inline (CSS, SVG charts, base64 JPEG thumbnails) so the file can be mailed or attached
+to a ticket and still open offline. The least confident images come first because they are the ones
+a person should look at: they are where the model is likely wrong or the data is odd.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from capsight.batch.records import ResultRecord
+from capsight.batch.resultlog import read_records
+from capsight.batch.sources import ObjectReader
+from capsight.batch.svg import bar_chart, histogram
+from capsight.errors import NotFound
+from capsight.imaging import decode_image
+
+log = logging.getLogger(__name__)
+
+THUMB_SIDE = 160
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1100px}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse}td,th{padding:.25rem .6rem;border-bottom:1px solid #eee;text-align:left}
+td.num,th.num{text-align:right}.muted{color:#777}
+.thumbs{display:flex;flex-wrap:wrap;gap:12px}
+.thumb{width:170px;font-size:12px;word-break:break-all}
+.thumb img{display:block;max-width:160px;max-height:160px;border:1px solid #ccc}
+.noimg{width:160px;height:100px;background:#eee;display:flex;align-items:center;justify-content:center}
+"""
+
+
+@dataclass(frozen=True)
+class ReportData:
+    records: Sequence[ResultRecord]
+    labels: tuple[str, ...]
+    model: str
+
+    @classmethod
+    def from_records(cls, records: Sequence[ResultRecord]) -> ReportData:
+        labels: dict[str, None] = {}
+        for record in records:
+            for label in record.probabilities:
+                labels.setdefault(label, None)
+        models = sorted({f"{r.model} {r.model_version}".strip() for r in records})
+        return cls(records=records, labels=tuple(labels), model=", ".join(models) or "unknown")
+
+    @property
+    def ok(self) -> list[ResultRecord]:
+        return [r for r in self.records if r.ok]
+
+    @property
+    def errors(self) -> list[ResultRecord]:
+        return [r for r in self.records if not r.ok]
+
+    def counts(self) -> dict[str, int]:
+        seen = Counter(r.label for r in self.ok if r.label is not None)
+        ordered = {label: seen.get(label, 0) for label in self.labels}
+        ordered.update({label: n for label, n in seen.items() if label not in ordered})
+        return ordered
+
+
+def thumbnail_data_uri(key: str, reader: ObjectReader) -> str | None:
+    """A small inline JPEG of the image, or None when it can no longer be read."""
+    try:
+        image = decode_image(reader.read(key), min_side=THUMB_SIDE).image
+        image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+        buf = io.BytesIO()
+        image.save(buf, format="JPEG", quality=80)
+    except Exception as exc:  # a moved, deleted or unreadable image only loses its preview
+        log.debug("no thumbnail for %s: %s", key, exc)
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _counts_table(counts: dict[str, int], total: int) -> str:
+    rows = "".join(
+        f'<tr class="class-count" data-label="{escape(label)}"><td>{escape(label)}</td>'
+        f'<td class="num count">{n}</td><td class="num">{(100 * n / total if total else 0):.1f}%</td></tr>'
+        for label, n in counts.items()
+    )
+    return (
+        f'<table><tr><th>class</th><th class="num">images</th><th class="num">share</th></tr>{rows}</table>'
+    )
+
+
+def _least_confident(data: ReportData, limit: int, reader: ObjectReader, base_dir: Path | None) -> str:
+    unsure = sorted(data.ok, key=lambda r: (r.confidence or 0.0, r.path))[:limit]
+    if not unsure:
+        return '<p class="muted">No classified images.</p>'
+    cards = []
+    for record in unsure:
+        uri = thumbnail_data_uri(record.path, reader)
+        if uri is None and record.sorted_to and base_dir is not None:  # moved by --sort move
+            uri = thumbnail_data_uri(str(base_dir / record.sorted_to), reader)
+        img = (
+            f'<img src="{uri}" alt="{escape(record.path)}">'
+            if uri
+            else '<div class="noimg muted">no preview</div>'
+        )
+        probs = ", ".join(f"{escape(k)} {v:.3f}" for k, v in record.probabilities.items())
+        cards.append(
+            f'<div class="thumb" data-path="{escape(record.path)}">{img}'
+            f"<b>{escape(record.label or '')}</b> {record.confidence or 0.0:.3f}<br>"
+            f'<span class="muted">{probs}</span><br>{escape(record.path)}</div>'
+        )
+    return f'<div class="thumbs">{"".join(cards)}</div>'
+
+
+def _errors_table(errors: Sequence[ResultRecord]) -> str:
+    if not errors:
+        return '<p class="muted">No errors.</p>'
+    rows = "".join(
+        f'<tr class="error-row"><td>{escape(r.path)}</td><td>{escape(r.error or "")}</td></tr>'
+        for r in errors
+    )
+    return f'<table class="errors"><tr><th>path</th><th>error</th></tr>{rows}</table>'
+
+
+def render_report(
+    records: Sequence[ResultRecord],
+    *,
+    title: str = "capsight batch report",
+    least_confident: int = 24,
+    reader: ObjectReader | None = None,
+    base_dir: Path | None = None,
+) -> str:
+    """The report page; ``base_dir`` is the batch output folder, where sorted copies can be found."""
+    data = ReportData.from_records(records)
+    reader = reader or ObjectReader()
+    ok, errors = data.ok, data.errors
+    counts = data.counts()
+    confidences = [r.confidence for r in ok if r.confidence is not None]
+    mean = sum(confidences) / len(confidences) if confidences else 0.0
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{escape(title)}</h1>
+<p id="totals">Model <b>{escape(data.model)}</b>: <span id="total">{len(records)}</span> images,
+<span id="classified">{len(ok)}</span> classified, <span id="errors">{len(errors)}</span> errors;
+mean confidence {mean:.3f}.</p>
+<h2>Class distribution</h2>
+{bar_chart(counts)}
+{_counts_table(counts, len(ok))}
+<h2>Confidence</h2>
+{histogram(confidences)}
+<h2>Least confident images</h2>
+{_least_confident(data, least_confident, reader, base_dir)}
+<h2>Errors</h2>
+{_errors_table(errors)}
+</body></html>
+"""
+
+
+def write_report(
+    results_path: Path,
+    out_path: Path | None = None,
+    *,
+    least_confident: int = 24,
+    s3_endpoint_url: str | None = None,
+) -> Path:
+    if not results_path.is_file():
+        raise NotFound(f"{results_path} does not exist; pass the results.jsonl of a batch run.")
+    records = read_records(results_path)
+    out_path = out_path or results_path.with_name("report.html")
+    html = render_report(
+        records,
+        title=f"capsight batch report: {results_path.parent.name}",
+        least_confident=least_confident,
+        reader=ObjectReader(s3_endpoint_url),
+        base_dir=results_path.parent,
+    )
+    out_path.write_text(html, encoding="utf-8")
+    return out_path

@@ -1,0 +1,101 @@
+"""results.jsonl: the append-only log that is the batch run's source of truth.
+
+Each batch is written as one ``write`` of whole lines and flushed before the next batch starts, so a
+run killed at any instant (Ctrl-C, SIGKILL, power cut after the page cache reached disk) leaves a
+prefix of complete lines, plus at most one torn line at the end. Opening the log again drops that
+torn tail, which is exactly what lets a rerun skip finished images and finish with the same files as
+a run that was never interrupted. results.csv and summary.json are always rebuilt from this log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+from capsight.batch.records import ResultRecord
+
+log = logging.getLogger(__name__)
+
+RESULTS_JSONL = "results.jsonl"
+
+
+def parse_log(data: bytes, source: str = RESULTS_JSONL) -> tuple[list[ResultRecord], int]:
+    """Records in ``data`` and the byte length of its complete-line prefix.
+
+    A last line without its newline is a torn write and is ignored. A complete line that is not a
+    record (hand edits, disk trouble) is skipped with a warning; its image is simply classified again.
+    """
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        log.warning(
+            "%s: ignoring a torn last line (%d bytes) left by an interrupted run", source, len(data) - end
+        )
+    records: list[ResultRecord] = []
+    seen: set[str] = set()
+    for number, line in enumerate(data[:end].splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = ResultRecord.from_dict(json.loads(line))
+        except (ValueError, TypeError, AttributeError) as exc:
+            log.warning("%s:%d: skipping an unreadable line (%s)", source, number, exc)
+            continue
+        if record.path not in seen:  # first result wins; later duplicates cannot change the outcome
+            seen.add(record.path)
+            records.append(record)
+    return records, end
+
+
+def read_records(path: Path) -> list[ResultRecord]:
+    """Read-only view of a results log (used by ``capsight report``)."""
+    records, _ = parse_log(path.read_bytes(), str(path))
+    return records
+
+
+class ResultLog:
+    """Open for appending after recovering what an earlier run left."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records: list[ResultRecord] = []
+        if path.exists():
+            data = path.read_bytes()
+            self.records, end = parse_log(data, str(path))
+            if end < len(data):
+                with open(path, "r+b") as fh:  # cut the torn tail so appends start on a fresh line
+                    fh.truncate(end)
+        self._fh: IO[str] | None = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def done_paths(self) -> set[str]:
+        return {r.path for r in self.records}
+
+    def append(self, records: Iterable[ResultRecord]) -> None:
+        batch = list(records)
+        if not batch:
+            return
+        if self._fh is None:
+            raise RuntimeError("the result log is closed")
+        self._fh.write("".join(r.to_json() + "\n" for r in batch))
+        self._fh.flush()
+        self.records.extend(batch)
+
+    def sync(self) -> None:
+        """fsync once at the end: per-batch flushes already survive a killed process."""
+        if self._fh is not None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> ResultLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,140 @@
+"""``run_batch``: the one entry point behind ``capsight batch`` and (later) the job API.
+
+The flow is the same for every engine: list the sources, recover results.jsonl, classify only what
+it does not hold yet, append each finished batch (then sort its images), and rebuild results.csv and
+summary.json from the log at the end. Because the log is written before anything else happens to an
+image, stopping at any point (cancel, Ctrl-C, SIGKILL) and calling ``run_batch`` again converges on
+the output an uninterrupted run would have written.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from capsight.batch.engine_local import LocalEngine
+from capsight.batch.options import BatchOptions, BatchProgress, BatchSummary
+from capsight.batch.outputs import summarise, write_outputs
+from capsight.batch.records import ResultRecord
+from capsight.batch.resultlog import RESULTS_JSONL, ResultLog
+from capsight.batch.sorting import Sorter
+from capsight.batch.sources import ObjectReader, any_s3, expand_sources
+from capsight.errors import BadRequest
+from capsight.inference import Classifier, ModelMetadata
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[BatchProgress], None]
+
+
+class Engine(Protocol):
+    def run(self, keys: Sequence[str]) -> Iterator[list[ResultRecord]]: ...
+
+
+def _check_same_model(records: Sequence[ResultRecord], meta: ModelMetadata, path: Path) -> None:
+    """Resuming with another model would mix two models' answers in one result set."""
+    for record in records:
+        if (record.model, record.model_version) != (meta.name, meta.version):
+            raise BadRequest(
+                f"{path} holds results of model {record.model} {record.model_version}, not "
+                f"{meta.name} {meta.version}; choose another output folder for this model."
+            )
+
+
+def _make_engine(classifier: Classifier, reader: ObjectReader, options: BatchOptions) -> Engine:
+    if options.engine == "local":
+        return LocalEngine(classifier, reader, options)
+    from capsight.batch.engine_ray import RayEngine
+
+    model_dir = options.model_dir or getattr(classifier, "model_dir", None)
+    if model_dir is None:
+        raise BadRequest("--engine ray needs a model folder that the Ray workers can load.")
+    return RayEngine(Path(model_dir), options)
+
+
+def run_batch(
+    sources: Sequence[str],
+    out_dir: Path | str,
+    classifier: Classifier,
+    options: BatchOptions | None = None,
+    progress_callback: ProgressCallback | None = None,
+    cancel_event: threading.Event | None = None,
+) -> BatchSummary:
+    """Classify every image named by ``sources`` into ``out_dir``; safe to call again to resume.
+
+    ``progress_callback`` is called after each batch; ``cancel_event`` is checked between batches
+    and, once set, ends the run early with ``summary.complete == False`` (call again to finish).
+    """
+    options = options or BatchOptions()
+    started = time.perf_counter()
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    reader = ObjectReader(options.s3_endpoint_url)
+    keys = expand_sources(sources, reader, exclude=out)
+    if options.sort in ("move", "link") and any_s3(keys):
+        raise BadRequest(f"--sort {options.sort} needs local files; use --sort copy for s3:// sources.")
+    meta = classifier.metadata
+
+    with ResultLog(out / RESULTS_JSONL) as results:
+        _check_same_model(results.records, meta, results.path)
+        done = results.done_paths()
+        todo = [k for k in keys if k not in done]
+        resumed = len(keys) - len(todo)
+        wanted = set(keys)
+        errors = sum(1 for r in results.records if not r.ok and r.path in wanted)
+        if resumed:
+            log.info("resuming: %d of %d images already have results in %s", resumed, len(keys), out)
+        sorter = None
+        if options.sort is not None:
+            sorter = Sorter(
+                out,
+                options.sort,
+                reader,
+                min_confidence=options.min_confidence,
+                claimed=(r.sorted_to for r in results.records if r.sorted_to),
+            )
+            sorter.place_all(results.records)  # finish placements a killed run had recorded
+
+        def report() -> None:
+            if progress_callback is not None:
+                progress_callback(BatchProgress(resumed + processed, len(keys), errors, resumed))
+
+        processed = 0
+        report()
+        stream = _make_engine(classifier, reader, options).run(todo) if todo else iter(())
+        try:
+            for batch in stream:
+                if sorter is not None:
+                    batch = [sorter.assign(r) for r in batch]
+                results.append(batch)
+                if sorter is not None:
+                    sorter.place_all(batch)
+                processed += len(batch)
+                errors += sum(1 for r in batch if not r.ok)
+                report()
+                if cancel_event is not None and cancel_event.is_set():
+                    log.info("batch cancelled after %d images", processed)
+                    break
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # stop the workers before writing the final files
+            results.sync()
+            pending = len(todo) - processed
+            summary = summarise(
+                results.records,
+                meta,
+                pending=pending,
+                engine=options.engine,
+                elapsed=time.perf_counter() - started,
+                processed=processed,
+                resumed=resumed,
+                review_enabled=options.min_confidence is not None,
+            )
+            # Also on cancel, Ctrl-C or a failure: leave a consistent (partial) CSV and summary.
+            write_outputs(out, results.records, summary, meta.labels)
+    return summary

@@ -1,0 +1,123 @@
+"""``--sort``: put each classified image into ``OUT/<label>/`` (or ``OUT/_review/`` when unsure).
+
+Crash safety comes from the order of operations: a record's destination is chosen and written to
+results.jsonl *before* the file is copied, moved or linked, and placing a file is idempotent (done if
+the destination exists, atomic rename otherwise). A rerun after a kill therefore finishes any
+placement the kill interrupted, and never places one image twice under two names.
+
+Name collisions (``a/img.jpg`` and ``b/img.jpg`` both ``closed``) get ``img_1.jpg``, ``img_2.jpg``, ...
+in the order images were classified, which is the same order in an interrupted and a whole run.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from capsight.batch.records import ResultRecord
+from capsight.batch.sources import ObjectReader, is_s3
+
+log = logging.getLogger(__name__)
+
+SortMode = Literal["copy", "move", "link"]
+SORT_MODES: tuple[SortMode, ...] = ("copy", "move", "link")
+REVIEW_FOLDER = "_review"
+
+
+def _base_name(key: str) -> str:
+    return PurePosixPath(key).name if is_s3(key) else Path(key).name
+
+
+class Sorter:
+    def __init__(
+        self,
+        out_dir: Path,
+        mode: SortMode,
+        reader: ObjectReader,
+        *,
+        min_confidence: float | None = None,
+        claimed: Iterable[str] = (),
+    ) -> None:
+        self.out_dir = out_dir
+        self.mode = mode
+        self.reader = reader
+        self.min_confidence = min_confidence
+        self._claimed = set(claimed)
+
+    def folder_for(self, record: ResultRecord) -> str:
+        if self.min_confidence is not None and (record.confidence or 0.0) < self.min_confidence:
+            return REVIEW_FOLDER
+        assert record.label is not None
+        return record.label
+
+    def _free_name(self, folder: str, name: str) -> str:
+        stem, suffix = os.path.splitext(name)
+        candidate, n = f"{folder}/{name}", 0
+        while candidate in self._claimed or (self.out_dir / candidate).exists():
+            n += 1
+            candidate = f"{folder}/{stem}_{n}{suffix}"
+        return candidate
+
+    def assign(self, record: ResultRecord) -> ResultRecord:
+        """The record with ``sorted_to`` filled in (error rows are not sorted)."""
+        if not record.ok or record.sorted_to is not None:
+            return record
+        rel = self._free_name(self.folder_for(record), _base_name(record.path))
+        self._claimed.add(rel)
+        return replace(record, sorted_to=rel)
+
+    def place(self, record: ResultRecord) -> None:
+        """Copy/move/link the image to its assigned place; a no-op when that already happened."""
+        if record.sorted_to is None:
+            return
+        dest = self.out_dir / record.sorted_to
+        if dest.exists() or dest.is_symlink():
+            return
+        if not is_s3(record.path) and not os.path.exists(record.path):
+            log.warning("cannot %s %s: it no longer exists", self.mode, record.path)
+            return
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if self.mode == "copy":
+            self.reader.copy_to(record.path, dest)
+        elif self.mode == "move":
+            _move(Path(record.path), dest)
+        else:
+            _link(Path(record.path), dest)
+
+    def place_all(self, records: Iterable[ResultRecord]) -> None:
+        for record in records:
+            try:
+                self.place(record)
+            except OSError as exc:
+                # The classification stands; a full disk or a permission problem must not lose it.
+                log.warning("cannot %s %s to %s: %s", self.mode, record.path, record.sorted_to, exc)
+
+
+def _move(src: Path, dest: Path) -> None:
+    try:
+        os.rename(src, dest)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        # Across filesystems: copy under a temporary name, rename, then remove the original.
+        import shutil
+
+        tmp = dest.with_name(f".{dest.name}.part")
+        shutil.copy2(src, tmp)
+        os.replace(tmp, dest)
+        src.unlink()
+
+
+def _link(src: Path, dest: Path) -> None:
+    """A hard link (survives deleting the original); a symbolic link across filesystems."""
+    try:
+        os.link(src, dest)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+        os.symlink(src.resolve(), dest)

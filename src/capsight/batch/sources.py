@@ -1,0 +1,181 @@
+"""Where batch images come from: folders, globs, list files, single files and S3 prefixes.
+
+Every image is named by one string *key*: an absolute local path or an ``s3://bucket/key`` URI. Keys
+are what results.jsonl records and what resuming compares, so listing is deterministic (sorted) and
+local paths are made absolute: a rerun from another working directory still recognises its work.
+
+Reading goes through :class:`ObjectReader`, which is picklable (the boto3 client is rebuilt lazily in
+each process), so the same reader serves a thread pool, a process pool and Ray workers.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from capsight.errors import BadRequest
+from capsight.imaging import detect_format
+
+log = logging.getLogger(__name__)
+
+S3_SCHEME = "s3://"
+_GLOB_CHARS = frozenset("*?[")
+
+
+def is_s3(key: str) -> bool:
+    return key.startswith(S3_SCHEME)
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    """``s3://bucket/some/key`` -> (``bucket``, ``some/key``)."""
+    rest = uri[len(S3_SCHEME) :]
+    bucket, _, key = rest.partition("/")
+    if not bucket:
+        raise BadRequest(f"{uri!r} names no bucket; write s3://bucket/prefix.")
+    return bucket, key
+
+
+class ObjectReader:
+    """Reads the bytes behind a key, local or S3, and copies them into the output tree."""
+
+    def __init__(self, s3_endpoint_url: str | None = None) -> None:
+        self.s3_endpoint_url = s3_endpoint_url
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Clients and locks do not cross process boundaries; each process builds its own.
+        return {"s3_endpoint_url": self.s3_endpoint_url}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.s3_endpoint_url = state["s3_endpoint_url"]
+        self._client = None
+        self._lock = threading.Lock()
+
+    def s3_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                try:
+                    import boto3
+                except ImportError as exc:  # pragma: no cover - boto3 is in the [s3] extra
+                    raise BadRequest("S3 sources need boto3: pip install 'capsight[s3]'.") from exc
+                # A low-level client is thread-safe once built; building one is not.
+                self._client = boto3.session.Session().client("s3", endpoint_url=self.s3_endpoint_url)
+            return self._client
+
+    def read(self, key: str) -> bytes:
+        if is_s3(key):
+            bucket, name = split_s3(key)
+            body = self.s3_client().get_object(Bucket=bucket, Key=name)["Body"]
+            return bytes(body.read())
+        with open(key, "rb") as fh:
+            return fh.read()
+
+    def copy_to(self, key: str, dest: Path) -> None:
+        """Copy the object to dest atomically (temp file + rename), so a kill never leaves half a file."""
+        tmp = dest.with_name(f".{dest.name}.part")
+        if is_s3(key):
+            bucket, name = split_s3(key)
+            self.s3_client().download_file(bucket, name, str(tmp))
+        else:
+            shutil.copy2(key, tmp)
+        os.replace(tmp, dest)
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and (path == folder or folder in path.parents)
+
+
+def _walk_folder(root: Path, exclude: Path | None) -> list[str]:
+    keys: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        # Hidden folders (.git, .cache) and our own output tree are never inputs.
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and not _inside(here / d, exclude)]
+        keys.extend(str(here / f) for f in filenames if not f.startswith("."))
+    # Path order (by components, so "a/z.jpg" < "a-b/a.jpg" is not decided by the "/" byte).
+    return sorted(keys, key=lambda k: Path(k).relative_to(root).parts)
+
+
+def _expand_glob(pattern: str, exclude: Path | None) -> list[str]:
+    matches = sorted(glob.glob(os.path.expanduser(pattern), recursive=True))
+    paths = [Path(m).resolve() for m in matches]
+    return [str(p) for p in paths if p.is_file() and not _inside(p, exclude)]
+
+
+def _read_list_file(path: Path) -> list[str]:
+    """One path or s3:// URI per line; blank lines and ``#`` comments are skipped.
+
+    Relative paths are taken relative to the list file, so a list shipped with its images works from
+    any working directory.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"{path} is neither an image nor a UTF-8 text list of paths.") from exc
+    keys = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if is_s3(line):
+            keys.append(line)
+        else:
+            keys.append(str((path.parent / os.path.expanduser(line)).resolve()))
+    return keys
+
+
+def _list_s3(uri: str, reader: ObjectReader) -> list[str]:
+    bucket, prefix = split_s3(uri)
+    client = reader.s3_client()
+    keys = []
+    try:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                name = obj["Key"]
+                if not name.endswith("/"):  # "folder" marker objects
+                    keys.append(f"{S3_SCHEME}{bucket}/{name}")
+    except Exception as exc:  # botocore raises many unrelated types (ClientError, EndpointConnectionError)
+        raise BadRequest(f"Cannot list {uri}: {exc}") from exc
+    return keys
+
+
+def _looks_like_image(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return detect_format(fh.read(16)) is not None
+
+
+def expand_source(source: str, reader: ObjectReader, exclude: Path | None = None) -> list[str]:
+    """Keys named by one SRC argument, in a stable order."""
+    if is_s3(source):
+        return _list_s3(source, reader)
+    path = Path(os.path.expanduser(source))
+    if path.is_dir():
+        return _walk_folder(path.resolve(), exclude)
+    if path.is_file():
+        return [str(path.resolve())] if _looks_like_image(path) else _read_list_file(path)
+    if _GLOB_CHARS & set(source):
+        keys = _expand_glob(source, exclude)
+        if not keys:
+            log.warning("no files match %s", source)
+        return keys
+    raise BadRequest(f"{source!r} is not a folder, file, glob or s3:// prefix.")
+
+
+def expand_sources(sources: Iterable[str], reader: ObjectReader, exclude: Path | None = None) -> list[str]:
+    """All keys of all sources, duplicates dropped (first occurrence wins)."""
+    seen: dict[str, None] = {}
+    for source in sources:
+        for key in expand_source(source, reader, exclude):
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def any_s3(keys: Sequence[str]) -> bool:
+    return any(is_s3(k) for k in keys)

@@ -1,0 +1,264 @@
+"""The micro-batcher: concurrent requests share one model call.
+
+Why: a CNN on ONNX Runtime costs far less per image in a batch of 8 than in 8 calls of one, and
+ONNX Runtime already spreads one call over every core (intra-op threads). So exactly one dedicated
+worker thread calls ``predict``; requests queue up while it is busy and the next call takes them
+all (up to ``max_batch_size``). That adapts by itself: an idle server answers a lone request at
+once, a loaded one forms large batches.
+
+The worker only waits ``max_wait_ms`` for more work when some admitted request is still being
+decoded (it holds a :class:`Ticket` it has not submitted yet), because only then is more work
+certain to arrive soon. Waiting for nobody would add latency and gain nothing.
+
+Admission is bounded (``queue_max`` images between admission and the model): a full queue raises
+:class:`~capsight.errors.Overloaded` at once, so an overloaded server answers 503 in microseconds
+instead of letting latency grow without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from capsight.errors import InferenceFailed, Overloaded, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+PredictFn = Callable[[np.ndarray], np.ndarray]
+BatchObserver = Callable[[int, float], None]  # (batch size, seconds in predict), from the worker
+
+
+@dataclass(frozen=True)
+class BatcherStats:
+    batches: int
+    items: int
+    failed_batches: int
+    largest_batch: int
+    sizes: dict[int, int] = field(default_factory=dict)  # batch size -> how many batches had it
+
+    @property
+    def mean_batch_size(self) -> float:
+        return self.items / self.batches if self.batches else 0.0
+
+
+@dataclass
+class _Item:
+    row: np.ndarray
+    future: asyncio.Future[np.ndarray]
+
+
+class Ticket:
+    """One admitted image's place in the queue, held while it is being decoded.
+
+    ``submit`` hands the preprocessed row to the worker; ``cancel`` gives the place back (the image
+    was bad, or the cache answered). Both act once; a later call is a no-op, so ``cancel`` can sit
+    in a ``finally``.
+    """
+
+    __slots__ = ("_batcher", "_open")
+
+    def __init__(self, batcher: MicroBatcher) -> None:
+        self._batcher = batcher
+        self._open = True
+
+    def submit(self, row: np.ndarray) -> asyncio.Future[np.ndarray]:
+        if not self._open:
+            raise RuntimeError("ticket already used")
+        self._open = False
+        return self._batcher._enqueue(row)
+
+    def cancel(self) -> None:
+        if self._open:
+            self._open = False
+            self._batcher._unreserve()
+
+
+class MicroBatcher:
+    """Gathers rows submitted from one event loop into batches run on one worker thread."""
+
+    def __init__(
+        self,
+        predict: PredictFn,
+        *,
+        max_batch_size: int = 16,
+        max_wait_ms: float = 2.0,
+        queue_max: int = 512,
+        on_batch: BatchObserver | None = None,
+        retry_after: float = 1.0,
+    ) -> None:
+        if max_batch_size < 1:
+            raise ValueError("max_batch_size must be at least 1")
+        self._predict = predict
+        self.max_batch_size = max_batch_size
+        self.max_wait = max(0.0, max_wait_ms) / 1000.0
+        self.queue_max = max(1, queue_max)
+        self._on_batch = on_batch
+        self._retry_after = retry_after
+        self._cond = threading.Condition()
+        self._pending: deque[_Item] = deque()
+        self._reserved = 0  # admitted, not yet submitted (being decoded)
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._batches = 0
+        self._items = 0
+        self._failed = 0
+        self._largest = 0
+        self._sizes: Counter[int] = Counter()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker; call from the event loop whose futures it will resolve."""
+        if self._thread is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name="capsight-batcher", daemon=True)
+        self._thread.start()
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Finish the batch in progress, fail everything still queued, and join the worker."""
+        with self._cond:
+            self._closing = True
+            leftovers = list(self._pending)
+            self._pending.clear()
+            self._cond.notify_all()
+        for item in leftovers:
+            if not item.future.done():
+                item.future.set_exception(ServiceUnavailable("Server is shutting down."))
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            await asyncio.to_thread(thread.join, timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._closing
+
+    # -- admission -------------------------------------------------------------------------------
+
+    @property
+    def depth(self) -> int:
+        """Images admitted but not yet inside a model call."""
+        return self._reserved + len(self._pending)
+
+    def check_capacity(self, n: int = 1) -> None:
+        """Raise Overloaded when ``n`` more images would not fit (cheap, reserves nothing)."""
+        if self._closing:
+            raise ServiceUnavailable("Server is shutting down.")
+        if self.depth + n > self.queue_max:
+            raise Overloaded(retry_after=self._retry_after)
+
+    def reserve(self, n: int = 1) -> list[Ticket]:
+        """Admit ``n`` images at once (all or none), or raise Overloaded."""
+        with self._cond:
+            self.check_capacity(n)
+            self._reserved += n
+        return [Ticket(self) for _ in range(n)]
+
+    async def infer(self, row: np.ndarray) -> np.ndarray:
+        """Admit, submit and await one row: the simple path for callers with no decode step."""
+        (ticket,) = self.reserve(1)
+        return await ticket.submit(row)
+
+    def _unreserve(self) -> None:
+        with self._cond:
+            self._reserved -= 1
+            self._cond.notify()  # a worker waiting for this image can stop waiting
+
+    def _enqueue(self, row: np.ndarray) -> asyncio.Future[np.ndarray]:
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("MicroBatcher.start() was not called")
+        future: asyncio.Future[np.ndarray] = loop.create_future()
+        with self._cond:
+            self._reserved -= 1
+            if self._closing:
+                future.set_exception(ServiceUnavailable("Server is shutting down."))
+                return future
+            self._pending.append(_Item(row, future))
+            self._cond.notify()
+        return future
+
+    # -- worker ----------------------------------------------------------------------------------
+
+    def _take_batch(self) -> list[_Item] | None:
+        with self._cond:
+            while not self._pending and not self._closing:
+                self._cond.wait()
+            if self._closing:
+                return None
+            if len(self._pending) < self.max_batch_size and self._reserved > 0 and self.max_wait > 0:
+                deadline = time.monotonic() + self.max_wait
+                while len(self._pending) < self.max_batch_size and self._reserved > 0 and not self._closing:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+            n = min(len(self._pending), self.max_batch_size)
+            return [self._pending.popleft() for _ in range(n)]
+
+    def _run(self) -> None:
+        while True:
+            items = self._take_batch()
+            if items is None:
+                return
+            if items:
+                self._run_batch(items)
+
+    def _run_batch(self, items: list[_Item]) -> None:
+        n = len(items)
+        started = time.perf_counter()
+        failed = False
+        probs: np.ndarray | None = None
+        try:
+            batch = items[0].row[None] if n == 1 else np.stack([item.row for item in items])
+            probs = np.asarray(self._predict(batch))
+            if probs.ndim != 2 or probs.shape[0] != n:
+                raise ValueError(f"predict returned shape {probs.shape} for a batch of {n}")
+        except Exception:
+            # Details go to the log; clients get a plain 500 without the runtime's internals.
+            logger.exception("inference failed for a batch of %d", n)
+            failed = True
+        elapsed = time.perf_counter() - started
+        self._batches += 1
+        self._items += n
+        self._largest = max(self._largest, n)
+        self._sizes[n] += 1
+        if failed:
+            self._failed += 1
+        if self._on_batch is not None:
+            try:
+                self._on_batch(n, elapsed)
+            except Exception:  # metrics must never break inference
+                logger.exception("batch observer failed")
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            self._loop.call_soon_threadsafe(_resolve, items, None if failed else probs)
+
+    def stats(self) -> BatcherStats:
+        return BatcherStats(
+            batches=self._batches,
+            items=self._items,
+            failed_batches=self._failed,
+            largest_batch=self._largest,
+            sizes=dict(self._sizes),
+        )
+
+
+def _resolve(items: list[_Item], probs: np.ndarray | None) -> None:
+    """Runs on the event loop: each future gets ITS row, or InferenceFailed when the batch failed."""
+    for i, item in enumerate(items):
+        if item.future.done():  # the caller gave up (cancelled)
+            continue
+        if probs is None:
+            item.future.set_exception(InferenceFailed())
+        else:
+            item.future.set_result(probs[i])

@@ -1,0 +1,105 @@
+"""Turns request headers into a :class:`Principal`: API keys from the database, or JWT bearer tokens.
+
+Accepted credentials: ``Authorization: Bearer cs_...`` or ``X-API-Key: cs_...`` (API keys), and
+``Authorization: Bearer <jwt>`` when a JWT secret or public key is configured. An unknown, revoked or
+malformed credential is 401; an unreachable key database is 503, because telling a valid client its
+key is wrong would make it throw the key away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from capsight.errors import ServiceUnavailable, Unauthorized
+from capsight.store.keys import KEY_PREFIX, KeyStore
+from capsight.store.protocols import Principal
+
+logger = logging.getLogger(__name__)
+
+
+def credential_from_headers(headers: dict[str, str]) -> str | None:
+    """The API key or token in the headers (case-insensitive names), or None."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    api_key = lowered.get("x-api-key", "").strip()
+    if api_key:
+        return api_key
+    authorization = lowered.get("authorization", "").strip()
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+class JwtVerifier:
+    """HS256 with a shared secret, or RS256/ES256 with a public key (PEM text or a path to one)."""
+
+    def __init__(self, *, secret: str | None = None, public_key: str | None = None, algorithm: str = "HS256"):
+        if not secret and not public_key:
+            raise ValueError("JWT verification needs jwt_secret or jwt_public_key")
+        import jwt  # imported only when JWT auth is configured
+
+        self._jwt = jwt
+        if public_key:
+            if not public_key.lstrip().startswith("-----BEGIN") and Path(public_key).is_file():
+                public_key = Path(public_key).read_text()
+            self._key: str = public_key
+            self.algorithms = [algorithm if algorithm.startswith(("RS", "ES", "PS", "Ed")) else "RS256"]
+        else:
+            assert secret is not None
+            self._key = secret
+            self.algorithms = [algorithm if algorithm.startswith("HS") else "HS256"]
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims: dict[str, Any] = self._jwt.decode(
+                token, self._key, algorithms=self.algorithms, options={"require": ["sub"]}
+            )
+        except self._jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("Token expired.") from exc
+        except self._jwt.InvalidTokenError as exc:
+            raise Unauthorized(f"Invalid token: {exc}") from exc
+        scope = claims.get("scope", "classify")
+        scopes = scope.split() if isinstance(scope, str) else [str(s) for s in scope]
+        sub = str(claims["sub"])
+        rate = claims.get("rate_limit")
+        return Principal(
+            id=f"jwt:{sub}",
+            name=str(claims.get("name", sub)),
+            scopes=frozenset(scopes) or frozenset({"classify"}),
+            rate_limit=str(rate) if rate else None,
+        )
+
+
+class ApiKeyAuthenticator:
+    """The production Authenticator: database API keys plus optional JWT."""
+
+    def __init__(self, keys: KeyStore | None, jwt: JwtVerifier | None = None) -> None:
+        self.keys = keys
+        self.jwt = jwt
+
+    async def authenticate(self, headers: dict[str, str], client_ip: str) -> Principal:
+        credential = credential_from_headers(headers)
+        if credential is None:
+            raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.")
+        if credential.startswith(KEY_PREFIX):
+            return await self._api_key(credential)
+        if self.jwt is not None:
+            return self.jwt.verify(credential)
+        raise Unauthorized("Invalid API key.")
+
+    async def _api_key(self, credential: str) -> Principal:
+        if self.keys is None:
+            raise Unauthorized("Invalid API key.")
+        try:
+            info = await asyncio.to_thread(self.keys.verify, credential)
+        except Exception as exc:
+            logger.warning("API key lookup failed: %s", exc)
+            raise ServiceUnavailable("Key store unavailable, retry shortly.") from exc
+        if info is None:
+            raise Unauthorized("Invalid or revoked API key.")
+        return Principal(
+            id=info.id, name=info.name, scopes=frozenset({info.scope}), rate_limit=info.rate_limit
+        )

@@ -1,0 +1,111 @@
+"""Content-addressed image storage: a local folder by default, S3 (or MinIO, ...) when configured.
+
+Images are keyed by the sha256 of their bytes and sharded as ``ab/cd/<sha256>``: the same photo sent
+a thousand times is stored once, a key can never point at different bytes, and no directory grows
+past a few hundred entries. Keys are validated before they touch a path, so a crafted "sha256" from
+an admin URL cannot escape the storage root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def is_sha256(value: str) -> bool:
+    return bool(_SHA256.match(value))
+
+
+def blob_key(sha256: str) -> str:
+    """The sharded relative key of an image; raises ValueError for anything but a sha256 hex digest."""
+    if not is_sha256(sha256):
+        raise ValueError(f"not a sha256 hex digest: {sha256[:80]!r}")
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+class BlobStore(Protocol):
+    """Where image bytes live. Every method raises on an unreachable backend (the caller spools)."""
+
+    url: str
+
+    def put(self, sha256: str, data: bytes) -> str:
+        """Store ``data`` (whose hash is ``sha256``) unless present; returns its reference."""
+        ...
+
+    def get(self, sha256: str) -> bytes | None: ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def delete(self, sha256: str) -> None: ...
+
+    def iter_keys(self) -> Iterator[str]:
+        """Every stored sha256 (used by the retention purge to find orphans)."""
+        ...
+
+
+class LocalBlobStore:
+    """Images under a local folder; writes are atomic (temp file + rename) so readers never see half."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.url = str(self.root)
+
+    def _path(self, sha256: str) -> Path:
+        return self.root / blob_key(sha256)
+
+    def put(self, sha256: str, data: bytes) -> str:
+        path = self._path(sha256)
+        key = blob_key(sha256)
+        if path.exists():
+            return key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return key
+
+    def get(self, sha256: str) -> bytes | None:
+        try:
+            return self._path(sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def exists(self, sha256: str) -> bool:
+        return self._path(sha256).is_file()
+
+    def delete(self, sha256: str) -> None:
+        self._path(sha256).unlink(missing_ok=True)
+
+    def iter_keys(self) -> Iterator[str]:
+        if not self.root.is_dir():
+            return
+        for path in self.root.glob("??/??/*"):
+            if is_sha256(path.name) and path.is_file():
+                yield path.name
+
+
+def open_blob_store(url: str, *, s3_endpoint_url: str | None = None) -> BlobStore:
+    """A local folder for a path, S3 for ``s3://bucket/prefix``; boto3 is imported only for S3."""
+    if url.startswith("s3://"):
+        from capsight.store.blobs_s3 import S3BlobStore
+
+        return S3BlobStore(url, endpoint_url=s3_endpoint_url)
+    if url.startswith("file://"):
+        url = url[len("file://") :]
+    return LocalBlobStore(Path(url))

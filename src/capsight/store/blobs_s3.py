@@ -1,0 +1,86 @@
+"""The S3 image store (AWS, MinIO, moto, ...). Kept apart so boto3 is imported only when configured.
+
+Timeouts and retries are short on purpose: the only caller is the recorder's background thread, and
+when the bucket is unreachable it is better to fail fast and spool locally than to stall the log.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+from capsight.store.blobs import blob_key, is_sha256
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` -> ("bucket", "some/prefix")."""
+    parsed = urlparse(url)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"not an s3://bucket[/prefix] URL: {url!r}")
+    return parsed.netloc, parsed.path.strip("/")
+
+
+class S3BlobStore:
+    def __init__(self, url: str, *, endpoint_url: str | None = None, client: Any | None = None) -> None:
+        self.url = url
+        self.bucket, self.prefix = parse_s3_url(url)
+        self.endpoint_url = endpoint_url
+        self._client = client
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        """Created on first use (importing boto3 and building a client takes a few hundred ms)."""
+        with self._lock:
+            if self._client is None:
+                import boto3
+                from botocore.config import Config
+
+                config = Config(
+                    connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}
+                )
+                self._client = boto3.client("s3", endpoint_url=self.endpoint_url, config=config)
+            return self._client
+
+    def _key(self, sha256: str) -> str:
+        key = blob_key(sha256)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put(self, sha256: str, data: bytes) -> str:
+        key = self._key(sha256)
+        if not self.exists(sha256):
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+        return f"s3://{self.bucket}/{key}"
+
+    def get(self, sha256: str) -> bytes | None:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(sha256))
+        except self.client.exceptions.NoSuchKey:
+            return None
+        body: bytes = response["Body"].read()
+        return body
+
+    def exists(self, sha256: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
+
+    def delete(self, sha256: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
+
+    def iter_keys(self) -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                name = str(item["Key"]).rsplit("/", 1)[-1]
+                if is_sha256(name):
+                    yield name

@@ -1,0 +1,169 @@
+"""One database handle: engine, sessions and Alembic migrations, created lazily.
+
+Constructing a :class:`Database` connects to nothing, so ``build_services`` stays cheap and the API
+is ready long before a slow or unreachable database answers; the first user (the recorder thread,
+a key lookup, a CLI command) calls :meth:`Database.ensure_ready`, which runs the migrations once.
+
+Several replicas (or uvicorn workers) may start at the same moment and all try to migrate; a
+PostgreSQL advisory lock, or a file lock next to a SQLite file, makes them take turns so only the
+first one does any work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
+# Arbitrary constant shared by every capsight process: the advisory lock that serialises migrations.
+_PG_MIGRATION_LOCK = 0x0CA95167
+
+
+def normalize_url(url: str) -> str:
+    """Accept the URL forms people paste (``postgres://``, ``postgresql://``) and use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def alembic_config(connection: Any | None = None) -> Any:
+    """The Alembic config of the packaged migrations; ``connection`` is handed to env.py."""
+    from alembic.config import Config
+
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+class Database:
+    """Lazily created engine + session factory for one database URL."""
+
+    def __init__(self, url: str, *, connect_timeout: float = 3.0) -> None:
+        self.url = normalize_url(url)
+        self.connect_timeout = connect_timeout
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+        self._lock = threading.Lock()
+        self._ready = False
+
+    @property
+    def dialect(self) -> str:
+        return make_url(self.url).get_backend_name()
+
+    @property
+    def engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._create_engine()
+                self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+            return self._engine
+
+    def _create_engine(self) -> Engine:
+        url = make_url(self.url)
+        if url.get_backend_name() == "sqlite":
+            if url.database and url.database != ":memory:":
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                url, connect_args={"timeout": 15, "check_same_thread": False}, pool_pre_ping=True
+            )
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        connect_args: dict[str, Any] = {}
+        if url.get_backend_name() == "postgresql":
+            connect_args["connect_timeout"] = max(1, int(self.connect_timeout))
+        return create_engine(url, connect_args=connect_args, pool_pre_ping=True, pool_size=5)
+
+    def session(self) -> Session:
+        """A new ORM session; migrations are run first if this process has not done so yet."""
+        self.ensure_ready()
+        _ = self.engine  # creates the session factory too
+        assert self._sessions is not None
+        return self._sessions()
+
+    def ensure_ready(self) -> None:
+        """Run the migrations once per process; raises (and retries next call) while unreachable."""
+        if self._ready:
+            return
+        self.migrate()
+
+    def migrate(self, revision: str = "head") -> None:
+        """``alembic upgrade <revision>`` on this database, serialised across processes."""
+        from alembic import command
+
+        engine = self.engine
+        with self._migration_lock(), engine.connect() as connection:
+            if self.dialect == "postgresql":
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+            try:
+                command.upgrade(alembic_config(connection), revision)
+                connection.commit()
+            finally:
+                if self.dialect == "postgresql":
+                    connection.rollback()
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_MIGRATION_LOCK})
+                    connection.commit()
+        self._ready = revision == "head"
+        logger.info("database schema at %s (%s)", revision, self.dialect)
+
+    def downgrade(self, revision: str) -> None:
+        from alembic import command
+
+        with self.engine.connect() as connection:
+            command.downgrade(alembic_config(connection), revision)
+            connection.commit()
+        self._ready = False
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        url = make_url(self.url)
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            yield
+            return
+        lock_path = Path(url.database).with_name(Path(url.database).name + ".migrate.lock")
+        with open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query (for health checks)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception:  # any failure means "not reachable" to a health check
+            return False
+
+    def dispose(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets the API read while the recorder writes; foreign keys make cascades work."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()

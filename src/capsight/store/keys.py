@@ -1,0 +1,140 @@
+"""API keys: create (plaintext shown once), list, revoke, verify.
+
+A key looks like ``cs_<id>_<secret>``: the id is a public handle (it appears in logs, the request log
+and ``keys list``), the secret is 256 random bits. Only ``sha256(key)`` is stored; with that much
+entropy a fast hash is enough (no salt or slow KDF needed, unlike passwords), and lookup is by id so
+verification is one indexed read plus a constant-time compare.
+
+Verified keys are cached for a few seconds so a busy API does not read the database per request; a
+revoke in this process takes effect at once, other replicas see it within ``cache_ttl_s``. While the
+database is unreachable, keys verified before keep working from the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from capsight.errors import BadRequest, NotFound
+from capsight.store.database import Database
+from capsight.store.models import ApiKey, utcnow
+from capsight.store.ratelimit import parse_rate
+
+KEY_PREFIX = "cs_"
+SCOPES = ("classify", "admin")
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    id: str
+    name: str
+    scope: str
+    rate_limit: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def hash_key(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def split_key(plaintext: str) -> str | None:
+    """The key id inside ``cs_<id>_<secret>``, or None if the text cannot be one of our keys."""
+    if not plaintext.startswith(KEY_PREFIX):
+        return None
+    parts = plaintext.split("_", 2)
+    if len(parts) != 3 or not parts[1] or not parts[2] or len(parts[1]) > 32:
+        return None
+    return parts[1]
+
+
+def _info(row: ApiKey) -> ApiKeyInfo:
+    return ApiKeyInfo(row.id, row.name, row.scope, row.rate_limit, row.created_at, row.revoked_at)
+
+
+class KeyStore:
+    def __init__(self, db: Database, *, cache_ttl_s: float = 5.0) -> None:
+        self.db = db
+        self.cache_ttl_s = cache_ttl_s
+        self._cache: dict[str, tuple[ApiKeyInfo, float]] = {}  # key hash -> (info, fetched at)
+        self._lock = threading.Lock()
+
+    def create_key(self, name: str, scope: str = "classify", rate: str | None = None) -> tuple[str, str]:
+        """Returns ``(key_id, plaintext)``; the plaintext is not stored and cannot be shown again."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise BadRequest("key name must be 1-200 characters")
+        if scope not in SCOPES:
+            raise BadRequest(f"scope must be one of {', '.join(SCOPES)}")
+        if rate is not None:
+            try:
+                parse_rate(rate)
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from exc
+        key_id = secrets.token_hex(6)
+        plaintext = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        with self.db.session() as session, session.begin():
+            session.add(
+                ApiKey(id=key_id, name=name, scope=scope, rate_limit=rate, key_hash=hash_key(plaintext))
+            )
+        return key_id, plaintext
+
+    def list_keys(self, *, include_revoked: bool = True) -> list[ApiKeyInfo]:
+        query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+        if not include_revoked:
+            query = query.where(ApiKey.revoked_at.is_(None))
+        with self.db.session() as session:
+            return [_info(row) for row in session.scalars(query)]
+
+    def revoke_key(self, key_id: str) -> ApiKeyInfo:
+        """Revoke (idempotent); raises NotFound for an unknown id."""
+        with self.db.session() as session, session.begin():
+            row = session.get(ApiKey, key_id)
+            if row is None:
+                raise NotFound(f"no API key with id {key_id!r}")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            info = _info(row)
+        with self._lock:
+            self._cache = {h: entry for h, entry in self._cache.items() if entry[0].id != key_id}
+        return info
+
+    def verify(self, plaintext: str) -> ApiKeyInfo | None:
+        """The active key matching ``plaintext``, or None. Raises if the database is unreachable and
+        the key is not in the cache (the caller turns that into 503, not 401)."""
+        key_id = split_key(plaintext)
+        if key_id is None:
+            return None
+        digest = hash_key(plaintext)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(digest)
+        if cached is not None and now - cached[1] < self.cache_ttl_s:
+            return cached[0]
+        try:
+            with self.db.session() as session:
+                row = session.get(ApiKey, key_id)
+                info = _info(row) if row is not None else None
+                stored_hash = row.key_hash if row is not None else ""
+        except Exception:
+            if cached is not None:  # database down: a key verified before stays valid
+                return cached[0]
+            raise
+        if info is None or not hmac.compare_digest(stored_hash, digest) or not info.active:
+            with self._lock:
+                self._cache.pop(digest, None)
+            return None
+        with self._lock:
+            self._cache[digest] = (info, now)
+        return info

@@ -1,0 +1,115 @@
+"""Writes a batch of request-log records: images to the blob store, then rows in one transaction.
+
+Images go first so a row never points at a missing image. Inserts are idempotent
+(``ON CONFLICT DO NOTHING`` on the request id and on (request id, item index)), which is what makes
+spool replays and retries safe: writing the same batch twice leaves the same rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Insert
+
+from capsight.store.blobs import BlobStore
+from capsight.store.database import Database
+from capsight.store.models import ClassificationRow, RequestRow
+from capsight.store.protocols import ClassificationRecord
+
+logger = logging.getLogger(__name__)
+
+Item = tuple[ClassificationRecord, bytes | None]
+
+# Errors that mean "the database is unreachable", as opposed to "this record is bad".
+DB_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    OSError,
+)
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    return value[:length] if value is not None and len(value) > length else value
+
+
+def request_values(record: ClassificationRecord) -> dict[str, Any]:
+    return {
+        "request_id": record.request_id[:64],
+        "created_at": record.created_at,
+        "endpoint": _clip(record.endpoint, 200),
+        "client_id": _clip(record.client_id, 200),
+        "status_code": record.status_code,
+        "error": record.error,
+        "latency_ms": record.latency_ms,
+    }
+
+
+def classification_values(record: ClassificationRecord, image_ref: str | None) -> dict[str, Any]:
+    return {
+        "request_id": record.request_id[:64],
+        "item_index": record.item_index,
+        "created_at": record.created_at,
+        "model_name": _clip(record.model_name, 200),
+        "model_version": _clip(record.model_version, 100),
+        "label": _clip(record.label, 200),
+        "confidence": record.confidence,
+        "probabilities": record.probabilities,
+        "latency_ms": record.latency_ms,
+        "image_sha256": record.image_sha256,
+        "image_bytes": record.image_bytes,
+        "image_format": _clip(record.image_format, 16),
+        "width": record.width,
+        "height": record.height,
+        "image_ref": image_ref,
+        "cached": record.cached,
+        "status_code": record.status_code,
+        "error": record.error,
+    }
+
+
+def _insert_ignore(db: Database, table: Any) -> Insert:
+    if db.dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if db.dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"request log on {db.dialect} is not supported (use SQLite or PostgreSQL)")
+
+
+def store_images(blobs: BlobStore, items: list[Item]) -> dict[str, str]:
+    """Put each distinct image once; returns sha256 -> reference. Raises if the store is unreachable."""
+    refs: dict[str, str] = {}
+    for record, image in items:
+        sha = record.image_sha256
+        if image is None or sha is None or sha in refs:
+            continue
+        refs[sha] = blobs.put(sha, image)
+    return refs
+
+
+def insert_rows(db: Database, items: list[Item], refs: dict[str, str]) -> None:
+    """Insert the rows of ``items`` in one transaction, skipping ones already there."""
+    if not items:
+        return
+    requests: dict[str, dict[str, Any]] = {}
+    classifications: dict[tuple[str, int], dict[str, Any]] = {}
+    for record, _image in items:
+        requests.setdefault(record.request_id[:64], request_values(record))
+        ref = refs.get(record.image_sha256) if record.image_sha256 else None
+        classifications.setdefault(
+            (record.request_id[:64], record.item_index), classification_values(record, ref)
+        )
+    db.ensure_ready()
+    with db.engine.begin() as connection:
+        connection.execute(_insert_ignore(db, RequestRow), list(requests.values()))
+        connection.execute(_insert_ignore(db, ClassificationRow), list(classifications.values()))
+
+
+def write_batch(db: Database, blobs: BlobStore | None, items: list[Item]) -> None:
+    """Images, then rows. Raises on an outage (of either) so the caller can spool the whole batch."""
+    refs = store_images(blobs, items) if blobs is not None else {}
+    insert_rows(db, items, refs)

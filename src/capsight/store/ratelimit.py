@@ -1,0 +1,116 @@
+"""Rate limits: parsing ``"100/minute"`` and the in-process sliding-window-log limiter.
+
+A sliding *log* (one timestamp per accepted hit) is exact: no burst of 2x at a fixed-window boundary,
+and the time until the next free slot is simply "oldest hit + window - now". The memory cost is one
+float per accepted hit per client inside the window, which is small for API rate limits. The Redis
+limiter (``redis_ratelimit``) implements the same algorithm on a sorted set so replicas share it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from capsight.store.protocols import RateLimitDecision
+
+_UNITS = {
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "minute": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "hour": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+}
+_RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d+)?\s*([a-z]+?)s?\s*$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    window_s: float
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.window_s:g}s"
+
+
+def parse_rate(text: str) -> Rate:
+    """``"100/minute"``, ``"10/second"``, ``"1000/hour"``, ``"5 per 10 seconds"``, ``"20/m"``.
+
+    Raises ValueError with the accepted forms, so a typo in settings or the CLI fails loudly at start.
+    """
+    match = _RATE.match(text.lower())
+    unit = match.group(3) if match else ""
+    if not match or unit not in _UNITS:
+        raise ValueError(
+            f"invalid rate {text!r}: use N/second, N/minute, N/hour or N/day (e.g. '100/minute')"
+        )
+    limit = int(match.group(1))
+    multiple = int(match.group(2) or 1)
+    if limit < 1 or multiple < 1:
+        raise ValueError(f"invalid rate {text!r}: count and period must be positive")
+    return Rate(limit=limit, window_s=multiple * _UNITS[unit])
+
+
+def decision(rate: Rate, allowed: bool, count: int, reset_after: float) -> RateLimitDecision:
+    """Build the decision and its ``X-RateLimit-*`` headers (Reset in seconds, as the IETF draft)."""
+    remaining = max(0, rate.limit - count)
+    reset_after = max(0.0, reset_after)
+    headers = {
+        "X-RateLimit-Limit": str(rate.limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": str(math.ceil(reset_after)),
+    }
+    if not allowed:
+        headers["Retry-After"] = str(max(1, math.ceil(reset_after)))
+    return RateLimitDecision(
+        allowed=allowed, limit=rate.limit, remaining=remaining, reset_after=reset_after, headers=headers
+    )
+
+
+class InProcessRateLimiter:
+    """Exact sliding-window log per (key, rate), guarded by a lock (safe from threads and tasks)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, sweep_every: int = 10_000) -> None:
+        self._clock = clock
+        self._logs: dict[tuple[str, int, float], deque[float]] = {}
+        self._lock = threading.Lock()
+        self._sweep_every = sweep_every
+        self._hits = 0
+
+    async def hit(self, key: str, rate: str) -> RateLimitDecision:
+        return self.hit_sync(key, parse_rate(rate))
+
+    def hit_sync(self, key: str, rate: Rate) -> RateLimitDecision:
+        now = self._clock()
+        with self._lock:
+            log = self._logs.setdefault((key, rate.limit, rate.window_s), deque())
+            while log and log[0] <= now - rate.window_s:
+                log.popleft()
+            allowed = len(log) < rate.limit
+            if allowed:
+                log.append(now)
+            reset_after = log[0] + rate.window_s - now if log else 0.0
+            count = len(log)
+            self._hits += 1
+            if self._hits % self._sweep_every == 0:
+                self._sweep(now)
+        return decision(rate, allowed, count, reset_after)
+
+    def _sweep(self, now: float) -> None:
+        """Forget clients whose every hit has left the window, so memory follows active clients."""
+        stale = [k for k, log in self._logs.items() if not log or log[-1] <= now - k[2]]
+        for k in stale:
+            del self._logs[k]
+
+    def __len__(self) -> int:
+        return len(self._logs)

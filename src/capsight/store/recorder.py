@@ -1,0 +1,303 @@
+"""The request recorder: ``submit`` from the request path, batched writes from one background thread.
+
+``submit`` only hashes the image if needed and puts the record on an in-memory queue, so a slow or
+dead database can never slow down or fail a classification. The writer thread takes whatever is
+queued (up to ``batch_size``), stores the images, and inserts the rows in one transaction. When the
+database or the image store is unreachable, batches go to the local :class:`Spool` instead and the
+thread retries with exponential backoff; on success it replays the spool (idempotently) before
+writing new records again, so the log ends up complete and nothing is written twice.
+
+The migrations also run on this thread, which keeps service start-up independent of the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from capsight.store.blobs import BlobStore, sha256_hex
+from capsight.store.database import Database
+from capsight.store.logwriter import DB_OUTAGE_ERRORS, Item, insert_rows, store_images
+from capsight.store.protocols import ClassificationRecord
+from capsight.store.spool import Spool, record_to_json
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    batch_size: int = 200
+    queue_max: int = 10_000  # records waiting in memory before submit spools directly
+    queue_max_bytes: int = 256 * 1024 * 1024  # image bytes waiting in memory, same
+    retry_initial_s: float = 0.5
+    retry_max_s: float = 30.0
+    store_images: bool = True
+    retention_days: float = 0  # > 0: purge older rows and images on start and every purge_interval_s
+    purge_interval_s: float = 3600.0
+
+
+@dataclass(frozen=True)
+class RecorderStats:
+    submitted: int
+    written: int  # records written to the database (including replays)
+    spooled: int  # records waiting in the local spool
+    rejected: int  # records the database refused as invalid (kept in spool/rejected.jsonl)
+    queued: int
+    degraded: bool  # True while the database or image store is unreachable
+
+
+class _Outage(Exception):
+    def __init__(self, what: str, cause: BaseException) -> None:
+        super().__init__(f"{what} unavailable: {cause}")
+        self.what = what
+
+
+class DatabaseRecorder:
+    """The production :class:`~capsight.store.protocols.RequestRecorder`."""
+
+    def __init__(
+        self, db: Database, blobs: BlobStore | None, spool_dir: Path, config: RecorderConfig | None = None
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.config = config or RecorderConfig()
+        self.spool = Spool(spool_dir)
+        self._queue: queue.Queue[Item] = queue.Queue(maxsize=self.config.queue_max)
+        self._queued_bytes = 0
+        self._counts_lock = threading.Lock()
+        self._progress = threading.Condition()
+        self._submitted = self._processed = self._written = self._rejected = 0
+        self._degraded = True  # until the first successful migration + spool replay
+        self._outage_logged = False
+        self._backoff = self.config.retry_initial_s
+        self._next_retry = 0.0
+        self._next_purge = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ----------------------------------------------------------------- request path
+    def start(self) -> DatabaseRecorder:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="capsight-recorder", daemon=True)
+            self._thread.start()
+        return self
+
+    def submit(self, record: ClassificationRecord, image: bytes | None) -> None:
+        """Queue one record (and its image) for writing. Never blocks on I/O, never raises."""
+        try:
+            if image is not None and record.image_sha256 is None:
+                record = dataclasses.replace(record, image_sha256=sha256_hex(image))
+            if not self.config.store_images:
+                image = None  # the hash is still logged: it tells repeated uploads apart
+            size = len(image) if image is not None else 0
+            with self._counts_lock:
+                self._submitted += 1
+                overflow = self._stop.is_set() or self._queued_bytes + size > self.config.queue_max_bytes
+                if not overflow:
+                    try:
+                        self._queue.put_nowait((record, image))
+                        self._queued_bytes += size
+                    except queue.Full:
+                        overflow = True
+            if overflow:  # memory budget exceeded (or closed): the spool is the queue now
+                self._spool_items([(record, image)])
+                self._done(1)
+        except Exception:
+            logger.exception("request log: could not record request %s", record.request_id)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write (or spool) everything queued, then stop the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.warning("request log writer did not stop within %.1fs", timeout)
+        self._thread = None
+        # Anything still queued (thread never started or timed out) goes to the spool.
+        self._spool_items(self._take(0, limit=None))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything submitted is in the database (spool replayed); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._progress:
+            while not self._idle():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._progress.wait(min(remaining, 0.05))
+        return True
+
+    def _idle(self) -> bool:
+        return self._processed >= self._submitted and not self._degraded and self.spool.pending == 0
+
+    def stats(self) -> RecorderStats:
+        return RecorderStats(
+            submitted=self._submitted,
+            written=self._written,
+            spooled=self.spool.pending,
+            rejected=self._rejected,
+            queued=self._queue.qsize(),
+            degraded=self._degraded,
+        )
+
+    # ----------------------------------------------------------------- writer thread
+    def _run(self) -> None:
+        while True:
+            now = time.monotonic()
+            if self._degraded and now >= self._next_retry:
+                self._recover()
+            wait = 0.2 if not self._degraded else min(0.2, max(0.0, self._next_retry - time.monotonic()))
+            items = self._take(wait, limit=self.config.batch_size)
+            if items:
+                self._handle(items)
+                self._done(len(items))
+            if self.config.retention_days > 0 and not self._degraded and time.monotonic() >= self._next_purge:
+                self._purge()
+            if self._stop.is_set() and self._queue.empty():
+                return
+
+    def _take(self, wait: float, limit: int | None) -> list[Item]:
+        items: list[Item] = []
+        try:
+            items.append(self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait())
+            while limit is None or len(items) < limit:
+                items.append(self._queue.get_nowait())
+        except queue.Empty:
+            pass
+        if items:
+            with self._counts_lock:
+                self._queued_bytes -= sum(len(image) for _, image in items if image is not None)
+        return items
+
+    def _handle(self, items: list[Item]) -> None:
+        if self._degraded:
+            self._spool_items(items)
+            return
+        try:
+            self._write(items)
+        except _Outage as outage:
+            self._enter_outage(outage)
+            self._spool_items(items)
+
+    def _write(self, items: list[Item]) -> None:
+        """Images then rows; raises _Outage if either backend is unreachable."""
+        try:
+            self.db.ensure_ready()
+        except Exception as exc:  # cannot connect or migrate: retry later, keep everything
+            raise _Outage("database", exc) from exc
+        try:
+            refs = store_images(self.blobs, items) if self.blobs is not None else {}
+        except Exception as exc:  # boto3/OS errors vary by backend; any failure means "retry later"
+            raise _Outage("image store", exc) from exc
+        try:
+            insert_rows(self.db, items, refs)
+        except DB_OUTAGE_ERRORS as exc:
+            raise _Outage("database", exc) from exc
+        except Exception as batch_error:
+            self._write_one_by_one(items, refs, batch_error)
+            return
+        self._written += len(items)
+
+    def _write_one_by_one(self, items: list[Item], refs: dict[str, str], batch_error: Exception) -> None:
+        """A batch the database refused as data (not an outage): isolate the bad records."""
+        logger.warning("request log: batch refused (%s); writing records one by one", batch_error)
+        for item in items:
+            try:
+                insert_rows(self.db, [item], refs)
+            except DB_OUTAGE_ERRORS as exc:
+                raise _Outage("database", exc) from exc
+            except Exception as exc:
+                self._reject(item, exc)
+            else:
+                self._written += 1
+
+    def _reject(self, item: Item, exc: Exception) -> None:
+        record = item[0]
+        logger.error("request log: record %s rejected by the database: %s", record.request_id, exc)
+        self._rejected += 1
+        try:
+            self.spool.directory.mkdir(parents=True, exist_ok=True)
+            with open(self.spool.directory / "rejected.jsonl", "a", encoding="utf-8") as handle:
+                entry = {"record": record_to_json(record), "error": str(exc)[:2000]}
+                handle.write(json.dumps(entry, default=str) + "\n")
+        except OSError:
+            logger.exception("request log: could not keep rejected record %s", record.request_id)
+
+    def _recover(self) -> None:
+        """Migrate if needed, then replay the spool; leaves degraded mode only when all of it is in."""
+        replayed = 0
+        try:
+            for path in self.spool.claim():
+                count = 0
+                for chunk in self.spool.read(path, self.config.batch_size):
+                    self._write(chunk)
+                    count += len(chunk)
+                self.spool.done(path, count)
+                replayed += count
+            if replayed == 0:
+                self._probe()  # nothing was spooled: still prove the database is reachable
+        except _Outage as outage:
+            self._enter_outage(outage)
+            return
+        except OSError:
+            logger.exception("request log: cannot read the spool in %s", self.spool.directory)
+            self._schedule_retry()
+            return
+        if self._outage_logged or replayed:
+            logger.warning("request log: backends reachable again; replayed %d spooled records", replayed)
+        self._degraded = False
+        self._outage_logged = False
+        self._backoff = self.config.retry_initial_s
+        self._notify()
+
+    def _probe(self) -> None:
+        try:
+            self.db.ensure_ready()
+            with self.db.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except Exception as exc:
+            raise _Outage("database", exc) from exc
+
+    def _enter_outage(self, outage: _Outage) -> None:
+        if not self._outage_logged:
+            logger.warning("request log: %s; spooling to %s", outage, self.spool.directory)
+            self._outage_logged = True
+        self._degraded = True
+        self._schedule_retry()
+
+    def _schedule_retry(self) -> None:
+        self._degraded = True
+        self._next_retry = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, self.config.retry_max_s)
+
+    def _spool_items(self, items: list[Item]) -> None:
+        if not items:
+            return
+        try:
+            self.spool.append(items)
+        except Exception:
+            logger.exception("request log: could not spool %d records; they are lost", len(items))
+
+    def _purge(self) -> None:
+        from capsight.store.requestlog import RequestLog
+
+        self._next_purge = time.monotonic() + self.config.purge_interval_s
+        try:
+            RequestLog(self.db, self.blobs).purge_older_than(self.config.retention_days)
+        except Exception:
+            logger.exception("request log: retention purge failed")
+
+    def _done(self, count: int) -> None:
+        with self._progress:
+            self._processed += count
+            self._progress.notify_all()
+
+    def _notify(self) -> None:
+        with self._progress:
+            self._progress.notify_all()

@@ -1,0 +1,85 @@
+"""The Redis rate limiter: the in-process sliding-window log, as one atomic Lua script on a sorted set.
+
+The script reads Redis's own clock (``TIME``), so replicas with skewed clocks still share one window,
+and it does prune + count + add + expire in one round trip. While Redis is down the limiter falls
+back to the in-process limiter, i.e. limits per replica instead of globally (logged once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from capsight.store.protocols import RateLimitDecision
+from capsight.store.ratelimit import InProcessRateLimiter, decision, parse_rate
+from capsight.store.redis_support import OUTAGE_ERRORS, RedisBreaker, RedisClients
+
+SLIDING_LOG_LUA = """
+local key = KEYS[1]
+local limit = tonumber(ARGV[1])
+local window_us = tonumber(ARGV[2])
+local member = ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window_us)
+local count = redis.call('ZCARD', key)
+local allowed = 0
+if count < limit then
+  redis.call('ZADD', key, now, member)
+  count = count + 1
+  allowed = 1
+end
+redis.call('PEXPIRE', key, math.ceil(window_us / 1000))
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+local reset_us = 0
+if oldest[2] then
+  reset_us = tonumber(oldest[2]) + window_us - now
+end
+return {allowed, count, reset_us}
+"""
+
+
+class RedisRateLimiter:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "capsight:rl:",
+        fallback: InProcessRateLimiter | None = None,
+        breaker: RedisBreaker | None = None,
+    ) -> None:
+        self.prefix = prefix
+        self.fallback = fallback if fallback is not None else InProcessRateLimiter()
+        self.breaker = breaker or RedisBreaker("rate limiter")
+        self._clients = RedisClients(url)
+        self._scripts: dict[int, Any] = {}
+
+    def _script(self) -> Any:
+        client = self._clients.get()
+        script = self._scripts.get(id(client))
+        if script is None:
+            self._scripts = {id(client): client.register_script(SLIDING_LOG_LUA)}
+            script = self._scripts[id(client)]
+        return script
+
+    async def hit(self, key: str, rate: str) -> RateLimitDecision:
+        parsed = parse_rate(rate)
+        if self.breaker.available():
+            window_us = int(parsed.window_s * 1_000_000)
+            redis_key = f"{self.prefix}{parsed.limit}:{window_us}:{key}"
+            try:
+                allowed, count, reset_us = await self._script()(
+                    keys=[redis_key], args=[parsed.limit, window_us, uuid.uuid4().hex]
+                )
+            except OUTAGE_ERRORS as exc:
+                self.breaker.failed(exc)
+            else:
+                self.breaker.succeeded()
+                return decision(parsed, bool(allowed), int(count), int(reset_us) / 1_000_000)
+        return self.fallback.hit_sync(key, parsed)
+
+    async def aclose(self) -> None:
+        await self._clients.aclose()
+
+    def close(self) -> None:
+        self._clients.close()

@@ -1,0 +1,232 @@
+"""Reading the request log (for the admin endpoints) and applying the retention policy.
+
+Listing uses keyset pagination on (created_at, id), newest first: the cursor is the position of the
+last row returned, so pages stay stable while new requests arrive and deep pages cost the same as
+the first. ``offset`` is supported too for simple UIs.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select
+
+from capsight.errors import BadRequest, ServiceUnavailable
+from capsight.store.blobs import BlobStore, is_sha256
+from capsight.store.database import Database
+from capsight.store.models import ClassificationRow, RequestRow
+
+logger = logging.getLogger(__name__)
+
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class LoggedClassification:
+    id: int
+    request_id: str
+    item_index: int
+    created_at: datetime
+    endpoint: str
+    client_id: str
+    model_name: str
+    model_version: str
+    label: str | None
+    confidence: float | None
+    probabilities: dict[str, float] | None
+    latency_ms: float
+    image_sha256: str | None
+    image_bytes: int
+    image_format: str | None
+    width: int | None
+    height: int | None
+    image_ref: str | None
+    cached: bool
+    status_code: int
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    items: list[LoggedClassification]
+    next_cursor: str | None  # pass back as ``cursor`` for the next (older) page; None = last page
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    requests: int
+    classifications: int
+    images: int
+
+
+def encode_cursor(created_at: datetime, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, row_id = text.split("|")
+        created = datetime.fromisoformat(stamp)
+        return (created if created.tzinfo else created.replace(tzinfo=UTC)), int(row_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("invalid cursor") from exc
+
+
+class RequestLog:
+    def __init__(self, db: Database, blobs: BlobStore | None) -> None:
+        self.db = db
+        self.blobs = blobs
+
+    def list_requests(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        label: str | None = None,
+        min_conf: float | None = None,
+        max_conf: float | None = None,
+        client_id: str | None = None,
+        model_version: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> RequestPage:
+        """Classifications newest first, filtered; ``since`` inclusive, ``until`` exclusive."""
+        if not 1 <= limit <= MAX_LIMIT:
+            raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
+        if offset < 0:
+            raise BadRequest("offset must be >= 0")
+        if min_conf is not None and max_conf is not None and min_conf > max_conf:
+            raise BadRequest("min_conf must not exceed max_conf")
+        c = ClassificationRow
+        query = select(c, RequestRow.endpoint, RequestRow.client_id).join(
+            RequestRow, RequestRow.request_id == c.request_id
+        )
+        conditions: list[Any] = []
+        if since is not None:
+            conditions.append(c.created_at >= since)
+        if until is not None:
+            conditions.append(c.created_at < until)
+        if label is not None:
+            conditions.append(c.label == label)
+        if min_conf is not None:
+            conditions.append(c.confidence >= min_conf)
+        if max_conf is not None:
+            conditions.append(c.confidence <= max_conf)
+        if client_id is not None:
+            conditions.append(RequestRow.client_id == client_id)
+        if model_version is not None:
+            conditions.append(c.model_version == model_version)
+        if cursor is not None:
+            at, row_id = decode_cursor(cursor)
+            conditions.append(or_(c.created_at < at, and_(c.created_at == at, c.id < row_id)))
+        query = query.where(*conditions).order_by(c.created_at.desc(), c.id.desc())
+        query = query.offset(offset).limit(limit + 1)
+        try:
+            with self.db.session() as session:
+                rows = session.execute(query).all()
+        except BadRequest:
+            raise
+        except Exception as exc:
+            logger.warning("request log query failed: %s", exc)
+            raise ServiceUnavailable("Request log database unavailable.") from exc
+        items = [_logged(row[0], row[1], row[2]) for row in rows[:limit]]
+        more = len(rows) > limit
+        next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more and items else None
+        return RequestPage(items=items, next_cursor=next_cursor)
+
+    def count(self) -> int:
+        with self.db.session() as session:
+            return int(session.scalar(select(func.count()).select_from(ClassificationRow)) or 0)
+
+    def get_image(self, sha256: str) -> bytes | None:
+        """The stored image with this hash; None if unknown or not a sha256; 503 if the store is down."""
+        if self.blobs is None or not is_sha256(sha256):
+            return None
+        try:
+            return self.blobs.get(sha256)
+        except Exception as exc:
+            logger.warning("image store read failed: %s", exc)
+            raise ServiceUnavailable("Image store unavailable.") from exc
+
+    def purge_older_than(self, days: float, *, chunk: int = 500) -> PurgeResult:
+        """Delete requests, classifications and (no longer referenced) images older than ``days``."""
+        if days <= 0:
+            raise BadRequest("days must be > 0")
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        total = PurgeResult(0, 0, 0)
+        while True:
+            step = self._purge_chunk(cutoff, chunk)
+            total = PurgeResult(
+                total.requests + step.requests,
+                total.classifications + step.classifications,
+                total.images + step.images,
+            )
+            if step.requests < chunk:
+                break
+        logger.info("retention purge (older than %g days): %s", days, total)
+        return total
+
+    def _purge_chunk(self, cutoff: datetime, chunk: int) -> PurgeResult:
+        """One transaction: up to ``chunk`` old requests with their classifications; then the images
+        that no remaining row references (the same photo may have been sent again recently)."""
+        c = ClassificationRow
+        with self.db.session() as session, session.begin():
+            ids = list(
+                session.scalars(
+                    select(RequestRow.request_id).where(RequestRow.created_at < cutoff).limit(chunk)
+                )
+            )
+            if not ids:
+                return PurgeResult(0, 0, 0)
+            stored = select(c.image_sha256).where(c.request_id.in_(ids), c.image_ref.is_not(None))
+            shas = {sha for sha in session.scalars(stored.distinct()) if sha}
+            n_classifications = _rowcount(session.execute(delete(c).where(c.request_id.in_(ids))))
+            n_requests = _rowcount(session.execute(delete(RequestRow).where(RequestRow.request_id.in_(ids))))
+            used = select(c.image_sha256).where(c.image_sha256.in_(shas)).distinct()
+            still_used = set(session.scalars(used)) if shas else set()
+        orphans = shas - still_used
+        if self.blobs is not None:
+            for sha in orphans:
+                self.blobs.delete(sha)
+        return PurgeResult(n_requests, n_classifications, len(orphans) if self.blobs is not None else 0)
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _logged(row: ClassificationRow, endpoint: str, client_id: str) -> LoggedClassification:
+    return LoggedClassification(
+        id=row.id,
+        request_id=row.request_id,
+        item_index=row.item_index,
+        created_at=row.created_at,
+        endpoint=endpoint,
+        client_id=client_id,
+        model_name=row.model_name,
+        model_version=row.model_version,
+        label=row.label,
+        confidence=row.confidence,
+        probabilities=row.probabilities,
+        latency_ms=row.latency_ms,
+        image_sha256=row.image_sha256,
+        image_bytes=row.image_bytes,
+        image_format=row.image_format,
+        width=row.width,
+        height=row.height,
+        image_ref=row.image_ref,
+        cached=row.cached,
+        status_code=row.status_code,
+        error=row.error,
+    )

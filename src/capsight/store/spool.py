@@ -1,0 +1,132 @@
+"""The local append-only spool that keeps request-log records while the database or bucket is down.
+
+Records go to ``records.jsonl`` (one JSON object per line, fsynced per batch) and their images to
+``blobs/<sha256>``. To replay, the active file is renamed to ``replay-<n>.jsonl`` first, so appends
+that happen meanwhile land in a fresh file and nothing is read and written at once; a replay file is
+deleted only after every record in it was written. Inserts are idempotent, so a replay interrupted
+half-way (another outage, a crash) is simply done again. Files left by a previous process are picked
+up by the next one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from capsight.store.blobs import LocalBlobStore
+from capsight.store.protocols import ClassificationRecord
+
+logger = logging.getLogger(__name__)
+
+SPOOL_VERSION = 1
+Item = tuple[ClassificationRecord, bytes | None]
+
+
+def record_to_json(record: ClassificationRecord) -> dict[str, Any]:
+    data = dataclasses.asdict(record)
+    data["created_at"] = record.created_at.isoformat()
+    return data
+
+
+def record_from_json(data: dict[str, Any]) -> ClassificationRecord:
+    known = {f.name for f in dataclasses.fields(ClassificationRecord)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["created_at"] = datetime.fromisoformat(values["created_at"])
+    return ClassificationRecord(**values)
+
+
+class Spool:
+    """Thread-safe; the recorder thread and (on queue overflow) request threads append to it."""
+
+    ACTIVE = "records.jsonl"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.blobs = LocalBlobStore(self.directory / "blobs")
+        self._lock = threading.Lock()
+        self._pending = self._count_existing()
+
+    @property
+    def pending(self) -> int:
+        """Records waiting in the spool (written but not yet replayed)."""
+        return self._pending
+
+    def _files(self) -> list[Path]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(self.directory.glob("replay-*.jsonl"))
+
+    def _count_existing(self) -> int:
+        total = 0
+        for path in [*self._files(), self.directory / self.ACTIVE]:
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    total += sum(1 for line in handle if line.strip())
+        return total
+
+    def append(self, items: list[Item]) -> None:
+        """Durably add records (and their images); raises OSError if the disk itself fails."""
+        if not items:
+            return
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            lines = []
+            for record, image in items:
+                sha = None
+                if image is not None and record.image_sha256:
+                    sha = record.image_sha256
+                    self.blobs.put(sha, image)
+                lines.append(json.dumps({"v": SPOOL_VERSION, "record": record_to_json(record), "image": sha}))
+            with open(self.directory / self.ACTIVE, "a", encoding="utf-8") as handle:
+                handle.write("\n".join(lines) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._pending += len(items)
+
+    def claim(self) -> list[Path]:
+        """Rotate the active file out of the way and return every file waiting for replay, oldest first."""
+        with self._lock:
+            active = self.directory / self.ACTIVE
+            if active.is_file() and active.stat().st_size > 0:
+                active.rename(self.directory / f"replay-{time.time_ns():020d}.jsonl")
+            return self._files()
+
+    def read(self, path: Path, chunk: int) -> Iterator[list[Item]]:
+        """Records of one spool file in chunks, with their images; corrupt lines are logged and skipped."""
+        batch: list[Item] = []
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                    record = record_from_json(entry["record"])
+                except (ValueError, KeyError, TypeError) as exc:
+                    logger.error("skipping corrupt spool line %s:%d: %s", path.name, number, exc)
+                    continue
+                image = self.blobs.get(entry["image"]) if entry.get("image") else None
+                batch.append((record, image))
+                if len(batch) >= chunk:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
+    def done(self, path: Path, count: int) -> None:
+        """A replay file was fully written: delete it, and the spooled images once nothing is left."""
+        with self._lock:
+            path.unlink(missing_ok=True)
+            self._pending = max(0, self._pending - count)
+            active = self.directory / self.ACTIVE
+            if not self._files() and not (active.is_file() and active.stat().st_size > 0):
+                self._pending = 0
+                for sha in list(self.blobs.iter_keys()):
+                    self.blobs.delete(sha)

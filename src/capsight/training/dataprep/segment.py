@@ -1,0 +1,282 @@
+"""Cut an object out of a studio photo taken on a near-uniform light board (TrashNet style).
+
+Why this approach and not a learned segmenter: nothing may be downloaded at run time, and the board
+is plain enough that a per-pixel difference from a *modelled* board does the job. The board is not
+flat in colour (warm lamp light on one side, blue-tinted shadows on the other), so the board colour
+is fitted as a smooth quadratic surface per channel, first from the image border, then refitted
+from every pixel judged to be board. A pixel is object when it differs strongly in colour or
+brightness from that surface, or sits on a sharp edge (clear glass and clear plastic barely differ
+in colour from the board, but their outlines and highlights are sharp). Morphology closes the
+outline, holes are filled (also where the object runs off the frame), and the largest connected
+component wins. The alpha edge is eroded by a pixel and feathered so no board halo is pasted.
+
+Failures are rejected rather than pasted: a mask covering under 3% or over 90% of the photo, or
+touching all four borders, means the board model was wrong.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter
+from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
+
+MIN_AREA_FRACTION = 0.03
+MAX_AREA_FRACTION = 0.90
+# Bottles (even long-necked ones) and boxes fill >=0.85 of their convex hull; clear glass whose
+# outline was only partly found, or board leaking into the mask, scores far lower.
+MIN_SOLIDITY = 0.82
+_BORDERS = ("top", "bottom", "left", "right")
+
+
+class SegmentationRejected(ValueError):
+    """The mask is implausible for a single object on a board; the photo is not used for pasting."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    """Thresholds on the difference from the fitted board (0..1 colour scale)."""
+
+    chroma_threshold: float = 0.045  # distance of normalised rgb (r, g, b)/(r + g + b)
+    dark_ratio: float = 0.55  # luminance / board luminance below this -> object (shadows are ~0.6-0.9)
+    bright_ratio: float = 1.18  # highlights brighter than the board
+    edge_threshold: float = 0.08  # Sobel magnitude of the luminance ratio
+    weak_brightness: float = 0.07  # weak evidence: brightness off the board by this much (textured)
+    weak_reach: float = 0.04  # weak evidence counts within this fraction of the shorter side of strong
+    speck_fraction: float = 0.0005  # evidence blobs smaller than this (of the photo) are board texture
+    close_fraction: float = 0.025  # closing radius as a fraction of the shorter side
+    feather_px: float = 1.5
+
+
+@dataclass(frozen=True)
+class Cutout:
+    """An object on a transparent background, cropped to its bounding box.
+
+    ``contact`` marks (255) the alpha pixels that lay on the photo's border: the object continues
+    beyond the frame there, so a composite must hide that side behind the scene's edge.
+    """
+
+    image: Image.Image  # RGBA
+    contact: Image.Image  # L, same size as image
+    area_fraction: float  # mask area / photo area
+    touches: frozenset[str]  # photo borders the mask touched
+
+
+def _quadratic_design(ys: np.ndarray, xs: np.ndarray, height: int, width: int) -> np.ndarray:
+    y = ys.astype(np.float64) / max(height - 1, 1) - 0.5
+    x = xs.astype(np.float64) / max(width - 1, 1) - 0.5
+    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+
+
+def _fit_board(rgb: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """Least-squares quadratic surface per channel through the pixels where ``sample`` is True."""
+    height, width, _ = rgb.shape
+    ys, xs = np.nonzero(sample)
+    if ys.size > 20_000:  # a regular subsample is plenty for six coefficients
+        step = ys.size // 20_000 + 1
+        ys, xs = ys[::step], xs[::step]
+    design = _quadratic_design(ys, xs, height, width)
+    coef, *_ = np.linalg.lstsq(design, rgb[ys, xs, :].astype(np.float64), rcond=None)
+    gy, gx = np.mgrid[0:height, 0:width]
+    full = _quadratic_design(gy.ravel(), gx.ravel(), height, width) @ coef
+    return np.clip(full.reshape(height, width, 3), 1e-3, 1.0).astype(np.float32)
+
+
+def _border_band(height: int, width: int) -> np.ndarray:
+    band = max(2, round(0.04 * min(height, width)))
+    sample = np.zeros((height, width), dtype=bool)
+    sample[:band, :] = sample[-band:, :] = True
+    sample[:, :band] = sample[:, -band:] = True
+    return sample
+
+
+def _object_evidence(rgb: np.ndarray, board: np.ndarray, params: SegmentParams) -> np.ndarray:
+    """Object pixels: strong evidence, plus weak evidence close to strong evidence.
+
+    Strong: a clear colour or brightness difference, or a sharp edge. Weak: a smaller difference
+    that is textured (glass interiors, labels); smooth darkening without texture is shadow.
+    """
+    lum = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    board_lum = board @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    ratio = lum / board_lum
+    chroma = rgb / np.maximum(rgb.sum(axis=2, keepdims=True), 1e-3)
+    board_chroma = board / np.maximum(board.sum(axis=2, keepdims=True), 1e-3)
+    # Chroma is meaningless in near-black pixels; those are caught by the darkness test instead.
+    chroma_dist = np.linalg.norm(chroma - board_chroma, axis=2) * (lum > 0.08)
+    smooth = ndimage.gaussian_filter(ratio, 1.0)
+    edges = np.hypot(ndimage.sobel(smooth, axis=0), ndimage.sobel(smooth, axis=1)) / 4.0
+    strong = (
+        (chroma_dist > params.chroma_threshold)
+        | (ratio < params.dark_ratio)
+        | (ratio > params.bright_ratio)
+        | (edges > params.edge_threshold)
+    )
+    texture = ndimage.maximum_filter(edges, size=7)
+    weak = (
+        (chroma_dist > 0.5 * params.chroma_threshold)
+        | (ratio > 1.0 + params.weak_brightness)
+        | ((ratio < 1.0 - params.weak_brightness) & (texture > 0.5 * params.edge_threshold))
+    ) | strong
+    near_strong = ndimage.distance_transform_edt(~strong) <= params.weak_reach * min(ratio.shape)
+    return np.asarray(strong | (weak & near_strong))
+
+
+def _drop_specks(mask: np.ndarray, min_pixels: int) -> np.ndarray:
+    """Remove small blobs (dust, board grain) but keep thin lines: clear glass is mostly outline."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    if count == 0:
+        return mask
+    sizes = np.bincount(labels.ravel())
+    keep = sizes >= min_pixels
+    keep[0] = False
+    return np.asarray(keep[labels])
+
+
+def _fill_holes_through_border(mask: np.ndarray) -> np.ndarray:
+    """Fill holes, also those opening onto the frame between two parts of the object.
+
+    A bottle cut by the frame leaves its clear interior connected to the border, so ordinary hole
+    filling misses it. A non-object region counts as a hole when most of its outline is object and
+    little of it is frame (true board regions run along the frame).
+    """
+    filled = ndimage.binary_fill_holes(mask)
+    labels, count = ndimage.label(~filled)
+    if count <= 1:
+        return filled
+    height, width = mask.shape
+    frame = np.zeros_like(mask)
+    frame[0, :] = frame[-1, :] = frame[:, 0] = frame[:, -1] = True
+    next_to_object = ndimage.binary_dilation(filled) & ~filled
+    frame_len = np.bincount(labels[frame], minlength=count + 1)
+    object_len = np.bincount(labels[next_to_object], minlength=count + 1)
+    area = np.bincount(labels.ravel(), minlength=count + 1)
+    largest = int(np.argmax(area[1:])) + 1
+    for region in range(1, count + 1):
+        if region == largest:
+            continue
+        if frame_len[region] < 0.25 * (frame_len[region] + object_len[region]):
+            filled |= labels == region
+    return filled
+
+
+def segment_mask(image: Image.Image, params: SegmentParams | None = None) -> np.ndarray:
+    """Boolean object mask of an RGB photo of one object on a light board."""
+    params = params or SegmentParams()
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    height, width, _ = rgb.shape
+    band = _border_band(height, width)
+    median = np.median(rgb[band], axis=0)
+    # Border pixels far from the median colour belong to an object running off the frame.
+    near = np.linalg.norm(rgb - median, axis=2) < 0.12
+    board = _fit_board(rgb, band & near if (band & near).sum() > 50 else band)
+    evidence = _object_evidence(rgb, board, params)
+    board_pixels = ~ndimage.binary_dilation(evidence, iterations=3)
+    if board_pixels.sum() > 0.05 * height * width:
+        board = _fit_board(rgb, board_pixels)
+        evidence = _object_evidence(rgb, board, params)
+    evidence = _drop_specks(evidence, max(20, round(params.speck_fraction * height * width)))
+    radius = max(2, round(params.close_fraction * min(height, width)))
+    disk = _disk(radius)
+    padded = np.pad(evidence, radius, mode="edge")  # edge padding keeps objects cut by the frame whole
+    closed = ndimage.binary_closing(padded, structure=disk)[radius:-radius, radius:-radius]
+    filled = _fill_holes_through_border(closed)
+    labels, count = ndimage.label(filled)
+    if count == 0:
+        return np.zeros((height, width), dtype=bool)
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    largest = labels == int(np.argmax(sizes))
+    # Smooth the outline: remove thin spurs left by shadow edges.
+    return np.asarray(ndimage.binary_opening(largest, structure=_disk(2)))
+
+
+def _disk(radius: int) -> np.ndarray:
+    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    return np.asarray(xx * xx + yy * yy <= radius * radius)
+
+
+def touched_borders(mask: np.ndarray) -> frozenset[str]:
+    sides = {"top": mask[0, :], "bottom": mask[-1, :], "left": mask[:, 0], "right": mask[:, -1]}
+    return frozenset(name for name, line in sides.items() if line.any())
+
+
+def solidity(mask: np.ndarray) -> float:
+    """Mask area over its convex hull's area: bottles and boxes score ~0.85-1, ragged masks far less."""
+    edge = mask & ~ndimage.binary_erosion(mask)
+    ys, xs = np.nonzero(edge)
+    if ys.size < 3:
+        return 0.0
+    points = np.stack([xs, ys], axis=1).astype(np.float64)
+    try:
+        hull = ConvexHull(points)
+    except QhullError:  # all points on a line
+        return 0.0
+    return float(min(1.0, mask.sum() / max(hull.volume, 1.0)))
+
+
+def check_mask(mask: np.ndarray) -> str | None:
+    """Why a mask is implausible for one object on a board, or None when it is acceptable."""
+    fraction = float(mask.mean()) if mask.size else 0.0
+    if fraction < MIN_AREA_FRACTION:
+        return f"mask covers {fraction:.1%} of the photo (< {MIN_AREA_FRACTION:.0%}): object not found"
+    if fraction > MAX_AREA_FRACTION:
+        return f"mask covers {fraction:.1%} of the photo (> {MAX_AREA_FRACTION:.0%}): board not found"
+    if touched_borders(mask) == frozenset(_BORDERS):
+        return "mask touches all four borders: board not separated from the object"
+    score = solidity(mask)
+    if score < MIN_SOLIDITY:
+        return f"mask is ragged (solidity {score:.2f} < {MIN_SOLIDITY}): outline only partly found"
+    return None
+
+
+def cut_out(image: Image.Image, params: SegmentParams | None = None) -> Cutout:
+    """Segment, validate and crop; raises SegmentationRejected for implausible masks."""
+    params = params or SegmentParams()
+    rgb = image.convert("RGB")
+    mask = segment_mask(rgb, params)
+    reason = check_mask(mask)
+    if reason is not None:
+        raise SegmentationRejected(reason)
+    height, width = mask.shape
+    contact = np.zeros_like(mask)
+    edge = 2
+    contact[:edge, :] |= mask[:edge, :]
+    contact[-edge:, :] |= mask[-edge:, :]
+    contact[:, :edge] |= mask[:, :edge]
+    contact[:, -edge:] |= mask[:, -edge:]
+    alpha = Image.fromarray((ndimage.binary_erosion(mask, iterations=1) * 255).astype(np.uint8), "L")
+    if params.feather_px > 0:
+        alpha = alpha.filter(ImageFilter.GaussianBlur(params.feather_px))
+    # Where the object runs off the frame the edge is a straight cut, not an outline: keep it hard.
+    alpha_arr = np.asarray(alpha).copy()
+    alpha_arr[ndimage.binary_dilation(contact, iterations=3) & mask] = 255
+    rgba = rgb.copy()
+    rgba.putalpha(Image.fromarray(alpha_arr, "L"))
+    ys, xs = np.nonzero(mask)
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    contact_img = Image.fromarray((contact * 255).astype(np.uint8), "L")
+    return Cutout(
+        image=rgba.crop(box),
+        contact=contact_img.crop(box),
+        area_fraction=float(mask.mean()),
+        touches=touched_borders(mask),
+    )
+
+
+def principal_angle(alpha: np.ndarray) -> tuple[float, float]:
+    """Angle (degrees, counter-clockwise from the x axis, y up) of the mask's long axis, and elongation."""
+    ys, xs = np.nonzero(alpha > 127)
+    if ys.size < 10:
+        return 0.0, 1.0
+    coords = np.stack([xs - xs.mean(), -(ys - ys.mean())])
+    eigvals, eigvecs = np.linalg.eigh(np.cov(coords))
+    major = eigvecs[:, int(np.argmax(eigvals))]
+    elongation = math.sqrt(max(eigvals.max(), 1e-9) / max(eigvals.min(), 1e-9))
+    return math.degrees(math.atan2(major[1], major[0])), elongation

@@ -1,0 +1,165 @@
+"""Scores a saved model the way it is served: ONNX Runtime, serving decode, shared preprocess.
+
+Evaluating the PyTorch model instead would score a different program (other decoder scaling,
+other numerics); numbers in ``model.json`` must describe what users get. Metrics are plain numpy so
+evaluation needs no torch: ``capsight evaluate`` runs on a serving install.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from capsight.errors import BadRequest, CapsightError
+from capsight.imaging.decode import decode_file
+from capsight.imaging.preprocess import preprocess
+from capsight.inference.classifier import Classifier, OnnxClassifier
+from capsight.training.dataset import Sample, SkippedFile
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    labels: tuple[str, ...]
+    n: int
+    accuracy: float
+    macro_f1: float
+    per_class: dict[str, dict[str, float]]  # label -> precision, recall, f1, support
+    confusion_matrix: tuple[tuple[int, ...], ...]  # rows: true label, columns: predicted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "labels": list(self.labels),
+            "per_class": self.per_class,
+            "confusion_matrix": [list(row) for row in self.confusion_matrix],
+        }
+
+
+@dataclass(frozen=True)
+class Scored:
+    relpath: str
+    path: Path
+    true: str
+    predicted: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: Metrics
+    results: tuple[Scored, ...]
+    skipped: tuple[SkippedFile, ...]
+
+    def misclassified(self) -> list[Scored]:
+        return [r for r in self.results if r.true != r.predicted]
+
+
+def compute_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> Metrics:
+    """Accuracy, per-class precision/recall/F1 and macro F1 (over classes present in truth or predictions)."""
+    k = len(labels)
+    cm = np.zeros((k, k), dtype=np.int64)
+    for t, p in zip(y_true, y_pred, strict=True):
+        cm[t, p] += 1
+    n = int(cm.sum())
+    tp = np.diag(cm).astype(np.float64)
+    predicted, support = cm.sum(axis=0), cm.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(k), where=denom > 0)
+    present = (support + predicted) > 0
+    per_class = {
+        label: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, label in enumerate(labels)
+    }
+    return Metrics(
+        labels=tuple(labels),
+        n=n,
+        accuracy=float(tp.sum() / n) if n else 0.0,
+        macro_f1=float(f1[present].mean()) if present.any() else 0.0,
+        per_class=per_class,
+        confusion_matrix=tuple(tuple(int(v) for v in row) for row in cm),
+    )
+
+
+def evaluate_classifier(
+    classifier: Classifier, samples: Sequence[Sample], batch_size: int = 16
+) -> Evaluation:
+    """Decode each file like an upload, predict in batches, and score against its folder label."""
+    meta = classifier.metadata
+    spec = meta.preprocessing
+    index = {label: i for i, label in enumerate(meta.labels)}
+    unknown = sorted({s.label for s in samples} - set(index))
+    if unknown:
+        raise BadRequest(
+            f"Data has labels the model does not know: {', '.join(unknown)} (model: {meta.labels})."
+        )
+    results: list[Scored] = []
+    skipped: list[SkippedFile] = []
+    pending: list[tuple[Sample, np.ndarray]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        probs = classifier.predict(np.stack([x for _, x in pending]))
+        for (sample, _), row in zip(pending, probs, strict=True):
+            best = int(np.argmax(row))
+            results.append(
+                Scored(sample.relpath, sample.path, sample.label, meta.labels[best], float(row[best]))
+            )
+        pending.clear()
+
+    for sample in samples:
+        try:
+            image = decode_file(str(sample.path), min_side=spec.decode_hint()).image
+        except CapsightError as exc:
+            skipped.append(SkippedFile(sample.relpath, exc.message))
+            logger.warning("skipped %s: %s", sample.relpath, exc.message)
+            continue
+        except OSError as exc:
+            skipped.append(SkippedFile(sample.relpath, f"cannot read: {exc}"))
+            logger.warning("skipped %s: %s", sample.relpath, exc)
+            continue
+        pending.append((sample, preprocess(image, spec)))
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+    if not results:
+        raise BadRequest("No decodable images to evaluate.")
+    metrics = compute_metrics(
+        [index[r.true] for r in results], [index[r.predicted] for r in results], meta.labels
+    )
+    return Evaluation(metrics, tuple(results), tuple(skipped))
+
+
+def evaluate_model_dir(model_dir: Path, samples: Sequence[Sample], threads: int = 0) -> Evaluation:
+    return evaluate_classifier(OnnxClassifier(model_dir, intra_op_threads=threads), samples)
+
+
+def format_metrics(metrics: Metrics) -> str:
+    """Human-readable table for the terminal."""
+    lines = [f"n={metrics.n}  accuracy={metrics.accuracy:.4f}  macro_f1={metrics.macro_f1:.4f}", ""]
+    width = max(10, *(len(lab) for lab in metrics.labels))
+    lines.append(f"{'label':<{width}}  precision  recall     f1  support")
+    for label, r in metrics.per_class.items():
+        p, rec, f1, n = r["precision"], r["recall"], r["f1"], int(r["support"])
+        lines.append(f"{label:<{width}}  {p:9.3f}  {rec:6.3f}  {f1:5.3f}  {n:7d}")
+    lines += ["", "confusion matrix (rows = true, columns = predicted):"]
+    lines.append(" " * width + "  " + " ".join(f"{lab[:8]:>8}" for lab in metrics.labels))
+    for label, counts in zip(metrics.labels, metrics.confusion_matrix, strict=True):
+        lines.append(f"{label:<{width}}  " + " ".join(f"{v:8d}" for v in counts))
+    return "\n".join(lines)

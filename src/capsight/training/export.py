@@ -1,0 +1,155 @@
+"""PyTorch -> ONNX export, refused unless ONNX Runtime gives the same logits as PyTorch.
+
+A model that exports but computes something else (a dropped op, a wrong padding, a batch-norm left
+in train mode) would be served silently wrong; the parity check on real preprocessed photos is the
+line that stops it. The TorchScript exporter is used (``dynamo=False``): it needs no extra package
+and handles every architecture in the registry.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from capsight.errors import BadRequest, CapsightError
+from capsight.imaging.decode import decode_file
+from capsight.imaging.preprocess import PreprocessSpec, preprocess
+from capsight.inference.metadata import ONNX_FILE, ModelMetadata
+
+logger = logging.getLogger(__name__)
+
+OPSET = 17
+INPUT_NAME = "input"
+OUTPUT_NAME = "logits"
+PARITY_ATOL = 1e-4
+
+
+class ParityError(CapsightError):
+    default_message = "The exported ONNX model does not reproduce the PyTorch outputs."
+
+
+@dataclass(frozen=True)
+class ParityReport:
+    max_abs_diff: float
+    n_inputs: int
+    atol: float
+    same_argmax: bool
+
+
+def export_onnx(model: nn.Module, out_dir: Path, input_size: int) -> Path:
+    """Write ``out_dir/model.onnx``: opset 17, dynamic batch axis, ``input`` -> ``logits``."""
+    import onnx
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / ONNX_FILE
+    model = model.eval()
+    dummy = torch.zeros(2, 3, input_size, input_size)
+    with warnings.catch_warnings():
+        # The TorchScript exporter announces its own deprecation; the model it writes is checked below.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (dummy,),
+            str(path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            do_constant_folding=True,
+        )
+    onnx.checker.check_model(onnx.load(str(path)))
+    logger.info("exported %s (%.1f MB)", path, path.stat().st_size / 1e6)
+    return path
+
+
+def check_parity(
+    model: nn.Module, onnx_path: Path, inputs: np.ndarray, atol: float = PARITY_ATOL
+) -> ParityReport:
+    """Run the same (N, 3, S, S) batch through PyTorch and ONNX Runtime; raise ParityError on mismatch."""
+    import onnxruntime as ort
+
+    if inputs.ndim != 4 or len(inputs) == 0:
+        raise ValueError(f"parity inputs must be a non-empty (N, 3, S, S) batch, got shape {inputs.shape}")
+    batch = np.ascontiguousarray(inputs, dtype=np.float32)
+    model = model.eval()
+    with torch.inference_mode():
+        expected = model(torch.from_numpy(batch)).numpy()
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()]
+    if names != ([INPUT_NAME], [OUTPUT_NAME]):
+        raise ParityError(f"ONNX model has inputs/outputs {names}, expected [input] -> [logits].")
+    (got,) = session.run([OUTPUT_NAME], {INPUT_NAME: batch})
+    if got.shape != expected.shape:
+        raise ParityError(f"ONNX output shape {got.shape} differs from PyTorch {expected.shape}.")
+    diff = float(np.max(np.abs(got - expected)))
+    report = ParityReport(diff, len(batch), atol, bool((got.argmax(1) == expected.argmax(1)).all()))
+    if not np.allclose(got, expected, atol=atol):
+        raise ParityError(
+            f"ONNX Runtime and PyTorch disagree: max |diff| {diff:.3g} > atol {atol:g} "
+            f"over {len(batch)} images."
+        )
+    logger.info("parity ok: max |onnx - torch| = %.2e over %d images", diff, len(batch))
+    return report
+
+
+def serving_batch(paths: list[Path], spec: PreprocessSpec, limit: int = 8) -> np.ndarray:
+    """Up to ``limit`` files decoded and preprocessed exactly as serving does, for the parity check."""
+    arrays: list[np.ndarray] = []
+    for path in paths:
+        if len(arrays) >= limit:
+            break
+        try:
+            image = decode_file(str(path), min_side=spec.decode_hint()).image
+        except (CapsightError, OSError):
+            continue
+        arrays.append(preprocess(image, spec))
+    if not arrays:
+        return np.zeros((0, 3, spec.input_size, spec.input_size), dtype=np.float32)
+    return np.stack(arrays)
+
+
+def re_export(checkpoint_path: Path, out_dir: Path, images: Path | None = None) -> ModelMetadata:
+    """Rebuild a trained model from ``checkpoint.pt``, export it again and re-check parity.
+
+    Parity runs on ``images`` (any photos) when given, else on the photos the checkpoint recorded at
+    training time; only when neither is readable does it fall back to random inputs, with a warning.
+    """
+    from capsight.training.card import model_version
+    from capsight.training.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(checkpoint_path)
+    model = checkpoint.build_model()
+    spec = checkpoint.preprocessing
+    out_dir = Path(out_dir)
+    onnx_path = export_onnx(model, out_dir, spec.input_size)
+    if images is not None:
+        paths = sorted(p for p in Path(images).rglob("*") if p.is_file())
+    else:
+        paths = [Path(p) for p in checkpoint.parity_files]
+    batch = serving_batch(paths, spec)
+    if not len(batch):
+        if images is not None:
+            raise BadRequest(f"No decodable image in {images} for the parity check.")
+        logger.warning("the photos recorded in the checkpoint are gone: parity is checked on random inputs")
+        size = spec.input_size
+        batch = np.random.default_rng(0).normal(size=(4, 3, size, size)).astype(np.float32)
+    parity = check_parity(model, onnx_path, batch)
+    meta = ModelMetadata.from_dict(checkpoint.metadata)
+    training = {
+        **meta.training,
+        "parity_max_abs_diff": parity.max_abs_diff,
+        "re_exported_from": str(checkpoint_path),
+    }
+    meta = replace(meta, version=model_version(onnx_path), training=training)
+    meta.save(out_dir)
+    return meta

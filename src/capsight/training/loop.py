@@ -1,0 +1,234 @@
+"""The training loop: class balancing, early stopping on validation loss, one log line per epoch.
+
+Sized for a shared 2-core CPU: the validation batch is preprocessed once (it never changes), frozen
+early blocks run without gradients and stay in eval mode, and the DataLoader uses at most one worker.
+The weights of the epoch with the lowest validation loss are the ones kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+
+from capsight.errors import BadRequest
+from capsight.imaging.preprocess import PreprocessSpec, preprocess, preprocess_batch
+from capsight.training.augment import AugmentConfig, augment
+
+logger = logging.getLogger(__name__)
+
+Balance = Literal["loss", "sampler", "none"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 12
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 4  # epochs without a val-loss improvement before stopping
+    min_delta: float = 1e-4
+    seed: int = 0
+    balance: Balance = "loss"
+    label_smoothing: float = 0.1
+    num_workers: int = 0
+    threads: int = 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float | None
+    val_acc: float | None
+    lr: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    history: tuple[EpochStats, ...]
+    best_epoch: int
+    stopped_early: bool
+    seconds: float
+
+
+class AugmentedImages(Dataset[tuple[torch.Tensor, int]]):
+    """Cached images, each augmented afresh per epoch, then run through the shared preprocess."""
+
+    def __init__(
+        self,
+        images: Sequence[Image.Image],
+        targets: Sequence[int],
+        spec: PreprocessSpec,
+        cfg: AugmentConfig,
+        seed: int,
+    ) -> None:
+        self.images, self.targets, self.spec, self.cfg, self.seed = (
+            list(images),
+            list(targets),
+            spec,
+            cfg,
+            seed,
+        )
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        # Seeded by (seed, epoch, index): identical with 0 or 1 workers, different every epoch.
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        image = augment(self.images[index], self.cfg, rng, model_size=self.spec.input_size)
+        return torch.from_numpy(preprocess(image, self.spec)), self.targets[index]
+
+
+def class_weights(targets: Sequence[int], num_classes: int) -> torch.Tensor:
+    """Inverse-frequency weights normalised to mean 1; a class absent from train gets weight 0."""
+    counts = np.bincount(np.asarray(targets, dtype=np.int64), minlength=num_classes).astype(np.float64)
+    weights = np.where(counts > 0, counts.sum() / (num_classes * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def _loader(
+    data: AugmentedImages, cfg: TrainConfig, num_classes: int
+) -> DataLoader[tuple[torch.Tensor, int]]:
+    generator = torch.Generator().manual_seed(cfg.seed)
+    sampler = None
+    if cfg.balance == "sampler":
+        per_class = class_weights(data.targets, num_classes)
+        sample_weights = per_class[torch.tensor(data.targets)].double().tolist()
+        sampler = WeightedRandomSampler(sample_weights, len(data), replacement=True, generator=generator)
+    return DataLoader(
+        data,
+        batch_size=cfg.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        num_workers=min(cfg.num_workers, 1),
+        generator=generator,
+        drop_last=len(data) > cfg.batch_size,  # avoid a 1-image batch (batch norm cannot use it)
+    )
+
+
+def _evaluate(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, criterion: nn.Module, batch_size: int
+) -> tuple[float, float]:
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with torch.inference_mode():
+        for start in range(0, len(inputs), batch_size):
+            x, y = inputs[start : start + batch_size], targets[start : start + batch_size]
+            logits = model(x)
+            total_loss += float(criterion(logits, y)) * len(x)
+            correct += int((logits.argmax(1) == y).sum())
+    return total_loss / len(inputs), correct / len(inputs)
+
+
+def train(
+    model: nn.Module,
+    train_data: AugmentedImages,
+    val_images: Sequence[Image.Image],
+    val_targets: Sequence[int],
+    num_classes: int,
+    cfg: TrainConfig,
+    *,
+    frozen: Sequence[nn.Module] = (),
+    on_epoch: Callable[[EpochStats], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` in place; on return it holds the weights of its best validation epoch."""
+    if len(train_data) == 0:
+        raise BadRequest("The training split is empty.")
+    if cfg.epochs < 1:
+        raise BadRequest("--epochs must be at least 1.")
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(max(1, cfg.threads))
+    weights = class_weights(train_data.targets, num_classes) if cfg.balance == "loss" else None
+    criterion = nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.label_smoothing)
+    val_criterion = nn.CrossEntropyLoss(weight=weights)
+    val_x = torch.from_numpy(preprocess_batch(list(val_images), train_data.spec))
+    val_y = torch.tensor(list(val_targets), dtype=torch.long)
+    if not len(val_x):
+        logger.warning("validation split is empty: no early stopping, the last epoch is kept")
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
+    loader = _loader(train_data, cfg, num_classes)
+    history: list[EpochStats] = []
+    best_loss, best_epoch, best_state, stale = float("inf"), 0, copy.deepcopy(model.state_dict()), 0
+    started = time.perf_counter()
+    stopped_early = False
+    for epoch in range(1, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        train_data.set_epoch(epoch)
+        model.train()
+        for block in frozen:
+            block.eval()
+        seen, loss_sum, correct = 0, 0.0, 0
+        for x, y in loader:
+            optimizer.zero_grad(set_to_none=True)
+            logits = model(x)
+            loss = criterion(logits, y)
+            loss.backward()
+            optimizer.step()
+            seen += len(x)
+            loss_sum += float(loss.detach()) * len(x)
+            correct += int((logits.detach().argmax(1) == y).sum())
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step()
+        val_loss = val_acc = None
+        if len(val_x):
+            val_loss, val_acc = _evaluate(model, val_x, val_y, val_criterion, cfg.batch_size * 2)
+        stats = EpochStats(
+            epoch,
+            loss_sum / max(seen, 1),
+            correct / max(seen, 1),
+            val_loss,
+            val_acc,
+            lr,
+            time.perf_counter() - t0,
+        )
+        history.append(stats)
+        logger.info(
+            "epoch %d/%d  loss %.4f  acc %.3f  val_loss %s  val_acc %s  lr %.2e  %.1fs",
+            epoch,
+            cfg.epochs,
+            stats.train_loss,
+            stats.train_acc,
+            "-" if val_loss is None else f"{val_loss:.4f}",
+            "-" if val_acc is None else f"{val_acc:.3f}",
+            lr,
+            stats.seconds,
+        )
+        if on_epoch:
+            on_epoch(stats)
+        monitored = val_loss if val_loss is not None else stats.train_loss
+        if monitored < best_loss - cfg.min_delta or val_loss is None:
+            best_loss, best_epoch, stale = monitored, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                logger.info(
+                    "early stop: no val_loss improvement for %d epochs (best epoch %d)", stale, best_epoch
+                )
+                stopped_early = True
+                break
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(tuple(history), best_epoch, stopped_early, time.perf_counter() - started)

@@ -1,0 +1,231 @@
+"""One training run from a photo folder to a servable model folder.
+
+folder -> decode once (bad files skipped) -> split.json -> train (augmented, balanced, early stop)
+-> model.onnx (parity-checked) -> test metrics through ONNX Runtime -> model.json + reports.
+
+The output folder is what serving loads (``model.onnx`` + ``model.json``); ``checkpoint.pt``,
+``split.json`` and the report files sit beside it for people, not for the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from capsight.errors import BadRequest
+from capsight.imaging.preprocess import PreprocessSpec, ResizeMode
+from capsight.inference.metadata import ModelMetadata
+from capsight.training.architectures import count_blocks, create_model, freeze_early_blocks, get_architecture
+from capsight.training.augment import AugmentConfig
+from capsight.training.card import build_metadata, provenance_summary
+from capsight.training.checkpoint import CHECKPOINT_FILE, Checkpoint, save_checkpoint
+from capsight.training.dataset import DEFAULT_GROUP_PATTERN, LoadedImage, Sample, load_folder, scan_folder
+from capsight.training.evaluate import Evaluation, evaluate_model_dir
+from capsight.training.export import ParityReport, check_parity, export_onnx, serving_batch
+from capsight.training.loop import AugmentedImages, TrainConfig, TrainResult, train
+from capsight.training.reports import write_reports
+from capsight.training.split import SplitPlan, make_split
+
+logger = logging.getLogger(__name__)
+
+CACHE_FACTOR = 2.0  # images are kept at 2x the model input: room for crops without decoding again
+MAX_SKIPPED_LISTED = 100
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    data_dir: Path
+    out_dir: Path
+    arch: str = "mobilenet_v2"
+    name: str | None = None  # default: the output folder's name
+    image_size: int | None = None  # default: the architecture's
+    freeze_blocks: int | None = None  # default: the architecture's
+    resize_mode: ResizeMode = "squash"
+    config: TrainConfig = field(default_factory=TrainConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    test_dir: Path | None = None
+    holdout_source: str | None = None
+    group_pattern: str = DEFAULT_GROUP_PATTERN
+    pretrained: bool = True
+    save_checkpoint: bool = True
+    provenance: dict[str, Any] = field(default_factory=dict)  # merged over the PROVENANCE.csv summary
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    out_dir: Path
+    metadata: ModelMetadata
+    result: TrainResult
+    parity: ParityReport
+    plan: SplitPlan
+    evaluation: Evaluation | None
+    seconds: float
+
+
+def _by_split(plan: SplitPlan, loaded: list[LoadedImage]) -> dict[str, list[LoadedImage]]:
+    # With a separate test folder, test paths are relative to that folder: never match them here.
+    splits = ("train", "val") if plan.test_dir else ("train", "val", "test")
+    where = {path: split for split in splits for path in plan.paths(split)}
+    out: dict[str, list[LoadedImage]] = {"train": [], "val": [], "test": []}
+    for item in loaded:
+        out[where[item.sample.relpath]].append(item)
+    return out
+
+
+def _counts(samples: list[Sample], labels: tuple[str, ...]) -> dict[str, int]:
+    found = Counter(s.label for s in samples)
+    return {label: found.get(label, 0) for label in labels}
+
+
+def run_training(req: TrainRequest) -> TrainOutcome:
+    started = time.perf_counter()
+    arch = get_architecture(req.arch)
+    size = req.image_size or arch.default_input_size
+    spec = PreprocessSpec(input_size=size, resize_mode=req.resize_mode, mean=arch.mean, std=arch.std)
+    out_dir = Path(req.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    folder = load_folder(Path(req.data_dir), round(size * CACHE_FACTOR), group_pattern=req.group_pattern)
+    labels = folder.labels
+    if len(labels) < 2:
+        raise BadRequest(f"Need at least 2 class folders, found {len(labels)}: {', '.join(labels)}.")
+    test_samples: list[Sample] | None = None
+    if req.test_dir is not None:
+        test_samples = scan_folder(Path(req.test_dir), labels, req.group_pattern)
+        extra = sorted({p.name for p in Path(req.test_dir).iterdir() if p.is_dir()} - set(labels))
+        if extra:
+            raise BadRequest(f"Test folder has classes missing from the training data: {', '.join(extra)}.")
+    plan = make_split(
+        [item.sample for item in folder.images],
+        seed=req.config.seed,
+        holdout_source=req.holdout_source,
+        test_samples=test_samples,
+        test_dir=str(Path(req.test_dir).resolve()) if req.test_dir else None,
+        group_pattern=req.group_pattern,
+    )
+    plan.save(out_dir)
+    parts = _by_split(plan, list(folder.images))
+    if test_samples is None:
+        test_samples = [item.sample for item in parts["test"]]
+    index = {label: i for i, label in enumerate(labels)}
+    logger.info("split: train %d, val %d, test %d", len(parts["train"]), len(parts["val"]), len(test_samples))
+
+    model = create_model(req.arch, len(labels), pretrained=req.pretrained, input_size=size)
+    n_blocks = count_blocks(req.arch, model)
+    freeze = arch.default_freeze_blocks if req.freeze_blocks is None else req.freeze_blocks
+    frozen = freeze_early_blocks(model, req.arch, freeze)
+    train_data = AugmentedImages(
+        [i.image for i in parts["train"]],
+        [index[i.sample.label] for i in parts["train"]],
+        spec,
+        req.augment,
+        req.config.seed,
+    )
+    result = train(
+        model,
+        train_data,
+        [i.image for i in parts["val"]],
+        [index[i.sample.label] for i in parts["val"]],
+        len(labels),
+        req.config,
+        frozen=frozen,
+    )
+
+    onnx_path = export_onnx(model, out_dir, size)
+    parity_paths = [s.path for s in test_samples] + [i.sample.path for i in parts["val"] + parts["train"]]
+    parity = check_parity(model, onnx_path, serving_batch(parity_paths, spec))
+
+    training: dict[str, Any] = {
+        "data_dir": str(Path(req.data_dir).resolve()),
+        "test_dir": plan.test_dir,
+        "holdout_source": req.holdout_source,
+        "group_pattern": req.group_pattern,
+        "seed": req.config.seed,
+        "epochs_requested": req.config.epochs,
+        "epochs_run": len(result.history),
+        "best_epoch": result.best_epoch,
+        "stopped_early": result.stopped_early,
+        "train_seconds": round(result.seconds, 1),
+        "image_size": size,
+        "frozen_blocks": freeze,
+        "backbone_blocks": n_blocks,
+        "pretrained": req.pretrained and arch.pretrained,
+        "counts": {
+            "train": _counts([i.sample for i in parts["train"]], labels),
+            "val": _counts([i.sample for i in parts["val"]], labels),
+            "test": _counts(test_samples, labels),
+        },
+        "skipped_count": len(folder.skipped),
+        "skipped": [{"file": s.relpath, "reason": s.reason} for s in folder.skipped[:MAX_SKIPPED_LISTED]],
+        "config": req.config.to_dict(),
+        "augmentation": req.augment.to_dict(),
+        "parity_max_abs_diff": parity.max_abs_diff,
+        "history": [
+            {k: (round(v, 5) if isinstance(v, float) else v) for k, v in vars(h).items()}
+            for h in result.history
+        ],
+    }
+    used = {i.sample.relpath for i in folder.images}
+    provenance = {**provenance_summary(Path(req.data_dir), used), **req.provenance}
+    metadata = build_metadata(
+        name=req.name or out_dir.name,
+        onnx_path=onnx_path,
+        labels=labels,
+        architecture=req.arch,
+        preprocessing=spec,
+        metrics={},
+        training=training,
+        provenance=provenance,
+    )
+    metadata.save(out_dir)  # the served path below reads model.json
+
+    evaluation = None
+    if test_samples:
+        evaluation = evaluate_model_dir(out_dir, test_samples, threads=req.config.threads)
+        metrics = {**evaluation.metrics.to_dict(), "split": "test", "evaluated_with": "onnxruntime"}
+        if evaluation.skipped:
+            metrics["skipped"] = [{"file": s.relpath, "reason": s.reason} for s in evaluation.skipped]
+        metadata = replace(metadata, metrics=metrics)
+        metadata.save(out_dir)
+    else:
+        logger.warning("the test split is empty: model.json carries no test metrics")
+
+    if req.save_checkpoint:
+        save_checkpoint(
+            Checkpoint(
+                req.arch,
+                labels,
+                spec,
+                model.state_dict(),
+                metadata.to_dict(),
+                tuple(str(p) for p in parity_paths[:8]),
+            ),
+            out_dir / CHECKPOINT_FILE,
+        )
+    if evaluation is not None:
+        summary: dict[str, object] = {
+            "model": f"{metadata.name} {metadata.version}",
+            "architecture": f"{req.arch} @ {size}px, {freeze}/{n_blocks} blocks frozen",
+            "data": training["data_dir"],
+            "split (train/val/test)": f"{len(parts['train'])}/{len(parts['val'])}/{len(test_samples)}",
+            "held-out source": req.holdout_source or "-",
+            "skipped files": len(folder.skipped),
+            "epochs": f"{len(result.history)} run, best {result.best_epoch}",
+            "train time": f"{result.seconds:.0f} s",
+            "parity max |diff|": f"{parity.max_abs_diff:.2e}",
+        }
+        write_reports(
+            out_dir,
+            f"{metadata.name} {metadata.version}",
+            evaluation,
+            summary,
+            result.history,
+            result.best_epoch,
+        )
+    seconds = time.perf_counter() - started
+    logger.info("done in %.0f s: %s", seconds, out_dir)
+    return TrainOutcome(out_dir, metadata, result, parity, plan, evaluation, seconds)

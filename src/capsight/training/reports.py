@@ -1,0 +1,170 @@
+"""Pictures and a one-page HTML report of a training run, written beside the model.
+
+Numbers alone hide how a model fails: the confusion matrix shows which classes it mixes up, the
+curves show over- or under-fitting, and the grid of wrong test photos shows *why* (a cap out of
+frame, a glass bottle always called opened). matplotlib runs on the Agg backend: no display needed.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from capsight.errors import CapsightError
+from capsight.imaging.decode import decode_file
+from capsight.training.evaluate import Evaluation, Metrics
+
+if TYPE_CHECKING:  # the loop imports torch; reports must not (evaluate runs on a serving install)
+    from capsight.training.loop import EpochStats
+
+logger = logging.getLogger(__name__)
+
+CONFUSION_PNG = "confusion_matrix.png"
+CURVES_PNG = "training_curves.png"
+MISCLASSIFIED_PNG = "misclassified.png"
+REPORT_HTML = "report.html"
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusion(metrics: Metrics, path: Path) -> Path:
+    plt = _pyplot()
+    k = len(metrics.labels)
+    fig, ax = plt.subplots(figsize=(1.2 * k + 2.5, 1.2 * k + 2))
+    matrix = metrics.confusion_matrix
+    peak = max(max(row) for row in matrix) or 1
+    ax.imshow(matrix, cmap="Blues", vmin=0, vmax=peak)
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            ax.text(
+                j, i, str(value), ha="center", va="center", color="white" if value > peak / 2 else "black"
+            )
+    ax.set_xticks(range(k), metrics.labels, rotation=30, ha="right")
+    ax.set_yticks(range(k), metrics.labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"accuracy {metrics.accuracy:.3f}, macro F1 {metrics.macro_f1:.3f} (n={metrics.n})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_curves(history: Sequence[EpochStats], path: Path, best_epoch: int | None = None) -> Path:
+    plt = _pyplot()
+    epochs = [h.epoch for h in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    left.plot(epochs, [h.train_loss for h in history], "o-", label="train loss")
+    if any(h.val_loss is not None for h in history):
+        left.plot(epochs, [h.val_loss for h in history], "o-", label="val loss")
+    right.plot(epochs, [h.train_acc for h in history], "o-", label="train acc (augmented)")
+    if any(h.val_acc is not None for h in history):
+        right.plot(epochs, [h.val_acc for h in history], "o-", label="val acc")
+    for ax, title in ((left, "loss"), (right, "accuracy")):
+        if best_epoch:
+            ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label="kept epoch")
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_misclassified(evaluation: Evaluation, path: Path, limit: int = 24, thumb: int = 160) -> Path:
+    """Grid of wrongly predicted images with their true and predicted labels (or a 'none' note)."""
+    plt = _pyplot()
+    wrong = sorted(evaluation.misclassified(), key=lambda r: -r.confidence)[:limit]
+    cols = min(6, max(1, len(wrong)))
+    rows = max(1, -(-len(wrong) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.6 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    if not wrong:
+        axes[0][0].text(0.5, 0.5, "no misclassified images", ha="center", va="center")
+    for ax, item in zip(axes.flat, wrong, strict=False):
+        try:
+            image = decode_file(str(item.path), min_side=thumb).image
+            image.thumbnail((thumb, thumb))
+            ax.imshow(image)
+        except (CapsightError, OSError):
+            ax.text(0.5, 0.5, "(unreadable)", ha="center", va="center")
+        ax.set_title(
+            f"true {item.true}\npred {item.predicted} {item.confidence:.2f}", fontsize=8, color="darkred"
+        )
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _metrics_table(metrics: Metrics) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(label)}</td><td>{r['precision']:.3f}</td><td>{r['recall']:.3f}</td>"
+        f"<td>{r['f1']:.3f}</td><td>{r['support']}</td></tr>"
+        for label, r in metrics.per_class.items()
+    )
+    return (
+        "<table><tr><th>label</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
+        f"{rows}</table>"
+    )
+
+
+def write_html(
+    out_dir: Path, title: str, metrics: Metrics, summary: dict[str, object], images: Sequence[str]
+) -> Path:
+    """One self-describing page; the PNGs are linked by relative path so the folder can be moved."""
+    facts = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items()
+    )
+    figures = "".join(
+        f'<figure><img src="{html.escape(name)}" alt="{html.escape(name)}"><figcaption>'
+        f"{html.escape(name)}</figcaption></figure>"
+        for name in images
+    )
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:left}}
+img{{max-width:100%}}figure{{margin:1.5em 0}}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p><b>Test accuracy {metrics.accuracy:.4f}</b>, macro F1 {metrics.macro_f1:.4f} on {metrics.n} images
+(ONNX Runtime, serving preprocessing).</p>
+{_metrics_table(metrics)}
+<h2>Run</h2><table>{facts}</table>
+<h2>Figures</h2>{figures}
+</body></html>
+"""
+    path = Path(out_dir) / REPORT_HTML
+    path.write_text(page)
+    return path
+
+
+def write_reports(
+    out_dir: Path,
+    title: str,
+    evaluation: Evaluation,
+    summary: dict[str, object],
+    history: Sequence[EpochStats] = (),
+    best_epoch: int | None = None,
+) -> list[Path]:
+    out_dir = Path(out_dir)
+    written = [plot_confusion(evaluation.metrics, out_dir / CONFUSION_PNG)]
+    if history:
+        written.append(plot_curves(history, out_dir / CURVES_PNG, best_epoch))
+    written.append(plot_misclassified(evaluation, out_dir / MISCLASSIFIED_PNG))
+    written.append(write_html(out_dir, title, evaluation.metrics, summary, [p.name for p in written]))
+    logger.info("reports written: %s", ", ".join(p.name for p in written))
+    return written

@@ -1,0 +1,168 @@
+"""Seeded, stratified, group-aware train/val/test split, saved as ``split.json``.
+
+Why groups: crops cut from one photo (``NAME__crop0.jpg``, ``NAME__crop1.jpg``) are near copies;
+one in train and its sibling in test would inflate the test score. Why a held-out source: images
+from one repository share a camera, a table and a light; holding a whole source out measures how
+the model does on photos unlike its training set. Why a file: evaluation weeks later must score the
+very same test images, whatever was added to the folder since.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capsight.errors import BadRequest
+from capsight.training.dataset import Sample
+
+SPLIT_FILE = "split.json"
+SPLITS = ("train", "val", "test")
+DEFAULT_RATIOS = (0.70, 0.15, 0.15)
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """Relative paths (``label/file``) per split; test paths are relative to ``test_dir`` when set."""
+
+    train: tuple[str, ...]
+    val: tuple[str, ...]
+    test: tuple[str, ...]
+    seed: int
+    ratios: tuple[float, float, float] = DEFAULT_RATIOS
+    group_pattern: str = ""
+    holdout_source: str | None = None
+    test_dir: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def paths(self, split: str) -> tuple[str, ...]:
+        if split not in SPLITS:
+            raise BadRequest(f"Unknown split {split!r}; expected one of {', '.join(SPLITS)}.")
+        return tuple(getattr(self, split))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "ratios": list(self.ratios),
+            "group_pattern": self.group_pattern,
+            "holdout_source": self.holdout_source,
+            "test_dir": self.test_dir,
+            "counts": {s: len(self.paths(s)) for s in SPLITS},
+            **{s: list(self.paths(s)) for s in SPLITS},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SplitPlan:
+        try:
+            return cls(
+                train=tuple(data["train"]),
+                val=tuple(data["val"]),
+                test=tuple(data["test"]),
+                seed=int(data["seed"]),
+                ratios=tuple(float(r) for r in data.get("ratios", DEFAULT_RATIOS)),  # type: ignore[arg-type]
+                group_pattern=str(data.get("group_pattern", "")),
+                holdout_source=data.get("holdout_source"),
+                test_dir=data.get("test_dir"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadRequest(f"Not a capsight split file: {exc}") from exc
+
+    def save(self, directory: Path) -> Path:
+        path = Path(directory) / SPLIT_FILE
+        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> SplitPlan:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BadRequest(f"Cannot read split file {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise BadRequest(f"Not a capsight split file: {path}")
+        return cls.from_dict(data)
+
+
+def _assign_groups(samples: Sequence[Sample], weights: Sequence[float], rng: random.Random) -> list[int]:
+    """Split index per sample: per class, shuffled whole groups go where the deficit is largest."""
+    by_group: dict[str, list[int]] = defaultdict(list)
+    for i, sample in enumerate(samples):
+        by_group[sample.group].append(i)
+    # A group belongs to the class most of its members have (ties: alphabetical), for stratification.
+    groups_of_class: dict[str, list[str]] = defaultdict(list)
+    for group in sorted(by_group):
+        labels = Counter(samples[i].label for i in by_group[group])
+        majority = sorted(labels.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        groups_of_class[majority].append(group)
+    assignment = [0] * len(samples)
+    for label in sorted(groups_of_class):
+        groups = groups_of_class[label]
+        rng.shuffle(groups)
+        total = sum(len(by_group[g]) for g in groups)
+        targets = [w / sum(weights) * total for w in weights]
+        filled = [0.0] * len(weights)
+        open_splits = [s for s, w in enumerate(weights) if w > 0]  # a 0-weight split never gets one
+        for group in groups:
+            deficits = [t - f for t, f in zip(targets, filled, strict=True)]
+            split = max(open_splits, key=lambda s: (deficits[s], -s))
+            filled[split] += len(by_group[group])
+            for i in by_group[group]:
+                assignment[i] = split
+    return assignment
+
+
+def make_split(
+    samples: Sequence[Sample],
+    *,
+    seed: int,
+    ratios: tuple[float, float, float] = DEFAULT_RATIOS,
+    holdout_source: str | None = None,
+    test_samples: Sequence[Sample] | None = None,
+    test_dir: str | None = None,
+    group_pattern: str = "",
+) -> SplitPlan:
+    """Split ``samples`` reproducibly: same files + same seed -> same plan, whatever the file order.
+
+    With ``holdout_source`` the files whose name starts with it form the test split on their own;
+    with ``test_samples`` (a fixed test folder) those are the test split. Either way the rest is
+    divided between train and val in the train:val ratio.
+    """
+    if len(ratios) != 3 or any(r < 0 for r in ratios) or sum(ratios) <= 0:
+        raise BadRequest(f"Split ratios must be three non-negative numbers, got {ratios}.")
+    if holdout_source and test_samples is not None:
+        raise BadRequest("Use either a held-out source or a fixed test folder, not both.")
+    ordered = sorted(samples, key=lambda s: s.relpath)
+    rng = random.Random(seed)
+    fixed_test: list[str] = []
+    if holdout_source:
+        fixed_test = [s.relpath for s in ordered if s.path.name.startswith(holdout_source)]
+        ordered = [s for s in ordered if not s.path.name.startswith(holdout_source)]
+        if not fixed_test:
+            raise BadRequest(f"No file name starts with the held-out source {holdout_source!r}.")
+        if not ordered:
+            raise BadRequest(
+                f"Every file is from the held-out source {holdout_source!r}; nothing to train on."
+            )
+    if test_samples is not None:
+        fixed_test = sorted(s.relpath for s in test_samples)
+    if not ordered:
+        raise BadRequest("No usable images to split.")
+    weights = ratios if not (holdout_source or test_samples is not None) else (ratios[0], ratios[1], 0.0)
+    assignment = _assign_groups(ordered, weights, rng)
+    parts: list[list[str]] = [[], [], []]
+    for sample, split in zip(ordered, assignment, strict=True):
+        parts[split].append(sample.relpath)
+    return SplitPlan(
+        train=tuple(parts[0]),
+        val=tuple(parts[1]),
+        test=tuple(fixed_test or parts[2]),
+        seed=seed,
+        ratios=ratios,
+        group_pattern=group_pattern,
+        holdout_source=holdout_source,
+        test_dir=test_dir,
+    )

@@ -1,0 +1,329 @@
+/* capsight upload page: pick, drop, paste or photograph an image; POST it to v1/classify; show the answer.
+ *
+ * Plain browser JavaScript on purpose: no build step, nothing fetched from a CDN, so the page works on
+ * an air-gapped server exactly as it does in the tests. URLs are relative so that the page also works
+ * when the API is mounted under a path prefix behind a proxy.
+ */
+(function () {
+  "use strict";
+
+  // The server's default CAPSIGHT_MAX_UPLOAD_BYTES. The server stays the authority (it answers 413);
+  // checking here just saves a phone from uploading 20 MB to learn that.
+  var DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
+  var LOW_CONFIDENCE = 0.6;
+
+  var state = {
+    maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
+    controller: null, // AbortController of the request in flight
+    previewUrl: null,
+  };
+
+  var $ = function (id) { return document.getElementById(id); };
+  var el = {
+    dropZone: $("drop-zone"),
+    preview: $("preview"),
+    dropPrompt: $("drop-prompt"),
+    busy: $("busy"),
+    fileInput: $("file-input"),
+    cameraInput: $("camera-input"),
+    chooseButton: $("choose-button"),
+    cameraButton: $("camera-button"),
+    fileName: $("file-name"),
+    status: $("status"),
+    placeholder: $("placeholder"),
+    error: $("error"),
+    errorMessage: $("error-message"),
+    result: $("result"),
+    resultLabel: $("result-label"),
+    resultConfidence: $("result-confidence"),
+    resultNote: $("result-note"),
+    probabilities: $("probabilities"),
+    resultMeta: $("result-meta"),
+    modelInfo: $("model-info"),
+    modelText: $("model-text"),
+    maxSize: $("max-size"),
+  };
+
+  function formatBytes(n) {
+    if (n >= 1024 * 1024) return (n / (1024 * 1024)).toFixed(n % (1024 * 1024) ? 1 : 0) + " MB";
+    if (n >= 1024) return Math.round(n / 1024) + " KB";
+    return n + " bytes";
+  }
+
+  function percent(p) {
+    var v = Math.max(0, Math.min(1, Number(p) || 0)) * 100;
+    return (v >= 99.95 || v < 0.05 ? v.toFixed(0) : v.toFixed(1)) + "%";
+  }
+
+  /* ---------- model info ---------- */
+
+  function pickModel(body) {
+    var list = Array.isArray(body) ? body : body && (body.models || body.data || body.items);
+    if (!Array.isArray(list) || !list.length) return body && body.name ? body : null;
+    for (var i = 0; i < list.length; i++) {
+      var m = list[i];
+      if (m && (m.default === true || m.is_default === true || (m.aliases || []).indexOf("default") >= 0)) return m;
+    }
+    return list[0];
+  }
+
+  function applyLimits(body) {
+    var limit = body && (body.max_upload_bytes || (body.limits && body.limits.max_upload_bytes));
+    if (typeof limit === "number" && limit > 0) {
+      state.maxUploadBytes = limit;
+      el.maxSize.textContent = formatBytes(limit);
+    }
+  }
+
+  function loadModelInfo() {
+    fetch("v1/models", { headers: { Accept: "application/json" } })
+      .then(function (res) {
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        return res.json();
+      })
+      .then(function (body) {
+        applyLimits(body);
+        var model = pickModel(body);
+        if (!model) throw new Error("no model listed");
+        var text = "Model " + (model.name || "unnamed") + (model.version ? " · v" + model.version : "");
+        el.modelText.textContent = text;
+        el.modelInfo.classList.add("ready");
+        el.modelInfo.title = model.labels ? "Classes: " + model.labels.join(", ") : "";
+      })
+      .catch(function () {
+        el.modelText.textContent = "Model information unavailable";
+        el.modelInfo.classList.add("down");
+      });
+  }
+
+  /* ---------- view states ---------- */
+
+  function setBusy(busy) {
+    el.busy.hidden = !busy;
+    el.dropZone.setAttribute("aria-busy", busy ? "true" : "false");
+    el.chooseButton.disabled = busy;
+    el.cameraButton.disabled = busy;
+    if (busy) {
+      el.status.textContent = "";
+      var p = document.createElement("p");
+      p.className = "placeholder";
+      p.textContent = "Classifying your photo…";
+      el.status.appendChild(p);
+    }
+  }
+
+  function clearStatus() {
+    el.status.textContent = "";
+  }
+
+  function showError(message) {
+    clearStatus();
+    el.result.hidden = true;
+    el.errorMessage.textContent = message;
+    el.error.hidden = false;
+  }
+
+  function showPreview(file) {
+    if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
+    state.previewUrl = URL.createObjectURL(file);
+    el.preview.onerror = function () {
+      // Formats the browser cannot display (e.g. TIFF) can still be classified by the server.
+      el.preview.hidden = true;
+      el.dropPrompt.hidden = false;
+      el.dropZone.classList.remove("has-image");
+    };
+    el.preview.src = state.previewUrl;
+    el.preview.alt = "Preview of " + (file.name || "the selected photo");
+    el.preview.hidden = false;
+    el.dropPrompt.hidden = true;
+    el.dropZone.classList.add("has-image");
+  }
+
+  function showResult(body) {
+    var probs = body.probabilities || {};
+    var entries = Object.keys(probs).map(function (label) { return [label, Number(probs[label])]; });
+    entries.sort(function (a, b) { return b[1] - a[1]; });
+
+    el.resultLabel.textContent = body.label;
+    el.resultConfidence.textContent = percent(body.confidence) + " confidence";
+    var low = Number(body.confidence) < LOW_CONFIDENCE;
+    el.resultConfidence.classList.toggle("low", low);
+    el.resultNote.hidden = !low;
+    el.resultNote.textContent = low ? "The model is unsure about this photo; a clearer, closer shot may help." : "";
+
+    el.probabilities.textContent = "";
+    entries.forEach(function (entry) {
+      var li = document.createElement("li");
+      li.className = "prob-row" + (entry[0] === body.label ? " top" : "");
+      li.dataset.label = entry[0];
+      li.dataset.probability = String(entry[1]);
+      var name = document.createElement("span");
+      name.className = "prob-label";
+      name.textContent = entry[0];
+      var value = document.createElement("span");
+      value.className = "prob-value";
+      value.textContent = percent(entry[1]);
+      var track = document.createElement("span");
+      track.className = "prob-track";
+      track.setAttribute("aria-hidden", "true");
+      var bar = document.createElement("span");
+      bar.className = "prob-bar";
+      track.appendChild(bar);
+      li.appendChild(name);
+      li.appendChild(value);
+      li.appendChild(track);
+      el.probabilities.appendChild(li);
+      // Set the width after insertion so the bar animates from zero.
+      requestAnimationFrame(function () { bar.style.width = (Math.max(0, Math.min(1, entry[1])) * 100) + "%"; });
+    });
+
+    var meta = [];
+    if (body.model && body.model.name) meta.push(body.model.name + (body.model.version ? " v" + body.model.version : ""));
+    var image = body.image || body; // {image: {width, height, format}}, or width/height at the top level
+    if (image.width && image.height) {
+      meta.push(image.width + "×" + image.height + " px" + (image.format ? " " + image.format : ""));
+    }
+    var total = body.timing && body.timing.total_ms;
+    if (body.cached) meta.push("cached answer");
+    else if (typeof total === "number") meta.push(total.toFixed(1) + " ms on the server");
+    if (body.request_id) meta.push("request " + body.request_id);
+    el.resultMeta.textContent = meta.join(" · ");
+
+    // Screen readers hear one short sentence from the status region instead of the whole result card.
+    clearStatus();
+    var summary = document.createElement("span");
+    summary.className = "visually-hidden";
+    summary.textContent = "Result: " + body.label + ", " + percent(body.confidence) + " confidence.";
+    el.status.appendChild(summary);
+    el.error.hidden = true;
+    el.result.hidden = false;
+  }
+
+  /* ---------- upload ---------- */
+
+  function checkFile(file) {
+    if (!file) return "No file was selected.";
+    if (file.size === 0) return "The file “" + file.name + "” is empty (0 bytes). Please choose a photo.";
+    if (file.size > state.maxUploadBytes) {
+      return "The file “" + file.name + "” is " + formatBytes(file.size) + "; the limit is " +
+        formatBytes(state.maxUploadBytes) + ". Please choose a smaller photo.";
+    }
+    return null;
+  }
+
+  function errorFromResponse(res, body) {
+    if (body && typeof body.error === "string" && body.error) return body.error;
+    if (body && typeof body.detail === "string" && body.detail) return body.detail;
+    if (res.status === 413) return "The file is too large for this server.";
+    if (res.status === 429) return "Too many requests; please wait a moment and try again.";
+    if (res.status >= 500) return "The server could not classify this photo (HTTP " + res.status + "). Please try again.";
+    return "The server rejected this file (HTTP " + res.status + ").";
+  }
+
+  function classify(file) {
+    el.fileName.hidden = false;
+    el.fileName.textContent = file.name ? file.name + " · " + formatBytes(file.size) : formatBytes(file.size);
+    var problem = checkFile(file);
+    if (problem) {
+      showError(problem);
+      return;
+    }
+    if (file.type && file.type.indexOf("image/") === 0) showPreview(file);
+    if (state.controller) state.controller.abort();
+    var controller = new AbortController();
+    state.controller = controller;
+
+    var form = new FormData();
+    form.append("file", file, file.name || "photo");
+    el.error.hidden = true;
+    setBusy(true);
+    fetch("v1/classify", { method: "POST", body: form, headers: { Accept: "application/json" }, signal: controller.signal })
+      .then(function (res) {
+        return res.text().then(function (text) {
+          var body = null;
+          try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
+          if (!res.ok) {
+            var message = errorFromResponse(res, body);
+            var retry = res.headers.get("Retry-After");
+            if (res.status === 429 && retry) message += " (retry in " + retry + " s)";
+            throw new Error(message);
+          }
+          if (!body || typeof body.label !== "string") throw new Error("The server sent an unexpected answer.");
+          return body;
+        });
+      })
+      .then(function (body) {
+        if (state.controller === controller) showResult(body);
+      })
+      .catch(function (err) {
+        if (controller.signal.aborted) return; // superseded by a newer photo
+        var message = err instanceof TypeError
+          ? "Could not reach the server. Check your connection and try again."
+          : err.message;
+        showError(message);
+      })
+      .finally(function () {
+        if (state.controller === controller) {
+          state.controller = null;
+          setBusy(false);
+        }
+      });
+  }
+
+  function takeFirst(files) {
+    if (files && files.length) classify(files[0]);
+  }
+
+  /* ---------- wiring ---------- */
+
+  el.chooseButton.addEventListener("click", function () { el.fileInput.click(); });
+  el.cameraButton.addEventListener("click", function () { el.cameraInput.click(); });
+  el.dropZone.addEventListener("click", function () { el.fileInput.click(); });
+  el.dropZone.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      el.fileInput.click();
+    }
+  });
+  [el.fileInput, el.cameraInput].forEach(function (input) {
+    input.addEventListener("change", function () {
+      takeFirst(input.files);
+      input.value = ""; // choosing the same file again still triggers a change
+    });
+  });
+
+  var dragDepth = 0;
+  el.dropZone.addEventListener("dragenter", function (e) {
+    e.preventDefault();
+    dragDepth += 1;
+    el.dropZone.classList.add("dragging");
+  });
+  el.dropZone.addEventListener("dragover", function (e) {
+    e.preventDefault();
+    if (e.dataTransfer) e.dataTransfer.dropEffect = "copy";
+  });
+  el.dropZone.addEventListener("dragleave", function () {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (!dragDepth) el.dropZone.classList.remove("dragging");
+  });
+  el.dropZone.addEventListener("drop", function (e) {
+    e.preventDefault();
+    dragDepth = 0;
+    el.dropZone.classList.remove("dragging");
+    takeFirst(e.dataTransfer && e.dataTransfer.files);
+  });
+  // A photo dropped beside the zone must not make the browser navigate away from the page.
+  ["dragover", "drop"].forEach(function (type) {
+    window.addEventListener(type, function (e) { e.preventDefault(); });
+  });
+  window.addEventListener("paste", function (e) {
+    var files = e.clipboardData && e.clipboardData.files;
+    if (files && files.length) {
+      e.preventDefault();
+      takeFirst(files);
+    }
+  });
+
+  el.maxSize.textContent = formatBytes(state.maxUploadBytes);
+  loadModelInfo();
+})();

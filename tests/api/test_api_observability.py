@@ -1,0 +1,164 @@
+"""Metrics at /metrics, the last-resort 500, CORS, and the pure ASGI middlewares on their own."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.fakes import DictCache
+from api.helpers import AppFactory, jpeg
+from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from capsight.store.services import Services
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    """The value of one Prometheus sample, matched by name and labels."""
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        match = re.match(r"^([a-z_]+)(\{[^}]*\})? (\S+)$", line)
+        if not match or match.group(1) != name:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(match.group(3))
+    raise AssertionError(f"no sample {name} {labels}")
+
+
+def test_metrics_count_requests_predictions_batches_and_cache(make_client: AppFactory) -> None:
+    client = make_client(services=Services(cache=DictCache()))
+    image = jpeg("opened")
+    for _ in range(3):
+        client.post("/v1/classify", files={"file": ("a.jpg", image, "image/jpeg")})
+    client.post("/classify", files={"file": ("b.jpg", jpeg("closed"), "image/jpeg")})
+    client.post("/classify")
+    r = client.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    requests = "capsight_http_requests_total"
+    assert _sample(text, requests, endpoint="/v1/classify", method="POST", status="200") == 3
+    assert _sample(text, requests, endpoint="/classify", method="POST", status="200") == 1
+    assert _sample(text, requests, endpoint="/classify", method="POST", status="400") == 1
+    latency = "capsight_http_request_duration_seconds_count"
+    assert _sample(text, latency, endpoint="/v1/classify", method="POST") == 3
+    assert _sample(text, "capsight_predictions_total", model="bottle-status", label="opened") == 3
+    assert _sample(text, "capsight_predictions_total", model="bottle-status", label="closed") == 1
+    assert _sample(text, "capsight_cache_hits_total") == 2
+    assert _sample(text, "capsight_cache_misses_total") == 2
+    assert _sample(text, "capsight_batch_size_count") >= 2  # warm-up runs outside the batcher
+    assert _sample(text, "capsight_inference_queue_depth") == 0
+    assert _sample(text, "capsight_model_ready") == 1
+
+
+def test_unmatched_routes_share_one_metrics_label(client: TestClient) -> None:
+    for path in ("/a", "/b", "/c"):
+        client.get(path)
+    text = client.get("/metrics").text
+    assert _sample(text, "capsight_http_requests_total", endpoint="unmatched", status="404") == 3
+    assert 'endpoint="/a"' not in text
+
+
+def test_two_apps_in_one_process_keep_separate_metrics(make_client: AppFactory) -> None:
+    one, two = make_client(), make_client()
+    one.post("/classify", files={"file": ("a.jpg", jpeg("closed"), "image/jpeg")})
+    text = two.get("/metrics").text
+    assert 'endpoint="/classify"' not in text
+
+
+def test_unexpected_exceptions_become_a_plain_500(client: TestClient) -> None:
+    app = client.app
+    assert isinstance(app, FastAPI)
+
+    @app.get("/explode")
+    async def explode() -> None:
+        raise RuntimeError("secret internal detail")
+
+    r = client.get("/explode", headers={"X-Request-ID": "boom-1"})
+    assert r.status_code == 500
+    assert r.json() == {"error": "Internal error."}
+    assert r.headers["x-request-id"] == "boom-1"
+    assert "secret" not in r.text
+
+
+def test_cors_headers_follow_settings(make_client: AppFactory) -> None:
+    client = make_client(cors_origins=["https://app.example"])
+    preflight = client.options(
+        "/v1/classify",
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+    r = client.get("/health/live", headers={"Origin": "https://app.example"})
+    assert r.headers["access-control-allow-origin"] == "https://app.example"
+    assert "x-request-id" in r.headers["access-control-expose-headers"].lower()
+    other = client.get("/health/live", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_no_cors_headers_without_configured_origins(client: TestClient) -> None:
+    r = client.get("/health/live", headers={"Origin": "https://app.example"})
+    assert "access-control-allow-origin" not in r.headers
+
+
+# -- the middlewares as plain ASGI apps -------------------------------------------------------------
+
+
+async def _downstream_reads_everything(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _call(
+    app: Any, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
+) -> tuple[list[dict[str, Any]], int]:
+    scope = {"type": "http", "method": "POST", "path": "/classify", "headers": headers}
+    sent: list[dict[str, Any]] = []
+    reads = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal reads
+        reads += 1
+        body = chunks[reads - 1] if reads <= len(chunks) else b""
+        return {"type": "http.request", "body": body, "more_body": reads < len(chunks)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent, reads
+
+
+def test_declared_oversize_body_is_refused_before_reading_it() -> None:
+    app = BodySizeLimitMiddleware(_downstream_reads_everything, limit_for=lambda path: 1_000)
+    sent, reads = _call(app, [(b"content-length", b"5000")], [b"x" * 5000])
+    assert sent[0]["status"] == 413
+    assert reads == 0  # not one body byte was read
+    assert b"upload limit is 1000 bytes" in sent[1]["body"]
+
+
+def test_streamed_oversize_body_is_cut_off_early() -> None:
+    app = BodySizeLimitMiddleware(_downstream_reads_everything, limit_for=lambda path: 1_000)
+    sent, reads = _call(app, [], [b"x" * 400] * 100)
+    assert sent[0]["status"] == 413
+    assert reads == 3  # stopped at the chunk that crossed the limit, not after 100 chunks
+
+
+def test_body_within_the_limit_passes_through() -> None:
+    app = BodySizeLimitMiddleware(_downstream_reads_everything, limit_for=lambda path: 1_000)
+    sent, reads = _call(app, [(b"content-length", b"800")], [b"x" * 400, b"x" * 400])
+    assert sent[0]["status"] == 200 and reads == 2
+
+
+def test_request_context_adds_the_id_to_raw_responses() -> None:
+    app = RequestContextMiddleware(_downstream_reads_everything)
+    sent, _ = _call(app, [(b"x-request-id", b"abc")], [b""])
+    assert (b"x-request-id", b"abc") in sent[0]["headers"]

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from batch_helpers import ImageFolder, read_jsonl
+from capsight.cli import main
+
+
+def test_batch_command_writes_results_and_draws_progress(
+    image_folder: ImageFolder, colour_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    argv = ["batch", str(image_folder.root), "--out", str(out), "--model", str(colour_model_dir)]
+    code = main([*argv, "--batch-size", "2", "--workers", "2", "--threads", "0", "--sort", "link"])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert f"{image_folder.total} images" in captured.out and "3 errors" in captured.out
+    assert "img/s" in captured.err and f"{image_folder.total}/{image_folder.total}" in captured.err
+    assert {p.name for p in out.iterdir()} == {
+        "results.jsonl",
+        "results.csv",
+        "summary.json",
+        "background",
+        "closed",
+        "opened",
+    }
+    assert json.loads((out / "summary.json").read_text())["total"] == image_folder.total
+
+
+def test_batch_command_with_process_workers_and_no_progress(
+    image_folder: ImageFolder, colour_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    argv = ["batch", str(image_folder.root / "**" / "*.png"), "--out", str(out), "--model", str(colour_model_dir)]
+    assert main([*argv, "--executor", "process", "--workers", "2", "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+    assert sorted(r["label"] for r in read_jsonl(out / "results.jsonl") if r["label"]) == [
+        "background",
+        "closed",
+        "opened",
+    ]
+
+
+def test_missing_model_is_a_clear_error(
+    image_folder: ImageFolder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["batch", str(image_folder.root), "--out", str(tmp_path / "out"), "--model", str(tmp_path)])
+    assert code == 2
+    assert "No model.onnx" in capsys.readouterr().err
+
+
+def test_min_confidence_without_sort_is_refused(
+    image_folder: ImageFolder, colour_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["batch", str(image_folder.root), "--out", str(tmp_path / "o"), "--model", str(colour_model_dir)]
+    assert main([*argv, "--min-confidence", "0.5"]) == 2
+    assert "add --sort" in capsys.readouterr().err
+
+
+def test_min_confidence_must_be_a_probability(colour_model_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["batch", str(tmp_path), "--out", str(tmp_path / "o"), "--sort", "copy", "--min-confidence", "2"])
+    assert exc.value.code == 2

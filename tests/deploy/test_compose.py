@@ -1,0 +1,137 @@
+"""deploy/docker-compose.yml: the compose-spec schema (vendored by check-jsonschema) and wiring."""
+
+from __future__ import annotations
+
+import copy
+import importlib.resources
+import json
+import re
+from typing import Any
+
+import jsonschema
+import pytest
+from deploy_files import COMPOSE_FILE, DEPLOY, REPO, interpolate, settings_env_names
+
+from capsight.settings import Settings
+
+REQUIRED_SERVICES = {"api", "nginx", "postgres", "redis", "minio", "minio-init", "prometheus", "grafana"}
+ONE_SHOT = {"minio-init"}
+
+
+@pytest.fixture(scope="module")
+def compose_validator() -> jsonschema.protocols.Validator:
+    vendor = importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+    schema = json.loads(vendor.joinpath("compose-spec.json").read_text())
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def _api_env(compose: dict[str, Any]) -> dict[str, str]:
+    env = compose["services"]["api"]["environment"]
+    assert isinstance(env, dict), "api environment is a mapping"
+    return {key: interpolate(str(value)) for key, value in env.items()}
+
+
+def test_compose_matches_the_compose_spec(
+    compose: dict[str, Any], compose_validator: jsonschema.protocols.Validator
+) -> None:
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in compose_validator.iter_errors(compose)]
+    assert not errors
+
+
+def test_schema_rejects_a_misspelled_key(
+    compose: dict[str, Any], compose_validator: jsonschema.protocols.Validator
+) -> None:
+    broken = copy.deepcopy(compose)
+    broken["services"]["api"]["deploy"]["replica"] = 2
+    assert not compose_validator.is_valid(broken)
+
+
+def test_required_services_and_images(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) >= REQUIRED_SERVICES
+    assert services["postgres"]["image"].startswith("postgres:15")
+    assert services["redis"]["image"].startswith("redis:7")
+    assert services["minio"]["image"].startswith("minio/minio")
+    assert services["minio-init"]["image"].startswith("minio/mc")
+
+
+def test_api_has_two_replicas_built_from_the_dockerfile(compose: dict[str, Any]) -> None:
+    api = compose["services"]["api"]
+    assert api["deploy"]["replicas"] == 2
+    assert "ports" not in api, "replicas cannot share a host port; clients go through nginx"
+    context = (COMPOSE_FILE.parent / api["build"]["context"]).resolve()
+    assert context == REPO
+    assert (context / api["build"]["dockerfile"]).is_file()
+
+
+def test_long_running_services_have_healthchecks(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        if name in ONE_SHOT:
+            continue
+        test = service.get("healthcheck", {}).get("test")
+        assert test and test[0] in {"CMD", "CMD-SHELL"}, f"{name} has no healthcheck"
+
+
+def test_startup_order_waits_for_health(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["api"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+        "minio-init": {"condition": "service_completed_successfully"},
+    }
+    assert services["minio-init"]["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert services["nginx"]["depends_on"]["api"]["condition"] == "service_healthy"
+    for service in services.values():
+        for dependency, rule in service.get("depends_on", {}).items():
+            assert dependency in services
+            if rule["condition"] == "service_healthy":
+                assert "healthcheck" in services[dependency], dependency
+
+
+def test_api_healthcheck_probes_readiness(compose: dict[str, Any]) -> None:
+    test = " ".join(compose["services"]["api"]["healthcheck"]["test"])
+    assert "urllib" in test and "http://127.0.0.1:8000/health/ready" in test
+
+
+def test_api_points_at_the_shared_backends(compose: dict[str, Any]) -> None:
+    env = _api_env(compose)
+    settings_keys = {k for k in env if k.startswith("CAPSIGHT_")}
+    assert settings_keys <= settings_env_names(), sorted(settings_keys - settings_env_names())
+    assert re.fullmatch(r"postgresql\+psycopg://\w+:[^@]+@postgres:5432/\w+", env["CAPSIGHT_DATABASE_URL"])
+    assert env["CAPSIGHT_REDIS_URL"].startswith("redis://redis:6379")
+    assert env["CAPSIGHT_S3_ENDPOINT_URL"] == "http://minio:9000"
+    minio_env = compose["services"]["minio"]["environment"]
+    assert env["AWS_ACCESS_KEY_ID"] == interpolate(minio_env["MINIO_ROOT_USER"])
+    assert env["AWS_SECRET_ACCESS_KEY"] == interpolate(minio_env["MINIO_ROOT_PASSWORD"])
+
+
+def test_image_bucket_is_the_one_minio_init_creates(compose: dict[str, Any]) -> None:
+    bucket = _api_env(compose)["CAPSIGHT_STORAGE_URL"].removeprefix("s3://").split("/")[0]
+    script = " ".join(compose["services"]["minio-init"]["entrypoint"])
+    assert re.search(rf"mc mb (--ignore-existing )?local/{re.escape(bucket)}\b", script)
+
+
+def test_settings_parse_the_compose_environment(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in _api_env(compose).items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    assert settings.redis_url and settings.database_url and settings.s3_endpoint_url
+    assert settings.intra_op_threads == 2
+    cpus = float(compose["services"]["api"]["deploy"]["resources"]["limits"]["cpus"])
+    assert settings.intra_op_threads <= cpus
+
+
+def test_bind_mounted_config_files_exist(compose: dict[str, Any]) -> None:
+    mounts = [
+        volume.split(":")
+        for service in compose["services"].values()
+        for volume in service.get("volumes", [])
+        if volume.startswith("./")
+    ]
+    assert mounts
+    for source, *_ in mounts:
+        assert (DEPLOY / source).exists(), source

@@ -1,0 +1,96 @@
+"""Alembic migrations on SQLite and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from capsight.store.database import Database, normalize_url
+from capsight.store.models import Base
+
+TABLES = {"users", "api_keys", "requests", "classifications", "jobs", "job_items", "alembic_version"}
+
+
+def _schema_diff(db: Database) -> list[object]:
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+
+def test_upgrade_creates_the_schema_the_models_describe(database: Database) -> None:
+    database.migrate()
+    assert TABLES <= set(inspect(database.engine).get_table_names())
+    assert _schema_diff(database) == [], "models and migrations drifted apart: add a migration"
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+
+
+def test_downgrade_to_base_and_upgrade_again(database: Database) -> None:
+    database.migrate()
+    database.downgrade("base")
+    assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
+    database.migrate()
+    assert TABLES <= set(inspect(database.engine).get_table_names())
+
+
+def test_upgrade_is_idempotent(database: Database) -> None:
+    database.migrate()
+    database.migrate()
+    assert _schema_diff(database) == []
+
+
+def test_concurrent_start_ups_migrate_once(database: Database) -> None:
+    """Several replicas starting at once: the lock makes them take turns, none fails."""
+    others = [Database(database.url) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def migrate(db: Database) -> None:
+        try:
+            db.migrate()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(db,)) for db in others]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for db in others:
+        db.dispose()
+    assert errors == []
+    assert _schema_diff(database) == []
+
+
+def test_unreachable_database_raises_on_first_use_not_on_construction() -> None:
+    from conftest import unreachable_postgres_url
+
+    db = Database(unreachable_postgres_url(), connect_timeout=1)  # connects to nothing yet
+    with pytest.raises(Exception, match="(?i)connect|refused"):
+        db.ensure_ready()
+    assert not db.ping()
+
+
+def test_sqlite_parent_directory_is_created(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'deep' / 'er' / 'capsight.db'}")
+    db.ensure_ready()
+    assert (tmp_path / "deep" / "er" / "capsight.db").is_file()
+    assert db.ping()
+    db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///var/x.db", "sqlite:///var/x.db"),
+    ],
+)
+def test_normalize_url_uses_psycopg3(url: str, expected: str) -> None:
+    assert normalize_url(url) == expected

@@ -1,0 +1,69 @@
+"""The local spool file format and its replay bookkeeping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from capsight.store.database import Database
+from capsight.store.recorder import DatabaseRecorder, RecorderConfig
+from capsight.store.requestlog import RequestLog
+from capsight.store.spool import Spool, record_from_json, record_to_json
+from conftest import make_record
+
+
+def test_record_json_roundtrip() -> None:
+    record = make_record(item_index=3, error="boom", status_code=500, cached=True)
+    assert record_from_json(record_to_json(record)) == record
+
+
+def test_append_claim_read_done(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    records = [make_record(image_sha256="a" * 64), make_record(), make_record()]
+    spool.append([(records[0], b"img"), (records[1], None)])
+    spool.append([(records[2], None)])
+    assert spool.pending == 3
+    files = spool.claim()
+    assert len(files) == 1
+    spool.append([(make_record(request_id="arrived-during-replay"), None)])  # goes to a new file
+    chunks = list(spool.read(files[0], chunk=2))
+    assert [[r.request_id for r, _ in chunk] for chunk in chunks] == [
+        [records[0].request_id, records[1].request_id],
+        [records[2].request_id],
+    ]
+    assert chunks[0][0][1] == b"img" and chunks[0][1][1] is None
+    spool.done(files[0], 3)
+    assert spool.pending == 1
+    assert list(spool.blobs.iter_keys()) == ["a" * 64], "kept while records are still spooled"
+    [rest] = spool.claim()
+    spool.done(rest, 1)
+    assert spool.pending == 0
+    assert list(spool.blobs.iter_keys()) == []
+
+
+def test_pending_count_survives_a_restart(tmp_path: Path) -> None:
+    Spool(tmp_path).append([(make_record(), None), (make_record(), None)])
+    assert Spool(tmp_path).pending == 2
+
+
+def test_corrupt_lines_are_skipped(tmp_path: Path, caplog: object) -> None:
+    spool = Spool(tmp_path)
+    good = make_record()
+    spool.append([(good, None)])
+    with open(tmp_path / Spool.ACTIVE, "a") as handle:
+        handle.write('{"v": 1, "record": {"request_id": "half-writ\n')  # a crash mid-write
+    spool.append([(make_record(request_id="after"), None)])
+    [path] = spool.claim()
+    ids = [r.request_id for chunk in spool.read(path, 10) for r, _ in chunk]
+    assert ids == [good.request_id, "after"]
+
+
+def test_spool_left_by_a_crashed_process_is_replayed_on_start(tmp_path: Path) -> None:
+    spool_dir = tmp_path / "spool"
+    Spool(spool_dir).append([(make_record(request_id=f"crash-{i}"), None) for i in range(5)])
+    db = Database(f"sqlite:///{tmp_path / 'capsight.db'}")
+    recorder = DatabaseRecorder(db, None, spool_dir, RecorderConfig(retry_initial_s=0.05)).start()
+    assert recorder.flush(10)
+    recorder.close()
+    assert RequestLog(db, None).count() == 5
+    assert not list(spool_dir.glob("*.jsonl"))
+    db.dispose()

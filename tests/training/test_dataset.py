@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from capsight.errors import BadRequest
+from capsight.training.dataset import group_of, list_labels, load_folder, scan_folder
+from conftest import BAD_FILES, CLASSES
+
+
+def test_bad_files_are_reported_and_skipped(shapes_dir: Path) -> None:
+    folder = load_folder(shapes_dir, cache_side=64)
+    assert folder.labels == tuple(sorted(CLASSES))
+    assert folder.counts() == dict.fromkeys(sorted(CLASSES), 20)
+    assert {s.relpath for s in folder.skipped} == set(BAD_FILES)
+    reasons = {s.relpath: s.reason for s in folder.skipped}
+    assert "corrupt or truncated" in reasons["circle/truncated.jpg"]
+    assert "empty" in reasons["triangle/empty.png"]
+    assert "not a supported image" in reasons["square/notes.jpg"]
+    # Hidden files are neither loaded nor reported.
+    assert not any(".DS_Store" in s.relpath for s in folder.skipped)
+
+
+def test_images_are_cached_rgb_and_bounded(shapes_dir: Path) -> None:
+    folder = load_folder(shapes_dir, cache_side=20)
+    assert all(item.image.mode == "RGB" for item in folder.images)
+    assert max(min(item.image.size) for item in folder.images) == 20  # 44 px sources shrunk to 20
+    larger = load_folder(shapes_dir, cache_side=100)
+    assert {item.image.size for item in larger.images} == {(44, 44)}  # never upscaled
+
+
+def test_scan_groups_crops_of_one_photo(shapes_dir: Path) -> None:
+    samples = scan_folder(shapes_dir)
+    by_name = {s.path.name: s for s in samples}
+    assert by_name["synth__circleg0__crop0.jpg"].group == by_name["synth__circleg0__crop1.png"].group
+    assert by_name["synth__circle2.webp"].group == "synth__circle2"
+    assert all(s.relpath == f"{s.label}/{s.path.name}" for s in samples)
+
+
+@pytest.mark.parametrize(
+    ("name", "group"),
+    [
+        ("kmp1001__BNU-AI__18_png.rf.bb98__crop2.jpg", "kmp1001__BNU-AI__18_png.rf.bb98"),
+        ("photo__crop10.png", "photo"),
+        ("photo_crop1.png", "photo_crop1"),
+        ("Harsh9524__AquaTrash__000006_jpg.rf.33a7.jpg", "Harsh9524__AquaTrash__000006_jpg.rf.33a7"),
+    ],
+)
+def test_group_of(name: str, group: str) -> None:
+    assert group_of(name) == group
+
+
+def test_missing_or_empty_data_folder(tmp_path: Path) -> None:
+    with pytest.raises(BadRequest, match="not found"):
+        list_labels(tmp_path / "nope")
+    (tmp_path / "loose.jpg").write_bytes(b"x")
+    with pytest.raises(BadRequest, match="No class folders"):
+        list_labels(tmp_path)

@@ -1,0 +1,186 @@
+"""End to end through the CLI: train the tiny network on generated shapes, export, evaluate, re-export."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from capsight.cli import main
+from capsight.imaging import decode_image, preprocess_batch
+from capsight.inference import OnnxClassifier, load_metadata
+from conftest import BAD_FILES, CLASSES, make_dataset
+
+LABELS = tuple(sorted(CLASSES))
+
+
+def test_train_writes_a_servable_model(trained_dir: Path) -> None:
+    for name in (
+        "model.onnx",
+        "model.json",
+        "split.json",
+        "checkpoint.pt",
+        "report.html",
+        "confusion_matrix.png",
+        "training_curves.png",
+        "misclassified.png",
+    ):
+        assert (trained_dir / name).is_file(), name
+    meta = load_metadata(trained_dir)
+    assert meta.labels == LABELS
+    assert meta.architecture == "tiny"
+    assert meta.name == "shapes-model"
+    assert re.fullmatch(r"\d{4}\.\d{2}\.\d{2}-[0-9a-f]{8}", meta.version)
+    assert meta.preprocessing.input_size == 32 and meta.created_at
+    assert (meta.input_name, meta.output_name, meta.outputs_probabilities) == ("input", "logits", False)
+    training = meta.training
+    assert training["skipped_count"] == len(BAD_FILES)
+    assert {s["file"] for s in training["skipped"]} == set(BAD_FILES)
+    counts = training["counts"]
+    for split, share in (("train", 0.70), ("val", 0.15), ("test", 0.15)):
+        assert all(abs(counts[split][label] - 20 * share) <= 1 for label in LABELS), counts  # stratified
+    assert sum(sum(c.values()) for c in counts.values()) == 60
+    assert training["seed"] == 1 and training["epochs_run"] == 3 and len(training["history"]) == 3
+    assert training["augmentation"]["rotate_degrees"] == 10.0
+    assert training["parity_max_abs_diff"] <= 1e-4
+    assert meta.provenance["by_repo"] == {"me/synthetic": 60}  # skipped files not counted
+    assert meta.provenance["by_licence"] == {"CC0": 60}
+    metrics = meta.metrics
+    assert metrics["n"] == sum(counts["test"].values()) and metrics["labels"] == list(LABELS)
+    assert set(metrics["per_class"]) == set(LABELS)
+    assert len(metrics["confusion_matrix"]) == 3
+    # Three easy classes after three epochs: far above the 1/3 chance level.
+    assert metrics["accuracy"] >= 0.66, metrics
+    html = (trained_dir / "report.html").read_text()
+    assert 'src="confusion_matrix.png"' in html and "triangle" in html
+
+
+def test_served_model_matches_metrics(trained_dir: Path, shapes_dir: Path) -> None:
+    clf = OnnxClassifier(trained_dir, intra_op_threads=1)
+    split = json.loads((trained_dir / "split.json").read_text())
+    images = [decode_image((shapes_dir / p).read_bytes(), min_side=32).image for p in split["test"]]
+    probs = clf.predict(preprocess_batch(images, clf.metadata.preprocessing))
+    predicted = [clf.metadata.labels[i] for i in probs.argmax(1)]
+    truth = [p.split("/")[0] for p in split["test"]]
+    accuracy = float(np.mean([a == b for a, b in zip(predicted, truth, strict=True)]))
+    assert accuracy == pytest.approx(load_metadata(trained_dir).metrics["accuracy"])
+
+
+def test_evaluate_json_on_the_saved_split(
+    trained_dir: Path, shapes_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["evaluate", str(trained_dir), str(shapes_dir), "--json", "--split-file"]
+    assert main([*argv, str(trained_dir / "split.json"), "--split", "test"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    meta = load_metadata(trained_dir)
+    for key in ("accuracy", "macro_f1", "n", "per_class", "confusion_matrix", "labels"):
+        assert result[key] == meta.metrics[key], key
+    assert result["split"] == "test" and result["skipped"] == []
+
+
+def test_evaluate_whole_folder_human_output(
+    trained_dir: Path, shapes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["evaluate", str(trained_dir), str(shapes_dir), "--out", str(tmp_path / "rep")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("n=60  accuracy=")
+    assert "confusion matrix" in out
+    assert sum(line.startswith("skipped ") for line in out.splitlines()) == len(BAD_FILES)
+    assert (tmp_path / "rep" / "report.html").is_file() and (tmp_path / "rep" / "misclassified.png").is_file()
+
+
+def test_evaluate_errors(trained_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", str(tmp_path), str(tmp_path)]) == 2
+    assert "No model.json" in capsys.readouterr().err
+    (tmp_path / "closed").mkdir()
+    split = str(trained_dir / "split.json")
+    assert main(["evaluate", str(trained_dir), str(tmp_path), "--split-file", split]) == 2
+    assert "files of the test split are not in" in capsys.readouterr().err
+
+
+def test_export_from_checkpoint(trained_dir: Path, shapes_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "re-exported"
+    assert main(["export", str(trained_dir / "checkpoint.pt"), "--out", str(out)]) == 0
+    before, after = load_metadata(trained_dir), load_metadata(out)
+    assert after.labels == before.labels and after.metrics == before.metrics
+    assert after.preprocessing == before.preprocessing
+    batch = np.random.default_rng(0).normal(size=(4, 3, 32, 32)).astype(np.float32)
+    np.testing.assert_allclose(
+        OnnxClassifier(out).predict(batch), OnnxClassifier(trained_dir).predict(batch), atol=1e-5
+    )
+    assert main(["export", str(trained_dir / "checkpoint.pt"), "--out", str(out), "--images", str(shapes_dir)]) == 0
+
+
+def test_export_refuses_a_non_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bogus.pt").write_bytes(b"not a checkpoint")
+    assert main(["export", str(tmp_path / "bogus.pt"), "--out", str(tmp_path / "x")]) == 2
+    assert "Not a readable checkpoint" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_train_with_holdout_source(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", per_class=12, prefix="repoA")
+    make_dataset(data, per_class=4, seed=1, prefix="repoB")
+    out = tmp_path / "holdout"
+    argv = ["train", str(data), "--out", str(out), "--arch", "tiny", "--epochs", "1", "--image-size", "24"]
+    assert main([*argv, "--holdout-source", "repoB__", "--no-checkpoint"]) == 0
+    split = json.loads((out / "split.json").read_text())
+    assert len(split["test"]) == 12 and all("/repoB__" in p for p in split["test"])
+    assert not any("/repoB__" in p for p in split["train"] + split["val"])
+    assert load_metadata(out).metrics["n"] == 12
+    assert not (out / "checkpoint.pt").exists()
+
+
+def test_train_with_test_dir(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", per_class=10)
+    tests = make_dataset(tmp_path / "tests", per_class=3, seed=9)  # same file names as data/
+    out = tmp_path / "fixed"
+    argv = ["train", str(data), "--out", str(out), "--arch", "tiny", "--epochs", "1", "--image-size", "24"]
+    assert main([*argv, "--test-dir", str(tests), "--no-checkpoint"]) == 0
+    meta = load_metadata(out)
+    assert sum(meta.training["counts"]["train"].values()) + sum(meta.training["counts"]["val"].values()) == 30
+    assert meta.metrics["n"] == 9 and meta.training["test_dir"] == str(tests.resolve())
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--arch", "resnet9000"], "Unknown architecture"),
+        (["--arch", "tiny", "--freeze-blocks", "7"], "--freeze-blocks must be between 0 and 3"),
+        (["--arch", "tiny", "--holdout-source", "zzz"], "No file name starts with"),
+    ],
+)
+def test_train_refuses_bad_options(
+    shapes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(["train", str(shapes_dir), "--out", str(tmp_path / "o"), "--epochs", "1", *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_train_needs_two_classes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = make_dataset(tmp_path / "data", per_class=3)
+    for label in ("square", "triangle"):
+        for f in (data / label).iterdir():
+            f.unlink()
+        (data / label).rmdir()
+    assert main(["train", str(data), "--out", str(tmp_path / "o"), "--arch", "tiny"]) == 2
+    assert "at least 2 class folders" in capsys.readouterr().err
+
+
+def test_cli_and_evaluate_do_not_import_torch(trained_dir: Path, shapes_dir: Path) -> None:
+    """Serving installs have no torch: `capsight --help` and `capsight evaluate` must not need it."""
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from capsight.cli import build_parser, main\n"
+        "build_parser()\n"
+        f"rc = main(['evaluate', {str(trained_dir)!r}, {str(shapes_dir)!r}, '--json'])\n"
+        "assert rc == 0, rc\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["n"] == 60

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from capsight.errors import BadRequest
+from capsight.training.dataset import Sample, group_of
+from capsight.training.split import SPLIT_FILE, SplitPlan, make_split
+
+
+def fake_samples(counts: dict[str, int], crops: int = 1, prefix: str = "src") -> list[Sample]:
+    """``crops`` files per photo, named like the real dataset (``NAME__cropN``)."""
+    out = []
+    for label, n in counts.items():
+        for i in range(n):
+            stem = f"{prefix}__{label}{i // crops}__crop{i % crops}" if crops > 1 else f"{prefix}__{label}{i}"
+            name = f"{stem}.jpg"
+            out.append(Sample(Path("/data") / label / name, label, f"{label}/{name}", group_of(name)))
+    return out
+
+
+def test_same_seed_same_split_whatever_the_order() -> None:
+    samples = fake_samples({"a": 60, "b": 40, "c": 100})
+    shuffled = list(samples)
+    random.Random(3).shuffle(shuffled)
+    assert make_split(samples, seed=7) == make_split(shuffled, seed=7)
+    assert make_split(samples, seed=7).test != make_split(samples, seed=8).test
+
+
+def test_stratified_70_15_15_per_class() -> None:
+    samples = fake_samples({"a": 60, "b": 40, "c": 200})
+    plan = make_split(samples, seed=0)
+    label = {s.relpath: s.label for s in samples}
+    for split, share in (("train", 0.70), ("val", 0.15), ("test", 0.15)):
+        counts = Counter(label[p] for p in plan.paths(split))
+        for cls, total in (("a", 60), ("b", 40), ("c", 200)):
+            assert abs(counts[cls] - share * total) <= 1, (split, cls, counts)
+    everything = plan.train + plan.val + plan.test
+    assert sorted(everything) == sorted(label) and len(set(everything)) == len(everything)
+
+
+def test_crops_of_one_photo_stay_in_one_split() -> None:
+    samples = fake_samples({"a": 90, "b": 60}, crops=3)
+    plan = make_split(samples, seed=1)
+    split_of = {p: s for s in ("train", "val", "test") for p in plan.paths(s)}
+    groups: dict[str, set[str]] = {}
+    for s in samples:
+        groups.setdefault(s.group, set()).add(split_of[s.relpath])
+    assert len(groups) == 50
+    assert all(len(splits) == 1 for splits in groups.values())
+    assert {next(iter(v)) for v in groups.values()} == {"train", "val", "test"}
+
+
+def test_holdout_source_is_test_only() -> None:
+    samples = fake_samples({"a": 30, "b": 30}, prefix="repoA") + fake_samples({"a": 10, "b": 5}, prefix="repoB")
+    plan = make_split(samples, seed=0, holdout_source="repoB__")
+    assert sorted(plan.test) == sorted(s.relpath for s in samples if s.path.name.startswith("repoB__"))
+    assert all(Path(p).name.startswith("repoA") for p in plan.train + plan.val)
+    val = Counter(p.split("/")[0] for p in plan.val)
+    assert val == {"a": round(30 * 15 / 85), "b": round(30 * 15 / 85)}  # the rest splits 70:15
+    with pytest.raises(BadRequest, match="No file name starts"):
+        make_split(samples, seed=0, holdout_source="nobody__")
+    with pytest.raises(BadRequest, match="nothing to train on"):
+        make_split(samples, seed=0, holdout_source="repo")
+
+
+def test_fixed_test_folder() -> None:
+    samples = fake_samples({"a": 20, "b": 20})
+    tests = fake_samples({"a": 3, "b": 2}, prefix="other")
+    plan = make_split(samples, seed=0, test_samples=tests, test_dir="/elsewhere")
+    assert sorted(plan.test) == sorted(s.relpath for s in tests)
+    assert len(plan.train) + len(plan.val) == 40
+    with pytest.raises(BadRequest, match="not both"):
+        make_split(samples, seed=0, test_samples=tests, holdout_source="src")
+
+
+def test_split_file_round_trip(tmp_path: Path) -> None:
+    plan = make_split(fake_samples({"a": 20, "b": 20}), seed=5, group_pattern=r"__crop\d+$")
+    path = plan.save(tmp_path)
+    assert path.name == SPLIT_FILE
+    data = json.loads(path.read_text())
+    assert data["counts"] == {"train": len(plan.train), "val": len(plan.val), "test": len(plan.test)}
+    assert SplitPlan.load(path) == plan
+
+
+def test_bad_split_inputs(tmp_path: Path) -> None:
+    plan = make_split(fake_samples({"a": 5, "b": 5}), seed=0)
+    with pytest.raises(BadRequest, match="Unknown split"):
+        plan.paths("holdout")
+    (tmp_path / "x.json").write_text('{"train": []}')
+    with pytest.raises(BadRequest, match="Not a capsight split file"):
+        SplitPlan.load(tmp_path / "x.json")
+    with pytest.raises(BadRequest, match="Cannot read"):
+        SplitPlan.load(tmp_path / "missing.json")
+    with pytest.raises(BadRequest, match="No usable images"):
+        make_split([], seed=0)
+    with pytest.raises(BadRequest, match="ratios"):
+        make_split(fake_samples({"a": 5}), seed=0, ratios=(0.5, -0.1, 0.6))

@@ -1,0 +1,89 @@
+"""Fixtures for the browser tests: the real app on a loopback port and one headless Chromium.
+
+Chromium is the Debian build at /usr/bin/chromium driven by Playwright (never ``playwright install``:
+nothing is downloaded). Starting it costs seconds on a small machine, so one browser serves a whole
+module and each test gets a fresh, cheap browser context.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from web_support import SERVER_MAX_UPLOAD_BYTES, LiveServer
+
+from capsight.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_server(colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The real app (create_app with the colour model) served by uvicorn in a background thread."""
+    from capsight.api.app import create_app
+
+    settings = Settings(
+        model_dir=colour_model_dir,
+        data_dir=tmp_path_factory.mktemp("web-data"),
+        max_upload_bytes=SERVER_MAX_UPLOAD_BYTES,
+        intra_op_threads=1,
+    )
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings=settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-web-tests", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            pytest.fail("the app did not become ready within 30 s")
+        time.sleep(0.05)
+    try:
+        yield LiveServer(url=url, settings=settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip(f"{CHROMIUM} is not installed (make system-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,0 +1,236 @@
+"""The upload page in a real headless Chromium against the real app and a real (tiny) ONNX model.
+
+Each test reads what a person would see: the DOM after the page has talked to the server. The
+colour model answers "opened" for blue photos, so the expected label follows from the image.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from web_support import SERVER_MAX_UPLOAD_BYTES, LiveServer, noisy_png, photo_jpeg
+
+from model_factory import BOTTLE_LABELS, LABEL_COLOURS
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+RESULT_TIMEOUT_MS = 15_000
+# Set CAPSIGHT_SCREENSHOTS=DIR to save what the browser rendered, for a human to look at.
+SCREENSHOT_DIR = os.environ.get("CAPSIGHT_SCREENSHOTS")
+
+
+@pytest.fixture()
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(RESULT_TIMEOUT_MS)
+    page.goto(live_server.url + "/")
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def upload(page: Any, name: str, mime: str, data: bytes, selector: str = "#file-input") -> None:
+    page.set_input_files(selector, files=[{"name": name, "mimeType": mime, "buffer": data}])
+
+
+def classify_requests(page: Any) -> list[str]:
+    """URLs of the classify calls the page makes from now on (to prove client-side checks stop them)."""
+    seen: list[str] = []
+    page.on("request", lambda req: seen.append(req.url) if "classify" in req.url else None)
+    return seen
+
+
+def read_result(page: Any) -> dict[str, Any]:
+    page.wait_for_selector("#result:not([hidden])")
+    rows = page.eval_on_selector_all(
+        "#probabilities .prob-row",
+        """rows => rows.map(r => ({
+            label: r.dataset.label,
+            probability: Number(r.dataset.probability),
+            text: r.querySelector('.prob-value').textContent,
+            top: r.classList.contains('top'),
+            bar: r.querySelector('.prob-bar').style.width,
+        }))""",
+    )
+    return {
+        "label": page.inner_text("#result-label"),
+        "confidence": page.inner_text("#result-confidence"),
+        "rows": rows,
+        "status": page.inner_text("#status"),
+        "error_hidden": page.is_hidden("#error"),
+    }
+
+
+def shot(page: Any, name: str) -> None:
+    if SCREENSHOT_DIR:
+        Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}.png"), full_page=True)
+
+
+def test_blue_photo_shows_opened_with_confidence_and_three_bars(page: Any) -> None:
+    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+    result = read_result(page)
+    shot(page, "desktop-result")
+
+    assert result["label"] == "opened"
+    assert re.fullmatch(r"\d{1,3}(\.\d)?% confidence", result["confidence"])
+    assert float(result["confidence"].split("%")[0]) > 50
+    rows = result["rows"]
+    assert sorted(r["label"] for r in rows) == sorted(BOTTLE_LABELS)
+    assert rows[0]["label"] == "opened" and rows[0]["top"]
+    assert [r["top"] for r in rows[1:]] == [False, False]
+    assert [r["probability"] for r in rows] == sorted((r["probability"] for r in rows), reverse=True)
+    assert sum(r["probability"] for r in rows) == pytest.approx(1.0, abs=1e-4)
+    # The bars are drawn to scale with the probabilities the API returned.
+    page.wait_for_function("() => document.querySelector('.prob-row.top .prob-bar').style.width !== ''")
+    widths = page.eval_on_selector_all(".prob-bar", "bars => bars.map(b => parseFloat(b.style.width))")
+    assert widths == pytest.approx([r["probability"] * 100 for r in rows], abs=0.01)
+    assert "Result: opened" in result["status"]  # the screen-reader summary in the live region
+    assert result["error_hidden"]
+    # The preview shows the chosen photo, decoded by the browser.
+    assert page.eval_on_selector("#preview", "img => img.complete && img.naturalWidth") == 800
+
+
+def test_result_matches_the_api_answer_for_the_same_photo(page: Any, live_server: LiveServer) -> None:
+    data = photo_jpeg(LABEL_COLOURS["closed"], seed=3)
+    api = httpx.post(f"{live_server.url}/v1/classify", files={"file": ("p.jpg", data, "image/jpeg")}).json()
+    upload(page, "closed.jpg", "image/jpeg", data)
+    result = read_result(page)
+    assert result["label"] == api["label"] == "closed"
+    shown = {r["label"]: r["probability"] for r in result["rows"]}
+    assert shown == pytest.approx(api["probabilities"], abs=1e-6)
+
+
+def test_model_name_and_version_from_v1_models(page: Any, live_server: LiveServer) -> None:
+    page.wait_for_selector("#model-info.ready")
+    text = page.inner_text("#model-text")
+    assert "bottle-status" in text and "test-1" in text
+
+
+def test_text_file_shows_the_api_error_message(page: Any, live_server: LiveServer) -> None:
+    data = b"this is not an image, just some notes\n"
+    api = httpx.post(f"{live_server.url}/v1/classify", files={"file": ("notes.txt", data, "text/plain")})
+    assert api.status_code == 400
+    requests = classify_requests(page)
+    upload(page, "notes.txt", "text/plain", data)
+    page.wait_for_selector("#error:not([hidden])")
+    shot(page, "desktop-error")
+    assert page.inner_text("#error-message") == api.json()["error"]
+    assert page.is_hidden("#result")
+    assert len(requests) == 1  # the server, not the page, decided that this is not an image
+
+
+def test_server_size_limit_error_is_shown(page: Any) -> None:
+    data = noisy_png((700, 700))
+    assert len(data) > SERVER_MAX_UPLOAD_BYTES
+    upload(page, "huge.png", "image/png", data)
+    page.wait_for_selector("#error:not([hidden])")
+    message = page.inner_text("#error-message")
+    assert str(SERVER_MAX_UPLOAD_BYTES) in message  # the API's 413 text names its limit
+
+
+def test_empty_file_is_refused_without_a_request(page: Any) -> None:
+    requests = classify_requests(page)
+    upload(page, "empty.jpg", "image/jpeg", b"")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "empty" in page.inner_text("#error-message")
+    assert requests == []
+
+
+def test_file_over_the_client_limit_is_refused_without_a_request(page: Any) -> None:
+    requests = classify_requests(page)
+    limit = page.evaluate("() => document.getElementById('max-size').textContent")
+    assert limit == "16 MB"
+    upload(page, "big.jpg", "image/jpeg", b"\xff\xd8\xff" + bytes(16 * 1024 * 1024))
+    page.wait_for_selector("#error:not([hidden])")
+    message = page.inner_text("#error-message")
+    assert "16 MB" in message and "limit" in message
+    assert requests == []
+
+
+def test_a_new_photo_replaces_an_error(page: Any) -> None:
+    upload(page, "notes.txt", "text/plain", b"nope")
+    page.wait_for_selector("#error:not([hidden])")
+    upload(page, "red.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["background"], seed=5))
+    assert read_result(page)["label"] == "background"
+    assert page.is_hidden("#error")
+
+
+def test_drop_zone_works_from_the_keyboard(page: Any) -> None:
+    page.focus("#drop-zone")
+    assert page.evaluate("() => document.activeElement.id") == "drop-zone"
+    with page.expect_file_chooser() as chooser_info:
+        page.keyboard.press("Enter")
+    chooser = chooser_info.value
+    assert not chooser.is_multiple()
+    chooser.set_files(
+        files=[{"name": "b.jpg", "mimeType": "image/jpeg", "buffer": photo_jpeg((20, 20, 230))}]
+    )
+    assert read_result(page)["label"] == "opened"
+
+
+def test_dropping_a_photo_classifies_it(page: Any) -> None:
+    data = base64.b64encode(photo_jpeg(LABEL_COLOURS["closed"], seed=7)).decode()
+    transfer = page.evaluate_handle(
+        """b64 => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], 'dropped.jpg', { type: 'image/jpeg' }));
+            return dt;
+        }""",
+        data,
+    )
+    page.dispatch_event("#drop-zone", "dragenter", {"dataTransfer": transfer})
+    assert "dragging" in page.get_attribute("#drop-zone", "class")
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})
+    assert read_result(page)["label"] == "closed"
+    assert "dragging" not in page.get_attribute("#drop-zone", "class")
+
+
+def test_take_photo_button_opens_the_camera_input(page: Any) -> None:
+    assert page.get_attribute("#camera-input", "capture") == "environment"
+    assert page.get_attribute("#camera-input", "accept") == "image/*"
+    with page.expect_file_chooser() as chooser_info:
+        page.click("#camera-button")
+    assert chooser_info.value.element.get_attribute("id") == "camera-input"
+
+
+def test_phone_viewport_has_no_horizontal_overflow(browser: Any, live_server: LiveServer) -> None:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(RESULT_TIMEOUT_MS)
+        page.goto(live_server.url + "/")
+        upload(page, "phone.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(1080, 1920)))
+        read_result(page)
+        page.wait_for_selector("#model-info.ready")
+        shot(page, "phone-result")
+        widths = page.evaluate(
+            """() => ({
+                viewport: window.innerWidth,
+                doc: document.documentElement.scrollWidth,
+                body: document.body.scrollWidth,
+                widest: Math.max(...[...document.querySelectorAll('body *')]
+                    .filter(e => e.getClientRects().length && !e.closest('.visually-hidden'))
+                    .map(e => e.getBoundingClientRect().right)),
+            })"""
+        )
+        assert widths["viewport"] == PHONE["width"]
+        assert widths["doc"] <= PHONE["width"]
+        assert widths["body"] <= PHONE["width"]
+        assert widths["widest"] <= PHONE["width"] + 0.5
+        # Touch targets: both buttons at least 44 px tall and side by side within the screen.
+        boxes = [page.locator(sel).bounding_box() for sel in ("#choose-button", "#camera-button")]
+        assert all(box is not None and box["height"] >= 44 for box in boxes)
+    finally:
+        context.close()

@@ -1,0 +1,53 @@
+"""Helpers for the browser tests: the live-server handle and the images the tests upload.
+
+Images are generated in the test run; nothing binary is checked in.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from capsight.settings import Settings
+
+# Small enough that a test can exceed it with a modest image, large enough for every other upload.
+SERVER_MAX_UPLOAD_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    settings: Settings
+
+
+def photo_jpeg(
+    colour: tuple[int, int, int], size: tuple[int, int] = (800, 600), seed: int = 0, quality: int = 88
+) -> bytes:
+    """A photo-like JPEG dominated by ``colour``: lighting gradient, a couple of shapes, sensor noise."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    light = 0.75 + 0.25 * (x / w) * (1 - y / h)
+    base = np.asarray(colour, dtype=np.float32)[None, None, :] * light[..., None]
+    img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    shade = tuple(int(c * 0.7) for c in colour)
+    draw.ellipse((w * 0.3, h * 0.2, w * 0.6, h * 0.8), fill=shade)
+    draw.rectangle(
+        (w * 0.65, h * 0.5, w * 0.85, h * 0.9), fill=tuple(min(255, int(c * 1.1) + 10) for c in colour)
+    )
+    pixels = np.asarray(img, dtype=np.float32) + rng.normal(0, 6, size=(h, w, 3))
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def noisy_png(size: tuple[int, int], seed: int = 1) -> bytes:
+    """An incompressible PNG: random pixels, about 3 bytes per pixel on disk."""
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
