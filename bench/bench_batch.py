@@ -26,32 +26,41 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 WIDTH, HEIGHT = 1080, 1920
 QUALITY = 90
 MARGIN = (200, 280)  # bases are larger than a photo; each file is a different crop of one
 N_BASES = 6
-NOISE_SIGMA = 6.3  # chosen so the mean file is ~600 KB at quality 90
+TEXTURE = 0.35  # surface texture strength
+NOISE_SIGMA = 6.3  # with TEXTURE, chosen so the mean file is ~600 KB at quality 90
 MARKER = "bench-images.json"
 
 
 def make_base(seed: int) -> np.ndarray:
-    """One large photo-like canvas: gradients, soft blobs, texture and fine noise."""
+    """One large photo-like canvas: lit background, hard-edged objects, texture and sensor noise."""
     rng = np.random.default_rng(seed)
     w, h = WIDTH + MARGIN[0], HEIGHT + MARGIN[1]
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     img = np.empty((h, w, 3), np.float32)
-    for c in range(3):
-        fx, fy, phase = rng.uniform(0.5, 3.0), rng.uniform(0.5, 3.0), rng.uniform(0, 6.3)
-        img[..., c] = 128 + 60 * np.sin(x / w * np.pi * fx + phase) * np.cos(y / h * np.pi * fy)
-    for _ in range(12):
-        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(60, 400)
-        blob = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r))
-        img += blob[..., None] * rng.uniform(-80, 80, 3).astype(np.float32)
-    coarse = np.clip(rng.normal(0, 1, (h // 8, w // 8, 3)) * 40 + 128, 0, 255).astype(np.uint8)
+    for c in range(3):  # smooth lighting gradients
+        fx, fy, phase = rng.uniform(0.3, 1.5), rng.uniform(0.3, 1.5), rng.uniform(0, 6.3)
+        img[..., c] = 128 + 50 * np.sin(x / w * np.pi * fx + phase) * np.cos(y / h * np.pi * fy)
+    # Objects with hard edges (what a bottle on a table gives a JPEG encoder), each softly shaded.
+    canvas = Image.new("L", (w, h), 0)
+    draw = ImageDraw.Draw(canvas)
+    for i in range(1, 10):
+        x0, y0 = rng.uniform(-200, w), rng.uniform(-200, h)
+        box = (x0, y0, x0 + rng.uniform(150, 700), y0 + rng.uniform(150, 900))
+        (draw.ellipse if i % 2 else draw.rectangle)(box, fill=i)
+    objects = np.asarray(canvas)
+    shade = 0.75 + 0.25 * np.cos(x / w * np.pi * 2) * np.sin(y / h * np.pi)
+    for i in range(1, 10):
+        mask = objects == i
+        img[mask] = (rng.uniform(20, 235, 3).astype(np.float32) * shade[mask][:, None]).astype(np.float32)
+    coarse = np.clip(rng.normal(0, 1, (h // 6, w // 6, 3)) * 40 + 128, 0, 255).astype(np.uint8)
     texture = np.asarray(Image.fromarray(coarse).resize((w, h), Image.Resampling.BICUBIC), np.float32)
-    img += (texture - 128) * 0.6
+    img += (texture - 128) * TEXTURE
     img += rng.normal(0, NOISE_SIGMA, img.shape).astype(np.float32)
     return np.clip(img, 0, 255).astype(np.uint8)
 
@@ -78,7 +87,14 @@ def generate_folder(root: Path, count: int, workers: int) -> Path:
     """Write ``count`` photo-like JPEGs into root/images (reused when it already holds the same set)."""
     folder = root / "images"
     marker = root / MARKER
-    wanted = {"count": count, "width": WIDTH, "height": HEIGHT, "quality": QUALITY, "noise": NOISE_SIGMA}
+    wanted = {
+        "count": count,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "quality": QUALITY,
+        "noise": NOISE_SIGMA,
+        "texture": TEXTURE,
+    }
     if marker.exists() and json.loads(marker.read_text()).get("params") == wanted:
         info = json.loads(marker.read_text())
         print(f"reusing {count} images in {folder} (mean {info['mean_kb']:.0f} KB)")

@@ -19,7 +19,7 @@ def test_registry_lists_the_three_architectures() -> None:
 
 
 def test_unknown_architecture_names_the_known_ones() -> None:
-    with pytest.raises(UnknownArchitecture, match="resnet50.*known: .*mobilenet_v2") as info:
+    with pytest.raises(UnknownArchitecture, match=r"resnet50.*known: .*mobilenet_v2") as info:
         create_model("resnet50", 3)
     assert info.value.status_code == 400
 

@@ -16,7 +16,9 @@ def test_metrics_by_hand() -> None:
     m = compute_metrics([0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 0, 2], ["a", "b", "c"])
     assert m.confusion_matrix == ((2, 1, 0), (1, 1, 0), (0, 0, 1))
     assert m.n == 6 and m.accuracy == pytest.approx(4 / 6)
-    assert m.per_class["a"] == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 2 + 1})
+    assert m.per_class["a"] == pytest.approx(
+        {"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 2 + 1}
+    )
     assert m.per_class["b"]["precision"] == pytest.approx(0.5)
     assert m.per_class["b"]["recall"] == pytest.approx(0.5)
     assert m.macro_f1 == pytest.approx((2 / 3 + 0.5 + 1.0) / 3)

@@ -10,8 +10,8 @@ import torch
 
 from capsight.imaging.preprocess import PreprocessSpec
 from capsight.training.architectures import create_model
-from capsight.training.export import OPSET, ParityError, check_parity, export_onnx, serving_batch
 from capsight.training.dataset import scan_folder
+from capsight.training.export import OPSET, ParityError, check_parity, export_onnx, serving_batch
 
 
 @pytest.fixture()

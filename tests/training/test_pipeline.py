@@ -113,7 +113,10 @@ def test_export_from_checkpoint(trained_dir: Path, shapes_dir: Path, tmp_path: P
     np.testing.assert_allclose(
         OnnxClassifier(out).predict(batch), OnnxClassifier(trained_dir).predict(batch), atol=1e-5
     )
-    assert main(["export", str(trained_dir / "checkpoint.pt"), "--out", str(out), "--images", str(shapes_dir)]) == 0
+    assert (
+        main(["export", str(trained_dir / "checkpoint.pt"), "--out", str(out), "--images", str(shapes_dir)])
+        == 0
+    )
 
 
 def test_export_refuses_a_non_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -56,7 +56,9 @@ def test_crops_of_one_photo_stay_in_one_split() -> None:
 
 
 def test_holdout_source_is_test_only() -> None:
-    samples = fake_samples({"a": 30, "b": 30}, prefix="repoA") + fake_samples({"a": 10, "b": 5}, prefix="repoB")
+    samples = fake_samples({"a": 30, "b": 30}, prefix="repoA") + fake_samples(
+        {"a": 10, "b": 5}, prefix="repoB"
+    )
     plan = make_split(samples, seed=0, holdout_source="repoB__")
     assert sorted(plan.test) == sorted(s.relpath for s in samples if s.path.name.startswith("repoB__"))
     assert all(Path(p).name.startswith("repoA") for p in plan.train + plan.val)

@@ -85,8 +85,11 @@ class Spool:
                     sha = record.image_sha256
                     self.blobs.put(sha, image)
                 lines.append(json.dumps({"v": SPOOL_VERSION, "record": record_to_json(record), "image": sha}))
-            with open(self.directory / self.ACTIVE, "a", encoding="utf-8") as handle:
-                handle.write("\n".join(lines) + "\n")
+            path = self.directory / self.ACTIVE
+            # A crash mid-write leaves a line without its newline; never glue a record onto it.
+            start = "\n" if path.is_file() and not _ends_with_newline(path) else ""
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(start + "\n".join(lines) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
             self._pending += len(items)
@@ -130,3 +133,12 @@ class Spool:
                 self._pending = 0
                 for sha in list(self.blobs.iter_keys()):
                     self.blobs.delete(sha)
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return True
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"

@@ -50,6 +50,7 @@ class SegmentParams:
     edge_threshold: float = 0.08  # Sobel magnitude of the luminance ratio
     weak_brightness: float = 0.07  # weak evidence: brightness off the board by this much (textured)
     weak_reach: float = 0.04  # weak evidence counts within this fraction of the shorter side of strong
+    outline_share: float = 0.6  # the outline-only mask wins when it covers this share of the other
     speck_fraction: float = 0.0005  # evidence blobs smaller than this (of the photo) are board texture
     close_fraction: float = 0.025  # closing radius as a fraction of the shorter side
     feather_px: float = 1.5
@@ -97,8 +98,10 @@ def _border_band(height: int, width: int) -> np.ndarray:
     return sample
 
 
-def _object_evidence(rgb: np.ndarray, board: np.ndarray, params: SegmentParams) -> np.ndarray:
-    """Object pixels: strong evidence, plus weak evidence close to strong evidence.
+def _object_evidence(
+    rgb: np.ndarray, board: np.ndarray, params: SegmentParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """(object evidence, sharp edges). Evidence: strong, plus weak evidence close to strong.
 
     Strong: a clear colour or brightness difference, or a sharp edge. Weak: a smaller difference
     that is textured (glass interiors, labels); smooth darkening without texture is shadow.
@@ -125,7 +128,7 @@ def _object_evidence(rgb: np.ndarray, board: np.ndarray, params: SegmentParams) 
         | ((ratio < 1.0 - params.weak_brightness) & (texture > 0.5 * params.edge_threshold))
     ) | strong
     near_strong = ndimage.distance_transform_edt(~strong) <= params.weak_reach * min(ratio.shape)
-    return np.asarray(strong | (weak & near_strong))
+    return np.asarray(strong | (weak & near_strong)), np.asarray(edges > params.edge_threshold)
 
 
 def _drop_specks(mask: np.ndarray, min_pixels: int) -> np.ndarray:
@@ -167,7 +170,13 @@ def _fill_holes_through_border(mask: np.ndarray) -> np.ndarray:
 
 
 def segment_mask(image: Image.Image, params: SegmentParams | None = None) -> np.ndarray:
-    """Boolean object mask of an RGB photo of one object on a light board."""
+    """Boolean object mask of an RGB photo of one object on a light board.
+
+    Two candidates: the region inside the object's sharp outline, and the region of any difference
+    from the board. Light passing through coloured glass or plastic tints the board around the
+    object, so the second one grows a halo; when the outline alone gives a solid shape covering
+    most of it, the outline wins.
+    """
     params = params or SegmentParams()
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
     height, width, _ = rgb.shape
@@ -176,16 +185,30 @@ def segment_mask(image: Image.Image, params: SegmentParams | None = None) -> np.
     # Border pixels far from the median colour belong to an object running off the frame.
     near = np.linalg.norm(rgb - median, axis=2) < 0.12
     board = _fit_board(rgb, band & near if (band & near).sum() > 50 else band)
-    evidence = _object_evidence(rgb, board, params)
+    evidence, edges = _object_evidence(rgb, board, params)
     board_pixels = ~ndimage.binary_dilation(evidence, iterations=3)
     if board_pixels.sum() > 0.05 * height * width:
         board = _fit_board(rgb, board_pixels)
-        evidence = _object_evidence(rgb, board, params)
+        evidence, edges = _object_evidence(rgb, board, params)
+    by_difference = _region(evidence, params)
+    by_outline = _region(edges, params)
+    outline_area, difference_area = int(by_outline.sum()), int(by_difference.sum())
+    if (
+        difference_area > 0
+        and outline_area >= params.outline_share * difference_area
+        and check_mask(by_outline) is None
+    ):
+        return by_outline
+    return by_difference
+
+
+def _region(evidence: np.ndarray, params: SegmentParams) -> np.ndarray:
+    """Evidence pixels -> one solid region: drop specks, close gaps, fill holes, keep the largest."""
+    height, width = evidence.shape
     evidence = _drop_specks(evidence, max(20, round(params.speck_fraction * height * width)))
     radius = max(2, round(params.close_fraction * min(height, width)))
-    disk = _disk(radius)
     padded = np.pad(evidence, radius, mode="edge")  # edge padding keeps objects cut by the frame whole
-    closed = ndimage.binary_closing(padded, structure=disk)[radius:-radius, radius:-radius]
+    closed = ndimage.binary_closing(padded, structure=_disk(radius))[radius:-radius, radius:-radius]
     filled = _fill_holes_through_border(closed)
     labels, count = ndimage.label(filled)
     if count == 0:
