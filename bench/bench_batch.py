@@ -1,10 +1,15 @@
 """Throughput of ``capsight batch`` on phone-photo-sized JPEGs.
 
-Generates a folder of 1080x1920 JPEGs at quality 90 whose content is photo-like (smooth gradients,
-soft blobs, mid-frequency texture and sensor-like noise), tuned so each file is about 600 KB as a
-real phone photo is: file size drives the entropy-decoding cost, which dominates batch decoding even
-with JPEG DCT scaling. Then it runs the batch core (``run_batch``) on that folder with the bundled
-model, or ``--model DIR``, and prints images/s.
+Generates a folder of 1080x1920 JPEGs at quality 90 whose content is photo-like (lighting
+gradients, hard-edged shaded objects, surface texture and sensor-like noise), tuned so each file is
+about 600 KB as a real phone photo is: file size drives the entropy-decoding cost, which dominates
+batch decoding even with JPEG DCT scaling. Every file is a different crop, mirror and exposure of one
+of a few large canvases, so no two files are the same. The folder is cached in the temp dir (see
+``--data-dir``) because making 1,000 of them takes about a minute on two cores.
+
+Then it runs the batch core (``run_batch``, the code behind ``capsight batch``) on that folder with
+``--model DIR``, else the bundled model, else the bench stand-in (see ``_common.resolve_model``),
+and prints images/s.
 
     .venv/bin/python bench/bench_batch.py                      # 1,000 images, thread workers
     .venv/bin/python bench/bench_batch.py --executor both      # compare thread and process workers
@@ -19,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -27,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from _common import CACHE_DIR, resolve_model
 
 WIDTH, HEIGHT = 1080, 1920
 QUALITY = 90
@@ -113,15 +119,6 @@ def generate_folder(root: Path, count: int, workers: int) -> Path:
     return folder
 
 
-def pick_model(given: Path | None) -> Path:
-    bundled = Path(__file__).resolve().parents[1] / "models" / "bottle-status"
-    if (bundled / "model.onnx").exists():
-        return bundled
-    if given is not None and (given / "model.onnx").exists():
-        return given
-    sys.exit(f"no model: {bundled}/model.onnx does not exist yet; pass --model DIR")
-
-
 def run_once(folder: Path, model_dir: Path, executor: str, args: argparse.Namespace) -> float:
     from capsight.batch import BatchOptions, run_batch
     from capsight.inference import OnnxClassifier
@@ -149,7 +146,12 @@ def main() -> int:
     )
     parser.add_argument("--model", type=Path, help="model folder when models/bottle-status is absent")
     parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--data-dir", type=Path, help="keep the generated images here (default: temp dir)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=CACHE_DIR / "batch-1080x1920",
+        help="where the generated images are kept and reused (default: %(default)s)",
+    )
     parser.add_argument("--executor", choices=("thread", "process", "both"), default="thread")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=0, help="decode workers (0 = one per core)")
@@ -157,14 +159,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
 
-    model_dir = pick_model(args.model)
-    print(f"model {model_dir}; {os.cpu_count()} CPUs")
-    with tempfile.TemporaryDirectory(prefix="capsight-bench-images-") as tmp:
-        folder = generate_folder(args.data_dir or Path(tmp), args.count, workers=os.cpu_count() or 1)
-        executors = ("thread", "process") if args.executor == "both" else (args.executor,)
-        for _ in range(args.repeat):
-            for executor in executors:
-                run_once(folder, model_dir, executor, args)
+    model_dir, note = resolve_model(args.model)
+    print(f"{note}; {os.cpu_count()} CPUs")
+    folder = generate_folder(args.data_dir, args.count, workers=os.cpu_count() or 1)
+    executors = ("thread", "process") if args.executor == "both" else (args.executor,)
+    for _ in range(args.repeat):
+        for executor in executors:
+            run_once(folder, model_dir, executor, args)
     return 0
 
 

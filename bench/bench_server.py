@@ -20,6 +20,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import REPO, free_port, percentile, resolve_model
+from _common import CACHE_DIR, REPO, free_port, percentile, resolve_model
 from loadgen import build_request
 from make_workload import ensure_workload
 
@@ -221,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         "--host", "127.0.0.1", "--port", str(port), "--model", str(model_dir),
         *args.server_arg,
     ]  # fmt: skip
-    log_path = Path(data_dir) / "server.log"
+    log_path = CACHE_DIR / f"server-{port}.log"
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
     rows: list[Row] = []
     with open(log_path, "wb") as log:
         started = time.perf_counter()
@@ -246,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            # The request log and stored images of thousands of requests: gigabytes, not results.
+            shutil.rmtree(data_dir, ignore_errors=True)
 
     rps = float(load["rps"])  # type: ignore[arg-type]
     p99 = float(load["p99_ms"])  # type: ignore[arg-type]

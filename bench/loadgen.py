@@ -24,8 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import percentile, require_loopback
-from make_workload import ensure_workload
+from _common import default_workload_path, percentile, require_loopback
 
 BOUNDARY = "capsightbenchboundary7d3a1f"
 _TRANSPORT_ERRORS = (
@@ -259,7 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.concurrency < 1 or args.requests < 1 or args.duration <= 0:
         parser.error("concurrency, requests and duration must be positive")
     host, port, path = require_loopback(args.url)
-    image_path = ensure_workload(args.file) if args.file is None else args.file
+    image_path = args.file or default_workload_path()
+    if args.file is None and not image_path.exists():
+        from make_workload import ensure_workload  # numpy + Pillow: imported only when needed
+
+        ensure_workload(image_path)
     request = build_request(
         host, port, path, image_path.read_bytes(), args.field, image_path.name, unique=not args.same_bytes
     )

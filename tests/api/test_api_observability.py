@@ -162,3 +162,12 @@ def test_request_context_adds_the_id_to_raw_responses() -> None:
     app = RequestContextMiddleware(_downstream_reads_everything)
     sent, _ = _call(app, [(b"x-request-id", b"abc")], [b""])
     assert (b"x-request-id", b"abc") in sent[0]["headers"]
+
+
+def test_web_page_and_static_files_are_served(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<html" in page.text.lower()
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/nope.js").status_code == 404

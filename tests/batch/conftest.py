@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from batch_helpers import ImageFolder, make_image_folder
 
 from capsight.inference import OnnxClassifier
-from batch_helpers import ImageFolder, make_image_folder
+
 
 @pytest.fixture
 def image_folder(tmp_path: Path) -> ImageFolder:

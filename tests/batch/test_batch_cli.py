@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from batch_helpers import ImageFolder, read_jsonl
+
 from capsight.cli import main
 
 
@@ -34,7 +34,14 @@ def test_batch_command_with_process_workers_and_no_progress(
     image_folder: ImageFolder, colour_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    argv = ["batch", str(image_folder.root / "**" / "*.png"), "--out", str(out), "--model", str(colour_model_dir)]
+    argv = [
+        "batch",
+        str(image_folder.root / "**" / "*.png"),
+        "--out",
+        str(out),
+        "--model",
+        str(colour_model_dir),
+    ]
     assert main([*argv, "--executor", "process", "--workers", "2", "--no-progress"]) == 0
     assert capsys.readouterr().err == ""
     assert sorted(r["label"] for r in read_jsonl(out / "results.jsonl") if r["label"]) == [
@@ -62,5 +69,7 @@ def test_min_confidence_without_sort_is_refused(
 
 def test_min_confidence_must_be_a_probability(colour_model_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
-        main(["batch", str(tmp_path), "--out", str(tmp_path / "o"), "--sort", "copy", "--min-confidence", "2"])
+        main(
+            ["batch", str(tmp_path), "--out", str(tmp_path / "o"), "--sort", "copy", "--min-confidence", "2"]
+        )
     assert exc.value.code == 2

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from batch_helpers import ImageFolder
+
 from capsight.batch import BatchOptions, BatchSummary, run_batch
 from capsight.cli import main
 from capsight.inference import OnnxClassifier
@@ -36,7 +36,9 @@ def test_ray_engine_writes_what_the_local_engine_writes(
         ray_summary.pop(key), local_summary.pop(key)
     assert ray_summary == local_summary
     for label in ("background", "closed", "opened"):
-        assert sorted(p.name for p in (out / label).iterdir()) == sorted(p.name for p in (local / label).iterdir())
+        assert sorted(p.name for p in (out / label).iterdir()) == sorted(
+            p.name for p in (local / label).iterdir()
+        )
 
     import ray
 

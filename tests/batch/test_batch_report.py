@@ -6,9 +6,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from batch_helpers import GREY, ImageFolder
 from PIL import Image
 
-from batch_helpers import GREY, ImageFolder
 from capsight.batch import BatchOptions, run_batch
 from capsight.batch.report import render_report, write_report
 from capsight.batch.resultlog import read_records
@@ -97,7 +97,9 @@ def test_report_shows_counts_thumbnails_and_errors(batch_out: Path, image_folder
         assert path in html
 
 
-def test_missing_images_get_a_placeholder_instead_of_a_thumbnail(batch_out: Path, image_folder: ImageFolder) -> None:
+def test_missing_images_get_a_placeholder_instead_of_a_thumbnail(
+    batch_out: Path, image_folder: ImageFolder
+) -> None:
     (image_folder.root / "grey.png").unlink()
     page = _parse(render_report(read_records(batch_out / "results.jsonl"), least_confident=2))
     assert len(page.thumb_paths) == 2 and len(page.images) == 1

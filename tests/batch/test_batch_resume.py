@@ -4,7 +4,6 @@ must end with exactly the files an uninterrupted run writes."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from batch_helpers import GREY
 from PIL import Image
 
-from batch_helpers import GREY
 from capsight.batch import BatchOptions, BatchSummary, run_batch
 from capsight.inference import OnnxClassifier
 from model_factory import LABEL_COLOURS
@@ -99,7 +98,9 @@ def _outputs(out: Path) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(many_images: Path, colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def uninterrupted(
+    many_images: Path, colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, object]:
     out = tmp_path_factory.mktemp("uninterrupted")
     run_batch(
         [str(many_images)],
@@ -112,7 +113,11 @@ def uninterrupted(many_images: Path, colour_model_dir: Path, tmp_path_factory: p
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["sigkill", "ctrl-c"])
 def test_killed_run_resumes_to_the_uninterrupted_result(
-    many_images: Path, colour_model_dir: Path, tmp_path: Path, uninterrupted: dict[str, object], sig: signal.Signals
+    many_images: Path,
+    colour_model_dir: Path,
+    tmp_path: Path,
+    uninterrupted: dict[str, object],
+    sig: signal.Signals,
 ) -> None:
     out = tmp_path / "out"
     cmd = _cli(many_images, out, colour_model_dir)

@@ -7,8 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from batch_helpers import ImageFolder, image_size, read_jsonl
+
 from capsight.batch import BatchOptions, BatchProgress, run_batch
 from capsight.batch.resultlog import ResultLog, parse_log
 from capsight.errors import BadRequest
@@ -90,12 +90,17 @@ def test_thread_and_process_workers_agree(
     run_batch([str(image_folder.root)], reference, classifier, BatchOptions(batch_size=1, workers=1))
     out = tmp_path / executor
     run_batch(
-        [str(image_folder.root)], out, classifier, BatchOptions(batch_size=3, workers=2, executor=executor)  # type: ignore[arg-type]
+        [str(image_folder.root)],
+        out,
+        classifier,
+        BatchOptions(batch_size=3, workers=2, executor=executor),  # type: ignore[arg-type]
     )
     assert (out / "results.jsonl").read_text() == (reference / "results.jsonl").read_text()
 
 
-def test_glob_and_list_file_sources(image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path) -> None:
+def test_glob_and_list_file_sources(
+    image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path
+) -> None:
     listing = tmp_path / "list.txt"
     listing.write_text(f"{image_folder.root / 'closed.jpg'}\nimages/gone.jpg\n")
     out = tmp_path / "out"
@@ -108,7 +113,9 @@ def test_glob_and_list_file_sources(image_folder: ImageFolder, classifier: OnnxC
     assert summary.errors == 2 and summary.total == 5
 
 
-def test_progress_is_reported_per_batch(image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path) -> None:
+def test_progress_is_reported_per_batch(
+    image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path
+) -> None:
     seen: list[BatchProgress] = []
     run_batch([str(image_folder.root)], tmp_path / "out", classifier, BatchOptions(batch_size=5), seen.append)
     assert [p.done for p in seen] == [0, 5, 10, image_folder.total]
@@ -141,6 +148,16 @@ def test_cancel_stops_between_batches_and_a_rerun_finishes(
     run_batch([str(image_folder.root)], whole, classifier)
     assert (out / "results.jsonl").read_text() == (whole / "results.jsonl").read_text()
     assert (out / "results.csv").read_text() == (whole / "results.csv").read_text()
+
+
+def test_cancel_before_start_classifies_nothing(
+    image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path
+) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    summary = run_batch([str(image_folder.root)], tmp_path / "out", classifier, cancel_event=cancel)
+    assert summary.processed_this_run == 0 and summary.pending == image_folder.total
+    assert not summary.complete
 
 
 def test_rerun_with_new_files_classifies_only_those(

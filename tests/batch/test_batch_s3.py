@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from batch_helpers import read_jsonl
+
 from capsight.batch import BatchOptions, run_batch
 from capsight.cli import main
 from capsight.errors import BadRequest
@@ -102,6 +102,10 @@ def test_cli_reads_s3_with_endpoint_flag(
     assert len(read_jsonl(out / "results.jsonl")) == len(expected) + 1
 
 
-def test_missing_bucket_is_a_clear_error(s3_endpoint: str, classifier: OnnxClassifier, tmp_path: Path) -> None:
+def test_missing_bucket_is_a_clear_error(
+    s3_endpoint: str, classifier: OnnxClassifier, tmp_path: Path
+) -> None:
     with pytest.raises(BadRequest, match="Cannot list s3://no-such-bucket"):
-        run_batch(["s3://no-such-bucket/x"], tmp_path / "out", classifier, BatchOptions(s3_endpoint_url=s3_endpoint))
+        run_batch(
+            ["s3://no-such-bucket/x"], tmp_path / "out", classifier, BatchOptions(s3_endpoint_url=s3_endpoint)
+        )

@@ -4,8 +4,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from batch_helpers import GREY, ImageFolder, read_jsonl
+
 from capsight.batch import BatchOptions, run_batch
 from capsight.batch.records import ResultRecord
 from capsight.batch.sorting import Sorter
@@ -61,7 +61,9 @@ def test_move_takes_the_images_out_of_the_source(
     assert again.counts == summary.counts and again.total == summary.total
 
 
-def test_link_points_at_the_same_file(image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path) -> None:
+def test_link_points_at_the_same_file(
+    image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     run_batch([str(image_folder.root)], out, classifier, BatchOptions(sort="link"))
     for path, label in image_folder.labels.items():
@@ -77,17 +79,26 @@ def test_name_collisions_get_numbered_names(classifier: OnnxClassifier, tmp_path
     (src / "img_1.jpg").write_bytes(solid_image_bytes(LABEL_COLOURS["closed"]))
     out = tmp_path / "out"
     run_batch([str(src)], out, classifier, BatchOptions(sort="copy"))
-    placed = {Path(r["path"]).relative_to(src).as_posix(): r["sorted_to"] for r in read_jsonl(out / "results.jsonl")}
+    placed = {
+        Path(r["path"]).relative_to(src).as_posix(): r["sorted_to"] for r in read_jsonl(out / "results.jsonl")
+    }
     assert placed == {
         "a/img.jpg": "closed/img.jpg",
         "b/img.jpg": "closed/img_1.jpg",
         "c/img.jpg": "closed/img_2.jpg",
         "img_1.jpg": "closed/img_1_1.jpg",  # its own name was already taken by b/img.jpg
     }
-    assert sorted(p.name for p in (out / "closed").iterdir()) == ["img.jpg", "img_1.jpg", "img_1_1.jpg", "img_2.jpg"]
+    assert sorted(p.name for p in (out / "closed").iterdir()) == [
+        "img.jpg",
+        "img_1.jpg",
+        "img_1_1.jpg",
+        "img_2.jpg",
+    ]
 
 
-def test_files_already_in_the_label_folder_are_not_overwritten(classifier: OnnxClassifier, tmp_path: Path) -> None:
+def test_files_already_in_the_label_folder_are_not_overwritten(
+    classifier: OnnxClassifier, tmp_path: Path
+) -> None:
     src = tmp_path / "src"
     src.mkdir()
     (src / "x.jpg").write_bytes(solid_image_bytes(LABEL_COLOURS["opened"]))
@@ -99,7 +110,9 @@ def test_files_already_in_the_label_folder_are_not_overwritten(classifier: OnnxC
     assert (out / "opened" / "x_1.jpg").read_bytes() == (src / "x.jpg").read_bytes()
 
 
-def test_unsure_images_go_to_review(image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path) -> None:
+def test_unsure_images_go_to_review(
+    image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path
+) -> None:
     unsure = image_folder.root / "grey.png"
     unsure.write_bytes(solid_image_bytes(GREY, "PNG"))
     out = tmp_path / "out"
@@ -145,7 +158,9 @@ def test_placement_interrupted_after_the_log_write_is_finished_on_rerun(
     assert not (out / "closed" / "x_1.jpg").exists()
 
 
-def test_a_failed_placement_keeps_the_classification(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failed_placement_keeps_the_classification(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "closed").write_text("a file where the folder should be")
@@ -162,4 +177,4 @@ def test_move_and_link_are_refused_for_s3_keys(classifier: OnnxClassifier, tmp_p
     listing.write_text("s3://bucket/a.jpg\n")
     for mode in ("move", "link"):
         with pytest.raises(BadRequest, match="--sort copy"):
-            run_batch([str(listing)], tmp_path / "out", classifier, BatchOptions(sort=mode))  # type: ignore[arg-type]
+            run_batch([str(listing)], tmp_path / "out", classifier, BatchOptions(sort=mode))

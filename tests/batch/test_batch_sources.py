@@ -3,10 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from batch_helpers import ImageFolder, all_paths
 
 from capsight.batch.sources import ObjectReader, expand_source, expand_sources, split_s3
 from capsight.errors import BadRequest
-from batch_helpers import ImageFolder, all_paths
 
 
 def test_folder_is_walked_recursively_sorted_without_hidden_files(image_folder: ImageFolder) -> None:
@@ -38,7 +38,9 @@ def test_glob_without_matches_is_empty_not_an_error(tmp_path: Path) -> None:
 
 def test_list_file_paths_are_relative_to_the_list_and_comments_skipped(image_folder: ImageFolder) -> None:
     listing = image_folder.root / "list.txt"
-    listing.write_text("# chosen images\nclosed.jpg\n\n  nested/opened.png  \ns3://bucket/a/b.jpg\nmissing.jpg\n")
+    listing.write_text(
+        "# chosen images\nclosed.jpg\n\n  nested/opened.png  \ns3://bucket/a/b.jpg\nmissing.jpg\n"
+    )
     keys = expand_source(str(listing), ObjectReader())
     root = image_folder.root.resolve()
     assert keys == [

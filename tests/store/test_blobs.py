@@ -76,7 +76,7 @@ def test_s3_objects_are_under_the_prefix(s3_server: S3Server, s3_credentials: di
 @pytest.mark.s3
 def test_s3_missing_bucket_raises(s3_server: S3Server, s3_credentials: dict[str, str]) -> None:
     store = S3BlobStore("s3://no-such-bucket-here", endpoint_url=s3_server.endpoint_url)
-    with pytest.raises(Exception, match="NoSuchBucket|does not exist"):
+    with pytest.raises(Exception, match=r"NoSuchBucket|does not exist"):
         store.put(sha256_hex(b"z"), b"z")
 
 

@@ -28,7 +28,9 @@ def test_parse_rate_accepts_common_forms(text: str, limit: int, window: float) -
     assert parse_rate(text) == Rate(limit=limit, window_s=window)
 
 
-@pytest.mark.parametrize("text", ["", "100", "minute", "100/fortnight", "0/minute", "-1/second", "1/0minute", "x/s"])
+@pytest.mark.parametrize(
+    "text", ["", "100", "minute", "100/fortnight", "0/minute", "-1/second", "1/0minute", "x/s"]
+)
 def test_parse_rate_rejects_nonsense(text: str) -> None:
     with pytest.raises(ValueError, match="rate"):
         parse_rate(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,7 +105,9 @@ def test_same_image_is_stored_once(
     assert count(database) == 4
 
 
-def test_given_hash_is_kept_and_missing_hash_is_computed(recorder: DatabaseRecorder, database: Database) -> None:
+def test_given_hash_is_kept_and_missing_hash_is_computed(
+    recorder: DatabaseRecorder, database: Database
+) -> None:
     recorder.submit(make_record(request_id="no-hash"), b"abc")
     recorder.submit(make_record(request_id="no-image", image_sha256="f" * 64), None)
     assert recorder.flush(10)
@@ -168,7 +171,9 @@ def test_unreachable_database_spools_and_submit_never_raises(tmp_path: Path) -> 
     assert stats.degraded and stats.spooled == 25 and stats.written == 0
     recorder.close()
     lines = (tmp_path / "spool").glob("*.jsonl")
-    ids = {json.loads(line)["record"]["request_id"] for path in lines for line in path.read_text().splitlines()}
+    ids = {
+        json.loads(line)["record"]["request_id"] for path in lines for line in path.read_text().splitlines()
+    }
     assert ids == {f"r{i}" for i in range(25)}
 
 
@@ -225,3 +230,23 @@ def test_record_refused_by_the_database_is_set_aside(pg_db: Database, tmp_path: 
     assert recorder.stats().rejected == 1
     rejected = [json.loads(line) for line in (tmp_path / "spool" / "rejected.jsonl").read_text().splitlines()]
     assert [r["record"]["request_id"] for r in rejected] == ["bad"]
+
+
+def test_retention_purges_old_rows_and_images_in_the_background(database: Database, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from capsight.store.logwriter import write_batch
+
+    blobs = LocalBlobStore(tmp_path / "images")
+    old = datetime.now(UTC) - timedelta(days=40)
+    write_batch(database, blobs, [(make_record(created_at=old, image_sha256=sha256_hex(b"old")), b"old")])
+    write_batch(database, blobs, [(make_record(request_id="recent"), None)])
+    config = RecorderConfig(retry_initial_s=0.05, retention_days=30)
+    recorder = DatabaseRecorder(database, blobs, tmp_path / "spool", config).start()
+    deadline = time.monotonic() + 10
+    while count(database) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    recorder.close()
+    with database.session() as session:
+        assert session.scalars(select(ClassificationRow.request_id)).all() == ["recent"]
+    assert list(blobs.iter_keys()) == []

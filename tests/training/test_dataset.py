@@ -57,3 +57,15 @@ def test_missing_or_empty_data_folder(tmp_path: Path) -> None:
     (tmp_path / "loose.jpg").write_bytes(b"x")
     with pytest.raises(BadRequest, match="No class folders"):
         list_labels(tmp_path)
+
+
+def test_folders_without_images_are_not_classes(tmp_path: Path) -> None:
+    for label in ("cat", "dog"):
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "1.JPG").write_bytes(b"x")
+    (tmp_path / "LICENSES").mkdir()
+    (tmp_path / "LICENSES" / "MIT.txt").write_text("MIT")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "x.jpg").write_bytes(b"x")
+    assert list_labels(tmp_path) == ("cat", "dog")

@@ -25,6 +25,15 @@ PHONE = {"width": 390, "height": 844}
 RESULT_TIMEOUT_MS = 15_000
 # Set CAPSIGHT_SCREENSHOTS=DIR to save what the browser rendered, for a human to look at.
 SCREENSHOT_DIR = os.environ.get("CAPSIGHT_SCREENSHOTS")
+# True once every probability bar has grown to its final, rendered width.
+BARS_DRAWN = """() => {
+    const rows = [...document.querySelectorAll('#probabilities .prob-row')];
+    return rows.length > 0 && rows.every(r => {
+        const bar = r.querySelector('.prob-bar').getBoundingClientRect().width;
+        const track = r.querySelector('.prob-track').getBoundingClientRect().width;
+        return Math.abs(bar / track - Number(r.dataset.probability)) < 0.01;
+    });
+}"""
 
 
 @pytest.fixture()
@@ -83,7 +92,6 @@ def shot(page: Any, name: str) -> None:
 def test_blue_photo_shows_opened_with_confidence_and_three_bars(page: Any) -> None:
     upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
     result = read_result(page)
-    shot(page, "desktop-result")
 
     assert result["label"] == "opened"
     assert re.fullmatch(r"\d{1,3}(\.\d)?% confidence", result["confidence"])
@@ -94,10 +102,15 @@ def test_blue_photo_shows_opened_with_confidence_and_three_bars(page: Any) -> No
     assert [r["top"] for r in rows[1:]] == [False, False]
     assert [r["probability"] for r in rows] == sorted((r["probability"] for r in rows), reverse=True)
     assert sum(r["probability"] for r in rows) == pytest.approx(1.0, abs=1e-4)
-    # The bars are drawn to scale with the probabilities the API returned.
-    page.wait_for_function("() => document.querySelector('.prob-row.top .prob-bar').style.width !== ''")
-    widths = page.eval_on_selector_all(".prob-bar", "bars => bars.map(b => parseFloat(b.style.width))")
-    assert widths == pytest.approx([r["probability"] * 100 for r in rows], abs=0.01)
+    # The bars are drawn to scale with the probabilities the API returned (once they finish growing).
+    page.wait_for_function(BARS_DRAWN)
+    drawn = page.eval_on_selector_all(
+        ".prob-row",
+        """rows => rows.map(r => r.querySelector('.prob-bar').getBoundingClientRect().width
+                               / r.querySelector('.prob-track').getBoundingClientRect().width)""",
+    )
+    assert drawn == pytest.approx([r["probability"] for r in rows], abs=0.01)
+    shot(page, "desktop-result")
     assert "Result: opened" in result["status"]  # the screen-reader summary in the live region
     assert result["error_hidden"]
     # The preview shows the chosen photo, decoded by the browser.
@@ -227,6 +240,7 @@ def test_phone_viewport_has_no_horizontal_overflow(browser: Any, live_server: Li
         upload(page, "phone.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(1080, 1920)))
         read_result(page)
         page.wait_for_selector("#model-info.ready")
+        page.wait_for_function(BARS_DRAWN)
         shot(page, "phone-result")
         widths = page.evaluate(
             """() => ({
@@ -247,3 +261,20 @@ def test_phone_viewport_has_no_horizontal_overflow(browser: Any, live_server: Li
         assert all(box is not None and box["height"] >= 44 for box in boxes)
     finally:
         context.close()
+
+
+def test_loading_state_while_the_server_works(page: Any) -> None:
+    held: list[Any] = []
+    page.route("**/v1/classify", lambda route: held.append(route))  # held until the test lets it go
+    upload(page, "slow.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], seed=9))
+    page.wait_for_selector("#busy:not([hidden])")
+    assert page.get_attribute("#drop-zone", "aria-busy") == "true"
+    assert page.is_disabled("#choose-button") and page.is_disabled("#camera-button")
+    assert "Classifying" in page.inner_text("#status")
+    shot(page, "desktop-loading")
+    assert len(held) == 1
+    held[0].continue_()
+    assert read_result(page)["label"] == "opened"
+    assert page.is_hidden("#busy")
+    assert page.get_attribute("#drop-zone", "aria-busy") == "false"
+    assert page.is_enabled("#choose-button")

@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def _require_model(model_dir: Path) -> None:
     for name in ("model.onnx", "model.json"):
         if not (model_dir / name).is_file():
-            raise NotFound(f"No model at {model_dir} (missing {name}); pass --model DIR or set CAPSIGHT_MODEL_DIR.")
+            raise NotFound(
+                f"No model at {model_dir} (missing {name}); pass --model DIR or set CAPSIGHT_MODEL_DIR."
+            )
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -105,7 +105,8 @@ def run_batch(
 
         processed = 0
         report()
-        stream = _make_engine(classifier, reader, options).run(todo) if todo else iter(())
+        cancelled = cancel_event is not None and cancel_event.is_set()
+        stream = _make_engine(classifier, reader, options).run(todo) if todo and not cancelled else iter(())
         try:
             for batch in stream:
                 if sorter is not None:

@@ -110,6 +110,9 @@ def decode_image(
         raise InvalidImage()
     try:
         with warnings.catch_warnings():
+            # Pillow warns about recoverable oddities (corrupt EXIF, odd palettes): per-upload noise
+            # that is not actionable, so silence it here; bombs are still turned into errors.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[fmt])
             width, height = image.size

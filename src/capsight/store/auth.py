@@ -36,7 +36,9 @@ def credential_from_headers(headers: dict[str, str]) -> str | None:
 class JwtVerifier:
     """HS256 with a shared secret, or RS256/ES256 with a public key (PEM text or a path to one)."""
 
-    def __init__(self, *, secret: str | None = None, public_key: str | None = None, algorithm: str = "HS256"):
+    def __init__(
+        self, *, secret: str | None = None, public_key: str | None = None, algorithm: str = "HS256"
+    ) -> None:
         if not secret and not public_key:
             raise ValueError("JWT verification needs jwt_secret or jwt_public_key")
         import jwt  # imported only when JWT auth is configured
@@ -66,7 +68,7 @@ class JwtVerifier:
         sub = str(claims["sub"])
         rate = claims.get("rate_limit")
         return Principal(
-            id=f"jwt:{sub}",
+            id=sub,
             name=str(claims.get("name", sub)),
             scopes=frozenset(scopes) or frozenset({"classify"}),
             rate_limit=str(rate) if rate else None,

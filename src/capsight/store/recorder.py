@@ -149,18 +149,30 @@ class DatabaseRecorder:
     # ----------------------------------------------------------------- writer thread
     def _run(self) -> None:
         while True:
-            now = time.monotonic()
-            if self._degraded and now >= self._next_retry:
-                self._recover()
-            wait = 0.2 if not self._degraded else min(0.2, max(0.0, self._next_retry - time.monotonic()))
-            items = self._take(wait, limit=self.config.batch_size)
-            if items:
+            try:
+                if self._step():
+                    return
+            except Exception:  # a bug here must not silently end the log: report, back off, go on
+                logger.exception("request log writer: unexpected error")
+                self._schedule_retry()
+
+    def _step(self) -> bool:
+        """One round: maybe recover, write (or spool) one batch, maybe purge. True = stop now."""
+        if self._degraded and time.monotonic() >= self._next_retry:
+            self._recover()
+        wait = 0.2 if not self._degraded else min(0.2, max(0.0, self._next_retry - time.monotonic()))
+        items = self._take(wait, limit=self.config.batch_size)
+        if items:
+            try:
                 self._handle(items)
+            except Exception:
+                self._spool_items(items)
+                raise
+            finally:
                 self._done(len(items))
-            if self.config.retention_days > 0 and not self._degraded and time.monotonic() >= self._next_purge:
-                self._purge()
-            if self._stop.is_set() and self._queue.empty():
-                return
+        if self.config.retention_days > 0 and not self._degraded and time.monotonic() >= self._next_purge:
+            self._purge()
+        return self._stop.is_set() and self._queue.empty()
 
     def _take(self, wait: float, limit: int | None) -> list[Item]:
         items: list[Item] = []

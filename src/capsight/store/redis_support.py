@@ -115,7 +115,6 @@ class RedisClients:
             _abandon(client)
         self._loop = None
 
-
     def close(self, timeout: float = 2.0) -> None:
         """Close from synchronous code: on the client's loop if it is running in another thread
         (e.g. ``await asyncio.to_thread(services.close)``), else drop the sockets."""

@@ -33,7 +33,7 @@ class Services:
     request_log: RequestLog | None = None  # list_requests, get_image, purge_older_than
     keys: KeyStore | None = None  # create_key, list_keys, revoke_key
     database: Database | None = None  # ping() for health checks
-    _closed: bool = field(default=False, repr=False)
+    _closed: bool = field(default=False, init=False, repr=False)
 
     def close(self) -> None:
         """Stop the recorder (writing or spooling what is queued) and release database connections."""

@@ -23,6 +23,11 @@ from capsight.imaging.decode import decode_file
 
 logger = logging.getLogger(__name__)
 
+# A sub-folder is a class only if it holds at least one file named like an image: this keeps folders
+# such as LICENSES/ or docs/ next to the class folders from becoming classes. Inside a class folder
+# every file is tried, whatever its name, and the ones that do not decode are reported.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+
 # Crops cut from one photo are named NAME__cropN.ext: they must never straddle train and test.
 DEFAULT_GROUP_PATTERN = r"__crop\d+$"
 
@@ -65,11 +70,18 @@ def group_of(file_name: str, pattern: str = DEFAULT_GROUP_PATTERN) -> str:
     return re.sub(pattern, "", stem) if pattern else stem
 
 
+def _holds_images(folder: Path) -> bool:
+    return any(p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") for p in folder.iterdir())
+
+
 def list_labels(root: Path) -> tuple[str, ...]:
-    """Class names are the non-hidden sub-folders, sorted so label indices are stable."""
+    """Class names: the non-hidden sub-folders holding image files, sorted so indices are stable."""
     if not root.is_dir():
         raise BadRequest(f"Data folder not found: {root}")
-    labels = tuple(sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")))
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    labels = tuple(p.name for p in folders if _holds_images(p))
+    for ignored in sorted({p.name for p in folders} - set(labels)):
+        logger.info("ignoring %s/: no image files, so not a class", ignored)
     if not labels:
         raise BadRequest(f"No class folders in {root}: expected {root}/<label>/<image files>.")
     return labels

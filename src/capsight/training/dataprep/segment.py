@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
@@ -50,7 +50,6 @@ class SegmentParams:
     edge_threshold: float = 0.08  # Sobel magnitude of the luminance ratio
     weak_brightness: float = 0.07  # weak evidence: brightness off the board by this much (textured)
     weak_reach: float = 0.04  # weak evidence counts within this fraction of the shorter side of strong
-    outline_share: float = 0.6  # the outline-only mask wins when it covers this share of the other
     speck_fraction: float = 0.0005  # evidence blobs smaller than this (of the photo) are board texture
     close_fraction: float = 0.025  # closing radius as a fraction of the shorter side
     feather_px: float = 1.5
@@ -101,7 +100,7 @@ def _border_band(height: int, width: int) -> np.ndarray:
 def _object_evidence(
     rgb: np.ndarray, board: np.ndarray, params: SegmentParams
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(object evidence, sharp edges). Evidence: strong, plus weak evidence close to strong.
+    """(object evidence, edge strength). Evidence: strong, plus weak evidence close to strong.
 
     Strong: a clear colour or brightness difference, or a sharp edge. Weak: a smaller difference
     that is textured (glass interiors, labels); smooth darkening without texture is shadow.
@@ -128,7 +127,7 @@ def _object_evidence(
         | ((ratio < 1.0 - params.weak_brightness) & (texture > 0.5 * params.edge_threshold))
     ) | strong
     near_strong = ndimage.distance_transform_edt(~strong) <= params.weak_reach * min(ratio.shape)
-    return np.asarray(strong | (weak & near_strong)), np.asarray(edges > params.edge_threshold)
+    return np.asarray(strong | (weak & near_strong)), edges
 
 
 def _drop_specks(mask: np.ndarray, min_pixels: int) -> np.ndarray:
@@ -172,10 +171,9 @@ def _fill_holes_through_border(mask: np.ndarray) -> np.ndarray:
 def segment_mask(image: Image.Image, params: SegmentParams | None = None) -> np.ndarray:
     """Boolean object mask of an RGB photo of one object on a light board.
 
-    Two candidates: the region inside the object's sharp outline, and the region of any difference
-    from the board. Light passing through coloured glass or plastic tints the board around the
-    object, so the second one grows a halo; when the outline alone gives a solid shape covering
-    most of it, the outline wins.
+    The region of any difference from the board finds clear glass too, but light passing through
+    coloured glass or plastic tints the board around the object, growing a soft halo. The halo has
+    no sharp edges, so the region is cut to the convex hull of the sharp edges inside it.
     """
     params = params or SegmentParams()
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
@@ -185,21 +183,17 @@ def segment_mask(image: Image.Image, params: SegmentParams | None = None) -> np.
     # Border pixels far from the median colour belong to an object running off the frame.
     near = np.linalg.norm(rgb - median, axis=2) < 0.12
     board = _fit_board(rgb, band & near if (band & near).sum() > 50 else band)
-    evidence, edges = _object_evidence(rgb, board, params)
+    evidence, edge_strength = _object_evidence(rgb, board, params)
     board_pixels = ~ndimage.binary_dilation(evidence, iterations=3)
     if board_pixels.sum() > 0.05 * height * width:
         board = _fit_board(rgb, board_pixels)
-        evidence, edges = _object_evidence(rgb, board, params)
-    by_difference = _region(evidence, params)
-    by_outline = _region(edges, params)
-    outline_area, difference_area = int(by_outline.sum()), int(by_difference.sum())
-    if (
-        difference_area > 0
-        and outline_area >= params.outline_share * difference_area
-        and check_mask(by_outline) is None
-    ):
-        return by_outline
-    return by_difference
+        evidence, edge_strength = _object_evidence(rgb, board, params)
+    edges = edge_strength > params.edge_threshold
+    region = _region(evidence, params)
+    # Trim the halo: keep the region only inside the convex hull of its sharp edges.
+    sharp = _drop_specks(region & edges, max(20, round(params.speck_fraction * height * width)))
+    trimmed = region & convex_hull_mask(sharp)
+    return _largest(trimmed) if trimmed.any() else region
 
 
 def _region(evidence: np.ndarray, params: SegmentParams) -> np.ndarray:
@@ -210,14 +204,19 @@ def _region(evidence: np.ndarray, params: SegmentParams) -> np.ndarray:
     padded = np.pad(evidence, radius, mode="edge")  # edge padding keeps objects cut by the frame whole
     closed = ndimage.binary_closing(padded, structure=_disk(radius))[radius:-radius, radius:-radius]
     filled = _fill_holes_through_border(closed)
-    labels, count = ndimage.label(filled)
+    return _largest(filled)
+
+
+def _largest(mask: np.ndarray) -> np.ndarray:
+    """The largest connected component, its outline smoothed (thin spurs from shadow edges go)."""
+    labels, count = ndimage.label(mask)
     if count == 0:
-        return np.zeros((height, width), dtype=bool)
+        return np.zeros_like(mask)
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     largest = labels == int(np.argmax(sizes))
-    # Smooth the outline: remove thin spurs left by shadow edges.
-    return np.asarray(ndimage.binary_opening(largest, structure=_disk(2)))
+    smoothed = ndimage.binary_opening(largest, structure=_disk(2))
+    return np.asarray(smoothed if smoothed.any() else largest)
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -228,6 +227,27 @@ def _disk(radius: int) -> np.ndarray:
 def touched_borders(mask: np.ndarray) -> frozenset[str]:
     sides = {"top": mask[0, :], "bottom": mask[-1, :], "left": mask[:, 0], "right": mask[:, -1]}
     return frozenset(name for name, line in sides.items() if line.any())
+
+
+def _hull_points(mask: np.ndarray) -> np.ndarray | None:
+    edge = mask & ~ndimage.binary_erosion(mask)
+    ys, xs = np.nonzero(edge)
+    if ys.size < 3:
+        return None
+    points = np.stack([xs, ys], axis=1).astype(np.float64)
+    try:
+        return np.asarray(points[ConvexHull(points).vertices])
+    except QhullError:  # all points on a line
+        return None
+
+
+def convex_hull_mask(mask: np.ndarray) -> np.ndarray:
+    """Filled convex hull of the True pixels."""
+    vertices = _hull_points(mask)
+    canvas = Image.new("L", (mask.shape[1], mask.shape[0]), 0)
+    if vertices is not None:
+        ImageDraw.Draw(canvas).polygon([(float(x), float(y)) for x, y in vertices], fill=255)
+    return np.asarray(canvas) > 0
 
 
 def solidity(mask: np.ndarray) -> float:

@@ -50,6 +50,11 @@
     return n + " bytes";
   }
 
+  function versionText(version) {
+    var v = String(version);
+    return /^\d/.test(v) ? "v" + v : v; // "v1.2.0", but "test-1" as it is
+  }
+
   function percent(p) {
     var v = Math.max(0, Math.min(1, Number(p) || 0)) * 100;
     return (v >= 99.95 || v < 0.05 ? v.toFixed(0) : v.toFixed(1)) + "%";
@@ -85,7 +90,7 @@
         applyLimits(body);
         var model = pickModel(body);
         if (!model) throw new Error("no model listed");
-        var text = "Model " + (model.name || "unnamed") + (model.version ? " · v" + model.version : "");
+        var text = "Model " + (model.name || "unnamed") + (model.version ? " · " + versionText(model.version) : "");
         el.modelText.textContent = text;
         el.modelInfo.classList.add("ready");
         el.modelInfo.title = model.labels ? "Classes: " + model.labels.join(", ") : "";
@@ -121,6 +126,7 @@
     el.result.hidden = true;
     el.errorMessage.textContent = message;
     el.error.hidden = false;
+    revealIfBelow(el.error.parentNode);
   }
 
   function showPreview(file) {
@@ -178,7 +184,9 @@
     });
 
     var meta = [];
-    if (body.model && body.model.name) meta.push(body.model.name + (body.model.version ? " v" + body.model.version : ""));
+    if (body.model && body.model.name) {
+      meta.push(body.model.name + (body.model.version ? " " + versionText(body.model.version) : ""));
+    }
     var image = body.image || body; // {image: {width, height, format}}, or width/height at the top level
     if (image.width && image.height) {
       meta.push(image.width + "×" + image.height + " px" + (image.format ? " " + image.format : ""));
@@ -197,6 +205,16 @@
     el.status.appendChild(summary);
     el.error.hidden = true;
     el.result.hidden = false;
+    revealIfBelow(el.result.parentNode);
+  }
+
+  // On a phone the result card sits under the photo; bring it into view when it is off screen.
+  function revealIfBelow(node) {
+    var rect = node.getBoundingClientRect();
+    if (rect.top > window.innerHeight - 80 && typeof node.scrollIntoView === "function") {
+      var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      node.scrollIntoView({ behavior: reduce ? "auto" : "smooth", block: "start" });
+    }
   }
 
   /* ---------- upload ---------- */

@@ -1,0 +1,133 @@
+"""``capsight classify`` (no server) and ``capsight serve`` (a real uvicorn process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from api.helpers import jpeg, png, truncated_jpeg
+from capsight.cli import main
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> dict[str, Path]:
+    paths = {
+        "red": tmp_path / "red.jpg",
+        "blue": tmp_path / "blue.png",
+        "text": tmp_path / "notes.jpg",
+        "cut": tmp_path / "cut.jpg",
+        "missing": tmp_path / "missing.jpg",
+    }
+    paths["red"].write_bytes(jpeg("background"))
+    paths["blue"].write_bytes(png("opened"))
+    paths["text"].write_text("not an image")
+    paths["cut"].write_bytes(truncated_jpeg())
+    return paths
+
+
+def test_classify_prints_one_line_per_image(
+    colour_model_dir: Path, images: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["classify", str(images["red"]), str(images["blue"]), "--model", str(colour_model_dir)])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out[0].startswith(f"{images['red']}: background (")
+    assert out[1].startswith(f"{images['blue']}: opened (")
+    assert 0.5 < float(out[1].rsplit("(", 1)[1].rstrip(")")) <= 1.0
+
+
+def test_classify_reports_bad_files_and_still_classifies_the_good_ones(
+    colour_model_dir: Path, images: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    order = ["missing", "red", "text", "cut", "blue"]
+    code = main(["classify", *(str(images[k]) for k in order), "--model", str(colour_model_dir)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert [line.split(":")[0] for line in captured.out.splitlines()] == [
+        str(images["red"]),
+        str(images["blue"]),
+    ]
+    err = captured.err
+    assert f"{images['missing']}: no such file" in err
+    assert f"{images['text']}: The uploaded file is not a supported image" in err
+    assert f"{images['cut']}: The image could not be decoded" in err
+
+
+def test_classify_json(
+    colour_model_dir: Path, images: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["classify", str(images["blue"]), str(images["missing"]), "--json", "--model", str(colour_model_dir)]
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert result[0]["path"] == str(images["blue"])
+    assert result[0]["label"] == "opened"
+    assert set(result[0]["probabilities"]) == {"background", "closed", "opened"}
+    assert result[1] == {"path": str(images["missing"]), "error": "no such file"}
+
+
+def test_classify_without_a_model_is_a_clear_error(
+    tmp_path: Path, images: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["classify", str(images["red"]), "--model", str(tmp_path / "nowhere")])
+    assert code == 2
+    assert "No model at" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_serve_starts_uvicorn_and_becomes_ready(colour_model_dir: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "CAPSIGHT_DATA_DIR": str(tmp_path), "CAPSIGHT_INTRA_OP_THREADS": "1"}
+    cmd = [sys.executable, "-m", "capsight", "serve", "--port", str(port), "--model", str(colour_model_dir)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        ready = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                ready = httpx2.get(f"{base}/health/ready", timeout=1)
+                if ready.status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            time.sleep(0.05)
+        assert ready is not None and ready.status_code == 200, "server never became ready"
+        r = httpx2.post(
+            f"{base}/classify", files={"file": ("a.jpg", jpeg("closed"), "image/jpeg")}, timeout=5
+        )
+        assert r.json()["bottle_status"] == "closed"
+        assert r.headers["x-request-id"]
+    finally:
+        proc.terminate()
+        try:
+            output, _ = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert f"at http://127.0.0.1:{port}" in output  # the URL is logged at startup
+
+
+def test_serve_refuses_a_missing_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("HOST", "PORT", "WORKERS", "MODEL_DIR"):  # serve exports its flags for worker processes
+        monkeypatch.delenv(f"CAPSIGHT_{key}", raising=False)
+    code = main(["serve", "--model", str(tmp_path / "nowhere"), "--port", "1"])
+    assert code == 2
+    assert "No model at" in capsys.readouterr().err

@@ -1,0 +1,177 @@
+"""The authenticator: API keys from headers, JWT (HS256, RS256, ES256), and the failure answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from capsight.errors import ServiceUnavailable, Unauthorized
+from capsight.store.auth import ApiKeyAuthenticator, JwtVerifier, credential_from_headers
+from capsight.store.database import Database
+from capsight.store.keys import KeyStore
+from capsight.store.protocols import Principal
+from conftest import unreachable_postgres_url
+
+SECRET = "a-test-secret-that-is-long-enough-for-hs256"
+
+
+def authenticate(auth: ApiKeyAuthenticator, headers: dict[str, str]) -> Principal:
+    return asyncio.run(auth.authenticate(headers, "198.51.100.9"))
+
+
+@pytest.fixture
+def keys(sqlite_db: Database) -> KeyStore:
+    return KeyStore(sqlite_db)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Authorization": "Bearer abc"}, "abc"),
+        ({"authorization": "bearer  abc "}, "abc"),
+        ({"X-API-Key": "k1"}, "k1"),
+        ({"x-api-key": "k1", "authorization": "Bearer other"}, "k1"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, None),
+        ({"Authorization": "Bearer "}, None),
+        ({}, None),
+    ],
+)
+def test_credential_from_headers(headers: dict[str, str], expected: str | None) -> None:
+    assert credential_from_headers(headers) == expected
+
+
+def test_api_key_in_either_header(keys: KeyStore) -> None:
+    key_id, plaintext = keys.create_key("svc", "classify", "100/minute")
+    auth = ApiKeyAuthenticator(keys)
+    for headers in ({"Authorization": f"Bearer {plaintext}"}, {"x-api-key": plaintext}):
+        principal = authenticate(auth, headers)
+        assert principal == Principal(
+            id=key_id, name="svc", scopes=frozenset({"classify"}), rate_limit="100/minute"
+        )
+        assert principal.allows("classify") and not principal.allows("admin")
+
+
+def test_admin_key_allows_everything(keys: KeyStore) -> None:
+    _, plaintext = keys.create_key("ops", "admin")
+    principal = authenticate(ApiKeyAuthenticator(keys), {"X-API-Key": plaintext})
+    assert principal.allows("admin") and principal.allows("classify")
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"X-API-Key": "cs_unknown_key"}, {"Authorization": "Bearer nonsense"}]
+)
+def test_missing_or_unknown_credentials_are_unauthorized(keys: KeyStore, headers: dict[str, str]) -> None:
+    with pytest.raises(Unauthorized):
+        authenticate(ApiKeyAuthenticator(keys), headers)
+
+
+def test_revoked_key_is_unauthorized(keys: KeyStore) -> None:
+    key_id, plaintext = keys.create_key("gone")
+    auth = ApiKeyAuthenticator(keys)
+    authenticate(auth, {"X-API-Key": plaintext})
+    keys.revoke_key(key_id)
+    with pytest.raises(Unauthorized, match="revoked"):
+        authenticate(auth, {"X-API-Key": plaintext})
+
+
+def test_unreachable_key_database_is_503_not_401() -> None:
+    auth = ApiKeyAuthenticator(KeyStore(Database(unreachable_postgres_url(), connect_timeout=1)))
+    with pytest.raises(ServiceUnavailable):
+        authenticate(auth, {"X-API-Key": "cs_0123456789ab_secret"})
+
+
+def test_no_key_store_means_keys_are_refused() -> None:
+    with pytest.raises(Unauthorized):
+        authenticate(ApiKeyAuthenticator(None), {"X-API-Key": "cs_0123456789ab_secret"})
+
+
+# --------------------------------------------------------------------------------------------- JWT
+def hs256(claims: dict[str, Any], secret: str = SECRET) -> str:
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def test_jwt_hs256_valid_token() -> None:
+    auth = ApiKeyAuthenticator(None, JwtVerifier(secret=SECRET))
+    token = hs256({"sub": "user-7", "name": "Seven", "scope": "classify admin", "exp": int(time.time()) + 60})
+    principal = authenticate(auth, {"Authorization": f"Bearer {token}"})
+    assert principal.id == "user-7" and principal.name == "Seven"
+    assert principal.scopes == frozenset({"classify", "admin"})
+
+
+def test_jwt_scope_as_list_and_default_scope() -> None:
+    verifier = JwtVerifier(secret=SECRET)
+    assert verifier.verify(hs256({"sub": "a", "scope": ["admin"]})).scopes == frozenset({"admin"})
+    default = verifier.verify(hs256({"sub": "b", "rate_limit": "5/second"}))
+    assert default.scopes == frozenset({"classify"}) and default.rate_limit == "5/second"
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (hs256({"sub": "u", "exp": int(time.time()) - 10}), "expired"),
+        (hs256({"sub": "u"}, secret="another-secret-of-sufficient-length!!"), "Signature"),
+        (hs256({"name": "no subject"}), "sub"),
+        ("not.a.jwt", "Invalid token"),
+        ("e30.e30.", "Invalid token"),
+    ],
+)
+def test_jwt_invalid_tokens_are_unauthorized(token: str, message: str) -> None:
+    auth = ApiKeyAuthenticator(None, JwtVerifier(secret=SECRET))
+    with pytest.raises(Unauthorized, match=message):
+        authenticate(auth, {"Authorization": f"Bearer {token}"})
+
+
+def test_unsigned_token_is_refused() -> None:
+    header = jwt.utils.base64url_encode(b'{"alg":"none","typ":"JWT"}').decode()
+    payload = jwt.utils.base64url_encode(json.dumps({"sub": "root", "scope": "admin"}).encode()).decode()
+    forged = f"{header}.{payload}."
+    with pytest.raises(Unauthorized):
+        JwtVerifier(secret=SECRET).verify(forged)
+
+
+def _pem_public(private_key: Any) -> str:
+    return (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def test_jwt_rs256_with_public_key_file(tmp_path: Path) -> None:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / "jwt.pub"
+    path.write_text(_pem_public(private))
+    verifier = JwtVerifier(public_key=str(path), algorithm="RS256")
+    assert verifier.verify(jwt.encode({"sub": "svc"}, private, algorithm="RS256")).id == "svc"
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(Unauthorized):
+        verifier.verify(jwt.encode({"sub": "svc"}, other, algorithm="RS256"))
+    # An HS256 token "signed" with the public key text must not pass (algorithm confusion).
+    with pytest.raises(Unauthorized):
+        verifier.verify(hs256({"sub": "svc"}, secret="x" * 40))
+
+
+def test_jwt_es256_with_public_key_text() -> None:
+    private = ec.generate_private_key(ec.SECP256R1())
+    verifier = JwtVerifier(public_key=_pem_public(private), algorithm="ES256")
+    assert verifier.verify(jwt.encode({"sub": "edge"}, private, algorithm="ES256")).id == "edge"
+
+
+def test_api_keys_still_work_next_to_jwt(keys: KeyStore) -> None:
+    key_id, plaintext = keys.create_key("mixed")
+    auth = ApiKeyAuthenticator(keys, JwtVerifier(secret=SECRET))
+    assert authenticate(auth, {"Authorization": f"Bearer {plaintext}"}).id == key_id
+    assert authenticate(auth, {"Authorization": f"Bearer {hs256({'sub': 'j'})}"}).id == "j"
+
+
+def test_jwt_verifier_needs_a_key() -> None:
+    with pytest.raises(ValueError):
+        JwtVerifier()

@@ -1,0 +1,129 @@
+"""The ``capsight keys`` and ``capsight db`` commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capsight.cli import main
+from capsight.errors import BadRequest, NotFound
+from capsight.store import commands
+from capsight.store.blobs import LocalBlobStore, sha256_hex
+from capsight.store.database import Database
+from capsight.store.keys import KeyStore
+from capsight.store.logwriter import write_batch
+from capsight.store.requestlog import RequestLog
+from conftest import make_record
+from servers import PostgresServer
+
+
+def run(*argv: str) -> int:
+    """Parse with only this area's subcommands, so other areas' work in progress cannot interfere."""
+    parser = argparse.ArgumentParser()
+    commands.register(parser.add_subparsers(dest="command"))
+    args: Any = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CAPSIGHT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CAPSIGHT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CAPSIGHT_STORAGE_URL", raising=False)
+    monkeypatch.delenv("CAPSIGHT_RETENTION_DAYS", raising=False)
+    return tmp_path
+
+
+def db_of(data_dir: Path) -> Database:
+    return Database(f"sqlite:///{data_dir / 'capsight.db'}")
+
+
+def test_keys_create_list_revoke(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("keys", "create", "--name", "ci robot", "--scope", "admin", "--rate", "100/minute") == 0
+    out = capsys.readouterr().out
+    key_id = out.split("id:")[1].split()[0]
+    plaintext = out.split("key:")[1].split()[0]
+    db = db_of(data_dir)
+    info = KeyStore(db).verify(plaintext)
+    assert info is not None and (info.id, info.scope, info.rate_limit) == (key_id, "admin", "100/minute")
+
+    assert run("keys", "list") == 0
+    listing = capsys.readouterr().out
+    assert key_id in listing and "ci robot" in listing and "active" in listing
+    assert plaintext.split("_", 2)[2] not in listing
+
+    assert run("keys", "revoke", key_id) == 0
+    assert f"revoked {key_id}" in capsys.readouterr().out
+    assert KeyStore(db).verify(plaintext) is None
+    assert run("keys", "list", "--json") == 0
+    [entry] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert entry["id"] == key_id and entry["revoked_at"] is not None
+    assert run("keys", "list", "--active") == 0
+    assert key_id not in capsys.readouterr().out
+    db.dispose()
+
+
+def test_keys_errors(data_dir: Path) -> None:
+    with pytest.raises(NotFound):
+        run("keys", "revoke", "nope")
+    with pytest.raises(BadRequest):
+        run("keys", "create", "--name", "x", "--rate", "often")
+    with pytest.raises(SystemExit):
+        run("keys", "create", "--name", "x", "--scope", "root")  # argparse refuses the choice
+
+
+def test_errors_become_exit_code_2_through_the_real_cli(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["keys", "revoke", "does-not-exist"]) == 2
+    assert "no API key with id" in capsys.readouterr().err
+
+
+def test_db_upgrade(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("db", "upgrade") == 0
+    assert "database at head" in capsys.readouterr().out
+    assert (data_dir / "capsight.db").is_file()
+
+
+def test_db_purge(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = db_of(data_dir)
+    blobs = LocalBlobStore(data_dir / "images")
+    old = datetime.now(UTC) - timedelta(days=10)
+    write_batch(
+        db,
+        blobs,
+        [
+            (make_record(request_id="old", created_at=old, image_sha256=sha256_hex(b"o")), b"o"),
+            (make_record(request_id="new"), None),
+        ],
+    )
+    with pytest.raises(BadRequest):  # no --older-than-days and no retention setting
+        run("db", "purge")
+    assert run("db", "purge", "--older-than-days", "30") == 0
+    assert "purged 0 requests" in capsys.readouterr().out
+    monkeypatch.setenv("CAPSIGHT_RETENTION_DAYS", "7")
+    assert run("db", "purge") == 0
+    assert "purged 1 requests, 1 classifications, 1 images" in capsys.readouterr().out
+    assert [i.request_id for i in RequestLog(db, blobs).list_requests().items] == ["new"]
+    assert list(blobs.iter_keys()) == []
+    db.dispose()
+
+
+@pytest.mark.postgres
+def test_keys_on_postgres_via_environment(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = postgres_server.create_schema()
+    monkeypatch.setenv("CAPSIGHT_DATABASE_URL", url.replace("postgresql+psycopg://", "postgresql://"))
+    assert run("keys", "create", "--name", "pg") == 0
+    plaintext = capsys.readouterr().out.split("key:")[1].split()[0]
+    db = Database(url)
+    assert KeyStore(db).verify(plaintext) is not None
+    db.dispose()
