@@ -207,11 +207,11 @@ def main(argv: list[str] | None = None) -> int:
 
     model_dir, note = resolve_model(args.model)
     image = ensure_workload().read_bytes()
-    limit = None
+    inproc = None
     if args.inprocess_seconds > 0:
         from bench_inprocess import measure
 
-        limit = measure(model_dir, note, image, args.inprocess_seconds).limit
+        inproc = measure(model_dir, note, image, args.inprocess_seconds)
 
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="capsight-bench-data-")
@@ -231,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             ready_s = wait_ready(proc, port, started)
             idle_rss = rss_bytes(proc.pid)
+            seq_cpu0 = cpu_seconds(proc.pid)
             lat, answer = sequential_latency(port, image, args.sequential)
+            seq_cpu_ms = (cpu_seconds(proc.pid) - seq_cpu0) / (args.sequential + 5) * 1000
             lat.sort()
             single = statistics.median(lat)
             cpu0 = cpu_seconds(proc.pid)
@@ -256,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     completed = int(load["completed"])  # type: ignore[call-overload]
     errors = int(load["errors"])  # type: ignore[call-overload]
     peak_mb = sampler.peak / 2**20
+    load_cpu_ms = server_cpu / max(completed, 1) * 1000
+    cores = len(os.sched_getaffinity(0))
     rss_text = f"{idle_rss / 2**20:.0f} / {peak_mb:.0f} MB"
     rows += [
         Row("start -> /health/ready", f"{ready_s:.2f} s", "<= 2 s", ready_s <= TARGETS["ready_s"]),
@@ -266,12 +270,14 @@ def main(argv: list[str] | None = None) -> int:
             single <= TARGETS["single_median_ms"],
         ),
         Row("single request p95", f"{percentile(lat, 95):.1f} ms"),
+        Row("  server CPU per sequential request", f"{seq_cpu_ms:.1f} ms"),
         Row(f"throughput, {args.clients} clients", f"{rps:.1f} req/s", ">= 150", rps >= TARGETS["rps"]),
         Row("  latency p50 / p95", f"{load['p50_ms']} / {load['p95_ms']} ms"),
         Row("  latency p99", f"{p99:.1f} ms", "<= 400 ms", p99 <= TARGETS["p99_ms"]),
         Row("  requests / errors", f"{completed} / {errors}", "0 errors", errors == 0),
         Row("  statuses", json.dumps(load["statuses"])),
-        Row("  server CPU per request", f"{server_cpu / max(completed, 1) * 1000:.1f} ms"),
+        Row("  server CPU per request", f"{load_cpu_ms:.1f} ms"),
+        Row(f"  implied capacity, {cores} dedicated cores", f"{cores * 1000 / load_cpu_ms:.0f} req/s"),
         Row("  load generator CPU per request", f"{gen_cpu / max(completed, 1) * 1000:.2f} ms"),
         Row("server RSS idle / peak under load", rss_text, "<= 300 MB", peak_mb <= TARGETS["rss_mb"]),
     ]  # fmt: skip
@@ -286,17 +292,24 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"capsight server benchmark  ({note})")
     print(f"  server: {' '.join(cmd[2:])}")
-    print(f"  workload: {len(image) / 1000:.0f} KB JPEG 1080x1920; cores: {os.cpu_count()}")
+    print(f"  workload: {len(image) / 1000:.0f} KB JPEG 1080x1920; cores: {cores}")
     print(f"  sample answer: {json.dumps(answer)[:300]}")
     print()
     print(f"  {'measure':<40}{'value':>22}  {'target':<12}")
     for row in rows:
         print(row.line())
-    if limit:
+    if inproc is not None:
         print()
-        share = rps / limit * 100
+        share = rps / inproc.limit * 100
         print(
-            f"  in-process limit: {limit:.0f} images/s -> server reaches {share:.0f}% of the in-process limit"
+            f"  in-process limit: {inproc.limit:.0f} images/s -> "
+            f"server reaches {share:.0f}% of the in-process limit"
+        )
+        efficiency = inproc.cpu_ms_per_image / load_cpu_ms * 100
+        print(
+            f"  CPU per image in-process {inproc.cpu_ms_per_image:.2f} ms vs server "
+            f"{load_cpu_ms:.2f} ms per request "
+            f"-> the server spends {efficiency:.0f}% of its CPU on the pipeline itself"
         )
     print(f"  server log: {log_path}")
     return 0 if all(r.ok is not False for r in rows) else 1
