@@ -6,6 +6,7 @@ The scripts run as ``python bench/<script>.py`` so this module is imported as a 
 from __future__ import annotations
 
 import ipaddress
+import math
 import socket
 import sys
 import tempfile
@@ -63,7 +64,7 @@ def require_loopback(url: str) -> tuple[str, int, str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise SystemExit(f"cannot resolve {host!r}: {exc}") from exc
-    addresses = {info[4][0] for info in infos}
+    addresses = {str(info[4][0]) for info in infos}
     if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
         raise SystemExit(f"refusing non-loopback host {host!r} ({', '.join(sorted(addresses))})")
     path = parts.path or "/"
@@ -82,5 +83,5 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of an already sorted list (q in 0..100); NaN when empty."""
     if not sorted_values:
         return float("nan")
-    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
+    rank = max(1, min(len(sorted_values), math.ceil(q / 100 * len(sorted_values))))
     return sorted_values[rank - 1]

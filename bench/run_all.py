@@ -1,7 +1,8 @@
 """Run every benchmark in turn (``make bench``); each prints its own numbers.
 
 They run one after another, never together: on a small machine two benchmarks at once would only
-measure each other. Extra arguments go to every script that accepts ``--model``.
+measure each other. Every script gets the same model: ``--model``, else the bundled one, else the
+stand-in described in ``_common.resolve_model``.
 
     .venv/bin/python bench/run_all.py [--model DIR]
 """
@@ -13,9 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _common import resolve_model
+
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("make_workload.py", "bench_inprocess.py", "bench_server.py", "bench_batch.py")
-TAKES_MODEL = {"bench_inprocess.py", "bench_server.py"}
+SCRIPTS = ("make_workload.py", "bench_inprocess.py", "bench_startup.py", "bench_server.py", "bench_batch.py")
+TAKES_MODEL = {"bench_inprocess.py", "bench_startup.py", "bench_server.py", "bench_batch.py"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", type=Path, default=None, help="model dir (default: bundled or stand-in)")
     args = parser.parse_args(argv)
+    model, note = resolve_model(args.model)  # the same model for every script, stand-in included
+    print(f"model: {note}\n", flush=True)
     failed = []
     for name in SCRIPTS:
         script = HERE / name
@@ -31,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"== {name}: not present, skipped\n")
             continue
         cmd = [sys.executable, str(script)]
-        if args.model is not None and name in TAKES_MODEL:
-            cmd += ["--model", str(args.model)]
+        if name in TAKES_MODEL:
+            cmd += ["--model", str(model)]
         print(f"== {name}", flush=True)
         if subprocess.run(cmd, cwd=HERE.parent).returncode != 0:
             failed.append(name)

@@ -7,6 +7,7 @@ module and each test gets a fresh, cheap browser context.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -40,17 +41,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def live_server(colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The real app (create_app with the colour model) served by uvicorn in a background thread."""
+@contextlib.contextmanager
+def serve(settings: Settings) -> Iterator[str]:
+    """The real app (create_app) served by uvicorn in a background thread; yields its base URL."""
     from capsight.api.app import create_app
 
-    settings = Settings(
-        model_dir=colour_model_dir,
-        data_dir=tmp_path_factory.mktemp("web-data"),
-        max_upload_bytes=SERVER_MAX_UPLOAD_BYTES,
-        intra_op_threads=1,
-    )
     port = _free_port()
     config = uvicorn.Config(create_app(settings=settings), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
@@ -58,21 +53,53 @@ def live_server(colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
     thread.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            server.should_exit = True
-            pytest.fail("the app did not become ready within 30 s")
-        time.sleep(0.05)
     try:
-        yield LiveServer(url=url, settings=settings)
+        while True:
+            try:
+                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("the app did not become ready within 30 s")
+            time.sleep(0.05)
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_server(colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    settings = Settings(
+        model_dir=colour_model_dir,
+        data_dir=tmp_path_factory.mktemp("web-data"),
+        max_upload_bytes=SERVER_MAX_UPLOAD_BYTES,
+        intra_op_threads=1,
+    )
+    with serve(settings) as url:
+        yield LiveServer(url=url, settings=settings)
+
+
+@pytest.fixture(scope="module")
+def auth_server(colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app with API keys required, and one valid key made in its real key store."""
+    from capsight.store.services import build_services
+
+    settings = Settings(
+        model_dir=colour_model_dir,
+        data_dir=tmp_path_factory.mktemp("web-auth-data"),
+        auth_enabled=True,
+        intra_op_threads=1,
+    )
+    services = build_services(settings)
+    try:
+        assert services.keys is not None
+        _, key = services.keys.create_key("web-test")
+    finally:
+        services.close()
+    with serve(settings) as url:
+        yield LiveServer(url=url, settings=settings, api_key=key)
 
 
 @pytest.fixture(scope="module")

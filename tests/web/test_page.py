@@ -278,3 +278,55 @@ def test_loading_state_while_the_server_works(page: Any) -> None:
     assert page.is_hidden("#busy")
     assert page.get_attribute("#drop-zone", "aria-busy") == "false"
     assert page.is_enabled("#choose-button")
+
+
+def test_api_key_prompt_when_the_server_requires_one(browser: Any, auth_server: LiveServer) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(RESULT_TIMEOUT_MS)
+        page.goto(auth_server.url + "/")
+        data = photo_jpeg(LABEL_COLOURS["opened"], seed=11)
+        refused = httpx.post(f"{auth_server.url}/v1/classify", files={"file": ("p.jpg", data, "image/jpeg")})
+        assert refused.status_code == 401
+
+        upload(page, "p.jpg", "image/jpeg", data)
+        page.wait_for_selector("#key-form:not([hidden])")
+        shot(page, "auth-prompt")
+        assert page.inner_text("#error-message") == refused.json()["error"]
+        assert page.evaluate("() => document.activeElement.id") == "api-key"
+
+        page.fill("#api-key", "cs_nothere_wrongsecret")
+        page.click("#key-form button[type=submit]")
+        page.wait_for_function(
+            "before => document.getElementById('error-message').textContent !== before",
+            arg=refused.json()["error"],
+        )
+        wrong = httpx.post(
+            f"{auth_server.url}/v1/classify",
+            files={"file": ("p.jpg", data, "image/jpeg")},
+            headers={"Authorization": "Bearer cs_nothere_wrongsecret"},
+        )
+        assert wrong.status_code == 401
+        assert page.inner_text("#error-message") == wrong.json()["error"] != refused.json()["error"]
+        assert page.is_visible("#key-form")
+
+        assert auth_server.api_key is not None
+        page.fill("#api-key", auth_server.api_key)
+        page.press("#api-key", "Enter")  # the same photo is sent again with the key
+        assert read_result(page)["label"] == "opened"
+        assert page.is_hidden("#key-form")
+        shot(page, "auth-result")
+    finally:
+        context.close()
+
+
+def test_a_bad_file_after_a_photo_clears_the_old_photo_and_answer(page: Any) -> None:
+    upload(page, "blue.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], seed=13))
+    assert read_result(page)["label"] == "opened"
+    assert page.is_visible("#preview")
+    upload(page, "notes.txt", "text/plain", b"not a photo")
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.is_hidden("#result")
+    assert page.is_hidden("#preview") and page.is_visible("#drop-prompt")
+    assert page.inner_text("#file-name").startswith("notes.txt")

@@ -21,6 +21,7 @@ SERVER_MAX_UPLOAD_BYTES = 1_000_000
 class LiveServer:
     url: str
     settings: Settings
+    api_key: str | None = None
 
 
 def photo_jpeg(

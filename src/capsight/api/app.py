@@ -66,7 +66,7 @@ def create_app(
     if services is None:
         from capsight.store.services import build_services
 
-        services = build_services(settings)
+        services = build_services(settings, start=False)  # the runtime starts it once the model is ready
     metrics = Metrics()
     runtime = ServingRuntime(
         settings, services, metrics=metrics, classifier=classifier, owns_services=owns_services

@@ -79,6 +79,7 @@ def run_serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         loop="auto",  # uvloop when installed
         http="auto",  # httptools when installed
+        ws="none",  # no WebSocket routes: skip importing a WebSocket implementation at start
         timeout_graceful_shutdown=10,
     )
     return 0

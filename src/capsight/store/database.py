@@ -7,6 +7,9 @@ a key lookup, a CLI command) calls :meth:`Database.ensure_ready`, which runs the
 Several replicas (or uvicorn workers) may start at the same moment and all try to migrate; a
 PostgreSQL advisory lock, or a file lock next to a SQLite file, makes them take turns so only the
 first one does any work.
+
+SQLAlchemy itself is imported on first use, not with this module: importing it costs a few hundred
+ms, and the API must be ready (model loaded) before the request log's thread needs the database.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
 
@@ -64,17 +67,24 @@ class Database:
 
     @property
     def dialect(self) -> str:
+        from sqlalchemy.engine import make_url
+
         return make_url(self.url).get_backend_name()
 
     @property
     def engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
+                from sqlalchemy.orm import sessionmaker
+
                 self._engine = self._create_engine()
                 self._sessions = sessionmaker(self._engine, expire_on_commit=False)
             return self._engine
 
     def _create_engine(self) -> Engine:
+        from sqlalchemy import create_engine, event
+        from sqlalchemy.engine import make_url
+
         url = make_url(self.url)
         if url.get_backend_name() == "sqlite":
             if url.database and url.database != ":memory:":
@@ -105,6 +115,7 @@ class Database:
     def migrate(self, revision: str = "head") -> None:
         """``alembic upgrade <revision>`` on this database, serialised across processes."""
         from alembic import command
+        from sqlalchemy import text
 
         engine = self.engine
         with self._migration_lock(), engine.connect() as connection:
@@ -131,6 +142,8 @@ class Database:
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:
+        from sqlalchemy.engine import make_url
+
         url = make_url(self.url)
         if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
             yield
@@ -145,6 +158,8 @@ class Database:
 
     def ping(self) -> bool:
         """True when the database answers a trivial query (for health checks)."""
+        from sqlalchemy import text
+
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))

@@ -19,13 +19,14 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import select
+from typing import TYPE_CHECKING
 
 from capsight.errors import BadRequest, NotFound
 from capsight.store.database import Database
-from capsight.store.models import ApiKey, utcnow
 from capsight.store.ratelimit import parse_rate
+
+if TYPE_CHECKING:  # the ORM models (SQLAlchemy) load on first database use, not at import
+    from capsight.store.models import ApiKey
 
 KEY_PREFIX = "cs_"
 SCOPES = ("classify", "admin")
@@ -82,6 +83,8 @@ class KeyStore:
                 parse_rate(rate)
             except ValueError as exc:
                 raise BadRequest(str(exc)) from exc
+        from capsight.store.models import ApiKey
+
         key_id = secrets.token_hex(6)
         plaintext = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
         with self.db.session() as session, session.begin():
@@ -91,6 +94,10 @@ class KeyStore:
         return key_id, plaintext
 
     def list_keys(self, *, include_revoked: bool = True) -> list[ApiKeyInfo]:
+        from sqlalchemy import select
+
+        from capsight.store.models import ApiKey
+
         query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
         if not include_revoked:
             query = query.where(ApiKey.revoked_at.is_(None))
@@ -99,6 +106,8 @@ class KeyStore:
 
     def revoke_key(self, key_id: str) -> ApiKeyInfo:
         """Revoke (idempotent); raises NotFound for an unknown id."""
+        from capsight.store.models import ApiKey, utcnow
+
         with self.db.session() as session, session.begin():
             row = session.get(ApiKey, key_id)
             if row is None:
@@ -122,6 +131,8 @@ class KeyStore:
             cached = self._cache.get(digest)
         if cached is not None and now - cached[1] < self.cache_ttl_s:
             return cached[0]
+        from capsight.store.models import ApiKey
+
         try:
             with self.db.session() as session:
                 row = session.get(ApiKey, key_id)

@@ -7,7 +7,8 @@ database or the image store is unreachable, batches go to the local :class:`Spoo
 thread retries with exponential backoff; on success it replays the spool (idempotently) before
 writing new records again, so the log ends up complete and nothing is written twice.
 
-The migrations also run on this thread, which keeps service start-up independent of the database.
+The migrations also run on this thread (the first import of SQLAlchemy and Alembic happens here too),
+which keeps service start-up independent of the database.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ from pathlib import Path
 
 from capsight.store.blobs import BlobStore, sha256_hex
 from capsight.store.database import Database
-from capsight.store.logwriter import DB_OUTAGE_ERRORS, Item, insert_rows, store_images
 from capsight.store.protocols import ClassificationRecord
-from capsight.store.spool import Spool, record_to_json
+from capsight.store.spool import Item, Spool, record_to_json
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +199,8 @@ class DatabaseRecorder:
 
     def _write(self, items: list[Item]) -> None:
         """Images then rows; raises _Outage if either backend is unreachable."""
+        from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows, store_images  # SQLAlchemy
+
         try:
             self.db.ensure_ready()
         except Exception as exc:  # cannot connect or migrate: retry later, keep everything
@@ -219,6 +221,7 @@ class DatabaseRecorder:
     def _write_one_by_one(self, items: list[Item], refs: dict[str, str], batch_error: Exception) -> None:
         """A batch the database refused as data (not an outage): isolate the bad records."""
         logger.warning("request log: batch refused (%s); writing records one by one", batch_error)
+        from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows
         for item in items:
             try:
                 insert_rows(self.db, [item], refs)

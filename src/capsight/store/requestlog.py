@@ -11,14 +11,14 @@ import base64
 import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import and_, delete, func, or_, select
+from typing import TYPE_CHECKING, Any
 
 from capsight.errors import BadRequest, ServiceUnavailable
 from capsight.store.blobs import BlobStore, is_sha256
 from capsight.store.database import Database
-from capsight.store.models import ClassificationRow, RequestRow
+
+if TYPE_CHECKING:  # the ORM models (SQLAlchemy) load on first database use, not at import
+    from capsight.store.models import ClassificationRow
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,10 @@ class RequestLog:
             raise BadRequest("offset must be >= 0")
         if min_conf is not None and max_conf is not None and min_conf > max_conf:
             raise BadRequest("min_conf must not exceed max_conf")
+        from sqlalchemy import and_, or_, select
+
+        from capsight.store.models import ClassificationRow, RequestRow
+
         c = ClassificationRow
         query = select(c, RequestRow.endpoint, RequestRow.client_id).join(
             RequestRow, RequestRow.request_id == c.request_id
@@ -146,6 +150,10 @@ class RequestLog:
         return RequestPage(items=items, next_cursor=next_cursor)
 
     def count(self) -> int:
+        from sqlalchemy import func, select
+
+        from capsight.store.models import ClassificationRow
+
         with self.db.session() as session:
             return int(session.scalar(select(func.count()).select_from(ClassificationRow)) or 0)
 
@@ -180,6 +188,10 @@ class RequestLog:
     def _purge_chunk(self, cutoff: datetime, chunk: int) -> PurgeResult:
         """One transaction: up to ``chunk`` old requests with their classifications; then the images
         that no remaining row references (the same photo may have been sent again recently)."""
+        from sqlalchemy import delete, select
+
+        from capsight.store.models import ClassificationRow, RequestRow
+
         c = ClassificationRow
         with self.db.session() as session, session.begin():
             ids = list(

@@ -1,8 +1,11 @@
 """Assembles the production parts chosen by settings into one ``Services`` bundle for the app.
 
 Building is cheap on purpose (the service must be ready within about two seconds): nothing here
-connects to anything. The recorder thread migrates the database in the background, Redis clients
-connect on first use, and boto3 / redis / jwt are imported only when their backend is configured.
+connects to anything, and nothing imports SQLAlchemy (the store modules load it on first database
+use). The recorder thread migrates the database in the background, Redis clients connect on first
+use, and boto3 / redis / jwt are imported only when their backend is configured. The API builds with
+``start=False`` and calls :meth:`Services.start` once its model is loaded, so the request log's
+first connection and migration do not compete with the model for the CPU during start-up.
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ class Services:
     database: Database | None = None  # ping() for health checks
     _closed: bool = field(default=False, init=False, repr=False)
 
+    def start(self) -> None:
+        """Start the background parts (the request log's writer thread); idempotent."""
+        starter = getattr(self.recorder, "start", None)
+        if starter is not None and not self._closed:
+            starter()
+
     def close(self) -> None:
         """Stop the recorder (writing or spooling what is queued) and release database connections."""
         if self._closed:
@@ -58,9 +67,10 @@ class Services:
         await asyncio.to_thread(self.close)
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, *, start: bool = True) -> Services:
     """Embedded defaults (SQLite, local folder, in-process LRU and limiter) unless settings point at
-    shared backends (PostgreSQL, S3, Redis)."""
+    shared backends (PostgreSQL, S3, Redis). With ``start=False`` records queue in memory until
+    :meth:`Services.start`."""
     from capsight.store.auth import ApiKeyAuthenticator, JwtVerifier
     from capsight.store.blobs import open_blob_store
     from capsight.store.database import Database
@@ -87,7 +97,9 @@ def build_services(settings: Settings) -> Services:
         from capsight.store.recorder import DatabaseRecorder, RecorderConfig
 
         config = RecorderConfig(store_images=settings.store_images, retention_days=settings.retention_days)
-        services.recorder = DatabaseRecorder(database, blobs, settings.data_dir / "spool", config).start()
+        services.recorder = DatabaseRecorder(database, blobs, settings.data_dir / "spool", config)
+    if start:
+        services.start()
     return services
 
 

@@ -100,9 +100,10 @@ class AugmentedImages(Dataset[tuple[torch.Tensor, int]]):
 
 
 def class_weights(targets: Sequence[int], num_classes: int) -> torch.Tensor:
-    """Inverse-frequency weights normalised to mean 1; a class absent from train gets weight 0."""
+    """Inverse-frequency weights (each present class weighs the same in total); absent classes get 0."""
     counts = np.bincount(np.asarray(targets, dtype=np.int64), minlength=num_classes).astype(np.float64)
-    weights = np.where(counts > 0, counts.sum() / (num_classes * np.maximum(counts, 1)), 0.0)
+    present = max(1, int((counts > 0).sum()))
+    weights = np.where(counts > 0, counts.sum() / (present * np.maximum(counts, 1)), 0.0)
     return torch.tensor(weights, dtype=torch.float32)
 
 
@@ -223,7 +224,7 @@ def train(
             best_state = copy.deepcopy(model.state_dict())
         else:
             stale += 1
-            if stale >= cfg.patience:
+            if stale >= cfg.patience and epoch < cfg.epochs:
                 logger.info(
                     "early stop: no val_loss improvement for %d epochs (best epoch %d)", stale, best_epoch
                 )

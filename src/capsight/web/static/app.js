@@ -11,12 +11,23 @@
   // checking here just saves a phone from uploading 20 MB to learn that.
   var DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
   var LOW_CONFIDENCE = 0.6;
+  var KEY_STORAGE = "capsight-api-key"; // sessionStorage: gone when the tab closes
 
   var state = {
     maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
     controller: null, // AbortController of the request in flight
     previewUrl: null,
+    lastFile: null, // retried after the user enters an API key
+    apiKey: readKey(),
   };
+
+  function readKey() {
+    try { return window.sessionStorage.getItem(KEY_STORAGE) || ""; } catch (e) { return ""; }
+  }
+
+  function saveKey(key) {
+    try { window.sessionStorage.setItem(KEY_STORAGE, key); } catch (e) { /* private mode: memory only */ }
+  }
 
   var $ = function (id) { return document.getElementById(id); };
   var el = {
@@ -42,6 +53,8 @@
     modelInfo: $("model-info"),
     modelText: $("model-text"),
     maxSize: $("max-size"),
+    keyForm: $("key-form"),
+    apiKey: $("api-key"),
   };
 
   function formatBytes(n) {
@@ -127,6 +140,15 @@
     el.errorMessage.textContent = message;
     el.error.hidden = false;
     revealIfBelow(el.error.parentNode);
+  }
+
+  function clearPreview() {
+    if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
+    state.previewUrl = null;
+    el.preview.removeAttribute("src");
+    el.preview.hidden = true;
+    el.dropPrompt.hidden = false;
+    el.dropZone.classList.remove("has-image");
   }
 
   function showPreview(file) {
@@ -241,21 +263,27 @@
   function classify(file) {
     el.fileName.hidden = false;
     el.fileName.textContent = file.name ? file.name + " · " + formatBytes(file.size) : formatBytes(file.size);
+    if (state.controller) state.controller.abort(); // the answer for an older photo no longer matters
     var problem = checkFile(file);
+    // Never leave the previous photo on screen next to an answer about a different file.
+    if (!problem && file.type && file.type.indexOf("image/") === 0) showPreview(file);
+    else clearPreview();
     if (problem) {
       showError(problem);
       return;
     }
-    if (file.type && file.type.indexOf("image/") === 0) showPreview(file);
-    if (state.controller) state.controller.abort();
     var controller = new AbortController();
     state.controller = controller;
 
+    state.lastFile = file;
     var form = new FormData();
     form.append("file", file, file.name || "photo");
+    var headers = { Accept: "application/json" };
+    if (state.apiKey) headers.Authorization = "Bearer " + state.apiKey;
     el.error.hidden = true;
+    el.result.hidden = true;
     setBusy(true);
-    fetch("v1/classify", { method: "POST", body: form, headers: { Accept: "application/json" }, signal: controller.signal })
+    fetch("v1/classify", { method: "POST", body: form, headers: headers, signal: controller.signal })
       .then(function (res) {
         return res.text().then(function (text) {
           var body = null;
@@ -264,8 +292,10 @@
             var message = errorFromResponse(res, body);
             var retry = res.headers.get("Retry-After");
             if (res.status === 429 && retry) message += " (retry in " + retry + " s)";
+            if (res.status === 401 || res.status === 403) askForKey();
             throw new Error(message);
           }
+          el.keyForm.hidden = true;
           if (!body || typeof body.label !== "string") throw new Error("The server sent an unexpected answer.");
           return body;
         });
@@ -287,6 +317,20 @@
         }
       });
   }
+
+  function askForKey() {
+    el.keyForm.hidden = false;
+    el.apiKey.value = state.apiKey;
+    // After the error is announced, put the cursor where the fix goes.
+    window.setTimeout(function () { el.apiKey.focus(); }, 0);
+  }
+
+  el.keyForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    state.apiKey = el.apiKey.value.trim();
+    saveKey(state.apiKey);
+    if (state.lastFile) classify(state.lastFile);
+  });
 
   function takeFirst(files) {
     if (files && files.length) classify(files[0]);

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from capsight.errors import BadRequest
+from capsight.imaging.preprocess import PreprocessSpec
+from capsight.training.architectures import create_model, freeze_early_blocks
+from capsight.training.augment import AugmentConfig
+from capsight.training.loop import AugmentedImages, EpochStats, TrainConfig, class_weights, train
+from conftest import CLASSES, shape_image
+
+LABELS = sorted(CLASSES)
+SPEC = PreprocessSpec(input_size=24)
+
+
+def data(n_per_class: int, seed: int) -> tuple[list, list[int]]:  # type: ignore[type-arg]
+    rng = np.random.default_rng(seed)
+    images, targets = [], []
+    for i, label in enumerate(LABELS):
+        for _ in range(n_per_class):
+            images.append(shape_image(label, rng, size=40))
+            targets.append(i)
+    return images, targets
+
+
+def test_class_weights_balance_the_classes() -> None:
+    weights = class_weights([0, 0, 0, 1], 3)
+    assert weights.tolist() == pytest.approx([4 / 6, 2.0, 0.0])
+
+
+def test_augmented_images_are_seeded_per_epoch_and_index() -> None:
+    images, targets = data(2, 0)
+    ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=3)
+    ds.set_epoch(1)
+    first, label = ds[4]
+    assert first.shape == (3, 24, 24) and first.dtype == torch.float32 and label == 2
+    assert torch.equal(ds[4][0], first)
+    ds.set_epoch(2)
+    assert not torch.equal(ds[4][0], first)
+
+
+def test_early_stopping_when_val_loss_stalls() -> None:
+    images, targets = data(4, 1)
+    ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=0)
+    seen: list[EpochStats] = []
+    # lr 0 and every block frozen (so batch-norm statistics must stay put too): the val loss can
+    # never improve after epoch 1.
+    cfg = TrainConfig(epochs=10, patience=2, lr=0.0, batch_size=4, threads=1)
+    model = create_model("tiny", 3)
+    frozen = freeze_early_blocks(model, "tiny", 3)
+    result = train(model, ds, images[:6], targets[:6], 3, cfg, frozen=frozen, on_epoch=seen.append)
+    assert result.stopped_early
+    assert [s.epoch for s in seen] == [1, 2, 3] == [h.epoch for h in result.history]
+    assert result.best_epoch == 1
+    assert len({round(s.val_loss or 0, 6) for s in seen}) == 1
+
+
+@pytest.mark.parametrize("balance", ["loss", "sampler", "none"])
+def test_training_learns_and_keeps_the_best_epoch(balance: str) -> None:
+    images, targets = data(6, 2)
+    val_images, val_targets = data(3, 3)
+    ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=0)
+    cfg = TrainConfig(epochs=4, patience=10, min_delta=0.0, lr=0.02, batch_size=6, threads=1, balance=balance)  # type: ignore[arg-type]
+    model = create_model("tiny", 3)
+    result = train(model, ds, val_images, val_targets, 3, cfg)
+    assert not result.stopped_early and len(result.history) == 4
+    losses = [h.val_loss for h in result.history]
+    assert result.best_epoch == 1 + int(np.argmin(losses))
+    assert result.history[-1].train_loss < result.history[0].train_loss
+    assert not model.training  # handed back in eval mode, ready to export
+
+
+def test_refuses_empty_training_split() -> None:
+    ds = AugmentedImages([], [], SPEC, AugmentConfig(), seed=0)
+    with pytest.raises(BadRequest, match="training split is empty"):
+        train(create_model("tiny", 3), ds, [], [], 3, TrainConfig(epochs=1))
