@@ -81,6 +81,9 @@ class OnnxClassifier:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # Idle intra-op threads spin-wait by default; on a small box that steals the core the next
+        # image decode needs (measured: CPU per image 7.6 -> 15.5 ms with spinning on).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(self.model_dir / ONNX_FILE), sess_options=options, providers=["CPUExecutionProvider"]
         )
