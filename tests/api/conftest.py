@@ -30,23 +30,27 @@ def settings(colour_model_dir: Path, tmp_path: Path) -> Settings:
 def make_client(
     colour_model_dir: Path, tmp_path: Path, onnx_classifier: OnnxClassifier
 ) -> Iterator[AppFactory]:
-    """Build a started app: ``make_client(classifier=..., services=..., ready=True, **settings)``."""
+    """Build a started app: ``make_client(classifier=..., services=..., store=..., **settings)``."""
     clients: list[TestClient] = []
 
     def factory(
         *,
         classifier: Any = None,
         services: Services | None = None,
+        store: bool = False,
         ready: bool = True,
         default_classifier: bool = True,
         **overrides: Any,
     ) -> TestClient:
+        """``store=True``: the app builds the real store backends from settings (SQLite + local
+        folder under tmp_path by default), as in production; else ``services`` or an empty bundle."""
         if classifier is None and default_classifier:
             classifier = onnx_classifier
+        if services is None and not store:
+            services = Services()
+        data_dir = overrides.pop("data_dir", tmp_path)
         app = create_app(
-            make_settings(colour_model_dir, tmp_path, **overrides),
-            classifier=classifier,
-            services=services if services is not None else Services(),
+            make_settings(colour_model_dir, data_dir, **overrides), classifier=classifier, services=services
         )
         client = TestClient(app)
         client.__enter__()

@@ -110,6 +110,22 @@ def runtime_of(client: TestClient) -> ServingRuntime:
     return runtime
 
 
+def metric_sample(text: str, name: str, **labels: str) -> float:
+    """The value of one Prometheus sample in a /metrics page, matched by name and labels."""
+    import re
+
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        match = re.match(r"^([a-z_]+)(\{[^}]*\})? (\S+)$", line)
+        if not match or match.group(1) != name:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(match.group(3))
+    raise AssertionError(f"no sample {name} {labels}")
+
+
 def jpeg(label: str, size: tuple[int, int] = (64, 48)) -> bytes:
     """A JPEG that the colour model classifies as ``label``."""
     return solid_image_bytes(LABEL_COLOURS[label], "JPEG", size)
@@ -117,6 +133,22 @@ def jpeg(label: str, size: tuple[int, int] = (64, 48)) -> bytes:
 
 def png(label: str, size: tuple[int, int] = (64, 48)) -> bytes:
     return solid_image_bytes(LABEL_COLOURS[label], "PNG", size)
+
+
+def unique_png(label: str, size: tuple[int, int] = (32, 24)) -> bytes:
+    """A PNG of ``label``'s colour whose bytes no other call returns (a random id in a text chunk):
+    its hash is new to every cache and log, even on a server shared by the whole session."""
+    import io
+    import uuid
+
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("id", uuid.uuid4().hex)
+    buf = io.BytesIO()
+    Image.new("RGB", size, LABEL_COLOURS[label]).save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
 
 
 def truncated_jpeg() -> bytes:

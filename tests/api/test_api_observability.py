@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.fakes import DictCache
-from api.helpers import AppFactory, jpeg
+from api.helpers import AppFactory, jpeg, metric_sample
 from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from capsight.store.services import Services
 
-
-def _sample(text: str, name: str, **labels: str) -> float:
-    """The value of one Prometheus sample, matched by name and labels."""
-    for line in text.splitlines():
-        if line.startswith("#") or not line.startswith(name):
-            continue
-        match = re.match(r"^([a-z_]+)(\{[^}]*\})? (\S+)$", line)
-        if not match or match.group(1) != name:
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(match.group(3))
-    raise AssertionError(f"no sample {name} {labels}")
+_sample = metric_sample
 
 
 def test_metrics_count_requests_predictions_batches_and_cache(make_client: AppFactory) -> None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from training_data import shape_image
 
 from capsight.training.augment import NO_AUGMENT, AugmentConfig, augment, random_resized_crop
-from conftest import shape_image
 
 ALWAYS = AugmentConfig(blur_p=1.0, noise_p=1.0, jpeg_p=1.0, hflip=1.0)
 

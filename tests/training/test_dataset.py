@@ -3,10 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from training_data import BAD_FILES, CLASSES
 
 from capsight.errors import BadRequest
 from capsight.training.dataset import group_of, list_labels, load_folder, scan_folder
-from conftest import BAD_FILES, CLASSES
 
 
 def test_bad_files_are_reported_and_skipped(shapes_dir: Path) -> None:

@@ -3,13 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from training_data import CLASSES, shape_image
 
 from capsight.errors import BadRequest
 from capsight.imaging.preprocess import PreprocessSpec
 from capsight.training.architectures import create_model, freeze_early_blocks
 from capsight.training.augment import AugmentConfig
 from capsight.training.loop import AugmentedImages, EpochStats, TrainConfig, class_weights, train
-from conftest import CLASSES, shape_image
 
 LABELS = sorted(CLASSES)
 SPEC = PreprocessSpec(input_size=24)

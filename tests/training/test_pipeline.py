@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from training_data import BAD_FILES, CLASSES, make_dataset
 
 from capsight.cli import main
 from capsight.imaging import decode_image, preprocess_batch
 from capsight.inference import OnnxClassifier, load_metadata
-from conftest import BAD_FILES, CLASSES, make_dataset
 
 LABELS = tuple(sorted(CLASSES))
 

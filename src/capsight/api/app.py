@@ -12,14 +12,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from capsight import __version__
+from capsight.api.cors import add_cors
 from capsight.api.errors import install_error_handlers
 from capsight.api.metrics import Metrics
 from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from capsight.api.routes import classify, health, models, ops, v2
+from capsight.api.routes import admin, classify, health, models, ops, v2
 from capsight.api.routes.ops import STATIC_DIR
 from capsight.api.runtime import ServingRuntime
 from capsight.inference.classifier import Classifier
@@ -33,6 +33,7 @@ DESCRIPTION = """Image classification on ONNX Runtime.
 * `POST /classify`: the legacy contract, `{"bottle_status": ..., "confidence": ...}`.
 * `POST /v1/classify`, `POST /v1/classify/batch`: full results (probabilities, top-k, timings).
 * `/v2/...`: the Open Inference Protocol (KServe V2), images as base64 BYTES tensors.
+* `GET /v1/requests`, `GET /v1/images/{sha256}`: the request log and the stored images (admin).
 
 Errors are always `{"error": "message"}`. Every response carries `X-Request-ID`.
 """
@@ -84,7 +85,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (classify, models, health, v2, ops):
+    for module in (classify, models, health, v2, admin, ops):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
@@ -92,19 +93,7 @@ def create_app(
     # outermost so that every answer (413, CORS preflight, 500) carries the request id and metrics.
     app.add_middleware(BodySizeLimitMiddleware, limit_for=_body_limit(settings))
     if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["*"],
-            expose_headers=[
-                "X-Request-ID",
-                "Retry-After",
-                "X-RateLimit-Limit",
-                "X-RateLimit-Remaining",
-                "X-RateLimit-Reset",
-            ],
-        )
+        add_cors(app, settings.cors_origins)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
 

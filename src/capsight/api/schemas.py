@@ -104,6 +104,39 @@ class LiveResponse(BaseModel):
     status: str
 
 
+class LoggedClassificationOut(BaseModel):
+    """One row of the request log: one classified (or refused) image."""
+
+    id: int
+    request_id: str
+    item_index: int = Field(description="Position of the image within its request (batch, v2).")
+    created_at: str = Field(description="ISO 8601, UTC.")
+    endpoint: str
+    client_id: str = Field(description="API key id, JWT subject, or 'ip:<address>' without auth.")
+    model_name: str
+    model_version: str
+    label: str | None
+    confidence: float | None
+    probabilities: dict[str, float] | None
+    latency_ms: float
+    image_sha256: str | None
+    image_bytes: int
+    image_format: str | None
+    width: int | None
+    height: int | None
+    image_ref: str | None = Field(description="Where the image is stored (path key or s3:// URL).")
+    cached: bool
+    status_code: int
+    error: str | None
+
+
+class RequestLogPage(BaseModel):
+    items: list[LoggedClassificationOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next (older) page; null at the end."
+    )
+
+
 class ReadyResponse(BaseModel):
     status: str
     model: str

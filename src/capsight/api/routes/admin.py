@@ -1,0 +1,133 @@
+"""Admin reads: the request log (``GET /v1/requests``) and the stored images (``GET /v1/images/{sha256}``).
+
+Both need the ``admin`` scope when auth is on. The database and the image store are synchronous
+libraries, so every read runs on a worker thread: a slow query never stalls classification, which
+shares the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from capsight.api.routes.common import error_doc
+from capsight.api.runtime import get_runtime
+from capsight.api.schemas import RequestLogPage
+from capsight.api.security import AdminAccess
+from capsight.errors import BadRequest, NotFound
+from capsight.imaging.decode import detect_format
+from capsight.store.blobs import is_sha256
+
+if TYPE_CHECKING:  # keeps SQLAlchemy off the app's import path
+    from capsight.store.requestlog import RequestLog
+
+router = APIRouter(prefix="/v1", tags=["admin"])
+
+MEDIA_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+}
+MAX_PAGE = 1000
+
+ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
+    403: error_doc("The credentials lack the 'admin' scope."),
+    429: error_doc("Rate limit exceeded; see Retry-After and X-RateLimit-* headers."),
+    503: error_doc("The database or image store is unreachable, or the server is still starting."),
+}
+
+
+def _request_log(request: Request) -> RequestLog:
+    log = get_runtime(request).services.request_log
+    if log is None:
+        raise NotFound("The request log is not available on this server.")
+    return log
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Times without a zone are taken as UTC, the zone the log is written in."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@router.get(
+    "/requests",
+    summary="List logged classifications (admin)",
+    response_model=RequestLogPage,
+    responses=ADMIN_ERRORS | {400: error_doc("Invalid cursor, or min_confidence > max_confidence.")},
+)
+async def list_requests(
+    request: Request,
+    principal: AdminAccess,
+    since: Annotated[
+        datetime | None, Query(description="Only rows at or after this time (ISO 8601).")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="Only rows before this time (ISO 8601).")] = None,
+    label: Annotated[str | None, Query(description="Only this predicted label.")] = None,
+    min_confidence: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+    max_confidence: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+    client_id: Annotated[str | None, Query(description="Only this client (key id or ip:<address>).")] = None,
+    model_version: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Rows per page.")] = 50,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> JSONResponse:
+    """Newest first. Each classified image is one row, so a batch request shows one row per image
+    (same ``request_id``, distinct ``item_index``). Pages are stable while new requests arrive."""
+    log = _request_log(request)
+    page = await asyncio.to_thread(
+        log.list_requests,
+        since=_utc(since),
+        until=_utc(until),
+        label=label,
+        min_conf=min_confidence,
+        max_conf=max_confidence,
+        client_id=client_id,
+        model_version=model_version,
+        limit=limit,
+        cursor=cursor,
+    )
+    return JSONResponse({"items": [item.to_dict() for item in page.items], "next_cursor": page.next_cursor})
+
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get(
+    "/images/{sha256}",
+    summary="Download a stored image (admin)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The image bytes as they were uploaded.",
+            "content": {media: _BINARY for media in (*MEDIA_TYPES.values(), "application/octet-stream")},
+        },
+        400: error_doc("Not a sha256 hex digest."),
+        404: error_doc("No stored image with this hash."),
+    }
+    | ADMIN_ERRORS,
+)
+async def get_image(sha256: str, request: Request, principal: AdminAccess) -> Response:
+    """The bytes of a logged image, by the ``image_sha256`` of its request-log row."""
+    digest = sha256.lower()
+    if not is_sha256(digest):
+        raise BadRequest("Malformed image hash: expected a sha256 hex digest (64 characters 0-9, a-f).")
+    data = await asyncio.to_thread(_request_log(request).get_image, digest)
+    if data is None:
+        raise NotFound(f"No stored image with sha256 {digest}.")
+    media_type = MEDIA_TYPES.get(detect_format(data) or "", "application/octet-stream")
+    headers = {
+        # Content-addressed: the bytes behind a hash never change.
+        "Cache-Control": "private, max-age=31536000, immutable",
+        "ETag": f'"{digest}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(data, media_type=media_type, headers=headers)

@@ -1,0 +1,142 @@
+"""Backends failing under a running app: every request is still answered 200 and nothing is lost.
+
+PostgreSQL is stopped while many concurrent requests flow through the app (httpx AsyncClient over
+ASGI, the app's real lifespan), then started again: the request log must end up with exactly one
+row per request. Redis is killed mid-run: classification, the cache and the rate limiter carry on
+in-process, then go back to Redis when it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import redis
+
+from api.helpers import AppFactory, jpeg, make_settings, unique_png
+from capsight.api.app import create_app
+from capsight.api.runtime import ServingRuntime
+from capsight.inference import OnnxClassifier
+from capsight.store.recorder import DatabaseRecorder
+from servers import PostgresServer, start_postgres, start_redis
+
+CONCURRENCY = 8
+
+
+async def _all_request_ids(client: httpx2.AsyncClient) -> list[str]:
+    ids: list[str] = []
+    params: dict[str, Any] = {"limit": 1000}
+    while True:
+        page = (await client.get("/v1/requests", params=params)).json()
+        ids.extend(row["request_id"] for row in page["items"])
+        if page["next_cursor"] is None:
+            return ids
+        params["cursor"] = page["next_cursor"]
+
+
+async def _load_through_outage(
+    app: Any, server: PostgresServer, recorder: DatabaseRecorder
+) -> tuple[dict[str, int], dict[str, Any], list[str]]:
+    """Concurrent classifications before, during and after a PostgreSQL outage."""
+    statuses: dict[str, int] = {}
+    stop = asyncio.Event()
+    seen: dict[str, Any] = {}
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://replica", timeout=30) as client:
+
+        async def worker(w: int) -> None:
+            i = 0
+            while not stop.is_set():
+                request_id = f"w{w}-{i}"
+                r = await client.post(
+                    "/v1/classify",
+                    files={
+                        "file": ("a.png", unique_png(("background", "closed", "opened")[i % 3]), "image/png")
+                    },
+                    headers={"X-Request-ID": request_id},
+                )
+                statuses[request_id] = r.status_code
+                i += 1
+
+        workers = [asyncio.create_task(worker(w)) for w in range(CONCURRENCY)]
+        await asyncio.sleep(0.5)
+        seen["before"] = len(statuses)
+        await asyncio.to_thread(server.stop, "fast")  # pooled connections die, new ones are refused
+        await asyncio.sleep(1.0)
+        seen["during"] = len(statuses) - seen["before"]
+        seen["degraded"] = recorder.stats().degraded
+        seen["spooled"] = recorder.stats().spooled
+        await asyncio.to_thread(server.start)
+        await asyncio.sleep(0.5)
+        stop.set()
+        await asyncio.gather(*workers)
+        assert await asyncio.to_thread(recorder.flush, 60), recorder.stats()
+        logged = await _all_request_ids(client)
+    return statuses, seen, logged
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_postgres_stopped_mid_load_answers_everything_and_logs_every_request(
+    tmp_path: Path, onnx_classifier: OnnxClassifier
+) -> None:
+    with start_postgres() as server:
+        settings = make_settings(onnx_classifier.model_dir, tmp_path, database_url=server.url())
+        app = create_app(settings, classifier=onnx_classifier)
+        runtime: ServingRuntime = app.state.runtime
+
+        async def scenario() -> tuple[dict[str, int], dict[str, Any], list[str]]:
+            async with app.router.lifespan_context(app):
+                await runtime.wait_ready(timeout=10)
+                recorder = runtime.services.recorder
+                assert isinstance(recorder, DatabaseRecorder)
+                # The log is connected and migrated before the load starts, so the outage below
+                # really interrupts a working database.
+                assert await asyncio.to_thread(recorder.flush, 30) and not recorder.stats().degraded
+                return await _load_through_outage(app, server, recorder)
+
+        statuses, seen, logged = asyncio.run(scenario())
+
+    assert seen["before"] > 0 and seen["during"] > 0, seen  # traffic really flowed through the outage
+    assert seen["degraded"] and seen["spooled"] > 0, seen  # ... and the log really had to spool
+    assert set(statuses.values()) == {200}
+    assert len(logged) == len(set(logged)) == len(statuses)  # one row per request, none twice
+    assert set(logged) == set(statuses)
+
+
+def _post(client: Any, data: bytes) -> Any:
+    return client.post("/v1/classify", files={"file": ("a.jpg", data, "image/jpeg")})
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_redis_down_mid_run_keeps_answering_then_recovers(make_client: AppFactory) -> None:
+    with start_redis() as server:
+        client = make_client(store=True, redis_url=server.url, rate_limit="1000/minute")
+        remaining = [
+            int(_post(client, unique_png("opened")).headers["x-ratelimit-remaining"]) for _ in range(3)
+        ]
+        assert remaining == [999, 998, 997]  # counted in Redis
+
+        server.kill()
+        image = jpeg("closed")
+        during = [_post(client, image) for _ in range(4)]
+        assert [r.status_code for r in during] == [200] * 4
+        assert [r.json()["label"] for r in during] == ["closed"] * 4
+        assert during[-1].json()["cached"] is True  # the in-process LRU took over the cache
+        assert all("x-ratelimit-limit" in r.headers for r in during)  # and the local limiter the counting
+
+        server.start()  # same port, empty (no persistence)
+        probe = redis.Redis.from_url(server.url)
+        try:
+            deadline = time.monotonic() + 15
+            while not probe.keys("capsight:rl:*"):  # the breaker lets a call through after its pause
+                assert time.monotonic() < deadline, "the app never went back to Redis"
+                assert _post(client, unique_png("opened")).status_code == 200
+                time.sleep(0.2)
+        finally:
+            probe.close()
