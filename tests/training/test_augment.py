@@ -5,16 +5,25 @@ import pytest
 from PIL import Image
 from training_data import shape_image
 
-from capsight.training.augment import NO_AUGMENT, AugmentConfig, augment, random_resized_crop
+from capsight.training.augment import (
+    AUGMENT_PRESETS,
+    NO_AUGMENT,
+    STRONG_AUGMENT,
+    AugmentConfig,
+    augment,
+    random_resized_crop,
+)
 
-ALWAYS = AugmentConfig(blur_p=1.0, noise_p=1.0, jpeg_p=1.0, hflip=1.0)
+ALWAYS = AugmentConfig(blur_p=1.0, noise_p=1.0, jpeg_p=1.0, hflip=1.0, grayscale_p=1.0)
 
 
 def photo(size: tuple[int, int] = (96, 64)) -> Image.Image:
     return shape_image("circle", np.random.default_rng(0), size=96).resize(size)
 
 
-@pytest.mark.parametrize("cfg", [AugmentConfig(), ALWAYS], ids=["default", "every-step"])
+@pytest.mark.parametrize(
+    "cfg", [AugmentConfig(), STRONG_AUGMENT, ALWAYS], ids=["default", "strong", "every-step"]
+)
 @pytest.mark.parametrize("size", [(96, 64), (31, 57)])
 def test_keeps_size_and_mode(cfg: AugmentConfig, size: tuple[int, int]) -> None:
     image = photo(size)
@@ -61,3 +70,23 @@ def test_settings_are_recorded_as_plain_json() -> None:
     data = AugmentConfig().to_dict()
     assert data["rotate_degrees"] == 10.0
     assert data["crop_scale"] == [0.7, 1.0]
+
+
+def test_grayscale_step_removes_colour() -> None:
+    image = Image.new("RGB", (40, 30), (200, 40, 10))
+    cfg = AugmentConfig(
+        crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), hflip=0.0, rotate_degrees=0.0, grayscale_p=1.0
+    )
+    out = np.asarray(augment(image, cfg, np.random.default_rng(0))).astype(int)
+    assert out.shape == (30, 40, 3)
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
+    without = np.asarray(
+        augment(image, AugmentConfig(**{**cfg.__dict__, "grayscale_p": 0.0}), np.random.default_rng(0))
+    )
+    assert not np.array_equal(without[..., 0], without[..., 1])
+
+
+def test_presets_are_named_configs() -> None:
+    assert AUGMENT_PRESETS["default"] == AugmentConfig()
+    assert AUGMENT_PRESETS["strong"].grayscale_p > 0
+    assert AUGMENT_PRESETS["strong"].crop_scale == AugmentConfig().crop_scale  # the cap stays in the crop

@@ -43,6 +43,9 @@ def test_scan_groups_crops_of_one_photo(shapes_dir: Path) -> None:
     [
         ("kmp1001__BNU-AI__18_png.rf.bb98__crop2.jpg", "kmp1001__BNU-AI__18_png.rf.bb98"),
         ("photo__crop10.png", "photo"),
+        ("photo__crop-synth3.jpg", "photo"),
+        ("photo__crop2__crop-synth0.jpg", "photo"),
+        ("photo__crop-synthX.jpg", "photo__crop-synthX"),
         ("photo_crop1.png", "photo_crop1"),
         ("Harsh9524__AquaTrash__000006_jpg.rf.33a7.jpg", "Harsh9524__AquaTrash__000006_jpg.rf.33a7"),
     ],

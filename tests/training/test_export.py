@@ -11,7 +11,14 @@ import torch
 from capsight.imaging.preprocess import PreprocessSpec
 from capsight.training.architectures import create_model
 from capsight.training.dataset import scan_folder
-from capsight.training.export import OPSET, ParityError, check_parity, export_onnx, serving_batch
+from capsight.training.export import (
+    OPSET,
+    ParityError,
+    check_parity,
+    export_onnx,
+    serving_batch,
+    with_tta,
+)
 
 
 @pytest.fixture()
@@ -49,3 +56,21 @@ def test_parity_failure_is_loud(tmp_path: Path, real_batch: np.ndarray) -> None:
         check_parity(create_model("tiny", 4), path, real_batch)
     with pytest.raises(ValueError, match="non-empty"):
         check_parity(exported, path, real_batch[:0])
+
+
+def test_flip_averaged_export_scores_both_views(tmp_path: Path, real_batch: np.ndarray) -> None:
+    torch.manual_seed(0)
+    model = create_model("tiny", 3).eval()
+    served = with_tta(model, True)
+    path = export_onnx(served, tmp_path, 32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with torch.inference_mode():
+        plain = model(torch.from_numpy(real_batch)).numpy()
+        mirrored = model(torch.from_numpy(np.ascontiguousarray(real_batch[..., ::-1]))).numpy()
+    for n in (1, 4):
+        (out,) = session.run(None, {"input": real_batch[:n]})
+        assert out.shape == (n, 3)
+        np.testing.assert_allclose(out, (plain[:n] + mirrored[:n]) / 2, atol=1e-5)
+    assert not np.allclose(plain, mirrored, atol=1e-5)  # the mirror really is a second, different view
+    assert check_parity(served, path, real_batch).same_argmax
+    assert with_tta(model, False) is model

@@ -76,3 +76,23 @@ def test_refuses_empty_training_split() -> None:
     ds = AugmentedImages([], [], SPEC, AugmentConfig(), seed=0)
     with pytest.raises(BadRequest, match="training split is empty"):
         train(create_model("tiny", 3), ds, [], [], 3, TrainConfig(epochs=1))
+
+
+def test_backbone_gets_a_fraction_of_the_head_learning_rate() -> None:
+    images, targets = data(3, 4)
+    ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=0)
+    model = create_model("tiny", 3)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    cfg = TrainConfig(epochs=1, lr=0.05, backbone_lr_mult=1e-9, batch_size=4, threads=1, balance="none")
+    train(model, ds, [], [], 3, cfg)
+    shift = {name: float((p.detach() - before[name]).abs().max()) for name, p in model.named_parameters()}
+    head = {"classifier.weight", "classifier.bias"}
+    backbone_shift = max(v for name, v in shift.items() if name not in head)
+    assert backbone_shift < 1e-6 < shift["classifier.weight"]
+
+
+def test_refuses_non_positive_backbone_rate() -> None:
+    images, targets = data(1, 5)
+    ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=0)
+    with pytest.raises(BadRequest, match="backbone-lr-mult"):
+        train(create_model("tiny", 3), ds, [], [], 3, TrainConfig(epochs=1, backbone_lr_mult=0.0))

@@ -220,8 +220,9 @@ class DatabaseRecorder:
 
     def _write_one_by_one(self, items: list[Item], refs: dict[str, str], batch_error: Exception) -> None:
         """A batch the database refused as data (not an outage): isolate the bad records."""
-        logger.warning("request log: batch refused (%s); writing records one by one", batch_error)
         from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows
+
+        logger.warning("request log: batch refused (%s); writing records one by one", batch_error)
         for item in items:
             try:
                 insert_rows(self.db, [item], refs)

@@ -47,6 +47,19 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--batch-size", type=_positive, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument(
+        "--backbone-lr-mult",
+        type=float,
+        default=1.0,
+        help="learning rate of the unfrozen backbone blocks as a fraction of --lr (head: --lr)",
+    )
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--augment", choices=("default", "strong"), default="default", help="augmentation preset")
+    p.add_argument(
+        "--tta-flip",
+        action="store_true",
+        help="export a graph that averages the logits of the photo and its mirror image",
+    )
     p.add_argument("--patience", type=_positive, default=4, help="early stop after N epochs without val gain")
     p.add_argument("--balance", choices=("loss", "sampler", "none"), default="loss")
     p.add_argument("--resize-mode", choices=("squash", "center_crop", "letterbox"), default="squash")
@@ -72,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from capsight.training.augment import AUGMENT_PRESETS
     from capsight.training.loop import TrainConfig
     from capsight.training.pipeline import TrainRequest, run_training
 
@@ -79,6 +93,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
+        backbone_lr_mult=args.backbone_lr_mult,
+        label_smoothing=args.label_smoothing,
         patience=args.patience,
         seed=args.seed,
         balance=args.balance,
@@ -94,6 +110,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             freeze_blocks=args.freeze_blocks,
             resize_mode=args.resize_mode,
             config=config,
+            augment=AUGMENT_PRESETS[args.augment],
+            tta_flip=args.tta_flip,
             test_dir=args.test_dir,
             holdout_source=args.holdout_source,
             pretrained=not args.no_pretrained,

@@ -28,8 +28,10 @@ logger = logging.getLogger(__name__)
 # every file is tried, whatever its name, and the ones that do not decode are reported.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
-# Crops cut from one photo are named NAME__cropN.ext: they must never straddle train and test.
-DEFAULT_GROUP_PATTERN = r"__crop\d+$"
+# Crops cut from one photo are named NAME__cropN.ext, and composites made from one photo by
+# ``capsight prepare-data`` NAME__crop-synthK.ext (possibly after a crop: NAME__crop2__crop-synth0):
+# near copies of one original that must never straddle train and test.
+DEFAULT_GROUP_PATTERN = r"(?:__crop(?:-synth)?\d+)+$"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,28 @@ class ParityReport:
     same_argmax: bool
 
 
+class FlipAveraged(nn.Module):
+    """Logits averaged over the photo and its mirror image, inside the one exported graph.
+
+    Why in the graph: serving stays a single ONNX call with the same input/output contract, and a
+    bottle's cap state does not depend on which way it points, so the mirror is a free second look.
+    Both views go through the network as one batch (one call, twice the images).
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        logits = self.model(torch.cat([x, torch.flip(x, dims=[3])], dim=0))
+        return (logits[:n] + logits[n:]) / 2
+
+
+def with_tta(model: nn.Module, tta_flip: bool) -> nn.Module:
+    return FlipAveraged(model).eval() if tta_flip else model
+
+
 def export_onnx(model: nn.Module, out_dir: Path, input_size: int) -> Path:
     """Write ``out_dir/model.onnx``: opset 17, dynamic batch axis, ``input`` -> ``logits``."""
     import onnx
@@ -128,7 +150,8 @@ def re_export(checkpoint_path: Path, out_dir: Path, images: Path | None = None) 
     from capsight.training.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(checkpoint_path)
-    model = checkpoint.build_model()
+    tta_flip = bool(checkpoint.metadata.get("training", {}).get("tta_flip", False))
+    model = with_tta(checkpoint.build_model(), tta_flip)
     spec = checkpoint.preprocessing
     out_dir = Path(out_dir)
     onnx_path = export_onnx(model, out_dir, spec.input_size)

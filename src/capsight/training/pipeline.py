@@ -25,7 +25,7 @@ from capsight.training.card import build_metadata, provenance_summary
 from capsight.training.checkpoint import CHECKPOINT_FILE, Checkpoint, save_checkpoint
 from capsight.training.dataset import DEFAULT_GROUP_PATTERN, LoadedImage, Sample, load_folder, scan_folder
 from capsight.training.evaluate import Evaluation, evaluate_model_dir
-from capsight.training.export import ParityReport, check_parity, export_onnx, serving_batch
+from capsight.training.export import ParityReport, check_parity, export_onnx, serving_batch, with_tta
 from capsight.training.loop import AugmentedImages, TrainConfig, TrainResult, train
 from capsight.training.reports import write_reports
 from capsight.training.split import SplitPlan, make_split
@@ -47,6 +47,7 @@ class TrainRequest:
     resize_mode: ResizeMode = "squash"
     config: TrainConfig = field(default_factory=TrainConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    tta_flip: bool = False  # export the mirror-averaged graph (see export.FlipAveraged)
     test_dir: Path | None = None
     holdout_source: str | None = None
     group_pattern: str = DEFAULT_GROUP_PATTERN
@@ -135,9 +136,10 @@ def run_training(req: TrainRequest) -> TrainOutcome:
         frozen=frozen,
     )
 
-    onnx_path = export_onnx(model, out_dir, size)
+    served = with_tta(model, req.tta_flip)
+    onnx_path = export_onnx(served, out_dir, size)
     parity_paths = [s.path for s in test_samples] + [i.sample.path for i in parts["val"] + parts["train"]]
-    parity = check_parity(model, onnx_path, serving_batch(parity_paths, spec))
+    parity = check_parity(served, onnx_path, serving_batch(parity_paths, spec))
 
     training: dict[str, Any] = {
         "data_dir": str(Path(req.data_dir).resolve()),
@@ -152,6 +154,7 @@ def run_training(req: TrainRequest) -> TrainOutcome:
         "train_seconds": round(result.seconds, 1),
         "image_size": size,
         "frozen_blocks": freeze,
+        "tta_flip": req.tta_flip,
         "backbone_blocks": n_blocks,
         "pretrained": req.pretrained and arch.pretrained,
         "counts": {
@@ -209,7 +212,8 @@ def run_training(req: TrainRequest) -> TrainOutcome:
     if evaluation is not None:
         summary: dict[str, object] = {
             "model": f"{metadata.name} {metadata.version}",
-            "architecture": f"{req.arch} @ {size}px, {freeze}/{n_blocks} blocks frozen",
+            "architecture": f"{req.arch} @ {size}px, {freeze}/{n_blocks} blocks frozen"
+            + (", flip-averaged" if req.tta_flip else ""),
             "data": training["data_dir"],
             "split (train/val/test)": f"{len(parts['train'])}/{len(parts['val'])}/{len(test_samples)}",
             "held-out source": req.holdout_source or "-",

@@ -99,21 +99,21 @@ async def list_requests(
 
 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
+_IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The image bytes as they were uploaded.",
+        "content": {media: _BINARY for media in (*MEDIA_TYPES.values(), "application/octet-stream")},
+    },
+    400: error_doc("Not a sha256 hex digest."),
+    404: error_doc("No stored image with this hash."),
+}
 
 
 @router.get(
     "/images/{sha256}",
     summary="Download a stored image (admin)",
     response_class=Response,
-    responses={
-        200: {
-            "description": "The image bytes as they were uploaded.",
-            "content": {media: _BINARY for media in (*MEDIA_TYPES.values(), "application/octet-stream")},
-        },
-        400: error_doc("Not a sha256 hex digest."),
-        404: error_doc("No stored image with this hash."),
-    }
-    | ADMIN_ERRORS,
+    responses=_IMAGE_RESPONSES | ADMIN_ERRORS,
 )
 async def get_image(sha256: str, request: Request, principal: AdminAccess) -> Response:
     """The bytes of a logged image, by the ``image_sha256`` of its request-log row."""

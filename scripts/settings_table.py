@@ -1,0 +1,118 @@
+"""Print the Markdown table of every setting (``CAPSIGHT_*``), generated from the Settings class.
+
+Names, order and defaults come from :class:`capsight.settings.Settings`; only the meanings are
+written here. A field without a meaning is an error, so a new setting cannot slip into the code
+undocumented; ``tests/test_docs.py`` checks that ``docs/scaling.md`` holds exactly this table.
+
+    .venv/bin/python scripts/settings_table.py            # print the table
+    .venv/bin/python scripts/settings_table.py --check docs/scaling.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic_core import PydanticUndefined
+
+from capsight.settings import Settings
+
+MEANINGS: dict[str, str] = {
+    "host": "Interface to bind; `0.0.0.0` in a container.",
+    "port": "TCP port of the HTTP API.",
+    "workers": "Server processes per replica. Each loads its own copy of the model; without Redis each "
+    "also has its own cache and rate-limit counts.",
+    "log_level": "`debug`, `info`, `warning` or `error`.",
+    "cors_origins": 'Browser origins allowed to call the API, as a JSON list (`["https://app.example"]`; '
+    '`["*"]` for any). Empty: no CORS headers, cross-origin browser calls are refused.',
+    "model_dir": "Folder holding `model.onnx` + `model.json`.",
+    "model_name": "Reserved; not read yet: the served name is the `name` in `model.json`.",
+    "intra_op_threads": "ONNX Runtime threads per model call; `0` = one per CPU core available.",
+    "batch_max_size": "Most images the micro-batcher puts in one model call.",
+    "batch_max_wait_ms": "Longest the first image of a batch waits for others to join it.",
+    "queue_max": "Images admitted and waiting for the model; past this, requests get 503 with Retry-After "
+    "at once.",
+    "warmup": "Run the model once before reporting ready, so the first request is not slow.",
+    "max_upload_bytes": "Largest image accepted (bytes); larger uploads get 413 before they are read.",
+    "max_pixels": "Largest image accepted (width x height), checked from the header before decoding "
+    "(decompression bombs get 413).",
+    "max_batch_images": "Most images in one `/v1/classify/batch` or `/v2` request.",
+    "max_batch_upload_bytes": "Largest body of a multi-image request (bytes).",
+    "data_dir": "Local state: the SQLite log and image folder (when no shared backends are set) and the "
+    "spool. Per replica; put it on a persistent volume.",
+    "database_url": "Request log, API keys and jobs. Unset: SQLite file `<data_dir>/capsight.db`. For "
+    "replicas: `postgresql://user:pass@host:5432/capsight`.",
+    "storage_url": "Where request images are kept: a folder, or `s3://bucket/prefix`. Unset: "
+    "`<data_dir>/images`.",
+    "s3_endpoint_url": "S3 API endpoint for non-AWS stores (MinIO, ...). Credentials come from the usual "
+    "`AWS_*` variables or the instance role.",
+    "store_images": "Keep the bytes of every classified image (their sha256 is logged either way).",
+    "request_log": "Log every classification (request id, client, model, label, probabilities, latency, "
+    "image facts).",
+    "retention_days": "Delete log rows and images older than this, hourly; `0` keeps everything.",
+    "redis_url": "Shared result cache and rate limits for all replicas, e.g. `redis://redis:6379/0`. "
+    "Unset: in-process per worker.",
+    "cache_size": "Entries of the in-process LRU result cache (also the fallback while Redis is down); "
+    "`0` disables caching.",
+    "cache_ttl_seconds": "Lifetime of a result in the Redis cache.",
+    "rate_limit": "Default limit per client (API key, or IP when auth is off), e.g. `100/minute`; a key "
+    "created with `--rate` has its own. Unset: unlimited.",
+    "auth_enabled": "Require an API key (`Authorization: Bearer` or `X-API-Key`) or a JWT on classify and "
+    "admin endpoints. Health, metrics and docs stay open.",
+    "jwt_secret": "Accept HS256 JWT bearer tokens signed with this secret (`sub` = client, `scope` = "
+    "`classify` or `admin`, optional `rate_limit`).",
+    "jwt_public_key": "Accept RS256/ES256 JWTs verified with this PEM public key (text or file path).",
+    "jwt_algorithm": "JWT algorithm (`HS256`, `RS256`, `ES256`, ...).",
+    "job_url_allowlist": "Reserved for batch jobs over HTTP (not served yet): URL prefixes a job may "
+    "fetch images from, as a JSON list.",
+    "webhook_secret": "Reserved for batch jobs over HTTP (not served yet): secret that signs job webhooks.",
+}
+
+HEADER = "| Variable | Default | Meaning |\n|---|---|---|"
+
+
+def _default(name: str) -> str:
+    field = Settings.model_fields[name]
+    if name == "model_dir":
+        return "`models/bottle-status` (bundled)"
+    value: Any = (
+        field.default
+        if field.default is not PydanticUndefined
+        else field.get_default(call_default_factory=True)
+    )
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, list):
+        return "`[]`" if not value else f"`{value}`"
+    return f"`{value}`"
+
+
+def render_table() -> str:
+    missing = [name for name in Settings.model_fields if name not in MEANINGS]
+    if missing:
+        raise SystemExit(f"settings without a meaning in {__file__}: {', '.join(missing)}")
+    rows = [
+        f"| `CAPSIGHT_{name.upper()}` | {_default(name)} | {MEANINGS[name]} |"
+        for name in Settings.model_fields
+    ]
+    return "\n".join([HEADER, *rows])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", type=Path, help="exit 1 unless this file contains the current table")
+    args = parser.parse_args()
+    table = render_table()
+    if args.check is None:
+        print(table)
+        return
+    if table not in args.check.read_text():
+        sys.exit(f"{args.check} is out of date: paste the output of scripts/settings_table.py")
+
+
+if __name__ == "__main__":
+    main()
