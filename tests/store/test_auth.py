@@ -12,13 +12,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from store_records import unreachable_postgres_url
 
 from capsight.errors import ServiceUnavailable, Unauthorized
 from capsight.store.auth import ApiKeyAuthenticator, JwtVerifier, credential_from_headers
 from capsight.store.database import Database
 from capsight.store.keys import KeyStore
 from capsight.store.protocols import Principal
-from conftest import unreachable_postgres_url
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 

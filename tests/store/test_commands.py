@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from store_records import make_record
 
 from capsight.cli import main
 from capsight.errors import BadRequest, NotFound
@@ -18,7 +19,6 @@ from capsight.store.database import Database
 from capsight.store.keys import KeyStore
 from capsight.store.logwriter import write_batch
 from capsight.store.requestlog import RequestLog
-from conftest import make_record
 from servers import PostgresServer
 
 

@@ -67,7 +67,7 @@ def test_concurrent_start_ups_migrate_once(database: Database) -> None:
 
 
 def test_unreachable_database_raises_on_first_use_not_on_construction() -> None:
-    from conftest import unreachable_postgres_url
+    from store_records import unreachable_postgres_url
 
     db = Database(unreachable_postgres_url(), connect_timeout=1)  # connects to nothing yet
     with pytest.raises(Exception, match=r"(?i)connect|refused"):

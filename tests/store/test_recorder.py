@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from store_records import make_record, unreachable_postgres_url
 
 from capsight.store.blobs import LocalBlobStore, blob_key, sha256_hex
 from capsight.store.database import Database
 from capsight.store.models import ClassificationRow, RequestRow
 from capsight.store.recorder import DatabaseRecorder, RecorderConfig
-from conftest import make_record, unreachable_postgres_url
 
 FAST = RecorderConfig(batch_size=50, retry_initial_s=0.05, retry_max_s=0.2)
 

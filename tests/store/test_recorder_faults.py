@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from store_records import make_record
 
 from capsight.errors import ServiceUnavailable
 from capsight.store.blobs import sha256_hex
@@ -17,7 +18,6 @@ from capsight.store.database import Database
 from capsight.store.models import ClassificationRow
 from capsight.store.recorder import DatabaseRecorder, RecorderConfig
 from capsight.store.requestlog import RequestLog
-from conftest import make_record
 from servers import start_postgres, start_s3
 
 FAST = RecorderConfig(batch_size=50, retry_initial_s=0.1, retry_max_s=0.5)

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from store_records import make_record, unreachable_postgres_url
 
 from capsight.errors import BadRequest, ServiceUnavailable
 from capsight.store.blobs import LocalBlobStore, sha256_hex
 from capsight.store.database import Database
 from capsight.store.logwriter import write_batch
 from capsight.store.requestlog import RequestLog, decode_cursor, encode_cursor
-from conftest import make_record, unreachable_postgres_url
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from store_records import make_record, unreachable_postgres_url
 
 from capsight.settings import Settings
 from capsight.store.auth import ApiKeyAuthenticator
@@ -19,7 +20,6 @@ from capsight.store.recorder import DatabaseRecorder
 from capsight.store.redis_cache import RedisCache
 from capsight.store.redis_ratelimit import RedisRateLimiter
 from capsight.store.services import Services, build_services
-from conftest import make_record, unreachable_postgres_url
 from servers import PostgresServer, RedisServer, S3Server
 
 

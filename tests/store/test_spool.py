@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from store_records import make_record
+
 from capsight.store.database import Database
 from capsight.store.recorder import DatabaseRecorder, RecorderConfig
 from capsight.store.requestlog import RequestLog
 from capsight.store.spool import Spool, record_from_json, record_to_json
-from conftest import make_record
 
 
 def test_record_json_roundtrip() -> None:
