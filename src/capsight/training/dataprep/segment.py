@@ -2,34 +2,29 @@
 
 Why this approach and not a learned segmenter: nothing may be downloaded at run time, and the board
 is plain enough that a per-pixel difference from a *modelled* board does the job. The board is not
-flat in colour (warm lamp light on one side, blue-tinted shadows on the other), so the board colour
-is fitted as a smooth quadratic surface per channel, first from the image border, then refitted
-from every pixel judged to be board. A pixel is object when it differs strongly in colour or
-brightness from that surface, or sits on a sharp edge (clear glass and clear plastic barely differ
-in colour from the board, but their outlines and highlights are sharp). Morphology closes the
-outline, holes are filled (also where the object runs off the frame), and the largest connected
-component wins. The alpha edge is eroded by a pixel and feathered so no board halo is pasted.
+flat in colour (warm lamp light on one side, blue shadows on the other), so its colour is fitted as
+a smooth quadratic surface per channel, first from the photo's border, then refitted from every
+pixel judged to be board. A pixel is object when it differs clearly in colour or brightness from
+that surface or sits on a sharp edge; a weaker, textured difference counts near such evidence
+(clear glass barely differs in colour from the board, but its outline and highlights are sharp,
+while a shadow is a smooth darkening). Morphology closes the outline, holes are filled (also where
+the object runs off the frame), the largest component wins, and the region is cut to the convex
+hull of its sharp edges: light through coloured glass tints the board around it in a soft halo
+that has no sharp edges. The alpha edge is eroded by a pixel and feathered so no board is pasted.
 
-Failures are rejected rather than pasted: a mask covering under 3% or over 90% of the photo, or
-touching all four borders, means the board model was wrong.
+Implausible masks are rejected (see maskcheck.py) rather than pasted.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageFilter
 from scipy import ndimage
-from scipy.spatial import ConvexHull, QhullError
 
-MIN_AREA_FRACTION = 0.03
-MAX_AREA_FRACTION = 0.90
-# Bottles (even long-necked ones) and boxes fill >=0.85 of their convex hull; clear glass whose
-# outline was only partly found, or board leaking into the mask, scores far lower.
-MIN_SOLIDITY = 0.82
-_BORDERS = ("top", "bottom", "left", "right")
+from capsight.training.dataprep.cutout import Cutout
+from capsight.training.dataprep.maskcheck import check_mask, convex_hull_mask
 
 
 class SegmentationRejected(ValueError):
@@ -53,20 +48,6 @@ class SegmentParams:
     speck_fraction: float = 0.0005  # evidence blobs smaller than this (of the photo) are board texture
     close_fraction: float = 0.025  # closing radius as a fraction of the shorter side
     feather_px: float = 1.5
-
-
-@dataclass(frozen=True)
-class Cutout:
-    """An object on a transparent background, cropped to its bounding box.
-
-    ``contact`` marks (255) the alpha pixels that lay on the photo's border: the object continues
-    beyond the frame there, so a composite must hide that side behind the scene's edge.
-    """
-
-    image: Image.Image  # RGBA
-    contact: Image.Image  # L, same size as image
-    area_fraction: float  # mask area / photo area
-    touches: frozenset[str]  # photo borders the mask touched
 
 
 def _quadratic_design(ys: np.ndarray, xs: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -152,7 +133,6 @@ def _fill_holes_through_border(mask: np.ndarray) -> np.ndarray:
     labels, count = ndimage.label(~filled)
     if count <= 1:
         return filled
-    height, width = mask.shape
     frame = np.zeros_like(mask)
     frame[0, :] = frame[-1, :] = frame[:, 0] = frame[:, -1] = True
     next_to_object = ndimage.binary_dilation(filled) & ~filled
@@ -224,61 +204,6 @@ def _disk(radius: int) -> np.ndarray:
     return np.asarray(xx * xx + yy * yy <= radius * radius)
 
 
-def touched_borders(mask: np.ndarray) -> frozenset[str]:
-    sides = {"top": mask[0, :], "bottom": mask[-1, :], "left": mask[:, 0], "right": mask[:, -1]}
-    return frozenset(name for name, line in sides.items() if line.any())
-
-
-def _hull_points(mask: np.ndarray) -> np.ndarray | None:
-    edge = mask & ~ndimage.binary_erosion(mask)
-    ys, xs = np.nonzero(edge)
-    if ys.size < 3:
-        return None
-    points = np.stack([xs, ys], axis=1).astype(np.float64)
-    try:
-        return np.asarray(points[ConvexHull(points).vertices])
-    except QhullError:  # all points on a line
-        return None
-
-
-def convex_hull_mask(mask: np.ndarray) -> np.ndarray:
-    """Filled convex hull of the True pixels."""
-    vertices = _hull_points(mask)
-    canvas = Image.new("L", (mask.shape[1], mask.shape[0]), 0)
-    if vertices is not None:
-        ImageDraw.Draw(canvas).polygon([(float(x), float(y)) for x, y in vertices], fill=255)
-    return np.asarray(canvas) > 0
-
-
-def solidity(mask: np.ndarray) -> float:
-    """Mask area over its convex hull's area: bottles and boxes score ~0.85-1, ragged masks far less."""
-    edge = mask & ~ndimage.binary_erosion(mask)
-    ys, xs = np.nonzero(edge)
-    if ys.size < 3:
-        return 0.0
-    points = np.stack([xs, ys], axis=1).astype(np.float64)
-    try:
-        hull = ConvexHull(points)
-    except QhullError:  # all points on a line
-        return 0.0
-    return float(min(1.0, mask.sum() / max(hull.volume, 1.0)))
-
-
-def check_mask(mask: np.ndarray) -> str | None:
-    """Why a mask is implausible for one object on a board, or None when it is acceptable."""
-    fraction = float(mask.mean()) if mask.size else 0.0
-    if fraction < MIN_AREA_FRACTION:
-        return f"mask covers {fraction:.1%} of the photo (< {MIN_AREA_FRACTION:.0%}): object not found"
-    if fraction > MAX_AREA_FRACTION:
-        return f"mask covers {fraction:.1%} of the photo (> {MAX_AREA_FRACTION:.0%}): board not found"
-    if touched_borders(mask) == frozenset(_BORDERS):
-        return "mask touches all four borders: board not separated from the object"
-    score = solidity(mask)
-    if score < MIN_SOLIDITY:
-        return f"mask is ragged (solidity {score:.2f} < {MIN_SOLIDITY}): outline only partly found"
-    return None
-
-
 def cut_out(image: Image.Image, params: SegmentParams | None = None) -> Cutout:
     """Segment, validate and crop; raises SegmentationRejected for implausible masks."""
     params = params or SegmentParams()
@@ -287,7 +212,6 @@ def cut_out(image: Image.Image, params: SegmentParams | None = None) -> Cutout:
     reason = check_mask(mask)
     if reason is not None:
         raise SegmentationRejected(reason)
-    height, width = mask.shape
     contact = np.zeros_like(mask)
     edge = 2
     contact[:edge, :] |= mask[:edge, :]
@@ -305,21 +229,4 @@ def cut_out(image: Image.Image, params: SegmentParams | None = None) -> Cutout:
     ys, xs = np.nonzero(mask)
     box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
     contact_img = Image.fromarray((contact * 255).astype(np.uint8), "L")
-    return Cutout(
-        image=rgba.crop(box),
-        contact=contact_img.crop(box),
-        area_fraction=float(mask.mean()),
-        touches=touched_borders(mask),
-    )
-
-
-def principal_angle(alpha: np.ndarray) -> tuple[float, float]:
-    """Angle (degrees, counter-clockwise from the x axis, y up) of the mask's long axis, and elongation."""
-    ys, xs = np.nonzero(alpha > 127)
-    if ys.size < 10:
-        return 0.0, 1.0
-    coords = np.stack([xs - xs.mean(), -(ys - ys.mean())])
-    eigvals, eigvecs = np.linalg.eigh(np.cov(coords))
-    major = eigvecs[:, int(np.argmax(eigvals))]
-    elongation = math.sqrt(max(eigvals.max(), 1e-9) / max(eigvals.min(), 1e-9))
-    return math.degrees(math.atan2(major[1], major[0])), elongation
+    return Cutout(image=rgba.crop(box), contact=contact_img.crop(box))
