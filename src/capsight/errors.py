@@ -13,6 +13,7 @@ a new failure mode is mapped once, where it is defined, instead of in every rout
     ├── Unauthorized (401)         no or unknown API key / token
     ├── Forbidden (403)            key lacks the scope the endpoint needs
     ├── NotFound (404)             unknown model, job, image, ...
+    ├── Conflict (409)             the resource is not in a state that allows this (job not finished)
     ├── PayloadTooLarge (413)      body over the upload limit
     │   └── ImageTooLarge          pixel count over the decompression-bomb limit
     ├── RateLimited (429)          carries retry_after seconds
@@ -70,6 +71,11 @@ class Forbidden(CapsightError):
 class NotFound(CapsightError):
     status_code = 404
     default_message = "Not found."
+
+
+class Conflict(CapsightError):
+    status_code = 409
+    default_message = "The resource is not in a state that allows this."
 
 
 class PayloadTooLarge(CapsightError):

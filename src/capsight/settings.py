@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     # Jobs
     job_url_allowlist: list[str] = Field(default_factory=list)
     webhook_secret: str | None = None
+    webhook_allowlist: list[str] = Field(default_factory=list)
+    job_workers: int = 1  # jobs run at once in this process; 0 = this process only accepts jobs
+    job_batch_size: int = 8  # small: a job's model call never holds the model long
+    max_job_upload_bytes: int = 512 * 1024 * 1024
+    max_job_images: int = 100_000
+    max_job_uncompressed_bytes: int = 2 * 1024 * 1024 * 1024
 
     def resolved_database_url(self) -> str:
         if self.database_url:

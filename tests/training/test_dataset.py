@@ -6,7 +6,7 @@ import pytest
 from training_data import BAD_FILES, CLASSES
 
 from capsight.errors import BadRequest
-from capsight.training.dataset import group_of, list_labels, load_folder, scan_folder
+from capsight.training.dataset import group_of, is_synthetic, list_labels, load_folder, scan_folder
 
 
 def test_bad_files_are_reported_and_skipped(shapes_dir: Path) -> None:
@@ -72,3 +72,17 @@ def test_folders_without_images_are_not_classes(tmp_path: Path) -> None:
     (tmp_path / ".cache").mkdir()
     (tmp_path / ".cache" / "x.jpg").write_bytes(b"x")
     assert list_labels(tmp_path) == ("cat", "dog")
+
+
+@pytest.mark.parametrize(
+    ("name", "synthetic"),
+    [
+        ("x__glass1__crop-synth0.jpg", True),
+        ("x__18_png__crop2__crop-synth11.png", True),
+        ("x__18_png__crop2.jpg", False),
+        ("x__crop-synth.jpg", False),
+        ("crop-synth1.jpg", False),
+    ],
+)
+def test_is_synthetic(name: str, synthetic: bool) -> None:
+    assert is_synthetic(name) is synthetic

@@ -102,3 +102,24 @@ def test_bad_split_inputs(tmp_path: Path) -> None:
         make_split([], seed=0)
     with pytest.raises(BadRequest, match="ratios"):
         make_split(fake_samples({"a": 5}), seed=0, ratios=(0.5, -0.1, 0.6))
+
+
+def test_composites_follow_their_original_and_are_only_trained_on(tmp_path: Path) -> None:
+    real = fake_samples({"a": 40, "b": 40})
+    composites = []
+    for s in real:
+        for k in range(2):
+            name = f"{Path(s.relpath).stem}__crop-synth{k}.jpg"
+            composites.append(
+                Sample(Path("/data") / s.label / name, s.label, f"{s.label}/{name}", group_of(name))
+            )
+    plan = make_split(real + composites, seed=1)
+    train = set(plan.train)
+    assert not any("crop-synth" in p for p in plan.val + plan.test)  # val/test: real photos only
+    for c in composites:
+        original = f"{c.label}/{c.group}.jpg"
+        assert (c.relpath in train) == (original in train)  # never beside a val/test original
+    assert set(plan.dropped) == {c.relpath for c in composites} - train
+    assert len(plan.dropped) == 2 * (len(plan.val) + len(plan.test))
+    plan.save(tmp_path)
+    assert SplitPlan.load(tmp_path / SPLIT_FILE) == plan

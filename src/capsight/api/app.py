@@ -7,9 +7,11 @@ server builds exactly one per worker process via :func:`create_app_from_env`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -19,12 +21,15 @@ from capsight.api.cors import add_cors
 from capsight.api.errors import install_error_handlers
 from capsight.api.metrics import Metrics
 from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from capsight.api.routes import admin, classify, health, models, ops, v2
+from capsight.api.routes import admin, classify, health, jobs, models, ops, v2
 from capsight.api.routes.ops import STATIC_DIR
 from capsight.api.runtime import ServingRuntime
 from capsight.inference.classifier import Classifier
 from capsight.settings import Settings
 from capsight.store.services import Services
+
+if TYPE_CHECKING:
+    from capsight.jobs.manager import JobManager
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +39,20 @@ DESCRIPTION = """Image classification on ONNX Runtime.
 * `POST /v1/classify`, `POST /v1/classify/batch`: full results (probabilities, top-k, timings).
 * `/v2/...`: the Open Inference Protocol (KServe V2), images as base64 BYTES tensors.
 * `GET /v1/requests`, `GET /v1/images/{sha256}`: the request log and the stored images (admin).
+* `POST /v1/jobs`: classify a zip, a list of URLs or an S3 prefix in the background; poll
+  `GET /v1/jobs/{id}`, download `GET /v1/jobs/{id}/results`, or get a signed webhook.
 
 Errors are always `{"error": "message"}`. Every response carries `X-Request-ID`.
 """
 
 MULTI_IMAGE_PATHS = frozenset({"/v1/classify/batch"})
+JOB_UPLOAD_PATH = "/v1/jobs"
 
 
 def _body_limit(settings: Settings) -> Callable[[str], int]:
     def limit_for(path: str) -> int:
+        if path == JOB_UPLOAD_PATH:
+            return settings.max_job_upload_bytes
         if path in MULTI_IMAGE_PATHS or (path.startswith("/v2/") and path.endswith("/infer")):
             return max(settings.max_batch_upload_bytes, settings.max_upload_bytes)
         return settings.max_upload_bytes
@@ -72,20 +82,26 @@ def create_app(
     runtime = ServingRuntime(
         settings, services, metrics=metrics, classifier=classifier, owns_services=owns_services
     )
+    job_manager = _job_manager(settings, services, runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        if job_manager is not None:
+            job_manager.start()  # its workers wait for the model
         try:
             yield
         finally:
+            if job_manager is not None:
+                await asyncio.to_thread(job_manager.stop)  # running jobs go back to the queue
             await runtime.stop()
 
     app = FastAPI(title="capsight", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
     app.state.settings = settings
+    app.state.jobs = job_manager
     install_error_handlers(app)
-    for module in (classify, models, health, v2, admin, ops):
+    for module in (classify, models, health, v2, admin, jobs, ops):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
@@ -96,6 +112,17 @@ def create_app(
         add_cors(app, settings.cors_origins)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
+
+
+def _job_manager(settings: Settings, services: Services, runtime: ServingRuntime) -> JobManager | None:
+    """Jobs live in the database; a hand-built Services bundle without one has no jobs API (503)."""
+    if services.database is None:
+        return None
+    from capsight.jobs.manager import JobManager
+
+    return JobManager(
+        settings, services.database, classifier=lambda: runtime.classifier, busy=lambda: runtime.busy
+    )
 
 
 def create_app_from_env() -> FastAPI:

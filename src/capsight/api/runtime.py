@@ -77,6 +77,16 @@ class ServingRuntime:
     def batcher(self) -> MicroBatcher | None:
         return self._batcher
 
+    @property
+    def classifier(self) -> Classifier | None:
+        """The loaded model once ready, else None: batch jobs call it directly, beside the batcher."""
+        return self._classifier if self._service is not None else None
+
+    @property
+    def busy(self) -> bool:
+        """Interactive requests are admitted and waiting for the model (jobs yield to them)."""
+        return self._batcher is not None and self._batcher.depth > 0
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -106,6 +116,7 @@ class ServingRuntime:
                 )
             if settings.warmup:
                 await asyncio.to_thread(_warm_up, classifier)
+            self._classifier = classifier
             batcher = MicroBatcher(
                 classifier.predict,
                 max_batch_size=settings.batch_max_size,

@@ -125,7 +125,9 @@ def run_batch(
             if close is not None:
                 close()  # stop the workers before writing the final files
             results.sync()
-            pending = len(todo) - processed
+            # Counted from what is on record, not from ``processed``: a Ctrl-C can land between
+            # appending a batch and counting it.
+            pending = max(0, len(keys) - len(results.records))
             summary = summarise(
                 results.records,
                 meta,

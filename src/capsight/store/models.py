@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -148,12 +149,17 @@ class ClassificationRow(Base):
 
 
 class Job(Base):
-    """A batch classification job (folder, bucket or URL list) run in the background."""
+    """A batch classification job (zip upload, URL list or bucket prefix) run in the background.
+
+    ``runner`` names the process running it and ``updated_at`` is that runner's heartbeat: together
+    they let a restarted (or surviving) server tell an abandoned ``running`` job from a live one.
+    ``summary`` holds what the job has found out (counts per label, skipped inputs, webhook delivery).
+    """
 
     __tablename__ = "jobs"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), index=True)  # queued|running|done|failed|cancelled
+    state: Mapped[str] = mapped_column(String(16), index=True)  # queued|running|succeeded|failed|cancelled
     client_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -164,6 +170,11 @@ class Job(Base):
     results_url: Mapped[str | None] = mapped_column(String(2000))
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    runner: Mapped[str | None] = mapped_column(String(200))
+    summary: Mapped[dict[str, Any] | None] = mapped_column()
 
 
 class JobItem(Base):

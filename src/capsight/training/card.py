@@ -30,7 +30,7 @@ def model_version(onnx_path: Path, now: datetime | None = None) -> str:
     return f"{(now or datetime.now(UTC)):%Y.%m.%d}-{digest}"
 
 
-def _short_licence(text: str) -> str:
+def short_licence(text: str) -> str:
     """'MIT (TrashNet by ...)' -> 'MIT': the long explanations stay in the CSV itself."""
     head = re.split(r"\s[(;]|[.;]\s", text.strip(), maxsplit=1)[0].strip()
     return head[:60] or "unknown"
@@ -56,7 +56,7 @@ def provenance_summary(data_dir: Path, used: set[str] | None = None) -> dict[str
             rows += 1
             repo = row.get("repo") or "unknown"
             repos[repo] += 1
-            licences[_short_licence(row.get("licence") or row.get("license") or "unknown")] += 1
+            licences[short_licence(row.get("licence") or row.get("license") or "unknown")] += 1
             if row.get("commit"):
                 commits[repo] = row["commit"]
     return {

@@ -32,6 +32,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".
 # ``capsight prepare-data`` NAME__crop-synthK.ext (possibly after a crop: NAME__crop2__crop-synth0):
 # near copies of one original that must never straddle train and test.
 DEFAULT_GROUP_PATTERN = r"(?:__crop(?:-synth)?\d+)+$"
+# Composites are training material only: scoring them would measure the compositor, not real photos.
+SYNTHETIC_PATTERN = r"__crop-synth\d+$"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,11 @@ def group_of(file_name: str, pattern: str = DEFAULT_GROUP_PATTERN) -> str:
     """Group key of a file: its stem with the group pattern (e.g. ``__crop3``) removed."""
     stem = Path(file_name).stem
     return re.sub(pattern, "", stem) if pattern else stem
+
+
+def is_synthetic(file_name: str) -> bool:
+    """A composite written by ``capsight prepare-data`` (``NAME__crop-synthK.ext``)?"""
+    return re.search(SYNTHETIC_PATTERN, Path(file_name).stem) is not None
 
 
 def _holds_images(folder: Path) -> bool:

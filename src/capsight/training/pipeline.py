@@ -23,11 +23,19 @@ from capsight.training.architectures import count_blocks, create_model, freeze_e
 from capsight.training.augment import AugmentConfig
 from capsight.training.card import build_metadata, provenance_summary
 from capsight.training.checkpoint import CHECKPOINT_FILE, Checkpoint, save_checkpoint
-from capsight.training.dataset import DEFAULT_GROUP_PATTERN, LoadedImage, Sample, load_folder, scan_folder
+from capsight.training.dataset import (
+    DEFAULT_GROUP_PATTERN,
+    LoadedImage,
+    Sample,
+    is_synthetic,
+    load_folder,
+    scan_folder,
+)
 from capsight.training.evaluate import Evaluation, evaluate_model_dir
 from capsight.training.export import ParityReport, check_parity, export_onnx, serving_batch, with_tta
 from capsight.training.loop import AugmentedImages, TrainConfig, TrainResult, train
 from capsight.training.reports import write_reports
+from capsight.training.sources import sources_summary
 from capsight.training.split import SplitPlan, make_split
 
 logger = logging.getLogger(__name__)
@@ -53,7 +61,9 @@ class TrainRequest:
     group_pattern: str = DEFAULT_GROUP_PATTERN
     pretrained: bool = True
     save_checkpoint: bool = True
-    provenance: dict[str, Any] = field(default_factory=dict)  # merged over the PROVENANCE.csv summary
+    provenance: dict[str, Any] = field(
+        default_factory=dict
+    )  # merged over the PROVENANCE.csv / SOURCES.json summary
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,9 @@ def _by_split(plan: SplitPlan, loaded: list[LoadedImage]) -> dict[str, list[Load
     where = {path: split for split in splits for path in plan.paths(split)}
     out: dict[str, list[LoadedImage]] = {"train": [], "val": [], "test": []}
     for item in loaded:
-        out[where[item.sample.relpath]].append(item)
+        split = where.get(item.sample.relpath)
+        if split is not None:  # composites of val/test photos are in no split
+            out[split].append(item)
     return out
 
 
@@ -113,7 +125,13 @@ def run_training(req: TrainRequest) -> TrainOutcome:
     if test_samples is None:
         test_samples = [item.sample for item in parts["test"]]
     index = {label: i for i, label in enumerate(labels)}
-    logger.info("split: train %d, val %d, test %d", len(parts["train"]), len(parts["val"]), len(test_samples))
+    logger.info(
+        "split: train %d, val %d, test %d (composites left out with their val/test original: %d)",
+        len(parts["train"]),
+        len(parts["val"]),
+        len(test_samples),
+        len(plan.dropped),
+    )
 
     model = create_model(req.arch, len(labels), pretrained=req.pretrained, input_size=size)
     n_blocks = count_blocks(req.arch, model)
@@ -162,6 +180,10 @@ def run_training(req: TrainRequest) -> TrainOutcome:
             "val": _counts([i.sample for i in parts["val"]], labels),
             "test": _counts(test_samples, labels),
         },
+        "composites": {
+            "train": sum(is_synthetic(i.sample.path.name) for i in parts["train"]),
+            "dropped_with_val_or_test_original": len(plan.dropped),
+        },
         "skipped_count": len(folder.skipped),
         "skipped": [{"file": s.relpath, "reason": s.reason} for s in folder.skipped[:MAX_SKIPPED_LISTED]],
         "config": req.config.to_dict(),
@@ -172,8 +194,12 @@ def run_training(req: TrainRequest) -> TrainOutcome:
             for h in result.history
         ],
     }
-    used = {i.sample.relpath for i in folder.images}
-    provenance = {**provenance_summary(Path(req.data_dir), used), **req.provenance}
+    used = {i.sample.relpath for split in parts.values() for i in split}
+    provenance = provenance_summary(Path(req.data_dir), used)
+    prepared = sources_summary(Path(req.data_dir), used)
+    if prepared:
+        provenance["prepare_data"] = prepared
+    provenance = {**provenance, **req.provenance}
     metadata = build_metadata(
         name=req.name or out_dir.name,
         onnx_path=onnx_path,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from capsight.errors import BadRequest
-from capsight.training.dataset import Sample
+from capsight.training.dataset import Sample, is_synthetic
 
 SPLIT_FILE = "split.json"
 SPLITS = ("train", "val", "test")
@@ -37,6 +37,7 @@ class SplitPlan:
     group_pattern: str = ""
     holdout_source: str | None = None
     test_dir: str | None = None
+    dropped: tuple[str, ...] = ()  # composites whose original went to val/test: used nowhere
     extra: dict[str, Any] = field(default_factory=dict)
 
     def paths(self, split: str) -> tuple[str, ...]:
@@ -53,6 +54,7 @@ class SplitPlan:
             "test_dir": self.test_dir,
             "counts": {s: len(self.paths(s)) for s in SPLITS},
             **{s: list(self.paths(s)) for s in SPLITS},
+            "dropped_composites": list(self.dropped),
         }
 
     @classmethod
@@ -67,6 +69,7 @@ class SplitPlan:
                 group_pattern=str(data.get("group_pattern", "")),
                 holdout_source=data.get("holdout_source"),
                 test_dir=data.get("test_dir"),
+                dropped=tuple(data.get("dropped_composites", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BadRequest(f"Not a capsight split file: {exc}") from exc
@@ -130,6 +133,10 @@ def make_split(
     With ``holdout_source`` the files whose name starts with it form the test split on their own;
     with ``test_samples`` (a fixed test folder) those are the test split. Either way the rest is
     divided between train and val in the train:val ratio.
+
+    Composites (``NAME__crop-synthK``) follow their original's group but are only ever trained on:
+    those whose group lands in val or test are dropped (moving them to train would leak the very
+    bottle being tested), so val and test scores are about real photos only.
     """
     if len(ratios) != 3 or any(r < 0 for r in ratios) or sum(ratios) <= 0:
         raise BadRequest(f"Split ratios must be three non-negative numbers, got {ratios}.")
@@ -154,8 +161,12 @@ def make_split(
     weights = ratios if not (holdout_source or test_samples is not None) else (ratios[0], ratios[1], 0.0)
     assignment = _assign_groups(ordered, weights, rng)
     parts: list[list[str]] = [[], [], []]
+    dropped: list[str] = []
     for sample, split in zip(ordered, assignment, strict=True):
-        parts[split].append(sample.relpath)
+        if split != 0 and is_synthetic(sample.path.name):
+            dropped.append(sample.relpath)
+        else:
+            parts[split].append(sample.relpath)
     return SplitPlan(
         train=tuple(parts[0]),
         val=tuple(parts[1]),
@@ -165,4 +176,5 @@ def make_split(
         group_pattern=group_pattern,
         holdout_source=holdout_source,
         test_dir=test_dir,
+        dropped=tuple(dropped),
     )

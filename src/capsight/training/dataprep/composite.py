@@ -36,7 +36,7 @@ class CompositeParams:
     size_fraction: tuple[float, float] = (0.30, 0.90)  # of frame height (width when lying)
     max_tilt: float = 15.0
     lying_probability: float = 0.25
-    min_visible: float = 0.5  # share of the object that must stay inside the frame
+    min_visible: float = 0.6  # share of the object that must stay inside the frame
     brightness_match: tuple[float, float] = (0.25, 0.6)  # exponent towards the scene's brightness
     colour_match: tuple[float, float] = (0.1, 0.35)  # exponent towards the scene's colour cast
     shadow_probability: float = 0.5

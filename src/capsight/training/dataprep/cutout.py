@@ -114,12 +114,22 @@ def _neck_is_down(cutout: Cutout) -> bool:
 
 
 def upright(cutout: Cutout) -> Cutout:
-    """Stand an elongated object on its base with the neck up (see _neck_is_down)."""
+    """Stand an elongated object on its base with the neck up (see _neck_is_down).
+
+    If the photo's frame cut the object on its neck half, the contact marks are dropped: hiding
+    that cut behind a scene's edge would hide the neck and cap, the very thing the label is about,
+    so such an object is pasted whole, straight cut and all.
+    """
     angle, elongation = principal_axis(cutout.alpha())
     if elongation < MIN_ELONGATION:
         return cutout
     standing = rotate(cutout, 90.0 - angle)
-    return rotate(standing, 180.0) if _neck_is_down(standing) else standing
+    if _neck_is_down(standing):
+        standing = rotate(standing, 180.0)
+    points = standing.contact_points()
+    if len(points) and points[:, 1].mean() < np.nonzero(standing.alpha() > 127)[0].mean():
+        return Cutout(image=standing.image, contact=Image.new("L", standing.size, 0))
+    return standing
 
 
 def save(cutout: Cutout, stem: Path) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 Group = tuple[str, str]  # (label, material)
+_PRIOR = 5.0
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ def max_repeats(per_item: float) -> int:
 
 def _glass_share(counts: Mapping[Group, int], label: str) -> float:
     glass, plastic = counts.get((label, "glass"), 0), counts.get((label, "plastic"), 0)
-    return glass / (glass + plastic) if glass + plastic else 0.5
+    # A prior of a few glass and plastic items keeps one step from swinging an empty share 0.5 -> 1.
+    return (glass + _PRIOR) / (glass + plastic + 2 * _PRIOR)
 
 
 def _cost(real: Mapping[Group, int], added: Mapping[Group, int], sizes: Mapping[Group, int]) -> float:

@@ -65,9 +65,11 @@ def _fit_board(rgb: np.ndarray, sample: np.ndarray) -> np.ndarray:
         ys, xs = ys[::step], xs[::step]
     design = _quadratic_design(ys, xs, height, width)
     coef, *_ = np.linalg.lstsq(design, rgb[ys, xs, :].astype(np.float64), rcond=None)
-    gy, gx = np.mgrid[0:height, 0:width]
-    full = _quadratic_design(gy.ravel(), gx.ravel(), height, width) @ coef
-    return np.clip(full.reshape(height, width, 3), 1e-3, 1.0).astype(np.float32)
+    # Evaluate on the grid by broadcasting the six terms (no H*W x 6 design matrix).
+    y = (np.arange(height, dtype=np.float64) / max(height - 1, 1) - 0.5)[:, None, None]
+    x = (np.arange(width, dtype=np.float64) / max(width - 1, 1) - 0.5)[None, :, None]
+    full = coef[0] + coef[1] * x + coef[2] * y + coef[3] * x * x + coef[4] * x * y + coef[5] * y * y
+    return np.clip(full, 1e-3, 1.0).astype(np.float32)
 
 
 def _border_band(height: int, width: int) -> np.ndarray:
@@ -173,7 +175,10 @@ def segment_mask(image: Image.Image, params: SegmentParams | None = None) -> np.
     # Trim the halo: keep the region only inside the convex hull of its sharp edges.
     sharp = _drop_specks(region & edges, max(20, round(params.speck_fraction * height * width)))
     trimmed = region & convex_hull_mask(sharp)
-    return _largest(trimmed) if trimmed.any() else region
+    mask = _largest(trimmed) if trimmed.any() else region
+    # The edge response (smoothing + Sobel) reaches a pixel or two past the true outline.
+    eroded = ndimage.binary_erosion(mask, iterations=1)
+    return np.asarray(eroded if eroded.any() else mask)
 
 
 def _region(evidence: np.ndarray, params: SegmentParams) -> np.ndarray:
@@ -181,8 +186,12 @@ def _region(evidence: np.ndarray, params: SegmentParams) -> np.ndarray:
     height, width = evidence.shape
     evidence = _drop_specks(evidence, max(20, round(params.speck_fraction * height * width)))
     radius = max(2, round(params.close_fraction * min(height, width)))
-    padded = np.pad(evidence, radius, mode="edge")  # edge padding keeps objects cut by the frame whole
-    closed = ndimage.binary_closing(padded, structure=_disk(radius))[radius:-radius, radius:-radius]
+    padded = np.pad(evidence, radius + 1, mode="edge")  # edge padding keeps objects cut by the frame whole
+    # Closing with a disk, done with two distance transforms (far faster than a 21x21 structure).
+    dilated = ndimage.distance_transform_edt(~padded) <= radius
+    closed = (ndimage.distance_transform_edt(dilated) > radius)[
+        radius + 1 : -radius - 1, radius + 1 : -radius - 1
+    ]
     filled = _fill_holes_through_border(closed)
     return _largest(filled)
 

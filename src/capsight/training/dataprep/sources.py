@@ -74,13 +74,14 @@ def _repo_root() -> Path | None:
 def resolve_shared_dataset(explicit: Path | None = None, cwd: Path | None = None) -> Path:
     """The shared dataset folder: ``explicit`` if given, else ``../shared/...`` next to the repo.
 
-    The repo is looked for from this package's location and from ``cwd`` and its parents, so the
-    default works from any directory of the checkout and from a worktree beside ``shared/``.
+    Looked for from ``cwd`` and its parents first (the checkout the user works in), then from this
+    package's own checkout, so the default works from any directory of a checkout and from a
+    worktree beside ``shared/``.
     """
     if explicit is not None:
         candidates = [Path(explicit).expanduser()]
     else:
-        bases = [_repo_root(), *(Path(cwd or Path.cwd()).resolve() / "_").parents]
+        bases = [*(Path(cwd or Path.cwd()).resolve() / "_").parents, _repo_root()]
         candidates = [base / SHARED_DATASET_RELATIVE for base in bases if base is not None]
     for candidate in candidates:
         if (candidate / "PROVENANCE.csv").is_file():
@@ -91,7 +92,8 @@ def resolve_shared_dataset(explicit: Path | None = None, cwd: Path | None = None
 
 def read_shared_dataset(root: Path) -> list[SharedPhoto]:
     """Every photo listed in ``root/PROVENANCE.csv`` that exists, sorted by file."""
-    rows = list(csv.DictReader((root / "PROVENANCE.csv").open(newline="", encoding="utf-8")))
+    with (root / "PROVENANCE.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     photos = []
     for row in rows:
         file = row.get("file", "")

@@ -1,0 +1,342 @@
+"""The async jobs API: ``POST /v1/jobs`` (zip, URL list or S3 prefix), status, results, cancel, list.
+
+Creating a job only validates and stores it (the zip is streamed to disk and its directory checked;
+URLs and prefixes are checked against the allowlist), then answers 202 at once; a worker thread
+runs it (see ``capsight.jobs.manager``). Jobs are private to the key that created them when auth is
+on: another caller gets 404, as if the job did not exist; admins see every job.
+
+Results: 409 while the job is queued or running, unless ``partial=true``; once it has ended, the
+rows it has (all of them when it succeeded; ``X-Capsight-Partial: true`` when it was cancelled or
+failed part-way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import ValidationError
+from python_multipart.multipart import parse_options_header
+
+from capsight.api.routes.common import error_doc
+from capsight.api.runtime import get_runtime
+from capsight.api.security import AdminAccess, ClassifyAccess
+from capsight.batch.sources import is_s3, split_s3
+from capsight.errors import (
+    BadRequest,
+    CapsightError,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyImages,
+)
+from capsight.jobs.archive import inspect_zip
+from capsight.jobs.manager import JobManager, zip_limits
+from capsight.jobs.render import job_document
+from capsight.jobs.results import FORMATS, load_results, render
+from capsight.jobs.schemas import JobCreate, JobListOut, JobOut
+from capsight.jobs.upload import receive_zip
+from capsight.jobs.values import FINISHED, STATES, SUCCEEDED, JobInfo, JobSpec, is_job_id, new_job_id
+from capsight.store.protocols import Principal
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+T = TypeVar("T")
+
+MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_WEBHOOK_URL = 2000
+
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
+    403: error_doc("The credentials lack the needed scope."),
+    429: error_doc("Rate limit exceeded."),
+    503: error_doc("The job database is unreachable, or this server has no database."),
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: error_doc("No such job (or not yours).")}
+_RESULT_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "One row per image.", "content": {m: {} for m in FORMATS.values()}},
+    400: error_doc("Unknown format."),
+    409: error_doc("The job has not finished (ask with partial=true for the rows so far)."),
+}
+
+
+def _manager(request: Request) -> JobManager:
+    manager: JobManager | None = getattr(request.app.state, "jobs", None)
+    if manager is None:
+        raise ServiceUnavailable("Jobs need a database, and this server was built without one.")
+    return manager
+
+
+async def _db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Database calls off the event loop; an unreachable database is 503, not 500."""
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except CapsightError:
+        raise
+    except Exception as exc:
+        logger.warning("job database call %s failed: %s", getattr(fn, "__name__", fn), exc)
+        raise ServiceUnavailable("The job database is unavailable; retry shortly.", retry_after=5) from exc
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _visible(job: JobInfo, principal: Principal) -> bool:
+    return principal.anonymous or principal.allows("admin") or job.client_id == principal.id
+
+
+async def _own_job(manager: JobManager, job_id: str, principal: Principal) -> JobInfo:
+    job = await _db(manager.store.get, job_id) if is_job_id(job_id) else None
+    if job is None or not _visible(job, principal):
+        raise NotFound(f"No job {job_id!r}.")
+    return job
+
+
+def _check_webhook(manager: JobManager, url: str | None) -> str | None:
+    if not url:
+        return None
+    if len(url) > MAX_WEBHOOK_URL:
+        raise BadRequest(f"webhook_url is longer than {MAX_WEBHOOK_URL} characters.")
+    if manager.settings.webhook_secret is None:
+        raise BadRequest("Webhooks are not enabled on this server (CAPSIGHT_WEBHOOK_SECRET is unset).")
+    if not manager.webhook_allowlist:
+        raise BadRequest(
+            "webhook_url is refused: no webhook hosts are allow-listed (CAPSIGHT_WEBHOOK_ALLOWLIST)."
+        )
+    refusal = manager.webhook_allowlist.refusal(url)
+    if refusal is not None:
+        raise BadRequest(f"webhook_url is refused: {refusal}.")
+    return url
+
+
+async def _read_json(request: Request) -> Any:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise PayloadTooLarge(f"JSON body too large: the limit is {MAX_JSON_BYTES} bytes.")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise BadRequest(f"Invalid JSON: {exc}") from exc
+
+
+def _check_urls(manager: JobManager, urls: list[str]) -> tuple[str, ...]:
+    if not urls:
+        raise BadRequest("urls is empty.")
+    unique = tuple(dict.fromkeys(u.strip() for u in urls))
+    if len(unique) > manager.settings.max_job_images:
+        raise TooManyImages(f"Too many URLs: at most {manager.settings.max_job_images} per job.")
+    if not manager.url_allowlist:
+        raise BadRequest("URL jobs are disabled: no hosts are allow-listed (CAPSIGHT_JOB_URL_ALLOWLIST).")
+    for url in unique:
+        refusal = manager.url_allowlist.refusal(url)
+        if refusal is not None:
+            raise BadRequest(f"URL {url[:200]!r} is refused: {refusal}.")
+    return unique
+
+
+def _check_s3(manager: JobManager, prefix: str) -> str:
+    if not is_s3(prefix):
+        raise BadRequest("s3_prefix must look like s3://bucket/prefix.")
+    split_s3(prefix)  # BadRequest when it names no bucket
+    if not manager.url_allowlist.allows_s3(prefix):
+        raise BadRequest(
+            f"s3_prefix {prefix[:200]!r} is refused: it is not under an allow-listed s3:// prefix."
+        )
+    return prefix
+
+
+async def _zip_job(
+    request: Request, manager: JobManager, job_id: str
+) -> tuple[JobSpec, str | None, int, dict[str, Any]]:
+    settings = manager.settings
+    paths = manager.paths(job_id)
+    paths.root.mkdir(parents=True, exist_ok=False)
+    try:
+        received = await receive_zip(request, paths.upload, settings.max_job_upload_bytes)
+        webhook = _check_webhook(manager, received.fields.get("webhook_url"))
+        plan = await asyncio.to_thread(inspect_zip, paths.upload, zip_limits(settings))
+    except BaseException:
+        shutil.rmtree(paths.root, ignore_errors=True)
+        raise
+    spec = JobSpec(kind="zip", upload_bytes=received.size, node=manager.node, base_url=_base(request))
+    skipped = {"count": len(plan.skipped), "items": [s.to_dict() for s in plan.skipped[:50]]}
+    return spec, webhook, len(plan.members), {"skipped": skipped}
+
+
+async def _json_job(request: Request, manager: JobManager) -> tuple[JobSpec, str | None, int, dict[str, Any]]:
+    try:
+        body = JobCreate.model_validate(await _read_json(request))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        raise BadRequest(f"Invalid job request: {problems}") from exc
+    if (body.urls is None) == (body.s3_prefix is None):
+        raise BadRequest("Send exactly one of 'urls' and 's3_prefix'.")
+    webhook = _check_webhook(manager, body.webhook_url)
+    if body.urls is not None:
+        urls = _check_urls(manager, body.urls)
+        return (
+            JobSpec(kind="urls", urls=urls, node=manager.node, base_url=_base(request)),
+            webhook,
+            len(urls),
+            {},
+        )
+    assert body.s3_prefix is not None
+    prefix = _check_s3(manager, body.s3_prefix)
+    return JobSpec(kind="s3", s3_prefix=prefix, node=manager.node, base_url=_base(request)), webhook, 0, {}
+
+
+@router.post(
+    "",
+    summary="Create a classification job",
+    status_code=202,
+    response_model=JobOut,
+    responses=_AUTH_ERRORS
+    | {
+        400: error_doc("No zip, not a zip, no images, a refused URL/prefix/webhook, or bad JSON."),
+        413: error_doc("Upload over max_job_upload_bytes, or a zip claiming too many images or bytes."),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "webhook_url": {"type": "string"},
+                        },
+                        "required": ["file"],
+                    }
+                },
+                "application/json": {"schema": JobCreate.model_json_schema()},
+            },
+        }
+    },
+)
+async def create_job(request: Request, principal: ClassifyAccess) -> JSONResponse:
+    """A zip of images (multipart field ``file``), or JSON ``{"urls": [...]}`` or ``{"s3_prefix":
+    ...}``; optional ``webhook_url``. Answers 202 with the job and its ``Location`` at once."""
+    manager = _manager(request)
+    ctype, _ = parse_options_header(request.headers.get("content-type", ""))
+    job_id = new_job_id()
+    if ctype == b"multipart/form-data":
+        spec, webhook, total, summary = await _zip_job(request, manager, job_id)
+    elif ctype == b"application/json":
+        spec, webhook, total, summary = await _json_job(request, manager)
+    else:
+        raise BadRequest(
+            'Send a zip as multipart field \'file\', or JSON {"urls": [...]} or {"s3_prefix": ...}.'
+        )
+    try:
+        job = await _db(
+            manager.store.create,
+            job_id,
+            client_id=principal.id,
+            spec=spec,
+            webhook_url=webhook,
+            total=total,
+            summary=summary,
+        )
+    except BaseException:
+        shutil.rmtree(manager.paths(job_id).root, ignore_errors=True)
+        raise
+    manager.wake()
+    body = job_document(job, _base(request))
+    return JSONResponse(body, status_code=202, headers={"Location": body["links"]["self"]})
+
+
+@router.get("", summary="List jobs (admin)", response_model=JobListOut, responses=_AUTH_ERRORS)
+async def list_jobs(
+    request: Request,
+    principal: AdminAccess,
+    state: Annotated[str | None, Query(description="Only jobs in this state.")] = None,
+    client_id: Annotated[str | None, Query(description="Only jobs created by this client.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> JSONResponse:
+    """Newest first."""
+    if state is not None and state not in STATES:
+        raise BadRequest(f"state must be one of {', '.join(STATES)}.")
+    jobs = await _db(_manager(request).store.list_jobs, client_id=client_id, state=state, limit=limit)
+    base = _base(request)
+    return JSONResponse({"jobs": [job_document(j, base) for j in jobs]})
+
+
+@router.get(
+    "/{job_id}",
+    summary="A job's state and progress",
+    response_model=JobOut,
+    responses=_AUTH_ERRORS | _NOT_FOUND,
+)
+async def get_job(job_id: str, request: Request, principal: ClassifyAccess) -> JSONResponse:
+    job = await _own_job(_manager(request), job_id, principal)
+    return JSONResponse(job_document(job, _base(request)))
+
+
+@router.get(
+    "/{job_id}/results",
+    summary="A job's results (CSV or JSON lines)",
+    response_class=StreamingResponse,
+    responses=_AUTH_ERRORS | _NOT_FOUND | _RESULT_ANSWERS,
+)
+async def get_results(
+    job_id: str,
+    request: Request,
+    principal: ClassifyAccess,
+    format: Annotated[str, Query(description="csv or jsonl")] = "csv",
+    partial: Annotated[
+        bool, Query(description="Also answer while the job runs, with the rows so far.")
+    ] = False,
+) -> StreamingResponse:
+    if format not in FORMATS:
+        raise BadRequest(f"format must be one of {', '.join(FORMATS)}.")
+    manager = _manager(request)
+    job = await _own_job(manager, job_id, principal)
+    if not job.finished and not partial:
+        raise Conflict(f"Job {job_id} is {job.state}; its results are ready when it has finished.")
+    records = await asyncio.to_thread(load_results, manager.paths(job.id))
+    labels = job.summary.get("labels") or []
+    if not labels:
+        runtime = get_runtime(request)
+        labels = (
+            list(runtime.metadata.labels)
+            if runtime.ready
+            else list(records[0].probabilities)
+            if records
+            else []
+        )
+    headers = {
+        "Content-Disposition": f'attachment; filename="job-{job.id}.{format}"',
+        "X-Capsight-Partial": "false" if job.state == SUCCEEDED else "true",
+        "X-Capsight-Job-State": job.state,
+    }
+    return StreamingResponse(render(records, labels, format), media_type=FORMATS[format], headers=headers)
+
+
+@router.delete(
+    "/{job_id}",
+    summary="Cancel a job",
+    response_model=JobOut,
+    responses=_AUTH_ERRORS | _NOT_FOUND | {409: error_doc("The job has already succeeded or failed.")},
+)
+async def cancel_job(job_id: str, request: Request, principal: ClassifyAccess) -> JSONResponse:
+    """A queued job is cancelled at once (200); a running one stops after its current batch (202, then
+    ``cancelled``, keeping the results it has). Cancelling a cancelled job is a no-op."""
+    manager = _manager(request)
+    job = await _own_job(manager, job_id, principal)
+    if job.finished and job.state != "cancelled":
+        raise Conflict(f"Job {job_id} has already {job.state}.")
+    updated = await _db(manager.cancel, job.id)
+    assert updated is not None
+    status = 200 if updated.state in FINISHED else 202
+    return JSONResponse(job_document(updated, _base(request)), status_code=status)

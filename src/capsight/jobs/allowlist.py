@@ -1,0 +1,122 @@
+"""Which URLs a job may fetch from, and which webhook receivers it may call: the SSRF guard.
+
+A job makes the server send requests on a client's behalf, so without a list a client could make it
+read cloud metadata (169.254.169.254), internal admin ports or private buckets. Entries are:
+
+* a host, ``images.example.com`` (or ``host:port``): http and https on that host, on the default
+  ports only unless a port is given, so listing a host never opens its other services;
+* a URL prefix, ``https://cdn.example.com/photos/``: same scheme, host and port, and a path under
+  that prefix (``/photos`` also matches ``/photos/a.jpg`` but never ``/photos-private``);
+* an S3 prefix, ``s3://bucket/prefix``: job ``s3_prefix`` values under it.
+
+A URL with credentials (``user@host``) or a dot segment in its path (``/photos/../admin``) is refused
+outright: the server it reaches could see a different path or host than the one checked here.
+Host names are compared, not addresses: a listed name whose DNS points inside the network is
+trusted, so list only hosts you control.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from capsight.batch.sources import S3_SCHEME, split_s3
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+HTTP_SCHEMES = frozenset(DEFAULT_PORTS)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    schemes: frozenset[str]
+    host: str
+    port: int | None  # None: the scheme's default port
+    path: str  # "" for a bare host: any path
+
+
+@dataclass(frozen=True)
+class HttpTarget:
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+
+def _normal_host(host: str) -> str:
+    return host.lower().rstrip(".")
+
+
+def parse_http_url(url: str) -> HttpTarget | str:
+    """The parts the allowlist compares, or why the URL is refused."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        return f"malformed URL ({exc})"
+    if parts.scheme not in HTTP_SCHEMES:
+        return "only http and https URLs can be fetched"
+    if not parts.hostname:
+        return "the URL names no host"
+    if parts.username is not None or parts.password is not None:
+        return "URLs with credentials are refused"
+    decoded = unquote(parts.path)
+    if any(segment in (".", "..") for segment in decoded.replace("\\", "/").split("/")):
+        return "URLs with '.' or '..' path segments are refused"
+    return HttpTarget(
+        parts.scheme, _normal_host(parts.hostname), port or DEFAULT_PORTS[parts.scheme], decoded or "/"
+    )
+
+
+def _under(path: str, prefix: str) -> bool:
+    if not prefix or prefix == "/" or prefix.endswith("/"):
+        return path.startswith(prefix)
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def _parse_entry(raw: str) -> _Entry:
+    text = raw.strip()
+    if not text:
+        raise ValueError("empty allowlist entry")
+    if text.startswith(S3_SCHEME):
+        bucket, prefix = split_s3(text)
+        return _Entry(frozenset({"s3"}), bucket, None, prefix)
+    if "://" not in text:
+        parts = urlsplit(f"//{text}")
+        if not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError(f"allowlist entry {raw!r} is neither a host[:port] nor a URL prefix")
+        return _Entry(HTTP_SCHEMES, _normal_host(parts.hostname), parts.port, "")
+    target = parse_http_url(text)
+    if isinstance(target, str):
+        raise ValueError(f"allowlist entry {raw!r}: {target}")
+    return _Entry(frozenset({target.scheme}), target.host, target.port, target.path)
+
+
+class Allowlist:
+    """Built once from settings; invalid entries fail at start-up, not per request."""
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        self.entries = tuple(_parse_entry(e) for e in entries)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def refusal(self, url: str) -> str | None:
+        """None when ``url`` may be fetched, else the reason it may not."""
+        target = parse_http_url(url)
+        if isinstance(target, str):
+            return target
+        for entry in self.entries:
+            if target.scheme not in entry.schemes or target.host != entry.host:
+                continue
+            port = entry.port or DEFAULT_PORTS[target.scheme]
+            if target.port == port and _under(target.path, entry.path or "/"):
+                return None
+        return "its host is not on the allowlist"
+
+    def allows_s3(self, uri: str) -> bool:
+        bucket, prefix = split_s3(uri)
+        return any(
+            "s3" in entry.schemes and entry.host == bucket and _under(prefix, entry.path)
+            for entry in self.entries
+        )

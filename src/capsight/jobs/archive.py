@@ -1,0 +1,200 @@
+"""Zip uploads, read defensively: a zip is a list of claims by whoever made it.
+
+``inspect_zip`` reads only the central directory (plus the first bytes of members whose name does
+not say "image") and decides, before anything is written, what will be extracted: refusing the whole
+upload when it claims more images or more uncompressed bytes than allowed (a zip bomb is a small file
+that claims a lot), and skipping, with a reason the client can see, every member that is a folder,
+a symlink, encrypted, hidden (``.DS_Store``, ``__MACOSX/._x.jpg``), not an image, over the per-image
+limit, or named so that it would land outside the job folder (``../x``, ``/etc/x``, ``C:\\x``).
+
+``extract`` then trusts none of those claims either: it counts the bytes it actually writes, per
+member and in total, and stops at the declared sizes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import threading
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from capsight.errors import BadRequest, PayloadTooLarge
+from capsight.imaging import detect_format
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+CHUNK = 1024 * 1024
+MAX_NAME_BYTES = 255
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    max_images: int
+    max_total_bytes: int  # uncompressed, all extracted members together
+    max_image_bytes: int  # one member
+
+    @property
+    def max_entries(self) -> int:
+        """Entries of any kind read at all: bounds the work spent on a zip of a million tiny files."""
+        return 4 * self.max_images + 1000
+
+
+@dataclass(frozen=True)
+class Skipped:
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class ZipPlan:
+    members: tuple[tuple[str, str], ...]  # (name in the zip, safe relative path to write)
+    skipped: tuple[Skipped, ...] = ()
+    total_bytes: int = 0
+
+
+@dataclass
+class Extracted:
+    complete: bool
+    broken: list[tuple[str, str]] = field(default_factory=list)  # (relative path, error) of bad members
+
+
+def safe_relative_name(name: str) -> str | None:
+    """The member name as a relative path inside the job folder, or None when it could escape it."""
+    text = name.replace("\\", "/")
+    if text.startswith("/") or _DRIVE.match(text) or "\x00" in text:
+        return None
+    parts = [p for p in text.split("/") if p]
+    if not parts or any(p in (".", "..") for p in parts):
+        return None
+    return "/".join(parts)
+
+
+def _skip_reason(info: zipfile.ZipInfo, rel: str | None, limits: ZipLimits) -> str | None:
+    if rel is None:
+        return "unsafe path (absolute, or with '..')"
+    parts = rel.split("/")
+    if parts[0] == "__MACOSX" or any(p.startswith(".") for p in parts):
+        return "hidden or resource-fork file"
+    if any(len(p.encode("utf-8")) > MAX_NAME_BYTES for p in parts):
+        return "name too long"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "symbolic link"
+    if info.flag_bits & 0x1:
+        return "encrypted"
+    if info.file_size > limits.max_image_bytes:
+        return f"larger than the per-image limit of {limits.max_image_bytes} bytes"
+    return None
+
+
+def _sniffs_as_image(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """An image without an image suffix is still an image; reading 16 bytes inflates almost nothing."""
+    try:
+        with zf.open(info) as fh:
+            return detect_format(fh.read(16)) is not None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError):
+        return False
+
+
+def inspect_zip(path: Path, limits: ZipLimits) -> ZipPlan:
+    """Raises BadRequest (not a zip) or PayloadTooLarge (too many images or bytes)."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BadRequest("The upload is not a readable zip archive.") from exc
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_entries:
+            raise PayloadTooLarge(f"The zip has {len(infos)} entries; the limit is {limits.max_entries}.")
+        members: list[tuple[str, str]] = []
+        skipped: list[Skipped] = []
+        seen: set[str] = set()
+        total = 0
+        for info in infos:
+            if info.is_dir():
+                continue
+            rel = safe_relative_name(info.filename)
+            reason = _skip_reason(info, rel, limits)
+            if reason is None and rel in seen:
+                reason = "duplicate name"
+            named_image = Path(rel or "").suffix.lower() in IMAGE_SUFFIXES
+            if reason is None and not named_image and not _sniffs_as_image(zf, info):
+                reason = "not an image"
+            if reason is not None or rel is None:
+                skipped.append(Skipped(info.filename, reason or "unsafe path"))
+                continue
+            seen.add(rel)
+            members.append((info.filename, rel))
+            total += info.file_size
+    if len(members) > limits.max_images:
+        raise PayloadTooLarge(
+            f"The zip holds {len(members)} images; the limit is {limits.max_images} per job."
+        )
+    if total > limits.max_total_bytes:
+        raise PayloadTooLarge(
+            f"The zip's images would take {total} bytes uncompressed; the limit is {limits.max_total_bytes}."
+        )
+    if not members:
+        raise BadRequest("The zip holds no images.")
+    return ZipPlan(tuple(members), tuple(skipped), total)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return root == path or root in path.parents
+
+
+def extract(archive: Path, plan: ZipPlan, dest: Path, cancel: threading.Event | None = None) -> Extracted:
+    """Write the planned members under ``dest``. A member that fails to inflate (bad CRC, truncated)
+    becomes a broken entry, reported as that image's error row; it does not fail the job."""
+    root = dest.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    result = Extracted(complete=False)
+    written_total = 0
+    with zipfile.ZipFile(archive) as zf:
+        for name, rel in plan.members:
+            if cancel is not None and cancel.is_set():
+                return result
+            info = zf.getinfo(name)
+            target = (root / rel).resolve()
+            if not _inside(target, root):  # defence in depth: safe_relative_name already refused it
+                result.broken.append((rel, "UnsafePath: refused"))
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                written = _copy_member(zf, info, target, plan.total_bytes - written_total)
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                EOFError,
+                NotImplementedError,
+                RuntimeError,
+                OSError,
+            ) as exc:
+                result.broken.append((rel, f"CorruptArchiveMember: {exc}"))
+                continue
+            written_total += written
+    result.complete = True
+    return result
+
+
+def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int) -> int:
+    written = 0
+    limit = min(info.file_size, budget)
+    tmp = target.with_name(f".{target.name}.part")
+    try:
+        with zf.open(info) as src, open(tmp, "wb") as dst:
+            while chunk := src.read(CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise zipfile.BadZipFile("member inflates past its declared size")
+                dst.write(chunk)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return written

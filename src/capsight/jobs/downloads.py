@@ -1,0 +1,161 @@
+"""Fetching a URL job's images into its folder, resumably, with every failure kept as a row.
+
+Each outcome (file written, or why not) is appended to ``downloads.jsonl`` as it happens, so a job
+interrupted mid-download resumes with the URLs it has not tried yet and never fetches (or reports)
+one twice. Requests go out without environment proxies and without following redirects: a redirect
+could lead off the allow-listed host, so a 3xx is reported as that image's error. Each download is
+size-capped (checked against Content-Length and again while streaming) and time-capped (connect,
+per-read and whole-download deadlines), so a slow-drip or endless server costs one row, not the job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from capsight.jobs.allowlist import Allowlist
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class DownloadLimits:
+    max_bytes: int
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class Outcome:
+    index: int
+    url: str
+    file: str | None  # name inside the download folder
+    error: str | None
+
+
+@dataclass
+class DownloadReport:
+    complete: bool
+    files: dict[str, str] = field(default_factory=dict)  # file name -> URL
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (URL, error)
+
+
+def file_name(index: int) -> str:
+    return f"u{index:07d}"
+
+
+def read_manifest(path: Path) -> dict[int, Outcome]:
+    outcomes: dict[int, Outcome] = {}
+    if not path.exists():
+        return outcomes
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            data = json.loads(line)
+            outcome = Outcome(int(data["index"]), str(data["url"]), data.get("file"), data.get("error"))
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn last line from a killed run: that URL is fetched again
+        outcomes.setdefault(outcome.index, outcome)
+    return outcomes
+
+
+def _fetch(
+    client: httpx.Client, allowlist: Allowlist, limits: DownloadLimits, index: int, url: str, dest: Path
+) -> Outcome:
+    refusal = allowlist.refusal(url)
+    if refusal is not None:
+        return Outcome(index, url, None, f"NotAllowed: {refusal}")
+    name = file_name(index)
+    tmp = dest / f".{name}.part"
+    deadline = time.monotonic() + limits.total_timeout
+    try:
+        with client.stream("GET", url) as response:
+            if response.status_code != 200:
+                hint = " (redirects are not followed)" if response.is_redirect else ""
+                return Outcome(index, url, None, f"DownloadError: HTTP {response.status_code}{hint}")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limits.max_bytes:
+                return Outcome(index, url, None, f"DownloadError: larger than {limits.max_bytes} bytes")
+            size = 0
+            with open(tmp, "wb") as fh:
+                for chunk in response.iter_bytes(CHUNK):
+                    size += len(chunk)
+                    if size > limits.max_bytes:
+                        return Outcome(
+                            index, url, None, f"DownloadError: larger than {limits.max_bytes} bytes"
+                        )
+                    if time.monotonic() > deadline:
+                        return Outcome(
+                            index, url, None, f"DownloadError: took longer than {limits.total_timeout:g} s"
+                        )
+                    fh.write(chunk)
+        if size == 0:
+            return Outcome(index, url, None, "DownloadError: empty response")
+        os.replace(tmp, dest / name)
+        return Outcome(index, url, name, None)
+    except httpx.HTTPError as exc:
+        return Outcome(index, url, None, f"DownloadError: {type(exc).__name__}: {exc}")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def download_all(
+    urls: Sequence[str],
+    dest: Path,
+    manifest: Path,
+    allowlist: Allowlist,
+    limits: DownloadLimits,
+    cancel: threading.Event | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> DownloadReport:
+    """Fetch every URL not in the manifest yet; ``on_progress(tried)`` after each one."""
+    dest.mkdir(parents=True, exist_ok=True)
+    known = read_manifest(manifest)
+    todo = [(i, u) for i, u in enumerate(urls) if i not in known]
+    timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
+    with (
+        httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
+        ThreadPoolExecutor(max_workers=limits.concurrency, thread_name_prefix="capsight-download") as pool,
+        open(manifest, "a", encoding="utf-8") as log,
+    ):
+        pending: set[Future[Outcome]] = set()
+        queue = iter(todo)
+        stopped = False
+        while True:
+            while not stopped and len(pending) < 2 * limits.concurrency:
+                item = next(queue, None)
+                if item is None:
+                    break
+                pending.add(pool.submit(_fetch, client, allowlist, limits, item[0], item[1], dest))
+            if not pending:
+                break
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                outcome = future.result()
+                known[outcome.index] = outcome
+                log.write(json.dumps(outcome.__dict__) + "\n")
+                log.flush()
+            if on_progress is not None:
+                on_progress(len(known))
+            if cancel is not None and cancel.is_set():
+                stopped = True  # finish the downloads in flight (bounded by the timeouts), start none
+    report = DownloadReport(complete=len(known) >= len(urls))
+    for index in sorted(known):
+        outcome = known[index]
+        if outcome.file is not None:
+            report.files[outcome.file] = outcome.url
+        else:
+            report.errors.append((outcome.url, outcome.error or "DownloadError"))
+    return report

@@ -1,0 +1,260 @@
+"""The job workers of one server process: claim queued jobs from the database and run them.
+
+Why threads in the server process: a job uses the model the server already holds (same session,
+same decoding and preprocessing as a request), and one job at a time (``job_workers``) with a small
+model batch (``job_batch_size``), one decode thread and :class:`PoliteClassifier` keeps it from
+starving interactive requests. The database, not memory, is the queue: a worker claims the oldest
+queued job with a conditional UPDATE, so several processes (uvicorn workers) share one queue, and a
+job created in a process with ``job_workers = 0`` is run by another.
+
+Jobs are pinned to the *node* (host name + data_dir) that accepted them, because their files live in
+data_dir. Restarts: a graceful shutdown cancels the running job's current run and puts it back in
+the queue; a crashed runner is recognised at start-up (its process no longer exists) or by a stale
+heartbeat, and its job is re-queued. Either way the job resumes from its results log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from capsight.batch import BatchOptions
+from capsight.errors import CapsightError
+from capsight.inference.classifier import Classifier
+from capsight.jobs.allowlist import Allowlist
+from capsight.jobs.archive import ZipLimits
+from capsight.jobs.downloads import DownloadLimits
+from capsight.jobs.layout import JobPaths
+from capsight.jobs.pipeline import JobEnv, run_job
+from capsight.jobs.polite import PoliteClassifier
+from capsight.jobs.store import JobStore
+from capsight.jobs.values import CANCELLED, FAILED, SUCCEEDED, JobInfo, Progress
+from capsight.jobs.webhook import RetryPolicy, WebhookDispatcher
+from capsight.settings import Settings
+from capsight.store.database import Database
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 1.0  # how often an idle worker looks for jobs queued by other processes
+RECOVER_EVERY_S = 60.0
+LEASE = timedelta(minutes=10)  # a running job without a heartbeat for this long is abandoned
+BEAT_EVERY_S = 0.5
+_LIVE_RUNNERS: set[str] = set()  # runners of this process, so a second app in it is not mistaken for dead
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class JobManager:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        classifier: Callable[[], Classifier | None],
+        busy: Callable[[], bool],
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = JobStore(database)
+        self.root = settings.data_dir.resolve() / "jobs"
+        self.host = socket.gethostname()
+        self.node = f"{self.host}:{self.root}"
+        self.runner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.url_allowlist = Allowlist(settings.job_url_allowlist)
+        self.webhook_allowlist = Allowlist(settings.webhook_allowlist)
+        self.webhooks = WebhookDispatcher(self.store, settings.webhook_secret, self.webhook_allowlist, retry)
+        self._classifier = classifier
+        self._busy = busy
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._cancels: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._bootstrapped = False
+        self._last_recover = 0.0
+
+    def paths(self, job_id: str) -> JobPaths:
+        return JobPaths(self.root / job_id)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        _LIVE_RUNNERS.add(self.runner)
+        self.webhooks.start()
+        for n in range(self.settings.job_workers):
+            thread = threading.Thread(target=self._work, name=f"capsight-job-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the current batch; running jobs go back to the queue and resume at next start."""
+        self._stopping.set()
+        self._wake.set()
+        with self._lock:
+            for event in self._cancels.values():
+                event.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self.webhooks.stop()
+        _LIVE_RUNNERS.discard(self.runner)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def cancel(self, job_id: str) -> JobInfo | None:
+        job, ended = self.store.request_cancel(job_id)
+        with self._lock:
+            event = self._cancels.get(job_id)
+        if event is not None:
+            event.set()
+        if ended and job is not None and job.webhook_url:
+            self.webhooks.submit(job.id)
+        return job
+
+    # -- the worker thread -----------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            classifier = self._classifier()
+            if classifier is None:  # the model is still loading
+                self._stopping.wait(0.05)
+                continue
+            try:
+                self._housekeeping()
+                self._wake.clear()
+                job = self.store.claim_next(self.runner, self.node)
+            except Exception:
+                logger.exception("the job queue is unavailable; retrying")
+                self._stopping.wait(POLL_S * 5)
+                continue
+            if job is None:
+                self._wake.wait(POLL_S)
+                continue
+            self._execute(job, classifier)
+
+    def _housekeeping(self) -> None:
+        with self._lock:
+            due = not self._bootstrapped or time.monotonic() - self._last_recover > RECOVER_EVERY_S
+            first = not self._bootstrapped
+            self._bootstrapped = True
+            if due:
+                self._last_recover = time.monotonic()
+        if due:
+            self.store.recover(self._abandoned)
+        if first:
+            self.webhooks.redeliver_pending()
+
+    def _abandoned(self, job: JobInfo) -> bool:
+        if job.spec.node not in (None, self.node):
+            return False  # another node's job: only that node can resume it
+        if job.runner is None:
+            return True
+        host, _, rest = job.runner.partition(":")
+        pid_text, _, _ = rest.partition(":")
+        if job.runner in _LIVE_RUNNERS:
+            return False
+        if host == self.host and pid_text.isdigit():
+            pid = int(pid_text)
+            if pid == os.getpid() or not _pid_alive(pid):
+                return True  # an earlier app in this process, or a process that is gone
+        return datetime.now(UTC) - job.updated_at > LEASE
+
+    def _env(self, classifier: Classifier) -> JobEnv:
+        s = self.settings
+        return JobEnv(
+            classifier=PoliteClassifier(classifier, self._busy),
+            options=BatchOptions(
+                batch_size=s.job_batch_size,
+                workers=1,
+                max_pixels=s.max_pixels,
+                s3_endpoint_url=s.s3_endpoint_url,
+            ),
+            zip_limits=zip_limits(s),
+            download_limits=DownloadLimits(max_bytes=s.max_upload_bytes),
+            url_allowlist=self.url_allowlist,
+        )
+
+    def _execute(self, job: JobInfo, classifier: Classifier) -> None:
+        cancel = threading.Event()
+        if job.cancel_requested:
+            cancel.set()
+        with self._lock:
+            self._cancels[job.id] = cancel
+        if self._stopping.is_set():
+            cancel.set()
+        last = 0.0
+
+        def beat(progress: Progress, force: bool) -> None:
+            nonlocal last
+            if not force and time.monotonic() - last < BEAT_EVERY_S:
+                return
+            last = time.monotonic()
+            try:
+                answer = self.store.heartbeat(job.id, self.runner, progress)
+            except Exception:
+                logger.exception("job %s: heartbeat failed", job.id)
+                return
+            if answer.cancel_requested or not answer.owned:
+                cancel.set()
+
+        logger.info("job %s (%s) started by %s", job.id, job.spec.kind, self.runner)
+        final: JobInfo | None = None
+        try:
+            outcome = run_job(job, self.paths(job.id), self._env(classifier), cancel, beat)
+            if outcome.complete:
+                final = self.store.finish(job.id, self.runner, SUCCEEDED, outcome.progress)
+            else:
+                current = self.store.get(job.id)
+                if current is not None and current.cancel_requested:
+                    final = self.store.finish(job.id, self.runner, CANCELLED, outcome.progress)
+                else:
+                    self.store.release(job.id, self.runner, outcome.progress)
+                    logger.info("job %s interrupted; back in the queue", job.id)
+        except CapsightError as exc:
+            final = self._fail(job, exc.message)
+        except Exception as exc:
+            logger.exception("job %s failed", job.id)
+            final = self._fail(job, f"Internal error: {type(exc).__name__}: {exc}")
+        finally:
+            with self._lock:
+                self._cancels.pop(job.id, None)
+        if final is not None:
+            logger.info(
+                "job %s %s (%d/%d, %d errors)", job.id, final.state, final.done, final.total, final.failed
+            )
+            if final.webhook_url:
+                self.webhooks.submit(final.id)
+
+    def _fail(self, job: JobInfo, message: str) -> JobInfo | None:
+        try:
+            return self.store.finish(job.id, self.runner, FAILED, error=message)
+        except Exception:
+            logger.exception("job %s: could not record its failure", job.id)
+            return None
+
+
+def zip_limits(settings: Settings) -> ZipLimits:
+    return ZipLimits(
+        max_images=settings.max_job_images,
+        max_total_bytes=settings.max_job_uncompressed_bytes,
+        max_image_bytes=settings.max_upload_bytes,
+    )
+
+
+def jobs_root(settings: Settings) -> Path:
+    return settings.data_dir.resolve() / "jobs"

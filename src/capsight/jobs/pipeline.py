@@ -1,0 +1,159 @@
+"""One execution of one job: get the inputs onto local disk (or name the bucket), then run_batch.
+
+Every step can be interrupted (cancel, shutdown, crash) and run again from the top: extraction
+writes to ``input.part/`` and renames it when complete, downloads resume from their manifest, the
+rows for inputs that never reach the model (a member that does not inflate, a failed download) are
+appended to results.jsonl only if missing, and run_batch resumes from results.jsonl. So a re-queued
+job converges on the same results as one that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from capsight.batch import BatchOptions, run_batch
+from capsight.batch.options import BatchProgress
+from capsight.batch.records import error_record
+from capsight.batch.resultlog import ResultLog
+from capsight.inference.classifier import Classifier
+from capsight.jobs.allowlist import Allowlist
+from capsight.jobs.archive import ZipLimits, extract, inspect_zip
+from capsight.jobs.downloads import DownloadLimits, download_all
+from capsight.jobs.layout import JobPaths, read_json, write_json
+from capsight.jobs.tally import ResultTally
+from capsight.jobs.values import JobInfo, Progress
+
+logger = logging.getLogger(__name__)
+
+Beat = Callable[[Progress, bool], None]  # (progress, force): throttled heartbeat to the database
+MAX_SKIPPED_LISTED = 50
+
+
+@dataclass(frozen=True)
+class JobEnv:
+    """What every job execution needs from the server, fixed at start-up."""
+
+    classifier: Classifier  # already wrapped to yield to interactive requests
+    options: BatchOptions
+    zip_limits: ZipLimits
+    download_limits: DownloadLimits
+    url_allowlist: Allowlist
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    complete: bool
+    progress: Progress
+
+
+def _prepare_zip(paths: JobPaths, env: JobEnv, cancel: threading.Event) -> dict[str, object] | None:
+    """Extract once; None when cancelled first. Returns prepared.json's content."""
+    if not paths.input.is_dir():
+        plan = inspect_zip(paths.upload, env.zip_limits)
+        staging = paths.root / "input.part"
+        shutil.rmtree(staging, ignore_errors=True)
+        extracted = extract(paths.upload, plan, staging, cancel)
+        if not extracted.complete:
+            return None
+        write_json(
+            paths.prepared,
+            {
+                "skipped": {
+                    "count": len(plan.skipped),
+                    "items": [s.to_dict() for s in plan.skipped[:MAX_SKIPPED_LISTED]],
+                },
+                "broken": [list(b) for b in extracted.broken],
+            },
+        )
+        staging.rename(paths.input)
+        paths.upload.unlink(missing_ok=True)
+    prepared = read_json(paths.prepared)
+    assert isinstance(prepared, dict)
+    return prepared
+
+
+def _add_error_rows(paths: JobPaths, rows: Sequence[tuple[str, str]], classifier: Classifier) -> None:
+    """Rows for inputs the model never sees, each written once across any number of resumptions."""
+    if not rows:
+        return
+    meta = classifier.metadata
+    paths.out.mkdir(parents=True, exist_ok=True)
+    with ResultLog(paths.results) as log:
+        done = log.done_paths()
+        log.append(
+            error_record(path, error, model=meta.name, model_version=meta.version)
+            for path, error in rows
+            if path not in done
+        )
+
+
+def run_job(job: JobInfo, paths: JobPaths, env: JobEnv, cancel: threading.Event, beat: Beat) -> RunOutcome:
+    spec = job.spec
+    labels = env.classifier.metadata.labels
+    extra: dict[str, object] = {"phase": "preparing", "labels": list(labels)}
+    early_errors: list[tuple[str, str]] = []
+    beat(Progress(job.done, job.total, job.failed, dict(extra)), True)
+    sources: list[str]
+    if spec.kind == "zip":
+        prepared = _prepare_zip(paths, env, cancel)
+        if prepared is None:
+            return RunOutcome(False, Progress(job.done, job.total, job.failed, extra))
+        extra["skipped"] = prepared["skipped"]
+        broken = prepared.get("broken") or []
+        assert isinstance(broken, list)
+        early_errors = [(paths.local_key(rel), error) for rel, error in broken]
+        sources = [str(paths.input)]
+    elif spec.kind == "urls":
+        report = download_all(
+            spec.urls,
+            paths.input,
+            paths.downloads,
+            env.url_allowlist,
+            env.download_limits,
+            cancel,
+            on_progress=lambda tried: beat(
+                Progress(0, len(spec.urls), 0, {**extra, "downloaded": tried}), False
+            ),
+        )
+        if not report.complete:
+            return RunOutcome(False, Progress(0, len(spec.urls), 0, extra))
+        write_json(paths.names, report.files)
+        early_errors = report.errors
+        sources = [str(paths.input)]
+    else:
+        assert spec.s3_prefix is not None
+        sources = [spec.s3_prefix]
+    _add_error_rows(paths, early_errors, env.classifier)
+
+    tally = ResultTally(paths.results, labels, paths.display())
+    extra["phase"] = "classifying"
+
+    def snapshot(total: int) -> Progress:
+        summary = {**extra, "counts": tally.counts, "error_samples": list(tally.error_samples)}
+        return Progress(tally.done, total, tally.errors, summary)
+
+    def on_progress(progress: BatchProgress) -> None:
+        tally.refresh()
+        beat(snapshot(progress.total + len(early_errors)), False)
+
+    summary = run_batch(sources, paths.out, env.classifier, env.options, on_progress, cancel)
+    tally.refresh()
+    final = snapshot(summary.total)
+    logger.info(
+        "job %s: %d of %d done (%d errors) in %.1f s",
+        job.id,
+        tally.done,
+        summary.total,
+        tally.errors,
+        summary.elapsed_seconds,
+    )
+    return RunOutcome(summary.complete, final)
+
+
+def remove_job_files(root: Path) -> None:
+    shutil.rmtree(root, ignore_errors=True)

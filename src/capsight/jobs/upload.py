@@ -1,0 +1,143 @@
+"""Receiving a job's zip: the multipart stream goes straight to a file, never into memory.
+
+Same push parser as the image uploads (``api/uploads.py``), but the ``file`` part is written to
+``<dest>.part`` chunk by chunk and renamed when the body ends, so a half-received upload never looks
+like a zip. Small text fields (``webhook_url``) are kept, capped at a few KB each; anything else is
+ignored without being stored. The body limit itself is also enforced by the size middleware (from
+Content-Length, at once); counting here covers chunked bodies and the part alone.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from capsight.errors import BadRequest, MissingFile, PayloadTooLarge
+
+FILE_FIELD = "file"
+TEXT_FIELDS = frozenset({"webhook_url"})
+MAX_TEXT_BYTES = 4096
+MAX_PARTS = 20
+
+
+@dataclass
+class ReceivedUpload:
+    size: int = 0
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class _ZipPartWriter:
+    def __init__(self, dest: Path, max_bytes: int) -> None:
+        self.dest = dest
+        self.max_bytes = max_bytes
+        self.result = ReceivedUpload()
+        self.has_file = False
+        self.ended = False
+        self.parts = 0
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[bytes, bytes] = {}
+        self._file: IO[bytes] | None = None
+        self._text: bytearray | None = None
+        self._text_name = ""
+
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise BadRequest(f"Too many parts in the multipart body (limit {MAX_PARTS}).")
+        self._headers = {}
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[bytes(self._header_field).lower()] = bytes(self._header_value)
+        self._header_field.clear()
+        self._header_value.clear()
+
+    def on_headers_finished(self) -> None:
+        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
+        name = params.get(b"name", b"").decode("utf-8", "replace")
+        if name == FILE_FIELD and not self.has_file:
+            self.has_file = True
+            self._file = open(self.dest.with_name(self.dest.name + ".part"), "wb")  # noqa: SIM115
+        elif name in TEXT_FIELDS:
+            self._text, self._text_name = bytearray(), name
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._file is not None:
+            self.result.size += end - start
+            if self.result.size > self.max_bytes:
+                raise PayloadTooLarge(f"File too large: the job upload limit is {self.max_bytes} bytes.")
+            self._file.write(data[start:end])
+        elif self._text is not None:
+            self._text += data[start:end]
+            if len(self._text) > MAX_TEXT_BYTES:
+                raise BadRequest(f"Form field '{self._text_name}' is longer than {MAX_TEXT_BYTES} bytes.")
+
+    def on_part_end(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._text is not None:
+            self.result.fields[self._text_name] = self._text.decode("utf-8", "replace").strip()
+            self._text = None
+
+    def on_end(self) -> None:
+        self.ended = True
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+async def receive_zip(request: Request, dest: Path, max_bytes: int) -> ReceivedUpload:
+    """Write the ``file`` part to ``dest``; raises MissingFile, BadRequest or PayloadTooLarge (and
+    leaves no partial file behind)."""
+    _, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise BadRequest("Malformed multipart body: the Content-Type has no boundary.")
+    writer = _ZipPartWriter(dest, max_bytes)
+    callbacks = {
+        name: getattr(writer, name)
+        for name in (
+            "on_part_begin",
+            "on_part_data",
+            "on_part_end",
+            "on_header_field",
+            "on_header_value",
+            "on_header_end",
+            "on_headers_finished",
+            "on_end",
+        )
+    }
+    partial = dest.with_name(dest.name + ".part")
+    try:
+        parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+        async for chunk in request.stream():
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+    except (FormParserError, ValueError) as exc:
+        raise BadRequest("Malformed multipart body.") from exc
+    finally:
+        writer.close()
+        if not writer.ended or not writer.has_file:
+            partial.unlink(missing_ok=True)
+    if not writer.ended:
+        raise BadRequest("Malformed multipart body: it ends before the closing boundary.")
+    if not writer.has_file:
+        raise MissingFile("No zip uploaded: send it as multipart field 'file'.")
+    os.replace(partial, dest)
+    return writer.result

@@ -1,0 +1,196 @@
+"""Telling a client that its job ended: a signed POST, retried with exponential backoff.
+
+Signature: ``X-Capsight-Signature: sha256=<hex>``, the HMAC-SHA256 of ``f"{timestamp}.".encode() +
+body`` keyed with ``settings.webhook_secret``, where ``timestamp`` is the ``X-Capsight-Timestamp``
+header (Unix seconds). Signing the timestamp with the body lets a receiver refuse replays: it
+recomputes the HMAC over the raw body it got and drops messages older than a few minutes
+(:func:`verify_signature` does both). Every attempt is re-signed with its own timestamp; the body and
+``X-Capsight-Delivery`` (an id for de-duplication) stay the same across retries.
+
+Retries: connection errors, timeouts, 5xx and 429 are retried (``attempts`` tries in all, waiting
+``base_delay * 2**n`` seconds between); any other answer is final (a 4xx will not change by asking
+again, and a 3xx is not followed, so it cannot lead to a host that is not allow-listed). Deliveries
+run on their own thread, never on a job worker, and a delivery cut short by shutdown stays
+``pending`` in the job's summary and is sent again when the server starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from capsight.jobs.allowlist import Allowlist
+from capsight.jobs.render import job_document
+from capsight.jobs.store import JobStore
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Capsight-Signature"
+TIMESTAMP_HEADER = "X-Capsight-Timestamp"
+DELIVERY_HEADER = "X-Capsight-Delivery"
+EVENT_HEADER = "X-Capsight-Event"
+EVENT = "job.finished"
+REDELIVER_WITHIN = timedelta(days=3)
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+def verify_signature(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    header: str,
+    *,
+    tolerance_s: float = 300,
+    now: float | None = None,
+) -> bool:
+    """What a receiver does: constant-time compare, and refuse stale (replayed) messages."""
+    try:
+        age = (time.time() if now is None else now) - int(timestamp)
+    except ValueError:
+        return False
+    if abs(age) > tolerance_s:
+        return False
+    return hmac.compare_digest(signature(secret, timestamp, body), header)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 1.0
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivered: bool
+    attempts: int
+    status_code: int | None = None
+    error: str | None = None
+    interrupted: bool = False  # shutdown came first: try again at the next start
+
+    def to_summary(self) -> dict[str, Any]:
+        state = "pending" if self.interrupted else "delivered" if self.delivered else "failed"
+        return {
+            "state": state,
+            "attempts": self.attempts,
+            "status_code": self.status_code,
+            "last_error": self.error,
+            "at": datetime.now(UTC).isoformat(),
+        }
+
+
+def deliver(
+    client: httpx.Client,
+    url: str,
+    body: bytes,
+    secret: str,
+    policy: RetryPolicy,
+    stop: threading.Event,
+    delivery_id: str | None = None,
+) -> Delivery:
+    delivery_id = delivery_id or uuid.uuid4().hex
+    status: int | None = None
+    error: str | None = None
+    for attempt in range(1, policy.attempts + 1):
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: signature(secret, timestamp, body),
+            DELIVERY_HEADER: delivery_id,
+            EVENT_HEADER: EVENT,
+        }
+        try:
+            response = client.post(url, content=body, headers=headers)
+            status, error = response.status_code, None
+            if 200 <= status < 300:
+                return Delivery(True, attempt, status)
+            if status < 500 and status != 429:
+                return Delivery(False, attempt, status, f"HTTP {status} (not retried)")
+            error = f"HTTP {status}"
+        except httpx.HTTPError as exc:
+            status, error = None, f"{type(exc).__name__}: {exc}"
+        logger.info("webhook %s attempt %d failed: %s", url, attempt, error)
+        if attempt < policy.attempts and stop.wait(policy.base_delay * 2 ** (attempt - 1)):
+            return Delivery(False, attempt, status, error, interrupted=True)
+    return Delivery(False, policy.attempts, status, error)
+
+
+class WebhookDispatcher:
+    """One thread delivering the webhooks of finished jobs, in the order they finished."""
+
+    def __init__(
+        self, store: JobStore, secret: str | None, allowlist: Allowlist, policy: RetryPolicy | None = None
+    ) -> None:
+        self.store = store
+        self.secret = secret
+        self.allowlist = allowlist
+        self.policy = policy or RetryPolicy()
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="capsight-webhooks", daemon=True)
+            self._thread.start()
+
+    def submit(self, job_id: str) -> None:
+        self._queue.put(job_id)
+
+    def redeliver_pending(self) -> None:
+        for job in self.store.pending_webhooks(datetime.now(UTC) - REDELIVER_WITHIN):
+            self.submit(job.id)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=self.policy.timeout, follow_redirects=False, trust_env=False) as client:
+            while not self._stop.is_set():
+                job_id = self._queue.get()
+                if job_id is None:
+                    return
+                try:
+                    self._deliver_one(client, job_id)
+                except Exception:  # a database hiccup must not kill the thread
+                    logger.exception("webhook for job %s failed", job_id)
+
+    def _deliver_one(self, client: httpx.Client, job_id: str) -> None:
+        job = self.store.get(job_id)
+        if job is None or job.webhook_url is None or not job.finished:
+            return
+        refusal = self.allowlist.refusal(job.webhook_url)
+        if self.secret is None or refusal is not None:
+            reason = "no webhook secret is configured" if self.secret is None else f"NotAllowed: {refusal}"
+            self.store.update_summary(
+                job_id, {"webhook": {"state": "failed", "attempts": 0, "last_error": reason}}
+            )
+            return
+        body = json.dumps(
+            {"event": EVENT, "job": job_document(job, job.spec.base_url, with_webhook=False)}, sort_keys=True
+        ).encode("utf-8")
+        result = deliver(
+            client, job.webhook_url, body, self.secret, self.policy, self._stop, f"{job.id}-{job.state}"
+        )
+        self.store.update_summary(job_id, {"webhook": result.to_summary()})
+        if not result.delivered and not result.interrupted:
+            logger.warning("webhook for job %s not delivered: %s", job_id, result.error)

@@ -1,0 +1,296 @@
+"""Build the training folder ``OUT/<label>/*.jpg`` for the bottle-status model, reproducibly.
+
+Steps: (1) link (or copy) every shared photo listed in PROVENANCE.csv under its own name;
+(2) add installed extra background photos as ``background/<source>__<name>.jpg`` (at most 1024 px
+on the long side); (3) cut the board photos' items out and paste them into real scenes
+(``<original stem>__crop-synth<K>.jpg`` in the original's label folder, so the trainer keeps a
+composite in the same split as its original and a source holdout by name prefix holds out its
+composites too); (4) write SOURCES.json and SUMMARY.md (manifest.py).
+
+Reproducible: every random draw comes from a generator seeded by (seed, output name), so the
+result does not depend on the number of workers or on the order they finish in. The folder is
+built next to OUT and swapped in at the end, so a failed run never leaves half a folder behind.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import math
+import multiprocessing
+import os
+import shutil
+import time
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+from PIL import Image
+
+from capsight.errors import BadRequest, CapsightError
+from capsight.imaging.decode import decode_image
+from capsight.training.dataprep import cutout as geometry
+from capsight.training.dataprep.composite import CompositeParams, compose
+from capsight.training.dataprep.manifest import write_manifest
+from capsight.training.dataprep.plan import Candidate, plan_composites, real_counts
+from capsight.training.dataprep.segment import SegmentationRejected, cut_out
+from capsight.training.dataprep.sources import (
+    DEFAULT_EXTRA_SOURCES,
+    ExtraPhoto,
+    ExtraSource,
+    SharedPhoto,
+    read_shared_dataset,
+    scan_extra_backgrounds,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKGROUND_SIDE = 1024
+SYNTH_SUFFIX = "__crop-synth"
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    out_dir: Path
+    shared_dataset: Path
+    composites_per_item: float = 1.25
+    seed: int = 0
+    extra_backgrounds: bool = True
+    workers: int = 2
+    link_mode: Literal["symlink", "copy"] = "symlink"
+    extra_sources: tuple[ExtraSource, ...] = DEFAULT_EXTRA_SOURCES
+    composite: CompositeParams = field(default_factory=CompositeParams)
+
+
+@dataclass(frozen=True)
+class Scene:
+    file: str  # "background/<name>" in the output folder
+    path: Path  # where to read it while building
+    source: str
+    original_path: str
+    licence: str
+
+
+@dataclass(frozen=True)
+class CompositeJob:
+    photo: SharedPhoto
+    cutout_stem: Path
+    outputs: tuple[tuple[str, Scene, int], ...]  # (output file name, scene, seed)
+    out_dir: Path
+    params: CompositeParams
+
+
+@dataclass(frozen=True)
+class PrepareReport:
+    out_dir: Path
+    counts: dict[str, dict[str, int]]  # label -> source -> files
+    missing_sources: tuple[str, ...]
+    rejected: int
+    seconds: float
+
+
+def _map(fn: Callable[[_T], _R], jobs: Sequence[_T], workers: int) -> list[_R]:
+    if workers <= 1 or len(jobs) <= 1:
+        return [fn(job) for job in jobs]
+    # spawn: no fork of a process that may hold BLAS threads; workers import only what they use.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(fn, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
+
+
+def _seed_for(seed: int, name: str, stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(name.encode()), stream])
+
+
+def _place_shared(photo: SharedPhoto, out_dir: Path, mode: str) -> None:
+    target = out_dir / photo.label / photo.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "copy":
+        shutil.copyfile(photo.path, target)
+    else:
+        target.symlink_to(photo.path)
+
+
+def _write_extra(job: tuple[ExtraPhoto, Path]) -> str | None:
+    """Write one extra background photo; returns why it failed, or None."""
+    photo, target = job
+    try:
+        data = photo.path.read_bytes()
+        if photo.path.suffix == ".gz":
+            data = gzip.decompress(data)
+        decoded = decode_image(data)
+    except (OSError, ValueError, CapsightError) as exc:
+        return f"{photo.path}: {exc}"
+    image = decoded.image
+    if decoded.format == "JPEG" and max(image.size) <= MAX_BACKGROUND_SIDE and decoded.mode == "RGB":
+        target.write_bytes(data)  # small enough: the original bytes, not a re-encoding
+        return None
+    if max(image.size) > MAX_BACKGROUND_SIDE:
+        factor = MAX_BACKGROUND_SIDE / max(image.size)
+        size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    image.save(target, format="JPEG", quality=90)
+    return None
+
+
+def _segment(job: tuple[SharedPhoto, Path]) -> str | None:
+    """Cut one board photo's item out and cache it upright; returns the rejection reason or None."""
+    photo, stem = job
+    with Image.open(photo.path) as image:
+        try:
+            item = cut_out(image.convert("RGB"))
+        except SegmentationRejected as exc:
+            return exc.reason
+    geometry.save(geometry.upright(item), stem)
+    return None
+
+
+def _make_composites(job: CompositeJob) -> list[dict[str, Any]]:
+    item = geometry.load(job.cutout_stem)
+    entries = []
+    for name, scene, seed in job.outputs:
+        with Image.open(scene.path) as scene_image:
+            scene_image.draft("RGB", (job.params.output_long_side, job.params.output_long_side))
+            result = compose(item, scene_image.convert("RGB"), np.random.default_rng(seed), job.params)
+        result.save(job.out_dir / job.photo.label / name)
+        entries.append(
+            {
+                "file": f"{job.photo.label}/{name}",
+                "original": job.photo.file,
+                "scene": scene,
+                "placement": result.placement,
+            }
+        )
+    return entries
+
+
+def _scene_weights(scenes: Sequence[Scene]) -> np.ndarray:
+    """Each scene source gets a share proportional to the square root of its size.
+
+    Plain per-photo sampling would put four in five bottles on outdoor litter (AquaTrash is the
+    biggest source); equal shares would paste dozens of bottles on the same dozen flower close-ups.
+    """
+    sizes: dict[str, int] = {}
+    for scene in scenes:
+        sizes[scene.source] = sizes.get(scene.source, 0) + 1
+    weights = np.array([math.sqrt(sizes[s.source]) / sizes[s.source] for s in scenes])
+    return np.asarray(weights / weights.sum())
+
+
+def _prepare_output(out_dir: Path) -> Path:
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "SOURCES.json").is_file():
+        raise BadRequest(f"{out_dir} is not empty and was not made by prepare-data: refusing to replace it.")
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    return partial
+
+
+def prepare_dataset(config: PrepareConfig) -> PrepareReport:
+    """Build ``config.out_dir``; see the module docstring."""
+    started = time.monotonic()
+    out_dir = Path(config.out_dir).resolve()
+    shared = read_shared_dataset(Path(config.shared_dataset))
+    if not shared:
+        raise BadRequest(f"No photos listed in {config.shared_dataset}/PROVENANCE.csv")
+    partial = _prepare_output(out_dir)
+    for photo in shared:
+        _place_shared(photo, partial, config.link_mode)
+
+    scan = scan_extra_backgrounds(config.extra_sources if config.extra_backgrounds else ())
+    for hint in scan.missing:
+        logger.warning("extra background source not installed, continuing without it: %s", hint)
+    (partial / "background").mkdir(exist_ok=True)
+    failures = _map(
+        _write_extra, [(p, partial / "background" / p.output_name) for p in scan.photos], config.workers
+    )
+    extras = [p for p, failure in zip(scan.photos, failures, strict=True) if failure is None]
+    for failure in filter(None, failures):
+        logger.warning("extra background skipped: %s", failure)
+    logger.info("%d extra background photos written (%.1f s)", len(extras), time.monotonic() - started)
+
+    cache = partial / ".cutouts"
+    cache.mkdir()
+    board = [p for p in shared if p.on_board]
+    stems = {p.file: cache / Path(p.name).stem for p in board}
+    reasons = _map(_segment, [(p, stems[p.file]) for p in board], config.workers)
+    rejected = {p.file: r for p, r in zip(board, reasons, strict=True) if r is not None}
+    logger.info(
+        "cut-outs: %d of %d board photos accepted (%.1f s)",
+        len(board) - len(rejected),
+        len(board),
+        time.monotonic() - started,
+    )
+
+    scenes = [
+        Scene(
+            f"background/{p.output_name}",
+            partial / "background" / p.output_name,
+            p.source,
+            str(p.path),
+            p.licence,
+        )
+        for p in extras
+    ] + [
+        Scene(p.file, p.path, p.repo, str(p.path), p.licence)
+        for p in shared
+        if p.label == "background" and not p.on_board
+    ]
+    accepted = [p for p in board if p.file not in rejected]
+    rng = np.random.default_rng(config.seed)
+    plan = plan_composites(
+        [Candidate(p.file, p.label, p.material) for p in accepted],
+        real_counts([Candidate(p.file, p.label, p.material) for p in shared]),
+        config.composites_per_item,
+        rng,
+    )
+    jobs = _composite_jobs(accepted, plan, scenes, stems, partial, config) if scenes else []
+    if not scenes:
+        logger.warning("no scene photos to paste into: no composites made")
+    entries = [entry for batch in _map(_make_composites, jobs, config.workers) for entry in batch]
+    shutil.rmtree(cache)
+    logger.info("%d composites written (%.1f s)", len(entries), time.monotonic() - started)
+
+    counts = write_manifest(
+        partial, config=config, shared=shared, extras=extras, composites=entries,
+        photos={p.file: p for p in shared}, rejected=rejected, missing=scan.missing,
+    )  # fmt: skip
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(partial, out_dir)
+    return PrepareReport(
+        out_dir=out_dir,
+        counts=counts,
+        missing_sources=scan.missing,
+        rejected=len(rejected),
+        seconds=time.monotonic() - started,
+    )
+
+
+def _composite_jobs(
+    accepted: Iterable[SharedPhoto],
+    plan: dict[str, int],
+    scenes: Sequence[Scene],
+    stems: dict[str, Path],
+    partial: Path,
+    config: PrepareConfig,
+) -> list[CompositeJob]:
+    weights = _scene_weights(scenes)
+    jobs = []
+    for photo in accepted:
+        outputs = []
+        for k in range(plan.get(photo.file, 0)):
+            name = f"{Path(photo.name).stem}{SYNTH_SUFFIX}{k}.jpg"
+            pick = _seed_for(config.seed, name, 0)
+            scene = scenes[int(pick.choice(len(scenes), p=weights))]
+            outputs.append((name, scene, int(_seed_for(config.seed, name, 1).integers(2**63))))
+        if outputs:
+            jobs.append(CompositeJob(photo, stems[photo.file], tuple(outputs), partial, config.composite))
+    return jobs

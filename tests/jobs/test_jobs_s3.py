@@ -1,0 +1,56 @@
+"""S3 prefix jobs against a real S3-compatible server process (moto server)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import JobApp
+from jobs_helpers import image, wait_for_job
+
+from servers import S3Server
+
+pytestmark = pytest.mark.s3
+
+
+def test_s3_prefix_job_classifies_the_objects_under_the_prefix(
+    make_app: JobApp, s3_server: S3Server, s3_credentials: dict[str, str]
+) -> None:
+    bucket = s3_server.create_bucket()
+    client_s3 = s3_server.client()
+    expected = {}
+    for i, label in enumerate(["background", "closed", "opened", "closed"]):
+        key = f"incoming/2026/{i}.png"
+        client_s3.put_object(Bucket=bucket, Key=key, Body=image(label))
+        expected[f"s3://{bucket}/{key}"] = label
+    client_s3.put_object(Bucket=bucket, Key="incoming/2026/broken.jpg", Body=b"\xff\xd8\xff\xe0 nope")
+    client_s3.put_object(Bucket=bucket, Key="private/secret.png", Body=image("opened"))
+    client = make_app(job_url_allowlist=[f"s3://{bucket}/incoming/"], s3_endpoint_url=s3_server.endpoint_url)
+
+    created = client.post("/v1/jobs", json={"s3_prefix": f"s3://{bucket}/incoming/2026/"})
+    assert created.status_code == 202, created.text
+    assert created.json()["source"] == {"kind": "s3", "prefix": f"s3://{bucket}/incoming/2026/"}
+    done = wait_for_job(client, created.json()["id"])
+    assert done["state"] == "succeeded", done
+    assert done["counts"] == {"background": 1, "closed": 2, "opened": 1}
+    assert done["errors"] == 1 and done["progress"] == {"done": 5, "total": 5}
+    rows = [json.loads(r) for r in client.get(f"/v1/jobs/{done['id']}/results?format=jsonl").text.splitlines()]
+    assert {r["path"]: r["label"] for r in rows if r["error"] is None} == expected
+    assert [r["path"] for r in rows if r["error"]] == [f"s3://{bucket}/incoming/2026/broken.jpg"]
+
+    for prefix in (f"s3://{bucket}/private/", f"s3://{bucket}/", f"s3://{bucket}/incoming-old/", "s3://other/incoming/"):
+        refused = client.post("/v1/jobs", json={"s3_prefix": prefix})
+        assert refused.status_code == 400, prefix
+        assert "not under an allow-listed s3:// prefix" in refused.json()["error"]
+    assert client.post("/v1/jobs", json={"s3_prefix": "https://bucket/x"}).status_code == 400
+
+
+def test_an_unlistable_bucket_fails_the_job_with_the_reason(
+    make_app: JobApp, s3_server: S3Server, s3_credentials: dict[str, str]
+) -> None:
+    client = make_app(job_url_allowlist=["s3://no-such-bucket-capsight"], s3_endpoint_url=s3_server.endpoint_url)
+    job_id = client.post("/v1/jobs", json={"s3_prefix": "s3://no-such-bucket-capsight/x/"}).json()["id"]
+    done = wait_for_job(client, job_id)
+    assert done["state"] == "failed"
+    assert done["error"].startswith("Cannot list s3://no-such-bucket-capsight/x/")
+    assert done["finished_at"] is not None

@@ -1,0 +1,131 @@
+"""Webhooks: delivered to a real receiver on loopback, signed, retried after a 500, and refused when
+they would go anywhere not allow-listed."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+from conftest import WEBHOOK_SECRET, JobApp
+from jobs_helpers import WebhookReceiver, labelled_zip, post_zip, wait_for_job
+
+from capsight.jobs.webhook import RetryPolicy, deliver, signature, verify_signature
+
+
+def _hook_settings(receiver: WebhookReceiver) -> dict[str, object]:
+    return {"webhook_secret": WEBHOOK_SECRET, "webhook_allowlist": [receiver.base]}
+
+
+def test_webhook_is_signed_and_retried_after_a_500(make_app: JobApp, receiver: WebhookReceiver) -> None:
+    receiver.statuses = [500]
+    client = make_app(**_hook_settings(receiver))
+    data, _ = labelled_zip(["background", "closed", "closed"])
+    hook = f"{receiver.base}/hooks/capsight?team=ml"
+    job_id = post_zip(client, data, webhook_url=hook).json()["id"]
+
+    first, second = receiver.wait_for(2)
+    assert first.body == second.body  # the same message, re-sent
+    assert first.headers["x-capsight-delivery"] == second.headers["x-capsight-delivery"]
+    for call in (first, second):
+        assert call.headers["content-type"] == "application/json"
+        assert call.headers["x-capsight-event"] == "job.finished"
+        timestamp = call.headers["x-capsight-timestamp"]
+        assert abs(int(timestamp) - time.time()) < 60
+        assert call.headers["x-capsight-signature"] == signature(WEBHOOK_SECRET, timestamp, call.body)
+        assert verify_signature(WEBHOOK_SECRET, timestamp, call.body, call.headers["x-capsight-signature"])
+        # What a receiver must refuse: another key, a changed body, a replay of an old message.
+        assert not verify_signature("another-secret", timestamp, call.body, call.headers["x-capsight-signature"])
+        assert not verify_signature(
+            WEBHOOK_SECRET, timestamp, call.body.replace(b"succeeded", b"failed"), call.headers["x-capsight-signature"]
+        )
+        assert not verify_signature(
+            WEBHOOK_SECRET, timestamp, call.body, call.headers["x-capsight-signature"], now=int(timestamp) + 3600
+        )
+
+    payload = json.loads(first.body)
+    assert payload["event"] == "job.finished"
+    job = payload["job"]
+    assert job["id"] == job_id and job["state"] == "succeeded"
+    assert job["counts"] == {"background": 1, "closed": 2, "opened": 0}
+    assert job["progress"] == {"done": 3, "total": 3}
+    assert job["links"]["results_csv"] == f"http://testserver/v1/jobs/{job_id}/results?format=csv"
+    assert job["links"]["results_jsonl"] == f"http://testserver/v1/jobs/{job_id}/results?format=jsonl"
+    assert "webhook" not in job
+
+    status = wait_for_job(client, job_id, until=lambda d: (d["webhook"] or {}).get("state") == "delivered")
+    assert status["webhook"]["url"] == hook
+    assert status["webhook"]["attempts"] == 2 and status["webhook"]["status_code"] == 200
+    csv_via_link = client.get(job["links"]["results_csv"].removeprefix("http://testserver"))
+    assert csv_via_link.status_code == 200 and csv_via_link.text.count("\n") == 4
+
+
+def test_a_4xx_answer_is_final(make_app: JobApp, receiver: WebhookReceiver) -> None:
+    receiver.statuses = [410]
+    client = make_app(**_hook_settings(receiver))
+    job_id = post_zip(client, labelled_zip(["opened"])[0], webhook_url=receiver.base).json()["id"]
+    status = wait_for_job(client, job_id, until=lambda d: (d["webhook"] or {}).get("state") == "failed")
+    assert status["webhook"]["attempts"] == 1 and status["webhook"]["status_code"] == 410
+    assert status["webhook"]["last_error"] == "HTTP 410 (not retried)"
+    time.sleep(0.3)
+    assert len(receiver.received) == 1
+
+
+def test_webhook_urls_are_checked_when_the_job_is_created(make_app: JobApp, receiver: WebhookReceiver) -> None:
+    client = make_app(**_hook_settings(receiver))
+    data, _ = labelled_zip(["closed"])
+    refused = {
+        "other port": f"http://127.0.0.1:{receiver.port + 1}/hook",
+        "other host": "http://169.254.169.254/latest/meta-data/",
+        "not http": "ftp://127.0.0.1/hook",
+    }
+    for name, hook in refused.items():
+        response = post_zip(client, data, webhook_url=hook)
+        assert response.status_code == 400, name
+        assert response.json()["error"].startswith("webhook_url is refused: "), name
+    no_list = make_app(webhook_secret=WEBHOOK_SECRET, data_dir=client.app.state.settings.data_dir / "b")  # type: ignore[attr-defined]
+    assert post_zip(no_list, data, webhook_url=receiver.base).json() == {
+        "error": "webhook_url is refused: no webhook hosts are allow-listed (CAPSIGHT_WEBHOOK_ALLOWLIST)."
+    }
+    no_secret = make_app(webhook_allowlist=[receiver.base], data_dir=client.app.state.settings.data_dir / "c")  # type: ignore[attr-defined]
+    assert post_zip(no_secret, data, webhook_url=receiver.base).json() == {
+        "error": "Webhooks are not enabled on this server (CAPSIGHT_WEBHOOK_SECRET is unset)."
+    }
+    assert receiver.received == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_connection_errors_are_retried_with_backoff_then_given_up() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/hook"
+    started = time.monotonic()
+    with httpx.Client(timeout=2, trust_env=False) as client:
+        result = deliver(client, url, b"{}", WEBHOOK_SECRET, RetryPolicy(attempts=4, base_delay=0.05), threading.Event())
+    elapsed = time.monotonic() - started
+    assert not result.delivered and result.attempts == 4
+    assert result.error is not None and result.error.startswith("ConnectError")
+    assert elapsed >= 0.05 + 0.1 + 0.2  # waited base * 2**n between the tries
+    assert result.to_summary()["state"] == "failed"
+
+
+def test_shutdown_interrupts_the_backoff_and_leaves_the_delivery_pending() -> None:
+    stop = threading.Event()
+    stop.set()
+    with httpx.Client(timeout=2, trust_env=False) as client:
+        result = deliver(
+            client, f"http://127.0.0.1:{_closed_port()}/", b"{}", WEBHOOK_SECRET, RetryPolicy(base_delay=30), stop
+        )
+    assert result.attempts == 1 and result.interrupted
+    assert result.to_summary()["state"] == "pending"
+
+
+@pytest.mark.parametrize("timestamp", ["", "soon", "12.5"])
+def test_malformed_timestamps_never_verify(timestamp: str) -> None:
+    assert not verify_signature(WEBHOOK_SECRET, timestamp, b"{}", signature(WEBHOOK_SECRET, "1", b"{}"))
