@@ -65,9 +65,21 @@ MEANINGS: dict[str, str] = {
     "`classify` or `admin`, optional `rate_limit`).",
     "jwt_public_key": "Accept RS256/ES256 JWTs verified with this PEM public key (text or file path).",
     "jwt_algorithm": "JWT algorithm (`HS256`, `RS256`, `ES256`, ...).",
-    "job_url_allowlist": "Reserved for batch jobs over HTTP (not served yet): URL prefixes a job may "
-    "fetch images from, as a JSON list.",
-    "webhook_secret": "Reserved for batch jobs over HTTP (not served yet): secret that signs job webhooks.",
+    "job_url_allowlist": "Where `POST /v1/jobs` may fetch images, as a JSON list of hosts "
+    "(`images.example.com`, default ports only), URL prefixes (`https://cdn.example.com/photos/`) and S3 "
+    "prefixes (`s3://bucket/prefix`). Empty: URL and S3 jobs are refused (400).",
+    "webhook_secret": "Key of the HMAC-SHA256 signature on job webhooks (`X-Capsight-Signature`). Unset: "
+    "jobs with a `webhook_url` are refused.",
+    "webhook_allowlist": "Hosts or URL prefixes that job webhooks may be sent to (same forms as "
+    "`JOB_URL_ALLOWLIST`). Empty: webhooks are refused.",
+    "job_workers": "Jobs run at once by this process (in background threads, sharing the model). `0`: "
+    "this process only accepts jobs; another one with workers runs them.",
+    "job_batch_size": "Images per model call in a job. Small, so a request arriving meanwhile waits at "
+    "most one small batch.",
+    "max_job_upload_bytes": "Largest zip accepted by `POST /v1/jobs` (bytes); larger uploads get 413.",
+    "max_job_images": "Most images in one job (zip members or URLs).",
+    "max_job_uncompressed_bytes": "Most bytes a job's zip may inflate to (the sizes its directory claims, "
+    "checked before extraction and enforced during it); zip bombs get 413.",
 }
 
 HEADER = "| Variable | Default | Meaning |\n|---|---|---|"

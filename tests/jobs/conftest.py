@@ -4,20 +4,19 @@ under tmp_path), and real loopback HTTP servers."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from jobs_helpers import ImageServer, WebhookReceiver, close, serve
+from jobs_helpers import ImageServer, JobApp, WebhookReceiver, close, serve
 
 from capsight.api.app import create_app
 from capsight.inference import OnnxClassifier
 from capsight.settings import Settings
-
-JobApp = Callable[..., TestClient]
-WEBHOOK_SECRET = "webhook-secret-for-tests-" + "x" * 16
+from capsight.store.database import Database
+from servers import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +73,15 @@ def image_server() -> Iterator[ImageServer]:
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
     yield from serve(WebhookReceiver())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def job_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """The job store's database: the embedded default (SQLite) and a real PostgreSQL server."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'capsight.db'}")
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        db = Database(server.create_schema())
+    yield db
+    db.dispose()

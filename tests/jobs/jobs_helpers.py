@@ -6,9 +6,10 @@ from __future__ import annotations
 import io
 import threading
 import time
+import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +22,8 @@ from capsight.inference.metadata import ModelMetadata
 from model_factory import LABEL_COLOURS, solid_image_bytes
 
 FINISHED = {"succeeded", "failed", "cancelled"}
+WEBHOOK_SECRET = "webhook-secret-for-tests-" + "x" * 16
+JobApp = Callable[..., TestClient]  # the make_app fixture
 
 
 def image(label: str, fmt: str = "PNG", size: tuple[int, int] = (16, 12)) -> bytes:
@@ -35,7 +38,8 @@ def truncated_jpeg() -> bytes:
 
 def make_zip(members: Iterable[tuple[str, bytes]], *, symlinks: Iterable[tuple[str, str]] = ()) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        warnings.simplefilter("ignore", UserWarning)  # crafted zips repeat names on purpose
         for name, data in members:
             if name.endswith("/"):
                 zf.writestr(zipfile.ZipInfo(name), b"")
@@ -56,7 +60,10 @@ def labelled_zip(labels: Iterable[str], prefix: str = "photos/") -> tuple[bytes,
 
 def post_zip(client: TestClient, data: bytes, headers: dict[str, str] | None = None, **fields: str) -> Any:
     return client.post(
-        "/v1/jobs", files={"file": ("images.zip", data, "application/zip")}, data=fields or None, headers=headers
+        "/v1/jobs",
+        files={"file": ("images.zip", data, "application/zip")},
+        data=fields or None,
+        headers=headers,
     )
 
 
@@ -118,12 +125,14 @@ class Route:
 class _Server:
     """A real ThreadingHTTPServer on 127.0.0.1 in a daemon thread."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self.httpd.owner = self  # type: ignore[attr-defined]
         self.port = int(self.httpd.server_address[1])
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     @property
@@ -194,12 +203,12 @@ class _HookHandler(BaseHTTPRequestHandler):
 class WebhookReceiver(_Server):
     """Answers each POST with the next status of ``statuses`` (200 once they run out)."""
 
-    def __init__(self, statuses: list[int] | None = None) -> None:
+    def __init__(self, statuses: list[int] | None = None, port: int = 0) -> None:
         self.statuses = list(statuses or [])
         self.received: list[Received] = []
         self.lock = threading.Lock()
         self.arrived = threading.Event()
-        super().__init__(_HookHandler)
+        super().__init__(_HookHandler, port)
 
     def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
         deadline = time.monotonic() + timeout

@@ -36,7 +36,10 @@ def test_allowed(url: str) -> None:
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
-        ("http://images.example.com:6379/", "its host is not on the allowlist"),  # other ports of a listed host
+        (
+            "http://images.example.com:6379/",
+            "its host is not on the allowlist",
+        ),  # other ports of a listed host
         ("http://images.example.com.evil.net/a.jpg", "its host is not on the allowlist"),
         ("http://evil.net/images.example.com/a.jpg", "its host is not on the allowlist"),
         ("http://cdn.example.com/photos/a.jpg", "its host is not on the allowlist"),  # prefix says https

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from conftest import JobApp
-from jobs_helpers import labelled_zip, post_zip, wait_for_job
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from jobs_helpers import JobApp, labelled_zip, post_zip, wait_for_job
+
+from capsight.api.app import create_app
+from capsight.settings import Settings
+from capsight.store.services import Services
 
 
 def test_jobs_are_private_to_their_creator_and_listed_for_admins(make_app: JobApp) -> None:
@@ -36,22 +42,13 @@ def test_jobs_are_private_to_their_creator_and_listed_for_admins(make_app: JobAp
     assert client.get("/v1/jobs", params={"client_id": "nobody"}, headers=as_admin).json() == {"jobs": []}
 
 
-def test_jobs_need_a_database() -> None:
+def test_jobs_need_a_database(colour_model_dir: Path, tmp_path: Path) -> None:
     """A hand-built services bundle without a database has no job queue: 503, not a crash."""
-    from fastapi.testclient import TestClient
-
-    from capsight.api.app import create_app
-    from capsight.settings import Settings
-    from capsight.store.services import Services
-    from model_factory import build_colour_model
-
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        model = build_colour_model(Path(tmp) / "model")
-        app = create_app(Settings(model_dir=model, data_dir=Path(tmp), warmup=False), services=Services())
-        with TestClient(app) as client:
-            response = client.post("/v1/jobs", json={"urls": ["http://x/a.png"]})
-            assert response.status_code == 503
-            assert response.json() == {"error": "Jobs need a database, and this server was built without one."}
+    app = create_app(
+        Settings(model_dir=colour_model_dir, data_dir=tmp_path, warmup=False), services=Services()
+    )
+    with TestClient(app) as client:
+        response = client.post("/v1/jobs", json={"urls": ["http://x/a.png"]})
+        assert response.status_code == 503
+        assert response.json() == {"error": "Jobs need a database, and this server was built without one."}
+        assert client.get(f"/v1/jobs/{'0' * 32}").status_code == 503

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import json
 
-from conftest import WEBHOOK_SECRET, JobApp
-from jobs_helpers import SlowClassifier, WebhookReceiver, labelled_zip, post_zip, wait_for_job
+from jobs_helpers import (
+    WEBHOOK_SECRET,
+    JobApp,
+    SlowClassifier,
+    WebhookReceiver,
+    labelled_zip,
+    post_zip,
+    wait_for_job,
+)
 
 from capsight.inference import OnnxClassifier
 
@@ -43,13 +50,13 @@ def test_a_running_job_stops_between_batches_when_cancelled(
 
 def test_partial_results_can_be_read_while_running(make_app: JobApp, onnx_classifier: OnnxClassifier) -> None:
     client = make_app(classifier=SlowClassifier(onnx_classifier, seconds=0.05), job_batch_size=2)
-    job_id = post_zip(client, labelled_zip(["closed"] * 40)[0]).json()["id"]
+    job_id = post_zip(client, labelled_zip(["closed"] * 100)[0]).json()["id"]
     running = wait_for_job(client, job_id, until=lambda d: d["progress"]["done"] >= 2)
     assert running["state"] == "running" and running["phase"] == "classifying"
     assert client.get(f"/v1/jobs/{job_id}/results").status_code == 409
     partial = client.get(f"/v1/jobs/{job_id}/results", params={"partial": "true", "format": "jsonl"})
     assert partial.status_code == 200 and partial.headers["x-capsight-job-state"] == "running"
     rows = [json.loads(line) for line in partial.text.splitlines()]
-    assert 2 <= len(rows) < 40 and all(r["label"] == "closed" for r in rows)
+    assert 2 <= len(rows) < 100 and all(r["label"] == "closed" for r in rows)
     client.delete(f"/v1/jobs/{job_id}")
     assert wait_for_job(client, job_id)["state"] == "cancelled"

@@ -15,8 +15,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import JobApp
-from jobs_helpers import ImageServer, SlowClassifier, close, image, labelled_zip, post_zip, wait_for_job
+from jobs_helpers import (
+    ImageServer,
+    JobApp,
+    SlowClassifier,
+    close,
+    image,
+    labelled_zip,
+    post_zip,
+    wait_for_job,
+)
 
 from capsight.inference import OnnxClassifier
 
@@ -29,7 +37,7 @@ def _rows(client: object, job_id: str) -> list[dict[str, object]]:
 def test_a_job_interrupted_by_shutdown_resumes_in_the_next_app(
     make_app: JobApp, onnx_classifier: OnnxClassifier, tmp_path: Path
 ) -> None:
-    labels = ["background", "closed", "opened"] * 20
+    labels = ["background", "closed", "opened"] * 40
     data, expected = labelled_zip(labels)
     first_model = SlowClassifier(onnx_classifier, seconds=0.05)
     first = make_app(classifier=first_model, job_batch_size=2)
@@ -44,7 +52,7 @@ def test_a_job_interrupted_by_shutdown_resumes_in_the_next_app(
     assert 6 <= after_restart["progress"]["done"] < len(labels)
     done = wait_for_job(second, job_id)
     assert done["state"] == "succeeded"
-    assert done["counts"] == {"background": 20, "closed": 20, "opened": 20}
+    assert done["counts"] == {"background": 40, "closed": 40, "opened": 40}
     rows = _rows(second, job_id)
     assert {r["path"]: r["label"] for r in rows} == expected
     assert len(rows) == len(labels)  # nothing twice
@@ -99,9 +107,22 @@ def _free_port() -> int:
 def _start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "capsight.api.app:create_app_from_env",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "capsight.api.app:create_app_from_env",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -119,7 +140,7 @@ def _start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen
 
 @pytest.fixture
 def slow_images() -> Iterator[ImageServer]:
-    server = ImageServer(delay=0.05)
+    server = ImageServer(delay=0.1)
     try:
         yield server
     finally:

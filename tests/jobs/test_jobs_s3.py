@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import JobApp
-from jobs_helpers import image, wait_for_job
+from jobs_helpers import JobApp, image, wait_for_job
 
 from servers import S3Server
 
@@ -34,11 +33,18 @@ def test_s3_prefix_job_classifies_the_objects_under_the_prefix(
     assert done["state"] == "succeeded", done
     assert done["counts"] == {"background": 1, "closed": 2, "opened": 1}
     assert done["errors"] == 1 and done["progress"] == {"done": 5, "total": 5}
-    rows = [json.loads(r) for r in client.get(f"/v1/jobs/{done['id']}/results?format=jsonl").text.splitlines()]
+    rows = [
+        json.loads(r) for r in client.get(f"/v1/jobs/{done['id']}/results?format=jsonl").text.splitlines()
+    ]
     assert {r["path"]: r["label"] for r in rows if r["error"] is None} == expected
     assert [r["path"] for r in rows if r["error"]] == [f"s3://{bucket}/incoming/2026/broken.jpg"]
 
-    for prefix in (f"s3://{bucket}/private/", f"s3://{bucket}/", f"s3://{bucket}/incoming-old/", "s3://other/incoming/"):
+    for prefix in (
+        f"s3://{bucket}/private/",
+        f"s3://{bucket}/",
+        f"s3://{bucket}/incoming-old/",
+        "s3://other/incoming/",
+    ):
         refused = client.post("/v1/jobs", json={"s3_prefix": prefix})
         assert refused.status_code == 400, prefix
         assert "not under an allow-listed s3:// prefix" in refused.json()["error"]
@@ -48,7 +54,9 @@ def test_s3_prefix_job_classifies_the_objects_under_the_prefix(
 def test_an_unlistable_bucket_fails_the_job_with_the_reason(
     make_app: JobApp, s3_server: S3Server, s3_credentials: dict[str, str]
 ) -> None:
-    client = make_app(job_url_allowlist=["s3://no-such-bucket-capsight"], s3_endpoint_url=s3_server.endpoint_url)
+    client = make_app(
+        job_url_allowlist=["s3://no-such-bucket-capsight"], s3_endpoint_url=s3_server.endpoint_url
+    )
     job_id = client.post("/v1/jobs", json={"s3_prefix": "s3://no-such-bucket-capsight/x/"}).json()["id"]
     done = wait_for_job(client, job_id)
     assert done["state"] == "failed"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from conftest import JobApp
-from jobs_helpers import ImageServer, image, wait_for_job
+from jobs_helpers import ImageServer, JobApp, image, wait_for_job
 
 
 def test_url_job_classifies_allow_listed_images_and_reports_failed_downloads(
@@ -35,7 +34,10 @@ def test_url_job_classifies_allow_listed_images_and_reports_failed_downloads(
     assert done["errors"] == 4
     assert done["progress"] == {"done": 8, "total": 8}
 
-    rows = [json.loads(line) for line in client.get(f"/v1/jobs/{job['id']}/results?format=jsonl").text.splitlines()]
+    rows = [
+        json.loads(line)
+        for line in client.get(f"/v1/jobs/{job['id']}/results?format=jsonl").text.splitlines()
+    ]
     by_url = {r["path"]: r for r in rows}
     assert set(by_url) == {*good, missing, moved, huge, not_image}
     for url, label in good.items():
@@ -45,10 +47,21 @@ def test_url_job_classifies_allow_listed_images_and_reports_failed_downloads(
     assert by_url[huge]["error"] == "DownloadError: larger than 30000 bytes"
     assert by_url[not_image]["error"].startswith("InvalidImage")
     # Each URL was requested exactly once; the redirect target never was.
-    assert image_server.hits == Counter({path: 1 for path in (
-        "/img/red.png", "/img/green.jpg", "/img/blue.webp", "/img/green-2.png", "/img/missing.png",
-        "/img/moved.png", "/img/huge.png", "/img/page.html",
-    )})
+    assert image_server.hits == Counter(
+        {
+            path: 1
+            for path in (
+                "/img/red.png",
+                "/img/green.jpg",
+                "/img/blue.webp",
+                "/img/green-2.png",
+                "/img/missing.png",
+                "/img/moved.png",
+                "/img/huge.png",
+                "/img/page.html",
+            )
+        }
+    )
 
 
 def test_urls_off_the_allowlist_are_refused_with_400(make_app: JobApp, image_server: ImageServer) -> None:

@@ -10,8 +10,7 @@ import time
 
 import httpx
 import pytest
-from conftest import WEBHOOK_SECRET, JobApp
-from jobs_helpers import WebhookReceiver, labelled_zip, post_zip, wait_for_job
+from jobs_helpers import WEBHOOK_SECRET, JobApp, WebhookReceiver, close, labelled_zip, post_zip, wait_for_job
 
 from capsight.jobs.webhook import RetryPolicy, deliver, signature, verify_signature
 
@@ -38,12 +37,21 @@ def test_webhook_is_signed_and_retried_after_a_500(make_app: JobApp, receiver: W
         assert call.headers["x-capsight-signature"] == signature(WEBHOOK_SECRET, timestamp, call.body)
         assert verify_signature(WEBHOOK_SECRET, timestamp, call.body, call.headers["x-capsight-signature"])
         # What a receiver must refuse: another key, a changed body, a replay of an old message.
-        assert not verify_signature("another-secret", timestamp, call.body, call.headers["x-capsight-signature"])
         assert not verify_signature(
-            WEBHOOK_SECRET, timestamp, call.body.replace(b"succeeded", b"failed"), call.headers["x-capsight-signature"]
+            "another-secret", timestamp, call.body, call.headers["x-capsight-signature"]
         )
         assert not verify_signature(
-            WEBHOOK_SECRET, timestamp, call.body, call.headers["x-capsight-signature"], now=int(timestamp) + 3600
+            WEBHOOK_SECRET,
+            timestamp,
+            call.body.replace(b"succeeded", b"failed"),
+            call.headers["x-capsight-signature"],
+        )
+        assert not verify_signature(
+            WEBHOOK_SECRET,
+            timestamp,
+            call.body,
+            call.headers["x-capsight-signature"],
+            now=int(timestamp) + 3600,
         )
 
     payload = json.loads(first.body)
@@ -74,7 +82,9 @@ def test_a_4xx_answer_is_final(make_app: JobApp, receiver: WebhookReceiver) -> N
     assert len(receiver.received) == 1
 
 
-def test_webhook_urls_are_checked_when_the_job_is_created(make_app: JobApp, receiver: WebhookReceiver) -> None:
+def test_webhook_urls_are_checked_when_the_job_is_created(
+    make_app: JobApp, receiver: WebhookReceiver
+) -> None:
     client = make_app(**_hook_settings(receiver))
     data, _ = labelled_zip(["closed"])
     refused = {
@@ -107,7 +117,9 @@ def test_connection_errors_are_retried_with_backoff_then_given_up() -> None:
     url = f"http://127.0.0.1:{_closed_port()}/hook"
     started = time.monotonic()
     with httpx.Client(timeout=2, trust_env=False) as client:
-        result = deliver(client, url, b"{}", WEBHOOK_SECRET, RetryPolicy(attempts=4, base_delay=0.05), threading.Event())
+        result = deliver(
+            client, url, b"{}", WEBHOOK_SECRET, RetryPolicy(attempts=4, base_delay=0.05), threading.Event()
+        )
     elapsed = time.monotonic() - started
     assert not result.delivered and result.attempts == 4
     assert result.error is not None and result.error.startswith("ConnectError")
@@ -120,7 +132,12 @@ def test_shutdown_interrupts_the_backoff_and_leaves_the_delivery_pending() -> No
     stop.set()
     with httpx.Client(timeout=2, trust_env=False) as client:
         result = deliver(
-            client, f"http://127.0.0.1:{_closed_port()}/", b"{}", WEBHOOK_SECRET, RetryPolicy(base_delay=30), stop
+            client,
+            f"http://127.0.0.1:{_closed_port()}/",
+            b"{}",
+            WEBHOOK_SECRET,
+            RetryPolicy(base_delay=30),
+            stop,
         )
     assert result.attempts == 1 and result.interrupted
     assert result.to_summary()["state"] == "pending"
@@ -129,3 +146,25 @@ def test_shutdown_interrupts_the_backoff_and_leaves_the_delivery_pending() -> No
 @pytest.mark.parametrize("timestamp", ["", "soon", "12.5"])
 def test_malformed_timestamps_never_verify(timestamp: str) -> None:
     assert not verify_signature(WEBHOOK_SECRET, timestamp, b"{}", signature(WEBHOOK_SECRET, "1", b"{}"))
+
+
+def test_a_delivery_cut_short_by_shutdown_is_sent_by_the_next_server(make_app: JobApp) -> None:
+    port = _closed_port()  # the receiver is down while the job ends
+    hook = f"http://127.0.0.1:{port}/hook"
+    first = make_app(webhook_secret=WEBHOOK_SECRET, webhook_allowlist=[f"http://127.0.0.1:{port}"])
+    job_id = post_zip(first, labelled_zip(["closed"])[0], webhook_url=hook).json()["id"]
+    assert wait_for_job(first, job_id)["state"] == "succeeded"
+    close(first)  # interrupts the delivery (or its 1 s backoff): it stays pending in the database
+
+    receiver = WebhookReceiver(port=port)
+    try:
+        second = make_app(webhook_secret=WEBHOOK_SECRET, webhook_allowlist=[f"http://127.0.0.1:{port}"])
+        (call,) = receiver.wait_for(1)
+        assert json.loads(call.body)["job"]["id"] == job_id
+        assert call.headers["x-capsight-delivery"] == f"{job_id}-succeeded"
+        status = wait_for_job(
+            second, job_id, until=lambda d: (d["webhook"] or {}).get("state") == "delivered"
+        )
+        assert status["webhook"]["attempts"] == 1
+    finally:
+        receiver.close()

@@ -10,8 +10,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from conftest import JobApp
-from jobs_helpers import image, labelled_zip, make_zip, post_zip, truncated_jpeg, wait_for_job
+from jobs_helpers import JobApp, image, labelled_zip, make_zip, post_zip, truncated_jpeg, wait_for_job
 
 LABELS = ["background", "background", "closed", "closed", "opened"]
 
@@ -71,10 +70,19 @@ def test_zip_job_runs_to_success_with_counts_errors_and_results(make_app: JobApp
     assert {r["path"]: r["label"] for r in rows if not r["error"]} == expected
     (broken,) = [r for r in rows if r["error"]]
     assert broken["path"] == "photos/broken.jpg" and broken["label"] == ""
-    assert list(rows[0])[:6] == ["path", "label", "confidence", "prob_background", "prob_closed", "prob_opened"]
+    assert list(rows[0])[:6] == [
+        "path",
+        "label",
+        "confidence",
+        "prob_background",
+        "prob_closed",
+        "prob_opened",
+    ]
     for row in rows:
         if row["label"]:
-            assert float(row["confidence"]) == max(float(row[f"prob_{lab}"]) for lab in ("background", "closed", "opened"))
+            assert float(row["confidence"]) == max(
+                float(row[f"prob_{lab}"]) for lab in ("background", "closed", "opened")
+            )
 
     as_jsonl = client.get(f"/v1/jobs/{job['id']}/results", params={"format": "jsonl"})
     assert as_jsonl.status_code == 200
@@ -161,9 +169,13 @@ def test_uploads_over_the_limit_are_413_and_leave_nothing(make_app: JobApp, tmp_
 
     boundary = "capsightboundary"
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.zip"\r\n'
-        "Content-Type: application/zip\r\n\r\n"
-    ).encode() + big + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.zip"\r\n'
+            "Content-Type: application/zip\r\n\r\n"
+        ).encode()
+        + big
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
 
     def chunked() -> Iterator[bytes]:  # no Content-Length: counted while streaming
         for start in range(0, len(body), 4096):
@@ -192,7 +204,9 @@ def test_zip_bombs_are_refused_before_extraction(make_app: JobApp, tmp_path: Pat
     assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
 
 
-def test_path_traversal_and_symlink_members_are_skipped_never_written(make_app: JobApp, tmp_path: Path) -> None:
+def test_path_traversal_and_symlink_members_are_skipped_never_written(
+    make_app: JobApp, tmp_path: Path
+) -> None:
     client = make_app()
     data = make_zip(
         [

@@ -54,7 +54,7 @@ class Skipped:
 
 @dataclass(frozen=True)
 class ZipPlan:
-    members: tuple[tuple[str, str], ...]  # (name in the zip, safe relative path to write)
+    members: tuple[tuple[int, str], ...]  # (position in the zip's directory, safe relative path)
     skipped: tuple[Skipped, ...] = ()
     total_bytes: int = 0
 
@@ -112,11 +112,11 @@ def inspect_zip(path: Path, limits: ZipLimits) -> ZipPlan:
         infos = zf.infolist()
         if len(infos) > limits.max_entries:
             raise PayloadTooLarge(f"The zip has {len(infos)} entries; the limit is {limits.max_entries}.")
-        members: list[tuple[str, str]] = []
+        members: list[tuple[int, str]] = []
         skipped: list[Skipped] = []
         seen: set[str] = set()
         total = 0
-        for info in infos:
+        for position, info in enumerate(infos):
             if info.is_dir():
                 continue
             rel = safe_relative_name(info.filename)
@@ -130,7 +130,7 @@ def inspect_zip(path: Path, limits: ZipLimits) -> ZipPlan:
                 skipped.append(Skipped(info.filename, reason or "unsafe path"))
                 continue
             seen.add(rel)
-            members.append((info.filename, rel))
+            members.append((position, rel))
             total += info.file_size
     if len(members) > limits.max_images:
         raise PayloadTooLarge(
@@ -157,10 +157,11 @@ def extract(archive: Path, plan: ZipPlan, dest: Path, cancel: threading.Event | 
     result = Extracted(complete=False)
     written_total = 0
     with zipfile.ZipFile(archive) as zf:
-        for name, rel in plan.members:
+        infos = zf.infolist()  # by position: a crafted zip may hold one name twice
+        for position, rel in plan.members:
             if cancel is not None and cancel.is_set():
                 return result
-            info = zf.getinfo(name)
+            info = infos[position]
             target = (root / rel).resolve()
             if not _inside(target, root):  # defence in depth: safe_relative_name already refused it
                 result.broken.append((rel, "UnsafePath: refused"))

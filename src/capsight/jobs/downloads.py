@@ -19,10 +19,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from capsight.jobs.allowlist import Allowlist
+
+if TYPE_CHECKING:  # httpx loads with the first URL job, not with the server
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ def read_manifest(path: Path) -> dict[int, Outcome]:
 def _fetch(
     client: httpx.Client, allowlist: Allowlist, limits: DownloadLimits, index: int, url: str, dest: Path
 ) -> Outcome:
+    import httpx
+
     refusal = allowlist.refusal(url)
     if refusal is not None:
         return Outcome(index, url, None, f"NotAllowed: {refusal}")
@@ -121,6 +125,8 @@ def download_all(
     on_progress: Callable[[int], None] | None = None,
 ) -> DownloadReport:
     """Fetch every URL not in the manifest yet; ``on_progress(tried)`` after each one."""
+    import httpx
+
     dest.mkdir(parents=True, exist_ok=True)
     known = read_manifest(manifest)
     todo = [(i, u) for i, u in enumerate(urls) if i not in known]

@@ -23,7 +23,6 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from capsight.batch import BatchOptions
 from capsight.errors import CapsightError
@@ -143,7 +142,8 @@ class JobManager:
                 self._stopping.wait(POLL_S * 5)
                 continue
             if job is None:
-                self._wake.wait(POLL_S)
+                if not self._stopping.is_set():  # set after our clear(): then wake is set too
+                    self._wake.wait(POLL_S)
                 continue
             self._execute(job, classifier)
 
@@ -254,7 +254,3 @@ def zip_limits(settings: Settings) -> ZipLimits:
         max_total_bytes=settings.max_job_uncompressed_bytes,
         max_image_bytes=settings.max_upload_bytes,
     )
-
-
-def jobs_root(settings: Settings) -> Path:
-    return settings.data_dir.resolve() / "jobs"

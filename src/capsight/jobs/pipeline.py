@@ -14,7 +14,6 @@ import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from capsight.batch import BatchOptions, run_batch
 from capsight.batch.options import BatchProgress
@@ -153,7 +152,3 @@ def run_job(job: JobInfo, paths: JobPaths, env: JobEnv, cancel: threading.Event,
         summary.elapsed_seconds,
     )
     return RunOutcome(summary.complete, final)
-
-
-def remove_job_files(root: Path) -> None:
-    shutil.rmtree(root, ignore_errors=True)

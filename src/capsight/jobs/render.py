@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from capsight.jobs.values import JobInfo
+from capsight.jobs.values import RUNNING, JobInfo
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -27,7 +27,7 @@ def job_document(job: JobInfo, base: str = "", *, with_webhook: bool = True) -> 
     doc: dict[str, Any] = {
         "id": job.id,
         "state": job.state,
-        "phase": summary.get("phase"),
+        "phase": summary.get("phase") if job.state == RUNNING else None,
         "source": job.spec.describe(),
         "progress": {"done": job.done, "total": job.total},
         "counts": summary.get("counts", {}),

@@ -26,13 +26,14 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.render import job_document
 from capsight.jobs.store import JobStore
+
+if TYPE_CHECKING:  # httpx loads with the first delivery, not with the server
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ def deliver(
     stop: threading.Event,
     delivery_id: str | None = None,
 ) -> Delivery:
+    import httpx
+
     delivery_id = delivery_id or uuid.uuid4().hex
     status: int | None = None
     error: str | None = None
@@ -164,15 +167,25 @@ class WebhookDispatcher:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.policy.timeout, follow_redirects=False, trust_env=False) as client:
+        client: httpx.Client | None = None
+        try:
             while not self._stop.is_set():
                 job_id = self._queue.get()
                 if job_id is None:
                     return
+                if client is None:
+                    import httpx
+
+                    client = httpx.Client(
+                        timeout=self.policy.timeout, follow_redirects=False, trust_env=False
+                    )
                 try:
                     self._deliver_one(client, job_id)
                 except Exception:  # a database hiccup must not kill the thread
                     logger.exception("webhook for job %s failed", job_id)
+        finally:
+            if client is not None:
+                client.close()
 
     def _deliver_one(self, client: httpx.Client, job_id: str) -> None:
         job = self.store.get(job_id)

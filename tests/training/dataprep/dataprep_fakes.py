@@ -129,13 +129,25 @@ def make_shared_dataset(root: Path) -> Path:
                 seed += 1
                 mask = bottle_mask(size, angle=[0, 60, -100, 20][(seed + i) % 4])
                 name = f"{material}{seed}.jpg"
-                add(label, TRASHNET, f"{TRASHNET.split('/')[0]}__Trash-Classification-__{name}",
-                    board_photo(mask, colour=colour, seed=seed), f"dataset-resized/{material}/{name}")  # fmt: skip
+                photo = board_photo(mask, colour=colour, seed=seed)
+                add(
+                    label,
+                    TRASHNET,
+                    f"congduytran12__Trash-Classification-__{name}",
+                    photo,
+                    f"dataset-resized/{material}/{name}",
+                )
     for i in range(2):
         mask = bottle_mask(size, angle=90, scale=0.8)
         name = f"metal{i}.jpg"
-        add("background", TRASHNET, f"congduytran12__Trash-Classification-__{name}",
-            board_photo(mask, colour=(150, 150, 160), seed=50 + i), f"dataset-resized/metal/{name}")  # fmt: skip
+        photo = board_photo(mask, colour=(150, 150, 160), seed=50 + i)
+        add(
+            "background",
+            TRASHNET,
+            f"congduytran12__Trash-Classification-__{name}",
+            photo,
+            f"dataset-resized/metal/{name}",
+        )
     for i in range(3):
         name = f"00000{i}_jpg.rf.{i:032x}.jpg"
         add(
@@ -145,8 +157,14 @@ def make_shared_dataset(root: Path) -> Path:
             scene_photo(seed=100 + i),
             f"Images/{name}",
         )
-    add("closed", KMP, "kmp1001__BNU-AI__7_png.rf.abc__crop0.jpg", scene_photo((96, 160), seed=7),
-        "x/images/7_png.rf.abc.jpg", "crop, labelled by eye: GLASS SODA bottle, cap on")  # fmt: skip
+    add(
+        "closed",
+        KMP,
+        "kmp1001__BNU-AI__7_png.rf.abc__crop0.jpg",
+        scene_photo((96, 160), seed=7),
+        "x/images/7_png.rf.abc.jpg",
+        "crop, labelled by eye: GLASS SODA bottle, cap on",
+    )
     with (root / "PROVENANCE.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()

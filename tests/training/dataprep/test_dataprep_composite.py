@@ -73,7 +73,9 @@ def test_same_seed_same_picture_other_seed_other_picture() -> None:
 def test_brightness_moves_towards_a_dark_scene() -> None:
     dark = Image.new("RGB", (300, 300), (25, 25, 25))
     params = CompositeParams(output_long_side=200, shadow_probability=0, blur_probability=0, max_noise=0)
-    white = Cutout(image=Image.new("RGBA", (40, 120), (250, 250, 250, 255)), contact=Image.new("L", (40, 120), 0))
+    white = Cutout(
+        image=Image.new("RGBA", (40, 120), (250, 250, 250, 255)), contact=Image.new("L", (40, 120), 0)
+    )
     result = compose(white, dark, np.random.default_rng(1), params)
     brightest = np.asarray(result.image).max()
     assert 120 < brightest < 245  # darkened, but still a light object

@@ -16,8 +16,18 @@ def _candidates(counts: dict[tuple[str, str | None], int]) -> list[Candidate]:
 
 
 # The real shared dataset's shape: opened mostly glass, closed mostly plastic.
-BOARD = {("opened", "glass"): 93, ("opened", "plastic"): 15, ("closed", "glass"): 28, ("closed", "plastic"): 98}
-REAL = {("opened", "glass"): 104, ("opened", "plastic"): 16, ("closed", "glass"): 56, ("closed", "plastic"): 105}
+BOARD: dict[tuple[str, str | None], int] = {
+    ("opened", "glass"): 93,
+    ("opened", "plastic"): 15,
+    ("closed", "glass"): 28,
+    ("closed", "plastic"): 98,
+}
+REAL = {
+    ("opened", "glass"): 104,
+    ("opened", "plastic"): 16,
+    ("closed", "glass"): 56,
+    ("closed", "plastic"): 105,
+}
 
 
 def _glass_share(counts: dict[tuple[str, str], int], label: str) -> float:
@@ -64,7 +74,9 @@ def test_plan_is_deterministic_for_a_seed() -> None:
 
 
 def test_zero_rate_makes_nothing() -> None:
-    plan = plan_composites(_candidates({**BOARD, ("background", None): 3}), REAL, 0.0, np.random.default_rng(0))
+    plan = plan_composites(
+        _candidates({**BOARD, ("background", None): 3}), REAL, 0.0, np.random.default_rng(0)
+    )
     assert sum(plan.values()) == 0
 
 

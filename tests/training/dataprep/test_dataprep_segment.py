@@ -18,7 +18,9 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("angle", [0, 35, 90, -120])
-@pytest.mark.parametrize("colour", [(40, 110, 50), (120, 70, 30), (70, 120, 200)], ids=["green", "brown", "blue"])
+@pytest.mark.parametrize(
+    "colour", [(40, 110, 50), (120, 70, 30), (70, 120, 200)], ids=["green", "brown", "blue"]
+)
 def test_mask_matches_ground_truth_on_uneven_board(angle: int, colour: tuple[int, int, int]) -> None:
     truth = bottle_mask(SIZE, angle=angle)
     predicted = segment_mask(board_photo(truth, colour=colour, seed=abs(angle) + 1))

@@ -74,7 +74,7 @@ def test_resolve_shared_dataset(shared_dataset: Path, tmp_path: Path) -> None:
 
 
 def test_resolve_shared_dataset_reports_where_it_looked(tmp_path: Path) -> None:
-    with pytest.raises(BadRequest, match="not found.*nowhere"):
+    with pytest.raises(BadRequest, match=r"not found.*nowhere"):
         resolve_shared_dataset(tmp_path / "nowhere")
 
 

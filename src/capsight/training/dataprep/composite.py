@@ -4,8 +4,9 @@ Why each step (all random draws come from the caller's generator, so a seed fixe
 - the scene is a random crop (60-100% of its area, aspect 3:4..4:3) of a real photo, so one scene
   yields different backgrounds;
 - the object stands upright (see cutout.upright) tilted by up to 15 degrees, or lies on its side
-  (litter does), mirrored half the time; its visible size is 30-90% of the frame's height
-  (width when lying) as in hand-held and close-up photos;
+  (litter does), mirrored half the time; its size is 30-90% of the frame's height (width when
+  lying) as in hand-held and close-up photos, 20-50% for round things (a mouth seen from above,
+  which would otherwise fill the frame as a giant ring);
 - an object that ran off its studio photo is pushed past the scene's edge on the cut side, so no
   straight cut shows inside the frame;
 - studio light is bright and white: the object's brightness and colour cast move part of the way
@@ -34,6 +35,7 @@ _LUMA = np.array([0.299, 0.587, 0.114])
 class CompositeParams:
     output_long_side: int = 512
     size_fraction: tuple[float, float] = (0.30, 0.90)  # of frame height (width when lying)
+    round_size_fraction: tuple[float, float] = (0.20, 0.50)  # not elongated: a mouth seen from above
     max_tilt: float = 15.0
     lying_probability: float = 0.25
     min_visible: float = 0.6  # share of the object that must stay inside the frame
@@ -84,7 +86,8 @@ def _scale_to_frame(
 ) -> Cutout:
     frame_w, frame_h = frame
     width, height = item.size
-    wanted = rng.uniform(*params.size_fraction)
+    round_item = geometry.principal_axis(item.alpha())[1] < geometry.MIN_ELONGATION
+    wanted = rng.uniform(*(params.round_size_fraction if round_item else params.size_fraction))
     factor = wanted * frame_w / width if lying else wanted * frame_h / height
     factor = min(factor, 0.95 * frame_w / width, 0.95 * frame_h / height)
     return geometry.scale(item, factor)

@@ -142,11 +142,13 @@ def _write_extra(job: tuple[ExtraPhoto, Path]) -> str | None:
 def _segment(job: tuple[SharedPhoto, Path]) -> str | None:
     """Cut one board photo's item out and cache it upright; returns the rejection reason or None."""
     photo, stem = job
-    with Image.open(photo.path) as image:
-        try:
+    try:
+        with Image.open(photo.path) as image:
             item = cut_out(image.convert("RGB"))
-        except SegmentationRejected as exc:
-            return exc.reason
+    except SegmentationRejected as exc:
+        return exc.reason
+    except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
+        return f"unreadable: {exc}"
     geometry.save(geometry.upright(item), stem)
     return None
 
@@ -201,77 +203,80 @@ def prepare_dataset(config: PrepareConfig) -> PrepareReport:
     if not shared:
         raise BadRequest(f"No photos listed in {config.shared_dataset}/PROVENANCE.csv")
     partial = _prepare_output(out_dir)
-    for photo in shared:
-        _place_shared(photo, partial, config.link_mode)
-
-    scan = scan_extra_backgrounds(config.extra_sources if config.extra_backgrounds else ())
-    for hint in scan.missing:
-        logger.warning("extra background source not installed, continuing without it: %s", hint)
-    (partial / "background").mkdir(exist_ok=True)
-    failures = _map(
-        _write_extra, [(p, partial / "background" / p.output_name) for p in scan.photos], config.workers
-    )
-    extras = [p for p, failure in zip(scan.photos, failures, strict=True) if failure is None]
-    for failure in filter(None, failures):
-        logger.warning("extra background skipped: %s", failure)
-    logger.info("%d extra background photos written (%.1f s)", len(extras), time.monotonic() - started)
-
-    cache = partial / ".cutouts"
-    cache.mkdir()
-    board = [p for p in shared if p.on_board]
-    stems = {p.file: cache / Path(p.name).stem for p in board}
-    reasons = _map(_segment, [(p, stems[p.file]) for p in board], config.workers)
-    rejected = {p.file: r for p, r in zip(board, reasons, strict=True) if r is not None}
-    logger.info(
-        "cut-outs: %d of %d board photos accepted (%.1f s)",
-        len(board) - len(rejected),
-        len(board),
-        time.monotonic() - started,
-    )
-
-    scenes = [
-        Scene(
-            f"background/{p.output_name}",
-            partial / "background" / p.output_name,
-            p.source,
-            str(p.path),
-            p.licence,
-        )
-        for p in extras
-    ] + [
-        Scene(p.file, p.path, p.repo, str(p.path), p.licence)
-        for p in shared
-        if p.label == "background" and not p.on_board
-    ]
-    accepted = [p for p in board if p.file not in rejected]
-    rng = np.random.default_rng(config.seed)
-    plan = plan_composites(
-        [Candidate(p.file, p.label, p.material) for p in accepted],
-        real_counts([Candidate(p.file, p.label, p.material) for p in shared]),
-        config.composites_per_item,
-        rng,
-    )
-    jobs = _composite_jobs(accepted, plan, scenes, stems, partial, config) if scenes else []
-    if not scenes:
-        logger.warning("no scene photos to paste into: no composites made")
-    entries = [entry for batch in _map(_make_composites, jobs, config.workers) for entry in batch]
-    shutil.rmtree(cache)
-    logger.info("%d composites written (%.1f s)", len(entries), time.monotonic() - started)
-
-    counts = write_manifest(
-        partial, config=config, shared=shared, extras=extras, composites=entries,
-        photos={p.file: p for p in shared}, rejected=rejected, missing=scan.missing,
-    )  # fmt: skip
+    try:
+        for photo in shared:
+            _place_shared(photo, partial, config.link_mode)
+        extras, missing = _add_extras(partial, config)
+        logger.info("%d extra background photos written (%.1f s)", len(extras), time.monotonic() - started)
+        entries, rejected = _add_composites(partial, shared, extras, config)
+        logger.info("%d composites written (%.1f s)", len(entries), time.monotonic() - started)
+        counts = write_manifest(
+            partial, config=config, shared=shared, extras=extras, composites=entries,
+            photos={p.file: p for p in shared}, rejected=rejected, missing=missing,
+        )  # fmt: skip
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     if out_dir.exists():
         shutil.rmtree(out_dir)
     os.replace(partial, out_dir)
     return PrepareReport(
         out_dir=out_dir,
         counts=counts,
-        missing_sources=scan.missing,
+        missing_sources=missing,
         rejected=len(rejected),
         seconds=time.monotonic() - started,
     )
+
+
+def _add_extras(partial: Path, config: PrepareConfig) -> tuple[list[ExtraPhoto], tuple[str, ...]]:
+    scan = scan_extra_backgrounds(config.extra_sources if config.extra_backgrounds else ())
+    for hint in scan.missing:
+        logger.warning("extra background source not installed, continuing without it: %s", hint)
+    (partial / "background").mkdir(exist_ok=True)
+    jobs = [(p, partial / "background" / p.output_name) for p in scan.photos]
+    failures = _map(_write_extra, jobs, config.workers)
+    for failure in filter(None, failures):
+        logger.warning("extra background skipped: %s", failure)
+    extras = [p for p, failure in zip(scan.photos, failures, strict=True) if failure is None]
+    return extras, scan.missing
+
+
+def _add_composites(
+    partial: Path, shared: Sequence[SharedPhoto], extras: Sequence[ExtraPhoto], config: PrepareConfig
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Cut out the board items, plan, paste; returns (composite entries, rejected file -> reason)."""
+    cache = partial / ".cutouts"
+    cache.mkdir()
+    board = [p for p in shared if p.on_board]
+    stems = {p.file: cache / Path(p.name).stem for p in board}
+    reasons = _map(_segment, [(p, stems[p.file]) for p in board], config.workers)
+    rejected = {p.file: r for p, r in zip(board, reasons, strict=True) if r is not None}
+    logger.info("cut-outs: %d of %d board photos accepted", len(board) - len(rejected), len(board))
+    scenes = [
+        Scene(f"background/{p.output_name}", partial / "background" / p.output_name, p.source,
+              str(p.path), p.licence)
+        for p in extras
+    ] + [
+        Scene(p.file, p.path, p.repo, str(p.path), p.licence)
+        for p in shared
+        if p.label == "background" and not p.on_board
+    ]  # fmt: skip
+    if not scenes:
+        logger.warning("no scene photos to paste into: no composites made")
+        shutil.rmtree(cache)
+        return [], rejected
+    accepted = [p for p in board if p.file not in rejected]
+    plan = plan_composites(
+        [Candidate(p.file, p.label, p.material) for p in accepted],
+        real_counts([Candidate(p.file, p.label, p.material) for p in shared]),
+        config.composites_per_item,
+        np.random.default_rng(config.seed),
+    )
+    jobs = _composite_jobs(accepted, plan, scenes, stems, partial, config)
+    entries = [entry for batch in _map(_make_composites, jobs, config.workers) for entry in batch]
+    shutil.rmtree(cache)
+    return entries, rejected
 
 
 def _composite_jobs(
