@@ -29,7 +29,9 @@ MEANINGS: dict[str, str] = {
     '`["*"]` for any). Empty: no CORS headers, cross-origin browser calls are refused.',
     "model_dir": "Folder holding `model.onnx` + `model.json`.",
     "model_name": "Reserved; not read yet: the served name is the `name` in `model.json`.",
-    "intra_op_threads": "ONNX Runtime threads per model call; `0` = one per CPU core available.",
+    "intra_op_threads": (
+        "ONNX Runtime threads per model call; `0` = automatic: 1 on at most 2 cores, else one per core."
+    ),
     "batch_max_size": "Most images the micro-batcher puts in one model call.",
     "batch_max_wait_ms": "Longest the first image of a batch waits for others to join it.",
     "queue_max": "Images admitted and waiting for the model; past this, requests get 503 with Retry-After "

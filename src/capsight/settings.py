@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # Model and inference
     model_dir: Path = Field(default_factory=bundled_model_dir)
     model_name: str = "bottle-status"
-    intra_op_threads: int = 0  # 0 = one per CPU core
+    intra_op_threads: int = 0  # 0 = automatic (server: 1 on <= 2 cores, else one per core)
     batch_max_size: int = 16
     batch_max_wait_ms: float = 2.0
     queue_max: int = 512  # pending images before 503

@@ -50,7 +50,10 @@ class _PartCollector:
         self._header_field = bytearray()
         self._header_value = bytearray()
         self._headers: dict[bytes, bytes] = {}
-        self._buffer: bytearray | None = None
+        # The wanted part's data as views into the received chunks, joined once at the end: one
+        # copy of the image instead of a growing bytearray's re-copies plus a final bytes() copy.
+        self._chunks: list[memoryview] | None = None
+        self._size = 0
         self._meta: tuple[str, str | None, str | None] | None = None
 
     def on_part_begin(self) -> None:
@@ -58,7 +61,7 @@ class _PartCollector:
         if self.parts > MAX_PARTS:
             raise BadRequest(f"Too many parts in the multipart body (limit {MAX_PARTS}).")
         self._headers = {}
-        self._buffer = None
+        self._chunks = None
         self._meta = None
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
@@ -85,20 +88,24 @@ class _PartCollector:
         filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
         content_type = self._headers.get(b"content-type")
         self._meta = (name, filename, content_type.decode("latin-1") if content_type else None)
-        self._buffer = bytearray()
+        self._chunks = []
+        self._size = 0
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._buffer is None:
+        if self._chunks is None:
             return
-        if len(self._buffer) + (end - start) > self.max_file_bytes:
+        self._size += end - start
+        if self._size > self.max_file_bytes:
             raise PayloadTooLarge(f"File too large: the limit is {self.max_file_bytes} bytes per image.")
-        self._buffer += memoryview(data)[start:end]
+        # A view, not a copy, of an immutable chunk; anything mutable is copied (it may be reused).
+        view = memoryview(data)[start:end]
+        self._chunks.append(view if isinstance(data, bytes) else memoryview(bytes(view)))
 
     def on_part_end(self) -> None:
-        if self._buffer is not None and self._meta is not None:
+        if self._chunks is not None and self._meta is not None:
             name, filename, content_type = self._meta
-            self.uploads.append(Upload(name, filename, content_type, bytes(self._buffer)))
-        self._buffer = None
+            self.uploads.append(Upload(name, filename, content_type, b"".join(self._chunks)))
+        self._chunks = None
         self._meta = None
 
     def on_end(self) -> None:
@@ -128,12 +135,14 @@ async def read_uploads(
 
 
 async def _read_raw(request: Request, max_bytes: int) -> bytes:
-    body = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        if len(body) + len(chunk) > max_bytes:
+        size += len(chunk)
+        if size > max_bytes:
             raise PayloadTooLarge(f"File too large: the limit is {max_bytes} bytes per image.")
-        body += chunk
-    return bytes(body)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _read_multipart(

@@ -1,4 +1,4 @@
-"""CLI subcommands of capsight.training (registered by capsight.cli): train, evaluate, export.
+"""CLI subcommands of capsight.training (registered by capsight.cli): train, evaluate, export, quantize.
 
 Handlers import the training modules (and so torch) only when they run: ``capsight serve`` and
 ``capsight --help`` stay fast and work on a serving install without torch.
@@ -82,6 +82,22 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--images", type=Path, default=None, help="folder of photos for the parity check")
     p.set_defaults(handler=cmd_export)
+
+    p = subparsers.add_parser(
+        "quantize",
+        help="write an INT8 copy of MODEL_DIR (static, calibrated on DATA_DIR photos, checked vs FP32)",
+        description="Post-training static INT8 quantization (QDQ, per-channel weights) with ONNX Runtime. "
+        "Calibrates on the train split (MODEL_DIR/split.json when present, else a shuffle of DATA_DIR) "
+        "and refuses the result unless its top-1 agrees with the FP32 model on held-out photos.",
+    )
+    p.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    p.add_argument("--data", type=Path, required=True, help="the labelled photo folder (class folders)")
+    p.add_argument("--out", type=Path, required=True, help="output model folder (not MODEL_DIR)")
+    p.add_argument("--split-file", type=Path, default=None, help="split.json (default: MODEL_DIR/split.json)")
+    p.add_argument("--calibration", type=_positive, default=160, help="calibration photos (default 160)")
+    p.add_argument("--method", choices=("percentile", "minmax"), default="percentile")
+    p.add_argument("--min-agreement", type=float, default=0.98, help="required top-1 agreement with FP32")
+    p.set_defaults(handler=cmd_quantize)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -189,4 +205,24 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     meta = re_export(args.checkpoint, args.out, images=args.images)
     print(f"exported {meta.name} {meta.version} -> {args.out}")
+    return 0
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    from capsight.training.quantize import quantize_model
+
+    meta, agreement = quantize_model(
+        args.model_dir,
+        args.data,
+        args.out,
+        split_file=args.split_file,
+        calibration=args.calibration,
+        method=args.method,
+        min_agreement=args.min_agreement,
+    )
+    print(
+        f"quantized {meta.name} {meta.version} -> {args.out}: top-1 agreement "
+        f"{agreement.top1_agreement:.4f} on {agreement.n} held-out photos, "
+        f"max |prob diff| {agreement.max_prob_diff:.4f}"
+    )
     return 0

@@ -14,7 +14,8 @@ from capsight.store.protocols import Principal
 
 def request_context(request: Request, principal: Principal) -> RequestContext:
     route = request.scope.get("route")
-    endpoint = str(getattr(route, "path", request.url.path))
+    path = getattr(route, "path", None)  # not request.url: building a URL object costs every request
+    endpoint = str(path) if path is not None else request.scope["path"]
     return RequestContext(request_id=request_id_of(request.scope), endpoint=endpoint, client_id=principal.id)
 
 

@@ -1,0 +1,104 @@
+"""INT8 quantization of a real trained model: the CLI end to end, the agreement gate, the refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from capsight.cli import main
+from capsight.errors import BadRequest
+from capsight.inference.classifier import OnnxClassifier
+from capsight.training.quantize import QuantizationError, compare, load_rows, quantize_model, select_images
+
+
+def test_quantize_cli_writes_a_checked_int8_model(
+    trained_dir: Path, shapes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "int8"
+    rc = main(
+        ["quantize", str(trained_dir), "--data", str(shapes_dir), "--out", str(out), "--calibration", "20"]
+    )
+    assert rc == 0
+    assert "top-1 agreement" in capsys.readouterr().out
+
+    graph = onnx.load(str(out / "model.onnx")).graph
+    ops = {node.op_type for node in graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    assert any(init.data_type == onnx.TensorProto.INT8 for init in graph.initializer)
+
+    source = json.loads((trained_dir / "model.json").read_text())
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["version"] == source["version"] + "-int8"
+    assert meta["labels"] == source["labels"]
+    assert meta["preprocessing"] == source["preprocessing"]
+    info = meta["extra"]["quantization"]
+    assert info["calibration_images"] == 20
+    assert info["top1_agreement"] >= 0.98
+    assert info["source_version"] == source["version"]
+    assert info["images_from"].startswith("split ")  # the trained model's split.json was used
+    assert meta["metrics"]["split"] == "test"
+
+    # The written model serves: same labels, same top-1 as FP32 on the held-out photos.
+    sets = select_images(shapes_dir, trained_dir / "split.json")
+    _, rows = load_rows(sets.held_out, OnnxClassifier(trained_dir).metadata.preprocessing)
+    fp32 = OnnxClassifier(trained_dir).predict(rows)
+    int8 = OnnxClassifier(out).predict(rows)
+    agreement = compare(fp32, int8)
+    assert agreement.n == len(rows) > 0
+    assert agreement.top1_agreement == pytest.approx(info["top1_agreement"])
+    assert np.allclose(int8.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_calibration_and_check_sets_are_disjoint(shapes_dir: Path, trained_dir: Path) -> None:
+    for split_file in (trained_dir / "split.json", None):
+        sets = select_images(shapes_dir, split_file, calibration=10)
+        cal = {s.relpath for s in sets.calibration}
+        held = {s.relpath for s in sets.held_out}
+        assert len(cal) == 10
+        assert held and not cal & held
+
+
+def test_compare_reports_disagreement() -> None:
+    a = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]], dtype=np.float32)
+    b = np.array([[0.8, 0.2], [0.7, 0.3], [0.6, 0.4], [0.3, 0.7]], dtype=np.float32)
+    agreement = compare(a, b)
+    assert agreement.top1_agreement == 0.75
+    assert agreement.max_prob_diff == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        compare(a, b[:2])
+
+
+def test_agreement_gate_refuses_and_writes_nothing(
+    trained_dir: Path, shapes_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "refused"
+    # Above 100 % no model can pass: the gate itself is what is under test here.
+    with pytest.raises(QuantizationError, match="agrees with FP32"):
+        quantize_model(trained_dir, shapes_dir, out, calibration=10, min_agreement=1.01)
+    assert not (out / "model.onnx").exists()
+    assert not (out / "model.json").exists()
+
+
+def test_refusals(trained_dir: Path, shapes_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(BadRequest, match=r"No model\.onnx"):
+        quantize_model(tmp_path, shapes_dir, tmp_path / "out")
+    with pytest.raises(BadRequest, match="must differ"):
+        quantize_model(trained_dir, shapes_dir, trained_dir)
+    with pytest.raises(BadRequest, match="calibration method"):
+        quantize_model(trained_dir, shapes_dir, tmp_path / "out", method="entropy")
+    empty = tmp_path / "empty" / "cat"
+    empty.mkdir(parents=True)
+    (empty / "a.jpg").write_bytes(b"not a jpeg")
+    (empty / "b.jpg").write_bytes(b"")
+    with pytest.raises(BadRequest, match="decodable"):
+        quantize_model(trained_dir, tmp_path / "empty", tmp_path / "out", split_file=None)
+
+
+def test_an_int8_model_is_not_quantized_twice(trained_dir: Path, shapes_dir: Path, tmp_path: Path) -> None:
+    once = tmp_path / "once"
+    quantize_model(trained_dir, shapes_dir, once, calibration=10)
+    assert main(["quantize", str(once), "--data", str(shapes_dir), "--out", str(tmp_path / "twice")]) != 0
