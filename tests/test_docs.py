@@ -31,3 +31,8 @@ def test_every_setting_has_a_row_in_docs_scaling() -> None:
 def test_the_settings_table_is_current() -> None:
     """Defaults and meanings as generated from the Settings class (run scripts/settings_table.py)."""
     assert _generator().render_table() in SCALING.read_text()
+
+
+def test_the_readme_carries_the_same_settings_table() -> None:
+    """README's "Scaling out" section is docs/scaling.md pasted in; both must stay current."""
+    assert _generator().render_table() in (REPO / "README.md").read_text()
