@@ -19,6 +19,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+from capsight.api.multipart import PartCallbacks
 from capsight.errors import BadRequest, MissingFile, PayloadTooLarge, TooManyImages
 
 SINGLE_FIELDS = frozenset({"file", "image"})
@@ -34,59 +35,37 @@ class Upload:
     data: bytes
 
 
-class _PartCollector:
+class _PartCollector(PartCallbacks):
     """Callbacks for python-multipart; keeps the data of wanted parts only."""
 
     def __init__(
         self, fields: Collection[str], max_files: int, max_file_bytes: int, strict_count: bool
     ) -> None:
+        super().__init__(MAX_PARTS)
         self.fields = fields
         self.max_files = max_files
         self.max_file_bytes = max_file_bytes
         self.strict_count = strict_count
         self.uploads: list[Upload] = []
-        self.parts = 0
-        self.ended = False
-        self._header_field = bytearray()
-        self._header_value = bytearray()
-        self._headers: dict[bytes, bytes] = {}
         # The wanted part's data as views into the received chunks, joined once at the end: one
         # copy of the image instead of a growing bytearray's re-copies plus a final bytes() copy.
         self._chunks: list[memoryview] | None = None
         self._size = 0
         self._meta: tuple[str, str | None, str | None] | None = None
 
-    def on_part_begin(self) -> None:
-        self.parts += 1
-        if self.parts > MAX_PARTS:
-            raise BadRequest(f"Too many parts in the multipart body (limit {MAX_PARTS}).")
-        self._headers = {}
+    def reset_part(self) -> None:
         self._chunks = None
         self._meta = None
 
-    def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._header_field += data[start:end]
-
-    def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
-
-    def on_header_end(self) -> None:
-        self._headers[bytes(self._header_field).lower()] = bytes(self._header_value)
-        self._header_field.clear()
-        self._header_value.clear()
-
     def on_headers_finished(self) -> None:
-        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
-        name = params.get(b"name", b"").decode("utf-8", "replace")
+        name, filename = self.disposition()
         if name not in self.fields:
             return
         if len(self.uploads) >= self.max_files:
             if self.strict_count:
                 raise TooManyImages(f"Too many images: at most {self.max_files} per request.")
             return  # a single-image endpoint uses the first one and ignores the rest
-        raw_filename = params.get(b"filename")
-        filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
-        content_type = self._headers.get(b"content-type")
+        content_type = self.header(b"content-type")
         self._meta = (name, filename, content_type.decode("latin-1") if content_type else None)
         self._chunks = []
         self._size = 0
@@ -107,9 +86,6 @@ class _PartCollector:
             self.uploads.append(Upload(name, filename, content_type, b"".join(self._chunks)))
         self._chunks = None
         self._meta = None
-
-    def on_end(self) -> None:
-        self.ended = True
 
 
 async def read_uploads(
@@ -157,19 +133,7 @@ async def _read_multipart(
     if not boundary:
         raise BadRequest("Malformed multipart body: the Content-Type has no boundary.")
     collector = _PartCollector(fields, max_files, max_file_bytes, strict_count)
-    callbacks = {
-        name: getattr(collector, name)
-        for name in (
-            "on_part_begin",
-            "on_part_data",
-            "on_part_end",
-            "on_header_field",
-            "on_header_value",
-            "on_header_end",
-            "on_headers_finished",
-            "on_end",
-        )
-    }
+    callbacks = collector.callbacks()
     try:
         parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
         async for chunk in request.stream():

@@ -20,6 +20,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+from capsight.api.multipart import PartCallbacks
 from capsight.errors import BadRequest, MissingFile, PayloadTooLarge
 
 FILE_FIELD = "file"
@@ -34,41 +35,19 @@ class ReceivedUpload:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-class _ZipPartWriter:
+class _ZipPartWriter(PartCallbacks):
     def __init__(self, dest: Path, max_bytes: int) -> None:
+        super().__init__(MAX_PARTS)
         self.dest = dest
         self.max_bytes = max_bytes
         self.result = ReceivedUpload()
         self.has_file = False
-        self.ended = False
-        self.parts = 0
-        self._header_field = bytearray()
-        self._header_value = bytearray()
-        self._headers: dict[bytes, bytes] = {}
         self._file: IO[bytes] | None = None
         self._text: bytearray | None = None
         self._text_name = ""
 
-    def on_part_begin(self) -> None:
-        self.parts += 1
-        if self.parts > MAX_PARTS:
-            raise BadRequest(f"Too many parts in the multipart body (limit {MAX_PARTS}).")
-        self._headers = {}
-
-    def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._header_field += data[start:end]
-
-    def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
-
-    def on_header_end(self) -> None:
-        self._headers[bytes(self._header_field).lower()] = bytes(self._header_value)
-        self._header_field.clear()
-        self._header_value.clear()
-
     def on_headers_finished(self) -> None:
-        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
-        name = params.get(b"name", b"").decode("utf-8", "replace")
+        name, _ = self.disposition()
         if name == FILE_FIELD and not self.has_file:
             self.has_file = True
             self._file = open(self.dest.with_name(self.dest.name + ".part"), "wb")  # noqa: SIM115
@@ -94,9 +73,6 @@ class _ZipPartWriter:
             self.result.fields[self._text_name] = self._text.decode("utf-8", "replace").strip()
             self._text = None
 
-    def on_end(self) -> None:
-        self.ended = True
-
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
@@ -111,19 +87,7 @@ async def receive_zip(request: Request, dest: Path, max_bytes: int) -> ReceivedU
     if not boundary:
         raise BadRequest("Malformed multipart body: the Content-Type has no boundary.")
     writer = _ZipPartWriter(dest, max_bytes)
-    callbacks = {
-        name: getattr(writer, name)
-        for name in (
-            "on_part_begin",
-            "on_part_data",
-            "on_part_end",
-            "on_header_field",
-            "on_header_value",
-            "on_header_end",
-            "on_headers_finished",
-            "on_end",
-        )
-    }
+    callbacks = writer.callbacks()
     partial = dest.with_name(dest.name + ".part")
     try:
         parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]

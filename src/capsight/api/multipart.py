@@ -1,0 +1,86 @@
+"""The header half of python-multipart's push-parser callbacks, shared by every streaming upload.
+
+Image uploads keep the wanted parts in memory (``api/uploads.py``); job zips go straight to disk
+(``jobs/upload.py``). Both need the same per-part header bookkeeping, the same cap on the number of
+parts and the same callback table, so that lives here once. Subclasses implement
+``on_headers_finished``, ``on_part_data`` and ``on_part_end``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from python_multipart.multipart import parse_options_header
+
+from capsight.errors import BadRequest
+
+_CALLBACKS = (
+    "on_part_begin",
+    "on_part_data",
+    "on_part_end",
+    "on_header_field",
+    "on_header_value",
+    "on_header_end",
+    "on_headers_finished",
+    "on_end",
+)
+
+
+class PartCallbacks:
+    """Collects each part's headers; counts parts so a flood of tiny fields is refused early."""
+
+    def __init__(self, max_parts: int) -> None:
+        self.max_parts = max_parts
+        self.parts = 0
+        self.ended = False
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[bytes, bytes] = {}
+
+    def callbacks(self) -> dict[str, Callable[..., Any]]:
+        """The table ``MultipartParser`` wants, bound to this object."""
+        return {name: getattr(self, name) for name in _CALLBACKS}
+
+    def reset_part(self) -> None:
+        """Forget whatever the previous part left behind (hook for subclasses)."""
+
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > self.max_parts:
+            raise BadRequest(f"Too many parts in the multipart body (limit {self.max_parts}).")
+        self._headers = {}
+        self.reset_part()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[bytes(self._header_field).lower()] = bytes(self._header_value)
+        self._header_field.clear()
+        self._header_value.clear()
+
+    def on_headers_finished(self) -> None:
+        raise NotImplementedError
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        raise NotImplementedError
+
+    def on_part_end(self) -> None:
+        raise NotImplementedError
+
+    def on_end(self) -> None:
+        self.ended = True
+
+    def disposition(self) -> tuple[str, str | None]:
+        """The current part's form field name and file name (None when it has none)."""
+        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
+        name = params.get(b"name", b"").decode("utf-8", "replace")
+        raw_filename = params.get(b"filename")
+        return name, raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
+
+    def header(self, name: bytes) -> bytes | None:
+        return self._headers.get(name)
