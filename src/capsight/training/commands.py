@@ -12,14 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from capsight.cli_types import positive_int
 from capsight.errors import BadRequest
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return number
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -33,8 +27,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     p.add_argument("--out", type=Path, required=True, help="output model folder")
     p.add_argument("--arch", default="mobilenet_v2", help="mobilenet_v2 (default), efficientnet_lite0, tiny")
-    p.add_argument("--epochs", type=_positive, default=12)
-    p.add_argument("--image-size", type=_positive, default=None, help="model input side (default: per arch)")
+    p.add_argument("--epochs", type=positive_int, default=12)
+    p.add_argument(
+        "--image-size", type=positive_int, default=None, help="model input side (default: per arch)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--test-dir", type=Path, default=None, help="fixed test folder (same class folders)")
     p.add_argument("--holdout-source", default=None, help="files whose name starts with this are test-only")
@@ -45,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=None,
         help="freeze the first N backbone blocks, train the rest + head (default: per arch)",
     )
-    p.add_argument("--batch-size", type=_positive, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument(
         "--backbone-lr-mult",
@@ -60,10 +56,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="export a graph that averages the logits of the photo and its mirror image",
     )
-    p.add_argument("--patience", type=_positive, default=4, help="early stop after N epochs without val gain")
+    p.add_argument(
+        "--patience", type=positive_int, default=4, help="early stop after N epochs without val gain"
+    )
     p.add_argument("--balance", choices=("loss", "sampler", "none"), default="loss")
     p.add_argument("--resize-mode", choices=("squash", "center_crop", "letterbox"), default="squash")
-    p.add_argument("--threads", type=_positive, default=2, help="torch CPU threads")
+    p.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads")
     p.add_argument("--no-pretrained", action="store_true", help="random init instead of ImageNet weights")
     p.add_argument("--no-checkpoint", action="store_true", help="do not write checkpoint.pt")
     p.set_defaults(handler=cmd_train)
@@ -94,7 +92,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--data", type=Path, required=True, help="the labelled photo folder (class folders)")
     p.add_argument("--out", type=Path, required=True, help="output model folder (not MODEL_DIR)")
     p.add_argument("--split-file", type=Path, default=None, help="split.json (default: MODEL_DIR/split.json)")
-    p.add_argument("--calibration", type=_positive, default=160, help="calibration photos (default 160)")
+    p.add_argument("--calibration", type=positive_int, default=160, help="calibration photos (default 160)")
     p.add_argument("--method", choices=("percentile", "minmax"), default="percentile")
     p.add_argument("--min-agreement", type=float, default=0.98, help="required top-1 agreement with FP32")
     p.set_defaults(handler=cmd_quantize)

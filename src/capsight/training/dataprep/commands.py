@@ -10,18 +10,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from capsight.cli_types import positive_int
+
 
 def _non_negative(value: str) -> float:
     number = float(value)
     if number < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return number
-
-
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return number
 
 
@@ -55,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=True,
         help="add background photos from installed packages (default: on)",
     )
-    p.add_argument("--workers", type=_positive_int, default=2, help="worker processes (default 2)")
+    p.add_argument("--workers", type=positive_int, default=2, help="worker processes (default 2)")
     p.add_argument("--copy", action="store_true", help="copy the shared photos instead of symlinking them")
     p.set_defaults(handler=_prepare_data)
 
