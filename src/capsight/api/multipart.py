@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from python_multipart.multipart import parse_options_header
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
 
 from capsight.errors import BadRequest
 
@@ -84,3 +86,25 @@ class PartCallbacks:
 
     def header(self, name: bytes) -> bytes | None:
         return self._headers.get(name)
+
+
+async def feed_multipart(request: Request, parts: PartCallbacks) -> None:
+    """Push the request body through python-multipart into ``parts``.
+
+    Raises BadRequest for a missing boundary, a malformed body, or one that ends before its closing
+    boundary (a truncated upload must never look complete).
+    """
+    _, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise BadRequest("Malformed multipart body: the Content-Type has no boundary.")
+    try:
+        parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
+        async for chunk in request.stream():
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+    except (FormParserError, ValueError) as exc:
+        raise BadRequest("Malformed multipart body.") from exc
+    if not parts.ended:
+        raise BadRequest("Malformed multipart body: it ends before the closing boundary.")

@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
-from capsight.api.multipart import PartCallbacks
-from capsight.errors import BadRequest, MissingFile, PayloadTooLarge, TooManyImages
+from capsight.api.multipart import PartCallbacks, feed_multipart
+from capsight.errors import MissingFile, PayloadTooLarge, TooManyImages
 
 SINGLE_FIELDS = frozenset({"file", "image"})
 BATCH_FIELDS = frozenset({"files", "files[]", "file", "image"})
@@ -98,9 +97,11 @@ async def read_uploads(
 ) -> list[Upload]:
     """The image parts of the request, in order. Raises MissingFile when there are none."""
     content_type = request.headers.get("content-type", "")
-    ctype, params = parse_options_header(content_type)
+    ctype, _ = parse_options_header(content_type)
     if ctype == b"multipart/form-data":
-        uploads = await _read_multipart(request, params, fields, max_files, max_file_bytes, strict_count)
+        collector = _PartCollector(fields, max_files, max_file_bytes, strict_count)
+        await feed_multipart(request, collector)
+        uploads = collector.uploads
     elif ctype.startswith(b"image/") or ctype == b"application/octet-stream":
         uploads = [Upload("body", None, ctype.decode("latin-1"), await _read_raw(request, max_file_bytes))]
     else:
@@ -119,29 +120,3 @@ async def _read_raw(request: Request, max_bytes: int) -> bytes:
             raise PayloadTooLarge(f"File too large: the limit is {max_bytes} bytes per image.")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-async def _read_multipart(
-    request: Request,
-    params: dict[bytes, bytes],
-    fields: Collection[str],
-    max_files: int,
-    max_file_bytes: int,
-    strict_count: bool,
-) -> list[Upload]:
-    boundary = params.get(b"boundary")
-    if not boundary:
-        raise BadRequest("Malformed multipart body: the Content-Type has no boundary.")
-    collector = _PartCollector(fields, max_files, max_file_bytes, strict_count)
-    callbacks = collector.callbacks()
-    try:
-        parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
-        async for chunk in request.stream():
-            if chunk:
-                parser.write(chunk)
-        parser.finalize()
-    except (FormParserError, ValueError) as exc:
-        raise BadRequest("Malformed multipart body.") from exc
-    if not collector.ended:
-        raise BadRequest("Malformed multipart body: it ends before the closing boundary.")
-    return collector.uploads

@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from capsight.api.multipart import PartCallbacks
+from capsight.api.multipart import PartCallbacks, feed_multipart
 from capsight.errors import BadRequest, MissingFile, PayloadTooLarge
 
 FILE_FIELD = "file"
@@ -82,27 +80,14 @@ class _ZipPartWriter(PartCallbacks):
 async def receive_zip(request: Request, dest: Path, max_bytes: int) -> ReceivedUpload:
     """Write the ``file`` part to ``dest``; raises MissingFile, BadRequest or PayloadTooLarge (and
     leaves no partial file behind)."""
-    _, params = parse_options_header(request.headers.get("content-type", ""))
-    boundary = params.get(b"boundary")
-    if not boundary:
-        raise BadRequest("Malformed multipart body: the Content-Type has no boundary.")
     writer = _ZipPartWriter(dest, max_bytes)
-    callbacks = writer.callbacks()
     partial = dest.with_name(dest.name + ".part")
     try:
-        parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
-        async for chunk in request.stream():
-            if chunk:
-                parser.write(chunk)
-        parser.finalize()
-    except (FormParserError, ValueError) as exc:
-        raise BadRequest("Malformed multipart body.") from exc
+        await feed_multipart(request, writer)
     finally:
         writer.close()
         if not writer.ended or not writer.has_file:
             partial.unlink(missing_ok=True)
-    if not writer.ended:
-        raise BadRequest("Malformed multipart body: it ends before the closing boundary.")
     if not writer.has_file:
         raise MissingFile("No zip uploaded: send it as multipart field 'file'.")
     os.replace(partial, dest)
