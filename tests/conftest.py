@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from capsight.store.database import Database
 from model_factory import build_colour_model
-from servers import postgres_server, redis_server, s3_credentials, s3_server  # noqa: F401 - shared fixtures
+from servers import PostgresServer, postgres_server, redis_server, s3_credentials, s3_server  # noqa: F401 - shared fixtures
 
 
 @pytest.fixture(scope="session")
 def colour_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny real ONNX model: red -> background, green -> closed, blue -> opened."""
     return build_colour_model(tmp_path_factory.mktemp("colour-model"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """The same test (store, jobs) on the embedded default (SQLite) and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'capsight.db'}")
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        db = Database(server.create_schema())
+    yield db
+    db.dispose()

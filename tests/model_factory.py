@@ -71,3 +71,22 @@ def solid_image_bytes(
     buf = io.BytesIO()
     Image.new("RGB", size, colour).save(buf, format=fmt)
     return buf.getvalue()
+
+
+def png_bomb_header(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A PNG whose header claims width x height pixels, with almost no pixel data behind it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )

@@ -11,10 +11,10 @@ from api.helpers import (
     AppFactory,
     FailingClassifier,
     jpeg,
-    png_bomb_header,
     truncated_jpeg,
 )
 from capsight.inference import OnnxClassifier
+from model_factory import png_bomb_header
 
 
 @pytest.mark.parametrize("label", ["background", "closed", "opened"])

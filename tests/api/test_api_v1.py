@@ -7,8 +7,9 @@ import math
 import pytest
 from fastapi.testclient import TestClient
 
-from api.helpers import AppFactory, jpeg, png, png_bomb_header, truncated_jpeg
+from api.helpers import AppFactory, jpeg, png, truncated_jpeg
 from capsight.api.schemas import BatchResponse, ClassifyResponse
+from model_factory import png_bomb_header
 
 
 def test_full_result(client: TestClient) -> None:

@@ -6,7 +6,6 @@ import io
 import struct
 import time
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from PIL import Image
 
 from capsight.errors import EmptyFile, ImageTooLarge, InvalidImage
 from capsight.imaging.decode import decode_file, decode_image, detect_format
+from model_factory import png_bomb_header
 
 RED = (220, 30, 30)
 BLUE = (30, 30, 220)
@@ -186,25 +186,10 @@ def test_animated_gif_uses_the_first_frame() -> None:
 # -- hostile and broken input ----------------------------------------------------------------------
 
 
-def _png_header_only(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
-        + chunk(b"IEND", b"")
-    )
-
-
 def test_png_bomb_is_refused_from_the_header() -> None:
     started = time.perf_counter()
     with pytest.raises(ImageTooLarge, match="100000x100000"):
-        decode_image(_png_header_only(100_000, 100_000))
+        decode_image(png_bomb_header(100_000, 100_000))
     assert time.perf_counter() - started < 1.0  # nothing was decoded
 
 

@@ -15,8 +15,6 @@ from jobs_helpers import ImageServer, JobApp, WebhookReceiver, close, serve
 from capsight.api.app import create_app
 from capsight.inference import OnnxClassifier
 from capsight.settings import Settings
-from capsight.store.database import Database
-from servers import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -73,15 +71,3 @@ def image_server() -> Iterator[ImageServer]:
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
     yield from serve(WebhookReceiver())
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def job_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """The job store's database: the embedded default (SQLite) and a real PostgreSQL server."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'capsight.db'}")
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        db = Database(server.create_schema())
-    yield db
-    db.dispose()

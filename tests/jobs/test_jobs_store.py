@@ -24,8 +24,8 @@ def _create(store: JobStore, node: str | None = NODE, webhook: str | None = None
     return job_id
 
 
-def test_each_queued_job_is_claimed_by_exactly_one_worker(job_database: Database) -> None:
-    store = JobStore(job_database)
+def test_each_queued_job_is_claimed_by_exactly_one_worker(database: Database) -> None:
+    store = JobStore(database)
     ids = [_create(store) for _ in range(6)]
     claimed: list[tuple[str, str]] = []
     lock = threading.Lock()
@@ -48,8 +48,8 @@ def test_each_queued_job_is_claimed_by_exactly_one_worker(job_database: Database
         )
 
 
-def test_jobs_pinned_to_another_node_are_left_for_it(job_database: Database) -> None:
-    store = JobStore(job_database)
+def test_jobs_pinned_to_another_node_are_left_for_it(database: Database) -> None:
+    store = JobStore(database)
     theirs = _create(store, node="other:/data/jobs")
     mine = _create(store)
     assert store.claim_next("me", NODE).id == mine  # type: ignore[union-attr]
@@ -57,8 +57,8 @@ def test_jobs_pinned_to_another_node_are_left_for_it(job_database: Database) -> 
     assert store.claim_next("them", "other:/data/jobs").id == theirs  # type: ignore[union-attr]
 
 
-def test_cancel_ends_a_queued_job_and_flags_a_running_one(job_database: Database) -> None:
-    store = JobStore(job_database)
+def test_cancel_ends_a_queued_job_and_flags_a_running_one(database: Database) -> None:
+    store = JobStore(database)
     queued, running = _create(store), _create(store)
     job, ended = store.request_cancel(queued)
     assert ended and job is not None and job.state == "cancelled" and job.finished_at is not None
@@ -79,8 +79,8 @@ def test_cancel_ends_a_queued_job_and_flags_a_running_one(job_database: Database
     assert store.request_cancel(new_job_id()) == (None, False)
 
 
-def test_release_requeues_and_recover_takes_back_abandoned_jobs(job_database: Database) -> None:
-    store = JobStore(job_database)
+def test_release_requeues_and_recover_takes_back_abandoned_jobs(database: Database) -> None:
+    store = JobStore(database)
     a, b = _create(store), _create(store)
     store.claim_next("stopping", NODE)
     assert store.release(a, "stopping", Progress(2, 5, 0))
@@ -103,8 +103,8 @@ def test_release_requeues_and_recover_takes_back_abandoned_jobs(job_database: Da
     assert store.get(a).state == "queued" and store.get(b).state == "running"  # type: ignore[union-attr]
 
 
-def test_pending_webhooks_are_found_after_a_restart(job_database: Database) -> None:
-    store = JobStore(job_database)
+def test_pending_webhooks_are_found_after_a_restart(database: Database) -> None:
+    store = JobStore(database)
     pending, delivered, no_hook = (
         _create(store, webhook="http://h/"),
         _create(store, webhook="http://h/"),
@@ -120,8 +120,8 @@ def test_pending_webhooks_are_found_after_a_restart(job_database: Database) -> N
     assert store.pending_webhooks(datetime.now(UTC) + timedelta(hours=1)) == []
 
 
-def test_list_is_newest_first_and_filters(job_database: Database) -> None:
-    store = JobStore(job_database)
+def test_list_is_newest_first_and_filters(database: Database) -> None:
+    store = JobStore(database)
     ids = [_create(store) for _ in range(3)]
     store.request_cancel(ids[0])
     assert [j.id for j in store.list_jobs()] == ids[::-1]

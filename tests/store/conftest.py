@@ -23,15 +23,3 @@ def pg_db(postgres_server: PostgresServer) -> Iterator[Database]:
     db = Database(postgres_server.create_schema())
     yield db
     db.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """The same test on the embedded default (SQLite) and on a real PostgreSQL server."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'capsight.db'}")
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        db = Database(server.create_schema())
-    yield db
-    db.dispose()
