@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 
 from api.fakes import BrokenCache, BrokenRecorder, CountingLimiter, DictCache, KeyAuthenticator, ListRecorder
 from api.helpers import AppFactory, WrappedClassifier, jpeg, runtime_of
 from capsight.api.security import AdminAccess
 from capsight.inference import OnnxClassifier
+from capsight.store.cache import LRUCache
 from capsight.store.protocols import Principal
 from capsight.store.services import Services
 
@@ -23,10 +25,37 @@ def _post(client: Any, data: bytes, path: str = "/v1/classify", **kwargs: Any) -
     return client.post(path, files={"file": ("a.jpg", data, "image/jpeg")}, **kwargs)
 
 
+class SpyLRU(LRUCache):
+    """The real in-process LRU (which the service looks up from its decode pool), keys recorded."""
+
+    def __init__(self) -> None:
+        super().__init__(100)
+        self.gets: list[str] = []
+
+    def get_sync(self, key: str) -> dict[str, Any] | None:
+        self.gets.append(key)
+        return super().get_sync(key)
+
+
+CacheUnderTest = DictCache | SpyLRU
+
+
+@pytest.fixture(params=["protocol-cache", "in-process-lru"])
+def cache(request: pytest.FixtureRequest) -> CacheUnderTest:
+    """Both ways the service talks to a cache: the async protocol and the one-hop in-process path."""
+    return DictCache() if request.param == "protocol-cache" else SpyLRU()
+
+
+def _seed(cache: CacheUnderTest, key: str, value: dict[str, Any]) -> None:
+    if isinstance(cache, DictCache):
+        cache.data[key] = value
+    else:
+        cache.set_sync(key, value)
+
+
 def test_cache_hit_skips_decode_and_inference(
-    make_client: AppFactory, onnx_classifier: OnnxClassifier
+    make_client: AppFactory, onnx_classifier: OnnxClassifier, cache: CacheUnderTest
 ) -> None:
-    cache = DictCache()
     model = WrappedClassifier(onnx_classifier)
     client = make_client(classifier=model, services=Services(cache=cache), warmup=False)
     image = jpeg("closed")
@@ -34,8 +63,8 @@ def test_cache_hit_skips_decode_and_inference(
     calls_after_first = len(model.calls)
     key = f"test-1:{hashlib.sha256(image).hexdigest()}"
     assert cache.gets == [key]
-    assert key in cache.data
     second = _post(client, image).json()
+    assert cache.gets == [key, key]
     assert len(model.calls) == calls_after_first  # no inference for the repeat
     assert second["cached"] is True and first["cached"] is False
     assert second["label"] == first["label"] == "closed"
@@ -44,31 +73,46 @@ def test_cache_hit_skips_decode_and_inference(
     assert second["timing"]["decode_ms"] == 0.0
 
 
-def test_cache_is_consulted_before_decoding(make_client: AppFactory) -> None:
+def test_cache_is_consulted_before_decoding(make_client: AppFactory, cache: CacheUnderTest) -> None:
     """Bytes that would fail to decode are answered from the cache: decoding never ran."""
     not_an_image = b"these bytes were classified before"
-    cache = DictCache()
-    cache.data[f"test-1:{hashlib.sha256(not_an_image).hexdigest()}"] = {
-        "label": "opened",
-        "confidence": 0.9,
-        "probabilities": {"background": 0.05, "closed": 0.05, "opened": 0.9},
-        "width": 10,
-        "height": 20,
-        "format": "PNG",
-    }
+    _seed(
+        cache,
+        f"test-1:{hashlib.sha256(not_an_image).hexdigest()}",
+        {
+            "label": "opened",
+            "confidence": 0.9,
+            "probabilities": {"background": 0.05, "closed": 0.05, "opened": 0.9},
+            "width": 10,
+            "height": 20,
+            "format": "PNG",
+        },
+    )
     client = make_client(services=Services(cache=cache))
     r = client.post("/classify", files={"file": ("x", not_an_image, "image/png")})
     assert r.status_code == 200
     assert r.json() == {"bottle_status": "opened", "confidence": 0.9}
 
 
-def test_malformed_cache_entries_are_ignored(make_client: AppFactory) -> None:
+def test_malformed_cache_entries_are_ignored(make_client: AppFactory, cache: CacheUnderTest) -> None:
     image = jpeg("closed")
-    cache = DictCache()
-    cache.data[f"test-1:{hashlib.sha256(image).hexdigest()}"] = {"label": "giraffe"}
+    _seed(cache, f"test-1:{hashlib.sha256(image).hexdigest()}", {"label": "giraffe"})
     client = make_client(services=Services(cache=cache))
     body = _post(client, image).json()
     assert body["label"] == "closed" and body["cached"] is False
+
+
+def test_a_cache_miss_on_a_bad_image_is_a_400_with_its_hash_logged(
+    make_client: AppFactory, cache: CacheUnderTest
+) -> None:
+    recorder = ListRecorder()
+    client = make_client(services=Services(cache=cache, recorder=recorder))
+    bad = b"not an image, and never seen"
+    r = client.post("/classify", files={"file": ("x.jpg", bad, "image/jpeg")})
+    assert r.status_code == 400 and "error" in r.json()
+    (rec, stored), *_ = recorder.records
+    assert rec.image_sha256 == hashlib.sha256(bad).hexdigest() and rec.status_code == 400
+    assert stored is None  # bytes that are not an image are never kept
 
 
 def test_a_broken_cache_does_not_fail_requests(make_client: AppFactory) -> None:

@@ -27,6 +27,7 @@ from capsight.imaging.preprocess import preprocess
 from capsight.inference.batcher import MicroBatcher, Ticket
 from capsight.inference.classifier import Classifier, Prediction, to_predictions
 from capsight.settings import Settings
+from capsight.store.cache import LRUCache
 from capsight.store.protocols import ClassificationRecord
 from capsight.store.services import Services
 
@@ -100,6 +101,7 @@ class ClassificationService:
         self._spec = self.metadata.preprocessing
         self._min_side = self._spec.decode_hint()
         self._need_hash = services.cache is not None or services.recorder is not None
+        self._local_cache = services.cache if isinstance(services.cache, LRUCache) else None
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -144,16 +146,26 @@ class ClassificationService:
         try:
             if not data:
                 raise EmptyFile()
-            if self._services.cache is not None:
+            hit: dict[str, Any] | None = None
+            prepared: _Prepared | None = None
+            if self._local_cache is not None:
+                # In-process cache: hash, look up and (on a miss) decode in one trip to the pool.
+                sha, hit, outcome = await self._off_loop(self._lookup_or_prepare, data)
+                self._count_cache(hit)
+                if isinstance(outcome, CapsightError):
+                    raise outcome
+                prepared = outcome
+            elif self._services.cache is not None:
                 sha = await self._off_loop(_sha256, data)
                 hit = await self._cache_lookup(sha)
-                if hit is not None:
-                    ticket.cancel()
-                    result = self._result_from_cache(hit, sha, started)
-                    self._count_prediction(result.prediction.label)
-                    self._record(ctx, index, data, result=result)
-                    return result
-            prepared = await self._off_loop(self._prepare, data, self._need_hash and sha is None)
+            if hit is not None and sha is not None:
+                ticket.cancel()
+                result = self._result_from_cache(hit, sha, started)
+                self._count_prediction(result.prediction.label)
+                self._record(ctx, index, data, result=result)
+                return result
+            if prepared is None:
+                prepared = await self._off_loop(self._prepare, data, self._need_hash and sha is None)
             image = prepared.image
             sha = sha or prepared.sha256
             inference_started = time.perf_counter()
@@ -173,7 +185,9 @@ class ClassificationService:
                 ),
                 sha256=sha,
             )
-            if self._services.cache is not None and sha is not None:
+            if self._local_cache is not None and sha is not None:
+                self._local_cache.set_sync(self.cache_key(sha), _cache_value(result))  # no task needed
+            elif self._services.cache is not None and sha is not None:
                 self._spawn(self._cache_store(sha, result))
             self._count_prediction(prediction.label)
             self._record(ctx, index, data, result=result)
@@ -197,6 +211,31 @@ class ClassificationService:
         info = ImageInfo(width=decoded.width, height=decoded.height, format=decoded.format)
         return _Prepared(row=row, image=info, sha256=sha, decode_s=t1 - t0, preprocess_s=t2 - t1)
 
+    def _lookup_or_prepare(
+        self, data: bytes
+    ) -> tuple[str, dict[str, Any] | None, _Prepared | CapsightError | None]:
+        """Pool side of the in-process cache path: (sha256, valid hit or None, prepared image or error).
+
+        A decode error is returned, not raised, so the request log still gets the upload's sha256.
+        """
+        assert self._local_cache is not None
+        sha = _sha256(data)
+        hit = self._checked(self._local_cache_get(sha), sha)
+        if hit is not None:
+            return sha, hit, None
+        try:
+            return sha, None, self._prepare(data, False)
+        except CapsightError as exc:
+            return sha, None, exc
+
+    def _local_cache_get(self, sha: str) -> dict[str, Any] | None:
+        assert self._local_cache is not None
+        try:
+            return self._local_cache.get_sync(self.cache_key(sha))
+        except Exception:
+            logger.warning("result cache lookup failed; classifying anyway", exc_info=True)
+            return None
+
     async def _off_loop(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
@@ -216,25 +255,24 @@ class ClassificationService:
         except Exception:
             logger.warning("result cache lookup failed; classifying anyway", exc_info=True)
             hit = None
+        hit = self._checked(hit, sha)
+        self._count_cache(hit)
+        return hit
+
+    def _checked(self, hit: dict[str, Any] | None, sha: str) -> dict[str, Any] | None:
         if hit is not None and not _valid_cached(hit, self.metadata.labels):
             logger.warning("ignoring a malformed cache entry for %s", sha)
-            hit = None
+            return None
+        return hit
+
+    def _count_cache(self, hit: dict[str, Any] | None) -> None:
         if self._metrics is not None:
             (self._metrics.cache_hits if hit is not None else self._metrics.cache_misses).inc()
-        return hit
 
     async def _cache_store(self, sha: str, result: ClassificationResult) -> None:
         assert self._services.cache is not None
-        value = {
-            "label": result.prediction.label,
-            "confidence": result.prediction.confidence,
-            "probabilities": result.prediction.probabilities,
-            "width": result.image.width,
-            "height": result.image.height,
-            "format": result.image.format,
-        }
         try:
-            await self._services.cache.set(self.cache_key(sha), value)
+            await self._services.cache.set(self.cache_key(sha), _cache_value(result))
         except Exception:
             logger.warning("result cache store failed", exc_info=True)
 
@@ -309,6 +347,17 @@ class ClassificationService:
         """Wait for background cache writes (used at shutdown)."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _cache_value(result: ClassificationResult) -> dict[str, Any]:
+    return {
+        "label": result.prediction.label,
+        "confidence": result.prediction.confidence,
+        "probabilities": result.prediction.probabilities,
+        "width": result.image.width,
+        "height": result.image.height,
+        "format": result.image.format,
+    }
 
 
 def _sha256(data: bytes) -> str:
