@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     storage_url: str | None = None  # default: <data_dir>/images ; or s3://bucket/prefix
     s3_endpoint_url: str | None = None
     store_images: bool = True
+    image_direct_io: bool = True  # local image store writes bypass the page cache (O_DIRECT) where allowed
     request_log: bool = True
     retention_days: int = 0  # 0 = keep forever
 
