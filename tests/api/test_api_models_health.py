@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -105,3 +106,18 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
     body = doc["paths"]["/classify"]["post"]["requestBody"]["content"]
     assert body["multipart/form-data"]["schema"]["properties"]["file"]["format"] == "binary"
     assert client.get("/docs").status_code == 200
+
+
+def test_docs_page_loads_its_assets_from_this_server(client: TestClient) -> None:
+    page = "/docs"
+    html = client.get(page)
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html.text) + re.findall(r"url: '([^']+)'", html.text)
+    assert sources, html.text
+    for url in sources:
+        assert url.startswith("/"), f"{page} refers to {url}, which is not on this server"
+        if url.startswith("/docs-assets/"):
+            asset = client.get(url)
+            assert asset.status_code == 200 and len(asset.content) > 1000, url
+    assert "cdn.jsdelivr.net" not in html.text and "fonts.googleapis" not in html.text
+    assert client.get("/redoc").status_code == 404  # not offered: ReDoc needs its CDN for a logo

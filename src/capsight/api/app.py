@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from capsight import __version__
 from capsight.api.cors import add_cors
+from capsight.api.docs import install_docs
 from capsight.api.errors import install_error_handlers
 from capsight.api.metrics import Metrics
 from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -97,7 +98,15 @@ def create_app(
                 await asyncio.to_thread(job_manager.stop)  # running jobs go back to the queue
             await runtime.stop()
 
-    app = FastAPI(title="capsight", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="capsight",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by install_docs without a CDN
+        redoc_url=None,
+    )
+    install_docs(app)
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.jobs = job_manager
