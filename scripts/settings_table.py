@@ -55,6 +55,8 @@ MEANINGS: dict[str, str] = {
     "less CPU per stored image under load. Turned off by itself where the file system refuses it.",
     "request_log": "Log every classification (request id, client, model, label, probabilities, latency, "
     "image facts).",
+    "spool_max_image_bytes": "Disk budget for images spooled while the database or image store is down. "
+    "Past it the spool still keeps every record, without its image; 0: no limit.",
     "retention_days": "Delete log rows and images older than this, hourly; `0` keeps everything.",
     "redis_url": "Shared result cache and rate limits for all replicas, e.g. `redis://redis:6379/0`. "
     "Unset: in-process per worker.",

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     image_direct_io: bool = True  # local image store writes bypass the page cache (O_DIRECT) where allowed
     request_log: bool = True
     retention_days: int = 0  # 0 = keep forever
+    spool_max_image_bytes: int = 2 * 1024**3  # 0 = no limit
 
     # Cache and rate limits
     redis_url: str | None = None

@@ -68,3 +68,48 @@ def test_spool_left_by_a_crashed_process_is_replayed_on_start(tmp_path: Path) ->
     assert RequestLog(db, None).count() == 5
     assert not list(spool_dir.glob("*.jsonl"))
     db.dispose()
+
+
+def _sha(i: int) -> str:
+    return f"{i:064x}"
+
+
+def test_images_past_the_disk_budget_are_dropped_but_every_record_is_kept(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_image_bytes=250)
+    items = [(make_record(request_id=f"r{i}", image_sha256=_sha(i)), bytes([i]) * 100) for i in range(4)]
+    spool.append(items[:2])
+    spool.append(items[2:])
+
+    assert spool.pending == 4
+    assert sorted(spool.blobs.iter_keys()) == [_sha(0), _sha(1)]  # 200 bytes; a third would be 300
+    assert spool.images_dropped == 2
+    [path] = spool.claim()
+    replayed = [
+        (record.request_id, record.image_sha256, image)
+        for chunk in spool.read(path, 10)
+        for record, image in chunk
+    ]
+    assert replayed == [
+        ("r0", _sha(0), bytes([0]) * 100),
+        ("r1", _sha(1), bytes([1]) * 100),
+        ("r2", _sha(2), None),  # the record and its hash are kept, the bytes are not
+        ("r3", _sha(3), None),
+    ]
+
+
+def test_the_same_image_twice_is_counted_once(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_image_bytes=150)
+    spool.append([(make_record(image_sha256=_sha(7)), b"x" * 100) for _ in range(3)])
+    assert spool.images_dropped == 0 and list(spool.blobs.iter_keys()) == [_sha(7)]
+
+
+def test_the_budget_counts_images_left_by_an_earlier_process_and_frees_after_replay(tmp_path: Path) -> None:
+    Spool(tmp_path).append([(make_record(image_sha256=_sha(1)), b"a" * 100)])
+    spool = Spool(tmp_path, max_image_bytes=150)  # restarted: 100 bytes already on disk
+    spool.append([(make_record(image_sha256=_sha(2)), b"b" * 100)])
+    assert spool.images_dropped == 1 and list(spool.blobs.iter_keys()) == [_sha(1)]
+
+    [path] = spool.claim()
+    spool.done(path, 2)  # replayed: the spool is empty again, and so is its image budget
+    spool.append([(make_record(image_sha256=_sha(3)), b"c" * 100)])
+    assert list(spool.blobs.iter_keys()) == [_sha(3)] and spool.images_dropped == 0

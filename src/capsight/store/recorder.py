@@ -39,6 +39,7 @@ class RecorderConfig:
     retry_max_s: float = 30.0
     store_images: bool = True
     retention_days: float = 0  # > 0: purge older rows and images on start and every purge_interval_s
+    spool_max_image_bytes: int | None = 2 * 1024**3  # disk for images spooled during an outage
     purge_interval_s: float = 3600.0
 
 
@@ -67,7 +68,7 @@ class DatabaseRecorder:
         self.db = db
         self.blobs = blobs
         self.config = config or RecorderConfig()
-        self.spool = Spool(spool_dir)
+        self.spool = Spool(spool_dir, max_image_bytes=self.config.spool_max_image_bytes)
         self._queue: queue.Queue[Item] = queue.Queue(maxsize=self.config.queue_max)
         self._queued_bytes = 0
         self._counts_lock = threading.Lock()

@@ -100,7 +100,11 @@ def build_services(settings: Settings, *, start: bool = True) -> Services:
     if settings.request_log:
         from capsight.store.recorder import DatabaseRecorder, RecorderConfig
 
-        config = RecorderConfig(store_images=settings.store_images, retention_days=settings.retention_days)
+        config = RecorderConfig(
+            store_images=settings.store_images,
+            retention_days=settings.retention_days,
+            spool_max_image_bytes=settings.spool_max_image_bytes or None,
+        )
         services.recorder = DatabaseRecorder(database, blobs, settings.data_dir / "spool", config)
     if start:
         services.start()

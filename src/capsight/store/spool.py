@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from capsight.store.blobs import LocalBlobStore
+from capsight.store.blobs import LocalBlobStore, blob_key
 from capsight.store.protocols import ClassificationRecord
 
 logger = logging.getLogger(__name__)
@@ -48,11 +48,17 @@ class Spool:
 
     ACTIVE = "records.jsonl"
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, max_image_bytes: int | None = None) -> None:
+        """``max_image_bytes``: disk budget for spooled images. Past it, records are still spooled
+        (a request is never lost) but without their image bytes, so a long outage cannot fill the
+        disk with photos and leave no room for the records themselves."""
         self.directory = Path(directory)
         self.blobs = LocalBlobStore(self.directory / "blobs")
+        self.max_image_bytes = max_image_bytes
         self._lock = threading.Lock()
         self._pending = self._count_existing()
+        self._image_bytes = self._measure_images()
+        self.images_dropped = 0
 
     @property
     def pending(self) -> int:
@@ -82,8 +88,14 @@ class Spool:
             for record, image in items:
                 sha = None
                 if image is not None and record.image_sha256:
-                    sha = record.image_sha256
-                    self.blobs.put(sha, image)
+                    if self.blobs.exists(record.image_sha256):
+                        sha = record.image_sha256  # already spooled: costs nothing more
+                    elif self._has_room_for(image):
+                        sha = record.image_sha256
+                        self.blobs.put(sha, image)
+                        self._image_bytes += len(image)
+                    else:
+                        self._drop_image(record)
                 lines.append(json.dumps({"v": SPOOL_VERSION, "record": record_to_json(record), "image": sha}))
             path = self.directory / self.ACTIVE
             # A crash mid-write leaves a line without its newline; never glue a record onto it.
@@ -93,6 +105,30 @@ class Spool:
                 handle.flush()
                 os.fsync(handle.fileno())
             self._pending += len(items)
+
+    def _has_room_for(self, image: bytes) -> bool:
+        return self.max_image_bytes is None or self._image_bytes + len(image) <= self.max_image_bytes
+
+    def _drop_image(self, record: ClassificationRecord) -> None:
+        if self.images_dropped == 0:
+            logger.warning(
+                "request log spool: images take %d of the %d bytes allowed; records are still kept, "
+                "their images are not (first: request %s)",
+                self._image_bytes,
+                self.max_image_bytes,
+                record.request_id,
+            )
+        self.images_dropped += 1
+
+    def _measure_images(self) -> int:
+        total = 0
+        for sha in self.blobs.iter_keys():
+            path = self.blobs.root / blob_key(sha)
+            try:
+                total += path.stat().st_size
+            except OSError:
+                continue
+        return total
 
     def claim(self) -> list[Path]:
         """Rotate the active file out of the way and return every file waiting for replay, oldest first."""
@@ -133,6 +169,8 @@ class Spool:
                 self._pending = 0
                 for sha in list(self.blobs.iter_keys()):
                     self.blobs.delete(sha)
+                self._image_bytes = 0
+                self.images_dropped = 0
 
 
 def _ends_with_newline(path: Path) -> bool:
