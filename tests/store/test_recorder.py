@@ -250,3 +250,35 @@ def test_retention_purges_old_rows_and_images_in_the_background(database: Databa
     with database.session() as session:
         assert session.scalars(select(ClassificationRow.request_id)).all() == ["recent"]
     assert list(blobs.iter_keys()) == []
+
+
+def _commits_while_trickling(database: Database, tmp_path: Path, linger_s: float) -> int:
+    """Submit 20 records 15 ms apart (a steady trickle, like live traffic); count the commits."""
+    from sqlalchemy import event
+
+    config = RecorderConfig(batch_size=500, retry_initial_s=0.05, linger_s=linger_s)
+    recorder = DatabaseRecorder(database, None, tmp_path / f"spool-{linger_s}", config).start()
+    try:
+        recorder.submit(make_record(request_id=f"warm-{linger_s}"), None)
+        assert recorder.flush(10)  # migrations done: count only the log's own transactions
+        commits: list[float] = []
+        listener = lambda _conn: commits.append(time.monotonic())  # noqa: E731
+        event.listen(database.engine, "commit", listener)
+        try:
+            for i in range(20):
+                recorder.submit(make_record(request_id=f"trickle-{linger_s}-{i}"), None)
+                time.sleep(0.015)
+            assert recorder.flush(10)
+        finally:
+            event.remove(database.engine, "commit", listener)
+        return len(commits)
+    finally:
+        recorder.close()
+
+
+def test_a_trickle_of_records_is_gathered_into_few_transactions(database: Database, tmp_path: Path) -> None:
+    lingering = _commits_while_trickling(database, tmp_path, linger_s=1.0)
+    eager = _commits_while_trickling(database, tmp_path, linger_s=0.0)
+    assert lingering <= 2  # 300 ms of trickle inside one 1 s linger (a slow CI machine may split it)
+    assert eager > lingering
+    assert count(database) == 2 + 40

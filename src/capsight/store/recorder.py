@@ -33,6 +33,10 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class RecorderConfig:
     batch_size: int = 200
+    # After the first record of a batch arrives, gather more for up to this long: under load one
+    # transaction then carries dozens of rows instead of a handful (its fixed cost is most of the
+    # cost of a small batch). Log rows are not read back in real time, so 100 ms of delay is free.
+    linger_s: float = 0.1
     queue_max: int = 10_000  # records waiting in memory before submit spools directly
     queue_max_bytes: int = 256 * 1024 * 1024  # image bytes waiting in memory, same
     retry_initial_s: float = 0.5
@@ -162,7 +166,7 @@ class DatabaseRecorder:
         if self._degraded and time.monotonic() >= self._next_retry:
             self._recover()
         wait = 0.2 if not self._degraded else min(0.2, max(0.0, self._next_retry - time.monotonic()))
-        items = self._take(wait, limit=self.config.batch_size)
+        items = self._take(wait, limit=self.config.batch_size, linger=self.config.linger_s)
         if items:
             try:
                 self._handle(items)
@@ -175,12 +179,18 @@ class DatabaseRecorder:
             self._purge()
         return self._stop.is_set() and self._queue.empty()
 
-    def _take(self, wait: float, limit: int | None) -> list[Item]:
+    def _take(self, wait: float, limit: int | None, linger: float = 0.0) -> list[Item]:
+        """Up to ``limit`` queued items: waits ``wait`` for the first, then ``linger`` for company."""
         items: list[Item] = []
         try:
             items.append(self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait())
+            deadline = time.monotonic() + linger
             while limit is None or len(items) < limit:
-                items.append(self._queue.get_nowait())
+                remaining = deadline - time.monotonic()
+                if remaining > 0 and not self._stop.is_set():
+                    items.append(self._queue.get(timeout=remaining))
+                else:
+                    items.append(self._queue.get_nowait())
         except queue.Empty:
             pass
         if items:
