@@ -51,8 +51,6 @@ MEANINGS: dict[str, str] = {
     "s3_endpoint_url": "S3 API endpoint for non-AWS stores (MinIO, ...). Credentials come from the usual "
     "`AWS_*` variables or the instance role.",
     "store_images": "Keep the bytes of every classified image (their sha256 is logged either way).",
-    "image_direct_io": "Write images to a local image folder with `O_DIRECT`, around the page cache: "
-    "less CPU per stored image under load. Turned off by itself where the file system refuses it.",
     "request_log": "Log every classification (request id, client, model, label, probabilities, latency, "
     "image facts).",
     "spool_max_image_bytes": "Disk budget for images spooled while the database or image store is down. "

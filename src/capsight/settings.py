@@ -55,7 +55,6 @@ class Settings(BaseSettings):
     storage_url: str | None = None  # default: <data_dir>/images ; or s3://bucket/prefix
     s3_endpoint_url: str | None = None
     store_images: bool = True
-    image_direct_io: bool = True  # local image store writes bypass the page cache (O_DIRECT) where allowed
     request_log: bool = True
     retention_days: int = 0  # 0 = keep forever
     spool_max_image_bytes: int = 2 * 1024**3  # 0 = no limit

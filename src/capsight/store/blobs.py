@@ -16,8 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from capsight.store.directio import FileWriter
-
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -57,16 +55,11 @@ class BlobStore(Protocol):
 
 
 class LocalBlobStore:
-    """Images under a local folder; writes are atomic (temp file + rename) so readers never see half.
+    """Images under a local folder; writes are atomic (temp file + rename) so readers never see half."""
 
-    Writes bypass the page cache where the file system allows it (see ``directio``): stored images
-    are written once and rarely read, and buffered writes cost more CPU than decoding them.
-    """
-
-    def __init__(self, root: Path | str, *, direct_io: bool = True) -> None:
+    def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
         self.url = str(self.root)
-        self._writer = FileWriter(direct=direct_io)
 
     def _path(self, sha256: str) -> Path:
         return self.root / blob_key(sha256)
@@ -79,10 +72,8 @@ class LocalBlobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
-            try:
-                self._writer.write(fd, data)
-            finally:
-                os.close(fd)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -109,7 +100,7 @@ class LocalBlobStore:
                 yield path.name
 
 
-def open_blob_store(url: str, *, s3_endpoint_url: str | None = None, direct_io: bool = True) -> BlobStore:
+def open_blob_store(url: str, *, s3_endpoint_url: str | None = None) -> BlobStore:
     """A local folder for a path, S3 for ``s3://bucket/prefix``; boto3 is imported only for S3."""
     if url.startswith("s3://"):
         from capsight.store.blobs_s3 import S3BlobStore
@@ -117,4 +108,4 @@ def open_blob_store(url: str, *, s3_endpoint_url: str | None = None, direct_io: 
         return S3BlobStore(url, endpoint_url=s3_endpoint_url)
     if url.startswith("file://"):
         url = url[len("file://") :]
-    return LocalBlobStore(Path(url), direct_io=direct_io)
+    return LocalBlobStore(Path(url))

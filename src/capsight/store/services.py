@@ -78,11 +78,7 @@ def build_services(settings: Settings, *, start: bool = True) -> Services:
     from capsight.store.requestlog import RequestLog
 
     database = Database(settings.resolved_database_url())
-    blobs = open_blob_store(
-        settings.resolved_storage_url(),
-        s3_endpoint_url=settings.s3_endpoint_url,
-        direct_io=settings.image_direct_io,
-    )
+    blobs = open_blob_store(settings.resolved_storage_url(), s3_endpoint_url=settings.s3_endpoint_url)
     keys = KeyStore(database)
     jwt = None
     if settings.jwt_secret or settings.jwt_public_key:
