@@ -9,8 +9,8 @@ import pytest
 
 from api.fakes import DictCache, ListRecorder
 from api.helpers import jpeg, make_settings
+from capsight.api.results import ClassificationResult, RequestContext
 from capsight.api.runtime import ServingRuntime
-from capsight.api.service import ClassificationResult, RequestContext
 from capsight.errors import CapsightError, EmptyFile, InvalidImage, ModelNotReady
 from capsight.inference import OnnxClassifier
 from capsight.store.services import Services

@@ -115,6 +115,16 @@ def test_a_cache_miss_on_a_bad_image_is_a_400_with_its_hash_logged(
     assert stored is None  # bytes that are not an image are never kept
 
 
+def test_without_a_cache_a_bad_image_is_still_logged_with_its_hash(make_client: AppFactory) -> None:
+    recorder = ListRecorder()
+    client = make_client(services=Services(recorder=recorder))
+    bad = b"not an image either"
+    r = client.post("/classify", files={"file": ("x.png", bad, "image/png")})
+    assert r.status_code == 400
+    (rec, stored), *_ = recorder.records
+    assert rec.image_sha256 == hashlib.sha256(bad).hexdigest() and stored is None
+
+
 def test_a_broken_cache_does_not_fail_requests(make_client: AppFactory) -> None:
     client = make_client(services=Services(cache=BrokenCache()))
     assert _post(client, jpeg("opened")).json()["label"] == "opened"

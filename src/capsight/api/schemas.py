@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from capsight.api.service import ClassificationResult
+from capsight.api.results import ClassificationResult
 from capsight.errors import CapsightError
 from capsight.inference.metadata import ModelMetadata
 

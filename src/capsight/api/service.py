@@ -4,6 +4,7 @@ Every way in (the legacy route, /v1, /v2, batch jobs) goes through :class:`Class
 so each image is treated the same: admitted to the bounded queue, looked up in the cache by
 ``f"{model_version}:{sha256}"`` before any decoding, decoded and preprocessed off the event loop,
 classified by the micro-batcher, and recorded, success or failure, without waiting on the store.
+The cache side lives in ``result_cache``, the result types in ``results``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from typing import Any, TypeVar
 import numpy as np
 
 from capsight.api.metrics import Metrics
+from capsight.api.result_cache import ResultCacheClient
+from capsight.api.results import ClassificationResult, ImageInfo, RequestContext, Timing, ms
 from capsight.errors import CapsightError, EmptyFile
 from capsight.imaging.decode import decode_image
 from capsight.imaging.preprocess import preprocess
 from capsight.inference.batcher import MicroBatcher, Ticket
-from capsight.inference.classifier import Classifier, Prediction, to_predictions
+from capsight.inference.classifier import Classifier, to_predictions
 from capsight.settings import Settings
-from capsight.store.cache import LRUCache
 from capsight.store.protocols import ClassificationRecord
 from capsight.store.services import Services
 
@@ -36,49 +38,11 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class RequestContext:
-    request_id: str
-    endpoint: str
-    client_id: str
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    width: int
-    height: int
-    format: str
-
-
-@dataclass(frozen=True)
-class Timing:
-    decode_ms: float
-    preprocess_ms: float
-    inference_ms: float
-    total_ms: float
-
-
-@dataclass(frozen=True)
-class ClassificationResult:
-    prediction: Prediction
-    model_name: str
-    model_version: str
-    image: ImageInfo
-    timing: Timing
-    sha256: str | None
-    cached: bool = False
-
-
-@dataclass(frozen=True)
 class _Prepared:
     row: np.ndarray
     image: ImageInfo
-    sha256: str | None
     decode_s: float
     preprocess_s: float
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000.0, 3)
 
 
 class ClassificationService:
@@ -101,7 +65,9 @@ class ClassificationService:
         self._spec = self.metadata.preprocessing
         self._min_side = self._spec.decode_hint()
         self._need_hash = services.cache is not None or services.recorder is not None
-        self._local_cache = services.cache if isinstance(services.cache, LRUCache) else None
+        self._cache = (
+            ResultCacheClient(services.cache, self.metadata, metrics) if services.cache is not None else None
+        )
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -148,26 +114,27 @@ class ClassificationService:
                 raise EmptyFile()
             hit: dict[str, Any] | None = None
             prepared: _Prepared | None = None
-            if self._local_cache is not None:
-                # In-process cache: hash, look up and (on a miss) decode in one trip to the pool.
-                sha, hit, outcome = await self._off_loop(self._lookup_or_prepare, data)
-                self._count_cache(hit)
+            cache = self._cache
+            if cache is None or cache.local is not None:
+                # One trip to the pool: hash (for the log), in-process lookup, decode on a miss.
+                sha, hit, outcome = await self._off_loop(self._hash_lookup_prepare, data)
+                if cache is not None:
+                    cache.count(hit)
                 if isinstance(outcome, CapsightError):
                     raise outcome
                 prepared = outcome
-            elif self._services.cache is not None:
+            else:  # a shared cache (Redis): look up from the event loop, decode only on a miss
                 sha = await self._off_loop(_sha256, data)
-                hit = await self._cache_lookup(sha)
-            if hit is not None and sha is not None:
+                hit = await cache.lookup(sha)
+            if cache is not None and hit is not None and sha is not None:
                 ticket.cancel()
-                result = self._result_from_cache(hit, sha, started)
+                result = cache.result_of(hit, sha, started)
                 self._count_prediction(result.prediction.label)
                 self._record(ctx, index, data, result=result)
                 return result
             if prepared is None:
-                prepared = await self._off_loop(self._prepare, data, self._need_hash and sha is None)
+                prepared = await self._off_loop(self._prepare, data)
             image = prepared.image
-            sha = sha or prepared.sha256
             inference_started = time.perf_counter()
             row = await ticket.submit(prepared.row)
             inference_s = time.perf_counter() - inference_started
@@ -178,17 +145,18 @@ class ClassificationService:
                 model_version=self.metadata.version,
                 image=image,
                 timing=Timing(
-                    decode_ms=_ms(prepared.decode_s),
-                    preprocess_ms=_ms(prepared.preprocess_s),
-                    inference_ms=_ms(inference_s),
-                    total_ms=_ms(time.perf_counter() - started),
+                    decode_ms=ms(prepared.decode_s),
+                    preprocess_ms=ms(prepared.preprocess_s),
+                    inference_ms=ms(inference_s),
+                    total_ms=ms(time.perf_counter() - started),
                 ),
                 sha256=sha,
             )
-            if self._local_cache is not None and sha is not None:
-                self._local_cache.set_sync(self.cache_key(sha), _cache_value(result))  # no task needed
-            elif self._services.cache is not None and sha is not None:
-                self._spawn(self._cache_store(sha, result))
+            if cache is not None and sha is not None:
+                if cache.local is not None:
+                    cache.store_local(sha, result)  # in-process: no task needed
+                else:
+                    self._spawn(cache.store(sha, result))
             self._count_prediction(prediction.label)
             self._record(ctx, index, data, result=result)
             return result
@@ -200,41 +168,32 @@ class ClassificationService:
         finally:
             ticket.cancel()  # no-op once submitted
 
-    def _prepare(self, data: bytes, want_hash: bool) -> _Prepared:
+    def _prepare(self, data: bytes) -> _Prepared:
         """Runs in the decode pool: Pillow and NumPy release the GIL for the heavy parts."""
-        sha = _sha256(data) if want_hash else None
         t0 = time.perf_counter()
         decoded = decode_image(data, min_side=self._min_side, max_pixels=self._settings.max_pixels)
         t1 = time.perf_counter()
         row = preprocess(decoded.image, self._spec)
         t2 = time.perf_counter()
         info = ImageInfo(width=decoded.width, height=decoded.height, format=decoded.format)
-        return _Prepared(row=row, image=info, sha256=sha, decode_s=t1 - t0, preprocess_s=t2 - t1)
+        return _Prepared(row=row, image=info, decode_s=t1 - t0, preprocess_s=t2 - t1)
 
-    def _lookup_or_prepare(
+    def _hash_lookup_prepare(
         self, data: bytes
-    ) -> tuple[str, dict[str, Any] | None, _Prepared | CapsightError | None]:
-        """Pool side of the in-process cache path: (sha256, valid hit or None, prepared image or error).
+    ) -> tuple[str | None, dict[str, Any] | None, _Prepared | CapsightError | None]:
+        """Pool side of the one-trip path: (sha256 if needed, valid in-process hit, prepared or error).
 
         A decode error is returned, not raised, so the request log still gets the upload's sha256.
         """
-        assert self._local_cache is not None
-        sha = _sha256(data)
-        hit = self._checked(self._local_cache_get(sha), sha)
-        if hit is not None:
-            return sha, hit, None
+        sha = _sha256(data) if self._need_hash else None
+        if sha is not None and self._cache is not None and self._cache.local is not None:
+            hit = self._cache.lookup_local(sha)
+            if hit is not None:
+                return sha, hit, None
         try:
-            return sha, None, self._prepare(data, False)
+            return sha, None, self._prepare(data)
         except CapsightError as exc:
             return sha, None, exc
-
-    def _local_cache_get(self, sha: str) -> dict[str, Any] | None:
-        assert self._local_cache is not None
-        try:
-            return self._local_cache.get_sync(self.cache_key(sha))
-        except Exception:
-            logger.warning("result cache lookup failed; classifying anyway", exc_info=True)
-            return None
 
     async def _off_loop(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -242,51 +201,6 @@ class ClassificationService:
     def _count_prediction(self, label: str) -> None:
         if self._metrics is not None:
             self._metrics.predictions.labels(self.metadata.name, label).inc()
-
-    # -- cache -----------------------------------------------------------------------------------
-
-    def cache_key(self, sha: str) -> str:
-        return f"{self.metadata.version}:{sha}"
-
-    async def _cache_lookup(self, sha: str) -> dict[str, Any] | None:
-        assert self._services.cache is not None
-        try:
-            hit = await self._services.cache.get(self.cache_key(sha))
-        except Exception:
-            logger.warning("result cache lookup failed; classifying anyway", exc_info=True)
-            hit = None
-        hit = self._checked(hit, sha)
-        self._count_cache(hit)
-        return hit
-
-    def _checked(self, hit: dict[str, Any] | None, sha: str) -> dict[str, Any] | None:
-        if hit is not None and not _valid_cached(hit, self.metadata.labels):
-            logger.warning("ignoring a malformed cache entry for %s", sha)
-            return None
-        return hit
-
-    def _count_cache(self, hit: dict[str, Any] | None) -> None:
-        if self._metrics is not None:
-            (self._metrics.cache_hits if hit is not None else self._metrics.cache_misses).inc()
-
-    async def _cache_store(self, sha: str, result: ClassificationResult) -> None:
-        assert self._services.cache is not None
-        try:
-            await self._services.cache.set(self.cache_key(sha), _cache_value(result))
-        except Exception:
-            logger.warning("result cache store failed", exc_info=True)
-
-    def _result_from_cache(self, hit: dict[str, Any], sha: str, started: float) -> ClassificationResult:
-        probabilities = {label: float(hit["probabilities"][label]) for label in self.metadata.labels}
-        return ClassificationResult(
-            prediction=Prediction(str(hit["label"]), float(hit["confidence"]), probabilities),
-            model_name=self.metadata.name,
-            model_version=self.metadata.version,
-            image=ImageInfo(int(hit["width"]), int(hit["height"]), str(hit["format"])),
-            timing=Timing(0.0, 0.0, 0.0, _ms(time.perf_counter() - started)),
-            sha256=sha,
-            cached=True,
-        )
 
     # -- request log -----------------------------------------------------------------------------
 
@@ -310,7 +224,7 @@ class ClassificationService:
                 image, sha = result.image, result.sha256
                 latency_ms = result.timing.total_ms
             else:
-                latency_ms = _ms(time.perf_counter() - started) if started is not None else 0.0
+                latency_ms = ms(time.perf_counter() - started) if started is not None else 0.0
             record = ClassificationRecord(
                 request_id=ctx.request_id,
                 created_at=datetime.now(UTC),
@@ -349,30 +263,5 @@ class ClassificationService:
             await asyncio.gather(*self._background, return_exceptions=True)
 
 
-def _cache_value(result: ClassificationResult) -> dict[str, Any]:
-    return {
-        "label": result.prediction.label,
-        "confidence": result.prediction.confidence,
-        "probabilities": result.prediction.probabilities,
-        "width": result.image.width,
-        "height": result.image.height,
-        "format": result.image.format,
-    }
-
-
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _valid_cached(hit: dict[str, Any], labels: tuple[str, ...]) -> bool:
-    try:
-        return (
-            hit["label"] in labels
-            and 0.0 <= float(hit["confidence"]) <= 1.0
-            and set(hit["probabilities"]) == set(labels)
-            and int(hit["width"]) > 0
-            and int(hit["height"]) > 0
-            and isinstance(hit["format"], str)
-        )
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return False

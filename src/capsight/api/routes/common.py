@@ -7,8 +7,8 @@ from typing import Any
 from starlette.requests import Request
 
 from capsight.api.middleware import request_id_of
+from capsight.api.results import RequestContext
 from capsight.api.schemas import ErrorResponse
-from capsight.api.service import RequestContext
 from capsight.store.protocols import Principal
 
 
