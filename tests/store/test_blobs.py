@@ -91,3 +91,11 @@ def test_open_blob_store_picks_the_backend(tmp_path: Path) -> None:
 def test_bad_s3_urls(url: str) -> None:
     with pytest.raises(ValueError):
         parse_s3_url(url)
+
+
+def test_local_total_bytes_counts_every_stored_image(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "images")
+    assert store.total_bytes() == 0
+    for data in (b"a" * 10, b"b" * 25):
+        store.put(sha256_hex(data), data)
+    assert store.total_bytes() == 35

@@ -69,6 +69,19 @@ def test_store_images_off(tmp_path: Path) -> None:
     assert not (tmp_path / "images").exists()
 
 
+@pytest.mark.parametrize(("setting", "budget"), [(None, 2 * 1024**3), (1234, 1234), (0, None)])
+def test_spool_image_budget_comes_from_settings(
+    tmp_path: Path, setting: int | None, budget: int | None
+) -> None:
+    extra = {} if setting is None else {"spool_max_image_bytes": setting}
+    services = build_services(Settings(data_dir=tmp_path, **extra), start=False)
+    try:
+        assert isinstance(services.recorder, DatabaseRecorder)
+        assert services.recorder.spool.max_image_bytes == budget  # 0 in the environment means no cap
+    finally:
+        services.close()
+
+
 def test_invalid_rate_limit_setting_fails_at_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="rate"):
         build_services(Settings(data_dir=tmp_path, rate_limit="lots", request_log=False))

@@ -93,11 +93,25 @@ class LocalBlobStore:
         self._path(sha256).unlink(missing_ok=True)
 
     def iter_keys(self) -> Iterator[str]:
+        for path in self._files():
+            yield path.name
+
+    def total_bytes(self) -> int:
+        """Bytes of every stored image (the spool keeps its images under a disk budget)."""
+        total = 0
+        for path in self._files():
+            try:
+                total += path.stat().st_size
+            except OSError:  # deleted meanwhile
+                continue
+        return total
+
+    def _files(self) -> Iterator[Path]:
         if not self.root.is_dir():
             return
         for path in self.root.glob("??/??/*"):
             if is_sha256(path.name) and path.is_file():
-                yield path.name
+                yield path
 
 
 def open_blob_store(url: str, *, s3_endpoint_url: str | None = None) -> BlobStore:

@@ -43,7 +43,7 @@ class RecorderConfig:
     retry_max_s: float = 30.0
     store_images: bool = True
     retention_days: float = 0  # > 0: purge older rows and images on start and every purge_interval_s
-    spool_max_image_bytes: int | None = 2 * 1024**3  # disk for images spooled during an outage
+    spool_max_image_bytes: int | None = None  # disk for images spooled in an outage (None: no cap)
     purge_interval_s: float = 3600.0
 
 

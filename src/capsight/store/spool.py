@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from capsight.store.blobs import LocalBlobStore, blob_key
+from capsight.store.blobs import LocalBlobStore
 from capsight.store.protocols import ClassificationRecord
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class Spool:
         self.max_image_bytes = max_image_bytes
         self._lock = threading.Lock()
         self._pending = self._count_existing()
-        self._image_bytes = self._measure_images()
+        self._image_bytes = self.blobs.total_bytes()
         self.images_dropped = 0
 
     @property
@@ -119,16 +119,6 @@ class Spool:
                 record.request_id,
             )
         self.images_dropped += 1
-
-    def _measure_images(self) -> int:
-        total = 0
-        for sha in self.blobs.iter_keys():
-            path = self.blobs.root / blob_key(sha)
-            try:
-                total += path.stat().st_size
-            except OSError:
-                continue
-        return total
 
     def claim(self) -> list[Path]:
         """Rotate the active file out of the way and return every file waiting for replay, oldest first."""
