@@ -6,7 +6,7 @@ import torch
 from training_data import CLASSES, shape_image
 
 from capsight.errors import BadRequest
-from capsight.imaging.preprocess import PreprocessSpec
+from capsight.imaging.preprocess import PreprocessSpec, preprocess_batch
 from capsight.training.architectures import create_model, freeze_early_blocks
 from capsight.training.augment import AugmentConfig
 from capsight.training.loop import AugmentedImages, EpochStats, TrainConfig, class_weights, train
@@ -70,6 +70,38 @@ def test_training_learns_and_keeps_the_best_epoch(balance: str) -> None:
     assert result.best_epoch == 1 + int(np.argmin(losses))
     assert result.history[-1].train_loss < result.history[0].train_loss
     assert not model.training  # handed back in eval mode, ready to export
+
+
+@pytest.mark.parametrize("keep", ["best", "last"])
+def test_keep_last_runs_the_whole_schedule_and_exports_its_end(keep: str) -> None:
+    images, targets = data(6, 2)
+    val_images, val_targets = data(3, 3)
+    ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=0)
+    # patience 1 and a large lr: val loss goes up at some epoch, which stops "best" early
+    cfg = TrainConfig(
+        epochs=6,
+        patience=1,
+        min_delta=0.0,
+        lr=0.05,
+        batch_size=6,
+        threads=1,
+        balance="none",
+        keep=keep,  # type: ignore[arg-type]
+    )
+    model = create_model("tiny", 3)
+    result = train(model, ds, val_images, val_targets, 3, cfg)
+    with torch.no_grad():
+        x = torch.from_numpy(preprocess_batch(val_images, SPEC))
+        final_loss = float(torch.nn.functional.cross_entropy(model(x), torch.tensor(val_targets)))
+    losses = [h.val_loss or 0.0 for h in result.history]
+    if keep == "last":
+        assert not result.stopped_early and len(result.history) == 6
+        assert result.best_epoch == 6
+        assert final_loss == pytest.approx(losses[-1], rel=1e-5)
+    else:
+        assert final_loss == pytest.approx(min(losses), rel=1e-5)
+        assert result.best_epoch == 1 + int(np.argmin(losses))
+    assert min(losses) < losses[-1] or keep == "best"  # the two choices really differ here
 
 
 def test_refuses_empty_training_split() -> None:

@@ -150,6 +150,32 @@ def test_train_with_test_dir(tmp_path: Path) -> None:
     assert meta.metrics["n"] == 9 and meta.training["test_dir"] == str(tests.resolve())
 
 
+def test_train_keeps_the_test_photos_of_an_earlier_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = make_dataset(tmp_path / "data", per_class=10, prefix="repoA")
+    argv = ["train", str(data), "--arch", "tiny", "--epochs", "1", "--image-size", "24", "--no-checkpoint"]
+    assert main([*argv, "--out", str(tmp_path / "first")]) == 0
+    first = json.loads((tmp_path / "first" / "split.json").read_text())
+    make_dataset(data, per_class=6, seed=1, prefix="repoB")  # the folder grew
+    again = tmp_path / "again"
+    earlier = tmp_path / "first" / "split.json"
+    assert main([*argv, "--out", str(again), "--seed", "4", "--test-from", str(earlier)]) == 0
+    split = json.loads((again / "split.json").read_text())
+    assert split["test"] == sorted(first["test"])
+    assert sum("/repoB__" in p for p in split["train"] + split["val"]) == 18
+    meta = load_metadata(again)
+    assert meta.metrics["n"] == len(first["test"])
+    assert meta.training["test_from"] == str(earlier.resolve())
+    # a split whose test photos came from another folder cannot be kept: say what to pass instead
+    tests = make_dataset(tmp_path / "tests", per_class=2, seed=9)
+    assert main([*argv, "--out", str(tmp_path / "fixed"), "--test-dir", str(tests)]) == 0
+    capsys.readouterr()
+    fixed_split = tmp_path / "fixed" / "split.json"
+    assert main([*argv, "--out", str(tmp_path / "x"), "--test-from", str(fixed_split)]) == 2
+    assert f"pass --test-dir {tests.resolve()}" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -76,7 +76,7 @@ def test_fixed_test_folder() -> None:
     plan = make_split(samples, seed=0, test_samples=tests, test_dir="/elsewhere")
     assert sorted(plan.test) == sorted(s.relpath for s in tests)
     assert len(plan.train) + len(plan.val) == 40
-    with pytest.raises(BadRequest, match="not both"):
+    with pytest.raises(BadRequest, match="Use one of"):
         make_split(samples, seed=0, test_samples=tests, holdout_source="src")
 
 
@@ -123,3 +123,44 @@ def test_composites_follow_their_original_and_are_only_trained_on(tmp_path: Path
     assert len(plan.dropped) == 2 * (len(plan.val) + len(plan.test))
     plan.save(tmp_path)
     assert SplitPlan.load(tmp_path / SPLIT_FILE) == plan
+
+
+def _composites_of(real: list[Sample], per_photo: int = 2) -> list[Sample]:
+    out = []
+    for s in real:
+        for k in range(per_photo):
+            name = f"{Path(s.relpath).stem}__crop-synth{k}.jpg"
+            out.append(Sample(Path("/data") / s.label / name, s.label, f"{s.label}/{name}", group_of(name)))
+    return out
+
+
+def test_keep_test_of_an_earlier_split_on_a_grown_folder() -> None:
+    """Retraining on a folder with new photos and composites scores the very same test photos."""
+    before = fake_samples({"a": 40, "b": 30})
+    earlier = make_split(before, seed=0)
+    grown = before + fake_samples({"a": 25, "b": 5}, prefix="new") + _composites_of(before)
+    plan = make_split(grown, seed=3, keep_test=earlier.test)
+    assert plan.test == tuple(sorted(earlier.test))
+    test_groups = {group_of(p) for p in earlier.test}
+    trained = set(plan.train) | set(plan.val)
+    # no composite of a test photo is trained on; every other file is in train or val exactly once
+    assert not any(group_of(p) in test_groups for p in trained)
+    assert set(plan.dropped) == {c.relpath for c in _composites_of(before) if c.group in test_groups} | {
+        c.relpath for c in _composites_of(before) if f"{c.label}/{c.group}.jpg" in plan.val
+    }
+    assert len(trained) == len(plan.train) + len(plan.val)
+    assert trained | set(plan.test) | set(plan.dropped) == {s.relpath for s in grown}
+    new = [p for p in trained if Path(p).name.startswith("new__")]
+    assert len(new) == 30  # the new photos went to train/val
+
+
+def test_keep_test_refuses_a_test_photo_that_is_gone() -> None:
+    before = fake_samples({"a": 20, "b": 20})
+    earlier = make_split(before, seed=0)
+    gone = earlier.test[0]
+    with pytest.raises(BadRequest, match=r"1 test file\(s\) of the earlier split.*" + gone):
+        make_split([s for s in before if s.relpath != gone], seed=0, keep_test=earlier.test)
+    with pytest.raises(BadRequest, match="nothing to train on"):
+        make_split(before, seed=0, keep_test=[s.relpath for s in before])
+    with pytest.raises(BadRequest, match="Use one of"):
+        make_split(before, seed=0, keep_test=earlier.test, holdout_source="src")

@@ -33,6 +33,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--test-dir", type=Path, default=None, help="fixed test folder (same class folders)")
+    p.add_argument(
+        "--test-from",
+        type=Path,
+        default=None,
+        metavar="SPLIT_JSON",
+        help="keep the test photos of an earlier split.json of this folder (scores stay comparable)",
+    )
     p.add_argument("--holdout-source", default=None, help="files whose name starts with this are test-only")
     p.add_argument("--name", default=None, help="model name in model.json (default: the --out folder name)")
     p.add_argument(
@@ -58,6 +65,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument(
         "--patience", type=positive_int, default=4, help="early stop after N epochs without val gain"
+    )
+    p.add_argument(
+        "--keep",
+        choices=("best", "last"),
+        default="best",
+        help="weights to export: the best val-loss epoch (early stopping) or the last (full schedule)",
     )
     p.add_argument("--balance", choices=("loss", "sampler", "none"), default="loss")
     p.add_argument("--resize-mode", choices=("squash", "center_crop", "letterbox"), default="squash")
@@ -110,6 +123,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         backbone_lr_mult=args.backbone_lr_mult,
         label_smoothing=args.label_smoothing,
         patience=args.patience,
+        keep=args.keep,
         seed=args.seed,
         balance=args.balance,
         threads=args.threads,
@@ -127,6 +141,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             augment=AUGMENT_PRESETS[args.augment],
             tta_flip=args.tta_flip,
             test_dir=args.test_dir,
+            test_from=args.test_from,
             holdout_source=args.holdout_source,
             pretrained=not args.no_pretrained,
             save_checkpoint=not args.no_checkpoint,

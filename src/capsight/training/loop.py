@@ -29,6 +29,7 @@ from capsight.training.augment import AugmentConfig, augment
 logger = logging.getLogger(__name__)
 
 Balance = Literal["loss", "sampler", "none"]
+Keep = Literal["best", "last"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class TrainConfig:
     backbone_lr_mult: float = 1.0
     weight_decay: float = 1e-4
     patience: int = 4  # epochs without a val-loss improvement before stopping
+    # "best": the weights of the lowest val loss, stopping early; "last": the whole schedule runs and
+    # its end is kept, for when val is small or unlike the photos that matter (composites in scenes
+    # are only trained on, so a val of studio photos would stop a model still learning scenes).
+    keep: Keep = "best"
     min_delta: float = 1e-4
     seed: int = 0
     balance: Balance = "loss"
@@ -180,7 +185,8 @@ def train(
     frozen: Sequence[nn.Module] = (),
     on_epoch: Callable[[EpochStats], None] | None = None,
 ) -> TrainResult:
-    """Train ``model`` in place; on return it holds the weights of its best validation epoch."""
+    """Train ``model`` in place; on return it holds the weights of its best validation epoch
+    (``cfg.keep == "best"``) or of its last one."""
     if len(train_data) == 0:
         raise BadRequest("The training split is empty.")
     if cfg.epochs < 1:
@@ -251,12 +257,15 @@ def train(
             best_state = copy.deepcopy(model.state_dict())
         else:
             stale += 1
-            if stale >= cfg.patience and epoch < cfg.epochs:
+            if cfg.keep == "best" and stale >= cfg.patience and epoch < cfg.epochs:
                 logger.info(
                     "early stop: no val_loss improvement for %d epochs (best epoch %d)", stale, best_epoch
                 )
                 stopped_early = True
                 break
-    model.load_state_dict(best_state)
+    if cfg.keep == "best":
+        model.load_state_dict(best_state)
+    else:
+        best_epoch = len(history)
     model.eval()
     return TrainResult(tuple(history), best_epoch, stopped_early, time.perf_counter() - started)

@@ -57,6 +57,7 @@ class TrainRequest:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     tta_flip: bool = False  # export the mirror-averaged graph (see export.FlipAveraged)
     test_dir: Path | None = None
+    test_from: Path | None = None  # an earlier split.json whose test photos stay the test split
     holdout_source: str | None = None
     group_pattern: str = DEFAULT_GROUP_PATTERN
     pretrained: bool = True
@@ -94,6 +95,17 @@ def _counts(samples: list[Sample], labels: tuple[str, ...]) -> dict[str, int]:
     return {label: found.get(label, 0) for label in labels}
 
 
+def _earlier_test(split_file: Path) -> tuple[str, ...]:
+    earlier = SplitPlan.load(split_file)
+    if earlier.test_dir:
+        raise BadRequest(
+            f"{split_file} took its test photos from a separate folder; pass --test-dir {earlier.test_dir}."
+        )
+    if not earlier.test:
+        raise BadRequest(f"{split_file} has no test photos to keep.")
+    return earlier.test
+
+
 def run_training(req: TrainRequest) -> TrainOutcome:
     started = time.perf_counter()
     arch = get_architecture(req.arch)
@@ -118,6 +130,7 @@ def run_training(req: TrainRequest) -> TrainOutcome:
         holdout_source=req.holdout_source,
         test_samples=test_samples,
         test_dir=str(Path(req.test_dir).resolve()) if req.test_dir else None,
+        keep_test=_earlier_test(req.test_from) if req.test_from else None,
         group_pattern=req.group_pattern,
     )
     plan.save(out_dir)
@@ -162,6 +175,7 @@ def run_training(req: TrainRequest) -> TrainOutcome:
     training: dict[str, Any] = {
         "data_dir": str(Path(req.data_dir).resolve()),
         "test_dir": plan.test_dir,
+        "test_from": str(Path(req.test_from).resolve()) if req.test_from else None,
         "holdout_source": req.holdout_source,
         "group_pattern": req.group_pattern,
         "seed": req.config.seed,

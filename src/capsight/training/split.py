@@ -118,6 +118,31 @@ def _assign_groups(samples: Sequence[Sample], weights: Sequence[float], rng: ran
     return assignment
 
 
+def _keep_test(ordered: list[Sample], keep_test: Sequence[str]) -> tuple[list[Sample], list[str], list[str]]:
+    """(the rest, the test paths, composites of test photos): a composite never trains on a test bottle."""
+    wanted = set(keep_test)
+    present = {s.relpath for s in ordered}
+    missing = sorted(wanted - present)
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise BadRequest(
+            f"{len(missing)} test file(s) of the earlier split are not usable images in the data folder "
+            f"({shown}); the test split would not be the same photos."
+        )
+    test_groups = {(s.label, s.group) for s in ordered if s.relpath in wanted}
+    rest, kept_out = [], []
+    for sample in ordered:
+        if sample.relpath in wanted:
+            continue
+        if (sample.label, sample.group) in test_groups:
+            kept_out.append(sample.relpath)  # a crop or composite of a test photo
+        else:
+            rest.append(sample)
+    if not rest:
+        raise BadRequest("Every file is in the earlier test split; nothing to train on.")
+    return rest, sorted(wanted), kept_out
+
+
 def make_split(
     samples: Sequence[Sample],
     *,
@@ -126,13 +151,16 @@ def make_split(
     holdout_source: str | None = None,
     test_samples: Sequence[Sample] | None = None,
     test_dir: str | None = None,
+    keep_test: Sequence[str] | None = None,
     group_pattern: str = "",
 ) -> SplitPlan:
     """Split ``samples`` reproducibly: same files + same seed -> same plan, whatever the file order.
 
     With ``holdout_source`` the files whose name starts with it form the test split on their own;
-    with ``test_samples`` (a fixed test folder) those are the test split. Either way the rest is
-    divided between train and val in the train:val ratio.
+    with ``test_samples`` (a fixed test folder) those are the test split; with ``keep_test`` (the
+    test paths of an earlier split of this folder) those files stay the test split, so a model
+    retrained on a grown folder is scored on the very photos its predecessor was. Either way the
+    rest is divided between train and val in the train:val ratio.
 
     Composites (``NAME__crop-synthK``) follow their original's group but are only ever trained on:
     those whose group lands in val or test are dropped (moving them to train would leak the very
@@ -140,11 +168,14 @@ def make_split(
     """
     if len(ratios) != 3 or any(r < 0 for r in ratios) or sum(ratios) <= 0:
         raise BadRequest(f"Split ratios must be three non-negative numbers, got {ratios}.")
-    if holdout_source and test_samples is not None:
-        raise BadRequest("Use either a held-out source or a fixed test folder, not both.")
+    if sum((bool(holdout_source), test_samples is not None, keep_test is not None)) > 1:
+        raise BadRequest("Use one of a held-out source, a fixed test folder or an earlier test split.")
     ordered = sorted(samples, key=lambda s: s.relpath)
     rng = random.Random(seed)
     fixed_test: list[str] = []
+    kept_out: list[str] = []
+    if keep_test is not None:
+        ordered, fixed_test, kept_out = _keep_test(ordered, keep_test)
     if holdout_source:
         fixed_test = [s.relpath for s in ordered if s.path.name.startswith(holdout_source)]
         ordered = [s for s in ordered if not s.path.name.startswith(holdout_source)]
@@ -158,10 +189,11 @@ def make_split(
         fixed_test = sorted(s.relpath for s in test_samples)
     if not ordered:
         raise BadRequest("No usable images to split.")
-    weights = ratios if not (holdout_source or test_samples is not None) else (ratios[0], ratios[1], 0.0)
+    fixed = holdout_source or test_samples is not None or keep_test is not None
+    weights = (ratios[0], ratios[1], 0.0) if fixed else ratios
     assignment = _assign_groups(ordered, weights, rng)
     parts: list[list[str]] = [[], [], []]
-    dropped: list[str] = []
+    dropped: list[str] = kept_out
     for sample, split in zip(ordered, assignment, strict=True):
         if split != 0 and is_synthetic(sample.path.name):
             dropped.append(sample.relpath)
