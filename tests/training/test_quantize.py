@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from onnx import numpy_helper
 
 from capsight.cli import main
 from capsight.errors import BadRequest
@@ -28,7 +29,11 @@ def test_quantize_cli_writes_a_checked_int8_model(
     graph = onnx.load(str(out / "model.onnx")).graph
     ops = {node.op_type for node in graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
-    assert any(init.data_type == onnx.TensorProto.INT8 for init in graph.initializer)
+    weights = [numpy_helper.to_array(i) for i in graph.initializer if i.data_type == onnx.TensorProto.INT8]
+    assert weights
+    # 7-bit weights: a pair of uint8 x int8 products summed in 16 bits (CPUs without VNNI) stays
+    # within int16, 2 x 255 x 64 = 32640; full-range weights (+-127) would not
+    assert all(int(w.min()) >= -64 and int(w.max()) <= 64 for w in weights)
 
     source = json.loads((trained_dir / "model.json").read_text())
     meta = json.loads((out / "model.json").read_text())
@@ -38,6 +43,7 @@ def test_quantize_cli_writes_a_checked_int8_model(
     info = meta["extra"]["quantization"]
     assert info["calibration_images"] == 20
     assert info["top1_agreement"] >= 0.98
+    assert info["reduce_range"] is True and info["kernel_vs_unfused_top1_agreement"] >= 0.98
     assert info["source_version"] == source["version"]
     assert info["images_from"].startswith("split ")  # the trained model's split.json was used
     assert meta["metrics"]["split"] == "test"

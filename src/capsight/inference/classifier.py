@@ -6,6 +6,7 @@ pass a tiny real model and nothing needs torch at serve time.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,10 @@ from typing import Protocol
 import numpy as np
 
 from capsight.errors import InferenceFailed
+from capsight.inference.cpu import int8_overflow_risk
 from capsight.inference.metadata import ONNX_FILE, ModelMetadata, load_metadata
+
+logger = logging.getLogger(__name__)
 
 
 class Classifier(Protocol):
@@ -75,6 +79,13 @@ class OnnxClassifier:
 
         self.model_dir = Path(model_dir)
         self.metadata = load_metadata(self.model_dir)
+        if int8_overflow_risk(self.metadata.extra.get("quantization")):
+            logger.warning(
+                "%s is INT8 with full-range weights and this CPU has no VNNI: ONNX Runtime's integer "
+                "kernels can overflow here and answer differently from other machines. Re-quantize it "
+                "with 'capsight quantize' (7-bit weights) or serve the FP32 model.",
+                self.model_dir,
+            )
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads or default_threads()
         options.inter_op_num_threads = 1
