@@ -1,0 +1,62 @@
+"""The model that ships in models/bottle-status: loadable, self-consistent, and its numbers reproducible.
+
+Every other serving test uses a tiny generated model; this one checks the real artefact users get,
+so a retrained model committed without its metadata, card or split cannot slip through.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from capsight.cli import main
+from capsight.imaging import decode_image, preprocess
+from capsight.inference import OnnxClassifier, load_metadata
+from capsight.settings import bundled_model_dir
+
+MODEL_DIR = bundled_model_dir()
+SHARED_PHOTOS = MODEL_DIR.parents[2] / "shared" / "datasets" / "bottle-photos"
+
+
+def test_bundled_model_loads_and_answers_a_photo() -> None:
+    meta = load_metadata(MODEL_DIR)
+    assert meta.name == "bottle-status"
+    assert meta.labels == ("background", "closed", "opened")
+    assert (MODEL_DIR / "model.onnx").stat().st_size < 20 * 1024 * 1024
+    classifier = OnnxClassifier(MODEL_DIR, intra_op_threads=1)
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (120, 140, 90)).save(buf, format="JPEG")
+    row = preprocess(decode_image(buf.getvalue()).image, meta.preprocessing)
+    probs = classifier.predict(row[None])
+    assert probs.shape == (1, 3)
+    assert float(probs.sum()) == pytest.approx(1.0, abs=1e-5) and (probs >= 0).all()
+
+
+def test_card_report_and_split_belong_to_the_shipped_version() -> None:
+    meta = load_metadata(MODEL_DIR)
+    card = (MODEL_DIR / "MODEL_CARD.md").read_text()
+    assert f"`{meta.version}`" in card
+    for name in ("split.json", "report.html", "confusion_matrix.png", "misclassified.png"):
+        assert (MODEL_DIR / name).is_file(), name
+    split = json.loads((MODEL_DIR / "split.json").read_text())
+    assert len(split["test"]) == meta.metrics["n"]
+    accuracy = re.search(r"\*\*accuracy\*\* \| \| \| \*\*([0-9.]+)\*\*", card)
+    assert accuracy and float(accuracy.group(1)) == round(meta.metrics["accuracy"], 3)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason="needs ../shared/datasets/bottle-photos")
+def test_reported_test_metrics_are_reproduced_from_the_photos(capsys: pytest.CaptureFixture[str]) -> None:
+    """model.json's metrics come from evaluating this very file on the listed test photos."""
+    meta = load_metadata(MODEL_DIR)
+    argv = ["evaluate", str(MODEL_DIR), str(SHARED_PHOTOS), "--split-file", str(MODEL_DIR / "split.json")]
+    assert main([*argv, "--split", "test", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == meta.metrics["n"]
+    assert result["accuracy"] == pytest.approx(meta.metrics["accuracy"], abs=1e-9)
+    assert np.array_equal(np.array(result["confusion_matrix"]), np.array(meta.metrics["confusion_matrix"]))
