@@ -57,6 +57,10 @@ def test_reported_test_metrics_are_reproduced_from_the_photos(capsys: pytest.Cap
     argv = ["evaluate", str(MODEL_DIR), str(SHARED_PHOTOS), "--split-file", str(MODEL_DIR / "split.json")]
     assert main([*argv, "--split", "test", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["n"] == meta.metrics["n"]
-    assert result["accuracy"] == pytest.approx(meta.metrics["accuracy"], abs=1e-9)
-    assert np.array_equal(np.array(result["confusion_matrix"]), np.array(meta.metrics["confusion_matrix"]))
+    n = meta.metrics["n"]
+    assert result["n"] == n
+    # Integer kernels differ between CPUs only in float rounding around them, which may move one
+    # photo that sits on a tie; an int8 overflow (the bug this guards against) moved six of 107.
+    assert abs(result["accuracy"] - meta.metrics["accuracy"]) <= 1 / n + 1e-9
+    moved = np.abs(np.array(result["confusion_matrix"]) - np.array(meta.metrics["confusion_matrix"])).sum()
+    assert moved <= 2
