@@ -9,18 +9,30 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from capsight.cli import main
+from capsight.errors import BadRequest
 from capsight.imaging import decode_image, preprocess
 from capsight.inference import OnnxClassifier, load_metadata
 from capsight.settings import bundled_model_dir
+from capsight.training.dataprep.sources import resolve_shared_dataset
 
 MODEL_DIR = bundled_model_dir()
-SHARED_PHOTOS = MODEL_DIR.parents[2] / "shared" / "datasets" / "bottle-photos"
+
+
+def _shared_photos() -> Path | None:
+    try:
+        return resolve_shared_dataset()
+    except BadRequest:
+        return None
+
+
+SHARED_PHOTOS = _shared_photos()
 
 
 def test_bundled_model_loads_and_answers_a_photo() -> None:
@@ -50,7 +62,7 @@ def test_card_report_and_split_belong_to_the_shipped_version() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason="needs ../shared/datasets/bottle-photos")
+@pytest.mark.skipif(SHARED_PHOTOS is None, reason="needs ../shared/datasets/bottle-photos")
 def test_reported_test_metrics_are_reproduced_from_the_photos(capsys: pytest.CaptureFixture[str]) -> None:
     """model.json's metrics come from evaluating this very file on the listed test photos."""
     meta = load_metadata(MODEL_DIR)
