@@ -92,6 +92,10 @@ def test_evaluate_whole_folder_human_output(
     assert "confusion matrix" in out
     assert sum(line.startswith("skipped ") for line in out.splitlines()) == len(BAD_FILES)
     assert (tmp_path / "rep" / "report.html").is_file() and (tmp_path / "rep" / "misclassified.png").is_file()
+    # the training curves come from model.json, so a quantized or moved model's report still shows them
+    assert (tmp_path / "rep" / "training_curves.png").is_file()
+    report = (tmp_path / "rep" / "report.html").read_text()
+    assert 'src="training_curves.png"' in report and "(from model.json)" in report
 
 
 def test_evaluate_errors(trained_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -186,16 +186,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if not (args.model_dir / "model.json").is_file():
         raise BadRequest(f"No model.json in {args.model_dir}")
-    labels = load_metadata(args.model_dir).labels
+    meta = load_metadata(args.model_dir)
+    labels = meta.labels
     samples = _evaluation_samples(args, labels)
     if not samples:
         raise BadRequest(f"No images to evaluate in {args.data_dir}")
     evaluation = evaluate_classifier(OnnxClassifier(args.model_dir), samples)
     if args.out is not None:
+        from capsight.training.history import recorded_history
         from capsight.training.reports import write_reports
 
         args.out.mkdir(parents=True, exist_ok=True)
-        write_reports(args.out, f"evaluation of {args.model_dir}", evaluation, {"data": str(args.data_dir)})
+        history, best = recorded_history(meta.training)
+        summary: dict[str, object] = {"data": str(args.data_dir)}
+        if history:
+            summary["training"] = f"{len(history)} epochs, weights of epoch {best} (from model.json)"
+        write_reports(args.out, f"evaluation of {args.model_dir}", evaluation, summary, history, best)
     if args.json:
         payload = {
             **evaluation.metrics.to_dict(),

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from capsight.errors import BadRequest
 from capsight.imaging.preprocess import PreprocessSpec, preprocess, preprocess_batch
 from capsight.training.augment import AugmentConfig, augment
+from capsight.training.history import EpochStats
 
 logger = logging.getLogger(__name__)
 
@@ -55,17 +56,6 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class EpochStats:
-    epoch: int
-    train_loss: float
-    train_acc: float
-    val_loss: float | None
-    val_acc: float | None
-    lr: float
-    seconds: float
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from capsight.errors import CapsightError
 from capsight.imaging.decode import decode_file
 from capsight.training.evaluate import Evaluation, Metrics
 
-if TYPE_CHECKING:  # the loop imports torch; reports must not (evaluate runs on a serving install)
-    from capsight.training.loop import EpochStats
+if TYPE_CHECKING:
+    from capsight.training.history import EpochStats
 
 logger = logging.getLogger(__name__)
 
