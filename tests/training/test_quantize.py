@@ -89,6 +89,23 @@ def test_agreement_gate_refuses_and_writes_nothing(
     assert not (out / "model.json").exists()
 
 
+def test_kernel_gate_refuses_when_fused_kernels_disagree_with_the_graph(
+    trained_dir: Path, shapes_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an int16 overflow looks like from outside: the fused kernels change whole answers."""
+    from capsight.training import quantize
+
+    real = quantize.unfused_probs
+    reference = quantize_model(trained_dir, shapes_dir, tmp_path / "ok", calibration=10)[1]
+    assert reference.top1_agreement >= 0.98  # the honest run passes both gates
+    # the unfused graph's answers, each moved to another class: every top-1 now disagrees
+    monkeypatch.setattr(quantize, "unfused_probs", lambda d, rows: np.roll(real(d, rows), 1, axis=1))
+    out = tmp_path / "refused"
+    with pytest.raises(QuantizationError, match="INT8 kernels agree with the unfused graph"):
+        quantize_model(trained_dir, shapes_dir, out, calibration=10)
+    assert not (out / "model.onnx").exists()
+
+
 def test_refusals(trained_dir: Path, shapes_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(BadRequest, match=r"No model\.onnx"):
         quantize_model(tmp_path, shapes_dir, tmp_path / "out")
