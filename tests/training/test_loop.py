@@ -104,6 +104,25 @@ def test_keep_last_runs_the_whole_schedule_and_exports_its_end(keep: str) -> Non
     assert min(losses) < losses[-1] or keep == "best"  # the two choices really differ here
 
 
+def test_scene_accuracy_is_reported_each_epoch_and_matches_the_model() -> None:
+    images, targets = data(6, 2)
+    val_images, val_targets = data(2, 3)
+    scene_images, scene_targets = data(3, 4)
+    ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=0)
+    cfg = TrainConfig(epochs=3, lr=0.02, batch_size=6, threads=1, keep="last")
+    model = create_model("tiny", 3)
+    result = train(
+        model, ds, val_images, val_targets, 3, cfg, scene_images=scene_images, scene_targets=scene_targets
+    )
+    assert all(h.val_scene_acc is not None for h in result.history)
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(preprocess_batch(scene_images, SPEC))).argmax(1)
+    expected = float((predicted == torch.tensor(scene_targets)).float().mean())
+    assert result.history[-1].val_scene_acc == pytest.approx(expected)
+    plain = train(create_model("tiny", 3), ds, val_images, val_targets, 3, cfg)
+    assert all(h.val_scene_acc is None for h in plain.history)
+
+
 def test_refuses_empty_training_split() -> None:
     ds = AugmentedImages([], [], SPEC, AugmentConfig(), seed=0)
     with pytest.raises(BadRequest, match="training split is empty"):

@@ -15,6 +15,7 @@ from training_data import BAD_FILES, CLASSES, make_dataset
 from capsight.cli import main
 from capsight.imaging import decode_image, preprocess_batch
 from capsight.inference import OnnxClassifier, load_metadata
+from capsight.training.dataset import group_of
 
 LABELS = tuple(sorted(CLASSES))
 
@@ -178,6 +179,47 @@ def test_train_keeps_the_test_photos_of_an_earlier_split(
     fixed_split = tmp_path / "fixed" / "split.json"
     assert main([*argv, "--out", str(tmp_path / "x"), "--test-from", str(fixed_split)]) == 2
     assert f"pass --test-dir {tests.resolve()}" in capsys.readouterr().err
+
+
+def test_composites_of_val_photos_report_a_scene_accuracy_per_epoch(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", per_class=10)
+    for original in sorted(data.glob("*/*.*")):  # a "composite" of every photo, as prepare-data names them
+        (original.parent / f"{original.stem}__crop-synth0{original.suffix}").write_bytes(
+            original.read_bytes()
+        )
+    out = tmp_path / "scenes"
+    argv = ["train", str(data), "--out", str(out), "--arch", "tiny", "--epochs", "2", "--image-size", "24"]
+    assert main([*argv, "--no-checkpoint"]) == 0
+    meta = load_metadata(out)
+    split = json.loads((out / "split.json").read_text())
+    val_groups = {(p.split("/")[0], group_of(p)) for p in split["val"]}
+    expected = sum((p.split("/")[0], group_of(p)) in val_groups for p in split["dropped_composites"])
+    assert meta.training["val_scene_composites"] == expected > 0
+    accs = [row["val_scene_acc"] for row in meta.training["history"]]
+    assert len(accs) == 2 and all(0.0 <= a <= 1.0 for a in accs)
+    # without composites there is nothing to report
+    plain = make_dataset(tmp_path / "plain", per_class=10)
+    assert (
+        main(
+            [
+                "train",
+                str(plain),
+                "--out",
+                str(tmp_path / "p"),
+                "--arch",
+                "tiny",
+                "--epochs",
+                "1",
+                "--image-size",
+                "24",
+                "--no-checkpoint",
+            ]
+        )
+        == 0
+    )
+    plain_meta = load_metadata(tmp_path / "p")
+    assert plain_meta.training["val_scene_composites"] == 0
+    assert plain_meta.training["history"][0]["val_scene_acc"] is None
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,10 @@ class EpochStats:
     val_acc: float | None
     lr: float
     seconds: float
+    # Accuracy on the composites of the validation photos' items (prepare-data folders): how the
+    # model does on bottles in scenes, which the real-photo val split barely contains. Reported,
+    # not used to choose the epoch.
+    val_scene_acc: float | None = None
 
 
 def recorded_history(training: dict[str, Any]) -> tuple[list[EpochStats], int | None]:

@@ -174,6 +174,8 @@ def train(
     *,
     frozen: Sequence[nn.Module] = (),
     on_epoch: Callable[[EpochStats], None] | None = None,
+    scene_images: Sequence[Image.Image] = (),
+    scene_targets: Sequence[int] = (),
 ) -> TrainResult:
     """Train ``model`` in place; on return it holds the weights of its best validation epoch
     (``cfg.keep == "best"``) or of its last one."""
@@ -190,6 +192,10 @@ def train(
     val_y = torch.tensor(list(val_targets), dtype=torch.long)
     if not len(val_x):
         logger.warning("validation split is empty: no early stopping, the last epoch is kept")
+    scene_x = (
+        torch.from_numpy(preprocess_batch(list(scene_images), train_data.spec)) if scene_images else None
+    )
+    scene_y = torch.tensor(list(scene_targets), dtype=torch.long)
     optimizer = torch.optim.AdamW(_param_groups(model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, partial(_cosine, epochs=cfg.epochs))
     loader = _loader(train_data, cfg, num_classes)
@@ -218,6 +224,9 @@ def train(
         val_loss = val_acc = None
         if len(val_x):
             val_loss, val_acc = _evaluate(model, val_x, val_y, val_criterion, cfg.batch_size * 2)
+        scene_acc = None
+        if scene_x is not None:
+            scene_acc = _evaluate(model, scene_x, scene_y, val_criterion, cfg.batch_size * 2)[1]
         stats = EpochStats(
             epoch,
             loss_sum / max(seen, 1),
@@ -226,16 +235,18 @@ def train(
             val_acc,
             lr,
             time.perf_counter() - t0,
+            scene_acc,
         )
         history.append(stats)
         logger.info(
-            "epoch %d/%d  loss %.4f  acc %.3f  val_loss %s  val_acc %s  lr %.2e  %.1fs",
+            "epoch %d/%d  loss %.4f  acc %.3f  val_loss %s  val_acc %s%s  lr %.2e  %.1fs",
             epoch,
             cfg.epochs,
             stats.train_loss,
             stats.train_acc,
             "-" if val_loss is None else f"{val_loss:.4f}",
             "-" if val_acc is None else f"{val_acc:.3f}",
+            "" if scene_acc is None else f"  val_scene_acc {scene_acc:.3f}",
             lr,
             stats.seconds,
         )

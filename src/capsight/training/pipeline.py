@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,18 @@ def _counts(samples: list[Sample], labels: tuple[str, ...]) -> dict[str, int]:
     return {label: found.get(label, 0) for label in labels}
 
 
+def _val_composites(
+    plan: SplitPlan, val: list[LoadedImage], loaded: Sequence[LoadedImage]
+) -> list[LoadedImage]:
+    """Composites of the val photos' items: never trained on, so they can say how the model does on
+    bottles in scenes while it trains (the real val photos are mostly studio and litter shots)."""
+    dropped = set(plan.dropped)
+    val_groups = {(i.sample.label, i.sample.group) for i in val}
+    return [
+        i for i in loaded if i.sample.relpath in dropped and (i.sample.label, i.sample.group) in val_groups
+    ]
+
+
 def _earlier_test(split_file: Path) -> tuple[str, ...]:
     earlier = SplitPlan.load(split_file)
     if earlier.test_dir:
@@ -157,6 +170,7 @@ def run_training(req: TrainRequest) -> TrainOutcome:
         req.augment,
         req.config.seed,
     )
+    scenes = _val_composites(plan, parts["val"], folder.images)
     result = train(
         model,
         train_data,
@@ -165,6 +179,8 @@ def run_training(req: TrainRequest) -> TrainOutcome:
         len(labels),
         req.config,
         frozen=frozen,
+        scene_images=[i.image for i in scenes],
+        scene_targets=[index[i.sample.label] for i in scenes],
     )
 
     served = with_tta(model, req.tta_flip)
@@ -203,6 +219,7 @@ def run_training(req: TrainRequest) -> TrainOutcome:
         "config": req.config.to_dict(),
         "augmentation": req.augment.to_dict(),
         "parity_max_abs_diff": parity.max_abs_diff,
+        "val_scene_composites": len(scenes),
         "history": [
             {k: (round(v, 5) if isinstance(v, float) else v) for k, v in vars(h).items()}
             for h in result.history

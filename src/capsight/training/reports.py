@@ -70,6 +70,8 @@ def plot_curves(history: Sequence[EpochStats], path: Path, best_epoch: int | Non
     right.plot(epochs, [h.train_acc for h in history], "o-", label="train acc (augmented)")
     if any(h.val_acc is not None for h in history):
         right.plot(epochs, [h.val_acc for h in history], "o-", label="val acc")
+    if any(h.val_scene_acc is not None for h in history):
+        right.plot(epochs, [h.val_scene_acc for h in history], "o--", label="val composites acc (scenes)")
     for ax, title in ((left, "loss"), (right, "accuracy")):
         if best_epoch:
             ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label="kept epoch")
