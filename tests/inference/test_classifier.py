@@ -44,3 +44,11 @@ def test_metadata_round_trip(colour_model_dir: Path) -> None:
     buf = io.StringIO()
     buf.write(str(meta.to_dict()))
     assert "colour-test" in buf.getvalue()
+
+
+def test_unfused_session_gives_the_same_answers_for_a_float_model(colour_model_dir: Path) -> None:
+    """fused=False only turns graph fusion off; for a float graph the arithmetic is the same."""
+    rows = np.random.default_rng(0).random((4, 3, 32, 32), dtype=np.float32)
+    fused = OnnxClassifier(colour_model_dir).predict(rows)
+    unfused = OnnxClassifier(colour_model_dir, fused=False).predict(rows)
+    assert np.allclose(fused, unfused, atol=1e-6) and np.allclose(unfused.sum(axis=1), 1.0, atol=1e-5)

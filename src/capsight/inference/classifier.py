@@ -74,7 +74,9 @@ def default_threads() -> int:
 class OnnxClassifier:
     """An ``model.onnx`` + ``model.json`` directory loaded into an ONNX Runtime session."""
 
-    def __init__(self, model_dir: Path | str, *, intra_op_threads: int = 0) -> None:
+    def __init__(self, model_dir: Path | str, *, intra_op_threads: int = 0, fused: bool = True) -> None:
+        """``fused=False`` runs the graph as written (a QDQ model: DequantizeLinear + float ops, the
+        same numbers on every CPU), the reference ``capsight quantize`` checks the fused kernels by."""
         import onnxruntime as ort
 
         self.model_dir = Path(model_dir)
@@ -90,7 +92,9 @@ class OnnxClassifier:
         options.intra_op_num_threads = intra_op_threads or default_threads()
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.graph_optimization_level = (
+            ort.GraphOptimizationLevel.ORT_ENABLE_ALL if fused else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        )
         options.log_severity_level = 3
         # Idle intra-op threads spin-wait by default; on a small box that steals the core the next
         # image decode needs (measured: CPU per image 7.6 -> 15.5 ms with spinning on).

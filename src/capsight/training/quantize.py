@@ -156,25 +156,8 @@ def compare(reference: np.ndarray, candidate: np.ndarray) -> Agreement:
 
 
 def unfused_probs(model_dir: Path, rows: np.ndarray) -> np.ndarray:
-    """Probabilities of a QDQ model run without graph fusion: DequantizeLinear then float ops.
-
-    That is the arithmetic the quantized graph defines, identical on every CPU; the fused integer
-    kernels serving uses must reproduce it up to rounding.
-    """
-    import onnxruntime as ort
-
-    from capsight.inference.classifier import softmax
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.log_severity_level = 3
-    session = ort.InferenceSession(
-        str(model_dir / ONNX_FILE), sess_options=options, providers=["CPUExecutionProvider"]
-    )
-    meta = load_metadata(model_dir)
-    (out,) = session.run(None, {session.get_inputs()[0].name: rows.astype(np.float32, copy=False)})[:1]
-    out = np.asarray(out, dtype=np.float32)
-    return out if meta.outputs_probabilities else softmax(out)
+    """The quantized graph's own arithmetic (no kernel fusion), identical on every CPU."""
+    return OnnxClassifier(model_dir, fused=False).predict(rows)
 
 
 def _quantize_file(source: Path, target: Path, input_name: str, rows: np.ndarray, method: str) -> None:
