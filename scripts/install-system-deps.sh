@@ -11,8 +11,4 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
-echo "installing system packages: ${need[*]}"
-SUDO=""
-if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" fonts-liberation >/dev/null
+bash "$(dirname "$0")/apt-install.sh" "${need[@]}" fonts-liberation

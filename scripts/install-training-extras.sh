@@ -9,8 +9,4 @@ need=()
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
-echo "installing Debian packages for the training folder: ${need[*]}"
-SUDO=""
-if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+bash "$(dirname "$0")/apt-install.sh" "${need[@]}"
