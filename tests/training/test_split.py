@@ -164,3 +164,38 @@ def test_keep_test_refuses_a_test_photo_that_is_gone() -> None:
         make_split(before, seed=0, keep_test=[s.relpath for s in before])
     with pytest.raises(BadRequest, match="Use one of"):
         make_split(before, seed=0, keep_test=earlier.test, holdout_source="src")
+
+
+def _capped_twins_of(real: list[Sample]) -> list[Sample]:
+    """``prepare-data --capped-twins``: an opened photo's twin is filed under ``closed``."""
+    out = []
+    for s in real:
+        if s.label == "opened":
+            name = f"{Path(s.relpath).stem}__crop-cap0.jpg"
+            out.append(Sample(Path("/data/closed") / name, "closed", f"closed/{name}", group_of(name)))
+    return out
+
+
+def test_capped_twins_follow_their_original_across_labels() -> None:
+    real = fake_samples({"opened": 40, "closed": 40})
+    twins = _capped_twins_of(real)
+    assert twins[0].group == Path(real[0].relpath).stem  # the twin's group is its original's
+    plan = make_split(real + twins, seed=2)
+    train = set(plan.train)
+    for twin in twins:
+        original = f"opened/{twin.group}.jpg"
+        assert (twin.relpath in train) == (original in train)
+    assert not any("crop-cap" in p for p in plan.val + plan.test)
+    assert {t.relpath for t in twins} - train == {p for p in plan.dropped if "crop-cap" in p}
+
+
+def test_keep_test_leaves_out_the_capped_twin_of_a_test_photo() -> None:
+    before = fake_samples({"opened": 40, "closed": 40})
+    earlier = make_split(before, seed=0)
+    twins = _capped_twins_of(before)
+    plan = make_split(before + twins, seed=5, keep_test=earlier.test)
+    test_groups = {group_of(p) for p in earlier.test if p.startswith("opened/")}
+    of_test = {t.relpath for t in twins if t.group in test_groups}
+    assert of_test  # the fake split does put opened photos in test
+    assert of_test <= set(plan.dropped)
+    assert not of_test & (set(plan.train) | set(plan.val))

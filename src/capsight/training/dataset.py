@@ -29,11 +29,12 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
 # Crops cut from one photo are named NAME__cropN.ext, and composites made from one photo by
-# ``capsight prepare-data`` NAME__crop-synthK.ext (possibly after a crop: NAME__crop2__crop-synth0):
-# near copies of one original that must never straddle train and test.
-DEFAULT_GROUP_PATTERN = r"(?:__crop(?:-synth)?\d+)+$"
+# ``capsight prepare-data`` NAME__crop-synthK.ext (possibly after a crop: NAME__crop2__crop-synth0)
+# or NAME__crop-capK.ext (a capped twin, filed under another label than its original): near copies
+# of one original that must never straddle train and test.
+DEFAULT_GROUP_PATTERN = r"(?:__crop(?:-synth|-cap)?\d+)+$"
 # Composites are training material only: scoring them would measure the compositor, not real photos.
-SYNTHETIC_PATTERN = r"__crop-synth\d+$"
+SYNTHETIC_PATTERN = r"__crop-(?:synth|cap)\d+$"
 
 
 @dataclass(frozen=True)

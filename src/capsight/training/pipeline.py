@@ -102,10 +102,8 @@ def _val_composites(
     """Composites of the val photos' items: never trained on, so they can say how the model does on
     bottles in scenes while it trains (the real val photos are mostly studio and litter shots)."""
     dropped = set(plan.dropped)
-    val_groups = {(i.sample.label, i.sample.group) for i in val}
-    return [
-        i for i in loaded if i.sample.relpath in dropped and (i.sample.label, i.sample.group) in val_groups
-    ]
+    val_groups = {i.sample.group for i in val}  # by group alone: a capped twin changes label
+    return [i for i in loaded if i.sample.relpath in dropped and i.sample.group in val_groups]
 
 
 def _earlier_test(split_file: Path) -> tuple[str, ...]:

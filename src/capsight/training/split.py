@@ -129,12 +129,13 @@ def _keep_test(ordered: list[Sample], keep_test: Sequence[str]) -> tuple[list[Sa
             f"{len(missing)} test file(s) of the earlier split are not usable images in the data folder "
             f"({shown}); the test split would not be the same photos."
         )
-    test_groups = {(s.label, s.group) for s in ordered if s.relpath in wanted}
+    # By group alone: a capped twin (closed/NAME__crop-cap0) belongs to an opened/NAME test photo.
+    test_groups = {s.group for s in ordered if s.relpath in wanted}
     rest, kept_out = [], []
     for sample in ordered:
         if sample.relpath in wanted:
             continue
-        if (sample.label, sample.group) in test_groups:
+        if sample.group in test_groups:
             kept_out.append(sample.relpath)  # a crop or composite of a test photo
         else:
             rest.append(sample)

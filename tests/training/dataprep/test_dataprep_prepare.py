@@ -161,7 +161,8 @@ def test_empty_provenance_is_an_error(tmp_path: Path, small_composites: Composit
 def test_cli_prepare_data(tmp_path: Path, shared_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli-out"
     rc = main(["prepare-data", "--out", str(out), "--shared-dataset", str(shared_dataset),
-               "--no-extra-backgrounds", "--composites-per-bottle", "0.5", "--workers", "1"])  # fmt: skip
+               "--no-extra-backgrounds", "--composites-per-bottle", "0.5", "--workers", "1",
+               "--capped-twins", "1"])  # fmt: skip
     assert rc == 0
     printed = capsys.readouterr().out
     assert "prepared" in printed and "SOURCES.json" in printed
@@ -169,6 +170,8 @@ def test_cli_prepare_data(tmp_path: Path, shared_dataset: Path, capsys: pytest.C
     document = json.loads((out / "SOURCES.json").read_text())
     assert not any(r["source"] == "fake-photos" for r in document["files"])
     assert document["parameters"]["composites_per_item"] == 0.5
+    assert document["parameters"]["capped_twins_per_item"] == 1
+    assert any(r["source"].startswith("capped twin") for r in document["files"])
 
 
 def test_cli_reports_a_missing_shared_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -225,3 +228,34 @@ def test_a_failed_run_leaves_no_half_folder(
         prepare_dataset(_config(out, shared, (), small_composites))
     assert not out.exists()
     assert not (tmp_path / "out.partial").exists()
+
+
+def test_capped_twins_of_open_glass_bottles(
+    tmp_path: Path,
+    shared_dataset: Path,
+    extra_sources: tuple[ExtraSource, ...],
+    small_composites: CompositeParams,
+) -> None:
+    out = tmp_path / "twins"
+    prepare_dataset(_config(out, shared_dataset, extra_sources, small_composites, capped_twins_per_item=2))
+    shared = {Path(p.file).stem: p for p in read_shared_dataset(shared_dataset)}
+    open_glass = {
+        s for s, p in shared.items() if p.label == "opened" and p.material == "glass" and p.on_board
+    }
+    twins = sorted(f for f in _files(out) if "__crop-cap" in f)
+    assert twins and all(f.startswith("closed/") for f in twins)
+    assert {group_of(f.split("/")[1]) for f in twins} <= open_glass  # only open glass bottles get one
+    assert len(twins) <= 2 * len(open_glass)
+    document = json.loads((out / "SOURCES.json").read_text())
+    records = {r["file"]: r for r in document["files"]}
+    for twin in twins:
+        record = records[twin]
+        assert record["label"] == "closed" and record["synthetic"] and record["material"] == "glass"
+        assert record["source"].startswith("capped twin (") and record["cap"]["kind"] in {"crown", "screw"}
+        assert record["original_file"].startswith("opened/")
+    assert document["parameters"]["capped_twins_per_item"] == 2
+    # the ordinary composites are the same with or without twins (each draw is seeded by its name)
+    plain = _digests(out)
+    without = tmp_path / "without"
+    prepare_dataset(_config(without, shared_dataset, extra_sources, small_composites))
+    assert {f: d for f, d in plain.items() if "__crop-cap" not in f} == _digests(without)

@@ -43,6 +43,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="composites per accepted cut-out on average (bottles are spread to balance glass/plastic "
         "per label; background items get the same rate); 0 makes none (default 1.25)",
     )
+    p.add_argument(
+        "--capped-twins",
+        type=int,
+        choices=range(0, 5),
+        default=0,
+        metavar="N",
+        help="for each open glass bottle, N composites of it with a drawn cap, labelled closed: the "
+        "same bottle open and capped, against the glass-means-opened shortcut (0-4, default 0)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--extra-backgrounds",
@@ -63,6 +72,7 @@ def _prepare_data(args: argparse.Namespace) -> int:
         out_dir=args.out,
         shared_dataset=resolve_shared_dataset(args.shared_dataset),
         composites_per_item=args.composites_per_bottle,
+        capped_twins_per_item=args.capped_twins,
         seed=args.seed,
         extra_backgrounds=args.extra_backgrounds,
         workers=args.workers,

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from capsight.training.dataprep.prepare import PrepareConfig
 
 COMPOSITE_SOURCE = "composite ({} cut-out in a scene)"
+CAPPED_SOURCE = "capped twin ({} open glass bottle, drawn cap, in a scene)"
 
 
 def _shared_record(photo: SharedPhoto) -> dict[str, Any]:
@@ -56,10 +57,10 @@ def _extra_record(photo: ExtraPhoto) -> dict[str, Any]:
 
 def _composite_record(entry: Mapping[str, Any], photo: SharedPhoto) -> dict[str, Any]:
     scene = entry["scene"]
-    return {
+    record: dict[str, Any] = {
         "file": entry["file"],
-        "label": photo.label,
-        "source": COMPOSITE_SOURCE.format(photo.repo),
+        "label": entry["file"].split("/", 1)[0],  # a capped twin is filed under "closed"
+        "source": (CAPPED_SOURCE if "cap" in entry else COMPOSITE_SOURCE).format(photo.repo),
         "original_path": str(photo.path),
         "original_file": photo.file,
         "path_in_repo": photo.path_in_repo,
@@ -75,6 +76,9 @@ def _composite_record(entry: Mapping[str, Any], photo: SharedPhoto) -> dict[str,
         },
         "placement": entry["placement"],
     }
+    if "cap" in entry:
+        record["cap"] = entry["cap"]
+    return record
 
 
 def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -151,6 +155,7 @@ def write_manifest(
     parameters = {
         "seed": config.seed,
         "composites_per_item": config.composites_per_item,
+        "capped_twins_per_item": config.capped_twins_per_item,
         "extra_backgrounds": config.extra_backgrounds,
         "link_mode": config.link_mode,
         "shared_dataset": str(Path(config.shared_dataset).resolve()),

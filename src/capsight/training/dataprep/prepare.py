@@ -34,6 +34,7 @@ from PIL import Image
 from capsight.errors import BadRequest, CapsightError
 from capsight.imaging.decode import decode_image
 from capsight.training.dataprep import cutout as geometry
+from capsight.training.dataprep.capping import add_cap
 from capsight.training.dataprep.composite import CompositeParams, compose
 from capsight.training.dataprep.manifest import write_manifest
 from capsight.training.dataprep.plan import Candidate, plan_composites, real_counts
@@ -51,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKGROUND_SIDE = 1024
 SYNTH_SUFFIX = "__crop-synth"
+CAPPED_SUFFIX = "__crop-cap"
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -60,6 +62,7 @@ class PrepareConfig:
     out_dir: Path
     shared_dataset: Path
     composites_per_item: float = 1.25
+    capped_twins_per_item: int = 0  # capped twins per open glass bottle (capping.py)
     seed: int = 0
     extra_backgrounds: bool = True
     workers: int = 2
@@ -84,6 +87,7 @@ class CompositeJob:
     outputs: tuple[tuple[str, Scene, int], ...]  # (output file name, scene, seed)
     out_dir: Path
     params: CompositeParams
+    capped: bool = False  # put a drawn cap on the item first, and file the result under "closed"
 
 
 @dataclass(frozen=True)
@@ -155,20 +159,26 @@ def _segment(job: tuple[SharedPhoto, Path]) -> str | None:
 
 def _make_composites(job: CompositeJob) -> list[dict[str, Any]]:
     item = geometry.load(job.cutout_stem)
+    label = "closed" if job.capped else job.photo.label
     entries = []
     for name, scene, seed in job.outputs:
+        rng = np.random.default_rng(seed)
+        cap: dict[str, Any] | None = None
+        pasted = item
+        if job.capped:
+            twin = add_cap(item, rng)
+            if twin is None:  # no lip found: the same for every twin of this item
+                return []
+            pasted, cap = twin
         with Image.open(scene.path) as scene_image:
             scene_image.draft("RGB", (job.params.output_long_side, job.params.output_long_side))
-            result = compose(item, scene_image.convert("RGB"), np.random.default_rng(seed), job.params)
-        result.save(job.out_dir / job.photo.label / name)
-        entries.append(
-            {
-                "file": f"{job.photo.label}/{name}",
-                "original": job.photo.file,
-                "scene": scene,
-                "placement": result.placement,
-            }
-        )
+            result = compose(pasted, scene_image.convert("RGB"), rng, job.params)
+        result.save(job.out_dir / label / name)
+        entry: dict[str, Any] = {"file": f"{label}/{name}", "original": job.photo.file, "scene": scene}
+        entry["placement"] = result.placement
+        if cap is not None:
+            entry["cap"] = cap
+        entries.append(entry)
     return entries
 
 
@@ -274,9 +284,22 @@ def _add_composites(
         np.random.default_rng(config.seed),
     )
     jobs = _composite_jobs(accepted, plan, scenes, stems, partial, config)
+    jobs += _capped_twin_jobs(accepted, scenes, stems, partial, config)
     entries = [entry for batch in _map(_make_composites, jobs, config.workers) for entry in batch]
     shutil.rmtree(cache)
     return entries, rejected
+
+
+def _outputs(
+    photo: SharedPhoto, suffix: str, count: int, scenes: Sequence[Scene], weights: np.ndarray, seed: int
+) -> tuple[tuple[str, Scene, int], ...]:
+    """(file name, scene, seed) per output; every draw is seeded by the output's own name."""
+    outputs = []
+    for k in range(count):
+        name = f"{Path(photo.name).stem}{suffix}{k}.jpg"
+        scene = scenes[int(_seed_for(seed, name, 0).choice(len(scenes), p=weights))]
+        outputs.append((name, scene, int(_seed_for(seed, name, 1).integers(2**63))))
+    return tuple(outputs)
 
 
 def _composite_jobs(
@@ -290,12 +313,30 @@ def _composite_jobs(
     weights = _scene_weights(scenes)
     jobs = []
     for photo in accepted:
-        outputs = []
-        for k in range(plan.get(photo.file, 0)):
-            name = f"{Path(photo.name).stem}{SYNTH_SUFFIX}{k}.jpg"
-            pick = _seed_for(config.seed, name, 0)
-            scene = scenes[int(pick.choice(len(scenes), p=weights))]
-            outputs.append((name, scene, int(_seed_for(config.seed, name, 1).integers(2**63))))
+        outputs = _outputs(photo, SYNTH_SUFFIX, plan.get(photo.file, 0), scenes, weights, config.seed)
         if outputs:
-            jobs.append(CompositeJob(photo, stems[photo.file], tuple(outputs), partial, config.composite))
+            jobs.append(CompositeJob(photo, stems[photo.file], outputs, partial, config.composite))
+    return jobs
+
+
+def _capped_twin_jobs(
+    accepted: Iterable[SharedPhoto],
+    scenes: Sequence[Scene],
+    stems: dict[str, Path],
+    partial: Path,
+    config: PrepareConfig,
+) -> list[CompositeJob]:
+    """Capped twins of the open glass bottles (``<stem>__crop-capK`` under ``closed/``, see capping.py).
+
+    Named after their original, so the split keeps a twin with the photo it was made from.
+    """
+    if config.capped_twins_per_item <= 0:
+        return []
+    weights = _scene_weights(scenes)
+    jobs = []
+    for photo in accepted:
+        if photo.label != "opened" or photo.material != "glass":
+            continue
+        outputs = _outputs(photo, CAPPED_SUFFIX, config.capped_twins_per_item, scenes, weights, config.seed)
+        jobs.append(CompositeJob(photo, stems[photo.file], outputs, partial, config.composite, capped=True))
     return jobs
