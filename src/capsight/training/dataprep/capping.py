@@ -71,8 +71,7 @@ def find_mouth(alpha: np.ndarray) -> Mouth | None:
     neck_width = float(solid[top + round(NECK_DEPTH * height)].sum())
     if neck_width > MAX_NECK_FLARE * width:
         return None
-    xs = np.nonzero(band.any(axis=0))[0]
-    centre = float(np.median([np.nonzero(r)[0].mean() for r in band if r.any()])) if xs.size else 0.0
+    centre = float(np.median([np.nonzero(row)[0].mean() for row in band if row.any()]))
     return Mouth(top=top, centre=centre, width=width, body_width=body_width)
 
 
@@ -102,9 +101,8 @@ def _cap_shape(kind: str, w: int, h: int) -> Image.Image:
         for k in range(teeth):
             points += [(k * step + step * 0.5, float(h - 1)), ((k + 1) * step, float(h - 1 - skirt))]
         points += [(float(w - 1), float(h - 1 - skirt))]
-        draw.polygon(
-            [(0.0, float(h - 1 - 2 * skirt)), *points, (float(w - 1), float(h - 1 - 2 * skirt))], fill=255
-        )
+        shoulder = float(h - 1 - 2 * skirt)
+        draw.polygon([(0.0, shoulder), *points, (float(w - 1), shoulder)], fill=255)
     else:
         draw.rounded_rectangle((0, 0, w - 1, h - 1), radius=radius, fill=255)
     return mask

@@ -174,8 +174,12 @@ def _make_composites(job: CompositeJob) -> list[dict[str, Any]]:
             scene_image.draft("RGB", (job.params.output_long_side, job.params.output_long_side))
             result = compose(pasted, scene_image.convert("RGB"), rng, job.params)
         result.save(job.out_dir / label / name)
-        entry: dict[str, Any] = {"file": f"{label}/{name}", "original": job.photo.file, "scene": scene}
-        entry["placement"] = result.placement
+        entry: dict[str, Any] = {
+            "file": f"{label}/{name}",
+            "original": job.photo.file,
+            "scene": scene,
+            "placement": result.placement,
+        }
         if cap is not None:
             entry["cap"] = cap
         entries.append(entry)
