@@ -63,7 +63,12 @@ async def _load_through_outage(
                 i += 1
 
         workers = [asyncio.create_task(worker(w)) for w in range(CONCURRENCY)]
+        # At least 0.5 s of traffic, and until every worker has had an answer: on a busy CI machine the
+        # first requests (first inserts, first decodes) can take longer than a fixed window.
         await asyncio.sleep(0.5)
+        deadline = time.monotonic() + 20
+        while len(statuses) < CONCURRENCY and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         seen["before"] = len(statuses)
         await asyncio.to_thread(server.stop, "fast")  # pooled connections die, new ones are refused
         await asyncio.sleep(1.0)
