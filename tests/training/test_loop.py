@@ -147,3 +147,50 @@ def test_refuses_non_positive_backbone_rate() -> None:
     ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=0)
     with pytest.raises(BadRequest, match="backbone-lr-mult"):
         train(create_model("tiny", 3), ds, [], [], 3, TrainConfig(epochs=1, backbone_lr_mult=0.0))
+
+
+def _trained_weights(cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    images, targets = data(4, 6)
+    ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=1)
+    torch.manual_seed(0)
+    model = create_model("tiny", 3)
+    train(model, ds, images[:6], targets[:6], 3, cfg)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_worker_processes_augment_exactly_like_the_training_process() -> None:
+    # Augmentation is seeded per (seed, epoch, photo), so handing it to DataLoader workers must not
+    # change a single weight.
+    base = TrainConfig(epochs=2, lr=0.02, batch_size=4, threads=1, balance="none")
+    in_process = _trained_weights(base)
+    with_workers = _trained_weights(TrainConfig(**{**base.to_dict(), "num_workers": 2}))
+    assert in_process.keys() == with_workers.keys()
+    for name, value in in_process.items():
+        assert torch.equal(value, with_workers[name]), name
+
+
+def test_refuses_a_negative_worker_count() -> None:
+    images, targets = data(1, 5)
+    ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=0)
+    with pytest.raises(BadRequest, match="--workers"):
+        train(create_model("tiny", 3), ds, [], [], 3, TrainConfig(epochs=1, num_workers=-1))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_asking_for_cuda_without_a_gpu_is_a_clear_error() -> None:
+    images, targets = data(1, 5)
+    ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=0)
+    with pytest.raises(BadRequest, match="sees no GPU"):
+        train(create_model("tiny", 3), ds, [], [], 3, TrainConfig(epochs=1, device="cuda"))
+
+
+def test_auto_device_trains_where_torch_can_and_hands_the_model_back_on_the_cpu() -> None:
+    images, targets = data(6, 2)
+    ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=0)
+    model = create_model("tiny", 3)
+    cfg = TrainConfig(epochs=3, lr=0.02, batch_size=6, threads=1, device="auto")
+    result = train(model, ds, images[:6], targets[:6], 3, cfg)
+    assert result.device == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert {p.device.type for p in model.parameters()} == {"cpu"}
+    assert {b.device.type for b in model.buffers()} == {"cpu"}
+    assert result.history[-1].train_loss < result.history[0].train_loss

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from training_data import BAD_FILES, CLASSES, make_dataset
 
 from capsight.cli import main
@@ -49,6 +50,7 @@ def test_train_writes_a_servable_model(trained_dir: Path) -> None:
     assert training["seed"] == 1 and training["epochs_run"] == 3 and len(training["history"]) == 3
     assert training["augmentation"]["rotate_degrees"] == 10.0
     assert training["parity_max_abs_diff"] <= 1e-4
+    assert training["train_device"] == "cpu" and training["config"]["device"] == "cpu"
     assert meta.provenance["by_repo"] == {"me/synthetic": 60}  # skipped files not counted
     assert meta.provenance["by_licence"] == {"CC0": 60}
     metrics = meta.metrics
@@ -228,6 +230,12 @@ def test_composites_of_val_photos_report_a_scene_accuracy_per_epoch(tmp_path: Pa
         (["--arch", "resnet9000"], "Unknown architecture"),
         (["--arch", "tiny", "--freeze-blocks", "7"], "--freeze-blocks must be between 0 and 3"),
         (["--arch", "tiny", "--holdout-source", "zzz"], "No file name starts with"),
+        (["--arch", "tiny", "--workers", "-1"], "--workers must be 0 or more"),
+        pytest.param(
+            ["--arch", "tiny", "--device", "cuda"],
+            "sees no GPU",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU"),
+        ),
     ],
 )
 def test_train_refuses_bad_options(

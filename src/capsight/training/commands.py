@@ -75,6 +75,18 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--balance", choices=("loss", "sampler", "none"), default="loss")
     p.add_argument("--resize-mode", choices=("squash", "center_crop", "letterbox"), default="squash")
     p.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads")
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="cpu",
+        help="where the network trains (auto: cuda when torch sees a GPU); export and tests stay on CPU",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="DataLoader processes that augment photos (0: in the training process; more on a big machine)",
+    )
     p.add_argument("--no-pretrained", action="store_true", help="random init instead of ImageNet weights")
     p.add_argument("--no-checkpoint", action="store_true", help="do not write checkpoint.pt")
     p.set_defaults(handler=cmd_train)
@@ -134,6 +146,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         balance=args.balance,
         threads=args.threads,
+        device=args.device,
+        num_workers=args.workers,
     )
     outcome = run_training(
         TrainRequest(

@@ -1,8 +1,10 @@
 """The training loop: class balancing, early stopping on validation loss, one log line per epoch.
 
 Sized for a shared 2-core CPU: the validation batch is preprocessed once (it never changes), frozen
-early blocks run without gradients and stay in eval mode, and the DataLoader uses at most one worker.
-The weights of the epoch with the lowest validation loss are the ones kept.
+early blocks run without gradients and stay in eval mode, and photos are augmented in the training
+process unless ``num_workers`` asks for more. On a machine with a GPU, ``device`` moves the network
+there; the model always comes back on the CPU. The weights of the epoch with the lowest validation
+loss are the ones kept.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 Balance = Literal["loss", "sampler", "none"]
 Keep = Literal["best", "last"]
+Device = Literal["auto", "cpu", "cuda"]
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,11 @@ class TrainConfig:
     seed: int = 0
     balance: Balance = "loss"
     label_smoothing: float = 0.1
-    num_workers: int = 0
+    num_workers: int = 0  # DataLoader processes; augmentation is seeded per image, so results match
     threads: int = 2
+    # "auto" picks CUDA when torch sees a GPU. Only the network moves: the model returns on the CPU,
+    # so export, the parity check and the checkpoint are the same wherever it trained.
+    device: Device = "cpu"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,6 +70,7 @@ class TrainResult:
     best_epoch: int
     stopped_early: bool
     seconds: float
+    device: str = "cpu"
 
 
 class AugmentedImages(Dataset[tuple[torch.Tensor, int]]):
@@ -121,8 +128,9 @@ def _loader(
         batch_size=cfg.batch_size,
         shuffle=sampler is None,
         sampler=sampler,
-        num_workers=min(cfg.num_workers, 1),
+        num_workers=cfg.num_workers,
         generator=generator,
+        pin_memory=cfg.device != "cpu",
         drop_last=len(data) > cfg.batch_size,  # avoid a 1-image batch (batch norm cannot use it)
     )
 
@@ -150,14 +158,29 @@ def _param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
     return [g for g in groups if g["params"]]
 
 
+def resolve_device(requested: Device) -> torch.device:
+    """The torch device for ``requested``; asking for CUDA where there is none is the caller's error."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise BadRequest("--device cuda: torch sees no GPU here (use --device cpu or auto).")
+    return torch.device(requested)
+
+
 def _evaluate(
-    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, criterion: nn.Module, batch_size: int
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    criterion: nn.Module,
+    batch_size: int,
+    device: torch.device,
 ) -> tuple[float, float]:
     model.eval()
     total_loss, correct = 0.0, 0
     with torch.inference_mode():
         for start in range(0, len(inputs), batch_size):
             x, y = inputs[start : start + batch_size], targets[start : start + batch_size]
+            x, y = x.to(device), y.to(device)
             logits = model(x)
             total_loss += float(criterion(logits, y)) * len(x)
             correct += int((logits.argmax(1) == y).sum())
@@ -183,9 +206,16 @@ def train(
         raise BadRequest("The training split is empty.")
     if cfg.epochs < 1:
         raise BadRequest("--epochs must be at least 1.")
+    if cfg.num_workers < 0:
+        raise BadRequest(f"--workers must be 0 or more, got {cfg.num_workers}.")
+    device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(max(1, cfg.threads))
     weights = class_weights(train_data.targets, num_classes) if cfg.balance == "loss" else None
+    if weights is not None:
+        weights = weights.to(device)
+    model.to(device)
+    logger.info("training on %s", device)
     criterion = nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.label_smoothing)
     val_criterion = nn.CrossEntropyLoss(weight=weights)
     val_x = torch.from_numpy(preprocess_batch(list(val_images), train_data.spec))
@@ -211,6 +241,7 @@ def train(
             block.eval()
         seen, loss_sum, correct = 0, 0.0, 0
         for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             logits = model(x)
             loss = criterion(logits, y)
@@ -223,10 +254,10 @@ def train(
         scheduler.step()
         val_loss = val_acc = None
         if len(val_x):
-            val_loss, val_acc = _evaluate(model, val_x, val_y, val_criterion, cfg.batch_size * 2)
+            val_loss, val_acc = _evaluate(model, val_x, val_y, val_criterion, cfg.batch_size * 2, device)
         scene_acc = None
         if scene_x is not None:
-            scene_acc = _evaluate(model, scene_x, scene_y, val_criterion, cfg.batch_size * 2)[1]
+            scene_acc = _evaluate(model, scene_x, scene_y, val_criterion, cfg.batch_size * 2, device)[1]
         stats = EpochStats(
             epoch,
             loss_sum / max(seen, 1),
@@ -268,5 +299,6 @@ def train(
         model.load_state_dict(best_state)
     else:
         best_epoch = len(history)
+    model.to("cpu")
     model.eval()
-    return TrainResult(tuple(history), best_epoch, stopped_early, time.perf_counter() - started)
+    return TrainResult(tuple(history), best_epoch, stopped_early, time.perf_counter() - started, device.type)

@@ -198,6 +198,7 @@ def run_training(req: TrainRequest) -> TrainOutcome:
         "best_epoch": result.best_epoch,
         "stopped_early": result.stopped_early,
         "train_seconds": round(result.seconds, 1),
+        "train_device": result.device,
         "image_size": size,
         "frozen_blocks": freeze,
         "tta_flip": req.tta_flip,
