@@ -70,6 +70,15 @@ def test_holdout_source_is_test_only() -> None:
         make_split(samples, seed=0, holdout_source="repo")
 
 
+def test_composites_of_a_held_out_source_are_neither_tested_nor_trained_on() -> None:
+    held = fake_samples({"a": 6, "b": 4}, prefix="repoB")
+    samples = fake_samples({"a": 30, "b": 30}, prefix="repoA") + held + _composites_of(held)
+    plan = make_split(samples, seed=0, holdout_source="repoB__")
+    assert sorted(plan.test) == sorted(s.relpath for s in held)  # real photos only
+    assert sorted(plan.dropped) == sorted(c.relpath for c in _composites_of(held))
+    assert not any(Path(p).name.startswith("repoB") for p in plan.train + plan.val)
+
+
 def test_fixed_test_folder() -> None:
     samples = fake_samples({"a": 20, "b": 20})
     tests = fake_samples({"a": 3, "b": 2}, prefix="other")

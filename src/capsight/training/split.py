@@ -157,7 +157,8 @@ def make_split(
 ) -> SplitPlan:
     """Split ``samples`` reproducibly: same files + same seed -> same plan, whatever the file order.
 
-    With ``holdout_source`` the files whose name starts with it form the test split on their own;
+    With ``holdout_source`` the real photos whose name starts with it form the test split on their
+    own (their composites are dropped);
     with ``test_samples`` (a fixed test folder) those are the test split; with ``keep_test`` (the
     test paths of an earlier split of this folder) those files stay the test split, so a model
     retrained on a grown folder is scored on the very photos its predecessor was. Either way the
@@ -178,7 +179,11 @@ def make_split(
     if keep_test is not None:
         ordered, fixed_test, kept_out = _keep_test(ordered, keep_test)
     if holdout_source:
-        fixed_test = [s.relpath for s in ordered if s.path.name.startswith(holdout_source)]
+        held = [s for s in ordered if s.path.name.startswith(holdout_source)]
+        # Composites and capped twins of a held-out photo show its bottle: never trained on, and not
+        # tested either (the test of a source is its real photos).
+        fixed_test = [s.relpath for s in held if not is_synthetic(s.path.name)]
+        kept_out += [s.relpath for s in held if is_synthetic(s.path.name)]
         ordered = [s for s in ordered if not s.path.name.startswith(holdout_source)]
         if not fixed_test:
             raise BadRequest(f"No file name starts with the held-out source {holdout_source!r}.")
