@@ -50,7 +50,8 @@ def test_train_writes_a_servable_model(trained_dir: Path) -> None:
     assert training["seed"] == 1 and training["epochs_run"] == 3 and len(training["history"]) == 3
     assert training["augmentation"]["rotate_degrees"] == 10.0
     assert training["parity_max_abs_diff"] <= 1e-4
-    assert training["train_device"] == "cpu" and training["config"]["device"] == "cpu"
+    assert training["config"]["device"] == "auto"
+    assert training["train_device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     assert meta.provenance["by_repo"] == {"me/synthetic": 60}  # skipped files not counted
     assert meta.provenance["by_licence"] == {"CC0": 60}
     metrics = meta.metrics

@@ -78,8 +78,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
-        default="cpu",
-        help="where the network trains (auto: cuda when torch sees a GPU); export and tests stay on CPU",
+        default="auto",
+        help="where the network trains (default auto: cuda when torch sees a GPU, else cpu); "
+        "export and evaluation always run on the CPU",
     )
     p.add_argument(
         "--workers",

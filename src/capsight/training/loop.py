@@ -58,7 +58,7 @@ class TrainConfig:
     threads: int = 2
     # "auto" picks CUDA when torch sees a GPU. Only the network moves: the model returns on the CPU,
     # so export, the parity check and the checkpoint are the same wherever it trained.
-    device: Device = "cpu"
+    device: Device = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
