@@ -115,7 +115,7 @@ def class_weights(targets: Sequence[int], num_classes: int) -> torch.Tensor:
 
 
 def _loader(
-    data: AugmentedImages, cfg: TrainConfig, num_classes: int
+    data: AugmentedImages, cfg: TrainConfig, num_classes: int, device: torch.device
 ) -> DataLoader[tuple[torch.Tensor, int]]:
     generator = torch.Generator().manual_seed(cfg.seed)
     sampler = None
@@ -130,7 +130,7 @@ def _loader(
         sampler=sampler,
         num_workers=cfg.num_workers,
         generator=generator,
-        pin_memory=cfg.device != "cpu",
+        pin_memory=device.type == "cuda",  # page-locked batches copy to the GPU asynchronously
         drop_last=len(data) > cfg.batch_size,  # avoid a 1-image batch (batch norm cannot use it)
     )
 
@@ -228,7 +228,7 @@ def train(
     scene_y = torch.tensor(list(scene_targets), dtype=torch.long)
     optimizer = torch.optim.AdamW(_param_groups(model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, partial(_cosine, epochs=cfg.epochs))
-    loader = _loader(train_data, cfg, num_classes)
+    loader = _loader(train_data, cfg, num_classes, device)
     history: list[EpochStats] = []
     best_loss, best_epoch, best_state, stale = float("inf"), 0, copy.deepcopy(model.state_dict()), 0
     started = time.perf_counter()
