@@ -8,7 +8,7 @@ time the model changes rather than kept by hand.
 Starts `capsight serve` on a free loopback port with a throwaway state folder, uploads PHOTO through
 the page's file input (after three warm-up requests with variants of it, so the server time shown
 is a steady one and not a cache hit),
-waits until the probability bars have grown, and saves the viewport. Run it on an idle machine.
+and saves the viewport with motion reduced (the bars drawn at once). Run it on an idle machine.
 """
 
 from __future__ import annotations
@@ -29,14 +29,6 @@ from playwright.sync_api import FilePayload, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 1100, "height": 825}
-BARS_DRAWN = """() => {
-    const rows = [...document.querySelectorAll('#probabilities .prob-row')];
-    return rows.length > 0 && rows.every(r => {
-        const bar = r.querySelector('.prob-bar').getBoundingClientRect().width;
-        const track = r.querySelector('.prob-track').getBoundingClientRect().width;
-        return Math.abs(bar / track - Number(r.dataset.probability)) < 0.01;
-    });
-}"""
 
 
 def free_port() -> int:
@@ -95,7 +87,9 @@ def main() -> int:
                 browser = playwright.chromium.launch(
                     executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
                 )
-                page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+                # Reduced motion: the page then draws its probability bars at full width at once
+                # (style.css), so the picture never catches them mid-transition.
+                page = browser.new_page(viewport=VIEWPORT, reduced_motion="reduce")  # type: ignore[arg-type]
                 page.goto(url + "/")
                 page.wait_for_selector("#model-info.ready")
                 # One upload through the page first: Chromium's own first-use work (decoding the
@@ -105,7 +99,6 @@ def main() -> int:
                     files=[FilePayload(name="warmup.jpg", mimeType="image/jpeg", buffer=warmups[0])],
                 )
                 page.wait_for_selector("#result:not([hidden])", timeout=15_000)
-                page.wait_for_function(BARS_DRAWN)
                 before = page.inner_text("#result")
                 page.set_input_files("#file-input", str(args.photo))
                 page.wait_for_function(
@@ -116,9 +109,8 @@ def main() -> int:
                     arg=before,
                     timeout=15_000,
                 )
-                page.wait_for_function(BARS_DRAWN)
                 args.out.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(args.out))
+                page.screenshot(path=str(args.out), animations="disabled")
                 label = page.inner_text("#result").splitlines()[:4]
                 browser.close()
         finally:
