@@ -6,6 +6,7 @@ set -euo pipefail
 need=()
 [ -d /usr/share/doc/opencv-doc/examples/data ] || need+=(opencv-doc)
 [ -d /usr/share/backgrounds/mate/nature ] || need+=(mate-backgrounds)
+command -v blender >/dev/null 2>&1 || need+=(blender)  # prepare-data --rendered
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -6,7 +6,14 @@ import pytest
 from training_data import BAD_FILES, CLASSES
 
 from capsight.errors import BadRequest
-from capsight.training.dataset import group_of, is_synthetic, list_labels, load_folder, scan_folder
+from capsight.training.dataset import (
+    group_of,
+    is_rendered,
+    is_synthetic,
+    list_labels,
+    load_folder,
+    scan_folder,
+)
 
 
 def test_bad_files_are_reported_and_skipped(shapes_dir: Path) -> None:
@@ -82,7 +89,10 @@ def test_folders_without_images_are_not_classes(tmp_path: Path) -> None:
         ("x__18_png__crop2.jpg", False),
         ("x__crop-synth.jpg", False),
         ("crop-synth1.jpg", False),
+        ("blender-bottle-closed-0003__render.jpg", True),
+        ("x__render-notes.jpg", False),
     ],
 )
 def test_is_synthetic(name: str, synthetic: bool) -> None:
     assert is_synthetic(name) is synthetic
+    assert is_rendered(name) is (synthetic and "__render" in name)

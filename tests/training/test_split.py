@@ -208,3 +208,31 @@ def test_keep_test_leaves_out_the_capped_twin_of_a_test_photo() -> None:
     assert of_test  # the fake split does put opened photos in test
     assert of_test <= set(plan.dropped)
     assert not of_test & (set(plan.train) | set(plan.val))
+
+
+def rendered_samples(counts: dict[str, int]) -> list[Sample]:
+    out = []
+    for label, n in counts.items():
+        for i in range(n):
+            name = f"blender-bottle-{label}-{i:04d}__render.jpg"
+            out.append(Sample(Path("/data") / label / name, label, f"{label}/{name}", group_of(name)))
+    return out
+
+
+@pytest.mark.parametrize("mode", ["random", "holdout", "keep_test"])
+def test_rendered_bottles_always_train_and_leave_the_real_split_as_it_was(mode: str) -> None:
+    real = fake_samples({"a": 40, "b": 40}, prefix="repoA") + fake_samples({"a": 10, "b": 10}, prefix="repoB")
+    rendered = rendered_samples({"a": 30, "b": 25})
+    options: dict[str, object] = {"random": {}, "holdout": {"holdout_source": "repoB"}}.get(mode, {})
+    if mode == "keep_test":
+        options = {"keep_test": make_split(real, seed=3).test}
+    without = make_split(real, seed=3, **options)  # type: ignore[arg-type]
+    plan = make_split(real + rendered, seed=3, **options)  # type: ignore[arg-type]
+    assert set(plan.train) == set(without.train) | {s.relpath for s in rendered}
+    assert (plan.val, plan.test) == (without.val, without.test)
+    assert not any("__render" in p for p in plan.val + plan.test + plan.dropped)
+
+
+def test_rendered_images_alone_cannot_be_split() -> None:
+    with pytest.raises(BadRequest, match="rendered"):
+        make_split(rendered_samples({"a": 5, "b": 5}), seed=0)

@@ -34,7 +34,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".
 # of one original that must never straddle train and test.
 DEFAULT_GROUP_PATTERN = r"(?:__crop(?:-synth|-cap)?\d+)+$"
 # Composites are training material only: scoring them would measure the compositor, not real photos.
-SYNTHETIC_PATTERN = r"__crop-(?:synth|cap)\d+$"
+SYNTHETIC_PATTERN = r"__crop-(?:synth|cap)\d+$|__render$"
+RENDERED_PATTERN = r"__render$"
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,13 @@ def group_of(file_name: str, pattern: str = DEFAULT_GROUP_PATTERN) -> str:
 
 
 def is_synthetic(file_name: str) -> bool:
-    """A composite written by ``capsight prepare-data`` (``NAME__crop-synthK.ext``)?"""
+    """Made by ``capsight prepare-data``: a composite or twin (``NAME__crop-synthK``) or a render?"""
     return re.search(SYNTHETIC_PATTERN, Path(file_name).stem) is not None
+
+
+def is_rendered(file_name: str) -> bool:
+    """A rendered bottle (``NAME__render.jpg``): it shows no real bottle, so it is always trained on."""
+    return re.search(RENDERED_PATTERN, Path(file_name).stem) is not None
 
 
 def _holds_images(folder: Path) -> bool:

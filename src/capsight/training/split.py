@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from capsight.errors import BadRequest
-from capsight.training.dataset import Sample, is_synthetic
+from capsight.training.dataset import Sample, is_rendered, is_synthetic
 
 SPLIT_FILE = "split.json"
 SPLITS = ("train", "val", "test")
@@ -166,7 +166,8 @@ def make_split(
 
     Composites (``NAME__crop-synthK``) follow their original's group but are only ever trained on:
     those whose group lands in val or test are dropped (moving them to train would leak the very
-    bottle being tested), so val and test scores are about real photos only.
+    bottle being tested), so val and test scores are about real photos only. Rendered bottles
+    (``NAME__render``) show no real bottle: they always train and never take a val or test place.
     """
     if len(ratios) != 3 or any(r < 0 for r in ratios) or sum(ratios) <= 0:
         raise BadRequest(f"Split ratios must be three non-negative numbers, got {ratios}.")
@@ -197,8 +198,12 @@ def make_split(
         raise BadRequest("No usable images to split.")
     fixed = holdout_source or test_samples is not None or keep_test is not None
     weights = (ratios[0], ratios[1], 0.0) if fixed else ratios
+    rendered = [s.relpath for s in ordered if is_rendered(s.path.name)]
+    ordered = [s for s in ordered if not is_rendered(s.path.name)]
+    if not ordered:
+        raise BadRequest("Only rendered images are left to split; validation and testing need real photos.")
     assignment = _assign_groups(ordered, weights, rng)
-    parts: list[list[str]] = [[], [], []]
+    parts: list[list[str]] = [rendered, [], []]
     dropped: list[str] = kept_out
     for sample, split in zip(ordered, assignment, strict=True):
         if split != 0 and is_synthetic(sample.path.name):

@@ -19,10 +19,12 @@ from capsight import __version__
 from capsight.training.dataprep.sources import ExtraPhoto, SharedPhoto
 
 if TYPE_CHECKING:
-    from capsight.training.dataprep.prepare import PrepareConfig
+    from capsight.training.dataprep.prepare import PrepareConfig, Scene
+    from capsight.training.dataprep.render import RenderItem
 
 COMPOSITE_SOURCE = "composite ({} cut-out in a scene)"
 CAPPED_SOURCE = "capped twin ({} open glass bottle, drawn cap, in a scene)"
+RENDER_SOURCE = "rendered (procedural glass bottle, Blender, in a scene)"
 
 
 def _shared_record(photo: SharedPhoto) -> dict[str, Any]:
@@ -81,13 +83,33 @@ def _composite_record(entry: Mapping[str, Any], photo: SharedPhoto) -> dict[str,
     return record
 
 
+def _render_record(item: RenderItem, scene: Scene, blender: str) -> dict[str, Any]:
+    return {
+        "file": item.name,
+        "label": item.label,
+        "source": RENDER_SOURCE,
+        "original_path": None,
+        "generator": f"capsight blender_bottles.py, seed {item.seed}, {blender}",
+        "licence": f"scene: {scene.licence}",
+        "material": "glass",
+        "synthetic": True,
+        "rendered": True,
+        "scene": {
+            "file": scene.file,
+            "source": scene.source,
+            "original_path": scene.original_path,
+            "licence": scene.licence,
+        },
+    }
+
+
 def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     material: dict[str, Counter[str]] = defaultdict(Counter)
     scenes: Counter[str] = Counter()
     for record in records:
         counts[record["label"]][record["source"]] += 1
-        kind = "composite" if record["synthetic"] else "real"
+        kind = "rendered" if record.get("rendered") else "composite" if record["synthetic"] else "real"
         material[record["label"]][f"{kind} {record['material'] or 'unknown'}"] += 1
         if record["synthetic"]:
             scenes[record["scene"]["source"]] += 1
@@ -107,12 +129,12 @@ def _markdown(summary: Mapping[str, Any], rejected: Mapping[str, str], missing: 
         for source, count in by_source.items():
             lines.append(f"| {label} | {source} | {count} |")
         lines.append(f"| **{label}** | **total** | **{summary['totals'][label]}** |")
-    lines += ["", "Material per label (real photos and composites):", ""]
+    lines += ["", "Material per label (real photos, composites and renders):", ""]
     for label, by_kind in summary["material"].items():
         lines.append(f"- {label}: " + ", ".join(f"{k} {v}" for k, v in by_kind.items()))
     lines += [
         "",
-        "Composite scenes by source: "
+        "Composite and render scenes by source: "
         + ", ".join(f"{k} {v}" for k, v in summary["composite_scenes"].items()),
     ]
     lines.append(f"Cut-outs rejected (segmentation failed): {len(rejected)}")
@@ -143,12 +165,14 @@ def write_manifest(
     photos: Mapping[str, SharedPhoto],
     rejected: Mapping[str, str],
     missing: Sequence[str],
+    renders: Sequence[tuple[RenderItem, Scene]] = (),
 ) -> dict[str, dict[str, int]]:
     """Write SOURCES.json and SUMMARY.md into ``out_dir``; returns counts per label and source."""
     records = (
         [_shared_record(p) for p in shared]
         + [_extra_record(p) for p in extras]
         + [_composite_record(e, photos[e["original"]]) for e in composites]
+        + [_render_record(item, scene, config.render.blender) for item, scene in renders]
     )
     records.sort(key=lambda r: r["file"])
     summary = summarise(records)
@@ -156,6 +180,8 @@ def write_manifest(
         "seed": config.seed,
         "composites_per_item": config.composites_per_item,
         "capped_twins_per_item": config.capped_twins_per_item,
+        "rendered_per_label": config.rendered_per_label,
+        "render": _plain(config.render) if config.rendered_per_label else None,
         "extra_backgrounds": config.extra_backgrounds,
         "link_mode": config.link_mode,
         "shared_dataset": str(Path(config.shared_dataset).resolve()),

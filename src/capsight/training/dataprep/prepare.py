@@ -38,6 +38,7 @@ from capsight.training.dataprep.capping import add_cap
 from capsight.training.dataprep.composite import CompositeParams, compose
 from capsight.training.dataprep.manifest import write_manifest
 from capsight.training.dataprep.plan import Candidate, plan_composites, real_counts
+from capsight.training.dataprep.render import RenderItem, RenderSettings, plan_renders, render_bottles
 from capsight.training.dataprep.segment import SegmentationRejected, cut_out
 from capsight.training.dataprep.sources import (
     DEFAULT_EXTRA_SOURCES,
@@ -63,6 +64,8 @@ class PrepareConfig:
     shared_dataset: Path
     composites_per_item: float = 1.25
     capped_twins_per_item: int = 0  # capped twins per open glass bottle (capping.py)
+    rendered_per_label: int = 0  # rendered glass bottles per label, capped and open (render.py)
+    render: RenderSettings = field(default_factory=RenderSettings)
     seed: int = 0
     extra_backgrounds: bool = True
     workers: int = 2
@@ -222,11 +225,14 @@ def prepare_dataset(config: PrepareConfig) -> PrepareReport:
             _place_shared(photo, partial, config.link_mode)
         extras, missing = _add_extras(partial, config)
         logger.info("%d extra background photos written (%.1f s)", len(extras), time.monotonic() - started)
-        entries, rejected = _add_composites(partial, shared, extras, config)
+        scenes = _scenes(partial, shared, extras)
+        entries, rejected = _add_composites(partial, shared, scenes, config)
         logger.info("%d composites written (%.1f s)", len(entries), time.monotonic() - started)
+        renders = _add_renders(partial, scenes, config)
         counts = write_manifest(
             partial, config=config, shared=shared, extras=extras, composites=entries,
             photos={p.file: p for p in shared}, rejected=rejected, missing=missing,
+            renders=renders,
         )  # fmt: skip
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -256,8 +262,38 @@ def _add_extras(partial: Path, config: PrepareConfig) -> tuple[list[ExtraPhoto],
     return extras, scan.missing
 
 
+def _scenes(partial: Path, shared: Sequence[SharedPhoto], extras: Sequence[ExtraPhoto]) -> list[Scene]:
+    """Real photos without a bottle to paste or render bottles into: the extras and the litter scenes."""
+    return [
+        Scene(f"background/{p.output_name}", partial / "background" / p.output_name, p.source,
+              str(p.path), p.licence)
+        for p in extras
+    ] + [
+        Scene(p.file, p.path, p.repo, str(p.path), p.licence)
+        for p in shared
+        if p.label == "background" and not p.on_board
+    ]  # fmt: skip
+
+
+def _add_renders(
+    partial: Path, scenes: Sequence[Scene], config: PrepareConfig
+) -> list[tuple[RenderItem, Scene]]:
+    """Rendered glass bottles, capped (closed) and open (opened), in front of the scene photos."""
+    if config.rendered_per_label <= 0:
+        return []
+    counts = {"closed": config.rendered_per_label, "opened": config.rendered_per_label}
+    items = plan_renders([(s.file, s.path) for s in scenes], _scene_weights(scenes), counts, config.seed)
+    started = time.monotonic()
+    made = render_bottles(items, partial, config.render)
+    logger.info(
+        "%d of %d rendered bottles written (%.0f s)", len(made), len(items), time.monotonic() - started
+    )
+    by_file = {scene.file: scene for scene in scenes}
+    return [(item, by_file[item.scene_file]) for item in made]
+
+
 def _add_composites(
-    partial: Path, shared: Sequence[SharedPhoto], extras: Sequence[ExtraPhoto], config: PrepareConfig
+    partial: Path, shared: Sequence[SharedPhoto], scenes: Sequence[Scene], config: PrepareConfig
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Cut out the board items, plan, paste; returns (composite entries, rejected file -> reason)."""
     cache = partial / ".cutouts"
@@ -267,15 +303,6 @@ def _add_composites(
     reasons = _map(_segment, [(p, stems[p.file]) for p in board], config.workers)
     rejected = {p.file: r for p, r in zip(board, reasons, strict=True) if r is not None}
     logger.info("cut-outs: %d of %d board photos accepted", len(board) - len(rejected), len(board))
-    scenes = [
-        Scene(f"background/{p.output_name}", partial / "background" / p.output_name, p.source,
-              str(p.path), p.licence)
-        for p in extras
-    ] + [
-        Scene(p.file, p.path, p.repo, str(p.path), p.licence)
-        for p in shared
-        if p.label == "background" and not p.on_board
-    ]  # fmt: skip
     if not scenes:
         logger.warning("no scene photos to paste into: no composites made")
         shutil.rmtree(cache)

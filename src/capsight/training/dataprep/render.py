@@ -1,0 +1,180 @@
+"""Rendered bottles for the training folder: plan the images, run Blender, report what was made.
+
+Why: the capped, full glass beer bottle held in a hand is the photo the model is judged on and the
+one no installable source has. ``blender_bottles.py`` draws such bottles (and open ones, so that
+"rendered" is not itself a cue for a class) in front of the folder's own scene photos. Blender comes
+from Debian (``apt install blender``); it is needed only to build the training folder, never to train
+or serve.
+
+Rendered files are named ``blender-bottle-<label>-NNNN__render.jpg``: the split trains on them and
+never tests on them (they show no real bottle, so they cannot leak one; see ``split.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from capsight.errors import BadRequest
+
+logger = logging.getLogger(__name__)
+
+RENDER_SUFFIX = "__render"
+SCRIPT = Path(__file__).with_name("blender_bottles.py")
+RENDER_LABELS = ("closed", "opened")
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    size: int = 256  # long side in pixels
+    samples: int = 48  # Cycles samples per pixel (no denoiser in Debian's build)
+    blender: str = "blender"
+    processes: int = 1  # Blender processes, each using its share of ``threads``
+    threads: int = 2
+
+
+@dataclass(frozen=True)
+class RenderItem:
+    name: str  # "<label>/blender-bottle-<label>-NNNN__render.jpg"
+    label: str
+    seed: int
+    scene: Path
+    scene_file: str  # the scene photo's file in the output folder (provenance)
+
+
+def render_name(label: str, index: int) -> str:
+    return f"{label}/blender-bottle-{label}-{index:04d}{RENDER_SUFFIX}.jpg"
+
+
+def find_blender(blender: str) -> str:
+    """The Blender executable, or a BadRequest that says how to install it."""
+    found = shutil.which(blender)
+    if found is None:
+        raise BadRequest(
+            f"Blender not found ({blender!r}): rendered bottles need it. Install it with "
+            "`apt install blender`, pass --blender PATH, or build the folder with --rendered 0."
+        )
+    return found
+
+
+def plan_renders(
+    scenes: Sequence[tuple[str, Path]], weights: np.ndarray, counts: Mapping[str, int], seed: int
+) -> list[RenderItem]:
+    """One item per image; its scene and its Blender seed come from (seed, its name) alone.
+
+    So a folder built with more images keeps the ones it had, and any one image can be redrawn.
+    """
+    unknown = sorted(set(counts) - set(RENDER_LABELS))
+    if unknown:
+        raise BadRequest(f"Rendered bottles are {' or '.join(RENDER_LABELS)}, not {', '.join(unknown)}.")
+    if any(n < 0 for n in counts.values()):
+        raise BadRequest("The number of rendered bottles cannot be negative.")
+    if sum(counts.values()) and not scenes:
+        raise BadRequest("Rendered bottles need scene photos to stand in front of; there are none.")
+    items = []
+    for label in RENDER_LABELS:
+        for index in range(counts.get(label, 0)):
+            name = render_name(label, index)
+            rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 7])
+            scene_file, scene_path = scenes[int(rng.choice(len(scenes), p=weights))]
+            items.append(RenderItem(name, label, int(rng.integers(2**31)), scene_path, scene_file))
+    return items
+
+
+def _job(
+    items: Sequence[RenderItem], out_dir: Path, settings: RenderSettings, threads: int
+) -> dict[str, object]:
+    return {
+        "out_dir": str(out_dir),
+        "samples": settings.samples,
+        "threads": threads,
+        "items": [
+            {
+                "name": item.name,
+                "label": item.label,
+                "seed": item.seed,
+                "scene": str(item.scene),
+                "size": settings.size,
+            }
+            for item in items
+        ],
+    }
+
+
+def render_bottles(items: Sequence[RenderItem], out_dir: Path, settings: RenderSettings) -> list[RenderItem]:
+    """Render ``items`` under ``out_dir``; returns the items whose image was written.
+
+    Blender runs as separate processes (it is GPL and its Python is its own); an item already on disk
+    is kept, so an interrupted build resumes. A failed process is logged, and its images are missing
+    from the result rather than stopping the whole build.
+    """
+    if not items:
+        return []
+    blender = find_blender(settings.blender)
+    processes = max(1, min(settings.processes, len(items)))
+    threads = max(1, settings.threads // processes)
+    chunks = [list(items[k::processes]) for k in range(processes)]
+    with tempfile.TemporaryDirectory(prefix="capsight-render-") as tmp:
+        running = []
+        for k, chunk in enumerate(chunks):
+            job_file = Path(tmp) / f"job{k}.json"
+            job_file.write_text(json.dumps(_job(chunk, out_dir, settings, threads)))
+            command = [
+                blender,
+                "-b",
+                "--factory-startup",
+                "--python-exit-code",
+                "1",
+                "--python",
+                str(SCRIPT),
+                "--",
+                str(job_file),
+            ]
+            env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+            running.append(
+                subprocess.Popen(
+                    command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+                )
+            )
+        for process in running:
+            _follow(process, len(items))
+    made = [item for item in items if (out_dir / item.name).is_file()]
+    if len(made) < len(items):
+        logger.warning("rendered bottles: %d of %d images were made", len(made), len(items))
+    return made
+
+
+def _follow(process: subprocess.Popen[str], total: int) -> None:
+    """Log Blender's progress lines; keep the tail of its output for an error message."""
+    tail: list[str] = []
+    assert process.stdout is not None
+    with process.stdout:
+        for line in process.stdout:
+            if line.startswith("capsight-render "):
+                logger.info("rendered %s", line.split(" ", 1)[1].strip())
+            elif line.startswith("capsight-render-failed "):
+                logger.warning("not rendered: %s", line.split(" ", 1)[1].strip())
+            else:
+                tail = [*tail, line.rstrip()][-20:]
+    if process.wait() != 0:
+        logger.error("Blender exited with %d:\n%s", process.returncode, "\n".join(tail))
+
+
+def scene_weights_by_source(sources: Sequence[str]) -> np.ndarray:
+    """Each source gets a share proportional to the square root of its size (as the composites do)."""
+    sizes: dict[str, int] = {}
+    for source in sources:
+        sizes[source] = sizes.get(source, 0) + 1
+    weights = np.array([math.sqrt(sizes[s]) / sizes[s] for s in sources])
+    return np.asarray(weights / weights.sum())

@@ -1,0 +1,154 @@
+"""Rendered bottles: the plan, the Blender run (real Blender, tiny images), and the prepared folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from capsight.cli import main
+from capsight.errors import BadRequest
+from capsight.training.dataprep.composite import CompositeParams
+from capsight.training.dataprep.prepare import PrepareConfig, prepare_dataset
+from capsight.training.dataprep.render import (
+    RenderItem,
+    RenderSettings,
+    find_blender,
+    plan_renders,
+    render_bottles,
+    render_name,
+)
+from capsight.training.dataprep.sources import ExtraSource
+from capsight.training.dataset import scan_folder
+from capsight.training.split import make_split
+from servers import missing
+
+TINY = RenderSettings(size=64, samples=4, threads=2)
+SCENE_RGB = (40, 170, 60)
+
+
+@pytest.fixture()
+def blender() -> str:
+    found = shutil.which("blender")
+    if found is None:
+        missing("blender")
+    assert found is not None
+    return found
+
+
+@pytest.fixture()
+def green_scene(tmp_path: Path) -> Path:
+    path = tmp_path / "green.jpg"
+    Image.new("RGB", (120, 90), SCENE_RGB).save(path, quality=95)
+    return path
+
+
+def _scenes(n: int) -> list[tuple[str, Path]]:
+    return [(f"background/scene{i}.jpg", Path(f"/scenes/scene{i}.jpg")) for i in range(n)]
+
+
+def test_plan_draws_each_image_from_the_seed_and_its_name() -> None:
+    scenes, weights = _scenes(6), np.full(6, 1 / 6)
+    small = plan_renders(scenes, weights, {"closed": 3, "opened": 2}, seed=4)
+    grown = plan_renders(scenes, weights, {"closed": 5, "opened": 4}, seed=4)
+    assert [i.name for i in small] == [render_name("closed", k) for k in range(3)] + [
+        render_name("opened", k) for k in range(2)
+    ]
+    assert set(small) <= set(grown)  # more images keep the ones already made
+    other = plan_renders(scenes, weights, {"closed": 3, "opened": 2}, seed=5)
+    assert [i.seed for i in other] != [i.seed for i in small]
+    assert all(i.name.startswith(f"{i.label}/") and i.name.endswith("__render.jpg") for i in grown)
+    assert {i.scene_file for i in grown} <= {f for f, _ in scenes}
+
+
+def test_plan_refuses_what_it_cannot_render() -> None:
+    scenes, weights = _scenes(2), np.full(2, 0.5)
+    with pytest.raises(BadRequest, match="closed or opened"):
+        plan_renders(scenes, weights, {"background": 2}, seed=0)
+    with pytest.raises(BadRequest, match="negative"):
+        plan_renders(scenes, weights, {"closed": -1}, seed=0)
+    with pytest.raises(BadRequest, match="scene photos"):
+        plan_renders([], np.zeros(0), {"closed": 1}, seed=0)
+    assert plan_renders([], np.zeros(0), {"closed": 0}, seed=0) == []
+
+
+def test_a_missing_blender_says_how_to_install_it() -> None:
+    with pytest.raises(BadRequest, match="apt install blender"):
+        find_blender("/no/such/blender")
+
+
+def test_cli_checks_for_blender_before_building(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "o"
+    rc = main(["prepare-data", "--out", str(out), "--rendered", "2", "--blender", "/no/such/blender"])
+    assert rc == 2
+    assert "apt install blender" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_blender_renders_a_capped_and_an_open_bottle(tmp_path: Path, blender: str, green_scene: Path) -> None:
+    items = [
+        RenderItem(render_name(label, 0), label, seed, green_scene, "background/green.jpg")
+        for label, seed in (("closed", 11), ("opened", 12))
+    ]
+    made = render_bottles(items, tmp_path / "out", dataclasses.replace(TINY, blender=blender))
+    assert made == items
+    for item in items:
+        with Image.open(tmp_path / "out" / item.name) as image:
+            assert image.format == "JPEG" and sorted(image.size) == [48, 64]
+            pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
+        # Something that is not the plain green scene stands in the picture: the bottle.
+        off_scene = np.linalg.norm(pixels - np.array(SCENE_RGB), axis=2) > 60
+        assert off_scene.mean() > 0.03, item.name
+
+
+def test_a_failed_blender_run_is_reported_and_its_images_left_out(
+    tmp_path: Path, blender: str, green_scene: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gone = RenderItem(render_name("closed", 0), "closed", 1, tmp_path / "gone.jpg", "background/gone.jpg")
+    fine = RenderItem(render_name("closed", 1), "closed", 2, green_scene, "background/green.jpg")
+    with caplog.at_level(logging.WARNING, logger="capsight.training.dataprep.render"):
+        made = render_bottles([gone, fine], tmp_path / "out", dataclasses.replace(TINY, blender=blender))
+    assert made == [fine]  # the bad scene photo costs its own image, not the rest of the job
+    assert f"not rendered: {gone.name}" in caplog.text and "gone.jpg" in caplog.text
+    assert "Blender exited with 1" in caplog.text and "1 of 2 images were made" in caplog.text
+
+
+def test_prepared_folder_trains_on_renders_and_records_them(
+    tmp_path: Path,
+    blender: str,
+    shared_dataset: Path,
+    extra_sources: tuple[ExtraSource, ...],
+    small_composites: CompositeParams,
+) -> None:
+    out = tmp_path / "with-renders"
+    config = PrepareConfig(
+        out_dir=out,
+        shared_dataset=shared_dataset,
+        extra_sources=extra_sources,
+        composite=small_composites,
+        workers=1,
+        rendered_per_label=1,
+        render=dataclasses.replace(TINY, blender=blender),
+    )
+    report = prepare_dataset(config)
+    rendered = sorted(str(p.relative_to(out)) for p in out.rglob("*__render.jpg"))
+    assert rendered == [render_name("closed", 0), render_name("opened", 0)]
+    document = json.loads((out / "SOURCES.json").read_text())
+    records = {r["file"]: r for r in document["files"]}
+    scenes = {r["file"] for r in document["files"] if r["label"] == "background" and not r["synthetic"]}
+    for name in rendered:
+        record = records[name]
+        assert record["rendered"] and record["synthetic"] and record["material"] == "glass"
+        assert record["scene"]["file"] in scenes and record["label"] == name.split("/")[0]
+    assert document["parameters"]["rendered_per_label"] == 1
+    assert document["parameters"]["render"]["samples"] == TINY.samples
+    assert report.counts["closed"]["rendered (procedural glass bottle, Blender, in a scene)"] == 1
+    assert "rendered glass 1" in (out / "SUMMARY.md").read_text()
+    plan = make_split(scan_folder(out), seed=0)
+    assert set(rendered) <= set(plan.train)
