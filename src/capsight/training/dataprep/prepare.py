@@ -282,6 +282,7 @@ def _add_renders(
     if config.rendered_per_label <= 0:
         return []
     counts = {"closed": config.rendered_per_label, "opened": config.rendered_per_label}
+    scenes = sorted(scenes, key=lambda scene: scene.file)  # the plan must not depend on scan order
     items = plan_renders([(s.file, s.path) for s in scenes], _scene_weights(scenes), counts, config.seed)
     started = time.monotonic()
     made = render_bottles(items, partial, config.render)
