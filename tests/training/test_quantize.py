@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -125,3 +126,56 @@ def test_an_int8_model_is_not_quantized_twice(trained_dir: Path, shapes_dir: Pat
     once = tmp_path / "once"
     quantize_model(trained_dir, shapes_dir, once, calibration=10)
     assert main(["quantize", str(once), "--data", str(shapes_dir), "--out", str(tmp_path / "twice")]) != 0
+
+
+def _float_weighted_convs(path: Path) -> list[str]:
+    """Conv nodes whose weight input is a float initializer (not a DequantizeLinear output)."""
+    graph = onnx.load(str(path)).graph
+    floats = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT}
+    return [n.name for n in graph.node if n.op_type == "Conv" and n.input[1] in floats]
+
+
+def test_keep_float_leaves_the_first_convolutions_in_float(
+    trained_dir: Path, shapes_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "two-float"
+    meta, agreement = quantize_model(trained_dir, shapes_dir, out, calibration=10, keep_float=2)
+    kept = meta.extra["quantization"]["float_nodes"]
+    assert len(kept) == 2 and _float_weighted_convs(out / "model.onnx") == kept
+    all_convs = [n.name for n in onnx.load(str(out / "model.onnx")).graph.node if n.op_type == "Conv"]
+    assert all_convs[:2] == kept and len(all_convs) > 2  # the rest are integer convolutions
+    assert agreement.top1_agreement >= 0.98
+
+
+def test_auto_stops_at_the_first_model_that_passes(
+    trained_dir: Path, shapes_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from capsight.training import quantize
+
+    tried: list[int] = []
+    real = quantize._quantize_file
+
+    def recording(*args: Any) -> list[str]:
+        tried.append(args[-1])
+        return real(*args)
+
+    monkeypatch.setattr(quantize, "_quantize_file", recording)
+    meta, _ = quantize_model(trained_dir, shapes_dir, tmp_path / "auto", calibration=10)
+    assert tried == [0] and meta.extra["quantization"]["float_nodes"] == []  # all-int8 passes here
+    tried.clear()
+    n_convs = sum(n.op_type == "Conv" for n in onnx.load(str(trained_dir / "model.onnx")).graph.node)
+    with pytest.raises(
+        QuantizationError, match=rf"with 0 convolution\(s\) in float.*with {n_convs} convolution"
+    ):
+        quantize_model(trained_dir, shapes_dir, tmp_path / "never", calibration=10, min_agreement=1.01)
+    # every step up to the model's own number of convolutions was tried before giving up
+    assert tried == [k for k in quantize.FLOAT_CONV_STEPS if k <= n_convs] and last > 0
+    assert not (tmp_path / "never").exists()
+
+
+def test_keep_float_must_be_auto_or_a_count(trained_dir: Path, shapes_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(BadRequest, match="keep_float"):
+        quantize_model(trained_dir, shapes_dir, tmp_path / "o", keep_float=-1)
+    with pytest.raises(SystemExit):
+        main(["quantize", str(trained_dir), "--data", str(shapes_dir), "--out", str(tmp_path / "o"),
+              "--keep-float", "some"])  # fmt: skip

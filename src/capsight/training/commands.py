@@ -128,7 +128,24 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="activation range calibration (the bundled model uses minmax)",
     )
     p.add_argument("--min-agreement", type=float, default=0.98, help="required top-1 agreement with FP32")
+    p.add_argument(
+        "--keep-float",
+        type=_keep_float,
+        default="auto",
+        metavar="N|auto",
+        help="leave the first N convolutions in float (they see the full-resolution image and are the "
+        "most sensitive to 7-bit weights); auto tries 0, 1, 2, 3, 4, 6, 8 and keeps the first model that "
+        "passes the agreement checks (default auto)",
+    )
     p.set_defaults(handler=cmd_quantize)
+
+
+def _keep_float(value: str) -> int | str:
+    if value == "auto":
+        return value
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"must be auto or a number >= 0, got {value!r}")
+    return int(value)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -260,10 +277,12 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         calibration=args.calibration,
         method=args.method,
         min_agreement=args.min_agreement,
+        keep_float=args.keep_float,
     )
+    kept = len(meta.extra["quantization"]["float_nodes"])
     print(
         f"quantized {meta.name} {meta.version} -> {args.out}: top-1 agreement "
         f"{agreement.top1_agreement:.4f} on {agreement.n} held-out photos, "
-        f"max |prob diff| {agreement.max_prob_diff:.4f}"
+        f"max |prob diff| {agreement.max_prob_diff:.4f}; {kept} convolution(s) left in float"
     )
     return 0
