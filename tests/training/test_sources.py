@@ -26,13 +26,17 @@ def test_counts_only_used_files_by_source_licence_and_kind(tmp_path: Path) -> No
                 "licence": "GPL-2+",
             },
             {"file": "b/3.jpg", "source": "pkg", "package": "p", "licence": "GPL-2+"},
+            {"file": "a/r__render.jpg", "source": "rendered", "licence": "scene: MIT", "synthetic": True,
+             "rendered": True},
         ],
+    )  # fmt: skip
+    summary = sources_summary(
+        tmp_path, used={"a/1.jpg", "a/1__crop-synth0.jpg", "b/2.jpg", "a/r__render.jpg"}
     )
-    summary = sources_summary(tmp_path, used={"a/1.jpg", "a/1__crop-synth0.jpg", "b/2.jpg"})
-    assert summary["images"] == 3
-    assert summary["by_source"] == {"x/one": 1, "composite": 1, "pkg": 1}
-    assert summary["by_licence"] == {"MIT": 2, "GPL-2+": 1}
-    assert summary["by_kind"] == {"real": 2, "composite": 1}
+    assert summary["images"] == 4
+    assert summary["by_source"] == {"x/one": 1, "composite": 1, "pkg": 1, "rendered": 1}
+    assert summary["by_licence"] == {"MIT": 2, "GPL-2+": 1, "scene: MIT": 1}
+    assert summary["by_kind"] == {"real": 2, "composite": 1, "rendered": 1}
     assert summary["origins"] == {"x/one": "commit abc", "pkg": "package p 1.0"}
     assert summary["rejected_cutouts"] == 1 and summary["parameters"] == {"seed": 0}
 

@@ -22,7 +22,8 @@ SOURCES_FILE = "SOURCES.json"
 
 
 def sources_summary(data_dir: Path, used: set[str] | None = None) -> dict[str, Any]:
-    """Counts per source, licence and kind (real/composite) from ``data_dir/SOURCES.json`` ({} if absent)."""
+    """Counts per source, licence and kind (real/composite/rendered) from ``data_dir/SOURCES.json`` ({} if
+    absent)."""
     path = Path(data_dir) / SOURCES_FILE
     if not path.is_file():
         return {}
@@ -42,7 +43,9 @@ def sources_summary(data_dir: Path, used: set[str] | None = None) -> dict[str, A
         source = str(record.get("source") or "unknown")
         sources[source] += 1
         licences[short_licence(str(record.get("licence") or "unknown"))] += 1
-        kinds["composite" if record.get("synthetic") else "real"] += 1
+        kinds[
+            "rendered" if record.get("rendered") else "composite" if record.get("synthetic") else "real"
+        ] += 1
         if record.get("commit"):
             origins[source] = f"commit {record['commit']}"
         elif record.get("package"):
