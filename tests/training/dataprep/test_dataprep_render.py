@@ -23,6 +23,7 @@ from capsight.training.dataprep.render import (
     plan_renders,
     render_bottles,
     render_name,
+    strip_jpeg_comments,
 )
 from capsight.training.dataprep.sources import ExtraSource
 from capsight.training.dataset import scan_folder
@@ -99,6 +100,7 @@ def test_blender_renders_a_capped_and_an_open_bottle(tmp_path: Path, blender: st
     made = render_bottles(items, tmp_path / "out", dataclasses.replace(TINY, blender=blender))
     assert made == items
     for item in items:
+        assert b"Blender:" not in (tmp_path / "out" / item.name).read_bytes()  # no render-time comments
         with Image.open(tmp_path / "out" / item.name) as image:
             assert image.format == "JPEG" and sorted(image.size) == [48, 64]
             pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
@@ -152,3 +154,20 @@ def test_prepared_folder_trains_on_renders_and_records_them(
     assert "rendered glass 1" in (out / "SUMMARY.md").read_text()
     plan = make_split(scan_folder(out), seed=0)
     assert set(rendered) <= set(plan.train)
+
+
+def test_strip_jpeg_comments_keeps_the_picture(tmp_path: Path) -> None:
+    pixels = np.random.default_rng(0).integers(0, 255, (24, 32, 3), dtype=np.uint8)
+    path = tmp_path / "c.jpg"
+    Image.fromarray(pixels).save(path, quality=90, comment=b"Blender:Date:2026/11/27 05:35:58")
+    data = path.read_bytes()
+    assert b"Blender:Date" in data
+    stripped = strip_jpeg_comments(data)
+    assert b"Blender:Date" not in stripped and len(stripped) < len(data)
+    assert strip_jpeg_comments(stripped) == stripped
+    (tmp_path / "s.jpg").write_bytes(stripped)
+    with Image.open(path) as before, Image.open(tmp_path / "s.jpg") as after:
+        assert "comment" not in after.info
+        assert np.array_equal(np.asarray(before), np.asarray(after))
+    for odd in (b"", b"not a jpeg", data[:40], b"\xff\xd8\xff\xfe\xff\xff"):
+        assert strip_jpeg_comments(odd) == odd  # anything malformed comes back unchanged

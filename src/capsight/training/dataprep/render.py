@@ -150,6 +150,12 @@ def render_bottles(items: Sequence[RenderItem], out_dir: Path, settings: RenderS
         for process in running:
             _follow(process, len(items))
     made = [item for item in items if (out_dir / item.name).is_file()]
+    for item in made:
+        path = out_dir / item.name
+        data = path.read_bytes()
+        stripped = strip_jpeg_comments(data)
+        if stripped != data:
+            path.write_bytes(stripped)
     if len(made) < len(items):
         logger.warning("rendered bottles: %d of %d images were made", len(made), len(items))
     return made
@@ -169,6 +175,32 @@ def _follow(process: subprocess.Popen[str], total: int) -> None:
                 tail = [*tail, line.rstrip()][-20:]
     if process.wait() != 0:
         logger.error("Blender exited with %d:\n%s", process.returncode, "\n".join(tail))
+
+
+def strip_jpeg_comments(data: bytes) -> bytes:
+    """``data`` without its JPEG comment segments, losslessly.
+
+    Why: Blender writes its render times into JPEG comments, so two renders with the same pixels
+    would differ in bytes; without them a rebuilt folder can be compared file by file. Anything that
+    is not a well-formed JPEG header comes back unchanged.
+    """
+    if data[:2] != b"\xff\xd8":
+        return data
+    kept, i = [data[:2]], 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xDA:  # start of scan: the entropy-coded image follows, keep the rest as is
+            break
+        end = i + 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+        if end > len(data):
+            return data
+        if marker != 0xFE:
+            kept.append(data[i:end])
+        i = end
+    else:
+        return data
+    kept.append(data[i:])
+    return b"".join(kept)
 
 
 def scene_weights_by_source(sources: Sequence[str]) -> np.ndarray:
