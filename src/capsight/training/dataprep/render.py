@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import subprocess
@@ -40,8 +39,7 @@ class RenderSettings:
     size: int = 256  # long side in pixels
     samples: int = 48  # Cycles samples per pixel (no denoiser in Debian's build)
     blender: str = "blender"
-    processes: int = 1  # Blender processes, each using its share of ``threads``
-    threads: int = 2
+    threads: int = 2  # Cycles render threads (one Blender process uses them all)
 
 
 @dataclass(frozen=True)
@@ -92,13 +90,11 @@ def plan_renders(
     return items
 
 
-def _job(
-    items: Sequence[RenderItem], out_dir: Path, settings: RenderSettings, threads: int
-) -> dict[str, object]:
+def _job(items: Sequence[RenderItem], out_dir: Path, settings: RenderSettings) -> dict[str, object]:
     return {
         "out_dir": str(out_dir),
         "samples": settings.samples,
-        "threads": threads,
+        "threads": settings.threads,
         "items": [
             {
                 "name": item.name,
@@ -115,40 +111,22 @@ def _job(
 def render_bottles(items: Sequence[RenderItem], out_dir: Path, settings: RenderSettings) -> list[RenderItem]:
     """Render ``items`` under ``out_dir``; returns the items whose image was written.
 
-    Blender runs as separate processes (it is GPL and its Python is its own); an item already on disk
-    is kept, so an interrupted build resumes. A failed process is logged, and its images are missing
-    from the result rather than stopping the whole build.
+    Blender runs as a separate process (it is GPL and its Python is its own); an item already on disk
+    is kept, so an interrupted build resumes. An image that fails is logged and missing from the
+    result rather than stopping the whole build.
     """
     if not items:
         return []
     blender = find_blender(settings.blender)
-    processes = max(1, min(settings.processes, len(items)))
-    threads = max(1, settings.threads // processes)
-    chunks = [list(items[k::processes]) for k in range(processes)]
     with tempfile.TemporaryDirectory(prefix="capsight-render-") as tmp:
-        running = []
-        for k, chunk in enumerate(chunks):
-            job_file = Path(tmp) / f"job{k}.json"
-            job_file.write_text(json.dumps(_job(chunk, out_dir, settings, threads)))
-            command = [
-                blender,
-                "-b",
-                "--factory-startup",
-                "--python-exit-code",
-                "1",
-                "--python",
-                str(SCRIPT),
-                "--",
-                str(job_file),
-            ]
-            env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-            running.append(
-                subprocess.Popen(
-                    command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-                )
-            )
-        for process in running:
-            _follow(process, len(items))
+        job_file = Path(tmp) / "job.json"
+        job_file.write_text(json.dumps(_job(items, out_dir, settings)))
+        command = [blender, "-b", "--factory-startup", "--python-exit-code", "1", "--python", str(SCRIPT),
+                   "--", str(job_file)]  # fmt: skip
+        env = {**os.environ, "OMP_NUM_THREADS": str(settings.threads)}
+        _follow(
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        )
     made = [item for item in items if (out_dir / item.name).is_file()]
     for item in made:
         path = out_dir / item.name
@@ -161,7 +139,7 @@ def render_bottles(items: Sequence[RenderItem], out_dir: Path, settings: RenderS
     return made
 
 
-def _follow(process: subprocess.Popen[str], total: int) -> None:
+def _follow(process: subprocess.Popen[str]) -> None:
     """Log Blender's progress lines; keep the tail of its output for an error message."""
     tail: list[str] = []
     assert process.stdout is not None
@@ -201,12 +179,3 @@ def strip_jpeg_comments(data: bytes) -> bytes:
         return data
     kept.append(data[i:])
     return b"".join(kept)
-
-
-def scene_weights_by_source(sources: Sequence[str]) -> np.ndarray:
-    """Each source gets a share proportional to the square root of its size (as the composites do)."""
-    sizes: dict[str, int] = {}
-    for source in sources:
-        sizes[source] = sizes.get(source, 0) + 1
-    weights = np.array([math.sqrt(sizes[s]) / sizes[s] for s in sources])
-    return np.asarray(weights / weights.sum())
