@@ -7,12 +7,18 @@ gradient), sensor noise, and a soft shadow next to the object.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from capsight.training.dataprep.composite import CompositeParams
+from capsight.training.dataprep.prepare import PrepareConfig
+from capsight.training.dataprep.sources import ExtraSource
 
 TRASHNET = "congduytran12/Trash-Classification-"
 AQUATRASH = "Harsh9524/AquaTrash"
@@ -182,3 +188,18 @@ def make_extra_folder(root: Path) -> Path:
     (root / "packed.jpg.gz").write_bytes(gzip.compress(buffer.getvalue()))
     jpeg(Image.new("RGB", (64, 64), "white"), root / "chart.jpg")
     return root
+
+
+def prepare_config(
+    out: Path, shared: Path, sources: tuple[ExtraSource, ...], params: CompositeParams, **changes: Any
+) -> PrepareConfig:
+    """A small, single-worker build of the fake dataset; ``changes`` override any field."""
+    base = PrepareConfig(
+        out_dir=out,
+        shared_dataset=shared,
+        extra_sources=sources,
+        composite=params,
+        composites_per_item=1.5,
+        workers=1,
+    )
+    return dataclasses.replace(base, **changes)

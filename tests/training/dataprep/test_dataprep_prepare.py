@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
+from dataprep_fakes import prepare_config
 from PIL import Image
 
 from capsight.cli import main
 from capsight.errors import BadRequest
 from capsight.training.dataprep.composite import CompositeParams
-from capsight.training.dataprep.prepare import PrepareConfig, prepare_dataset
+from capsight.training.dataprep.prepare import prepare_dataset
 from capsight.training.dataprep.sources import ExtraSource, read_shared_dataset
 from capsight.training.dataset import group_of, scan_folder
-
-
-def _config(
-    out: Path, shared: Path, sources: tuple[ExtraSource, ...], params: CompositeParams, **changes: Any
-) -> PrepareConfig:
-    base = PrepareConfig(
-        out_dir=out,
-        shared_dataset=shared,
-        extra_sources=sources,
-        composite=params,
-        composites_per_item=1.5,
-        workers=1,
-    )
-    return dataclasses.replace(base, **changes)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +27,7 @@ def prepared(
     small_composites: CompositeParams,
 ) -> Path:
     out = tmp_path_factory.mktemp("prepared") / "bottle-train"
-    prepare_dataset(_config(out, shared_dataset, extra_sources, small_composites))
+    prepare_dataset(prepare_config(out, shared_dataset, extra_sources, small_composites))
     return out
 
 
@@ -116,10 +101,10 @@ def test_same_seed_same_folder_whatever_the_worker_count(
     small_composites: CompositeParams,
 ) -> None:
     again = tmp_path / "again"
-    prepare_dataset(_config(again, shared_dataset, extra_sources, small_composites, workers=2))
+    prepare_dataset(prepare_config(again, shared_dataset, extra_sources, small_composites, workers=2))
     assert _digests(again) == _digests(prepared)
     other = tmp_path / "other"
-    prepare_dataset(_config(other, shared_dataset, extra_sources, small_composites, seed=1))
+    prepare_dataset(prepare_config(other, shared_dataset, extra_sources, small_composites, seed=1))
     assert _digests(other) != _digests(prepared)
 
 
@@ -127,10 +112,10 @@ def test_rerun_replaces_its_own_output(
     tmp_path: Path, shared_dataset: Path, small_composites: CompositeParams
 ) -> None:
     out = tmp_path / "out"
-    prepare_dataset(_config(out, shared_dataset, (), small_composites, composites_per_item=0.0))
+    prepare_dataset(prepare_config(out, shared_dataset, (), small_composites, composites_per_item=0.0))
     (out / "opened" / "leftover.jpg").write_bytes(b"x")
     report = prepare_dataset(
-        _config(out, shared_dataset, (), small_composites, composites_per_item=0.0, link_mode="copy")
+        prepare_config(out, shared_dataset, (), small_composites, composites_per_item=0.0, link_mode="copy")
     )
     assert not (out / "opened" / "leftover.jpg").exists()
     assert not any("__crop-synth" in f for f in _files(out))
@@ -146,7 +131,7 @@ def test_refuses_to_replace_a_folder_it_did_not_make(
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     with pytest.raises(BadRequest, match="refusing"):
-        prepare_dataset(_config(out, shared_dataset, (), small_composites))
+        prepare_dataset(prepare_config(out, shared_dataset, (), small_composites))
     assert (out / "notes.txt").read_text() == "mine"
 
 
@@ -155,7 +140,7 @@ def test_empty_provenance_is_an_error(tmp_path: Path, small_composites: Composit
     shared.mkdir()
     (shared / "PROVENANCE.csv").write_text("file,label,repo,path_in_repo,commit,licence,how_labelled\n")
     with pytest.raises(BadRequest, match="No photos"):
-        prepare_dataset(_config(tmp_path / "out", shared, (), small_composites))
+        prepare_dataset(prepare_config(tmp_path / "out", shared, (), small_composites))
 
 
 def test_cli_prepare_data(tmp_path: Path, shared_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -198,7 +183,7 @@ def test_unreadable_board_photo_is_rejected_not_fatal(
     broken = sorted((shared / "closed").glob("congduytran12__*"))[0]
     broken.write_bytes(b"\xff\xd8\xff not really a jpeg")
     out = tmp_path / "out"
-    report = prepare_dataset(_config(out, shared, (), small_composites))
+    report = prepare_dataset(prepare_config(out, shared, (), small_composites))
     assert report.rejected >= 1
     document = json.loads((out / "SOURCES.json").read_text())
     reasons = {r["file"]: r["reason"] for r in document["rejected_cutouts"]}
@@ -213,7 +198,7 @@ def test_without_scenes_no_composites_are_made(
     rows = (shared / "PROVENANCE.csv").read_text().splitlines()
     (shared / "PROVENANCE.csv").write_text("\n".join(r for r in rows if "AquaTrash" not in r) + "\n")
     out = tmp_path / "out"
-    prepare_dataset(_config(out, shared, (), small_composites))
+    prepare_dataset(prepare_config(out, shared, (), small_composites))
     assert not any("__crop-synth" in f for f in _files(out))
 
 
@@ -225,7 +210,7 @@ def test_a_failed_run_leaves_no_half_folder(
         scene.write_bytes(b"garbage")  # every scene unreadable: pasting fails
     out = tmp_path / "out"
     with pytest.raises(OSError):
-        prepare_dataset(_config(out, shared, (), small_composites))
+        prepare_dataset(prepare_config(out, shared, (), small_composites))
     assert not out.exists()
     assert not (tmp_path / "out.partial").exists()
 
@@ -237,7 +222,9 @@ def test_capped_twins_of_open_glass_bottles(
     small_composites: CompositeParams,
 ) -> None:
     out = tmp_path / "twins"
-    prepare_dataset(_config(out, shared_dataset, extra_sources, small_composites, capped_twins_per_item=2))
+    prepare_dataset(
+        prepare_config(out, shared_dataset, extra_sources, small_composites, capped_twins_per_item=2)
+    )
     shared = {Path(p.file).stem: p for p in read_shared_dataset(shared_dataset)}
     open_glass = {
         s for s, p in shared.items() if p.label == "opened" and p.material == "glass" and p.on_board
@@ -257,5 +244,5 @@ def test_capped_twins_of_open_glass_bottles(
     # the ordinary composites are the same with or without twins (each draw is seeded by its name)
     plain = _digests(out)
     without = tmp_path / "without"
-    prepare_dataset(_config(without, shared_dataset, extra_sources, small_composites))
+    prepare_dataset(prepare_config(without, shared_dataset, extra_sources, small_composites))
     assert {f: d for f, d in plain.items() if "__crop-cap" not in f} == _digests(without)

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataprep_fakes import prepare_config
 from PIL import Image
 
 from capsight.cli import main
 from capsight.errors import BadRequest
 from capsight.training.dataprep.composite import CompositeParams
-from capsight.training.dataprep.prepare import PrepareConfig, prepare_dataset
+from capsight.training.dataprep.prepare import prepare_dataset
 from capsight.training.dataprep.render import (
     RenderItem,
     RenderSettings,
@@ -84,12 +85,15 @@ def test_a_missing_blender_says_how_to_install_it() -> None:
         find_blender("/no/such/blender")
 
 
-def test_cli_checks_for_blender_before_building(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_checks_for_blender_before_building(
+    tmp_path: Path, shared_dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "o"
-    rc = main(["prepare-data", "--out", str(out), "--rendered", "2", "--blender", "/no/such/blender"])
+    rc = main(["prepare-data", "--out", str(out), "--shared-dataset", str(shared_dataset), "--rendered", "2",
+               "--blender", "/no/such/blender"])  # fmt: skip
     assert rc == 2
     assert "apt install blender" in capsys.readouterr().err
-    assert not out.exists()
+    assert not out.exists() and not out.with_name("o.partial").exists()  # refused before any work
 
 
 def test_blender_renders_a_capped_and_an_open_bottle(tmp_path: Path, blender: str, green_scene: Path) -> None:
@@ -129,15 +133,10 @@ def test_prepared_folder_trains_on_renders_and_records_them(
     small_composites: CompositeParams,
 ) -> None:
     out = tmp_path / "with-renders"
-    config = PrepareConfig(
-        out_dir=out,
-        shared_dataset=shared_dataset,
-        extra_sources=extra_sources,
-        composite=small_composites,
-        workers=1,
-        rendered_per_label=1,
-        render=dataclasses.replace(TINY, blender=blender),
-    )
+    config = prepare_config(
+        out, shared_dataset, extra_sources, small_composites,
+        rendered_per_label=1, render=dataclasses.replace(TINY, blender=blender),
+    )  # fmt: skip
     report = prepare_dataset(config)
     rendered = sorted(str(p.relative_to(out)) for p in out.rglob("*__render.jpg"))
     assert rendered == [render_name("closed", 0), render_name("opened", 0)]

@@ -78,11 +78,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def _prepare_data(args: argparse.Namespace) -> int:
     from capsight.training.dataprep.prepare import PrepareConfig, prepare_dataset
-    from capsight.training.dataprep.render import RenderSettings, find_blender
+    from capsight.training.dataprep.render import RenderSettings
     from capsight.training.dataprep.sources import resolve_shared_dataset
 
-    if args.rendered:
-        find_blender(args.blender)  # before minutes of work, not after
     config = PrepareConfig(
         out_dir=args.out,
         shared_dataset=resolve_shared_dataset(args.shared_dataset),

@@ -38,7 +38,13 @@ from capsight.training.dataprep.capping import add_cap
 from capsight.training.dataprep.composite import CompositeParams, compose
 from capsight.training.dataprep.manifest import write_manifest
 from capsight.training.dataprep.plan import Candidate, plan_composites, real_counts
-from capsight.training.dataprep.render import RenderItem, RenderSettings, plan_renders, render_bottles
+from capsight.training.dataprep.render import (
+    RenderItem,
+    RenderSettings,
+    find_blender,
+    plan_renders,
+    render_bottles,
+)
 from capsight.training.dataprep.segment import SegmentationRejected, cut_out
 from capsight.training.dataprep.sources import (
     DEFAULT_EXTRA_SOURCES,
@@ -216,6 +222,8 @@ def prepare_dataset(config: PrepareConfig) -> PrepareReport:
     """Build ``config.out_dir``; see the module docstring."""
     started = time.monotonic()
     out_dir = Path(config.out_dir).resolve()
+    if config.rendered_per_label > 0:
+        find_blender(config.render.blender)  # before minutes of cutting and pasting, not after
     shared = read_shared_dataset(Path(config.shared_dataset))
     if not shared:
         raise BadRequest(f"No photos listed in {config.shared_dataset}/PROVENANCE.csv")
