@@ -165,44 +165,40 @@ def unfused_probs(model_dir: Path, rows: np.ndarray) -> np.ndarray:
     return OnnxClassifier(model_dir, fused=False).predict(rows)
 
 
-def first_convs(graph: Any, count: int) -> list[str]:
-    """Names of the first ``count`` Conv nodes in graph order (ONNX graphs are topologically sorted)."""
-    return [node.name for node in graph.node if node.op_type == "Conv"][:count]
+def _prepare_graph(source: Path, target: Path) -> list[str]:
+    """ONNX shape inference + ONNX Runtime's basic graph optimisation (its own advice before
+    quantizing), so the QDQ pairs go around the tensors of the graph that will actually run; returns
+    its Conv node names in graph order (ONNX graphs are topologically sorted)."""
+    import onnx
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
+    return [node.name for node in onnx.load(str(target)).graph.node if node.op_type == "Conv"]
 
 
 def _quantize_file(
-    source: Path, target: Path, input_name: str, rows: np.ndarray, method: str, float_convs: int = 0
-) -> list[str]:
-    """Quantize ``source`` into ``target``, leaving its first ``float_convs`` convolutions in float;
-    returns their node names."""
-    import onnx
+    prepared: Path, target: Path, input_name: str, rows: np.ndarray, method: str, float_nodes: list[str]
+) -> None:
+    """Quantize the prepared graph into ``target``, leaving ``float_nodes`` in float."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     methods = {
         "minmax": CalibrationMethod.MinMax,
         "percentile": CalibrationMethod.Percentile,
     }
-    with tempfile.TemporaryDirectory(prefix="capsight-quant-") as tmp:
-        prepared = Path(tmp) / "prepared.onnx"
-        # ONNX shape inference + ONNX Runtime's basic graph optimisation first (its own advice), so
-        # the QDQ pairs go around the tensors of the graph that will actually run.
-        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
-        kept = first_convs(onnx.load(str(prepared)).graph, float_convs)
-        with contextlib.redirect_stdout(sys.stderr):  # ORT prints progress; stdout belongs to the CLI
-            quantize_static(
-                str(prepared),
-                str(target),
-                _Calibration(input_name, rows),
-                quant_format=QuantFormat.QDQ,
-                per_channel=True,
-                activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QInt8,
-                calibrate_method=methods[method],
-                reduce_range=True,
-                nodes_to_exclude=kept,
-            )
-    return kept
+    with contextlib.redirect_stdout(sys.stderr):  # ORT prints progress; stdout belongs to the CLI
+        quantize_static(
+            str(prepared),
+            str(target),
+            _Calibration(input_name, rows),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=methods[method],
+            reduce_range=True,
+            nodes_to_exclude=float_nodes,
+        )
 
 
 def quantize_model(
@@ -248,18 +244,19 @@ def quantize_model(
             f"Need decodable calibration and held-out photos in {data_dir} "
             f"(got {len(cal_rows)} and {len(held_rows)})."
         )
-    import onnx
-
-    n_convs = len(first_convs(onnx.load(str(model_dir / ONNX_FILE)).graph, 10**9))
-    steps = [k for k in FLOAT_CONV_STEPS if k <= n_convs] if keep_float == "auto" else [int(keep_float)]
     fp32_probs = OnnxClassifier(model_dir).predict(held_rows)
     with tempfile.TemporaryDirectory(prefix="capsight-int8-") as tmp:
-        candidate = Path(tmp)
+        candidate = Path(tmp) / "candidate"
+        candidate.mkdir()
+        prepared = Path(tmp) / "prepared.onnx"
+        convs = _prepare_graph(model_dir / ONNX_FILE, prepared)
+        steps = (
+            [k for k in FLOAT_CONV_STEPS if k <= len(convs)] if keep_float == "auto" else [int(keep_float)]
+        )
         refusals: list[str] = []
         for float_convs in steps:
-            kept = _quantize_file(
-                model_dir / ONNX_FILE, candidate / ONNX_FILE, meta.input_name, cal_rows, method, float_convs
-            )
+            kept = convs[:float_convs]
+            _quantize_file(prepared, candidate / ONNX_FILE, meta.input_name, cal_rows, method, kept)
             meta.save(candidate)  # OnnxClassifier checks labels against the graph
             int8_probs = OnnxClassifier(candidate).predict(held_rows)
             agreement = compare(fp32_probs, int8_probs)
