@@ -5,7 +5,9 @@ Steps: (1) link (or copy) every shared photo listed in PROVENANCE.csv under its 
 on the long side); (3) cut the board photos' items out and paste them into real scenes
 (``<original stem>__crop-synth<K>.jpg`` in the original's label folder, so the trainer keeps a
 composite in the same split as its original and a source holdout by name prefix holds out its
-composites too); (4) write SOURCES.json and SUMMARY.md (manifest.py).
+composites too); (4) with ``rendered_per_label``, render glass bottles in front of the same scenes
+(render.py, ``<label>/blender-bottle-<label>-NNNN__render.jpg``); (5) write SOURCES.json and
+SUMMARY.md (manifest.py).
 
 Reproducible: every random draw comes from a generator seeded by (seed, output name), so the
 result does not depend on the number of workers or on the order they finish in. The folder is
