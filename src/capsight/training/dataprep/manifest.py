@@ -19,7 +19,8 @@ from capsight import __version__
 from capsight.training.dataprep.sources import ExtraPhoto, SharedPhoto
 
 if TYPE_CHECKING:
-    from capsight.training.dataprep.prepare import PrepareConfig, Scene
+    from capsight.training.dataprep.composite_step import Scene
+    from capsight.training.dataprep.prepare import PrepareConfig
     from capsight.training.dataprep.render import RenderItem
 
 COMPOSITE_SOURCE = "composite ({} cut-out in a scene)"
