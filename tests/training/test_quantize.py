@@ -14,7 +14,8 @@ from onnx import numpy_helper
 from capsight.cli import main
 from capsight.errors import BadRequest
 from capsight.inference.classifier import OnnxClassifier
-from capsight.training.quantize import QuantizationError, compare, load_rows, quantize_model, select_images
+from capsight.training.calibration import load_rows, select_images
+from capsight.training.quantize import QuantizationError, compare, quantize_model
 
 
 def test_quantize_cli_writes_a_checked_int8_model(
@@ -58,15 +59,6 @@ def test_quantize_cli_writes_a_checked_int8_model(
     assert agreement.n == len(rows) > 0
     assert agreement.top1_agreement == pytest.approx(info["top1_agreement"])
     assert np.allclose(int8.sum(axis=1), 1.0, atol=1e-4)
-
-
-def test_calibration_and_check_sets_are_disjoint(shapes_dir: Path, trained_dir: Path) -> None:
-    for split_file in (trained_dir / "split.json", None):
-        sets = select_images(shapes_dir, split_file, calibration=10)
-        cal = {s.relpath for s in sets.calibration}
-        held = {s.relpath for s in sets.held_out}
-        assert len(cal) == 10
-        assert held and not cal & held
 
 
 def test_compare_reports_disagreement() -> None:
