@@ -13,7 +13,6 @@ failed part-way).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import shutil
 from collections.abc import Callable
@@ -21,37 +20,29 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import ValidationError
 from python_multipart.multipart import parse_options_header
 
+from capsight.api.job_requests import base_url, json_job, zip_job
 from capsight.api.routes.common import error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import AdminAccess, ClassifyAccess
-from capsight.batch.sources import is_s3, split_s3
 from capsight.errors import (
     BadRequest,
     CapsightError,
     Conflict,
     NotFound,
-    PayloadTooLarge,
     ServiceUnavailable,
-    TooManyImages,
 )
-from capsight.jobs.archive import inspect_zip
-from capsight.jobs.manager import JobManager, zip_limits
+from capsight.jobs.manager import JobManager
 from capsight.jobs.render import job_document
 from capsight.jobs.results import FORMATS, load_results, render
 from capsight.jobs.schemas import JobCreate, JobListOut, JobOut
-from capsight.jobs.upload import receive_zip
-from capsight.jobs.values import FINISHED, STATES, SUCCEEDED, JobInfo, JobSpec, is_job_id, new_job_id
+from capsight.jobs.values import FINISHED, STATES, SUCCEEDED, JobInfo, is_job_id, new_job_id
 from capsight.store.protocols import Principal
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 T = TypeVar("T")
-
-MAX_JSON_BYTES = 16 * 1024 * 1024
-MAX_WEBHOOK_URL = 2000
 
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
@@ -85,10 +76,6 @@ async def _db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise ServiceUnavailable("The job database is unavailable; retry shortly.", retry_after=5) from exc
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 def _visible(job: JobInfo, principal: Principal) -> bool:
     return principal.anonymous or principal.allows("admin") or job.client_id == principal.id
 
@@ -98,101 +85,6 @@ async def _own_job(manager: JobManager, job_id: str, principal: Principal) -> Jo
     if job is None or not _visible(job, principal):
         raise NotFound(f"No job {job_id!r}.")
     return job
-
-
-def _check_webhook(manager: JobManager, url: str | None) -> str | None:
-    if not url:
-        return None
-    if len(url) > MAX_WEBHOOK_URL:
-        raise BadRequest(f"webhook_url is longer than {MAX_WEBHOOK_URL} characters.")
-    if manager.settings.webhook_secret is None:
-        raise BadRequest("Webhooks are not enabled on this server (CAPSIGHT_WEBHOOK_SECRET is unset).")
-    if not manager.webhook_allowlist:
-        raise BadRequest(
-            "webhook_url is refused: no webhook hosts are allow-listed (CAPSIGHT_WEBHOOK_ALLOWLIST)."
-        )
-    refusal = manager.webhook_allowlist.refusal(url)
-    if refusal is not None:
-        raise BadRequest(f"webhook_url is refused: {refusal}.")
-    return url
-
-
-async def _read_json(request: Request) -> Any:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_JSON_BYTES:
-            raise PayloadTooLarge(f"JSON body too large: the limit is {MAX_JSON_BYTES} bytes.")
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise BadRequest(f"Invalid JSON: {exc}") from exc
-
-
-def _check_urls(manager: JobManager, urls: list[str]) -> tuple[str, ...]:
-    if not urls:
-        raise BadRequest("urls is empty.")
-    unique = tuple(dict.fromkeys(u.strip() for u in urls))
-    if len(unique) > manager.settings.max_job_images:
-        raise TooManyImages(f"Too many URLs: at most {manager.settings.max_job_images} per job.")
-    if not manager.url_allowlist:
-        raise BadRequest("URL jobs are disabled: no hosts are allow-listed (CAPSIGHT_JOB_URL_ALLOWLIST).")
-    for url in unique:
-        refusal = manager.url_allowlist.refusal(url)
-        if refusal is not None:
-            raise BadRequest(f"URL {url[:200]!r} is refused: {refusal}.")
-    return unique
-
-
-def _check_s3(manager: JobManager, prefix: str) -> str:
-    if not is_s3(prefix):
-        raise BadRequest("s3_prefix must look like s3://bucket/prefix.")
-    split_s3(prefix)  # BadRequest when it names no bucket
-    if not manager.url_allowlist.allows_s3(prefix):
-        raise BadRequest(
-            f"s3_prefix {prefix[:200]!r} is refused: it is not under an allow-listed s3:// prefix."
-        )
-    return prefix
-
-
-async def _zip_job(
-    request: Request, manager: JobManager, job_id: str
-) -> tuple[JobSpec, str | None, int, dict[str, Any]]:
-    settings = manager.settings
-    paths = manager.paths(job_id)
-    paths.root.mkdir(parents=True, exist_ok=False)
-    try:
-        received = await receive_zip(request, paths.upload, settings.max_job_upload_bytes)
-        webhook = _check_webhook(manager, received.fields.get("webhook_url"))
-        plan = await asyncio.to_thread(inspect_zip, paths.upload, zip_limits(settings))
-    except BaseException:
-        shutil.rmtree(paths.root, ignore_errors=True)
-        raise
-    spec = JobSpec(kind="zip", upload_bytes=received.size, node=manager.node, base_url=_base(request))
-    skipped = {"count": len(plan.skipped), "items": [s.to_dict() for s in plan.skipped[:50]]}
-    return spec, webhook, len(plan.members), {"skipped": skipped}
-
-
-async def _json_job(request: Request, manager: JobManager) -> tuple[JobSpec, str | None, int, dict[str, Any]]:
-    try:
-        body = JobCreate.model_validate(await _read_json(request))
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
-        raise BadRequest(f"Invalid job request: {problems}") from exc
-    if (body.urls is None) == (body.s3_prefix is None):
-        raise BadRequest("Send exactly one of 'urls' and 's3_prefix'.")
-    webhook = _check_webhook(manager, body.webhook_url)
-    if body.urls is not None:
-        urls = _check_urls(manager, body.urls)
-        return (
-            JobSpec(kind="urls", urls=urls, node=manager.node, base_url=_base(request)),
-            webhook,
-            len(urls),
-            {},
-        )
-    assert body.s3_prefix is not None
-    prefix = _check_s3(manager, body.s3_prefix)
-    return JobSpec(kind="s3", s3_prefix=prefix, node=manager.node, base_url=_base(request)), webhook, 0, {}
 
 
 @router.post(
@@ -231,9 +123,9 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
     ctype, _ = parse_options_header(request.headers.get("content-type", ""))
     job_id = new_job_id()
     if ctype == b"multipart/form-data":
-        spec, webhook, total, summary = await _zip_job(request, manager, job_id)
+        new = await zip_job(request, manager, job_id)
     elif ctype == b"application/json":
-        spec, webhook, total, summary = await _json_job(request, manager)
+        new = await json_job(request, manager)
     else:
         raise BadRequest(
             'Send a zip as multipart field \'file\', or JSON {"urls": [...]} or {"s3_prefix": ...}.'
@@ -243,16 +135,16 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
             manager.store.create,
             job_id,
             client_id=principal.id,
-            spec=spec,
-            webhook_url=webhook,
-            total=total,
-            summary=summary,
+            spec=new.spec,
+            webhook_url=new.webhook_url,
+            total=new.total,
+            summary=new.summary,
         )
     except BaseException:
         shutil.rmtree(manager.paths(job_id).root, ignore_errors=True)
         raise
     manager.wake()
-    body = job_document(job, _base(request))
+    body = job_document(job, base_url(request))
     return JSONResponse(body, status_code=202, headers={"Location": body["links"]["self"]})
 
 
@@ -268,7 +160,7 @@ async def list_jobs(
     if state is not None and state not in STATES:
         raise BadRequest(f"state must be one of {', '.join(STATES)}.")
     jobs = await _db(_manager(request).store.list_jobs, client_id=client_id, state=state, limit=limit)
-    base = _base(request)
+    base = base_url(request)
     return JSONResponse({"jobs": [job_document(j, base) for j in jobs]})
 
 
@@ -280,7 +172,7 @@ async def list_jobs(
 )
 async def get_job(job_id: str, request: Request, principal: ClassifyAccess) -> JSONResponse:
     job = await _own_job(_manager(request), job_id, principal)
-    return JSONResponse(job_document(job, _base(request)))
+    return JSONResponse(job_document(job, base_url(request)))
 
 
 @router.get(
@@ -339,4 +231,4 @@ async def cancel_job(job_id: str, request: Request, principal: ClassifyAccess) -
     updated = await _db(manager.cancel, job.id)
     assert updated is not None
     status = 200 if updated.state in FINISHED else 202
-    return JSONResponse(job_document(updated, _base(request)), status_code=status)
+    return JSONResponse(job_document(updated, base_url(request)), status_code=status)

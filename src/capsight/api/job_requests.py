@@ -1,0 +1,135 @@
+"""What ``POST /v1/jobs`` asks for, turned into a checked ``JobSpec`` before anything is stored.
+
+Why a module of its own: every refusal a job can meet at creation (a body too large, bad JSON, a
+URL, S3 prefix or webhook host not on the allowlist, a zip that is not a zip or claims too much)
+happens here, before the job has a row; the route only dispatches on the content type and stores
+what comes back. A zip upload that fails a check leaves no folder behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from pydantic import ValidationError
+
+from capsight.batch.sources import is_s3, split_s3
+from capsight.errors import BadRequest, PayloadTooLarge, TooManyImages
+from capsight.jobs.archive import inspect_zip
+from capsight.jobs.manager import JobManager, zip_limits
+from capsight.jobs.schemas import JobCreate
+from capsight.jobs.upload import receive_zip
+from capsight.jobs.values import JobSpec
+
+MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_WEBHOOK_URL = 2000
+
+
+@dataclass(frozen=True)
+class NewJob:
+    spec: JobSpec
+    webhook_url: str | None
+    total: int  # images known at creation (0 for an S3 prefix: listed when the job runs)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _check_webhook(manager: JobManager, url: str | None) -> str | None:
+    if not url:
+        return None
+    if len(url) > MAX_WEBHOOK_URL:
+        raise BadRequest(f"webhook_url is longer than {MAX_WEBHOOK_URL} characters.")
+    if manager.settings.webhook_secret is None:
+        raise BadRequest("Webhooks are not enabled on this server (CAPSIGHT_WEBHOOK_SECRET is unset).")
+    if not manager.webhook_allowlist:
+        raise BadRequest(
+            "webhook_url is refused: no webhook hosts are allow-listed (CAPSIGHT_WEBHOOK_ALLOWLIST)."
+        )
+    refusal = manager.webhook_allowlist.refusal(url)
+    if refusal is not None:
+        raise BadRequest(f"webhook_url is refused: {refusal}.")
+    return url
+
+
+async def _read_json(request: Request) -> Any:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise PayloadTooLarge(f"JSON body too large: the limit is {MAX_JSON_BYTES} bytes.")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise BadRequest(f"Invalid JSON: {exc}") from exc
+
+
+def _check_urls(manager: JobManager, urls: list[str]) -> tuple[str, ...]:
+    if not urls:
+        raise BadRequest("urls is empty.")
+    unique = tuple(dict.fromkeys(u.strip() for u in urls))
+    if len(unique) > manager.settings.max_job_images:
+        raise TooManyImages(f"Too many URLs: at most {manager.settings.max_job_images} per job.")
+    if not manager.url_allowlist:
+        raise BadRequest("URL jobs are disabled: no hosts are allow-listed (CAPSIGHT_JOB_URL_ALLOWLIST).")
+    for url in unique:
+        refusal = manager.url_allowlist.refusal(url)
+        if refusal is not None:
+            raise BadRequest(f"URL {url[:200]!r} is refused: {refusal}.")
+    return unique
+
+
+def _check_s3(manager: JobManager, prefix: str) -> str:
+    if not is_s3(prefix):
+        raise BadRequest("s3_prefix must look like s3://bucket/prefix.")
+    split_s3(prefix)  # BadRequest when it names no bucket
+    if not manager.url_allowlist.allows_s3(prefix):
+        raise BadRequest(
+            f"s3_prefix {prefix[:200]!r} is refused: it is not under an allow-listed s3:// prefix."
+        )
+    return prefix
+
+
+async def zip_job(request: Request, manager: JobManager, job_id: str) -> NewJob:
+    """A multipart zip upload, streamed to the job's folder and checked; the folder goes on any error."""
+    settings = manager.settings
+    paths = manager.paths(job_id)
+    paths.root.mkdir(parents=True, exist_ok=False)
+    try:
+        received = await receive_zip(request, paths.upload, settings.max_job_upload_bytes)
+        webhook = _check_webhook(manager, received.fields.get("webhook_url"))
+        plan = await asyncio.to_thread(inspect_zip, paths.upload, zip_limits(settings))
+    except BaseException:
+        shutil.rmtree(paths.root, ignore_errors=True)
+        raise
+    spec = JobSpec(kind="zip", upload_bytes=received.size, node=manager.node, base_url=base_url(request))
+    skipped = {"count": len(plan.skipped), "items": [s.to_dict() for s in plan.skipped[:50]]}
+    return NewJob(spec, webhook, len(plan.members), {"skipped": skipped})
+
+
+async def json_job(request: Request, manager: JobManager) -> NewJob:
+    """JSON ``{"urls": [...]}`` or ``{"s3_prefix": ...}``, each checked against the allowlist."""
+    try:
+        body = JobCreate.model_validate(await _read_json(request))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        raise BadRequest(f"Invalid job request: {problems}") from exc
+    if (body.urls is None) == (body.s3_prefix is None):
+        raise BadRequest("Send exactly one of 'urls' and 's3_prefix'.")
+    webhook = _check_webhook(manager, body.webhook_url)
+    if body.urls is not None:
+        urls = _check_urls(manager, body.urls)
+        return NewJob(
+            JobSpec(kind="urls", urls=urls, node=manager.node, base_url=base_url(request)), webhook, len(urls)
+        )
+    assert body.s3_prefix is not None
+    prefix = _check_s3(manager, body.s3_prefix)
+    return NewJob(
+        JobSpec(kind="s3", s3_prefix=prefix, node=manager.node, base_url=base_url(request)), webhook, 0
+    )
