@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,11 @@ from capsight.training.card import short_licence
 logger = logging.getLogger(__name__)
 
 SOURCES_FILE = "SOURCES.json"
+
+
+def record_kind(record: Mapping[str, Any]) -> str:
+    """ "rendered", "composite" or "real": one SOURCES.json record's kind, the same in every summary."""
+    return "rendered" if record.get("rendered") else "composite" if record.get("synthetic") else "real"
 
 
 def sources_summary(data_dir: Path, used: set[str] | None = None) -> dict[str, Any]:
@@ -43,9 +49,7 @@ def sources_summary(data_dir: Path, used: set[str] | None = None) -> dict[str, A
         source = str(record.get("source") or "unknown")
         sources[source] += 1
         licences[short_licence(str(record.get("licence") or "unknown"))] += 1
-        kinds[
-            "rendered" if record.get("rendered") else "composite" if record.get("synthetic") else "real"
-        ] += 1
+        kinds[record_kind(record)] += 1
         if record.get("commit"):
             origins[source] = f"commit {record['commit']}"
         elif record.get("package"):

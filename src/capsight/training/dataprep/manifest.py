@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from capsight import __version__
 from capsight.training.dataprep.sources import ExtraPhoto, SharedPhoto
+from capsight.training.sources import record_kind
 
 if TYPE_CHECKING:
     from capsight.training.dataprep.composite_step import Scene
@@ -110,8 +111,7 @@ def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     scenes: Counter[str] = Counter()
     for record in records:
         counts[record["label"]][record["source"]] += 1
-        kind = "rendered" if record.get("rendered") else "composite" if record["synthetic"] else "real"
-        material[record["label"]][f"{kind} {record['material'] or 'unknown'}"] += 1
+        material[record["label"]][f"{record_kind(record)} {record['material'] or 'unknown'}"] += 1
         if record["synthetic"]:
             scenes[record["scene"]["source"]] += 1
     return {
