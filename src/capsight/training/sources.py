@@ -23,13 +23,12 @@ SOURCES_FILE = "SOURCES.json"
 
 
 def record_kind(record: Mapping[str, Any]) -> str:
-    """ "rendered", "composite" or "real": one SOURCES.json record's kind, the same in every summary."""
+    """One SOURCES.json record's kind (rendered, composite or real), the same in every summary."""
     return "rendered" if record.get("rendered") else "composite" if record.get("synthetic") else "real"
 
 
 def sources_summary(data_dir: Path, used: set[str] | None = None) -> dict[str, Any]:
-    """Counts per source, licence and kind (real/composite/rendered) from ``data_dir/SOURCES.json`` ({} if
-    absent)."""
+    """Counts per source, licence and kind from ``data_dir/SOURCES.json`` ({} if absent)."""
     path = Path(data_dir) / SOURCES_FILE
     if not path.is_file():
         return {}
