@@ -9,7 +9,8 @@ from capsight.errors import BadRequest
 from capsight.imaging.preprocess import PreprocessSpec, preprocess_batch
 from capsight.training.architectures import create_model, freeze_early_blocks
 from capsight.training.augment import AugmentConfig
-from capsight.training.loop import AugmentedImages, EpochStats, TrainConfig, class_weights, train
+from capsight.training.batches import AugmentedImages
+from capsight.training.loop import EpochStats, TrainConfig, train
 
 LABELS = sorted(CLASSES)
 SPEC = PreprocessSpec(input_size=24)
@@ -23,22 +24,6 @@ def data(n_per_class: int, seed: int) -> tuple[list, list[int]]:  # type: ignore
             images.append(shape_image(label, rng, size=40))
             targets.append(i)
     return images, targets
-
-
-def test_class_weights_balance_the_classes() -> None:
-    weights = class_weights([0, 0, 0, 1], 3)
-    assert weights.tolist() == pytest.approx([4 / 6, 2.0, 0.0])
-
-
-def test_augmented_images_are_seeded_per_epoch_and_index() -> None:
-    images, targets = data(2, 0)
-    ds = AugmentedImages(images, targets, SPEC, AugmentConfig(), seed=3)
-    ds.set_epoch(1)
-    first, label = ds[4]
-    assert first.shape == (3, 24, 24) and first.dtype == torch.float32 and label == 2
-    assert torch.equal(ds[4][0], first)
-    ds.set_epoch(2)
-    assert not torch.equal(ds[4][0], first)
 
 
 def test_early_stopping_when_val_loss_stalls() -> None:

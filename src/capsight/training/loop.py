@@ -4,7 +4,8 @@ Sized for a shared 2-core CPU: the validation batch is preprocessed once (it nev
 early blocks run without gradients and stay in eval mode, and photos are augmented in the training
 process unless ``num_workers`` asks for more. On a machine with a GPU, ``device`` moves the network
 there; the model always comes back on the CPU. The weights of the epoch with the lowest validation
-loss are the ones kept.
+loss are the ones kept, or those of the last epoch with ``keep="last"``. The photos and their
+batches come from ``batches.py``.
 """
 
 from __future__ import annotations
@@ -18,20 +19,17 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any, Literal
 
-import numpy as np
 import torch
 from PIL import Image
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from capsight.errors import BadRequest
-from capsight.imaging.preprocess import PreprocessSpec, preprocess, preprocess_batch
-from capsight.training.augment import AugmentConfig, augment
+from capsight.imaging.preprocess import preprocess_batch
+from capsight.training.batches import AugmentedImages, Balance, class_weights, train_loader
 from capsight.training.history import EpochStats
 
 logger = logging.getLogger(__name__)
 
-Balance = Literal["loss", "sampler", "none"]
 Keep = Literal["best", "last"]
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -71,68 +69,6 @@ class TrainResult:
     stopped_early: bool
     seconds: float
     device: str = "cpu"
-
-
-class AugmentedImages(Dataset[tuple[torch.Tensor, int]]):
-    """Cached images, each augmented afresh per epoch, then run through the shared preprocess."""
-
-    def __init__(
-        self,
-        images: Sequence[Image.Image],
-        targets: Sequence[int],
-        spec: PreprocessSpec,
-        cfg: AugmentConfig,
-        seed: int,
-    ) -> None:
-        self.images, self.targets, self.spec, self.cfg, self.seed = (
-            list(images),
-            list(targets),
-            spec,
-            cfg,
-            seed,
-        )
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        # Seeded by (seed, epoch, index): identical with 0 or 1 workers, different every epoch.
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        image = augment(self.images[index], self.cfg, rng, model_size=self.spec.input_size)
-        return torch.from_numpy(preprocess(image, self.spec)), self.targets[index]
-
-
-def class_weights(targets: Sequence[int], num_classes: int) -> torch.Tensor:
-    """Inverse-frequency weights (each present class weighs the same in total); absent classes get 0."""
-    counts = np.bincount(np.asarray(targets, dtype=np.int64), minlength=num_classes).astype(np.float64)
-    present = max(1, int((counts > 0).sum()))
-    weights = np.where(counts > 0, counts.sum() / (present * np.maximum(counts, 1)), 0.0)
-    return torch.tensor(weights, dtype=torch.float32)
-
-
-def _loader(
-    data: AugmentedImages, cfg: TrainConfig, num_classes: int, device: torch.device
-) -> DataLoader[tuple[torch.Tensor, int]]:
-    generator = torch.Generator().manual_seed(cfg.seed)
-    sampler = None
-    if cfg.balance == "sampler":
-        per_class = class_weights(data.targets, num_classes)
-        sample_weights = per_class[torch.tensor(data.targets)].double().tolist()
-        sampler = WeightedRandomSampler(sample_weights, len(data), replacement=True, generator=generator)
-    return DataLoader(
-        data,
-        batch_size=cfg.batch_size,
-        shuffle=sampler is None,
-        sampler=sampler,
-        num_workers=cfg.num_workers,
-        generator=generator,
-        pin_memory=device.type == "cuda",  # page-locked batches copy to the GPU asynchronously
-        drop_last=len(data) > cfg.batch_size,  # avoid a 1-image batch (batch norm cannot use it)
-    )
 
 
 def _cosine(epoch: int, *, epochs: int) -> float:
@@ -228,7 +164,9 @@ def train(
     scene_y = torch.tensor(list(scene_targets), dtype=torch.long)
     optimizer = torch.optim.AdamW(_param_groups(model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, partial(_cosine, epochs=cfg.epochs))
-    loader = _loader(train_data, cfg, num_classes, device)
+    loader = train_loader(
+        train_data, cfg.batch_size, cfg.balance, cfg.seed, num_classes, cfg.num_workers, device
+    )
     history: list[EpochStats] = []
     best_loss, best_epoch, best_state, stale = float("inf"), 0, copy.deepcopy(model.state_dict()), 0
     started = time.perf_counter()

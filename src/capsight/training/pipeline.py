@@ -22,6 +22,7 @@ from capsight.imaging.preprocess import PreprocessSpec, ResizeMode
 from capsight.inference.metadata import ModelMetadata
 from capsight.training.architectures import count_blocks, create_model, freeze_early_blocks, get_architecture
 from capsight.training.augment import AugmentConfig
+from capsight.training.batches import AugmentedImages
 from capsight.training.card import build_metadata, provenance_summary
 from capsight.training.checkpoint import CHECKPOINT_FILE, Checkpoint, save_checkpoint
 from capsight.training.dataset import (
@@ -34,7 +35,7 @@ from capsight.training.dataset import (
 )
 from capsight.training.evaluate import Evaluation, evaluate_model_dir
 from capsight.training.export import ParityReport, check_parity, export_onnx, serving_batch, with_tta
-from capsight.training.loop import AugmentedImages, TrainConfig, TrainResult, train
+from capsight.training.loop import TrainConfig, TrainResult, train
 from capsight.training.reports import write_reports
 from capsight.training.sources import sources_summary
 from capsight.training.split import SplitPlan, make_split
