@@ -7,14 +7,15 @@ database or the image store is unreachable, batches go to the local :class:`Spoo
 thread retries with exponential backoff; on success it replays the spool (idempotently) before
 writing new records again, so the log ends up complete and nothing is written twice.
 
-The migrations also run on this thread (the first import of SQLAlchemy and Alembic happens here too),
-which keeps service start-up independent of the database.
+How one batch reaches the backends (and what counts as an outage) is ``batchwriter.py``; this
+module decides when to write, spool, retry and replay. The migrations also run on this thread (the
+first import of SQLAlchemy and Alembic happens here too), which keeps service start-up independent
+of the database.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import queue
 import threading
@@ -22,10 +23,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from capsight.store.batchwriter import BatchWriter, Outage
 from capsight.store.blobs import BlobStore, sha256_hex
 from capsight.store.database import Database
 from capsight.store.protocols import ClassificationRecord
-from capsight.store.spool import Item, Spool, record_to_json
+from capsight.store.spool import Item, Spool
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +59,6 @@ class RecorderStats:
     degraded: bool  # True while the database or image store is unreachable
 
 
-class _Outage(Exception):
-    def __init__(self, what: str, cause: BaseException) -> None:
-        super().__init__(f"{what} unavailable: {cause}")
-        self.what = what
-
-
 class DatabaseRecorder:
     """The production :class:`~capsight.store.protocols.RequestRecorder`."""
 
@@ -73,11 +69,12 @@ class DatabaseRecorder:
         self.blobs = blobs
         self.config = config or RecorderConfig()
         self.spool = Spool(spool_dir, max_image_bytes=self.config.spool_max_image_bytes)
+        self.writer = BatchWriter(db, blobs, self.spool.directory)
         self._queue: queue.Queue[Item] = queue.Queue(maxsize=self.config.queue_max)
         self._queued_bytes = 0
         self._counts_lock = threading.Lock()
         self._progress = threading.Condition()
-        self._submitted = self._processed = self._written = self._rejected = 0
+        self._submitted = self._processed = 0
         self._degraded = True  # until the first successful migration + spool replay
         self._outage_logged = False
         self._backoff = self.config.retry_initial_s
@@ -144,9 +141,9 @@ class DatabaseRecorder:
     def stats(self) -> RecorderStats:
         return RecorderStats(
             submitted=self._submitted,
-            written=self._written,
+            written=self.writer.written,
             spooled=self.spool.pending,
-            rejected=self._rejected,
+            rejected=self.writer.rejected,
             queued=self._queue.qsize(),
             degraded=self._degraded,
         )
@@ -203,58 +200,10 @@ class DatabaseRecorder:
             self._spool_items(items)
             return
         try:
-            self._write(items)
-        except _Outage as outage:
+            self.writer.write(items)
+        except Outage as outage:
             self._enter_outage(outage)
             self._spool_items(items)
-
-    def _write(self, items: list[Item]) -> None:
-        """Images then rows; raises _Outage if either backend is unreachable."""
-        from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows, store_images  # SQLAlchemy
-
-        try:
-            self.db.ensure_ready()
-        except Exception as exc:  # cannot connect or migrate: retry later, keep everything
-            raise _Outage("database", exc) from exc
-        try:
-            refs = store_images(self.blobs, items) if self.blobs is not None else {}
-        except Exception as exc:  # boto3/OS errors vary by backend; any failure means "retry later"
-            raise _Outage("image store", exc) from exc
-        try:
-            insert_rows(self.db, items, refs)
-        except DB_OUTAGE_ERRORS as exc:
-            raise _Outage("database", exc) from exc
-        except Exception as batch_error:
-            self._write_one_by_one(items, refs, batch_error)
-            return
-        self._written += len(items)
-
-    def _write_one_by_one(self, items: list[Item], refs: dict[str, str], batch_error: Exception) -> None:
-        """A batch the database refused as data (not an outage): isolate the bad records."""
-        from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows
-
-        logger.warning("request log: batch refused (%s); writing records one by one", batch_error)
-        for item in items:
-            try:
-                insert_rows(self.db, [item], refs)
-            except DB_OUTAGE_ERRORS as exc:
-                raise _Outage("database", exc) from exc
-            except Exception as exc:
-                self._reject(item, exc)
-            else:
-                self._written += 1
-
-    def _reject(self, item: Item, exc: Exception) -> None:
-        record = item[0]
-        logger.error("request log: record %s rejected by the database: %s", record.request_id, exc)
-        self._rejected += 1
-        try:
-            self.spool.directory.mkdir(parents=True, exist_ok=True)
-            with open(self.spool.directory / "rejected.jsonl", "a", encoding="utf-8") as handle:
-                entry = {"record": record_to_json(record), "error": str(exc)[:2000]}
-                handle.write(json.dumps(entry, default=str) + "\n")
-        except OSError:
-            logger.exception("request log: could not keep rejected record %s", record.request_id)
 
     def _recover(self) -> None:
         """Migrate if needed, then replay the spool; leaves degraded mode only when all of it is in."""
@@ -263,13 +212,13 @@ class DatabaseRecorder:
             for path in self.spool.claim():
                 count = 0
                 for chunk in self.spool.read(path, self.config.batch_size):
-                    self._write(chunk)
+                    self.writer.write(chunk)
                     count += len(chunk)
                 self.spool.done(path, count)
                 replayed += count
             if replayed == 0:
-                self._probe()  # nothing was spooled: still prove the database is reachable
-        except _Outage as outage:
+                self.writer.probe()  # nothing was spooled: still prove the database is reachable
+        except Outage as outage:
             self._enter_outage(outage)
             return
         except OSError:
@@ -283,15 +232,7 @@ class DatabaseRecorder:
         self._backoff = self.config.retry_initial_s
         self._notify()
 
-    def _probe(self) -> None:
-        try:
-            self.db.ensure_ready()
-            with self.db.engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
-        except Exception as exc:
-            raise _Outage("database", exc) from exc
-
-    def _enter_outage(self, outage: _Outage) -> None:
+    def _enter_outage(self, outage: Outage) -> None:
         if not self._outage_logged:
             logger.warning("request log: %s; spooling to %s", outage, self.spool.directory)
             self._outage_logged = True

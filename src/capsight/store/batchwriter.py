@@ -1,0 +1,95 @@
+"""How one batch of request-log records reaches the backends: images first, then the rows.
+
+Why apart from the recorder: the recorder decides *when* to write, spool, retry and replay; this
+module decides what a write is and what counts as an outage. An unreachable database or image
+store raises :class:`Outage` (retry later, keep everything); a batch the database refuses as data is
+written record by record, so one bad record is set aside in ``rejected.jsonl`` instead of holding
+up its neighbours. SQLAlchemy is imported on first use, on the recorder's thread, which keeps
+service start-up free of it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from capsight.store.blobs import BlobStore
+from capsight.store.database import Database
+from capsight.store.spool import Item, record_to_json
+
+logger = logging.getLogger(__name__)
+
+
+class Outage(Exception):
+    """A backend is unreachable: the batch must be kept and written later."""
+
+    def __init__(self, what: str, cause: BaseException) -> None:
+        super().__init__(f"{what} unavailable: {cause}")
+        self.what = what
+
+
+class BatchWriter:
+    def __init__(self, db: Database, blobs: BlobStore | None, rejected_dir: Path) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.rejected_dir = rejected_dir
+        self.written = 0  # rows written, replays of the spool included
+        self.rejected = 0  # records the database refused as invalid
+
+    def write(self, items: list[Item]) -> None:
+        """Images then rows. Raises Outage if a backend is down (rows written before it still count)."""
+        from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows, store_images  # SQLAlchemy
+
+        try:
+            self.db.ensure_ready()
+        except Exception as exc:  # cannot connect or migrate: retry later, keep everything
+            raise Outage("database", exc) from exc
+        try:
+            refs = store_images(self.blobs, items) if self.blobs is not None else {}
+        except Exception as exc:  # boto3/OS errors vary by backend; any failure means "retry later"
+            raise Outage("image store", exc) from exc
+        try:
+            insert_rows(self.db, items, refs)
+        except DB_OUTAGE_ERRORS as exc:
+            raise Outage("database", exc) from exc
+        except Exception as batch_error:
+            self._write_one_by_one(items, refs, batch_error)
+            return
+        self.written += len(items)
+
+    def probe(self) -> None:
+        """Prove the database is reachable (and migrated); raises Outage if not."""
+        try:
+            self.db.ensure_ready()
+            with self.db.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except Exception as exc:
+            raise Outage("database", exc) from exc
+
+    def _write_one_by_one(self, items: list[Item], refs: dict[str, str], batch_error: Exception) -> None:
+        """A batch the database refused as data (not an outage): isolate the bad records."""
+        from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows
+
+        logger.warning("request log: batch refused (%s); writing records one by one", batch_error)
+        for item in items:
+            try:
+                insert_rows(self.db, [item], refs)
+            except DB_OUTAGE_ERRORS as exc:
+                raise Outage("database", exc) from exc
+            except Exception as exc:
+                self._reject(item, exc)
+            else:
+                self.written += 1
+
+    def _reject(self, item: Item, exc: Exception) -> None:
+        record = item[0]
+        logger.error("request log: record %s rejected by the database: %s", record.request_id, exc)
+        self.rejected += 1
+        try:
+            self.rejected_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.rejected_dir / "rejected.jsonl", "a", encoding="utf-8") as handle:
+                entry = {"record": record_to_json(record), "error": str(exc)[:2000]}
+                handle.write(json.dumps(entry, default=str) + "\n")
+        except OSError:
+            logger.exception("request log: could not keep rejected record %s", record.request_id)
