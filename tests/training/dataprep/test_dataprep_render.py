@@ -23,6 +23,7 @@ from capsight.training.dataprep.render import (
     find_blender,
     plan_renders,
     render_bottles,
+    render_job,
     render_name,
     strip_jpeg_comments,
 )
@@ -78,6 +79,18 @@ def test_plan_refuses_what_it_cannot_render() -> None:
     with pytest.raises(BadRequest, match="scene photos"):
         plan_renders([], np.zeros(0), {"closed": 1}, seed=0)
     assert plan_renders([], np.zeros(0), {"closed": 0}, seed=0) == []
+
+
+def test_the_job_gives_each_bottle_its_own_printed_label_and_cap(tmp_path: Path) -> None:
+    scene = tmp_path / "scene.jpg"
+    items = [RenderItem(render_name("closed", k), "closed", seed, scene, "background/scene.jpg")
+             for k, seed in enumerate((7, 8, 7))]  # fmt: skip
+    job = render_job(items, tmp_path / "out", TINY, tmp_path)
+    entries = job["items"]
+    assert isinstance(entries, list) and [e["seed"] for e in entries] == [7, 8, 7]
+    art = [(Path(e["label_art"]).read_bytes(), Path(e["cap_art"]).read_bytes()) for e in entries]
+    assert art[0] == art[2] != art[1]  # drawn from the bottle's seed: the same seed, the same print
+    assert len({e["label_art"] for e in entries}) == 3  # one file per bottle, none overwritten
 
 
 def test_a_missing_blender_says_how_to_install_it() -> None:

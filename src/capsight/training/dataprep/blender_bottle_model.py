@@ -83,8 +83,28 @@ def _glass(rng: random.Random) -> Any:
     )
 
 
-def _label_material(rng: random.Random) -> Any:
-    """Paper with two random colours in waves, stripes or a checker: a stand-in for a printed label."""
+def _printed(name: str, art: str, projection: str, **inputs: Any) -> Any:
+    """A material whose colour is a printed image (``label_art.py``) mapped by ``projection``.
+
+    The lathed meshes have no UV map; their generated coordinates span the part's bounding box, so
+    a TUBE projection wraps a label once around the bottle and a FLAT one lays a print on a cap top.
+    """
+    mat = principled(name, **inputs)
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    coords = nodes.new("ShaderNodeTexCoord")
+    image = nodes.new("ShaderNodeTexImage")
+    image.image = bpy.data.images.load(art)
+    image.projection = projection
+    image.extension = "EXTEND"
+    links.new(coords.outputs["Generated"], image.inputs["Vector"])
+    links.new(image.outputs["Color"], nodes["Principled BSDF"].inputs["Base Color"])
+    return mat
+
+
+def _label_material(rng: random.Random, art: str | None = None) -> Any:
+    """A printed label (``art``, three times in four) or paper with two random colours in a pattern."""
+    if art and rng.random() < 0.75:
+        return _printed("label", art, "TUBE", Roughness=rng.uniform(0.3, 0.8))
     mat = bpy.data.materials.new("label")
     mat.use_nodes = True
     nodes, links = mat.node_tree.nodes, mat.node_tree.links
@@ -153,8 +173,14 @@ def _hand(rng: random.Random, body_r: float, body_top: float, facing: float) -> 
     return parts
 
 
-def build_bottle(rng: random.Random, label: str, facing: float) -> tuple[Any, float, float]:
-    """The bottle (glass, beer, labels, cap) parented to one empty; returns (root, height, neck radius)."""
+def build_bottle(
+    rng: random.Random, label: str, facing: float, art: dict[str, str] | None = None
+) -> tuple[Any, float, float]:
+    """The bottle (glass, beer, labels, cap) parented to one empty; returns (root, height, neck radius).
+
+    ``art`` holds the paths of this image's printed label and cap (``label`` and ``cap`` keys).
+    """
+    art = art or {}
     root = bpy.data.objects.new("bottle", None)
     bpy.context.collection.objects.link(root)
     profile = _bottle_profile(rng)
@@ -189,7 +215,7 @@ def build_bottle(rng: random.Random, label: str, facing: float) -> tuple[Any, fl
         bottom, top = rng.uniform(0.02, 0.05), rng.uniform(0.075, profile[3][0])
         ring = [(bottom, body_r + 0.0006), (top, body_r + 0.0006)]
         body_label = lathe("label", ring, close_top=False)
-        assign(body_label, _label_material(rng))
+        assign(body_label, _label_material(rng, art.get("label")))
         parts.append(body_label)
     if rng.random() < 0.35:  # neck label or foil
         z0 = height - rng.uniform(0.05, 0.07)
@@ -213,17 +239,11 @@ def build_bottle(rng: random.Random, label: str, facing: float) -> tuple[Any, fl
         else:  # twist-off / screw cap: a taller plain cylinder
             cap_profile = [(height - 0.016, cap_r), (height + 0.001, cap_r), (height + 0.0015, cap_r * 0.9)]
             cap = lathe("cap", cap_profile, close_top=True)
-        assign(
-            cap,
-            principled(
-                "cap",
-                **{
-                    "Base Color": cap_colour,
-                    "Metallic": rng.uniform(0.5, 1.0),
-                    "Roughness": rng.uniform(0.15, 0.45),
-                },
-            ),
-        )
+        finish = {"Metallic": rng.uniform(0.5, 1.0), "Roughness": rng.uniform(0.15, 0.45)}
+        if art.get("cap") and rng.random() < 0.6:  # a printed crown cap, as most beer caps are
+            assign(cap, _printed("cap", art["cap"], "FLAT", **finish))
+        else:
+            assign(cap, principled("cap", **{"Base Color": cap_colour, **finish}))
         parts.append(cap)
     if rng.random() < 0.5:
         parts += _hand(rng, body_r, profile[3][0], facing)

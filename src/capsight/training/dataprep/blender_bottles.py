@@ -115,7 +115,12 @@ def render_one(item: dict[str, Any], out_dir: Path, samples: int, threads: int) 
     _render_settings(width, height, samples, threads)
     tilt = Euler((rng.uniform(-0.55, 0.25), rng.uniform(-0.45, 0.45), rng.uniform(0, 2 * math.pi)), "YXZ")
     towards_camera = tilt.to_matrix().inverted() @ Vector((0.0, -1.0, 0.0))
-    root, bottle_h, _ = build_bottle(rng, item["label"], math.atan2(towards_camera.y, towards_camera.x))
+    root, bottle_h, _ = build_bottle(
+        rng,
+        item["label"],
+        math.atan2(towards_camera.y, towards_camera.x),
+        {key: item[f"{key}_art"] for key in ("label", "cap") if item.get(f"{key}_art")},
+    )
     lens = rng.uniform(28, 60)
     camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
     bpy.context.collection.objects.link(camera)

@@ -2,7 +2,8 @@
 
 Why: the capped, full glass beer bottle held in a hand is the photo the model is judged on and the
 one no installable source has. ``blender_bottles.py`` draws such bottles (and open ones, so that
-"rendered" is not itself a cue for a class) in front of the folder's own scene photos. Blender comes
+"rendered" is not itself a cue for a class) in front of the folder's own scene photos, with printed labels and caps drawn by ``label_art.py``
+(Pillow, here, before Blender starts). Blender comes
 from Debian (``apt install blender``); it is needed only to build the training folder, never to train
 or serve.
 
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from capsight.errors import BadRequest
+from capsight.training.dataprep.label_art import write_bottle_art
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +92,11 @@ def plan_renders(
     return items
 
 
-def _job(items: Sequence[RenderItem], out_dir: Path, settings: RenderSettings) -> dict[str, object]:
+def render_job(
+    items: Sequence[RenderItem], out_dir: Path, settings: RenderSettings, art_dir: Path
+) -> dict[str, object]:
+    """The job file Blender reads; each item's printed label and cap are drawn here, beside it."""
+    arts = [write_bottle_art(item.seed, art_dir, f"art-{n:05d}") for n, item in enumerate(items)]
     return {
         "out_dir": str(out_dir),
         "samples": settings.samples,
@@ -102,8 +108,10 @@ def _job(items: Sequence[RenderItem], out_dir: Path, settings: RenderSettings) -
                 "seed": item.seed,
                 "scene": str(item.scene),
                 "size": settings.size,
+                "label_art": str(art.label),
+                "cap_art": str(art.cap),
             }
-            for item in items
+            for item, art in zip(items, arts, strict=True)
         ],
     }
 
@@ -120,7 +128,7 @@ def render_bottles(items: Sequence[RenderItem], out_dir: Path, settings: RenderS
     blender = find_blender(settings.blender)
     with tempfile.TemporaryDirectory(prefix="capsight-render-") as tmp:
         job_file = Path(tmp) / "job.json"
-        job_file.write_text(json.dumps(_job(items, out_dir, settings)))
+        job_file.write_text(json.dumps(render_job(items, out_dir, settings, Path(tmp))))
         command = [blender, "-b", "--factory-startup", "--python-exit-code", "1", "--python", str(SCRIPT),
                    "--", str(job_file)]  # fmt: skip
         env = {**os.environ, "OMP_NUM_THREADS": str(settings.threads)}
