@@ -2,10 +2,10 @@
 
 Why: the capped, full glass beer bottle held in a hand is the photo the model is judged on and the
 one no installable source has. ``blender_bottles.py`` draws such bottles (and open ones, so that
-"rendered" is not itself a cue for a class) in front of the folder's own scene photos, with printed labels and caps drawn by ``label_art.py``
-(Pillow, here, before Blender starts). Blender comes
-from Debian (``apt install blender``); it is needed only to build the training folder, never to train
-or serve.
+"rendered" is not itself a cue for a class) in front of the folder's own scene photos, with printed
+labels and caps drawn by ``label_art.py`` (with Pillow, here, before Blender starts). Blender comes
+from Debian (``apt install blender``); it is needed only to build the training folder, never to
+train or serve.
 
 Rendered files are named ``blender-bottle-<label>-NNNN__render.jpg``: the split trains on them and
 never tests on them (they show no real bottle, so they cannot leak one; see ``split.py``).
