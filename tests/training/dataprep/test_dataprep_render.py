@@ -93,6 +93,21 @@ def test_the_job_gives_each_bottle_its_own_printed_label_and_cap(tmp_path: Path)
     assert len({e["label_art"] for e in entries}) == 3  # one file per bottle, none overwritten
 
 
+def test_images_already_rendered_are_kept_without_running_blender(tmp_path: Path) -> None:
+    """A resumed build draws and renders only what is missing: with everything on disk, Blender (here
+    one that does not exist) is never asked for, and nothing is drawn again."""
+    items = [RenderItem(render_name("opened", k), "opened", k, tmp_path / "scene.jpg", "background/scene.jpg")
+             for k in range(2)]  # fmt: skip
+    for item in items:
+        (tmp_path / "out" / item.name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 6)).save(tmp_path / "out" / item.name)
+    missing_blender = dataclasses.replace(TINY, blender="/no/such/blender")
+    assert render_bottles(items, tmp_path / "out", missing_blender) == items
+    (tmp_path / "out" / items[1].name).unlink()
+    with pytest.raises(BadRequest, match="apt install blender"):  # one missing: now Blender is needed
+        render_bottles(items, tmp_path / "out", missing_blender)
+
+
 def test_a_missing_blender_says_how_to_install_it() -> None:
     with pytest.raises(BadRequest, match="apt install blender"):
         find_blender("/no/such/blender")

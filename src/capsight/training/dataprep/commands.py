@@ -59,7 +59,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=0,
         metavar="N",
         help="render N capped (closed) and N open (opened) glass beer bottles in front of the scene photos "
-        "with Blender (`apt install blender`; about 3 s per image on 2 cores); 0 renders none (default 0)",
+        "with Blender (`apt install blender`), wearing printed labels and caps (about 3 s per image on "
+        "2 cores); 0 renders none (default 0)",
     )
     p.add_argument(
         "--blender", default="blender", help="the Blender executable for --rendered (default: blender)"

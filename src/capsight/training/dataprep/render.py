@@ -123,18 +123,9 @@ def render_bottles(items: Sequence[RenderItem], out_dir: Path, settings: RenderS
     is kept, so an interrupted build resumes. An image that fails is logged and missing from the
     result rather than stopping the whole build.
     """
-    if not items:
-        return []
-    blender = find_blender(settings.blender)
-    with tempfile.TemporaryDirectory(prefix="capsight-render-") as tmp:
-        job_file = Path(tmp) / "job.json"
-        job_file.write_text(json.dumps(render_job(items, out_dir, settings, Path(tmp))))
-        command = [blender, "-b", "--factory-startup", "--python-exit-code", "1", "--python", str(SCRIPT),
-                   "--", str(job_file)]  # fmt: skip
-        env = {**os.environ, "OMP_NUM_THREADS": str(settings.threads)}
-        _follow(
-            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        )
+    pending = [item for item in items if not (out_dir / item.name).is_file()]
+    if pending:  # only these get artwork drawn and a place in Blender's job
+        _run_blender(pending, out_dir, settings)
     made = [item for item in items if (out_dir / item.name).is_file()]
     for item in made:
         path = out_dir / item.name
@@ -145,6 +136,19 @@ def render_bottles(items: Sequence[RenderItem], out_dir: Path, settings: RenderS
     if len(made) < len(items):
         logger.warning("rendered bottles: %d of %d images were made", len(made), len(items))
     return made
+
+
+def _run_blender(items: Sequence[RenderItem], out_dir: Path, settings: RenderSettings) -> None:
+    blender = find_blender(settings.blender)
+    with tempfile.TemporaryDirectory(prefix="capsight-render-") as tmp:
+        job_file = Path(tmp) / "job.json"
+        job_file.write_text(json.dumps(render_job(items, out_dir, settings, Path(tmp))))
+        command = [blender, "-b", "--factory-startup", "--python-exit-code", "1", "--python", str(SCRIPT),
+                   "--", str(job_file)]  # fmt: skip
+        env = {**os.environ, "OMP_NUM_THREADS": str(settings.threads)}
+        _follow(
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        )
 
 
 def _follow(process: subprocess.Popen[str]) -> None:
