@@ -9,8 +9,9 @@ Two steps:
       copies the training folder with links resolved and photos shrunk to a 360 px short side (JPEG
       q85) plus fp16 ImageNet weights, to fit a 64 MiB transfer. Results therefore differ a little
       from full-size CPU runs; compare recipes with each other, and retrain the chosen one on CPU.
-  PYTHONPATH=src:.devdata/site python3 docs/experiments/recipe_sweep.py run .devdata/bottle-train
-      (env: OUT results folder, BUDGET_S, PAR parallel runs, ONLY=config,..., MODES=split0,hold0,...)
+  PYTHONPATH=src:.devdata/site python3 docs/experiments/recipe_sweep.py run .devdata/bottle-train [MORE...]
+      (env: OUT results folder, BUDGET_S, PAR parallel runs, ONLY=config,..., MODES=split0,hold0,...,
+      ARMS=config@folder,... to pick pairs when several folders are compared; pack: SHORT_SIDE=360)
       splitN: the bundled model's 107 test photos (--test-from), seed N;
       holdN: the 22 capped Beverage3 glass bottles held out (--holdout-source kmp1001), seed N.
 Results of 2026-11-27: gpu-sweep-2026-11-27.jsonl beside this file, summary in the model card.
@@ -72,7 +73,7 @@ def pack(src: Path, dest: Path, short_side: int = 360) -> None:
     )
 
 
-def run(data: Path) -> None:
+def run(folders: list[Path]) -> None:
     out = Path(os.environ.get("OUT", "/tmp/sweep-out"))
     runs = Path(os.environ.get("RUNS", "/tmp/sweep-runs"))
     out.mkdir(parents=True, exist_ok=True)
@@ -87,16 +88,23 @@ def run(data: Path) -> None:
             if mode.startswith("split")
             else "--holdout-source kmp1001"
         )
-        jobs += [(f"{name}-{mode}", f"{extra} --seed {mode[-1]} {where}") for name, extra in configs.items()]
+        for data in folders:
+            # ARMS=config@folder,... limits the sweep to those pairs (default: every config on every folder)
+            arms = os.environ.get("ARMS")
+            for name, extra in configs.items():
+                if arms and f"{name}@{data.name}" not in arms.split(","):
+                    continue
+                tag = f"{name}-{mode}" if len(folders) == 1 else f"{name}@{data.name}-{mode}"
+                jobs.append((tag, data, f"{extra} --seed {mode[-1]} {where}"))
 
-    def one(job: tuple[str, str]) -> None:
-        tag, extra = job
+    def one(job: tuple[str, Path, str]) -> None:
+        tag, data, extra = job
         if time.time() > deadline - min_left:
             return
         cmd = (
             f"{sys.executable} -m capsight train {data} --out {runs / tag} --keep last --arch mobilenet_v2 "
             f"--epochs 12 --device {os.environ.get('DEVICE', 'cuda')} --threads 2 --workers 2 "
-            f"--no-checkpoint {extra}"  # a later --epochs in extra wins
+            f"--no-checkpoint {extra} {os.environ.get('EXTRA', '')}"  # a later --epochs wins
         )
         started = time.time()
         with open(runs / f"{tag}.log", "w") as log:
@@ -111,6 +119,7 @@ def run(data: Path) -> None:
                 rc = "timeout"
         rec: dict[str, object] = {
             "tag": tag,
+            "data": data.name,
             "args": extra,
             "rc": rc,
             "wall_s": round(time.time() - started, 1),
@@ -144,4 +153,7 @@ def run(data: Path) -> None:
 
 if __name__ == "__main__":
     verb, folder = sys.argv[1], Path(sys.argv[2])
-    pack(folder, Path(sys.argv[3])) if verb == "pack" else run(folder)
+    if verb == "pack":
+        pack(folder, Path(sys.argv[3]), int(os.environ.get("SHORT_SIDE", "360")))
+    else:
+        run([folder, *map(Path, sys.argv[3:])])

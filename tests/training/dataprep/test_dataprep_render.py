@@ -70,6 +70,23 @@ def test_plan_draws_each_image_from_the_seed_and_its_name() -> None:
     assert {i.scene_file for i in grown} <= {f for f, _ in scenes}
 
 
+def test_lying_bottles_are_chosen_by_number_and_change_nothing_else() -> None:
+    scenes, weights = _scenes(5), np.full(5, 0.2)
+    standing = plan_renders(scenes, weights, {"closed": 6, "opened": 3}, seed=2)
+    mixed = plan_renders(scenes, weights, {"closed": 6, "opened": 3}, seed=2, lying_every=3)
+    assert not any(item.lying for item in standing)
+    assert [(i.name, i.seed, i.scene_file) for i in mixed] == [
+        (i.name, i.seed, i.scene_file) for i in standing
+    ]
+    assert [i.name for i in mixed if i.lying] == [
+        render_name("closed", 0),
+        render_name("closed", 3),
+        render_name("opened", 0),
+    ]
+    with pytest.raises(BadRequest, match="lying_every"):
+        plan_renders(scenes, weights, {"closed": 1}, seed=0, lying_every=-1)
+
+
 def test_plan_refuses_what_it_cannot_render() -> None:
     scenes, weights = _scenes(2), np.full(2, 0.5)
     with pytest.raises(BadRequest, match="closed or opened"):
@@ -91,6 +108,9 @@ def test_the_job_gives_each_bottle_its_own_printed_label_and_cap(tmp_path: Path)
     art = [(Path(e["label_art"]).read_bytes(), Path(e["cap_art"]).read_bytes()) for e in entries]
     assert art[0] == art[2] != art[1]  # drawn from the bottle's seed: the same seed, the same print
     assert len({e["label_art"] for e in entries}) == 3  # one file per bottle, none overwritten
+    assert [e["lying"] for e in entries] == [False, False, False]
+    lying = dataclasses.replace(items[0], lying=True)
+    assert render_job([lying], tmp_path / "out", TINY, tmp_path)["items"][0]["lying"] is True  # type: ignore[index]
 
 
 def test_images_already_rendered_are_kept_without_running_blender(tmp_path: Path) -> None:
@@ -141,6 +161,30 @@ def test_blender_renders_a_capped_and_an_open_bottle(tmp_path: Path, blender: st
         assert off_scene.mean() > 0.03, item.name
 
 
+def _bottle_axis_degrees_from_horizontal(path: Path) -> float:
+    """The long axis of what is not the plain green scene (the bottle), in degrees from horizontal."""
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
+    ys, xs = np.nonzero(np.linalg.norm(pixels - np.array(SCENE_RGB), axis=2) > 60)
+    _, vectors = np.linalg.eigh(np.cov(np.stack([xs, ys])))
+    axis = vectors[:, 1]  # the eigenvector of the largest spread
+    return float(np.degrees(np.arctan2(abs(axis[1]), abs(axis[0]))))
+
+
+def test_lying_bottles_lie_across_the_picture_and_standing_ones_stand(
+    tmp_path: Path, blender: str, green_scene: Path
+) -> None:
+    items = [RenderItem(render_name("closed", k), "closed", 100 + k, green_scene, "background/green.jpg",
+                        lying=k % 2 == 0) for k in range(6)]  # fmt: skip
+    made = render_bottles(items, tmp_path / "out", dataclasses.replace(TINY, blender=blender))
+    assert made == items
+    angles: dict[bool, list[float]] = {True: [], False: []}
+    for item in items:
+        angles[item.lying].append(_bottle_axis_degrees_from_horizontal(tmp_path / "out" / item.name))
+    assert max(angles[True]) < 30, angles  # measured 4-15 degrees
+    assert min(angles[False]) > 45, angles  # measured 60-79 degrees
+
+
 def test_a_failed_blender_run_is_reported_and_its_images_left_out(
     tmp_path: Path, blender: str, green_scene: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -175,6 +219,7 @@ def test_prepared_folder_trains_on_renders_and_records_them(
         record = records[name]
         assert record["rendered"] and record["synthetic"] and record["material"] == "glass"
         assert record["scene"]["file"] in scenes and record["label"] == name.split("/")[0]
+        assert record["pose"] == "standing or held"
     assert document["parameters"]["rendered_per_label"] == 1
     assert document["parameters"]["render"]["samples"] == TINY.samples
     assert report.counts["closed"]["rendered (procedural glass bottle, Blender, in a scene)"] == 1

@@ -102,6 +102,23 @@ def _render_settings(width: int, height: int, samples: int, threads: int) -> Non
     scene.render.image_settings.quality = 92
 
 
+def _lying_pose(rng: random.Random) -> Any:
+    """A bottle on its side, as in litter or on a table: spun about its own axis, laid across the
+    picture (neck left or right), turned towards or away from the camera and seen a little from above.
+
+    Built as a matrix product (own spin first, the turn towards the camera last), because the pose of
+    a standing bottle as an Euler triple does not lay one down: its x angle would point it at the lens.
+    """
+    from mathutils import Matrix
+
+    spin = Matrix.Rotation(rng.uniform(0, 2 * math.pi), 3, "Z")
+    lay = Matrix.Rotation(rng.choice([-1.0, 1.0]) * (math.pi / 2 + rng.uniform(-0.25, 0.25)), 3, "Y")
+    turn = Matrix.Rotation(rng.uniform(-0.6, 0.6), 3, "Z")
+    look_down = Matrix.Rotation(rng.uniform(-0.5, 0.0), 3, "X")
+    # "XYZ": the order an object's rotation_euler is applied in (assigning an Euler keeps only its angles)
+    return (look_down @ turn @ lay @ spin).to_euler("XYZ")
+
+
 def render_one(item: dict[str, Any], out_dir: Path, samples: int, threads: int) -> None:
     """One image: a bottle labelled ``item['label']`` in front of ``item['scene']``, drawn from its seed."""
     from mathutils import Euler, Vector
@@ -113,7 +130,13 @@ def render_one(item: dict[str, Any], out_dir: Path, samples: int, threads: int) 
         (int(item["size"] * 0.75), item["size"]) if portrait else (item["size"], int(item["size"] * 0.75))
     )
     _render_settings(width, height, samples, threads)
-    tilt = Euler((rng.uniform(-0.55, 0.25), rng.uniform(-0.45, 0.45), rng.uniform(0, 2 * math.pi)), "YXZ")
+    if item.get("lying"):
+        tilt = _lying_pose(rng)
+    else:  # standing or held: leaning a little forward, back or sideways, spun about its own axis
+        # Built as "YXZ" but applied by Blender in the object's "XYZ" order, so the pivot and the
+        # label's turn towards the camera below are off by the small lean. Kept as is: every render of
+        # the bundled model was drawn this way, and a rebuilt folder must give the same images.
+        tilt = Euler((rng.uniform(-0.55, 0.25), rng.uniform(-0.45, 0.45), rng.uniform(0, 2 * math.pi)), "YXZ")
     towards_camera = tilt.to_matrix().inverted() @ Vector((0.0, -1.0, 0.0))
     root, bottle_h, _ = build_bottle(
         rng,
@@ -133,7 +156,9 @@ def render_one(item: dict[str, Any], out_dir: Path, samples: int, threads: int) 
     fill = rng.uniform(0.45, 0.95)
     frame_long = 36.0 / lens  # frame extent per metre of distance along the image's long side
     frame_v = frame_long if portrait else frame_long * 0.75
-    distance = span / (fill * frame_v)
+    frame_h = frame_long * 0.75 if portrait else frame_long
+    # the bottle's axis runs up the picture when it stands and across it when it lies
+    distance = span / (fill * (frame_h if item.get("lying") else frame_v))
     root.rotation_euler = tilt
     centre = Vector((rng.uniform(-0.15, 0.15), 0.0, rng.uniform(-0.12, 0.12))) * span / fill
     pivot = tilt.to_matrix() @ Vector((0.0, 0.0, (low + bottle_h) / 2))

@@ -63,6 +63,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "2 cores); 0 renders none (default 0)",
     )
     p.add_argument(
+        "--lying-every",
+        type=int,
+        choices=range(0, 101),
+        default=0,
+        metavar="N",
+        help="of the --rendered bottles, images number 0, N, 2N... lie on their side, as in litter or on "
+        "a table (default 0: all stand or are held)",
+    )
+    p.add_argument(
         "--blender", default="blender", help="the Blender executable for --rendered (default: blender)"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -88,7 +97,7 @@ def _prepare_data(args: argparse.Namespace) -> int:
         composites_per_item=args.composites_per_bottle,
         capped_twins_per_item=args.capped_twins,
         rendered_per_label=args.rendered,
-        render=RenderSettings(blender=args.blender, threads=args.workers),
+        render=RenderSettings(blender=args.blender, threads=args.workers, lying_every=args.lying_every),
         seed=args.seed,
         extra_backgrounds=args.extra_backgrounds,
         workers=args.workers,

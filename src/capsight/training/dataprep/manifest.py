@@ -96,6 +96,7 @@ def _render_record(item: RenderItem, scene: Scene, blender: str) -> dict[str, An
         "material": "glass",
         "synthetic": True,
         "rendered": True,
+        "pose": "lying" if item.lying else "standing or held",
         "scene": {
             "file": scene.file,
             "source": scene.source,

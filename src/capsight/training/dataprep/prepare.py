@@ -193,7 +193,13 @@ def _add_renders(
         return []
     counts = {"closed": config.rendered_per_label, "opened": config.rendered_per_label}
     scenes = sorted(scenes, key=lambda scene: scene.file)  # the plan must not depend on scan order
-    items = plan_renders([(s.file, s.path) for s in scenes], scene_weights(scenes), counts, config.seed)
+    items = plan_renders(
+        [(s.file, s.path) for s in scenes],
+        scene_weights(scenes),
+        counts,
+        config.seed,
+        config.render.lying_every,
+    )
     started = time.monotonic()
     made = render_bottles(items, partial, config.render)
     logger.info(

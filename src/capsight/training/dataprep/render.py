@@ -42,6 +42,7 @@ class RenderSettings:
     samples: int = 48  # Cycles samples per pixel (no denoiser in Debian's build)
     blender: str = "blender"
     threads: int = 2  # Cycles render threads (one Blender process uses them all)
+    lying_every: int = 0  # every Nth image (by its number) shows the bottle on its side; 0: none
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class RenderItem:
     seed: int
     scene: Path
     scene_file: str  # the scene photo's file in the output folder (provenance)
+    lying: bool = False  # on its side (litter, a table) rather than standing or held
 
 
 def render_name(label: str, index: int) -> str:
@@ -69,12 +71,20 @@ def find_blender(blender: str) -> str:
 
 
 def plan_renders(
-    scenes: Sequence[tuple[str, Path]], weights: np.ndarray, counts: Mapping[str, int], seed: int
+    scenes: Sequence[tuple[str, Path]],
+    weights: np.ndarray,
+    counts: Mapping[str, int],
+    seed: int,
+    lying_every: int = 0,
 ) -> list[RenderItem]:
     """One item per image; its scene and its Blender seed come from (seed, its name) alone.
 
     So a folder built with more images keeps the ones it had, and any one image can be redrawn.
+    With ``lying_every`` N, images number 0, N, 2N... lie on their side: chosen by number, not by a
+    random draw, so switching it on changes the pose of those images and nothing else in the plan.
     """
+    if lying_every < 0:
+        raise BadRequest("lying_every cannot be negative (0: no bottle lies on its side).")
     unknown = sorted(set(counts) - set(RENDER_LABELS))
     if unknown:
         raise BadRequest(f"Rendered bottles are {' or '.join(RENDER_LABELS)}, not {', '.join(unknown)}.")
@@ -88,7 +98,8 @@ def plan_renders(
             name = render_name(label, index)
             rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 7])
             scene_file, scene_path = scenes[int(rng.choice(len(scenes), p=weights))]
-            items.append(RenderItem(name, label, int(rng.integers(2**31)), scene_path, scene_file))
+            lying = lying_every > 0 and index % lying_every == 0
+            items.append(RenderItem(name, label, int(rng.integers(2**31)), scene_path, scene_file, lying))
     return items
 
 
@@ -110,6 +121,7 @@ def render_job(
                 "size": settings.size,
                 "label_art": str(art.label),
                 "cap_art": str(art.cap),
+                "lying": item.lying,
             }
             for item, art in zip(items, arts, strict=True)
         ],
