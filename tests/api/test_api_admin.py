@@ -118,6 +118,8 @@ def test_pagination_with_limit_and_cursor(logged: tuple[TestClient, dict[str, da
         ({"limit": 1001}, 422, "limit"),
         ({"min_confidence": 1.5}, 422, "min_confidence"),
         ({"since": "yesterday"}, 422, "since"),
+        ({"since": "9999-12-31T23:59:59-12:00"}, 400, "out of range once converted to UTC"),
+        ({"until": "0001-01-01T00:00:00+05:00"}, 400, "out of range once converted to UTC"),
     ],
 )
 def test_bad_queries_are_refused_with_the_error_shape(

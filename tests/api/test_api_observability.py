@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
+
+import pytest
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -70,6 +73,37 @@ def test_unexpected_exceptions_become_a_plain_500(client: TestClient) -> None:
     assert r.json() == {"error": "Internal error."}
     assert r.headers["x-request-id"] == "boom-1"
     assert "secret" not in r.text
+
+
+def test_a_client_that_hangs_up_mid_upload_is_a_499_not_a_500(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Aborted uploads happen all day on mobile networks; counting them as 500s would page somebody."""
+    head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n\xff\xd8\xff'
+    messages = [{"type": "http.request", "body": head, "more_body": True}, {"type": "http.disconnect"}]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/v1/classify", "raw_path": b"/v1/classify", "query_string": b"",
+        "root_path": "", "server": ("testserver", 80), "client": ("127.0.0.1", 5000),
+        "headers": [(b"content-type", b"multipart/form-data; boundary=b"), (b"content-length", b"100000")],
+    }  # fmt: skip
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    assert client.portal is not None  # the fixture's client is started: the app's lifespan ran
+    with caplog.at_level(logging.INFO, logger="capsight.api.middleware"):
+        client.portal.call(client.app, scope, receive, send)
+    assert sent == []  # nobody to answer
+    assert "client closed the connection" in caplog.text
+    assert "unhandled error" not in caplog.text
+    text = client.get("/metrics").text
+    assert _sample(text, "capsight_http_requests_total", endpoint="/v1/classify", status="499") == 1
+    assert 'status="500"' not in text
 
 
 def test_cors_headers_follow_settings(make_client: AppFactory) -> None:

@@ -123,6 +123,11 @@ def test_infer_errors_use_the_error_shape(client: TestClient) -> None:
     _bad(
         client, {"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES", "data": ["@@@"]}]}, "base64"
     )
+    _bad(
+        client,
+        {"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES", "data": ["data:image/png;base64"]}]},
+        "data: url without data",
+    )
     _bad(client, _request(jpeg("closed"), outputs=[{"name": "logits"}]), "unknown output")
     _bad(
         client, _request(jpeg("closed"), truncated_jpeg()), "input element 1: the image could not be decoded"
@@ -132,6 +137,18 @@ def test_infer_errors_use_the_error_shape(client: TestClient) -> None:
         _request(jpeg("closed"), b"text"),
         "input element 1: the uploaded file is not a supported image",
     )
+
+
+def test_infer_refuses_bodies_made_of_structure_before_parsing_them(client: TestClient) -> None:
+    """A few MB of empty arrays would become millions of Python objects before validation said no."""
+    n = 200_000
+    body = '{"inputs":[{"name":"image","datatype":"BYTES","shape":[1],"data":[' + ",".join(["[]"] * n) + "]}]}"
+    r = client.post(INFER, content=body.encode(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    # one "[" per empty array, plus the 19 brackets, braces and quotes of the envelope
+    assert r.json()["error"].startswith(f"Invalid inference request: {n + 19} brackets and quotes")
+    many_strings = _request(*[jpeg("closed")] * 2)  # a real request passes the same check
+    assert client.post(INFER, json=many_strings).status_code == 200
 
 
 def test_infer_too_many_images_is_400(make_client: Any) -> None:

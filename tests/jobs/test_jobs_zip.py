@@ -144,6 +144,9 @@ def test_bad_requests_are_400(make_app: JobApp) -> None:
         "no file part": client.post("/v1/jobs", files={"other": ("a.zip", b"x")}),
         "plain text": client.post("/v1/jobs", content=b"hello", headers={"Content-Type": "text/plain"}),
         "bad json": client.post("/v1/jobs", content=b"{", headers={"Content-Type": "application/json"}),
+        "deep json": client.post(  # 4 KB nested deeper than the parser's recursion limit
+            "/v1/jobs", content=b"[" * 2000 + b"]" * 2000, headers={"Content-Type": "application/json"}
+        ),
         "neither": client.post("/v1/jobs", json={}),
         "both": client.post("/v1/jobs", json={"urls": ["http://a/x.jpg"], "s3_prefix": "s3://b/p"}),
         "unknown key": client.post("/v1/jobs", json={"folder": "/etc"}),
@@ -154,6 +157,7 @@ def test_bad_requests_are_400(make_app: JobApp) -> None:
         assert set(response.json()) == {"error"}, name
     assert cases["not a zip"].json() == {"error": "The upload is not a readable zip archive."}
     assert cases["no images"].json() == {"error": "The zip holds no images."}
+    assert cases["deep json"].json() == {"error": "Invalid JSON: nested too deeply."}
     bad_format = client.get(f"/v1/jobs/{'0' * 32}/results", params={"format": "xlsx"})
     assert bad_format.status_code == 400
     # Nothing half-created: refused uploads leave no job folder and no job.

@@ -68,6 +68,8 @@ async def _read_json(request: Request) -> Any:
         return json.loads(body)
     except ValueError as exc:
         raise BadRequest(f"Invalid JSON: {exc}") from exc
+    except RecursionError as exc:  # a few KB of "[[[[..." nests deeper than the parser's stack
+        raise BadRequest("Invalid JSON: nested too deeply.") from exc
 
 
 def _check_urls(manager: JobManager, urls: list[str]) -> tuple[str, ...]:

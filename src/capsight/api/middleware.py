@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capsight.api.errors import capsight_error_response, internal_error_response
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_KEY = "capsight.request_id"
 EXTRA_HEADERS_KEY = "capsight.response_headers"
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that hung up before the answer
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/=+\-]{1,128}$")
 
 
@@ -84,6 +86,11 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_context)
+        except ClientDisconnect:
+            # The client hung up before its body arrived: nobody is left to answer, and it is not a
+            # server fault, so it is counted as nginx's 499 "client closed request", not as a 500.
+            state["status"] = CLIENT_CLOSED_REQUEST
+            logger.info("client closed the connection before its request was read (%s)", scope["path"])
         except Exception as exc:
             if state["started"]:
                 raise  # too late for a clean answer: let the server drop the connection

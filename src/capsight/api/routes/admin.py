@@ -56,7 +56,10 @@ def _utc(value: datetime | None) -> datetime | None:
     """Times without a zone are taken as UTC, the zone the log is written in."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:59-12:00 is past the last datetime once in UTC
+        raise BadRequest(f"Time {value.isoformat()} is out of range once converted to UTC.") from exc
 
 
 @router.get(

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
@@ -168,6 +169,29 @@ def _flatten(data: list[Any]) -> list[Any]:
     return flat
 
 
+MAX_STRUCTURE = 2048  # brackets, braces and quotes a request may hold; a real one needs a few dozen
+
+
+def _check_structure(body: bytes, max_images: int) -> None:
+    """Refuse a body whose JSON would become millions of Python objects before it is validated.
+
+    A V2 request is a handful of fields and at most ``max_images`` base64 strings; base64 holds no
+    brackets or quotes. 30 MB of ``[[],[],...`` would otherwise cost seconds and over a GB to parse
+    only to be refused for its shape. Counting three bytes runs at memory speed.
+    """
+    count = body.count(b"[") + body.count(b"{") + body.count(b'"')
+    if count > MAX_STRUCTURE + 2 * max_images:
+        raise BadRequest(
+            f"Invalid inference request: {count} brackets and quotes; a request of at most "
+            f"{max_images} base64 images needs far fewer."
+        )
+
+
+def _parse_request(body: bytes, max_images: int) -> InferenceRequest:
+    _check_structure(body, max_images)
+    return InferenceRequest.model_validate_json(body)
+
+
 def _decode_images(req: InferenceRequest, max_images: int, max_bytes: int) -> list[bytes]:
     if len(req.inputs) != 1:
         raise BadRequest("Expected exactly one input tensor: 'image' (BYTES, base64-encoded images).")
@@ -185,7 +209,12 @@ def _decode_images(req: InferenceRequest, max_images: int, max_bytes: int) -> li
     for i, element in enumerate(elements):
         if not isinstance(element, str):
             raise BadRequest(f"Input '{tensor.name}' element {i} must be a base64 string.")
-        text = element.split(",", 1)[1] if element.startswith("data:") else element  # data: URLs too
+        if element.startswith("data:"):  # data: URLs too ("data:image/jpeg;base64,<base64>")
+            if "," not in element:
+                raise BadRequest(f"Input '{tensor.name}' element {i} is a data: URL without data.")
+            text = element.split(",", 1)[1]
+        else:
+            text = element
         if len(text) * 3 // 4 > max_bytes + 3:
             raise PayloadTooLarge(f"Input '{tensor.name}' element {i} is over the {max_bytes}-byte limit.")
         try:
@@ -200,9 +229,12 @@ async def _infer(request: Request, principal: Any, name: str, version: str | Non
     meta = _model(runtime, name, version)
     service = runtime.service()
     service.check_capacity(1)
+    settings = runtime.settings
     body = await request.body()  # the size middleware caps this at max_batch_upload_bytes
     try:
-        req = InferenceRequest.model_validate_json(body)
+        # Off the event loop: checking and validating tens of MB of JSON takes a while, and /health
+        # must still answer meanwhile.
+        req = await run_in_threadpool(_parse_request, body, settings.max_batch_images)
     except ValidationError as exc:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
@@ -211,7 +243,6 @@ async def _infer(request: Request, principal: Any, name: str, version: str | Non
     unknown = [n for n in wanted if n not in OUTPUT_NAMES]
     if unknown:
         raise BadRequest(f"Unknown output {unknown[0]!r}; this model outputs {list(OUTPUT_NAMES)}.")
-    settings = runtime.settings
     images = _decode_images(req, settings.max_batch_images, settings.max_upload_bytes)
     ctx = request_context(request, principal)
     outcomes = await service.classify_many(images, ctx)
