@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 import pytest
-
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 

@@ -142,7 +142,8 @@ def test_infer_errors_use_the_error_shape(client: TestClient) -> None:
 def test_infer_refuses_bodies_made_of_structure_before_parsing_them(client: TestClient) -> None:
     """A few MB of empty arrays would become millions of Python objects before validation said no."""
     n = 200_000
-    body = '{"inputs":[{"name":"image","datatype":"BYTES","shape":[1],"data":[' + ",".join(["[]"] * n) + "]}]}"
+    envelope = '{"inputs":[{"name":"image","datatype":"BYTES","shape":[1],"data":['
+    body = envelope + ",".join(["[]"] * n) + "]}]}"
     r = client.post(INFER, content=body.encode(), headers={"Content-Type": "application/json"})
     assert r.status_code == 400
     # one "[" per empty array, plus the 19 brackets, braces and quotes of the envelope
