@@ -127,12 +127,23 @@ def test_batch_without_images_is_400(client: TestClient) -> None:
     assert "no file" in r.json()["error"].lower()
 
 
-def test_batch_image_over_the_per_file_limit_is_413(make_client: AppFactory) -> None:
+def test_batch_image_over_the_per_file_limit_is_its_own_413(make_client: AppFactory) -> None:
+    """One oversized photo costs its own slot, not the whole batch (its neighbours were fine)."""
     client = make_client(max_upload_bytes=3_000)
+    small = jpeg("closed")
+    assert len(small) < 3_000
     files = [
-        ("files", ("small.jpg", jpeg("closed"), "image/jpeg")),
+        ("files", ("small.jpg", small, "image/jpeg")),
         ("files", ("big.bin", b"\xff" * 5_000, "image/jpeg")),
+        ("files", ("also-small.jpg", small, "image/jpeg")),
     ]
     r = client.post("/v1/classify/batch", files=files)
-    assert r.status_code == 413
-    assert "too large" in r.json()["error"].lower()
+    assert r.status_code == 200
+    results = r.json()["results"]
+    assert [item["ok"] for item in results] == [True, False, True]
+    assert results[1]["status_code"] == 413
+    assert results[1]["error"] == "File too large: the limit is 3000 bytes per image."
+    assert results[1]["filename"] == "big.bin"
+    assert results[0]["label"] == results[2]["label"] == "closed"
+    text = client.get("/metrics").text
+    assert 'capsight_image_errors_total{status="413"} 1.0' in text

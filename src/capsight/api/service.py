@@ -83,13 +83,19 @@ class ClassificationService:
         return await self._classify_one(data, ticket, ctx, 0)
 
     async def classify_many(
-        self, images: Sequence[bytes], ctx: RequestContext
+        self, images: Sequence[bytes | CapsightError], ctx: RequestContext
     ) -> list[ClassificationResult | CapsightError]:
-        """One outcome per image, in order; a bad image does not fail its neighbours."""
+        """One outcome per image, in order; a bad image does not fail its neighbours.
+
+        An item may already be an error (refused while it was uploaded): it is logged and answered
+        in its place without being decoded.
+        """
         tickets = self._batcher.reserve(len(images))
         outcomes = await asyncio.gather(
             *(
-                self._classify_one(data, ticket, ctx, i)
+                self._refuse_one(data, ticket, ctx, i)
+                if isinstance(data, CapsightError)
+                else self._classify_one(data, ticket, ctx, i)
                 for i, (data, ticket) in enumerate(zip(images, tickets, strict=True))
             ),
             return_exceptions=True,
@@ -102,6 +108,15 @@ class ClassificationService:
         return results
 
     # -- one image -------------------------------------------------------------------------------
+
+    async def _refuse_one(
+        self, error: CapsightError, ticket: Ticket, ctx: RequestContext, index: int
+    ) -> ClassificationResult:
+        ticket.cancel()
+        if self._metrics is not None:
+            self._metrics.image_errors.labels(str(error.status_code)).inc()
+        self._record(ctx, index, b"", error=error)
+        raise error
 
     async def _classify_one(
         self, data: bytes, ticket: Ticket, ctx: RequestContext, index: int

@@ -19,7 +19,7 @@ from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
 from capsight.api.multipart import PartCallbacks, feed_multipart
-from capsight.errors import MissingFile, PayloadTooLarge, TooManyImages
+from capsight.errors import CapsightError, MissingFile, PayloadTooLarge, TooManyImages
 
 SINGLE_FIELDS = frozenset({"file", "image"})
 BATCH_FIELDS = frozenset({"files", "files[]", "file", "image"})
@@ -32,19 +32,27 @@ class Upload:
     filename: str | None
     content_type: str | None
     data: bytes
+    error: CapsightError | None = None  # refused while it arrived (a batch item over the size limit)
 
 
 class _PartCollector(PartCallbacks):
     """Callbacks for python-multipart; keeps the data of wanted parts only."""
 
     def __init__(
-        self, fields: Collection[str], max_files: int, max_file_bytes: int, strict_count: bool
+        self,
+        fields: Collection[str],
+        max_files: int,
+        max_file_bytes: int,
+        strict_count: bool,
+        oversize_per_item: bool = False,
     ) -> None:
         super().__init__(MAX_PARTS)
         self.fields = fields
         self.max_files = max_files
         self.max_file_bytes = max_file_bytes
         self.strict_count = strict_count
+        self.oversize_per_item = oversize_per_item
+        self._too_large = False
         self.uploads: list[Upload] = []
         # The wanted part's data as views into the received chunks, joined once at the end: one
         # copy of the image instead of a growing bytearray's re-copies plus a final bytes() copy.
@@ -55,6 +63,7 @@ class _PartCollector(PartCallbacks):
     def reset_part(self) -> None:
         self._chunks = None
         self._meta = None
+        self._too_large = False
 
     def on_headers_finished(self) -> None:
         name, filename = self.disposition()
@@ -74,7 +83,13 @@ class _PartCollector(PartCallbacks):
             return
         self._size += end - start
         if self._size > self.max_file_bytes:
-            raise PayloadTooLarge(f"File too large: the limit is {self.max_file_bytes} bytes per image.")
+            if not self.oversize_per_item:
+                raise PayloadTooLarge(self._too_large_message())
+            # In a batch the image gets its own 413 and its neighbours are still classified: drop
+            # what arrived of it and skip the rest (the whole body is capped by the size middleware).
+            self._too_large = True
+            self._chunks = []
+            return
         # A view, not a copy, of an immutable chunk; anything mutable is copied (it may be reused).
         view = memoryview(data)[start:end]
         self._chunks.append(view if isinstance(data, bytes) else memoryview(bytes(view)))
@@ -82,9 +97,15 @@ class _PartCollector(PartCallbacks):
     def on_part_end(self) -> None:
         if self._chunks is not None and self._meta is not None:
             name, filename, content_type = self._meta
-            self.uploads.append(Upload(name, filename, content_type, b"".join(self._chunks)))
-        self._chunks = None
-        self._meta = None
+            if self._too_large:
+                error = PayloadTooLarge(self._too_large_message())
+                self.uploads.append(Upload(name, filename, content_type, b"", error))
+            else:
+                self.uploads.append(Upload(name, filename, content_type, b"".join(self._chunks)))
+        self.reset_part()
+
+    def _too_large_message(self) -> str:
+        return f"File too large: the limit is {self.max_file_bytes} bytes per image."
 
 
 async def read_uploads(
@@ -94,12 +115,17 @@ async def read_uploads(
     max_files: int = 1,
     max_file_bytes: int,
     strict_count: bool = False,
+    oversize_per_item: bool = False,
 ) -> list[Upload]:
-    """The image parts of the request, in order. Raises MissingFile when there are none."""
+    """The image parts of the request, in order. Raises MissingFile when there are none.
+
+    ``oversize_per_item``: a part over ``max_file_bytes`` becomes an Upload carrying its 413 instead
+    of failing the whole request (a batch answers for each image).
+    """
     content_type = request.headers.get("content-type", "")
     ctype, _ = parse_options_header(content_type)
     if ctype == b"multipart/form-data":
-        collector = _PartCollector(fields, max_files, max_file_bytes, strict_count)
+        collector = _PartCollector(fields, max_files, max_file_bytes, strict_count, oversize_per_item)
         await feed_multipart(request, collector)
         uploads = collector.uploads
     elif ctype.startswith(b"image/") or ctype == b"application/octet-stream":
