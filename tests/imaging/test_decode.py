@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -173,6 +174,52 @@ def test_32_bit_integer_and_float_tiffs() -> None:
     assert pixel(decode_image(encode(sixteen, "TIFF")).image, (1, 1)) == (255, 255, 255)
     unit = Image.fromarray(np.full((4, 4), 0.5, dtype=np.float32))
     assert pixel(decode_image(encode(unit, "TIFF")).image, (1, 1)) == (128, 128, 128)
+
+
+def _reference_eight_bits(values: np.ndarray) -> np.ndarray:
+    """The whole-image arithmetic the strip-wise conversion must reproduce exactly."""
+    if values.dtype == np.float32:
+        floats = np.nan_to_num(values.astype(np.float64))
+        if floats.max() <= 1.0:
+            floats = floats * 255.0
+        return np.clip(np.rint(floats), 0, 255).astype(np.uint8)
+    ints = values.astype(np.int64)
+    if ints.max() > 255:
+        ints = (ints + 128) // 257
+    return np.clip(ints, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("kind", ["unit floats", "wide floats", "nan and inf", "8-bit ints", "16-bit ints"])
+def test_high_bit_depth_conversion_is_the_same_across_strips(kind: str) -> None:
+    rng = np.random.default_rng(3)
+    shape = (700, 9)  # taller than one strip of rows, so strip edges are crossed
+    values = {
+        "unit floats": rng.random(shape, dtype=np.float32),
+        "wide floats": (rng.random(shape, dtype=np.float32) * 400 - 50),
+        "nan and inf": np.where(rng.random(shape) < 0.1, np.nan, rng.random(shape, dtype=np.float32)),
+        "8-bit ints": rng.integers(-20, 256, shape).astype(np.int32),
+        "16-bit ints": rng.integers(-5, 70_000, shape).astype(np.int32),
+    }[kind]
+    if kind == "nan and inf":
+        values = values.astype(np.float32)
+        values[5, 5] = np.inf  # one +inf: the data is no longer [0, 1], as nan_to_num would say
+    decoded = decode_image(encode(Image.fromarray(values), "TIFF"))
+    got = np.asarray(decoded.image)[:, :, 0]
+    assert np.array_equal(got, _reference_eight_bits(values))
+
+
+def test_high_bit_depth_conversion_does_not_widen_the_whole_image() -> None:
+    """A 16-bit PNG or float TIFF near the pixel limit once cost over a GB in 8-byte temporaries."""
+    side = 1000
+    floats = Image.fromarray(np.random.default_rng(0).random((side, side), dtype=np.float32))
+    data = encode(floats, "TIFF")
+    tracemalloc.start()  # counts NumPy's buffers (Pillow's own image memory is not counted)
+    try:
+        decode_image(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * side * side  # under 8 bytes a pixel; the whole-image float64 way took ~33
 
 
 def test_animated_gif_uses_the_first_frame() -> None:
