@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -57,6 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("capsight: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `capsight classify --json ... | head`: the reader left. Point stdout at /dev/null so the
+        # interpreter's final flush does not raise again, and exit as a shell does on SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except OSError as exc:
+        # The file system said no (a path that is a file, not a folder; permissions; a full disk):
+        # the user can act on one line naming the path, not on a traceback.
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"capsight: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -54,6 +54,12 @@ class InvalidImage(BadRequest):
     default_message = "The uploaded file is not a supported image (JPEG, PNG, WebP, GIF, BMP, TIFF)."
 
 
+class InvalidModel(BadRequest):
+    """A model folder whose model.json or model.onnx cannot be used (corrupt, inconsistent, missing)."""
+
+    default_message = "The model folder is not a usable capsight model."
+
+
 class TooManyImages(BadRequest):
     default_message = "Too many images in one request."
 

@@ -83,6 +83,49 @@ def test_classify_without_a_model_is_a_clear_error(
     assert "No model at" in capsys.readouterr().err
 
 
+def test_classify_with_a_broken_model_is_one_line(
+    colour_model_dir: Path, tmp_path: Path, images: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.json").write_text((colour_model_dir / "model.json").read_text())
+    (broken / "model.onnx").write_bytes((colour_model_dir / "model.onnx").read_bytes()[:100])
+    assert main(["classify", str(images["red"]), "--model", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("capsight: error: ") and "is not a valid ONNX model" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_classify_into_a_closed_pipe_exits_quietly(colour_model_dir: Path, images: dict[str, Path]) -> None:
+    """`capsight classify --json ... | head -c 10`: the reader leaves early; no BrokenPipeError traceback."""
+    many = [str(images["red"])] * 3000  # far more output than the pipe buffer holds
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(
+        [sys.executable, "-m", "capsight", "classify", "--json", "--model", str(colour_model_dir), *many],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.read(10)
+        proc.stdout.close()  # the reader is gone
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+    assert code == 141
+
+
+def test_an_unwritable_output_is_one_line_not_a_traceback(
+    colour_model_dir: Path, images: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("x")
+    out = tmp_path / "a-file" / "out"  # its parent is a file: mkdir fails in the file system
+    code = main(["batch", str(images["red"]), "--out", str(out), "--model", str(colour_model_dir)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("capsight: error: Not a directory") and "Traceback" not in err
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

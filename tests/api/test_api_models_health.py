@@ -41,6 +41,9 @@ def test_live_and_ready(client: TestClient) -> None:
     ready = client.get("/health/ready")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "model": "bottle-status", "version": "test-1"}
+    for path in ("/health/live", "/health/ready"):  # load balancers that probe with HEAD
+        head = client.head(path)
+        assert head.status_code == 200 and head.content == b"", path
 
 
 def test_not_ready_until_warm_up_finishes(make_client: AppFactory, onnx_classifier: OnnxClassifier) -> None:
@@ -48,6 +51,8 @@ def test_not_ready_until_warm_up_finishes(make_client: AppFactory, onnx_classifi
     client = make_client(classifier=slow, ready=False)
     try:
         assert client.get("/health/live").status_code == 200
+        assert client.head("/health/live").status_code == 200
+        assert client.head("/health/ready").status_code == 503
         for path in ("/health/ready", "/v1/models"):
             r = client.get(path)
             assert r.status_code == 503, path

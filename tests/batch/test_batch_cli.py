@@ -73,3 +73,24 @@ def test_min_confidence_must_be_a_probability(colour_model_dir: Path, tmp_path: 
             ["batch", str(tmp_path), "--out", str(tmp_path / "o"), "--sort", "copy", "--min-confidence", "2"]
         )
     assert exc.value.code == 2
+
+
+def test_named_files_with_image_names_are_images_even_when_broken(
+    colour_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty or garbled photo named on the command line gets its own error row; it is never read
+    as a list of paths (only files without an image suffix are lists)."""
+    from api.helpers import jpeg
+
+    good, empty, garbled = tmp_path / "good.jpg", tmp_path / "empty.jpg", tmp_path / "garbled.png"
+    good.write_bytes(jpeg("closed"))
+    empty.write_bytes(b"")
+    garbled.write_text("hello\nnot png\n")
+    out = tmp_path / "out"
+    argv = ["batch", str(empty), str(good), str(garbled), "--out", str(out), "--model", str(colour_model_dir)]
+    assert main([*argv, "--no-progress"]) == 0
+    rows = {Path(r["path"]).name: r for r in read_jsonl(out / "results.jsonl")}
+    assert set(rows) == {"good.jpg", "empty.jpg", "garbled.png"}
+    assert rows["good.jpg"]["label"] == "closed"
+    assert rows["empty.jpg"]["error"] and rows["garbled.png"]["error"]
+    assert "3 images" in capsys.readouterr().out

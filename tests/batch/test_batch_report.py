@@ -143,3 +143,15 @@ def test_report_of_missing_results_is_an_error(tmp_path: Path, capsys: pytest.Ca
         write_report(tmp_path / "results.jsonl")
     assert main(["report", str(tmp_path / "results.jsonl")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_report_takes_the_run_folder_and_refuses_what_is_not_a_results_log(
+    batch_out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(batch_out)]) == 0  # the batch --out folder: its results.jsonl
+    assert capsys.readouterr().out.strip() == str(batch_out / "report.html")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8)
+    assert main(["report", str(photo)]) == 2
+    assert "holds no batch results" in capsys.readouterr().err
+    assert not (tmp_path / "report.html").exists()

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from capsight.errors import InvalidModel
 from capsight.imaging import decode_image, preprocess_batch
 from capsight.inference import OnnxClassifier, load_metadata
 from capsight.inference.classifier import to_predictions
@@ -33,8 +34,43 @@ def test_label_count_mismatch_is_refused(colour_model_dir: Path, tmp_path: Path)
     from dataclasses import replace
 
     replace(meta, labels=("a", "b")).save(bad)
-    with pytest.raises(ValueError, match="labels"):
+    with pytest.raises(InvalidModel, match=r"has 3 outputs but model\.json lists 2 labels"):
         OnnxClassifier(bad)
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        ("onnx cut short", "is not a valid ONNX model"),
+        ("onnx missing", "model.onnx not found"),
+        ("json cut short", "is not a valid capsight model.json"),
+        ("json empty object", "must list the class labels"),
+        ("json a list", "it is not a JSON object"),
+        ("json missing", "model.json not found"),
+    ],
+)
+def test_a_broken_model_folder_is_one_clear_error(
+    colour_model_dir: Path, tmp_path: Path, breakage: str, message: str
+) -> None:
+    """The CLI and the server print these as one line: no ONNX Runtime or JSON traceback."""
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    onnx = (colour_model_dir / "model.onnx").read_bytes()
+    meta = (colour_model_dir / "model.json").read_text()
+    files = {
+        "onnx cut short": {"model.onnx": onnx[: len(onnx) // 2], "model.json": meta},
+        "onnx missing": {"model.json": meta},
+        "json cut short": {"model.onnx": onnx, "model.json": meta[:20]},
+        "json empty object": {"model.onnx": onnx, "model.json": "{}"},
+        "json a list": {"model.onnx": onnx, "model.json": "[1, 2]"},
+        "json missing": {"model.onnx": onnx},
+    }[breakage]
+    for name, content in files.items():
+        target = bad / name
+        target.write_bytes(content) if isinstance(content, bytes) else target.write_text(content)
+    with pytest.raises(InvalidModel, match=message) as caught:
+        OnnxClassifier(bad)
+    assert "\n" not in caught.value.message
 
 
 def test_metadata_round_trip(colour_model_dir: Path) -> None:

@@ -90,6 +90,14 @@ def test_db_upgrade(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (data_dir / "capsight.db").is_file()
 
 
+def test_db_upgrade_to_an_unknown_revision_is_one_line(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "upgrade", "--revision", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("capsight: error: Cannot upgrade to 'bogus'") and "Traceback" not in err
+
+
 def test_db_purge(
     data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

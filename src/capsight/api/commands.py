@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from capsight.cli_types import port
 from capsight.errors import CapsightError, NotFound
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         description="Serve the model over HTTP: /classify, /v1, /v2 (Open Inference Protocol), /docs.",
     )
     serve.add_argument("--host", help="interface to bind (default: CAPSIGHT_HOST or 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default: CAPSIGHT_PORT or 8000)")
+    serve.add_argument("--port", type=port, help="port, 1-65535 (default: CAPSIGHT_PORT or 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (default: CAPSIGHT_WORKERS or 1)")
     serve.add_argument("--model", type=Path, help="model directory with model.onnx + model.json")
     serve.add_argument("--access-log", action="store_true", help="log every request line (costs throughput)")

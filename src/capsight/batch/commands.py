@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from capsight.cli_types import int_in, output_dir, output_file
+
 
 def _probability(text: str) -> float:
     value = float(text)
@@ -31,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="SRC",
         help="folder (recursive), glob, text file of paths (one per line), image file, or s3://bucket/prefix",
     )
-    batch.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    batch.add_argument("--out", required=True, type=output_dir, metavar="DIR", help="output folder")
     batch.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: settings.model_dir)")
     batch.add_argument("--batch-size", type=int, default=32, help="images per inference batch (default 32)")
     batch.add_argument(
@@ -69,9 +71,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     report = subparsers.add_parser(
         "report", help="render an HTML report of a batch run", description="Render results.jsonl as HTML."
     )
-    report.add_argument("results", type=Path, help="results.jsonl of a batch run")
-    report.add_argument("--out", type=Path, help="HTML file (default: report.html next to the results)")
-    report.add_argument("--least", type=int, default=24, help="how many least confident images to show")
+    report.add_argument("results", type=Path, help="results.jsonl of a batch run, or its --out folder")
+    report.add_argument(
+        "--out", type=output_file, help="HTML file (default: report.html next to the results)"
+    )
+    report.add_argument(
+        "--least", type=int_in(0, 10_000), default=24, help="how many least confident images to show"
+    )
     report.add_argument("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// thumbnails")
     report.set_defaults(handler=report_command)
 

@@ -17,10 +17,10 @@ from html import escape
 from pathlib import Path
 
 from capsight.batch.records import ResultRecord
-from capsight.batch.resultlog import read_records
+from capsight.batch.resultlog import RESULTS_JSONL, read_records
 from capsight.batch.sources import ObjectReader
 from capsight.batch.svg import bar_chart, histogram
-from capsight.errors import NotFound
+from capsight.errors import BadRequest, NotFound
 from capsight.imaging import decode_image
 
 log = logging.getLogger(__name__)
@@ -168,9 +168,15 @@ def write_report(
     least_confident: int = 24,
     s3_endpoint_url: str | None = None,
 ) -> Path:
+    if results_path.is_dir():  # the batch run's --out folder: its results.jsonl
+        results_path = results_path / RESULTS_JSONL
     if not results_path.is_file():
         raise NotFound(f"{results_path} does not exist; pass the results.jsonl of a batch run.")
-    records = read_records(results_path)
+    with open(results_path, "rb") as fh:
+        head = fh.read(64).lstrip()
+    records = read_records(results_path) if head.startswith(b"{") else []
+    if not records and head:  # an image, a list file, anything that is not a results log
+        raise BadRequest(f"{results_path} holds no batch results; pass the results.jsonl of a batch run.")
     out_path = out_path or results_path.with_name("report.html")
     html = render_report(
         records,

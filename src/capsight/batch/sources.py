@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from capsight.errors import BadRequest
-from capsight.imaging import detect_format
+from capsight.imaging import IMAGE_SUFFIXES, detect_format
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,10 @@ def expand_source(source: str, reader: ObjectReader, exclude: Path | None = None
     if path.is_dir():
         return _walk_folder(path.resolve(), exclude)
     if path.is_file():
-        return [str(path.resolve())] if _looks_like_image(path) else _read_list_file(path)
+        # A file named like an image is an image even when its bytes are not (it gets its own error
+        # row, like a bad file in a folder); only other files are read as lists of paths.
+        named_image = path.suffix.lower() in IMAGE_SUFFIXES
+        return [str(path.resolve())] if named_image or _looks_like_image(path) else _read_list_file(path)
     if _GLOB_CHARS & set(source):
         keys = _expand_glob(source, exclude)
         if not keys:

@@ -42,6 +42,8 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
 )
 
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+# File names that say "image" (for listing folders; the bytes still decide what a file is).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 _WHOLE_BUFFER_FORMATS = frozenset({"JPEG", "PNG"})
 
 

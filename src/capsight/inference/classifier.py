@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from capsight.errors import InferenceFailed
+from capsight.errors import InferenceFailed, InvalidModel
 from capsight.inference.cpu import int8_overflow_risk
 from capsight.inference.metadata import ONNX_FILE, ModelMetadata, load_metadata
 
@@ -99,14 +99,21 @@ class OnnxClassifier:
         # Idle intra-op threads spin-wait by default; on a small box that steals the core the next
         # image decode needs (measured: CPU per image 7.6 -> 15.5 ms with spinning on).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(self.model_dir / ONNX_FILE), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        onnx_path = self.model_dir / ONNX_FILE
+        if not onnx_path.is_file():
+            raise InvalidModel(f"{onnx_path} not found: a model folder holds model.json and model.onnx.")
+        try:
+            self._session = ort.InferenceSession(
+                str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime's own untyped errors (InvalidProtobuf, Fail, ...)
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InvalidModel(f"{onnx_path} is not a valid ONNX model: {first_line}") from exc
         self._input_name = self._session.get_inputs()[0].name
         out_shape = self._session.get_outputs()[0].shape
         if out_shape and isinstance(out_shape[-1], int) and out_shape[-1] != len(self.metadata.labels):
-            raise ValueError(
-                f"model.onnx has {out_shape[-1]} outputs but model.json lists "
+            raise InvalidModel(
+                f"{onnx_path} has {out_shape[-1]} outputs but model.json lists "
                 f"{len(self.metadata.labels)} labels"
             )
 

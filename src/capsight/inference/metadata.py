@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capsight.errors import InvalidModel
 from capsight.imaging.preprocess import PreprocessSpec
 
 METADATA_FILE = "model.json"
@@ -82,5 +83,14 @@ class ModelMetadata:
 
 
 def load_metadata(model_dir: Path | str) -> ModelMetadata:
+    """``model_dir``'s model.json; InvalidModel (a one-line message) when it is missing or broken."""
     path = Path(model_dir) / METADATA_FILE
-    return ModelMetadata.from_dict(json.loads(path.read_text()))
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            raise ValueError("it is not a JSON object")
+        return ModelMetadata.from_dict(data)
+    except FileNotFoundError as exc:
+        raise InvalidModel(f"{path} not found: a model folder holds model.json and model.onnx.") from exc
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError) as exc:
+        raise InvalidModel(f"{path} is not a valid capsight model.json: {exc}") from exc

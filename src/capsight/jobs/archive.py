@@ -24,8 +24,8 @@ from pathlib import Path
 
 from capsight.errors import BadRequest, PayloadTooLarge
 from capsight.imaging import detect_format
+from capsight.imaging.decode import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 CHUNK = 1024 * 1024
 MAX_NAME_BYTES = 255
 _DRIVE = re.compile(r"^[A-Za-z]:")

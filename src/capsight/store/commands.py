@@ -10,6 +10,8 @@ import argparse
 import json
 from typing import Any
 
+from capsight.cli_types import float_in
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add this area's subcommands; each sets `handler=` to a function taking the parsed args."""
@@ -34,7 +36,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     upgrade.add_argument("--revision", default="head")
     upgrade.set_defaults(handler=db_upgrade)
     purge = db_sub.add_parser("purge", help="delete request-log rows and images older than N days")
-    purge.add_argument("--older-than-days", type=float, default=None, help="default: CAPSIGHT_RETENTION_DAYS")
+    purge.add_argument(
+        "--older-than-days",
+        type=float_in(0.0, 36500.0, low_open=True),
+        default=None,
+        help="days, up to 36500 (default: CAPSIGHT_RETENTION_DAYS)",
+    )
     purge.set_defaults(handler=db_purge)
 
 
@@ -104,9 +111,15 @@ def keys_revoke(args: argparse.Namespace) -> int:
 
 
 def db_upgrade(args: argparse.Namespace) -> int:
+    from alembic.util import CommandError
+
+    from capsight.errors import BadRequest
+
     db = _database()
     try:
         db.migrate(args.revision)
+    except CommandError as exc:  # an unknown revision, most often
+        raise BadRequest(f"Cannot upgrade to {args.revision!r}: {exc}") from exc
     finally:
         db.dispose()
     print(f"database at {args.revision}")

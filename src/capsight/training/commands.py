@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from capsight.cli_types import positive_int
+from capsight.cli_types import float_in, int_in, output_dir, positive_int
 from capsight.errors import BadRequest
 
 
@@ -25,11 +25,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "checkpoint.pt and report.html (with PNG figures) into --out.",
     )
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR")
-    p.add_argument("--out", type=Path, required=True, help="output model folder")
+    p.add_argument("--out", type=output_dir, required=True, help="output model folder")
     p.add_argument("--arch", default="mobilenet_v2", help="mobilenet_v2 (default), efficientnet_lite0, tiny")
     p.add_argument("--epochs", type=positive_int, default=12)
     p.add_argument(
-        "--image-size", type=positive_int, default=None, help="model input side (default: per arch)"
+        "--image-size",
+        type=int_in(16, 1024),
+        default=None,
+        help="model input side, 16-1024 (default: per arch)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--test-dir", type=Path, default=None, help="fixed test folder (same class folders)")
@@ -49,14 +52,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="freeze the first N backbone blocks, train the rest + head (default: per arch)",
     )
     p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float_in(0.0, 10.0, low_open=True), default=1e-3)
     p.add_argument(
         "--backbone-lr-mult",
         type=float,
         default=1.0,
         help="learning rate of the unfrozen backbone blocks as a fraction of --lr (head: --lr)",
     )
-    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--label-smoothing", type=float_in(0.0, 1.0), default=0.1)
     p.add_argument("--augment", choices=("default", "strong"), default="default", help="augmentation preset")
     p.add_argument(
         "--tta-flip",
@@ -98,12 +101,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--split-file", type=Path, default=None, help="split.json written by train")
     p.add_argument("--split", choices=("train", "val", "test"), default="test")
-    p.add_argument("--out", type=Path, default=None, help="also write figures + report.html here")
+    p.add_argument("--out", type=output_dir, default=None, help="also write figures + report.html here")
     p.set_defaults(handler=cmd_evaluate)
 
     p = subparsers.add_parser("export", help="re-export a training checkpoint to model.onnx + model.json")
     p.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="checkpoint.pt (or its folder)")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=output_dir, required=True)
     p.add_argument("--images", type=Path, default=None, help="folder of photos for the parity check")
     p.set_defaults(handler=cmd_export)
 
@@ -118,7 +121,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
     p.add_argument("--data", type=Path, required=True, help="the labelled photo folder (class folders)")
-    p.add_argument("--out", type=Path, required=True, help="output model folder (not MODEL_DIR)")
+    p.add_argument("--out", type=output_dir, required=True, help="output model folder (not MODEL_DIR)")
     p.add_argument("--split-file", type=Path, default=None, help="split.json (default: MODEL_DIR/split.json)")
     p.add_argument("--calibration", type=positive_int, default=160, help="calibration photos (default 160)")
     p.add_argument(
@@ -127,7 +130,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default="percentile",
         help="activation range calibration (the bundled model uses minmax)",
     )
-    p.add_argument("--min-agreement", type=float, default=0.98, help="required top-1 agreement with FP32")
+    p.add_argument(
+        "--min-agreement",
+        type=float_in(0.0, 1.0),
+        default=0.98,
+        help="required top-1 agreement with FP32 (0-1)",
+    )
     p.add_argument(
         "--keep-float",
         type=_keep_float,

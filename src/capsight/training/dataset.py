@@ -19,14 +19,13 @@ from pathlib import Path
 from PIL import Image
 
 from capsight.errors import BadRequest, CapsightError
-from capsight.imaging.decode import decode_file
+from capsight.imaging.decode import IMAGE_SUFFIXES, decode_file
 
 logger = logging.getLogger(__name__)
 
 # A sub-folder is a class only if it holds at least one file named like an image: this keeps folders
 # such as LICENSES/ or docs/ next to the class folders from becoming classes. Inside a class folder
 # every file is tried, whatever its name, and the ones that do not decode are reported.
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
 # Crops cut from one photo are named NAME__cropN.ext, and composites made from one photo by
 # ``capsight prepare-data`` NAME__crop-synthK.ext (possibly after a crop: NAME__crop2__crop-synth0)

@@ -148,31 +148,32 @@ def re_export(checkpoint_path: Path, out_dir: Path, images: Path | None = None) 
     """
     from capsight.training.card import model_version
     from capsight.training.checkpoint import load_checkpoint
+    from capsight.training.staging import staged_folder
 
     checkpoint = load_checkpoint(checkpoint_path)
     tta_flip = bool(checkpoint.metadata.get("training", {}).get("tta_flip", False))
     model = with_tta(checkpoint.build_model(), tta_flip)
     spec = checkpoint.preprocessing
-    out_dir = Path(out_dir)
-    onnx_path = export_onnx(model, out_dir, spec.input_size)
     if images is not None:
         paths = sorted(p for p in Path(images).rglob("*") if p.is_file())
     else:
         paths = [Path(p) for p in checkpoint.parity_files]
     batch = serving_batch(paths, spec)
-    if not len(batch):
+    if not len(batch):  # checked before anything is written
         if images is not None:
             raise BadRequest(f"No decodable image in {images} for the parity check.")
         logger.warning("the photos recorded in the checkpoint are gone: parity is checked on random inputs")
         size = spec.input_size
         batch = np.random.default_rng(0).normal(size=(4, 3, size, size)).astype(np.float32)
-    parity = check_parity(model, onnx_path, batch)
-    meta = ModelMetadata.from_dict(checkpoint.metadata)
-    training = {
-        **meta.training,
-        "parity_max_abs_diff": parity.max_abs_diff,
-        "re_exported_from": str(checkpoint_path),
-    }
-    meta = replace(meta, version=model_version(onnx_path), training=training)
-    meta.save(out_dir)
+    with staged_folder(Path(out_dir)) as staging:  # model.onnx and model.json change together or not at all
+        onnx_path = export_onnx(model, staging, spec.input_size)
+        parity = check_parity(model, onnx_path, batch)
+        meta = ModelMetadata.from_dict(checkpoint.metadata)
+        training = {
+            **meta.training,
+            "parity_max_abs_diff": parity.max_abs_diff,
+            "re_exported_from": str(checkpoint_path),
+        }
+        meta = replace(meta, version=model_version(onnx_path), training=training)
+        meta.save(staging)
     return meta

@@ -39,6 +39,7 @@ from capsight.training.loop import TrainConfig, TrainResult, train
 from capsight.training.reports import write_reports
 from capsight.training.sources import sources_summary
 from capsight.training.split import SplitPlan, make_split
+from capsight.training.staging import staged_folder
 
 logger = logging.getLogger(__name__)
 
@@ -119,12 +120,21 @@ def _earlier_test(split_file: Path) -> tuple[str, ...]:
 
 
 def run_training(req: TrainRequest) -> TrainOutcome:
+    """Train, export and evaluate into ``req.out_dir``, all or nothing (see ``staging.py``)."""
+    if req.test_dir is not None and not Path(req.test_dir).is_dir():
+        raise BadRequest(f"Test folder not found: {req.test_dir}")
+    final = Path(req.out_dir)
+    with staged_folder(final, stale=(CHECKPOINT_FILE,)) as staging:
+        outcome = _train_into(req, staging, req.name or final.name)
+    logger.info("model written to %s", final)
+    return replace(outcome, out_dir=final)
+
+
+def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
     started = time.perf_counter()
     arch = get_architecture(req.arch)
     size = req.image_size or arch.default_input_size
     spec = PreprocessSpec(input_size=size, resize_mode=req.resize_mode, mean=arch.mean, std=arch.std)
-    out_dir = Path(req.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
 
     folder = load_folder(Path(req.data_dir), round(size * CACHE_FACTOR), group_pattern=req.group_pattern)
     labels = folder.labels
@@ -232,7 +242,7 @@ def run_training(req: TrainRequest) -> TrainOutcome:
         provenance["prepare_data"] = prepared
     provenance = {**provenance, **req.provenance}
     metadata = build_metadata(
-        name=req.name or out_dir.name,
+        name=name,
         onnx_path=onnx_path,
         labels=labels,
         architecture=req.arch,

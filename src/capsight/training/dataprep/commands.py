@@ -10,14 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from capsight.cli_types import positive_int
-
-
-def _non_negative(value: str) -> float:
-    number = float(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return number
+from capsight.cli_types import float_in, int_in, output_dir, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -29,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "paste cut-out bottles into real scenes, and write SOURCES.json + SUMMARY.md. "
         "Deterministic for a seed.",
     )
-    p.add_argument("--out", type=Path, required=True, help="output folder (replaced if made by prepare-data)")
+    p.add_argument(
+        "--out", type=output_dir, required=True, help="output folder (replaced if made by prepare-data)"
+    )
     p.add_argument(
         "--shared-dataset",
         type=Path,
@@ -38,15 +33,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument(
         "--composites-per-bottle",
-        type=_non_negative,
+        type=float_in(0.0, 100.0),
         default=1.25,
         help="composites per accepted cut-out on average (bottles are spread to balance glass/plastic "
         "per label; background items get the same rate); 0 makes none (default 1.25)",
     )
     p.add_argument(
         "--capped-twins",
-        type=int,
-        choices=range(0, 5),
+        type=int_in(0, 4),
         default=0,
         metavar="N",
         help="for each open glass bottle, N composites of it with a drawn cap, labelled closed: the "
@@ -54,8 +48,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument(
         "--rendered",
-        type=int,
-        choices=range(0, 2001),
+        type=int_in(0, 2000),
         default=0,
         metavar="N",
         help="render N capped (closed) and N open (opened) glass beer bottles in front of the scene photos "
@@ -64,8 +57,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument(
         "--lying-every",
-        type=int,
-        choices=range(0, 101),
+        type=int_in(0, 100),
         default=0,
         metavar="N",
         help="of the --rendered bottles, images number 0, N, 2N... lie on their side, as in litter or on "

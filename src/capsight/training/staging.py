@@ -1,0 +1,42 @@
+"""All-or-nothing output folders for the commands that write models (train, export).
+
+Why: a run that fails half-way (bad settings found late, Ctrl-C, a crash) must not leave a mix of
+two runs in a model folder: a new split.json beside the old model, or a new model.onnx beside the
+old model.json that no longer matches it. So the files are written to a hidden folder beside the
+target and moved in, file by file with an atomic rename on the same file system, only on success.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from capsight.errors import BadRequest
+
+
+@contextmanager
+def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]:
+    """Yield an empty folder to write into; on a clean exit its files replace those in ``final``.
+
+    ``stale``: names in ``final`` that belong with the rest (a checkpoint of an older run) and are
+    removed when the new run did not write them. Other files already in ``final`` are kept.
+    """
+    final = Path(final)
+    if final.exists() and not final.is_dir():
+        raise BadRequest(f"{final} exists and is not a folder.")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    try:
+        yield staging
+        final.mkdir(exist_ok=True)
+        written = {path.name for path in staging.iterdir()}
+        for name in sorted(written):
+            os.replace(staging / name, final / name)
+        for name in set(stale) - written:
+            (final / name).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

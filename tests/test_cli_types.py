@@ -1,0 +1,82 @@
+"""Bad numbers and paths are refused by argparse (exit 2, one short line) before any work starts."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from capsight.cli import main
+from capsight.cli_types import float_in, int_in, output_dir, output_file, port
+
+
+def test_int_in_names_its_range() -> None:
+    parse = int_in(0, 2000)
+    assert parse("0") == 0 and parse("2000") == 2000
+    for bad, message in (("-1", "from 0 to 2000, got -1"), ("2001", "got 2001"), ("x", "whole number")):
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            parse(bad)
+
+
+def test_float_in_refuses_nan_inf_and_out_of_range() -> None:
+    unit = float_in(0.0, 1.0)
+    assert unit("0") == 0.0 and unit("1") == 1.0 and unit("0.98") == 0.98
+    for bad in ("nan", "inf", "-inf", "-0.1", "1.5", "abc"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            unit(bad)
+    positive = float_in(0.0, 10.0, low_open=True)
+    with pytest.raises(argparse.ArgumentTypeError, match=r"in \(0, 10\]"):
+        positive("0")
+
+
+def test_output_paths(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    assert output_dir(str(tmp_path / "new")) == tmp_path / "new"
+    assert output_dir(str(tmp_path)) == tmp_path
+    with pytest.raises(argparse.ArgumentTypeError, match="not a folder"):
+        output_dir(str(tmp_path / "file"))
+    assert output_file(str(tmp_path / "r.html")) == tmp_path / "r.html"
+    with pytest.raises(argparse.ArgumentTypeError, match="is a folder"):
+        output_file(str(tmp_path))
+    with pytest.raises(argparse.ArgumentTypeError, match="does not exist"):
+        output_file(str(tmp_path / "no" / "r.html"))
+    assert port("8000") == 8000
+    with pytest.raises(argparse.ArgumentTypeError):
+        port("99999")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "DATA", "--out", "FILE"],
+        ["train", "DATA", "--out", "OUT", "--lr", "nan"],
+        ["train", "DATA", "--out", "OUT", "--lr", "-1"],
+        ["train", "DATA", "--out", "OUT", "--label-smoothing", "2"],
+        ["train", "DATA", "--out", "OUT", "--image-size", "1"],
+        ["quantize", "DATA", "--data", "DATA", "--out", "OUT", "--min-agreement", "-1"],
+        ["quantize", "DATA", "--data", "DATA", "--out", "OUT", "--min-agreement", "nan"],
+        ["prepare-data", "--out", "OUT", "--composites-per-bottle", "nan"],
+        ["prepare-data", "--out", "OUT", "--rendered", "-1"],
+        ["prepare-data", "--out", "OUT", "--lying-every", "101"],
+        ["serve", "--port", "99999"],
+        ["db", "purge", "--older-than-days", "nan"],
+        ["db", "purge", "--older-than-days", "1e12"],
+        ["batch", "DATA", "--out", "FILE"],
+        ["report", "DATA", "--out", "DATA"],
+        ["report", "DATA", "--least", "-1"],
+    ],
+)
+def test_bad_values_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    (tmp_path / "FILE").write_text("not a folder")
+    (tmp_path / "DATA").mkdir()
+    names = {"FILE": str(tmp_path / "FILE"), "DATA": str(tmp_path / "DATA"), "OUT": str(tmp_path / "OUT")}
+    with pytest.raises(SystemExit) as exit_info:
+        main([names.get(arg, arg) for arg in argv])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: argument" in err and "Traceback" not in err
+    assert len(err.splitlines()[-1]) < 200  # one short line, not every allowed value
+    assert not (tmp_path / "OUT").exists()
