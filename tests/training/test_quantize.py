@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from onnx import numpy_helper
 from capsight.cli import main
 from capsight.errors import BadRequest
 from capsight.inference.classifier import OnnxClassifier
+from capsight.inference.metadata import load_metadata
 from capsight.training.calibration import load_rows, select_images
 from capsight.training.quantize import QuantizationError, compare, quantize_model
 
@@ -106,12 +108,23 @@ def test_refusals(trained_dir: Path, shapes_dir: Path, tmp_path: Path) -> None:
         quantize_model(trained_dir, shapes_dir, trained_dir)
     with pytest.raises(BadRequest, match="calibration method"):
         quantize_model(trained_dir, shapes_dir, tmp_path / "out", method="entropy")
-    empty = tmp_path / "empty" / "cat"
+    known = load_metadata(trained_dir).labels[0]
+    empty = tmp_path / "empty" / known
     empty.mkdir(parents=True)
     (empty / "a.jpg").write_bytes(b"not a jpeg")
     (empty / "b.jpg").write_bytes(b"")
     with pytest.raises(BadRequest, match="decodable"):
         quantize_model(trained_dir, tmp_path / "empty", tmp_path / "out", split_file=None)
+    other = tmp_path / "other-labels"
+    for label in ("cat", "dog"):
+        (other / label).mkdir(parents=True)
+        shutil.copy(next((shapes_dir / known).iterdir()), other / label / "x.png")
+    no_split = tmp_path / "model-without-split"  # so the data folder's own class folders are read
+    shutil.copytree(trained_dir, no_split)
+    (no_split / "split.json").unlink()
+    with pytest.raises(BadRequest, match="class folders the model does not know \\(cat, dog\\)"):
+        quantize_model(no_split, other, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_int8_model_is_not_quantized_twice(trained_dir: Path, shapes_dir: Path, tmp_path: Path) -> None:

@@ -66,7 +66,9 @@ def load_checkpoint(path: Path) -> Checkpoint:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises pickle, zip and runtime errors for a bad file
-        raise BadRequest(f"Not a readable checkpoint: {path} ({exc})") from exc
+        # torch's messages run to a dozen lines of advice (weights_only=False...): keep the first
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadRequest(f"Not a readable checkpoint: {path} ({first_line})") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BadRequest(f"Not a capsight checkpoint: {path}")
     return Checkpoint(

@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 VERSION_SUFFIX = "-int8"
 MIN_AGREEMENT = 0.98
+MIN_HELD_OUT_WARNING = 50  # fewer held-out photos than this make the agreement gate a weak check
 # Fused integer kernels vs the same graph run unfused: they differ by rounding (measured 98.2-99.6 %
 # top-1 agreement with 7-bit weights), or by overflow (94 % with 8-bit weights on an AVX2 CPU).
 MIN_KERNEL_AGREEMENT = 0.98
@@ -160,6 +161,16 @@ def quantize_model(
     if split_file is None and (model_dir / "split.json").is_file():
         split_file = model_dir / "split.json"
     sets = select_images(data_dir, split_file, calibration=calibration, seed=seed)
+    unknown = sorted({s.label for s in (*sets.calibration, *sets.held_out)} - set(meta.labels))
+    if unknown:  # calibrating on another label set's photos would check agreement on the wrong data
+        raise BadRequest(
+            f"{data_dir} has class folders the model does not know ({', '.join(unknown)}); "
+            f"the model's labels are {', '.join(meta.labels)}."
+        )
+    if len(sets.held_out) < MIN_HELD_OUT_WARNING:
+        logger.warning(
+            "the agreement gate rests on %d held-out photos only: a pass says little", len(sets.held_out)
+        )
     spec = meta.preprocessing
     _, cal_rows = load_rows(sets.calibration, spec)
     held_samples, held_rows = load_rows(sets.held_out, spec)
