@@ -174,3 +174,15 @@ def test_serve_refuses_a_missing_model(
     code = main(["serve", "--model", str(tmp_path / "nowhere"), "--port", "1"])
     assert code == 2
     assert "No model at" in capsys.readouterr().err
+
+
+def test_serve_refuses_an_unreadable_model_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("HOST", "PORT", "WORKERS", "MODEL_DIR"):
+        monkeypatch.delenv(f"CAPSIGHT_{key}", raising=False)
+    (tmp_path / "model.onnx").write_bytes(b"never read: model.json is checked first")
+    (tmp_path / "model.json").write_text('{"name": ')
+    code = main(["serve", "--model", str(tmp_path), "--port", "1"])
+    assert code == 2
+    assert "is not a valid capsight model.json" in capsys.readouterr().err

@@ -42,11 +42,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _require_model(model_dir: Path) -> None:
+    """Refuse a missing folder or an unreadable model.json before anything starts (both cheap to see;
+    a corrupt model.onnx shows when ONNX Runtime loads it: the server then stays unready with the cause)."""
+    from capsight.inference.metadata import load_metadata
+
     for name in ("model.onnx", "model.json"):
         if not (model_dir / name).is_file():
             raise NotFound(
                 f"No model at {model_dir} (missing {name}); pass --model DIR or set CAPSIGHT_MODEL_DIR."
             )
+    load_metadata(model_dir)  # InvalidModel: one line, exit 2
 
 
 def run_serve(args: argparse.Namespace) -> int:
