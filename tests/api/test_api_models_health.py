@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.helpers import AppFactory, SlowWarmupClassifier, jpeg, make_settings, wait_ready
 from capsight.api.app import create_app
-from capsight.api.schemas import ModelInfo
+from capsight.api.schemas import ModelInfo, ModelList
 from capsight.inference import OnnxClassifier
 from capsight.store.services import Services
 
@@ -28,6 +28,17 @@ def test_models_list_and_detail(client: TestClient) -> None:
     detail = client.get("/v1/models/bottle-status")
     assert detail.status_code == 200
     assert detail.json() == model
+    ModelList.model_validate(listing.json())
+
+
+def test_models_list_tells_clients_the_upload_limits(make_client: AppFactory) -> None:
+    """The web page checks a file against these before uploading it (a phone on a slow link)."""
+    client = make_client(max_upload_bytes=1234, max_pixels=5678, max_batch_images=7)
+    assert client.get("/v1/models").json()["limits"] == {
+        "max_upload_bytes": 1234,
+        "max_pixels": 5678,
+        "max_batch_images": 7,
+    }
 
 
 def test_unknown_model_is_404(client: TestClient) -> None:

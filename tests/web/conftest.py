@@ -14,11 +14,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
-from web_support import SERVER_MAX_UPLOAD_BYTES, LiveServer
+from web_support import RESULT_TIMEOUT_MS, SERVER_MAX_UPLOAD_BYTES, LiveServer
 
 from capsight.settings import Settings
 
@@ -114,3 +115,18 @@ def browser() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture()
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(RESULT_TIMEOUT_MS)
+    # A standing listener turns on file-chooser interception now, so a chooser the page opens later is
+    # never missed by an expect_file_chooser() that races the key press that opens it.
+    page.on("filechooser", lambda chooser: None)
+    page.goto(live_server.url + "/")
+    try:
+        yield page
+    finally:
+        context.close()

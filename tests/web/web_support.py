@@ -6,7 +6,10 @@ Images are generated in the test run; nothing binary is checked in.
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -15,6 +18,9 @@ from capsight.settings import Settings
 
 # Small enough that a test can exceed it with a modest image, large enough for every other upload.
 SERVER_MAX_UPLOAD_BYTES = 1_000_000
+RESULT_TIMEOUT_MS = 15_000
+# Set CAPSIGHT_SCREENSHOTS=DIR to save what the browser rendered, for a human to look at.
+SCREENSHOT_DIR = os.environ.get("CAPSIGHT_SCREENSHOTS")
 
 
 @dataclass(frozen=True)
@@ -52,3 +58,44 @@ def noisy_png(size: tuple[int, int], seed: int = 1) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+# -- driving the upload page --------------------------------------------------------------------
+
+
+def upload(page: Any, name: str, mime: str, data: bytes, selector: str = "#file-input") -> None:
+    page.set_input_files(selector, files=[{"name": name, "mimeType": mime, "buffer": data}])
+
+
+def classify_requests(page: Any) -> list[str]:
+    """URLs of the classify calls the page makes from now on (to prove client-side checks stop them)."""
+    seen: list[str] = []
+    page.on("request", lambda req: seen.append(req.url) if "classify" in req.url else None)
+    return seen
+
+
+def read_result(page: Any) -> dict[str, Any]:
+    page.wait_for_selector("#result:not([hidden])")
+    rows = page.eval_on_selector_all(
+        "#probabilities .prob-row",
+        """rows => rows.map(r => ({
+            label: r.dataset.label,
+            probability: Number(r.dataset.probability),
+            text: r.querySelector('.prob-value').textContent,
+            top: r.classList.contains('top'),
+            bar: r.querySelector('.prob-bar').style.width,
+        }))""",
+    )
+    return {
+        "label": page.inner_text("#result-label"),
+        "confidence": page.inner_text("#result-confidence"),
+        "rows": rows,
+        "status": page.inner_text("#status"),
+        "error_hidden": page.is_hidden("#error"),
+    }
+
+
+def shot(page: Any, name: str) -> None:
+    if SCREENSHOT_DIR:
+        Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}.png"), full_page=True)

@@ -96,8 +96,17 @@ class ModelInfo(BaseModel):
     ready: bool
 
 
+class UploadLimits(BaseModel):
+    """What this server accepts, so clients (the web page) can check a file before sending it."""
+
+    max_upload_bytes: int
+    max_pixels: int
+    max_batch_images: int
+
+
 class ModelList(BaseModel):
     models: list[ModelInfo]
+    limits: UploadLimits
 
 
 class LiveResponse(BaseModel):

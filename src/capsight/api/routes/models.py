@@ -16,7 +16,13 @@ router = APIRouter(tags=["models"])
 @router.get("/v1/models", summary="List served models", response_model=ModelList)
 async def list_models(request: Request) -> JSONResponse:
     runtime = get_runtime(request)
-    return JSONResponse({"models": [render_model(runtime.metadata, runtime.ready)]})
+    settings = runtime.settings
+    limits = {
+        "max_upload_bytes": settings.max_upload_bytes,
+        "max_pixels": settings.max_pixels,
+        "max_batch_images": settings.max_batch_images,
+    }
+    return JSONResponse({"models": [render_model(runtime.metadata, runtime.ready)], "limits": limits})
 
 
 @router.get(

@@ -18,6 +18,8 @@
     controller: null, // AbortController of the request in flight
     previewUrl: null,
     lastFile: null, // retried after the user enters an API key
+    busy: false,
+    modelRetryMs: 0,
     apiKey: readKey(),
   };
 
@@ -108,9 +110,17 @@
         el.modelInfo.classList.add("ready");
         el.modelInfo.title = model.labels ? "Classes: " + model.labels.join(", ") : "";
       })
+      .then(function () {
+        state.modelRetryMs = 0;
+        el.modelInfo.classList.remove("down");
+      })
       .catch(function () {
         el.modelText.textContent = "Model information unavailable";
+        el.modelInfo.classList.remove("ready");
         el.modelInfo.classList.add("down");
+        // The server may still be loading the model (503) or restarting: ask again, less and less often.
+        state.modelRetryMs = Math.min(30000, (state.modelRetryMs || 500) * 2);
+        window.setTimeout(loadModelInfo, state.modelRetryMs);
       });
   }
 
@@ -119,8 +129,10 @@
   function setBusy(busy) {
     el.busy.hidden = !busy;
     el.dropZone.setAttribute("aria-busy", busy ? "true" : "false");
-    el.chooseButton.disabled = busy;
-    el.cameraButton.disabled = busy;
+    // aria-disabled, not disabled: a disabled button drops the keyboard focus to <body> mid-upload.
+    el.chooseButton.setAttribute("aria-disabled", busy ? "true" : "false");
+    el.cameraButton.setAttribute("aria-disabled", busy ? "true" : "false");
+    state.busy = busy;
     if (busy) {
       el.status.textContent = "";
       var p = document.createElement("p");
@@ -265,9 +277,10 @@
     el.fileName.textContent = file.name ? file.name + " · " + formatBytes(file.size) : formatBytes(file.size);
     if (state.controller) state.controller.abort(); // the answer for an older photo no longer matters
     var problem = checkFile(file);
-    // Never leave the previous photo on screen next to an answer about a different file.
-    if (!problem && file.type && file.type.indexOf("image/") === 0) showPreview(file);
-    else clearPreview();
+    // Never leave the previous photo on screen next to an answer about a different file. The new one
+    // is shown once the server has accepted it: a small file can declare 20000x20000 pixels, and
+    // decoding that for a preview would cost the browser gigabytes (the server refuses it from its header).
+    clearPreview();
     if (problem) {
       showError(problem);
       return;
@@ -291,7 +304,9 @@
           if (!res.ok) {
             var message = errorFromResponse(res, body);
             var retry = res.headers.get("Retry-After");
-            if (res.status === 429 && retry) message += " (retry in " + retry + " s)";
+            if (res.status === 429 && retry) {
+              message += /^\d+$/.test(retry.trim()) ? " (retry in " + retry.trim() + " s)" : " (retry after " + retry + ")";
+            }
             if (res.status === 401 || res.status === 403) askForKey();
             throw new Error(message);
           }
@@ -301,7 +316,9 @@
         });
       })
       .then(function (body) {
-        if (state.controller === controller) showResult(body);
+        if (state.controller !== controller) return;
+        if (file.type && file.type.indexOf("image/") === 0) showPreview(file);
+        showResult(body);
       })
       .catch(function (err) {
         if (controller.signal.aborted) return; // superseded by a newer photo
@@ -338,8 +355,8 @@
 
   /* ---------- wiring ---------- */
 
-  el.chooseButton.addEventListener("click", function () { el.fileInput.click(); });
-  el.cameraButton.addEventListener("click", function () { el.cameraInput.click(); });
+  el.chooseButton.addEventListener("click", function () { if (!state.busy) el.fileInput.click(); });
+  el.cameraButton.addEventListener("click", function () { if (!state.busy) el.cameraInput.click(); });
   el.dropZone.addEventListener("click", function () { el.fileInput.click(); });
   el.dropZone.addEventListener("keydown", function (e) {
     if (e.key === "Enter" || e.key === " ") {
