@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from capsight.jobs.values import CANCELLED, FINISHED, QUEUED, RUNNING, JobInfo, JobSpec, Progress
-from capsight.store.database import Database
+from capsight.store.database import Database, load_sqlalchemy
 
 if TYPE_CHECKING:
     from capsight.store.models import Job
@@ -79,6 +79,7 @@ class JobStore:
         total: int,
         summary: dict[str, Any] | None = None,
     ) -> JobInfo:
+        load_sqlalchemy()
         from capsight.store.models import Job, utcnow
 
         now = utcnow()
@@ -103,6 +104,7 @@ class JobStore:
             return _info(row)
 
     def get(self, job_id: str) -> JobInfo | None:
+        load_sqlalchemy()
         from capsight.store.models import Job
 
         with self.db.session() as session:
@@ -113,6 +115,7 @@ class JobStore:
         self, *, client_id: str | None = None, state: str | None = None, limit: int = 50
     ) -> list[JobInfo]:
         """Newest first."""
+        load_sqlalchemy()
         from sqlalchemy import select
 
         from capsight.store.models import Job
@@ -128,6 +131,7 @@ class JobStore:
     def request_cancel(self, job_id: str) -> tuple[JobInfo | None, bool]:
         """A queued job is cancelled at once (second value True: this call ended it); a running one
         is flagged and its worker stops at the next batch."""
+        load_sqlalchemy()
         from sqlalchemy import update
 
         from capsight.store.models import Job, utcnow
@@ -149,6 +153,7 @@ class JobStore:
 
     def claim_next(self, runner: str, node: str) -> JobInfo | None:
         """Take the oldest queued job this process may run (zip jobs only on their own node)."""
+        load_sqlalchemy()
         from sqlalchemy import select, update
 
         from capsight.store.models import Job, utcnow
@@ -182,6 +187,7 @@ class JobStore:
         return None
 
     def heartbeat(self, job_id: str, runner: str, progress: Progress | None = None) -> Heartbeat:
+        load_sqlalchemy()
         from capsight.store.models import Job, utcnow
 
         with self.db.session() as session, session.begin():
@@ -197,6 +203,7 @@ class JobStore:
     ) -> JobInfo | None:
         """Record the end of a run; None when the job was no longer ours to finish."""
         assert state in FINISHED
+        load_sqlalchemy()
         from capsight.store.models import Job, utcnow
 
         with self.db.session() as session, session.begin():
@@ -210,6 +217,7 @@ class JobStore:
 
     def release(self, job_id: str, runner: str, progress: Progress | None = None) -> bool:
         """Put a running job back in the queue (this server is shutting down); it resumes later."""
+        load_sqlalchemy()
         from capsight.store.models import Job, utcnow
 
         with self.db.session() as session, session.begin():
@@ -222,6 +230,7 @@ class JobStore:
 
     def recover(self, is_abandoned: Callable[[JobInfo], bool]) -> list[str]:
         """Re-queue running jobs whose runner is gone, as judged by ``is_abandoned(job)``."""
+        load_sqlalchemy()
         from sqlalchemy import select, update
 
         from capsight.store.models import Job
@@ -245,6 +254,7 @@ class JobStore:
         return requeued
 
     def update_summary(self, job_id: str, parts: dict[str, Any]) -> JobInfo | None:
+        load_sqlalchemy()
         from capsight.store.models import Job
 
         with self.db.session() as session, session.begin():
@@ -256,6 +266,7 @@ class JobStore:
 
     def pending_webhooks(self, since: datetime) -> list[JobInfo]:
         """Finished jobs whose webhook was not delivered yet (the server stopped while retrying)."""
+        load_sqlalchemy()
         from sqlalchemy import select
 
         from capsight.store.models import Job

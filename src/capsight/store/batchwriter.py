@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 
 from capsight.store.blobs import BlobStore
-from capsight.store.database import Database
+from capsight.store.database import Database, load_sqlalchemy
 from capsight.store.spool import Item, record_to_json
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class BatchWriter:
 
     def write(self, items: list[Item]) -> None:
         """Images then rows. Raises Outage if a backend is down (rows written before it still count)."""
+        load_sqlalchemy()
         from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows, store_images  # SQLAlchemy
 
         try:
@@ -69,6 +70,7 @@ class BatchWriter:
 
     def _write_one_by_one(self, items: list[Item], refs: dict[str, str], batch_error: Exception) -> None:
         """A batch the database refused as data (not an outage): isolate the bad records."""
+        load_sqlalchemy()
         from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows
 
         logger.warning("request log: batch refused (%s); writing records one by one", batch_error)

@@ -34,6 +34,32 @@ ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 _PG_MIGRATION_LOCK = 0x0CA95167
 
 
+_SQLALCHEMY_IMPORT = threading.Lock()
+_sqlalchemy_loaded = False
+
+
+def load_sqlalchemy() -> None:
+    """Import SQLAlchemy (and Alembic) on one thread at a time; call before any lazy import of them.
+
+    Why: SQLAlchemy is imported lazily (it costs 0.4-0.6 s, off the path to "ready"), and at start-up
+    the job worker and the request-log writer reach it on two threads at once. SQLAlchemy's packages
+    import each other, and two threads importing them concurrently can leave one with a partially
+    initialised module (``sqlalchemy.sql.roles``), after which every database call in the process
+    failed until a restart (seen in about one start in eight on a busy 2-core machine).
+    """
+    global _sqlalchemy_loaded
+    if _sqlalchemy_loaded:
+        return
+    with _SQLALCHEMY_IMPORT:
+        if not _sqlalchemy_loaded:
+            import importlib
+
+            for name in ("sqlalchemy.orm", "sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.postgresql",
+                         "alembic.command", "capsight.store.models"):  # fmt: skip
+                importlib.import_module(name)
+            _sqlalchemy_loaded = True
+
+
 def normalize_url(url: str) -> str:
     """Accept the URL forms people paste (``postgres://``, ``postgresql://``) and use psycopg 3."""
     if url.startswith("postgres://"):
@@ -67,6 +93,7 @@ class Database:
 
     @property
     def dialect(self) -> str:
+        load_sqlalchemy()
         from sqlalchemy.engine import make_url
 
         return make_url(self.url).get_backend_name()
@@ -75,6 +102,7 @@ class Database:
     def engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
+                load_sqlalchemy()
                 from sqlalchemy.orm import sessionmaker
 
                 self._engine = self._create_engine()
@@ -82,6 +110,7 @@ class Database:
             return self._engine
 
     def _create_engine(self) -> Engine:
+        load_sqlalchemy()
         from sqlalchemy import create_engine, event
         from sqlalchemy.engine import make_url
 
@@ -114,6 +143,7 @@ class Database:
 
     def migrate(self, revision: str = "head") -> None:
         """``alembic upgrade <revision>`` on this database, serialised across processes."""
+        load_sqlalchemy()
         from alembic import command
         from sqlalchemy import text
 
@@ -133,6 +163,7 @@ class Database:
         logger.info("database schema at %s (%s)", revision, self.dialect)
 
     def downgrade(self, revision: str) -> None:
+        load_sqlalchemy()
         from alembic import command
 
         with self.engine.connect() as connection:
@@ -142,6 +173,7 @@ class Database:
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:
+        load_sqlalchemy()
         from sqlalchemy.engine import make_url
 
         url = make_url(self.url)
@@ -158,6 +190,7 @@ class Database:
 
     def ping(self) -> bool:
         """True when the database answers a trivial query (for health checks)."""
+        load_sqlalchemy()
         from sqlalchemy import text
 
         try:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from capsight.errors import BadRequest, NotFound
-from capsight.store.database import Database
+from capsight.store.database import Database, load_sqlalchemy
 from capsight.store.ratelimit import parse_rate
 
 if TYPE_CHECKING:  # the ORM models (SQLAlchemy) load on first database use, not at import
@@ -83,6 +83,7 @@ class KeyStore:
                 parse_rate(rate)
             except ValueError as exc:
                 raise BadRequest(str(exc)) from exc
+        load_sqlalchemy()
         from capsight.store.models import ApiKey
 
         key_id = secrets.token_hex(6)
@@ -94,6 +95,7 @@ class KeyStore:
         return key_id, plaintext
 
     def list_keys(self, *, include_revoked: bool = True) -> list[ApiKeyInfo]:
+        load_sqlalchemy()
         from sqlalchemy import select
 
         from capsight.store.models import ApiKey
@@ -106,6 +108,7 @@ class KeyStore:
 
     def revoke_key(self, key_id: str) -> ApiKeyInfo:
         """Revoke (idempotent); raises NotFound for an unknown id."""
+        load_sqlalchemy()
         from capsight.store.models import ApiKey, utcnow
 
         with self.db.session() as session, session.begin():
@@ -131,6 +134,7 @@ class KeyStore:
             cached = self._cache.get(digest)
         if cached is not None and now - cached[1] < self.cache_ttl_s:
             return cached[0]
+        load_sqlalchemy()
         from capsight.store.models import ApiKey
 
         try:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from capsight.errors import BadRequest, ServiceUnavailable
 from capsight.store.blobs import BlobStore, is_sha256
-from capsight.store.database import Database
+from capsight.store.database import Database, load_sqlalchemy
 
 if TYPE_CHECKING:  # the ORM models (SQLAlchemy) load on first database use, not at import
     from capsight.store.models import ClassificationRow
@@ -108,6 +108,7 @@ class RequestLog:
             raise BadRequest("offset must be >= 0")
         if min_conf is not None and max_conf is not None and min_conf > max_conf:
             raise BadRequest("min_conf must not exceed max_conf")
+        load_sqlalchemy()
         from sqlalchemy import and_, or_, select
 
         from capsight.store.models import ClassificationRow, RequestRow
@@ -150,6 +151,7 @@ class RequestLog:
         return RequestPage(items=items, next_cursor=next_cursor)
 
     def count(self) -> int:
+        load_sqlalchemy()
         from sqlalchemy import func, select
 
         from capsight.store.models import ClassificationRow
@@ -188,6 +190,7 @@ class RequestLog:
     def _purge_chunk(self, cutoff: datetime, chunk: int) -> PurgeResult:
         """One transaction: up to ``chunk`` old requests with their classifications; then the images
         that no remaining row references (the same photo may have been sent again recently)."""
+        load_sqlalchemy()
         from sqlalchemy import delete, select
 
         from capsight.store.models import ClassificationRow, RequestRow
