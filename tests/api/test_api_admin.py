@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -109,10 +110,18 @@ def test_pagination_with_limit_and_cursor(logged: tuple[TestClient, dict[str, da
     assert _ids(rest.json()["items"]) == ["r3"] and rest.json()["next_cursor"] is None
 
 
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
 @pytest.mark.parametrize(
     ("params", "status", "message"),
     [
         ({"cursor": "not-a-cursor"}, 400, "invalid cursor"),
+        # well-formed cursors whose numbers the database or the calendar cannot hold
+        ({"cursor": _cursor("2026-11-27T12:00:00+00:00|99999999999999999999")}, 400, "invalid cursor"),
+        ({"cursor": _cursor("9999-12-31T23:59:59-12:00|5")}, 400, "invalid cursor"),
+        ({"cursor": _cursor("0001-01-01T00:00:00+01:00|5")}, 400, "invalid cursor"),
         ({"min_confidence": 0.9, "max_confidence": 0.1}, 400, "min_conf must not exceed max_conf"),
         ({"limit": 0}, 422, "limit"),
         ({"limit": 1001}, 422, "limit"),

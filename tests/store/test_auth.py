@@ -121,6 +121,11 @@ def test_jwt_scope_as_list_and_default_scope() -> None:
         (hs256({"name": "no subject"}), "sub"),
         ("not.a.jwt", "Invalid token"),
         ("e30.e30.", "Invalid token"),
+        # Signed by the trusted secret, but with claims of the wrong shape: refused, not a 503 later
+        # (scope) and not a silently unlimited caller (rate_limit).
+        (hs256({"sub": "u", "scope": 1}), "'scope' must be a string or a list of strings"),
+        (hs256({"sub": "u", "scope": ["admin", 2]}), "'scope' must be"),
+        (hs256({"sub": "u", "rate_limit": "lots"}), "'rate_limit' 'lots' is not a rate"),
     ],
 )
 def test_jwt_invalid_tokens_are_unauthorized(token: str, message: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from capsight.errors import ServiceUnavailable, Unauthorized
 from capsight.store.keys import KEY_PREFIX, KeyStore
 from capsight.store.protocols import Principal
+from capsight.store.ratelimit import parse_rate
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +64,24 @@ class JwtVerifier:
             raise Unauthorized("Token expired.") from exc
         except self._jwt.InvalidTokenError as exc:
             raise Unauthorized(f"Invalid token: {exc}") from exc
+        # A token signed by a trusted issuer can still carry claims of the wrong shape: refuse it
+        # (401) rather than fail later (a 503) or, for the rate, silently run without a limit.
         scope = claims.get("scope", "classify")
-        scopes = scope.split() if isinstance(scope, str) else [str(s) for s in scope]
+        if isinstance(scope, str):
+            scopes = scope.split()
+        elif isinstance(scope, list) and all(isinstance(s, str) for s in scope):
+            scopes = list(scope)
+        else:
+            raise Unauthorized("Invalid token: 'scope' must be a string or a list of strings.")
         sub = str(claims["sub"])
         rate = claims.get("rate_limit")
+        if rate is not None:
+            try:
+                parse_rate(str(rate))
+            except ValueError as exc:
+                raise Unauthorized(
+                    f"Invalid token: 'rate_limit' {rate!r} is not a rate like '60/minute'."
+                ) from exc
         return Principal(
             id=sub,
             name=str(claims.get("name", sub)),

@@ -77,8 +77,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, row_id = text.split("|")
         created = datetime.fromisoformat(stamp)
-        return (created if created.tzinfo else created.replace(tzinfo=UTC)), int(row_id)
-    except (ValueError, UnicodeDecodeError) as exc:
+        created = created.astimezone(UTC) if created.tzinfo else created.replace(tzinfo=UTC)
+        number = int(row_id)
+        if not 0 <= number < 2**63:  # a row id the database could hold (a crafted one overflows it)
+            raise ValueError("row id out of range")
+        return created, number
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise BadRequest("invalid cursor") from exc
 
 
