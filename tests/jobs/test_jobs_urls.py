@@ -77,6 +77,8 @@ def test_urls_off_the_allowlist_are_refused_with_400(make_app: JobApp, image_ser
         "credentials": f"http://user:pw@127.0.0.1:{image_server.port}/img/a.png",
         "file scheme": "file:///etc/passwd",
         "other scheme": f"https://127.0.0.1:{image_server.port}/img/a.png",
+        "control character": f"{image_server.base}/img/\x01.png",  # failed the whole job at fetch time
+        "space": f"{image_server.base}/img/a b.png",
     }
     for name, url in refused.items():
         response = client.post("/v1/jobs", json={"urls": [allowed, url]})

@@ -49,6 +49,9 @@ def _normal_host(host: str) -> str:
 
 def parse_http_url(url: str) -> HttpTarget | str:
     """The parts the allowlist compares, or why the URL is refused."""
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url.strip()):
+        # httpx refuses such URLs only when it fetches them (InvalidURL), which failed a whole job
+        return "URLs with spaces or control characters are refused"
     try:
         parts = urlsplit(url.strip())
         port = parts.port

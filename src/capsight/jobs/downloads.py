@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # httpx loads with the first URL job, not with the server
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,13 @@ def read_manifest(path: Path) -> dict[int, Outcome]:
 
 
 def _fetch(
-    client: httpx.Client, allowlist: Allowlist, limits: DownloadLimits, index: int, url: str, dest: Path
+    client: httpx.Client,
+    allowlist: Allowlist,
+    limits: DownloadLimits,
+    index: int,
+    url: str,
+    dest: Path,
+    cancel: threading.Event | None = None,
 ) -> Outcome:
     import httpx
 
@@ -94,7 +99,12 @@ def _fetch(
                 return Outcome(index, url, None, f"DownloadError: larger than {limits.max_bytes} bytes")
             size = 0
             with open(tmp, "wb") as fh:
-                for chunk in response.iter_bytes(CHUNK):
+                # No chunk size: each network read is handed over as it arrives, so the deadline and a
+                # cancel are checked even against a server that drips a byte every few seconds (a
+                # fixed 64 KB chunk would wait for 64 KB first, and the 60 s limit never fired).
+                for chunk in response.iter_bytes():
+                    if cancel is not None and cancel.is_set():
+                        return Outcome(index, url, None, "Cancelled: the job was cancelled mid-download")
                     size += len(chunk)
                     if size > limits.max_bytes:
                         return Outcome(
@@ -109,7 +119,7 @@ def _fetch(
             return Outcome(index, url, None, "DownloadError: empty response")
         os.replace(tmp, dest / name)
         return Outcome(index, url, name, None)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:  # InvalidURL is no HTTPError
         return Outcome(index, url, None, f"DownloadError: {type(exc).__name__}: {exc}")
     finally:
         tmp.unlink(missing_ok=True)
@@ -138,13 +148,13 @@ def download_all(
     ):
         pending: set[Future[Outcome]] = set()
         queue = iter(todo)
-        stopped = False
+        stopped = cancel is not None and cancel.is_set()  # a job cancelled before it ran starts nothing
         while True:
             while not stopped and len(pending) < 2 * limits.concurrency:
                 item = next(queue, None)
                 if item is None:
                     break
-                pending.add(pool.submit(_fetch, client, allowlist, limits, item[0], item[1], dest))
+                pending.add(pool.submit(_fetch, client, allowlist, limits, item[0], item[1], dest, cancel))
             if not pending:
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
