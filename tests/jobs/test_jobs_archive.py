@@ -146,3 +146,20 @@ def test_extract_stops_when_cancelled(tmp_path: Path) -> None:
     result = extract(archive, inspect_zip(archive, LIMITS), tmp_path / "input", cancel)
     assert not result.complete
     assert list((tmp_path / "input").iterdir()) == []
+
+
+@pytest.mark.parametrize("file_first", [True, False])
+def test_a_file_and_a_folder_of_one_name_cost_one_row_not_the_job(tmp_path: Path, file_first: bool) -> None:
+    """ "x.png" and "x.png/y.png" cannot both be written: the second one gets its own error row."""
+    members = [("x.png", image("closed")), ("x.png/y.png", image("opened")), ("z.png", image("closed"))]
+    if not file_first:
+        members = [members[1], members[0], members[2]]
+    archive = _write(tmp_path, make_zip(members))
+    dest = tmp_path / "input"
+    result = extract(archive, inspect_zip(archive, LIMITS), dest)
+    assert result.complete
+    assert (dest / "z.png").is_file()
+    assert len(result.broken) == 1
+    rel, error = result.broken[0]
+    assert rel == ("x.png/y.png" if file_first else "x.png")
+    assert error.startswith("NameClash: ") and str(tmp_path) not in error  # no server paths in answers

@@ -166,7 +166,17 @@ def extract(archive: Path, plan: ZipPlan, dest: Path, cancel: threading.Event | 
             if not _inside(target, root):  # defence in depth: safe_relative_name already refused it
                 result.broken.append((rel, "UnsafePath: refused"))
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                # "x.jpg" and "x.jpg/y.jpg" in one zip: whichever comes second cannot be written. That
+                # member gets its own error row; the job goes on.
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.is_dir():
+                    raise IsADirectoryError("a folder of the same name is in the zip")
+            except OSError:
+                result.broken.append(
+                    (rel, "NameClash: another member of the zip has a path through this name")
+                )
+                continue
             try:
                 written = _copy_member(zf, info, target, plan.total_bytes - written_total)
             except (
@@ -175,9 +185,11 @@ def extract(archive: Path, plan: ZipPlan, dest: Path, cancel: threading.Event | 
                 EOFError,
                 NotImplementedError,
                 RuntimeError,
-                OSError,
             ) as exc:
                 result.broken.append((rel, f"CorruptArchiveMember: {exc}"))
+                continue
+            except OSError as exc:  # never show the server's own paths (exc.filename) to the client
+                result.broken.append((rel, f"CorruptArchiveMember: {exc.strerror or type(exc).__name__}"))
                 continue
             written_total += written
     result.complete = True

@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # httpx loads with the first URL job, not with the server
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class DownloadLimits:
     max_bytes: int
