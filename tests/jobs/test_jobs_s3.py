@@ -51,6 +51,26 @@ def test_s3_prefix_job_classifies_the_objects_under_the_prefix(
     assert client.post("/v1/jobs", json={"s3_prefix": "https://bucket/x"}).status_code == 400
 
 
+def test_an_allowed_folder_named_without_its_slash_lists_only_that_folder(
+    make_app: JobApp, s3_server: S3Server, s3_credentials: dict[str, str]
+) -> None:
+    """S3 lists by text prefix: "incoming" would also list "incoming-private/" and "incomingX.png"."""
+    bucket = s3_server.create_bucket()
+    client_s3 = s3_server.client()
+    for key in ("incoming/a.png", "incoming-private/secret.png", "incomingX.png"):
+        client_s3.put_object(Bucket=bucket, Key=key, Body=image("opened"))
+    client = make_app(job_url_allowlist=[f"s3://{bucket}/incoming"], s3_endpoint_url=s3_server.endpoint_url)
+    created = client.post("/v1/jobs", json={"s3_prefix": f"s3://{bucket}/incoming"})
+    assert created.status_code == 202, created.text
+    assert created.json()["source"] == {"kind": "s3", "prefix": f"s3://{bucket}/incoming/"}
+    done = wait_for_job(client, created.json()["id"])
+    assert done["state"] == "succeeded", done
+    rows = [
+        json.loads(r) for r in client.get(f"/v1/jobs/{done['id']}/results?format=jsonl").text.splitlines()
+    ]
+    assert [r["path"] for r in rows] == [f"s3://{bucket}/incoming/a.png"]
+
+
 def test_an_unlistable_bucket_fails_the_job_with_the_reason(
     make_app: JobApp, s3_server: S3Server, s3_credentials: dict[str, str]
 ) -> None:

@@ -95,7 +95,7 @@ def _check_s3(manager: JobManager, prefix: str) -> str:
         raise BadRequest(
             f"s3_prefix {prefix[:200]!r} is refused: it is not under an allow-listed s3:// prefix."
         )
-    return prefix
+    return manager.url_allowlist.s3_listing_prefix(prefix)
 
 
 async def zip_job(request: Request, manager: JobManager, job_id: str) -> NewJob:

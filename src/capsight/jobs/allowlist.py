@@ -123,3 +123,16 @@ class Allowlist:
             "s3" in entry.schemes and entry.host == bucket and _under(prefix, entry.path)
             for entry in self.entries
         )
+
+    def s3_listing_prefix(self, uri: str) -> str:
+        """``uri`` as the prefix to list: an allowed folder named without its slash gets one.
+
+        Why: S3 lists by plain text prefix, so listing ``incoming`` also returns
+        ``incoming-private/secret.jpg``, outside the allow-listed folder ``incoming``.
+        """
+        bucket, prefix = split_s3(uri)
+        for entry in self.entries:
+            named = "s3" in entry.schemes and entry.host == bucket and prefix == entry.path
+            if named and prefix and not prefix.endswith("/"):
+                return f"s3://{bucket}/{prefix}/"
+        return uri
