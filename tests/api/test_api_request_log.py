@@ -166,3 +166,19 @@ def test_request_log_off_records_nothing(make_client: AppFactory) -> None:
         == 200
     )
     assert read_rows(client) == []
+
+
+def test_two_requests_that_reuse_one_x_request_id_are_both_logged(make_client: AppFactory) -> None:
+    """Clients reuse ids (retries, a fixed value in a script): the second request was dropped from
+    the log, because the client's id was the log's unique key."""
+    client = make_client(store=True)
+    for colour in ("opened", "closed"):
+        r = client.post(
+            "/v1/classify",
+            files={"file": ("a.jpg", jpeg(colour), "image/jpeg")},
+            headers={"X-Request-ID": "same"},
+        )
+        assert r.status_code == 200 and r.headers["x-request-id"] == "same"
+    flush_log(client)
+    rows = read_rows(client)
+    assert [(row["request_id"], row["label"]) for row in rows] == [("same", "closed"), ("same", "opened")]

@@ -142,8 +142,12 @@ def test_recorder_gets_a_record_for_successes_and_failures(make_client: AppFacto
         headers={"X-Request-ID": "req-batch"},
     )
     assert (ok.status_code, bad.status_code, batch.status_code) == (200, 400, 200)
-    by_id = {(rec.request_id, rec.item_index): (rec, img) for rec, img in recorder.records}
+    by_id = {(rec.client_request_id, rec.item_index): (rec, img) for rec, img in recorder.records}
     assert set(by_id) == {("req-ok", 0), ("req-bad", 0), ("req-batch", 0), ("req-batch", 1)}
+    # The log's own key is the server's id: unique per request, shared by the images of one batch.
+    keys = {client_id: rec.request_id for (client_id, _), (rec, _) in by_id.items()}
+    assert len(set(keys.values())) == 3 and all(len(k) == 32 for k in keys.values())
+    assert by_id[("req-batch", 0)][0].request_id == by_id[("req-batch", 1)][0].request_id
 
     rec, stored = by_id[("req-ok", 0)]
     assert (rec.endpoint, rec.status_code, rec.label, rec.error) == ("/v1/classify", 200, "opened", None)

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_KEY = "capsight.request_id"
+LOG_ID_KEY = "capsight.log_id"
 EXTRA_HEADERS_KEY = "capsight.response_headers"
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that hung up before the answer
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/=+\-]{1,128}$")
@@ -32,6 +33,11 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/=+\-]{1,128}$")
 
 def request_id_of(scope: Scope) -> str:
     return str(scope.get(REQUEST_ID_KEY) or "")
+
+
+def log_id_of(scope: Scope) -> str:
+    """The request log's key for this request: the server's id even when the client sent its own."""
+    return str(scope.get(LOG_ID_KEY) or scope.get(REQUEST_ID_KEY) or "")
 
 
 def add_response_header(scope: Scope, name: str, value: str) -> None:
@@ -70,9 +76,11 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         incoming = _header(scope, REQUEST_ID_HEADER.encode())
         request_id = incoming.decode("latin-1") if incoming else ""
+        own_id = uuid.uuid4().hex
         if not _VALID_REQUEST_ID.match(request_id):
-            request_id = uuid.uuid4().hex
-        scope[REQUEST_ID_KEY] = request_id
+            request_id = own_id
+        scope[REQUEST_ID_KEY] = request_id  # echoed in X-Request-ID and in response bodies
+        scope[LOG_ID_KEY] = own_id
         extra: list[tuple[bytes, bytes]] = [(REQUEST_ID_HEADER.encode(), request_id.encode("latin-1"))]
         scope[EXTRA_HEADERS_KEY] = extra
         state: dict[str, Any] = {"status": 500, "started": False}

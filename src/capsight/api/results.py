@@ -9,9 +9,18 @@ from capsight.inference.classifier import Prediction
 
 @dataclass(frozen=True)
 class RequestContext:
-    request_id: str
+    request_id: str  # what the client sees (its own X-Request-ID when it sent one)
     endpoint: str
     client_id: str
+    log_id: str = ""  # the request log's key: always the server's own, unique per request
+
+    @property
+    def log_key(self) -> str:
+        return self.log_id or self.request_id
+
+    @property
+    def client_request_id(self) -> str | None:
+        return self.request_id if self.log_id and self.log_id != self.request_id else None
 
 
 @dataclass(frozen=True)

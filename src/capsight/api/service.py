@@ -241,7 +241,8 @@ class ClassificationService:
             else:
                 latency_ms = ms(time.perf_counter() - started) if started is not None else 0.0
             record = ClassificationRecord(
-                request_id=ctx.request_id,
+                request_id=ctx.log_key,
+                client_request_id=ctx.client_request_id,
                 created_at=datetime.now(UTC),
                 endpoint=ctx.endpoint,
                 client_id=ctx.client_id,

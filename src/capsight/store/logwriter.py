@@ -46,6 +46,7 @@ def request_values(record: ClassificationRecord) -> dict[str, Any]:
         "status_code": record.status_code,
         "error": record.error,
         "latency_ms": record.latency_ms,
+        "client_request_id": _clip(record.client_request_id, 128),
     }
 
 

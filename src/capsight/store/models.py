@@ -116,6 +116,9 @@ class RequestRow(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     latency_ms: Mapped[float] = mapped_column(Float)
+    # The X-Request-ID the client sent, when it sent one. request_id is always the server's own:
+    # clients reuse ids (retries, fixed values), and a reused key silently dropped the second request.
+    client_request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class ClassificationRow(Base):

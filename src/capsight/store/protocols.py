@@ -39,6 +39,7 @@ class ClassificationRecord:
     # Position of the image within a multi-image request; (request_id, item_index) is the unique key
     # of a classification, so a batch request logs one row per image under one request id.
     item_index: int = 0
+    client_request_id: str | None = None  # the client's X-Request-ID; request_id is the server's
 
 
 class ResultCache(Protocol):

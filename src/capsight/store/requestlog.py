@@ -118,7 +118,7 @@ class RequestLog:
         from capsight.store.models import ClassificationRow, RequestRow
 
         c = ClassificationRow
-        query = select(c, RequestRow.endpoint, RequestRow.client_id).join(
+        query = select(c, RequestRow.endpoint, RequestRow.client_id, RequestRow.client_request_id).join(
             RequestRow, RequestRow.request_id == c.request_id
         )
         conditions: list[Any] = []
@@ -149,7 +149,7 @@ class RequestLog:
         except Exception as exc:
             logger.warning("request log query failed: %s", exc)
             raise ServiceUnavailable("Request log database unavailable.") from exc
-        items = [_logged(row[0], row[1], row[2]) for row in rows[:limit]]
+        items = [_logged(row[0], row[1], row[2], row[3]) for row in rows[:limit]]
         more = len(rows) > limit
         next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more and items else None
         return RequestPage(items=items, next_cursor=next_cursor)
@@ -225,10 +225,14 @@ def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _logged(row: ClassificationRow, endpoint: str, client_id: str) -> LoggedClassification:
+def _logged(
+    row: ClassificationRow, endpoint: str, client_id: str, client_request_id: str | None
+) -> LoggedClassification:
     return LoggedClassification(
         id=row.id,
-        request_id=row.request_id,
+        # The id the client saw (its own X-Request-ID when it sent one); the log's own key stays
+        # internal, so two requests that reused one X-Request-ID are two rows under that id.
+        request_id=client_request_id or row.request_id,
         item_index=row.item_index,
         created_at=row.created_at,
         endpoint=endpoint,

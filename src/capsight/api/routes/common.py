@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from capsight.api.middleware import request_id_of
+from capsight.api.middleware import log_id_of, request_id_of
 from capsight.api.results import RequestContext
 from capsight.api.schemas import ErrorResponse
 from capsight.store.protocols import Principal
@@ -16,7 +16,12 @@ def request_context(request: Request, principal: Principal) -> RequestContext:
     route = request.scope.get("route")
     path = getattr(route, "path", None)  # not request.url: building a URL object costs every request
     endpoint = str(path) if path is not None else request.scope["path"]
-    return RequestContext(request_id=request_id_of(request.scope), endpoint=endpoint, client_id=principal.id)
+    return RequestContext(
+        request_id=request_id_of(request.scope),
+        endpoint=endpoint,
+        client_id=principal.id,
+        log_id=log_id_of(request.scope),
+    )
 
 
 def error_doc(description: str) -> dict[str, Any]:
