@@ -202,6 +202,30 @@ def test_image_store_failure_spools_then_replays(
     assert list(recorder.spool.blobs.iter_keys()) == [], "spooled images are removed after the replay"
 
 
+def test_with_no_image_store_and_no_spool_the_rows_are_still_written(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk takes the image store and the spool at once: the rows (the log) are kept without
+    their images instead of being lost. Real faults: files where both folders must be."""
+    (tmp_path / "images").write_bytes(b"not a directory")
+    (tmp_path / "spool").write_bytes(b"not a directory either")
+    recorder = DatabaseRecorder(
+        database, LocalBlobStore(tmp_path / "images"), tmp_path / "spool", FAST
+    ).start()
+    with caplog.at_level(logging.ERROR, logger="capsight.store.recorder"):
+        for i in range(6):
+            recorder.submit(make_record(request_id=f"full{i}"), f"image {i}".encode())
+        deadline = time.monotonic() + 10
+        while count(database) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    recorder.close()
+    assert count(database) == 6
+    with database.session() as session:
+        assert session.scalars(select(ClassificationRow.image_ref)).all() == [None] * 6
+    assert "wrote their rows without the images" in caplog.text
+    assert "they are lost" not in caplog.text
+
+
 def test_queue_overflow_goes_to_the_spool_not_to_memory(database: Database, tmp_path: Path) -> None:
     config = RecorderConfig(queue_max_bytes=100, retry_initial_s=0.05)
     recorder = DatabaseRecorder(database, LocalBlobStore(tmp_path / "images"), tmp_path / "spool", config)

@@ -59,6 +59,15 @@ class BatchWriter:
             return
         self.written += len(items)
 
+    def write_rows_only(self, items: list[Item]) -> None:
+        """The rows without their images: the last resort when neither the image store nor the spool
+        can take the bytes (a full disk). Raises whatever the database raises."""
+        load_sqlalchemy()
+        from capsight.store.logwriter import insert_rows
+
+        insert_rows(self.db, items, {})
+        self.written += len(items)
+
     def probe(self) -> None:
         """Prove the database is reachable (and migrated); raises Outage if not."""
         try:

@@ -250,7 +250,17 @@ class DatabaseRecorder:
         try:
             self.spool.append(items)
         except Exception:
-            logger.exception("request log: could not spool %d records; they are lost", len(items))
+            # The spool shares a full or read-only disk with the image store, say. The rows are
+            # what matters: try to write them without their images before giving them up.
+            try:
+                self.writer.write_rows_only(items)
+            except Exception:
+                logger.exception("request log: could not spool %d records; they are lost", len(items))
+            else:
+                logger.error(
+                    "request log: could not spool %d records; wrote their rows without the images",
+                    len(items),
+                )
 
     def _purge(self) -> None:
         from capsight.store.requestlog import RequestLog
