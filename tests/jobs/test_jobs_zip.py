@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -239,3 +240,17 @@ def test_path_traversal_and_symlink_members_are_skipped_never_written(
     assert not written & {"escape.png", "escape2.png", "escape3.png", "link.png", "passwd"}
     rows = client.get(f"/v1/jobs/{job_id}/results", params={"format": "jsonl"}).text.splitlines()
     assert [json.loads(r)["path"] for r in rows] == ["ok/inside.png"]
+
+
+def test_a_data_disk_that_cannot_take_the_upload_is_503_not_500(make_app: JobApp, tmp_path: Path) -> None:
+    """A real fault: a file sits where the jobs folder must be (as on a read-only or broken disk)."""
+    data = tmp_path / "data"
+    client = make_app(data_dir=data)
+    jobs = data.resolve() / "jobs"
+    shutil.rmtree(jobs, ignore_errors=True)
+    jobs.parent.mkdir(parents=True, exist_ok=True)
+    jobs.write_bytes(b"not a folder")
+    response = post_zip(client, make_zip([("a.png", image("closed"))]))
+    assert response.status_code == 503
+    assert response.json()["error"].startswith("Cannot keep the upload: the job folder cannot be created")
+    assert "retry-after" in response.headers

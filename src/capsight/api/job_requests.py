@@ -18,7 +18,7 @@ from fastapi import Request
 from pydantic import ValidationError
 
 from capsight.batch.sources import is_s3, split_s3
-from capsight.errors import BadRequest, PayloadTooLarge, TooManyImages
+from capsight.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, TooManyImages
 from capsight.jobs.archive import inspect_zip
 from capsight.jobs.manager import JobManager, zip_limits
 from capsight.jobs.schemas import JobCreate
@@ -102,7 +102,13 @@ async def zip_job(request: Request, manager: JobManager, job_id: str) -> NewJob:
     """A multipart zip upload, streamed to the job's folder and checked; the folder goes on any error."""
     settings = manager.settings
     paths = manager.paths(job_id)
-    paths.root.mkdir(parents=True, exist_ok=False)
+    try:
+        paths.root.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:  # a read-only or full data disk: the server's trouble, not the client's
+        raise ServiceUnavailable(
+            f"Cannot keep the upload: the job folder cannot be created ({exc.strerror or exc}).",
+            retry_after=30,
+        ) from exc
     try:
         received = await receive_zip(request, paths.upload, settings.max_job_upload_bytes)
         webhook = _check_webhook(manager, received.fields.get("webhook_url"))
