@@ -10,7 +10,7 @@ import pytest
 from jobs_helpers import image, make_zip
 
 from capsight.errors import BadRequest, PayloadTooLarge
-from capsight.jobs.archive import ZipLimits, extract, inspect_zip, safe_relative_name
+from capsight.jobs.archive import ZipLimits, declared_entries, extract, inspect_zip, safe_relative_name
 
 LIMITS = ZipLimits(max_images=100, max_total_bytes=10_000_000, max_image_bytes=1_000_000)
 
@@ -163,3 +163,34 @@ def test_a_file_and_a_folder_of_one_name_cost_one_row_not_the_job(tmp_path: Path
     rel, error = result.broken[0]
     assert rel == ("x.png/y.png" if file_first else "x.png")
     assert error.startswith("NameClash: ") and str(tmp_path) not in error  # no server paths in answers
+
+
+def _many_entries(path: Path, n: int) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(n):
+            zf.writestr(f"{i}", b"")
+    return path
+
+
+def test_a_zip_of_too_many_entries_is_refused_before_its_directory_is_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A million one-byte names once cost 350 MB before the count was checked."""
+    limits = ZipLimits(max_images=1, max_total_bytes=10_000, max_image_bytes=1_000)  # 1004 entries
+    archive = _many_entries(tmp_path / "many.zip", limits.max_entries + 1)
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the directory was parsed")
+
+    monkeypatch.setattr(zipfile, "ZipFile", no_parsing)
+    with pytest.raises(PayloadTooLarge, match="1005 entries; the limit is 1004"):
+        inspect_zip(archive, limits)
+
+
+def test_the_declared_entry_count_is_read_from_zip64_records_too(tmp_path: Path) -> None:
+    small = _many_entries(tmp_path / "small.zip", 3)
+    assert declared_entries(small) == 3
+    big = _many_entries(tmp_path / "big.zip", 0xFFFF + 2)  # past 65535: a zip64 end record is written
+    assert declared_entries(big) == 0xFFFF + 2
+    (tmp_path / "junk.zip").write_bytes(b"not a zip at all")
+    assert declared_entries(tmp_path / "junk.zip") is None
