@@ -143,6 +143,17 @@ def test_shutdown_interrupts_the_backoff_and_leaves_the_delivery_pending() -> No
     assert result.to_summary()["state"] == "pending"
 
 
+def test_a_resumed_delivery_only_makes_the_tries_that_are_left() -> None:
+    """After a restart a pending delivery goes on counting: 5 tries in all, not 5 per process."""
+    url = f"http://127.0.0.1:{_closed_port()}/hook"
+    policy = RetryPolicy(attempts=4, base_delay=0.01)
+    with httpx.Client(timeout=2, trust_env=False) as client:
+        resumed = deliver(client, url, b"{}", WEBHOOK_SECRET, policy, threading.Event(), tried=3)
+        spent = deliver(client, url, b"{}", WEBHOOK_SECRET, policy, threading.Event(), tried=4)
+    assert resumed.attempts == 4 and not resumed.delivered  # one more try, the fourth
+    assert (spent.attempts, spent.error) == (4, "no tries left")
+
+
 @pytest.mark.parametrize("timestamp", ["", "soon", "12.5"])
 def test_malformed_timestamps_never_verify(timestamp: str) -> None:
     assert not verify_signature(WEBHOOK_SECRET, timestamp, b"{}", signature(WEBHOOK_SECRET, "1", b"{}"))
@@ -165,6 +176,7 @@ def test_a_delivery_cut_short_by_shutdown_is_sent_by_the_next_server(make_app: J
         status = wait_for_job(
             second, job_id, until=lambda d: (d["webhook"] or {}).get("state") == "delivered"
         )
-        assert status["webhook"]["attempts"] == 1
+        # The count goes on from the first server's failed try (or tries): one delivery, one budget.
+        assert status["webhook"]["attempts"] >= 2
     finally:
         receiver.close()

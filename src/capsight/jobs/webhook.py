@@ -103,13 +103,18 @@ def deliver(
     policy: RetryPolicy,
     stop: threading.Event,
     delivery_id: str | None = None,
+    tried: int = 0,
 ) -> Delivery:
+    """``tried``: attempts an earlier process already made (a shutdown interrupted it); the policy's
+    count is for the delivery, not per process."""
     import httpx
 
     delivery_id = delivery_id or uuid.uuid4().hex
     status: int | None = None
     error: str | None = None
-    for attempt in range(1, policy.attempts + 1):
+    if tried >= policy.attempts:
+        return Delivery(False, tried, None, "no tries left")
+    for attempt in range(tried + 1, policy.attempts + 1):
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
@@ -126,7 +131,7 @@ def deliver(
             if status < 500 and status != 429:
                 return Delivery(False, attempt, status, f"HTTP {status} (not retried)")
             error = f"HTTP {status}"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
             status, error = None, f"{type(exc).__name__}: {exc}"
         logger.info("webhook %s attempt %d failed: %s", url, attempt, error)
         if attempt < policy.attempts and stop.wait(policy.base_delay * 2 ** (attempt - 1)):
@@ -201,8 +206,17 @@ class WebhookDispatcher:
         body = json.dumps(
             {"event": EVENT, "job": job_document(job, job.spec.base_url, with_webhook=False)}, sort_keys=True
         ).encode("utf-8")
+        earlier = job.summary.get("webhook") or {}
+        tried = int(earlier.get("attempts") or 0) if earlier.get("state") == "pending" else 0
         result = deliver(
-            client, job.webhook_url, body, self.secret, self.policy, self._stop, f"{job.id}-{job.state}"
+            client,
+            job.webhook_url,
+            body,
+            self.secret,
+            self.policy,
+            self._stop,
+            f"{job.id}-{job.state}",
+            tried=tried,
         )
         self.store.update_summary(job_id, {"webhook": result.to_summary()})
         if not result.delivered and not result.interrupted:
