@@ -59,7 +59,7 @@ def test_a_dripping_server_hits_the_total_time_limit(drip: ThreadingHTTPServer, 
     report = download_all(
         [_url(drip)], tmp_path / "in", tmp_path / "m.jsonl", Allowlist([_url(drip)]), limits
     )
-    assert time.monotonic() - started < 4.0  # was: until the 1000 bytes arrived (100 s)
+    assert time.monotonic() - started < 20.0  # not until the 1000 bytes arrived (100 s)
     assert report.errors == [(_url(drip), "DownloadError: took longer than 1 s")]
 
 
@@ -71,7 +71,7 @@ def test_a_cancel_stops_a_download_in_flight(drip: ThreadingHTTPServer, tmp_path
     report = download_all(
         [_url(drip)], tmp_path / "in", tmp_path / "m.jsonl", Allowlist([_url(drip)]), limits, cancel=cancel
     )
-    assert time.monotonic() - started < 4.0
+    assert time.monotonic() - started < 20.0  # the drip alone would take 100 s
     assert report.errors[0][1].startswith("Cancelled")
 
 
