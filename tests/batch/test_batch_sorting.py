@@ -178,3 +178,24 @@ def test_move_and_link_are_refused_for_s3_keys(classifier: OnnxClassifier, tmp_p
     for mode in ("move", "link"):
         with pytest.raises(BadRequest, match="--sort copy"):
             run_batch([str(listing)], tmp_path / "out", classifier, BatchOptions(sort=mode))
+
+
+def test_long_and_dot_names_get_a_copy_that_can_be_created(
+    classifier: OnnxClassifier, tmp_path: Path
+) -> None:
+    """A legal 250-byte name left no room for the ".NAME.part" a copy goes through (ENAMETOOLONG),
+    and an S3 key ending in "/.." pointed the copy at the output folder itself."""
+    from capsight.batch.sorting import MAX_NAME_BYTES, _base_name
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    long_name = "p" * 246 + ".png"  # 250 bytes
+    (photos / long_name).write_bytes(solid_image_bytes(LABEL_COLOURS["opened"], "PNG"))
+    summary = run_batch([str(photos)], tmp_path / "out", classifier, BatchOptions(sort="copy"))
+    assert summary.errors == 0
+    (copied,) = (tmp_path / "out" / "opened").iterdir()
+    assert copied.suffix == ".png" and len(copied.name.encode()) <= MAX_NAME_BYTES
+    assert copied.read_bytes() == (photos / long_name).read_bytes()
+    assert _base_name("s3://b/x/..").startswith("image-") and _base_name("s3://b/x/") != _base_name(
+        "s3://b/y/"
+    )

@@ -23,7 +23,8 @@ SUMMARY_JSON = "summary.json"
 
 def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    # surrogateescape: a file name that is not UTF-8 is written back as its own bytes, not a crash
+    tmp.write_text(text, encoding="utf-8", errors="surrogateescape")
     os.replace(tmp, path)
 
 

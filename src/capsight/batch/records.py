@@ -52,7 +52,14 @@ class ResultRecord:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
+        text = json.dumps(self.to_dict(), ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A file name that is not UTF-8 (Latin-1 bytes, say) arrives as surrogates, which a
+            # UTF-8 file cannot hold: escape them (``\udce9``), which reads back as the same name.
+            text = json.dumps(self.to_dict())
+        return text
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResultRecord:
@@ -135,7 +142,9 @@ def _cell(value: Any) -> Any:
 def to_csv(records: Iterable[ResultRecord], labels: Sequence[str]) -> str:
     """All records as CSV text: one probability column per label, empty cells for missing values."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    # CRLF (RFC 4180) rather than "\n": the writer quotes a field holding any character of its line
+    # terminator, so a file name with a carriage return is quoted instead of splitting its row.
+    writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(csv_columns(labels))
     for rec in records:
         writer.writerow(

@@ -185,5 +185,5 @@ def write_report(
         reader=ObjectReader(s3_endpoint_url),
         base_dir=results_path.parent,
     )
-    out_path.write_text(html, encoding="utf-8")
+    out_path.write_text(html, encoding="utf-8", errors="backslashreplace")  # non-UTF-8 file names
     return out_path

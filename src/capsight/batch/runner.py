@@ -18,10 +18,10 @@ from typing import Protocol
 
 from capsight.batch.engine_local import LocalEngine
 from capsight.batch.options import BatchOptions, BatchProgress, BatchSummary
-from capsight.batch.outputs import summarise, write_outputs
+from capsight.batch.outputs import RESULTS_CSV, SUMMARY_JSON, summarise, write_outputs
 from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import RESULTS_JSONL, ResultLog
-from capsight.batch.sorting import Sorter
+from capsight.batch.sorting import REVIEW_FOLDER, Sorter
 from capsight.batch.sources import ObjectReader, any_s3, expand_sources
 from capsight.errors import BadRequest
 from capsight.inference import Classifier, ModelMetadata
@@ -74,10 +74,15 @@ def run_batch(
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     reader = ObjectReader(options.s3_endpoint_url)
-    keys = expand_sources(sources, reader, exclude=out)
+    meta = classifier.metadata
+    # What this run writes into ``out``, never read as input. Only that: an --out folder that holds
+    # the photos (--out . inside the photo folder, or the photo folder itself) keeps its photos.
+    outputs = [
+        out / name for name in (RESULTS_JSONL, RESULTS_CSV, SUMMARY_JSON, "report.html", REVIEW_FOLDER)
+    ]
+    keys = expand_sources(sources, reader, exclude=[*outputs, *(out / label for label in meta.labels)])
     if options.sort in ("move", "link") and any_s3(keys):
         raise BadRequest(f"--sort {options.sort} needs local files; use --sort copy for s3:// sources.")
-    meta = classifier.metadata
 
     with ResultLog(out / RESULTS_JSONL) as results:
         _check_same_model(results.records, meta, results.path)
@@ -127,7 +132,8 @@ def run_batch(
             results.sync()
             # Counted from what is on record, not from ``processed``: a Ctrl-C can land between
             # appending a batch and counting it.
-            pending = max(0, len(keys) - len(results.records))
+            recorded = results.done_paths()
+            pending = sum(1 for key in keys if key not in recorded)  # records of other sources do not count
             summary = summarise(
                 results.records,
                 meta,

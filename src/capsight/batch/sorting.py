@@ -12,6 +12,7 @@ in the order images were classified, which is the same order in an interrupted a
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 import os
 from collections.abc import Iterable
@@ -29,8 +30,26 @@ SORT_MODES: tuple[SortMode, ...] = ("copy", "move", "link")
 REVIEW_FOLDER = "_review"
 
 
+MAX_NAME_BYTES = 200  # leaves room for a clash suffix (_12) and the ".NAME.part" of a copy in 255
+
+
 def _base_name(key: str) -> str:
-    return PurePosixPath(key).name if is_s3(key) else Path(key).name
+    """The file name a sorted copy gets: the source's own, made safe to create.
+
+    Why: an S3 key may end in "/.." or "/" (the copy would land on the output folder itself), and a
+    legal 250-byte name leaves no room for the temporary ".NAME.part" a copy is written through.
+    """
+    name = PurePosixPath(key).name if is_s3(key) else Path(key).name
+    tag = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    if name in ("", ".", ".."):
+        return f"image-{tag}"
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        suffix = PurePosixPath(name).suffix[:10]
+        stem = name[: len(name) - len(suffix)]
+        while len(f"{stem}-{tag}{suffix}".encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+            stem = stem[:-1]
+        return f"{stem}-{tag}{suffix}"
+    return name
 
 
 class Sorter:

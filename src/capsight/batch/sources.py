@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,22 +88,25 @@ class ObjectReader:
         os.replace(tmp, dest)
 
 
-def _inside(path: Path, folder: Path | None) -> bool:
-    return folder is not None and (path == folder or folder in path.parents)
+def _inside(path: Path, excluded: Collection[Path]) -> bool:
+    """Whether ``path`` is one of ``excluded`` or lies under one (a run's own output files)."""
+    return any(path == item or item in path.parents for item in excluded)
 
 
-def _walk_folder(root: Path, exclude: Path | None) -> list[str]:
+def _walk_folder(root: Path, exclude: Collection[Path]) -> list[str]:
     keys: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         # Hidden folders (.git, .cache) and our own output tree are never inputs.
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and not _inside(here / d, exclude)]
-        keys.extend(str(here / f) for f in filenames if not f.startswith("."))
+        keys.extend(
+            str(here / f) for f in filenames if not f.startswith(".") and not _inside(here / f, exclude)
+        )
     # Path order (by components, so "a/z.jpg" < "a-b/a.jpg" is not decided by the "/" byte).
     return sorted(keys, key=lambda k: Path(k).relative_to(root).parts)
 
 
-def _expand_glob(pattern: str, exclude: Path | None) -> list[str]:
+def _expand_glob(pattern: str, exclude: Collection[Path]) -> list[str]:
     matches = sorted(glob.glob(os.path.expanduser(pattern), recursive=True))
     paths = [Path(m).resolve() for m in matches]
     return [str(p) for p in paths if p.is_file() and not _inside(p, exclude)]
@@ -116,7 +119,7 @@ def _read_list_file(path: Path) -> list[str]:
     any working directory.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not part of line one
     except UnicodeDecodeError as exc:
         raise BadRequest(f"{path} is neither an image nor a UTF-8 text list of paths.") from exc
     keys = []
@@ -151,7 +154,7 @@ def _looks_like_image(path: Path) -> bool:
         return detect_format(fh.read(16)) is not None
 
 
-def expand_source(source: str, reader: ObjectReader, exclude: Path | None = None) -> list[str]:
+def expand_source(source: str, reader: ObjectReader, exclude: Collection[Path] = ()) -> list[str]:
     """Keys named by one SRC argument, in a stable order."""
     if is_s3(source):
         return _list_s3(source, reader)
@@ -171,7 +174,7 @@ def expand_source(source: str, reader: ObjectReader, exclude: Path | None = None
     raise BadRequest(f"{source!r} is not a folder, file, glob or s3:// prefix.")
 
 
-def expand_sources(sources: Iterable[str], reader: ObjectReader, exclude: Path | None = None) -> list[str]:
+def expand_sources(sources: Iterable[str], reader: ObjectReader, exclude: Collection[Path] = ()) -> list[str]:
     """All keys of all sources, duplicates dropped (first occurrence wins)."""
     seen: dict[str, None] = {}
     for source in sources:
