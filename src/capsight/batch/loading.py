@@ -7,7 +7,10 @@ text and becomes an error row, because one unreadable file must not stop a run o
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -41,9 +44,25 @@ def load_image(key: str, reader: ObjectReader, spec: PreprocessSpec, max_pixels:
     return LoadedImage(key=key, pixels=pixels, width=decoded.width, height=decoded.height)
 
 
-def _ignore_sigint() -> None:
+def _worker_init(parent: int) -> None:
     # Ctrl-C goes to the whole process group; only the parent should react and shut the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A parent killed with SIGKILL cannot shut its pool down: without this, its workers lived on
+    # under PID 1 for good (one blocked writing a result nobody reads). Polling the parent's pid
+    # works whichever thread started the worker (PR_SET_PDEATHSIG follows that thread, not the process).
+    # ``parent`` comes from the parent itself: a worker still importing when the parent was killed
+    # would otherwise read PID 1 as its parent and never notice.
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="capsight-parent-watch", daemon=True).start()
+
+
+PARENT_CHECK_S = 1.0
 
 
 def make_executor(kind: ExecutorKind, workers: int) -> Executor:
@@ -57,6 +76,9 @@ def make_executor(kind: ExecutorKind, workers: int) -> Executor:
         # spawn, not fork: the parent already runs ONNX Runtime and tqdm threads, and forking a
         # threaded process can deadlock a child on a lock some thread held.
         return ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
     raise ValueError(f"unknown executor {kind!r}")
