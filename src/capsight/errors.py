@@ -37,6 +37,13 @@ class CapsightError(Exception):
         super().__init__(self.message)
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (or its type): libraries such as torch and ONNX
+    Runtime append pages of advice that do not belong in a one-line error."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class BadRequest(CapsightError):
     status_code = 400
     default_message = "Bad request."

@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from jobs_helpers import JobApp, image, wait_for_job
 
 from servers import S3Server
 
 pytestmark = pytest.mark.s3
+
+
+def _run(client: TestClient, prefix: str, listed: str) -> dict[str, Any]:
+    """Create an s3_prefix job, check the prefix it will list, and wait for it to succeed."""
+    created = client.post("/v1/jobs", json={"s3_prefix": prefix})
+    assert created.status_code == 202, created.text
+    assert created.json()["source"] == {"kind": "s3", "prefix": listed}
+    done: dict[str, Any] = wait_for_job(client, created.json()["id"])
+    assert done["state"] == "succeeded", done
+    return done
+
+
+def _result_rows(client: TestClient, job_id: str) -> list[dict[str, Any]]:
+    text = client.get(f"/v1/jobs/{job_id}/results?format=jsonl").text
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def test_s3_prefix_job_classifies_the_objects_under_the_prefix(
@@ -26,16 +43,10 @@ def test_s3_prefix_job_classifies_the_objects_under_the_prefix(
     client_s3.put_object(Bucket=bucket, Key="private/secret.png", Body=image("opened"))
     client = make_app(job_url_allowlist=[f"s3://{bucket}/incoming/"], s3_endpoint_url=s3_server.endpoint_url)
 
-    created = client.post("/v1/jobs", json={"s3_prefix": f"s3://{bucket}/incoming/2026/"})
-    assert created.status_code == 202, created.text
-    assert created.json()["source"] == {"kind": "s3", "prefix": f"s3://{bucket}/incoming/2026/"}
-    done = wait_for_job(client, created.json()["id"])
-    assert done["state"] == "succeeded", done
+    done = _run(client, f"s3://{bucket}/incoming/2026/", f"s3://{bucket}/incoming/2026/")
     assert done["counts"] == {"background": 1, "closed": 2, "opened": 1}
     assert done["errors"] == 1 and done["progress"] == {"done": 5, "total": 5}
-    rows = [
-        json.loads(r) for r in client.get(f"/v1/jobs/{done['id']}/results?format=jsonl").text.splitlines()
-    ]
+    rows = _result_rows(client, done["id"])
     assert {r["path"]: r["label"] for r in rows if r["error"] is None} == expected
     assert [r["path"] for r in rows if r["error"]] == [f"s3://{bucket}/incoming/2026/broken.jpg"]
 
@@ -60,14 +71,8 @@ def test_an_allowed_folder_named_without_its_slash_lists_only_that_folder(
     for key in ("incoming/a.png", "incoming-private/secret.png", "incomingX.png"):
         client_s3.put_object(Bucket=bucket, Key=key, Body=image("opened"))
     client = make_app(job_url_allowlist=[f"s3://{bucket}/incoming"], s3_endpoint_url=s3_server.endpoint_url)
-    created = client.post("/v1/jobs", json={"s3_prefix": f"s3://{bucket}/incoming"})
-    assert created.status_code == 202, created.text
-    assert created.json()["source"] == {"kind": "s3", "prefix": f"s3://{bucket}/incoming/"}
-    done = wait_for_job(client, created.json()["id"])
-    assert done["state"] == "succeeded", done
-    rows = [
-        json.loads(r) for r in client.get(f"/v1/jobs/{done['id']}/results?format=jsonl").text.splitlines()
-    ]
+    done = _run(client, f"s3://{bucket}/incoming", f"s3://{bucket}/incoming/")
+    rows = _result_rows(client, done["id"])
     assert [r["path"] for r in rows] == [f"s3://{bucket}/incoming/a.png"]
 
 

@@ -43,15 +43,13 @@ class _PartCollector(PartCallbacks):
         fields: Collection[str],
         max_files: int,
         max_file_bytes: int,
-        strict_count: bool,
-        oversize_per_item: bool = False,
+        batch: bool,
     ) -> None:
         super().__init__(MAX_PARTS)
         self.fields = fields
         self.max_files = max_files
         self.max_file_bytes = max_file_bytes
-        self.strict_count = strict_count
-        self.oversize_per_item = oversize_per_item
+        self.batch = batch
         self._too_large = False
         self.uploads: list[Upload] = []
         # The wanted part's data as views into the received chunks, joined once at the end: one
@@ -70,7 +68,7 @@ class _PartCollector(PartCallbacks):
         if name not in self.fields:
             return
         if len(self.uploads) >= self.max_files:
-            if self.strict_count:
+            if self.batch:
                 raise TooManyImages(f"Too many images: at most {self.max_files} per request.")
             return  # a single-image endpoint uses the first one and ignores the rest
         content_type = self.header(b"content-type")
@@ -83,7 +81,7 @@ class _PartCollector(PartCallbacks):
             return
         self._size += end - start
         if self._size > self.max_file_bytes:
-            if not self.oversize_per_item:
+            if not self.batch:
                 raise PayloadTooLarge(self._too_large_message())
             # In a batch the image gets its own 413 and its neighbours are still classified: drop
             # what arrived of it and skip the rest (the whole body is capped by the size middleware).
@@ -114,18 +112,18 @@ async def read_uploads(
     fields: Collection[str] = SINGLE_FIELDS,
     max_files: int = 1,
     max_file_bytes: int,
-    strict_count: bool = False,
-    oversize_per_item: bool = False,
+    batch: bool = False,
 ) -> list[Upload]:
     """The image parts of the request, in order. Raises MissingFile when there are none.
 
-    ``oversize_per_item``: a part over ``max_file_bytes`` becomes an Upload carrying its 413 instead
-    of failing the whole request (a batch answers for each image).
+    ``batch``: an image over ``max_files`` is refused (a single-image endpoint uses the first and
+    ignores the rest), and a part over ``max_file_bytes`` becomes an Upload carrying its own 413
+    instead of failing the whole request: a batch answers for each image.
     """
     content_type = request.headers.get("content-type", "")
     ctype, _ = parse_options_header(content_type)
     if ctype == b"multipart/form-data":
-        collector = _PartCollector(fields, max_files, max_file_bytes, strict_count, oversize_per_item)
+        collector = _PartCollector(fields, max_files, max_file_bytes, batch)
         await feed_multipart(request, collector)
         uploads = collector.uploads
     elif ctype.startswith(b"image/") or ctype == b"application/octet-stream":

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from capsight.errors import InferenceFailed, InvalidModel
+from capsight.errors import InferenceFailed, InvalidModel, first_line
 from capsight.inference.cpu import int8_overflow_risk
 from capsight.inference.metadata import ONNX_FILE, ModelMetadata, load_metadata
 
@@ -107,8 +107,7 @@ class OnnxClassifier:
                 str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # onnxruntime's own untyped errors (InvalidProtobuf, Fail, ...)
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InvalidModel(f"{onnx_path} is not a valid ONNX model: {first_line}") from exc
+            raise InvalidModel(f"{onnx_path} is not a valid ONNX model: {first_line(exc)}") from exc
         self._input_name = self._session.get_inputs()[0].name
         out_shape = self._session.get_outputs()[0].shape
         if out_shape and isinstance(out_shape[-1], int) and out_shape[-1] != len(self.metadata.labels):

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from capsight.errors import BadRequest
+from capsight.errors import BadRequest, first_line
 from capsight.imaging.preprocess import PreprocessSpec
 from capsight.training.architectures import create_model
 
@@ -67,8 +67,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises pickle, zip and runtime errors for a bad file
         # torch's messages run to a dozen lines of advice (weights_only=False...): keep the first
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadRequest(f"Not a readable checkpoint: {path} ({first_line})") from exc
+        raise BadRequest(f"Not a readable checkpoint: {path} ({first_line(exc)})") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BadRequest(f"Not a capsight checkpoint: {path}")
     return Checkpoint(

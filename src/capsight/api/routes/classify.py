@@ -86,8 +86,7 @@ async def classify_batch(request: Request, principal: ClassifyAccess, k: TopK = 
         fields=BATCH_FIELDS,
         max_files=runtime.settings.max_batch_images,
         max_file_bytes=runtime.settings.max_upload_bytes,
-        strict_count=True,
-        oversize_per_item=True,
+        batch=True,
     )
     ctx = request_context(request, principal)
     outcomes = await service.classify_many([u.error or u.data for u in uploads], ctx)
