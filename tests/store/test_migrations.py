@@ -94,3 +94,25 @@ def test_sqlite_parent_directory_is_created(tmp_path: Path) -> None:
 )
 def test_normalize_url_uses_psycopg3(url: str, expected: str) -> None:
     assert normalize_url(url) == expected
+
+
+def test_a_replica_of_the_previous_release_keeps_working_on_a_newer_schema(database: Database) -> None:
+    """Rolling update: a new replica migrated the shared database to a revision this code does not
+    know. The old replicas still running must keep verifying keys and logging (the schema only grows),
+    not fail every database call until they are replaced."""
+    from capsight.store.keys import KeyStore
+
+    database.migrate()
+    key_id, plaintext = KeyStore(database).create_key("rolling")
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    old_replica = Database(database.url)
+    try:
+        old_replica.ensure_ready()  # raised "Can't locate revision" before
+        info = KeyStore(old_replica).verify(plaintext)
+        assert info is not None and info.id == key_id
+    finally:
+        old_replica.dispose()
+    with database.engine.connect() as connection:  # and the newer revision is left alone
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert version == "9999_from_the_future"

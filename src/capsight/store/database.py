@@ -6,7 +6,8 @@ a key lookup, a CLI command) calls :meth:`Database.ensure_ready`, which runs the
 
 Several replicas (or uvicorn workers) may start at the same moment and all try to migrate; a
 PostgreSQL advisory lock, or a file lock next to a SQLite file, makes them take turns so only the
-first one does any work.
+first one does any work. In a rolling update the database may already be at a revision of a newer
+release; the older replicas then use it as is (migrations only add to the schema).
 
 SQLAlchemy itself is imported on first use, not with this module: importing it costs a few hundred
 ms, and the API must be ready (model loaded) before the request log's thread needs the database.
@@ -152,7 +153,17 @@ class Database:
             if self.dialect == "postgresql":
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
             try:
-                command.upgrade(alembic_config(connection), revision)
+                newer = _unknown_revisions(connection) if revision == "head" else ()
+                if newer:
+                    # A newer release migrated the shared database during a rolling update. Its
+                    # migrations only add to the schema, so this replica keeps working with it
+                    # instead of failing every database call until it is replaced.
+                    logger.warning(
+                        "database schema is at %s, newer than this release knows; using it as is",
+                        ", ".join(newer),
+                    )
+                else:
+                    command.upgrade(alembic_config(connection), revision)
                 connection.commit()
             finally:
                 if self.dialect == "postgresql":
@@ -204,6 +215,17 @@ class Database:
         with self._lock:
             if self._engine is not None:
                 self._engine.dispose()
+
+
+def _unknown_revisions(connection: Any) -> tuple[str, ...]:
+    """The database's current revisions that this release's migrations do not contain (written by
+    a newer release); empty on an empty, older or current database."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    current = MigrationContext.configure(connection).get_current_heads()
+    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    return tuple(rev for rev in current if rev not in known)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
