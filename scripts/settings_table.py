@@ -42,6 +42,10 @@ MEANINGS: dict[str, str] = {
     "(decompression bombs get 413).",
     "max_batch_images": "Most images in one `/v1/classify/batch` or `/v2` request.",
     "max_batch_upload_bytes": "Largest body of a multi-image request (bytes).",
+    "body_idle_timeout_seconds": "Longest pause between two chunks of a request body before `408` "
+    "(a stalled upload; the connection is closed). 0 = none.",
+    "body_timeout_seconds": "The whole body of an image request must arrive within this, or `408` (a "
+    "client dripping bytes). Job uploads have only the idle limit. 0 = none.",
     "data_dir": "Local state: the SQLite log and image folder (when no shared backends are set) and the "
     "spool. Per replica; put it on a persistent volume.",
     "database_url": "Request log, API keys and jobs. Unset: SQLite file `<data_dir>/capsight.db`. For "

@@ -13,6 +13,7 @@ a new failure mode is mapped once, where it is defined, instead of in every rout
     ├── Unauthorized (401)         no or unknown API key / token
     ├── Forbidden (403)            key lacks the scope the endpoint needs
     ├── NotFound (404)             unknown model, job, image, ...
+    ├── RequestTimeout (408)       the client sent its body too slowly
     ├── Conflict (409)             the resource is not in a state that allows this (job not finished)
     ├── PayloadTooLarge (413)      body over the upload limit
     │   └── ImageTooLarge          pixel count over the decompression-bomb limit
@@ -84,6 +85,11 @@ class Forbidden(CapsightError):
 class NotFound(CapsightError):
     status_code = 404
     default_message = "Not found."
+
+
+class RequestTimeout(CapsightError):
+    status_code = 408
+    default_message = "The request body arrived too slowly."
 
 
 class Conflict(CapsightError):

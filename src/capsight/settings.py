@@ -2,14 +2,52 @@
 
 Settings are read at the edge (``cli.py``, ``create_app``) and passed down explicitly, so tests build
 an app with their own ``Settings(...)`` and nothing reads the environment at import time.
+
+Every value is checked here, at start-up: a bad one raises :class:`InvalidSettings`, one line naming
+each bad variable and what it accepts, which the CLI prints as ``capsight: error: ...``. Without the
+checks a typo surfaced much later (``CAPSIGHT_LOG_LEVEL=verbose`` as a KeyError inside uvicorn, a
+bad rate limit as a traceback from the store) or not at all (``CAPSIGHT_QUEUE_MAX=0`` answered every
+request 503; ``CAPSIGHT_JWT_ALGORITHM=none`` silently verified HS256).
 """
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from capsight.errors import CapsightError
+
+ENV_PREFIX = "CAPSIGHT_"
+LogLevel = Literal["debug", "info", "warning", "error"]
+# What PyJWT verifies; names are case-sensitive there, so "hs256" is refused rather than mended.
+JWT_ALGORITHMS = (
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",
+    "PS256", "PS384", "PS512", "EdDSA",
+)  # fmt: skip
+_OPTIONAL_TEXT = (
+    "database_url",
+    "storage_url",
+    "s3_endpoint_url",
+    "redis_url",
+    "rate_limit",
+    "jwt_secret",
+    "jwt_public_key",
+    "webhook_secret",
+)
+
+
+class InvalidSettings(CapsightError, ValueError):
+    """One or more ``CAPSIGHT_*`` values are unusable; the message names each one on a single line.
+
+    Also a ValueError, which is what it is, so callers that guarded ``Settings(...)`` that way still do."""
+
+    default_message = "Invalid CAPSIGHT_* settings."
 
 
 def bundled_model_dir() -> Path:
@@ -25,29 +63,33 @@ def bundled_model_dir() -> Path:
 class Settings(BaseSettings):
     """Every knob of capsight. The README "Scaling out" table documents each one."""
 
-    model_config = SettingsConfigDict(env_prefix="CAPSIGHT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     # HTTP server
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
-    log_level: str = "info"
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1)
+    log_level: LogLevel = "info"
     cors_origins: list[str] = Field(default_factory=list)
 
     # Model and inference
     model_dir: Path = Field(default_factory=bundled_model_dir)
     model_name: str = "bottle-status"
-    intra_op_threads: int = 0  # 0 = automatic (server: 1 on <= 2 cores, else one per core)
-    batch_max_size: int = 16
-    batch_max_wait_ms: float = 2.0
-    queue_max: int = 512  # pending images before 503
+    # 0 = automatic (server: 1 on <= 2 cores, else one per core)
+    intra_op_threads: int = Field(0, ge=0)
+    batch_max_size: int = Field(16, ge=1)
+    batch_max_wait_ms: float = Field(2.0, ge=0, allow_inf_nan=False)
+    queue_max: int = Field(512, ge=1)  # pending images before 503
     warmup: bool = True
 
     # Input limits
-    max_upload_bytes: int = 16 * 1024 * 1024
-    max_pixels: int = 50_000_000
-    max_batch_images: int = 32
-    max_batch_upload_bytes: int = 64 * 1024 * 1024  # whole body of a multi-image request
+    max_upload_bytes: int = Field(16 * 1024 * 1024, ge=1)
+    max_pixels: int = Field(50_000_000, ge=1)
+    max_batch_images: int = Field(32, ge=1)
+    # whole body of a multi-image request
+    max_batch_upload_bytes: int = Field(64 * 1024 * 1024, ge=1)
+    body_idle_timeout_seconds: float = 30.0  # longest pause between two body chunks; 0 = none
+    body_timeout_seconds: float = 300.0  # whole body must arrive within this; 0 = none
 
     # Storage (embedded defaults: SQLite + local folder + in-process cache)
     data_dir: Path = Path("var")
@@ -56,13 +98,13 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     store_images: bool = True
     request_log: bool = True
-    retention_days: int = 0  # 0 = keep forever
-    spool_max_image_bytes: int = 2 * 1024**3  # 0 = no limit
+    retention_days: int = Field(0, ge=0)  # 0 = keep forever
+    spool_max_image_bytes: int = Field(2 * 1024**3, ge=0)  # 0 = no limit
 
     # Cache and rate limits
     redis_url: str | None = None
-    cache_size: int = 10_000  # in-process LRU entries; 0 disables the cache
-    cache_ttl_seconds: int = 86_400  # Redis cache entry lifetime
+    cache_size: int = Field(10_000, ge=0)  # in-process LRU entries; 0 disables the cache
+    cache_ttl_seconds: int = Field(86_400, ge=1)  # Redis cache entry lifetime
     rate_limit: str | None = None  # e.g. "100/minute" per client; None = unlimited
 
     # Auth
@@ -75,11 +117,56 @@ class Settings(BaseSettings):
     job_url_allowlist: list[str] = Field(default_factory=list)
     webhook_secret: str | None = None
     webhook_allowlist: list[str] = Field(default_factory=list)
-    job_workers: int = 1  # jobs run at once in this process; 0 = this process only accepts jobs
-    job_batch_size: int = 8  # small: a job's model call never holds the model long
-    max_job_upload_bytes: int = 512 * 1024 * 1024
-    max_job_images: int = 100_000
-    max_job_uncompressed_bytes: int = 2 * 1024 * 1024 * 1024
+    # jobs run at once in this process; 0 = this process only accepts jobs
+    job_workers: int = Field(1, ge=0)
+    job_batch_size: int = Field(8, ge=1)  # small: a job's model call never holds the model long
+    max_job_upload_bytes: int = Field(512 * 1024 * 1024, ge=1)
+    max_job_images: int = Field(100_000, ge=1)
+    max_job_uncompressed_bytes: int = Field(2 * 1024 * 1024 * 1024, ge=1)
+
+    def __init__(self, *args: Any, **values: Any) -> None:
+        """Read and check; every bad value ends up in one :class:`InvalidSettings` line."""
+        try:
+            super().__init__(*args, **values)
+        except ValidationError as exc:
+            raise InvalidSettings(_describe(exc, passed=set(values))) from None
+        except SettingsError as exc:  # a list variable that is not JSON: pydantic-settings' own error
+            raise InvalidSettings(_describe_settings_error(exc)) from None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_log_level(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator(*_OPTIONAL_TEXT, mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        """``CAPSIGHT_REDIS_URL=`` (compose's ``${REDIS_URL:-}``) means "not configured", not "" ."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("model_dir", "data_dir", mode="before")
+    @classmethod
+    def _no_blank_folder(cls, value: Any) -> Any:
+        """An empty path would silently be ``.``, the working directory: refuse it instead."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("expected a folder, got an empty value")
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _parsable_rate(cls, value: str | None) -> str | None:
+        if value is not None:
+            from capsight.store.ratelimit import parse_rate
+
+            parse_rate(value)  # ValueError with the accepted forms
+        return value
+
+    @field_validator("jwt_algorithm")
+    @classmethod
+    def _known_jwt_algorithm(cls, value: str) -> str:
+        if value not in JWT_ALGORITHMS:
+            raise ValueError(f"expected one of {', '.join(JWT_ALGORITHMS)}")
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -90,3 +177,41 @@ class Settings(BaseSettings):
         if self.storage_url:
             return self.storage_url
         return str((self.data_dir / "images").resolve())
+
+
+_HINTS = {  # pydantic's error type -> the accepted values, where its message does not say them
+    "bool_parsing": "use true or false",
+    "bool_type": "use true or false",
+    "finite_number": "a finite number",
+    "list_type": 'a JSON list such as ["a", "b"]',
+}
+
+
+def _environment_value(name: str) -> str | None:
+    """The variable as the operator wrote it (names are case-insensitive, as pydantic-settings reads them)."""
+    return next((v for k, v in os.environ.items() if k.upper() == name), None)
+
+
+def _describe(exc: ValidationError, passed: set[str]) -> str:
+    """``CAPSIGHT_PORT='abc': Input should be a valid integer; CAPSIGHT_QUEUE_MAX=0: ...``; values read
+    from the environment are shown as written there (a JSON list before it was decoded)."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        name = f"{ENV_PREFIX}{field.upper()}"
+        raw = None if field in passed else _environment_value(name)
+        message = error["msg"].removeprefix("Value error, ")
+        hint = _HINTS.get(error["type"])
+        if hint and hint not in message:
+            message = f"{message} ({hint})"
+        shown = raw if raw is not None else error["input"]
+        parts.append(f"{name}={shown!r}: {message}")
+    return "invalid settings: " + "; ".join(parts)
+
+
+def _describe_settings_error(exc: SettingsError) -> str:
+    match = re.search(r'field "(\w+)"', str(exc))
+    field = match.group(1) if match else "?"
+    name = f"{ENV_PREFIX}{field.upper()}"
+    raw = _environment_value(name) or ""
+    return f'invalid settings: {name}={raw!r}: expected a JSON list such as ["a", "b"]'

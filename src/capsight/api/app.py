@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from capsight import __version__
+from capsight.api.body_timeout import BodyTimeoutMiddleware
 from capsight.api.cors import add_cors
 from capsight.api.docs import install_docs
 from capsight.api.errors import install_error_handlers
@@ -60,6 +61,13 @@ def _body_limit(settings: Settings) -> Callable[[str], int]:
         return settings.max_upload_bytes
 
     return limit_for
+
+
+def _body_deadline(settings: Settings) -> Callable[[str], float]:
+    def total_for(path: str) -> float:
+        return 0.0 if path == JOB_UPLOAD_PATH else settings.body_timeout_seconds
+
+    return total_for
 
 
 def create_app(
@@ -118,6 +126,11 @@ def create_app(
     # add_middleware wraps from the inside out: the size limit is innermost, the request context
     # outermost so that every answer (413, CORS preflight, 500) carries the request id and metrics.
     app.add_middleware(BodySizeLimitMiddleware, limit_for=_body_limit(settings))
+    app.add_middleware(
+        BodyTimeoutMiddleware,
+        idle_seconds=settings.body_idle_timeout_seconds,
+        total_for=_body_deadline(settings),
+    )
     if settings.cors_origins:
         add_cors(app, settings.cors_origins)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
