@@ -204,3 +204,48 @@ def test_breaker_backs_off_between_probes() -> None:
     assert not breaker.available()
     breaker.succeeded()
     assert breaker.available() and not breaker.down
+
+
+@pytest.mark.parametrize("refusal", ["maxmemory", "read-only replica"])
+def test_redis_refusing_writes_is_an_outage_not_a_limiter_failure(
+    own_redis: RedisServer, refusal: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis at ``maxmemory`` (policy noeviction) answers OOM to every write; one left read-only
+    after a failover answers READONLY. Both are reachable, yet the script raised ResponseError, which
+    the API treats as a broken limiter and fails open: no limit at all, a traceback per request.
+    Like an unreachable Redis, they must fall back to the in-process limit and cache, warning once."""
+    import redis
+
+    from servers import free_port
+
+    admin = redis.Redis.from_url(own_redis.url)
+    limiter = RedisRateLimiter(own_redis.url, prefix="t-rl-oom:", breaker=RedisBreaker("rl", 60, 60))
+    cache = RedisCache(
+        own_redis.url, prefix="t-c-oom:", fallback=LRUCache(10), breaker=RedisBreaker("c", 60, 60)
+    )
+
+    async def scenario() -> None:
+        if refusal == "maxmemory":
+            admin.config_set("maxmemory-policy", "noeviction")
+            admin.config_set("maxmemory", 1)
+        else:
+            admin.replicaof("127.0.0.1", free_port())  # a primary that never answers: stays read-only
+        with caplog.at_level(logging.WARNING, logger="capsight.store.redis_support"):
+            decisions = [(await limiter.hit("c", "2/minute")).allowed for _ in range(4)]
+            await cache.set("v1:sha", {"label": "opened"})
+            assert await cache.get("v1:sha") == {"label": "opened"}  # from the in-process fallback
+        assert decisions == [True, True, False, False]
+        warnings = [r.getMessage().split()[1] for r in caplog.records if "unavailable" in r.getMessage()]
+        assert len(warnings) == len(set(warnings))  # once per breaker, not once per call
+        # Redis 7 still runs the limiter's script at maxmemory; a read-only replica refuses it.
+        assert set(warnings) == ({"c"} if refusal == "maxmemory" else {"rl", "c"})
+
+    async def run() -> None:
+        try:
+            await scenario()
+        finally:
+            await limiter.aclose()
+            await cache.aclose()
+            admin.close()
+
+    asyncio.run(run())
