@@ -88,8 +88,10 @@ class Settings(BaseSettings):
     max_batch_images: int = Field(32, ge=1)
     # whole body of a multi-image request
     max_batch_upload_bytes: int = Field(64 * 1024 * 1024, ge=1)
-    body_idle_timeout_seconds: float = 30.0  # longest pause between two body chunks; 0 = none
-    body_timeout_seconds: float = 300.0  # whole body must arrive within this; 0 = none
+    # longest pause between two body chunks; 0 = none
+    body_idle_timeout_seconds: float = Field(30.0, ge=0, allow_inf_nan=False)
+    # whole body must arrive within this; 0 = none
+    body_timeout_seconds: float = Field(300.0, ge=0, allow_inf_nan=False)
 
     # Storage (embedded defaults: SQLite + local folder + in-process cache)
     data_dir: Path = Path("var")
