@@ -15,6 +15,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.4, 0.6, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The method label takes these values and "other": the HTTP server passes any token a client sends
+# as the method, and every new label value would be a new series kept by Prometheus for ever.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Metrics:
@@ -68,6 +71,8 @@ class Metrics:
         )
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request; ``endpoint`` must already be a route template, not a raw path."""
+        method = method if method in HTTP_METHODS else "other"
         self.requests.labels(endpoint, method, str(status)).inc()
         self.latency.labels(endpoint, method).observe(seconds)
 

@@ -1,0 +1,78 @@
+"""/metrics as Prometheus reads it: parsed by prometheus_client's own text parser, checked against the
+naming conventions, bounded label values and buckets that tell typical latencies apart."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from api.helpers import jpeg
+from capsight.api.metrics import Metrics
+
+
+def _samples(text: str) -> list[Sample]:
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
+def test_the_scrape_parses_and_follows_prometheus_naming(client: TestClient) -> None:
+    client.post("/v1/classify", files={"file": ("a.jpg", jpeg("opened"), "image/jpeg")})
+    r = client.get("/metrics")
+    assert r.headers["content-type"].startswith("text/plain; version=")
+    families = {family.name: family for family in text_string_to_metric_families(r.text)}
+    capsight = {name: family for name, family in families.items() if name.startswith("capsight_")}
+    assert capsight, "no capsight_* metric in the scrape"
+    for name, family in capsight.items():
+        assert family.documentation, f"{name} has no HELP text"
+        if family.type == "counter":
+            assert all(s.name.endswith(("_total", "_created")) for s in family.samples), name
+        if family.type == "histogram" and "duration" in name:
+            assert name.endswith("_seconds"), f"{name}: durations in base units"
+    assert families["capsight_http_request_duration_seconds"].type == "histogram"
+    assert families["capsight_http_requests"].type == "counter"
+
+
+def test_a_20_ms_and_a_400_ms_request_land_in_different_buckets() -> None:
+    metrics = Metrics()
+    metrics.observe_request("/v1/classify", "POST", 200, 0.020)
+    metrics.observe_request("/v1/classify", "POST", 200, 0.400)
+    buckets = {
+        float(s.labels["le"]): s.value
+        for s in _samples(metrics.render().decode())
+        if s.name == "capsight_http_request_duration_seconds_bucket"
+    }
+    below_20ms = max(b for b in buckets if b < 0.020)
+    at_20ms = min(b for b in buckets if b >= 0.020)
+    at_400ms = min(b for b in buckets if b >= 0.400)
+    assert (buckets[below_20ms], buckets[at_20ms]) == (0, 1)
+    assert at_20ms < at_400ms
+    assert buckets[at_400ms] == 2
+    assert buckets[max(b for b in buckets if b < at_400ms)] == 1
+
+
+def test_label_values_stay_bounded_whatever_clients_send(client: TestClient) -> None:
+    """Made-up methods and paths, keys and file names must never become label values: each new value
+    is a new series in Prometheus, for ever."""
+    for method in ("FOO", "PROPFIND", "X1", "get"):
+        client.request(method, "/v1/classify")
+    for path in ("/nope", "/v1/models/unknown-model/extra", "/v1/jobs/123/xyz"):
+        client.get(path)
+    client.post(
+        "/v1/classify",
+        files={"file": ("secret-holiday.jpg", jpeg("opened"), "image/jpeg")},
+        headers={"X-API-Key": "sk-secret-key", "X-Request-ID": "req-abc"},
+    )
+    text = client.get("/metrics").text
+    for s in _samples(text):
+        if not s.name.startswith("capsight_http_"):
+            continue
+        assert s.labels["method"] in {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}
+        assert s.labels["endpoint"] == "unmatched" or s.labels["endpoint"].startswith("/"), s.labels
+    for secret in ("FOO", "PROPFIND", "X1", "/nope", "unknown-model", "secret", "req-abc"):
+        assert secret not in text
+    other = [
+        s.value
+        for s in _samples(text)
+        if s.name == "capsight_http_requests_total" and s.labels["method"] == "other"
+    ]
+    assert sum(other) == 3  # FOO, PROPFIND, X1; a lower-case "get" is not GET either
