@@ -61,7 +61,7 @@ def test_cache_hit_skips_decode_and_inference(
     image = jpeg("closed")
     first = _post(client, image).json()
     calls_after_first = len(model.calls)
-    key = f"test-1:{hashlib.sha256(image).hexdigest()}"
+    key = f"bottle-status:test-1:{hashlib.sha256(image).hexdigest()}"
     assert cache.gets == [key]
     second = _post(client, image).json()
     assert cache.gets == [key, key]
@@ -78,7 +78,7 @@ def test_cache_is_consulted_before_decoding(make_client: AppFactory, cache: Cach
     not_an_image = b"these bytes were classified before"
     _seed(
         cache,
-        f"test-1:{hashlib.sha256(not_an_image).hexdigest()}",
+        f"bottle-status:test-1:{hashlib.sha256(not_an_image).hexdigest()}",
         {
             "label": "opened",
             "confidence": 0.9,
@@ -96,7 +96,7 @@ def test_cache_is_consulted_before_decoding(make_client: AppFactory, cache: Cach
 
 def test_malformed_cache_entries_are_ignored(make_client: AppFactory, cache: CacheUnderTest) -> None:
     image = jpeg("closed")
-    _seed(cache, f"test-1:{hashlib.sha256(image).hexdigest()}", {"label": "giraffe"})
+    _seed(cache, f"bottle-status:test-1:{hashlib.sha256(image).hexdigest()}", {"label": "giraffe"})
     client = make_client(services=Services(cache=cache))
     body = _post(client, image).json()
     assert body["label"] == "closed" and body["cached"] is False

@@ -106,7 +106,7 @@ def test_two_replicas_share_rate_limits_and_cache_through_redis(
 
         first = _post(a, x)
         assert first.json()["cached"] is False and first.headers["x-ratelimit-remaining"] == "4"
-        _wait_for_key(server.url, f"capsight:cache:test-1:{hashlib.sha256(x).hexdigest()}")
+        _wait_for_key(server.url, f"capsight:cache:bottle-status:test-1:{hashlib.sha256(x).hexdigest()}")
         hit = _post(b, x)
         assert hit.status_code == 200
         assert hit.json()["cached"] is True and hit.json()["label"] == "opened"  # A's miss is B's hit
@@ -122,3 +122,31 @@ def test_two_replicas_share_rate_limits_and_cache_through_redis(
             assert refused.status_code == 429
             assert refused.json() == {"error": "Rate limit exceeded."}
             assert int(refused.headers["retry-after"]) >= 1
+
+
+@pytest.mark.redis
+def test_two_models_with_the_same_version_string_never_share_cached_answers(
+    make_client: AppFactory, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """Two services (two models, one Redis) whose model.json both say version "1" with the same
+    labels: a yes/no model is the common case. The cache key held only the version, so the second
+    service answered a photo with the first model's label."""
+    from capsight.inference import OnnxClassifier
+    from model_factory import build_colour_model
+
+    replicas = {}
+    for name, labels in (("is-green", ("no", "yes")), ("is-red", ("yes", "no"))):
+        model_dir = build_colour_model(tmp_path / name, labels=labels, name=name, version="1")
+        replicas[name] = make_client(
+            store=True,
+            redis_url=redis_server.url,
+            classifier=OnnxClassifier(model_dir, intra_op_threads=1),
+            data_dir=tmp_path / f"data-{name}",
+        )
+    red = unique_png("background")  # red: "no" for is-green, "yes" for is-red
+    first = _post(replicas["is-green"], red)
+    assert (first.json()["label"], first.json()["cached"]) == ("no", False)
+    sha = hashlib.sha256(red).hexdigest()
+    _wait_for_key(redis_server.url, f"capsight:cache:is-green:1:{sha}")
+    second = _post(replicas["is-red"], red)
+    assert (second.json()["label"], second.json()["cached"]) == ("yes", False)

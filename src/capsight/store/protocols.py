@@ -43,7 +43,8 @@ class ClassificationRecord:
 
 
 class ResultCache(Protocol):
-    """Result cache keyed by ``f"{model_version}:{image_sha256}"``; a hit skips decode and inference."""
+    """Result cache keyed by ``f"{model_name}:{model_version}:{image_sha256}"``; a hit skips decode
+    and inference."""
 
     async def get(self, key: str) -> dict[str, Any] | None: ...
 
