@@ -65,6 +65,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--engine", choices=("local", "ray"), default="local", help="where to run (default local)"
     )
     batch.add_argument("--ray-address", metavar="ADDR", help="with --engine ray: join this cluster")
+    batch.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="on a rerun with the same --out, classify again the images that failed before",
+    )
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
     batch.set_defaults(handler=run_batch_command)
 
@@ -106,6 +111,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         engine=args.engine,
         ray_address=args.ray_address,
         model_dir=model_dir,
+        retry_errors=args.retry_errors,
     )
     classifier = OnnxClassifier(model_dir, intra_op_threads=args.threads)
     bar: tqdm[Any] | None = None
@@ -130,6 +136,9 @@ def run_batch_command(args: argparse.Namespace) -> int:
         f"{summary.total} images ({counts}; {summary.errors} errors) in {summary.elapsed_seconds:.1f} s, "
         f"{summary.images_per_second:.1f} images/s -> {args.out}"
     )
+    if summary.errors:
+        print("Images with an error are listed in results.csv; rerun with the same --out and --retry-errors")
+        print("to try them again once they are fixed.")
     return 0
 
 

@@ -30,6 +30,7 @@ class BatchOptions:
     engine: Engine = "local"
     ray_address: str | None = None  # None = start a local single-node Ray
     model_dir: Path | None = None  # Ray workers load the model themselves; default: classifier.model_dir
+    retry_errors: bool = False  # on a rerun, classify again the images whose earlier result was an error
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

@@ -28,14 +28,15 @@ def parse_log(data: bytes, source: str = RESULTS_JSONL) -> tuple[list[ResultReco
 
     A last line without its newline is a torn write and is ignored. A complete line that is not a
     record (hand edits, disk trouble) is skipped with a warning; its image is simply classified again.
+    An image appears once: its first result, unless that was an error and a later line (a run with
+    ``--retry-errors``) has a newer result for it.
     """
     end = data.rfind(b"\n") + 1
     if end < len(data):
         log.warning(
             "%s: ignoring a torn last line (%d bytes) left by an interrupted run", source, len(data) - end
         )
-    records: list[ResultRecord] = []
-    seen: set[str] = set()
+    records = _Records()
     for number, line in enumerate(data[:end].splitlines(), start=1):
         if not line.strip():
             continue
@@ -44,10 +45,24 @@ def parse_log(data: bytes, source: str = RESULTS_JSONL) -> tuple[list[ResultReco
         except (ValueError, TypeError, AttributeError) as exc:
             log.warning("%s:%d: skipping an unreadable line (%s)", source, number, exc)
             continue
-        if record.path not in seen:  # first result wins; later duplicates cannot change the outcome
-            seen.add(record.path)
-            records.append(record)
-    return records, end
+        records.add(record)
+    return records.items, end
+
+
+class _Records:
+    """One record per image, in first-seen order: a success is final, an error can be retried."""
+
+    def __init__(self) -> None:
+        self.items: list[ResultRecord] = []
+        self._index: dict[str, int] = {}
+
+    def add(self, record: ResultRecord) -> None:
+        at = self._index.get(record.path)
+        if at is None:
+            self._index[record.path] = len(self.items)
+            self.items.append(record)
+        elif not self.items[at].ok:
+            self.items[at] = record  # a retried error: the newer result replaces it in place
 
 
 def read_records(path: Path) -> list[ResultRecord]:
@@ -61,17 +76,25 @@ class ResultLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.records: list[ResultRecord] = []
+        self._records = _Records()
         if path.exists():
             data = path.read_bytes()
-            self.records, end = parse_log(data, str(path))
+            records, end = parse_log(data, str(path))
+            for record in records:
+                self._records.add(record)
             if end < len(data):
                 with open(path, "r+b") as fh:  # cut the torn tail so appends start on a fresh line
                     fh.truncate(end)
         self._fh: IO[str] | None = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
-    def done_paths(self) -> set[str]:
-        return {r.path for r in self.records}
+    @property
+    def records(self) -> list[ResultRecord]:
+        """One record per image (see ``parse_log``), in the order images first got one."""
+        return self._records.items
+
+    def done_paths(self, *, retry_errors: bool = False) -> set[str]:
+        """Images that have a result; with ``retry_errors``, only those that were classified."""
+        return {r.path for r in self.records if r.ok or not retry_errors}
 
     def append(self, records: Iterable[ResultRecord]) -> None:
         batch = list(records)
@@ -81,7 +104,8 @@ class ResultLog:
             raise RuntimeError("the result log is closed")
         self._fh.write("".join(r.to_json() + "\n" for r in batch))
         self._fh.flush()
-        self.records.extend(batch)
+        for record in batch:
+            self._records.add(record)
 
     def sync(self) -> None:
         """fsync once at the end: per-batch flushes already survive a killed process."""

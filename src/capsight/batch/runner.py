@@ -86,13 +86,16 @@ def run_batch(
 
     with ResultLog(out / RESULTS_JSONL) as results:
         _check_same_model(results.records, meta, results.path)
-        done = results.done_paths()
+        done = results.done_paths(retry_errors=options.retry_errors)
         todo = [k for k in keys if k not in done]
         resumed = len(keys) - len(todo)
         wanted = set(keys)
-        errors = sum(1 for r in results.records if not r.ok and r.path in wanted)
+        errors = sum(1 for r in results.records if not r.ok and r.path in wanted and r.path in done)
         if resumed:
             log.info("resuming: %d of %d images already have results in %s", resumed, len(keys), out)
+        if options.retry_errors:
+            retried = sum(1 for r in results.records if not r.ok and r.path in wanted)
+            log.info("retrying %d images whose earlier result was an error", retried)
         sorter = None
         if options.sort is not None:
             sorter = Sorter(
