@@ -231,3 +231,11 @@ def test_ingress_sends_traffic_to_the_service(k8s_by_kind: dict[str, dict[str, A
         assert next(iter(backend["port"].values())) in service_ports
     body_size = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
     assert body_size.endswith("m") and int(body_size[:-1]) * 1024 * 1024 > Settings().max_upload_bytes
+
+
+def test_ingress_lets_multi_image_requests_through(k8s_by_kind: dict[str, dict[str, Any]]) -> None:
+    """One body limit for the whole Ingress: it must admit /v1/classify/batch and V2 infer bodies up to
+    CAPSIGHT_MAX_BATCH_UPLOAD_BYTES; the api answers larger single uploads with its own JSON 413."""
+    annotations = k8s_by_kind["Ingress"]["metadata"]["annotations"]
+    body_size = annotations["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert body_size.endswith("m") and int(body_size[:-1]) * 1024 * 1024 > Settings().max_batch_upload_bytes

@@ -115,11 +115,38 @@ def test_upstream_is_the_api_service(compose: dict[str, Any]) -> None:
         assert port.lstrip(":") in {str(p) for p in api["expose"]}
 
 
+def _body_limits() -> dict[str, int]:
+    """client_max_body_size in MiB: "server" for the server block, else the location it is set in."""
+    limits: dict[str, int] = {}
+    where = "server"
+    for line in NGINX_CONF.read_text().splitlines():
+        location = re.match(r"\s*location\s+(.+?)\s*\{", line)
+        if location:
+            where = location.group(1)
+        elif re.match(r"\s*\}", line):
+            where = "server"
+        size = re.match(r"\s*client_max_body_size\s+(\d+)m;", line)
+        if size:
+            limits[where] = int(size.group(1))
+    return limits
+
+
 def test_body_limit_leaves_room_for_the_api_limit() -> None:
-    (size,) = re.findall(r"client_max_body_size\s+(\d+)m;", NGINX_CONF.read_text())
+    size = _body_limits()["server"]
     # Above the api's own limit, so oversize uploads get the api's JSON 413, not nginx's HTML one.
     assert int(size) * 1024 * 1024 > Settings().max_upload_bytes
     assert int(size) == 17
+
+
+def test_multi_image_requests_get_the_api_batch_limit() -> None:
+    """/v1/classify/batch and V2 infer take up to CAPSIGHT_MAX_BATCH_UPLOAD_BYTES (64 MiB): with only
+    the 17 MiB single-image limit, nginx refused a valid 20 MiB batch with its own HTML 413."""
+    limits = _body_limits()
+    batch_limit = Settings().max_batch_upload_bytes
+    for location in ("= /v1/classify/batch", "~ ^/v2/models/[^/]+/infer$"):
+        assert location in limits, f"no location {location} with its own client_max_body_size"
+        assert limits[location] * 1024 * 1024 > batch_limit
+        assert limits[location] * 1024 * 1024 <= batch_limit + 1024 * 1024  # still the api's limit
 
 
 def test_proxy_passes_request_id_and_client_address() -> None:
@@ -221,6 +248,16 @@ def test_proxy_passes_uploads_up_to_the_api_limit(proxy: str) -> None:
     status, seen = _send(proxy + "/v1/classify", {"Content-Type": "application/octet-stream"}, b"x" * size)
     assert status == 200
     assert seen["body_bytes"] == size
+
+
+@pytest.mark.parametrize("path", ["/v1/classify/batch", "/v2/models/bottle-status/infer"])
+def test_proxy_passes_multi_image_bodies_over_17_mib(proxy: str, path: str) -> None:
+    size = 20 * 1024 * 1024
+    status, seen = _send(proxy + path, {"Content-Type": "application/octet-stream"}, b"x" * size)
+    assert status == 200
+    assert seen["body_bytes"] == size
+    assert seen["headers"]["X-Request-ID"]  # the proxy headers reach these locations too
+    assert seen["headers"]["X-Forwarded-For"] == "127.0.0.1"
 
 
 def test_proxy_rejects_bodies_over_17_mib(proxy: str) -> None:
