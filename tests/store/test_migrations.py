@@ -116,3 +116,29 @@ def test_a_replica_of_the_previous_release_keeps_working_on_a_newer_schema(datab
     with database.engine.connect() as connection:  # and the newer revision is left alone
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert version == "9999_from_the_future"
+
+
+def test_databases_migrated_at_once_in_one_process_do_not_trip_over_alembic(tmp_path: Path) -> None:
+    """Alembic keeps the running migration in module globals (``alembic.context``): two databases
+    migrated on two threads of one process (two apps in one process, a CLI command beside the
+    recorder) made one of them fail with ``KeyError: 'config'``."""
+    databases = [Database(f"sqlite:///{tmp_path / f'db{i}.sqlite'}") for i in range(4)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(databases))
+
+    def migrate(db: Database) -> None:
+        start.wait()
+        try:
+            db.migrate()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(db,)) for db in databases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for db in databases:
+        assert set(inspect(db.engine).get_table_names()) >= TABLES
+        db.dispose()
+    assert errors == []

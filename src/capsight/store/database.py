@@ -36,6 +36,10 @@ _PG_MIGRATION_LOCK = 0x0CA95167
 
 
 _SQLALCHEMY_IMPORT = threading.Lock()
+# Alembic keeps the running migration in module globals (``alembic.context``), so two migrations on
+# two threads of one process (different databases: the cross-process locks do not order them) break
+# each other (``KeyError: 'config'``). Taken innermost, after the database's own lock: no deadlock.
+_ALEMBIC = threading.Lock()
 _sqlalchemy_loaded = False
 
 
@@ -153,17 +157,18 @@ class Database:
             if self.dialect == "postgresql":
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
             try:
-                newer = _unknown_revisions(connection) if revision == "head" else ()
-                if newer:
-                    # A newer release migrated the shared database during a rolling update. Its
-                    # migrations only add to the schema, so this replica keeps working with it
-                    # instead of failing every database call until it is replaced.
-                    logger.warning(
-                        "database schema is at %s, newer than this release knows; using it as is",
-                        ", ".join(newer),
-                    )
-                else:
-                    command.upgrade(alembic_config(connection), revision)
+                with _ALEMBIC:
+                    newer = _unknown_revisions(connection) if revision == "head" else ()
+                    if newer:
+                        # A newer release migrated the shared database during a rolling update. Its
+                        # migrations only add to the schema, so this replica keeps working with it
+                        # instead of failing every database call until it is replaced.
+                        logger.warning(
+                            "database schema is at %s, newer than this release knows; using it as is",
+                            ", ".join(newer),
+                        )
+                    else:
+                        command.upgrade(alembic_config(connection), revision)
                 connection.commit()
             finally:
                 if self.dialect == "postgresql":
@@ -177,7 +182,7 @@ class Database:
         load_sqlalchemy()
         from alembic import command
 
-        with self.engine.connect() as connection:
+        with self.engine.connect() as connection, _ALEMBIC:
             command.downgrade(alembic_config(connection), revision)
             connection.commit()
         self._ready = False
