@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,38 @@ def test_folders_without_images_are_not_classes(tmp_path: Path) -> None:
 def test_is_synthetic(name: str, synthetic: bool) -> None:
     assert is_synthetic(name) is synthetic
     assert is_rendered(name) is (synthetic and "__render" in name)
+
+
+def test_a_class_folder_name_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    # The label is the model's answer, sent as JSON and drawn in the report: a name that is not
+    # text (os.fsdecode keeps the raw bytes as surrogates) cannot be either; say so before training.
+    for name in ("cat", os.fsdecode(b"d\xf6g")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "1.jpg").write_bytes(b"x")
+    with pytest.raises(BadRequest, match=r"not valid UTF-8.*rename"):
+        list_labels(tmp_path)
+
+
+def test_unicode_and_spaces_in_class_names_are_fine(tmp_path: Path) -> None:
+    for name in ("chat noir", "café ✓"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "1.jpg").write_bytes(b"x")
+    assert list_labels(tmp_path) == ("café ✓", "chat noir")
+
+
+def test_what_a_class_folder_holds_besides_files_is_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    (folder / "1.jpg").write_bytes(b"x")
+    (folder / "more").mkdir()  # photos in a sub-folder are not read: the user should hear so
+    (folder / "more" / "2.jpg").write_bytes(b"x")
+    (folder / "3.jpg").symlink_to(tmp_path / "gone.jpg")  # a dangling link
+    (folder / ".hidden").mkdir()
+    with caplog.at_level(logging.WARNING, logger="capsight.training.dataset"):
+        samples = scan_folder(tmp_path)
+    assert [s.relpath for s in samples] == ["cat/1.jpg"]
+    warned = "\n".join(r.getMessage() for r in caplog.records)
+    assert "cat/more/" in warned and "cat/3.jpg" in warned
+    assert ".hidden" not in warned

@@ -89,12 +89,25 @@ def _holds_images(folder: Path) -> bool:
     return any(p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") for p in folder.iterdir())
 
 
+def _check_label(name: str) -> None:
+    """A label is the model's answer, sent as JSON and drawn in reports: a folder name that is not
+    UTF-8 (kept by Python as surrogates) breaks both, after the training time is spent."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(
+            f"Class folder name {name!r} is not valid UTF-8: rename it (it becomes the model's label)."
+        ) from None
+
+
 def list_labels(root: Path) -> tuple[str, ...]:
     """Class names: the non-hidden sub-folders holding image files, sorted so indices are stable."""
     if not root.is_dir():
         raise BadRequest(f"Data folder not found: {root}")
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     labels = tuple(p.name for p in folders if _holds_images(p))
+    for label in labels:
+        _check_label(label)
     for ignored in sorted({p.name for p in folders} - set(labels)):
         logger.info("ignoring %s/: no image files, so not a class", ignored)
     if not labels:
@@ -114,10 +127,18 @@ def scan_folder(
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
-            if path.is_file() and not path.name.startswith("."):
+            if path.name.startswith("."):
+                continue
+            if path.is_file():
                 samples.append(
                     Sample(path, label, f"{label}/{path.name}", group_of(path.name, group_pattern))
                 )
+            elif path.is_dir():
+                logger.warning(
+                    "ignoring %s/%s/: photos in sub-folders of a class are not read", label, path.name
+                )
+            else:
+                logger.warning("ignoring %s/%s: not a readable file (a dangling link?)", label, path.name)
     return samples
 
 
