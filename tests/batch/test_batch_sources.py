@@ -88,3 +88,36 @@ def test_reader_survives_pickling_without_its_client() -> None:
     reader = ObjectReader("http://127.0.0.1:1")
     copy = pickle.loads(pickle.dumps(reader))
     assert copy.s3_endpoint_url == "http://127.0.0.1:1"
+
+
+def test_double_star_does_not_follow_symlink_loops(tmp_path: Path) -> None:
+    """Two links back up the tree made glob.glob walk 2^40 paths: the run never started."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "up").symlink_to("..")
+    (tmp_path / "b" / "up").symlink_to("..")
+    for rel in ("x.jpg", "a/y.jpg", "b/z.jpg"):
+        (tmp_path / rel).write_bytes(b"x")
+    keys = expand_source(str(tmp_path / "**" / "*.jpg"), ObjectReader())
+    assert keys == [str(tmp_path / rel) for rel in ("a/y.jpg", "b/z.jpg", "x.jpg")]
+
+
+def test_glob_skips_hidden_names_unless_the_pattern_names_them(tmp_path: Path) -> None:
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "a.jpg").write_bytes(b"x")
+    (tmp_path / ".b.jpg").write_bytes(b"x")
+    (tmp_path / "c.jpg").write_bytes(b"x")
+    assert expand_source(str(tmp_path / "**" / "*.jpg"), ObjectReader()) == [str(tmp_path / "c.jpg")]
+    assert expand_source(str(tmp_path / ".cache" / "*.jpg"), ObjectReader()) == [
+        str(tmp_path / ".cache/a.jpg")
+    ]
+
+
+def test_a_link_named_in_the_pattern_is_followed(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "a.jpg").write_bytes(b"x")
+    (tmp_path / "alias").symlink_to("real")
+    assert expand_source(str(tmp_path / "alias" / "*.jpg"), ObjectReader()) == [
+        str(tmp_path / "real" / "a.jpg")
+    ]
+    assert expand_source(str(tmp_path / "*" / "a.jpg"), ObjectReader()) == [str(tmp_path / "real" / "a.jpg")]

@@ -10,7 +10,6 @@ each process), so the same reader serves a thread pool, a process pool and Ray w
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import shutil
@@ -107,9 +106,31 @@ def _walk_folder(root: Path, exclude: Collection[Path]) -> list[str]:
 
 
 def _expand_glob(pattern: str, exclude: Collection[Path]) -> list[str]:
-    matches = sorted(glob.glob(os.path.expanduser(pattern), recursive=True))
-    paths = [Path(m).resolve() for m in matches]
-    return [str(p) for p in paths if p.is_file() and not _inside(p, exclude)]
+    """Files matching ``pattern``; ``**`` recurses like a folder source does.
+
+    ``pathlib`` rather than ``glob.glob``: glob's ``**`` follows symbolic links to folders, so two
+    links back up the tree (``a/up -> ..``, ``b/up -> ..``) make it walk 2^40 paths, a run that never
+    starts. Path.glob does not descend through links under ``**``; a link named in the pattern itself
+    is still followed. As with glob, wildcards do not match hidden names (``.cache``) unless the
+    pattern names one.
+    """
+    base, rest = _split_glob(Path(os.path.expanduser(pattern)))
+    show_hidden = any(part.startswith(".") and part not in (".", "..") for part in Path(rest).parts)
+    paths: dict[str, None] = {}  # a file reached through a link and directly is one image
+    for match in sorted(base.glob(rest)):
+        if not show_hidden and any(part.startswith(".") for part in match.relative_to(base).parts):
+            continue
+        resolved = match.resolve()
+        if resolved.is_file() and not _inside(resolved, exclude):
+            paths.setdefault(str(resolved), None)
+    return list(paths)
+
+
+def _split_glob(pattern: Path) -> tuple[Path, str]:
+    """The literal folder a pattern starts from, and the part from its first wildcard on."""
+    parts = pattern.parts
+    first = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))
+    return (Path(*parts[:first]) if first else Path(".")), str(Path(*parts[first:]))
 
 
 def _read_list_file(path: Path) -> list[str]:
