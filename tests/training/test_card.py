@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from capsight.imaging.preprocess import PreprocessSpec
 from capsight.inference.metadata import ModelMetadata, load_metadata
@@ -52,3 +55,26 @@ def test_metadata_round_trips_through_model_json(tmp_path: Path) -> None:
     assert isinstance(loaded, ModelMetadata)
     assert loaded == meta
     assert loaded.created_at and loaded.created_at.endswith("+00:00")
+
+
+def test_provenance_csv_saved_by_a_spreadsheet_with_a_bom_is_read(tmp_path: Path) -> None:
+    (tmp_path / "PROVENANCE.csv").write_bytes(b"\xef\xbb\xbffile,repo,licence\r\na/1.jpg,x/one,MIT\r\n")
+    summary = provenance_summary(tmp_path, used={"a/1.jpg"})
+    assert summary["images"] == 1 and summary["by_repo"] == {"x/one": 1}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"file,repo,licence\na/1.jpg,caf\xe9,MIT\n",  # Latin-1, not UTF-8
+        b'file,repo\na/1.jpg,"x' + b"y" * 200_000,  # a stray quote: csv.Error, field over the limit
+    ],
+)
+def test_an_unreadable_provenance_csv_is_left_out_with_a_warning(
+    tmp_path: Path, content: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Read after training: a crash here would throw the trained model away.
+    (tmp_path / "PROVENANCE.csv").write_bytes(content)
+    with caplog.at_level(logging.WARNING, logger="capsight.training.card"):
+        assert provenance_summary(tmp_path, used={"a/1.jpg"}) == {}
+    assert "PROVENANCE.csv" in caplog.text

@@ -36,6 +36,13 @@ def short_licence(text: str) -> str:
     return head[:60] or "unknown"
 
 
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    """Every row of a CSV file; ``utf-8-sig`` because spreadsheets save UTF-8 with a BOM, which would
+    otherwise rename the first column (``file``) and silently match no photo."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return list(csv.DictReader(fh))
+
+
 def provenance_summary(data_dir: Path, used: set[str] | None = None) -> dict[str, Any]:
     """Counts per source repository and licence from ``data_dir/PROVENANCE.csv`` (empty if absent).
 
@@ -49,16 +56,21 @@ def provenance_summary(data_dir: Path, used: set[str] | None = None) -> dict[str
     licences: Counter[str] = Counter()
     commits: dict[str, str] = {}
     rows = 0
-    with path.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            if used is not None and row.get("file") not in used:
-                continue
-            rows += 1
-            repo = row.get("repo") or "unknown"
-            repos[repo] += 1
-            licences[short_licence(row.get("licence") or row.get("license") or "unknown")] += 1
-            if row.get("commit"):
-                commits[repo] = row["commit"]
+    try:
+        records = _read_rows(path)
+    except (OSError, ValueError, csv.Error) as exc:
+        # Read after training: a user's spreadsheet export must not throw the trained model away.
+        logger.warning("ignoring unreadable %s (UTF-8 CSV expected): %s", path, exc)
+        return {}
+    for row in records:
+        if used is not None and row.get("file") not in used:
+            continue
+        rows += 1
+        repo = row.get("repo") or "unknown"
+        repos[repo] += 1
+        licences[short_licence(row.get("licence") or row.get("license") or "unknown")] += 1
+        if row.get("commit"):
+            commits[repo] = row["commit"]
     return {
         "file": PROVENANCE_FILE,
         "images": rows,
