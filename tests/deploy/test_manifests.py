@@ -239,3 +239,25 @@ def test_ingress_lets_multi_image_requests_through(k8s_by_kind: dict[str, dict[s
     annotations = k8s_by_kind["Ingress"]["metadata"]["annotations"]
     body_size = annotations["nginx.ingress.kubernetes.io/proxy-body-size"]
     assert body_size.endswith("m") and int(body_size[:-1]) * 1024 * 1024 > Settings().max_batch_upload_bytes
+
+
+def _quantity_bytes(text: str) -> int:
+    units = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
+    for suffix, factor in units.items():
+        if text.endswith(suffix):
+            return int(text[: -len(suffix)]) * factor
+    return int(text)
+
+
+def test_spool_budget_fits_the_data_volume(
+    k8s_by_kind: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a shared S3 outage every replica spools at once; a budget as large as the emptyDir's
+    sizeLimit gets each pod evicted when it fills (the records themselves need room too)."""
+    for key, value in _env_from_k8s(k8s_by_kind).items():
+        monkeypatch.setenv(key, str(value))
+    settings = Settings()
+    volumes = {v["name"]: v for v in k8s_by_kind["Deployment"]["spec"]["template"]["spec"]["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in _container(k8s_by_kind["Deployment"])["volumeMounts"]}
+    size_limit = _quantity_bytes(volumes[mounts[str(settings.data_dir)]]["emptyDir"]["sizeLimit"])
+    assert 0 < settings.spool_max_image_bytes <= size_limit * 3 // 4
