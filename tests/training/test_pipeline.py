@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -268,3 +269,32 @@ def test_cli_and_evaluate_do_not_import_torch(trained_dir: Path, shapes_dir: Pat
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["n"] == 60
+
+
+def test_evaluate_lists_a_skipped_file_whose_name_is_not_utf8(trained_dir: Path, tmp_path: Path) -> None:
+    # A Latin-1 file name reaches Python as surrogates; a UTF-8 terminal (strict, as on a desktop
+    # locale) cannot print them, and `print(f"skipped {name}")` ended the run with a traceback.
+    data = make_dataset(tmp_path / "data", per_class=2)
+    (data / "circle" / os.fsdecode(b"caf\xe9.txt")).write_text("not an image\n")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    done = subprocess.run(
+        [sys.executable, "-m", "capsight", "evaluate", str(trained_dir), str(data)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "skipped circle/caf\\udce9.txt: " in done.stdout
+
+
+def test_train_refuses_a_model_name_that_is_not_utf8(
+    shapes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The name defaults to the --out folder's name and is served in JSON: refuse it before training.
+    out = tmp_path / os.fsdecode(b"mod\xe8le")
+    assert main(["train", str(shapes_dir), "--out", str(out), "--arch", "tiny", "--epochs", "1"]) == 2
+    assert "--name" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

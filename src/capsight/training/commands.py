@@ -156,6 +156,12 @@ def _keep_float(value: str) -> int | str:
     return int(value)
 
 
+def _shown(text: object) -> str:
+    """A path for the terminal: bytes of a name that is not UTF-8 (kept by Python as surrogates) are
+    written escaped (``\\udce9``), since a UTF-8 terminal cannot print them and would raise."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from capsight.training.augment import AUGMENT_PRESETS
     from capsight.training.loop import TrainConfig
@@ -201,7 +207,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         else "no test"
     )
     meta = outcome.metadata
-    print(f"{meta.name} {meta.version}: {acc}; {outcome.seconds:.0f} s -> {outcome.out_dir}")
+    print(f"{meta.name} {meta.version}: {acc}; {outcome.seconds:.0f} s -> {_shown(outcome.out_dir)}")
     return 0
 
 
@@ -262,7 +268,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         print(format_metrics(evaluation.metrics))
         for s in evaluation.skipped:
-            print(f"skipped {s.relpath}: {s.reason}")
+            print(f"skipped {_shown(s.relpath)}: {s.reason}")
     return 0
 
 
@@ -270,7 +276,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from capsight.training.export import re_export
 
     meta = re_export(args.checkpoint, args.out, images=args.images)
-    print(f"exported {meta.name} {meta.version} -> {args.out}")
+    print(f"exported {meta.name} {meta.version} -> {_shown(args.out)}")
     return 0
 
 
@@ -289,7 +295,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     )
     kept = len(meta.extra["quantization"]["float_nodes"])
     print(
-        f"quantized {meta.name} {meta.version} -> {args.out}: top-1 agreement "
+        f"quantized {meta.name} {meta.version} -> {_shown(args.out)}: top-1 agreement "
         f"{agreement.top1_agreement:.4f} on {agreement.n} held-out photos, "
         f"max |prob diff| {agreement.max_prob_diff:.4f}; {kept} convolution(s) left in float"
     )

@@ -119,13 +119,24 @@ def _earlier_test(split_file: Path) -> tuple[str, ...]:
     return earlier.test
 
 
+def _model_name(name: str) -> str:
+    """The name is served in JSON responses: a folder name that is not UTF-8 (kept by Python as
+    surrogates) would be written into model.json and break every response that names the model."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"Model name {name!r} is not valid UTF-8: pass --name.") from None
+    return name
+
+
 def run_training(req: TrainRequest) -> TrainOutcome:
     """Train, export and evaluate into ``req.out_dir``, all or nothing (see ``staging.py``)."""
     if req.test_dir is not None and not Path(req.test_dir).is_dir():
         raise BadRequest(f"Test folder not found: {req.test_dir}")
     final = Path(req.out_dir)
+    name = _model_name(req.name or final.name)
     with staged_folder(final, stale=(CHECKPOINT_FILE,)) as staging:
-        outcome = _train_into(req, staging, req.name or final.name)
+        outcome = _train_into(req, staging, name)
     logger.info("model written to %s", final)
     return replace(outcome, out_dir=final)
 

@@ -150,7 +150,9 @@ img{{max-width:100%}}figure{{margin:1.5em 0}}</style></head><body>
 </body></html>
 """
     path = Path(out_dir) / REPORT_HTML
-    path.write_text(page)
+    # UTF-8 as the page declares, not the locale's encoding; a folder name that is not UTF-8 (kept as
+    # surrogates) shows its odd bytes escaped (\\xe9) rather than stopping the report.
+    path.write_text(page, encoding="utf-8", errors="backslashreplace")
     return path
 
 
