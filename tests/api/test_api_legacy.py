@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from api.helpers import (
     AppFactory,
@@ -14,7 +16,7 @@ from api.helpers import (
     truncated_jpeg,
 )
 from capsight.inference import OnnxClassifier
-from model_factory import png_bomb_header
+from model_factory import LABEL_COLOURS, png_bomb_header
 
 
 @pytest.mark.parametrize("label", ["background", "closed", "opened"])
@@ -25,6 +27,17 @@ def test_returns_exactly_label_and_confidence(client: TestClient, label: str) ->
     assert set(body) == {"bottle_status", "confidence"}
     assert body["bottle_status"] == label
     assert 0.5 < body["confidence"] <= 1.0
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("HEIF", "IMG_0001.HEIC"), ("AVIF", "photo.avif")])
+def test_iphone_heic_and_avif_photos_are_classified(client: TestClient, fmt: str, name: str) -> None:
+    pytest.importorskip("pillow_heif").register_heif_opener()  # to write the test file only
+    image = Image.new("RGB", (64, 48), LABEL_COLOURS["opened"])
+    buf = io.BytesIO()
+    image.save(buf, format=fmt, quality=90)
+    response = client.post("/classify", files={"file": (name, buf.getvalue(), "image/heic")})
+    assert response.status_code == 200, response.text
+    assert response.json()["bottle_status"] == "opened"
 
 
 def test_accepts_the_image_field_name(client: TestClient) -> None:

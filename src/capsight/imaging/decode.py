@@ -8,6 +8,8 @@ Why this is careful:
   needs far fewer pixels: a 1080x1920 phone photo decodes at 1/4 scale, several times faster.
 - EXIF orientation is applied, and every mode (CMYK, greyscale, palette, 16-bit, alpha) is
   converted to plain RGB the same way for training and serving.
+- HEIC/HEIF (what iPhones shoot) is read through the optional ``pillow-heif`` package (the
+  ``capsight[heic]`` extra, which ``make serve`` installs); AVIF through Pillow itself.
 """
 
 from __future__ import annotations
@@ -41,20 +43,58 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"MM\x00+", 0, "TIFF"),
 )
 
-SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF")
 # File names that say "image" (for listing folders; the bytes still decide what a file is).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+)
 _WHOLE_BUFFER_FORMATS = frozenset({"JPEG", "PNG"})
+# ISO base media files (HEIF, AVIF) open with an "ftyp" box: its major brand, then compatible brands.
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
 
 
 def detect_format(data: bytes) -> str | None:
     """Image format named by the leading bytes, or None when they are not a supported image."""
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
+    if len(data) >= 12 and data[4:8] == b"ftyp":
+        return _iso_media_format(data)
     for magic, offset, name in _SIGNATURES:
         if data[offset : offset + len(magic)] == magic:
             return name
     return None
+
+
+def _iso_media_format(data: bytes) -> str | None:
+    """AVIF or HEIF from the ftyp box's brands; None for other ISO media (MP4 video, QuickTime)."""
+    size = int.from_bytes(data[:4], "big")
+    end = min(len(data), size if 16 <= size <= 4096 else 16)
+    brands = [data[8:12], *(data[i : i + 4] for i in range(16, end - 3, 4))]
+    if any(brand in _AVIF_BRANDS for brand in brands):
+        return "AVIF"  # an AVIF also lists the generic "mif1" brand, so it is checked first
+    if any(brand in _HEIF_BRANDS for brand in brands):
+        return "HEIF"
+    return None
+
+
+_heif_opener: bool | None = None  # None until the first HEIF upload asks for the plugin
+
+
+def _heif_available() -> bool:
+    """Register pillow-heif's Pillow plugin on first use (its import costs start-up time)."""
+    global _heif_opener
+    if _heif_opener is None:
+        try:
+            from pillow_heif import register_heif_opener
+        except ImportError:
+            _heif_opener = False
+        else:
+            register_heif_opener()
+            _heif_opener = True
+    return _heif_opener
 
 
 @dataclass(frozen=True)
@@ -162,6 +202,11 @@ def decode_image(
     fmt = detect_format(data)
     if fmt is None:
         raise InvalidImage()
+    if fmt == "HEIF" and not _heif_available():
+        raise InvalidImage(
+            "HEIC/HEIF images need the optional pillow-heif package on the server "
+            "(pip install 'capsight[heic]'); send a JPEG or PNG instead."
+        )
     try:
         with warnings.catch_warnings():
             # Pillow warns about recoverable oddities (corrupt EXIF, odd palettes): per-upload noise
