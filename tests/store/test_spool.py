@@ -113,3 +113,58 @@ def test_the_budget_counts_images_left_by_an_earlier_process_and_frees_after_rep
     spool.done(path, 2)  # replayed: the spool is empty again, and so is its image budget
     spool.append([(make_record(image_sha256=_sha(3)), b"c" * 100)])
     assert list(spool.blobs.iter_keys()) == [_sha(3)] and spool.images_dropped == 0
+
+
+# One uvicorn worker of a replica, spooling through an outage: every worker of a replica has the
+# same data directory, so they share one spool. Appends records with their images, one per call.
+_WORKER = """
+import hashlib, os, sys, uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from capsight.store.protocols import ClassificationRecord
+from capsight.store.spool import Spool
+spool, out = Spool(Path(sys.argv[1])), open(sys.argv[2], "w")
+for n in range(int(sys.argv[3])):
+    image = os.urandom(64)
+    record = ClassificationRecord(
+        request_id=uuid.uuid4().hex, created_at=datetime.now(UTC), endpoint="/v1/classify",
+        client_id="c", model_name="m", model_version="1", label="closed", confidence=0.9,
+        probabilities={"closed": 0.9}, latency_ms=1.0, image_sha256=hashlib.sha256(image).hexdigest(),
+        image_bytes=64, image_format="png", width=1, height=1)
+    spool.append([(record, image)])
+    out.write(record.request_id + "\\n")
+"""
+
+
+def test_workers_sharing_one_spool_lose_no_record_and_no_image(tmp_path: Path) -> None:
+    """Two workers spool while a third (back online first) replays the shared spool in a loop: a
+    rename under a worker's open file or a clean-up between a worker's image and its record line
+    lost records or images when the spool was only locked within one process."""
+    import subprocess
+    import sys
+
+    directory = tmp_path / "spool"
+    writers = [
+        subprocess.Popen([sys.executable, "-c", _WORKER, str(directory), str(tmp_path / f"ids{i}"), "500"])
+        for i in range(2)
+    ]
+    replayer = Spool(directory)
+    replayed: dict[str, bytes | None] = {}
+
+    def replay() -> None:
+        for path in replayer.claim():
+            count = 0
+            for chunk in replayer.read(path, 100):
+                replayed.update((record.request_id, image) for record, image in chunk)
+                count += len(chunk)
+            replayer.done(path, count)
+
+    while any(w.poll() is None for w in writers):
+        replay()
+    assert [w.returncode for w in writers] == [0, 0]
+    replay()
+    written = {line for i in range(2) for line in (tmp_path / f"ids{i}").read_text().split()}
+    assert len(written) == 1000
+    assert written - set(replayed) == set(), "records lost"
+    assert [rid for rid in written if replayed[rid] is None] == [], "images lost"
+    assert replayer.pending == 0 and not list(directory.glob("*.jsonl"))

@@ -6,11 +6,18 @@ that happen meanwhile land in a fresh file and nothing is read and written at on
 deleted only after every record in it was written. Inserts are idempotent, so a replay interrupted
 half-way (another outage, a crash) is simply done again. Files left by a previous process are picked
 up by the next one.
+
+The uvicorn workers of one replica share its data directory, so several processes use one spool: a
+file lock next to the records orders them, as the thread lock orders one process's threads. Without
+it a worker's append could land in a file another worker had just renamed, replayed and deleted, and
+the clean-up of spooled images could run between a worker's image and its record line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import logging
 import os
@@ -47,6 +54,7 @@ class Spool:
     """Thread-safe; the recorder thread and (on queue overflow) request threads append to it."""
 
     ACTIVE = "records.jsonl"
+    LOCK = ".lock"
 
     def __init__(self, directory: Path, *, max_image_bytes: int | None = None) -> None:
         """``max_image_bytes``: disk budget for spooled images. Past it, records are still spooled
@@ -82,8 +90,7 @@ class Spool:
         """Durably add records (and their images); raises OSError if the disk itself fails."""
         if not items:
             return
-        with self._lock:
-            self.directory.mkdir(parents=True, exist_ok=True)
+        with self._locked():
             lines = []
             for record, image in items:
                 sha = None
@@ -122,16 +129,23 @@ class Spool:
 
     def claim(self) -> list[Path]:
         """Rotate the active file out of the way and return every file waiting for replay, oldest first."""
-        with self._lock:
+        with self._locked():
             active = self.directory / self.ACTIVE
             if active.is_file() and active.stat().st_size > 0:
                 active.rename(self.directory / f"replay-{time.time_ns():020d}.jsonl")
-            return self._files()
+            files = self._files()
+            if not files:  # another worker sharing the spool replayed what this one had spooled
+                self._pending = 0
+            return files
 
     def read(self, path: Path, chunk: int) -> Iterator[list[Item]]:
         """Records of one spool file in chunks, with their images; corrupt lines are logged and skipped."""
         batch: list[Item] = []
-        with open(path, encoding="utf-8") as handle:
+        try:
+            handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below
+        except FileNotFoundError:  # another worker sharing the spool replayed it first
+            return
+        with handle:
             for number, line in enumerate(handle, 1):
                 if not line.strip():
                     continue
@@ -151,7 +165,7 @@ class Spool:
 
     def done(self, path: Path, count: int) -> None:
         """A replay file was fully written: delete it, and the spooled images once nothing is left."""
-        with self._lock:
+        with self._locked():
             path.unlink(missing_ok=True)
             self._pending = max(0, self._pending - count)
             active = self.directory / self.ACTIVE
@@ -161,6 +175,19 @@ class Spool:
                     self.blobs.delete(sha)
                 self._image_bytes = 0
                 self.images_dropped = 0
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Exclusive use of the spool: against this process's threads, then the other processes
+        (workers) sharing the directory."""
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with open(self.directory / self.LOCK, "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _ends_with_newline(path: Path) -> bool:
