@@ -89,6 +89,13 @@ def test_sqlite_parent_directory_is_created(tmp_path: Path) -> None:
         ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
         ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
         ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        # Deploy templates often name psycopg2, which capsight does not ship: the replica then
+        # spooled its log and answered 503 to every API key for ever. Same libpq URL, psycopg 3.
+        (
+            "postgresql+psycopg2://u:p%40ss@h:5432/db?sslmode=require",
+            "postgresql+psycopg://u:p%40ss@h:5432/db?sslmode=require",
+        ),
+        ("postgres+psycopg2://u@h/db", "postgresql+psycopg://u@h/db"),
         ("sqlite:///var/x.db", "sqlite:///var/x.db"),
     ],
 )

@@ -65,12 +65,16 @@ def load_sqlalchemy() -> None:
             _sqlalchemy_loaded = True
 
 
+_PG_SCHEMES = ("postgres://", "postgresql://", "postgres+psycopg2://", "postgresql+psycopg2://")
+
+
 def normalize_url(url: str) -> str:
-    """Accept the URL forms people paste (``postgres://``, ``postgresql://``) and use psycopg 3."""
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    """Accept the URL forms people paste (``postgres://``, ``postgresql://``, psycopg2's) and use
+    psycopg 3, the driver capsight ships: with psycopg2 named and not installed, every database call
+    failed for as long as the replica ran. The rest of the URL is libpq's either way."""
+    for scheme in _PG_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
     return url
 
 
