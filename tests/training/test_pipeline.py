@@ -298,3 +298,19 @@ def test_train_refuses_a_model_name_that_is_not_utf8(
     assert main(["train", str(shapes_dir), "--out", str(out), "--arch", "tiny", "--epochs", "1"]) == 2
     assert "--name" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_out_inside_the_data_folder_is_refused(
+    trained_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    # data/model/ would hold report PNGs: the next run over data/ would learn a class "model".
+    data = make_dataset(tmp_path / "data", per_class=3)
+    before = sorted(p.name for p in data.iterdir())
+    out = data / "model"
+    argv = ["train", str(data), "--arch", "tiny", "--epochs", "1"]
+    if command == "evaluate":
+        argv = ["evaluate", str(trained_dir), str(data)]
+    assert main([*argv, "--out", str(out)]) == 2
+    assert "inside the data folder" in capsys.readouterr().err
+    assert sorted(p.name for p in data.iterdir()) == before

@@ -235,10 +235,13 @@ def _evaluation_samples(args: argparse.Namespace, labels: tuple[str, ...]) -> li
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from capsight.inference.classifier import OnnxClassifier
     from capsight.inference.metadata import load_metadata
+    from capsight.training.dataset import check_output_outside
     from capsight.training.evaluate import evaluate_classifier, format_metrics
 
     if not (args.model_dir / "model.json").is_file():
         raise BadRequest(f"No model.json in {args.model_dir}")
+    if args.out is not None:
+        check_output_outside(args.data_dir, args.out)
     meta = load_metadata(args.model_dir)
     labels = meta.labels
     samples = _evaluation_samples(args, labels)

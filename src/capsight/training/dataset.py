@@ -115,6 +115,22 @@ def list_labels(root: Path) -> tuple[str, ...]:
     return labels
 
 
+def check_output_outside(root: Path, out_dir: Path) -> None:
+    """Refuse an output folder inside the data folder: a model folder ``data/model/`` holds report
+    PNGs, so the next run over ``data/`` would learn a class "model" (and evaluate would refuse it).
+    A hidden folder (``data/.runs/``) is never a class, so it is allowed."""
+    data, out = Path(root).resolve(), Path(out_dir).resolve()
+    if out != data and data not in out.parents:
+        return
+    inside = out.relative_to(data).parts
+    if inside and inside[0].startswith("."):
+        return
+    raise BadRequest(
+        f"--out {out_dir} is inside the data folder {root}: its images would become a class; "
+        "write it beside the data folder."
+    )
+
+
 def scan_folder(
     root: Path, labels: tuple[str, ...] | None = None, group_pattern: str = DEFAULT_GROUP_PATTERN
 ) -> list[Sample]:

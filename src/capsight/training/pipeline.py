@@ -29,6 +29,7 @@ from capsight.training.dataset import (
     DEFAULT_GROUP_PATTERN,
     LoadedImage,
     Sample,
+    check_output_outside,
     is_synthetic,
     load_folder,
     scan_folder,
@@ -134,6 +135,7 @@ def run_training(req: TrainRequest) -> TrainOutcome:
     if req.test_dir is not None and not Path(req.test_dir).is_dir():
         raise BadRequest(f"Test folder not found: {req.test_dir}")
     final = Path(req.out_dir)
+    check_output_outside(Path(req.data_dir), final)
     name = _model_name(req.name or final.name)
     with staged_folder(final, stale=(CHECKPOINT_FILE,)) as staging:
         outcome = _train_into(req, staging, name)
