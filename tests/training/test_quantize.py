@@ -113,15 +113,17 @@ def test_refusals(trained_dir: Path, shapes_dir: Path, tmp_path: Path) -> None:
     empty.mkdir(parents=True)
     (empty / "a.jpg").write_bytes(b"not a jpeg")
     (empty / "b.jpg").write_bytes(b"")
+    no_split = tmp_path / "model-without-split"  # so the data folder's own class folders are read
+    shutil.copytree(trained_dir, no_split)
+    (no_split / "split.json").unlink()
     with pytest.raises(BadRequest, match="decodable"):
+        quantize_model(no_split, tmp_path / "empty", tmp_path / "out", split_file=None)
+    with pytest.raises(BadRequest, match=r"None of the \d+ photos of .*split\.json are in"):
         quantize_model(trained_dir, tmp_path / "empty", tmp_path / "out", split_file=None)
     other = tmp_path / "other-labels"
     for label in ("cat", "dog"):
         (other / label).mkdir(parents=True)
         shutil.copy(next((shapes_dir / known).iterdir()), other / label / "x.png")
-    no_split = tmp_path / "model-without-split"  # so the data folder's own class folders are read
-    shutil.copytree(trained_dir, no_split)
-    (no_split / "split.json").unlink()
     with pytest.raises(BadRequest, match="class folders the model does not know \\(cat, dog\\)"):
         quantize_model(no_split, other, tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from capsight.errors import CapsightError
+from capsight.errors import BadRequest, CapsightError
 from capsight.imaging.decode import decode_file
 from capsight.imaging.preprocess import PreprocessSpec, preprocess
 from capsight.training.dataset import Sample, group_of, scan_folder
@@ -52,11 +52,15 @@ def select_images(
     shuffle of the folder, split into disjoint calibration and check sets."""
     rng = random.Random(seed)
     data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise BadRequest(f"Data folder not found: {data_dir}")
     if split_file is not None:
         plan = SplitPlan.load(split_file)
         test_root = Path(plan.test_dir) if plan.test_dir else data_dir
         train = [_sample(data_dir, rel) for rel in plan.train]
         check = [_sample(data_dir, rel) for rel in plan.val] + [_sample(test_root, rel) for rel in plan.test]
+        present = _present([*train, *check], split_file, data_dir)
+        train, check = [s for s in train if s in present], [s for s in check if s in present]
         rng.shuffle(train)
         return ImageSets(
             tuple(train[:calibration]), tuple(check[:held_out]), frozenset(plan.test), f"split {split_file}"
@@ -67,6 +71,21 @@ def select_images(
     return ImageSets(
         tuple(samples[:n_cal]), tuple(samples[n_cal : n_cal + held_out]), frozenset(), "folder shuffle"
     )
+
+
+def _present(samples: list[Sample], split_file: Path, data_dir: Path) -> set[Sample]:
+    """The split's photos that are in the folder. None at all: the split is of another folder, which
+    one line says better than a warning per photo. Some: removed since, left out with one warning."""
+    kept = {s for s in samples if s.path.is_file()}
+    missing = len(samples) - len(kept)
+    if samples and not kept:
+        raise BadRequest(
+            f"None of the {len(samples)} photos of {split_file} are in {data_dir}: pass the folder "
+            "the model was trained on, or a --split-file of this folder."
+        )
+    if missing:
+        logger.warning("%d photos of %s are not in %s: left out", missing, split_file, data_dir)
+    return kept
 
 
 def _sample(root: Path, relpath: str) -> Sample:
