@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -314,3 +315,33 @@ def test_out_inside_the_data_folder_is_refused(
     assert main([*argv, "--out", str(out)]) == 2
     assert "inside the data folder" in capsys.readouterr().err
     assert sorted(p.name for p in data.iterdir()) == before
+
+
+def test_a_class_without_one_usable_photo_is_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It was trained as a label the model can answer but never saw: a silently broken model.
+    data = make_dataset(tmp_path / "data", per_class=3)
+    (data / "ghost").mkdir()
+    (data / "ghost" / "a.jpg").write_bytes(b"")
+    (data / "ghost" / "b.jpg").write_text("not an image\n")
+    argv = ["train", str(data), "--out", str(tmp_path / "o"), "--arch", "tiny", "--epochs", "1"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "ghost" in err and "No usable photo" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_class_too_small_for_the_test_split_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = make_dataset(tmp_path / "data", per_class=10)
+    for extra in sorted((data / "square").iterdir())[2:]:
+        extra.unlink()  # two squares: both go to train, none is tested
+    out = tmp_path / "o"
+    argv = ["train", str(data), "--out", str(out), "--arch", "tiny", "--epochs", "1", "--image-size", "24"]
+    with caplog.at_level(logging.WARNING, logger="capsight.training.pipeline"):
+        assert main([*argv, "--no-checkpoint"]) == 0
+    assert load_metadata(out).training["counts"]["test"]["square"] == 0
+    warned = [r.getMessage() for r in caplog.records if "square" in r.getMessage()]
+    assert len(warned) == 1 and "no photo in the test split" in warned[0], warned

@@ -109,6 +109,22 @@ def _val_composites(
     return [i for i in loaded if i.sample.relpath in dropped and i.sample.group in val_groups]
 
 
+def _warn_untested(labels: tuple[str, ...], found: dict[str, int], test: list[Sample]) -> None:
+    """A class with a photo or two cannot be split 70/15/15: its photos train, and its test scores
+    (support 0) say nothing. That is a sensible fallback, but the user must hear of it."""
+    if not test:
+        return  # the whole test split is empty: warned about once, later
+    tested = _counts(test, labels)
+    for label in labels:
+        if not tested[label]:
+            logger.warning(
+                "class %s has no photo in the test split (%d photos in all): its test scores are not "
+                "measured; add photos of it",
+                label,
+                found[label],
+            )
+
+
 def _earlier_test(split_file: Path) -> tuple[str, ...]:
     earlier = SplitPlan.load(split_file)
     if earlier.test_dir:
@@ -153,6 +169,12 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
     labels = folder.labels
     if len(labels) < 2:
         raise BadRequest(f"Need at least 2 class folders, found {len(labels)}: {', '.join(labels)}.")
+    empty = [label for label, n in folder.counts().items() if n == 0]
+    if empty:  # it would be a label the model can answer but never saw
+        raise BadRequest(
+            f"No usable photo in class folder(s) {', '.join(empty)} (every file was skipped, see the "
+            "warnings above): add photos or remove the folder."
+        )
     test_samples: list[Sample] | None = None
     if req.test_dir is not None:
         test_samples = scan_folder(Path(req.test_dir), labels, req.group_pattern)
@@ -172,6 +194,7 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
     parts = _by_split(plan, list(folder.images))
     if test_samples is None:
         test_samples = [item.sample for item in parts["test"]]
+    _warn_untested(labels, folder.counts(), test_samples)
     index = {label: i for i, label in enumerate(labels)}
     logger.info(
         "split: train %d, val %d, test %d (composites left out with their val/test original: %d)",
