@@ -345,3 +345,29 @@ def test_a_class_too_small_for_the_test_split_is_warned_about(
     assert load_metadata(out).training["counts"]["test"]["square"] == 0
     warned = [r.getMessage() for r in caplog.records if "square" in r.getMessage()]
     assert len(warned) == 1 and "no photo in the test split" in warned[0], warned
+
+
+def test_a_test_dir_may_hold_hidden_and_non_class_folders(tmp_path: Path) -> None:
+    # The training folder ignores these; the test folder refused them as "classes missing from
+    # the training data" (a Jupyter or git folder beside the class folders, a LICENSES folder).
+    data = make_dataset(tmp_path / "data", per_class=5)
+    tests = make_dataset(tmp_path / "tests", per_class=2, seed=9)
+    (tests / ".ipynb_checkpoints").mkdir()
+    (tests / "LICENSES").mkdir()
+    (tests / "LICENSES" / "MIT.txt").write_text("MIT\n")
+    out = tmp_path / "fixed"
+    argv = ["train", str(data), "--out", str(out), "--arch", "tiny", "--epochs", "1", "--image-size", "24"]
+    assert main([*argv, "--test-dir", str(tests), "--no-checkpoint"]) == 0
+    assert load_metadata(out).metrics["n"] == 6
+
+
+def test_a_test_dir_with_another_class_is_still_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = make_dataset(tmp_path / "data", per_class=5)
+    tests = make_dataset(tmp_path / "tests", per_class=2, seed=9)
+    (tests / "hexagon").mkdir()
+    (tests / "hexagon" / "1.jpg").write_bytes((tests / "circle").glob("*.jpg").__next__().read_bytes())
+    argv = ["train", str(data), "--out", str(tmp_path / "o"), "--arch", "tiny", "--epochs", "1"]
+    assert main([*argv, "--test-dir", str(tests)]) == 2
+    assert "missing from the training data: hexagon." in capsys.readouterr().err

@@ -31,6 +31,7 @@ from capsight.training.dataset import (
     Sample,
     check_output_outside,
     is_synthetic,
+    list_labels,
     load_folder,
     scan_folder,
 )
@@ -178,7 +179,8 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
     test_samples: list[Sample] | None = None
     if req.test_dir is not None:
         test_samples = scan_folder(Path(req.test_dir), labels, req.group_pattern)
-        extra = sorted({p.name for p in Path(req.test_dir).iterdir() if p.is_dir()} - set(labels))
+        # Class folders by the training folder's rule: hidden and image-less folders are not classes.
+        extra = sorted(set(list_labels(Path(req.test_dir))) - set(labels))
         if extra:
             raise BadRequest(f"Test folder has classes missing from the training data: {', '.join(extra)}.")
     plan = make_split(
