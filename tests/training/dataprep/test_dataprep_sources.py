@@ -63,6 +63,24 @@ def test_unlisted_and_missing_files_are_left_out(
     assert "not in PROVENANCE.csv" in caplog.text and "missing" in caplog.text
 
 
+def test_a_provenance_csv_saved_with_a_bom_is_read(shared_dataset: Path, tmp_path: Path) -> None:
+    # Spreadsheets save UTF-8 with a BOM: it renamed the "file" column, so no photo was listed.
+    copy = tmp_path / "copy"
+    shutil.copytree(shared_dataset, copy)
+    csv_path = copy / "PROVENANCE.csv"
+    csv_path.write_bytes(b"\xef\xbb\xbf" + csv_path.read_bytes())
+    assert len(read_shared_dataset(copy)) == len(read_shared_dataset(shared_dataset))
+
+
+def test_a_provenance_csv_that_is_not_utf8_is_one_clear_error(shared_dataset: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(shared_dataset, copy)
+    with (copy / "PROVENANCE.csv").open("ab") as fh:
+        fh.write(b"closed/x.jpg,closed,caf\xe9/photos,,,CC0\n")  # Latin-1
+    with pytest.raises(BadRequest, match=r"PROVENANCE\.csv.*UTF-8"):
+        read_shared_dataset(copy)
+
+
 def test_resolve_shared_dataset(shared_dataset: Path, tmp_path: Path) -> None:
     assert resolve_shared_dataset(shared_dataset) == shared_dataset.resolve()
     # Default: ../shared/datasets/bottle-photos next to a checkout found from the working directory.

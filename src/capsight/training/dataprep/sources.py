@@ -92,8 +92,12 @@ def resolve_shared_dataset(explicit: Path | None = None, cwd: Path | None = None
 
 def read_shared_dataset(root: Path) -> list[SharedPhoto]:
     """Every photo listed in ``root/PROVENANCE.csv`` that exists, sorted by file."""
-    with (root / "PROVENANCE.csv").open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    # utf-8-sig: a spreadsheet's BOM would otherwise rename the "file" column and list no photo.
+    try:
+        with (root / "PROVENANCE.csv").open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise BadRequest(f"Cannot read {root / 'PROVENANCE.csv'} (a UTF-8 CSV file expected): {exc}") from exc
     photos = []
     for row in rows:
         file = row.get("file", "")
