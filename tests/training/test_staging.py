@@ -97,3 +97,15 @@ def test_an_export_that_fails_changes_nothing(
     )
     assert rc == 2 and "No decodable image" in capsys.readouterr().err
     assert _snapshot(model) == before
+
+
+def test_a_file_above_the_output_folder_is_named(tmp_path: Path) -> None:
+    # `--out notes.txt/model`: mkdir said "File exists: notes.txt", which reads as a refusal to
+    # overwrite, not as "notes.txt is a file, not a folder".
+    (tmp_path / "notes.txt").write_text("x")
+    with (
+        pytest.raises(BadRequest, match=r"Cannot create .*model: .*notes\.txt is not a folder"),
+        staged_folder(tmp_path / "notes.txt" / "model"),
+    ):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

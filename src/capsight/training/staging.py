@@ -28,6 +28,9 @@ def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]
     final = Path(final)
     if final.exists() and not final.is_dir():
         raise BadRequest(f"{final} exists and is not a folder.")
+    blocking = next((p for p in final.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:  # mkdir would say "File exists", which reads like a refusal to overwrite
+        raise BadRequest(f"Cannot create {final}: {blocking} is not a folder.")
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
     try:
