@@ -7,9 +7,12 @@ starving interactive requests. The database, not memory, is the queue: a worker 
 queued job with a conditional UPDATE, so several processes (uvicorn workers) share one queue, and a
 job created in a process with ``job_workers = 0`` is run by another.
 
-Jobs are pinned to the *node* (host name + data_dir) that accepted them, because their files live in
-data_dir. Restarts: a graceful shutdown cancels the running job's current run and puts it back in
-the queue; a crashed runner is recognised at start-up (its process no longer exists) or by a stale
+Zip jobs are pinned to the *node* (host name + data_dir) that accepted them, because the upload lives
+in data_dir; a job's results are published to the database when it ends, so every replica serves them
+(``jobs/shared.py``, which also fails the jobs of a node that is gone).
+
+Restarts: a graceful shutdown cancels the running job's current run and puts it back in the queue; a
+crashed runner is recognised at start-up (its process no longer exists) or by a stale
 heartbeat, and its job is re-queued. Either way the job resumes from its results log.
 """
 
@@ -33,6 +36,8 @@ from capsight.jobs.downloads import DownloadLimits
 from capsight.jobs.layout import JobPaths
 from capsight.jobs.pipeline import JobEnv, run_job
 from capsight.jobs.polite import PoliteClassifier
+from capsight.jobs.results import load_results
+from capsight.jobs.shared import SharedJobData
 from capsight.jobs.store import JobStore
 from capsight.jobs.values import CANCELLED, FAILED, SUCCEEDED, JobInfo, Progress
 from capsight.jobs.webhook import RetryPolicy, WebhookDispatcher
@@ -45,6 +50,7 @@ POLL_S = 1.0  # how often an idle worker looks for jobs queued by other processe
 RECOVER_EVERY_S = 60.0
 LEASE = timedelta(minutes=10)  # a running job without a heartbeat for this long is abandoned
 BEAT_EVERY_S = 0.5
+NODE_BEAT_S = 60.0  # how often a node with job workers says it is alive (its lease: shared.NODE_LEASE)
 _LIVE_RUNNERS: set[str] = set()  # runners of this process, so a second app in it is not mistaken for dead
 
 
@@ -69,6 +75,7 @@ class JobManager:
     ) -> None:
         self.settings = settings
         self.store = JobStore(database)
+        self.shared = SharedJobData(database)
         self.root = settings.data_dir.resolve() / "jobs"
         self.host = socket.gethostname()
         self.node = f"{self.host}:{self.root}"
@@ -98,6 +105,10 @@ class JobManager:
             thread = threading.Thread(target=self._work, name=f"capsight-job-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self.settings.job_workers > 0:  # a node without workers never runs its jobs: no heartbeat
+            thread = threading.Thread(target=self._beat_node, name="capsight-job-node", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop after the current batch; running jobs go back to the queue and resume at next start."""
@@ -124,6 +135,37 @@ class JobManager:
         if ended and job is not None and job.webhook_url:
             self.webhooks.submit(job.id)
         return job
+
+    # -- this node among the others -------------------------------------------------------------
+
+    def _beat_node(self) -> None:
+        """Its own thread: a worker running a long job must not look like a node that is gone."""
+        while not self._stopping.is_set():
+            self.check_nodes()
+            self._stopping.wait(NODE_BEAT_S)
+
+    def check_nodes(self) -> list[JobInfo]:
+        """Say this node is alive; fail the jobs pinned to nodes that are not. Returns those failed."""
+        try:
+            self.shared.node_alive(self.node)
+            failed = self.shared.fail_jobs_of_gone_nodes(self.store)
+        except Exception:
+            logger.exception("job nodes: the database is unavailable; retrying")
+            return []
+        for job in failed:
+            if job.webhook_url:
+                self.webhooks.submit(job.id)
+        return failed
+
+    def _publish(self, job: JobInfo) -> None:
+        """Results into the shared database before the job is marked finished, so that a client who
+        sees it finished on any replica can download them."""
+        try:
+            self.shared.publish_results(job.id, load_results(self.paths(job.id)))
+        except Exception:
+            logger.exception(
+                "job %s: could not publish its results; only this replica can serve them", job.id
+            )
 
     # -- the worker thread -----------------------------------------------------------------------
 
@@ -217,18 +259,22 @@ class JobManager:
         try:
             outcome = run_job(job, self.paths(job.id), self._env(classifier), cancel, beat)
             if outcome.complete:
+                self._publish(job)
                 final = self.store.finish(job.id, self.runner, SUCCEEDED, outcome.progress)
             else:
                 current = self.store.get(job.id)
                 if current is not None and current.cancel_requested:
+                    self._publish(job)
                     final = self.store.finish(job.id, self.runner, CANCELLED, outcome.progress)
                 else:
                     self.store.release(job.id, self.runner, outcome.progress)
                     logger.info("job %s interrupted; back in the queue", job.id)
         except CapsightError as exc:
+            self._publish(job)  # what it classified before failing
             final = self._fail(job, exc.message)
         except Exception as exc:
             logger.exception("job %s failed", job.id)
+            self._publish(job)
             final = self._fail(job, f"Internal error: {type(exc).__name__}: {exc}")
         finally:
             with self._lock:

@@ -4,6 +4,11 @@ results.jsonl is the batch runner's source of truth (results.csv is rebuilt from
 formats are rendered from it here, with each local path replaced by what the client sent (zip member
 name, URL, ``s3://`` URI). Rendering reads the log once and yields chunks, so the response starts at
 once and never holds a second copy of a large CSV.
+
+Which copy: a finished job's results are read from the shared database, where the replica that ran
+it published them (``jobs/shared.py``), so every replica answers the same, even one that ran part of
+the job before a restart handed it to another; the rows of a running job are only on the replica
+running it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from dataclasses import replace
 
 from capsight.batch.records import ResultRecord, to_csv
 from capsight.batch.resultlog import read_records
+from capsight.errors import Conflict
 from capsight.jobs.layout import JobPaths
+from capsight.jobs.shared import SharedJobData
+from capsight.jobs.values import JobInfo
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 CHUNK_ROWS = 1000
@@ -24,6 +32,28 @@ def load_results(paths: JobPaths) -> list[ResultRecord]:
         return []
     show = paths.display()
     return [replace(r, path=show(r.path)) for r in read_records(paths.results)]
+
+
+def results_for(job: JobInfo, paths: JobPaths, shared: SharedJobData) -> list[ResultRecord]:
+    """The job's rows as this replica can know them; Conflict when only another replica has them."""
+    if job.finished:
+        published = shared.published_results(job.id)
+        if published is not None:
+            return published
+    if paths.results.exists():
+        return load_results(paths)  # a running job's rows so far, or a result that was never published
+    if job.done == 0:
+        return []  # nothing classified yet (queued), or nothing to classify
+    host = (job.runner or "").partition(":")[0] or "another replica"
+    if job.finished:
+        raise Conflict(
+            f"Job {job.id}'s results are on the disk of the replica that ran it ({host}), not in the "
+            "shared database (a replica of an earlier release ran it); ask that replica."
+        )
+    raise Conflict(
+        f"Job {job.id} is running on another replica ({host}), which holds its rows so far; ask again "
+        "once it has finished, when every replica can serve them."
+    )
 
 
 def render(records: Sequence[ResultRecord], labels: Sequence[str], fmt: str) -> Iterator[bytes]:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -197,3 +198,27 @@ class JobItem(Base):
     image_sha256: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class JobResultPart(Base):
+    """A finished job's results.jsonl (with the client's names, gzip), in parts of a few MB.
+
+    Why in the database: a job runs on one replica and writes its results to that replica's disk,
+    but ``GET /v1/jobs/{id}/results`` can land on any replica behind the load balancer.
+    """
+
+    __tablename__ = "job_result_parts"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class JobNode(Base):
+    """When a job node (host name + data_dir) last ran its job workers: a zip job is pinned to the
+    node holding its upload, and a node not seen for long (a deleted pod) will never run it."""
+
+    __tablename__ = "job_nodes"
+
+    node: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -35,7 +35,7 @@ from capsight.errors import (
 )
 from capsight.jobs.manager import JobManager
 from capsight.jobs.render import job_document
-from capsight.jobs.results import FORMATS, load_results, render
+from capsight.jobs.results import FORMATS, render, results_for
 from capsight.jobs.schemas import JobCreate, JobListOut, JobOut
 from capsight.jobs.values import FINISHED, STATES, SUCCEEDED, JobInfo, is_job_id, new_job_id
 from capsight.store.protocols import Principal
@@ -54,7 +54,10 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: error_doc("No such job (or n
 _RESULT_ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"description": "One row per image.", "content": {m: {} for m in FORMATS.values()}},
     400: error_doc("Unknown format."),
-    409: error_doc("The job has not finished (ask with partial=true for the rows so far)."),
+    409: error_doc(
+        "The job has not finished (ask with partial=true for the rows so far), or only the replica "
+        "running it has its rows so far."
+    ),
 }
 
 
@@ -196,7 +199,7 @@ async def get_results(
     job = await _own_job(manager, job_id, principal)
     if not job.finished and not partial:
         raise Conflict(f"Job {job_id} is {job.state}; its results are ready when it has finished.")
-    records = await asyncio.to_thread(load_results, manager.paths(job.id))
+    records = await asyncio.to_thread(results_for, job, manager.paths(job.id), manager.shared)
     labels = job.summary.get("labels") or []
     if not labels:
         runtime = get_runtime(request)

@@ -1,0 +1,148 @@
+"""Jobs behind a load balancer: two replicas (two apps with their own data_dir) share one database.
+
+Any replica serves a finished job's results (before: the replicas that had not run it answered 200
+with an empty CSV), and a zip job pinned to a replica that is gone fails with a clear message
+instead of staying queued for ever.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from jobs_helpers import JobApp, SlowClassifier, labelled_zip, post_zip, wait_for_job
+
+from capsight.inference import OnnxClassifier
+from capsight.jobs.manager import JobManager
+from servers import PostgresServer
+
+LABELS = ["background", "closed", "opened", "closed", "background", "opened"]
+
+
+def _replicas(
+    make_app: JobApp, tmp_path: Path, classifier: Any = None, url: str | None = None
+) -> tuple[TestClient, TestClient]:
+    """Replica A runs jobs; replica B only accepts them (job_workers=0), like a busy API pod."""
+    url = url or f"sqlite:///{tmp_path / 'shared.db'}"
+    a = make_app(data_dir=tmp_path / "a", database_url=url, classifier=classifier)
+    b = make_app(data_dir=tmp_path / "b", database_url=url, job_workers=0)
+    return a, b
+
+
+def _manager(client: TestClient) -> JobManager:
+    manager = client.app.state.jobs  # type: ignore[attr-defined]
+    assert isinstance(manager, JobManager)
+    return manager
+
+
+def _rows(response: Any) -> dict[str, str]:
+    assert response.status_code == 200, response.text
+    return {row["path"]: row["label"] for row in csv.DictReader(io.StringIO(response.text))}
+
+
+def test_any_replica_serves_a_finished_jobs_results(make_app: JobApp, tmp_path: Path) -> None:
+    a, b = _replicas(make_app, tmp_path)
+    data, expected = labelled_zip(LABELS)
+    job_id = post_zip(a, data).json()["id"]
+    assert wait_for_job(a, job_id)["state"] == "succeeded"
+
+    from_a, from_b = a.get(f"/v1/jobs/{job_id}/results"), b.get(f"/v1/jobs/{job_id}/results")
+    assert _rows(from_b) == expected == _rows(from_a)
+    assert from_b.headers["x-capsight-partial"] == "false"
+    jsonl = b.get(f"/v1/jobs/{job_id}/results", params={"format": "jsonl"})
+    assert jsonl.status_code == 200 and len(jsonl.text.splitlines()) == len(LABELS)
+
+
+@pytest.mark.postgres
+def test_published_results_and_node_heartbeats_on_postgresql(
+    make_app: JobApp, tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    a, b = _replicas(make_app, tmp_path, url=postgres_server.create_schema())
+    data, expected = labelled_zip(LABELS * 50)  # 300 rows
+    job_id = post_zip(a, data).json()["id"]
+    assert wait_for_job(a, job_id)["state"] == "succeeded"
+    assert _rows(b.get(f"/v1/jobs/{job_id}/results")) == expected
+    _manager(b).shared.node_alive("pod-x:/data/jobs")
+    _manager(a).shared.node_alive("pod-x:/data/jobs")  # a second beat updates the same row
+    assert _manager(a).check_nodes() == []
+
+
+def test_a_stale_partial_copy_on_another_replica_is_not_served(make_app: JobApp, tmp_path: Path) -> None:
+    """B ran part of the job before a restart handed it to A: B's leftover rows must not win."""
+    a, b = _replicas(make_app, tmp_path)
+    data, expected = labelled_zip(LABELS)
+    job_id = post_zip(a, data).json()["id"]
+    assert wait_for_job(a, job_id)["state"] == "succeeded"
+    leftover = _manager(b).paths(job_id).results
+    leftover.parent.mkdir(parents=True)
+    leftover.write_text('{"path": "/old/0000.png", "label": "opened", "confidence": 0.9}\n')
+    assert _rows(b.get(f"/v1/jobs/{job_id}/results")) == expected
+
+
+def test_partial_rows_of_a_job_running_elsewhere_are_409(
+    make_app: JobApp, tmp_path: Path, onnx_classifier: OnnxClassifier
+) -> None:
+    slow = SlowClassifier(onnx_classifier, seconds=0.3)
+    a, b = _replicas(make_app, tmp_path, classifier=slow)
+    job_id = post_zip(a, labelled_zip(LABELS * 4)[0]).json()["id"]
+    wait_for_job(a, job_id, until=lambda doc: doc["state"] == "running" and doc["progress"]["done"] > 0)
+
+    elsewhere = b.get(f"/v1/jobs/{job_id}/results", params={"partial": "true"})
+    assert elsewhere.status_code == 409
+    assert "running on another replica" in elsewhere.json()["error"]
+    here = a.get(f"/v1/jobs/{job_id}/results", params={"partial": "true"})
+    assert here.status_code == 200 and here.headers["x-capsight-partial"] == "true"
+    assert len(_rows(here)) >= 1
+    a.delete(f"/v1/jobs/{job_id}")
+
+
+def test_a_zip_job_pinned_to_a_replica_that_is_gone_fails_with_a_clear_message(
+    make_app: JobApp, tmp_path: Path
+) -> None:
+    a, b = _replicas(make_app, tmp_path)
+    gone, alive, unknown = (post_zip(b, labelled_zip(LABELS)[0]).json()["id"] for _ in range(3))
+    shared = _manager(a).shared
+    # Three jobs pinned to B's node (B has no workers, so they stay queued); then make B's node
+    # look gone for one of them by moving that job to a node that was last seen 11 minutes ago.
+    from sqlalchemy import update
+
+    from capsight.store.models import Job, JobNode, utcnow
+
+    with shared.db.session() as session, session.begin():
+        for job_id, node in ((gone, "old-pod:/var/lib/capsight/jobs"), (unknown, "never-seen:/data/jobs")):
+            params = session.get(Job, job_id).params  # type: ignore[union-attr]
+            session.execute(update(Job).where(Job.id == job_id).values(params={**params, "node": node}))
+        session.add(JobNode(node="old-pod:/var/lib/capsight/jobs", seen_at=utcnow() - timedelta(minutes=11)))
+    shared.node_alive(_manager(b).node)  # B is alive: its own job stays queued
+
+    failed = _manager(a).check_nodes()
+
+    assert [job.id for job in failed] == [gone]
+    doc = a.get(f"/v1/jobs/{gone}").json()
+    assert doc["state"] == "failed"
+    assert "old-pod" in doc["error"] and "upload the zip again" in doc["error"]
+    assert a.get(f"/v1/jobs/{alive}").json()["state"] == "queued"
+    assert a.get(f"/v1/jobs/{unknown}").json()["state"] == "queued"  # no heartbeat row: not known gone
+    assert _rows(a.get(f"/v1/jobs/{gone}/results")) == {}
+
+
+def test_a_node_with_workers_records_its_heartbeat(make_app: JobApp, tmp_path: Path) -> None:
+    a, b = _replicas(make_app, tmp_path)
+    manager = _manager(a)
+    from sqlalchemy import select
+
+    from capsight.store.models import JobNode
+
+    deadline = time.monotonic() + 10  # the heartbeat thread's first beat is at start-up
+    nodes: set[str] = set()
+    while manager.node not in nodes and time.monotonic() < deadline:
+        with manager.shared.db.session() as session:
+            nodes = set(session.scalars(select(JobNode.node)))
+        time.sleep(0.02)
+    assert manager.node in nodes and _manager(b).node not in nodes
