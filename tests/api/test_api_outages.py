@@ -17,7 +17,7 @@ import httpx2
 import pytest
 import redis
 
-from api.helpers import AppFactory, jpeg, make_settings, unique_png
+from api.helpers import AppFactory, jpeg, make_settings, runtime_of, unique_png
 from capsight.api.app import create_app
 from capsight.api.runtime import ServingRuntime
 from capsight.inference import OnnxClassifier
@@ -145,3 +145,41 @@ def test_redis_down_mid_run_keeps_answering_then_recovers(make_client: AppFactor
                 time.sleep(0.2)
         finally:
             probe.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_frozen_postgres_gets_503_not_a_hung_request(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL that accepts but never answers (SIGSTOP): an uncached key lookup and a job status
+    are answered 503 after the deadline instead of waiting as long as the driver does (minutes)."""
+    import capsight.store.database as database
+
+    monkeypatch.setattr(database, "DB_CALL_TIMEOUT_S", 1.0)
+    with start_postgres() as server:
+        client = make_client(store=True, database_url=server.url(), auth_enabled=True)
+        keys = runtime_of(client).services.keys
+        assert keys is not None
+        _, warm = keys.create_key("warm", "admin")
+        _, cold = keys.create_key("cold", "classify")
+        headers = {"Authorization": f"Bearer {warm}"}
+        assert client.get("/v1/jobs", headers=headers).status_code == 200  # pool connected, key cached
+        with server.frozen():
+            started = time.monotonic()
+            refused = client.post(
+                "/v1/classify",
+                files={"file": ("a.jpg", jpeg("closed"), "image/jpeg")},
+                headers={"Authorization": f"Bearer {cold}"},
+            )
+            jobs = client.get("/v1/jobs", headers=headers)
+            waited = time.monotonic() - started
+        assert refused.status_code == 503 and "Key store unavailable" in refused.json()["error"]
+        assert jobs.status_code == 503 and "job database is unavailable" in jobs.json()["error"]
+        assert waited < 8
+        again = client.post(
+            "/v1/classify",
+            files={"file": ("a.jpg", jpeg("closed"), "image/jpeg")},
+            headers={"Authorization": f"Bearer {cold}"},
+        )
+        assert again.status_code == 200  # thawed: the same key works again

@@ -8,12 +8,12 @@ key is wrong would make it throw the key away.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
 
 from capsight.errors import ServiceUnavailable, Unauthorized
+from capsight.store.database import call_with_deadline
 from capsight.store.keys import KEY_PREFIX, KeyStore
 from capsight.store.protocols import Principal
 from capsight.store.ratelimit import parse_rate
@@ -111,7 +111,7 @@ class ApiKeyAuthenticator:
         if self.keys is None:
             raise Unauthorized("Invalid API key.")
         try:
-            info = await asyncio.to_thread(self.keys.verify, credential)
+            info = await call_with_deadline(self.keys.verify, credential)
         except Exception as exc:
             logger.warning("API key lookup failed: %s", exc)
             raise ServiceUnavailable("Key store unavailable, retry shortly.") from exc

@@ -15,13 +15,14 @@ ms, and the API must be ready (model loaded) before the request log's thread nee
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -33,6 +34,29 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 # Arbitrary constant shared by every capsight process: the advisory lock that serialises migrations.
 _PG_MIGRATION_LOCK = 0x0CA95167
+# How long a request waits for the database (a key lookup, a job's status) before it is answered 503.
+DB_CALL_TIMEOUT_S = 5.0
+# libpq TCP settings: a peer that vanished (a network partition, a dead node) is noticed in about
+# half a minute, not after the kernel's ~15 minutes of retransmissions.
+_PG_TCP_ARGS = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 20_000,  # ms of unacknowledged data before the connection is dropped
+}
+T = TypeVar("T")
+
+
+async def call_with_deadline(fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+    """``fn(*args)`` in a thread, raising TimeoutError after ``timeout`` (default DB_CALL_TIMEOUT_S).
+
+    Why: a database that accepts connections but never answers (a frozen server, a half-open
+    connection the TCP settings have not caught yet) would hold the request as long as the driver
+    waits. The thread runs on until the driver gives up; the connection pool bounds how many can.
+    """
+    seconds = DB_CALL_TIMEOUT_S if timeout is None else timeout
+    return await asyncio.wait_for(asyncio.to_thread(fn, *args), seconds)
 
 
 _SQLALCHEMY_IMPORT = threading.Lock()
@@ -135,6 +159,7 @@ class Database:
         connect_args: dict[str, Any] = {}
         if url.get_backend_name() == "postgresql":
             connect_args["connect_timeout"] = max(1, int(self.connect_timeout))
+            connect_args.update(_PG_TCP_ARGS)
         return create_engine(url, connect_args=connect_args, pool_pre_ping=True, pool_size=5)
 
     def session(self) -> Session:

@@ -13,6 +13,7 @@ failed part-way).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from capsight.jobs.render import job_document
 from capsight.jobs.results import FORMATS, render, results_for
 from capsight.jobs.schemas import JobCreate, JobListOut, JobOut
 from capsight.jobs.values import FINISHED, STATES, SUCCEEDED, JobInfo, is_job_id, new_job_id
+from capsight.store.database import call_with_deadline
 from capsight.store.protocols import Principal
 
 logger = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ def _manager(request: Request) -> JobManager:
 async def _db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Database calls off the event loop; an unreachable database is 503, not 500."""
     try:
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        return await call_with_deadline(functools.partial(fn, *args, **kwargs))
     except CapsightError:
         raise
     except Exception as exc:
