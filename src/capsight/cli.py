@@ -11,8 +11,11 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
+from typing import Any
 
 from capsight import __version__
 from capsight.errors import CapsightError
@@ -39,6 +42,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a container stop, a job scheduler's time limit) taken like Ctrl-C, so the
+    same clean-up runs: no half-written model folder, a batch log ending on a whole line."""
+
+
+def _install_sigterm_handler() -> Any:
+    """Returns the previous handler, for main() to put back (tests call main() in their process)."""
+    main_pid = os.getpid()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != main_pid:  # a forked worker inherited this handler: die as it would have
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, on_sigterm)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -50,11 +72,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 0
+    previous = None
+    if args.command != "serve" and threading_is_main():
+        previous = _install_sigterm_handler()  # uvicorn handles SIGTERM itself (graceful shutdown)
     try:
         return int(handler(args) or 0)
     except CapsightError as exc:
         print(f"capsight: error: {exc.message}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("capsight: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("capsight: interrupted", file=sys.stderr)
         return 130
@@ -70,6 +98,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"capsight: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def threading_is_main() -> bool:
+    """signal.signal works only in the main thread (tests call main() from others)."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

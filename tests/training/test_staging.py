@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +113,28 @@ def test_a_file_above_the_output_folder_is_named(tmp_path: Path) -> None:
     ):
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.slow
+def test_sigterm_mid_training_exits_143_and_leaves_nothing(tmp_path: Path) -> None:
+    """`kill` (a container stop, a scheduler's time limit) cleans up like Ctrl-C: no hidden
+    half-written folder beside --out, one line on stderr, exit 128 + 15."""
+    data = make_dataset(tmp_path / "data", per_class=12)
+    out = tmp_path / "model"
+    cmd = [sys.executable, "-m", "capsight", "train", str(data), "--out", str(out)]
+    cmd += ["--arch", "tiny", "--epochs", "500", "--image-size", "24"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _leftovers(tmp_path) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert _leftovers(tmp_path), "training never started writing"
+        time.sleep(1.0)  # well inside the epochs
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    assert err.rstrip().splitlines()[-1] == "capsight: terminated" and "Traceback" not in err
+    assert _leftovers(tmp_path) == [] and not out.exists()
