@@ -140,6 +140,8 @@ class JobManager:
 
     def _beat_node(self) -> None:
         """Its own thread: a worker running a long job must not look like a node that is gone."""
+        while self._classifier() is None and not self._stopping.is_set():
+            self._stopping.wait(0.05)  # no database before the model is ready (start-up time)
         while not self._stopping.is_set():
             self.check_nodes()
             self._stopping.wait(NODE_BEAT_S)
