@@ -15,7 +15,7 @@ from onnx import numpy_helper
 from capsight.cli import main
 from capsight.errors import BadRequest
 from capsight.inference.classifier import OnnxClassifier
-from capsight.inference.metadata import load_metadata
+from capsight.inference.metadata import ModelMetadata, load_metadata
 from capsight.training.calibration import load_rows, select_images
 from capsight.training.quantize import QuantizationError, compare, quantize_model
 
@@ -82,6 +82,27 @@ def test_agreement_gate_refuses_and_writes_nothing(
         quantize_model(trained_dir, shapes_dir, out, calibration=10, min_agreement=1.01)
     assert not (out / "model.onnx").exists()
     assert not (out / "model.json").exists()
+
+
+def test_a_failure_while_writing_leaves_the_earlier_int8_model_whole(
+    trained_dir: Path, shapes_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "int8"
+    quantize_model(trained_dir, shapes_dir, out, calibration=10)
+    before = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+    save = ModelMetadata.save
+
+    def disk_full(self: ModelMetadata, folder: Path) -> None:
+        if Path(folder).parent == tmp_path:  # the output (or its staging folder), not the candidate
+            raise OSError(28, "No space left on device")
+        save(self, folder)
+
+    monkeypatch.setattr(ModelMetadata, "save", disk_full)  # model.onnx is written by then
+    with pytest.raises(OSError, match="No space left"):
+        quantize_model(trained_dir, shapes_dir, out, calibration=12, seed=1)
+    assert {p.name: p.read_bytes() for p in sorted(out.iterdir())} == before
+    assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []
 
 
 def test_kernel_gate_refuses_when_fused_kernels_disagree_with_the_graph(

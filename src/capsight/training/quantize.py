@@ -44,6 +44,7 @@ from capsight.training.calibration import (
 )
 from capsight.training.dataset import Sample
 from capsight.training.evaluate import compute_metrics
+from capsight.training.staging import staged_folder
 
 logger = logging.getLogger(__name__)
 
@@ -229,9 +230,11 @@ def quantize_model(
             metrics=_test_metrics(meta, held_samples, int8_probs, sets.test),
             extra={**meta.extra, "quantization": info},
         )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(candidate / ONNX_FILE, out_dir / ONNX_FILE)
-    new_meta.save(out_dir)
+        # All or nothing, like train and export: a failure while writing (a full disk, Ctrl-C) must
+        # not leave the new model.onnx beside an older model.json.
+        with staged_folder(out_dir) as staging:
+            shutil.copyfile(candidate / ONNX_FILE, staging / ONNX_FILE)
+            new_meta.save(staging)
     return new_meta, agreement
 
 
