@@ -70,14 +70,15 @@ MEANINGS: dict[str, str] = {
     "auth_enabled": "Require an API key (`Authorization: Bearer` or `X-API-Key`) or a JWT on classify and "
     "admin endpoints. Health, metrics and docs stay open.",
     "jwt_secret": "Accept HS256 JWT bearer tokens signed with this secret (`sub` = client, `scope` = "
-    "`classify` or `admin`, optional `rate_limit`).",
+    "`classify` or `admin`, optional `rate_limit`). At least 32 bytes (`openssl rand -base64 32`); a "
+    "shorter or placeholder (`change-me`, `REPLACE_ME`) secret stops start-up.",
     "jwt_public_key": "Accept RS256/ES256 JWTs verified with this PEM public key (text or file path).",
     "jwt_algorithm": "JWT algorithm (`HS256`, `RS256`, `ES256`, ...).",
     "job_url_allowlist": "Where `POST /v1/jobs` may fetch images, as a JSON list of hosts "
     "(`images.example.com`, default ports only), URL prefixes (`https://cdn.example.com/photos/`) and S3 "
     "prefixes (`s3://bucket/prefix`). Empty: URL and S3 jobs are refused (400).",
-    "webhook_secret": "Key of the HMAC-SHA256 signature on job webhooks (`X-Capsight-Signature`). Unset: "
-    "jobs with a `webhook_url` are refused.",
+    "webhook_secret": "Key of the HMAC-SHA256 signature on job webhooks (`X-Capsight-Signature`); at "
+    "least 32 bytes, like `JWT_SECRET`. Unset: jobs with a `webhook_url` are refused.",
     "webhook_allowlist": "Hosts or URL prefixes that job webhooks may be sent to (same forms as "
     "`JOB_URL_ALLOWLIST`). Empty: webhooks are refused.",
     "job_workers": "Jobs run at once by this process (in background threads, sharing the model). `0`: "

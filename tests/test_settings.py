@@ -151,3 +151,37 @@ def test_the_cli_prints_one_line_and_exits_2(
     assert "CAPSIGHT_LOG_LEVEL='verbose'" in err
     assert err.count("\n") == 1
     assert "Traceback" not in err
+
+
+GUESSABLE_SECRETS = [
+    "short-secret",  # under 32 bytes: HS256 keys shorter than the hash are brute-forceable offline
+    "change-me-local-only",  # docker-compose's former default
+    "REPLACE_ME_with_at_least_32_random_bytes",  # the k8s Secret template's placeholder
+    "please-change_me-before-deploying-this-service",
+]
+
+
+@pytest.mark.parametrize("name", ["JWT_SECRET", "WEBHOOK_SECRET"])
+@pytest.mark.parametrize("value", GUESSABLE_SECRETS)
+def test_a_guessable_signing_secret_stops_start_up_without_being_printed(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """A published or short secret lets anyone mint admin JWTs or forge webhooks: refuse to start,
+    and never echo the secret into the error line (it lands in logs and CI output)."""
+    monkeypatch.setenv(f"CAPSIGHT_{name}", value)
+    with pytest.raises(InvalidSettings) as raised:
+        Settings()
+    message = raised.value.message
+    assert f"CAPSIGHT_{name}" in message
+    assert value not in message
+    assert "32" in message or "placeholder" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", ["JWT_SECRET", "WEBHOOK_SECRET"])
+def test_a_long_random_signing_secret_is_accepted(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    import secrets
+
+    value = secrets.token_urlsafe(32)
+    monkeypatch.setenv(f"CAPSIGHT_{name}", value)
+    assert getattr(Settings(), name.lower()) == value

@@ -40,6 +40,12 @@ _OPTIONAL_TEXT = (
     "jwt_public_key",
     "webhook_secret",
 )
+_SECRETS = ("jwt_secret", "webhook_secret")
+# HMAC keys: RFC 7518 asks HS256 for at least the hash's 32 bytes; shorter ones fall to an offline
+# brute force of one captured token or webhook. Placeholders are the values our deploy templates
+# once shipped ("change-me-local-only", "REPLACE_ME_..."): public, so anyone could mint admin tokens.
+MIN_SECRET_BYTES = 32
+_PLACEHOLDER = re.compile(r"replace[_-]?me|change[_-]?me", re.IGNORECASE)
 
 
 class InvalidSettings(CapsightError, ValueError):
@@ -163,6 +169,17 @@ class Settings(BaseSettings):
             parse_rate(value)  # ValueError with the accepted forms
         return value
 
+    @field_validator(*_SECRETS)
+    @classmethod
+    def _unguessable_secret(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if _PLACEHOLDER.search(value):
+            raise ValueError("still a placeholder; generate one: openssl rand -base64 32")
+        if len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"shorter than {MIN_SECRET_BYTES} bytes; generate one: openssl rand -base64 32")
+        return value
+
     @field_validator("jwt_algorithm")
     @classmethod
     def _known_jwt_algorithm(cls, value: str) -> str:
@@ -207,6 +224,9 @@ def _describe(exc: ValidationError, passed: set[str]) -> str:
         if hint and hint not in message:
             message = f"{message} ({hint})"
         shown = raw if raw is not None else error["input"]
+        if field in _SECRETS:  # the error line reaches logs and CI output: never the secret itself
+            parts.append(f"{name}=<hidden>: {message}")
+            continue
         parts.append(f"{name}={shown!r}: {message}")
     return "invalid settings: " + "; ".join(parts)
 
