@@ -291,3 +291,29 @@ def test_a_bad_file_after_a_photo_clears_the_old_photo_and_answer(page: Any) -> 
     assert page.is_hidden("#result")
     assert page.is_hidden("#preview") and page.is_visible("#drop-prompt")
     assert page.inner_text("#file-name").startswith("notes.txt")
+
+
+PREVIEW_SHOWN = "() => { const i = document.getElementById('preview'); return i.complete && i.naturalWidth; }"
+
+
+def test_the_page_works_under_its_content_security_policy(browser: Any, live_server: LiveServer) -> None:
+    """The page is served with a strict CSP (own files only, no inline script): classifying a photo,
+    its preview (a blob: URL) and the bars (CSSOM widths) must all work without one violation."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(RESULT_TIMEOUT_MS)
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    try:
+        response = page.goto(live_server.url + "/")
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+        assert read_result(page)["label"] == "opened"
+        page.wait_for_function(BARS_DRAWN)
+        page.wait_for_function(PREVIEW_SHOWN)
+        page.wait_for_function("() => !document.getElementById('model-text').textContent.startsWith('Load')")
+        assert page.evaluate("window.__csp") == []
+    finally:
+        context.close()

@@ -22,6 +22,7 @@ from capsight.api.body_timeout import BodyTimeoutMiddleware
 from capsight.api.cors import add_cors
 from capsight.api.docs import install_docs
 from capsight.api.errors import install_error_handlers
+from capsight.api.headers import SecurityHeadersMiddleware
 from capsight.api.metrics import Metrics
 from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from capsight.api.routes import admin, classify, health, jobs, models, ops, v2
@@ -134,6 +135,7 @@ def create_app(
     if settings.cors_origins:
         add_cors(app, settings.cors_origins)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)  # outside everything: even a last-resort 500 has them
     return app
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from capsight.api.headers import PAGE_CSP
 from capsight.api.metrics import CONTENT_TYPE
 from capsight.api.runtime import get_runtime
 from capsight.errors import NotFound
@@ -26,4 +27,4 @@ async def index() -> FileResponse:
     page = STATIC_DIR / "index.html"
     if not page.is_file():
         raise NotFound("The web page is not installed.")
-    return FileResponse(page, media_type="text/html")
+    return FileResponse(page, media_type="text/html", headers={"Content-Security-Policy": PAGE_CSP})
