@@ -387,3 +387,29 @@ def test_evaluation_scores_each_photo_as_served(
     for photo in photos:
         matrix[labels.index(photo.label), labels.index(expected[photo.name].label)] += 1
     assert result["confusion_matrix"] == matrix.tolist()
+
+
+def test_training_time_readers_feed_the_network_the_served_pixels(
+    photo_dir: Path, photos: list[Photo], classifier: OnnxClassifier
+) -> None:
+    """Validation during training, int8 calibration and the export parity check read files with
+    their own loops: each must hand the network exactly the array serving builds from the bytes."""
+    from capsight.training.calibration import load_rows
+    from capsight.training.dataset import load_as_served
+    from capsight.training.export import serving_batch
+
+    spec = classifier.metadata.preprocessing
+    samples = scan_folder(photo_dir)
+    served = {
+        s.path.name: preprocess(decode_image(s.path.read_bytes(), min_side=spec.decode_hint()).image, spec)
+        for s in samples
+    }
+    assert set(served) == {p.name for p in photos}
+    kept, calibration = load_rows(samples, spec)
+    parity = serving_batch([s.path for s in samples], spec, limit=len(samples))
+    assert len(kept) == len(calibration) == len(parity) == len(samples)
+    for i, sample in enumerate(samples):
+        want = served[sample.path.name]
+        assert np.array_equal(preprocess(load_as_served(sample.path, spec), spec), want), sample.relpath
+        assert np.array_equal(calibration[i], want), sample.relpath
+        assert np.array_equal(parity[i], want), sample.relpath

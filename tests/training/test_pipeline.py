@@ -371,3 +371,32 @@ def test_a_test_dir_with_another_class_is_still_refused(
     argv = ["train", str(data), "--out", str(tmp_path / "o"), "--arch", "tiny", "--epochs", "1"]
     assert main([*argv, "--test-dir", str(tests)]) == 2
     assert "missing from the training data: hexagon." in capsys.readouterr().err
+
+
+def test_validation_scores_the_pixels_serving_would_see(tmp_path: Path) -> None:
+    """The val loss that picks the kept epoch is measured on the photos decoded and preprocessed as
+    served. Photos over twice the input size are kept shrunk for augmentation; validating on those
+    copies fed the network other pixels than serving does (up to 36 levels on the bottle photos)."""
+    from training_data import shape_image
+
+    rng = np.random.default_rng(3)
+    data = tmp_path / "data"
+    for label in CLASSES:
+        (data / label).mkdir(parents=True)
+        for i in range(10):  # big, noisy JPEGs: DCT-scaled decode and any extra resize both show
+            shape_image(label, rng, size=200).save(data / label / f"{label}{i}.jpg", quality=90)
+    out = tmp_path / "model"
+    argv = ["train", str(data), "--out", str(out), "--arch", "tiny", "--epochs", "3", "--image-size", "24"]
+    assert main([*argv, "--lr", "0.01", "--keep", "last", "--balance", "none", "--no-checkpoint"]) == 0
+    meta = load_metadata(out)
+    val = json.loads((out / "split.json").read_text())["val"]
+    assert val
+    spec = meta.preprocessing
+    rows = preprocess_batch(
+        [decode_image((data / p).read_bytes(), min_side=spec.decode_hint()).image for p in val], spec
+    )
+    probs = OnnxClassifier(out, intra_op_threads=1).predict(rows)
+    targets = [meta.labels.index(p.split("/")[0]) for p in val]
+    served_loss = float(np.mean([-np.log(probs[i, t]) for i, t in enumerate(targets)]))
+    # history rounds to 5 decimals; ONNX and PyTorch agree to ~1e-6 (the export parity check)
+    assert meta.training["history"][-1]["val_loss"] == pytest.approx(served_loss, abs=2e-5)

@@ -32,6 +32,7 @@ from capsight.training.dataset import (
     check_output_outside,
     is_synthetic,
     list_labels,
+    load_as_served,
     load_folder,
     scan_folder,
 )
@@ -218,15 +219,16 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
         req.config.seed,
     )
     scenes = _val_composites(plan, parts["val"], folder.images)
+    # Validation picks the kept epoch: it scores the pixels serving would see, not the shrunk copies.
     result = train(
         model,
         train_data,
-        [i.image for i in parts["val"]],
+        [load_as_served(i.sample.path, spec) for i in parts["val"]],
         [index[i.sample.label] for i in parts["val"]],
         len(labels),
         req.config,
         frozen=frozen,
-        scene_images=[i.image for i in scenes],
+        scene_images=[load_as_served(i.sample.path, spec) for i in scenes],
         scene_targets=[index[i.sample.label] for i in scenes],
     )
 
