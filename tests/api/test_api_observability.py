@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from api.fakes import DictCache
@@ -103,6 +103,43 @@ def test_a_client_that_hangs_up_mid_upload_is_a_499_not_a_500(
     text = client.get("/metrics").text
     assert _sample(text, "capsight_http_requests_total", endpoint="/v1/classify", status="499") == 1
     assert 'status="500"' not in text
+
+
+def test_a_path_with_newlines_cannot_forge_log_lines(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The path is percent-decoded: ``/v1/classify%0a...`` would start a fake line in the server log
+    (an attacker's "CRITICAL ... admin logged in"). Control characters are escaped, long paths cut."""
+    app = client.app
+    assert isinstance(app, FastAPI)
+
+    @app.post("/upload/{name}")
+    async def upload(request: Request, name: str) -> None:
+        await request.body()
+
+    forged = "/upload/a\n2026-11-27 12:00:00 CRITICAL capsight: forged\r\x1b[2J" + "x" * 5000
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": forged, "raw_path": forged.encode("latin-1"), "query_string": b"",
+        "root_path": "", "server": ("testserver", 80), "client": ("127.0.0.1", 5000),
+        "headers": [(b"content-type", b"multipart/form-data; boundary=b"), (b"content-length", b"100000")],
+    }  # fmt: skip
+    messages = [{"type": "http.request", "body": b"--b\r\n", "more_body": True}, {"type": "http.disconnect"}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    assert client.portal is not None
+    with caplog.at_level(logging.INFO, logger="capsight.api.middleware"):
+        client.portal.call(client.app, scope, receive, send)
+    lines = [r.getMessage() for r in caplog.records if "client closed" in r.getMessage()]
+    assert len(lines) == 1
+    assert not any(c in lines[0] for c in "\n\r\x1b")
+    assert "\\n2026-11-27" in lines[0]  # still readable, escaped
+    assert len(lines[0]) < 500
 
 
 def test_cors_headers_follow_settings(make_client: AppFactory) -> None:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capsight.api.errors import capsight_error_response
+from capsight.api.logtext import loggable
 from capsight.api.middleware import add_response_header
 from capsight.errors import RequestTimeout
 
@@ -99,5 +100,5 @@ class BodyTimeoutMiddleware:
             message = f"The request body did not arrive within {total_seconds:g} s."
         else:
             message = f"The request body stalled: nothing arrived for {self.idle_seconds:g} s."
-        logger.info("%s %s: %s", scope.get("method", ""), scope.get("path", ""), message)
+        logger.info("%s %s: %s", scope.get("method", ""), loggable(scope.get("path", "")), message)
         return _BodyTimedOut(message)

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from capsight.api.logtext import loggable
 from capsight.errors import CapsightError, RateLimited, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 async def _capsight_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CapsightError)
     if exc.status_code >= 500 and not isinstance(exc, ServiceUnavailable):
-        logger.warning("%s on %s: %s", type(exc).__name__, request.url.path, exc.message)
+        logger.warning("%s on %s: %s", type(exc).__name__, loggable(request.url.path), exc.message)
     return capsight_error_response(exc)
 
 

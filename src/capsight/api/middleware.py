@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capsight.api.errors import capsight_error_response, internal_error_response
+from capsight.api.logtext import loggable
 from capsight.api.metrics import Metrics
 from capsight.errors import PayloadTooLarge
 
@@ -98,7 +99,9 @@ class RequestContextMiddleware:
             # The client hung up before its body arrived: nobody is left to answer, and it is not a
             # server fault, so it is counted as nginx's 499 "client closed request", not as a 500.
             state["status"] = CLIENT_CLOSED_REQUEST
-            logger.info("client closed the connection before its request was read (%s)", scope["path"])
+            logger.info(
+                "client closed the connection before its request was read (%s)", loggable(scope["path"])
+            )
         except Exception as exc:
             if state["started"]:
                 raise  # too late for a clean answer: let the server drop the connection
