@@ -237,6 +237,26 @@ def test_proxy_keeps_the_clients_request_id(proxy: str) -> None:
     assert seen["headers"]["X-Forwarded-Proto"] == "http"
 
 
+def test_proxy_replaces_a_forwarded_for_the_client_wrote(proxy: str) -> None:
+    """nginx is the edge: appending to the client's X-Forwarded-For let a client name any address,
+    and the api (FORWARDED_ALLOW_IPS="*" in compose) takes the first one as the client: per-IP rate
+    limits bypassed with a fresh fake address per request, forged addresses in the request log."""
+    status, seen = _send(
+        proxy + "/v1/classify", {"X-Forwarded-For": "203.0.113.7", "X-Real-IP": "203.0.113.8"}
+    )
+    assert status == 200
+    assert seen["headers"]["X-Forwarded-For"] == "127.0.0.1"
+    assert seen["headers"]["X-Real-IP"] == "127.0.0.1"
+
+
+def test_compose_api_trusts_only_what_nginx_forwards(compose: dict[str, Any]) -> None:
+    """Without FORWARDED_ALLOW_IPS uvicorn trusts loopback only, so every client looks like nginx and
+    all of them share one per-IP rate limit: one client could use it up for everybody."""
+    api = compose["services"]["api"]
+    assert "ports" not in api  # only nginx (and the compose network) reaches the replicas
+    assert api["environment"]["FORWARDED_ALLOW_IPS"] == "*"
+
+
 def test_proxy_mints_a_request_id_when_missing(proxy: str) -> None:
     ids = {_send(proxy + "/health/ready")[1]["headers"]["X-Request-ID"] for _ in range(2)}
     assert len(ids) == 2
