@@ -199,3 +199,51 @@ def test_long_and_dot_names_get_a_copy_that_can_be_created(
     assert _base_name("s3://b/x/..").startswith("image-") and _base_name("s3://b/x/") != _base_name(
         "s3://b/y/"
     )
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "words"),
+    [
+        (BatchOptions(sort="copy"), BatchOptions(), "--sort copy, not no --sort"),
+        (BatchOptions(), BatchOptions(sort="copy"), "no --sort, not --sort copy"),
+        (BatchOptions(sort="copy"), BatchOptions(sort="move"), "--sort copy, not --sort move"),
+        (
+            BatchOptions(sort="copy", min_confidence=0.9),
+            BatchOptions(sort="copy", min_confidence=0.5),
+            "--sort copy --min-confidence 0.9, not --sort copy --min-confidence 0.5",
+        ),
+    ],
+)
+def test_a_rerun_with_other_sort_options_is_refused(
+    image_folder: ImageFolder,
+    classifier: OnnxClassifier,
+    tmp_path: Path,
+    first: BatchOptions,
+    second: BatchOptions,
+    words: str,
+) -> None:
+    """Half sorted one way, half another (or not at all) would look finished and be neither."""
+    out = tmp_path / "out"
+    run_batch([str(image_folder.root)], out, classifier, first)
+    (image_folder.root / "zz_new.png").write_bytes(solid_image_bytes(LABEL_COLOURS["opened"], "PNG"))
+    before = _tree(out)
+    with pytest.raises(BadRequest, match=words.replace("-", r"\-")):
+        run_batch([str(image_folder.root)], out, classifier, second)
+    assert _tree(out) == before  # nothing classified, copied or moved
+    again = run_batch([str(image_folder.root)], out, classifier, first)  # the same options finish it
+    assert again.processed_this_run == 1 and again.sort == first_sort(first)
+
+
+def first_sort(options: BatchOptions) -> dict[str, object] | None:
+    return None if options.sort is None else {"mode": options.sort, "min_confidence": options.min_confidence}
+
+
+def test_a_folder_killed_before_its_summary_is_judged_by_its_results(
+    image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run_batch([str(image_folder.root)], out, classifier, BatchOptions(sort="link"))
+    (out / "summary.json").unlink()  # what a SIGKILL before the first summary leaves
+    with pytest.raises(BadRequest, match="--sort copy/move/link, not no --sort"):
+        run_batch([str(image_folder.root)], out, classifier, BatchOptions())
+    assert run_batch([str(image_folder.root)], out, classifier, BatchOptions(sort="link")).complete

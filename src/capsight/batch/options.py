@@ -73,6 +73,7 @@ class BatchSummary:
     processed_this_run: int
     resumed: int
     images_per_second: float  # this run's images / this run's seconds
+    sort: dict[str, Any] | None = None  # {"mode", "min_confidence"} of --sort; a resumed run must match
 
     # Fields that describe one invocation rather than the results: an interrupted-then-resumed run
     # and an uninterrupted run agree on everything else.

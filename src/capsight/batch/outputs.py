@@ -14,11 +14,11 @@ from pathlib import Path
 
 from capsight.batch.options import BatchSummary
 from capsight.batch.records import ResultRecord, to_csv
-from capsight.batch.sorting import REVIEW_FOLDER
+from capsight.batch.sorting import REVIEW_FOLDER, SUMMARY_FILE
 from capsight.inference import ModelMetadata
 
 RESULTS_CSV = "results.csv"
-SUMMARY_JSON = "summary.json"
+SUMMARY_JSON = SUMMARY_FILE  # named in sorting.py, which reads it back on a resumed run
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -38,6 +38,7 @@ def summarise(
     processed: int,
     resumed: int,
     review_enabled: bool,
+    sort: dict[str, object] | None = None,
 ) -> BatchSummary:
     counts = Counter(r.label for r in records if r.ok and r.label is not None)
     errors = sum(1 for r in records if not r.ok)
@@ -57,6 +58,7 @@ def summarise(
         processed_this_run=processed,
         resumed=resumed,
         images_per_second=round(processed / elapsed, 2) if elapsed > 0 else 0.0,
+        sort=sort,
     )
 
 

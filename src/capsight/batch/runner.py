@@ -21,7 +21,7 @@ from capsight.batch.options import BatchOptions, BatchProgress, BatchSummary
 from capsight.batch.outputs import RESULTS_CSV, SUMMARY_JSON, summarise, write_outputs
 from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import RESULTS_JSONL, ResultLog
-from capsight.batch.sorting import REVIEW_FOLDER, Sorter
+from capsight.batch.sorting import REVIEW_FOLDER, Sorter, check_same_sorting, sort_options
 from capsight.batch.sources import ObjectReader, any_s3, expand_sources
 from capsight.errors import BadRequest
 from capsight.inference import Classifier, ModelMetadata
@@ -86,6 +86,7 @@ def run_batch(
 
     with ResultLog(out / RESULTS_JSONL) as results:
         _check_same_model(results.records, meta, results.path)
+        check_same_sorting(out, options.sort, options.min_confidence, results.records)
         done = results.done_paths(retry_errors=options.retry_errors)
         todo = [k for k in keys if k not in done]
         resumed = len(keys) - len(todo)
@@ -146,6 +147,7 @@ def run_batch(
                 processed=processed,
                 resumed=resumed,
                 review_enabled=options.min_confidence is not None,
+                sort=sort_options(options.sort, options.min_confidence),
             )
             # Also on cancel, Ctrl-C or a failure: leave a consistent (partial) CSV and summary.
             write_outputs(out, results.records, summary, meta.labels)

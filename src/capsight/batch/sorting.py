@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from capsight.batch.records import ResultRecord
 from capsight.batch.sources import ObjectReader, is_s3
+from capsight.errors import BadRequest
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ SORT_MODES: tuple[SortMode, ...] = ("copy", "move", "link")
 REVIEW_FOLDER = "_review"
 
 
+SUMMARY_FILE = "summary.json"  # written by outputs.py; read here to compare --sort on a resumed run
 MAX_NAME_BYTES = 200  # leaves room for a clash suffix (_12) and the ".NAME.part" of a copy in 255
 
 
@@ -50,6 +53,46 @@ def _base_name(key: str) -> str:
             stem = stem[:-1]
         return f"{stem}-{tag}{suffix}"
     return name
+
+
+def sort_options(mode: SortMode | None, min_confidence: float | None) -> dict[str, object] | None:
+    """What summary.json records of ``--sort``: None when the run does not sort."""
+    return None if mode is None else {"mode": mode, "min_confidence": min_confidence}
+
+
+def _describe(options: dict[str, object] | None) -> str:
+    if options is None:
+        return "no --sort"
+    text = f"--sort {options['mode']}"
+    return text + (f" --min-confidence {options['min_confidence']}" if options.get("min_confidence") else "")
+
+
+def check_same_sorting(
+    out_dir: Path, mode: SortMode | None, min_confidence: float | None, records: Sequence[ResultRecord]
+) -> None:
+    """Refuse to resume a run with other ``--sort`` options than the ones it started with.
+
+    Why: a folder filled half with ``--sort copy`` and half without (or with ``move``) looks finished
+    but is neither, and the images placed earlier are never placed again. The earlier options are in
+    summary.json; a run killed before writing one (or written before it recorded them) is judged by
+    its results: any ``sorted_to`` means it sorted.
+    """
+    if not records:
+        return  # nothing done yet: any options start the folder
+    wanted = sort_options(mode, min_confidence)
+    earlier: dict[str, object] | None
+    try:
+        summary = json.loads((out_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
+        earlier = summary["sort"]
+    except (OSError, ValueError, KeyError, TypeError):
+        if any(r.sorted_to for r in records) == (mode is not None):
+            return  # the results agree with the options, whatever the mode was
+        earlier = {"mode": "copy/move/link", "min_confidence": None} if mode is None else None
+    if earlier != wanted:
+        raise BadRequest(
+            f"{out_dir} was filled with {_describe(earlier)}, not {_describe(wanted)}; rerun with "
+            "the same options to finish it, or choose another --out."
+        )
 
 
 class Sorter:
