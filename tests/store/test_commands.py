@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from capsight.store.database import Database
 from capsight.store.keys import KeyStore
 from capsight.store.logwriter import write_batch
 from capsight.store.requestlog import RequestLog
-from servers import PostgresServer
+from servers import PostgresServer, free_port
 
 
 def run(*argv: str) -> int:
@@ -135,3 +136,35 @@ def test_keys_on_postgres_via_environment(
     db = Database(url)
     assert KeyStore(db).verify(plaintext) is not None
     db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://capsight:s3cret@127.0.0.1:{port}/capsight", "cannot reach the database"),
+        ("postgresql://capsight:s3cret@no-such-host.invalid:5432/capsight", "cannot reach the database"),
+        ("not a url s3cret", "not a database URL"),
+        ("mysql://capsight:s3cret@127.0.0.1/capsight", "use sqlite:///PATH or postgresql://"),
+        ("oracle+nosuchdriver://capsight:s3cret@127.0.0.1/capsight", "use sqlite:///PATH or postgresql://"),
+    ],
+)
+@pytest.mark.parametrize("argv", [["keys", "list"], ["keys", "create", "--name", "x"], ["db", "upgrade"]])
+def test_a_wrong_or_unreachable_database_is_one_line_without_the_password(
+    url: str,
+    expected: str,
+    argv: list[str],
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An operator's typo in CAPSIGHT_DATABASE_URL, or a database that is down, printed a page of
+    SQLAlchemy traceback (with exit 1); the URL's password must not reach the terminal or CI log."""
+    monkeypatch.setenv("CAPSIGHT_DATABASE_URL", url.format(port=free_port()))
+    started = time.monotonic()
+    assert main(argv) == 2
+    assert time.monotonic() - started < 15
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith("capsight: error: ") and expected in line, line
+    assert "s3cret" not in line

@@ -7,10 +7,14 @@ Each handler reads ``Settings()`` (the environment) itself, since the CLI is an 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 from capsight.cli_types import float_in
+from capsight.errors import CapsightError
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -45,21 +49,34 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     purge.set_defaults(handler=db_purge)
 
 
-def _database() -> Any:
+@contextlib.contextmanager
+def _database(url: str | None = None) -> Iterator[Any]:
+    """The configured database, disposed after use; what goes wrong with it (down, a wrong password,
+    a typo in the URL) leaves as one :class:`CapsightError` line, which the CLI prints."""
     from capsight.settings import Settings
-    from capsight.store.database import Database
+    from capsight.store.database import Database, database_error
 
-    return Database(Settings().resolved_database_url())
+    # Alembic announces each of its plugins at INFO on every command: noise around the one line.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    db = Database(url or Settings().resolved_database_url())
+    try:
+        yield db
+    except CapsightError:
+        raise
+    except Exception as exc:
+        error = database_error(db.url, exc)
+        if error is None:
+            raise
+        raise error from exc
+    finally:
+        db.dispose()
 
 
 def keys_create(args: argparse.Namespace) -> int:
     from capsight.store.keys import KeyStore
 
-    db = _database()
-    try:
+    with _database() as db:
         key_id, plaintext = KeyStore(db).create_key(args.name, args.scope, args.rate)
-    finally:
-        db.dispose()
     print(f"id:    {key_id}")
     print(f"key:   {plaintext}")
     print("Store the key now: only its hash is kept, it cannot be shown again.")
@@ -69,11 +86,8 @@ def keys_create(args: argparse.Namespace) -> int:
 def keys_list(args: argparse.Namespace) -> int:
     from capsight.store.keys import KeyStore
 
-    db = _database()
-    try:
+    with _database() as db:
         keys = KeyStore(db).list_keys(include_revoked=not args.active)
-    finally:
-        db.dispose()
     if args.json:
         for key in keys:
             print(
@@ -101,11 +115,8 @@ def keys_list(args: argparse.Namespace) -> int:
 def keys_revoke(args: argparse.Namespace) -> int:
     from capsight.store.keys import KeyStore
 
-    db = _database()
-    try:
+    with _database() as db:
         info = KeyStore(db).revoke_key(args.key_id)
-    finally:
-        db.dispose()
     print(f"revoked {info.id} ({info.name})")
     return 0
 
@@ -115,13 +126,11 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
     from capsight.errors import BadRequest
 
-    db = _database()
-    try:
-        db.migrate(args.revision)
-    except CommandError as exc:  # an unknown revision, most often
-        raise BadRequest(f"Cannot upgrade to {args.revision!r}: {exc}") from exc
-    finally:
-        db.dispose()
+    with _database() as db:
+        try:
+            db.migrate(args.revision)
+        except CommandError as exc:  # an unknown revision, most often
+            raise BadRequest(f"Cannot upgrade to {args.revision!r}: {exc}") from exc
     print(f"database at {args.revision}")
     return 0
 
@@ -130,19 +139,15 @@ def db_purge(args: argparse.Namespace) -> int:
     from capsight.errors import BadRequest
     from capsight.settings import Settings
     from capsight.store.blobs import open_blob_store
-    from capsight.store.database import Database
     from capsight.store.requestlog import RequestLog
 
     settings = Settings()
     days = args.older_than_days if args.older_than_days is not None else settings.retention_days
     if not days or days <= 0:
         raise BadRequest("give --older-than-days N (N > 0) or set CAPSIGHT_RETENTION_DAYS")
-    db = Database(settings.resolved_database_url())
     blobs = open_blob_store(settings.resolved_storage_url(), s3_endpoint_url=settings.s3_endpoint_url)
-    try:
+    with _database(settings.resolved_database_url()) as db:
         result = RequestLog(db, blobs).purge_older_than(days)
-    finally:
-        db.dispose()
     print(
         f"purged {result.requests} requests, {result.classifications} classifications, "
         f"{result.images} images older than {days:g} days"

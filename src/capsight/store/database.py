@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from capsight.errors import BadRequest, CapsightError, ServiceUnavailable, first_line
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
@@ -100,6 +102,38 @@ def normalize_url(url: str) -> str:
         if url.startswith(scheme):
             return "postgresql+psycopg://" + url[len(scheme) :]
     return url
+
+
+_URL_FORMS = "use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
+
+
+def database_error(url: str, exc: BaseException) -> CapsightError | None:
+    """``exc`` from opening or using the database at ``url`` as one line without the URL's password,
+    or None when it is not a database failure.
+
+    Why: the CLI is what an operator runs against a live deployment; a URL typo or a database that
+    is down gave a page of SQLAlchemy traceback, the password of the URL included in some forms.
+    """
+    load_sqlalchemy()
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy.engine import make_url
+
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if isinstance(exc, sa_exc.NoSuchModuleError | ImportError):  # mysql://, a driver not shipped
+        return BadRequest(f"CAPSIGHT_DATABASE_URL: unsupported database {scheme!r}; {_URL_FORMS}")
+    if isinstance(exc, sa_exc.ArgumentError):
+        return BadRequest(f"CAPSIGHT_DATABASE_URL is not a database URL; {_URL_FORMS}")
+    if not isinstance(exc, sa_exc.SQLAlchemyError):
+        return None
+    try:
+        where = make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:
+        where = "CAPSIGHT_DATABASE_URL"
+    cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else None
+    reason = first_line(cause or exc)
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return ServiceUnavailable(f"cannot reach the database at {where}: {reason}")
+    return CapsightError(f"database error at {where}: {reason}")
 
 
 def alembic_config(connection: Any | None = None) -> Any:
