@@ -10,6 +10,7 @@ service start-up free of it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from pathlib import Path
@@ -40,12 +41,23 @@ class BatchWriter:
     def write(self, items: list[Item]) -> None:
         """Images then rows. Raises Outage if a backend is down (rows written before it still count)."""
         load_sqlalchemy()
-        from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows, store_images  # SQLAlchemy
+        from capsight.store.logwriter import has_images  # SQLAlchemy
 
         try:
             self.db.ensure_ready()
         except Exception as exc:  # cannot connect or migrate: retry later, keep everything
             raise Outage("database", exc) from exc
+        with contextlib.ExitStack() as stack:
+            if has_images(self.blobs, items):
+                try:  # held until the rows are in: no retention purge deletes an image meanwhile
+                    stack.enter_context(self.db.image_lock(exclusive=False))
+                except Exception as exc:
+                    raise Outage("database", exc) from exc
+            self._write(items)
+
+    def _write(self, items: list[Item]) -> None:
+        from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows, store_images
+
         try:
             refs = store_images(self.blobs, items) if self.blobs is not None else {}
         except Exception as exc:  # boto3/OS errors vary by backend; any failure means "retry later"

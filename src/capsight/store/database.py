@@ -36,6 +36,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 # Arbitrary constant shared by every capsight process: the advisory lock that serialises migrations.
 _PG_MIGRATION_LOCK = 0x0CA95167
+# The one that orders the retention purge's image deletions against writers of the request log.
+_PG_IMAGE_LOCK = 0x0CA95168
 # How long a request waits for the database (a key lookup, a job's status) before it is answered 503.
 DB_CALL_TIMEOUT_S = 5.0
 # libpq TCP settings: a peer that vanished (a network partition, a dead node) is noticed in about
@@ -266,6 +268,49 @@ class Database:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def image_lock(self, *, exclusive: bool) -> Iterator[None]:
+        """Shared by writers of rows that point at stored images, exclusive for the retention purge.
+
+        Why: images are content-addressed, so a writer finding a photo already stored does not write
+        it again; if the purge, having seen no newer row for it, deleted it meanwhile, the new row
+        pointed at nothing. Held from a writer's image check to its row commit, and around the purge's
+        reference check, image deletions and commit, no two of them interleave. A PostgreSQL advisory
+        lock orders every replica; a file lock next to a SQLite file every process on the machine.
+        """
+        load_sqlalchemy()
+        from sqlalchemy import text
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.url)
+        if url.get_backend_name() == "sqlite":
+            if not url.database or url.database == ":memory:":
+                yield  # one process: its recorder thread both writes and purges
+                return
+            lock_path = Path(url.database).with_name(Path(url.database).name + ".images.lock")
+            with open(lock_path, "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        how = "" if exclusive else "_shared"
+        connection = self.engine.connect()
+        try:
+            connection.execute(text(f"SELECT pg_advisory_lock{how}(:key)"), {"key": _PG_IMAGE_LOCK})
+            connection.commit()
+            try:
+                yield
+            finally:
+                try:
+                    connection.execute(text(f"SELECT pg_advisory_unlock{how}(:key)"), {"key": _PG_IMAGE_LOCK})
+                    connection.commit()
+                except Exception:  # a connection that cannot unlock must not go back to the pool:
+                    connection.invalidate()  # closing it ends the session, and the lock with it
+        finally:
+            connection.close()
 
     def ping(self) -> bool:
         """True when the database answers a trivial query (for health checks)."""

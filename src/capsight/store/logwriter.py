@@ -110,7 +110,16 @@ def insert_rows(db: Database, items: list[Item], refs: dict[str, str]) -> None:
         connection.execute(_insert_ignore(db, ClassificationRow), list(classifications.values()))
 
 
+def has_images(blobs: BlobStore | None, items: list[Item]) -> bool:
+    """Whether writing ``items`` stores images, and so must hold ``Database.image_lock`` (shared)."""
+    return blobs is not None and any(image is not None for _, image in items)
+
+
 def write_batch(db: Database, blobs: BlobStore | None, items: list[Item]) -> None:
     """Images, then rows. Raises on an outage (of either) so the caller can spool the whole batch."""
-    refs = store_images(blobs, items) if blobs is not None else {}
-    insert_rows(db, items, refs)
+    if not has_images(blobs, items):
+        insert_rows(db, items, {})
+        return
+    assert blobs is not None
+    with db.image_lock(exclusive=False):  # no retention purge deletes an image between the two
+        insert_rows(db, items, store_images(blobs, items))

@@ -8,12 +8,13 @@ the first. ``offset`` is supported too for simple UIs.
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from capsight.errors import BadRequest, ServiceUnavailable
+from capsight.errors import BadRequest, ServiceUnavailable, first_line
 from capsight.store.blobs import BlobStore, is_sha256
 from capsight.store.database import Database, load_sqlalchemy
 
@@ -192,15 +193,21 @@ class RequestLog:
         return total
 
     def _purge_chunk(self, cutoff: datetime, chunk: int) -> PurgeResult:
-        """One transaction: up to ``chunk`` old requests with their classifications; then the images
-        that no remaining row references (the same photo may have been sent again recently)."""
+        """One transaction: up to ``chunk`` old requests with their classifications, and the images
+        that no remaining row references (the same photo may have been sent again recently).
+
+        The images are deleted before the commit, under the image lock: an image store that fails
+        rolls the rows back for the next purge (deleted first, its images were never found again),
+        and no writer can log a new row for an image between the reference check and its deletion.
+        """
         load_sqlalchemy()
         from sqlalchemy import delete, select
 
         from capsight.store.models import ClassificationRow, RequestRow
 
         c = ClassificationRow
-        with self.db.session() as session, session.begin():
+        locked = self.db.image_lock(exclusive=True) if self.blobs is not None else contextlib.nullcontext()
+        with locked, self.db.session() as session, session.begin():
             ids = list(
                 session.scalars(
                     select(RequestRow.request_id).where(RequestRow.created_at < cutoff).limit(chunk)
@@ -213,12 +220,22 @@ class RequestLog:
             n_classifications = _rowcount(session.execute(delete(c).where(c.request_id.in_(ids))))
             n_requests = _rowcount(session.execute(delete(RequestRow).where(RequestRow.request_id.in_(ids))))
             used = select(c.image_sha256).where(c.image_sha256.in_(shas)).distinct()
-            still_used = set(session.scalars(used)) if shas else set()
-        orphans = shas - still_used
-        if self.blobs is not None:
-            for sha in orphans:
-                self.blobs.delete(sha)
+            orphans = shas - (set(session.scalars(used)) if shas else set())
+            if self.blobs is not None:
+                self._delete_images(orphans)
         return PurgeResult(n_requests, n_classifications, len(orphans) if self.blobs is not None else 0)
+
+    def _delete_images(self, shas: set[str]) -> None:
+        assert self.blobs is not None
+        try:
+            for sha in sorted(shas):
+                self.blobs.delete(sha)
+        except Exception as exc:  # boto3/OS errors vary by backend: the caller's transaction rolls back
+            logger.warning("retention purge: image store failed: %s", exc)
+            raise ServiceUnavailable(
+                f"Image store unavailable ({first_line(exc)}); "
+                "the rows of its images are kept for the next purge."
+            ) from exc
 
 
 def _rowcount(result: Any) -> int:
