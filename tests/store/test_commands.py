@@ -91,6 +91,22 @@ def test_db_upgrade(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (data_dir / "capsight.db").is_file()
 
 
+def test_db_upgrade_says_where_the_schema_is(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """On a schema a newer release migrated, ``db upgrade`` did nothing (rightly) but printed
+    "database at head", exit 0: an operator checking a rolling update was told the opposite."""
+    assert run("db", "upgrade") == 0
+    head = capsys.readouterr().out.strip()
+    assert head.startswith("database at head (") and head.endswith(")")
+    db = db_of(data_dir)
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    db.dispose()
+    assert run("db", "upgrade") == 0
+    out = capsys.readouterr().out
+    assert "9999_from_the_future" in out and "newer than this release" in out
+    assert "database at head" not in out
+
+
 def test_db_upgrade_to_an_unknown_revision_is_one_line(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

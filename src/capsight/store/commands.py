@@ -131,7 +131,11 @@ def db_upgrade(args: argparse.Namespace) -> int:
             db.migrate(args.revision)
         except CommandError as exc:  # an unknown revision, most often
             raise BadRequest(f"Cannot upgrade to {args.revision!r}: {exc}") from exc
-    print(f"database at {args.revision}")
+        current, newer = db.schema_revisions()
+    if newer:  # a newer release migrated it (rolling update): left as is, and this release works on it
+        print(f"database at {', '.join(newer)}, newer than this release knows; left as is")
+    else:
+        print(f"database at {args.revision} ({', '.join(current) or 'empty'})")
     return 0
 
 

@@ -243,6 +243,13 @@ class Database:
         self._ready = revision == "head"
         logger.info("database schema at %s (%s)", revision, self.dialect)
 
+    def schema_revisions(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The database's current revisions, and those of them this release does not know (a newer
+        release migrated it): what ``capsight db upgrade`` reports, since it leaves those alone."""
+        load_sqlalchemy()
+        with self.engine.connect() as connection, _ALEMBIC:
+            return _current_revisions(connection), _unknown_revisions(connection)
+
     def downgrade(self, revision: str) -> None:
         load_sqlalchemy()
         from alembic import command
@@ -330,15 +337,19 @@ class Database:
                 self._engine.dispose()
 
 
+def _current_revisions(connection: Any) -> tuple[str, ...]:
+    from alembic.runtime.migration import MigrationContext
+
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
 def _unknown_revisions(connection: Any) -> tuple[str, ...]:
     """The database's current revisions that this release's migrations do not contain (written by
     a newer release); empty on an empty, older or current database."""
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    current = MigrationContext.configure(connection).get_current_heads()
     known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    return tuple(rev for rev in current if rev not in known)
+    return tuple(rev for rev in _current_revisions(connection) if rev not in known)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
