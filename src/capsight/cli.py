@@ -20,6 +20,20 @@ from typing import Any
 from capsight import __version__
 from capsight.errors import CapsightError
 
+# Optional packages by the extra that installs them: a command that needs one on an install without it
+# (`make serve` installs the core only) gets one line naming the fix instead of a traceback.
+EXTRA_OF_MODULE = {
+    "torch": "train",
+    "onnx": "train",
+    "matplotlib": "train",
+    "scipy": "train",
+    "jwt": "jwt",
+    "redis": "redis",
+    "psycopg": "postgres",
+    "boto3": "s3",
+    "ray": "ray",
+}
+
 COMMAND_MODULES = (
     "capsight.training.commands",  # train, evaluate, export
     "capsight.training.dataprep.commands",  # prepare-data
@@ -86,6 +100,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("capsight: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        extra = EXTRA_OF_MODULE.get(missing)
+        if extra is None:
+            raise
+        checkout = " (in a checkout: make venv-dev)" if extra == "train" else ""
+        print(
+            f"capsight: error: `capsight {args.command}` needs {missing}, which this install lacks: "
+            f"pip install 'capsight[{extra}]'{checkout}",
+            file=sys.stderr,
+        )
+        return 2
     except BrokenPipeError:
         # `capsight classify --json ... | head`: the reader left. Point stdout at /dev/null so the
         # interpreter's final flush does not raise again, and exit as a shell does on SIGPIPE.

@@ -186,3 +186,41 @@ def test_serve_refuses_an_unreadable_model_json(
     code = main(["serve", "--model", str(tmp_path), "--port", "1"])
     assert code == 2
     assert "is not a valid capsight model.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "module", "extra"),
+    [
+        ("CAPSIGHT_JWT_SECRET", "x" * 40, "jwt", "jwt"),
+        ("CAPSIGHT_REDIS_URL", "redis://127.0.0.1:1/0", "redis", "redis"),
+        ("CAPSIGHT_DATABASE_URL", "postgresql://u:p@127.0.0.1:1/x", "psycopg", "postgres"),
+        ("CAPSIGHT_STORAGE_URL", "s3://bucket/prefix", "boto3", "s3"),
+    ],
+)
+def test_serve_names_the_extra_a_setting_needs(
+    variable: str,
+    value: str,
+    module: str,
+    extra: str,
+    colour_model_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make serve` installs the core only: a setting that needs PyJWT, redis, psycopg or boto3 must
+    stop start-up with one line naming the pip extra, not a worker's ModuleNotFoundError traceback."""
+    import uvicorn
+
+    for key in ("HOST", "PORT", "WORKERS", "MODEL_DIR"):
+        monkeypatch.delenv(f"CAPSIGHT_{key}", raising=False)
+    monkeypatch.setenv("CAPSIGHT_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setitem(sys.modules, module, None)  # as on the core install: `import <module>` fails
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append(a))
+    code = main(["serve", "--model", str(colour_model_dir), "--port", "1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert not started, "the server started without the package its settings need"
+    assert f"{variable} needs" in err and f"capsight[{extra}]" in err
+    assert "Traceback" not in err

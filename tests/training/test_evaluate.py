@@ -66,3 +66,23 @@ def test_unknown_labels_and_empty_input(colour_model_dir: Path, tmp_path: Path) 
     (tmp_path / "junk" / "closed" / "x.jpg").write_text("no")
     with pytest.raises(BadRequest, match="No decodable images"):
         evaluate_classifier(clf, scan_folder(tmp_path / "junk"))
+
+
+def test_evaluate_out_without_the_train_extra_names_it(
+    colour_model_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make serve` installs no matplotlib: `evaluate --out` there must say which extra draws the
+    report (one line, exit 2), not end a finished evaluation with a ModuleNotFoundError traceback."""
+    import sys
+
+    from capsight.cli import main
+
+    root = write_colour_folder(tmp_path / "data")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as on the core install
+    code = main(["evaluate", str(colour_model_dir), str(root), "--out", str(tmp_path / "report")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "matplotlib" in err and "capsight[train]" in err and "make venv-dev" in err

@@ -57,6 +57,7 @@ def _require_model(model_dir: Path) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from capsight.extras import require_extras
     from capsight.settings import Settings
 
     # Worker processes rebuild settings from the environment, so the flags travel that way too.
@@ -66,6 +67,7 @@ def run_serve(args: argparse.Namespace) -> int:
             os.environ[f"CAPSIGHT_{key}"] = str(Path(value).resolve() if key == "MODEL_DIR" else value)
     settings = Settings()
     _require_model(settings.model_dir)
+    require_extras(settings)  # before any worker starts: one line, not a traceback per worker
     url = f"http://{settings.host}:{settings.port}"
     logger.info(
         "capsight serving %s at %s (docs %s/docs, %d worker%s)",

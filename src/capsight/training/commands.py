@@ -242,6 +242,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise BadRequest(f"No model.json in {args.model_dir}")
     if args.out is not None:
         check_output_outside(args.data_dir, args.out)
+        import matplotlib  # noqa: F401 - the report needs it: say so before evaluating, not after
     meta = load_metadata(args.model_dir)
     labels = meta.labels
     samples = _evaluation_samples(args, labels)
