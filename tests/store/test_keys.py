@@ -100,8 +100,21 @@ def test_list_keys(database: Database) -> None:
         ("n" * 201, "classify", None),
         ("x", "root", None),
         ("x", "classify", "fast"),
+        # control characters forged lines and colours in `capsight keys list` (a fake "active" row)
+        ("robot\nffffffffffff  admin-robot             admin", "classify", None),
+        ("\x1b[31mred", "classify", None),
+        ("tab\there", "classify", None),
+        # parses, but is longer than the column (PostgreSQL refused it with a DataError)
+        ("x", "classify", "000000000000000000000000000001/minute"),
     ],
 )
 def test_invalid_key_parameters(database: Database, name: str, scope: str, rate: str | None) -> None:
     with pytest.raises(BadRequest):
         KeyStore(database).create_key(name, scope, rate)
+
+
+def test_key_names_may_be_any_printable_text(database: Database) -> None:
+    store = KeyStore(database)
+    key_id, _ = store.create_key("Ünïcødé 名前 - the café's robot")
+    [info] = store.list_keys()
+    assert (info.id, info.name) == (key_id, "Ünïcødé 名前 - the café's robot")

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the ORM models (SQLAlchemy) load on first database use, not
 
 KEY_PREFIX = "cs_"
 SCOPES = ("classify", "admin")
+RATE_MAX_CHARS = 32  # the api_keys.rate_limit column
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,12 @@ class KeyStore:
         name = name.strip()
         if not name or len(name) > 200:
             raise BadRequest("key name must be 1-200 characters")
+        if not name.isprintable():  # a newline or an escape forged rows and colours in `keys list`
+            raise BadRequest("key name must be printable text (no newlines, tabs or control characters)")
         if scope not in SCOPES:
             raise BadRequest(f"scope must be one of {', '.join(SCOPES)}")
+        if rate is not None and len(rate) > RATE_MAX_CHARS:
+            raise BadRequest(f"rate must be at most {RATE_MAX_CHARS} characters, e.g. 100/minute")
         if rate is not None:
             try:
                 parse_rate(rate)
