@@ -104,3 +104,16 @@ def test_a_retried_image_is_sorted_like_any_other(
     _fix_broken(image_folder)
     run_batch([str(image_folder.root)], out, classifier, BatchOptions(sort="copy", retry_errors=True))
     assert (out / "closed" / "broken.jpg").read_bytes() == (image_folder.root / "broken.jpg").read_bytes()
+
+
+def test_a_rerun_with_nothing_left_says_so_instead_of_zero_images_per_second(
+    image_folder: ImageFolder, colour_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["batch", str(image_folder.root), "--out", str(out), "--model", str(colour_model_dir)]
+    args.append("--no-progress")
+    assert main(args) == 0
+    assert "images/s" in capsys.readouterr().out
+    assert main(args) == 0
+    again = capsys.readouterr().out
+    assert "nothing left to classify" in again and "images/s" not in again

@@ -132,10 +132,11 @@ def run_batch_command(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     counts = ", ".join(f"{label} {n}" for label, n in summary.counts.items())
-    print(
-        f"{summary.total} images ({counts}; {summary.errors} errors) in {summary.elapsed_seconds:.1f} s, "
-        f"{summary.images_per_second:.1f} images/s -> {args.out}"
-    )
+    if summary.processed_this_run:
+        speed = f"in {summary.elapsed_seconds:.1f} s, {summary.images_per_second:.1f} images/s"
+    else:  # "0.0 images/s" would read as a stalled run
+        speed = "all from an earlier run, nothing left to classify"
+    print(f"{summary.total} images ({counts}; {summary.errors} errors) {speed} -> {args.out}")
     if summary.errors:
         print("Images with an error are listed in results.csv; rerun with the same --out and --retry-errors")
         print("to try them again once they are fixed.")
