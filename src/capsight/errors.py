@@ -55,7 +55,7 @@ class MissingFile(BadRequest):
 
 
 class EmptyFile(BadRequest):
-    default_message = "The uploaded file is empty."
+    default_message = "The file is empty (0 bytes)."
 
 
 class InvalidImage(BadRequest):
