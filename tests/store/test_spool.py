@@ -168,3 +168,15 @@ def test_workers_sharing_one_spool_lose_no_record_and_no_image(tmp_path: Path) -
     assert written - set(replayed) == set(), "records lost"
     assert [rid for rid in written if replayed[rid] is None] == [], "images lost"
     assert replayer.pending == 0 and not list(directory.glob("*.jsonl"))
+
+
+def test_workers_sharing_the_spool_share_one_image_budget(tmp_path: Path) -> None:
+    """Two workers of a replica (one spool folder): together they keep under the budget."""
+    first, second = Spool(tmp_path, max_image_bytes=250), Spool(tmp_path, max_image_bytes=250)
+    first.append([(make_record(image_sha256=_sha(1)), b"a" * 100)])
+    second.append([(make_record(image_sha256=_sha(2)), b"b" * 100)])
+    first.append([(make_record(image_sha256=_sha(3)), b"c" * 100)])  # 300 > 250: the bytes stay out
+    second.append([(make_record(image_sha256=_sha(4)), b"d" * 100)])
+    assert sorted(first.blobs.iter_keys()) == [_sha(1), _sha(2)]
+    assert first.images_dropped == 1 and second.images_dropped == 1
+    assert first.blobs.total_bytes() <= 250

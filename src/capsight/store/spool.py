@@ -91,6 +91,10 @@ class Spool:
         if not items:
             return
         with self._locked():
+            # Counted again under the lock, not kept per process: the workers of a replica share this
+            # folder, and each counting only its own images let N workers spool N budgets' worth.
+            # A stat per spooled image, and only while the database is unreachable.
+            self._image_bytes = self.blobs.total_bytes()
             lines = []
             for record, image in items:
                 sha = None
