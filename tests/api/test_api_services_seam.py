@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.fakes import BrokenCache, BrokenRecorder, CountingLimiter, DictCache, KeyAuthenticator, ListRecorder
-from api.helpers import AppFactory, WrappedClassifier, jpeg, runtime_of
+from api.helpers import AppFactory, WrappedClassifier, jpeg, png, runtime_of
 from capsight.api.security import AdminAccess
 from capsight.inference import OnnxClassifier
 from capsight.store.cache import LRUCache
@@ -92,6 +92,24 @@ def test_cache_is_consulted_before_decoding(make_client: AppFactory, cache: Cach
     r = client.post("/classify", files={"file": ("x", not_an_image, "image/png")})
     assert r.status_code == 200
     assert r.json() == {"bottle_status": "opened", "confidence": 0.9}
+
+
+def test_a_cache_hit_keeps_the_pixel_limit_of_the_server_answering(
+    make_client: AppFactory, cache: CacheUnderTest
+) -> None:
+    """A replica (or a restart) with a lower CAPSIGHT_MAX_PIXELS must not answer from an entry
+    cached under a higher one: a fresh request would be a 413, so the cached one is too."""
+    image = png("opened", (300, 200))
+    roomy = make_client(services=Services(cache=cache))
+    assert _post(roomy, image).json()["cached"] is False
+    recorder = ListRecorder()
+    strict = make_client(services=Services(cache=cache, recorder=recorder), max_pixels=1000)
+    r = _post(strict, image)
+    assert r.status_code == 413
+    assert r.json() == {"error": "Image has 300x200 pixels; the limit is 1000 pixels."}
+    (rec, stored), *_ = recorder.records
+    assert rec.status_code == 413 and rec.image_sha256 == hashlib.sha256(image).hexdigest()
+    assert stored is None  # as for a fresh 413: refused images are not kept
 
 
 def test_malformed_cache_entries_are_ignored(make_client: AppFactory, cache: CacheUnderTest) -> None:

@@ -26,7 +26,7 @@ from capsight.api.metrics import Metrics
 from capsight.api.result_cache import ResultCacheClient
 from capsight.api.results import ClassificationResult, ImageInfo, RequestContext, Timing, ms
 from capsight.errors import CapsightError, EmptyFile
-from capsight.imaging.decode import decode_image
+from capsight.imaging.decode import check_pixels, decode_image
 from capsight.imaging.preprocess import preprocess
 from capsight.inference.batcher import MicroBatcher, Ticket
 from capsight.inference.classifier import Classifier, to_predictions
@@ -145,6 +145,9 @@ class ClassificationService:
             if cache is not None and hit is not None and sha is not None:
                 ticket.cancel()
                 result = cache.result_of(hit, sha, started)
+                # The entry may come from a server with a higher pixel limit (another replica, or
+                # before a restart): answer as a fresh request here would, with a 413.
+                check_pixels(result.image.width, result.image.height, self._settings.max_pixels)
                 self._count_prediction(result.prediction.label)
                 self._record(ctx, index, data, result=result)
                 return result

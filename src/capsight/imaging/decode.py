@@ -185,6 +185,13 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def check_pixels(width: int, height: int, max_pixels: int) -> None:
+    """ImageTooLarge past ``max_pixels``. Also used on a result-cache hit, which never decodes, so a
+    server with a lower limit than the one that cached the answer still refuses the image."""
+    if width * height > max_pixels:
+        raise ImageTooLarge(f"Image has {width}x{height} pixels; the limit is {max_pixels} pixels.")
+
+
 def decode_image(
     data: bytes,
     *,
@@ -217,8 +224,7 @@ def decode_image(
             width, height = image.size
             if width <= 0 or height <= 0:
                 raise InvalidImage("The image has no pixels.")
-            if width * height > max_pixels:
-                raise ImageTooLarge(f"Image has {width}x{height} pixels; the limit is {max_pixels} pixels.")
+            check_pixels(width, height, max_pixels)
             original_mode = image.mode
             if fmt == "JPEG" and min_side:
                 image.draft("RGB", (min_side, min_side))
