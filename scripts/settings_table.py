@@ -64,6 +64,9 @@ MEANINGS: dict[str, str] = {
     "Unset: in-process per worker.",
     "cache_size": "Entries of the in-process LRU result cache (also the fallback while Redis is down); "
     "`0` disables caching.",
+    "cache_max_bytes": "Bytes the in-process LRU result cache may hold (keys and results; a result lists "
+    "every class probability, so a 1,000-class model's is ~20 KB); the least recently used go first. "
+    "`0`: bounded by `CACHE_SIZE` only.",
     "cache_ttl_seconds": "Lifetime of a result in the Redis cache.",
     "rate_limit": "Default limit per client (API key, or IP when auth is off), e.g. `100/minute`; a key "
     "created with `--rate` has its own. Unset: unlimited.",

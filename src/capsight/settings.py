@@ -112,6 +112,7 @@ class Settings(BaseSettings):
     # Cache and rate limits
     redis_url: str | None = None
     cache_size: int = Field(10_000, ge=0)  # in-process LRU entries; 0 disables the cache
+    cache_max_bytes: int = Field(64 * 1024**2, ge=0)  # in-process LRU byte budget; 0 = entries only
     cache_ttl_seconds: int = Field(86_400, ge=1)  # Redis cache entry lifetime
     rate_limit: str | None = None  # e.g. "100/minute" per client; None = unlimited
 

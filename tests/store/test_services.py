@@ -115,6 +115,20 @@ print(sorted(m for m in ("boto3", "botocore", "redis", "jwt", "psycopg") if m in
     assert result.stdout.strip() == "[]"
 
 
+def test_the_in_process_cache_gets_its_byte_budget_from_settings(tmp_path: Path) -> None:
+    default = build_services(Settings(data_dir=tmp_path, request_log=False))
+    assert isinstance(default.cache, LRUCache) and default.cache.max_bytes == 64 * 1024**2
+    default.close()
+    redis = build_services(
+        Settings(
+            data_dir=tmp_path, redis_url="redis://127.0.0.1:1/0", cache_max_bytes=4096, request_log=False
+        )
+    )
+    assert isinstance(redis.cache, RedisCache)
+    assert redis.cache.fallback is not None and redis.cache.fallback.max_bytes == 4096  # the fallback too
+    redis.close()
+
+
 def test_redis_settings_pick_redis_backends_without_connecting(tmp_path: Path) -> None:
     services = build_services(
         Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:1/0", cache_size=5, request_log=False)

@@ -112,7 +112,7 @@ def _cache(settings: Settings) -> ResultCache | None:
         return None
     from capsight.store.cache import LRUCache
 
-    local = LRUCache(settings.cache_size)
+    local = LRUCache(settings.cache_size, max_bytes=settings.cache_max_bytes)
     if not settings.redis_url:
         return local
     from capsight.store.redis_cache import RedisCache
