@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import base64
+import io
+import json
 import math
+import struct
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from api.helpers import jpeg, png, truncated_jpeg
+from model_factory import LABEL_COLOURS
 
 INFER = "/v2/models/bottle-status/infer"
 
@@ -163,3 +168,140 @@ def test_infer_image_over_the_upload_limit_is_413(make_client: Any) -> None:
     client = make_client(max_upload_bytes=1_000)
     r = client.post(INFER, json=_request(b"\xff\xd8\xff" + b"\x00" * 5_000))
     assert r.status_code == 413
+
+
+# -- what the standard clients send ----------------------------------------------------------------
+#
+# tritonclient.http and kserve's InferenceRESTClient both default to the binary tensor data extension
+# (``InferInput.set_data_from_numpy(..., binary_data=True)``): the JSON header carries
+# ``parameters.binary_data_size`` instead of ``data``, the tensor bytes follow the JSON in the body
+# (each BYTES element as a 4-byte little-endian length, then its bytes), and the header
+# ``Inference-Header-Content-Length`` gives the JSON's length. tritonclient sets no Content-Type;
+# kserve sends ``application/octet-stream`` and puts ``model_name`` and a uuid ``id`` in the JSON.
+# Neither library is installed here, so these bodies are built the way their request builders do.
+
+
+def _bytes_tensor(*elements: bytes) -> bytes:
+    """A BYTES tensor in the binary extension's layout: per element, its length (uint32 LE), then it."""
+    return b"".join(struct.pack("<I", len(e)) + e for e in elements)
+
+
+def _binary_request(
+    *images: bytes, outputs: list[dict[str, Any]] | None = None, **fields: Any
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers tritonclient.http builds for one BYTES input sent as binary data."""
+    raw = _bytes_tensor(*images)
+    header: dict[str, Any] = dict(fields)
+    header["inputs"] = [
+        {
+            "name": "image",
+            "shape": [len(images)],
+            "datatype": "BYTES",
+            "parameters": {"binary_data_size": len(raw)},
+        }
+    ]
+    if outputs is not None:
+        header["outputs"] = outputs
+    else:  # tritonclient asks for binary outputs when it names none
+        header["parameters"] = {**header.get("parameters", {}), "binary_data_output": True}
+    text = json.dumps(header).encode()
+    return text + raw, {"Inference-Header-Content-Length": str(len(text))}
+
+
+def _png_full_of_json_punctuation(label: str) -> bytes:
+    """A real image whose bytes hold thousands of ``[``, ``{`` and ``"`` (in a PNG text chunk), as
+    compressed photos sent raw do by chance: only the JSON header may be counted for structure."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("note", '[{"' * 3000)
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), LABEL_COLOURS[label]).save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def _as_tritonclient_reads(r: Any, name: str) -> np.ndarray:
+    """tritonclient's ``InferResult.as_numpy``: JSON unless Inference-Header-Content-Length is set."""
+    assert "inference-header-content-length" not in r.headers
+    output = next(o for o in r.json()["outputs"] if o["name"] == name)
+    assert "binary_data_size" not in (output.get("parameters") or {})
+    dtype = np.float32 if output["datatype"] == "FP32" else np.object_
+    return np.array(output["data"], dtype=dtype).reshape(output["shape"])
+
+
+def test_infer_takes_binary_bytes_tensors_as_tritonclient_sends_them(client: TestClient) -> None:
+    images = (jpeg("opened"), _png_full_of_json_punctuation("background"), jpeg("closed"))
+    outputs = [
+        {"name": "probabilities", "parameters": {"binary_data": True}},
+        {"name": "label", "parameters": {"binary_data": True}},
+    ]
+    body, headers = _binary_request(*images, outputs=outputs, id="triton-1")
+    r = client.post(INFER, content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == "triton-1"
+    assert _as_tritonclient_reads(r, "label").tolist() == ["opened", "background", "closed"]
+    probs = _as_tritonclient_reads(r, "probabilities")
+    assert probs.shape == (3, 3)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_infer_takes_binary_bytes_tensors_as_kserve_sends_them(client: TestClient) -> None:
+    body, headers = _binary_request(
+        jpeg("closed"), outputs=None, id="5f0c2f8e-0b0a-4f5e-9d51-1c0d1c0d1c0d", model_name="bottle-status"
+    )
+    headers["content-type"] = "application/octet-stream"
+    r = client.post(INFER, content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    body_json = r.json()
+    assert body_json["model_name"] == "bottle-status"
+    assert body_json["id"] == "5f0c2f8e-0b0a-4f5e-9d51-1c0d1c0d1c0d"
+    assert [o["name"] for o in body_json["outputs"]] == ["probabilities", "label"]
+    assert _as_tritonclient_reads(r, "label").tolist() == ["closed"]
+
+
+def test_server_metadata_lists_the_extensions_it_implements(client: TestClient) -> None:
+    meta = client.get("/v2").json()
+    assert set(meta) == {"name", "version", "extensions"}
+    assert "binary_tensor_data" in meta["extensions"]
+
+
+def _bad_binary(
+    client: TestClient, body: bytes, headers: dict[str, str], fragment: str, status: int = 400
+) -> None:
+    r = client.post(INFER, content=body, headers=headers)
+    assert r.status_code == status, r.text
+    assert set(r.json()) == {"error"}
+    assert fragment.lower() in r.json()["error"].lower(), r.json()["error"]
+
+
+def test_binary_tensor_errors_are_clear_4xx(make_client: Any) -> None:
+    client = make_client(max_upload_bytes=1_000)
+    image = png("closed", size=(8, 8))
+    body, headers = _binary_request(image, outputs=[])
+    json_len = int(headers["Inference-Header-Content-Length"])
+    _bad_binary(client, body, {"Inference-Header-Content-Length": "abc"}, "inference-header-content-length")
+    _bad_binary(client, body, {"Inference-Header-Content-Length": "-1"}, "inference-header-content-length")
+    _bad_binary(
+        client,
+        body,
+        {"Inference-Header-Content-Length": str(len(body) + 1)},
+        "inference-header-content-length",
+    )
+    _bad_binary(client, body[:-1], headers, "binary_data_size")  # a byte short
+    _bad_binary(client, body + b"x", headers, "binary")  # a byte left over
+    # binary data after the JSON but no header saying where the JSON ends
+    _bad_binary(client, body, {}, "inference-header-content-length")
+    # the element's length prefix claims more bytes than the tensor holds
+    lying = body[:json_len] + struct.pack("<I", len(image) + 5) + image
+    _bad_binary(client, lying, headers, "element 0")
+    # two elements in the data, one in the shape
+    two, two_headers = _binary_request(image, image, outputs=[])
+    two = two.replace(b'"shape": [2]', b'"shape": [1]')
+    _bad_binary(client, two, two_headers, "shape")
+    # an input with neither data nor binary_data_size
+    no_data = json.dumps({"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES"}]}).encode()
+    _bad_binary(client, no_data, {"content-type": "application/json"}, "data")
+    # an element over the per-image limit: 413, as in JSON
+    big, big_headers = _binary_request(b"\xff\xd8\xff" + b"\x00" * 5_000, outputs=[])
+    _bad_binary(client, big, big_headers, "over the 1000-byte limit", status=413)

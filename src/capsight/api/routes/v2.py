@@ -4,6 +4,14 @@ Images travel as a BYTES input tensor (base64 strings in JSON, one element per i
 is an FP32 ``probabilities`` tensor of shape [n, C] (class order in its ``parameters.labels``) and a
 BYTES ``label`` tensor of shape [n]. V2 has no per-element errors, so one bad image fails the
 request with ``{"error": "..."}``, as the protocol specifies.
+
+The binary tensor data extension is supported for inputs, because it is what tritonclient and
+kserve's client send by default (``set_data_from_numpy(..., binary_data=True)``): the JSON header
+gives ``parameters.binary_data_size`` instead of ``data``, the raw image bytes follow the JSON
+(each element a uint32 little-endian length, then its bytes), and ``Inference-Header-Content-Length``
+says where the JSON ends. Outputs always come back as JSON, even when ``binary_data`` is asked for:
+both clients read an output as JSON whenever it has no ``binary_data_size``, and JSON keeps the
+answer readable by every other caller.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import struct
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -30,6 +39,9 @@ router = APIRouter(prefix="/v2", tags=["open inference protocol (v2)"])
 PROBABILITIES = "probabilities"
 LABEL = "label"
 OUTPUT_NAMES = (PROBABILITIES, LABEL)
+EXTENSIONS = ["binary_tensor_data"]
+HEADER_LENGTH = "Inference-Header-Content-Length"
+BINARY_DATA_SIZE = "binary_data_size"
 
 
 class TensorMetadata(BaseModel):
@@ -56,7 +68,7 @@ class Tensor(BaseModel):
     name: str
     shape: list[int]
     datatype: str
-    data: list[Any]
+    data: list[Any] | None = None  # absent when parameters.binary_data_size says the bytes follow the JSON
     parameters: dict[str, Any] | None = None
 
 
@@ -91,7 +103,7 @@ def _model(runtime: ServingRuntime, name: str, version: str | None = None) -> Mo
 
 @router.get("", summary="Server metadata", response_model=ServerMetadata)
 async def server_metadata() -> JSONResponse:
-    return JSONResponse({"name": "capsight", "version": __version__, "extensions": []})
+    return JSONResponse({"name": "capsight", "version": __version__, "extensions": EXTENSIONS})
 
 
 @router.get("/health/live", summary="Server liveness")
@@ -187,41 +199,128 @@ def _check_structure(body: bytes, max_images: int) -> None:
         )
 
 
-def _parse_request(body: bytes, max_images: int) -> InferenceRequest:
-    _check_structure(body, max_images)
-    return InferenceRequest.model_validate_json(body)
+def _split_body(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
+    """The JSON header and the binary tensor data after it (binary tensor data extension).
+
+    Without the header the whole body is JSON, as in the core protocol.
+    """
+    if header_length is None:
+        return body, b""
+    text = header_length.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > len(body):
+        raise BadRequest(
+            f"{HEADER_LENGTH} must be the length of the JSON at the start of the body "
+            f"(0 to {len(body)} bytes), not {header_length!r}."
+        )
+    return body[: int(text)], body[int(text) :]
 
 
-def _decode_images(req: InferenceRequest, max_images: int, max_bytes: int) -> list[bytes]:
-    if len(req.inputs) != 1:
-        raise BadRequest("Expected exactly one input tensor: 'image' (BYTES, base64-encoded images).")
-    tensor = req.inputs[0]
-    if tensor.datatype.upper() != "BYTES":
-        raise BadRequest(f"Input '{tensor.name}' must have datatype BYTES, not {tensor.datatype}.")
-    elements = _flatten(tensor.data)
-    if any(dim < 0 for dim in tensor.shape) or math.prod(tensor.shape) != len(elements):
-        raise BadRequest(f"Input '{tensor.name}' has shape {tensor.shape} but {len(elements)} elements.")
-    if not elements:
-        raise BadRequest(f"Input '{tensor.name}' holds no images.")
+def _parse_request(body: bytes, header_length: str | None, max_images: int) -> tuple[InferenceRequest, bytes]:
+    """The validated JSON header and the binary tensor data that followed it (often none)."""
+    header, binary = _split_body(body, header_length)
+    _check_structure(header, max_images)  # the binary part is image bytes: any byte may occur there
+    return InferenceRequest.model_validate_json(header), binary
+
+
+def _binary_data_size(tensor: Tensor) -> int | None:
+    """The tensor's ``parameters.binary_data_size``, or None when its data is in the JSON."""
+    size = (tensor.parameters or {}).get(BINARY_DATA_SIZE)
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise BadRequest(
+            f"Input '{tensor.name}' parameters.{BINARY_DATA_SIZE} must be a byte count, not {size!r}."
+        )
+    return size
+
+
+def _split_bytes_tensor(name: str, raw: bytes, max_images: int, max_bytes: int) -> list[bytes]:
+    """The elements of a BYTES tensor sent as binary data: each a uint32 LE length, then its bytes.
+
+    Counting stops past ``max_images``: 64 MB of empty elements would otherwise be 16 M objects.
+    """
+    elements: list[bytes] = []
+    offset = 0
+    while offset < len(raw):
+        if len(elements) == max_images:
+            raise TooManyImages(f"Too many images: at most {max_images} per request.")
+        i = len(elements)
+        if offset + 4 > len(raw):
+            raise BadRequest(
+                f"Input '{name}' element {i}: {len(raw) - offset} bytes left, too few for its length."
+            )
+        (length,) = struct.unpack_from("<I", raw, offset)
+        offset += 4
+        if length > len(raw) - offset:
+            raise BadRequest(
+                f"Input '{name}' element {i} claims {length} bytes but only {len(raw) - offset} remain "
+                f"of its {BINARY_DATA_SIZE}."
+            )
+        if length > max_bytes:
+            raise PayloadTooLarge(f"Input '{name}' element {i} is over the {max_bytes}-byte limit.")
+        elements.append(raw[offset : offset + length])
+        offset += length
+    return elements
+
+
+def _decode_base64(name: str, elements: list[Any], max_images: int, max_bytes: int) -> list[bytes]:
+    """The images of a BYTES tensor given in the JSON: base64 strings (or data: URLs)."""
     if len(elements) > max_images:
         raise TooManyImages(f"Too many images: at most {max_images} per request.")
     images = []
     for i, element in enumerate(elements):
         if not isinstance(element, str):
-            raise BadRequest(f"Input '{tensor.name}' element {i} must be a base64 string.")
+            raise BadRequest(f"Input '{name}' element {i} must be a base64 string.")
         if element.startswith("data:"):  # data: URLs too ("data:image/jpeg;base64,<base64>")
             if "," not in element:
-                raise BadRequest(f"Input '{tensor.name}' element {i} is a data: URL without data.")
+                raise BadRequest(f"Input '{name}' element {i} is a data: URL without data.")
             text = element.split(",", 1)[1]
         else:
             text = element
         if len(text) * 3 // 4 > max_bytes + 3:
-            raise PayloadTooLarge(f"Input '{tensor.name}' element {i} is over the {max_bytes}-byte limit.")
+            raise PayloadTooLarge(f"Input '{name}' element {i} is over the {max_bytes}-byte limit.")
         try:
             images.append(base64.b64decode(text, validate=True))
         except (binascii.Error, ValueError) as exc:
-            raise BadRequest(f"Input '{tensor.name}' element {i} is not valid base64.") from exc
+            raise BadRequest(f"Input '{name}' element {i} is not valid base64.") from exc
     return images
+
+
+def _decode_images(req: InferenceRequest, binary: bytes, max_images: int, max_bytes: int) -> list[bytes]:
+    if len(req.inputs) != 1:
+        raise BadRequest("Expected exactly one input tensor: 'image' (BYTES, base64-encoded images).")
+    tensor = req.inputs[0]
+    if tensor.datatype.upper() != "BYTES":
+        raise BadRequest(f"Input '{tensor.name}' must have datatype BYTES, not {tensor.datatype}.")
+    size = _binary_data_size(tensor)
+    elements: list[Any]
+    if size is None:
+        if binary:
+            raise BadRequest(
+                f"{len(binary)} bytes of binary data follow the JSON, but no input has "
+                f"parameters.{BINARY_DATA_SIZE}."
+            )
+        if tensor.data is None:
+            raise BadRequest(
+                f"Input '{tensor.name}' has no 'data' (nor parameters.{BINARY_DATA_SIZE} for binary data)."
+            )
+        elements = _flatten(tensor.data)
+    else:
+        if tensor.data is not None:
+            raise BadRequest(f"Input '{tensor.name}' has both 'data' and parameters.{BINARY_DATA_SIZE}.")
+        if size != len(binary):
+            raise BadRequest(
+                f"Input '{tensor.name}' has parameters.{BINARY_DATA_SIZE} {size} but {len(binary)} bytes "
+                f"of binary data follow the JSON ({HEADER_LENGTH} says where the JSON ends)."
+            )
+        elements = _split_bytes_tensor(tensor.name, binary, max_images, max_bytes)
+    if any(dim < 0 for dim in tensor.shape) or math.prod(tensor.shape) != len(elements):
+        raise BadRequest(f"Input '{tensor.name}' has shape {tensor.shape} but {len(elements)} elements.")
+    if not elements:
+        raise BadRequest(f"Input '{tensor.name}' holds no images.")
+    if size is None:
+        return _decode_base64(tensor.name, elements, max_images, max_bytes)
+    return elements
 
 
 async def _infer(request: Request, principal: Any, name: str, version: str | None) -> JSONResponse:
@@ -231,19 +330,27 @@ async def _infer(request: Request, principal: Any, name: str, version: str | Non
     service.check_capacity(1)
     settings = runtime.settings
     body = await request.body()  # the size middleware caps this at max_batch_upload_bytes
+    header_length = request.headers.get(HEADER_LENGTH)
     try:
         # Off the event loop: checking and validating tens of MB of JSON takes a while, and /health
         # must still answer meanwhile.
-        req = await run_in_threadpool(_parse_request, body, settings.max_batch_images)
+        req, binary = await run_in_threadpool(_parse_request, body, header_length, settings.max_batch_images)
     except ValidationError as exc:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        raise BadRequest(f"Invalid inference request: {where}: {first.get('msg')}") from exc
+        hint = ""
+        if (
+            header_length is None
+            and first.get("type") == "json_invalid"
+            and "trailing" in str(first.get("msg"))
+        ):
+            hint = f" (binary tensor data after the JSON needs the {HEADER_LENGTH} header)"
+        raise BadRequest(f"Invalid inference request: {where}: {first.get('msg')}{hint}") from exc
     wanted = [o.name for o in req.outputs] if req.outputs else list(OUTPUT_NAMES)
     unknown = [n for n in wanted if n not in OUTPUT_NAMES]
     if unknown:
         raise BadRequest(f"Unknown output {unknown[0]!r}; this model outputs {list(OUTPUT_NAMES)}.")
-    images = _decode_images(req, settings.max_batch_images, settings.max_upload_bytes)
+    images = _decode_images(req, binary, settings.max_batch_images, settings.max_upload_bytes)
     ctx = request_context(request, principal)
     outcomes = await service.classify_many(images, ctx)
     rows: list[list[float]] = []
