@@ -68,8 +68,9 @@ MEANINGS: dict[str, str] = {
     "every class probability, so a 1,000-class model's is ~20 KB); the least recently used go first. "
     "`0`: bounded by `CACHE_SIZE` only.",
     "cache_ttl_seconds": "Lifetime of a result in the Redis cache.",
-    "rate_limit": "Default limit per client (API key, or IP when auth is off), e.g. `100/minute`; a key "
-    "created with `--rate` has its own. Unset: unlimited.",
+    "rate_limit": "Default limit per client (API key, or IP when auth is off), e.g. `100/minute`, in "
+    "requests (a batch is one, whatever its images); a key created with `--rate` has its own. Unset: "
+    "unlimited.",
     "auth_enabled": "Require an API key (`Authorization: Bearer` or `X-API-Key`) or a JWT on classify and "
     "admin endpoints. Health, metrics and docs stay open.",
     "jwt_secret": "Accept HS256 JWT bearer tokens signed with this secret (`sub` = client, `scope` = "

@@ -6,6 +6,7 @@ does with the seam; the real backends (LRU, Redis, SQL, S3) have their own tests
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
@@ -220,6 +221,29 @@ def test_no_rate_configured_means_no_limiting(make_client: AppFactory) -> None:
     r = _post(client, jpeg("closed"))
     assert r.status_code == 200 and "x-ratelimit-limit" not in r.headers
     assert limiter.hits == {}
+
+
+def test_the_rate_limit_counts_requests_not_images(make_client: AppFactory) -> None:
+    """The documented unit: one hit per HTTP request, whatever it carries (a 5-image batch, a 3-image
+    V2 call) and however it ends (a 400 for a bad image counts); probes, metrics and docs never."""
+    limiter = CountingLimiter(allowed=100)
+    client = make_client(services=Services(rate_limiter=limiter), rate_limit="100/minute")
+    image = jpeg("opened")
+    batch = client.post("/v1/classify/batch", files=[("files", ("a.jpg", image, "image/jpeg"))] * 5)
+    assert batch.status_code == 200 and batch.json()["count"] == 5
+    assert limiter.hits == {"ip:testclient": 1}
+    encoded = base64.b64encode(image).decode()
+    v2 = client.post(
+        "/v2/models/bottle-status/infer",
+        json={"inputs": [{"name": "image", "shape": [3], "datatype": "BYTES", "data": [encoded] * 3}]},
+    )
+    assert v2.status_code == 200
+    assert limiter.hits == {"ip:testclient": 2}
+    assert _post(client, b"not an image").status_code == 400
+    assert limiter.hits == {"ip:testclient": 3}
+    for path in ("/health/live", "/health/ready", "/v2/health/ready", "/metrics", "/docs", "/v1/models"):
+        assert client.get(path).status_code == 200
+    assert limiter.hits == {"ip:testclient": 3}
 
 
 def _auth_services(limiter: CountingLimiter | None = None) -> Services:
