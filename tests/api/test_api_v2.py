@@ -305,3 +305,44 @@ def test_binary_tensor_errors_are_clear_4xx(make_client: Any) -> None:
     # an element over the per-image limit: 413, as in JSON
     big, big_headers = _binary_request(b"\xff\xd8\xff" + b"\x00" * 5_000, outputs=[])
     _bad_binary(client, big, big_headers, "over the 1000-byte limit", status=413)
+
+
+def test_classification_extension_answers_top_k_strings_as_tritonclient_asks(client: TestClient) -> None:
+    """``InferRequestedOutput("probabilities", class_count=2)`` sends ``parameters.classification``; the
+    client then reads BYTES ``"<value>:<index>:<label>"`` of shape [n, 2], best first, not FP32 rows."""
+    outputs = [{"name": "probabilities", "parameters": {"binary_data": True, "classification": 2}}]
+    body, headers = _binary_request(jpeg("opened"), jpeg("closed"), outputs=outputs)
+    r = client.post(INFER, content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    (output,) = r.json()["outputs"]
+    assert output["datatype"] == "BYTES"
+    top = _as_tritonclient_reads(r, "probabilities")
+    assert top.shape == (2, 2)
+    rows = [[cell.split(":") for cell in row] for row in top.tolist()]
+    assert [row[0][2] for row in rows] == ["opened", "closed"]
+    labels = ["background", "closed", "opened"]
+    for row in rows:
+        assert [labels[int(index)] for _, index, _ in row] == [label for _, _, label in row]
+        assert float(row[0][0]) >= float(row[1][0])
+    assert "classification" in client.get("/v2").json()["extensions"]
+    # more classes than the model has: all of them
+    r = client.post(
+        INFER,
+        json=_request(
+            jpeg("closed"), outputs=[{"name": "probabilities", "parameters": {"classification": 9}}]
+        ),
+    )
+    assert r.json()["outputs"][0]["shape"] == [1, 3]
+
+
+@pytest.mark.parametrize("count", [0, -1, "2", True, 1.5])
+def test_classification_count_must_be_a_positive_integer(client: TestClient, count: Any) -> None:
+    req = _request(
+        jpeg("closed"), outputs=[{"name": "probabilities", "parameters": {"classification": count}}]
+    )
+    _bad(client, req, "classification")
+
+
+def test_classification_of_the_label_output_is_refused(client: TestClient) -> None:
+    req = _request(jpeg("closed"), outputs=[{"name": "label", "parameters": {"classification": 1}}])
+    _bad(client, req, "classification")

@@ -12,6 +12,10 @@ gives ``parameters.binary_data_size`` instead of ``data``, the raw image bytes f
 says where the JSON ends. Outputs always come back as JSON, even when ``binary_data`` is asked for:
 both clients read an output as JSON whenever it has no ``binary_data_size``, and JSON keeps the
 answer readable by every other caller.
+
+The classification extension is supported too, since tritonclient asks for it with
+``InferRequestedOutput("probabilities", class_count=k)`` and then parses strings: that output comes
+back as BYTES ``"<probability>:<index>:<label>"`` of shape [n, k], best first.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import base64
 import binascii
 import math
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -39,7 +44,8 @@ router = APIRouter(prefix="/v2", tags=["open inference protocol (v2)"])
 PROBABILITIES = "probabilities"
 LABEL = "label"
 OUTPUT_NAMES = (PROBABILITIES, LABEL)
-EXTENSIONS = ["binary_tensor_data"]
+EXTENSIONS = ["binary_tensor_data", "classification"]
+CLASSIFICATION = "classification"
 HEADER_LENGTH = "Inference-Header-Content-Length"
 BINARY_DATA_SIZE = "binary_data_size"
 
@@ -323,6 +329,44 @@ def _decode_images(req: InferenceRequest, binary: bytes, max_images: int, max_by
     return elements
 
 
+def _requested_outputs(req: InferenceRequest) -> list[tuple[str, int | None]]:
+    """The outputs to answer, in order, each with its classification count (None: the tensor itself).
+
+    Checked before inference, so a request that cannot be answered costs no model time.
+    """
+    if not req.outputs:
+        return [(name, None) for name in OUTPUT_NAMES]
+    wanted: list[tuple[str, int | None]] = []
+    for output in req.outputs:
+        if output.name not in OUTPUT_NAMES:
+            raise BadRequest(f"Unknown output {output.name!r}; this model outputs {list(OUTPUT_NAMES)}.")
+        count = (output.parameters or {}).get(CLASSIFICATION)
+        if count is not None:
+            if output.name != PROBABILITIES:
+                raise BadRequest(
+                    f"Output '{output.name}' holds labels, not scores: ask for '{PROBABILITIES}' with "
+                    f"parameters.{CLASSIFICATION}."
+                )
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise BadRequest(
+                    f"Output '{PROBABILITIES}' parameters.{CLASSIFICATION} must be a positive integer "
+                    f"(how many top classes), not {count!r}."
+                )
+        wanted.append((output.name, count))
+    return wanted
+
+
+def _classification(rows: list[list[float]], labels: Sequence[str], count: int) -> dict[str, Any]:
+    """The classification extension's answer: per image its top ``count`` classes, best first, as
+    ``"<probability>:<index>:<label>"`` (the probability printed as Triton does, ``%f``)."""
+    k = min(count, len(labels))
+    data: list[str] = []
+    for row in rows:
+        best = sorted(range(len(row)), key=lambda j: row[j], reverse=True)[:k]
+        data.extend(f"{row[j]:f}:{j}:{labels[j]}" for j in best)
+    return {"name": PROBABILITIES, "datatype": "BYTES", "shape": [len(rows), k], "data": data}
+
+
 async def _infer(request: Request, principal: Any, name: str, version: str | None) -> JSONResponse:
     runtime = get_runtime(request)
     meta = _model(runtime, name, version)
@@ -346,10 +390,7 @@ async def _infer(request: Request, principal: Any, name: str, version: str | Non
         ):
             hint = f" (binary tensor data after the JSON needs the {HEADER_LENGTH} header)"
         raise BadRequest(f"Invalid inference request: {where}: {first.get('msg')}{hint}") from exc
-    wanted = [o.name for o in req.outputs] if req.outputs else list(OUTPUT_NAMES)
-    unknown = [n for n in wanted if n not in OUTPUT_NAMES]
-    if unknown:
-        raise BadRequest(f"Unknown output {unknown[0]!r}; this model outputs {list(OUTPUT_NAMES)}.")
+    wanted = _requested_outputs(req)
     images = _decode_images(req, binary, settings.max_batch_images, settings.max_upload_bytes)
     ctx = request_context(request, principal)
     outcomes = await service.classify_many(images, ctx)
@@ -360,7 +401,7 @@ async def _infer(request: Request, principal: Any, name: str, version: str | Non
             raise type(outcome)(f"Input element {i}: {outcome.message}")
         rows.append(list(outcome.prediction.probabilities.values()))
         labels.append(outcome.prediction.label)
-    outputs: dict[str, dict[str, Any]] = {
+    tensors: dict[str, dict[str, Any]] = {
         PROBABILITIES: {
             "name": PROBABILITIES,
             "datatype": "FP32",
@@ -376,7 +417,10 @@ async def _infer(request: Request, principal: Any, name: str, version: str | Non
             "model_version": meta.version,
             "id": req.id if req.id is not None else ctx.request_id,
             "parameters": {"request_id": ctx.request_id},
-            "outputs": [outputs[n] for n in wanted],
+            "outputs": [
+                tensors[n] if count is None else _classification(rows, meta.labels, count)
+                for n, count in wanted
+            ],
         }
     )
 
