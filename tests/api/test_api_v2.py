@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import json
 import math
 import struct
+import zlib
 from typing import Any
 
 import numpy as np
@@ -346,3 +348,30 @@ def test_classification_count_must_be_a_positive_integer(client: TestClient, cou
 def test_classification_of_the_label_output_is_refused(client: TestClient) -> None:
     req = _request(jpeg("closed"), outputs=[{"name": "label", "parameters": {"classification": 1}}])
     _bad(client, req, "classification")
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"), [("gzip", gzip.compress), ("deflate", zlib.compress)], ids=["gzip", "deflate"]
+)
+def test_infer_takes_bodies_compressed_as_tritonclient_compresses_them(
+    client: TestClient, encoding: str, compress: Any
+) -> None:
+    """``infer(..., request_compression_algorithm="gzip"|"deflate")`` compresses the whole body (JSON and
+    binary data; the header length still counts the JSON before compression) and says so in
+    Content-Encoding ("deflate" being zlib's format)."""
+    body, headers = _binary_request(jpeg("opened"), outputs=[{"name": "label"}])
+    r = client.post(INFER, content=compress(body), headers={**headers, "Content-Encoding": encoding})
+    assert r.status_code == 200, r.text
+    assert r.json()["outputs"][0]["data"] == ["opened"]
+    plain = json.dumps(_request(jpeg("closed"))).encode()
+    r = client.post(INFER, content=compress(plain), headers={"Content-Encoding": encoding})
+    assert r.status_code == 200, r.text
+
+
+def test_compressed_bodies_are_bounded_and_checked(make_client: Any) -> None:
+    client = make_client(max_batch_upload_bytes=50_000, max_upload_bytes=10_000)
+    bomb = gzip.compress(b" " * 200_000)  # a few hundred bytes that inflate past the 50 KB body limit
+    _bad_binary(client, bomb, {"Content-Encoding": "gzip"}, "50000-byte limit", status=413)
+    _bad_binary(client, b"not gzip at all", {"Content-Encoding": "gzip"}, "gzip")
+    _bad_binary(client, gzip.compress(b'{"inputs": []}')[:-12], {"Content-Encoding": "gzip"}, "truncated")
+    _bad_binary(client, b"{}", {"Content-Encoding": "br"}, "content-encoding")

@@ -16,6 +16,9 @@ answer readable by every other caller.
 The classification extension is supported too, since tritonclient asks for it with
 ``InferRequestedOutput("probabilities", class_count=k)`` and then parses strings: that output comes
 back as BYTES ``"<probability>:<index>:<label>"`` of shape [n, k], best first.
+
+Bodies compressed by tritonclient (``request_compression_algorithm``: ``Content-Encoding`` gzip or
+deflate) are inflated, never past the body limit.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import base64
 import binascii
 import math
 import struct
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -221,9 +225,39 @@ def _split_body(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     return body[: int(text)], body[int(text) :]
 
 
-def _parse_request(body: bytes, header_length: str | None, max_images: int) -> tuple[InferenceRequest, bytes]:
+_INFLATE_WBITS = {"gzip": 31, "deflate": 15}  # HTTP's "deflate" is zlib's format, as tritonclient sends it
+
+
+def _inflate(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
+    """The body as sent before compression, at most ``max_bytes`` of it.
+
+    The limit holds while inflating: a few hundred bytes of gzip can inflate to gigabytes.
+    """
+    name = (encoding or "").strip().lower()
+    if name in ("", "identity"):
+        return body
+    wbits = _INFLATE_WBITS.get(name)
+    if wbits is None:
+        raise BadRequest(
+            f"Content-Encoding {encoding!r} is not supported: send gzip, deflate or no encoding."
+        )
+    inflater = zlib.decompressobj(wbits)
+    try:
+        data = inflater.decompress(body, max_bytes + 1)
+    except zlib.error as exc:
+        raise BadRequest(f"The body is not valid {name} data ({exc}).") from exc
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"The body inflates to over the {max_bytes}-byte limit.")
+    if not inflater.eof:
+        raise BadRequest(f"The body's {name} data is truncated.")
+    return data
+
+
+def _parse_request(
+    body: bytes, encoding: str | None, header_length: str | None, max_images: int, max_bytes: int
+) -> tuple[InferenceRequest, bytes]:
     """The validated JSON header and the binary tensor data that followed it (often none)."""
-    header, binary = _split_body(body, header_length)
+    header, binary = _split_body(_inflate(body, encoding, max_bytes), header_length)
     _check_structure(header, max_images)  # the binary part is image bytes: any byte may occur there
     return InferenceRequest.model_validate_json(header), binary
 
@@ -378,7 +412,14 @@ async def _infer(request: Request, principal: Any, name: str, version: str | Non
     try:
         # Off the event loop: checking and validating tens of MB of JSON takes a while, and /health
         # must still answer meanwhile.
-        req, binary = await run_in_threadpool(_parse_request, body, header_length, settings.max_batch_images)
+        req, binary = await run_in_threadpool(
+            _parse_request,
+            body,
+            request.headers.get("content-encoding"),
+            header_length,
+            settings.max_batch_images,
+            max(settings.max_batch_upload_bytes, settings.max_upload_bytes),  # as the size middleware
+        )
     except ValidationError as exc:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
