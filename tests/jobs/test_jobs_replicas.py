@@ -16,9 +16,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from jobs_helpers import JobApp, SlowClassifier, labelled_zip, post_zip, wait_for_job
+from jobs_helpers import ImageServer, JobApp, SlowClassifier, image, labelled_zip, post_zip, wait_for_job
 
+from capsight.batch.records import ResultRecord
+from capsight.errors import CapsightError
 from capsight.inference import OnnxClassifier
+from capsight.jobs import manager as manager_module
 from capsight.jobs.manager import JobManager
 from servers import PostgresServer
 
@@ -146,3 +149,96 @@ def test_a_node_with_workers_records_its_heartbeat(make_app: JobApp, tmp_path: P
             nodes = set(session.scalars(select(JobNode.node)))
         time.sleep(0.02)
     assert manager.node in nodes and _manager(b).node not in nodes
+
+
+def test_a_url_job_runs_on_another_replica_and_is_never_failed_as_a_gone_zip(
+    make_app: JobApp, tmp_path: Path, image_server: ImageServer
+) -> None:
+    """URL and S3 jobs read nothing from the accepting replica's disk: any replica with workers runs
+    them, and one accepted by a replica that is gone is not failed with "upload the zip again"."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    allow = [f"{image_server.base}/img/"]
+    b = make_app(data_dir=tmp_path / "b", database_url=url, job_workers=0, job_url_allowlist=allow)
+    urls = [image_server.add(f"/img/{n}.png", image(label)) for n, label in enumerate(LABELS)]
+    stranded = b.post("/v1/jobs", json={"urls": urls}).json()["id"]
+    shared = _manager(b).shared
+    from sqlalchemy import update
+
+    from capsight.store.models import JobNode, utcnow
+
+    with shared.db.session() as session, session.begin():  # B's node looks gone (a deleted pod)
+        session.add(JobNode(node=_manager(b).node, seen_at=utcnow() - timedelta(minutes=11)))
+    assert _manager(b).shared.fail_jobs_of_gone_nodes(_manager(b).store) == []
+    assert b.get(f"/v1/jobs/{stranded}").json()["state"] == "queued"
+    with shared.db.session() as session, session.begin():
+        session.execute(update(JobNode).values(seen_at=utcnow()))
+
+    a = make_app(data_dir=tmp_path / "a", database_url=url, job_url_allowlist=allow)
+    assert wait_for_job(a, stranded)["state"] == "succeeded"
+    assert len(_rows(b.get(f"/v1/jobs/{stranded}/results"))) == len(LABELS)
+
+
+def test_a_stale_published_copy_is_not_served_when_a_rerun_could_not_publish(
+    make_app: JobApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run published its rows, then could not record its end (the job went back to the queue);
+    the next run's rows are the truth even when publishing them fails: the old copy must go."""
+    a, b = _replicas(make_app, tmp_path)
+    data, expected = labelled_zip(LABELS)
+    stale = [ResultRecord(path="photos/0000.png", label="wrong", confidence=0.5)]
+
+    def publish_fails(job_id: str, records: Any) -> None:
+        raise OSError("the database is gone for a moment")
+
+    manager = _manager(a)
+    monkeypatch.setattr(manager.store, "claim_next", _claim_then(manager, stale, manager.store.claim_next))
+    monkeypatch.setattr(manager.shared, "publish_results", publish_fails)
+    job_id = post_zip(a, data).json()["id"]
+    assert wait_for_job(a, job_id)["state"] == "succeeded"
+
+    assert _rows(a.get(f"/v1/jobs/{job_id}/results")) == expected  # this replica still has them
+    served = b.get(f"/v1/jobs/{job_id}/results")
+    assert served.status_code == 409, served.text  # not the old run's rows
+
+
+def _claim_then(manager: JobManager, stale: list[ResultRecord], claim: Any) -> Any:
+    """claim_next that first leaves an earlier run's published copy for the job it claims."""
+    publish = manager.shared.publish_results
+
+    def claim_next(runner: str, node: str) -> Any:
+        job = claim(runner, node)
+        if job is not None:
+            publish(job.id, stale)
+        return job
+
+    return claim_next
+
+
+def test_a_run_without_a_results_log_publishes_no_empty_copy(
+    make_app: JobApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier run counted rows (done > 0) on a disk this run does not have (a URL job resumed on
+    another replica, a data_dir emptied), and this run fails before writing any: publishing its
+    missing log as "no rows" made every replica answer 200 with an empty CSV."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    allow = ["s3://bucket/photos/"]
+    b = make_app(data_dir=tmp_path / "b", database_url=url, job_workers=0, job_url_allowlist=allow)
+    job_id = b.post("/v1/jobs", json={"s3_prefix": "s3://bucket/photos/"}).json()["id"]
+    shared = _manager(b).shared
+    from sqlalchemy import update
+
+    from capsight.store.models import Job
+
+    with shared.db.session() as session, session.begin():  # what the earlier run counted
+        session.execute(update(Job).where(Job.id == job_id).values(done=4, total=6))
+
+    def fails_at_once(*args: Any) -> Any:
+        raise CapsightError("The bucket cannot be listed.")
+
+    monkeypatch.setattr(manager_module, "run_job", fails_at_once)
+    a = make_app(data_dir=tmp_path / "a", database_url=url, job_url_allowlist=allow)
+    doc = wait_for_job(a, job_id)
+    assert doc["state"] == "failed" and doc["progress"]["done"] == 4
+
+    assert shared.published_results(job_id) is None
+    assert b.get(f"/v1/jobs/{job_id}/results").status_code == 409

@@ -6,18 +6,20 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from capsight.jobs.store import JobStore
-from capsight.jobs.values import JobInfo, JobSpec, Progress, new_job_id
+from capsight.jobs.values import JobInfo, JobSpec, Progress, SourceKind, new_job_id
 from capsight.store.database import Database
 
 NODE = "host:/data/jobs"
 
 
-def _create(store: JobStore, node: str | None = NODE, webhook: str | None = None) -> str:
+def _create(
+    store: JobStore, node: str | None = NODE, webhook: str | None = None, kind: SourceKind = "s3"
+) -> str:
     job_id = new_job_id()
     store.create(
         job_id,
         client_id="k1",
-        spec=JobSpec(kind="s3", s3_prefix="s3://b/p", node=node),
+        spec=JobSpec(kind=kind, s3_prefix="s3://b/p", node=node),
         webhook_url=webhook,
         total=0,
     )
@@ -50,11 +52,18 @@ def test_each_queued_job_is_claimed_by_exactly_one_worker(database: Database) ->
 
 def test_jobs_pinned_to_another_node_are_left_for_it(database: Database) -> None:
     store = JobStore(database)
-    theirs = _create(store, node="other:/data/jobs")
-    mine = _create(store)
+    theirs = _create(store, node="other:/data/jobs", kind="zip")
+    mine = _create(store, kind="zip")
     assert store.claim_next("me", NODE).id == mine  # type: ignore[union-attr]
     assert store.claim_next("me", NODE) is None
     assert store.claim_next("them", "other:/data/jobs").id == theirs  # type: ignore[union-attr]
+
+
+def test_only_zip_jobs_are_pinned_to_the_node_that_accepted_them(database: Database) -> None:
+    """An S3 or URL job reads nothing from that node's disk: any node runs it."""
+    store = JobStore(database)
+    accepted_elsewhere = _create(store, node="other:/data/jobs")
+    assert store.claim_next("me", NODE).id == accepted_elsewhere  # type: ignore[union-attr]
 
 
 def test_cancel_ends_a_queued_job_and_flags_a_running_one(database: Database) -> None:

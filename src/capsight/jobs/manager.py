@@ -39,7 +39,7 @@ from capsight.jobs.polite import PoliteClassifier
 from capsight.jobs.results import load_results
 from capsight.jobs.shared import SharedJobData
 from capsight.jobs.store import JobStore
-from capsight.jobs.values import CANCELLED, FAILED, SUCCEEDED, JobInfo, Progress
+from capsight.jobs.values import CANCELLED, FAILED, SUCCEEDED, JobInfo, Progress, pinned_node
 from capsight.jobs.webhook import RetryPolicy, WebhookDispatcher
 from capsight.settings import Settings
 from capsight.store.database import Database
@@ -162,12 +162,28 @@ class JobManager:
     def _publish(self, job: JobInfo) -> None:
         """Results into the shared database before the job is marked finished, so that a client who
         sees it finished on any replica can download them."""
+        paths = self.paths(job.id)
+        if not paths.results.exists():
+            # This run wrote no rows here, but an earlier one may have counted some on another disk
+            # (done > 0): an empty copy would make every replica answer them with an empty CSV.
+            self._withdraw(job)
+            return
         try:
-            self.shared.publish_results(job.id, load_results(self.paths(job.id)))
+            self.shared.publish_results(job.id, load_results(paths))
         except Exception:
             logger.exception(
                 "job %s: could not publish its results; only this replica can serve them", job.id
             )
+            self._withdraw(job)
+
+    def _withdraw(self, job: JobInfo) -> None:
+        """Drop a copy published by an earlier run of the job (one that published, then could not
+        record its end, and went back to the queue): every replica would serve it as the results of
+        the run that ends now, even this one, which has the true rows on its disk."""
+        try:
+            self.shared.withdraw_results(job.id)
+        except Exception:
+            logger.exception("job %s: could not withdraw an earlier run's published results", job.id)
 
     # -- the worker thread -----------------------------------------------------------------------
 
@@ -204,8 +220,8 @@ class JobManager:
             self.webhooks.redeliver_pending()
 
     def _abandoned(self, job: JobInfo) -> bool:
-        if job.spec.node not in (None, self.node):
-            return False  # another node's job: only that node can resume it
+        if pinned_node(job.spec.to_params()) not in (None, self.node):
+            return False  # another node's zip job: only that node can resume it
         if job.runner is None:
             return True
         host, _, rest = job.runner.partition(":")
@@ -257,6 +273,7 @@ class JobManager:
                 cancel.set()
 
         logger.info("job %s (%s) started by %s", job.id, job.spec.kind, self.runner)
+        self._withdraw(job)
         final: JobInfo | None = None
         try:
             outcome = run_job(job, self.paths(job.id), self._env(classifier), cancel, beat)

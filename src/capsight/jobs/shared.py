@@ -23,7 +23,7 @@ from datetime import timedelta
 from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import parse_log
 from capsight.jobs.store import JobStore
-from capsight.jobs.values import FAILED, QUEUED, RUNNING, JobInfo
+from capsight.jobs.values import FAILED, QUEUED, RUNNING, JobInfo, pinned_node
 from capsight.store.database import Database, load_sqlalchemy
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,16 @@ class SharedJobData:
         with self.db.session() as session, session.begin():
             session.execute(delete(JobResultPart).where(JobResultPart.job_id == job_id))
             session.add_all(JobResultPart(job_id=job_id, part=n, data=data) for n, data in enumerate(parts))
+
+    def withdraw_results(self, job_id: str) -> None:
+        """Delete the job's published results: a copy from an earlier run of it is not its results."""
+        load_sqlalchemy()
+        from sqlalchemy import delete
+
+        from capsight.store.models import JobResultPart
+
+        with self.db.session() as session, session.begin():
+            session.execute(delete(JobResultPart).where(JobResultPart.job_id == job_id))
 
     def published_results(self, job_id: str) -> list[ResultRecord] | None:
         """The published records, or None when the job's results were never published."""
@@ -115,7 +125,7 @@ class SharedJobData:
         failed = []
         minutes = int(lease.total_seconds() // 60)
         for job_id, params in pinned:
-            node = (params or {}).get("node")
+            node = pinned_node(params)
             if node not in gone:
                 continue
             now = utcnow()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from capsight.jobs.values import CANCELLED, FINISHED, QUEUED, RUNNING, JobInfo, JobSpec, Progress
+from capsight.jobs.values import CANCELLED, FINISHED, QUEUED, RUNNING, JobInfo, JobSpec, Progress, pinned_node
 from capsight.store.database import Database, load_sqlalchemy
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ class JobStore:
                 .limit(50)
             ).all()
         for job_id, params in candidates:
-            wanted_node = (params or {}).get("node")
+            wanted_node = pinned_node(params)
             if wanted_node is not None and wanted_node != node:
                 continue
             now = utcnow()

@@ -28,6 +28,17 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
+def pinned_node(params: dict[str, Any] | None) -> str | None:
+    """The node a job must run on: only a zip job's, whose upload is on that node's disk.
+
+    URL and S3 jobs were created with the accepting node too (and rows of earlier releases keep it),
+    but they read nothing from its disk; pinning them left them queued behind an API-only replica,
+    and a node that was gone failed them with "upload the zip again".
+    """
+    params = params or {}
+    return params.get("node") if params.get("kind") == "zip" else None
+
+
 def is_job_id(value: str) -> bool:
     """Ids name folders under data_dir/jobs: only our own hex ids ever reach the file system."""
     return bool(_JOB_ID.match(value))
