@@ -310,7 +310,7 @@
             if (res.status === 401 || res.status === 403) askForKey();
             throw new Error(message);
           }
-          el.keyForm.hidden = true;
+          hideKeyForm();
           if (!body || typeof body.label !== "string") throw new Error("The server sent an unexpected answer.");
           return body;
         });
@@ -340,6 +340,14 @@
     el.apiKey.value = state.apiKey;
     // After the error is announced, put the cursor where the fix goes.
     window.setTimeout(function () { el.apiKey.focus(); }, 0);
+  }
+
+  function hideKeyForm() {
+    // Hiding the form that holds the keyboard focus would drop it to <body>: a keyboard user who just
+    // entered the key would have to tab through the page again. Hand it to the next thing to do.
+    var hadFocus = el.keyForm.contains(document.activeElement);
+    el.keyForm.hidden = true;
+    if (hadFocus) el.chooseButton.focus();
   }
 
   el.keyForm.addEventListener("submit", function (e) {

@@ -1,0 +1,202 @@
+"""Every answer state of the upload page, driven in real headless Chromium against the real app.
+
+Each server state is provoked the honest way (Settings with a rate limit, a tiny body timeout or
+upload limit, a classifier that fails, a server that has gone away) and the page is read the way a
+person would: the message in the error card, the focus, and no Content-Security-Policy violation.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from web_support import RESULT_TIMEOUT_MS, LiveServer, photo_jpeg, read_result, upload
+
+from capsight.inference import OnnxClassifier
+from capsight.settings import Settings
+from live_app import serve
+from model_factory import LABEL_COLOURS
+
+pytestmark = pytest.mark.browser
+
+CSP_LISTENER = (
+    "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+    " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+)
+PREVIEW_SHOWN = "() => { const i = document.getElementById('preview'); return i.complete && i.naturalWidth; }"
+
+
+class _FailingClassifier:
+    """The real model's metadata, but every model call raises (a broken ONNX Runtime, say)."""
+
+    def __init__(self, inner: OnnxClassifier) -> None:
+        self.metadata = inner.metadata
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        raise RuntimeError("simulated ONNX Runtime failure")
+
+
+@pytest.fixture()
+def open_page(browser: Any) -> Iterator[Any]:
+    contexts: list[Any] = []
+
+    def _open(url: str, wait_for_model: bool = True, models_down: bool = False) -> Any:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(RESULT_TIMEOUT_MS)
+        page.add_init_script(CSP_LISTENER)
+        page.on("filechooser", lambda chooser: None)  # see the page fixture in conftest.py
+        if models_down:
+            page.route("**/v1/models", lambda route: route.abort())
+        page.goto(url + "/")
+        if wait_for_model:
+            page.wait_for_selector("#model-info.ready")
+        return page
+
+    try:
+        yield _open
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def _error(page: Any) -> str:
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.is_hidden("#result")
+    return str(page.inner_text("#error-message"))
+
+
+def _settings(model_dir: Path, tmp: Path, **overrides: Any) -> Settings:
+    return Settings(model_dir=model_dir, data_dir=tmp, intra_op_threads=1, **overrides)
+
+
+JPEG = photo_jpeg(LABEL_COLOURS["opened"], seed=31)
+BIG_JPEG = photo_jpeg(LABEL_COLOURS["opened"], size=(1500, 1200), quality=100)  # about 1.5 MB
+
+
+def test_rate_limited_upload_says_when_to_retry(
+    open_page: Any, colour_model_dir: Path, tmp_path: Path
+) -> None:
+    with serve(_settings(colour_model_dir, tmp_path, rate_limit="1/minute")) as url:
+        page = open_page(url)
+        upload(page, "a.jpg", "image/jpeg", JPEG)
+        assert read_result(page)["label"] == "opened"
+        upload(page, "a.jpg", "image/jpeg", JPEG)
+        message = _error(page)
+        assert message.startswith("Rate limit exceeded.") and message.endswith(" s)")
+        assert page.evaluate("window.__csp") == []
+
+
+def test_body_timeout_shows_the_servers_408_message(
+    open_page: Any, colour_model_dir: Path, tmp_path: Path
+) -> None:
+    settings = _settings(colour_model_dir, tmp_path, body_timeout_seconds=0.001)
+    with serve(settings) as url:
+        page = open_page(url)
+        upload(page, "big.jpg", "image/jpeg", BIG_JPEG)
+        assert _error(page) == "The request body did not arrive within 0.001 s."
+        assert page.evaluate("window.__csp") == []
+
+
+def test_server_side_413_when_the_page_does_not_know_the_limit(
+    open_page: Any, colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """/v1/models failed, so the page checks against its default; the server's 413 is still worded."""
+    with serve(_settings(colour_model_dir, tmp_path, max_upload_bytes=50_000)) as url:
+        page = open_page(url, wait_for_model=False, models_down=True)
+        upload(page, "big.jpg", "image/jpeg", BIG_JPEG)
+        assert _error(page) == "File too large: the upload limit is 50000 bytes."
+
+
+def test_inference_failure_500_is_shown(open_page: Any, colour_model_dir: Path, tmp_path: Path) -> None:
+    classifier = _FailingClassifier(OnnxClassifier(colour_model_dir, intra_op_threads=1))
+    with serve(_settings(colour_model_dir, tmp_path, warmup=False), classifier=classifier) as url:  # type: ignore[arg-type]
+        page = open_page(url)
+        upload(page, "a.jpg", "image/jpeg", JPEG)
+        assert _error(page) == "Inference failed."
+        assert page.is_hidden("#busy") and page.get_attribute("#choose-button", "aria-disabled") == "false"
+        assert page.evaluate("window.__csp") == []
+
+
+def test_server_gone_says_it_cannot_be_reached(
+    open_page: Any, colour_model_dir: Path, tmp_path: Path
+) -> None:
+    with serve(_settings(colour_model_dir, tmp_path)) as url:
+        page = open_page(url)
+    upload(page, "a.jpg", "image/jpeg", JPEG)  # the server has stopped
+    assert _error(page) == "Could not reach the server. Check your connection and try again."
+    assert page.is_hidden("#busy")
+    assert page.evaluate("window.__csp") == []
+
+
+def test_focus_returns_to_the_page_after_the_api_key_is_accepted(
+    open_page: Any, auth_server: LiveServer
+) -> None:
+    """Enter in the key field sends the photo again; the form then hides. The keyboard focus must not
+    fall to <body> with it (a keyboard user would have to tab through the whole page again)."""
+    page = open_page(auth_server.url, wait_for_model=False)
+    upload(page, "p.jpg", "image/jpeg", JPEG)
+    page.wait_for_selector("#key-form:not([hidden])")
+    assert auth_server.api_key is not None
+    page.fill("#api-key", auth_server.api_key)
+    page.press("#api-key", "Enter")
+    assert read_result(page)["label"] == "opened"
+    assert page.is_hidden("#key-form")
+    assert page.evaluate("() => document.activeElement.id") == "choose-button"
+    with page.expect_file_chooser() as chooser_info:
+        page.keyboard.press("Enter")  # and from there the next photo is one key away
+    assert chooser_info.value.element.get_attribute("id") == "file-input"
+
+
+def test_heic_then_jpeg_the_preview_comes_back(page: Any) -> None:
+    from PIL import Image
+
+    pytest.importorskip("pillow_heif").register_heif_opener()
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(photo_jpeg(LABEL_COLOURS["opened"]))).save(buf, format="HEIF", quality=90)
+    upload(page, "IMG_0001.HEIC", "image/heic", buf.getvalue())
+    assert read_result(page)["label"] == "opened"
+    page.wait_for_selector("#drop-prompt:not([hidden])")
+    assert page.is_hidden("#preview")
+    upload(page, "b.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["closed"], seed=3))
+    page.wait_for_function("() => document.getElementById('result-label').textContent === 'closed'")
+    page.wait_for_function(PREVIEW_SHOWN)
+    assert page.is_visible("#preview") and page.is_hidden("#drop-prompt")
+
+
+def test_a_20_megapixel_photo_is_previewed_without_freezing_the_page(
+    open_page: Any, colour_model_dir: Path, tmp_path: Path
+) -> None:
+    with serve(_settings(colour_model_dir, tmp_path)) as url:
+        page = open_page(url)
+        size = page.evaluate(
+            """async () => {
+                const c = document.createElement('canvas'); c.width = 5472; c.height = 3648;
+                const g = c.getContext('2d');
+                for (let i = 0; i < 4000; i++) {
+                    g.fillStyle = `rgb(${i % 50}, ${i % 70}, ${200 + i % 55})`;
+                    g.fillRect((i * 137) % 5472, (i * 71) % 3648, 90, 90);
+                }
+                const blob = await new Promise(r => c.toBlob(r, 'image/jpeg', 0.95));
+                window.__gaps = []; let last = performance.now();
+                (function tick() {
+                    const now = performance.now(); window.__gaps.push(now - last); last = now;
+                    requestAnimationFrame(tick);
+                })();
+                const input = document.getElementById('file-input'); const dt = new DataTransfer();
+                dt.items.add(new File([blob], 'IMG_20MP.jpg', { type: 'image/jpeg' }));
+                input.files = dt.files; input.dispatchEvent(new Event('change', { bubbles: true }));
+                return blob.size;
+            }"""
+        )
+        assert size > 1_000_000
+        assert read_result(page)["label"] == "opened"
+        page.wait_for_function("() => document.getElementById('preview').naturalWidth === 5472")
+        page.wait_for_timeout(300)
+        assert page.evaluate("Math.max(...window.__gaps.slice(1))") < 1000  # frames kept coming
+        assert page.evaluate("window.__csp") == []
