@@ -8,12 +8,16 @@ person would: the message in the error card, the focus, and no Content-Security-
 from __future__ import annotations
 
 import io
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from web_support import RESULT_TIMEOUT_MS, LiveServer, photo_jpeg, read_result, upload
 
 from capsight.inference import OnnxClassifier
@@ -38,6 +42,21 @@ class _FailingClassifier:
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         raise RuntimeError("simulated ONNX Runtime failure")
+
+
+class _GatedClassifier:
+    """The real model, but each call waits until the test opens the gate: requests pile up."""
+
+    def __init__(self, inner: OnnxClassifier) -> None:
+        self.inner = inner
+        self.metadata = inner.metadata
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        self.entered.set()
+        self.gate.wait(timeout=20)
+        return self.inner.predict(batch)
 
 
 @pytest.fixture()
@@ -202,3 +221,43 @@ def test_a_20_megapixel_photo_is_previewed_without_freezing_the_page(
         page.wait_for_timeout(300)
         assert page.evaluate("Math.max(...window.__gaps.slice(1))") < 1000  # frames kept coming
         assert page.evaluate("window.__csp") == []
+
+
+def test_overloaded_503_says_when_to_retry(open_page: Any, colour_model_dir: Path, tmp_path: Path) -> None:
+    """The queue is full (one image in the model, one waiting, queue_max=1): the server answers 503 with
+    Retry-After, and the page passes the wait on as it does for a 429."""
+    model = _GatedClassifier(OnnxClassifier(colour_model_dir, intra_op_threads=1))
+    settings = _settings(colour_model_dir, tmp_path, warmup=False, queue_max=1)
+    answers: list[httpx.Response] = []
+    senders: list[threading.Thread] = []
+
+    def post(url: str) -> None:
+        files = {"file": ("a.jpg", JPEG, "image/jpeg")}
+        answers.append(httpx.post(f"{url}/v1/classify", files=files, timeout=30))
+
+    with serve(settings, classifier=model) as url:  # type: ignore[arg-type]
+        page = open_page(url)
+        try:
+            deadline = time.monotonic() + 10
+            while not any(a.status_code == 503 for a in answers) and time.monotonic() < deadline:
+                if len(senders) - len(answers) < 3:  # keep the model busy and the queue full
+                    senders.append(threading.Thread(target=post, args=(url,)))
+                    senders[-1].start()
+                time.sleep(0.05)
+            full = [a for a in answers if a.status_code == 503]
+            assert full and full[0].headers["retry-after"] == "1"
+            # The batcher may move the waiting image on and admit one more: the page's own upload
+            # then waits in the queue. A newer photo supersedes it, and the queue fills up for good.
+            for _ in range(5):
+                upload(page, "a.jpg", "image/jpeg", JPEG)
+                try:
+                    page.wait_for_selector("#error:not([hidden])", timeout=1500)
+                    break
+                except PlaywrightTimeout:
+                    continue
+            assert _error(page) == "Server is overloaded, retry shortly. (retry in 1 s)"
+            assert page.evaluate("window.__csp") == []
+        finally:
+            model.gate.set()
+            for sender in senders:
+                sender.join(timeout=20)

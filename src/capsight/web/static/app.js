@@ -304,7 +304,8 @@
           if (!res.ok) {
             var message = errorFromResponse(res, body);
             var retry = res.headers.get("Retry-After");
-            if (res.status === 429 && retry) {
+            // 429 (rate limit) and 503 (model loading, queue full) both say when to come back.
+            if ((res.status === 429 || res.status === 503) && retry) {
               message += /^\d+$/.test(retry.trim()) ? " (retry in " + retry.trim() + " s)" : " (retry after " + retry + ")";
             }
             if (res.status === 401 || res.status === 403) askForKey();
