@@ -261,3 +261,19 @@ def test_overloaded_503_says_when_to_retry(open_page: Any, colour_model_dir: Pat
             model.gate.set()
             for sender in senders:
                 sender.join(timeout=20)
+
+
+def test_a_proxys_plain_408_reads_as_a_slow_upload_not_a_rejected_file(page: Any) -> None:
+    """nginx in front answers a slow body with its own HTML 408 (client_body_timeout): no JSON error to
+    quote, and "the server rejected this file" would send the user looking for a fault in the photo."""
+    page.route(
+        "**/v1/classify",
+        lambda route: route.fulfill(
+            status=408,
+            headers={"Content-Type": "text/html"},
+            body="<html><body><h1>408 Request Time-out</h1></body></html>",
+        ),
+    )
+    upload(page, "a.jpg", "image/jpeg", JPEG)
+    message = _error(page)
+    assert "took too long" in message and "rejected" not in message

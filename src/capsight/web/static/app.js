@@ -266,6 +266,7 @@
   function errorFromResponse(res, body) {
     if (body && typeof body.error === "string" && body.error) return body.error;
     if (body && typeof body.detail === "string" && body.detail) return body.detail;
+    if (res.status === 408) return "The upload took too long to reach the server. Please try again, on a faster connection if you can.";
     if (res.status === 413) return "The file is too large for this server.";
     if (res.status === 429) return "Too many requests; please wait a moment and try again.";
     if (res.status >= 500) return "The server could not classify this photo (HTTP " + res.status + "). Please try again.";
