@@ -124,9 +124,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"capsight: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        # An interrupt that landed inside machinery that wraps what it raises (a class body's
+        # __set_name__ during a lazy import in torch) arrives as that wrapper: still an interrupt.
+        interrupt = _interrupt_in_chain(exc)
+        if interrupt is None:
+            raise
+        terminated = isinstance(interrupt, Terminated)
+        print(f"capsight: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 143 if terminated else 130
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt_in_chain(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt (Ctrl-C or our SIGTERM) that caused ``exc``, if one did."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def threading_is_main() -> bool:

@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -123,18 +124,32 @@ def test_sigterm_mid_training_exits_143_and_leaves_nothing(tmp_path: Path) -> No
     out = tmp_path / "model"
     cmd = [sys.executable, "-m", "capsight", "train", str(data), "--out", str(out)]
     cmd += ["--arch", "tiny", "--epochs", "500", "--image-size", "24"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
     try:
-        deadline = time.monotonic() + 60
-        while not _leftovers(tmp_path) and time.monotonic() < deadline and proc.poll() is None:
+        deadline = time.monotonic() + 120
+        while not any("epoch 2/" in line for line in lines) and time.monotonic() < deadline:
+            assert proc.poll() is None, "".join(lines)
             time.sleep(0.05)
         assert _leftovers(tmp_path), "training never started writing"
-        time.sleep(1.0)  # well inside the epochs
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        proc.send_signal(signal.SIGTERM)  # between epochs 2 and 500
+        proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+        reader.join(timeout=10)
+        assert proc.stderr is not None
+        proc.stderr.close()
+    err = "".join(lines)
     assert proc.returncode == 143, err
     assert err.rstrip().splitlines()[-1] == "capsight: terminated" and "Traceback" not in err
     assert _leftovers(tmp_path) == [] and not out.exists()
