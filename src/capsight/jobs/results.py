@@ -47,8 +47,9 @@ def results_for(job: JobInfo, paths: JobPaths, shared: SharedJobData) -> list[Re
     host = (job.runner or "").partition(":")[0] or "another replica"
     if job.finished:
         raise Conflict(
-            f"Job {job.id}'s results are on the disk of the replica that ran it ({host}), not in the "
-            "shared database (a replica of an earlier release ran it); ask that replica."
+            f"Job {job.id}'s results are only on the disk of the replica that ran it ({host}): they "
+            "never reached the shared database (a replica of an earlier release, or one that could not "
+            "publish them before it stopped)."
         )
     raise Conflict(
         f"Job {job.id} is running on another replica ({host}), which holds its rows so far; ask again "
