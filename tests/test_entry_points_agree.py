@@ -38,28 +38,18 @@ from PIL import Image
 
 from capsight.api.app import create_app
 from capsight.cli import main
-from capsight.errors import BadRequest
 from capsight.imaging import decode_image, preprocess
 from capsight.inference import OnnxClassifier
 from capsight.settings import Settings, bundled_model_dir
-from capsight.training.dataprep.sources import resolve_shared_dataset
 from capsight.training.dataset import scan_folder
 from capsight.training.evaluate import evaluate_classifier
+from shared_photos import SHARED_PHOTOS, needs_shared_photos
 
 MODEL_DIR = bundled_model_dir()
 BATCH_ATOL = 1e-6
 ROUNDED_ATOL = 5e-7 + BATCH_ATOL
 
-
-def _shared_photos() -> Path | None:
-    try:
-        return resolve_shared_dataset()
-    except BadRequest:
-        return None
-
-
-SHARED_PHOTOS = _shared_photos()
-pytestmark = pytest.mark.skipif(SHARED_PHOTOS is None, reason="needs ../shared/datasets/bottle-photos")
+pytestmark = needs_shared_photos
 
 
 @dataclass(frozen=True)

@@ -9,30 +9,18 @@ from __future__ import annotations
 import io
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from capsight.cli import main
-from capsight.errors import BadRequest
 from capsight.imaging import decode_image, preprocess
 from capsight.inference import OnnxClassifier, load_metadata
 from capsight.settings import bundled_model_dir
-from capsight.training.dataprep.sources import resolve_shared_dataset
+from shared_photos import SHARED_PHOTOS, needs_shared_photos
 
 MODEL_DIR = bundled_model_dir()
-
-
-def _shared_photos() -> Path | None:
-    try:
-        return resolve_shared_dataset()
-    except BadRequest:
-        return None
-
-
-SHARED_PHOTOS = _shared_photos()
 
 
 def test_bundled_model_loads_and_answers_a_photo() -> None:
@@ -62,7 +50,7 @@ def test_card_report_and_split_belong_to_the_shipped_version() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(SHARED_PHOTOS is None, reason="needs ../shared/datasets/bottle-photos")
+@needs_shared_photos
 def test_reported_test_metrics_are_reproduced_from_the_photos(capsys: pytest.CaptureFixture[str]) -> None:
     """model.json's metrics come from evaluating this very file on the listed test photos."""
     meta = load_metadata(MODEL_DIR)

@@ -17,8 +17,8 @@ from capsight.training.architectures import (
     get_architecture,
     list_architectures,
 )
-from capsight.training.dataprep.sources import resolve_shared_dataset
 from capsight.training.mobilenet_v2 import imagenet_weights_path, mobilenet_v2
+from shared_photos import SHARED_PHOTOS
 
 
 def test_registry_lists_the_three_architectures() -> None:
@@ -84,11 +84,9 @@ def test_efficientnet_lite0_loads_its_weights() -> None:
 
 
 def _shared_bottle_photos() -> list[Path]:
-    try:
-        root = resolve_shared_dataset()
-    except BadRequest:
+    if SHARED_PHOTOS is None:
         return []
-    photos = sorted([*(root / "closed").iterdir(), *(root / "opened").iterdir()])
+    photos = sorted([*(SHARED_PHOTOS / "closed").iterdir(), *(SHARED_PHOTOS / "opened").iterdir()])
     return photos[:: max(1, len(photos) // 40)]
 
 
