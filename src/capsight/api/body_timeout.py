@@ -25,9 +25,8 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from capsight.api.errors import capsight_error_response
 from capsight.api.logtext import loggable
-from capsight.api.middleware import add_response_header
+from capsight.api.middleware import add_response_header, call_with_guarded_body
 from capsight.errors import RequestTimeout
 
 logger = logging.getLogger(__name__)
@@ -53,7 +52,6 @@ class BodyTimeoutMiddleware:
             return
         body_done = False
         deadline: float | None = None  # the total clock starts at the first body read
-        started = False
 
         async def timed_receive() -> Message:
             nonlocal body_done, deadline
@@ -75,19 +73,7 @@ class BodyTimeoutMiddleware:
                 body_done = True
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, timed_receive, tracking_send)
-        except _BodyTimedOut as exc:
-            # Routes answer through the app's error handler; this covers a body read outside a route.
-            if started:
-                raise
-            await capsight_error_response(exc)(scope, receive, send)
+        await call_with_guarded_body(self.app, scope, receive, send, timed_receive, _BodyTimedOut)
 
     def _wait_for(self, now: float, deadline: float | None) -> float | None:
         waits = [self.idle_seconds] if self.idle_seconds > 0 else []

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from capsight.api.errors import capsight_error_response, internal_error_response
 from capsight.api.logtext import loggable
 from capsight.api.metrics import Metrics
-from capsight.errors import PayloadTooLarge
+from capsight.errors import CapsightError, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,36 @@ class _BodyTooLarge(PayloadTooLarge):
     pass
 
 
+async def call_with_guarded_body(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    guarded_receive: Receive,
+    guard_error: type[CapsightError],
+) -> None:
+    """Run ``app`` reading its body through ``guarded_receive``, which raises ``guard_error``.
+
+    Inside a route the app's error handler answers that error; a body read outside a route has no
+    handler, so it is answered here, unless the response has already started (then the server
+    drops the connection).
+    """
+    started = False
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+        await send(message)
+
+    try:
+        await app(scope, guarded_receive, tracking_send)
+    except guard_error as exc:
+        if started:
+            raise
+        await capsight_error_response(exc)(scope, receive, send)
+
+
 def _human_bytes(n: int) -> str:
     if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
         return f"{n // (1024 * 1024)} MB"
@@ -153,7 +183,6 @@ class BodySizeLimitMiddleware:
                 return
 
         received = 0
-        started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -164,16 +193,4 @@ class BodySizeLimitMiddleware:
                     raise _BodyTooLarge(message)
             return msg
 
-        async def tracking_send(msg: Message) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
-            await send(msg)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge as exc:
-            # Normally the app's error handler already answered; this covers readers outside routes.
-            if started:
-                raise
-            await capsight_error_response(exc)(scope, receive, send)
+        await call_with_guarded_body(self.app, scope, receive, send, counting_receive, _BodyTooLarge)
