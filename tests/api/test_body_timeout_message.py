@@ -39,18 +39,19 @@ def _answer(middleware: BodyTimeoutMiddleware) -> tuple[int, dict[str, Any]]:
     return sent[0]["status"], json.loads(body)
 
 
-def test_a_timer_that_fires_early_at_the_total_deadline_still_names_the_total_limit(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("idle", "total", "error"),
+    [
+        # A timer that fires a hair early at the total deadline still names the total limit.
+        (30.0, 0.01, "The request body did not arrive within 0.01 s."),
+        # A stall shorter than the remaining total names the idle limit.
+        (0.01, 300.0, "The request body stalled: nothing arrived for 0.01 s."),
+    ],
+)
+def test_the_408_names_the_limit_the_wait_ended_at(
+    monkeypatch: pytest.MonkeyPatch, idle: float, total: float, error: str
 ) -> None:
+    # The middleware's clock never moves (the event loop's does): only the planned wait decides.
     monkeypatch.setattr(body_timeout, "time", SimpleNamespace(monotonic=lambda: 1000.0))
-    # the middleware's clock never moves (the event loop's does)
-    middleware = BodyTimeoutMiddleware(_reads_body, idle_seconds=30.0, total_for=lambda path: 0.01)
-    assert _answer(middleware) == (408, {"error": "The request body did not arrive within 0.01 s."})
-
-
-def test_a_stall_shorter_than_the_remaining_total_names_the_idle_limit(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(body_timeout, "time", SimpleNamespace(monotonic=lambda: 1000.0))
-    middleware = BodyTimeoutMiddleware(_reads_body, idle_seconds=0.01, total_for=lambda path: 300.0)
-    assert _answer(middleware) == (408, {"error": "The request body stalled: nothing arrived for 0.01 s."})
+    middleware = BodyTimeoutMiddleware(_reads_body, idle_seconds=idle, total_for=lambda path: total)
+    assert _answer(middleware) == (408, {"error": error})

@@ -44,22 +44,30 @@ def test_upgrade_is_idempotent(database: Database) -> None:
     assert _schema_diff(database) == []
 
 
-def test_concurrent_start_ups_migrate_once(database: Database) -> None:
-    """Several replicas starting at once: the lock makes them take turns, none fails."""
-    others = [Database(database.url) for _ in range(3)]
+def _migrate_at_once(databases: list[Database], timeout: float) -> list[BaseException]:
+    """Migrate every database on its own thread, all released together; the errors they raised."""
     errors: list[BaseException] = []
+    start = threading.Barrier(len(databases))
 
     def migrate(db: Database) -> None:
+        start.wait()
         try:
             db.migrate()
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=migrate, args=(db,)) for db in others]
+    threads = [threading.Thread(target=migrate, args=(db,)) for db in databases]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(timeout)
+    return errors
+
+
+def test_concurrent_start_ups_migrate_once(database: Database) -> None:
+    """Several replicas starting at once: the lock makes them take turns, none fails."""
+    others = [Database(database.url) for _ in range(3)]
+    errors = _migrate_at_once(others, timeout=30)
     for db in others:
         db.dispose()
     assert errors == []
@@ -130,21 +138,7 @@ def test_databases_migrated_at_once_in_one_process_do_not_trip_over_alembic(tmp_
     migrated on two threads of one process (two apps in one process, a CLI command beside the
     recorder) made one of them fail with ``KeyError: 'config'``."""
     databases = [Database(f"sqlite:///{tmp_path / f'db{i}.sqlite'}") for i in range(4)]
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(databases))
-
-    def migrate(db: Database) -> None:
-        start.wait()
-        try:
-            db.migrate()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=migrate, args=(db,)) for db in databases]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = _migrate_at_once(databases, timeout=60)
     for db in databases:
         assert set(inspect(db.engine).get_table_names()) >= TABLES
         db.dispose()
