@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
@@ -94,12 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CapsightError as exc:
         print(f"capsight: error: {exc.message}", file=sys.stderr)
         return 2
-    except Terminated:
-        print("capsight: terminated", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("capsight: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as Terminated
+        return _report_interrupt(exc)
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").partition(".")[0]
         extra = EXTRA_OF_MODULE.get(missing)
@@ -130,12 +127,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         interrupt = _interrupt_in_chain(exc)
         if interrupt is None:
             raise
-        terminated = isinstance(interrupt, Terminated)
-        print(f"capsight: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
-        return 143 if terminated else 130
+        return _report_interrupt(interrupt)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _report_interrupt(interrupt: KeyboardInterrupt) -> int:
+    """One line, and the exit status a shell gives a process killed by that signal."""
+    terminated = isinstance(interrupt, Terminated)
+    print(f"capsight: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+    return 143 if terminated else 130
 
 
 def _interrupt_in_chain(exc: BaseException) -> KeyboardInterrupt | None:
@@ -152,8 +154,6 @@ def _interrupt_in_chain(exc: BaseException) -> KeyboardInterrupt | None:
 
 def threading_is_main() -> bool:
     """signal.signal works only in the main thread (tests call main() from others)."""
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 
