@@ -32,6 +32,9 @@ CLASSIFY_ERRORS: dict[int | str, dict[str, Any]] = {
     400: error_doc("No file, an empty file, or bytes that are not a supported, intact image."),
     401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
     403: error_doc("The credentials lack the needed scope."),
+    408: error_doc(
+        "The body stalled or arrived too slowly (CAPSIGHT_BODY_*_TIMEOUT_SECONDS); connection closed."
+    ),
     413: error_doc("Body over the upload limit, or an image with too many pixels."),
     429: error_doc("Rate limit exceeded; see Retry-After and X-RateLimit-* headers."),
     500: error_doc("The model failed."),
