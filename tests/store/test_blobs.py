@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,70 @@ def test_local_total_bytes_counts_every_stored_image(tmp_path: Path) -> None:
     for data in (b"a" * 10, b"b" * 25):
         store.put(sha256_hex(data), data)
     assert store.total_bytes() == 35
+
+
+def test_delete_many_deletes_each_image_and_ignores_missing_ones(store: BlobStore) -> None:
+    images = [bytes([i]) * 10 for i in range(5)]
+    shas = [sha256_hex(data) for data in images]
+    for sha, data in zip(shas, images, strict=True):
+        store.put(sha, data)
+    store.delete_many([*shas[:3], sha256_hex(b"never stored")])
+    assert sorted(store.iter_keys()) == sorted(shas[3:])
+    store.delete_many([])
+    assert sorted(store.iter_keys()) == sorted(shas[3:])
+
+
+def _count_s3_calls(store: S3BlobStore) -> dict[str, int]:
+    """Count the requests the client sends, by operation (botocore's own event hooks)."""
+    calls: dict[str, int] = {}
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] = calls.get(model.name, 0) + 1
+
+    store.client.meta.events.register("before-call.s3", count)
+    return calls
+
+
+@pytest.mark.s3
+def test_s3_delete_many_uses_one_bulk_call_per_batch(
+    s3_server: S3Server, s3_credentials: dict[str, str]
+) -> None:
+    """The purge deletes up to 500 images while it holds the image lock: one round trip per image
+    kept the request log's writers waiting for seconds on a remote bucket."""
+    store = S3BlobStore(f"s3://{s3_server.create_bucket()}/p", endpoint_url=s3_server.endpoint_url)
+    shas = [sha256_hex(bytes([i])) for i in range(5)]
+    for sha in shas:
+        store.put(sha, b"x")
+    store.delete_batch = 2
+    calls = _count_s3_calls(store)
+    store.delete_many(shas)
+    assert calls == {"DeleteObjects": 3}
+    assert list(store.iter_keys()) == []
+
+
+@pytest.mark.s3
+def test_s3_delete_many_raises_when_the_bucket_refuses_some_keys(
+    s3_server: S3Server, s3_credentials: dict[str, str]
+) -> None:
+    """DeleteObjects answers 200 and lists the keys it could not delete (AccessDenied on a locked
+    object, for one). The S3 server used here cannot be made to refuse a key, so the refusal is
+    written into its real answer by a botocore hook; everything else is the real round trip."""
+    store = S3BlobStore(f"s3://{s3_server.create_bucket()}", endpoint_url=s3_server.endpoint_url)
+    sha = sha256_hex(b"locked")
+    store.put(sha, b"locked")
+
+    def refuse(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["Errors"] = [{"Key": blob_key(sha), "Code": "AccessDenied", "Message": "Access Denied"}]
+
+    store.client.meta.events.register("after-call.s3.DeleteObjects", refuse)
+    with pytest.raises(OSError, match=r"refused to delete 1 of 1 images .*AccessDenied"):
+        store.delete_many([sha])
+
+
+@pytest.mark.s3
+def test_s3_delete_many_in_a_missing_bucket_raises(
+    s3_server: S3Server, s3_credentials: dict[str, str]
+) -> None:
+    store = S3BlobStore("s3://no-such-bucket-here", endpoint_url=s3_server.endpoint_url)
+    with pytest.raises(Exception, match=r"NoSuchBucket|does not exist"):
+        store.delete_many([sha256_hex(b"z")])

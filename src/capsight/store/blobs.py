@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -48,6 +48,11 @@ class BlobStore(Protocol):
     def exists(self, sha256: str) -> bool: ...
 
     def delete(self, sha256: str) -> None: ...
+
+    def delete_many(self, shas: Iterable[str]) -> None:
+        """Delete several images (missing ones are fine): the purge deletes hundreds at a time while
+        it holds the image lock, so a backend with a bulk call must use it."""
+        ...
 
     def iter_keys(self) -> Iterator[str]:
         """Every stored sha256 (used by the retention purge to find orphans)."""
@@ -91,6 +96,10 @@ class LocalBlobStore:
 
     def delete(self, sha256: str) -> None:
         self._path(sha256).unlink(missing_ok=True)
+
+    def delete_many(self, shas: Iterable[str]) -> None:
+        for sha in shas:
+            self.delete(sha)
 
     def iter_keys(self) -> Iterator[str]:
         for path in self._files():

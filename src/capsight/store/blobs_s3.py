@@ -7,7 +7,7 @@ when the bucket is unreachable it is better to fail fast and spool locally than 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,6 +23,9 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 
 class S3BlobStore:
+    #: S3's DeleteObjects takes at most 1000 keys per call.
+    delete_batch = 1000
+
     def __init__(self, url: str, *, endpoint_url: str | None = None, client: Any | None = None) -> None:
         self.url = url
         self.bucket, self.prefix = parse_s3_url(url)
@@ -75,6 +78,27 @@ class S3BlobStore:
 
     def delete(self, sha256: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
+
+    def delete_many(self, shas: Iterable[str]) -> None:
+        """One DeleteObjects call per ``delete_batch`` keys instead of a round trip per image (the
+        purge holds the image lock, and so blocks the request log's writers, while it deletes).
+
+        DeleteObjects answers 200 even when some keys failed; those are listed in ``Errors``, and any
+        of them fails the whole call, so the purge keeps the rows for the next run.
+        """
+        keys = [self._key(sha) for sha in shas]
+        for start in range(0, len(keys), self.delete_batch):
+            objects = [{"Key": key} for key in keys[start : start + self.delete_batch]]
+            response = self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True}
+            )
+            errors = response.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise OSError(
+                    f"S3 refused to delete {len(errors)} of {len(objects)} images "
+                    f"(first: {first.get('Key')}: {first.get('Code')} {first.get('Message')})"
+                )
 
     def iter_keys(self) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")

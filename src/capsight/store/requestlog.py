@@ -228,8 +228,7 @@ class RequestLog:
     def _delete_images(self, shas: set[str]) -> None:
         assert self.blobs is not None
         try:
-            for sha in sorted(shas):
-                self.blobs.delete(sha)
+            self.blobs.delete_many(sorted(shas))
         except Exception as exc:  # boto3/OS errors vary by backend: the caller's transaction rolls back
             logger.warning("retention purge: image store failed: %s", exc)
             raise ServiceUnavailable(

@@ -175,8 +175,7 @@ class Spool:
             active = self.directory / self.ACTIVE
             if not self._files() and not (active.is_file() and active.stat().st_size > 0):
                 self._pending = 0
-                for sha in list(self.blobs.iter_keys()):
-                    self.blobs.delete(sha)
+                self.blobs.delete_many(list(self.blobs.iter_keys()))
                 self._image_bytes = 0
                 self.images_dropped = 0
 
