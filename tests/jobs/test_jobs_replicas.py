@@ -16,7 +16,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from jobs_helpers import ImageServer, JobApp, SlowClassifier, image, labelled_zip, post_zip, wait_for_job
+from jobs_helpers import (
+    ImageServer,
+    JobApp,
+    SlowClassifier,
+    close,
+    image,
+    labelled_zip,
+    post_zip,
+    wait_for_job,
+)
 
 from capsight.batch.records import ResultRecord
 from capsight.errors import CapsightError
@@ -103,6 +112,30 @@ def test_partial_rows_of_a_job_running_elsewhere_are_409(
     assert here.status_code == 200 and here.headers["x-capsight-partial"] == "true"
     assert len(_rows(here)) >= 1
     a.delete(f"/v1/jobs/{job_id}")
+
+
+def test_a_job_cancelled_while_back_in_the_queue_keeps_its_rows_on_every_replica(
+    make_app: JobApp, tmp_path: Path, onnx_classifier: OnnxClassifier
+) -> None:
+    """A stopped during the job (a rolling update): the job went back to the queue with rows on A's
+    disk, and a cancel (reaching B) ended it at once. Nothing had published those rows: B answered
+    409 "only on the disk of the replica that ran it", and they were gone with A's disk."""
+    a, b = _replicas(make_app, tmp_path, classifier=SlowClassifier(onnx_classifier, seconds=0.1))
+    data, expected = labelled_zip(LABELS * 10)
+    job_id = post_zip(a, data).json()["id"]
+    wait_for_job(a, job_id, until=lambda doc: doc["progress"]["done"] >= 4)
+    close(a)
+    assert b.get(f"/v1/jobs/{job_id}").json()["state"] == "queued"
+
+    cancelled = b.delete(f"/v1/jobs/{job_id}")
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    done = cancelled.json()["progress"]["done"]
+    assert 4 <= done < len(expected)
+    served = b.get(f"/v1/jobs/{job_id}/results")
+    rows = _rows(served)
+    assert len(rows) == done and all(expected[path] == label for path, label in rows.items())
+    assert served.headers["x-capsight-partial"] == "true"
+    assert served.headers["x-capsight-job-state"] == "cancelled"
 
 
 def test_a_zip_job_pinned_to_a_replica_that_is_gone_fails_with_a_clear_message(

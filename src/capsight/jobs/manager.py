@@ -11,7 +11,8 @@ Zip jobs are pinned to the *node* (host name + data_dir) that accepted them, bec
 in data_dir; a job's results are published to the database when it ends, so every replica serves them
 (``jobs/shared.py``, which also fails the jobs of a node that is gone).
 
-Restarts: a graceful shutdown cancels the running job's current run and puts it back in the queue; a
+Restarts: a graceful shutdown cancels the running job's current run, publishes its rows so far (a
+cancel may end the job while it waits in the queue) and puts it back in the queue; a
 crashed runner is recognised at start-up (its process no longer exists) or by a stale
 heartbeat, and its job is re-queued. Either way the job resumes from its results log.
 """
@@ -176,6 +177,18 @@ class JobManager:
             )
             self._withdraw(job)
 
+    def _publish_before_release(self, job: JobInfo) -> None:
+        """The rows so far, published before the job goes back to the queue: a cancel that reaches
+        it there ends it at once, with no run left to publish them, and this replica's disk may be
+        gone with it (a rolling update). The next run withdraws this copy when it starts."""
+        try:
+            owned = self.store.heartbeat(job.id, self.runner).owned
+        except Exception:
+            logger.exception("job %s: could not check it is still ours; rows not published", job.id)
+            return
+        if owned:  # else another runner has it now, and its run publishes the rows
+            self._publish(job)
+
     def _withdraw(self, job: JobInfo) -> None:
         """Drop a copy published by an earlier run of the job (one that published, then could not
         record its end, and went back to the queue): every replica would serve it as the results of
@@ -286,6 +299,7 @@ class JobManager:
                     self._publish(job)
                     final = self.store.finish(job.id, self.runner, CANCELLED, outcome.progress)
                 else:
+                    self._publish_before_release(job)
                     self.store.release(job.id, self.runner, outcome.progress)
                     logger.info("job %s interrupted; back in the queue", job.id)
         except CapsightError as exc:
