@@ -32,10 +32,17 @@ class ResultRecord:
     height: int | None = None
     error: str | None = None
     sorted_to: str | None = None  # relative to the output folder, when --sort placed the image
+    # size:mtime of the local file when it was listed (sources.file_fingerprint); None for S3 and for
+    # logs written before it existed. Not a CSV column: it is how a rerun recognises its own work.
+    fingerprint: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def same_file(self, fingerprint: str | None) -> bool:
+        """Whether this result is about the file that now has ``fingerprint`` (unknown counts as same)."""
+        return self.fingerprint is None or fingerprint is None or self.fingerprint == fingerprint
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +56,7 @@ class ResultRecord:
             "height": self.height,
             "error": self.error,
             "sorted_to": self.sorted_to,
+            "fingerprint": self.fingerprint,
         }
 
     def to_json(self) -> str:
@@ -78,6 +86,7 @@ class ResultRecord:
             height=data.get("height"),
             error=data.get("error"),
             sorted_to=data.get("sorted_to"),
+            fingerprint=data.get("fingerprint"),
         )
 
 

@@ -50,19 +50,38 @@ def parse_log(data: bytes, source: str = RESULTS_JSONL) -> tuple[list[ResultReco
 
 
 class _Records:
-    """One record per image, in first-seen order: a success is final, an error can be retried."""
+    """One record per image, in first-seen order: a success is final, an error can be retried.
+
+    An image is a path *and* its fingerprint: a later record for the same path with another
+    fingerprint is another file under that name. It becomes the path's current record; the earlier
+    one stays beside it when ``--sort`` placed its file (that file is still in the output), and is
+    replaced when not (its result describes bytes that are no longer anywhere).
+    """
 
     def __init__(self) -> None:
         self.items: list[ResultRecord] = []
         self._index: dict[str, int] = {}
+
+    def current(self, path: str) -> ResultRecord | None:
+        """The newest result for ``path``."""
+        at = self._index.get(path)
+        return None if at is None else self.items[at]
 
     def add(self, record: ResultRecord) -> None:
         at = self._index.get(record.path)
         if at is None:
             self._index[record.path] = len(self.items)
             self.items.append(record)
-        elif not self.items[at].ok:
-            self.items[at] = record  # a retried error: the newer result replaces it in place
+            return
+        earlier = self.items[at]
+        if earlier.same_file(record.fingerprint):
+            if not earlier.ok:
+                self.items[at] = record  # a retried error: the newer result replaces it in place
+        elif earlier.sorted_to is not None:
+            self._index[record.path] = len(self.items)
+            self.items.append(record)
+        else:
+            self.items[at] = record
 
 
 def read_records(path: Path) -> list[ResultRecord]:
@@ -95,6 +114,23 @@ class ResultLog:
     def done_paths(self, *, retry_errors: bool = False) -> set[str]:
         """Images that have a result; with ``retry_errors``, only those that were classified."""
         return {r.path for r in self.records if r.ok or not retry_errors}
+
+    def current(self, path: str) -> ResultRecord | None:
+        """The newest result for ``path`` (see ``_Records``)."""
+        return self._records.current(path)
+
+    def is_done(self, path: str, fingerprint: str | None, *, retry_errors: bool = False) -> bool:
+        """Whether the file now at ``path`` (with ``fingerprint``) has a result to keep.
+
+        An error stays until ``--retry-errors`` even when the file changed (fixing a file is what that
+        option is for); a classification counts only for the file it was made of.
+        """
+        record = self._records.current(path)
+        if record is None:
+            return False
+        if not record.ok:
+            return not retry_errors
+        return record.same_file(fingerprint)
 
     def append(self, records: Iterable[ResultRecord]) -> None:
         batch = list(records)

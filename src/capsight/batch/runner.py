@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -22,7 +23,7 @@ from capsight.batch.outputs import RESULTS_CSV, SUMMARY_JSON, summarise, write_o
 from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import RESULTS_JSONL, ResultLog
 from capsight.batch.sorting import REVIEW_FOLDER, Sorter, check_same_sorting, sort_options
-from capsight.batch.sources import ObjectReader, any_s3, expand_sources
+from capsight.batch.sources import ObjectReader, any_s3, expand_sources, file_fingerprint
 from capsight.errors import BadRequest
 from capsight.inference import Classifier, ModelMetadata
 
@@ -43,6 +44,12 @@ def _check_same_model(records: Sequence[ResultRecord], meta: ModelMetadata, path
                 f"{path} holds results of model {record.model} {record.model_version}, not "
                 f"{meta.name} {meta.version}; choose another output folder for this model."
             )
+
+
+def _current(results: ResultLog, path: str) -> ResultRecord:
+    record = results.current(path)
+    assert record is not None  # only called for paths that have a result
+    return record
 
 
 def _make_engine(classifier: Classifier, reader: ObjectReader, options: BatchOptions) -> Engine:
@@ -87,11 +94,13 @@ def run_batch(
     with ResultLog(out / RESULTS_JSONL) as results:
         _check_same_model(results.records, meta, results.path)
         check_same_sorting(out, options.sort, options.min_confidence, results.records)
-        done = results.done_paths(retry_errors=options.retry_errors)
+        # Stat'ed once, here: a file that changes after this is classified again by the next run.
+        fingerprints = {key: file_fingerprint(key) for key in keys}
+        done = {k for k in keys if results.is_done(k, fingerprints[k], retry_errors=options.retry_errors)}
         todo = [k for k in keys if k not in done]
         resumed = len(keys) - len(todo)
         wanted = set(keys)
-        errors = sum(1 for r in results.records if not r.ok and r.path in wanted and r.path in done)
+        errors = sum(1 for k in done if not _current(results, k).ok)
         if resumed:
             log.info("resuming: %d of %d images already have results in %s", resumed, len(keys), out)
         if options.retry_errors:
@@ -118,6 +127,7 @@ def run_batch(
         stream = _make_engine(classifier, reader, options).run(todo) if todo and not cancelled else iter(())
         try:
             for batch in stream:
+                batch = [replace(r, fingerprint=fingerprints.get(r.path)) for r in batch]
                 if sorter is not None:
                     batch = [sorter.assign(r) for r in batch]
                 results.append(batch)
@@ -136,8 +146,8 @@ def run_batch(
             results.sync()
             # Counted from what is on record, not from ``processed``: a Ctrl-C can land between
             # appending a batch and counting it.
-            recorded = results.done_paths()
-            pending = sum(1 for key in keys if key not in recorded)  # records of other sources do not count
+            # Records of other sources do not count.
+            pending = sum(1 for key in keys if not results.is_done(key, fingerprints[key]))
             summary = summarise(
                 results.records,
                 meta,

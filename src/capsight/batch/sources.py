@@ -87,6 +87,22 @@ class ObjectReader:
         os.replace(tmp, dest)
 
 
+def file_fingerprint(key: str) -> str | None:
+    """``"<size>:<mtime ns>"`` of a local file, None for S3 keys and files that cannot be stat'ed.
+
+    Why: results are recorded per path, and a path can name another image later (a camera counter
+    that wrapped into an inbox emptied by ``--sort move``, a photo edited in place). Comparing this on
+    a rerun tells "done" from "another file under the same name" with one stat, without reading files.
+    """
+    if is_s3(key):
+        return None
+    try:
+        st = os.stat(key)
+    except OSError:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
 def _inside(path: Path, excluded: Collection[Path]) -> bool:
     """Whether ``path`` is one of ``excluded`` or lies under one (a run's own output files)."""
     return any(path == item or item in path.parents for item in excluded)
