@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -108,3 +112,45 @@ def test_grey_input_is_converted_before_resizing() -> None:
     assert out.shape == (3, 8, 8)
     expected = [(128 / 255 - m) / s for m, s in zip(spec.mean, spec.std, strict=True)]
     np.testing.assert_allclose(out[:, 0, 0], expected, atol=1e-5)
+
+
+def _resize_then_crop(image: Image.Image, spec: PreprocessSpec) -> Image.Image:
+    """The whole-picture-first centre crop (what the box resize must agree with, to a rounding)."""
+    w, h = image.size
+    scale = spec.resize_size / min(w, h)
+    nw, nh = max(spec.input_size, round(w * scale)), max(spec.input_size, round(h * scale))
+    left, top = (nw - spec.input_size) // 2, (nh - spec.input_size) // 2
+    resized = image.resize((nw, nh), Image.Resampling.BILINEAR)
+    return resized.crop((left, top, left + spec.input_size, top + spec.input_size))
+
+
+@pytest.mark.parametrize("size", [(640, 480), (333, 1000), (100, 90)])
+def test_center_crop_agrees_with_resizing_the_whole_picture_first(size: tuple[int, int]) -> None:
+    spec = PreprocessSpec(input_size=56, resize_mode="center_crop", resize_size=64)
+    pixels = np.random.default_rng(5).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    image = Image.fromarray(pixels)
+    got = np.asarray(resize_for_model(image, spec)).astype(int)
+    want = np.asarray(_resize_then_crop(image, spec)).astype(int)
+    assert np.abs(got - want).max() <= 1  # float rounding of the filter centres, nothing more
+
+
+_STRIP_SCRIPT = """
+import resource
+from PIL import Image
+from capsight.imaging.preprocess import PreprocessSpec, preprocess
+resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+spec = PreprocessSpec(input_size=224, resize_mode="center_crop", resize_size=256)
+out = preprocess(Image.new("RGB", (1, 20_000), (200, 20, 20)), spec)
+print(out.shape)
+"""
+
+
+def test_center_crop_of_a_thin_strip_does_not_resize_the_whole_strip() -> None:
+    """A 1x20000 upload once became a 256x5,120,000 intermediate (over 5 GB) before the crop. Run
+    under a 1.5 GB address-space limit in a child process, so the old way fails without hurting the suite."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", _STRIP_SCRIPT], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "(3, 224, 224)"
