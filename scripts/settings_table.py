@@ -78,6 +78,13 @@ MEANINGS: dict[str, str] = {
     "shorter or placeholder (`change-me`, `REPLACE_ME`) secret stops start-up.",
     "jwt_public_key": "Accept RS256/ES256 JWTs verified with this PEM public key (text or file path).",
     "jwt_algorithm": "JWT algorithm (`HS256`, `RS256`, `ES256`, ...).",
+    "jwt_audience": "The `aud` a token must carry (your identity provider's API identifier). Set it "
+    "whenever the signing key also signs tokens for other services; unset, tokens that name an audience "
+    "are refused.",
+    "jwt_issuer": "The `iss` a token must carry (e.g. `https://login.example/`). Unset: not checked.",
+    "jwt_require_exp": "Refuse tokens without an `exp` (expiry) claim: a leaked token without one is "
+    "valid for ever.",
+    "jwt_leeway_seconds": "Clock skew allowed when checking `exp`, `nbf` and `iat`.",
     "job_url_allowlist": "Where `POST /v1/jobs` may fetch images, as a JSON list of hosts "
     "(`images.example.com`, default ports only), URL prefixes (`https://cdn.example.com/photos/`) and S3 "
     "prefixes (`s3://bucket/prefix`). Empty: URL and S3 jobs are refused (400).",

@@ -38,6 +38,8 @@ _OPTIONAL_TEXT = (
     "rate_limit",
     "jwt_secret",
     "jwt_public_key",
+    "jwt_audience",
+    "jwt_issuer",
     "webhook_secret",
 )
 _SECRETS = ("jwt_secret", "webhook_secret")
@@ -121,6 +123,10 @@ class Settings(BaseSettings):
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
     jwt_algorithm: str = "HS256"
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwt_require_exp: bool = True
+    jwt_leeway_seconds: float = Field(30.0, ge=0, le=600)
 
     # Jobs
     job_url_allowlist: list[str] = Field(default_factory=list)

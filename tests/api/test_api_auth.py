@@ -143,11 +143,11 @@ def test_jwt_bearer_tokens(auth_client: TestClient) -> None:
     admin = {"Authorization": f"Bearer {_token(sub='ops-1', scope='admin')}"}
     flush_log(auth_client)
     (row,) = read_rows(auth_client, headers=admin)
-    assert (row["request_id"], row["client_id"]) == ("jwt", "svc-a")
+    assert (row["request_id"], row["client_id"]) == ("jwt", "jwt:svc-a")
 
     classify_only = {"Authorization": f"Bearer {_token(sub='svc-a', scope='classify')}"}
     assert auth_client.get("/v1/requests", headers=classify_only).status_code == 403
-    expired = _token(sub="svc-a", exp=int(time.time()) - 10)
+    expired = _token(sub="svc-a", exp=int(time.time()) - 120)  # past the 30 s clock-skew leeway
     r = _classify(auth_client, {"Authorization": f"Bearer {expired}"})
     assert r.status_code == 401 and r.json() == {"error": "Token expired."}
     forged = _token(secret="another-secret-that-is-long-enough-32b", sub="svc-a")

@@ -95,6 +95,10 @@ def test_no_key_store_means_keys_are_refused() -> None:
 
 # --------------------------------------------------------------------------------------------- JWT
 def hs256(claims: dict[str, Any], secret: str = SECRET) -> str:
+    """A token that expires in a minute unless ``claims`` say otherwise (``"exp": None``: no expiry)."""
+    claims = {"exp": int(time.time()) + 60, **claims}
+    if claims["exp"] is None:
+        del claims["exp"]
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -102,7 +106,7 @@ def test_jwt_hs256_valid_token() -> None:
     auth = ApiKeyAuthenticator(None, JwtVerifier(secret=SECRET))
     token = hs256({"sub": "user-7", "name": "Seven", "scope": "classify admin", "exp": int(time.time()) + 60})
     principal = authenticate(auth, {"Authorization": f"Bearer {token}"})
-    assert principal.id == "user-7" and principal.name == "Seven"
+    assert principal.id == "jwt:user-7" and principal.name == "Seven"
     assert principal.scopes == frozenset({"classify", "admin"})
 
 
@@ -116,7 +120,7 @@ def test_jwt_scope_as_list_and_default_scope() -> None:
 @pytest.mark.parametrize(
     ("token", "message"),
     [
-        (hs256({"sub": "u", "exp": int(time.time()) - 10}), "expired"),
+        (hs256({"sub": "u", "exp": int(time.time()) - 120}), "expired"),  # past the 30 s leeway
         (hs256({"sub": "u"}, secret="another-secret-of-sufficient-length!!"), "Signature"),
         (hs256({"name": "no subject"}), "sub"),
         ("not.a.jwt", "Invalid token"),
@@ -155,10 +159,11 @@ def test_jwt_rs256_with_public_key_file(tmp_path: Path) -> None:
     path = tmp_path / "jwt.pub"
     path.write_text(_pem_public(private))
     verifier = JwtVerifier(public_key=str(path), algorithm="RS256")
-    assert verifier.verify(jwt.encode({"sub": "svc"}, private, algorithm="RS256")).id == "svc"
+    exp = int(time.time()) + 60
+    assert verifier.verify(jwt.encode({"sub": "svc", "exp": exp}, private, algorithm="RS256")).id == "jwt:svc"
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     with pytest.raises(Unauthorized):
-        verifier.verify(jwt.encode({"sub": "svc"}, other, algorithm="RS256"))
+        verifier.verify(jwt.encode({"sub": "svc", "exp": exp}, other, algorithm="RS256"))
     # An HS256 token "signed" with the public key text must not pass (algorithm confusion).
     with pytest.raises(Unauthorized):
         verifier.verify(hs256({"sub": "svc"}, secret="x" * 40))
@@ -167,14 +172,66 @@ def test_jwt_rs256_with_public_key_file(tmp_path: Path) -> None:
 def test_jwt_es256_with_public_key_text() -> None:
     private = ec.generate_private_key(ec.SECP256R1())
     verifier = JwtVerifier(public_key=_pem_public(private), algorithm="ES256")
-    assert verifier.verify(jwt.encode({"sub": "edge"}, private, algorithm="ES256")).id == "edge"
+    token = jwt.encode({"sub": "edge", "exp": int(time.time()) + 60}, private, algorithm="ES256")
+    assert verifier.verify(token).id == "jwt:edge"
 
 
 def test_api_keys_still_work_next_to_jwt(keys: KeyStore) -> None:
     key_id, plaintext = keys.create_key("mixed")
     auth = ApiKeyAuthenticator(keys, JwtVerifier(secret=SECRET))
     assert authenticate(auth, {"Authorization": f"Bearer {plaintext}"}).id == key_id
-    assert authenticate(auth, {"Authorization": f"Bearer {hs256({'sub': 'j'})}"}).id == "j"
+    assert authenticate(auth, {"Authorization": f"Bearer {hs256({'sub': 'j'})}"}).id == "jwt:j"
+
+
+def test_a_token_subject_never_shares_an_api_keys_identity(keys: KeyStore) -> None:
+    """Rate-limit buckets and job ownership go by the principal's id: a token whose ``sub`` equals
+    an API key's id must not spend that key's limit or read its jobs."""
+    key_id, plaintext = keys.create_key("owner")
+    auth = ApiKeyAuthenticator(keys, JwtVerifier(secret=SECRET))
+    by_key = authenticate(auth, {"X-API-Key": plaintext})
+    by_token = authenticate(auth, {"Authorization": f"Bearer {hs256({'sub': key_id})}"})
+    assert by_key.id == key_id and by_token.id != by_key.id
+
+
+def test_a_token_without_expiry_is_refused_unless_allowed() -> None:
+    forever = hs256({"sub": "u", "exp": None})
+    with pytest.raises(Unauthorized, match="exp"):
+        JwtVerifier(secret=SECRET).verify(forever)
+    assert JwtVerifier(secret=SECRET, require_exp=False).verify(forever).id == "jwt:u"
+
+
+def test_clock_skew_within_the_leeway_is_tolerated() -> None:
+    just_expired = hs256({"sub": "u", "exp": int(time.time()) - 10})
+    assert JwtVerifier(secret=SECRET, leeway_seconds=30).verify(just_expired).id == "jwt:u"
+    with pytest.raises(Unauthorized, match="expired"):
+        JwtVerifier(secret=SECRET, leeway_seconds=0).verify(just_expired)
+
+
+@pytest.mark.parametrize(
+    ("claims", "audience", "message"),
+    [
+        ({"aud": "billing-api"}, "capsight", "not meant for this service .*expected 'capsight'"),
+        ({}, "capsight", "aud"),
+        # Identity providers put an audience in every token: with none configured such a token is
+        # refused, and the message names the setting to set.
+        ({"aud": "capsight"}, None, "CAPSIGHT_JWT_AUDIENCE is unset"),
+    ],
+)
+def test_tokens_for_another_audience_are_refused(
+    claims: dict[str, Any], audience: str | None, message: str
+) -> None:
+    with pytest.raises(Unauthorized, match=message):
+        JwtVerifier(secret=SECRET, audience=audience).verify(hs256({"sub": "u", **claims}))
+
+
+def test_audience_and_issuer_when_configured() -> None:
+    verifier = JwtVerifier(secret=SECRET, audience="capsight", issuer="https://login.example/")
+    good = {"sub": "u", "aud": ["other", "capsight"], "iss": "https://login.example/"}
+    assert verifier.verify(hs256(good)).id == "jwt:u"
+    with pytest.raises(Unauthorized, match=r"issuer is not 'https://login\.example/'"):
+        verifier.verify(hs256({**good, "iss": "https://evil.example/"}))
+    with pytest.raises(Unauthorized, match="iss"):
+        verifier.verify(hs256({"sub": "u", "aud": "capsight"}))
 
 
 def test_jwt_verifier_needs_a_key() -> None:

@@ -20,6 +20,10 @@ from capsight.store.ratelimit import parse_rate
 
 logger = logging.getLogger(__name__)
 
+#: Token subjects live in their own id space: a ``sub`` that happened to equal an API key's id would
+#: otherwise share that key's rate-limit bucket and see its jobs.
+JWT_ID_PREFIX = "jwt:"
+
 
 def credential_from_headers(headers: dict[str, str]) -> str | None:
     """The API key or token in the headers (case-insensitive names), or None."""
@@ -35,10 +39,22 @@ def credential_from_headers(headers: dict[str, str]) -> str | None:
 
 
 class JwtVerifier:
-    """HS256 with a shared secret, or RS256/ES256 with a public key (PEM text or a path to one)."""
+    """HS256 with a shared secret, or RS256/ES256 with a public key (PEM text or a path to one).
+
+    An identity provider signs tokens for many services with one key, so ``audience`` and ``issuer``
+    say which of its tokens are meant for us; ``require_exp`` refuses tokens that never expire.
+    """
 
     def __init__(
-        self, *, secret: str | None = None, public_key: str | None = None, algorithm: str = "HS256"
+        self,
+        *,
+        secret: str | None = None,
+        public_key: str | None = None,
+        algorithm: str = "HS256",
+        audience: str | None = None,
+        issuer: str | None = None,
+        require_exp: bool = True,
+        leeway_seconds: float = 30.0,
     ) -> None:
         if not secret and not public_key:
             raise ValueError("JWT verification needs jwt_secret or jwt_public_key")
@@ -54,14 +70,38 @@ class JwtVerifier:
             assert secret is not None
             self._key = secret
             self.algorithms = [algorithm if algorithm.startswith("HS") else "HS256"]
+        self.audience = audience
+        self.issuer = issuer
+        self.leeway_seconds = leeway_seconds
+        required = ["sub"]
+        if require_exp:
+            required.append("exp")
+        if audience:
+            required.append("aud")
+        if issuer:
+            required.append("iss")
+        self._required = required
 
     def verify(self, token: str) -> Principal:
         try:
             claims: dict[str, Any] = self._jwt.decode(
-                token, self._key, algorithms=self.algorithms, options={"require": ["sub"]}
+                token,
+                self._key,
+                algorithms=self.algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway_seconds,
+                options={"require": self._required},
             )
         except self._jwt.ExpiredSignatureError as exc:
             raise Unauthorized("Token expired.") from exc
+        except self._jwt.InvalidAudienceError as exc:
+            expected = f"'{self.audience}'" if self.audience else "none (CAPSIGHT_JWT_AUDIENCE is unset)"
+            raise Unauthorized(
+                f"Invalid token: not meant for this service (audience; expected {expected})."
+            ) from exc
+        except self._jwt.InvalidIssuerError as exc:
+            raise Unauthorized(f"Invalid token: issuer is not '{self.issuer}'.") from exc
         except self._jwt.InvalidTokenError as exc:
             raise Unauthorized(f"Invalid token: {exc}") from exc
         # A token signed by a trusted issuer can still carry claims of the wrong shape: refuse it
@@ -83,7 +123,7 @@ class JwtVerifier:
                     f"Invalid token: 'rate_limit' {rate!r} is not a rate like '60/minute'."
                 ) from exc
         return Principal(
-            id=sub,
+            id=f"{JWT_ID_PREFIX}{sub}",
             name=str(claims.get("name", sub)),
             scopes=frozenset(scopes) or frozenset({"classify"}),
             rate_limit=str(rate) if rate else None,

@@ -83,7 +83,13 @@ def build_services(settings: Settings, *, start: bool = True) -> Services:
     jwt = None
     if settings.jwt_secret or settings.jwt_public_key:
         jwt = JwtVerifier(
-            secret=settings.jwt_secret, public_key=settings.jwt_public_key, algorithm=settings.jwt_algorithm
+            secret=settings.jwt_secret,
+            public_key=settings.jwt_public_key,
+            algorithm=settings.jwt_algorithm,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            require_exp=settings.jwt_require_exp,
+            leeway_seconds=settings.jwt_leeway_seconds,
         )
     services = Services(
         cache=_cache(settings),
