@@ -191,3 +191,26 @@ def test_a_server_killed_mid_download_resumes_the_job_after_restart(
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(5)
+
+
+def test_downloads_cut_short_by_a_shutdown_are_fetched_again_after_it(make_app: JobApp) -> None:
+    """A graceful shutdown (a rolling update) stops the downloads in flight. They were recorded as
+    "Cancelled: the job was cancelled mid-download", so the resumed job never fetched them again and
+    succeeded with those images as error rows."""
+    labels = ["background", "closed", "opened", "closed"]
+    images = ImageServer(delay=0.5)
+    try:
+        urls = {images.add(f"/p/{i}.png", image(label)): label for i, label in enumerate(labels)}
+        first = make_app(job_url_allowlist=[images.base])
+        job_id = first.post("/v1/jobs", json={"urls": list(urls)}).json()["id"]
+        deadline = time.monotonic() + 30
+        while sum(images.hits.values()) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # downloads in flight: the image host is holding its answers
+        close(first)
+
+        second = make_app(job_url_allowlist=[images.base])
+        done = wait_for_job(second, job_id)
+        assert done["state"] == "succeeded" and done["errors"] == 0, done
+        assert {r["path"]: r["label"] for r in _rows(second, job_id)} == urls
+    finally:
+        images.close()

@@ -2,7 +2,9 @@
 
 Each outcome (file written, or why not) is appended to ``downloads.jsonl`` as it happens, so a job
 interrupted mid-download resumes with the URLs it has not tried yet and never fetches (or reports)
-one twice. Requests go out without environment proxies and without following redirects: a redirect
+one twice. A download cut short by a cancel or a shutdown is no outcome and is not recorded: the
+resumed job fetches it again (recording it made a rolling update leave error rows in a job that then
+"succeeded"). Requests go out without environment proxies and without following redirects: a redirect
 could lead off the allow-listed host, so a 3xx is reported as that image's error. Each download is
 size-capped (checked against Content-Length and again while streaming) and time-capped (connect,
 per-read and whole-download deadlines), so a slow-drip or endless server costs one row, not the job.
@@ -44,6 +46,7 @@ class Outcome:
     url: str
     file: str | None  # name inside the download folder
     error: str | None
+    interrupted: bool = False  # cut short by a cancel or a shutdown: no outcome, fetched again on resume
 
 
 @dataclass
@@ -103,7 +106,7 @@ def _fetch(
                 # fixed 64 KB chunk would wait for 64 KB first, and the 60 s limit never fired).
                 for chunk in response.iter_bytes():
                     if cancel is not None and cancel.is_set():
-                        return Outcome(index, url, None, "Cancelled: the job was cancelled mid-download")
+                        return Outcome(index, url, None, None, interrupted=True)
                     size += len(chunk)
                     if size > limits.max_bytes:
                         return Outcome(
@@ -159,8 +162,12 @@ def download_all(
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 outcome = future.result()
+                if outcome.interrupted:
+                    continue  # not in the manifest: a graceful shutdown must not turn it into an error row
                 known[outcome.index] = outcome
-                log.write(json.dumps(outcome.__dict__) + "\n")
+                log.write(
+                    json.dumps({k: v for k, v in outcome.__dict__.items() if k != "interrupted"}) + "\n"
+                )
                 log.flush()
             if on_progress is not None:
                 on_progress(len(known))
