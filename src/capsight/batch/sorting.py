@@ -166,6 +166,9 @@ class Sorter:
 
 
 def _move(src: Path, dest: Path) -> None:
+    if src.is_symlink():
+        _move_link(src, dest)
+        return
     try:
         os.rename(src, dest)
     except OSError as exc:
@@ -180,11 +183,29 @@ def _move(src: Path, dest: Path) -> None:
         src.unlink()
 
 
+def _move_link(src: Path, dest: Path) -> None:
+    """Move a symbolic link as a link to the same photo, written absolute.
+
+    Why: renaming the link itself keeps its text, and a relative one (``../pool/a.jpg``, how dataset
+    folders share photos) then points nowhere from the label folder. The photo it names stays put.
+    """
+    tmp = dest.with_name(f".{dest.name}.part")
+    tmp.unlink(missing_ok=True)
+    os.symlink(os.path.realpath(src), tmp)
+    os.replace(tmp, dest)
+    src.unlink()
+
+
 def _link(src: Path, dest: Path) -> None:
-    """A hard link (survives deleting the original); a symbolic link across filesystems."""
+    """A hard link (survives deleting the original); a symbolic link across filesystems.
+
+    Both go to the photo itself: a link to a source that is a relative symbolic link would hold that
+    link's text, which names nothing from the label folder.
+    """
+    target = Path(os.path.realpath(src))
     try:
-        os.link(src, dest)
+        os.link(target, dest)
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
             raise
-        os.symlink(src.resolve(), dest)
+        os.symlink(target, dest)
