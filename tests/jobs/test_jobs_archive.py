@@ -11,6 +11,7 @@ from jobs_helpers import image, make_zip
 
 from capsight.errors import BadRequest, PayloadTooLarge
 from capsight.jobs.archive import ZipLimits, declared_entries, extract, inspect_zip, safe_relative_name
+from capsight.jobs.diskfull import DiskFull
 
 LIMITS = ZipLimits(max_images=100, max_total_bytes=10_000_000, max_image_bytes=1_000_000)
 
@@ -137,6 +138,17 @@ def test_a_member_inflating_past_its_declared_size_is_cut_off(tmp_path: Path) ->
     result = extract(archive, plan, tmp_path / "input")
     assert [rel for rel, _ in result.broken] == ["b.png"]
     assert not (tmp_path / "input" / "b.png").exists()
+
+
+def test_a_full_disk_fails_the_extraction_instead_of_blaming_the_members(tmp_path: Path) -> None:
+    """ENOSPC became every member's error row ("CorruptArchiveMember: No space left on device") and
+    the job succeeded, telling the client its zip was corrupt."""
+    archive = _write(tmp_path, make_zip([(f"p/{i}.png", image("closed")) for i in range(3)]))
+    dest = tmp_path / "input"
+    (dest / "p").mkdir(parents=True)
+    (dest / "p" / ".0.png.part").symlink_to("/dev/full")  # the first member's writes: a real ENOSPC
+    with pytest.raises(DiskFull):
+        extract(archive, inspect_zip(archive, LIMITS), dest)
 
 
 def test_extract_stops_when_cancelled(tmp_path: Path) -> None:

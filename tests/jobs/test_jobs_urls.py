@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
-from jobs_helpers import ImageServer, JobApp, image, wait_for_job
+from jobs_helpers import ImageServer, JobApp, close, image, wait_for_job
+
+from capsight.jobs.diskfull import MESSAGE
 
 
 def test_url_job_classifies_allow_listed_images_and_reports_failed_downloads(
@@ -104,3 +107,22 @@ def test_too_many_urls_is_400(make_app: JobApp, image_server: ImageServer) -> No
     response = client.post("/v1/jobs", json={"urls": urls})
     assert response.status_code == 400
     assert response.json() == {"error": "Too many URLs: at most 2 per job."}
+
+
+def test_a_full_disk_fails_a_url_job_with_a_clear_reason(
+    make_app: JobApp, image_server: ImageServer, tmp_path: Path
+) -> None:
+    """A download that hit ENOSPC failed the job with "Internal error: OSError: [Errno 28] No space left on
+    device", as if the server had a bug."""
+    allow = [image_server.base]
+    accepting = make_app(job_workers=0, job_url_allowlist=allow)
+    url = image_server.add("/a.png", image("closed"))
+    job_id = accepting.post("/v1/jobs", json={"urls": [url]}).json()["id"]
+    inputs = tmp_path / "data" / "jobs" / job_id / "input"
+    inputs.mkdir(parents=True)
+    (inputs / ".u0000000.part").symlink_to("/dev/full")  # the download's writes: a real ENOSPC
+    close(accepting)
+
+    done = wait_for_job(make_app(job_url_allowlist=allow), job_id)
+    assert done["state"] == "failed"
+    assert done["error"] == MESSAGE

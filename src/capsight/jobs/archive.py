@@ -8,7 +8,8 @@ a symlink, encrypted, hidden (``.DS_Store``, ``__MACOSX/._x.jpg``), not an image
 limit, or named so that it would land outside the job folder (``../x``, ``/etc/x``, ``C:\\x``).
 
 ``extract`` then trusts none of those claims either: it counts the bytes it actually writes, per
-member and in total, and stops at the declared sizes.
+member and in total, and stops at the declared sizes. A full disk raises ``DiskFull`` (the job fails)
+instead of becoming each member's error row.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from capsight.errors import BadRequest, PayloadTooLarge
 from capsight.imaging import detect_format
 from capsight.imaging.decode import IMAGE_SUFFIXES
+from capsight.jobs.diskfull import DiskFull, is_disk_full
 
 CHUNK = 1024 * 1024
 MAX_NAME_BYTES = 255
@@ -210,7 +212,9 @@ def extract(archive: Path, plan: ZipPlan, dest: Path, cancel: threading.Event | 
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if target.is_dir():
                     raise IsADirectoryError("a folder of the same name is in the zip")
-            except OSError:
+            except OSError as exc:
+                if is_disk_full(exc):
+                    raise DiskFull() from exc
                 result.broken.append(
                     (rel, "NameClash: another member of the zip has a path through this name")
                 )
@@ -227,6 +231,8 @@ def extract(archive: Path, plan: ZipPlan, dest: Path, cancel: threading.Event | 
                 result.broken.append((rel, f"CorruptArchiveMember: {exc}"))
                 continue
             except OSError as exc:  # never show the server's own paths (exc.filename) to the client
+                if is_disk_full(exc):  # the server's trouble: not this member's error row
+                    raise DiskFull() from exc
                 result.broken.append((rel, f"CorruptArchiveMember: {exc.strerror or type(exc).__name__}"))
                 continue
             written_total += written

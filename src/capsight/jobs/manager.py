@@ -33,6 +33,8 @@ from capsight.errors import CapsightError
 from capsight.inference.classifier import Classifier
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.archive import ZipLimits
+from capsight.jobs.diskfull import MESSAGE as DISK_FULL
+from capsight.jobs.diskfull import is_disk_full
 from capsight.jobs.downloads import DownloadLimits
 from capsight.jobs.layout import JobPaths
 from capsight.jobs.pipeline import JobEnv, run_job
@@ -308,7 +310,9 @@ class JobManager:
         except Exception as exc:
             logger.exception("job %s failed", job.id)
             self._publish(job)
-            final = self._fail(job, f"Internal error: {type(exc).__name__}: {exc}")
+            # A full disk (a download, a results write) is said as such, not as a bug of the server.
+            message = DISK_FULL if is_disk_full(exc) else f"Internal error: {type(exc).__name__}: {exc}"
+            final = self._fail(job, message)
         finally:
             with self._lock:
                 self._cancels.pop(job.id, None)

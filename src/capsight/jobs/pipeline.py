@@ -22,6 +22,7 @@ from capsight.batch.resultlog import ResultLog
 from capsight.inference.classifier import Classifier
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.archive import ZipLimits, extract, inspect_zip
+from capsight.jobs.diskfull import DiskFull
 from capsight.jobs.downloads import DownloadLimits, download_all
 from capsight.jobs.layout import JobPaths, read_json, write_json
 from capsight.jobs.tally import ResultTally
@@ -56,7 +57,11 @@ def _prepare_zip(paths: JobPaths, env: JobEnv, cancel: threading.Event) -> dict[
         plan = inspect_zip(paths.upload, env.zip_limits)
         staging = paths.root / "input.part"
         shutil.rmtree(staging, ignore_errors=True)
-        extracted = extract(paths.upload, plan, staging, cancel)
+        try:
+            extracted = extract(paths.upload, plan, staging, cancel)
+        except DiskFull:
+            shutil.rmtree(staging, ignore_errors=True)  # a half-extracted copy holds space others need
+            raise
         if not extracted.complete:
             return None
         write_json(
