@@ -70,7 +70,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="on a rerun with the same --out, classify again the images that failed before",
     )
-    batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    batch.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress (a bar on a terminal, else a line every 30 s on stderr)",
+    )
     batch.set_defaults(handler=run_batch_command)
 
     report = subparsers.add_parser(
@@ -88,9 +92,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from capsight.batch.options import BatchOptions, BatchProgress
+    from capsight.batch.options import BatchOptions
+    from capsight.batch.progress import BatchProgressView
     from capsight.batch.runner import run_batch
     from capsight.errors import NotFound
     from capsight.inference import OnnxClassifier
@@ -114,23 +117,12 @@ def run_batch_command(args: argparse.Namespace) -> int:
         retry_errors=args.retry_errors,
     )
     classifier = OnnxClassifier(model_dir, intra_op_threads=args.threads)
-    bar: tqdm[Any] | None = None
-
-    def progress(p: BatchProgress) -> None:
-        nonlocal bar
-        if args.no_progress:
-            return
-        if bar is None:
-            # initial= makes rate and ETA count only this run's images.
-            bar = tqdm(total=p.total, initial=p.done, unit="img", file=sys.stderr, dynamic_ncols=True)
-        bar.update(p.done - bar.n)
-        bar.set_postfix(errors=p.errors, refresh=False)
-
+    view = None if args.no_progress else BatchProgressView(sys.stderr)
     try:
-        summary = run_batch(args.sources, args.out, classifier, options, progress_callback=progress)
+        summary = run_batch(args.sources, args.out, classifier, options, progress_callback=view)
     finally:
-        if bar is not None:
-            bar.close()
+        if view is not None:
+            view.close()
     counts = ", ".join(f"{label} {n}" for label, n in summary.counts.items())
     if summary.processed_this_run:
         speed = f"in {summary.elapsed_seconds:.1f} s, {summary.images_per_second:.1f} images/s"

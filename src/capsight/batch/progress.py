@@ -1,0 +1,77 @@
+"""Progress of ``capsight batch`` on stderr: a bar on a terminal, plain lines everywhere else.
+
+Why two: tqdm redraws its bar with carriage returns ten times a second. Into a log file, a pipe,
+``nohup`` or a CI job that is one ever-growing line (megabytes over a long run) that ``tail`` and
+``grep`` cannot read. Off a terminal we print a whole line now and then instead, and always the last.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO, Any
+
+from capsight.batch.options import BatchProgress
+
+PLAIN_INTERVAL_S = 30.0  # one line per half minute keeps a day-long run's log short
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class BatchProgressView:
+    """Called with each ``BatchProgress``; ``close()`` finishes the display (also after a Ctrl-C)."""
+
+    def __init__(self, stream: IO[str] | None = None, *, interval_s: float = PLAIN_INTERVAL_S) -> None:
+        self.stream = stream or sys.stderr
+        self.interval_s = interval_s
+        self._terminal = _is_terminal(self.stream)
+        self._bar: Any = None
+        self._started = time.monotonic()
+        self._first: BatchProgress | None = None
+        self._last: BatchProgress | None = None
+        self._printed: BatchProgress | None = None
+        self._printed_at = 0.0
+
+    def __call__(self, progress: BatchProgress) -> None:
+        if self._terminal:
+            self._draw_bar(progress)
+            return
+        if self._first is None:
+            self._first = progress
+        self._last = progress
+        now = time.monotonic()
+        if self._printed is None or now - self._printed_at >= self.interval_s:
+            self._print_line(progress, now)
+
+    def _draw_bar(self, progress: BatchProgress) -> None:
+        from tqdm import tqdm
+
+        if self._bar is None:
+            # initial= makes rate and ETA count only this run's images.
+            self._bar = tqdm(
+                total=progress.total, initial=progress.done, unit="img", file=self.stream, dynamic_ncols=True
+            )
+        self._bar.update(progress.done - self._bar.n)
+        self._bar.set_postfix(errors=progress.errors, refresh=False)
+
+    def _print_line(self, progress: BatchProgress, now: float) -> None:
+        share = 100 * progress.done / progress.total if progress.total else 100.0
+        assert self._first is not None
+        elapsed = now - self._started
+        rate = (progress.done - self._first.done) / elapsed if elapsed > 0 else 0.0
+        self.stream.write(
+            f"{progress.done}/{progress.total} images ({share:.0f}%), {progress.errors} errors, "
+            f"{rate:.1f} img/s\n"
+        )
+        self.stream.flush()
+        self._printed, self._printed_at = progress, now
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        elif self._last is not None and self._last != self._printed:
+            self._print_line(self._last, time.monotonic())
