@@ -10,9 +10,12 @@ from __future__ import annotations
 import io
 import struct
 
-from PIL import Image
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
 
 from capsight.imaging.decode import decode_image
+from imaging.icc import adobe_to_srgb, rgb_profile
 
 RED = (220, 30, 30)
 BLUE = (30, 30, 220)
@@ -65,3 +68,45 @@ def test_rotated_jpeg_whose_exif_cannot_be_rewritten_reports_its_upright_size() 
     assert decoded.image.size == (40, 60)
     assert (decoded.width, decoded.height) == (40, 60)
     assert near(colour(decoded.image, (20, 5)), RED, 40)  # the left edge is now the top
+
+
+# -- ICC colour profiles ---------------------------------------------------------------------------
+
+CAMERA_GREEN = (60, 150, 90)  # as stored in an Adobe RGB photo; far from the same numbers in sRGB
+
+
+@pytest.mark.parametrize(("fmt", "min_side"), [("PNG", None), ("JPEG", 8), ("WEBP", None), ("TIFF", None)])
+def test_adobe_rgb_photo_is_converted_to_srgb(fmt: str, min_side: int | None) -> None:
+    """Read as sRGB, a camera's Adobe RGB (or a phone's Display P3) photo is washed out."""
+    params: dict[str, object] = {"icc_profile": rgb_profile()}
+    if fmt in ("JPEG", "WEBP"):
+        params["quality"] = 95
+    data = encode(Image.new("RGB", (40, 30), CAMERA_GREEN), fmt, **params)
+    decoded = decode_image(data, min_side=min_side)
+    assert near(colour(decoded.image, (5, 5)), adobe_to_srgb(CAMERA_GREEN), 4)  # (0, 151, 86)
+
+
+def test_transparent_photo_with_a_profile_is_converted_then_composited() -> None:
+    data = encode(Image.new("RGBA", (10, 10), (*CAMERA_GREEN, 0)), "PNG", icc_profile=rgb_profile())
+    assert colour(decode_image(data).image, (5, 5)) == (255, 255, 255)
+    data = encode(Image.new("RGBA", (10, 10), (*CAMERA_GREEN, 255)), "PNG", icc_profile=rgb_profile())
+    assert near(colour(decode_image(data).image, (5, 5)), adobe_to_srgb(CAMERA_GREEN), 4)
+
+
+def test_srgb_tagged_photo_keeps_its_exact_pixels() -> None:
+    """Most phone photos say sRGB: they are not run through a transform that could shift a level."""
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    noise = np.random.default_rng(2).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    decoded = decode_image(encode(Image.fromarray(noise), "PNG", icc_profile=srgb))
+    assert np.array_equal(np.asarray(decoded.image), noise)
+
+
+def test_unreadable_icc_profile_is_ignored() -> None:
+    data = encode(Image.new("RGB", (10, 10), CAMERA_GREEN), "PNG", icc_profile=b"not a profile" * 20)
+    assert colour(decode_image(data).image, (5, 5)) == CAMERA_GREEN
+
+
+def test_profile_for_other_pixels_than_the_image_is_ignored() -> None:
+    """An RGB profile on a greyscale image (a careless editor) describes nothing: keep the grey."""
+    data = encode(Image.new("L", (10, 10), 90), "PNG", icc_profile=rgb_profile())
+    assert colour(decode_image(data).image, (5, 5)) == (90, 90, 90)

@@ -6,8 +6,9 @@ Why this is careful:
   microseconds, not gigabytes.
 - JPEGs are decoded at reduced scale (libjpeg DCT scaling through Pillow's ``draft``) when the model
   needs far fewer pixels: a 1080x1920 phone photo decodes at 1/4 scale, several times faster.
-- EXIF orientation is applied, and every mode (CMYK, greyscale, palette, 16-bit, alpha) is
-  converted to plain RGB the same way for training and serving.
+- EXIF orientation is applied, an embedded ICC profile other than sRGB (Display P3, Adobe RGB, a
+  CMYK press profile) is converted to sRGB (``colour.py``), and every mode (CMYK, greyscale,
+  palette, 16-bit, alpha) is converted to plain RGB the same way for training and serving.
 - HEIC/HEIF (what iPhones shoot) is read through the optional ``pillow-heif`` package (the
   ``capsight[heic]`` extra, which ``make serve`` installs); AVIF through Pillow itself.
 """
@@ -25,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
 from capsight.errors import EmptyFile, ImageTooLarge, InvalidImage
+from capsight.imaging.colour import to_srgb
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +239,7 @@ def decode_image(
             # animation, which a hostile GIF can make arbitrarily slow.
             image.load()
             swapped = _apply_exif_orientation(image)
-            rgb = _to_rgb(image)
+            rgb = _to_rgb(to_srgb(image))
             rgb.load()
     except (ImageTooLarge, InvalidImage):
         raise

@@ -1,0 +1,66 @@
+"""Embedded ICC colour profiles: pixels are converted to sRGB before the model sees them.
+
+Why: phones and cameras tag photos with the colour space their numbers are in (Display P3 on
+iPhones, Adobe RGB on cameras, a press profile on CMYK files). The same red cap is stored as
+different numbers in each; read as if they were sRGB, a P3 or Adobe RGB photo looks washed out
+and a CMYK one off-colour. Converting to sRGB (what browsers show) gives the model one meaning
+for a pixel value. Training decodes through the same function, so both sides see the same pixels.
+
+Photos already in sRGB (most of them) are left untouched, not run through a no-op transform, so
+their pixels stay bit-identical. A profile that cannot be read is ignored: the pixels are kept
+as they are, which is what every viewer without colour management shows.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+
+from PIL import Image, ImageCms
+
+logger = logging.getLogger(__name__)
+
+# Pillow modes the conversion takes, by the ICC colour space their profile must declare.
+_MODES_BY_SPACE = {"RGB": ("RGB", "RGBA"), "CMYK": ("CMYK",), "GRAY": ("L",)}
+_MAX_ICC_BYTES = 4 << 20  # a real profile is a few KB (a CMYK press profile up to ~2 MB)
+
+
+@functools.cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@functools.lru_cache(maxsize=32)
+def _transform(icc: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTransform | None:
+    """The transform from ``icc`` to sRGB (cached: building one costs more than applying it to a
+    downscaled photo, and a fleet of the same phones sends the same few profiles). None when the
+    profile is sRGB already or does not describe ``in_mode`` pixels."""
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    space = profile.profile.xcolor_space.strip()
+    if in_mode not in _MODES_BY_SPACE.get(space, ()):
+        return None
+    if "srgb" in ImageCms.getProfileDescription(profile).lower():
+        return None
+    return ImageCms.buildTransform(
+        profile, _srgb(), in_mode, out_mode, renderingIntent=ImageCms.Intent.PERCEPTUAL
+    )
+
+
+def to_srgb(image: Image.Image) -> Image.Image:
+    """``image`` in sRGB (RGB, or RGBA when it has alpha) if it carries a usable non-sRGB profile;
+    else ``image`` itself, unchanged."""
+    icc = image.info.get("icc_profile")
+    if not icc or not isinstance(icc, bytes) or len(icc) > _MAX_ICC_BYTES:
+        return image
+    if image.mode not in ("RGB", "RGBA", "CMYK", "L"):
+        return image
+    out_mode = "RGBA" if image.mode == "RGBA" else "RGB"
+    try:
+        transform = _transform(icc, image.mode, out_mode)
+        if transform is None:
+            return image
+        return ImageCms.applyTransform(image, transform) or image
+    except Exception:
+        logger.debug("ignoring an unusable ICC profile", exc_info=True)
+        return image
