@@ -155,3 +155,19 @@ def test_report_takes_the_run_folder_and_refuses_what_is_not_a_results_log(
     assert main(["report", str(photo)]) == 2
     assert "holds no batch results" in capsys.readouterr().err
     assert not (tmp_path / "report.html").exists()
+
+
+def test_a_moved_image_is_previewed_from_its_copy_not_from_a_newcomer_under_its_name(
+    classifier: OnnxClassifier, tmp_path: Path
+) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    (inbox / "IMG_1.png").write_bytes(solid_image_bytes(GREY, "PNG"))
+    run_batch([str(inbox)], out, classifier, BatchOptions(sort="move"))
+    (inbox / "IMG_1.png").write_bytes(solid_image_bytes((20, 230, 20), "PNG", size=(90, 60)))  # not yet run
+
+    page = _parse(write_report(out, least_confident=1).read_text())
+
+    assert len(page.images) == 1
+    thumb = Image.open(io.BytesIO(base64.b64decode(page.images[0].split(",", 1)[1]))).convert("RGB")
+    assert thumb.getpixel((5, 5)) == pytest.approx(GREY, abs=3)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import RESULTS_JSONL, read_records
-from capsight.batch.sources import ObjectReader
+from capsight.batch.sources import ObjectReader, file_fingerprint
 from capsight.batch.svg import bar_chart, histogram
 from capsight.errors import BadRequest, NotFound
 from capsight.imaging import decode_image
@@ -82,6 +82,22 @@ def thumbnail_data_uri(key: str, reader: ObjectReader) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _thumbnail(record: ResultRecord, reader: ObjectReader, base_dir: Path | None) -> str | None:
+    """The preview of the image this record classified, or None.
+
+    The sorted copy comes first: after ``--sort move`` the source path may hold another photo by
+    now (an inbox refilled under the same names), which must not stand in for this one. The source
+    is used only while it is still the file that was classified (same size and modification time).
+    """
+    if record.sorted_to and base_dir is not None:
+        uri = thumbnail_data_uri(str(base_dir / record.sorted_to), reader)
+        if uri is not None:
+            return uri
+    if not record.same_file(file_fingerprint(record.path)):
+        return None
+    return thumbnail_data_uri(record.path, reader)
+
+
 def _counts_table(counts: dict[str, int], total: int) -> str:
     rows = "".join(
         f'<tr class="class-count" data-label="{escape(label)}"><td>{escape(label)}</td>'
@@ -99,9 +115,7 @@ def _least_confident(data: ReportData, limit: int, reader: ObjectReader, base_di
         return '<p class="muted">No classified images.</p>'
     cards = []
     for record in unsure:
-        uri = thumbnail_data_uri(record.path, reader)
-        if uri is None and record.sorted_to and base_dir is not None:  # moved by --sort move
-            uri = thumbnail_data_uri(str(base_dir / record.sorted_to), reader)
+        uri = _thumbnail(record, reader, base_dir)
         img = (
             f'<img src="{uri}" alt="{escape(record.path)}">'
             if uri
