@@ -164,7 +164,9 @@ def test_keys_on_postgres_via_environment(
         ("oracle+nosuchdriver://capsight:s3cret@127.0.0.1/capsight", "use sqlite:///PATH or postgresql://"),
     ],
 )
-@pytest.mark.parametrize("argv", [["keys", "list"], ["keys", "create", "--name", "x"], ["db", "upgrade"]])
+@pytest.mark.parametrize(
+    "argv", [["keys", "list"], ["keys", "create", "--name", "x"], ["db", "upgrade"], ["db", "status"]]
+)
 def test_a_wrong_or_unreachable_database_is_one_line_without_the_password(
     url: str,
     expected: str,
@@ -184,3 +186,92 @@ def test_a_wrong_or_unreachable_database_is_one_line_without_the_password(
     [line] = captured.err.splitlines()
     assert line.startswith("capsight: error: ") and expected in line, line
     assert "s3cret" not in line
+
+
+# ------------------------------------------------------------------------------------- db status
+def test_db_status_of_a_missing_database_creates_nothing(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("db", "status") == 1
+    out = capsys.readouterr().out
+    assert f"sqlite:///{data_dir / 'capsight.db'}" in out and "no database file yet" in out
+    assert not (data_dir / "capsight.db").exists()
+    assert run("db", "status", "--json") == 1
+    assert json.loads(capsys.readouterr().out)["exists"] is False
+
+
+def test_db_status_counts_what_the_database_holds(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from capsight.store.models import Job
+
+    db = db_of(data_dir)
+    old, new = datetime(2026, 1, 2, 3, 4, tzinfo=UTC), datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+    write_batch(db, None, [(make_record(request_id="a", created_at=old), None)])
+    write_batch(db, None, [(make_record(request_id="b", created_at=new), None)])
+    keys = KeyStore(db)
+    keys.create_key("one")
+    keys.revoke_key(keys.create_key("two")[0])
+    with db.session() as session, session.begin():
+        session.add_all(
+            [Job(id=f"j{i}", state=state) for i, state in enumerate(["queued", "failed", "failed"])]
+        )
+    db.dispose()
+    monkeypatch.setenv("CAPSIGHT_RETENTION_DAYS", "30")
+
+    assert run("db", "status") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("schema:") and "this release's head" in lines[1]
+    assert "requests:        2 (oldest 2026-01-02 03:04 UTC, newest 2026-11-20 08:30 UTC)" in lines
+    assert "classifications: 2" in lines
+    assert "api keys:        1 active, 1 revoked" in lines
+    assert "jobs:            failed 2, queued 1" in lines
+    assert "retention:       30 days (`capsight db purge`)" in lines
+
+    assert run("db", "status", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["schema"]["verdict"] == "current" and report["schema"]["current"] == [
+        report["schema"]["head"]
+    ]
+    assert (report["requests"], report["classifications"]) == (2, 2)
+    assert report["oldest_request"] == old.isoformat() and report["newest_request"] == new.isoformat()
+    assert report["jobs"] == {"failed": 2, "queued": 1}
+
+
+def test_db_status_says_when_the_schema_needs_an_upgrade(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 1 when behind, so a deploy script can gate on it; a newer release's schema is usable (0)."""
+    db = db_of(data_dir)
+    db.migrate()
+    db.downgrade("0003")
+    db.dispose()
+    assert run("db", "status") == 1
+    out = capsys.readouterr().out
+    assert "0003, behind this release's" in out and "run `capsight db upgrade`" in out
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM alembic_version")
+    db.dispose()
+    assert run("db", "status") == 1
+    assert "empty, no tables yet" in capsys.readouterr().out
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('9999_from_the_future')")
+    db.dispose()
+    assert run("db", "status", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["schema"]["verdict"] == "newer"
+
+
+def test_db_status_on_postgres_hides_the_password(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The test server trusts local connections, so it accepts (and ignores) any password.
+    url = postgres_server.create_schema().replace("://capsight@", "://capsight:s3cret@")
+    assert ":s3cret@" in url
+    monkeypatch.setenv("CAPSIGHT_DATABASE_URL", url)
+    db = Database(url)
+    write_batch(db, None, [(make_record(request_id="pg"), None)])
+    db.dispose()
+    assert run("db", "status") == 0
+    out = capsys.readouterr().out
+    assert "postgresql+psycopg://capsight:***@" in out and "requests:        1 (" in out
+    assert "s3cret" not in out

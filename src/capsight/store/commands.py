@@ -47,6 +47,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="days, up to 36500 (default: CAPSIGHT_RETENTION_DAYS)",
     )
     purge.set_defaults(handler=db_purge)
+    status = db_sub.add_parser(
+        "status", help="where the database is, whether its schema is current, and what it holds"
+    )
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(handler=db_status)
 
 
 @contextlib.contextmanager
@@ -157,3 +162,22 @@ def db_purge(args: argparse.Namespace) -> int:
         f"{result.images} images older than {days:g} days"
     )
     return 0
+
+
+def db_status(args: argparse.Namespace) -> int:
+    """Exit 0 when the schema is this release's (or a newer one's), 1 when it needs `db upgrade`
+    (behind, empty or no database yet): a deploy script or init container can gate on it."""
+    from capsight.settings import Settings
+    from capsight.store.status import database_status, render_status
+
+    settings = Settings()
+    # Reading the revision announces Alembic's "Context impl" twice: noise around a report.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    with _database(settings.resolved_database_url()) as db:
+        status = database_status(db)
+    if args.json:
+        print(json.dumps(status.to_dict()))
+    else:
+        print("\n".join(render_status(status, retention_days=settings.retention_days)))
+    verdict = status.schema.verdict if status.schema is not None else "missing"
+    return 0 if verdict in {"current", "newer"} else 1
