@@ -144,8 +144,22 @@ def csv_columns(labels: Sequence[str]) -> list[str]:
     ]
 
 
+# What a spreadsheet (Excel, LibreOffice, Google Sheets) reads as the start of a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
-    return "" if value is None else value
+    """A CSV cell; text a spreadsheet would run as a formula gets a leading ``'``.
+
+    Why: paths are file names the user did not choose (a zip member ``=HYPERLINK(...).jpg`` in a job,
+    a name from a camera or a download), and a cell that starts with ``=`` runs when the CSV is opened
+    (OWASP "CSV injection"). The apostrophe shows as text; results.jsonl keeps the exact name.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def to_csv(records: Iterable[ResultRecord], labels: Sequence[str]) -> str:
@@ -158,12 +172,12 @@ def to_csv(records: Iterable[ResultRecord], labels: Sequence[str]) -> str:
     for rec in records:
         writer.writerow(
             [
-                rec.path,
+                _cell(rec.path),
                 _cell(rec.label),
                 _cell(rec.confidence),
                 *[_cell(rec.probabilities.get(lab)) for lab in labels],
-                rec.model,
-                rec.model_version,
+                _cell(rec.model),
+                _cell(rec.model_version),
                 _cell(rec.width),
                 _cell(rec.height),
                 _cell(rec.error),
