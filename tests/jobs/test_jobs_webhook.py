@@ -180,3 +180,22 @@ def test_a_delivery_cut_short_by_shutdown_is_sent_by_the_next_server(make_app: J
         assert status["webhook"]["attempts"] >= 2
     finally:
         receiver.close()
+
+
+def test_a_failing_receiver_does_not_hold_back_other_jobs_webhooks(make_app: JobApp) -> None:
+    """One thread delivered every webhook in turn, so a receiver answering 503 held every other
+    client's webhook back through its five tries and 15 s of backoff (a hanging one: over a minute)."""
+    failing, healthy = WebhookReceiver([503] * 10), WebhookReceiver()
+    try:
+        client = make_app(webhook_secret=WEBHOOK_SECRET, webhook_allowlist=[failing.base, healthy.base])
+        first = post_zip(client, labelled_zip(["closed"])[0], webhook_url=failing.base).json()["id"]
+        failing.wait_for(1)  # the first job ended and its delivery has begun
+        second = post_zip(client, labelled_zip(["opened"])[0], webhook_url=healthy.base).json()["id"]
+
+        (call,) = healthy.wait_for(1)
+        assert json.loads(call.body)["job"]["id"] == second
+        assert len(failing.received) < 5  # the first delivery is still retrying
+        assert "state" not in client.get(f"/v1/jobs/{first}").json()["webhook"]  # not ended either
+    finally:
+        failing.close()
+        healthy.close()
