@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
+from capsight.errors import InvalidImage
 from capsight.imaging.decode import decode_image
+from imaging import corpus
+from imaging.corpus import Colour
 from imaging.icc import adobe_to_srgb, rgb_profile
 
 RED = (220, 30, 30)
@@ -110,3 +114,64 @@ def test_profile_for_other_pixels_than_the_image_is_ignored() -> None:
     """An RGB profile on a greyscale image (a careless editor) describes nothing: keep the grey."""
     data = encode(Image.new("L", (10, 10), 90), "PNG", icc_profile=rgb_profile())
     assert colour(decode_image(data).image, (5, 5)) == (90, 90, 90)
+
+
+# -- the corpus: what phones, cameras, editors and browsers send -----------------------------------
+
+
+@pytest.mark.parametrize("build", corpus.DECODES_TO_ITS_COLOUR, ids=lambda build: build.__name__)
+@pytest.mark.parametrize("min_side", [None, 32])
+def test_real_world_upload_decodes_to_its_colour(
+    build: Callable[[Colour], bytes], min_side: int | None
+) -> None:
+    decoded = decode_image(build(BLUE), min_side=min_side)
+    image = decoded.image
+    assert image.mode == "RGB"
+    assert near(colour(image, (image.width // 2, image.height // 2)), BLUE, 8)
+
+
+def test_mpo_from_a_phone_is_its_first_picture_at_reduced_scale() -> None:
+    decoded = decode_image(corpus.mpo(BLUE), min_side=224)
+    assert (decoded.format, decoded.width, decoded.height) == ("JPEG", 640, 480)
+    assert decoded.image.size == (320, 240)  # the DCT-scaled decode works on an MPO as on a JPEG
+
+
+def test_transparent_parts_become_white_not_black() -> None:
+    border = decode_image(corpus.palette_png_with_transparent_border(BLUE)).image
+    assert colour(border, (2, 2)) == (255, 255, 255)  # index 0 is black in the palette
+    assert colour(border, (32, 24)) == BLUE
+    assert colour(decode_image(corpus.grey_alpha_png(BLUE)).image, (3, 3)) == (255, 255, 255)
+
+
+@pytest.mark.parametrize(
+    ("build", "size"),
+    [(corpus.plain("PNG", (1, 20_000)), (1, 20_000)), (corpus.plain("JPEG", (20_000, 1)), (20_000, 1))],
+)
+def test_extreme_shapes_keep_their_size(build: Callable[[Colour], bytes], size: tuple[int, int]) -> None:
+    decoded = decode_image(build(BLUE), min_side=224)
+    assert (decoded.width, decoded.height) == size
+    assert decoded.image.size == size  # no DCT reduction can keep a 1 px side at 224
+
+
+def test_rotated_non_square_jpeg_at_reduced_scale_is_upright() -> None:
+    """Phones store portrait photos as landscape + EXIF 6: the reduced decode must turn too."""
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    data = encode(red_left_blue_right(1600, 900), "JPEG", exif=exif.tobytes(), quality=90)
+    decoded = decode_image(data, min_side=224)
+    assert (decoded.width, decoded.height) == (900, 1600)
+    assert decoded.image.size == (225, 400)
+    assert near(colour(decoded.image, (112, 20)), RED, 30)  # the left half is now the top
+    assert near(colour(decoded.image, (112, 380)), BLUE, 30)
+
+
+@pytest.mark.parametrize("name", sorted(corpus.truncations()))
+def test_truncated_upload_is_invalid(name: str) -> None:
+    with pytest.raises(InvalidImage, match="corrupt or truncated"):
+        decode_image(corpus.truncations()[name], min_side=32)
+
+
+@pytest.mark.parametrize("name", sorted(corpus.NOT_IMAGES))
+def test_not_an_image_is_invalid(name: str) -> None:
+    with pytest.raises(InvalidImage, match="not a supported image"):
+        decode_image(corpus.NOT_IMAGES[name])
