@@ -100,6 +100,8 @@ MEANINGS: dict[str, str] = {
     "max_job_images": "Most images in one job (zip members or URLs).",
     "max_job_uncompressed_bytes": "Most bytes a job's zip may inflate to (the sizes its directory claims, "
     "checked before extraction and enforced during it); zip bombs get 413.",
+    "max_queued_jobs": "Most jobs waiting in the queue (all replicas together); past this, `POST /v1/jobs` "
+    "gets 503 with Retry-After before the upload is read. `0`: no limit.",
 }
 
 HEADER = "| Variable | Default | Meaning |\n|---|---|---|"

@@ -138,6 +138,7 @@ class Settings(BaseSettings):
     max_job_upload_bytes: int = Field(512 * 1024 * 1024, ge=1)
     max_job_images: int = Field(100_000, ge=1)
     max_job_uncompressed_bytes: int = Field(2 * 1024 * 1024 * 1024, ge=1)
+    max_queued_jobs: int = Field(1000, ge=0)  # 0 = no limit; each queued zip holds its upload on disk
 
     def __init__(self, *args: Any, **values: Any) -> None:
         """Read and check; every bad value ends up in one :class:`InvalidSettings` line."""

@@ -254,3 +254,23 @@ def test_a_data_disk_that_cannot_take_the_upload_is_503_not_500(make_app: JobApp
     assert response.status_code == 503
     assert response.json()["error"].startswith("Cannot keep the upload: the job folder cannot be created")
     assert "retry-after" in response.headers
+
+
+def test_a_full_job_queue_is_503_with_retry_after_before_the_upload_is_kept(
+    make_app: JobApp, tmp_path: Path
+) -> None:
+    """Nothing bounded the queue: a client could queue thousands of 512 MB zips, each kept on the data
+    disk until a worker got to it."""
+    client = make_app(job_workers=0, max_queued_jobs=2)  # nothing runs: every job stays queued
+    data, _ = labelled_zip(["closed"])
+    first, second = (post_zip(client, data).json()["id"] for _ in range(2))
+
+    refused = post_zip(client, data)
+    assert refused.status_code == 503, refused.text
+    assert "queue is full" in refused.json()["error"]
+    assert int(refused.headers["retry-after"]) >= 1
+    assert sorted(p.name for p in (tmp_path / "data" / "jobs").iterdir()) == sorted([first, second])
+    assert client.post("/v1/jobs", json={"urls": ["https://x.example/a.png"]}).status_code == 503
+
+    assert client.delete(f"/v1/jobs/{first}").status_code == 200  # a place in the queue is free again
+    assert post_zip(client, data).status_code == 202

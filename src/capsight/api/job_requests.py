@@ -27,6 +27,7 @@ from capsight.jobs.values import JobSpec
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_WEBHOOK_URL = 2000
+QUEUE_FULL_RETRY_S = 30.0  # a queued job takes seconds to minutes: asking again at once is no use
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,16 @@ class NewJob:
 
 def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
+
+
+def check_queue(manager: JobManager) -> None:
+    """503 while ``max_queued_jobs`` wait: checked before the body is read, so a refused client has
+    not uploaded its zip first, and the queue (each zip job's upload on the data disk) stays bounded."""
+    limit = manager.settings.max_queued_jobs
+    if limit and manager.store.count_queued() >= limit:
+        raise ServiceUnavailable(
+            f"The job queue is full ({limit} jobs waiting); retry later.", retry_after=QUEUE_FULL_RETRY_S
+        )
 
 
 def _check_webhook(manager: JobManager, url: str | None) -> str | None:

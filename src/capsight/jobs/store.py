@@ -128,6 +128,16 @@ class JobStore:
         with self.db.session() as session:
             return [_info(row) for row in session.scalars(query)]
 
+    def count_queued(self) -> int:
+        """Jobs waiting for a worker, on every replica: what ``max_queued_jobs`` bounds."""
+        load_sqlalchemy()
+        from sqlalchemy import func, select
+
+        from capsight.store.models import Job
+
+        with self.db.session() as session:
+            return int(session.scalar(select(func.count()).select_from(Job).where(Job.state == QUEUED)) or 0)
+
     def request_cancel(self, job_id: str) -> tuple[JobInfo | None, bool]:
         """A queued job is cancelled at once (second value True: this call ended it); a running one
         is flagged and its worker stops at the next batch."""

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from python_multipart.multipart import parse_options_header
 
-from capsight.api.job_requests import base_url, json_job, zip_job
+from capsight.api.job_requests import base_url, check_queue, json_job, zip_job
 from capsight.api.routes.common import error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import AdminAccess, ClassifyAccess
@@ -50,7 +50,10 @@ _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
     403: error_doc("The credentials lack the needed scope."),
     429: error_doc("Rate limit exceeded."),
-    503: error_doc("The job database is unreachable, or this server has no database."),
+    503: error_doc(
+        "The job database is unreachable, this server has no database, or the job queue is full "
+        "(max_queued_jobs; with Retry-After)."
+    ),
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: error_doc("No such job (or not yours).")}
 _RESULT_ANSWERS: dict[int | str, dict[str, Any]] = {
@@ -126,6 +129,7 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
     ...}``; optional ``webhook_url``. Answers 202 with the job and its ``Location`` at once."""
     manager = _manager(request)
     ctype, _ = parse_options_header(request.headers.get("content-type", ""))
+    await _db(check_queue, manager)
     job_id = new_job_id()
     if ctype == b"multipart/form-data":
         new = await zip_job(request, manager, job_id)
