@@ -144,6 +144,21 @@ def test_transparent_parts_become_white_not_black() -> None:
 
 
 @pytest.mark.parametrize(
+    ("mode", "key", "inside", "expected"), [("RGB", (0, 0, 0), BLUE, BLUE), ("L", 0, 90, (90, 90, 90))]
+)
+def test_colour_keyed_png_transparency_becomes_white(
+    mode: str, key: object, inside: object, expected: tuple[int, int, int]
+) -> None:
+    """A truecolour or grey PNG whose tRNS names one transparent colour (what some editors export
+    for a cut-out): those pixels were kept as their key colour, black, where a viewer shows none."""
+    image = Image.new(mode, (20, 20), key)  # type: ignore[arg-type]
+    image.paste(inside, (5, 5, 15, 15))  # type: ignore[arg-type]
+    decoded = decode_image(encode(image, "PNG", transparency=key))
+    assert colour(decoded.image, (1, 1)) == (255, 255, 255)
+    assert colour(decoded.image, (10, 10)) == expected
+
+
+@pytest.mark.parametrize(
     ("build", "size"),
     [(corpus.plain("PNG", (1, 20_000)), (1, 20_000)), (corpus.plain("JPEG", (20_000, 1)), (20_000, 1))],
 )

@@ -147,6 +147,11 @@ def _float_peak(image: Image.Image) -> float:
 
 def _to_rgb(image: Image.Image) -> Image.Image:
     mode = image.mode
+    if mode in ("RGB", "L", "1") and "transparency" in image.info:
+        # A colour key (PNG tRNS on a truecolour or grey image): the pixels of that colour are
+        # transparent, as a palette's are, and are composited on white below (else they stay black).
+        image = image.convert("RGBA")
+        mode = image.mode
     if mode == "RGB":
         return image
     if mode.startswith("I;16"):
