@@ -22,6 +22,7 @@ from capsight.batch.options import BatchOptions, BatchProgress, BatchSummary
 from capsight.batch.outputs import RESULTS_CSV, SUMMARY_JSON, summarise, write_outputs
 from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import RESULTS_JSONL, ResultLog
+from capsight.batch.runlock import run_lock
 from capsight.batch.sorting import REVIEW_FOLDER, Sorter, check_same_sorting, sort_options
 from capsight.batch.sources import ObjectReader, any_s3, expand_sources, file_fingerprint
 from capsight.errors import BadRequest
@@ -91,7 +92,7 @@ def run_batch(
     if options.sort in ("move", "link") and any_s3(keys):
         raise BadRequest(f"--sort {options.sort} needs local files; use --sort copy for s3:// sources.")
 
-    with ResultLog(out / RESULTS_JSONL) as results:
+    with run_lock(out), ResultLog(out / RESULTS_JSONL) as results:
         _check_same_model(results.records, meta, results.path)
         check_same_sorting(out, options.sort, options.min_confidence, results.records)
         # Stat'ed once, here: a file that changes after this is classified again by the next run.
