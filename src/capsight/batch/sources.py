@@ -108,9 +108,20 @@ def _inside(path: Path, excluded: Collection[Path]) -> bool:
     return any(path == item or item in path.parents for item in excluded)
 
 
+def _unlistable(exc: OSError) -> None:
+    """os.walk's default is to skip a folder it cannot list without a word; say which, and why.
+
+    Why: a subfolder of another account's photos (chmod 700, a NAS share) otherwise vanished from
+    the run, whose summary then read "complete" with none of those images and no error.
+    """
+    log.warning(
+        "cannot list folder %s (%s): its images are not in this run", exc.filename, exc.strerror or exc
+    )
+
+
 def _walk_folder(root: Path, exclude: Collection[Path]) -> list[str]:
     keys: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_unlistable):
         here = Path(dirpath)
         # Hidden folders (.git, .cache) and our own output tree are never inputs.
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and not _inside(here / d, exclude)]
