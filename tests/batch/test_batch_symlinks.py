@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from batch_helpers import read_jsonl
 
 from capsight.batch import BatchOptions, run_batch
 from capsight.batch.sorting import SortMode
+from capsight.batch.sources import ObjectReader, expand_source
 from capsight.inference import OnnxClassifier
 from model_factory import LABEL_COLOURS, solid_image_bytes
 
@@ -37,3 +39,20 @@ def test_a_relative_symlink_is_placed_so_that_it_still_opens(
     assert photo.exists()  # the shared photo stays in the pool
     if mode == "move":
         assert not (ds / "a.png").is_symlink()  # the entry left the source folder
+
+
+def test_a_glob_over_links_moves_the_links_and_leaves_the_pool_whole(
+    classifier: OnnxClassifier, tmp_path: Path
+) -> None:
+    ds, photo = _linked_dataset(tmp_path)
+    out = tmp_path / "out"
+    run_batch([str(ds / "*.png")], out, classifier, BatchOptions(sort="move"))
+    assert photo.exists()  # not taken out of the shared pool
+    assert not (ds / "a.png").is_symlink()
+    assert (out / "closed" / "a.png").read_bytes() == photo.read_bytes()
+    assert read_jsonl(out / "results.jsonl")[0]["path"] == str(ds.resolve() / "a.png")  # the name as given
+
+
+def test_a_glob_matching_a_photo_and_a_link_to_it_lists_it_once(tmp_path: Path) -> None:
+    ds, photo = _linked_dataset(tmp_path)
+    assert expand_source(str(tmp_path / "**" / "*.png"), ObjectReader()) == [str(ds.resolve() / "a.png")]

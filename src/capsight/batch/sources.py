@@ -143,14 +143,17 @@ def _expand_glob(pattern: str, exclude: Collection[Path]) -> list[str]:
     """
     base, rest = _split_glob(Path(os.path.expanduser(pattern)))
     show_hidden = any(part.startswith(".") and part not in (".", "..") for part in Path(rest).parts)
-    paths: dict[str, None] = {}  # a file reached through a link and directly is one image
+    paths: dict[Path, str] = {}  # a file reached through a link and directly is one image
     for match in sorted(base.glob(rest)):
         if not show_hidden and any(part.startswith(".") for part in match.relative_to(base).parts):
             continue
         resolved = match.resolve()
-        if resolved.is_file() and not _inside(resolved, exclude):
-            paths.setdefault(str(resolved), None)
-    return list(paths)
+        # The key keeps the file's own name: a matched symbolic link stays the link, so --sort move
+        # moves the link, as a folder source does, and not the photo out of the pool it points into.
+        key = match.parent.resolve() / match.name
+        if resolved.is_file() and not _inside(resolved, exclude) and not _inside(key, exclude):
+            paths.setdefault(resolved, str(key))
+    return list(paths.values())
 
 
 def _split_glob(pattern: Path) -> tuple[Path, str]:
