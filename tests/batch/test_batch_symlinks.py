@@ -54,5 +54,5 @@ def test_a_glob_over_links_moves_the_links_and_leaves_the_pool_whole(
 
 
 def test_a_glob_matching_a_photo_and_a_link_to_it_lists_it_once(tmp_path: Path) -> None:
-    ds, photo = _linked_dataset(tmp_path)
+    ds, _ = _linked_dataset(tmp_path)
     assert expand_source(str(tmp_path / "**" / "*.png"), ObjectReader()) == [str(ds.resolve() / "a.png")]
