@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from capsight.batch import BatchOptions
 from capsight.errors import CapsightError
 from capsight.inference.classifier import Classifier
+from capsight.jobs import retention
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.archive import ZipLimits
 from capsight.jobs.diskfull import MESSAGE as DISK_FULL
@@ -231,6 +232,7 @@ class JobManager:
                 self._last_recover = time.monotonic()
         if due:
             self.store.recover(self._abandoned)
+            retention.sweep(self.root, self.store.get)
         if first:
             self.webhooks.redeliver_pending()
 
@@ -317,6 +319,7 @@ class JobManager:
             with self._lock:
                 self._cancels.pop(job.id, None)
         if final is not None:
+            retention.discard_inputs(self.paths(job.id))  # it never runs again; the results stay
             logger.info(
                 "job %s %s (%d/%d, %d errors)", job.id, final.state, final.done, final.total, final.failed
             )

@@ -1,0 +1,60 @@
+"""A job's input files go once the job has ended; its results stay.
+
+Why: the extracted images of a zip job (up to ``max_job_uncompressed_bytes`` each), a cancelled
+job's upload and a URL job's downloads were kept for ever, though nothing reads them after the job
+ends (a finished job never runs again; its results are in ``out/`` and the shared database). A data
+disk only ever grew: in Kubernetes, where ``data_dir`` is an ``emptyDir`` with a size limit, the
+kubelet evicted the pod once a few large jobs had run. Only the inputs go: ``out/`` (the results log,
+this replica's copy when publishing failed), ``names.json`` and ``prepared.json`` are small and kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from capsight.jobs.layout import JobPaths
+from capsight.jobs.values import JobInfo, is_job_id
+
+logger = logging.getLogger(__name__)
+
+
+def _inputs(paths: JobPaths) -> list[Path]:
+    return [paths.input, paths.root / "input.part", paths.upload, paths.upload.with_name("upload.zip.part")]
+
+
+def has_inputs(paths: JobPaths) -> bool:
+    return any(p.exists() for p in _inputs(paths))
+
+
+def discard_inputs(paths: JobPaths) -> None:
+    """Delete what the job read (images, upload); never its results."""
+    for path in _inputs(paths):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def sweep(root: Path, get: Callable[[str], JobInfo | None]) -> list[str]:
+    """Discard the inputs of every job under ``root`` that has ended, wherever it ended (a cancel of a
+    queued job reaches any replica, not the one holding its upload). Returns the job ids swept."""
+    if not root.is_dir():
+        return []
+    swept = []
+    for folder in root.iterdir():
+        if not is_job_id(folder.name):
+            continue
+        paths = JobPaths(folder)
+        if not has_inputs(paths):
+            continue
+        job = get(folder.name)
+        if job is None or not job.finished:  # unknown: a job being created now has no row yet
+            continue
+        discard_inputs(paths)
+        swept.append(job.id)
+    if swept:
+        logger.info("discarded the input files of %d ended jobs", len(swept))
+    return swept

@@ -1,0 +1,43 @@
+"""An ended job's input files go (its results stay): the data disk no longer grows with every job."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from jobs_helpers import JobApp, close, labelled_zip, post_zip, wait_for_job
+
+
+def _wait_gone(*paths: Path, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while any(p.exists() for p in paths) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(p.exists() for p in paths), [p for p in paths if p.exists()]
+
+
+def test_a_finished_zip_job_keeps_its_results_but_not_its_images(make_app: JobApp, tmp_path: Path) -> None:
+    client = make_app()
+    data, expected = labelled_zip(["closed", "opened", "background"])
+    job_id = post_zip(client, data).json()["id"]
+    assert wait_for_job(client, job_id)["state"] == "succeeded"
+
+    folder = tmp_path / "data" / "jobs" / job_id
+    _wait_gone(folder / "input", folder / "upload.zip")
+    assert (folder / "out" / "results.jsonl").exists()
+    rows = client.get(f"/v1/jobs/{job_id}/results").text.splitlines()
+    assert len(rows) == 1 + len(expected)
+
+
+def test_the_upload_of_a_job_cancelled_while_queued_goes_too(make_app: JobApp, tmp_path: Path) -> None:
+    """A cancel of a queued job may reach any replica: the node holding the upload sweeps it."""
+    accepting = make_app(job_workers=0)
+    job_id = post_zip(accepting, labelled_zip(["closed"])[0]).json()["id"]
+    kept = post_zip(accepting, labelled_zip(["opened"])[0]).json()["id"]
+    assert accepting.delete(f"/v1/jobs/{job_id}").json()["state"] == "cancelled"
+    upload = tmp_path / "data" / "jobs" / job_id / "upload.zip"
+    assert upload.exists()
+    close(accepting)
+
+    worker = make_app()  # its first housekeeping sweeps the ended jobs' inputs
+    _wait_gone(upload)
+    assert wait_for_job(worker, kept)["state"] == "succeeded"  # a live job's upload was not touched
