@@ -56,3 +56,17 @@ def test_a_glob_over_links_moves_the_links_and_leaves_the_pool_whole(
 def test_a_glob_matching_a_photo_and_a_link_to_it_lists_it_once(tmp_path: Path) -> None:
     ds, _ = _linked_dataset(tmp_path)
     assert expand_source(str(tmp_path / "**" / "*.png"), ObjectReader()) == [str(ds.resolve() / "a.png")]
+
+
+def test_a_link_named_directly_or_in_a_list_file_is_moved_itself(
+    classifier: OnnxClassifier, tmp_path: Path
+) -> None:
+    ds, photo = _linked_dataset(tmp_path)
+    (ds / "b.png").symlink_to(Path("..") / "pool" / "a.png")
+    listing = tmp_path / "todo.txt"
+    listing.write_text("ds/b.png\n")
+    out = tmp_path / "out"
+    run_batch([str(ds / "a.png"), str(listing)], out, classifier, BatchOptions(sort="move"))
+    assert photo.exists()
+    assert not (ds / "a.png").is_symlink() and not (ds / "b.png").is_symlink()
+    assert sorted(p.name for p in (out / "closed").iterdir()) == ["a.png", "b.png"]

@@ -103,6 +103,15 @@ def file_fingerprint(key: str) -> str | None:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute with its folders resolved but not its own name.
+
+    Why: a key is what ``--sort move`` moves. Resolving a symbolic link to a photo would record, and
+    move, the photo it points into (out of a shared pool) instead of the link the user named.
+    """
+    return path.parent.resolve() / path.name
+
+
 def _inside(path: Path, excluded: Collection[Path]) -> bool:
     """Whether ``path`` is one of ``excluded`` or lies under one (a run's own output files)."""
     return any(path == item or item in path.parents for item in excluded)
@@ -150,7 +159,7 @@ def _expand_glob(pattern: str, exclude: Collection[Path]) -> list[str]:
         resolved = match.resolve()
         # The key keeps the file's own name: a matched symbolic link stays the link, so --sort move
         # moves the link, as a folder source does, and not the photo out of the pool it points into.
-        key = match.parent.resolve() / match.name
+        key = _absolute(match)
         if resolved.is_file() and not _inside(resolved, exclude) and not _inside(key, exclude):
             paths.setdefault(resolved, str(key))
     return list(paths.values())
@@ -181,7 +190,7 @@ def _read_list_file(path: Path) -> list[str]:
         if is_s3(line):
             keys.append(line)
         else:
-            keys.append(str((path.parent / os.path.expanduser(line)).resolve()))
+            keys.append(str(_absolute(path.parent / os.path.expanduser(line))))
     return keys
 
 
@@ -216,7 +225,7 @@ def expand_source(source: str, reader: ObjectReader, exclude: Collection[Path] =
         # A file named like an image is an image even when its bytes are not (it gets its own error
         # row, like a bad file in a folder); only other files are read as lists of paths.
         named_image = path.suffix.lower() in IMAGE_SUFFIXES
-        return [str(path.resolve())] if named_image or _looks_like_image(path) else _read_list_file(path)
+        return [str(_absolute(path))] if named_image or _looks_like_image(path) else _read_list_file(path)
     if _GLOB_CHARS & set(source):
         keys = _expand_glob(source, exclude)
         if not keys:
