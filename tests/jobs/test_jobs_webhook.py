@@ -82,6 +82,21 @@ def test_a_4xx_answer_is_final(make_app: JobApp, receiver: WebhookReceiver) -> N
     assert len(receiver.received) == 1
 
 
+def test_a_redirecting_receiver_is_told_apart_from_a_refusal(
+    make_app: JobApp, receiver: WebhookReceiver
+) -> None:
+    """A receiver that moved (http to https, a trailing slash) answers 301: the webhook failed with
+    "HTTP 301 (not retried)", which reads like the receiver refused it."""
+    receiver.statuses = [301]
+    client = make_app(**_hook_settings(receiver))
+    job_id = post_zip(client, labelled_zip(["opened"])[0], webhook_url=receiver.base).json()["id"]
+    status = wait_for_job(client, job_id, until=lambda d: (d["webhook"] or {}).get("state") == "failed")
+    assert status["webhook"]["attempts"] == 1 and status["webhook"]["status_code"] == 301
+    assert status["webhook"]["last_error"] == (
+        "HTTP 301 (not retried: redirects are not followed; give the receiver's final URL)"
+    )
+
+
 def test_webhook_urls_are_checked_when_the_job_is_created(
     make_app: JobApp, receiver: WebhookReceiver
 ) -> None:

@@ -130,7 +130,14 @@ def deliver(
             if 200 <= status < 300:
                 return Delivery(True, attempt, status)
             if status < 500 and status != 429:
-                return Delivery(False, attempt, status, f"HTTP {status} (not retried)")
+                # A 3xx (a receiver that moved to https) must not read like the receiver's refusal.
+                why = "not retried: redirects are not followed; give the receiver's final URL"
+                return Delivery(
+                    False,
+                    attempt,
+                    status,
+                    f"HTTP {status} ({why if 300 <= status < 400 else 'not retried'})",
+                )
             error = f"HTTP {status}"
         except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
             status, error = None, f"{type(exc).__name__}: {exc}"
