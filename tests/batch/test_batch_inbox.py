@@ -88,3 +88,21 @@ def test_an_unchanged_image_is_skipped_and_an_edited_one_classified_again(
         rows = [(Path(r["path"]).name, r["label"]) for r in csv.DictReader(fh)]
     assert sorted(rows) == [("edit.png", "opened"), ("keep.png", "closed")]  # one row per image
     assert summary.total == 2 and summary.counts["opened"] == 1
+
+
+def test_a_touched_but_unchanged_photo_is_not_classified_or_sorted_again(
+    classifier: OnnxClassifier, tmp_path: Path
+) -> None:
+    """New modification times, same bytes (a fresh git clone, ``cp`` without ``-p``, ``touch``)."""
+    src, out = tmp_path / "photos", tmp_path / "out"
+    src.mkdir()
+    for name, label in (("a.png", "closed"), ("b.png", "opened")):
+        _photo(src / name, label)
+    run_batch([str(src)], out, classifier, BatchOptions(sort="copy"))
+    for photo in src.iterdir():
+        os.utime(photo, ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))
+
+    summary = run_batch([str(src)], out, classifier, BatchOptions(sort="copy"))
+
+    assert summary.processed_this_run == 0 and summary.total == 2
+    assert sorted(p.name for p in out.glob("*/*.png")) == ["a.png", "b.png"]  # no a_1.png copies

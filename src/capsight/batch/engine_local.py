@@ -49,6 +49,7 @@ def records_for(loaded: Sequence[LoadedImage], classifier: Classifier) -> list[R
                     model_version=meta.version,
                     width=item.width,
                     height=item.height,
+                    sha256=item.sha256,
                 )
             )
     return out

@@ -7,6 +7,7 @@ text and becomes an error row, because one unreadable file must not stop a run o
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import threading
@@ -32,16 +33,18 @@ class LoadedImage:
     width: int = 0
     height: int = 0
     error: str | None = None
+    sha256: str | None = None  # of the bytes read: how a rerun knows a touched photo is the same one
 
 
 def load_image(key: str, reader: ObjectReader, spec: PreprocessSpec, max_pixels: int) -> LoadedImage:
     try:
         data = reader.read(key)
+        digest = hashlib.sha256(data).hexdigest()  # releases the GIL, ~1 ms for a 3 MB photo
         decoded = decode_image(data, min_side=spec.decode_hint(), max_pixels=max_pixels)
         pixels = preprocess(decoded.image, spec)
     except Exception as exc:  # every failure of one image is that image's error row
         return LoadedImage(key=key, pixels=None, error=describe_error(exc))
-    return LoadedImage(key=key, pixels=pixels, width=decoded.width, height=decoded.height)
+    return LoadedImage(key=key, pixels=pixels, width=decoded.width, height=decoded.height, sha256=digest)
 
 
 def _worker_init(parent: int) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from capsight.batch.sources import file_fingerprint, file_sha256
 from capsight.errors import CapsightError
 
 DECIMALS = 6
@@ -35,10 +36,19 @@ class ResultRecord:
     # size:mtime of the local file when it was listed (sources.file_fingerprint); None for S3 and for
     # logs written before it existed. Not a CSV column: it is how a rerun recognises its own work.
     fingerprint: str | None = None
+    # SHA-256 of the bytes classified: a rerun that finds another size:mtime (a fresh clone, ``touch``)
+    # compares this before classifying (and sorting) the same photo a second time.
+    sha256: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def still_describes(self, key: str) -> bool:
+        """Whether the file now at ``key`` is the one this record classified (size:mtime, else bytes)."""
+        if self.same_file(file_fingerprint(key)):
+            return True
+        return self.sha256 is not None and file_sha256(key) == self.sha256
 
     def same_file(self, fingerprint: str | None) -> bool:
         """Whether this result is about the file that now has ``fingerprint`` (unknown counts as same)."""
@@ -57,6 +67,7 @@ class ResultRecord:
             "error": self.error,
             "sorted_to": self.sorted_to,
             "fingerprint": self.fingerprint,
+            "sha256": self.sha256,
         }
 
     def to_json(self) -> str:
@@ -87,6 +98,7 @@ class ResultRecord:
             error=data.get("error"),
             sorted_to=data.get("sorted_to"),
             fingerprint=data.get("fingerprint"),
+            sha256=data.get("sha256"),
         )
 
 
@@ -99,6 +111,7 @@ def prediction_record(
     model_version: str,
     width: int,
     height: int,
+    sha256: str | None = None,
 ) -> ResultRecord:
     probs = {lab: round(float(p), DECIMALS) for lab, p in zip(labels, probabilities, strict=True)}
     # argmax over the unrounded values would disagree with the file on near-ties; use what we write.
@@ -112,6 +125,7 @@ def prediction_record(
         model_version=model_version,
         width=width,
         height=height,
+        sha256=sha256,
     )
 
 

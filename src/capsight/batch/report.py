@@ -18,7 +18,7 @@ from pathlib import Path
 
 from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import RESULTS_JSONL, read_records
-from capsight.batch.sources import ObjectReader, file_fingerprint
+from capsight.batch.sources import ObjectReader
 from capsight.batch.svg import bar_chart, histogram
 from capsight.errors import BadRequest, NotFound
 from capsight.imaging import decode_image
@@ -87,13 +87,13 @@ def _thumbnail(record: ResultRecord, reader: ObjectReader, base_dir: Path | None
 
     The sorted copy comes first: after ``--sort move`` the source path may hold another photo by
     now (an inbox refilled under the same names), which must not stand in for this one. The source
-    is used only while it is still the file that was classified (same size and modification time).
+    is used only while it is still the file that was classified.
     """
     if record.sorted_to and base_dir is not None:
         uri = thumbnail_data_uri(str(base_dir / record.sorted_to), reader)
         if uri is not None:
             return uri
-    if not record.same_file(file_fingerprint(record.path)):
+    if not record.still_describes(record.path):
         return None
     return thumbnail_data_uri(record.path, reader)
 

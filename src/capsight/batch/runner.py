@@ -24,7 +24,7 @@ from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import RESULTS_JSONL, ResultLog
 from capsight.batch.runlock import run_lock
 from capsight.batch.sorting import REVIEW_FOLDER, Sorter, check_same_sorting, sort_options
-from capsight.batch.sources import ObjectReader, any_s3, expand_sources, file_fingerprint
+from capsight.batch.sources import ObjectReader, any_s3, expand_sources, file_fingerprint, file_sha256
 from capsight.errors import BadRequest
 from capsight.inference import Classifier, ModelMetadata
 
@@ -45,6 +45,21 @@ def _check_same_model(records: Sequence[ResultRecord], meta: ModelMetadata, path
                 f"{path} holds results of model {record.model} {record.model_version}, not "
                 f"{meta.name} {meta.version}; choose another output folder for this model."
             )
+
+
+def _is_done(results: ResultLog, key: str, fingerprint: str | None, retry_errors: bool) -> bool:
+    """Whether ``key`` has a result for the file there now.
+
+    Its size and modification time decide at once. Only when they differ from the record's are the
+    bytes read and compared with the record's SHA-256: a touched photo (a fresh clone, ``cp`` without
+    ``-p``) is the same photo, and classifying it again would sort a second copy of it.
+    """
+    if results.is_done(key, fingerprint, retry_errors=retry_errors):
+        return True
+    record = results.current(key)
+    if record is None or not record.ok or record.sha256 is None:
+        return False
+    return file_sha256(key) == record.sha256
 
 
 def _current(results: ResultLog, path: str) -> ResultRecord:
@@ -97,7 +112,7 @@ def run_batch(
         check_same_sorting(out, options.sort, options.min_confidence, results.records)
         # Stat'ed once, here: a file that changes after this is classified again by the next run.
         fingerprints = {key: file_fingerprint(key) for key in keys}
-        done = {k for k in keys if results.is_done(k, fingerprints[k], retry_errors=options.retry_errors)}
+        done = {k for k in keys if _is_done(results, k, fingerprints[k], options.retry_errors)}
         todo = [k for k in keys if k not in done]
         resumed = len(keys) - len(todo)
         wanted = set(keys)
@@ -148,7 +163,9 @@ def run_batch(
             # Counted from what is on record, not from ``processed``: a Ctrl-C can land between
             # appending a batch and counting it.
             # Records of other sources do not count.
-            pending = sum(1 for key in keys if not results.is_done(key, fingerprints[key]))
+            pending = sum(
+                1 for key in keys if key not in done and not results.is_done(key, fingerprints[key])
+            )
             summary = summarise(
                 results.records,
                 meta,

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from capsight.batch.records import ResultRecord
-from capsight.batch.sources import ObjectReader, file_fingerprint, is_s3
+from capsight.batch.sources import ObjectReader, is_s3
 from capsight.errors import BadRequest
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class Sorter:
         if not is_s3(record.path) and not os.path.exists(record.path):
             log.warning("cannot %s %s: it no longer exists", self.mode, record.path)
             return
-        if not record.same_file(file_fingerprint(record.path)):
+        if not record.still_describes(record.path):
             # Another file under this name now (an inbox refilled after a move): it is not the image
             # this record classified, and gets its own result and place from the next run.
             log.warning("not placing %s: it changed after it was classified", record.path)

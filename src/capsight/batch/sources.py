@@ -10,6 +10,7 @@ each process), so the same reader serves a thread pool, a process pool and Ray w
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -101,6 +102,20 @@ def file_fingerprint(key: str) -> str | None:
     except OSError:
         return None
     return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def file_sha256(key: str) -> str | None:
+    """SHA-256 of a local file's bytes; None for S3 keys and files that cannot be read."""
+    if is_s3(key):
+        return None
+    digest = hashlib.sha256()
+    try:
+        with open(key, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def _absolute(path: Path) -> Path:
