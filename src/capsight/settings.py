@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     body_idle_timeout_seconds: float = Field(30.0, ge=0, allow_inf_nan=False)
     # whole body must arrive within this; 0 = none
     body_timeout_seconds: float = Field(300.0, ge=0, allow_inf_nan=False)
+    # request bodies held in memory at once by this process; 0 = no cap
+    max_inflight_body_bytes: int = Field(128 * 1024 * 1024, ge=0)
+    # pixels being decoded at once by this process; 0 = no cap
+    decode_max_inflight_pixels: int = Field(24_000_000, ge=0)
 
     # Storage (embedded defaults: SQLite + local folder + in-process cache)
     data_dir: Path = Path("var")

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from capsight import __version__
+from capsight.api.body_budget import BodyBudgetMiddleware
 from capsight.api.body_timeout import BodyTimeoutMiddleware
 from capsight.api.cors import add_cors
 from capsight.api.docs import install_docs
@@ -62,6 +63,18 @@ def _body_limit(settings: Settings) -> Callable[[str], int]:
         return settings.max_upload_bytes
 
     return limit_for
+
+
+BODY_BUDGET_WAIT_SECONDS = 10.0
+
+
+def _body_budget(settings: Settings) -> int:
+    """The in-flight body budget, never below the largest body one request may send (or that
+    request could never be admitted); 0 = no budget."""
+    if settings.max_inflight_body_bytes <= 0:
+        return 0
+    largest = max(settings.max_upload_bytes, settings.max_batch_upload_bytes)
+    return max(settings.max_inflight_body_bytes, largest)
 
 
 def _body_deadline(settings: Settings) -> Callable[[str], float]:
@@ -126,6 +139,14 @@ def create_app(
 
     # add_middleware wraps from the inside out: the size limit is innermost, the request context
     # outermost so that every answer (413, CORS preflight, 500) carries the request id and metrics.
+    # Inside the size limit: an over-limit body is refused before it reserves anything.
+    app.add_middleware(
+        BodyBudgetMiddleware,
+        capacity=_body_budget(settings),
+        wait_seconds=BODY_BUDGET_WAIT_SECONDS,
+        exempt=lambda path: path == JOB_UPLOAD_PATH,
+        metrics=metrics,
+    )
     app.add_middleware(BodySizeLimitMiddleware, limit_for=_body_limit(settings))
     app.add_middleware(
         BodyTimeoutMiddleware,

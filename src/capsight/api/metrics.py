@@ -69,6 +69,14 @@ class Metrics:
         self.model_ready = Gauge(
             "capsight_model_ready", "1 once the model is loaded and warmed up.", registry=r
         )
+        self.inflight_body_bytes = Gauge(
+            "capsight_inflight_body_bytes",
+            "Request body bytes reserved in memory (CAPSIGHT_MAX_INFLIGHT_BODY_BYTES is the cap).",
+            registry=r,
+        )
+        self.body_budget_waiting = Gauge(
+            "capsight_body_budget_waiting", "Requests waiting for room to read their body.", registry=r
+        )
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request; ``endpoint`` must already be a route template, not a raw path."""

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from capsight.api.metrics import Metrics
 from capsight.api.service import ClassificationService
 from capsight.errors import ModelNotReady
+from capsight.imaging.budget import set_decode_pixel_budget
 from capsight.inference.batcher import MicroBatcher
 from capsight.inference.classifier import Classifier, default_threads
 from capsight.inference.metadata import ModelMetadata
@@ -92,6 +93,8 @@ class ServingRuntime:
     async def start(self) -> None:
         """Begin loading in the background and return at once."""
         if self._load_task is None:
+            # Process-wide, like the memory it protects (request decodes and job workers share it).
+            set_decode_pixel_budget(self.settings.decode_max_inflight_pixels)
             self._executor = ThreadPoolExecutor(
                 max_workers=default_threads(), thread_name_prefix="capsight-decode"
             )

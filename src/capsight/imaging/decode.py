@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
 from capsight.errors import EmptyFile, ImageTooLarge, InvalidImage
+from capsight.imaging.budget import decoding
 from capsight.imaging.colour import to_srgb
 
 logger = logging.getLogger(__name__)
@@ -241,11 +242,13 @@ def decode_image(
                 # behind the event loop to get it back between blocks. The bytes are in memory anyway.
                 image.decodermaxblock = max(len(data), ImageFile.MAXBLOCK)
             # Frame 0 is current after open; asking for n_frames would walk every frame of an
-            # animation, which a hostile GIF can make arbitrarily slow.
-            image.load()
-            swapped = _apply_exif_orientation(image)
-            rgb = _to_rgb(to_srgb(image))
-            rgb.load()
+            # animation, which a hostile GIF can make arbitrarily slow. The size is the one that
+            # will be decoded (after draft), which is what the memory is spent on.
+            with decoding(image.size[0] * image.size[1]):
+                image.load()
+                swapped = _apply_exif_orientation(image)
+                rgb = _to_rgb(to_srgb(image))
+                rgb.load()
     except (ImageTooLarge, InvalidImage):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

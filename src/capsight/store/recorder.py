@@ -40,7 +40,9 @@ class RecorderConfig:
     # cost of a small batch). Log rows are not read back in real time, so 100 ms of delay is free.
     linger_s: float = 0.1
     queue_max: int = 10_000  # records waiting in memory before submit spools directly
-    queue_max_bytes: int = 256 * 1024 * 1024  # image bytes waiting in memory, same
+    # Image bytes waiting in memory, same. Small beside the in-flight body budget, so a burst of
+    # uploads cannot grow the server past its container limit; the spool (disk) takes the rest.
+    queue_max_bytes: int = 64 * 1024 * 1024
     retry_initial_s: float = 0.5
     retry_max_s: float = 30.0
     store_images: bool = True

@@ -1,0 +1,180 @@
+"""Caps the request bodies held in memory at once, across all requests of this process.
+
+Why: images are read into memory (one buffer per upload, see ``uploads.py``), and the per-request
+limits (16 MB an image, 64 MB a batch) bound one request, not many. 32 clients sending 11 MB photos
+at the same moment took the server from 170 MB to 890 MB of RSS; with a 512 MiB container limit
+that is an OOM kill, and every request in flight is lost with it. So each request with a body
+reserves its size (``Content-Length``, or chunk by chunk when the body is chunked) from one budget
+before its bytes are read, and gives it back when its answer has been sent.
+
+A request that does not fit waits (its body is not read meanwhile: the socket's flow control holds
+the client back) for up to ``wait_seconds``, and is then answered ``503`` with ``Retry-After``,
+like a full model queue. A body larger than the whole budget waits until it is alone. Job uploads
+stream to disk and are exempt. Everyday traffic never waits: 128 MiB holds 200 phone photos.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from capsight.api.errors import capsight_error_response
+from capsight.api.logtext import loggable
+from capsight.api.metrics import Metrics
+from capsight.api.middleware import add_response_header, call_with_guarded_body
+from capsight.errors import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+class ByteBudget:
+    """An asyncio byte semaphore served in arrival order (a big upload is not starved by small ones)."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity <= 0:
+            raise ValueError("capacity must be > 0")
+        self.capacity = capacity
+        self.used = 0
+        self._waiters: collections.deque[tuple[int, asyncio.Future[None]]] = collections.deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    async def acquire(self, amount: int, timeout: float) -> bool:
+        """Reserve ``amount`` bytes (at most the capacity); False if they were not free in time."""
+        if amount > self.capacity:
+            raise ValueError(f"{amount} bytes exceed the whole budget of {self.capacity}")
+        if not self._waiters and self.used + amount <= self.capacity:
+            self.used += amount
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (amount, future)
+        self._waiters.append(entry)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+            return True
+        except TimeoutError:
+            if future.done():  # granted in the same instant the wait ran out: keep it
+                return True
+            self._waiters.remove(entry)
+            self._grant()  # those behind it may fit now
+            return False
+        except asyncio.CancelledError:
+            if future.done():
+                self.release(amount)
+            else:
+                self._waiters.remove(entry)
+                self._grant()
+            raise
+
+    def release(self, amount: int) -> None:
+        self.used -= amount
+        self._grant()
+
+    def _grant(self) -> None:
+        while self._waiters:
+            amount, future = self._waiters[0]
+            if self.used + amount > self.capacity:
+                return
+            self._waiters.popleft()
+            self.used += amount
+            future.set_result(None)
+
+
+class _BudgetExhausted(ServiceUnavailable):
+    """Raised inside the app's body read; a subclass so this middleware knows it raised it."""
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"content-length":
+            try:
+                return max(0, int(value))
+            except ValueError:
+                return None
+    return None
+
+
+class BodyBudgetMiddleware:
+    """Holds each request's body size in ``budget`` from before its first byte is read until its
+    answer is sent; ``exempt(path)`` names paths whose bodies never sit in memory."""
+
+    RETRY_AFTER_SECONDS = 2
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        capacity: int,
+        wait_seconds: float,
+        exempt: Callable[[str], bool],
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.app = app
+        self.budget = budget = ByteBudget(capacity) if capacity > 0 else None
+        self.wait_seconds = wait_seconds
+        self.exempt = exempt
+        if metrics is not None and budget is not None:
+            metrics.inflight_body_bytes.set_function(lambda: budget.used)
+            metrics.body_budget_waiting.set_function(lambda: budget.waiting)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        budget = self.budget
+        if (
+            budget is None
+            or scope["type"] != "http"
+            or scope["method"] in _BODYLESS
+            or self.exempt(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        held = 0
+        declared = _declared_length(scope)
+        try:
+            if declared is not None:
+                # The size limit (checked before this) keeps any admitted body within the budget;
+                # the cap only matters to an app built with a budget below its own limits.
+                wanted = min(declared, budget.capacity)
+                if wanted and not await budget.acquire(wanted, self.wait_seconds):
+                    await capsight_error_response(self._busy(scope))(scope, receive, send)
+                    return
+                held = wanted
+                await self.app(scope, receive, send)
+                return
+
+            async def reserving_receive() -> Message:
+                # A chunked body has no size up front: each chunk is reserved before it is handed
+                # on, and a body that cannot get room in time ends in 503.
+                nonlocal held
+                message = await receive()
+                size = len(message.get("body", b"")) if message["type"] == "http.request" else 0
+                if size:
+                    size = min(size, budget.capacity - held)  # never more than the whole budget
+                    if size and not await budget.acquire(size, self.wait_seconds):
+                        raise self._busy(scope)
+                    held += size
+                return message
+
+            await call_with_guarded_body(self.app, scope, receive, send, reserving_receive, _BudgetExhausted)
+        finally:
+            if held:
+                budget.release(held)
+
+    def _busy(self, scope: Scope) -> _BudgetExhausted:
+        # The body was not (all) read: the connection cannot carry another request.
+        add_response_header(scope, "connection", "close")
+        message = "Server busy: too many uploads in progress. Retry shortly."
+        logger.warning(
+            "%s %s: %s (budget %d bytes in use)",
+            scope.get("method", ""),
+            loggable(scope.get("path", "")),
+            message,
+            self.budget.used if self.budget else 0,
+        )
+        return _BudgetExhausted(message, retry_after=self.RETRY_AFTER_SECONDS)

@@ -1,0 +1,136 @@
+"""The process-wide decode pixel budget: bombs are decoded one at a time, phone JPEGs never wait."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from PIL import Image
+
+from capsight.imaging.budget import PixelBudget, decode_pixel_budget, set_decode_pixel_budget
+from capsight.imaging.decode import decode_image
+
+
+def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting until {what}")
+        time.sleep(0.005)
+
+
+class Holder(threading.Thread):
+    """Reserves ``pixels`` in its own thread and holds them until ``release`` is set."""
+
+    def __init__(self, budget: PixelBudget, pixels: int) -> None:
+        super().__init__(daemon=True)
+        self.budget, self.pixels = budget, pixels
+        self.admitted, self.release = threading.Event(), threading.Event()
+
+    def run(self) -> None:
+        with self.budget.reserve(self.pixels):
+            self.admitted.set()
+            self.release.wait(30)
+
+
+def test_reservations_wait_for_room_in_arrival_order() -> None:
+    budget = PixelBudget(100)
+    first = Holder(budget, 80)
+    first.start()
+    assert first.admitted.wait(10)
+    big = Holder(budget, 50)
+    big.start()
+    _wait_until(lambda: budget.waiting == 1, "the 50 waits")
+    small = Holder(budget, 10)  # would fit beside the 80, but the 50 came first
+    small.start()
+    _wait_until(lambda: budget.waiting == 2, "the 10 queues behind the 50")
+    assert not big.admitted.is_set() and not small.admitted.is_set()
+    first.release.set()
+    assert big.admitted.wait(10) and small.admitted.wait(10)
+    assert budget.used == 60
+    big.release.set()
+    small.release.set()
+    big.join(10)
+    small.join(10)
+    assert budget.used == 0
+
+
+def test_a_reservation_larger_than_the_budget_runs_alone() -> None:
+    budget = PixelBudget(100)
+    small = Holder(budget, 1)
+    small.start()
+    assert small.admitted.wait(10)
+    huge = Holder(budget, 10_000)
+    huge.start()
+    _wait_until(lambda: budget.waiting == 1, "the huge one waits for the small one")
+    small.release.set()
+    assert huge.admitted.wait(10)
+    assert budget.used == 100
+    huge.release.set()
+    huge.join(10)
+    assert budget.used == 0
+
+
+def test_a_budget_needs_a_positive_capacity() -> None:
+    with pytest.raises(ValueError):
+        PixelBudget(0)
+
+
+@pytest.fixture
+def budget() -> Iterator[PixelBudget]:
+    set_decode_pixel_budget(1_000_000)
+    current = decode_pixel_budget()
+    assert current is not None
+    try:
+        yield current
+    finally:
+        set_decode_pixel_budget(0)
+
+
+def _encoded(fmt: str, size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 60, 20)).save(out, fmt)
+    return out.getvalue()
+
+
+def _decode_in_thread(data: bytes, done: threading.Event) -> threading.Thread:
+    def run() -> None:
+        decode_image(data, min_side=160)
+        done.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_large_decode_waits_for_room_in_the_budget(budget: PixelBudget) -> None:
+    """A 1-megapixel PNG needs 1 MP of the budget: it waits while most of it is taken."""
+    holder = Holder(budget, 800_000)
+    holder.start()
+    assert holder.admitted.wait(10)
+    done = threading.Event()
+    thread = _decode_in_thread(_encoded("PNG", (1000, 1000)), done)
+    _wait_until(lambda: budget.waiting == 1, "the decode waits for the budget")
+    assert not done.is_set()
+    holder.release.set()
+    assert done.wait(10)
+    thread.join(10)
+    assert budget.used == 0
+
+
+def test_a_jpeg_reserves_only_the_pixels_it_decodes(budget: PixelBudget) -> None:
+    """12 MP in the header, decoded at 1/8 scale (500x375) for a 160 px model: 0.19 MP of the
+    budget, which fits beside a holder of 0.8 MP, so a phone photo does not wait behind a bomb."""
+    holder = Holder(budget, 800_000)
+    holder.start()
+    assert holder.admitted.wait(10)
+    done = threading.Event()
+    thread = _decode_in_thread(_encoded("JPEG", (4000, 3000)), done)
+    assert done.wait(10)
+    thread.join(10)
+    assert budget.waiting == 0
+    holder.release.set()
+    holder.join(10)
