@@ -6,6 +6,7 @@ Raw sockets against the app under uvicorn: a request must be held open mid-body 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import socket
@@ -109,10 +110,12 @@ class HeldUpload:
         return answer
 
 
+ServerFactory = Callable[[float], contextlib.AbstractContextManager[str]]
+
+
 @pytest.fixture
-def budget_server(
-    colour_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Callable[[float], Iterator[str]]:
+def budget_server(colour_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ServerFactory:
+    @contextlib.contextmanager
     def start(wait_seconds: float) -> Iterator[str]:
         monkeypatch.setattr(app_module, "BODY_BUDGET_WAIT_SECONDS", wait_seconds)
         settings = make_settings(
@@ -130,9 +133,9 @@ def budget_server(
 
 
 def test_a_body_that_does_not_fit_waits_then_gets_503_and_room_comes_back(
-    budget_server: Callable[[float], Iterator[str]],
+    budget_server: ServerFactory,
 ) -> None:
-    for url in budget_server(0.5):
+    with budget_server(0.5) as url:
         held = HeldUpload(url, _body(700_000))
         _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == len(held.body))
 
@@ -149,8 +152,8 @@ def test_a_body_that_does_not_fit_waits_then_gets_503_and_room_comes_back(
         assert again.status == 200 and again.json["bottle_status"] == "closed"
 
 
-def test_a_waiting_body_is_read_once_room_frees(budget_server: Callable[[float], Iterator[str]]) -> None:
-    for url in budget_server(30.0):
+def test_a_waiting_body_is_read_once_room_frees(budget_server: ServerFactory) -> None:
+    with budget_server(30.0) as url:
         held = HeldUpload(url, _body(700_000))
         _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == len(held.body))
         answers: list[Answer] = []
@@ -165,8 +168,8 @@ def test_a_waiting_body_is_read_once_room_frees(budget_server: Callable[[float],
         _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == 0)
 
 
-def test_a_chunked_body_reserves_as_it_arrives(budget_server: Callable[[float], Iterator[str]]) -> None:
-    for url in budget_server(0.5):
+def test_a_chunked_body_reserves_as_it_arrives(budget_server: ServerFactory) -> None:
+    with budget_server(0.5) as url:
         held = HeldUpload(url, _body(700_000))
         _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == len(held.body))
         body = _body(400_000)
@@ -186,9 +189,9 @@ def test_a_chunked_body_reserves_as_it_arrives(budget_server: Callable[[float], 
 
 
 def test_reservations_are_returned_after_errors_and_hang_ups(
-    budget_server: Callable[[float], Iterator[str]],
+    budget_server: ServerFactory,
 ) -> None:
-    for url in budget_server(0.5):
+    with budget_server(0.5) as url:
         for _ in range(3):  # each would leave 900 KB behind if an error path kept its share
             bad = _post(url, "/v1/classify", _body(900_000, image=b"not an image"))
             assert bad.status == 400
@@ -199,8 +202,8 @@ def test_reservations_are_returned_after_errors_and_hang_ups(
         assert _post(url, "/v1/classify", _body(900_000)).status == 200
 
 
-def test_job_uploads_stream_to_disk_and_do_not_count(budget_server: Callable[[float], Iterator[str]]) -> None:
-    for url in budget_server(0.5):
+def test_job_uploads_stream_to_disk_and_do_not_count(budget_server: ServerFactory) -> None:
+    with budget_server(0.5) as url:
         held = HeldUpload(url, _body(900_000))
         _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == len(held.body))
         archive = io.BytesIO()

@@ -23,15 +23,30 @@ def _fix_broken(folder: ImageFolder) -> str:
     return broken
 
 
-def test_a_plain_rerun_keeps_earlier_errors(
+def test_a_plain_rerun_keeps_the_errors_of_unchanged_files(
     image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
     run_batch([str(image_folder.root)], out, classifier)
-    _fix_broken(image_folder)
     summary = run_batch([str(image_folder.root)], out, classifier)
     assert summary.processed_this_run == 0
     assert summary.errors == len(image_folder.errors)
+
+
+def test_a_plain_rerun_tries_a_failed_file_again_once_it_changed(
+    image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path
+) -> None:
+    """An inbox photo listed while it was still being copied failed as truncated; it stayed an error
+    on every rerun, and in the inbox, until the user thought of --retry-errors."""
+    out = tmp_path / "out"
+    run_batch([str(image_folder.root)], out, classifier)
+    broken = _fix_broken(image_folder)
+    summary = run_batch([str(image_folder.root)], out, classifier)
+    assert summary.processed_this_run == 1  # only the changed one; the other errors are unchanged
+    assert summary.errors == len(image_folder.errors) - 1
+    with (out / "results.csv").open(newline="") as fh:
+        rows = {row["path"]: row for row in csv.DictReader(fh)}
+    assert rows[broken]["label"] == "closed" and rows[broken]["error"] == ""
 
 
 def test_retry_errors_classifies_the_fixed_image_and_retries_only_errors(
@@ -88,7 +103,8 @@ def test_cli_hints_at_retry_errors_and_the_flag_works(
         "--no-progress",
     ]
     assert main(args) == 0
-    assert "rerun with the same --out and --retry-errors" in capsys.readouterr().out
+    hint = capsys.readouterr().out
+    assert "rerun with the same --out to try those you" in hint and "add --retry-errors" in hint
     _fix_broken(image_folder)
     assert main([*args, "--retry-errors"]) == 0
     captured = capsys.readouterr()

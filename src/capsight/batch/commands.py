@@ -68,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     batch.add_argument(
         "--retry-errors",
         action="store_true",
-        help="on a rerun with the same --out, classify again the images that failed before",
+        help="on a rerun with the same --out, classify again the images that failed before even if "
+        "they did not change (a changed file is always tried again)",
     )
     batch.add_argument(
         "--no-progress",
@@ -130,8 +131,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
         speed = "all from an earlier run, nothing left to classify"
     print(f"{summary.total} images ({counts}; {summary.errors} errors) {speed} -> {args.out}")
     if summary.errors:
-        print("Images with an error are listed in results.csv; rerun with the same --out and --retry-errors")
-        print("to try them again once they are fixed.")
+        print("Images with an error are listed in results.csv; rerun with the same --out to try those you")
+        print("fixed or replaced again, and add --retry-errors to retry the unchanged ones too.")
     return 0
 
 

@@ -122,14 +122,16 @@ class ResultLog:
     def is_done(self, path: str, fingerprint: str | None, *, retry_errors: bool = False) -> bool:
         """Whether the file now at ``path`` (with ``fingerprint``) has a result to keep.
 
-        An error stays until ``--retry-errors`` even when the file changed (fixing a file is what that
-        option is for); a classification counts only for the file it was made of.
+        A result, error or classification, counts only for the file it was made of: a photo that was
+        still being copied into an inbox when it was listed (a "truncated" error), or one the user
+        replaced with a good copy, is tried again on a plain rerun. ``retry_errors`` also retries
+        errors of unchanged files (a share that was briefly unreadable).
         """
         record = self._records.current(path)
         if record is None:
             return False
-        if not record.ok:
-            return not retry_errors
+        if not record.ok and retry_errors:
+            return False
         return record.same_file(fingerprint)
 
     def append(self, records: Iterable[ResultRecord]) -> None:
