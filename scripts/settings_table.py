@@ -109,6 +109,12 @@ MEANINGS: dict[str, str] = {
     "checked before extraction and enforced during it); zip bombs get 413.",
     "max_queued_jobs": "Most jobs waiting in the queue (all replicas together); past this, `POST /v1/jobs` "
     "gets 503 with Retry-After before the upload is read. `0`: no limit.",
+    "max_job_disk_bytes": "Bytes of job inputs this replica keeps on its data disk: zip uploads waiting or "
+    "running (each holds its upload plus what it inflates to from the moment it is accepted), extracted "
+    "and downloaded images. A zip that does not fit now gets 503 with Retry-After (checked from "
+    "Content-Length before the body is read, and while it streams); one that needs more than the whole "
+    "budget gets 413; a URL job whose images do not fit fails. Keep it, plus `SPOOL_MAX_IMAGE_BYTES`, "
+    "below the data volume's size. `0`: no limit.",
 }
 
 HEADER = "| Variable | Default | Meaning |\n|---|---|---|"

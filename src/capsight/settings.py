@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     max_job_images: int = Field(100_000, ge=1)
     max_job_uncompressed_bytes: int = Field(2 * 1024 * 1024 * 1024, ge=1)
     max_queued_jobs: int = Field(1000, ge=0)  # 0 = no limit; each queued zip holds its upload on disk
+    # bytes of job inputs (uploads, extracted and downloaded images) kept on this replica's data disk
+    max_job_disk_bytes: int = Field(8 * 1024**3, ge=0)  # 0 = no limit
 
     def __init__(self, *args: Any, **values: Any) -> None:
         """Read and check; every bad value ends up in one :class:`InvalidSettings` line."""

@@ -135,3 +135,17 @@ def test_bind_mounted_config_files_exist(compose: dict[str, Any]) -> None:
     assert mounts
     for source, *_ in mounts:
         assert (DEPLOY / source).exists(), source
+
+
+def test_each_replica_bounds_its_job_files_and_spool(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica's data_dir is its container's filesystem on the host's disk: both disk budgets are
+    set explicitly, and one job of the largest accepted size fits the job budget."""
+    env = _api_env(compose)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    assert "CAPSIGHT_MAX_JOB_DISK_BYTES" in env and "CAPSIGHT_SPOOL_MAX_IMAGE_BYTES" in env
+    assert settings.max_job_disk_bytes > 0 and settings.spool_max_image_bytes > 0
+    assert settings.max_job_disk_bytes >= settings.max_job_upload_bytes + settings.max_job_uncompressed_bytes

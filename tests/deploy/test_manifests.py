@@ -261,3 +261,22 @@ def test_spool_budget_fits_the_data_volume(
     mounts = {m["mountPath"]: m["name"] for m in _container(k8s_by_kind["Deployment"])["volumeMounts"]}
     size_limit = _quantity_bytes(volumes[mounts[str(settings.data_dir)]]["emptyDir"]["sizeLimit"])
     assert 0 < settings.spool_max_image_bytes <= size_limit * 3 // 4
+
+
+def test_job_disk_budget_and_spool_fit_the_data_volume_with_a_margin(
+    k8s_by_kind: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """statvfs does not see an emptyDir's sizeLimit: queued zip uploads (512 MiB each, inflating to
+    2 GiB) and the spool together past it got the pod evicted, with every request in flight."""
+    for key, value in _env_from_k8s(k8s_by_kind).items():
+        monkeypatch.setenv(key, str(value))
+    settings = Settings()
+    volumes = {v["name"]: v for v in k8s_by_kind["Deployment"]["spec"]["template"]["spec"]["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in _container(k8s_by_kind["Deployment"])["volumeMounts"]}
+    size_limit = _quantity_bytes(volumes[mounts[str(settings.data_dir)]]["emptyDir"]["sizeLimit"])
+    assert settings.max_job_disk_bytes > 0 and settings.spool_max_image_bytes > 0  # both bounded
+    margin = size_limit - settings.max_job_disk_bytes - settings.spool_max_image_bytes
+    assert margin >= size_limit // 10, "leave room for spooled records and job results"
+    # One job of the largest accepted size fits (its upload and its images side by side).
+    largest_job = settings.max_job_upload_bytes + settings.max_job_uncompressed_bytes
+    assert settings.max_job_disk_bytes >= largest_job

@@ -29,15 +29,19 @@ def test_a_finished_zip_job_keeps_its_results_but_not_its_images(make_app: JobAp
 
 
 def test_the_upload_of_a_job_cancelled_while_queued_goes_too(make_app: JobApp, tmp_path: Path) -> None:
-    """A cancel of a queued job may reach any replica: the node holding the upload sweeps it."""
-    accepting = make_app(job_workers=0)
+    """A cancel of a queued job may reach any replica: the node holding the upload sweeps it. (A
+    cancel that reaches the holding node itself discards the upload at once: test_jobs_disk_budget.)"""
+    shared = f"sqlite:///{tmp_path / 'shared.db'}"
+    accepting = make_app(job_workers=0, database_url=shared)
+    other = make_app(job_workers=0, database_url=shared, data_dir=tmp_path / "other")  # another replica
     job_id = post_zip(accepting, labelled_zip(["closed"])[0]).json()["id"]
     kept = post_zip(accepting, labelled_zip(["opened"])[0]).json()["id"]
-    assert accepting.delete(f"/v1/jobs/{job_id}").json()["state"] == "cancelled"
+    assert other.delete(f"/v1/jobs/{job_id}").json()["state"] == "cancelled"
     upload = tmp_path / "data" / "jobs" / job_id / "upload.zip"
     assert upload.exists()
+    close(other)
     close(accepting)
 
-    worker = make_app()  # its first housekeeping sweeps the ended jobs' inputs
+    worker = make_app(database_url=shared)  # its first housekeeping sweeps the ended jobs' inputs
     _wait_gone(upload)
     assert wait_for_job(worker, kept)["state"] == "succeeded"  # a live job's upload was not touched

@@ -110,7 +110,8 @@ def _check_s3(manager: JobManager, prefix: str) -> str:
 
 
 async def zip_job(request: Request, manager: JobManager, job_id: str) -> NewJob:
-    """A multipart zip upload, streamed to the job's folder and checked; the folder goes on any error."""
+    """A multipart zip upload, streamed to the job's folder and checked against the limits and this
+    replica's disk budget for job files; the folder (and its reservation) goes on any error."""
     settings = manager.settings
     paths = manager.paths(job_id)
     try:
@@ -120,10 +121,27 @@ async def zip_job(request: Request, manager: JobManager, job_id: str) -> NewJob:
             f"Cannot keep the upload: the job folder cannot be created ({exc.strerror or exc}).",
             retry_after=30,
         ) from exc
+    budget = manager.disk_budget
     try:
-        received = await receive_zip(request, paths.upload, settings.max_job_upload_bytes)
+        # Before the body is read: the declared length (the zip plus a little multipart framing)
+        # must fit this replica's disk budget for job files; a chunked body is checked as it streams.
+        reserved = 0
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit():
+            reserved = await asyncio.to_thread(budget.reserve, paths.root, int(declared), "the upload")
+        received = await receive_zip(
+            request, paths.upload, settings.max_job_upload_bytes, budget if budget.enabled else None, reserved
+        )
         webhook = _check_webhook(manager, received.fields.get("webhook_url"))
         plan = await asyncio.to_thread(inspect_zip, paths.upload, zip_limits(settings))
+        # The peak, held while the job waits: the upload and its images side by side during
+        # extraction. Reserved now, so a queued job always has room when its turn comes.
+        await asyncio.to_thread(
+            budget.reserve,
+            paths.root,
+            received.size + plan.total_bytes,
+            f"the {received.size}-byte upload and the {plan.total_bytes} bytes of images it inflates to",
+        )
     except BaseException:
         shutil.rmtree(paths.root, ignore_errors=True)
         raise

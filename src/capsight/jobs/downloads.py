@@ -8,6 +8,9 @@ resumed job fetches it again (recording it made a rolling update leave error row
 could lead off the allow-listed host, so a 3xx is reported as that image's error. Each download is
 size-capped (checked against Content-Length and again while streaming) and time-capped (connect,
 per-read and whole-download deadlines), so a slow-drip or endless server costs one row, not the job.
+Each download also reserves its bytes (Content-Length, else the per-image cap) in this replica's
+disk budget for job files before it writes (``jobs/diskbudget.py``); a job whose images do not fit
+fails, saying so, instead of filling the data disk.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from capsight.jobs.allowlist import Allowlist
+from capsight.jobs.diskbudget import DiskBudget
 
 if TYPE_CHECKING:  # httpx loads with the first URL job, not with the server
     import httpx
@@ -82,6 +86,7 @@ def _fetch(
     url: str,
     dest: Path,
     cancel: threading.Event | None = None,
+    budget: DiskBudget | None = None,
 ) -> Outcome:
     import httpx
 
@@ -91,6 +96,8 @@ def _fetch(
     name = file_name(index)
     tmp = dest / f".{name}.part"
     deadline = time.monotonic() + limits.total_timeout
+    folder = dest.parent  # the job folder, which holds the reservation
+    reserved = kept = 0
     try:
         with client.stream("GET", url) as response:
             if response.status_code != 200:
@@ -99,6 +106,10 @@ def _fetch(
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limits.max_bytes:
                 return Outcome(index, url, None, f"DownloadError: larger than {limits.max_bytes} bytes")
+            if budget is not None:  # raises (the job fails) when this image does not fit
+                want = int(declared) if declared.isdigit() else limits.max_bytes
+                budget.grow(folder, want, f"the download of {url[:200]!r}")
+                reserved = want
             size = 0
             with open(tmp, "wb") as fh:
                 # No chunk size: each network read is handed over as it arrives, so the deadline and a
@@ -120,11 +131,14 @@ def _fetch(
         if size == 0:
             return Outcome(index, url, None, "DownloadError: empty response")
         os.replace(tmp, dest / name)
+        kept = size
         return Outcome(index, url, name, None)
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:  # InvalidURL is no HTTPError
         return Outcome(index, url, None, f"DownloadError: {type(exc).__name__}: {exc}")
     finally:
         tmp.unlink(missing_ok=True)
+        if budget is not None and reserved > kept:
+            budget.shrink(folder, reserved - kept)  # a smaller file than declared, or none at all
 
 
 def download_all(
@@ -135,11 +149,15 @@ def download_all(
     limits: DownloadLimits,
     cancel: threading.Event | None = None,
     on_progress: Callable[[int], None] | None = None,
+    budget: DiskBudget | None = None,
 ) -> DownloadReport:
-    """Fetch every URL not in the manifest yet; ``on_progress(tried)`` after each one."""
+    """Fetch every URL not in the manifest yet; ``on_progress(tried)`` after each one. With a
+    ``budget``, the reservation of the job folder (``dest``'s parent) counts the files written."""
     import httpx
 
     dest.mkdir(parents=True, exist_ok=True)
+    if budget is not None and budget.enabled:  # a resumed job: what its earlier runs kept, measured
+        budget.settle(dest.parent, sum(f.stat().st_size for f in dest.iterdir() if f.is_file()))
     known = read_manifest(manifest)
     todo = [(i, u) for i, u in enumerate(urls) if i not in known]
     timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
@@ -156,7 +174,9 @@ def download_all(
                 item = next(queue, None)
                 if item is None:
                     break
-                pending.add(pool.submit(_fetch, client, allowlist, limits, item[0], item[1], dest, cancel))
+                pending.add(
+                    pool.submit(_fetch, client, allowlist, limits, item[0], item[1], dest, cancel, budget)
+                )
             if not pending:
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)

@@ -34,6 +34,7 @@ from capsight.inference.classifier import Classifier
 from capsight.jobs import retention
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.archive import ZipLimits
+from capsight.jobs.diskbudget import DiskBudget
 from capsight.jobs.diskfull import MESSAGE as DISK_FULL
 from capsight.jobs.diskfull import is_disk_full
 from capsight.jobs.downloads import DownloadLimits
@@ -81,6 +82,7 @@ class JobManager:
         self.store = JobStore(database)
         self.shared = SharedJobData(database)
         self.root = settings.data_dir.resolve() / "jobs"
+        self.disk_budget = DiskBudget(self.root, settings.max_job_disk_bytes)
         self.host = socket.gethostname()
         self.node = f"{self.host}:{self.root}"
         self.runner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -136,6 +138,10 @@ class JobManager:
             event = self._cancels.get(job_id)
         if event is not None:
             event.set()
+        if ended and job is not None and pinned_node(job.spec.to_params()) == self.node:
+            # A queued zip job cancelled here: no run will read its upload, and its reservation of the
+            # disk budget must not wait for the minutely sweep (or for ever, on a node without workers).
+            retention.discard_inputs(self.paths(job.id))
         if ended and job is not None and job.webhook_url:
             self.webhooks.submit(job.id)
         return job
@@ -264,6 +270,7 @@ class JobManager:
             zip_limits=zip_limits(s),
             download_limits=DownloadLimits(max_bytes=s.max_upload_bytes),
             url_allowlist=self.url_allowlist,
+            disk_budget=self.disk_budget,
         )
 
     def _execute(self, job: JobInfo, classifier: Classifier) -> None:

@@ -22,6 +22,7 @@ from capsight.batch.resultlog import ResultLog
 from capsight.inference.classifier import Classifier
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.archive import ZipLimits, extract, inspect_zip
+from capsight.jobs.diskbudget import DiskBudget
 from capsight.jobs.diskfull import DiskFull
 from capsight.jobs.downloads import DownloadLimits, download_all
 from capsight.jobs.layout import JobPaths, read_json, write_json
@@ -43,6 +44,7 @@ class JobEnv:
     zip_limits: ZipLimits
     download_limits: DownloadLimits
     url_allowlist: Allowlist
+    disk_budget: DiskBudget
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,13 @@ def _prepare_zip(paths: JobPaths, env: JobEnv, cancel: threading.Event) -> dict[
     """Extract once; None when cancelled first. Returns prepared.json's content."""
     if not paths.input.is_dir():
         plan = inspect_zip(paths.upload, env.zip_limits)
+        # Already reserved when the upload was accepted; a job accepted before the budget existed (or
+        # under a larger one) is checked here, before anything is inflated: it fails, saying why.
+        env.disk_budget.reserve(
+            paths.root,
+            paths.upload.stat().st_size + plan.total_bytes,
+            f"the upload and the {plan.total_bytes} bytes of images it inflates to",
+        )
         staging = paths.root / "input.part"
         shutil.rmtree(staging, ignore_errors=True)
         try:
@@ -76,6 +85,7 @@ def _prepare_zip(paths: JobPaths, env: JobEnv, cancel: threading.Event) -> dict[
         )
         staging.rename(paths.input)
         paths.upload.unlink(missing_ok=True)
+        env.disk_budget.settle(paths.root, plan.total_bytes)  # the upload's share is free again
     prepared = read_json(paths.prepared)
     assert isinstance(prepared, dict)
     return prepared
@@ -120,6 +130,7 @@ def run_job(job: JobInfo, paths: JobPaths, env: JobEnv, cancel: threading.Event,
             env.url_allowlist,
             env.download_limits,
             cancel,
+            budget=env.disk_budget,
             on_progress=lambda tried: beat(
                 Progress(0, len(spec.urls), 0, {**extra, "downloaded": tried}), False
             ),

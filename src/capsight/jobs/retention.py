@@ -15,6 +15,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from capsight.jobs.diskbudget import reservation_path
 from capsight.jobs.layout import JobPaths
 from capsight.jobs.values import JobInfo, is_job_id
 
@@ -22,7 +23,14 @@ logger = logging.getLogger(__name__)
 
 
 def _inputs(paths: JobPaths) -> list[Path]:
-    return [paths.input, paths.root / "input.part", paths.upload, paths.upload.with_name("upload.zip.part")]
+    """The reservation of the disk budget last: it must not go while the files it counts remain."""
+    return [
+        paths.input,
+        paths.root / "input.part",
+        paths.upload,
+        paths.upload.with_name("upload.zip.part"),
+        reservation_path(paths.root),
+    ]
 
 
 def has_inputs(paths: JobPaths) -> bool:

@@ -7,6 +7,12 @@ ignored without being stored. The body limit itself is also enforced by the size
 Content-Length, at once); counting here covers chunked bodies and the part alone. Chunks are
 written from the event loop: a page-cache write of one 64 KB chunk costs microseconds, less than
 handing each chunk to a thread.
+
+Disk: the part file grows inside the job folder's reservation of this replica's disk budget for job
+files (``jobs/diskbudget.py``), taken ahead in steps of ``GROW_STEP``, so an upload that would not
+fit is refused while it streams (413 or 503) instead of filling the data disk. A disk that is full
+anyway (``ENOSPC``: a laptop, a volume shared with other things) is ``507``, not a 500; either way
+the partial file is removed.
 """
 
 from __future__ import annotations
@@ -20,11 +26,24 @@ from starlette.requests import Request
 
 from capsight.api.multipart import PartCallbacks, feed_multipart
 from capsight.errors import BadRequest, MissingFile, PayloadTooLarge
+from capsight.jobs.diskbudget import DiskBudget
+from capsight.jobs.diskfull import DiskFull, is_disk_full
 
 FILE_FIELD = "file"
 TEXT_FIELDS = frozenset({"webhook_url"})
 MAX_TEXT_BYTES = 4096
 MAX_PARTS = 20
+GROW_STEP = 8 * 1024 * 1024  # reservation taken ahead of the bytes: one budget lock per 8 MB, not per chunk
+UPLOAD_DISK_FULL = (
+    "The server's disk is full: it cannot keep this upload (nothing is wrong with the zip). "
+    "Retry later, or tell the server's operator."
+)
+
+
+class UploadDiskFull(DiskFull):
+    """507 Insufficient Storage: the disk itself, not the budget, ran out while the upload was written."""
+
+    default_message = UPLOAD_DISK_FULL
 
 
 @dataclass
@@ -34,10 +53,12 @@ class ReceivedUpload:
 
 
 class _ZipPartWriter(PartCallbacks):
-    def __init__(self, dest: Path, max_bytes: int) -> None:
+    def __init__(self, dest: Path, max_bytes: int, budget: DiskBudget | None, reserved: int) -> None:
         super().__init__(MAX_PARTS)
         self.dest = dest
         self.max_bytes = max_bytes
+        self.budget = budget
+        self.reserved = reserved  # bytes of the job folder's budget reservation already held
         self.result = ReceivedUpload()
         self.has_file = False
         self._file: IO[bytes] | None = None
@@ -57,6 +78,10 @@ class _ZipPartWriter(PartCallbacks):
             self.result.size += end - start
             if self.result.size > self.max_bytes:
                 raise PayloadTooLarge(f"File too large: the job upload limit is {self.max_bytes} bytes.")
+            if self.budget is not None and self.result.size > self.reserved:
+                self.reserved = self.budget.reserve(
+                    self.dest.parent, self.result.size, "the upload so far", ahead=GROW_STEP
+                )
             self._file.write(data[start:end])
         elif self._text is not None:
             self._text += data[start:end]
@@ -77,15 +102,29 @@ class _ZipPartWriter(PartCallbacks):
             self._file = None
 
 
-async def receive_zip(request: Request, dest: Path, max_bytes: int) -> ReceivedUpload:
-    """Write the ``file`` part to ``dest``; raises MissingFile, BadRequest or PayloadTooLarge (and
-    leaves no partial file behind)."""
-    writer = _ZipPartWriter(dest, max_bytes)
+async def receive_zip(
+    request: Request,
+    dest: Path,
+    max_bytes: int,
+    budget: DiskBudget | None = None,
+    reserved: int = 0,
+) -> ReceivedUpload:
+    """Write the ``file`` part to ``dest``, growing the job folder's reservation in ``budget`` past
+    ``reserved`` bytes as it comes; raises MissingFile, BadRequest, PayloadTooLarge, the budget's
+    refusals or UploadDiskFull (and leaves no partial file behind)."""
+    writer = _ZipPartWriter(dest, max_bytes, budget, reserved)
     partial = dest.with_name(dest.name + ".part")
     try:
-        await feed_multipart(request, writer)
+        try:
+            await feed_multipart(request, writer)
+        finally:
+            writer.close()  # a full disk may first show here, when the last buffered bytes are flushed
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise UploadDiskFull() from exc
+        raise
     finally:
-        writer.close()
         if not writer.ended or not writer.has_file:
             partial.unlink(missing_ok=True)
     if not writer.has_file:

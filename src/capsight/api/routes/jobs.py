@@ -103,7 +103,16 @@ async def _own_job(manager: JobManager, job_id: str, principal: Principal) -> Jo
     responses=_AUTH_ERRORS
     | {
         400: error_doc("No zip, not a zip, no images, a refused URL/prefix/webhook, or bad JSON."),
-        413: error_doc("Upload over max_job_upload_bytes, or a zip claiming too many images or bytes."),
+        413: error_doc(
+            "Upload over max_job_upload_bytes, a zip claiming too many images or bytes, or a zip "
+            "needing more than this replica's whole disk budget for job files (max_job_disk_bytes)."
+        ),
+        503: error_doc(
+            "The job database is unreachable, this server has no database, the job queue is full "
+            "(max_queued_jobs), or other jobs hold this replica's disk budget for job files "
+            "(max_job_disk_bytes); with Retry-After."
+        ),
+        507: error_doc("The server's disk filled up while the upload was written (nothing was kept)."),
     },
     openapi_extra={
         "requestBody": {
