@@ -20,9 +20,10 @@ from pydantic import ValidationError
 from capsight.batch.sources import is_s3, split_s3
 from capsight.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, TooManyImages
 from capsight.jobs.archive import inspect_zip
+from capsight.jobs.diskfull import is_disk_full
 from capsight.jobs.manager import JobManager, zip_limits
 from capsight.jobs.schemas import JobCreate
-from capsight.jobs.upload import receive_zip
+from capsight.jobs.upload import UploadDiskFull, receive_zip
 from capsight.jobs.values import JobSpec
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
@@ -142,6 +143,11 @@ async def zip_job(request: Request, manager: JobManager, job_id: str) -> NewJob:
             received.size + plan.total_bytes,
             f"the {received.size}-byte upload and the {plan.total_bytes} bytes of images it inflates to",
         )
+    except OSError as exc:  # the budget's own small files on a disk that is full anyway
+        shutil.rmtree(paths.root, ignore_errors=True)
+        if is_disk_full(exc):
+            raise UploadDiskFull() from exc
+        raise
     except BaseException:
         shutil.rmtree(paths.root, ignore_errors=True)
         raise
