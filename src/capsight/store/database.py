@@ -32,6 +32,21 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+
+class _AlembicChatter(logging.Filter):
+    """Drops the two lines Alembic logs at INFO whenever it opens a migration context ("Context impl
+    SQLiteImpl.", "Will assume non-transactional DDL."): every server start and every `capsight keys`
+    or `db` command printed them, twice or more, around what mattered. Its "Running upgrade" lines
+    stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Context impl", "Will assume"))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_AlembicChatter())
+# Alembic also announces each of its plugins at INFO on every start and command.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 # Arbitrary constant shared by every capsight process: the advisory lock that serialises migrations.
@@ -218,6 +233,7 @@ class Database:
         from sqlalchemy import text
 
         engine = self.engine
+        changed = False
         with self._migration_lock(), engine.connect() as connection:
             if self.dialect == "postgresql":
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
@@ -233,7 +249,9 @@ class Database:
                             ", ".join(newer),
                         )
                     else:
+                        before = _current_revisions(connection)
                         command.upgrade(alembic_config(connection), revision)
+                        changed = _current_revisions(connection) != before
                 connection.commit()
             finally:
                 if self.dialect == "postgresql":
@@ -241,7 +259,10 @@ class Database:
                     connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_MIGRATION_LOCK})
                     connection.commit()
         self._ready = revision == "head"
-        logger.info("database schema at %s (%s)", revision, self.dialect)
+        # Said at INFO when this call migrated it; an up-to-date schema (every start after the first,
+        # every CLI command, the second and third store of one server) is no news.
+        level = logging.INFO if changed else logging.DEBUG
+        logger.log(level, "database schema at %s (%s)", revision, self.dialect)
 
     def schema_revisions(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The database's current revisions, and those of them this release does not know (a newer
