@@ -94,3 +94,25 @@ def test_named_files_with_image_names_are_images_even_when_broken(
     assert rows["good.jpg"]["label"] == "closed"
     assert rows["empty.jpg"]["error"] and rows["garbled.png"]["error"]
     assert "3 images" in capsys.readouterr().out
+
+
+def test_one_error_is_one_error_not_one_errors(
+    colour_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The walkthrough's first batch had one unreadable file: "26 images (...; 1 errors)", "1 errors,"
+    on the progress line and "1 errors;" at the top of the report."""
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (32, 32), (200, 20, 20)).save(photos / "red.png")
+    (photos / "notes.jpg").write_text("not a photo")
+    out = tmp_path / "out"
+    argv = ["batch", str(photos), "--out", str(out), "--model", str(colour_model_dir)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "; 1 error)" in captured.out and "errors)" not in captured.out
+    assert ", 1 error, " in captured.err and "1 errors" not in captured.err
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert '<span id="errors">1</span> error;' in page

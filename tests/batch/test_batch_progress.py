@@ -50,3 +50,14 @@ def test_a_terminal_still_gets_the_bar_and_a_log_a_line_per_interval() -> None:
     lines.close()
     printed = log.getvalue().splitlines()
     assert [line.split(",")[0] for line in printed] == ["0/10 images (0%)", "10/10 images (100%)"]
+
+
+def test_the_progress_line_counts_one_error_in_the_singular() -> None:
+    log = io.StringIO()
+    lines = BatchProgressView(log, interval_s=3600)
+    lines(BatchProgress(0, 2, 0, 0))
+    lines(BatchProgress(2, 2, 1, 0))
+    lines.close()
+    first, last = log.getvalue().splitlines()
+    assert first.startswith("0/2 images (0%), 0 errors, ")
+    assert last.startswith("2/2 images (100%), 1 error, ")

@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def run_batch_command(args: argparse.Namespace) -> int:
     from capsight.batch.options import BatchOptions
-    from capsight.batch.progress import BatchProgressView
+    from capsight.batch.progress import BatchProgressView, errors_text
     from capsight.batch.runner import run_batch
     from capsight.errors import NotFound
     from capsight.inference import OnnxClassifier
@@ -129,7 +129,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         speed = f"in {summary.elapsed_seconds:.1f} s, {summary.images_per_second:.1f} images/s"
     else:  # "0.0 images/s" would read as a stalled run
         speed = "all from an earlier run, nothing left to classify"
-    print(f"{summary.total} images ({counts}; {summary.errors} errors) {speed} -> {args.out}")
+    print(f"{summary.total} images ({counts}; {errors_text(summary.errors)}) {speed} -> {args.out}")
     if summary.errors:
         print("Images with an error are listed in results.csv; rerun with the same --out to try those you")
         print("fixed or replaced again, and add --retry-errors to retry the unchanged ones too.")

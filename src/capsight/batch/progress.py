@@ -16,6 +16,11 @@ from capsight.batch.options import BatchProgress
 PLAIN_INTERVAL_S = 30.0  # one line per half minute keeps a day-long run's log short
 
 
+def errors_text(count: int) -> str:
+    """The count in words, "1 error" or "3 errors", for ``capsight batch``'s progress and summary."""
+    return f"{count} error" if count == 1 else f"{count} errors"
+
+
 def _is_terminal(stream: IO[str]) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
@@ -63,7 +68,7 @@ class BatchProgressView:
         elapsed = now - self._started
         rate = (progress.done - self._first.done) / elapsed if elapsed > 0 else 0.0
         self.stream.write(
-            f"{progress.done}/{progress.total} images ({share:.0f}%), {progress.errors} errors, "
+            f"{progress.done}/{progress.total} images ({share:.0f}%), {errors_text(progress.errors)}, "
             f"{rate:.1f} img/s\n"
         )
         self.stream.flush()

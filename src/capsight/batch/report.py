@@ -155,12 +155,13 @@ def render_report(
     counts = data.counts()
     confidences = [r.confidence for r in ok if r.confidence is not None]
     mean = sum(confidences) / len(confidences) if confidences else 0.0
+    errors_word = "error" if len(errors) == 1 else "errors"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{_CSS}</style></head>
 <body>
 <h1>{escape(title)}</h1>
 <p id="totals">Model <b>{escape(data.model)}</b>: <span id="total">{len(records)}</span> images,
-<span id="classified">{len(ok)}</span> classified, <span id="errors">{len(errors)}</span> errors;
+<span id="classified">{len(ok)}</span> classified, <span id="errors">{len(errors)}</span> {errors_word};
 mean confidence {mean:.3f}.</p>
 <h2>Class distribution</h2>
 {bar_chart(counts)}
