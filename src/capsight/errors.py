@@ -59,9 +59,7 @@ class EmptyFile(BadRequest):
 
 
 class InvalidImage(BadRequest):
-    default_message = (
-        "The uploaded file is not a supported image (JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF)."
-    )
+    default_message = "The file is not a supported image (JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF)."
 
 
 class InvalidModel(BadRequest):

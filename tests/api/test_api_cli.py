@@ -57,7 +57,7 @@ def test_classify_reports_bad_files_and_still_classifies_the_good_ones(
     ]
     err = captured.err
     assert f"{images['missing']}: no such file" in err
-    assert f"{images['text']}: The uploaded file is not a supported image" in err
+    assert f"{images['text']}: The file is not a supported image" in err
     assert f"{images['cut']}: The image could not be decoded" in err
 
 

@@ -142,7 +142,7 @@ def test_infer_errors_use_the_error_shape(client: TestClient) -> None:
     _bad(
         client,
         _request(jpeg("closed"), b"text"),
-        "input element 1: the uploaded file is not a supported image",
+        "input element 1: the file is not a supported image",
     )
 
 
