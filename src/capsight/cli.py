@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "capsight.api.commands",  # serve, classify
     "capsight.batch.commands",  # batch, report
     "capsight.store.commands",  # keys, db
+    "capsight.feedback.commands",  # feedback export, promote
 )
 
 

@@ -13,7 +13,16 @@ from sqlalchemy import inspect, text
 from capsight.store.database import Database, normalize_url
 from capsight.store.models import Base
 
-TABLES = {"users", "api_keys", "requests", "classifications", "jobs", "job_items", "alembic_version"}
+TABLES = {
+    "users",
+    "api_keys",
+    "requests",
+    "classifications",
+    "jobs",
+    "job_items",
+    "feedback",
+    "alembic_version",
+}
 
 
 def _schema_diff(db: Database) -> list[object]:
@@ -27,7 +36,7 @@ def test_upgrade_creates_the_schema_the_models_describe(database: Database) -> N
     assert set(inspect(database.engine).get_table_names()) >= TABLES
     assert _schema_diff(database) == [], "models and migrations drifted apart: add a migration"
     with database.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
 
 
 def test_downgrade_to_base_and_upgrade_again(database: Database) -> None:

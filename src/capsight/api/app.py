@@ -26,7 +26,7 @@ from capsight.api.errors import install_error_handlers
 from capsight.api.headers import SecurityHeadersMiddleware
 from capsight.api.metrics import Metrics
 from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from capsight.api.routes import admin, classify, health, jobs, models, ops, v2
+from capsight.api.routes import admin, classify, feedback, health, jobs, models, ops, v2
 from capsight.api.routes.ops import STATIC_DIR
 from capsight.api.runtime import ServingRuntime
 from capsight.inference.classifier import Classifier
@@ -133,7 +133,7 @@ def create_app(
     app.state.settings = settings
     app.state.jobs = job_manager
     install_error_handlers(app)
-    for module in (classify, models, health, v2, admin, jobs, ops):
+    for module in (classify, models, health, v2, admin, jobs, feedback, ops):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

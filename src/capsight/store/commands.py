@@ -77,6 +77,11 @@ def _database(url: str | None = None) -> Iterator[Any]:
         db.dispose()
 
 
+def database_from_settings(settings: Any) -> contextlib.AbstractContextManager[Any]:
+    """The database of ``settings`` for a CLI command, with the same one-line errors as ``db``."""
+    return _database(settings.resolved_database_url())
+
+
 def keys_create(args: argparse.Namespace) -> int:
     from capsight.store.keys import KeyStore
 
@@ -171,10 +176,16 @@ def db_status(args: argparse.Namespace) -> int:
     from capsight.store.status import database_status, render_status
 
     settings = Settings()
-    # Reading the revision announces Alembic's "Context impl" twice: noise around a report.
-    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
-    with _database(settings.resolved_database_url()) as db:
-        status = database_status(db)
+    # Reading the revision announces Alembic's "Context impl" twice: noise around a report. Put
+    # back afterwards: a process that goes on (tests, an embedding tool) keeps its upgrade lines.
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    level = migration_log.level
+    migration_log.setLevel(logging.WARNING)
+    try:
+        with _database(settings.resolved_database_url()) as db:
+            status = database_status(db)
+    finally:
+        migration_log.setLevel(level)
     if args.json:
         print(json.dumps(status.to_dict()))
     else:

@@ -152,6 +152,26 @@ class ClassificationRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class FeedbackRow(Base):
+    """A client's word on one answer: the label the image should have had (the same as the
+    model's when confirming it). ``request_id`` is the id the client saw, the server's own or its
+    X-Request-ID; export matches it to the request log, never trusting it on its own.
+    """
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    request_id: Mapped[str] = mapped_column(String(128), index=True)
+    item_index: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[str] = mapped_column(String(200))
+    # An admin (or, with auth off, anyone) may correct any client's answers; others only their own.
+    any_client: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    model_name: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 class Job(Base):
     """A batch classification job (zip upload, URL list or bucket prefix) run in the background.
 

@@ -211,23 +211,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluation_samples(args: argparse.Namespace, labels: tuple[str, ...]) -> list[Any]:
+def evaluation_samples(data_dir: Path, split_file: Path | None, split: str) -> list[Any]:
+    """The labelled photos to score: all of ``data_dir``, or one split of a ``split.json`` of it
+    (``evaluate`` and ``promote`` pick photos the same way)."""
     from capsight.training.dataset import Sample, group_of, scan_folder
     from capsight.training.split import SplitPlan
 
-    if args.split_file is None:
-        return scan_folder(args.data_dir, labels=None)
-    plan = SplitPlan.load(args.split_file)
+    if split_file is None:
+        return scan_folder(data_dir, labels=None)
+    plan = SplitPlan.load(split_file)
     samples = []
-    for relpath in plan.paths(args.split):
+    for relpath in plan.paths(split):
         label, _, name = relpath.partition("/")
-        samples.append(Sample(args.data_dir / relpath, label, relpath, group_of(name)))
+        samples.append(Sample(data_dir / relpath, label, relpath, group_of(name)))
     missing = [s.relpath for s in samples if not s.path.is_file()]
     if missing:
         raise BadRequest(
-            f"{len(missing)} files of the {args.split} split are not in {args.data_dir} "
+            f"{len(missing)} files of the {split} split are not in {data_dir} "
             f"(first: {missing[0]}); pass the folder the split was made from"
-            + (f" (test folder: {plan.test_dir})" if plan.test_dir and args.split == "test" else "")
+            + (f" (test folder: {plan.test_dir})" if plan.test_dir and split == "test" else "")
         )
     return samples
 
@@ -244,8 +246,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         check_output_outside(args.data_dir, args.out)
         import matplotlib  # noqa: F401 - the report needs it: say so before evaluating, not after
     meta = load_metadata(args.model_dir)
-    labels = meta.labels
-    samples = _evaluation_samples(args, labels)
+    samples = evaluation_samples(args.data_dir, args.split_file, args.split)
     if not samples:
         raise BadRequest(f"No images to evaluate in {args.data_dir}")
     evaluation = evaluate_classifier(OnnxClassifier(args.model_dir), samples)

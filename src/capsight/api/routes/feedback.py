@@ -1,0 +1,110 @@
+"""``POST /v1/feedback``: a client says which label an answer should have had.
+
+This is the first step of the feedback loop: corrections (and confirmations) are stored beside the
+request log, ``capsight feedback export`` turns them and the stored images into a training folder,
+``capsight train`` trains a candidate on it, and ``capsight promote`` replaces the served model only
+when the candidate scores better on the same held-out photos.
+
+The feedback is stored as sent and matched to the logged answer at export (the log is written in
+the background and may not hold the answer yet); only the label is checked here, against the
+labels of the model being served.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from capsight.api.routes.common import error_doc
+from capsight.api.runtime import get_runtime
+from capsight.api.security import ClassifyAccess
+from capsight.errors import BadRequest, CapsightError, ServiceUnavailable
+from capsight.store.database import call_with_deadline
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1", tags=["feedback"])
+
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:/=+\-]{1,128}$"  # what X-Request-ID accepts (middleware.py)
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str = Field(
+        pattern=REQUEST_ID_PATTERN,
+        description="The `request_id` of the answer (or the `X-Request-ID` header of its response).",
+    )
+    index: int = Field(0, ge=0, le=10_000, description="The image's place in a batch request; 0 otherwise.")
+    label: str = Field(min_length=1, max_length=200, description="The label the image should have had.")
+    note: str | None = Field(None, max_length=2000, description="Free text for whoever reviews it.")
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    request_id: str
+    index: int
+    label: str
+    model: str
+    status: str = Field(description="`recorded`: matched to the logged answer when it is exported.")
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: error_doc("A label the served model does not have, or a malformed body."),
+    401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
+    403: error_doc("The credentials lack the 'classify' scope."),
+    429: error_doc("Rate limit exceeded; see Retry-After and X-RateLimit-* headers."),
+    503: error_doc("The database is unreachable or absent, or the model is still loading."),
+}
+
+
+@router.post(
+    "/feedback",
+    summary="Tell the service the right label for an answer",
+    status_code=202,
+    response_model=FeedbackOut,
+    responses=_ERRORS,
+)
+async def post_feedback(
+    request: Request, principal: ClassifyAccess, feedback: Annotated[FeedbackIn, Body()]
+) -> JSONResponse:
+    """Record what the image of an earlier answer really shows: a correction, or the model's own
+    label to confirm it. A later feedback on the same answer replaces an earlier one. Clients may
+    only correct their own answers (an admin key, or anyone when auth is off, any answer)."""
+    runtime = get_runtime(request)
+    meta = runtime.metadata  # 503 while the model loads: its labels are what is checked
+    if feedback.label not in meta.labels:
+        raise BadRequest(f"Unknown label {feedback.label!r}: this model answers {', '.join(meta.labels)}.")
+    database = runtime.services.database
+    if database is None:
+        raise ServiceUnavailable("This server keeps no database, so it cannot record feedback.")
+    from capsight.store.feedback import FeedbackEntry, FeedbackStore
+
+    entry = FeedbackEntry(
+        request_id=feedback.request_id,
+        item_index=feedback.index,
+        client_id=principal.id,
+        any_client=principal.anonymous or principal.allows("admin"),
+        model_name=meta.name,
+        label=feedback.label,
+        note=feedback.note,
+    )
+    try:
+        feedback_id = await call_with_deadline(FeedbackStore(database).add, entry)
+    except CapsightError:
+        raise
+    except Exception as exc:
+        logger.warning("feedback could not be recorded: %s", exc)
+        raise ServiceUnavailable("The database is unavailable; retry shortly.", retry_after=5) from exc
+    body = FeedbackOut(
+        id=feedback_id,
+        request_id=feedback.request_id,
+        index=feedback.index,
+        label=feedback.label,
+        model=meta.name,
+        status="recorded",
+    )
+    return JSONResponse(body.model_dump(), status_code=202)

@@ -1,0 +1,161 @@
+"""CLI of the feedback loop (registered by capsight.cli): ``feedback export`` and ``promote``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from capsight.cli_types import float_in, output_dir
+from capsight.errors import BadRequest
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    feedback = subparsers.add_parser(
+        "feedback", help="turn feedback sent to POST /v1/feedback into training data"
+    )
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", metavar="ACTION", required=True)
+    export = feedback_sub.add_parser(
+        "export",
+        help="write the images clients gave feedback on into OUT/<label>/ (a training folder)",
+        description="Matches each feedback to its logged answer (same client, unless sent with an admin key "
+        "or with auth off), takes the stored image and writes it under the label the client gave; the "
+        "newest feedback on an image wins. OUT may be an existing training folder. Needs the request log "
+        "with stored images (the defaults); reads CAPSIGHT_* settings for the database and image store.",
+    )
+    export.add_argument("--out", type=output_dir, required=True, help="folder to write (created if missing)")
+    export.add_argument(
+        "--since-days",
+        type=float_in(0.0, 36500.0, low_open=True),
+        default=None,
+        help="only feedback this recent",
+    )
+    export.add_argument("--model", default=None, help="only feedback on answers of this model name")
+    export.add_argument(
+        "--corrections-only", action="store_true", help="leave out feedback that confirms the model's answer"
+    )
+    export.set_defaults(handler=cmd_feedback_export)
+
+    promote = subparsers.add_parser(
+        "promote",
+        help="replace MODEL_DIR by CANDIDATE when it scores better on the same held-out photos",
+        description="Scores both models as they are served on DATA_DIR (or one split of it) and copies the "
+        "candidate over MODEL_DIR only when its accuracy beats the current model's by more than --min-gain "
+        "(or ties it with a higher macro F1) and no class loses more than --max-recall-drop of its recall. "
+        "The replaced model is kept as MODEL_DIR.previous; restart the servers to serve the new one. "
+        "Exit 0: promoted, 1: not better (nothing changed).",
+    )
+    promote.add_argument("candidate", type=Path, metavar="CANDIDATE", help="the new model folder")
+    promote.add_argument(
+        "--to", dest="target", type=Path, required=True, metavar="MODEL_DIR", help="the served model folder"
+    )
+    promote.add_argument(
+        "--data", type=Path, default=None, metavar="DATA_DIR", help="labelled photos to compare on"
+    )
+    promote.add_argument("--split-file", type=Path, default=None, help="score only one split of DATA_DIR")
+    promote.add_argument("--split", choices=("train", "val", "test"), default="test")
+    promote.add_argument(
+        "--min-gain", type=float_in(0.0, 1.0), default=0.0, help="accuracy the candidate must add"
+    )
+    promote.add_argument(
+        "--max-recall-drop",
+        type=float_in(0.0, 1.0),
+        default=0.05,
+        help="most recall any class may lose (0.05)",
+    )
+    promote.add_argument(
+        "--dry-run", action="store_true", help="compare and say what would happen; change nothing"
+    )
+    promote.add_argument("--force", action="store_true", help="promote without comparing (a rollback)")
+    promote.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    promote.set_defaults(handler=cmd_promote)
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from capsight.feedback.export import export_feedback
+    from capsight.settings import Settings
+    from capsight.store.blobs import open_blob_store
+    from capsight.store.commands import database_from_settings
+    from capsight.store.feedback import FeedbackStore
+
+    settings = Settings()
+    blobs = open_blob_store(settings.resolved_storage_url(), s3_endpoint_url=settings.s3_endpoint_url)
+    since = datetime.now(UTC) - timedelta(days=args.since_days) if args.since_days else None
+    with database_from_settings(settings) as db:
+        summary = export_feedback(
+            FeedbackStore(db),
+            blobs,
+            args.out,
+            since=since,
+            model_name=args.model,
+            corrections_only=args.corrections_only,
+        )
+    counts = ", ".join(f"{label} {n}" for label, n in summary.counts.items()) or "none"
+    print(
+        f"exported {summary.written} images to {args.out} ({counts}): "
+        f"{summary.corrections} corrections, {summary.confirmations} confirmations"
+    )
+    skipped = [
+        (summary.unmatched, "not matched to a logged answer of the same client (not logged yet, or purged)"),
+        (summary.not_stored, "logged without its image (CAPSIGHT_STORE_IMAGES off, or purged)"),
+        (summary.conflicts, "given another label by earlier feedback (the newest was kept)"),
+    ]
+    for count, reason in skipped:
+        if count:
+            print(f"  {count} feedback {reason}")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from capsight.feedback.promote import compare, promote, promotion_record
+    from capsight.training.commands import evaluation_samples
+
+    comparison = None
+    data = ""
+    if not args.force:
+        if args.data is None:
+            raise BadRequest(
+                "give --data DATA_DIR (labelled photos to compare on), or --force to skip the comparison"
+            )
+        samples = evaluation_samples(args.data, args.split_file, args.split)
+        if not samples:
+            raise BadRequest(f"No images to compare on in {args.data}")
+        comparison = compare(
+            args.target, args.candidate, samples, min_gain=args.min_gain, max_recall_drop=args.max_recall_drop
+        )
+        data = f"{args.data} ({args.split} split of {args.split_file})" if args.split_file else str(args.data)
+    elif not (args.candidate / "model.json").is_file() or not (args.candidate / "model.onnx").is_file():
+        raise BadRequest(f"{args.candidate} is not a model folder (model.onnx + model.json).")
+    promoted = args.force or (comparison is not None and comparison.better)
+    previous = None
+    if promoted and not args.dry_run:
+        previous = promote(
+            args.candidate, args.target, promotion_record(args.candidate, args.target, comparison, data)
+        )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "promoted": promoted and not args.dry_run,
+                    "better": comparison.better if comparison else None,
+                    "dry_run": args.dry_run,
+                    "current": comparison.current.to_dict() if comparison else None,
+                    "candidate": comparison.candidate.to_dict() if comparison else None,
+                    "previous": str(previous) if previous else None,
+                }
+            )
+        )
+    else:
+        if comparison is not None:
+            print(comparison.table())
+            print(comparison.verdict())
+        if promoted and args.dry_run:
+            print(f"dry run: {args.target} left as it is")
+        elif promoted:
+            kept = f"; the replaced model is in {previous}" if previous else ""
+            print(f"promoted {args.candidate} to {args.target}{kept}. Restart the servers to serve it.")
+        else:
+            print(f"{args.target} left as it is")
+    return 0 if promoted else 1

@@ -1,0 +1,150 @@
+"""``capsight feedback export``: the images clients gave feedback on, as a training folder.
+
+The folder has the layout ``capsight train`` reads (``OUT/<label>/<sha256>.<ext>``), so it can be
+trained on as is or merged into an existing training folder (``--out`` may be that folder: only
+files named by their SHA-256 are written, and ``feedback.csv`` beside the label folders lists what
+each came from). Re-running it brings the folder up to date: a later correction moves an image to
+its new label's folder instead of leaving it in both.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from capsight.imaging.decode import detect_format
+from capsight.store.blobs import BlobStore
+from capsight.store.feedback import FeedbackStore, MatchedFeedback
+
+MANIFEST = "feedback.csv"
+_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif"}
+_SUFFIXES |= {"HEIF": ".heic", "AVIF": ".avif"}
+_COLUMNS = ("file", "label", "predicted", "confidence", "request_id", "index", "model_version", "feedback_at")
+
+
+@dataclass
+class ExportSummary:
+    out: Path
+    counts: dict[str, int] = field(default_factory=dict)  # images per label in the folder
+    corrections: int = 0  # the client's label differs from the model's answer
+    confirmations: int = 0
+    unmatched: int = 0  # no logged answer of the same client (not logged yet, purged, not theirs)
+    not_stored: int = 0  # the answer was logged without its image (CAPSIGHT_STORE_IMAGES off, purged)
+    conflicts: int = 0  # the same image given different labels: the newest feedback is kept
+
+    @property
+    def written(self) -> int:
+        return sum(self.counts.values())
+
+
+def _safe_label(label: str) -> bool:
+    """Labels become folder names; the served model's labels are, but a database row is data."""
+    return (
+        bool(label)
+        and label not in {".", ".."}
+        and "/" not in label
+        and "\\" not in label
+        and "\0" not in label
+    )
+
+
+def _newest_per_image(items: Iterable[MatchedFeedback], summary: ExportSummary) -> list[MatchedFeedback]:
+    newest: dict[str, MatchedFeedback] = {}
+    for item in items:  # in feedback order: a later one replaces
+        if item.image_sha256 is None or not item.image_stored:
+            summary.not_stored += 1
+            continue
+        earlier = newest.get(item.image_sha256)
+        if earlier is not None and earlier.label != item.label:
+            summary.conflicts += 1
+        newest[item.image_sha256] = item
+    return sorted(newest.values(), key=lambda m: m.feedback_id)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _remove_elsewhere(out: Path, sha: str, keep: Path) -> None:
+    """An image relabelled since the last export leaves its old label's folder."""
+    for old in out.glob(f"*/{sha}.*"):
+        if old != keep:
+            old.unlink(missing_ok=True)
+
+
+def export_feedback(
+    store: FeedbackStore,
+    blobs: BlobStore,
+    out: Path,
+    *,
+    since: datetime | None = None,
+    model_name: str | None = None,
+    corrections_only: bool = False,
+) -> ExportSummary:
+    match = store.match(since=since, model_name=model_name)
+    summary = ExportSummary(out=out, unmatched=match.unmatched)
+    rows: list[dict[str, object]] = []
+    for item in _newest_per_image(match.matched, summary):
+        corrected = item.predicted != item.label
+        if corrections_only and not corrected:
+            continue
+        if not _safe_label(item.label):
+            summary.unmatched += 1
+            continue
+        assert item.image_sha256 is not None
+        data = blobs.get(item.image_sha256)
+        if data is None:
+            summary.not_stored += 1
+            continue
+        suffix = _SUFFIXES.get(detect_format(data) or "", ".bin")
+        target = out / item.label / f"{item.image_sha256}{suffix}"
+        if not (target.is_file() and target.stat().st_size == len(data)):
+            _write_atomic(target, data)
+        _remove_elsewhere(out, item.image_sha256, target)
+        summary.counts[item.label] = summary.counts.get(item.label, 0) + 1
+        if corrected:
+            summary.corrections += 1
+        else:
+            summary.confirmations += 1
+        rows.append(
+            {
+                "file": target.relative_to(out).as_posix(),
+                "label": item.label,
+                "predicted": item.predicted or "",
+                "confidence": "" if item.confidence is None else f"{item.confidence:.4f}",
+                "request_id": item.request_id,
+                "index": item.item_index,
+                "model_version": item.model_version,
+                "feedback_at": item.created_at.isoformat(),
+            }
+        )
+    summary.counts = dict(sorted(summary.counts.items()))
+    _write_manifest(out, rows)
+    return summary
+
+
+def _write_manifest(out: Path, rows: list[dict[str, object]]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{MANIFEST}.", dir=out)
+    try:
+        with os.fdopen(handle, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(temporary, out / MANIFEST)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

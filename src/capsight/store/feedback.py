@@ -1,0 +1,135 @@
+"""Feedback on answers: what clients say the label should have been, matched to the request log.
+
+Why matched at export and not when it arrives: the request log is written in the background (a
+batch every 100 ms, or later from the spool during a database outage), so a correction sent right
+after its answer may reach the database before the answer does. Feedback is stored as sent and
+joined to the logged classification when it is used; one that never finds its classification
+(log disabled, purged, another client's request) is reported, not guessed.
+
+A client's word is only taken for its own requests: a key may not relabel another key's images.
+An admin (and, with auth off, anyone) may correct any answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from capsight.store.database import Database, load_sqlalchemy
+
+
+@dataclass(frozen=True)
+class FeedbackEntry:
+    request_id: str  # the id the client saw: the server's own, or the X-Request-ID it sent
+    item_index: int  # the image's place in a batch request; 0 for a single image
+    client_id: str
+    any_client: bool
+    model_name: str
+    label: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class MatchedFeedback:
+    """The newest feedback on one logged classification, with what the model had answered."""
+
+    feedback_id: int
+    created_at: datetime
+    request_id: str  # the server's id of the logged request
+    item_index: int
+    label: str  # what the client says it is
+    predicted: str | None  # what the model answered (None: that request failed)
+    confidence: float | None
+    model_name: str
+    model_version: str
+    image_sha256: str | None
+    image_stored: bool
+
+
+@dataclass(frozen=True)
+class FeedbackMatch:
+    matched: tuple[MatchedFeedback, ...]
+    unmatched: int  # feedback with no logged classification of the same client (yet, or any more)
+
+
+class FeedbackStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, entry: FeedbackEntry) -> int:
+        load_sqlalchemy()
+        from capsight.store.models import FeedbackRow
+
+        with self.db.session() as session, session.begin():
+            row = FeedbackRow(
+                request_id=entry.request_id,
+                item_index=entry.item_index,
+                client_id=entry.client_id,
+                any_client=entry.any_client,
+                model_name=entry.model_name,
+                label=entry.label,
+                note=entry.note,
+            )
+            session.add(row)
+            session.flush()
+            return int(row.id)
+
+    def match(self, *, since: datetime | None = None, model_name: str | None = None) -> FeedbackMatch:
+        """The newest feedback per logged image (a later correction replaces an earlier one).
+
+        A client that reuses its X-Request-ID names several requests: its feedback is about the
+        newest of them logged before the feedback arrived.
+        """
+        load_sqlalchemy()
+        from sqlalchemy import and_, or_, select
+
+        from capsight.store.models import ClassificationRow, FeedbackRow, RequestRow
+
+        f, r, c = FeedbackRow, RequestRow, ClassificationRow
+        query = (
+            select(f, r.request_id, r.created_at, r.client_id, c)
+            .join(r, or_(r.request_id == f.request_id, r.client_request_id == f.request_id), isouter=True)
+            .join(c, and_(c.request_id == r.request_id, c.item_index == f.item_index), isouter=True)
+            .order_by(f.id)
+        )
+        if since is not None:
+            query = query.where(f.created_at >= since)
+        if model_name is not None:
+            query = query.where(f.model_name == model_name)
+        best: dict[int, tuple[tuple[bool, datetime], MatchedFeedback]] = {}
+        seen: set[int] = set()
+        with self.db.session() as session:
+            for fb, server_id, logged_at, owner, row in session.execute(query):
+                seen.add(fb.id)
+                if server_id is None or row is None or not (fb.any_client or owner == fb.client_id):
+                    continue
+                candidate = MatchedFeedback(
+                    feedback_id=fb.id,
+                    created_at=fb.created_at,
+                    request_id=server_id,
+                    item_index=fb.item_index,
+                    label=fb.label,
+                    predicted=row.label,
+                    confidence=row.confidence,
+                    model_name=row.model_name,
+                    model_version=row.model_version,
+                    image_sha256=row.image_sha256,
+                    image_stored=row.image_ref is not None,
+                )
+                # Requests logged before the feedback first (clocks of replicas differ a little).
+                rank = (logged_at <= fb.created_at, logged_at)
+                if fb.id not in best or rank > best[fb.id][0]:
+                    best[fb.id] = (rank, candidate)
+        newest: dict[tuple[str, int], MatchedFeedback] = {}
+        for _, item in sorted(best.values(), key=lambda pair: pair[1].feedback_id):
+            newest[(item.request_id, item.item_index)] = item  # a later feedback id replaces
+        items = sorted(newest.values(), key=lambda m: m.feedback_id)
+        return FeedbackMatch(matched=tuple(items), unmatched=len(seen - set(best)))
+
+
+def label_counts(items: Sequence[MatchedFeedback]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.label] = counts.get(item.label, 0) + 1
+    return dict(sorted(counts.items()))
