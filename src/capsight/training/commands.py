@@ -95,18 +95,34 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--no-checkpoint", action="store_true", help="do not write checkpoint.pt")
     p.set_defaults(handler=cmd_train)
 
-    p = subparsers.add_parser("evaluate", help="score MODEL_DIR on labelled images with ONNX Runtime")
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score MODEL_DIR on labelled images with ONNX Runtime",
+        description="Score MODEL_DIR (model.onnx + model.json) on the photos of DATA_DIR/<label>/* through "
+        "the serving path (ONNX Runtime, the same preprocessing): accuracy, per-class precision, recall "
+        "and F1, confusion matrix. With --split-file, only the photos of one split of it.",
+    )
     p.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--split-file", type=Path, default=None, help="split.json written by train")
-    p.add_argument("--split", choices=("train", "val", "test"), default="test")
+    p.add_argument(
+        "--split",
+        choices=("train", "val", "test"),
+        default="test",
+        help="which split of --split-file to score (default test)",
+    )
     p.add_argument("--out", type=output_dir, default=None, help="also write figures + report.html here")
     p.set_defaults(handler=cmd_evaluate)
 
-    p = subparsers.add_parser("export", help="re-export a training checkpoint to model.onnx + model.json")
+    p = subparsers.add_parser(
+        "export",
+        help="re-export a training checkpoint to model.onnx + model.json",
+        description="Re-export the checkpoint.pt that train wrote to model.onnx + model.json in --out, "
+        "checking that ONNX Runtime and PyTorch agree on a few photos.",
+    )
     p.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="checkpoint.pt (or its folder)")
-    p.add_argument("--out", type=output_dir, required=True)
+    p.add_argument("--out", type=output_dir, required=True, help="output model folder")
     p.add_argument("--images", type=Path, default=None, help="folder of photos for the parity check")
     p.set_defaults(handler=cmd_export)
 
@@ -128,13 +144,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--method",
         choices=("percentile", "minmax"),
         default="percentile",
-        help="activation range calibration (the bundled model uses minmax)",
+        help="activation range calibration (default percentile; the bundled model uses minmax)",
     )
     p.add_argument(
         "--min-agreement",
         type=float_in(0.0, 1.0),
         default=0.98,
-        help="required top-1 agreement with FP32 (0-1)",
+        help="required top-1 agreement with FP32 (0-1, default 0.98)",
     )
     p.add_argument(
         "--keep-float",
