@@ -57,6 +57,9 @@
     maxSize: $("max-size"),
     keyForm: $("key-form"),
     apiKey: $("api-key"),
+    feedbackYes: $("feedback-yes"),
+    feedbackLabels: $("feedback-labels"),
+    feedbackStatus: $("feedback-status"),
   };
 
   function formatBytes(n) {
@@ -231,6 +234,8 @@
     if (body.request_id) meta.push("request " + body.request_id);
     el.resultMeta.textContent = meta.join(" · ");
 
+    showFeedback(body, entries.map(function (entry) { return entry[0]; }));
+
     // Screen readers hear one short sentence from the status region instead of the whole result card.
     clearStatus();
     var summary = document.createElement("span");
@@ -241,6 +246,65 @@
     el.result.hidden = false;
     revealIfBelow(el.result.parentNode);
   }
+
+  /* ---------- feedback: "is this right?" ---------- */
+
+  function showFeedback(body, labels) {
+    state.answer = { requestId: body.request_id, label: body.label };
+    el.feedbackStatus.textContent = "";
+    el.feedbackStatus.classList.remove("failed");
+    el.feedbackYes.dataset.label = body.label;
+    el.feedbackLabels.textContent = "";
+    labels.forEach(function (label) {
+      if (label === body.label) return;
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button small";
+      button.dataset.label = label;
+      button.textContent = label;
+      el.feedbackLabels.appendChild(button);
+    });
+  }
+
+  function sendFeedback(label) {
+    var answer = state.answer;
+    if (!answer || !answer.requestId) return;
+    var headers = { Accept: "application/json", "Content-Type": "application/json" };
+    if (state.apiKey) headers.Authorization = "Bearer " + state.apiKey;
+    el.feedbackStatus.classList.remove("failed");
+    el.feedbackStatus.textContent = "Sending…";
+    fetch("v1/feedback", {
+      method: "POST",
+      headers: headers,
+      body: JSON.stringify({ request_id: answer.requestId, label: label }),
+    })
+      .then(function (res) {
+        return res.text().then(function (text) {
+          var body = null;
+          try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
+          if (!res.ok) throw new Error(errorFromResponse(res, body));
+        });
+      })
+      .then(function () {
+        if (state.answer !== answer) return; // a newer photo is on screen
+        el.feedbackStatus.textContent = label === answer.label
+          ? "Thanks: recorded that this is " + label + "."
+          : "Thanks: recorded that this is " + label + ", not " + answer.label + ".";
+      })
+      .catch(function (err) {
+        if (state.answer !== answer) return;
+        el.feedbackStatus.classList.add("failed");
+        el.feedbackStatus.textContent = err instanceof TypeError
+          ? "Could not reach the server to send your answer."
+          : "Your answer was not recorded: " + err.message;
+      });
+  }
+
+  el.feedbackYes.addEventListener("click", function () { sendFeedback(el.feedbackYes.dataset.label); });
+  el.feedbackLabels.addEventListener("click", function (e) {
+    var button = e.target.closest ? e.target.closest("button") : null;
+    if (button && button.dataset.label) sendFeedback(button.dataset.label);
+  });
 
   // On a phone the result card sits under the photo; bring it into view when it is off screen.
   function revealIfBelow(node) {
