@@ -15,6 +15,7 @@ a new failure mode is mapped once, where it is defined, instead of in every rout
     ├── NotFound (404)             unknown model, job, image, ...
     ├── RequestTimeout (408)       the client sent its body too slowly
     ├── Conflict (409)             the resource is not in a state that allows this (job not finished)
+    │   └── ModelReloadFailed      the model folder does not load; the previous model keeps serving
     ├── PayloadTooLarge (413)      body over the upload limit
     │   └── ImageTooLarge          pixel count over the decompression-bomb limit
     ├── RateLimited (429)          carries retry_after seconds
@@ -95,6 +96,10 @@ class RequestTimeout(CapsightError):
 class Conflict(CapsightError):
     status_code = 409
     default_message = "The resource is not in a state that allows this."
+
+
+class ModelReloadFailed(Conflict):
+    default_message = "The model folder failed to load; the previous model keeps serving."
 
 
 class PayloadTooLarge(CapsightError):

@@ -111,11 +111,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        remove_sighup = runtime.reload_on_sighup()
         if job_manager is not None:
             job_manager.start()  # its workers wait for the model
         try:
             yield
         finally:
+            remove_sighup()
             if job_manager is not None:
                 await asyncio.to_thread(job_manager.stop)  # running jobs go back to the queue
             await runtime.stop()

@@ -15,7 +15,9 @@ import asyncio
 import contextlib
 import io
 import logging
+import signal
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 
@@ -23,7 +25,7 @@ from starlette.requests import Request
 
 from capsight.api.metrics import Metrics
 from capsight.api.service import ClassificationService
-from capsight.errors import ModelNotReady
+from capsight.errors import CapsightError, ModelNotReady, ModelReloadFailed
 from capsight.imaging.budget import set_decode_pixel_budget
 from capsight.inference.batcher import MicroBatcher
 from capsight.inference.classifier import Classifier, default_threads
@@ -55,6 +57,8 @@ class ServingRuntime:
         self._load_task: asyncio.Task[None] | None = None
         self.load_error: str | None = None
         self.ready_seconds: float | None = None
+        self._reload_lock = asyncio.Lock()
+        self._retiring: list[asyncio.Task[None]] = []
         self.metrics.track_queue_depth(lambda: self._batcher.depth if self._batcher else 0)
 
     # -- state -----------------------------------------------------------------------------------
@@ -106,39 +110,51 @@ class ServingRuntime:
         await asyncio.wait_for(asyncio.shield(self._load_task), timeout)
         self.service()  # raises ModelNotReady with the load error, if any
 
+    async def _load_from_folder(self) -> Classifier:
+        from capsight.inference.classifier import OnnxClassifier
+
+        settings = self.settings
+        classifier: Classifier = await asyncio.to_thread(
+            OnnxClassifier,
+            settings.model_dir,
+            intra_op_threads=serving_intra_op_threads(settings.intra_op_threads),
+        )
+        if settings.warmup:
+            await asyncio.to_thread(_warm_up, classifier)
+        return classifier
+
+    def _serve(self, classifier: Classifier) -> None:
+        """Switch requests to ``classifier`` with its own batcher (the previous one is retired by the
+        caller: requests already holding the previous service finish on it)."""
+        settings = self.settings
+        batcher = MicroBatcher(
+            classifier.predict,
+            max_batch_size=settings.batch_max_size,
+            max_wait_ms=settings.batch_max_wait_ms,
+            queue_max=settings.queue_max,
+            on_batch=self.metrics.observe_batch,
+        )
+        batcher.start()
+        service = ClassificationService(
+            classifier=classifier,
+            batcher=batcher,
+            settings=settings,
+            services=self.services,
+            metrics=self.metrics,
+            executor=self._executor,
+        )
+        self._classifier, self._batcher, self._service = classifier, batcher, service
+
     async def _load(self) -> None:
         started = time.perf_counter()
         settings = self.settings
         try:
             classifier = self._classifier
             if classifier is None:
-                from capsight.inference.classifier import OnnxClassifier
-
-                classifier = await asyncio.to_thread(
-                    OnnxClassifier,
-                    settings.model_dir,
-                    intra_op_threads=serving_intra_op_threads(settings.intra_op_threads),
-                )
-            if settings.warmup:
+                classifier = await self._load_from_folder()
+            elif settings.warmup:
                 await asyncio.to_thread(_warm_up, classifier)
-            self._classifier = classifier
-            batcher = MicroBatcher(
-                classifier.predict,
-                max_batch_size=settings.batch_max_size,
-                max_wait_ms=settings.batch_max_wait_ms,
-                queue_max=settings.queue_max,
-                on_batch=self.metrics.observe_batch,
-            )
-            batcher.start()
-            self._batcher = batcher
-            self._service = ClassificationService(
-                classifier=classifier,
-                batcher=batcher,
-                settings=settings,
-                services=self.services,
-                metrics=self.metrics,
-                executor=self._executor,
-            )
+            self._serve(classifier)
         except Exception as exc:
             self.load_error = f"{type(exc).__name__}: {exc}"
             logger.exception("the model failed to load from %s", settings.model_dir)
@@ -149,7 +165,77 @@ class ServingRuntime:
         meta = classifier.metadata
         logger.info("model %s %s ready in %.2f s", meta.name, meta.version, self.ready_seconds)
 
+    async def reload(self) -> tuple[ModelMetadata, ModelMetadata]:
+        """Load the model folder again (after ``capsight promote``) and switch to it once it is warm;
+        returns (previous, now served). Requests already in flight finish on the previous model.
+
+        A folder that fails to load changes nothing: the previous model keeps serving and the error
+        is raised (:class:`ModelReloadFailed`). One reload at a time.
+        """
+        async with self._reload_lock:
+            previous_service = self.service()  # 503 while the first load is still running
+            previous = previous_service.metadata
+            try:
+                classifier = await self._load_from_folder()
+            except Exception as exc:
+                logger.warning(
+                    "model reload from %s failed; still serving %s %s: %s",
+                    self.settings.model_dir,
+                    previous.name,
+                    previous.version,
+                    exc,
+                )
+                raise ModelReloadFailed(
+                    f"The model in {self.settings.model_dir} failed to load ({type(exc).__name__}: {exc}); "
+                    f"still serving {previous.name} {previous.version}."
+                ) from exc
+            old_batcher = self._batcher
+            self._serve(classifier)
+            if old_batcher is not None:
+                self._retiring.append(asyncio.get_running_loop().create_task(self._retire(old_batcher)))
+            now = classifier.metadata
+            logger.info(
+                "model reloaded: %s %s -> %s %s", previous.name, previous.version, now.name, now.version
+            )
+            return previous, now
+
+    def reload_on_sighup(self) -> Callable[[], None]:
+        """``kill -HUP`` reloads the model (a single-process ``capsight serve``; with ``--workers`` the
+        main process gets SIGHUP and uvicorn restarts the workers, which load it anew). Returns the
+        function that removes the handler. Without a main-thread event loop (an app run by a test
+        client, or Windows) there is no handler to install."""
+        loop = asyncio.get_running_loop()
+
+        def on_hup() -> None:
+            self._retiring.append(loop.create_task(self._reload_logged()))
+
+        try:
+            loop.add_signal_handler(signal.SIGHUP, on_hup)
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+            return lambda: None
+
+        def remove() -> None:
+            loop.remove_signal_handler(signal.SIGHUP)
+
+        return remove
+
+    async def _reload_logged(self) -> None:
+        logger.info("SIGHUP: reloading the model from %s", self.settings.model_dir)
+        try:
+            await self.reload()
+        except CapsightError as exc:  # already logged with its reason where it happened
+            logger.warning("SIGHUP reload: %s", exc.message)
+
+    async def _retire(self, batcher: MicroBatcher) -> None:
+        """Stop a replaced batcher once no request can still be on its way to it: a request takes the
+        service before it reads its body, which may take up to the body timeout."""
+        grace = self.settings.body_timeout_seconds or 600.0
+        await asyncio.sleep(grace + 30.0)
+        await batcher.stop()
+
     async def stop(self) -> None:
+        for task in self._retiring:
+            task.cancel()
         self.metrics.model_ready.set(0)
         if self._load_task is not None and not self._load_task.done():
             self._load_task.cancel()

@@ -20,6 +20,17 @@ class ErrorResponse(BaseModel):
     error: str
 
 
+class ModelVersion(BaseModel):
+    name: str
+    version: str
+
+
+class ModelReloaded(BaseModel):
+    previous: ModelVersion
+    model: ModelVersion
+    changed: bool = Field(description="Whether another model (name or version) is served now.")
+
+
 class LegacyClassifyResponse(BaseModel):
     """The original Flask service's answer, kept key for key."""
 

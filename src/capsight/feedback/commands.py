@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         description="Scores both models as they are served on DATA_DIR (or one split of it) and copies the "
         "candidate over MODEL_DIR only when its accuracy beats the current model's by more than --min-gain "
         "(or ties it with a higher macro F1) and no class loses more than --max-recall-drop of its recall. "
-        "The replaced model is kept as MODEL_DIR.previous; restart the servers to serve the new one. "
+        "The replaced model is kept as MODEL_DIR.previous; servers serve the new one after a reload "
+        "(POST /v1/models/reload, or SIGHUP to the server process). "
         "Exit 0: promoted, 1: not better (nothing changed).",
     )
     promote.add_argument("candidate", type=Path, metavar="CANDIDATE", help="the new model folder")
@@ -155,7 +156,10 @@ def cmd_promote(args: argparse.Namespace) -> int:
             print(f"dry run: {args.target} left as it is")
         elif promoted:
             kept = f"; the replaced model is in {previous}" if previous else ""
-            print(f"promoted {args.candidate} to {args.target}{kept}. Restart the servers to serve it.")
+            print(
+                f"promoted {args.candidate} to {args.target}{kept}. Servers serve it after a reload: "
+                "POST /v1/models/reload (admin), or kill -HUP <server pid>."
+            )
         else:
             print(f"{args.target} left as it is")
     return 0 if promoted else 1

@@ -8,8 +8,9 @@ than ``min_gain`` (or ties it with a higher macro F1), and no class loses more t
 giving up the rare one is not better for the people who asked about the rare one.
 
 The swap keeps the replaced model beside the new one (``MODEL_DIR.previous``), so promoting that
-folder back (``--force``) is the rollback. Running servers keep the model they loaded; restart them
-(or roll the deployment) to serve the promoted one.
+folder back (``--force``) is the rollback. Running servers keep the model they loaded until they are
+told to reload it (``POST /v1/models/reload`` or SIGHUP; a deployment that bakes the model into its
+image rolls out a new image instead).
 """
 
 from __future__ import annotations

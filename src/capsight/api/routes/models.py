@@ -7,7 +7,8 @@ from fastapi.responses import JSONResponse
 
 from capsight.api.routes.common import CLASSIFY_ERRORS, error_doc
 from capsight.api.runtime import get_runtime
-from capsight.api.schemas import ModelInfo, ModelList, render_model
+from capsight.api.schemas import ModelInfo, ModelList, ModelReloaded, render_model
+from capsight.api.security import AdminAccess
 from capsight.errors import NotFound
 
 router = APIRouter(tags=["models"])
@@ -37,3 +38,29 @@ async def get_model(name: str, request: Request) -> JSONResponse:
     if name != meta.name:
         raise NotFound(f"Unknown model '{name}'; this server serves '{meta.name}'.")
     return JSONResponse(render_model(meta, runtime.ready))
+
+
+@router.post(
+    "/v1/models/reload",
+    summary="Load the model folder again and serve it (admin)",
+    response_model=ModelReloaded,
+    responses={
+        401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
+        403: error_doc("The credentials lack the 'admin' scope."),
+        409: error_doc("The folder's model failed to load; the previous model keeps serving."),
+        429: error_doc("Rate limit exceeded; see Retry-After and X-RateLimit-* headers."),
+        503: error_doc("The first load of the model has not finished yet."),
+    },
+)
+async def reload_model(request: Request, principal: AdminAccess) -> JSONResponse:
+    """After ``capsight promote`` replaced the model folder: load it, warm it up, then switch new
+    requests to it (those in flight finish on the previous one). Only this server process reloads;
+    with ``--workers N`` send SIGHUP to the main process instead, which restarts the workers."""
+    previous, now = await get_runtime(request).reload()
+    return JSONResponse(
+        {
+            "previous": {"name": previous.name, "version": previous.version},
+            "model": {"name": now.name, "version": now.version},
+            "changed": (previous.name, previous.version) != (now.name, now.version),
+        }
+    )

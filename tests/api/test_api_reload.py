@@ -1,0 +1,172 @@
+"""Hot reload of the served model (``POST /v1/models/reload``, SIGHUP): after ``capsight promote``
+the new folder is served without a restart, a folder that does not load changes nothing, and a
+request in flight finishes on the model it started with."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from helpers import AppFactory, GatedClassifier, jpeg, make_settings, runtime_of, wait_ready
+
+from capsight.api.app import create_app
+from capsight.inference.classifier import Classifier, OnnxClassifier
+from capsight.store.services import Services
+from model_factory import build_colour_model
+from servers import free_port
+
+BLUE_VOTES_CLOSED = np.array([[4.0, 0, 0], [0, 4.0, 0], [0, 4.0, 0]])
+
+
+def _served_copy(colour_model_dir: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "served-model"
+    shutil.copytree(colour_model_dir, folder)
+    return folder
+
+
+def _label_of_blue(client: TestClient) -> tuple[str, str]:
+    r = client.post("/v1/classify", files={"file": ("b.jpg", jpeg("opened"), "image/jpeg")})
+    assert r.status_code == 200, r.text
+    return r.json()["label"], r.json()["model"]["version"]
+
+
+ClientFor = Callable[..., TestClient]
+
+
+@pytest.fixture
+def client_for(tmp_path: Path) -> Iterator[ClientFor]:
+    clients: list[TestClient] = []
+
+    def build(model_dir: Path, classifier: Classifier | None = None, **overrides: object) -> TestClient:
+        settings = make_settings(model_dir, tmp_path / "var", **overrides)
+        client = TestClient(create_app(settings, classifier=classifier, services=Services()))
+        client.__enter__()
+        clients.append(client)
+        wait_ready(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def test_a_promoted_folder_is_served_after_a_reload(
+    colour_model_dir: Path, tmp_path: Path, client_for: ClientFor
+) -> None:
+    folder = _served_copy(colour_model_dir, tmp_path)
+    client = client_for(folder)
+    assert _label_of_blue(client) == ("opened", "test-1")
+    build_colour_model(folder, version="test-2", weight=BLUE_VOTES_CLOSED)  # what promote leaves there
+    assert _label_of_blue(client) == ("opened", "test-1")  # nothing changes until asked
+    r = client.post("/v1/models/reload")
+    assert r.status_code == 200
+    assert r.json() == {
+        "previous": {"name": "bottle-status", "version": "test-1"},
+        "model": {"name": "bottle-status", "version": "test-2"},
+        "changed": True,
+    }
+    assert _label_of_blue(client) == ("closed", "test-2")
+    assert client.get("/v1/models").json()["models"][0]["version"] == "test-2"
+    again = client.post("/v1/models/reload").json()
+    assert again["changed"] is False
+
+
+def test_a_folder_that_does_not_load_changes_nothing(
+    colour_model_dir: Path, tmp_path: Path, client_for: ClientFor
+) -> None:
+    folder = _served_copy(colour_model_dir, tmp_path)
+    client = client_for(folder)
+    (folder / "model.onnx").write_bytes(b"half a model")
+    r = client.post("/v1/models/reload")
+    assert r.status_code == 409
+    message = r.json()["error"]
+    assert (
+        message.startswith(f"The model in {folder} failed to load (")
+        and "still serving bottle-status test-1" in message
+    )
+    assert _label_of_blue(client) == ("opened", "test-1")
+    assert client.get("/health/ready").status_code == 200
+
+
+def test_a_request_in_flight_finishes_on_the_model_it_started_with(
+    colour_model_dir: Path, tmp_path: Path, client_for: ClientFor, onnx_classifier: OnnxClassifier
+) -> None:
+    folder = _served_copy(colour_model_dir, tmp_path)
+    gated = GatedClassifier(onnx_classifier)
+    gated.gate.set()  # let the warm-up through
+    client = client_for(folder, classifier=gated)
+    gated.gate.clear()
+    gated.entered.clear()
+    answers: list[tuple[str, str]] = []
+    thread = threading.Thread(target=lambda: answers.append(_label_of_blue(client)), daemon=True)
+    thread.start()
+    assert gated.entered.wait(10), "the request never reached the model"
+    build_colour_model(folder, version="test-2", weight=BLUE_VOTES_CLOSED)
+    assert client.post("/v1/models/reload").json()["model"]["version"] == "test-2"
+    assert _label_of_blue(client) == ("closed", "test-2")  # new requests: the new model
+    gated.gate.set()
+    thread.join(10)
+    assert answers == [("opened", "test-1")]  # the one in flight: the model it started on
+
+
+def test_reloading_needs_the_admin_scope(make_client: AppFactory) -> None:
+    client = make_client(store=True, auth_enabled=True)
+    keys = runtime_of(client).services.keys
+    assert keys is not None
+    _, classify_key = keys.create_key("app")
+    _, admin_key = keys.create_key("ops", "admin")
+    assert client.post("/v1/models/reload").status_code == 401
+    assert client.post("/v1/models/reload", headers={"X-API-Key": classify_key}).status_code == 403
+    r = client.post("/v1/models/reload", headers={"X-API-Key": admin_key})
+    assert r.status_code == 200 and r.json()["changed"] is False
+
+
+@pytest.mark.slow
+def test_sighup_reloads_a_running_server(colour_model_dir: Path, tmp_path: Path) -> None:
+    folder = _served_copy(colour_model_dir, tmp_path)
+    port = free_port()
+    env = {**os.environ, "CAPSIGHT_DATA_DIR": str(tmp_path / "var"), "CAPSIGHT_INTRA_OP_THREADS": "1"}
+    cmd = [sys.executable, "-m", "capsight", "serve", "--port", str(port), "--model", str(folder)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def version() -> str | None:
+        try:
+            r = httpx.get(f"{base}/v1/models", timeout=2)
+        except httpx.TransportError:
+            return None
+        return str(r.json()["models"][0]["version"]) if r.status_code == 200 else None
+
+    def wait_for(expected: str) -> None:
+        deadline = time.monotonic() + 30
+        while version() != expected:
+            assert proc.poll() is None, "the server died"
+            assert time.monotonic() < deadline, f"never served {expected}"
+            time.sleep(0.05)
+
+    try:
+        wait_for("test-1")
+        build_colour_model(folder, version="test-2", weight=BLUE_VOTES_CLOSED)
+        proc.send_signal(signal.SIGHUP)
+        wait_for("test-2")
+        r = httpx.post(f"{base}/classify", files={"file": ("b.jpg", jpeg("opened"), "image/jpeg")}, timeout=5)
+        assert r.json()["bottle_status"] == "closed"
+    finally:
+        proc.terminate()
+        try:
+            output, _ = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert "model reloaded: bottle-status test-1 -> bottle-status test-2" in output
