@@ -95,8 +95,11 @@ def test_no_key_store_means_keys_are_refused() -> None:
 
 # --------------------------------------------------------------------------------------------- JWT
 def hs256(claims: dict[str, Any], secret: str = SECRET) -> str:
-    """A token that expires in a minute unless ``claims`` say otherwise (``"exp": None``: no expiry)."""
-    claims = {"exp": int(time.time()) + 60, **claims}
+    """A token that expires in an hour unless ``claims`` say otherwise (``"exp": None``: no expiry).
+
+    An hour, not a minute: parametrized tokens are made when the suite is collected, and the whole
+    suite may run for minutes before they are checked."""
+    claims = {"exp": int(time.time()) + 3600, **claims}
     if claims["exp"] is None:
         del claims["exp"]
     return jwt.encode(claims, secret, algorithm="HS256")
