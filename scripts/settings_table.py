@@ -66,7 +66,7 @@ MEANINGS: dict[str, str] = {
     "image facts).",
     "spool_max_image_bytes": "Disk budget for images spooled while the database or image store is down. "
     "Past it the spool still keeps every record, without its image; 0: no limit.",
-    "retention_days": "Delete log rows and images older than this, hourly; `0` keeps everything.",
+    "retention_days": "Delete log rows, images and feedback older than this, hourly; `0` keeps everything.",
     "redis_url": "Shared result cache and rate limits for all replicas, e.g. `redis://redis:6379/0`. "
     "Unset: in-process per worker.",
     "cache_size": "Entries of the in-process LRU result cache (also the fallback while Redis is down); "

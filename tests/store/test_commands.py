@@ -135,7 +135,10 @@ def test_db_purge(
     assert "purged 0 requests" in capsys.readouterr().out
     monkeypatch.setenv("CAPSIGHT_RETENTION_DAYS", "7")
     assert run("db", "purge") == 0
-    assert "purged 1 requests, 1 classifications, 1 images" in capsys.readouterr().out
+    assert (
+        "purged 1 requests, 1 classifications, 1 images, 0 feedback older than 7 days"
+        in capsys.readouterr().out
+    )
     assert [i.request_id for i in RequestLog(db, blobs).list_requests().items] == ["new"]
     assert list(blobs.iter_keys()) == []
     db.dispose()

@@ -135,6 +135,22 @@ def test_purge_deletes_old_rows_and_orphaned_images_only(database: Database, blo
     assert log.purge_older_than(30).requests == 0
 
 
+def test_purge_takes_old_feedback_with_it(database: Database, blobs: LocalBlobStore) -> None:
+    """Feedback names requests and carries client notes: it goes when retention says they go."""
+    from capsight.store.feedback import FeedbackEntry, FeedbackStore
+    from capsight.store.models import FeedbackRow
+
+    store = FeedbackStore(database)
+    entry = FeedbackEntry("r", 0, "key-a", False, "bottle-status", "opened", note="my kitchen")
+    old_id, new_id = store.add(entry), store.add(entry)
+    with database.session() as session, session.begin():
+        session.get(FeedbackRow, old_id).created_at = NOW - timedelta(days=40)  # type: ignore[union-attr]
+    result = RequestLog(database, blobs).purge_older_than(30)
+    assert result.feedback == 1
+    with database.session() as session:
+        assert [row.id for row in session.query(FeedbackRow)] == [new_id]
+
+
 def test_purge_needs_positive_days(log: RequestLog) -> None:
     with pytest.raises(BadRequest):
         log.purge_older_than(0)

@@ -164,7 +164,7 @@ def db_purge(args: argparse.Namespace) -> int:
         result = RequestLog(db, blobs).purge_older_than(days)
     print(
         f"purged {result.requests} requests, {result.classifications} classifications, "
-        f"{result.images} images older than {days:g} days"
+        f"{result.images} images, {result.feedback} feedback older than {days:g} days"
     )
     return 0
 

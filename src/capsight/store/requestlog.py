@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +67,7 @@ class PurgeResult:
     requests: int
     classifications: int
     images: int
+    feedback: int = 0
 
 
 def encode_cursor(created_at: datetime, row_id: int) -> str:
@@ -189,8 +190,20 @@ class RequestLog:
             )
             if step.requests < chunk:
                 break
+        total = replace(total, feedback=self._purge_feedback(cutoff))
         logger.info("retention purge (older than %g days): %s", days, total)
         return total
+
+    def _purge_feedback(self, cutoff: datetime) -> int:
+        """Feedback goes with the answers it is about: kept longer it names requests that are gone,
+        and its notes are client text that retention promises to drop."""
+        load_sqlalchemy()
+        from sqlalchemy import delete
+
+        from capsight.store.models import FeedbackRow
+
+        with self.db.session() as session, session.begin():
+            return _rowcount(session.execute(delete(FeedbackRow).where(FeedbackRow.created_at < cutoff)))
 
     def _purge_chunk(self, cutoff: datetime, chunk: int) -> PurgeResult:
         """One transaction: up to ``chunk`` old requests with their classifications, and the images
