@@ -229,6 +229,7 @@ def test_db_status_counts_what_the_database_holds(
     assert "classifications: 2" in lines
     assert "api keys:        1 active, 1 revoked" in lines
     assert "jobs:            failed 2, queued 1" in lines
+    assert "feedback:        0 (`capsight feedback export`)" in lines
     assert "retention:       30 days (`capsight db purge`)" in lines
 
     assert run("db", "status", "--json") == 0

@@ -45,6 +45,7 @@ class DatabaseStatus:
     api_keys_active: int = 0
     api_keys_revoked: int = 0
     jobs: dict[str, int] = field(default_factory=dict)
+    feedback: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -84,7 +85,7 @@ def database_status(db: Database) -> DatabaseStatus:
     from sqlalchemy.engine import make_url
 
     from capsight.store.database import _current_revisions, _unknown_revisions
-    from capsight.store.models import ApiKey, ClassificationRow, Job, RequestRow
+    from capsight.store.models import ApiKey, ClassificationRow, FeedbackRow, Job, RequestRow
 
     shown = make_url(db.url).render_as_string(hide_password=True)
     if _sqlite_file_missing(db.url):
@@ -106,6 +107,11 @@ def database_status(db: Database) -> DatabaseStatus:
             connection.execute(select(revoked, func.count()).select_from(ApiKey).group_by(revoked)).all()
         )
         jobs = dict(connection.execute(select(Job.state, func.count()).group_by(Job.state)).all())
+        feedback = (
+            connection.scalar(select(func.count()).select_from(FeedbackRow))
+            if _has_feedback(connection)
+            else 0
+        )
     return DatabaseStatus(
         url=shown,
         exists=True,
@@ -117,7 +123,15 @@ def database_status(db: Database) -> DatabaseStatus:
         api_keys_active=int(keys.get(False, 0)),
         api_keys_revoked=int(keys.get(True, 0)),
         jobs={str(state): int(count) for state, count in sorted(jobs.items())},
+        feedback=int(feedback or 0),
     )
+
+
+def _has_feedback(connection: Any) -> bool:
+    """The feedback table came with revision 0005: a database behind it has none to count."""
+    from sqlalchemy import inspect
+
+    return bool(inspect(connection).has_table("feedback"))
 
 
 def _as_datetime(value: Any) -> datetime | None:
@@ -158,6 +172,7 @@ def render_status(status: DatabaseStatus, *, retention_days: float | None) -> li
     lines.append(f"api keys:        {status.api_keys_active} active, {status.api_keys_revoked} revoked")
     jobs = ", ".join(f"{state} {count}" for state, count in status.jobs.items()) or "none"
     lines.append(f"jobs:            {jobs}")
+    lines.append(f"feedback:        {status.feedback:,} (`capsight feedback export`)")
     kept = (
         f"{retention_days:g} days (`capsight db purge`)"
         if retention_days
