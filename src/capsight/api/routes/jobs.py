@@ -166,11 +166,16 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
     return JSONResponse(body, status_code=202, headers={"Location": body["links"]["self"]})
 
 
-@router.get("", summary="List jobs (admin)", response_model=JobListOut, responses=_AUTH_ERRORS)
+@router.get(
+    "",
+    summary="List jobs (admin)",
+    response_model=JobListOut,
+    responses=_AUTH_ERRORS | {400: error_doc(f"state is not one of {', '.join(STATES)}.")},
+)
 async def list_jobs(
     request: Request,
     principal: AdminAccess,
-    state: Annotated[str | None, Query(description="Only jobs in this state.")] = None,
+    state: Annotated[str | None, Query(description=f"Only jobs in this state: {', '.join(STATES)}.")] = None,
     client_id: Annotated[str | None, Query(description="Only jobs created by this client.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> JSONResponse:
