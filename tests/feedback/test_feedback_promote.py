@@ -136,3 +136,38 @@ def test_comparing_needs_photos(tmp_path: Path, capsys: pytest.CaptureFixture[st
     candidate = _model(tmp_path, "candidate", RIGHT)
     assert main(["promote", str(candidate), "--to", str(served)]) == 2
     assert "give --data DATA_DIR" in capsys.readouterr().err
+
+
+def test_forcing_the_served_folder_onto_itself_keeps_the_rollback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--force skips the scoring, not the checks: promoting MODEL_DIR onto itself replaced
+    MODEL_DIR.previous (the only rollback) by a copy of the served model."""
+    served = _model(tmp_path, "served", OPENED_AS_CLOSED)
+    candidate = _model(tmp_path, "candidate", RIGHT)
+    assert main(["promote", str(candidate), "--to", str(served), "--force"]) == 0
+    capsys.readouterr()
+    assert main(["promote", str(served), "--to", str(served), "--force"]) == 2
+    assert "The candidate is the current model folder" in capsys.readouterr().err
+    assert load_metadata(served).version == "candidate"
+    assert load_metadata(tmp_path / "served.previous").version == "served"
+
+
+def test_forcing_a_model_of_another_name_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served = _model(tmp_path, "served", RIGHT)
+    other = build_colour_model(tmp_path / "other", name="other-name")
+    assert main(["promote", str(other), "--to", str(served), "--force"]) == 2
+    assert "train the candidate with --name bottle-status" in capsys.readouterr().err
+    assert load_metadata(served).version == "served"
+
+
+def test_the_kept_folder_promotes_back_as_it_is(tmp_path: Path) -> None:
+    """The rollback the README shows: MODEL_DIR.previous itself, forced back into place."""
+    served = _model(tmp_path, "served", OPENED_AS_CLOSED)
+    candidate = _model(tmp_path, "candidate", RIGHT)
+    assert main(["promote", str(candidate), "--to", str(served), "--force"]) == 0
+    assert main(["promote", str(tmp_path / "served.previous"), "--to", str(served), "--force"]) == 0
+    assert load_metadata(served).version == "served"
+    assert load_metadata(tmp_path / "served.previous").version == "candidate"

@@ -129,7 +129,15 @@ def compare(
 def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | None:
     """Make ``target`` a copy of ``candidate``; the replaced folder moves to ``target.previous``
     (returned; None when there was none). The copy is made beside the target first, so the target
-    is only ever missing for the instant between two renames."""
+    is only ever missing for the instant between two renames.
+
+    The checks of a comparison run here too, so ``--force`` (which skips only the scoring) cannot
+    promote the served folder onto itself, which would overwrite the rollback with a copy of the
+    served model, nor a model clients would address by another name or with other labels."""
+    if (target / "model.json").is_file() or (target / "model.onnx").is_file():
+        _check_compatible(target, candidate)
+    elif not (candidate / "model.json").is_file() or not (candidate / "model.onnx").is_file():
+        raise BadRequest(f"{candidate} is not a model folder (model.onnx + model.json).")
     target = target.resolve()
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.promote-", dir=target.parent))
     previous = target.with_name(f"{target.name}.previous")
