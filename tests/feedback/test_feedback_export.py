@@ -32,7 +32,7 @@ def _log(
     blobs: LocalBlobStore,
     image: bytes | None,
     *,
-    label: str = "closed",
+    label: str | None = "closed",
     client: str = "key-a",
     client_request_id: str | None = None,
     created_at: datetime | None = None,
@@ -195,3 +195,70 @@ def test_the_cli_exports_with_the_configured_database(
     out = capsys.readouterr().out
     assert "exported 1 images" in out and "(opened 1): 1 corrections, 0 confirmations" in out
     assert "1 feedback not matched to a logged answer" in out
+
+
+def test_a_confirmation_left_out_of_a_corrections_only_export_still_leaves_its_old_label(
+    database: Database, blobs: LocalBlobStore, tmp_path: Path
+) -> None:
+    """The newest word on an image confirms the model: --corrections-only does not write it, but
+    the copy an earlier correction put under another label must not stay there either."""
+    store = FeedbackStore(database)
+    image = _photo("closed")
+    request_id = _log(database, blobs, image, label="closed")
+    _feedback(store, request_id, "opened")  # a wrong correction...
+    out = tmp_path / "train"
+    assert export_feedback(store, blobs, out, corrections_only=True).counts == {"opened": 1}
+    _feedback(store, request_id, "closed")  # ...taken back: the model was right
+    summary = export_feedback(store, blobs, out, corrections_only=True)
+    assert summary.counts == {}
+    assert list(out.glob("*/*")) == []
+
+
+def test_feedback_on_an_answer_that_failed_is_not_exported(
+    database: Database, blobs: LocalBlobStore, tmp_path: Path
+) -> None:
+    """An upload that was refused (not an image, corrupt, too many pixels) is logged with its bytes
+    but without an answer: a label sent for it must not put those bytes into a training folder."""
+    store = FeedbackStore(database)
+    junk = b"<html>not a photo</html>"
+    _feedback(store, _log(database, blobs, junk, label=None), "opened")
+    summary = export_feedback(store, blobs, tmp_path / "train")
+    assert summary.written == 0 and summary.failed == 1
+    assert list((tmp_path / "train").glob("*/*")) == []
+
+
+def test_a_reused_request_id_means_the_senders_own_request_first(
+    database: Database, blobs: LocalBlobStore, tmp_path: Path
+) -> None:
+    """With auth off every client may correct any answer, and clients pick their X-Request-ID
+    values: feedback under a reused id is about the sender's own request, not the newest of anyone's."""
+    store = FeedbackStore(database)
+    mine, theirs = _photo("opened"), _photo("closed")
+    _log(
+        database,
+        blobs,
+        mine,
+        client="ip:10.0.0.1",
+        client_request_id="try-1",
+        created_at=NOW - timedelta(hours=1),
+    )
+    _log(database, blobs, theirs, client="ip:10.0.0.2", client_request_id="try-1")
+    _feedback(store, "try-1", "opened", client_id="ip:10.0.0.1", any_client=True)
+    summary = export_feedback(store, blobs, tmp_path / "train")
+    assert summary.counts == {"opened": 1}
+    assert (tmp_path / "train" / "opened" / f"{sha256_hex(mine)}.jpg").is_file()
+
+
+def test_an_x_request_id_copying_a_server_id_does_not_take_its_feedback(
+    database: Database, blobs: LocalBlobStore, tmp_path: Path
+) -> None:
+    """A key that sends another request's server id as its X-Request-ID must not draw an admin's
+    correction of that request onto its own (later) image."""
+    store = FeedbackStore(database)
+    victim, decoy = _photo("opened"), _photo("closed")
+    server_id = _log(database, blobs, victim, client="key-a", created_at=NOW - timedelta(hours=1))
+    _log(database, blobs, decoy, client="key-b", client_request_id=server_id)
+    _feedback(store, server_id, "opened", client_id="admin-key", any_client=True)
+    summary = export_feedback(store, blobs, tmp_path / "train")
+    assert summary.counts == {"opened": 1}
+    assert (tmp_path / "train" / "opened" / f"{sha256_hex(victim)}.jpg").is_file()

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from capsight.imaging.decode import detect_format
-from capsight.store.blobs import BlobStore
+from capsight.store.blobs import BlobStore, is_sha256
 from capsight.store.feedback import FeedbackStore, MatchedFeedback
 
 MANIFEST = "feedback.csv"
@@ -36,6 +36,7 @@ class ExportSummary:
     unmatched: int = 0  # no logged answer of the same client (not logged yet, purged, not theirs)
     not_stored: int = 0  # the answer was logged without its image (CAPSIGHT_STORE_IMAGES off, purged)
     conflicts: int = 0  # the same image given different labels: the newest feedback is kept
+    failed: int = 0  # the upload got no answer (not an image, corrupt, over a limit): no training photo
 
     @property
     def written(self) -> int:
@@ -56,7 +57,13 @@ def _safe_label(label: str) -> bool:
 def _newest_per_image(items: Iterable[MatchedFeedback], summary: ExportSummary) -> list[MatchedFeedback]:
     newest: dict[str, MatchedFeedback] = {}
     for item in items:  # in feedback order: a later one replaces
-        if item.image_sha256 is None or not item.image_stored:
+        if item.predicted is None:
+            # Refused uploads are logged with their bytes (a file that is not an image, a pixel
+            # bomb): a label sent for one must not turn those bytes into a training photo.
+            summary.failed += 1
+            continue
+        # A row is data: anything but a digest must not reach a file name or a glob pattern.
+        if item.image_sha256 is None or not item.image_stored or not is_sha256(item.image_sha256):
             summary.not_stored += 1
             continue
         earlier = newest.get(item.image_sha256)
@@ -78,11 +85,13 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def _remove_elsewhere(out: Path, sha: str, keep: Path) -> None:
-    """An image relabelled since the last export leaves its old label's folder."""
+def _remove_elsewhere(out: Path, sha: str, label: str, keep: Path | None = None) -> None:
+    """An image relabelled since the last export leaves its old label's folder. ``keep`` is the copy
+    just written; None (an image this export leaves out) keeps only copies under ``label``."""
     for old in out.glob(f"*/{sha}.*"):
-        if old != keep:
-            old.unlink(missing_ok=True)
+        if old == keep or (keep is None and old.parent.name == label):
+            continue
+        old.unlink(missing_ok=True)
 
 
 def export_feedback(
@@ -99,12 +108,15 @@ def export_feedback(
     rows: list[dict[str, object]] = []
     for item in _newest_per_image(match.matched, summary):
         corrected = item.predicted != item.label
-        if corrections_only and not corrected:
-            continue
         if not _safe_label(item.label):
             summary.unmatched += 1
             continue
         assert item.image_sha256 is not None
+        if corrections_only and not corrected:
+            # Not written, yet the newest word on the image: an earlier correction's copy under
+            # another label would go on teaching that label.
+            _remove_elsewhere(out, item.image_sha256, item.label)
+            continue
         data = blobs.get(item.image_sha256)
         if data is None:
             summary.not_stored += 1
@@ -113,7 +125,7 @@ def export_feedback(
         target = out / item.label / f"{item.image_sha256}{suffix}"
         if not (target.is_file() and target.stat().st_size == len(data)):
             _write_atomic(target, data)
-        _remove_elsewhere(out, item.image_sha256, target)
+        _remove_elsewhere(out, item.image_sha256, item.label, target)
         summary.counts[item.label] = summary.counts.get(item.label, 0) + 1
         if corrected:
             summary.corrections += 1

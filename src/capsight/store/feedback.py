@@ -79,7 +79,8 @@ class FeedbackStore:
         """The newest feedback per logged image (a later correction replaces an earlier one).
 
         A client that reuses its X-Request-ID names several requests: its feedback is about the
-        newest of them logged before the feedback arrived.
+        newest of them logged before the feedback arrived. A server id beats an X-Request-ID that
+        copies it, and the sender's own requests beat others' (for feedback that may name any).
         """
         load_sqlalchemy()
         from sqlalchemy import and_, or_, select
@@ -97,7 +98,7 @@ class FeedbackStore:
             query = query.where(f.created_at >= since)
         if model_name is not None:
             query = query.where(f.model_name == model_name)
-        best: dict[int, tuple[tuple[bool, datetime], MatchedFeedback]] = {}
+        best: dict[int, tuple[tuple[bool, bool, bool, datetime], MatchedFeedback]] = {}
         seen: set[int] = set()
         with self.db.session() as session:
             for fb, server_id, logged_at, owner, row in session.execute(query):
@@ -117,8 +118,16 @@ class FeedbackStore:
                     image_sha256=row.image_sha256,
                     image_stored=row.image_ref is not None,
                 )
-                # Requests logged before the feedback first (clocks of replicas differ a little).
-                rank = (logged_at <= fb.created_at, logged_at)
+                # The server's own id names one request; a client's X-Request-ID is any text, so it
+                # may copy that id. Then the sender's own requests (an admin's or, with auth off,
+                # anyone's reused id may name others' too), then those logged before the feedback
+                # (clocks of replicas differ a little), the newest first.
+                rank = (
+                    server_id == fb.request_id,
+                    owner == fb.client_id,
+                    logged_at <= fb.created_at,
+                    logged_at,
+                )
                 if fb.id not in best or rank > best[fb.id][0]:
                     best[fb.id] = (rank, candidate)
         newest: dict[tuple[str, int], MatchedFeedback] = {}
