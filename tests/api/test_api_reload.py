@@ -4,6 +4,7 @@ request in flight finishes on the model it started with."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -21,6 +22,8 @@ from fastapi.testclient import TestClient
 from helpers import AppFactory, GatedClassifier, jpeg, make_settings, runtime_of, wait_ready
 
 from capsight.api.app import create_app
+from capsight.api.runtime import ServingRuntime
+from capsight.errors import ModelNotReady
 from capsight.inference.classifier import Classifier, OnnxClassifier
 from capsight.store.services import Services
 from model_factory import build_colour_model
@@ -170,3 +173,47 @@ def test_sighup_reloads_a_running_server(colour_model_dir: Path, tmp_path: Path)
             proc.kill()
             output, _ = proc.communicate()
     assert "model reloaded: bottle-status test-1 -> bottle-status test-2" in output
+
+
+def test_stopping_after_a_reload_stops_the_replaced_batcher_too(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """The replaced batcher waits out a grace period before it stops; shutting down within it
+    cancelled that wait and left the batcher's thread running with its queue open."""
+    folder = _served_copy(colour_model_dir, tmp_path)
+
+    async def scenario() -> tuple[bool, bool]:
+        runtime = ServingRuntime(make_settings(folder, tmp_path / "var"), Services())
+        await runtime.wait_ready()
+        replaced = runtime.batcher
+        assert replaced is not None
+        build_colour_model(folder, version="test-2")
+        await runtime.reload()
+        await runtime.stop()
+        thread = replaced._thread
+        return replaced.running, thread is not None and thread.is_alive()
+
+    assert asyncio.run(scenario()) == (False, False)
+
+
+def test_a_reload_that_finishes_during_shutdown_serves_nothing(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """A reload still loading when the server stops must not switch a stopped runtime back on
+    (a live batcher thread and a ready service after shutdown)."""
+    folder = _served_copy(colour_model_dir, tmp_path)
+
+    async def scenario() -> tuple[BaseException | tuple[object, object], bool, bool]:
+        runtime = ServingRuntime(make_settings(folder, tmp_path / "var"), Services())
+        await runtime.wait_ready()
+        build_colour_model(folder, version="test-2")
+        reload = asyncio.get_running_loop().create_task(runtime.reload())
+        await asyncio.sleep(0)  # the reload is loading the folder in a thread
+        await runtime.stop()
+        (outcome,) = await asyncio.gather(reload, return_exceptions=True)
+        batcher = runtime.batcher
+        return outcome, runtime.ready, batcher is not None and batcher.running
+
+    outcome, ready, batcher_running = asyncio.run(scenario())
+    assert isinstance(outcome, ModelNotReady) and "shutting down" in outcome.message
+    assert (ready, batcher_running) == (False, False)

@@ -59,6 +59,10 @@ class ServingRuntime:
         self.ready_seconds: float | None = None
         self._reload_lock = asyncio.Lock()
         self._retiring: list[asyncio.Task[None]] = []
+        # Batchers replaced by a reload, still finishing the requests that took them: stop() stops
+        # them too, as it cancels the grace period they wait out.
+        self._replaced: list[MicroBatcher] = []
+        self._stopping = False
         self.metrics.track_queue_depth(lambda: self._batcher.depth if self._batcher else 0)
 
     # -- state -----------------------------------------------------------------------------------
@@ -173,6 +177,7 @@ class ServingRuntime:
         is raised (:class:`ModelReloadFailed`). One reload at a time.
         """
         async with self._reload_lock:
+            self._refuse_when_stopping()
             previous_service = self.service()  # 503 while the first load is still running
             previous = previous_service.metadata
             try:
@@ -189,15 +194,22 @@ class ServingRuntime:
                     f"The model in {self.settings.model_dir} failed to load ({type(exc).__name__}: {exc}); "
                     f"still serving {previous.name} {previous.version}."
                 ) from exc
+            # stop() ran while the folder loaded: switching now would serve again after shutdown.
+            self._refuse_when_stopping()
             old_batcher = self._batcher
             self._serve(classifier)
             if old_batcher is not None:
+                self._replaced.append(old_batcher)
                 self._retiring.append(asyncio.get_running_loop().create_task(self._retire(old_batcher)))
             now = classifier.metadata
             logger.info(
                 "model reloaded: %s %s -> %s %s", previous.name, previous.version, now.name, now.version
             )
             return previous, now
+
+    def _refuse_when_stopping(self) -> None:
+        if self._stopping:
+            raise ModelNotReady("The server is shutting down; the model was not reloaded.")
 
     def reload_on_sighup(self) -> Callable[[], None]:
         """``kill -HUP`` reloads the model (a single-process ``capsight serve``; with ``--workers`` the
@@ -232,8 +244,11 @@ class ServingRuntime:
         grace = self.settings.body_timeout_seconds or 600.0
         await asyncio.sleep(grace + 30.0)
         await batcher.stop()
+        with contextlib.suppress(ValueError):
+            self._replaced.remove(batcher)
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in self._retiring:
             task.cancel()
         self.metrics.model_ready.set(0)
@@ -246,6 +261,9 @@ class ServingRuntime:
             await service.drain()
         if self._batcher is not None:
             await self._batcher.stop()
+        replaced, self._replaced = self._replaced, []
+        for batcher in replaced:
+            await batcher.stop()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
         if self._owns_services:
