@@ -262,3 +262,22 @@ def test_an_x_request_id_copying_a_server_id_does_not_take_its_feedback(
     summary = export_feedback(store, blobs, tmp_path / "train")
     assert summary.counts == {"opened": 1}
     assert (tmp_path / "train" / "opened" / f"{sha256_hex(victim)}.jpg").is_file()
+
+
+def test_a_later_export_of_recent_feedback_keeps_the_earlier_images_in_the_manifest(
+    database: Database, blobs: LocalBlobStore, tmp_path: Path
+) -> None:
+    """feedback.csv says where each image of the folder came from: an export of only the recent
+    feedback (--since-days) into the same folder must not drop the rows of images it leaves there."""
+    store = FeedbackStore(database)
+    first, second = _photo("opened"), _photo("closed", (80, 60))
+    _feedback(store, _log(database, blobs, first), "opened")
+    out = tmp_path / "train"
+    export_feedback(store, blobs, out)
+    since = datetime.now(UTC)
+    _feedback(store, _log(database, blobs, second, label="opened"), "closed")
+    assert export_feedback(store, blobs, out, since=since).counts == {"closed": 1}
+    with (out / MANIFEST).open(newline="") as fh:
+        files = sorted(row["file"] for row in csv.DictReader(fh))
+    assert files == sorted([f"opened/{sha256_hex(first)}.jpg", f"closed/{sha256_hex(second)}.jpg"])
+    assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*")) == files

@@ -148,8 +148,28 @@ def export_feedback(
     return summary
 
 
+def _earlier_rows(out: Path) -> dict[str, dict[str, object]]:
+    """The rows an earlier export wrote, by image, for the files still where they say: an export of
+    only recent feedback (``--since-days``) leaves earlier images in the folder, and their rows with
+    them; a row whose file has gone (relabelled, removed by hand) goes too."""
+    path = out / MANIFEST
+    if not path.is_file():
+        return {}
+    kept: dict[str, dict[str, object]] = {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            name = Path(row.get("file") or "")
+            if len(name.parts) == 2 and name.parts[0] not in {".", ".."} and (out / name).is_file():
+                kept[name.name.split(".")[0]] = {column: row.get(column, "") for column in _COLUMNS}
+    return kept
+
+
 def _write_manifest(out: Path, rows: list[dict[str, object]]) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    merged = _earlier_rows(out)
+    for row in rows:  # this export's word on an image replaces the earlier one
+        merged[Path(str(row["file"])).name.split(".")[0]] = row
+    rows = sorted(merged.values(), key=lambda row: str(row["file"]))
     handle, temporary = tempfile.mkstemp(prefix=f".{MANIFEST}.", dir=out)
     try:
         with os.fdopen(handle, "w", newline="") as fh:
