@@ -4,6 +4,7 @@ each request here once got an answer the schema did not document, or a 500."""
 from __future__ import annotations
 
 from api.helpers import AppFactory
+from capsight.store.services import Services
 
 
 def test_unknown_job_state_filter_is_a_documented_400(make_client: AppFactory) -> None:
@@ -15,3 +16,13 @@ def test_unknown_job_state_filter_is_a_documented_400(make_client: AppFactory) -
     operation = client.get("/openapi.json").json()["paths"]["/v1/jobs"]["get"]
     assert str(response.status_code) in operation["responses"]
     assert client.get("/v1/jobs", params={"state": "succeeded"}).status_code == 200
+
+
+def test_without_a_request_log_the_404_is_documented(make_client: AppFactory) -> None:
+    """An app built without a request log answered GET /v1/requests with 404, not in its schema."""
+    client = make_client(services=Services())
+    response = client.get("/v1/requests")
+    assert response.status_code == 404
+    assert response.json() == {"error": "The request log is not available on this server."}
+    operation = client.get("/openapi.json").json()["paths"]["/v1/requests"]["get"]
+    assert str(response.status_code) in operation["responses"]

@@ -66,7 +66,11 @@ def _utc(value: datetime | None) -> datetime | None:
     "/requests",
     summary="List logged classifications (admin)",
     response_model=RequestLogPage,
-    responses=ADMIN_ERRORS | {400: error_doc("Invalid cursor, or min_confidence > max_confidence.")},
+    responses=ADMIN_ERRORS
+    | {
+        400: error_doc("Invalid cursor, or min_confidence > max_confidence."),
+        404: error_doc("This server has no request log (an app built without one)."),
+    },
 )
 async def list_requests(
     request: Request,
@@ -108,7 +112,7 @@ _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {media: _BINARY for media in (*MEDIA_TYPES.values(), "application/octet-stream")},
     },
     400: error_doc("Not a sha256 hex digest."),
-    404: error_doc("No stored image with this hash."),
+    404: error_doc("No stored image with this hash, or this server has no request log."),
 }
 
 
