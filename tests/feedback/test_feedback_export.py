@@ -281,3 +281,16 @@ def test_a_later_export_of_recent_feedback_keeps_the_earlier_images_in_the_manif
         files = sorted(row["file"] for row in csv.DictReader(fh))
     assert files == sorted([f"opened/{sha256_hex(first)}.jpg", f"closed/{sha256_hex(second)}.jpg"])
     assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*")) == files
+
+
+def test_the_model_filter_is_about_the_model_that_answered(
+    database: Database, blobs: LocalBlobStore, tmp_path: Path
+) -> None:
+    """--model keeps feedback on that model's answers: feedback sent after the server switched to
+    another model is still about the answer the earlier one gave."""
+    store = FeedbackStore(database)
+    image = _photo("opened")
+    _feedback(store, _log(database, blobs, image), "opened", model_name="next-model")
+    assert export_feedback(store, blobs, tmp_path / "a", model_name="bottle-status").counts == {"opened": 1}
+    other = export_feedback(store, blobs, tmp_path / "b", model_name="next-model")
+    assert (other.written, other.unmatched) == (0, 0)

@@ -96,14 +96,19 @@ class FeedbackStore:
         )
         if since is not None:
             query = query.where(f.created_at >= since)
-        if model_name is not None:
-            query = query.where(f.model_name == model_name)
+        # ``model_name`` is the model that gave the answer (the classification's), not the one
+        # served when the feedback came: a server may have switched models in between.
+        other_model: set[int] = set()
         best: dict[int, tuple[tuple[bool, bool, bool, datetime], MatchedFeedback]] = {}
         seen: set[int] = set()
         with self.db.session() as session:
             for fb, server_id, logged_at, owner, row in session.execute(query):
-                seen.add(fb.id)
+                if model_name is None or fb.model_name == model_name:
+                    seen.add(fb.id)  # unmatched ones count under the model served when they came
                 if server_id is None or row is None or not (fb.any_client or owner == fb.client_id):
+                    continue
+                if model_name is not None and row.model_name != model_name:
+                    other_model.add(fb.id)
                     continue
                 candidate = MatchedFeedback(
                     feedback_id=fb.id,
@@ -134,7 +139,7 @@ class FeedbackStore:
         for _, item in sorted(best.values(), key=lambda pair: pair[1].feedback_id):
             newest[(item.request_id, item.item_index)] = item  # a later feedback id replaces
         items = sorted(newest.values(), key=lambda m: m.feedback_id)
-        return FeedbackMatch(matched=tuple(items), unmatched=len(seen - set(best)))
+        return FeedbackMatch(matched=tuple(items), unmatched=len(seen - set(best) - other_model))
 
 
 def label_counts(items: Sequence[MatchedFeedback]) -> dict[str, int]:
