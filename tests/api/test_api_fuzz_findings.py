@@ -3,7 +3,8 @@ each request here once got an answer the schema did not document, or a 500."""
 
 from __future__ import annotations
 
-from api.helpers import AppFactory
+from api.helpers import AppFactory, SlowWarmupClassifier
+from capsight.inference import OnnxClassifier
 from capsight.store.services import Services
 
 
@@ -26,3 +27,19 @@ def test_without_a_request_log_the_404_is_documented(make_client: AppFactory) ->
     assert response.json() == {"error": "The request log is not available on this server."}
     operation = client.get("/openapi.json").json()["paths"]["/v1/requests"]["get"]
     assert str(response.status_code) in operation["responses"]
+
+
+def test_listing_models_before_the_model_is_loaded_is_a_documented_503(
+    make_client: AppFactory, onnx_classifier: OnnxClassifier
+) -> None:
+    """GET /v1/models answered 503 while the model was still loading; its schema listed only 200."""
+    classifier = SlowWarmupClassifier(onnx_classifier)
+    client = make_client(classifier=classifier, ready=False)
+    try:
+        response = client.get("/v1/models")
+        assert response.status_code == 503
+        assert response.json() == {"error": "Model is not loaded yet."}
+        operation = client.get("/openapi.json").json()["paths"]["/v1/models"]["get"]
+        assert str(response.status_code) in operation["responses"]
+    finally:
+        classifier.release.set()

@@ -14,7 +14,12 @@ from capsight.errors import NotFound
 router = APIRouter(tags=["models"])
 
 
-@router.get("/v1/models", summary="List served models", response_model=ModelList)
+@router.get(
+    "/v1/models",
+    summary="List served models",
+    response_model=ModelList,
+    responses={503: error_doc("The model is not loaded yet.")},
+)
 async def list_models(request: Request) -> JSONResponse:
     runtime = get_runtime(request)
     settings = runtime.settings
