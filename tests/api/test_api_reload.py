@@ -217,3 +217,28 @@ def test_a_reload_that_finishes_during_shutdown_serves_nothing(
     outcome, ready, batcher_running = asyncio.run(scenario())
     assert isinstance(outcome, ModelNotReady) and "shutting down" in outcome.message
     assert (ready, batcher_running) == (False, False)
+
+
+def test_a_reload_serves_a_folder_fixed_after_the_first_load_failed(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """A server started before its model was in place (or on a broken one) must not need a restart
+    once `capsight promote` puts a model there: the reload is what loads it."""
+    folder = tmp_path / "served-model"
+    folder.mkdir()
+    settings = make_settings(folder, tmp_path / "var")
+    with TestClient(create_app(settings, services=Services())) as client:
+        deadline = time.monotonic() + 10
+        while runtime_of(client).load_error is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert client.get("/health/ready").status_code == 503
+        shutil.copytree(colour_model_dir, folder, dirs_exist_ok=True)
+        r = client.post("/v1/models/reload")
+        assert r.status_code == 200, r.text
+        assert r.json() == {
+            "previous": None,
+            "model": {"name": "bottle-status", "version": "test-1"},
+            "changed": True,
+        }
+        assert client.get("/health/ready").status_code == 200
+        assert _label_of_blue(client) == ("opened", "test-1")

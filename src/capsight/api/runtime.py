@@ -169,15 +169,19 @@ class ServingRuntime:
         meta = classifier.metadata
         logger.info("model %s %s ready in %.2f s", meta.name, meta.version, self.ready_seconds)
 
-    async def reload(self) -> tuple[ModelMetadata, ModelMetadata]:
+    async def reload(self) -> tuple[ModelMetadata | None, ModelMetadata]:
         """Load the model folder again (after ``capsight promote``) and switch to it once it is warm;
         returns (previous, now served). Requests already in flight finish on the previous model.
+        When the first load failed (a server started before its model was in place) this is that
+        load again, previous None: fixing the folder must not need a restart.
 
         A folder that fails to load changes nothing: the previous model keeps serving and the error
         is raised (:class:`ModelReloadFailed`). One reload at a time.
         """
         async with self._reload_lock:
             self._refuse_when_stopping()
+            if self._service is None and self.load_error and self._load_task and self._load_task.done():
+                return None, await self._load_again()
             previous_service = self.service()  # 503 while the first load is still running
             previous = previous_service.metadata
             try:
@@ -206,6 +210,17 @@ class ServingRuntime:
                 "model reloaded: %s %s -> %s %s", previous.name, previous.version, now.name, now.version
             )
             return previous, now
+
+    async def _load_again(self) -> ModelMetadata:
+        """The first load, once more: on success the runtime becomes ready as at startup."""
+        failed = self.load_error
+        self.load_error = None
+        self._load_task = asyncio.get_running_loop().create_task(self._load())
+        await asyncio.shield(self._load_task)
+        if self._service is None:
+            error = self.load_error or failed
+            raise ModelReloadFailed(f"The model in {self.settings.model_dir} failed to load ({error}).")
+        return self._service.metadata
 
     def _refuse_when_stopping(self) -> None:
         if self._stopping:

@@ -26,7 +26,9 @@ class ModelVersion(BaseModel):
 
 
 class ModelReloaded(BaseModel):
-    previous: ModelVersion
+    previous: ModelVersion | None = Field(
+        description="None when the first load had failed: nothing was served."
+    )
     model: ModelVersion
     changed: bool = Field(description="Whether another model (name or version) is served now.")
 

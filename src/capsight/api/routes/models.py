@@ -54,7 +54,7 @@ async def get_model(name: str, request: Request) -> JSONResponse:
         403: error_doc("The credentials lack the 'admin' scope."),
         409: error_doc("The folder's model failed to load; the previous model keeps serving."),
         429: error_doc("Rate limit exceeded; see Retry-After and X-RateLimit-* headers."),
-        503: error_doc("The first load of the model has not finished yet."),
+        503: error_doc("The first load of the model has not finished yet, or the server is stopping."),
     },
 )
 async def reload_model(request: Request, principal: AdminAccess) -> JSONResponse:
@@ -62,10 +62,11 @@ async def reload_model(request: Request, principal: AdminAccess) -> JSONResponse
     requests to it (those in flight finish on the previous one). Only this server process reloads;
     with ``--workers N`` send SIGHUP to the main process instead, which restarts the workers."""
     previous, now = await get_runtime(request).reload()
+    before = None if previous is None else {"name": previous.name, "version": previous.version}
     return JSONResponse(
         {
-            "previous": {"name": previous.name, "version": previous.version},
+            "previous": before,
             "model": {"name": now.name, "version": now.version},
-            "changed": (previous.name, previous.version) != (now.name, now.version),
+            "changed": before != {"name": now.name, "version": now.version},
         }
     )
