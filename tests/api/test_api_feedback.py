@@ -134,3 +134,17 @@ def test_with_auth_a_key_corrects_only_its_own_answers(make_client: AppFactory, 
     r = client.post("/v1/feedback", json={"request_id": theirs, "label": "background"}, headers=headers)
     assert r.status_code == 202
     assert _export(client, tmp_path / "three") == {"background": 1}  # an admin's word is the newest
+
+
+def test_feedback_on_one_image_of_a_batch_names_it_by_index(make_client: AppFactory, tmp_path: Path) -> None:
+    client = make_client(store=True)
+    files = [
+        ("files", (f"{label}.jpg", jpeg(label), "image/jpeg")) for label in ("closed", "opened", "background")
+    ]
+    r = client.post("/v1/classify/batch", files=files, headers={"X-Request-ID": "crate-3"})
+    assert r.status_code == 200, r.text
+    r = client.post("/v1/feedback", json={"request_id": "crate-3", "index": 2, "label": "closed"})
+    assert r.status_code == 202
+    assert _export(client, tmp_path / "train") == {"closed": 1}
+    (image,) = (tmp_path / "train" / "closed").iterdir()
+    assert image.read_bytes() == jpeg("background")
