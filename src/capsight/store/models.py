@@ -119,7 +119,8 @@ class RequestRow(Base):
     latency_ms: Mapped[float] = mapped_column(Float)
     # The X-Request-ID the client sent, when it sent one. request_id is always the server's own:
     # clients reuse ids (retries, fixed values), and a reused key silently dropped the second request.
-    client_request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Indexed: feedback names a request by the id its client saw, often this one.
+    client_request_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
 
 
 class ClassificationRow(Base):

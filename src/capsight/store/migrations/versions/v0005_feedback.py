@@ -1,4 +1,5 @@
-"""Feedback: the label a client says an answer should have had, kept for retraining.
+"""Feedback: the label a client says an answer should have had, kept for retraining; and an index
+on the client's request id, by which feedback often names a request.
 
 Revision ID: 0005
 Revises: 0004
@@ -36,9 +37,12 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_feedback_request_id"), "feedback", ["request_id"], unique=False)
     op.create_index(op.f("ix_feedback_created_at"), "feedback", ["created_at"], unique=False)
+    # Feedback names a request by the id its client saw: the X-Request-ID as often as the server's.
+    op.create_index(op.f("ix_requests_client_request_id"), "requests", ["client_request_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_requests_client_request_id"), table_name="requests")
     op.drop_index(op.f("ix_feedback_created_at"), table_name="feedback")
     op.drop_index(op.f("ix_feedback_request_id"), table_name="feedback")
     op.drop_table("feedback")
