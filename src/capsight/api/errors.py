@@ -64,6 +64,11 @@ async def _capsight_handler(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, CapsightError):
+        # FastAPI answers any failure while it reads a body it parses (the JSON of /v1/feedback) with
+        # 400 "There was an error parsing the body"; a body guard's own error says what happened
+        # (408 stalled, 413 over the limit, 503 over the memory budget).
+        return capsight_error_response(exc.__cause__)
     headers: dict[str, Any] | None = getattr(exc, "headers", None)
     return error_response(exc.status_code, str(exc.detail), dict(headers) if headers else None)
 

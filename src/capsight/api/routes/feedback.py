@@ -56,8 +56,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: error_doc("A label the served model does not have, or a malformed body."),
     401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
     403: error_doc("The credentials lack the 'classify' scope."),
+    408: error_doc("The body stalled or arrived too slowly (CAPSIGHT_BODY_*_TIMEOUT_SECONDS)."),
+    413: error_doc("Body over CAPSIGHT_MAX_UPLOAD_BYTES."),
     429: error_doc("Rate limit exceeded; see Retry-After and X-RateLimit-* headers."),
-    503: error_doc("The database is unreachable or absent, or the model is still loading."),
+    503: error_doc(
+        "The database is unreachable or absent, the model is still loading, or too many request "
+        "bodies are in memory (Retry-After)."
+    ),
 }
 
 
