@@ -88,6 +88,15 @@ def test_not_json_is_refused(make_client: AppFactory) -> None:
     assert r.status_code in (400, 422) and set(r.json()) == {"error"}
 
 
+def test_without_a_request_log_feedback_is_refused_not_kept_for_nothing(make_client: AppFactory) -> None:
+    client = make_client(store=True, request_log=False)
+    r = client.post("/v1/feedback", json={"request_id": _classify(client), "label": "opened"})
+    assert r.status_code == 409 and "keeps no request log (CAPSIGHT_REQUEST_LOG=false)" in r.json()["error"]
+    database = runtime_of(client).services.database
+    assert database is not None
+    assert FeedbackStore(database).match().unmatched == 0  # nothing stored
+
+
 def test_without_a_database_feedback_is_503(make_client: AppFactory) -> None:
     client = make_client()  # a hand-built services bundle: no database
     r = client.post("/v1/feedback", json={"request_id": "abc", "label": "opened"})

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from capsight.api.routes.common import error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import ClassifyAccess
-from capsight.errors import BadRequest, CapsightError, ServiceUnavailable
+from capsight.errors import BadRequest, CapsightError, Conflict, ServiceUnavailable
 from capsight.store.database import call_with_deadline
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
     403: error_doc("The credentials lack the 'classify' scope."),
     408: error_doc("The body stalled or arrived too slowly (CAPSIGHT_BODY_*_TIMEOUT_SECONDS)."),
+    409: error_doc(
+        "This server keeps no request log (CAPSIGHT_REQUEST_LOG=false): feedback could never be used."
+    ),
     413: error_doc("Body over CAPSIGHT_MAX_UPLOAD_BYTES."),
     429: error_doc("Rate limit exceeded; see Retry-After and X-RateLimit-* headers."),
     503: error_doc(
@@ -83,6 +86,12 @@ async def post_feedback(
     meta = runtime.metadata  # 503 while the model loads: its labels are what is checked
     if feedback.label not in meta.labels:
         raise BadRequest(f"Unknown label {feedback.label!r}: this model answers {', '.join(meta.labels)}.")
+    if not runtime.settings.request_log:
+        # Stored, it would answer 202 and then never match an answer at export: say so now.
+        raise Conflict(
+            "This server keeps no request log (CAPSIGHT_REQUEST_LOG=false), so feedback could never be "
+            "matched to an answer; nothing was recorded."
+        )
     database = runtime.services.database
     if database is None:
         raise ServiceUnavailable("This server keeps no database, so it cannot record feedback.")
