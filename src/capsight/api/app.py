@@ -24,6 +24,7 @@ from capsight.api.cors import add_cors
 from capsight.api.docs import install_docs
 from capsight.api.errors import install_error_handlers
 from capsight.api.headers import SecurityHeadersMiddleware
+from capsight.api.memory import return_large_buffers
 from capsight.api.metrics import Metrics
 from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from capsight.api.routes import admin, classify, feedback, health, jobs, models, ops, v2
@@ -181,6 +182,7 @@ def create_app_from_env() -> FastAPI:
     stalling every request in flight) shrinks to the objects requests create. Only here, in the
     server's own process; apps built by tests or embedders keep the default collector.
     """
+    return_large_buffers()  # before the first upload: the thresholds apply to later allocations
     app = create_app(Settings())
     gc.freeze()
     return app
