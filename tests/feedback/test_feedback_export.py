@@ -294,3 +294,22 @@ def test_the_model_filter_is_about_the_model_that_answered(
     assert export_feedback(store, blobs, tmp_path / "a", model_name="bottle-status").counts == {"opened": 1}
     other = export_feedback(store, blobs, tmp_path / "b", model_name="next-model")
     assert (other.written, other.unmatched) == (0, 0)
+
+
+def test_a_reviewers_correction_is_not_undone_by_a_client(
+    database: Database, blobs: LocalBlobStore, tmp_path: Path
+) -> None:
+    """An admin relabels an image; a classify key then uploads the same bytes and sends its own
+    label for them: the admin's word stays (the newest feedback wins only among equals)."""
+    store = FeedbackStore(database)
+    image = _photo("opened")
+    theirs = _log(database, blobs, image, client="key-a")
+    _feedback(store, theirs, "opened", client_id="admin-key", any_client=True)
+    again = _log(database, blobs, image, client="key-a")
+    _feedback(store, again, "background", client_id="key-a")  # the same bytes, later
+    _feedback(store, theirs, "background", client_id="key-a")  # and on the reviewed request itself
+    summary = export_feedback(store, blobs, tmp_path / "train")
+    assert summary.counts == {"opened": 1} and summary.conflicts >= 1
+    # A later admin correction still replaces an earlier one.
+    _feedback(store, theirs, "closed", client_id="admin-2", any_client=True)
+    assert export_feedback(store, blobs, tmp_path / "train").counts == {"closed": 1}

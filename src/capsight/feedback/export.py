@@ -56,7 +56,7 @@ def _safe_label(label: str) -> bool:
 
 def _newest_per_image(items: Iterable[MatchedFeedback], summary: ExportSummary) -> list[MatchedFeedback]:
     newest: dict[str, MatchedFeedback] = {}
-    for item in items:  # in feedback order: a later one replaces
+    for item in items:  # in feedback order: a later one replaces, unless an admin's came first
         if item.predicted is None:
             # Refused uploads are logged with their bytes (a file that is not an image, a pixel
             # bomb): a label sent for one must not turn those bytes into a training photo.
@@ -69,7 +69,8 @@ def _newest_per_image(items: Iterable[MatchedFeedback], summary: ExportSummary) 
         earlier = newest.get(item.image_sha256)
         if earlier is not None and earlier.label != item.label:
             summary.conflicts += 1
-        newest[item.image_sha256] = item
+        if earlier is None or item.outranks(earlier):
+            newest[item.image_sha256] = item
     return sorted(newest.values(), key=lambda m: m.feedback_id)
 
 

@@ -45,6 +45,13 @@ class MatchedFeedback:
     model_version: str
     image_sha256: str | None
     image_stored: bool
+    # Sent with an admin key (or by anyone with auth off): outranks a client's own feedback.
+    any_client: bool = False
+
+    def outranks(self, other: MatchedFeedback) -> bool:
+        """Whether this feedback wins over ``other`` on the same image: an admin's word over a
+        client's, else the newer. A key that uploads the same bytes cannot undo a reviewer."""
+        return (self.any_client, self.feedback_id) > (other.any_client, other.feedback_id)
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,7 @@ class FeedbackStore:
                     model_version=row.model_version,
                     image_sha256=row.image_sha256,
                     image_stored=row.image_ref is not None,
+                    any_client=fb.any_client,
                 )
                 # The server's own id names one request; a client's X-Request-ID is any text, so it
                 # may copy that id. Then the sender's own requests (an admin's or, with auth off,
@@ -137,7 +145,9 @@ class FeedbackStore:
                     best[fb.id] = (rank, candidate)
         newest: dict[tuple[str, int], MatchedFeedback] = {}
         for _, item in sorted(best.values(), key=lambda pair: pair[1].feedback_id):
-            newest[(item.request_id, item.item_index)] = item  # a later feedback id replaces
+            key = (item.request_id, item.item_index)
+            if key not in newest or item.outranks(newest[key]):
+                newest[key] = item
         items = sorted(newest.values(), key=lambda m: m.feedback_id)
         return FeedbackMatch(matched=tuple(items), unmatched=len(seen - set(best) - other_model))
 
