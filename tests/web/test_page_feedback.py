@@ -49,10 +49,17 @@ def test_a_correction_and_a_confirmation_are_recorded(page: Any, live_server: Li
         "() => document.getElementById('feedback-status').textContent.startsWith('Thanks')"
     )
     assert page.inner_text("#feedback-status") == "Thanks: recorded that this is closed, not opened."
+    pressed = page.eval_on_selector_all(
+        "#feedback button",
+        "bs => bs.filter(b => b.getAttribute('aria-pressed') === 'true').map(b => b.textContent)",
+    )
+    assert pressed == ["closed"]  # the recorded answer stays marked
     page.click("#feedback-yes")  # changed my mind: the model was right
     page.wait_for_function(
         "() => document.getElementById('feedback-status').textContent.endsWith('this is opened.')"
     )
+    assert page.get_attribute("#feedback-yes", "aria-pressed") == "true"
+    assert page.get_attribute("#feedback-labels button[data-label='closed']", "aria-pressed") == "false"
     rows = [row for row in _feedback_rows(live_server.settings) if row[0] == request_id]
     assert rows == [(request_id, "closed"), (request_id, "opened")]
 
@@ -83,6 +90,7 @@ def test_a_refused_feedback_says_so(browser: Any, limited_server: LiveServer) ->
             "() => document.getElementById('feedback-status').classList.contains('failed')"
         )
         assert page.inner_text("#feedback-status") == "Your answer was not recorded: Rate limit exceeded."
+        assert page.eval_on_selector_all("#feedback button[aria-pressed='true']", "bs => bs.length") == 0
         time.sleep(0.2)
         assert _feedback_rows(limited_server.settings) == []
     finally:

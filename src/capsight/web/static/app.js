@@ -254,6 +254,7 @@
     el.feedbackStatus.textContent = "";
     el.feedbackStatus.classList.remove("failed");
     el.feedbackYes.dataset.label = body.label;
+    el.feedbackYes.setAttribute("aria-pressed", "false");
     el.feedbackLabels.textContent = "";
     labels.forEach(function (label) {
       if (label === body.label) return;
@@ -261,8 +262,17 @@
       button.type = "button";
       button.className = "button small";
       button.dataset.label = label;
+      button.setAttribute("aria-pressed", "false");
       button.textContent = label;
       el.feedbackLabels.appendChild(button);
+    });
+  }
+
+  // The recorded answer stays marked (aria-pressed), so it is clear which one the server has.
+  function markChosen(label) {
+    var buttons = [el.feedbackYes].concat(Array.prototype.slice.call(el.feedbackLabels.querySelectorAll("button")));
+    buttons.forEach(function (button) {
+      button.setAttribute("aria-pressed", button.dataset.label === label ? "true" : "false");
     });
   }
 
@@ -287,6 +297,7 @@
       })
       .then(function () {
         if (state.answer !== answer) return; // a newer photo is on screen
+        markChosen(label);
         el.feedbackStatus.textContent = label === answer.label
           ? "Thanks: recorded that this is " + label + "."
           : "Thanks: recorded that this is " + label + ", not " + answer.label + ".";
