@@ -6,7 +6,9 @@ Raw sockets against the app under uvicorn: a request must be held open mid-body 
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import gzip
 import io
 import json
 import socket
@@ -217,3 +219,50 @@ def test_job_uploads_stream_to_disk_and_do_not_count(budget_server: ServerFactor
         )
         assert response.status_code == 202, response.text
         assert held.finish().status == 200
+
+
+def test_a_gzip_v2_body_counts_what_it_inflates_to(budget_server: ServerFactory) -> None:
+    """A few KB of gzip inflate to 400 KB: the budget must see the 400 KB, not the few KB, or a burst
+    of such bodies fills the memory it protects."""
+    request = {
+        "inputs": [
+            {
+                "name": "image",
+                "shape": [1],
+                "datatype": "BYTES",
+                "data": [base64.b64encode(jpeg("opened")).decode()],
+            }
+        ]
+    }
+    body = gzip.compress(json.dumps(request).encode() + b" " * 400_000)  # trailing JSON whitespace
+    assert len(body) < 20_000
+    path = "/v2/models/bottle-status/infer"
+    with budget_server(0.5) as url:
+        held = HeldUpload(url, _body(700_000))
+        _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == len(held.body))
+
+        with _connect(url) as sock:
+            sock.sendall(
+                _head(url, path, len(body), "application/json").replace(
+                    b"\r\n\r\n", b"\r\nContent-Encoding: gzip\r\n\r\n", 1
+                )
+                + body
+            )
+            refused = Answer(sock)
+        assert refused.status == 503, refused.json
+        assert refused.json == {"error": "Server busy: too many uploads in progress. Retry shortly."}
+        assert refused.headers["retry-after"] == "2"
+
+        assert held.finish().status == 200
+        _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == 0)
+        with _connect(url) as sock:
+            sock.sendall(
+                _head(url, path, len(body), "application/json").replace(
+                    b"\r\n\r\n", b"\r\nContent-Encoding: gzip\r\n\r\n", 1
+                )
+                + body
+            )
+            answer = Answer(sock)
+        assert answer.status == 200, answer.json
+        assert answer.json["outputs"]
+        _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == 0)

@@ -37,6 +37,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from capsight import __version__
+from capsight.api.body_budget import reserve_more
 from capsight.api.routes.common import CLASSIFY_ERRORS, error_doc, request_context
 from capsight.api.runtime import ServingRuntime, get_runtime
 from capsight.api.security import ClassifyAccess
@@ -226,12 +227,16 @@ def _split_body(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
 
 
 _INFLATE_WBITS = {"gzip": 31, "deflate": 15}  # HTTP's "deflate" is zlib's format, as tritonclient sends it
+_INFLATE_STEP = 1024 * 1024  # inflated bytes per step; each step is counted in the body budget
 
 
-def _inflate(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
+async def _inflate(scope: Any, body: bytes, encoding: str | None, max_bytes: int) -> bytes:
     """The body as sent before compression, at most ``max_bytes`` of it.
 
-    The limit holds while inflating: a few hundred bytes of gzip can inflate to gigabytes.
+    The limit holds while inflating: a few hundred bytes of gzip can inflate to gigabytes. Each
+    inflated step is counted in the in-flight body budget (held until the answer is sent): the
+    budget saw only the compressed bytes, so a burst of small gzip bodies could otherwise fill
+    the memory the budget protects. A step waits (then 503) like a body that does not fit.
     """
     name = (encoding or "").strip().lower()
     if name in ("", "identity"):
@@ -242,22 +247,32 @@ def _inflate(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
             f"Content-Encoding {encoding!r} is not supported: send gzip, deflate or no encoding."
         )
     inflater = zlib.decompressobj(wbits)
-    try:
-        data = inflater.decompress(body, max_bytes + 1)
-    except zlib.error as exc:
-        raise BadRequest(f"The body is not valid {name} data ({exc}).") from exc
-    if len(data) > max_bytes:
-        raise PayloadTooLarge(f"The body inflates to over the {max_bytes}-byte limit.")
+    pieces: list[bytes] = []
+    size = 0
+    pending = body
+    while True:
+        step = min(_INFLATE_STEP, max_bytes + 1 - size)
+        try:
+            piece = await run_in_threadpool(inflater.decompress, pending, step)
+        except zlib.error as exc:
+            raise BadRequest(f"The body is not valid {name} data ({exc}).") from exc
+        pending = inflater.unconsumed_tail
+        size += len(piece)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"The body inflates to over the {max_bytes}-byte limit.")
+        await reserve_more(scope, len(piece))
+        pieces.append(piece)
+        if inflater.eof or not piece:
+            break
     if not inflater.eof:
         raise BadRequest(f"The body's {name} data is truncated.")
-    return data
+    return b"".join(pieces)
 
 
-def _parse_request(
-    body: bytes, encoding: str | None, header_length: str | None, max_images: int, max_bytes: int
-) -> tuple[InferenceRequest, bytes]:
-    """The validated JSON header and the binary tensor data that followed it (often none)."""
-    header, binary = _split_body(_inflate(body, encoding, max_bytes), header_length)
+def _parse_request(data: bytes, header_length: str | None, max_images: int) -> tuple[InferenceRequest, bytes]:
+    """The validated JSON header and the binary tensor data that followed it (often none), from the
+    inflated body."""
+    header, binary = _split_body(data, header_length)
     _check_structure(header, max_images)  # the binary part is image bytes: any byte may occur there
     return InferenceRequest.model_validate_json(header), binary
 
@@ -410,16 +425,15 @@ async def _infer(request: Request, principal: Any, name: str, version: str | Non
     body = await request.body()  # the size middleware caps this at max_batch_upload_bytes
     header_length = request.headers.get(HEADER_LENGTH)
     try:
-        # Off the event loop: checking and validating tens of MB of JSON takes a while, and /health
-        # must still answer meanwhile.
-        req, binary = await run_in_threadpool(
-            _parse_request,
+        data = await _inflate(
+            request.scope,
             body,
             request.headers.get("content-encoding"),
-            header_length,
-            settings.max_batch_images,
             max(settings.max_batch_upload_bytes, settings.max_upload_bytes),  # as the size middleware
         )
+        # Off the event loop: checking and validating tens of MB of JSON takes a while, and /health
+        # must still answer meanwhile.
+        req, binary = await run_in_threadpool(_parse_request, data, header_length, settings.max_batch_images)
     except ValidationError as exc:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
