@@ -134,3 +134,35 @@ def test_a_jpeg_reserves_only_the_pixels_it_decodes(budget: PixelBudget) -> None
     assert budget.waiting == 0
     holder.release.set()
     holder.join(10)
+
+
+def test_a_transparent_png_reserves_the_memory_its_conversion_holds(budget: PixelBudget) -> None:
+    """A 300x300 RGBA PNG is 0.09 MP, but it is made RGB through five full-size 4-byte buffers: it
+    reserves as much as 0.45 MP of RGB, so it waits while 0.7 MP of the 1 MP budget is taken."""
+    out = io.BytesIO()
+    Image.new("RGBA", (300, 300), (200, 60, 20, 128)).save(out, "PNG")
+    holder = Holder(budget, 700_000)
+    holder.start()
+    assert holder.admitted.wait(10)
+    done = threading.Event()
+    thread = _decode_in_thread(out.getvalue(), done)
+    _wait_until(lambda: budget.waiting == 1 or done.is_set(), "the decode waits or ends")
+    assert budget.waiting == 1 and not done.is_set()
+    holder.release.set()
+    assert done.wait(10)
+    thread.join(10)
+    assert budget.used == 0
+
+
+def test_a_plain_rgb_png_reserves_its_pixels_only(budget: PixelBudget) -> None:
+    """The weighting leaves RGB as it was: 0.09 MP fits beside 0.7 MP at once."""
+    holder = Holder(budget, 700_000)
+    holder.start()
+    assert holder.admitted.wait(10)
+    done = threading.Event()
+    thread = _decode_in_thread(_encoded("PNG", (300, 300)), done)
+    assert done.wait(10)
+    thread.join(10)
+    assert budget.waiting == 0
+    holder.release.set()
+    holder.join(10)

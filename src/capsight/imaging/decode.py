@@ -193,6 +193,39 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+# Bytes a pixel takes at the peak of decoding one image and converting it to RGB (``_to_rgb``), by
+# the mode Pillow decodes into. Pillow keeps every 3- and 4-channel mode at 4 bytes a pixel; alpha is
+# composited through four full-size 4-byte images at once (RGBA copy, white background, composite,
+# RGB) besides the decoded one.
+_RGB_BYTES = 4
+_ALPHA_PEAK = 4 * _RGB_BYTES
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+
+
+def _peak_bytes_per_pixel(mode: str, transparent: bool) -> int:
+    """What ``_to_rgb`` holds per pixel at its peak, decoded image included."""
+    own = _MODE_BYTES.get(mode, 4)
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        return own + _ALPHA_PEAK
+    if transparent and mode in ("RGB", "L", "1", "P"):
+        return own + _RGB_BYTES + _ALPHA_PEAK  # converted to RGBA first, then composited
+    if mode == "RGB":
+        return own
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        return own + 1 + _RGB_BYTES  # scaled into an 8-bit grey image, then RGB
+    return own + _RGB_BYTES  # one conversion to RGB
+
+
+def decode_cost(image: Image.Image) -> int:
+    """Pixels to reserve from the decode budget for ``image``: its pixel count weighted by the memory
+    its decode and conversion hold, in units of a plain RGB pixel (what the budget's capacity is
+    sized by). Why: a transparent PNG holds five full-size buffers while it is made RGB, so counting
+    its pixels alone let two 12-megapixel ones use 480 MB where the budget meant 96."""
+    width, height = image.size
+    peak = _peak_bytes_per_pixel(image.mode, "transparency" in image.info)
+    return -(-width * height * peak // _RGB_BYTES)
+
+
 def check_pixels(width: int, height: int, max_pixels: int) -> None:
     """ImageTooLarge past ``max_pixels``. Also used on a result-cache hit, which never decodes, so a
     server with a lower limit than the one that cached the answer still refuses the image."""
@@ -243,8 +276,8 @@ def decode_image(
                 image.decodermaxblock = max(len(data), ImageFile.MAXBLOCK)
             # Frame 0 is current after open; asking for n_frames would walk every frame of an
             # animation, which a hostile GIF can make arbitrarily slow. The size is the one that
-            # will be decoded (after draft), which is what the memory is spent on.
-            with decoding(image.size[0] * image.size[1]):
+            # will be decoded (after draft), which is what the memory is spent on, weighted by its mode.
+            with decoding(decode_cost(image)):
                 image.load()
                 swapped = _apply_exif_orientation(image)
                 rgb = _to_rgb(to_srgb(image))
