@@ -240,3 +240,27 @@ def test_audience_and_issuer_when_configured() -> None:
 def test_jwt_verifier_needs_a_key() -> None:
     with pytest.raises(ValueError):
         JwtVerifier()
+
+
+def test_a_long_token_subject_still_owns_its_logged_answers(sqlite_db: Database) -> None:
+    """Client ids are kept in 200-character columns, and the request log clips a longer one: the
+    principal id of a long ``sub`` must fit, or feedback (stored whole) never matches its answer."""
+    from store_records import make_record
+
+    from capsight.store.feedback import FeedbackEntry, FeedbackStore
+    from capsight.store.logwriter import write_batch
+
+    auth = ApiKeyAuthenticator(None, JwtVerifier(secret=SECRET))
+    long_sub = "spiffe://example.org/" + "a" * 250
+    principal = authenticate(auth, {"Authorization": f"Bearer {hs256({'sub': long_sub})}"})
+    other = authenticate(auth, {"Authorization": f"Bearer {hs256({'sub': long_sub + 'b'})}"})
+    assert len(principal.id) <= 200 and principal.id.startswith("jwt:")
+    assert other.id != principal.id  # same first 200 characters, another subject
+    again = authenticate(auth, {"Authorization": f"Bearer {hs256({'sub': long_sub})}"})
+    assert again.id == principal.id
+
+    write_batch(sqlite_db, None, [(make_record(request_id="req-long", client_id=principal.id), None)])
+    feedback = FeedbackStore(sqlite_db)
+    feedback.add(FeedbackEntry("req-long", 0, principal.id, False, "bottle-status", "opened"))
+    match = feedback.match()
+    assert [m.request_id for m in match.matched] == ["req-long"] and match.unmatched == 0

@@ -8,6 +8,7 @@ key is wrong would make it throw the key away.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,20 @@ logger = logging.getLogger(__name__)
 #: Token subjects live in their own id space: a ``sub`` that happened to equal an API key's id would
 #: otherwise share that key's rate-limit bucket and see its jobs.
 JWT_ID_PREFIX = "jwt:"
+
+#: The longest client id the database keeps (``client_id`` columns are 200 characters): the request
+#: log clips a longer one while feedback and jobs store it whole (PostgreSQL refuses it), so the
+#: owner checks that compare them would never match.
+MAX_PRINCIPAL_ID = 200
+
+
+def jwt_principal_id(sub: str) -> str:
+    """``jwt:<sub>``; a subject too long for the database's columns becomes ``jwt:sha256:<digest>``,
+    which is as unique and stays the same for every token of that subject."""
+    principal_id = f"{JWT_ID_PREFIX}{sub}"
+    if len(principal_id) <= MAX_PRINCIPAL_ID:
+        return principal_id
+    return f"{JWT_ID_PREFIX}sha256:{hashlib.sha256(sub.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
 def credential_from_headers(headers: dict[str, str]) -> str | None:
@@ -123,7 +138,7 @@ class JwtVerifier:
                     f"Invalid token: 'rate_limit' {rate!r} is not a rate like '60/minute'."
                 ) from exc
         return Principal(
-            id=f"{JWT_ID_PREFIX}{sub}",
+            id=jwt_principal_id(sub),
             name=str(claims.get("name", sub)),
             scopes=frozenset(scopes) or frozenset({"classify"}),
             rate_limit=str(rate) if rate else None,
