@@ -166,3 +166,23 @@ def test_a_plain_rgb_png_reserves_its_pixels_only(budget: PixelBudget) -> None:
     assert budget.waiting == 0
     holder.release.set()
     holder.join(10)
+
+
+def test_an_image_turned_by_its_exif_reserves_the_turned_copy_too(budget: PixelBudget) -> None:
+    """A 500x500 RGB PNG whose EXIF says "turn it" holds the decoded and the turned copy at once:
+    0.5 MP of RGB, which does not fit beside 0.7 MP (its 0.25 MP of pixels alone would)."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    Image.new("RGB", (500, 500), (200, 60, 20)).save(out, "PNG", exif=exif.tobytes())
+    holder = Holder(budget, 700_000)
+    holder.start()
+    assert holder.admitted.wait(10)
+    done = threading.Event()
+    thread = _decode_in_thread(out.getvalue(), done)
+    _wait_until(lambda: budget.waiting == 1 or done.is_set(), "the decode waits or ends")
+    assert budget.waiting == 1 and not done.is_set()
+    holder.release.set()
+    assert done.wait(10)
+    thread.join(10)
+    assert budget.used == 0
