@@ -298,7 +298,7 @@ def decode_image(
             with decoding(decode_cost(image)):
                 image.load()
                 swapped = _apply_exif_orientation(image)
-                rgb = _to_rgb(to_srgb(image))
+                rgb = _to_rgb(to_srgb(_reduced(image, min_side)))
                 rgb.load()
     except (ImageTooLarge, InvalidImage):
         raise
@@ -311,6 +311,32 @@ def decode_image(
     if swapped:
         width, height = height, width
     return DecodedImage(image=rgb, width=width, height=height, format=fmt, mode=original_mode)
+
+
+# Pillow's own ``reducing_gap`` rule: shrink by a whole factor while at least twice the target size
+# remains, then let the model's resize do the rest; the result is what an antialiased resize from
+# full size gives, to within a level or two.
+_REDUCING_GAP = 2
+_REDUCIBLE_MODES = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr", "I", "F", "PA"})
+
+
+def _reduced(image: Image.Image, min_side: int | None) -> Image.Image:
+    """``image`` shrunk by a whole factor (box filter) when the model needs far fewer pixels.
+
+    Why: a PNG, WebP or HEIF decodes at full size (only JPEG has DCT scaling), and turning a
+    49-megapixel transparent PNG (160 KB on the wire) into RGB on a white background held five
+    full-size buffers, about 1 GB. Shrunk first, those conversions cost a few MB. JPEGs are already
+    drafted to within twice the target, so only the very largest are touched. Training and serving
+    both decode here, so they see the same pixels.
+    """
+    if not min_side or image.mode not in _REDUCIBLE_MODES or "transparency" in image.info:
+        return image  # a colour key must stay exact to be found: averaging would blur it
+    factor = min(image.size) // (_REDUCING_GAP * min_side)
+    if factor < 2:
+        return image
+    reduced = image.reduce(factor)
+    reduced.info = dict(image.info)  # keep the ICC profile (to_srgb) and the rest of the metadata
+    return reduced
 
 
 def _apply_exif_orientation(image: Image.Image) -> bool:
