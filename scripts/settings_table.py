@@ -48,11 +48,14 @@ MEANINGS: dict[str, str] = {
     "client dripping bytes). Job uploads have only the idle limit. 0 = none.",
     "max_inflight_body_bytes": "Request bodies this process holds in memory at once (bytes), so a burst "
     "of large uploads cannot exhaust its memory; past it, uploads wait up to 10 s, then get `503` with "
-    "Retry-After. Never below the largest single-request limit. Job uploads go to disk and do not count. "
+    "Retry-After. Never below the largest single-request limit. A gzip or deflate V2 body counts what it "
+    "inflates to. Job uploads go to disk and do not count. "
     "0 = no cap.",
     "decode_max_inflight_pixels": "Pixels this process decodes at once; larger decodes wait their turn, so "
     "a few small PNG bombs just under `MAX_PIXELS` (50 MP is ~200 MB decoded) cannot exhaust its memory. "
-    "Phone JPEGs (decoded at reduced scale) never wait. 0 = no cap.",
+    "Counted in RGB pixels: modes that take more memory to make RGB count for more (a transparent PNG five "
+    "times its pixels, greyscale 16-bit about twice). Phone JPEGs (decoded at reduced scale) never wait. "
+    "0 = no cap.",
     "data_dir": "Local state: the SQLite log and image folder (when no shared backends are set) and the "
     "spool. Per replica; put it on a persistent volume.",
     "database_url": "Request log, API keys and jobs. Unset: SQLite file `<data_dir>/capsight.db`. For "
