@@ -10,15 +10,14 @@ its new label's folder instead of leaving it in both.
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from capsight.imaging.decode import detect_format
-from capsight.store.blobs import BlobStore, is_sha256
+from capsight.store.blobs import BlobStore, is_sha256, write_file_atomic
 from capsight.store.feedback import FeedbackStore, MatchedFeedback
 
 MANIFEST = "feedback.csv"
@@ -74,18 +73,6 @@ def _newest_per_image(items: Iterable[MatchedFeedback], summary: ExportSummary) 
     return sorted(newest.values(), key=lambda m: m.feedback_id)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _remove_elsewhere(out: Path, sha: str, label: str, keep: Path | None = None) -> None:
     """An image relabelled since the last export leaves its old label's folder. ``keep`` is the copy
     just written; None (an image this export leaves out) keeps only copies under ``label``."""
@@ -125,7 +112,7 @@ def export_feedback(
         suffix = _SUFFIXES.get(detect_format(data) or "", ".bin")
         target = out / item.label / f"{item.image_sha256}{suffix}"
         if not (target.is_file() and target.stat().st_size == len(data)):
-            _write_atomic(target, data)
+            write_file_atomic(target, data)
         _remove_elsewhere(out, item.image_sha256, item.label, target)
         summary.counts[item.label] = summary.counts.get(item.label, 0) + 1
         if corrected:
@@ -171,13 +158,8 @@ def _write_manifest(out: Path, rows: list[dict[str, object]]) -> None:
     for row in rows:  # this export's word on an image replaces the earlier one
         merged[Path(str(row["file"])).name.split(".")[0]] = row
     rows = sorted(merged.values(), key=lambda row: str(row["file"]))
-    handle, temporary = tempfile.mkstemp(prefix=f".{MANIFEST}.", dir=out)
-    try:
-        with os.fdopen(handle, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(temporary, out / MANIFEST)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_file_atomic(out / MANIFEST, text.getvalue().encode())
