@@ -223,25 +223,14 @@ def decode_cost(image: Image.Image) -> int:
     its pixels alone let two 12-megapixel ones use 480 MB where the budget meant 96."""
     width, height = image.size
     peak = _peak_bytes_per_pixel(image.mode, "transparency" in image.info)
-    if _turned_by_exif(image):
-        peak += _MODE_BYTES.get(image.mode, 4)  # exif_transpose builds the turned copy beside it
+    if "exif" in image.info:
+        # exif_transpose may build a turned copy beside it. Counted whenever there is an EXIF block,
+        # not parsed here: every phone photo has one, and _apply_exif_orientation parses it anyway;
+        # a JPEG is drafted small, so the extra share is what matters only for a large image.
+        peak += _MODE_BYTES.get(image.mode, 4)
     if image.info.get("icc_profile"):
         peak += _RGB_BYTES  # to_srgb writes the converted pixels into a new image
     return -(-width * height * peak // _RGB_BYTES)
-
-
-def _turned_by_exif(image: Image.Image) -> bool:
-    """Whether the EXIF block read with the header asks for a turn or a flip. From the raw block:
-    ``getexif()`` on a PNG decodes the whole image to look for one after the pixels."""
-    raw = image.info.get("exif")
-    if not raw:
-        return False
-    exif = Image.Exif()
-    try:
-        exif.load(raw)
-    except Exception:
-        return False  # unreadable: _apply_exif_orientation ignores it too
-    return exif.get(0x0112, 1) in (2, 3, 4, 5, 6, 7, 8)
 
 
 def check_pixels(width: int, height: int, max_pixels: int) -> None:
