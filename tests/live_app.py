@@ -4,9 +4,14 @@ a client that sends its body slowly, a connection that hangs up."""
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -44,3 +49,33 @@ def serve(settings: Settings, classifier: Classifier | None = None) -> Iterator[
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@dataclass
+class ServeProcess:
+    """A ``capsight serve`` process: its URL, and everything it printed once it has stopped."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    output: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def serve_process(model_dir: Path, data_dir: Path) -> Iterator[ServeProcess]:
+    """``python -m capsight serve`` as a user runs it, on a free loopback port; stopped with SIGTERM
+    on exit (killed if it does not stop within 15 s), its output kept in ``.output``."""
+    port = free_port()
+    env = {**os.environ, "CAPSIGHT_DATA_DIR": str(data_dir), "CAPSIGHT_INTRA_OP_THREADS": "1"}
+    cmd = [sys.executable, "-m", "capsight", "serve", "--port", str(port), "--model", str(model_dir)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = ServeProcess(proc=proc, url=f"http://127.0.0.1:{port}")
+    try:
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            output, _ = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+        server.output.append(output)

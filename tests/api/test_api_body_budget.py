@@ -85,6 +85,14 @@ def _post(url: str, path: str, body: bytes) -> Answer:
         return Answer(sock)
 
 
+def _post_gzip(url: str, path: str, body: bytes) -> Answer:
+    """POST a gzip-compressed JSON body, as tritonclient's request compression sends it."""
+    head = _head(url, path, len(body), "application/json")
+    with _connect(url) as sock:
+        sock.sendall(head.replace(b"\r\n\r\n", b"\r\nContent-Encoding: gzip\r\n\r\n", 1) + body)
+        return Answer(sock)
+
+
 def _gauge(url: str, name: str) -> float:
     return metric_sample(httpx.get(f"{url}/metrics", timeout=10).text, name)
 
@@ -241,28 +249,14 @@ def test_a_gzip_v2_body_counts_what_it_inflates_to(budget_server: ServerFactory)
         held = HeldUpload(url, _body(700_000))
         _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == len(held.body))
 
-        with _connect(url) as sock:
-            sock.sendall(
-                _head(url, path, len(body), "application/json").replace(
-                    b"\r\n\r\n", b"\r\nContent-Encoding: gzip\r\n\r\n", 1
-                )
-                + body
-            )
-            refused = Answer(sock)
+        refused = _post_gzip(url, path, body)
         assert refused.status == 503, refused.json
         assert refused.json == {"error": "Server busy: too many uploads in progress. Retry shortly."}
         assert refused.headers["retry-after"] == "2"
 
         assert held.finish().status == 200
         _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == 0)
-        with _connect(url) as sock:
-            sock.sendall(
-                _head(url, path, len(body), "application/json").replace(
-                    b"\r\n\r\n", b"\r\nContent-Encoding: gzip\r\n\r\n", 1
-                )
-                + body
-            )
-            answer = Answer(sock)
+        answer = _post_gzip(url, path, body)
         assert answer.status == 200, answer.json
         assert answer.json["outputs"]
         _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == 0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 
 from api.helpers import jpeg, png, truncated_jpeg
 from capsight.cli import main
+from live_app import serve_process
 
 
 @pytest.fixture
@@ -126,25 +126,14 @@ def test_an_unwritable_output_is_one_line_not_a_traceback(
     assert err.startswith("capsight: error: Not a directory") and "Traceback" not in err
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_serve_starts_uvicorn_and_becomes_ready(colour_model_dir: Path, tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "CAPSIGHT_DATA_DIR": str(tmp_path), "CAPSIGHT_INTRA_OP_THREADS": "1"}
-    cmd = [sys.executable, "-m", "capsight", "serve", "--port", str(port), "--model", str(colour_model_dir)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with serve_process(colour_model_dir, tmp_path) as server:
         deadline = time.monotonic() + 30
         ready = None
-        while time.monotonic() < deadline and proc.poll() is None:
+        while time.monotonic() < deadline and server.proc.poll() is None:
             try:
-                ready = httpx2.get(f"{base}/health/ready", timeout=1)
+                ready = httpx2.get(f"{server.url}/health/ready", timeout=1)
                 if ready.status_code == 200:
                     break
             except httpx2.TransportError:
@@ -152,18 +141,11 @@ def test_serve_starts_uvicorn_and_becomes_ready(colour_model_dir: Path, tmp_path
             time.sleep(0.05)
         assert ready is not None and ready.status_code == 200, "server never became ready"
         r = httpx2.post(
-            f"{base}/classify", files={"file": ("a.jpg", jpeg("closed"), "image/jpeg")}, timeout=5
+            f"{server.url}/classify", files={"file": ("a.jpg", jpeg("closed"), "image/jpeg")}, timeout=5
         )
         assert r.json()["bottle_status"] == "closed"
         assert r.headers["x-request-id"]
-    finally:
-        proc.terminate()
-        try:
-            output, _ = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-    assert f"at http://127.0.0.1:{port}" in output  # the URL is logged at startup
+    assert f"at {server.url}" in server.output[0]  # the URL is logged at startup
 
 
 def test_serve_refuses_a_missing_model(

@@ -5,11 +5,8 @@ request in flight finishes on the model it started with."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,8 +23,8 @@ from capsight.api.runtime import ServingRuntime
 from capsight.errors import ModelNotReady
 from capsight.inference.classifier import Classifier, OnnxClassifier
 from capsight.store.services import Services
+from live_app import serve_process
 from model_factory import build_colour_model
-from servers import free_port
 
 BLUE_VOTES_CLOSED = np.array([[4.0, 0, 0], [0, 4.0, 0], [0, 4.0, 0]])
 
@@ -138,41 +135,31 @@ def test_reloading_needs_the_admin_scope(make_client: AppFactory) -> None:
 @pytest.mark.slow
 def test_sighup_reloads_a_running_server(colour_model_dir: Path, tmp_path: Path) -> None:
     folder = _served_copy(colour_model_dir, tmp_path)
-    port = free_port()
-    env = {**os.environ, "CAPSIGHT_DATA_DIR": str(tmp_path / "var"), "CAPSIGHT_INTRA_OP_THREADS": "1"}
-    cmd = [sys.executable, "-m", "capsight", "serve", "--port", str(port), "--model", str(folder)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    with serve_process(folder, tmp_path / "var") as server:
 
-    def version() -> str | None:
-        try:
-            r = httpx.get(f"{base}/v1/models", timeout=2)
-        except httpx.TransportError:
-            return None
-        return str(r.json()["models"][0]["version"]) if r.status_code == 200 else None
+        def version() -> str | None:
+            try:
+                r = httpx.get(f"{server.url}/v1/models", timeout=2)
+            except httpx.TransportError:
+                return None
+            return str(r.json()["models"][0]["version"]) if r.status_code == 200 else None
 
-    def wait_for(expected: str) -> None:
-        deadline = time.monotonic() + 30
-        while version() != expected:
-            assert proc.poll() is None, "the server died"
-            assert time.monotonic() < deadline, f"never served {expected}"
-            time.sleep(0.05)
+        def wait_for(expected: str) -> None:
+            deadline = time.monotonic() + 30
+            while version() != expected:
+                assert server.proc.poll() is None, "the server died"
+                assert time.monotonic() < deadline, f"never served {expected}"
+                time.sleep(0.05)
 
-    try:
         wait_for("test-1")
         build_colour_model(folder, version="test-2", weight=BLUE_VOTES_CLOSED)
-        proc.send_signal(signal.SIGHUP)
+        server.proc.send_signal(signal.SIGHUP)
         wait_for("test-2")
-        r = httpx.post(f"{base}/classify", files={"file": ("b.jpg", jpeg("opened"), "image/jpeg")}, timeout=5)
+        r = httpx.post(
+            f"{server.url}/classify", files={"file": ("b.jpg", jpeg("opened"), "image/jpeg")}, timeout=5
+        )
         assert r.json()["bottle_status"] == "closed"
-    finally:
-        proc.terminate()
-        try:
-            output, _ = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-    assert "model reloaded: bottle-status test-1 -> bottle-status test-2" in output
+    assert "model reloaded: bottle-status test-1 -> bottle-status test-2" in server.output[0]
 
 
 def test_stopping_after_a_reload_stops_the_replaced_batcher_too(

@@ -106,34 +106,33 @@ def _decode_in_thread(data: bytes, done: threading.Event) -> threading.Thread:
     return thread
 
 
-def test_a_large_decode_waits_for_room_in_the_budget(budget: PixelBudget) -> None:
-    """A 1-megapixel PNG needs 1 MP of the budget: it waits while most of it is taken."""
-    holder = Holder(budget, 800_000)
+def _decode_beside(budget: PixelBudget, held: int, data: bytes) -> bool:
+    """Decode ``data`` while another reservation holds ``held`` pixels of the budget; True when the
+    decode had to wait for it (it then finishes once the holder lets go), False when it ran at once."""
+    holder = Holder(budget, held)
     holder.start()
     assert holder.admitted.wait(10)
     done = threading.Event()
-    thread = _decode_in_thread(_encoded("PNG", (1000, 1000)), done)
-    _wait_until(lambda: budget.waiting == 1, "the decode waits for the budget")
-    assert not done.is_set()
+    thread = _decode_in_thread(data, done)
+    _wait_until(lambda: budget.waiting == 1 or done.is_set(), "the decode waits or ends")
+    waited = budget.waiting == 1 and not done.is_set()
     holder.release.set()
     assert done.wait(10)
     thread.join(10)
-    assert budget.used == 0
+    holder.join(10)
+    assert budget.used == 0 and budget.waiting == 0
+    return waited
+
+
+def test_a_large_decode_waits_for_room_in_the_budget(budget: PixelBudget) -> None:
+    """A 1-megapixel PNG needs 1 MP of the budget: it waits while most of it is taken."""
+    assert _decode_beside(budget, 800_000, _encoded("PNG", (1000, 1000)))
 
 
 def test_a_jpeg_reserves_only_the_pixels_it_decodes(budget: PixelBudget) -> None:
     """12 MP in the header, decoded at 1/8 scale (500x375) for a 160 px model: 0.19 MP of the
     budget, which fits beside a holder of 0.8 MP, so a phone photo does not wait behind a bomb."""
-    holder = Holder(budget, 800_000)
-    holder.start()
-    assert holder.admitted.wait(10)
-    done = threading.Event()
-    thread = _decode_in_thread(_encoded("JPEG", (4000, 3000)), done)
-    assert done.wait(10)
-    thread.join(10)
-    assert budget.waiting == 0
-    holder.release.set()
-    holder.join(10)
+    assert not _decode_beside(budget, 800_000, _encoded("JPEG", (4000, 3000)))
 
 
 def test_a_transparent_png_reserves_the_memory_its_conversion_holds(budget: PixelBudget) -> None:
@@ -141,31 +140,12 @@ def test_a_transparent_png_reserves_the_memory_its_conversion_holds(budget: Pixe
     reserves as much as 0.45 MP of RGB, so it waits while 0.7 MP of the 1 MP budget is taken."""
     out = io.BytesIO()
     Image.new("RGBA", (300, 300), (200, 60, 20, 128)).save(out, "PNG")
-    holder = Holder(budget, 700_000)
-    holder.start()
-    assert holder.admitted.wait(10)
-    done = threading.Event()
-    thread = _decode_in_thread(out.getvalue(), done)
-    _wait_until(lambda: budget.waiting == 1 or done.is_set(), "the decode waits or ends")
-    assert budget.waiting == 1 and not done.is_set()
-    holder.release.set()
-    assert done.wait(10)
-    thread.join(10)
-    assert budget.used == 0
+    assert _decode_beside(budget, 700_000, out.getvalue())
 
 
 def test_a_plain_rgb_png_reserves_its_pixels_only(budget: PixelBudget) -> None:
     """The weighting leaves RGB as it was: 0.09 MP fits beside 0.7 MP at once."""
-    holder = Holder(budget, 700_000)
-    holder.start()
-    assert holder.admitted.wait(10)
-    done = threading.Event()
-    thread = _decode_in_thread(_encoded("PNG", (300, 300)), done)
-    assert done.wait(10)
-    thread.join(10)
-    assert budget.waiting == 0
-    holder.release.set()
-    holder.join(10)
+    assert not _decode_beside(budget, 700_000, _encoded("PNG", (300, 300)))
 
 
 def test_an_image_turned_by_its_exif_reserves_the_turned_copy_too(budget: PixelBudget) -> None:
@@ -175,14 +155,5 @@ def test_an_image_turned_by_its_exif_reserves_the_turned_copy_too(budget: PixelB
     exif[0x0112] = 6
     out = io.BytesIO()
     Image.new("RGB", (500, 500), (200, 60, 20)).save(out, "PNG", exif=exif.tobytes())
-    holder = Holder(budget, 700_000)
-    holder.start()
-    assert holder.admitted.wait(10)
-    done = threading.Event()
-    thread = _decode_in_thread(out.getvalue(), done)
-    _wait_until(lambda: budget.waiting == 1 or done.is_set(), "the decode waits or ends")
-    assert budget.waiting == 1 and not done.is_set()
-    holder.release.set()
-    assert done.wait(10)
-    thread.join(10)
-    assert budget.used == 0
+    assert _decode_beside(budget, 700_000, out.getvalue())
+    assert not _decode_beside(budget, 700_000, _encoded("PNG", (500, 500)))  # the same without EXIF
