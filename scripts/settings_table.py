@@ -81,6 +81,11 @@ MEANINGS: dict[str, str] = {
     "rate_limit": "Default limit per client (API key, or IP when auth is off), e.g. `100/minute`, in "
     "requests (a batch is one, whatever its images); a key created with `--rate` has its own. Unset: "
     "unlimited.",
+    "auth_failure_limit": "Failed authentications allowed per client address, e.g. `60/minute`; past it the "
+    "address gets `429` (with Retry-After) before its credentials are looked up, so made-up keys cannot "
+    "load the key store. Unset: no limit. Only behind proxies that pass the client's address on "
+    "(`FORWARDED_ALLOW_IPS`): otherwise all clients share the proxy's address and one failing client "
+    "locks out the rest.",
     "auth_enabled": "Require an API key (`Authorization: Bearer` or `X-API-Key`) or a JWT on classify and "
     "admin endpoints. Health, metrics and docs stay open.",
     "jwt_secret": "Accept HS256 JWT bearer tokens signed with this secret (`sub` = client, `scope` = "

@@ -36,6 +36,7 @@ _OPTIONAL_TEXT = (
     "s3_endpoint_url",
     "redis_url",
     "rate_limit",
+    "auth_failure_limit",
     "jwt_secret",
     "jwt_public_key",
     "jwt_audience",
@@ -124,6 +125,10 @@ class Settings(BaseSettings):
 
     # Auth
     auth_enabled: bool = False
+    # Failed authentications allowed per client address before it gets 429 without its credentials
+    # being looked up, e.g. "60/minute"; None = no limit. Off by default: behind a proxy that hides
+    # client addresses, every client shares one and a single failing one would lock out the rest.
+    auth_failure_limit: str | None = None
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
     jwt_algorithm: str = "HS256"
@@ -174,7 +179,7 @@ class Settings(BaseSettings):
             raise ValueError("expected a folder, got an empty value")
         return value
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "auth_failure_limit")
     @classmethod
     def _parsable_rate(cls, value: str | None) -> str | None:
         if value is not None:

@@ -58,10 +58,11 @@ class CountingLimiter:
         self.hits: dict[str, int] = {}
         self.rates: list[str] = []
 
-    async def hit(self, key: str, rate: str) -> RateLimitDecision:
+    async def hit(self, key: str, rate: str, *, record: bool = True) -> RateLimitDecision:
         self.rates.append(rate)
-        self.hits[key] = self.hits.get(key, 0) + 1
-        used = self.hits[key]
+        used = self.hits.get(key, 0) + 1
+        if record:
+            self.hits[key] = used
         return RateLimitDecision(
             allowed=used <= self.allowed, limit=self.allowed, remaining=self.allowed - used, reset_after=12.3
         )

@@ -22,6 +22,7 @@ from capsight.api.app import create_app
 from capsight.api.runtime import ServingRuntime
 from capsight.errors import ModelNotReady
 from capsight.inference.classifier import Classifier, OnnxClassifier
+from capsight.store.cache import LRUCache
 from capsight.store.services import Services
 from live_app import serve_process
 from model_factory import build_colour_model
@@ -48,9 +49,14 @@ ClientFor = Callable[..., TestClient]
 def client_for(tmp_path: Path) -> Iterator[ClientFor]:
     clients: list[TestClient] = []
 
-    def build(model_dir: Path, classifier: Classifier | None = None, **overrides: object) -> TestClient:
+    def build(
+        model_dir: Path,
+        classifier: Classifier | None = None,
+        services: Services | None = None,
+        **overrides: object,
+    ) -> TestClient:
         settings = make_settings(model_dir, tmp_path / "var", **overrides)
-        client = TestClient(create_app(settings, classifier=classifier, services=Services()))
+        client = TestClient(create_app(settings, classifier=classifier, services=services or Services()))
         client.__enter__()
         clients.append(client)
         wait_ready(client)
@@ -80,6 +86,21 @@ def test_a_promoted_folder_is_served_after_a_reload(
     assert client.get("/v1/models").json()["models"][0]["version"] == "test-2"
     again = client.post("/v1/models/reload").json()
     assert again["changed"] is False
+
+
+def test_a_retrained_model_that_kept_its_version_is_served_and_reported_changed(
+    colour_model_dir: Path, tmp_path: Path, client_for: ClientFor
+) -> None:
+    """Teams hand-write versions and forget to bump them. Before, the reload said "changed": false
+    and, with the in-process result cache on, a photo seen before kept the old model's answer."""
+    folder = _served_copy(colour_model_dir, tmp_path)
+    client = client_for(folder, services=Services(cache=LRUCache(max_entries=100)))
+    assert _label_of_blue(client) == ("opened", "test-1")
+    build_colour_model(folder, version="test-1", weight=BLUE_VOTES_CLOSED)
+    r = client.post("/v1/models/reload")
+    assert r.status_code == 200 and r.json()["changed"] is True
+    assert _label_of_blue(client) == ("closed", "test-1")
+    assert client.post("/v1/models/reload").json()["changed"] is False
 
 
 def test_a_folder_that_does_not_load_changes_nothing(

@@ -47,6 +47,10 @@ def cache(request: pytest.FixtureRequest) -> CacheUnderTest:
     return DictCache() if request.param == "protocol-cache" else SpyLRU()
 
 
+def _key(classifier: OnnxClassifier, data: bytes) -> str:
+    return f"bottle-status:test-1:{classifier.metadata.fingerprint}:{hashlib.sha256(data).hexdigest()}"
+
+
 def _seed(cache: CacheUnderTest, key: str, value: dict[str, Any]) -> None:
     if isinstance(cache, DictCache):
         cache.data[key] = value
@@ -62,7 +66,7 @@ def test_cache_hit_skips_decode_and_inference(
     image = jpeg("closed")
     first = _post(client, image).json()
     calls_after_first = len(model.calls)
-    key = f"bottle-status:test-1:{hashlib.sha256(image).hexdigest()}"
+    key = _key(onnx_classifier, image)
     assert cache.gets == [key]
     second = _post(client, image).json()
     assert cache.gets == [key, key]
@@ -74,12 +78,14 @@ def test_cache_hit_skips_decode_and_inference(
     assert second["timing"]["decode_ms"] == 0.0
 
 
-def test_cache_is_consulted_before_decoding(make_client: AppFactory, cache: CacheUnderTest) -> None:
+def test_cache_is_consulted_before_decoding(
+    make_client: AppFactory, onnx_classifier: OnnxClassifier, cache: CacheUnderTest
+) -> None:
     """Bytes that would fail to decode are answered from the cache: decoding never ran."""
     not_an_image = b"these bytes were classified before"
     _seed(
         cache,
-        f"bottle-status:test-1:{hashlib.sha256(not_an_image).hexdigest()}",
+        _key(onnx_classifier, not_an_image),
         {
             "label": "opened",
             "confidence": 0.9,
@@ -89,7 +95,7 @@ def test_cache_is_consulted_before_decoding(make_client: AppFactory, cache: Cach
             "format": "PNG",
         },
     )
-    client = make_client(services=Services(cache=cache))
+    client = make_client(classifier=onnx_classifier, services=Services(cache=cache))
     r = client.post("/classify", files={"file": ("x", not_an_image, "image/png")})
     assert r.status_code == 200
     assert r.json() == {"bottle_status": "opened", "confidence": 0.9}
@@ -113,10 +119,12 @@ def test_a_cache_hit_keeps_the_pixel_limit_of_the_server_answering(
     assert stored is None  # as for a fresh 413: refused images are not kept
 
 
-def test_malformed_cache_entries_are_ignored(make_client: AppFactory, cache: CacheUnderTest) -> None:
+def test_malformed_cache_entries_are_ignored(
+    make_client: AppFactory, onnx_classifier: OnnxClassifier, cache: CacheUnderTest
+) -> None:
     image = jpeg("closed")
-    _seed(cache, f"bottle-status:test-1:{hashlib.sha256(image).hexdigest()}", {"label": "giraffe"})
-    client = make_client(services=Services(cache=cache))
+    _seed(cache, _key(onnx_classifier, image), {"label": "giraffe"})
+    client = make_client(classifier=onnx_classifier, services=Services(cache=cache))
     body = _post(client, image).json()
     assert body["label"] == "closed" and body["cached"] is False
 
@@ -261,7 +269,8 @@ def _auth_services(limiter: CountingLimiter | None = None) -> Services:
 
 def test_auth_401_403_and_per_key_rate(make_client: AppFactory) -> None:
     limiter = CountingLimiter(allowed=1)
-    client = make_client(services=_auth_services(limiter), auth_enabled=True)
+    # The fake allows one hit per key, failed authentications included (test_api_auth_failures).
+    client = make_client(services=_auth_services(limiter), auth_enabled=True, auth_failure_limit=None)
     missing = _post(client, jpeg("closed"))
     assert missing.status_code == 401
     assert missing.json() == {"error": "Missing or invalid API key."}

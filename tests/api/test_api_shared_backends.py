@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import redis
 from fastapi.testclient import TestClient
@@ -106,7 +107,11 @@ def test_two_replicas_share_rate_limits_and_cache_through_redis(
 
         first = _post(a, x)
         assert first.json()["cached"] is False and first.headers["x-ratelimit-remaining"] == "4"
-        _wait_for_key(server.url, f"capsight:cache:bottle-status:test-1:{hashlib.sha256(x).hexdigest()}")
+        fingerprint = runtime_of(a).metadata.fingerprint
+        assert fingerprint and runtime_of(b).metadata.fingerprint == fingerprint
+        _wait_for_key(
+            server.url, f"capsight:cache:bottle-status:test-1:{fingerprint}:{hashlib.sha256(x).hexdigest()}"
+        )
         hit = _post(b, x)
         assert hit.status_code == 200
         assert hit.json()["cached"] is True and hit.json()["label"] == "opened"  # A's miss is B's hit
@@ -147,6 +152,47 @@ def test_two_models_with_the_same_version_string_never_share_cached_answers(
     first = _post(replicas["is-green"], red)
     assert (first.json()["label"], first.json()["cached"]) == ("no", False)
     sha = hashlib.sha256(red).hexdigest()
-    _wait_for_key(redis_server.url, f"capsight:cache:is-green:1:{sha}")
+    _wait_for_key(
+        redis_server.url,
+        f"capsight:cache:is-green:1:{runtime_of(replicas['is-green']).metadata.fingerprint}:{sha}",
+    )
     second = _post(replicas["is-red"], red)
     assert (second.json()["label"], second.json()["cached"]) == ("yes", False)
+
+
+@pytest.mark.redis
+def test_a_retrained_model_under_the_same_version_never_answers_from_the_old_ones_cache(
+    make_client: AppFactory, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """A rolling deploy: the old replica and one with the retrained model share one Redis, and the
+    team kept model.json's version at "1". The key held name and version only, so the new replica
+    answered with the old model's label until the entry expired."""
+    from capsight.inference import OnnxClassifier
+    from model_factory import build_colour_model
+
+    old_dir = build_colour_model(tmp_path / "old", labels=("no", "yes"), name="is-green", version="1")
+    # Retrained: now red says "yes" (channel 0 votes for label 1).
+    new_dir = build_colour_model(
+        tmp_path / "new",
+        labels=("no", "yes"),
+        name="is-green",
+        version="1",
+        weight=np.array([[0.0, 4.0], [4.0, 0.0], [0.0, 0.0]], dtype=np.float32),
+    )
+    old, new = (
+        make_client(
+            store=True,
+            redis_url=redis_server.url,
+            classifier=OnnxClassifier(model_dir, intra_op_threads=1),
+            data_dir=tmp_path / f"data-{model_dir.name}",
+        )
+        for model_dir in (old_dir, new_dir)
+    )
+    red = unique_png("background")
+    first = _post(old, red)
+    assert (first.json()["label"], first.json()["cached"]) == ("no", False)
+    sha = hashlib.sha256(red).hexdigest()
+    _wait_for_key(redis_server.url, f"capsight:cache:is-green:1:{runtime_of(old).metadata.fingerprint}:{sha}")
+    second = _post(new, red)
+    assert (second.json()["label"], second.json()["cached"]) == ("yes", False)
+    assert _post(old, red).json()["cached"] is True  # the old replica still has its own answers

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import io
+import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,7 +14,7 @@ from capsight.errors import InvalidModel
 from capsight.imaging import decode_image, preprocess_batch
 from capsight.inference import OnnxClassifier, load_metadata
 from capsight.inference.classifier import to_predictions
-from model_factory import LABEL_COLOURS, solid_image_bytes
+from model_factory import LABEL_COLOURS, build_colour_model, solid_image_bytes
 
 
 def test_colour_model_predicts_each_label(colour_model_dir: Path) -> None:
@@ -88,3 +92,52 @@ def test_unfused_session_gives_the_same_answers_for_a_float_model(colour_model_d
     fused = OnnxClassifier(colour_model_dir).predict(rows)
     unfused = OnnxClassifier(colour_model_dir, fused=False).predict(rows)
     assert np.allclose(fused, unfused, atol=1e-6) and np.allclose(unfused.sum(axis=1), 1.0, atol=1e-5)
+
+
+def _edit_model_json(model_dir: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    path = model_dir / "model.json"
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def test_copies_of_one_model_share_a_fingerprint_and_history_does_not_change_it(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """Replicas load copies of one model from different paths and must share cached answers; metrics
+    and dates rewritten by an evaluation do not change what the model answers."""
+    copy = tmp_path / "copy"
+    shutil.copytree(colour_model_dir, copy)
+    _edit_model_json(copy, lambda d: d.update(metrics={"accuracy": 0.5}, created_at="2030-01-01T00:00:00"))
+    original = OnnxClassifier(colour_model_dir).metadata.fingerprint
+    assert len(original) == 16
+    assert OnnxClassifier(copy).metadata.fingerprint == original
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["retrained weights", "mean corrected", "resize mode", "labels swapped", "outputs probabilities"],
+)
+def test_what_changes_the_answers_changes_the_fingerprint_under_the_same_version(
+    tmp_path: Path, change: str
+) -> None:
+    """The result cache keys on the fingerprint because the version string stays "1" through a
+    retraining or a corrected model.json."""
+    before = build_colour_model(tmp_path / "before", name="m", version="1")
+    after = tmp_path / "after"
+    if change == "retrained weights":
+        build_colour_model(after, name="m", version="1", weight=np.eye(3, dtype=np.float32)[::-1] * 4)
+    else:
+        shutil.copytree(before, after)
+        edit = {
+            "mean corrected": lambda d: d["preprocessing"].update(mean=[0.5, 0.5, 0.5]),
+            "resize mode": lambda d: d["preprocessing"].update(resize_mode="center_crop"),
+            "labels swapped": lambda d: d.update(labels=list(reversed(d["labels"]))),
+            "outputs probabilities": lambda d: d.update(outputs_probabilities=True),
+        }[change]
+        _edit_model_json(after, edit)
+    first, second = OnnxClassifier(before).metadata, OnnxClassifier(after).metadata
+    assert (first.name, first.version) == (second.name, second.version) == ("m", "1")
+    assert first.fingerprint != second.fingerprint
+    # Not a field of model.json: nothing a model folder says can set or fake it.
+    assert "fingerprint" not in second.to_dict()

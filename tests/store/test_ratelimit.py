@@ -108,3 +108,22 @@ def test_sweep_forgets_idle_clients() -> None:
     clock.now += 2.0
     limiter.hit_sync("new", rate)  # third hit triggers the sweep
     assert len(limiter) == 1
+
+
+def test_asking_without_recording_counts_nothing() -> None:
+    """``record=False`` (the failed-authentication check) answers whether one more hit would be
+    allowed and leaves the window as it was."""
+    clock = FakeClock()
+    limiter = InProcessRateLimiter(clock=clock)
+    rate = parse_rate("2/minute")
+    clock.now = 1000.0
+    assert [limiter.hit_sync("ip", rate, record=False).allowed for _ in range(5)] == [True] * 5
+    limiter.hit_sync("ip", rate)
+    clock.now = 1010.0
+    limiter.hit_sync("ip", rate)
+    peek = limiter.hit_sync("ip", rate, record=False)
+    assert not peek.allowed and peek.reset_after == pytest.approx(50.0)
+    clock.now = 1060.5  # the first hit left the window; the peeks never entered it
+    assert limiter.hit_sync("ip", rate, record=False).allowed
+    assert limiter.hit_sync("ip", rate).allowed
+    assert not limiter.hit_sync("ip", rate, record=False).allowed

@@ -130,6 +130,26 @@ def test_rate_limit_window_is_shared_by_replicas(redis_server: RedisServer) -> N
     asyncio.run(scenario())
 
 
+def test_asking_redis_without_recording_counts_nothing(redis_server: RedisServer) -> None:
+    async def scenario() -> None:
+        a = RedisRateLimiter(redis_server.url, prefix="t-rl-peek:")
+        b = RedisRateLimiter(redis_server.url, prefix="t-rl-peek:")
+        try:
+            assert all([(await a.hit("ip", "2/minute", record=False)).allowed for _ in range(5)])
+            assert (await a.hit("ip", "2/minute")).allowed
+            assert (await b.hit("ip", "2/minute", record=False)).allowed  # one left, seen by both
+            assert (await b.hit("ip", "2/minute")).allowed
+            refused = await a.hit("ip", "2/minute", record=False)
+            assert not refused.allowed and 59 < refused.reset_after <= 60
+            assert (await b.hit("ip", "2/minute")).remaining == 0
+            assert (await a.hit("other-ip", "2/minute", record=False)).allowed
+        finally:
+            await a.aclose()
+            await b.aclose()
+
+    asyncio.run(scenario())
+
+
 def test_rate_limiter_falls_back_in_process_while_redis_is_down(
     own_redis: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -1,8 +1,10 @@
 """The service's side of the result cache: keys, validation, metrics, and the in-process fast path.
 
-Results are cached under ``f"{model_name}:{model_version}:{sha256}"``, so a new model never answers
-from an old model's entries, nor one model from another's when services sharing a Redis serve models
-whose versions read the same (a hand-written ``"1"``, or none: ``"0"``), and as plain JSON-able
+Results are cached under ``f"{model_name}:{model_version}:{fingerprint}:{sha256}"``, so a new model
+never answers from an old model's entries, nor one model from another's when services sharing a Redis
+serve models whose versions read the same (a hand-written ``"1"``, or none: ``"0"``), nor a model
+retrained or re-configured under its old version (the fingerprint digests its weights, labels and
+preprocessing: ``inference.metadata.serving_fingerprint``), and as plain JSON-able
 dicts so Redis and the in-process LRU hold the same thing.
 A cache is an optimisation: a failing or corrupt cache is logged and classified around, never an
 error for the caller. The in-process LRU is also readable synchronously, which lets the service hash,
@@ -33,7 +35,10 @@ class ResultCacheClient:
         self.local: LRUCache | None = cache if isinstance(cache, LRUCache) else None
 
     def key(self, sha: str) -> str:
-        return f"{self.metadata.name}:{self.metadata.version}:{sha}"
+        meta = self.metadata
+        # A classifier that did not come from a model folder (none in the product) has no fingerprint.
+        fingerprint = f"{meta.fingerprint}:" if meta.fingerprint else ""
+        return f"{meta.name}:{meta.version}:{fingerprint}{sha}"
 
     async def lookup(self, sha: str) -> dict[str, Any] | None:
         """A valid entry for these bytes, or None (also when the cache fails); counted in metrics."""

@@ -30,7 +30,10 @@ class ModelReloaded(BaseModel):
         description="None when the first load had failed: nothing was served."
     )
     model: ModelVersion
-    changed: bool = Field(description="Whether another model (name or version) is served now.")
+    changed: bool = Field(
+        description="Whether another model is served now: another name or version, or the same ones "
+        "with other weights, labels or preprocessing."
+    )
 
 
 class LegacyClassifyResponse(BaseModel):

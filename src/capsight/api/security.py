@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 
 from capsight.api.middleware import add_response_header
 from capsight.api.runtime import ServingRuntime, get_runtime
-from capsight.errors import CapsightError, Forbidden, RateLimited, ServiceUnavailable
+from capsight.errors import CapsightError, Forbidden, RateLimited, ServiceUnavailable, Unauthorized
 from capsight.store.protocols import Principal, RateLimitDecision
 
 logger = logging.getLogger(__name__)
@@ -32,8 +32,12 @@ async def _authenticate(request: Request, runtime: ServingRuntime, scope: str) -
     ip = client_ip(request)
     if authenticator is None or not runtime.settings.auth_enabled:
         return Principal(id=f"ip:{ip}", name=ip, anonymous=True)
+    await _refuse_after_failures(runtime, ip)
     try:
         principal = await authenticator.authenticate(dict(request.headers), ip)
+    except Unauthorized:
+        await _count_failure(runtime, ip)
+        raise
     except CapsightError:
         raise
     except Exception as exc:
@@ -42,6 +46,44 @@ async def _authenticate(request: Request, runtime: ServingRuntime, scope: str) -
     if not principal.allows(scope):
         raise Forbidden(f"This API key lacks the '{scope}' scope.")
     return principal
+
+
+def _failure_key(ip: str) -> str:
+    # Not a principal id ("ip:...", a key id, "jwt:..."), so it never shares a count with one.
+    return f"auth-failures:{ip}"
+
+
+async def _refuse_after_failures(runtime: ServingRuntime, ip: str) -> None:
+    """429 for an address past CAPSIGHT_AUTH_FAILURE_LIMIT, before its credentials are looked up.
+
+    Every unknown API key costs a database read, so a client cycling through made-up keys is a load
+    on the key store (and a guessing attempt) that the per-principal rate never sees: it has no
+    principal. Checked before authenticating, so a guess that would have been right is refused too,
+    until the oldest failure leaves the window. Asking counts nothing.
+    """
+    limiter, rate = runtime.services.rate_limiter, runtime.settings.auth_failure_limit
+    if limiter is None or not rate:
+        return
+    try:
+        decision = await limiter.hit(_failure_key(ip), rate, record=False)
+    except Exception:
+        logger.exception("rate limiter failed; not checking failed authentications")
+        return
+    if not decision.allowed:
+        raise RateLimited(
+            "Too many failed authentication attempts from this address; retry later.",
+            retry_after=decision.reset_after,
+        )
+
+
+async def _count_failure(runtime: ServingRuntime, ip: str) -> None:
+    limiter, rate = runtime.services.rate_limiter, runtime.settings.auth_failure_limit
+    if limiter is None or not rate:
+        return
+    try:
+        await limiter.hit(_failure_key(ip), rate)
+    except Exception:
+        logger.exception("rate limiter failed; a failed authentication was not counted")
 
 
 def _rate_headers(decision: RateLimitDecision) -> dict[str, str]:

@@ -2,9 +2,9 @@
 
 Every way in (the legacy route, /v1, /v2, batch jobs) goes through :class:`ClassificationService`,
 so each image is treated the same: admitted to the bounded queue, looked up in the cache by
-``f"{model_name}:{model_version}:{sha256}"`` before any decoding, decoded and preprocessed off the
-event loop, classified by the micro-batcher, and recorded, success or failure, without waiting on the
-store.
+``f"{model_name}:{model_version}:{fingerprint}:{sha256}"`` before any decoding, decoded and
+preprocessed off the event loop, classified by the micro-batcher, and recorded, success or failure,
+without waiting on the store.
 The cache side lives in ``result_cache``, the result types in ``results``.
 """
 

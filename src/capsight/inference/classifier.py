@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from capsight.errors import InferenceFailed, InvalidModel, first_line
 from capsight.inference.cpu import int8_overflow_risk
-from capsight.inference.metadata import ONNX_FILE, ModelMetadata, load_metadata
+from capsight.inference.metadata import ONNX_FILE, ModelMetadata, load_metadata, serving_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,10 @@ class OnnxClassifier:
         onnx_path = self.model_dir / ONNX_FILE
         if not onnx_path.is_file():
             raise InvalidModel(f"{onnx_path} not found: a model folder holds model.json and model.onnx.")
+        try:
+            self.metadata = replace(self.metadata, fingerprint=serving_fingerprint(self.metadata, onnx_path))
+        except OSError as exc:
+            raise InvalidModel(f"{onnx_path} could not be read: {exc}") from exc
         try:
             self._session = ort.InferenceSession(
                 str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]

@@ -6,6 +6,7 @@ the contract that keeps training and serving identical.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,9 @@ class ModelMetadata:
     training: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # What the loaded files answer with (see serving_fingerprint); set by the loader, never written to
+    # model.json: it describes these bytes, not the model's history.
+    fingerprint: str = field(default="", compare=False)
 
     @property
     def num_classes(self) -> int:
@@ -94,3 +98,27 @@ def load_metadata(model_dir: Path | str) -> ModelMetadata:
         raise InvalidModel(f"{path} not found: a model folder holds model.json and model.onnx.") from exc
     except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError) as exc:
         raise InvalidModel(f"{path} is not a valid capsight model.json: {exc}") from exc
+
+
+def serving_fingerprint(metadata: ModelMetadata, onnx_path: Path) -> str:
+    """A short digest of everything that decides a model's answer to an image: the ONNX bytes, the
+    labels in order, the preprocessing and the output conventions.
+
+    The version string alone cannot key cached answers: versions are often hand-written ("1"), and
+    a retrained model, or a model.json whose mean/std or resize was corrected, keeps it. The digest
+    leaves out metrics, dates and provenance, so two replicas loading copies of the same model (any
+    path) agree on it and share their cache.
+    """
+    digest = hashlib.sha256()
+    with onnx_path.open("rb") as weights:
+        for chunk in iter(lambda: weights.read(1 << 20), b""):
+            digest.update(chunk)
+    answers = {
+        "labels": list(metadata.labels),
+        "preprocessing": metadata.preprocessing.to_dict(),
+        "input_name": metadata.input_name,
+        "output_name": metadata.output_name,
+        "outputs_probabilities": metadata.outputs_probabilities,
+    }
+    digest.update(json.dumps(answers, sort_keys=True).encode())
+    return digest.hexdigest()[:16]

@@ -43,8 +43,8 @@ class ClassificationRecord:
 
 
 class ResultCache(Protocol):
-    """Result cache keyed by ``f"{model_name}:{model_version}:{image_sha256}"``; a hit skips decode
-    and inference."""
+    """Result cache keyed by ``f"{model_name}:{model_version}:{fingerprint}:{image_sha256}"``; a hit
+    skips decode and inference."""
 
     async def get(self, key: str) -> dict[str, Any] | None: ...
 
@@ -91,4 +91,7 @@ class RateLimitDecision:
 class RateLimiter(Protocol):
     """Sliding-window limiter shared across replicas (Redis) or in-process."""
 
-    async def hit(self, key: str, rate: str) -> RateLimitDecision: ...
+    async def hit(self, key: str, rate: str, *, record: bool = True) -> RateLimitDecision:
+        """Count one call under ``key`` if ``rate`` allows it. ``record=False`` only asks whether one
+        more would be allowed, counting nothing (the failed-authentication check)."""
+        ...

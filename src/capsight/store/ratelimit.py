@@ -87,17 +87,17 @@ class InProcessRateLimiter:
         self._sweep_every = sweep_every
         self._hits = 0
 
-    async def hit(self, key: str, rate: str) -> RateLimitDecision:
-        return self.hit_sync(key, parse_rate(rate))
+    async def hit(self, key: str, rate: str, *, record: bool = True) -> RateLimitDecision:
+        return self.hit_sync(key, parse_rate(rate), record=record)
 
-    def hit_sync(self, key: str, rate: Rate) -> RateLimitDecision:
+    def hit_sync(self, key: str, rate: Rate, *, record: bool = True) -> RateLimitDecision:
         now = self._clock()
         with self._lock:
             log = self._logs.setdefault((key, rate.limit, rate.window_s), deque())
             while log and log[0] <= now - rate.window_s:
                 log.popleft()
             allowed = len(log) < rate.limit
-            if allowed:
+            if allowed and record:
                 log.append(now)
             reset_after = log[0] + rate.window_s - now if log else 0.0
             count = len(log)

@@ -25,9 +25,11 @@ redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window_us)
 local count = redis.call('ZCARD', key)
 local allowed = 0
 if count < limit then
-  redis.call('ZADD', key, now, member)
-  count = count + 1
   allowed = 1
+  if member ~= '' then
+    redis.call('ZADD', key, now, member)
+    count = count + 1
+  end
 end
 redis.call('PEXPIRE', key, math.ceil(window_us / 1000))
 local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
@@ -62,21 +64,21 @@ class RedisRateLimiter:
             script = self._scripts[id(client)]
         return script
 
-    async def hit(self, key: str, rate: str) -> RateLimitDecision:
+    async def hit(self, key: str, rate: str, *, record: bool = True) -> RateLimitDecision:
         parsed = parse_rate(rate)
         if self.breaker.available():
             window_us = int(parsed.window_s * 1_000_000)
             redis_key = f"{self.prefix}{parsed.limit}:{window_us}:{key}"
             try:
                 allowed, count, reset_us = await self._script()(
-                    keys=[redis_key], args=[parsed.limit, window_us, uuid.uuid4().hex]
+                    keys=[redis_key], args=[parsed.limit, window_us, uuid.uuid4().hex if record else ""]
                 )
             except OUTAGE_ERRORS as exc:
                 self.breaker.failed(exc)
             else:
                 self.breaker.succeeded()
                 return decision(parsed, bool(allowed), int(count), int(reset_us) / 1_000_000)
-        return self.fallback.hit_sync(key, parsed)
+        return self.fallback.hit_sync(key, parsed, record=record)
 
     async def aclose(self) -> None:
         await self._clients.aclose()

@@ -67,6 +67,10 @@ async def reload_model(request: Request, principal: AdminAccess) -> JSONResponse
         {
             "previous": before,
             "model": {"name": now.name, "version": now.version},
-            "changed": before != {"name": now.name, "version": now.version},
+            # A retrained model or a corrected model.json can keep its version string: compare what
+            # answers (the fingerprint of weights, labels and preprocessing), not only the names.
+            "changed": previous is None
+            or (previous.name, previous.version, previous.fingerprint)
+            != (now.name, now.version, now.fingerprint),
         }
     )
