@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from capsight.api.routes.common import error_doc
+from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.schemas import RequestLogPage
 from capsight.api.security import AdminAccess
@@ -40,7 +40,7 @@ MAX_PAGE = 1000
 ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
     401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
     403: error_doc("The credentials lack the 'admin' scope."),
-    429: error_doc("Rate limit exceeded; see Retry-After and X-RateLimit-* headers."),
+    429: RATE_LIMITED,
     503: error_doc("The database or image store is unreachable, or the server is still starting."),
 }
 

@@ -28,6 +28,13 @@ def error_doc(description: str) -> dict[str, Any]:
     return {"model": ErrorResponse, "description": description}
 
 
+# Both ways a caller is turned away for calling too often: its own rate, or its address's failed
+# authentications (CAPSIGHT_AUTH_FAILURE_LIMIT, checked before the credentials are).
+RATE_LIMITED = error_doc(
+    "Rate limit exceeded (see Retry-After and the X-RateLimit-* headers), or too many failed "
+    "authentications from this address (CAPSIGHT_AUTH_FAILURE_LIMIT; see Retry-After)."
+)
+
 CLASSIFY_ERRORS: dict[int | str, dict[str, Any]] = {
     400: error_doc("No file, an empty file, or bytes that are not a supported, intact image."),
     401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
@@ -36,7 +43,7 @@ CLASSIFY_ERRORS: dict[int | str, dict[str, Any]] = {
         "The body stalled or arrived too slowly (CAPSIGHT_BODY_*_TIMEOUT_SECONDS); connection closed."
     ),
     413: error_doc("Body over the upload limit, or an image with too many pixels."),
-    429: error_doc("Rate limit exceeded; see Retry-After and X-RateLimit-* headers."),
+    429: RATE_LIMITED,
     500: error_doc("The model failed."),
     503: error_doc("Model not ready, or the inference queue is full; see Retry-After."),
 }

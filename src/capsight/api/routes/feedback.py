@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from capsight.api.routes.common import error_doc
+from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import ClassifyAccess
 from capsight.errors import BadRequest, CapsightError, Conflict, ServiceUnavailable
@@ -61,7 +61,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "This server keeps no request log (CAPSIGHT_REQUEST_LOG=false): feedback could never be used."
     ),
     413: error_doc("Body over CAPSIGHT_MAX_UPLOAD_BYTES."),
-    429: error_doc("Rate limit exceeded; see Retry-After and X-RateLimit-* headers."),
+    429: RATE_LIMITED,
     503: error_doc(
         "The database is unreachable or absent, the model is still loading, or too many request "
         "bodies are in memory (Retry-After)."

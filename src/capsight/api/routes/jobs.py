@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from python_multipart.multipart import parse_options_header
 
 from capsight.api.job_requests import base_url, check_queue, json_job, zip_job
-from capsight.api.routes.common import error_doc
+from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import AdminAccess, ClassifyAccess
 from capsight.errors import (
@@ -49,7 +49,7 @@ T = TypeVar("T")
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
     403: error_doc("The credentials lack the needed scope."),
-    429: error_doc("Rate limit exceeded."),
+    429: RATE_LIMITED,
     503: error_doc(
         "The job database is unreachable, this server has no database, or the job queue is full "
         "(max_queued_jobs; with Retry-After)."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from capsight.api.routes.common import CLASSIFY_ERRORS, error_doc
+from capsight.api.routes.common import CLASSIFY_ERRORS, RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.schemas import ModelInfo, ModelList, ModelReloaded, render_model
 from capsight.api.security import AdminAccess
@@ -53,7 +53,7 @@ async def get_model(name: str, request: Request) -> JSONResponse:
         401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
         403: error_doc("The credentials lack the 'admin' scope."),
         409: error_doc("The folder's model failed to load; the previous model keeps serving."),
-        429: error_doc("Rate limit exceeded; see Retry-After and X-RateLimit-* headers."),
+        429: RATE_LIMITED,
         503: error_doc("The first load of the model has not finished yet, or the server is stopping."),
     },
 )
