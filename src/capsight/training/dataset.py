@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PIL import Image
@@ -157,7 +157,27 @@ def scan_folder(
                 )
             else:
                 logger.warning("ignoring %s/%s: not a readable file (a dangling link?)", label, path.name)
-    return samples
+    return separate_namesakes(samples)
+
+
+def separate_namesakes(samples: list[Sample]) -> list[Sample]:
+    """Group apart plain files of one name in several class folders (``cats/img0.jpg``, ``dogs/img0.jpg``).
+
+    Why: cameras and exporters number files the same way in every folder, and those are unrelated
+    photos. Sharing one group, they landed in one split together and counted for one class only, so
+    the split was neither stratified nor per class, and ``--test-from`` dropped every namesake of a
+    test photo from training. A crop, composite or capped twin (a name with a group suffix) still
+    joins its original across labels, and groups of names found in one label only are unchanged, so
+    such folders split exactly as before.
+    """
+    plain: dict[str, set[str]] = defaultdict(set)
+    for sample in samples:
+        if Path(sample.path.name).stem == sample.group:
+            plain[sample.group].add(sample.label)
+    shared = {group for group, labels in plain.items() if len(labels) > 1}
+    if not shared:
+        return samples
+    return [replace(s, group=f"{s.label}/{s.group}") if s.group in shared else s for s in samples]
 
 
 def load_image(path: Path, cache_side: int) -> Image.Image:
