@@ -49,8 +49,9 @@ def plot_confusion(metrics: Metrics, path: Path) -> Path:
             ax.text(
                 j, i, str(value), ha="center", va="center", color="white" if value > peak / 2 else "black"
             )
-    ax.set_xticks(range(k), metrics.labels, rotation=30, ha="right")
-    ax.set_yticks(range(k), metrics.labels)
+    # Labels are folder names, drawn as typed: read as TeX, "$5_$10" stopped the report (ValueError).
+    ax.set_xticks(range(k), metrics.labels, rotation=30, ha="right", parse_math=False)
+    ax.set_yticks(range(k), metrics.labels, parse_math=False)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"accuracy {metrics.accuracy:.3f}, macro F1 {metrics.macro_f1:.3f} (n={metrics.n})")
@@ -104,7 +105,10 @@ def plot_misclassified(evaluation: Evaluation, path: Path, limit: int = 24, thum
         except (CapsightError, OSError):
             ax.text(0.5, 0.5, "(unreadable)", ha="center", va="center")
         ax.set_title(
-            f"true {item.true}\npred {item.predicted} {item.confidence:.2f}", fontsize=8, color="darkred"
+            f"true {item.true}\npred {item.predicted} {item.confidence:.2f}",
+            fontsize=8,
+            color="darkred",
+            parse_math=False,
         )
     fig.tight_layout()
     fig.savefig(path, dpi=90)

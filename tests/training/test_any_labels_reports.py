@@ -1,0 +1,24 @@
+"""Report figures for label sets other than the bundled three: labels are the user's folder names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from capsight.training.evaluate import Evaluation, Scored, compute_metrics
+from capsight.training.reports import write_reports
+
+
+def test_labels_with_dollar_signs_are_drawn_as_text(tmp_path: Path) -> None:
+    # Matplotlib reads text between two "$" as TeX math: "$5_$10" (a price band) raised ValueError
+    # after the whole training run, and "$5 and $10" was drawn as "5 and " in italics.
+    labels = ["$5_$10", "$\\frac$", "plain"]
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (24, 24), (200, 30, 30)).save(photo)
+    results = tuple(
+        Scored(f"{labels[t]}/p.png", photo, labels[t], labels[p], 0.5) for t, p in ((0, 1), (1, 0), (2, 2))
+    )
+    metrics = compute_metrics([0, 1, 2], [1, 0, 2], labels)
+    written = write_reports(tmp_path, "model $x_$", Evaluation(metrics, results, ()), {})
+    assert [p.name for p in written] == ["confusion_matrix.png", "misclassified.png", "report.html"]
