@@ -7,7 +7,7 @@ from pathlib import Path
 from PIL import Image
 
 from capsight.training.evaluate import Evaluation, Scored, compute_metrics
-from capsight.training.reports import write_reports
+from capsight.training.reports import plot_confusion, write_reports
 
 
 def test_labels_with_dollar_signs_are_drawn_as_text(tmp_path: Path) -> None:
@@ -22,3 +22,15 @@ def test_labels_with_dollar_signs_are_drawn_as_text(tmp_path: Path) -> None:
     metrics = compute_metrics([0, 1, 2], [1, 0, 2], labels)
     written = write_reports(tmp_path, "model $x_$", Evaluation(metrics, results, ()), {})
     assert [p.name for p in written] == ["confusion_matrix.png", "misclassified.png", "report.html"]
+
+
+def test_the_confusion_matrix_of_many_classes_stays_a_readable_size(tmp_path: Path) -> None:
+    # The figure grew 1.2 inches per class: 100 classes drew a 12,250-pixel square (38 s, 4.9 GB),
+    # and past ~540 classes matplotlib refused the size, after the whole training run.
+    k = 60
+    labels = [f"class {i}" for i in range(k)]
+    truth = [i % k for i in range(3 * k)]
+    metrics = compute_metrics(truth, [(t + (i % 4 == 0)) % k for i, t in enumerate(truth)], labels)
+    path = plot_confusion(metrics, tmp_path / "confusion_matrix.png")
+    with Image.open(path) as image:
+        assert max(image.size) <= 2000

@@ -26,6 +26,11 @@ CONFUSION_PNG = "confusion_matrix.png"
 CURVES_PNG = "training_curves.png"
 MISCLASSIFIED_PNG = "misclassified.png"
 REPORT_HTML = "report.html"
+# The confusion matrix grows 1.2 inches per class up to this side, then its cells shrink: grown without
+# bound, 100 classes drew a 12,250-pixel square (38 s, 4.9 GB) and ~540 passed matplotlib's size limit.
+MAX_CONFUSION_INCHES = 20.0
+COUNTS_UP_TO = 30  # classes whose cells still have room for their count; past this, colour alone
+TICK_LABELS_UP_TO = 200  # classes whose names still fit along an axis (at a smaller font)
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
@@ -40,18 +45,22 @@ def _pyplot():  # type: ignore[no-untyped-def]
 def plot_confusion(metrics: Metrics, path: Path) -> Path:
     plt = _pyplot()
     k = len(metrics.labels)
-    fig, ax = plt.subplots(figsize=(1.2 * k + 2.5, 1.2 * k + 2))
+    side = min(1.2 * k + 2.5, MAX_CONFUSION_INCHES)
+    fig, ax = plt.subplots(figsize=(side, side - 0.5))
     matrix = metrics.confusion_matrix
     peak = max(max(row) for row in matrix) or 1
     ax.imshow(matrix, cmap="Blues", vmin=0, vmax=peak)
-    for i, row in enumerate(matrix):
-        for j, value in enumerate(row):
-            ax.text(
-                j, i, str(value), ha="center", va="center", color="white" if value > peak / 2 else "black"
-            )
-    # Labels are folder names, drawn as typed: read as TeX, "$5_$10" stopped the report (ValueError).
-    ax.set_xticks(range(k), metrics.labels, rotation=30, ha="right", parse_math=False)
-    ax.set_yticks(range(k), metrics.labels, parse_math=False)
+    if k <= COUNTS_UP_TO:
+        for i, row in enumerate(matrix):
+            for j, value in enumerate(row):
+                ax.text(
+                    j, i, str(value), ha="center", va="center", color="white" if value > peak / 2 else "black"
+                )
+    if k <= TICK_LABELS_UP_TO:
+        size = min(10.0, 300 / k)
+        # Labels are folder names, drawn as typed: read as TeX, "$5_$10" stopped the report (ValueError).
+        ax.set_xticks(range(k), metrics.labels, rotation=30, ha="right", parse_math=False, fontsize=size)
+        ax.set_yticks(range(k), metrics.labels, parse_math=False, fontsize=size)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"accuracy {metrics.accuracy:.3f}, macro F1 {metrics.macro_f1:.3f} (n={metrics.n})")
