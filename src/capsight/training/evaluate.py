@@ -158,8 +158,18 @@ def format_metrics(metrics: Metrics) -> str:
     for label, r in metrics.per_class.items():
         p, rec, f1, n = r["precision"], r["recall"], r["f1"], int(r["support"])
         lines.append(f"{label:<{width}}  {p:9.3f}  {rec:6.3f}  {f1:5.3f}  {n:7d}")
-    lines += ["", "confusion matrix (rows = true, columns = predicted):"]
-    lines.append(" " * width + "  " + " ".join(f"{lab[:8]:>8}" for lab in metrics.labels))
-    for label, counts in zip(metrics.labels, metrics.confusion_matrix, strict=True):
-        lines.append(f"{label:<{width}}  " + " ".join(f"{v:8d}" for v in counts))
+    heads = [lab[:8] for lab in metrics.labels]
+    rows = list(metrics.labels)
+    # Labels that share their first 8 characters ("label_001", "label_002") would head several
+    # columns alike: then columns and rows are numbered instead.
+    numbered = len(set(heads)) < len(heads)
+    if numbered:
+        heads = [f"[{i}]" for i in range(1, len(rows) + 1)]
+        rows = [f"[{i}] {lab}" for i, lab in enumerate(rows, 1)]
+        width = max(width, *(len(row) for row in rows))
+    columns = "columns = predicted, numbered as the rows" if numbered else "columns = predicted"
+    lines += ["", f"confusion matrix (rows = true, {columns}):"]
+    lines.append(" " * width + "  " + " ".join(f"{head:>8}" for head in heads))
+    for row, counts in zip(rows, metrics.confusion_matrix, strict=True):
+        lines.append(f"{row:<{width}}  " + " ".join(f"{v:8d}" for v in counts))
     return "\n".join(lines)
