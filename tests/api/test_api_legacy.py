@@ -95,6 +95,13 @@ def test_truncated_jpeg_is_400(client: TestClient) -> None:
     _assert_error(r.status_code, r.json(), 400, "corrupt or truncated")
 
 
+def test_a_jpeg_cut_short_but_closed_with_an_end_marker_is_400(client: TestClient) -> None:
+    """Its missing half decoded as flat grey and got a label with 200, where the contract says 400."""
+    data = truncated_jpeg() + b"\xff\xd9"
+    r = client.post("/classify", files={"file": ("x.jpg", data, "image/jpeg")})
+    _assert_error(r.status_code, r.json(), 400, "corrupt or truncated")
+
+
 def test_malformed_multipart_is_400(client: TestClient) -> None:
     body = b'--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n' + jpeg("closed")
     r = client.post("/classify", content=body, headers={"content-type": "multipart/form-data; boundary=XYZ"})

@@ -5,7 +5,8 @@ Why this is careful:
 - The pixel count is checked from the header *before* decoding, so a 50k x 50k PNG bomb costs
   microseconds, not gigabytes.
 - JPEGs are decoded at reduced scale (libjpeg DCT scaling through Pillow's ``draft``) when the model
-  needs far fewer pixels: a 1080x1920 phone photo decodes at 1/4 scale, several times faster.
+  needs far fewer pixels: a 1080x1920 phone photo decodes at 1/4 scale, several times faster; and
+  through ``jpeg.py``, which refuses data libjpeg reports as cut short or damaged (Pillow hides that).
 - EXIF orientation is applied, an embedded ICC profile other than sRGB (Display P3, Adobe RGB, a
   CMYK press profile) is converted to sRGB (``colour.py``), and every mode (CMYK, greyscale,
   palette, 16-bit, alpha) is converted to plain RGB the same way for training and serving.
@@ -28,6 +29,7 @@ from PIL import Image, ImageFile, ImageOps
 from capsight.errors import EmptyFile, ImageTooLarge, InvalidImage
 from capsight.imaging.budget import decoding
 from capsight.imaging.colour import to_srgb
+from capsight.imaging.jpeg import decode_jpeg
 
 logger = logging.getLogger(__name__)
 
@@ -285,9 +287,12 @@ def decode_image(
             # animation, which a hostile GIF can make arbitrarily slow. The size is the one that
             # will be decoded (after draft), which is what the memory is spent on, weighted by its mode.
             with decoding(decode_cost(image)):
-                image.load()
-                swapped = _apply_exif_orientation(image)
-                rgb = _to_rgb(to_srgb(_reduced(image, min_side)))
+                decoded = decode_jpeg(data, image) if fmt == "JPEG" else None
+                if decoded is None:
+                    image.load()
+                    decoded = image
+                swapped = _apply_exif_orientation(decoded)
+                rgb = _to_rgb(to_srgb(_reduced(decoded, min_side)))
                 rgb.load()
     except (ImageTooLarge, InvalidImage):
         raise
