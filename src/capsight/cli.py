@@ -77,7 +77,18 @@ def _install_sigterm_handler() -> Any:
     return signal.signal(signal.SIGTERM, on_sigterm)
 
 
+def _escape_what_the_output_cannot_encode() -> None:
+    """Labels are the user's folder names ("猫", "✓ ok"). Printed to an output whose encoding cannot
+    show them (Windows cp1252 when redirected to a file, a Latin-1 locale), they raised
+    UnicodeEncodeError after the work was done; written as escapes (``\\u732b``) the answer survives."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _escape_what_the_output_cannot_encode()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
