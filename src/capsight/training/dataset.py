@@ -91,6 +91,12 @@ def _holds_images(folder: Path) -> bool:
     return any(p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") for p in folder.iterdir())
 
 
+def _sub_folders_with_images(folder: Path) -> list[str]:
+    return sorted(
+        p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and _holds_images(p)
+    )
+
+
 def _check_label(name: str) -> None:
     """A label is the model's answer, sent as JSON and drawn in reports: a folder name that is not
     UTF-8 (kept by Python as surrogates) breaks both, after the training time is spent."""
@@ -111,7 +117,17 @@ def list_labels(root: Path) -> tuple[str, ...]:
     for label in labels:
         _check_label(label)
     for ignored in sorted({p.name for p in folders} - set(labels)):
-        logger.info("ignoring %s/: no image files, so not a class", ignored)
+        nested = _sub_folders_with_images(root / ignored)
+        if nested:  # photos exported one level down (cats/2019/): the model would lack this class
+            logger.warning(
+                "ignoring %s/: its photos are in sub-folders (%s), which are not read; "
+                "move them into %s/ to make it a class",
+                ignored,
+                ", ".join(f"{name}/" for name in nested[:3]) + (", ..." if len(nested) > 3 else ""),
+                ignored,
+            )
+        else:
+            logger.info("ignoring %s/: no image files, so not a class", ignored)
     if not labels:
         raise BadRequest(f"No class folders in {root}: expected {root}/<label>/<image files>.")
     return labels
