@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from PIL import Image
@@ -34,3 +35,13 @@ def test_the_confusion_matrix_of_many_classes_stays_a_readable_size(tmp_path: Pa
     path = plot_confusion(metrics, tmp_path / "confusion_matrix.png")
     with Image.open(path) as image:
         assert max(image.size) <= 2000
+
+
+def test_long_labels_leave_room_for_the_matrix(tmp_path: Path) -> None:
+    # A 120-character label pushed the matrix out of the figure: matplotlib warned that no layout
+    # fitted, and the axis titles and the other labels were cut off.
+    labels = ["a long description of the first class " * 3, "short", "b" * 80]
+    metrics = compute_metrics([0, 1, 2, 0], [0, 1, 2, 1], labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot_confusion(metrics, tmp_path / "confusion_matrix.png")

@@ -31,6 +31,15 @@ REPORT_HTML = "report.html"
 MAX_CONFUSION_INCHES = 20.0
 COUNTS_UP_TO = 30  # classes whose cells still have room for their count; past this, colour alone
 TICK_LABELS_UP_TO = 200  # classes whose names still fit along an axis (at a smaller font)
+LABEL_CHARS = 32  # a longer label is drawn shortened in the figures (whole in the HTML table)
+
+
+def _shown(label: str) -> str:
+    """A label short enough to leave the figure room for its matrix: a 120-character folder name
+    pushed the matrix and the axis titles out. The middle goes, so "label_001"-like ends still differ."""
+    if len(label) <= LABEL_CHARS:
+        return label
+    return label[: LABEL_CHARS - 12] + "…" + label[-11:]
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
@@ -45,7 +54,9 @@ def _pyplot():  # type: ignore[no-untyped-def]
 def plot_confusion(metrics: Metrics, path: Path) -> Path:
     plt = _pyplot()
     k = len(metrics.labels)
-    side = min(1.2 * k + 2.5, MAX_CONFUSION_INCHES)
+    shown = [_shown(label) for label in metrics.labels]
+    margin = 0.1 * max(0, max(len(label) for label in shown) - 10)  # room for long names left and below
+    side = min(1.2 * k + 2.5 + margin, MAX_CONFUSION_INCHES)
     fig, ax = plt.subplots(figsize=(side, side - 0.5))
     matrix = metrics.confusion_matrix
     peak = max(max(row) for row in matrix) or 1
@@ -59,13 +70,13 @@ def plot_confusion(metrics: Metrics, path: Path) -> Path:
     if k <= TICK_LABELS_UP_TO:
         size = min(10.0, 300 / k)
         # Labels are folder names, drawn as typed: read as TeX, "$5_$10" stopped the report (ValueError).
-        ax.set_xticks(range(k), metrics.labels, rotation=30, ha="right", parse_math=False, fontsize=size)
-        ax.set_yticks(range(k), metrics.labels, parse_math=False, fontsize=size)
+        ax.set_xticks(range(k), shown, rotation=30, ha="right", parse_math=False, fontsize=size)
+        ax.set_yticks(range(k), shown, parse_math=False, fontsize=size)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"accuracy {metrics.accuracy:.3f}, macro F1 {metrics.macro_f1:.3f} (n={metrics.n})")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")  # the axis titles beside long names too
     plt.close(fig)
     return path
 
@@ -114,7 +125,7 @@ def plot_misclassified(evaluation: Evaluation, path: Path, limit: int = 24, thum
         except (CapsightError, OSError):
             ax.text(0.5, 0.5, "(unreadable)", ha="center", va="center")
         ax.set_title(
-            f"true {item.true}\npred {item.predicted} {item.confidence:.2f}",
+            f"true {_shown(item.true)}\npred {_shown(item.predicted)} {item.confidence:.2f}",
             fontsize=8,
             color="darkred",
             parse_math=False,
