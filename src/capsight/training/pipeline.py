@@ -154,7 +154,7 @@ def run_training(req: TrainRequest) -> TrainOutcome:
         raise BadRequest(f"Test folder not found: {req.test_dir}")
     final = Path(req.out_dir)
     check_output_outside(Path(req.data_dir), final)
-    name = _model_name(req.name or final.name)
+    name = _model_name(req.name or final.resolve().name)  # resolved: the name of "." is ""
     with staged_folder(final, stale=(CHECKPOINT_FILE,)) as staging:
         outcome = _train_into(req, staging, name)
     logger.info("model written to %s", final)

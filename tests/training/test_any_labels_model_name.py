@@ -1,0 +1,24 @@
+"""The model's name (served in every answer, the path of ``/v2/models/{name}``) defaults to the
+``--out`` folder's name, whichever way that folder is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from training_data import make_dataset
+
+from capsight.cli import main
+
+
+def test_out_dot_names_the_model_after_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `cd models/pets && capsight train ../../data --out .` wrote "name": "" (the name of "." is
+    # empty): a model the web page called unnamed and /v2/models/{name} could not address.
+    data = make_dataset(tmp_path / "data", per_class=6)
+    here = tmp_path / "pets"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    argv = ["train", str(data), "--out", ".", "--arch", "tiny", "--epochs", "1", "--image-size", "24"]
+    assert main([*argv, "--no-checkpoint"]) == 0
+    assert json.loads((here / "model.json").read_text())["name"] == "pets"
