@@ -22,3 +22,16 @@ def test_out_dot_names_the_model_after_the_folder(tmp_path: Path, monkeypatch: p
     argv = ["train", str(data), "--out", ".", "--arch", "tiny", "--epochs", "1", "--image-size", "24"]
     assert main([*argv, "--no-checkpoint"]) == 0
     assert json.loads((here / "model.json").read_text())["name"] == "pets"
+
+
+@pytest.mark.parametrize("name", ["team/pets", "..", "."])
+def test_a_name_no_url_can_address_is_refused_before_training(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /v2/models/{name} is one path segment: a model named "team/pets" trained, then answered 404
+    # there (and on its /ready and /infer) for as long as it was served.
+    data = make_dataset(tmp_path / "data", per_class=6)
+    argv = ["train", str(data), "--out", str(tmp_path / "out"), "--name", name, "--arch", "tiny"]
+    assert main([*argv, "--epochs", "1", "--image-size", "24", "--no-checkpoint"]) == 2
+    assert "--name" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -145,6 +145,10 @@ def _model_name(name: str) -> str:
         name.encode("utf-8")
     except UnicodeEncodeError:
         raise BadRequest(f"Model name {name!r} is not valid UTF-8: pass --name.") from None
+    # Clients address the model as one URL path segment (/v2/models/{name}): a "/" in it, or a name
+    # of "." or "..", trained a model those routes answered 404 for.
+    if "/" in name or name in (".", ".."):
+        raise BadRequest(f"Model name {name!r} cannot be a URL path segment: pass --name without '/'.")
     return name
 
 
