@@ -8,6 +8,7 @@ server builds exactly one per worker process via :func:`create_app_from_env`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -30,6 +31,7 @@ from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddl
 from capsight.api.routes import admin, classify, feedback, health, jobs, models, ops, v2
 from capsight.api.routes.ops import STATIC_DIR
 from capsight.api.runtime import ServingRuntime
+from capsight.errors import CapsightError
 from capsight.inference.classifier import Classifier
 from capsight.settings import Settings
 from capsight.store.services import Services
@@ -116,6 +118,8 @@ def create_app(
         if job_manager is not None:
             job_manager.start()  # its workers wait for the model
         try:
+            if settings.workers > 1:
+                await _model_loaded(runtime)
             yield
         finally:
             remove_sighup()
@@ -161,6 +165,25 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeadersMiddleware)  # outside everything: even a last-resort 500 has them
     return app
+
+
+# Longest a worker of ``capsight serve --workers N`` waits for its model before it takes connections;
+# below the time ``capsight serve`` gives uvicorn to see a new worker started (WORKER_START_TIMEOUT_S).
+WORKER_MODEL_WAIT_S = 45.0
+
+
+async def _model_loaded(runtime: ServingRuntime) -> None:
+    """Wait until the model is loaded (or failed to load, or WORKER_MODEL_WAIT_S passed).
+
+    Why only with several workers: they share one listening socket, and uvicorn restarts them one by
+    one on SIGHUP, stopping the old worker as soon as the new one has finished its startup. A new
+    worker that took connections before its model was ready answered them 503 ("Model is not loaded
+    yet", and /health/ready too) while the worker it replaced could have served them; waiting here
+    keeps it off the socket until it can. A single process keeps answering liveness at once (its
+    SIGHUP reloads in place), and a model that fails to load still leaves a worker that says why.
+    """
+    with contextlib.suppress(CapsightError, TimeoutError):
+        await runtime.wait_ready(WORKER_MODEL_WAIT_S)
 
 
 def _job_manager(settings: Settings, services: Services, runtime: ServingRuntime) -> JobManager | None:

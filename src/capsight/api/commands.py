@@ -15,6 +15,13 @@ from capsight.errors import CapsightError, NotFound
 
 logger = logging.getLogger(__name__)
 
+# How long uvicorn's main process waits for a worker it starts on SIGHUP to finish its startup (the
+# app's WORKER_MODEL_WAIT_S for the model included) before it gives up and keeps the old one; also how
+# long a worker may leave its health ping unanswered before it is replaced. uvicorn's 5 s default was
+# shorter than a worker's start on a busy 2-core machine (imports, model): the restart was abandoned
+# with one log line, and the reload after `capsight promote` silently did not happen.
+WORKER_START_TIMEOUT_S = 60
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add this area's subcommands; each sets `handler=` to a function taking the parsed args."""
@@ -89,6 +96,7 @@ def run_serve(args: argparse.Namespace) -> int:
         http="auto",  # httptools when installed
         ws="none",  # no WebSocket routes: skip importing a WebSocket implementation at start
         timeout_graceful_shutdown=10,
+        timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
     )
     return 0
 
