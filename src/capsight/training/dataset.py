@@ -20,12 +20,13 @@ from pathlib import Path
 from PIL import Image
 
 from capsight.errors import BadRequest, CapsightError
-from capsight.imaging.decode import IMAGE_SUFFIXES, decode_file
+from capsight.imaging.decode import IMAGE_SUFFIXES, decode_file, detect_format
 from capsight.imaging.preprocess import PreprocessSpec
 
 logger = logging.getLogger(__name__)
 
-# A sub-folder is a class only if it holds at least one file named like an image: this keeps folders
+# A sub-folder is a class only if it holds at least one image file (named like one, or whose first bytes
+# are one: Chrome on Windows saves JPEGs as .jfif, some exporters write no suffix): this keeps folders
 # such as LICENSES/ or docs/ next to the class folders from becoming classes. Inside a class folder
 # every file is tried, whatever its name, and the ones that do not decode are reported.
 
@@ -87,8 +88,20 @@ def is_rendered(file_name: str) -> bool:
     return re.search(RENDERED_PATTERN, Path(file_name).stem) is not None
 
 
+def _is_image_file(path: Path) -> bool:
+    if path.name.startswith("."):
+        return False
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return detect_format(fh.read(64)) is not None
+    except OSError:  # a folder, a dangling link, no permission
+        return False
+
+
 def _holds_images(folder: Path) -> bool:
-    return any(p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") for p in folder.iterdir())
+    return any(_is_image_file(p) for p in folder.iterdir())
 
 
 def _sub_folders_with_images(folder: Path) -> list[str]:
