@@ -14,6 +14,17 @@ _TEXT = "#222"
 _AXIS = "#888"
 
 
+LABEL_CHARS = 20  # what the 150-pixel name column holds at 13 px; the whole label is in the tooltip
+
+
+def _shown(label: str) -> str:
+    """Right-aligned in its column, a longer name ran off the chart's left edge, cutting away the start
+    that tells long labels apart; the middle goes instead."""
+    if len(label) <= LABEL_CHARS:
+        return label
+    return label[: LABEL_CHARS - 7] + "…" + label[-6:]
+
+
 def bar_chart(counts: dict[str, int], *, width: int = 560, bar_height: int = 26) -> str:
     """Horizontal bars, one per label, with the count written after each bar."""
     label_w, pad = 150, 8
@@ -29,7 +40,7 @@ def bar_chart(counts: dict[str, int], *, width: int = 560, bar_height: int = 26)
         w = round(plot_w * count / peak, 1)
         parts.append(
             f'<text x="{label_w - 6}" y="{y + bar_height * 0.65:.1f}" text-anchor="end" '
-            f'font-size="13" fill="{_TEXT}">{escape(label)}</text>'
+            f'font-size="13" fill="{_TEXT}">{escape(_shown(label))}</text>'
             f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{bar_height - 6}" fill="{_BAR}">'
             f"<title>{escape(label)}: {count}</title></rect>"
             f'<text x="{label_w + w + 6:.1f}" y="{y + bar_height * 0.65:.1f}" font-size="13" '
