@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import fcntl
 import logging
 import threading
@@ -67,15 +68,71 @@ _PG_TCP_ARGS = {
 T = TypeVar("T")
 
 
+class DeadlinePassed(Exception):
+    """A write reached its commit after the request that wanted it had been answered: rolled back."""
+
+
+class _CommitGuard:
+    """Decides once, under a lock, whether a call's writes commit or its caller gave up on them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._abandoned = False
+        self._committing = False
+
+    def before_commit(self, _session: Any) -> None:
+        with self._lock:
+            if self._abandoned:
+                raise DeadlinePassed("the request was answered before this write committed")
+            self._committing = True
+
+    def abandon(self) -> bool:
+        """True: no commit of this call will happen; False: one has begun, its answer is coming."""
+        with self._lock:
+            if not self._committing:
+                self._abandoned = True
+            return self._abandoned
+
+
+_COMMIT_GUARD: contextvars.ContextVar[_CommitGuard | None] = contextvars.ContextVar(
+    "capsight_commit_guard", default=None
+)
+
+
 async def call_with_deadline(fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
     """``fn(*args)`` in a thread, raising TimeoutError after ``timeout`` (default DB_CALL_TIMEOUT_S).
 
     Why: a database that accepts connections but never answers (a frozen server, a half-open
     connection the TCP settings have not caught yet) would hold the request as long as the driver
     waits. The thread runs on until the driver gives up; the connection pool bounds how many can.
+
+    A write the thread gets to commit after the deadline is rolled back (the sessions of
+    :meth:`Database.session` ask first): the client was answered 503, "retry", and the write landed
+    anyway. A SQLite file locked by another worker for longer than the deadline did that: a feedback
+    row the client sent again was kept twice, and a zip job answered 503 (its upload deleted) was
+    created all the same and failed. A commit that had begun when the deadline passed is awaited
+    and answered instead.
     """
     seconds = DB_CALL_TIMEOUT_S if timeout is None else timeout
-    return await asyncio.wait_for(asyncio.to_thread(fn, *args), seconds)
+    guard = _CommitGuard()
+
+    def guarded() -> T:
+        _COMMIT_GUARD.set(guard)  # this thread's copy of the caller's context only
+        return fn(*args)
+
+    task = asyncio.ensure_future(asyncio.to_thread(guarded))
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), seconds)
+    except TimeoutError:
+        if guard.abandon():
+            task.add_done_callback(_retrieve)  # the thread's own error, if any, is no news now
+            raise
+        return await task
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 _SQLALCHEMY_IMPORT = threading.Lock()
@@ -218,7 +275,13 @@ class Database:
         self.ensure_ready()
         _ = self.engine  # creates the session factory too
         assert self._sessions is not None
-        return self._sessions()
+        session = self._sessions()
+        guard = _COMMIT_GUARD.get()
+        if guard is not None:  # made inside call_with_deadline: commit only while still wanted
+            from sqlalchemy import event
+
+            event.listen(session, "before_commit", guard.before_commit)
+        return session
 
     def ensure_ready(self) -> None:
         """Run the migrations once per process; raises (and retries next call) while unreachable."""
