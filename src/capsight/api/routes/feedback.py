@@ -13,6 +13,8 @@ labels of the model being served.
 from __future__ import annotations
 
 import logging
+import unicodedata
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -69,6 +71,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _models_label(label: str, labels: Sequence[str]) -> str | None:
+    """The model's spelling of ``label``, or None. Labels are folder names, which macOS and many zip
+    files write decomposed ("cafe" + U+0301): a client typing the composed "café" means the same word
+    and was refused. Kept as the model spells it, so the export writes the training folder's name."""
+    if label in labels:
+        return label
+    wanted = unicodedata.normalize("NFC", label)
+    return next((known for known in labels if unicodedata.normalize("NFC", known) == wanted), None)
+
+
 @router.post(
     "/feedback",
     summary="Tell the service the right label for an answer",
@@ -84,7 +96,8 @@ async def post_feedback(
     only correct their own answers (an admin key, or anyone when auth is off, any answer)."""
     runtime = get_runtime(request)
     meta = runtime.metadata  # 503 while the model loads: its labels are what is checked
-    if feedback.label not in meta.labels:
+    label = _models_label(feedback.label, meta.labels)
+    if label is None:
         raise BadRequest(f"Unknown label {feedback.label!r}: this model answers {', '.join(meta.labels)}.")
     if not runtime.settings.request_log:
         # Stored, it would answer 202 and then never match an answer at export: say so now.
@@ -103,7 +116,7 @@ async def post_feedback(
         client_id=principal.id,
         any_client=principal.anonymous or principal.allows("admin"),
         model_name=meta.name,
-        label=feedback.label,
+        label=label,
         note=feedback.note,
     )
     try:
@@ -117,7 +130,7 @@ async def post_feedback(
         id=feedback_id,
         request_id=feedback.request_id,
         index=feedback.index,
-        label=feedback.label,
+        label=label,
         model=meta.name,
         status="recorded",
     )
