@@ -29,7 +29,7 @@ from capsight.errors import BadRequest
 from capsight.inference.classifier import OnnxClassifier
 from capsight.inference.metadata import load_metadata
 from capsight.training.dataset import Sample
-from capsight.training.evaluate import Metrics, evaluate_classifier
+from capsight.training.evaluate import Metrics, as_model_label, evaluate_classifier
 
 RECORD = "promotion.json"
 
@@ -119,7 +119,7 @@ def compare(
     current: Path, candidate: Path, samples: Sequence[Sample], *, min_gain: float, max_recall_drop: float
 ) -> Comparison:
     labels = _check_compatible(current, candidate)
-    unknown = sorted({s.label for s in samples} - set(labels))
+    unknown = sorted(label for label in {s.label for s in samples} if as_model_label(label, labels) is None)
     if unknown:
         raise BadRequest(f"The photos have labels the models do not answer: {', '.join(unknown)}.")
     scores = [evaluate_classifier(OnnxClassifier(folder), samples).metrics for folder in (current, candidate)]

@@ -8,6 +8,7 @@ evaluation needs no torch: ``capsight evaluate`` runs on a serving install.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,16 @@ def compute_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequen
     )
 
 
+def as_model_label(label: str, labels: Sequence[str]) -> str | None:
+    """The model's spelling of a folder's label, or None. macOS and many zip files write names
+    decomposed ("cafe" + U+0301), other systems composed: one class, which was refused as unknown
+    when the model and the photo folder came from different ones."""
+    if label in labels:
+        return label
+    wanted = unicodedata.normalize("NFC", label)
+    return next((known for known in labels if unicodedata.normalize("NFC", known) == wanted), None)
+
+
 def evaluate_classifier(
     classifier: Classifier, samples: Sequence[Sample], batch_size: int = 16
 ) -> Evaluation:
@@ -103,7 +114,8 @@ def evaluate_classifier(
     meta = classifier.metadata
     spec = meta.preprocessing
     index = {label: i for i, label in enumerate(meta.labels)}
-    unknown = sorted({s.label for s in samples} - set(index))
+    truth = {s.label: as_model_label(s.label, meta.labels) for s in samples}
+    unknown = sorted(label for label, known in truth.items() if known is None)
     if unknown:
         raise BadRequest(
             f"Data has labels the model does not know: {', '.join(unknown)} (model: {meta.labels})."
@@ -119,7 +131,13 @@ def evaluate_classifier(
         for (sample, _), row in zip(pending, probs, strict=True):
             best = int(np.argmax(row))
             results.append(
-                Scored(sample.relpath, sample.path, sample.label, meta.labels[best], float(row[best]))
+                Scored(
+                    sample.relpath,
+                    sample.path,
+                    truth[sample.label] or "",
+                    meta.labels[best],
+                    float(row[best]),
+                )
             )
         pending.clear()
 
