@@ -12,6 +12,7 @@ recorded with its reason and left out, and the count ends up in ``model.json``.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
@@ -125,7 +126,11 @@ def list_labels(root: Path) -> tuple[str, ...]:
     """Class names: the non-hidden sub-folders holding image files, sorted so indices are stable."""
     if not root.is_dir():
         raise BadRequest(f"Data folder not found: {root}")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    entries = sorted(p for p in root.iterdir() if not p.name.startswith("."))
+    folders = [p for p in entries if p.is_dir()]
+    for link in (p for p in entries if p.is_symlink() and not p.exists()):
+        # A class folder linked from a disk that is not mounted: say so, or the class just vanishes.
+        logger.warning("ignoring %s: it links to %s, which does not exist", link.name, os.readlink(link))
     labels = tuple(p.name for p in folders if _holds_images(p))
     for label in labels:
         _check_label(label)
