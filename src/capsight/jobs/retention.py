@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,12 +47,22 @@ def discard_inputs(paths: JobPaths) -> None:
             path.unlink(missing_ok=True)
 
 
-def sweep(root: Path, get: Callable[[str], JobInfo | None]) -> list[str]:
+# An upload folder without a job row and untouched for this long belongs to no job and never will: the
+# process receiving it died (SIGKILL, out of memory, a power cut) between its first byte and the row.
+# A live upload touches its file with every chunk (a stalled one is cut off by the body idle timeout),
+# and the row follows the last reservation within seconds.
+ORPHAN_AFTER_S = 3600.0
+
+
+def sweep(root: Path, get: Callable[[str], JobInfo | None], *, now: float | None = None) -> list[str]:
     """Discard the inputs of every job under ``root`` that has ended, wherever it ended (a cancel of a
-    queued job reaches any replica, not the one holding its upload). Returns the job ids swept."""
+    queued job reaches any replica, not the one holding its upload), and the folders of uploads that
+    never became a job. Returns the job ids swept."""
     if not root.is_dir():
         return []
+    now = time.time() if now is None else now
     swept = []
+    orphans = 0
     for folder in root.iterdir():
         if not is_job_id(folder.name):
             continue
@@ -59,10 +70,29 @@ def sweep(root: Path, get: Callable[[str], JobInfo | None]) -> list[str]:
         if not has_inputs(paths):
             continue
         job = get(folder.name)
-        if job is None or not job.finished:  # unknown: a job being created now has no row yet
+        if job is None:  # a job being created now has no row yet; an orphan never will
+            if _untouched_since(folder) < now - ORPHAN_AFTER_S:
+                # Its partial upload and its reservation of the disk budget were kept for ever: a
+                # few such kills and the budget refused every job with 503 until someone cleaned up.
+                shutil.rmtree(folder, ignore_errors=True)
+                orphans += 1
+            continue
+        if not job.finished:
             continue
         discard_inputs(paths)
         swept.append(job.id)
     if swept:
         logger.info("discarded the input files of %d ended jobs", len(swept))
+    if orphans:
+        logger.warning(
+            "discarded %d job uploads whose receiving process died before the job existed", orphans
+        )
     return swept
+
+
+def _untouched_since(folder: Path) -> float:
+    """The newest modification time of the folder and the files in it (infinity once it is gone)."""
+    try:
+        return max(p.stat().st_mtime for p in [folder, *folder.iterdir()])
+    except OSError:  # deleted meanwhile (another worker's sweep, the job ending)
+        return float("inf")
