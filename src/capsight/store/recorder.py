@@ -84,6 +84,7 @@ class DatabaseRecorder:
         self._next_purge = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._in_flight: list[Item] = []  # the batch the writer thread is writing now
 
     # ----------------------------------------------------------------- request path
     def start(self) -> DatabaseRecorder:
@@ -122,6 +123,11 @@ class DatabaseRecorder:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 logger.warning("request log writer did not stop within %.1fs", timeout)
+                # Its batch goes to the spool too: the thread dies with the process, and a batch held
+                # up by a SQLite file another worker kept locked (its wait is 15 s) was lost though
+                # every request in it had been answered. Inserts are idempotent: should the thread get
+                # it in after all, the replay adds nothing.
+                self._spool_items(list(self._in_flight))
         self._thread = None
         # Anything still queued (thread never started or timed out) goes to the spool.
         self._spool_items(self._take(0, limit=None))
@@ -167,12 +173,14 @@ class DatabaseRecorder:
         wait = 0.2 if not self._degraded else min(0.2, max(0.0, self._next_retry - time.monotonic()))
         items = self._take(wait, limit=self.config.batch_size, linger=self.config.linger_s)
         if items:
+            self._in_flight = items
             try:
                 self._handle(items)
             except Exception:
                 self._spool_items(items)
                 raise
             finally:
+                self._in_flight = []
                 self._done(len(items))
         if self.config.retention_days > 0 and not self._degraded and time.monotonic() >= self._next_purge:
             self._purge()
