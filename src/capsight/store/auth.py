@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from capsight.errors import ServiceUnavailable, Unauthorized
+from capsight.errors import ServiceUnavailable, Unauthorized, first_line
 from capsight.store.database import call_with_deadline
 from capsight.store.keys import KEY_PREFIX, KeyStore
 from capsight.store.protocols import Principal
@@ -168,7 +168,7 @@ class ApiKeyAuthenticator:
         try:
             info = await call_with_deadline(self.keys.verify, credential)
         except Exception as exc:
-            logger.warning("API key lookup failed: %s", exc)
+            logger.warning("API key lookup failed: %s", first_line(exc))
             raise ServiceUnavailable("Key store unavailable, retry shortly.") from exc
         if info is None:
             raise Unauthorized("Invalid or revoked API key.")

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import ClassifyAccess
-from capsight.errors import BadRequest, CapsightError, Conflict, ServiceUnavailable
+from capsight.errors import BadRequest, CapsightError, Conflict, ServiceUnavailable, first_line
 from capsight.store.database import call_with_deadline
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ async def post_feedback(
     except CapsightError:
         raise
     except Exception as exc:
-        logger.warning("feedback could not be recorded: %s", exc)
+        logger.warning("feedback could not be recorded: %s", first_line(exc))
         raise ServiceUnavailable("The database is unavailable; retry shortly.", retry_after=5) from exc
     body = FeedbackOut(
         id=feedback_id,

@@ -33,6 +33,7 @@ from capsight.errors import (
     Conflict,
     NotFound,
     ServiceUnavailable,
+    first_line,
 )
 from capsight.jobs.manager import JobManager
 from capsight.jobs.render import job_document
@@ -80,7 +81,7 @@ async def _db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     except CapsightError:
         raise
     except Exception as exc:
-        logger.warning("job database call %s failed: %s", getattr(fn, "__name__", fn), exc)
+        logger.warning("job database call %s failed: %s", getattr(fn, "__name__", fn), first_line(exc))
         raise ServiceUnavailable("The job database is unavailable; retry shortly.", retry_after=5) from exc
 
 
