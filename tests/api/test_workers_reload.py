@@ -4,6 +4,7 @@ no request may be refused while it does (the model is the same, the other worker
 from __future__ import annotations
 
 import collections
+import shutil
 import signal
 import threading
 import time
@@ -90,3 +91,24 @@ def test_sighup_restarts_the_workers_without_refusing_a_request(
             for thread in threads:
                 thread.join(15)
     assert set(answers) == {("ready", 200), ("classify", 200)}, answers
+
+
+@pytest.mark.slow
+def test_sighup_keeps_the_workers_when_the_model_folder_does_not_load(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """As ``POST /v1/models/reload`` does for one process: a broken folder changes nothing (every
+    worker was replaced by one answering 503 "The model failed to load")."""
+    folder = tmp_path / "served-model"
+    shutil.copytree(colour_model_dir, folder)
+    with serve_process(folder, tmp_path / "var", workers=2) as server:
+        _wait_ready(server.url, lambda: server.proc.poll() is None)
+        before = _children(server.proc.pid)
+        (folder / "model.onnx").write_bytes(b"not an onnx model")  # a copy that went wrong
+        server.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 8  # a restart starts a worker within a few seconds
+        while time.monotonic() < deadline:
+            assert httpx.get(f"{server.url}/health/ready", timeout=10).status_code == 200
+            time.sleep(0.05)
+        assert _children(server.proc.pid) == before
+    assert "SIGHUP: the model in" in server.output[0] and "does not load" in server.output[0]

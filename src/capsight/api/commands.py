@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -84,8 +85,7 @@ def run_serve(args: argparse.Namespace) -> int:
         settings.workers,
         "" if settings.workers == 1 else "s",
     )
-    uvicorn.run(
-        "capsight.api.app:create_app_from_env",
+    options: dict[str, Any] = dict(
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -98,7 +98,63 @@ def run_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
         timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
     )
+    if settings.workers > 1:
+        _run_workers(uvicorn.Config("capsight.api.app:create_app_from_env", **options), settings.model_dir)
+    else:
+        uvicorn.run("capsight.api.app:create_app_from_env", **options)
     return 0
+
+
+# Run in a child process by the main one of `serve --workers N` on SIGHUP: does the folder load?
+_LOADS = "import sys\nfrom capsight.inference.classifier import OnnxClassifier\nOnnxClassifier(sys.argv[1])\n"
+
+
+def model_problem(model_dir: Path) -> str | None:
+    """Why the model in ``model_dir`` does not load (the last line its loader printed), or None when
+    it does. Checked in a child process: the main process of ``serve --workers N`` holds no model."""
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _LOADS, str(model_dir)],
+            capture_output=True,
+            text=True,
+            timeout=WORKER_START_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return f"it did not load within {WORKER_START_TIMEOUT_S} s"
+    if proc.returncode == 0:
+        return None
+    lines = proc.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit status {proc.returncode}"
+
+
+def _run_workers(config: Any, model_dir: Path) -> None:
+    """uvicorn's worker supervisor (what ``uvicorn.run`` does with workers > 1), except that SIGHUP
+    restarts the workers only when the model folder loads.
+
+    Why: uvicorn replaces each worker once its successor has started, and a successor whose model
+    failed to load still starts (it answers 503 with the cause, as a single server does). A folder
+    left broken by a bad copy took every worker out of service on `kill -HUP`, where
+    ``POST /v1/models/reload`` keeps the model it has; now the workers keep theirs too.
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    class CheckedReload(Multiprocess):
+        def handle_hup(self) -> None:
+            problem = model_problem(model_dir)
+            if problem is not None:
+                logger.error(
+                    "SIGHUP: the model in %s does not load (%s); the workers keep the model they serve",
+                    model_dir,
+                    problem,
+                )
+                return
+            super().handle_hup()
+
+    sock = config.bind_socket()
+    with contextlib.suppress(KeyboardInterrupt):
+        CheckedReload(config, sockets=[sock]).run()
 
 
 def run_classify(args: argparse.Namespace) -> int:
