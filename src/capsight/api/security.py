@@ -8,6 +8,7 @@ response whether the route answers normally or with an error.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,16 @@ async def _authenticate(request: Request, runtime: ServingRuntime, scope: str) -
 
 
 def _failure_key(ip: str) -> str:
+    """The failure count's key: an IPv6 address counts under its /64, the smallest block an ISP or a
+    cloud gives one host, which can use any of its 2**64 addresses. Keyed by the full address, a
+    client cycling through made-up keys took a fresh address every few guesses and was never limited.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        address = None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        ip = str(ipaddress.IPv6Network((address, 64), strict=False))
     # Not a principal id ("ip:...", a key id, "jwt:..."), so it never shares a count with one.
     return f"auth-failures:{ip}"
 
