@@ -9,7 +9,12 @@ browser, be MIME-sniffed into HTML, or be framed by another site (clickjacking t
 * non-HTML answers: ``Content-Security-Policy: default-src 'none'; frame-ancestors 'none'; sandbox``,
   so a response opened directly as a page can load nothing and run nothing;
 * HTML the app serves without its own policy (Swagger UI at ``/docs``, which needs its inline
-  script): only ``frame-ancestors 'none'``. The upload page sets :data:`PAGE_CSP` itself.
+  script): only ``frame-ancestors 'none'``. The upload page sets :data:`PAGE_CSP` itself;
+* answers computed per request (no ``Cache-Control``, ``ETag`` or ``Last-Modified`` of their own):
+  ``Cache-Control: no-store``. They are private (a tenant's labels and probabilities, the request
+  log, job results), and an API key sent as ``X-API-Key`` is not ``Authorization``, which is all that
+  keeps a shared cache (a corporate proxy, a CDN) from storing a 200 and handing it to the next
+  caller of the same URL. Files (the page, its assets) keep their validators and stay cacheable.
 
 A header a route already set is left alone: the middleware fills in defaults only.
 """
@@ -32,6 +37,7 @@ _ALWAYS = (
     (b"referrer-policy", b"no-referrer"),
 )
 _CSP = b"content-security-policy"
+_CACHE_POLICY = (b"cache-control", b"etag", b"last-modified")
 
 
 def _defaults(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -41,6 +47,8 @@ def _defaults(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         ctype = next((v for n, v in headers if n.lower() == b"content-type"), b"")
         html = ctype.split(b";", 1)[0].strip().lower() == b"text/html"
         added.append((_CSP, (HTML_CSP if html else API_CSP).encode()))
+    if not present.intersection(_CACHE_POLICY):
+        added.append((b"cache-control", b"no-store"))
     return added
 
 
