@@ -348,6 +348,15 @@
     return "The server rejected this file (HTTP " + res.status + ").";
   }
 
+  function readable(file) {
+    return new Promise(function (resolve) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(true); };
+      reader.onerror = function () { resolve(false); };
+      reader.readAsArrayBuffer(file.slice(0, 1));
+    });
+  }
+
   function classify(file) {
     el.fileName.hidden = false;
     el.fileName.textContent = file.name ? file.name + " · " + formatBytes(file.size) : formatBytes(file.size);
@@ -399,10 +408,18 @@
       })
       .catch(function (err) {
         if (controller.signal.aborted) return; // superseded by a newer photo
-        var message = err instanceof TypeError
-          ? "Could not reach the server. Check your connection and try again."
-          : err.message;
-        showError(message);
+        if (!(err instanceof TypeError)) {
+          showError(err.message);
+          return;
+        }
+        // fetch fails alike when it cannot read the file (a dropped folder, a photo moved or deleted
+        // since it was chosen): read one byte before blaming the connection.
+        return readable(file).then(function (ok) {
+          if (controller.signal.aborted) return;
+          showError(ok
+            ? "Could not reach the server. Check your connection and try again."
+            : "“" + file.name + "” could not be read: is it a folder, or a file moved or deleted since it was chosen? Please choose a photo.");
+        });
       })
       .finally(function () {
         if (state.controller === controller) {

@@ -1,0 +1,29 @@
+"""What the upload page does with files that are not one readable photo: a folder, several files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web_support import photo_jpeg
+
+from model_factory import LABEL_COLOURS
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_folder_is_not_blamed_on_the_connection(page: Any, tmp_path: Path) -> None:
+    # A folder given as a file (what dropping one onto the zone gives) cannot be read, and fetch then
+    # fails like a network error. Playwright refuses folders; the DevTools protocol takes one.
+    folder = tmp_path / "holiday photos"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(photo_jpeg(LABEL_COLOURS["opened"]))
+    cdp = page.context.new_cdp_session(page)
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "#file-input"})["nodeId"]
+    cdp.send("DOM.setFileInputFiles", {"files": [str(folder)], "nodeId": node})
+    page.wait_for_selector("#error:not([hidden])")
+    message = page.inner_text("#error-message")
+    assert "“holiday photos” could not be read" in message and "folder" in message
+    assert "connection" not in message
