@@ -88,6 +88,8 @@ class FeedbackStore:
         A client that reuses its X-Request-ID names several requests: its feedback is about the
         newest of them logged before the feedback arrived. A server id beats an X-Request-ID that
         copies it, and the sender's own requests beat others' (for feedback that may name any).
+        Feedback that may name any client's request, naming an X-Request-ID that several other
+        clients sent, matches none of them (counted unmatched): the id cannot tell whose it meant.
         """
         load_sqlalchemy()
         from sqlalchemy import and_, or_, select
@@ -108,12 +110,14 @@ class FeedbackStore:
         other_model: set[int] = set()
         best: dict[int, tuple[tuple[bool, bool, bool, datetime], MatchedFeedback]] = {}
         seen: set[int] = set()
+        owners: dict[int, set[str]] = {}
         with self.db.session() as session:
             for fb, server_id, logged_at, owner, row in session.execute(query):
                 if model_name is None or fb.model_name == model_name:
                     seen.add(fb.id)  # unmatched ones count under the model served when they came
                 if server_id is None or row is None or not (fb.any_client or owner == fb.client_id):
                     continue
+                owners.setdefault(fb.id, set()).add(owner)
                 if model_name is not None and row.model_name != model_name:
                     other_model.add(fb.id)
                     continue
@@ -143,6 +147,13 @@ class FeedbackStore:
                 )
                 if fb.id not in best or rank > best[fb.id][0]:
                     best[fb.id] = (rank, candidate)
+        for fb_id, ((by_server_id, own, *_), _) in list(best.items()):
+            if not by_server_id and not own and len(owners[fb_id]) > 1:
+                # An admin's X-Request-ID (the id the request log lists) that several clients sent:
+                # any client may reuse another's id, so "the newest" would let it draw a reviewer's
+                # correction, with a reviewer's rank, onto an image of its own choosing. Not guessed.
+                del best[fb_id]
+                other_model.discard(fb_id)
         newest: dict[tuple[str, int], MatchedFeedback] = {}
         for _, item in sorted(best.values(), key=lambda pair: pair[1].feedback_id):
             key = (item.request_id, item.item_index)
