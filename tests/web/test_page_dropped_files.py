@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
 import pytest
-from web_support import photo_jpeg
+from web_support import photo_jpeg, read_result
 
 from model_factory import LABEL_COLOURS
 
@@ -27,3 +28,22 @@ def test_a_folder_is_not_blamed_on_the_connection(page: Any, tmp_path: Path) -> 
     message = page.inner_text("#error-message")
     assert "“holiday photos” could not be read" in message and "folder" in message
     assert "connection" not in message
+
+
+def test_of_several_dropped_files_the_first_photo_is_classified_and_the_page_says_so(page: Any) -> None:
+    data = base64.b64encode(photo_jpeg(LABEL_COLOURS["closed"], seed=3)).decode()
+    transfer = page.evaluate_handle(
+        """b64 => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File(['shopping list'], 'notes.txt', { type: 'text/plain' }));
+            dt.items.add(new File([bytes], 'bottle.jpg', { type: 'image/jpeg' }));
+            dt.items.add(new File([bytes], 'again.jpg', { type: 'image/jpeg' }));
+            return dt;
+        }""",
+        data,
+    )
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})
+    assert read_result(page)["label"] == "closed"
+    shown = page.inner_text("#file-name")
+    assert shown.startswith("bottle.jpg") and "1 of the 3 files" in shown

@@ -357,9 +357,10 @@
     });
   }
 
-  function classify(file) {
+  function classify(file, count) {
     el.fileName.hidden = false;
-    el.fileName.textContent = file.name ? file.name + " · " + formatBytes(file.size) : formatBytes(file.size);
+    el.fileName.textContent = (file.name ? file.name + " · " + formatBytes(file.size) : formatBytes(file.size)) +
+      (count > 1 ? " (1 of the " + count + " files given: the page classifies one photo at a time)" : "");
     if (state.controller) state.controller.abort(); // the answer for an older photo no longer matters
     var problem = checkFile(file);
     // Never leave the previous photo on screen next to an answer about a different file. The new one
@@ -452,7 +453,13 @@
   });
 
   function takeFirst(files) {
-    if (files && files.length) classify(files[0]);
+    if (!files || !files.length) return;
+    // The page shows one answer: of several files (dropped or pasted), take the first photo, and say so.
+    var file = files[0];
+    for (var i = 0; i < files.length; i++) {
+      if (files[i].type && files[i].type.indexOf("image/") === 0) { file = files[i]; break; }
+    }
+    classify(file, files.length);
   }
 
   /* ---------- wiring ---------- */
