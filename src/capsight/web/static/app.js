@@ -447,7 +447,17 @@
 
   el.keyForm.addEventListener("submit", function (e) {
     e.preventDefault();
-    state.apiKey = el.apiKey.value.trim();
+    var key = el.apiKey.value.trim();
+    // A key is printable ASCII. Anything else (a "…" copied from a cut-off terminal line) cannot go in a
+    // header: fetch would fail as if the server were unreachable, for this photo and every one after.
+    if (/[^\x21-\x7e]/.test(key)) {
+      el.apiKey.setAttribute("aria-invalid", "true");
+      showError("That API key has a character no key has (a space, “…” or a letter outside A-Z). Please paste it again.");
+      el.apiKey.focus();
+      return;
+    }
+    el.apiKey.removeAttribute("aria-invalid");
+    state.apiKey = key;
     saveKey(state.apiKey);
     if (state.lastFile) classify(state.lastFile);
   });
