@@ -200,12 +200,19 @@ class ServingRuntime:
                 ) from exc
             # stop() ran while the folder loaded: switching now would serve again after shutdown.
             self._refuse_when_stopping()
+            now = classifier.metadata
+            if now == previous and now.fingerprint == previous.fingerprint:
+                # Nothing was promoted: keep the warm model. A swap keeps the replaced session and
+                # its batcher thread for the body timeout (~6 MB and a thread for the bundled model),
+                # so a loop of reloads, anyone's with auth off, grew the server by the call until the
+                # OOM killer came (60 calls in 4 s: 152 -> 524 MB).
+                logger.info("model reload: %s %s is unchanged; still serving it", now.name, now.version)
+                return previous, previous
             old_batcher = self._batcher
             self._serve(classifier)
             if old_batcher is not None:
                 self._replaced.append(old_batcher)
                 self._retiring.append(asyncio.get_running_loop().create_task(self._retire(old_batcher)))
-            now = classifier.metadata
             logger.info(
                 "model reloaded: %s %s -> %s %s", previous.name, previous.version, now.name, now.version
             )
