@@ -37,6 +37,7 @@
     preview: $("preview"),
     dropPrompt: $("drop-prompt"),
     busy: $("busy"),
+    busyText: $("busy-text"),
     fileInput: $("file-input"),
     cameraInput: $("camera-input"),
     chooseButton: $("choose-button"),
@@ -131,6 +132,7 @@
 
   function setBusy(busy) {
     el.busy.hidden = !busy;
+    el.busyText.textContent = "Classifying…";
     el.dropZone.setAttribute("aria-busy", busy ? "true" : "false");
     // aria-disabled, not disabled: a disabled button drops the keyboard focus to <body> mid-upload.
     el.chooseButton.setAttribute("aria-disabled", busy ? "true" : "false");
@@ -357,6 +359,29 @@
     });
   }
 
+  // fetch cannot report how much of the body is sent, and a 15 MB photo takes a minute from a phone:
+  // XMLHttpRequest, answering like fetch (status, ok, headers.get, text(); TypeError when unreachable).
+  function post(url, body, headers, signal, onProgress) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", url);
+      Object.keys(headers).forEach(function (name) { xhr.setRequestHeader(name, headers[name]); });
+      xhr.upload.onprogress = function (e) { if (e.lengthComputable) onProgress(e.loaded, e.total); };
+      xhr.onload = function () {
+        resolve({
+          status: xhr.status,
+          ok: xhr.status >= 200 && xhr.status < 300,
+          headers: { get: function (name) { return xhr.getResponseHeader(name); } },
+          text: function () { return Promise.resolve(xhr.responseText); },
+        });
+      };
+      xhr.onerror = function () { reject(new TypeError("network error")); };
+      xhr.onabort = function () { reject(new Error("aborted")); };
+      signal.addEventListener("abort", function () { xhr.abort(); });
+      xhr.send(body);
+    });
+  }
+
   function classify(file, count) {
     el.fileName.hidden = false;
     el.fileName.textContent = (file.name ? file.name + " · " + formatBytes(file.size) : formatBytes(file.size)) +
@@ -382,7 +407,10 @@
     el.error.hidden = true;
     el.result.hidden = true;
     setBusy(true);
-    fetch("v1/classify", { method: "POST", body: form, headers: headers, signal: controller.signal })
+    post("v1/classify", form, headers, controller.signal, function (sent, total) {
+      if (state.controller !== controller) return;
+      el.busyText.textContent = sent < total ? "Sending photo… " + Math.floor((sent / total) * 100) + "%" : "Classifying…";
+    })
       .then(function (res) {
         return res.text().then(function (text) {
           var body = null;

@@ -1,0 +1,35 @@
+"""A large photo on a slow uplink: the page says how much of it is sent, not just "Classifying…"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from web_support import noisy_png, read_result, upload
+
+pytestmark = pytest.mark.browser
+
+RECORD_BUSY_TEXT = """() => {
+  window.busyTexts = [];
+  const busy = document.getElementById('busy');
+  new MutationObserver(() => window.busyTexts.push(busy.textContent.trim()))
+    .observe(busy, { subtree: true, childList: true, characterData: true });
+}"""
+
+
+def test_upload_progress_is_shown_while_a_large_photo_is_sent(page: Any) -> None:
+    data = noisy_png((480, 480))  # about 690 KB, under the test server's 1 MB limit
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 500_000},
+    )
+    page.evaluate(RECORD_BUSY_TEXT)
+    upload(page, "big.png", "image/png", data)
+    read_result(page)
+    texts = page.evaluate("() => window.busyTexts")
+    percents = [int(t.split()[-1].rstrip("%")) for t in texts if t.startswith("Sending photo")]
+    assert any(0 < p < 100 for p in percents), texts
+    assert percents == sorted(percents)
+    assert page.is_hidden("#busy")
