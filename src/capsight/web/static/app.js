@@ -74,6 +74,14 @@
     return /^\d/.test(v) ? "v" + v : v; // "v1.2.0", but "test-1" as it is
   }
 
+  // A label may be in a right-to-left script: set apart (<bdi>, dir=auto), it keeps its own order
+  // ("زجاجة مفتوحة!" ends with its "!" on the left) and leaves the sentence around it in order.
+  function bdi(text) {
+    var node = document.createElement("bdi");
+    node.textContent = text;
+    return node;
+  }
+
   function percent(p) {
     var v = Math.max(0, Math.min(1, Number(p) || 0)) * 100;
     return (v >= 99.95 || v < 0.05 ? v.toFixed(0) : v.toFixed(1)) + "%";
@@ -204,6 +212,7 @@
       li.dataset.probability = String(entry[1]);
       var name = document.createElement("span");
       name.className = "prob-label";
+      name.dir = "auto";
       name.textContent = entry[0];
       var value = document.createElement("span");
       value.className = "prob-value";
@@ -242,7 +251,7 @@
     clearStatus();
     var summary = document.createElement("span");
     summary.className = "visually-hidden";
-    summary.textContent = "Result: " + body.label + ", " + percent(body.confidence) + " confidence.";
+    summary.append("Result: ", bdi(body.label), ", " + percent(body.confidence) + " confidence.");
     el.status.appendChild(summary);
     el.error.hidden = true;
     el.result.hidden = false;
@@ -263,6 +272,7 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "button small";
+      button.dir = "auto";
       button.dataset.label = label;
       button.setAttribute("aria-pressed", "false");
       button.textContent = label;
@@ -300,9 +310,10 @@
       .then(function () {
         if (state.answer !== answer) return; // a newer photo is on screen
         markChosen(label);
-        el.feedbackStatus.textContent = label === answer.label
-          ? "Thanks: recorded that this is " + label + "."
-          : "Thanks: recorded that this is " + label + ", not " + answer.label + ".";
+        el.feedbackStatus.textContent = "Thanks: recorded that this is ";
+        el.feedbackStatus.append(bdi(label));
+        if (label !== answer.label) el.feedbackStatus.append(", not ", bdi(answer.label));
+        el.feedbackStatus.append(".");
       })
       .catch(function (err) {
         if (state.answer !== answer) return;
