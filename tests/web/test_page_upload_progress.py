@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
-from web_support import noisy_png, read_result, upload
+from web_support import LiveServer, noisy_png, photo_jpeg, read_result, upload
+
+from model_factory import LABEL_COLOURS
 
 pytestmark = pytest.mark.browser
 
@@ -32,4 +35,15 @@ def test_upload_progress_is_shown_while_a_large_photo_is_sent(page: Any) -> None
     percents = [int(t.split()[-1].rstrip("%")) for t in texts if t.startswith("Sending photo")]
     assert any(0 < p < 100 for p in percents), texts
     assert percents == sorted(percents)
+    assert page.is_hidden("#busy")
+
+
+def test_a_page_cached_from_an_older_version_still_classifies(page: Any, live_server: LiveServer) -> None:
+    """The page's HTML and its script are cached apart: a browser may pair this script with the page
+    of the version before, whose busy text had no id (the script threw on every upload)."""
+    html = httpx.get(live_server.url + "/").text.replace(' id="busy-text"', "")
+    page.route(live_server.url + "/", lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(live_server.url + "/")
+    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+    assert read_result(page)["label"] == "opened"
     assert page.is_hidden("#busy")

@@ -37,7 +37,7 @@
     preview: $("preview"),
     dropPrompt: $("drop-prompt"),
     busy: $("busy"),
-    busyText: $("busy-text"),
+    busyText: $("busy-text") || $("busy").lastElementChild, // a page cached from before it had the id
     fileInput: $("file-input"),
     cameraInput: $("camera-input"),
     chooseButton: $("choose-button"),
