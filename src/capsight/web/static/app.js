@@ -58,6 +58,7 @@
     maxSize: $("max-size"),
     keyForm: $("key-form"),
     apiKey: $("api-key"),
+    feedback: $("feedback"),
     feedbackYes: $("feedback-yes"),
     feedbackLabels: $("feedback-labels"),
     feedbackStatus: $("feedback-status"),
@@ -262,6 +263,8 @@
 
   function showFeedback(body, labels) {
     state.answer = { requestId: body.request_id, label: body.label };
+    // A server without a request log refuses every answer (409): ask once, not about every photo.
+    el.feedback.hidden = state.feedbackRefused || !body.request_id;
     el.feedbackStatus.textContent = "";
     el.feedbackStatus.classList.remove("failed");
     el.feedbackYes.dataset.label = body.label;
@@ -304,7 +307,10 @@
         return res.text().then(function (text) {
           var body = null;
           try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
-          if (!res.ok) throw new Error(errorFromResponse(res, body));
+          if (!res.ok) {
+            if (res.status === 409) state.feedbackRefused = true;
+            throw new Error(errorFromResponse(res, body));
+          }
         });
       })
       .then(function () {
