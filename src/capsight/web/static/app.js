@@ -291,14 +291,27 @@
     });
   }
 
+  // The server keeps the last answer it receives. Sent one after another, in the order clicked, so
+  // "closed" then "Yes" never arrive the other way round; only the last click's outcome is shown.
+  var feedbackQueue = Promise.resolve();
+  var feedbackClicks = 0;
+
   function sendFeedback(label) {
     var answer = state.answer;
     if (!answer || !answer.requestId) return;
     var headers = { Accept: "application/json", "Content-Type": "application/json" };
     if (state.apiKey) headers.Authorization = "Bearer " + state.apiKey;
+    var click = ++feedbackClicks;
+    var latest = function () { return state.answer === answer && click === feedbackClicks; };
     el.feedbackStatus.classList.remove("failed");
     el.feedbackStatus.textContent = "Sending…";
-    fetch("v1/feedback", {
+    feedbackQueue = feedbackQueue.then(function () {
+      return postFeedback(answer, label, headers, latest);
+    });
+  }
+
+  function postFeedback(answer, label, headers, latest) {
+    return fetch("v1/feedback", {
       method: "POST",
       headers: headers,
       body: JSON.stringify({ request_id: answer.requestId, label: label }),
@@ -314,7 +327,7 @@
         });
       })
       .then(function () {
-        if (state.answer !== answer) return; // a newer photo is on screen
+        if (!latest()) return; // a newer photo is on screen, or a newer answer on its way
         markChosen(label);
         el.feedbackStatus.textContent = "Thanks: recorded that this is ";
         el.feedbackStatus.append(bdi(label));
@@ -322,7 +335,7 @@
         el.feedbackStatus.append(".");
       })
       .catch(function (err) {
-        if (state.answer !== answer) return;
+        if (!latest()) return;
         el.feedbackStatus.classList.add("failed");
         el.feedbackStatus.textContent = err instanceof TypeError
           ? "Could not reach the server to send your answer."
