@@ -22,7 +22,8 @@ async def metrics(request: Request) -> Response:
     return Response(get_runtime(request).metrics.render(), media_type=CONTENT_TYPE)
 
 
-@router.get("/", include_in_schema=False)
+# HEAD too: uptime checkers and link checkers probe the page with it (it answered 405).
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
 async def index() -> FileResponse:
     page = STATIC_DIR / "index.html"
     if not page.is_file():
