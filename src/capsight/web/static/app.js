@@ -278,6 +278,9 @@
       button.dir = "auto";
       button.dataset.label = label;
       button.setAttribute("aria-pressed", "false");
+      // Tabbing from "Yes", a screen reader says only the button's name: "closed" alone reads as a
+      // second choice of answer, not as the correction it is.
+      button.setAttribute("aria-label", "No, it is " + label);
       button.textContent = label;
       el.feedbackLabels.appendChild(button);
     });
