@@ -49,19 +49,22 @@ async def _authenticate(request: Request, runtime: ServingRuntime, scope: str) -
     return principal
 
 
-def _failure_key(ip: str) -> str:
-    """The failure count's key: an IPv6 address counts under its /64, the smallest block an ISP or a
-    cloud gives one host, which can use any of its 2**64 addresses. Keyed by the full address, a
-    client cycling through made-up keys took a fresh address every few guesses and was never limited.
-    """
+def _address_block(ip: str) -> str:
+    """The address a per-address limit counts: an IPv6 one counts under its /64, the smallest block
+    an ISP or a cloud gives one host, which can use any of its 2**64 addresses. Keyed by the full
+    address, such a client took a fresh address every few requests and was never limited."""
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
-        address = None
+        return ip
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
-        ip = str(ipaddress.IPv6Network((address, 64), strict=False))
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return ip
+
+
+def _failure_key(ip: str) -> str:
     # Not a principal id ("ip:...", a key id, "jwt:..."), so it never shares a count with one.
-    return f"auth-failures:{ip}"
+    return f"auth-failures:{_address_block(ip)}"
 
 
 async def _refuse_after_failures(runtime: ServingRuntime, ip: str) -> None:
@@ -114,8 +117,10 @@ async def _apply_rate_limit(request: Request, runtime: ServingRuntime, principal
     rate = principal.rate_limit or runtime.settings.rate_limit
     if limiter is None or not rate:
         return
+    # Anonymous clients (auth off) are counted per address block; the log still shows the address.
+    key = f"ip:{_address_block(client_ip(request))}" if principal.anonymous else principal.id
     try:
-        decision = await limiter.hit(principal.id, rate)
+        decision = await limiter.hit(key, rate)
     except Exception:
         # A broken limiter backend must not take the service down with it: fail open, loudly.
         logger.exception("rate limiter failed; allowing the request")
