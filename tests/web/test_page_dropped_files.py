@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_support import photo_jpeg, read_result
+from web_support import classify_requests, photo_jpeg, read_result
 
 from model_factory import LABEL_COLOURS
 
@@ -47,3 +47,20 @@ def test_of_several_dropped_files_the_first_photo_is_classified_and_the_page_say
     assert read_result(page)["label"] == "closed"
     shown = page.inner_text("#file-name")
     assert shown.startswith("bottle.jpg") and "1 of the 3 files" in shown
+
+
+def test_a_photo_dropped_beside_the_zone_is_classified_once(page: Any) -> None:
+    data = base64.b64encode(photo_jpeg(LABEL_COLOURS["closed"], seed=4)).decode()
+    make = """b64 => {
+        const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], 'beside.jpg', { type: 'image/jpeg' }));
+        return dt;
+    }"""
+    sent = classify_requests(page)
+    page.dispatch_event("#result-heading", "drop", {"dataTransfer": page.evaluate_handle(make, data)})
+    assert read_result(page)["label"] == "closed"
+    assert page.inner_text("#file-name").startswith("beside.jpg")
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": page.evaluate_handle(make, data)})
+    page.wait_for_timeout(500)
+    assert len(sent) == 2  # one for each drop: the zone's own drop is not classified twice

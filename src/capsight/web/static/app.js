@@ -571,9 +571,13 @@
     el.dropZone.classList.remove("dragging");
     takeFirst(e.dataTransfer && e.dataTransfer.files);
   });
-  // A photo dropped beside the zone must not make the browser navigate away from the page.
+  // A photo dropped beside the zone must not make the browser navigate away from the page, nor vanish
+  // without a word (on a wide screen the zone is a small part of the page): it is classified too.
   ["dragover", "drop"].forEach(function (type) {
     window.addEventListener(type, function (e) { e.preventDefault(); });
+  });
+  window.addEventListener("drop", function (e) {
+    if (!el.dropZone.contains(e.target)) takeFirst(e.dataTransfer && e.dataTransfer.files);
   });
   window.addEventListener("paste", function (e) {
     var files = e.clipboardData && e.clipboardData.files;
