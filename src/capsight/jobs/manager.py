@@ -320,7 +320,13 @@ class JobManager:
             logger.exception("job %s failed", job.id)
             self._publish(job)
             # A full disk (a download, a results write) is said as such, not as a bug of the server.
-            message = DISK_FULL if is_disk_full(exc) else f"Internal error: {type(exc).__name__}: {exc}"
+            # Otherwise the client reads the kind of fault only: the text of an unexpected error names
+            # server paths, or a database's address, SQL and parameters; the log above has it whole.
+            message = (
+                DISK_FULL
+                if is_disk_full(exc)
+                else f"Internal error ({type(exc).__name__}); the server's log has the details."
+            )
             final = self._fail(job, message)
         finally:
             with self._lock:
