@@ -47,6 +47,7 @@
     placeholder: $("placeholder"),
     error: $("error"),
     errorMessage: $("error-message"),
+    retryButton: $("retry-button"),
     result: $("result"),
     resultLabel: $("result-label"),
     resultConfidence: $("result-confidence"),
@@ -160,10 +161,14 @@
     el.status.textContent = "";
   }
 
-  function showError(message) {
+  // retryFile: the photo to send again from a "Try again" button (a photo just taken with the camera
+  // cannot be chosen again), when the failure was the network's or the server's, not the file's.
+  function showError(message, retryFile) {
     clearStatus();
     el.result.hidden = true;
     el.errorMessage.textContent = message;
+    state.retryFile = retryFile || null;
+    el.retryButton.hidden = !retryFile;
     el.error.hidden = false;
     revealIfBelow(el.error.parentNode);
   }
@@ -456,7 +461,9 @@
               message += /^\d+$/.test(retry.trim()) ? " (retry in " + retry.trim() + " s)" : " (retry after " + retry + ")";
             }
             if (res.status === 401 || res.status === 403) askForKey();
-            throw new Error(message);
+            var failure = new Error(message);
+            failure.retryable = res.status === 408 || res.status === 429 || res.status >= 500;
+            throw failure;
           }
           hideKeyForm();
           if (!body || typeof body.label !== "string") throw new Error("The server sent an unexpected answer.");
@@ -471,16 +478,15 @@
       .catch(function (err) {
         if (controller.signal.aborted) return; // superseded by a newer photo
         if (!(err instanceof TypeError)) {
-          showError(err.message);
+          showError(err.message, err.retryable ? file : null);
           return;
         }
         // fetch fails alike when it cannot read the file (a dropped folder, a photo moved or deleted
         // since it was chosen): read one byte before blaming the connection.
         return readable(file).then(function (ok) {
           if (controller.signal.aborted) return;
-          showError(ok
-            ? "Could not reach the server. Check your connection and try again."
-            : "“" + file.name + "” could not be read: is it a folder, or a file moved or deleted since it was chosen? Please choose a photo.");
+          if (ok) showError("Could not reach the server. Check your connection and try again.", file);
+          else showError("“" + file.name + "” could not be read: is it a folder, or a file moved or deleted since it was chosen? Please choose a photo.");
         });
       })
       .finally(function () {
@@ -505,6 +511,12 @@
     el.keyForm.hidden = true;
     if (hadFocus) el.chooseButton.focus();
   }
+
+  el.retryButton.addEventListener("click", function () {
+    // The button hides with the error: hand the keyboard focus on rather than drop it to <body>.
+    el.chooseButton.focus();
+    if (state.retryFile) classify(state.retryFile);
+  });
 
   el.keyForm.addEventListener("submit", function (e) {
     e.preventDefault();
