@@ -15,6 +15,7 @@ import json
 import logging
 from pathlib import Path
 
+from capsight.errors import first_line
 from capsight.store.blobs import BlobStore
 from capsight.store.database import Database, load_sqlalchemy
 from capsight.store.spool import Item, record_to_json
@@ -94,7 +95,9 @@ class BatchWriter:
         load_sqlalchemy()
         from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows
 
-        logger.warning("request log: batch refused (%s); writing records one by one", batch_error)
+        # The reason's first line only: SQLAlchemy's text goes on with the SQL and every parameter of
+        # the batch (client ids, request ids, probabilities), over many lines; rejected.jsonl keeps it.
+        logger.warning("request log: batch refused (%s); writing records one by one", first_line(batch_error))
         for item in items:
             try:
                 insert_rows(self.db, [item], refs)
@@ -107,7 +110,9 @@ class BatchWriter:
 
     def _reject(self, item: Item, exc: Exception) -> None:
         record = item[0]
-        logger.error("request log: record %s rejected by the database: %s", record.request_id, exc)
+        logger.error(
+            "request log: record %s rejected by the database: %s", record.request_id, first_line(exc)
+        )
         self.rejected += 1
         try:
             self.rejected_dir.mkdir(parents=True, exist_ok=True)
