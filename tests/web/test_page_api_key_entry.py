@@ -44,3 +44,19 @@ def test_a_key_with_a_character_no_key_has_is_refused_before_it_is_sent(
         assert page.get_attribute("#api-key", "aria-invalid") is None
     finally:
         context.close()
+
+
+def test_a_bad_key_kept_by_an_older_page_asks_for_a_new_one(browser: Any, auth_server: LiveServer) -> None:
+    """The tab kept a key from before the page checked them: the page asks for a key again rather
+    than fail every upload with the browser's own message about header values."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(RESULT_TIMEOUT_MS)
+        page.add_init_script("sessionStorage.setItem('capsight-api-key', 'cs_1a2b3c…')")
+        page.goto(auth_server.url + "/")
+        upload(page, "p.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], seed=6))
+        page.wait_for_selector("#key-form:not([hidden])")
+        assert "header" not in page.inner_text("#error-message")
+    finally:
+        context.close()

@@ -12,6 +12,7 @@
   var DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
   var LOW_CONFIDENCE = 0.6;
   var KEY_STORAGE = "capsight-api-key"; // sessionStorage: gone when the tab closes
+  var KEY_CHARS = /^[\x21-\x7e]*$/; // what an HTTP header can carry, less spaces
 
   var state = {
     maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
@@ -23,8 +24,12 @@
     apiKey: readKey(),
   };
 
+  // A key kept by an earlier version of the page was not checked (see the key form): one that cannot
+  // go in a header made every upload fail with the browser's own message.
   function readKey() {
-    try { return window.sessionStorage.getItem(KEY_STORAGE) || ""; } catch (e) { return ""; }
+    var key = "";
+    try { key = window.sessionStorage.getItem(KEY_STORAGE) || ""; } catch (e) { return ""; }
+    return KEY_CHARS.test(key) ? key : "";
   }
 
   function saveKey(key) {
@@ -523,7 +528,7 @@
     var key = el.apiKey.value.trim();
     // A key is printable ASCII. Anything else (a "…" copied from a cut-off terminal line) cannot go in a
     // header: fetch would fail as if the server were unreachable, for this photo and every one after.
-    if (/[^\x21-\x7e]/.test(key)) {
+    if (!KEY_CHARS.test(key)) {
       el.apiKey.setAttribute("aria-invalid", "true");
       showError("That API key has a character no key has (a space, “…” or a letter outside A-Z). Please paste it again.");
       el.apiKey.focus();
