@@ -54,7 +54,8 @@ MEANINGS: dict[str, str] = {
     "decode_max_inflight_pixels": "Pixels this process decodes at once; larger decodes wait their turn, so "
     "a few small PNG bombs just under `MAX_PIXELS` (50 MP is ~200 MB decoded) cannot exhaust its memory. "
     "Counted in RGB pixels: modes that take more memory to make RGB count for more (a transparent PNG five "
-    "times its pixels, greyscale 16-bit about twice). Phone JPEGs (decoded at reduced scale) never wait. "
+    "times its pixels, greyscale 16-bit about twice). Phone JPEGs (decoded at reduced scale) fit beside "
+    "any other decode, but wait behind a queue of large ones (first come, first served). "
     "0 = no cap.",
     "data_dir": "Local state: the SQLite log and image folder (when no shared backends are set) and the "
     "spool. Per replica; put it on a persistent volume.",
@@ -79,11 +80,12 @@ MEANINGS: dict[str, str] = {
     "`0`: bounded by `CACHE_SIZE` only.",
     "cache_ttl_seconds": "Lifetime of a result in the Redis cache.",
     "rate_limit": "Default limit per client (API key, or IP when auth is off), e.g. `100/minute`, in "
-    "requests (a batch is one, whatever its images); a key created with `--rate` has its own. Unset: "
-    "unlimited.",
+    "requests (a batch is one, whatever its images); a key created with `--rate` has its own; an IPv6 "
+    "client counts under its /64. Unset: unlimited.",
     "auth_failure_limit": "Failed authentications allowed per client address, e.g. `60/minute`; past it the "
     "address gets `429` (with Retry-After) before its credentials are looked up, so made-up keys cannot "
-    "load the key store. Unset: no limit. Only behind proxies that pass the client's address on "
+    "load the key store; an IPv6 client counts under its /64. Unset: no limit. Only behind proxies that "
+    "pass the client's address on "
     "(`FORWARDED_ALLOW_IPS`): otherwise all clients share the proxy's address and one failing client "
     "locks out the rest.",
     "auth_enabled": "Require an API key (`Authorization: Bearer` or `X-API-Key`) or a JWT on classify and "
