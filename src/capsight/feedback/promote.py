@@ -27,9 +27,9 @@ from typing import Any
 
 from capsight.errors import BadRequest
 from capsight.inference.classifier import OnnxClassifier
-from capsight.inference.metadata import load_metadata
+from capsight.inference.metadata import as_model_label, load_metadata
 from capsight.training.dataset import Sample
-from capsight.training.evaluate import Metrics, as_model_label, evaluate_classifier
+from capsight.training.evaluate import Metrics, evaluate_classifier
 
 RECORD = "promotion.json"
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,3 +124,17 @@ def serving_fingerprint(metadata: ModelMetadata, onnx_path: Path) -> str:
     }
     digest.update(json.dumps(answers, sort_keys=True).encode())
     return digest.hexdigest()[:16]
+
+
+def as_model_label(label: str, labels: Sequence[str]) -> str | None:
+    """The model's spelling of ``label``, or None when the model has no such class.
+
+    Labels are folder names, which macOS and many zip files write decomposed ("cafe" + U+0301) and
+    other systems composed: one word, which was refused as unknown when the model and the photos (or
+    a client typing it) came from different ones. The model's spelling is returned, so feedback and
+    exports name the training folder the way it is written.
+    """
+    if label in labels:
+        return label
+    wanted = unicodedata.normalize("NFC", label)
+    return next((known for known in labels if unicodedata.normalize("NFC", known) == wanted), None)

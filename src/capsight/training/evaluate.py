@@ -8,7 +8,6 @@ evaluation needs no torch: ``capsight evaluate`` runs on a serving install.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from capsight.errors import BadRequest, CapsightError
 from capsight.imaging.decode import decode_file
 from capsight.imaging.preprocess import preprocess
 from capsight.inference.classifier import Classifier, OnnxClassifier
+from capsight.inference.metadata import as_model_label
 from capsight.training.dataset import Sample, SkippedFile
 
 logger = logging.getLogger(__name__)
@@ -95,16 +95,6 @@ def compute_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequen
         per_class=per_class,
         confusion_matrix=tuple(tuple(int(v) for v in row) for row in cm),
     )
-
-
-def as_model_label(label: str, labels: Sequence[str]) -> str | None:
-    """The model's spelling of a folder's label, or None. macOS and many zip files write names
-    decomposed ("cafe" + U+0301), other systems composed: one class, which was refused as unknown
-    when the model and the photo folder came from different ones."""
-    if label in labels:
-        return label
-    wanted = unicodedata.normalize("NFC", label)
-    return next((known for known in labels if unicodedata.normalize("NFC", known) == wanted), None)
 
 
 def evaluate_classifier(

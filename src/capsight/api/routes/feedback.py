@@ -13,8 +13,6 @@ labels of the model being served.
 from __future__ import annotations
 
 import logging
-import unicodedata
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -25,6 +23,7 @@ from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import ClassifyAccess
 from capsight.errors import BadRequest, CapsightError, Conflict, ServiceUnavailable, first_line
+from capsight.inference.metadata import as_model_label
 from capsight.store.database import call_with_deadline
 
 logger = logging.getLogger(__name__)
@@ -71,16 +70,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _models_label(label: str, labels: Sequence[str]) -> str | None:
-    """The model's spelling of ``label``, or None. Labels are folder names, which macOS and many zip
-    files write decomposed ("cafe" + U+0301): a client typing the composed "café" means the same word
-    and was refused. Kept as the model spells it, so the export writes the training folder's name."""
-    if label in labels:
-        return label
-    wanted = unicodedata.normalize("NFC", label)
-    return next((known for known in labels if unicodedata.normalize("NFC", known) == wanted), None)
-
-
 @router.post(
     "/feedback",
     summary="Tell the service the right label for an answer",
@@ -96,7 +85,7 @@ async def post_feedback(
     only correct their own answers (an admin key, or anyone when auth is off, any answer)."""
     runtime = get_runtime(request)
     meta = runtime.metadata  # 503 while the model loads: its labels are what is checked
-    label = _models_label(feedback.label, meta.labels)
+    label = as_model_label(feedback.label, meta.labels)
     if label is None:
         raise BadRequest(f"Unknown label {feedback.label!r}: this model answers {', '.join(meta.labels)}.")
     if not runtime.settings.request_log:
