@@ -136,11 +136,15 @@ def test_a_header_turbojpeg_cannot_read_goes_to_pillow(monkeypatch: pytest.Monke
     """TurboJPEG names only the common chroma layouts; libjpeg under Pillow reads any."""
     data = _jpeg(_textured((200, 100)), quality=90)
 
-    def unreadable(_: bytes) -> Any:
+    calls = []
+
+    def unreadable(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["strict"])
         raise ValueError("tjDecompressHeader3(): Could not determine subsampling level of JPEG image")
 
-    monkeypatch.setattr(jpeg_path.simplejpeg, "decode_jpeg_header", unreadable)
+    monkeypatch.setattr(jpeg_path.simplejpeg, "decode_jpeg", unreadable)
     assert decode_image(data).image.size == (200, 100)
+    assert calls == [True, False]  # not a damage warning: tried leniently, then handed to Pillow
 
 
 @pytest.mark.skipif(not PHOTOS.is_dir(), reason="needs ../shared/datasets/bottle-photos beside the checkout")

@@ -50,10 +50,6 @@ def decode_jpeg(data: bytes, image: Image.Image) -> Image.Image | None:
     colourspace = _COLOURSPACES.get(image.mode)
     if simplejpeg is None or colourspace is None:
         return None
-    try:
-        simplejpeg.decode_jpeg_header(data)
-    except ValueError:
-        return None  # e.g. a sampling layout TurboJPEG does not name; Pillow's libjpeg reads it
     width, height = image.size  # after draft: the size Pillow would decode to
     config = getattr(image, "decoderconfig", ())
     scale = int(config[0]) if config else 1
@@ -71,7 +67,9 @@ def decode_jpeg(data: bytes, image: Image.Image) -> Image.Image | None:
         try:
             pixels = simplejpeg.decode_jpeg(data, strict=False, **options)
         except ValueError:
-            return None  # Pillow decodes it, or fails with its own message
+            # E.g. a chroma layout TurboJPEG does not name, which Pillow's libjpeg reads: Pillow
+            # decodes it, or fails with its own message.
+            return None
     if pixels.shape[:2] != (height, width):
         logger.warning(
             "TurboJPEG chose %s for a %dx%d draft; decoding with Pillow", pixels.shape, width, height
