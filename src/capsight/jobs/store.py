@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_LIST = 1000
+CLAIM_PAGE = 50  # queued jobs read at a time while looking for one this node may run
 
 
 @dataclass(frozen=True)
@@ -162,39 +163,57 @@ class JobStore:
     # -- the worker's side ---------------------------------------------------------------------------
 
     def claim_next(self, runner: str, node: str) -> JobInfo | None:
-        """Take the oldest queued job this process may run (zip jobs only on their own node)."""
+        """Take the oldest queued job this process may run (zip jobs only on their own node).
+
+        The queue is read a page at a time, oldest first, until a job this node may run is claimed:
+        reading only the first page left a replica idle while its own jobs waited behind more than a
+        page of zip jobs pinned to a busy replica."""
         load_sqlalchemy()
-        from sqlalchemy import select, update
+        from sqlalchemy import and_, or_, select
+
+        from capsight.store.models import Job
+
+        after: tuple[datetime, str] | None = None
+        while True:
+            query = select(Job.id, Job.params, Job.created_at).where(Job.state == QUEUED)
+            if after is not None:
+                query = query.where(
+                    or_(Job.created_at > after[0], and_(Job.created_at == after[0], Job.id > after[1]))
+                )
+            with self.db.session() as session:
+                page = session.execute(query.order_by(Job.created_at, Job.id).limit(CLAIM_PAGE)).all()
+            for job_id, params, _ in page:
+                wanted_node = pinned_node(params)
+                if wanted_node is not None and wanted_node != node:
+                    continue
+                job = self._claim(job_id, runner)
+                if job is not None:
+                    return job
+            if len(page) < CLAIM_PAGE:
+                return None
+            after = (page[-1][2], page[-1][0])
+
+    def _claim(self, job_id: str, runner: str) -> JobInfo | None:
+        """Move one queued job to running for ``runner``; None when another worker was faster."""
+        from sqlalchemy import update
 
         from capsight.store.models import Job, utcnow
 
-        with self.db.session() as session:
-            candidates = session.execute(
-                select(Job.id, Job.params)
-                .where(Job.state == QUEUED)
-                .order_by(Job.created_at, Job.id)
-                .limit(50)
-            ).all()
-        for job_id, params in candidates:
-            wanted_node = pinned_node(params)
-            if wanted_node is not None and wanted_node != node:
-                continue
-            now = utcnow()
-            with self.db.session() as session, session.begin():
-                claimed = session.execute(
-                    update(Job)
-                    .where(Job.id == job_id, Job.state == QUEUED)
-                    .values(state=RUNNING, runner=runner, updated_at=now)
-                ).rowcount  # type: ignore[attr-defined]
-                if claimed != 1:
-                    continue  # another worker was faster
-                row = session.get(Job, job_id)
-                assert row is not None
-                if row.started_at is None:
-                    row.started_at = now
-                session.flush()
-                return _info(row)
-        return None
+        now = utcnow()
+        with self.db.session() as session, session.begin():
+            claimed = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == QUEUED)
+                .values(state=RUNNING, runner=runner, updated_at=now)
+            ).rowcount  # type: ignore[attr-defined]
+            if claimed != 1:
+                return None  # another worker was faster
+            row = session.get(Job, job_id)
+            assert row is not None
+            if row.started_at is None:
+                row.started_at = now
+            session.flush()
+            return _info(row)
 
     def heartbeat(self, job_id: str, runner: str, progress: Progress | None = None) -> Heartbeat:
         load_sqlalchemy()
