@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from capsight.store.blobs import LocalBlobStore
+from capsight.store.blobs import LocalBlobStore, is_sha256
 from capsight.store.protocols import ClassificationRecord
 
 logger = logging.getLogger(__name__)
@@ -143,23 +143,33 @@ class Spool:
             return files
 
     def read(self, path: Path, chunk: int) -> Iterator[list[Item]]:
-        """Records of one spool file in chunks, with their images; corrupt lines are logged and skipped."""
+        """Records of one spool file in chunks, with their images; corrupt lines are logged and skipped.
+
+        Read as bytes and decoded line by line: a damaged sector (bytes that are not UTF-8) raised
+        from the file's iterator, outside the per-line check, and every replay failed on it again,
+        so the log stayed degraded, spooling everything, until someone deleted the file by hand. A
+        line naming an image by something other than a sha256 is kept without the image, for the
+        same reason (the image store refuses such a key)."""
         batch: list[Item] = []
         try:
-            handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below
+            handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
         except FileNotFoundError:  # another worker sharing the spool replayed it first
             return
         with handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
+            for number, raw in enumerate(handle, 1):
+                if not raw.strip():
                     continue
                 try:
-                    entry = json.loads(line)
+                    entry = json.loads(raw.decode("utf-8"))
                     record = record_from_json(entry["record"])
                 except (ValueError, KeyError, TypeError) as exc:
                     logger.error("skipping corrupt spool line %s:%d: %s", path.name, number, exc)
                     continue
-                image = self.blobs.get(entry["image"]) if entry.get("image") else None
+                sha = entry.get("image")
+                if sha is not None and not (isinstance(sha, str) and is_sha256(sha)):
+                    logger.error("spool line %s:%d: not an image hash, kept without it", path.name, number)
+                    sha = None
+                image = self.blobs.get(sha) if sha else None
                 batch.append((record, image))
                 if len(batch) >= chunk:
                     yield batch
