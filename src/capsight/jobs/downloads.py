@@ -8,9 +8,10 @@ resumed job fetches it again (recording it made a rolling update leave error row
 could lead off the allow-listed host, so a 3xx is reported as that image's error. Each download is
 size-capped (checked against Content-Length and again while streaming) and time-capped (connect,
 per-read and whole-download deadlines), so a slow-drip or endless server costs one row, not the job.
-Each download also reserves its bytes (Content-Length, else the per-image cap) in this replica's
-disk budget for job files before it writes (``jobs/diskbudget.py``); a job whose images do not fit
-fails, saying so, instead of filling the data disk.
+Each download also reserves its bytes (Content-Length, else the per-image cap; the cap too once a
+compressed response inflates past its Content-Length) in this replica's disk budget for job files
+before it writes (``jobs/diskbudget.py``); a job whose images do not fit fails, saying so, instead
+of filling the data disk.
 """
 
 from __future__ import annotations
@@ -127,6 +128,12 @@ def _fetch(
                         return Outcome(
                             index, url, None, f"DownloadError: took longer than {limits.total_timeout:g} s"
                         )
+                    if budget is not None and size > reserved:
+                        # More than declared: a Content-Encoding (gzip) response declares its
+                        # compressed length, and httpx hands over the inflated bytes. Reserve up to
+                        # the per-image cap, which bounds what is written, once.
+                        budget.grow(folder, limits.max_bytes - reserved, f"the download of {url[:200]!r}")
+                        reserved = limits.max_bytes
                     fh.write(chunk)
         if size == 0:
             return Outcome(index, url, None, "DownloadError: empty response")
