@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from capsight.errors import BadRequest
+from capsight.errors import BadRequest, InvalidModel
 from capsight.inference.classifier import OnnxClassifier
 from capsight.inference.metadata import as_model_label, load_metadata
 from capsight.training.dataset import Sample
@@ -133,11 +133,16 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
 
     The checks of a comparison run here too, so ``--force`` (which skips only the scoring) cannot
     promote the served folder onto itself, which would overwrite the rollback with a copy of the
-    served model, nor a model clients would address by another name or with other labels."""
-    if (target / "model.json").is_file() or (target / "model.onnx").is_file():
+    served model, nor a model clients would address by another name or with other labels.
+    A served folder that is no longer a readable model (model.json cut short or deleted) has no
+    name or labels to keep: it is replaced (and kept as the ``.previous``), since that is the
+    moment a rollback is run for."""
+    if _readable_model(target):
         _check_compatible(target, candidate)
-    elif not (candidate / "model.json").is_file() or not (candidate / "model.onnx").is_file():
-        raise BadRequest(f"{candidate} is not a model folder (model.onnx + model.json).")
+    else:
+        if not (candidate / "model.json").is_file() or not (candidate / "model.onnx").is_file():
+            raise BadRequest(f"{candidate} is not a model folder (model.onnx + model.json).")
+        load_metadata(candidate)  # a broken candidate (the broken served folder itself) is refused
     target = target.resolve()
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.promote-", dir=target.parent))
     previous = target.with_name(f"{target.name}.previous")
@@ -161,10 +166,21 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _readable_model(folder: Path) -> bool:
+    """Whether ``folder`` holds a model whose model.json loads (its name and labels can be checked)."""
+    if not (folder / "model.json").is_file() or not (folder / "model.onnx").is_file():
+        return False
+    try:
+        load_metadata(folder)
+    except InvalidModel:
+        return False
+    return True
+
+
 def promotion_record(
     candidate: Path, target: Path, comparison: Comparison | None, data: str
 ) -> dict[str, Any]:
-    replaced = load_metadata(target).version if (target / "model.json").is_file() else None
+    replaced = load_metadata(target).version if _readable_model(target) else None
     return {
         "promoted_at": datetime.now(UTC).isoformat(),
         "from": str(candidate.resolve()),
