@@ -101,12 +101,11 @@ class Spool:
                 if image is not None and record.image_sha256:
                     if self.blobs.exists(record.image_sha256):
                         sha = record.image_sha256  # already spooled: costs nothing more
-                    elif self._has_room_for(image):
-                        sha = record.image_sha256
-                        self.blobs.put(sha, image)
-                        self._image_bytes += len(image)
-                    else:
+                    elif not self._has_room_for(image):
                         self._drop_image(record)
+                    elif self._put_image(record, image):
+                        sha = record.image_sha256
+                        self._image_bytes += len(image)
                 lines.append(json.dumps({"v": SPOOL_VERSION, "record": record_to_json(record), "image": sha}))
             path = self.directory / self.ACTIVE
             # A crash mid-write leaves a line without its newline; never glue a record onto it.
@@ -116,6 +115,25 @@ class Spool:
                 handle.flush()
                 os.fsync(handle.fileno())
             self._pending += len(items)
+
+    def _put_image(self, record: ClassificationRecord, image: bytes) -> bool:
+        """Spool one image; False when the disk refuses it. The record line is a few hundred bytes,
+        a photo megabytes: a disk too full (or an image folder unusable) for the photo may well take
+        the line, and failing the whole append lost every record of the batch in an outage."""
+        assert record.image_sha256 is not None
+        try:
+            self.blobs.put(record.image_sha256, image)
+        except OSError as exc:
+            if self.images_dropped == 0:  # once per outage, as for the budget: a full disk fails them all
+                logger.error(
+                    "request log spool: cannot store images (%s); records are still kept, their images "
+                    "are not (first: request %s)",
+                    exc,
+                    record.request_id,
+                )
+            self.images_dropped += 1
+            return False
+        return True
 
     def _has_room_for(self, image: bytes) -> bool:
         return self.max_image_bytes is None or self._image_bytes + len(image) <= self.max_image_bytes
