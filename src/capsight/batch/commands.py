@@ -127,8 +127,10 @@ def run_batch_command(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{label} {n}" for label, n in summary.counts.items())
     if summary.processed_this_run:
         speed = f"in {summary.elapsed_seconds:.1f} s, {summary.images_per_second:.1f} images/s"
-    else:  # "0.0 images/s" would read as a stalled run
+    elif summary.resumed:  # "0.0 images/s" would read as a stalled run
         speed = "all from an earlier run, nothing left to classify"
+    else:  # an empty inbox or a mistyped glob: there is no earlier run to point at
+        speed = "nothing to classify: the sources hold no files"
     print(f"{summary.total} images ({counts}; {errors_text(summary.errors)}) {speed} -> {args.out}")
     if summary.errors:
         print("Images with an error are listed in results.csv; rerun with the same --out to try those you")
