@@ -54,6 +54,12 @@ Errors are always `{"error": "message"}`. Every response carries `X-Request-ID`.
 """
 
 MULTI_IMAGE_PATHS = frozenset({"/v1/classify/batch"})
+IMAGE_UPLOAD_PATHS = frozenset({"/classify", "/v1/classify"}) | MULTI_IMAGE_PATHS
+# Bytes an image upload may carry beyond its limit for the multipart framing (boundaries, part
+# headers, a long file name): the limits are on image bytes, as /v1/models advertises and the page
+# checks before sending, so a photo of exactly CAPSIGHT_MAX_UPLOAD_BYTES must not be refused for
+# its envelope. uploads.py holds each image to the limit while it arrives.
+MULTIPART_FRAMING_BYTES = 64 * 1024
 JOB_UPLOAD_PATH = "/v1/jobs"
 
 
@@ -154,7 +160,11 @@ def create_app(
         exempt=lambda path: path == JOB_UPLOAD_PATH,
         metrics=metrics,
     )
-    app.add_middleware(BodySizeLimitMiddleware, limit_for=_body_limit(settings))
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        limit_for=_body_limit(settings),
+        framing_for=lambda path: MULTIPART_FRAMING_BYTES if path in IMAGE_UPLOAD_PATHS else 0,
+    )
     app.add_middleware(
         BodyTimeoutMiddleware,
         idle_seconds=settings.body_idle_timeout_seconds,

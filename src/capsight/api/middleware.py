@@ -160,18 +160,28 @@ class BodySizeLimitMiddleware:
 
     ``limit_for(path)`` lets multi-image endpoints allow more than single-image ones. The body is
     never buffered here; an over-limit chunked upload is cut off as soon as it crosses the line.
+    ``framing_for(path)`` more bytes are let through where a limit counts image bytes: a file of
+    exactly the limit arrives inside multipart boundaries and part headers (the upload parser holds
+    each image to the limit itself). The message still names the limit the client was told.
     """
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit_for: Callable[[str], int],
+        framing_for: Callable[[str], int] = lambda path: 0,
+    ) -> None:
         self.app = app
         self.limit_for = limit_for
+        self.framing_for = framing_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope["path"])
-        message = f"File too large: the upload limit is {_human_bytes(limit)}."
+        advertised = self.limit_for(scope["path"])
+        message = f"File too large: the upload limit is {_human_bytes(advertised)}."
+        limit = advertised + self.framing_for(scope["path"])
         declared = _header(scope, b"content-length")
         if declared is not None:
             try:
