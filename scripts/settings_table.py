@@ -54,9 +54,9 @@ MEANINGS: dict[str, str] = {
     "decode_max_inflight_pixels": "Pixels this process decodes at once; larger decodes wait their turn, so "
     "a few small PNG bombs just under `MAX_PIXELS` (50 MP is ~200 MB decoded) cannot exhaust its memory. "
     "Counted in RGB pixels: modes that take more memory to make RGB count for more (a transparent PNG five "
-    "times its pixels, greyscale 16-bit about twice). Phone JPEGs (decoded at reduced scale) fit beside "
-    "any other decode, but wait behind a queue of large ones (first come, first served). "
-    "0 = no cap.",
+    "times its pixels, greyscale 16-bit about twice). A quarter is kept for small decodes (phone JPEGs, "
+    "decoded at reduced scale), so they never wait behind a queue of large ones; each part is first come, "
+    "first served. 0 = no cap.",
     "data_dir": "Local state: the SQLite log and image folder (when no shared backends are set) and the "
     "spool. Per replica; put it on a persistent volume.",
     "database_url": "Request log, API keys and jobs. Unset: SQLite file `<data_dir>/capsight.db`. For "

@@ -54,6 +54,7 @@ class ServingRuntime:
         self._service: ClassificationService | None = None
         self._batcher: MicroBatcher | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._full_size_executor: ThreadPoolExecutor | None = None
         self._load_task: asyncio.Task[None] | None = None
         self.load_error: str | None = None
         self.ready_seconds: float | None = None
@@ -106,6 +107,11 @@ class ServingRuntime:
             self._executor = ThreadPoolExecutor(
                 max_workers=default_threads(), thread_name_prefix="capsight-decode"
             )
+            # Formats decoded at full size (PNG, WebP, HEIF...) queue apart from the JPEGs: see
+            # ClassificationService.
+            self._full_size_executor = ThreadPoolExecutor(
+                max_workers=default_threads(), thread_name_prefix="capsight-decode-full"
+            )
             self._load_task = asyncio.get_running_loop().create_task(self._load())
 
     async def wait_ready(self, timeout: float | None = None) -> None:
@@ -146,6 +152,7 @@ class ServingRuntime:
             services=self.services,
             metrics=self.metrics,
             executor=self._executor,
+            full_size_executor=self._full_size_executor,
         )
         self._classifier, self._batcher, self._service = classifier, batcher, service
 
@@ -286,8 +293,9 @@ class ServingRuntime:
         replaced, self._replaced = self._replaced, []
         for batcher in replaced:
             await batcher.stop()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        for executor in (self._executor, self._full_size_executor):
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
         if self._owns_services:
             await asyncio.to_thread(self.services.close)
 

@@ -36,8 +36,9 @@ logger = logging.getLogger(__name__)
 # Pillow's own bomb check would raise its own error type; we check pixels ourselves first.
 Image.MAX_IMAGE_PIXELS = None
 
+JPEG_MAGIC = b"\xff\xd8\xff"
 _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
-    (b"\xff\xd8\xff", 0, "JPEG"),
+    (JPEG_MAGIC, 0, "JPEG"),
     (b"\x89PNG\r\n\x1a\n", 0, "PNG"),
     (b"GIF87a", 0, "GIF"),
     (b"GIF89a", 0, "GIF"),
