@@ -9,10 +9,13 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capsight.cli_types import port
 from capsight.errors import CapsightError, NotFound
+
+if TYPE_CHECKING:  # onnxruntime is imported by the commands that use it, not by the CLI's start
+    from capsight.inference.classifier import OnnxClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -158,52 +161,61 @@ def _run_workers(config: Any, model_dir: Path) -> None:
 
 
 def run_classify(args: argparse.Namespace) -> int:
-    from capsight.imaging.decode import decode_image
-    from capsight.imaging.preprocess import preprocess_batch
-    from capsight.inference.classifier import OnnxClassifier, to_predictions
+    from capsight.inference.classifier import OnnxClassifier
     from capsight.settings import Settings
 
     settings = Settings()
     model_dir = args.model or settings.model_dir
     _require_model(model_dir)
     classifier = OnnxClassifier(model_dir, intra_op_threads=settings.intra_op_threads)
-    spec = classifier.metadata.preprocessing
 
+    # A batch at a time, answered before the next is read: ``capsight classify photos/*`` held every
+    # decoded image until the last file was decoded (memory grew with the number of files) and
+    # printed nothing until then. Only the small answers are kept, for --json's one document.
     outcomes: list[dict[str, Any]] = []
-    good: list[tuple[int, Any]] = []
-    for path in args.images:
+    step = max(1, settings.batch_max_size)
+    for start in range(0, len(args.images), step):
+        answered = _classify_files(args.images[start : start + step], classifier, settings.max_pixels)
+        for outcome in answered:
+            if "error" in outcome:
+                print(f"capsight: error: {outcome['path']}: {outcome['error']}", file=sys.stderr)
+            elif not args.json:
+                print(f"{outcome['path']}: {outcome['label']} ({outcome['confidence']:.3f})")
+        outcomes.extend(answered)
+    if args.json:
+        print(json.dumps(outcomes, indent=2))
+    return 1 if any("error" in o for o in outcomes) else 0
+
+
+def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: int) -> list[dict[str, Any]]:
+    """One answer per file, in order: its label and probabilities, or why it has none. The decoded
+    images live only as long as this call."""
+    from capsight.imaging.decode import decode_image
+    from capsight.imaging.preprocess import preprocess_batch
+    from capsight.inference.classifier import to_predictions
+
+    spec = classifier.metadata.preprocessing
+    outcomes: list[dict[str, Any]] = []
+    good: list[tuple[dict[str, Any], Any]] = []
+    for path in paths:
+        outcome: dict[str, Any] = {"path": str(path)}
+        outcomes.append(outcome)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            outcomes.append({"path": str(path), "error": "no such file"})
+            outcome["error"] = "no such file"
             continue
         except OSError as exc:
-            outcomes.append({"path": str(path), "error": f"cannot read: {exc.strerror or exc}"})
+            outcome["error"] = f"cannot read: {exc.strerror or exc}"
             continue
         try:
-            decoded = decode_image(data, min_side=spec.decode_hint(), max_pixels=settings.max_pixels)
+            decoded = decode_image(data, min_side=spec.decode_hint(), max_pixels=max_pixels)
         except CapsightError as exc:
-            outcomes.append({"path": str(path), "error": exc.message})
+            outcome["error"] = exc.message
             continue
-        good.append((len(outcomes), decoded.image))
-        outcomes.append({"path": str(path)})
-
-    step = max(1, settings.batch_max_size)
-    for start in range(0, len(good), step):
-        chunk = good[start : start + step]
-        probs = classifier.predict(preprocess_batch([image for _, image in chunk], spec))
-        for (index, _), pred in zip(chunk, to_predictions(probs, classifier.metadata.labels), strict=True):
-            outcomes[index].update(
-                label=pred.label, confidence=pred.confidence, probabilities=pred.probabilities
-            )
-
-    failed = [o for o in outcomes if "error" in o]
-    if args.json:
-        print(json.dumps(outcomes, indent=2))
-    else:
-        for o in outcomes:
-            if "error" not in o:
-                print(f"{o['path']}: {o['label']} ({o['confidence']:.3f})")
-    for o in failed:
-        print(f"capsight: error: {o['path']}: {o['error']}", file=sys.stderr)
-    return 1 if failed else 0
+        good.append((outcome, decoded.image))
+    if good:
+        probs = classifier.predict(preprocess_batch([image for _, image in good], spec))
+        for (outcome, _), pred in zip(good, to_predictions(probs, classifier.metadata.labels), strict=True):
+            outcome.update(label=pred.label, confidence=pred.confidence, probabilities=pred.probabilities)
+    return outcomes
