@@ -165,6 +165,17 @@ def load_sqlalchemy() -> None:
             _sqlalchemy_loaded = True
 
 
+def storable_text(value: str) -> str:
+    """``value`` with each NUL character replaced by U+FFFD, which every dialect stores.
+
+    Why: PostgreSQL's text columns refuse NUL where SQLite keeps it. A request whose logged text had
+    one (a JWT subject, an error naming client input) was set aside as rejected on PostgreSQL only,
+    and a request-log filter with one failed as "database unavailable" (503). Filters go through
+    this too, so they find what was logged.
+    """
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
 _PG_SCHEMES = ("postgres://", "postgresql://", "postgres+psycopg2://", "postgresql+psycopg2://")
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Insert
 
 from capsight.store.blobs import BlobStore
-from capsight.store.database import Database
+from capsight.store.database import Database, storable_text
 from capsight.store.models import ClassificationRow, RequestRow
 from capsight.store.protocols import ClassificationRecord
 
@@ -33,8 +33,12 @@ DB_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def _clip(value: str | None, length: int) -> str | None:
-    return value[:length] if value is not None and len(value) > length else value
+def _clip(value: str | None, length: int | None = None) -> str | None:
+    """Text the column can hold: NUL replaced (PostgreSQL refuses it), clipped to ``length``."""
+    if value is None:
+        return None
+    value = storable_text(value)
+    return value[:length] if length is not None and len(value) > length else value
 
 
 def request_values(record: ClassificationRecord) -> dict[str, Any]:
@@ -44,7 +48,7 @@ def request_values(record: ClassificationRecord) -> dict[str, Any]:
         "endpoint": _clip(record.endpoint, 200),
         "client_id": _clip(record.client_id, 200),
         "status_code": record.status_code,
-        "error": record.error,
+        "error": _clip(record.error),
         "latency_ms": record.latency_ms,
         "client_request_id": _clip(record.client_request_id, 128),
     }
@@ -69,7 +73,7 @@ def classification_values(record: ClassificationRecord, image_ref: str | None) -
         "image_ref": image_ref,
         "cached": record.cached,
         "status_code": record.status_code,
-        "error": record.error,
+        "error": _clip(record.error),
     }
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from capsight.errors import BadRequest, ServiceUnavailable, first_line
 from capsight.store.blobs import BlobStore, is_sha256
-from capsight.store.database import Database, load_sqlalchemy
+from capsight.store.database import Database, load_sqlalchemy, storable_text
 
 if TYPE_CHECKING:  # the ORM models (SQLAlchemy) load on first database use, not at import
     from capsight.store.models import ClassificationRow
@@ -129,15 +129,15 @@ class RequestLog:
         if until is not None:
             conditions.append(c.created_at < until)
         if label is not None:
-            conditions.append(c.label == label)
+            conditions.append(c.label == storable_text(label))
         if min_conf is not None:
             conditions.append(c.confidence >= min_conf)
         if max_conf is not None:
             conditions.append(c.confidence <= max_conf)
         if client_id is not None:
-            conditions.append(RequestRow.client_id == client_id)
+            conditions.append(RequestRow.client_id == storable_text(client_id))
         if model_version is not None:
-            conditions.append(c.model_version == model_version)
+            conditions.append(c.model_version == storable_text(model_version))
         if cursor is not None:
             at, row_id = decode_cursor(cursor)
             conditions.append(or_(c.created_at < at, and_(c.created_at == at, c.id < row_id)))
