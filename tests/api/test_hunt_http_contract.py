@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
 from api.helpers import AppFactory, jpeg
 
@@ -53,3 +54,79 @@ def test_a_body_far_over_the_limit_is_refused_naming_the_advertised_limit(make_c
     r = client.post("/v1/classify", files={"file": ("photo.jpg", big, "image/jpeg")})
     assert r.status_code == 413
     assert r.json() == {"error": f"File too large: the upload limit is {LIMIT} bytes."}
+
+
+# A browser sends a file input left empty ("no file selected") as a part with an empty file name,
+# application/octet-stream and no bytes (HTML's form-data set construction). That is no file.
+UNSELECTED = None
+BOUNDARY = "----WebKitFormBoundary7MA4YWxkTrZu0gW"
+
+
+def _form(*parts: tuple[str, tuple[str, bytes, str] | None]) -> tuple[bytes, dict[str, str]]:
+    """A multipart body as a browser builds it (httpx leaves out an empty file name)."""
+    body = b""
+    for name, file in parts:
+        filename, data, content_type = file if file is not None else ("", b"", "application/octet-stream")
+        body += (
+            (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                f"Content-Type: {content_type}\r\n\r\n"
+            ).encode()
+            + data
+            + b"\r\n"
+        )
+    body += f"--{BOUNDARY}--\r\n".encode()
+    return body, {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+def test_a_batch_form_with_inputs_left_empty_answers_only_for_the_chosen_files(client: TestClient) -> None:
+    body, headers = _form(
+        ("files", ("a.jpg", jpeg("closed"), "image/jpeg")),
+        ("files", UNSELECTED),
+        ("files", ("b.jpg", jpeg("opened"), "image/jpeg")),
+        ("files", UNSELECTED),
+    )
+    r = client.post("/v1/classify/batch", content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    body_json = r.json()
+    assert body_json["count"] == 2
+    assert [(item["filename"], item["label"]) for item in body_json["results"]] == [
+        ("a.jpg", "closed"),
+        ("b.jpg", "opened"),
+    ]
+
+
+def test_inputs_left_empty_do_not_count_against_the_batch_image_limit(make_client: AppFactory) -> None:
+    client = make_client(max_batch_images=2)
+    chosen = ("a.jpg", jpeg("closed"), "image/jpeg")
+    body, headers = _form(("files", chosen), ("files", chosen), ("files", UNSELECTED))
+    r = client.post("/v1/classify/batch", content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["count"] == 2
+    body, headers = _form(("files", chosen), ("files", chosen), ("files", ("", b"x", "image/jpeg")))
+    r = client.post("/v1/classify/batch", content=body, headers=headers)
+    assert r.status_code == 400
+    assert r.json() == {"error": "Too many images: at most 2 per request."}
+
+
+@pytest.mark.parametrize("path", ["/classify", "/v1/classify", "/v1/classify/batch"])
+def test_a_form_whose_only_file_input_was_left_empty_is_no_file(client: TestClient, path: str) -> None:
+    body, headers = _form(("file", UNSELECTED))
+    r = client.post(path, content=body, headers=headers)
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("No file uploaded")
+
+
+def test_an_empty_file_input_before_the_chosen_one_does_not_hide_it(client: TestClient) -> None:
+    """A form with both a 'file' and an 'image' input, only the second filled in."""
+    body, headers = _form(("file", UNSELECTED), ("image", ("x.jpg", jpeg("opened"), "image/jpeg")))
+    r = client.post("/classify", content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["bottle_status"] == "opened"
+
+
+def test_a_named_empty_file_is_still_the_empty_file_error(client: TestClient) -> None:
+    body, headers = _form(("file", ("x.jpg", b"", "image/jpeg")))
+    r = client.post("/classify", content=body, headers=headers)
+    assert r.status_code == 400
+    assert r.json() == {"error": "The file is empty (0 bytes)."}

@@ -51,6 +51,7 @@ class _PartCollector(PartCallbacks):
         self.max_file_bytes = max_file_bytes
         self.batch = batch
         self._too_large = False
+        self._extra = False  # a batch part past max_files that may yet be an input left empty
         self.uploads: list[Upload] = []
         # The wanted part's data as views into the received chunks, joined once at the end: one
         # copy of the image instead of a growing bytearray's re-copies plus a final bytes() copy.
@@ -62,21 +63,27 @@ class _PartCollector(PartCallbacks):
         self._chunks = None
         self._meta = None
         self._too_large = False
+        self._extra = False
 
     def on_headers_finished(self) -> None:
         name, filename = self.disposition()
         if name not in self.fields:
             return
         if len(self.uploads) >= self.max_files:
-            if self.batch:
-                raise TooManyImages(f"Too many images: at most {self.max_files} per request.")
-            return  # a single-image endpoint uses the first one and ignores the rest
+            if not self.batch:
+                return  # a single-image endpoint uses the first one and ignores the rest
+            if filename != "":
+                raise TooManyImages(self._too_many_message())
+            self._extra = True  # refused in on_part_data if it has bytes (see _is_unselected)
+            return
         content_type = self.header(b"content-type")
         self._meta = (name, filename, content_type.decode("latin-1") if content_type else None)
         self._chunks = []
         self._size = 0
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._extra and end > start:
+            raise TooManyImages(self._too_many_message())
         if self._chunks is None:
             return
         self._size += end - start
@@ -95,7 +102,9 @@ class _PartCollector(PartCallbacks):
     def on_part_end(self) -> None:
         if self._chunks is not None and self._meta is not None:
             name, filename, content_type = self._meta
-            if self._too_large:
+            if _is_unselected(filename, self._size):
+                pass  # no file: the next part of a wanted field may still carry one
+            elif self._too_large:
                 error = PayloadTooLarge(self._too_large_message())
                 self.uploads.append(Upload(name, filename, content_type, b"", error))
             else:
@@ -104,6 +113,17 @@ class _PartCollector(PartCallbacks):
 
     def _too_large_message(self) -> str:
         return f"File too large: the limit is {self.max_file_bytes} bytes per image."
+
+    def _too_many_message(self) -> str:
+        return f"Too many images: at most {self.max_files} per request."
+
+
+def _is_unselected(filename: str | None, size: int) -> bool:
+    """A file input left empty: browsers still send it, as a part with an empty file name and no
+    bytes (HTML's form-data set construction). It is no file, not an empty one: it must neither
+    become a batch item nor hide a file chosen in the next input. A named empty file (``curl -F
+    file=@empty.jpg``) is still a file, answered with its own 400."""
+    return filename == "" and size == 0
 
 
 async def read_uploads(
