@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from capsight.cli_types import float_in, output_dir
-from capsight.errors import BadRequest
+from capsight.errors import BadRequest, CapsightError
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -111,7 +111,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from capsight.feedback.promote import compare, promote, promotion_record
+    from capsight.feedback.promote import compare, failure_reason, promote, promotion_record
     from capsight.training.commands import evaluation_samples
 
     comparison = None
@@ -133,9 +133,13 @@ def cmd_promote(args: argparse.Namespace) -> int:
     promoted = args.force or (comparison is not None and comparison.better)
     previous = None
     if promoted and not args.dry_run:
-        previous = promote(
-            args.candidate, args.target, promotion_record(args.candidate, args.target, comparison, data)
-        )
+        record = promotion_record(args.candidate, args.target, comparison, data)
+        try:
+            previous = promote(args.candidate, args.target, record)
+        except OSError as exc:
+            # Exit 1 says "not better, nothing changed" to a deploy script; a copy or rename the file
+            # system refused (main's line for an OSError is exit 1 too) must not read as that verdict.
+            raise CapsightError(f"{args.target} was not replaced: {failure_reason(exc)}") from exc
     if args.json:
         print(
             json.dumps(

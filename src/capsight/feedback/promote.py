@@ -144,6 +144,8 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
             raise BadRequest(f"{candidate} is not a model folder (model.onnx + model.json).")
         load_metadata(candidate)  # a broken candidate (the broken served folder itself) is refused
     target = target.resolve()
+    if not target.parent.is_dir():  # else mkdtemp's error names our staging folder, not this one
+        raise BadRequest(f"{target.parent} is not a folder: create it, or give --to a folder inside one.")
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.promote-", dir=target.parent))
     previous = target.with_name(f"{target.name}.previous")
     try:
@@ -164,6 +166,18 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
         return old
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def failure_reason(exc: OSError) -> str:
+    """One line for a copy or rename the file system refused. shutil.copytree gathers its failures
+    into one shutil.Error whose text is a list of tuples: the first failure is named instead."""
+    failures = exc.args[0] if isinstance(exc, shutil.Error) and exc.args else None
+    if isinstance(failures, list) and failures and len(failures[0]) == 3:
+        source, _, why = failures[0]
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        return f"cannot copy {source}: {why}{more}"
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 def _readable_model(folder: Path) -> bool:
