@@ -47,9 +47,15 @@ def test_answers_computed_per_request_are_not_stored_by_any_cache(make_client: A
 
 
 def test_files_keep_their_validators_and_own_caching(make_client: AppFactory) -> None:
+    """The page and its assets are revalidated on every use ("no-cache": a browser's own guess of
+    their freshness could pair a new page with an old script after an upgrade), and an unchanged
+    file answers 304 by its ETag; stored images, named by their hash, are immutable."""
     client = make_client(store=True)
-    page = client.get("/")
-    assert page.status_code == 200 and "etag" in page.headers and "cache-control" not in page.headers
+    for path in ("/", "/static/app.js", "/static/style.css"):
+        first = client.get(path)
+        assert first.status_code == 200 and first.headers["cache-control"] == "no-cache", path
+        again = client.get(path, headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304 and again.headers["cache-control"] == "no-cache", path
     data = jpeg("closed")
     assert client.post("/v1/classify", files={"file": ("a.jpg", data, "image/jpeg")}).status_code == 200
     flush_log(client)

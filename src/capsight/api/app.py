@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from capsight import __version__
 from capsight.api.body_budget import BodyBudgetMiddleware
@@ -29,7 +28,7 @@ from capsight.api.memory import return_large_buffers
 from capsight.api.metrics import Metrics
 from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from capsight.api.routes import admin, classify, feedback, health, jobs, models, ops, v2
-from capsight.api.routes.ops import STATIC_DIR
+from capsight.api.routes.ops import STATIC_DIR, RevalidatedStaticFiles
 from capsight.api.runtime import ServingRuntime
 from capsight.errors import CapsightError
 from capsight.inference.classifier import Classifier
@@ -148,7 +147,7 @@ def create_app(
     install_error_handlers(app)
     for module in (classify, models, health, v2, admin, jobs, feedback, ops):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
     # add_middleware wraps from the inside out: the size limit is innermost, the request context
     # outermost so that every answer (413, CORS preflight, 500) carries the request id and metrics.
