@@ -232,7 +232,10 @@ class RequestLog:
             shas = {sha for sha in session.scalars(stored.distinct()) if sha}
             n_classifications = _rowcount(session.execute(delete(c).where(c.request_id.in_(ids))))
             n_requests = _rowcount(session.execute(delete(RequestRow).where(RequestRow.request_id.in_(ids))))
-            used = select(c.image_sha256).where(c.image_sha256.in_(shas)).distinct()
+            # Only rows that stored the image keep it: a row logged with storage off (or spooled past
+            # the spool's image budget) names its hash without an image_ref, and counting it kept
+            # the photo past every retention, since no purge of that row ever looks at it again.
+            used = select(c.image_sha256).where(c.image_sha256.in_(shas), c.image_ref.is_not(None)).distinct()
             orphans = shas - (set(session.scalars(used)) if shas else set())
             if self.blobs is not None:
                 self._delete_images(orphans)
