@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import textwrap
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -130,3 +133,32 @@ def test_a_named_empty_file_is_still_the_empty_file_error(client: TestClient) ->
     r = client.post("/classify", content=body, headers=headers)
     assert r.status_code == 400
     assert r.json() == {"error": "The file is empty (0 bytes)."}
+
+
+# -- V2 (Open Inference Protocol) -------------------------------------------------------------------
+
+INFER = "/v2/models/bottle-status/infer"
+
+
+def _v2(*elements: str) -> dict[str, object]:
+    tensor = {"name": "image", "shape": [len(elements)], "datatype": "BYTES", "data": list(elements)}
+    return {"inputs": [tensor]}
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_v2_accepts_base64_wrapped_in_lines(client: TestClient, newline: str) -> None:
+    """GNU ``base64`` (76 columns), ``openssl base64`` (64) and MIME encoders wrap their output; a
+    script that puts it in the JSON (``jq --arg``) sends line breaks inside the string."""
+    wrapped = newline.join(textwrap.wrap(base64.b64encode(jpeg("opened")).decode(), 76)) + newline
+    r = client.post(INFER, json=_v2(wrapped))
+    assert r.status_code == 200, r.text
+    assert r.json()["outputs"][1]["data"] == ["opened"]
+    r = client.post(INFER, json=_v2("data:image/jpeg;base64," + wrapped))
+    assert r.status_code == 200, r.text
+
+
+def test_v2_base64_with_other_characters_is_still_refused(client: TestClient) -> None:
+    text = base64.b64encode(jpeg("opened")).decode()
+    r = client.post(INFER, json=_v2(text[:100] + "!" + text[100:]))
+    assert r.status_code == 400
+    assert r.json() == {"error": "Input 'image' element 0 is not valid base64."}

@@ -332,6 +332,8 @@ def _decode_base64(name: str, elements: list[Any], max_images: int, max_bytes: i
             text = element.split(",", 1)[1]
         else:
             text = element
+        if "\n" in text:  # wrapped in lines (GNU base64, openssl, MIME encoders): the breaks are no data
+            text = text.replace("\r", "").replace("\n", "")
         if len(text) * 3 // 4 > max_bytes + 3:
             raise PayloadTooLarge(f"Input '{name}' element {i} is over the {max_bytes}-byte limit.")
         try:
