@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
@@ -42,6 +42,15 @@ class FeedbackIn(BaseModel):
     index: int = Field(0, ge=0, le=10_000, description="The image's place in a batch request; 0 otherwise.")
     label: str = Field(min_length=1, max_length=200, description="The label the image should have had.")
     note: str | None = Field(None, max_length=2000, description="Free text for whoever reviews it.")
+
+    @field_validator("note")
+    @classmethod
+    def _no_nul(cls, note: str | None) -> str | None:
+        # PostgreSQL cannot store NUL in text: the insert failed and was answered 503 "retry shortly",
+        # which a client retried for ever, while SQLite stored it. Malformed text, said so at once.
+        if note is not None and "\0" in note:
+            raise ValueError("must not contain NUL characters (U+0000)")
+        return note
 
 
 class FeedbackOut(BaseModel):
