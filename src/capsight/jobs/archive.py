@@ -95,12 +95,18 @@ def _skip_reason(info: zipfile.ZipInfo, rel: str | None, limits: ZipLimits) -> s
     return None
 
 
+# What zipfile raises for headers it cannot read, besides BadZipFile: NotImplementedError for a
+# "version needed to extract" above 6.3 or an unsupported method, UnicodeDecodeError (a ValueError)
+# for a name flagged UTF-8 that is not. Uncaught, they were a 500, or failed the whole job.
+_UNREADABLE = (zipfile.BadZipFile, NotImplementedError, ValueError, OSError)
+
+
 def _sniffs_as_image(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     """An image without an image suffix is still an image; reading 16 bytes inflates almost nothing."""
     try:
         with zf.open(info) as fh:
             return detect_format(fh.read(16)) is not None
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError):
+    except (*_UNREADABLE, zlib.error, EOFError, RuntimeError):
         return False
 
 
@@ -146,7 +152,7 @@ def inspect_zip(path: Path, limits: ZipLimits) -> ZipPlan:
         raise PayloadTooLarge(f"The zip has {declared} entries; the limit is {limits.max_entries}.")
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _UNREADABLE as exc:
         raise BadRequest("The upload is not a readable zip archive.") from exc
     with zf:
         infos = zf.infolist()
@@ -227,6 +233,7 @@ def extract(archive: Path, plan: ZipPlan, dest: Path, cancel: threading.Event | 
                 EOFError,
                 NotImplementedError,
                 RuntimeError,
+                ValueError,
             ) as exc:
                 result.broken.append((rel, f"CorruptArchiveMember: {exc}"))
                 continue
