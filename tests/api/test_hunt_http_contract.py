@@ -8,7 +8,8 @@ import textwrap
 import pytest
 from fastapi.testclient import TestClient
 
-from api.helpers import AppFactory, jpeg
+from api.helpers import AppFactory, SlowWarmupClassifier, jpeg, wait_ready
+from capsight.inference import OnnxClassifier
 
 LIMIT = 20_000
 
@@ -162,3 +163,32 @@ def test_v2_base64_with_other_characters_is_still_refused(client: TestClient) ->
     r = client.post(INFER, json=_v2(text[:100] + "!" + text[100:]))
     assert r.status_code == 400
     assert r.json() == {"error": "Input 'image' element 0 is not valid base64."}
+
+
+@pytest.mark.parametrize("path", ["/v2/health/live", "/v2/health/ready", "/v2/models/bottle-status/ready"])
+def test_v2_probes_answer_head_like_the_health_probes(client: TestClient, path: str) -> None:
+    """Uptime checkers and load balancers that probe with HEAD (as /health/* already allows)."""
+    r = client.head(path)
+    assert r.status_code == 200
+    assert r.content == b""
+
+
+@pytest.mark.parametrize("path", ["/v2/health/ready", "/v2/models/bottle-status/ready"])
+def test_v2_readiness_head_is_503_until_the_model_is_ready(
+    make_client: AppFactory, onnx_classifier: OnnxClassifier, path: str
+) -> None:
+    slow = SlowWarmupClassifier(onnx_classifier)
+    client = make_client(classifier=slow, ready=False)
+    try:
+        r = client.head(path)
+        assert r.status_code == 503
+        assert "retry-after" in r.headers
+        assert client.head("/v2/health/live").status_code == 200
+    finally:
+        slow.release.set()
+    wait_ready(client)
+    assert client.head(path).status_code == 200
+
+
+def test_v2_model_ready_head_for_an_unknown_model_is_404(client: TestClient) -> None:
+    assert client.head("/v2/models/nope/ready").status_code == 404
