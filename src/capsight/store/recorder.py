@@ -170,6 +170,10 @@ class DatabaseRecorder:
         """One round: maybe recover, write (or spool) one batch, maybe purge. True = stop now."""
         if self._degraded and time.monotonic() >= self._next_retry:
             self._recover()
+        elif not self._degraded and self.spool.pending:
+            # Spooled by submit while healthy (the in-memory queue was full): replayed now, or it
+            # waited in the spool for the next outage or restart, and flush() never returned True.
+            self._recover()
         wait = 0.2 if not self._degraded else min(0.2, max(0.0, self._next_retry - time.monotonic()))
         items = self._take(wait, limit=self.config.batch_size, linger=self.config.linger_s)
         if items:
@@ -218,6 +222,7 @@ class DatabaseRecorder:
     def _recover(self) -> None:
         """Migrate if needed, then replay the spool; leaves degraded mode only when all of it is in."""
         replayed = 0
+        was_degraded = self._degraded
         try:
             for path in self.spool.claim():
                 count = 0
@@ -235,8 +240,10 @@ class DatabaseRecorder:
             logger.exception("request log: cannot read the spool in %s", self.spool.directory)
             self._schedule_retry()
             return
-        if self._outage_logged or replayed:
+        if self._outage_logged or (replayed and was_degraded):
             logger.warning("request log: backends reachable again; replayed %d spooled records", replayed)
+        elif replayed:
+            logger.info("request log: wrote %d records spooled while the queue was full", replayed)
         self._degraded = False
         self._outage_logged = False
         self._backoff = self.config.retry_initial_s
