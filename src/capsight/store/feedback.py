@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from capsight.store.database import Database, load_sqlalchemy
+from capsight.store.database import Database, load_sqlalchemy, storable_text
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,18 @@ class FeedbackStore:
         load_sqlalchemy()
         from capsight.store.models import FeedbackRow
 
+        # Client text: a NUL in it is stored as U+FFFD (PostgreSQL refuses NUL, and the route took
+        # the refusal for an outage: 503, 'retry shortly', for ever); the request log does the same,
+        # so a client id with one still matches its requests.
         with self.db.session() as session, session.begin():
             row = FeedbackRow(
-                request_id=entry.request_id,
+                request_id=storable_text(entry.request_id),
                 item_index=entry.item_index,
-                client_id=entry.client_id,
+                client_id=storable_text(entry.client_id),
                 any_client=entry.any_client,
-                model_name=entry.model_name,
-                label=entry.label,
-                note=entry.note,
+                model_name=storable_text(entry.model_name),
+                label=storable_text(entry.label),
+                note=storable_text(entry.note) if entry.note is not None else None,
             )
             session.add(row)
             session.flush()
