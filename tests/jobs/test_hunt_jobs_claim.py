@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from capsight.jobs.store import JobStore
-from capsight.jobs.values import JobSpec, SourceKind, new_job_id
+from capsight.jobs.values import JobSpec, Progress, SourceKind, new_job_id
 from capsight.store.database import Database
 
 NODE = "host:/data/jobs"
@@ -33,3 +33,31 @@ def test_a_backlog_of_another_replicas_zip_jobs_does_not_hide_this_replicas_jobs
     assert {first.id, second.id} == {mine, anywhere}
     assert store.claim_next("me", NODE) is None
     assert store.count_queued() == 60  # the other replica's jobs are still waiting for it
+
+
+def test_a_cancel_that_reaches_a_job_as_its_server_stops_ends_it(database: Database) -> None:
+    """A cancel between the worker's last look and its release (a graceful shutdown) found the job
+    running: it was only flagged, and ``release`` put it back in the queue. The client had been told
+    202 "then cancelled", but the job waited there, counted against max_queued_jobs, until a worker
+    of its node came back to claim it (a zip job of a replica never restarted: failed, "upload the
+    zip again"), and its webhook waited as long."""
+    store = JobStore(database)
+    job_id = _create(store, NODE, "zip")
+    assert store.claim_next("stopping", NODE) is not None
+    job, ended = store.request_cancel(job_id)
+    assert not ended and job is not None and job.state == "running" and job.cancel_requested
+    released = store.release(job_id, "stopping", Progress(2, 5, 0))
+    assert released is not None and released.state == "cancelled" and released.finished_at is not None
+    assert released.done == 2
+    stored = store.get(job_id)
+    assert stored is not None and stored.state == "cancelled"
+    assert store.count_queued() == 0 and store.claim_next("me", NODE) is None
+
+
+def test_a_release_without_a_cancel_still_requeues(database: Database) -> None:
+    store = JobStore(database)
+    job_id = _create(store, NODE, "zip")
+    assert store.claim_next("stopping", NODE) is not None
+    released = store.release(job_id, "stopping", Progress(2, 5, 0))
+    assert released is not None and released.state == "queued" and released.runner is None
+    assert released.finished_at is None

@@ -311,8 +311,11 @@ class JobManager:
                     final = self.store.finish(job.id, self.runner, CANCELLED, outcome.progress)
                 else:
                     self._publish_before_release(job)
-                    self.store.release(job.id, self.runner, outcome.progress)
-                    logger.info("job %s interrupted; back in the queue", job.id)
+                    released = self.store.release(job.id, self.runner, outcome.progress)
+                    if released is not None and released.state == CANCELLED:
+                        final = released  # a cancel came in meanwhile: it ends here
+                    else:
+                        logger.info("job %s interrupted; back in the queue", job.id)
         except CapsightError as exc:
             self._publish(job)  # what it classified before failing
             final = self._fail(job, exc.message)

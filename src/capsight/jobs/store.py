@@ -244,18 +244,27 @@ class JobStore:
             row.state, row.error, row.finished_at, row.updated_at = state, error, now, now
             return _info(row)
 
-    def release(self, job_id: str, runner: str, progress: Progress | None = None) -> bool:
-        """Put a running job back in the queue (this server is shutting down); it resumes later."""
+    def release(self, job_id: str, runner: str, progress: Progress | None = None) -> JobInfo | None:
+        """Put a running job back in the queue (this server is shutting down); it resumes later.
+
+        A job whose cancel was requested ends ``cancelled`` instead: the cancel came after the
+        worker's last look, found the job running and only flagged it, and the client was told it
+        would end; back in the queue it waited for a worker of its node. None when the job was no
+        longer ours."""
         load_sqlalchemy()
         from capsight.store.models import Job, utcnow
 
         with self.db.session() as session, session.begin():
             row = session.get(Job, job_id, with_for_update=True)
             if row is None or row.state != RUNNING or row.runner != runner:
-                return False
+                return None
             _apply(row, progress)
-            row.state, row.runner, row.updated_at = QUEUED, None, utcnow()
-            return True
+            now = utcnow()
+            if row.cancel_requested:
+                row.state, row.finished_at, row.updated_at = CANCELLED, now, now
+            else:
+                row.state, row.runner, row.updated_at = QUEUED, None, now
+            return _info(row)
 
     def recover(self, is_abandoned: Callable[[JobInfo], bool]) -> list[str]:
         """Re-queue running jobs whose runner is gone, as judged by ``is_abandoned(job)``."""
