@@ -39,7 +39,7 @@ from capsight.jobs.manager import JobManager
 from capsight.jobs.render import job_document
 from capsight.jobs.results import FORMATS, render, results_for
 from capsight.jobs.schemas import JobCreate, JobListOut, JobOut
-from capsight.jobs.values import FINISHED, STATES, SUCCEEDED, JobInfo, is_job_id, new_job_id
+from capsight.jobs.values import FAILED, FINISHED, STATES, SUCCEEDED, JobInfo, is_job_id, new_job_id
 from capsight.store.database import call_with_deadline
 from capsight.store.protocols import Principal
 
@@ -255,5 +255,7 @@ async def cancel_job(job_id: str, request: Request, principal: ClassifyAccess) -
         raise Conflict(f"Job {job_id} has already {job.state}.")
     updated = await _db(manager.cancel, job.id)
     assert updated is not None
+    if updated.state in (SUCCEEDED, FAILED):  # it ended between the read above and the cancel
+        raise Conflict(f"Job {job_id} has already {updated.state}.")
     status = 200 if updated.state in FINISHED else 202
     return JSONResponse(job_document(updated, base_url(request)), status_code=status)
