@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="write the images clients gave feedback on into OUT/<label>/ (a training folder)",
         description="Matches each feedback to its logged answer (same client, unless sent with an admin key "
         "or with auth off), takes the stored image and writes it under the label the client gave; the "
-        "newest feedback on an image wins. OUT may be an existing training folder. Needs the request log "
+        "newest feedback on an image wins (an admin's over a client's, whatever came later). OUT may be an "
+        "existing training folder. Needs the request log "
         "with stored images (the defaults); reads CAPSIGHT_* settings for the database and image store.",
     )
     export.add_argument("--out", type=output_dir, required=True, help="folder to write (created if missing)")
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "(or ties it with a higher macro F1) and no class loses more than --max-recall-drop of its recall. "
         "The replaced model is kept as MODEL_DIR.previous; servers serve the new one after a reload "
         "(POST /v1/models/reload, or SIGHUP to the server process). "
-        "Exit 0: promoted, 1: not better (nothing changed).",
+        "Exit 0: promoted, 1: not better (nothing changed), 2: an error (one line says which).",
     )
     promote.add_argument("candidate", type=Path, metavar="CANDIDATE", help="the new model folder")
     promote.add_argument(
@@ -101,7 +102,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     skipped = [
         (summary.unmatched, "not matched to a logged answer of the same client (not logged yet, or purged)"),
         (summary.not_stored, "logged without its image (CAPSIGHT_STORE_IMAGES off, or purged)"),
-        (summary.conflicts, "given another label by earlier feedback (the newest was kept)"),
+        (summary.conflicts, "given another label by earlier feedback (the newest, or an admin's, was kept)"),
         (summary.failed, "on an upload that got no answer (not an image, or over a limit)"),
     ]
     for count, reason in skipped:

@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     upgrade = db_sub.add_parser("upgrade", help="apply database migrations (also done at start-up)")
     upgrade.add_argument("--revision", default="head")
     upgrade.set_defaults(handler=db_upgrade)
-    purge = db_sub.add_parser("purge", help="delete request-log rows and images older than N days")
+    purge = db_sub.add_parser("purge", help="delete request-log rows, images and feedback older than N days")
     purge.add_argument(
         "--older-than-days",
         type=float_in(0.0, 36500.0, low_open=True),
@@ -159,7 +159,10 @@ def db_purge(args: argparse.Namespace) -> int:
     days = args.older_than_days if args.older_than_days is not None else settings.retention_days
     if not days or days <= 0:
         raise BadRequest("give --older-than-days N (N > 0) or set CAPSIGHT_RETENTION_DAYS")
-    blobs = open_blob_store(settings.resolved_storage_url(), s3_endpoint_url=settings.s3_endpoint_url)
+    try:
+        blobs = open_blob_store(settings.resolved_storage_url(), s3_endpoint_url=settings.s3_endpoint_url)
+    except ValueError as exc:  # s3:// without a bucket: a traceback told the operator nothing more
+        raise BadRequest(f"CAPSIGHT_STORAGE_URL: {exc}; use a folder or s3://bucket[/prefix]") from exc
     with _database(settings.resolved_database_url()) as db:
         result = RequestLog(db, blobs).purge_older_than(days)
     print(
