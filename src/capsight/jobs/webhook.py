@@ -60,14 +60,18 @@ def verify_signature(
     tolerance_s: float = 300,
     now: float | None = None,
 ) -> bool:
-    """What a receiver does: constant-time compare, and refuse stale (replayed) messages."""
-    try:
-        age = (time.time() if now is None else now) - int(timestamp)
-    except ValueError:
+    """What a receiver does: constant-time compare, and refuse stale (replayed) messages.
+
+    Both headers come from whoever calls the receiver, so any text is a plain False: ``int()`` also
+    reads non-ASCII digits (which cannot be signed as ASCII), and ``compare_digest`` raises on a
+    ``str`` with non-ASCII characters; compared as bytes, such a header is simply not equal."""
+    if not (timestamp.isascii() and timestamp.strip().lstrip("+-").isdigit()):
         return False
+    age = (time.time() if now is None else now) - int(timestamp)
     if abs(age) > tolerance_s:
         return False
-    return hmac.compare_digest(signature(secret, timestamp, body), header)
+    expected = signature(secret, timestamp, body).encode("ascii")
+    return hmac.compare_digest(expected, header.encode("utf-8", "surrogateescape"))
 
 
 @dataclass(frozen=True)
