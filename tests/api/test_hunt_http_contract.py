@@ -192,3 +192,38 @@ def test_v2_readiness_head_is_503_until_the_model_is_ready(
 
 def test_v2_model_ready_head_for_an_unknown_model_is_404(client: TestClient) -> None:
     assert client.head("/v2/models/nope/ready").status_code == 404
+
+
+# -- raw bodies under another Content-Type ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [{"content-type": "application/x-www-form-urlencoded"}, {}])
+@pytest.mark.parametrize("path", ["/classify", "/v1/classify"])
+def test_curl_data_binary_without_a_content_type_is_classified(
+    client: TestClient, path: str, headers: dict[str, str]
+) -> None:
+    """``curl --data-binary @photo.jpg URL`` labels the body application/x-www-form-urlencoded; other
+    clients send none. An image is known by its bytes (as the file name is ignored), not its label."""
+    r = client.post(path, content=jpeg("opened"), headers=headers)
+    assert r.status_code == 200, r.text
+    assert (r.json().get("bottle_status") or r.json().get("label")) == "opened"
+
+
+def test_curl_data_binary_into_the_batch_is_one_image(client: TestClient) -> None:
+    r = client.post("/v1/classify/batch", content=jpeg("closed"))
+    assert r.status_code == 200, r.text
+    assert [item["label"] for item in r.json()["results"]] == ["closed"]
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [(b'{"file": "aGVsbG8="}', "application/json"), (b"file=photo.jpg", "application/x-www-form-urlencoded")],
+)
+def test_a_body_that_is_not_an_image_says_how_to_send_one(
+    client: TestClient, content: bytes, content_type: str
+) -> None:
+    r = client.post("/classify", content=content, headers={"content-type": content_type})
+    assert r.status_code == 400
+    message = r.json()["error"]
+    assert message.startswith("No file uploaded: send the image as multipart field 'file' (or 'image')")
+    assert "Content-Type image/*" in message and content_type in message

@@ -7,7 +7,8 @@ per-file limit and the image count while the bytes arrive, and ignores parts we 
 without storing them.
 
 A raw body (``Content-Type: image/*`` or ``application/octet-stream``) is accepted as one image
-too, for ``curl --data-binary``.
+too, for ``curl --data-binary``; so is a raw body under another or no Content-Type whose bytes are
+an image (curl's default label is application/x-www-form-urlencoded).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from dataclasses import dataclass
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
+from capsight.api.logtext import loggable
 from capsight.api.multipart import PartCallbacks, feed_multipart
 from capsight.errors import CapsightError, MissingFile, PayloadTooLarge, TooManyImages
+from capsight.imaging.decode import detect_format
 
 SINGLE_FIELDS = frozenset({"file", "image"})
 BATCH_FIELDS = frozenset({"files", "files[]", "file", "image"})
@@ -149,10 +152,24 @@ async def read_uploads(
     elif ctype.startswith(b"image/") or ctype == b"application/octet-stream":
         uploads = [Upload("body", None, ctype.decode("latin-1"), await _read_raw(request, max_file_bytes))]
     else:
-        uploads = []
+        # ``curl --data-binary @photo.jpg`` labels the body application/x-www-form-urlencoded, and
+        # some clients send no Content-Type: an image is known by its bytes, as everywhere else.
+        body = await _read_raw(request, max_file_bytes)
+        if detect_format(body) is None:
+            raise MissingFile(_missing_file_message(content_type))
+        uploads = [Upload("body", None, None, body)]
     if not uploads:
         raise MissingFile()
     return uploads
+
+
+def _missing_file_message(content_type: str) -> str:
+    """What to send instead, naming what was sent (a JSON or form body is the usual mistake)."""
+    sent = f"Content-Type '{loggable(content_type)}'" if content_type else "no Content-Type"
+    return (
+        f"{MissingFile.default_message[:-1]}, or as the raw body with Content-Type image/* "
+        f"(this request has {sent})."
+    )
 
 
 async def _read_raw(request: Request, max_bytes: int) -> bytes:
