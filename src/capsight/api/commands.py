@@ -190,7 +190,7 @@ def run_classify(args: argparse.Namespace) -> int:
 def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: int) -> list[dict[str, Any]]:
     """One answer per file, in order: its label and probabilities, or why it has none. The decoded
     images live only as long as this call."""
-    from capsight.imaging.decode import decode_image
+    from capsight.imaging.decode import decode_image, read_image_stream
     from capsight.imaging.preprocess import preprocess_batch
     from capsight.inference.classifier import to_predictions
 
@@ -201,15 +201,15 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
         outcome: dict[str, Any] = {"path": str(path)}
         outcomes.append(outcome)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as fh:
+                data = read_image_stream(fh)  # a video is refused from its first bytes, not read whole
+            decoded = decode_image(data, min_side=spec.decode_hint(), max_pixels=max_pixels)
         except FileNotFoundError:
             outcome["error"] = "no such file"
             continue
         except OSError as exc:
             outcome["error"] = f"cannot read: {exc.strerror or exc}"
             continue
-        try:
-            decoded = decode_image(data, min_side=spec.decode_hint(), max_pixels=max_pixels)
         except CapsightError as exc:
             outcome["error"] = exc.message
             continue

@@ -21,6 +21,7 @@ from typing import Any
 
 from capsight.errors import BadRequest
 from capsight.imaging import IMAGE_SUFFIXES, detect_format
+from capsight.imaging.decode import read_image_stream
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +71,17 @@ class ObjectReader:
             return self._client
 
     def read(self, key: str) -> bytes:
+        """The image's bytes; InvalidImage from the first bytes of a file that is no image (a video
+        beside the photos is not read whole to be refused)."""
         if is_s3(key):
             bucket, name = split_s3(key)
             body = self.s3_client().get_object(Bucket=bucket, Key=name)["Body"]
-            return bytes(body.read())
+            try:
+                return bytes(read_image_stream(body))
+            finally:
+                body.close()  # a refused object's unread rest is not downloaded
         with open(key, "rb") as fh:
-            return fh.read()
+            return read_image_stream(fh)
 
     def copy_to(self, key: str, dest: Path) -> None:
         """Copy the object to dest atomically (temp file + rename), so a kill never leaves half a file."""

@@ -22,6 +22,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
@@ -348,6 +349,25 @@ def _apply_exif_orientation(image: Image.Image) -> bool:
     except Exception:
         logger.debug("ignoring unreadable EXIF orientation", exc_info=True)
     return image.size != before  # a square image "swaps" invisibly, which changes nothing
+
+
+# Leading bytes enough for detect_format: an ISO media file lists its brands in a box of <= 4096.
+SNIFF_BYTES = 4096
+
+
+def read_image_stream(stream: IO[bytes]) -> bytes:
+    """All of ``stream``, or InvalidImage from its first bytes when they name no image format.
+
+    Why: folders of photos hold videos too (a phone's .MOV of gigabytes); read whole only to be
+    refused, each took its size in memory, once per worker. An empty stream is returned as it is
+    (decode_image names it EmptyFile)."""
+    head = stream.read(SNIFF_BYTES)
+    if head and detect_format(head) is None:
+        raise InvalidImage()
+    if stream.seekable():  # one buffer of the file's size, not head + rest joined into a third
+        stream.seek(0)
+        return stream.read()
+    return head + stream.read()
 
 
 def decode_file(path: str, **kwargs: int | None) -> DecodedImage:
