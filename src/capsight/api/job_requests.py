@@ -54,6 +54,9 @@ def check_queue(manager: JobManager) -> None:
 
 
 def _check_webhook(manager: JobManager, url: str | None) -> str | None:
+    """The URL to store, stripped: the allowlist checks it stripped, and httpx would read one with a
+    leading space as a relative URL (every delivery failed) and a trailing one as part of the path."""
+    url = (url or "").strip()
     if not url:
         return None
     if len(url) > MAX_WEBHOOK_URL:
