@@ -207,6 +207,9 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
         except FileNotFoundError:
             outcome["error"] = "no such file"
             continue
+        except IsADirectoryError:
+            outcome["error"] = f"is a folder: classify a folder with capsight batch {path} --out DIR"
+            continue
         except OSError as exc:
             outcome["error"] = f"cannot read: {exc.strerror or exc}"
             continue
