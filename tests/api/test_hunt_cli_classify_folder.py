@@ -28,3 +28,12 @@ def test_a_folder_points_to_capsight_batch(
     )
     assert main(["classify", "--json", str(photos), "--model", str(colour_model_dir)]) == 1
     assert json.loads(capsys.readouterr().out)[0]["error"].startswith("is a folder: ")
+
+
+def test_the_suggested_command_quotes_the_folder(
+    colour_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photos = tmp_path / "my photos"
+    photos.mkdir()
+    assert main(["classify", str(photos), "--model", str(colour_model_dir)]) == 1
+    assert f"capsight batch '{photos}' --out DIR" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -208,7 +209,9 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
             outcome["error"] = "no such file"
             continue
         except IsADirectoryError:
-            outcome["error"] = f"is a folder: classify a folder with capsight batch {path} --out DIR"
+            outcome["error"] = (
+                f"is a folder: classify a folder with capsight batch {shlex.quote(str(path))} --out DIR"
+            )
             continue
         except OSError as exc:
             outcome["error"] = f"cannot read: {exc.strerror or exc}"
