@@ -132,11 +132,13 @@ def keys_revoke(args: argparse.Namespace) -> int:
 
 
 def db_upgrade(args: argparse.Namespace) -> int:
-    from alembic.util import CommandError
-
     from capsight.errors import BadRequest
 
     with _database() as db:
+        # Imported here, once _database has quietened Alembic: its first import announces each of
+        # its plugins at INFO, seven lines around the one this command prints.
+        from alembic.util import CommandError
+
         try:
             db.migrate(args.revision)
         except CommandError as exc:  # an unknown revision, most often
