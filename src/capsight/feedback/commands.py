@@ -83,6 +83,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     from capsight.store.feedback import FeedbackStore
 
     settings = Settings()
+    _require_sqlite_file(settings.resolved_database_url())
     blobs = open_blob_store(settings.resolved_storage_url(), s3_endpoint_url=settings.s3_endpoint_url)
     since = datetime.now(UTC) - timedelta(days=args.since_days) if args.since_days else None
     with database_from_settings(settings) as db:
@@ -109,6 +110,27 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
         if count:
             print(f"  {count} feedback {reason}")
     return 0
+
+
+def _require_sqlite_file(url: str) -> None:
+    """Export reads the server's request log. Opening a SQLite file that is not there creates an
+    empty one: run from another working directory (the default CAPSIGHT_DATA_DIR, ``var``, is
+    relative) or with a mistyped setting, the export said "exported 0 images" and left a new
+    database behind, as if the feedback were lost."""
+    from capsight.store.database import load_sqlalchemy
+
+    load_sqlalchemy()
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database).resolve()
+    if not path.is_file():
+        raise BadRequest(
+            f"No request log at {path}: run this where the server runs, or set CAPSIGHT_DATA_DIR "
+            "(or CAPSIGHT_DATABASE_URL) to what the server uses."
+        )
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
