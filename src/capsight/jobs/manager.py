@@ -39,7 +39,7 @@ from capsight.jobs.diskfull import MESSAGE as DISK_FULL
 from capsight.jobs.diskfull import is_disk_full
 from capsight.jobs.downloads import DownloadLimits
 from capsight.jobs.layout import JobPaths
-from capsight.jobs.pipeline import JobEnv, run_job
+from capsight.jobs.pipeline import JobEnv, RunOutcome, run_job
 from capsight.jobs.polite import PoliteClassifier
 from capsight.jobs.results import load_results
 from capsight.jobs.shared import SharedJobData
@@ -95,6 +95,7 @@ class JobManager:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._cancels: dict[str, threading.Event] = {}
+        self._unrecorded: set[str] = set()  # jobs whose run ended here without the end recorded
         self._lock = threading.Lock()
         self._bootstrapped = False
         self._last_recover = 0.0
@@ -249,6 +250,9 @@ class JobManager:
             return True
         host, _, rest = job.runner.partition(":")
         pid_text, _, _ = rest.partition(":")
+        if job.runner == self.runner:
+            with self._lock:
+                return job.id in self._unrecorded  # its run ended here; its end never reached the database
         if job.runner in _LIVE_RUNNERS:
             return False
         if host == self.host and pid_text.isdigit():
@@ -274,6 +278,8 @@ class JobManager:
         )
 
     def _execute(self, job: JobInfo, classifier: Classifier) -> None:
+        with self._lock:
+            self._unrecorded.discard(job.id)  # re-queued and claimed again: a run of its own now
         cancel = threading.Event()
         if job.cancel_requested:
             cancel.set()
@@ -298,42 +304,34 @@ class JobManager:
 
         logger.info("job %s (%s) started by %s", job.id, job.spec.kind, self.runner)
         self._withdraw(job)
-        final: JobInfo | None = None
+        outcome: RunOutcome | str  # how the run ended, or why it failed
         try:
             outcome = run_job(job, self.paths(job.id), self._env(classifier), cancel, beat)
-            if outcome.complete:
-                self._publish(job)
-                final = self.store.finish(job.id, self.runner, SUCCEEDED, outcome.progress)
-            else:
-                current = self.store.get(job.id)
-                if current is not None and current.cancel_requested:
-                    self._publish(job)
-                    final = self.store.finish(job.id, self.runner, CANCELLED, outcome.progress)
-                else:
-                    self._publish_before_release(job)
-                    released = self.store.release(job.id, self.runner, outcome.progress)
-                    if released is not None and released.state == CANCELLED:
-                        final = released  # a cancel came in meanwhile: it ends here
-                    else:
-                        logger.info("job %s interrupted; back in the queue", job.id)
         except CapsightError as exc:
-            self._publish(job)  # what it classified before failing
-            final = self._fail(job, exc.message)
+            outcome = exc.message
         except Exception as exc:
             logger.exception("job %s failed", job.id)
-            self._publish(job)
             # A full disk (a download, a results write) is said as such, not as a bug of the server.
             # Otherwise the client reads the kind of fault only: the text of an unexpected error names
             # server paths, or a database's address, SQL and parameters; the log above has it whole.
-            message = (
+            outcome = (
                 DISK_FULL
                 if is_disk_full(exc)
                 else f"Internal error ({type(exc).__name__}); the server's log has the details."
             )
-            final = self._fail(job, message)
         finally:
             with self._lock:
                 self._cancels.pop(job.id, None)
+        try:
+            final = self._record_end(job, outcome)
+        except Exception:
+            # The database failed as the run ended. Neither "failed" (the run may have classified
+            # every image) nor "running" for ever (no other process takes back a job of a live
+            # runner): the next recovery puts it back in the queue, and it resumes from its rows.
+            logger.exception("job %s: could not record the end of its run; it will be re-queued", job.id)
+            with self._lock:
+                self._unrecorded.add(job.id)
+            return
         if final is not None:
             retention.discard_inputs(self.paths(job.id))  # it never runs again; the results stay
             logger.info(
@@ -342,12 +340,25 @@ class JobManager:
             if final.webhook_url:
                 self.webhooks.submit(final.id)
 
-    def _fail(self, job: JobInfo, message: str) -> JobInfo | None:
-        try:
-            return self.store.finish(job.id, self.runner, FAILED, error=message)
-        except Exception:
-            logger.exception("job %s: could not record its failure", job.id)
-            return None
+    def _record_end(self, job: JobInfo, outcome: RunOutcome | str) -> JobInfo | None:
+        """Publish the rows and record how the run ended; the job when it ended, None when it went
+        back to the queue (or was no longer ours)."""
+        if isinstance(outcome, str):
+            self._publish(job)  # what it classified before failing
+            return self.store.finish(job.id, self.runner, FAILED, error=outcome)
+        if outcome.complete:
+            self._publish(job)
+            return self.store.finish(job.id, self.runner, SUCCEEDED, outcome.progress)
+        current = self.store.get(job.id)
+        if current is not None and current.cancel_requested:
+            self._publish(job)
+            return self.store.finish(job.id, self.runner, CANCELLED, outcome.progress)
+        self._publish_before_release(job)
+        released = self.store.release(job.id, self.runner, outcome.progress)
+        if released is not None and released.state == CANCELLED:
+            return released  # a cancel came in meanwhile: it ends here
+        logger.info("job %s interrupted; back in the queue", job.id)
+        return None
 
 
 def zip_limits(settings: Settings) -> ZipLimits:
