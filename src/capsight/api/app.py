@@ -23,6 +23,7 @@ from capsight.api.body_timeout import BodyTimeoutMiddleware
 from capsight.api.cors import add_cors
 from capsight.api.docs import install_docs
 from capsight.api.errors import install_error_handlers
+from capsight.api.head import HeadAsGetMiddleware
 from capsight.api.headers import SecurityHeadersMiddleware
 from capsight.api.memory import return_large_buffers
 from capsight.api.metrics import Metrics
@@ -171,6 +172,7 @@ def create_app(
     )
     if settings.cors_origins:
         add_cors(app, settings.cors_origins)
+    app.add_middleware(HeadAsGetMiddleware)  # inside the request context: metrics see HEAD
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeadersMiddleware)  # outside everything: even a last-resort 500 has them
     return app

@@ -7,7 +7,7 @@ served at full speed. Kubernetes restarts on the first and routes traffic on the
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from capsight.api.routes.common import CLASSIFY_ERRORS
 from capsight.api.runtime import get_runtime
@@ -30,15 +30,3 @@ async def live() -> JSONResponse:
 async def ready(request: Request) -> JSONResponse:
     meta = get_runtime(request).metadata  # ModelNotReady -> 503 with Retry-After
     return JSONResponse({"status": "ready", "model": meta.name, "version": meta.version})
-
-
-# HEAD: some load balancers and uptime checkers probe with it. The same status, no body.
-@router.head("/health/live", include_in_schema=False)
-async def live_head() -> Response:
-    return Response()
-
-
-@router.head("/health/ready", include_in_schema=False)
-async def ready_head(request: Request) -> Response:
-    get_runtime(request).service()  # raises ModelNotReady (503) until ready
-    return Response()

@@ -49,8 +49,7 @@ async def metrics(request: Request) -> Response:
 _PAGE_FILES = RevalidatedStaticFiles(directory=STATIC_DIR, check_dir=False)
 
 
-# HEAD too: uptime checkers and link checkers probe the page with it (it answered 405).
-@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+@router.get("/", include_in_schema=False)  # HEAD too, like every GET route: see api/head.py
 async def index(request: Request) -> Response:
     """The page, through the same file server as its assets: a browser revalidating it with its
     ETag gets 304 (a plain file answer sent the whole page every time)."""

@@ -33,7 +33,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from capsight import __version__
@@ -117,30 +117,15 @@ async def server_metadata() -> JSONResponse:
     return JSONResponse({"name": "capsight", "version": __version__, "extensions": EXTENSIONS})
 
 
-# The probes also answer HEAD (same status, no body), as /health/* do: uptime checkers and load
-# balancers that probe with HEAD would otherwise see 405 and call a healthy server down.
-
-
 @router.get("/health/live", summary="Server liveness")
 async def server_live() -> JSONResponse:
     return JSONResponse({"live": True})
-
-
-@router.head("/health/live", include_in_schema=False)
-async def server_live_head() -> Response:
-    return Response()
 
 
 @router.get("/health/ready", summary="Server readiness", responses={503: CLASSIFY_ERRORS[503]})
 async def server_ready(request: Request) -> JSONResponse:
     get_runtime(request).service()  # raises ModelNotReady (503) until ready
     return JSONResponse({"ready": True})
-
-
-@router.head("/health/ready", include_in_schema=False)
-async def server_ready_head(request: Request) -> Response:
-    get_runtime(request).service()
-    return Response()
 
 
 def _metadata_body(meta: ModelMetadata) -> dict[str, Any]:
@@ -183,12 +168,6 @@ async def model_version_metadata(name: str, version: str, request: Request) -> J
 async def model_ready(name: str, request: Request) -> JSONResponse:
     _model(get_runtime(request), name)
     return JSONResponse({"name": name, "ready": True})
-
-
-@router.head("/models/{name}/ready", include_in_schema=False)
-async def model_ready_head(name: str, request: Request) -> Response:
-    _model(get_runtime(request), name)
-    return Response()
 
 
 @router.get(
