@@ -68,6 +68,7 @@ class BatchWriter:
         except DB_OUTAGE_ERRORS as exc:
             raise Outage("database", exc) from exc
         except Exception as batch_error:
+            self._raise_if_read_only(batch_error)
             self._write_one_by_one(items, refs, batch_error)
             return
         self.written += len(items)
@@ -104,9 +105,23 @@ class BatchWriter:
             except DB_OUTAGE_ERRORS as exc:
                 raise Outage("database", exc) from exc
             except Exception as exc:
+                self._raise_if_read_only(exc)
                 self._reject(item, exc)
             else:
                 self.written += 1
+
+    def _raise_if_read_only(self, exc: Exception) -> None:
+        """A database refusing writes for now is an outage: keep the batch, retry later.
+
+        Why: the driver files it as a data error, so every record went to rejected.jsonl, which
+        nothing replays. The pool is emptied too: its sessions stay read-only (or stay connected
+        to the demoted primary) after the database takes writes again; new ones do not.
+        """
+        from capsight.store.logwriter import is_read_only
+
+        if is_read_only(exc):
+            self.db.dispose()
+            raise Outage("database", exc) from exc
 
     def _reject(self, item: Item, exc: Exception) -> None:
         record = item[0]

@@ -32,6 +32,16 @@ DB_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
 )
 
+# SQLSTATEs of a database that takes no writes for now, which psycopg files as InternalError, not as
+# an OperationalError: 25006, a read-only transaction (a managed database set read-only over its disk
+# quota, a primary demoted to standby by a failover, default_transaction_read_only).
+_READ_ONLY_SQLSTATES = frozenset({"25006"})
+
+
+def is_read_only(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database refusing writes for now (an outage), not refusing the data."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in _READ_ONLY_SQLSTATES
+
 
 def _clip(value: str | None, length: int | None = None) -> str | None:
     """Text the column can hold: NUL replaced (PostgreSQL refuses it), clipped to ``length``."""
