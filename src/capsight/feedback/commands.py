@@ -134,6 +134,13 @@ def _require_sqlite_file(url: str) -> None:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
+    from capsight.feedback.promote import promotion_lock
+
+    with promotion_lock(args.target):  # the model compared against is the one replaced
+        return _promote(args)
+
+
+def _promote(args: argparse.Namespace) -> int:
     from capsight.feedback.promote import compare, failure_reason, promote, promotion_record
     from capsight.training.commands import evaluation_samples
 

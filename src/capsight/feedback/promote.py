@@ -15,17 +15,19 @@ image rolls out a new image instead).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from capsight.errors import BadRequest, InvalidModel
+from capsight.errors import BadRequest, Conflict, InvalidModel
 from capsight.inference.classifier import OnnxClassifier
 from capsight.inference.metadata import as_model_label, load_metadata
 from capsight.training.dataset import Sample
@@ -124,6 +126,35 @@ def compare(
         raise BadRequest(f"The photos have labels the models do not answer: {', '.join(unknown)}.")
     scores = [evaluate_classifier(OnnxClassifier(folder), samples).metrics for folder in (current, candidate)]
     return Comparison(scores[0], scores[1], min_gain=min_gain, max_recall_drop=max_recall_drop)
+
+
+@contextlib.contextmanager
+def promotion_lock(target: Path) -> Iterator[None]:
+    """Hold ``target``'s promotion lock for the block (the comparison and the swap), or raise
+    Conflict while another promotion holds it.
+
+    Why: two promotions at once (a deploy job started again before the last ended) each moved "the
+    served folder" to ``.previous``: the second threw away the first's kept model (the only
+    rollback) or met the folder gone between the first's two renames. An ``flock`` on a hidden file
+    beside the folder: the kernel drops it when its process dies, however it dies."""
+    parent = target.resolve().parent
+    if not parent.is_dir():
+        raise BadRequest(f"{parent} is not a folder: create it, or give --to a folder inside one.")
+    try:
+        fd = os.open(parent / f".{target.resolve().name}.promote.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a read-only models folder: a --dry-run still compares; a swap there fails itself
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict(
+                f"Another capsight promote is replacing {target}; wait for it to end, then compare again."
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | None:
