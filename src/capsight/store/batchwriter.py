@@ -27,7 +27,9 @@ class Outage(Exception):
     """A backend is unreachable: the batch must be kept and written later."""
 
     def __init__(self, what: str, cause: BaseException) -> None:
-        super().__init__(f"{what} unavailable: {cause}")
+        # The cause's first line: SQLAlchemy's text of a failed statement goes on with the SQL and
+        # every parameter of the batch (client and request ids), which the outage warning logged.
+        super().__init__(f"{what} unavailable: {first_line(cause)}")
         self.what = what
 
 
