@@ -182,19 +182,22 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
     try:
         shutil.copytree(candidate, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns(RECORD))
         (staging / RECORD).write_text(json.dumps(record, indent=2) + "\n")
-        old: Path | None = None
-        if target.exists():
-            if previous.exists():
-                shutil.rmtree(previous)
-            os.replace(target, previous)
-            old = previous
+        if not target.exists():
+            os.replace(staging, target)
+            return None
+        if previous.exists():
+            shutil.rmtree(previous)
         try:
+            os.replace(target, previous)
             os.replace(staging, target)
         except BaseException:
-            if old is not None:
-                os.replace(old, target)  # put the served model back rather than leave none
+            # An interrupt (Ctrl-C, SIGTERM) may land as either rename returns, before anything here
+            # could note it: what the folders hold says what is left to undo. ``previous`` was
+            # emptied above, so one that exists beside no target is the served model.
+            if not target.exists() and previous.exists():
+                os.replace(previous, target)  # put the served model back rather than leave none
             raise
-        return old
+        return previous
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
