@@ -31,7 +31,7 @@ _UNITS = {
     "d": 86400.0,
     "day": 86400.0,
 }
-_RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d+)?\s*([a-z]+?)s?\s*$")
+_RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d+)?\s*([a-z]+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,10 @@ def parse_rate(text: str) -> Rate:
     """
     match = _RATE.match(text.lower())
     unit = match.group(3) if match else ""
+    if unit not in _UNITS and unit.endswith("s") and len(unit) > 2:
+        # A plural of a unit's name ("minutes", "hrs"), never of a letter: "1000/ms" was read as
+        # 1000 per minute ("m" and a plural "s"), 60,000 times the rate its author meant.
+        unit = unit[:-1]
     if not match or unit not in _UNITS:
         raise ValueError(
             f"invalid rate {text!r}: use N/second, N/minute, N/hour or N/day (e.g. '100/minute')"
