@@ -52,7 +52,7 @@ def parse_rate(text: str) -> Rate:
     unit = match.group(3) if match else ""
     if unit not in _UNITS and unit.endswith("s") and len(unit) > 2:
         # A plural of a unit's name ("minutes", "hrs"), never of a letter: "1000/ms" was read as
-        # 1000 per minute ("m" and a plural "s"), 60,000 times the rate its author meant.
+        # 1000 per minute ("m" and a plural "s"), a 60,000th of the rate its author meant.
         unit = unit[:-1]
     if not match or unit not in _UNITS:
         raise ValueError(
