@@ -32,6 +32,7 @@ from capsight.errors import CapsightError
 from capsight.inference import OnnxClassifier
 from capsight.jobs import manager as manager_module
 from capsight.jobs.manager import JobManager
+from capsight.jobs.values import JobSpec, new_job_id
 from servers import PostgresServer
 
 LABELS = ["background", "closed", "opened", "closed", "background", "opened"]
@@ -142,10 +143,15 @@ def test_a_zip_job_pinned_to_a_replica_that_is_gone_fails_with_a_clear_message(
     make_app: JobApp, tmp_path: Path
 ) -> None:
     a, b = _replicas(make_app, tmp_path)
-    gone, alive, unknown = (post_zip(b, labelled_zip(LABELS)[0]).json()["id"] for _ in range(3))
+    # Three zip jobs pinned to B's node (B has no workers, so they stay queued; B itself now refuses
+    # zips while A's workers are alive elsewhere, so they are written as an earlier B accepted them);
+    # then make B's node look gone for one of them by moving that job to a node last seen 11
+    # minutes ago.
+    spec = JobSpec(kind="zip", upload_bytes=1, node=_manager(b).node)
+    gone, alive, unknown = (new_job_id() for _ in range(3))
+    for job_id in (gone, alive, unknown):
+        _manager(b).store.create(job_id, client_id=None, spec=spec, webhook_url=None, total=len(LABELS))
     shared = _manager(a).shared
-    # Three jobs pinned to B's node (B has no workers, so they stay queued); then make B's node
-    # look gone for one of them by moving that job to a node that was last seen 11 minutes ago.
     from sqlalchemy import update
 
     from capsight.store.models import Job, JobNode, utcnow

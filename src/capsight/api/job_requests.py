@@ -53,6 +53,26 @@ def check_queue(manager: JobManager) -> None:
         )
 
 
+def check_zip_runs_here(manager: JobManager) -> None:
+    """503 for a zip sent to a node that runs no jobs while other nodes do, before the body is read.
+
+    Why: a zip job runs only on the node holding its upload. Accepted by a process with
+    ``job_workers = 0`` on a node where no process has workers (an API-only replica), it stayed
+    queued for ever: the workers of other nodes may not take it, and this node, recording no
+    heartbeat, is never judged gone. With no heartbeat anywhere (one server, replicas of an earlier
+    release) nothing says the zip cannot run here later, so it is accepted as before."""
+    if manager.settings.job_workers > 0:
+        return
+    alive = manager.shared.nodes_alive()
+    if alive and manager.node not in alive:
+        raise ServiceUnavailable(
+            "This server runs no job workers (CAPSIGHT_JOB_WORKERS=0), nor does any process sharing its "
+            "data_dir, and a zip job runs only where its upload is kept: send the zip to a server that "
+            "runs jobs, or send image URLs.",
+            retry_after=QUEUE_FULL_RETRY_S,
+        )
+
+
 def _check_webhook(manager: JobManager, url: str | None) -> str | None:
     """The URL to store, stripped: the allowlist checks it stripped, and httpx would read one with a
     leading space as a relative URL (every delivery failed) and a trailing one as part of the path."""

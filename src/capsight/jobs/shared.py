@@ -110,6 +110,16 @@ class SharedJobData:
         except IntegrityError:  # another process of this node inserted the row first: it is fresh
             pass
 
+    def nodes_alive(self, lease: timedelta = NODE_LEASE) -> set[str]:
+        """The nodes whose job workers recorded a heartbeat within ``lease``."""
+        load_sqlalchemy()
+        from sqlalchemy import select
+
+        from capsight.store.models import JobNode, utcnow
+
+        with self.db.session() as session:
+            return set(session.scalars(select(JobNode.node).where(JobNode.seen_at >= utcnow() - lease)))
+
     def fail_jobs_of_gone_nodes(self, store: JobStore, lease: timedelta = NODE_LEASE) -> list[JobInfo]:
         """Fail queued or running jobs pinned to a node silent for ``lease``; returns those failed."""
         load_sqlalchemy()

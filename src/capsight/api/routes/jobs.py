@@ -23,7 +23,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from python_multipart.multipart import parse_options_header
 
-from capsight.api.job_requests import base_url, check_queue, json_job, zip_job
+from capsight.api.job_requests import base_url, check_queue, check_zip_runs_here, json_job, zip_job
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import AdminAccess, ClassifyAccess
@@ -111,8 +111,9 @@ async def _own_job(manager: JobManager, job_id: str, principal: Principal) -> Jo
         ),
         503: error_doc(
             "The job database is unreachable, this server has no database, the job queue is full "
-            "(max_queued_jobs), or other jobs hold this replica's disk budget for job files "
-            "(max_job_disk_bytes); with Retry-After."
+            "(max_queued_jobs), other jobs hold this replica's disk budget for job files "
+            "(max_job_disk_bytes), or a zip reached a replica that runs no job workers while others "
+            "do; with Retry-After."
         ),
         507: error_doc("The server's disk filled up while the upload was written (nothing was kept)."),
     },
@@ -143,6 +144,7 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
     await _db(check_queue, manager)
     job_id = new_job_id()
     if ctype == b"multipart/form-data":
+        await _db(check_zip_runs_here, manager)
         new = await zip_job(request, manager, job_id)
     elif ctype == b"application/json":
         new = await json_job(request, manager)
