@@ -149,12 +149,26 @@ def _unlistable(exc: OSError) -> None:
     )
 
 
+def _linked_folder(link: Path) -> None:
+    """os.walk does not follow a link to a folder (one back up the tree would make it endless), and
+    the linked folder's photos were left out without a word: say which, and how to include them."""
+    log.warning(
+        "not following the linked folder %s (-> %s): its images are not in this run; "
+        "add it as a source of its own to classify them",
+        link,
+        os.readlink(link),
+    )
+
+
 def _walk_folder(root: Path, exclude: Collection[Path]) -> list[str]:
     keys: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root, onerror=_unlistable):
         here = Path(dirpath)
         # Hidden folders (.git, .cache) and our own output tree are never inputs.
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and not _inside(here / d, exclude)]
+        for name in dirnames:
+            if (here / name).is_symlink():
+                _linked_folder(here / name)
         keys.extend(
             str(here / f) for f in filenames if not f.startswith(".") and not _inside(here / f, exclude)
         )
