@@ -308,7 +308,7 @@ class Database:
 
         engine = self.engine
         changed = False
-        with self._migration_lock(), engine.connect() as connection:
+        with self._migration_lock(), engine.connect() as connection, _sqlite_rebuilds_keep_rows(connection):
             if self.dialect == "postgresql":
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
             try:
@@ -349,7 +349,7 @@ class Database:
         load_sqlalchemy()
         from alembic import command
 
-        with self.engine.connect() as connection, _ALEMBIC:
+        with self.engine.connect() as connection, _sqlite_rebuilds_keep_rows(connection), _ALEMBIC:
             command.downgrade(alembic_config(connection), revision)
             connection.commit()
         self._ready = False
@@ -430,6 +430,26 @@ class Database:
         with self._lock:
             if self._engine is not None:
                 self._engine.dispose()
+
+
+@contextlib.contextmanager
+def _sqlite_rebuilds_keep_rows(connection: Any) -> Iterator[None]:
+    """SQLite foreign keys off while migrations run on ``connection``, on again afterwards.
+
+    Why: Alembic changes a SQLite table by rebuilding it (copy, drop, rename), and with foreign keys
+    on, dropping ``requests`` cascaded to ``classifications``: a migration that rebuilt it (0003's
+    downgrade does) deleted the whole request log. Alembic's batch mode expects them off; the pragma
+    is ignored inside a transaction, so this runs before the migration's first statement.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        connection.rollback()  # a transaction left open by a failure would ignore the pragma
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def _current_revisions(connection: Any) -> tuple[str, ...]:
