@@ -112,7 +112,12 @@ class OnnxClassifier:
             )
         except Exception as exc:  # onnxruntime's own untyped errors (InvalidProtobuf, Fail, ...)
             raise InvalidModel(f"{onnx_path} is not a valid ONNX model: {first_line(exc)}") from exc
-        self._input_name = self._session.get_inputs()[0].name
+        model_input = self._session.get_inputs()[0]
+        self._input_name = model_input.name
+        # A model exported without a dynamic batch axis (torch.onnx.export without dynamic_axes)
+        # takes exactly this many rows per run; predict feeds it in chunks of that size.
+        batch_dim = model_input.shape[0] if model_input.shape else None
+        self._fixed_batch: int | None = batch_dim if isinstance(batch_dim, int) and batch_dim > 0 else None
         out_shape = self._session.get_outputs()[0].shape
         if out_shape and isinstance(out_shape[-1], int) and out_shape[-1] != len(self.metadata.labels):
             raise InvalidModel(
@@ -121,12 +126,30 @@ class OnnxClassifier:
             )
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
+        batch = batch.astype(np.float32, copy=False)
+        fixed = self._fixed_batch
+        if fixed is None or len(batch) == fixed:
+            out = self._run(batch)
+        else:
+            # The micro-batcher forms batches of any size up to batch_max_size: a fixed-batch model
+            # refused every one but its own size, so every concurrent request got a 500. Run it in
+            # chunks of its size, the last one padded with zero rows whose answers are dropped.
+            chunks = []
+            for start in range(0, len(batch), fixed):
+                chunk = batch[start : start + fixed]
+                real = len(chunk)
+                if real < fixed:
+                    chunk = np.concatenate([chunk, np.zeros((fixed - real, *chunk.shape[1:]), chunk.dtype)])
+                chunks.append(self._run(chunk)[:real])
+            out = np.concatenate(chunks) if chunks else self._run(batch)
+        return out if self.metadata.outputs_probabilities else softmax(out)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
         try:
-            (out,) = self._session.run(None, {self._input_name: batch.astype(np.float32, copy=False)})[:1]
+            (out,) = self._session.run(None, {self._input_name: batch})[:1]
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise InferenceFailed(f"Inference failed: {exc}") from exc
-        out = np.asarray(out, dtype=np.float32)
-        return out if self.metadata.outputs_probabilities else softmax(out)
+        return np.asarray(out, dtype=np.float32)
 
     def warmup(self, max_batch: int = 1) -> None:
         size = self.metadata.preprocessing.input_size
