@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from capsight.batch import BatchOptions, run_batch
 from capsight.batch.options import BatchProgress
 from capsight.batch.records import error_record
-from capsight.batch.resultlog import ResultLog
+from capsight.batch.resultlog import ResultLog, read_records
+from capsight.errors import Conflict
 from capsight.inference.classifier import Classifier
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.archive import ZipLimits, extract, inspect_zip
@@ -91,6 +92,24 @@ def _prepare_zip(paths: JobPaths, env: JobEnv, cancel: threading.Event) -> dict[
     return prepared
 
 
+def _check_same_model(paths: JobPaths, classifier: Classifier) -> None:
+    """Refuse to resume a job whose earlier run used another model, in the client's terms.
+
+    The batch runner refuses it too, but names the absolute path of the results log and says to
+    choose another output folder: a server path in the job's error, and advice no client can follow.
+    """
+    if not paths.results.exists():
+        return
+    meta = classifier.metadata
+    for record in read_records(paths.results):
+        if (record.model, record.model_version) != (meta.name, meta.version):
+            raise Conflict(
+                f"This job was started with model {record.model} {record.model_version}, and the server "
+                f"now serves {meta.name} {meta.version}; one job's results never mix two models. "
+                "Create the job again."
+            )
+
+
 def _add_error_rows(paths: JobPaths, rows: Sequence[tuple[str, str]], classifier: Classifier) -> None:
     """Rows for inputs the model never sees, each written once across any number of resumptions."""
     if not rows:
@@ -112,6 +131,7 @@ def run_job(job: JobInfo, paths: JobPaths, env: JobEnv, cancel: threading.Event,
     extra: dict[str, object] = {"phase": "preparing", "labels": list(labels)}
     early_errors: list[tuple[str, str]] = []
     beat(Progress(job.done, job.total, job.failed, dict(extra)), True)
+    _check_same_model(paths, env.classifier)
     sources: list[str]
     if spec.kind == "zip":
         prepared = _prepare_zip(paths, env, cancel)
