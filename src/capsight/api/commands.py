@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import json
 import logging
 import os
@@ -174,9 +175,10 @@ def run_classify(args: argparse.Namespace) -> int:
     # decoded image until the last file was decoded (memory grew with the number of files) and
     # printed nothing until then. Only the small answers are kept, for --json's one document.
     outcomes: list[dict[str, Any]] = []
+    images = _expand_patterns(args.images)
     step = max(1, settings.batch_max_size)
-    for start in range(0, len(args.images), step):
-        answered = _classify_files(args.images[start : start + step], classifier, settings.max_pixels)
+    for start in range(0, len(images), step):
+        answered = _classify_files(images[start : start + step], classifier, settings.max_pixels)
         for outcome in answered:
             if "error" in outcome:
                 print(f"capsight: error: {outcome['path']}: {outcome['error']}", file=sys.stderr)
@@ -186,6 +188,29 @@ def run_classify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(outcomes, indent=2))
     return 1 if any("error" in o for o in outcomes) else 0
+
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _expand_patterns(images: list[Path]) -> list[Path]:
+    """Each IMG as given, or the files its pattern matches, in name order.
+
+    Why: a pattern the shell did not expand (quoted in a script; Windows' cmd and PowerShell; a
+    container's exec-form command) was taken as one file name and answered "no such file". A name
+    that exists is that file, wildcards or not; a pattern matching nothing stays, to be reported."""
+    expanded: list[Path] = []
+    for image in images:
+        text = str(image)
+        if os.path.lexists(text) or not _GLOB_CHARS & set(text):
+            expanded.append(image)
+            continue
+        matches = sorted(glob.glob(os.path.expanduser(text)))
+        if matches:
+            expanded.extend(Path(match) for match in matches)
+        else:
+            expanded.append(image)
+    return expanded
 
 
 def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: int) -> list[dict[str, Any]]:
@@ -205,8 +230,8 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
             with path.open("rb") as fh:
                 data = read_image_stream(fh)  # a video is refused from its first bytes, not read whole
             decoded = decode_image(data, min_side=spec.decode_hint(), max_pixels=max_pixels)
-        except FileNotFoundError:
-            outcome["error"] = "no such file"
+        except FileNotFoundError:  # a name with wildcards that is not a file was a pattern
+            outcome["error"] = "no file matches" if _GLOB_CHARS & set(str(path)) else "no such file"
             continue
         except IsADirectoryError:
             outcome["error"] = (
