@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from onnx import TensorProto, numpy_helper
 
 from capsight.imaging import decode_image, preprocess_batch
 from capsight.inference import OnnxClassifier
@@ -46,3 +47,29 @@ def test_a_model_exported_with_a_fixed_batch_of_four_answers_any_batch_size(tmp_
         probs = clf.predict(_colour_rows(clf, labels))
         assert [p.label for p in to_predictions(probs, clf.metadata.labels)] == labels
     clf.warmup(16)  # the server warms its largest batch shape too
+
+
+def _half_precision_model(folder: Path) -> Path:
+    """The colour model converted to float16 throughout (onnxconverter-common's float16 pass
+    without keep_io_types): a float16 input and output."""
+    build_colour_model(folder)
+    model = onnx.load(str(folder / "model.onnx"))
+    for value in (model.graph.input[0], model.graph.output[0]):
+        value.type.tensor_type.elem_type = TensorProto.FLOAT16
+    weight = numpy_helper.to_array(model.graph.initializer[0]).astype(np.float16)
+    model.graph.initializer[0].CopyFrom(numpy_helper.from_array(weight, "W"))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(folder / "model.onnx"))
+    return folder
+
+
+def test_a_half_precision_model_is_fed_its_own_input_type(tmp_path: Path) -> None:
+    """The rows were always cast to float32, which ONNX Runtime refuses for a float16 input: the
+    model failed its warm-up and the server never became ready."""
+    clf = OnnxClassifier(_half_precision_model(tmp_path / "fp16"), intra_op_threads=1)
+    clf.warmup(4)
+    labels = ["closed", "opened", "background"]
+    probs = clf.predict(_colour_rows(clf, labels))
+    assert probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-3)
+    assert [p.label for p in to_predictions(probs, clf.metadata.labels)] == labels

@@ -10,7 +10,7 @@ import logging
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -64,6 +64,12 @@ def top_k(pred: Prediction, k: int) -> list[dict[str, float | str]]:
     return pred.top_k(k)
 
 
+_INPUT_DTYPES: dict[str, np.dtype[Any]] = {
+    "tensor(float16)": np.dtype(np.float16),
+    "tensor(double)": np.dtype(np.float64),
+}
+
+
 def default_threads() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -114,6 +120,9 @@ class OnnxClassifier:
             raise InvalidModel(f"{onnx_path} is not a valid ONNX model: {first_line(exc)}") from exc
         model_input = self._session.get_inputs()[0]
         self._input_name = model_input.name
+        # Rows are float32; a half- or double-precision model refuses them, so they are cast to
+        # the type the model declares (its outputs are read back as float32).
+        self._input_dtype = _INPUT_DTYPES.get(model_input.type, np.dtype(np.float32))
         # A model exported without a dynamic batch axis (torch.onnx.export without dynamic_axes)
         # takes exactly this many rows per run; predict feeds it in chunks of that size.
         batch_dim = model_input.shape[0] if model_input.shape else None
@@ -126,7 +135,7 @@ class OnnxClassifier:
             )
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        batch = batch.astype(np.float32, copy=False)
+        batch = batch.astype(self._input_dtype, copy=False)
         fixed = self._fixed_batch
         if fixed is None or len(batch) == fixed:
             out = self._run(batch)
