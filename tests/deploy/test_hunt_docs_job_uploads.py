@@ -32,8 +32,13 @@ def test_proxy_passes_a_zip_job_over_the_batch_limit(proxy: str) -> None:  # noq
     assert seen["headers"]["X-Forwarded-For"] == "127.0.0.1"  # the proxy headers reach it too
 
 
-def test_ingress_admits_zip_jobs_up_to_the_api_limit(k8s_by_kind: dict[str, dict[str, Any]]) -> None:
-    annotations = k8s_by_kind["Ingress"]["metadata"]["annotations"]
+def test_ingress_admits_zip_jobs_up_to_the_api_limit(ingresses: dict[str, dict[str, Any]]) -> None:
+    """On the job upload path alone, streamed to the api (which writes it to its own disk budget)."""
+    jobs = ingresses["capsight-jobs"]
+    (rule,) = jobs["spec"]["rules"]
+    assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/v1/jobs", "Exact")]
+    annotations = jobs["metadata"]["annotations"]
     body_size = annotations["nginx.ingress.kubernetes.io/proxy-body-size"]
     assert body_size.endswith("m")
     assert int(body_size[:-1]) * 1024 * 1024 > Settings().max_job_upload_bytes
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
