@@ -32,10 +32,12 @@ MAX_PRINCIPAL_ID = 200
 
 
 def jwt_principal_id(sub: str) -> str:
-    """``jwt:<sub>``; a subject too long for the database's columns becomes ``jwt:sha256:<digest>``,
-    which is as unique and stays the same for every token of that subject."""
+    """``jwt:<sub>``; a subject too long for the database's columns, or with a NUL character (which
+    PostgreSQL's text columns refuse: the jobs of such a token failed there, and replacing the NUL
+    would give it the identity of another subject), becomes ``jwt:sha256:<digest>``, which is as
+    unique and stays the same for every token of that subject."""
     principal_id = f"{JWT_ID_PREFIX}{sub}"
-    if len(principal_id) <= MAX_PRINCIPAL_ID:
+    if len(principal_id) <= MAX_PRINCIPAL_ID and "\x00" not in sub:
         return principal_id
     return f"{JWT_ID_PREFIX}sha256:{hashlib.sha256(sub.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
