@@ -37,3 +37,13 @@ def test_the_relative_default_is_resolved_in_the_message(
     assert main(["feedback", "export", "--out", "train"]) == 2
     assert str(tmp_path / "var" / "capsight.db") in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_malformed_database_url_is_still_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CAPSIGHT_DATABASE_URL", "nonsense")
+    assert main(["feedback", "export", "--out", str(tmp_path / "train")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("capsight: error: CAPSIGHT_DATABASE_URL is not a database URL")
+    assert "Traceback" not in err

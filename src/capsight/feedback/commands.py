@@ -121,8 +121,12 @@ def _require_sqlite_file(url: str) -> None:
 
     load_sqlalchemy()
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # opening it says what is wrong with it, as every database command does
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return
     path = Path(parsed.database).resolve()
