@@ -97,3 +97,34 @@ def test_the_training_folder_is_listed_once_per_export_not_once_per_image(
     few, _ = _listings_of_class_folders(tmp_path, "few", 2, monkeypatch)
     many, _ = _listings_of_class_folders(tmp_path, "many", 12, monkeypatch)
     assert many == few
+
+
+def test_a_class_folder_that_cannot_be_listed_does_not_stop_the_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder of the training tree the exporter may not list (another account's photos) holds
+    no copy it could remove either: the export goes on, as it did when it looked image by image."""
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    blobs = LocalBlobStore(tmp_path / "images")
+    out = tmp_path / "train"
+    (out / "private").mkdir(parents=True)
+    image = solid_image_bytes(LABEL_COLOURS["opened"])
+    _log_with_feedback(db, blobs, image, "opened")
+    private = str(out / "private")
+    real_scandir, real_listdir = os.scandir, os.listdir
+
+    def scandir_refusing(path: Any = ".") -> Any:
+        if os.fspath(path) == private:
+            raise PermissionError(13, "Permission denied", private)
+        return real_scandir(path)
+
+    def listdir_refusing(path: Any = ".") -> Any:
+        if os.fspath(path) == private:
+            raise PermissionError(13, "Permission denied", private)
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir_refusing)
+    monkeypatch.setattr(os, "listdir", listdir_refusing)
+    summary = export_feedback(FeedbackStore(db), blobs, out)
+    db.dispose()
+    assert summary.counts == {"opened": 1}

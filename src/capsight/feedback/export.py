@@ -85,7 +85,11 @@ def _exported_copies(out: Path) -> dict[str, list[Path]]:
     for folder in out.iterdir():
         if folder.name.startswith(".") or not folder.is_dir():
             continue
-        for entry in folder.iterdir():
+        try:
+            entries = list(folder.iterdir())
+        except OSError:  # a folder we may not list holds no copy we could remove either
+            continue
+        for entry in entries:
             sha, dot, _ = entry.name.partition(".")
             if dot and is_sha256(sha):
                 copies.setdefault(sha, []).append(entry)
