@@ -223,6 +223,9 @@ class MicroBatcher:
             probs = np.asarray(self._predict(batch))
             if probs.ndim != 2 or probs.shape[0] != n:
                 raise ValueError(f"predict returned shape {probs.shape} for a batch of {n}")
+            unscored = int(n - np.isfinite(probs).all(axis=1).sum())
+            if unscored:
+                logger.warning("the model scored %d of a batch of %d with NaN or infinity", unscored, n)
         except Exception:
             # Details go to the log; clients get a plain 500 without the runtime's internals.
             logger.exception("inference failed for a batch of %d", n)
@@ -254,11 +257,17 @@ class MicroBatcher:
 
 
 def _resolve(items: list[_Item], probs: np.ndarray | None) -> None:
-    """Runs on the event loop: each future gets ITS row, or InferenceFailed when the batch failed."""
+    """Runs on the event loop: each future gets ITS row, or InferenceFailed when the batch failed
+    or the model scored that row with NaN or infinity (a row JSON cannot carry, whose argmax is no
+    answer; its neighbours are unaffected)."""
     for i, item in enumerate(items):
         if item.future.done():  # the caller gave up (cancelled)
             continue
         if probs is None:
             item.future.set_exception(InferenceFailed())
+        elif not np.isfinite(probs[i]).all():
+            item.future.set_exception(
+                InferenceFailed("Inference failed: the model scored this image with NaN or infinity.")
+            )
         else:
             item.future.set_result(probs[i])

@@ -1,0 +1,73 @@
+"""The micro-batcher under the faults a real model and real clients bring: rows a model cannot
+score, callers that leave, observers that break."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+
+from capsight.errors import InferenceFailed
+from capsight.inference.batcher import MicroBatcher
+
+
+def _row(value: float) -> np.ndarray:
+    return np.full((3, 2, 2), value, dtype=np.float32)
+
+
+class GatedEcho:
+    """Scores row v as (v, -v), or NaN / infinity for the values in ``nan_on`` / ``inf_on``; the
+    first call waits on ``gate`` so the next callers queue up into one batch."""
+
+    def __init__(self, nan_on: frozenset[int] = frozenset(), inf_on: frozenset[int] = frozenset()) -> None:
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.nan_on, self.inf_on = nan_on, inf_on
+        self.batches: list[list[int]] = []
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.entered.set()
+        assert self.gate.wait(timeout=10)
+        values = [int(v) for v in batch[:, 0, 0, 0]]
+        self.batches.append(values)
+        out = np.array([[v, -v] for v in values], dtype=np.float32)
+        for i, v in enumerate(values):
+            if v in self.nan_on:
+                out[i, 0] = np.nan
+            if v in self.inf_on:
+                out[i, 1] = np.inf
+        return out
+
+
+async def _queued_behind_a_blocked_call(
+    batcher: MicroBatcher, model: GatedEcho, values: list[int]
+) -> list[object]:
+    """Run ``values`` as one batch: the first caller blocks the model while the others queue."""
+    first = asyncio.ensure_future(batcher.infer(_row(100)))
+    await asyncio.to_thread(model.entered.wait, 10)
+    # Submitted synchronously: all of them are queued before the model is let go.
+    rest = [ticket.submit(_row(v)) for ticket, v in zip(batcher.reserve(len(values)), values, strict=True)]
+    model.gate.set()
+    return await asyncio.gather(first, *rest, return_exceptions=True)
+
+
+def test_a_row_the_model_scored_nan_or_infinite_fails_alone() -> None:
+    """A NaN row was returned as a prediction: the label was argmax over NaN, the request log and
+    the result cache got NaN, and the response (JSON has no NaN) was an 'Internal error.'"""
+    model = GatedEcho(nan_on=frozenset({2}), inf_on=frozenset({4}))
+    batcher = MicroBatcher(model, max_batch_size=8, max_wait_ms=0)
+
+    async def body() -> list[object]:
+        batcher.start()
+        try:
+            return await _queued_behind_a_blocked_call(batcher, model, [1, 2, 3, 4, 5])
+        finally:
+            await batcher.stop()
+
+    _first, *outcomes = asyncio.run(body())
+    assert model.batches == [[100], [1, 2, 3, 4, 5]]  # the bad rows shared a batch with good ones
+    assert isinstance(outcomes[1], InferenceFailed) and isinstance(outcomes[3], InferenceFailed)
+    assert "NaN" in outcomes[1].message
+    for value, outcome in zip([1, 3, 5], [outcomes[0], outcomes[2], outcomes[4]], strict=True):
+        assert isinstance(outcome, np.ndarray) and float(outcome[0]) == value
