@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from capsight.errors import BadRequest
+
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -130,11 +132,19 @@ class LocalBlobStore:
 
 
 def open_blob_store(url: str, *, s3_endpoint_url: str | None = None) -> BlobStore:
-    """A local folder for a path, S3 for ``s3://bucket/prefix``; boto3 is imported only for S3."""
+    """A local folder for a path, S3 for ``s3://bucket/prefix``; boto3 is imported only for S3.
+
+    Raises BadRequest naming CAPSIGHT_STORAGE_URL (where every URL here comes from) for an S3 URL
+    without a bucket: the CLI prints that as one line, where ``capsight serve``, ``db purge`` and
+    ``feedback export`` ended in a traceback.
+    """
     if url.startswith("s3://"):
         from capsight.store.blobs_s3 import S3BlobStore
 
-        return S3BlobStore(url, endpoint_url=s3_endpoint_url)
+        try:
+            return S3BlobStore(url, endpoint_url=s3_endpoint_url)
+        except ValueError as exc:
+            raise BadRequest(f"CAPSIGHT_STORAGE_URL: {exc}; use a folder or s3://bucket[/prefix]") from exc
     if url.startswith("file://"):
         url = url[len("file://") :]
     return LocalBlobStore(Path(url))

@@ -164,10 +164,7 @@ def db_purge(args: argparse.Namespace) -> int:
     days = args.older_than_days if args.older_than_days is not None else settings.retention_days
     if not days or days <= 0:
         raise BadRequest("give --older-than-days N (N > 0) or set CAPSIGHT_RETENTION_DAYS")
-    try:
-        blobs = open_blob_store(settings.resolved_storage_url(), s3_endpoint_url=settings.s3_endpoint_url)
-    except ValueError as exc:  # s3:// without a bucket: a traceback told the operator nothing more
-        raise BadRequest(f"CAPSIGHT_STORAGE_URL: {exc}; use a folder or s3://bucket[/prefix]") from exc
+    blobs = open_blob_store(settings.resolved_storage_url(), s3_endpoint_url=settings.s3_endpoint_url)
     with _database(settings.resolved_database_url()) as db:
         result = RequestLog(db, blobs).purge_older_than(days)
     print(
