@@ -71,3 +71,32 @@ def test_a_row_the_model_scored_nan_or_infinite_fails_alone() -> None:
     assert "NaN" in outcomes[1].message
     for value, outcome in zip([1, 3, 5], [outcomes[0], outcomes[2], outcomes[4]], strict=True):
         assert isinstance(outcome, np.ndarray) and float(outcome[0]) == value
+
+
+def test_a_caller_that_left_gives_its_queue_place_back_and_is_not_run() -> None:
+    """A client that disconnected while queued kept its place until the worker reached it: a queue
+    filled by clients that had given up answered 503 to live ones, and the model scored the rows
+    of nobody in the next batch."""
+    model = GatedEcho()
+    batcher = MicroBatcher(model, max_batch_size=8, max_wait_ms=0, queue_max=3)
+
+    async def body() -> tuple[int, list[object]]:
+        batcher.start()
+        try:
+            first = asyncio.ensure_future(batcher.infer(_row(100)))
+            await asyncio.to_thread(model.entered.wait, 10)
+            live, *gone = [t.submit(_row(v)) for t, v in zip(batcher.reserve(3), [1, 2, 3], strict=True)]
+            for future in gone:
+                future.cancel()
+            await asyncio.gather(*gone, return_exceptions=True)  # their callbacks have run
+            depth = batcher.depth
+            late = [t.submit(_row(v)) for t, v in zip(batcher.reserve(2), [4, 5], strict=True)]
+            model.gate.set()
+            return depth, await asyncio.gather(first, live, *late)
+        finally:
+            await batcher.stop()
+
+    depth, outcomes = asyncio.run(body())
+    assert depth == 1
+    assert [float(o[0]) for o in outcomes] == [100, 1, 4, 5]  # type: ignore[index]
+    assert model.batches == [[100], [1, 4, 5]]

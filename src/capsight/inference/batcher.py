@@ -49,7 +49,7 @@ class BatcherStats:
         return self.items / self.batches if self.batches else 0.0
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: the queue removes exactly this item
 class _Item:
     row: np.ndarray
     future: asyncio.Future[np.ndarray]
@@ -183,9 +183,18 @@ class MicroBatcher:
             if self._closing:
                 future.set_exception(ServiceUnavailable("Server is shutting down."))
                 return future
-            self._pending.append(_Item(row, future))
+            item = _Item(row, future)
+            self._pending.append(item)
             self._cond.notify()
+        future.add_done_callback(lambda done: self._forget(item) if done.cancelled() else None)
         return future
+
+    def _forget(self, item: _Item) -> None:
+        """A caller that left while queued (its client disconnected) gives its place back now: it
+        kept it until the worker reached it, so a queue full of callers that had given up answered
+        503 to live ones, and the model scored rows for nobody."""
+        with self._cond, contextlib.suppress(ValueError):  # already taken into a batch
+            self._pending.remove(item)
 
     # -- worker ----------------------------------------------------------------------------------
 
