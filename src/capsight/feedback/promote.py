@@ -178,6 +178,9 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
     if not target.parent.is_dir():  # else mkdtemp's error names our staging folder, not this one
         raise BadRequest(f"{target.parent} is not a folder: create it, or give --to a folder inside one.")
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.promote-", dir=target.parent))
+    # The old rollback is renamed out of the way and deleted only once the swap is done: deleted
+    # first, an interrupt part way left it half gone, and it is the candidate of a rollback.
+    discard = staging.with_name(f"{staging.name}.old")
     previous = target.with_name(f"{target.name}.previous")
     try:
         shutil.copytree(candidate, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns(RECORD))
@@ -185,21 +188,24 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
         if not target.exists():
             os.replace(staging, target)
             return None
-        if previous.exists():
-            shutil.rmtree(previous)
         try:
+            if previous.exists():
+                os.replace(previous, discard)
             os.replace(target, previous)
             os.replace(staging, target)
         except BaseException:
-            # An interrupt (Ctrl-C, SIGTERM) may land as either rename returns, before anything here
-            # could note it: what the folders hold says what is left to undo. ``previous`` was
-            # emptied above, so one that exists beside no target is the served model.
+            # An interrupt (Ctrl-C, SIGTERM) may land as any rename returns, before anything here
+            # could note it: what the folders hold says what is left to undo. The old rollback is
+            # set aside first, so a ``previous`` beside no target is the served model.
             if not target.exists() and previous.exists():
                 os.replace(previous, target)  # put the served model back rather than leave none
+            if discard.exists() and not previous.exists():
+                os.replace(discard, previous)
             raise
         return previous
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(discard, ignore_errors=True)
 
 
 def failure_reason(exc: OSError) -> str:
