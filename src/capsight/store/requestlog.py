@@ -179,7 +179,10 @@ class RequestLog:
         """Delete requests, classifications and (no longer referenced) images older than ``days``."""
         if days <= 0:
             raise BadRequest("days must be > 0")
-        cutoff = datetime.now(UTC) - timedelta(days=days)
+        try:
+            cutoff = datetime.now(UTC) - timedelta(days=days)
+        except OverflowError:  # further back than year 1: nothing is that old ("keep for ever")
+            return PurgeResult(0, 0, 0)
         total = PurgeResult(0, 0, 0)
         while True:
             step = self._purge_chunk(cutoff, chunk)
