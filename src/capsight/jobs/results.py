@@ -8,7 +8,7 @@ once and never holds a second copy of a large CSV.
 Which copy: a finished job's results are read from the shared database, where the replica that ran
 it published them (``jobs/shared.py``), so every replica answers the same, even one that ran part of
 the job before a restart handed it to another; the rows of a running job are only on the replica
-running it.
+running it, and those of a job back in the queue are the copy its last run published.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from capsight.batch.resultlog import read_records
 from capsight.errors import Conflict
 from capsight.jobs.layout import JobPaths
 from capsight.jobs.shared import SharedJobData
-from capsight.jobs.values import JobInfo
+from capsight.jobs.values import QUEUED, JobInfo
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 CHUNK_ROWS = 1000
@@ -42,6 +42,12 @@ def results_for(job: JobInfo, paths: JobPaths, shared: SharedJobData) -> list[Re
             return published
     if paths.results.exists():
         return load_results(paths)  # a running job's rows so far, or a result that was never published
+    if job.state == QUEUED and job.done:
+        # Back in the queue: the replica that stopped it published its rows so far (a run withdraws
+        # that copy when it starts, so a running job's rows never come from here).
+        published = shared.published_results(job.id)
+        if published is not None:
+            return published
     if job.done == 0:
         return []  # nothing classified yet (queued), or nothing to classify
     host = (job.runner or "").partition(":")[0] or "another replica"
@@ -50,6 +56,11 @@ def results_for(job: JobInfo, paths: JobPaths, shared: SharedJobData) -> list[Re
             f"Job {job.id}'s results are only on the disk of the replica that ran it ({host}): they "
             "never reached the shared database (a replica of an earlier release, or one that could not "
             "publish them before it stopped)."
+        )
+    if job.state == QUEUED:
+        raise Conflict(
+            f"Job {job.id} is back in the queue, and its rows so far are on the disk of the replica that "
+            "ran it; ask again once it has finished, when every replica can serve them."
         )
     raise Conflict(
         f"Job {job.id} is running on another replica ({host}), which holds its rows so far; ask again "
