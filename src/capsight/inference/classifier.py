@@ -151,6 +151,15 @@ class OnnxClassifier:
                     chunk = np.concatenate([chunk, np.zeros((fixed - real, *chunk.shape[1:]), chunk.dtype)])
                 chunks.append(self._run(chunk)[:real])
             out = np.concatenate(chunks) if chunks else self._run(batch)
+        labels = len(self.metadata.labels)
+        if out.ndim != 2 or out.shape[1] != labels:
+            # A symbolic class axis escapes the check at load; the warm-up runs this, so such a
+            # model is refused before it serves (it became ready and every request was a 500).
+            scores = " x ".join(str(d) for d in out.shape[1:]) or "no"
+            raise InferenceFailed(
+                f"Inference failed: the model answers {scores} scores per image but model.json "
+                f"lists {labels} labels"
+            )
         return out if self.metadata.outputs_probabilities else softmax(out)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
