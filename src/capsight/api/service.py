@@ -99,15 +99,21 @@ class ClassificationService:
         in its place without being decoded.
         """
         tickets = self._batcher.reserve(len(images))
-        outcomes = await asyncio.gather(
-            *(
-                self._refuse_one(data, ticket, ctx, i)
-                if isinstance(data, CapsightError)
-                else self._classify_one(data, ticket, ctx, i)
-                for i, (data, ticket) in enumerate(zip(images, tickets, strict=True))
-            ),
-            return_exceptions=True,
-        )
+        try:
+            outcomes = await asyncio.gather(
+                *(
+                    self._refuse_one(data, ticket, ctx, i)
+                    if isinstance(data, CapsightError)
+                    else self._classify_one(data, ticket, ctx, i)
+                    for i, (data, ticket) in enumerate(zip(images, tickets, strict=True))
+                ),
+                return_exceptions=True,
+            )
+        finally:
+            # An image task cancelled before its first step never runs its own cleanup: without
+            # this its place in the queue stayed taken for good (a no-op for the others).
+            for ticket in tickets:
+                ticket.cancel()
         results: list[ClassificationResult | CapsightError] = []
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, CapsightError):
