@@ -34,3 +34,10 @@ def test_upgrade_to_a_revision_the_schema_is_past_names_the_real_one(
     out = capsys.readouterr().out
     assert not out.startswith("database at 0003"), f"the schema is at {head}, not 0003: {out!r}"
     assert out.startswith(f"database at {head}")
+
+
+def test_upgrade_to_heads_reads_as_head(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``heads`` is Alembic's usual spelling of "all the way": not a revision the schema is past."""
+    assert run("db", "upgrade", "--revision", "heads") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("database at heads (") and "never downgrades" not in out

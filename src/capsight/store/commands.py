@@ -146,7 +146,7 @@ def db_upgrade(args: argparse.Namespace) -> int:
         current, newer = db.schema_revisions()
     if newer:  # a newer release migrated it (rolling update): left as is, and this release works on it
         print(f"database at {', '.join(newer)}, newer than this release knows; left as is")
-    elif args.revision == "head" or args.revision in current:
+    elif args.revision in ("head", "heads") or args.revision in current:
         print(f"database at {args.revision} ({', '.join(current) or 'empty'})")
     else:  # already past it: upgrade never goes back, and "database at 0003" named the wrong one
         shown = ", ".join(current) or "empty"
