@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from api.helpers import jpeg, make_settings
+from api.helpers import AppFactory, jpeg, make_settings
 from capsight.api.results import RequestContext
 from capsight.api.runtime import ServingRuntime
 from capsight.inference import OnnxClassifier
@@ -36,3 +36,19 @@ def test_a_multi_image_request_cancelled_before_its_images_started_frees_their_p
     admitted, left = asyncio.run(scenario())
     assert admitted == 5
     assert left == 0
+
+
+def test_a_request_with_more_images_than_the_queue_holds_is_refused_for_good_not_retried(
+    make_client: AppFactory,
+) -> None:
+    """queue_max below max_batch_images (a small replica): a request with more images than the
+    queue holds was answered 503 'retry shortly' with Retry-After even on an idle server, so a
+    client that honours Retry-After retried forever."""
+    client = make_client(queue_max=4, max_batch_images=8)
+    files = [("files", (f"{i}.jpg", jpeg("opened"), "image/jpeg")) for i in range(6)]
+    r = client.post("/v1/classify/batch", files=files)
+    assert r.status_code == 400, r.text
+    assert "Retry-After" not in r.headers
+    assert "at most 4 images" in r.json()["error"]
+    fits = client.post("/v1/classify/batch", files=files[:4])
+    assert fits.status_code == 200 and [x["label"] for x in fits.json()["results"]] == ["opened"] * 4

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from capsight.errors import InferenceFailed, Overloaded, ServiceUnavailable
+from capsight.errors import InferenceFailed, Overloaded, ServiceUnavailable, TooManyImages
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,16 @@ class MicroBatcher:
             raise Overloaded(retry_after=self._retry_after)
 
     def reserve(self, n: int = 1) -> list[Ticket]:
-        """Admit ``n`` images at once (all or none), or raise Overloaded."""
+        """Admit ``n`` images at once (all or none), or raise Overloaded.
+
+        More images than the queue can ever hold are TooManyImages (400), not Overloaded: a 503
+        with Retry-After told the client to retry a request that could never be admitted (a
+        queue_max below max_batch_images), and one that honours Retry-After retried forever."""
+        if n > self.queue_max:
+            raise TooManyImages(
+                f"Too many images: this server queues at most {self.queue_max} images at once; "
+                "send them in smaller requests."
+            )
         with self._cond:
             self.check_capacity(n)
             self._reserved += n
