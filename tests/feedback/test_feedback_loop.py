@@ -44,7 +44,12 @@ def test_corrections_flow_from_the_api_into_a_promoted_model(
     _train(data, served, "--epochs", "1")
     var = tmp_path / "var"
     settings = Settings(model_dir=served, data_dir=var, intra_op_threads=1)
-    corrected = [data / "opened" / f"{i}.jpg" for i in range(3)]
+    # New photos, not the data set's own: export does not copy a photo the folder already holds.
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    corrected = [uploads / f"{i}.jpg" for i in range(3)]
+    for i, path in enumerate(corrected):
+        path.write_bytes(solid_image_bytes(LABEL_COLOURS["opened"], "JPEG", (90 + i, 48)))
     with TestClient(create_app(settings)) as client:
         deadline = time.monotonic() + 30
         while client.get("/health/ready").status_code != 200:

@@ -109,6 +109,16 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     for count, reason in skipped:
         if count:
             print(f"  {count} feedback {reason}")
+    if summary.already_there:
+        there = summary.already_there
+        print(f"  {there} feedback on a photo already in the folder (the same bytes): not copied again")
+    relabels = summary.relabels_of_folder_photos
+    if relabels:
+        print(f"  {len(relabels)} feedback relabel photos the folder holds (one photo under two labels):")
+        for file, label in relabels[:20]:
+            print(f"    {file} is {label!r} by feedback: move it by hand")
+        if len(relabels) > 20:
+            print(f"    and {len(relabels) - 20} more")
     return 0
 
 

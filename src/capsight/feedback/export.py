@@ -4,20 +4,23 @@ The folder has the layout ``capsight train`` reads (``OUT/<label>/<sha256>.<ext>
 trained on as is or merged into an existing training folder (``--out`` may be that folder: only
 files named by their SHA-256 are written, and ``feedback.csv`` beside the label folders lists what
 each came from). Re-running it brings the folder up to date: a later correction moves an image to
-its new label's folder instead of leaving it in both.
+its new label's folder instead of leaving it in both. A photo the folder already holds under another
+name (one of the data set, sent to the server) is not copied: a duplicate could be a test photo
+trained on; one that feedback gives another label is named for the user to move.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from capsight.imaging.decode import detect_format
-from capsight.store.blobs import BlobStore, is_sha256, write_file_atomic
+from capsight.store.blobs import BlobStore, is_sha256, sha256_hex, write_file_atomic
 from capsight.store.feedback import FeedbackStore, MatchedFeedback
 
 MANIFEST = "feedback.csv"
@@ -36,6 +39,10 @@ class ExportSummary:
     not_stored: int = 0  # the answer was logged without its image (CAPSIGHT_STORE_IMAGES off, purged)
     conflicts: int = 0  # the same image given different labels: the newest feedback is kept
     failed: int = 0  # the upload got no answer (not an image, corrupt, over a limit): no training photo
+    # The folder holds the photo already under another name (a data set photo sent to the server):
+    # under the feedback's label (not copied again), or under another one, named for the user to move.
+    already_there: int = 0
+    relabels_of_folder_photos: list[tuple[str, str]] = field(default_factory=list)  # (file, label)
 
     @property
     def written(self) -> int:
@@ -73,27 +80,51 @@ def _newest_per_image(items: Iterable[MatchedFeedback], summary: ExportSummary) 
     return sorted(newest.values(), key=lambda m: m.feedback_id)
 
 
-def _exported_copies(out: Path) -> dict[str, list[Path]]:
-    """The files an export wrote (``OUT/<label>/<sha256>.<ext>``) by image, from one listing.
+@dataclass
+class _FolderIndex:
+    """What ``OUT`` holds, from one listing of its class folders.
 
     Why one: ``--out`` is usually the training folder itself; looking for each image's copies by
     listing every class folder again took (images x photos in the folder) time, a minute per
     thousand images on a folder of 100k photos."""
-    copies: dict[str, list[Path]] = {}
+
+    copies: dict[str, list[Path]] = field(default_factory=dict)  # files an export wrote, by digest
+    by_size: dict[int, list[Path]] = field(default_factory=dict)  # the folder's own photos, by size
+    digests: dict[Path, str | None] = field(default_factory=dict)  # of those read so far
+
+    def same_photo(self, sha: str, size: int) -> Path | None:
+        """The folder's own file with these bytes: a photo of the data set sent to the server.
+        Copied again it would be a duplicate, or a test photo trained on. Only files of the same
+        size are read, each at most once (a folder of BMPs of one size has many)."""
+        for path in self.by_size.get(size, []):
+            if path not in self.digests:
+                try:
+                    self.digests[path] = sha256_hex(path.read_bytes())
+                except OSError:
+                    self.digests[path] = None
+            if self.digests[path] == sha:
+                return path
+        return None
+
+
+def _index_folder(out: Path) -> _FolderIndex:
+    index = _FolderIndex()
     if not out.is_dir():
-        return copies
+        return index
     for folder in out.iterdir():
         if folder.name.startswith(".") or not folder.is_dir():
             continue
         try:
-            entries = list(folder.iterdir())
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    sha, dot, _ = entry.name.partition(".")
+                    if dot and is_sha256(sha):
+                        index.copies.setdefault(sha, []).append(Path(entry.path))
+                    elif not entry.name.startswith(".") and entry.is_file():
+                        index.by_size.setdefault(entry.stat().st_size, []).append(Path(entry.path))
         except OSError:  # a folder we may not list holds no copy we could remove either
             continue
-        for entry in entries:
-            sha, dot, _ = entry.name.partition(".")
-            if dot and is_sha256(sha):
-                copies.setdefault(sha, []).append(entry)
-    return copies
+    return index
 
 
 def _remove_elsewhere(copies: list[Path], label: str, keep: Path | None = None) -> None:
@@ -118,7 +149,8 @@ def export_feedback(
     match = store.match(since=since, model_name=model_name)
     summary = ExportSummary(out=out, unmatched=match.unmatched)
     rows: list[dict[str, object]] = []
-    copies = _exported_copies(out)
+    index = _index_folder(out)
+    copies = index.copies
     for item in _newest_per_image(match.matched, summary):
         corrected = item.predicted != item.label
         if not _safe_label(item.label):
@@ -133,6 +165,15 @@ def export_feedback(
         data = blobs.get(item.image_sha256)
         if data is None:
             summary.not_stored += 1
+            continue
+        original = index.same_photo(item.image_sha256, len(data))
+        if original is not None:
+            if original.parent.name == item.label:
+                summary.already_there += 1
+            else:
+                summary.relabels_of_folder_photos.append((original.relative_to(out).as_posix(), item.label))
+            for old in copies.get(item.image_sha256, []):  # an earlier export's duplicate goes too
+                old.unlink(missing_ok=True)
             continue
         suffix = _SUFFIXES.get(detect_format(data) or "", ".bin")
         target = out / item.label / f"{item.image_sha256}{suffix}"
