@@ -14,6 +14,7 @@ Resize modes:
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -22,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 ResizeMode = Literal["squash", "center_crop", "letterbox"]
+RESIZE_MODES: tuple[ResizeMode, ...] = ("squash", "center_crop", "letterbox")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -45,7 +47,10 @@ class PreprocessSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PreprocessSpec:
-        return cls(
+        """ValueError for values serving cannot use: a model.json with a zero std or a misspelt
+        mode loaded, reported ready, then answered every image with NaN or a 500 (or failed its
+        warm-up with a bare KeyError / IndexError)."""
+        spec = cls(
             input_size=int(data.get("input_size", 224)),
             resize_mode=data.get("resize_mode", "squash"),
             resize_size=int(data.get("resize_size", 256)),
@@ -54,6 +59,19 @@ class PreprocessSpec:
             interpolation=str(data.get("interpolation", "bilinear")),
             extra=dict(data.get("extra", {})),
         )
+        if spec.input_size < 1:
+            raise ValueError(f"preprocessing.input_size must be at least 1, not {spec.input_size}")
+        if spec.resize_mode not in RESIZE_MODES:
+            raise ValueError(f"preprocessing.resize_mode must be one of {', '.join(RESIZE_MODES)}")
+        if spec.resize_mode == "center_crop" and spec.resize_size < 1:
+            raise ValueError(f"preprocessing.resize_size must be at least 1, not {spec.resize_size}")
+        if spec.interpolation not in _RESAMPLE:
+            raise ValueError(f"preprocessing.interpolation must be one of {', '.join(_RESAMPLE)}")
+        if len(spec.mean) != 3 or not all(math.isfinite(m) for m in spec.mean):
+            raise ValueError("preprocessing.mean must be three finite numbers (R, G, B)")
+        if len(spec.std) != 3 or not all(math.isfinite(s) and s > 0 for s in spec.std):
+            raise ValueError("preprocessing.std must be three finite numbers above 0 (R, G, B)")
+        return spec
 
     def decode_hint(self) -> int:
         """Smallest side the decoder must deliver so resizing never upsamples needlessly."""

@@ -1,0 +1,44 @@
+"""model.json's preprocessing block is checked when the model loads: a value serving cannot use is
+one clear InvalidModel, not a server that reports ready and then fails (or answers NaN) per image."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capsight.errors import InvalidModel
+from capsight.inference import load_metadata
+
+
+@pytest.mark.parametrize(
+    ("preprocessing", "message"),
+    [
+        ({"std": [0.229, 0.224, 0.0]}, "std"),
+        ({"std": [0.229, -0.224, 0.225]}, "std"),
+        ({"mean": [0.485, 0.456]}, "mean"),
+        ({"mean": [0.485, 0.456, "NaN"]}, "mean"),
+        ({"resize_mode": "crop"}, "resize_mode"),
+        ({"interpolation": "area"}, "interpolation"),
+        ({"input_size": 0}, "input_size"),
+        ({"resize_mode": "center_crop", "resize_size": 0}, "resize_size"),
+    ],
+)
+def test_a_preprocessing_block_serving_cannot_use_is_refused_at_load(
+    colour_model_dir: Path, tmp_path: Path, preprocessing: dict[str, Any], message: str
+) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(colour_model_dir, folder)
+    data = json.loads((folder / "model.json").read_text())
+    data["preprocessing"].update(preprocessing)
+    (folder / "model.json").write_text(json.dumps(data))
+    with pytest.raises(InvalidModel, match=rf"is not a valid capsight model\.json: .*{message}"):
+        load_metadata(folder)
+
+
+def test_the_preprocessing_capsight_writes_still_loads(colour_model_dir: Path) -> None:
+    spec = load_metadata(colour_model_dir).preprocessing
+    assert spec.input_size == 32 and spec.resize_mode == "squash"
