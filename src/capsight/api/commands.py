@@ -7,6 +7,7 @@ import contextlib
 import glob
 import json
 import logging
+import math
 import os
 import shlex
 import sys
@@ -248,5 +249,9 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
     if good:
         probs = classifier.predict(preprocess_batch([image for _, image in good], spec))
         for (outcome, _), pred in zip(good, to_predictions(probs, classifier.metadata.labels), strict=True):
+            if not all(math.isfinite(p) for p in pred.probabilities.values()):
+                # json.dumps would write NaN, which is not JSON: --json's one document would not parse.
+                outcome["error"] = "the model answered probabilities that are not a number (NaN or inf)"
+                continue
             outcome.update(label=pred.label, confidence=pred.confidence, probabilities=pred.probabilities)
     return outcomes
