@@ -42,3 +42,16 @@ def test_a_preprocessing_block_serving_cannot_use_is_refused_at_load(
 def test_the_preprocessing_capsight_writes_still_loads(colour_model_dir: Path) -> None:
     spec = load_metadata(colour_model_dir).preprocessing
     assert spec.input_size == 32 and spec.resize_mode == "squash"
+
+
+def test_labels_listed_twice_are_refused_at_load(colour_model_dir: Path, tmp_path: Path) -> None:
+    """Each answer maps label -> probability: with a label twice, one class's probability replaced
+    the other's, so 'probabilities' listed fewer classes than the model has and could disagree
+    with 'confidence' for the very label answered."""
+    folder = tmp_path / "model"
+    shutil.copytree(colour_model_dir, folder)
+    data = json.loads((folder / "model.json").read_text())
+    data["labels"] = ["background", "closed", "closed"]
+    (folder / "model.json").write_text(json.dumps(data))
+    with pytest.raises(InvalidModel, match=r"lists 'closed' twice"):
+        load_metadata(folder)

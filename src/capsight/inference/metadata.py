@@ -66,6 +66,11 @@ class ModelMetadata:
         labels = data.get("labels")
         if not labels or not all(isinstance(x, str) for x in labels):
             raise ValueError("model.json must list the class labels as strings")
+        # An answer maps label -> probability: a label listed twice lost one class's probability
+        # to the other's (fewer classes in 'probabilities', which could contradict 'confidence').
+        if len(set(labels)) != len(labels):
+            duplicate = next(label for i, label in enumerate(labels) if label in labels[:i])
+            raise ValueError(f"model.json lists {duplicate!r} twice; each class needs its own label")
         return cls(
             name=str(data.get("name", "model")),
             version=str(data.get("version", "0")),
