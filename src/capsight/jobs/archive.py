@@ -20,6 +20,7 @@ import stat
 import threading
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from capsight.jobs.diskfull import DiskFull, is_disk_full
 
 CHUNK = 1024 * 1024
 MAX_NAME_BYTES = 255
+NOT_AN_IMAGE = "not an image"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -171,7 +173,7 @@ def inspect_zip(path: Path, limits: ZipLimits) -> ZipPlan:
                 reason = "duplicate name"
             named_image = Path(rel or "").suffix.lower() in IMAGE_SUFFIXES
             if reason is None and not named_image and not _sniffs_as_image(zf, info):
-                reason = "not an image"
+                reason = NOT_AN_IMAGE
             if reason is not None or rel is None:
                 skipped.append(Skipped(info.filename, reason or "unsafe path"))
                 continue
@@ -187,6 +189,12 @@ def inspect_zip(path: Path, limits: ZipLimits) -> ZipPlan:
             f"The zip's images would take {total} bytes uncompressed; the limit is {limits.max_total_bytes}."
         )
     if not members:
+        # "No images" is true only when every member is not an image; a zip of encrypted or oversized
+        # photos said so too, and sent its client looking for a fault in the photos.
+        reasons = Counter(s.reason for s in skipped if s.reason != NOT_AN_IMAGE)
+        if reasons:
+            detail = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+            raise BadRequest(f"The zip holds no images that can be extracted; skipped: {detail}.")
         raise BadRequest("The zip holds no images.")
     return ZipPlan(tuple(members), tuple(skipped), total)
 
