@@ -73,3 +73,28 @@ def test_a_half_precision_model_is_fed_its_own_input_type(tmp_path: Path) -> Non
     assert probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-3)
     assert [p.label for p in to_predictions(probs, clf.metadata.labels)] == labels
+
+
+def _conv_head_model(folder: Path) -> Path:
+    """The colour model with a convolutional head's output, (N, classes, 1, 1), as models whose
+    classifier is a 1x1 convolution are exported (SqueezeNet in the ONNX model zoo)."""
+    build_colour_model(folder)
+    model = onnx.load(str(folder / "model.onnx"))
+    graph = model.graph
+    graph.node[2].output[0] = "flat_logits"
+    graph.initializer.append(numpy_helper.from_array(np.array([2, 3], dtype=np.int64), "axes"))
+    graph.node.append(onnx.helper.make_node("Unsqueeze", ["flat_logits", "axes"], ["logits"]))
+    graph.output[0].CopyFrom(onnx.helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3, 1, 1]))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(folder / "model.onnx"))
+    return folder
+
+
+def test_a_model_with_a_convolutional_head_output_is_served(tmp_path: Path) -> None:
+    """Its trailing 1 x 1 was read as the class axis: the model was refused at load with 'has 1
+    outputs but model.json lists 3 labels'."""
+    clf = OnnxClassifier(_conv_head_model(tmp_path / "conv-head"), intra_op_threads=1)
+    labels = ["opened", "closed", "background"]
+    probs = clf.predict(_colour_rows(clf, labels))
+    assert probs.shape == (3, 3)
+    assert [p.label for p in to_predictions(probs, clf.metadata.labels)] == labels

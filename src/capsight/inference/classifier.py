@@ -127,11 +127,15 @@ class OnnxClassifier:
         # takes exactly this many rows per run; predict feeds it in chunks of that size.
         batch_dim = model_input.shape[0] if model_input.shape else None
         self._fixed_batch: int | None = batch_dim if isinstance(batch_dim, int) and batch_dim > 0 else None
-        out_shape = self._session.get_outputs()[0].shape
-        if out_shape and isinstance(out_shape[-1], int) and out_shape[-1] != len(self.metadata.labels):
+        # Scores per image: the axis after the batch one, less the trailing 1 x 1 of a model whose
+        # classifier is a 1x1 convolution ((N, classes, 1, 1): SqueezeNet and the like).
+        per_image = list(self._session.get_outputs()[0].shape[1:])
+        while len(per_image) > 1 and per_image[-1] == 1:
+            per_image.pop()
+        classes = per_image[0] if len(per_image) == 1 else None
+        if isinstance(classes, int) and classes != len(self.metadata.labels):
             raise InvalidModel(
-                f"{onnx_path} has {out_shape[-1]} outputs but model.json lists "
-                f"{len(self.metadata.labels)} labels"
+                f"{onnx_path} has {classes} outputs but model.json lists {len(self.metadata.labels)} labels"
             )
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
@@ -151,6 +155,8 @@ class OnnxClassifier:
                     chunk = np.concatenate([chunk, np.zeros((fixed - real, *chunk.shape[1:]), chunk.dtype)])
                 chunks.append(self._run(chunk)[:real])
             out = np.concatenate(chunks) if chunks else self._run(batch)
+        if out.ndim > 2 and all(d == 1 for d in out.shape[2:]):
+            out = out.reshape(out.shape[0], out.shape[1])  # (N, classes, 1, 1): a convolutional head
         labels = len(self.metadata.labels)
         if out.ndim != 2 or out.shape[1] != labels:
             # A symbolic class axis escapes the check at load; the warm-up runs this, so such a
