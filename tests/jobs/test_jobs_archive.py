@@ -10,7 +10,14 @@ import pytest
 from jobs_helpers import image, make_zip
 
 from capsight.errors import BadRequest, PayloadTooLarge
-from capsight.jobs.archive import ZipLimits, declared_entries, extract, inspect_zip, safe_relative_name
+from capsight.jobs.archive import (
+    EXTRACTING,
+    ZipLimits,
+    declared_entries,
+    extract,
+    inspect_zip,
+    safe_relative_name,
+)
 from capsight.jobs.diskfull import DiskFull
 
 LIMITS = ZipLimits(max_images=100, max_total_bytes=10_000_000, max_image_bytes=1_000_000)
@@ -146,7 +153,7 @@ def test_a_full_disk_fails_the_extraction_instead_of_blaming_the_members(tmp_pat
     archive = _write(tmp_path, make_zip([(f"p/{i}.png", image("closed")) for i in range(3)]))
     dest = tmp_path / "input"
     (dest / "p").mkdir(parents=True)
-    (dest / "p" / ".0.png.part").symlink_to("/dev/full")  # the first member's writes: a real ENOSPC
+    (dest / "p" / EXTRACTING).symlink_to("/dev/full")  # the first member's writes: a real ENOSPC
     with pytest.raises(DiskFull):
         extract(archive, inspect_zip(archive, LIMITS), dest)
 

@@ -31,7 +31,11 @@ from capsight.jobs.diskfull import DiskFull, is_disk_full
 
 CHUNK = 1024 * 1024
 MAX_NAME_BYTES = 255
+# The whole relative path: under Linux's 4096-byte PATH_MAX with room for data_dir and the job folder
+# (past it, writing failed with ENAMETOOLONG and the row blamed a name clash the zip did not have).
+MAX_PATH_BYTES = 2048
 NOT_AN_IMAGE = "not an image"
+EXTRACTING = ".extracting.part"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -86,7 +90,10 @@ def _skip_reason(info: zipfile.ZipInfo, rel: str | None, limits: ZipLimits) -> s
     parts = rel.split("/")
     if parts[0] == "__MACOSX" or any(p.startswith(".") for p in parts):
         return "hidden or resource-fork file"
-    if any(len(p.encode("utf-8")) > MAX_NAME_BYTES for p in parts):
+    if (
+        any(len(p.encode("utf-8")) > MAX_NAME_BYTES for p in parts)
+        or len(rel.encode("utf-8")) > MAX_PATH_BYTES
+    ):
         return "name too long"
     if stat.S_ISLNK(info.external_attr >> 16):
         return "symbolic link"
@@ -258,7 +265,9 @@ def extract(archive: Path, plan: ZipPlan, dest: Path, cancel: threading.Event | 
 def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int) -> int:
     written = 0
     limit = min(info.file_size, budget)
-    tmp = target.with_name(f".{target.name}.part")
+    # A fixed name, not ".<name>.part": a member's own name may take all 255 bytes the file system
+    # allows. Hidden names are never members, and one job extracts one member at a time.
+    tmp = target.with_name(EXTRACTING)
     try:
         with zf.open(info) as src, open(tmp, "wb") as dst:
             while chunk := src.read(CHUNK):
