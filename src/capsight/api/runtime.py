@@ -17,9 +17,10 @@ import io
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
+from typing import Any
 
 from starlette.requests import Request
 
@@ -219,7 +220,7 @@ class ServingRuntime:
             self._serve(classifier)
             if old_batcher is not None:
                 self._replaced.append(old_batcher)
-                self._retiring.append(asyncio.get_running_loop().create_task(self._retire(old_batcher)))
+                self._track(self._retire(old_batcher))
             logger.info(
                 "model reloaded: %s %s -> %s %s", previous.name, previous.version, now.name, now.version
             )
@@ -248,7 +249,7 @@ class ServingRuntime:
         loop = asyncio.get_running_loop()
 
         def on_hup() -> None:
-            self._retiring.append(loop.create_task(self._reload_logged()))
+            self._track(self._reload_logged())
 
         try:
             loop.add_signal_handler(signal.SIGHUP, on_hup)
@@ -259,6 +260,14 @@ class ServingRuntime:
             loop.remove_signal_handler(signal.SIGHUP)
 
         return remove
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as a task that stop() cancels. It leaves the list when it ends: each
+        SIGHUP's and each replaced batcher's task stayed there until shutdown, so a server reloaded
+        by a periodic hook grew by the reload."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._retiring.append(task)
+        task.add_done_callback(self._retiring.remove)
 
     async def _reload_logged(self) -> None:
         logger.info("SIGHUP: reloading the model from %s", self.settings.model_dir)
