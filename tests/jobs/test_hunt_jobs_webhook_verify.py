@@ -24,6 +24,7 @@ def _arabic_indic(digits: str) -> str:
         # hmac.compare_digest refuses str with non-ASCII characters: TypeError
         ("now", "sha256=\u00e9"),
         ("now", "sha256=" + "\u0661" * 64),
+        ("now", "sha256=\ud800"),  # a lone surrogate: not even UTF-8
     ],
 )
 def test_forged_headers_are_refused_not_raised(timestamp: str, header: str) -> None:

@@ -71,7 +71,7 @@ def verify_signature(
     if abs(age) > tolerance_s:
         return False
     expected = signature(secret, timestamp, body).encode("ascii")
-    return hmac.compare_digest(expected, header.encode("utf-8", "surrogateescape"))
+    return hmac.compare_digest(expected, header.encode("utf-8", "replace"))
 
 
 @dataclass(frozen=True)
