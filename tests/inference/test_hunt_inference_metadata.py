@@ -55,3 +55,29 @@ def test_labels_listed_twice_are_refused_at_load(colour_model_dir: Path, tmp_pat
     (folder / "model.json").write_text(json.dumps(data))
     with pytest.raises(InvalidModel, match=r"lists 'closed' twice"):
         load_metadata(folder)
+
+
+@pytest.mark.parametrize("written", ["false", "true", "no", 0.5, [False]])
+def test_outputs_probabilities_must_be_a_json_boolean(
+    colour_model_dir: Path, tmp_path: Path, written: object
+) -> None:
+    """bool() of any non-empty string is True: a hand-written "outputs_probabilities": "false" made
+    the server skip the softmax and answer raw logits as probabilities (confidence 4.0, negative
+    probabilities)."""
+    folder = tmp_path / "model"
+    shutil.copytree(colour_model_dir, folder)
+    data = json.loads((folder / "model.json").read_text())
+    data["outputs_probabilities"] = written
+    (folder / "model.json").write_text(json.dumps(data))
+    with pytest.raises(InvalidModel, match=r"outputs_probabilities must be true or false"):
+        load_metadata(folder)
+
+
+@pytest.mark.parametrize("written", [True, False])
+def test_a_boolean_outputs_probabilities_loads(colour_model_dir: Path, tmp_path: Path, written: bool) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(colour_model_dir, folder)
+    data = json.loads((folder / "model.json").read_text())
+    data["outputs_probabilities"] = written
+    (folder / "model.json").write_text(json.dumps(data))
+    assert load_metadata(folder).outputs_probabilities is written

@@ -71,6 +71,12 @@ class ModelMetadata:
         if len(set(labels)) != len(labels):
             duplicate = next(label for i, label in enumerate(labels) if label in labels[:i])
             raise ValueError(f"model.json lists {duplicate!r} twice; each class needs its own label")
+        outputs_probabilities = data.get("outputs_probabilities", False)
+        if not isinstance(outputs_probabilities, bool):
+            # bool("false") is True: the softmax was skipped and raw logits served as probabilities.
+            raise ValueError(
+                f"outputs_probabilities must be true or false (JSON booleans), not {outputs_probabilities!r}"
+            )
         return cls(
             name=str(data.get("name", "model")),
             version=str(data.get("version", "0")),
@@ -79,7 +85,7 @@ class ModelMetadata:
             preprocessing=PreprocessSpec.from_dict(data.get("preprocessing", {})),
             input_name=str(data.get("input_name", "input")),
             output_name=str(data.get("output_name", "logits")),
-            outputs_probabilities=bool(data.get("outputs_probabilities", False)),
+            outputs_probabilities=outputs_probabilities,
             created_at=data.get("created_at"),
             metrics=dict(data.get("metrics", {})),
             training=dict(data.get("training", {})),
