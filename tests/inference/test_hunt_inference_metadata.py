@@ -81,3 +81,14 @@ def test_a_boolean_outputs_probabilities_loads(colour_model_dir: Path, tmp_path:
     data["outputs_probabilities"] = written
     (folder / "model.json").write_text(json.dumps(data))
     assert load_metadata(folder).outputs_probabilities is written
+
+
+def test_labels_written_as_one_string_are_refused(colour_model_dir: Path, tmp_path: Path) -> None:
+    """ "labels": "abc" was read as the labels a, b and c (a string is a sequence of strings)."""
+    folder = tmp_path / "model"
+    shutil.copytree(colour_model_dir, folder)
+    data = json.loads((folder / "model.json").read_text())
+    data["labels"] = "xyz"
+    (folder / "model.json").write_text(json.dumps(data))
+    with pytest.raises(InvalidModel, match=r"must list the class labels as strings"):
+        load_metadata(folder)

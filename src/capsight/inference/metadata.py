@@ -64,7 +64,7 @@ class ModelMetadata:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelMetadata:
         labels = data.get("labels")
-        if not labels or not all(isinstance(x, str) for x in labels):
+        if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
             raise ValueError("model.json must list the class labels as strings")
         # An answer maps label -> probability: a label listed twice lost one class's probability
         # to the other's (fewer classes in 'probabilities', which could contradict 'confidence').
