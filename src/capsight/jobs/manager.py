@@ -150,11 +150,19 @@ class JobManager:
     # -- this node among the others -------------------------------------------------------------
 
     def _beat_node(self) -> None:
-        """Its own thread: a worker running a long job must not look like a node that is gone."""
+        """Its own thread: a worker running a long job must not look like a node that is gone, nor
+        leave recovery and sweeping undone."""
         while self._classifier() is None and not self._stopping.is_set():
             self._stopping.wait(0.05)  # no database before the model is ready (start-up time)
         while not self._stopping.is_set():
             self.check_nodes()
+            try:
+                # Here too, not only between jobs in the worker threads: while one long job ran,
+                # crashed runners' jobs waited to be re-queued, and the inputs of jobs cancelled on
+                # another replica (with their share of the disk budget) waited to be swept.
+                self._housekeeping()
+            except Exception:
+                logger.exception("job housekeeping: the database is unavailable; retrying")
             self._stopping.wait(NODE_BEAT_S)
 
     def check_nodes(self) -> list[JobInfo]:
