@@ -71,3 +71,41 @@ def test_a_reload_to_a_model_with_the_wrong_number_of_scores_changes_nothing(
     assert "4 scores per image but model.json lists 3 labels" in r.json()["error"]
     r = client.post("/v1/classify", files={"file": ("b.jpg", jpeg("opened"), "image/jpeg")})
     assert r.status_code == 200 and r.json()["label"] == "opened", r.text
+
+
+def _batch_of_one_inside_model(folder: Path) -> Path:
+    """The colour model with ``x.view(1, -1)`` inside, as a forward() that hard-codes the batch
+    exports even with a dynamic batch axis declared: one image per run works (so the warm-up
+    passes), any larger batch fails inside ONNX Runtime."""
+    build_colour_model(folder)
+    model = onnx.load(str(folder / "model.onnx"))
+    graph = model.graph
+    flatten = next(node for node in graph.node if node.op_type == "Flatten")
+    graph.node.remove(flatten)
+    graph.initializer.append(numpy_helper.from_array(np.array([1, -1], dtype=np.int64), "one_row"))
+    graph.node.insert(1, helper.make_node("Reshape", ["pooled", "one_row"], ["flat"]))
+    onnx.save(model, str(folder / "model.onnx"))
+    return folder
+
+
+def test_concurrent_requests_to_a_model_that_only_runs_one_image_at_a_time_are_answered(
+    tmp_path: Path,
+) -> None:
+    """The micro-batcher's batch failed as a whole, so every request that shared a batch got a 500;
+    only a request that happened to run alone was answered."""
+    folder = _batch_of_one_inside_model(tmp_path / "one-at-a-time")
+    model = OnnxClassifier(folder, intra_op_threads=1)
+    model.warmup(1)  # one image: fine, as at startup
+    with pytest.raises(InferenceFailed):
+        model.predict(np.zeros((2, 3, 32, 32), dtype=np.float32))
+    client = TestClient(create_app(make_settings(folder, tmp_path / "var"), services=Services()))
+    with client:
+        wait_ready(client)
+        files = [
+            ("files", (f"{i}.jpg", jpeg(label), "image/jpeg"))
+            for i, label in enumerate(["opened", "closed"] * 3)
+        ]
+        r = client.post("/v1/classify/batch", files=files)
+        assert r.status_code == 200, r.text
+        results = r.json()["results"]
+        assert [x.get("label") for x in results] == ["opened", "closed"] * 3, results

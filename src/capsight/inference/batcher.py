@@ -235,19 +235,18 @@ class MicroBatcher:
         n = len(items)
         started = time.perf_counter()
         failed = False
-        probs: np.ndarray | None = None
+        rows: list[np.ndarray | None]
         try:
             batch = items[0].row[None] if n == 1 else np.stack([item.row for item in items])
-            probs = np.asarray(self._predict(batch))
-            if probs.ndim != 2 or probs.shape[0] != n:
-                raise ValueError(f"predict returned shape {probs.shape} for a batch of {n}")
-            unscored = int(n - np.isfinite(probs).all(axis=1).sum())
-            if unscored:
-                logger.warning("the model scored %d of a batch of %d with NaN or infinity", unscored, n)
+            rows = list(self._scores(batch, n))
         except Exception:
             # Details go to the log; clients get a plain 500 without the runtime's internals.
             logger.exception("inference failed for a batch of %d", n)
             failed = True
+            # Each image is tried alone, so one image's fault does not fail its neighbours, and a
+            # model that only runs one image at a time (a forward() that hard-codes the batch, which
+            # passes the one-image warm-up) still answers: every request sharing a batch got a 500.
+            rows = [self._alone(item.row) for item in items] if n > 1 else [None]
         elapsed = time.perf_counter() - started
         self._batches += 1
         self._items += n
@@ -262,7 +261,24 @@ class MicroBatcher:
                 logger.exception("batch observer failed")
         assert self._loop is not None
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-            self._loop.call_soon_threadsafe(_resolve, items, None if failed else probs)
+            self._loop.call_soon_threadsafe(_resolve, items, rows)
+
+    def _scores(self, batch: np.ndarray, n: int) -> np.ndarray:
+        probs = np.asarray(self._predict(batch))
+        if probs.ndim != 2 or probs.shape[0] != n:
+            raise ValueError(f"predict returned shape {probs.shape} for a batch of {n}")
+        unscored = int(n - np.isfinite(probs).all(axis=1).sum())
+        if unscored:
+            logger.warning("the model scored %d of a batch of %d with NaN or infinity", unscored, n)
+        return probs
+
+    def _alone(self, row: np.ndarray) -> np.ndarray | None:
+        """``row``'s scores from a model call of its own, or None when that fails too."""
+        try:
+            return self._scores(row[None], 1)[0]
+        except Exception as exc:
+            logger.warning("inference failed for an image run alone: %s", exc)
+            return None
 
     def stats(self) -> BatcherStats:
         return BatcherStats(
@@ -274,18 +290,18 @@ class MicroBatcher:
         )
 
 
-def _resolve(items: list[_Item], probs: np.ndarray | None) -> None:
-    """Runs on the event loop: each future gets ITS row, or InferenceFailed when the batch failed
-    or the model scored that row with NaN or infinity (a row JSON cannot carry, whose argmax is no
-    answer; its neighbours are unaffected)."""
-    for i, item in enumerate(items):
+def _resolve(items: list[_Item], rows: list[np.ndarray | None]) -> None:
+    """Runs on the event loop: each future gets ITS row, or InferenceFailed when the model could not
+    score it or scored it with NaN or infinity (a row JSON cannot carry, whose argmax is no answer;
+    its neighbours are unaffected)."""
+    for item, scores in zip(items, rows, strict=True):
         if item.future.done():  # the caller gave up (cancelled)
             continue
-        if probs is None:
+        if scores is None:
             item.future.set_exception(InferenceFailed())
-        elif not np.isfinite(probs[i]).all():
+        elif not np.isfinite(scores).all():
             item.future.set_exception(
                 InferenceFailed("Inference failed: the model scored this image with NaN or infinity.")
             )
         else:
-            item.future.set_result(probs[i])
+            item.future.set_result(scores)
