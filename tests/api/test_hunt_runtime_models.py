@@ -109,3 +109,25 @@ def test_concurrent_requests_to_a_model_that_only_runs_one_image_at_a_time_are_a
         assert r.status_code == 200, r.text
         results = r.json()["results"]
         assert [x.get("label") for x in results] == ["opened", "closed"] * 3, results
+
+
+def test_a_model_that_only_runs_one_image_at_a_time_is_found_out_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Once a batch failed and each of its images then ran fine alone, every later batch still went
+    to the model whole first: each failed again, with an error and a traceback in the log per
+    batch, and each image cost two model calls."""
+    folder = _batch_of_one_inside_model(tmp_path / "one-at-a-time")
+    client = TestClient(create_app(make_settings(folder, tmp_path / "var"), services=Services()))
+    with client:
+        wait_ready(client)
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        files = [("files", (f"{i}.jpg", jpeg("opened"), "image/jpeg")) for i in range(4)]
+        for _ in range(5):
+            r = client.post("/v1/classify/batch", files=files)
+            assert r.status_code == 200 and all(x["label"] == "opened" for x in r.json()["results"])
+        stats = runtime.batcher.stats()
+    assert stats.failed_batches <= 1
+    errors = [rec for rec in caplog.records if rec.levelname == "ERROR" and "batch" in rec.getMessage()]
+    assert len(errors) <= 1
+    assert any("one image at a time" in rec.getMessage() for rec in caplog.records)

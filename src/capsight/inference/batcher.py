@@ -247,6 +247,15 @@ class MicroBatcher:
             # model that only runs one image at a time (a forward() that hard-codes the batch, which
             # passes the one-image warm-up) still answers: every request sharing a batch got a 500.
             rows = [self._alone(item.row) for item in items] if n > 1 else [None]
+            if n > 1 and all(scores is not None for scores in rows):
+                # Not one image's fault: the model cannot take batches. Sending each batch whole
+                # first failed it again (an error per batch in the log, two calls per image).
+                self.max_batch_size = 1
+                logger.warning(
+                    "the model failed on a batch of %d but answered each image alone: it runs one "
+                    "image at a time from now on (export it with a dynamic batch axis to batch)",
+                    n,
+                )
         elapsed = time.perf_counter() - started
         self._batches += 1
         self._items += n
