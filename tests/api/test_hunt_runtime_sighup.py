@@ -9,7 +9,7 @@ from pathlib import Path
 
 from api.helpers import make_settings
 from capsight.api.runtime import ServingRuntime
-from capsight.inference import OnnxClassifier
+from capsight.inference import ModelMetadata, OnnxClassifier
 from capsight.store.services import Services
 from model_factory import build_colour_model
 
@@ -31,7 +31,7 @@ def test_finished_sighup_reloads_are_not_kept_for_the_life_of_the_server(
         seen = 0
         real_reload = runtime.reload
 
-        async def counted_reload() -> object:
+        async def counted_reload() -> tuple[ModelMetadata | None, ModelMetadata]:
             nonlocal seen
             try:
                 return await real_reload()
