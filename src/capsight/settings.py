@@ -44,6 +44,12 @@ _OPTIONAL_TEXT = (
     "webhook_secret",
 )
 _SECRETS = ("jwt_secret", "webhook_secret")
+_URLS_WITH_PASSWORDS = ("database_url", "redis_url")
+_PASSWORD_IN_URL = re.compile(r"(://[^/@:]*:)[^/@]*@")
+# What redis-py's from_url reads; "localhost:6379" (no scheme) failed on every request instead.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+# A scheme before ":/" in a storage URL: a folder path has none ("C:/..." has one letter, a drive).
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 # HMAC keys: RFC 7518 asks HS256 for at least the hash's 32 bytes; shorter ones fall to an offline
 # brute force of one captured token or webhook. Placeholders are the values our deploy templates
 # once shipped ("change-me-local-only", "REPLACE_ME_..."): public, so anyone could mint admin tokens.
@@ -188,6 +194,38 @@ class Settings(BaseSettings):
             parse_rate(value)  # ValueError with the accepted forms
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        """Refused here, not when first used: the server runs and retries the database in the
+        background, so ``mysql://`` or ``postgre://`` logged a traceback per retry for ever."""
+        from capsight.store.database import DATABASE_URL_FORMS, PG_SCHEMES
+
+        _DATABASE_SCHEMES = ("sqlite://", "sqlite+pysqlite://", "postgresql+psycopg://", *PG_SCHEMES)
+        if value is not None and not value.startswith(_DATABASE_SCHEMES):
+            raise ValueError(f"is not a database URL capsight can use; {DATABASE_URL_FORMS}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str | None) -> str | None:
+        """Redis is first used by a request, and both its users fail open (the rate limiter lets the
+        request through): a URL without a scheme silently turned the rate limit off."""
+        if value is not None and not value.startswith(REDIS_SCHEMES):
+            raise ValueError(
+                f"expected a URL starting with {', '.join(REDIS_SCHEMES)} (e.g. redis://HOST:6379/0)"
+            )
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _folder_or_s3(cls, value: str | None) -> str | None:
+        """Anything but ``s3://`` is a folder, so ``S3://bucket`` or ``gs://bucket`` filled a local
+        folder named ``S3:`` with the request images."""
+        if value is not None and _URL_SCHEME.match(value) and not value.startswith(("s3://", "file://")):
+            raise ValueError("expected a folder, file:///PATH or s3://BUCKET[/PREFIX]")
+        return value
+
     @field_validator(*_SECRETS)
     @classmethod
     def _unguessable_secret(cls, value: str | None) -> str | None:
@@ -246,6 +284,12 @@ def _describe(exc: ValidationError, passed: set[str]) -> str:
         if field in _SECRETS:  # the error line reaches logs and CI output: never the secret itself
             parts.append(f"{name}=<hidden>: {message}")
             continue
+        if field in _URLS_WITH_PASSWORDS and isinstance(shown, str):
+            # Shown without its password; text that is no URL at all may be anything, a password too.
+            if "://" not in shown:
+                parts.append(f"{name}=<not a URL, hidden>: {message}")
+                continue
+            shown = _PASSWORD_IN_URL.sub(r"\1***@", shown)
         parts.append(f"{name}={shown!r}: {message}")
     return "invalid settings: " + "; ".join(parts)
 

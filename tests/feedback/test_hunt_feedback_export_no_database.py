@@ -45,5 +45,6 @@ def test_a_malformed_database_url_is_still_one_line(
     monkeypatch.setenv("CAPSIGHT_DATABASE_URL", "nonsense")
     assert main(["feedback", "export", "--out", str(tmp_path / "train")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("capsight: error: CAPSIGHT_DATABASE_URL is not a database URL")
+    assert err.startswith("capsight: error: ") and err.count("\n") == 1
+    assert "CAPSIGHT_DATABASE_URL" in err and "is not a database URL" in err
     assert "Traceback" not in err

@@ -176,20 +176,20 @@ def storable_text(value: str) -> str:
     return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
-_PG_SCHEMES = ("postgres://", "postgresql://", "postgres+psycopg2://", "postgresql+psycopg2://")
+PG_SCHEMES = ("postgres://", "postgresql://", "postgres+psycopg2://", "postgresql+psycopg2://")
 
 
 def normalize_url(url: str) -> str:
     """Accept the URL forms people paste (``postgres://``, ``postgresql://``, psycopg2's) and use
     psycopg 3, the driver capsight ships: with psycopg2 named and not installed, every database call
     failed for as long as the replica ran. The rest of the URL is libpq's either way."""
-    for scheme in _PG_SCHEMES:
+    for scheme in PG_SCHEMES:
         if url.startswith(scheme):
             return "postgresql+psycopg://" + url[len(scheme) :]
     return url
 
 
-_URL_FORMS = "use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
+DATABASE_URL_FORMS = "use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
 
 
 def database_error(url: str, exc: BaseException) -> CapsightError | None:
@@ -205,9 +205,9 @@ def database_error(url: str, exc: BaseException) -> CapsightError | None:
 
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if isinstance(exc, sa_exc.NoSuchModuleError | ImportError):  # mysql://, a driver not shipped
-        return BadRequest(f"CAPSIGHT_DATABASE_URL: unsupported database {scheme!r}; {_URL_FORMS}")
+        return BadRequest(f"CAPSIGHT_DATABASE_URL: unsupported database {scheme!r}; {DATABASE_URL_FORMS}")
     if isinstance(exc, sa_exc.ArgumentError):
-        return BadRequest(f"CAPSIGHT_DATABASE_URL is not a database URL; {_URL_FORMS}")
+        return BadRequest(f"CAPSIGHT_DATABASE_URL is not a database URL; {DATABASE_URL_FORMS}")
     if not isinstance(exc, sa_exc.SQLAlchemyError):
         return None
     try:
