@@ -78,8 +78,10 @@ def safe_relative_name(name: str) -> str | None:
     text = name.replace("\\", "/")
     if text.startswith("/") or _DRIVE.match(text) or "\x00" in text:
         return None
-    parts = [p for p in text.split("/") if p]
-    if not parts or any(p in (".", "..") for p in parts):
+    # "." segments go: they cannot leave the folder, and bsdtar (the tar of macOS and Windows, which
+    # people use to make zips) names every member "./photos/a.jpg"; refused, such a zip held "no images".
+    parts = [p for p in text.split("/") if p and p != "."]
+    if not parts or ".." in parts:
         return None
     return "/".join(parts)
 
