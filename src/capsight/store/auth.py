@@ -171,7 +171,12 @@ class ApiKeyAuthenticator:
             info = await call_with_deadline(self.keys.verify, credential)
         except Exception as exc:
             logger.warning("API key lookup failed: %s", first_line(exc))
-            raise ServiceUnavailable("Key store unavailable, retry shortly.") from exc
+            # A lookup past its deadline (a database that hangs) is served as verify serves one that
+            # fails at once: a key verified before stays valid. It was 503, while a dead database
+            # let the same key in.
+            info = self.keys.cached(credential)
+            if info is None:
+                raise ServiceUnavailable("Key store unavailable, retry shortly.") from exc
         if info is None:
             raise Unauthorized("Invalid or revoked API key.")
         return Principal(

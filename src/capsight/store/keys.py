@@ -127,6 +127,16 @@ class KeyStore:
             self._cache = {h: entry for h, entry in self._cache.items() if entry[0].id != key_id}
         return info
 
+    def cached(self, plaintext: str) -> ApiKeyInfo | None:
+        """The key as last verified by this process, however long ago; None if never (or revoked).
+
+        For a caller whose lookup did not answer in time: a database too slow to answer is as
+        unreachable to a request as one that is down, and ``verify`` serves known keys from the
+        cache then."""
+        with self._lock:
+            entry = self._cache.get(hash_key(plaintext))
+        return entry[0] if entry is not None else None
+
     def verify(self, plaintext: str) -> ApiKeyInfo | None:
         """The active key matching ``plaintext``, or None. Raises if the database is unreachable and
         the key is not in the cache (the caller turns that into 503, not 401)."""
