@@ -20,6 +20,17 @@ def positive_int(value: str) -> int:
     return number
 
 
+def non_negative_int(value: str) -> int:
+    """An integer >= 0, where 0 means "automatic" or "none" (threads, decode workers)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return number
+
+
 def int_in(low: int, high: int) -> Callable[[str], int]:
     """An integer in [low, high]; the error names the range (``choices=range(...)`` lists every value)."""
 

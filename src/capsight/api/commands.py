@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from capsight.cli_types import port
+from capsight.cli_types import port, positive_int
 from capsight.errors import CapsightError, NotFound
 
 if TYPE_CHECKING:  # onnxruntime is imported by the commands that use it, not by the CLI's start
@@ -39,7 +39,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     serve.add_argument("--host", help="interface to bind (default: CAPSIGHT_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=port, help="port, 1-65535 (default: CAPSIGHT_PORT or 8000)")
-    serve.add_argument("--workers", type=int, help="worker processes (default: CAPSIGHT_WORKERS or 1)")
+    serve.add_argument(
+        "--workers", type=positive_int, help="worker processes (default: CAPSIGHT_WORKERS or 1)"
+    )
     serve.add_argument("--model", type=Path, help="model directory with model.onnx + model.json")
     serve.add_argument("--access-log", action="store_true", help="log every request line (costs throughput)")
     serve.set_defaults(handler=run_serve)

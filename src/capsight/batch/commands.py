@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from capsight.cli_types import int_in, output_dir, output_file
+from capsight.cli_types import int_in, non_negative_int, output_dir, output_file, positive_int
 
 
 def _probability(text: str) -> float:
@@ -35,9 +35,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     batch.add_argument("--out", required=True, type=output_dir, metavar="DIR", help="output folder")
     batch.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: settings.model_dir)")
-    batch.add_argument("--batch-size", type=int, default=32, help="images per inference batch (default 32)")
     batch.add_argument(
-        "--workers", type=int, default=0, help="decode workers / Ray actors (0 = one per core)"
+        "--batch-size", type=positive_int, default=32, help="images per inference batch (default 32)"
+    )
+    batch.add_argument(
+        "--workers", type=non_negative_int, default=0, help="decode workers / Ray actors (0 = one per core)"
     )
     batch.add_argument(
         "--executor",
@@ -47,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     batch.add_argument(
         "--threads",
-        type=int,
+        type=non_negative_int,
         default=1,
         help="ONNX Runtime threads for inference (default 1; 0 = one per core)",
     )
