@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 from store_records import make_record
 
+from capsight.store.blobs import LocalBlobStore
 from capsight.store.database import Database
 from capsight.store.recorder import DatabaseRecorder, RecorderConfig
 from capsight.store.requestlog import RequestLog
@@ -53,3 +55,31 @@ def test_a_line_whose_image_field_is_not_a_hash_is_skipped_and_the_rest_replayed
     assert flushed, "the replay must not stall on one damaged line"
     assert written == 4, "a record whose image reference is damaged is kept without the image"
     assert pending == 0
+
+
+def test_a_line_whose_record_hash_disagrees_with_its_image_is_replayed_without_it(tmp_path: Path) -> None:
+    """The record's image_sha256 names where the image is stored: a damaged one (not a hash, or not
+    the spooled image's) made every replay fail as an image store outage."""
+    spool_dir = tmp_path / "spool"
+    spool = Spool(spool_dir)
+    image = b"a spooled photo"
+    sha = hashlib.sha256(image).hexdigest()
+    spool.append([(make_record(request_id="with-image", image_sha256=sha), image)])
+    good = (spool_dir / Spool.ACTIVE).read_text()
+    (spool_dir / Spool.ACTIVE).write_text(
+        good
+        + good.replace(sha, "0" * 64, 1).replace("with-image", "other")
+        + good.replace(sha, "q" + sha[1:], 1).replace("with-image", "third")
+    )
+    db = Database(f"sqlite:///{tmp_path / 'capsight.db'}")
+    blobs = LocalBlobStore(tmp_path / "images")
+    recorder = DatabaseRecorder(db, blobs, spool_dir, FAST).start()
+    try:
+        assert recorder.flush(5), "the replay must not stall on one damaged line"
+        items = {i.request_id: i for i in RequestLog(db, blobs).list_requests().items}
+        assert set(items) == {"with-image", "other", "third"}
+        assert items["with-image"].image_ref is not None and blobs.get(sha) == image
+        assert items["other"].image_ref is None and items["third"].image_ref is None
+    finally:
+        recorder.close()
+        db.dispose()

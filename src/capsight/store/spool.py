@@ -167,7 +167,7 @@ class Spool:
         from the file's iterator, outside the per-line check, and every replay failed on it again,
         so the log stayed degraded, spooling everything, until someone deleted the file by hand. A
         line naming an image by something other than a sha256 is kept without the image, for the
-        same reason (the image store refuses such a key)."""
+        same reason (the image store refuses such a key, or would store it under a wrong one)."""
         batch: list[Item] = []
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
@@ -184,8 +184,12 @@ class Spool:
                     logger.error("skipping corrupt spool line %s:%d: %s", path.name, number, exc)
                     continue
                 sha = entry.get("image")
-                if sha is not None and not (isinstance(sha, str) and is_sha256(sha)):
-                    logger.error("spool line %s:%d: not an image hash, kept without it", path.name, number)
+                # The image is stored under the record's hash: one that is not the spooled image's
+                # (a damaged line) stored it under a wrong name, or failed every replay as an outage.
+                if sha is not None and not (
+                    isinstance(sha, str) and is_sha256(sha) and sha == record.image_sha256
+                ):
+                    logger.error("spool line %s:%d: not its image's hash, kept without it", path.name, number)
                     sha = None
                 image = self.blobs.get(sha) if sha else None
                 batch.append((record, image))
