@@ -180,9 +180,16 @@ class Settings(BaseSettings):
     @field_validator("model_dir", "data_dir", mode="before")
     @classmethod
     def _no_blank_folder(cls, value: Any) -> Any:
-        """An empty path would silently be ``.``, the working directory: refuse it instead."""
+        """An empty path would silently be ``.``, the working directory: refuse it instead. ``~`` is
+        expanded: an env file or a container spec has no shell to do it, and ``~/capsight`` was a
+        folder named ``~`` in the working directory."""
         if isinstance(value, str) and not value.strip():
             raise ValueError("expected a folder, got an empty value")
+        if isinstance(value, str | Path):
+            try:
+                return Path(value).expanduser()
+            except RuntimeError:  # ~name of no such user, or no home folder at all
+                raise ValueError("its ~ names no home folder on this machine; give the full path") from None
         return value
 
     @field_validator("rate_limit", "auth_failure_limit")
