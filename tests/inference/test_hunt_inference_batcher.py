@@ -100,3 +100,43 @@ def test_a_caller_that_left_gives_its_queue_place_back_and_is_not_run() -> None:
     assert depth == 1
     assert [float(o[0]) for o in outcomes] == [100, 1, 4, 5]  # type: ignore[index]
     assert model.batches == [[100], [1, 4, 5]]
+
+
+class FailsOnceOnABatch(GatedEcho):
+    """A passing fault: the first call with more than one row fails (memory short, say), every other
+    call works."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        if len(batch) > 1 and not self.failed:
+            self.failed = True
+            self.batches.append([int(v) for v in batch[:, 0, 0, 0]])
+            raise RuntimeError("out of memory for this batch")
+        return super().__call__(batch)
+
+
+def test_one_passing_batch_fault_does_not_end_batching() -> None:
+    """Its images are answered one by one, and the next batch is a batch again: going to one image
+    at a time for good at the first such fault would cost the server its batching until restart."""
+    model = FailsOnceOnABatch()
+    batcher = MicroBatcher(model, max_batch_size=8, max_wait_ms=0)
+
+    async def body() -> tuple[list[object], list[object]]:
+        batcher.start()
+        try:
+            first = await _queued_behind_a_blocked_call(batcher, model, [1, 2, 3])
+            model.gate.clear()
+            model.entered.clear()
+            second = await _queued_behind_a_blocked_call(batcher, model, [4, 5, 6])
+            return first, second
+        finally:
+            await batcher.stop()
+
+    first, second = asyncio.run(body())
+    assert [float(o[0]) for o in first] == [100, 1, 2, 3]  # type: ignore[index]
+    assert [float(o[0]) for o in second] == [100, 4, 5, 6]  # type: ignore[index]
+    assert batcher.max_batch_size == 8
+    assert [1, 2, 3] in model.batches and [4, 5, 6] in model.batches  # failed whole, then batched again

@@ -32,6 +32,8 @@ from capsight.errors import InferenceFailed, Overloaded, ServiceUnavailable, Too
 
 logger = logging.getLogger(__name__)
 
+BATCH_REFUSALS_TO_STOP_BATCHING = 3
+
 PredictFn = Callable[[np.ndarray], np.ndarray]
 BatchObserver = Callable[[int, float], None]  # (batch size, seconds in predict), from the worker
 
@@ -105,6 +107,7 @@ class MicroBatcher:
         self._cond = threading.Condition()
         self._pending: deque[_Item] = deque()
         self._reserved = 0  # admitted, not yet submitted (being decoded)
+        self._batches_refused = 0  # batches in a row that failed whole while each image ran alone
         self._closing = False
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -239,6 +242,8 @@ class MicroBatcher:
         try:
             batch = items[0].row[None] if n == 1 else np.stack([item.row for item in items])
             rows = list(self._scores(batch, n))
+            if n > 1:
+                self._batches_refused = 0
         except Exception:
             # Details go to the log; clients get a plain 500 without the runtime's internals.
             logger.exception("inference failed for a batch of %d", n)
@@ -248,14 +253,19 @@ class MicroBatcher:
             # passes the one-image warm-up) still answers: every request sharing a batch got a 500.
             rows = [self._alone(item.row) for item in items] if n > 1 else [None]
             if n > 1 and all(scores is not None for scores in rows):
-                # Not one image's fault: the model cannot take batches. Sending each batch whole
-                # first failed it again (an error per batch in the log, two calls per image).
-                self.max_batch_size = 1
-                logger.warning(
-                    "the model failed on a batch of %d but answered each image alone: it runs one "
-                    "image at a time from now on (export it with a dynamic batch axis to batch)",
-                    n,
-                )
+                # Not one image's fault. When it happens BATCH_REFUSALS_TO_STOP_BATCHING times in a
+                # row, the model cannot take batches: sending each batch whole first failed it again
+                # (an error per batch in the log, two calls per image). Not at the first time: a
+                # passing fault (memory short for one large batch) would have cost batching for good.
+                self._batches_refused += 1
+                if self._batches_refused >= BATCH_REFUSALS_TO_STOP_BATCHING:
+                    self.max_batch_size = 1
+                    logger.warning(
+                        "the model failed on %d batches in a row but answered each image alone: it "
+                        "runs one image at a time from now on (export it with a dynamic batch axis "
+                        "to batch)",
+                        self._batches_refused,
+                    )
         elapsed = time.perf_counter() - started
         self._batches += 1
         self._items += n
