@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capsight.cli_types import port, positive_int
-from capsight.errors import CapsightError, NotFound
+from capsight.errors import BadRequest, CapsightError, NotFound
 
 if TYPE_CHECKING:  # onnxruntime is imported by the commands that use it, not by the CLI's start
     from capsight.inference.classifier import OnnxClassifier
@@ -70,6 +70,42 @@ def _require_model(model_dir: Path) -> None:
     load_metadata(model_dir)  # InvalidModel: one line, exit 2
 
 
+def _require_listen_address(host: str, port: int) -> None:
+    """Refuse a host that is no address here and a port in use, naming the setting, before the app
+    loads. uvicorn finds both only after the app's start-up, then logs ``[Errno -2] Name or service
+    not known`` (which host?) or the bind error and exits 3. The probe binds as uvicorn does (with
+    SO_REUSEADDR, so a port left in TIME_WAIT is not refused) and lets go at once."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise BadRequest(
+            f"--host/CAPSIGHT_HOST={host!r} is not a name or address of this machine ({exc.strerror})"
+        ) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                reason = (
+                    f"--port/CAPSIGHT_PORT={port} is in use on {host}; "
+                    "stop what listens there or pick another port"
+                )
+            elif exc.errno == errno.EADDRNOTAVAIL:
+                reason = f"--host/CAPSIGHT_HOST={host!r} is not an address of this machine ({exc.strerror})"
+            else:
+                reason = (
+                    f"cannot listen on --host/CAPSIGHT_HOST={host!r} --port/CAPSIGHT_PORT={port}: "
+                    f"{exc.strerror}"
+                )
+            raise BadRequest(reason) from None
+
+
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -84,6 +120,7 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = Settings()
     _require_model(settings.model_dir)
     require_extras(settings)  # before any worker starts: one line, not a traceback per worker
+    _require_listen_address(settings.host, settings.port)
     url = f"http://{settings.host}:{settings.port}"
     logger.info(
         "capsight serving %s at %s (docs %s/docs, %d worker%s)",

@@ -1,0 +1,55 @@
+"""``capsight serve`` refuses, in one line naming the setting and before the server starts, a host
+that is no address of this machine and a port that is taken.
+
+Found by running it: a typo in --host or a port in use loaded the whole app, then uvicorn logged
+``[Errno -2] Name or service not known`` (no host named) or the bind error, and exited with status 3."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from servers import free_port
+
+START_LIMIT_S = 60  # a refused start takes the CLI's import time; a wrong one runs until killed
+
+
+def _serve(tmp_path: Path, *args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CAPSIGHT_")}
+    env["CAPSIGHT_DATA_DIR"] = str(data_dir if data_dir is not None else tmp_path / "var")
+    env["CAPSIGHT_JOB_WORKERS"] = "0"
+    return subprocess.run(
+        [sys.executable, "-m", "capsight.cli", "serve", *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=START_LIMIT_S,
+    )
+
+
+def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert "Uvicorn running" not in proc.stderr and "Started server process" not in proc.stderr
+    [line] = [line for line in proc.stderr.splitlines() if line.startswith("capsight: error: ")]
+    return line
+
+
+def test_an_unknown_host_is_refused_naming_it(tmp_path: Path) -> None:
+    line = _one_error_line(_serve(tmp_path, "--host", "no-such-host.invalid", "--port", str(free_port())))
+    assert "--host/CAPSIGHT_HOST='no-such-host.invalid'" in line
+
+
+def test_a_port_in_use_is_refused_naming_it(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = _one_error_line(_serve(tmp_path, "--host", "127.0.0.1", "--port", str(port)))
+    assert f"--port/CAPSIGHT_PORT={port}" in line
+    assert "in use" in line
+    assert not (tmp_path / "var").exists()  # nothing was started
