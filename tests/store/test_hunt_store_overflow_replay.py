@@ -20,9 +20,10 @@ def test_overflow_while_the_database_is_healthy_is_replayed(database: Database, 
     recorder.submit(make_record(request_id="first"), None)
     assert recorder.flush(10)  # healthy: migrated, spool empty, first record written
     assert not recorder.stats().degraded
-    # An image past the in-memory budget is never queued: it goes straight to the spool.
+    # An image past the in-memory budget is never queued: it goes straight to the spool (not asserted
+    # here: the writer, fixed, may already be replaying it).
     recorder.submit(make_record(request_id="overflow"), b"x" * 200)
-    assert recorder.spool.pending == 1
+    assert recorder.stats().queued == 0
     try:
         assert recorder.flush(5), "the overflow record stayed in the spool though the database is up"
         assert RequestLog(database, None).count() == 2
