@@ -1,8 +1,10 @@
-"""``capsight serve`` refuses, in one line naming the setting and before the server starts, a host
-that is no address of this machine and a port that is taken.
+"""``capsight serve`` refuses, in one line naming the setting and before the server starts, a data
+folder it cannot use, a host that is no address of this machine and a port that is taken.
 
-Found by running it: a typo in --host or a port in use loaded the whole app, then uvicorn logged
-``[Errno -2] Name or service not known`` (no host named) or the bind error, and exited with status 3."""
+Found by running it: with CAPSIGHT_DATA_DIR naming a file the server started, answered, and logged a
+traceback every few seconds for ever (spool, job queue, database all under that "folder"); a typo in
+--host or a port in use loaded the whole app, then uvicorn logged ``[Errno -2] Name or service not
+known`` (no host named) or the bind error, and exited with status 3."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from servers import free_port
 
@@ -37,6 +41,15 @@ def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
     assert "Uvicorn running" not in proc.stderr and "Started server process" not in proc.stderr
     [line] = [line for line in proc.stderr.splitlines() if line.startswith("capsight: error: ")]
     return line
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path, inside: bool) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    data_dir = tmp_path / "afile" / "var" if inside else tmp_path / "afile"
+    line = _one_error_line(_serve(tmp_path, "--port", str(free_port()), data_dir=data_dir))
+    assert f"CAPSIGHT_DATA_DIR={str(data_dir)!r}" in line
+    assert "folder" in line
 
 
 def test_an_unknown_host_is_refused_naming_it(tmp_path: Path) -> None:

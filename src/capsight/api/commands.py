@@ -106,6 +106,21 @@ def _require_listen_address(host: str, port: int) -> None:
             raise BadRequest(reason) from None
 
 
+def _require_data_dir(data_dir: Path) -> None:
+    """Refuse a data folder that cannot be one. The spool, the embedded database and job files live
+    there, each retried in the background: a CAPSIGHT_DATA_DIR naming a file started a server that
+    logged a traceback every few seconds for as long as it ran."""
+    shown = f"CAPSIGHT_DATA_DIR={str(data_dir)!r}"
+    if data_dir.exists() and not data_dir.is_dir():
+        raise BadRequest(f"{shown} is a file, not a folder")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadRequest(f"{shown}: cannot create the folder ({exc.strerror})") from None
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise BadRequest(f"{shown}: this user cannot write in the folder")
+
+
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -121,6 +136,7 @@ def run_serve(args: argparse.Namespace) -> int:
     _require_model(settings.model_dir)
     require_extras(settings)  # before any worker starts: one line, not a traceback per worker
     _require_listen_address(settings.host, settings.port)
+    _require_data_dir(settings.data_dir)
     url = f"http://{settings.host}:{settings.port}"
     logger.info(
         "capsight serving %s at %s (docs %s/docs, %d worker%s)",
