@@ -4,7 +4,8 @@ Found by running ``capsight serve``: ``CAPSIGHT_REDIS_URL=localhost:6379`` start
 rate limiter failed open on every request (a traceback each time, no limit enforced);
 ``CAPSIGHT_DATABASE_URL=mysql://...`` logged a ModuleNotFoundError traceback on every retry for as
 long as the replica ran; ``CAPSIGHT_STORAGE_URL=S3://bucket`` wrote the request images to a local
-folder named ``S3:``."""
+folder named ``S3:``; ``CAPSIGHT_S3_ENDPOINT_URL=minio:9000`` (no http://) was taken by botocore as
+"Invalid endpoint" on every upload, an outage that spooled every request's image for ever."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ BAD_URLS = [
     ("STORAGE_URL", "S3://bucket/prefix", "s3://"),
     ("STORAGE_URL", "s4://bucket/prefix", "s3://"),
     ("STORAGE_URL", "gs://bucket/prefix", "s3://"),
+    ("S3_ENDPOINT_URL", "minio:9000", "http://"),
+    ("S3_ENDPOINT_URL", "s3://minio:9000", "http://"),
 ]
 
 
@@ -43,7 +46,7 @@ def test_a_url_of_the_wrong_form_is_refused_naming_what_is_accepted(
     with pytest.raises(InvalidSettings) as raised:
         Settings()
     message = raised.value.message
-    if "://" in value or name == "STORAGE_URL":
+    if "://" in value or name in ("STORAGE_URL", "S3_ENDPOINT_URL"):
         assert f"CAPSIGHT_{name}={value!r}" in message
     else:  # text that is no URL may be a pasted password: named, not shown
         assert f"CAPSIGHT_{name}=<not a URL, hidden>" in message and value not in message
@@ -66,6 +69,8 @@ GOOD_URLS = [
     ("STORAGE_URL", "/srv/images"),
     ("STORAGE_URL", "images"),
     ("STORAGE_URL", "C:/capsight/images"),
+    ("S3_ENDPOINT_URL", "http://minio:9000"),
+    ("S3_ENDPOINT_URL", "https://s3.eu-west-1.amazonaws.com"),
 ]
 
 

@@ -233,6 +233,15 @@ class Settings(BaseSettings):
             raise ValueError("expected a folder, file:///PATH or s3://BUCKET[/PREFIX]")
         return value
 
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _http_endpoint(cls, value: str | None) -> str | None:
+        """botocore refuses an endpoint without http(s):// only when it first uploads; the request
+        log took that for an S3 outage and spooled every image for as long as the server ran."""
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected http://HOST:PORT or https://HOST (e.g. http://minio:9000)")
+        return value
+
     @field_validator(*_SECRETS)
     @classmethod
     def _unguessable_secret(cls, value: str | None) -> str | None:
