@@ -24,6 +24,10 @@ if TYPE_CHECKING:  # the ORM models (SQLAlchemy) load on first database use, not
 logger = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
+# The longest a listing may wait for PostgreSQL (statement_timeout): room for a rare filter on a large
+# log, not for a query held by a table lock (a VACUUM FULL, a newer release's migration). It held its
+# thread, one of the few every database call of the API runs on, for as long as the lock was held.
+LIST_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ class RequestLog:
         if min_conf is not None and max_conf is not None and min_conf > max_conf:
             raise BadRequest("min_conf must not exceed max_conf")
         load_sqlalchemy()
-        from sqlalchemy import and_, or_, select
+        from sqlalchemy import and_, or_, select, text
 
         from capsight.store.models import ClassificationRow, RequestRow
 
@@ -145,6 +149,9 @@ class RequestLog:
         query = query.offset(offset).limit(limit + 1)
         try:
             with self.db.session() as session:
+                if self.db.dialect == "postgresql":  # this transaction only: the pool's sessions keep theirs
+                    ms = str(int(LIST_TIMEOUT_S * 1000))
+                    session.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": ms})
                 rows = session.execute(query).all()
         except BadRequest:
             raise
