@@ -1,0 +1,71 @@
+"""CAPSIGHT_JWT_ALGORITHM that does not fit the key configured is refused at start-up.
+
+``CAPSIGHT_JWT_ALGORITHM=RS256`` with only ``CAPSIGHT_JWT_SECRET`` set started a server that
+verified HS256 with the secret (the algorithm was silently replaced), so every RS256 token of the
+identity provider was answered 401 "The specified alg value is not allowed"; HS384/HS512 with only
+``CAPSIGHT_JWT_PUBLIC_KEY`` silently became RS256 the same way."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from capsight.settings import InvalidSettings, Settings
+
+SECRET = "k" * 40
+PUBLIC_KEY = "-----BEGIN PUBLIC KEY-----\nMFkw...\n-----END PUBLIC KEY-----\n"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.upper().startswith("CAPSIGHT_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256", "PS512", "EdDSA"])
+def test_an_asymmetric_algorithm_without_a_public_key_is_refused(
+    monkeypatch: pytest.MonkeyPatch, algorithm: str
+) -> None:
+    monkeypatch.setenv("CAPSIGHT_JWT_SECRET", SECRET)
+    monkeypatch.setenv("CAPSIGHT_JWT_ALGORITHM", algorithm)
+    with pytest.raises(InvalidSettings) as raised:
+        Settings()
+    message = raised.value.message
+    assert f"CAPSIGHT_JWT_ALGORITHM={algorithm!r}" in message
+    assert "CAPSIGHT_JWT_PUBLIC_KEY" in message
+    assert SECRET not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("algorithm", ["HS384", "HS512"])
+def test_an_hmac_algorithm_with_only_a_public_key_is_refused(
+    monkeypatch: pytest.MonkeyPatch, algorithm: str
+) -> None:
+    monkeypatch.setenv("CAPSIGHT_JWT_PUBLIC_KEY", PUBLIC_KEY)
+    monkeypatch.setenv("CAPSIGHT_JWT_ALGORITHM", algorithm)
+    with pytest.raises(InvalidSettings) as raised:
+        Settings()
+    assert f"CAPSIGHT_JWT_ALGORITHM={algorithm!r}" in raised.value.message
+    assert "CAPSIGHT_JWT_SECRET" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("secret", "public_key", "algorithm"),
+    [
+        (SECRET, None, "HS256"),
+        (SECRET, None, "HS512"),
+        (None, PUBLIC_KEY, "HS256"),  # the default algorithm with a public key: RS256, as documented
+        (None, PUBLIC_KEY, "ES256"),
+        (SECRET, PUBLIC_KEY, "RS256"),
+        (None, None, "RS256"),  # no JWT auth configured: nothing to contradict
+    ],
+)
+def test_fitting_combinations_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, secret: str | None, public_key: str | None, algorithm: str
+) -> None:
+    for name, value in (("JWT_SECRET", secret), ("JWT_PUBLIC_KEY", public_key)):
+        if value is not None:
+            monkeypatch.setenv(f"CAPSIGHT_{name}", value)
+    monkeypatch.setenv("CAPSIGHT_JWT_ALGORITHM", algorithm)
+    assert Settings().jwt_algorithm == algorithm
