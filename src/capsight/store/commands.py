@@ -30,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     listing.add_argument("--json", action="store_true", help="print JSON lines")
     listing.add_argument("--active", action="store_true", help="only keys that are not revoked")
     listing.set_defaults(handler=keys_list)
-    revoke = keys_sub.add_parser("revoke", help="revoke an API key by id")
-    revoke.add_argument("key_id")
+    revoke = keys_sub.add_parser("revoke", help="revoke an API key by id (or by the key itself)")
+    revoke.add_argument("key_id", help="the id `keys list` shows, or the whole key (cs_...)")
     revoke.set_defaults(handler=keys_revoke)
 
     db = subparsers.add_parser("db", help="request-log database maintenance")

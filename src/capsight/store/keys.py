@@ -112,7 +112,12 @@ class KeyStore:
             return [_info(row) for row in session.scalars(query)]
 
     def revoke_key(self, key_id: str) -> ApiKeyInfo:
-        """Revoke (idempotent); raises NotFound for an unknown id."""
+        """Revoke (idempotent); raises NotFound for an unknown id.
+
+        The key itself is taken too, as its id: it is what an operator holds when a key leaked, and
+        an unknown one was echoed, secret and all, in the error line (a CI log, a terminal record).
+        """
+        key_id = split_key(key_id) or key_id
         load_sqlalchemy()
         from capsight.store.models import ApiKey, utcnow
 
