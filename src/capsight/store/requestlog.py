@@ -156,7 +156,8 @@ class RequestLog:
         except BadRequest:
             raise
         except Exception as exc:
-            logger.warning("request log query failed: %s", exc)
+            # The first line: SQLAlchemy's text goes on with the SQL and the filter's parameters.
+            logger.warning("request log query failed: %s", first_line(exc))
             raise ServiceUnavailable("Request log database unavailable.") from exc
         items = [_logged(row[0], row[1], row[2], row[3]) for row in rows[:limit]]
         more = len(rows) > limit
