@@ -261,6 +261,20 @@ class Settings(BaseSettings):
             raise ValueError("expected http://HOST:PORT or https://HOST (e.g. http://minio:9000)")
         return value
 
+    @field_validator("job_url_allowlist", "webhook_allowlist")
+    @classmethod
+    def _valid_allowlist(cls, value: list[str]) -> list[str]:
+        """The job manager parses these when the app is built: a bad entry was a traceback from
+        inside uvicorn, and ``*`` a host named ``*`` that matched no URL."""
+        if not value:
+            return value
+        from capsight.jobs.allowlist import Allowlist
+
+        if any("*" in entry for entry in value):
+            raise ValueError("wildcards are not supported; list each host or URL prefix")
+        Allowlist(value)  # ValueError naming the entry and why
+        return value
+
     @field_validator(*_SECRETS)
     @classmethod
     def _unguessable_secret(cls, value: str | None) -> str | None:
