@@ -275,6 +275,24 @@ class Settings(BaseSettings):
         Allowlist(value)  # ValueError naming the entry and why
         return value
 
+    @field_validator("jwt_public_key")
+    @classmethod
+    def _pem_or_pem_file(cls, value: str | None) -> str | None:
+        """Checked for its PEM armour only (parsing needs the jwt extra): a mistyped path was taken
+        as the key's text, and every bearer token was answered 503 while the server ran."""
+        if value is None or value.lstrip().startswith("-----BEGIN"):
+            return value
+        path = Path(value).expanduser()
+        try:
+            text = path.read_text(errors="replace") if path.is_file() else None
+        except OSError as exc:
+            raise ValueError(f"cannot read the key file ({exc.strerror})") from None
+        if text is None:
+            raise ValueError("neither PEM text (-----BEGIN PUBLIC KEY-----) nor a file that exists")
+        if not text.lstrip().startswith("-----BEGIN"):
+            raise ValueError("the file holds no PEM key (-----BEGIN PUBLIC KEY-----)")
+        return str(path)  # ~ expanded: the verifier reads the file by this name
+
     @field_validator(*_SECRETS)
     @classmethod
     def _unguessable_secret(cls, value: str | None) -> str | None:
