@@ -1,7 +1,9 @@
 """A count that cannot be negative is refused by argparse, naming the flag, before any work starts.
 
 ``capsight batch --threads -2`` ran (ONNX Runtime was handed -2 intra-op threads), and ``capsight
-serve --workers 0`` blamed ``CAPSIGHT_WORKERS='0'``, a variable the user had not set."""
+serve --workers 0`` blamed ``CAPSIGHT_WORKERS='0'``, a variable the user had not set. ``--seed -1``
+(train, prepare-data) was accepted and reached numpy's ``default_rng``, which refuses a negative seed
+with a ValueError: a traceback once the photos were being augmented or composited."""
 
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ def test_non_negative_int_names_what_it_takes() -> None:
         (["batch", "photos", "--out", "out", "--threads", "-2"], "--threads"),
         (["batch", "photos", "--out", "out", "--workers", "-1"], "--workers"),
         (["batch", "photos", "--out", "out", "--batch-size", "0"], "--batch-size"),
+        (["train", "photos", "--out", "model", "--seed", "-1"], "--seed"),
+        (["prepare-data", "--seed", "-1"], "--seed"),
         (["serve", "--workers", "0"], "--workers"),
         (["serve", "--workers", "-3"], "--workers"),
     ],

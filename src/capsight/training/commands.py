@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from capsight.cli_types import float_in, int_in, output_dir, positive_int
+from capsight.cli_types import float_in, int_in, non_negative_int, output_dir, positive_int
 from capsight.errors import BadRequest
 
 
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=None,
         help="model input side, 16-1024 (default: per arch)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--test-dir", type=Path, default=None, help="fixed test folder (same class folders)")
     p.add_argument(
         "--test-from",

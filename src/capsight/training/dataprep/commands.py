@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from capsight.cli_types import float_in, int_in, output_dir, positive_int
+from capsight.cli_types import float_in, int_in, non_negative_int, output_dir, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--blender", default="blender", help="the Blender executable for --rendered (default: blender)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--extra-backgrounds",
         action=argparse.BooleanOptionalAction,
