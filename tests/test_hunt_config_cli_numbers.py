@@ -51,3 +51,16 @@ def test_a_meaningless_count_is_a_usage_error_naming_the_flag(
     assert f"error: argument {flag}: must be >= " in err
     assert "CAPSIGHT_" not in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # nothing was started or written
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0"])
+def test_a_backbone_lr_multiplier_that_is_not_a_positive_number_is_refused(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``nan`` passed the loop's ``<= 0`` check, and AdamW takes a NaN learning rate in a parameter
+    group without a word: the backbone's weights would turn NaN during training."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(["train", "photos", "--out", "model", "--backbone-lr-mult", value])
+    assert exited.value.code == 2
+    assert "error: argument --backbone-lr-mult: must be in (0, " in capsys.readouterr().err

@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--lr", type=float_in(0.0, 10.0, low_open=True), default=1e-3)
     p.add_argument(
         "--backbone-lr-mult",
-        type=float,
+        type=float_in(0.0, 100.0, low_open=True),
         default=1.0,
         help="learning rate of the unfrozen backbone blocks as a fraction of --lr (head: --lr)",
     )
