@@ -246,10 +246,16 @@ class JobManager:
             if due:
                 self._last_recover = time.monotonic()
         if due:
-            self.store.recover(self._abandoned)
+            self.store.recover(self._abandoned, on_failed=self._gave_up)
             retention.sweep(self.root, self.store.get)
         if first:
             self.webhooks.redeliver_pending()
+
+    def _gave_up(self, job_id: str) -> None:
+        """Recovery failed a job that kept losing its server: its webhook says so, as any end does."""
+        job = self.store.get(job_id)
+        if job is not None and job.webhook_url:
+            self.webhooks.submit(job.id)
 
     def _abandoned(self, job: JobInfo) -> bool:
         if pinned_node(job.spec.to_params()) not in (None, self.node):

@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from capsight.jobs.values import CANCELLED, FINISHED, QUEUED, RUNNING, JobInfo, JobSpec, Progress, pinned_node
+from capsight.jobs.values import (
+    CANCELLED,
+    FAILED,
+    FINISHED,
+    QUEUED,
+    RUNNING,
+    JobInfo,
+    JobSpec,
+    Progress,
+    pinned_node,
+)
 from capsight.store.database import Database, load_sqlalchemy
 
 if TYPE_CHECKING:
@@ -27,6 +37,13 @@ logger = logging.getLogger(__name__)
 
 MAX_LIST = 1000
 CLAIM_PAGE = 50  # queued jobs read at a time while looking for one this node may run
+# A job whose server was gone before it finished this many times in a row is failed, not re-queued.
+MAX_ABANDONED_RUNS = 3
+GAVE_UP_ERROR = (
+    f"The server running this job stopped before it finished, {MAX_ABANDONED_RUNS} times: it was not "
+    "started again, in case the job itself brings the server down (an image too large for its "
+    "memory?). Create the job again, perhaps with fewer or smaller images."
+)
 
 
 @dataclass(frozen=True)
@@ -266,12 +283,19 @@ class JobStore:
                 row.state, row.runner, row.updated_at = QUEUED, None, now
             return _info(row)
 
-    def recover(self, is_abandoned: Callable[[JobInfo], bool]) -> list[str]:
-        """Re-queue running jobs whose runner is gone, as judged by ``is_abandoned(job)``."""
+    def recover(
+        self, is_abandoned: Callable[[JobInfo], bool], on_failed: Callable[[str], None] | None = None
+    ) -> list[str]:
+        """Re-queue running jobs whose runner is gone, as judged by ``is_abandoned(job)``.
+
+        A job abandoned for the MAX_ABANDONED_RUNS-th time is failed instead (``on_failed(job_id)``
+        is called for it): each restart put it back, so a job that takes its server down (memory, a
+        decoder crash) brought it down again at every start, for ever. An orderly stop
+        (``release``) never counts. Returns the ids re-queued."""
         load_sqlalchemy()
         from sqlalchemy import select, update
 
-        from capsight.store.models import Job
+        from capsight.store.models import Job, utcnow
 
         with self.db.session() as session:
             running = [_info(row) for row in session.scalars(select(Job).where(Job.state == RUNNING))]
@@ -280,15 +304,42 @@ class JobStore:
             if not is_abandoned(job):
                 continue
             job_id, runner, heartbeat = job.id, job.runner, job.updated_at
+            still_abandoned = (Job.id == job_id, Job.state == RUNNING, Job.updated_at == heartbeat)
             with self.db.session() as session, session.begin():
                 moved = session.execute(
                     update(Job)
-                    .where(Job.id == job_id, Job.state == RUNNING, Job.updated_at == heartbeat)
-                    .values(state=QUEUED, runner=None)
+                    .where(*still_abandoned, Job.abandoned_runs < MAX_ABANDONED_RUNS - 1)
+                    .values(state=QUEUED, runner=None, abandoned_runs=Job.abandoned_runs + 1)
                 ).rowcount  # type: ignore[attr-defined]
+                now = utcnow()
+                failed = (
+                    0
+                    if moved
+                    else session.execute(
+                        update(Job)
+                        .where(*still_abandoned)
+                        .values(
+                            state=FAILED,
+                            runner=None,
+                            abandoned_runs=Job.abandoned_runs + 1,
+                            error=GAVE_UP_ERROR,
+                            finished_at=now,
+                            updated_at=now,
+                        )
+                    ).rowcount  # type: ignore[attr-defined]
+                )
             if moved == 1:
                 logger.info("job %s: runner %s is gone; re-queued", job_id, runner)
                 requeued.append(job_id)
+            elif failed == 1:
+                logger.error(
+                    "job %s: its server was gone before it finished, %d times; failed, not "
+                    "re-queued (did it take the server down?)",
+                    job_id,
+                    MAX_ABANDONED_RUNS,
+                )
+                if on_failed is not None:
+                    on_failed(job_id)
         return requeued
 
     def update_summary(self, job_id: str, parts: dict[str, Any]) -> JobInfo | None:

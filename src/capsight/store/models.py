@@ -200,6 +200,9 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     runner: Mapped[str | None] = mapped_column(String(200))
     summary: Mapped[dict[str, Any] | None] = mapped_column()
+    # Runs that ended with their server gone (see JobStore.recover): a job that keeps taking its
+    # server down is failed after a few, not restarted for ever.
+    abandoned_runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class JobItem(Base):
