@@ -21,8 +21,12 @@ from servers import free_port
 START_LIMIT_S = 60  # a refused start takes the CLI's import time; a wrong one runs until killed
 
 
-def _serve(tmp_path: Path, *args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _serve(
+    tmp_path: Path, *args: str, data_dir: Path | None = None, storage_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CAPSIGHT_")}
+    if storage_url is not None:
+        env["CAPSIGHT_STORAGE_URL"] = storage_url
     env["CAPSIGHT_DATA_DIR"] = str(data_dir if data_dir is not None else tmp_path / "var")
     env["CAPSIGHT_JOB_WORKERS"] = "0"
     return subprocess.run(
@@ -49,6 +53,16 @@ def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path, inside: bool) -> N
     data_dir = tmp_path / "afile" / "var" if inside else tmp_path / "afile"
     line = _one_error_line(_serve(tmp_path, "--port", str(free_port()), data_dir=data_dir))
     assert f"CAPSIGHT_DATA_DIR={str(data_dir)!r}" in line
+    assert "folder" in line
+
+
+@pytest.mark.parametrize("scheme", ["", "file://"])
+def test_a_local_image_folder_that_is_a_file_is_refused(tmp_path: Path, scheme: str) -> None:
+    """The request log took it for an image store outage and spooled every image for ever."""
+    (tmp_path / "afile").write_text("not a folder")
+    url = f"{scheme}{tmp_path / 'afile'}"
+    line = _one_error_line(_serve(tmp_path, "--port", str(free_port()), storage_url=url))
+    assert f"CAPSIGHT_STORAGE_URL={str(tmp_path / 'afile')!r}" in line
     assert "folder" in line
 
 

@@ -106,18 +106,19 @@ def _require_listen_address(host: str, port: int) -> None:
             raise BadRequest(reason) from None
 
 
-def _require_data_dir(data_dir: Path) -> None:
-    """Refuse a data folder that cannot be one. The spool, the embedded database and job files live
-    there, each retried in the background: a CAPSIGHT_DATA_DIR naming a file started a server that
-    logged a traceback every few seconds for as long as it ran."""
-    shown = f"CAPSIGHT_DATA_DIR={str(data_dir)!r}"
-    if data_dir.exists() and not data_dir.is_dir():
+def _require_folder(folder: Path, setting: str) -> None:
+    """Refuse a local folder the server writes in that cannot be one. The spool, the embedded
+    database, job files and stored images are written in the background, each failure retried or
+    spooled: a CAPSIGHT_DATA_DIR naming a file started a server that logged a traceback every few
+    seconds, and a CAPSIGHT_STORAGE_URL naming one spooled every image, for as long as it ran."""
+    shown = f"{setting}={str(folder)!r}"
+    if folder.exists() and not folder.is_dir():
         raise BadRequest(f"{shown} is a file, not a folder")
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadRequest(f"{shown}: cannot create the folder ({exc.strerror})") from None
-    if not os.access(data_dir, os.W_OK | os.X_OK):
+    if not os.access(folder, os.W_OK | os.X_OK):
         raise BadRequest(f"{shown}: this user cannot write in the folder")
 
 
@@ -136,7 +137,9 @@ def run_serve(args: argparse.Namespace) -> int:
     _require_model(settings.model_dir)
     require_extras(settings)  # before any worker starts: one line, not a traceback per worker
     _require_listen_address(settings.host, settings.port)
-    _require_data_dir(settings.data_dir)
+    _require_folder(settings.data_dir, "CAPSIGHT_DATA_DIR")
+    if settings.storage_url and not settings.storage_url.startswith("s3://"):
+        _require_folder(Path(settings.storage_url.removeprefix("file://")), "CAPSIGHT_STORAGE_URL")
     url = f"http://{settings.host}:{settings.port}"
     logger.info(
         "capsight serving %s at %s (docs %s/docs, %d worker%s)",
