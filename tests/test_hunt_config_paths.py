@@ -47,3 +47,10 @@ def test_a_tilde_of_no_such_user_is_one_line(monkeypatch: pytest.MonkeyPatch) ->
         Settings()
     assert "CAPSIGHT_DATA_DIR='~no-such-user-capsight/var'" in raised.value.message
     assert "full path" in raised.value.message
+
+
+def test_a_local_image_folder_under_home_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CAPSIGHT_STORAGE_URL=~/images stored every request image in a folder named ``~``."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CAPSIGHT_STORAGE_URL", "~/images")
+    assert Settings().resolved_storage_url() == str(tmp_path / "images")

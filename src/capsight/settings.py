@@ -248,9 +248,14 @@ class Settings(BaseSettings):
     def _folder_or_s3(cls, value: str | None) -> str | None:
         """Anything but ``s3://`` is a folder, so ``S3://bucket`` or ``gs://bucket`` filled a local
         folder named ``S3:`` with the request images."""
-        if value is not None and _URL_SCHEME.match(value) and not value.startswith(("s3://", "file://")):
+        if value is None or value.startswith(("s3://", "file://")):
+            return value
+        if _URL_SCHEME.match(value):
             raise ValueError("expected a folder, file:///PATH or s3://BUCKET[/PREFIX]")
-        return value
+        try:  # a folder: ~ is the home folder, as for CAPSIGHT_DATA_DIR
+            return str(Path(value).expanduser()) if value.startswith("~") else value
+        except RuntimeError:
+            raise ValueError("its ~ names no home folder on this machine; give the full path") from None
 
     @field_validator("s3_endpoint_url")
     @classmethod
