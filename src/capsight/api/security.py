@@ -20,6 +20,7 @@ from capsight.api.middleware import add_response_header
 from capsight.api.runtime import ServingRuntime, get_runtime
 from capsight.errors import CapsightError, Forbidden, RateLimited, ServiceUnavailable, Unauthorized
 from capsight.store.protocols import Principal, RateLimitDecision
+from capsight.store.ratelimit import parse_rate
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def _rate_headers(decision: RateLimitDecision) -> dict[str, str]:
 
 async def _apply_rate_limit(request: Request, runtime: ServingRuntime, principal: Principal) -> None:
     limiter = runtime.services.rate_limiter
-    rate = principal.rate_limit or runtime.settings.rate_limit
+    rate = _usable_rate(principal, runtime.settings.rate_limit)
     if limiter is None or not rate:
         return
     # Anonymous clients (auth off) are counted per address block; the log still shows the address.
@@ -129,6 +130,33 @@ async def _apply_rate_limit(request: Request, runtime: ServingRuntime, principal
         add_response_header(request.scope, name, value)
     if not decision.allowed:
         raise RateLimited(retry_after=decision.reset_after)
+
+
+_unusable_key_rates_logged: set[str] = set()
+
+
+def _usable_rate(principal: Principal, default: str | None) -> str | None:
+    """The key's own rate, or the server's when the key's no longer parses.
+
+    A key stored with a rate an earlier release accepted and this one refuses (``100/ms`` was read
+    as 100 a minute) failed the limiter on each of its requests: let through unlimited, with a
+    traceback in the log every time. It gets the server's default rate instead, and one warning."""
+    rate = principal.rate_limit
+    if not rate:
+        return default
+    try:
+        parse_rate(rate)
+    except ValueError as exc:
+        if principal.id not in _unusable_key_rates_logged:
+            _unusable_key_rates_logged.add(principal.id)
+            logger.warning(
+                "API key %s: %s; the server's rate limit applies to it (set another with capsight "
+                "keys create)",
+                principal.id,
+                exc,
+            )
+        return default
+    return rate
 
 
 def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
