@@ -266,6 +266,26 @@ class Settings(BaseSettings):
             raise ValueError("expected http://HOST:PORT or https://HOST (e.g. http://minio:9000)")
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _browser_origins(cls, value: list[str]) -> list[str]:
+        """The CORS middleware compares the browser's Origin header (``scheme://host[:port]``, lower
+        case) as text: a trailing slash or a missing scheme refused every call of that app silently."""
+        for origin in value:
+            if origin in ("*", "null"):
+                continue
+            scheme, sep, rest = origin.partition("://")
+            host = re.split(r"[/?#]", rest, maxsplit=1)[0]
+            if not sep or not scheme or not host:
+                raise ValueError(
+                    f"origin {origin!r} names no scheme or host; a browser sends scheme://host[:port], "
+                    "e.g. 'https://app.example'"
+                )
+            sent = f"{scheme}://{host}".lower()
+            if origin != sent:
+                raise ValueError(f"origin {origin!r} is never sent by a browser; use {sent!r}")
+        return value
+
     @field_validator("job_url_allowlist", "webhook_allowlist")
     @classmethod
     def _valid_allowlist(cls, value: list[str]) -> list[str]:
