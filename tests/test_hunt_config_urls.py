@@ -100,3 +100,23 @@ def test_the_password_of_a_refused_url_is_not_printed(
     assert f"CAPSIGHT_{name}=" in err
     assert "hunter2" not in err
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "sqlite:////var/lib/capsight/capsight.db\n"),
+        ("DATABASE_URL", "  postgresql://app@db/capsight "),
+        ("REDIS_URL", "redis://cache:6379/0\n"),
+        ("STORAGE_URL", "s3://bucket/prefix "),
+        ("S3_ENDPOINT_URL", " http://minio:9000\n"),
+        ("JWT_AUDIENCE", "capsight\n"),
+        ("JWT_ISSUER", " https://idp.example/ "),
+    ],
+)
+def test_whitespace_around_a_url_is_dropped(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    """A value read from a file (a Kubernetes Secret made with `kubectl create secret --from-file`,
+    `echo` into an env file) ends in a newline: ``sqlite:///...db\\n`` made a database file whose
+    name ended in a newline, a PostgreSQL database name or a JWT audience never matched."""
+    monkeypatch.setenv(f"CAPSIGHT_{name}", value)
+    assert getattr(Settings(), name.lower()) == value.strip()

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
@@ -192,9 +192,15 @@ class Settings(BaseSettings):
 
     @field_validator(*_OPTIONAL_TEXT, mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: Any) -> Any:
-        """``CAPSIGHT_REDIS_URL=`` (compose's ``${REDIS_URL:-}``) means "not configured", not "" ."""
-        return None if isinstance(value, str) and not value.strip() else value
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        """``CAPSIGHT_REDIS_URL=`` (compose's ``${REDIS_URL:-}``) means "not configured", not "" .
+        Around a URL, limit or name, whitespace is a value read from a file (a Secret made with
+        ``--from-file`` ends in a newline) and is dropped; secrets and keys are kept byte for byte."""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        return value if info.field_name in (*_SECRETS, "jwt_public_key") else value.strip()
 
     @field_validator("model_dir", "data_dir", mode="before")
     @classmethod
