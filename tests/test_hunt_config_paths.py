@@ -54,3 +54,14 @@ def test_a_local_image_folder_under_home_is_expanded(tmp_path: Path, monkeypatch
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("CAPSIGHT_STORAGE_URL", "~/images")
     assert Settings().resolved_storage_url() == str(tmp_path / "images")
+
+
+@pytest.mark.parametrize("name", ["WARMUP", "STORE_IMAGES", "REQUEST_LOG", "AUTH_ENABLED", "JWT_REQUIRE_EXP"])
+@pytest.mark.parametrize(("value", "expected"), [("true ", True), (" false", False), ("1\n", True)])
+def test_whitespace_around_a_boolean_is_dropped(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: bool
+) -> None:
+    """Numbers were read through surrounding whitespace (CAPSIGHT_PORT=" 8080 ") but booleans were
+    refused with "use true or false" for a value that said true."""
+    monkeypatch.setenv(f"CAPSIGHT_{name}", value)
+    assert getattr(Settings(), name.lower()) is expected

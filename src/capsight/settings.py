@@ -190,6 +190,14 @@ class Settings(BaseSettings):
     def _lower_log_level(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
+    @field_validator(
+        "warmup", "store_images", "request_log", "auth_enabled", "jwt_require_exp", mode="before"
+    )
+    @classmethod
+    def _strip_boolean(cls, value: Any) -> Any:
+        """Read through surrounding whitespace, as numbers are: ``true `` was refused "use true or false"."""
+        return value.strip() if isinstance(value, str) else value
+
     @field_validator(*_OPTIONAL_TEXT, mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
