@@ -66,6 +66,16 @@ def test_a_local_image_folder_that_is_a_file_is_refused(tmp_path: Path, scheme: 
     assert "folder" in line
 
 
+def test_an_embedded_database_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    """A file that is no database stays one: the job loops logged a two-part traceback every few
+    seconds and every request record was spooled, for as long as the server ran."""
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "capsight.db").write_bytes(b"PK\x03\x04 a zip, not a database" * 100)
+    line = _one_error_line(_serve(tmp_path, "--port", str(free_port())))
+    assert str(tmp_path / "var" / "capsight.db") in line
+    assert "not a SQLite database" in line
+
+
 def test_an_unknown_host_is_refused_naming_it(tmp_path: Path) -> None:
     line = _one_error_line(_serve(tmp_path, "--host", "no-such-host.invalid", "--port", str(free_port())))
     assert "--host/CAPSIGHT_HOST='no-such-host.invalid'" in line

@@ -122,6 +122,33 @@ def _require_folder(folder: Path, setting: str) -> None:
         raise BadRequest(f"{shown}: this user cannot write in the folder")
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _require_sqlite_database(url: str) -> None:
+    """Refuse a SQLite database file that is not one (a file copied over it, a volume mixed up): it
+    stays that way, so the request log spooled every record and the job loops logged a traceback
+    every few seconds for as long as the server ran. An empty or missing file is a new database."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database)
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise BadRequest(f"cannot read the database {path}: {exc.strerror}") from None
+    if header and header != SQLITE_HEADER:
+        raise BadRequest(
+            f"{path} is not a SQLite database; move it away (a new one is created) or set "
+            "CAPSIGHT_DATABASE_URL"
+        )
+
+
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -140,6 +167,7 @@ def run_serve(args: argparse.Namespace) -> int:
     _require_folder(settings.data_dir, "CAPSIGHT_DATA_DIR")
     if settings.storage_url and not settings.storage_url.startswith("s3://"):
         _require_folder(Path(settings.storage_url.removeprefix("file://")), "CAPSIGHT_STORAGE_URL")
+    _require_sqlite_database(settings.resolved_database_url())
     url = f"http://{settings.host}:{settings.port}"
     logger.info(
         "capsight serving %s at %s (docs %s/docs, %d worker%s)",
