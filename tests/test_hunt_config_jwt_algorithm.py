@@ -69,3 +69,13 @@ def test_fitting_combinations_are_accepted(
             monkeypatch.setenv(f"CAPSIGHT_{name}", value)
     monkeypatch.setenv("CAPSIGHT_JWT_ALGORITHM", algorithm)
     assert Settings().jwt_algorithm == algorithm
+
+
+def test_whitespace_around_the_algorithm_and_host_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``RS256 `` was refused "expected one of HS256, ..., RS256, ..."; `` 0.0.0.0`` reached the
+    socket as a name that resolves to nothing."""
+    monkeypatch.setenv("CAPSIGHT_JWT_PUBLIC_KEY", PUBLIC_KEY)
+    monkeypatch.setenv("CAPSIGHT_JWT_ALGORITHM", "RS256 ")
+    monkeypatch.setenv("CAPSIGHT_HOST", " 0.0.0.0\n")
+    settings = Settings()
+    assert (settings.jwt_algorithm, settings.host) == ("RS256", "0.0.0.0")

@@ -191,11 +191,19 @@ class Settings(BaseSettings):
         return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator(
-        "warmup", "store_images", "request_log", "auth_enabled", "jwt_require_exp", mode="before"
+        "host",
+        "jwt_algorithm",
+        "warmup",
+        "store_images",
+        "request_log",
+        "auth_enabled",
+        "jwt_require_exp",
+        mode="before",
     )
     @classmethod
-    def _strip_boolean(cls, value: Any) -> Any:
-        """Read through surrounding whitespace, as numbers are: ``true `` was refused "use true or false"."""
+    def _strip_word(cls, value: Any) -> Any:
+        """Read through surrounding whitespace, as numbers are: ``true `` was refused "use true or
+        false", ``RS256 `` "expected one of ..., RS256"."""
         return value.strip() if isinstance(value, str) else value
 
     @field_validator(*_OPTIONAL_TEXT, mode="before")
