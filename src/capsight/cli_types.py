@@ -66,6 +66,15 @@ def float_in(low: float, high: float, *, low_open: bool = False) -> Callable[[st
     return parse
 
 
+def http_url(value: str) -> str:
+    """An http:// or https:// URL with a host (an S3 endpoint): botocore refuses any other only when
+    it first connects, with a traceback."""
+    scheme, sep, rest = value.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest.split("/", 1)[0]:
+        raise argparse.ArgumentTypeError(f"expected http://HOST:PORT or https://HOST, got {value!r}")
+    return value
+
+
 def output_dir(value: str) -> Path:
     """A folder to write into: it may not exist yet, but it may not be an existing file."""
     path = Path(value)

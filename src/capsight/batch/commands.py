@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from capsight.cli_types import int_in, non_negative_int, output_dir, output_file, positive_int
+from capsight.cli_types import http_url, int_in, non_negative_int, output_dir, output_file, positive_int
 
 
 def _probability(text: str) -> float:
@@ -62,7 +62,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="X",
         help="with --sort: images below this confidence go to OUT/_review/",
     )
-    batch.add_argument("--s3-endpoint", metavar="URL", help="S3-compatible endpoint (default: settings)")
+    batch.add_argument(
+        "--s3-endpoint", type=http_url, metavar="URL", help="S3-compatible endpoint (default: settings)"
+    )
     batch.add_argument(
         "--engine", choices=("local", "ray"), default="local", help="where to run (default local)"
     )
@@ -90,7 +92,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     report.add_argument(
         "--least", type=int_in(0, 10_000), default=24, help="how many least confident images to show"
     )
-    report.add_argument("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// thumbnails")
+    report.add_argument(
+        "--s3-endpoint", type=http_url, metavar="URL", help="S3-compatible endpoint for s3:// thumbnails"
+    )
     report.set_defaults(handler=report_command)
 
 
