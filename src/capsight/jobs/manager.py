@@ -39,6 +39,7 @@ from capsight.jobs.diskfull import MESSAGE as DISK_FULL
 from capsight.jobs.diskfull import is_disk_full
 from capsight.jobs.downloads import DownloadLimits
 from capsight.jobs.layout import JobPaths
+from capsight.jobs.outagelog import OutageLog
 from capsight.jobs.pipeline import JobEnv, RunOutcome, run_job
 from capsight.jobs.polite import PoliteClassifier
 from capsight.jobs.results import load_results
@@ -99,6 +100,10 @@ class JobManager:
         self._lock = threading.Lock()
         self._bootstrapped = False
         self._last_recover = 0.0
+        # One traceback per outage, then a line a minute (the loops retry every few seconds).
+        self._housekeeping_outage = OutageLog(logger, "job housekeeping")
+        self._nodes_outage = OutageLog(logger, "job nodes")
+        self._queue_outage = OutageLog(logger, "the job queue")
 
     def paths(self, job_id: str) -> JobPaths:
         return JobPaths(self.root / job_id)
@@ -161,8 +166,9 @@ class JobManager:
                 # crashed runners' jobs waited to be re-queued, and the inputs of jobs cancelled on
                 # another replica (with their share of the disk budget) waited to be swept.
                 self._housekeeping()
+                self._housekeeping_outage.succeeded()
             except Exception:
-                logger.exception("job housekeeping: the database is unavailable; retrying")
+                self._housekeeping_outage.failed()
             self._stopping.wait(NODE_BEAT_S)
 
     def check_nodes(self) -> list[JobInfo]:
@@ -171,8 +177,9 @@ class JobManager:
             self.shared.node_alive(self.node)
             failed = self.shared.fail_jobs_of_gone_nodes(self.store)
         except Exception:
-            logger.exception("job nodes: the database is unavailable; retrying")
+            self._nodes_outage.failed()
             return []
+        self._nodes_outage.succeeded()
         for job in failed:
             if job.webhook_url:
                 self.webhooks.submit(job.id)
@@ -229,9 +236,10 @@ class JobManager:
                 self._wake.clear()
                 job = self.store.claim_next(self.runner, self.node)
             except Exception:
-                logger.exception("the job queue is unavailable; retrying")
+                self._queue_outage.failed()
                 self._stopping.wait(POLL_S * 5)
                 continue
+            self._queue_outage.succeeded()
             if job is None:
                 if not self._stopping.is_set():  # set after our clear(): then wake is set too
                     self._wake.wait(POLL_S)
