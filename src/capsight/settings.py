@@ -45,7 +45,8 @@ _OPTIONAL_TEXT = (
 )
 _SECRETS = ("jwt_secret", "webhook_secret")
 _URLS_WITH_PASSWORDS = ("database_url", "redis_url")
-_PASSWORD_IN_URL = re.compile(r"(://[^/@:]*:)[^/@]*@")
+# Up to the last "@": a pasted password may hold unencoded "/" and "@", and all of it must go.
+_PASSWORD_IN_URL = re.compile(r"(://[^/@:]*:).*@")
 # What redis-py's from_url reads; "localhost:6379" (no scheme) failed on every request instead.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 # A scheme before ":/" in a storage URL: a folder path has none ("C:/..." has one letter, a drive).
