@@ -31,6 +31,8 @@ class BatchOptions:
     ray_address: str | None = None  # None = start a local single-node Ray
     model_dir: Path | None = None  # Ray workers load the model themselves; default: classifier.model_dir
     retry_errors: bool = False  # on a rerun, classify again the images whose earlier result was an error
+    # Most objects one s3:// prefix may list (jobs: CAPSIGHT_MAX_JOB_IMAGES); None lists them all.
+    max_s3_keys: int | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

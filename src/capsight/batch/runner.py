@@ -103,7 +103,12 @@ def run_batch(
     outputs = [
         out / name for name in (RESULTS_JSONL, RESULTS_CSV, SUMMARY_JSON, "report.html", REVIEW_FOLDER)
     ]
-    keys = expand_sources(sources, reader, exclude=[*outputs, *(out / label for label in meta.labels)])
+    keys = expand_sources(
+        sources,
+        reader,
+        exclude=[*outputs, *(out / label for label in meta.labels)],
+        max_s3_keys=options.max_s3_keys,
+    )
     if options.sort in ("move", "link") and any_s3(keys):
         raise BadRequest(f"--sort {options.sort} needs local files; use --sort copy for s3:// sources.")
 

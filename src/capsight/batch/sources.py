@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from capsight.errors import BadRequest
+from capsight.errors import BadRequest, TooManyImages
 from capsight.imaging import IMAGE_SUFFIXES, detect_format
 from capsight.imaging.decode import read_image_stream
 
@@ -229,7 +229,13 @@ def _read_list_file(path: Path) -> list[str]:
     return keys
 
 
-def _list_s3(uri: str, reader: ObjectReader) -> list[str]:
+def _list_s3(uri: str, reader: ObjectReader, max_keys: int | None = None) -> list[str]:
+    """The objects under ``uri``; TooManyImages as soon as there are more than ``max_keys``.
+
+    Why the bound: a job's prefix may hold millions of keys, and every one was listed and held in
+    memory before the first image was classified, past the per-job limit zip and URL jobs are held to.
+    Listing stops at the first page that goes over it.
+    """
     bucket, prefix = split_s3(uri)
     client = reader.s3_client()
     keys = []
@@ -239,8 +245,15 @@ def _list_s3(uri: str, reader: ObjectReader) -> list[str]:
                 name = obj["Key"]
                 if not name.endswith("/"):  # "folder" marker objects
                     keys.append(f"{S3_SCHEME}{bucket}/{name}")
+            if max_keys is not None and len(keys) > max_keys:
+                break
     except Exception as exc:  # botocore raises many unrelated types (ClientError, EndpointConnectionError)
         raise BadRequest(f"Cannot list {uri}: {exc}") from exc
+    if max_keys is not None and len(keys) > max_keys:
+        raise TooManyImages(
+            f"{uri} holds more than {max_keys} objects; the limit is {max_keys} images per job. "
+            "Choose a narrower prefix."
+        )
     return keys
 
 
@@ -249,10 +262,12 @@ def _looks_like_image(path: Path) -> bool:
         return detect_format(fh.read(16)) is not None
 
 
-def expand_source(source: str, reader: ObjectReader, exclude: Collection[Path] = ()) -> list[str]:
-    """Keys named by one SRC argument, in a stable order."""
+def expand_source(
+    source: str, reader: ObjectReader, exclude: Collection[Path] = (), max_s3_keys: int | None = None
+) -> list[str]:
+    """Keys named by one SRC argument, in a stable order; ``max_s3_keys`` bounds an s3:// listing."""
     if is_s3(source):
-        return _list_s3(source, reader)
+        return _list_s3(source, reader, max_s3_keys)
     path = Path(os.path.expanduser(source))
     if path.is_dir():
         return _walk_folder(path.resolve(), exclude)
@@ -269,11 +284,16 @@ def expand_source(source: str, reader: ObjectReader, exclude: Collection[Path] =
     raise BadRequest(f"{source!r} is not a folder, file, glob or s3:// prefix.")
 
 
-def expand_sources(sources: Iterable[str], reader: ObjectReader, exclude: Collection[Path] = ()) -> list[str]:
+def expand_sources(
+    sources: Iterable[str],
+    reader: ObjectReader,
+    exclude: Collection[Path] = (),
+    max_s3_keys: int | None = None,
+) -> list[str]:
     """All keys of all sources, duplicates dropped (first occurrence wins)."""
     seen: dict[str, None] = {}
     for source in sources:
-        for key in expand_source(source, reader, exclude):
+        for key in expand_source(source, reader, exclude, max_s3_keys):
             seen.setdefault(key, None)
     return list(seen)
 

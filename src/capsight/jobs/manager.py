@@ -292,6 +292,7 @@ class JobManager:
                 workers=1,
                 max_pixels=s.max_pixels,
                 s3_endpoint_url=s.s3_endpoint_url,
+                max_s3_keys=s.max_job_images,
             ),
             zip_limits=zip_limits(s),
             download_limits=DownloadLimits(max_bytes=s.max_upload_bytes),
