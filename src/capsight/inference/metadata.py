@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,8 +18,39 @@ from typing import Any
 from capsight.errors import InvalidModel
 from capsight.imaging.preprocess import PreprocessSpec
 
+logger = logging.getLogger(__name__)
+
 METADATA_FILE = "model.json"
 ONNX_FILE = "model.onnx"
+
+
+def _distinct_labels(labels: list[str]) -> list[str]:
+    """``labels`` with each repeat renamed ``NAME (2)``, ``NAME (3)``... and a warning.
+
+    Why: an answer maps label -> probability, so a label listed twice lost one class's probability
+    to the other's (fewer classes in 'probabilities', which could contradict 'confidence'). Refusing
+    such a model is no answer either: the ImageNet-1k label lists people serve models with
+    (torchvision's categories, Keras' class index) name two classes 'crane' and two 'maillot'.
+    """
+    if len(set(labels)) == len(labels):
+        return labels
+    taken = set(labels)
+    seen: set[str] = set()
+    distinct: list[str] = []
+    for label in labels:
+        name = label
+        if label in seen:
+            n = 2
+            while f"{label} ({n})" in taken:
+                n += 1
+            name = f"{label} ({n})"
+            taken.add(name)
+            logger.warning(
+                "model.json lists %r more than once; class %d is answered as %r", label, len(distinct), name
+            )
+        seen.add(label)
+        distinct.append(name)
+    return distinct
 
 
 @dataclass(frozen=True)
@@ -66,11 +98,7 @@ class ModelMetadata:
         labels = data.get("labels")
         if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
             raise ValueError("model.json must list the class labels as strings")
-        # An answer maps label -> probability: a label listed twice lost one class's probability
-        # to the other's (fewer classes in 'probabilities', which could contradict 'confidence').
-        if len(set(labels)) != len(labels):
-            duplicate = next(label for i, label in enumerate(labels) if label in labels[:i])
-            raise ValueError(f"model.json lists {duplicate!r} twice; each class needs its own label")
+        labels = _distinct_labels(labels)
         outputs_probabilities = data.get("outputs_probabilities", False)
         if not isinstance(outputs_probabilities, bool):
             # bool("false") is True: the softmax was skipped and raw logits served as probabilities.
