@@ -248,13 +248,39 @@ def _list_s3(uri: str, reader: ObjectReader, max_keys: int | None = None) -> lis
             if max_keys is not None and len(keys) > max_keys:
                 break
     except Exception as exc:  # botocore raises many unrelated types (ClientError, EndpointConnectionError)
-        raise BadRequest(f"Cannot list {uri}: {exc}") from exc
+        log.warning("cannot list %s: %s", uri, exc)
+        raise BadRequest(f"Cannot list {uri}: {_listing_failure(exc)}.") from exc
     if max_keys is not None and len(keys) > max_keys:
         raise TooManyImages(
             f"{uri} holds more than {max_keys} objects; the limit is {max_keys} images per job. "
             "Choose a narrower prefix."
         )
     return keys
+
+
+def _listing_failure(exc: Exception) -> str:
+    """Why a listing failed, in words that name no part of the server's infrastructure.
+
+    Why: a job's error is shown to API clients, and botocore's text of a connection failure names the
+    S3 endpoint URL (an internal address). The log line beside the raise keeps botocore's whole text.
+    """
+    from botocore import exceptions as boto_errors
+
+    if isinstance(exc, boto_errors.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        if code == "NoSuchBucket":
+            return "the bucket does not exist"
+        if code in ("AccessDenied", "AllAccessDisabled"):
+            return "access denied to the server's S3 credentials"
+        return f"S3 answered {code or 'an error'}: {error.get('Message', '')}".rstrip(": ")
+    if isinstance(exc, boto_errors.NoCredentialsError):
+        return "the server has no S3 credentials"
+    if isinstance(exc, (boto_errors.ConnectionError, boto_errors.HTTPClientError)):
+        return "the server cannot reach its S3 endpoint"
+    if isinstance(exc, boto_errors.ParamValidationError):
+        return str(exc)  # an invalid bucket name, in the words of the rule it breaks
+    return f"{type(exc).__name__}; the server's log has the details"
 
 
 def _looks_like_image(path: Path) -> bool:
