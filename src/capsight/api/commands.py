@@ -130,8 +130,14 @@ def _require_sqlite_database(url: str) -> None:
     stays that way, so the request log spooled every record and the job loops logged a traceback
     every few seconds for as long as the server ran. An empty or missing file is a new database."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    parsed = make_url(url)
+    from capsight.store.database import DATABASE_URL_FORMS
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # a port that is no number ("HOST:PORT", libpq's "h1:5432,h2")
+        raise BadRequest(f"CAPSIGHT_DATABASE_URL is not a database URL; {DATABASE_URL_FORMS}") from None
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return
     path = Path(parsed.database)
