@@ -33,6 +33,8 @@ class BatchOptions:
     retry_errors: bool = False  # on a rerun, classify again the images whose earlier result was an error
     # Most objects one s3:// prefix may list (jobs: CAPSIGHT_MAX_JOB_IMAGES); None lists them all.
     max_s3_keys: int | None = None
+    # Largest s3:// object read as an image (jobs: CAPSIGHT_MAX_UPLOAD_BYTES); None reads any size.
+    max_s3_object_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

@@ -96,7 +96,7 @@ def run_batch(
     started = time.perf_counter()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    reader = ObjectReader(options.s3_endpoint_url)
+    reader = ObjectReader(options.s3_endpoint_url, options.max_s3_object_bytes)
     meta = classifier.metadata
     # What this run writes into ``out``, never read as input. Only that: an --out folder that holds
     # the photos (--out . inside the photo folder, or the photo folder itself) keeps its photos.

@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from capsight.errors import BadRequest, TooManyImages
+from capsight.errors import BadRequest, PayloadTooLarge, TooManyImages
 from capsight.imaging import IMAGE_SUFFIXES, detect_format
 from capsight.imaging.decode import read_image_stream
 
@@ -45,17 +45,19 @@ def split_s3(uri: str) -> tuple[str, str]:
 class ObjectReader:
     """Reads the bytes behind a key, local or S3, and copies them into the output tree."""
 
-    def __init__(self, s3_endpoint_url: str | None = None) -> None:
+    def __init__(self, s3_endpoint_url: str | None = None, max_s3_object_bytes: int | None = None) -> None:
         self.s3_endpoint_url = s3_endpoint_url
+        self.max_s3_object_bytes = max_s3_object_bytes
         self._client: Any = None
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         # Clients and locks do not cross process boundaries; each process builds its own.
-        return {"s3_endpoint_url": self.s3_endpoint_url}
+        return {"s3_endpoint_url": self.s3_endpoint_url, "max_s3_object_bytes": self.max_s3_object_bytes}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.s3_endpoint_url = state["s3_endpoint_url"]
+        self.max_s3_object_bytes = state.get("max_s3_object_bytes")
         self._client = None
         self._lock = threading.Lock()
 
@@ -72,11 +74,19 @@ class ObjectReader:
 
     def read(self, key: str) -> bytes:
         """The image's bytes; InvalidImage from the first bytes of a file that is no image (a video
-        beside the photos is not read whole to be refused)."""
+        beside the photos is not read whole to be refused), PayloadTooLarge for an S3 object over
+        ``max_s3_object_bytes`` (a job's per-image limit: a 5 GB object is not read into memory)."""
         if is_s3(key):
             bucket, name = split_s3(key)
-            body = self.s3_client().get_object(Bucket=bucket, Key=name)["Body"]
+            response = self.s3_client().get_object(Bucket=bucket, Key=name)
+            body = response["Body"]
             try:
+                size = int(response.get("ContentLength") or 0)
+                limit = self.max_s3_object_bytes
+                if limit is not None and size > limit:
+                    raise PayloadTooLarge(
+                        f"The object is {size} bytes; the limit is {limit} bytes per image."
+                    )
                 return bytes(read_image_stream(body))
             finally:
                 body.close()  # a refused object's unread rest is not downloaded

@@ -293,6 +293,7 @@ class JobManager:
                 max_pixels=s.max_pixels,
                 s3_endpoint_url=s.s3_endpoint_url,
                 max_s3_keys=s.max_job_images,
+                max_s3_object_bytes=s.max_upload_bytes,
             ),
             zip_limits=zip_limits(s),
             download_limits=DownloadLimits(max_bytes=s.max_upload_bytes),
