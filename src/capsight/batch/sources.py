@@ -50,6 +50,7 @@ class ObjectReader:
         self.max_s3_object_bytes = max_s3_object_bytes
         self._client: Any = None
         self._lock = threading.Lock()
+        self._warned = False  # of an unreachable S3 endpoint
 
     def __getstate__(self) -> dict[str, Any]:
         # Clients and locks do not cross process boundaries; each process builds its own.
@@ -60,6 +61,7 @@ class ObjectReader:
         self.max_s3_object_bytes = state.get("max_s3_object_bytes")
         self._client = None
         self._lock = threading.Lock()
+        self._warned = False
 
     def s3_client(self) -> Any:
         with self._lock:
@@ -77,21 +79,33 @@ class ObjectReader:
         beside the photos is not read whole to be refused), PayloadTooLarge for an S3 object over
         ``max_s3_object_bytes`` (a job's per-image limit: a 5 GB object is not read into memory)."""
         if is_s3(key):
-            bucket, name = split_s3(key)
-            response = self.s3_client().get_object(Bucket=bucket, Key=name)
-            body = response["Body"]
+            from botocore import exceptions as boto_errors
+
             try:
-                size = int(response.get("ContentLength") or 0)
-                limit = self.max_s3_object_bytes
-                if limit is not None and size > limit:
-                    raise PayloadTooLarge(
-                        f"The object is {size} bytes; the limit is {limit} bytes per image."
-                    )
-                return bytes(read_image_stream(body))
-            finally:
-                body.close()  # a refused object's unread rest is not downloaded
+                return self._read_s3(key)
+            except (boto_errors.ConnectionError, boto_errors.HTTPClientError) as exc:
+                # Error rows reach job clients, and botocore's text names the endpoint URL (an
+                # internal address): the row says what happened, the log says where (once a run: an
+                # outage fails every object, and one line says it).
+                with self._lock:
+                    first, self._warned = not self._warned, True
+                log.log(logging.WARNING if first else logging.DEBUG, "cannot read %s: %s", key, exc)
+                raise ConnectionError("the server cannot reach its S3 endpoint") from exc
         with open(key, "rb") as fh:
             return read_image_stream(fh)
+
+    def _read_s3(self, key: str) -> bytes:
+        bucket, name = split_s3(key)
+        response = self.s3_client().get_object(Bucket=bucket, Key=name)
+        body = response["Body"]
+        try:
+            size = int(response.get("ContentLength") or 0)
+            limit = self.max_s3_object_bytes
+            if limit is not None and size > limit:
+                raise PayloadTooLarge(f"The object is {size} bytes; the limit is {limit} bytes per image.")
+            return bytes(read_image_stream(body))
+        finally:
+            body.close()  # a refused object's unread rest is not downloaded
 
     def copy_to(self, key: str, dest: Path) -> None:
         """Copy the object to dest atomically (temp file + rename), so a kill never leaves half a file."""
