@@ -135,7 +135,7 @@ def _require_sqlite_file(url: str) -> None:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
         return  # opening it says what is wrong with it, as every database command does
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return

@@ -206,14 +206,15 @@ def database_error(url: str, exc: BaseException) -> CapsightError | None:
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if isinstance(exc, sa_exc.NoSuchModuleError | ImportError):  # mysql://, a driver not shipped
         return BadRequest(f"CAPSIGHT_DATABASE_URL: unsupported database {scheme!r}; {DATABASE_URL_FORMS}")
-    if isinstance(exc, sa_exc.ArgumentError):
+    try:
+        where = make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except (sa_exc.ArgumentError, ValueError):  # a port that is no number is a plain ValueError
+        where = None
+    if isinstance(exc, sa_exc.ArgumentError) or (where is None and isinstance(exc, ValueError)):
         return BadRequest(f"CAPSIGHT_DATABASE_URL is not a database URL; {DATABASE_URL_FORMS}")
     if not isinstance(exc, sa_exc.SQLAlchemyError):
         return None
-    try:
-        where = make_url(normalize_url(url)).render_as_string(hide_password=True)
-    except sa_exc.ArgumentError:
-        where = "CAPSIGHT_DATABASE_URL"
+    where = where or "CAPSIGHT_DATABASE_URL"
     cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else None
     reason = first_line(cause or exc)
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
