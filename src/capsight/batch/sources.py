@@ -26,6 +26,10 @@ from capsight.imaging.decode import read_image_stream
 log = logging.getLogger(__name__)
 
 S3_SCHEME = "s3://"
+# botocore waits 60 s to connect and 60 s per read, times its retries: a wedged endpoint held a job,
+# its cancel and a graceful shutdown for minutes per request. These match the job URL downloads'.
+S3_CONNECT_TIMEOUT_S = 5.0
+S3_READ_TIMEOUT_S = 20.0
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -68,10 +72,16 @@ class ObjectReader:
             if self._client is None:
                 try:
                     import boto3
+                    from botocore.config import Config
                 except ImportError as exc:  # pragma: no cover - boto3 is in the [s3] extra
                     raise BadRequest("S3 sources need boto3: pip install 'capsight[s3]'.") from exc
-                # A low-level client is thread-safe once built; building one is not.
-                self._client = boto3.session.Session().client("s3", endpoint_url=self.s3_endpoint_url)
+                # A low-level client is thread-safe once built; building one is not. Retries stay
+                # as the environment or AWS config sets them.
+                self._client = boto3.session.Session().client(
+                    "s3",
+                    endpoint_url=self.s3_endpoint_url,
+                    config=Config(connect_timeout=S3_CONNECT_TIMEOUT_S, read_timeout=S3_READ_TIMEOUT_S),
+                )
             return self._client
 
     def read(self, key: str) -> bytes:
