@@ -63,3 +63,22 @@ def test_orderly_stops_do_not_count(database: Database) -> None:
     assert _claim_and_lose_the_server(store, job_id, failed) == [job_id]
     job = store.get(job_id)
     assert failed == [] and job is not None and job.state == "queued"
+
+
+def test_a_live_runner_whose_end_was_not_recorded_does_not_count(database: Database) -> None:
+    """A database blip as a run ended re-queues the job from the live process that ran it: no
+    server was lost, so however often it happens the job is not failed for it."""
+    store = JobStore(database)
+    job_id = _create(store)
+    failed: list[str] = []
+    for _ in range(MAX_ABANDONED_RUNS * 2):
+        assert store.claim_next("alive", NODE) is not None
+        requeued = store.recover(
+            _every_runner_gone, on_failed=failed.append, server_was_lost=lambda job: job.runner != "alive"
+        )
+        assert requeued == [job_id]
+    job = store.get(job_id)
+    assert failed == [] and job is not None and job.state == "queued"
+    for _ in range(MAX_ABANDONED_RUNS):  # lost servers still count from zero
+        _claim_and_lose_the_server(store, job_id, failed)
+    assert failed == [job_id]

@@ -254,7 +254,12 @@ class JobManager:
             if due:
                 self._last_recover = time.monotonic()
         if due:
-            self.store.recover(self._abandoned, on_failed=self._gave_up)
+            # A run of this live process whose end the database missed is no lost server.
+            self.store.recover(
+                self._abandoned,
+                on_failed=self._gave_up,
+                server_was_lost=lambda job: job.runner != self.runner,
+            )
             retention.sweep(self.root, self.store.get)
         if first:
             self.webhooks.redeliver_pending()

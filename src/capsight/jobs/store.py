@@ -284,14 +284,18 @@ class JobStore:
             return _info(row)
 
     def recover(
-        self, is_abandoned: Callable[[JobInfo], bool], on_failed: Callable[[str], None] | None = None
+        self,
+        is_abandoned: Callable[[JobInfo], bool],
+        on_failed: Callable[[str], None] | None = None,
+        server_was_lost: Callable[[JobInfo], bool] = lambda job: True,
     ) -> list[str]:
         """Re-queue running jobs whose runner is gone, as judged by ``is_abandoned(job)``.
 
-        A job abandoned for the MAX_ABANDONED_RUNS-th time is failed instead (``on_failed(job_id)``
-        is called for it): each restart put it back, so a job that takes its server down (memory, a
-        decoder crash) brought it down again at every start, for ever. An orderly stop
-        (``release``) never counts. Returns the ids re-queued."""
+        A job whose server was lost (``server_was_lost(job)``: not a live runner whose end a
+        database blip kept from being recorded) for the MAX_ABANDONED_RUNS-th time is failed
+        instead (``on_failed(job_id)`` is called for it): each restart put it back, so a job that
+        takes its server down (memory, a decoder crash) brought it down again at every start, for
+        ever. An orderly stop (``release``) never counts. Returns the ids re-queued."""
         load_sqlalchemy()
         from sqlalchemy import select, update
 
@@ -305,11 +309,12 @@ class JobStore:
                 continue
             job_id, runner, heartbeat = job.id, job.runner, job.updated_at
             still_abandoned = (Job.id == job_id, Job.state == RUNNING, Job.updated_at == heartbeat)
+            lost = server_was_lost(job)
             with self.db.session() as session, session.begin():
                 moved = session.execute(
                     update(Job)
-                    .where(*still_abandoned, Job.abandoned_runs < MAX_ABANDONED_RUNS - 1)
-                    .values(state=QUEUED, runner=None, abandoned_runs=Job.abandoned_runs + 1)
+                    .where(*still_abandoned, Job.abandoned_runs < MAX_ABANDONED_RUNS - (1 if lost else 0))
+                    .values(state=QUEUED, runner=None, abandoned_runs=Job.abandoned_runs + (1 if lost else 0))
                 ).rowcount  # type: ignore[attr-defined]
                 now = utcnow()
                 failed = (
