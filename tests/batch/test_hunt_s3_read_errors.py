@@ -30,4 +30,4 @@ def test_an_unreachable_endpoint_is_an_error_row_that_does_not_name_it(
         port = int(sock.getsockname()[1])
     reader = ObjectReader(f"http://127.0.0.1:{port}")
     loaded = load_image("s3://photos/in/a.jpg", reader, classifier.metadata.preprocessing, 10_000_000)
-    assert loaded.error == "ConnectionError: the server cannot reach its S3 endpoint"
+    assert loaded.error == "ConnectionError: the S3 endpoint cannot be reached"

@@ -28,7 +28,7 @@ def test_an_unreachable_endpoint_fails_the_job_without_naming_the_endpoint(
     job_id = client.post("/v1/jobs", json={"s3_prefix": "s3://photos/in/"}).json()["id"]
     done = wait_for_job(client, job_id)
     assert done["state"] == "failed", done
-    assert done["error"] == "Cannot list s3://photos/in/: the server cannot reach its S3 endpoint."
+    assert done["error"] == "Cannot list s3://photos/in/: the S3 endpoint cannot be reached."
     assert "127.0.0.1" not in done["error"] and str(port) not in done["error"]
 
 
@@ -49,4 +49,4 @@ def test_a_missing_bucket_and_missing_credentials_are_said_plainly(
     job_id = client.post("/v1/jobs", json={"s3_prefix": "s3://no-such-bucket-hunt/y/"}).json()["id"]
     done = wait_for_job(client, job_id)
     assert done["state"] == "failed", done
-    assert done["error"] == "Cannot list s3://no-such-bucket-hunt/y/: the server has no S3 credentials."
+    assert done["error"] == "Cannot list s3://no-such-bucket-hunt/y/: no S3 credentials were found."

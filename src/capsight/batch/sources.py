@@ -100,7 +100,7 @@ class ObjectReader:
                 with self._lock:
                     first, self._warned = not self._warned, True
                 log.log(logging.WARNING if first else logging.DEBUG, "cannot read %s: %s", key, exc)
-                raise ConnectionError("the server cannot reach its S3 endpoint") from exc
+                raise ConnectionError("the S3 endpoint cannot be reached") from exc
         with open(key, "rb") as fh:
             return read_image_stream(fh)
 
@@ -306,12 +306,12 @@ def _listing_failure(exc: Exception) -> str:
         if code == "NoSuchBucket":
             return "the bucket does not exist"
         if code in ("AccessDenied", "AllAccessDisabled"):
-            return "access denied to the server's S3 credentials"
+            return "access denied"
         return f"S3 answered {code or 'an error'}: {error.get('Message', '')}".rstrip(": ")
     if isinstance(exc, boto_errors.NoCredentialsError):
-        return "the server has no S3 credentials"
+        return "no S3 credentials were found"
     if isinstance(exc, (boto_errors.ConnectionError, boto_errors.HTTPClientError)):
-        return "the server cannot reach its S3 endpoint"
+        return "the S3 endpoint cannot be reached"
     if isinstance(exc, boto_errors.ParamValidationError):
         return str(exc)  # an invalid bucket name, in the words of the rule it breaks
     return f"{type(exc).__name__}; the server's log has the details"
