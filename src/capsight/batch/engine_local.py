@@ -24,6 +24,8 @@ from capsight.inference.classifier import default_threads
 
 log = logging.getLogger(__name__)
 
+NOT_A_NUMBER = "InferenceFailed: the model scored this image with NaN or infinity"
+
 
 def records_for(loaded: Sequence[LoadedImage], classifier: Classifier) -> list[ResultRecord]:
     """Classify the decoded images of one batch; failed ones become error rows in place."""
@@ -34,24 +36,27 @@ def records_for(loaded: Sequence[LoadedImage], classifier: Classifier) -> list[R
     out = []
     for item in loaded:
         if item.pixels is None:
-            out.append(
-                error_record(
-                    item.key, item.error or "unknown error", model=meta.name, model_version=meta.version
-                )
+            error = item.error or "unknown error"
+            out.append(error_record(item.key, error, model=meta.name, model_version=meta.version))
+            continue
+        row = next(rows)
+        if not np.isfinite(row).all():
+            # A broken export or an overflowing float16 graph: results.jsonl would hold NaN, which no
+            # JSON parser reads, and the label would be argmax over NaN. Serving answers 500 for it.
+            out.append(error_record(item.key, NOT_A_NUMBER, model=meta.name, model_version=meta.version))
+            continue
+        out.append(
+            prediction_record(
+                item.key,
+                row,
+                meta.labels,
+                model=meta.name,
+                model_version=meta.version,
+                width=item.width,
+                height=item.height,
+                sha256=item.sha256,
             )
-        else:
-            out.append(
-                prediction_record(
-                    item.key,
-                    next(rows),
-                    meta.labels,
-                    model=meta.name,
-                    model_version=meta.version,
-                    width=item.width,
-                    height=item.height,
-                    sha256=item.sha256,
-                )
-            )
+        )
     return out
 
 
