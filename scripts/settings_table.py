@@ -37,7 +37,9 @@ MEANINGS: dict[str, str] = {
     "queue_max": "Images admitted and waiting for the model; past this, requests get 503 with Retry-After "
     "at once.",
     "warmup": "Run the model once before reporting ready, so the first request is not slow.",
-    "max_upload_bytes": "Largest image accepted (bytes); larger uploads get 413 before they are read.",
+    "max_upload_bytes": "Largest image accepted (bytes); larger uploads get 413 before they are read (a "
+    "multipart body may be 64 KiB larger for its framing). Also each object of an S3-prefix job (an error row, "
+    "not downloaded).",
     "max_pixels": "Largest image accepted (width x height), checked from the header before decoding "
     "(decompression bombs get 413).",
     "max_batch_images": "Most images in one `/v1/classify/batch` or `/v2` request.",
@@ -114,7 +116,7 @@ MEANINGS: dict[str, str] = {
     "job_batch_size": "Images per model call in a job. Small, so a request arriving meanwhile waits at "
     "most one small batch.",
     "max_job_upload_bytes": "Largest zip accepted by `POST /v1/jobs` (bytes); larger uploads get 413.",
-    "max_job_images": "Most images in one job (zip members or URLs).",
+    "max_job_images": "Most images in one job (zip members, URLs, or the objects an S3 prefix lists).",
     "max_job_uncompressed_bytes": "Most bytes a job's zip may inflate to (the sizes its directory claims, "
     "checked before extraction and enforced during it); zip bombs get 413.",
     "max_queued_jobs": "Most jobs waiting in the queue (all replicas together); past this, `POST /v1/jobs` "
