@@ -27,9 +27,9 @@ def test_a_busy_node_still_sweeps_the_upload_of_a_job_cancelled_elsewhere(
     long_job = post_zip(a, labelled_zip(["closed"] * 200)[0]).json()["id"]
     wait_for_job(a, long_job, until=lambda doc: doc["state"] == "running")
     queued = post_zip(a, labelled_zip(["opened"])[0]).json()["id"]
-    assert b.delete(f"/v1/jobs/{queued}").json()["state"] == "cancelled"  # reaches another replica
     upload = tmp_path / "a" / "jobs" / queued / "upload.zip"
-    assert upload.exists()
+    assert upload.exists()  # checked before the cancel: a's sweep may remove it 0.1 s after
+    assert b.delete(f"/v1/jobs/{queued}").json()["state"] == "cancelled"  # reaches another replica
 
     deadline = time.monotonic() + 10
     while upload.exists() and time.monotonic() < deadline:
