@@ -32,8 +32,8 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 lint: venv-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: venv-dev
 	$(BIN)/mypy

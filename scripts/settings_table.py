@@ -38,8 +38,8 @@ MEANINGS: dict[str, str] = {
     "at once.",
     "warmup": "Run the model once before reporting ready, so the first request is not slow.",
     "max_upload_bytes": "Largest image accepted (bytes); larger uploads get 413 before they are read (a "
-    "multipart body may be 64 KiB larger for its framing). Also each object of an S3-prefix job (an error row, "
-    "not downloaded).",
+    "multipart body may be 64 KiB larger for its framing). Also each object of an S3-prefix job (an error "
+    "row, not downloaded).",
     "max_pixels": "Largest image accepted (width x height), checked from the header before decoding "
     "(decompression bombs get 413).",
     "max_batch_images": "Most images in one `/v1/classify/batch` or `/v2` request.",
