@@ -6,8 +6,6 @@ folder. The folder is listed once per export, whatever the number of images."""
 from __future__ import annotations
 
 import os
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,34 +14,9 @@ import pytest
 from capsight.feedback.export import export_feedback
 from capsight.store.blobs import LocalBlobStore, sha256_hex
 from capsight.store.database import Database
-from capsight.store.feedback import FeedbackEntry, FeedbackStore
-from capsight.store.logwriter import write_batch
-from capsight.store.protocols import ClassificationRecord
+from capsight.store.feedback import FeedbackStore
+from feedback.feedback_records import log_with_feedback
 from model_factory import LABEL_COLOURS, solid_image_bytes
-
-
-def _log_with_feedback(db: Database, blobs: LocalBlobStore, image: bytes, label: str) -> None:
-    request_id = uuid.uuid4().hex
-    record = ClassificationRecord(
-        request_id=request_id,
-        created_at=datetime.now(UTC) - timedelta(minutes=5),
-        endpoint="/v1/classify",
-        client_id="key-a",
-        model_name="bottle-status",
-        model_version="test-1",
-        label="closed",
-        confidence=0.8,
-        probabilities=None,
-        latency_ms=3.0,
-        image_sha256=sha256_hex(image),
-        image_bytes=len(image),
-        image_format="JPEG",
-        width=64,
-        height=48,
-    )
-    write_batch(db, blobs, [(record, image)])
-    entry = FeedbackEntry(request_id, 0, "key-a", False, "bottle-status", label)
-    FeedbackStore(db).add(entry)
 
 
 def _listings_of_class_folders(
@@ -60,10 +33,10 @@ def _listings_of_class_folders(
     # A correction moved since an earlier export: its old copy must still go.
     moved = solid_image_bytes(LABEL_COLOURS["opened"], "JPEG", (70, 48))
     (out / "closed" / f"{sha256_hex(moved)}.jpg").write_bytes(moved)
-    _log_with_feedback(db, blobs, moved, "opened")
+    log_with_feedback(db, blobs, moved, "opened")
     for i in range(images - 1):
         image = solid_image_bytes(LABEL_COLOURS[labels[i % 3]], "JPEG", (80 + i, 48))
-        _log_with_feedback(db, blobs, image, labels[i % 3])
+        log_with_feedback(db, blobs, image, labels[i % 3])
 
     class_folders = {str(out / label) for label in labels}
     listed = 0
@@ -109,7 +82,7 @@ def test_a_class_folder_that_cannot_be_listed_does_not_stop_the_export(
     out = tmp_path / "train"
     (out / "private").mkdir(parents=True)
     image = solid_image_bytes(LABEL_COLOURS["opened"])
-    _log_with_feedback(db, blobs, image, "opened")
+    log_with_feedback(db, blobs, image, "opened")
     private = str(out / "private")
     real_scandir, real_listdir = os.scandir, os.listdir
 

@@ -7,8 +7,6 @@ counted as already there, a correction is named so the original can be moved by 
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,33 +15,9 @@ from capsight.cli import main
 from capsight.feedback.export import export_feedback
 from capsight.store.blobs import LocalBlobStore, sha256_hex
 from capsight.store.database import Database
-from capsight.store.feedback import FeedbackEntry, FeedbackStore
-from capsight.store.logwriter import write_batch
-from capsight.store.protocols import ClassificationRecord
+from capsight.store.feedback import FeedbackStore
+from feedback.feedback_records import log_with_feedback
 from model_factory import LABEL_COLOURS, solid_image_bytes
-
-
-def _log_with_feedback(db: Database, blobs: LocalBlobStore, image: bytes, label: str) -> None:
-    request_id = uuid.uuid4().hex
-    record = ClassificationRecord(
-        request_id=request_id,
-        created_at=datetime.now(UTC) - timedelta(minutes=5),
-        endpoint="/v1/classify",
-        client_id="key-a",
-        model_name="bottle-status",
-        model_version="test-1",
-        label="closed",
-        confidence=0.8,
-        probabilities=None,
-        latency_ms=3.0,
-        image_sha256=sha256_hex(image),
-        image_bytes=len(image),
-        image_format="JPEG",
-        width=64,
-        height=48,
-    )
-    write_batch(db, blobs, [(record, image)])
-    FeedbackStore(db).add(FeedbackEntry(request_id, 0, "key-a", False, "bottle-status", label))
 
 
 @pytest.fixture
@@ -69,9 +43,9 @@ def test_feedback_on_photos_of_the_training_folder_is_not_copied_again(
     var.mkdir()
     db = Database(f"sqlite:///{var / 'capsight.db'}")
     blobs = LocalBlobStore(var / "images")
-    _log_with_feedback(db, blobs, confirmed, "closed")
-    _log_with_feedback(db, blobs, relabelled, "opened")
-    _log_with_feedback(db, blobs, new, "opened")
+    log_with_feedback(db, blobs, confirmed, "closed")
+    log_with_feedback(db, blobs, relabelled, "opened")
+    log_with_feedback(db, blobs, new, "opened")
 
     summary = export_feedback(FeedbackStore(db), blobs, data)
     db.dispose()
