@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,14 @@ import pytest
 from capsight.store.database import Database
 from model_factory import build_colour_model
 from servers import PostgresServer, postgres_server, redis_server, s3_credentials, s3_server  # noqa: F401 - shared fixtures
+
+
+@pytest.fixture
+def clean_capsight_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No CAPSIGHT_* variable from the shell running the tests reaches Settings() in the test."""
+    for name in list(os.environ):
+        if name.upper().startswith("CAPSIGHT_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

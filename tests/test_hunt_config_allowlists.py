@@ -6,19 +6,12 @@ job URL was refused "its host is not on the allowlist"."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from capsight.cli import main
 from capsight.settings import InvalidSettings, Settings
 
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.upper().startswith("CAPSIGHT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_capsight_env")
 
 
 @pytest.mark.parametrize("name", ["JOB_URL_ALLOWLIST", "WEBHOOK_ALLOWLIST"])

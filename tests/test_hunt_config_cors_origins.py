@@ -7,8 +7,6 @@ it as text: ``https://app.example/`` (a trailing slash, as copied from the addre
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -16,12 +14,7 @@ from fastapi.testclient import TestClient
 from capsight.api.cors import add_cors
 from capsight.settings import InvalidSettings, Settings
 
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.upper().startswith("CAPSIGHT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_capsight_env")
 
 
 def test_the_middleware_matches_origins_as_text() -> None:

@@ -7,8 +7,6 @@ identity provider was answered 401 "The specified alg value is not allowed"; HS3
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from capsight.settings import InvalidSettings, Settings
@@ -17,11 +15,7 @@ SECRET = "k" * 40
 PUBLIC_KEY = "-----BEGIN PUBLIC KEY-----\nMFkw...\n-----END PUBLIC KEY-----\n"
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.upper().startswith("CAPSIGHT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_capsight_env")
 
 
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256", "PS512", "EdDSA"])

@@ -6,7 +6,6 @@ unavailable" with PyJWT's InvalidKeyError traceback in the log."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,7 @@ from capsight.settings import InvalidSettings, Settings
 PEM = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.upper().startswith("CAPSIGHT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_capsight_env")
 
 
 def test_a_missing_key_file_is_refused_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

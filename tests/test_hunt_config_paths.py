@@ -6,19 +6,13 @@ directory and kept the database there, and ``CAPSIGHT_MODEL_DIR=~/models/x`` fou
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from capsight.settings import Settings
 
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.upper().startswith("CAPSIGHT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_capsight_env")
 
 
 @pytest.mark.parametrize("name", ["DATA_DIR", "MODEL_DIR"])

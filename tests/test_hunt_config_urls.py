@@ -9,19 +9,12 @@ folder named ``S3:``; ``CAPSIGHT_S3_ENDPOINT_URL=minio:9000`` (no http://) was t
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from capsight.cli import main
 from capsight.settings import InvalidSettings, Settings
 
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.upper().startswith("CAPSIGHT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_capsight_env")
 
 
 BAD_URLS = [

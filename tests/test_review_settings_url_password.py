@@ -6,18 +6,11 @@ error line, which reaches logs and CI output, then showed the whole password."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from capsight.settings import InvalidSettings, Settings
 
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.upper().startswith("CAPSIGHT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_capsight_env")
 
 
 @pytest.mark.parametrize(
