@@ -62,10 +62,15 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def s3_endpoint(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The moto endpoint with dummy credentials in the environment, as boto3 expects."""
+def dummy_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials in the environment, as boto3 expects."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def s3_endpoint(moto_endpoint: str, dummy_aws_env: None) -> str:
+    """The moto endpoint with dummy credentials in the environment."""
     return moto_endpoint

@@ -15,15 +15,9 @@ pytestmark = pytest.mark.s3
 
 
 @pytest.fixture
-def hung_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def hung_endpoint(dummy_aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A listening socket nobody accepts on: the kernel completes the handshake, no answer comes."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "y",
-        "AWS_MAX_ATTEMPTS": "1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)

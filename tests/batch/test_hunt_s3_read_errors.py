@@ -14,17 +14,11 @@ pytestmark = pytest.mark.s3
 
 
 def test_an_unreachable_endpoint_is_an_error_row_that_does_not_name_it(
-    classifier: OnnxClassifier, monkeypatch: pytest.MonkeyPatch
+    classifier: OnnxClassifier, dummy_aws_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Error rows reach job clients (results, error_samples); botocore's text named the internal
     endpoint URL ("Could not connect to the endpoint URL: http://10.0.0.5:9000/...")."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "y",
-        "AWS_MAX_ATTEMPTS": "1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
