@@ -8,6 +8,7 @@ limiter (``redis_ratelimit``) implements the same algorithm on a sorted set so r
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -43,10 +44,13 @@ class Rate:
         return f"{self.limit}/{self.window_s:g}s"
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_rate(text: str) -> Rate:
     """``"100/minute"``, ``"10/second"``, ``"1000/hour"``, ``"5 per 10 seconds"``, ``"20/m"``.
 
     Raises ValueError with the accepted forms, so a typo in settings or the CLI fails loudly at start.
+    Cached: every limited request parses its key's rate (a handful of distinct strings), twice when
+    the key's own rate is checked first.
     """
     match = _RATE.match(text.lower())
     unit = match.group(3) if match else ""
