@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from capsight.cli import main
+from capsight.inference.classifier import NOT_FINITE
 from model_factory import LABEL_COLOURS, build_colour_model, solid_image_bytes
 
 
@@ -24,5 +25,5 @@ def test_a_model_answering_nan_leaves_the_output_valid_json(
     captured = capsys.readouterr()
     result = json.loads(captured.out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
     assert result == [{"path": str(image), "error": result[0]["error"]}]
-    assert "not a number" in result[0]["error"]
+    assert result[0]["error"] == NOT_FINITE
     assert f"capsight: error: {image}: " in captured.err

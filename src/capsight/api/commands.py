@@ -7,7 +7,6 @@ import contextlib
 import glob
 import json
 import logging
-import math
 import os
 import shlex
 import sys
@@ -311,7 +310,7 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
     images live only as long as this call."""
     from capsight.imaging.decode import decode_image, read_image_stream
     from capsight.imaging.preprocess import preprocess_batch
-    from capsight.inference.classifier import to_predictions
+    from capsight.inference.classifier import NOT_FINITE, scored, to_predictions
 
     spec = classifier.metadata.preprocessing
     outcomes: list[dict[str, Any]] = []
@@ -340,10 +339,11 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
         good.append((outcome, decoded.image))
     if good:
         probs = classifier.predict(preprocess_batch([image for _, image in good], spec))
-        for (outcome, _), pred in zip(good, to_predictions(probs, classifier.metadata.labels), strict=True):
-            if not all(math.isfinite(p) for p in pred.probabilities.values()):
+        predictions = to_predictions(probs, classifier.metadata.labels)
+        for (outcome, _), row, pred in zip(good, probs, predictions, strict=True):
+            if not scored(row):
                 # json.dumps would write NaN, which is not JSON: --json's one document would not parse.
-                outcome["error"] = "the model answered probabilities that are not a number (NaN or inf)"
+                outcome["error"] = NOT_FINITE
                 continue
             outcome.update(label=pred.label, confidence=pred.confidence, probabilities=pred.probabilities)
     return outcomes

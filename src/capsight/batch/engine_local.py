@@ -20,11 +20,11 @@ from capsight.batch.options import BatchOptions
 from capsight.batch.records import ResultRecord, error_record, prediction_record
 from capsight.batch.sources import ObjectReader
 from capsight.inference import Classifier, ModelMetadata
-from capsight.inference.classifier import default_threads
+from capsight.inference.classifier import NOT_FINITE, default_threads, scored
 
 log = logging.getLogger(__name__)
 
-NOT_A_NUMBER = "InferenceFailed: the model scored this image with NaN or infinity"
+NOT_A_NUMBER = f"InferenceFailed: {NOT_FINITE}"
 
 
 def records_for(loaded: Sequence[LoadedImage], classifier: Classifier) -> list[ResultRecord]:
@@ -40,7 +40,7 @@ def records_for(loaded: Sequence[LoadedImage], classifier: Classifier) -> list[R
             out.append(error_record(item.key, error, model=meta.name, model_version=meta.version))
             continue
         row = next(rows)
-        if not np.isfinite(row).all():
+        if not scored(row):
             # A broken export or an overflowing float16 graph: results.jsonl would hold NaN, which no
             # JSON parser reads, and the label would be argmax over NaN. Serving answers 500 for it.
             out.append(error_record(item.key, NOT_A_NUMBER, model=meta.name, model_version=meta.version))

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from capsight.errors import InferenceFailed, Overloaded, ServiceUnavailable, TooManyImages
+from capsight.inference.classifier import NOT_FINITE, scored
 
 logger = logging.getLogger(__name__)
 
@@ -318,9 +319,7 @@ def _resolve(items: list[_Item], rows: list[np.ndarray | None]) -> None:
             continue
         if scores is None:
             item.future.set_exception(InferenceFailed())
-        elif not np.isfinite(scores).all():
-            item.future.set_exception(
-                InferenceFailed("Inference failed: the model scored this image with NaN or infinity.")
-            )
+        elif not scored(scores):
+            item.future.set_exception(InferenceFailed(f"Inference failed: {NOT_FINITE}."))
         else:
             item.future.set_result(scores)

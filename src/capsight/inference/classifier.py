@@ -46,6 +46,17 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+# What a row of NaN or infinity is called wherever it turns up (serving, classify, batch, jobs): a
+# broken export or an overflowing float16 graph gives one; JSON cannot carry it, and its argmax is
+# no answer.
+NOT_FINITE = "the model scored this image with NaN or infinity"
+
+
+def scored(row: np.ndarray) -> bool:
+    """False for a row of scores holding NaN or infinity (see NOT_FINITE)."""
+    return bool(np.isfinite(row).all())
+
+
 def to_predictions(probs: np.ndarray, labels: tuple[str, ...]) -> list[Prediction]:
     out = []
     for row in probs:
