@@ -21,7 +21,7 @@ from helpers import jpeg, make_settings
 from PIL import Image
 
 from capsight.imaging.budget import LanedPixelBudget, decode_pixel_budget
-from capsight.imaging.decode import decode_cost
+from capsight.imaging.cost import decode_cost
 from capsight.inference.classifier import default_threads
 from live_app import serve
 

@@ -9,7 +9,9 @@ Why this is careful:
   through ``jpeg.py``, which refuses data libjpeg reports as cut short or damaged (Pillow hides that).
 - EXIF orientation is applied, an embedded ICC profile other than sRGB (Display P3, Adobe RGB, a
   CMYK press profile) is converted to sRGB (``colour.py``), and every mode (CMYK, greyscale,
-  palette, 16-bit, alpha) is converted to plain RGB the same way for training and serving.
+  palette, 16-bit, alpha) is converted to plain RGB the same way for training and serving (``rgb.py``).
+- Each decode reserves its memory from the decode budget first (``budget.py``), weighted by what
+  it will hold (``cost.py``).
 - HEIC/HEIF (what iPhones shoot) is read through the optional ``pillow-heif`` package (the
   ``capsight[heic]`` extra, which ``make serve`` installs); AVIF through Pillow itself.
 """
@@ -18,19 +20,18 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 import warnings
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
-import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
 from capsight.errors import EmptyFile, ImageTooLarge, InvalidImage
 from capsight.imaging.budget import decoding
 from capsight.imaging.colour import to_srgb
+from capsight.imaging.cost import decode_cost
 from capsight.imaging.jpeg import decode_jpeg
+from capsight.imaging.rgb import _to_rgb
 
 logger = logging.getLogger(__name__)
 
@@ -111,130 +112,6 @@ class DecodedImage:
     height: int
     format: str
     mode: str  # original Pillow mode, e.g. "CMYK"
-
-
-_STRIP_PIXELS = 1 << 16  # high-bit-depth images are scaled to 8 bits about this many pixels at a time
-
-
-def _strips(image: Image.Image) -> Iterator[tuple[int, np.ndarray]]:
-    """(first row, values) of horizontal strips of ``image``, each a small array of its own.
-
-    Why strips: ``np.asarray`` of a whole 7000x7000 float image briefly holds two copies of its bytes,
-    and widening it to int64 or float64 for the arithmetic took several 8-bytes-a-pixel temporaries:
-    over a GB per upload. A strip's copies are a few hundred KB.
-    """
-    width, height = image.size
-    rows = max(1, _STRIP_PIXELS // max(1, width))
-    for top in range(0, height, rows):
-        yield top, np.asarray(image.crop((0, top, width, min(height, top + rows))))
-
-
-def _to_eight_bits(image: Image.Image, scale: Callable[[np.ndarray], np.ndarray]) -> Image.Image:
-    """``scale`` applied strip by strip into one uint8 greyscale image."""
-    out = np.empty((image.height, image.width), dtype=np.uint8)
-    for top, strip in _strips(image):
-        out[top : top + strip.shape[0]] = scale(strip)
-    return Image.fromarray(out, mode="L")
-
-
-def _float_peak(image: Image.Image) -> float:
-    """The largest value, NaN ignored (+inf counts); 0.0 when every value is NaN."""
-    peak = -math.inf
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN strip: nanmax gives NaN
-        for _, strip in _strips(image):
-            if strip.size:
-                value = float(np.nanmax(strip))
-                if not math.isnan(value):
-                    peak = max(peak, value)
-    return 0.0 if peak == -math.inf else peak
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    mode = image.mode
-    if mode in ("RGB", "L", "1") and "transparency" in image.info:
-        # A colour key (PNG tRNS on a truecolour or grey image): the pixels of that colour are
-        # transparent, as a palette's are, and are composited on white below (else they stay black).
-        image = image.convert("RGBA")
-        mode = image.mode
-    if mode == "RGB":
-        return image
-    if mode.startswith("I;16"):
-        # A fixed 16 -> 8 bit scale: stretching by the image's own peak would turn a dark photo white.
-        return _to_eight_bits(image, lambda s: (s.astype(np.uint32) + 128) // 257).convert("RGB")
-    if mode == "I":
-        # 32-bit integer greyscale: 16-bit data when any value needs it, else already 8-bit values.
-        extrema = image.getextrema()
-        sixteen = int(extrema[1]) > 255  # type: ignore[arg-type]
-
-        def scale_ints(strip: np.ndarray) -> np.ndarray:
-            wide = strip.astype(np.int64)  # one temporary per strip; the rest works in place
-            if sixteen:
-                wide += 128
-                wide //= 257
-            return np.clip(wide, 0, 255, out=wide)
-
-        return _to_eight_bits(image, scale_ints).convert("RGB")
-    if mode == "F":
-        # Float greyscale: [0, 1] data is scaled up, anything else is taken as 0-255 and clipped.
-        unit = _float_peak(image) <= 1.0  # NaN counts as 0 and +inf as above 1, as nan_to_num has it
-
-        def scale_floats(strip: np.ndarray) -> np.ndarray:
-            wide = np.nan_to_num(strip.astype(np.float64), copy=False)  # one temporary per strip
-            if unit:
-                wide *= 255.0
-            np.rint(wide, out=wide)
-            return np.clip(wide, 0, 255, out=wide)
-
-        return _to_eight_bits(image, scale_floats).convert("RGB")
-    if mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-        mode = image.mode
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
-
-
-# Bytes a pixel takes at the peak of decoding one image and converting it to RGB (``_to_rgb``), by
-# the mode Pillow decodes into. Pillow keeps every 3- and 4-channel mode at 4 bytes a pixel; alpha is
-# composited through four full-size 4-byte images at once (RGBA copy, white background, composite,
-# RGB) besides the decoded one.
-_RGB_BYTES = 4
-_ALPHA_PEAK = 4 * _RGB_BYTES
-_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
-
-
-def _peak_bytes_per_pixel(mode: str, transparent: bool) -> int:
-    """What ``_to_rgb`` holds per pixel at its peak, decoded image included."""
-    own = _MODE_BYTES.get(mode, 4)
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        return own + _ALPHA_PEAK
-    if transparent and mode in ("RGB", "L", "1", "P"):
-        return own + _RGB_BYTES + _ALPHA_PEAK  # converted to RGBA first, then composited
-    if mode == "RGB":
-        return own
-    if mode.startswith("I;16") or mode in ("I", "F"):
-        return own + 1 + _RGB_BYTES  # scaled into an 8-bit grey image, then RGB
-    return own + _RGB_BYTES  # one conversion to RGB
-
-
-def decode_cost(image: Image.Image) -> int:
-    """Pixels to reserve from the decode budget for ``image``: its pixel count weighted by the memory
-    its decode and conversion hold, in units of a plain RGB pixel (what the budget's capacity is
-    sized by). Why: a transparent PNG holds five full-size buffers while it is made RGB, so counting
-    its pixels alone let two 12-megapixel ones use 480 MB where the budget meant 96."""
-    width, height = image.size
-    peak = _peak_bytes_per_pixel(image.mode, "transparency" in image.info)
-    if "exif" in image.info:
-        # exif_transpose may build a turned copy beside it. Counted whenever there is an EXIF block,
-        # not parsed here: every phone photo has one, and _apply_exif_orientation parses it anyway;
-        # a JPEG is drafted small, so the extra share is what matters only for a large image.
-        peak += _MODE_BYTES.get(image.mode, 4)
-    if image.info.get("icc_profile"):
-        peak += _RGB_BYTES  # to_srgb writes the converted pixels into a new image
-    return -(-width * height * peak // _RGB_BYTES)
 
 
 def check_pixels(width: int, height: int, max_pixels: int) -> None:

@@ -1,0 +1,50 @@
+"""What decoding one image holds in memory, in the decode budget's units (``budget.py``).
+
+Why a module of its own: the budget counts plain RGB pixels, but a decode holds more than that
+per pixel, and how much more depends on the mode Pillow decodes into, alpha, EXIF orientation and
+an ICC profile. This is the one place that weighs those, mirroring what ``rgb.py``'s ``_to_rgb``,
+``colour.py``'s ``to_srgb`` and ``decode.py``'s EXIF orientation allocate.
+"""
+
+from __future__ import annotations
+
+from PIL import Image
+
+# Bytes a pixel takes at the peak of decoding one image and converting it to RGB (``_to_rgb``), by
+# the mode Pillow decodes into. Pillow keeps every 3- and 4-channel mode at 4 bytes a pixel; alpha is
+# composited through four full-size 4-byte images at once (RGBA copy, white background, composite,
+# RGB) besides the decoded one.
+_RGB_BYTES = 4
+_ALPHA_PEAK = 4 * _RGB_BYTES
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+
+
+def _peak_bytes_per_pixel(mode: str, transparent: bool) -> int:
+    """What ``_to_rgb`` holds per pixel at its peak, decoded image included."""
+    own = _MODE_BYTES.get(mode, 4)
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        return own + _ALPHA_PEAK
+    if transparent and mode in ("RGB", "L", "1", "P"):
+        return own + _RGB_BYTES + _ALPHA_PEAK  # converted to RGBA first, then composited
+    if mode == "RGB":
+        return own
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        return own + 1 + _RGB_BYTES  # scaled into an 8-bit grey image, then RGB
+    return own + _RGB_BYTES  # one conversion to RGB
+
+
+def decode_cost(image: Image.Image) -> int:
+    """Pixels to reserve from the decode budget for ``image``: its pixel count weighted by the memory
+    its decode and conversion hold, in units of a plain RGB pixel (what the budget's capacity is
+    sized by). Why: a transparent PNG holds five full-size buffers while it is made RGB, so counting
+    its pixels alone let two 12-megapixel ones use 480 MB where the budget meant 96."""
+    width, height = image.size
+    peak = _peak_bytes_per_pixel(image.mode, "transparency" in image.info)
+    if "exif" in image.info:
+        # exif_transpose may build a turned copy beside it. Counted whenever there is an EXIF block,
+        # not parsed here: every phone photo has one, and _apply_exif_orientation parses it anyway;
+        # a JPEG is drafted small, so the extra share is what matters only for a large image.
+        peak += _MODE_BYTES.get(image.mode, 4)
+    if image.info.get("icc_profile"):
+        peak += _RGB_BYTES  # to_srgb writes the converted pixels into a new image
+    return -(-width * height * peak // _RGB_BYTES)
