@@ -89,7 +89,11 @@ def default_threads() -> int:
 
 
 class OnnxClassifier:
-    """An ``model.onnx`` + ``model.json`` directory loaded into an ONNX Runtime session."""
+    """An ``model.onnx`` + ``model.json`` directory loaded into an ONNX Runtime session.
+
+    ``predict`` answers probabilities: softmax of the graph's scores, unless model.json says the
+    graph answers probabilities itself or the graph is found to (see _answers_probabilities).
+    """
 
     def __init__(self, model_dir: Path | str, *, intra_op_threads: int = 0, fused: bool = True) -> None:
         """``fused=False`` runs the graph as written (a QDQ model: DequantizeLinear + float ops, the
@@ -149,7 +153,54 @@ class OnnxClassifier:
                 f"{onnx_path} has {classes} outputs but model.json lists {len(self.metadata.labels)} labels"
             )
 
+        if not self.metadata.outputs_probabilities and self._answers_probabilities():
+            logger.warning(
+                "%s already answers probabilities (its graph ends in a softmax) but model.json does not "
+                'say so: serving them as they are, not softmaxed a second time. Add "outputs_probabilities": '
+                "true to its model.json to say so and silence this warning.",
+                onnx_path,
+            )
+            self.metadata = replace(self.metadata, outputs_probabilities=True)
+            try:
+                self.metadata = replace(
+                    self.metadata, fingerprint=serving_fingerprint(self.metadata, onnx_path)
+                )
+            except OSError as exc:
+                raise InvalidModel(f"{onnx_path} could not be read: {exc}") from exc
+
+    def _answers_probabilities(self) -> bool:
+        """Whether the graph's scores are already probabilities: rows of non-negative numbers that
+        sum to 1, for a blank and a noisy image alike.
+
+        Why: model.json's ``outputs_probabilities`` defaults to false, and a model exported with its
+        softmax (a torch forward() ending in softmax, Keras' softmax activation, most models trained
+        elsewhere) got a second one, which squashes every answer toward 1/classes (0.96 served as
+        0.58) with the right label, so nobody noticed. Serving its probabilities as they are, with a
+        warning, is what the model's author meant; refusing it would turn a model that answers the
+        right labels into a failed load or reload. The scores are checked rather than the graph's
+        last node: serving has no ONNX parser, and exporters write softmax in several ways (Softmax,
+        Exp / ReduceSum / Div, followed by a Reshape or an Identity). Logits summing to 1 for both
+        images, each one at least 0, do not happen by chance. A model that fails to run here is left
+        to the warm-up or the first request, which say why.
+        """
+        if len(self.metadata.labels) < 2:
+            return False  # one class: softmax answers 1 whatever it is given
+        size = self.metadata.preprocessing.input_size
+        probe = np.random.default_rng(0).standard_normal((2, 3, size, size)).astype(np.float32)
+        probe[0] = 0.0
+        try:
+            scores = self._scores(probe)
+        except InferenceFailed:
+            return False
+        # float16 graphs sum to 1 within a few 1e-4.
+        return bool((scores >= 0).all() and np.allclose(scores.sum(axis=1), 1.0, rtol=0.0, atol=1e-2))
+
     def predict(self, batch: np.ndarray) -> np.ndarray:
+        out = self._scores(batch)
+        return out if self.metadata.outputs_probabilities else softmax(out)
+
+    def _scores(self, batch: np.ndarray) -> np.ndarray:
+        """The graph's (N, classes) scores for ``batch``, as it answers them (see predict)."""
         batch = batch.astype(self._input_dtype, copy=False)
         fixed = self._fixed_batch
         if fixed is None or len(batch) == fixed:
@@ -177,7 +228,7 @@ class OnnxClassifier:
                 f"Inference failed: the model answers {scores} scores per image but model.json "
                 f"lists {labels} labels"
             )
-        return out if self.metadata.outputs_probabilities else softmax(out)
+        return out
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         try:
