@@ -7,9 +7,9 @@ import pytest
 from batch_helpers import GREY, ImageFolder, read_jsonl
 
 from capsight.batch import BatchOptions, run_batch
+from capsight.batch.objects import ObjectReader
 from capsight.batch.records import ResultRecord
 from capsight.batch.sorting import Sorter
-from capsight.batch.sources import ObjectReader
 from capsight.errors import BadRequest
 from capsight.inference import OnnxClassifier
 from model_factory import LABEL_COLOURS, solid_image_bytes

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from batch_helpers import ImageFolder, all_paths
 
-from capsight.batch.sources import ObjectReader, expand_source, expand_sources, split_s3
+from capsight.batch.objects import ObjectReader, split_s3
+from capsight.batch.sources import expand_source, expand_sources
 from capsight.errors import BadRequest
 
 

@@ -9,8 +9,9 @@ import pytest
 from batch_helpers import read_jsonl
 
 from capsight.batch import BatchOptions, run_batch
+from capsight.batch.objects import ObjectReader
 from capsight.batch.sorting import SortMode
-from capsight.batch.sources import ObjectReader, expand_source
+from capsight.batch.sources import expand_source
 from capsight.inference import OnnxClassifier
 from model_factory import LABEL_COLOURS, solid_image_bytes
 

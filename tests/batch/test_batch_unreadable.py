@@ -12,7 +12,8 @@ import pytest
 
 _LIST = """
 import logging, sys
-from capsight.batch.sources import ObjectReader, expand_sources
+from capsight.batch.objects import ObjectReader
+from capsight.batch.sources import expand_sources
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
 print(len(expand_sources([sys.argv[1]], ObjectReader())))
 """

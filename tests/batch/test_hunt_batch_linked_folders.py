@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from capsight.batch.sources import ObjectReader, expand_sources
+from capsight.batch.objects import ObjectReader
+from capsight.batch.sources import expand_sources
 
 
 def test_a_linked_subfolder_is_named_not_silently_dropped(

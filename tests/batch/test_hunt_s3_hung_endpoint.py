@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from capsight.batch.sources import ObjectReader, expand_sources
+from capsight.batch.objects import ObjectReader
+from capsight.batch.sources import expand_sources
 from capsight.errors import BadRequest
 
 pytestmark = pytest.mark.s3

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from capsight.batch.sources import ObjectReader, expand_sources
+from capsight.batch.objects import ObjectReader
+from capsight.batch.sources import expand_sources
 from capsight.errors import TooManyImages
 
 pytestmark = pytest.mark.s3

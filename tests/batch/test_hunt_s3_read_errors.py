@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from capsight.batch.loading import load_image
-from capsight.batch.sources import ObjectReader
+from capsight.batch.objects import ObjectReader
 from capsight.inference import OnnxClassifier
 
 pytestmark = pytest.mark.s3

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import Request
 from pydantic import ValidationError
 
-from capsight.batch.sources import is_s3, split_s3
+from capsight.batch.objects import is_s3, split_s3
 from capsight.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, TooManyImages
 from capsight.jobs.archive import inspect_zip
 from capsight.jobs.diskfull import is_disk_full

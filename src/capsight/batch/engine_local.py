@@ -16,9 +16,9 @@ from concurrent.futures import Future
 import numpy as np
 
 from capsight.batch.loading import LoadedImage, load_image, make_executor
+from capsight.batch.objects import ObjectReader
 from capsight.batch.options import BatchOptions
 from capsight.batch.records import ResultRecord, error_record, prediction_record
-from capsight.batch.sources import ObjectReader
 from capsight.inference import Classifier, ModelMetadata
 from capsight.inference.classifier import NOT_FINITE, default_threads, scored
 

@@ -22,9 +22,9 @@ import numpy as np
 
 from capsight.batch.engine_local import records_for
 from capsight.batch.loading import load_image
+from capsight.batch.objects import ObjectReader
 from capsight.batch.options import BatchOptions
 from capsight.batch.records import ResultRecord
-from capsight.batch.sources import ObjectReader
 from capsight.errors import BadRequest
 from capsight.inference.classifier import default_threads
 

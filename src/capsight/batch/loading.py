@@ -18,8 +18,8 @@ from typing import Literal
 
 import numpy as np
 
+from capsight.batch.objects import ObjectReader
 from capsight.batch.records import describe_error
-from capsight.batch.sources import ObjectReader
 from capsight.imaging import PreprocessSpec, decode_image, preprocess
 
 ExecutorKind = Literal["thread", "process"]

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from capsight.batch.sources import file_fingerprint, file_sha256
+from capsight.batch.objects import file_fingerprint, file_sha256
 from capsight.errors import CapsightError
 
 DECIMALS = 6
@@ -33,7 +33,7 @@ class ResultRecord:
     height: int | None = None
     error: str | None = None
     sorted_to: str | None = None  # relative to the output folder, when --sort placed the image
-    # size:mtime of the local file when it was listed (sources.file_fingerprint); None for S3 and for
+    # size:mtime of the local file when it was listed (objects.file_fingerprint); None for S3 and for
     # logs written before it existed. Not a CSV column: it is how a rerun recognises its own work.
     fingerprint: str | None = None
     # SHA-256 of the bytes classified: a rerun that finds another size:mtime (a fresh clone, ``touch``)

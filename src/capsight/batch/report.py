@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from capsight.batch.objects import ObjectReader
 from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import RESULTS_JSONL, read_records
-from capsight.batch.sources import ObjectReader
 from capsight.batch.svg import bar_chart, histogram
 from capsight.errors import BadRequest, NotFound
 from capsight.imaging import decode_image

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Protocol
 
 from capsight.batch.engine_local import LocalEngine
+from capsight.batch.objects import ObjectReader, any_s3, file_fingerprint, file_sha256
 from capsight.batch.options import BatchOptions, BatchProgress, BatchSummary
 from capsight.batch.outputs import RESULTS_CSV, SUMMARY_JSON, summarise, write_outputs
 from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import RESULTS_JSONL, ResultLog
 from capsight.batch.runlock import run_lock
 from capsight.batch.sorting import REVIEW_FOLDER, Sorter, check_same_sorting, sort_options
-from capsight.batch.sources import ObjectReader, any_s3, expand_sources, file_fingerprint, file_sha256
+from capsight.batch.sources import expand_sources
 from capsight.errors import BadRequest
 from capsight.inference import Classifier, ModelMetadata
 

@@ -21,8 +21,8 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from capsight.batch.objects import ObjectReader, is_s3
 from capsight.batch.records import ResultRecord
-from capsight.batch.sources import ObjectReader, is_s3
 from capsight.errors import BadRequest
 
 log = logging.getLogger(__name__)

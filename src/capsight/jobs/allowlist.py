@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from capsight.batch.sources import S3_SCHEME, split_s3
+from capsight.batch.objects import S3_SCHEME, split_s3
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 HTTP_SCHEMES = frozenset(DEFAULT_PORTS)

@@ -1,0 +1,161 @@
+"""What a batch key names and how its bytes are read: local paths, ``s3://`` URIs and the reader.
+
+Every image is named by one string *key*: an absolute local path or an ``s3://bucket/key`` URI
+(``sources.py`` lists them from the SRC arguments). Keys are what results.jsonl records and what
+resuming compares; ``file_fingerprint`` and ``file_sha256`` tell a rerun whether a local key still
+names the same file.
+
+Reading goes through :class:`ObjectReader`, which is picklable (the boto3 client is rebuilt lazily in
+each process), so the same reader serves a thread pool, a process pool and Ray workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from capsight.errors import BadRequest, PayloadTooLarge
+from capsight.imaging.decode import read_image_stream
+
+log = logging.getLogger(__name__)
+
+S3_SCHEME = "s3://"
+# botocore waits 60 s to connect and 60 s per read, times its retries: a wedged endpoint held a job,
+# its cancel and a graceful shutdown for minutes per request. These match the job URL downloads'.
+S3_CONNECT_TIMEOUT_S = 5.0
+S3_READ_TIMEOUT_S = 20.0
+
+
+def is_s3(key: str) -> bool:
+    return key.startswith(S3_SCHEME)
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    """``s3://bucket/some/key`` -> (``bucket``, ``some/key``)."""
+    rest = uri[len(S3_SCHEME) :]
+    bucket, _, key = rest.partition("/")
+    if not bucket:
+        raise BadRequest(f"{uri!r} names no bucket; write s3://bucket/prefix.")
+    return bucket, key
+
+
+class ObjectReader:
+    """Reads the bytes behind a key, local or S3, and copies them into the output tree."""
+
+    def __init__(self, s3_endpoint_url: str | None = None, max_s3_object_bytes: int | None = None) -> None:
+        self.s3_endpoint_url = s3_endpoint_url
+        self.max_s3_object_bytes = max_s3_object_bytes
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._warned = False  # of an unreachable S3 endpoint
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Clients and locks do not cross process boundaries; each process builds its own.
+        return {"s3_endpoint_url": self.s3_endpoint_url, "max_s3_object_bytes": self.max_s3_object_bytes}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.s3_endpoint_url = state["s3_endpoint_url"]
+        self.max_s3_object_bytes = state.get("max_s3_object_bytes")
+        self._client = None
+        self._lock = threading.Lock()
+        self._warned = False
+
+    def s3_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                try:
+                    import boto3
+                    from botocore.config import Config
+                except ImportError as exc:  # pragma: no cover - boto3 is in the [s3] extra
+                    raise BadRequest("S3 sources need boto3: pip install 'capsight[s3]'.") from exc
+                # A low-level client is thread-safe once built; building one is not. Retries stay
+                # as the environment or AWS config sets them.
+                self._client = boto3.session.Session().client(
+                    "s3",
+                    endpoint_url=self.s3_endpoint_url,
+                    config=Config(connect_timeout=S3_CONNECT_TIMEOUT_S, read_timeout=S3_READ_TIMEOUT_S),
+                )
+            return self._client
+
+    def read(self, key: str) -> bytes:
+        """The image's bytes; InvalidImage from the first bytes of a file that is no image (a video
+        beside the photos is not read whole to be refused), PayloadTooLarge for an S3 object over
+        ``max_s3_object_bytes`` (a job's per-image limit: a 5 GB object is not read into memory)."""
+        if is_s3(key):
+            from botocore import exceptions as boto_errors
+
+            try:
+                return self._read_s3(key)
+            except (boto_errors.ConnectionError, boto_errors.HTTPClientError) as exc:
+                # Error rows reach job clients, and botocore's text names the endpoint URL (an
+                # internal address): the row says what happened, the log says where (once a run: an
+                # outage fails every object, and one line says it).
+                with self._lock:
+                    first, self._warned = not self._warned, True
+                log.log(logging.WARNING if first else logging.DEBUG, "cannot read %s: %s", key, exc)
+                raise ConnectionError("the S3 endpoint cannot be reached") from exc
+        with open(key, "rb") as fh:
+            return read_image_stream(fh)
+
+    def _read_s3(self, key: str) -> bytes:
+        bucket, name = split_s3(key)
+        response = self.s3_client().get_object(Bucket=bucket, Key=name)
+        body = response["Body"]
+        try:
+            size = int(response.get("ContentLength") or 0)
+            limit = self.max_s3_object_bytes
+            if limit is not None and size > limit:
+                raise PayloadTooLarge(f"The object is {size} bytes; the limit is {limit} bytes per image.")
+            return bytes(read_image_stream(body))
+        finally:
+            body.close()  # a refused object's unread rest is not downloaded
+
+    def copy_to(self, key: str, dest: Path) -> None:
+        """Copy the object to dest atomically (temp file + rename), so a kill never leaves half a file."""
+        tmp = dest.with_name(f".{dest.name}.part")
+        if is_s3(key):
+            bucket, name = split_s3(key)
+            self.s3_client().download_file(bucket, name, str(tmp))
+        else:
+            shutil.copy2(key, tmp)
+        os.replace(tmp, dest)
+
+
+def file_fingerprint(key: str) -> str | None:
+    """``"<size>:<mtime ns>"`` of a local file, None for S3 keys and files that cannot be stat'ed.
+
+    Why: results are recorded per path, and a path can name another image later (a camera counter
+    that wrapped into an inbox emptied by ``--sort move``, a photo edited in place). Comparing this on
+    a rerun tells "done" from "another file under the same name" with one stat, without reading files.
+    """
+    if is_s3(key):
+        return None
+    try:
+        st = os.stat(key)
+    except OSError:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def file_sha256(key: str) -> str | None:
+    """SHA-256 of a local file's bytes; None for S3 keys and files that cannot be read."""
+    if is_s3(key):
+        return None
+    digest = hashlib.sha256()
+    try:
+        with open(key, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def any_s3(keys: Sequence[str]) -> bool:
+    return any(is_s3(k) for k in keys)
