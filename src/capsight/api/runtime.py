@@ -17,6 +17,7 @@ import io
 import logging
 import signal
 import time
+import weakref
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -210,17 +211,17 @@ class ServingRuntime:
             self._refuse_when_stopping()
             now = classifier.metadata
             if now == previous and now.fingerprint == previous.fingerprint:
-                # Nothing was promoted: keep the warm model. A swap keeps the replaced session and
-                # its batcher thread for the body timeout (~6 MB and a thread for the bundled model),
-                # so a loop of reloads, anyone's with auth off, grew the server by the call until the
-                # OOM killer came (60 calls in 4 s: 152 -> 524 MB).
+                # Nothing was promoted: keep the warm model. A swap loads a fresh session and batcher
+                # thread (~6 MB and a thread for the bundled model); while replaced ones were kept for
+                # the body timeout, a loop of reloads, anyone's with auth off, grew the server by the
+                # call until the OOM killer came (60 calls in 4 s: 152 -> 524 MB).
                 logger.info("model reload: %s %s is unchanged; still serving it", now.name, now.version)
                 return previous, previous
             old_batcher = self._batcher
             self._serve(classifier)
             if old_batcher is not None:
                 self._replaced.append(old_batcher)
-                self._track(self._retire(old_batcher))
+                self._track(self._retire(old_batcher, _released(previous_service)))
             logger.info(
                 "model reloaded: %s %s -> %s %s", previous.name, previous.version, now.name, now.version
             )
@@ -276,11 +277,18 @@ class ServingRuntime:
         except CapsightError as exc:  # already logged with its reason where it happened
             logger.warning("SIGHUP reload: %s", exc.message)
 
-    async def _retire(self, batcher: MicroBatcher) -> None:
-        """Stop a replaced batcher once no request can still be on its way to it: a request takes the
-        service before it reads its body, which may take up to the body timeout."""
+    async def _retire(self, batcher: MicroBatcher, released: asyncio.Event) -> None:
+        """Stop a replaced batcher once no request can still be on its way to it: when the last
+        request holding the replaced service lets go of it (``released``), at the latest after the
+        body timeout (a request takes the service before it reads its body).
+
+        Why not simply after the body timeout: the batcher holds the replaced model, so its ONNX
+        Runtime session (weights and buffers) stayed in memory for 330 s by default after every
+        reload, doubling the server's model memory, although the requests using it were done in
+        milliseconds."""
         grace = self.settings.body_timeout_seconds or 600.0
-        await asyncio.sleep(grace + 30.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(released.wait(), grace + 30.0)
         await batcher.stop()
         with contextlib.suppress(ValueError):
             self._replaced.remove(batcher)
@@ -355,6 +363,22 @@ def _warm_up(classifier: Classifier) -> None:
         buf = io.BytesIO()
         Image.new("RGB", (spec.decode_hint() * 2, spec.decode_hint() * 2), (127, 127, 127)).save(buf, fmt)
         preprocess(decode_image(buf.getvalue(), min_side=spec.decode_hint()).image, spec)
+
+
+def _released(service: ClassificationService) -> asyncio.Event:
+    """An event set once nothing holds ``service`` any more: every request took it with
+    ``runtime.service()`` and keeps it until answered, so its collection is the moment the last
+    request that could use its batcher (and model) is done. Set from the event loop's thread
+    whichever thread dropped the last reference."""
+    released = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def set_released() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: stop() stopped the batcher
+            loop.call_soon_threadsafe(released.set)
+
+    weakref.finalize(service, set_released).atexit = False
+    return released
 
 
 def get_runtime(request: Request) -> ServingRuntime:
