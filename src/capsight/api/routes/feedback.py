@@ -60,6 +60,13 @@ class FeedbackOut(BaseModel):
     label: str
     model: str
     status: str = Field(description="`recorded`: matched to the logged answer when it is exported.")
+    usable_for_training: bool = Field(
+        True,
+        description="False when this server does not store the images it classifies "
+        "(CAPSIGHT_STORE_IMAGES=false): the feedback is kept, but `capsight feedback export` has no "
+        "image to make a training photo of.",
+    )
+    warning: str | None = Field(None, description="Why the feedback cannot be trained on, when it cannot.")
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -91,7 +98,14 @@ async def post_feedback(
 ) -> JSONResponse:
     """Record what the image of an earlier answer really shows: a correction, or the model's own
     label to confirm it. A later feedback on the same answer replaces an earlier one. Clients may
-    only correct their own answers (an admin key, or anyone when auth is off, any answer)."""
+    only correct their own answers (an admin key, or anyone when auth is off, any answer).
+
+    On a server that does not store the images it classifies (CAPSIGHT_STORE_IMAGES=false) the
+    feedback is still recorded, but answered ``usable_for_training: false`` with a ``warning``: the
+    export skips it (it counts it "logged without its image"), and a plain 202 let a client believe
+    its corrections would improve the model. Not refused like a server without a request log (409):
+    the feedback still matches its answer, and the export reports how many corrections came without
+    their image; clients that only check for 202 keep working."""
     runtime = get_runtime(request)
     meta = runtime.metadata  # 503 while the model loads: its labels are what is checked
     label = as_model_label(feedback.label, meta.labels)
@@ -132,4 +146,10 @@ async def post_feedback(
         model=meta.name,
         status="recorded",
     )
+    if not runtime.settings.store_images:
+        body.usable_for_training = False
+        body.warning = (
+            "This server does not store the images it classifies (CAPSIGHT_STORE_IMAGES=false): the "
+            "feedback is recorded, but it cannot be used for retraining, as there is no image to train on."
+        )
     return JSONResponse(body.model_dump(), status_code=202)
