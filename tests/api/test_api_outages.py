@@ -154,9 +154,9 @@ def test_a_frozen_postgres_gets_503_not_a_hung_request(
 ) -> None:
     """PostgreSQL that accepts but never answers (SIGSTOP): an uncached key lookup and a job status
     are answered 503 after the deadline instead of waiting as long as the driver does (minutes)."""
-    import capsight.store.database as database
+    import capsight.store.deadline as deadline
 
-    monkeypatch.setattr(database, "DB_CALL_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(deadline, "DB_CALL_TIMEOUT_S", 1.0)
     with start_postgres() as server:
         client = make_client(store=True, database_url=server.url(), auth_enabled=True)
         keys = runtime_of(client).services.keys

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import AppFactory
 
-from capsight.store import database
+from capsight.store import deadline
 
 
 def test_a_feedback_write_that_timed_out_says_so_in_the_log(
@@ -19,7 +19,7 @@ def test_a_feedback_write_that_timed_out_says_so_in_the_log(
 ) -> None:
     client = make_client(store=True, job_workers=0)
     assert client.get("/v1/requests").status_code == 200  # migrated: only the lock below waits
-    monkeypatch.setattr(database, "DB_CALL_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(deadline, "DB_CALL_TIMEOUT_S", 0.3)
     other_worker = sqlite3.connect(tmp_path / "capsight.db", isolation_level=None)
     other_worker.execute("BEGIN IMMEDIATE")
     try:

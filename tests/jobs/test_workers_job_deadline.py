@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from jobs_helpers import JobApp, labelled_zip, post_zip
 
-from capsight.store import database
+from capsight.store import deadline
 
 
 def test_a_job_answered_503_at_its_deadline_is_not_created(
@@ -19,7 +19,7 @@ def test_a_job_answered_503_at_its_deadline_is_not_created(
 ) -> None:
     client = make_app(job_workers=0)
     assert client.get("/v1/jobs").json()["jobs"] == []  # migrated, so the lock below is all that waits
-    monkeypatch.setattr(database, "DB_CALL_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(deadline, "DB_CALL_TIMEOUT_S", 0.5)
     other_worker = sqlite3.connect(tmp_path / "data" / "capsight.db", isolation_level=None)
     other_worker.execute("BEGIN IMMEDIATE")
     try:

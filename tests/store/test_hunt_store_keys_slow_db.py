@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from capsight.errors import ServiceUnavailable
-from capsight.store import database as database_module
+from capsight.store import deadline
 from capsight.store.auth import ApiKeyAuthenticator
 from capsight.store.database import Database
 from capsight.store.keys import KeyStore
@@ -20,7 +20,7 @@ from servers import PostgresServer
 def test_a_known_key_is_served_from_the_cache_while_the_database_hangs(
     postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(database_module, "DB_CALL_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(deadline, "DB_CALL_TIMEOUT_S", 1.0)
     url = postgres_server.create_schema()
     db, locker = Database(url), Database(url)
     keys = KeyStore(db, cache_ttl_s=0.0)  # every lookup asks the database

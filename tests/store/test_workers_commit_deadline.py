@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from capsight.store.database import Database, call_with_deadline
+from capsight.store.database import Database
+from capsight.store.deadline import call_with_deadline
 from capsight.store.feedback import FeedbackEntry, FeedbackStore
 from capsight.store.models import FeedbackRow
 

@@ -127,7 +127,7 @@ def _require_sqlite_file(url: str) -> None:
     empty one: run from another working directory (the default CAPSIGHT_DATA_DIR, ``var``, is
     relative) or with a mistyped setting, the export said "exported 0 images" and left a new
     database behind, as if the feedback were lost."""
-    from capsight.store.database import load_sqlalchemy
+    from capsight.store.sqlalchemy_import import load_sqlalchemy
 
     load_sqlalchemy()
     from sqlalchemy.engine import make_url

@@ -24,7 +24,8 @@ from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import parse_log
 from capsight.jobs.store import JobStore
 from capsight.jobs.values import FAILED, QUEUED, RUNNING, JobInfo, pinned_node
-from capsight.store.database import Database, load_sqlalchemy
+from capsight.store.database import Database
+from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,8 @@ from capsight.jobs.values import (
     Progress,
     pinned_node,
 )
-from capsight.store.database import Database, load_sqlalchemy
+from capsight.store.database import Database
+from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 if TYPE_CHECKING:
     from capsight.store.models import Job

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from capsight.errors import ServiceUnavailable, Unauthorized, first_line
-from capsight.store.database import call_with_deadline
+from capsight.store.deadline import call_with_deadline
 from capsight.store.keys import KEY_PREFIX, KeyStore
 from capsight.store.protocols import Principal
 from capsight.store.ratelimit import parse_rate

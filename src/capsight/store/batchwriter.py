@@ -17,8 +17,9 @@ from pathlib import Path
 
 from capsight.errors import first_line
 from capsight.store.blobs import BlobStore
-from capsight.store.database import Database, load_sqlalchemy
+from capsight.store.database import Database
 from capsight.store.spool import Item, record_to_json
+from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 logger = logging.getLogger(__name__)
 

@@ -59,7 +59,8 @@ def _database(url: str | None = None) -> Iterator[Any]:
     """The configured database, disposed after use; what goes wrong with it (down, a wrong password,
     a typo in the URL) leaves as one :class:`CapsightError` line, which the CLI prints."""
     from capsight.settings import Settings
-    from capsight.store.database import Database, database_error
+    from capsight.store.database import Database
+    from capsight.store.database_errors import database_error
 
     # Alembic announces each of its plugins at INFO on every command: noise around the one line.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

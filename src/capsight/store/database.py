@@ -11,21 +11,31 @@ release; the older replicas then use it as is (migrations only add to the schema
 
 SQLAlchemy itself is imported on first use, not with this module: importing it costs a few hundred
 ms, and the API must be ready (model loaded) before the request log's thread needs the database.
+
+What is not the handle itself lives beside it: ``deadline.py`` (a request's database call and its
+deadline), ``alembic_support.py`` (the packaged migrations), ``sqlalchemy_import.py`` (the lazy
+import) and ``database_errors.py`` (a database failure as one line for the CLI).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import contextvars
 import fcntl
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from capsight.errors import BadRequest, CapsightError, ServiceUnavailable, first_line
+from capsight.store.alembic_support import (
+    ALEMBIC_LOCK,
+    alembic_config,
+    current_revisions,
+    sqlite_rebuilds_keep_rows,
+    unknown_revisions,
+)
+from capsight.store.deadline import COMMIT_GUARD
+from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -33,29 +43,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-
-class _AlembicChatter(logging.Filter):
-    """Drops the two lines Alembic logs at INFO whenever it opens a migration context ("Context impl
-    SQLiteImpl.", "Will assume non-transactional DDL."): every server start and every `capsight keys`
-    or `db` command printed them, twice or more, around what mattered. Its "Running upgrade" lines
-    stay."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(("Context impl", "Will assume"))
-
-
-logging.getLogger("alembic.runtime.migration").addFilter(_AlembicChatter())
-# Alembic also announces each of its plugins at INFO on every start and command.
-logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 # Arbitrary constant shared by every capsight process: the advisory lock that serialises migrations.
 _PG_MIGRATION_LOCK = 0x0CA95167
 # The one that orders the retention purge's image deletions against writers of the request log.
 _PG_IMAGE_LOCK = 0x0CA95168
-# How long a request waits for the database (a key lookup, a job's status) before it is answered 503.
-DB_CALL_TIMEOUT_S = 5.0
 # libpq TCP settings: a peer that vanished (a network partition, a dead node) is noticed in about
 # half a minute, not after the kernel's ~15 minutes of retransmissions.
 _PG_TCP_ARGS = {
@@ -65,104 +56,6 @@ _PG_TCP_ARGS = {
     "keepalives_count": 3,
     "tcp_user_timeout": 20_000,  # ms of unacknowledged data before the connection is dropped
 }
-T = TypeVar("T")
-
-
-class DeadlinePassed(Exception):
-    """A write reached its commit after the request that wanted it had been answered: rolled back."""
-
-
-class _CommitGuard:
-    """Decides once, under a lock, whether a call's writes commit or its caller gave up on them."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._abandoned = False
-        self._committing = False
-
-    def before_commit(self, _session: Any) -> None:
-        with self._lock:
-            if self._abandoned:
-                raise DeadlinePassed("the request was answered before this write committed")
-            self._committing = True
-
-    def abandon(self) -> bool:
-        """True: no commit of this call will happen; False: one has begun, its answer is coming."""
-        with self._lock:
-            if not self._committing:
-                self._abandoned = True
-            return self._abandoned
-
-
-_COMMIT_GUARD: contextvars.ContextVar[_CommitGuard | None] = contextvars.ContextVar(
-    "capsight_commit_guard", default=None
-)
-
-
-async def call_with_deadline(fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
-    """``fn(*args)`` in a thread, raising TimeoutError after ``timeout`` (default DB_CALL_TIMEOUT_S).
-
-    Why: a database that accepts connections but never answers (a frozen server, a half-open
-    connection the TCP settings have not caught yet) would hold the request as long as the driver
-    waits. The thread runs on until the driver gives up; the connection pool bounds how many can.
-
-    A write the thread gets to commit after the deadline is rolled back (the sessions of
-    :meth:`Database.session` ask first): the client was answered 503, "retry", and the write landed
-    anyway. A SQLite file locked by another worker for longer than the deadline did that: a feedback
-    row the client sent again was kept twice, and a zip job answered 503 (its upload deleted) was
-    created all the same and failed. A commit that had begun when the deadline passed is awaited
-    and answered instead.
-    """
-    seconds = DB_CALL_TIMEOUT_S if timeout is None else timeout
-    guard = _CommitGuard()
-
-    def guarded() -> T:
-        _COMMIT_GUARD.set(guard)  # this thread's copy of the caller's context only
-        return fn(*args)
-
-    task = asyncio.ensure_future(asyncio.to_thread(guarded))
-    try:
-        return await asyncio.wait_for(asyncio.shield(task), seconds)
-    except TimeoutError:
-        if guard.abandon():
-            task.add_done_callback(_retrieve)  # the thread's own error, if any, is no news now
-            raise
-        return await task
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
-
-
-_SQLALCHEMY_IMPORT = threading.Lock()
-# Alembic keeps the running migration in module globals (``alembic.context``), so two migrations on
-# two threads of one process (different databases: the cross-process locks do not order them) break
-# each other (``KeyError: 'config'``). Taken innermost, after the database's own lock: no deadlock.
-_ALEMBIC = threading.Lock()
-_sqlalchemy_loaded = False
-
-
-def load_sqlalchemy() -> None:
-    """Import SQLAlchemy (and Alembic) on one thread at a time; call before any lazy import of them.
-
-    Why: SQLAlchemy is imported lazily (it costs 0.4-0.6 s, off the path to "ready"), and at start-up
-    the job worker and the request-log writer reach it on two threads at once. SQLAlchemy's packages
-    import each other, and two threads importing them concurrently can leave one with a partially
-    initialised module (``sqlalchemy.sql.roles``), after which every database call in the process
-    failed until a restart (seen in about one start in eight on a busy 2-core machine).
-    """
-    global _sqlalchemy_loaded
-    if _sqlalchemy_loaded:
-        return
-    with _SQLALCHEMY_IMPORT:
-        if not _sqlalchemy_loaded:
-            import importlib
-
-            for name in ("sqlalchemy.orm", "sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.postgresql",
-                         "alembic.command", "capsight.store.models"):  # fmt: skip
-                importlib.import_module(name)
-            _sqlalchemy_loaded = True
 
 
 def storable_text(value: str) -> str:
@@ -190,47 +83,6 @@ def normalize_url(url: str) -> str:
 
 
 DATABASE_URL_FORMS = "use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
-
-
-def database_error(url: str, exc: BaseException) -> CapsightError | None:
-    """``exc`` from opening or using the database at ``url`` as one line without the URL's password,
-    or None when it is not a database failure.
-
-    Why: the CLI is what an operator runs against a live deployment; a URL typo or a database that
-    is down gave a page of SQLAlchemy traceback, the password of the URL included in some forms.
-    """
-    load_sqlalchemy()
-    from sqlalchemy import exc as sa_exc
-    from sqlalchemy.engine import make_url
-
-    scheme = url.split("://", 1)[0] if "://" in url else ""
-    if isinstance(exc, sa_exc.NoSuchModuleError | ImportError):  # mysql://, a driver not shipped
-        return BadRequest(f"CAPSIGHT_DATABASE_URL: unsupported database {scheme!r}; {DATABASE_URL_FORMS}")
-    try:
-        where = make_url(normalize_url(url)).render_as_string(hide_password=True)
-    except (sa_exc.ArgumentError, ValueError):  # a port that is no number is a plain ValueError
-        where = None
-    if isinstance(exc, sa_exc.ArgumentError) or (where is None and isinstance(exc, ValueError)):
-        return BadRequest(f"CAPSIGHT_DATABASE_URL is not a database URL; {DATABASE_URL_FORMS}")
-    if not isinstance(exc, sa_exc.SQLAlchemyError):
-        return None
-    where = where or "CAPSIGHT_DATABASE_URL"
-    cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else None
-    reason = first_line(cause or exc)
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
-        return ServiceUnavailable(f"cannot reach the database at {where}: {reason}")
-    return CapsightError(f"database error at {where}: {reason}")
-
-
-def alembic_config(connection: Any | None = None) -> Any:
-    """The Alembic config of the packaged migrations; ``connection`` is handed to env.py."""
-    from alembic.config import Config
-
-    config = Config(str(ALEMBIC_INI))
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
 
 
 class Database:
@@ -288,7 +140,7 @@ class Database:
         _ = self.engine  # creates the session factory too
         assert self._sessions is not None
         session = self._sessions()
-        guard = _COMMIT_GUARD.get()
+        guard = COMMIT_GUARD.get()
         if guard is not None:  # made inside call_with_deadline: commit only while still wanted
             from sqlalchemy import event
 
@@ -309,12 +161,12 @@ class Database:
 
         engine = self.engine
         changed = False
-        with self._migration_lock(), engine.connect() as connection, _sqlite_rebuilds_keep_rows(connection):
+        with self._migration_lock(), engine.connect() as connection, sqlite_rebuilds_keep_rows(connection):
             if self.dialect == "postgresql":
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
             try:
-                with _ALEMBIC:
-                    newer = _unknown_revisions(connection) if revision == "head" else ()
+                with ALEMBIC_LOCK:
+                    newer = unknown_revisions(connection) if revision == "head" else ()
                     if newer:
                         # A newer release migrated the shared database during a rolling update. Its
                         # migrations only add to the schema, so this replica keeps working with it
@@ -324,9 +176,9 @@ class Database:
                             ", ".join(newer),
                         )
                     else:
-                        before = _current_revisions(connection)
+                        before = current_revisions(connection)
                         command.upgrade(alembic_config(connection), revision)
-                        changed = _current_revisions(connection) != before
+                        changed = current_revisions(connection) != before
                 connection.commit()
             finally:
                 if self.dialect == "postgresql":
@@ -343,14 +195,14 @@ class Database:
         """The database's current revisions, and those of them this release does not know (a newer
         release migrated it): what ``capsight db upgrade`` reports, since it leaves those alone."""
         load_sqlalchemy()
-        with self.engine.connect() as connection, _ALEMBIC:
-            return _current_revisions(connection), _unknown_revisions(connection)
+        with self.engine.connect() as connection, ALEMBIC_LOCK:
+            return current_revisions(connection), unknown_revisions(connection)
 
     def downgrade(self, revision: str) -> None:
         load_sqlalchemy()
         from alembic import command
 
-        with self.engine.connect() as connection, _sqlite_rebuilds_keep_rows(connection), _ALEMBIC:
+        with self.engine.connect() as connection, sqlite_rebuilds_keep_rows(connection), ALEMBIC_LOCK:
             command.downgrade(alembic_config(connection), revision)
             connection.commit()
         self._ready = False
@@ -431,41 +283,6 @@ class Database:
         with self._lock:
             if self._engine is not None:
                 self._engine.dispose()
-
-
-@contextlib.contextmanager
-def _sqlite_rebuilds_keep_rows(connection: Any) -> Iterator[None]:
-    """SQLite foreign keys off while migrations run on ``connection``, on again afterwards.
-
-    Why: Alembic changes a SQLite table by rebuilding it (copy, drop, rename), and with foreign keys
-    on, dropping ``requests`` cascaded to ``classifications``: a migration that rebuilt it (0003's
-    downgrade does) deleted the whole request log. Alembic's batch mode expects them off; the pragma
-    is ignored inside a transaction, so this runs before the migration's first statement.
-    """
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-    try:
-        yield
-    finally:
-        connection.rollback()  # a transaction left open by a failure would ignore the pragma
-        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-
-
-def _current_revisions(connection: Any) -> tuple[str, ...]:
-    from alembic.runtime.migration import MigrationContext
-
-    return tuple(MigrationContext.configure(connection).get_current_heads())
-
-
-def _unknown_revisions(connection: Any) -> tuple[str, ...]:
-    """The database's current revisions that this release's migrations do not contain (written by
-    a newer release); empty on an empty, older or current database."""
-    from alembic.script import ScriptDirectory
-
-    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    return tuple(rev for rev in _current_revisions(connection) if rev not in known)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

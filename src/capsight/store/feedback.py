@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from capsight.store.database import Database, load_sqlalchemy, storable_text
+from capsight.store.database import Database, storable_text
+from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 
 @dataclass(frozen=True)

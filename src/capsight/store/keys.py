@@ -22,8 +22,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from capsight.errors import BadRequest, NotFound
-from capsight.store.database import Database, load_sqlalchemy
+from capsight.store.database import Database
 from capsight.store.ratelimit import parse_rate
+from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 if TYPE_CHECKING:  # the ORM models (SQLAlchemy) load on first database use, not at import
     from capsight.store.models import ApiKey

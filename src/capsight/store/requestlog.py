@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from capsight.errors import BadRequest, ServiceUnavailable, first_line
 from capsight.store.blobs import BlobStore, is_sha256
-from capsight.store.database import Database, load_sqlalchemy, storable_text
+from capsight.store.database import Database, storable_text
+from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 if TYPE_CHECKING:  # the ORM models (SQLAlchemy) load on first database use, not at import
     from capsight.store.models import ClassificationRow

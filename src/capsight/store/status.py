@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from capsight.store.database import Database, alembic_config, load_sqlalchemy
+from capsight.store.alembic_support import alembic_config
+from capsight.store.database import Database
+from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def database_status(db: Database) -> DatabaseStatus:
     from sqlalchemy import func, select
     from sqlalchemy.engine import make_url
 
-    from capsight.store.database import _current_revisions, _unknown_revisions
+    from capsight.store.alembic_support import current_revisions, unknown_revisions
     from capsight.store.models import ApiKey, ClassificationRow, FeedbackRow, Job, RequestRow
 
     shown = make_url(db.url).render_as_string(hide_password=True)
@@ -92,9 +94,9 @@ def database_status(db: Database) -> DatabaseStatus:
         return DatabaseStatus(url=shown, exists=False)
     with db.engine.connect() as connection:
         schema = SchemaState(
-            current=_current_revisions(connection),
+            current=current_revisions(connection),
             head=_head_revision(),
-            newer=_unknown_revisions(connection),
+            newer=unknown_revisions(connection),
         )
         if schema.verdict == "empty":
             return DatabaseStatus(url=shown, exists=True, schema=schema)

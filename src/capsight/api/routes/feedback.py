@@ -24,7 +24,7 @@ from capsight.api.runtime import get_runtime
 from capsight.api.security import ClassifyAccess
 from capsight.errors import BadRequest, CapsightError, Conflict, ServiceUnavailable, first_line
 from capsight.inference.metadata import as_model_label
-from capsight.store.database import call_with_deadline
+from capsight.store.deadline import call_with_deadline
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["feedback"])

@@ -40,7 +40,7 @@ from capsight.jobs.render import job_document
 from capsight.jobs.results import FORMATS, render, results_for
 from capsight.jobs.schemas import JobCreate, JobListOut, JobOut
 from capsight.jobs.values import FAILED, FINISHED, STATES, SUCCEEDED, JobInfo, is_job_id, new_job_id
-from capsight.store.database import call_with_deadline
+from capsight.store.deadline import call_with_deadline
 from capsight.store.protocols import Principal
 
 logger = logging.getLogger(__name__)

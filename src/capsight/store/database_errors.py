@@ -1,0 +1,41 @@
+"""A database failure as the one line an operator reads, without the URL's password.
+
+Split from ``database.py``: only the CLI (``store/commands.py``) turns database errors into messages;
+the handle itself raises SQLAlchemy's.
+"""
+
+from __future__ import annotations
+
+from capsight.errors import BadRequest, CapsightError, ServiceUnavailable, first_line
+from capsight.store.database import DATABASE_URL_FORMS, normalize_url
+from capsight.store.sqlalchemy_import import load_sqlalchemy
+
+
+def database_error(url: str, exc: BaseException) -> CapsightError | None:
+    """``exc`` from opening or using the database at ``url`` as one line without the URL's password,
+    or None when it is not a database failure.
+
+    Why: the CLI is what an operator runs against a live deployment; a URL typo or a database that
+    is down gave a page of SQLAlchemy traceback, the password of the URL included in some forms.
+    """
+    load_sqlalchemy()
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy.engine import make_url
+
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if isinstance(exc, sa_exc.NoSuchModuleError | ImportError):  # mysql://, a driver not shipped
+        return BadRequest(f"CAPSIGHT_DATABASE_URL: unsupported database {scheme!r}; {DATABASE_URL_FORMS}")
+    try:
+        where = make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except (sa_exc.ArgumentError, ValueError):  # a port that is no number is a plain ValueError
+        where = None
+    if isinstance(exc, sa_exc.ArgumentError) or (where is None and isinstance(exc, ValueError)):
+        return BadRequest(f"CAPSIGHT_DATABASE_URL is not a database URL; {DATABASE_URL_FORMS}")
+    if not isinstance(exc, sa_exc.SQLAlchemyError):
+        return None
+    where = where or "CAPSIGHT_DATABASE_URL"
+    cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else None
+    reason = first_line(cause or exc)
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return ServiceUnavailable(f"cannot reach the database at {where}: {reason}")
+    return CapsightError(f"database error at {where}: {reason}")
