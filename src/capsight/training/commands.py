@@ -181,7 +181,8 @@ def _shown(text: object) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     from capsight.training.augment import AUGMENT_PRESETS
     from capsight.training.loop import TrainConfig
-    from capsight.training.pipeline import TrainRequest, run_training
+    from capsight.training.pipeline import run_training
+    from capsight.training.request import TrainRequest
 
     config = TrainConfig(
         epochs=args.epochs,

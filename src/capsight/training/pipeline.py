@@ -5,29 +5,26 @@ folder -> decode once (bad files skipped) -> split.json -> train (augmented, bal
 
 The output folder is what serving loads (``model.onnx`` + ``model.json``); ``checkpoint.pt``,
 ``split.json`` and the report files sit beside it for people, not for the server.
+
+What a run is asked and answers is in ``request.py``; the loaded photos are sorted into the split's
+parts by ``partition.py``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from capsight.errors import BadRequest
-from capsight.imaging.preprocess import PreprocessSpec, ResizeMode
-from capsight.inference.metadata import ModelMetadata
+from capsight.imaging.preprocess import PreprocessSpec
 from capsight.training.architectures import count_blocks, create_model, freeze_early_blocks, get_architecture
-from capsight.training.augment import AugmentConfig
 from capsight.training.batches import AugmentedImages
 from capsight.training.card import build_metadata, provenance_summary
 from capsight.training.checkpoint import CHECKPOINT_FILE, Checkpoint, save_checkpoint
 from capsight.training.dataset import (
-    DEFAULT_GROUP_PATTERN,
-    LoadedImage,
     Sample,
     check_output_outside,
     is_synthetic,
@@ -36,79 +33,20 @@ from capsight.training.dataset import (
     load_folder,
     scan_folder,
 )
-from capsight.training.evaluate import Evaluation, evaluate_model_dir
-from capsight.training.export import ParityReport, check_parity, export_onnx, serving_batch, with_tta
-from capsight.training.loop import TrainConfig, TrainResult, train
+from capsight.training.evaluate import evaluate_model_dir
+from capsight.training.export import check_parity, export_onnx, serving_batch, with_tta
+from capsight.training.loop import train
+from capsight.training.partition import _by_split, _counts, _earlier_test, _val_composites
 from capsight.training.reports import write_reports
+from capsight.training.request import TrainOutcome, TrainRequest
 from capsight.training.sources import sources_summary
-from capsight.training.split import SplitPlan, make_split
+from capsight.training.split import make_split
 from capsight.training.staging import staged_folder
 
 logger = logging.getLogger(__name__)
 
 CACHE_FACTOR = 2.0  # images are kept at 2x the model input: room for crops without decoding again
 MAX_SKIPPED_LISTED = 100
-
-
-@dataclass(frozen=True)
-class TrainRequest:
-    data_dir: Path
-    out_dir: Path
-    arch: str = "mobilenet_v2"
-    name: str | None = None  # default: the output folder's name
-    image_size: int | None = None  # default: the architecture's
-    freeze_blocks: int | None = None  # default: the architecture's
-    resize_mode: ResizeMode = "squash"
-    config: TrainConfig = field(default_factory=TrainConfig)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    tta_flip: bool = False  # export the mirror-averaged graph (see export.FlipAveraged)
-    test_dir: Path | None = None
-    test_from: Path | None = None  # an earlier split.json whose test photos stay the test split
-    holdout_source: str | None = None
-    group_pattern: str = DEFAULT_GROUP_PATTERN
-    pretrained: bool = True
-    save_checkpoint: bool = True
-    provenance: dict[str, Any] = field(
-        default_factory=dict
-    )  # merged over the PROVENANCE.csv / SOURCES.json summary
-
-
-@dataclass(frozen=True)
-class TrainOutcome:
-    out_dir: Path
-    metadata: ModelMetadata
-    result: TrainResult
-    parity: ParityReport
-    plan: SplitPlan
-    evaluation: Evaluation | None
-    seconds: float
-
-
-def _by_split(plan: SplitPlan, loaded: list[LoadedImage]) -> dict[str, list[LoadedImage]]:
-    # With a separate test folder, test paths are relative to that folder: never match them here.
-    splits = ("train", "val") if plan.test_dir else ("train", "val", "test")
-    where = {path: split for split in splits for path in plan.paths(split)}
-    out: dict[str, list[LoadedImage]] = {"train": [], "val": [], "test": []}
-    for item in loaded:
-        split = where.get(item.sample.relpath)
-        if split is not None:  # composites of val/test photos are in no split
-            out[split].append(item)
-    return out
-
-
-def _counts(samples: list[Sample], labels: tuple[str, ...]) -> dict[str, int]:
-    found = Counter(s.label for s in samples)
-    return {label: found.get(label, 0) for label in labels}
-
-
-def _val_composites(
-    plan: SplitPlan, val: list[LoadedImage], loaded: Sequence[LoadedImage]
-) -> list[LoadedImage]:
-    """Composites of the val photos' items: never trained on, so they can say how the model does on
-    bottles in scenes while it trains (the real val photos are mostly studio and litter shots)."""
-    dropped = set(plan.dropped)
-    val_groups = {i.sample.group for i in val}  # by group alone: a capped twin changes label
-    return [i for i in loaded if i.sample.relpath in dropped and i.sample.group in val_groups]
 
 
 def _warn_untested(labels: tuple[str, ...], found: dict[str, int], test: list[Sample]) -> None:
@@ -125,17 +63,6 @@ def _warn_untested(labels: tuple[str, ...], found: dict[str, int], test: list[Sa
                 label,
                 found[label],
             )
-
-
-def _earlier_test(split_file: Path) -> tuple[str, ...]:
-    earlier = SplitPlan.load(split_file)
-    if earlier.test_dir:
-        raise BadRequest(
-            f"{split_file} took its test photos from a separate folder; pass --test-dir {earlier.test_dir}."
-        )
-    if not earlier.test:
-        raise BadRequest(f"{split_file} has no test photos to keep.")
-    return earlier.test
 
 
 def _model_name(name: str) -> str:
