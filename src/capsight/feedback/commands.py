@@ -156,7 +156,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 def _promote(args: argparse.Namespace) -> int:
     from capsight.feedback.promote import compare, failure_reason, promote, promotion_record
-    from capsight.training.commands import evaluation_samples
+    from capsight.training.handlers import evaluation_samples
 
     comparison = None
     data = ""

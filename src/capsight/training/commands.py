@@ -1,19 +1,18 @@
 """CLI subcommands of capsight.training (registered by capsight.cli): train, evaluate, export, quantize.
 
-Handlers import the training modules (and so torch) only when they run: ``capsight serve`` and
+This module defines their options and help; what each one does is in ``handlers.py``, whose
+handlers import the training modules (and so torch) only when they run: ``capsight serve`` and
 ``capsight --help`` stay fast and work on a serving install without torch.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from capsight.cli_types import float_in, int_in, non_negative_int, output_dir, positive_int
-from capsight.errors import BadRequest
+from capsight.training.handlers import cmd_evaluate, cmd_export, cmd_quantize, cmd_train
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -170,155 +169,3 @@ def _keep_float(value: str) -> int | str:
     if not value.isdigit():
         raise argparse.ArgumentTypeError(f"must be auto or a number >= 0, got {value!r}")
     return int(value)
-
-
-def _shown(text: object) -> str:
-    """A path for the terminal: bytes of a name that is not UTF-8 (kept by Python as surrogates) are
-    written escaped (``\\udce9``), since a UTF-8 terminal cannot print them and would raise."""
-    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from capsight.training.augment import AUGMENT_PRESETS
-    from capsight.training.loop import TrainConfig
-    from capsight.training.pipeline import run_training
-    from capsight.training.request import TrainRequest
-
-    config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        backbone_lr_mult=args.backbone_lr_mult,
-        label_smoothing=args.label_smoothing,
-        patience=args.patience,
-        keep=args.keep,
-        seed=args.seed,
-        balance=args.balance,
-        threads=args.threads,
-        device=args.device,
-        num_workers=args.workers,
-    )
-    outcome = run_training(
-        TrainRequest(
-            data_dir=args.data_dir,
-            out_dir=args.out,
-            arch=args.arch,
-            name=args.name,
-            image_size=args.image_size,
-            freeze_blocks=args.freeze_blocks,
-            resize_mode=args.resize_mode,
-            config=config,
-            augment=AUGMENT_PRESETS[args.augment],
-            tta_flip=args.tta_flip,
-            test_dir=args.test_dir,
-            test_from=args.test_from,
-            holdout_source=args.holdout_source,
-            pretrained=not args.no_pretrained,
-            save_checkpoint=not args.no_checkpoint,
-        )
-    )
-    metrics = outcome.metadata.metrics
-    acc = (
-        f"test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}"
-        if metrics
-        else "no test"
-    )
-    meta = outcome.metadata
-    print(f"{meta.name} {meta.version}: {acc}; {outcome.seconds:.0f} s -> {_shown(outcome.out_dir)}")
-    return 0
-
-
-def evaluation_samples(data_dir: Path, split_file: Path | None, split: str) -> list[Any]:
-    """The labelled photos to score: all of ``data_dir``, or one split of a ``split.json`` of it
-    (``evaluate`` and ``promote`` pick photos the same way)."""
-    from capsight.training.dataset import Sample, group_of, scan_folder
-    from capsight.training.split import SplitPlan
-
-    if split_file is None:
-        return scan_folder(data_dir, labels=None)
-    plan = SplitPlan.load(split_file)
-    samples = []
-    for relpath in plan.paths(split):
-        label, _, name = relpath.partition("/")
-        samples.append(Sample(data_dir / relpath, label, relpath, group_of(name)))
-    missing = [s.relpath for s in samples if not s.path.is_file()]
-    if missing:
-        raise BadRequest(
-            f"{len(missing)} files of the {split} split are not in {data_dir} "
-            f"(first: {missing[0]}); pass the folder the split was made from"
-            + (f" (test folder: {plan.test_dir})" if plan.test_dir and split == "test" else "")
-        )
-    return samples
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from capsight.inference.classifier import OnnxClassifier
-    from capsight.inference.metadata import load_metadata
-    from capsight.training.dataset import check_output_outside
-    from capsight.training.evaluate import evaluate_classifier, format_metrics
-
-    if not (args.model_dir / "model.json").is_file():
-        raise BadRequest(f"No model.json in {args.model_dir}")
-    if args.out is not None:
-        check_output_outside(args.data_dir, args.out)
-        import matplotlib  # noqa: F401 - the report needs it: say so before evaluating, not after
-    meta = load_metadata(args.model_dir)
-    samples = evaluation_samples(args.data_dir, args.split_file, args.split)
-    if not samples:
-        raise BadRequest(f"No images to evaluate in {args.data_dir}")
-    evaluation = evaluate_classifier(OnnxClassifier(args.model_dir), samples)
-    if args.out is not None:
-        from capsight.training.history import recorded_history
-        from capsight.training.reports import write_reports
-
-        args.out.mkdir(parents=True, exist_ok=True)
-        history, best = recorded_history(meta.training)
-        summary: dict[str, object] = {"data": str(args.data_dir)}
-        if history:
-            summary["training"] = f"{len(history)} epochs, weights of epoch {best} (from model.json)"
-        write_reports(args.out, f"evaluation of {args.model_dir}", evaluation, summary, history, best)
-    if args.json:
-        payload = {
-            **evaluation.metrics.to_dict(),
-            "model_dir": str(args.model_dir),
-            "data_dir": str(args.data_dir),
-            "split": args.split if args.split_file else None,
-            "skipped": [{"file": s.relpath, "reason": s.reason} for s in evaluation.skipped],
-        }
-        json.dump(payload, sys.stdout)
-        sys.stdout.write("\n")
-    else:
-        print(format_metrics(evaluation.metrics))
-        for s in evaluation.skipped:
-            print(f"skipped {_shown(s.relpath)}: {s.reason}")
-    return 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from capsight.training.export import re_export
-
-    meta = re_export(args.checkpoint, args.out, images=args.images)
-    print(f"exported {meta.name} {meta.version} -> {_shown(args.out)}")
-    return 0
-
-
-def cmd_quantize(args: argparse.Namespace) -> int:
-    from capsight.training.quantize import quantize_model
-
-    meta, agreement = quantize_model(
-        args.model_dir,
-        args.data,
-        args.out,
-        split_file=args.split_file,
-        calibration=args.calibration,
-        method=args.method,
-        min_agreement=args.min_agreement,
-        keep_float=args.keep_float,
-    )
-    kept = len(meta.extra["quantization"]["float_nodes"])
-    print(
-        f"quantized {meta.name} {meta.version} -> {_shown(args.out)}: top-1 agreement "
-        f"{agreement.top1_agreement:.4f} on {agreement.n} held-out photos, "
-        f"max |prob diff| {agreement.max_prob_diff:.4f}; {kept} convolution(s) left in float"
-    )
-    return 0
