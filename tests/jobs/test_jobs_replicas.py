@@ -30,7 +30,7 @@ from jobs_helpers import (
 from capsight.batch.records import ResultRecord
 from capsight.errors import CapsightError
 from capsight.inference import OnnxClassifier
-from capsight.jobs import manager as manager_module
+from capsight.jobs import execution as execution_module
 from capsight.jobs.manager import JobManager
 from capsight.jobs.values import JobSpec, new_job_id
 from servers import PostgresServer
@@ -274,7 +274,7 @@ def test_a_run_without_a_results_log_publishes_no_empty_copy(
     def fails_at_once(*args: Any) -> Any:
         raise CapsightError("The bucket cannot be listed.")
 
-    monkeypatch.setattr(manager_module, "run_job", fails_at_once)
+    monkeypatch.setattr(execution_module, "run_job", fails_at_once)
     a = make_app(data_dir=tmp_path / "a", database_url=url, job_url_allowlist=allow)
     doc = wait_for_job(a, job_id)
     assert doc["state"] == "failed" and doc["progress"]["done"] == 4

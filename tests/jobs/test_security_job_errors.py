@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from jobs_helpers import JobApp, labelled_zip, post_zip, wait_for_job
 
-import capsight.jobs.manager as manager_module
+import capsight.jobs.execution as execution_module
 
 
 def test_an_unexpected_fault_is_named_without_its_text(
@@ -16,7 +16,7 @@ def test_an_unexpected_fault_is_named_without_its_text(
     def fails(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", "/srv/capsight/secrets/db-password")
 
-    monkeypatch.setattr(manager_module, "run_job", fails)
+    monkeypatch.setattr(execution_module, "run_job", fails)
     client = make_app()
     data, _ = labelled_zip(["closed"])
     response = post_zip(client, data)

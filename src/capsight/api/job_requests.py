@@ -21,7 +21,8 @@ from capsight.batch.objects import is_s3, split_s3
 from capsight.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, TooManyImages
 from capsight.jobs.archive import inspect_zip
 from capsight.jobs.diskfull import is_disk_full
-from capsight.jobs.manager import JobManager, zip_limits
+from capsight.jobs.execution import zip_limits
+from capsight.jobs.manager import JobManager
 from capsight.jobs.schemas import JobCreate
 from capsight.jobs.upload import UploadDiskFull, receive_zip
 from capsight.jobs.values import JobSpec

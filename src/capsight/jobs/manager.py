@@ -11,6 +11,9 @@ Zip jobs are pinned to the *node* (host name + data_dir) that accepted them, bec
 in data_dir; a job's results are published to the database when it ends, so every replica serves them
 (``jobs/shared.py``, which also fails the jobs of a node that is gone).
 
+What a worker does with a job it claimed (the run, its end recorded, its rows published) is in
+``jobs/execution.py``, a mixin of :class:`JobManager`.
+
 Restarts: a graceful shutdown cancels the running job's current run, publishes its rows so far (a
 cancel may end the job while it waits in the queue) and puts it back in the queue; a
 crashed runner is recognised at start-up (its process no longer exists) or by a stale
@@ -28,24 +31,16 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from capsight.batch import BatchOptions
-from capsight.errors import CapsightError
 from capsight.inference.classifier import Classifier
 from capsight.jobs import retention
 from capsight.jobs.allowlist import Allowlist
-from capsight.jobs.archive import ZipLimits
 from capsight.jobs.diskbudget import DiskBudget
-from capsight.jobs.diskfull import MESSAGE as DISK_FULL
-from capsight.jobs.diskfull import is_disk_full
-from capsight.jobs.downloads import DownloadLimits
+from capsight.jobs.execution import JobExecution
 from capsight.jobs.layout import JobPaths
 from capsight.jobs.outagelog import OutageLog
-from capsight.jobs.pipeline import JobEnv, RunOutcome, run_job
-from capsight.jobs.polite import PoliteClassifier
-from capsight.jobs.results import load_results
 from capsight.jobs.shared import SharedJobData
 from capsight.jobs.store import JobStore
-from capsight.jobs.values import CANCELLED, FAILED, SUCCEEDED, JobInfo, Progress, pinned_node
+from capsight.jobs.values import JobInfo, pinned_node
 from capsight.jobs.webhook import RetryPolicy, WebhookDispatcher
 from capsight.settings import Settings
 from capsight.store.database import Database
@@ -55,7 +50,6 @@ logger = logging.getLogger(__name__)
 POLL_S = 1.0  # how often an idle worker looks for jobs queued by other processes
 RECOVER_EVERY_S = 60.0
 LEASE = timedelta(minutes=10)  # a running job without a heartbeat for this long is abandoned
-BEAT_EVERY_S = 0.5
 NODE_BEAT_S = 60.0  # how often a node with job workers says it is alive (its lease: shared.NODE_LEASE)
 _LIVE_RUNNERS: set[str] = set()  # runners of this process, so a second app in it is not mistaken for dead
 
@@ -70,7 +64,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-class JobManager:
+class JobManager(JobExecution):
     def __init__(
         self,
         settings: Settings,
@@ -185,44 +179,6 @@ class JobManager:
                 self.webhooks.submit(job.id)
         return failed
 
-    def _publish(self, job: JobInfo) -> None:
-        """Results into the shared database before the job is marked finished, so that a client who
-        sees it finished on any replica can download them."""
-        paths = self.paths(job.id)
-        if not paths.results.exists():
-            # This run wrote no rows here, but an earlier one may have counted some on another disk
-            # (done > 0): an empty copy would make every replica answer them with an empty CSV.
-            self._withdraw(job)
-            return
-        try:
-            self.shared.publish_results(job.id, load_results(paths))
-        except Exception:
-            logger.exception(
-                "job %s: could not publish its results; only this replica can serve them", job.id
-            )
-            self._withdraw(job)
-
-    def _publish_before_release(self, job: JobInfo) -> None:
-        """The rows so far, published before the job goes back to the queue: a cancel that reaches
-        it there ends it at once, with no run left to publish them, and this replica's disk may be
-        gone with it (a rolling update). The next run withdraws this copy when it starts."""
-        try:
-            owned = self.store.heartbeat(job.id, self.runner).owned
-        except Exception:
-            logger.exception("job %s: could not check it is still ours; rows not published", job.id)
-            return
-        if owned:  # else another runner has it now, and its run publishes the rows
-            self._publish(job)
-
-    def _withdraw(self, job: JobInfo) -> None:
-        """Drop a copy published by an earlier run of the job (one that published, then could not
-        record its end, and went back to the queue): every replica would serve it as the results of
-        the run that ends now, even this one, which has the true rows on its disk."""
-        try:
-            self.shared.withdraw_results(job.id)
-        except Exception:
-            logger.exception("job %s: could not withdraw an earlier run's published results", job.id)
-
     # -- the worker thread -----------------------------------------------------------------------
 
     def _work(self) -> None:
@@ -287,112 +243,3 @@ class JobManager:
             if pid == os.getpid() or not _pid_alive(pid):
                 return True  # an earlier app in this process, or a process that is gone
         return datetime.now(UTC) - job.updated_at > LEASE
-
-    def _env(self, classifier: Classifier) -> JobEnv:
-        s = self.settings
-        return JobEnv(
-            classifier=PoliteClassifier(classifier, self._busy),
-            options=BatchOptions(
-                batch_size=s.job_batch_size,
-                workers=1,
-                max_pixels=s.max_pixels,
-                s3_endpoint_url=s.s3_endpoint_url,
-                max_s3_keys=s.max_job_images,
-                max_s3_object_bytes=s.max_upload_bytes,
-            ),
-            zip_limits=zip_limits(s),
-            download_limits=DownloadLimits(max_bytes=s.max_upload_bytes),
-            url_allowlist=self.url_allowlist,
-            disk_budget=self.disk_budget,
-        )
-
-    def _execute(self, job: JobInfo, classifier: Classifier) -> None:
-        with self._lock:
-            self._unrecorded.discard(job.id)  # re-queued and claimed again: a run of its own now
-        cancel = threading.Event()
-        if job.cancel_requested:
-            cancel.set()
-        with self._lock:
-            self._cancels[job.id] = cancel
-        if self._stopping.is_set():
-            cancel.set()
-        last = 0.0
-
-        def beat(progress: Progress, force: bool) -> None:
-            nonlocal last
-            if not force and time.monotonic() - last < BEAT_EVERY_S:
-                return
-            last = time.monotonic()
-            try:
-                answer = self.store.heartbeat(job.id, self.runner, progress)
-            except Exception:
-                logger.exception("job %s: heartbeat failed", job.id)
-                return
-            if answer.cancel_requested or not answer.owned:
-                cancel.set()
-
-        logger.info("job %s (%s) started by %s", job.id, job.spec.kind, self.runner)
-        self._withdraw(job)
-        outcome: RunOutcome | str  # how the run ended, or why it failed
-        try:
-            outcome = run_job(job, self.paths(job.id), self._env(classifier), cancel, beat)
-        except CapsightError as exc:
-            outcome = exc.message
-        except Exception as exc:
-            logger.exception("job %s failed", job.id)
-            # A full disk (a download, a results write) is said as such, not as a bug of the server.
-            # Otherwise the client reads the kind of fault only: the text of an unexpected error names
-            # server paths, or a database's address, SQL and parameters; the log above has it whole.
-            outcome = (
-                DISK_FULL
-                if is_disk_full(exc)
-                else f"Internal error ({type(exc).__name__}); the server's log has the details."
-            )
-        finally:
-            with self._lock:
-                self._cancels.pop(job.id, None)
-        try:
-            final = self._record_end(job, outcome)
-        except Exception:
-            # The database failed as the run ended. Neither "failed" (the run may have classified
-            # every image) nor "running" for ever (no other process takes back a job of a live
-            # runner): the next recovery puts it back in the queue, and it resumes from its rows.
-            logger.exception("job %s: could not record the end of its run; it will be re-queued", job.id)
-            with self._lock:
-                self._unrecorded.add(job.id)
-            return
-        if final is not None:
-            retention.discard_inputs(self.paths(job.id))  # it never runs again; the results stay
-            logger.info(
-                "job %s %s (%d/%d, %d errors)", job.id, final.state, final.done, final.total, final.failed
-            )
-            if final.webhook_url:
-                self.webhooks.submit(final.id)
-
-    def _record_end(self, job: JobInfo, outcome: RunOutcome | str) -> JobInfo | None:
-        """Publish the rows and record how the run ended; the job when it ended, None when it went
-        back to the queue (or was no longer ours)."""
-        if isinstance(outcome, str):
-            self._publish(job)  # what it classified before failing
-            return self.store.finish(job.id, self.runner, FAILED, error=outcome)
-        if outcome.complete:
-            self._publish(job)
-            return self.store.finish(job.id, self.runner, SUCCEEDED, outcome.progress)
-        current = self.store.get(job.id)
-        if current is not None and current.cancel_requested:
-            self._publish(job)
-            return self.store.finish(job.id, self.runner, CANCELLED, outcome.progress)
-        self._publish_before_release(job)
-        released = self.store.release(job.id, self.runner, outcome.progress)
-        if released is not None and released.state == CANCELLED:
-            return released  # a cancel came in meanwhile: it ends here
-        logger.info("job %s interrupted; back in the queue", job.id)
-        return None
-
-
-def zip_limits(settings: Settings) -> ZipLimits:
-    return ZipLimits(
-        max_images=settings.max_job_images,
-        max_total_bytes=settings.max_job_uncompressed_bytes,
-        max_image_bytes=settings.max_upload_bytes,
-    )
