@@ -6,7 +6,8 @@ ever: a crash loop of the whole service. On SQLite and on a real PostgreSQL serv
 
 from __future__ import annotations
 
-from capsight.jobs.store import GAVE_UP_ERROR, MAX_ABANDONED_RUNS, JobStore
+from capsight.jobs.jobqueue import GAVE_UP_ERROR, MAX_ABANDONED_RUNS
+from capsight.jobs.store import JobStore
 from capsight.jobs.values import JobInfo, JobSpec, Progress, new_job_id
 from capsight.store.database import Database
 

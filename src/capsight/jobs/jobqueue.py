@@ -1,0 +1,210 @@
+"""The workers' side of the ``jobs`` table: claiming a queued job, heartbeats, recording how a run
+ended, and taking back the jobs of runners that are gone.
+
+Split from ``store.py``: :class:`JobQueue` is a mixin of :class:`~capsight.jobs.store.JobStore`, so
+callers keep one store; every state change here is a conditional UPDATE (see ``store.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from capsight.jobs.rows import apply_progress, job_info
+from capsight.jobs.values import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, JobInfo, Progress, pinned_node
+from capsight.store.database import Database
+from capsight.store.sqlalchemy_import import load_sqlalchemy
+
+# The store's logger, as before this module was split from store.py: the same name in the log.
+logger = logging.getLogger("capsight.jobs.store")
+
+CLAIM_PAGE = 50  # queued jobs read at a time while looking for one this node may run
+# A job whose server was gone before it finished this many times in a row is failed, not re-queued.
+MAX_ABANDONED_RUNS = 3
+GAVE_UP_ERROR = (
+    f"The server running this job stopped before it finished, {MAX_ABANDONED_RUNS} times: it was not "
+    "started again, in case the job itself brings the server down (an image too large for its "
+    "memory?). Create the job again, perhaps with fewer or smaller images."
+)
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    owned: bool  # False: the job is no longer ours (cancelled while queued, or taken over)
+    cancel_requested: bool
+
+
+class JobQueue:
+    """The part of :class:`~capsight.jobs.store.JobStore` that the job workers use."""
+
+    db: Database
+
+    def claim_next(self, runner: str, node: str) -> JobInfo | None:
+        """Take the oldest queued job this process may run (zip jobs only on their own node).
+
+        The queue is read a page at a time, oldest first, until a job this node may run is claimed:
+        reading only the first page left a replica idle while its own jobs waited behind more than a
+        page of zip jobs pinned to a busy replica."""
+        load_sqlalchemy()
+        from sqlalchemy import and_, or_, select
+
+        from capsight.store.models import Job
+
+        after: tuple[datetime, str] | None = None
+        while True:
+            query = select(Job.id, Job.params, Job.created_at).where(Job.state == QUEUED)
+            if after is not None:
+                query = query.where(
+                    or_(Job.created_at > after[0], and_(Job.created_at == after[0], Job.id > after[1]))
+                )
+            with self.db.session() as session:
+                page = session.execute(query.order_by(Job.created_at, Job.id).limit(CLAIM_PAGE)).all()
+            for job_id, params, _ in page:
+                wanted_node = pinned_node(params)
+                if wanted_node is not None and wanted_node != node:
+                    continue
+                job = self._claim(job_id, runner)
+                if job is not None:
+                    return job
+            if len(page) < CLAIM_PAGE:
+                return None
+            after = (page[-1][2], page[-1][0])
+
+    def _claim(self, job_id: str, runner: str) -> JobInfo | None:
+        """Move one queued job to running for ``runner``; None when another worker was faster."""
+        from sqlalchemy import update
+
+        from capsight.store.models import Job, utcnow
+
+        now = utcnow()
+        with self.db.session() as session, session.begin():
+            claimed = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == QUEUED)
+                .values(state=RUNNING, runner=runner, updated_at=now)
+            ).rowcount  # type: ignore[attr-defined]
+            if claimed != 1:
+                return None  # another worker was faster
+            row = session.get(Job, job_id)
+            assert row is not None
+            if row.started_at is None:
+                row.started_at = now
+            session.flush()
+            return job_info(row)
+
+    def heartbeat(self, job_id: str, runner: str, progress: Progress | None = None) -> Heartbeat:
+        load_sqlalchemy()
+        from capsight.store.models import Job, utcnow
+
+        with self.db.session() as session, session.begin():
+            row = session.get(Job, job_id, with_for_update=True)
+            if row is None or row.state != RUNNING or row.runner != runner:
+                return Heartbeat(owned=False, cancel_requested=bool(row and row.cancel_requested))
+            apply_progress(row, progress)
+            row.updated_at = utcnow()
+            return Heartbeat(owned=True, cancel_requested=bool(row.cancel_requested))
+
+    def finish(
+        self, job_id: str, runner: str, state: str, progress: Progress | None = None, error: str | None = None
+    ) -> JobInfo | None:
+        """Record the end of a run; None when the job was no longer ours to finish."""
+        assert state in FINISHED
+        load_sqlalchemy()
+        from capsight.store.models import Job, utcnow
+
+        with self.db.session() as session, session.begin():
+            row = session.get(Job, job_id, with_for_update=True)
+            if row is None or row.state != RUNNING or row.runner != runner:
+                return None
+            apply_progress(row, progress)
+            now = utcnow()
+            row.state, row.error, row.finished_at, row.updated_at = state, error, now, now
+            return job_info(row)
+
+    def release(self, job_id: str, runner: str, progress: Progress | None = None) -> JobInfo | None:
+        """Put a running job back in the queue (this server is shutting down); it resumes later.
+
+        A job whose cancel was requested ends ``cancelled`` instead: the cancel came after the
+        worker's last look, found the job running and only flagged it, and the client was told it
+        would end; back in the queue it waited for a worker of its node. None when the job was no
+        longer ours."""
+        load_sqlalchemy()
+        from capsight.store.models import Job, utcnow
+
+        with self.db.session() as session, session.begin():
+            row = session.get(Job, job_id, with_for_update=True)
+            if row is None or row.state != RUNNING or row.runner != runner:
+                return None
+            apply_progress(row, progress)
+            now = utcnow()
+            if row.cancel_requested:
+                row.state, row.finished_at, row.updated_at = CANCELLED, now, now
+            else:
+                row.state, row.runner, row.updated_at = QUEUED, None, now
+            return job_info(row)
+
+    def recover(
+        self,
+        is_abandoned: Callable[[JobInfo], bool],
+        on_failed: Callable[[str], None] | None = None,
+        server_was_lost: Callable[[JobInfo], bool] = lambda job: True,
+    ) -> list[str]:
+        """Re-queue running jobs whose runner is gone, as judged by ``is_abandoned(job)``.
+
+        A job whose server was lost (``server_was_lost(job)``: not a live runner whose end a
+        database blip kept from being recorded) for the MAX_ABANDONED_RUNS-th time is failed
+        instead (``on_failed(job_id)`` is called for it): each restart put it back, so a job that
+        takes its server down (memory, a decoder crash) brought it down again at every start, for
+        ever. An orderly stop (``release``) never counts. Returns the ids re-queued."""
+        load_sqlalchemy()
+        from sqlalchemy import select, update
+
+        from capsight.store.models import Job, utcnow
+
+        with self.db.session() as session:
+            running = [job_info(row) for row in session.scalars(select(Job).where(Job.state == RUNNING))]
+        requeued = []
+        for job in running:
+            if not is_abandoned(job):
+                continue
+            job_id, runner, heartbeat = job.id, job.runner, job.updated_at
+            still_abandoned = (Job.id == job_id, Job.state == RUNNING, Job.updated_at == heartbeat)
+            lost = server_was_lost(job)
+            with self.db.session() as session, session.begin():
+                moved = session.execute(
+                    update(Job)
+                    .where(*still_abandoned, Job.abandoned_runs < MAX_ABANDONED_RUNS - (1 if lost else 0))
+                    .values(state=QUEUED, runner=None, abandoned_runs=Job.abandoned_runs + (1 if lost else 0))
+                ).rowcount  # type: ignore[attr-defined]
+                now = utcnow()
+                failed = (
+                    0
+                    if moved
+                    else session.execute(
+                        update(Job)
+                        .where(*still_abandoned)
+                        .values(
+                            state=FAILED,
+                            runner=None,
+                            abandoned_runs=Job.abandoned_runs + 1,
+                            error=GAVE_UP_ERROR,
+                            finished_at=now,
+                            updated_at=now,
+                        )
+                    ).rowcount  # type: ignore[attr-defined]
+                )
+            if moved == 1:
+                logger.info("job %s: runner %s is gone; re-queued", job_id, runner)
+                requeued.append(job_id)
+            elif failed == 1:
+                logger.error(
+                    "job %s: its server was gone before it finished, %d times; failed, not "
+                    "re-queued (did it take the server down?)",
+                    job_id,
+                    MAX_ABANDONED_RUNS,
+                )
+                if on_failed is not None:
+                    on_failed(job_id)
+        return requeued
