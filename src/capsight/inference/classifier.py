@@ -16,7 +16,13 @@ import numpy as np
 
 from capsight.errors import InferenceFailed, InvalidModel, first_line
 from capsight.inference.cpu import int8_overflow_risk
-from capsight.inference.metadata import ONNX_FILE, ModelMetadata, load_metadata, serving_fingerprint
+from capsight.inference.metadata import (
+    METADATA_FILE,
+    ONNX_FILE,
+    ModelMetadata,
+    load_metadata,
+    serving_fingerprint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +61,11 @@ NOT_FINITE = "the model scored this image with NaN or infinity"
 def scored(row: np.ndarray) -> bool:
     """False for a row of scores holding NaN or infinity (see NOT_FINITE)."""
     return bool(np.isfinite(row).all())
+
+
+def _probability_rows(scores: np.ndarray, *, sum_tolerance: float) -> bool:
+    """Whether every row of ``scores`` is non-negative and sums to 1 within ``sum_tolerance``."""
+    return bool((scores >= 0).all() and np.allclose(scores.sum(axis=1), 1.0, rtol=0.0, atol=sum_tolerance))
 
 
 def to_predictions(probs: np.ndarray, labels: tuple[str, ...]) -> list[Prediction]:
@@ -153,7 +164,9 @@ class OnnxClassifier:
                 f"{onnx_path} has {classes} outputs but model.json lists {len(self.metadata.labels)} labels"
             )
 
-        if not self.metadata.outputs_probabilities and self._answers_probabilities():
+        if self.metadata.outputs_probabilities:
+            self._refuse_declared_scores()
+        elif self._answers_probabilities():
             logger.warning(
                 "%s already answers probabilities (its graph ends in a softmax) but model.json does not "
                 'say so: serving them as they are, not softmaxed a second time. Add "outputs_probabilities": '
@@ -185,15 +198,47 @@ class OnnxClassifier:
         """
         if len(self.metadata.labels) < 2:
             return False  # one class: softmax answers 1 whatever it is given
+        scores = self._probe()
+        # float16 graphs sum to 1 within a few 1e-4.
+        return scores is not None and _probability_rows(scores, sum_tolerance=1e-2)
+
+    def _refuse_declared_scores(self) -> None:
+        """Raise InvalidModel when model.json declares ``outputs_probabilities`` but the graph's
+        scores for a blank and a noisy image are not probabilities (a negative one, or a row that
+        does not sum to 1).
+
+        Why: with the flag the scores are served as they are, so a graph answering logits gave
+        confidences below 0 or above 1 (8.8 for the top label, -7.1 for the others) to every
+        client, and a promoted one replaced a good model with it. No reading of such numbers is
+        right: softmaxing them anyway would hide a model.json that is wrong about its model, so the
+        load is refused (a reload keeps the model already served) with the fix named. The sum is
+        checked loosely: a quantized softmax (8-bit steps) sums to 1 within a few 1e-3, logits do
+        not land within 0.05 of it for both images by chance. A model that fails to run here, or
+        answers NaN, is left to the warm-up or the first request, which say why.
+        """
+        scores = self._probe()
+        if scores is None or _probability_rows(scores, sum_tolerance=0.05):
+            return
+        sums = ", ".join(f"{total:.3g}" for total in scores.sum(axis=1))
+        raise InvalidModel(
+            f"{self.model_dir / ONNX_FILE} answers scores that are not probabilities (lowest "
+            f"{float(scores.min()):.3g}, rows summing to {sums}) "
+            f'but {self.model_dir / METADATA_FILE} says "outputs_probabilities": true, which serves them '
+            "as they are. If the graph answers raw scores (logits), remove the flag (or set it to false): "
+            "capsight then applies softmax to them."
+        )
+
+    def _probe(self) -> np.ndarray | None:
+        """The graph's scores for a blank and a noisy image, or None when it fails to run or
+        answers NaN or infinity (left to the warm-up or the first request, which say why)."""
         size = self.metadata.preprocessing.input_size
         probe = np.random.default_rng(0).standard_normal((2, 3, size, size)).astype(np.float32)
         probe[0] = 0.0
         try:
             scores = self._scores(probe)
         except InferenceFailed:
-            return False
-        # float16 graphs sum to 1 within a few 1e-4.
-        return bool((scores >= 0).all() and np.allclose(scores.sum(axis=1), 1.0, rtol=0.0, atol=1e-2))
+            return None
+        return scores if bool(np.isfinite(scores).all()) else None
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         out = self._scores(batch)
