@@ -4,7 +4,8 @@ Settings are read at the edge (``cli.py``, ``create_app``) and passed down expli
 an app with their own ``Settings(...)`` and nothing reads the environment at import time.
 
 Every value is checked here, at start-up: a bad one raises :class:`InvalidSettings`, one line naming
-each bad variable and what it accepts, which the CLI prints as ``capsight: error: ...``. Without the
+each bad variable and what it accepts, which the CLI prints as ``capsight: error: ...``. The checks
+of single values are in :mod:`capsight.settings_checks`, attached to the fields below. Without the
 checks a typo surfaced much later (``CAPSIGHT_LOG_LEVEL=verbose`` as a KeyError inside uvicorn, a
 bad rate limit as a traceback from the store) or not at all (``CAPSIGHT_QUEUE_MAX=0`` answered every
 request 503; ``CAPSIGHT_JWT_ALGORITHM=none`` silently verified HS256).
@@ -17,19 +18,16 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
+from capsight import settings_checks as checks
 from capsight.errors import CapsightError
+from capsight.settings_checks import SECRETS
 
 ENV_PREFIX = "CAPSIGHT_"
 LogLevel = Literal["debug", "info", "warning", "error"]
-# What PyJWT verifies; names are case-sensitive there, so "hs256" is refused rather than mended.
-JWT_ALGORITHMS = (
-    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",
-    "PS256", "PS384", "PS512", "EdDSA",
-)  # fmt: skip
 _OPTIONAL_TEXT = (
     "database_url",
     "storage_url",
@@ -43,19 +41,9 @@ _OPTIONAL_TEXT = (
     "jwt_issuer",
     "webhook_secret",
 )
-_SECRETS = ("jwt_secret", "webhook_secret")
 _URLS_WITH_PASSWORDS = ("database_url", "redis_url")
 # Up to the last "@": a pasted password may hold unencoded "/" and "@", and all of it must go.
 _PASSWORD_IN_URL = re.compile(r"(://[^/@:]*:).*@")
-# What redis-py's from_url reads; "localhost:6379" (no scheme) failed on every request instead.
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-# A scheme before ":/" in a storage URL: a folder path has none ("C:/..." has one letter, a drive).
-_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
-# HMAC keys: RFC 7518 asks HS256 for at least the hash's 32 bytes; shorter ones fall to an offline
-# brute force of one captured token or webhook. Placeholders are the values our deploy templates
-# once shipped ("change-me-local-only", "REPLACE_ME_..."): public, so anyone could mint admin tokens.
-MIN_SECRET_BYTES = 32
-_PLACEHOLDER = re.compile(r"replace[_-]?me|change[_-]?me", re.IGNORECASE)
 
 
 class InvalidSettings(CapsightError, ValueError):
@@ -186,12 +174,9 @@ class Settings(BaseSettings):
                 f"({ENV_PREFIX}JWT_PUBLIC_KEY is for RS*, ES*, PS* or EdDSA)"
             )
 
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _lower_log_level(cls, value: Any) -> Any:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator(
+    # The checks, in capsight.settings_checks; pydantic runs "before" ones on the raw value.
+    _lower_log_level = field_validator("log_level", mode="before")(checks.lower_log_level)
+    _strip_word = field_validator(
         "host",
         "jwt_algorithm",
         "warmup",
@@ -200,164 +185,19 @@ class Settings(BaseSettings):
         "auth_enabled",
         "jwt_require_exp",
         mode="before",
-    )
-    @classmethod
-    def _strip_word(cls, value: Any) -> Any:
-        """Read through surrounding whitespace, as numbers are: ``true `` was refused "use true or
-        false", ``RS256 `` "expected one of ..., RS256"."""
-        return value.strip() if isinstance(value, str) else value
-
-    @field_validator(*_OPTIONAL_TEXT, mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
-        """``CAPSIGHT_REDIS_URL=`` (compose's ``${REDIS_URL:-}``) means "not configured", not "" .
-        Around a URL, limit or name, whitespace is a value read from a file (a Secret made with
-        ``--from-file`` ends in a newline) and is dropped; secrets and keys are kept byte for byte."""
-        if not isinstance(value, str):
-            return value
-        if not value.strip():
-            return None
-        return value if info.field_name in (*_SECRETS, "jwt_public_key") else value.strip()
-
-    @field_validator("model_dir", "data_dir", mode="before")
-    @classmethod
-    def _no_blank_folder(cls, value: Any) -> Any:
-        """An empty path would silently be ``.``, the working directory: refuse it instead. ``~`` is
-        expanded: an env file or a container spec has no shell to do it, and ``~/capsight`` was a
-        folder named ``~`` in the working directory."""
-        if isinstance(value, str) and not value.strip():
-            raise ValueError("expected a folder, got an empty value")
-        if isinstance(value, str | Path):
-            try:
-                return Path(value).expanduser()
-            except RuntimeError:  # ~name of no such user, or no home folder at all
-                raise ValueError("its ~ names no home folder on this machine; give the full path") from None
-        return value
-
-    @field_validator("rate_limit", "auth_failure_limit")
-    @classmethod
-    def _parsable_rate(cls, value: str | None) -> str | None:
-        if value is not None:
-            from capsight.store.ratelimit import parse_rate
-
-            parse_rate(value)  # ValueError with the accepted forms
-        return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _known_database(cls, value: str | None) -> str | None:
-        """Refused here, not when first used: the server runs and retries the database in the
-        background, so ``mysql://`` or ``postgre://`` logged a traceback per retry for ever."""
-        from capsight.store.database import DATABASE_URL_FORMS, PG_SCHEMES
-
-        _DATABASE_SCHEMES = ("sqlite://", "sqlite+pysqlite://", "postgresql+psycopg://", *PG_SCHEMES)
-        if value is not None and not value.startswith(_DATABASE_SCHEMES):
-            raise ValueError(f"is not a database URL capsight can use; {DATABASE_URL_FORMS}")
-        return value
-
-    @field_validator("redis_url")
-    @classmethod
-    def _known_redis(cls, value: str | None) -> str | None:
-        """Redis is first used by a request, and both its users fail open (the rate limiter lets the
-        request through): a URL without a scheme silently turned the rate limit off."""
-        if value is not None and not value.startswith(REDIS_SCHEMES):
-            raise ValueError(
-                f"expected a URL starting with {', '.join(REDIS_SCHEMES)} (e.g. redis://HOST:6379/0)"
-            )
-        return value
-
-    @field_validator("storage_url")
-    @classmethod
-    def _folder_or_s3(cls, value: str | None) -> str | None:
-        """Anything but ``s3://`` is a folder, so ``S3://bucket`` or ``gs://bucket`` filled a local
-        folder named ``S3:`` with the request images."""
-        if value is None or value.startswith(("s3://", "file://")):
-            return value
-        if _URL_SCHEME.match(value):
-            raise ValueError("expected a folder, file:///PATH or s3://BUCKET[/PREFIX]")
-        try:  # a folder: ~ is the home folder, as for CAPSIGHT_DATA_DIR
-            return str(Path(value).expanduser()) if value.startswith("~") else value
-        except RuntimeError:
-            raise ValueError("its ~ names no home folder on this machine; give the full path") from None
-
-    @field_validator("s3_endpoint_url")
-    @classmethod
-    def _http_endpoint(cls, value: str | None) -> str | None:
-        """botocore refuses an endpoint without http(s):// only when it first uploads; the request
-        log took that for an S3 outage and spooled every image for as long as the server ran."""
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("expected http://HOST:PORT or https://HOST (e.g. http://minio:9000)")
-        return value
-
-    @field_validator("cors_origins")
-    @classmethod
-    def _browser_origins(cls, value: list[str]) -> list[str]:
-        """The CORS middleware compares the browser's Origin header (``scheme://host[:port]``, lower
-        case) as text: a trailing slash or a missing scheme refused every call of that app silently."""
-        for origin in value:
-            if origin in ("*", "null"):
-                continue
-            scheme, sep, rest = origin.partition("://")
-            host = re.split(r"[/?#]", rest, maxsplit=1)[0]
-            if not sep or not scheme or not host:
-                raise ValueError(
-                    f"origin {origin!r} names no scheme or host; a browser sends scheme://host[:port], "
-                    "e.g. 'https://app.example'"
-                )
-            sent = f"{scheme}://{host}".lower()
-            if origin != sent:
-                raise ValueError(f"origin {origin!r} is never sent by a browser; use {sent!r}")
-        return value
-
-    @field_validator("job_url_allowlist", "webhook_allowlist")
-    @classmethod
-    def _valid_allowlist(cls, value: list[str]) -> list[str]:
-        """The job manager parses these when the app is built: a bad entry was a traceback from
-        inside uvicorn, and ``*`` a host named ``*`` that matched no URL."""
-        if not value:
-            return value
-        from capsight.jobs.allowlist import Allowlist
-
-        if any("*" in entry for entry in value):
-            raise ValueError("wildcards are not supported; list each host or URL prefix")
-        Allowlist(value)  # ValueError naming the entry and why
-        return value
-
-    @field_validator("jwt_public_key")
-    @classmethod
-    def _pem_or_pem_file(cls, value: str | None) -> str | None:
-        """Checked for its PEM armour only (parsing needs the jwt extra): a mistyped path was taken
-        as the key's text, and every bearer token was answered 503 while the server ran."""
-        if value is None or value.lstrip().startswith("-----BEGIN"):
-            return value
-        path = Path(value).expanduser()
-        try:
-            text = path.read_text(errors="replace") if path.is_file() else None
-        except OSError as exc:
-            raise ValueError(f"cannot read the key file ({exc.strerror})") from None
-        if text is None:
-            raise ValueError("neither PEM text (-----BEGIN PUBLIC KEY-----) nor a file that exists")
-        if not text.lstrip().startswith("-----BEGIN"):
-            raise ValueError("the file holds no PEM key (-----BEGIN PUBLIC KEY-----)")
-        return str(path)  # ~ expanded: the verifier reads the file by this name
-
-    @field_validator(*_SECRETS)
-    @classmethod
-    def _unguessable_secret(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        if _PLACEHOLDER.search(value):
-            raise ValueError("still a placeholder; generate one: openssl rand -base64 32")
-        if len(value.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(f"shorter than {MIN_SECRET_BYTES} bytes; generate one: openssl rand -base64 32")
-        return value
-
-    @field_validator("jwt_algorithm")
-    @classmethod
-    def _known_jwt_algorithm(cls, value: str) -> str:
-        if value not in JWT_ALGORITHMS:
-            raise ValueError(f"expected one of {', '.join(JWT_ALGORITHMS)}")
-        return value
+    )(checks.strip_word)
+    _blank_is_unset = field_validator(*_OPTIONAL_TEXT, mode="before")(checks.blank_is_unset)
+    _no_blank_folder = field_validator("model_dir", "data_dir", mode="before")(checks.no_blank_folder)
+    _parsable_rate = field_validator("rate_limit", "auth_failure_limit")(checks.parsable_rate)
+    _known_database = field_validator("database_url")(checks.known_database)
+    _known_redis = field_validator("redis_url")(checks.known_redis)
+    _folder_or_s3 = field_validator("storage_url")(checks.folder_or_s3)
+    _http_endpoint = field_validator("s3_endpoint_url")(checks.http_endpoint)
+    _browser_origins = field_validator("cors_origins")(checks.browser_origins)
+    _valid_allowlist = field_validator("job_url_allowlist", "webhook_allowlist")(checks.valid_allowlist)
+    _pem_or_pem_file = field_validator("jwt_public_key")(checks.pem_or_pem_file)
+    _unguessable_secret = field_validator(*SECRETS)(checks.unguessable_secret)
+    _known_jwt_algorithm = field_validator("jwt_algorithm")(checks.known_jwt_algorithm)
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -396,7 +236,7 @@ def _describe(exc: ValidationError, passed: set[str]) -> str:
         if hint and hint not in message:
             message = f"{message} ({hint})"
         shown = raw if raw is not None else error["input"]
-        if field in _SECRETS:  # the error line reaches logs and CI output: never the secret itself
+        if field in SECRETS:  # the error line reaches logs and CI output: never the secret itself
             parts.append(f"{name}=<hidden>: {message}")
             continue
         if field in _URLS_WITH_PASSWORDS and isinstance(shown, str):

@@ -1,0 +1,183 @@
+"""The checks behind each ``CAPSIGHT_*`` setting, one function per kind of value.
+
+Why a module of their own: each check says what went wrong with a value and why it is refused at
+start-up rather than when first used, and together they outgrew :mod:`capsight.settings`, whose
+:class:`~capsight.settings.Settings` names the fields and attaches these as pydantic field
+validators. Each takes the value (and, where it needs the field's name, pydantic's
+``ValidationInfo``) and returns it, read through or mended, or raises ValueError with what the
+setting accepts; :class:`~capsight.settings.InvalidSettings` puts that after the variable's name.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationInfo
+
+# What PyJWT verifies; names are case-sensitive there, so "hs256" is refused rather than mended.
+JWT_ALGORITHMS = (
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",
+    "PS256", "PS384", "PS512", "EdDSA",
+)  # fmt: skip
+SECRETS = ("jwt_secret", "webhook_secret")
+# What redis-py's from_url reads; "localhost:6379" (no scheme) failed on every request instead.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+# A scheme before ":/" in a storage URL: a folder path has none ("C:/..." has one letter, a drive).
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+# HMAC keys: RFC 7518 asks HS256 for at least the hash's 32 bytes; shorter ones fall to an offline
+# brute force of one captured token or webhook. Placeholders are the values our deploy templates
+# once shipped ("change-me-local-only", "REPLACE_ME_..."): public, so anyone could mint admin tokens.
+MIN_SECRET_BYTES = 32
+_PLACEHOLDER = re.compile(r"replace[_-]?me|change[_-]?me", re.IGNORECASE)
+
+
+def lower_log_level(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def strip_word(value: Any) -> Any:
+    """Read through surrounding whitespace, as numbers are: ``true `` was refused "use true or
+    false", ``RS256 `` "expected one of ..., RS256"."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def blank_is_unset(value: Any, info: ValidationInfo) -> Any:
+    """``CAPSIGHT_REDIS_URL=`` (compose's ``${REDIS_URL:-}``) means "not configured", not "" .
+    Around a URL, limit or name, whitespace is a value read from a file (a Secret made with
+    ``--from-file`` ends in a newline) and is dropped; secrets and keys are kept byte for byte."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return None
+    return value if info.field_name in (*SECRETS, "jwt_public_key") else value.strip()
+
+
+def no_blank_folder(value: Any) -> Any:
+    """An empty path would silently be ``.``, the working directory: refuse it instead. ``~`` is
+    expanded: an env file or a container spec has no shell to do it, and ``~/capsight`` was a
+    folder named ``~`` in the working directory."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("expected a folder, got an empty value")
+    if isinstance(value, str | Path):
+        try:
+            return Path(value).expanduser()
+        except RuntimeError:  # ~name of no such user, or no home folder at all
+            raise ValueError("its ~ names no home folder on this machine; give the full path") from None
+    return value
+
+
+def parsable_rate(value: str | None) -> str | None:
+    if value is not None:
+        from capsight.store.ratelimit import parse_rate
+
+        parse_rate(value)  # ValueError with the accepted forms
+    return value
+
+
+def known_database(value: str | None) -> str | None:
+    """Refused here, not when first used: the server runs and retries the database in the
+    background, so ``mysql://`` or ``postgre://`` logged a traceback per retry for ever."""
+    from capsight.store.database import DATABASE_URL_FORMS, PG_SCHEMES
+
+    _DATABASE_SCHEMES = ("sqlite://", "sqlite+pysqlite://", "postgresql+psycopg://", *PG_SCHEMES)
+    if value is not None and not value.startswith(_DATABASE_SCHEMES):
+        raise ValueError(f"is not a database URL capsight can use; {DATABASE_URL_FORMS}")
+    return value
+
+
+def known_redis(value: str | None) -> str | None:
+    """Redis is first used by a request, and both its users fail open (the rate limiter lets the
+    request through): a URL without a scheme silently turned the rate limit off."""
+    if value is not None and not value.startswith(REDIS_SCHEMES):
+        raise ValueError(
+            f"expected a URL starting with {', '.join(REDIS_SCHEMES)} (e.g. redis://HOST:6379/0)"
+        )
+    return value
+
+
+def folder_or_s3(value: str | None) -> str | None:
+    """Anything but ``s3://`` is a folder, so ``S3://bucket`` or ``gs://bucket`` filled a local
+    folder named ``S3:`` with the request images."""
+    if value is None or value.startswith(("s3://", "file://")):
+        return value
+    if _URL_SCHEME.match(value):
+        raise ValueError("expected a folder, file:///PATH or s3://BUCKET[/PREFIX]")
+    try:  # a folder: ~ is the home folder, as for CAPSIGHT_DATA_DIR
+        return str(Path(value).expanduser()) if value.startswith("~") else value
+    except RuntimeError:
+        raise ValueError("its ~ names no home folder on this machine; give the full path") from None
+
+
+def http_endpoint(value: str | None) -> str | None:
+    """botocore refuses an endpoint without http(s):// only when it first uploads; the request
+    log took that for an S3 outage and spooled every image for as long as the server ran."""
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError("expected http://HOST:PORT or https://HOST (e.g. http://minio:9000)")
+    return value
+
+
+def browser_origins(value: list[str]) -> list[str]:
+    """The CORS middleware compares the browser's Origin header (``scheme://host[:port]``, lower
+    case) as text: a trailing slash or a missing scheme refused every call of that app silently."""
+    for origin in value:
+        if origin in ("*", "null"):
+            continue
+        scheme, sep, rest = origin.partition("://")
+        host = re.split(r"[/?#]", rest, maxsplit=1)[0]
+        if not sep or not scheme or not host:
+            raise ValueError(
+                f"origin {origin!r} names no scheme or host; a browser sends scheme://host[:port], "
+                "e.g. 'https://app.example'"
+            )
+        sent = f"{scheme}://{host}".lower()
+        if origin != sent:
+            raise ValueError(f"origin {origin!r} is never sent by a browser; use {sent!r}")
+    return value
+
+
+def valid_allowlist(value: list[str]) -> list[str]:
+    """The job manager parses these when the app is built: a bad entry was a traceback from
+    inside uvicorn, and ``*`` a host named ``*`` that matched no URL."""
+    if not value:
+        return value
+    from capsight.jobs.allowlist import Allowlist
+
+    if any("*" in entry for entry in value):
+        raise ValueError("wildcards are not supported; list each host or URL prefix")
+    Allowlist(value)  # ValueError naming the entry and why
+    return value
+
+
+def pem_or_pem_file(value: str | None) -> str | None:
+    """Checked for its PEM armour only (parsing needs the jwt extra): a mistyped path was taken
+    as the key's text, and every bearer token was answered 503 while the server ran."""
+    if value is None or value.lstrip().startswith("-----BEGIN"):
+        return value
+    path = Path(value).expanduser()
+    try:
+        text = path.read_text(errors="replace") if path.is_file() else None
+    except OSError as exc:
+        raise ValueError(f"cannot read the key file ({exc.strerror})") from None
+    if text is None:
+        raise ValueError("neither PEM text (-----BEGIN PUBLIC KEY-----) nor a file that exists")
+    if not text.lstrip().startswith("-----BEGIN"):
+        raise ValueError("the file holds no PEM key (-----BEGIN PUBLIC KEY-----)")
+    return str(path)  # ~ expanded: the verifier reads the file by this name
+
+
+def unguessable_secret(value: str | None) -> str | None:
+    if value is None:
+        return value
+    if _PLACEHOLDER.search(value):
+        raise ValueError("still a placeholder; generate one: openssl rand -base64 32")
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        raise ValueError(f"shorter than {MIN_SECRET_BYTES} bytes; generate one: openssl rand -base64 32")
+    return value
+
+
+def known_jwt_algorithm(value: str) -> str:
+    if value not in JWT_ALGORITHMS:
+        raise ValueError(f"expected one of {', '.join(JWT_ALGORITHMS)}")
+    return value
