@@ -61,6 +61,8 @@ class ServingRuntime:
         self.load_error: str | None = None
         self.ready_seconds: float | None = None
         self._reload_lock = asyncio.Lock()
+        # The reload that runs next, shared by everyone asking for one until it starts (see reload).
+        self._next_reload: asyncio.Task[tuple[ModelMetadata | None, ModelMetadata]] | None = None
         self._retiring: list[asyncio.Task[None]] = []
         # Batchers replaced by a reload, still finishing the requests that took them: stop() stops
         # them too, as it cancels the grace period they wait out.
@@ -185,47 +187,64 @@ class ServingRuntime:
         load again, previous None: fixing the folder must not need a restart.
 
         A folder that fails to load changes nothing: the previous model keeps serving and the error
-        is raised (:class:`ModelReloadFailed`). One reload at a time.
+        is raised (:class:`ModelReloadFailed`).
+
+        One reload at a time, and those asked for while one runs are merged into one more after it,
+        whose outcome each of them gets. Why: a burst (a deploy hook's SIGHUPs, several admin calls
+        after one promotion) loaded and warmed up the folder once per request, one after the other
+        (8 loads for 8 requests). One reload starting after the last of them reads the folder each
+        of them asked to be read; the running one cannot stand in: it may have read it before.
         """
+        queued = self._next_reload
+        if queued is None:
+            queued = self._next_reload = asyncio.get_running_loop().create_task(self._reload_when_free())
+        # A caller that gives up (a disconnected client) does not cancel the others' reload.
+        return await asyncio.shield(queued)
+
+    async def _reload_when_free(self) -> tuple[ModelMetadata | None, ModelMetadata]:
         async with self._reload_lock:
-            self._refuse_when_stopping()
-            if self._service is None and self.load_error and self._load_task and self._load_task.done():
-                return None, await self._load_again()
-            previous_service = self.service()  # 503 while the first load is still running
-            previous = previous_service.metadata
-            try:
-                classifier = await self._load_from_folder()
-            except Exception as exc:
-                logger.warning(
-                    "model reload from %s failed; still serving %s %s: %s",
-                    self.settings.model_dir,
-                    previous.name,
-                    previous.version,
-                    exc,
-                )
-                raise ModelReloadFailed(
-                    f"The model in {self.settings.model_dir} failed to load ({type(exc).__name__}: {exc}); "
-                    f"still serving {previous.name} {previous.version}."
-                ) from exc
-            # stop() ran while the folder loaded: switching now would serve again after shutdown.
-            self._refuse_when_stopping()
-            now = classifier.metadata
-            if now == previous and now.fingerprint == previous.fingerprint:
-                # Nothing was promoted: keep the warm model. A swap loads a fresh session and batcher
-                # thread (~6 MB and a thread for the bundled model); while replaced ones were kept for
-                # the body timeout, a loop of reloads, anyone's with auth off, grew the server by the
-                # call until the OOM killer came (60 calls in 4 s: 152 -> 524 MB).
-                logger.info("model reload: %s %s is unchanged; still serving it", now.name, now.version)
-                return previous, previous
-            old_batcher = self._batcher
-            self._serve(classifier)
-            if old_batcher is not None:
-                self._replaced.append(old_batcher)
-                self._track(self._retire(old_batcher, _released(previous_service)))
-            logger.info(
-                "model reloaded: %s %s -> %s %s", previous.name, previous.version, now.name, now.version
+            # From here on the folder may be read before a new request: that one needs the next reload.
+            self._next_reload = None
+            return await self._reload_now()
+
+    async def _reload_now(self) -> tuple[ModelMetadata | None, ModelMetadata]:
+        """The reload itself (see reload), under the reload lock."""
+        self._refuse_when_stopping()
+        if self._service is None and self.load_error and self._load_task and self._load_task.done():
+            return None, await self._load_again()
+        previous_service = self.service()  # 503 while the first load is still running
+        previous = previous_service.metadata
+        try:
+            classifier = await self._load_from_folder()
+        except Exception as exc:
+            logger.warning(
+                "model reload from %s failed; still serving %s %s: %s",
+                self.settings.model_dir,
+                previous.name,
+                previous.version,
+                exc,
             )
-            return previous, now
+            raise ModelReloadFailed(
+                f"The model in {self.settings.model_dir} failed to load ({type(exc).__name__}: {exc}); "
+                f"still serving {previous.name} {previous.version}."
+            ) from exc
+        # stop() ran while the folder loaded: switching now would serve again after shutdown.
+        self._refuse_when_stopping()
+        now = classifier.metadata
+        if now == previous and now.fingerprint == previous.fingerprint:
+            # Nothing was promoted: keep the warm model. A swap loads a fresh session and batcher
+            # thread (~6 MB and a thread for the bundled model); while replaced ones were kept for
+            # the body timeout, a loop of reloads, anyone's with auth off, grew the server by the
+            # call until the OOM killer came (60 calls in 4 s: 152 -> 524 MB).
+            logger.info("model reload: %s %s is unchanged; still serving it", now.name, now.version)
+            return previous, previous
+        old_batcher = self._batcher
+        self._serve(classifier)
+        if old_batcher is not None:
+            self._replaced.append(old_batcher)
+            self._track(self._retire(old_batcher, _released(previous_service)))
+        logger.info("model reloaded: %s %s -> %s %s", previous.name, previous.version, now.name, now.version)
+        return previous, now
 
     async def _load_again(self) -> ModelMetadata:
         """The first load, once more: on success the runtime becomes ready as at startup."""
