@@ -8,7 +8,9 @@ than ``min_gain`` (or ties it with a higher macro F1), and no class loses more t
 giving up the rare one is not better for the people who asked about the rare one.
 
 The swap keeps the replaced model beside the new one (``MODEL_DIR.previous``), so promoting that
-folder back (``--force``) is the rollback. Running servers keep the model they loaded until they are
+folder back (``--force``) is the rollback. A MODEL_DIR that is a symlink (a deploy's ``current ->
+releases/v7``) stays one: it is pointed at the promoted copy, and ``MODEL_DIR.previous`` at the
+folder it pointed at. Running servers keep the model they loaded until they are
 told to reload it (``POST /v1/models/reload`` or SIGHUP; a deployment that bakes the model into its
 image rolls out a new image instead).
 """
@@ -136,12 +138,14 @@ def promotion_lock(target: Path) -> Iterator[None]:
     Why: two promotions at once (a deploy job started again before the last ended) each moved "the
     served folder" to ``.previous``: the second threw away the first's kept model (the only
     rollback) or met the folder gone between the first's two renames. An ``flock`` on a hidden file
-    beside the folder: the kernel drops it when its process dies, however it dies."""
-    parent = target.resolve().parent
+    beside the folder (beside a symlink ``target`` itself: the folder it points at changes with each
+    promotion): the kernel drops it when its process dies, however it dies."""
+    served = _served_path(target)
+    parent = served.parent
     if not parent.is_dir():
         raise BadRequest(f"{parent} is not a folder: create it, or give --to a folder inside one.")
     try:
-        fd = os.open(parent / f".{target.resolve().name}.promote.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(parent / f".{served.name}.promote.lock", os.O_RDWR | os.O_CREAT, 0o644)
     except OSError:  # a read-only models folder: a --dry-run still compares; a swap there fails itself
         yield
         return
@@ -174,6 +178,8 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
         if not (candidate / "model.json").is_file() or not (candidate / "model.onnx").is_file():
             raise BadRequest(f"{candidate} is not a model folder (model.onnx + model.json).")
         load_metadata(candidate)  # a broken candidate (the broken served folder itself) is refused
+    if target.is_symlink():
+        return _promote_to_link(candidate, Path(os.path.abspath(target)), record)
     target = target.resolve()
     if not target.parent.is_dir():  # else mkdtemp's error names our staging folder, not this one
         raise BadRequest(f"{target.parent} is not a folder: create it, or give --to a folder inside one.")
@@ -206,6 +212,74 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(discard, ignore_errors=True)
+
+
+def _promote_to_link(candidate: Path, link: Path, record: dict[str, Any]) -> Path | None:
+    """Point the symlink ``link`` at a copy of ``candidate`` made beside it (``LINK.promote-*``);
+    ``LINK.previous`` becomes a symlink to the folder ``link`` pointed at, which is left as it was
+    (returned; None when ``link`` pointed at nothing).
+
+    Why: a deploy serves ``--model current`` with ``current -> releases/v7`` and swaps the link;
+    promoting through the link rewrote ``releases/v7`` (another model under v7's name, for whatever
+    else points at it) and kept the replaced model as ``releases/v7.previous``, not where the
+    rollback (``MODEL_DIR.previous``) looks. Each re-pointing is one rename of a symlink, so the
+    served path is never missing. Only folders made here are deleted: the one the replaced
+    ``.previous`` pointed at, once nothing points at it."""
+    old = os.readlink(link)
+    had_model = link.exists()  # follows the link: the folder it points at is there
+    previous = link.with_name(f"{link.name}.previous")
+    stale = _made_here(previous, link)
+    folder = Path(tempfile.mkdtemp(prefix=f"{link.name}{_MADE_HERE}", dir=link.parent))
+    discard = link.with_name(f".{folder.name}.old")
+    swapped = False
+    try:
+        shutil.copytree(candidate, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns(RECORD))
+        (folder / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+        if had_model:
+            if os.path.lexists(previous) and not previous.is_symlink():
+                os.replace(previous, discard)  # a folder kept when ``link`` was one: a symlink replaces it
+            _point(previous, old)
+        _point(link, folder.name)
+        swapped = True
+    finally:
+        if not swapped:
+            shutil.rmtree(folder, ignore_errors=True)
+            if discard.exists():  # the old rollback goes back where it was
+                with contextlib.suppress(FileNotFoundError):
+                    previous.unlink()
+                os.replace(discard, previous)
+        shutil.rmtree(discard, ignore_errors=True)
+    if stale is not None and stale not in (link.resolve(), previous.resolve()):
+        shutil.rmtree(stale, ignore_errors=True)
+    return previous if had_model else None
+
+
+# What the folders that _promote_to_link makes beside a symlink are named after: LINK.promote-XXXX.
+_MADE_HERE = ".promote-"
+
+
+def _made_here(previous: Path, link: Path) -> Path | None:
+    """The folder the symlink ``previous`` points at when _promote_to_link made it beside ``link``."""
+    if not previous.is_symlink():
+        return None
+    folder = previous.resolve()
+    made = folder.parent == link.parent.resolve() and folder.name.startswith(f"{link.name}{_MADE_HERE}")
+    return folder if made and folder.is_dir() else None
+
+
+def _point(link: Path, to: str) -> None:
+    """Make ``link`` a symlink to ``to`` in one rename: it is never missing or half written."""
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.link")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    os.symlink(to, temporary)
+    os.replace(temporary, link)
+
+
+def _served_path(target: Path) -> Path:
+    """``target`` as an absolute path: the folder it names, or the symlink itself when it is one
+    (what the server's --model names and a promotion re-points)."""
+    return Path(os.path.abspath(target)) if target.is_symlink() else target.resolve()
 
 
 def failure_reason(exc: OSError) -> str:
