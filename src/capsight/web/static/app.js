@@ -337,15 +337,22 @@
             if (res.status === 409) state.feedbackRefused = true;
             throw new Error(errorFromResponse(res, body));
           }
+          return body;
         });
       })
-      .then(function () {
+      .then(function (body) {
         if (!latest()) return; // a newer photo is on screen, or a newer answer on its way
         markChosen(label);
-        el.feedbackStatus.textContent = "Thanks: recorded that this is ";
+        // A server that stores no images keeps the answer but cannot train on it: "Thanks" made a
+        // person believe their corrections would improve the model. Its own warning says why.
+        var untrainable = body && body.usable_for_training === false;
+        el.feedbackStatus.textContent = untrainable ? "Recorded that this is " : "Thanks: recorded that this is ";
         el.feedbackStatus.append(bdi(label));
         if (label !== answer.label) el.feedbackStatus.append(", not ", bdi(answer.label));
         el.feedbackStatus.append(".");
+        if (untrainable) {
+          el.feedbackStatus.append(" " + (body.warning || "This server cannot use it to retrain the model."));
+        }
       })
       .catch(function (err) {
         if (!latest()) return;
