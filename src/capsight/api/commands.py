@@ -1,23 +1,27 @@
-"""CLI subcommands of capsight.api (registered by capsight.cli): ``serve`` and ``classify``."""
+"""CLI subcommands of capsight.api (registered by capsight.cli): ``serve`` and ``classify``.
+
+``classify`` runs in :mod:`capsight.api.classify_command`; what both refuse before they start is in
+:mod:`capsight.api.startup_checks`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
-import json
 import logging
 import os
-import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from capsight.api.classify_command import run_classify
+from capsight.api.startup_checks import (
+    require_folder,
+    require_listen_address,
+    require_model,
+    require_sqlite_database,
+)
 from capsight.cli_types import port, positive_int
-from capsight.errors import BadRequest, CapsightError, NotFound
-
-if TYPE_CHECKING:  # onnxruntime is imported by the commands that use it, not by the CLI's start
-    from capsight.inference.classifier import OnnxClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -56,104 +60,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     classify.set_defaults(handler=run_classify)
 
 
-def _require_model(model_dir: Path) -> None:
-    """Refuse a missing folder or an unreadable model.json before anything starts (both cheap to see;
-    a corrupt model.onnx shows when ONNX Runtime loads it: the server then stays unready with the cause)."""
-    from capsight.inference.metadata import load_metadata
-
-    for name in ("model.onnx", "model.json"):
-        if not (model_dir / name).is_file():
-            raise NotFound(
-                f"No model at {model_dir} (missing {name}); pass --model DIR or set CAPSIGHT_MODEL_DIR."
-            )
-    load_metadata(model_dir)  # InvalidModel: one line, exit 2
-
-
-def _require_listen_address(host: str, port: int) -> None:
-    """Refuse a host that is no address here and a port in use, naming the setting, before the app
-    loads. uvicorn finds both only after the app's start-up, then logs ``[Errno -2] Name or service
-    not known`` (which host?) or the bind error and exits 3. The probe binds as uvicorn does (with
-    SO_REUSEADDR, so a port left in TIME_WAIT is not refused) and lets go at once."""
-    import errno
-    import socket
-
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except socket.gaierror as exc:
-        raise BadRequest(
-            f"--host/CAPSIGHT_HOST={host!r} is not a name or address of this machine ({exc.strerror})"
-        ) from None
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                reason = (
-                    f"--port/CAPSIGHT_PORT={port} is in use on {host}; "
-                    "stop what listens there or pick another port"
-                )
-            elif exc.errno == errno.EADDRNOTAVAIL:
-                reason = f"--host/CAPSIGHT_HOST={host!r} is not an address of this machine ({exc.strerror})"
-            else:
-                reason = (
-                    f"cannot listen on --host/CAPSIGHT_HOST={host!r} --port/CAPSIGHT_PORT={port}: "
-                    f"{exc.strerror}"
-                )
-            raise BadRequest(reason) from None
-
-
-def _require_folder(folder: Path, setting: str) -> None:
-    """Refuse a local folder the server writes in that cannot be one. The spool, the embedded
-    database, job files and stored images are written in the background, each failure retried or
-    spooled: a CAPSIGHT_DATA_DIR naming a file started a server that logged a traceback every few
-    seconds, and a CAPSIGHT_STORAGE_URL naming one spooled every image, for as long as it ran."""
-    shown = f"{setting}={str(folder)!r}"
-    if folder.exists() and not folder.is_dir():
-        raise BadRequest(f"{shown} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BadRequest(f"{shown}: cannot create the folder ({exc.strerror})") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise BadRequest(f"{shown}: this user cannot write in the folder")
-
-
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
-def _require_sqlite_database(url: str) -> None:
-    """Refuse a SQLite database file that is not one (a file copied over it, a volume mixed up): it
-    stays that way, so the request log spooled every record and the job loops logged a traceback
-    every few seconds for as long as the server ran. An empty or missing file is a new database."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    from capsight.store.database import DATABASE_URL_FORMS
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):  # a port that is no number ("HOST:PORT", libpq's "h1:5432,h2")
-        raise BadRequest(f"CAPSIGHT_DATABASE_URL is not a database URL; {DATABASE_URL_FORMS}") from None
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return
-    path = Path(parsed.database)
-    try:
-        with path.open("rb") as fh:
-            header = fh.read(len(SQLITE_HEADER))
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise BadRequest(f"cannot read the database {path}: {exc.strerror}") from None
-    if header and header != SQLITE_HEADER:
-        raise BadRequest(
-            f"{path} is not a SQLite database; move it away (a new one is created) or set "
-            "CAPSIGHT_DATABASE_URL"
-        )
-
-
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -166,13 +72,13 @@ def run_serve(args: argparse.Namespace) -> int:
         if value is not None:
             os.environ[f"CAPSIGHT_{key}"] = str(Path(value).resolve() if key == "MODEL_DIR" else value)
     settings = Settings()
-    _require_model(settings.model_dir)
+    require_model(settings.model_dir)
     require_extras(settings)  # before any worker starts: one line, not a traceback per worker
-    _require_listen_address(settings.host, settings.port)
-    _require_folder(settings.data_dir, "CAPSIGHT_DATA_DIR")
+    require_listen_address(settings.host, settings.port)
+    require_folder(settings.data_dir, "CAPSIGHT_DATA_DIR")
     if settings.storage_url and not settings.storage_url.startswith("s3://"):
-        _require_folder(Path(settings.storage_url.removeprefix("file://")), "CAPSIGHT_STORAGE_URL")
-    _require_sqlite_database(settings.resolved_database_url())
+        require_folder(Path(settings.storage_url.removeprefix("file://")), "CAPSIGHT_STORAGE_URL")
+    require_sqlite_database(settings.resolved_database_url())
     url = f"http://{settings.host}:{settings.port}"
     logger.info(
         "capsight serving %s at %s (docs %s/docs, %d worker%s)",
@@ -252,98 +158,3 @@ def _run_workers(config: Any, model_dir: Path) -> None:
     sock = config.bind_socket()
     with contextlib.suppress(KeyboardInterrupt):
         CheckedReload(config, sockets=[sock]).run()
-
-
-def run_classify(args: argparse.Namespace) -> int:
-    from capsight.inference.classifier import OnnxClassifier
-    from capsight.settings import Settings
-
-    settings = Settings()
-    model_dir = args.model or settings.model_dir
-    _require_model(model_dir)
-    classifier = OnnxClassifier(model_dir, intra_op_threads=settings.intra_op_threads)
-
-    # A batch at a time, answered before the next is read: ``capsight classify photos/*`` held every
-    # decoded image until the last file was decoded (memory grew with the number of files) and
-    # printed nothing until then. Only the small answers are kept, for --json's one document.
-    outcomes: list[dict[str, Any]] = []
-    images = _expand_patterns(args.images)
-    step = max(1, settings.batch_max_size)
-    for start in range(0, len(images), step):
-        answered = _classify_files(images[start : start + step], classifier, settings.max_pixels)
-        for outcome in answered:
-            if "error" in outcome:
-                print(f"capsight: error: {outcome['path']}: {outcome['error']}", file=sys.stderr)
-            elif not args.json:
-                print(f"{outcome['path']}: {outcome['label']} ({outcome['confidence']:.3f})")
-        outcomes.extend(answered)
-    if args.json:
-        print(json.dumps(outcomes, indent=2))
-    return 1 if any("error" in o for o in outcomes) else 0
-
-
-_GLOB_CHARS = frozenset("*?[")
-
-
-def _expand_patterns(images: list[Path]) -> list[Path]:
-    """Each IMG as given, or the files its pattern matches, in name order.
-
-    Why: a pattern the shell did not expand (quoted in a script; Windows' cmd and PowerShell; a
-    container's exec-form command) was taken as one file name and answered "no such file". A name
-    that exists is that file, wildcards or not; a pattern matching nothing stays, to be reported."""
-    expanded: list[Path] = []
-    for image in images:
-        text = str(image)
-        if os.path.lexists(text) or not _GLOB_CHARS & set(text):
-            expanded.append(image)
-            continue
-        matches = sorted(glob.glob(os.path.expanduser(text)))
-        if matches:
-            expanded.extend(Path(match) for match in matches)
-        else:
-            expanded.append(image)
-    return expanded
-
-
-def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: int) -> list[dict[str, Any]]:
-    """One answer per file, in order: its label and probabilities, or why it has none. The decoded
-    images live only as long as this call."""
-    from capsight.imaging.decode import decode_image, read_image_stream
-    from capsight.imaging.preprocess import preprocess_batch
-    from capsight.inference.classifier import NOT_FINITE, scored, to_predictions
-
-    spec = classifier.metadata.preprocessing
-    outcomes: list[dict[str, Any]] = []
-    good: list[tuple[dict[str, Any], Any]] = []
-    for path in paths:
-        outcome: dict[str, Any] = {"path": str(path)}
-        outcomes.append(outcome)
-        try:
-            with path.open("rb") as fh:
-                data = read_image_stream(fh)  # a video is refused from its first bytes, not read whole
-            decoded = decode_image(data, min_side=spec.decode_hint(), max_pixels=max_pixels)
-        except FileNotFoundError:  # a name with wildcards that is not a file was a pattern
-            outcome["error"] = "no file matches" if _GLOB_CHARS & set(str(path)) else "no such file"
-            continue
-        except IsADirectoryError:
-            outcome["error"] = (
-                f"is a folder: classify a folder with capsight batch {shlex.quote(str(path))} --out DIR"
-            )
-            continue
-        except OSError as exc:
-            outcome["error"] = f"cannot read: {exc.strerror or exc}"
-            continue
-        except CapsightError as exc:
-            outcome["error"] = exc.message
-            continue
-        good.append((outcome, decoded.image))
-    if good:
-        probs = classifier.predict(preprocess_batch([image for _, image in good], spec))
-        predictions = to_predictions(probs, classifier.metadata.labels)
-        for (outcome, _), row, pred in zip(good, probs, predictions, strict=True):
-            if not scored(row):
-                # json.dumps would write NaN, which is not JSON: --json's one document would not parse.
-                outcome["error"] = NOT_FINITE
-                continue
-            outcome.update(label=pred.label, confidence=pred.confidence, probabilities=pred.probabilities)
-    return outcomes

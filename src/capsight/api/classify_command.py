@@ -1,0 +1,117 @@
+"""``capsight classify``: the model run over image files directly, without a server.
+
+Why a module of its own: it shares nothing with ``serve`` but the model check
+(:func:`capsight.api.startup_checks.require_model`); :mod:`capsight.api.commands` registers it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from capsight.api.startup_checks import require_model
+from capsight.errors import CapsightError
+
+if TYPE_CHECKING:  # onnxruntime is imported by the command, not by the CLI's start
+    from capsight.inference.classifier import OnnxClassifier
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    from capsight.inference.classifier import OnnxClassifier
+    from capsight.settings import Settings
+
+    settings = Settings()
+    model_dir = args.model or settings.model_dir
+    require_model(model_dir)
+    classifier = OnnxClassifier(model_dir, intra_op_threads=settings.intra_op_threads)
+
+    # A batch at a time, answered before the next is read: ``capsight classify photos/*`` held every
+    # decoded image until the last file was decoded (memory grew with the number of files) and
+    # printed nothing until then. Only the small answers are kept, for --json's one document.
+    outcomes: list[dict[str, Any]] = []
+    images = _expand_patterns(args.images)
+    step = max(1, settings.batch_max_size)
+    for start in range(0, len(images), step):
+        answered = _classify_files(images[start : start + step], classifier, settings.max_pixels)
+        for outcome in answered:
+            if "error" in outcome:
+                print(f"capsight: error: {outcome['path']}: {outcome['error']}", file=sys.stderr)
+            elif not args.json:
+                print(f"{outcome['path']}: {outcome['label']} ({outcome['confidence']:.3f})")
+        outcomes.extend(answered)
+    if args.json:
+        print(json.dumps(outcomes, indent=2))
+    return 1 if any("error" in o for o in outcomes) else 0
+
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _expand_patterns(images: list[Path]) -> list[Path]:
+    """Each IMG as given, or the files its pattern matches, in name order.
+
+    Why: a pattern the shell did not expand (quoted in a script; Windows' cmd and PowerShell; a
+    container's exec-form command) was taken as one file name and answered "no such file". A name
+    that exists is that file, wildcards or not; a pattern matching nothing stays, to be reported."""
+    expanded: list[Path] = []
+    for image in images:
+        text = str(image)
+        if os.path.lexists(text) or not _GLOB_CHARS & set(text):
+            expanded.append(image)
+            continue
+        matches = sorted(glob.glob(os.path.expanduser(text)))
+        if matches:
+            expanded.extend(Path(match) for match in matches)
+        else:
+            expanded.append(image)
+    return expanded
+
+
+def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: int) -> list[dict[str, Any]]:
+    """One answer per file, in order: its label and probabilities, or why it has none. The decoded
+    images live only as long as this call."""
+    from capsight.imaging.decode import decode_image, read_image_stream
+    from capsight.imaging.preprocess import preprocess_batch
+    from capsight.inference.classifier import NOT_FINITE, scored, to_predictions
+
+    spec = classifier.metadata.preprocessing
+    outcomes: list[dict[str, Any]] = []
+    good: list[tuple[dict[str, Any], Any]] = []
+    for path in paths:
+        outcome: dict[str, Any] = {"path": str(path)}
+        outcomes.append(outcome)
+        try:
+            with path.open("rb") as fh:
+                data = read_image_stream(fh)  # a video is refused from its first bytes, not read whole
+            decoded = decode_image(data, min_side=spec.decode_hint(), max_pixels=max_pixels)
+        except FileNotFoundError:  # a name with wildcards that is not a file was a pattern
+            outcome["error"] = "no file matches" if _GLOB_CHARS & set(str(path)) else "no such file"
+            continue
+        except IsADirectoryError:
+            outcome["error"] = (
+                f"is a folder: classify a folder with capsight batch {shlex.quote(str(path))} --out DIR"
+            )
+            continue
+        except OSError as exc:
+            outcome["error"] = f"cannot read: {exc.strerror or exc}"
+            continue
+        except CapsightError as exc:
+            outcome["error"] = exc.message
+            continue
+        good.append((outcome, decoded.image))
+    if good:
+        probs = classifier.predict(preprocess_batch([image for _, image in good], spec))
+        predictions = to_predictions(probs, classifier.metadata.labels)
+        for (outcome, _), row, pred in zip(good, probs, predictions, strict=True):
+            if not scored(row):
+                # json.dumps would write NaN, which is not JSON: --json's one document would not parse.
+                outcome["error"] = NOT_FINITE
+                continue
+            outcome.update(label=pred.label, confidence=pred.confidence, probabilities=pred.probabilities)
+    return outcomes

@@ -1,0 +1,112 @@
+"""What ``capsight serve`` and ``capsight classify`` refuse before they load anything.
+
+Why a module of its own: each check turns a mistake that would surface late (uvicorn's bind error
+after the app's start-up, a background loop logging a traceback every few seconds) into one
+``capsight: error: ...`` line naming the setting, before the app or any worker starts. The commands
+that run them are in :mod:`capsight.api.commands` and :mod:`capsight.api.classify_command`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from capsight.errors import BadRequest, NotFound
+
+
+def require_model(model_dir: Path) -> None:
+    """Refuse a missing folder or an unreadable model.json before anything starts (both cheap to see;
+    a corrupt model.onnx shows when ONNX Runtime loads it: the server then stays unready with the cause)."""
+    from capsight.inference.metadata import load_metadata
+
+    for name in ("model.onnx", "model.json"):
+        if not (model_dir / name).is_file():
+            raise NotFound(
+                f"No model at {model_dir} (missing {name}); pass --model DIR or set CAPSIGHT_MODEL_DIR."
+            )
+    load_metadata(model_dir)  # InvalidModel: one line, exit 2
+
+
+def require_listen_address(host: str, port: int) -> None:
+    """Refuse a host that is no address here and a port in use, naming the setting, before the app
+    loads. uvicorn finds both only after the app's start-up, then logs ``[Errno -2] Name or service
+    not known`` (which host?) or the bind error and exits 3. The probe binds as uvicorn does (with
+    SO_REUSEADDR, so a port left in TIME_WAIT is not refused) and lets go at once."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise BadRequest(
+            f"--host/CAPSIGHT_HOST={host!r} is not a name or address of this machine ({exc.strerror})"
+        ) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                reason = (
+                    f"--port/CAPSIGHT_PORT={port} is in use on {host}; "
+                    "stop what listens there or pick another port"
+                )
+            elif exc.errno == errno.EADDRNOTAVAIL:
+                reason = f"--host/CAPSIGHT_HOST={host!r} is not an address of this machine ({exc.strerror})"
+            else:
+                reason = (
+                    f"cannot listen on --host/CAPSIGHT_HOST={host!r} --port/CAPSIGHT_PORT={port}: "
+                    f"{exc.strerror}"
+                )
+            raise BadRequest(reason) from None
+
+
+def require_folder(folder: Path, setting: str) -> None:
+    """Refuse a local folder the server writes in that cannot be one. The spool, the embedded
+    database, job files and stored images are written in the background, each failure retried or
+    spooled: a CAPSIGHT_DATA_DIR naming a file started a server that logged a traceback every few
+    seconds, and a CAPSIGHT_STORAGE_URL naming one spooled every image, for as long as it ran."""
+    shown = f"{setting}={str(folder)!r}"
+    if folder.exists() and not folder.is_dir():
+        raise BadRequest(f"{shown} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadRequest(f"{shown}: cannot create the folder ({exc.strerror})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BadRequest(f"{shown}: this user cannot write in the folder")
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def require_sqlite_database(url: str) -> None:
+    """Refuse a SQLite database file that is not one (a file copied over it, a volume mixed up): it
+    stays that way, so the request log spooled every record and the job loops logged a traceback
+    every few seconds for as long as the server ran. An empty or missing file is a new database."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from capsight.store.database import DATABASE_URL_FORMS
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # a port that is no number ("HOST:PORT", libpq's "h1:5432,h2")
+        raise BadRequest(f"CAPSIGHT_DATABASE_URL is not a database URL; {DATABASE_URL_FORMS}") from None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database)
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise BadRequest(f"cannot read the database {path}: {exc.strerror}") from None
+    if header and header != SQLITE_HEADER:
+        raise BadRequest(
+            f"{path} is not a SQLite database; move it away (a new one is created) or set "
+            "CAPSIGHT_DATABASE_URL"
+        )
