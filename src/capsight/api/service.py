@@ -5,24 +5,24 @@ so each image is treated the same: admitted to the bounded queue, looked up in t
 ``f"{model_name}:{model_version}:{fingerprint}:{sha256}"`` before any decoding, decoded and
 preprocessed off the event loop, classified by the micro-batcher, and recorded, success or failure,
 without waiting on the store.
-The cache side lives in ``result_cache``, the result types in ``results``.
+The cache side lives in ``result_cache``, the result types in ``results``, the request-log row of
+each image in ``outcome_record``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import numpy as np
 
 from capsight.api.metrics import Metrics
+from capsight.api.outcome_record import OutcomeRecorder
 from capsight.api.result_cache import ResultCacheClient
 from capsight.api.results import ClassificationResult, ImageInfo, RequestContext, Timing, ms
 from capsight.errors import CapsightError, EmptyFile
@@ -31,10 +31,8 @@ from capsight.imaging.preprocess import preprocess
 from capsight.inference.batcher import MicroBatcher, Ticket
 from capsight.inference.classifier import Classifier, to_predictions
 from capsight.settings import Settings
-from capsight.store.protocols import ClassificationRecord
 from capsight.store.services import Services
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -66,7 +64,6 @@ class ClassificationService:
         self.metadata = classifier.metadata
         self._batcher = batcher
         self._settings = settings
-        self._services = services
         self._metrics = metrics
         self._executor = executor
         self._full_size_executor = full_size_executor
@@ -76,6 +73,7 @@ class ClassificationService:
         self._cache = (
             ResultCacheClient(services.cache, self.metadata, metrics) if services.cache is not None else None
         )
+        self._outcomes = OutcomeRecorder(services, self.metadata, settings)
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -129,7 +127,7 @@ class ClassificationService:
         ticket.cancel()
         if self._metrics is not None:
             self._metrics.image_errors.labels(str(error.status_code)).inc()
-        self._record(ctx, index, b"", error=error)
+        self._outcomes.record(ctx, index, b"", error=error)
         raise error
 
     async def _classify_one(
@@ -164,7 +162,7 @@ class ClassificationService:
                 # before a restart): answer as a fresh request here would, with a 413.
                 check_pixels(result.image.width, result.image.height, self._settings.max_pixels)
                 self._count_prediction(result.prediction.label)
-                self._record(ctx, index, data, result=result)
+                self._outcomes.record(ctx, index, data, result=result)
                 return result
             if prepared is None:
                 prepared = await self._off_loop(self._prepare, data, pool=self._pool_for(data))
@@ -192,12 +190,12 @@ class ClassificationService:
                 else:
                     self._spawn(cache.store(sha, result))
             self._count_prediction(prediction.label)
-            self._record(ctx, index, data, result=result)
+            self._outcomes.record(ctx, index, data, result=result)
             return result
         except CapsightError as exc:
             if self._metrics is not None:
                 self._metrics.image_errors.labels(str(exc.status_code)).inc()
-            self._record(ctx, index, data, error=exc, sha=sha, image=image, started=started)
+            self._outcomes.record(ctx, index, data, error=exc, sha=sha, image=image, started=started)
             raise
         finally:
             ticket.cancel()  # no-op once submitted
@@ -244,57 +242,6 @@ class ClassificationService:
     def _count_prediction(self, label: str) -> None:
         if self._metrics is not None:
             self._metrics.predictions.labels(self.metadata.name, label).inc()
-
-    # -- request log -----------------------------------------------------------------------------
-
-    def _record(
-        self,
-        ctx: RequestContext,
-        index: int,
-        data: bytes,
-        *,
-        result: ClassificationResult | None = None,
-        error: CapsightError | None = None,
-        sha: str | None = None,
-        image: ImageInfo | None = None,
-        started: float | None = None,
-    ) -> None:
-        recorder = self._services.recorder
-        if recorder is None:
-            return
-        try:
-            if result is not None:
-                image, sha = result.image, result.sha256
-                latency_ms = result.timing.total_ms
-            else:
-                latency_ms = ms(time.perf_counter() - started) if started is not None else 0.0
-            record = ClassificationRecord(
-                request_id=ctx.log_key,
-                client_request_id=ctx.client_request_id,
-                created_at=datetime.now(UTC),
-                endpoint=ctx.endpoint,
-                client_id=ctx.client_id,
-                model_name=self.metadata.name,
-                model_version=self.metadata.version,
-                label=result.prediction.label if result else None,
-                confidence=result.prediction.confidence if result else None,
-                probabilities=result.prediction.probabilities if result else None,
-                latency_ms=latency_ms,
-                image_sha256=sha,
-                image_bytes=len(data),
-                image_format=image.format if image else None,
-                width=image.width if image else None,
-                height=image.height if image else None,
-                status_code=error.status_code if error else 200,
-                error=error.message if error else None,
-                cached=result.cached if result else False,
-                item_index=index,
-            )
-            # Only bytes that decoded as an image are worth keeping; never store arbitrary uploads.
-            keep_image = self._settings.store_images and image is not None
-            recorder.submit(record, data if keep_image else None)
-        except Exception:
-            logger.exception("request recorder failed; the response is unaffected")
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
