@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import io
 import logging
 import signal
@@ -304,10 +305,22 @@ class ServingRuntime:
         Why not simply after the body timeout: the batcher holds the replaced model, so its ONNX
         Runtime session (weights and buffers) stayed in memory for 330 s by default after every
         reload, doubling the server's model memory, although the requests using it were done in
-        milliseconds."""
-        grace = self.settings.body_timeout_seconds or 600.0
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(released.wait(), grace + 30.0)
+        milliseconds.
+
+        A request that failed (a batch holding a file that is no image, an upload that is none) can
+        leave the replaced service in a reference cycle (an exception's traceback holds the frames
+        that hold it), which only Python's cyclic garbage collector frees, and on a quiet server it
+        may not run for the whole grace period: while ``released`` is not set, a collection runs
+        after 1 s, then 2, 4, 8... s later (a handful over the grace period, a few ms each)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.settings.body_timeout_seconds or 600.0) + 30.0
+        pause = 1.0
+        while not released.is_set() and (left := deadline - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(released.wait(), min(pause, left))
+            if not released.is_set():
+                gc.collect()  # its finalizer sets ``released`` once the cycle holding it is freed
+                pause *= 2
         await batcher.stop()
         with contextlib.suppress(ValueError):
             self._replaced.remove(batcher)
