@@ -7,6 +7,7 @@ body buffering, and the size limit can answer 413 before a single body byte is r
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import ClientDisconnect
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capsight.api.errors import capsight_error_response, internal_error_response
@@ -59,7 +61,36 @@ def _endpoint_label(scope: Scope) -> str:
     """The route template ("/v2/models/{name}/infer"), never the raw path: bounded label cardinality."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return str(path) if path else "unmatched"
+    if path:
+        return str(path)
+    return _template_for(scope) or "unmatched"
+
+
+def _template_for(scope: Scope) -> str | None:
+    """The API route template that ``scope``'s path asks for, for a request answered before routing.
+
+    A 413 refused from its Content-Length or a 503 over the body budget never reaches the router,
+    so no route is in its scope; without this it was counted as "unmatched", with the 404s, and a
+    dashboard of /v1/classify errors never saw it. The templates are the app's documented paths
+    (public API on every FastAPI version, cached by FastAPI); a template whose methods include the
+    request's wins, as the router would pick it. Files and unknown paths stay None.
+    """
+    openapi = getattr(scope.get("app"), "openapi", None)
+    if openapi is None:
+        return None
+    path, method = scope["path"], scope["method"].lower()
+    other_method: str | None = None
+    for template, operations in openapi().get("paths", {}).items():
+        if _compiled_template(template).match(path):
+            if method in operations:
+                return str(template)
+            other_method = other_method or str(template)
+    return other_method
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled_template(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]
 
 
 class RequestContextMiddleware:
