@@ -57,12 +57,14 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _endpoint_label(scope: Scope) -> str:
+def _endpoint_label(scope: Scope, status: int) -> str:
     """The route template ("/v2/models/{name}/infer"), never the raw path: bounded label cardinality."""
     route = scope.get("route")
     path = getattr(route, "path", None)
     if path:
         return str(path)
+    if status == 404:  # routed and matched nothing: no template to find (and no work for scanners)
+        return "unmatched"
     return _template_for(scope) or "unmatched"
 
 
@@ -140,7 +142,10 @@ class RequestContextMiddleware:
         finally:
             if self.metrics is not None:
                 self.metrics.observe_request(
-                    _endpoint_label(scope), scope["method"], state["status"], time.perf_counter() - started
+                    _endpoint_label(scope, state["status"]),
+                    scope["method"],
+                    state["status"],
+                    time.perf_counter() - started,
                 )
 
 
