@@ -30,6 +30,10 @@ S3_SCHEME = "s3://"
 # its cancel and a graceful shutdown for minutes per request. These match the job URL downloads'.
 S3_CONNECT_TIMEOUT_S = 5.0
 S3_READ_TIMEOUT_S = 20.0
+# What an object's error row says when the endpoint did not answer (refused, reset, timed out): a job
+# tells a run of these rows (an outage of the source) from errors about one object (NoSuchKey).
+S3_UNREACHABLE = "the S3 endpoint cannot be reached"
+S3_UNREACHABLE_ROW = f"ConnectionError: {S3_UNREACHABLE}"
 
 
 def is_s3(key: str) -> bool:
@@ -99,7 +103,7 @@ class ObjectReader:
                 with self._lock:
                     first, self._warned = not self._warned, True
                 log.log(logging.WARNING if first else logging.DEBUG, "cannot read %s: %s", key, exc)
-                raise ConnectionError("the S3 endpoint cannot be reached") from exc
+                raise ConnectionError(S3_UNREACHABLE) from exc
         with open(key, "rb") as fh:
             return read_image_stream(fh)
 

@@ -19,7 +19,7 @@ from capsight.batch import BatchOptions, run_batch
 from capsight.batch.options import BatchProgress
 from capsight.batch.records import error_record
 from capsight.batch.resultlog import ResultLog, read_records
-from capsight.errors import Conflict
+from capsight.errors import Conflict, ServiceUnavailable
 from capsight.inference.classifier import Classifier
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.archive import ZipLimits, extract, inspect_zip
@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 Beat = Callable[[Progress, bool], None]  # (progress, force): throttled heartbeat to the database
 MAX_SKIPPED_LISTED = 50
+# This many objects in a row that the S3 endpoint did not answer for (each after botocore's retries)
+# is an outage of the source, not a fault of those objects: the job stops and fails saying so.
+S3_OUTAGE_OBJECTS = 5
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,18 @@ def _add_error_rows(paths: JobPaths, rows: Sequence[tuple[str, str]], classifier
         )
 
 
+def _s3_outage(objects: int) -> ServiceUnavailable:
+    """The job's error for an S3 outage: one line instead of a row per remaining object, each after
+    its retries (a job of thousands went on for hours, then "succeeded" with thousands of errors)."""
+    logger.warning("the S3 endpoint could not be reached for %d objects in a row; the job stops", objects)
+    return ServiceUnavailable(
+        f"The S3 endpoint could not be reached for {objects} objects in a row, so the job stopped "
+        "instead of making an error row of every object left. The rows done before are kept (the "
+        "last of them are those objects, with their ConnectionError). Create the job again when S3 "
+        "answers."
+    )
+
+
 def run_job(job: JobInfo, paths: JobPaths, env: JobEnv, cancel: threading.Event, beat: Beat) -> RunOutcome:
     spec = job.spec
     labels = env.classifier.metadata.labels
@@ -166,19 +181,29 @@ def run_job(job: JobInfo, paths: JobPaths, env: JobEnv, cancel: threading.Event,
     _add_error_rows(paths, early_errors, env.classifier)
 
     tally = ResultTally(paths.results, labels, paths.display())
+    tally.refresh()
+    tally.forget_unreachable()  # only this run's rows make an outage
     extra["phase"] = "classifying"
+    outage = False
 
     def snapshot(total: int) -> Progress:
         summary = {**extra, "counts": tally.counts, "error_samples": list(tally.error_samples)}
         return Progress(tally.done, total, tally.errors, summary)
 
     def on_progress(progress: BatchProgress) -> None:
+        nonlocal outage
         tally.refresh()
         beat(snapshot(progress.total + len(early_errors)), False)
+        if spec.kind == "s3" and tally.unreachable_in_a_row >= S3_OUTAGE_OBJECTS:
+            outage = True
+            cancel.set()  # after this batch: the rest would only be more rows of the same outage
 
     summary = run_batch(sources, paths.out, env.classifier, env.options, on_progress, cancel)
     tally.refresh()
     final = snapshot(summary.total)
+    if outage:
+        beat(final, True)  # the rows kept, as the failed job shows them
+        raise _s3_outage(tally.unreachable_in_a_row)
     logger.info(
         "job %s: %d of %d done (%d errors) in %.1f s",
         job.id,

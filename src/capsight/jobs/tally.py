@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from capsight.batch.objects import S3_UNREACHABLE_ROW
 from capsight.batch.records import ResultRecord
 
 MAX_ERROR_SAMPLES = 10
@@ -28,6 +29,8 @@ class ResultTally:
         self.labelled: Counter[str] = Counter()
         self.errors = 0
         self.error_samples: list[dict[str, str]] = []
+        # The latest rows, in a row, whose object S3 did not answer for (see ``forget_unreachable``).
+        self.unreachable_in_a_row = 0
 
     @property
     def done(self) -> int:
@@ -36,6 +39,10 @@ class ResultTally:
     @property
     def counts(self) -> dict[str, int]:
         return {label: self.labelled.get(label, 0) for label in self.labels}
+
+    def forget_unreachable(self) -> None:
+        """Count unreachable rows from here on: an earlier run's, hours ago, are not this outage."""
+        self.unreachable_in_a_row = 0
 
     def refresh(self) -> None:
         if not self.path.exists():
@@ -53,6 +60,8 @@ class ResultTally:
             if record.path in self.seen:
                 continue
             self.seen.add(record.path)
+            unreachable = record.error == S3_UNREACHABLE_ROW
+            self.unreachable_in_a_row = self.unreachable_in_a_row + 1 if unreachable else 0
             if record.ok and record.label is not None:
                 self.labelled[record.label] += 1
             elif not record.ok:
