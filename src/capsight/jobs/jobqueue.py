@@ -11,23 +11,39 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from capsight.jobs.rows import apply_progress, job_info
 from capsight.jobs.values import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, JobInfo, Progress, pinned_node
 from capsight.store.database import Database
 from capsight.store.sqlalchemy_import import load_sqlalchemy
 
+if TYPE_CHECKING:
+    from capsight.store.models import Job
+
 # The store's logger, as before this module was split from store.py: the same name in the log.
 logger = logging.getLogger("capsight.jobs.store")
 
 CLAIM_PAGE = 50  # queued jobs read at a time while looking for one this node may run
-# A job whose server was gone before it finished this many times in a row is failed, not re-queued.
+# A job whose server was gone before it finished this many times in a row, with no more rows done
+# in any of those runs, is failed, not re-queued.
 MAX_ABANDONED_RUNS = 3
 GAVE_UP_ERROR = (
-    f"The server running this job stopped before it finished, {MAX_ABANDONED_RUNS} times: it was not "
-    "started again, in case the job itself brings the server down (an image too large for its "
-    "memory?). Create the job again, perhaps with fewer or smaller images."
+    f"The server running this job stopped before it finished, {MAX_ABANDONED_RUNS} times in a row "
+    "without classifying any more of its images: it was not started again, in case the job itself "
+    "brings the server down (an image too large for its memory?). Create the job again, perhaps "
+    "with fewer or smaller images."
 )
+# Rows done when the current run was claimed, kept in the row's summary (no column of its own): a
+# run lost after recording more is no sign of a poison job (see ``recover``).
+RUN_STARTED_DONE = "run_started_done"
+
+
+def _end_run(row: Job) -> None:
+    """Drop the run's marker (``RUN_STARTED_DONE``): only a running job's recovery reads it, and a
+    finished job's summary holds what clients and webhooks are told."""
+    if row.summary and RUN_STARTED_DONE in row.summary:
+        row.summary = {k: v for k, v in row.summary.items() if k != RUN_STARTED_DONE}
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,7 @@ class JobQueue:
             assert row is not None
             if row.started_at is None:
                 row.started_at = now
+            row.summary = {**(row.summary or {}), RUN_STARTED_DONE: row.done}
             session.flush()
             return job_info(row)
 
@@ -119,6 +136,7 @@ class JobQueue:
             if row is None or row.state != RUNNING or row.runner != runner:
                 return None
             apply_progress(row, progress)
+            _end_run(row)
             now = utcnow()
             row.state, row.error, row.finished_at, row.updated_at = state, error, now, now
             return job_info(row)
@@ -138,6 +156,7 @@ class JobQueue:
             if row is None or row.state != RUNNING or row.runner != runner:
                 return None
             apply_progress(row, progress)
+            _end_run(row)
             now = utcnow()
             if row.cancel_requested:
                 row.state, row.finished_at, row.updated_at = CANCELLED, now, now
@@ -157,7 +176,10 @@ class JobQueue:
         database blip kept from being recorded) for the MAX_ABANDONED_RUNS-th time is failed
         instead (``on_failed(job_id)`` is called for it): each restart put it back, so a job that
         takes its server down (memory, a decoder crash) brought it down again at every start, for
-        ever. An orderly stop (``release``) never counts. Returns the ids re-queued."""
+        ever. An orderly stop (``release``) never counts, and a lost run that recorded more rows
+        done than it started with resets the count: a job of many hours that made progress between
+        unrelated crashes was failed as poison, though a poison image stops every run at the same
+        row. Returns the ids re-queued."""
         load_sqlalchemy()
         from sqlalchemy import select, update
 
@@ -171,12 +193,18 @@ class JobQueue:
                 continue
             job_id, runner, heartbeat = job.id, job.runner, job.updated_at
             still_abandoned = (Job.id == job_id, Job.state == RUNNING, Job.updated_at == heartbeat)
-            lost = server_was_lost(job)
+            # Read with the heartbeat that still_abandoned matches, so no later progress is missed.
+            progressed = job.done > int(job.summary.get(RUN_STARTED_DONE, job.done))
+            counted = server_was_lost(job) and not progressed
             with self.db.session() as session, session.begin():
                 moved = session.execute(
                     update(Job)
-                    .where(*still_abandoned, Job.abandoned_runs < MAX_ABANDONED_RUNS - (1 if lost else 0))
-                    .values(state=QUEUED, runner=None, abandoned_runs=Job.abandoned_runs + (1 if lost else 0))
+                    .where(*still_abandoned, Job.abandoned_runs < MAX_ABANDONED_RUNS - (1 if counted else 0))
+                    .values(
+                        state=QUEUED,
+                        runner=None,
+                        abandoned_runs=0 if progressed else Job.abandoned_runs + (1 if counted else 0),
+                    )
                 ).rowcount  # type: ignore[attr-defined]
                 now = utcnow()
                 failed = (
@@ -200,8 +228,8 @@ class JobQueue:
                 requeued.append(job_id)
             elif failed == 1:
                 logger.error(
-                    "job %s: its server was gone before it finished, %d times; failed, not "
-                    "re-queued (did it take the server down?)",
+                    "job %s: its server was gone before it finished, %d times in a row without "
+                    "progress; failed, not re-queued (did it take the server down?)",
                     job_id,
                     MAX_ABANDONED_RUNS,
                 )
