@@ -5,102 +5,48 @@ is an FP32 ``probabilities`` tensor of shape [n, C] (class order in its ``parame
 BYTES ``label`` tensor of shape [n]. V2 has no per-element errors, so one bad image fails the
 request with ``{"error": "..."}``, as the protocol specifies.
 
-The binary tensor data extension is supported for inputs, because it is what tritonclient and
-kserve's client send by default (``set_data_from_numpy(..., binary_data=True)``): the JSON header
-gives ``parameters.binary_data_size`` instead of ``data``, the raw image bytes follow the JSON
-(each element a uint32 little-endian length, then its bytes), and ``Inference-Header-Content-Length``
-says where the JSON ends. Outputs always come back as JSON, even when ``binary_data`` is asked for:
-both clients read an output as JSON whenever it has no ``binary_data_size``, and JSON keeps the
-answer readable by every other caller.
+Inputs may also come as binary tensor data, gzip or deflate compressed: decoding the body is in
+:mod:`capsight.api.routes.v2_decode`, the protocol's names and bodies in
+:mod:`capsight.api.routes.v2_schemas`. Outputs always come back as JSON, even when ``binary_data``
+is asked for: tritonclient and kserve's client read an output as JSON whenever it has no
+``binary_data_size``, and JSON keeps the answer readable by every other caller.
 
 The classification extension is supported too, since tritonclient asks for it with
 ``InferRequestedOutput("probabilities", class_count=k)`` and then parses strings: that output comes
 back as BYTES ``"<probability>:<index>:<label>"`` of shape [n, k], best first.
-
-Bodies compressed by tritonclient (``request_compression_algorithm``: ``Content-Encoding`` gzip or
-deflate) are inflated, never past the body limit.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import math
-import struct
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from capsight import __version__
-from capsight.api.body_budget import reserve_more
 from capsight.api.routes.common import CLASSIFY_ERRORS, error_doc, request_context
+from capsight.api.routes.v2_decode import _decode_images, _inflate, _parse_request
+from capsight.api.routes.v2_schemas import (
+    CLASSIFICATION,
+    EXTENSIONS,
+    HEADER_LENGTH,
+    LABEL,
+    OUTPUT_NAMES,
+    PROBABILITIES,
+    InferenceRequest,
+    InferenceResponse,
+    ModelMetadataV2,
+    ServerMetadata,
+)
 from capsight.api.runtime import ServingRuntime, get_runtime
 from capsight.api.security import ClassifyAccess
-from capsight.errors import BadRequest, CapsightError, NotFound, PayloadTooLarge, TooManyImages
+from capsight.errors import BadRequest, CapsightError, NotFound
 from capsight.inference.metadata import ModelMetadata
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol (v2)"])
-
-PROBABILITIES = "probabilities"
-LABEL = "label"
-OUTPUT_NAMES = (PROBABILITIES, LABEL)
-EXTENSIONS = ["binary_tensor_data", "classification"]
-CLASSIFICATION = "classification"
-HEADER_LENGTH = "Inference-Header-Content-Length"
-BINARY_DATA_SIZE = "binary_data_size"
-
-
-class TensorMetadata(BaseModel):
-    name: str
-    datatype: str
-    shape: list[int]
-
-
-class ServerMetadata(BaseModel):
-    name: str
-    version: str
-    extensions: list[str]
-
-
-class ModelMetadataV2(BaseModel):
-    name: str
-    versions: list[str]
-    platform: str
-    inputs: list[TensorMetadata]
-    outputs: list[TensorMetadata]
-
-
-class Tensor(BaseModel):
-    name: str
-    shape: list[int]
-    datatype: str
-    data: list[Any] | None = None  # absent when parameters.binary_data_size says the bytes follow the JSON
-    parameters: dict[str, Any] | None = None
-
-
-class RequestedOutput(BaseModel):
-    name: str
-    parameters: dict[str, Any] | None = None
-
-
-class InferenceRequest(BaseModel):
-    id: str | None = None
-    parameters: dict[str, Any] | None = None
-    inputs: list[Tensor]
-    outputs: list[RequestedOutput] | None = None
-
-
-class InferenceResponse(BaseModel):
-    model_name: str
-    model_version: str | None = None
-    id: str
-    parameters: dict[str, Any] | None = None
-    outputs: list[Tensor]
 
 
 def _model(runtime: ServingRuntime, name: str, version: str | None = None) -> ModelMetadata:
@@ -176,208 +122,6 @@ async def model_ready(name: str, request: Request) -> JSONResponse:
 async def model_version_ready(name: str, version: str, request: Request) -> JSONResponse:
     _model(get_runtime(request), name, version)
     return JSONResponse({"name": name, "ready": True})
-
-
-def _flatten(data: list[Any]) -> list[Any]:
-    flat: list[Any] = []
-    stack = [iter(data)]
-    while stack:
-        for item in stack[-1]:
-            if isinstance(item, list):
-                stack.append(iter(item))
-                break
-            flat.append(item)
-        else:
-            stack.pop()
-    return flat
-
-
-MAX_STRUCTURE = 2048  # brackets, braces and quotes a request may hold; a real one needs a few dozen
-
-
-def _check_structure(body: bytes, max_images: int) -> None:
-    """Refuse a body whose JSON would become millions of Python objects before it is validated.
-
-    A V2 request is a handful of fields and at most ``max_images`` base64 strings; base64 holds no
-    brackets or quotes. 30 MB of ``[[],[],...`` would otherwise cost seconds and over a GB to parse
-    only to be refused for its shape. Counting three bytes runs at memory speed.
-    """
-    count = body.count(b"[") + body.count(b"{") + body.count(b'"')
-    if count > MAX_STRUCTURE + 2 * max_images:
-        raise BadRequest(
-            f"Invalid inference request: {count} brackets and quotes; a request of at most "
-            f"{max_images} base64 images needs far fewer."
-        )
-
-
-def _split_body(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
-    """The JSON header and the binary tensor data after it (binary tensor data extension).
-
-    Without the header the whole body is JSON, as in the core protocol.
-    """
-    if header_length is None:
-        return body, b""
-    text = header_length.strip()
-    if not (text.isascii() and text.isdigit()) or int(text) > len(body):
-        raise BadRequest(
-            f"{HEADER_LENGTH} must be the length of the JSON at the start of the body "
-            f"(0 to {len(body)} bytes), not {header_length!r}."
-        )
-    return body[: int(text)], body[int(text) :]
-
-
-_INFLATE_WBITS = {"gzip": 31, "deflate": 15}  # HTTP's "deflate" is zlib's format, as tritonclient sends it
-_INFLATE_STEP = 1024 * 1024  # inflated bytes per step; each step is counted in the body budget
-
-
-async def _inflate(scope: Any, body: bytes, encoding: str | None, max_bytes: int) -> bytes:
-    """The body as sent before compression, at most ``max_bytes`` of it.
-
-    The limit holds while inflating: a few hundred bytes of gzip can inflate to gigabytes. Each
-    inflated step is counted in the in-flight body budget (held until the answer is sent): the
-    budget saw only the compressed bytes, so a burst of small gzip bodies could otherwise fill
-    the memory the budget protects. A step waits (then 503) like a body that does not fit.
-    """
-    name = (encoding or "").strip().lower()
-    if name in ("", "identity"):
-        return body
-    wbits = _INFLATE_WBITS.get(name)
-    if wbits is None:
-        raise BadRequest(
-            f"Content-Encoding {encoding!r} is not supported: send gzip, deflate or no encoding."
-        )
-    inflater = zlib.decompressobj(wbits)
-    pieces: list[bytes] = []
-    size = 0
-    pending = body
-    while True:
-        step = min(_INFLATE_STEP, max_bytes + 1 - size)
-        try:
-            piece = await run_in_threadpool(inflater.decompress, pending, step)
-        except zlib.error as exc:
-            raise BadRequest(f"The body is not valid {name} data ({exc}).") from exc
-        pending = inflater.unconsumed_tail
-        size += len(piece)
-        if size > max_bytes:
-            raise PayloadTooLarge(f"The body inflates to over the {max_bytes}-byte limit.")
-        await reserve_more(scope, len(piece))
-        pieces.append(piece)
-        if inflater.eof or not piece:
-            break
-    if not inflater.eof:
-        raise BadRequest(f"The body's {name} data is truncated.")
-    return b"".join(pieces)
-
-
-def _parse_request(data: bytes, header_length: str | None, max_images: int) -> tuple[InferenceRequest, bytes]:
-    """The validated JSON header and the binary tensor data that followed it (often none), from the
-    inflated body."""
-    header, binary = _split_body(data, header_length)
-    _check_structure(header, max_images)  # the binary part is image bytes: any byte may occur there
-    return InferenceRequest.model_validate_json(header), binary
-
-
-def _binary_data_size(tensor: Tensor) -> int | None:
-    """The tensor's ``parameters.binary_data_size``, or None when its data is in the JSON."""
-    size = (tensor.parameters or {}).get(BINARY_DATA_SIZE)
-    if size is None:
-        return None
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise BadRequest(
-            f"Input '{tensor.name}' parameters.{BINARY_DATA_SIZE} must be a byte count, not {size!r}."
-        )
-    return size
-
-
-def _split_bytes_tensor(name: str, raw: bytes, max_images: int, max_bytes: int) -> list[bytes]:
-    """The elements of a BYTES tensor sent as binary data: each a uint32 LE length, then its bytes.
-
-    Counting stops past ``max_images``: 64 MB of empty elements would otherwise be 16 M objects.
-    """
-    elements: list[bytes] = []
-    offset = 0
-    while offset < len(raw):
-        if len(elements) == max_images:
-            raise TooManyImages(f"Too many images: at most {max_images} per request.")
-        i = len(elements)
-        if offset + 4 > len(raw):
-            raise BadRequest(
-                f"Input '{name}' element {i}: {len(raw) - offset} bytes left, too few for its length."
-            )
-        (length,) = struct.unpack_from("<I", raw, offset)
-        offset += 4
-        if length > len(raw) - offset:
-            raise BadRequest(
-                f"Input '{name}' element {i} claims {length} bytes but only {len(raw) - offset} remain "
-                f"of its {BINARY_DATA_SIZE}."
-            )
-        if length > max_bytes:
-            raise PayloadTooLarge(f"Input '{name}' element {i} is over the {max_bytes}-byte limit.")
-        elements.append(raw[offset : offset + length])
-        offset += length
-    return elements
-
-
-def _decode_base64(name: str, elements: list[Any], max_images: int, max_bytes: int) -> list[bytes]:
-    """The images of a BYTES tensor given in the JSON: base64 strings (or data: URLs)."""
-    if len(elements) > max_images:
-        raise TooManyImages(f"Too many images: at most {max_images} per request.")
-    images = []
-    for i, element in enumerate(elements):
-        if not isinstance(element, str):
-            raise BadRequest(f"Input '{name}' element {i} must be a base64 string.")
-        if element.startswith("data:"):  # data: URLs too ("data:image/jpeg;base64,<base64>")
-            if "," not in element:
-                raise BadRequest(f"Input '{name}' element {i} is a data: URL without data.")
-            text = element.split(",", 1)[1]
-        else:
-            text = element
-        if "\n" in text:  # wrapped in lines (GNU base64, openssl, MIME encoders): the breaks are no data
-            text = text.replace("\r", "").replace("\n", "")
-        if len(text) * 3 // 4 > max_bytes + 3:
-            raise PayloadTooLarge(f"Input '{name}' element {i} is over the {max_bytes}-byte limit.")
-        try:
-            images.append(base64.b64decode(text, validate=True))
-        except (binascii.Error, ValueError) as exc:
-            raise BadRequest(f"Input '{name}' element {i} is not valid base64.") from exc
-    return images
-
-
-def _decode_images(req: InferenceRequest, binary: bytes, max_images: int, max_bytes: int) -> list[bytes]:
-    if len(req.inputs) != 1:
-        raise BadRequest("Expected exactly one input tensor: 'image' (BYTES, base64-encoded images).")
-    tensor = req.inputs[0]
-    if tensor.datatype.upper() != "BYTES":
-        raise BadRequest(f"Input '{tensor.name}' must have datatype BYTES, not {tensor.datatype}.")
-    size = _binary_data_size(tensor)
-    elements: list[Any]
-    if size is None:
-        if binary:
-            raise BadRequest(
-                f"{len(binary)} bytes of binary data follow the JSON, but no input has "
-                f"parameters.{BINARY_DATA_SIZE}."
-            )
-        if tensor.data is None:
-            raise BadRequest(
-                f"Input '{tensor.name}' has no 'data' (nor parameters.{BINARY_DATA_SIZE} for binary data)."
-            )
-        elements = _flatten(tensor.data)
-    else:
-        if tensor.data is not None:
-            raise BadRequest(f"Input '{tensor.name}' has both 'data' and parameters.{BINARY_DATA_SIZE}.")
-        if size != len(binary):
-            raise BadRequest(
-                f"Input '{tensor.name}' has parameters.{BINARY_DATA_SIZE} {size} but {len(binary)} bytes "
-                f"of binary data follow the JSON ({HEADER_LENGTH} says where the JSON ends)."
-            )
-        elements = _split_bytes_tensor(tensor.name, binary, max_images, max_bytes)
-    if any(dim < 0 for dim in tensor.shape) or math.prod(tensor.shape) != len(elements):
-        raise BadRequest(f"Input '{tensor.name}' has shape {tensor.shape} but {len(elements)} elements.")
-    if not elements:
-        raise BadRequest(f"Input '{tensor.name}' holds no images.")
-    if size is None:
-        return _decode_base64(tensor.name, elements, max_images, max_bytes)
-    return elements
 
 
 def _requested_outputs(req: InferenceRequest) -> list[tuple[str, int | None]]:

@@ -1,0 +1,69 @@
+"""The Open Inference Protocol (KServe V2) wire vocabulary: the tensor, output, header and parameter
+names, and the request and response bodies as pydantic models.
+
+Its own module because both sides speak it: the body decoding (:mod:`capsight.api.routes.v2_decode`)
+reads the request models and the binary data names, and the routes (:mod:`capsight.api.routes.v2`)
+answer with the output names and give the OpenAPI document these models as its V2 schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+PROBABILITIES = "probabilities"
+LABEL = "label"
+OUTPUT_NAMES = (PROBABILITIES, LABEL)
+EXTENSIONS = ["binary_tensor_data", "classification"]
+CLASSIFICATION = "classification"
+HEADER_LENGTH = "Inference-Header-Content-Length"
+BINARY_DATA_SIZE = "binary_data_size"
+
+
+class TensorMetadata(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int]
+
+
+class ServerMetadata(BaseModel):
+    name: str
+    version: str
+    extensions: list[str]
+
+
+class ModelMetadataV2(BaseModel):
+    name: str
+    versions: list[str]
+    platform: str
+    inputs: list[TensorMetadata]
+    outputs: list[TensorMetadata]
+
+
+class Tensor(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    data: list[Any] | None = None  # absent when parameters.binary_data_size says the bytes follow the JSON
+    parameters: dict[str, Any] | None = None
+
+
+class RequestedOutput(BaseModel):
+    name: str
+    parameters: dict[str, Any] | None = None
+
+
+class InferenceRequest(BaseModel):
+    id: str | None = None
+    parameters: dict[str, Any] | None = None
+    inputs: list[Tensor]
+    outputs: list[RequestedOutput] | None = None
+
+
+class InferenceResponse(BaseModel):
+    model_name: str
+    model_version: str | None = None
+    id: str
+    parameters: dict[str, Any] | None = None
+    outputs: list[Tensor]
