@@ -155,7 +155,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from capsight.feedback.promote import compare, failure_reason, promote, promotion_record
+    from capsight.feedback.comparison import compare
+    from capsight.feedback.promote import failure_reason, promote, promotion_record
     from capsight.training.handlers import evaluation_samples
 
     comparison = None

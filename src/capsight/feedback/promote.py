@@ -1,11 +1,8 @@
 """``capsight promote``: replace the served model by a candidate only when it is measurably better.
 
-Both models are scored the way they are served (ONNX Runtime, serving decode and preprocessing) on
-the same labelled photos, which should be held out from the candidate's training (a test split,
-or a folder of new photos). The candidate wins when its accuracy beats the current model's by more
-than ``min_gain`` (or ties it with a higher macro F1), and no class loses more than
-``max_recall_drop`` of its recall: a retrained model that buys accuracy on the common class by
-giving up the rare one is not better for the people who asked about the rare one.
+Whether the candidate is better (scored on held-out photos: accuracy, macro F1, per-class recall)
+is decided in ``comparison.py``; this module is the swap: the promotion lock, the copy made beside
+the served folder, the renames, and the record kept with the promoted model.
 
 The swap keeps the replaced model beside the new one (``MODEL_DIR.previous``), so promoting that
 folder back (``--force``) is the rollback. A MODEL_DIR that is a symlink (a deploy's ``current ->
@@ -23,111 +20,16 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from capsight.errors import BadRequest, Conflict, InvalidModel
-from capsight.inference.classifier import OnnxClassifier
-from capsight.inference.metadata import as_model_label, load_metadata
-from capsight.training.dataset import Sample
-from capsight.training.evaluate import Metrics, evaluate_classifier
+from capsight.feedback.comparison import Comparison, _check_compatible
+from capsight.inference.metadata import load_metadata
 
 RECORD = "promotion.json"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    current: Metrics
-    candidate: Metrics
-    min_gain: float
-    max_recall_drop: float
-
-    @property
-    def accuracy_gain(self) -> float:
-        return self.candidate.accuracy - self.current.accuracy
-
-    @property
-    def recall_drops(self) -> dict[str, float]:
-        """Classes whose recall the candidate lowers by more than allowed, with the drop."""
-        drops = {}
-        for label, stats in self.current.per_class.items():
-            drop = stats["recall"] - self.candidate.per_class[label]["recall"]
-            if drop > self.max_recall_drop + 1e-9:
-                drops[label] = drop
-        return drops
-
-    @property
-    def ahead(self) -> bool:
-        """More accuracy than required, or exactly the required gain with a higher macro F1."""
-        gain = self.accuracy_gain
-        f1_gain = self.candidate.macro_f1 - self.current.macro_f1
-        return gain > self.min_gain + 1e-9 or (abs(gain - self.min_gain) <= 1e-9 and f1_gain > 1e-9)
-
-    @property
-    def better(self) -> bool:
-        return self.ahead and not self.recall_drops
-
-    def verdict(self) -> str:
-        if self.better:
-            return f"candidate is better: accuracy {self.accuracy_gain:+.3f}"
-        reasons = []
-        if not self.ahead:
-            gain, wanted = self.accuracy_gain, self.min_gain
-            reasons.append(f"accuracy {gain:+.3f} is not above the required gain {wanted:+.3f}")
-        if self.recall_drops:
-            lost = ", ".join(f"{label} -{drop:.3f}" for label, drop in self.recall_drops.items())
-            reasons.append(f"recall drops past {self.max_recall_drop:.3f} ({lost})")
-        return "candidate is not better: " + "; ".join(reasons)
-
-    def table(self) -> str:
-        rows = [
-            ("", "current", "candidate"),
-            ("accuracy", _f(self.current.accuracy), _f(self.candidate.accuracy)),
-        ]
-        rows.append(("macro F1", _f(self.current.macro_f1), _f(self.candidate.macro_f1)))
-        for label in self.current.labels:
-            cur, cand = self.current.per_class[label]["recall"], self.candidate.per_class[label]["recall"]
-            rows.append((f"recall {label}", _f(cur), _f(cand)))
-        width = max(len(r[0]) for r in rows)
-        return "\n".join(f"{name:<{width}}  {a:>9}  {b:>9}" for name, a, b in rows)
-
-
-def _f(value: float) -> str:
-    return f"{value:.3f}"
-
-
-def _check_compatible(current: Path, candidate: Path) -> tuple[str, ...]:
-    for folder in (current, candidate):
-        if not (folder / "model.json").is_file() or not (folder / "model.onnx").is_file():
-            raise BadRequest(f"{folder} is not a model folder (model.onnx + model.json).")
-    if current.resolve() == candidate.resolve():
-        raise BadRequest("The candidate is the current model folder.")
-    cur, cand = load_metadata(current), load_metadata(candidate)
-    if cur.name != cand.name:
-        raise BadRequest(
-            f"The candidate is named {cand.name!r}, the served model {cur.name!r}: clients address a model "
-            f"by name (/v2/models/{cur.name}/...), so train the candidate with --name {cur.name}."
-        )
-    if set(cur.labels) != set(cand.labels):
-        raise BadRequest(
-            f"The models answer different labels ({', '.join(cur.labels)} vs {', '.join(cand.labels)}); "
-            "a model with other labels is a new model, not a better one: serve it from its own folder."
-        )
-    return cur.labels
-
-
-def compare(
-    current: Path, candidate: Path, samples: Sequence[Sample], *, min_gain: float, max_recall_drop: float
-) -> Comparison:
-    labels = _check_compatible(current, candidate)
-    unknown = sorted(label for label in {s.label for s in samples} if as_model_label(label, labels) is None)
-    if unknown:
-        raise BadRequest(f"The photos have labels the models do not answer: {', '.join(unknown)}.")
-    scores = [evaluate_classifier(OnnxClassifier(folder), samples).metrics for folder in (current, candidate)]
-    return Comparison(scores[0], scores[1], min_gain=min_gain, max_recall_drop=max_recall_drop)
 
 
 @contextlib.contextmanager
