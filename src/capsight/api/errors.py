@@ -18,11 +18,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from capsight.api.logtext import loggable
-from capsight.errors import CapsightError, RateLimited, ServiceUnavailable
+from capsight.errors import CapsightError, RateLimited, ServiceUnavailable, Unauthorized
 
 logger = logging.getLogger(__name__)
 
 INTERNAL_ERROR_MESSAGE = "Internal error."
+
+#: The challenge every 401 carries: RFC 9110 (15.5.2) requires one, and clients pick the scheme to
+#: retry with from it. Bearer, the scheme of both API keys and JWTs (X-API-Key is our own header).
+AUTH_CHALLENGE = 'Bearer realm="capsight"'
 
 
 def error_response(status_code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -38,6 +42,8 @@ def capsight_error_response(exc: CapsightError) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited | ServiceUnavailable):
         headers["Retry-After"] = retry_after_header(exc.retry_after)
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = AUTH_CHALLENGE
     return error_response(exc.status_code, exc.message, headers)
 
 
