@@ -17,7 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 from capsight.api.app import create_app
 from capsight.errors import InferenceFailed
 from capsight.inference import OnnxClassifier
-from capsight.inference.batcher import BATCH_REFUSALS_TO_STOP_BATCHING
+from capsight.inference.batch_worker import BATCH_REFUSALS_TO_STOP_BATCHING
 from capsight.store.services import Services
 from model_factory import build_colour_model
 
