@@ -11,13 +11,20 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 
-# What a browser script may read from our answers: the request id, and how long to back off.
+# What a browser script may read from our answers: the request id, how long to back off, a 401's
+# challenge, and what the jobs API answers with (where a new job lives; whether its results are
+# partial, and their file name). Unlisted, a page could create a job but not find it.
 EXPOSED_HEADERS = [
     "X-Request-ID",
     "Retry-After",
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
+    "WWW-Authenticate",
+    "Location",
+    "Content-Disposition",
+    "X-Capsight-Partial",
+    "X-Capsight-Job-State",
 ]
 
 
@@ -32,11 +39,12 @@ class JsonCORSMiddleware(CORSMiddleware):
 
 
 def add_cors(app: FastAPI, origins: list[str]) -> None:
-    """Allow ``origins`` (``["*"]`` for any) to call GET and POST with any request header."""
+    """Allow ``origins`` (``["*"]`` for any) to call the API's methods with any request header:
+    DELETE too, which cancels a job (with GET and POST alone, its preflight was refused)."""
     app.add_middleware(
         JsonCORSMiddleware,
         allow_origins=origins,
-        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
         allow_headers=["*"],
         expose_headers=EXPOSED_HEADERS,
     )
