@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import logging
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,6 +95,31 @@ def keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _visible(text: str) -> str:
+    """``text`` with each control or format character written as its escape (``\\n``, ``\\x1b``):
+    names stored before ``keys create`` refused them (or by another tool) forged rows and colours."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _columns(char: str) -> int:
+    """Terminal columns ``char`` takes: none for a combining mark, two for a wide East Asian one."""
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _cell(text: str, width: int) -> str:
+    """``text`` cut to ``width - 1`` terminal columns and padded to ``width``. Counted in code points,
+    a CJK name (two columns a character) or one with combining accents shifted the rest of its row."""
+    kept, used = [], 0
+    for char in _visible(text):
+        if used + _columns(char) > width - 1:
+            break
+        kept.append(char)
+        used += _columns(char)
+    return "".join(kept) + " " * (width - used)
+
+
 def keys_list(args: argparse.Namespace) -> int:
     from capsight.store.keys import KeyStore
 
@@ -119,7 +145,7 @@ def keys_list(args: argparse.Namespace) -> int:
         status = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
         rate = key.rate_limit or "-"
         created = f"{key.created_at:%Y-%m-%d %H:%M:%S}"
-        print(f"{key.id:<14}{key.name[:23]:<24}{key.scope:<10}{rate:<14}{created:<22}{status}")
+        print(f"{key.id:<14}{_cell(key.name, 24)}{key.scope:<10}{rate:<14}{created:<22}{status}")
     return 0
 
 
@@ -128,7 +154,7 @@ def keys_revoke(args: argparse.Namespace) -> int:
 
     with _database() as db:
         info = KeyStore(db).revoke_key(args.key_id)
-    print(f"revoked {info.id} ({info.name})")
+    print(f"revoked {info.id} ({_visible(info.name)})")
     return 0
 
 
