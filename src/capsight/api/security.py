@@ -14,7 +14,8 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from capsight.api.middleware import add_response_header
 from capsight.api.runtime import ServingRuntime, get_runtime
@@ -159,10 +160,31 @@ def _usable_rate(principal: Principal, default: str | None) -> str | None:
     return rate
 
 
-def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+# The two ways to send a credential, declared so the OpenAPI document says which routes take one:
+# without them the docs page had no "Authorize" button (every "Try it out" was 401 with auth on) and
+# generated clients sent no key. Declared only: the authenticator reads the headers itself, and
+# neither refuses anything (auto_error=False).
+_API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    description="An API key (cs_...), when the server requires one (CAPSIGHT_AUTH_ENABLED).",
+    auto_error=False,
+)
+_BEARER = HTTPBearer(
+    scheme_name="Bearer",
+    description="An API key (cs_...) or a JWT, when the server requires one (CAPSIGHT_AUTH_ENABLED).",
+    auto_error=False,
+)
+
+
+def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits callers holding ``scope`` and within their rate."""
 
-    async def dependency(request: Request) -> Principal:
+    async def dependency(
+        request: Request,
+        _api_key: Annotated[str | None, Security(_API_KEY_HEADER)] = None,
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+    ) -> Principal:
         runtime = get_runtime(request)
         principal = await _authenticate(request, runtime, scope)
         await _apply_rate_limit(request, runtime, principal)
