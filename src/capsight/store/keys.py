@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -32,6 +33,9 @@ if TYPE_CHECKING:  # the ORM models (SQLAlchemy) load on first database use, not
 KEY_PREFIX = "cs_"
 SCOPES = ("classify", "admin")
 RATE_MAX_CHARS = 32  # the api_keys.rate_limit column
+# A key inside other text: a header line from a log ("Authorization: Bearer cs_..."), quotes. The
+# secret is token_urlsafe text (letters, digits, "-" and "_").
+_KEY_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9_-]){KEY_PREFIX}[A-Za-z0-9]{{1,32}}_[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -117,8 +121,11 @@ class KeyStore:
 
         The key itself is taken too, as its id: it is what an operator holds when a key leaked, and
         an unknown one was echoed, secret and all, in the error line (a CI log, a terminal record).
+        So is the key as it is found, in a header line copied from a log or with a paste's blanks
+        and quotes: looked up whole, the leaked key stayed valid and the error printed its secret.
         """
-        key_id = split_key(key_id) or key_id
+        found = _KEY_IN_TEXT.search(key_id)
+        key_id = (split_key(found.group()) if found else None) or key_id.strip()
         load_sqlalchemy()
         from capsight.store.models import ApiKey, utcnow
 
