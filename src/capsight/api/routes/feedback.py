@@ -12,12 +12,14 @@ labels of the model being served.
 
 from __future__ import annotations
 
+import email.message
 import logging
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
@@ -78,6 +80,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "This server keeps no request log (CAPSIGHT_REQUEST_LOG=false): feedback could never be used."
     ),
     413: error_doc("Body over CAPSIGHT_MAX_UPLOAD_BYTES."),
+    422: error_doc("A body that is not a JSON object of these fields, or a field out of range."),
     429: RATE_LIMITED,
     503: error_doc(
         "The database is unreachable or absent, the model is still loading, or too many request "
@@ -86,16 +89,42 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _feedback_of(request: Request) -> FeedbackIn:
+    """The body, read and checked by the route once the caller is authenticated and counted.
+
+    Declared as a body parameter, FastAPI read and parsed it before the route's dependencies ran:
+    a body that was not JSON got 422 without credentials (not 401), past the caller's rate (not
+    429), and uncounted. Refusals are the 422s FastAPI gave: JSON only, as before."""
+    data = await request.body()
+    content_type = email.message.Message()
+    content_type["content-type"] = request.headers.get("content-type", "")
+    subtype = content_type.get_content_subtype()
+    is_json = content_type.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+    if not data or not is_json:
+        message = "Field required" if not data else "Send a JSON object (Content-Type: application/json)"
+        raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": message}])
+    try:
+        return FeedbackIn.model_validate_json(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
+
+
 @router.post(
     "/feedback",
     summary="Tell the service the right label for an answer",
     status_code=202,
     response_model=FeedbackOut,
     responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": FeedbackIn.model_json_schema()}},
+        }
+    },
 )
-async def post_feedback(
-    request: Request, principal: ClassifyAccess, feedback: Annotated[FeedbackIn, Body()]
-) -> JSONResponse:
+async def post_feedback(request: Request, principal: ClassifyAccess) -> JSONResponse:
     """Record what the image of an earlier answer really shows: a correction, or the model's own
     label to confirm it. A later feedback on the same answer replaces an earlier one. Clients may
     only correct their own answers (an admin key, or anyone when auth is off, any answer).
@@ -106,6 +135,7 @@ async def post_feedback(
     its corrections would improve the model. Not refused like a server without a request log (409):
     the feedback still matches its answer, and the export reports how many corrections came without
     their image; clients that only check for 202 keep working."""
+    feedback = await _feedback_of(request)
     runtime = get_runtime(request)
     meta = runtime.metadata  # 503 while the model loads: its labels are what is checked
     label = as_model_label(feedback.label, meta.labels)
