@@ -70,3 +70,25 @@ def test_rows_stay_aligned_and_one_per_key(data_dir: Path, capsys: pytest.Captur
         assert columns(cells[0]) == scope_at, row  # SCOPE starts in the same terminal column
     assert any("倉庫入口" in row for row in rows)
     assert any("old\\nFAKE active\\x1b[32m"[:10] in row for row in rows)
+
+
+def test_a_long_rate_keeps_the_created_column_aligned(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rate may be 32 characters ("1000 per 10 minutes" is 19); the RATE column was 14 wide, so a
+    longer rate pushed CREATED and STATUS of its row out from under their headings."""
+    db = Database(f"sqlite:///{data_dir / 'capsight.db'}")
+    db.migrate()
+    keys = KeyStore(db)
+    keys.create_key("bulk", rate="1000 per 10 minutes")
+    keys.create_key("default")
+    keys.create_key("short", rate="5/s")
+    db.dispose()
+
+    assert run("keys", "list") == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    created_at = header.index("CREATED")
+    assert len(rows) == 3
+    for row in rows:
+        assert row[created_at : created_at + 2] == "20", (header, row)  # the year starts there
+        assert row[created_at - 1] == " ", row

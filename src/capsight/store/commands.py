@@ -140,12 +140,14 @@ def keys_list(args: argparse.Namespace) -> int:
                 )
             )
         return 0
-    print(f"{'ID':<14}{'NAME':<24}{'SCOPE':<10}{'RATE':<14}{'CREATED':<22}STATUS")
+    # As wide as the longest rate: one may be 32 characters, and a fixed 14 pushed the rest of its row.
+    rate_width = max([14, *(len(key.rate_limit or "") + 2 for key in keys)])
+    print(f"{'ID':<14}{'NAME':<24}{'SCOPE':<10}{'RATE':<{rate_width}}{'CREATED':<22}STATUS")
     for key in keys:
         status = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
         rate = key.rate_limit or "-"
         created = f"{key.created_at:%Y-%m-%d %H:%M:%S}"
-        print(f"{key.id:<14}{_cell(key.name, 24)}{key.scope:<10}{rate:<14}{created:<22}{status}")
+        print(f"{key.id:<14}{_cell(key.name, 24)}{key.scope:<10}{rate:<{rate_width}}{created:<22}{status}")
     return 0
 
 
