@@ -20,6 +20,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from capsight.api.middleware import add_response_header
 from capsight.api.runtime import ServingRuntime, get_runtime
 from capsight.errors import CapsightError, Forbidden, RateLimited, ServiceUnavailable, Unauthorized
+from capsight.store.auth import JWT_ID_PREFIX
 from capsight.store.protocols import Principal, RateLimitDecision
 from capsight.store.ratelimit import parse_rate
 
@@ -47,7 +48,9 @@ async def _authenticate(request: Request, runtime: ServingRuntime, scope: str) -
         logger.exception("authenticator failed")
         raise ServiceUnavailable("Authentication is temporarily unavailable.") from exc
     if not principal.allows(scope):
-        raise Forbidden(f"This API key lacks the '{scope}' scope.")
+        # Named after what was sent: a JWT's caller told about "this API key" went looking for one.
+        credential = "token" if principal.id.startswith(JWT_ID_PREFIX) else "API key"
+        raise Forbidden(f"This {credential} lacks the '{scope}' scope.")
     return principal
 
 
