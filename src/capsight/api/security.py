@@ -36,17 +36,21 @@ async def _authenticate(request: Request, runtime: ServingRuntime, scope: str) -
     ip = client_ip(request)
     if authenticator is None or not runtime.settings.auth_enabled:
         return Principal(id=f"ip:{ip}", name=ip, anonymous=True)
-    await _refuse_after_failures(runtime, ip)
+    attempt = await _reserve_attempt(runtime, ip)
+    failed = False
     try:
         principal = await authenticator.authenticate(dict(request.headers), ip)
     except Unauthorized:
-        await _count_failure(runtime, ip)
+        failed = True  # the reserved attempt stays counted: it was a failure
         raise
     except CapsightError:
         raise
     except Exception as exc:
         logger.exception("authenticator failed")
         raise ServiceUnavailable("Authentication is temporarily unavailable.") from exc
+    finally:
+        if not failed:
+            await _give_back_attempt(runtime, ip, attempt)
     if not principal.allows(scope):
         # Named after what was sent: a JWT's caller told about "this API key" went looking for one.
         credential = "token" if principal.id.startswith(JWT_ID_PREFIX) else "API key"
@@ -72,37 +76,44 @@ def _failure_key(ip: str) -> str:
     return f"auth-failures:{_address_block(ip)}"
 
 
-async def _refuse_after_failures(runtime: ServingRuntime, ip: str) -> None:
+async def _reserve_attempt(runtime: ServingRuntime, ip: str) -> str:
     """429 for an address past CAPSIGHT_AUTH_FAILURE_LIMIT, before its credentials are looked up.
 
     Every unknown API key costs a database read, so a client cycling through made-up keys is a load
     on the key store (and a guessing attempt) that the per-principal rate never sees: it has no
     principal. Checked before authenticating, so a guess that would have been right is refused too,
-    until the oldest failure leaves the window. Asking counts nothing.
+    until the oldest failure leaves the window.
+
+    The attempt is counted here, before the lookup, and given back when the credentials turn out
+    valid (``_give_back_attempt``): checked first and counted after the lookup, N parallel guesses
+    all passed the check, and one window let through limit + N - 1 lookups. Returns the token to
+    give back ("" when nothing was counted).
     """
     limiter, rate = runtime.services.rate_limiter, runtime.settings.auth_failure_limit
     if limiter is None or not rate:
-        return
+        return ""
     try:
-        decision = await limiter.hit(_failure_key(ip), rate, record=False)
+        decision = await limiter.hit(_failure_key(ip), rate)
     except Exception:
         logger.exception("rate limiter failed; not checking failed authentications")
-        return
+        return ""
     if not decision.allowed:
         raise RateLimited(
             "Too many failed authentication attempts from this address; retry later.",
             retry_after=decision.reset_after,
         )
+    return decision.token
 
 
-async def _count_failure(runtime: ServingRuntime, ip: str) -> None:
+async def _give_back_attempt(runtime: ServingRuntime, ip: str, token: str) -> None:
+    """Successes never count as failures: a valid key takes back the attempt it reserved."""
     limiter, rate = runtime.services.rate_limiter, runtime.settings.auth_failure_limit
-    if limiter is None or not rate:
+    if limiter is None or not rate or not token:
         return
     try:
-        await limiter.hit(_failure_key(ip), rate)
+        await limiter.release(_failure_key(ip), rate, token)
     except Exception:
-        logger.exception("rate limiter failed; a failed authentication was not counted")
+        logger.exception("rate limiter failed; an authentication attempt was not given back")
 
 
 def _rate_headers(decision: RateLimitDecision) -> dict[str, str]:

@@ -86,6 +86,8 @@ class RateLimitDecision:
     remaining: int
     reset_after: float  # seconds until the window has room again
     headers: dict[str, str] = field(default_factory=dict)
+    # Names the hit this decision recorded ("" when none), for ``RateLimiter.release``.
+    token: str = ""
 
 
 class RateLimiter(Protocol):
@@ -93,5 +95,12 @@ class RateLimiter(Protocol):
 
     async def hit(self, key: str, rate: str, *, record: bool = True) -> RateLimitDecision:
         """Count one call under ``key`` if ``rate`` allows it. ``record=False`` only asks whether one
-        more would be allowed, counting nothing (the failed-authentication check)."""
+        more would be allowed, counting nothing."""
+        ...
+
+    async def release(self, key: str, rate: str, token: str) -> None:
+        """Take back the hit ``token`` (a decision's) recorded, as if it had never been counted.
+
+        The failed-authentication limit counts an attempt before the key lookup, so parallel guesses
+        cannot all pass one check, and gives it back once the credentials turn out valid."""
         ...

@@ -69,7 +69,7 @@ def parse_rate(text: str) -> Rate:
     return Rate(limit=limit, window_s=multiple * _UNITS[unit])
 
 
-def decision(rate: Rate, allowed: bool, count: int, reset_after: float) -> RateLimitDecision:
+def decision(rate: Rate, allowed: bool, count: int, reset_after: float, token: str = "") -> RateLimitDecision:
     """Build the decision and its ``X-RateLimit-*`` headers (Reset in seconds, as the IETF draft)."""
     remaining = max(0, rate.limit - count)
     reset_after = max(0.0, reset_after)
@@ -81,12 +81,24 @@ def decision(rate: Rate, allowed: bool, count: int, reset_after: float) -> RateL
     if not allowed:
         headers["Retry-After"] = str(max(1, math.ceil(reset_after)))
     return RateLimitDecision(
-        allowed=allowed, limit=rate.limit, remaining=remaining, reset_after=reset_after, headers=headers
+        allowed=allowed,
+        limit=rate.limit,
+        remaining=remaining,
+        reset_after=reset_after,
+        headers=headers,
+        token=token,
     )
 
 
+LOCAL_TOKEN_PREFIX = "local:"
+
+
 class InProcessRateLimiter:
-    """Exact sliding-window log per (key, rate), guarded by a lock (safe from threads and tasks)."""
+    """Exact sliding-window log per (key, rate), guarded by a lock (safe from threads and tasks).
+
+    A recorded hit's token is its timestamp: hits with equal timestamps are interchangeable, so
+    releasing any one of them takes back exactly one hit.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, sweep_every: int = 10_000) -> None:
         self._clock = clock
@@ -105,14 +117,28 @@ class InProcessRateLimiter:
             while log and log[0] <= now - rate.window_s:
                 log.popleft()
             allowed = len(log) < rate.limit
+            token = ""
             if allowed and record:
                 log.append(now)
+                token = f"{LOCAL_TOKEN_PREFIX}{now!r}"
             reset_after = log[0] + rate.window_s - now if log else 0.0
             count = len(log)
             self._hits += 1
             if self._hits % self._sweep_every == 0:
                 self._sweep(now)
-        return decision(rate, allowed, count, reset_after)
+        return decision(rate, allowed, count, reset_after, token)
+
+    async def release(self, key: str, rate: str, token: str) -> None:
+        self.release_sync(key, parse_rate(rate), token)
+
+    def release_sync(self, key: str, rate: Rate, token: str) -> None:
+        if not token.startswith(LOCAL_TOKEN_PREFIX):
+            return
+        stamp = float(token.removeprefix(LOCAL_TOKEN_PREFIX))
+        with self._lock:
+            log = self._logs.get((key, rate.limit, rate.window_s))
+            if log is not None and stamp in log:
+                log.remove(stamp)  # keeps the log sorted; a pruned hit has nothing left to give back
 
     def _sweep(self, now: float) -> None:
         """Forget clients whose every hit has left the window, so memory follows active clients."""

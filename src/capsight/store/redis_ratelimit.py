@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from capsight.store.protocols import RateLimitDecision
-from capsight.store.ratelimit import InProcessRateLimiter, decision, parse_rate
+from capsight.store.ratelimit import LOCAL_TOKEN_PREFIX, InProcessRateLimiter, Rate, decision, parse_rate
 from capsight.store.redis_support import OUTAGE_ERRORS, RedisBreaker, RedisClients
 
 SLIDING_LOG_LUA = """
@@ -67,18 +67,38 @@ class RedisRateLimiter:
     async def hit(self, key: str, rate: str, *, record: bool = True) -> RateLimitDecision:
         parsed = parse_rate(rate)
         if self.breaker.available():
-            window_us = int(parsed.window_s * 1_000_000)
-            redis_key = f"{self.prefix}{parsed.limit}:{window_us}:{key}"
+            member = uuid.uuid4().hex if record else ""
             try:
                 allowed, count, reset_us = await self._script()(
-                    keys=[redis_key], args=[parsed.limit, window_us, uuid.uuid4().hex if record else ""]
+                    keys=[self._key(key, parsed)],
+                    args=[parsed.limit, int(parsed.window_s * 1_000_000), member],
                 )
             except OUTAGE_ERRORS as exc:
                 self.breaker.failed(exc)
             else:
                 self.breaker.succeeded()
-                return decision(parsed, bool(allowed), int(count), int(reset_us) / 1_000_000)
+                token = member if allowed else ""
+                return decision(parsed, bool(allowed), int(count), int(reset_us) / 1_000_000, token)
         return self.fallback.hit_sync(key, parsed, record=record)
+
+    async def release(self, key: str, rate: str, token: str) -> None:
+        """ZREM the hit's member; a hit the fallback recorded (during an outage) goes back to it.
+        While Redis is unreachable a Redis hit cannot be given back: it leaves with its window."""
+        parsed = parse_rate(rate)
+        if not token or token.startswith(LOCAL_TOKEN_PREFIX):
+            self.fallback.release_sync(key, parsed, token)
+            return
+        if not self.breaker.available():
+            return
+        try:
+            await self._clients.get().zrem(self._key(key, parsed), token)
+        except OUTAGE_ERRORS as exc:
+            self.breaker.failed(exc)
+        else:
+            self.breaker.succeeded()
+
+    def _key(self, key: str, rate: Rate) -> str:
+        return f"{self.prefix}{rate.limit}:{int(rate.window_s * 1_000_000)}:{key}"
 
     async def aclose(self) -> None:
         await self._clients.aclose()
