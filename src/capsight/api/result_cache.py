@@ -6,6 +6,10 @@ serve models whose versions read the same (a hand-written ``"1"``, or none: ``"0
 retrained or re-configured under its old version (the fingerprint digests its weights, labels and
 preprocessing: ``inference.metadata.serving_fingerprint``), and as plain JSON-able
 dicts so Redis and the in-process LRU hold the same thing.
+With auth on, a request's ``RequestContext.cache_scope`` (its principal's id) is appended as
+``f"...:{sha256}@{scope}"``: a hit on another client's entry would tell the caller that someone
+else sent the same bytes. The sha256 is 64 hex digits, so a scoped key never reads as another
+scope's or as the shared one's. With auth off the scope is empty and the key is unchanged.
 A cache is an optimisation: a failing or corrupt cache is logged and classified around, never an
 error for the caller. The in-process LRU is also readable synchronously, which lets the service hash,
 look up and decode in one trip to its thread pool (see ``ClassificationService``).
@@ -34,16 +38,17 @@ class ResultCacheClient:
         self._metrics = metrics
         self.local: LRUCache | None = cache if isinstance(cache, LRUCache) else None
 
-    def key(self, sha: str) -> str:
+    def key(self, sha: str, scope: str = "") -> str:
         meta = self.metadata
         # A classifier that did not come from a model folder (none in the product) has no fingerprint.
         fingerprint = f"{meta.fingerprint}:" if meta.fingerprint else ""
-        return f"{meta.name}:{meta.version}:{fingerprint}{sha}"
+        owner = f"@{scope}" if scope else ""
+        return f"{meta.name}:{meta.version}:{fingerprint}{sha}{owner}"
 
-    async def lookup(self, sha: str) -> dict[str, Any] | None:
+    async def lookup(self, sha: str, scope: str = "") -> dict[str, Any] | None:
         """A valid entry for these bytes, or None (also when the cache fails); counted in metrics."""
         try:
-            hit = await self.cache.get(self.key(sha))
+            hit = await self.cache.get(self.key(sha, scope))
         except Exception:
             logger.warning("result cache lookup failed; classifying anyway", exc_info=True)
             hit = None
@@ -51,11 +56,11 @@ class ResultCacheClient:
         self.count(hit)
         return hit
 
-    def lookup_local(self, sha: str) -> dict[str, Any] | None:
+    def lookup_local(self, sha: str, scope: str = "") -> dict[str, Any] | None:
         """The in-process lookup, safe from any thread; the caller counts it with :meth:`count`."""
         assert self.local is not None
         try:
-            hit = self.local.get_sync(self.key(sha))
+            hit = self.local.get_sync(self.key(sha, scope))
         except Exception:
             logger.warning("result cache lookup failed; classifying anyway", exc_info=True)
             return None
@@ -71,13 +76,13 @@ class ResultCacheClient:
         if self._metrics is not None:
             (self._metrics.cache_hits if hit is not None else self._metrics.cache_misses).inc()
 
-    def store_local(self, sha: str, result: ClassificationResult) -> None:
+    def store_local(self, sha: str, result: ClassificationResult, scope: str = "") -> None:
         assert self.local is not None
-        self.local.set_sync(self.key(sha), entry_of(result))
+        self.local.set_sync(self.key(sha, scope), entry_of(result))
 
-    async def store(self, sha: str, result: ClassificationResult) -> None:
+    async def store(self, sha: str, result: ClassificationResult, scope: str = "") -> None:
         try:
-            await self.cache.set(self.key(sha), entry_of(result))
+            await self.cache.set(self.key(sha, scope), entry_of(result))
         except Exception:
             logger.warning("result cache store failed", exc_info=True)
 

@@ -13,6 +13,10 @@ class RequestContext:
     endpoint: str
     client_id: str
     log_id: str = ""  # the request log's key: always the server's own, unique per request
+    # Whose result-cache entries this request reads and writes: the authenticated principal's id,
+    # so one client's uploads never show another as `cached` (which would tell it that someone sent
+    # those bytes); "" (the one shared cache) for anonymous callers, i.e. with auth off.
+    cache_scope: str = ""
 
     @property
     def log_key(self) -> str:

@@ -2,7 +2,8 @@
 
 Every way in (the legacy route, /v1, /v2, batch jobs) goes through :class:`ClassificationService`,
 so each image is treated the same: admitted to the bounded queue, looked up in the cache by
-``f"{model_name}:{model_version}:{fingerprint}:{sha256}"`` before any decoding, decoded and
+``f"{model_name}:{model_version}:{fingerprint}:{sha256}"`` (with auth on, suffixed by the caller's
+principal: ``RequestContext.cache_scope``) before any decoding, decoded and
 preprocessed off the event loop, classified by the micro-batcher, and recorded, success or failure,
 without waiting on the store.
 The cache side lives in ``result_cache``, the result types in ``results``, the request-log row of
@@ -145,7 +146,7 @@ class ClassificationService:
             if cache is None or cache.local is not None:
                 # One trip to the pool: hash (for the log), in-process lookup, decode on a miss.
                 sha, hit, outcome = await self._off_loop(
-                    self._hash_lookup_prepare, data, pool=self._pool_for(data)
+                    self._hash_lookup_prepare, data, ctx.cache_scope, pool=self._pool_for(data)
                 )
                 if cache is not None:
                     cache.count(hit)
@@ -154,7 +155,7 @@ class ClassificationService:
                 prepared = outcome
             else:  # a shared cache (Redis): look up from the event loop, decode only on a miss
                 sha = await self._off_loop(_sha256, data)
-                hit = await cache.lookup(sha)
+                hit = await cache.lookup(sha, ctx.cache_scope)
             if cache is not None and hit is not None and sha is not None:
                 ticket.cancel()
                 result = cache.result_of(hit, sha, started)
@@ -186,9 +187,9 @@ class ClassificationService:
             )
             if cache is not None and sha is not None:
                 if cache.local is not None:
-                    cache.store_local(sha, result)  # in-process: no task needed
+                    cache.store_local(sha, result, ctx.cache_scope)  # in-process: no task needed
                 else:
-                    self._spawn(cache.store(sha, result))
+                    self._spawn(cache.store(sha, result, ctx.cache_scope))
             self._count_prediction(prediction.label)
             self._outcomes.record(ctx, index, data, result=result)
             return result
@@ -211,7 +212,7 @@ class ClassificationService:
         return _Prepared(row=row, image=info, decode_s=t1 - t0, preprocess_s=t2 - t1)
 
     def _hash_lookup_prepare(
-        self, data: bytes
+        self, data: bytes, scope: str
     ) -> tuple[str | None, dict[str, Any] | None, _Prepared | CapsightError | None]:
         """Pool side of the one-trip path: (sha256 if needed, valid in-process hit, prepared or error).
 
@@ -219,7 +220,7 @@ class ClassificationService:
         """
         sha = _sha256(data) if self._need_hash else None
         if sha is not None and self._cache is not None and self._cache.local is not None:
-            hit = self._cache.lookup_local(sha)
+            hit = self._cache.lookup_local(sha, scope)
             if hit is not None:
                 return sha, hit, None
         try:

@@ -21,6 +21,7 @@ def request_context(request: Request, principal: Principal) -> RequestContext:
         endpoint=endpoint,
         client_id=principal.id,
         log_id=log_id_of(request.scope),
+        cache_scope="" if principal.anonymous else principal.id,
     )
 
 
