@@ -164,6 +164,16 @@ class ApiKeyAuthenticator:
             return self.jwt.verify(credential)
         raise Unauthorized("Invalid API key.")
 
+    def vouches_for(self, headers: dict[str, str]) -> bool:
+        """An API key this process verified before (``KeyStore.cached``): no database read to know it.
+
+        Only decides whether the request counts against the per-address failure limit; the request
+        is still authenticated in full (a revoked key is refused by ``verify`` as before)."""
+        credential = credential_from_headers(headers)
+        if credential is None or not credential.startswith(KEY_PREFIX) or self.keys is None:
+            return False
+        return self.keys.cached(credential) is not None
+
     async def _api_key(self, credential: str) -> Principal:
         if self.keys is None:
             raise Unauthorized("Invalid API key.")

@@ -78,6 +78,11 @@ class Authenticator(Protocol):
 
     async def authenticate(self, headers: dict[str, str], client_ip: str) -> Principal: ...
 
+    def vouches_for(self, headers: dict[str, str]) -> bool:
+        """Whether these headers carry a credential this process verified before, known without a
+        lookup: such a request skips the per-address failure limit (see api/security.py)."""
+        ...
+
 
 @dataclass(frozen=True)
 class RateLimitDecision:
