@@ -8,15 +8,21 @@ nor be locked out by a neighbour's guesses behind the same address."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx2
+import jwt
+import pytest
 from fastapi.testclient import TestClient
 
 from api.helpers import AppFactory, jpeg, make_settings, runtime_of
 from capsight.api.app import create_app
 from capsight.inference import OnnxClassifier
+from servers import RedisServer
+
+SECRET = "capsight-test-secret-" + "x" * 24
 
 
 def _post(client: TestClient, key: str) -> Any:
@@ -40,11 +46,23 @@ def test_a_verified_key_is_served_while_its_address_is_past_the_limit(make_clien
     assert _post(client, unseen).status_code == 429
 
 
-def test_parallel_requests_with_a_verified_key_are_not_refused(
-    tmp_path: Path, colour_model_dir: Path, onnx_classifier: OnnxClassifier
-) -> None:
+def _parallel_statuses(
+    tmp_path: Path,
+    colour_model_dir: Path,
+    onnx_classifier: OnnxClassifier,
+    redis_url: str | None,
+    jwt_auth: bool,
+) -> list[int]:
+    """One request, then 20 in parallel, from one address with one good credential."""
     settings = make_settings(
-        colour_model_dir, tmp_path, auth_enabled=True, auth_failure_limit="3/minute", warmup=False
+        colour_model_dir,
+        tmp_path,
+        auth_enabled=True,
+        auth_failure_limit="3/minute",
+        warmup=False,
+        jwt_secret=SECRET,
+        redis_url=redis_url,
+        cache_size=0,
     )
     app = create_app(settings, classifier=onnx_classifier)
     image = jpeg("closed")
@@ -54,7 +72,11 @@ def test_parallel_requests_with_a_verified_key_are_not_refused(
             await app.state.runtime.wait_ready(timeout=10)
             keys = app.state.runtime.services.keys
             assert keys is not None
-            _, key = keys.create_key("busy client", "classify", None)
+            if jwt_auth:
+                key = jwt.encode({"exp": int(time.time()) + 300, "sub": "busy"}, SECRET, algorithm="HS256")
+                headers = {"Authorization": f"Bearer {key}"}
+            else:
+                headers = {"X-API-Key": keys.create_key("busy client", "classify", None)[1]}
             transport = httpx2.ASGITransport(app=app)
             async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
 
@@ -62,12 +84,32 @@ def test_parallel_requests_with_a_verified_key_are_not_refused(
                     r = await client.post(
                         "/v1/classify",
                         files={"file": ("a.jpg", image, "image/jpeg")},
-                        headers={"X-API-Key": key},
+                        headers=headers,
                     )
                     return r.status_code
 
                 first = await one()
                 return [first, *await asyncio.gather(*(one() for _ in range(20)))]
 
-    statuses = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_parallel_requests_with_a_verified_key_are_not_refused(
+    tmp_path: Path, colour_model_dir: Path, onnx_classifier: OnnxClassifier
+) -> None:
+    statuses = _parallel_statuses(tmp_path, colour_model_dir, onnx_classifier, None, jwt_auth=False)
+    assert statuses == [200] * 21, statuses
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("jwt_auth", [False, True], ids=["api-key", "jwt"])
+def test_parallel_requests_with_a_good_credential_are_not_refused_with_redis(
+    tmp_path: Path,
+    colour_model_dir: Path,
+    onnx_classifier: OnnxClassifier,
+    redis_server: RedisServer,
+    jwt_auth: bool,
+) -> None:
+    """Redis answers over the network, so every reservation is in flight at once."""
+    statuses = _parallel_statuses(tmp_path, colour_model_dir, onnx_classifier, redis_server.url, jwt_auth)
     assert statuses == [200] * 21, statuses

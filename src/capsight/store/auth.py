@@ -165,14 +165,23 @@ class ApiKeyAuthenticator:
         raise Unauthorized("Invalid API key.")
 
     def vouches_for(self, headers: dict[str, str]) -> bool:
-        """An API key this process verified before (``KeyStore.cached``): no database read to know it.
+        """An API key this process verified before (``KeyStore.cached``), or a JWT whose signature
+        and claims verify: known without a database read, and no guess.
 
         Only decides whether the request counts against the per-address failure limit; the request
         is still authenticated in full (a revoked key is refused by ``verify`` as before)."""
         credential = credential_from_headers(headers)
-        if credential is None or not credential.startswith(KEY_PREFIX) or self.keys is None:
+        if credential is None:
             return False
-        return self.keys.cached(credential) is not None
+        if credential.startswith(KEY_PREFIX):
+            return self.keys is not None and self.keys.cached(credential) is not None
+        if self.jwt is None:
+            return False
+        try:
+            self.jwt.verify(credential)  # an HMAC or a signature check: microseconds, no I/O
+        except Unauthorized:
+            return False
+        return True
 
     async def _api_key(self, credential: str) -> Principal:
         if self.keys is None:
