@@ -19,6 +19,8 @@ from capsight.store.database import Database
 from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from capsight.store.models import Job
 
 # The store's logger, as before this module was split from store.py: the same name in the log.
@@ -44,6 +46,22 @@ def _end_run(row: Job) -> None:
     finished job's summary holds what clients and webhooks are told."""
     if row.summary and RUN_STARTED_DONE in row.summary:
         row.summary = {k: v for k, v in row.summary.items() if k != RUN_STARTED_DONE}
+
+
+def _owned_running_row(session: Session, job_id: str, runner: str, progress: Progress | None) -> Job | None:
+    """The job's row, locked for the rest of ``session``'s transaction, with the run's last progress
+    applied and its marker dropped, for ``finish`` and ``release`` to record how the run ended.
+
+    None when the job is no longer ours to end (gone, not running, or taken over by another runner):
+    the row is then left as it is."""
+    from capsight.store.models import Job
+
+    row = session.get(Job, job_id, with_for_update=True)
+    if row is None or row.state != RUNNING or row.runner != runner:
+        return None
+    apply_progress(row, progress)
+    _end_run(row)
+    return row
 
 
 @dataclass(frozen=True)
@@ -129,14 +147,12 @@ class JobQueue:
         """Record the end of a run; None when the job was no longer ours to finish."""
         assert state in FINISHED
         load_sqlalchemy()
-        from capsight.store.models import Job, utcnow
+        from capsight.store.models import utcnow
 
         with self.db.session() as session, session.begin():
-            row = session.get(Job, job_id, with_for_update=True)
-            if row is None or row.state != RUNNING or row.runner != runner:
+            row = _owned_running_row(session, job_id, runner, progress)
+            if row is None:
                 return None
-            apply_progress(row, progress)
-            _end_run(row)
             now = utcnow()
             row.state, row.error, row.finished_at, row.updated_at = state, error, now, now
             return job_info(row)
@@ -149,14 +165,12 @@ class JobQueue:
         would end; back in the queue it waited for a worker of its node. None when the job was no
         longer ours."""
         load_sqlalchemy()
-        from capsight.store.models import Job, utcnow
+        from capsight.store.models import utcnow
 
         with self.db.session() as session, session.begin():
-            row = session.get(Job, job_id, with_for_update=True)
-            if row is None or row.state != RUNNING or row.runner != runner:
+            row = _owned_running_row(session, job_id, runner, progress)
+            if row is None:
                 return None
-            apply_progress(row, progress)
-            _end_run(row)
             now = utcnow()
             if row.cancel_requested:
                 row.state, row.finished_at, row.updated_at = CANCELLED, now, now
