@@ -190,7 +190,9 @@ def decode_image(
 # remains, then let the model's resize do the rest; the result is what an antialiased resize from
 # full size gives, to within a level or two.
 _REDUCING_GAP = 2
-_REDUCIBLE_MODES = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr", "I", "F", "PA"})
+# Modes whose values are intensities. Not "P" or "PA" (a TIFF with a colour map and alpha): their values
+# are palette indexes, and the average of two indexes names some third colour of the palette.
+_REDUCIBLE_MODES = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr", "I", "F"})
 
 
 def _reduced(image: Image.Image, min_side: int | None) -> Image.Image:
