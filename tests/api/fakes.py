@@ -6,6 +6,7 @@ asked of them, or fail on purpose.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from capsight.errors import Unauthorized
@@ -72,11 +73,16 @@ class KeyAuthenticator:
     def __init__(self, keys: dict[str, Principal]) -> None:
         self.keys = keys
 
-    async def authenticate(self, headers: dict[str, str], client_ip: str) -> Principal:
+    async def authenticate(
+        self,
+        headers: dict[str, str],
+        client_ip: str,
+        *,
+        before_guess: Callable[[], Awaitable[None]] | None = None,
+    ) -> Principal:
+        if before_guess is not None:
+            await before_guess()  # every request is looked up, as a key store with an empty cache would
         principal = self.keys.get(headers.get("x-api-key", ""))
         if principal is None:
             raise Unauthorized()
         return principal
-
-    def vouches_for(self, headers: dict[str, str]) -> bool:
-        return False  # every request is looked up, as a key store with an empty cache would

@@ -3,6 +3,7 @@ credentials are looked up, so made-up API keys cannot load the key store or be g
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -23,7 +24,15 @@ class CountingAuthenticator(KeyAuthenticator):
         super().__init__({"good": Principal(id="key:1", name="good")})
         self.calls = 0
 
-    async def authenticate(self, headers: dict[str, str], client_ip: str) -> Principal:
+    async def authenticate(
+        self,
+        headers: dict[str, str],
+        client_ip: str,
+        *,
+        before_guess: Callable[[], Awaitable[None]] | None = None,
+    ) -> Principal:
+        if before_guess is not None:
+            await before_guess()  # every key is looked up: a key store with an empty cache
         self.calls += 1
         return await super().authenticate(headers, client_ip)
 

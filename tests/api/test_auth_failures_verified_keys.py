@@ -52,8 +52,10 @@ def _parallel_statuses(
     onnx_classifier: OnnxClassifier,
     redis_url: str | None,
     jwt_auth: bool,
+    warm_up: bool = True,
 ) -> list[int]:
-    """One request, then 20 in parallel, from one address with one good credential."""
+    """One request (unless not ``warm_up``), then 20 in parallel, from one address with one good
+    credential."""
     settings = make_settings(
         colour_model_dir,
         tmp_path,
@@ -88,8 +90,8 @@ def _parallel_statuses(
                     )
                     return r.status_code
 
-                first = await one()
-                return [first, *await asyncio.gather(*(one() for _ in range(20)))]
+                first = [await one()] if warm_up else []
+                return [*first, *await asyncio.gather(*(one() for _ in range(20)))]
 
     return asyncio.run(scenario())
 
@@ -113,3 +115,47 @@ def test_parallel_requests_with_a_good_credential_are_not_refused_with_redis(
     """Redis answers over the network, so every reservation is in flight at once."""
     statuses = _parallel_statuses(tmp_path, colour_model_dir, onnx_classifier, redis_server.url, jwt_auth)
     assert statuses == [200] * 21, statuses
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("shared_limiter", [False, True], ids=["in-process", "redis"])
+def test_a_new_keys_first_parallel_requests_are_not_refused(
+    tmp_path: Path,
+    colour_model_dir: Path,
+    onnx_classifier: OnnxClassifier,
+    redis_server: RedisServer,
+    shared_limiter: bool,
+) -> None:
+    """A key never verified here, used by 20 requests at once: one guess, one lookup, not 20
+    reservations under a limit of 3 (17 of them were 429)."""
+    redis_url = redis_server.url if shared_limiter else None
+    statuses = _parallel_statuses(
+        tmp_path, colour_model_dir, onnx_classifier, redis_url, jwt_auth=False, warm_up=False
+    )
+    assert statuses == [200] * 20, statuses
+
+
+def test_parallel_requests_with_one_wrong_key_are_one_guess(make_client: AppFactory) -> None:
+    """20 requests at once with the same wrong key cost one lookup and one failure, so the address
+    still has the rest of its failures; 20 different wrong keys are 20 guesses."""
+    client = make_client(store=True, auth_enabled=True, auth_failure_limit="3/minute")
+    app = client.app
+    image = jpeg("closed")
+
+    async def burst(keys: list[str]) -> list[int]:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as http:
+
+            async def one(key: str) -> int:
+                files = {"file": ("a.jpg", image, "image/jpeg")}
+                r = await http.post("/v1/classify", files=files, headers={"X-API-Key": key})
+                return r.status_code
+
+            return list(await asyncio.gather(*(one(key) for key in keys)))
+
+    assert asyncio.run(burst(["cs_wrong"] * 20)) == [401] * 20
+    assert asyncio.run(burst(["cs_other1"])) == [401]
+    assert asyncio.run(burst(["cs_other2"])) == [401]
+    assert asyncio.run(burst(["cs_other3"])) == [429]  # the fourth guess in the window
+    statuses = asyncio.run(burst([f"cs_many{n}" for n in range(20)]))
+    assert statuses == [429] * 20, statuses

@@ -5,6 +5,7 @@ made-up keys against a limit of 3 all reached the key store (limit + N - 1 looku
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx2
@@ -28,7 +29,15 @@ class SlowKeyStore(KeyAuthenticator):
         super().__init__({"good": Principal(id="key:1", name="good")})
         self.lookups = 0
 
-    async def authenticate(self, headers: dict[str, str], client_ip: str) -> Principal:
+    async def authenticate(
+        self,
+        headers: dict[str, str],
+        client_ip: str,
+        *,
+        before_guess: Callable[[], Awaitable[None]] | None = None,
+    ) -> Principal:
+        if before_guess is not None:
+            await before_guess()  # every key is looked up: a key store with an empty cache
         self.lookups += 1
         await asyncio.sleep(0.3)  # the database's latency, not a synchronisation
         return await super().authenticate(headers, client_ip)

@@ -37,13 +37,10 @@ async def _authenticate(request: Request, runtime: ServingRuntime, scope: str) -
     if authenticator is None or not runtime.settings.auth_enabled:
         return Principal(id=f"ip:{ip}", name=ip, anonymous=True)
     headers = dict(request.headers)
-    # A key verified before costs no lookup and is no guess: it neither waits on nor fills the
-    # failure limit, so one address's parallel requests with a good key (32 clients behind a NAT)
-    # are not refused while their attempts are reserved, and pay no limiter round trip.
-    attempt = "" if authenticator.vouches_for(headers) else await _reserve_attempt(runtime, ip)
+    attempt = _AttemptReservation(runtime, ip)
     failed = False
     try:
-        principal = await authenticator.authenticate(headers, ip)
+        principal = await authenticator.authenticate(headers, ip, before_guess=attempt.reserve)
     except Unauthorized:
         failed = True  # the reserved attempt stays counted: it was a failure
         raise
@@ -54,7 +51,7 @@ async def _authenticate(request: Request, runtime: ServingRuntime, scope: str) -
         raise ServiceUnavailable("Authentication is temporarily unavailable.") from exc
     finally:
         if not failed:
-            await _give_back_attempt(runtime, ip, attempt)
+            await attempt.give_back()
     if not principal.allows(scope):
         # Named after what was sent: a JWT's caller told about "this API key" went looking for one.
         credential = "token" if principal.id.startswith(JWT_ID_PREFIX) else "API key"
@@ -107,6 +104,27 @@ async def _reserve_attempt(runtime: ServingRuntime, ip: str) -> str:
             retry_after=decision.reset_after,
         )
     return decision.token
+
+
+class _AttemptReservation:
+    """One request's place under the failure limit, taken only when the authenticator is about to
+    guess (``before_guess``): a key this process verified before, or a JWT that verifies, costs no
+    lookup and is no guess, so it neither waits on nor fills the limit (one address's 32 parallel
+    requests with a good key were refused while their attempts were reserved). The authenticator
+    decides, because only it knows which credentials it can check without a lookup: asked
+    beforehand, it parsed the headers and verified the token a second time for every request."""
+
+    def __init__(self, runtime: ServingRuntime, ip: str) -> None:
+        self.runtime = runtime
+        self.ip = ip
+        self.token = ""
+
+    async def reserve(self) -> None:
+        self.token = await _reserve_attempt(self.runtime, self.ip)
+
+    async def give_back(self) -> None:
+        token, self.token = self.token, ""
+        await _give_back_attempt(self.runtime, self.ip, token)
 
 
 async def _give_back_attempt(runtime: ServingRuntime, ip: str, token: str) -> None:

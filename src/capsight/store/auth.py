@@ -8,14 +8,16 @@ key is wrong would make it throw the key away.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from capsight.errors import ServiceUnavailable, Unauthorized, first_line
 from capsight.store.deadline import call_with_deadline
-from capsight.store.keys import KEY_PREFIX, KeyStore
+from capsight.store.keys import KEY_PREFIX, KeyStore, hash_key
 from capsight.store.protocols import Principal
 from capsight.store.ratelimit import parse_rate
 
@@ -147,41 +149,71 @@ class JwtVerifier:
         )
 
 
+async def _counts_nothing() -> None:
+    """``before_guess`` for a caller without a failure limit."""
+
+
 class ApiKeyAuthenticator:
     """The production Authenticator: database API keys plus optional JWT."""
 
     def __init__(self, keys: KeyStore | None, jwt: JwtVerifier | None = None) -> None:
         self.keys = keys
         self.jwt = jwt
+        # Lookups of keys not verified before, by (key hash, client address): parallel requests
+        # with one new key share the first one's lookup and its place under the failure limit.
+        self._lookups: dict[tuple[str, str], asyncio.Task[Principal]] = {}
 
-    async def authenticate(self, headers: dict[str, str], client_ip: str) -> Principal:
+    async def authenticate(
+        self,
+        headers: dict[str, str],
+        client_ip: str,
+        *,
+        before_guess: Callable[[], Awaitable[None]] | None = None,
+    ) -> Principal:
+        guess = before_guess or _counts_nothing
         credential = credential_from_headers(headers)
         if credential is None:
+            await guess()
             raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.")
-        if credential.startswith(KEY_PREFIX):
-            return await self._api_key(credential)
-        if self.jwt is not None:
-            return self.jwt.verify(credential)
+        if credential.startswith(KEY_PREFIX) and self.keys is not None:
+            if self.keys.cached(credential) is not None:  # verified before: no guess
+                return await self._api_key(credential)
+            return await self._first_lookup(credential, client_ip, guess)
+        if self.jwt is not None and not credential.startswith(KEY_PREFIX):
+            try:
+                return self.jwt.verify(credential)  # an HMAC or a signature check: no I/O
+            except Unauthorized:
+                await guess()
+                raise
+        await guess()
         raise Unauthorized("Invalid API key.")
 
-    def vouches_for(self, headers: dict[str, str]) -> bool:
-        """An API key this process verified before (``KeyStore.cached``), or a JWT whose signature
-        and claims verify: known without a database read, and no guess.
+    async def _first_lookup(
+        self, credential: str, client_ip: str, guess: Callable[[], Awaitable[None]]
+    ) -> Principal:
+        """The lookup of a key this process has not verified yet, shared by the parallel requests
+        of one address that carry it: a client starting 20 requests at once with a new key made
+        20 reservations under a failure limit of a few and got 429 for most of them, though it
+        made one guess, and a wrong key is one guess however many requests repeat it.
 
-        Only decides whether the request counts against the per-address failure limit; the request
-        is still authenticated in full (a revoked key is refused by ``verify`` as before)."""
-        credential = credential_from_headers(headers)
-        if credential is None:
-            return False
-        if credential.startswith(KEY_PREFIX):
-            return self.keys is not None and self.keys.cached(credential) is not None
-        if self.jwt is None:
-            return False
+        The lookup runs in a task of its own, so a first request that is cancelled (its client
+        went away) does not cancel the lookup the others wait on."""
+        flight = (hash_key(credential), client_ip)
+        lookup = self._lookups.get(flight)
+        if lookup is None or lookup.done():  # a finished one may be stale (the key revoked since)
+
+            async def guess_then_look_up() -> Principal:
+                await guess()
+                return await self._api_key(credential)
+
+            lookup = asyncio.create_task(guess_then_look_up())
+            self._lookups[flight] = lookup
+            lookup.add_done_callback(lambda done: done.cancelled() or done.exception())
         try:
-            self.jwt.verify(credential)  # an HMAC or a signature check: microseconds, no I/O
-        except Unauthorized:
-            return False
-        return True
+            return await asyncio.shield(lookup)
+        finally:
+            if lookup.done() and self._lookups.get(flight) is lookup:
+                del self._lookups[flight]
 
     async def _api_key(self, credential: str) -> Principal:
         if self.keys is None:

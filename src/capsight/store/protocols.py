@@ -9,6 +9,7 @@ a laptop and as many replicas behind a load balancer.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -76,11 +77,17 @@ class Principal:
 class Authenticator(Protocol):
     """Resolves request headers to a Principal; raises Unauthorized for a missing/invalid credential."""
 
-    async def authenticate(self, headers: dict[str, str], client_ip: str) -> Principal: ...
-
-    def vouches_for(self, headers: dict[str, str]) -> bool:
-        """Whether these headers carry a credential this process verified before, known without a
-        lookup: such a request skips the per-address failure limit (see api/security.py)."""
+    async def authenticate(
+        self,
+        headers: dict[str, str],
+        client_ip: str,
+        *,
+        before_guess: Callable[[], Awaitable[None]] | None = None,
+    ) -> Principal:
+        """``before_guess`` is awaited before any check whose outcome is not already known (a key
+        lookup, a token that fails to verify, a missing credential), so the caller can count it
+        against the per-address failure limit, and refuse it (by raising) before a lookup happens.
+        A credential this process verified before is no guess and skips it (see api/security.py)."""
         ...
 
 
