@@ -127,7 +127,9 @@ async def model_version_ready(name: str, version: str, request: Request) -> JSON
 def _requested_outputs(req: InferenceRequest) -> list[tuple[str, int | None]]:
     """The outputs to answer, in order, each with its classification count (None: the tensor itself).
 
-    Checked before inference, so a request that cannot be answered costs no model time.
+    Checked before inference, so a request that cannot be answered costs no model time. A name
+    asked for twice is refused, as Triton does: the answer would hold two outputs of that name,
+    and a client reading an output by name (tritonclient's ``as_numpy``) gets whichever comes first.
     """
     if not req.outputs:
         return [(name, None) for name in OUTPUT_NAMES]
@@ -135,6 +137,8 @@ def _requested_outputs(req: InferenceRequest) -> list[tuple[str, int | None]]:
     for output in req.outputs:
         if output.name not in OUTPUT_NAMES:
             raise BadRequest(f"Unknown output {output.name!r}; this model outputs {list(OUTPUT_NAMES)}.")
+        if any(name == output.name for name, _ in wanted):
+            raise BadRequest(f"Output '{output.name}' is requested twice.")
         count = (output.parameters or {}).get(CLASSIFICATION)
         if count is not None:
             if output.name != PROBABILITIES:
