@@ -49,10 +49,14 @@ def _transform(icc: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTran
 
 def to_srgb(image: Image.Image) -> Image.Image:
     """``image`` in sRGB (RGB, or RGBA when it has alpha) if it carries a usable non-sRGB profile;
-    else ``image`` itself, unchanged."""
+    else ``image`` itself, unchanged (a colour-keyed one with a profile as RGBA or LA)."""
     icc = image.info.get("icc_profile")
     if not icc or not isinstance(icc, bytes) or len(icc) > _MAX_ICC_BYTES:
         return image
+    if image.mode in ("RGB", "L") and "transparency" in image.info:
+        # A colour key (PNG tRNS) names stored values: after the conversion no pixel matches it, and
+        # the transparent ones came out in the key's colour instead of on white. Alpha carries it.
+        image = image.convert("RGBA" if image.mode == "RGB" else "LA")
     if image.mode not in ("RGB", "RGBA", "CMYK", "L"):
         return image
     out_mode = "RGBA" if image.mode == "RGBA" else "RGB"
