@@ -99,6 +99,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
+    from capsight.batch.objects import S3_OUTAGE_OBJECTS
     from capsight.batch.options import BatchOptions
     from capsight.batch.progress import BatchProgressView, errors_text
     from capsight.batch.runner import run_batch
@@ -122,6 +123,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         ray_address=args.ray_address,
         model_dir=model_dir,
         retry_errors=args.retry_errors,
+        s3_outage_objects=S3_OUTAGE_OBJECTS,  # as a job does: one message, not a row per object left
     )
     classifier = OnnxClassifier(model_dir, intra_op_threads=args.threads)
     view = None if args.no_progress else BatchProgressView(sys.stderr)

@@ -34,6 +34,9 @@ S3_READ_TIMEOUT_S = 20.0
 # tells a run of these rows (an outage of the source) from errors about one object (NoSuchKey).
 S3_UNREACHABLE = "the S3 endpoint cannot be reached"
 S3_UNREACHABLE_ROW = f"ConnectionError: {S3_UNREACHABLE}"
+# This many objects in a row that the S3 endpoint did not answer for (each after botocore's retries)
+# is an outage of the source, not a fault of those objects: a job fails, ``capsight batch`` stops.
+S3_OUTAGE_OBJECTS = 5
 
 
 def is_s3(key: str) -> bool:

@@ -35,6 +35,9 @@ class BatchOptions:
     max_s3_keys: int | None = None
     # Largest s3:// object read as an image (jobs: CAPSIGHT_MAX_UPLOAD_BYTES); None reads any size.
     max_s3_object_bytes: int | None = None
+    # Stop with ServiceUnavailable after this many s3:// objects in a row the endpoint did not answer
+    # for (``capsight batch``: S3_OUTAGE_OBJECTS); None goes on (a job watches its own log for it).
+    s3_outage_objects: int | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from capsight.batch.engine_local import LocalEngine
-from capsight.batch.objects import ObjectReader, any_s3, file_fingerprint, file_sha256
+from capsight.batch.objects import S3_UNREACHABLE_ROW, ObjectReader, any_s3, file_fingerprint, file_sha256
 from capsight.batch.options import BatchOptions, BatchProgress, BatchSummary
 from capsight.batch.outputs import RESULTS_CSV, SUMMARY_JSON, summarise, write_outputs
 from capsight.batch.records import ResultRecord
@@ -26,7 +26,7 @@ from capsight.batch.resultlog import RESULTS_JSONL, ResultLog
 from capsight.batch.runlock import run_lock
 from capsight.batch.sorting import REVIEW_FOLDER, Sorter, check_same_sorting, sort_options
 from capsight.batch.sources import expand_sources
-from capsight.errors import BadRequest
+from capsight.errors import BadRequest, ServiceUnavailable
 from capsight.inference import Classifier, ModelMetadata
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,17 @@ def _make_engine(classifier: Classifier, reader: ObjectReader, options: BatchOpt
     return RayEngine(Path(model_dir), options)
 
 
+def _s3_outage(objects: int, out: Path, summary: BatchSummary) -> ServiceUnavailable:
+    """The run's error for an S3 outage: one message instead of an error row for every object left,
+    each after its retries (a run of thousands went on for hours, then exited 0 "with errors")."""
+    return ServiceUnavailable(
+        f"The S3 endpoint could not be reached for {objects} objects in a row, so the run stopped "
+        f"instead of making an error row of every object left. The {summary.total - summary.pending} "
+        f"results so far are kept in {out}. When S3 answers, run the same command again to classify "
+        f"the {summary.pending} images left; add --retry-errors to try again those the outage made errors."
+    )
+
+
 def run_batch(
     sources: Sequence[str],
     out_dir: Path | str,
@@ -92,6 +103,8 @@ def run_batch(
 
     ``progress_callback`` is called after each batch; ``cancel_event`` is checked between batches
     and, once set, ends the run early with ``summary.complete == False`` (call again to finish).
+    With ``options.s3_outage_objects``, that many unreachable s3:// objects in a row end the run the
+    same way after their batch, then raise ServiceUnavailable (the outputs are written first).
     """
     options = options or BatchOptions()
     started = time.perf_counter()
@@ -144,6 +157,8 @@ def run_batch(
                 progress_callback(BatchProgress(resumed + processed, len(keys), errors, resumed))
 
         processed = 0
+        unreachable_in_a_row = 0  # this run's latest rows whose S3 object the endpoint did not answer for
+        outage = False
         report()
         cancelled = cancel_event is not None and cancel_event.is_set()
         stream = _make_engine(classifier, reader, options).run(todo) if todo and not cancelled else iter(())
@@ -157,7 +172,17 @@ def run_batch(
                     sorter.place_all(batch)
                 processed += len(batch)
                 errors += sum(1 for r in batch if not r.ok)
+                for record in batch:
+                    unreachable = record.error == S3_UNREACHABLE_ROW
+                    unreachable_in_a_row = unreachable_in_a_row + 1 if unreachable else 0
                 report()
+                limit = options.s3_outage_objects
+                if limit is not None and unreachable_in_a_row >= limit:
+                    log.warning(
+                        "the S3 endpoint could not be reached for %d objects in a row; stopping", limit
+                    )
+                    outage = True
+                    break
                 if cancel_event is not None and cancel_event.is_set():
                     log.info("batch cancelled after %d images", processed)
                     break
@@ -185,4 +210,6 @@ def run_batch(
             )
             # Also on cancel, Ctrl-C or a failure: leave a consistent (partial) CSV and summary.
             write_outputs(out, results.records, summary, meta.labels)
+    if outage:
+        raise _s3_outage(unreachable_in_a_row, out, summary)
     return summary

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from capsight.batch import BatchOptions, run_batch
+from capsight.batch.objects import S3_OUTAGE_OBJECTS
 from capsight.batch.options import BatchProgress
 from capsight.batch.records import error_record
 from capsight.batch.resultlog import ResultLog, read_records
@@ -34,9 +35,6 @@ logger = logging.getLogger(__name__)
 
 Beat = Callable[[Progress, bool], None]  # (progress, force): throttled heartbeat to the database
 MAX_SKIPPED_LISTED = 50
-# This many objects in a row that the S3 endpoint did not answer for (each after botocore's retries)
-# is an outage of the source, not a fault of those objects: the job stops and fails saying so.
-S3_OUTAGE_OBJECTS = 5
 
 
 @dataclass(frozen=True)
