@@ -11,6 +11,10 @@
   // checking here just saves a phone from uploading 20 MB to learn that.
   var DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
   var LOW_CONFIDENCE = 0.6;
+  // A model may have hundreds of classes (ImageNet's 1000): a bar and a correction button for each
+  // made a result card tens of thousands of pixels tall, "Is this right?" out of reach below it.
+  var MAX_BARS = 10; // the likeliest are drawn; the rest are summed in one line
+  var MAX_CHOICE_BUTTONS = 9; // more corrections than this are picked from a list
   var KEY_STORAGE = "capsight-api-key"; // sessionStorage: gone when the tab closes
   var KEY_CHARS = /^[\x21-\x7e]*$/; // what an HTTP header can carry, less spaces
 
@@ -216,7 +220,7 @@
     el.resultNote.textContent = low ? "The model is unsure about this photo; a clearer, closer shot may help." : "";
 
     el.probabilities.textContent = "";
-    entries.forEach(function (entry) {
+    entries.slice(0, MAX_BARS).forEach(function (entry) {
       var li = document.createElement("li");
       li.className = "prob-row" + (entry[0] === body.label ? " top" : "");
       li.dataset.label = entry[0];
@@ -241,6 +245,14 @@
       // Set the width after insertion so the bar animates from zero.
       requestAnimationFrame(function () { bar.style.width = (Math.max(0, Math.min(1, entry[1])) * 100) + "%"; });
     });
+    if (entries.length > MAX_BARS) {
+      var rest = entries.slice(MAX_BARS).reduce(function (sum, entry) { return sum + (entry[1] || 0); }, 0);
+      var more = document.createElement("li");
+      more.className = "prob-more";
+      more.textContent = (entries.length - MAX_BARS) + " more of the " + entries.length + " classes: " +
+        percent(rest) + " together";
+      el.probabilities.appendChild(more);
+    }
 
     var meta = [];
     if (body.model && body.model.name) {
@@ -280,8 +292,12 @@
     el.feedbackYes.dataset.label = body.label;
     el.feedbackYes.setAttribute("aria-pressed", "false");
     el.feedbackLabels.textContent = "";
-    labels.forEach(function (label) {
-      if (label === body.label) return;
+    var others = labels.filter(function (label) { return label !== body.label; });
+    if (others.length > MAX_CHOICE_BUTTONS) {
+      showChoiceList(others);
+      return;
+    }
+    others.forEach(function (label) {
       var button = document.createElement("button");
       button.type = "button";
       button.className = "button small";
@@ -296,12 +312,37 @@
     });
   }
 
+  // Every other class, A to Z (a select finds one by its first letters), and a button to send it.
+  function showChoiceList(others) {
+    var select = document.createElement("select");
+    select.id = "feedback-select";
+    select.className = "feedback-select";
+    select.setAttribute("aria-label", "No, it is");
+    select.add(new Option("choose the right class…", ""));
+    others.slice().sort(function (a, b) { return a.localeCompare(b); }).forEach(function (label) {
+      select.add(new Option(label, label));
+    });
+    var send = document.createElement("button");
+    send.type = "button";
+    send.id = "feedback-send";
+    send.className = "button small";
+    send.textContent = "Send";
+    send.addEventListener("click", function () {
+      if (select.value) sendFeedback(select.value);
+      else select.focus();
+    });
+    el.feedbackLabels.appendChild(select);
+    el.feedbackLabels.appendChild(send);
+  }
+
   // The recorded answer stays marked (aria-pressed), so it is clear which one the server has.
   function markChosen(label) {
-    var buttons = [el.feedbackYes].concat(Array.prototype.slice.call(el.feedbackLabels.querySelectorAll("button")));
+    var buttons = [el.feedbackYes].concat(Array.prototype.slice.call(el.feedbackLabels.querySelectorAll("button[data-label]")));
     buttons.forEach(function (button) {
       button.setAttribute("aria-pressed", button.dataset.label === label ? "true" : "false");
     });
+    var select = el.feedbackLabels.querySelector("select");
+    if (select) select.value = label === el.feedbackYes.dataset.label ? "" : label;
   }
 
   // The server keeps the last answer it receives. Sent one after another, in the order clicked, so
