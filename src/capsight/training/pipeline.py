@@ -37,7 +37,7 @@ from capsight.training.evaluate import evaluate_model_dir
 from capsight.training.export import check_parity, export_onnx, serving_batch, with_tta
 from capsight.training.loop import train
 from capsight.training.partition import _by_split, _counts, _earlier_test, _val_composites
-from capsight.training.reports import write_reports
+from capsight.training.reports import REPORT_FILES, write_reports
 from capsight.training.request import TrainOutcome, TrainRequest
 from capsight.training.sources import sources_summary
 from capsight.training.split import make_split
@@ -86,7 +86,8 @@ def run_training(req: TrainRequest) -> TrainOutcome:
     final = Path(req.out_dir)
     check_output_outside(Path(req.data_dir), final)
     name = _model_name(req.name or final.resolve().name)  # resolved: the name of "." is ""
-    with staged_folder(final, stale=(CHECKPOINT_FILE,)) as staging:
+    # A run without a test split writes no report: the replaced model's report must not stay behind.
+    with staged_folder(final, stale=(CHECKPOINT_FILE, *REPORT_FILES)) as staging:
         outcome = _train_into(req, staging, name)
     logger.info("model written to %s", final)
     return replace(outcome, out_dir=final)

@@ -26,6 +26,8 @@ CONFUSION_PNG = "confusion_matrix.png"
 CURVES_PNG = "training_curves.png"
 MISCLASSIFIED_PNG = "misclassified.png"
 REPORT_HTML = "report.html"
+# Every file a report may write: a model folder's report files all belong to its one model.
+REPORT_FILES = (CONFUSION_PNG, CURVES_PNG, MISCLASSIFIED_PNG, REPORT_HTML)
 # The confusion matrix grows 1.2 inches per class up to this side, then its cells shrink: grown without
 # bound, 100 classes drew a 12,250-pixel square (38 s, 4.9 GB) and ~540 passed matplotlib's size limit.
 MAX_CONFUSION_INCHES = 20.0
