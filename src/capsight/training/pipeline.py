@@ -20,6 +20,7 @@ from typing import Any
 
 from capsight.errors import BadRequest
 from capsight.imaging.preprocess import PreprocessSpec
+from capsight.inference.metadata import as_model_label
 from capsight.training.architectures import count_blocks, create_model, freeze_early_blocks, get_architecture
 from capsight.training.batches import AugmentedImages
 from capsight.training.card import build_metadata, provenance_summary
@@ -63,6 +64,23 @@ def _warn_untested(labels: tuple[str, ...], found: dict[str, int], test: list[Sa
                 label,
                 found[label],
             )
+
+
+def _test_folder_samples(test_dir: Path, labels: tuple[str, ...], group_pattern: str) -> list[Sample]:
+    """The photos of a fixed test folder, labelled with the training folder's spelling of each class.
+
+    Why the spelling: a folder copied from macOS or a zip file names "café" decomposed (``cafe`` +
+    U+0301), one from elsewhere composed; it is the same class (as ``capsight evaluate`` takes it),
+    but was refused as one "missing from the training data". Relative paths keep the test folder's
+    spelling: split.json must name the files as they are on disk.
+    """
+    # Class folders by the training folder's rule: hidden and image-less folders are not classes.
+    spelling = {label: as_model_label(label, labels) for label in list_labels(test_dir)}
+    extra = sorted(label for label, known in spelling.items() if known is None)
+    if extra:
+        raise BadRequest(f"Test folder has classes missing from the training data: {', '.join(extra)}.")
+    samples = scan_folder(test_dir, tuple(spelling), group_pattern)
+    return [replace(s, label=spelling[s.label] or s.label) for s in samples]
 
 
 def _model_name(name: str) -> str:
@@ -111,11 +129,7 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
         )
     test_samples: list[Sample] | None = None
     if req.test_dir is not None:
-        test_samples = scan_folder(Path(req.test_dir), labels, req.group_pattern)
-        # Class folders by the training folder's rule: hidden and image-less folders are not classes.
-        extra = sorted(set(list_labels(Path(req.test_dir))) - set(labels))
-        if extra:
-            raise BadRequest(f"Test folder has classes missing from the training data: {', '.join(extra)}.")
+        test_samples = _test_folder_samples(Path(req.test_dir), labels, req.group_pattern)
     plan = make_split(
         [item.sample for item in folder.images],
         seed=req.config.seed,
