@@ -26,6 +26,8 @@ def _peak_bytes_per_pixel(mode: str, transparent: bool) -> int:
         return own + _ALPHA_PEAK
     if transparent and mode in ("RGB", "L", "1", "P"):
         return own + _RGB_BYTES + _ALPHA_PEAK  # converted to RGBA first, then composited
+    if transparent and mode.startswith("I;16"):
+        return own + 2 + _RGB_BYTES + _ALPHA_PEAK  # 8-bit grey and alpha, merged, then composited
     if mode == "RGB":
         return own
     if mode.startswith("I;16") or mode in ("I", "F"):

@@ -157,6 +157,8 @@ def decode_image(
             original_mode = image.mode
             if fmt == "JPEG" and min_side:
                 image.draft("RGB", (min_side, min_side))
+            if fmt == "PNG":
+                _scale_colour_key(image)
             if fmt in _WHOLE_BUFFER_FORMATS:
                 # Hand the decoder the whole file in one call instead of 64 KB blocks: it releases
                 # the GIL once per image rather than ~10 times, so decode threads do not queue
@@ -184,6 +186,34 @@ def decode_image(
     if swapped:
         width, height = height, width
     return DecodedImage(image=rgb, width=width, height=height, format=fmt, mode=original_mode)
+
+
+# A PNG colour key's value in the pixels Pillow decodes, by the PNG's raw mode (``image.tile``): 1-, 2-
+# and 4-bit greys are widened to 0-255 ("1" Pillow scales itself), 16-bit truecolour keeps its high byte.
+_KEY_BITS = {"L;2": 2, "L;4": 4}
+
+
+def _scale_colour_key(image: ImageFile.ImageFile) -> None:
+    """Put a PNG's colour key (tRNS) in the scale of the pixels it is matched against.
+
+    Why: Pillow keeps the key as the file stores it (3 in a 2-bit grey, 0x1234 in a 16-bit RGB) but
+    decodes those pixels as 8 bits (255, 0x12), so the key matched nothing and the transparent parts
+    showed in their colour instead of on white. A key outside the bit depth matches no pixel: dropped.
+    """
+    key = image.info.get("transparency")
+    rawmode = image.tile[0].args if image.tile else None
+    if key is None or not isinstance(rawmode, str):
+        return
+    scaled: object = key
+    if rawmode in _KEY_BITS and isinstance(key, int):
+        top = (1 << _KEY_BITS[rawmode]) - 1
+        scaled = key * 255 // top if key <= top else None
+    elif rawmode == "RGB;16B" and isinstance(key, tuple):
+        scaled = tuple(value >> 8 for value in key)
+    if scaled is None:
+        del image.info["transparency"]
+    else:
+        image.info["transparency"] = scaled
 
 
 # Pillow's own ``reducing_gap`` rule: shrink by a whole factor while at least twice the target size

@@ -64,7 +64,13 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         return image
     if mode.startswith("I;16"):
         # A fixed 16 -> 8 bit scale: stretching by the image's own peak would turn a dark photo white.
-        return _to_eight_bits(image, lambda s: (s.astype(np.uint32) + 128) // 257).convert("RGB")
+        grey = _to_eight_bits(image, lambda s: (s.astype(np.uint32) + 128) // 257)
+        key = image.info.get("transparency")
+        if isinstance(key, int):
+            # A 16-bit colour key (PNG tRNS) is matched exactly, before the values are narrowed.
+            alpha = _to_eight_bits(image, lambda s: np.where(s == key, 0, 255))
+            return _to_rgb(Image.merge("LA", (grey, alpha)))
+        return grey.convert("RGB")
     if mode == "I":
         # 32-bit integer greyscale: 16-bit data when any value needs it, else already 8-bit values.
         extrema = image.getextrema()
