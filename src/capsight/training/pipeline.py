@@ -83,6 +83,19 @@ def _test_folder_samples(test_dir: Path, labels: tuple[str, ...], group_pattern:
     return [replace(s, label=spelling[s.label] or s.label) for s in samples]
 
 
+def _check_unseen(test: list[Sample], training: list[Sample]) -> None:
+    """Refuse test photos that are training photos too (``--test-dir`` naming the data folder, or
+    class folders linked into it): the model would be scored on photos it learnt, and model.json
+    would carry that inflated accuracy as a test score. Compared by resolved path, so links count."""
+    trained = {s.path.resolve() for s in training}
+    seen = [s.relpath for s in test if s.path.resolve() in trained]
+    if seen:
+        raise BadRequest(
+            f"{len(seen)} test photo(s) are also in the training data (first: {seen[0]}): "
+            "pass a --test-dir of other photos."
+        )
+
+
 def _model_name(name: str) -> str:
     """The name is served in JSON responses: a folder name that is not UTF-8 (kept by Python as
     surrogates) would be written into model.json and break every response that names the model."""
@@ -130,6 +143,7 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
     test_samples: list[Sample] | None = None
     if req.test_dir is not None:
         test_samples = _test_folder_samples(Path(req.test_dir), labels, req.group_pattern)
+        _check_unseen(test_samples, [item.sample for item in folder.images])
     plan = make_split(
         [item.sample for item in folder.images],
         seed=req.config.seed,
