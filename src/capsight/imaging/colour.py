@@ -49,7 +49,7 @@ def _transform(icc: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTran
 
 def to_srgb(image: Image.Image) -> Image.Image:
     """``image`` in sRGB (RGB, or RGBA when it has alpha) if it carries a usable non-sRGB profile;
-    else ``image`` itself, unchanged (a colour-keyed one with a profile as RGBA or LA)."""
+    else ``image`` itself, unchanged (a colour-keyed or palette one with a profile as RGB(A) or LA)."""
     icc = image.info.get("icc_profile")
     if not icc or not isinstance(icc, bytes) or len(icc) > _MAX_ICC_BYTES:
         return image
@@ -57,6 +57,10 @@ def to_srgb(image: Image.Image) -> Image.Image:
         # A colour key (PNG tRNS) names stored values: after the conversion no pixel matches it, and
         # the transparent ones came out in the key's colour instead of on white. Alpha carries it.
         image = image.convert("RGBA" if image.mode == "RGB" else "LA")
+    elif image.mode == "P":
+        # A palette's colours are in the profile's space too (PNG-8, GIF): converted as the pixels
+        # they stand for, else a PNG-8 reached the model in other colours than its PNG-24 twin.
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode not in ("RGB", "RGBA", "CMYK", "L"):
         return image
     out_mode = "RGBA" if image.mode == "RGBA" else "RGB"
