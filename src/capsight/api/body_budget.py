@@ -160,8 +160,8 @@ class BodyBudgetMiddleware:
         self.wait_seconds = wait_seconds
         self.exempt = exempt
         if metrics is not None and budget is not None:
-            metrics.inflight_body_bytes.set_function(lambda: budget.used)
-            metrics.body_budget_waiting.set_function(lambda: budget.waiting)
+            metrics.track(metrics.inflight_body_bytes, lambda: budget.used)
+            metrics.track(metrics.body_budget_waiting, lambda: budget.waiting)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         budget = self.budget

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,9 @@ def run_serve(args: argparse.Namespace) -> int:
         timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
     )
     if settings.workers > 1:
-        _run_workers(uvicorn.Config("capsight.api.app:create_app_from_env", **options), settings.model_dir)
+        with _metrics_folder() as metrics_dir:
+            config = uvicorn.Config("capsight.api.app:create_app_from_env", **options)
+            _run_workers(config, settings.model_dir, metrics_dir)
     else:
         uvicorn.run("capsight.api.app:create_app_from_env", **options)
     return 0
@@ -132,7 +135,38 @@ def model_problem(model_dir: Path) -> str | None:
     return lines[-1] if lines else f"exit status {proc.returncode}"
 
 
-def _run_workers(config: Any, model_dir: Path) -> None:
+@contextlib.contextmanager
+def _metrics_folder() -> Iterator[Path]:
+    """A private folder for the workers' metrics files (prometheus_client's multiprocess mode),
+    named to them in PROMETHEUS_MULTIPROC_DIR before they start, removed when the server stops.
+
+    Why: each worker is its own process, and a scrape of /metrics reached one of them, which saw only
+    its own counts. A fresh folder, never one given in the environment: files left by an earlier run
+    (or by another server sharing the folder) would be added to this one's totals.
+    """
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="capsight-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _forget_exited(metrics_dir: Path, running: set[int | None]) -> None:
+    """Drop the live gauges (queue depth, model ready) of workers no longer running from the scrape;
+    their counters and histograms stay in the totals, so those never go back on a restart."""
+    from prometheus_client.multiprocess import mark_process_dead
+
+    for path in metrics_dir.glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        if pid not in running:
+            mark_process_dead(pid, str(metrics_dir))
+
+
+def _run_workers(config: Any, model_dir: Path, metrics_dir: Path) -> None:
     """uvicorn's worker supervisor (what ``uvicorn.run`` does with workers > 1), except that SIGHUP
     restarts the workers only when the model folder loads.
 
@@ -154,6 +188,12 @@ def _run_workers(config: Any, model_dir: Path) -> None:
                 )
                 return
             super().handle_hup()
+
+        def keep_subprocess_alive(self) -> None:
+            # Called after every round of signals too: workers replaced on SIGHUP, SIGTTOU, one that
+            # died, one that never became ready have all left self.processes by now.
+            super().keep_subprocess_alive()
+            _forget_exited(metrics_dir, {process.pid for process in self.processes})
 
     sock = config.bind_socket()
     with contextlib.suppress(KeyboardInterrupt):

@@ -3,14 +3,34 @@
 A per-app :class:`CollectorRegistry` (not the process-global default) lets tests build many apps in
 one process and lets two apps in one process report separately. Updating a metric is a lock and an
 add, cheap enough for the hot path.
+
+``capsight serve --workers N`` runs N processes behind one socket, and a scrape reaches whichever
+worker the kernel hands the connection to: with per-process counters each scrape saw one worker's
+share. So the main process sets ``PROMETHEUS_MULTIPROC_DIR`` (a private folder of its own) before it
+starts them, prometheus_client then keeps every value in a per-process file there (an update is
+still a lock and a write to memory, an mmap), and :meth:`Metrics.render` adds up the files of all
+workers, the ones that exited included, so totals never go back on a restart. Gauges read from a
+function at scrape time (queue depth, body budget) are copied into those files every
+:data:`GAUGE_SAMPLE_SECONDS` instead, since a scrape answered by one worker cannot call another's.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# prometheus_client chooses where values live when it is imported, by this variable: set, in files of
+# this folder shared by the worker processes (read by render); unset, in this process's memory.
+MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+# How often a worker copies its function-read gauges into its file in multiprocess mode: how stale
+# another worker's queue depth may be in a scrape (the worker answering it reads its own afresh).
+GAUGE_SAMPLE_SECONDS = 1.0
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.4, 0.6, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
@@ -61,22 +81,38 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        # multiprocess_mode (ignored in one process) says how the workers' values add up; "live":
+        # a worker that exited leaves the sum (the main process removes its file).
         self.queue_depth = Gauge(
-            "capsight_inference_queue_depth", "Images admitted and waiting for the model.", registry=r
+            "capsight_inference_queue_depth",
+            "Images admitted and waiting for the model.",
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.cache_hits = Counter("capsight_cache_hits", "Result cache hits.", registry=r)
         self.cache_misses = Counter("capsight_cache_misses", "Result cache misses.", registry=r)
+        # With several workers: 1 only when every running worker has its model (a worker whose model
+        # failed answers 503 to its share of the requests; a worker starting on SIGHUP dips it to 0).
         self.model_ready = Gauge(
-            "capsight_model_ready", "1 once the model is loaded and warmed up.", registry=r
+            "capsight_model_ready",
+            "1 once the model is loaded and warmed up.",
+            registry=r,
+            multiprocess_mode="livemin",
         )
         self.inflight_body_bytes = Gauge(
             "capsight_inflight_body_bytes",
-            "Request body bytes reserved in memory (CAPSIGHT_MAX_INFLIGHT_BODY_BYTES is the cap).",
+            "Request body bytes reserved in memory (CAPSIGHT_MAX_INFLIGHT_BODY_BYTES caps each process).",
             registry=r,
+            multiprocess_mode="livesum",
         )
         self.body_budget_waiting = Gauge(
-            "capsight_body_budget_waiting", "Requests waiting for room to read their body.", registry=r
+            "capsight_body_budget_waiting",
+            "Requests waiting for room to read their body.",
+            registry=r,
+            multiprocess_mode="livesum",
         )
+        self._tracked: list[tuple[Gauge, Callable[[], float]]] = []
+        self._sampler: threading.Thread | None = None
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request; ``endpoint`` must already be a route template, not a raw path."""
@@ -89,7 +125,35 @@ class Metrics:
         self.batch_seconds.observe(seconds)
 
     def track_queue_depth(self, depth: Callable[[], float]) -> None:
-        self.queue_depth.set_function(depth)
+        self.track(self.queue_depth, depth)
+
+    def track(self, gauge: Gauge, value: Callable[[], float]) -> None:
+        """Report ``value()`` as ``gauge``: read at each scrape in one process; with several workers
+        also copied into this worker's file every GAUGE_SAMPLE_SECONDS by a daemon thread."""
+        if MULTIPROC_DIR is None:
+            gauge.set_function(value)
+            return
+        self._tracked.append((gauge, value))
+        gauge.set(value())
+        if self._sampler is None:
+            self._sampler = threading.Thread(
+                target=self._sample_forever, name="capsight-metrics-sampler", daemon=True
+            )
+            self._sampler.start()
+
+    def _sample(self) -> None:
+        for gauge, value in list(self._tracked):
+            gauge.set(value())
+
+    def _sample_forever(self) -> None:
+        while True:
+            time.sleep(GAUGE_SAMPLE_SECONDS)
+            self._sample()
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if MULTIPROC_DIR is None:
+            return generate_latest(self.registry)
+        self._sample()  # this worker's gauges as of now; the others' as of their last sample
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=MULTIPROC_DIR)
+        return generate_latest(registry)
