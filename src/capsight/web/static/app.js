@@ -200,6 +200,11 @@
       el.dropPrompt.hidden = false;
       el.dropZone.classList.remove("has-image");
     };
+    // The answer is placed before the photo above it has loaded: a portrait photo then grows the drop
+    // zone and pushes the result card below a phone's screen. Look again once the photo is laid out.
+    el.preview.onload = function () {
+      if (!el.result.hidden) revealIfBelow(el.result.parentNode);
+    };
     el.preview.src = state.previewUrl;
     el.preview.alt = "Preview of " + (file.name || "the selected photo");
     el.preview.hidden = false;
