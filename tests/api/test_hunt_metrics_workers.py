@@ -50,7 +50,14 @@ def _wait_ready(server: ServeProcess) -> None:
 
 def _scrape(url: str) -> dict[str, float]:
     """The totals this test reads from one scrape (a new connection: any worker may answer)."""
-    text = httpx.get(f"{url}/metrics", timeout=10).text
+    while True:
+        try:
+            text = httpx.get(f"{url}/metrics", timeout=10).text
+            break
+        except httpx.RemoteProtocolError:
+            # A worker stopping on SIGHUP closes a connection it accepted but had not read a request
+            # from: that scrape was never seen, and Prometheus would scrape again.
+            continue
     totals = {"classify": 0.0, "predictions": 0.0}
     for family in text_string_to_metric_families(text):
         for s in family.samples:
