@@ -118,7 +118,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "export",
         help="re-export a training checkpoint to model.onnx + model.json",
         description="Re-export the checkpoint.pt that train wrote to model.onnx + model.json in --out, "
-        "checking that ONNX Runtime and PyTorch agree on a few photos.",
+        "checking that ONNX Runtime and PyTorch agree on a few photos. Into the folder of another "
+        "model, the checkpoint.pt, split.json and report files of the model replaced are removed.",
     )
     p.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="checkpoint.pt (or its folder)")
     p.add_argument("--out", type=output_dir, required=True, help="output model folder")

@@ -147,7 +147,9 @@ def re_export(checkpoint_path: Path, out_dir: Path, images: Path | None = None) 
     training time; only when neither is readable does it fall back to random inputs, with a warning.
     """
     from capsight.training.card import model_version
-    from capsight.training.checkpoint import load_checkpoint
+    from capsight.training.checkpoint import CHECKPOINT_FILE, load_checkpoint
+    from capsight.training.reports import REPORT_FILES
+    from capsight.training.split import SPLIT_FILE
     from capsight.training.staging import staged_folder
 
     checkpoint = load_checkpoint(checkpoint_path)
@@ -165,7 +167,13 @@ def re_export(checkpoint_path: Path, out_dir: Path, images: Path | None = None) 
         logger.warning("the photos recorded in the checkpoint are gone: parity is checked on random inputs")
         size = spec.input_size
         batch = np.random.default_rng(0).normal(size=(4, 3, size, size)).astype(np.float32)
-    with staged_folder(Path(out_dir)) as staging:  # model.onnx and model.json change together or not at all
+    # Into another model's folder, the model replaced takes its own run files with it: left there,
+    # its split.json steered `capsight quantize` and its checkpoint.pt a later `capsight export`.
+    source = Path(checkpoint_path)
+    own = Path(out_dir).resolve() == (source if source.is_dir() else source.parent).resolve()
+    stale = () if own else (CHECKPOINT_FILE, SPLIT_FILE, *REPORT_FILES)
+    # model.onnx and model.json change together or not at all
+    with staged_folder(Path(out_dir), stale=stale) as staging:
         onnx_path = export_onnx(model, staging, spec.input_size)
         parity = check_parity(model, onnx_path, batch)
         meta = ModelMetadata.from_dict(checkpoint.metadata)
