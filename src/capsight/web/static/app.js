@@ -439,6 +439,10 @@
   function errorFromResponse(res, body) {
     if (body && typeof body.error === "string" && body.error) return body.error;
     if (body && typeof body.detail === "string" && body.detail) return body.detail;
+    // A gateway's own refusal (no JSON to quote) is about the key: "rejected this file" sent people
+    // looking for a fault in their photo.
+    if (res.status === 401) return "This server needs a valid API key (HTTP 401).";
+    if (res.status === 403) return "The server refused access (HTTP 403); an API key with more rights may be needed.";
     if (res.status === 408) return "The upload took too long to reach the server. Please try again, on a faster connection if you can.";
     if (res.status === 413) return "The file is too large for this server.";
     if (res.status === 429) return "Too many requests; please wait a moment and try again.";
