@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -73,6 +74,17 @@ class LoadedFolder:
         return {label: found.get(label, 0) for label in self.labels}
 
 
+def name_order(name: str) -> tuple[str, str]:
+    """Sort key of a file or folder name that does not depend on its Unicode form.
+
+    Why: macOS and a Mac's zip archives write "é" decomposed (``e`` + U+0301), other systems
+    composed (U+00E9), and the two sort apart ("f" falls between them). The same folder copied from
+    one to the other listed its classes (the model's output order) and its photos (the seeded split
+    and shuffle) in another order. The raw name breaks ties, so the order stays total.
+    """
+    return unicodedata.normalize("NFC", name), name
+
+
 def group_of(file_name: str, pattern: str = DEFAULT_GROUP_PATTERN) -> str:
     """Group key of a file: its stem with the group pattern (e.g. ``__crop3``) removed."""
     stem = Path(file_name).stem
@@ -126,7 +138,9 @@ def list_labels(root: Path) -> tuple[str, ...]:
     """Class names: the non-hidden sub-folders holding image files, sorted so indices are stable."""
     if not root.is_dir():
         raise BadRequest(f"Data folder not found: {root}")
-    entries = sorted(p for p in root.iterdir() if not p.name.startswith("."))
+    entries = sorted(
+        (p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: name_order(p.name)
+    )
     folders = [p for p in entries if p.is_dir()]
     for link in (p for p in entries if p.is_symlink() and not p.exists()):
         # A class folder linked from a disk that is not mounted: say so, or the class just vanishes.
@@ -178,7 +192,7 @@ def scan_folder(
         folder = root / label
         if not folder.is_dir():
             continue
-        for path in sorted(folder.iterdir()):
+        for path in sorted(folder.iterdir(), key=lambda p: name_order(p.name)):
             if path.name.startswith("."):
                 continue
             if path.is_file():

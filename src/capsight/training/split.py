@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from capsight.errors import BadRequest
-from capsight.training.dataset import Sample, is_rendered, is_synthetic
+from capsight.training.dataset import Sample, is_rendered, is_synthetic, name_order
 
 SPLIT_FILE = "split.json"
 SPLITS = ("train", "val", "test")
@@ -97,12 +97,12 @@ def _assign_groups(samples: Sequence[Sample], weights: Sequence[float], rng: ran
         by_group[sample.group].append(i)
     # A group belongs to the class most of its members have (ties: alphabetical), for stratification.
     groups_of_class: dict[str, list[str]] = defaultdict(list)
-    for group in sorted(by_group):
+    for group in sorted(by_group, key=name_order):
         labels = Counter(samples[i].label for i in by_group[group])
-        majority = sorted(labels.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        majority = sorted(labels.items(), key=lambda kv: (-kv[1], name_order(kv[0])))[0][0]
         groups_of_class[majority].append(group)
     assignment = [0] * len(samples)
-    for label in sorted(groups_of_class):
+    for label in sorted(groups_of_class, key=name_order):
         groups = groups_of_class[label]
         rng.shuffle(groups)
         total = sum(len(by_group[g]) for g in groups)
@@ -173,7 +173,7 @@ def make_split(
         raise BadRequest(f"Split ratios must be three non-negative numbers, got {ratios}.")
     if sum((bool(holdout_source), test_samples is not None, keep_test is not None)) > 1:
         raise BadRequest("Use one of a held-out source, a fixed test folder or an earlier test split.")
-    ordered = sorted(samples, key=lambda s: s.relpath)
+    ordered = sorted(samples, key=lambda s: name_order(s.relpath))
     rng = random.Random(seed)
     fixed_test: list[str] = []
     kept_out: list[str] = []
