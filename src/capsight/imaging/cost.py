@@ -35,6 +35,20 @@ def _peak_bytes_per_pixel(mode: str, transparent: bool) -> int:
     return own + _RGB_BYTES  # one conversion to RGB
 
 
+_TILE_WIDTH, _TILE_LENGTH = 322, 323  # TIFF tags
+
+
+def tiff_tile_size(image: Image.Image) -> tuple[int, int]:
+    """The size of one tile of a tiled TIFF, which its decoder holds whole; (0, 0) for any other image."""
+    tags = getattr(image, "tag_v2", None)
+    if tags is None:
+        return 0, 0
+    width, length = tags.get(_TILE_WIDTH), tags.get(_TILE_LENGTH)
+    if not isinstance(width, int) or not isinstance(length, int):
+        return 0, 0
+    return max(0, width), max(0, length)
+
+
 def decode_cost(image: Image.Image) -> int:
     """Pixels to reserve from the decode budget for ``image``: its pixel count weighted by the memory
     its decode and conversion hold, in units of a plain RGB pixel (what the budget's capacity is
@@ -49,4 +63,5 @@ def decode_cost(image: Image.Image) -> int:
         peak += _MODE_BYTES.get(image.mode, 4)
     if image.info.get("icc_profile"):
         peak += _RGB_BYTES  # to_srgb writes the converted pixels into a new image
-    return -(-width * height * peak // _RGB_BYTES)
+    tile_width, tile_length = tiff_tile_size(image)  # held beside the image while it decodes
+    return -(-(width * height * peak + tile_width * tile_length * _RGB_BYTES) // _RGB_BYTES)

@@ -29,7 +29,7 @@ from PIL import Image, ImageFile, ImageOps
 from capsight.errors import EmptyFile, ImageTooLarge, InvalidImage
 from capsight.imaging.budget import decoding
 from capsight.imaging.colour import to_srgb
-from capsight.imaging.cost import decode_cost
+from capsight.imaging.cost import decode_cost, tiff_tile_size
 from capsight.imaging.jpeg import decode_jpeg
 from capsight.imaging.rgb import _to_rgb
 
@@ -121,6 +121,20 @@ def check_pixels(width: int, height: int, max_pixels: int) -> None:
         raise ImageTooLarge(f"Image has {width}x{height} pixels; the limit is {max_pixels} pixels.")
 
 
+def check_tile_pixels(image: Image.Image, max_pixels: int) -> None:
+    """ImageTooLarge when one tile of a tiled TIFF has more pixels than ``max_pixels``.
+
+    Why: libtiff decodes a tile whole, into a buffer of its own, and a tile may be far larger than
+    the image: a 16x16 TIFF of 200 bytes declaring 65520x65520 tiles took 12 GB behind the check of
+    the image's size. (A tile somewhat larger than a small image is normal: 256x256 for a thumbnail.)
+    """
+    width, length = tiff_tile_size(image)
+    if width * length > max_pixels:
+        raise ImageTooLarge(
+            f"The TIFF's tiles have {width}x{length} pixels each; the limit is {max_pixels} pixels."
+        )
+
+
 def decode_image(
     data: bytes,
     *,
@@ -154,6 +168,7 @@ def decode_image(
             if width <= 0 or height <= 0:
                 raise InvalidImage("The image has no pixels.")
             check_pixels(width, height, max_pixels)
+            check_tile_pixels(image, max_pixels)
             original_mode = image.mode
             if fmt == "JPEG" and min_side:
                 image.draft("RGB", (min_side, min_side))
