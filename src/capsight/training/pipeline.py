@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,22 @@ def _warn_untested(labels: tuple[str, ...], found: dict[str, int], test: list[Sa
                 label,
                 found[label],
             )
+
+
+def _warn_case_twins(labels: tuple[str, ...]) -> None:
+    """Class folders named alike but for case or Unicode form (``Cat/``, ``cat/``) are one folder on
+    macOS and Windows: most likely photos of one class merged from two places. Trained as given, the
+    model splits that class in two and scores poorly with no hint why, so the user must hear of it."""
+    alike: dict[str, list[str]] = {}
+    for label in labels:
+        alike.setdefault(unicodedata.normalize("NFC", label).casefold(), []).append(label)
+    for twins in (names for names in alike.values() if len(names) > 1):
+        logger.warning(
+            "class folders %s differ only by case or Unicode form: the model learns them as %d classes "
+            "(on macOS and Windows they are one folder); merge them if they are one class",
+            ", ".join(f"{name}/" for name in twins),
+            len(twins),
+        )
 
 
 def _test_folder_samples(test_dir: Path, labels: tuple[str, ...], group_pattern: str) -> list[Sample]:
@@ -134,6 +151,7 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
     labels = folder.labels
     if len(labels) < 2:
         raise BadRequest(f"Need at least 2 class folders, found {len(labels)}: {', '.join(labels)}.")
+    _warn_case_twins(labels)
     empty = [label for label, n in folder.counts().items() if n == 0]
     if empty:  # it would be a label the model can answer but never saw
         raise BadRequest(
