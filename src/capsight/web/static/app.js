@@ -75,7 +75,7 @@
   };
 
   function formatBytes(n) {
-    if (n >= 1024 * 1024) return (n / (1024 * 1024)).toFixed(n % (1024 * 1024) ? 1 : 0) + " MB";
+    if (n >= 1024 * 1024) return (n / (1024 * 1024)).toFixed(1).replace(/\.0$/, "") + " MB"; // "16 MB", not "16.0"
     if (n >= 1024) return Math.round(n / 1024) + " KB";
     return n + " bytes";
   }
@@ -430,8 +430,14 @@
     if (!file) return "No file was selected.";
     if (file.size === 0) return "The file “" + file.name + "” is empty (0 bytes). Please choose a photo.";
     if (file.size > state.maxUploadBytes) {
-      return "The file “" + file.name + "” is " + formatBytes(file.size) + "; the limit is " +
-        formatBytes(state.maxUploadBytes) + ". Please choose a smaller photo.";
+      var size = formatBytes(file.size);
+      var limit = formatBytes(state.maxUploadBytes);
+      if (size === limit) {
+        // "is 977 KB; the limit is 977 KB" read as within the limit: the bytes tell them apart.
+        size += " (" + file.size.toLocaleString("en") + " bytes)";
+        limit += " (" + state.maxUploadBytes.toLocaleString("en") + " bytes)";
+      }
+      return "The file “" + file.name + "” is " + size + "; the limit is " + limit + ". Please choose a smaller photo.";
     }
     return null;
   }
