@@ -493,6 +493,9 @@
     el.fileName.textContent = (file.name ? file.name + " · " + formatBytes(file.size) : formatBytes(file.size)) +
       (count > 1 ? " (1 of the " + count + " files given: the page classifies one photo at a time)" : "");
     if (state.controller) state.controller.abort(); // the answer for an older photo no longer matters
+    // The old answer is hidden below: with the keyboard focus on one of its buttons (a photo pasted from
+    // "Is this right?"), the focus would drop to <body>. Hand it to the button that picks a photo.
+    if (el.result.contains(document.activeElement)) el.chooseButton.focus();
     var problem = checkFile(file);
     // Never leave the previous photo on screen next to an answer about a different file. The new one
     // is shown once the server has accepted it: a small file can declare 20000x20000 pixels, and
