@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=None,
         help="freeze the first N backbone blocks, train the rest + head (default: per arch)",
     )
-    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32, help="photos per step, 2 or more")
     p.add_argument("--lr", type=float_in(0.0, 10.0, low_open=True), default=1e-3)
     p.add_argument(
         "--backbone-lr-mult",

@@ -142,6 +142,10 @@ def train(
         raise BadRequest("The training split is empty.")
     if cfg.epochs < 1:
         raise BadRequest("--epochs must be at least 1.")
+    if cfg.batch_size < 2:
+        # Batch norm learns from the photos of a batch together: one photo whose feature map is 1x1
+        # (MobileNetV2 at a small input) stopped torch with a traceback, and elsewhere it is noise.
+        raise BadRequest(f"--batch-size must be at least 2 (batch norm), got {cfg.batch_size}.")
     if cfg.num_workers < 0:
         raise BadRequest(f"--workers must be 0 or more, got {cfg.num_workers}.")
     device = resolve_device(cfg.device)
