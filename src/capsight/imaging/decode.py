@@ -135,6 +135,28 @@ def check_tile_pixels(image: Image.Image, max_pixels: int) -> None:
         )
 
 
+# Start-of-scan markers a JPEG may hold. libjpeg's progression writes 10 scans for colour and 18 for
+# CMYK, an MPO a few pictures of those; each scan is one more pass over every block of the picture.
+MAX_JPEG_SCANS = 100
+_SOS = b"\xff\xda"
+
+
+def check_jpeg_scans(data: bytes) -> None:
+    """InvalidImage for a JPEG with more scans than any encoder writes, before it is decoded.
+
+    Why: nothing else bounds the decoder's work on a progressive JPEG. One scan repeated 2000 times
+    in a 2000x2000 picture (52 KB) took 12 s of CPU, a hundred extra scans of a 49-megapixel one
+    11 s. The count is of marker bytes in the file: entropy-coded data cannot hold them (an 0xFF
+    there is stuffed), so only a stray pair in a metadata block adds one, far below the limit.
+    """
+    scans = data.count(_SOS)
+    if scans > MAX_JPEG_SCANS:
+        raise InvalidImage(
+            f"The JPEG has {scans} scans; at most {MAX_JPEG_SCANS} are accepted "
+            "(a progressive JPEG has about 10). Re-save it as a baseline JPEG."
+        )
+
+
 def decode_image(
     data: bytes,
     *,
@@ -152,6 +174,8 @@ def decode_image(
     fmt = detect_format(data)
     if fmt is None:
         raise InvalidImage()
+    if fmt == "JPEG":
+        check_jpeg_scans(data)
     if fmt == "HEIF" and not _heif_available():
         raise InvalidImage(
             "HEIC/HEIF images need the optional pillow-heif package on the server "
