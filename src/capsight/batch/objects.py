@@ -15,12 +15,13 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from capsight.errors import BadRequest, PayloadTooLarge
+from capsight.errors import BadRequest, InvalidImage, PayloadTooLarge
 from capsight.imaging.decode import read_image_stream
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,24 @@ S3_UNREACHABLE_ROW = f"ConnectionError: {S3_UNREACHABLE}"
 # This many objects in a row that the S3 endpoint did not answer for (each after botocore's retries)
 # is an outage of the source, not a fault of those objects: a job fails, ``capsight batch`` stops.
 S3_OUTAGE_OBJECTS = 5
+
+
+def open_regular(path: str) -> IO[bytes]:
+    """``path`` opened for reading, or InvalidImage when it is not a regular file.
+
+    Why: a folder lists named pipes (and links to devices) among its files, and ``open`` of a FIFO
+    waits for a writer that never comes: the decode worker, and with it the whole run and its
+    Ctrl-C, hung for ever. Opened without blocking, the file is checked before a byte is read.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidImage("Not a regular file (a named pipe or a device): it is not read.")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def is_s3(key: str) -> bool:
@@ -107,7 +126,7 @@ class ObjectReader:
                     first, self._warned = not self._warned, True
                 log.log(logging.WARNING if first else logging.DEBUG, "cannot read %s: %s", key, exc)
                 raise ConnectionError(S3_UNREACHABLE) from exc
-        with open(key, "rb") as fh:
+        with open_regular(key) as fh:
             return read_image_stream(fh)
 
     def _read_s3(self, key: str) -> bytes:
@@ -156,10 +175,10 @@ def file_sha256(key: str) -> str | None:
         return None
     digest = hashlib.sha256()
     try:
-        with open(key, "rb") as fh:
+        with open_regular(key) as fh:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
-    except OSError:
+    except (OSError, InvalidImage):  # InvalidImage: a named pipe (or device) now has that name
         return None
     return digest.hexdigest()
 
