@@ -113,16 +113,13 @@ def run_batch(
     reader = ObjectReader(options.s3_endpoint_url, options.max_s3_object_bytes)
     meta = classifier.metadata
     # What this run writes into ``out``, never read as input. Only that: an --out folder that holds
-    # the photos (--out . inside the photo folder, or the photo folder itself) keeps its photos.
+    # the photos (--out . inside the photo folder, or the photo folder itself) keeps its photos, its
+    # own subfolders named like a label too when there is no --sort to put copies in them.
     outputs = [
         out / name for name in (RESULTS_JSONL, RESULTS_CSV, SUMMARY_JSON, "report.html", REVIEW_FOLDER)
     ]
-    keys = expand_sources(
-        sources,
-        reader,
-        exclude=[*outputs, *(out / label for label in meta.labels)],
-        max_s3_keys=options.max_s3_keys,
-    )
+    sorted_into = [out / label for label in meta.labels] if options.sort is not None else []
+    keys = expand_sources(sources, reader, exclude=[*outputs, *sorted_into], max_s3_keys=options.max_s3_keys)
     if options.sort in ("move", "link") and any_s3(keys):
         raise BadRequest(f"--sort {options.sort} needs local files; use --sort copy for s3:// sources.")
 
