@@ -616,6 +616,18 @@
     classify(file, files.length);
   }
 
+  // A picture dragged from another web page may come as its address only (Safari), a text selection
+  // as text: nothing to send, and the page did nothing at all, the prompt still asking for a drop.
+  function takeDropped(transfer) {
+    if (transfer && transfer.files && transfer.files.length) takeFirst(transfer.files);
+    else if (transfer && transfer.types && transfer.types.length) {
+      clearPreview(); // as for a file refused here: no earlier photo left beside the message
+      el.fileName.hidden = true;
+      showError("Only a photo file can be dropped here: a picture dragged from a web page comes as its " +
+        "address. Save the picture first, then drop or choose the file.");
+    }
+  }
+
   /* ---------- wiring ---------- */
 
   el.chooseButton.addEventListener("click", function () { if (!state.busy) el.fileInput.click(); });
@@ -652,7 +664,7 @@
     e.preventDefault();
     dragDepth = 0;
     el.dropZone.classList.remove("dragging");
-    takeFirst(e.dataTransfer && e.dataTransfer.files);
+    takeDropped(e.dataTransfer);
   });
   // A photo dropped beside the zone must not make the browser navigate away from the page, nor vanish
   // without a word (on a wide screen the zone is a small part of the page): it is classified too.
@@ -660,7 +672,7 @@
     window.addEventListener(type, function (e) { e.preventDefault(); });
   });
   window.addEventListener("drop", function (e) {
-    if (!el.dropZone.contains(e.target)) takeFirst(e.dataTransfer && e.dataTransfer.files);
+    if (!el.dropZone.contains(e.target)) takeDropped(e.dataTransfer);
   });
   window.addEventListener("paste", function (e) {
     var files = e.clipboardData && e.clipboardData.files;
