@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from capsight.batch import run_batch
+from capsight.inference import OnnxClassifier
 from model_factory import LABEL_COLOURS, solid_image_bytes
 
 _RUN = """
@@ -49,3 +51,14 @@ def test_a_named_pipe_in_the_folder_is_an_error_row_not_a_hang(
     assert (
         rows["b.jpg"]["error"].startswith("InvalidImage: ") and "Not a regular file" in rows["b.jpg"]["error"]
     )
+
+
+def test_a_folder_named_in_a_list_file_still_says_it_is_a_folder(
+    classifier: OnnxClassifier, tmp_path: Path
+) -> None:
+    (tmp_path / "sub").mkdir()
+    listing = tmp_path / "list.txt"
+    listing.write_text("sub\n")
+    run_batch([str(listing)], tmp_path / "out", classifier)
+    [row] = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert row["error"] == "IsADirectoryError: Is a directory"

@@ -11,6 +11,7 @@ each process), so the same reader serves a thread pool, a process pool and Ray w
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -49,7 +50,10 @@ def open_regular(path: str) -> IO[bytes]:
     """
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):  # what ``open`` says of a folder (a list file can name one)
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(mode):
             raise InvalidImage("Not a regular file (a named pipe or a device): it is not read.")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
