@@ -9,8 +9,9 @@ pixels are bit-identical to Pillow's (checked on every photo of the bottle set a
 progressive, greyscale and 4:4:4 / 4:2:2 / 4:2:0 files, in ``tests/imaging``): training, evaluation
 and serving see exactly what they saw before, and a 600 KB phone photo decodes no slower.
 
-Only what Pillow would call "RGB" or "L" comes here; CMYK and YCCK JPEGs (with Adobe's inverted
-channels), headers TurboJPEG cannot read, and any file this path cannot decode go to Pillow as before.
+Only what Pillow would call "RGB" or "L" is decoded here; CMYK and YCCK JPEGs (with Adobe's inverted
+channels), headers TurboJPEG cannot read, and any file this path cannot decode go to Pillow as before
+(CMYK and YCCK ones after a check here that their data is whole).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ _DAMAGED = re.compile(
     re.IGNORECASE,
 )
 _COLOURSPACES = {"RGB": "RGB", "L": "GRAY"}
+_DAMAGED_MESSAGE = "The image could not be decoded (JPEG): it is corrupt or truncated."
 
 
 def decode_jpeg(data: bytes, image: Image.Image) -> Image.Image | None:
@@ -48,7 +50,11 @@ def decode_jpeg(data: bytes, image: Image.Image) -> Image.Image | None:
     Raises InvalidImage when libjpeg reports the data cut short or damaged.
     """
     colourspace = _COLOURSPACES.get(image.mode)
-    if simplejpeg is None or colourspace is None:
+    if simplejpeg is None:
+        return None
+    if colourspace is None:
+        if image.mode == "CMYK":
+            _check_intact(data)
         return None
     width, height = image.size  # after draft: the size Pillow would decode to
     config = getattr(image, "decoderconfig", ())
@@ -63,7 +69,7 @@ def decode_jpeg(data: bytes, image: Image.Image) -> Image.Image | None:
         pixels = simplejpeg.decode_jpeg(data, strict=True, **options)
     except ValueError as exc:
         if _DAMAGED.search(str(exc)):
-            raise InvalidImage("The image could not be decoded (JPEG): it is corrupt or truncated.") from exc
+            raise InvalidImage(_DAMAGED_MESSAGE) from exc
         try:
             pixels = simplejpeg.decode_jpeg(data, strict=False, **options)
         except ValueError:
@@ -78,3 +84,18 @@ def decode_jpeg(data: bytes, image: Image.Image) -> Image.Image | None:
     decoded = Image.fromarray(pixels[:, :, 0] if colourspace == "GRAY" else pixels, image.mode)
     decoded.info = dict(image.info)  # EXIF orientation and the ICC profile are applied after this
     return decoded
+
+
+def _check_intact(data: bytes) -> None:
+    """InvalidImage when libjpeg reports a CMYK or YCCK JPEG cut short or damaged; Pillow decodes it.
+
+    Why: Pillow undoes Adobe's inverted CMYK itself, so these files stay with it, but it hides
+    libjpeg's warnings: one cut short and closed with an end marker was answered 200. This reads all
+    of the compressed data at 1/8 scale, which is most of what a warning needs and little else.
+    """
+    assert simplejpeg is not None
+    try:
+        simplejpeg.decode_jpeg(data, colorspace="CMYK", strict=True, min_factor=8, min_width=1, min_height=1)
+    except ValueError as exc:
+        if _DAMAGED.search(str(exc)):
+            raise InvalidImage(_DAMAGED_MESSAGE) from exc
