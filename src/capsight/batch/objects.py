@@ -147,11 +147,22 @@ class ObjectReader:
             body.close()  # a refused object's unread rest is not downloaded
 
     def copy_to(self, key: str, dest: Path) -> None:
-        """Copy the object to dest atomically (temp file + rename), so a kill never leaves half a file."""
+        """Copy the object to dest atomically (temp file + rename), so a kill never leaves half a file.
+
+        Any failure is an OSError (ConnectionError when the S3 endpoint did not answer)."""
         tmp = dest.with_name(f".{dest.name}.part")
         if is_s3(key):
+            from botocore import exceptions as boto_errors
+
             bucket, name = split_s3(key)
-            self.s3_client().download_file(bucket, name, str(tmp))
+            try:
+                self.s3_client().download_file(bucket, name, str(tmp))
+            except (boto_errors.ConnectionError, boto_errors.HTTPClientError) as exc:
+                raise ConnectionError(S3_UNREACHABLE) from exc
+            except (boto_errors.BotoCoreError, boto_errors.ClientError) as exc:
+                # An OSError, as a local copy's failures are: the sorter logs it and the run goes
+                # on (an object deleted since it was read ended the whole run with a traceback).
+                raise OSError(f"S3 could not copy it: {exc}") from exc
         else:
             shutil.copy2(key, tmp)
         os.replace(tmp, dest)
