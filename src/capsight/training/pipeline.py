@@ -19,6 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from capsight.errors import BadRequest
 from capsight.imaging.preprocess import PreprocessSpec
 from capsight.inference.metadata import as_model_label
@@ -185,6 +187,9 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
         len(plan.dropped),
     )
 
+    # Seeded before the network is built: its starting weights (all of a random-init one, the new
+    # classifier head of a pretrained one) are drawn here, and were different on every run.
+    torch.manual_seed(req.config.seed)
     model = create_model(req.arch, len(labels), pretrained=req.pretrained, input_size=size)
     n_blocks = count_blocks(req.arch, model)
     freeze = arch.default_freeze_blocks if req.freeze_blocks is None else req.freeze_blocks
