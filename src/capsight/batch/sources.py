@@ -88,7 +88,12 @@ def _expand_glob(pattern: str, exclude: Collection[Path]) -> list[str]:
     for match in sorted(base.glob(rest)):
         if not show_hidden and any(part.startswith(".") for part in match.relative_to(base).parts):
             continue
-        resolved = match.resolve()
+        try:
+            resolved = match.resolve()
+        except (OSError, RuntimeError):  # RuntimeError: how Python before 3.13 says "links loop"
+            # No file to read, as for a link to nothing; the whole run stopped with a traceback.
+            log.warning("skipping %s: its symbolic links loop", match)
+            continue
         # The key keeps the file's own name: a matched symbolic link stays the link, so --sort move
         # moves the link, as a folder source does, and not the photo out of the pool it points into.
         key = _absolute(match)
