@@ -164,6 +164,12 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
     if req.test_dir is not None:
         test_samples = _test_folder_samples(Path(req.test_dir), labels, req.group_pattern)
         _check_unseen(test_samples, [item.sample for item in folder.images])
+        # Checked now, not when scoring: the run would train and export, then fail and discard it all.
+        if test_samples and not len(serving_batch([s.path for s in test_samples], spec, limit=1)):
+            raise BadRequest(
+                f"No decodable photo in the test folder {req.test_dir} ({len(test_samples)} files tried): "
+                "pass a folder of photos."
+            )
     plan = make_split(
         [item.sample for item in folder.images],
         seed=req.config.seed,
