@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from web_support import classify_requests, photo_jpeg, read_result, upload
+from web_support import RESULT_TIMEOUT_MS, LiveServer, classify_requests, photo_jpeg, read_result, upload
 
 from model_factory import LABEL_COLOURS
 
@@ -40,3 +40,28 @@ def test_a_link_dropped_after_a_photo_leaves_no_old_photo_beside_the_message(pag
     page.dispatch_event("#drop-zone", "drop", {"dataTransfer": page.evaluate_handle(LINK_ONLY)})
     page.wait_for_selector("#error:not([hidden])")
     assert page.is_hidden("#result") and page.is_hidden("#preview") and page.is_hidden("#file-name")
+
+
+def test_text_dragged_into_the_api_key_field_is_no_error(browser: Any, auth_server: LiveServer) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(RESULT_TIMEOUT_MS)
+        page.goto(auth_server.url + "/")
+        upload(page, "p.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
+        page.wait_for_selector("#key-form:not([hidden])")  # 401: the page asks for a key
+        before = page.inner_text("#error-message")
+        text = page.evaluate_handle(
+            "() => { const dt = new DataTransfer(); dt.setData('text/plain', 'cs_x'); return dt; }"
+        )
+        prevented = page.evaluate(
+            """dt => {
+                const e = new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true });
+                return !document.getElementById('api-key').dispatchEvent(e);
+            }""",
+            text,
+        )
+        assert prevented is False  # the browser may put the text in the field
+        assert page.inner_text("#error-message") == before
+    finally:
+        context.close()

@@ -668,11 +668,16 @@
   });
   // A photo dropped beside the zone must not make the browser navigate away from the page, nor vanish
   // without a word (on a wide screen the zone is a small part of the page): it is classified too.
+  // Text dragged into the API key field (a key from another window) goes in as it would anywhere else.
+  function intoKeyField(e) {
+    var types = (e.dataTransfer && e.dataTransfer.types) || [];
+    return e.target === el.apiKey && Array.prototype.indexOf.call(types, "Files") < 0;
+  }
   ["dragover", "drop"].forEach(function (type) {
-    window.addEventListener(type, function (e) { e.preventDefault(); });
+    window.addEventListener(type, function (e) { if (!intoKeyField(e)) e.preventDefault(); });
   });
   window.addEventListener("drop", function (e) {
-    if (!el.dropZone.contains(e.target)) takeDropped(e.dataTransfer);
+    if (!el.dropZone.contains(e.target) && !intoKeyField(e)) takeDropped(e.dataTransfer);
   });
   window.addEventListener("paste", function (e) {
     var files = e.clipboardData && e.clipboardData.files;
