@@ -301,7 +301,8 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
                 spec,
                 model.state_dict(),
                 metadata.to_dict(),
-                tuple(str(p) for p in parity_paths[:8]),
+                # Absolute: `capsight export` may run from another folder than a relative DATA_DIR's.
+                tuple(str(p.absolute()) for p in parity_paths[:8]),
             ),
             out_dir / CHECKPOINT_FILE,
         )
