@@ -34,7 +34,13 @@ import numpy as np
 
 from capsight.errors import BadRequest, CapsightError
 from capsight.inference.classifier import OnnxClassifier
-from capsight.inference.metadata import METADATA_FILE, ONNX_FILE, ModelMetadata, load_metadata
+from capsight.inference.metadata import (
+    METADATA_FILE,
+    ONNX_FILE,
+    ModelMetadata,
+    as_model_label,
+    load_metadata,
+)
 from capsight.training.calibration import (
     DEFAULT_CALIBRATION,
     CalibrationReader,
@@ -162,7 +168,10 @@ def quantize_model(
     if split_file is None and (model_dir / "split.json").is_file():
         split_file = model_dir / "split.json"
     sets = select_images(data_dir, split_file, calibration=calibration, seed=seed)
-    unknown = sorted({s.label for s in (*sets.calibration, *sets.held_out)} - set(meta.labels))
+    # By the model's spelling: "café" decomposed (macOS, zip files) is the model's composed "café".
+    unknown = sorted(
+        {s.label for s in (*sets.calibration, *sets.held_out) if as_model_label(s.label, meta.labels) is None}
+    )
     if unknown:  # calibrating on another label set's photos would check agreement on the wrong data
         raise BadRequest(
             f"{data_dir} has class folders the model does not know ({', '.join(unknown)}); "
@@ -270,7 +279,8 @@ def _quantization_info(
 
 def _label_indices(meta: ModelMetadata, samples: Sequence[Sample]) -> list[int | None]:
     index = {label: i for i, label in enumerate(meta.labels)}
-    return [index.get(s.label) for s in samples]
+    spelled = (as_model_label(s.label, meta.labels) for s in samples)  # the model's spelling
+    return [None if label is None else index[label] for label in spelled]
 
 
 def _accuracies(
