@@ -17,6 +17,11 @@ from PIL import Image
 _RGB_BYTES = 4
 _ALPHA_PEAK = 4 * _RGB_BYTES
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+# Bytes a pixel that some formats' decoders hold while they load, the decoded image included (measured
+# on 49-megapixel files): WebP goes through libwebp's animation decoder (its RGBA canvas, the previous
+# one and a copy handed to Pillow), 16; AVIF through libavif's YUV planes and an RGB buffer, 9 to 12
+# for 8-bit files, more for 10-bit ones.
+_LOAD_PEAK = {"WEBP": 16, "AVIF": 16}
 
 
 def _peak_bytes_per_pixel(mode: str, transparent: bool) -> int:
@@ -75,6 +80,7 @@ def decode_cost(image: Image.Image) -> int:
     its pixels alone let two 12-megapixel ones use 480 MB where the budget meant 96."""
     width, height = image.size
     peak = _peak_bytes_per_pixel(image.mode, "transparency" in image.info)
+    peak = max(peak, _LOAD_PEAK.get(image.format or "", 0))
     if "exif" in image.info:
         # exif_transpose may build a turned copy beside it. Counted whenever there is an EXIF block,
         # not parsed here: every phone photo has one, and _apply_exif_orientation parses it anyway;
