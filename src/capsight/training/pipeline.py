@@ -69,6 +69,21 @@ def _warn_untested(labels: tuple[str, ...], found: dict[str, int], test: list[Sa
             )
 
 
+def _warn_untrained(labels: tuple[str, ...], found: dict[str, int], train: list[Sample]) -> None:
+    """A class whose every photo went to test (a held-out source or an earlier test split that holds
+    all of it) is a label the model never saw: it cannot answer it, and its recall of 0 in the
+    report would come with no reason given."""
+    trained = _counts(train, labels)
+    for label in labels:
+        if not trained[label]:
+            logger.warning(
+                "class %s has no photo in the training split (%d photos in all, all held out for "
+                "validation or test): the model cannot learn it; add photos of it from other sources",
+                label,
+                found[label],
+            )
+
+
 def _warn_case_twins(labels: tuple[str, ...]) -> None:
     """Class folders named alike but for case or Unicode form (``Cat/``, ``cat/``) are one folder on
     macOS and Windows: most likely photos of one class merged from two places. Trained as given, the
@@ -184,6 +199,7 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
     if test_samples is None:
         test_samples = [item.sample for item in parts["test"]]
     _warn_untested(labels, folder.counts(), test_samples)
+    _warn_untrained(labels, folder.counts(), [item.sample for item in parts["train"]])
     index = {label: i for i, label in enumerate(labels)}
     logger.info(
         "split: train %d, val %d, test %d (composites left out with their val/test original: %d)",
