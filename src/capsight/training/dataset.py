@@ -134,6 +134,20 @@ def _check_label(name: str) -> None:
         ) from None
 
 
+def _check_distinct(root: Path, labels: tuple[str, ...]) -> None:
+    """Two class folders that are one folder (``dogs`` a link to ``cats``) make every photo one of
+    both classes: trained under one label, tested under the other."""
+    seen: dict[Path, str] = {}
+    for label in labels:
+        target = (root / label).resolve()
+        if target in seen:
+            raise BadRequest(
+                f"Class folders {seen[target]}/ and {label}/ are one folder ({target}): "
+                "each photo would be of both classes; remove the link."
+            )
+        seen[target] = label
+
+
 def list_labels(root: Path) -> tuple[str, ...]:
     """Class names: the non-hidden sub-folders holding image files, sorted so indices are stable."""
     if not root.is_dir():
@@ -148,6 +162,7 @@ def list_labels(root: Path) -> tuple[str, ...]:
     labels = tuple(p.name for p in folders if _holds_images(p))
     for label in labels:
         _check_label(label)
+    _check_distinct(root, labels)
     for ignored in sorted({p.name for p in folders} - set(labels)):
         nested = _sub_folders_with_images(root / ignored)
         if nested:  # photos exported one level down (cats/2019/): the model would lack this class
