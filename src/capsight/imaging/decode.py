@@ -135,6 +135,25 @@ def check_tile_pixels(image: Image.Image, max_pixels: int) -> None:
         )
 
 
+_NEW_SUBFILE_TYPE = 254  # TIFF tag; bit 0: "a reduced-resolution version of another image"
+
+
+def _refuse_raw_preview(image: Image.Image) -> None:
+    """InvalidImage for a TIFF whose first picture is a preview of another one: a camera RAW file.
+
+    Why: DNG, NEF and other RAW files open with the TIFF signature and a small preview (160x120),
+    the photo itself being sensor data Pillow cannot read. Such a file was classified from its
+    thumbnail, and a folder shot RAW+JPEG had every photo classified and trained on twice.
+    """
+    tags = getattr(image, "tag_v2", None)
+    subfile_type = tags.get(_NEW_SUBFILE_TYPE) if tags is not None else None
+    if isinstance(subfile_type, int) and subfile_type & 1:
+        raise InvalidImage(
+            "The TIFF's first picture is a reduced-size preview of another one, as in camera RAW "
+            "files (DNG, NEF): send the photo as JPEG, PNG or TIFF instead."
+        )
+
+
 # Start-of-scan markers a JPEG may hold. libjpeg's progression writes 10 scans for colour and 18 for
 # CMYK, an MPO a few pictures of those; each scan is one more pass over every block of the picture.
 MAX_JPEG_SCANS = 100
@@ -193,6 +212,7 @@ def decode_image(
                 raise InvalidImage("The image has no pixels.")
             check_pixels(width, height, max_pixels)
             check_tile_pixels(image, max_pixels)
+            _refuse_raw_preview(image)
             original_mode = image.mode
             if fmt == "JPEG" and min_side:
                 image.draft("RGB", (min_side, min_side))
