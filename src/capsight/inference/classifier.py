@@ -92,6 +92,43 @@ _INPUT_DTYPES: dict[str, np.dtype[Any]] = {
 }
 
 
+_FLOAT_INPUTS = frozenset({"tensor(float)", *_INPUT_DTYPES})
+
+
+def _channels_last(shape: list[Any], input_size: int, onnx_path: Path) -> bool:
+    """Whether the model takes images channels last, (N, height, width, 3), from the input ``shape``
+    ONNX Runtime reports; raise InvalidModel when its declared sizes are not what capsight feeds.
+
+    Why: rows are (3, input_size, input_size). A model converted from Keras or TensorFlow (tf2onnx)
+    takes (N, height, width, 3), and one exported at another size than model.json's input_size, or
+    for grey images, takes something else again: each loaded and then failed every request with
+    ONNX Runtime's dimension error (with the warm-up off, or on a reload, a ready server answering
+    500 to everything). Channels last is served (the rows are transposed); a size or channel count
+    that cannot be fed is refused here, naming the numbers. Named (symbolic) axes are not checked:
+    they take any size."""
+    if len(shape) != 4:
+        if not shape:  # rank unknown: left to the warm-up or the first request
+            return False
+        raise InvalidModel(
+            f"{onnx_path} takes a {len(shape)}-dimensional input, but capsight feeds it images as "
+            f"(batch, 3, {input_size}, {input_size})"
+        )
+    last = shape[3] == 3 and shape[1] != 3
+    channels, height, width = (shape[3], shape[1], shape[2]) if last else (shape[1], shape[2], shape[3])
+    if isinstance(channels, int) and channels != 3:
+        raise InvalidModel(
+            f"{onnx_path} takes {channels}-channel images, but capsight feeds it 3 colour channels"
+        )
+    fixed = [d for d in (height, width) if isinstance(d, int)]
+    if any(d != input_size for d in fixed):
+        declared = " x ".join(str(d) for d in (height, width))
+        raise InvalidModel(
+            f"{onnx_path} takes {declared} images, but model.json's preprocessing.input_size is "
+            f"{input_size}: set input_size to the size the model was exported for"
+        )
+    return last
+
+
 def default_threads() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -148,7 +185,16 @@ class OnnxClassifier:
         self._input_name = model_input.name
         # Rows are float32; a half- or double-precision model refuses them, so they are cast to
         # the type the model declares (its outputs are read back as float32).
+        if model_input.type not in _FLOAT_INPUTS:
+            raise InvalidModel(
+                f"{onnx_path} takes {model_input.type} input, but capsight feeds it preprocessed images "
+                "as floats (tensor(float), tensor(float16) or tensor(double)): export it without the "
+                "integer input."
+            )
         self._input_dtype = _INPUT_DTYPES.get(model_input.type, np.dtype(np.float32))
+        self._channels_last = _channels_last(
+            list(model_input.shape or []), self.metadata.preprocessing.input_size, onnx_path
+        )
         # A model exported without a dynamic batch axis (torch.onnx.export without dynamic_axes)
         # takes exactly this many rows per run; predict feeds it in chunks of that size.
         batch_dim = model_input.shape[0] if model_input.shape else None
@@ -247,6 +293,8 @@ class OnnxClassifier:
     def _scores(self, batch: np.ndarray) -> np.ndarray:
         """The graph's (N, classes) scores for ``batch``, as it answers them (see predict)."""
         batch = batch.astype(self._input_dtype, copy=False)
+        if self._channels_last:
+            batch = np.ascontiguousarray(batch.transpose(0, 2, 3, 1))
         fixed = self._fixed_batch
         if fixed is None or len(batch) == fixed:
             out = self._run(batch)
