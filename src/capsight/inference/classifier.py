@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from capsight.errors import InferenceFailed, InvalidModel, first_line
-from capsight.inference.cpu import int8_overflow_risk
+from capsight.inference.cpu import CGROUP_ROOT, cgroup_cpu_limit, int8_overflow_risk
 from capsight.inference.metadata import (
     METADATA_FILE,
     ONNX_FILE,
@@ -129,11 +129,15 @@ def _channels_last(shape: list[Any], input_size: int, onnx_path: Path) -> bool:
     return last
 
 
-def default_threads() -> int:
+def default_threads(cgroup_root: Path = CGROUP_ROOT) -> int:
+    """One per CPU this process may use: the cores it may run on, capped by its container's CPU
+    quota (see cgroup_cpu_limit)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    limit = cgroup_cpu_limit(cgroup_root)
+    return max(1, min(cores, limit) if limit is not None else cores)
 
 
 class OnnxClassifier:
