@@ -111,11 +111,15 @@ def entry_of(result: ClassificationResult) -> dict[str, Any]:
 
 
 def valid_entry(hit: dict[str, Any], labels: tuple[str, ...]) -> bool:
+    """Whether ``result_of`` can answer from ``hit``. Every probability is checked, not only their
+    labels: one that is no number (null, a list, "NaN") failed while the answer was built, a 500 for
+    each request of that image until the entry expired."""
     try:
         return (
             hit["label"] in labels
             and 0.0 <= float(hit["confidence"]) <= 1.0
             and set(hit["probabilities"]) == set(labels)
+            and all(0.0 <= float(p) <= 1.0 for p in hit["probabilities"].values())
             and int(hit["width"]) > 0
             and int(hit["height"]) > 0
             and isinstance(hit["format"], str)
