@@ -37,7 +37,9 @@ class ImageSets:
 
     calibration: tuple[Sample, ...]
     held_out: tuple[Sample, ...]
-    test: frozenset[str]  # relpaths of the held-out photos that form the test split, if known
+    # Paths (not relpaths) of the held-out photos that form the test split, if known: a test folder's
+    # "cats/img0.jpg" is another photo than the data folder's val "cats/img0.jpg".
+    test: frozenset[Path]
     source: str
 
 
@@ -58,12 +60,16 @@ def select_images(
         plan = SplitPlan.load(split_file)
         test_root = Path(plan.test_dir) if plan.test_dir else data_dir
         train = [_sample(data_dir, rel) for rel in plan.train]
-        check = [_sample(data_dir, rel) for rel in plan.val] + [_sample(test_root, rel) for rel in plan.test]
+        test = [_sample(test_root, rel) for rel in plan.test]
+        check = [_sample(data_dir, rel) for rel in plan.val] + test
         present = _present([*train, *check], split_file, data_dir)
         train, check = [s for s in train if s in present], [s for s in check if s in present]
         rng.shuffle(train)
         return ImageSets(
-            tuple(train[:calibration]), tuple(check[:held_out]), frozenset(plan.test), f"split {split_file}"
+            tuple(train[:calibration]),
+            tuple(check[:held_out]),
+            frozenset(s.path for s in test),
+            f"split {split_file}",
         )
     samples = scan_folder(data_dir)
     rng.shuffle(samples)

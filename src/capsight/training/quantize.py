@@ -298,13 +298,13 @@ def _accuracies(
 
 
 def _test_metrics(
-    meta: ModelMetadata, samples: Sequence[Sample], int8: np.ndarray, test: frozenset[str]
+    meta: ModelMetadata, samples: Sequence[Sample], int8: np.ndarray, test: frozenset[Path]
 ) -> dict[str, Any]:
     """The INT8 model's own test metrics: the FP32 numbers would describe another model."""
     pairs = [
         (t, int(int8[i].argmax()))
         for i, (s, t) in enumerate(zip(samples, _label_indices(meta, samples), strict=True))
-        if t is not None and s.relpath in test
+        if t is not None and s.path in test
     ]
     if not pairs:
         return {}
