@@ -205,7 +205,13 @@ class OnnxClassifier:
         self._fixed_batch: int | None = batch_dim if isinstance(batch_dim, int) and batch_dim > 0 else None
         # Scores per image: the axis after the batch one, less the trailing 1 x 1 of a model whose
         # classifier is a 1x1 convolution ((N, classes, 1, 1): SqueezeNet and the like).
-        per_image = list(self._session.get_outputs()[0].shape[1:])
+        # The scores are the output model.json names, else the graph's first: exports often add
+        # outputs beside them (embeddings, the probabilities next to the logits), and reading the
+        # first one refused such a model when its first was not the scores.
+        outputs = self._session.get_outputs()
+        model_output = next((o for o in outputs if o.name == self.metadata.output_name), outputs[0])
+        self._output_name: str = model_output.name
+        per_image = list(model_output.shape[1:])
         while len(per_image) > 1 and per_image[-1] == 1:
             per_image.pop()
         classes = per_image[0] if len(per_image) == 1 else None
@@ -329,7 +335,7 @@ class OnnxClassifier:
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         try:
-            (out,) = self._session.run(None, {self._input_name: batch})[:1]
+            (out,) = self._session.run([self._output_name], {self._input_name: batch})
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise InferenceFailed(f"Inference failed: {exc}") from exc
         return np.asarray(out, dtype=np.float32)
