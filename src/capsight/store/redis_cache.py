@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from capsight.store.cache import LRUCache
-from capsight.store.redis_support import OUTAGE_ERRORS, RedisBreaker, RedisClients
+from capsight.store.redis_support import RedisBreaker, RedisClients, is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,9 @@ class RedisCache:
         if self.breaker.available():
             try:
                 raw = await self._clients.get().get(self.prefix + key)
-            except OUTAGE_ERRORS as exc:
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
                 self.breaker.failed(exc)
             else:
                 self.breaker.succeeded()
@@ -51,7 +53,9 @@ class RedisCache:
                 await self._clients.get().set(
                     self.prefix + key, text, ex=self.ttl_s if self.ttl_s > 0 else None
                 )
-            except OUTAGE_ERRORS as exc:
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
                 self.breaker.failed(exc)
             else:
                 self.breaker.succeeded()

@@ -12,7 +12,7 @@ from typing import Any
 
 from capsight.store.protocols import RateLimitDecision
 from capsight.store.ratelimit import LOCAL_TOKEN_PREFIX, InProcessRateLimiter, Rate, decision, parse_rate
-from capsight.store.redis_support import OUTAGE_ERRORS, RedisBreaker, RedisClients
+from capsight.store.redis_support import RedisBreaker, RedisClients, is_outage
 
 SLIDING_LOG_LUA = """
 local key = KEYS[1]
@@ -73,7 +73,9 @@ class RedisRateLimiter:
                     keys=[self._key(key, parsed)],
                     args=[parsed.limit, int(parsed.window_s * 1_000_000), member],
                 )
-            except OUTAGE_ERRORS as exc:
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
                 self.breaker.failed(exc)
             else:
                 self.breaker.succeeded()
@@ -92,7 +94,9 @@ class RedisRateLimiter:
             return
         try:
             await self._clients.get().zrem(self._key(key, parsed), token)
-        except OUTAGE_ERRORS as exc:
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
             self.breaker.failed(exc)
         else:
             self.breaker.succeeded()

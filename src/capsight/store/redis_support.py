@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import MasterDownError, OutOfMemoryError, ReadOnlyError
+from redis.exceptions import MasterDownError, OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,18 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     OSError,
 )
+
+# Replies of the same kind that redis-py raises as a plain ``ResponseError``: ``BUSY`` (another
+# client's script has run past ``busy-reply-threshold``, and Redis refuses every other command until
+# it ends) and ``NOREPLICAS`` (writes refused while ``min-replicas-to-write`` is not met).
+_OUTAGE_REPLIES = ("BUSY ", "NOREPLICAS ")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means Redis cannot serve now (fall back), rather than a bug (raise)."""
+    if isinstance(exc, OUTAGE_ERRORS):
+        return True
+    return isinstance(exc, ResponseError) and str(exc).startswith(_OUTAGE_REPLIES)
 
 
 class RedisBreaker:
