@@ -154,6 +154,33 @@ def _refuse_raw_preview(image: Image.Image) -> None:
         )
 
 
+# Start-of-frame markers (SOF0-SOF15 less DHT, JPG and DAC), which give the sample precision.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_precision(data: bytes) -> int | None:
+    """The bits per sample a JPEG's frame header declares, or None when no header is found before the
+    first scan. Why: Pillow reads only 8-bit JPEGs and reports a 12-bit one (medical and industrial
+    cameras) as an unidentified file, which was answered "corrupt or truncated"."""
+    i = 2  # after SOI
+    while i + 4 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            i += 2
+            continue
+        if marker in _SOF_MARKERS:
+            return data[i + 4]
+        if marker == 0xDA:
+            return None
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return None
+
+
 # Start-of-scan markers a JPEG may hold. libjpeg's progression writes 10 scans for colour and 18 for
 # CMYK, an MPO a few pictures of those; each scan is one more pass over every block of the picture.
 MAX_JPEG_SCANS = 100
@@ -241,6 +268,12 @@ def decode_image(
     except Exception as exc:
         # Decoders fed hostile bytes fail in many ways (OSError for truncation, SyntaxError, struct.error,
         # IndexError, ...). Every one of them means "not a usable image", never an internal error.
+        precision = _jpeg_precision(data) if fmt == "JPEG" else None
+        if precision not in (None, 8):
+            raise InvalidImage(
+                f"{precision}-bit JPEGs are not supported: send the picture as an 8-bit JPEG, "
+                "a PNG or a TIFF."
+            ) from exc
         raise InvalidImage(f"The image could not be decoded ({fmt}): it is corrupt or truncated.") from exc
     if swapped:
         width, height = height, width
