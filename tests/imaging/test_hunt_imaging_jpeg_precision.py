@@ -32,3 +32,8 @@ def test_a_12_bit_jpeg_is_refused_as_such(params: dict[str, object]) -> None:
 
 def test_an_8_bit_jpeg_is_unchanged() -> None:
     assert decode_image(_jpeg_with_precision(8)).image.size == (32, 24)
+
+
+def test_a_garbage_precision_is_still_called_corrupt() -> None:
+    with pytest.raises(InvalidImage, match="corrupt or truncated"):
+        decode_image(_jpeg_with_precision(200))

@@ -269,7 +269,7 @@ def decode_image(
         # Decoders fed hostile bytes fail in many ways (OSError for truncation, SyntaxError, struct.error,
         # IndexError, ...). Every one of them means "not a usable image", never an internal error.
         precision = _jpeg_precision(data) if fmt == "JPEG" else None
-        if precision not in (None, 8):
+        if precision is not None and 8 < precision <= 16:  # 12 (DCT) or up to 16 (lossless); else garbage
             raise InvalidImage(
                 f"{precision}-bit JPEGs are not supported: send the picture as an 8-bit JPEG, "
                 "a PNG or a TIFF."
