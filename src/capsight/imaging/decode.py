@@ -3,7 +3,8 @@
 Why this is careful:
 - The format is detected from the bytes (magic numbers), never from a file name or content type.
 - The pixel count is checked from the header *before* decoding, so a 50k x 50k PNG bomb costs
-  microseconds, not gigabytes.
+  microseconds, not gigabytes; so are a tiled TIFF's tile size (libtiff holds a whole tile) and a
+  JPEG's number of scans (each is one more pass over the picture).
 - JPEGs are decoded at reduced scale (libjpeg DCT scaling through Pillow's ``draft``) when the model
   needs far fewer pixels: a 1080x1920 phone photo decodes at 1/4 scale, several times faster; and
   through ``jpeg.py``, which refuses data libjpeg reports as cut short or damaged (Pillow hides that).
