@@ -39,7 +39,7 @@ from capsight.training.dataset import (
 )
 from capsight.training.evaluate import evaluate_model_dir
 from capsight.training.export import check_parity, export_onnx, serving_batch, with_tta
-from capsight.training.loop import train
+from capsight.training.loop import resolve_device, train
 from capsight.training.partition import _by_split, _counts, _earlier_test, _val_composites
 from capsight.training.reports import REPORT_FILES, write_reports
 from capsight.training.request import TrainOutcome, TrainRequest
@@ -148,6 +148,7 @@ def run_training(req: TrainRequest) -> TrainOutcome:
     """Train, export and evaluate into ``req.out_dir``, all or nothing (see ``staging.py``)."""
     if req.test_dir is not None and not Path(req.test_dir).is_dir():
         raise BadRequest(f"Test folder not found: {req.test_dir}")
+    resolve_device(req.config.device)  # --device cuda without a GPU: say so before reading any photo
     final = Path(req.out_dir)
     check_output_outside(Path(req.data_dir), final)
     name = _model_name(req.name or final.resolve().name)  # resolved: the name of "." is ""
