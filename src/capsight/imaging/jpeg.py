@@ -39,6 +39,7 @@ _DAMAGED = re.compile(
     r"extraneous bytes before marker 0xd[0-7]",
     re.IGNORECASE,
 )
+_AT_THE_END = re.compile(r"before marker 0xd9", re.IGNORECASE)
 _COLOURSPACES = {"RGB": "RGB", "L": "GRAY"}
 _DAMAGED_MESSAGE = "The image could not be decoded (JPEG): it is corrupt or truncated."
 
@@ -54,7 +55,7 @@ def decode_jpeg(data: bytes, image: Image.Image) -> Image.Image | None:
         return None
     if colourspace is None:
         if image.mode == "CMYK":
-            _check_intact(data)
+            _check_intact(data, "CMYK")
         return None
     width, height = image.size  # after draft: the size Pillow would decode to
     config = getattr(image, "decoderconfig", ())
@@ -73,8 +74,15 @@ def decode_jpeg(data: bytes, image: Image.Image) -> Image.Image | None:
         try:
             pixels = simplejpeg.decode_jpeg(data, strict=False, **options)
         except ValueError:
-            # E.g. a chroma layout TurboJPEG does not name, which Pillow's libjpeg reads: Pillow
-            # decodes it, or fails with its own message.
+            # E.g. a chroma layout TurboJPEG does not name, which Pillow's libjpeg reads (Pillow
+            # decodes it, or fails with its own message), or a header warning TurboJPEG raises anyway.
+            pixels = None
+        # The strict decode stopped at a harmless warning, maybe before reading any data: check that
+        # data once more without the header's extras, where such warnings come from. (Not when the
+        # warning was about bytes before the end marker: all the data had been read by then.)
+        if not _AT_THE_END.search(str(exc)):
+            _check_intact(_bare(data), colourspace)
+        if pixels is None:
             return None
     if pixels.shape[:2] != (height, width):
         logger.warning(
@@ -86,16 +94,51 @@ def decode_jpeg(data: bytes, image: Image.Image) -> Image.Image | None:
     return decoded
 
 
-def _check_intact(data: bytes) -> None:
-    """InvalidImage when libjpeg reports a CMYK or YCCK JPEG cut short or damaged; Pillow decodes it.
+def _check_intact(data: bytes | None, colourspace: str) -> None:
+    """InvalidImage when libjpeg reports ``data`` cut short or damaged; its pixels come from elsewhere.
 
-    Why: Pillow undoes Adobe's inverted CMYK itself, so these files stay with it, but it hides
-    libjpeg's warnings: one cut short and closed with an end marker was answered 200. This reads all
-    of the compressed data at 1/8 scale, which is most of what a warning needs and little else.
+    Why: Pillow decodes CMYK and YCCK JPEGs (it undoes Adobe's inverted CMYK itself) but hides
+    libjpeg's warnings, and libjpeg's strict mode stops at its first warning: a harmless one in the
+    header (an unknown JFIF revision, stray bytes between segments) hid a cut-off file closed with
+    an end marker, answered 200. A CMYK file is checked as it is, then, like one that stopped at a
+    harmless warning, without its header's extras (:func:`_bare`). At 1/8 scale: all of the
+    compressed data is still read, little else is computed.
     """
     assert simplejpeg is not None
-    try:
-        simplejpeg.decode_jpeg(data, colorspace="CMYK", strict=True, min_factor=8, min_width=1, min_height=1)
-    except ValueError as exc:
-        if _DAMAGED.search(str(exc)):
-            raise InvalidImage(_DAMAGED_MESSAGE) from exc
+    candidates = (data, _bare(data)) if colourspace == "CMYK" and data is not None else (data,)
+    for candidate in candidates:
+        if candidate is None:
+            return
+        try:
+            simplejpeg.decode_jpeg(
+                candidate, colorspace=colourspace, strict=True, min_factor=8, min_width=1, min_height=1
+            )
+            return
+        except ValueError as exc:
+            if _DAMAGED.search(str(exc)):
+                raise InvalidImage(_DAMAGED_MESSAGE) from exc
+            if _AT_THE_END.search(str(exc)):
+                return  # all the data was read before this harmless warning
+
+
+def _bare(data: bytes | None) -> bytes | None:
+    """``data`` with only what decoding needs before its first scan: the segments other than APPn
+    and comments (Adobe's APP14 kept: it says how the colours are stored), no stray bytes between
+    them; None when the segments cannot be walked."""
+    if data is None:
+        return None
+    kept = [data[:2]]
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF or data[i + 1] in (0x00, 0xFF):
+            i += 1  # a stray byte, or fill before a marker
+            continue
+        marker = data[i + 1]
+        if marker == 0xDA:  # the first scan: everything from here on is kept as it is
+            return b"".join(kept) + data[i:]
+        end = i + 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+        segment = data[i:end]
+        if not (0xE0 <= marker <= 0xEF or marker == 0xFE) or segment[4:9] == b"Adobe":
+            kept.append(segment)
+        i = end
+    return None
