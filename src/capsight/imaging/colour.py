@@ -14,8 +14,11 @@ as they are, which is what every viewer without colour management shows.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import logging
+import threading
+from collections import OrderedDict
 
 from PIL import Image, ImageCms
 
@@ -31,11 +34,32 @@ def _srgb() -> ImageCms.ImageCmsProfile:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
-@functools.lru_cache(maxsize=32)
+_MAX_TRANSFORMS = 32
+_transforms: OrderedDict[tuple[bytes, str, str], ImageCms.ImageCmsTransform | None] = OrderedDict()
+_transforms_lock = threading.Lock()
+
+
 def _transform(icc: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTransform | None:
     """The transform from ``icc`` to sRGB (cached: building one costs more than applying it to a
     downscaled photo, and a fleet of the same phones sends the same few profiles). None when the
-    profile is sRGB already or does not describe ``in_mode`` pixels."""
+    profile is sRGB already or does not describe ``in_mode`` pixels.
+
+    The cache is keyed by the profile's digest, not its bytes: keyed by them (``lru_cache``), its
+    32 entries kept up to 32 uploaded profiles of up to 4 MB each alive for good."""
+    key = (hashlib.sha256(icc).digest(), in_mode, out_mode)
+    with _transforms_lock:
+        if key in _transforms:
+            _transforms.move_to_end(key)
+            return _transforms[key]
+    transform = _build_transform(icc, in_mode, out_mode)  # outside the lock: it takes a while
+    with _transforms_lock:
+        _transforms[key] = transform
+        while len(_transforms) > _MAX_TRANSFORMS:
+            _transforms.popitem(last=False)
+    return transform
+
+
+def _build_transform(icc: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTransform | None:
     profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
     space = profile.profile.xcolor_space.strip()
     if in_mode not in _MODES_BY_SPACE.get(space, ()):
