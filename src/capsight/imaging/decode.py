@@ -294,7 +294,7 @@ def _scale_colour_key(image: ImageFile.ImageFile) -> None:
     showed in their colour instead of on white. A key outside the bit depth matches no pixel: dropped.
     """
     key = image.info.get("transparency")
-    rawmode = image.tile[0].args if image.tile else None
+    rawmode = image.tile[0][3] if image.tile else None  # (codec, extents, offset, rawmode)
     if key is None or not isinstance(rawmode, str):
         return
     scaled: object = key
