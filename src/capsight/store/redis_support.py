@@ -85,6 +85,10 @@ class RedisBreaker:
                 self.outages += 1
                 self._backoff = self.retry_s
                 logger.warning("redis %s unavailable (%s); falling back to in-process", self.name, exc)
+            elif time.monotonic() < self._retry_at:
+                # A call that set out before this outage (or this probe) was counted: the same
+                # failure, seen again. Doubling here took a busy replica to the longest pause at once.
+                return
             else:
                 self._backoff = min(self._backoff * 2, self.max_retry_s)
             self._retry_at = time.monotonic() + self._backoff
