@@ -19,6 +19,7 @@ a new failure mode is mapped once, where it is defined, instead of in every rout
     ├── PayloadTooLarge (413)      body over the upload limit
     │   └── ImageTooLarge          pixel count over the decompression-bomb limit
     ├── RateLimited (429)          carries retry_after seconds
+    ├── ClientClosedRequest (499)  the client hung up before its answer was ready (nobody reads it)
     ├── InferenceFailed (500)      the model itself failed
     └── ServiceUnavailable (503)
         ├── Overloaded             inference queue full; carries retry_after
@@ -118,6 +119,14 @@ class RateLimited(CapsightError):
     def __init__(self, message: str | None = None, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ClientClosedRequest(CapsightError):
+    """nginx's 499: what the request log and metrics record for an image whose client disconnected
+    while it waited for the model (it left the queue unscored). The answer itself reaches nobody."""
+
+    status_code = 499
+    default_message = "The client closed the connection before its answer was ready."
 
 
 class InferenceFailed(CapsightError):

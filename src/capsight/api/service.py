@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -26,7 +26,7 @@ from capsight.api.metrics import Metrics
 from capsight.api.outcome_record import OutcomeRecorder
 from capsight.api.result_cache import ResultCacheClient
 from capsight.api.results import ClassificationResult, ImageInfo, RequestContext, Timing, ms
-from capsight.errors import CapsightError, EmptyFile
+from capsight.errors import CapsightError, ClientClosedRequest, EmptyFile
 from capsight.imaging.decode import JPEG_MAGIC, check_pixels, decode_image, detect_format
 from capsight.imaging.preprocess import preprocess
 from capsight.inference.batcher import MicroBatcher, Ticket
@@ -35,6 +35,8 @@ from capsight.settings import Settings
 from capsight.store.services import Services
 
 T = TypeVar("T")
+# The request's ASGI ``receive``: after the body has been read it answers only "http.disconnect".
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -85,30 +87,42 @@ class ClassificationService:
         """Fail fast (Overloaded) before a caller spends time reading an upload."""
         self._batcher.check_capacity(n)
 
-    async def classify(self, data: bytes, ctx: RequestContext) -> ClassificationResult:
+    async def classify(
+        self, data: bytes, ctx: RequestContext, *, receive: Receive | None = None
+    ) -> ClassificationResult:
+        """``receive``: the HTTP request's, whose body has been read, so an image whose client hangs
+        up leaves the queue (ClientClosedRequest) instead of being scored for nobody."""
         (ticket,) = self._batcher.reserve(1)
-        return await self._classify_one(data, ticket, ctx, 0)
+        gone = _watch_disconnect(receive)
+        try:
+            return await self._classify_one(data, ticket, ctx, 0, gone)
+        finally:
+            if gone is not None:
+                gone.cancel()
 
     async def classify_many(
-        self, images: Sequence[bytes | CapsightError], ctx: RequestContext
+        self, images: Sequence[bytes | CapsightError], ctx: RequestContext, *, receive: Receive | None = None
     ) -> list[ClassificationResult | CapsightError]:
         """One outcome per image, in order; a bad image does not fail its neighbours.
 
         An item may already be an error (refused while it was uploaded): it is logged and answered
-        in its place without being decoded.
+        in its place without being decoded. ``receive``: as for classify.
         """
         tickets = self._batcher.reserve(len(images))
+        gone = _watch_disconnect(receive)
         try:
             outcomes = await asyncio.gather(
                 *(
                     self._refuse_one(data, ticket, ctx, i)
                     if isinstance(data, CapsightError)
-                    else self._classify_one(data, ticket, ctx, i)
+                    else self._classify_one(data, ticket, ctx, i, gone)
                     for i, (data, ticket) in enumerate(zip(images, tickets, strict=True))
                 ),
                 return_exceptions=True,
             )
         finally:
+            if gone is not None:
+                gone.cancel()
             # An image task cancelled before its first step never runs its own cleanup: without
             # this its place in the queue stayed taken for good (a no-op for the others).
             for ticket in tickets:
@@ -132,7 +146,12 @@ class ClassificationService:
         raise error
 
     async def _classify_one(
-        self, data: bytes, ticket: Ticket, ctx: RequestContext, index: int
+        self,
+        data: bytes,
+        ticket: Ticket,
+        ctx: RequestContext,
+        index: int,
+        gone: asyncio.Task[bool] | None = None,
     ) -> ClassificationResult:
         started = time.perf_counter()
         sha: str | None = None
@@ -169,7 +188,7 @@ class ClassificationService:
                 prepared = await self._off_loop(self._prepare, data, pool=self._pool_for(data))
             image = prepared.image
             inference_started = time.perf_counter()
-            row = await ticket.submit(prepared.row)
+            row = await _row_unless_gone(ticket.submit(prepared.row), gone)
             inference_s = time.perf_counter() - inference_started
             (prediction,) = to_predictions(row[None], self.metadata.labels)
             result = ClassificationResult(
@@ -253,6 +272,46 @@ class ClassificationService:
         """Wait for background cache writes (used at shutdown)."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _watch_disconnect(receive: Receive | None) -> asyncio.Task[bool] | None:
+    """A task that ends True when the client disconnects (see _client_left); None without ``receive``."""
+    return None if receive is None else asyncio.get_running_loop().create_task(_client_left(receive))
+
+
+async def _client_left(receive: Receive) -> bool:
+    """True once ``receive`` says the client disconnected, False when it says something else.
+
+    Why: uvicorn does not cancel a handler whose client hangs up. Its image stayed queued, held
+    one of the queue_max places (an overloaded server answered 503 to live clients while its queue
+    held images whose clients had timed out and gone) and was scored for nobody."""
+    try:
+        while True:
+            message = await receive()
+            if message.get("type") == "http.disconnect":
+                return True
+            if message.get("type") != "http.request":  # pragma: no cover - not ASGI HTTP
+                return False
+    except Exception:  # a server that cannot tell: keep waiting for the model as before
+        return False
+
+
+async def _row_unless_gone(future: asyncio.Future[np.ndarray], gone: asyncio.Task[bool] | None) -> np.ndarray:
+    """The model's row for ``future``, or ClientClosedRequest once the client has gone while it was
+    still queued or in a model call: cancelling it gives its queue place back (the batcher drops a
+    cancelled row it has not taken yet)."""
+    if gone is None:
+        return await future
+    try:
+        waiting: set[asyncio.Future[Any]] = {future, gone}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        future.cancel()
+        raise
+    if not future.done() and not gone.cancelled() and gone.result():
+        future.cancel()
+        raise ClientClosedRequest()
+    return await future
 
 
 def _sha256(data: bytes) -> str:

@@ -47,7 +47,7 @@ async def classify_legacy(request: Request, principal: ClassifyAccess) -> JSONRe
     """The original service's contract, kept exactly: multipart field ``file`` (or ``image``) in,
     ``{"bottle_status": label, "confidence": p}`` out."""
     service, upload = await _read_one(request)
-    result = await service.classify(upload.data, request_context(request, principal))
+    result = await service.classify(upload.data, request_context(request, principal), receive=request.receive)
     return JSONResponse(
         {"bottle_status": result.prediction.label, "confidence": result.prediction.confidence}
     )
@@ -64,7 +64,7 @@ async def classify_v1(request: Request, principal: ClassifyAccess, k: TopK = 5) 
     """Label, confidence, every class probability, the top ``k``, model, image facts and timings."""
     service, upload = await _read_one(request)
     ctx = request_context(request, principal)
-    result = await service.classify(upload.data, ctx)
+    result = await service.classify(upload.data, ctx, receive=request.receive)
     return JSONResponse(render_classify(result, ctx.request_id, k))
 
 
@@ -89,7 +89,7 @@ async def classify_batch(request: Request, principal: ClassifyAccess, k: TopK = 
         batch=True,
     )
     ctx = request_context(request, principal)
-    outcomes = await service.classify_many([u.error or u.data for u in uploads], ctx)
+    outcomes = await service.classify_many([u.error or u.data for u in uploads], ctx, receive=request.receive)
     meta = service.metadata
     return JSONResponse(
         {

@@ -198,7 +198,7 @@ async def _infer(request: Request, principal: Any, name: str, version: str | Non
     wanted = _requested_outputs(req)
     images = _decode_images(req, binary, settings.max_batch_images, settings.max_upload_bytes)
     ctx = request_context(request, principal)
-    outcomes = await service.classify_many(images, ctx)
+    outcomes = await service.classify_many(images, ctx, receive=request.receive)
     rows: list[list[float]] = []
     labels: list[str] = []
     for i, outcome in enumerate(outcomes):
