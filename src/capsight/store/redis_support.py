@@ -67,6 +67,7 @@ class RedisBreaker:
         self._down = False
         self._backoff = retry_s
         self._retry_at = 0.0
+        self._probing = False  # a probe was let through and has not failed yet
         self._lock = threading.Lock()
         self.outages = 0  # how many distinct outages were seen (exposed for health/metrics)
 
@@ -75,8 +76,19 @@ class RedisBreaker:
         return self._down
 
     def available(self) -> bool:
-        """True when a call should go to Redis: healthy, or the pause before the next probe is over."""
-        return not self._down or time.monotonic() >= self._retry_at
+        """True when a call should go to Redis: healthy, or this call is the probe of a pause that
+        is over. One probe per pause: letting every call through until one failed made each of
+        them wait out the timeouts of a Redis that hangs. A probe that never reports (its request
+        was cancelled) is replaced after another pause."""
+        if not self._down:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            if not self._down or now < self._retry_at:
+                return not self._down
+            self._probing = True
+            self._retry_at = now + self._backoff
+            return True
 
     def failed(self, exc: BaseException) -> None:
         with self._lock:
@@ -85,12 +97,13 @@ class RedisBreaker:
                 self.outages += 1
                 self._backoff = self.retry_s
                 logger.warning("redis %s unavailable (%s); falling back to in-process", self.name, exc)
-            elif time.monotonic() < self._retry_at:
-                # A call that set out before this outage (or this probe) was counted: the same
-                # failure, seen again. Doubling here took a busy replica to the longest pause at once.
-                return
-            else:
+            elif self._probing:
                 self._backoff = min(self._backoff * 2, self.max_retry_s)
+            else:
+                # A call that set out before the outage was counted: the same failure, seen again.
+                # Doubling here took a busy replica to the longest pause at once.
+                return
+            self._probing = False
             self._retry_at = time.monotonic() + self._backoff
 
     def succeeded(self) -> None:
@@ -99,6 +112,7 @@ class RedisBreaker:
         with self._lock:
             if self._down:
                 self._down = False
+                self._probing = False
                 logger.warning("redis %s is back", self.name)
 
 
