@@ -50,9 +50,14 @@ from capsight.training.calibration import (
 )
 from capsight.training.dataset import Sample
 from capsight.training.evaluate import compute_metrics
+from capsight.training.reports import REPORT_FILES
+from capsight.training.split import SPLIT_FILE
 from capsight.training.staging import staged_folder
 
 logger = logging.getLogger(__name__)
+
+# checkpoint.CHECKPOINT_FILE, named here: that module imports torch, which quantizing does not need.
+CHECKPOINT_NAME = "checkpoint.pt"
 
 VERSION_SUFFIX = "-int8"
 MIN_AGREEMENT = 0.98
@@ -240,8 +245,9 @@ def quantize_model(
             extra={**meta.extra, "quantization": info},
         )
         # All or nothing, like train and export: a failure while writing (a full disk, Ctrl-C) must
-        # not leave the new model.onnx beside an older model.json.
-        with staged_folder(out_dir) as staging:
+        # not leave the new model.onnx beside an older model.json. Into another model's folder, the
+        # model replaced takes its run files along: they would steer a later export or quantize.
+        with staged_folder(out_dir, stale=(CHECKPOINT_NAME, SPLIT_FILE, *REPORT_FILES)) as staging:
             shutil.copyfile(candidate / ONNX_FILE, staging / ONNX_FILE)
             new_meta.save(staging)
     return new_meta, agreement
