@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationInfo
 
@@ -89,10 +90,31 @@ def known_database(value: str | None) -> str | None:
 
 def known_redis(value: str | None) -> str | None:
     """Redis is first used by a request, and both its users fail open (the rate limiter lets the
-    request through): a URL without a scheme silently turned the rate limit off."""
-    if value is not None and not value.startswith(REDIS_SCHEMES):
+    request through): a URL without a scheme silently turned the rate limit off, and so did one
+    redis-py cannot read (a typo in the port, a bad option), while a database that is no number
+    was silently database 0. redis-py's own message is not shown: it may quote part of a password
+    (an unencoded "/" in it ends the host part)."""
+    if value is None:
+        return value
+    if not value.startswith(REDIS_SCHEMES):
         raise ValueError(
             f"expected a URL starting with {', '.join(REDIS_SCHEMES)} (e.g. redis://HOST:6379/0)"
+        )
+    try:
+        from redis.connection import parse_url
+    except ImportError:  # serving with it says which extra to install
+        return value
+    try:
+        parse_url(value)
+        readable = True
+    except ValueError:
+        readable = False
+    database = "" if value.startswith("unix://") else urlsplit(value).path.strip("/")
+    if not readable or not (database == "" or (database.isascii() and database.isdigit())):
+        raise ValueError(
+            "not a Redis URL redis-py can read: expected redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], "
+            "a numeric port and database, and known options, with '/', '@' and ':' in a password "
+            "written %2F, %40 and %3A (e.g. redis://HOST:6379/0)"
         )
     return value
 
