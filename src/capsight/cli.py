@@ -87,6 +87,17 @@ def _escape_what_the_output_cannot_encode() -> None:
             reconfigure(errors="backslashreplace")
 
 
+def _warn_of_unknown_settings() -> None:
+    """A misspelt ``CAPSIGHT_*`` variable is named on stderr, whatever the command (see
+    ``unknown_environment_names``); pydantic is imported only when such a variable is set."""
+    if not any(name.upper().startswith("CAPSIGHT_") for name in os.environ):
+        return
+    from capsight.settings import unknown_environment_names
+
+    for line in unknown_environment_names():
+        print(f"capsight: warning: {line}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _escape_what_the_output_cannot_encode()
     parser = build_parser()
@@ -99,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 0
+    _warn_of_unknown_settings()
     previous = None
     if args.command != "serve" and threading_is_main():
         previous = _install_sigterm_handler()  # uvicorn handles SIGTERM itself (graceful shutdown)

@@ -13,8 +13,10 @@ request 503; ``CAPSIGHT_JWT_ALGORITHM=none`` silently verified HS256).
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -255,3 +257,28 @@ def _describe_settings_error(exc: SettingsError) -> str:
     name = f"{ENV_PREFIX}{field.upper()}"
     raw = _environment_value(name) or ""
     return f'invalid settings: {name}={raw!r}: expected a JSON list such as ["a", "b"]'
+
+
+#: ``CAPSIGHT_*`` names read by something other than :class:`Settings`: the host port of
+#: deploy/docker-compose.yml, and the folder the browser tests save screenshots to.
+NOT_SETTINGS = frozenset({"CAPSIGHT_HTTP_PORT", "CAPSIGHT_SCREENSHOTS"})
+
+
+def unknown_environment_names(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per ``CAPSIGHT_*`` variable that no setting reads, naming the setting it was
+    probably meant to be.
+
+    Why: settings ignore names they do not know (other tools share the prefix), so a misspelt one
+    (``CAPSIGHT_REDIS_URI``, ``CAPSIGHT_WORKER``) left the service on its default without a word:
+    an operator who asked for Redis ran on the in-process cache and never knew why."""
+    environ = os.environ if environ is None else environ
+    known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
+    lines = []
+    for name in sorted(environ):
+        upper = name.upper()  # names are read case-insensitively
+        if not upper.startswith(ENV_PREFIX) or upper in known or upper in NOT_SETTINGS:
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"{name} is not a capsight setting and is ignored{hint}")
+    return lines
