@@ -8,6 +8,7 @@ target and moved in, file by file with an atomic rename on the same file system,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -31,8 +32,12 @@ def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]
     blocking = next((p for p in final.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:  # mkdir would say "File exists", which reads like a refusal to overwrite
         raise BadRequest(f"Cannot create {final}: {blocking} is not a folder.")
+    # Folders above ``final`` made here, innermost first: a failed run removes them again, or
+    # `--out runs/exp1/model` left an empty runs/exp1/ behind, an experiment that never happened.
+    created = [p for p in final.parents if not p.exists()]
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    done = False
     try:
         yield staging
         final.mkdir(exist_ok=True)
@@ -41,5 +46,10 @@ def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]
             os.replace(staging / name, final / name)
         for name in set(stale) - written:
             (final / name).unlink(missing_ok=True)
+        done = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not done:
+            for folder in created:
+                with contextlib.suppress(OSError):  # not empty (another run wrote there): kept
+                    folder.rmdir()
