@@ -30,7 +30,8 @@ MEANINGS: dict[str, str] = {
     "model_dir": "Folder holding `model.onnx` + `model.json`.",
     "model_name": "Reserved; not read yet: the served name is the `name` in `model.json`.",
     "intra_op_threads": (
-        "ONNX Runtime threads per model call; `0` = automatic: 1 on at most 2 cores, else one per core."
+        "ONNX Runtime threads per model call; `0` = automatic: 1 on at most 2 CPUs, else one per CPU "
+        "(the cores the process may run on, capped by its container's CPU limit, cgroup v1 or v2)."
     ),
     "batch_max_size": "Most images the micro-batcher puts in one model call.",
     "batch_max_wait_ms": "Longest the first image of a batch waits for others to join it.",

@@ -81,7 +81,8 @@ class Settings(BaseSettings):
     # Model and inference
     model_dir: Path = Field(default_factory=bundled_model_dir)
     model_name: str = "bottle-status"
-    # 0 = automatic (server: 1 on <= 2 cores, else one per core)
+    # 0 = automatic (server: 1 on <= 2 CPUs, else one per CPU; CPUs: the cores it may use, capped by a
+    # container CPU limit)
     intra_op_threads: int = Field(0, ge=0)
     batch_max_size: int = Field(16, ge=1)
     batch_max_wait_ms: float = Field(2.0, ge=0, allow_inf_nan=False)
