@@ -1,8 +1,11 @@
 """The Redis rate limiter: the in-process sliding-window log, as one atomic Lua script on a sorted set.
 
 The script reads Redis's own clock (``TIME``), so replicas with skewed clocks still share one window,
-and it does prune + count + add + expire in one round trip. While Redis is down the limiter falls
-back to the in-process limiter, i.e. limits per replica instead of globally (logged once).
+and it does prune + count + add + expire in one round trip. It is idempotent per hit: the client
+retries once when a reply times out, and a hit whose member is already in the window is answered as
+allowed again (it was refused, at the client's last slot, though the slot was its own). While Redis
+is down the limiter falls back to the in-process limiter, i.e. limits per replica instead of
+globally (logged once).
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window_us)
 local count = redis.call('ZCARD', key)
 local allowed = 0
-if count < limit then
+if member ~= '' and redis.call('ZSCORE', key, member) then
+  allowed = 1  -- this very hit, sent again (a retry after a timed-out reply): already counted
+elseif count < limit then
   allowed = 1
   if member ~= '' then
     redis.call('ZADD', key, now, member)
