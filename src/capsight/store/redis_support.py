@@ -24,7 +24,13 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import MasterDownError, OutOfMemoryError, ReadOnlyError, ResponseError
+from redis.exceptions import (
+    MasterDownError,
+    NoPermissionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+)
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
@@ -32,13 +38,16 @@ logger = logging.getLogger(__name__)
 # The errors that mean "Redis is unreachable" (as opposed to a bug in how we call it). A Redis that
 # answers but refuses writes (full at ``maxmemory`` with noeviction, a read-only replica after a
 # failover, a replica cut off from its primary) is unusable too: without these the limiter's script
-# raised, and the API failed open with no limit at all instead of falling back.
+# raised, and the API failed open with no limit at all instead of falling back. So is one whose ACL
+# user may not run what we send (NOPERM: scripts left out of a managed Redis's user); the one warning
+# names the command.
 OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     RedisConnectionError,
     RedisTimeoutError,
     OutOfMemoryError,
     ReadOnlyError,
     MasterDownError,
+    NoPermissionError,
     ConnectionError,
     TimeoutError,
     OSError,
