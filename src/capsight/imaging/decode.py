@@ -32,6 +32,7 @@ from capsight.imaging.budget import decoding
 from capsight.imaging.colour import to_srgb
 from capsight.imaging.cost import decode_cost, tiff_tile_size
 from capsight.imaging.jpeg import decode_jpeg
+from capsight.imaging.jpeg_headers import check_jpeg_scans, jpeg_precision
 from capsight.imaging.rgb import _to_rgb
 
 logger = logging.getLogger(__name__)
@@ -155,55 +156,6 @@ def _refuse_raw_preview(image: Image.Image) -> None:
         )
 
 
-# Start-of-frame markers (SOF0-SOF15 less DHT, JPG and DAC), which give the sample precision.
-_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-
-
-def _jpeg_precision(data: bytes) -> int | None:
-    """The bits per sample a JPEG's frame header declares, or None when no header is found before the
-    first scan. Why: Pillow reads only 8-bit JPEGs and reports a 12-bit one (medical and industrial
-    cameras) as an unidentified file, which was answered "corrupt or truncated"."""
-    i = 2  # after SOI
-    while i + 4 < len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
-            i += 2
-            continue
-        if marker in _SOF_MARKERS:
-            return data[i + 4]
-        if marker == 0xDA:
-            return None
-        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
-    return None
-
-
-# Start-of-scan markers a JPEG may hold. libjpeg's progression writes 10 scans for colour and 18 for
-# CMYK, an MPO a few pictures of those; each scan is one more pass over every block of the picture.
-MAX_JPEG_SCANS = 100
-_SOS = b"\xff\xda"
-
-
-def check_jpeg_scans(data: bytes) -> None:
-    """InvalidImage for a JPEG with more scans than any encoder writes, before it is decoded.
-
-    Why: nothing else bounds the decoder's work on a progressive JPEG. One scan repeated 2000 times
-    in a 2000x2000 picture (52 KB) took 12 s of CPU, a hundred extra scans of a 49-megapixel one
-    11 s. The count is of marker bytes in the file: entropy-coded data cannot hold them (an 0xFF
-    there is stuffed), so only a stray pair in a metadata block adds one, far below the limit.
-    """
-    scans = data.count(_SOS)
-    if scans > MAX_JPEG_SCANS:
-        raise InvalidImage(
-            f"The JPEG has {scans} scans; at most {MAX_JPEG_SCANS} are accepted "
-            "(a progressive JPEG has about 10). Re-save it as a baseline JPEG."
-        )
-
-
 def decode_image(
     data: bytes,
     *,
@@ -269,7 +221,7 @@ def decode_image(
     except Exception as exc:
         # Decoders fed hostile bytes fail in many ways (OSError for truncation, SyntaxError, struct.error,
         # IndexError, ...). Every one of them means "not a usable image", never an internal error.
-        precision = _jpeg_precision(data) if fmt == "JPEG" else None
+        precision = jpeg_precision(data) if fmt == "JPEG" else None
         if precision is not None and 8 < precision <= 16:  # 12 (DCT) or up to 16 (lossless); else garbage
             raise InvalidImage(
                 f"{precision}-bit JPEGs are not supported: send the picture as an 8-bit JPEG, "
