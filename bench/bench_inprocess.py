@@ -28,7 +28,8 @@ import numpy as np
 from _common import resolve_model
 from capsight.imaging.decode import decode_image
 from capsight.imaging.preprocess import preprocess
-from capsight.inference.classifier import OnnxClassifier, default_threads
+from capsight.inference.classifier import OnnxClassifier
+from capsight.inference.cpu import default_threads
 from make_workload import ensure_workload
 
 

@@ -22,7 +22,7 @@ from PIL import Image
 
 from capsight.imaging.budget import LanedPixelBudget, decode_pixel_budget
 from capsight.imaging.cost import decode_cost
-from capsight.inference.classifier import default_threads
+from capsight.inference.cpu import default_threads
 from live_app import serve
 
 pytestmark = pytest.mark.slow

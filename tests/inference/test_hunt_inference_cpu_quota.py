@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from capsight.inference.classifier import default_threads
-from capsight.inference.cpu import cgroup_cpu_limit
+from capsight.inference.cpu import cgroup_cpu_limit, default_threads
 
 
 def _affinity() -> int:

@@ -30,7 +30,8 @@ from capsight.api.service import ClassificationService
 from capsight.errors import ModelNotReady
 from capsight.imaging.budget import set_decode_pixel_budget
 from capsight.inference.batcher import MicroBatcher
-from capsight.inference.classifier import Classifier, default_threads
+from capsight.inference.classifier import Classifier
+from capsight.inference.cpu import default_threads
 from capsight.inference.metadata import ModelMetadata
 from capsight.settings import Settings
 from capsight.store.services import Services

@@ -20,7 +20,8 @@ from capsight.batch.objects import ObjectReader
 from capsight.batch.options import BatchOptions
 from capsight.batch.records import ResultRecord, error_record, prediction_record
 from capsight.inference import Classifier, ModelMetadata
-from capsight.inference.classifier import NOT_FINITE, default_threads, scored
+from capsight.inference.classifier import NOT_FINITE, scored
+from capsight.inference.cpu import default_threads
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from capsight.batch.objects import ObjectReader
 from capsight.batch.options import BatchOptions
 from capsight.batch.records import ResultRecord
 from capsight.errors import BadRequest
-from capsight.inference.classifier import default_threads
+from capsight.inference.cpu import default_threads
 
 log = logging.getLogger(__name__)
 

@@ -7,15 +7,14 @@ pass a tiny real model and nothing needs torch at serve time.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from capsight.errors import InferenceFailed, InvalidModel, first_line
-from capsight.inference.cpu import CGROUP_ROOT, cgroup_cpu_limit, int8_overflow_risk
+from capsight.inference.cpu import default_threads, int8_overflow_risk
 from capsight.inference.metadata import (
     METADATA_FILE,
     ONNX_FILE,
@@ -23,6 +22,7 @@ from capsight.inference.metadata import (
     load_metadata,
     serving_fingerprint,
 )
+from capsight.inference.model_input import _FLOAT_INPUTS, _INPUT_DTYPES, _channels_last
 
 logger = logging.getLogger(__name__)
 
@@ -84,60 +84,6 @@ def to_predictions(probs: np.ndarray, labels: tuple[str, ...]) -> list[Predictio
 
 def top_k(pred: Prediction, k: int) -> list[dict[str, float | str]]:
     return pred.top_k(k)
-
-
-_INPUT_DTYPES: dict[str, np.dtype[Any]] = {
-    "tensor(float16)": np.dtype(np.float16),
-    "tensor(double)": np.dtype(np.float64),
-}
-
-
-_FLOAT_INPUTS = frozenset({"tensor(float)", *_INPUT_DTYPES})
-
-
-def _channels_last(shape: list[Any], input_size: int, onnx_path: Path) -> bool:
-    """Whether the model takes images channels last, (N, height, width, 3), from the input ``shape``
-    ONNX Runtime reports; raise InvalidModel when its declared sizes are not what capsight feeds.
-
-    Why: rows are (3, input_size, input_size). A model converted from Keras or TensorFlow (tf2onnx)
-    takes (N, height, width, 3), and one exported at another size than model.json's input_size, or
-    for grey images, takes something else again: each loaded and then failed every request with
-    ONNX Runtime's dimension error (with the warm-up off, or on a reload, a ready server answering
-    500 to everything). Channels last is served (the rows are transposed); a size or channel count
-    that cannot be fed is refused here, naming the numbers. Named (symbolic) axes are not checked:
-    they take any size."""
-    if len(shape) != 4:
-        if not shape:  # rank unknown: left to the warm-up or the first request
-            return False
-        raise InvalidModel(
-            f"{onnx_path} takes a {len(shape)}-dimensional input, but capsight feeds it images as "
-            f"(batch, 3, {input_size}, {input_size})"
-        )
-    last = shape[3] == 3 and shape[1] != 3
-    channels, height, width = (shape[3], shape[1], shape[2]) if last else (shape[1], shape[2], shape[3])
-    if isinstance(channels, int) and channels != 3:
-        raise InvalidModel(
-            f"{onnx_path} takes {channels}-channel images, but capsight feeds it 3 colour channels"
-        )
-    fixed = [d for d in (height, width) if isinstance(d, int)]
-    if any(d != input_size for d in fixed):
-        declared = " x ".join(str(d) for d in (height, width))
-        raise InvalidModel(
-            f"{onnx_path} takes {declared} images, but model.json's preprocessing.input_size is "
-            f"{input_size}: set input_size to the size the model was exported for"
-        )
-    return last
-
-
-def default_threads(cgroup_root: Path = CGROUP_ROOT) -> int:
-    """One per CPU this process may use: the cores it may run on, capped by its container's CPU
-    quota (see cgroup_cpu_limit)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    limit = cgroup_cpu_limit(cgroup_root)
-    return max(1, min(cores, limit) if limit is not None else cores)
 
 
 class OnnxClassifier:

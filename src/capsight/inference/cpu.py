@@ -7,13 +7,15 @@ test accuracy 0.916 with VNNI, 0.860 on an AVX2-only AMD Zen 3). ``capsight quan
 7-bit weights, which cannot overflow; older INT8 models get a warning at load time on such CPUs.
 
 It also reads how many CPUs a container may use (its cgroup CPU quota), which the automatic thread
-counts must not exceed.
+counts must not exceed, and gives those counts (default_threads) to the classifier, the decode pools
+and batch.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import os
 import platform
 from pathlib import Path
 
@@ -73,3 +75,14 @@ def cgroup_cpu_limit(root: Path = CGROUP_ROOT) -> int | None:
     if quota_us <= 0 or period_us <= 0:
         return None
     return max(1, math.ceil(quota_us / period_us))
+
+
+def default_threads(cgroup_root: Path = CGROUP_ROOT) -> int:
+    """One per CPU this process may use: the cores it may run on, capped by its container's CPU
+    quota (see cgroup_cpu_limit)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    limit = cgroup_cpu_limit(cgroup_root)
+    return max(1, min(cores, limit) if limit is not None else cores)
