@@ -7,14 +7,13 @@ The output folder is what serving loads (``model.onnx`` + ``model.json``); ``che
 ``split.json`` and the report files sit beside it for people, not for the server.
 
 What a run is asked and answers is in ``request.py``; the loaded photos are sorted into the split's
-parts by ``partition.py``.
+parts by ``partition.py``; what it is given is checked, or warned about, by ``input_checks.py``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import unicodedata
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ import torch
 
 from capsight.errors import BadRequest
 from capsight.imaging.preprocess import PreprocessSpec
-from capsight.inference.metadata import as_model_label
 from capsight.training.architectures import count_blocks, create_model, freeze_early_blocks, get_architecture
 from capsight.training.batches import AugmentedImages
 from capsight.training.card import build_metadata, provenance_summary
@@ -32,13 +30,19 @@ from capsight.training.dataset import (
     Sample,
     check_output_outside,
     is_synthetic,
-    list_labels,
     load_as_served,
     load_folder,
-    scan_folder,
 )
 from capsight.training.evaluate import evaluate_model_dir
 from capsight.training.export import check_parity, export_onnx, serving_batch, with_tta
+from capsight.training.input_checks import (
+    _check_unseen,
+    _model_name,
+    _test_folder_samples,
+    _warn_case_twins,
+    _warn_untested,
+    _warn_untrained,
+)
 from capsight.training.loop import resolve_device, train
 from capsight.training.partition import _by_split, _counts, _earlier_test, _val_composites
 from capsight.training.reports import REPORT_FILES, write_reports
@@ -51,97 +55,6 @@ logger = logging.getLogger(__name__)
 
 CACHE_FACTOR = 2.0  # images are kept at 2x the model input: room for crops without decoding again
 MAX_SKIPPED_LISTED = 100
-
-
-def _warn_untested(labels: tuple[str, ...], found: dict[str, int], test: list[Sample]) -> None:
-    """A class with a photo or two cannot be split 70/15/15: its photos train, and its test scores
-    (support 0) say nothing. That is a sensible fallback, but the user must hear of it."""
-    if not test:
-        return  # the whole test split is empty: warned about once, later
-    tested = _counts(test, labels)
-    for label in labels:
-        if not tested[label]:
-            logger.warning(
-                "class %s has no photo in the test split (%d photos in all): its test scores are not "
-                "measured; add photos of it",
-                label,
-                found[label],
-            )
-
-
-def _warn_untrained(labels: tuple[str, ...], found: dict[str, int], train: list[Sample]) -> None:
-    """A class whose every photo went to test (a held-out source or an earlier test split that holds
-    all of it) is a label the model never saw: it cannot answer it, and its recall of 0 in the
-    report would come with no reason given."""
-    trained = _counts(train, labels)
-    for label in labels:
-        if not trained[label]:
-            logger.warning(
-                "class %s has no photo in the training split (%d photos in all, all held out for "
-                "validation or test): the model cannot learn it; add photos of it from other sources",
-                label,
-                found[label],
-            )
-
-
-def _warn_case_twins(labels: tuple[str, ...]) -> None:
-    """Class folders named alike but for case or Unicode form (``Cat/``, ``cat/``) are one folder on
-    macOS and Windows: most likely photos of one class merged from two places. Trained as given, the
-    model splits that class in two and scores poorly with no hint why, so the user must hear of it."""
-    alike: dict[str, list[str]] = {}
-    for label in labels:
-        alike.setdefault(unicodedata.normalize("NFC", label).casefold(), []).append(label)
-    for twins in (names for names in alike.values() if len(names) > 1):
-        logger.warning(
-            "class folders %s differ only by case or Unicode form: the model learns them as %d classes "
-            "(on macOS and Windows they are one folder); merge them if they are one class",
-            ", ".join(f"{name}/" for name in twins),
-            len(twins),
-        )
-
-
-def _test_folder_samples(test_dir: Path, labels: tuple[str, ...], group_pattern: str) -> list[Sample]:
-    """The photos of a fixed test folder, labelled with the training folder's spelling of each class.
-
-    Why the spelling: a folder copied from macOS or a zip file names "café" decomposed (``cafe`` +
-    U+0301), one from elsewhere composed; it is the same class (as ``capsight evaluate`` takes it),
-    but was refused as one "missing from the training data". Relative paths keep the test folder's
-    spelling: split.json must name the files as they are on disk.
-    """
-    # Class folders by the training folder's rule: hidden and image-less folders are not classes.
-    spelling = {label: as_model_label(label, labels) for label in list_labels(test_dir)}
-    extra = sorted(label for label, known in spelling.items() if known is None)
-    if extra:
-        raise BadRequest(f"Test folder has classes missing from the training data: {', '.join(extra)}.")
-    samples = scan_folder(test_dir, tuple(spelling), group_pattern)
-    return [replace(s, label=spelling[s.label] or s.label) for s in samples]
-
-
-def _check_unseen(test: list[Sample], training: list[Sample]) -> None:
-    """Refuse test photos that are training photos too (``--test-dir`` naming the data folder, or
-    class folders linked into it): the model would be scored on photos it learnt, and model.json
-    would carry that inflated accuracy as a test score. Compared by resolved path, so links count."""
-    trained = {s.path.resolve() for s in training}
-    seen = [s.relpath for s in test if s.path.resolve() in trained]
-    if seen:
-        raise BadRequest(
-            f"{len(seen)} test photo(s) are also in the training data (first: {seen[0]}): "
-            "pass a --test-dir of other photos."
-        )
-
-
-def _model_name(name: str) -> str:
-    """The name is served in JSON responses: a folder name that is not UTF-8 (kept by Python as
-    surrogates) would be written into model.json and break every response that names the model."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadRequest(f"Model name {name!r} is not valid UTF-8: pass --name.") from None
-    # Clients address the model as one URL path segment (/v2/models/{name}): a "/" in it, or a name
-    # of "." or "..", trained a model those routes answered 404 for.
-    if "/" in name or name in (".", ".."):
-        raise BadRequest(f"Model name {name!r} cannot be a URL path segment: pass --name without '/'.")
-    return name
 
 
 def run_training(req: TrainRequest) -> TrainOutcome:
