@@ -27,7 +27,8 @@ from capsight.api.outcome_record import OutcomeRecorder
 from capsight.api.result_cache import ResultCacheClient
 from capsight.api.results import ClassificationResult, ImageInfo, RequestContext, Timing, ms
 from capsight.errors import CapsightError, ClientClosedRequest, EmptyFile
-from capsight.imaging.decode import JPEG_MAGIC, check_pixels, decode_image, detect_format
+from capsight.imaging.decode import JPEG_MAGIC, decode_image, detect_format
+from capsight.imaging.limits import check_pixels
 from capsight.imaging.preprocess import preprocess
 from capsight.inference.batcher import MicroBatcher, Ticket
 from capsight.inference.classifier import Classifier, to_predictions

@@ -4,7 +4,7 @@ Why this is careful:
 - The format is detected from the bytes (magic numbers), never from a file name or content type.
 - The pixel count is checked from the header *before* decoding, so a 50k x 50k PNG bomb costs
   microseconds, not gigabytes; so are a tiled TIFF's tile size (libtiff holds a whole tile) and a
-  JPEG's number of scans (each is one more pass over the picture).
+  JPEG's number of scans (each is one more pass over the picture) (``limits.py``, ``jpeg_headers.py``).
 - JPEGs are decoded at reduced scale (libjpeg DCT scaling through Pillow's ``draft``) when the model
   needs far fewer pixels: a 1080x1920 phone photo decodes at 1/4 scale, several times faster; and
   through ``jpeg.py``, which refuses data libjpeg reports as cut short or damaged (Pillow hides that).
@@ -30,9 +30,10 @@ from PIL import Image, ImageFile, ImageOps
 from capsight.errors import EmptyFile, ImageTooLarge, InvalidImage
 from capsight.imaging.budget import decoding
 from capsight.imaging.colour import to_srgb
-from capsight.imaging.cost import decode_cost, tiff_tile_size
+from capsight.imaging.cost import decode_cost
 from capsight.imaging.jpeg import decode_jpeg
 from capsight.imaging.jpeg_headers import check_jpeg_scans, jpeg_precision
+from capsight.imaging.limits import _refuse_raw_preview, check_pixels, check_tile_pixels
 from capsight.imaging.rgb import _to_rgb
 
 logger = logging.getLogger(__name__)
@@ -114,46 +115,6 @@ class DecodedImage:
     height: int
     format: str
     mode: str  # original Pillow mode, e.g. "CMYK"
-
-
-def check_pixels(width: int, height: int, max_pixels: int) -> None:
-    """ImageTooLarge past ``max_pixels``. Also used on a result-cache hit, which never decodes, so a
-    server with a lower limit than the one that cached the answer still refuses the image."""
-    if width * height > max_pixels:
-        raise ImageTooLarge(f"Image has {width}x{height} pixels; the limit is {max_pixels} pixels.")
-
-
-def check_tile_pixels(image: Image.Image, max_pixels: int) -> None:
-    """ImageTooLarge when one tile of a tiled TIFF has more pixels than ``max_pixels``.
-
-    Why: libtiff decodes a tile whole, into a buffer of its own, and a tile may be far larger than
-    the image: a 16x16 TIFF of 200 bytes declaring 65520x65520 tiles took 12 GB behind the check of
-    the image's size. (A tile somewhat larger than a small image is normal: 256x256 for a thumbnail.)
-    """
-    width, length = tiff_tile_size(image)
-    if width * length > max_pixels:
-        raise ImageTooLarge(
-            f"The TIFF's tiles have {width}x{length} pixels each; the limit is {max_pixels} pixels."
-        )
-
-
-_NEW_SUBFILE_TYPE = 254  # TIFF tag; bit 0: "a reduced-resolution version of another image"
-
-
-def _refuse_raw_preview(image: Image.Image) -> None:
-    """InvalidImage for a TIFF whose first picture is a preview of another one: a camera RAW file.
-
-    Why: DNG, NEF and other RAW files open with the TIFF signature and a small preview (160x120),
-    the photo itself being sensor data Pillow cannot read. Such a file was classified from its
-    thumbnail, and a folder shot RAW+JPEG had every photo classified and trained on twice.
-    """
-    tags = getattr(image, "tag_v2", None)
-    subfile_type = tags.get(_NEW_SUBFILE_TYPE) if tags is not None else None
-    if isinstance(subfile_type, int) and subfile_type & 1:
-        raise InvalidImage(
-            "The TIFF's first picture is a reduced-size preview of another one, as in camera RAW "
-            "files (DNG, NEF): send the photo as JPEG, PNG or TIFF instead."
-        )
 
 
 def decode_image(

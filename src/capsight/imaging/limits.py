@@ -1,0 +1,54 @@
+"""What an opened image is refused for before a pixel of it is decoded.
+
+Why a module of its own: Pillow's open reads only the header, and these checks turn what it declares
+into a refusal that costs microseconds: too many pixels (a PNG bomb), a TIFF tile too large for
+libtiff's whole-tile buffer, a camera RAW file whose first picture is its thumbnail. check_pixels is
+also used where no decode happens at all (a result-cache hit).
+"""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from capsight.errors import ImageTooLarge, InvalidImage
+from capsight.imaging.cost import tiff_tile_size
+
+
+def check_pixels(width: int, height: int, max_pixels: int) -> None:
+    """ImageTooLarge past ``max_pixels``. Also used on a result-cache hit, which never decodes, so a
+    server with a lower limit than the one that cached the answer still refuses the image."""
+    if width * height > max_pixels:
+        raise ImageTooLarge(f"Image has {width}x{height} pixels; the limit is {max_pixels} pixels.")
+
+
+def check_tile_pixels(image: Image.Image, max_pixels: int) -> None:
+    """ImageTooLarge when one tile of a tiled TIFF has more pixels than ``max_pixels``.
+
+    Why: libtiff decodes a tile whole, into a buffer of its own, and a tile may be far larger than
+    the image: a 16x16 TIFF of 200 bytes declaring 65520x65520 tiles took 12 GB behind the check of
+    the image's size. (A tile somewhat larger than a small image is normal: 256x256 for a thumbnail.)
+    """
+    width, length = tiff_tile_size(image)
+    if width * length > max_pixels:
+        raise ImageTooLarge(
+            f"The TIFF's tiles have {width}x{length} pixels each; the limit is {max_pixels} pixels."
+        )
+
+
+_NEW_SUBFILE_TYPE = 254  # TIFF tag; bit 0: "a reduced-resolution version of another image"
+
+
+def _refuse_raw_preview(image: Image.Image) -> None:
+    """InvalidImage for a TIFF whose first picture is a preview of another one: a camera RAW file.
+
+    Why: DNG, NEF and other RAW files open with the TIFF signature and a small preview (160x120),
+    the photo itself being sensor data Pillow cannot read. Such a file was classified from its
+    thumbnail, and a folder shot RAW+JPEG had every photo classified and trained on twice.
+    """
+    tags = getattr(image, "tag_v2", None)
+    subfile_type = tags.get(_NEW_SUBFILE_TYPE) if tags is not None else None
+    if isinstance(subfile_type, int) and subfile_type & 1:
+        raise InvalidImage(
+            "The TIFF's first picture is a reduced-size preview of another one, as in camera RAW "
+            "files (DNG, NEF): send the photo as JPEG, PNG or TIFF instead."
+        )
