@@ -7,7 +7,7 @@ principal: ``RequestContext.cache_scope``) before any decoding, decoded and
 preprocessed off the event loop, classified by the micro-batcher, and recorded, success or failure,
 without waiting on the store.
 The cache side lives in ``result_cache``, the result types in ``results``, the request-log row of
-each image in ``outcome_record``.
+each image in ``outcome_record``, the watch for a client that hangs up in ``disconnect``.
 """
 
 from __future__ import annotations
@@ -15,18 +15,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 
+from capsight.api.disconnect import Receive, _row_unless_gone, _watch_disconnect
 from capsight.api.metrics import Metrics
 from capsight.api.outcome_record import OutcomeRecorder
 from capsight.api.result_cache import ResultCacheClient
 from capsight.api.results import ClassificationResult, ImageInfo, RequestContext, Timing, ms
-from capsight.errors import CapsightError, ClientClosedRequest, EmptyFile
+from capsight.errors import CapsightError, EmptyFile
 from capsight.imaging.decode import JPEG_MAGIC, decode_image, detect_format
 from capsight.imaging.limits import check_pixels
 from capsight.imaging.preprocess import preprocess
@@ -36,8 +37,6 @@ from capsight.settings import Settings
 from capsight.store.services import Services
 
 T = TypeVar("T")
-# The request's ASGI ``receive``: after the body has been read it answers only "http.disconnect".
-Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -273,46 +272,6 @@ class ClassificationService:
         """Wait for background cache writes (used at shutdown)."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
-
-
-def _watch_disconnect(receive: Receive | None) -> asyncio.Task[bool] | None:
-    """A task that ends True when the client disconnects (see _client_left); None without ``receive``."""
-    return None if receive is None else asyncio.get_running_loop().create_task(_client_left(receive))
-
-
-async def _client_left(receive: Receive) -> bool:
-    """True once ``receive`` says the client disconnected, False when it says something else.
-
-    Why: uvicorn does not cancel a handler whose client hangs up. Its image stayed queued, held
-    one of the queue_max places (an overloaded server answered 503 to live clients while its queue
-    held images whose clients had timed out and gone) and was scored for nobody."""
-    try:
-        while True:
-            message = await receive()
-            if message.get("type") == "http.disconnect":
-                return True
-            if message.get("type") != "http.request":  # pragma: no cover - not ASGI HTTP
-                return False
-    except Exception:  # a server that cannot tell: keep waiting for the model as before
-        return False
-
-
-async def _row_unless_gone(future: asyncio.Future[np.ndarray], gone: asyncio.Task[bool] | None) -> np.ndarray:
-    """The model's row for ``future``, or ClientClosedRequest once the client has gone while it was
-    still queued or in a model call: cancelling it gives its queue place back (the batcher drops a
-    cancelled row it has not taken yet)."""
-    if gone is None:
-        return await future
-    try:
-        waiting: set[asyncio.Future[Any]] = {future, gone}
-        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:
-        future.cancel()
-        raise
-    if not future.done() and not gone.cancelled() and gone.result():
-        future.cancel()
-        raise ClientClosedRequest()
-    return await future
 
 
 def _sha256(data: bytes) -> str:

@@ -1,0 +1,59 @@
+"""Watching for an HTTP client that hangs up while its images wait for the model.
+
+Why a module of its own: uvicorn does not cancel a handler whose client disconnects, so the service
+listens on the request's ASGI ``receive`` itself (see _client_left) and gives a gone client's queue
+places back; this is ASGI plumbing, apart from what the service does with an image.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from capsight.errors import ClientClosedRequest
+
+# The request's ASGI ``receive``: after the body has been read it answers only "http.disconnect".
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+
+
+def _watch_disconnect(receive: Receive | None) -> asyncio.Task[bool] | None:
+    """A task that ends True when the client disconnects (see _client_left); None without ``receive``."""
+    return None if receive is None else asyncio.get_running_loop().create_task(_client_left(receive))
+
+
+async def _client_left(receive: Receive) -> bool:
+    """True once ``receive`` says the client disconnected, False when it says something else.
+
+    Why: uvicorn does not cancel a handler whose client hangs up. Its image stayed queued, held
+    one of the queue_max places (an overloaded server answered 503 to live clients while its queue
+    held images whose clients had timed out and gone) and was scored for nobody."""
+    try:
+        while True:
+            message = await receive()
+            if message.get("type") == "http.disconnect":
+                return True
+            if message.get("type") != "http.request":  # pragma: no cover - not ASGI HTTP
+                return False
+    except Exception:  # a server that cannot tell: keep waiting for the model as before
+        return False
+
+
+async def _row_unless_gone(future: asyncio.Future[np.ndarray], gone: asyncio.Task[bool] | None) -> np.ndarray:
+    """The model's row for ``future``, or ClientClosedRequest once the client has gone while it was
+    still queued or in a model call: cancelling it gives its queue place back (the batcher drops a
+    cancelled row it has not taken yet)."""
+    if gone is None:
+        return await future
+    try:
+        waiting: set[asyncio.Future[Any]] = {future, gone}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        future.cancel()
+        raise
+    if not future.done() and not gone.cancelled() and gone.result():
+        future.cancel()
+        raise ClientClosedRequest()
+    return await future
