@@ -9,13 +9,11 @@ from training_data import BAD_FILES, CLASSES
 
 from capsight.errors import BadRequest
 from capsight.training.dataset import (
-    group_of,
-    is_rendered,
-    is_synthetic,
     list_labels,
     load_folder,
     scan_folder,
 )
+from capsight.training.photo_names import group_of, is_rendered, is_synthetic
 
 
 def test_bad_files_are_reported_and_skipped(shapes_dir: Path) -> None:

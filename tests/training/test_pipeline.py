@@ -18,7 +18,7 @@ from training_data import BAD_FILES, CLASSES, make_dataset
 from capsight.cli import main
 from capsight.imaging import decode_image, preprocess_batch
 from capsight.inference import OnnxClassifier, load_metadata
-from capsight.training.dataset import group_of
+from capsight.training.photo_names import group_of
 
 LABELS = tuple(sorted(CLASSES))
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from capsight.errors import BadRequest
-from capsight.training.dataset import Sample, group_of
+from capsight.training.dataset import Sample
+from capsight.training.photo_names import group_of
 from capsight.training.split import SPLIT_FILE, SplitPlan, make_split
 
 

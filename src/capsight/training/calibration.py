@@ -19,7 +19,8 @@ import numpy as np
 from capsight.errors import BadRequest, CapsightError
 from capsight.imaging.decode import decode_file
 from capsight.imaging.preprocess import PreprocessSpec, preprocess
-from capsight.training.dataset import Sample, group_of, scan_folder
+from capsight.training.dataset import Sample, scan_folder
+from capsight.training.photo_names import group_of
 from capsight.training.split import SplitPlan
 
 logger = logging.getLogger(__name__)

@@ -6,14 +6,14 @@ format rules) and kept at about twice the model input size, enough for augmentat
 photos are decoded once more exactly as served (``load_as_served``): they must score serving's pixels.
 
 Bad files (truncated, corrupt, not an image at all, empty) never stop a run: each is logged,
-recorded with its reason and left out, and the count ends up in ``model.json``.
+recorded with its reason and left out, and the count ends up in ``model.json``. Which photos are
+near copies of one another (crops, composites) is read from their names by ``photo_names.py``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
@@ -24,6 +24,7 @@ from PIL import Image
 from capsight.errors import BadRequest, CapsightError
 from capsight.imaging.decode import IMAGE_SUFFIXES, decode_file, detect_format
 from capsight.imaging.preprocess import PreprocessSpec
+from capsight.training.photo_names import DEFAULT_GROUP_PATTERN, group_of
 
 logger = logging.getLogger(__name__)
 
@@ -31,15 +32,6 @@ logger = logging.getLogger(__name__)
 # are one: Chrome on Windows saves JPEGs as .jfif, some exporters write no suffix): this keeps folders
 # such as LICENSES/ or docs/ next to the class folders from becoming classes. Inside a class folder
 # every file is tried, whatever its name, and the ones that do not decode are reported.
-
-# Crops cut from one photo are named NAME__cropN.ext, and composites made from one photo by
-# ``capsight prepare-data`` NAME__crop-synthK.ext (possibly after a crop: NAME__crop2__crop-synth0)
-# or NAME__crop-capK.ext (a capped twin, filed under another label than its original): near copies
-# of one original that must never straddle train and test.
-DEFAULT_GROUP_PATTERN = r"(?:__crop(?:-synth|-cap)?\d+)+$"
-# Composites are training material only: scoring them would measure the compositor, not real photos.
-SYNTHETIC_PATTERN = r"__crop-(?:synth|cap)\d+$|__render$"
-RENDERED_PATTERN = r"__render$"
 
 
 @dataclass(frozen=True)
@@ -83,22 +75,6 @@ def name_order(name: str) -> tuple[str, str]:
     and shuffle) in another order. The raw name breaks ties, so the order stays total.
     """
     return unicodedata.normalize("NFC", name), name
-
-
-def group_of(file_name: str, pattern: str = DEFAULT_GROUP_PATTERN) -> str:
-    """Group key of a file: its stem with the group pattern (e.g. ``__crop3``) removed."""
-    stem = Path(file_name).stem
-    return re.sub(pattern, "", stem) if pattern else stem
-
-
-def is_synthetic(file_name: str) -> bool:
-    """Made by ``capsight prepare-data``: a composite or twin (``NAME__crop-synthK``) or a render?"""
-    return re.search(SYNTHETIC_PATTERN, Path(file_name).stem) is not None
-
-
-def is_rendered(file_name: str) -> bool:
-    """A rendered bottle (``NAME__render.jpg``): it shows no real bottle, so it is always trained on."""
-    return re.search(RENDERED_PATTERN, Path(file_name).stem) is not None
 
 
 def _is_image_file(path: Path) -> bool:

@@ -76,7 +76,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def evaluation_samples(data_dir: Path, split_file: Path | None, split: str) -> list[Any]:
     """The labelled photos to score: all of ``data_dir``, or one split of a ``split.json`` of it
     (``evaluate`` and ``promote`` pick photos the same way)."""
-    from capsight.training.dataset import Sample, group_of, scan_folder
+    from capsight.training.dataset import Sample, scan_folder
+    from capsight.training.photo_names import group_of
     from capsight.training.split import SplitPlan
 
     if split_file is None:

@@ -29,7 +29,6 @@ from capsight.training.checkpoint import CHECKPOINT_FILE, Checkpoint, save_check
 from capsight.training.dataset import (
     Sample,
     check_output_outside,
-    is_synthetic,
     load_as_served,
     load_folder,
 )
@@ -45,6 +44,7 @@ from capsight.training.input_checks import (
 )
 from capsight.training.loop import resolve_device, train
 from capsight.training.partition import _by_split, _counts, _earlier_test, _val_composites
+from capsight.training.photo_names import is_synthetic
 from capsight.training.reports import REPORT_FILES, write_reports
 from capsight.training.request import TrainOutcome, TrainRequest
 from capsight.training.sources import sources_summary

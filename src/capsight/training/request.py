@@ -14,10 +14,10 @@ from typing import Any
 from capsight.imaging.preprocess import ResizeMode
 from capsight.inference.metadata import ModelMetadata
 from capsight.training.augment import AugmentConfig
-from capsight.training.dataset import DEFAULT_GROUP_PATTERN
 from capsight.training.evaluate import Evaluation
 from capsight.training.export import ParityReport
 from capsight.training.loop import TrainConfig, TrainResult
+from capsight.training.photo_names import DEFAULT_GROUP_PATTERN
 from capsight.training.split import SplitPlan
 
 

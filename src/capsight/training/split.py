@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from capsight.errors import BadRequest
-from capsight.training.dataset import Sample, is_rendered, is_synthetic, name_order
+from capsight.training.dataset import Sample, name_order
+from capsight.training.photo_names import is_rendered, is_synthetic
 
 SPLIT_FILE = "split.json"
 SPLITS = ("train", "val", "test")

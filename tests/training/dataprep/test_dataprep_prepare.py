@@ -16,7 +16,8 @@ from capsight.errors import BadRequest
 from capsight.training.dataprep.composite import CompositeParams
 from capsight.training.dataprep.prepare import prepare_dataset
 from capsight.training.dataprep.sources import ExtraSource, read_shared_dataset
-from capsight.training.dataset import group_of, scan_folder
+from capsight.training.dataset import scan_folder
+from capsight.training.photo_names import group_of
 
 
 @pytest.fixture(scope="module")
