@@ -49,9 +49,11 @@ def _normal_host(host: str) -> str:
 
 def parse_http_url(url: str) -> HttpTarget | str:
     """The parts the allowlist compares, or why the URL is refused."""
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url.strip()):
-        # httpx refuses such URLs only when it fetches them (InvalidURL), which failed a whole job
-        return "URLs with spaces or control characters are refused"
+    if any(ord(c) < 0x21 or ord(c) == 0x7F or not c.isprintable() for c in url.strip()):
+        # httpx refuses such URLs only when it fetches them (InvalidURL), which failed a whole job.
+        # Non-ASCII ones too (U+2028, NEL, the 8-bit CSI U+009B, zero-width): a webhook URL is logged
+        # on each failed delivery, and they forged log lines; no real URL holds them unencoded.
+        return "URLs with spaces, invisible or control characters are refused"
     try:
         parts = urlsplit(url.strip())
         port = parts.port
