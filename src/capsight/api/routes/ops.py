@@ -38,6 +38,10 @@ class RevalidatedStaticFiles(StaticFiles):
     ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         response.headers.setdefault("Cache-Control", FILE_CACHING)  # on a 304 too
+        if str(full_path).endswith(".html"):
+            # The page is also /static/index.html: without its own policy it got only the one for
+            # HTML the app does not control (frame-ancestors), so injected script would run there.
+            response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         return response
 
 
