@@ -9,7 +9,8 @@ read cloud metadata (169.254.169.254), internal admin ports or private buckets. 
   that prefix (``/photos`` also matches ``/photos/a.jpg`` but never ``/photos-private``);
 * an S3 prefix, ``s3://bucket/prefix``: job ``s3_prefix`` values under it.
 
-A URL with credentials (``user@host``) or a dot segment in its path (``/photos/../admin``) is refused
+A URL with credentials (``user@host``) or a dot segment in its path (``/photos/../admin``, also
+``/photos/..;/admin``, which servlet containers read as ``/admin``) is refused
 outright: the server it reaches could see a different path or host than the one checked here.
 Host names are compared, not addresses: a listed name whose DNS points inside the network is
 trusted, so list only hosts you control.
@@ -66,7 +67,9 @@ def parse_http_url(url: str) -> HttpTarget | str:
     if parts.username is not None or parts.password is not None:
         return "URLs with credentials are refused"
     decoded = unquote(parts.path)
-    if any(segment in (".", "..") for segment in decoded.replace("\\", "/").split("/")):
+    # A segment's ";params" go first: servlet containers drop them, so "/photos/..;/admin" is "/admin".
+    segments = decoded.replace("\\", "/").split("/")
+    if any(segment.split(";", 1)[0] in (".", "..") for segment in segments):
         return "URLs with '.' or '..' path segments are refused"
     return HttpTarget(
         parts.scheme, _normal_host(parts.hostname), port or DEFAULT_PORTS[parts.scheme], decoded or "/"
