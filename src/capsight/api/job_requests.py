@@ -126,6 +126,9 @@ def _check_urls(manager: JobManager, urls: list[str]) -> tuple[str, ...]:
 def _check_s3(manager: JobManager, prefix: str) -> str:
     if not is_s3(prefix):
         raise BadRequest("s3_prefix must look like s3://bucket/prefix.")
+    if not prefix.isprintable():
+        # A failed listing logs the prefix: "\n" forged log lines, ESC reached the operator's terminal.
+        raise BadRequest("s3_prefix with line breaks, control or invisible characters is refused.")
     split_s3(prefix)  # BadRequest when it names no bucket
     if not manager.url_allowlist.allows_s3(prefix):
         raise BadRequest(
