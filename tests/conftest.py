@@ -13,6 +13,21 @@ from model_factory import build_colour_model
 from servers import PostgresServer, postgres_server, redis_server, s3_credentials, s3_server  # noqa: F401 - shared fixtures
 
 
+_EXPORTED_BY_SERVE = ("CAPSIGHT_", "PROMETHEUS_MULTIPROC_DIR")
+
+
+@pytest.fixture(autouse=True)
+def restore_capsight_env() -> Iterator[None]:
+    """`capsight serve` exports its flags into os.environ for worker processes; a test that runs it
+    in-process must not hand CAPSIGHT_MODEL_DIR (or any other) to every test after it."""
+    before = {k: v for k, v in os.environ.items() if k.upper().startswith(_EXPORTED_BY_SERVE)}
+    yield
+    for name in [k for k in os.environ if k.upper().startswith(_EXPORTED_BY_SERVE)]:
+        if name not in before:
+            del os.environ[name]
+    os.environ.update(before)
+
+
 @pytest.fixture
 def clean_capsight_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No CAPSIGHT_* variable from the shell running the tests reaches Settings() in the test."""
