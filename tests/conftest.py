@@ -12,7 +12,6 @@ from capsight.store.database import Database
 from model_factory import build_colour_model
 from servers import PostgresServer, postgres_server, redis_server, s3_credentials, s3_server  # noqa: F401 - shared fixtures
 
-
 _EXPORTED_BY_SERVE = ("CAPSIGHT_", "PROMETHEUS_MULTIPROC_DIR")
 
 
