@@ -1,10 +1,13 @@
 """Graceful shutdown fits the time the orchestrator gives before SIGKILL.
 
 On SIGTERM the server first lets in-flight requests finish (uvicorn's ``timeout_graceful_shutdown``),
-then runs the app's shutdown: running jobs go back to the queue (``JobManager.stop``, bounded by its
-timeout) and the request-log rows still queued are written or spooled. A SIGKILL before that end loses
-those rows, so Kubernetes' grace period (after the preStop hook) and compose's ``stop_grace_period``
-must cover the whole sequence.
+then runs the app's shutdown, one step after the other, each bounded by its own timeout: running jobs
+go back to the queue (``JobManager.stop``), job webhooks still being delivered get their time
+(``WebhookDispatcher.stop``, inside it), the micro-batcher finishes its batch (``MicroBatcher.stop``)
+and the request-log rows still queued are written or spooled (``DatabaseRecorder.close``). A SIGKILL
+before that end loses those rows, so Kubernetes' grace period (after the preStop hook) and compose's
+``stop_grace_period`` must cover the whole sequence. The bounds are read from the code, so raising one
+there fails here until the deployment files follow.
 """
 
 from __future__ import annotations
@@ -19,10 +22,16 @@ import pytest
 from deploy_files import DEPLOY
 
 from capsight.api import commands
+from capsight.inference.batcher import MicroBatcher
 from capsight.jobs.manager import JobManager
+from capsight.jobs.webhook import WebhookDispatcher
+from capsight.store.recorder import DatabaseRecorder
 
-# Writing the last queued log rows and closing the database after the jobs have stopped.
+# Closing the cache, rate limiter and database connections and writing the spool after the bounded
+# steps (none of these has a timeout of its own).
 CLOSE_MARGIN_S = 5
+# The app's shutdown steps that wait, in the order they run; each with the timeout it is called with.
+BOUNDED_STEPS = (JobManager.stop, WebhookDispatcher.stop, MicroBatcher.stop, DatabaseRecorder.close)
 
 
 def _uvicorn_drain_seconds(monkeypatch: pytest.MonkeyPatch, model_dir: Path) -> float:
@@ -42,8 +51,15 @@ def _uvicorn_drain_seconds(monkeypatch: pytest.MonkeyPatch, model_dir: Path) -> 
 def shutdown_seconds(monkeypatch: pytest.MonkeyPatch) -> float:
     from capsight.settings import bundled_model_dir
 
-    job_stop = inspect.signature(JobManager.stop).parameters["timeout"].default
-    return _uvicorn_drain_seconds(monkeypatch, bundled_model_dir()) + float(job_stop) + CLOSE_MARGIN_S
+    steps = sum(float(inspect.signature(step).parameters["timeout"].default) for step in BOUNDED_STEPS)
+    return _uvicorn_drain_seconds(monkeypatch, bundled_model_dir()) + steps + CLOSE_MARGIN_S
+
+
+def test_shutdown_budget_counts_every_bounded_step(shutdown_seconds: float) -> None:
+    """10 s drain + 30 s jobs + 10 s webhooks + 5 s batcher + 10 s log rows + margin: the 60 s
+    (Kubernetes) and 50 s (compose) given before counted the drain, the jobs and 10 s for the rest,
+    so a shutdown that took the jobs' and webhooks' time was killed before the last rows were written."""
+    assert shutdown_seconds >= 10 + 30 + 10 + 5 + 10
 
 
 def _duration_s(text: str) -> float:
