@@ -28,9 +28,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from capsight.api.logtext import loggable
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.render import job_document
 from capsight.jobs.store import JobStore
+from capsight.jobs.urltext import loggable_url
 
 if TYPE_CHECKING:  # httpx loads with the first delivery, not with the server
     import httpx
@@ -147,7 +149,9 @@ def deliver(
             error = f"HTTP {status}"
         except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
             status, error = None, f"{type(exc).__name__}: {exc}"
-        logger.info("webhook %s attempt %d failed: %s", url, attempt, error)
+        # The URL without its user, password and query (a receiver's token is often there); the
+        # error's text can quote what the receiver sent, escaped like any text from outside.
+        logger.info("webhook %s attempt %d failed: %s", loggable_url(url), attempt, loggable(error or ""))
         if attempt < policy.attempts and stop.wait(policy.base_delay * 2 ** (attempt - 1)):
             return Delivery(False, attempt, status, error, interrupted=True)
     return Delivery(False, policy.attempts, status, error)
@@ -248,4 +252,4 @@ class WebhookDispatcher:
         )
         self.store.update_summary(job_id, {"webhook": result.to_summary()})
         if not result.delivered and not result.interrupted:
-            logger.warning("webhook for job %s not delivered: %s", job_id, result.error)
+            logger.warning("webhook for job %s not delivered: %s", job_id, loggable(result.error or ""))
