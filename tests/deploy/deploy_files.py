@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from capsight.api.runtime import serving_intra_op_threads
+from capsight.inference.cpu import cgroup_cpu_limit
 from capsight.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,6 +41,23 @@ def settings_env_names() -> set[str]:
     """The environment variable of every Settings field, e.g. CAPSIGHT_DATABASE_URL."""
     prefix = Settings.model_config.get("env_prefix", "")
     return {f"{prefix}{name}".upper() for name in Settings.model_fields}
+
+
+def cpu_quantity(value: str | int | float) -> float:
+    """A Kubernetes CPU quantity ("2", "1500m") or a compose ``cpus`` value, in CPUs."""
+    text = str(value)
+    return int(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+def serving_threads_under_cpu_limit(configured: int, cpus: float, cgroup_root: Path) -> int:
+    """The ONNX Runtime threads ``capsight serve`` picks in a container limited to ``cpus`` on a node
+    with more cores than that: the limit is written as cgroup v2's ``cpu.max`` (what the kubelet and
+    docker write) and read back by capsight's own code."""
+    period = 100_000
+    (cgroup_root / "cpu.max").write_text(f"{round(cpus * period)} {period}\n")
+    limit = cgroup_cpu_limit(cgroup_root)
+    assert limit is not None, "capsight did not read the CPU limit"
+    return serving_intra_op_threads(configured, cores=limit)
 
 
 def interpolate(value: str) -> str:

@@ -6,11 +6,20 @@ import copy
 import importlib.resources
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-from deploy_files import COMPOSE_FILE, DEPLOY, REPO, interpolate, settings_env_names
+from deploy_files import (
+    COMPOSE_FILE,
+    DEPLOY,
+    REPO,
+    cpu_quantity,
+    interpolate,
+    serving_threads_under_cpu_limit,
+    settings_env_names,
+)
 
 from capsight.settings import Settings
 
@@ -114,15 +123,31 @@ def test_image_bucket_is_the_one_minio_init_creates(compose: dict[str, Any]) -> 
 
 
 def test_settings_parse_the_compose_environment(
-    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    monkeypatch.delenv("CAPSIGHT_INTRA_OP_THREADS", raising=False)
     for key, value in _api_env(compose).items():
         monkeypatch.setenv(key, value)
     settings = Settings()
     assert settings.redis_url and settings.database_url and settings.s3_endpoint_url
-    assert settings.intra_op_threads == 2
-    cpus = float(compose["services"]["api"]["deploy"]["resources"]["limits"]["cpus"])
-    assert settings.intra_op_threads <= cpus
+    cpus = cpu_quantity(compose["services"]["api"]["deploy"]["resources"]["limits"]["cpus"])
+    threads = serving_threads_under_cpu_limit(settings.intra_op_threads, cpus, tmp_path)
+    assert 1 <= threads <= cpus
+
+
+@pytest.mark.parametrize("factor", [1, 2, 4])
+def test_inference_threads_follow_the_replica_cpu_limit(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, factor: int
+) -> None:
+    """A pinned CAPSIGHT_INTRA_OP_THREADS=2 ran 2 inference threads beside 2 decode threads on the
+    2-CPU replicas (automatic: 1, measured faster) and stayed 2 when the limit was raised."""
+    monkeypatch.delenv("CAPSIGHT_INTRA_OP_THREADS", raising=False)
+    for key, value in _api_env(compose).items():
+        monkeypatch.setenv(key, value)
+    configured = Settings().intra_op_threads
+    cpus = cpu_quantity(compose["services"]["api"]["deploy"]["resources"]["limits"]["cpus"]) * factor
+    automatic = serving_threads_under_cpu_limit(0, cpus, tmp_path)
+    assert serving_threads_under_cpu_limit(configured, cpus, tmp_path) == automatic
 
 
 def test_bind_mounted_config_files_exist(compose: dict[str, Any]) -> None:
