@@ -262,7 +262,7 @@ def test_v1_batch_and_v2_infer_of_all_photos_at_once(
     infer = served.post("/v2/models/bottle-status/infer", json=request)
     assert infer.status_code == 200, infer.text
     outputs = {o["name"]: o for o in infer.json()["outputs"]}
-    labels = outputs["probabilities"]["parameters"]["labels"]
+    labels = json.loads(outputs["probabilities"]["parameters"]["labels_json"])
     rows = np.asarray(outputs["probabilities"]["data"], dtype=np.float64).reshape(len(photos), len(labels))
     for photo, row, label in zip(photos, rows, outputs["label"]["data"], strict=True):
         got = {lab: float(p) for lab, p in zip(labels, row, strict=True)}

@@ -70,10 +70,10 @@ def test_infer_round_trip_keeps_image_order(client: TestClient) -> None:
     probs = outputs["probabilities"]
     assert probs["datatype"] == "FP32"
     assert probs["shape"] == [3, 3]
-    assert probs["parameters"]["labels"] == ["background", "closed", "opened"]
+    assert probs["parameters"] == {"labels_json": '["background", "closed", "opened"]'}
     rows = [probs["data"][i * 3 : (i + 1) * 3] for i in range(3)]
     assert all(math.isclose(sum(row), 1.0, rel_tol=1e-5) for row in rows)
-    labels = probs["parameters"]["labels"]
+    labels = json.loads(probs["parameters"]["labels_json"])
     assert [labels[row.index(max(row))] for row in rows] == ["opened", "background", "closed"]
     assert outputs["label"] == {
         "name": "label",

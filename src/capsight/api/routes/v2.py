@@ -1,9 +1,14 @@
 """The Open Inference Protocol (KServe V2) REST paths, so standard clients and gateways can call us.
 
 Images travel as a BYTES input tensor (base64 strings in JSON, one element per image); the answer
-is an FP32 ``probabilities`` tensor of shape [n, C] (class order in its ``parameters.labels``) and a
-BYTES ``label`` tensor of shape [n]. V2 has no per-element errors, so one bad image fails the
-request with ``{"error": "..."}``, as the protocol specifies.
+is an FP32 ``probabilities`` tensor of shape [n, C] and a BYTES ``label`` tensor of shape [n]. The class
+order of the C columns is in the ``probabilities`` tensor's ``parameters.labels_json``: the labels as
+one JSON array in a string, since the protocol allows only strings, numbers and booleans as parameter
+values (a list broke clients that validate the answer) and a label may hold a comma (ImageNet's
+"tabby, tabby cat"), so a comma-joined string would not split back into the labels.
+
+V2 has no per-element errors, so one bad image fails the request with ``{"error": "..."}``, as the
+protocol specifies.
 
 Inputs may also come as binary tensor data, gzip or deflate compressed: decoding the body is in
 :mod:`capsight.api.routes.v2_decode`, the protocol's names and bodies in
@@ -18,6 +23,7 @@ back as BYTES ``"<probability>:<index>:<label>"`` of shape [n, k], best first.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +40,7 @@ from capsight.api.routes.v2_schemas import (
     EXTENSIONS,
     HEADER_LENGTH,
     LABEL,
+    LABELS_JSON,
     OUTPUT_NAMES,
     PROBABILITIES,
     InferenceRequest,
@@ -212,7 +219,7 @@ async def _infer(request: Request, principal: Any, name: str, version: str | Non
             "datatype": "FP32",
             "shape": [len(rows), meta.num_classes],
             "data": [p for row in rows for p in row],
-            "parameters": {"labels": list(meta.labels)},
+            "parameters": {LABELS_JSON: json.dumps(list(meta.labels), ensure_ascii=False)},
         },
         LABEL: {"name": LABEL, "datatype": "BYTES", "shape": [len(labels)], "data": labels},
     }

@@ -19,6 +19,10 @@ EXTENSIONS = ["binary_tensor_data", "classification"]
 CLASSIFICATION = "classification"
 HEADER_LENGTH = "Inference-Header-Content-Length"
 BINARY_DATA_SIZE = "binary_data_size"
+# The probabilities output's parameter holding its column order, as JSON text (see routes.v2).
+LABELS_JSON = "labels_json"
+# What the protocol allows as a parameter value.
+ParameterValue = str | int | float | bool
 
 
 class TensorMetadata(BaseModel):
@@ -49,6 +53,14 @@ class Tensor(BaseModel):
     parameters: dict[str, Any] | None = None
 
 
+class OutputTensor(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    data: list[Any]
+    parameters: dict[str, ParameterValue] | None = None
+
+
 class RequestedOutput(BaseModel):
     name: str
     parameters: dict[str, Any] | None = None
@@ -65,5 +77,5 @@ class InferenceResponse(BaseModel):
     model_name: str
     model_version: str | None = None
     id: str
-    parameters: dict[str, Any] | None = None
-    outputs: list[Tensor]
+    parameters: dict[str, ParameterValue] | None = None
+    outputs: list[OutputTensor]
