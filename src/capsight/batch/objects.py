@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from capsight.api.logtext import loggable
 from capsight.errors import BadRequest, InvalidImage, PayloadTooLarge
 from capsight.imaging.decode import read_image_stream
 
@@ -39,6 +40,21 @@ S3_UNREACHABLE_ROW = f"ConnectionError: {S3_UNREACHABLE}"
 # This many objects in a row that the S3 endpoint did not answer for (each after botocore's retries)
 # is an outage of the source, not a fault of those objects: a job fails, ``capsight batch`` stops.
 S3_OUTAGE_OBJECTS = 5
+# A key in a log line is shown whole up to this length (a local path's longest, S3's is 1024 bytes),
+# so the line still names the file; only a flood is cut.
+LOGGED_KEY_CHARS = 4096
+
+
+def loggable_key(key: str | os.PathLike[str]) -> str:
+    """A key or local path as one log line may show it: keys are user data (an object key or a file
+    name may hold a line break, ESC or invisible characters: a forged log line, a terminal escape),
+    escaped as the server escapes any client text (:func:`capsight.api.logtext.loggable`)."""
+    return loggable(os.fspath(key), LOGGED_KEY_CHARS)
+
+
+def loggable_error(exc: BaseException) -> str:
+    """An error's text for a log line: it quotes keys, and botocore's the S3 server's own words."""
+    return loggable(str(exc), LOGGED_KEY_CHARS)
 
 
 def open_regular(path: str) -> IO[bytes]:
@@ -128,7 +144,8 @@ class ObjectReader:
                 # outage fails every object, and one line says it).
                 with self._lock:
                     first, self._warned = not self._warned, True
-                log.log(logging.WARNING if first else logging.DEBUG, "cannot read %s: %s", key, exc)
+                level = logging.WARNING if first else logging.DEBUG
+                log.log(level, "cannot read %s: %s", loggable_key(key), loggable_error(exc))
                 raise ConnectionError(S3_UNREACHABLE) from exc
         with open_regular(key) as fh:
             return read_image_stream(fh)

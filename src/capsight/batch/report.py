@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from capsight.batch.objects import ObjectReader
+from capsight.batch.objects import ObjectReader, loggable_error, loggable_key
 from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import RESULTS_JSONL, read_records
 from capsight.batch.svg import bar_chart, histogram
@@ -77,7 +77,7 @@ def thumbnail_data_uri(key: str, reader: ObjectReader) -> str | None:
         buf = io.BytesIO()
         image.save(buf, format="JPEG", quality=80)
     except Exception as exc:  # a moved, deleted or unreadable image only loses its preview
-        log.debug("no thumbnail for %s: %s", key, exc)
+        log.debug("no thumbnail for %s: %s", loggable_key(key), loggable_error(exc))
         return None
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 

@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from capsight.batch.objects import ObjectReader, is_s3
+from capsight.batch.objects import ObjectReader, is_s3, loggable_error, loggable_key
 from capsight.batch.records import ResultRecord
 from capsight.errors import BadRequest
 
@@ -141,12 +141,12 @@ class Sorter:
         if dest.exists() or dest.is_symlink():
             return
         if not is_s3(record.path) and not os.path.exists(record.path):
-            log.warning("cannot %s %s: it no longer exists", self.mode, record.path)
+            log.warning("cannot %s %s: it no longer exists", self.mode, loggable_key(record.path))
             return
         if not record.still_describes(record.path):
             # Another file under this name now (an inbox refilled after a move): it is not the image
             # this record classified, and gets its own result and place from the next run.
-            log.warning("not placing %s: it changed after it was classified", record.path)
+            log.warning("not placing %s: it changed after it was classified", loggable_key(record.path))
             return
         dest.parent.mkdir(parents=True, exist_ok=True)
         if self.mode == "copy":
@@ -162,7 +162,15 @@ class Sorter:
                 self.place(record)
             except OSError as exc:
                 # The classification stands; a full disk or a permission problem must not lose it.
-                log.warning("cannot %s %s to %s: %s", self.mode, record.path, record.sorted_to, exc)
+                # The names are the user's files' (line breaks, ESC), and so is the error's text: an
+                # OSError's quotes them, and S3's copy failure quotes what the S3 server said.
+                log.warning(
+                    "cannot %s %s to %s: %s",
+                    self.mode,
+                    loggable_key(record.path),
+                    loggable_key(record.sorted_to or ""),
+                    loggable_error(exc),
+                )
 
 
 def _move(src: Path, dest: Path) -> None:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from capsight.batch.objects import S3_SCHEME, ObjectReader, is_s3, split_s3
+from capsight.batch.objects import S3_SCHEME, ObjectReader, is_s3, loggable_error, loggable_key, split_s3
 from capsight.errors import BadRequest, TooManyImages
 from capsight.imaging import IMAGE_SUFFIXES, detect_format
 
@@ -42,7 +42,9 @@ def _unlistable(exc: OSError) -> None:
     the run, whose summary then read "complete" with none of those images and no error.
     """
     log.warning(
-        "cannot list folder %s (%s): its images are not in this run", exc.filename, exc.strerror or exc
+        "cannot list folder %s (%s): its images are not in this run",
+        loggable_key(str(exc.filename)),
+        exc.strerror or loggable_error(exc),
     )
 
 
@@ -52,8 +54,8 @@ def _linked_folder(link: Path) -> None:
     log.warning(
         "not following the linked folder %s (-> %s): its images are not in this run; "
         "add it as a source of its own to classify them",
-        link,
-        os.readlink(link),
+        loggable_key(link),
+        loggable_key(os.readlink(link)),
     )
 
 
@@ -92,7 +94,7 @@ def _expand_glob(pattern: str, exclude: Collection[Path]) -> list[str]:
             resolved = match.resolve()
         except (OSError, RuntimeError):  # RuntimeError: how Python before 3.13 says "links loop"
             # No file to read, as for a link to nothing; the whole run stopped with a traceback.
-            log.warning("skipping %s: its symbolic links loop", match)
+            log.warning("skipping %s: its symbolic links loop", loggable_key(match))
             continue
         # The key keeps the file's own name: a matched symbolic link stays the link, so --sort move
         # moves the link, as a folder source does, and not the photo out of the pool it points into.
@@ -150,7 +152,8 @@ def _list_s3(uri: str, reader: ObjectReader, max_keys: int | None = None) -> lis
             if max_keys is not None and len(keys) > max_keys:
                 break
     except Exception as exc:  # botocore raises many unrelated types (ClientError, EndpointConnectionError)
-        log.warning("cannot list %s: %s", uri, exc)
+        # botocore's text may quote the S3 server's message: escaped, as the prefix is.
+        log.warning("cannot list %s: %s", loggable_key(uri), loggable_error(exc))
         raise BadRequest(f"Cannot list {uri}: {_listing_failure(exc)}.") from exc
     if max_keys is not None and len(keys) > max_keys:
         raise TooManyImages(
@@ -207,7 +210,7 @@ def expand_source(
     if _GLOB_CHARS & set(source):
         keys = _expand_glob(source, exclude)
         if not keys:
-            log.warning("no files match %s", source)
+            log.warning("no files match %s", loggable_key(source))
         return keys
     raise BadRequest(f"{source!r} is not a folder, file, glob or s3:// prefix.")
 
