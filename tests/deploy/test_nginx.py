@@ -115,6 +115,44 @@ def test_upstream_is_the_api_service(compose: dict[str, Any]) -> None:
         assert port.lstrip(":") in {str(p) for p in api["expose"]}
 
 
+def _api_keep_alive_seconds(monkeypatch: pytest.MonkeyPatch) -> float:
+    """How long ``capsight serve`` keeps an idle connection open (uvicorn's ``timeout_keep_alive``,
+    its default unless serve passes one), captured from the options serve gives uvicorn."""
+    import argparse
+    import inspect
+
+    import uvicorn
+
+    from capsight.api import commands
+    from capsight.settings import bundled_model_dir
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
+    for name in ("HOST", "PORT", "WORKERS", "MODEL_DIR"):
+        monkeypatch.delenv(f"CAPSIGHT_{name}", raising=False)
+    args = argparse.Namespace(host=None, port=None, workers=None, model=bundled_model_dir(), access_log=False)
+    commands.run_serve(args)
+    default = inspect.signature(uvicorn.Config).parameters["timeout_keep_alive"].default
+    return float(seen.get("timeout_keep_alive", default))
+
+
+def _upstream_keepalive_timeout_s() -> float:
+    """The upstream block's keepalive_timeout (nginx's default is 60 s)."""
+    block = re.search(r"upstream\s+capsight_api\s*\{(.*?)\}", NGINX_CONF.read_text(), re.DOTALL)
+    assert block, "no upstream capsight_api block"
+    found = re.search(r"^\s*keepalive_timeout\s+(\d+)(s?);", block.group(1), re.MULTILINE)
+    return float(found.group(1)) if found else 60.0
+
+
+def test_nginx_drops_idle_api_connections_before_the_api_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """nginx reuses its idle upstream connections (``keepalive 32``) for up to 60 s by default, the
+    api closes them after 5 s: a request sent on a connection the api is closing at that moment
+    fails, and nginx never retries a POST that reached a replica, so the client got 502 now and
+    then. The connection's idle end must be nginx's, before the api's."""
+    assert "keepalive " in NGINX_CONF.read_text(), "no upstream keepalive: nothing to check"
+    assert _upstream_keepalive_timeout_s() < _api_keep_alive_seconds(monkeypatch)
+
+
 def _body_limits() -> dict[str, int]:
     """client_max_body_size in MiB: "server" for the server block, else the location it is set in."""
     limits: dict[str, int] = {}
