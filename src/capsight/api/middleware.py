@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import ClientDisconnect
-from starlette.routing import compile_path
+from starlette.routing import Route, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capsight.api.errors import capsight_error_response, internal_error_response
@@ -59,13 +59,21 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 def _endpoint_label(scope: Scope, status: int) -> str:
     """The route template ("/v2/models/{name}/infer"), never the raw path: bounded label cardinality."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
+    path = route_template(scope.get("route"))
     if path:
-        return str(path)
+        return path
     if status == 404:  # routed and matched nothing: no template to find (and no work for scanners)
         return "unmatched"
     return _template_for(scope) or "unmatched"
+
+
+def route_template(route: Any) -> str | None:
+    """The template a route answers, as the API documents it: ``/v2/models/{name}``, also for a route
+    declared ``{name:path}`` (a model name may hold "/"), so labels and logs keep one spelling."""
+    if isinstance(route, Route):
+        return route.path_format
+    path = getattr(route, "path", None)
+    return str(path) if path else None
 
 
 def _template_for(scope: Scope) -> str | None:

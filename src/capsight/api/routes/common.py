@@ -6,16 +6,15 @@ from typing import Any
 
 from starlette.requests import Request
 
-from capsight.api.middleware import log_id_of, request_id_of
+from capsight.api.middleware import log_id_of, request_id_of, route_template
 from capsight.api.results import RequestContext
 from capsight.api.schemas import ErrorResponse
 from capsight.store.protocols import Principal
 
 
 def request_context(request: Request, principal: Principal) -> RequestContext:
-    route = request.scope.get("route")
-    path = getattr(route, "path", None)  # not request.url: building a URL object costs every request
-    endpoint = str(path) if path is not None else request.scope["path"]
+    path = route_template(request.scope.get("route"))  # not request.url: building one costs every request
+    endpoint = path if path is not None else request.scope["path"]
     return RequestContext(
         request_id=request_id_of(request.scope),
         endpoint=endpoint,

@@ -31,6 +31,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 from capsight import __version__
 from capsight.api.routes.common import CLASSIFY_ERRORS, error_doc, request_context
@@ -63,6 +64,30 @@ def _model(runtime: ServingRuntime, name: str, version: str | None = None) -> Mo
     if version is not None and version != meta.version:
         raise NotFound(f"Model '{name}' has no version '{version}' (serving '{meta.version}').")
     return meta
+
+
+_READY, _INFER, _VERSIONS = "ready", "infer", "versions"  # path segments after the model name
+
+
+def _address(runtime: ServingRuntime, path: str, name: str) -> tuple[ModelMetadata, str]:
+    """The model and the action (``""`` metadata, ``"ready"``, ``"infer"``) that ``path``, what follows
+    ``/v2/models/``, asks for; ``name`` is the model name the route read from it.
+
+    The routes take ``{name:path}`` since a model.json from elsewhere may name the model "org/model"
+    (a Hugging Face id): each segment a route parses could then belong to the name, so ``path`` is
+    read against the served name first. A model named "x/ready" is still the model at
+    ``/v2/models/x/ready``, not the readiness of a model "x".
+    """
+    meta = runtime.metadata  # 503 until loaded
+    rest = path.removeprefix(meta.name)
+    if rest != path and (rest == "" or rest.startswith("/")):
+        parts = rest.split("/")[1:]
+        action = parts.pop() if parts and parts[-1] in (_READY, _INFER) else ""
+        if not parts:
+            return meta, action
+        if len(parts) == 2 and parts[0] == _VERSIONS:
+            return _model(runtime, meta.name, parts[1]), action
+    raise NotFound(f"Unknown model '{name}'.")
 
 
 @router.get("", summary="Server metadata", response_model=ServerMetadata)
@@ -100,35 +125,47 @@ _MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _describe(request: Request, path: str, name: str) -> JSONResponse:
+    """Model metadata or readiness, whichever ``path`` asks for (see :func:`_address`)."""
+    meta, action = _address(get_runtime(request), path, name)
+    if action == _READY:
+        return JSONResponse({"name": meta.name, "ready": True})
+    if action == _INFER:  # as the router answers a GET of a POST route
+        raise HTTPException(status_code=405, headers={"Allow": "POST"})
+    return JSONResponse(_metadata_body(meta))
+
+
+# Declared most specific first: the router takes the first template that matches, and {name:path}
+# matches any number of segments.
 @router.get(
-    "/models/{name}", summary="Model metadata", response_model=ModelMetadataV2, responses=_MODEL_ERRORS
+    "/models/{name:path}/versions/{version}/ready",
+    summary="Model version readiness",
+    responses=_MODEL_ERRORS,
 )
-async def model_metadata(name: str, request: Request) -> JSONResponse:
-    return JSONResponse(_metadata_body(_model(get_runtime(request), name)))
+async def model_version_ready(name: str, version: str, request: Request) -> JSONResponse:
+    return _describe(request, f"{name}/{_VERSIONS}/{version}/{_READY}", name)
+
+
+@router.get("/models/{name:path}/ready", summary="Model readiness", responses=_MODEL_ERRORS)
+async def model_ready(name: str, request: Request) -> JSONResponse:
+    return _describe(request, f"{name}/{_READY}", name)
 
 
 @router.get(
-    "/models/{name}/versions/{version}",
+    "/models/{name:path}/versions/{version}",
     summary="Model version metadata",
     response_model=ModelMetadataV2,
     responses=_MODEL_ERRORS,
 )
 async def model_version_metadata(name: str, version: str, request: Request) -> JSONResponse:
-    return JSONResponse(_metadata_body(_model(get_runtime(request), name, version)))
-
-
-@router.get("/models/{name}/ready", summary="Model readiness", responses=_MODEL_ERRORS)
-async def model_ready(name: str, request: Request) -> JSONResponse:
-    _model(get_runtime(request), name)
-    return JSONResponse({"name": name, "ready": True})
+    return _describe(request, f"{name}/{_VERSIONS}/{version}", name)
 
 
 @router.get(
-    "/models/{name}/versions/{version}/ready", summary="Model version readiness", responses=_MODEL_ERRORS
+    "/models/{name:path}", summary="Model metadata", response_model=ModelMetadataV2, responses=_MODEL_ERRORS
 )
-async def model_version_ready(name: str, version: str, request: Request) -> JSONResponse:
-    _model(get_runtime(request), name, version)
-    return JSONResponse({"name": name, "ready": True})
+async def model_metadata(name: str, request: Request) -> JSONResponse:
+    return _describe(request, name, name)
 
 
 def _requested_outputs(req: InferenceRequest) -> list[tuple[str, int | None]]:
@@ -173,9 +210,12 @@ def _classification(rows: list[list[float]], labels: Sequence[str], count: int) 
     return {"name": PROBABILITIES, "datatype": "BYTES", "shape": [len(rows), k], "data": data}
 
 
-async def _infer(request: Request, principal: Any, name: str, version: str | None) -> JSONResponse:
+async def _infer(request: Request, principal: Any, path: str, name: str) -> JSONResponse:
+    """Answer a POST to ``/v2/models/{path}``, path ending in /infer (see :func:`_address`)."""
     runtime = get_runtime(request)
-    meta = _model(runtime, name, version)
+    meta, action = _address(runtime, path, name)
+    if action != _INFER:  # a POST of the metadata or readiness of a model named ".../infer"
+        raise HTTPException(status_code=405, headers={"Allow": "GET"})
     service = runtime.service()
     service.check_capacity(1)
     settings = runtime.settings
@@ -267,11 +307,14 @@ _INFER_DOC: dict[str, Any] = {
 }
 
 
-@router.post("/models/{name}/infer", summary="Classify base64 images (BYTES input)", **_INFER_DOC)
-async def infer(name: str, request: Request, principal: ClassifyAccess) -> JSONResponse:
-    return await _infer(request, principal, name, None)
-
-
-@router.post("/models/{name}/versions/{version}/infer", summary="Classify with a model version", **_INFER_DOC)
+# The version route first, as for the GET routes.
+@router.post(
+    "/models/{name:path}/versions/{version}/infer", summary="Classify with a model version", **_INFER_DOC
+)
 async def infer_version(name: str, version: str, request: Request, principal: ClassifyAccess) -> JSONResponse:
-    return await _infer(request, principal, name, version)
+    return await _infer(request, principal, f"{name}/{_VERSIONS}/{version}/{_INFER}", name)
+
+
+@router.post("/models/{name:path}/infer", summary="Classify base64 images (BYTES input)", **_INFER_DOC)
+async def infer(name: str, request: Request, principal: ClassifyAccess) -> JSONResponse:
+    return await _infer(request, principal, f"{name}/{_INFER}", name)
