@@ -33,6 +33,8 @@ from redis.exceptions import (
 )
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from capsight.api.logtext import loggable
+
 logger = logging.getLogger(__name__)
 
 # The errors that mean "Redis is unreachable" (as opposed to a bug in how we call it). A Redis that
@@ -105,7 +107,11 @@ class RedisBreaker:
                 self._down = True
                 self.outages += 1
                 self._backoff = self.retry_s
-                logger.warning("redis %s unavailable (%s); falling back to in-process", self.name, exc)
+                # A reply's text is the Redis server's (BUSY, MISCONF ...): escaped, as any text from
+                # outside is, to stay one log line.
+                logger.warning(
+                    "redis %s unavailable (%s); falling back to in-process", self.name, loggable(str(exc))
+                )
             elif self._probing:
                 self._backoff = min(self._backoff * 2, self.max_retry_s)
             else:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from capsight.api.logtext import loggable
 from capsight.errors import BadRequest, ServiceUnavailable, first_line
 from capsight.store.blobs import BlobStore, is_sha256
 from capsight.store.database import Database, storable_text
@@ -23,6 +24,9 @@ if TYPE_CHECKING:  # the ORM models (SQLAlchemy) load on first database use, not
     from capsight.store.models import ClassificationRow
 
 logger = logging.getLogger(__name__)
+# An image store's error is logged escaped (an S3 server's own words, a path: one log line each) and
+# whole up to this length: botocore's text names the endpoint and the object, an operator needs both.
+LOGGED_ERROR_CHARS = 1000
 
 MAX_LIMIT = 1000
 # The longest a listing may wait for PostgreSQL (statement_timeout): room for a rare filter on a large
@@ -181,7 +185,7 @@ class RequestLog:
         try:
             return self.blobs.get(sha256)
         except Exception as exc:
-            logger.warning("image store read failed: %s", exc)
+            logger.warning("image store read failed: %s", loggable(str(exc), LOGGED_ERROR_CHARS))
             raise ServiceUnavailable("Image store unavailable.") from exc
 
     def purge_older_than(self, days: float, *, chunk: int = 500) -> PurgeResult:
@@ -258,7 +262,7 @@ class RequestLog:
         try:
             self.blobs.delete_many(sorted(shas))
         except Exception as exc:  # boto3/OS errors vary by backend: the caller's transaction rolls back
-            logger.warning("retention purge: image store failed: %s", exc)
+            logger.warning("retention purge: image store failed: %s", loggable(str(exc), LOGGED_ERROR_CHARS))
             raise ServiceUnavailable(
                 f"Image store unavailable ({first_line(exc)}); "
                 "the rows of its images are kept for the next purge."
