@@ -76,6 +76,10 @@ MEANINGS: dict[str, str] = {
     "retention_days": "Delete log rows, images and feedback older than this, hourly; `0` keeps everything.",
     "redis_url": "Shared result cache and rate limits for all replicas, e.g. `redis://redis:6379/0`. "
     "Unset: in-process per worker.",
+    "redis_prefix": "Start of every Redis key (`<prefix>cache:...`, `<prefix>rl:...`). Deployments sharing "
+    "one Redis database (staging and production, say) need one each, e.g. `capsight-staging:`; end "
+    "it with `:`. Up to 64 visible ASCII characters, not `*`, `?`, `[`, `]` or `\\`. The default keeps the "
+    "key names of releases before this setting.",
     "cache_size": "Entries of the in-process LRU result cache (also the fallback while Redis is down); "
     "`0` disables caching.",
     "cache_max_bytes": "Bytes the in-process LRU result cache may hold (keys and results; a result lists "

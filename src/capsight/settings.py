@@ -26,7 +26,7 @@ from pydantic_settings.exceptions import SettingsError
 
 from capsight import settings_checks as checks
 from capsight.errors import CapsightError
-from capsight.settings_checks import SECRETS
+from capsight.settings_checks import DEFAULT_REDIS_PREFIX, SECRETS
 
 ENV_PREFIX = "CAPSIGHT_"
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -116,6 +116,9 @@ class Settings(BaseSettings):
 
     # Cache and rate limits
     redis_url: str | None = None
+    # Start of every Redis key (then "cache:..." or "rl:..."); deployments sharing a Redis database
+    # need one each. The default is the names the keys had before it was a setting.
+    redis_prefix: str = DEFAULT_REDIS_PREFIX
     cache_size: int = Field(10_000, ge=0)  # in-process LRU entries; 0 disables the cache
     cache_max_bytes: int = Field(64 * 1024**2, ge=0)  # in-process LRU byte budget; 0 = entries only
     cache_ttl_seconds: int = Field(86_400, ge=1)  # Redis cache entry lifetime
@@ -194,6 +197,7 @@ class Settings(BaseSettings):
     _parsable_rate = field_validator("rate_limit", "auth_failure_limit")(checks.parsable_rate)
     _known_database = field_validator("database_url")(checks.known_database)
     _known_redis = field_validator("redis_url")(checks.known_redis)
+    _redis_key_prefix = field_validator("redis_prefix", mode="before")(checks.redis_key_prefix)
     _folder_or_s3 = field_validator("storage_url")(checks.folder_or_s3)
     _http_endpoint = field_validator("s3_endpoint_url")(checks.http_endpoint)
     _browser_origins = field_validator("cors_origins")(checks.browser_origins)

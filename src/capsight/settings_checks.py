@@ -25,6 +25,14 @@ JWT_ALGORITHMS = (
 SECRETS = ("jwt_secret", "webhook_secret")
 # What redis-py's from_url reads; "localhost:6379" (no scheme) failed on every request instead.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+# Where every Redis key starts unless CAPSIGHT_REDIS_PREFIX says otherwise: the key names of the
+# releases before it was a setting ("capsight:cache:...", "capsight:rl:..."), kept so an upgrade
+# finds its cache and its running rate-limit windows where it left them.
+DEFAULT_REDIS_PREFIX = "capsight:"
+MAX_REDIS_PREFIX_CHARS = 64
+# Glob characters: `redis-cli --scan --pattern 'PREFIX*'` (how an operator lists or deletes one
+# deployment's keys) would read them as wildcards and match other deployments' keys as well.
+_REDIS_GLOB = frozenset("*?[]\\")
 # A scheme before ":/" in a storage URL: a folder path has none ("C:/..." has one letter, a drive).
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 # HMAC keys: RFC 7518 asks HS256 for at least the hash's 32 bytes; shorter ones fall to an offline
@@ -116,6 +124,31 @@ def known_redis(value: str | None) -> str | None:
             "a numeric port and database, and known options, with '/', '@' and ':' in a password "
             "written %2F, %40 and %3A (e.g. redis://HOST:6379/0)"
         )
+    return value
+
+
+def redis_key_prefix(value: Any) -> Any:
+    """Deployments sharing one Redis database are kept apart by nothing but this prefix, so one
+    that cannot be read back exactly is refused at start-up: whitespace and control characters (a
+    key no operator can type at ``redis-cli``), non-ASCII (a Cyrillic letter that looks like a
+    Latin one names another namespace than the one it reads as) and glob characters. Surrounding
+    whitespace is dropped (a Secret made with ``--from-file`` ends in a newline), and blank, like
+    compose's ``${REDIS_PREFIX:-}``, is the default, as for the other settings."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if not value:
+        return DEFAULT_REDIS_PREFIX
+    accepts = (
+        f"expected up to {MAX_REDIS_PREFIX_CHARS} visible ASCII characters other than * ? [ ] \\ "
+        "(e.g. capsight-staging:)"
+    )
+    if len(value) > MAX_REDIS_PREFIX_CHARS:
+        raise ValueError(f"is {len(value)} characters long; {accepts}")
+    for char in value:
+        if not ("!" <= char <= "~") or char in _REDIS_GLOB:
+            what = "a space" if char == " " else ascii(char)
+            raise ValueError(f"holds {what}; {accepts}")
     return value
 
 

@@ -1,4 +1,8 @@
-"""The Redis result cache, shared by every replica; falls back to a local LRU while Redis is down."""
+"""The Redis result cache, shared by every replica; falls back to a local LRU while Redis is down.
+
+Entries live under ``<CAPSIGHT_REDIS_PREFIX>cache:<key>`` (``capsight:cache:...`` by default), so
+deployments sharing one Redis database with different prefixes never read each other's results.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,27 @@ import json
 import logging
 from typing import Any
 
+from capsight.settings_checks import DEFAULT_REDIS_PREFIX
 from capsight.store.cache import LRUCache
 from capsight.store.redis_support import RedisBreaker, RedisClients, is_outage
 
 logger = logging.getLogger(__name__)
 
+# After the deployment's prefix: what sets the cache's keys apart from the rate limiter's.
+CACHE_KEYS = "cache:"
+
 
 class RedisCache:
-    """``get``/``set`` never raise for an unreachable Redis: they use ``fallback`` (or miss) instead."""
+    """``get``/``set`` never raise for an unreachable Redis: they use ``fallback`` (or miss) instead.
+
+    ``prefix`` is the whole start of each key; the service passes ``redis_prefix + CACHE_KEYS``."""
 
     def __init__(
         self,
         url: str,
         *,
         ttl_s: int = 86_400,
-        prefix: str = "capsight:cache:",
+        prefix: str = DEFAULT_REDIS_PREFIX + CACHE_KEYS,
         fallback: LRUCache | None = None,
         breaker: RedisBreaker | None = None,
     ) -> None:

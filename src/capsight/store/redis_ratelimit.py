@@ -6,6 +6,10 @@ retries once when a reply times out, and a hit whose member is already in the wi
 allowed again (it was refused, at the client's last slot, though the slot was its own). While Redis
 is down the limiter falls back to the in-process limiter, i.e. limits per replica instead of
 globally (logged once).
+
+A window lives under ``<CAPSIGHT_REDIS_PREFIX>rl:<limit>:<window in microseconds>:<client>`` (the
+script's only key, passed as ``KEYS[1]``), so deployments sharing one Redis database with different
+prefixes count their clients apart.
 """
 
 from __future__ import annotations
@@ -13,9 +17,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from capsight.settings_checks import DEFAULT_REDIS_PREFIX
 from capsight.store.protocols import RateLimitDecision
 from capsight.store.ratelimit import LOCAL_TOKEN_PREFIX, InProcessRateLimiter, Rate, decision, parse_rate
 from capsight.store.redis_support import RedisBreaker, RedisClients, is_outage
+
+# After the deployment's prefix: what sets the limiter's keys apart from the cache's.
+RATE_LIMIT_KEYS = "rl:"
 
 SLIDING_LOG_LUA = """
 local key = KEYS[1]
@@ -47,11 +55,13 @@ return {allowed, count, reset_us}
 
 
 class RedisRateLimiter:
+    """``prefix`` is the whole start of each key; the service passes ``redis_prefix + RATE_LIMIT_KEYS``."""
+
     def __init__(
         self,
         url: str,
         *,
-        prefix: str = "capsight:rl:",
+        prefix: str = DEFAULT_REDIS_PREFIX + RATE_LIMIT_KEYS,
         fallback: InProcessRateLimiter | None = None,
         breaker: RedisBreaker | None = None,
     ) -> None:

@@ -121,9 +121,14 @@ def _cache(settings: Settings) -> ResultCache | None:
     local = LRUCache(settings.cache_size, max_bytes=settings.cache_max_bytes)
     if not settings.redis_url:
         return local
-    from capsight.store.redis_cache import RedisCache
+    from capsight.store.redis_cache import CACHE_KEYS, RedisCache
 
-    return RedisCache(settings.redis_url, ttl_s=settings.cache_ttl_seconds, fallback=local)
+    return RedisCache(
+        settings.redis_url,
+        ttl_s=settings.cache_ttl_seconds,
+        prefix=settings.redis_prefix + CACHE_KEYS,
+        fallback=local,
+    )
 
 
 def _rate_limiter(settings: Settings) -> RateLimiter:
@@ -133,6 +138,6 @@ def _rate_limiter(settings: Settings) -> RateLimiter:
         parse_rate(settings.rate_limit)  # a typo in CAPSIGHT_RATE_LIMIT fails at start, not per request
     if not settings.redis_url:
         return InProcessRateLimiter()
-    from capsight.store.redis_ratelimit import RedisRateLimiter
+    from capsight.store.redis_ratelimit import RATE_LIMIT_KEYS, RedisRateLimiter
 
-    return RedisRateLimiter(settings.redis_url)
+    return RedisRateLimiter(settings.redis_url, prefix=settings.redis_prefix + RATE_LIMIT_KEYS)
