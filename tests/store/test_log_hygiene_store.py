@@ -18,6 +18,7 @@ from capsight.errors import ServiceUnavailable
 from capsight.store.blobs import LocalBlobStore, sha256_hex
 from capsight.store.database import Database
 from capsight.store.logwriter import write_batch
+from capsight.store.recorder import DatabaseRecorder, RecorderConfig
 from capsight.store.redis_support import RedisBreaker
 from capsight.store.requestlog import RequestLog
 
@@ -34,10 +35,13 @@ class FailingBlobStore(LocalBlobStore):
     def delete(self, sha256: str) -> None:
         raise OSError(FORGED)
 
+    def put(self, sha256: str, data: bytes) -> str:
+        raise OSError(FORGED.replace("\n", " "))  # the outage line is its cause's first line
 
-def _one_escaped_line(caplog: pytest.LogCaptureFixture, logger: str) -> str:
+
+def _one_escaped_line(caplog: pytest.LogCaptureFixture, logger: str, escaped: str = ESCAPED) -> str:
     (message,) = [r.getMessage() for r in caplog.records if r.name == logger]
-    assert message.isprintable() and ESCAPED in message, message
+    assert message.isprintable() and escaped in message, message
     return message
 
 
@@ -70,3 +74,20 @@ def test_an_image_store_delete_error_is_logged_escaped(
     with pytest.raises(ServiceUnavailable):
         RequestLog(database, FailingBlobStore(tmp_path / "images")).purge_older_than(30)
     assert _one_escaped_line(caplog, "capsight.store.requestlog").startswith("retention purge")
+
+
+def test_an_image_store_outage_is_logged_escaped(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The recorder's outage line quotes the cause's first line: escaped too."""
+    config = RecorderConfig(batch_size=50, retry_initial_s=0.1, retry_max_s=0.5)
+    recorder = DatabaseRecorder(database, FailingBlobStore(tmp_path / "images"), tmp_path / "spool", config)
+    caplog.set_level(logging.WARNING, logger="capsight.store.recorder")
+    recorder.start()
+    try:
+        recorder.submit(make_record(image_sha256=sha256_hex(b"a photo")), b"a photo")
+        assert not recorder.flush(0.2)  # spooled, not written
+    finally:
+        recorder.close(5)
+    message = _one_escaped_line(caplog, "capsight.store.recorder", ESCAPED.replace("\\n", " "))
+    assert message.startswith("request log: image store unavailable: ")

@@ -15,6 +15,7 @@ import json
 import logging
 from pathlib import Path
 
+from capsight.api.logtext import loggable
 from capsight.errors import first_line
 from capsight.store.blobs import BlobStore
 from capsight.store.database import Database
@@ -30,7 +31,8 @@ class Outage(Exception):
     def __init__(self, what: str, cause: BaseException) -> None:
         # The cause's first line: SQLAlchemy's text of a failed statement goes on with the SQL and
         # every parameter of the batch (client and request ids), which the outage warning logged.
-        super().__init__(f"{what} unavailable: {first_line(cause)}")
+        # Escaped: an image store's error quotes its S3 server, whose ESC reached the terminal.
+        super().__init__(f"{what} unavailable: {loggable(first_line(cause), 1000)}")
         self.what = what
 
 
