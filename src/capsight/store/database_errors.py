@@ -26,9 +26,19 @@ def database_error(url: str, exc: BaseException) -> CapsightError | None:
     if isinstance(exc, sa_exc.NoSuchModuleError | ImportError):  # mysql://, a driver not shipped
         return BadRequest(f"CAPSIGHT_DATABASE_URL: unsupported database {scheme!r}; {DATABASE_URL_FORMS}")
     try:
-        where = make_url(normalize_url(url)).render_as_string(hide_password=True)
+        parsed = make_url(normalize_url(url))
+        where = parsed.render_as_string(hide_password=True)
     except (sa_exc.ArgumentError, ValueError):  # a port that is no number is a plain ValueError
         where = None
+    else:
+        if parsed.password is not None and "@" in f"{parsed.host or ''}{parsed.database or ''}":
+            # A password with an unencoded "@" ("Tr0ub@dor/42"): SQLAlchemy ends it at the first
+            # "@" and reads the rest as host and database, so both "where" and the driver's reason
+            # ("failed to resolve host 'dor'") showed part of it.
+            return BadRequest(
+                "CAPSIGHT_DATABASE_URL: the password cannot be told from the host; write '@' in it "
+                f"as %40 (and '/' as %2F, ':' as %3A); {DATABASE_URL_FORMS}"
+            )
     if isinstance(exc, sa_exc.ArgumentError) or (where is None and isinstance(exc, ValueError)):
         return BadRequest(f"CAPSIGHT_DATABASE_URL is not a database URL; {DATABASE_URL_FORMS}")
     if not isinstance(exc, sa_exc.SQLAlchemyError):
