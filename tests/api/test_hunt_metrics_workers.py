@@ -123,11 +123,16 @@ def test_one_scrape_counts_the_requests_of_every_worker(colour_model_dir: Path, 
 
 
 @pytest.mark.slow
-def test_a_sighup_restart_neither_loses_nor_doubles_counts(colour_model_dir: Path, tmp_path: Path) -> None:
+def test_a_sighup_restart_neither_loses_nor_doubles_counts(
+    colour_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The replaced workers' counts stay in the totals; the new workers start from none of their own;
     the gauges of the workers that exited leave the scrape (model_ready 1, not the 0 they set as they
-    stopped)."""
+    stopped), and their files leave the folder (folded into counter_exited.db...)."""
     k = 12
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))  # where the server makes its metrics folder
     with serve_process(colour_model_dir, tmp_path / "var", workers=2) as server:
         _wait_ready(server)
         _classify(server.url, k)
@@ -144,6 +149,17 @@ def test_a_sighup_restart_neither_loses_nor_doubles_counts(colour_model_dir: Pat
         _wait_ready(server)
         _classify(server.url, k)
         _every_scrape_sees(server.url, 2 * k)
+        (folder,) = _metrics_dirs(tmp)()
+        workers = _children(server.proc.pid)
+        deadline = time.monotonic() + 5  # the main process looks for exited workers every 0.5 s
+        while (names := {p.name for p in folder.glob("*.db")}) and any(
+            int(tail) not in workers
+            for name in names
+            if (tail := name.removesuffix(".db").rsplit("_", 1)[1]).isdigit()
+        ):
+            assert time.monotonic() < deadline, f"files of exited workers stay: {sorted(names)}"
+            time.sleep(0.05)
+        assert {"counter_exited.db", "histogram_exited.db"} <= names, names
 
 
 def _metrics_dirs(tmp: Path) -> Callable[[], list[Path]]:

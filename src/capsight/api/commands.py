@@ -155,17 +155,6 @@ def _metrics_folder() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _forget_exited(metrics_dir: Path, running: set[int | None]) -> None:
-    """Drop the live gauges (queue depth, model ready) of workers no longer running from the scrape;
-    their counters and histograms stay in the totals, so those never go back on a restart."""
-    from prometheus_client.multiprocess import mark_process_dead
-
-    for path in metrics_dir.glob("gauge_live*_*.db"):
-        pid = int(path.stem.rsplit("_", 1)[1])
-        if pid not in running:
-            mark_process_dead(pid, str(metrics_dir))
-
-
 def _run_workers(config: Any, model_dir: Path, metrics_dir: Path) -> None:
     """uvicorn's worker supervisor (what ``uvicorn.run`` does with workers > 1), except that SIGHUP
     restarts the workers only when the model folder loads.
@@ -176,6 +165,8 @@ def _run_workers(config: Any, model_dir: Path, metrics_dir: Path) -> None:
     ``POST /v1/models/reload`` keeps the model it has; now the workers keep theirs too.
     """
     from uvicorn.supervisors import Multiprocess
+
+    from capsight.api.metrics_folder import forget_exited
 
     class CheckedReload(Multiprocess):
         def handle_hup(self) -> None:
@@ -193,7 +184,7 @@ def _run_workers(config: Any, model_dir: Path, metrics_dir: Path) -> None:
             # Called after every round of signals too: workers replaced on SIGHUP, SIGTTOU, one that
             # died, one that never became ready have all left self.processes by now.
             super().keep_subprocess_alive()
-            _forget_exited(metrics_dir, {process.pid for process in self.processes})
+            forget_exited(metrics_dir, {process.pid for process in self.processes})
 
     sock = config.bind_socket()
     with contextlib.suppress(KeyboardInterrupt):

@@ -9,7 +9,8 @@ worker the kernel hands the connection to: with per-process counters each scrape
 share. So the main process sets ``PROMETHEUS_MULTIPROC_DIR`` (a private folder of its own) before it
 starts them, prometheus_client then keeps every value in a per-process file there (an update is
 still a lock and a write to memory, an mmap), and :meth:`Metrics.render` adds up the files of all
-workers, the ones that exited included, so totals never go back on a restart. Gauges read from a
+workers, the ones that exited included, so totals never go back on a restart (the main process folds
+an exited worker's files into a few, :mod:`capsight.api.metrics_folder`). Gauges read from a
 function at scrape time (queue depth, body budget) are copied into those files every
 :data:`GAUGE_SAMPLE_SECONDS` instead, since a scrape answered by one worker cannot call another's.
 """
@@ -20,10 +21,13 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from capsight.api import metrics_folder
 
 # prometheus_client chooses where values live when it is imported, by this variable: set, in files of
 # this folder shared by the worker processes (read by render); unset, in this process's memory.
@@ -82,7 +86,7 @@ class Metrics:
             registry=r,
         )
         # multiprocess_mode (ignored in one process) says how the workers' values add up; "live":
-        # a worker that exited leaves the sum (the main process removes its file).
+        # a worker that exited leaves the sum (the main process removes its file: metrics_folder).
         self.queue_depth = Gauge(
             "capsight_inference_queue_depth",
             "Images admitted and waiting for the model.",
@@ -156,4 +160,5 @@ class Metrics:
         self._sample()  # this worker's gauges as of now; the others' as of their last sample
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=MULTIPROC_DIR)
-        return generate_latest(registry)
+        with metrics_folder.reading(Path(MULTIPROC_DIR)):  # no exited worker's files folded meanwhile
+            return generate_latest(registry)
