@@ -107,8 +107,12 @@ def _model_name(name: str) -> str:
         name.encode("utf-8")
     except UnicodeEncodeError:
         raise BadRequest(f"Model name {name!r} is not valid UTF-8: pass --name.") from None
-    # Clients address the model as one URL path segment (/v2/models/{name}): a "/" in it, or a name
-    # of "." or "..", trained a model those routes answered 404 for.
-    if "/" in name or name in (".", ".."):
-        raise BadRequest(f"Model name {name!r} cannot be a URL path segment: pass --name without '/'.")
+    # Clients address the model by URL (/v1/models/{name}, /v2/models/{name}/infer). A Hugging Face
+    # style "org/model" is served there, but an empty, "." or ".." part is dropped or resolved away
+    # by clients and proxies before the server sees the path: such a model would answer 404.
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        raise BadRequest(
+            f"Model name {name!r} cannot be addressed in a URL: pass --name without an empty, '.' or "
+            "'..' part (such as 'pets' or 'team/pets')."
+        )
     return name
