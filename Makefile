@@ -40,7 +40,7 @@ typecheck: venv-dev
 
 ## Run the whole test suite (lint, types, unit, integration against real servers, browser).
 test: venv-dev system-deps lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 bench: venv-dev
 	$(BIN)/python bench/run_all.py
