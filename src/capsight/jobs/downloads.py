@@ -11,7 +11,9 @@ per-read and whole-download deadlines), so a slow-drip or endless server costs o
 Each download also reserves its bytes (Content-Length, else the per-image cap; the cap too once a
 compressed response inflates past its Content-Length) in this replica's disk budget for job files
 before it writes (``jobs/diskbudget.py``); a job whose images do not fit fails, saying so, instead
-of filling the data disk.
+of filling the data disk. A gzip or deflate response is inflated here, at most ``INFLATE_PIECE`` bytes
+at a time, not by httpx: httpx inflates each network read whole, and 64 KB of gzip'd zeros became
+64 MB in memory before the size cap saw it (a small "gzip bomb" per concurrent download).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +66,53 @@ class DownloadReport:
 
 def file_name(index: int) -> str:
     return f"u{index:07d}"
+
+
+INFLATE_PIECE = 64 * 1024  # the most a compressed response inflates to per step, before the size check
+ACCEPT_ENCODING = "gzip, deflate"  # what _inflated() decodes; not br or zstd, whatever httpx could
+
+
+class _UnsupportedEncoding(Exception):
+    pass
+
+
+def _inflated(raw: Iterable[bytes], content_encoding: str) -> Iterator[bytes]:
+    """The body of ``raw`` (network reads) decoded per ``content_encoding``, in pieces of at most
+    ``INFLATE_PIECE`` bytes, so the caller's size cap refuses a bomb after a piece past it.
+
+    Encodings other than gzip and deflate pass through undecoded, as httpx does (the image then fails
+    to decode, saying so); two compressions stacked are refused (no image server sends them).
+    """
+    codings = [c.strip().lower() for c in content_encoding.split(",")]
+    codings = [c for c in codings if c in ("gzip", "x-gzip", "deflate")]
+    if len(codings) > 1:
+        raise _UnsupportedEncoding(f"Content-Encoding {content_encoding[:100]!r} (stacked compressions)")
+    if not codings:
+        yield from raw
+        return
+    deflate = codings[0] == "deflate"
+    inflater = zlib.decompressobj(zlib.MAX_WBITS if deflate else 16 + zlib.MAX_WBITS)
+    first = True
+    for data in raw:
+        if first and deflate:  # "deflate" is zlib-wrapped by the RFC, raw deflate by some servers
+            try:
+                piece = inflater.decompress(data, INFLATE_PIECE)
+            except zlib.error:
+                inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                piece = inflater.decompress(data, INFLATE_PIECE)
+        else:
+            piece = inflater.decompress(data, INFLATE_PIECE)
+        first = False
+        # A full piece may leave output pending in zlib even with all input taken: step until short.
+        while True:
+            if piece:
+                yield piece
+            if not inflater.unconsumed_tail and len(piece) < INFLATE_PIECE:
+                break
+            piece = inflater.decompress(inflater.unconsumed_tail, INFLATE_PIECE)
+    tail = inflater.flush()  # all input consumed and the last step short: at most what zlib buffered
+    if tail:
+        yield tail
 
 
 def read_manifest(path: Path) -> dict[int, Outcome]:
@@ -116,7 +166,8 @@ def _fetch(
                 # No chunk size: each network read is handed over as it arrives, so the deadline and a
                 # cancel are checked even against a server that drips a byte every few seconds (a
                 # fixed 64 KB chunk would wait for 64 KB first, and the 60 s limit never fired).
-                for chunk in response.iter_bytes():
+                encoding = response.headers.get("content-encoding", "")
+                for chunk in _inflated(response.iter_raw(), encoding):
                     if cancel is not None and cancel.is_set():
                         return Outcome(index, url, None, None, interrupted=True)
                     size += len(chunk)
@@ -130,7 +181,7 @@ def _fetch(
                         )
                     if budget is not None and size > reserved:
                         # More than declared: a Content-Encoding (gzip) response declares its
-                        # compressed length, and httpx hands over the inflated bytes. Reserve up to
+                        # compressed length, and _inflated() hands over the inflated bytes. Reserve up to
                         # the per-image cap, which bounds what is written, once.
                         budget.grow(folder, limits.max_bytes - reserved, f"the download of {url[:200]!r}")
                         reserved = limits.max_bytes
@@ -142,6 +193,10 @@ def _fetch(
         return Outcome(index, url, name, None)
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:  # InvalidURL is no HTTPError
         return Outcome(index, url, None, f"DownloadError: {type(exc).__name__}: {exc}")
+    except zlib.error as exc:  # worded as httpx worded its own inflating's failure
+        return Outcome(index, url, None, f"DownloadError: DecodingError: {exc}")
+    except _UnsupportedEncoding as exc:
+        return Outcome(index, url, None, f"DownloadError: unsupported {exc}")
     finally:
         tmp.unlink(missing_ok=True)
         if budget is not None and reserved > kept:
@@ -169,7 +224,12 @@ def download_all(
     todo = [(i, u) for i, u in enumerate(urls) if i not in known]
     timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
     with (
-        httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
+        httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
+        ) as client,
         ThreadPoolExecutor(max_workers=limits.concurrency, thread_name_prefix="capsight-download") as pool,
         open(manifest, "a", encoding="utf-8") as log,
     ):
