@@ -42,7 +42,7 @@ def test_a_failed_attempt_logs_where_the_hook_points_but_not_its_secrets(
     lines = [r.getMessage() for r in caplog.records if "attempt" in r.getMessage()]
     assert len(lines) == 2
     for line in lines:
-        assert "https://receiver.example:8443/hooks/capsight?…" in line
+        assert "https://receiver.example:8443/hooks/…?…" in line  # a path past its first part may be a secret
         for secret in ("hookuser", "hookpass", "s3cr3t-t0ken", "token=", "frag"):
             assert secret not in line
 
@@ -94,8 +94,9 @@ def test_a_webhook_given_up_is_logged_with_the_error_escaped(
     ("url", "shown"),
     [
         ("https://u:p@ss@h.example/hook?x=1", "https://h.example/hook?…"),
-        ("http://[::1]:9000/a/b", "http://[::1]:9000/a/b"),
-        ("https://h.example/p\x1b[2J", "https://h.example/p\\x1b[2J"),
+        ("http://[::1]:9000/a/b", "http://[::1]:9000/a/…"),
+        ("https://h.example\x1b/p", "https://h.example\\x1b/p"),  # ESC in the part still shown
+        ("https://h.example/p\x1b[2J", "https://h.example/…"),
         ("https://h.example", "https://h.example"),
         ("user:secret@h.example/hook", HOSTLESS),
         ("http://[::1/hook?token=t", UNREADABLE),

@@ -2,25 +2,42 @@
 
 Why: a webhook URL is a credential as often as an address. Receivers authenticate the caller by
 ``https://user:pass@host/hook`` or ``...?token=...``, and the log, read by more people than the job
-database, kept every such secret in clear on each failed attempt. What an operator needs to see a
-receiver is down is its scheme, host, port and path; the query is replaced by ``?…`` (it was there,
-its value is not shown) and the fragment dropped. The rest is escaped as any client text is
+database, kept every such secret in clear on each failed attempt. So do Slack, Discord or Teams
+style receivers in the path itself (``/services/T000/B000/XXXX``: whoever has it can post). What an
+operator needs to see a receiver is down is its scheme, host, port and where its path starts: the
+first path segment when it is short and plain (``/services``, ``/api``, ``/hook``; a long or
+encoded one reads as a token), the rest replaced by ``/…``; the query by ``?…`` (it was there, its
+value is not shown); the fragment dropped. The rest is escaped as any client text is
 (:func:`capsight.api.logtext.loggable`): line breaks or ESC in a path forge log lines.
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from capsight.api.logtext import loggable
 
 UNREADABLE = "(a URL that cannot be parsed)"
 HOSTLESS = "(a URL without a host)"
+# A path segment shown in full: a word such as "services", "api" or "v1", not a token or an ID.
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._-]{1,16}")
+
+
+def _shown_path(path: str) -> str:
+    """``path`` up to its first segment when that is plain, ``/…`` for whatever follows (or for
+    all of it); an empty path or a bare trailing slash hides nothing and stays."""
+    first, slash, rest = path.removeprefix("/").partition("/")
+    if not first and not rest:
+        return path  # "" or "/"
+    if not _PLAIN_SEGMENT.fullmatch(first):  # "//services/T000/..." too: an empty segment is no word
+        return "/…"
+    return f"/{first}{slash}" if not rest else f"/{first}/…"
 
 
 def loggable_url(url: str) -> str:
-    """``scheme://host[:port]/path`` of ``url``, plus ``?…`` when it had a query, escaped and cut
-    for one log line; no user name, password, query value or fragment."""
+    """``scheme://host[:port]/first-segment/…`` of ``url``, plus ``?…`` when it had a query,
+    escaped and cut for one log line; no user name, password, deeper path, query value or fragment."""
     try:
         parts = urlsplit(url.strip())
     except ValueError:  # an unclosed "[" in the host: the whole text may be a secret
@@ -29,7 +46,7 @@ def loggable_url(url: str) -> str:
         return HOSTLESS
     # Everything up to the last "@" is userinfo: a password may hold an unencoded "@".
     host = parts.netloc.rpartition("@")[2]
-    shown = f"{parts.scheme}://{host}{parts.path}"
+    shown = f"{parts.scheme}://{host}{_shown_path(parts.path)}"
     if parts.query:
         shown += "?…"
     return loggable(shown)

@@ -149,8 +149,8 @@ def deliver(
             error = f"HTTP {status}"
         except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
             status, error = None, f"{type(exc).__name__}: {exc}"
-        # The URL without its user, password and query (a receiver's token is often there); the
-        # error's text can quote what the receiver sent, escaped like any text from outside.
+        # The URL without its user, password, deeper path and query (a receiver's token is often
+        # there); the error's text can quote what the receiver sent, escaped like any text from outside.
         logger.info("webhook %s attempt %d failed: %s", loggable_url(url), attempt, loggable(error or ""))
         if attempt < policy.attempts and stop.wait(policy.base_delay * 2 ** (attempt - 1)):
             return Delivery(False, attempt, status, error, interrupted=True)
