@@ -8,6 +8,7 @@ an admin URL cannot escape the storage root.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -61,22 +62,56 @@ class BlobStore(Protocol):
         ...
 
 
-def write_file_atomic(path: Path, data: bytes) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make the entries of ``folder`` (a file created or renamed there) survive a power cut.
+
+    A file system that cannot sync a folder (EINVAL, some FUSE and network mounts) is left as it
+    is, as SQLite does: raising would read as an image store outage, and spool every request."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def write_file_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename, so a
-    reader (or a run killed half-way) sees the old file or the new one, never half of one."""
+    reader (or a run killed half-way) sees the old file or the new one, never half of one.
+
+    ``durable``: once this returns, the file survives a power cut too. Its bytes are fsynced before
+    the rename, then its folder and the parents of folders created for it: without both, a crash
+    can leave the name with no bytes, or no name, while something durable (a committed database
+    row) already points at it."""
+    created: list[Path] = []
+    folder = path.parent
+    while durable and not folder.exists():  # deepest first; their parents gain an entry each
+        created.append(folder)
+        folder = folder.parent
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if durable:
+        for changed in [path.parent, *(c.parent for c in created)]:
+            fsync_dir(changed)
 
 
 class LocalBlobStore:
-    """Images under a local folder; writes are atomic (temp file + rename) so readers never see half."""
+    """Images under a local folder; writes are atomic (temp file + rename) so readers never see half,
+    and durable (fsynced, file and folders) before ``put`` returns: its caller commits the row that
+    names the image next, and the database fsyncs that. Only new images pay it, on the recorder's
+    thread, never a request's."""
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
@@ -90,7 +125,7 @@ class LocalBlobStore:
         key = blob_key(sha256)
         if path.exists():
             return key
-        write_file_atomic(path, data)
+        write_file_atomic(path, data, durable=True)
         return key
 
     def get(self, sha256: str) -> bytes | None:

@@ -1,9 +1,10 @@
 """The local append-only spool that keeps request-log records while the database or bucket is down.
 
-Records go to ``records.jsonl`` (one JSON object per line, fsynced per batch) and their images to
-``blobs/<sha256>``. To replay, the active file is renamed to ``replay-<n>.jsonl`` first, so appends
-that happen meanwhile land in a fresh file and nothing is read and written at once; a replay file is
-deleted only after every record in it was written. Inserts are idempotent, so a replay interrupted
+Records go to ``records.jsonl`` (one JSON object per line, fsynced per batch, and its folder when the
+file is new) and their images, fsynced before the lines naming them, to ``blobs/<sha256>``. To
+replay, the active file is renamed to ``replay-<n>.jsonl`` first, so appends that happen meanwhile
+land in a fresh file and nothing is read and written at once; a replay file is deleted only after
+every record in it was written. Inserts are idempotent, so a replay interrupted
 half-way (another outage, a crash) is simply done again. Files left by a previous process are picked
 up by the next one.
 
@@ -28,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from capsight.store.blobs import LocalBlobStore, is_sha256
+from capsight.store.blobs import LocalBlobStore, fsync_dir, is_sha256
 from capsight.store.protocols import ClassificationRecord
 
 logger = logging.getLogger(__name__)
@@ -109,11 +110,14 @@ class Spool:
                 lines.append(json.dumps({"v": SPOOL_VERSION, "record": record_to_json(record), "image": sha}))
             path = self.directory / self.ACTIVE
             # A crash mid-write leaves a line without its newline; never glue a record onto it.
-            start = "\n" if path.is_file() and not _ends_with_newline(path) else ""
+            existed = path.is_file()
+            start = "\n" if existed and not _ends_with_newline(path) else ""
             with open(path, "a", encoding="utf-8") as handle:
                 handle.write(start + "\n".join(lines) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
+            if not existed:  # a file fsynced whose name is not: a power cut can still lose it whole
+                fsync_dir(self.directory)
             self._pending += len(items)
 
     def _put_image(self, record: ClassificationRecord, image: bytes) -> bool:
