@@ -123,8 +123,13 @@ class LocalBlobStore:
     def put(self, sha256: str, data: bytes) -> str:
         path = self._path(sha256)
         key = blob_key(sha256)
-        if path.exists():
-            return key
+        try:
+            if path.stat().st_size == len(data):
+                return key  # the same hash, so the same bytes
+        except FileNotFoundError:
+            pass
+        # Absent, or shorter than the image: a crash before this store fsynced left it torn, and
+        # keeping it would serve it (and skip the photo) for as long as the key lives.
         write_file_atomic(path, data, durable=True)
         return key
 
