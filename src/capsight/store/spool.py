@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from capsight.store.blobs import LocalBlobStore, fsync_dir, is_sha256
+from capsight.store.blobs import LocalBlobStore, fsync_dir, is_sha256, sha256_hex
 from capsight.store.protocols import ClassificationRecord
 
 logger = logging.getLogger(__name__)
@@ -196,6 +196,11 @@ class Spool:
                     logger.error("spool line %s:%d: not its image's hash, kept without it", path.name, number)
                     sha = None
                 image = self.blobs.get(sha) if sha else None
+                if image is not None and sha256_hex(image) != sha:
+                    # Torn by a crash (written, not yet on disk): stored, it would be the photo's
+                    # bytes under its hash, served as it and never replaced. The record stays.
+                    logger.error("spool line %s:%d: its image is damaged, kept without it", path.name, number)
+                    image = None
                 batch.append((record, image))
                 if len(batch) >= chunk:
                     yield batch
