@@ -58,6 +58,7 @@ def _image(n: int) -> tuple[str, bytes]:
 
 
 def test_a_new_image_and_the_folders_naming_it_are_fsynced(tmp_path: Path, synced: list[Synced]) -> None:
+    tmp_path = tmp_path.resolve()  # /proc/self/fd names the real path, not a symlinked one
     root = tmp_path / "images"
     sha, data = _image(1)
     LocalBlobStore(root).put(sha, data)
@@ -87,6 +88,7 @@ def test_an_image_already_stored_costs_no_fsync(tmp_path: Path, synced: list[Syn
 def test_a_second_image_in_an_existing_shard_syncs_only_its_own_folder(
     tmp_path: Path, synced: list[Synced]
 ) -> None:
+    tmp_path = tmp_path.resolve()  # /proc/self/fd names the real path, not a symlinked one
     root = tmp_path / "images"
     store = LocalBlobStore(root)
     sha, data = _image(3)
@@ -101,6 +103,7 @@ def test_a_second_image_in_an_existing_shard_syncs_only_its_own_folder(
 def test_the_spool_fsyncs_its_images_and_the_folder_of_a_records_file_it_creates(
     tmp_path: Path, synced: list[Synced]
 ) -> None:
+    tmp_path = tmp_path.resolve()  # /proc/self/fd names the real path, not a symlinked one
     spool = Spool(tmp_path / "spool")
     sha, data = _image(4)
     spool.append([(make_record(image_sha256=sha, image_bytes=len(data)), data)])
@@ -119,6 +122,7 @@ def test_the_spool_fsyncs_its_images_and_the_folder_of_a_records_file_it_creates
 def test_the_recorder_fsyncs_an_image_before_its_row_commits(
     sqlite_db: Database, tmp_path: Path, synced: list[Synced]
 ) -> None:
+    tmp_path = tmp_path.resolve()  # /proc/self/fd names the real path, not a symlinked one
     blobs = LocalBlobStore(tmp_path / "images")
     recorder = DatabaseRecorder(sqlite_db, blobs, tmp_path / "spool", RecorderConfig(linger_s=0)).start()
     try:
