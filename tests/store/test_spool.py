@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from store_records import make_record
@@ -19,7 +20,8 @@ def test_record_json_roundtrip() -> None:
 
 def test_append_claim_read_done(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
-    records = [make_record(image_sha256="a" * 64), make_record(), make_record()]
+    img_sha = hashlib.sha256(b"img").hexdigest()  # replay checks a spooled image against its hash
+    records = [make_record(image_sha256=img_sha), make_record(), make_record()]
     spool.append([(records[0], b"img"), (records[1], None)])
     spool.append([(records[2], None)])
     assert spool.pending == 3
@@ -34,7 +36,7 @@ def test_append_claim_read_done(tmp_path: Path) -> None:
     assert chunks[0][0][1] == b"img" and chunks[0][1][1] is None
     spool.done(files[0], 3)
     assert spool.pending == 1
-    assert list(spool.blobs.iter_keys()) == ["a" * 64], "kept while records are still spooled"
+    assert list(spool.blobs.iter_keys()) == [img_sha], "kept while records are still spooled"
     [rest] = spool.claim()
     spool.done(rest, 1)
     assert spool.pending == 0
@@ -76,12 +78,14 @@ def _sha(i: int) -> str:
 
 def test_images_past_the_disk_budget_are_dropped_but_every_record_is_kept(tmp_path: Path) -> None:
     spool = Spool(tmp_path, max_image_bytes=250)
-    items = [(make_record(request_id=f"r{i}", image_sha256=_sha(i)), bytes([i]) * 100) for i in range(4)]
+    images = [bytes([i]) * 100 for i in range(4)]
+    shas = [hashlib.sha256(image).hexdigest() for image in images]
+    items = [(make_record(request_id=f"r{i}", image_sha256=shas[i]), images[i]) for i in range(4)]
     spool.append(items[:2])
     spool.append(items[2:])
 
     assert spool.pending == 4
-    assert sorted(spool.blobs.iter_keys()) == [_sha(0), _sha(1)]  # 200 bytes; a third would be 300
+    assert sorted(spool.blobs.iter_keys()) == sorted(shas[:2])  # 200 bytes; a third would be 300
     assert spool.images_dropped == 2
     [path] = spool.claim()
     replayed = [
@@ -90,10 +94,10 @@ def test_images_past_the_disk_budget_are_dropped_but_every_record_is_kept(tmp_pa
         for record, image in chunk
     ]
     assert replayed == [
-        ("r0", _sha(0), bytes([0]) * 100),
-        ("r1", _sha(1), bytes([1]) * 100),
-        ("r2", _sha(2), None),  # the record and its hash are kept, the bytes are not
-        ("r3", _sha(3), None),
+        ("r0", shas[0], images[0]),
+        ("r1", shas[1], images[1]),
+        ("r2", shas[2], None),  # the record and its hash are kept, the bytes are not
+        ("r3", shas[3], None),
     ]
 
 
