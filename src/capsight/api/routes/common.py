@@ -4,12 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 
 from capsight.api.middleware import log_id_of, request_id_of, route_template
 from capsight.api.results import RequestContext
 from capsight.api.schemas import ErrorResponse
 from capsight.store.protocols import Principal
+
+
+class ModelNameConvertor(Convertor[str]):
+    """A model name in a path, ``{name:model_name}``: one or more non-empty segments, since a model.json
+    from elsewhere may name the model "org/model" (a Hugging Face id).
+
+    Not ``{name:path}``: that also matched an empty name and one ending in "/", so
+    ``/v1/models/pets/`` was answered 404 "Unknown model 'pets/'" (and ``/v1/models/`` "Unknown model
+    ''") where the router's redirect_slashes had sent a 307 to the slashless path.
+    """
+
+    regex = "[^/]+(?:/[^/]+)*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("model_name", ModelNameConvertor())  # before the routes that use it compile
 
 
 def request_context(request: Request, principal: Principal) -> RequestContext:

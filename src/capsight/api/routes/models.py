@@ -32,7 +32,7 @@ async def list_models(request: Request) -> JSONResponse:
 
 
 @router.get(
-    "/v1/models/{name:path}",  # a model.json from elsewhere may name it "org/model"
+    "/v1/models/{name:model_name}",  # a model.json from elsewhere may name it "org/model"
     summary="Describe one model",
     response_model=ModelInfo,
     responses={404: error_doc("Unknown model."), 503: CLASSIFY_ERRORS[503]},

@@ -73,7 +73,7 @@ def _address(runtime: ServingRuntime, path: str, name: str) -> tuple[ModelMetada
     """The model and the action (``""`` metadata, ``"ready"``, ``"infer"``) that ``path``, what follows
     ``/v2/models/``, asks for; ``name`` is the model name the route read from it.
 
-    The routes take ``{name:path}`` since a model.json from elsewhere may name the model "org/model"
+    The routes take ``{name:model_name}`` since a model.json from elsewhere may name the model "org/model"
     (a Hugging Face id): each segment a route parses could then belong to the name, so ``path`` is
     read against the served name first. A model named "x/ready" is still the model at
     ``/v2/models/x/ready``, not the readiness of a model "x".
@@ -135,10 +135,10 @@ def _describe(request: Request, path: str, name: str) -> JSONResponse:
     return JSONResponse(_metadata_body(meta))
 
 
-# Declared most specific first: the router takes the first template that matches, and {name:path}
+# Declared most specific first: the router takes the first template that matches, and {name:model_name}
 # matches any number of segments.
 @router.get(
-    "/models/{name:path}/versions/{version}/ready",
+    "/models/{name:model_name}/versions/{version}/ready",
     summary="Model version readiness",
     responses=_MODEL_ERRORS,
 )
@@ -146,13 +146,13 @@ async def model_version_ready(name: str, version: str, request: Request) -> JSON
     return _describe(request, f"{name}/{_VERSIONS}/{version}/{_READY}", name)
 
 
-@router.get("/models/{name:path}/ready", summary="Model readiness", responses=_MODEL_ERRORS)
+@router.get("/models/{name:model_name}/ready", summary="Model readiness", responses=_MODEL_ERRORS)
 async def model_ready(name: str, request: Request) -> JSONResponse:
     return _describe(request, f"{name}/{_READY}", name)
 
 
 @router.get(
-    "/models/{name:path}/versions/{version}",
+    "/models/{name:model_name}/versions/{version}",
     summary="Model version metadata",
     response_model=ModelMetadataV2,
     responses=_MODEL_ERRORS,
@@ -162,7 +162,10 @@ async def model_version_metadata(name: str, version: str, request: Request) -> J
 
 
 @router.get(
-    "/models/{name:path}", summary="Model metadata", response_model=ModelMetadataV2, responses=_MODEL_ERRORS
+    "/models/{name:model_name}",
+    summary="Model metadata",
+    response_model=ModelMetadataV2,
+    responses=_MODEL_ERRORS,
 )
 async def model_metadata(name: str, request: Request) -> JSONResponse:
     return _describe(request, name, name)
@@ -309,12 +312,14 @@ _INFER_DOC: dict[str, Any] = {
 
 # The version route first, as for the GET routes.
 @router.post(
-    "/models/{name:path}/versions/{version}/infer", summary="Classify with a model version", **_INFER_DOC
+    "/models/{name:model_name}/versions/{version}/infer",
+    summary="Classify with a model version",
+    **_INFER_DOC,
 )
 async def infer_version(name: str, version: str, request: Request, principal: ClassifyAccess) -> JSONResponse:
     return await _infer(request, principal, f"{name}/{_VERSIONS}/{version}/{_INFER}", name)
 
 
-@router.post("/models/{name:path}/infer", summary="Classify base64 images (BYTES input)", **_INFER_DOC)
+@router.post("/models/{name:model_name}/infer", summary="Classify base64 images (BYTES input)", **_INFER_DOC)
 async def infer(name: str, request: Request, principal: ClassifyAccess) -> JSONResponse:
     return await _infer(request, principal, f"{name}/{_INFER}", name)
