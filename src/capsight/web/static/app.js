@@ -17,6 +17,9 @@
   var MAX_CHOICE_BUTTONS = 9; // more corrections than this are picked from a list
   var KEY_STORAGE = "capsight-api-key"; // sessionStorage: gone when the tab closes
   var KEY_CHARS = /^[\x21-\x7e]*$/; // what an HTTP header can carry, less spaces
+  // A dead mobile link or a proxy holding the request left the page "Classifying…" forever. Silence
+  // this long (no byte of the photo sent, no answer) ends the wait: twice the server's own idle limit.
+  var STALL_MS = 60000;
 
   var state = {
     maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
@@ -51,6 +54,7 @@
     cameraInput: $("camera-input"),
     chooseButton: $("choose-button"),
     cameraButton: $("camera-button"),
+    cancelButton: $("cancel-button") || document.createElement("button"), // a page cached from before it had one
     fileName: $("file-name"),
     status: $("status"),
     placeholder: $("placeholder"),
@@ -156,6 +160,9 @@
     // aria-disabled, not disabled: a disabled button drops the keyboard focus to <body> mid-upload.
     el.chooseButton.setAttribute("aria-disabled", busy ? "true" : "false");
     el.cameraButton.setAttribute("aria-disabled", busy ? "true" : "false");
+    // Hidden with the keyboard focus on it, the button would drop the focus to <body>.
+    if (!busy && document.activeElement === el.cancelButton) el.chooseButton.focus();
+    el.cancelButton.hidden = !busy;
     state.busy = busy;
     if (busy) {
       el.status.textContent = "";
@@ -507,6 +514,12 @@
     }
     var controller = new AbortController();
     state.controller = controller;
+    var stallTimer = 0;
+    function watch() { // (re)started whenever the upload moves
+      window.clearTimeout(stallTimer);
+      stallTimer = window.setTimeout(function () { controller.why = "stalled"; controller.abort(); }, STALL_MS);
+    }
+    watch();
 
     state.lastFile = file;
     var form = new FormData();
@@ -518,6 +531,7 @@
     setBusy(true);
     post("v1/classify", form, headers, controller.signal, function (sent, total) {
       if (state.controller !== controller) return;
+      watch();
       el.busyText.textContent = sent < total ? "Sending photo… " + Math.floor((sent / total) * 100) + "%" : "Classifying…";
     })
       .then(function (res) {
@@ -547,6 +561,18 @@
         showResult(body);
       })
       .catch(function (err) {
+        if (controller.why === "stalled") {
+          showError("The server did not answer for " + STALL_MS / 1000 + " s. Check your connection and try again.", file);
+          return;
+        }
+        if (controller.why === "cancelled") {
+          clearStatus();
+          var p = document.createElement("p");
+          p.className = "placeholder";
+          p.textContent = "Upload cancelled. No photo classified.";
+          el.status.appendChild(p);
+          return;
+        }
         if (controller.signal.aborted) return; // superseded by a newer photo
         if (!(err instanceof TypeError)) {
           showError(err.message, err.retryable ? file : null);
@@ -561,6 +587,7 @@
         });
       })
       .finally(function () {
+        window.clearTimeout(stallTimer);
         if (state.controller === controller) {
           state.controller = null;
           setBusy(false);
@@ -587,6 +614,12 @@
     // The button hides with the error: hand the keyboard focus on rather than drop it to <body>.
     el.chooseButton.focus();
     if (state.retryFile) classify(state.retryFile);
+  });
+
+  el.cancelButton.addEventListener("click", function () {
+    if (!state.controller) return;
+    state.controller.why = "cancelled";
+    state.controller.abort();
   });
 
   el.keyForm.addEventListener("submit", function (e) {
