@@ -119,7 +119,7 @@ def test_deployment_replicas_resources_and_probes(k8s_by_kind: dict[str, dict[st
     limits = container["resources"]["limits"]
     assert str(limits["cpu"]) == "2"
     assert limits["memory"] == "512Mi"
-    assert set(container["resources"]["requests"]) == {"cpu", "memory"}
+    assert set(container["resources"]["requests"]) == {"cpu", "memory", "ephemeral-storage"}
     assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
     assert container["startupProbe"]["httpGet"]["path"].startswith("/health/")
