@@ -15,7 +15,7 @@ from helpers import jpeg, make_settings, wait_ready
 from onnx import TensorProto, helper, numpy_helper
 
 from capsight.api.app import create_app
-from capsight.errors import InferenceFailed
+from capsight.errors import InferenceFailed, InvalidModel
 from capsight.inference import OnnxClassifier
 from capsight.inference.batch_worker import BATCH_REFUSALS_TO_STOP_BATCHING
 from capsight.store.services import Services
@@ -41,10 +41,9 @@ def _open_class_axis_model(folder: Path, scores: int) -> Path:
     return folder
 
 
-def test_a_model_answering_more_scores_than_it_has_labels_is_an_inference_failure(tmp_path: Path) -> None:
-    clf = OnnxClassifier(_open_class_axis_model(tmp_path / "four", 4), intra_op_threads=1)
-    with pytest.raises(InferenceFailed, match=r"4 scores per image but model\.json lists 3 labels"):
-        clf.predict(np.zeros((2, 3, 32, 32), dtype=np.float32))
+def test_a_model_answering_more_scores_than_it_has_labels_is_refused_at_load(tmp_path: Path) -> None:
+    with pytest.raises(InvalidModel, match=r"4 scores per image but model\.json lists 3 labels"):
+        OnnxClassifier(_open_class_axis_model(tmp_path / "four", 4), intra_op_threads=1)
 
 
 @pytest.fixture

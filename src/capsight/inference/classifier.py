@@ -68,6 +68,14 @@ def _probability_rows(scores: np.ndarray, *, sum_tolerance: float) -> bool:
     return bool((scores >= 0).all() and np.allclose(scores.sum(axis=1), 1.0, rtol=0.0, atol=sum_tolerance))
 
 
+class _WrongScoreCount(InferenceFailed):
+    """The graph answered another number of scores per image than model.json lists labels."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"Inference failed: the model {detail}")
+        self.detail = detail
+
+
 def to_predictions(probs: np.ndarray, labels: tuple[str, ...]) -> list[Prediction]:
     out = []
     for row in probs:
@@ -165,6 +173,8 @@ class OnnxClassifier:
             raise InvalidModel(
                 f"{onnx_path} has {classes} outputs but model.json lists {len(self.metadata.labels)} labels"
             )
+        if not isinstance(classes, int):
+            self._refuse_wrong_score_count(onnx_path)
 
         if self.metadata.outputs_probabilities:
             self._refuse_declared_scores()
@@ -230,6 +240,24 @@ class OnnxClassifier:
             "capsight then applies softmax to them."
         )
 
+    def _refuse_wrong_score_count(self, onnx_path: Path) -> None:
+        """Raise InvalidModel when the graph, whose scores output does not declare its class count
+        (a symbolic axis, as a Reshape by a computed shape leaves it), answers another number of
+        scores per image than model.json lists labels.
+
+        Why: only the warm-up ran the graph before it served, so with CAPSIGHT_WARMUP=false such a
+        model loaded (a reload said 200) and every request was then a 500. One blank image is run,
+        as the warm-up would; a model that fails to run at all is still left to the warm-up or the
+        first request, which say why.
+        """
+        size = self.metadata.preprocessing.input_size
+        try:
+            self._scores(np.zeros((1, 3, size, size), dtype=np.float32))
+        except _WrongScoreCount as exc:
+            raise InvalidModel(f"{onnx_path} {exc.detail}") from exc
+        except InferenceFailed:
+            return
+
     def _probe(self) -> np.ndarray | None:
         """The graph's scores for a blank and a noisy image, or None when it fails to run or
         answers NaN or infinity (left to the warm-up or the first request, which say why)."""
@@ -270,13 +298,10 @@ class OnnxClassifier:
             out = out.reshape(out.shape[0], out.shape[1])  # (N, classes, 1, 1): a convolutional head
         labels = len(self.metadata.labels)
         if out.ndim != 2 or out.shape[1] != labels:
-            # A symbolic class axis escapes the check at load; the warm-up runs this, so such a
-            # model is refused before it serves (it became ready and every request was a 500).
+            # A symbolic class axis escapes the shape check at load, which runs this instead (see
+            # _refuse_wrong_score_count): such a model became ready and every request was a 500.
             scores = " x ".join(str(d) for d in out.shape[1:]) or "no"
-            raise InferenceFailed(
-                f"Inference failed: the model answers {scores} scores per image but model.json "
-                f"lists {labels} labels"
-            )
+            raise _WrongScoreCount(f"answers {scores} scores per image but model.json lists {labels} labels")
         return out
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
