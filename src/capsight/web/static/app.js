@@ -482,10 +482,14 @@
   }
 
   function postFeedback(answer, label, headers, latest) {
+    // Answers wait in line for this one: unanswered, it held every later answer, "Sending…" for ever.
+    var controller = new AbortController();
+    var timer = window.setTimeout(function () { controller.abort(); }, STALL_MS);
     return fetch("v1/feedback", {
       method: "POST",
       headers: headers,
       body: JSON.stringify({ request_id: answer.requestId, label: label }),
+      signal: controller.signal,
     })
       .then(function (res) {
         return res.text().then(function (text) {
@@ -515,10 +519,16 @@
       .catch(function (err) {
         if (!latest()) return;
         el.feedbackStatus.classList.add("failed");
+        if (controller.signal.aborted) {
+          el.feedbackStatus.textContent = "The server did not answer for " + STALL_MS / 1000 +
+            " s: your answer was not recorded. Please try again.";
+          return;
+        }
         el.feedbackStatus.textContent = err instanceof TypeError
           ? "Could not reach the server to send your answer."
           : "Your answer was not recorded: " + err.message;
-      });
+      })
+      .finally(function () { window.clearTimeout(timer); });
   }
 
   el.feedbackYes.addEventListener("click", function () { sendFeedback(el.feedbackYes.dataset.label); });
