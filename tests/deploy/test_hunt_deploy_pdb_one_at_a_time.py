@@ -1,0 +1,33 @@
+"""The PodDisruptionBudget lets voluntary disruptions (node drains, cluster upgrades) take one api pod
+at a time, however many replicas the HPA runs.
+
+It said ``minAvailable: 2``, written for the 3 replicas of old: at 10 replicas (the HPA's maximum,
+reached under peak load) it allowed 8 pods evicted at once, down to 2 pods carrying the load that
+had needed 10. A drain must still be able to evict one pod, or node maintenance blocks forever.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def _allowed_disruptions(pdb_spec: dict[str, Any], healthy: int) -> int:
+    """What the disruption controller allows with ``healthy`` pods (integer or percentage values;
+    percentages round up, as Kubernetes does for both fields)."""
+
+    def count(value: int | str) -> int:
+        if isinstance(value, str) and value.endswith("%"):
+            return math.ceil(healthy * int(value[:-1]) / 100)
+        return int(value)
+
+    if "maxUnavailable" in pdb_spec:
+        return max(0, count(pdb_spec["maxUnavailable"]))
+    return max(0, healthy - count(pdb_spec["minAvailable"]))
+
+
+def test_one_pod_at_a_time_at_every_replica_count(k8s_by_kind: dict[str, dict[str, Any]]) -> None:
+    hpa = k8s_by_kind["HorizontalPodAutoscaler"]["spec"]
+    pdb = k8s_by_kind["PodDisruptionBudget"]["spec"]
+    for replicas in range(hpa["minReplicas"], hpa["maxReplicas"] + 1):
+        assert _allowed_disruptions(pdb, replicas) == 1, f"at {replicas} replicas"
