@@ -123,7 +123,11 @@
   }
 
   function loadModelInfo() {
-    fetch("v1/models", { headers: { Accept: "application/json" } })
+    // Never answered (a starting server behind a proxy that holds the request), it said "Loading
+    // model…" for ever and was never asked again: given up, it is asked again below.
+    var controller = new AbortController();
+    var timer = window.setTimeout(function () { controller.abort(); }, STALL_MS);
+    fetch("v1/models", { headers: { Accept: "application/json" }, signal: controller.signal })
       .then(function (res) {
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.json();
@@ -148,7 +152,8 @@
         // The server may still be loading the model (503) or restarting: ask again, less and less often.
         state.modelRetryMs = Math.min(30000, (state.modelRetryMs || 500) * 2);
         window.setTimeout(loadModelInfo, state.modelRetryMs);
-      });
+      })
+      .finally(function () { window.clearTimeout(timer); });
   }
 
   /* ---------- view states ---------- */
