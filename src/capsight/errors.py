@@ -112,6 +112,13 @@ class ImageTooLarge(PayloadTooLarge):
     default_message = "Image has too many pixels."
 
 
+class UnsupportedEncoding(CapsightError):
+    """A body in a Content-Encoding the endpoint does not decode (RFC 9110, 15.5.16)."""
+
+    status_code = 415
+    default_message = "Unsupported Content-Encoding: send the body uncompressed."
+
+
 class RateLimited(CapsightError):
     status_code = 429
     default_message = "Rate limit exceeded."

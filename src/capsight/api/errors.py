@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from capsight.api.logtext import loggable
-from capsight.errors import CapsightError, RateLimited, ServiceUnavailable, Unauthorized
+from capsight.errors import CapsightError, RateLimited, ServiceUnavailable, Unauthorized, UnsupportedEncoding
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ def capsight_error_response(exc: CapsightError) -> JSONResponse:
         headers["Retry-After"] = retry_after_header(exc.retry_after)
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = AUTH_CHALLENGE
+    if isinstance(exc, UnsupportedEncoding):
+        headers["Accept-Encoding"] = "identity"  # RFC 9110 (12.5.3): the codings it does take
     return error_response(exc.status_code, exc.message, headers)
 
 

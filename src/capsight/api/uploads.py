@@ -21,7 +21,7 @@ from starlette.requests import Request
 
 from capsight.api.logtext import loggable
 from capsight.api.multipart import PartCallbacks, feed_multipart
-from capsight.errors import CapsightError, MissingFile, PayloadTooLarge, TooManyImages
+from capsight.errors import CapsightError, MissingFile, PayloadTooLarge, TooManyImages, UnsupportedEncoding
 from capsight.imaging.decode import detect_format
 
 SINGLE_FIELDS = frozenset({"file", "image"})
@@ -137,12 +137,20 @@ async def read_uploads(
     max_file_bytes: int,
     batch: bool = False,
 ) -> list[Upload]:
-    """The image parts of the request, in order. Raises MissingFile when there are none.
+    """The image parts of the request, in order. Raises MissingFile when there are none, and
+    UnsupportedEncoding (415) for a compressed body: uploads are read as sent, never inflated.
 
     ``batch``: an image over ``max_files`` is refused (a single-image endpoint uses the first and
     ignores the rest), and a part over ``max_file_bytes`` becomes an Upload carrying its own 413
     instead of failing the whole request: a batch answers for each image.
     """
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        # Read as it came, a compressed form or image was answered 400 "Malformed multipart body"
+        # or "not a supported image", which sent the client looking at its image.
+        raise UnsupportedEncoding(
+            f"Content-Encoding '{loggable(encoding)}' is not supported here: send the upload uncompressed."
+        )
     content_type = request.headers.get("content-type", "")
     ctype, _ = parse_options_header(content_type)
     if ctype == b"multipart/form-data":

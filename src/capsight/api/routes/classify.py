@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from capsight.api.routes.common import CLASSIFY_ERRORS, multipart_body, request_context
+from capsight.api.routes.common import CLASSIFY_ERRORS, error_doc, multipart_body, request_context
 from capsight.api.runtime import get_runtime
 from capsight.api.schemas import (
     BatchResponse,
@@ -21,6 +21,11 @@ from capsight.api.service import ClassificationService
 from capsight.api.uploads import BATCH_FIELDS, SINGLE_FIELDS, Upload, read_uploads
 
 router = APIRouter(tags=["classify"])
+
+# Uploads are read as sent (see read_uploads); only /v2 infer inflates gzip and deflate bodies.
+UPLOAD_ERRORS = CLASSIFY_ERRORS | {
+    415: error_doc("A compressed body (Content-Encoding): send it uncompressed.")
+}
 
 TopK = Annotated[int, Query(ge=1, le=1000, description="How many of the most likely labels to list.")]
 
@@ -40,7 +45,7 @@ async def _read_one(request: Request) -> tuple[ClassificationService, Upload]:
     "/classify",
     summary="Classify one image (legacy contract)",
     response_model=LegacyClassifyResponse,
-    responses=CLASSIFY_ERRORS,
+    responses=UPLOAD_ERRORS,
     openapi_extra=multipart_body("file"),
 )
 async def classify_legacy(request: Request, principal: ClassifyAccess) -> JSONResponse:
@@ -57,7 +62,7 @@ async def classify_legacy(request: Request, principal: ClassifyAccess) -> JSONRe
     "/v1/classify",
     summary="Classify one image",
     response_model=ClassifyResponse,
-    responses=CLASSIFY_ERRORS,
+    responses=UPLOAD_ERRORS,
     openapi_extra=multipart_body("file"),
 )
 async def classify_v1(request: Request, principal: ClassifyAccess, k: TopK = 5) -> JSONResponse:
@@ -72,7 +77,7 @@ async def classify_v1(request: Request, principal: ClassifyAccess, k: TopK = 5) 
     "/v1/classify/batch",
     summary="Classify several images in one request",
     response_model=BatchResponse,
-    responses=CLASSIFY_ERRORS,
+    responses=UPLOAD_ERRORS,
     openapi_extra=multipart_body("files", many=True),
 )
 async def classify_batch(request: Request, principal: ClassifyAccess, k: TopK = 5) -> JSONResponse:
