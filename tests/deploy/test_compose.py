@@ -165,7 +165,7 @@ def test_bind_mounted_config_files_exist(compose: dict[str, Any]) -> None:
 def test_each_replica_bounds_its_job_files_and_spool(
     compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A replica's data_dir is its container's filesystem on the host's disk: both disk budgets are
+    """A replica's data_dir is its own anonymous volume on the host's disk: both disk budgets are
     set explicitly, and one job of the largest accepted size fits the job budget."""
     env = _api_env(compose)
     for key, value in env.items():
