@@ -92,3 +92,36 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CapsightError, _capsight_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
+    _document_validation_errors(app)
+
+
+_ERROR_SCHEMA_REF = "#/components/schemas/ErrorResponse"
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def _document_validation_errors(app: FastAPI) -> None:
+    """Make /openapi.json describe the 422 answers as :func:`_validation_handler` sends them.
+
+    FastAPI documents a 422 with its own ``{"detail": [...]}`` body (HTTPValidationError) on every
+    route with a parameter, whatever the app's handler answers, so a client generated from the
+    document parsed a body it never gets. The document is built once (FastAPI caches it); every
+    route documents its errors with ErrorResponse, so that schema is always in it.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        error_body = {"application/json": {"schema": {"$ref": _ERROR_SCHEMA_REF}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                answer = operation.get("responses", {}).get("422") if isinstance(operation, dict) else None
+                if answer is not None:
+                    answer["content"] = error_body
+        components = schema.get("components", {}).get("schemas", {})
+        for name in _FASTAPI_VALIDATION_SCHEMAS:
+            components.pop(name, None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
