@@ -64,3 +64,21 @@ def test_the_415_is_documented(make_client: AppFactory) -> None:
     paths = make_client().get("/openapi.json").json()["paths"]
     for path in ("/classify", "/v1/classify", "/v1/classify/batch"):
         assert "415" in paths[path]["post"]["responses"], path
+
+
+def test_compressed_feedback_is_refused_with_415_before_it_is_parsed(make_client: AppFactory) -> None:
+    """It was answered 422 "Invalid JSON", with the JSON intact under its compression."""
+    client: Any = make_client(store=True)
+    body = b'{"request_id": "abc", "label": "opened"}'
+    r = client.post(
+        "/v1/feedback",
+        content=gzip.compress(body),
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
+    )
+    assert r.status_code == 415, r.text
+    assert set(r.json()) == {"error"} and "gzip" in r.json()["error"]
+    assert r.headers["accept-encoding"] == "identity"
+    r = client.post("/v1/feedback", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 202, r.text
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "415" in paths["/v1/feedback"]["post"]["responses"]

@@ -129,6 +129,21 @@ def _is_unselected(filename: str | None, size: int) -> bool:
     return filename == "" and size == 0
 
 
+def refuse_encoded_body(request: Request) -> None:
+    """Raise UnsupportedEncoding (415) for a body sent with a Content-Encoding: routes that read
+    bodies as sent (uploads, feedback) never inflate one (only /v2 infer does).
+
+    Read as it came, a compressed form or image was answered 400 "Malformed multipart body" or
+    "not a supported image", and compressed feedback 422 "Invalid JSON", which sent the client
+    looking at its image or JSON instead of its compression.
+    """
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        raise UnsupportedEncoding(
+            f"Content-Encoding '{loggable(encoding)}' is not supported here: send the body uncompressed."
+        )
+
+
 async def read_uploads(
     request: Request,
     *,
@@ -144,13 +159,7 @@ async def read_uploads(
     ignores the rest), and a part over ``max_file_bytes`` becomes an Upload carrying its own 413
     instead of failing the whole request: a batch answers for each image.
     """
-    encoding = request.headers.get("content-encoding", "").strip().lower()
-    if encoding not in ("", "identity"):
-        # Read as it came, a compressed form or image was answered 400 "Malformed multipart body"
-        # or "not a supported image", which sent the client looking at its image.
-        raise UnsupportedEncoding(
-            f"Content-Encoding '{loggable(encoding)}' is not supported here: send the upload uncompressed."
-        )
+    refuse_encoded_body(request)
     content_type = request.headers.get("content-type", "")
     ctype, _ = parse_options_header(content_type)
     if ctype == b"multipart/form-data":

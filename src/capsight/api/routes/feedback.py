@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import ClassifyAccess
+from capsight.api.uploads import refuse_encoded_body
 from capsight.errors import BadRequest, CapsightError, Conflict, ServiceUnavailable, first_line
 from capsight.inference.metadata import as_model_label
 from capsight.store.deadline import call_with_deadline
@@ -80,6 +81,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "This server keeps no request log (CAPSIGHT_REQUEST_LOG=false): feedback could never be used."
     ),
     413: error_doc("Body over CAPSIGHT_MAX_UPLOAD_BYTES."),
+    415: error_doc("A compressed body (Content-Encoding): send it uncompressed."),
     422: error_doc("A body that is not a JSON object of these fields, or a field out of range."),
     429: RATE_LIMITED,
     503: error_doc(
@@ -95,6 +97,7 @@ async def _feedback_of(request: Request) -> FeedbackIn:
     Declared as a body parameter, FastAPI read and parsed it before the route's dependencies ran:
     a body that was not JSON got 422 without credentials (not 401), past the caller's rate (not
     429), and uncounted. Refusals are the 422s FastAPI gave: JSON only, as before."""
+    refuse_encoded_body(request)
     data = await request.body()
     content_type = email.message.Message()
     content_type["content-type"] = request.headers.get("content-type", "")
