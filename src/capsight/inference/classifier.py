@@ -139,7 +139,16 @@ class OnnxClassifier:
             )
         except Exception as exc:  # onnxruntime's own untyped errors (InvalidProtobuf, Fail, ...)
             raise InvalidModel(f"{onnx_path} is not a valid ONNX model: {first_line(exc)}") from exc
-        model_input = self._session.get_inputs()[0]
+        inputs = self._session.get_inputs()
+        if len(inputs) != 1:
+            # Only the image is fed: a model needing more (a mask, a temperature) failed every run,
+            # and with the warm-up off it became ready and answered every request with a 500.
+            names = ", ".join(repr(i.name) for i in inputs) or "none"
+            raise InvalidModel(
+                f"{onnx_path} takes {len(inputs)} inputs ({names}), but capsight feeds it one, the "
+                "preprocessed images: export it with the image as its only input."
+            )
+        model_input = inputs[0]
         self._input_name = model_input.name
         # Rows are float32; a half- or double-precision model refuses them, so they are cast to
         # the type the model declares (its outputs are read back as float32).
