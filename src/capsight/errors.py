@@ -113,10 +113,15 @@ class ImageTooLarge(PayloadTooLarge):
 
 
 class UnsupportedEncoding(CapsightError):
-    """A body in a Content-Encoding the endpoint does not decode (RFC 9110, 15.5.16)."""
+    """A body in a Content-Encoding the endpoint does not decode (RFC 9110, 15.5.16); ``accepted``
+    lists those it does, for the answer's Accept-Encoding."""
 
     status_code = 415
     default_message = "Unsupported Content-Encoding: send the body uncompressed."
+
+    def __init__(self, message: str | None = None, accepted: str = "identity") -> None:
+        super().__init__(message)
+        self.accepted = accepted
 
 
 class RateLimited(CapsightError):

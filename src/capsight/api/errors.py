@@ -45,7 +45,7 @@ def capsight_error_response(exc: CapsightError) -> JSONResponse:
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = AUTH_CHALLENGE
     if isinstance(exc, UnsupportedEncoding):
-        headers["Accept-Encoding"] = "identity"  # RFC 9110 (12.5.3): the codings it does take
+        headers["Accept-Encoding"] = exc.accepted  # RFC 9110 (12.5.3): the codings it does take
     return error_response(exc.status_code, exc.message, headers)
 
 

@@ -300,7 +300,11 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
 
 _INFER_DOC: dict[str, Any] = {
     "response_model": InferenceResponse,
-    "responses": CLASSIFY_ERRORS | {404: error_doc("Unknown model or version.")},
+    "responses": CLASSIFY_ERRORS
+    | {
+        404: error_doc("Unknown model or version."),
+        415: error_doc("A Content-Encoding other than gzip or deflate."),
+    },
     "openapi_extra": {
         "requestBody": {
             "required": True,

@@ -27,7 +27,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from capsight.api.body_budget import reserve_more
 from capsight.api.routes.v2_schemas import BINARY_DATA_SIZE, HEADER_LENGTH, InferenceRequest, Tensor
-from capsight.errors import BadRequest, PayloadTooLarge, TooManyImages
+from capsight.errors import BadRequest, PayloadTooLarge, TooManyImages, UnsupportedEncoding
 
 
 def _flatten(data: list[Any]) -> list[Any]:
@@ -95,8 +95,9 @@ async def _inflate(scope: Any, body: bytes, encoding: str | None, max_bytes: int
         return body
     wbits = _INFLATE_WBITS.get(name)
     if wbits is None:
-        raise BadRequest(
-            f"Content-Encoding {encoding!r} is not supported: send gzip, deflate or no encoding."
+        raise UnsupportedEncoding(  # 415, as the uploads answer it: the body may well be fine
+            f"Content-Encoding {encoding!r} is not supported: send gzip, deflate or no encoding.",
+            accepted="gzip, deflate, identity",
         )
     inflater = zlib.decompressobj(wbits)
     pieces: list[bytes] = []
