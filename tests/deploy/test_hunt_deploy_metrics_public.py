@@ -13,8 +13,6 @@ real in front of an HTTP server that answers 200 to whatever reaches it.
 from __future__ import annotations
 
 import http.server
-import subprocess
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -24,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 from deploy_files import DEPLOY
-from test_nginx import NGINX_CONF, _free_port, _nginx, _testable_copy, _wait_for_port
+from test_nginx import running_proxy
 
 METRICS_PATH = "/metrics"
 
@@ -140,29 +138,8 @@ class _Ok(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """compose's nginx with the real config in front of the answer-everything server."""
-    nginx = _nginx()
-    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    thread = threading.Thread(target=backend.serve_forever, daemon=True)
-    thread.start()
-    workdir = tmp_path_factory.mktemp("nginx-metrics")
-    port = _free_port()
-    conf = _testable_copy(
-        NGINX_CONF.read_text(), workdir, nginx, listen=port, upstream_port=backend.server_port
-    )
-    globals_ = f"daemon off; pid {workdir / 'nginx.pid'}; error_log {workdir / 'error.log'};"
-    with (workdir / "output.log").open("wb") as log:
-        process = subprocess.Popen(
-            [nginx, "-p", str(workdir), "-c", str(conf), "-g", globals_], stdout=log, stderr=log
-        )
-        try:
-            _wait_for_port(port, process, workdir / "output.log")
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-            backend.shutdown()
-            backend.server_close()
-            thread.join()
+    with running_proxy(tmp_path_factory.mktemp("nginx-metrics"), _Ok) as url:
+        yield url
 
 
 def _status(url: str, method: str = "GET") -> int:

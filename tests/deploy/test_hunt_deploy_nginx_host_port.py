@@ -7,42 +7,22 @@ stack at http://localhost:8080 got links to http://localhost/v1/jobs/..., where 
 
 from __future__ import annotations
 
-import http.server
-import subprocess
-import threading
 from collections.abc import Iterator
 
 import pytest
 from starlette.requests import Request
-from test_nginx import NGINX_CONF, _Echo, _free_port, _nginx, _send, _testable_copy, _wait_for_port
+from test_nginx import (
+    _Echo,
+    _send,
+    running_proxy,
+)
 
 
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """nginx with the real config in front of a server reporting the headers that reached it."""
-    nginx = _nginx()
-    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=backend.serve_forever, daemon=True)
-    thread.start()
-    workdir = tmp_path_factory.mktemp("nginx-host")
-    port = _free_port()
-    conf = _testable_copy(
-        NGINX_CONF.read_text(), workdir, nginx, listen=port, upstream_port=backend.server_port
-    )
-    globals_ = f"daemon off; pid {workdir / 'nginx.pid'}; error_log {workdir / 'error.log'};"
-    with (workdir / "output.log").open("wb") as log:
-        process = subprocess.Popen(
-            [nginx, "-p", str(workdir), "-c", str(conf), "-g", globals_], stdout=log, stderr=log
-        )
-        try:
-            _wait_for_port(port, process, workdir / "output.log")
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-            backend.shutdown()
-            backend.server_close()
-            thread.join()
+    with running_proxy(tmp_path_factory.mktemp("nginx-host"), _Echo) as url:
+        yield url
 
 
 def _api_base_url(host: str) -> str:

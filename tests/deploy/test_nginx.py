@@ -10,6 +10,7 @@ copy for real in front of a small HTTP server that reports what reached it.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -217,14 +218,14 @@ class _Echo(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """nginx with the real config, its upstream pointed at an echo server; yields its base URL."""
+@contextlib.contextmanager
+def running_proxy(workdir: Path, handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """nginx with the real config, its upstream pointed at a server answering with ``handler``;
+    yields its base URL."""
     nginx = _nginx()
-    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=backend.serve_forever, daemon=True)
     thread.start()
-    workdir = tmp_path_factory.mktemp("nginx")
     port = _free_port()
     conf = _testable_copy(
         NGINX_CONF.read_text(), workdir, nginx, listen=port, upstream_port=backend.server_port
@@ -244,6 +245,13 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             backend.shutdown()
             backend.server_close()
             thread.join()
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """nginx with the real config, its upstream pointed at an echo server; yields its base URL."""
+    with running_proxy(tmp_path_factory.mktemp("nginx"), _Echo) as url:
+        yield url
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
