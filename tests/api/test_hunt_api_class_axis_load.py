@@ -9,45 +9,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 from fastapi.testclient import TestClient
 from helpers import jpeg, make_settings, wait_ready
-from onnx import TensorProto, helper, numpy_helper
 
 from capsight.api.app import create_app
 from capsight.errors import InvalidModel
 from capsight.inference import OnnxClassifier
 from capsight.store.services import Services
-from model_factory import build_colour_model
-
-
-def _open_class_axis_model(folder: Path, scores: int) -> Path:
-    """The colour model (three labels) answering ``scores`` scores per image behind an output whose
-    class axis is symbolic, as a Reshape by a computed shape leaves it."""
-    build_colour_model(folder)
-    model = onnx.load(str(folder / "model.onnx"))
-    graph = model.graph
-    weight = np.zeros((3, scores), dtype=np.float32)
-    for i in range(scores):
-        weight[i % 3, i] = 4.0
-    graph.initializer[0].CopyFrom(numpy_helper.from_array(weight, "W"))
-    graph.node[2].output[0] = "scores"
-    graph.node.append(helper.make_node("Shape", ["scores"], ["scores_shape"]))
-    graph.node.append(helper.make_node("Reshape", ["scores", "scores_shape"], ["logits"]))
-    graph.output[0].CopyFrom(helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", "C"]))
-    onnx.save(model, str(folder / "model.onnx"))
-    return folder
+from model_factory import build_open_class_axis_model
 
 
 @pytest.mark.parametrize("scores", [2, 4])
 def test_the_load_refuses_a_symbolic_class_axis_with_the_wrong_count(tmp_path: Path, scores: int) -> None:
     with pytest.raises(InvalidModel, match=rf"{scores} scores per image but model\.json lists 3 labels"):
-        OnnxClassifier(_open_class_axis_model(tmp_path / "m", scores), intra_op_threads=1)
+        OnnxClassifier(build_open_class_axis_model(tmp_path / "m", scores), intra_op_threads=1)
 
 
 def test_a_symbolic_class_axis_with_the_right_count_loads_and_serves(tmp_path: Path) -> None:
-    clf = OnnxClassifier(_open_class_axis_model(tmp_path / "m", 3), intra_op_threads=1)
+    clf = OnnxClassifier(build_open_class_axis_model(tmp_path / "m", 3), intra_op_threads=1)
     assert clf.predict(np.zeros((2, 3, 32, 32), dtype=np.float32)).shape == (2, 3)
 
 
@@ -70,7 +50,7 @@ def test_a_reload_without_warm_up_refuses_the_wrong_number_of_scores(
 ) -> None:
     folder, client = served_cold
     shutil.rmtree(folder)
-    _open_class_axis_model(folder, 4)
+    build_open_class_axis_model(folder, 4)
     r = client.post("/v1/models/reload")
     assert r.status_code == 409, r.text
     assert "4 scores per image but model.json lists 3 labels" in r.json()["error"]

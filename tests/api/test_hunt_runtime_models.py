@@ -12,38 +12,19 @@ import onnx
 import pytest
 from fastapi.testclient import TestClient
 from helpers import jpeg, make_settings, wait_ready
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 
 from capsight.api.app import create_app
 from capsight.errors import InferenceFailed, InvalidModel
 from capsight.inference import OnnxClassifier
 from capsight.inference.batch_worker import BATCH_REFUSALS_TO_STOP_BATCHING
 from capsight.store.services import Services
-from model_factory import build_colour_model
-
-
-def _open_class_axis_model(folder: Path, scores: int) -> Path:
-    """The colour model answering ``scores`` scores per image behind an output whose class axis is
-    symbolic (as a Reshape by a computed shape leaves it), so loading cannot check it against the
-    labels in model.json (three)."""
-    build_colour_model(folder)
-    model = onnx.load(str(folder / "model.onnx"))
-    graph = model.graph
-    weight = np.zeros((3, scores), dtype=np.float32)
-    for i in range(scores):
-        weight[i % 3, i] = 4.0
-    graph.initializer[0].CopyFrom(numpy_helper.from_array(weight, "W"))
-    graph.node[2].output[0] = "scores"
-    graph.node.append(helper.make_node("Shape", ["scores"], ["scores_shape"]))
-    graph.node.append(helper.make_node("Reshape", ["scores", "scores_shape"], ["logits"]))
-    graph.output[0].CopyFrom(helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", "C"]))
-    onnx.save(model, str(folder / "model.onnx"))
-    return folder
+from model_factory import build_colour_model, build_open_class_axis_model
 
 
 def test_a_model_answering_more_scores_than_it_has_labels_is_refused_at_load(tmp_path: Path) -> None:
     with pytest.raises(InvalidModel, match=r"4 scores per image but model\.json lists 3 labels"):
-        OnnxClassifier(_open_class_axis_model(tmp_path / "four", 4), intra_op_threads=1)
+        OnnxClassifier(build_open_class_axis_model(tmp_path / "four", 4), intra_op_threads=1)
 
 
 @pytest.fixture
@@ -65,7 +46,7 @@ def test_a_reload_to_a_model_with_the_wrong_number_of_scores_changes_nothing(
     """The reload said 200 and from then on every classification was a 500 'Internal error.'"""
     folder, client = served
     shutil.rmtree(folder)
-    _open_class_axis_model(folder, 4)
+    build_open_class_axis_model(folder, 4)
     r = client.post("/v1/models/reload")
     assert r.status_code == 409, r.text
     assert "4 scores per image but model.json lists 3 labels" in r.json()["error"]
