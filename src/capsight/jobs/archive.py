@@ -9,7 +9,8 @@ limit, or named so that it would land outside the job folder (``../x``, ``/etc/x
 
 ``extract`` then trusts none of those claims either: it counts the bytes it actually writes, per
 member and in total, and stops at the declared sizes. A full disk raises ``DiskFull`` (the job fails)
-instead of becoming each member's error row.
+instead of becoming each member's error row. What it extracts is fsynced, files and folders, before it
+returns: the upload is deleted next, and a power cut must not take both (about 0.25 ms an image).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from capsight.errors import BadRequest, PayloadTooLarge
 from capsight.imaging import detect_format
 from capsight.imaging.decode import IMAGE_SUFFIXES
 from capsight.jobs.diskfull import DiskFull, is_disk_full
+from capsight.store.blobs import fsync_dir
 
 CHUNK = 1024 * 1024
 MAX_NAME_BYTES = 255
@@ -219,6 +221,7 @@ def extract(archive: Path, plan: ZipPlan, dest: Path, cancel: threading.Event | 
     root.mkdir(parents=True, exist_ok=True)
     result = Extracted(complete=False)
     written_total = 0
+    folders = {root}  # each written member's folder and the folders between it and root
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()  # by position: a crafted zip may hold one name twice
         for position, rel in plan.members:
@@ -260,6 +263,10 @@ def extract(archive: Path, plan: ZipPlan, dest: Path, cancel: threading.Event | 
                 result.broken.append((rel, f"CorruptArchiveMember: {exc.strerror or type(exc).__name__}"))
                 continue
             written_total += written
+            folders.update(p for p in target.parents if _inside(p, root))
+    # Deepest first: a folder's fsync makes its entries durable, the names of the folders in it too.
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        fsync_dir(folder)
     result.complete = True
     return result
 
@@ -277,6 +284,8 @@ def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budge
                 if written > limit:
                     raise zipfile.BadZipFile("member inflates past its declared size")
                 dst.write(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

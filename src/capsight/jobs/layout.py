@@ -3,7 +3,8 @@
     <data_dir>/jobs/<id>/
         upload.zip          the zip as uploaded (deleted once extracted)
         input/              the images run_batch reads: extracted members, or downloads (u0000000, ...)
-        prepared.json       what extraction skipped or could not inflate (zip jobs)
+        prepared.json       what extraction skipped or could not inflate (zip jobs); written
+                            before input/ gets its name, and both durable before upload.zip goes
         downloads.jsonl     one line per URL tried (URL jobs; makes downloading resumable)
         names.json          download file name -> URL (URL jobs)
         out/                run_batch's folder: results.jsonl (the truth), results.csv, summary.json
@@ -21,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from capsight.batch.outputs import write_atomic
 from capsight.batch.resultlog import RESULTS_JSONL
+from capsight.store.blobs import write_file_atomic
 
 
 @dataclass(frozen=True)
@@ -81,4 +82,24 @@ def read_json(path: Path) -> Any:
 
 
 def write_json(path: Path, value: Any) -> None:
-    write_atomic(path, json.dumps(value, indent=1) + "\n")
+    """Durable (file fsynced, renamed, folder fsynced): what a job keeps here outlives the input it
+    was made from (prepared.json the upload, names.json the run), so a power cut must not leave the
+    name with no bytes in it."""
+    write_file_atomic(path, (json.dumps(value, indent=1) + "\n").encode("utf-8"), durable=True)
+
+
+def read_prepared(path: Path) -> dict[str, Any] | None:
+    """prepared.json as extraction wrote it; None when it is missing or damaged (written by a release
+    that did not fsync it, then a power cut), so the caller extracts again or says what was lost."""
+    try:
+        value = read_json(path)
+    except (OSError, ValueError):  # ValueError: empty, torn or not UTF-8
+        return None
+    if not isinstance(value, dict):
+        return None
+    skipped, broken = value.get("skipped"), value.get("broken")
+    if not isinstance(skipped, dict) or not isinstance(broken, list):
+        return None
+    if not all(isinstance(b, list) and len(b) == 2 and all(isinstance(x, str) for x in b) for b in broken):
+        return None
+    return value

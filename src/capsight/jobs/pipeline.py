@@ -1,16 +1,16 @@
 """One execution of one job: get the inputs onto local disk (or name the bucket), then run_batch.
 
 Every step can be interrupted (cancel, shutdown, crash) and run again from the top: extraction
-writes to ``input.part/`` and renames it when complete, downloads resume from their manifest, the
-rows for inputs that never reach the model (a member that does not inflate, a failed download) are
-appended to results.jsonl only if missing, and run_batch resumes from results.jsonl. So a re-queued
-job converges on the same results as one that was never interrupted.
+writes to ``input.part/`` and renames it when complete (``jobs/prepare.py``, which also says what a
+power cut leaves), downloads resume from their manifest, the rows for inputs that never reach the
+model (a member that does not inflate, a failed download) are appended to results.jsonl only if
+missing, and run_batch resumes from results.jsonl. So a re-queued job converges on the same results
+as one that was never interrupted.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,18 +23,17 @@ from capsight.batch.resultlog import ResultLog, read_records
 from capsight.errors import Conflict, ServiceUnavailable
 from capsight.inference.classifier import Classifier
 from capsight.jobs.allowlist import Allowlist
-from capsight.jobs.archive import ZipLimits, extract, inspect_zip
+from capsight.jobs.archive import ZipLimits
 from capsight.jobs.diskbudget import DiskBudget
-from capsight.jobs.diskfull import DiskFull
 from capsight.jobs.downloads import DownloadLimits, download_all
-from capsight.jobs.layout import JobPaths, read_json, write_json
+from capsight.jobs.layout import JobPaths, write_json
+from capsight.jobs.prepare import prepare_zip
 from capsight.jobs.tally import ResultTally
 from capsight.jobs.values import JobInfo, Progress
 
 logger = logging.getLogger(__name__)
 
 Beat = Callable[[Progress, bool], None]  # (progress, force): throttled heartbeat to the database
-MAX_SKIPPED_LISTED = 50
 
 
 @dataclass(frozen=True)
@@ -53,44 +52,6 @@ class JobEnv:
 class RunOutcome:
     complete: bool
     progress: Progress
-
-
-def _prepare_zip(paths: JobPaths, env: JobEnv, cancel: threading.Event) -> dict[str, object] | None:
-    """Extract once; None when cancelled first. Returns prepared.json's content."""
-    if not paths.input.is_dir():
-        plan = inspect_zip(paths.upload, env.zip_limits)
-        # Already reserved when the upload was accepted; a job accepted before the budget existed (or
-        # under a larger one) is checked here, before anything is inflated: it fails, saying why.
-        env.disk_budget.reserve(
-            paths.root,
-            paths.upload.stat().st_size + plan.total_bytes,
-            f"the upload and the {plan.total_bytes} bytes of images it inflates to",
-        )
-        staging = paths.root / "input.part"
-        shutil.rmtree(staging, ignore_errors=True)
-        try:
-            extracted = extract(paths.upload, plan, staging, cancel)
-        except DiskFull:
-            shutil.rmtree(staging, ignore_errors=True)  # a half-extracted copy holds space others need
-            raise
-        if not extracted.complete:
-            return None
-        write_json(
-            paths.prepared,
-            {
-                "skipped": {
-                    "count": len(plan.skipped),
-                    "items": [s.to_dict() for s in plan.skipped[:MAX_SKIPPED_LISTED]],
-                },
-                "broken": [list(b) for b in extracted.broken],
-            },
-        )
-        staging.rename(paths.input)
-        paths.upload.unlink(missing_ok=True)
-        env.disk_budget.settle(paths.root, plan.total_bytes)  # the upload's share is free again
-    prepared = read_json(paths.prepared)
-    assert isinstance(prepared, dict)
-    return prepared
 
 
 def _check_same_model(paths: JobPaths, classifier: Classifier) -> None:
@@ -147,7 +108,7 @@ def run_job(job: JobInfo, paths: JobPaths, env: JobEnv, cancel: threading.Event,
     _check_same_model(paths, env.classifier)
     sources: list[str]
     if spec.kind == "zip":
-        prepared = _prepare_zip(paths, env, cancel)
+        prepared = prepare_zip(paths, env.zip_limits, env.disk_budget, cancel, spec.upload_bytes)
         if prepared is None:
             return RunOutcome(False, Progress(job.done, job.total, job.failed, extra))
         extra["skipped"] = prepared["skipped"]
