@@ -59,6 +59,7 @@
     status: $("status"),
     placeholder: $("placeholder"),
     error: $("error"),
+    errorTitle: $("error-title") || document.querySelector(".error-title"), // a page cached from before it had the id
     errorMessage: $("error-message"),
     retryButton: $("retry-button"),
     result: $("result"),
@@ -182,11 +183,16 @@
     el.status.textContent = "";
   }
 
+  var PHOTO_FAILED = "This photo could not be classified";
+
   // retryFile: the photo to send again from a "Try again" button (a photo just taken with the camera
   // cannot be chosen again), when the failure was the network's or the server's, not the file's.
-  function showError(message, retryFile) {
+  // title: what went wrong when it was not the photo (a refused API key sent people looking for a
+  // fault in a good photo).
+  function showError(message, retryFile, title) {
     clearStatus();
     el.result.hidden = true;
+    el.errorTitle.textContent = title || PHOTO_FAILED;
     el.errorMessage.textContent = message;
     state.retryFile = retryFile || null;
     el.retryButton.hidden = !retryFile;
@@ -665,8 +671,11 @@
             if ((res.status === 429 || res.status === 503) && retry) {
               message += /^\d+$/.test(retry.trim()) ? " (retry in " + retry.trim() + " s)" : " (retry after " + retry + ")";
             }
-            if (res.status === 401 || res.status === 403) askForKey();
             var failure = new Error(message);
+            if (res.status === 401 || res.status === 403) {
+              failure.title = keyTitle(res.status, headers.Authorization);
+              askForKey();
+            }
             failure.retryable = res.status === 408 || res.status === 429 || res.status >= 500;
             throw failure;
           }
@@ -695,7 +704,7 @@
         }
         if (controller.signal.aborted) return; // superseded by a newer photo
         if (!(err instanceof TypeError)) {
-          showError(err.message, err.retryable ? file : null);
+          showError(err.message, err.retryable ? file : null, err.title);
           return;
         }
         // fetch fails alike when it cannot read the file (a dropped folder, a photo moved or deleted
@@ -713,6 +722,11 @@
           setBusy(false);
         }
       });
+  }
+
+  function keyTitle(status, sentKey) {
+    if (status === 403) return "This API key may not do this";
+    return sentKey ? "The API key was not accepted" : "An API key is needed";
   }
 
   function askForKey() {
@@ -749,7 +763,8 @@
     // header: fetch would fail as if the server were unreachable, for this photo and every one after.
     if (!KEY_CHARS.test(key)) {
       el.apiKey.setAttribute("aria-invalid", "true");
-      showError("That API key has a character no key has (a space, “…” or a letter outside A-Z). Please paste it again.");
+      showError("That API key has a character no key has (a space, “…” or a letter outside A-Z). Please paste it again.",
+        null, "The API key was not accepted");
       el.apiKey.focus();
       return;
     }
