@@ -4,7 +4,7 @@ it extracted the upload, or after, leaves files on disk that the next server mus
 Power cuts cannot be made in a test; the states they leave behind can. Each test accepts a job on a
 server without workers, has a runner that no longer exists claim it (a crashed server), puts the
 job folder in the state a crash leaves, then starts a server with workers on the same data_dir.
-The last tests record the real ``os.fsync`` calls: what a power cut keeps is what was fsynced.
+Two more tests record the real ``os.fsync`` calls: what a power cut keeps is what was fsynced.
 """
 
 from __future__ import annotations
@@ -185,6 +185,21 @@ class _DiskLog:
         """Paths and inodes fsynced between two events."""
         chosen = [(p, ino) for k, p, ino in self.events[start:end] if k == "fsync"]
         return {p for p, _ in chosen}, {ino for _, ino in chosen}
+
+
+def test_the_upload_is_on_disk_before_the_job_is_accepted(
+    make_app: JobApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 202 with the zip only in the page cache: a power cut lost the upload of an accepted job."""
+    client = make_app(job_workers=0)
+    log = _DiskLog(monkeypatch)
+    answer = post_zip(client, _zip())
+    assert answer.status_code == 202, answer.text
+    paths: JobPaths = client.app.state.jobs.paths(answer.json()["id"])  # type: ignore[attr-defined]
+    names, inodes = log.fsynced()
+    # The bytes, the name in the job folder, and the job folder's own name in jobs/.
+    assert paths.upload.stat().st_ino in inodes, log.events
+    assert str(paths.root) in names and str(paths.root.parent) in names, log.events
 
 
 def test_the_images_are_on_disk_before_the_upload_is_deleted(
