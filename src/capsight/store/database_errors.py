@@ -6,9 +6,25 @@ the handle itself raises SQLAlchemy's.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from capsight.errors import BadRequest, CapsightError, ServiceUnavailable, first_line
 from capsight.store.database import DATABASE_URL_FORMS, normalize_url
 from capsight.store.sqlalchemy_import import load_sqlalchemy
+
+if TYPE_CHECKING:
+    from sqlalchemy import URL
+
+PASSWORD_WITH_AT = (
+    "the password cannot be told from the host; write '@' in it as %40 (and '/' as %2F, ':' as %3A)"
+)
+
+
+def password_runs_into_host(parsed: URL) -> bool:
+    """A password with an unencoded "@" ("Tr0ub@dor/42"): SQLAlchemy ends it at the first "@" and
+    reads the rest as host and database, so error lines and the driver's reason ("failed to resolve
+    host 'dor'") showed part of it. ``parsed`` is SQLAlchemy's ``make_url`` of the URL."""
+    return parsed.password is not None and "@" in f"{parsed.host or ''}{parsed.database or ''}"
 
 
 def database_error(url: str, exc: BaseException) -> CapsightError | None:
@@ -31,14 +47,8 @@ def database_error(url: str, exc: BaseException) -> CapsightError | None:
     except (sa_exc.ArgumentError, ValueError):  # a port that is no number is a plain ValueError
         where = None
     else:
-        if parsed.password is not None and "@" in f"{parsed.host or ''}{parsed.database or ''}":
-            # A password with an unencoded "@" ("Tr0ub@dor/42"): SQLAlchemy ends it at the first
-            # "@" and reads the rest as host and database, so both "where" and the driver's reason
-            # ("failed to resolve host 'dor'") showed part of it.
-            return BadRequest(
-                "CAPSIGHT_DATABASE_URL: the password cannot be told from the host; write '@' in it "
-                f"as %40 (and '/' as %2F, ':' as %3A); {DATABASE_URL_FORMS}"
-            )
+        if password_runs_into_host(parsed):
+            return BadRequest(f"CAPSIGHT_DATABASE_URL: {PASSWORD_WITH_AT}; {DATABASE_URL_FORMS}")
     if isinstance(exc, sa_exc.ArgumentError) or (where is None and isinstance(exc, ValueError)):
         return BadRequest(f"CAPSIGHT_DATABASE_URL is not a database URL; {DATABASE_URL_FORMS}")
     if not isinstance(exc, sa_exc.SQLAlchemyError):
