@@ -57,7 +57,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--data", type=Path, default=None, metavar="DATA_DIR", help="labelled photos to compare on"
     )
     promote.add_argument("--split-file", type=Path, default=None, help="score only one split of DATA_DIR")
-    promote.add_argument("--split", choices=("train", "val", "test"), default="test")
+    promote.add_argument(
+        "--split",
+        choices=("train", "val", "test"),
+        default=None,
+        help="which split of --split-file to score (default test)",
+    )
     promote.add_argument(
         "--min-gain", type=float_in(0.0, 1.0), default=0.0, help="accuracy the candidate must add"
     )
@@ -157,7 +162,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def _promote(args: argparse.Namespace) -> int:
     from capsight.feedback.comparison import compare
     from capsight.feedback.promote import failure_reason, promote, promotion_record
-    from capsight.training.handlers import evaluation_samples
+    from capsight.training.handlers import chosen_split, evaluation_samples
 
     comparison = None
     data = ""
@@ -172,7 +177,8 @@ def _promote(args: argparse.Namespace) -> int:
         comparison = compare(
             args.target, args.candidate, samples, min_gain=args.min_gain, max_recall_drop=args.max_recall_drop
         )
-        data = f"{args.data} ({args.split} split of {args.split_file})" if args.split_file else str(args.data)
+        split = chosen_split(args.split_file, args.split)
+        data = f"{args.data} ({split} split of {args.split_file})" if split else str(args.data)
     elif not (args.candidate / "model.json").is_file() or not (args.candidate / "model.onnx").is_file():
         raise BadRequest(f"{args.candidate} is not a model folder (model.onnx + model.json).")
     promoted = args.force or (comparison is not None and comparison.better)

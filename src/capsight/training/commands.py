@@ -108,7 +108,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--split",
         choices=("train", "val", "test"),
-        default="test",
+        default=None,
         help="which split of --split-file to score (default test)",
     )
     p.add_argument("--out", type=output_dir, default=None, help="also write figures + report.html here")

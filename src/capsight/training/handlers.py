@@ -73,14 +73,30 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def evaluation_samples(data_dir: Path, split_file: Path | None, split: str) -> list[Any]:
+def chosen_split(split_file: Path | None, split: str | None) -> str | None:
+    """The split ``--split`` names (``test`` when only ``--split-file`` is given), None for the whole
+    folder. Why refuse ``--split`` alone: it was silently ignored, and ``evaluate`` or ``promote``
+    then scored every photo of DATA_DIR, training photos included, under a command line that reads
+    as a held-out score."""
+    if split_file is None:
+        if split is not None:
+            raise BadRequest(
+                f"--split {split} picks photos listed in a split.json: add --split-file (train writes "
+                "MODEL_DIR/split.json), or leave --split out to score every photo of the folder"
+            )
+        return None
+    return split or "test"
+
+
+def evaluation_samples(data_dir: Path, split_file: Path | None, split: str | None) -> list[Any]:
     """The labelled photos to score: all of ``data_dir``, or one split of a ``split.json`` of it
     (``evaluate`` and ``promote`` pick photos the same way)."""
     from capsight.training.dataset import Sample, scan_folder
     from capsight.training.photo_names import group_of
     from capsight.training.split import SplitPlan
 
-    if split_file is None:
+    split = chosen_split(split_file, split)
+    if split_file is None or split is None:
         return scan_folder(data_dir, labels=None)
     plan = SplitPlan.load(split_file)
     samples = []
@@ -128,7 +144,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             **evaluation.metrics.to_dict(),
             "model_dir": str(args.model_dir),
             "data_dir": str(args.data_dir),
-            "split": args.split if args.split_file else None,
+            "split": chosen_split(args.split_file, args.split),
             "skipped": [{"file": s.relpath, "reason": s.reason} for s in evaluation.skipped],
         }
         json.dump(payload, sys.stdout)
