@@ -12,9 +12,11 @@ import logging
 import math
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
+from fastapi.dependencies.utils import get_flat_params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from capsight.api.logtext import loggable
@@ -99,13 +101,36 @@ _ERROR_SCHEMA_REF = "#/components/schemas/ErrorResponse"
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
+_NEVER_INVALID = (str, str | None)  # what any path segment or query value already is
+
+
+def _can_fail_validation(route: APIRoute) -> bool:
+    """Whether FastAPI can refuse a request to ``route`` with 422: a body it parses, or a parameter
+    that a value can fail (a number, a bound, a required query). A path segment or an optional
+    query taken as a plain string cannot: the routes that read their bodies themselves (uploads,
+    V2 inference) answer those with 400."""
+    if route.body_field is not None:
+        return True
+    for field in get_flat_params(route.dependant):
+        info = field.field_info
+        if info.annotation not in _NEVER_INVALID or info.metadata:
+            return True
+        if info.is_required() and not isinstance(info, params.Path):
+            return True
+    return False
+
+
 def _document_validation_errors(app: FastAPI) -> None:
-    """Make /openapi.json describe the 422 answers as :func:`_validation_handler` sends them.
+    """Make /openapi.json describe the 422 answers as :func:`_validation_handler` sends them, and
+    only where one can be sent.
 
     FastAPI documents a 422 with its own ``{"detail": [...]}`` body (HTTPValidationError) on every
     route with a parameter, whatever the app's handler answers, so a client generated from the
-    document parsed a body it never gets. The document is built once (FastAPI caches it); every
-    route documents its errors with ErrorResponse, so that schema is always in it.
+    document parsed a body it never gets; and it does so on routes whose only parameters are path
+    segments (``/v1/models/{name}``, ``/v2/models/{name}/infer``, ``/v1/jobs/{job_id}``), which no
+    request can make invalid, so clients wrote handling for an answer that never comes. A route
+    that raises 422 itself says so in its ``responses``. The document is built once (FastAPI
+    caches it); every route documents its errors with ErrorResponse, so that schema is always in it.
     """
     build = app.openapi
 
@@ -113,8 +138,16 @@ def _document_validation_errors(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
+        paths = schema.get("paths", {})
+        for context in iter_route_contexts(app.routes):  # an included router's routes with its prefix
+            route = context.original_route
+            if not isinstance(route, APIRoute) or 422 in route.responses or _can_fail_validation(route):
+                continue
+            operations = paths.get(context.path_format or route.path_format, {})
+            for method in route.methods or ():
+                operations.get(method.lower(), {}).get("responses", {}).pop("422", None)
         error_body = {"application/json": {"schema": {"$ref": _ERROR_SCHEMA_REF}}}
-        for operations in schema.get("paths", {}).values():
+        for operations in paths.values():
             for operation in operations.values():
                 answer = operation.get("responses", {}).get("422") if isinstance(operation, dict) else None
                 if answer is not None:

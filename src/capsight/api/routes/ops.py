@@ -45,7 +45,17 @@ class RevalidatedStaticFiles(StaticFiles):
         return response
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(request: Request) -> Response:
     return Response(get_runtime(request).metrics.render(), media_type=CONTENT_TYPE)
 
