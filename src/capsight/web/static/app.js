@@ -589,6 +589,20 @@
     return "The server rejected this file (HTTP " + res.status + ").";
   }
 
+  // Retry-After is seconds or an HTTP date (a gateway's, often): shown as a wait from now, never as the
+  // raw date (in a time zone the person is not in), and an hour not as "3600 s". Unreadable: not shown.
+  function retryText(value) {
+    var text = (value || "").trim();
+    var seconds = /^\d+$/.test(text) ? Number(text) : (Date.parse(text) - Date.now()) / 1000;
+    if (!text || !isFinite(seconds)) return "";
+    if (seconds <= 0) return " (you can retry now)";
+    if (seconds < 60) return " (retry in " + Math.ceil(seconds) + " s)";
+    var minutes = Math.ceil(seconds / 60);
+    if (minutes < 60) return " (retry in " + minutes + " min)";
+    var hours = Math.floor(minutes / 60);
+    return " (retry in " + hours + " h" + (minutes % 60 ? " " + (minutes % 60) + " min" : "") + ")";
+  }
+
   function readable(file) {
     return new Promise(function (resolve) {
       var reader = new FileReader();
@@ -668,9 +682,7 @@
             var message = errorFromResponse(res, body);
             var retry = res.headers.get("Retry-After");
             // 429 (rate limit) and 503 (model loading, queue full) both say when to come back.
-            if ((res.status === 429 || res.status === 503) && retry) {
-              message += /^\d+$/.test(retry.trim()) ? " (retry in " + retry.trim() + " s)" : " (retry after " + retry + ")";
-            }
+            if (res.status === 429 || res.status === 503) message += retryText(retry);
             var failure = new Error(message);
             if (res.status === 401 || res.status === 403) {
               failure.title = keyTitle(res.status, headers.Authorization);
