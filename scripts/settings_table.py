@@ -27,6 +27,10 @@ MEANINGS: dict[str, str] = {
     "log_level": "`debug`, `info`, `warning` or `error`.",
     "cors_origins": 'Browser origins allowed to call the API, as a JSON list (`["https://app.example"]`; '
     '`["*"]` for any). Empty: no CORS headers, cross-origin browser calls are refused.',
+    "allowed_hosts": "With auth off, host names (JSON list, no port) a request reaching the server on a "
+    "loopback address may name in `Host`, beyond IP addresses and `localhost`; other names get `403`, so "
+    'no web page can read the API by rebinding its own name to 127.0.0.1 (DNS rebinding). `["*"]`: any '
+    "(a proxy on the same machine passing its own names). Connections from the network are not checked.",
     "model_dir": "Folder holding `model.onnx` + `model.json`.",
     "model_name": "Reserved; not read yet: the served name is the `name` in `model.json`.",
     "intra_op_threads": (

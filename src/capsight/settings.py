@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 from capsight import settings_checks as checks
+from capsight.api.hosts import allowed_host_names
 from capsight.errors import CapsightError
 from capsight.settings_checks import DEFAULT_REDIS_PREFIX, SECRETS
 
@@ -77,6 +78,8 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1)
     log_level: LogLevel = "info"
     cors_origins: list[str] = Field(default_factory=list)
+    # Host names a loopback connection may name with auth off, beyond addresses and localhost
+    allowed_hosts: list[str] = Field(default_factory=list)
 
     # Model and inference
     model_dir: Path = Field(default_factory=bundled_model_dir)
@@ -201,6 +204,7 @@ class Settings(BaseSettings):
     _folder_or_s3 = field_validator("storage_url")(checks.folder_or_s3)
     _http_endpoint = field_validator("s3_endpoint_url")(checks.http_endpoint)
     _browser_origins = field_validator("cors_origins")(checks.browser_origins)
+    _host_names = field_validator("allowed_hosts")(allowed_host_names)
     _valid_allowlist = field_validator("job_url_allowlist", "webhook_allowlist")(checks.valid_allowlist)
     _pem_or_pem_file = field_validator("jwt_public_key")(checks.pem_or_pem_file)
     _unguessable_secret = field_validator(*SECRETS)(checks.unguessable_secret)
