@@ -2,8 +2,10 @@
 
 Each outcome (file written, or why not) is appended to ``downloads.jsonl`` as it happens, so a job
 interrupted mid-download resumes with the URLs it has not tried yet and never fetches (or reports)
-one twice. A download cut short by a cancel or a shutdown is no outcome and is not recorded: the
-resumed job fetches it again (recording it made a rolling update leave error rows in a job that then
+one twice. A file is fsynced, and its folder, before the line naming it is written: after a power cut
+the manifest never names a file the disk lost (one it names but cannot find is fetched again). A
+download cut short by a cancel or a shutdown is no outcome and is not recorded: the resumed job
+fetches it again (recording it made a rolling update leave error rows in a job that then
 "succeeded"). Requests go out without environment proxies and without following redirects: a redirect
 could lead off the allow-listed host, so a 3xx is reported as that image's error. Each download is
 size-capped (checked against Content-Length and again while streaming) and time-capped (connect,
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.diskbudget import DiskBudget
+from capsight.store.blobs import fsync_dir
 
 if TYPE_CHECKING:  # httpx loads with the first URL job, not with the server
     import httpx
@@ -186,6 +189,8 @@ def _fetch(
                         budget.grow(folder, limits.max_bytes - reserved, f"the download of {url[:200]!r}")
                         reserved = limits.max_bytes
                     fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())  # before the manifest names it (download_all): a power cut
         if size == 0:
             return Outcome(index, url, None, "DownloadError: empty response")
         os.replace(tmp, dest / name)
@@ -201,6 +206,14 @@ def _fetch(
         tmp.unlink(missing_ok=True)
         if budget is not None and reserved > kept:
             budget.shrink(folder, reserved - kept)  # a smaller file than declared, or none at all
+
+
+def _kept(path: Path) -> bool:
+    """A download on disk as it was written: never empty (an empty response is an error row)."""
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def download_all(
@@ -220,7 +233,9 @@ def download_all(
     dest.mkdir(parents=True, exist_ok=True)
     if budget is not None and budget.enabled:  # a resumed job: what its earlier runs kept, measured
         budget.settle(dest.parent, sum(f.stat().st_size for f in dest.iterdir() if f.is_file()))
-    known = read_manifest(manifest)
+    # A file the manifest names but the disk lost (an earlier release did not fsync downloads, then a
+    # power cut) is fetched again: its URL silently had no row in the "succeeded" job.
+    known = {i: o for i, o in read_manifest(manifest).items() if o.file is None or _kept(dest / o.file)}
     todo = [(i, u) for i, u in enumerate(urls) if i not in known]
     timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
     with (
@@ -247,6 +262,8 @@ def download_all(
             if not pending:
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            if any(f.result().file is not None for f in finished):
+                fsync_dir(dest)  # the new files' names, before the manifest lines naming them
             for future in finished:
                 outcome = future.result()
                 if outcome.interrupted:
