@@ -596,7 +596,7 @@
     var seconds = /^\d+$/.test(text) ? Number(text) : (Date.parse(text) - Date.now()) / 1000;
     if (!text || !isFinite(seconds)) return "";
     if (seconds <= 0) return " (you can retry now)";
-    if (seconds < 60) return " (retry in " + Math.ceil(seconds) + " s)";
+    if (seconds < 120) return " (retry in " + Math.ceil(seconds) + " s)"; // "90 s", not "2 min"
     var minutes = Math.ceil(seconds / 60);
     if (minutes < 60) return " (retry in " + minutes + " min)";
     var hours = Math.floor(minutes / 60);
