@@ -26,7 +26,9 @@ MEANINGS: dict[str, str] = {
     "also has its own cache and rate-limit counts.",
     "log_level": "`debug`, `info`, `warning` or `error`.",
     "cors_origins": 'Browser origins allowed to call the API, as a JSON list (`["https://app.example"]`; '
-    '`["*"]` for any). Empty: no CORS headers, cross-origin browser calls are refused.',
+    '`["*"]` for any). Empty: no CORS headers, cross-origin browser calls are refused. With auth off, a '
+    "browser's POST or DELETE from a page of another site (`Sec-Fetch-Site`) whose origin is not listed "
+    "here gets `403`, so no web page can queue jobs or reload the model through its visitors.",
     "allowed_hosts": "With auth off, host names (JSON list, no port) a request reaching the server on a "
     "loopback address may name in `Host`, beyond IP addresses and `localhost`; other names get `403`, so "
     'no web page can read the API by rebinding its own name to 127.0.0.1 (DNS rebinding). `["*"]`: any '

@@ -21,6 +21,7 @@ from capsight import __version__
 from capsight.api.body_budget import BodyBudgetMiddleware
 from capsight.api.body_timeout import BodyTimeoutMiddleware
 from capsight.api.cors import add_cors
+from capsight.api.crosssite import CrossSiteWriteMiddleware
 from capsight.api.docs import install_docs
 from capsight.api.errors import install_error_handlers
 from capsight.api.head import HeadAsGetMiddleware
@@ -173,8 +174,10 @@ def create_app(
     )
     if settings.cors_origins:
         add_cors(app, settings.cors_origins)
-    if not settings.auth_enabled and ANY_HOST not in settings.allowed_hosts:
-        app.add_middleware(LoopbackHostMiddleware, allowed=settings.allowed_hosts)  # DNS rebinding
+    if not settings.auth_enabled:  # with auth on, a page cannot send a key it does not hold
+        app.add_middleware(CrossSiteWriteMiddleware, cors_origins=settings.cors_origins)
+        if ANY_HOST not in settings.allowed_hosts:
+            app.add_middleware(LoopbackHostMiddleware, allowed=settings.allowed_hosts)  # DNS rebinding
     app.add_middleware(HeadAsGetMiddleware)  # inside the request context: metrics see HEAD
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeadersMiddleware)  # outside everything: even a last-resort 500 has them
