@@ -13,6 +13,7 @@ a new failure mode is mapped once, where it is defined, instead of in every rout
     ├── Unauthorized (401)         no or unknown API key / token
     ├── Forbidden (403)            key lacks the scope the endpoint needs
     ├── NotFound (404)             unknown model, job, image, ...
+    ├── MethodNotAllowed (405)     a path whose routes take other methods; carries them for Allow
     ├── RequestTimeout (408)       the client sent its body too slowly
     ├── Conflict (409)             the resource is not in a state that allows this (job not finished)
     │   └── ModelReloadFailed      the model folder does not load; the previous model keeps serving
@@ -87,6 +88,19 @@ class Forbidden(CapsightError):
 class NotFound(CapsightError):
     status_code = 404
     default_message = "Not found."
+
+
+class MethodNotAllowed(CapsightError):
+    """A route that found its path names something served by another method (``GET
+    /v1/models/reload``, which the ``/v1/models/{name}`` template also matches); ``allowed`` are the
+    methods that path takes, for the answer's Allow header."""
+
+    status_code = 405
+    default_message = "Method Not Allowed"
+
+    def __init__(self, message: str | None = None, allowed: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.allowed = allowed
 
 
 class RequestTimeout(CapsightError):

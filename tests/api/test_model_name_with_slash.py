@@ -110,4 +110,4 @@ def test_the_wrong_method_is_still_405(make_client: AppFactory, tmp_path: Path, 
     if name.endswith("/infer"):  # the model's own metadata path, the infer route's template
         r = client.post(f"/v2/models/{name}", json={"inputs": [IMAGE]})
         assert r.status_code == 405, r.text
-        assert r.headers["allow"] == "GET"
+        assert r.headers["allow"] == "GET, HEAD"  # HEAD: every GET route answers it (api/head.py)

@@ -19,8 +19,16 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from capsight.api.allow import allow_header, allowed_methods
 from capsight.api.logtext import loggable
-from capsight.errors import CapsightError, RateLimited, ServiceUnavailable, Unauthorized, UnsupportedEncoding
+from capsight.errors import (
+    CapsightError,
+    MethodNotAllowed,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedEncoding,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +56,8 @@ def capsight_error_response(exc: CapsightError) -> JSONResponse:
         headers["WWW-Authenticate"] = AUTH_CHALLENGE
     if isinstance(exc, UnsupportedEncoding):
         headers["Accept-Encoding"] = exc.accepted  # RFC 9110 (12.5.3): the codings it does take
+    if isinstance(exc, MethodNotAllowed):
+        headers["Allow"] = allow_header(exc.allowed)
     return error_response(exc.status_code, exc.message, headers)
 
 
@@ -79,8 +89,14 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
         # 400 "There was an error parsing the body"; a body guard's own error says what happened
         # (408 stalled, 413 over the limit, 503 over the memory budget).
         return capsight_error_response(exc.__cause__)
-    headers: dict[str, Any] | None = getattr(exc, "headers", None)
-    return error_response(exc.status_code, str(exc.detail), dict(headers) if headers else None)
+    headers: dict[str, Any] = dict(getattr(exc, "headers", None) or {})
+    detail = str(exc.detail)
+    if exc.status_code == 405:  # the router's: it names only the first matching route's methods
+        allow = allowed_methods(request.app.routes, request.scope)
+        if allow is not None:
+            headers["Allow"] = allow
+            detail = f"{detail}: {loggable(request.scope['path'])} answers {allow}."
+    return error_response(exc.status_code, detail, headers or None)
 
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:

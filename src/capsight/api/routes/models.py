@@ -9,9 +9,10 @@ from capsight.api.routes.common import CLASSIFY_ERRORS, RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.schemas import ModelInfo, ModelList, ModelReloaded, render_model
 from capsight.api.security import AdminAccess
-from capsight.errors import NotFound
+from capsight.errors import MethodNotAllowed, NotFound
 
 router = APIRouter(tags=["models"])
+RELOAD = "reload"
 
 
 @router.get(
@@ -40,13 +41,15 @@ async def list_models(request: Request) -> JSONResponse:
 async def get_model(name: str, request: Request) -> JSONResponse:
     runtime = get_runtime(request)
     meta = runtime.metadata
+    if name == RELOAD and name != meta.name:  # the reload action, which the template also matches
+        raise MethodNotAllowed(f"Method Not Allowed: /v1/models/{RELOAD} answers POST.", ("POST",))
     if name != meta.name:
         raise NotFound(f"Unknown model '{name}'; this server serves '{meta.name}'.")
     return JSONResponse(render_model(meta, runtime.ready))
 
 
 @router.post(
-    "/v1/models/reload",
+    f"/v1/models/{RELOAD}",
     summary="Load the model folder again and serve it (admin)",
     response_model=ModelReloaded,
     responses={

@@ -24,25 +24,23 @@ back as BYTES ``"<probability>:<index>:<label>"`` of shape [n, k], best first.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from starlette.exceptions import HTTPException
 
 from capsight import __version__
+from capsight.api.logtext import loggable
 from capsight.api.routes.common import CLASSIFY_ERRORS, error_doc, request_context
 from capsight.api.routes.v2_decode import _decode_images, _inflate, _parse_request
+from capsight.api.routes.v2_outputs import classification, requested_outputs
 from capsight.api.routes.v2_schemas import (
-    CLASSIFICATION,
     EXTENSIONS,
     HEADER_LENGTH,
     LABEL,
     LABELS_JSON,
-    OUTPUT_NAMES,
     PROBABILITIES,
     InferenceRequest,
     InferenceResponse,
@@ -51,7 +49,7 @@ from capsight.api.routes.v2_schemas import (
 )
 from capsight.api.runtime import ServingRuntime, get_runtime
 from capsight.api.security import ClassifyAccess
-from capsight.errors import BadRequest, CapsightError, NotFound
+from capsight.errors import BadRequest, CapsightError, MethodNotAllowed, NotFound
 from capsight.inference.metadata import ModelMetadata
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol (v2)"])
@@ -131,7 +129,7 @@ def _describe(request: Request, path: str, name: str) -> JSONResponse:
     if action == _READY:
         return JSONResponse({"name": meta.name, "ready": True})
     if action == _INFER:  # as the router answers a GET of a POST route
-        raise HTTPException(status_code=405, headers={"Allow": "POST"})
+        raise MethodNotAllowed(f"Method Not Allowed: {loggable(request.url.path)} answers POST.", ("POST",))
     return JSONResponse(_metadata_body(meta))
 
 
@@ -171,54 +169,14 @@ async def model_metadata(name: str, request: Request) -> JSONResponse:
     return _describe(request, name, name)
 
 
-def _requested_outputs(req: InferenceRequest) -> list[tuple[str, int | None]]:
-    """The outputs to answer, in order, each with its classification count (None: the tensor itself).
-
-    Checked before inference, so a request that cannot be answered costs no model time. A name
-    asked for twice is refused, as Triton does: the answer would hold two outputs of that name,
-    and a client reading an output by name (tritonclient's ``as_numpy``) gets whichever comes first.
-    """
-    if not req.outputs:
-        return [(name, None) for name in OUTPUT_NAMES]
-    wanted: list[tuple[str, int | None]] = []
-    for output in req.outputs:
-        if output.name not in OUTPUT_NAMES:
-            raise BadRequest(f"Unknown output {output.name!r}; this model outputs {list(OUTPUT_NAMES)}.")
-        if any(name == output.name for name, _ in wanted):
-            raise BadRequest(f"Output '{output.name}' is requested twice.")
-        count = (output.parameters or {}).get(CLASSIFICATION)
-        if count is not None:
-            if output.name != PROBABILITIES:
-                raise BadRequest(
-                    f"Output '{output.name}' holds labels, not scores: ask for '{PROBABILITIES}' with "
-                    f"parameters.{CLASSIFICATION}."
-                )
-            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-                raise BadRequest(
-                    f"Output '{PROBABILITIES}' parameters.{CLASSIFICATION} must be a positive integer "
-                    f"(how many top classes), not {count!r}."
-                )
-        wanted.append((output.name, count))
-    return wanted
-
-
-def _classification(rows: list[list[float]], labels: Sequence[str], count: int) -> dict[str, Any]:
-    """The classification extension's answer: per image its top ``count`` classes, best first, as
-    ``"<probability>:<index>:<label>"`` (the probability printed as Triton does, ``%f``)."""
-    k = min(count, len(labels))
-    data: list[str] = []
-    for row in rows:
-        best = sorted(range(len(row)), key=lambda j: row[j], reverse=True)[:k]
-        data.extend(f"{row[j]:f}:{j}:{labels[j]}" for j in best)
-    return {"name": PROBABILITIES, "datatype": "BYTES", "shape": [len(rows), k], "data": data}
-
-
 async def _infer(request: Request, principal: Any, path: str, name: str) -> JSONResponse:
     """Answer a POST to ``/v2/models/{path}``, path ending in /infer (see :func:`_address`)."""
     runtime = get_runtime(request)
     meta, action = _address(runtime, path, name)
     if action != _INFER:  # a POST of the metadata or readiness of a model named ".../infer"
-        raise HTTPException(status_code=405, headers={"Allow": "GET"})
+        raise MethodNotAllowed(
+            f"Method Not Allowed: {loggable(request.url.path)} answers GET, HEAD.", ("GET",)
+        )
     service = runtime.service()
     service.check_capacity(1)
     settings = runtime.settings
@@ -245,7 +203,7 @@ async def _infer(request: Request, principal: Any, path: str, name: str) -> JSON
         ):
             hint = f" (binary tensor data after the JSON needs the {HEADER_LENGTH} header)"
         raise BadRequest(f"Invalid inference request: {where}: {first.get('msg')}{hint}") from exc
-    wanted = _requested_outputs(req)
+    wanted = requested_outputs(req)
     images = _decode_images(req, binary, settings.max_batch_images, settings.max_upload_bytes)
     ctx = request_context(request, principal)
     outcomes = await service.classify_many(images, ctx, receive=request.receive)
@@ -273,7 +231,7 @@ async def _infer(request: Request, principal: Any, path: str, name: str) -> JSON
             "id": req.id if req.id is not None else ctx.request_id,
             "parameters": {"request_id": ctx.request_id},
             "outputs": [
-                tensors[n] if count is None else _classification(rows, meta.labels, count)
+                tensors[n] if count is None else classification(rows, meta.labels, count)
                 for n, count in wanted
             ],
         }
