@@ -128,28 +128,14 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 
 
 def _require_sqlite_file(url: str) -> None:
-    """Export reads the server's request log. Opening a SQLite file that is not there creates an
-    empty one: run from another working directory (the default CAPSIGHT_DATA_DIR, ``var``, is
-    relative) or with a mistyped setting, the export said "exported 0 images" and left a new
-    database behind, as if the feedback were lost."""
-    from capsight.store.sqlalchemy_import import load_sqlalchemy
+    """Export reads the server's request log: from another working directory (the default
+    CAPSIGHT_DATA_DIR, ``var``, is relative) or with a mistyped setting, it said "exported 0 images"
+    and left a new database behind, as if the feedback were lost."""
+    from capsight.store.commands import WHERE_THE_SERVER_RUNS, missing_sqlite_file
 
-    load_sqlalchemy()
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):  # ValueError: a port that is no number
-        return  # opening it says what is wrong with it, as every database command does
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return
-    path = Path(parsed.database).resolve()
-    if not path.is_file():
-        raise BadRequest(
-            f"No request log at {path}: run this where the server runs, or set CAPSIGHT_DATA_DIR "
-            "(or CAPSIGHT_DATABASE_URL) to what the server uses."
-        )
+    path = missing_sqlite_file(url)
+    if path is not None:
+        raise BadRequest(f"No request log at {path}: {WHERE_THE_SERVER_RUNS}.")
 
 
 def cmd_promote(args: argparse.Namespace) -> int:

@@ -10,12 +10,14 @@ import argparse
 import contextlib
 import json
 import logging
+import sys
 import unicodedata
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from capsight.cli_types import float_in
-from capsight.errors import CapsightError
+from capsight.errors import BadRequest, CapsightError
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -84,14 +86,52 @@ def database_from_settings(settings: Any) -> contextlib.AbstractContextManager[A
     return _database(settings.resolved_database_url())
 
 
+def missing_sqlite_file(url: str) -> Path | None:
+    """The SQLite file ``url`` names when there is none yet; None when it is there or not SQLite.
+
+    Why commands ask: opening a SQLite file that is not there creates an empty one. The default
+    CAPSIGHT_DATA_DIR, ``var``, is relative, so a command run from another working directory (or
+    with a mistyped setting) found an empty new database instead of the server's, and left it behind.
+    """
+    from capsight.store.sqlalchemy_import import load_sqlalchemy
+
+    load_sqlalchemy()
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
+        return None  # opening it says what is wrong with it, as every database command does
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database).resolve()
+    return None if path.is_file() else path
+
+
+WHERE_THE_SERVER_RUNS = (
+    "run this where the server runs, or set CAPSIGHT_DATA_DIR (or CAPSIGHT_DATABASE_URL) to what the "
+    "server uses"
+)
+
+
 def keys_create(args: argparse.Namespace) -> int:
+    from capsight.settings import Settings
     from capsight.store.keys import KeyStore
 
-    with _database() as db:
+    url = Settings().resolved_database_url()
+    new_file = missing_sqlite_file(url)  # keys may be made before the first start: said, not refused
+    with _database(url) as db:
         key_id, plaintext = KeyStore(db).create_key(args.name, args.scope, args.rate)
     print(f"id:    {key_id}")
     print(f"key:   {plaintext}")
     print("Store the key now: only its hash is kept, it cannot be shown again.")
+    if new_file is not None:
+        print(
+            f"capsight: note: there was no database at {new_file}, so this made a new one there; a server "
+            "accepts the key only with the same CAPSIGHT_DATA_DIR (or CAPSIGHT_DATABASE_URL)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -121,9 +161,14 @@ def _cell(text: str, width: int) -> str:
 
 
 def keys_list(args: argparse.Namespace) -> int:
+    from capsight.settings import Settings
     from capsight.store.keys import KeyStore
 
-    with _database() as db:
+    url = Settings().resolved_database_url()
+    missing = missing_sqlite_file(url)
+    if missing is not None:  # an empty table would read as "the keys are gone"
+        raise BadRequest(f"No database at {missing}: {WHERE_THE_SERVER_RUNS}.")
+    with _database(url) as db:
         keys = KeyStore(db).list_keys(include_revoked=not args.active)
     if args.json:
         for key in keys:
@@ -161,8 +206,6 @@ def keys_revoke(args: argparse.Namespace) -> int:
 
 
 def db_upgrade(args: argparse.Namespace) -> int:
-    from capsight.errors import BadRequest
-
     with _database() as db:
         # Imported here, once _database has quietened Alembic: its first import announces each of
         # its plugins at INFO, seven lines around the one this command prints.
@@ -184,7 +227,6 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 
 def db_purge(args: argparse.Namespace) -> int:
-    from capsight.errors import BadRequest
     from capsight.settings import Settings
     from capsight.store.blobs import open_blob_store
     from capsight.store.requestlog import RequestLog

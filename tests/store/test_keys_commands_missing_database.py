@@ -1,0 +1,56 @@
+"""``capsight keys`` run where no server keeps its database (the default CAPSIGHT_DATA_DIR, ``var``,
+is relative: any other working directory, or a mistyped setting).
+
+``keys list`` created an empty database there and printed an empty table, exit 0: the keys read as
+gone, and a new database was left behind. It now says where it looked, exit 2, and creates nothing.
+``keys create`` may make the database (keys can be made before the first start), but it now says on
+stderr that it made a new one and where, since a server elsewhere would refuse the key it prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from capsight.cli import main
+
+
+@pytest.fixture
+def empty_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("CAPSIGHT_DATABASE_URL", "CAPSIGHT_STORAGE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    data_dir = tmp_path / "var"
+    monkeypatch.setenv("CAPSIGHT_DATA_DIR", str(data_dir))
+    return data_dir
+
+
+@pytest.mark.parametrize("argv", [["keys", "list"], ["keys", "list", "--json", "--active"]])
+def test_keys_list_without_a_database_says_where_it_looked_and_creates_nothing(
+    empty_data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith("capsight: error: No database at ")
+    assert str(empty_data_dir.resolve() / "capsight.db") in line and "CAPSIGHT_DATA_DIR" in line
+    assert not (empty_data_dir / "capsight.db").exists()
+
+
+def test_keys_create_names_the_new_database_it_made(
+    empty_data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["keys", "create", "--name", "first"]) == 0
+    captured = capsys.readouterr()
+    assert "key:   cs_" in captured.out
+    database = empty_data_dir.resolve() / "capsight.db"
+    assert database.is_file()
+    notes = [line for line in captured.err.splitlines() if line.startswith("capsight: note: ")]
+    assert len(notes) == 1 and str(database) in notes[0] and "CAPSIGHT_DATA_DIR" in notes[0]
+    # The second key goes into the database that is there now: nothing to say.
+    assert main(["keys", "create", "--name", "second"]) == 0
+    assert "capsight: note:" not in capsys.readouterr().err
+    assert main(["keys", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "first" in listing and "second" in listing
