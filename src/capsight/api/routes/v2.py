@@ -45,7 +45,11 @@ from capsight.api.routes.v2_schemas import (
     InferenceRequest,
     InferenceResponse,
     ModelMetadataV2,
+    ModelReady,
+    ServerLive,
     ServerMetadata,
+    ServerReady,
+    inline_refs,
 )
 from capsight.api.runtime import ServingRuntime, get_runtime
 from capsight.api.security import ClassifyAccess
@@ -93,12 +97,17 @@ async def server_metadata() -> JSONResponse:
     return JSONResponse({"name": "capsight", "version": __version__, "extensions": EXTENSIONS})
 
 
-@router.get("/health/live", summary="Server liveness")
+@router.get("/health/live", summary="Server liveness", response_model=ServerLive)
 async def server_live() -> JSONResponse:
     return JSONResponse({"live": True})
 
 
-@router.get("/health/ready", summary="Server readiness", responses={503: CLASSIFY_ERRORS[503]})
+@router.get(
+    "/health/ready",
+    summary="Server readiness",
+    response_model=ServerReady,
+    responses={503: CLASSIFY_ERRORS[503]},
+)
 async def server_ready(request: Request) -> JSONResponse:
     get_runtime(request).service()  # raises ModelNotReady (503) until ready
     return JSONResponse({"ready": True})
@@ -138,13 +147,19 @@ def _describe(request: Request, path: str, name: str) -> JSONResponse:
 @router.get(
     "/models/{name:model_name}/versions/{version}/ready",
     summary="Model version readiness",
+    response_model=ModelReady,
     responses=_MODEL_ERRORS,
 )
 async def model_version_ready(name: str, version: str, request: Request) -> JSONResponse:
     return _describe(request, f"{name}/{_VERSIONS}/{version}/{_READY}", name)
 
 
-@router.get("/models/{name:model_name}/ready", summary="Model readiness", responses=_MODEL_ERRORS)
+@router.get(
+    "/models/{name:model_name}/ready",
+    summary="Model readiness",
+    response_model=ModelReady,
+    responses=_MODEL_ERRORS,
+)
 async def model_ready(name: str, request: Request) -> JSONResponse:
     return _describe(request, f"{name}/{_READY}", name)
 
@@ -238,24 +253,6 @@ async def _infer(request: Request, principal: Any, path: str, name: str) -> JSON
     )
 
 
-def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
-    """Resolve pydantic's local ``$defs`` so the schema stands alone inside the OpenAPI document."""
-    defs = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return resolve(defs[ref.rsplit("/", 1)[1]])
-            return {k: resolve(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [resolve(v) for v in node]
-        return node
-
-    resolved: dict[str, Any] = resolve(schema)
-    return resolved
-
-
 _INFER_DOC: dict[str, Any] = {
     "response_model": InferenceResponse,
     "responses": CLASSIFY_ERRORS
@@ -266,7 +263,7 @@ _INFER_DOC: dict[str, Any] = {
     "openapi_extra": {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": _inline_refs(InferenceRequest.model_json_schema())}},
+            "content": {"application/json": {"schema": inline_refs(InferenceRequest.model_json_schema())}},
         }
     },
 }

@@ -31,6 +31,19 @@ class TensorMetadata(BaseModel):
     shape: list[int]
 
 
+class ServerLive(BaseModel):
+    live: bool
+
+
+class ServerReady(BaseModel):
+    ready: bool
+
+
+class ModelReady(BaseModel):
+    name: str
+    ready: bool
+
+
 class ServerMetadata(BaseModel):
     name: str
     version: str
@@ -79,3 +92,21 @@ class InferenceResponse(BaseModel):
     id: str
     parameters: dict[str, ParameterValue] | None = None
     outputs: list[OutputTensor]
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Resolve pydantic's local ``$defs`` so the schema stands alone inside the OpenAPI document."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.rsplit("/", 1)[1]])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
