@@ -80,3 +80,29 @@ def test_bad_values_are_usage_errors(
     assert "error: argument" in err and "Traceback" not in err
     assert len(err.splitlines()[-1]) < 200  # one short line, not every allowed value
     assert not (tmp_path / "OUT").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["batch", "DATA", "--out", "OUT", "--batch-size", "abc"], "--batch-size: must be a whole number"),
+        (["serve", "--workers", "x"], "--workers: must be a whole number"),
+        (["train", "DATA", "--out", "OUT", "--epochs", "2.5"], "--epochs: must be a whole number"),
+        (["prepare-data", "--out", "OUT", "--workers", "two"], "--workers: must be a whole number"),
+        (["batch", "DATA", "--out", "OUT", "--min-confidence", "abc"], "--min-confidence: must be a number"),
+        (["batch", "DATA", "--out", "OUT", "--min-confidence", "1.5"], "--min-confidence: must be in [0, 1]"),
+    ],
+)
+def test_a_bad_number_is_named_in_words_not_by_the_parser_function(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    """argparse words a ValueError from a type function as "invalid <function name> value":
+    users read "invalid positive_int value: 'abc'" and "invalid _probability value: 'abc'"."""
+    (tmp_path / "DATA").mkdir()
+    names = {"DATA": str(tmp_path / "DATA"), "OUT": str(tmp_path / "OUT")}
+    with pytest.raises(SystemExit) as exit_info:
+        main([names.get(arg, arg) for arg in argv])
+    assert exit_info.value.code == 2
+    [line] = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert expected in line, line
+    assert "positive_int" not in line and "_probability" not in line

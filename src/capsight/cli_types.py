@@ -14,7 +14,10 @@ from pathlib import Path
 
 def positive_int(value: str) -> int:
     """An integer >= 1 (epochs, workers, batch sizes)."""
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:  # argparse would say "invalid positive_int value": this function's name
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return number

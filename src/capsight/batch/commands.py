@@ -7,14 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from capsight.cli_types import http_url, int_in, non_negative_int, output_dir, output_file, positive_int
-
-
-def _probability(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError("must be between 0 and 1")
-    return value
+from capsight.cli_types import (
+    float_in,
+    http_url,
+    int_in,
+    non_negative_int,
+    output_dir,
+    output_file,
+    positive_int,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     batch.add_argument(
         "--min-confidence",
-        type=_probability,
+        type=float_in(0.0, 1.0),
         metavar="X",
         help="with --sort: images below this confidence go to OUT/_review/",
     )
