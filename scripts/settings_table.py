@@ -58,7 +58,7 @@ MEANINGS: dict[str, str] = {
     "max_inflight_body_bytes": "Request bodies this process holds in memory at once (bytes), so a burst "
     "of large uploads cannot exhaust its memory; past it, uploads wait up to 10 s, then get `503` with "
     "Retry-After. Never below the largest single-request limit. A gzip or deflate V2 body counts what it "
-    "inflates to. Job uploads go to disk and do not count. "
+    "inflates to. Job zip uploads go to disk and do not count (a JSON job request does). "
     "0 = no cap.",
     "decode_max_inflight_pixels": "Pixels this process decodes at once; larger decodes wait their turn, so "
     "a few small PNG bombs just under `MAX_PIXELS` (50 MP is ~200 MB decoded) cannot exhaust its memory. "

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from starlette.types import Scope
 
 from capsight import __version__
 from capsight.api.body_budget import BodyBudgetMiddleware
@@ -77,6 +78,16 @@ def _body_limit(settings: Settings) -> Callable[[str], int]:
 
 
 BODY_BUDGET_WAIT_SECONDS = 10.0
+
+
+def _streams_to_disk(scope: Scope) -> bool:
+    """A job's zip upload, which goes to disk as it arrives; a JSON job request (up to 16 MiB of
+    URLs) is read and parsed in memory, so it counts like any other body: exempt too, 32 parallel
+    ones took a server from 163 MB to 717 MB of RSS unseen by the budget."""
+    if scope["path"] != JOB_UPLOAD_PATH:
+        return False
+    content_type = next((bytes(v) for k, v in scope.get("headers", ()) if k == b"content-type"), b"")
+    return content_type.split(b";", 1)[0].strip().lower() == b"multipart/form-data"
 
 
 def _body_budget(settings: Settings) -> int:
@@ -159,7 +170,7 @@ def create_app(
         BodyBudgetMiddleware,
         capacity=_body_budget(settings),
         wait_seconds=BODY_BUDGET_WAIT_SECONDS,
-        exempt=lambda path: path == JOB_UPLOAD_PATH,
+        exempt=_streams_to_disk,
         metrics=metrics,
     )
     app.add_middleware(

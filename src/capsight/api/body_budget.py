@@ -10,7 +10,7 @@ before its bytes are read, and gives it back when its answer has been sent.
 A request that does not fit waits (its body is not read meanwhile: the socket's flow control holds
 the client back) for up to ``wait_seconds``, and is then answered ``503`` with ``Retry-After``,
 like a full model queue. A body larger than the whole budget waits until it is alone. Job uploads
-stream to disk and are exempt. Everyday traffic never waits: 128 MiB holds 200 phone photos.
+(zips, streamed to disk) are exempt. Everyday traffic never waits: 128 MiB holds 200 phone photos.
 
 A handler that turns the body into more memory than it read (a gzip'd V2 body inflates up to a
 thousand times its size) reserves the difference through :func:`reserve_more`, held until the same
@@ -143,7 +143,7 @@ def _declared_length(scope: Scope) -> int | None:
 
 class BodyBudgetMiddleware:
     """Holds each request's body size in ``budget`` from before its first byte is read until its
-    answer is sent; ``exempt(path)`` names paths whose bodies never sit in memory."""
+    answer is sent; ``exempt(scope)`` names requests whose bodies never sit in memory."""
 
     RETRY_AFTER_SECONDS = 2
 
@@ -152,7 +152,7 @@ class BodyBudgetMiddleware:
         app: ASGIApp,
         capacity: int,
         wait_seconds: float,
-        exempt: Callable[[str], bool],
+        exempt: Callable[[Scope], bool],
         metrics: Metrics | None = None,
     ) -> None:
         self.app = app
@@ -165,12 +165,7 @@ class BodyBudgetMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         budget = self.budget
-        if (
-            budget is None
-            or scope["type"] != "http"
-            or scope["method"] in _BODYLESS
-            or self.exempt(scope["path"])
-        ):
+        if budget is None or scope["type"] != "http" or scope["method"] in _BODYLESS or self.exempt(scope):
             await self.app(scope, receive, send)
             return
         reservation = Reservation(budget, self.wait_seconds, lambda: self._busy(scope))
