@@ -307,12 +307,17 @@
     el.preview.onload = function () {
       if (!el.result.hidden) revealIfBelow(el.result.parentNode);
     };
-    el.preview.alt = "Preview of " + (file.name || "the selected photo");
-    el.preview.hidden = false;
-    el.dropPrompt.hidden = true;
-    el.dropZone.classList.add("has-image");
+    // Shown with its picture, never before: an <img> without one is drawn as a broken-image box with
+    // the alt text in it (a WebP is read for its orientation first, which takes a moment).
+    function show(src) {
+      el.preview.src = src;
+      el.preview.alt = "Preview of " + (file.name || "the selected photo");
+      el.preview.hidden = false;
+      el.dropPrompt.hidden = true;
+      el.dropZone.classList.add("has-image");
+    }
     if (file.type !== "image/webp") {
-      el.preview.src = url;
+      show(url);
       return;
     }
     // The server turns a photo by its EXIF orientation before classifying it; Chromium and Firefox draw
@@ -331,7 +336,7 @@
           URL.revokeObjectURL(url);
           state.previewUrl = shown;
         }
-        el.preview.src = shown;
+        show(shown);
       });
   }
 
