@@ -13,7 +13,7 @@ files (``jobs/diskbudget.py``), taken ahead in steps of ``GROW_STEP``, so an upl
 fit is refused while it streams (413 or 503) instead of filling the data disk. A disk that is full
 anyway (``ENOSPC``: a laptop, a volume shared with other things) is ``507``, not a 500; either way
 the partial file is removed. The finished upload is fsynced (file and folders) before the job is
-accepted: about 5 ms for a 20 MB zip.
+accepted: 5 to 10 ms for a 17 MB zip, measured on a cloud VM disk.
 """
 
 from __future__ import annotations
