@@ -71,6 +71,18 @@ def _v2(*images: bytes) -> dict[str, Any]:
     return {"inputs": [{"name": "image", "shape": [len(data)], "datatype": "BYTES", "data": data}]}
 
 
+BOUNDARY = "capsight-contract"
+
+
+def _form(filename: str, data: bytes) -> bytes:
+    """A multipart body with one file part ``file``."""
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    )
+    return head.encode() + data + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
 def zip_of_one_image() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
@@ -175,6 +187,21 @@ def cases_for(ids: dict[str, str]) -> dict[str, dict[str, list[Request]]]:
                 lambda c: c.post(
                     "/v1/jobs", files={"file": ("photos.zip", b"\0" * (LIMIT * 3), "application/zip")}
                 )
+            ],
+            "415": [  # as the uploads and feedback: the compressed bytes were read as JSON or a form (400)
+                lambda c: c.post(
+                    "/v1/jobs",
+                    content=gzip.compress(b'{"urls": ["http://example.com/a.jpg"]}'),
+                    headers={"content-type": "application/json", "content-encoding": "gzip"},
+                ),
+                lambda c: c.post(
+                    "/v1/jobs",
+                    content=gzip.compress(_form("photos.zip", zip_of_one_image())),
+                    headers={
+                        "content-type": f"multipart/form-data; boundary={BOUNDARY}",
+                        "content-encoding": "gzip",
+                    },
+                ),
             ],
         },
         "GET /v1/jobs": {

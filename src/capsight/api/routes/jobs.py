@@ -27,6 +27,7 @@ from capsight.api.job_requests import base_url, check_queue, check_zip_runs_here
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import AdminAccess, ClassifyAccess
+from capsight.api.uploads import refuse_encoded_body
 from capsight.errors import (
     BadRequest,
     CapsightError,
@@ -115,6 +116,7 @@ async def _own_job(manager: JobManager, job_id: str, principal: Principal) -> Jo
             "(max_job_disk_bytes), or a zip reached a replica that runs no job workers while others "
             "do; with Retry-After."
         ),
+        415: error_doc("A compressed body (Content-Encoding): send it uncompressed."),
         507: error_doc("The server's disk filled up while the upload was written (nothing was kept)."),
     },
     openapi_extra={
@@ -139,6 +141,7 @@ async def _own_job(manager: JobManager, job_id: str, principal: Principal) -> Jo
 async def create_job(request: Request, principal: ClassifyAccess) -> JSONResponse:
     """A zip of images (multipart field ``file``), or JSON ``{"urls": [...]}`` or ``{"s3_prefix":
     ...}``; optional ``webhook_url``. Answers 202 with the job and its ``Location`` at once."""
+    refuse_encoded_body(request)  # 415, as the uploads: a compressed zip or JSON read as sent was a 400
     manager = _manager(request)
     ctype, _ = parse_options_header(request.headers.get("content-type", ""))
     await _db(check_queue, manager)
