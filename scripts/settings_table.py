@@ -30,7 +30,8 @@ MEANINGS: dict[str, str] = {
     "browser's POST or DELETE from a page of another site (`Sec-Fetch-Site`) whose origin is not listed "
     "here gets `403`, so no web page can queue jobs or reload the model through its visitors.",
     "allowed_hosts": "With auth off, host names (JSON list, no port) a request reaching the server on a "
-    "loopback address may name in `Host`, beyond IP addresses and `localhost`; other names get `403`, so "
+    "loopback address may name in `Host`, beyond IP addresses, `localhost` and the machine's own name; other "
+    "names get `403`, so "
     'no web page can read the API by rebinding its own name to 127.0.0.1 (DNS rebinding). `["*"]`: any '
     "(a proxy on the same machine passing its own names). Connections from the network are not checked.",
     "model_dir": "Folder holding `model.onnx` + `model.json`.",

@@ -10,6 +10,7 @@ then to 127.0.0.1 is same-origin with itself: the browser lets its script read w
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import httpx
@@ -42,7 +43,9 @@ def test_a_rebound_name_reads_neither_the_log_nor_the_photos(colour_model_dir: P
                 assert "CAPSIGHT_ALLOWED_HOSTS" in r.json()["error"]
                 assert r.headers["x-request-id"]
         # Addressed as the server is by its own users: each answers.
-        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}", "app.localhost"):
+        own_name = f"{socket.gethostname()}:{port}"  # Debian's /etc/hosts maps it to 127.0.1.1
+        local = (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}", "app.localhost")
+        for host in (*local, own_name):
             assert _log_rows(url, host).status_code == 200, host
 
 

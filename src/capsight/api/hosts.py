@@ -6,7 +6,8 @@ whose name resolves first to its own server and then to 127.0.0.1 is still same-
 so the visitor's browser sends its requests to the local server (``Host: evil.example:8000``) and lets
 its script read the answers: the request log, every stored photo, a model reload. A browser always
 names the site it means in ``Host``, so a request that arrived on a loopback address and names a host
-other than an IP address, ``localhost`` or ``CAPSIGHT_ALLOWED_HOSTS`` is refused with 403.
+other than an IP address, ``localhost``, the machine's own name or ``CAPSIGHT_ALLOWED_HOSTS`` is
+refused with 403.
 
 Only with auth off (a page cannot send a key it does not hold) and only on loopback connections
 (a server others reach over the network is open to them anyway); ``CAPSIGHT_ALLOWED_HOSTS`` names
@@ -17,6 +18,7 @@ settings check those names with :func:`allowed_host_names`, so nothing heavy is 
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -79,7 +81,9 @@ class LoopbackHostMiddleware:
 
     def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
         self.app = app
-        self.allowed = frozenset(allowed)
+        # The machine's own name too: Debian maps it to 127.0.1.1 in /etc/hosts, so its user opens
+        # http://<hostname>:8000; no web page can make that name resolve elsewhere.
+        self.allowed = frozenset([*allowed, host_name(socket.gethostname())])
 
     def _allows(self, header: bytes | None) -> bool:
         if header is None:
