@@ -23,7 +23,9 @@ Request = Callable[[TestClient], httpx2.Response]
 # Documented answers this app (auth off, a model that works) cannot give, with where they are tested.
 _AUTH = {"401", "403", "429"}  # test_api_auth.py, test_api_auth_failures.py, test_api_key_rate_compat.py
 _BODY = {"408"}  # test_api_fuzz_findings.py (a stalled body), test_api_slow_clients.py
-_LOADING = {"503"}  # test_api_fuzz_findings.py, test_api_overload.py, test_api_outages.py
+_LOADING = {
+    "503"
+}  # test_while_the_model_loads_every_answer_is_documented, test_api_fuzz_findings.py, test_api_outages.py
 ELSEWHERE: dict[str, set[str]] = {
     "POST /classify": _AUTH | _BODY | _LOADING | {"500"},  # 500: test_api_legacy.py (FailingClassifier)
     "POST /v1/classify": _AUTH | _BODY | _LOADING | {"500"},

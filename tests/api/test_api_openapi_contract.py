@@ -23,9 +23,10 @@ import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
-from api.helpers import AppFactory, jpeg
+from api.helpers import AppFactory, SlowWarmupClassifier, jpeg
 from api.logread import flush_log
 from api.openapi_cases import ELSEWHERE, LIMIT, MODEL, cases_for, zip_of_one_image
+from capsight.inference import OnnxClassifier
 
 
 def _wait_job(client: TestClient, job_id: str) -> None:
@@ -151,3 +152,29 @@ def test_every_json_success_documents_its_body(client: TestClient) -> None:
         and answer.get("content", {}).get("application/json", {"schema": 1})["schema"] == {}
     ]
     assert not untyped, untyped
+
+
+def test_while_the_model_loads_every_answer_is_documented(
+    make_client: AppFactory, onnx_classifier: OnnxClassifier
+) -> None:
+    """The same requests before the model is ready: what each route answers then (a 503 with
+    Retry-After, or its usual answer where it needs no model) must be in the document too."""
+    slow = SlowWarmupClassifier(onnx_classifier)
+    client = make_client(classifier=slow, ready=False, store=True, max_upload_bytes=LIMIT)
+    ids = {"sha256": "0" * 64, "request_id": "r", "job": "j", "running_job": "j", "queued_job": "j"}
+    ids["version"] = "1"
+    problems: list[str] = []
+    try:
+        doc = client.get("/openapi.json").json()
+        cases = cases_for(ids)
+        statuses = set()
+        for key, operation in _operations(doc):
+            for requests in cases[key].values():
+                response = requests[0](client)
+                statuses.add(response.status_code)
+                problems += _check_answer(doc, key, operation, response)
+        assert client.get("/health/ready").status_code == 503, "the model was ready: nothing was tested"
+    finally:
+        slow.release.set()
+    assert 503 in statuses
+    assert not problems, "\n".join(problems)
