@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
-from api.helpers import AppFactory, SlowWarmupClassifier, jpeg
+from api.helpers import AppFactory, SlowWarmupClassifier, jpeg, runtime_of
 from api.logread import flush_log
 from api.openapi_cases import ELSEWHERE, LIMIT, MODEL, cases_for, zip_of_one_image
 from capsight.inference import OnnxClassifier
@@ -94,6 +94,10 @@ def _check_answer(
         problems.append(f"{where}: no X-Request-ID")
     if status == "503" and "retry-after" not in response.headers:
         problems.append(f"{where}: 503 without Retry-After")
+    if status == "401" and "www-authenticate" not in response.headers:
+        problems.append(f"{where}: 401 without WWW-Authenticate")
+    if status == "429" and "retry-after" not in response.headers:
+        problems.append(f"{where}: 429 without Retry-After")
     if status == "415" and "accept-encoding" not in response.headers:
         problems.append(f"{where}: 415 without Accept-Encoding")
     media = response.headers.get("content-type", "").split(";")[0].strip()
@@ -177,4 +181,37 @@ def test_while_the_model_loads_every_answer_is_documented(
     finally:
         slow.release.set()
     assert 503 in statuses
+    assert not problems, "\n".join(problems)
+
+
+def test_with_auth_on_every_refusal_is_documented(make_client: AppFactory) -> None:
+    """No credentials (401), a key without the admin scope (403) and a key past its rate (429), on
+    every operation: each answer must be one the document lists for it."""
+    client = make_client(store=True, auth_enabled=True, max_upload_bytes=LIMIT)
+    keys = runtime_of(client).services.keys
+    assert keys is not None
+    _, classify_key = keys.create_key("contract", "classify", None)
+    _, slow_key = keys.create_key("contract-rate", "admin", "1/minute")
+    ids = {
+        "sha256": "0" * 64,
+        "request_id": "r",
+        "job": "j",
+        "running_job": "j",
+        "queued_job": "j",
+        "version": "1",
+    }
+    doc = client.get("/openapi.json").json()
+    cases = cases_for(ids)
+    problems: list[str] = []
+    seen: set[int] = set()
+    for key, operation in _operations(doc):
+        send = next(iter(cases[key].values()))[0]
+        for headers in ({}, {"X-API-Key": classify_key}, {"X-API-Key": slow_key}, {"X-API-Key": slow_key}):
+            client.headers.clear()
+            client.headers.update(headers)
+            response = send(client)
+            seen.add(response.status_code)
+            problems += _check_answer(doc, key, operation, response)
+    client.headers.clear()
+    assert {401, 403, 429} <= seen, seen
     assert not problems, "\n".join(problems)
