@@ -41,9 +41,11 @@ def run_classify(args: argparse.Namespace) -> int:
         answered = _classify_files(images[start : start + step], classifier, settings.max_pixels)
         for outcome in answered:
             if "error" in outcome:
-                print(f"capsight: error: {outcome['path']}: {outcome['error']}", file=sys.stderr)
+                print(
+                    f"capsight: error: {_shown(outcome['path'])}: {_shown(outcome['error'])}", file=sys.stderr
+                )
             elif not args.json:
-                print(f"{outcome['path']}: {outcome['label']} ({outcome['confidence']:.3f})")
+                print(f"{_shown(outcome['path'])}: {_shown(outcome['label'])} ({outcome['confidence']:.3f})")
         outcomes.extend(answered)
     if args.json:
         print(json.dumps(outcomes, indent=2))
@@ -51,6 +53,15 @@ def run_classify(args: argparse.Namespace) -> int:
 
 
 _GLOB_CHARS = frozenset("*?[")
+
+
+def _shown(text: str) -> str:
+    """``text`` for one output line, each non-printable character escaped (``\\n``, ``\\x1b``).
+
+    Why: a file name is anyone's text (an upload saved under its client's name). One holding a line
+    break forged a whole answer line ("fake.jpg: opened (1.000)") for the reader or a script parsing
+    the output, and an ESC sequence rewrote the terminal. ``--json`` escapes by itself."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _expand_patterns(images: list[Path]) -> list[Path]:
