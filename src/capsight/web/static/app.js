@@ -197,7 +197,7 @@
     state.retryFile = retryFile || null;
     el.retryButton.hidden = !retryFile;
     el.error.hidden = false;
-    revealIfBelow(el.error.parentNode);
+    revealIfBelow(el.error.parentNode, el.error);
   }
 
   function clearPreview() {
@@ -553,10 +553,12 @@
     if (button && button.dataset.label) sendFeedback(button.dataset.label);
   });
 
-  // On a phone the result card sits under the photo; bring it into view when it is off screen.
-  function revealIfBelow(node) {
+  // On a phone the result card sits under the photo; bring it into view when it is off screen, or when
+  // mustSee in it is (on a 360 x 740 phone the card's heading showed, the reason for an error did not).
+  function revealIfBelow(node, mustSee) {
     var rect = node.getBoundingClientRect();
-    if (rect.top > window.innerHeight - 80 && typeof node.scrollIntoView === "function") {
+    var cut = mustSee && mustSee.getBoundingClientRect().bottom > window.innerHeight;
+    if ((rect.top > window.innerHeight - 80 || cut) && typeof node.scrollIntoView === "function") {
       var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
       node.scrollIntoView({ behavior: reduce ? "auto" : "smooth", block: "start" });
     }
