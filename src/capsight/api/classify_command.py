@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capsight.api.startup_checks import require_model
-from capsight.errors import CapsightError
+from capsight.errors import CapsightError, ImageTooLarge
 
 if TYPE_CHECKING:  # onnxruntime is imported by the command, not by the CLI's start
     from capsight.inference.classifier import OnnxClassifier
@@ -111,6 +111,9 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
             continue
         except OSError as exc:
             outcome["error"] = f"cannot read: {exc.strerror or exc}"
+            continue
+        except ImageTooLarge as exc:  # the server's limit names no setting: a client cannot change it
+            outcome["error"] = f"{exc.message} Set CAPSIGHT_MAX_PIXELS higher to classify it."
             continue
         except CapsightError as exc:
             outcome["error"] = exc.message
