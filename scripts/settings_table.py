@@ -20,7 +20,8 @@ from pydantic_core import PydanticUndefined
 from capsight.settings import Settings
 
 MEANINGS: dict[str, str] = {
-    "host": "Interface to bind; `0.0.0.0` in a container.",
+    "host": "Interface to bind; `0.0.0.0` in a container. With auth off, `capsight serve` on any but a "
+    "loopback address logs a warning: everyone who reaches it may read the request log and stored photos.",
     "port": "TCP port of the HTTP API.",
     "workers": "Server processes per replica. Each loads its own copy of the model; without Redis each "
     "also has its own cache and rate-limit counts.",

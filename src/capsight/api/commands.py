@@ -17,6 +17,7 @@ from typing import Any
 
 from capsight.api.classify_command import run_classify
 from capsight.api.startup_checks import (
+    open_server_warning,
     require_folder,
     require_listen_address,
     require_model,
@@ -80,6 +81,9 @@ def run_serve(args: argparse.Namespace) -> int:
     if settings.storage_url and not settings.storage_url.startswith("s3://"):
         require_folder(Path(settings.storage_url.removeprefix("file://")), "CAPSIGHT_STORAGE_URL")
     require_sqlite_database(settings.resolved_database_url())
+    warning = open_server_warning(settings.host, settings.auth_enabled)
+    if warning:
+        logger.warning("%s", warning)
     url = f"http://{settings.host}:{settings.port}"
     logger.info(
         "capsight serving %s at %s (docs %s/docs, %d worker%s)",

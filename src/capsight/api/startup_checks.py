@@ -8,6 +8,7 @@ that run them are in :mod:`capsight.api.commands` and :mod:`capsight.api.classif
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -61,6 +62,26 @@ def require_listen_address(host: str, port: int) -> None:
                     f"{exc.strerror}"
                 )
             raise BadRequest(reason) from None
+
+
+def open_server_warning(host: str, auth_enabled: bool) -> str | None:
+    """What a server reachable from the network exposes with auth off, or None when it is not.
+
+    With auth off everyone who reaches the server may read the request log, download the photos it
+    stored and reload the model: on 127.0.0.1 (the default) that is this machine, but ``--host
+    0.0.0.0`` opened it to the network without a word in the log."""
+    if auth_enabled or host.strip("[]").lower() == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host.strip("[]")).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: it may well be reachable from elsewhere
+    return (
+        f"auth is off (CAPSIGHT_AUTH_ENABLED=false) and the server listens on {host}: anyone who can "
+        "reach it may read the request log, download the stored photos (CAPSIGHT_STORE_IMAGES) and "
+        "reload the model; turn auth on, or listen on 127.0.0.1 behind a proxy that checks access"
+    )
 
 
 def require_folder(folder: Path, setting: str) -> None:
