@@ -61,3 +61,14 @@ def test_the_progress_line_counts_one_error_in_the_singular() -> None:
     first, last = log.getvalue().splitlines()
     assert first.startswith("0/2 images (0%), 0 errors, ")
     assert last.startswith("2/2 images (100%), 1 error, ")
+
+
+def test_a_rerun_with_nothing_left_does_not_read_as_stalled() -> None:
+    """A rerun whose images all have results from an earlier run printed "718/718 images (100%),
+    8 errors, 0.0 img/s" off a terminal, a stalled run to whoever reads the log, beside the summary
+    that says "all from an earlier run"."""
+    log = io.StringIO()
+    lines = BatchProgressView(log, interval_s=3600)
+    lines(BatchProgress(718, 718, 8, 718))
+    lines.close()
+    assert log.getvalue().splitlines() == ["718/718 images (100%), 8 errors, all from an earlier run"]

@@ -67,9 +67,12 @@ class BatchProgressView:
         assert self._first is not None
         elapsed = now - self._started
         rate = (progress.done - self._first.done) / elapsed if elapsed > 0 else 0.0
+        # Everything done by an earlier run: "0.0 img/s" read as a stalled run.
+        all_resumed = progress.total > 0 and progress.resumed >= progress.total
+        speed = "all from an earlier run" if all_resumed else f"{rate:.1f} img/s"
         self.stream.write(
             f"{progress.done}/{progress.total} images ({share:.0f}%), {errors_text(progress.errors)}, "
-            f"{rate:.1f} img/s\n"
+            f"{speed}\n"
         )
         self.stream.flush()
         self._printed, self._printed_at = progress, now
