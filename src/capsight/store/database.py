@@ -286,11 +286,12 @@ class Database:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets the API read while the recorder writes; foreign keys make cascades work."""
+    """WAL lets the API read while the recorder writes; foreign keys make cascades work. FULL: a
+    job's row must outlive a power cut once its 202 is sent (NORMAL skips the WAL fsync)."""
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
