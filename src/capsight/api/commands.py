@@ -74,6 +74,11 @@ def run_serve(args: argparse.Namespace) -> int:
         if value is not None:
             os.environ[f"CAPSIGHT_{key}"] = str(Path(value).resolve() if key == "MODEL_DIR" else value)
     settings = Settings()
+    if not getattr(args, "verbose", False):
+        # The command line set up logging at INFO before the settings were read, and the app sets the
+        # level only where no logging is set up (its --workers processes): CAPSIGHT_LOG_LEVEL=warning
+        # still logged every INFO line of a single-process server, and debug added none.
+        logging.getLogger().setLevel(settings.log_level.upper())
     require_model(settings.model_dir)
     require_extras(settings)  # before any worker starts: one line, not a traceback per worker
     require_listen_address(settings.host, settings.port)

@@ -1,0 +1,61 @@
+"""``CAPSIGHT_LOG_LEVEL`` sets how much ``capsight serve`` logs.
+
+Single-process ``capsight serve`` (the default, and ``make serve``) ignored it for everything but
+uvicorn's own lines: the command line set up logging at INFO before the app read the setting, so
+``CAPSIGHT_LOG_LEVEL=warning`` still logged every INFO line (the model ready, each migration), and
+``debug`` added nothing. A ``--workers 2`` server honoured it (its workers set up logging themselves).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from servers import free_port
+
+
+def _output_once_ready(model_dir: Path, data_dir: Path, **env: str) -> str:
+    """Everything ``capsight serve`` printed from its start until it was ready and stopped."""
+    port = free_port()
+    environ = {**os.environ, "CAPSIGHT_DATA_DIR": str(data_dir), "CAPSIGHT_INTRA_OP_THREADS": "1", **env}
+    cmd = [sys.executable, "-m", "capsight", "serve", "--port", str(port), "--model", str(model_dir)]
+    proc = subprocess.Popen(cmd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        time.sleep(0.5)  # the database is migrated in the background once the model is ready
+    finally:
+        proc.terminate()
+        try:
+            output, _ = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert "ready in" in output or env.get("CAPSIGHT_LOG_LEVEL") == "warning", output
+    return output
+
+
+def test_warning_leaves_out_the_info_lines(colour_model_dir: Path, tmp_path: Path) -> None:
+    quiet = _output_once_ready(colour_model_dir, tmp_path / "quiet", CAPSIGHT_LOG_LEVEL="warning")
+    assert " INFO " not in quiet, quiet
+    assert "INFO:" not in quiet, quiet  # uvicorn's own lines followed the setting already
+    default = _output_once_ready(colour_model_dir, tmp_path / "default")
+    assert " INFO capsight.api.runtime: model " in default and "capsight serving" in default
+
+
+@pytest.mark.parametrize("level", ["debug", "DEBUG"])
+def test_debug_adds_capsight_debug_lines(colour_model_dir: Path, tmp_path: Path, level: str) -> None:
+    output = _output_once_ready(colour_model_dir, tmp_path, CAPSIGHT_LOG_LEVEL=level)
+    assert " DEBUG capsight." in output, output
