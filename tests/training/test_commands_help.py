@@ -38,3 +38,21 @@ def test_evaluate_and_export_options_are_explained() -> None:
 def test_quantize_names_its_defaults() -> None:
     text = help_of("quantize")
     assert "(default percentile" in text and "default 0.98)" in text
+
+
+def test_train_help_gives_every_number_option_its_default() -> None:
+    """`capsight train --help` listed --epochs, --seed, --lr, --label-smoothing, --balance and
+    --resize-mode bare: a user choosing --epochs could not see that 12 is what runs without it."""
+    text = help_of("train")
+    for expected in (
+        "--epochs EPOCHS passes over the training photos (default 12)",
+        "--seed SEED seed of the split, the initial weights and the augmentation (default 0)",
+        "--batch-size BATCH_SIZE photos per step, 2 or more (default 32)",
+        "--lr LR learning rate of the head (default 0.001)",
+        "(default 0.1)",
+        "--patience PATIENCE early stop after N epochs without val gain (default 4)",
+        "(default loss)",
+        "(default squash)",
+        "--threads THREADS torch CPU threads (default 2)",
+    ):
+        assert expected in text, expected

@@ -26,14 +26,21 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     p.add_argument("--out", type=output_dir, required=True, help="output model folder")
     p.add_argument("--arch", default="mobilenet_v2", help="mobilenet_v2 (default), efficientnet_lite0, tiny")
-    p.add_argument("--epochs", type=positive_int, default=12)
+    p.add_argument(
+        "--epochs", type=positive_int, default=12, help="passes over the training photos (default 12)"
+    )
     p.add_argument(
         "--image-size",
         type=int_in(16, 1024),
         default=None,
         help="model input side, 16-1024 (default: per arch)",
     )
-    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of the split, the initial weights and the augmentation (default 0)",
+    )
     p.add_argument("--test-dir", type=Path, default=None, help="fixed test folder (same class folders)")
     p.add_argument(
         "--test-from",
@@ -50,15 +57,27 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=None,
         help="freeze the first N backbone blocks, train the rest + head (default: per arch)",
     )
-    p.add_argument("--batch-size", type=positive_int, default=32, help="photos per step, 2 or more")
-    p.add_argument("--lr", type=float_in(0.0, 10.0, low_open=True), default=1e-3)
+    p.add_argument(
+        "--batch-size", type=positive_int, default=32, help="photos per step, 2 or more (default 32)"
+    )
+    p.add_argument(
+        "--lr",
+        type=float_in(0.0, 10.0, low_open=True),
+        default=1e-3,
+        help="learning rate of the head (default 0.001)",
+    )
     p.add_argument(
         "--backbone-lr-mult",
         type=float_in(0.0, 100.0, low_open=True),
         default=1.0,
         help="learning rate of the unfrozen backbone blocks as a fraction of --lr (head: --lr)",
     )
-    p.add_argument("--label-smoothing", type=float_in(0.0, 1.0), default=0.1)
+    p.add_argument(
+        "--label-smoothing",
+        type=float_in(0.0, 1.0),
+        default=0.1,
+        help="share of each target spread over the other labels (default 0.1)",
+    )
     p.add_argument("--augment", choices=("default", "strong"), default="default", help="augmentation preset")
     p.add_argument(
         "--tta-flip",
@@ -66,7 +85,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="export a graph that averages the logits of the photo and its mirror image",
     )
     p.add_argument(
-        "--patience", type=positive_int, default=4, help="early stop after N epochs without val gain"
+        "--patience",
+        type=positive_int,
+        default=4,
+        help="early stop after N epochs without val gain (default 4)",
     )
     p.add_argument(
         "--keep",
@@ -74,9 +96,19 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default="best",
         help="weights to export: the best val-loss epoch (early stopping) or the last (full schedule)",
     )
-    p.add_argument("--balance", choices=("loss", "sampler", "none"), default="loss")
-    p.add_argument("--resize-mode", choices=("squash", "center_crop", "letterbox"), default="squash")
-    p.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads")
+    p.add_argument(
+        "--balance",
+        choices=("loss", "sampler", "none"),
+        default="loss",
+        help="make rare labels count: weight the loss, or sample them more often (default loss)",
+    )
+    p.add_argument(
+        "--resize-mode",
+        choices=("squash", "center_crop", "letterbox"),
+        default="squash",
+        help="how a photo is brought to the square input, in training and serving alike (default squash)",
+    )
+    p.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads (default 2)")
     p.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
