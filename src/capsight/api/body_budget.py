@@ -26,7 +26,6 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from capsight.api.errors import capsight_error_response
 from capsight.api.logtext import loggable
 from capsight.api.metrics import Metrics
 from capsight.api.middleware import add_response_header, call_with_guarded_body
@@ -171,21 +170,24 @@ class BodyBudgetMiddleware:
         reservation = Reservation(budget, self.wait_seconds, lambda: self._busy(scope))
         scope[RESERVATION_KEY] = reservation
         declared = _declared_length(scope)
+        reserved_declared = False
         try:
-            if declared is not None:
-                # The size limit (checked before this) keeps any admitted body within the budget;
-                # the cap only matters to an app built with a budget below its own limits.
-                try:
-                    await reservation.grow(declared)
-                except _BudgetExhausted as exc:
-                    await capsight_error_response(exc)(scope, receive, send)
-                    return
-                await self.app(scope, receive, send)
-                return
 
             async def reserving_receive() -> Message:
-                # A chunked body has no size up front: each chunk is reserved before it is handed
-                # on, and a body that cannot get room in time ends in 503.
+                # Reserved when the route first reads the body, never before: routes read it once
+                # the caller is admitted, so a caller without a key (401), over its rate (429) or
+                # sent to an unknown path never waits in line for room, nor makes those behind it
+                # wait. A declared body reserves its whole size before its first byte is read (the
+                # size limit, checked before this, keeps it within the budget; the cap only matters
+                # to an app built with a budget below its own limits); a chunked body has no size up
+                # front, so each chunk is reserved before it is handed on. A body that cannot get
+                # room in time ends in 503.
+                nonlocal reserved_declared
+                if declared is not None:
+                    if not reserved_declared:
+                        reserved_declared = True
+                        await reservation.grow(declared)
+                    return await receive()
                 message = await receive()
                 if message["type"] == "http.request":
                     await reservation.grow(len(message.get("body", b"")))

@@ -1,0 +1,78 @@
+"""A request is authenticated before its body takes a share of the in-flight body budget.
+
+Why: each request with a declared body reserved its size from CAPSIGHT_MAX_INFLIGHT_BODY_BYTES before
+the route (and so the key check) ran, and waited in line for it, first come first served. With the
+budget busy, a client without any key that declared a large body waited up to 10 s and was then
+answered 503 instead of 401 at once, and the clients with keys that came after it waited behind
+it: anyone could slow down every upload of a server with auth on without a key. A body is now
+reserved when the route first reads it, which it does only after the caller is admitted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from helpers import make_settings
+from test_api_body_budget import CAPACITY, Answer, _body, _connect, _head, _post, _wait_for_gauge
+
+import capsight.api.app as app_module
+from live_app import serve
+
+pytestmark = pytest.mark.slow
+
+
+@contextlib.contextmanager
+def _keyed_server(
+    model_dir: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, str]]:
+    monkeypatch.setattr(app_module, "BODY_BUDGET_WAIT_SECONDS", 3.0)
+    settings = make_settings(
+        model_dir,
+        data_dir,
+        max_upload_bytes=CAPACITY,
+        max_batch_upload_bytes=CAPACITY,
+        max_inflight_body_bytes=CAPACITY,
+        store_images=False,
+        auth_enabled=True,
+    )
+    with serve(settings) as url:
+        from capsight.store.database import Database
+        from capsight.store.keys import KeyStore
+
+        _, key = KeyStore(Database(settings.resolved_database_url())).create_key("uploader")
+        yield url, key
+
+
+def test_a_caller_without_a_key_is_refused_before_it_waits_for_the_budget(
+    colour_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _keyed_server(colour_model_dir, tmp_path, monkeypatch) as (url, key):
+        body = _body(700_000)
+        held = _connect(url)
+        head = _head(url, "/v1/classify", len(body)).replace(
+            b"\r\n\r\n", f"\r\nX-API-Key: {key}\r\n\r\n".encode()
+        )
+        held.sendall(head + body[:100])  # admitted, and its body is being read: it holds its share
+        _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == len(body))
+        started = time.monotonic()
+        anonymous = _post(url, "/v1/classify", _body(400_000))
+        waited = time.monotonic() - started
+        assert anonymous.status == 401, anonymous.json
+        assert waited < 1.5, f"a caller without a key waited {waited:.1f} s for the budget"
+        held.sendall(body[100:])
+        assert Answer(held).status == 200
+        held.close()
+        _wait_for_gauge(url, "capsight_inflight_body_bytes", lambda v: v == 0)
+        r = httpx.post(f"{url}/v1/classify", content=_body(400_000), headers=_multipart(key), timeout=30)
+        assert r.status_code == 200
+
+
+def _multipart(key: str) -> dict[str, str]:
+    from test_api_body_budget import BOUNDARY
+
+    return {"X-API-Key": key, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
