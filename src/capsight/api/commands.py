@@ -34,6 +34,11 @@ logger = logging.getLogger(__name__)
 # with one log line, and the reload after `capsight promote` silently did not happen.
 WORKER_START_TIMEOUT_S = 60
 
+MODEL_HELP = (
+    "model directory with model.onnx + model.json (default: CAPSIGHT_MODEL_DIR or the bundled "
+    "models/bottle-status)"
+)
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add this area's subcommands; each sets `handler=` to a function taking the parsed args."""
@@ -47,18 +52,25 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument(
         "--workers", type=positive_int, help="worker processes (default: CAPSIGHT_WORKERS or 1)"
     )
-    serve.add_argument("--model", type=Path, help="model directory with model.onnx + model.json")
+    serve.add_argument("--model", type=Path, help=MODEL_HELP)
     serve.add_argument("--access-log", action="store_true", help="log every request line (costs throughput)")
     serve.set_defaults(handler=run_serve)
 
     classify = subparsers.add_parser(
         "classify",
         help="classify image files directly, without a server",
-        description="Classify image files with the model; one line per image, or a JSON list.",
+        description="Classify image files with the model; one line per image, or a JSON list; exit "
+        "status 1 when any image fails.",
     )
-    classify.add_argument("images", nargs="+", type=Path, metavar="IMG")
+    classify.add_argument(
+        "images",
+        nargs="+",
+        type=Path,
+        metavar="IMG",
+        help="image files or globs (a folder: use capsight batch)",
+    )
     classify.add_argument("--json", action="store_true", help="print a JSON list instead of lines")
-    classify.add_argument("--model", type=Path, help="model directory with model.onnx + model.json")
+    classify.add_argument("--model", type=Path, help=MODEL_HELP)
     classify.set_defaults(handler=run_classify)
 
 
