@@ -5,7 +5,8 @@ Why: ``capsight serve`` listens on 127.0.0.1 with auth off by default and stores
 classifies. A page on ``http://evil.example:8000`` whose name first resolves to the attacker and
 then to 127.0.0.1 is same-origin with itself: the browser lets its script read what
 ``/v1/requests`` and ``/v1/images/{sha256}`` answer, and those requests reach the local server with
-``Host: evil.example:8000``. Measured before the fix: 200 with the whole request log and the photo.
+``Host: evil.example:8000``. Measured before the fix: ``GET /v1/requests`` with that Host answered 200
+with the request log.
 """
 
 from __future__ import annotations
