@@ -144,7 +144,22 @@ def run_batch_command(args: argparse.Namespace) -> int:
     if summary.errors:
         print("Images with an error are listed in results.csv; rerun with the same --out to try those you")
         print("fixed or replaced again, and add --retry-errors to retry the unchanged ones too.")
+        too_large = _over_the_pixel_limit(Path(args.out))
+        if too_large:
+            # Retrying these fails again until the limit changes, and the rows name no setting.
+            print(
+                f"{too_large} of them have more pixels than CAPSIGHT_MAX_PIXELS ({settings.max_pixels}); "
+                "set it higher and rerun with --retry-errors to classify them."
+            )
     return 0
+
+
+def _over_the_pixel_limit(out: Path) -> int:
+    """How many images of the result set in ``out`` the pixel limit refused (their latest row)."""
+    from capsight.batch.resultlog import RESULTS_JSONL, read_records
+
+    latest = {record.path: record for record in read_records(out / RESULTS_JSONL)}
+    return sum(1 for record in latest.values() if (record.error or "").startswith("ImageTooLarge:"))
 
 
 def report_command(args: argparse.Namespace) -> int:
