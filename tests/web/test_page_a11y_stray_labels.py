@@ -1,0 +1,20 @@
+"""What a screen reader finds in the photo card, read line by line, in real headless Chromium.
+
+The two file inputs are hidden (the buttons open them), but their visually-hidden labels were not:
+reading the card, a screen reader said "Photo file Photo from camera" between "Take photo" and the
+file name, words that name nothing the person can reach.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_no_label_of_a_hidden_input_is_read_out(page: Any) -> None:
+    tree = page.locator(".upload-card").aria_snapshot()
+    assert 'button "Choose photo"' in tree and 'button "Take photo"' in tree
+    assert "Photo file" not in tree and "Photo from camera" not in tree
