@@ -101,9 +101,16 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
             corrections_only=args.corrections_only,
         )
     counts = ", ".join(f"{label} {n}" for label, n in summary.counts.items()) or "none"
+    # A rerun finds the images of earlier exports in the folder: whether this one added any says
+    # whether training again on the folder would learn anything new.
+    added = ""
+    if summary.added:
+        added = f"; {summary.added} new in the folder"
+    elif summary.written:
+        added = "; nothing new since the last export"
     print(
         f"exported {summary.written} images to {args.out} ({counts}): "
-        f"{summary.corrections} corrections, {summary.confirmations} confirmations"
+        f"{summary.corrections} corrections, {summary.confirmations} confirmations{added}"
     )
     skipped = [
         (summary.unmatched, "not matched to a logged answer of the same client (not logged yet, or purged)"),

@@ -43,6 +43,9 @@ class ExportSummary:
     # under the feedback's label (not copied again), or under another one, named for the user to move.
     already_there: int = 0
     relabels_of_folder_photos: list[tuple[str, str]] = field(default_factory=list)  # (file, label)
+    # Of ``written``, the images this export put in the folder (new ones, or moved to a new label):
+    # a rerun with no feedback since adds none, and training again on the folder learns nothing new.
+    added: int = 0
 
     @property
     def written(self) -> int:
@@ -179,6 +182,7 @@ def export_feedback(
         target = out / item.label / f"{item.image_sha256}{suffix}"
         if not (target.is_file() and target.stat().st_size == len(data)):
             write_file_atomic(target, data)
+            summary.added += 1
         _remove_elsewhere(copies.get(item.image_sha256, []), item.label, target)
         summary.counts[item.label] = summary.counts.get(item.label, 0) + 1
         if corrected:
