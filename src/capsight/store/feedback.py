@@ -59,6 +59,9 @@ class MatchedFeedback:
 class FeedbackMatch:
     matched: tuple[MatchedFeedback, ...]
     unmatched: int  # feedback with no logged classification of the same client (yet, or any more)
+    # Matched, but outranked by other feedback on the same answer (a newer one, or an admin's):
+    # counted, so that every feedback is accounted for in the export's summary.
+    replaced: int = 0
 
 
 class FeedbackStore:
@@ -164,7 +167,11 @@ class FeedbackStore:
             if key not in newest or item.outranks(newest[key]):
                 newest[key] = item
         items = sorted(newest.values(), key=lambda m: m.feedback_id)
-        return FeedbackMatch(matched=tuple(items), unmatched=len(seen - set(best) - other_model))
+        return FeedbackMatch(
+            matched=tuple(items),
+            unmatched=len(seen - set(best) - other_model),
+            replaced=len(best) - len(items),
+        )
 
 
 def label_counts(items: Sequence[MatchedFeedback]) -> dict[str, int]:
