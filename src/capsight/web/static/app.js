@@ -691,6 +691,9 @@
             // 429 (rate limit) and 503 (model loading, queue full) both say when to come back.
             if (res.status === 429 || res.status === 503) message += retryText(retry);
             var failure = new Error(message);
+            // Not the photo's fault: the same photo is answered a moment later.
+            if (res.status === 429) failure.title = "Too many requests for now";
+            if (res.status === 503) failure.title = "The server is busy";
             if (res.status === 401 || res.status === 403) {
               failure.title = keyTitle(res.status, headers.Authorization);
               askForKey();
@@ -710,7 +713,8 @@
       })
       .catch(function (err) {
         if (controller.why === "stalled") {
-          showError("The server did not answer for " + STALL_MS / 1000 + " s. Check your connection and try again.", file);
+          showError("The server did not answer for " + STALL_MS / 1000 + " s. Check your connection and try again.", file,
+            "The server did not answer");
           return;
         }
         if (controller.why === "cancelled") {
@@ -730,7 +734,7 @@
         // since it was chosen): read one byte before blaming the connection.
         return readable(file).then(function (ok) {
           if (controller.signal.aborted) return;
-          if (ok) showError("Could not reach the server. Check your connection and try again.", file);
+          if (ok) showError("Could not reach the server. Check your connection and try again.", file, "The server could not be reached");
           else showError("“" + file.name + "” could not be read: is it a folder, or a file moved or deleted since it was chosen? Please choose a photo.");
         });
       })
