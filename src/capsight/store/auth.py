@@ -223,9 +223,9 @@ class ApiKeyAuthenticator:
         except Exception as exc:
             logger.warning("API key lookup failed: %s", first_line(exc))
             # A lookup past its deadline (a database that hangs) is served as verify serves one that
-            # fails at once: a key verified before stays valid. It was 503, while a dead database
+            # fails at once: a key in use up to then stays valid. It was 503, while a dead database
             # let the same key in.
-            info = self.keys.cached(credential)
+            info = self.keys.served_while_unreachable(credential)
             if info is None:
                 raise ServiceUnavailable("Key store unavailable, retry shortly.") from exc
         if info is None:

@@ -7,7 +7,7 @@ verification is one indexed read plus a constant-time compare.
 
 Verified keys are cached for a few seconds so a busy API does not read the database per request; a
 revoke in this process takes effect at once, other replicas see it within ``cache_ttl_s``. While the
-database is unreachable, keys verified before keep working from the cache.
+database is unreachable, keys still fresh in the cache when it last answered keep working from it.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ class KeyStore:
         self.db = db
         self.cache_ttl_s = cache_ttl_s
         self._cache: dict[str, tuple[ApiKeyInfo, float]] = {}  # key hash -> (info, fetched at)
+        self._answered_at = 0.0  # when the database last answered a lookup (monotonic)
         self._lock = threading.Lock()
 
     def create_key(self, name: str, scope: str = "classify", rate: str | None = None) -> tuple[str, str]:
@@ -143,12 +144,28 @@ class KeyStore:
     def cached(self, plaintext: str) -> ApiKeyInfo | None:
         """The key as last verified by this process, however long ago; None if never (or revoked).
 
-        For a caller whose lookup did not answer in time: a database too slow to answer is as
-        unreachable to a request as one that is down, and ``verify`` serves known keys from the
-        cache then."""
+        Says whether a key was seen before (the authenticator counts no guess for it); whether it
+        may still be accepted without the database is :meth:`served_while_unreachable`."""
         with self._lock:
             entry = self._cache.get(hash_key(plaintext))
         return entry[0] if entry is not None else None
+
+    def served_while_unreachable(self, plaintext: str) -> ApiKeyInfo | None:
+        """The cached key, if this process may keep accepting it while the database does not answer:
+        only when it was still fresh (within ``cache_ttl_s``) when the database last answered.
+        Also for a caller whose lookup did not answer in time: a database too slow to answer is as
+        unreachable to a request as one that is down.
+
+        Why not any key verified before: a key this process last verified hours ago, then revoked
+        (it leaked) while the database answered, was accepted again as soon as the database went
+        down or hung. A key in use up to the outage is kept, so a blip does not lock its client out;
+        one not seen since the revocation could have been, and is not."""
+        with self._lock:
+            entry = self._cache.get(hash_key(plaintext))
+            answered_at = self._answered_at
+        if entry is None or entry[1] < answered_at - self.cache_ttl_s:
+            return None
+        return entry[0]
 
     def verify(self, plaintext: str) -> ApiKeyInfo | None:
         """The active key matching ``plaintext``, or None. Raises if the database is unreachable and
@@ -171,9 +188,12 @@ class KeyStore:
                 info = _info(row) if row is not None else None
                 stored_hash = row.key_hash if row is not None else ""
         except Exception:
-            if cached is not None:  # database down: a key verified before stays valid
-                return cached[0]
+            served = self.served_while_unreachable(plaintext)  # database down: a key in use stays valid
+            if served is not None:
+                return served
             raise
+        with self._lock:
+            self._answered_at = max(self._answered_at, now)
         if info is None or not hmac.compare_digest(stored_hash, digest) or not info.active:
             with self._lock:
                 self._cache.pop(digest, None)
