@@ -87,6 +87,7 @@ def _expand_patterns(images: list[Path]) -> list[Path]:
 def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: int) -> list[dict[str, Any]]:
     """One answer per file, in order: its label and probabilities, or why it has none. The decoded
     images live only as long as this call."""
+    from capsight.batch.objects import open_regular
     from capsight.imaging.decode import decode_image, read_image_stream
     from capsight.imaging.preprocess import preprocess_batch
     from capsight.inference.classifier import NOT_FINITE, scored, to_predictions
@@ -98,7 +99,7 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
         outcome: dict[str, Any] = {"path": str(path)}
         outcomes.append(outcome)
         try:
-            with path.open("rb") as fh:
+            with open_regular(str(path)) as fh:  # a named pipe: refused, not waited on for ever
                 data = read_image_stream(fh)  # a video is refused from its first bytes, not read whole
             decoded = decode_image(data, min_side=spec.decode_hint(), max_pixels=max_pixels)
         except FileNotFoundError:  # a name with wildcards that is not a file was a pattern
