@@ -101,7 +101,8 @@ def run_serve(args: argparse.Namespace) -> int:
     warning = open_server_warning(settings.host, settings.auth_enabled)
     if warning:
         logger.warning("%s", warning)
-    url = f"http://{settings.host}:{settings.port}"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host  # IPv6: http://[::]:8000
+    url = f"http://{host}:{settings.port}"
     logger.info(
         "capsight serving %s at %s (docs %s/docs, %d worker%s)",
         settings.model_dir,
