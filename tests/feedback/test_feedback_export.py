@@ -174,7 +174,7 @@ def test_what_cannot_be_exported_is_counted_not_guessed(
     summary = export_feedback(store, blobs, tmp_path / "train")
     assert (summary.written, summary.unmatched, summary.not_stored) == (0, 1, 1)
     assert (tmp_path / "train" / MANIFEST).read_text().splitlines() == [
-        "file,label,predicted,confidence,request_id,index,model_version,feedback_at"
+        "file,label,predicted,confidence,request_id,index,model_version,feedback_at,note"
     ]
 
 

@@ -27,6 +27,9 @@ MANIFEST = "feedback.csv"
 _SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif"}
 _SUFFIXES |= {"HEIF": ".heic", "AVIF": ".avif"}
 _COLUMNS = ("file", "label", "predicted", "confidence", "request_id", "index", "model_version", "feedback_at")
+_COLUMNS += ("note",)
+# What a spreadsheet reads as the start of a formula: a client's note is written behind a quote.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -200,11 +203,20 @@ def export_feedback(
                 "index": item.item_index,
                 "model_version": item.model_version,
                 "feedback_at": item.created_at.isoformat(),
+                "note": _as_text(item.note),
             }
         )
     summary.counts = dict(sorted(summary.counts.items()))
     _write_manifest(out, rows)
     return summary
+
+
+def _as_text(note: str | None) -> str:
+    """The note for a cell of feedback.csv, which reviewers open in spreadsheets: a client's text
+    starting like a formula (``=HYPERLINK(...)``) would run as one there, so it gets a leading quote."""
+    if not note:
+        return ""
+    return f"'{note}" if note.startswith(_FORMULA_STARTS) else note
 
 
 def _earlier_rows(out: Path) -> dict[str, dict[str, object]]:

@@ -48,6 +48,7 @@ class MatchedFeedback:
     image_stored: bool
     # Sent with an admin key (or by anyone with auth off): outranks a client's own feedback.
     any_client: bool = False
+    note: str | None = None  # the sender's free text, for whoever reviews the exported folder
 
     def outranks(self, other: MatchedFeedback) -> bool:
         """Whether this feedback wins over ``other`` on the same image: an admin's word over a
@@ -141,6 +142,7 @@ class FeedbackStore:
                     image_sha256=row.image_sha256,
                     image_stored=row.image_ref is not None,
                     any_client=fb.any_client,
+                    note=fb.note,
                 )
                 # The server's own id names one request; a client's X-Request-ID is any text, so it
                 # may copy that id. Then the sender's own requests (an admin's or, with auth off,
