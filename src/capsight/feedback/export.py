@@ -26,8 +26,10 @@ from capsight.store.feedback import FeedbackStore, MatchedFeedback
 MANIFEST = "feedback.csv"
 _SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif"}
 _SUFFIXES |= {"HEIF": ".heic", "AVIF": ".avif"}
-_COLUMNS = ("file", "label", "predicted", "confidence", "request_id", "index", "model_version", "feedback_at")
-_COLUMNS += ("note",)
+_COLUMNS = (
+    *("file", "label", "predicted", "confidence", "request_id", "index", "model_version", "feedback_at"),
+    "note",
+)
 # What a spreadsheet reads as the start of a formula: a client's note is written behind a quote.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
