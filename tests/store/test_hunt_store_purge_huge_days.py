@@ -33,5 +33,6 @@ def test_db_purge_with_such_a_retention_setting_exits_0(
     monkeypatch.delenv("CAPSIGHT_DATABASE_URL", raising=False)
     monkeypatch.delenv("CAPSIGHT_STORAGE_URL", raising=False)
     monkeypatch.setenv("CAPSIGHT_RETENTION_DAYS", "1000000")
+    assert main(["db", "upgrade"]) == 0  # the server's database (purge refuses to make a new one)
     assert main(["db", "purge"]) == 0
     assert "purged 0 requests" in capsys.readouterr().out

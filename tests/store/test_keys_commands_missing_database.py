@@ -54,3 +54,17 @@ def test_keys_create_names_the_new_database_it_made(
     assert main(["keys", "list"]) == 0
     listing = capsys.readouterr().out
     assert "first" in listing and "second" in listing
+
+
+def test_db_purge_without_a_database_says_where_it_looked_and_creates_nothing(
+    empty_data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`capsight db purge --older-than-days 30` from another working directory said "purged 0
+    requests, ..." and exit 0, while the server's log kept every row; it left a new database behind."""
+    assert main(["db", "purge", "--older-than-days", "30"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith("capsight: error: No request log at ")
+    assert str(empty_data_dir.resolve() / "capsight.db") in line and "CAPSIGHT_DATA_DIR" in line
+    assert not (empty_data_dir / "capsight.db").exists()

@@ -236,7 +236,11 @@ def db_purge(args: argparse.Namespace) -> int:
     if not days or days <= 0:
         raise BadRequest("give --older-than-days N (N > 0) or set CAPSIGHT_RETENTION_DAYS")
     blobs = open_blob_store(settings.resolved_storage_url(), s3_endpoint_url=settings.s3_endpoint_url)
-    with _database(settings.resolved_database_url()) as db:
+    url = settings.resolved_database_url()
+    missing = missing_sqlite_file(url)
+    if missing is not None:  # "purged 0 requests" would read as done while the server's log keeps all
+        raise BadRequest(f"No request log at {missing}: {WHERE_THE_SERVER_RUNS}.")
+    with _database(url) as db:
         result = RequestLog(db, blobs).purge_older_than(days)
     print(
         f"purged {result.requests} requests, {result.classifications} classifications, "
