@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="which split of --split-file to score (default test)",
     )
     promote.add_argument(
-        "--min-gain", type=float_in(0.0, 1.0), default=0.0, help="accuracy the candidate must add"
+        "--min-gain", type=float_in(0.0, 1.0), default=0.0, help="accuracy the candidate must add (default 0)"
     )
     promote.add_argument(
         "--max-recall-drop",
@@ -122,6 +122,10 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     for count, reason in skipped:
         if count:
             print(f"  {count} feedback {reason}")
+    if summary.other_models:
+        left_out = sum(summary.other_models.values())
+        names = ", ".join(f"{name} {n}" for name, n in summary.other_models.items())
+        print(f"  {left_out} feedback on answers of other models left out by --model: {names}")
     if summary.already_there:
         there = summary.already_there
         print(f"  {there} feedback on a photo already in the folder (the same bytes): not copied again")

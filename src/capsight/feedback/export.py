@@ -44,6 +44,7 @@ class ExportSummary:
     not_stored: int = 0  # the answer was logged without its image (CAPSIGHT_STORE_IMAGES off, purged)
     conflicts: int = 0  # the same image given different labels: the newest feedback is kept
     replaced: int = 0  # outranked by other feedback on the same answer (a newer one, an admin's)
+    other_models: dict[str, int] = field(default_factory=dict)  # left out by model_name, by model
     failed: int = 0  # the upload got no answer (not an image, corrupt, over a limit): no training photo
     # The folder holds the photo already under another name (a data set photo sent to the server):
     # under the feedback's label (not copied again), or under another one, named for the user to move.
@@ -156,7 +157,9 @@ def export_feedback(
     corrections_only: bool = False,
 ) -> ExportSummary:
     match = store.match(since=since, model_name=model_name)
-    summary = ExportSummary(out=out, unmatched=match.unmatched, replaced=match.replaced)
+    summary = ExportSummary(
+        out=out, unmatched=match.unmatched, replaced=match.replaced, other_models=match.other_models
+    )
     rows: list[dict[str, object]] = []
     index = _index_folder(out)
     copies = index.copies

@@ -13,7 +13,7 @@ An admin (and, with auth off, anyone) may correct any answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from capsight.store.database import Database, storable_text
@@ -63,6 +63,9 @@ class FeedbackMatch:
     # Matched, but outranked by other feedback on the same answer (a newer one, or an admin's):
     # counted, so that every feedback is accounted for in the export's summary.
     replaced: int = 0
+    # Left out by ``model_name``: the models that gave those answers, with how many feedback each
+    # (a mistyped --model left every feedback out without a word).
+    other_models: dict[str, int] = field(default_factory=dict)
 
 
 class FeedbackStore:
@@ -115,7 +118,7 @@ class FeedbackStore:
             query = query.where(f.created_at >= since)
         # ``model_name`` is the model that gave the answer (the classification's), not the one
         # served when the feedback came: a server may have switched models in between.
-        other_model: set[int] = set()
+        other_model: dict[int, str] = {}  # feedback on an answer of another model: that model
         best: dict[int, tuple[tuple[bool, bool, bool, datetime], MatchedFeedback]] = {}
         seen: set[int] = set()
         owners: dict[int, set[str]] = {}
@@ -127,7 +130,7 @@ class FeedbackStore:
                     continue
                 owners.setdefault(fb.id, set()).add(owner)
                 if model_name is not None and row.model_name != model_name:
-                    other_model.add(fb.id)
+                    other_model[fb.id] = row.model_name
                     continue
                 candidate = MatchedFeedback(
                     feedback_id=fb.id,
@@ -162,17 +165,22 @@ class FeedbackStore:
                 # any client may reuse another's id, so "the newest" would let it draw a reviewer's
                 # correction, with a reviewer's rank, onto an image of its own choosing. Not guessed.
                 del best[fb_id]
-                other_model.discard(fb_id)
+                other_model.pop(fb_id, None)
         newest: dict[tuple[str, int], MatchedFeedback] = {}
         for _, item in sorted(best.values(), key=lambda pair: pair[1].feedback_id):
             key = (item.request_id, item.item_index)
             if key not in newest or item.outranks(newest[key]):
                 newest[key] = item
         items = sorted(newest.values(), key=lambda m: m.feedback_id)
+        others: dict[str, int] = {}
+        for fb_id, name in other_model.items():
+            if fb_id not in best:  # an id naming answers of both models: matched to this one's
+                others[name] = others.get(name, 0) + 1
         return FeedbackMatch(
             matched=tuple(items),
-            unmatched=len(seen - set(best) - other_model),
+            unmatched=len(seen - set(best) - set(other_model)),
             replaced=len(best) - len(items),
+            other_models=dict(sorted(others.items())),
         )
 
 
