@@ -91,7 +91,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--out", type=output_file, help="HTML file (default: report.html next to the results)"
     )
     report.add_argument(
-        "--least", type=int_in(0, 10_000), default=24, help="how many least confident images to show"
+        "--least",
+        type=int_in(0, 10_000),
+        default=24,
+        help="how many least confident images to show (default 24)",
     )
     report.add_argument(
         "--s3-endpoint", type=http_url, metavar="URL", help="S3-compatible endpoint for s3:// thumbnails"

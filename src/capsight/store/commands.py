@@ -26,8 +26,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     create = keys_sub.add_parser("create", help="create an API key (the key is printed once)")
     create.add_argument("--name", required=True, help="who or what the key is for")
-    create.add_argument("--scope", choices=("classify", "admin"), default="classify")
-    create.add_argument("--rate", default=None, help="rate limit for this key, e.g. 100/minute")
+    create.add_argument(
+        "--scope",
+        choices=("classify", "admin"),
+        default="classify",
+        help="classify: classifying, feedback and its own jobs; admin: also the request log, stored "
+        "images, every job and model reloads (default classify)",
+    )
+    create.add_argument(
+        "--rate", default=None, help="rate limit for this key, e.g. 100/minute (default: CAPSIGHT_RATE_LIMIT)"
+    )
     create.set_defaults(handler=keys_create)
     listing = keys_sub.add_parser("list", help="list API keys (never their secrets)")
     listing.add_argument("--json", action="store_true", help="print JSON lines")
@@ -40,7 +48,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     db = subparsers.add_parser("db", help="request-log database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     upgrade = db_sub.add_parser("upgrade", help="apply database migrations (also done at start-up)")
-    upgrade.add_argument("--revision", default="head")
+    upgrade.add_argument(
+        "--revision", default="head", help="migration to upgrade to (default head: the latest)"
+    )
     upgrade.set_defaults(handler=db_upgrade)
     purge = db_sub.add_parser("purge", help="delete request-log rows, images and feedback older than N days")
     purge.add_argument(

@@ -1,0 +1,36 @@
+"""`--help` of report, promote, keys create and db upgrade: options that were listed bare now say
+what they do by default (what runs without them) and, for --scope, what each choice allows."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from capsight.cli import build_parser
+
+
+def help_of(*names: str) -> str:
+    parser: argparse.ArgumentParser = build_parser()
+    for name in names:
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = action.choices[name]
+    return " ".join(parser.format_help().split())
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (("report",), "--least LEAST how many least confident images to show (default 24)"),
+        (("promote",), "--min-gain MIN_GAIN accuracy the candidate must add (default 0)"),
+        (
+            ("keys", "create"),
+            "--scope {classify,admin} classify: classifying, feedback and its own jobs; admin: also the "
+            "request log, stored images, every job and model reloads (default classify)",
+        ),
+        (("keys", "create"), "(default: CAPSIGHT_RATE_LIMIT)"),
+        (("db", "upgrade"), "--revision REVISION migration to upgrade to (default head: the latest)"),
+    ],
+)
+def test_options_say_their_default(command: tuple[str, ...], expected: str) -> None:
+    assert expected in help_of(*command)
