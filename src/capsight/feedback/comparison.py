@@ -87,9 +87,15 @@ def _f(value: float) -> str:
 
 
 def _check_compatible(current: Path, candidate: Path) -> tuple[str, ...]:
-    for folder in (current, candidate):
-        if not (folder / "model.json").is_file() or not (folder / "model.onnx").is_file():
-            raise BadRequest(f"{folder} is not a model folder (model.onnx + model.json).")
+    if not (current / "model.json").is_file() or not (current / "model.onnx").is_file():
+        # The first model a deploy promotes, or a served folder left broken: both are promoted
+        # with --force, which the words for a wrong candidate did not say.
+        raise BadRequest(
+            f"{current} holds no served model to compare with (model.onnx + model.json): promote the "
+            "first one, or a rollback onto a broken one, with --force (no comparison)."
+        )
+    if not (candidate / "model.json").is_file() or not (candidate / "model.onnx").is_file():
+        raise BadRequest(f"{candidate} is not a model folder (model.onnx + model.json).")
     if current.resolve() == candidate.resolve():
         raise BadRequest("The candidate is the current model folder.")
     cur, cand = load_metadata(current), load_metadata(candidate)
