@@ -30,11 +30,12 @@ MEANINGS: dict[str, str] = {
     '`["*"]` for any). Empty: no CORS headers, cross-origin browser calls are refused. With auth off, a '
     "browser's POST or DELETE from a page of another site (`Sec-Fetch-Site`) whose origin is not listed "
     "here gets `403`, so no web page can queue jobs or reload the model through its visitors.",
-    "allowed_hosts": "With auth off, host names (JSON list, no port) a request reaching the server on a "
-    "loopback address may name in `Host`, beyond IP addresses, `localhost` and the machine's own name; other "
-    "names get `403`, so "
-    'no web page can read the API by rebinding its own name to 127.0.0.1 (DNS rebinding). `["*"]`: any '
-    "(a proxy on the same machine passing its own names). Connections from the network are not checked.",
+    "allowed_hosts": (
+        "With auth off, dotted host names (JSON list, no port) requests may name in `Host`, beyond IP "
+        "addresses, one-label names (`localhost`, a compose or Kubernetes service), `*.localhost` and the "
+        "machine's own name; other names get `403`, so no web page can read the API by rebinding its own "
+        'name to the server\'s address (DNS rebinding), e.g. `["capsight.lan"]`. `["*"]`: any.'
+    ),
     "model_dir": "Folder holding `model.onnx` + `model.json`.",
     "model_name": "Reserved; not read yet: the served name is the `name` in `model.json`.",
     "intra_op_threads": (

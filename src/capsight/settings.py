@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1)
     log_level: LogLevel = "info"
     cors_origins: list[str] = Field(default_factory=list)
-    # Host names a loopback connection may name with auth off, beyond addresses and localhost
+    # Dotted host names requests may name with auth off, beyond addresses and one-label names
     allowed_hosts: list[str] = Field(default_factory=list)
 
     # Model and inference

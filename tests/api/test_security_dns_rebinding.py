@@ -1,5 +1,5 @@
-"""A server reached on loopback with auth off answers only requests addressed to it by an address
-or ``localhost``, not any web page that rebinds its own name to 127.0.0.1 (DNS rebinding).
+"""With auth off the API answers only requests addressed to it by an address, ``localhost`` or a
+name it is told, not any web page that rebinds its own name to 127.0.0.1 (DNS rebinding).
 
 Why: ``capsight serve`` listens on 127.0.0.1 with auth off by default and stores every photo it
 classifies. A page on ``http://evil.example:8000`` whose name first resolves to the attacker and
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import jpeg, make_settings
+from helpers import AppFactory, jpeg, make_settings
 
 from capsight.settings import InvalidSettings
 from live_app import serve
@@ -68,3 +68,16 @@ def test_named_hosts_and_auth_let_requests_through(colour_model_dir: Path, tmp_p
 def test_allowed_hosts_are_bare_names(entry: str, tmp_path: Path) -> None:
     with pytest.raises(InvalidSettings, match="CAPSIGHT_ALLOWED_HOSTS"):
         make_settings(tmp_path, tmp_path, allowed_hosts=[entry])
+
+
+def test_a_rebound_name_is_refused_behind_a_proxy_too(make_client: AppFactory) -> None:
+    """compose publishes nginx on 127.0.0.1:8080 with auth off: a page rebinding its name to
+    127.0.0.1 reaches the api through nginx, which passes the page's Host on from its own address."""
+    client = make_client(store=True)
+    for host in ("evil.example:8080", "evil.example", "127.0.0.1.nip.io"):
+        r = client.get("/v1/requests", headers={"Host": host})
+        assert r.status_code == 403, (host, r.text)
+    # How the stack's own users and parts name it: localhost, an address, a compose or Kubernetes
+    # service name (one label, which no public DNS name is), nginx's "_" for an HTTP/1.0 client.
+    for host in ("localhost:8080", "192.168.1.20:8080", "api:8000", "capsight", "_", "testserver"):
+        assert client.get("/v1/requests", headers={"Host": host}).status_code == 200, host

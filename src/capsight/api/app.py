@@ -27,7 +27,7 @@ from capsight.api.docs import install_docs
 from capsight.api.errors import install_error_handlers
 from capsight.api.head import HeadAsGetMiddleware
 from capsight.api.headers import SecurityHeadersMiddleware
-from capsight.api.hosts import ANY_HOST, LoopbackHostMiddleware
+from capsight.api.hosts import ANY_HOST, RebindingGuardMiddleware
 from capsight.api.memory import return_large_buffers
 from capsight.api.metrics import Metrics
 from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -188,7 +188,7 @@ def create_app(
     if not settings.auth_enabled:  # with auth on, a page cannot send a key it does not hold
         app.add_middleware(CrossSiteWriteMiddleware, cors_origins=settings.cors_origins)
         if ANY_HOST not in settings.allowed_hosts:
-            app.add_middleware(LoopbackHostMiddleware, allowed=settings.allowed_hosts)  # DNS rebinding
+            app.add_middleware(RebindingGuardMiddleware, allowed=settings.allowed_hosts)  # DNS rebinding
     app.add_middleware(HeadAsGetMiddleware)  # inside the request context: metrics see HEAD
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeadersMiddleware)  # outside everything: even a last-resort 500 has them

@@ -1,18 +1,19 @@
-"""Which ``Host`` a server reached on loopback answers with auth off: DNS-rebinding protection.
+"""Which ``Host`` the API answers with auth off: DNS-rebinding protection.
 
 Why: ``capsight serve`` listens on 127.0.0.1 with auth off by default and stores every photo it
-classifies, trusting that only this machine can reach it. A web page on ``http://evil.example:8000``
-whose name resolves first to its own server and then to 127.0.0.1 is still same-origin with itself,
-so the visitor's browser sends its requests to the local server (``Host: evil.example:8000``) and lets
-its script read the answers: the request log, every stored photo, a model reload. A browser always
-names the site it means in ``Host``, so a request that arrived on a loopback address and names a host
-other than an IP address, ``localhost``, the machine's own name or ``CAPSIGHT_ALLOWED_HOSTS`` is
-refused with 403.
+classifies, trusting that only this machine can reach it (the compose stack publishes nginx the same
+way). A web page on ``http://evil.example:8000`` whose name resolves first to its own server and then
+to 127.0.0.1 is still same-origin with itself, so the visitor's browser sends its requests to the
+local server (``Host: evil.example:8000``) and lets its script read the answers: the request log,
+every stored photo, a model reload. A browser always names the site it means in ``Host``, and a
+rebinding page needs a name in the public DNS, which has a dot. So a request naming a dotted host
+other than ``*.localhost``, the machine's own name or one in ``CAPSIGHT_ALLOWED_HOSTS`` is
+refused with 403; addresses and one-label names (``localhost``, a compose or Kubernetes service)
+pass. Checked on every connection, not only loopback ones: behind a proxy on
+this machine (compose's nginx) the api sees the proxy's address, and the page's Host.
 
-Only with auth off (a page cannot send a key it does not hold) and only on loopback connections
-(a server others reach over the network is open to them anyway); ``CAPSIGHT_ALLOWED_HOSTS`` names
-the other names it answers to, ``["*"]`` any (a proxy on the same machine passing its own). The
-settings check those names with :func:`allowed_host_names`, so nothing heavy is imported at the top.
+Only with auth off: a page cannot send a key it does not hold. ``["*"]`` turns the check off. The
+settings check the names with :func:`allowed_host_names`, so nothing heavy is imported at the top.
 """
 
 from __future__ import annotations
@@ -63,26 +64,13 @@ def _is_address(text: str) -> bool:
     return True
 
 
-def _arrived_on_loopback(scope: Scope) -> bool:
-    server = scope.get("server")
-    if not server:
-        return False
-    try:
-        address = ipaddress.ip_address(str(server[0]))
-    except ValueError:  # a Unix socket path, or a test client's "testserver"
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
-class LoopbackHostMiddleware:
-    """Refuses (403) a request that reached a loopback address naming a host this server is not."""
+class RebindingGuardMiddleware:
+    """Refuses (403) a request naming a host this server is not known by (see the module)."""
 
     def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
         self.app = app
-        # The machine's own name too: Debian maps it to 127.0.1.1 in /etc/hosts, so its user opens
-        # http://<hostname>:8000; no web page can make that name resolve elsewhere.
+        # The machine's own name too, also when it is dotted: Debian maps it to 127.0.1.1 in
+        # /etc/hosts, so its user opens http://<hostname>:8000; no web page can make it resolve elsewhere.
         self.allowed = frozenset([*allowed, host_name(socket.gethostname())])
 
     def _allows(self, header: bytes | None) -> bool:
@@ -92,13 +80,13 @@ class LoopbackHostMiddleware:
         return (
             not name
             or _is_address(name)
-            or name == "localhost"
+            or "." not in name  # localhost, a service name: no public DNS name has one label
             or name.endswith(".localhost")  # browsers resolve these to loopback themselves
             or name in self.allowed
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _arrived_on_loopback(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         header = next((bytes(v) for k, v in scope.get("headers", ()) if k == b"host"), None)
@@ -109,9 +97,8 @@ class LoopbackHostMiddleware:
 
         shown = loggable(host_name((header or b"").decode("latin-1")), 100)
         refusal = Forbidden(
-            f"Host '{shown}' is not this server: with auth off, a server reached on a loopback address "
-            "answers only requests addressed to an IP address, localhost, or a name listed in "
-            'CAPSIGHT_ALLOWED_HOSTS (["*"] for any), so that no web page can read it by rebinding its '
-            "own name to 127.0.0.1."
+            f"Host '{shown}' is not this server: with auth off, the API answers only requests addressed "
+            "to an IP address, localhost, a one-label name or a name listed in CAPSIGHT_ALLOWED_HOSTS "
+            '(["*"] for any), so that no web page can read it by rebinding its own name to this server.'
         )
         await capsight_error_response(refusal)(scope, receive, send)
