@@ -18,9 +18,10 @@ from capsight.errors import BadRequest
 
 
 def _shown(text: object) -> str:
-    """A path for the terminal: bytes of a name that is not UTF-8 (kept by Python as surrogates) are
-    written escaped (``\\udce9``), since a UTF-8 terminal cannot print them and would raise."""
-    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    """A path for the terminal, each character it cannot show as itself escaped: bytes of a name that
+    is not UTF-8 (kept by Python as surrogates, ``\\udce9``), which a UTF-8 terminal cannot print, and
+    control characters (``\\n``, ``\\x1b``), with which a file name printed lines of its own."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
