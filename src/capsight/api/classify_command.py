@@ -7,7 +7,6 @@ Why a module of its own: it shares nothing with ``serve`` but the model check
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import shlex
@@ -76,12 +75,34 @@ def _expand_patterns(images: list[Path]) -> list[Path]:
         if os.path.lexists(text) or not _GLOB_CHARS & set(text):
             expanded.append(image)
             continue
-        matches = sorted(glob.glob(os.path.expanduser(text)))
+        matches = _glob(os.path.expanduser(text))
         if matches:
-            expanded.extend(Path(match) for match in matches)
+            expanded.extend(matches)
         else:
             expanded.append(image)
     return expanded
+
+
+def _glob(pattern: str) -> list[Path]:
+    """The paths ``pattern`` matches, in name order; ``**`` matches any number of folders.
+
+    Why not ``glob.glob``: without ``recursive`` it read ``**`` as ``*`` (one level: photos beside
+    and below it were left out without a word, where ``capsight batch`` takes them), and with it,
+    it follows links to folders (two links back up the tree: a walk that never ends). Path.glob
+    does not descend through links under ``**``. Wildcards skip hidden names, as the shell's do.
+    """
+    path = Path(pattern)
+    parts = path.parts
+    first = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))
+    base = Path(*parts[:first]) if first else Path()
+    rest = Path(*parts[first:])
+    show_hidden = any(part.startswith(".") and part not in (".", "..") for part in rest.parts)
+    found = [
+        match
+        for match in base.glob(str(rest))
+        if show_hidden or not any(part.startswith(".") for part in match.relative_to(base).parts)
+    ]
+    return sorted(found, key=str)
 
 
 def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: int) -> list[dict[str, Any]]:
