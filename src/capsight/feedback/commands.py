@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,26 @@ def _require_sqlite_file(url: str) -> None:
         raise BadRequest(f"No request log at {path}: {WHERE_THE_SERVER_RUNS}.")
 
 
+def _warn_of_trained_photos(args: argparse.Namespace, samples: list[Any]) -> None:
+    """Scored on photos either model trained on (no held-out split, or a candidate trained
+    without --test-from), the verdict measured memory; it was given without a word. A warning:
+    the split files name photos by their place in the folder they were made from, which --data
+    may not be."""
+    from capsight.feedback.comparison import trained_on
+
+    current, candidate = trained_on(args.target, samples), trained_on(args.candidate, samples)
+    if not current and not candidate:
+        return
+    print(
+        f"capsight: warning: {current} of the {len(samples)} photos compared on are in the training or "
+        f"validation split of the served model ({args.target}/split.json), {candidate} in the "
+        "candidate's: a model scores higher on photos it learnt from. Compare on photos neither "
+        f"trained on: train the candidate with --test-from {args.target}/split.json, then promote with "
+        f"--split-file {args.candidate}/split.json --split test.",
+        file=sys.stderr,
+    )
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from capsight.feedback.promote import promotion_lock
 
@@ -177,6 +198,7 @@ def _promote(args: argparse.Namespace) -> int:
         )
         split = chosen_split(args.split_file, args.split)
         data = f"{args.data} ({split} split of {args.split_file})" if split else str(args.data)
+        _warn_of_trained_photos(args, samples)
     elif not (args.candidate / "model.json").is_file() or not (args.candidate / "model.onnx").is_file():
         raise BadRequest(f"{args.candidate} is not a model folder (model.onnx + model.json).")
     promoted = args.force or (comparison is not None and comparison.better)

@@ -112,6 +112,23 @@ def _check_compatible(current: Path, candidate: Path) -> tuple[str, ...]:
     return cur.labels
 
 
+def trained_on(model: Path, samples: Sequence[Sample]) -> int:
+    """How many of ``samples`` the model's ``split.json`` lists for training or validation (0
+    without one): a model scores higher on photos it learnt from, so a comparison on them says
+    which model remembers more, not which is better on new photos."""
+    from capsight.training.split import SPLIT_FILE, SplitPlan
+
+    path = model / SPLIT_FILE
+    if not path.is_file():
+        return 0
+    try:
+        plan = SplitPlan.load(path)
+    except BadRequest:  # an unreadable record of the split is no reason to refuse the comparison
+        return 0
+    learnt = set(plan.train) | set(plan.val)
+    return sum(1 for sample in samples if sample.relpath in learnt)
+
+
 def compare(
     current: Path, candidate: Path, samples: Sequence[Sample], *, min_gain: float, max_recall_drop: float
 ) -> Comparison:
