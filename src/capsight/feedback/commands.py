@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--since-days",
         type=float_in(0.0, 36500.0, low_open=True),
         default=None,
-        help="only feedback this recent",
+        help="only images with feedback this recent (an older admin correction of them still outranks)",
     )
     export.add_argument("--model", default=None, help="only feedback on answers of this model name")
     export.add_argument(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -147,6 +147,23 @@ def _remove_elsewhere(copies: list[Path], label: str, keep: Path | None = None) 
         old.unlink(missing_ok=True)
 
 
+def _with_earlier_word(
+    store: FeedbackStore, recent: Sequence[MatchedFeedback], model_name: str | None
+) -> list[MatchedFeedback]:
+    """The feedback that decides the images recent feedback is about, older feedback included.
+
+    Why: ``since`` picks which images to bring up to date, not whose word counts. Ranked among
+    the recent feedback alone, a client's feedback undid an admin's older correction of the same
+    image (on the same request, or the same bytes sent again), which an admin's word outranks."""
+    ids = {item.feedback_id for item in recent}
+    images = {item.image_sha256 for item in recent if item.image_sha256 is not None}
+    return [
+        item
+        for item in store.match(model_name=model_name).matched
+        if item.feedback_id in ids or (item.image_sha256 is not None and item.image_sha256 in images)
+    ]
+
+
 def export_feedback(
     store: FeedbackStore,
     blobs: BlobStore,
@@ -160,10 +177,11 @@ def export_feedback(
     summary = ExportSummary(
         out=out, unmatched=match.unmatched, replaced=match.replaced, other_models=match.other_models
     )
+    matched = match.matched if since is None else _with_earlier_word(store, match.matched, model_name)
     rows: list[dict[str, object]] = []
     index = _index_folder(out)
     copies = index.copies
-    for item in _newest_per_image(match.matched, summary):
+    for item in _newest_per_image(matched, summary):
         corrected = item.predicted != item.label
         if not _safe_label(item.label):
             summary.unmatched += 1
