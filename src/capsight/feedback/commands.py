@@ -151,6 +151,17 @@ def _require_sqlite_file(url: str) -> None:
         raise BadRequest(f"No request log at {path}: {WHERE_THE_SERVER_RUNS}.")
 
 
+def _version(folder: Path) -> str | None:
+    """The model version a folder holds, for the JSON a deploy script logs (None: no readable model)."""
+    from capsight.errors import InvalidModel
+    from capsight.inference.metadata import load_metadata
+
+    try:
+        return load_metadata(folder).version
+    except InvalidModel:
+        return None
+
+
 def _warn_of_trained_photos(args: argparse.Namespace, samples: list[Any]) -> None:
     """Scored on photos either model trained on (no held-out split, or a candidate trained
     without --test-from), the verdict measured memory; it was given without a word. A warning:
@@ -202,6 +213,7 @@ def _promote(args: argparse.Namespace) -> int:
     elif not (args.candidate / "model.json").is_file() or not (args.candidate / "model.onnx").is_file():
         raise BadRequest(f"{args.candidate} is not a model folder (model.onnx + model.json).")
     promoted = args.force or (comparison is not None and comparison.better)
+    versions = (_version(args.target), _version(args.candidate))  # the target's before the swap
     previous = None
     if promoted and not args.dry_run:
         record = promotion_record(args.candidate, args.target, comparison, data)
@@ -217,6 +229,9 @@ def _promote(args: argparse.Namespace) -> int:
                 {
                     "promoted": promoted and not args.dry_run,
                     "better": comparison.better if comparison else None,
+                    "verdict": comparison.verdict() if comparison else None,
+                    "current_version": versions[0],
+                    "candidate_version": versions[1],
                     "dry_run": args.dry_run,
                     "current": comparison.current.to_dict() if comparison else None,
                     "candidate": comparison.candidate.to_dict() if comparison else None,
