@@ -133,6 +133,8 @@ class JwtVerifier:
         else:
             raise Unauthorized("Invalid token: 'scope' must be a string or a list of strings.")
         sub = str(claims["sub"])
+        if not sub.strip():  # every such token would be one principal, "jwt:", sharing jobs and a rate
+            raise Unauthorized("Invalid token: 'sub' is empty; it must name the caller.")
         rate = claims.get("rate_limit")
         if rate is not None:
             try:
