@@ -123,7 +123,12 @@
     }
   }
 
+  // Also asked again when an upload finds the server gone: the header kept "Model … ready" beside
+  // "Could not reach the server". One question at a time, and one retry waiting at most.
   function loadModelInfo() {
+    if (state.modelAsking) return;
+    state.modelAsking = true;
+    window.clearTimeout(state.modelTimer);
     // Never answered (a starting server behind a proxy that holds the request), it said "Loading
     // model…" for ever and was never asked again: given up, it is asked again below.
     var controller = new AbortController();
@@ -152,9 +157,12 @@
         el.modelInfo.classList.add("down");
         // The server may still be loading the model (503) or restarting: ask again, less and less often.
         state.modelRetryMs = Math.min(30000, (state.modelRetryMs || 500) * 2);
-        window.setTimeout(loadModelInfo, state.modelRetryMs);
+        state.modelTimer = window.setTimeout(loadModelInfo, state.modelRetryMs);
       })
-      .finally(function () { window.clearTimeout(timer); });
+      .finally(function () {
+        window.clearTimeout(timer);
+        state.modelAsking = false;
+      });
   }
 
   /* ---------- view states ---------- */
@@ -516,7 +524,10 @@
         // since it was chosen): read one byte before blaming the connection.
         return readable(file).then(function (ok) {
           if (controller.signal.aborted) return;
-          if (ok) showError("Could not reach the server. Check your connection and try again.", file, "The server could not be reached");
+          if (ok) {
+            showError("Could not reach the server. Check your connection and try again.", file, "The server could not be reached");
+            loadModelInfo();
+          }
           else showError("“" + file.name + "” could not be read: is it a folder, or a file moved or deleted since it was chosen? Please choose a photo.");
         });
       })
