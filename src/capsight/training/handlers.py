@@ -143,6 +143,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         payload = {
             **evaluation.metrics.to_dict(),
+            # The folder alone does not say which model: promote swaps MODEL_DIR in place.
+            "model": {"name": meta.name, "version": meta.version},
             "model_dir": str(args.model_dir),
             "data_dir": str(args.data_dir),
             "split": chosen_split(args.split_file, args.split),
