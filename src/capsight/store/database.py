@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,6 +124,8 @@ class Database:
         if url.get_backend_name() == "sqlite":
             if url.database and url.database != ":memory:":
                 Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(FileExistsError):  # the request log and key hashes: owner only
+                    os.close(os.open(url.database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
             engine = create_engine(
                 url, connect_args={"timeout": 15, "check_same_thread": False}, pool_pre_ping=True
             )
