@@ -31,7 +31,7 @@ REQUEST_ID_KEY = "capsight.request_id"
 LOG_ID_KEY = "capsight.log_id"
 EXTRA_HEADERS_KEY = "capsight.response_headers"
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that hung up before the answer
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/=+\-]{1,128}$")
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/=+\-]{1,128}")  # fullmatch: "$" allows a final "\n"
 
 
 def request_id_of(scope: Scope) -> str:
@@ -122,7 +122,7 @@ class RequestContextMiddleware:
         incoming = _header(scope, REQUEST_ID_HEADER.encode())
         request_id = incoming.decode("latin-1") if incoming else ""
         own_id = uuid.uuid4().hex
-        if not _VALID_REQUEST_ID.match(request_id):
+        if not _VALID_REQUEST_ID.fullmatch(request_id):
             request_id = own_id
         scope[REQUEST_ID_KEY] = request_id  # echoed in X-Request-ID and in response bodies
         scope[LOG_ID_KEY] = own_id
