@@ -79,29 +79,11 @@
     feedbackStatus: $("feedback-status"),
   };
 
-  function formatBytes(n) {
-    if (n >= 1024 * 1024) return (n / (1024 * 1024)).toFixed(1).replace(/\.0$/, "") + " MB"; // "16 MB", not "16.0"
-    if (n >= 1024) return Math.round(n / 1024) + " KB";
-    return n + " bytes";
-  }
-
-  function versionText(version) {
-    var v = String(version);
-    return /^\d/.test(v) ? "v" + v : v; // "v1.2.0", but "test-1" as it is
-  }
-
-  // A label may be in a right-to-left script: set apart (<bdi>, dir=auto), it keeps its own order
-  // ("زجاجة مفتوحة!" ends with its "!" on the left) and leaves the sentence around it in order.
-  function bdi(text) {
-    var node = document.createElement("bdi");
-    node.textContent = text;
-    return node;
-  }
-
-  function percent(p) {
-    var v = Math.max(0, Math.min(1, Number(p) || 0)) * 100;
-    return (v >= 99.95 || v < 0.05 ? v.toFixed(0) : v.toFixed(1)) + "%";
-  }
+  // Words and numbers the page shows (text.js), and its upload request (http.js).
+  var T = window.capsightText;
+  var formatBytes = T.formatBytes, versionText = T.versionText, bdi = T.bdi, percent = T.percent;
+  var errorFromResponse = T.errorFromResponse, retryText = T.retryText, keyTitle = T.keyTitle;
+  var post = window.capsightHttp.post, readable = window.capsightHttp.readable;
 
   /* ---------- model info ---------- */
 
@@ -372,66 +354,6 @@
     return null;
   }
 
-  function errorFromResponse(res, body) {
-    if (body && typeof body.error === "string" && body.error) return body.error;
-    if (body && typeof body.detail === "string" && body.detail) return body.detail;
-    // A gateway's own refusal (no JSON to quote) is about the key: "rejected this file" sent people
-    // looking for a fault in their photo.
-    if (res.status === 401) return "This server needs a valid API key (HTTP 401).";
-    if (res.status === 403) return "The server refused access (HTTP 403); an API key with more rights may be needed.";
-    if (res.status === 408) return "The upload took too long to reach the server. Please try again, on a faster connection if you can.";
-    if (res.status === 413) return "The file is too large for this server.";
-    if (res.status === 429) return "Too many requests; please wait a moment and try again.";
-    if (res.status >= 500) return "The server could not classify this photo (HTTP " + res.status + "). Please try again.";
-    return "The server rejected this file (HTTP " + res.status + ").";
-  }
-
-  // Retry-After is seconds or an HTTP date (a gateway's, often): shown as a wait from now, never as the
-  // raw date (in a time zone the person is not in), and an hour not as "3600 s". Unreadable: not shown.
-  function retryText(value) {
-    var text = (value || "").trim();
-    var seconds = /^\d+$/.test(text) ? Number(text) : (Date.parse(text) - Date.now()) / 1000;
-    if (!text || !isFinite(seconds)) return "";
-    if (seconds <= 0) return " (you can retry now)";
-    if (seconds < 120) return " (retry in " + Math.ceil(seconds) + " s)"; // "90 s", not "2 min"
-    var minutes = Math.ceil(seconds / 60);
-    if (minutes < 60) return " (retry in " + minutes + " min)";
-    var hours = Math.floor(minutes / 60);
-    return " (retry in " + hours + " h" + (minutes % 60 ? " " + (minutes % 60) + " min" : "") + ")";
-  }
-
-  function readable(file) {
-    return new Promise(function (resolve) {
-      var reader = new FileReader();
-      reader.onload = function () { resolve(true); };
-      reader.onerror = function () { resolve(false); };
-      reader.readAsArrayBuffer(file.slice(0, 1));
-    });
-  }
-
-  // fetch cannot report how much of the body is sent, and a 15 MB photo takes a minute from a phone:
-  // XMLHttpRequest, answering like fetch (status, ok, headers.get, text(); TypeError when unreachable).
-  function post(url, body, headers, signal, onProgress) {
-    return new Promise(function (resolve, reject) {
-      var xhr = new XMLHttpRequest();
-      xhr.open("POST", url);
-      Object.keys(headers).forEach(function (name) { xhr.setRequestHeader(name, headers[name]); });
-      xhr.upload.onprogress = function (e) { if (e.lengthComputable) onProgress(e.loaded, e.total); };
-      xhr.onload = function () {
-        resolve({
-          status: xhr.status,
-          ok: xhr.status >= 200 && xhr.status < 300,
-          headers: { get: function (name) { return xhr.getResponseHeader(name); } },
-          text: function () { return Promise.resolve(xhr.responseText); },
-        });
-      };
-      xhr.onerror = function () { reject(new TypeError("network error")); };
-      xhr.onabort = function () { reject(new Error("aborted")); };
-      signal.addEventListener("abort", function () { xhr.abort(); });
-      xhr.send(body);
-    });
-  }
-
   function classify(file, count) {
     el.fileName.hidden = false;
     el.fileName.textContent = (file.name ? file.name + " · " + formatBytes(file.size) : formatBytes(file.size)) +
@@ -538,11 +460,6 @@
           setBusy(false);
         }
       });
-  }
-
-  function keyTitle(status, sentKey) {
-    if (status === 403) return "This API key may not do this";
-    return sentKey ? "The API key was not accepted" : "An API key is needed";
   }
 
   function askForKey() {
