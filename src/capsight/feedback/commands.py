@@ -119,6 +119,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
         (summary.conflicts, "given another label by earlier feedback (the newest, or an admin's, was kept)"),
         (summary.replaced, "replaced by later feedback on the same answer (or outranked by an admin's)"),
         (summary.failed, "on an upload that got no answer (not an image, or over a limit)"),
+        (summary.confirmations_left_out, "confirming the model's answer left out (--corrections-only)"),
     ]
     for count, reason in skipped:
         if count:

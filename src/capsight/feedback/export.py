@@ -45,6 +45,7 @@ class ExportSummary:
     conflicts: int = 0  # the same image given different labels: the newest feedback is kept
     replaced: int = 0  # outranked by other feedback on the same answer (a newer one, an admin's)
     other_models: dict[str, int] = field(default_factory=dict)  # left out by model_name, by model
+    confirmations_left_out: int = 0  # by corrections_only
     failed: int = 0  # the upload got no answer (not an image, corrupt, over a limit): no training photo
     # The folder holds the photo already under another name (a data set photo sent to the server):
     # under the feedback's label (not copied again), or under another one, named for the user to move.
@@ -188,6 +189,7 @@ def export_feedback(
             continue
         assert item.image_sha256 is not None
         if corrections_only and not corrected:
+            summary.confirmations_left_out += 1
             # Not written, yet the newest word on the image: an earlier correction's copy under
             # another label would go on teaching that label.
             _remove_elsewhere(copies.get(item.image_sha256, []), item.label)
