@@ -60,8 +60,10 @@ def test_unknown_labels_and_empty_input(colour_model_dir: Path, tmp_path: Path) 
     root = write_colour_folder(tmp_path / "data")
     (root / "cat").mkdir()
     (root / "cat" / "1.jpg").write_bytes(solid_image_bytes((1, 2, 3)))
-    with pytest.raises(BadRequest, match="labels the model does not know: cat"):
+    with pytest.raises(BadRequest, match="labels the model does not know: cat") as refused:
         evaluate_classifier(clf, scan_folder(root))
+    known = ", ".join(clf.metadata.labels)  # as a person writes them, not a Python tuple's repr
+    assert refused.value.message.endswith(f"(the model's labels are {known}).")
     (tmp_path / "junk" / "closed").mkdir(parents=True)
     (tmp_path / "junk" / "closed" / "x.jpg").write_text("no")
     with pytest.raises(BadRequest, match="No decodable images"):

@@ -108,7 +108,8 @@ def evaluate_classifier(
     unknown = sorted(label for label, known in truth.items() if known is None)
     if unknown:
         raise BadRequest(
-            f"Data has labels the model does not know: {', '.join(unknown)} (model: {meta.labels})."
+            f"Data has labels the model does not know: {', '.join(unknown)} "
+            f"(the model's labels are {', '.join(meta.labels)})."
         )
     results: list[Scored] = []
     skipped: list[SkippedFile] = []
