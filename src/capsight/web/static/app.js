@@ -85,67 +85,11 @@
   var errorFromResponse = T.errorFromResponse, retryText = T.retryText, keyTitle = T.keyTitle;
   var post = window.capsightHttp.post, readable = window.capsightHttp.readable;
 
-  /* ---------- model info ---------- */
+  /* ---------- model info (model.js) ---------- */
 
-  function pickModel(body) {
-    var list = Array.isArray(body) ? body : body && (body.models || body.data || body.items);
-    if (!Array.isArray(list) || !list.length) return body && body.name ? body : null;
-    for (var i = 0; i < list.length; i++) {
-      var m = list[i];
-      if (m && (m.default === true || m.is_default === true || (m.aliases || []).indexOf("default") >= 0)) return m;
-    }
-    return list[0];
-  }
-
-  function applyLimits(body) {
-    var limit = body && (body.max_upload_bytes || (body.limits && body.limits.max_upload_bytes));
-    if (typeof limit === "number" && limit > 0) {
-      state.maxUploadBytes = limit;
-      el.maxSize.textContent = formatBytes(limit);
-    }
-  }
-
-  // Also asked again when an upload finds the server gone: the header kept "Model … ready" beside
-  // "Could not reach the server". One question at a time, and one retry waiting at most.
-  function loadModelInfo() {
-    if (state.modelAsking) return;
-    state.modelAsking = true;
-    window.clearTimeout(state.modelTimer);
-    // Never answered (a starting server behind a proxy that holds the request), it said "Loading
-    // model…" for ever and was never asked again: given up, it is asked again below.
-    var controller = new AbortController();
-    var timer = window.setTimeout(function () { controller.abort(); }, STALL_MS);
-    fetch("v1/models", { headers: { Accept: "application/json" }, signal: controller.signal })
-      .then(function (res) {
-        if (!res.ok) throw new Error("HTTP " + res.status);
-        return res.json();
-      })
-      .then(function (body) {
-        applyLimits(body);
-        var model = pickModel(body);
-        if (!model) throw new Error("no model listed");
-        var text = "Model " + (model.name || "unnamed") + (model.version ? " · " + versionText(model.version) : "");
-        el.modelText.textContent = text;
-        el.modelInfo.classList.add("ready");
-        el.modelInfo.title = model.labels ? "Classes: " + model.labels.join(", ") : "";
-      })
-      .then(function () {
-        state.modelRetryMs = 0;
-        el.modelInfo.classList.remove("down");
-      })
-      .catch(function () {
-        el.modelText.textContent = "Model information unavailable";
-        el.modelInfo.classList.remove("ready");
-        el.modelInfo.classList.add("down");
-        // The server may still be loading the model (503) or restarting: ask again, less and less often.
-        state.modelRetryMs = Math.min(30000, (state.modelRetryMs || 500) * 2);
-        state.modelTimer = window.setTimeout(loadModelInfo, state.modelRetryMs);
-      })
-      .finally(function () {
-        window.clearTimeout(timer);
-        state.modelAsking = false;
-      });
-  }
+  var loadModelInfo = window.capsightModel(el, state, {
+    formatBytes: formatBytes, versionText: versionText, stallMs: STALL_MS,
+  });
 
   /* ---------- view states ---------- */
 
@@ -190,151 +134,20 @@
     revealIfBelow(el.error.parentNode, el.error);
   }
 
-  function clearPreview() {
-    if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
-    state.previewUrl = null;
-    el.preview.removeAttribute("src");
-    el.preview.hidden = true;
-    el.dropPrompt.hidden = false;
-    el.dropZone.classList.remove("has-image");
-  }
-
-  function showPreview(file) {
-    if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
-    var url = URL.createObjectURL(file);
-    state.previewUrl = url;
-    el.preview.onerror = function () {
-      // Formats the browser cannot display (e.g. TIFF) can still be classified by the server.
-      el.preview.hidden = true;
-      el.dropPrompt.hidden = false;
-      el.dropZone.classList.remove("has-image");
-    };
-    // The answer is placed before the photo above it has loaded: a portrait photo then grows the drop
-    // zone and pushes the result card below a phone's screen. Look again once the photo is laid out.
-    el.preview.onload = function () {
-      if (!el.result.hidden) revealIfBelow(el.result.parentNode);
-    };
-    // Shown with its picture, never before: an <img> without one is drawn as a broken-image box with
-    // the alt text in it (a WebP is read for its orientation first, which takes a moment).
-    function show(src) {
-      el.preview.src = src;
-      el.preview.alt = "Preview of " + (file.name || "the selected photo");
-      el.preview.hidden = false;
-      el.dropPrompt.hidden = true;
-      el.dropZone.classList.add("has-image");
-    }
-    if (file.type !== "image/webp") {
-      show(url);
-      return;
-    }
-    // The server turns a photo by its EXIF orientation before classifying it; Chromium and Firefox draw
-    // a WebP as stored, so a phone photo lay on its side beside the answer about it (orientation.js).
-    var turned = window.capsightOrientation ? window.capsightOrientation.webpPreviewUrl(file, url) : Promise.resolve(url);
-    turned
-      .catch(function () { return url; })
-      .then(function (shown) {
-        if (state.previewUrl !== url) { // a newer photo, or none, since
-          if (shown !== url) URL.revokeObjectURL(shown);
-          return;
-        }
-        if (shown !== url) {
-          URL.revokeObjectURL(url);
-          state.previewUrl = shown;
-        }
-        show(shown);
-      });
-  }
-
-  function showResult(body) {
-    var probs = body.probabilities || {};
-    var entries = Object.keys(probs).map(function (label) { return [label, Number(probs[label])]; });
-    entries.sort(function (a, b) { return b[1] - a[1]; });
-
-    el.resultLabel.textContent = body.label;
-    el.resultConfidence.textContent = percent(body.confidence) + " confidence";
-    var low = Number(body.confidence) < LOW_CONFIDENCE;
-    el.resultConfidence.classList.toggle("low", low);
-    el.resultNote.hidden = !low;
-    el.resultNote.textContent = low ? "The model is unsure about this photo; a clearer, closer shot may help." : "";
-
-    el.probabilities.textContent = "";
-    entries.slice(0, MAX_BARS).forEach(function (entry) {
-      var li = document.createElement("li");
-      li.className = "prob-row" + (entry[0] === body.label ? " top" : "");
-      li.dataset.label = entry[0];
-      li.dataset.probability = String(entry[1]);
-      var name = document.createElement("span");
-      name.className = "prob-label";
-      name.dir = "auto";
-      name.textContent = entry[0];
-      var value = document.createElement("span");
-      value.className = "prob-value";
-      value.textContent = percent(entry[1]);
-      var track = document.createElement("span");
-      track.className = "prob-track";
-      track.setAttribute("aria-hidden", "true");
-      var bar = document.createElement("span");
-      bar.className = "prob-bar";
-      track.appendChild(bar);
-      li.appendChild(name);
-      li.appendChild(value);
-      li.appendChild(track);
-      el.probabilities.appendChild(li);
-      // Set the width after insertion so the bar animates from zero.
-      requestAnimationFrame(function () { bar.style.width = (Math.max(0, Math.min(1, entry[1])) * 100) + "%"; });
-    });
-    if (entries.length > MAX_BARS) {
-      var rest = entries.slice(MAX_BARS).reduce(function (sum, entry) { return sum + (entry[1] || 0); }, 0);
-      var more = document.createElement("li");
-      more.className = "prob-more";
-      more.textContent = (entries.length - MAX_BARS) + " more of the " + entries.length + " classes: " +
-        percent(rest) + " together";
-      el.probabilities.appendChild(more);
-    }
-
-    var meta = [];
-    if (body.model && body.model.name) {
-      meta.push(body.model.name + (body.model.version ? " " + versionText(body.model.version) : ""));
-    }
-    var image = body.image || body; // {image: {width, height, format}}, or width/height at the top level
-    if (image.width && image.height) {
-      meta.push(image.width + "×" + image.height + " px" + (image.format ? " " + image.format : ""));
-    }
-    var total = body.timing && body.timing.total_ms;
-    if (body.cached) meta.push("cached answer");
-    else if (typeof total === "number") meta.push(total.toFixed(1) + " ms on the server");
-    if (body.request_id) meta.push("request " + body.request_id);
-    el.resultMeta.textContent = meta.join(" · ");
-
-    showFeedback(body, entries.map(function (entry) { return entry[0]; }));
-
-    // Screen readers hear one short sentence from the status region instead of the whole result card.
-    clearStatus();
-    var summary = document.createElement("span");
-    summary.className = "visually-hidden";
-    summary.append("Result: ", bdi(body.label), ", " + percent(body.confidence) + " confidence.");
-    el.status.appendChild(summary);
-    el.error.hidden = true;
-    el.result.hidden = false;
-    revealIfBelow(el.result.parentNode);
-  }
-
   /* ---------- feedback: "is this right?" (feedback.js) ---------- */
 
   var showFeedback = window.capsightFeedback(el, state, {
     bdi: bdi, errorFromResponse: errorFromResponse, stallMs: STALL_MS, maxChoiceButtons: MAX_CHOICE_BUTTONS,
   });
 
-  // On a phone the result card sits under the photo; bring it into view when it is off screen, or when
-  // mustSee in it is (on a 360 x 740 phone the card's heading showed, the reason for an error did not).
-  function revealIfBelow(node, mustSee) {
-    var rect = node.getBoundingClientRect();
-    var cut = mustSee && mustSee.getBoundingClientRect().bottom > window.innerHeight;
-    if ((rect.top > window.innerHeight - 80 || cut) && typeof node.scrollIntoView === "function") {
-      var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-      node.scrollIntoView({ behavior: reduce ? "auto" : "smooth", block: "start" });
-    }
-  }
+  /* ---------- the photo and the answer (result.js) ---------- */
+
+  var shown = window.capsightResult(el, state, {
+    percent: percent, bdi: bdi, versionText: versionText, showFeedback: showFeedback, clearStatus: clearStatus,
+    lowConfidence: LOW_CONFIDENCE, maxBars: MAX_BARS,
+  });
+  var clearPreview = shown.clearPreview, showPreview = shown.showPreview, showResult = shown.showResult;
+  var revealIfBelow = shown.revealIfBelow;
 
   /* ---------- upload ---------- */
 
