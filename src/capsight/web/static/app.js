@@ -3,6 +3,11 @@
  * Plain browser JavaScript on purpose: no build step, nothing fetched from a CDN, so the page works on
  * an air-gapped server exactly as it does in the tests. URLs are relative so that the page also works
  * when the API is mounted under a path prefix behind a proxy.
+ *
+ * This file holds the state and the upload itself; the rest are small plain scripts index.html loads
+ * before it, each as one window.capsight* name: text.js (wording), http.js (the request), key.js (the
+ * API key form), model.js (the header), feedback.js, result.js (preview and answer), orientation.js
+ * (WebP preview turning) and input.js (buttons, drop, paste).
  */
 (function () {
   "use strict";
@@ -15,8 +20,6 @@
   // made a result card tens of thousands of pixels tall, "Is this right?" out of reach below it.
   var MAX_BARS = 10; // the likeliest are drawn; the rest are summed in one line
   var MAX_CHOICE_BUTTONS = 9; // more corrections than this are picked from a list
-  var KEY_STORAGE = "capsight-api-key"; // sessionStorage: gone when the tab closes
-  var KEY_CHARS = /^[\x21-\x7e]*$/; // what an HTTP header can carry, less spaces
   // A dead mobile link or a proxy holding the request left the page "Classifying…" forever. Silence
   // this long (no byte of the photo sent, no answer) ends the wait: twice the server's own idle limit.
   var STALL_MS = 60000;
@@ -28,20 +31,8 @@
     lastFile: null, // retried after the user enters an API key
     busy: false,
     modelRetryMs: 0,
-    apiKey: readKey(),
+    apiKey: window.capsightKeys.read(),
   };
-
-  // A key kept by an earlier version of the page was not checked (see the key form): one that cannot
-  // go in a header made every upload fail with the browser's own message.
-  function readKey() {
-    var key = "";
-    try { key = window.sessionStorage.getItem(KEY_STORAGE) || ""; } catch (e) { return ""; }
-    return KEY_CHARS.test(key) ? key : "";
-  }
-
-  function saveKey(key) {
-    try { window.sessionStorage.setItem(KEY_STORAGE, key); } catch (e) { /* private mode: memory only */ }
-  }
 
   var $ = function (id) { return document.getElementById(id); };
   var el = {
@@ -275,21 +266,6 @@
       });
   }
 
-  function askForKey() {
-    el.keyForm.hidden = false;
-    el.apiKey.value = state.apiKey;
-    // After the error is announced, put the cursor where the fix goes.
-    window.setTimeout(function () { el.apiKey.focus(); }, 0);
-  }
-
-  function hideKeyForm() {
-    // Hiding the form that holds the keyboard focus would drop it to <body>: a keyboard user who just
-    // entered the key would have to tab through the page again. Hand it to the next thing to do.
-    var hadFocus = el.keyForm.contains(document.activeElement);
-    el.keyForm.hidden = true;
-    if (hadFocus) el.chooseButton.focus();
-  }
-
   el.retryButton.addEventListener("click", function () {
     // The button hides with the error: hand the keyboard focus on rather than drop it to <body>.
     el.chooseButton.focus();
@@ -302,104 +278,14 @@
     state.controller.abort();
   });
 
-  el.keyForm.addEventListener("submit", function (e) {
-    e.preventDefault();
-    var key = el.apiKey.value.trim();
-    // A key is printable ASCII. Anything else (a "…" copied from a cut-off terminal line) cannot go in a
-    // header: fetch would fail as if the server were unreachable, for this photo and every one after.
-    if (!KEY_CHARS.test(key)) {
-      el.apiKey.setAttribute("aria-invalid", "true");
-      showError("That API key has a character no key has (a space, “…” or a letter outside A-Z). Please paste it again.",
-        null, "The API key was not accepted");
-      el.apiKey.focus();
-      return;
-    }
-    el.apiKey.removeAttribute("aria-invalid");
-    state.apiKey = key;
-    saveKey(state.apiKey);
-    if (state.lastFile) classify(state.lastFile);
-  });
+  /* ---------- the API key form (key.js) ---------- */
 
-  function takeFirst(files) {
-    if (!files || !files.length) return;
-    // The page shows one answer: of several files (dropped or pasted), take the first photo, and say so.
-    var file = files[0];
-    for (var i = 0; i < files.length; i++) {
-      if (files[i].type && files[i].type.indexOf("image/") === 0) { file = files[i]; break; }
-    }
-    classify(file, files.length);
-  }
+  var keyForm = window.capsightKeys.form(el, state, { classify: classify, showError: showError });
+  var askForKey = keyForm.ask, hideKeyForm = keyForm.hide;
 
-  // A picture dragged from another web page may come as its address only (Safari), a text selection
-  // as text: nothing to send, and the page did nothing at all, the prompt still asking for a drop.
-  function takeDropped(transfer) {
-    if (transfer && transfer.files && transfer.files.length) takeFirst(transfer.files);
-    else if (transfer && transfer.types && transfer.types.length) {
-      clearPreview(); // as for a file refused here: no earlier photo left beside the message
-      el.fileName.hidden = true;
-      showError("Only a photo file can be dropped here: a picture dragged from a web page comes as its " +
-        "address. Save the picture first, then drop or choose the file.");
-    }
-  }
+  /* ---------- choosing, dropping, pasting a photo (input.js) ---------- */
 
-  /* ---------- wiring ---------- */
-
-  el.chooseButton.addEventListener("click", function () { if (!state.busy) el.fileInput.click(); });
-  el.cameraButton.addEventListener("click", function () { if (!state.busy) el.cameraInput.click(); });
-  el.dropZone.addEventListener("click", function () { el.fileInput.click(); });
-  el.dropZone.addEventListener("keydown", function (e) {
-    if (e.key === "Enter" || e.key === " ") {
-      e.preventDefault();
-      el.fileInput.click();
-    }
-  });
-  [el.fileInput, el.cameraInput].forEach(function (input) {
-    input.addEventListener("change", function () {
-      takeFirst(input.files);
-      input.value = ""; // choosing the same file again still triggers a change
-    });
-  });
-
-  var dragDepth = 0;
-  el.dropZone.addEventListener("dragenter", function (e) {
-    e.preventDefault();
-    dragDepth += 1;
-    el.dropZone.classList.add("dragging");
-  });
-  el.dropZone.addEventListener("dragover", function (e) {
-    e.preventDefault();
-    if (e.dataTransfer) e.dataTransfer.dropEffect = "copy";
-  });
-  el.dropZone.addEventListener("dragleave", function () {
-    dragDepth = Math.max(0, dragDepth - 1);
-    if (!dragDepth) el.dropZone.classList.remove("dragging");
-  });
-  el.dropZone.addEventListener("drop", function (e) {
-    e.preventDefault();
-    dragDepth = 0;
-    el.dropZone.classList.remove("dragging");
-    takeDropped(e.dataTransfer);
-  });
-  // A photo dropped beside the zone must not make the browser navigate away from the page, nor vanish
-  // without a word (on a wide screen the zone is a small part of the page): it is classified too.
-  // Text dragged into the API key field (a key from another window) goes in as it would anywhere else.
-  function intoKeyField(e) {
-    var types = (e.dataTransfer && e.dataTransfer.types) || [];
-    return e.target === el.apiKey && Array.prototype.indexOf.call(types, "Files") < 0;
-  }
-  ["dragover", "drop"].forEach(function (type) {
-    window.addEventListener(type, function (e) { if (!intoKeyField(e)) e.preventDefault(); });
-  });
-  window.addEventListener("drop", function (e) {
-    if (!el.dropZone.contains(e.target) && !intoKeyField(e)) takeDropped(e.dataTransfer);
-  });
-  window.addEventListener("paste", function (e) {
-    var files = e.clipboardData && e.clipboardData.files;
-    if (files && files.length) {
-      e.preventDefault();
-      takeFirst(files);
-    }
-  });
+  window.capsightInput(el, state, { classify: classify, clearPreview: clearPreview, showError: showError });
 
   el.maxSize.textContent = formatBytes(state.maxUploadBytes);
   loadModelInfo();

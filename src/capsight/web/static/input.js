@@ -1,0 +1,92 @@
+/* capsight upload page: the ways a photo comes in (the two buttons, the drop zone, a drop anywhere on
+ * the page, a paste), each handed to classify. Loaded before app.js, which calls
+ * window.capsightInput(el, state, helpers) once to wire them.
+ */
+(function () {
+  "use strict";
+
+  window.capsightInput = function (el, state, helpers) {
+    var classify = helpers.classify;
+    var clearPreview = helpers.clearPreview;
+    var showError = helpers.showError;
+
+    function takeFirst(files) {
+      if (!files || !files.length) return;
+      // The page shows one answer: of several files (dropped or pasted), take the first photo, and say so.
+      var file = files[0];
+      for (var i = 0; i < files.length; i++) {
+        if (files[i].type && files[i].type.indexOf("image/") === 0) { file = files[i]; break; }
+      }
+      classify(file, files.length);
+    }
+
+    // A picture dragged from another web page may come as its address only (Safari), a text selection
+    // as text: nothing to send, and the page did nothing at all, the prompt still asking for a drop.
+    function takeDropped(transfer) {
+      if (transfer && transfer.files && transfer.files.length) takeFirst(transfer.files);
+      else if (transfer && transfer.types && transfer.types.length) {
+        clearPreview(); // as for a file refused here: no earlier photo left beside the message
+        el.fileName.hidden = true;
+        showError("Only a photo file can be dropped here: a picture dragged from a web page comes as its " +
+          "address. Save the picture first, then drop or choose the file.");
+      }
+    }
+
+    el.chooseButton.addEventListener("click", function () { if (!state.busy) el.fileInput.click(); });
+    el.cameraButton.addEventListener("click", function () { if (!state.busy) el.cameraInput.click(); });
+    el.dropZone.addEventListener("click", function () { el.fileInput.click(); });
+    el.dropZone.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        el.fileInput.click();
+      }
+    });
+    [el.fileInput, el.cameraInput].forEach(function (input) {
+      input.addEventListener("change", function () {
+        takeFirst(input.files);
+        input.value = ""; // choosing the same file again still triggers a change
+      });
+    });
+
+    var dragDepth = 0;
+    el.dropZone.addEventListener("dragenter", function (e) {
+      e.preventDefault();
+      dragDepth += 1;
+      el.dropZone.classList.add("dragging");
+    });
+    el.dropZone.addEventListener("dragover", function (e) {
+      e.preventDefault();
+      if (e.dataTransfer) e.dataTransfer.dropEffect = "copy";
+    });
+    el.dropZone.addEventListener("dragleave", function () {
+      dragDepth = Math.max(0, dragDepth - 1);
+      if (!dragDepth) el.dropZone.classList.remove("dragging");
+    });
+    el.dropZone.addEventListener("drop", function (e) {
+      e.preventDefault();
+      dragDepth = 0;
+      el.dropZone.classList.remove("dragging");
+      takeDropped(e.dataTransfer);
+    });
+    // A photo dropped beside the zone must not make the browser navigate away from the page, nor vanish
+    // without a word (on a wide screen the zone is a small part of the page): it is classified too.
+    // Text dragged into the API key field (a key from another window) goes in as it would anywhere else.
+    function intoKeyField(e) {
+      var types = (e.dataTransfer && e.dataTransfer.types) || [];
+      return e.target === el.apiKey && Array.prototype.indexOf.call(types, "Files") < 0;
+    }
+    ["dragover", "drop"].forEach(function (type) {
+      window.addEventListener(type, function (e) { if (!intoKeyField(e)) e.preventDefault(); });
+    });
+    window.addEventListener("drop", function (e) {
+      if (!el.dropZone.contains(e.target) && !intoKeyField(e)) takeDropped(e.dataTransfer);
+    });
+    window.addEventListener("paste", function (e) {
+      var files = e.clipboardData && e.clipboardData.files;
+      if (files && files.length) {
+        e.preventDefault();
+        takeFirst(files);
+      }
+    });
+  };
+})();
