@@ -72,6 +72,11 @@ async def _load_through_outage(
         seen["before"] = len(statuses)
         await asyncio.to_thread(server.stop, "fast")  # pooled connections die, new ones are refused
         await asyncio.sleep(1.0)
+        # Until the log has spooled (on a loaded machine its first failed batch can take longer than
+        # the second above), so the outage really interrupted the log and not only the traffic.
+        deadline = time.monotonic() + 20
+        while not recorder.stats().spooled and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
         seen["during"] = len(statuses) - seen["before"]
         seen["degraded"] = recorder.stats().degraded
         seen["spooled"] = recorder.stats().spooled

@@ -31,10 +31,11 @@ def test_a_prefix_with_more_objects_than_max_job_images_fails_the_job_saying_so(
     )
     assert done["progress"]["done"] == 0
 
-    job_id = client.post("/v1/jobs", json={"s3_prefix": f"s3://{bucket}/in/1/"}).json()["id"]
+    # The objects first: posted before them, a job claimed at once (an idle runner) listed none.
     client_s3.put_object(Bucket=bucket, Key="in/1/a.png", Body=image("opened"))
     client_s3.put_object(Bucket=bucket, Key="in/1/b.png", Body=image("closed"))
     client_s3.put_object(Bucket=bucket, Key="in/1/c.png", Body=image("closed"))
+    job_id = client.post("/v1/jobs", json={"s3_prefix": f"s3://{bucket}/in/1/"}).json()["id"]
     done = wait_for_job(client, job_id)
     assert done["state"] == "succeeded", done  # exactly the limit is allowed
     assert done["progress"] == {"done": 3, "total": 3}
