@@ -8,6 +8,8 @@ spool replays and retries safe: writing the same batch twice leaves the same row
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -95,15 +97,37 @@ def _insert_ignore(db: Database, table: Any) -> Insert:
     raise NotImplementedError(f"request log on {db.dialect} is not supported (use SQLite or PostgreSQL)")
 
 
+# Puts of one batch run side by side. Why: each put waits on the disk (write, fsync file, fsync
+# folder) or on S3 (a round trip), and every wait gives up the GIL; in a busy server the recorder's
+# one thread then queued for the GIL after each of them, so it stored ~100 photos a second while the
+# API answered 155 and its queue filled (its images held in memory, the rest spooled on the event
+# loop). Eight threads share those waits; S3 puts overlap their round trips.
+IMAGE_PUT_THREADS = 8
+_image_puts: ThreadPoolExecutor | None = None
+_image_puts_lock = threading.Lock()
+
+
+def _put_pool() -> ThreadPoolExecutor:
+    global _image_puts
+    with _image_puts_lock:
+        if _image_puts is None:
+            _image_puts = ThreadPoolExecutor(IMAGE_PUT_THREADS, thread_name_prefix="capsight-image-put")
+        return _image_puts
+
+
 def store_images(blobs: BlobStore, items: list[Item]) -> dict[str, str]:
-    """Put each distinct image once; returns sha256 -> reference. Raises if the store is unreachable."""
-    refs: dict[str, str] = {}
+    """Put each distinct image once; returns sha256 -> reference. Raises if the store is unreachable
+    (after every put of the batch has ended, so none is still writing when the caller gives up)."""
+    distinct: dict[str, bytes] = {}
     for record, image in items:
-        sha = record.image_sha256
-        if image is None or sha is None or sha in refs:
-            continue
-        refs[sha] = blobs.put(sha, image)
-    return refs
+        if image is not None and record.image_sha256 is not None:
+            distinct.setdefault(record.image_sha256, image)
+    if len(distinct) <= 1:
+        return {sha: blobs.put(sha, image) for sha, image in distinct.items()}
+    pool = _put_pool()
+    futures = {sha: pool.submit(blobs.put, sha, image) for sha, image in distinct.items()}
+    wait(futures.values())
+    return {sha: future.result() for sha, future in futures.items()}
 
 
 def insert_rows(db: Database, items: list[Item], refs: dict[str, str]) -> None:
