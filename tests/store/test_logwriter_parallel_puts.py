@@ -1,10 +1,10 @@
 """The images of one request-log batch are stored side by side, not one after another.
 
 Why: each put waits on the disk (write, fsync of the file and its folder) or on an S3 round trip, and
-in a busy server the recorder's single thread then queued for the GIL after every wait: measured on
-the 2-core bench, it stored ~100 photos a second while the API answered 155, so its queue filled,
-the images waiting in memory took the server from ~200 to ~400 MB, and the overflow was spooled on
-the event loop. With the puts of a batch overlapped: 164 req/s, RSS peak 243 MB, nothing spooled.
+in a busy server the recorder's single thread then queued for the GIL after every wait and fell
+behind the API (142-145 req/s on the 2-core bench): its queue filled, the images waiting in memory
+took the server from ~200 to ~410 MB, and the overflow was spooled on the event loop. With the puts
+of a batch overlapped: 163-170 req/s, RSS peak 231-248 MB, nothing spooled during the load.
 """
 
 from __future__ import annotations

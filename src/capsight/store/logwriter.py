@@ -99,9 +99,9 @@ def _insert_ignore(db: Database, table: Any) -> Insert:
 
 # Puts of one batch run side by side. Why: each put waits on the disk (write, fsync file, fsync
 # folder) or on S3 (a round trip), and every wait gives up the GIL; in a busy server the recorder's
-# one thread then queued for the GIL after each of them, so it stored ~100 photos a second while the
-# API answered 155 and its queue filled (its images held in memory, the rest spooled on the event
-# loop). Eight threads share those waits; S3 puts overlap their round trips.
+# one thread then queued for the GIL after each of them and fell behind an API answering 155 req/s:
+# its queue filled (images held in memory, the rest spooled on the event loop). Eight threads share
+# those waits; S3 puts overlap their round trips.
 IMAGE_PUT_THREADS = 8
 _image_puts: ThreadPoolExecutor | None = None
 _image_puts_lock = threading.Lock()
