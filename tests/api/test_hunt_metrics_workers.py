@@ -20,6 +20,7 @@ import pytest
 from helpers import jpeg
 from prometheus_client.parser import text_string_to_metric_families
 
+from capsight.api.metrics import GAUGE_SAMPLE_SECONDS
 from live_app import ServeProcess, serve_process
 
 SCRAPES = 10  # each on a new connection, so the kernel may hand it to either worker
@@ -106,6 +107,11 @@ def _settled(url: str, expected: float, deadline_s: float = 10) -> list[float]:
 def _every_scrape_sees(url: str, k: int) -> None:
     seen = _settled(url, k)
     assert seen[-1] == k, f"after {k} requests the scrapes counted {seen}"
+    # With several workers a gauge is each worker's sample of the last GAUGE_SAMPLE_SECONDS: a scrape
+    # right after the last answer may still show the depth sampled while it was queued.
+    deadline = time.monotonic() + 3 * GAUGE_SAMPLE_SECONDS + 2
+    while _scrape(url)["capsight_inference_queue_depth"] != 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
     scrapes = [_scrape(url) for _ in range(SCRAPES)]
     assert [s["classify"] for s in scrapes] == [k] * SCRAPES
     assert [s["predictions"] for s in scrapes] == [k] * SCRAPES

@@ -44,7 +44,11 @@ def _keyed_server(
         from capsight.store.database import Database
         from capsight.store.keys import KeyStore
 
-        _, key = KeyStore(Database(settings.resolved_database_url())).create_key("uploader")
+        database = Database(settings.resolved_database_url())
+        try:
+            _, key = KeyStore(database).create_key("uploader")
+        finally:
+            database.dispose()
         yield url, key
 
 
