@@ -136,7 +136,10 @@ def cases_for(ids: dict[str, str]) -> dict[str, dict[str, list[Request]]]:
             "200": [lambda c: c.get(f"/v1/models/{MODEL}")],
             "404": [lambda c: c.get("/v1/models/nope")],
         },
-        "POST /v1/models/reload": {"200": [lambda c: c.post("/v1/models/reload")]},
+        "POST /v1/models/reload": {
+            "200": [lambda c: c.post("/v1/models/reload")],
+            "413": [lambda c: c.post("/v1/models/reload", content=b"\0" * (LIMIT + 1))],
+        },
         "GET /health/live": {"200": [lambda c: c.get("/health/live")]},
         "GET /health/ready": {"200": [lambda c: c.get("/health/ready")]},
         "GET /v2": {"200": [lambda c: c.get("/v2")]},

@@ -64,6 +64,15 @@ IMAGE_UPLOAD_PATHS = frozenset({"/classify", "/v1/classify"}) | MULTI_IMAGE_PATH
 # its envelope. uploads.py holds each image to the limit while it arrives.
 MULTIPART_FRAMING_BYTES = 64 * 1024
 JOB_UPLOAD_PATH = "/v1/jobs"
+FEEDBACK_PATH = "/v1/feedback"
+
+
+def _takes_body(path: str) -> bool:
+    """Whether a route reads a request body: the others (reload, the model and health routes) are
+    still held to the limit, but a 413 there must not speak of a file the route never wanted."""
+    if path in IMAGE_UPLOAD_PATHS or path in (JOB_UPLOAD_PATH, FEEDBACK_PATH):
+        return True
+    return path.startswith("/v2/") and path.endswith("/infer")
 
 
 def _body_limit(settings: Settings) -> Callable[[str], int]:
@@ -176,6 +185,7 @@ def create_app(
     app.add_middleware(
         BodySizeLimitMiddleware,
         limit_for=_body_limit(settings),
+        takes_body=_takes_body,
         framing_for=lambda path: MULTIPART_FRAMING_BYTES if path in IMAGE_UPLOAD_PATHS else 0,
     )
     app.add_middleware(

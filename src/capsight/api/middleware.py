@@ -209,7 +209,8 @@ class BodySizeLimitMiddleware:
     never buffered here; an over-limit chunked upload is cut off as soon as it crosses the line.
     ``framing_for(path)`` more bytes are let through where a limit counts image bytes: a file of
     exactly the limit arrives inside multipart boundaries and part headers (the upload parser holds
-    each image to the limit itself). The message still names the limit the client was told.
+    each image to the limit itself). The message still names the limit the client was told; a
+    route that reads no body (``takes_body(path)`` false) is not said to have got a file.
     """
 
     def __init__(
@@ -217,17 +218,25 @@ class BodySizeLimitMiddleware:
         app: ASGIApp,
         limit_for: Callable[[str], int],
         framing_for: Callable[[str], int] = lambda path: 0,
+        takes_body: Callable[[str], bool] = lambda path: True,
     ) -> None:
         self.app = app
         self.limit_for = limit_for
         self.framing_for = framing_for
+        self.takes_body = takes_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         advertised = self.limit_for(scope["path"])
-        message = f"File too large: the upload limit is {_human_bytes(advertised)}."
+        if self.takes_body(scope["path"]):
+            message = f"File too large: the upload limit is {_human_bytes(advertised)}."
+        else:  # the limit still holds (nothing unbounded is taken in), but no file was expected
+            message = (
+                f"Request body too large: {scope['method']} {scope['path']} takes no request body"
+                f" (over {_human_bytes(advertised)} was sent)."
+            )
         limit = advertised + self.framing_for(scope["path"])
         declared = _header(scope, b"content-length")
         if declared is not None:

@@ -56,6 +56,7 @@ async def get_model(name: str, request: Request) -> JSONResponse:
         401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
         403: error_doc("The credentials lack the 'admin' scope."),
         409: error_doc("The folder's model failed to load; the previous model keeps serving."),
+        413: error_doc("A body over CAPSIGHT_MAX_UPLOAD_BYTES was sent; this route reads none."),
         429: RATE_LIMITED,
         503: error_doc("The first load of the model has not finished yet, or the server is stopping."),
     },
