@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from capsight import __version__
 from capsight.api.logtext import loggable
 from capsight.api.routes.common import CLASSIFY_ERRORS, error_doc, request_context
-from capsight.api.routes.v2_decode import _decode_images, _inflate, _parse_request
+from capsight.api.routes.v2_decode import INPUT, _decode_images, _inflate, _parse_request
 from capsight.api.routes.v2_outputs import classification, requested_outputs
 from capsight.api.routes.v2_schemas import (
     EXTENSIONS,
@@ -118,7 +118,7 @@ def _metadata_body(meta: ModelMetadata) -> dict[str, Any]:
         "name": meta.name,
         "versions": [meta.version],
         "platform": "onnxruntime_onnx",
-        "inputs": [{"name": "image", "datatype": "BYTES", "shape": [-1]}],
+        "inputs": [{"name": INPUT, "datatype": "BYTES", "shape": [-1]}],
         "outputs": [
             {"name": PROBABILITIES, "datatype": "FP32", "shape": [-1, meta.num_classes]},
             {"name": LABEL, "datatype": "BYTES", "shape": [-1]},

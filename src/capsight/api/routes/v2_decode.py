@@ -44,6 +44,7 @@ def _flatten(data: list[Any]) -> list[Any]:
     return flat
 
 
+INPUT = "image"  # the one input the model metadata declares
 MAX_STRUCTURE = 2048  # brackets, braces and quotes a request may hold; a real one needs a few dozen
 
 
@@ -202,8 +203,10 @@ def _decode_base64(name: str, elements: list[Any], max_images: int, max_bytes: i
 
 def _decode_images(req: InferenceRequest, binary: bytes, max_images: int, max_bytes: int) -> list[bytes]:
     if len(req.inputs) != 1:
-        raise BadRequest("Expected exactly one input tensor: 'image' (BYTES, base64-encoded images).")
+        raise BadRequest(f"Expected exactly one input tensor: '{INPUT}' (BYTES, base64-encoded images).")
     tensor = req.inputs[0]
+    if tensor.name != INPUT:  # as Triton: an input the metadata does not declare is refused, not guessed
+        raise BadRequest(f"Unknown input '{tensor.name}'; this model's input is '{INPUT}' (BYTES).")
     if tensor.datatype.upper() != "BYTES":
         raise BadRequest(f"Input '{tensor.name}' must have datatype BYTES, not {tensor.datatype}.")
     size = _binary_data_size(tensor)
