@@ -18,6 +18,7 @@ class ImageFolder:
     root: Path
     labels: dict[str, str]  # absolute path -> expected label
     errors: dict[str, str]  # absolute path -> expected error kind (the text before ':')
+    skipped: frozenset[str]  # absolute paths of files that are no image: listed nowhere but as skipped
 
     @property
     def total(self) -> int:
@@ -43,14 +44,13 @@ def make_image_folder(root: Path) -> ImageFolder:
     broken = root / "broken.jpg"
     broken.write_bytes(solid_image_bytes(LABEL_COLOURS["closed"])[:120])  # truncated JPEG
     errors[str(broken)] = "InvalidImage"
-    notes = root / "nested" / "notes.txt"
+    notes = root / "nested" / "notes.txt"  # a folder's sidecar: skipped, neither a result nor an error
     notes.write_text("not an image\n")
-    errors[str(notes)] = "InvalidImage"
     empty = root / "empty.png"
     empty.write_bytes(b"")
     errors[str(empty)] = "EmptyFile"
     (root / ".hidden.jpg").write_bytes(solid_image_bytes(LABEL_COLOURS["opened"]))  # never an input
-    return ImageFolder(root=root, labels=labels, errors=errors)
+    return ImageFolder(root=root, labels=labels, errors=errors, skipped=frozenset({str(notes)}))
 
 
 def image_size(label: str) -> tuple[int, int]:

@@ -27,7 +27,8 @@ def test_batch_into_a_pipe_prints_whole_lines(
     assert "\r" not in done.stderr
     total = image_folder.total
     last = done.stderr.splitlines()[-1]
-    assert last.startswith(f"{total}/{total} images (100%), 3 errors, ") and last.endswith(" img/s")
+    assert len(image_folder.errors) == 2  # broken.jpg, empty.png; nested/notes.txt is skipped
+    assert last.startswith(f"{total}/{total} images (100%), 2 errors, ") and last.endswith(" img/s")
 
 
 class _Terminal(io.StringIO):

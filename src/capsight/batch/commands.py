@@ -103,7 +103,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
-    from capsight.batch.objects import S3_OUTAGE_OBJECTS
+    from capsight.batch.objects import S3_OUTAGE_OBJECTS, loggable_key
     from capsight.batch.options import BatchOptions
     from capsight.batch.progress import BatchProgressView, errors_text
     from capsight.batch.runner import run_batch
@@ -144,6 +144,11 @@ def run_batch_command(args: argparse.Namespace) -> int:
     else:  # an empty inbox or a mistyped glob: there is no earlier run to point at
         speed = "nothing to classify: the sources hold no files"
     print(f"{summary.total} images ({counts}; {errors_text(summary.errors)}) {speed} -> {args.out}")
+    if summary.skipped["count"]:
+        names = ", ".join(loggable_key(Path(p).name) for p in summary.skipped["examples"])
+        more = ", ..." if summary.skipped["count"] > len(summary.skipped["examples"]) else ""
+        count = summary.skipped["count"]
+        print(f"Skipped {count} file{'' if count == 1 else 's'} that are not images ({names}{more}).")
     if summary.errors:
         print("Images with an error are listed in results.csv; rerun with the same --out to try those you")
         print("fixed or replaced again, and add --retry-errors to retry the unchanged ones too.")

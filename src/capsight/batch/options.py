@@ -6,7 +6,7 @@ can store them as JSON.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,6 +81,8 @@ class BatchSummary:
     resumed: int
     images_per_second: float  # this run's images / this run's seconds
     sort: dict[str, Any] | None = None  # {"mode", "min_confidence"} of --sort; a resumed run must match
+    # Files of folder and glob sources that are no image: {"count", "examples"}, so none vanishes unsaid.
+    skipped: dict[str, Any] = field(default_factory=lambda: {"count": 0, "examples": []})
 
     # Fields that describe one invocation rather than the results: an interrupted-then-resumed run
     # and an uninterrupted run agree on everything else.

@@ -28,6 +28,9 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+SKIPPED_EXAMPLES = 5  # names of skipped files in summary.json: enough to see what kind they are
+
+
 def summarise(
     records: Sequence[ResultRecord],
     meta: ModelMetadata,
@@ -39,6 +42,7 @@ def summarise(
     resumed: int,
     review_enabled: bool,
     sort: dict[str, object] | None = None,
+    skipped: Sequence[str] = (),
 ) -> BatchSummary:
     counts = Counter(r.label for r in records if r.ok and r.label is not None)
     errors = sum(1 for r in records if not r.ok)
@@ -59,6 +63,7 @@ def summarise(
         resumed=resumed,
         images_per_second=round(processed / elapsed, 2) if elapsed > 0 else 0.0,
         sort=sort,
+        skipped={"count": len(skipped), "examples": list(skipped[:SKIPPED_EXAMPLES])},
     )
 
 

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Protocol
 
 from capsight.batch.engine_local import LocalEngine
-from capsight.batch.objects import S3_UNREACHABLE_ROW, ObjectReader, any_s3, file_fingerprint, file_sha256
+from capsight.batch.objects import (
+    S3_UNREACHABLE_ROW,
+    ObjectReader,
+    any_s3,
+    file_fingerprint,
+    file_sha256,
+    loggable_key,
+)
 from capsight.batch.options import BatchOptions, BatchProgress, BatchSummary
 from capsight.batch.outputs import RESULTS_CSV, SUMMARY_JSON, summarise, write_outputs
 from capsight.batch.records import ResultRecord
@@ -119,7 +126,12 @@ def run_batch(
         out / name for name in (RESULTS_JSONL, RESULTS_CSV, SUMMARY_JSON, "report.html", REVIEW_FOLDER)
     ]
     sorted_into = [out / label for label in meta.labels] if options.sort is not None else []
-    keys = expand_sources(sources, reader, exclude=[*outputs, *sorted_into], max_s3_keys=options.max_s3_keys)
+    skipped: list[str] = []
+    keys = expand_sources(
+        sources, reader, exclude=[*outputs, *sorted_into], max_s3_keys=options.max_s3_keys, skipped=skipped
+    )
+    if skipped:
+        log.info("skipping %d files that are not images, e.g. %s", len(skipped), loggable_key(skipped[0]))
     if options.sort in ("move", "link") and any_s3(keys):
         raise BadRequest(f"--sort {options.sort} needs local files; use --sort copy for s3:// sources.")
 
@@ -204,6 +216,7 @@ def run_batch(
                 resumed=resumed,
                 review_enabled=options.min_confidence is not None,
                 sort=sort_options(options.sort, options.min_confidence),
+                skipped=skipped,
             )
             # Also on cancel, Ctrl-C or a failure: leave a consistent (partial) CSV and summary.
             write_outputs(out, results.records, summary, meta.labels)

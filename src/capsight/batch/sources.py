@@ -14,7 +14,7 @@ from pathlib import Path
 
 from capsight.batch.objects import S3_SCHEME, ObjectReader, is_s3, loggable_error, loggable_key, split_s3
 from capsight.errors import BadRequest, TooManyImages
-from capsight.imaging import IMAGE_SUFFIXES, detect_format
+from capsight.imaging.files import is_image_file, named_like_image, sniffs_as_image
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,26 @@ def _linked_folder(link: Path) -> None:
     )
 
 
-def _walk_folder(root: Path, exclude: Collection[Path]) -> list[str]:
+def _kept(path: Path, skipped: list[str]) -> bool:
+    """Whether a listed file is an input; files that are no image go to ``skipped``, not error rows.
+
+    Why: a photo folder holds sidecars (.xmp, .AAE, .json), notes and PDFs, and each was an error row
+    that buried the real errors (truncated photos). The rule is the one of zip jobs and training:
+    named like an image, or an image by its first bytes. A file that cannot be read stays an input:
+    its error row says why.
+    """
+    try:
+        if is_image_file(path):
+            return True
+    except OSError:
+        return True
+    skipped.append(str(path))
+    return False
+
+
+def _walk_folder(root: Path, exclude: Collection[Path], skipped: list[str]) -> list[str]:
     keys: list[str] = []
+    passed_over: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root, onerror=_unlistable):
         here = Path(dirpath)
         # Hidden folders (.git, .cache) and our own output tree are never inputs.
@@ -69,13 +87,16 @@ def _walk_folder(root: Path, exclude: Collection[Path]) -> list[str]:
             if (here / name).is_symlink():
                 _linked_folder(here / name)
         keys.extend(
-            str(here / f) for f in filenames if not f.startswith(".") and not _inside(here / f, exclude)
+            str(here / f)
+            for f in filenames
+            if not f.startswith(".") and not _inside(here / f, exclude) and _kept(here / f, passed_over)
         )
     # Path order (by components, so "a/z.jpg" < "a-b/a.jpg" is not decided by the "/" byte).
+    skipped.extend(sorted(passed_over, key=lambda k: Path(k).relative_to(root).parts))
     return sorted(keys, key=lambda k: Path(k).relative_to(root).parts)
 
 
-def _expand_glob(pattern: str, exclude: Collection[Path]) -> list[str]:
+def _expand_glob(pattern: str, exclude: Collection[Path], skipped: list[str]) -> list[str]:
     """Files matching ``pattern``; ``**`` recurses like a folder source does.
 
     ``pathlib`` rather than ``glob.glob``: glob's ``**`` follows symbolic links to folders, so two
@@ -99,8 +120,9 @@ def _expand_glob(pattern: str, exclude: Collection[Path]) -> list[str]:
         # The key keeps the file's own name: a matched symbolic link stays the link, so --sort move
         # moves the link, as a folder source does, and not the photo out of the pool it points into.
         key = _absolute(match)
-        if resolved.is_file() and not _inside(resolved, exclude) and not _inside(key, exclude):
-            paths.setdefault(resolved, str(key))
+        wanted = resolved.is_file() and resolved not in paths
+        if wanted and not _inside(resolved, exclude) and not _inside(key, exclude) and _kept(key, skipped):
+            paths[resolved] = str(key)
     return list(paths.values())
 
 
@@ -190,25 +212,34 @@ def _listing_failure(exc: Exception) -> str:
 
 def _looks_like_image(path: Path) -> bool:
     with open(path, "rb") as fh:
-        return detect_format(fh.read(16)) is not None
+        return sniffs_as_image(fh.read(64))
 
 
 def expand_source(
-    source: str, reader: ObjectReader, exclude: Collection[Path] = (), max_s3_keys: int | None = None
+    source: str,
+    reader: ObjectReader,
+    exclude: Collection[Path] = (),
+    max_s3_keys: int | None = None,
+    skipped: list[str] | None = None,
 ) -> list[str]:
-    """Keys named by one SRC argument, in a stable order; ``max_s3_keys`` bounds an s3:// listing."""
+    """Keys named by one SRC argument, in a stable order; ``max_s3_keys`` bounds an s3:// listing.
+
+    Files of a folder or glob that are no image are appended to ``skipped``; a file the user names
+    (an argument, a line of a list file) is always a key: they asked for it, and hear why it failed.
+    """
+    skipped = [] if skipped is None else skipped
     if is_s3(source):
         return _list_s3(source, reader, max_s3_keys)
     path = Path(os.path.expanduser(source))
     if path.is_dir():
-        return _walk_folder(path.resolve(), exclude)
+        return _walk_folder(path.resolve(), exclude, skipped)
     if path.is_file():
         # A file named like an image is an image even when its bytes are not (it gets its own error
         # row, like a bad file in a folder); only other files are read as lists of paths.
-        named_image = path.suffix.lower() in IMAGE_SUFFIXES
+        named_image = named_like_image(path.name)
         return [str(_absolute(path))] if named_image or _looks_like_image(path) else _read_list_file(path)
     if _GLOB_CHARS & set(source):
-        keys = _expand_glob(source, exclude)
+        keys = _expand_glob(source, exclude, skipped)
         if not keys:
             log.warning("no files match %s", loggable_key(source))
         return keys
@@ -220,10 +251,11 @@ def expand_sources(
     reader: ObjectReader,
     exclude: Collection[Path] = (),
     max_s3_keys: int | None = None,
+    skipped: list[str] | None = None,
 ) -> list[str]:
     """All keys of all sources, duplicates dropped (first occurrence wins)."""
     seen: dict[str, None] = {}
     for source in sources:
-        for key in expand_source(source, reader, exclude, max_s3_keys):
+        for key in expand_source(source, reader, exclude, max_s3_keys, skipped):
             seen.setdefault(key, None)
     return list(seen)

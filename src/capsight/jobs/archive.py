@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capsight.errors import BadRequest, PayloadTooLarge
-from capsight.imaging import detect_format
-from capsight.imaging.decode import IMAGE_SUFFIXES
+from capsight.imaging.files import named_like_image, sniffs_as_image
 from capsight.jobs.diskfull import DiskFull, is_disk_full
 from capsight.store.blobs import fsync_dir
 
@@ -119,7 +118,7 @@ def _sniffs_as_image(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     """An image without an image suffix is still an image; reading 16 bytes inflates almost nothing."""
     try:
         with zf.open(info) as fh:
-            return detect_format(fh.read(16)) is not None
+            return sniffs_as_image(fh.read(64))
     except (*_UNREADABLE, zlib.error, EOFError, RuntimeError):
         return False
 
@@ -183,7 +182,7 @@ def inspect_zip(path: Path, limits: ZipLimits) -> ZipPlan:
             reason = _skip_reason(info, rel, limits)
             if reason is None and rel in seen:
                 reason = "duplicate name"
-            named_image = Path(rel or "").suffix.lower() in IMAGE_SUFFIXES
+            named_image = named_like_image(rel or "")
             if reason is None and not named_image and not _sniffs_as_image(zf, info):
                 reason = NOT_AN_IMAGE
             if reason is not None or rel is None:

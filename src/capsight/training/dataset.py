@@ -22,7 +22,8 @@ from pathlib import Path
 from PIL import Image
 
 from capsight.errors import BadRequest, CapsightError
-from capsight.imaging.decode import IMAGE_SUFFIXES, decode_file, detect_format
+from capsight.imaging.decode import decode_file
+from capsight.imaging.files import is_image_file, named_like_image
 from capsight.imaging.preprocess import PreprocessSpec
 from capsight.training.photo_names import DEFAULT_GROUP_PATTERN, group_of
 
@@ -80,12 +81,11 @@ def name_order(name: str) -> tuple[str, str]:
 def _is_image_file(path: Path) -> bool:
     if path.name.startswith("."):
         return False
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    if named_like_image(path.name):
         return True
-    try:
-        with open(path, "rb") as fh:
-            return detect_format(fh.read(64)) is not None
-    except OSError:  # a folder, a dangling link, no permission
+    try:  # only regular files are opened: a named pipe would wait for a writer for ever
+        return path.is_file() and is_image_file(path)
+    except OSError:  # a dangling link, no permission
         return False
 
 
