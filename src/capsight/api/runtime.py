@@ -37,6 +37,7 @@ from capsight.settings import Settings
 from capsight.store.services import Services
 
 logger = logging.getLogger(__name__)
+LOAD_FAILED_GENERIC = "The model failed to load; the server log has the cause."
 
 
 class ServingRuntime(ModelReloads):
@@ -79,6 +80,10 @@ class ServingRuntime(ModelReloads):
 
     def service(self) -> ClassificationService:
         if self._service is None:
+            if self.load_error and self.settings.auth_enabled:
+                # The cause names server paths: callers of a server that checks keys get a generic
+                # answer (health and metadata routes answer anyone); the log has the cause.
+                raise ModelNotReady(LOAD_FAILED_GENERIC, retry_after=30)
             if self.load_error:
                 raise ModelNotReady(f"The model failed to load: {self.load_error}", retry_after=30)
             raise ModelNotReady()
