@@ -8,6 +8,7 @@ jobs and training: named like an image, or an image by its first bytes.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
@@ -121,3 +122,22 @@ def test_the_command_names_what_it_skipped(
     printed = capsys.readouterr().out
     assert "1 images (" in printed and "0 errors" in printed
     assert "Skipped 2 files that are not images (IMG_1.xmp, NOTES.md)." in printed
+
+
+def test_a_rerun_into_an_older_out_drops_the_error_rows_of_files_it_now_skips(
+    classifier: OnnxClassifier, tmp_path: Path
+) -> None:
+    """An --out written before files that are no image were skipped holds an error row for each; the
+    rerun said "8 errors" beside "Skipped 8 files" and kept them in results.csv. The log keeps them
+    (append-only); the CSV and summary, rebuilt from it, leave out what this run skips."""
+    photos = _photo_folder(tmp_path / "photos")
+    out = tmp_path / "out"
+    listing = tmp_path / "list.txt"  # a named file is an error row: the older run's rows for sidecars
+    listing.write_text("photos/IMG_1.jpg\nphotos/NOTES.md\nphotos/IMG_1.xmp\n")
+    assert run_batch([str(listing)], out, classifier, BatchOptions(workers=1)).errors == 2
+    summary = run_batch([str(photos)], out, classifier, BatchOptions(workers=1))
+    assert (summary.total, summary.errors, summary.skipped["count"]) == (5, 3, len(SIDECARS))
+    with (out / "results.csv").open(newline="") as fh:
+        names = {Path(row["path"]).name for row in csv.DictReader(fh)}
+    assert names == {"IMG_1.jpg", "scan", "broken.jpg", "notes.jpg", "empty.png"}
+    assert json.loads((out / "summary.json").read_text())["errors"] == 3

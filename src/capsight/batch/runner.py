@@ -206,8 +206,12 @@ def run_batch(
             pending = sum(
                 1 for key in keys if key not in done and not results.is_done(key, fingerprints[key])
             )
+            # Rows of files this run skips as no image (an --out written before they were skipped,
+            # or a list that named them) would count as errors beside "skipped"; the log keeps them.
+            passed_over = set(skipped)
+            shown = [r for r in results.records if r.path not in passed_over]
             summary = summarise(
-                results.records,
+                shown,
                 meta,
                 pending=pending,
                 engine=options.engine,
@@ -219,7 +223,7 @@ def run_batch(
                 skipped=skipped,
             )
             # Also on cancel, Ctrl-C or a failure: leave a consistent (partial) CSV and summary.
-            write_outputs(out, results.records, summary, meta.labels)
+            write_outputs(out, shown, summary, meta.labels)
     if outage:
         raise _s3_outage(unreachable_in_a_row, out, summary)
     return summary
