@@ -135,7 +135,8 @@
       clearStatus();
       var summary = document.createElement("span");
       summary.className = "visually-hidden";
-      summary.append("Result: ", bdi(body.label), ", " + percent(body.confidence) + " confidence.");
+      summary.append("Result: ", bdi(body.label), ", " + percent(body.confidence) + " confidence." +
+        (low ? " " + el.resultNote.textContent : ""));
       el.status.appendChild(summary);
       el.error.hidden = true;
       el.result.hidden = false;
