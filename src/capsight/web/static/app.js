@@ -104,9 +104,7 @@
     }
   }
 
-  function clearStatus() {
-    el.status.textContent = "";
-  }
+  function clearStatus() { el.status.textContent = ""; }
 
   var PHOTO_FAILED = "This photo could not be classified";
 
@@ -117,8 +115,11 @@
   function showError(message, retryFile, title) {
     clearStatus();
     el.result.hidden = true;
+    // The same words again (an empty file chosen twice) left the alert unchanged, unread: empty it, refill it.
+    var again = !el.error.hidden && el.errorTitle.textContent === (title || PHOTO_FAILED) && el.errorMessage.textContent === message;
     el.errorTitle.textContent = title || PHOTO_FAILED;
-    el.errorMessage.textContent = message;
+    el.errorMessage.textContent = again ? "" : message;
+    if (again) window.setTimeout(function () { if (!el.errorMessage.textContent) el.errorMessage.textContent = message; }, 150);
     state.retryFile = retryFile || null;
     el.retryButton.hidden = !retryFile;
     el.error.hidden = false;
