@@ -33,6 +33,7 @@ def test_try_again_sends_the_camera_photo_again(page: Any) -> None:
     upload(page, "IMG_0001.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]), selector="#camera-input")
     page.wait_for_selector("#error:not([hidden])")
     assert page.inner_text("#error-message") == "Server is overloaded, retry shortly. (retry in 1 s)"
+    page.wait_for_selector("#retry-button[aria-disabled='false']")  # after the 1 s asked for
     page.focus("#retry-button")
     page.keyboard.press("Enter")
     assert read_result(page)["label"] == "opened"

@@ -75,6 +75,7 @@
   var formatBytes = T.formatBytes, versionText = T.versionText, bdi = T.bdi, percent = T.percent;
   var errorFromResponse = T.errorFromResponse, retryText = T.retryText, keyTitle = T.keyTitle;
   var post = window.capsightHttp.post, readable = window.capsightHttp.readable;
+  var retryWait = window.capsightRetry(el, state, { waitText: T.waitText });
 
   /* ---------- model info (model.js) ---------- */
 
@@ -112,7 +113,8 @@
   // cannot be chosen again), when the failure was the network's or the server's, not the file's.
   // title: what went wrong when it was not the photo (a refused API key sent people looking for a
   // fault in a good photo).
-  function showError(message, retryFile, title) {
+  // waitSeconds: how long the server asked to wait before "Try again" can help (retry.js).
+  function showError(message, retryFile, title, waitSeconds) {
     clearStatus();
     el.result.hidden = true;
     // The same words again (an empty file chosen twice) left the alert unchanged, unread: empty it, refill it.
@@ -122,6 +124,7 @@
     if (again) window.setTimeout(function () { if (!el.errorMessage.textContent) el.errorMessage.textContent = message; }, 150);
     state.retryFile = retryFile || null;
     el.retryButton.hidden = !retryFile;
+    retryWait.wait(retryFile ? waitSeconds : 0);
     el.error.hidden = false;
     revealIfBelow(el.error.parentNode, el.error);
   }
@@ -191,6 +194,7 @@
     var headers = { Accept: "application/json" };
     if (state.apiKey) headers.Authorization = "Bearer " + state.apiKey;
     el.error.hidden = true;
+    retryWait.stop();
     el.result.hidden = true;
     setBusy(true);
     post("v1/classify", form, headers, controller.signal, function (sent, total) {
@@ -208,6 +212,7 @@
             // 429 (rate limit) and 503 (model loading, queue full) both say when to come back.
             if (res.status === 429 || res.status === 503) message += retryText(retry);
             var failure = new Error(message);
+            if (res.status === 429 || res.status === 503) failure.waitSeconds = T.retrySeconds(retry);
             // Not the photo's fault: the same photo is answered a moment later.
             if (res.status === 429) failure.title = "Too many requests for now";
             if (res.status === 503) failure.title = "The server is busy";
@@ -244,7 +249,7 @@
         }
         if (controller.signal.aborted) return; // superseded by a newer photo
         if (!(err instanceof TypeError)) {
-          showError(err.message, err.retryable ? file : null, err.title);
+          showError(err.message, err.retryable ? file : null, err.title, err.waitSeconds);
           return;
         }
         // fetch fails alike when it cannot read the file (a dropped folder, a photo moved or deleted
@@ -268,6 +273,7 @@
   }
 
   el.retryButton.addEventListener("click", function () {
+    if (retryWait.waiting()) return; // it says how long is left
     // The button hides with the error: hand the keyboard focus on rather than drop it to <body>.
     el.chooseButton.focus();
     if (state.retryFile) classify(state.retryFile);

@@ -42,18 +42,30 @@
     return "The server rejected this file (HTTP " + res.status + ").";
   }
 
-  // Retry-After is seconds or an HTTP date (a gateway's, often): shown as a wait from now, never as the
-  // raw date (in a time zone the person is not in), and an hour not as "3600 s". Unreadable: not shown.
-  function retryText(value) {
+  // Retry-After is seconds or an HTTP date (a gateway's, often): how many seconds from now; NaN when
+  // unreadable or absent.
+  function retrySeconds(value) {
     var text = (value || "").trim();
-    var seconds = /^\d+$/.test(text) ? Number(text) : (Date.parse(text) - Date.now()) / 1000;
-    if (!text || !isFinite(seconds)) return "";
-    if (seconds <= 0) return " (you can retry now)";
-    if (seconds < 120) return " (retry in " + Math.ceil(seconds) + " s)"; // "90 s", not "2 min"
+    if (!text) return NaN;
+    return /^\d+$/.test(text) ? Number(text) : (Date.parse(text) - Date.now()) / 1000;
+  }
+
+  // A wait as a person reads it: "90 s", not "2 min"; an hour not as "3600 s" nor "60 min".
+  function waitText(seconds) {
+    if (seconds < 120) return Math.ceil(seconds) + " s";
     var minutes = Math.ceil(seconds / 60);
-    if (minutes < 60) return " (retry in " + minutes + " min)";
+    if (minutes < 60) return minutes + " min";
     var hours = Math.floor(minutes / 60);
-    return " (retry in " + hours + " h" + (minutes % 60 ? " " + (minutes % 60) + " min" : "") + ")";
+    return hours + " h" + (minutes % 60 ? " " + (minutes % 60) + " min" : "");
+  }
+
+  // Shown as a wait from now, never as the raw date (in a time zone the person is not in).
+  // Unreadable: not shown.
+  function retryText(value) {
+    var seconds = retrySeconds(value);
+    if (!isFinite(seconds)) return "";
+    if (seconds <= 0) return " (you can retry now)";
+    return " (retry in " + waitText(seconds) + ")";
   }
 
   function keyTitle(status, sentKey) {
@@ -64,5 +76,6 @@
   window.capsightText = {
     formatBytes: formatBytes, versionText: versionText, bdi: bdi, percent: percent,
     errorFromResponse: errorFromResponse, retryText: retryText, keyTitle: keyTitle,
+    retrySeconds: retrySeconds, waitText: waitText,
   };
 })();
