@@ -38,6 +38,9 @@ class BatchOptions:
     # Stop with ServiceUnavailable after this many s3:// objects in a row the endpoint did not answer
     # for (``capsight batch``: S3_OUTAGE_OBJECTS); None goes on (a job watches its own log for it).
     s3_outage_objects: int | None = None
+    # Folder and glob files that are no image are counted as skipped, not error rows; jobs turn it off:
+    # each file of theirs is a URL the client named (an HTML page must be its error row).
+    skip_non_images: bool = True
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

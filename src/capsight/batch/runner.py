@@ -128,7 +128,12 @@ def run_batch(
     sorted_into = [out / label for label in meta.labels] if options.sort is not None else []
     skipped: list[str] = []
     keys = expand_sources(
-        sources, reader, exclude=[*outputs, *sorted_into], max_s3_keys=options.max_s3_keys, skipped=skipped
+        sources,
+        reader,
+        exclude=[*outputs, *sorted_into],
+        max_s3_keys=options.max_s3_keys,
+        skipped=skipped,
+        skip_non_images=options.skip_non_images,
     )
     if skipped:
         log.info("skipping %d files that are not images, e.g. %s", len(skipped), loggable_key(skipped[0]))

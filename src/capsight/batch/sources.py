@@ -59,14 +59,17 @@ def _linked_folder(link: Path) -> None:
     )
 
 
-def _kept(path: Path, skipped: list[str]) -> bool:
+def _kept(path: Path, skipped: list[str] | None) -> bool:
     """Whether a listed file is an input; files that are no image go to ``skipped``, not error rows.
 
     Why: a photo folder holds sidecars (.xmp, .AAE, .json), notes and PDFs, and each was an error row
     that buried the real errors (truncated photos). The rule is the one of zip jobs and training:
     named like an image, or an image by its first bytes. A file that cannot be read stays an input:
-    its error row says why.
+    its error row says why. ``skipped`` None: every file is an input (a job's downloads, each one a
+    URL the client named).
     """
+    if skipped is None:
+        return True
     try:
         if is_image_file(path):
             return True
@@ -76,9 +79,9 @@ def _kept(path: Path, skipped: list[str]) -> bool:
     return False
 
 
-def _walk_folder(root: Path, exclude: Collection[Path], skipped: list[str]) -> list[str]:
+def _walk_folder(root: Path, exclude: Collection[Path], skipped: list[str] | None) -> list[str]:
     keys: list[str] = []
-    passed_over: list[str] = []
+    passed_over: list[str] | None = None if skipped is None else []
     for dirpath, dirnames, filenames in os.walk(root, onerror=_unlistable):
         here = Path(dirpath)
         # Hidden folders (.git, .cache) and our own output tree are never inputs.
@@ -92,11 +95,12 @@ def _walk_folder(root: Path, exclude: Collection[Path], skipped: list[str]) -> l
             if not f.startswith(".") and not _inside(here / f, exclude) and _kept(here / f, passed_over)
         )
     # Path order (by components, so "a/z.jpg" < "a-b/a.jpg" is not decided by the "/" byte).
-    skipped.extend(sorted(passed_over, key=lambda k: Path(k).relative_to(root).parts))
+    if skipped is not None and passed_over:
+        skipped.extend(sorted(passed_over, key=lambda k: Path(k).relative_to(root).parts))
     return sorted(keys, key=lambda k: Path(k).relative_to(root).parts)
 
 
-def _expand_glob(pattern: str, exclude: Collection[Path], skipped: list[str]) -> list[str]:
+def _expand_glob(pattern: str, exclude: Collection[Path], skipped: list[str] | None) -> list[str]:
     """Files matching ``pattern``; ``**`` recurses like a folder source does.
 
     ``pathlib`` rather than ``glob.glob``: glob's ``**`` follows symbolic links to folders, so two
@@ -221,13 +225,17 @@ def expand_source(
     exclude: Collection[Path] = (),
     max_s3_keys: int | None = None,
     skipped: list[str] | None = None,
+    skip_non_images: bool = True,
 ) -> list[str]:
     """Keys named by one SRC argument, in a stable order; ``max_s3_keys`` bounds an s3:// listing.
 
     Files of a folder or glob that are no image are appended to ``skipped``; a file the user names
     (an argument, a line of a list file) is always a key: they asked for it, and hear why it failed.
     """
-    skipped = [] if skipped is None else skipped
+    if not skip_non_images:
+        skipped = None
+    elif skipped is None:
+        skipped = []
     if is_s3(source):
         return _list_s3(source, reader, max_s3_keys)
     path = Path(os.path.expanduser(source))
@@ -252,10 +260,11 @@ def expand_sources(
     exclude: Collection[Path] = (),
     max_s3_keys: int | None = None,
     skipped: list[str] | None = None,
+    skip_non_images: bool = True,
 ) -> list[str]:
     """All keys of all sources, duplicates dropped (first occurrence wins)."""
     seen: dict[str, None] = {}
     for source in sources:
-        for key in expand_source(source, reader, exclude, max_s3_keys, skipped):
+        for key in expand_source(source, reader, exclude, max_s3_keys, skipped, skip_non_images):
             seen.setdefault(key, None)
     return list(seen)

@@ -108,6 +108,9 @@ class JobExecution:
                 s3_endpoint_url=s.s3_endpoint_url,
                 max_s3_keys=s.max_job_images,
                 max_s3_object_bytes=s.max_upload_bytes,
+                # A zip's members were sorted by the job's own inspection; a URL's download is what
+                # the client named: every file under input/ gets its row, an HTML page its error.
+                skip_non_images=False,
             ),
             zip_limits=zip_limits(s),
             download_limits=DownloadLimits(max_bytes=s.max_upload_bytes),
