@@ -84,25 +84,15 @@ def _expand_patterns(images: list[Path]) -> list[Path]:
 
 
 def _glob(pattern: str) -> list[Path]:
-    """The paths ``pattern`` matches, in name order; ``**`` matches any number of folders.
+    """The paths ``pattern`` matches, in name order, as ``capsight batch`` expands a glob.
 
     Why not ``glob.glob``: without ``recursive`` it read ``**`` as ``*`` (one level: photos beside
     and below it were left out without a word, where ``capsight batch`` takes them), and with it,
-    it follows links to folders (two links back up the tree: a walk that never ends). Path.glob
-    does not descend through links under ``**``. Wildcards skip hidden names, as the shell's do.
+    it follows links to folders (two links back up the tree: a walk that never ends).
     """
-    path = Path(pattern)
-    parts = path.parts
-    first = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))
-    base = Path(*parts[:first]) if first else Path()
-    rest = Path(*parts[first:])
-    show_hidden = any(part.startswith(".") and part not in (".", "..") for part in rest.parts)
-    found = [
-        match
-        for match in base.glob(str(rest))
-        if show_hidden or not any(part.startswith(".") for part in match.relative_to(base).parts)
-    ]
-    return sorted(found, key=str)
+    from capsight.batch.sources import glob_matches
+
+    return sorted(glob_matches(pattern), key=str)
 
 
 def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: int) -> list[dict[str, Any]]:

@@ -100,6 +100,19 @@ def _walk_folder(root: Path, exclude: Collection[Path], skipped: list[str] | Non
     return sorted(keys, key=lambda k: Path(k).relative_to(root).parts)
 
 
+def glob_matches(pattern: str) -> list[Path]:
+    """The paths ``pattern`` matches, sorted; ``**`` matches any number of folders without descending
+    through links to folders, and wildcards skip hidden names unless the pattern names one (as the
+    shell's do). Shared with ``capsight classify``, which expands a quoted pattern the same way."""
+    base, rest = _split_glob(Path(pattern))
+    show_hidden = any(part.startswith(".") and part not in (".", "..") for part in Path(rest).parts)
+    return [
+        match
+        for match in sorted(base.glob(rest))
+        if show_hidden or not any(part.startswith(".") for part in match.relative_to(base).parts)
+    ]
+
+
 def _expand_glob(pattern: str, exclude: Collection[Path], skipped: list[str] | None) -> list[str]:
     """Files matching ``pattern``; ``**`` recurses like a folder source does.
 
@@ -109,12 +122,8 @@ def _expand_glob(pattern: str, exclude: Collection[Path], skipped: list[str] | N
     is still followed. As with glob, wildcards do not match hidden names (``.cache``) unless the
     pattern names one.
     """
-    base, rest = _split_glob(Path(os.path.expanduser(pattern)))
-    show_hidden = any(part.startswith(".") and part not in (".", "..") for part in Path(rest).parts)
     paths: dict[Path, str] = {}  # a file reached through a link and directly is one image
-    for match in sorted(base.glob(rest)):
-        if not show_hidden and any(part.startswith(".") for part in match.relative_to(base).parts):
-            continue
+    for match in glob_matches(os.path.expanduser(pattern)):
         try:
             resolved = match.resolve()
         except (OSError, RuntimeError):  # RuntimeError: how Python before 3.13 says "links loop"
