@@ -30,7 +30,7 @@ from capsight.api.headers import SecurityHeadersMiddleware
 from capsight.api.hosts import ANY_HOST, RebindingGuardMiddleware
 from capsight.api.memory import return_large_buffers
 from capsight.api.metrics import Metrics
-from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, request_header
 from capsight.api.routes import admin, classify, feedback, health, jobs, models, ops, v2
 from capsight.api.routes.ops import STATIC_DIR, RevalidatedStaticFiles
 from capsight.api.runtime import ServingRuntime
@@ -95,7 +95,7 @@ def _streams_to_disk(scope: Scope) -> bool:
     ones took a server from 163 MB to 717 MB of RSS unseen by the budget."""
     if scope["path"] != JOB_UPLOAD_PATH:
         return False
-    content_type = next((bytes(v) for k, v in scope.get("headers", ()) if k == b"content-type"), b"")
+    content_type = request_header(scope, b"content-type") or b""
     return content_type.split(b";", 1)[0].strip().lower() == b"multipart/form-data"
 
 

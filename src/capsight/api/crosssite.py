@@ -19,6 +19,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from capsight.api.errors import capsight_error_response
+from capsight.api.middleware import request_header
 from capsight.errors import Forbidden
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -36,10 +37,9 @@ class CrossSiteWriteMiddleware:
     def _refuses(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] in _SAFE_METHODS or self.any_origin:
             return False
-        headers = dict(scope.get("headers", ()))
-        if headers.get(b"sec-fetch-site", b"").strip().lower() not in _OTHER_SITES:
+        if (request_header(scope, b"sec-fetch-site") or b"").strip().lower() not in _OTHER_SITES:
             return False
-        return headers.get(b"origin", b"").strip() not in self.origins
+        return (request_header(scope, b"origin") or b"").strip() not in self.origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._refuses(scope):

@@ -50,7 +50,8 @@ def add_response_header(scope: Scope, name: str, value: str) -> None:
         headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def request_header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header ``name`` (lower case) in the request, or None."""
     for key, value in scope.get("headers", ()):
         if key == name:
             return bytes(value)
@@ -119,7 +120,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        incoming = _header(scope, REQUEST_ID_HEADER.encode())
+        incoming = request_header(scope, REQUEST_ID_HEADER.encode())
         request_id = incoming.decode("latin-1") if incoming else ""
         own_id = uuid.uuid4().hex
         if not _VALID_REQUEST_ID.fullmatch(request_id):
@@ -238,7 +239,7 @@ class BodySizeLimitMiddleware:
                 f" (over {_human_bytes(advertised)} was sent)."
             )
         limit = advertised + self.framing_for(scope["path"])
-        declared = _header(scope, b"content-length")
+        declared = request_header(scope, b"content-length")
         if declared is not None:
             try:
                 too_big = int(declared) > limit
