@@ -145,7 +145,8 @@ def _require_sqlite_file(url: str) -> None:
     """Export reads the server's request log: from another working directory (the default
     CAPSIGHT_DATA_DIR, ``var``, is relative) or with a mistyped setting, it said "exported 0 images"
     and left a new database behind, as if the feedback were lost."""
-    from capsight.store.commands import WHERE_THE_SERVER_RUNS, missing_sqlite_file
+    from capsight.store.commands import WHERE_THE_SERVER_RUNS
+    from capsight.store.status import missing_sqlite_file
 
     path = missing_sqlite_file(url)
     if path is not None:

@@ -13,7 +13,6 @@ import logging
 import sys
 import unicodedata
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from capsight.cli_types import float_in
@@ -96,29 +95,6 @@ def database_from_settings(settings: Any) -> contextlib.AbstractContextManager[A
     return _database(settings.resolved_database_url())
 
 
-def missing_sqlite_file(url: str) -> Path | None:
-    """The SQLite file ``url`` names when there is none yet; None when it is there or not SQLite.
-
-    Why commands ask: opening a SQLite file that is not there creates an empty one. The default
-    CAPSIGHT_DATA_DIR, ``var``, is relative, so a command run from another working directory (or
-    with a mistyped setting) found an empty new database instead of the server's, and left it behind.
-    """
-    from capsight.store.sqlalchemy_import import load_sqlalchemy
-
-    load_sqlalchemy()
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):  # ValueError: a port that is no number
-        return None  # opening it says what is wrong with it, as every database command does
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    path = Path(parsed.database).resolve()
-    return None if path.is_file() else path
-
-
 WHERE_THE_SERVER_RUNS = (
     "run this where the server runs, or set CAPSIGHT_DATA_DIR (or CAPSIGHT_DATABASE_URL) to what the "
     "server uses"
@@ -128,6 +104,7 @@ WHERE_THE_SERVER_RUNS = (
 def keys_create(args: argparse.Namespace) -> int:
     from capsight.settings import Settings
     from capsight.store.keys import KeyStore
+    from capsight.store.status import missing_sqlite_file
 
     url = Settings().resolved_database_url()
     new_file = missing_sqlite_file(url)  # keys may be made before the first start: said, not refused
@@ -173,6 +150,7 @@ def _cell(text: str, width: int) -> str:
 def keys_list(args: argparse.Namespace) -> int:
     from capsight.settings import Settings
     from capsight.store.keys import KeyStore
+    from capsight.store.status import missing_sqlite_file
 
     url = Settings().resolved_database_url()
     missing = missing_sqlite_file(url)
@@ -240,6 +218,7 @@ def db_purge(args: argparse.Namespace) -> int:
     from capsight.settings import Settings
     from capsight.store.blobs import open_blob_store
     from capsight.store.requestlog import RequestLog
+    from capsight.store.status import missing_sqlite_file
 
     settings = Settings()
     days = args.older_than_days if args.older_than_days is not None else settings.retention_days

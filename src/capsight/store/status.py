@@ -63,13 +63,27 @@ class DatabaseStatus:
         return data
 
 
-def _sqlite_file_missing(url: str) -> bool:
-    from sqlalchemy.engine import make_url
+def missing_sqlite_file(url: str) -> Path | None:
+    """The SQLite file ``url`` names when there is none yet; None when it is there or not SQLite.
 
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return False
-    return not Path(parsed.database).is_file()
+    Why commands ask: opening a SQLite file that is not there creates an empty one. The default
+    CAPSIGHT_DATA_DIR, ``var``, is relative, so a command run from another working directory (or
+    with a mistyped setting) found an empty new database instead of the server's, and left it behind.
+    """
+    from capsight.store.sqlalchemy_import import load_sqlalchemy
+
+    load_sqlalchemy()
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
+        return None  # opening it says what is wrong with it, as every database command does
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database).resolve()
+    return None if path.is_file() else path
 
 
 def _head_revision() -> str:
@@ -90,7 +104,7 @@ def database_status(db: Database) -> DatabaseStatus:
     from capsight.store.models import ApiKey, ClassificationRow, FeedbackRow, Job, RequestRow
 
     shown = make_url(db.url).render_as_string(hide_password=True)
-    if _sqlite_file_missing(db.url):
+    if missing_sqlite_file(db.url) is not None:
         return DatabaseStatus(url=shown, exists=False)
     with db.engine.connect() as connection:
         schema = SchemaState(
