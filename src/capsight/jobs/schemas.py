@@ -14,7 +14,10 @@ class JobCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    urls: list[str] | None = Field(default=None, description="Image URLs on allow-listed hosts.")
+    # fail_fast: 16 MB of numbers was 8 million errors, built and joined into the 400 (2 s of CPU)
+    urls: list[str] | None = Field(
+        default=None, fail_fast=True, description="Image URLs on allow-listed hosts."
+    )
     s3_prefix: str | None = Field(default=None, description="s3://bucket/prefix under an allow-listed one.")
     webhook_url: str | None = Field(default=None, description="POSTed a signed JSON body when the job ends.")
 
