@@ -11,7 +11,9 @@ up by the next one.
 The uvicorn workers of one replica share its data directory, so several processes use one spool: a
 file lock next to the records orders them, as the thread lock orders one process's threads. Without
 it a worker's append could land in a file another worker had just renamed, replayed and deleted, and
-the clean-up of spooled images could run between a worker's image and its record line.
+the clean-up of spooled images could run between a worker's image and its record line. The bytes of
+the spooled images (for their disk budget) are a running count in ``.image-bytes``, shared the same
+way; the images are walked only when a process starts (or the count is missing).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Spool:
 
     ACTIVE = "records.jsonl"
     LOCK = ".lock"
+    IMAGE_BYTES = ".image-bytes"  # the running count of the spooled images' bytes, shared by workers
 
     def __init__(self, directory: Path, *, max_image_bytes: int | None = None) -> None:
         """``max_image_bytes``: disk budget for spooled images. Past it, records are still spooled
@@ -66,8 +69,17 @@ class Spool:
         self.max_image_bytes = max_image_bytes
         self._lock = threading.Lock()
         self._pending = self._count_existing()
-        self._image_bytes = self.blobs.total_bytes()
+        self._image_bytes = 0
         self.images_dropped = 0
+        if self.directory.is_dir():  # the one walk of the images: at start, then a running count
+            # A folder this process cannot use fails the first append instead, which reports it.
+            with contextlib.suppress(OSError), self._locked():
+                self._save_image_bytes(self.blobs.total_bytes())
+
+    @property
+    def image_bytes(self) -> int:
+        """Bytes of the spooled images, as last counted (by any worker sharing the spool)."""
+        return self._image_bytes
 
     @property
     def pending(self) -> int:
@@ -92,10 +104,12 @@ class Spool:
         if not items:
             return
         with self._locked():
-            # Counted again under the lock, not kept per process: the workers of a replica share this
-            # folder, and each counting only its own images let N workers spool N budgets' worth.
-            # A stat per spooled image, and only while the database is unreachable.
-            self._image_bytes = self.blobs.total_bytes()
+            # Read under the lock from the count beside the records, not kept per process: the workers
+            # of a replica share this folder, and each counting only its own images let N workers
+            # spool N budgets' worth. Not a walk of the images: that was a stat per spooled image on
+            # every append, and the overflow of a busy server appends per request.
+            self._image_bytes = self._load_image_bytes()
+            before = self._image_bytes
             lines = []
             for record, image in items:
                 sha = None
@@ -108,6 +122,8 @@ class Spool:
                         sha = record.image_sha256
                         self._image_bytes += len(image)
                 lines.append(json.dumps({"v": SPOOL_VERSION, "record": record_to_json(record), "image": sha}))
+            if self._image_bytes != before:  # counted with the images, whatever befalls the lines
+                self._save_image_bytes(self._image_bytes)
             path = self.directory / self.ACTIVE
             # A crash mid-write leaves a line without its newline; never glue a record onto it.
             existed = path.is_file()
@@ -217,8 +233,29 @@ class Spool:
             if not self._files() and not (active.is_file() and active.stat().st_size > 0):
                 self._pending = 0
                 self.blobs.delete_many(list(self.blobs.iter_keys()))
-                self._image_bytes = 0
+                self._save_image_bytes(0)
                 self.images_dropped = 0
+
+    def _load_image_bytes(self) -> int:
+        """The shared count (under the lock); walks the images only if it is missing or torn."""
+        try:
+            return int((self.directory / self.IMAGE_BYTES).read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            total = self.blobs.total_bytes()
+            self._save_image_bytes(total)
+            return total
+
+    def _save_image_bytes(self, total: int) -> None:
+        """Not fsynced: a count lost to a crash is only a bit low, and the next start walks again.
+        A disk too full for it must not fail the append (the records are what matters): the count is
+        removed instead, and the next append walks the images once to rebuild it."""
+        self._image_bytes = total
+        path = self.directory / self.IMAGE_BYTES
+        try:
+            path.write_text(str(total), encoding="ascii")
+        except OSError:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
