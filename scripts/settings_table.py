@@ -121,6 +121,11 @@ MEANINGS: dict[str, str] = {
     "job_url_allowlist": "Where `POST /v1/jobs` may fetch images, as a JSON list of hosts "
     "(`images.example.com`, default ports only), URL prefixes (`https://cdn.example.com/photos/`) and S3 "
     "prefixes (`s3://bucket/prefix`). Empty: URL and S3 jobs are refused (400).",
+    "job_url_private_networks": 'Networks (JSON list, `["10.20.0.0/16"]`) that an allow-listed image '
+    "host's name may resolve to beyond public addresses. A download resolves the name once, connects to "
+    "the address it checked, and refuses loopback, private, link-local (`169.254.169.254`), multicast and "
+    "reserved ones outside these networks (the row's error says which); a URL naming an allow-listed IP "
+    "address is fetched as listed. Empty: only public addresses.",
     "webhook_secret": "Key of the HMAC-SHA256 signature on job webhooks (`X-Capsight-Signature`); at "
     "least 32 bytes, like `JWT_SECRET`. Unset: jobs with a `webhook_url` are refused.",
     "webhook_allowlist": "Hosts or URL prefixes that job webhooks may be sent to (same forms as "

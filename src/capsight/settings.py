@@ -143,6 +143,7 @@ class Settings(BaseSettings):
 
     # Jobs
     job_url_allowlist: list[str] = Field(default_factory=list)
+    job_url_private_networks: list[str] = Field(default_factory=list)  # CIDRs URL hosts may resolve to
     webhook_secret: str | None = None
     webhook_allowlist: list[str] = Field(default_factory=list)
     # jobs run at once in this process; 0 = this process only accepts jobs
@@ -206,6 +207,7 @@ class Settings(BaseSettings):
     _browser_origins = field_validator("cors_origins")(checks.browser_origins)
     _host_names = field_validator("allowed_hosts")(allowed_host_names)
     _valid_allowlist = field_validator("job_url_allowlist", "webhook_allowlist")(checks.valid_allowlist)
+    _ip_networks = field_validator("job_url_private_networks")(checks.ip_networks)
     _pem_or_pem_file = field_validator("jwt_public_key")(checks.pem_or_pem_file)
     _unguessable_secret = field_validator(*SECRETS)(checks.unguessable_secret)
     _known_jwt_algorithm = field_validator("jwt_algorithm")(checks.known_jwt_algorithm)

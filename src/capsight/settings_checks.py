@@ -225,6 +225,19 @@ def valid_allowlist(value: list[str]) -> list[str]:
     return value
 
 
+def ip_networks(value: list[str]) -> list[str]:
+    """Networks (``10.20.0.0/16``, ``fd00::/8``, one address) a job's URL host may resolve to;
+    parsed here so a typo stops start-up instead of refusing every internal image URL."""
+    import ipaddress
+
+    for entry in value:
+        try:
+            ipaddress.ip_network(entry)
+        except ValueError as exc:
+            raise ValueError(f"{entry!r} is no IP network ({exc}); e.g. 10.20.0.0/16") from None
+    return value
+
+
 def pem_or_pem_file(value: str | None) -> str | None:
     """Checked for its PEM armour only (parsing needs the jwt extra): a mistyped path was taken
     as the key's text, and every bearer token was answered 503 while the server ran."""

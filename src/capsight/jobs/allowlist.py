@@ -12,14 +12,16 @@ read cloud metadata (169.254.169.254), internal admin ports or private buckets. 
 A URL with credentials (``user@host``) or a dot segment in its path (``/photos/../admin``, also
 ``/photos/..;/admin``, which servlet containers read as ``/admin``) is refused
 outright: the server it reaches could see a different path or host than the one checked here.
-Host names are compared, not addresses: a listed name whose DNS points inside the network is
-trusted, so list only hosts you control.
+Host names are compared here; the address a download then connects to is checked by
+``jobs/addresses.py``: a listed name that resolves inside the network (loopback, private, link-local)
+is refused unless ``private_networks`` (``CAPSIGHT_JOB_URL_PRIVATE_NETWORKS``) holds the address.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from ipaddress import ip_network
 from urllib.parse import unquote, urlsplit
 
 from capsight.batch.objects import S3_SCHEME, split_s3
@@ -103,8 +105,9 @@ def _parse_entry(raw: str) -> _Entry:
 class Allowlist:
     """Built once from settings; invalid entries fail at start-up, not per request."""
 
-    def __init__(self, entries: Iterable[str]) -> None:
+    def __init__(self, entries: Iterable[str], private_networks: Iterable[str] = ()) -> None:
         self.entries = tuple(_parse_entry(e) for e in entries)
+        self.private_networks = tuple(ip_network(n) for n in private_networks)
 
     def __bool__(self) -> bool:
         return bool(self.entries)

@@ -7,9 +7,11 @@ the manifest never names a file the disk lost (one it names but cannot find is f
 download cut short by a cancel or a shutdown is no outcome and is not recorded: the resumed job
 fetches it again (recording it made a rolling update leave error rows in a job that then
 "succeeded"). Requests go out without environment proxies and without following redirects: a redirect
-could lead off the allow-listed host, so a 3xx is reported as that image's error. Each download is
-size-capped (checked against Content-Length and again while streaming) and time-capped (connect,
-per-read and whole-download deadlines), so a slow-drip or endless server costs one row, not the job.
+could lead off the allow-listed host, so a 3xx is reported as that image's error; connections go to
+the address ``jobs/addresses.py`` checked (a listed name resolving inside the network is refused).
+Each download is size-capped (checked against Content-Length and again while streaming) and
+time-capped (connect, per-read and whole-download deadlines), so a slow-drip or endless server costs
+one row, not the job.
 Each download also reserves its bytes (Content-Length, else the per-image cap; the cap too once a
 compressed response inflates past its Content-Length) in this replica's disk budget for job files
 before it writes (``jobs/diskbudget.py``); a job whose images do not fit fails, saying so, instead
@@ -144,6 +146,8 @@ def _fetch(
 ) -> Outcome:
     import httpx
 
+    from capsight.jobs.addresses import AddressRefused
+
     refusal = allowlist.refusal(url)
     if refusal is not None:
         return Outcome(index, url, None, f"NotAllowed: {refusal}")
@@ -196,6 +200,8 @@ def _fetch(
         os.replace(tmp, dest / name)
         kept = size
         return Outcome(index, url, name, None)
+    except AddressRefused as exc:  # the host's address, checked as the connection was made
+        return Outcome(index, url, None, f"NotAllowed: {exc}")
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:  # InvalidURL is no HTTPError
         return Outcome(index, url, None, f"DownloadError: {type(exc).__name__}: {exc}")
     except zlib.error as exc:  # worded as httpx worded its own inflating's failure
@@ -230,6 +236,8 @@ def download_all(
     ``budget``, the reservation of the job folder (``dest``'s parent) counts the files written."""
     import httpx
 
+    from capsight.jobs.addresses import guarded_transport
+
     dest.mkdir(parents=True, exist_ok=True)
     if budget is not None and budget.enabled:  # a resumed job: what its earlier runs kept, measured
         budget.settle(dest.parent, sum(f.stat().st_size for f in dest.iterdir() if f.is_file()))
@@ -240,6 +248,7 @@ def download_all(
     timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
     with (
         httpx.Client(
+            transport=guarded_transport(allowlist.private_networks),  # connects to checked addresses
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,

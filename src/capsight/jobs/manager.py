@@ -81,7 +81,7 @@ class JobManager(JobExecution):
         self.host = socket.gethostname()
         self.node = f"{self.host}:{self.root}"
         self.runner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.url_allowlist = Allowlist(settings.job_url_allowlist)
+        self.url_allowlist = Allowlist(settings.job_url_allowlist, settings.job_url_private_networks)
         self.webhook_allowlist = Allowlist(settings.webhook_allowlist)
         self.webhooks = WebhookDispatcher(self.store, settings.webhook_secret, self.webhook_allowlist, retry)
         self._classifier = classifier

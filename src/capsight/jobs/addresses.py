@@ -1,0 +1,111 @@
+"""The SSRF guard's second half: the address a URL download actually connects to.
+
+The allowlist (``jobs/allowlist.py``) compares host names, so a listed name whose DNS answer pointed
+inside the network (``localhost``, 10.x, the cloud metadata address 169.254.169.254) was fetched, and
+the answer could change between any check and the connection (DNS rebinding). So downloads connect
+through :class:`GuardedBackend`: it resolves the name once, refuses the lot when any answer is not a
+public unicast address outside the operator's ``CAPSIGHT_JOB_URL_PRIVATE_NETWORKS``, and connects to
+those very addresses. TLS is unchanged: httpcore still starts it with the URL's host name, so the
+certificate is verified against the name, not the address. A URL whose host is an IP address is
+connected as is: it passed the allowlist only because the operator listed that address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpcore
+import httpx
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+SETTING = "CAPSIGHT_JOB_URL_PRIVATE_NETWORKS"
+
+
+class AddressRefused(Exception):
+    """Not an httpx error on purpose: it reaches the download as a refusal, not as a failed fetch."""
+
+
+def plain_address(address: str) -> IPAddress:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # "fe80::1%eth0": a scope, not the address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback, whatever ipaddress says of the v6 form
+    return ip
+
+
+def kind(ip: IPAddress) -> str | None:
+    """What makes ``ip`` no public unicast address, or None when it is one."""
+    for name in ("loopback", "link_local", "multicast", "unspecified", "private", "reserved"):
+        if getattr(ip, f"is_{name}"):
+            return name.replace("_", "-")
+    return None if ip.is_global else "non-public"  # 100.64.0.0/10 (carrier NAT) and the like
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """httpcore's own sync backend, connecting only to checked addresses of the host it is given."""
+
+    def __init__(self, private_networks: Iterable[IPNetwork] = ()) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._private = tuple(private_networks)
+
+    def addresses(self, host: str, port: int) -> list[str]:
+        """The addresses to try for ``host``, all checked; raises AddressRefused naming the first bad one."""
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+            return [host]  # an address in the URL passed the allowlist only by being listed there
+        except ValueError:
+            pass
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:  # worded as httpcore words a failed lookup
+            raise httpcore.ConnectError(str(exc)) from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        for address in addresses:
+            ip = plain_address(address)
+            refused = kind(ip)
+            if refused is not None and not any(ip in network for network in self._private):
+                raise AddressRefused(
+                    f"its host {host} resolves to {address}, a {refused} address "
+                    f"(allowed only inside {SETTING})"
+                )
+        return addresses
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        failure: httpcore.ConnectError | None = None
+        options = list(socket_options or ())
+        for address in self.addresses(host, port):
+            try:
+                return self._inner.connect_tcp(address, port, timeout, local_address, options)
+            except httpcore.ConnectError as exc:  # the next address, as socket.create_connection does
+                failure = exc
+        raise failure or httpcore.ConnectError(f"no address for {host}")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def guarded_transport(
+    private_networks: Sequence[IPNetwork], verify: ssl.SSLContext | bool = True
+) -> httpx.HTTPTransport:
+    """httpx's transport with its pool's network backend swapped for :class:`GuardedBackend`.
+
+    Why swap the backend and not resolve in the caller: the address checked must be the address
+    connected to, including on the reconnects httpx's pool makes by itself. ``verify``: the system's
+    CAs; tests pass their own."""
+    transport = httpx.HTTPTransport(verify=verify, trust_env=False)
+    pool = transport._pool
+    if not isinstance(pool, httpcore.ConnectionPool):  # a proxy: not what trust_env=False builds
+        raise TypeError(f"unexpected httpx pool {type(pool).__name__}")
+    pool._network_backend = GuardedBackend(private_networks)
+    return transport
