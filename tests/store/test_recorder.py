@@ -233,6 +233,9 @@ def test_queue_overflow_goes_to_the_spool_not_to_memory(database: Database, tmp_
     for i in range(3):
         recorder.submit(make_record(request_id=f"o{i}"), bytes([i]) * 45)
     assert recorder.stats().queued == 2
+    deadline = time.monotonic() + 10  # spooled by the overflow's own thread, not by the caller's
+    while recorder.spool.pending < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert recorder.spool.pending == 1
     recorder.start()
     assert recorder.flush(10)

@@ -1,7 +1,8 @@
 """The request recorder: ``submit`` from the request path, batched writes from one background thread.
 
-``submit`` only hashes the image if needed and puts the record on an in-memory queue, so a slow or
-dead database can never slow down or fail a classification. The writer thread takes whatever is
+``submit`` only hashes the image if needed and puts the record on an in-memory queue (when that is
+full, on the overflow's way to the spool, ``overflow.py``), so a slow or dead database or disk can
+never slow down or fail a classification. The writer thread takes whatever is
 queued (up to ``batch_size``), stores the images, and inserts the rows in one transaction. When the
 database or the image store is unreachable, batches go to the local :class:`Spool` instead and the
 thread retries with exponential backoff; on success it replays the spool (idempotently) before
@@ -20,45 +21,17 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from capsight.store.batchwriter import BatchWriter, Outage
 from capsight.store.blobs import BlobStore, sha256_hex
 from capsight.store.database import Database
+from capsight.store.overflow import OverflowSpooler
 from capsight.store.protocols import ClassificationRecord
+from capsight.store.recorder_config import RecorderConfig, RecorderStats
 from capsight.store.spool import Item, Spool
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RecorderConfig:
-    batch_size: int = 200
-    # After the first record of a batch arrives, gather more for up to this long: under load one
-    # transaction then carries dozens of rows instead of a handful (its fixed cost is most of the
-    # cost of a small batch). Log rows are not read back in real time, so 100 ms of delay is free.
-    linger_s: float = 0.1
-    queue_max: int = 10_000  # records waiting in memory before submit spools directly
-    # Image bytes waiting in memory, same. Small beside the in-flight body budget, so a burst of
-    # uploads cannot grow the server past its container limit; the spool (disk) takes the rest.
-    queue_max_bytes: int = 64 * 1024 * 1024
-    retry_initial_s: float = 0.5
-    retry_max_s: float = 30.0
-    store_images: bool = True
-    retention_days: float = 0  # > 0: purge older rows and images on start and every purge_interval_s
-    spool_max_image_bytes: int | None = None  # disk for images spooled in an outage (None: no cap)
-    purge_interval_s: float = 3600.0
-
-
-@dataclass(frozen=True)
-class RecorderStats:
-    submitted: int
-    written: int  # records written to the database (including replays)
-    spooled: int  # records waiting in the local spool
-    rejected: int  # records the database refused as invalid (kept in spool/rejected.jsonl)
-    queued: int
-    degraded: bool  # True while the database or image store is unreachable
 
 
 class DatabaseRecorder:
@@ -85,6 +58,11 @@ class DatabaseRecorder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._in_flight: list[Item] = []  # the batch the writer thread is writing now
+        self._overflow = OverflowSpooler(
+            self._spool_overflow,
+            max_bytes=self.config.queue_max_bytes // 4,
+            max_records=self.config.queue_max,
+        )
 
     # ----------------------------------------------------------------- request path
     def start(self) -> DatabaseRecorder:
@@ -110,9 +88,10 @@ class DatabaseRecorder:
                         self._queued_bytes += size
                     except queue.Full:
                         overflow = True
-            if overflow:  # memory budget exceeded (or closed): the spool is the queue now
-                self._spool_items([(record, image)])
-                self._done(1)
+            # Memory budget exceeded (or closed): the spool is the queue now, reached off this thread
+            # (the event loop). Refused only once closed or when the disk is far behind.
+            if overflow and not self._overflow.offer((record, image)):
+                self._spool_overflow([(record, image)])
         except Exception:
             logger.exception("request log: could not record request %s", record.request_id)
 
@@ -129,8 +108,10 @@ class DatabaseRecorder:
                 # it in after all, the replay adds nothing.
                 self._spool_items(list(self._in_flight))
         self._thread = None
-        # Anything still queued (thread never started or timed out) goes to the spool.
+        # Anything still queued (thread never started or timed out) goes to the spool, and so does
+        # the overflow once its thread has spooled what it had (the rest, if it hangs, from here).
         self._spool_items(self._take(0, limit=None))
+        self._spool_overflow(self._overflow.close(timeout))
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted is in the database (spool replayed); False on timeout."""
@@ -278,6 +259,12 @@ class DatabaseRecorder:
                     "request log: could not spool %d records; wrote their rows without the images",
                     len(items),
                 )
+
+    def _spool_overflow(self, items: list[Item]) -> None:
+        try:
+            self._spool_items(items)
+        finally:  # flush() waits for every record submitted
+            self._done(len(items))
 
     def _purge(self) -> None:
         from capsight.store.requestlog import RequestLog
