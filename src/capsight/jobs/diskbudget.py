@@ -23,8 +23,8 @@ jobs' files go when they end).
 
 from __future__ import annotations
 
+import errno
 import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +32,7 @@ from pathlib import Path
 
 from capsight.errors import PayloadTooLarge, ServiceUnavailable
 from capsight.jobs.values import is_job_id
+from capsight.store.blobs import write_file_atomic
 
 RESERVATION = "reserved-bytes"
 LOCK_NAME = "jobs-disk-budget.lock"  # beside the jobs folder, not in it (the folder holds only jobs)
@@ -60,10 +61,13 @@ def read_reservation(folder: Path) -> int:
 
 def _write_reservation(folder: Path, nbytes: int) -> None:
     """Atomic, so a reader under no lock (``used`` is always locked, but a crash is not) never sees
-    half a number."""
-    tmp = folder / f".{RESERVATION}.tmp"
-    tmp.write_text(str(nbytes), encoding="ascii")
-    os.replace(tmp, reservation_path(folder))
+    half a number; durable (fsynced, renamed, folder fsynced) before it returns, because the files it
+    counts are: a power cut kept the rename without the bytes (an empty file, read as 0) or lost it
+    (the older number), and the budget under-counted what the disk held. A folder that is gone (its
+    job ended meanwhile) is not made again for a reservation alone."""
+    if not folder.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "job folder is gone", str(folder))
+    write_file_atomic(reservation_path(folder), str(nbytes).encode("ascii"), durable=True)
 
 
 @dataclass(frozen=True)
