@@ -109,7 +109,8 @@ MEANINGS: dict[str, str] = {
     "jwt_secret": "Accept HS256 JWT bearer tokens signed with this secret (`sub` = client, `scope` = "
     "`classify` or `admin`, optional `rate_limit`). At least 32 bytes (`openssl rand -base64 32`); a "
     "shorter or placeholder (`change-me`, `REPLACE_ME`) secret stops start-up.",
-    "jwt_public_key": "Accept RS256/ES256 JWTs verified with this PEM public key (text or file path).",
+    "jwt_public_key": "Accept RS256/ES256 JWTs verified with this PEM public key (text or file path). "
+    "Set this or `JWT_SECRET`, not both: tokens are verified with one key, so both set stops start-up.",
     "jwt_algorithm": "JWT algorithm (`HS256`, `RS256`, `ES256`, ...).",
     "jwt_audience": "The `aud` a token must carry (your identity provider's API identifier). Set it "
     "whenever the signing key also signs tokens for other services; unset, tokens that name an audience "

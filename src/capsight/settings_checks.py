@@ -265,6 +265,30 @@ def unguessable_secret(value: str | None) -> str | None:
     return value
 
 
+def jwt_key_fits_algorithm(secret: str | None, public_key: str | None, algorithm: str) -> None:
+    """The verifier takes its algorithm from the key it has (a secret: HS*, a public key: the
+    asymmetric ones) and replaced one that does not fit without a word: RS256 with only a secret
+    verified HS256 and answered every token of the identity provider 401. The default HS256 with a
+    public key stays RS256, as documented. Given both keys it took the public key and ignored the
+    secret, so every HS256 token was answered 401: one key, or start-up stops."""
+    if secret is not None and public_key is not None:
+        raise ValueError(
+            "CAPSIGHT_JWT_SECRET and CAPSIGHT_JWT_PUBLIC_KEY are both set, but tokens are verified with "
+            "one key (HS* with the secret, RS*/ES*/PS*/EdDSA with the public key); unset one"
+        )
+    shown = f"CAPSIGHT_JWT_ALGORITHM={algorithm!r}"
+    if public_key is None and secret is not None and not algorithm.startswith("HS"):
+        raise ValueError(
+            f"{shown}: verifies with CAPSIGHT_JWT_PUBLIC_KEY, which is unset "
+            "(CAPSIGHT_JWT_SECRET is for HS256, HS384 or HS512)"
+        )
+    if secret is None and public_key is not None and algorithm in ("HS384", "HS512"):
+        raise ValueError(
+            f"{shown}: verifies with CAPSIGHT_JWT_SECRET, which is unset "
+            "(CAPSIGHT_JWT_PUBLIC_KEY is for RS*, ES*, PS* or EdDSA)"
+        )
+
+
 def known_jwt_algorithm(value: str) -> str:
     if value not in JWT_ALGORITHMS:
         raise ValueError(f"expected one of {', '.join(JWT_ALGORITHMS)}")
