@@ -45,3 +45,20 @@ def test_the_upload_of_a_job_cancelled_while_queued_goes_too(make_app: JobApp, t
     worker = make_app(database_url=shared)  # its first housekeeping sweeps the ended jobs' inputs
     _wait_gone(upload)
     assert wait_for_job(worker, kept)["state"] == "succeeded"  # a live job's upload was not touched
+
+
+def test_temporary_files_of_a_crashed_budget_write_go_at_start_up(make_app: JobApp, tmp_path: Path) -> None:
+    """A process killed between writing the reservation's temporary file and renaming it left the
+    file in the job folder, which is kept for ever (it holds the results)."""
+    client = make_app()
+    job_id = post_zip(client, labelled_zip(["closed"])[0]).json()["id"]
+    assert wait_for_job(client, job_id)["state"] == "succeeded"
+    folder = tmp_path / "data" / "jobs" / job_id
+    _wait_gone(folder / "input", folder / "upload.zip", folder / "reserved-bytes")
+    close(client)
+    left = [folder / ".reserved-bytes.tmp", folder / ".reserved-bytes.k2j4_x9q"]  # earlier and this release
+    for path in left:
+        path.write_text("12")
+    make_app()
+    _wait_gone(*left)
+    assert (folder / "out" / "results.jsonl").exists()

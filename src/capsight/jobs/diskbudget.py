@@ -70,6 +70,12 @@ def _write_reservation(folder: Path, nbytes: int) -> None:
     write_file_atomic(reservation_path(folder), str(nbytes).encode("ascii"), durable=True)
 
 
+def reservation_temps(folder: Path) -> list[Path]:
+    """Temporary files of reservation writes killed before their rename: ``.reserved-bytes.<random>``
+    (``write_file_atomic``), ``.reserved-bytes.tmp`` from earlier releases."""
+    return sorted(folder.glob(f".{RESERVATION}.*"))
+
+
 @dataclass(frozen=True)
 class DiskBudget:
     """``root`` is ``<data_dir>/jobs``; ``limit`` 0 means no budget (nothing is recorded)."""

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from capsight.jobs.diskbudget import reservation_path
+from capsight.jobs.diskbudget import reservation_path, reservation_temps
 from capsight.jobs.layout import JobPaths
 from capsight.jobs.values import JobInfo, is_job_id
 
@@ -24,12 +24,15 @@ logger = logging.getLogger(__name__)
 
 
 def _inputs(paths: JobPaths) -> list[Path]:
-    """The reservation of the disk budget last: it must not go while the files it counts remain."""
+    """The reservation of the disk budget last: it must not go while the files it counts remain.
+    Temporary files of its writes killed before their rename go too: the job folder is kept for ever
+    (it holds the results), and the sweep at start-up finds them."""
     return [
         paths.input,
         paths.root / "input.part",
         paths.upload,
         paths.upload.with_name("upload.zip.part"),
+        *reservation_temps(paths.root),
         reservation_path(paths.root),
     ]
 
