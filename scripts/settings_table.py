@@ -131,6 +131,10 @@ MEANINGS: dict[str, str] = {
     "least 32 bytes, like `JWT_SECRET`. Unset: jobs with a `webhook_url` are refused.",
     "webhook_allowlist": "Hosts or URL prefixes that job webhooks may be sent to (same forms as "
     "`JOB_URL_ALLOWLIST`). Empty: webhooks are refused.",
+    "webhook_private_networks": "Networks (JSON list) that an allow-listed webhook receiver's name may "
+    "resolve to beyond public addresses, as `JOB_URL_PRIVATE_NETWORKS` is for image hosts: a receiver "
+    "name resolving elsewhere inside the network is not called (`last_error` `NotAllowed: ...`). Empty: "
+    "only public addresses, and receivers listed by IP address.",
     "job_workers": "Jobs run at once by this process (in background threads, sharing the model). `0`: "
     "this process only accepts jobs; another one with workers runs them.",
     "job_batch_size": "Images per model call in a job. Small, so a request arriving meanwhile waits at "

@@ -22,3 +22,11 @@ def test_a_bad_network_stops_start_up_naming_it(monkeypatch: pytest.MonkeyPatch,
 def test_networks_and_single_addresses_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAPSIGHT_JOB_URL_PRIVATE_NETWORKS", '["10.20.0.0/16", "fd00::/8", "192.168.1.7"]')
     assert Settings().job_url_private_networks == ["10.20.0.0/16", "fd00::/8", "192.168.1.7"]
+
+
+def test_the_webhook_networks_are_checked_the_same_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAPSIGHT_WEBHOOK_PRIVATE_NETWORKS", '["hooks.internal"]')
+    with pytest.raises(
+        InvalidSettings, match=r"CAPSIGHT_WEBHOOK_PRIVATE_NETWORKS=.*'hooks.internal' is no IP"
+    ):
+        Settings()

@@ -146,6 +146,7 @@ class Settings(BaseSettings):
     job_url_private_networks: list[str] = Field(default_factory=list)  # CIDRs URL hosts may resolve to
     webhook_secret: str | None = None
     webhook_allowlist: list[str] = Field(default_factory=list)
+    webhook_private_networks: list[str] = Field(default_factory=list)  # CIDRs receivers may resolve to
     # jobs run at once in this process; 0 = this process only accepts jobs
     job_workers: int = Field(1, ge=0)
     job_batch_size: int = Field(8, ge=1)  # small: a job's model call never holds the model long
@@ -196,7 +197,7 @@ class Settings(BaseSettings):
     _browser_origins = field_validator("cors_origins")(checks.browser_origins)
     _host_names = field_validator("allowed_hosts")(allowed_host_names)
     _valid_allowlist = field_validator("job_url_allowlist", "webhook_allowlist")(checks.valid_allowlist)
-    _ip_networks = field_validator("job_url_private_networks")(checks.ip_networks)
+    _ip_networks = field_validator("job_url_private_networks", "webhook_private_networks")(checks.ip_networks)
     _pem_or_pem_file = field_validator("jwt_public_key")(checks.pem_or_pem_file)
     _unguessable_secret = field_validator(*SECRETS)(checks.unguessable_secret)
     _known_jwt_algorithm = field_validator("jwt_algorithm")(checks.known_jwt_algorithm)

@@ -1,13 +1,14 @@
-"""The SSRF guard's second half: the address a URL download actually connects to.
+"""The SSRF guard's second half: the address a URL download or webhook actually connects to.
 
-The allowlist (``jobs/allowlist.py``) compares host names, so a listed name whose DNS answer pointed
-inside the network (``localhost``, 10.x, the cloud metadata address 169.254.169.254) was fetched, and
-the answer could change between any check and the connection (DNS rebinding). So downloads connect
-through :class:`GuardedBackend`: it resolves the name once, refuses the lot when any answer is not a
-public unicast address outside the operator's ``CAPSIGHT_JOB_URL_PRIVATE_NETWORKS``, and connects to
-those very addresses. TLS is unchanged: httpcore still starts it with the URL's host name, so the
-certificate is verified against the name, not the address. A URL whose host is an IP address is
-connected as is: it passed the allowlist only because the operator listed that address.
+The allowlist (``jobs/allowlist.py``) compares host names, so a listed image host or webhook
+receiver whose DNS answer pointed inside the network (``localhost``, 10.x, the cloud metadata address
+169.254.169.254) was called, and the answer could change between any check and the connection (DNS
+rebinding). So downloads and webhook deliveries connect through :class:`GuardedBackend`: it resolves
+the name once, refuses the lot when any answer is not a public unicast address outside the
+operator's networks (``CAPSIGHT_JOB_URL_PRIVATE_NETWORKS``, ``CAPSIGHT_WEBHOOK_PRIVATE_NETWORKS``),
+and connects to those very addresses. TLS is unchanged: httpcore still starts it with the URL's host
+name, so the certificate is verified against the name, not the address. A URL whose host is an IP
+address is connected as is: it passed the allowlist only because the operator listed that address.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-SETTING = "CAPSIGHT_JOB_URL_PRIVATE_NETWORKS"
+SETTING = "CAPSIGHT_JOB_URL_PRIVATE_NETWORKS"  # the one for webhooks: CAPSIGHT_WEBHOOK_PRIVATE_NETWORKS
 
 
 class AddressRefused(Exception):
@@ -48,9 +49,10 @@ def kind(ip: IPAddress) -> str | None:
 class GuardedBackend(httpcore.NetworkBackend):
     """httpcore's own sync backend, connecting only to checked addresses of the host it is given."""
 
-    def __init__(self, private_networks: Iterable[IPNetwork] = ()) -> None:
+    def __init__(self, private_networks: Iterable[IPNetwork] = (), setting: str = SETTING) -> None:
         self._inner = httpcore.SyncBackend()
         self._private = tuple(private_networks)
+        self._setting = setting  # named in the refusal: where the operator allows these networks
 
     def addresses(self, host: str, port: int) -> list[str]:
         """The addresses to try for ``host``, all checked; raises AddressRefused naming the first bad one."""
@@ -70,7 +72,7 @@ class GuardedBackend(httpcore.NetworkBackend):
             if refused is not None and not any(ip in network for network in self._private):
                 raise AddressRefused(
                     f"its host {host} resolves to {address}, a {refused} address "
-                    f"(allowed only inside {SETTING})"
+                    f"(allowed only inside {self._setting})"
                 )
         return addresses
 
@@ -96,7 +98,7 @@ class GuardedBackend(httpcore.NetworkBackend):
 
 
 def guarded_transport(
-    private_networks: Sequence[IPNetwork], verify: ssl.SSLContext | bool = True
+    private_networks: Sequence[IPNetwork], verify: ssl.SSLContext | bool = True, setting: str = SETTING
 ) -> httpx.HTTPTransport:
     """httpx's transport with its pool's network backend swapped for :class:`GuardedBackend`.
 
@@ -107,5 +109,5 @@ def guarded_transport(
     pool = transport._pool
     if not isinstance(pool, httpcore.ConnectionPool):  # a proxy: not what trust_env=False builds
         raise TypeError(f"unexpected httpx pool {type(pool).__name__}")
-    pool._network_backend = GuardedBackend(private_networks)
+    pool._network_backend = GuardedBackend(private_networks, setting)
     return transport

@@ -14,7 +14,8 @@ A URL with credentials (``user@host``) or a dot segment in its path (``/photos/.
 outright: the server it reaches could see a different path or host than the one checked here.
 Host names are compared here; the address a download then connects to is checked by
 ``jobs/addresses.py``: a listed name that resolves inside the network (loopback, private, link-local)
-is refused unless ``private_networks`` (``CAPSIGHT_JOB_URL_PRIVATE_NETWORKS``) holds the address.
+is refused unless ``private_networks`` (``CAPSIGHT_JOB_URL_PRIVATE_NETWORKS``, for webhooks
+``CAPSIGHT_WEBHOOK_PRIVATE_NETWORKS``) holds the address.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ class JobManager(JobExecution):
         self.node = f"{self.host}:{self.root}"
         self.runner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.url_allowlist = Allowlist(settings.job_url_allowlist, settings.job_url_private_networks)
-        self.webhook_allowlist = Allowlist(settings.webhook_allowlist)
+        self.webhook_allowlist = Allowlist(settings.webhook_allowlist, settings.webhook_private_networks)
         self.webhooks = WebhookDispatcher(self.store, settings.webhook_secret, self.webhook_allowlist, retry)
         self._classifier = classifier
         self._busy = busy

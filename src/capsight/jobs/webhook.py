@@ -9,7 +9,8 @@ recomputes the HMAC over the raw body it got and drops messages older than a few
 
 Retries: connection errors, timeouts, 5xx and 429 are retried (``attempts`` tries in all, waiting
 ``base_delay * 2**n`` seconds between); any other answer is final (a 4xx will not change by asking
-again, and a 3xx is not followed, so it cannot lead to a host that is not allow-listed). Deliveries
+again, and a 3xx is not followed, so it cannot lead to a host that is not allow-listed; a receiver
+name resolving inside the network is refused, final too, by ``jobs/addresses.py``). Deliveries
 run on their own threads, a few at once (never on a job worker), and a delivery cut short by
 shutdown stays ``pending`` in the job's summary and is sent again when the server starts.
 """
@@ -116,6 +117,8 @@ def deliver(
     count is for the delivery, not per process."""
     import httpx
 
+    from capsight.jobs.addresses import AddressRefused
+
     delivery_id = delivery_id or uuid.uuid4().hex
     status: int | None = None
     error: str | None = None
@@ -147,6 +150,8 @@ def deliver(
                     f"HTTP {status} ({why if 300 <= status < 400 else 'not retried'})",
                 )
             error = f"HTTP {status}"
+        except AddressRefused as exc:  # the receiver's name resolves inside the network: final
+            return Delivery(False, attempt, None, f"NotAllowed: {exc}")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
             status, error = None, f"{type(exc).__name__}: {exc}"
         # The URL without its user, password, deeper path and query (a receiver's token is often
@@ -218,8 +223,14 @@ class WebhookDispatcher:
     def _run(self, job_id: str) -> None:
         import httpx
 
+        from capsight.jobs.addresses import guarded_transport
+
         try:
-            with httpx.Client(timeout=self.policy.timeout, follow_redirects=False, trust_env=False) as client:
+            networks = self.allowlist.private_networks
+            transport = guarded_transport(networks, setting="CAPSIGHT_WEBHOOK_PRIVATE_NETWORKS")
+            with httpx.Client(
+                transport=transport, timeout=self.policy.timeout, follow_redirects=False, trust_env=False
+            ) as client:
                 self._deliver_one(client, job_id)
         except Exception:  # a database hiccup must not go unseen
             logger.exception("webhook for job %s failed", job_id)
