@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from jobs_helpers import JobApp, labelled_zip, post_zip
 
-from capsight.jobs.diskbudget import DiskBudget, read_reservation, reservation_path
+from capsight.jobs.diskbudget import INDEX_NAME, DiskBudget, read_reservation, reservation_path
 from capsight.jobs.layout import JobPaths
 
 JOB = "0" * 32
@@ -79,6 +79,24 @@ def test_every_change_of_a_reservation_is_durable_before_it_returns(
     change(budget, folder)
     assert read_reservation(folder) == expected
     log.assert_durable(folder)
+
+
+def test_a_new_reservation_is_in_the_index_before_it_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index (``jobs-reserving/``) says which job folders ``used`` reads: a reservation the disk
+    keeps but the index lost would not count."""
+    budget, folder = _job_folder(tmp_path)
+    budget.reserve(folder, 10, "index built")
+    other = budget.root / ("1" * 32)
+    other.mkdir()
+    log = _DiskLog(monkeypatch)
+    budget.reserve(other, 1000, "test")
+    index = tmp_path / INDEX_NAME
+    assert (index / other.name).exists()
+    final = str(reservation_path(other))
+    renamed = next(i for i, e in enumerate(log.events) if e[:2] == ("replace", final))
+    assert ("fsync", str(index)) in [e[:2] for e in log.events[:renamed]], log.events
 
 
 def test_a_reservation_is_not_written_into_a_folder_that_is_gone(tmp_path: Path) -> None:

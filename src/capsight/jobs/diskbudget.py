@@ -16,7 +16,10 @@ together on this data_dir:
 * the reservation goes with the inputs when the job ends (``retention.discard_inputs``).
 
 The files, not memory, are the ledger: the processes of one replica (``CAPSIGHT_WORKERS``) share the
-data_dir, and a restarted one still sees the queued uploads; a file lock orders them. A reservation
+data_dir, and a restarted one still sees the queued uploads; a file lock orders them. An index
+(``<data_dir>/jobs-reserving/``, an empty file per job folder holding a reservation) says which
+folders to read: job folders stay for ever (their results), and reading all of them took 77-200 ms
+per reservation once 10,000 jobs had run. A reservation
 that would never fit is 413 (send less); one that does not fit now is 503 with Retry-After (other
 jobs' files go when they end).
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,10 +36,11 @@ from pathlib import Path
 
 from capsight.errors import PayloadTooLarge, ServiceUnavailable
 from capsight.jobs.values import is_job_id
-from capsight.store.blobs import write_file_atomic
+from capsight.store.blobs import fsync_dir, write_file_atomic
 
 RESERVATION = "reserved-bytes"
 LOCK_NAME = "jobs-disk-budget.lock"  # beside the jobs folder, not in it (the folder holds only jobs)
+INDEX_NAME = "jobs-reserving"  # beside it too: an empty file named for each job folder holding a reservation
 RETRY_AFTER_S = 30.0  # other jobs' inputs go when they end: seconds to minutes
 SETTING = "CAPSIGHT_MAX_JOB_DISK_BYTES"
 
@@ -94,15 +99,50 @@ class DiskBudget:
             fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file closes
             yield
 
+    def _holders(self) -> Path:
+        """The index, built once from every job folder when missing (a data_dir of an earlier
+        release, whose queued uploads hold reservations). Built aside and renamed: a crash half-way
+        leaves no index, and the next call builds it again."""
+        index = self.root.parent / INDEX_NAME
+        if index.is_dir():
+            return index
+        building = index.with_name(f".{INDEX_NAME}.building")
+        shutil.rmtree(building, ignore_errors=True)
+        building.mkdir(parents=True)
+        if self.root.is_dir():
+            for folder in self.root.iterdir():
+                if is_job_id(folder.name) and reservation_path(folder).exists():
+                    (building / folder.name).touch()
+        fsync_dir(building)
+        building.rename(index)
+        fsync_dir(index.parent)
+        return index
+
     def used(self, exclude: Path | None = None) -> int:
-        """Bytes reserved by every job folder on this data_dir (but ``exclude``)."""
-        if not self.root.is_dir():
-            return 0
+        """Bytes reserved by every job folder on this data_dir (but ``exclude``): those the index
+        names, not every job folder kept. A name whose reservation went with its job's inputs
+        (``retention.discard_inputs``) leaves the index here."""
         total = 0
-        for folder in self.root.iterdir():
-            if is_job_id(folder.name) and folder != exclude:
+        for entry in self._holders().iterdir():
+            folder = self.root / entry.name
+            if not is_job_id(entry.name) or folder == exclude:
+                continue
+            if reservation_path(folder).exists():
                 total += read_reservation(folder)
+            else:
+                entry.unlink(missing_ok=True)
         return total
+
+    def _write(self, folder: Path, nbytes: int) -> None:
+        """The folder enters the index (durably) before its reservation exists: a reservation the
+        disk keeps is always counted."""
+        entry = self._holders() / folder.name
+        if not entry.exists():
+            if not folder.is_dir():
+                raise FileNotFoundError(errno.ENOENT, "job folder is gone", str(folder))
+            entry.touch()
+            fsync_dir(entry.parent)
+        _write_reservation(folder, nbytes)
 
     def reserve(self, folder: Path, needed: int, what: str, ahead: int = 0) -> int:
         """Set ``folder``'s reservation to ``needed`` bytes (plus up to ``ahead`` more, room to
@@ -125,7 +165,7 @@ class DiskBudget:
                     retry_after=RETRY_AFTER_S,
                 )
             granted = min(needed + ahead, self.limit - others)
-            _write_reservation(folder, granted)
+            self._write(folder, granted)
             return granted
 
     def grow(self, folder: Path, delta: int, what: str) -> None:
@@ -147,14 +187,14 @@ class DiskBudget:
                     f"{self.limit} bytes, {SETTING}); {what} did not fit. Create the job again later.",
                     retry_after=RETRY_AFTER_S,
                 )
-            _write_reservation(folder, needed)
+            self._write(folder, needed)
 
     def shrink(self, folder: Path, delta: int) -> None:
         """Give back ``delta`` bytes (a download smaller than reserved, or one that failed)."""
         if not self.enabled or delta <= 0:
             return
         with self._locked():
-            _write_reservation(folder, max(0, read_reservation(folder) - delta))
+            self._write(folder, max(0, read_reservation(folder) - delta))
 
     def settle(self, folder: Path, nbytes: int) -> None:
         """Record what the inputs take now, unchecked: only ever lower than what was reserved
@@ -162,4 +202,4 @@ class DiskBudget:
         if not self.enabled:
             return
         with self._locked():
-            _write_reservation(folder, max(0, nbytes))
+            self._write(folder, max(0, nbytes))
