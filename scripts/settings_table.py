@@ -110,7 +110,9 @@ MEANINGS: dict[str, str] = {
     "`classify` or `admin`, optional `rate_limit`). At least 32 bytes (`openssl rand -base64 32`); a "
     "shorter or placeholder (`change-me`, `REPLACE_ME`) secret stops start-up.",
     "jwt_public_key": "Accept RS256/ES256 JWTs verified with this PEM public key (text or file path). "
-    "Set this or `JWT_SECRET`, not both: tokens are verified with one key, so both set stops start-up.",
+    "Set this or `JWT_SECRET`, not both: tokens are verified with one key, so both set stops start-up. "
+    "`JWT_ALGORITHM` must fit the key (an EC P-256 key: `ES256`; the default `HS256` means `RS256` here); "
+    "a key it cannot use stops start-up, naming the algorithm to set.",
     "jwt_algorithm": "JWT algorithm (`HS256`, `RS256`, `ES256`, ...).",
     "jwt_audience": "The `aud` a token must carry (your identity provider's API identifier). Set it "
     "whenever the signing key also signs tokens for other services; unset, tokens that name an audience "

@@ -287,6 +287,10 @@ def jwt_key_fits_algorithm(secret: str | None, public_key: str | None, algorithm
             f"{shown}: verifies with CAPSIGHT_JWT_SECRET, which is unset "
             "(CAPSIGHT_JWT_PUBLIC_KEY is for RS*, ES*, PS* or EdDSA)"
         )
+    from capsight.jwt_keys import public_key_mismatch  # an EC key with RS256, ...: see there
+
+    if public_key is not None and secret is None and (mismatch := public_key_mismatch(public_key, algorithm)):
+        raise ValueError(mismatch)
 
 
 def known_jwt_algorithm(value: str) -> str:
