@@ -128,3 +128,30 @@ def test_a_name_resolving_to_loopback_is_refused_without_the_network(https_serve
 )
 def test_address_kinds(address: str, expected: str | None) -> None:
     assert kind(plain_address(address)) == expected
+
+
+def test_the_next_checked_address_is_tried_when_one_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name with several answers (IPv6 and IPv4, say): one that refuses the connection is
+    skipped, as socket.create_connection did before the guard; each is connected as checked."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    port = int(httpd.server_address[1])
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "two.test":
+            return _real_getaddrinfo(host, port, *args, **kwargs)
+        return [
+            *_real_getaddrinfo("127.0.0.2", port, *args, **kwargs),
+            *_real_getaddrinfo("127.0.0.1", port, *args, **kwargs),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    try:
+        transport = guarded_transport([ipaddress.ip_network("127.0.0.0/8")])
+        with httpx.Client(transport=transport, timeout=5) as client:
+            assert client.get(f"http://two.test:{port}/a.jpg").text == "ok"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)

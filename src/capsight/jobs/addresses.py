@@ -84,13 +84,13 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        failure: httpcore.ConnectError | None = None
+        failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
         options = list(socket_options or ())
         for address in self.addresses(host, port):
             try:
                 return self._inner.connect_tcp(address, port, timeout, local_address, options)
-            except httpcore.ConnectError as exc:  # the next address, as socket.create_connection does
-                failure = exc
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:  # the next address, as
+                failure = exc  # socket.create_connection does (an IPv6 route that drops packets)
         raise failure or httpcore.ConnectError(f"no address for {host}")
 
     def sleep(self, seconds: float) -> None:
