@@ -53,22 +53,23 @@ def _wait(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
 def test_overflow_from_the_event_loop_does_no_disk_io_on_it(
     database: Database, tmp_path: Path, disk_calls: list[tuple[str, int]]
 ) -> None:
-    config = RecorderConfig(queue_max_bytes=1000, retry_initial_s=0.05)
+    config = RecorderConfig(queue_max_bytes=4000, retry_initial_s=0.05)
     recorder = DatabaseRecorder(database, LocalBlobStore(tmp_path / "images"), tmp_path / "spool", config)
-    image = b"x" * 200  # the same upload again and again: five fit in the queue, the rest overflow
+    images = [n.to_bytes(2, "big") * 50 for n in range(50)]  # 40 fit in the queue, 10 overflow
 
     async def burst() -> int:
-        for i in range(50):
-            recorder.submit(make_record(request_id=f"burst-{i}"), image)
+        for n, image in enumerate(images):
+            recorder.submit(make_record(request_id=f"burst-{n}"), image)
         return threading.get_ident()
 
     disk_calls.clear()
     loop_thread = asyncio.run(burst())
-    assert recorder.stats().queued == 5
-    assert _wait(lambda: recorder.spool.pending == 45), "the overflow never reached the spool"
+    assert recorder.stats().queued == 40
+    assert _wait(lambda: recorder.spool.pending == 10), "the overflow never reached the spool"
     assert [name for name, thread in disk_calls if thread == loop_thread] == []
     assert any(name == "append" for name, _ in disk_calls), "the spool was written (off the event loop)"
-    assert list(recorder.spool.blobs.iter_keys()) == [hashlib.sha256(image).hexdigest()]
+    spooled = {hashlib.sha256(image).hexdigest() for image in images[40:]}
+    assert set(recorder.spool.blobs.iter_keys()) == spooled
 
     recorder.start()
     assert recorder.flush(10)

@@ -18,17 +18,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from capsight.store.sharedimages import SharedImages
 from capsight.store.spool import Item
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class _Held:
-    data: bytes
-    refs: int  # records waiting or being spooled that carry these bytes
 
 
 class OverflowSpooler:
@@ -40,8 +34,7 @@ class OverflowSpooler:
         self.max_records = max_records
         self._cond = threading.Condition()
         self._items: list[Item] = []
-        self._images: dict[str, _Held] = {}  # sha256 -> the one copy held of that image
-        self._bytes = 0
+        self._images = SharedImages()
         self._busy = 0  # records taken by the thread and not yet spooled
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -58,18 +51,10 @@ class OverflowSpooler:
         with self._cond:
             if self._closed or len(self._items) + self._busy >= self.max_records:
                 return False
-            sha = record.image_sha256
-            if image is not None and sha is not None:
-                held = self._images.get(sha)
-                if held is not None:
-                    image = held.data  # the same bytes: share that copy
-                    held.refs += 1
-                elif self._bytes and self._bytes + len(image) > self.max_bytes:  # one always fits
+            if image is not None and record.image_sha256 is not None:
+                image = self._images.hold(record.image_sha256, image, self.max_bytes, one_always_fits=True)
+                if image is None:
                     self._drop_image(record.request_id)
-                    image = None
-                else:
-                    self._images[sha] = _Held(image, 1)
-                    self._bytes += len(image)
             self._items.append((record, image))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="capsight-overflow", daemon=True)
@@ -107,29 +92,17 @@ class OverflowSpooler:
             finally:
                 with self._cond:
                     self._busy = 0
-                    self._release(batch)
+                    for record, image in batch:
+                        self._images.release(record.image_sha256, image)
                     if not self._items:
                         self.images_dropped = 0  # the next backlog logs its first drop again
-
-    def _release(self, batch: list[Item]) -> None:
-        """The images of a spooled batch no longer held by any record still waiting."""
-        for record, image in batch:
-            sha = record.image_sha256
-            if image is None or sha is None:
-                continue
-            held = self._images.get(sha)
-            if held is not None:
-                held.refs -= 1
-                if held.refs == 0:
-                    del self._images[sha]
-                    self._bytes -= len(image)
 
     def _drop_image(self, request_id: str) -> None:
         if self.images_dropped == 0:
             logger.warning(
                 "request log overflow: %d bytes of images wait for the spool (the limit); records are "
                 "still kept, their images are not (first: request %s)",
-                self._bytes,
+                self._images.bytes,
                 request_id,
             )
         self.images_dropped += 1

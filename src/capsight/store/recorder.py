@@ -29,6 +29,7 @@ from capsight.store.database import Database
 from capsight.store.overflow import OverflowSpooler
 from capsight.store.protocols import ClassificationRecord
 from capsight.store.recorder_config import RecorderConfig, RecorderStats
+from capsight.store.sharedimages import SharedImages
 from capsight.store.spool import Item, Spool
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class DatabaseRecorder:
         self.spool = Spool(spool_dir, max_image_bytes=self.config.spool_max_image_bytes)
         self.writer = BatchWriter(db, blobs, self.spool.directory)
         self._queue: queue.Queue[Item] = queue.Queue(maxsize=self.config.queue_max)
-        self._queued_bytes = 0
+        self._queued = SharedImages()  # the images of the queued records, one copy of each
         self._counts_lock = threading.Lock()
         self._progress = threading.Condition()
         self._submitted = self._processed = 0
@@ -78,15 +79,17 @@ class DatabaseRecorder:
                 record = dataclasses.replace(record, image_sha256=sha256_hex(image))
             if not self.config.store_images:
                 image = None  # the hash is still logged: it tells repeated uploads apart
-            size = len(image) if image is not None else 0
             with self._counts_lock:
                 self._submitted += 1
-                overflow = self._stop.is_set() or self._queued_bytes + size > self.config.queue_max_bytes
+                held = image  # the same upload again (cache hits) shares the copy queued, free
+                if image is not None and record.image_sha256 is not None and not self._stop.is_set():
+                    held = self._queued.hold(record.image_sha256, image, self.config.queue_max_bytes)
+                overflow = self._stop.is_set() or (held is None and image is not None)
                 if not overflow:
                     try:
-                        self._queue.put_nowait((record, image))
-                        self._queued_bytes += size
+                        self._queue.put_nowait((record, held))
                     except queue.Full:
+                        self._queued.release(record.image_sha256, held)
                         overflow = True
             # Memory budget exceeded (or closed): the spool is the queue now, reached off this thread
             # (the event loop). Refused only once closed or when the disk is far behind.
@@ -187,7 +190,8 @@ class DatabaseRecorder:
             pass
         if items:
             with self._counts_lock:
-                self._queued_bytes -= sum(len(image) for _, image in items if image is not None)
+                for record, image in items:
+                    self._queued.release(record.image_sha256, image)
         return items
 
     def _handle(self, items: list[Item]) -> None:
