@@ -21,6 +21,27 @@ def verified_algorithm(algorithm: str) -> str:
     return algorithm if algorithm.startswith(ASYMMETRIC) else "RS256"
 
 
+def public_key_text(public_key: str) -> str:
+    """The PEM public key ``public_key`` names: the text itself or a file's, and of a certificate
+    (the "signing certificate" identity providers hand out) its public key, which PyJWT cannot read
+    from the certificate: every token was answered 503 "Could not parse the provided public key"."""
+    text = public_key
+    if not public_key.lstrip().startswith("-----BEGIN") and Path(public_key).is_file():
+        text = Path(public_key).read_text()
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        return text
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    except ImportError:
+        return text
+    try:
+        key = x509.load_pem_x509_certificate(text.encode()).public_key()
+    except ValueError:
+        return text  # a damaged certificate: the verifier says what it makes of it
+    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 def public_key_mismatch(public_key: str, algorithm: str) -> str | None:
     """Why ``algorithm`` cannot verify with ``public_key`` (PEM text or a file), or None."""
     try:
@@ -30,8 +51,7 @@ def public_key_mismatch(public_key: str, algorithm: str) -> str | None:
     except ImportError:
         return None
     try:
-        text = public_key if public_key.lstrip().startswith("-----BEGIN") else Path(public_key).read_text()
-        key = load_pem_public_key(text.encode())
+        key = load_pem_public_key(public_key_text(public_key).encode())
     except (OSError, ValueError, TypeError, UnsupportedAlgorithm):
         return None
     verified = verified_algorithm(algorithm)

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from capsight.errors import ServiceUnavailable, Unauthorized, first_line
@@ -58,7 +57,8 @@ def credential_from_headers(headers: dict[str, str]) -> str | None:
 
 
 class JwtVerifier:
-    """HS256 with a shared secret, or RS256/ES256 with a public key (PEM text or a path to one).
+    """HS256 with a shared secret, or RS256/ES256 with a public key (PEM text or a path to one; a
+    certificate's public key is used).
 
     An identity provider signs tokens for many services with one key, so ``audience`` and ``issuer``
     say which of its tokens are meant for us; ``require_exp`` refuses tokens that never expire.
@@ -81,9 +81,9 @@ class JwtVerifier:
 
         self._jwt = jwt
         if public_key:
-            if not public_key.lstrip().startswith("-----BEGIN") and Path(public_key).is_file():
-                public_key = Path(public_key).read_text()
-            self._key: str = public_key
+            from capsight.jwt_keys import public_key_text  # a file, or a certificate: its key
+
+            self._key: str = public_key_text(public_key)
             self.algorithms = [algorithm if algorithm.startswith(("RS", "ES", "PS", "Ed")) else "RS256"]
         else:
             assert secret is not None
