@@ -77,6 +77,10 @@ class PartCallbacks:
     def on_end(self) -> None:
         self.ended = True
 
+    async def before_chunk(self, size: int) -> None:
+        """Awaited before each chunk of ``size`` bytes is parsed: room for work that must not run in
+        the synchronous callbacks, on the event loop (a job upload's disk reservation)."""
+
     def disposition(self) -> tuple[str, str | None]:
         """The current part's form field name and file name (None when it has none)."""
         _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
@@ -102,6 +106,7 @@ async def feed_multipart(request: Request, parts: PartCallbacks) -> None:
         parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
         async for chunk in request.stream():
             if chunk:
+                await parts.before_chunk(len(chunk))
                 parser.write(chunk)
         parser.finalize()
     except (FormParserError, ValueError) as exc:
