@@ -8,11 +8,17 @@ identity provider was answered 401 "The specified alg value is not allowed"; HS3
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from capsight.settings import InvalidSettings, Settings
 
 SECRET = "k" * 40
-PUBLIC_KEY = "-----BEGIN PUBLIC KEY-----\nMFkw...\n-----END PUBLIC KEY-----\n"
+_RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+# A real key: one that does not parse stops start-up.
+PUBLIC_KEY = _RSA.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+_EC = ec.generate_private_key(ec.SECP256R1()).public_key()
+EC_PUBLIC_KEY = _EC.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 pytestmark = pytest.mark.usefixtures("clean_capsight_env")
@@ -50,7 +56,7 @@ def test_an_hmac_algorithm_with_only_a_public_key_is_refused(
         (SECRET, None, "HS256"),
         (SECRET, None, "HS512"),
         (None, PUBLIC_KEY, "HS256"),  # the default algorithm with a public key: RS256, as documented
-        (None, PUBLIC_KEY, "ES256"),
+        (None, EC_PUBLIC_KEY, "ES256"),
         (None, None, "RS256"),  # no JWT auth configured: nothing to contradict
     ],
 )

@@ -9,10 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from capsight.settings import InvalidSettings, Settings
 
-PEM = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"
+_RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+# A real key: one that does not parse stops start-up.
+PEM = _RSA.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 pytestmark = pytest.mark.usefixtures("clean_capsight_env")

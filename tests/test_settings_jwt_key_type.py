@@ -68,3 +68,18 @@ def test_a_key_that_fits_is_accepted(
     if algorithm is not None:
         monkeypatch.setenv("CAPSIGHT_JWT_ALGORITHM", algorithm)
     assert Settings().jwt_public_key == key
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        "\n".join(RSA.splitlines()[:4] + RSA.splitlines()[-1:]),  # a paste that lost lines
+        "-----BEGIN PUBLIC KEY-----\nMFkw...\n-----END PUBLIC KEY-----\n",
+    ],
+)
+def test_a_key_that_does_not_parse_is_refused(monkeypatch: pytest.MonkeyPatch, damaged: str) -> None:
+    """It passed (PEM armour is all that was checked) and every bearer token was answered 503."""
+    monkeypatch.setenv("CAPSIGHT_JWT_PUBLIC_KEY", damaged)
+    monkeypatch.setenv("CAPSIGHT_JWT_ALGORITHM", "RS256")
+    with pytest.raises(InvalidSettings, match="CAPSIGHT_JWT_PUBLIC_KEY holds no public key that can be read"):
+        Settings()

@@ -4,8 +4,8 @@ Why: the verifier (``store/auth.py``) hands PyJWT the configured key and algorit
 out that they do not fit only when a token arrives. An EC key with the algorithm left at its default
 (HS256, verified as RS256 with a public key) answered every token of an ES256 identity provider 401
 "The specified alg value is not allowed", and any RS256 token, which anyone can mint, 503 with an
-InvalidKeyError traceback in the log. Only keys that parse are judged here; one that does not (or
-without the jwt extra, which ``extras.py`` asks for) is left to the verifier, as before.
+InvalidKeyError traceback in the log; a truncated or private key answered every token 503 the same
+way. Without the jwt extra nothing is judged here: ``extras.py`` stops start-up asking for it.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def public_key_text(public_key: str) -> str:
 
 
 def public_key_mismatch(public_key: str, algorithm: str) -> str | None:
-    """Why ``algorithm`` cannot verify with ``public_key`` (PEM text or a file), or None."""
+    """Why ``algorithm`` cannot verify with ``public_key`` (PEM text or a file), or None; a key
+    that does not parse cannot verify with any."""
     try:
         from cryptography.exceptions import UnsupportedAlgorithm
         from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
@@ -52,8 +53,14 @@ def public_key_mismatch(public_key: str, algorithm: str) -> str | None:
         return None
     try:
         key = load_pem_public_key(public_key_text(public_key).encode())
-    except (OSError, ValueError, TypeError, UnsupportedAlgorithm):
-        return None
+    except OSError:
+        return None  # the file went between checks: the verifier says so
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        # A truncated paste, a private key: PyJWT refused it at every token, a 503 each.
+        return (
+            "CAPSIGHT_JWT_PUBLIC_KEY holds no public key that can be read; give the whole PEM block "
+            "(-----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY-----) or the signing certificate"
+        )
     verified = verified_algorithm(algorithm)
     if isinstance(key, rsa.RSAPublicKey):
         kind, fits, wanted = "an RSA key", verified.startswith(("RS", "PS")), "RS256"
