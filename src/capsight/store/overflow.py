@@ -6,17 +6,17 @@ stalled every request in flight: a burst of cache hits (~700 req/s of identical 
 cores) overflowed the queue and p99 grew to 73-82 ms. The hand-off only appends to a list in memory.
 
 Its memory is bounded too, or a burst would just move the images from the queue to here: each
-distinct image is held once (a burst of the same upload costs one copy), and past ``max_bytes`` (or
-the one image held, if larger) a record is handed over without its image (its sha256 is kept), as the
-spool does past its disk budget.
-Only past ``max_records`` records waiting (the disk cannot keep up even with the rows) does ``offer``
-refuse, and the caller spools the record itself: slowing the callers down beats growing without bound.
+distinct image is held once (a burst of the same upload costs one copy), up to ``max_bytes`` (or the
+one image held, if larger) and ``max_records`` records. Past either the disk has fallen far behind,
+and ``offer`` refuses: the caller spools the record itself, as before. Slowing the callers down then
+beats growing without bound, or dropping the images the README promises to keep.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from capsight.store.sharedimages import SharedImages
@@ -38,7 +38,8 @@ class OverflowSpooler:
         self._busy = 0  # records taken by the thread and not yet spooled
         self._closed = False
         self._thread: threading.Thread | None = None
-        self.images_dropped = 0
+        self.refused = 0  # records the caller had to spool itself
+        self._last_refusal_logged: float | None = None
 
     @property
     def pending(self) -> int:
@@ -49,13 +50,17 @@ class OverflowSpooler:
         """Hand one record over; False when closed or too far behind (the caller spools it itself)."""
         record, image = item
         with self._cond:
-            if self._closed or len(self._items) + self._busy >= self.max_records:
+            if self._closed:
                 return False
-            if image is not None and record.image_sha256 is not None:
-                image = self._images.hold(record.image_sha256, image, self.max_bytes, one_always_fits=True)
-                if image is None:
-                    self._drop_image(record.request_id)
-            self._items.append((record, image))
+            held = image
+            if self.pending >= self.max_records:
+                held = None
+            elif image is not None and record.image_sha256 is not None:
+                held = self._images.hold(record.image_sha256, image, self.max_bytes, one_always_fits=True)
+            if held is None and (image is not None or self.pending >= self.max_records):
+                self._refuse(record.request_id)
+                return False
+            self._items.append((record, held))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="capsight-overflow", daemon=True)
                 self._thread.start()
@@ -83,7 +88,8 @@ class OverflowSpooler:
                     self._cond.wait()
                 if not self._items:
                     return
-                batch, self._items = self._items, []
+                size = _batch_size(self._items)
+                batch, self._items = self._items[:size], self._items[size:]
                 self._busy = len(batch)
             try:
                 self._sink(batch)
@@ -94,15 +100,39 @@ class OverflowSpooler:
                     self._busy = 0
                     for record, image in batch:
                         self._images.release(record.image_sha256, image)
-                    if not self._items:
-                        self.images_dropped = 0  # the next backlog logs its first drop again
 
-    def _drop_image(self, request_id: str) -> None:
-        if self.images_dropped == 0:
+    def _refuse(self, request_id: str) -> None:
+        """Logged at most once a minute: under a sustained overload the backlog empties and refills
+        many times a minute, and a line each time would bury the log."""
+        self.refused += 1
+        now = time.monotonic()
+        if self._last_refusal_logged is None or now - self._last_refusal_logged >= 60:
+            self._last_refusal_logged = now
             logger.warning(
-                "request log overflow: %d bytes of images wait for the spool (the limit); records are "
-                "still kept, their images are not (first: request %s)",
+                "request log overflow: the spool is %d records (%d bytes of images) behind; records go "
+                "to it on the request path until it catches up (%d so far, last: request %s)",
+                self.pending,
                 self._images.bytes,
+                self.refused,
                 request_id,
             )
-        self.images_dropped += 1
+
+
+# One append holds the spool's lock while it writes and fsyncs each new image: a caller refused
+# meanwhile (the disk far behind) waited for all of them, 63 ms behind 27 photos of 600 KB. Appends of
+# a photo or so (or many rows, or many copies of one photo) keep that wait to a few milliseconds.
+BATCH_IMAGE_BYTES = 1024 * 1024
+BATCH_RECORDS = 200
+
+
+def _batch_size(items: list[Item]) -> int:
+    """How many of the records waiting the next append takes (at least one)."""
+    seen: set[str] = set()
+    size = 0
+    for count, (record, image) in enumerate(items[:BATCH_RECORDS], 1):
+        if image is not None and record.image_sha256 and record.image_sha256 not in seen:
+            seen.add(record.image_sha256)
+            size += len(image)
+            if size > BATCH_IMAGE_BYTES and count > 1:
+                return count - 1
+    return min(len(items), BATCH_RECORDS)
