@@ -81,10 +81,10 @@ class JwtVerifier:
 
         self._jwt = jwt
         if public_key:
-            from capsight.jwt_keys import public_key_text  # a file, or a certificate: its key
+            from capsight.jwt_keys import public_key_text, verified_algorithm  # a file, a certificate
 
             self._key: str = public_key_text(public_key)
-            self.algorithms = [algorithm if algorithm.startswith(("RS", "ES", "PS", "Ed")) else "RS256"]
+            self.algorithms = [verified_algorithm(algorithm)]  # the one start-up checked the key with
         else:
             assert secret is not None
             self._key = secret
