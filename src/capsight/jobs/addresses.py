@@ -22,6 +22,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from capsight.embedded_ipv4 import embedded_ipv4
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 SETTING = "CAPSIGHT_JOB_URL_PRIVATE_NETWORKS"  # the one for webhooks: CAPSIGHT_WEBHOOK_PRIVATE_NETWORKS
@@ -32,9 +34,11 @@ class AddressRefused(Exception):
 
 
 def plain_address(address: str) -> IPAddress:
+    """The address to judge: for an IPv6 one carrying an IPv4 address (::ffff:127.0.0.1, NAT64
+    64:ff9b::7f00:1, 6to4 2002:7f00:1::, Teredo, ::127.0.0.1), the IPv4 address the packets reach."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # "fe80::1%eth0": a scope, not the address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback, whatever ipaddress says of the v6 form
+    if isinstance(ip, ipaddress.IPv6Address):
+        return embedded_ipv4(ip) or ip
     return ip
 
 
@@ -69,12 +73,17 @@ class GuardedBackend(httpcore.NetworkBackend):
         for address in addresses:
             ip = plain_address(address)
             refused = kind(ip)
-            if refused is not None and not any(ip in network for network in self._private):
+            if refused is not None and not self._allowed(ip, address):
                 raise AddressRefused(
                     f"its host {host} resolves to {address}, a {refused} address "
                     f"(allowed only inside {self._setting})"
                 )
         return addresses
+
+    def _allowed(self, ip: IPAddress, address: str) -> bool:
+        """In the operator's networks: the address judged, or as resolved (a listed 64:ff9b::/96)."""
+        resolved = ipaddress.ip_address(address.split("%", 1)[0])
+        return any(ip in network or resolved in network for network in self._private)
 
     def connect_tcp(
         self,
