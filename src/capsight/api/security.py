@@ -19,6 +19,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from capsight.api.middleware import add_response_header
 from capsight.api.runtime import ServingRuntime, get_runtime
+from capsight.embedded_ipv4 import embedded_ipv4
 from capsight.errors import CapsightError, Forbidden, RateLimited, ServiceUnavailable, Unauthorized
 from capsight.store.auth import JWT_ID_PREFIX
 from capsight.store.protocols import Principal, RateLimitDecision
@@ -62,12 +63,17 @@ async def _authenticate(request: Request, runtime: ServingRuntime, scope: str) -
 def _address_block(ip: str) -> str:
     """The address a per-address limit counts: an IPv6 one counts under its /64, the smallest block
     an ISP or a cloud gives one host, which can use any of its 2**64 addresses. Keyed by the full
-    address, such a client took a fresh address every few requests and was never limited."""
+    address, such a client took a fresh address every few requests and was never limited. One that
+    carries an IPv4 address counts as that address: behind a NAT64 translator every IPv4 client is in
+    64:ff9b::/64 (one client locked out all), and a 6to4 host holds all of 2002:<its IPv4>::/48."""
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return ip
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+    if isinstance(address, ipaddress.IPv6Address):
+        inside = embedded_ipv4(address)
+        if inside is not None:
+            return str(inside)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return ip
 
