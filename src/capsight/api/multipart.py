@@ -92,6 +92,42 @@ class PartCallbacks:
         return self._headers.get(name)
 
 
+MAX_PREAMBLE = 64 * 1024  # real preambles are a line ("This is a multi-part message in MIME format.")
+
+
+class _Preamble:
+    """Drops the text before the first delimiter, which python-multipart refuses as malformed.
+
+    RFC 2046 section 5.1.1 allows a preamble (mail-style MIME writers add one), and the first
+    delimiter is ``--boundary`` at the body's start or after a CRLF. Only a delimiter's length is held
+    back while looking; a body with no delimiter in its first ``MAX_PREAMBLE`` bytes is refused as
+    before. The epilogue after the close delimiter python-multipart ignores itself."""
+
+    def __init__(self, boundary: bytes) -> None:
+        self.delimiter = b"\r\n--" + boundary
+        self.pending = b"\r\n"  # so that a delimiter at the very start is found like any other
+        self.skipped = 0
+        self.found = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        """What of ``chunk`` the parser gets: nothing before the delimiter, everything after it."""
+        if self.found:
+            return chunk
+        self.pending += chunk
+        at = self.pending.find(self.delimiter)
+        keep = len(self.delimiter) - 1
+        if self.skipped + (at if at >= 0 else len(self.pending) - keep) > MAX_PREAMBLE + 2:
+            raise BadRequest(
+                f"Malformed multipart body: no boundary in its first {MAX_PREAMBLE // 1024} KiB."
+            )
+        if at >= 0:
+            self.found = True
+            return self.pending[at + 2 :]  # from "--boundary"
+        self.skipped += max(0, len(self.pending) - keep)
+        self.pending = self.pending[-keep:]
+        return b""
+
+
 async def feed_multipart(request: Request, parts: PartCallbacks) -> None:
     """Push the request body through python-multipart into ``parts``.
 
@@ -102,12 +138,14 @@ async def feed_multipart(request: Request, parts: PartCallbacks) -> None:
     boundary = params.get(b"boundary")
     if not boundary:
         raise BadRequest("Malformed multipart body: the Content-Type has no boundary.")
+    preamble = _Preamble(boundary)
     try:
         parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
         async for chunk in request.stream():
-            if chunk:
-                await parts.before_chunk(len(chunk))
-                parser.write(chunk)
+            data = preamble.feed(chunk) if chunk else b""
+            if data:
+                await parts.before_chunk(len(data))
+                parser.write(data)
         parser.finalize()
     except (FormParserError, ValueError) as exc:
         raise BadRequest("Malformed multipart body.") from exc
