@@ -107,18 +107,17 @@ def require_sqlite_database(url: str) -> None:
     """Refuse a SQLite database file that is not one (a file copied over it, a volume mixed up): it
     stays that way, so the request log spooled every record and the job loops logged a traceback
     every few seconds for as long as the server ran. An empty or missing file is a new database."""
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     from capsight.store.database import DATABASE_URL_FORMS
+    from capsight.store.sqlite_file import sqlite_file
 
     try:
-        parsed = make_url(url)
+        path = sqlite_file(url)
     except (ArgumentError, ValueError):  # a port that is no number ("HOST:PORT", libpq's "h1:5432,h2")
         raise BadRequest(f"CAPSIGHT_DATABASE_URL is not a database URL; {DATABASE_URL_FORMS}") from None
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+    if path is None:
         return
-    path = Path(parsed.database)
     try:
         with path.open("rb") as fh:
             header = fh.read(len(SQLITE_HEADER))

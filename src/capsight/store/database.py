@@ -25,7 +25,6 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capsight.store.alembic_support import (
@@ -37,6 +36,7 @@ from capsight.store.alembic_support import (
 )
 from capsight.store.deadline import COMMIT_GUARD
 from capsight.store.sqlalchemy_import import load_sqlalchemy
+from capsight.store.sqlite_file import sqlite_file
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -122,10 +122,11 @@ class Database:
 
         url = make_url(self.url)
         if url.get_backend_name() == "sqlite":
-            if url.database and url.database != ":memory:":
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            path = sqlite_file(url)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 with contextlib.suppress(FileExistsError):  # the request log and key hashes: owner only
-                    os.close(os.open(url.database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
             engine = create_engine(
                 url, connect_args={"timeout": 15, "check_same_thread": False}, pool_pre_ping=True
             )
@@ -212,14 +213,11 @@ class Database:
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:
-        load_sqlalchemy()
-        from sqlalchemy.engine import make_url
-
-        url = make_url(self.url)
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        path = sqlite_file(self.url)
+        if path is None:
             yield
             return
-        lock_path = Path(url.database).with_name(Path(url.database).name + ".migrate.lock")
+        lock_path = path.with_name(path.name + ".migrate.lock")
         with open(lock_path, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
@@ -243,10 +241,11 @@ class Database:
 
         url = make_url(self.url)
         if url.get_backend_name() == "sqlite":
-            if not url.database or url.database == ":memory:":
+            path = sqlite_file(url)
+            if path is None:
                 yield  # one process: its recorder thread both writes and purges
                 return
-            lock_path = Path(url.database).with_name(Path(url.database).name + ".images.lock")
+            lock_path = path.with_name(path.name + ".images.lock")
             with open(lock_path, "a") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
                 try:

@@ -71,18 +71,18 @@ def missing_sqlite_file(url: str) -> Path | None:
     with a mistyped setting) found an empty new database instead of the server's, and left it behind.
     """
     from capsight.store.sqlalchemy_import import load_sqlalchemy
+    from capsight.store.sqlite_file import sqlite_file
 
     load_sqlalchemy()
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        parsed = make_url(url)
+        file = sqlite_file(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is no number
         return None  # opening it says what is wrong with it, as every database command does
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    if file is None:
         return None
-    path = Path(parsed.database).resolve()
+    path = file.resolve()
     return None if path.is_file() else path
 
 
