@@ -175,3 +175,11 @@ class Overloaded(ServiceUnavailable):
 
 class ModelNotReady(ServiceUnavailable):
     default_message = "Model is not loaded yet."
+
+    def __init__(
+        self, message: str | None = None, retry_after: float = 1.0, *, admin_message: str | None = None
+    ) -> None:
+        """``admin_message``: the answer for a caller holding the admin scope, when ``message`` is the
+        one for everybody else (a load error's cause names server paths)."""
+        super().__init__(message, retry_after)
+        self.admin_message = admin_message

@@ -24,6 +24,7 @@ from capsight.api.logtext import loggable
 from capsight.errors import (
     CapsightError,
     MethodNotAllowed,
+    ModelNotReady,
     RateLimited,
     ServiceUnavailable,
     Unauthorized,
@@ -77,6 +78,12 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 async def _capsight_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CapsightError)
+    if isinstance(exc, ModelNotReady) and exc.admin_message is not None:
+        # Imported here: the security module's imports lead back to this one.
+        from capsight.api.security import holds_scope
+
+        if await holds_scope(request, "admin"):
+            exc = ModelNotReady(exc.admin_message, retry_after=exc.retry_after)
     if exc.status_code >= 500 and not isinstance(exc, ServiceUnavailable):
         logger.warning("%s on %s: %s", type(exc).__name__, loggable(request.url.path), exc.message)
     return capsight_error_response(exc)

@@ -82,8 +82,13 @@ class ServingRuntime(ModelReloads):
         if self._service is None:
             if self.load_error and self.settings.auth_enabled:
                 # The cause names server paths: callers of a server that checks keys get a generic
-                # answer (health and metadata routes answer anyone); the log has the cause.
-                raise ModelNotReady(LOAD_FAILED_GENERIC, retry_after=30)
+                # answer (health and metadata routes answer anyone); the log has the cause, and so
+                # has the answer to a request carrying an admin key (see api/errors.py).
+                raise ModelNotReady(
+                    LOAD_FAILED_GENERIC,
+                    retry_after=30,
+                    admin_message=f"The model failed to load: {self.load_error}",
+                )
             if self.load_error:
                 raise ModelNotReady(f"The model failed to load: {self.load_error}", retry_after=30)
             raise ModelNotReady()

@@ -21,7 +21,7 @@ from capsight.api.middleware import add_response_header
 from capsight.api.runtime import ServingRuntime, get_runtime
 from capsight.embedded_ipv4 import embedded_ipv4
 from capsight.errors import CapsightError, Forbidden, RateLimited, ServiceUnavailable, Unauthorized
-from capsight.store.auth import JWT_ID_PREFIX
+from capsight.store.auth import JWT_ID_PREFIX, credential_from_headers
 from capsight.store.protocols import Principal, RateLimitDecision
 from capsight.store.ratelimit import parse_rate
 
@@ -212,6 +212,23 @@ _API_KEY_HEADER = APIKeyHeader(
     description="An API key (cs_...), when the server requires one (CAPSIGHT_AUTH_ENABLED).",
     auto_error=False,
 )
+
+
+async def holds_scope(request: Request, scope: str) -> bool:
+    """Whether the request carries credentials holding ``scope``, on a route that answers anyone.
+
+    No credentials is a plain no, not a failed attempt (a load balancer's probe guesses nothing); a
+    wrong key counts as one, as on any route, so such a route is no way around the failure limit.
+    Anonymous callers (auth off, or no authenticator) never hold it."""
+    if credential_from_headers(dict(request.headers)) is None:
+        return False
+    try:
+        principal = await _authenticate(request, get_runtime(request), scope)
+    except CapsightError:
+        return False
+    return not principal.anonymous
+
+
 _BEARER = HTTPBearer(
     scheme_name="Bearer",
     description="An API key (cs_...) or a JWT, when the server requires one (CAPSIGHT_AUTH_ENABLED).",
