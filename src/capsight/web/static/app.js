@@ -73,7 +73,7 @@
   // Words and numbers the page shows (text.js), and its upload request (http.js).
   var T = window.capsightText;
   var formatBytes = T.formatBytes, versionText = T.versionText, bdi = T.bdi, percent = T.percent;
-  var errorFromResponse = T.errorFromResponse, retryText = T.retryText, keyTitle = T.keyTitle;
+  var errorFromResponse = T.errorFromResponse, keyTitle = T.keyTitle;
   var post = window.capsightHttp.post, readable = window.capsightHttp.readable;
   var retryWait = window.capsightRetry(el, state, { waitText: T.waitText });
 
@@ -124,7 +124,7 @@
     if (again) window.setTimeout(function () { if (!el.errorMessage.textContent) el.errorMessage.textContent = message; }, 150);
     state.retryFile = retryFile || null;
     el.retryButton.hidden = !retryFile;
-    retryWait.wait(retryFile ? waitSeconds : 0);
+    retryWait.wait(waitSeconds);
     el.error.hidden = false;
     revealIfBelow(el.error.parentNode, el.error);
   }
@@ -209,9 +209,9 @@
           if (!res.ok) {
             var message = errorFromResponse(res, body);
             var retry = res.headers.get("Retry-After");
-            // 429 (rate limit) and 503 (model loading, queue full) both say when to come back.
-            if (res.status === 429 || res.status === 503) message += retryText(retry);
             var failure = new Error(message);
+            // 429 (rate limit) and 503 (model loading, queue full) both say when to come back: the
+            // message and "Try again" count it down (retry.js).
             if (res.status === 429 || res.status === 503) failure.waitSeconds = T.retrySeconds(retry);
             // Not the photo's fault: the same photo is answered a moment later.
             if (res.status === 429) failure.title = "Too many requests for now";

@@ -6,6 +6,11 @@
  * disabled button would drop the keyboard focus to <body>. Its text sits in the error's alert region;
  * aria-live="off" on the button (index.html) keeps the countdown from being read out at every change.
  * When the wait is over, the status region says so once.
+ *
+ * The error message says the wait too, "(retry in 28 min)": written once from the answer, it disagreed
+ * with the button a minute later. Both now read the one deadline kept here, at every tick. The wait in
+ * the message is its own span with aria-live="off": read out with the alert when it appears, not at
+ * every change after.
  */
 (function () {
   "use strict";
@@ -14,29 +19,48 @@
     var waitText = helpers.waitText;
     var timer = 0;
     var until = 0;
+    var note = document.createElement("span");
+    note.className = "retry-wait";
+    note.setAttribute("aria-live", "off");
+
+    function show(node, text) {
+      if (node.textContent !== text) node.textContent = text;
+    }
 
     function stop() {
       window.clearInterval(timer);
       timer = 0;
       el.retryButton.setAttribute("aria-disabled", "false");
       el.retryButton.textContent = "Try again";
+      if (note.parentNode) note.parentNode.removeChild(note);
     }
 
     function tick() {
       var left = Math.ceil((until - Date.now()) / 1000);
       if (left <= 0) {
-        stop();
+        window.clearInterval(timer);
+        timer = 0;
+        el.retryButton.setAttribute("aria-disabled", "false");
+        el.retryButton.textContent = "Try again";
+        show(note, " (you can retry now)");
         el.status.textContent = "You can try again now.";
         return;
       }
-      var text = "Try again in " + waitText(left);
-      if (el.retryButton.textContent !== text) el.retryButton.textContent = text;
+      show(note, " (retry in " + waitText(left) + ")");
+      show(el.retryButton, "Try again in " + waitText(left));
     }
 
-    // seconds: how long the server asked to wait (0 or less: the button is offered at once).
+    // seconds: how long the server asked to wait, from its Retry-After (NaN: it did not say, nothing
+    // shown; 0 or less: the button is offered at once). Call after the error message is written: the
+    // wait is added to its end.
     function wait(seconds) {
       stop();
-      if (!(seconds > 0)) return;
+      if (!isFinite(seconds)) return;
+      el.errorMessage.appendChild(note);
+      if (!(seconds > 0)) {
+        show(note, " (you can retry now)");
+        return;
+      }
       until = Date.now() + seconds * 1000;
       el.retryButton.setAttribute("aria-disabled", "true");
       tick();

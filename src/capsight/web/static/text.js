@@ -43,7 +43,8 @@
   }
 
   // Retry-After is seconds or an HTTP date (a gateway's, often): how many seconds from now; NaN when
-  // unreadable or absent.
+  // unreadable or absent. Shown as a wait from now (retry.js), never as the raw date (in a time zone
+  // the person is not in).
   function retrySeconds(value) {
     var text = (value || "").trim();
     if (!text) return NaN;
@@ -59,15 +60,6 @@
     return hours + " h" + (minutes % 60 ? " " + (minutes % 60) + " min" : "");
   }
 
-  // Shown as a wait from now, never as the raw date (in a time zone the person is not in).
-  // Unreadable: not shown.
-  function retryText(value) {
-    var seconds = retrySeconds(value);
-    if (!isFinite(seconds)) return "";
-    if (seconds <= 0) return " (you can retry now)";
-    return " (retry in " + waitText(seconds) + ")";
-  }
-
   function keyTitle(status, sentKey) {
     if (status === 403) return "This API key may not do this";
     return sentKey ? "The API key was not accepted" : "An API key is needed";
@@ -75,7 +67,7 @@
 
   window.capsightText = {
     formatBytes: formatBytes, versionText: versionText, bdi: bdi, percent: percent,
-    errorFromResponse: errorFromResponse, retryText: retryText, keyTitle: keyTitle,
+    errorFromResponse: errorFromResponse, keyTitle: keyTitle,
     retrySeconds: retrySeconds, waitText: waitText,
   };
 })();
