@@ -17,6 +17,7 @@ from typing import Any
 
 from capsight.api.classify_command import run_classify
 from capsight.api.startup_checks import (
+    listen_host,
     open_server_warning,
     require_folder,
     require_listen_address,
@@ -93,15 +94,16 @@ def run_serve(args: argparse.Namespace) -> int:
         logging.getLogger().setLevel(settings.log_level.upper())
     require_model(settings.model_dir)
     require_extras(settings)  # before any worker starts: one line, not a traceback per worker
-    require_listen_address(settings.host, settings.port)
+    listen = listen_host(settings.host)
+    require_listen_address(listen, settings.port)
     require_folder(settings.data_dir, "CAPSIGHT_DATA_DIR")
     if settings.storage_url and not settings.storage_url.startswith("s3://"):
         require_folder(Path(settings.storage_url.removeprefix("file://")), "CAPSIGHT_STORAGE_URL")
     require_sqlite_database(settings.resolved_database_url())
-    warning = open_server_warning(settings.host, settings.auth_enabled)
+    warning = open_server_warning(listen, settings.auth_enabled)
     if warning:
         logger.warning("%s", warning)
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host  # IPv6: http://[::]:8000
+    host = f"[{listen}]" if ":" in listen else listen  # IPv6: http://[::]:8000
     url = f"http://{host}:{settings.port}"
     logger.info(
         "capsight serving %s at %s (docs %s/docs, %d worker%s)",
@@ -113,7 +115,7 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     options: dict[str, Any] = dict(
         factory=True,
-        host=settings.host,
+        host=listen,
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,

@@ -64,6 +64,27 @@ def require_listen_address(host: str, port: int) -> None:
             raise BadRequest(reason) from None
 
 
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` names, an IPv4-mapped one (``::ffff:127.0.0.1``) as its IPv4 address,
+    which is what such a socket listens on; None for a host name. Only the mapped form: 6to4 or NAT64
+    for 127.0.0.1 are IPv6 addresses of an interface here, reached from the network."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def listen_host(host: str) -> str:
+    """The host ``serve`` binds: an IPv4-mapped IPv6 address is bound as its IPv4 address. uvicorn's
+    single process makes IPv6 sockets IPv6-only, where binding ``::ffff:127.0.0.1`` failed with
+    ``[Errno 22] invalid argument`` after the app's start-up (``--workers N`` bound 127.0.0.1)."""
+    address = _address(host)
+    return str(address) if isinstance(address, ipaddress.IPv4Address) else host
+
+
 def open_server_warning(host: str, auth_enabled: bool) -> str | None:
     """What a server reachable from the network exposes with auth off, or None when it is not.
 
@@ -72,11 +93,9 @@ def open_server_warning(host: str, auth_enabled: bool) -> str | None:
     0.0.0.0`` opened it to the network without a word in the log."""
     if auth_enabled or host.strip("[]").lower() == "localhost":
         return None
-    try:
-        if ipaddress.ip_address(host.strip("[]")).is_loopback:
-            return None
-    except ValueError:
-        pass  # a host name: it may well be reachable from elsewhere
+    address = _address(host)  # None: a host name, which may well be reachable from elsewhere
+    if address is not None and address.is_loopback:
+        return None
     return (
         f"auth is off (CAPSIGHT_AUTH_ENABLED=false) and the server listens on {host}: anyone who can "
         "reach it may read the request log, download the stored photos (CAPSIGHT_STORE_IMAGES) and "
