@@ -27,7 +27,7 @@ from capsight.api.metrics import Metrics
 from capsight.api.outcome_record import OutcomeRecorder
 from capsight.api.result_cache import ResultCacheClient
 from capsight.api.results import ClassificationResult, ImageInfo, RequestContext, Timing, ms
-from capsight.errors import CapsightError, EmptyFile
+from capsight.errors import CapsightError, ClientClosedRequest, EmptyFile
 from capsight.imaging.decode import JPEG_MAGIC, decode_image, detect_format
 from capsight.imaging.limits import check_pixels
 from capsight.imaging.preprocess import preprocess
@@ -132,6 +132,10 @@ class ClassificationService:
             if isinstance(outcome, BaseException) and not isinstance(outcome, CapsightError):
                 raise outcome
             results.append(outcome)
+        if any(isinstance(outcome, ClientClosedRequest) for outcome in results):
+            # Its client has gone (each image is logged already): the request ends as a single
+            # image's does, a 499, not as a 200 that nobody reads, counted among the successes.
+            raise ClientClosedRequest()
         return results
 
     # -- one image -------------------------------------------------------------------------------
