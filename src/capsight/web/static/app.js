@@ -230,7 +230,8 @@
       })
       .then(function (body) {
         if (state.controller !== controller) return;
-        if (file.type && file.type.indexOf("image/") === 0) showPreview(file);
+        // An image to the server, whatever its type here ("" for "IMG_1234" from a chat app): previewed.
+        showPreview(file, (body.image || body).format);
         showResult(body);
       })
       .catch(function (err) {

@@ -22,7 +22,8 @@
       el.dropZone.classList.remove("has-image");
     }
 
-    function showPreview(file) {
+    // format: the server's name for it ("WEBP"): a file may come with no type, or a wrong one.
+    function showPreview(file, format) {
       if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
       var url = URL.createObjectURL(file);
       state.previewUrl = url;
@@ -46,7 +47,7 @@
         el.dropPrompt.hidden = true;
         el.dropZone.classList.add("has-image");
       }
-      if (file.type !== "image/webp") {
+      if (file.type !== "image/webp" && String(format || "").toUpperCase() !== "WEBP") {
         show(url);
         return;
       }
