@@ -23,6 +23,7 @@ from capsight.api.allow import allow_header, allowed_methods
 from capsight.api.logtext import loggable
 from capsight.errors import (
     CapsightError,
+    ClientClosedRequest,
     MethodNotAllowed,
     ModelNotReady,
     RateLimited,
@@ -84,7 +85,12 @@ async def _capsight_handler(request: Request, exc: Exception) -> JSONResponse:
 
         if await holds_scope(request, "admin"):
             exc = ModelNotReady(exc.admin_message, retry_after=exc.retry_after)
-    if exc.status_code >= 500 and not isinstance(exc, ServiceUnavailable):
+    if isinstance(exc, ClientClosedRequest):
+        # Not a fault of ours, and nobody reads the answer: one INFO line, as for a client that hung
+        # up during its upload (middleware.py), which the README promises for both.
+        path = loggable(request.url.path)
+        logger.info("client closed the connection before its answer was ready (%s)", path)
+    elif exc.status_code >= 500 and not isinstance(exc, ServiceUnavailable):
         logger.warning("%s on %s: %s", type(exc).__name__, loggable(request.url.path), exc.message)
     return capsight_error_response(exc)
 
