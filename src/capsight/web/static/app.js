@@ -214,8 +214,8 @@
             // message and "Try again" count it down (retry.js).
             if (res.status === 429 || res.status === 503) failure.waitSeconds = T.retrySeconds(retry);
             // Not the photo's fault: the same photo is answered a moment later.
-            if (res.status === 429) failure.title = "Too many requests for now";
-            if (res.status === 503) failure.title = "The server is busy";
+            failure.title = T.failureTitle(res.status);
+            if (res.status === 502 || res.status === 504) loadModelInfo(); // the header said "ready"
             if (res.status === 401 || res.status === 403) {
               failure.title = keyTitle(res.status, headers.Authorization);
               askForKey();

@@ -38,6 +38,8 @@
     if (res.status === 408) return "The upload took too long to reach the server. Please try again, on a faster connection if you can.";
     if (res.status === 413) return "The file is too large for this server.";
     if (res.status === 429) return "Too many requests; please wait a moment and try again.";
+    // A proxy's own answer while the app behind it restarts or is gone: the photo never reached it.
+    if (res.status === 502 || res.status === 504) return "The server is not answering right now (HTTP " + res.status + " from the proxy in front of it). Please try again in a moment.";
     if (res.status >= 500) return "The server could not classify this photo (HTTP " + res.status + "). Please try again.";
     return "The server rejected this file (HTTP " + res.status + ").";
   }
@@ -60,6 +62,14 @@
     return hours + " h" + (minutes % 60 ? " " + (minutes % 60) + " min" : "");
   }
 
+  // The heading of a refused upload that was not the photo's fault (undefined: it may have been).
+  function failureTitle(status) {
+    if (status === 429) return "Too many requests for now";
+    if (status === 503) return "The server is busy";
+    if (status === 502 || status === 504) return "The server could not be reached";
+    return undefined;
+  }
+
   function keyTitle(status, sentKey) {
     if (status === 403) return "This API key may not do this";
     return sentKey ? "The API key was not accepted" : "An API key is needed";
@@ -67,7 +77,7 @@
 
   window.capsightText = {
     formatBytes: formatBytes, versionText: versionText, bdi: bdi, percent: percent,
-    errorFromResponse: errorFromResponse, keyTitle: keyTitle,
+    errorFromResponse: errorFromResponse, keyTitle: keyTitle, failureTitle: failureTitle,
     retrySeconds: retrySeconds, waitText: waitText,
   };
 })();
