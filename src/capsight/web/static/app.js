@@ -224,7 +224,7 @@
             throw failure;
           }
           hideKeyForm();
-          if (!body || typeof body.label !== "string") throw new Error("The server sent an unexpected answer.");
+          if (!body || typeof body.label !== "string") throw T.unexpectedAnswer(text);
           return body;
         });
       })

@@ -70,6 +70,17 @@
     return undefined;
   }
 
+  // A 200 that is no classification: a café's Wi-Fi wanting a sign-in answers with its own web page.
+  // Not the photo's fault, and the same photo is answered once the network lets it through.
+  function unexpectedAnswer(text) {
+    var failure = new Error(/^\s*</.test(text || "")
+      ? "A web page came back instead of an answer: this network may want you to sign in first (open any web site to see), or a proxy is in the way. Please try again."
+      : "The server sent an unexpected answer.");
+    failure.title = "The answer was not from the classifier";
+    failure.retryable = true;
+    return failure;
+  }
+
   function keyTitle(status, sentKey) {
     if (status === 403) return "This API key may not do this";
     return sentKey ? "The API key was not accepted" : "An API key is needed";
@@ -78,6 +89,7 @@
   window.capsightText = {
     formatBytes: formatBytes, versionText: versionText, bdi: bdi, percent: percent,
     errorFromResponse: errorFromResponse, keyTitle: keyTitle, failureTitle: failureTitle,
+    unexpectedAnswer: unexpectedAnswer,
     retrySeconds: retrySeconds, waitText: waitText,
   };
 })();
