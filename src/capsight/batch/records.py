@@ -162,7 +162,7 @@ def csv_columns(labels: Sequence[str]) -> list[str]:
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
     """A CSV cell; text a spreadsheet would run as a formula gets a leading ``'``.
 
     Why: paths are file names the user did not choose (a zip member ``=HYPERLINK(...).jpg`` in a job,
@@ -186,16 +186,16 @@ def to_csv(records: Iterable[ResultRecord], labels: Sequence[str]) -> str:
     for rec in records:
         writer.writerow(
             [
-                _cell(rec.path),
-                _cell(rec.label),
-                _cell(rec.confidence),
-                *[_cell(rec.probabilities.get(lab)) for lab in labels],
-                _cell(rec.model),
-                _cell(rec.model_version),
-                _cell(rec.width),
-                _cell(rec.height),
-                _cell(rec.error),
-                _cell(rec.sorted_to),
+                csv_cell(rec.path),
+                csv_cell(rec.label),
+                csv_cell(rec.confidence),
+                *[csv_cell(rec.probabilities.get(lab)) for lab in labels],
+                csv_cell(rec.model),
+                csv_cell(rec.model_version),
+                csv_cell(rec.width),
+                csv_cell(rec.height),
+                csv_cell(rec.error),
+                csv_cell(rec.sorted_to),
             ]
         )
     return buf.getvalue()

@@ -8,6 +8,7 @@ a person should look at: they are where the model is likely wrong or the data is
 from __future__ import annotations
 
 import base64
+import csv
 import io
 import logging
 from collections import Counter
@@ -17,11 +18,13 @@ from html import escape
 from pathlib import Path
 
 from capsight.batch.objects import ObjectReader, loggable_error, loggable_key
-from capsight.batch.records import ResultRecord
+from capsight.batch.outputs import RESULTS_CSV
+from capsight.batch.records import ResultRecord, csv_cell
 from capsight.batch.resultlog import RESULTS_JSONL, read_records
 from capsight.batch.svg import bar_chart, histogram
-from capsight.errors import BadRequest, NotFound
+from capsight.errors import BadRequest, InvalidImage, NotFound
 from capsight.imaging import decode_image
+from capsight.imaging.files import is_image_file
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +150,10 @@ def render_report(
     least_confident: int = 24,
     reader: ObjectReader | None = None,
     base_dir: Path | None = None,
+    skipped: int = 0,
 ) -> str:
-    """The report page; ``base_dir`` is the batch output folder, where sorted copies can be found."""
+    """The report page; ``base_dir`` is the batch output folder, where sorted copies can be found;
+    ``skipped``: how many rows were left out as no image (see skipped_rows)."""
     data = ReportData.from_records(records)
     reader = reader or ObjectReader()
     ok, errors = data.ok, data.errors
@@ -156,12 +161,15 @@ def render_report(
     confidences = [r.confidence for r in ok if r.confidence is not None]
     mean = sum(confidences) / len(confidences) if confidences else 0.0
     errors_word = "error" if len(errors) == 1 else "errors"
+    errors_text = f'<span id="errors">{len(errors)}</span> {errors_word}'
+    if skipped:
+        errors_text += f', <span id="skipped">{skipped}</span> skipped as no image'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{_CSS}</style></head>
 <body>
 <h1>{escape(title)}</h1>
 <p id="totals">Model <b>{escape(data.model)}</b>: <span id="total">{len(records)}</span> images,
-<span id="classified">{len(ok)}</span> classified, <span id="errors">{len(errors)}</span> {errors_word};
+<span id="classified">{len(ok)}</span> classified, {errors_text};
 mean confidence {mean:.3f}.</p>
 <h2>Class distribution</h2>
 {bar_chart(counts)}
@@ -174,6 +182,39 @@ mean confidence {mean:.3f}.</p>
 {_errors_table(errors)}
 </body></html>
 """
+
+
+def skipped_rows(records: Sequence[ResultRecord], folder: Path) -> set[str]:
+    """Paths of error rows that the last run into ``folder`` left out as no image.
+
+    Why: results.jsonl is append-only, so an --out first written by a release that made an error row
+    of every file that is no image (a sidecar, a note) keeps those rows after a rerun skipped the
+    files; the rerun's results.csv and summary.json leave them out, and the report listed them among
+    the errors. A row is skipped only when all of these say so: the run's results.csv does not list
+    it (a file a list names is an error row there, and stays one), its error is InvalidImage, and the
+    local file at its path is no image by the rule runs skip by. No results.csv: none is skipped.
+    """
+    try:
+        text = (folder / RESULTS_CSV).read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return set()
+    listed = {row[0] for row in csv.reader(io.StringIO(text, newline="")) if row}
+    return {
+        r.path
+        for r in records
+        if (r.error or "").startswith(f"{InvalidImage.__name__}:")
+        and csv_cell(r.path) not in listed
+        and _no_image(r.path)
+    }
+
+
+def _no_image(key: str) -> bool:
+    if "://" in key:  # an S3 object: its listing is not checked here
+        return False
+    try:
+        return not is_image_file(Path(key))
+    except OSError:  # gone or unreadable: a run would keep its row too
+        return False
 
 
 def write_report(
@@ -192,9 +233,11 @@ def write_report(
     records = read_records(results_path) if head.startswith(b"{") else []
     if not records and head:  # an image, a list file, anything that is not a results log
         raise BadRequest(f"{results_path} holds no batch results; pass the results.jsonl of a batch run.")
+    skipped = skipped_rows(records, results_path.parent)
     out_path = out_path or results_path.with_name("report.html")
     html = render_report(
-        records,
+        [r for r in records if r.path not in skipped],
+        skipped=len(skipped),
         title=f"capsight batch report: {results_path.parent.name}",
         least_confident=least_confident,
         reader=ObjectReader(s3_endpoint_url),
