@@ -130,6 +130,10 @@ _ERROR_SCHEMA_REF = "#/components/schemas/ErrorResponse"
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
+_BODYLESS_413 = (
+    "A request body over CAPSIGHT_MAX_UPLOAD_BYTES (on /v1/jobs, CAPSIGHT_MAX_JOB_UPLOAD_BYTES) was "
+    "sent; this operation reads none."
+)
 _NEVER_INVALID = (str, str | None)  # what any path segment or query value already is
 
 
@@ -151,7 +155,7 @@ def _can_fail_validation(route: APIRoute) -> bool:
 
 def _document_validation_errors(app: FastAPI) -> None:
     """Make /openapi.json describe the 422 answers as :func:`_validation_handler` sends them, and
-    only where one can be sent.
+    only where one can be sent; and the 413 of a body over the limit on every operation.
 
     FastAPI documents a 422 with its own ``{"detail": [...]}`` body (HTTPValidationError) on every
     route with a parameter, whatever the app's handler answers, so a client generated from the
@@ -181,6 +185,14 @@ def _document_validation_errors(app: FastAPI) -> None:
                 answer = operation.get("responses", {}).get("422") if isinstance(operation, dict) else None
                 if answer is not None:
                     answer["content"] = error_body
+        # A body over the limit is refused before any route runs (BodySizeLimitMiddleware), from
+        # Content-Length, whether the route reads one or not: GET and DELETE included.
+        for operations in paths.values():
+            for operation in operations.values():
+                if isinstance(operation, dict):
+                    operation.setdefault("responses", {}).setdefault(
+                        "413", {"description": _BODYLESS_413, "content": error_body}
+                    )
         components = schema.get("components", {}).get("schemas", {})
         for name in _FASTAPI_VALIDATION_SCHEMAS:
             components.pop(name, None)
