@@ -13,7 +13,15 @@
     var lowConfidence = helpers.lowConfidence;
     var maxBars = helpers.maxBars;
 
+    // Said in the drop zone when the browser cannot draw a photo the server classified (TIFF, or HEIC in
+    // Chromium): the bare "Drop a photo here" beside the answer read as if the photo had not been taken.
+    var missing = document.createElement("p");
+    missing.className = "preview-missing";
+    missing.hidden = true;
+    el.dropPrompt.insertBefore(missing, el.dropPrompt.querySelector(".drop-title"));
+
     function clearPreview() {
+      missing.hidden = true;
       if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
       state.previewUrl = null;
       el.preview.removeAttribute("src");
@@ -29,6 +37,10 @@
       state.previewUrl = url;
       el.preview.onerror = function () {
         // Formats the browser cannot display (e.g. TIFF) can still be classified by the server.
+        if (!el.preview.getAttribute("src")) return; // cleared for the next photo, not a failure
+        missing.textContent = "No preview: this browser cannot show " + (format ? format + " images" : "this image") +
+          " (the photo was classified all the same).";
+        missing.hidden = false;
         el.preview.hidden = true;
         el.dropPrompt.hidden = false;
         el.dropZone.classList.remove("has-image");
@@ -41,6 +53,7 @@
       // Shown with its picture, never before: an <img> without one is drawn as a broken-image box with
       // the alt text in it (a WebP is read for its orientation first, which takes a moment).
       function show(src) {
+        missing.hidden = true;
         el.preview.src = src;
         el.preview.alt = "Preview of " + (file.name || "the selected photo");
         el.preview.hidden = false;
