@@ -36,3 +36,17 @@ def test_an_oversized_upload_is_still_called_a_file(make_client: AppFactory) -> 
     )
     assert response.status_code == 413
     assert "File too large" in response.json()["error"]
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/v1/jobs"), ("DELETE", "/v1/jobs/abc")])
+def test_a_bodyless_method_on_an_upload_path_is_held_to_the_smallest_limit(
+    make_client: AppFactory, method: str, path: str
+) -> None:
+    """GET /v1/jobs shares its path with the zip upload: its body was held to the job upload's limit
+    (512 MiB by default) and, over it, called a file too large; a GET reads no body at all."""
+    client = make_client(max_upload_bytes=LIMIT, max_job_upload_bytes=LIMIT * 1000)
+    response = client.request(method, path, content=b"\0" * (LIMIT + 1))
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert "File too large" not in error
+    assert f"{method} {path} takes no request body" in error

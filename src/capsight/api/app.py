@@ -186,6 +186,7 @@ def create_app(
         BodySizeLimitMiddleware,
         limit_for=_body_limit(settings),
         takes_body=_takes_body,
+        bodyless_limit=settings.max_upload_bytes,
         framing_for=lambda path: MULTIPART_FRAMING_BYTES if path in IMAGE_UPLOAD_PATHS else 0,
     )
     app.add_middleware(

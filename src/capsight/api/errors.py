@@ -130,10 +130,7 @@ _ERROR_SCHEMA_REF = "#/components/schemas/ErrorResponse"
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
-_BODYLESS_413 = (
-    "A request body over CAPSIGHT_MAX_UPLOAD_BYTES (on /v1/jobs, CAPSIGHT_MAX_JOB_UPLOAD_BYTES) was "
-    "sent; this operation reads none."
-)
+_BODYLESS_413 = "A request body over CAPSIGHT_MAX_UPLOAD_BYTES was sent; this operation reads none."
 _NEVER_INVALID = (str, str | None)  # what any path segment or query value already is
 
 

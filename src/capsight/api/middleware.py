@@ -30,6 +30,7 @@ REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_KEY = "capsight.request_id"
 LOG_ID_KEY = "capsight.log_id"
 EXTRA_HEADERS_KEY = "capsight.response_headers"
+BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE"})  # no route of this app reads their body
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that hung up before the answer
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/=+\-]{1,128}")  # fullmatch: "$" allows a final "\n"
 
@@ -220,25 +221,32 @@ class BodySizeLimitMiddleware:
         limit_for: Callable[[str], int],
         framing_for: Callable[[str], int] = lambda path: 0,
         takes_body: Callable[[str], bool] = lambda path: True,
+        bodyless_limit: int | None = None,
     ) -> None:
         self.app = app
         self.limit_for = limit_for
         self.framing_for = framing_for
         self.takes_body = takes_body
+        # GET, HEAD and DELETE read no body on any path: GET /v1/jobs shares its path with the zip
+        # upload, and was held to that upload's limit, its 413 speaking of a file.
+        self.bodyless_limit = bodyless_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        bodyless = scope["method"] in BODYLESS_METHODS
         advertised = self.limit_for(scope["path"])
-        if self.takes_body(scope["path"]):
+        if bodyless and self.bodyless_limit is not None:
+            advertised = min(advertised, self.bodyless_limit)
+        if self.takes_body(scope["path"]) and not bodyless:
             message = f"File too large: the upload limit is {_human_bytes(advertised)}."
         else:  # the limit still holds (nothing unbounded is taken in), but no file was expected
             message = (
                 f"Request body too large: {scope['method']} {scope['path']} takes no request body"
                 f" (over {_human_bytes(advertised)} was sent)."
             )
-        limit = advertised + self.framing_for(scope["path"])
+        limit = advertised + (0 if bodyless else self.framing_for(scope["path"]))
         declared = request_header(scope, b"content-length")
         if declared is not None:
             try:
