@@ -139,7 +139,7 @@
 
   var shown = window.capsightResult(el, state, {
     percent: percent, bdi: bdi, versionText: versionText, showFeedback: showFeedback, clearStatus: clearStatus,
-    lowConfidence: LOW_CONFIDENCE, maxBars: MAX_BARS,
+    lowConfidence: LOW_CONFIDENCE, maxBars: MAX_BARS, followModel: loadModelInfo.follow,
   });
   var clearPreview = shown.clearPreview, showPreview = shown.showPreview, showResult = shown.showResult;
   var revealIfBelow = shown.revealIfBelow;

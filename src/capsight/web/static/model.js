@@ -49,6 +49,7 @@
           if (!model) throw new Error("no model listed");
           var text = "Model " + (model.name || "unnamed") + (model.version ? " · " + versionText(model.version) : "");
           el.modelText.textContent = text;
+          state.modelShown = { name: model.name, version: model.version };
           el.modelInfo.classList.add("ready");
           el.modelInfo.title = model.labels ? "Classes: " + model.labels.join(", ") : "";
         })
@@ -69,6 +70,14 @@
           state.modelAsking = false;
         });
     }
+
+    // An answer from another model than the header names (one reloaded since the page was opened, a
+    // new version promoted): the header kept naming the old one above the new one's answers. Ask again.
+    loadModelInfo.follow = function (model) {
+      var shown = state.modelShown;
+      if (!model || !shown) return;
+      if (model.name !== shown.name || String(model.version) !== String(shown.version)) loadModelInfo();
+    };
 
     return loadModelInfo;
   };

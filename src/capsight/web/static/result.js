@@ -144,6 +144,7 @@
       el.resultMeta.textContent = meta.join(" · ");
 
       showFeedback(body, entries.map(function (entry) { return entry[0]; }));
+      if (helpers.followModel) helpers.followModel(body.model);
 
       // Screen readers hear one short sentence from the status region instead of the whole result card.
       clearStatus();
