@@ -97,11 +97,13 @@ MEANINGS: dict[str, str] = {
     "cache_ttl_seconds": "Lifetime of a result in the Redis cache.",
     "rate_limit": "Default limit per client (API key, or IP when auth is off), e.g. `100/minute`, in "
     "requests (a batch is one, whatever its images); a key created with `--rate` has its own; an IPv6 "
-    "client counts under its /64. Unset: unlimited.",
+    "client counts under its /64, one carrying an IPv4 address (NAT64 `64:ff9b::/96`, 6to4, Teredo) as "
+    "that IPv4 address. Unset: unlimited.",
     "auth_failure_limit": "Failed authentications allowed per client address, e.g. `60/minute`; past it the "
     "address gets `429` (with Retry-After) before its credentials are looked up, so made-up keys cannot "
-    "load the key store; an IPv6 client counts under its /64. Unset: no limit. Only behind proxies that "
-    "pass the client's address on "
+    "load the key store; an IPv6 client counts under its /64, one carrying an IPv4 address "
+    "(NAT64 `64:ff9b::/96`, 6to4, Teredo) as that IPv4 address. Unset: no limit. Only behind proxies "
+    "that pass the client's address on "
     "(`FORWARDED_ALLOW_IPS`): otherwise all clients share the proxy's address and one failing client "
     "locks out the rest.",
     "auth_enabled": "Require an API key (`Authorization: Bearer` or `X-API-Key`) or a JWT on classify and "
