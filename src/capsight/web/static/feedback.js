@@ -110,7 +110,10 @@
             try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
             if (!res.ok) {
               if (res.status === 409) state.feedbackRefused = true;
-              throw new Error(errorFromResponse(res, body));
+              // Refused for now (429, 503): clicking again at once only meets the same refusal.
+              var againAt = window.capsightText.againAt; // absent from a text.js cached before it
+              var again = againAt && (res.status === 429 || res.status === 503) ? againAt(res.headers.get("Retry-After")) : "";
+              throw new Error(errorFromResponse(res, body) + again);
             }
             return body;
           });

@@ -53,6 +53,15 @@
     return /^\d+$/.test(text) ? Number(text) : (Date.parse(text) - Date.now()) / 1000;
   }
 
+  // When to come back, as a time on the person's clock (rounded up to the minute): a wait in minutes,
+  // written once in a line that stays on screen, goes stale. "" when the server did not say.
+  function againAt(retryAfter) {
+    var seconds = retrySeconds(retryAfter);
+    if (!(seconds > 0)) return "";
+    var at = new Date(Math.ceil((Date.now() + seconds * 1000) / 60000) * 60000);
+    return " Please try again after " + at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + ".";
+  }
+
   // A wait as a person reads it: "90 s", not "2 min"; an hour not as "3600 s" nor "60 min".
   function waitText(seconds) {
     if (seconds < 120) return Math.ceil(seconds) + " s";
@@ -90,6 +99,6 @@
     formatBytes: formatBytes, versionText: versionText, bdi: bdi, percent: percent,
     errorFromResponse: errorFromResponse, keyTitle: keyTitle, failureTitle: failureTitle,
     unexpectedAnswer: unexpectedAnswer,
-    retrySeconds: retrySeconds, waitText: waitText,
+    retrySeconds: retrySeconds, waitText: waitText, againAt: againAt,
   };
 })();
