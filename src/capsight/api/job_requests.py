@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import Request
 from pydantic import ValidationError
 
+from capsight.api.json_budget import JsonBudget, json_budget_refusal
 from capsight.batch.objects import is_s3, split_s3
 from capsight.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, TooManyImages
 from capsight.jobs.archive import inspect_zip
@@ -211,6 +212,10 @@ async def zip_job(request: Request, manager: JobManager, job_id: str) -> NewJob:
 
 
 def _checked_json_job(manager: JobManager, body: bytes, base: str) -> NewJob:
+    most = manager.settings.max_job_images
+    refusal = json_budget_refusal(body, JsonBudget.for_job_images(most))
+    if refusal is not None:  # parsing it would hold the GIL, and so every other request, too long
+        raise TooManyImages(f"Invalid job request: {refusal}; a job takes at most {most} URLs.")
     body_in = _parse_json(body)
     if (body_in.urls is None) == (body_in.s3_prefix is None):
         raise BadRequest("Send exactly one of 'urls' and 's3_prefix'.")
