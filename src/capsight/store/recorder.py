@@ -131,12 +131,14 @@ class DatabaseRecorder:
         return self._processed >= self._submitted and not self._degraded and self.spool.pending == 0
 
     def stats(self) -> RecorderStats:
+        """``queued`` counts the overflow's backlog too: records the full queue turned away wait there,
+        in memory, for the spool (up to ``queue_max`` of them while the disk is slow)."""
         return RecorderStats(
             submitted=self._submitted,
             written=self.writer.written,
             spooled=self.spool.pending,
             rejected=self.writer.rejected,
-            queued=self._queue.qsize(),
+            queued=self._queue.qsize() + self._overflow.pending,
             degraded=self._degraded,
         )
 

@@ -31,5 +31,5 @@ class RecorderStats:
     written: int  # records written to the database (including replays)
     spooled: int  # records waiting in the local spool
     rejected: int  # records the database refused as invalid (kept in spool/rejected.jsonl)
-    queued: int
+    queued: int  # records in memory, waiting for the writer thread or (overflow) for the spool
     degraded: bool  # True while the database or image store is unreachable
