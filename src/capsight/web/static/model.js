@@ -72,11 +72,13 @@
     }
 
     // An answer from another model than the header names (one reloaded since the page was opened, a
-    // new version promoted): the header kept naming the old one above the new one's answers. Ask again.
+    // new version promoted): the header kept naming the old one above the new one's answers. An answer
+    // while the header says "unavailable": it kept saying so until its next try, up to 30 s later. Ask again.
     loadModelInfo.follow = function (model) {
       var shown = state.modelShown;
-      if (!model || !shown) return;
-      if (model.name !== shown.name || String(model.version) !== String(shown.version)) loadModelInfo();
+      if (!model) return;
+      var other = !shown || model.name !== shown.name || String(model.version) !== String(shown.version);
+      if (other || el.modelInfo.classList.contains("down")) loadModelInfo();
     };
 
     return loadModelInfo;
