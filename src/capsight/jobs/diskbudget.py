@@ -29,7 +29,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +117,27 @@ class DiskBudget:
         building.rename(index)
         fsync_dir(index.parent)
         return index
+
+    def reindex(self, folders: Iterable[Path]) -> int:
+        """Name in the index each of ``folders`` holding a reservation it misses; returns how many.
+
+        Why: a release before the index (downgraded to, then upgraded from) writes reservations
+        without naming them, and the index, built only when missing, stays without them: their bytes
+        did not count. The sweep, which reads every job folder anyway, hands over those of jobs still
+        holding inputs, so this costs a lookup each. An entry for a job that ended meanwhile needs
+        nothing: ``used`` drops it. No index yet: it will be built whole when first needed."""
+        index = self.root.parent / INDEX_NAME
+        if not index.is_dir():
+            return 0
+        with self._locked():
+            added = [
+                f.name for f in folders if not (index / f.name).exists() and reservation_path(f).exists()
+            ]
+            for name in added:
+                (index / name).touch()
+            if added:
+                fsync_dir(index)
+        return len(added)
 
     def used(self, exclude: Path | None = None) -> int:
         """Bytes reserved by every job folder on this data_dir (but ``exclude``): those the index

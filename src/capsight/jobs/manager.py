@@ -216,7 +216,7 @@ class JobManager(JobExecution):
                 on_failed=self._gave_up,
                 server_was_lost=lambda job: job.runner != self.runner,
             )
-            retention.sweep(self.root, self.store.get)
+            retention.sweep(self.root, self.store.get, budget=self.disk_budget)
         if first:
             self.webhooks.redeliver_pending()
 

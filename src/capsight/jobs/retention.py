@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from capsight.jobs.diskbudget import reservation_path, reservation_temps
+from capsight.jobs.diskbudget import INDEX_NAME, DiskBudget, reservation_path, reservation_temps
 from capsight.jobs.layout import JobPaths
 from capsight.jobs.values import JobInfo, is_job_id
 
@@ -57,15 +57,23 @@ def discard_inputs(paths: JobPaths) -> None:
 ORPHAN_AFTER_S = 3600.0
 
 
-def sweep(root: Path, get: Callable[[str], JobInfo | None], *, now: float | None = None) -> list[str]:
+def sweep(
+    root: Path,
+    get: Callable[[str], JobInfo | None],
+    *,
+    now: float | None = None,
+    budget: DiskBudget | None = None,
+) -> list[str]:
     """Discard the inputs of every job under ``root`` that has ended, wherever it ended (a cancel of a
     queued job reaches any replica, not the one holding its upload), and the folders of uploads that
-    never became a job. Returns the job ids swept."""
+    never became a job. Returns the job ids swept. The folders left holding inputs go to ``budget``'s
+    index, should a release before it have written their reservations (``DiskBudget.reindex``)."""
     if not root.is_dir():
         return []
     now = time.time() if now is None else now
     swept = []
     orphans = 0
+    holding: list[Path] = []
     for folder in root.iterdir():
         if not is_job_id(folder.name):
             continue
@@ -79,11 +87,22 @@ def sweep(root: Path, get: Callable[[str], JobInfo | None], *, now: float | None
                 # few such kills and the budget refused every job with 503 until someone cleaned up.
                 shutil.rmtree(folder, ignore_errors=True)
                 orphans += 1
+            else:
+                holding.append(folder)
             continue
         if not job.finished:
+            holding.append(folder)
             continue
         discard_inputs(paths)
         swept.append(job.id)
+    reindexed = budget.reindex(holding) if budget is not None else 0
+    if reindexed:
+        logger.warning(
+            "the disk budget's index (%s) missed the reservations of %d job folders (written by an "
+            "earlier release?); they count again",
+            INDEX_NAME,
+            reindexed,
+        )
     if swept:
         logger.info("discarded the input files of %d ended jobs", len(swept))
     if orphans:
