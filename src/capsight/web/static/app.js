@@ -7,7 +7,7 @@
  * This file holds the state and the upload itself; the rest are small plain scripts index.html loads
  * before it, each as one window.capsight* name: text.js (wording), http.js (the request), key.js (the
  * API key form), model.js (the header), feedback.js, result.js (preview and answer), orientation.js
- * (WebP preview turning) and input.js (buttons, drop, paste).
+ * (WebP preview turning), still.js (an animation's first frame) and input.js (buttons, drop, paste).
  */
 (function () {
   "use strict";

@@ -60,14 +60,19 @@
         el.dropPrompt.hidden = true;
         el.dropZone.classList.add("has-image");
       }
-      if (file.type !== "image/webp" && String(format || "").toUpperCase() !== "WEBP") {
+      var fmt = String(format || "").toUpperCase() || (file.type === "image/webp" ? "WEBP" : "");
+      var still = window.capsightStill && (fmt === "GIF" || fmt === "PNG" || fmt === "WEBP");
+      if (fmt !== "WEBP" && !still) {
         show(url);
         return;
       }
       // The server turns a photo by its EXIF orientation before classifying it; Chromium and Firefox draw
       // a WebP as stored, so a phone photo lay on its side beside the answer about it (orientation.js).
-      var turned = window.capsightOrientation ? window.capsightOrientation.webpPreviewUrl(file, url) : Promise.resolve(url);
+      var turned = fmt === "WEBP" && window.capsightOrientation ? window.capsightOrientation.webpPreviewUrl(file, url) : Promise.resolve(url);
+      // An animation is shown as the frame the server classified, its first (still.js). A turned copy
+      // is drawn on a canvas: a still already.
       turned
+        .then(function (shown) { return still && shown === url ? window.capsightStill.previewUrl(file, fmt, url) : shown; })
         .catch(function () { return url; })
         .then(function (shown) {
           if (state.previewUrl !== url) { // a newer photo, or none, since
