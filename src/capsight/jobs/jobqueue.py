@@ -86,17 +86,20 @@ class JobQueue:
 
         from capsight.store.models import Job
 
+        # Two short fields of each job's parameters, not all of them: a URL job's are its whole list
+        # (16 MB of JSON at most), and a page of a backlog of them was parsed and held at once.
+        kind, pinned = Job.params["kind"].as_string(), Job.params["node"].as_string()
         after: tuple[datetime, str] | None = None
         while True:
-            query = select(Job.id, Job.params, Job.created_at).where(Job.state == QUEUED)
+            query = select(Job.id, kind, pinned, Job.created_at).where(Job.state == QUEUED)
             if after is not None:
                 query = query.where(
                     or_(Job.created_at > after[0], and_(Job.created_at == after[0], Job.id > after[1]))
                 )
             with self.db.session() as session:
                 page = session.execute(query.order_by(Job.created_at, Job.id).limit(CLAIM_PAGE)).all()
-            for job_id, params, _ in page:
-                wanted_node = pinned_node(params)
+            for job_id, job_kind, job_node, _ in page:
+                wanted_node = pinned_node({"kind": job_kind, "node": job_node})
                 if wanted_node is not None and wanted_node != node:
                     continue
                 job = self._claim(job_id, runner)
@@ -104,7 +107,7 @@ class JobQueue:
                     return job
             if len(page) < CLAIM_PAGE:
                 return None
-            after = (page[-1][2], page[-1][0])
+            after = (page[-1][3], page[-1][0])
 
     def _claim(self, job_id: str, runner: str) -> JobInfo | None:
         """Move one queued job to running for ``runner``; None when another worker was faster."""

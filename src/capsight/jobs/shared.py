@@ -132,11 +132,15 @@ class SharedJobData:
             gone = set(session.scalars(select(JobNode.node).where(JobNode.seen_at < utcnow() - lease)))
             if not gone:
                 return []
-            pinned = session.execute(select(Job.id, Job.params).where(Job.state.in_((QUEUED, RUNNING)))).all()
+            # Two short fields of each job's parameters: a URL job's are its whole list (16 MB of
+            # JSON at most), and every queued and running job's were parsed and held at once.
+            kinds, nodes = Job.params["kind"].as_string(), Job.params["node"].as_string()
+            active = Job.state.in_((QUEUED, RUNNING))
+            pinned = session.execute(select(Job.id, kinds, nodes).where(active)).all()
         failed = []
         minutes = int(lease.total_seconds() // 60)
-        for job_id, params in pinned:
-            node = pinned_node(params)
+        for job_id, job_kind, job_node in pinned:
+            node = pinned_node({"kind": job_kind, "node": job_node})
             if node not in gone:
                 continue
             now = utcnow()
