@@ -50,3 +50,14 @@ def test_the_note_leaves_with_an_error(page: Any) -> None:
     upload(page, "empty.jpg", "image/jpeg", b"")
     page.wait_for_selector("#error:not([hidden])")
     assert page.is_hidden(NOTE)
+
+
+def test_an_iphone_photo_is_named_as_its_file_is(page: Any) -> None:
+    """The server calls the format HEIF; the person's file, and every phone's settings, say HEIC."""
+    pytest.importorskip("pillow_heif").register_heif_opener()  # to write the test file only
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(photo_jpeg(LABEL_COLOURS["opened"], size=(300, 200)))).save(buf, format="HEIF")
+    upload(page, "IMG_0042.HEIC", "image/heic", buf.getvalue())
+    assert read_result(page)["label"] == "opened"
+    page.wait_for_selector(NOTE, state="visible")
+    assert page.inner_text(NOTE).startswith("No preview: this browser cannot show HEIC images")

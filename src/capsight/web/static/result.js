@@ -38,7 +38,9 @@
       el.preview.onerror = function () {
         // Formats the browser cannot display (e.g. TIFF) can still be classified by the server.
         if (!el.preview.getAttribute("src")) return; // cleared for the next photo, not a failure
-        missing.textContent = "No preview: this browser cannot show " + (format ? format + " images" : "this image") +
+        // As the server names the format, but an iPhone's "IMG_0042.HEIC" as HEIC (the server says HEIF).
+        var kind = format === "HEIF" && /\.heic$/i.test(file.name || "") ? "HEIC" : format;
+        missing.textContent = "No preview: this browser cannot show " + (kind ? kind + " images" : "this image") +
           " (the photo was classified all the same).";
         missing.hidden = false;
         el.preview.hidden = true;
