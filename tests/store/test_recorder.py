@@ -187,6 +187,10 @@ def test_image_store_failure_spools_then_replays(
     with caplog.at_level(logging.WARNING, logger="capsight.store.recorder"):
         for i in range(10):
             recorder.submit(make_record(request_id=f"img{i}"), f"image {i}".encode())
+        # Spooled once the writer thread is up (its first migration can take seconds on a busy CI).
+        deadline = time.monotonic() + 10
+        while recorder.stats().spooled < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert not recorder.flush(0.5)
     assert recorder.stats().degraded
     assert recorder.stats().spooled == 10

@@ -87,14 +87,22 @@ class BatchWriter:
         insert_rows(self.db, items, {})
         self.written += len(items)
 
-    def probe(self) -> None:
-        """Prove the database is reachable (and migrated); raises Outage if not."""
+    def probe(self, *, images: bool = True) -> None:
+        """Prove the database reachable (and migrated) and the image store usable (``images``: the
+        recorder stores images at all); raises Outage if not. The database alone let the recorder
+        say "not degraded" with an image store that fails every image, until a record came to find
+        out (on a quiet server, never)."""
         try:
             self.db.ensure_ready()
             with self.db.engine.connect() as connection:
                 connection.exec_driver_sql("SELECT 1")
         except Exception as exc:
             raise Outage("database", exc) from exc
+        if images and self.blobs is not None:
+            try:
+                self.blobs.probe()
+            except Exception as exc:  # boto3/OS errors vary by backend, as in _write
+                raise Outage("image store", exc) from exc
 
     def _write_one_by_one(self, items: list[Item], refs: dict[str, str], batch_error: Exception) -> None:
         """A batch the database refused as data (not an outage): isolate the bad records."""

@@ -61,6 +61,11 @@ class BlobStore(Protocol):
         """Every stored sha256 (used by the retention purge to find orphans)."""
         ...
 
+    def probe(self) -> None:
+        """Raise if images cannot be stored now: the request log leaves its degraded mode on it when
+        it has nothing spooled to prove the store with (at start, on a server without traffic)."""
+        ...
+
 
 def fsync_dir(folder: Path) -> None:
     """Make the entries of ``folder`` (a file created or renamed there) survive a power cut.
@@ -152,6 +157,12 @@ class LocalBlobStore:
     def iter_keys(self) -> Iterator[str]:
         for path in self._files():
             yield path.name
+
+    def probe(self) -> None:
+        """The folder exists (created as ``put`` would) and this process may write in it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "image folder not writable", str(self.root))
 
     def total_bytes(self) -> int:
         """Bytes of every stored image (the spool keeps its images under a disk budget)."""

@@ -76,6 +76,12 @@ class S3BlobStore:
             raise
         return True
 
+    def probe(self) -> None:
+        """S3 answers, with these credentials: a HEAD of an image no one stores. Not HeadBucket,
+        which needs a permission (s3:ListBucket) ``put`` does not: ``put`` asks ``exists`` first,
+        as here. A missing bucket answers it 404 too: that is found at the first image."""
+        self.exists("0" * 64)
+
     def delete(self, sha256: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
 

@@ -218,8 +218,8 @@ class DatabaseRecorder:
                     count += len(chunk)
                 self.spool.done(path, count)
                 replayed += count
-            if replayed == 0:
-                self.writer.probe()  # nothing was spooled: still prove the database is reachable
+            if replayed == 0:  # nothing was spooled: still prove the backends usable, images included
+                self.writer.probe(images=self.config.store_images)
         except Outage as outage:
             self._enter_outage(outage)
             return
