@@ -113,7 +113,7 @@ def test_a_cache_hit_keeps_the_pixel_limit_of_the_server_answering(
     strict = make_client(services=Services(cache=cache, recorder=recorder), max_pixels=1000)
     r = _post(strict, image)
     assert r.status_code == 413
-    assert r.json() == {"error": "Image has 300x200 pixels; the limit is 1000 pixels."}
+    assert r.json() == {"error": "Image has 300x200 pixels (0.06 megapixels); the limit is 0.001 megapixels."}
     (rec, stored), *_ = recorder.records
     assert rec.status_code == 413 and rec.image_sha256 == hashlib.sha256(image).hexdigest()
     assert stored is None  # as for a fresh 413: refused images are not kept

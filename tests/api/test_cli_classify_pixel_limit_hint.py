@@ -28,8 +28,10 @@ def test_the_pixel_limit_error_names_the_setting(
     monkeypatch.setenv("CAPSIGHT_MAX_PIXELS", "100000")
     assert main(["classify", str(big_photo), "--model", str(colour_model_dir)]) == 1
     [line] = capsys.readouterr().err.splitlines()
-    assert line.startswith(f"capsight: error: {big_photo}: Image has 400x300 pixels; the limit is 100000")
-    assert "CAPSIGHT_MAX_PIXELS" in line
+    assert line == (
+        f"capsight: error: {big_photo}: Image has 400x300 pixels (0.12 megapixels); "
+        "the limit is 0.1 megapixels. Set CAPSIGHT_MAX_PIXELS (now 100000) higher to classify it."
+    )
     monkeypatch.setenv("CAPSIGHT_MAX_PIXELS", "200000")  # what the line says to do
     assert main(["classify", str(big_photo), "--model", str(colour_model_dir)]) == 0
     assert capsys.readouterr().out.startswith(f"{big_photo}: ")

@@ -125,7 +125,10 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
             outcome["error"] = f"cannot read: {exc.strerror or exc}"
             continue
         except ImageTooLarge as exc:  # the server's limit names no setting: a client cannot change it
-            outcome["error"] = f"{exc.message} Set CAPSIGHT_MAX_PIXELS higher to classify it."
+            # The message counts in megapixels; the setting in pixels, so its value is given too.
+            outcome["error"] = (
+                f"{exc.message} Set CAPSIGHT_MAX_PIXELS (now {max_pixels}) higher to classify it."
+            )
             continue
         except CapsightError as exc:
             outcome["error"] = exc.message

@@ -8,6 +8,8 @@ also used where no decode happens at all (a result-cache hit).
 
 from __future__ import annotations
 
+from decimal import ROUND_DOWN, Decimal
+
 from PIL import Image
 
 from capsight.errors import ImageTooLarge, InvalidImage
@@ -18,7 +20,28 @@ def check_pixels(width: int, height: int, max_pixels: int) -> None:
     """ImageTooLarge past ``max_pixels``. Also used on a result-cache hit, which never decodes, so a
     server with a lower limit than the one that cached the answer still refuses the image."""
     if width * height > max_pixels:
-        raise ImageTooLarge(f"Image has {width}x{height} pixels; the limit is {max_pixels} pixels.")
+        raise ImageTooLarge(
+            f"Image has {width}x{height} pixels ({_over_megapixels(width * height, max_pixels)} megapixels); "
+            f"the limit is {_megapixels(max_pixels)} megapixels."
+        )
+
+
+def _megapixels(pixels: int) -> str:
+    """The limit exactly, as people read it: "50", not "50000000" (eight digits to count, and the
+    page shows this message as it is); a limit an operator set to 1000 is "0.001", not rounded to 0."""
+    return format(Decimal(pixels).scaleb(-6).normalize(), "f")
+
+
+def _over_megapixels(pixels: int, limit: int) -> str:
+    """An image's megapixels to one decimal ("63.0"), cut (never rounded up or to the limit) and with
+    as many more decimals as it takes to read larger than the limit: 50,010,000 pixels is "50.01",
+    not "50.0" against a limit of 50."""
+    exact = Decimal(pixels).scaleb(-6)
+    for decimals in range(1, 7):
+        shown = exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN)
+        if shown > Decimal(limit).scaleb(-6):
+            return format(shown, "f")
+    return format(exact, "f")  # not reached: six decimals are exact for a whole number of pixels
 
 
 def check_tile_pixels(image: Image.Image, max_pixels: int) -> None:
@@ -31,7 +54,9 @@ def check_tile_pixels(image: Image.Image, max_pixels: int) -> None:
     width, length = tiff_tile_size(image)
     if width * length > max_pixels:
         raise ImageTooLarge(
-            f"The TIFF's tiles have {width}x{length} pixels each; the limit is {max_pixels} pixels."
+            f"The TIFF's tiles have {width}x{length} pixels each "
+            f"({_over_megapixels(width * length, max_pixels)} megapixels); "
+            f"the limit is {_megapixels(max_pixels)} megapixels."
         )
 
 
