@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from capsight.jobs.jobqueue import JobQueue
-from capsight.jobs.rows import job_info
+from capsight.jobs.rows import SOURCE, job_info, shown_spec, spec_columns, spec_from_columns
 from capsight.jobs.values import CANCELLED, FINISHED, QUEUED, RUNNING, JobInfo, JobSpec
 from capsight.store.database import Database
 from capsight.store.sqlalchemy_import import load_sqlalchemy
@@ -60,7 +60,8 @@ class JobStore(JobQueue):
             results_url=f"/v1/jobs/{job_id}/results",
             webhook_url=webhook_url,
             cancel_requested=False,
-            summary=summary or {},
+            # The source as shown, beside the parameters: a poll reads it, not a URL job's list.
+            summary={**(summary or {}), SOURCE: spec.describe()},
         )
         with self.db.session() as session, session.begin():
             session.add(row)
@@ -75,22 +76,46 @@ class JobStore(JobQueue):
             row = session.get(Job, job_id)
             return job_info(row) if row is not None else None
 
+    def status(self, job_id: str) -> JobInfo | None:
+        """The job as its status shows it: a URL job's spec has the list's length, not the list
+        (``get`` reads it whole; see ``spec_columns``)."""
+        load_sqlalchemy()
+        from capsight.store.models import Job
+
+        jobs = self._light([Job.id == job_id], limit=1)
+        return jobs[0] if jobs else None
+
     def list_jobs(
         self, *, client_id: str | None = None, state: str | None = None, limit: int = 50
     ) -> list[JobInfo]:
-        """Newest first."""
+        """Newest first; each as ``status`` reads it (a listing of big URL jobs parsed every list)."""
         load_sqlalchemy()
+        from capsight.store.models import Job
+
+        conditions = [] if client_id is None else [Job.client_id == client_id]
+        if state is not None:
+            conditions.append(Job.state == state)
+        return self._light(conditions, limit=min(limit, MAX_LIST))
+
+    def _light(self, conditions: list[Any], *, limit: int) -> list[JobInfo]:
+        """Newest first, with the parameters the status shows and never the URL list (raiseload:
+        reading it by mistake fails here, not slowly in production)."""
         from sqlalchemy import select
+        from sqlalchemy.orm import defer
 
         from capsight.store.models import Job
 
-        query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(min(limit, MAX_LIST))
-        if client_id is not None:
-            query = query.where(Job.client_id == client_id)
-        if state is not None:
-            query = query.where(Job.state == state)
+        query = select(Job).options(defer(Job.params, raiseload=True)).where(*conditions)
+        query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
         with self.db.session() as session:
-            return [job_info(row) for row in session.scalars(query)]
+            rows = list(session.scalars(query))
+            older = [row.id for row in rows if SOURCE not in (row.summary or {})]
+            legacy = {}
+            if older:  # created before the summary kept its source: counted by the database
+                columns = spec_columns(self.db.dialect)
+                for job_id, *values in session.execute(select(Job.id, *columns).where(Job.id.in_(older))):
+                    legacy[job_id] = spec_from_columns(values)
+            return [job_info(row, shown_spec(row, legacy.get(row.id))) for row in rows]
 
     def count_queued(self) -> int:
         """Jobs waiting for a worker, on every replica: what ``max_queued_jobs`` bounds."""

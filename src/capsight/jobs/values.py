@@ -59,6 +59,9 @@ class JobSpec:
     upload_bytes: int | None = None
     node: str | None = None
     base_url: str = ""
+    # The list's length when it was not read (a job's status and the job list show only that):
+    # such a spec is for showing, never for running.
+    url_count: int | None = None
 
     def to_params(self) -> dict[str, Any]:
         return {
@@ -84,7 +87,7 @@ class JobSpec:
     def describe(self) -> dict[str, Any]:
         """The source as the API shows it: a URL list is summarised, never echoed whole."""
         if self.kind == "urls":
-            return {"kind": "urls", "count": len(self.urls)}
+            return {"kind": "urls", "count": len(self.urls) if self.url_count is None else self.url_count}
         if self.kind == "s3":
             return {"kind": "s3", "prefix": self.s3_prefix}
         return {"kind": "zip", "bytes": self.upload_bytes}

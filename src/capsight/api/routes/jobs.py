@@ -91,7 +91,8 @@ def _visible(job: JobInfo, principal: Principal) -> bool:
 
 
 async def _own_job(manager: JobManager, job_id: str, principal: Principal) -> JobInfo:
-    job = await _db(manager.store.get, job_id) if is_job_id(job_id) else None
+    # Not ``get``: it parses a URL job's whole list (16 MB of JSON), where a poll shows its length.
+    job = await _db(manager.store.status, job_id) if is_job_id(job_id) else None
     if job is None or not _visible(job, principal):
         raise NotFound(f"No job {job_id!r}.")
     return job
