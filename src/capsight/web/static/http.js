@@ -1,5 +1,10 @@
 /* capsight upload page: the upload request, and whether a file can still be read when it fails.
  * Loaded before app.js as window.capsightHttp.
+ *
+ * While an upload is in flight, leaving the page (the "API docs" link, closing the tab) asks first:
+ * it left at once, a minute of a phone's upload lost without a word. Idle, nothing is asked (a
+ * beforeunload handler kept for good would ask every time, and keeps a page out of the back-forward
+ * cache): the handler is there only while a request is.
  */
 (function () {
   "use strict";
@@ -10,6 +15,20 @@
       reader.onload = function () { resolve(true); };
       reader.onerror = function () { resolve(false); };
       reader.readAsArrayBuffer(file.slice(0, 1));
+    });
+  }
+
+  var inFlight = 0;
+
+  function askBeforeLeaving(e) {
+    e.preventDefault();
+    e.returnValue = ""; // browsers before preventDefault() was honoured here
+  }
+
+  function track(xhr) {
+    if (inFlight++ === 0) window.addEventListener("beforeunload", askBeforeLeaving);
+    xhr.addEventListener("loadend", function () { // after an answer, an error, an abort alike
+      if (--inFlight === 0) window.removeEventListener("beforeunload", askBeforeLeaving);
     });
   }
 
@@ -32,6 +51,7 @@
       xhr.onerror = function () { reject(new TypeError("network error")); };
       xhr.onabort = function () { reject(new Error("aborted")); };
       signal.addEventListener("abort", function () { xhr.abort(); });
+      track(xhr);
       xhr.send(body);
     });
   }
