@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from capsight.jobs.rows import apply_progress, job_info
+from capsight.jobs.rows import apply_progress, job_info, placed_spec
 from capsight.jobs.values import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, JobInfo, Progress, pinned_node
 from capsight.store.database import Database
 from capsight.store.sqlalchemy_import import load_sqlalchemy
@@ -199,11 +199,15 @@ class JobQueue:
         row. Returns the ids re-queued."""
         load_sqlalchemy()
         from sqlalchemy import select, update
+        from sqlalchemy.orm import defer
 
         from capsight.store.models import Job, utcnow
 
         with self.db.session() as session:
-            running = [job_info(row) for row in session.scalars(select(Job).where(Job.state == RUNNING))]
+            # Not a URL job's list (16 MB of JSON, parsed under the GIL, per running job every minute):
+            # its source as kept in the summary says all is_abandoned reads (no node pins it).
+            query = select(Job).options(defer(Job.params)).where(Job.state == RUNNING)
+            running = [job_info(row, placed_spec(row)) for row in session.scalars(query)]
         requeued = []
         for job in running:
             if not is_abandoned(job):

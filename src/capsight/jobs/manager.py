@@ -216,7 +216,8 @@ class JobManager(JobExecution):
                 on_failed=self._gave_up,
                 server_was_lost=lambda job: job.runner != self.runner,
             )
-            retention.sweep(self.root, self.store.get, budget=self.disk_budget)
+            # status, not get: whether each has finished, not its URL list (16 MB of JSON at most)
+            retention.sweep(self.root, self.store.status, budget=self.disk_budget)
         if first:
             self.webhooks.redeliver_pending()
 

@@ -65,6 +65,13 @@ def shown_spec(row: Job, legacy: JobSpec | None) -> JobSpec:
     )
 
 
+def placed_spec(row: Job) -> JobSpec | None:
+    """A URL job's shown spec, which says where it runs (anywhere: ``pinned_node``) without its list;
+    None for any other job (its parameters are small: read them, node included) or an older row."""
+    source = (row.summary or {}).get(SOURCE)
+    return shown_spec(row, None) if isinstance(source, dict) and source.get("kind") == "urls" else None
+
+
 def spec_columns(dialect: str) -> list[Any]:
     """What the status of a job created before ``SOURCE`` shows of its parameters, computed in the
     database (in C, the GIL free): parsing a URL job's parameters, its whole list (up to 100,000

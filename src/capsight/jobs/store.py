@@ -97,7 +97,7 @@ class JobStore(JobQueue):
             conditions.append(Job.state == state)
         return self._light(conditions, limit=min(limit, MAX_LIST))
 
-    def _light(self, conditions: list[Any], *, limit: int) -> list[JobInfo]:
+    def _light(self, conditions: list[Any], *, limit: int | None) -> list[JobInfo]:
         """Newest first, with the parameters the status shows and never the URL list (raiseload:
         reading it by mistake fails here, not slowly in production)."""
         from sqlalchemy import select
@@ -106,7 +106,9 @@ class JobStore(JobQueue):
         from capsight.store.models import Job
 
         query = select(Job).options(defer(Job.params, raiseload=True)).where(*conditions)
-        query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+        query = query.order_by(Job.created_at.desc(), Job.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
         with self.db.session() as session:
             rows = list(session.scalars(query))
             older = [row.id for row in rows if SOURCE not in (row.summary or {})]
@@ -162,13 +164,9 @@ class JobStore(JobQueue):
     def pending_webhooks(self, since: datetime) -> list[JobInfo]:
         """Finished jobs whose webhook was not delivered yet (the server stopped while retrying)."""
         load_sqlalchemy()
-        from sqlalchemy import select
 
         from capsight.store.models import Job
 
-        query = select(Job).where(
-            Job.state.in_(sorted(FINISHED)), Job.webhook_url.is_not(None), Job.finished_at >= since
-        )
-        with self.db.session() as session:
-            jobs = [job_info(row) for row in session.scalars(query)]
+        conditions = [Job.state.in_(sorted(FINISHED)), Job.webhook_url.is_not(None), Job.finished_at >= since]
+        jobs = self._light(conditions, limit=None)  # their lists are not needed to know that
         return [j for j in jobs if (j.summary.get("webhook") or {}).get("state", "pending") == "pending"]
