@@ -34,6 +34,8 @@ MEDIA_TYPES = {
     "GIF": "image/gif",
     "BMP": "image/bmp",
     "TIFF": "image/tiff",
+    "HEIF": "image/heif",  # iPhone photos (HEIC); without it they downloaded instead of showing
+    "AVIF": "image/avif",
 }
 MAX_PAGE = 1000
 
