@@ -26,6 +26,7 @@ from capsight.imaging.decode import decode_file
 from capsight.imaging.files import is_image_file, named_like_image
 from capsight.imaging.preprocess import PreprocessSpec
 from capsight.training.photo_names import DEFAULT_GROUP_PATTERN, group_of
+from capsight.training.pixel_limit import served_pixel_limit
 
 logger = logging.getLogger(__name__)
 
@@ -219,11 +220,11 @@ def separate_namesakes(samples: list[Sample]) -> list[Sample]:
     return [replace(s, group=f"{s.label}/{s.group}") if s.group in shared else s for s in samples]
 
 
-def load_image(path: Path, cache_side: int) -> Image.Image:
+def load_image(path: Path, cache_side: int, max_pixels: int) -> Image.Image:
     """Decode like serving, then shrink so the shorter side is at most ``cache_side`` (memory bound).
 
     For training crops only: validation reads its photos with :func:`load_as_served`."""
-    image = decode_file(str(path), min_side=cache_side).image
+    image = decode_file(str(path), min_side=cache_side, max_pixels=max_pixels).image
     short = min(image.size)
     if short > cache_side:
         scale = cache_side / short
@@ -232,20 +233,21 @@ def load_image(path: Path, cache_side: int) -> Image.Image:
     return image
 
 
-def load_as_served(path: Path, spec: PreprocessSpec) -> Image.Image:
+def load_as_served(path: Path, spec: PreprocessSpec, max_pixels: int) -> Image.Image:
     """Decode exactly as a served upload is decoded (DCT scale chosen for the model input, nothing
     else), for validation: it must score the pixels serving feeds the network. The copies
     :func:`load_image` keeps are shrunk once more for augmentation, which moved pixels of a bottle
     photo by up to 36 levels and its probabilities by up to 0.11."""
-    return decode_file(str(path), min_side=spec.decode_hint()).image
+    return decode_file(str(path), min_side=spec.decode_hint(), max_pixels=max_pixels).image
 
 
 def load_samples(samples: list[Sample], cache_side: int) -> tuple[list[LoadedImage], list[SkippedFile]]:
     loaded: list[LoadedImage] = []
     skipped: list[SkippedFile] = []
+    limit = served_pixel_limit()
     for sample in samples:
         try:
-            loaded.append(LoadedImage(sample, load_image(sample.path, cache_side)))
+            loaded.append(LoadedImage(sample, load_image(sample.path, cache_side, limit)))
         except CapsightError as exc:
             skipped.append(SkippedFile(sample.relpath, exc.message))
         except OSError as exc:  # unreadable file: permissions, vanished mid-scan

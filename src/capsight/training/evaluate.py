@@ -21,6 +21,7 @@ from capsight.imaging.preprocess import preprocess
 from capsight.inference.classifier import Classifier, OnnxClassifier
 from capsight.inference.metadata import as_model_label
 from capsight.training.dataset import Sample, SkippedFile
+from capsight.training.pixel_limit import served_pixel_limit
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def evaluate_classifier(
     results: list[Scored] = []
     skipped: list[SkippedFile] = []
     pending: list[tuple[Sample, np.ndarray]] = []
+    limit = served_pixel_limit()
 
     def flush() -> None:
         if not pending:
@@ -134,7 +136,7 @@ def evaluate_classifier(
 
     for sample in samples:
         try:
-            image = decode_file(str(sample.path), min_side=spec.decode_hint()).image
+            image = decode_file(str(sample.path), min_side=spec.decode_hint(), max_pixels=limit).image
         except CapsightError as exc:
             skipped.append(SkippedFile(sample.relpath, exc.message))
             logger.warning("skipped %s: %s", sample.relpath, exc.message)

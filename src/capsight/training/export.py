@@ -21,6 +21,7 @@ from capsight.errors import BadRequest, CapsightError
 from capsight.imaging.decode import decode_file
 from capsight.imaging.preprocess import PreprocessSpec, preprocess
 from capsight.inference.metadata import ONNX_FILE, ModelMetadata
+from capsight.training.pixel_limit import served_pixel_limit
 
 logger = logging.getLogger(__name__)
 
@@ -127,11 +128,12 @@ def check_parity(
 def serving_batch(paths: list[Path], spec: PreprocessSpec, limit: int = 8) -> np.ndarray:
     """Up to ``limit`` files decoded and preprocessed exactly as serving does, for the parity check."""
     arrays: list[np.ndarray] = []
+    max_pixels = served_pixel_limit()
     for path in paths:
         if len(arrays) >= limit:
             break
         try:
-            image = decode_file(str(path), min_side=spec.decode_hint()).image
+            image = decode_file(str(path), min_side=spec.decode_hint(), max_pixels=max_pixels).image
         except (CapsightError, OSError):
             continue
         arrays.append(preprocess(image, spec))

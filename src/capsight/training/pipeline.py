@@ -45,6 +45,7 @@ from capsight.training.input_checks import (
 from capsight.training.loop import resolve_device, train
 from capsight.training.partition import _by_split, _counts, _earlier_test, _val_composites
 from capsight.training.photo_names import is_synthetic
+from capsight.training.pixel_limit import served_pixel_limit
 from capsight.training.reports import REPORT_FILES, write_reports
 from capsight.training.request import TrainOutcome, TrainRequest
 from capsight.training.sources import sources_summary
@@ -138,16 +139,17 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
         req.config.seed,
     )
     scenes = _val_composites(plan, parts["val"], folder.images)
+    limit = served_pixel_limit()
     # Validation picks the kept epoch: it scores the pixels serving would see, not the shrunk copies.
     result = train(
         model,
         train_data,
-        [load_as_served(i.sample.path, spec) for i in parts["val"]],
+        [load_as_served(i.sample.path, spec, limit) for i in parts["val"]],
         [index[i.sample.label] for i in parts["val"]],
         len(labels),
         req.config,
         frozen=frozen,
-        scene_images=[load_as_served(i.sample.path, spec) for i in scenes],
+        scene_images=[load_as_served(i.sample.path, spec, limit) for i in scenes],
         scene_targets=[index[i.sample.label] for i in scenes],
     )
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from capsight.errors import CapsightError
 from capsight.imaging.decode import decode_file
 from capsight.training.evaluate import Evaluation, Metrics
+from capsight.training.pixel_limit import served_pixel_limit
 
 if TYPE_CHECKING:
     from capsight.training.history import EpochStats
@@ -112,6 +113,7 @@ def plot_misclassified(evaluation: Evaluation, path: Path, limit: int = 24, thum
     """Grid of wrongly predicted images with their true and predicted labels (or a 'none' note)."""
     plt = _pyplot()
     wrong = sorted(evaluation.misclassified(), key=lambda r: -r.confidence)[:limit]
+    max_pixels = served_pixel_limit()
     cols = min(6, max(1, len(wrong)))
     rows = max(1, -(-len(wrong) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.6 * rows), squeeze=False)
@@ -121,7 +123,7 @@ def plot_misclassified(evaluation: Evaluation, path: Path, limit: int = 24, thum
         axes[0][0].text(0.5, 0.5, "no misclassified images", ha="center", va="center")
     for ax, item in zip(axes.flat, wrong, strict=False):
         try:
-            image = decode_file(str(item.path), min_side=thumb).image
+            image = decode_file(str(item.path), min_side=thumb, max_pixels=max_pixels).image
             image.thumbnail((thumb, thumb))
             ax.imshow(image)
         except (CapsightError, OSError):
