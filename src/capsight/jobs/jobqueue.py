@@ -134,10 +134,14 @@ class JobQueue:
 
     def heartbeat(self, job_id: str, runner: str, progress: Progress | None = None) -> Heartbeat:
         load_sqlalchemy()
+        from sqlalchemy.orm import defer
+
         from capsight.store.models import Job, utcnow
 
         with self.db.session() as session, session.begin():
-            row = session.get(Job, job_id, with_for_update=True)
+            # Not the parameters: loading the row parsed a URL job's whole list (16 MB of JSON) under
+            # the GIL, twice a second for as long as the job ran, to write three counters.
+            row = session.get(Job, job_id, with_for_update=True, options=[defer(Job.params, raiseload=True)])
             if row is None or row.state != RUNNING or row.runner != runner:
                 return Heartbeat(owned=False, cancel_requested=bool(row and row.cancel_requested))
             apply_progress(row, progress)
