@@ -32,6 +32,7 @@ from capsight.training.dataset import (
     load_as_served,
     load_folder,
 )
+from capsight.training.duplicates import join_folder_duplicates
 from capsight.training.evaluate import evaluate_model_dir
 from capsight.training.export import check_parity, export_onnx, serving_batch, with_tta
 from capsight.training.input_checks import (
@@ -79,7 +80,9 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
     size = req.image_size or arch.default_input_size
     spec = PreprocessSpec(input_size=size, resize_mode=req.resize_mode, mean=arch.mean, std=arch.std)
 
-    folder = load_folder(Path(req.data_dir), round(size * CACHE_FACTOR), group_pattern=req.group_pattern)
+    folder = join_folder_duplicates(
+        load_folder(Path(req.data_dir), round(size * CACHE_FACTOR), group_pattern=req.group_pattern)
+    )
     labels = folder.labels
     if len(labels) < 2:
         raise BadRequest(f"Need at least 2 class folders, found {len(labels)}: {', '.join(labels)}.")

@@ -1,0 +1,76 @@
+"""Byte-identical photos in a data folder put in one split group; those under two classes named.
+
+Why: people copy photos between folders ("IMG_0042 (1).jpg", one photo filed in two class folders).
+Split apart by the shuffle, a copy in the test split was a photo the model had trained on, and the
+test accuracy written to model.json measured memory. A photo in two class folders also teaches the
+model two answers for one picture: it is kept (the owner decides which folder is right) but named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import replace
+
+from capsight.training.dataset import LoadedFolder, Sample
+
+logger = logging.getLogger(__name__)
+
+_SHOWN = 5  # pairs named in the warning; the count says how many more
+
+
+def _digest(sample: Sample) -> str | None:
+    try:
+        with open(sample.path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:  # unreadable: the loader skips and reports it
+        return None
+
+
+def join_duplicates(samples: list[Sample]) -> list[Sample]:
+    """Samples whose files hold the same bytes take one group (with every other member of theirs)."""
+    by_digest: dict[str, list[int]] = defaultdict(list)
+    for i, sample in enumerate(samples):
+        digest = _digest(sample)
+        if digest is not None:
+            by_digest[digest].append(i)
+    # Union of groups: a crop group holding a copy of a photo of another group joins it whole.
+    parent: dict[str, str] = {}
+
+    def root(group: str) -> str:
+        while parent.get(group, group) != group:
+            group = parent[group]
+        return group
+
+    crossed: list[tuple[str, str]] = []
+    for members in by_digest.values():
+        if len(members) < 2:
+            continue
+        first = samples[members[0]]
+        for i in members[1:]:
+            a, b = root(first.group), root(samples[i].group)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+            if samples[i].label != first.label:
+                crossed.append((first.relpath, samples[i].relpath))
+    if crossed:
+        shown = "; ".join(f"{a} = {b}" for a, b in crossed[:_SHOWN])
+        more = f" and {len(crossed) - _SHOWN} more" if len(crossed) > _SHOWN else ""
+        logger.warning(
+            "%d photo(s) are in two class folders (the same bytes): %s%s; the model learns two answers "
+            "for one picture: keep each in the folder of its class only",
+            len(crossed),
+            shown,
+            more,
+        )
+    if not parent:
+        return samples
+    return [replace(s, group=root(s.group)) if root(s.group) != s.group else s for s in samples]
+
+
+def join_folder_duplicates(folder: LoadedFolder) -> LoadedFolder:
+    """:func:`join_duplicates` over the photos a folder loaded (the skipped ones are not split)."""
+    samples = join_duplicates([item.sample for item in folder.images])
+    images = tuple(replace(item, sample=s) for item, s in zip(folder.images, samples, strict=True))
+    return replace(folder, images=images)
