@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from capsight.errors import BadRequest
+
+logger = logging.getLogger(__name__)
 
 
 def _shown(text: object) -> str:
@@ -114,6 +117,26 @@ def evaluation_samples(data_dir: Path, split_file: Path | None, split: str | Non
     return samples
 
 
+def _warn_of_learnt(model_dir: Path, samples: list[Any], split: str | None) -> int:
+    """How many photos to score MODEL_DIR/split.json lists for training or validation, with a warning
+    unless the train or val split was asked for. Why: evaluating the training folder scored photos
+    the model had learnt and printed that inflated accuracy without a word (promote warned)."""
+    from capsight.feedback.comparison import trained_on
+
+    learnt = trained_on(model_dir, samples)
+    if learnt and split not in ("train", "val"):
+        logger.warning(
+            "%d of the %d photos scored are in the model's training or validation split (%s): a model "
+            "scores higher on photos it learnt from; to score held-out photos only, add --split-file %s "
+            "--split test",
+            learnt,
+            len(samples),
+            model_dir / "split.json",
+            model_dir / "split.json",
+        )
+    return learnt
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from capsight.inference.classifier import OnnxClassifier
     from capsight.inference.metadata import load_metadata
@@ -129,6 +152,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     samples = evaluation_samples(args.data_dir, args.split_file, args.split)
     if not samples:
         raise BadRequest(f"No images to evaluate in {args.data_dir}")
+    learnt = _warn_of_learnt(args.model_dir, samples, chosen_split(args.split_file, args.split))
     evaluation = evaluate_classifier(OnnxClassifier(args.model_dir), samples)
     if args.out is not None:
         from capsight.training.history import recorded_history
@@ -148,6 +172,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "model_dir": str(args.model_dir),
             "data_dir": str(args.data_dir),
             "split": chosen_split(args.split_file, args.split),
+            "in_training_split": learnt,
             "skipped": [{"file": s.relpath, "reason": s.reason} for s in evaluation.skipped],
         }
         json.dump(payload, sys.stdout)
