@@ -6,6 +6,7 @@ export (another opset, a fixed exporter) without retraining. Keep it out of ship
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,18 @@ def save_checkpoint(checkpoint: Checkpoint, path: Path) -> Path:
     return path
 
 
+def _why_unreadable(path: Path, exc: Exception) -> str:
+    """Why torch.load failed, in words that fit the file. Why not torch's own message: for a file
+    that is no checkpoint (model.onnx, model.json) its first line said "Weights only load failed" and
+    advised re-running with weights_only=False, "arbitrary code execution" included."""
+    if not zipfile.is_zipfile(path):  # torch.save has written a zip archive since PyTorch 1.6
+        return "not a PyTorch checkpoint, or a truncated one"
+    text = first_line(exc)
+    if "weights_only" in text or "Weights only" in text:
+        return "it holds objects other than tensors and plain values, which are not loaded"
+    return text
+
+
 def load_checkpoint(path: Path) -> Checkpoint:
     path = Path(path)
     if path.is_dir():
@@ -66,8 +79,10 @@ def load_checkpoint(path: Path) -> Checkpoint:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises pickle, zip and runtime errors for a bad file
-        # torch's messages run to a dozen lines of advice (weights_only=False...): keep the first
-        raise BadRequest(f"Not a readable checkpoint: {path} ({first_line(exc)})") from exc
+        raise BadRequest(
+            f"Not a readable checkpoint: {path} ({_why_unreadable(path, exc)}); pass the "
+            f"{CHECKPOINT_FILE} that `capsight train` writes into its model folder"
+        ) from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BadRequest(f"Not a capsight checkpoint: {path}")
     return Checkpoint(
