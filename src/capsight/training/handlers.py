@@ -154,6 +154,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise BadRequest(f"No images to evaluate in {args.data_dir}")
     learnt = _warn_of_learnt(args.model_dir, samples, chosen_split(args.split_file, args.split))
     evaluation = evaluate_classifier(OnnxClassifier(args.model_dir), samples)
+    unmeasured = [label for label, row in evaluation.metrics.per_class.items() if not row["support"]]
+    if unmeasured:  # the table shows them with recall 0.000, which reads as "never recognised"
+        logger.warning(
+            "no photo of %s was scored (support 0): its recall is not measured; add a folder of it to "
+            "measure it",
+            ", ".join(_shown(label) for label in unmeasured),
+        )
     if args.out is not None:
         from capsight.training.history import recorded_history
         from capsight.training.reports import write_reports
