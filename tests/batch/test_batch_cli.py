@@ -18,7 +18,7 @@ def test_batch_command_writes_results_and_draws_progress(
     assert code == 0
     captured = capsys.readouterr()
     assert f"{image_folder.total} images" in captured.out and "2 errors" in captured.out
-    assert "Skipped 1 file that are not images (notes.txt)." in captured.out  # the folder's sidecar
+    assert "Skipped 1 file that is not an image (notes.txt)." in captured.out  # the folder's sidecar
     assert "img/s" in captured.err and f"{image_folder.total}/{image_folder.total}" in captured.err
     assert {p.name for p in out.iterdir()} == {
         "results.jsonl",

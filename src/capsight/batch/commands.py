@@ -148,7 +148,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
         names = ", ".join(loggable_key(Path(p).name) for p in summary.skipped["examples"])
         more = ", ..." if summary.skipped["count"] > len(summary.skipped["examples"]) else ""
         count = summary.skipped["count"]
-        print(f"Skipped {count} file{'' if count == 1 else 's'} that are not images ({names}{more}).")
+        what = "file that is not an image" if count == 1 else "files that are not images"
+        print(f"Skipped {count} {what} ({names}{more}).")
     if summary.errors:
         print("Images with an error are listed in results.csv; rerun with the same --out to try those you")
         print("fixed or replaced again, and add --retry-errors to retry the unchanged ones too.")
