@@ -11,12 +11,48 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from capsight.errors import BadRequest
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done, then go to their handlers as usual.
+
+    Why: the files move in one rename each; an interrupt between two left the new model.json beside
+    the old model.onnx, a folder serving loads without complaint and answers wrongly from. Held at
+    the Python handlers, not with a signal mask: the kernel hands a signal to any thread that does
+    not block it (torch's and ONNX Runtime's threads), and Python then runs it in the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers can only be swapped in the main thread, the one that runs them
+        return
+    received: list[int] = []
+
+    def hold(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous: dict[int, Any] = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            # None: a handler installed outside Python, which cannot be put back; the default then
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if received:
+            handler = previous[received[0]]
+            if callable(handler):
+                handler(received[0], None)
+            elif handler != signal.SIG_IGN:
+                signal.raise_signal(received[0])
 
 
 @contextmanager
@@ -42,11 +78,12 @@ def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]
         yield staging
         final.mkdir(exist_ok=True)
         written = {path.name for path in staging.iterdir()}
-        for name in sorted(written):
-            os.replace(staging / name, final / name)
-        for name in set(stale) - written:
-            (final / name).unlink(missing_ok=True)
-        done = True
+        with _interrupts_held():
+            for name in sorted(written):
+                os.replace(staging / name, final / name)
+            for name in set(stale) - written:
+                (final / name).unlink(missing_ok=True)
+            done = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if not done:
