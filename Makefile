@@ -27,7 +27,7 @@ venv-dev: $(BIN)/python
 serve: venv-serve
 	$(BIN)/capsight serve
 
-## Install system servers the suite starts itself (PostgreSQL, Redis, Chromium) when missing.
+## Install what the suite starts itself (PostgreSQL, Redis, Chromium, nginx, Blender) when missing.
 system-deps:
 	bash scripts/install-system-deps.sh
 
