@@ -20,11 +20,12 @@ logger = logging.getLogger(__name__)
 _SHOWN = 5  # pairs named in the warning; the count says how many more
 
 
-def _digest(sample: Sample) -> str | None:
+def photo_digest(sample: Sample) -> str | None:
+    """SHA-256 of the file, None when it cannot be read (the loader skips and reports those)."""
     try:
         with open(sample.path, "rb") as fh:
             return hashlib.file_digest(fh, "sha256").hexdigest()
-    except OSError:  # unreadable: the loader skips and reports it
+    except OSError:
         return None
 
 
@@ -32,7 +33,7 @@ def join_duplicates(samples: list[Sample]) -> list[Sample]:
     """Samples whose files hold the same bytes take one group (with every other member of theirs)."""
     by_digest: dict[str, list[int]] = defaultdict(list)
     for i, sample in enumerate(samples):
-        digest = _digest(sample)
+        digest = photo_digest(sample)
         if digest is not None:
             by_digest[digest].append(i)
     # Union of groups: a crop group holding a copy of a photo of another group joins it whole.

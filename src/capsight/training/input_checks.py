@@ -16,6 +16,7 @@ from pathlib import Path
 from capsight.errors import BadRequest
 from capsight.inference.metadata import as_model_label
 from capsight.training.dataset import Sample, list_labels, scan_folder
+from capsight.training.duplicates import photo_digest
 from capsight.training.partition import _counts
 
 # The training run's own warnings, logged under the name they had before this module was split from
@@ -88,15 +89,24 @@ def _test_folder_samples(test_dir: Path, labels: tuple[str, ...], group_pattern:
 
 
 def _check_unseen(test: list[Sample], training: list[Sample]) -> None:
-    """Refuse test photos that are training photos too (``--test-dir`` naming the data folder, or
-    class folders linked into it): the model would be scored on photos it learnt, and model.json
-    would carry that inflated accuracy as a test score. Compared by resolved path, so links count."""
+    """Refuse test photos that are training photos too (``--test-dir`` naming the data folder, copies,
+    or class folders linked into it): the model would be scored on photos it learnt, and model.json
+    would carry that inflated accuracy as a test score. Compared by resolved path (links) and by
+    content (copies)."""
     trained = {s.path.resolve() for s in training}
     seen = [s.relpath for s in test if s.path.resolve() in trained]
     if seen:
         raise BadRequest(
             f"{len(seen)} test photo(s) are also in the training data (first: {seen[0]}): "
             "pass a --test-dir of other photos."
+        )
+    # Copies too (a test folder made by copying photos out of the data folder, originals left there).
+    by_digest = {d: s.relpath for s in training if (d := photo_digest(s)) is not None}
+    copies = [(s.relpath, by_digest[d]) for s in test if (d := photo_digest(s)) in by_digest]
+    if copies:
+        raise BadRequest(
+            f"{len(copies)} test photo(s) are also in the training data (first: {copies[0][0]}, the "
+            f"same bytes as {copies[0][1]}): pass a --test-dir of other photos."
         )
 
 
