@@ -286,6 +286,7 @@ def read_image_stream(stream: IO[bytes]) -> bytes:
 
 
 def decode_file(path: str, **kwargs: int | None) -> DecodedImage:
-    """Decode an image from disk with the same rules as an upload (used by training and batch)."""
+    """Decode an image from disk with the same rules as an upload (used by training). The file is
+    sniffed before it is read whole, as batch does: a video in a class folder costs 4 KB, not its size."""
     with open(path, "rb") as fh:
-        return decode_image(fh.read(), **kwargs)  # type: ignore[arg-type]
+        return decode_image(read_image_stream(fh), **kwargs)  # type: ignore[arg-type]
