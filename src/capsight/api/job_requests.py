@@ -27,6 +27,7 @@ from capsight.jobs.execution import zip_limits
 from capsight.jobs.manager import JobManager
 from capsight.jobs.schemas import JobCreate
 from capsight.jobs.upload import UploadDiskFull, receive_zip
+from capsight.jobs.urltext import without_credentials
 from capsight.jobs.values import JobSpec
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
@@ -147,7 +148,7 @@ def _check_urls(manager: JobManager, urls: list[str]) -> tuple[str, ...]:
     for url in unique:
         refusal = manager.url_allowlist.refusal(url)
         if refusal is not None:
-            raise BadRequest(f"URL {url[:200]!r} is refused: {refusal}.")
+            raise BadRequest(f"URL {without_credentials(url)[:200]!r} is refused: {refusal}.")
     return unique
 
 

@@ -35,6 +35,21 @@ def _shown_path(path: str) -> str:
     return f"/{first}{slash}" if not rest else f"/{first}/…"
 
 
+def without_credentials(url: str) -> str:
+    """``url`` with any user name and password cut out, the rest as sent: what a refusal may name.
+
+    A URL with credentials is refused, and its 400 used to repeat the password to every log and
+    proxy that keeps answers. Everything up to the last "@" of the authority is userinfo."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url if "@" not in url else HOSTLESS
+    authority_end = min((at for at in (rest.find(c) for c in "/?#") if at >= 0), default=len(rest))
+    authority = rest[:authority_end]
+    if "@" not in authority:
+        return url
+    return f"{scheme}://{authority.rpartition('@')[2]}{rest[authority_end:]}"
+
+
 def loggable_url(url: str) -> str:
     """``scheme://host[:port]/first-segment/…`` of ``url``, plus ``?…`` when it had a query,
     escaped and cut for one log line; no user name, password, deeper path, query value or fragment."""
