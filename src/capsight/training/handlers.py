@@ -147,6 +147,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise BadRequest(f"No model.json in {args.model_dir}")
     if args.out is not None:
         check_output_outside(args.data_dir, args.out)
+        blocking = next((p for p in args.out.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:  # found now, not by mkdir after minutes of scoring
+            raise BadRequest(f"Cannot create {_shown(args.out)}: {_shown(blocking)} is not a folder.")
         import matplotlib  # noqa: F401 - the report needs it: say so before evaluating, not after
     meta = load_metadata(args.model_dir)
     samples = evaluation_samples(args.data_dir, args.split_file, args.split)
