@@ -136,7 +136,8 @@ def run_batch(
         skip_non_images=options.skip_non_images,
     )
     if skipped:
-        log.info("skipping %d files that are not images, e.g. %s", len(skipped), loggable_key(skipped[0]))
+        what = "file that is not an image" if len(skipped) == 1 else "files that are not images"
+        log.info("skipping %d %s, e.g. %s", len(skipped), what, loggable_key(skipped[0]))
     if options.sort in ("move", "link") and any_s3(keys):
         raise BadRequest(f"--sort {options.sort} needs local files; use --sort copy for s3:// sources.")
 
