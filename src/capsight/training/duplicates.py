@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
 
 from capsight.training.dataset import LoadedFolder, Sample
@@ -29,11 +30,42 @@ def photo_digest(sample: Sample) -> str | None:
         return None
 
 
+def _size(sample: Sample) -> int | None:
+    try:
+        return sample.path.stat().st_size
+    except OSError:
+        return None
+
+
+def sized_alike(samples: Sequence[Sample]) -> set[int]:
+    """Indices of files whose size another file has: only those can be copies, so only those are
+    hashed (a folder of photos is gigabytes)."""
+    sizes = [_size(s) for s in samples]
+    seen = Counter(size for size in sizes if size is not None)
+    return {i for i, size in enumerate(sizes) if size is not None and seen[size] > 1}
+
+
+def copies_between(test: Sequence[Sample], training: Sequence[Sample]) -> list[tuple[str, str]]:
+    """(test relpath, training relpath) of test files holding the same bytes as a training file."""
+    train_sizes = {_size(s) for s in training}
+    test_sizes = {_size(s) for s in test}
+    by_digest = {
+        digest: s.relpath
+        for s in training
+        if _size(s) in test_sizes and (digest := photo_digest(s)) is not None
+    }
+    return [
+        (s.relpath, by_digest[digest])
+        for s in test
+        if _size(s) in train_sizes and (digest := photo_digest(s)) in by_digest
+    ]
+
+
 def join_duplicates(samples: list[Sample]) -> list[Sample]:
     """Samples whose files hold the same bytes take one group (with every other member of theirs)."""
     by_digest: dict[str, list[int]] = defaultdict(list)
-    for i, sample in enumerate(samples):
-        digest = photo_digest(sample)
+    for i in sorted(sized_alike(samples)):
+        digest = photo_digest(samples[i])
         if digest is not None:
             by_digest[digest].append(i)
     # Union of groups: a crop group holding a copy of a photo of another group joins it whole.

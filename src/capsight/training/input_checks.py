@@ -16,7 +16,7 @@ from pathlib import Path
 from capsight.errors import BadRequest
 from capsight.inference.metadata import as_model_label
 from capsight.training.dataset import Sample, list_labels, scan_folder
-from capsight.training.duplicates import photo_digest
+from capsight.training.duplicates import copies_between
 from capsight.training.partition import _counts
 
 # The training run's own warnings, logged under the name they had before this module was split from
@@ -101,8 +101,7 @@ def _check_unseen(test: list[Sample], training: list[Sample]) -> None:
             "pass a --test-dir of other photos."
         )
     # Copies too (a test folder made by copying photos out of the data folder, originals left there).
-    by_digest = {d: s.relpath for s in training if (d := photo_digest(s)) is not None}
-    copies = [(s.relpath, by_digest[d]) for s in test if (d := photo_digest(s)) in by_digest]
+    copies = copies_between(test, training)
     if copies:
         raise BadRequest(
             f"{len(copies)} test photo(s) are also in the training data (first: {copies[0][0]}, the "
