@@ -225,6 +225,13 @@ def train(
         )
         if on_epoch:
             on_epoch(stats)
+        if not math.isfinite(stats.train_loss):
+            # NaN weights pass for no epoch's improvement and were exported all the same, then
+            # refused by the parity check as an exporter mismatch ("max |diff| nan").
+            raise BadRequest(
+                f"Training diverged at epoch {epoch} (train loss {stats.train_loss}): lower --lr "
+                f"(now {cfg.lr:g}) and train again."
+            )
         monitored = val_loss if val_loss is not None else stats.train_loss
         if monitored < best_loss - cfg.min_delta or val_loss is None:
             best_loss, best_epoch, stale = monitored, epoch, 0
