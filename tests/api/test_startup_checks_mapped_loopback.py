@@ -3,9 +3,6 @@ listens on this machine only: no warning that the server is open to the network.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +10,7 @@ import httpx
 import pytest
 
 from capsight.api.startup_checks import listen_host, open_server_warning
-from servers import free_port
+from live_app import serve_process
 
 
 @pytest.mark.parametrize(
@@ -54,31 +51,16 @@ def test_a_server_on_the_mapped_loopback_answers_and_does_not_warn(
 ) -> None:
     """Before: the warning, then uvicorn's ``[Errno 22] error while attempting to bind on address
     ('::ffff:127.0.0.1', ...): invalid argument`` and exit 3 (its IPv6 sockets are IPv6-only)."""
-    port = free_port()
-    env = {**os.environ, "CAPSIGHT_DATA_DIR": str(tmp_path), "CAPSIGHT_INTRA_OP_THREADS": "1"}
-    cmd = [sys.executable, "-m", "capsight", "serve", "--host", "::ffff:127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*cmd, "--model", str(colour_model_dir)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     answered = False
-    try:
+    with serve_process(colour_model_dir, tmp_path, host="::ffff:127.0.0.1") as server:
         deadline = time.monotonic() + 30
-        while not answered and proc.poll() is None and time.monotonic() < deadline:
+        while not answered and server.proc.poll() is None and time.monotonic() < deadline:
             try:
-                answered = httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200
+                answered = httpx.get(f"{server.url}/health/live", timeout=1).status_code == 200
             except httpx.TransportError:
                 time.sleep(0.1)
-    finally:
-        proc.terminate()
-        try:
-            output, _ = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
+    output = server.output[0]
+    port = server.url.rsplit(":", 1)[1]
     assert answered, output
     assert "auth is off" not in output, output
     assert f"http://127.0.0.1:{port}" in output  # the URL printed is the one it listens on
