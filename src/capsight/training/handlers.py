@@ -173,7 +173,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         summary: dict[str, object] = {"data": str(args.data_dir)}
         if history:
             summary["training"] = f"{len(history)} epochs, weights of epoch {best} (from model.json)"
-        write_reports(args.out, f"evaluation of {args.model_dir}", evaluation, summary, history, best)
+        split = chosen_split(args.split_file, args.split)
+        n = evaluation.metrics.n
+        if split is None:  # every photo of the folder, training photos too: no test accuracy
+            scope = f"Accuracy on {args.data_dir} (all {n} photos)"
+        elif split == "test":
+            scope = f"Test accuracy (split test, {n} photos)"
+        else:
+            scope = f"Accuracy on split {split} ({n} photos)"
+        write_reports(args.out, f"evaluation of {args.model_dir}", evaluation, summary, history, best, scope)
     if args.json:
         payload = {
             **evaluation.metrics.to_dict(),

@@ -261,6 +261,8 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
             summary,
             result.history,
             result.best_epoch,
+            f"Test accuracy ({'test folder ' + str(req.test_dir) if req.test_dir else 'split test'}, "
+            f"{evaluation.metrics.n} photos)",
         )
     seconds = time.perf_counter() - started
     logger.info("done in %.0f s: %s", seconds, out_dir)

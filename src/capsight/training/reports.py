@@ -153,9 +153,18 @@ def _metrics_table(metrics: Metrics) -> str:
 
 
 def write_html(
-    out_dir: Path, title: str, metrics: Metrics, summary: dict[str, object], images: Sequence[str]
+    out_dir: Path,
+    title: str,
+    metrics: Metrics,
+    summary: dict[str, object],
+    images: Sequence[str],
+    scope: str | None = None,
 ) -> Path:
-    """One self-describing page; the PNGs are linked by relative path so the folder can be moved."""
+    """One self-describing page; the PNGs are linked by relative path so the folder can be moved.
+    ``scope`` heads the accuracy with what was scored ("Test accuracy (split test, 12 photos)"): the
+    page said "Test accuracy" for every report, also of ``evaluate`` on a whole folder, training
+    photos included."""
+    headline = scope or f"Accuracy ({metrics.n} photos)"
     facts = "".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items()
     )
@@ -170,7 +179,7 @@ def write_html(
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:left}}
 img{{max-width:100%}}figure{{margin:1.5em 0}}</style></head><body>
 <h1>{html.escape(title)}</h1>
-<p><b>Test accuracy {metrics.accuracy:.4f}</b>, macro F1 {metrics.macro_f1:.4f} on {metrics.n} images
+<p><b>{html.escape(headline)}: {metrics.accuracy:.4f}</b>, macro F1 {metrics.macro_f1:.4f}
 (ONNX Runtime, serving preprocessing).</p>
 {_metrics_table(metrics)}
 <h2>Run</h2><table>{facts}</table>
@@ -191,12 +200,13 @@ def write_reports(
     summary: dict[str, object],
     history: Sequence[EpochStats] = (),
     best_epoch: int | None = None,
+    scope: str | None = None,
 ) -> list[Path]:
     out_dir = Path(out_dir)
     written = [plot_confusion(evaluation.metrics, out_dir / CONFUSION_PNG)]
     if history:
         written.append(plot_curves(history, out_dir / CURVES_PNG, best_epoch))
     written.append(plot_misclassified(evaluation, out_dir / MISCLASSIFIED_PNG))
-    written.append(write_html(out_dir, title, evaluation.metrics, summary, [p.name for p in written]))
+    written.append(write_html(out_dir, title, evaluation.metrics, summary, [p.name for p in written], scope))
     logger.info("reports written: %s", ", ".join(p.name for p in written))
     return written
