@@ -16,6 +16,20 @@ if TYPE_CHECKING:
 
 
 SOURCE = "source"  # the summary's copy of ``JobSpec.describe()``, written when the job is created
+BASE_URL = "base_url"  # in ``SOURCE`` too: a webhook's links need it (rows of 2026-11-29 on)
+
+
+def source_copy(spec: JobSpec) -> dict[str, Any]:
+    """What the summary keeps as ``SOURCE``: enough to show the job and build its webhook without
+    reading its parameters (a URL job's whole list)."""
+    return {**spec.describe(), BASE_URL: spec.base_url}
+
+
+def has_source(row: Job) -> bool:
+    """Whether the row keeps all ``shown_spec`` reads; older rows have their spec read by
+    ``spec_columns``."""
+    source = (row.summary or {}).get(SOURCE)
+    return isinstance(source, dict) and BASE_URL in source
 
 
 def job_info(row: Job, spec: JobSpec | None = None) -> JobInfo:
@@ -62,7 +76,14 @@ def shown_spec(row: Job, legacy: JobSpec | None) -> JobSpec:
         s3_prefix=source.get("prefix"),
         upload_bytes=source.get("bytes"),
         url_count=int(source.get("count") or 0) if kind == "urls" else None,
+        base_url=source.get(BASE_URL) or "",
     )
+
+
+def light_info(row: Job) -> JobInfo:
+    """The job of a row loaded without its parameters (``defer(Job.params)``): a URL job's spec
+    from its summary, so its list is never read; any other job's (small) parameters are loaded now."""
+    return job_info(row, placed_spec(row))
 
 
 def placed_spec(row: Job) -> JobSpec | None:
@@ -90,15 +111,17 @@ def spec_columns(dialect: str) -> list[Any]:
         Job.params["s3_prefix"].as_string(),
         Job.params["upload_bytes"].as_integer(),
         count,
+        Job.params["base_url"].as_string(),
     ]
 
 
 def spec_from_columns(values: Any) -> JobSpec:
     """The :func:`spec_columns` of one row as a spec without its URLs (for showing, not running)."""
-    kind, s3_prefix, upload_bytes, count = values
+    kind, s3_prefix, upload_bytes, count, base_url = values
     return JobSpec(
         kind=kind or "zip",
         s3_prefix=s3_prefix,
         upload_bytes=upload_bytes,
         url_count=(count or 0) if kind == "urls" else None,
+        base_url=base_url or "",
     )

@@ -19,7 +19,16 @@ from datetime import datetime
 from typing import Any
 
 from capsight.jobs.jobqueue import JobQueue
-from capsight.jobs.rows import SOURCE, job_info, shown_spec, spec_columns, spec_from_columns
+from capsight.jobs.rows import (
+    SOURCE,
+    has_source,
+    job_info,
+    light_info,
+    shown_spec,
+    source_copy,
+    spec_columns,
+    spec_from_columns,
+)
 from capsight.jobs.values import CANCELLED, FINISHED, QUEUED, RUNNING, JobInfo, JobSpec
 from capsight.store.database import Database
 from capsight.store.sqlalchemy_import import load_sqlalchemy
@@ -60,8 +69,9 @@ class JobStore(JobQueue):
             results_url=f"/v1/jobs/{job_id}/results",
             webhook_url=webhook_url,
             cancel_requested=False,
-            # The source as shown, beside the parameters: a poll reads it, not a URL job's list.
-            summary={**(summary or {}), SOURCE: spec.describe()},
+            # The source as shown, beside the parameters: a poll or a webhook reads it, not a URL
+            # job's list.
+            summary={**(summary or {}), SOURCE: source_copy(spec)},
         )
         with self.db.session() as session, session.begin():
             session.add(row)
@@ -111,7 +121,7 @@ class JobStore(JobQueue):
             query = query.limit(limit)
         with self.db.session() as session:
             rows = list(session.scalars(query))
-            older = [row.id for row in rows if SOURCE not in (row.summary or {})]
+            older = [row.id for row in rows if not has_source(row)]
             legacy = {}
             if older:  # created before the summary kept its source: counted by the database
                 columns = spec_columns(self.db.dialect)
@@ -152,14 +162,18 @@ class JobStore(JobQueue):
 
     def update_summary(self, job_id: str, parts: dict[str, Any]) -> JobInfo | None:
         load_sqlalchemy()
+        from sqlalchemy.orm import defer
+
         from capsight.store.models import Job
 
         with self.db.session() as session, session.begin():
-            row = session.get(Job, job_id, with_for_update=True)
+            # Not the parameters: each webhook delivery writes here, and loading the row parsed a
+            # URL job's whole list (16 MB of JSON) under the GIL to record one small dict.
+            row = session.get(Job, job_id, with_for_update=True, options=[defer(Job.params)])
             if row is None:
                 return None
             row.summary = {**(row.summary or {}), **parts}
-            return job_info(row)
+            return light_info(row)
 
     def pending_webhooks(self, since: datetime) -> list[JobInfo]:
         """Finished jobs whose webhook was not delivered yet (the server stopped while retrying)."""

@@ -236,7 +236,8 @@ class WebhookDispatcher:
             logger.exception("webhook for job %s failed", job_id)
 
     def _deliver_one(self, client: httpx.Client, job_id: str) -> None:
-        job = self.store.get(job_id)
+        # Not ``get``: the message shows a URL job's count, not its list (16 MB of JSON to parse).
+        job = self.store.status(job_id)
         if job is None or job.webhook_url is None or not job.finished:
             return
         refusal = self.allowlist.refusal(job.webhook_url)
