@@ -21,7 +21,7 @@ from capsight.imaging.decode import decode_file
 from capsight.imaging.preprocess import PreprocessSpec, preprocess
 from capsight.training.dataset import Sample, scan_folder
 from capsight.training.photo_names import group_of
-from capsight.training.pixel_limit import served_pixel_limit
+from capsight.training.pixel_limit import served_pixel_limit, skip_reason
 from capsight.training.split import SplitPlan
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,10 @@ def load_rows(samples: Sequence[Sample], spec: PreprocessSpec) -> tuple[list[Sam
     for sample in samples:
         try:
             image = decode_file(str(sample.path), min_side=spec.decode_hint(), max_pixels=limit).image
-        except (CapsightError, OSError) as exc:
+        except CapsightError as exc:
+            logger.warning("skipped %s: %s", sample.relpath, skip_reason(exc, limit))
+            continue
+        except OSError as exc:
             logger.warning("skipped %s: %s", sample.relpath, exc)
             continue
         kept.append(sample)

@@ -26,7 +26,7 @@ from capsight.imaging.decode import decode_file
 from capsight.imaging.files import is_image_file, named_like_image
 from capsight.imaging.preprocess import PreprocessSpec
 from capsight.training.photo_names import DEFAULT_GROUP_PATTERN, group_of
-from capsight.training.pixel_limit import served_pixel_limit
+from capsight.training.pixel_limit import served_pixel_limit, skip_reason
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ def load_samples(samples: list[Sample], cache_side: int) -> tuple[list[LoadedIma
         try:
             loaded.append(LoadedImage(sample, load_image(sample.path, cache_side, limit)))
         except CapsightError as exc:
-            skipped.append(SkippedFile(sample.relpath, exc.message))
+            skipped.append(SkippedFile(sample.relpath, skip_reason(exc, limit)))
         except OSError as exc:  # unreadable file: permissions, vanished mid-scan
             skipped.append(SkippedFile(sample.relpath, f"cannot read: {exc}"))
     for item in skipped:

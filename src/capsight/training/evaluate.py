@@ -21,7 +21,7 @@ from capsight.imaging.preprocess import preprocess
 from capsight.inference.classifier import Classifier, OnnxClassifier
 from capsight.inference.metadata import as_model_label
 from capsight.training.dataset import Sample, SkippedFile
-from capsight.training.pixel_limit import served_pixel_limit
+from capsight.training.pixel_limit import served_pixel_limit, skip_reason
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +138,8 @@ def evaluate_classifier(
         try:
             image = decode_file(str(sample.path), min_side=spec.decode_hint(), max_pixels=limit).image
         except CapsightError as exc:
-            skipped.append(SkippedFile(sample.relpath, exc.message))
-            logger.warning("skipped %s: %s", sample.relpath, exc.message)
+            skipped.append(SkippedFile(sample.relpath, skip_reason(exc, limit)))
+            logger.warning("skipped %s: %s", sample.relpath, skipped[-1].reason)
             continue
         except OSError as exc:
             skipped.append(SkippedFile(sample.relpath, f"cannot read: {exc}"))

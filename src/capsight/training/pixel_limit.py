@@ -9,8 +9,19 @@ stops the command with its one-line message instead of skipping every photo.
 
 from __future__ import annotations
 
+from capsight.errors import CapsightError, ImageTooLarge
+
 
 def served_pixel_limit() -> int:
     from capsight.settings import Settings  # the settings module is heavy; only commands need it
 
     return Settings().max_pixels
+
+
+def skip_reason(exc: CapsightError, max_pixels: int) -> str:
+    """Why a photo was left out; one over the pixel limit also says which setting raises it, as
+    ``capsight classify`` does. Why: "the limit is 0.003 megapixels" alone did not say that
+    CAPSIGHT_MAX_PIXELS sets it, nor in pixels (so its value is given)."""
+    if isinstance(exc, ImageTooLarge):
+        return f"{exc.message} Set CAPSIGHT_MAX_PIXELS (now {max_pixels}) higher to use it."
+    return exc.message
