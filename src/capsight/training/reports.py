@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from capsight.errors import CapsightError
 from capsight.imaging.decode import decode_file
 from capsight.training.evaluate import Evaluation, Metrics
+from capsight.training.figure_glyphs import missing_glyphs_noted
 from capsight.training.pixel_limit import served_pixel_limit
 
 if TYPE_CHECKING:
@@ -203,10 +204,11 @@ def write_reports(
     scope: str | None = None,
 ) -> list[Path]:
     out_dir = Path(out_dir)
-    written = [plot_confusion(evaluation.metrics, out_dir / CONFUSION_PNG)]
-    if history:
-        written.append(plot_curves(history, out_dir / CURVES_PNG, best_epoch))
-    written.append(plot_misclassified(evaluation, out_dir / MISCLASSIFIED_PNG))
+    with missing_glyphs_noted(evaluation.metrics.labels):
+        written = [plot_confusion(evaluation.metrics, out_dir / CONFUSION_PNG)]
+        if history:
+            written.append(plot_curves(history, out_dir / CURVES_PNG, best_epoch))
+        written.append(plot_misclassified(evaluation, out_dir / MISCLASSIFIED_PNG))
     written.append(write_html(out_dir, title, evaluation.metrics, summary, [p.name for p in written], scope))
     logger.info("reports written: %s", ", ".join(p.name for p in written))
     return written
