@@ -144,6 +144,7 @@ class JobStore(JobQueue):
         is flagged and its worker stops at the next batch."""
         load_sqlalchemy()
         from sqlalchemy import update
+        from sqlalchemy.orm import defer
 
         from capsight.store.models import Job, utcnow
 
@@ -157,8 +158,10 @@ class JobStore(JobQueue):
             session.execute(
                 update(Job).where(Job.id == job_id, Job.state == RUNNING).values(cancel_requested=True)
             )
-            row = session.get(Job, job_id)
-            return (job_info(row) if row is not None else None), ended == 1
+            # Not the parameters: the answer shows a URL job's count, and loading the row parsed its
+            # whole list (16 MB of JSON) under the GIL at every DELETE.
+            row = session.get(Job, job_id, options=[defer(Job.params)])
+            return (light_info(row) if row is not None else None), ended == 1
 
     def update_summary(self, job_id: str, parts: dict[str, Any]) -> JobInfo | None:
         load_sqlalchemy()
