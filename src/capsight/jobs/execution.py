@@ -190,7 +190,7 @@ class JobExecution:
         if outcome.complete:
             self._publish(job)
             return self.store.finish(job.id, self.runner, SUCCEEDED, outcome.progress)
-        current = self.store.get(job.id)
+        current = self.store.status(job.id)  # whether a cancel came, not a URL job's whole list
         if current is not None and current.cancel_requested:
             self._publish(job)
             return self.store.finish(job.id, self.runner, CANCELLED, outcome.progress)

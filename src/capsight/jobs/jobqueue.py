@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from capsight.jobs.rows import apply_progress, job_info, placed_spec
+from capsight.jobs.rows import apply_progress, job_info, light_info, placed_spec
 from capsight.jobs.values import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, JobInfo, Progress, pinned_node
 from capsight.store.database import Database
 from capsight.store.sqlalchemy_import import load_sqlalchemy
@@ -54,9 +54,13 @@ def _owned_running_row(session: Session, job_id: str, runner: str, progress: Pro
 
     None when the job is no longer ours to end (gone, not running, or taken over by another runner):
     the row is then left as it is."""
+    from sqlalchemy.orm import defer
+
     from capsight.store.models import Job
 
-    row = session.get(Job, job_id, with_for_update=True)
+    # Not the parameters: loading the row parsed a URL job's whole list (16 MB of JSON) under the GIL
+    # at the end of every run, to write its state (``light_info`` shows its count).
+    row = session.get(Job, job_id, with_for_update=True, options=[defer(Job.params)])
     if row is None or row.state != RUNNING or row.runner != runner:
         return None
     apply_progress(row, progress)
@@ -162,7 +166,7 @@ class JobQueue:
                 return None
             now = utcnow()
             row.state, row.error, row.finished_at, row.updated_at = state, error, now, now
-            return job_info(row)
+            return light_info(row)
 
     def release(self, job_id: str, runner: str, progress: Progress | None = None) -> JobInfo | None:
         """Put a running job back in the queue (this server is shutting down); it resumes later.
@@ -183,7 +187,7 @@ class JobQueue:
                 row.state, row.finished_at, row.updated_at = CANCELLED, now, now
             else:
                 row.state, row.runner, row.updated_at = QUEUED, None, now
-            return job_info(row)
+            return light_info(row)
 
     def recover(
         self,
