@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from jobs_helpers import WEBHOOK_SECRET, WebhookReceiver
 from sqlalchemy import event, select
 
@@ -85,15 +86,20 @@ def test_a_refused_delivery_reads_no_url_list(database: Database, receiver: Webh
     assert receiver.received == []
 
 
+@pytest.mark.parametrize("kept", ["nothing", "the source without its base URL"])
 def test_a_job_created_before_its_base_url_was_kept_still_links_to_it(
-    database: Database, receiver: WebhookReceiver
+    database: Database, receiver: WebhookReceiver, kept: str
 ) -> None:
-    """Rows of earlier releases keep no base URL beside their source: it is read from the parameters."""
+    """Rows of earlier releases keep no base URL beside their source (or no source at all): it is
+    read from the parameters, in the database."""
     store = JobStore(database)
     job_id = _finished_url_job(store, f"{receiver.base}/hook")
     with database.session() as session, session.begin():
         for row in session.scalars(select(Job)):
-            row.summary = {k: v for k, v in (row.summary or {}).items() if k != "source"}
+            summary = {k: v for k, v in (row.summary or {}).items() if k != "source"}
+            if kept != "nothing":
+                summary["source"] = {"kind": "urls", "count": URLS}
+            row.summary = summary
     _dispatcher(store, receiver, WEBHOOK_SECRET)._run(job_id)
     (call,) = receiver.wait_for(1)
     sent = json.loads(call.body)["job"]
