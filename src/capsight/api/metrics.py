@@ -25,7 +25,6 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.multiprocess import MultiProcessCollector
 
 from capsight.api import metrics_folder
 
@@ -159,6 +158,6 @@ class Metrics:
             return generate_latest(self.registry)
         self._sample()  # this worker's gauges as of now; the others' as of their last sample
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=MULTIPROC_DIR)
+        metrics_folder.FolderCollector(registry, path=MULTIPROC_DIR)
         with metrics_folder.reading(Path(MULTIPROC_DIR)):  # no exited worker's files folded meanwhile
             return generate_latest(registry)

@@ -22,6 +22,7 @@ import logging
 import os
 from collections.abc import Collection, Iterator
 from pathlib import Path
+from typing import Any
 
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -50,6 +51,29 @@ def _locked(folder: Path, operation: int) -> Iterator[None]:
 def reading(folder: Path) -> contextlib.AbstractContextManager[None]:
     """Hold while reading the folder's files (a scrape): no worker's files are folded meanwhile."""
     return _locked(folder, fcntl.LOCK_SH)
+
+
+# A worker's file starts with an 8-byte header (bytes used, padding); prometheus_client creates the
+# file empty and sizes it a moment later, so a scrape may find it shorter than that.
+HEADER_BYTES = 8
+
+
+class FolderCollector(MultiProcessCollector):
+    """prometheus_client's collector, minus the files a starting worker has only just created.
+
+    Why: a worker started by SIGHUP (or after a crash) opens its files empty and then sizes them; a
+    scrape in between read the empty file and failed with ``struct.error``, a 500 from /metrics.
+    Such a file holds no values yet, so leaving it out loses nothing."""
+
+    def collect(self) -> Any:
+        files = []
+        for path in Path(self._path).glob("*.db"):
+            try:
+                if path.stat().st_size >= HEADER_BYTES:  # it only grows from there
+                    files.append(str(path))
+            except FileNotFoundError:  # folded away between the listing and the look
+                continue
+        return self.merge(files, accumulate=True)
 
 
 def _pid(path: Path) -> int | None:
