@@ -7,32 +7,15 @@ the server waited for, to show the list's length.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from fastapi.testclient import TestClient
 from jobs_helpers import JobApp
-from sqlalchemy import event
+from sql_statements import statements_of
 
 from capsight.jobs.store import JobStore
 from capsight.jobs.values import JobSpec, new_job_id
 from capsight.store.database import Database
 
 URLS = 2000
-
-
-def _statements(database: Database, call: Callable[[], Any]) -> tuple[Any, list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
-        result = call()
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
-    return result, seen
 
 
 def _url_job(store: JobStore) -> str:
@@ -48,12 +31,12 @@ def test_cancelling_reads_no_url_list(database: Database) -> None:
     claimed = store.claim_next("me", "n:/d")  # the older one
     assert claimed is not None and claimed.id == running
 
-    (job, ended), statements = _statements(database, lambda: store.request_cancel(running))
+    (job, ended), statements = statements_of(database, lambda: store.request_cancel(running))
     assert not ended and job is not None and job.state == "running" and job.cancel_requested
     assert job.spec.describe() == {"kind": "urls", "count": URLS}
     assert not [sql for sql in statements if "params" in sql], statements
 
-    (job, ended), statements = _statements(database, lambda: store.request_cancel(queued))
+    (job, ended), statements = statements_of(database, lambda: store.request_cancel(queued))
     assert ended and job is not None and job.state == "cancelled"
     assert job.spec.describe() == {"kind": "urls", "count": URLS}
     assert not [sql for sql in statements if "params" in sql], statements
@@ -65,7 +48,7 @@ def test_delete_of_a_url_job_reads_no_url_list(make_app: JobApp) -> None:
     client: TestClient = make_app(job_workers=0)
     store: JobStore = client.app.state.jobs.store  # type: ignore[attr-defined]
     job_id = _url_job(store)
-    answer, statements = _statements(store.db, lambda: client.delete(f"/v1/jobs/{job_id}"))
+    answer, statements = statements_of(store.db, lambda: client.delete(f"/v1/jobs/{job_id}"))
     assert answer.status_code == 200, answer.text
     assert answer.json()["state"] == "cancelled"
     assert answer.json()["source"] == {"kind": "urls", "count": URLS}

@@ -7,28 +7,11 @@ for as long as the job ran, to write three counters and read one flag.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from sqlalchemy import event
+from sql_statements import statements_of
 
 from capsight.jobs.store import JobStore
 from capsight.jobs.values import JobSpec, Progress, new_job_id
 from capsight.store.database import Database
-
-
-def _statements(database: Database, call: Callable[[], Any]) -> tuple[Any, list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
-        result = call()
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
-    return result, seen
 
 
 def test_a_heartbeat_reads_no_url_list(database: Database) -> None:
@@ -39,12 +22,12 @@ def test_a_heartbeat_reads_no_url_list(database: Database) -> None:
     assert store.claim_next("me", "n:/d") is not None
     store.request_cancel(job_id)  # running: flagged, the heartbeat tells the worker
 
-    beat, statements = _statements(database, lambda: store.heartbeat(job_id, "me", Progress(7, 2000, 1)))
+    beat, statements = statements_of(database, lambda: store.heartbeat(job_id, "me", Progress(7, 2000, 1)))
     assert beat.owned and beat.cancel_requested
     assert any("FROM jobs" in sql for sql in statements), statements
     assert not [sql for sql in statements if "params" in sql], statements
     job = store.get(job_id)
     assert job is not None and (job.done, job.total, job.failed) == (7, 2000, 1)
     assert len(job.spec.urls) == 2000  # the list itself is untouched
-    beat, _ = _statements(database, lambda: store.heartbeat(job_id, "someone else"))
+    beat, _ = statements_of(database, lambda: store.heartbeat(job_id, "someone else"))
     assert not beat.owned

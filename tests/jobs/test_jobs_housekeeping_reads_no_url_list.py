@@ -8,31 +8,15 @@ the GIL, to use its kind, its node and whether it has finished.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import event
+from sql_statements import statements_of
 
 from capsight.jobs.manager import JobManager
 from capsight.jobs.store import JobStore
 from capsight.jobs.values import RUNNING, JobSpec, new_job_id
 from capsight.settings import Settings
 from capsight.store.database import Database
-
-
-def _statements(database: Database, call: Callable[[], Any]) -> list[str]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
-    return seen
 
 
 def test_housekeeping_reads_no_running_url_jobs_list(
@@ -50,7 +34,7 @@ def test_housekeeping_reads_no_running_url_jobs_list(
     downloads.mkdir(parents=True)
     (downloads / "u0000000").write_bytes(b"an image downloaded")  # the sweep looks at this job
 
-    statements = _statements(database, manager._housekeeping)
+    _, statements = statements_of(database, manager._housekeeping)
     assert any("FROM jobs" in sql for sql in statements), statements  # it did look
     assert not [sql for sql in statements if "params" in sql], statements
     assert store.get(job_id).state == RUNNING  # type: ignore[union-attr]

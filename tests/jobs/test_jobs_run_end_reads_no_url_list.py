@@ -8,11 +8,8 @@ read it a second time, to see whether a cancel had come).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from jobs_helpers import JobApp
-from sqlalchemy import event
+from sql_statements import statements_of
 
 from capsight.jobs.manager import JobManager
 from capsight.jobs.pipeline import RunOutcome
@@ -21,20 +18,6 @@ from capsight.jobs.values import JobSpec, Progress, new_job_id
 from capsight.store.database import Database
 
 URLS = 2000
-
-
-def _statements(database: Database, call: Callable[[], Any]) -> tuple[Any, list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
-        result = call()
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
-    return result, seen
 
 
 def _running_url_job(store: JobStore, runner: str = "me") -> str:
@@ -50,7 +33,7 @@ def test_finishing_a_run_reads_no_url_list(database: Database) -> None:
     store = JobStore(database)
     job_id = _running_url_job(store)
     end = Progress(9, URLS, 2)
-    job, statements = _statements(database, lambda: store.finish(job_id, "me", "succeeded", end))
+    job, statements = statements_of(database, lambda: store.finish(job_id, "me", "succeeded", end))
     assert job is not None and job.state == "succeeded" and (job.done, job.failed) == (9, 2)
     assert job.spec.describe() == {"kind": "urls", "count": URLS}
     assert any("jobs" in sql for sql in statements), statements
@@ -62,13 +45,13 @@ def test_finishing_a_run_reads_no_url_list(database: Database) -> None:
 def test_releasing_a_run_reads_no_url_list(database: Database) -> None:
     store = JobStore(database)
     job_id = _running_url_job(store)
-    job, statements = _statements(database, lambda: store.release(job_id, "me", Progress(5, URLS, 0)))
+    job, statements = statements_of(database, lambda: store.release(job_id, "me", Progress(5, URLS, 0)))
     assert job is not None and job.state == "queued" and job.done == 5
     assert not [sql for sql in statements if "params" in sql], statements
 
     assert store.claim_next("me", "n:/d") is not None
     store.request_cancel(job_id)  # flagged while running: the release ends it
-    job, statements = _statements(database, lambda: store.release(job_id, "me"))
+    job, statements = statements_of(database, lambda: store.release(job_id, "me"))
     assert job is not None and job.state == "cancelled"
     assert not [sql for sql in statements if "params" in sql], statements
     full = store.get(job_id)
@@ -86,7 +69,7 @@ def test_a_run_stopped_by_a_shutdown_reads_no_url_list(make_app: JobApp) -> None
         if cancelled:
             store.request_cancel(job_id)
         stopped = RunOutcome(complete=False, progress=Progress(5, URLS, 0))
-        ended, statements = _statements(store.db, lambda j=job, o=stopped: manager._record_end(j, o))
+        ended, statements = statements_of(store.db, lambda j=job, o=stopped: manager._record_end(j, o))
         assert not [sql for sql in statements if "params" in sql], statements
         assert (ended.state if ended else None) == ("cancelled" if cancelled else None)
         now = store.status(job_id)

@@ -15,7 +15,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from jobs_helpers import JobApp
-from sqlalchemy import event, select
+from sql_statements import statements_of
+from sqlalchemy import select
 
 from capsight.jobs.render import job_document
 from capsight.jobs.store import JobStore
@@ -76,7 +77,7 @@ def test_status_and_list_read_no_url_list(database: Database) -> None:
     assert store.status(new_job_id()) is None
 
     # Not even in the database: no statement of either names the parameters (16 MB to walk and parse).
-    statements = _statements(database, lambda: (store.status(job_id), store.list_jobs()))
+    _, statements = statements_of(database, lambda: (store.status(job_id), store.list_jobs()))
     assert statements and not [sql for sql in statements if "params" in sql], statements
 
 
@@ -92,20 +93,6 @@ def test_a_job_created_before_the_source_was_kept_shows_it_the_same(database: Da
     expected = [job_document(j, "") for j in (store.get(s3_id), store.get(job_id)) if j]
     assert job_document(store.status(job_id), "")["source"] == {"kind": "urls", "count": 500}  # type: ignore[arg-type]
     assert [job_document(j, "") for j in store.list_jobs()] == expected
-
-
-def _statements(database: Database, call: Callable[[], Any]) -> list[str]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
-    return seen
 
 
 def test_polling_a_big_url_job_reads_no_url_list(make_app: JobApp, tmp_path: Path) -> None:

@@ -9,12 +9,11 @@ of the server waited for, to put the list's length and the request's base URL in
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from jobs_helpers import WEBHOOK_SECRET, WebhookReceiver
-from sqlalchemy import event, select
+from sql_statements import statements_of
+from sqlalchemy import select
 
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.store import JobStore
@@ -25,20 +24,6 @@ from capsight.store.models import Job
 
 URLS = 2000
 BASE = "https://api.example"
-
-
-def _statements(database: Database, call: Callable[[], Any]) -> list[str]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
-    return seen
 
 
 def _finished_url_job(store: JobStore, hook: str) -> str:
@@ -61,7 +46,7 @@ def test_a_delivery_reads_no_url_list(database: Database, receiver: WebhookRecei
     job_id = _finished_url_job(store, f"{receiver.base}/hook")
     dispatcher = _dispatcher(store, receiver, WEBHOOK_SECRET)
 
-    statements = _statements(database, lambda: dispatcher._run(job_id))
+    _, statements = statements_of(database, lambda: dispatcher._run(job_id))
     assert any("FROM jobs" in sql for sql in statements), statements
     assert not [sql for sql in statements if "params" in sql], statements
 
@@ -79,7 +64,7 @@ def test_a_delivery_reads_no_url_list(database: Database, receiver: WebhookRecei
 def test_a_refused_delivery_reads_no_url_list(database: Database, receiver: WebhookReceiver) -> None:
     store = JobStore(database)
     job_id = _finished_url_job(store, f"{receiver.base}/hook")
-    statements = _statements(database, lambda: _dispatcher(store, receiver, None)._run(job_id))
+    _, statements = statements_of(database, lambda: _dispatcher(store, receiver, None)._run(job_id))
     assert not [sql for sql in statements if "params" in sql], statements
     job = store.get(job_id)
     assert job is not None and job.summary["webhook"]["last_error"] == "no webhook secret is configured"
