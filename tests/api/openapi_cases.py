@@ -19,6 +19,7 @@ from api.helpers import jpeg
 LIMIT = 20_000
 MODEL = "bottle-status"  # the test model's name (tests/model_factory.py)
 Request = Callable[[TestClient], httpx2.Response]
+FOREIGN_HOST = {"host": "rebound.example:8000"}  # refused 403 with auth off (RebindingGuardMiddleware)
 
 # Documented answers this app (auth off, a model that works) cannot give, with where they are tested.
 _AUTH = {"401", "403", "429"}  # test_api_auth.py, test_api_auth_failures.py, test_api_key_rate_compat.py
@@ -263,4 +264,6 @@ def cases_for(ids: dict[str, str]) -> dict[str, dict[str, list[Request]]]:
     for key, by_status in cases.items():
         method, path = key.split(" ", 1)
         by_status.setdefault("413", [lambda c, m=method, p=path: c.request(m, p, content=over)])
+        # And, with auth off, to a foreign dotted Host (DNS rebinding), before any route runs.
+        by_status.setdefault("403", [lambda c, m=method, p=path: c.request(m, p, headers=FOREIGN_HOST)])
     return cases

@@ -131,6 +131,10 @@ _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
 _BODYLESS_413 = "A request body over CAPSIGHT_MAX_UPLOAD_BYTES was sent; this operation reads none."
+_HOST_403 = (
+    "with auth off, the request named a dotted Host other than *.localhost, the machine's own name or "
+    'one in CAPSIGHT_ALLOWED_HOSTS (DNS-rebinding protection; ["*"] turns it off).'
+)
 _NEVER_INVALID = (str, str | None)  # what any path segment or query value already is
 
 
@@ -150,9 +154,20 @@ def _can_fail_validation(route: APIRoute) -> bool:
     return False
 
 
+def _document_host_check(responses: dict[str, Any], error_body: dict[str, Any]) -> None:
+    """With auth off, RebindingGuardMiddleware refuses a foreign Host (403) before any route runs;
+    an operation that already documents a scope 403 keeps that cause and gains this one."""
+    scope = responses.get("403", {}).get("description", "")
+    if _HOST_403 not in scope:
+        described = f"{scope.rstrip()} Or, {_HOST_403}" if scope else _HOST_403[0].upper() + _HOST_403[1:]
+        responses.setdefault("403", {"content": error_body})["description"] = described
+    responses["403"].setdefault("content", error_body)
+
+
 def _document_validation_errors(app: FastAPI) -> None:
     """Make /openapi.json describe the 422 answers as :func:`_validation_handler` sends them, and
-    only where one can be sent; and the 413 of a body over the limit on every operation.
+    only where one can be sent; and the 413 of a body over the limit and the 403 of the host check
+    on every operation.
 
     FastAPI documents a 422 with its own ``{"detail": [...]}`` body (HTTPValidationError) on every
     route with a parameter, whatever the app's handler answers, so a client generated from the
@@ -183,13 +198,15 @@ def _document_validation_errors(app: FastAPI) -> None:
                 if answer is not None:
                     answer["content"] = error_body
         # A body over the limit is refused before any route runs (BodySizeLimitMiddleware), from
-        # Content-Length, whether the route reads one or not: GET and DELETE included.
+        # Content-Length, whether the route reads one or not: GET and DELETE included. So is, with
+        # auth off, a foreign Host (RebindingGuardMiddleware): a 403 on every operation.
         for operations in paths.values():
             for operation in operations.values():
                 if isinstance(operation, dict):
                     operation.setdefault("responses", {}).setdefault(
                         "413", {"description": _BODYLESS_413, "content": error_body}
                     )
+                    _document_host_check(operation["responses"], error_body)
         components = schema.get("components", {}).get("schemas", {})
         for name in _FASTAPI_VALIDATION_SCHEMAS:
             components.pop(name, None)
