@@ -19,6 +19,7 @@ from fastapi import Request
 from pydantic import ValidationError
 
 from capsight.api.json_budget import JsonBudget, json_budget_refusal
+from capsight.api.sizes import human_bytes
 from capsight.batch.objects import is_s3, split_s3
 from capsight.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, TooManyImages
 from capsight.jobs.archive import inspect_zip
@@ -103,7 +104,7 @@ async def _read_json(request: Request) -> bytes:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_JSON_BYTES:
-            raise PayloadTooLarge(f"JSON body too large: the limit is {MAX_JSON_BYTES} bytes.")
+            raise PayloadTooLarge(f"JSON body too large: the limit is {human_bytes(MAX_JSON_BYTES)}.")
     return bytes(body)
 
 

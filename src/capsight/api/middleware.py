@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from capsight.api.errors import capsight_error_response, internal_error_response
 from capsight.api.logtext import loggable
 from capsight.api.metrics import Metrics
+from capsight.api.sizes import human_bytes
 from capsight.errors import CapsightError, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
@@ -196,14 +197,6 @@ async def call_with_guarded_body(
         await capsight_error_response(exc)(scope, receive, send)
 
 
-def _human_bytes(n: int) -> str:
-    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
-        return f"{n // (1024 * 1024)} MB"
-    if n >= 1024 and n % 1024 == 0:
-        return f"{n // 1024} KB"
-    return f"{n} bytes"
-
-
 class BodySizeLimitMiddleware:
     """Rejects bodies over the limit: at once from Content-Length, else while counting the stream.
 
@@ -240,11 +233,11 @@ class BodySizeLimitMiddleware:
         if bodyless and self.bodyless_limit is not None:
             advertised = min(advertised, self.bodyless_limit)
         if self.takes_body(scope["path"]) and not bodyless:
-            message = f"File too large: the upload limit is {_human_bytes(advertised)}."
+            message = f"File too large: the upload limit is {human_bytes(advertised)}."
         else:  # the limit still holds (nothing unbounded is taken in), but no file was expected
             message = (
                 f"Request body too large: {scope['method']} {scope['path']} takes no request body"
-                f" (over {_human_bytes(advertised)} was sent)."
+                f" (over {human_bytes(advertised)} was sent)."
             )
         limit = advertised + (0 if bodyless else self.framing_for(scope["path"]))
         declared = request_header(scope, b"content-length")

@@ -21,6 +21,7 @@ from starlette.requests import Request
 
 from capsight.api.logtext import loggable
 from capsight.api.multipart import PartCallbacks, feed_multipart
+from capsight.api.sizes import human_bytes
 from capsight.errors import CapsightError, MissingFile, PayloadTooLarge, TooManyImages, UnsupportedEncoding
 from capsight.imaging.decode import detect_format
 
@@ -115,7 +116,7 @@ class _PartCollector(PartCallbacks):
         self.reset_part()
 
     def _too_large_message(self) -> str:
-        return f"File too large: the limit is {self.max_file_bytes} bytes per image."
+        return f"File too large: the limit is {human_bytes(self.max_file_bytes)} per image."
 
     def _too_many_message(self) -> str:
         return f"Too many images: at most {self.max_files} per request."
@@ -195,6 +196,6 @@ async def _read_raw(request: Request, max_bytes: int) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise PayloadTooLarge(f"File too large: the limit is {max_bytes} bytes per image.")
+            raise PayloadTooLarge(f"File too large: the limit is {human_bytes(max_bytes)} per image.")
         chunks.append(chunk)
     return b"".join(chunks)
