@@ -100,6 +100,7 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
     images live only as long as this call."""
     from capsight.batch.objects import open_regular
     from capsight.imaging.decode import decode_image, read_image_stream
+    from capsight.imaging.limits import pixel_setting_hint
     from capsight.imaging.preprocess import preprocess_batch
     from capsight.inference.classifier import NOT_FINITE, scored, to_predictions
 
@@ -125,10 +126,7 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
             outcome["error"] = f"cannot read: {exc.strerror or exc}"
             continue
         except ImageTooLarge as exc:  # the server's limit names no setting: a client cannot change it
-            # The message counts in megapixels; the setting in pixels, so its value is given too.
-            outcome["error"] = (
-                f"{exc.message} Set CAPSIGHT_MAX_PIXELS (now {max_pixels}) higher to classify it."
-            )
+            outcome["error"] = f"{exc.message} {pixel_setting_hint(max_pixels)} to classify it."
             continue
         except CapsightError as exc:
             outcome["error"] = exc.message

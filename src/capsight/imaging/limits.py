@@ -26,6 +26,12 @@ def check_pixels(width: int, height: int, max_pixels: int) -> None:
         )
 
 
+def pixel_setting_hint(max_pixels: int) -> str:
+    """What a command line adds to an ImageTooLarge (the server's answer names no setting: a client
+    cannot change it): the setting, and its value in pixels, as the message counts in megapixels."""
+    return f"Set CAPSIGHT_MAX_PIXELS (now {max_pixels}) higher"
+
+
 def _megapixels(pixels: int) -> str:
     """The limit exactly, as people read it: "50", not "50000000" (eight digits to count, and the
     page shows this message as it is); a limit an operator set to 1000 is "0.001", not rounded to 0."""

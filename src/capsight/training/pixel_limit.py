@@ -10,6 +10,7 @@ stops the command with its one-line message instead of skipping every photo.
 from __future__ import annotations
 
 from capsight.errors import CapsightError, ImageTooLarge
+from capsight.imaging.limits import pixel_setting_hint
 
 
 def served_pixel_limit() -> int:
@@ -23,5 +24,5 @@ def skip_reason(exc: CapsightError, max_pixels: int) -> str:
     ``capsight classify`` does. Why: "the limit is 0.003 megapixels" alone did not say that
     CAPSIGHT_MAX_PIXELS sets it, nor in pixels (so its value is given)."""
     if isinstance(exc, ImageTooLarge):
-        return f"{exc.message} Set CAPSIGHT_MAX_PIXELS (now {max_pixels}) higher to use it."
+        return f"{exc.message} {pixel_setting_hint(max_pixels)} to use it."
     return exc.message
