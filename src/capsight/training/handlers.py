@@ -74,6 +74,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     meta = outcome.metadata
     print(f"{meta.name} {meta.version}: {acc}; {outcome.seconds:.0f} s -> {_shown(outcome.out_dir)}")
+    result = outcome.result
+    if result.diverged_epoch is not None:  # a model was written, but not the one of every epoch asked
+        print(
+            f"stopped at epoch {result.diverged_epoch}: the training loss was NaN; exported epoch "
+            f"{result.best_epoch}, the best before it (a lower --lr than {config.lr:g} may train further)"
+        )
     return 0
 
 

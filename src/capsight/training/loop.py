@@ -69,6 +69,9 @@ class TrainResult:
     stopped_early: bool
     seconds: float
     device: str = "cpu"
+    # The epoch whose loss was NaN or infinite, when that stopped the run: ``history`` ends before it
+    # and the model holds an earlier, finite epoch (see train).
+    diverged_epoch: int | None = None
 
 
 def _cosine(epoch: int, *, epochs: int) -> float:
@@ -173,8 +176,10 @@ def train(
     )
     history: list[EpochStats] = []
     best_loss, best_epoch, best_state, stale = float("inf"), 0, copy.deepcopy(model.state_dict()), 0
+    last_state = best_state
     started = time.perf_counter()
     stopped_early = False
+    diverged_epoch: int | None = None
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.perf_counter()
         train_data.set_epoch(epoch)
@@ -192,6 +197,8 @@ def train(
             seen += len(x)
             loss_sum += float(loss.detach()) * len(x)
             correct += int((logits.detach().argmax(1) == y).sum())
+            if not math.isfinite(loss_sum):
+                break  # diverged: the rest of the epoch would only step NaN weights
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
         val_loss = val_acc = None
@@ -210,7 +217,9 @@ def train(
             time.perf_counter() - t0,
             scene_acc,
         )
-        history.append(stats)
+        diverged = not math.isfinite(stats.train_loss) or not math.isfinite(val_loss or 0.0)
+        if not diverged:
+            history.append(stats)
         logger.info(
             "epoch %d/%d  loss %.4f  acc %.3f  val_loss %s  val_acc %s%s  lr %.2e  %.1fs",
             epoch,
@@ -223,31 +232,67 @@ def train(
             lr,
             stats.seconds,
         )
+        improved = False
+        if not diverged:
+            monitored = val_loss if val_loss is not None else stats.train_loss
+            improved = monitored < best_loss - cfg.min_delta or val_loss is None
+            if improved:
+                best_loss, best_epoch, stale = monitored, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                stale += 1
+            if cfg.keep == "last":
+                last_state = best_state if improved else copy.deepcopy(model.state_dict())
         if on_epoch:
             on_epoch(stats)
-        if not math.isfinite(stats.train_loss):
-            # NaN weights pass for no epoch's improvement and were exported all the same, then
-            # refused by the parity check as an exporter mismatch ("max |diff| nan").
-            raise BadRequest(
-                f"Training diverged at epoch {epoch} (train loss {stats.train_loss}): lower --lr "
-                f"(now {cfg.lr:g}) and train again."
+        if diverged:
+            _refuse_without_finite_epoch(stats, history, cfg)
+            diverged_epoch, stopped_early = epoch, True
+            kept = best_epoch if cfg.keep == "best" else len(history)
+            logger.warning(
+                "stopped at epoch %d: the training loss was NaN or infinite (train loss %s, val loss %s); "
+                "keeping epoch %d, as early stopping would (lower --lr, now %g, to train further)",
+                epoch,
+                stats.train_loss,
+                val_loss,
+                kept,
+                cfg.lr,
             )
-        monitored = val_loss if val_loss is not None else stats.train_loss
-        if monitored < best_loss - cfg.min_delta or val_loss is None:
-            best_loss, best_epoch, stale = monitored, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            stale += 1
-            if cfg.keep == "best" and stale >= cfg.patience and epoch < cfg.epochs:
-                logger.info(
-                    "early stop: no val_loss improvement for %d epochs (best epoch %d)", stale, best_epoch
-                )
-                stopped_early = True
-                break
+            break
+        if cfg.keep == "best" and stale >= cfg.patience and epoch < cfg.epochs:
+            logger.info(
+                "early stop: no val_loss improvement for %d epochs (best epoch %d)", stale, best_epoch
+            )
+            stopped_early = True
+            break
     if cfg.keep == "best":
         model.load_state_dict(best_state)
     else:
+        if diverged_epoch is not None:
+            model.load_state_dict(last_state)  # the NaN epoch's weights are no model
         best_epoch = len(history)
     model.to("cpu")
     model.eval()
-    return TrainResult(tuple(history), best_epoch, stopped_early, time.perf_counter() - started, device.type)
+    return TrainResult(
+        tuple(history), best_epoch, stopped_early, time.perf_counter() - started, device.type, diverged_epoch
+    )
+
+
+def _refuse_without_finite_epoch(stats: EpochStats, history: Sequence[EpochStats], cfg: TrainConfig) -> None:
+    """BadRequest when no epoch before the NaN one is there to keep.
+
+    Why an error only then: NaN weights pass for no epoch's improvement and were exported all the
+    same, then refused by the parity check as an exporter mismatch ("max |diff| nan"); a run with
+    finite epochs before the NaN keeps the best of them instead (see train).
+    """
+    if history:
+        return
+    loss = (
+        f"train loss {stats.train_loss}"
+        if not math.isfinite(stats.train_loss)
+        else f"val loss {stats.val_loss}"
+    )
+    raise BadRequest(
+        f"Training diverged at epoch {stats.epoch} ({loss}): no earlier epoch to keep, no model written; "
+        f"lower --lr (now {cfg.lr:g}) and train again."
+    )

@@ -169,9 +169,11 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
         "group_pattern": req.group_pattern,
         "seed": req.config.seed,
         "epochs_requested": req.config.epochs,
-        "epochs_run": len(result.history),
+        # The NaN epoch counts as run, though its NaN row is left out of history (not JSON).
+        "epochs_run": len(result.history) + (result.diverged_epoch is not None),
         "best_epoch": result.best_epoch,
         "stopped_early": result.stopped_early,
+        "diverged_epoch": result.diverged_epoch,
         "train_seconds": round(result.seconds, 1),
         "train_device": result.device,
         "image_size": size,
@@ -250,7 +252,12 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
             "split (train/val/test)": f"{len(parts['train'])}/{len(parts['val'])}/{len(test_samples)}",
             "held-out source": req.holdout_source or "-",
             "skipped files": len(folder.skipped),
-            "epochs": f"{len(result.history)} run, best {result.best_epoch}",
+            "epochs": f"{training['epochs_run']} run, best {result.best_epoch}"
+            + (
+                f"; stopped on a NaN loss at epoch {result.diverged_epoch}"
+                if result.diverged_epoch is not None
+                else ""
+            ),
             "train time": f"{result.seconds:.0f} s",
             "parity max |diff|": f"{parity.max_abs_diff:.2e}",
         }
