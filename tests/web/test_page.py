@@ -167,12 +167,20 @@ def test_dropping_a_photo_classifies_it(page: Any) -> None:
     assert "dragging" not in page.get_attribute("#drop-zone", "class")
 
 
-def test_take_photo_button_opens_the_camera_input(page: Any) -> None:
-    assert page.get_attribute("#camera-input", "capture") == "environment"
-    assert page.get_attribute("#camera-input", "accept") == "image/*"
-    with page.expect_file_chooser() as chooser_info:
-        page.click("#camera-button")
-    assert chooser_info.value.element.get_attribute("id") == "camera-input"
+def test_take_photo_button_opens_the_camera_input(browser: Any, live_server: LiveServer) -> None:
+    # Offered on a touch screen only (a desktop has no camera capture: test_page_camera_button.py).
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(RESULT_TIMEOUT_MS)
+        page.goto(live_server.url + "/")
+        assert page.get_attribute("#camera-input", "capture") == "environment"
+        assert page.get_attribute("#camera-input", "accept") == "image/*"
+        with page.expect_file_chooser() as chooser_info:
+            page.click("#camera-button")
+        assert chooser_info.value.element.get_attribute("id") == "camera-input"
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("width", [PHONE["width"], 320])  # 320: the narrowest phones still sold

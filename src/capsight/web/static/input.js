@@ -32,6 +32,10 @@
       }
     }
 
+    // "Take photo" is offered where the browser honours capture (style.css; a touch-first device is
+    // told by a media query there).
+    if ("capture" in el.cameraInput) document.documentElement.classList.add("can-capture");
+
     el.chooseButton.addEventListener("click", function () { if (!state.busy) el.fileInput.click(); });
     el.cameraButton.addEventListener("click", function () { if (!state.busy) el.cameraInput.click(); });
     el.dropZone.addEventListener("click", function () { el.fileInput.click(); });
