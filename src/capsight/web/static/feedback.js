@@ -12,6 +12,10 @@
     var errorFromResponse = helpers.errorFromResponse;
     var stallMs = helpers.stallMs;
     var maxChoiceButtons = helpers.maxChoiceButtons;
+    // Leaving the page asks first while an answer is sent or waits in line (http.js; absent from an
+    // http.js cached before it).
+    var http = window.capsightHttp || {};
+    var hold = http.hold || function () { return function () {}; };
 
     function showFeedback(body, labels) {
       state.answer = { requestId: body.request_id, label: body.label };
@@ -89,9 +93,10 @@
       var latest = function () { return state.answer === answer && click === feedbackClicks; };
       el.feedbackStatus.classList.remove("failed");
       el.feedbackStatus.textContent = "Sending…";
+      var release = hold(); // from the click: an answer waiting in line is lost on leaving too
       feedbackQueue = feedbackQueue.then(function () {
         return postFeedback(answer, label, headers, latest);
-      });
+      }).then(release, release);
     }
 
     function postFeedback(answer, label, headers, latest) {

@@ -2,9 +2,10 @@
  * Loaded before app.js as window.capsightHttp.
  *
  * While an upload is in flight, leaving the page (the "API docs" link, closing the tab) asks first:
- * it left at once, a minute of a phone's upload lost without a word. Idle, nothing is asked (a
- * beforeunload handler kept for good would ask every time, and keeps a page out of the back-forward
- * cache): the handler is there only while a request is.
+ * it left at once, a minute of a phone's upload lost without a word. An answer to "Is this right?"
+ * on its way holds the page alike (feedback.js calls hold()). Idle, nothing is asked (a beforeunload
+ * handler kept for good would ask every time, and keeps a page out of the back-forward cache): the
+ * handler is there only while a request is.
  */
 (function () {
   "use strict";
@@ -25,11 +26,19 @@
     e.returnValue = ""; // browsers before preventDefault() was honoured here
   }
 
-  function track(xhr) {
+  // Leaving asks first until the function returned is called (once counts; more calls do nothing).
+  function hold() {
+    var held = true;
     if (inFlight++ === 0) window.addEventListener("beforeunload", askBeforeLeaving);
-    xhr.addEventListener("loadend", function () { // after an answer, an error, an abort alike
+    return function release() {
+      if (!held) return;
+      held = false;
       if (--inFlight === 0) window.removeEventListener("beforeunload", askBeforeLeaving);
-    });
+    };
+  }
+
+  function track(xhr) {
+    xhr.addEventListener("loadend", hold()); // after an answer, an error, an abort alike
   }
 
   // fetch cannot report how much of the body is sent, and a 15 MB photo takes a minute from a phone:
@@ -56,5 +65,5 @@
     });
   }
 
-  window.capsightHttp = { post: post, readable: readable };
+  window.capsightHttp = { post: post, readable: readable, hold: hold };
 })();
