@@ -11,6 +11,7 @@ service start-up free of it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 from pathlib import Path
@@ -19,7 +20,8 @@ from capsight.api.logtext import loggable
 from capsight.errors import first_line
 from capsight.store.blobs import BlobStore
 from capsight.store.database import Database
-from capsight.store.spool import Item, record_to_json
+from capsight.store.recorder_config import RecorderCounts
+from capsight.store.spool import Item, Spool, record_to_json
 from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 logger = logging.getLogger(__name__)
@@ -44,8 +46,9 @@ class BatchWriter:
         self.written = 0  # rows written, replays of the spool included
         self.rejected = 0  # records the database refused as invalid
 
-    def write(self, items: list[Item]) -> None:
-        """Images then rows. Raises Outage if a backend is down (rows written before it still count)."""
+    def write(self, items: list[Item]) -> int:
+        """Images then rows; returns how many rows went in (the rest were rejected). Raises Outage
+        if a backend is down: the caller keeps the whole batch (inserts are idempotent)."""
         load_sqlalchemy()
         from capsight.store.logwriter import has_images  # SQLAlchemy
 
@@ -59,9 +62,9 @@ class BatchWriter:
                     stack.enter_context(self.db.image_lock(exclusive=False))
                 except Exception as exc:
                     raise Outage("database", exc) from exc
-            self._write(items)
+            return self._write(items)
 
-    def _write(self, items: list[Item]) -> None:
+    def _write(self, items: list[Item]) -> int:
         from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows, store_images
 
         try:
@@ -74,9 +77,9 @@ class BatchWriter:
             raise Outage("database", exc) from exc
         except Exception as batch_error:
             self._raise_if_read_only(batch_error)
-            self._write_one_by_one(items, refs, batch_error)
-            return
+            return self._write_one_by_one(items, refs, batch_error)
         self.written += len(items)
+        return len(items)
 
     def write_rows_only(self, items: list[Item]) -> None:
         """The rows without their images: the last resort when neither the image store nor the spool
@@ -104,7 +107,7 @@ class BatchWriter:
             except Exception as exc:  # boto3/OS errors vary by backend, as in _write
                 raise Outage("image store", exc) from exc
 
-    def _write_one_by_one(self, items: list[Item], refs: dict[str, str], batch_error: Exception) -> None:
+    def _write_one_by_one(self, items: list[Item], refs: dict[str, str], batch_error: Exception) -> int:
         """A batch the database refused as data (not an outage): isolate the bad records."""
         load_sqlalchemy()
         from capsight.store.logwriter import DB_OUTAGE_ERRORS, insert_rows
@@ -112,6 +115,7 @@ class BatchWriter:
         # The reason's first line only: SQLAlchemy's text goes on with the SQL and every parameter of
         # the batch (client ids, request ids, probabilities), over many lines; rejected.jsonl keeps it.
         logger.warning("request log: batch refused (%s); writing records one by one", first_line(batch_error))
+        written = 0
         for item in items:
             try:
                 insert_rows(self.db, [item], refs)
@@ -122,6 +126,8 @@ class BatchWriter:
                 self._reject(item, exc)
             else:
                 self.written += 1
+                written += 1
+        return written
 
     def _raise_if_read_only(self, exc: Exception) -> None:
         """A database refusing writes for now is an outage: keep the batch, retry later.
@@ -149,3 +155,21 @@ class BatchWriter:
                 handle.write(json.dumps(entry, default=str) + "\n")
         except OSError:
             logger.exception("request log: could not keep rejected record %s", record.request_id)
+
+
+def replay_spool(spool: Spool, writer: BatchWriter, counts: RecorderCounts, batch_size: int) -> int:
+    """Write every spooled record (raises Outage as ``write`` does); returns how many were read.
+
+    A file's records leave ``counts``' spooled only once the whole file is in and deleted, under
+    the spool's lock: until then a failure replays all of it again, so they are still spooled."""
+    replayed = 0
+    for path in spool.claim(if_empty=functools.partial(counts.replayed, 0, 0, 0, True)):
+        count = written = 0
+        skipped = spool.skipped
+        for chunk in spool.read(path, batch_size):
+            written += writer.write(chunk)
+            count += len(chunk)
+        lost = spool.skipped - skipped
+        spool.done(path, count, then=functools.partial(counts.replayed, count, written, lost))
+        replayed += count
+    return replayed

@@ -17,18 +17,19 @@ of the database.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import queue
 import threading
 import time
 from pathlib import Path
 
-from capsight.store.batchwriter import BatchWriter, Outage
+from capsight.store.batchwriter import BatchWriter, Outage, replay_spool
 from capsight.store.blobs import BlobStore, sha256_hex
 from capsight.store.database import Database
 from capsight.store.overflow import OverflowSpooler
 from capsight.store.protocols import ClassificationRecord
-from capsight.store.recorder_config import RecorderConfig, RecorderStats
+from capsight.store.recorder_config import RecorderConfig, RecorderCounts, RecorderStats
 from capsight.store.sharedimages import SharedImages
 from capsight.store.spool import Item, Spool
 
@@ -48,9 +49,10 @@ class DatabaseRecorder:
         self.writer = BatchWriter(db, blobs, self.spool.directory)
         self._queue: queue.Queue[Item] = queue.Queue(maxsize=self.config.queue_max)
         self._queued = SharedImages()  # the images of the queued records, one copy of each
-        self._counts_lock = threading.Lock()
+        self._counts = RecorderCounts(spooled=self.spool.pending)
+        self._counts_lock = self._counts.lock
         self._progress = threading.Condition()
-        self._submitted = self._processed = 0
+        self._processed = 0
         self._degraded = True  # until the first successful migration + spool replay
         self._outage_logged = False
         self._backoff = self.config.retry_initial_s
@@ -80,7 +82,7 @@ class DatabaseRecorder:
             if not self.config.store_images:
                 image = None  # the hash is still logged: it tells repeated uploads apart
             with self._counts_lock:
-                self._submitted += 1
+                self._counts.submit()
                 held = image  # the same upload again (cache hits) shares the copy queued, free
                 if image is not None and record.image_sha256 is not None and not self._stop.is_set():
                     held = self._queued.hold(record.image_sha256, image, self.config.queue_max_bytes)
@@ -109,11 +111,13 @@ class DatabaseRecorder:
                 # up by a SQLite file another worker kept locked (its wait is 15 s) was lost though
                 # every request in it had been answered. Inserts are idempotent: should the thread get
                 # it in after all, the replay adds nothing.
-                self._spool_items(list(self._in_flight))
+                batch = self._in_flight
+                if self._claim(batch):
+                    self._spool_items(batch, "writing")
         self._thread = None
         # Anything still queued (thread never started or timed out) goes to the spool, and so does
         # the overflow once its thread has spooled what it had (the rest, if it hangs, from here).
-        self._spool_items(self._take(0, limit=None))
+        self._spool_items(self._take(0, limit=None), "writing")
         self._spool_overflow(self._overflow.close(timeout))
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -128,19 +132,13 @@ class DatabaseRecorder:
         return True
 
     def _idle(self) -> bool:
-        return self._processed >= self._submitted and not self._degraded and self.spool.pending == 0
+        return self._processed >= self._counts.submitted and not self._degraded and self.spool.pending == 0
 
     def stats(self) -> RecorderStats:
-        """``queued`` counts the overflow's backlog too: records the full queue turned away wait there,
-        in memory, for the spool (up to ``queue_max`` of them while the disk is slow)."""
-        return RecorderStats(
-            submitted=self._submitted,
-            written=self.writer.written,
-            spooled=self.spool.pending,
-            rejected=self.writer.rejected,
-            queued=self._queue.qsize() + self._overflow.pending,
-            degraded=self._degraded,
-        )
+        """Each record in exactly one count (``RecorderCounts``). ``queued`` counts the overflow's
+        backlog too: records the full queue turned away wait there, in memory, for the spool (up to
+        ``queue_max`` of them while the disk is slow); ``writing`` the writer thread's batch."""
+        return self._counts.stats(degraded=self._degraded)
 
     # ----------------------------------------------------------------- writer thread
     def _run(self) -> None:
@@ -167,10 +165,11 @@ class DatabaseRecorder:
             try:
                 self._handle(items)
             except Exception:
-                self._spool_items(items)
+                if self._claim(items):
+                    self._spool_items(items, "writing")
                 raise
             finally:
-                self._in_flight = []
+                self._claim(items)
                 self._done(len(items))
         if self.config.retention_days > 0 and not self._degraded and time.monotonic() >= self._next_purge:
             self._purge()
@@ -194,30 +193,36 @@ class DatabaseRecorder:
             with self._counts_lock:
                 for record, image in items:
                     self._queued.release(record.image_sha256, image)
+                self._counts.move("queued", writing=len(items))
         return items
 
+    def _claim(self, items: list[Item]) -> bool:
+        """Take the batch in flight to count where it went; False if ``close`` (its writer stuck)
+        spooled it already, or it went: a batch is counted once, by whichever got there first."""
+        with self._counts_lock:
+            if not items or self._in_flight is not items:
+                return False
+            self._in_flight = []
+            return True
+
     def _handle(self, items: list[Item]) -> None:
-        if self._degraded:
-            self._spool_items(items)
-            return
-        try:
-            self.writer.write(items)
-        except Outage as outage:
-            self._enter_outage(outage)
-            self._spool_items(items)
+        if not self._degraded:
+            try:
+                written = self.writer.write(items)
+            except Outage as outage:
+                self._enter_outage(outage)
+            else:
+                if self._claim(items):
+                    self._counts.move("writing", written=written, rejected=len(items) - written)
+                return
+        if self._claim(items):
+            self._spool_items(items, "writing")
 
     def _recover(self) -> None:
         """Migrate if needed, then replay the spool; leaves degraded mode only when all of it is in."""
-        replayed = 0
         was_degraded = self._degraded
         try:
-            for path in self.spool.claim():
-                count = 0
-                for chunk in self.spool.read(path, self.config.batch_size):
-                    self.writer.write(chunk)
-                    count += len(chunk)
-                self.spool.done(path, count)
-                replayed += count
+            replayed = replay_spool(self.spool, self.writer, self._counts, self.config.batch_size)
             if replayed == 0:  # nothing was spooled: still prove the backends usable, images included
                 self.writer.probe(images=self.config.store_images)
         except Outage as outage:
@@ -248,11 +253,12 @@ class DatabaseRecorder:
         self._next_retry = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, self.config.retry_max_s)
 
-    def _spool_items(self, items: list[Item]) -> None:
+    def _spool_items(self, items: list[Item], source: str) -> None:
+        """Spool ``items``, counted so far under ``source`` (queued or writing)."""
         if not items:
             return
         try:
-            self.spool.append(items)
+            self.spool.append(items, then=functools.partial(self._counts.move, source, spooled=len(items)))
         except Exception:
             # The spool shares a full or read-only disk with the image store, say. The rows are
             # what matters: try to write them without their images before giving them up.
@@ -260,7 +266,9 @@ class DatabaseRecorder:
                 self.writer.write_rows_only(items)
             except Exception:
                 logger.exception("request log: could not spool %d records; they are lost", len(items))
+                self._counts.move(source, lost=len(items))
             else:
+                self._counts.move(source, written=len(items))
                 logger.error(
                     "request log: could not spool %d records; wrote their rows without the images",
                     len(items),
@@ -268,7 +276,7 @@ class DatabaseRecorder:
 
     def _spool_overflow(self, items: list[Item]) -> None:
         try:
-            self._spool_items(items)
+            self._spool_items(items, "queued")
         finally:  # flush() waits for every record submitted
             self._done(len(items))
 

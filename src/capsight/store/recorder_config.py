@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 
@@ -27,9 +28,68 @@ class RecorderConfig:
 
 @dataclass(frozen=True)
 class RecorderStats:
+    """Each record submitted (and each one found in the spool at start) is in exactly one of queued,
+    writing, spooled, written, rejected and lost, at any moment: they add up to ``submitted`` plus
+    the spool's records of earlier runs."""
+
     submitted: int
-    written: int  # records written to the database (including replays)
+    written: int  # records written to the database (spooled ones once replayed)
     spooled: int  # records waiting in the local spool
     rejected: int  # records the database refused as invalid (kept in spool/rejected.jsonl)
     queued: int  # records in memory, waiting for the writer thread or (overflow) for the spool
     degraded: bool  # True while the database or image store is unreachable
+    writing: int = 0  # the batch the writer thread is writing (or spooling) now
+    lost: int = 0  # records neither written nor spooled (disk and database both failed; corrupt spool lines)
+
+
+class RecorderCounts:
+    """Where the records are, moved from one count to the next under one lock.
+
+    Why a ledger: each count used to be read from where the records were (the queue's size, the
+    spool's, the writer's running totals), each changed at its own moment, so a reader saw a
+    batch in none of them (taken off the queue, not yet written) or in two (spooled, still held
+    by the overflow thread; replayed chunk by chunk, still in the spool file). ``lock`` is
+    reentrant: ``submit`` holds it around the queue hand-off, the spool around its own changes.
+    """
+
+    NAMES = ("queued", "writing", "spooled", "written", "rejected", "lost")
+
+    def __init__(self, spooled: int) -> None:
+        self.lock = threading.RLock()
+        self.submitted = 0
+        self._counts = dict.fromkeys(self.NAMES, 0)
+        self._counts["spooled"] = spooled
+
+    def submit(self) -> None:
+        """One more record, queued (the queue or the overflow's backlog: both in memory)."""
+        with self.lock:
+            self.submitted += 1
+            self._counts["queued"] += 1
+
+    def move(self, source: str, **to: int) -> None:
+        """``to``'s records leave ``source`` for the counts named."""
+        with self.lock:
+            self._counts[source] -= sum(to.values())
+            for name, count in to.items():
+                self._counts[name] += count
+
+    def replayed(self, records: int, written: int, lost: int, emptied: bool) -> None:
+        """A spool file replayed: ``records`` read (``written`` of them went in, the others were
+        rejected), ``lost`` corrupt lines skipped; ``emptied``: the spool holds nothing more.
+
+        The workers of a replica share its spool and replay each other's records: what another
+        one spooled is added here too (not below zero spooled), and what this one still counts
+        spooled once the spool is empty, another one wrote."""
+        with self.lock:
+            counts = self._counts
+            counts["written"] += written
+            counts["rejected"] += records - written
+            counts["lost"] += lost
+            counts["spooled"] = max(0, counts["spooled"] - records - lost)
+            if emptied:
+                counts["written"] += counts["spooled"]
+                counts["spooled"] = 0
+
+    def stats(self, *, degraded: bool) -> RecorderStats:
+        with self.lock:
+            return RecorderStats(submitted=self.submitted, degraded=degraded, **self._counts)

@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,7 @@ class Spool:
         self._pending = self._count_existing()
         self._image_bytes = 0
         self.images_dropped = 0
+        self.skipped = 0  # corrupt lines ``read`` left out, since start
         if self.directory.is_dir():  # the one walk of the images: at start, then a running count
             # A folder this process cannot use fails the first append instead, which reports it.
             with contextlib.suppress(OSError), self._locked():
@@ -99,8 +100,11 @@ class Spool:
                     total += sum(1 for line in handle if line.strip())
         return total
 
-    def append(self, items: list[Item]) -> None:
-        """Durably add records (and their images); raises OSError if the disk itself fails."""
+    def append(self, items: list[Item], then: Callable[[], None] | None = None) -> None:
+        """Durably add records (and their images); raises OSError if the disk itself fails.
+
+        ``then`` runs under the lock once they are in: the recorder counts them spooled there, so
+        no replay (nor a worker's claim) can see them before it has."""
         if not items:
             return
         with self._locked():
@@ -135,6 +139,8 @@ class Spool:
             if not existed:  # a file fsynced whose name is not: a power cut can still lose it whole
                 fsync_dir(self.directory)
             self._pending += len(items)
+            if then is not None:
+                then()
 
     def _put_image(self, record: ClassificationRecord, image: bytes) -> bool:
         """Spool one image; False when the disk refuses it. The record line is a few hundred bytes,
@@ -169,8 +175,9 @@ class Spool:
             )
         self.images_dropped += 1
 
-    def claim(self) -> list[Path]:
-        """Rotate the active file out of the way and return every file waiting for replay, oldest first."""
+    def claim(self, if_empty: Callable[[], None] | None = None) -> list[Path]:
+        """Rotate the active file out of the way and return every file waiting for replay, oldest
+        first. ``if_empty`` runs under the lock when there is none (another worker replayed them)."""
         with self._locked():
             active = self.directory / self.ACTIVE
             if active.is_file() and active.stat().st_size > 0:
@@ -178,6 +185,8 @@ class Spool:
             files = self._files()
             if not files:  # another worker sharing the spool replayed what this one had spooled
                 self._pending = 0
+                if if_empty is not None:
+                    if_empty()
             return files
 
     def read(self, path: Path, chunk: int) -> Iterator[list[Item]]:
@@ -202,6 +211,7 @@ class Spool:
                     record = record_from_json(entry["record"])
                 except (ValueError, KeyError, TypeError) as exc:
                     logger.error("skipping corrupt spool line %s:%d: %s", path.name, number, exc)
+                    self.skipped += 1
                     continue
                 sha = entry.get("image")
                 # The image is stored under the record's hash: one that is not the spooled image's
@@ -224,13 +234,17 @@ class Spool:
         if batch:
             yield batch
 
-    def done(self, path: Path, count: int) -> None:
-        """A replay file was fully written: delete it, and the spooled images once nothing is left."""
+    def done(self, path: Path, count: int, then: Callable[[bool], None] | None = None) -> None:
+        """A replay file was fully written: delete it, and the spooled images once nothing is left.
+        ``then(emptied)`` runs under the lock, so the recorder's counts change with the spool's."""
         with self._locked():
             path.unlink(missing_ok=True)
             self._pending = max(0, self._pending - count)
             active = self.directory / self.ACTIVE
-            if not self._files() and not (active.is_file() and active.stat().st_size > 0):
+            emptied = not self._files() and not (active.is_file() and active.stat().st_size > 0)
+            if then is not None:
+                then(emptied)
+            if emptied:
                 self._pending = 0
                 self.blobs.delete_many(list(self.blobs.iter_keys()))
                 self._save_image_bytes(0)
