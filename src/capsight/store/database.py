@@ -27,6 +27,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from capsight.store import jsontext
 from capsight.store.alembic_support import (
     ALEMBIC_LOCK,
     alembic_config,
@@ -121,22 +122,22 @@ class Database:
         from sqlalchemy.engine import make_url
 
         url = make_url(self.url)
+        # json_serializer: a URL job's list encoded a slice at a time, the GIL free between (jsontext.py).
+        common: dict[str, Any] = {"pool_pre_ping": True, "json_serializer": jsontext.dumps}
         if url.get_backend_name() == "sqlite":
             path = sqlite_file(url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with contextlib.suppress(FileExistsError):  # the request log and key hashes: owner only
                     os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            engine = create_engine(
-                url, connect_args={"timeout": 15, "check_same_thread": False}, pool_pre_ping=True
-            )
+            engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False}, **common)
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
         connect_args: dict[str, Any] = {}
         if url.get_backend_name() == "postgresql":
             connect_args["connect_timeout"] = max(1, int(self.connect_timeout))
             connect_args.update(_PG_TCP_ARGS)
-        return create_engine(url, connect_args=connect_args, pool_pre_ping=True, pool_size=5)
+        return create_engine(url, connect_args=connect_args, pool_size=5, **common)
 
     def session(self) -> Session:
         """A new ORM session; migrations are run first if this process has not done so yet."""
