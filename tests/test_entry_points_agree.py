@@ -401,6 +401,8 @@ def test_training_time_readers_feed_the_network_the_served_pixels(
     assert len(kept) == len(calibration) == len(parity) == len(samples)
     for i, sample in enumerate(samples):
         want = served[sample.path.name]
-        assert np.array_equal(preprocess(load_as_served(sample.path, spec, served_pixel_limit()), spec), want), sample.relpath
+        assert np.array_equal(
+            preprocess(load_as_served(sample.path, spec, served_pixel_limit()), spec), want
+        ), sample.relpath
         assert np.array_equal(calibration[i], want), sample.relpath
         assert np.array_equal(parity[i], want), sample.relpath
