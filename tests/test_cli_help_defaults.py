@@ -1,5 +1,7 @@
 """`--help` of report, promote, keys create and db upgrade: options that were listed bare now say
-what they do by default (what runs without them) and, for --scope, what each choice allows."""
+what they do by default (what runs without them) and, for --scope, what each choice allows. batch's
+--model and --s3-endpoint named the code's settings object ("default: settings.model_dir"), which a
+user cannot look up; they now name the CAPSIGHT_* variable, as classify and serve do."""
 
 from __future__ import annotations
 
@@ -30,6 +32,19 @@ def help_of(*names: str) -> str:
         ),
         (("keys", "create"), "(default: CAPSIGHT_RATE_LIMIT)"),
         (("db", "upgrade"), "--revision REVISION migration to upgrade to (default head: the latest)"),
+        (
+            ("batch",),
+            "--model DIR model folder (default: CAPSIGHT_MODEL_DIR or the bundled models/bottle-status)",
+        ),
+        (
+            ("batch",),
+            "--s3-endpoint URL S3-compatible endpoint (default: CAPSIGHT_S3_ENDPOINT_URL, else AWS)",
+        ),
+        (
+            ("report",),
+            "--s3-endpoint URL S3-compatible endpoint for s3:// thumbnails "
+            "(default: CAPSIGHT_S3_ENDPOINT_URL, else AWS)",
+        ),
     ],
 )
 def test_options_say_their_default(command: tuple[str, ...], expected: str) -> None:

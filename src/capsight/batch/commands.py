@@ -17,6 +17,8 @@ from capsight.cli_types import (
     positive_int,
 )
 
+S3_ENDPOINT_DEFAULT = "(default: CAPSIGHT_S3_ENDPOINT_URL, else AWS)"
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add this area's subcommands; each sets `handler=` to a function taking the parsed args."""
@@ -35,7 +37,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="folder (recursive), glob, text file of paths (one per line), image file, or s3://bucket/prefix",
     )
     batch.add_argument("--out", required=True, type=output_dir, metavar="DIR", help="output folder")
-    batch.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: settings.model_dir)")
+    batch.add_argument(
+        "--model",
+        type=Path,
+        metavar="DIR",
+        help="model folder (default: CAPSIGHT_MODEL_DIR or the bundled models/bottle-status)",
+    )
     batch.add_argument(
         "--batch-size", type=positive_int, default=32, help="images per inference batch (default 32)"
     )
@@ -64,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="with --sort: images below this confidence go to OUT/_review/",
     )
     batch.add_argument(
-        "--s3-endpoint", type=http_url, metavar="URL", help="S3-compatible endpoint (default: settings)"
+        "--s3-endpoint", type=http_url, metavar="URL", help=f"S3-compatible endpoint {S3_ENDPOINT_DEFAULT}"
     )
     batch.add_argument(
         "--engine", choices=("local", "ray"), default="local", help="where to run (default local)"
@@ -97,7 +104,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="how many least confident images to show (default 24)",
     )
     report.add_argument(
-        "--s3-endpoint", type=http_url, metavar="URL", help="S3-compatible endpoint for s3:// thumbnails"
+        "--s3-endpoint",
+        type=http_url,
+        metavar="URL",
+        help=f"S3-compatible endpoint for s3:// thumbnails {S3_ENDPOINT_DEFAULT}",
     )
     report.set_defaults(handler=report_command)
 
