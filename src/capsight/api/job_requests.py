@@ -34,6 +34,7 @@ from capsight.jobs.values import JobSpec
 MAX_JSON_BYTES = 16 * 1024 * 1024
 OFF_LOOP_JSON_BYTES = 4096  # above: parsed and checked in a thread (json_job); below: ~1 ms at most
 MAX_WEBHOOK_URL = 2000
+URL_ALLOWLIST = "CAPSIGHT_JOB_URL_ALLOWLIST"  # where image hosts and S3 prefixes are allowed
 QUEUE_FULL_RETRY_S = 30.0  # a queued job takes seconds to minutes: asking again at once is no use
 
 
@@ -145,7 +146,7 @@ def _check_urls(manager: JobManager, urls: list[str]) -> tuple[str, ...]:
     if len(unique) > manager.settings.max_job_images:
         raise TooManyImages(f"Too many URLs: at most {manager.settings.max_job_images} per job.")
     if not manager.url_allowlist:
-        raise BadRequest("URL jobs are disabled: no hosts are allow-listed (CAPSIGHT_JOB_URL_ALLOWLIST).")
+        raise BadRequest(f"URL jobs are disabled: no hosts are allow-listed ({URL_ALLOWLIST}).")
     for url in unique:
         refusal = manager.url_allowlist.refusal(url)
         if refusal is not None:
@@ -160,9 +161,13 @@ def _check_s3(manager: JobManager, prefix: str) -> str:
         # A failed listing logs the prefix: "\n" forged log lines, ESC reached the operator's terminal.
         raise BadRequest("s3_prefix with line breaks, control or invisible characters is refused.")
     split_s3(prefix)  # BadRequest when it names no bucket
+    # Both name the setting, as a refused URL job does: S3 prefixes share the URL hosts' list.
+    if not manager.url_allowlist.lists_s3:
+        raise BadRequest(f"S3 jobs are disabled: no s3:// prefixes are allow-listed ({URL_ALLOWLIST}).")
     if not manager.url_allowlist.allows_s3(prefix):
         raise BadRequest(
-            f"s3_prefix {prefix[:200]!r} is refused: it is not under an allow-listed s3:// prefix."
+            f"s3_prefix {prefix[:200]!r} is refused: it is not under an allow-listed s3:// prefix "
+            f"({URL_ALLOWLIST})."
         )
     return manager.url_allowlist.s3_listing_prefix(prefix)
 

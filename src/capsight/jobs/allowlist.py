@@ -126,6 +126,11 @@ class Allowlist:
                 return None
         return "its host is not on the allowlist"
 
+    @property
+    def lists_s3(self) -> bool:
+        """Whether any entry is an s3:// prefix: without one, S3 jobs are off, which the refusal says."""
+        return any("s3" in entry.schemes for entry in self.entries)
+
     def allows_s3(self, uri: str) -> bool:
         bucket, prefix = split_s3(uri)
         return any(
