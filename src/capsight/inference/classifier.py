@@ -19,9 +19,9 @@ from capsight.inference.metadata import (
     METADATA_FILE,
     ONNX_FILE,
     ModelMetadata,
-    load_metadata,
     serving_fingerprint,
 )
+from capsight.inference.model_files import read_model_files
 from capsight.inference.model_input import _FLOAT_INPUTS, _INPUT_DTYPES, _channels_last
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,9 @@ class OnnxClassifier:
         import onnxruntime as ort
 
         self.model_dir = Path(model_dir)
-        self.metadata = load_metadata(self.model_dir)
+        # One pair: a folder rewritten while it loads must not give one file of each model.
+        files = read_model_files(self.model_dir)
+        self.metadata = files.metadata
         if int8_overflow_risk(self.metadata.extra.get("quantization")):
             logger.warning(
                 "%s is INT8 with full-range weights and this CPU has no VNNI: ONNX Runtime's integer "
@@ -127,15 +129,12 @@ class OnnxClassifier:
         # image decode needs (measured: CPU per image 7.6 -> 15.5 ms with spinning on).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         onnx_path = self.model_dir / ONNX_FILE
-        if not onnx_path.is_file():
-            raise InvalidModel(f"{onnx_path} not found: a model folder holds model.json and model.onnx.")
+        onnx = files.onnx
+        self.metadata = replace(self.metadata, fingerprint=serving_fingerprint(self.metadata, onnx))
         try:
-            self.metadata = replace(self.metadata, fingerprint=serving_fingerprint(self.metadata, onnx_path))
-        except OSError as exc:
-            raise InvalidModel(f"{onnx_path} could not be read: {exc}") from exc
-        try:
+            # From the bytes checked against model.json, not the path: it may name a newer file now.
             self._session = ort.InferenceSession(
-                str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+                onnx, sess_options=options, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # onnxruntime's own untyped errors (InvalidProtobuf, Fail, ...)
             raise InvalidModel(f"{onnx_path} is not a valid ONNX model: {first_line(exc)}") from exc
@@ -195,12 +194,7 @@ class OnnxClassifier:
                 onnx_path,
             )
             self.metadata = replace(self.metadata, outputs_probabilities=True)
-            try:
-                self.metadata = replace(
-                    self.metadata, fingerprint=serving_fingerprint(self.metadata, onnx_path)
-                )
-            except OSError as exc:
-                raise InvalidModel(f"{onnx_path} could not be read: {exc}") from exc
+            self.metadata = replace(self.metadata, fingerprint=serving_fingerprint(self.metadata, onnx))
 
     def _answers_probabilities(self) -> bool:
         """Whether the graph's scores are already probabilities: rows of non-negative numbers that

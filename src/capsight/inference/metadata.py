@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,11 @@ class ModelMetadata:
     training: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # SHA-256 of the model.onnx written with this model.json (see inference/model_files.py): lets a
+    # loader tell a matching pair from a new model.onnx beside the old model.json, or the reverse,
+    # read while a training run or promotion rewrote the folder. None in model.json files older than
+    # the field, which load as before.
+    onnx_sha256: str | None = None
     # What the loaded files answer with (see serving_fingerprint); set by the loader, never written to
     # model.json: it describes these bytes, not the model's history.
     fingerprint: str = field(default="", compare=False)
@@ -91,6 +97,7 @@ class ModelMetadata:
             "training": self.training,
             "provenance": self.provenance,
             **({"extra": self.extra} if self.extra else {}),
+            **({"onnx_sha256": self.onnx_sha256} if self.onnx_sha256 else {}),
         }
 
     @classmethod
@@ -105,6 +112,11 @@ class ModelMetadata:
             raise ValueError(
                 f"outputs_probabilities must be true or false (JSON booleans), not {outputs_probabilities!r}"
             )
+        onnx_sha256 = data.get("onnx_sha256")
+        if onnx_sha256 is not None and not (
+            isinstance(onnx_sha256, str) and re.fullmatch(r"[0-9a-f]{64}", onnx_sha256)
+        ):
+            raise ValueError(f"onnx_sha256 must be 64 lowercase hex digits, not {onnx_sha256!r}")
         return cls(
             name=str(data.get("name", "model")),
             version=str(data.get("version", "0")),
@@ -119,6 +131,7 @@ class ModelMetadata:
             training=dict(data.get("training", {})),
             provenance=dict(data.get("provenance", {})),
             extra=dict(data.get("extra", {})),
+            onnx_sha256=onnx_sha256,
         )
 
     def save(self, model_dir: Path) -> Path:
@@ -131,17 +144,37 @@ def load_metadata(model_dir: Path | str) -> ModelMetadata:
     """``model_dir``'s model.json; InvalidModel (a one-line message) when it is missing or broken."""
     path = Path(model_dir) / METADATA_FILE
     try:
-        data = json.loads(path.read_text())
+        text = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InvalidModel(f"{path} not found: a model folder holds model.json and model.onnx.") from exc
+    except OSError as exc:
+        raise InvalidModel(f"{path} is not a valid capsight model.json: {exc}") from exc
+    return parse_metadata(text, path)
+
+
+def parse_metadata(text: bytes, path: Path) -> ModelMetadata:
+    """The model.json ``text`` read from ``path``; InvalidModel (one line) when it is broken."""
+    try:
+        data = json.loads(text.decode())
         if not isinstance(data, dict):
             raise ValueError("it is not a JSON object")
         return ModelMetadata.from_dict(data)
-    except FileNotFoundError as exc:
-        raise InvalidModel(f"{path} not found: a model folder holds model.json and model.onnx.") from exc
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError) as exc:
+    except (UnicodeDecodeError, ValueError, TypeError, AttributeError) as exc:
         raise InvalidModel(f"{path} is not a valid capsight model.json: {exc}") from exc
 
 
-def serving_fingerprint(metadata: ModelMetadata, onnx_path: Path) -> str:
+def onnx_digest(onnx: Path | bytes) -> str:
+    """The SHA-256 (hex) a model.json records of its model.onnx (``onnx_sha256``)."""
+    if isinstance(onnx, bytes):
+        return hashlib.sha256(onnx).hexdigest()
+    digest = hashlib.sha256()
+    with Path(onnx).open("rb") as weights:
+        for chunk in iter(lambda: weights.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def serving_fingerprint(metadata: ModelMetadata, onnx: Path | bytes) -> str:
     """A short digest of everything that decides a model's answer to an image: the ONNX bytes, the
     labels in order, the preprocessing and the output conventions.
 
@@ -151,9 +184,12 @@ def serving_fingerprint(metadata: ModelMetadata, onnx_path: Path) -> str:
     path) agree on it and share their cache.
     """
     digest = hashlib.sha256()
-    with onnx_path.open("rb") as weights:
-        for chunk in iter(lambda: weights.read(1 << 20), b""):
-            digest.update(chunk)
+    if isinstance(onnx, bytes):  # the bytes the session was built from: no second read to race
+        digest.update(onnx)
+    else:
+        with onnx.open("rb") as weights:
+            for chunk in iter(lambda: weights.read(1 << 20), b""):
+                digest.update(chunk)
     answers = {
         "labels": list(metadata.labels),
         "preprocessing": metadata.preprocessing.to_dict(),

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from capsight.imaging.preprocess import PreprocessSpec
-from capsight.inference.metadata import ModelMetadata
+from capsight.inference.metadata import ModelMetadata, onnx_digest
 
 logger = logging.getLogger(__name__)
 
@@ -106,4 +106,5 @@ def build_metadata(
         metrics=metrics,
         training=training,
         provenance=provenance or {},
+        onnx_sha256=onnx_digest(onnx_path),  # loaders refuse it beside another model.onnx
     )

@@ -20,7 +20,7 @@ from torch import nn
 from capsight.errors import BadRequest, CapsightError
 from capsight.imaging.decode import decode_file
 from capsight.imaging.preprocess import PreprocessSpec, preprocess
-from capsight.inference.metadata import ONNX_FILE, ModelMetadata
+from capsight.inference.metadata import ONNX_FILE, ModelMetadata, onnx_digest
 from capsight.training.pixel_limit import served_pixel_limit
 
 logger = logging.getLogger(__name__)
@@ -184,6 +184,8 @@ def re_export(checkpoint_path: Path, out_dir: Path, images: Path | None = None) 
             "parity_max_abs_diff": parity.max_abs_diff,
             "re_exported_from": str(checkpoint_path),
         }
-        meta = replace(meta, version=model_version(onnx_path), training=training)
+        meta = replace(
+            meta, version=model_version(onnx_path), training=training, onnx_sha256=onnx_digest(onnx_path)
+        )
         meta.save(staging)
     return meta

@@ -40,6 +40,7 @@ from capsight.inference.metadata import (
     ModelMetadata,
     as_model_label,
     load_metadata,
+    onnx_digest,
 )
 from capsight.training.calibration import (
     DEFAULT_CALIBRATION,
@@ -207,7 +208,7 @@ def quantize_model(
         for float_convs in steps:
             kept = convs[:float_convs]
             _quantize_file(prepared, candidate / ONNX_FILE, meta.input_name, cal_rows, method, kept)
-            meta.save(candidate)  # OnnxClassifier checks labels against the graph
+            replace(meta, onnx_sha256=onnx_digest(candidate / ONNX_FILE)).save(candidate)  # loaded next
             int8_probs = OnnxClassifier(candidate).predict(held_rows)
             agreement = compare(fp32_probs, int8_probs)
             kernels = compare(unfused_probs(candidate, held_rows), int8_probs)
@@ -243,6 +244,7 @@ def quantize_model(
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             metrics=_test_metrics(meta, held_samples, int8_probs, sets.test),
             extra={**meta.extra, "quantization": info},
+            onnx_sha256=onnx_digest(candidate / ONNX_FILE),
         )
         # All or nothing, like train and export: a failure while writing (a full disk, Ctrl-C) must
         # not leave the new model.onnx beside an older model.json. Into another model's folder, the
