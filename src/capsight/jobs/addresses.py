@@ -23,6 +23,7 @@ import httpcore
 import httpx
 
 from capsight.embedded_ipv4 import embedded_ipv4
+from capsight.jobs.urltext import quiet_request_lines
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -113,7 +114,9 @@ def guarded_transport(
 
     Why swap the backend and not resolve in the caller: the address checked must be the address
     connected to, including on the reconnects httpx's pool makes by itself. ``verify``: the system's
-    CAs; tests pass their own."""
+    CAs; tests pass their own. Every client of a job (downloads, webhooks) is built on it: httpx's
+    line per request, whole URL and its secrets, is filtered out of the log here."""
+    quiet_request_lines()
     transport = httpx.HTTPTransport(verify=verify, trust_env=False)
     pool = transport._pool
     if not isinstance(pool, httpcore.ConnectionPool):  # a proxy: not what trust_env=False builds

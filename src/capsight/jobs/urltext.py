@@ -13,6 +13,7 @@ value is not shown); the fragment dropped. The rest is escaped as any client tex
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import urlsplit
 
@@ -65,3 +66,22 @@ def loggable_url(url: str) -> str:
     if parts.query:
         shown += "?…"
     return loggable(shown)
+
+
+class _NoRequestLines(logging.Filter):
+    """Drops httpx's INFO line per request (``HTTP Request: GET <whole URL> "HTTP/1.1 200 OK"``).
+
+    Why: the server logs at INFO by default, and a URL job of 100,000 images wrote as many lines,
+    each with the whole URL: a signed URL's query is its credential, and a webhook's path may be
+    one (see above). A failed download or delivery is logged by capsight, with ``loggable_url``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.INFO and str(record.msg).startswith("HTTP Request:"))
+
+
+_REQUEST_LINES = _NoRequestLines()
+
+
+def quiet_request_lines() -> None:
+    """Filter httpx's per-request lines out of the log (once: a filter already added is kept)."""
+    logging.getLogger("httpx").addFilter(_REQUEST_LINES)
