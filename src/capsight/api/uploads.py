@@ -28,6 +28,10 @@ from capsight.imaging.decode import detect_format
 SINGLE_FIELDS = frozenset({"file", "image"})
 BATCH_FIELDS = frozenset({"files", "files[]", "file", "image"})
 MAX_PARTS = 1000  # parts of any kind; a flood of tiny fields is not an upload
+# A batch is sent as repeated 'files': the single-image advice ('file') sent batch clients astray.
+BATCH_MISSING = (
+    "No file uploaded: send the images as multipart field 'files', repeated ('file' or 'image' also work)."
+)
 
 
 @dataclass(frozen=True)
@@ -174,20 +178,22 @@ async def read_uploads(
         # some clients send no Content-Type: an image is known by its bytes, as everywhere else.
         body = await _read_raw(request, max_file_bytes)
         if detect_format(body) is None:
-            raise MissingFile(_missing_file_message(content_type))
+            raise MissingFile(_missing_file_message(content_type, batch))
         uploads = [Upload("body", None, None, body)]
     if not uploads:
-        raise MissingFile()
+        raise MissingFile(BATCH_MISSING if batch else None)
     return uploads
 
 
-def _missing_file_message(content_type: str) -> str:
+def _missing_file_message(content_type: str, batch: bool) -> str:
     """What to send instead, naming what was sent (a JSON or form body is the usual mistake)."""
     sent = f"Content-Type '{loggable(content_type)}'" if content_type else "no Content-Type"
-    return (
-        f"{MissingFile.default_message[:-1]}, or as the raw body with Content-Type image/* "
-        f"(this request has {sent})."
+    advice, raw = (
+        (BATCH_MISSING, "one image as the raw body")
+        if batch
+        else (MissingFile.default_message, "as the raw body")
     )
+    return f"{advice[:-1]}, or {raw} with Content-Type image/* (this request has {sent})."
 
 
 async def _read_raw(request: Request, max_bytes: int) -> bytes:
