@@ -20,9 +20,16 @@
       classify(file, files.length);
     }
 
+    // A drag started on this page (a click on the photo that moved a little, selected text) brings no
+    // file: dropped, it wiped the photo and its answer for "a picture dragged from a web page". Ignored.
+    var dragFromPage = false;
+    document.addEventListener("dragstart", function () { dragFromPage = true; });
+    document.addEventListener("dragend", function () { dragFromPage = false; });
+
     // A picture dragged from another web page may come as its address only (Safari), a text selection
     // as text: nothing to send, and the page did nothing at all, the prompt still asking for a drop.
     function takeDropped(transfer) {
+      if (dragFromPage) return;
       if (transfer && transfer.files && transfer.files.length) takeFirst(transfer.files);
       else if (transfer && transfer.types && transfer.types.length) {
         clearPreview(); // as for a file refused here: no earlier photo left beside the message
@@ -55,6 +62,7 @@
     var dragDepth = 0;
     el.dropZone.addEventListener("dragenter", function (e) {
       e.preventDefault();
+      if (dragFromPage) return;
       dragDepth += 1;
       el.dropZone.classList.add("dragging");
     });
