@@ -15,6 +15,9 @@ from capsight.store.sqlalchemy_import import load_sqlalchemy
 if TYPE_CHECKING:
     from sqlalchemy import URL
 
+POSTGRES_EXTRA = (
+    "(pip install 'capsight[postgres]'; make serve installs only the core, the container image has it)"
+)
 PASSWORD_WITH_AT = (
     "the password cannot be told from the host; write '@' in it as %40 (and '/' as %2F, ':' as %3A)"
 )
@@ -39,6 +42,10 @@ def database_error(url: str, exc: BaseException) -> CapsightError | None:
     from sqlalchemy.engine import make_url
 
     scheme = url.split("://", 1)[0] if "://" in url else ""
+    if isinstance(exc, ImportError) and scheme.lower().startswith("postgres"):
+        # A core install (make serve) has no psycopg: "unsupported database" for the very URL form
+        # the message then recommends sent the operator looking at the URL instead of the install.
+        return BadRequest(f"CAPSIGHT_DATABASE_URL needs psycopg, which this install lacks {POSTGRES_EXTRA}")
     if isinstance(exc, sa_exc.NoSuchModuleError | ImportError):  # mysql://, a driver not shipped
         return BadRequest(f"CAPSIGHT_DATABASE_URL: unsupported database {scheme!r}; {DATABASE_URL_FORMS}")
     try:
