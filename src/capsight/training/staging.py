@@ -3,12 +3,14 @@
 Why: a run that fails half-way (bad settings found late, Ctrl-C, a crash) must not leave a mix of
 two runs in a model folder: a new split.json beside the old model, or a new model.onnx beside the
 old model.json that no longer matches it. So the files are written to a hidden folder beside the
-target and moved in, file by file with an atomic rename on the same file system, only on success.
+target and moved in, file by file with an atomic rename on the same file system, only on success,
+one publication into a folder at a time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -56,6 +58,22 @@ def _interrupts_held() -> Iterator[None]:
 
 
 @contextmanager
+def _publication_lock(final: Path) -> Iterator[None]:
+    """One publication into ``final`` at a time (a few renames: a second waits for them).
+
+    Why: two runs that finished together interleaved their renames and left one run's model.json
+    beside the other's model.onnx for good. An ``flock`` on the folder itself (no lock file left
+    beside it), which the kernel drops when the process dies, however it dies.
+    """
+    fd = os.open(final, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
 def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]:
     """Yield an empty folder to write into; on a clean exit its files replace those in ``final``.
 
@@ -78,7 +96,7 @@ def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]
         yield staging
         final.mkdir(exist_ok=True)
         written = {path.name for path in staging.iterdir()}
-        with _interrupts_held():
+        with _interrupts_held(), _publication_lock(final):
             for name in sorted(written):
                 os.replace(staging / name, final / name)
             for name in set(stale) - written:
