@@ -2,8 +2,8 @@
 
 Same push parser as the image uploads (``api/uploads.py``), but the ``file`` part is written to
 ``<dest>.part`` chunk by chunk and renamed when the body ends, so a half-received upload never looks
-like a zip. Small text fields (``webhook_url``) are kept, capped at a few KB each; anything else is
-ignored without being stored. The body limit itself is also enforced by the size middleware (from
+like a zip. Small text fields (``webhook_url``) are kept, capped at a few KB each; any other field,
+a second zip or a repeated field is a 400. The body limit itself is also enforced by the size middleware (from
 Content-Length, at once); counting here covers chunked bodies and the part alone. Chunks are
 written from the event loop: a page-cache write of one 64 KB chunk costs microseconds, less than
 handing each chunk to a thread.
@@ -69,12 +69,23 @@ class _ZipPartWriter(PartCallbacks):
         self._text_name = ""
 
     def on_headers_finished(self) -> None:
+        """Refuses what the form does not take, as the JSON body does: an unknown field was ignored,
+        so a misspelt ``webhook`` gave a job that never called back, and a second zip was dropped."""
         name, _ = self.disposition()
-        if name == FILE_FIELD and not self.has_file:
+        if name == FILE_FIELD:
+            if self.has_file:
+                raise BadRequest(f"More than one {FILE_FIELD!r} part: send one zip per job.")
             self.has_file = True
             self._file = open(self.dest.with_name(self.dest.name + ".part"), "wb")  # noqa: SIM115
         elif name in TEXT_FIELDS:
+            if name in self.result.fields:
+                raise BadRequest(f"Form field {name!r} is sent more than once.")
             self._text, self._text_name = bytearray(), name
+        else:
+            raise BadRequest(
+                f"Unknown form field {name[:100]!r}: send the zip as {FILE_FIELD!r}, and optionally "
+                f"{', '.join(map(repr, sorted(TEXT_FIELDS)))}."
+            )
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._file is not None:

@@ -105,7 +105,10 @@ async def _own_job(manager: JobManager, job_id: str, principal: Principal) -> Jo
     response_model=JobOut,
     responses=_AUTH_ERRORS
     | {
-        400: error_doc("No zip, not a zip, no images, a refused URL/prefix/webhook, or bad JSON."),
+        400: error_doc(
+            "No zip, not a zip, no images, an unknown or repeated form field, a refused "
+            "URL/prefix/webhook, or bad JSON."
+        ),
         408: error_doc("The upload stalled (CAPSIGHT_BODY_IDLE_TIMEOUT_SECONDS)."),
         413: error_doc(
             "Upload over max_job_upload_bytes, a zip claiming too many images or bytes, or a zip "
