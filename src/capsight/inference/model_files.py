@@ -71,6 +71,8 @@ def read_model_files(model_dir: Path, *, settle_seconds: float = SETTLE_SECONDS)
             raise InvalidModel(
                 f"{problem}: the folder was being rewritten and did not settle within "
                 f"{settle_seconds:g} s, or one of the two files was replaced without the other; write "
-                "them together (capsight train, export or quantize --out), then load again."
+                "them together (capsight train, export or quantize --out), then load again (a "
+                'model.onnx replaced on purpose: remove "onnx_sha256" from model.json, or set it to '
+                "the file's SHA-256)."
             )
         time.sleep(_PAUSE)
