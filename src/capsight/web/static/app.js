@@ -146,22 +146,6 @@
 
   /* ---------- upload ---------- */
 
-  function checkFile(file) {
-    if (!file) return "No file was selected.";
-    if (file.size === 0) return "The file “" + file.name + "” is empty (0 bytes). Please choose a photo.";
-    if (file.size > state.maxUploadBytes) {
-      var size = formatBytes(file.size);
-      var limit = formatBytes(state.maxUploadBytes);
-      if (size === limit) {
-        // "is 977 KB; the limit is 977 KB" read as within the limit: the bytes tell them apart.
-        size += " (" + file.size.toLocaleString("en") + " bytes)";
-        limit += " (" + state.maxUploadBytes.toLocaleString("en") + " bytes)";
-      }
-      return "The file “" + file.name + "” is " + size + "; the limit is " + limit + ". Please choose a smaller photo.";
-    }
-    return null;
-  }
-
   function classify(file, count) {
     el.fileName.hidden = false;
     el.fileName.textContent = (file.name ? file.name + " · " + formatBytes(file.size) : formatBytes(file.size)) +
@@ -170,7 +154,7 @@
     // The old answer is hidden below: with the keyboard focus on one of its buttons (a photo pasted from
     // "Is this right?"), the focus would drop to <body>. Hand it to the button that picks a photo.
     if (el.result.contains(document.activeElement)) el.chooseButton.focus();
-    var problem = checkFile(file);
+    var problem = T.uploadProblem(file, state.maxUploadBytes);
     // Never leave the previous photo on screen next to an answer about a different file. The new one
     // is shown once the server has accepted it: a small file can declare 20000x20000 pixels, and
     // decoding that for a preview would cost the browser gigabytes (the server refuses it from its header).

@@ -95,10 +95,35 @@
     return sentKey ? "The API key was not accepted" : "An API key is needed";
   }
 
+  // Why a file is refused before it is sent (null: send it). The server stays the authority on what it
+  // reads; refusing here saves a phone from uploading 20 MB to learn that.
+  function uploadProblem(file, maxBytes) {
+    if (!file) return "No file was selected.";
+    if (file.size === 0) return "The file “" + file.name + "” is empty (0 bytes). Please choose a photo.";
+    if (file.size > maxBytes) {
+      // Dropped or pasted (the file dialog offers photos only), a screen recording was told to be a
+      // "smaller photo": no copy of it would be classified.
+      var kind = /^video\//.test(file.type) ? "a video" : /^audio\//.test(file.type) ? "a sound file" : "";
+      if (kind) {
+        return "“" + file.name + "” is " + kind + " (" + file.type + "), not a photo. Please choose a JPEG, PNG, " +
+          "HEIC, WebP, AVIF, GIF, BMP or TIFF photo.";
+      }
+      var size = formatBytes(file.size);
+      var limit = formatBytes(maxBytes);
+      if (size === limit) {
+        // "is 977 KB; the limit is 977 KB" read as within the limit: the bytes tell them apart.
+        size += " (" + file.size.toLocaleString("en") + " bytes)";
+        limit += " (" + maxBytes.toLocaleString("en") + " bytes)";
+      }
+      return "The file “" + file.name + "” is " + size + "; the limit is " + limit + ". Please choose a smaller photo.";
+    }
+    return null;
+  }
+
   window.capsightText = {
     formatBytes: formatBytes, versionText: versionText, bdi: bdi, percent: percent,
     errorFromResponse: errorFromResponse, keyTitle: keyTitle, failureTitle: failureTitle,
-    unexpectedAnswer: unexpectedAnswer,
+    unexpectedAnswer: unexpectedAnswer, uploadProblem: uploadProblem,
     retrySeconds: retrySeconds, waitText: waitText, againAt: againAt,
   };
 })();
