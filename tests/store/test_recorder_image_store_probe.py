@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from capsight.errors import ServiceUnavailable
 from capsight.store.blobs import LocalBlobStore
 from capsight.store.blobs_s3 import S3BlobStore
 from capsight.store.database import Database
@@ -58,16 +59,16 @@ def test_an_unusable_image_store_is_degraded_before_any_record(
 def test_an_unreachable_s3_fails_the_probe_and_a_reachable_one_passes(
     s3_server: S3Server, s3_credentials: None
 ) -> None:
-    """The S3 probe is a HEAD of an image no one stores (what ``put`` asks first, so it needs no
-    permission ``put`` does not). A missing bucket answers that HEAD 404, as S3 does: found at the
-    first image, as before."""
+    """The S3 probe is a read of an image no one stores (the permission HeadObject, which ``put``
+    asks first, needs too); a missing bucket fails it, named (test_s3_missing_bucket.py)."""
     bucket = s3_server.create_bucket()
     S3BlobStore(f"s3://{bucket}/p", endpoint_url=s3_server.endpoint_url).probe()
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    with pytest.raises(EndpointConnectionError):
+    with pytest.raises(ServiceUnavailable, match="Could not connect") as raised:
         S3BlobStore(f"s3://{bucket}/p", endpoint_url=closed).probe()
+    assert isinstance(raised.value.__cause__, EndpointConnectionError)
 
 
 def test_a_local_probe_creates_the_folder_as_put_would(tmp_path: Path) -> None:

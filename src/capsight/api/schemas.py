@@ -162,10 +162,19 @@ class RequestLogPage(BaseModel):
     )
 
 
+class RequestLogHealth(BaseModel):
+    status: str = Field(description="ok, starting (not tried yet), or degraded (records are spooled)")
+    error: str | None = Field(description="why it is degraded (with auth on, named to admins only)")
+    spooled: int = Field(description="records waiting in this worker's spool")
+
+
 class ReadyResponse(BaseModel):
     status: str
     model: str
     version: str
+    request_log: RequestLogHealth | None = Field(
+        default=None, description="absent when the server keeps no request log; never fails readiness"
+    )
 
 
 # -- renderers ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
+from capsight.errors import ServiceUnavailable, first_line
 from capsight.store.blobs import blob_key, is_sha256
 
 
@@ -77,10 +78,28 @@ class S3BlobStore:
         return True
 
     def probe(self) -> None:
-        """S3 answers, with these credentials: a HEAD of an image no one stores. Not HeadBucket,
-        which needs a permission (s3:ListBucket) ``put`` does not: ``put`` asks ``exists`` first,
-        as here. A missing bucket answers it 404 too: that is found at the first image."""
-        self.exists("0" * 64)
+        """S3 answers, with these credentials, and the bucket is there: a read of an image no one
+        stores. Not a HEAD (what ``put`` asks first): S3 answers it 404 whether the image or the
+        whole bucket is missing, so a mistyped bucket was found only at the first image. GetObject
+        needs the permission HeadObject does (s3:GetObject), and its error names what is missing.
+        Not HeadBucket either, which needs s3:ListBucket. Every failure names the bucket (and the
+        endpoint): botocore's text alone ("The AWS Access Key Id you provided does not exist in our
+        records") did not say which store the outage line was about."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        name, at = f"S3 bucket {self.bucket!r}", f" at {self.endpoint_url}" if self.endpoint_url else ""
+        try:
+            self.client.get_object(Bucket=self.bucket, Key=self._key("0" * 64))
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "NoSuchKey":
+                return
+            if code == "NoSuchBucket":
+                setting = f"CAPSIGHT_STORAGE_URL={self.url}"
+                raise ServiceUnavailable(f"{name} does not exist{at} ({setting})") from exc
+            raise ServiceUnavailable(f"{name}{at}: {first_line(exc)}") from exc
+        except BotoCoreError as exc:  # unreachable endpoint, no credentials at all, ...
+            raise ServiceUnavailable(f"{name}{at}: {first_line(exc)}") from exc
 
     def delete(self, sha256: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))

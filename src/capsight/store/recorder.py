@@ -55,6 +55,7 @@ class DatabaseRecorder:
         self._processed = 0
         self._degraded = True  # until the first successful migration + spool replay
         self._outage_logged = False
+        self._error: str | None = None  # why degraded, once a try failed (stats, /health/ready)
         self._backoff = self.config.retry_initial_s
         self._next_retry = 0.0
         self._next_purge = 0.0
@@ -138,7 +139,7 @@ class DatabaseRecorder:
         """Each record in exactly one count (``RecorderCounts``). ``queued`` counts the overflow's
         backlog too: records the full queue turned away wait there, in memory, for the spool (up to
         ``queue_max`` of them while the disk is slow); ``writing`` the writer thread's batch."""
-        return self._counts.stats(degraded=self._degraded)
+        return self._counts.stats(degraded=self._degraded, error=self._error if self._degraded else None)
 
     # ----------------------------------------------------------------- writer thread
     def _run(self) -> None:
@@ -228,8 +229,9 @@ class DatabaseRecorder:
         except Outage as outage:
             self._enter_outage(outage)
             return
-        except OSError:
+        except OSError as exc:
             logger.exception("request log: cannot read the spool in %s", self.spool.directory)
+            self._error = f"cannot read the spool in {self.spool.directory}: {exc}"
             self._schedule_retry()
             return
         if self._outage_logged or (replayed and was_degraded):
@@ -237,14 +239,16 @@ class DatabaseRecorder:
         elif replayed:
             logger.info("request log: wrote %d records spooled while the queue was full", replayed)
         self._degraded = False
+        self._error = None
         self._outage_logged = False
         self._backoff = self.config.retry_initial_s
-        self._notify()
+        self._done(0)  # wakes flush(): nothing more processed, but the log is healthy again
 
     def _enter_outage(self, outage: Outage) -> None:
         if not self._outage_logged:
             logger.warning("request log: %s; spooling to %s", outage, self.spool.directory)
             self._outage_logged = True
+        self._error = str(outage)
         self._degraded = True
         self._schedule_retry()
 
@@ -292,8 +296,4 @@ class DatabaseRecorder:
     def _done(self, count: int) -> None:
         with self._progress:
             self._processed += count
-            self._progress.notify_all()
-
-    def _notify(self) -> None:
-        with self._progress:
             self._progress.notify_all()

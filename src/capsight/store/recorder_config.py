@@ -40,6 +40,7 @@ class RecorderStats:
     degraded: bool  # True while the database or image store is unreachable
     writing: int = 0  # the batch the writer thread is writing (or spooling) now
     lost: int = 0  # records neither written nor spooled (disk and database both failed; corrupt spool lines)
+    error: str | None = None  # why it is degraded (None while healthy, and before the first try)
 
 
 class RecorderCounts:
@@ -90,6 +91,6 @@ class RecorderCounts:
                 counts["written"] += counts["spooled"]
                 counts["spooled"] = 0
 
-    def stats(self, *, degraded: bool) -> RecorderStats:
+    def stats(self, *, degraded: bool, error: str | None = None) -> RecorderStats:
         with self.lock:
-            return RecorderStats(submitted=self.submitted, degraded=degraded, **self._counts)
+            return RecorderStats(submitted=self.submitted, degraded=degraded, error=error, **self._counts)
