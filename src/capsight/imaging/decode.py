@@ -137,9 +137,10 @@ def decode_image(
     if fmt == "JPEG":
         check_jpeg_scans(data)
     if fmt == "HEIF" and not _heif_available():
+        # Read by API clients and by `capsight classify`/`batch` users alike: no "server", no "send".
         raise InvalidImage(
-            "HEIC/HEIF images need the optional pillow-heif package on the server "
-            "(pip install 'capsight[heic]'); send a JPEG or PNG instead."
+            "HEIC/HEIF images need the optional pillow-heif package, which this install lacks "
+            "(pip install 'capsight[heic]'); or convert the photo to JPEG or PNG."
         )
     try:
         with warnings.catch_warnings():
