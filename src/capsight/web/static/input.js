@@ -45,11 +45,13 @@
 
     el.chooseButton.addEventListener("click", function () { if (!state.busy) el.fileInput.click(); });
     el.cameraButton.addEventListener("click", function () { if (!state.busy) el.cameraInput.click(); });
-    el.dropZone.addEventListener("click", function () { el.fileInput.click(); });
+    // Busy, the zone opens nothing either: a tap on its progress brought up the gallery, and the photo
+    // picked there started the upload again from 0 %. A drop or a paste still replaces it on purpose.
+    el.dropZone.addEventListener("click", function () { if (!state.busy) el.fileInput.click(); });
     el.dropZone.addEventListener("keydown", function (e) {
       if (e.key === "Enter" || e.key === " ") {
         e.preventDefault();
-        el.fileInput.click();
+        if (!state.busy) el.fileInput.click();
       }
     });
     [el.fileInput, el.cameraInput].forEach(function (input) {
