@@ -113,6 +113,9 @@ def test_train_exports_the_best_epoch_before_the_nan(
     assert "NaN loss at epoch 3" in (out / "report.html").read_text()
     probs = OnnxClassifier(out).predict(np.zeros((2, 3, 24, 24), np.float32))
     assert np.isfinite(probs).all()
+    # An evaluation report redraws the curves from model.json: it says where they stopped, and why.
+    assert main(["evaluate", str(out), str(shapes_dir), "--out", str(tmp_path / "evaluation")]) == 0
+    assert "stopped on a NaN loss at epoch 3" in (tmp_path / "evaluation" / "report.html").read_text()
 
 
 def test_a_nan_first_epoch_is_an_error_and_no_model(

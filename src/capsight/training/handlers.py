@@ -178,7 +178,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         history, best = recorded_history(meta.training)
         summary: dict[str, object] = {"data": str(args.data_dir)}
         if history:
-            summary["training"] = f"{len(history)} epochs, weights of epoch {best} (from model.json)"
+            diverged = meta.training.get("diverged_epoch")  # the curves end before it: its losses were NaN
+            summary["training"] = f"{len(history)} epochs, weights of epoch {best} (from model.json)" + (
+                f"; stopped on a NaN loss at epoch {diverged}" if isinstance(diverged, int) else ""
+            )
         split = chosen_split(args.split_file, args.split)
         n = evaluation.metrics.n
         if split is None:  # every photo of the folder, training photos too: no test accuracy
