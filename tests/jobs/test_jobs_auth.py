@@ -39,7 +39,10 @@ def test_jobs_are_private_to_their_creator_and_listed_for_admins(make_app: JobAp
     mine = client.get("/v1/jobs", params={"client_id": alice_id, "state": "succeeded"}, headers=as_admin)
     assert [j["id"] for j in mine.json()["jobs"]] == [job_id]
     assert client.get("/v1/jobs", params={"state": "done"}, headers=as_admin).status_code == 400
-    assert client.get("/v1/jobs", params={"client_id": "nobody"}, headers=as_admin).json() == {"jobs": []}
+    assert client.get("/v1/jobs", params={"client_id": "nobody"}, headers=as_admin).json() == {
+        "jobs": [],
+        "next": None,
+    }
 
 
 def test_jobs_need_a_database(colour_model_dir: Path, tmp_path: Path) -> None:

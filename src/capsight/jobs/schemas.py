@@ -62,3 +62,6 @@ class JobOut(BaseModel):
 
 class JobListOut(BaseModel):
     jobs: list[JobOut]
+    next: str | None = Field(
+        description="The next page (the same query, 'before' the last job here) when this one is full."
+    )

@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from capsight.errors import BadRequest
 from capsight.jobs.jobqueue import JobQueue
 from capsight.jobs.rows import (
     SOURCE,
@@ -96,15 +97,31 @@ class JobStore(JobQueue):
         return jobs[0] if jobs else None
 
     def list_jobs(
-        self, *, client_id: str | None = None, state: str | None = None, limit: int = 50
+        self,
+        *,
+        client_id: str | None = None,
+        state: str | None = None,
+        limit: int = 50,
+        before: str | None = None,
     ) -> list[JobInfo]:
-        """Newest first; each as ``status`` reads it (a listing of big URL jobs parsed every list)."""
+        """Newest first; each as ``status`` reads it (a listing of big URL jobs parsed every list).
+
+        ``before``: only the jobs listed after that one (the last of the previous page). A job, not
+        an offset, so jobs created while a client pages neither shift a page nor show twice."""
         load_sqlalchemy()
+        from sqlalchemy import and_, or_, select
+
         from capsight.store.models import Job
 
         conditions = [] if client_id is None else [Job.client_id == client_id]
         if state is not None:
             conditions.append(Job.state == state)
+        if before is not None:
+            with self.db.session() as session:
+                mark = session.execute(select(Job.created_at).where(Job.id == before)).scalar()
+            if mark is None:
+                raise BadRequest(f"before={before!r} names no job.")
+            conditions.append(or_(Job.created_at < mark, and_(Job.created_at == mark, Job.id < before)))
         return self._light(conditions, limit=min(limit, MAX_LIST))
 
     def _light(self, conditions: list[Any], *, limit: int | None) -> list[JobInfo]:

@@ -181,7 +181,8 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
     "",
     summary="List jobs (admin)",
     response_model=JobListOut,
-    responses=_AUTH_ERRORS | {400: error_doc(f"state is not one of {', '.join(STATES)}.")},
+    responses=_AUTH_ERRORS
+    | {400: error_doc(f"state is not one of {', '.join(STATES)}, or before names no job.")},
 )
 async def list_jobs(
     request: Request,
@@ -189,13 +190,20 @@ async def list_jobs(
     state: Annotated[str | None, Query(description=f"Only jobs in this state: {', '.join(STATES)}.")] = None,
     client_id: Annotated[str | None, Query(description="Only jobs created by this client.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    before: Annotated[
+        str | None, Query(description="Only the jobs listed after this one: what a page's 'next' link sets.")
+    ] = None,
 ) -> JSONResponse:
-    """Newest first."""
+    """Newest first, ``limit`` at a time; a full page links the next (``next``, else null)."""
     if state is not None and state not in STATES:
         raise BadRequest(f"state must be one of {', '.join(STATES)}.")
-    jobs = await _db(_manager(request).store.list_jobs, client_id=client_id, state=state, limit=limit)
+    if before is not None and not is_job_id(before):
+        raise BadRequest(f"before={before[:100]!r} names no job.")
+    manager = _manager(request)
+    jobs = await _db(manager.store.list_jobs, client_id=client_id, state=state, limit=limit, before=before)
     base = base_url(request)
-    return JSONResponse({"jobs": [job_document(j, base) for j in jobs]})
+    following = str(request.url.include_query_params(before=jobs[-1].id)) if len(jobs) == limit else None
+    return JSONResponse({"jobs": [job_document(j, base) for j in jobs], "next": following})
 
 
 @router.get(
