@@ -152,6 +152,15 @@ def list_labels(root: Path) -> tuple[str, ...]:
             )
         else:
             logger.info("ignoring %s/: no image files, so not a class", ignored)
+    loose = [p.name for p in entries if not p.is_dir() and _is_image_file(p)]
+    if loose:  # dropped one level too high: left out of training and evaluation without a word
+        logger.warning(
+            "ignoring %d photos directly in %s (%s): only photos in class folders (%s/<label>/) are read",
+            len(loose),
+            root,
+            ", ".join(loose[:3]) + (", ..." if len(loose) > 3 else ""),
+            root,
+        )
     if not labels:
         raise BadRequest(f"No class folders in {root}: expected {root}/<label>/<image files>.")
     return labels
