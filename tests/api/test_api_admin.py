@@ -122,7 +122,11 @@ def _cursor(text: str) -> str:
         ({"cursor": _cursor("2026-11-27T12:00:00+00:00|99999999999999999999")}, 400, "invalid cursor"),
         ({"cursor": _cursor("9999-12-31T23:59:59-12:00|5")}, 400, "invalid cursor"),
         ({"cursor": _cursor("0001-01-01T00:00:00+01:00|5")}, 400, "invalid cursor"),
-        ({"min_confidence": 0.9, "max_confidence": 0.1}, 400, "min_conf must not exceed max_conf"),
+        (
+            {"min_confidence": 0.9, "max_confidence": 0.1},
+            400,
+            "min_confidence (0.9) must not exceed max_confidence",
+        ),
         ({"limit": 0}, 422, "limit"),
         ({"limit": 1001}, 422, "limit"),
         ({"min_confidence": 1.5}, 422, "min_confidence"),

@@ -122,7 +122,8 @@ class RequestLog:
         if offset < 0:
             raise BadRequest("offset must be >= 0")
         if min_conf is not None and max_conf is not None and min_conf > max_conf:
-            raise BadRequest("min_conf must not exceed max_conf")
+            # In the names of GET /v1/requests, its only caller: min_conf/max_conf are no query parameter.
+            raise BadRequest(f"min_confidence ({min_conf:g}) must not exceed max_confidence ({max_conf:g}).")
         load_sqlalchemy()
         from sqlalchemy import and_, or_, select, text
 
