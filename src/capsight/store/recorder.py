@@ -29,7 +29,7 @@ from capsight.store.blobs import BlobStore, sha256_hex
 from capsight.store.database import Database
 from capsight.store.overflow import OverflowSpooler
 from capsight.store.protocols import ClassificationRecord
-from capsight.store.recorder_config import RecorderConfig, RecorderCounts, RecorderStats
+from capsight.store.recorder_config import RecorderConfig, RecorderCounts, RecorderStats, UnspooledReport
 from capsight.store.sharedimages import SharedImages
 from capsight.store.spool import Item, Spool
 
@@ -55,6 +55,7 @@ class DatabaseRecorder:
         self._processed = 0
         self._degraded = True  # until the first successful migration + spool replay
         self._outage_logged = False
+        self._unspooled = UnspooledReport(logger)
         self._error: str | None = None  # why degraded, once a try failed (stats, /health/ready)
         self._backoff = self.config.retry_initial_s
         self._next_retry = 0.0
@@ -213,6 +214,10 @@ class DatabaseRecorder:
             except Outage as outage:
                 self._enter_outage(outage)
             else:
+                if any(image is not None for _, image in items):
+                    # Images stored: the image store works. Not on recovering, whose probe passes
+                    # on a full disk: the backoff reset there, and it flapped at its first step.
+                    self._backoff = self.config.retry_initial_s
                 if self._claim(items):
                     self._counts.move("writing", written=written, rejected=len(items) - written)
                 return
@@ -241,7 +246,6 @@ class DatabaseRecorder:
         self._degraded = False
         self._error = None
         self._outage_logged = False
-        self._backoff = self.config.retry_initial_s
         self._done(0)  # wakes flush(): nothing more processed, but the log is healthy again
 
     def _enter_outage(self, outage: Outage) -> None:
@@ -263,20 +267,17 @@ class DatabaseRecorder:
             return
         try:
             self.spool.append(items, then=functools.partial(self._counts.move, source, spooled=len(items)))
-        except Exception:
+        except Exception as exc:
             # The spool shares a full or read-only disk with the image store, say. The rows are
             # what matters: try to write them without their images before giving them up.
             try:
                 self.writer.write_rows_only(items)
             except Exception:
-                logger.exception("request log: could not spool %d records; they are lost", len(items))
                 self._counts.move(source, lost=len(items))
+                self._unspooled.add(exc, lost=len(items))
             else:
                 self._counts.move(source, written=len(items))
-                logger.error(
-                    "request log: could not spool %d records; wrote their rows without the images",
-                    len(items),
-                )
+                self._unspooled.add(exc, rows_only=len(items))
 
     def _spool_overflow(self, items: list[Item]) -> None:
         try:

@@ -1,0 +1,55 @@
+"""An image folder that takes no image while its probe passes (a full disk) does not flood the log.
+
+Why: the probe proves the folder there and writable, which a full disk still is. Each recovery
+then passed, reset the retry backoff and logged "backends reachable again", and the next batch
+failed again and logged "image store unavailable", and every batch logged an ERROR ("could not
+spool N records; wrote their rows without the images"): on a real full tmpfs holding the images and
+the spool, 58 lines in 6 s at 17 requests a second; here, 44 outage lines in 3.5 s (7 now). A
+recovery now keeps the backoff until a batch is written with its images, and the rows-only line is
+logged once a minute with a count. The fault here: every shard folder an image could go to is a
+file, and a folder sits where the spool's records file goes, so images and spool both fail while
+the probe passes, as on a full disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import pytest
+from store_records import make_record
+
+from capsight.store.blobs import LocalBlobStore
+from capsight.store.database import Database
+from capsight.store.recorder import DatabaseRecorder, RecorderConfig
+
+
+def test_a_full_image_disk_is_logged_a_few_times_not_per_batch(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    for shard in range(256):  # every image's first folder is taken by a file
+        (images / f"{shard:02x}").write_bytes(b"")
+    spool = tmp_path / "spool"
+    (spool / "records.jsonl").mkdir(parents=True)  # the spool cannot take a record either
+    config = RecorderConfig(batch_size=50, linger_s=0.0, retry_initial_s=0.05)
+    recorder = DatabaseRecorder(database, LocalBlobStore(images), spool, config).start()
+    try:
+        assert recorder.flush(10), recorder.stats()
+        with caplog.at_level(logging.INFO, logger="capsight.store"):
+            for n in range(150):
+                recorder.submit(make_record(request_id=f"full-{n}", image_sha256=None), os.urandom(2000))
+                time.sleep(0.02)
+            time.sleep(0.5)
+        stats = recorder.stats()
+        messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        flaps = sum("image store unavailable" in m for m in messages)
+        rows_only = sum("wrote their rows without the images" in m for m in messages)
+        assert flaps <= 10, f"{flaps} outage lines in 3.5 s"
+        assert rows_only == 1, f"{rows_only} rows-only lines in 3.5 s"
+        assert stats.written + stats.queued + stats.writing == 150, stats  # every row kept
+    finally:
+        recorder.close()
