@@ -83,6 +83,11 @@ def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]
     final = Path(final)
     if final.exists() and not final.is_dir():
         raise BadRequest(f"{final} exists and is not a folder.")
+    if final.is_symlink() and not final.exists():  # mkdir would fail only after the whole run
+        raise BadRequest(
+            f"{final} links to {os.readlink(final)}, which does not exist: create that folder, or "
+            "write to another one."
+        )
     blocking = next((p for p in final.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:  # mkdir would say "File exists", which reads like a refusal to overwrite
         raise BadRequest(f"Cannot create {final}: {blocking} is not a folder.")
