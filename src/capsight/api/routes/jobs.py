@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from python_multipart.multipart import parse_options_header
 
 from capsight.api.job_requests import base_url, check_queue, check_zip_runs_here, json_job, zip_job
+from capsight.api.logtext import loggable
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import AdminAccess, ClassifyAccess
@@ -156,8 +157,12 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
     elif ctype == b"application/json":
         new = await json_job(request, manager)
     else:
+        # `curl -d '{"urls": ...}'` labels JSON application/x-www-form-urlencoded: name the header.
+        raw = request.headers.get("content-type", "")
+        sent = f"Content-Type '{loggable(raw)}'" if raw else "no Content-Type"
         raise BadRequest(
-            'Send a zip as multipart field \'file\', or JSON {"urls": [...]} or {"s3_prefix": ...}.'
+            'Send a zip as multipart field \'file\', or JSON {"urls": [...]} or {"s3_prefix": ...} '
+            f"with Content-Type: application/json (this request has {sent})."
         )
     try:
         job = await _db(
