@@ -22,6 +22,16 @@ def job_links(job_id: str, base: str = "") -> dict[str, str]:
     }
 
 
+def _progress(job: JobInfo) -> dict[str, int]:
+    """A URL job downloading (``preparing``) also shows how many URLs it has tried: it is ``done 0``
+    until every one is fetched, an hour for 100,000, and a working job read like a stuck one."""
+    progress = {"done": job.done, "total": job.total}
+    if job.state == RUNNING and job.summary.get("phase") == "preparing" and job.spec.kind == "urls":
+        downloaded = job.summary.get("downloaded")  # absent until the first URL is tried
+        progress["downloaded"] = downloaded if isinstance(downloaded, int) else 0
+    return progress
+
+
 def job_document(job: JobInfo, base: str = "", *, with_webhook: bool = True) -> dict[str, Any]:
     summary = job.summary
     doc: dict[str, Any] = {
@@ -29,7 +39,7 @@ def job_document(job: JobInfo, base: str = "", *, with_webhook: bool = True) -> 
         "state": job.state,
         "phase": summary.get("phase") if job.state == RUNNING else None,
         "source": job.spec.describe(),
-        "progress": {"done": job.done, "total": job.total},
+        "progress": _progress(job),
         "counts": summary.get("counts", {}),
         "errors": job.failed,
         "error_samples": summary.get("error_samples", []),

@@ -25,6 +25,10 @@ class JobCreate(BaseModel):
 class ProgressOut(BaseModel):
     done: int
     total: int = Field(description="Images to classify; 0 for an S3 job until its prefix is listed.")
+    downloaded: int | None = Field(
+        default=None,
+        description="Only while a URL job downloads (phase preparing): URLs fetched (or failed) so far.",
+    )
 
 
 class SkippedOut(BaseModel):
