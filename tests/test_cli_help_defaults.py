@@ -1,7 +1,8 @@
 """`--help` of report, promote, keys create and db upgrade: options that were listed bare now say
 what they do by default (what runs without them) and, for --scope, what each choice allows. batch's
 --model and --s3-endpoint named the code's settings object ("default: settings.model_dir"), which a
-user cannot look up; they now name the CAPSIGHT_* variable, as classify and serve do."""
+user cannot look up; they now name the CAPSIGHT_* variable, as classify and serve do. train's
+--keep, --augment, --workers and --backbone-lr-mult did not say what runs without them."""
 
 from __future__ import annotations
 
@@ -45,6 +46,14 @@ def help_of(*names: str) -> str:
             "--s3-endpoint URL S3-compatible endpoint for s3:// thumbnails "
             "(default: CAPSIGHT_S3_ENDPOINT_URL, else AWS)",
         ),
+        (
+            ("train",),
+            "--keep {best,last} weights to export: the best val-loss epoch (early stopping) or the last "
+            "(full schedule) (default best)",
+        ),
+        (("train",), "--augment {default,strong} augmentation preset (default default;"),
+        (("train",), "(0: in the training process, the default; more on a big machine)"),
+        (("train",), "as a fraction of --lr (default 1: the same as the head)"),
     ],
 )
 def test_options_say_their_default(command: tuple[str, ...], expected: str) -> None:

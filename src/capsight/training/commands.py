@@ -70,7 +70,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--backbone-lr-mult",
         type=float_in(0.0, 100.0, low_open=True),
         default=1.0,
-        help="learning rate of the unfrozen backbone blocks as a fraction of --lr (head: --lr)",
+        help="learning rate of the unfrozen backbone blocks as a fraction of --lr "
+        "(default 1: the same as the head)",
     )
     p.add_argument(
         "--label-smoothing",
@@ -78,7 +79,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=0.1,
         help="share of each target spread over the other labels (default 0.1)",
     )
-    p.add_argument("--augment", choices=("default", "strong"), default="default", help="augmentation preset")
+    p.add_argument(
+        "--augment",
+        choices=("default", "strong"),
+        default="default",
+        help="augmentation preset (default default; strong: bigger light and colour changes and grey copies, "
+        "for data with a colour shortcut)",
+    )
     p.add_argument(
         "--tta-flip",
         action="store_true",
@@ -94,7 +101,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--keep",
         choices=("best", "last"),
         default="best",
-        help="weights to export: the best val-loss epoch (early stopping) or the last (full schedule)",
+        help="weights to export: the best val-loss epoch (early stopping) or the last (full schedule) "
+        "(default best)",
     )
     p.add_argument(
         "--balance",
@@ -120,7 +128,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--workers",
         type=int,
         default=0,
-        help="DataLoader processes that augment photos (0: in the training process; more on a big machine)",
+        help="DataLoader processes that augment photos (0: in the training process, the default; more on a "
+        "big machine)",
     )
     p.add_argument("--no-pretrained", action="store_true", help="random init instead of ImageNet weights")
     p.add_argument("--no-checkpoint", action="store_true", help="do not write checkpoint.pt")
