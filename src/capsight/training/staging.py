@@ -24,6 +24,10 @@ from typing import Any
 
 from capsight.errors import BadRequest
 
+# What ``capsight promote`` writes into the folder it promotes to (which candidate, the scores that
+# won): a model published into the folder later makes it describe another model.
+PROMOTION_RECORD = "promotion.json"
+
 
 @contextmanager
 def _interrupts_held() -> Iterator[None]:
@@ -78,7 +82,8 @@ def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]
     """Yield an empty folder to write into; on a clean exit its files replace those in ``final``.
 
     ``stale``: names in ``final`` that belong with the rest (a checkpoint of an older run) and are
-    removed when the new run did not write them. Other files already in ``final`` are kept.
+    removed when the new run did not write them, as is a promotion record. Other files already in
+    ``final`` are kept.
     """
     final = Path(final)
     if final.exists() and not final.is_dir():
@@ -104,7 +109,7 @@ def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]
         with _interrupts_held(), _publication_lock(final):
             for name in sorted(written):
                 os.replace(staging / name, final / name)
-            for name in set(stale) - written:
+            for name in {*stale, PROMOTION_RECORD} - written:
                 (final / name).unlink(missing_ok=True)
             done = True
     finally:
