@@ -53,3 +53,27 @@ def test_a_full_image_disk_is_logged_a_few_times_not_per_batch(
         assert stats.written + stats.queued + stats.writing == 150, stats  # every row kept
     finally:
         recorder.close()
+
+
+def test_without_images_a_recovery_still_resets_the_backoff(tmp_path: Path) -> None:
+    """Keeping the backoff past a recovery is for an image store the probe cannot vouch for; with
+    no images to store, the probe proves everything, and a second outage must be retried at once,
+    not after the first one's longest wait (no batch with images ever came to reset it)."""
+    folder = tmp_path / "db"
+    folder.write_bytes(b"")  # a file where the database's folder must be: a real outage
+    database = Database(f"sqlite:///{folder / 'log.db'}")
+    config = RecorderConfig(retry_initial_s=0.05, retry_max_s=1.0, store_images=False)
+    recorder = DatabaseRecorder(database, LocalBlobStore(tmp_path / "images"), tmp_path / "spool", config)
+    recorder.start()
+    try:
+        time.sleep(1.5)  # the backoff grows to its longest
+        assert recorder.stats().degraded and recorder.stats().error is not None
+        folder.unlink()
+        folder.mkdir()
+        assert recorder.flush(5), recorder.stats()
+        recorder.submit(make_record(request_id="no-image"), b"bytes not kept")
+        assert recorder.flush(5), recorder.stats()
+        assert recorder._backoff == config.retry_initial_s
+    finally:
+        recorder.close()
+        database.dispose()

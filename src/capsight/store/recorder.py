@@ -58,8 +58,7 @@ class DatabaseRecorder:
         self._unspooled = UnspooledReport(logger)
         self._error: str | None = None  # why degraded, once a try failed (stats, /health/ready)
         self._backoff = self.config.retry_initial_s
-        self._next_retry = 0.0
-        self._next_purge = 0.0
+        self._next_retry = self._next_purge = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._in_flight: list[Item] = []  # the batch the writer thread is writing now
@@ -214,9 +213,7 @@ class DatabaseRecorder:
             except Outage as outage:
                 self._enter_outage(outage)
             else:
-                if any(image is not None for _, image in items):
-                    # Images stored: the image store works. Not on recovering, whose probe passes
-                    # on a full disk: the backoff reset there, and it flapped at its first step.
+                if any(image is not None for _, image in items):  # images stored: the store works
                     self._backoff = self.config.retry_initial_s
                 if self._claim(items):
                     self._counts.move("writing", written=written, rejected=len(items) - written)
@@ -243,6 +240,9 @@ class DatabaseRecorder:
             logger.warning("request log: backends reachable again; replayed %d spooled records", replayed)
         elif replayed:
             logger.info("request log: wrote %d records spooled while the queue was full", replayed)
+        if not self.config.store_images or self.blobs is None:
+            # Else kept until a batch stores images (the probe passes on a full disk: it flapped).
+            self._backoff = self.config.retry_initial_s
         self._degraded = False
         self._error = None
         self._outage_logged = False
