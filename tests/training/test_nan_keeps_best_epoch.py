@@ -74,7 +74,9 @@ def test_the_loop_restores_a_finite_epoch(keep: str) -> None:
     assert [h.epoch for h in result.history] == [1, 2, 3]  # the NaN epoch is not a row of curves
 
 
-def _train_cli(data: Path, out: Path, poison_epoch: int, monkeypatch: pytest.MonkeyPatch) -> int:
+def _train_cli(
+    data: Path, out: Path, poison_epoch: int, monkeypatch: pytest.MonkeyPatch, keep: str = "best"
+) -> int:
     real_train = pipeline.train
 
     def diverging_train(model: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
@@ -85,6 +87,7 @@ def _train_cli(data: Path, out: Path, poison_epoch: int, monkeypatch: pytest.Mon
         [
             *("train", str(data), "--out", str(out), "--arch", "tiny", "--epochs", "6"),
             *("--image-size", "24", "--batch-size", "8", "--lr", "0.01", "--seed", "1", "--no-checkpoint"),
+            *("--keep", keep),
         ]
     )
 
@@ -96,13 +99,20 @@ def _no_nan(text: str) -> Any:
     return json.loads(text, parse_constant=refuse)
 
 
+@pytest.mark.parametrize("keep", ["best", "last"])
 def test_train_exports_the_best_epoch_before_the_nan(
-    shapes_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    keep: str,
+    shapes_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "model"
-    assert _train_cli(shapes_dir, out, 2, monkeypatch) == 0
+    assert _train_cli(shapes_dir, out, 2, monkeypatch, keep) == 0
     printed = capsys.readouterr().out
     assert "stopped at epoch 3: the training loss was NaN" in printed
+    kept = "the best" if keep == "best" else "the last"
+    assert f"{kept} before it" in printed
     meta = _no_nan((out / "model.json").read_text())
     training = meta["training"]
     assert training["diverged_epoch"] == 3

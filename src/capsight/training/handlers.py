@@ -78,7 +78,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.diverged_epoch is not None:  # a model was written, but not the one of every epoch asked
         print(
             f"stopped at epoch {result.diverged_epoch}: the training loss was NaN; exported epoch "
-            f"{result.best_epoch}, the best before it (a lower --lr than {config.lr:g} may train further)"
+            f"{result.best_epoch}, the {'best' if config.keep == 'best' else 'last'} before it (a lower "
+            f"--lr than {config.lr:g} may train further)"
         )
     return 0
 
