@@ -19,7 +19,8 @@ import pytest
 from jobs_helpers import ImageServer, serve
 
 from capsight.jobs.allowlist import Allowlist
-from capsight.jobs.downloads import INFLATE_PIECE, DownloadLimits, download_all
+from capsight.jobs.downloads import DownloadLimits, download_all
+from capsight.jobs.inflate import INFLATE_PIECE
 
 LIMIT = 1024 * 1024
 

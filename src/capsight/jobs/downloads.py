@@ -15,9 +15,10 @@ one row, not the job.
 Each download also reserves its bytes (Content-Length, else the per-image cap; the cap too once a
 compressed response inflates past its Content-Length) in this replica's disk budget for job files
 before it writes (``jobs/diskbudget.py``); a job whose images do not fit fails, saying so, instead
-of filling the data disk. A gzip or deflate response is inflated here, at most ``INFLATE_PIECE`` bytes
-at a time, not by httpx: httpx inflates each network read whole, and 64 KB of gzip'd zeros became
-64 MB in memory before the size cap saw it (a small "gzip bomb" per concurrent download).
+of filling the data disk. A gzip or deflate response is inflated a bounded piece at a time
+(``jobs/inflate.py``), not by httpx. An answer that says "later" (429, 502, 503, 504) is tried again,
+``attempts`` tries in all: one try made an error row of every image a throttling host or a CDN's
+hiccup turned away for a moment.
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.diskbudget import DiskBudget
+from capsight.jobs.inflate import ACCEPT_ENCODING, UnsupportedEncoding, inflated
 from capsight.store.blobs import fsync_dir
 
 if TYPE_CHECKING:  # httpx loads with the first URL job, not with the server
@@ -51,6 +54,8 @@ class DownloadLimits:
     read_timeout: float = 20.0
     total_timeout: float = 60.0
     concurrency: int = 4
+    attempts: int = 3  # for the answers of RETRY_STATUSES only; the others are final
+    retry_delay: float = 1.0  # before the second try; doubled before each one after
 
 
 @dataclass(frozen=True)
@@ -69,55 +74,11 @@ class DownloadReport:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (URL, error)
 
 
+RETRY_STATUSES = frozenset({429, 502, 503, 504})  # "not now": a throttle, a gateway or server busy
+
+
 def file_name(index: int) -> str:
     return f"u{index:07d}"
-
-
-INFLATE_PIECE = 64 * 1024  # the most a compressed response inflates to per step, before the size check
-ACCEPT_ENCODING = "gzip, deflate"  # what _inflated() decodes; not br or zstd, whatever httpx could
-
-
-class _UnsupportedEncoding(Exception):
-    pass
-
-
-def _inflated(raw: Iterable[bytes], content_encoding: str) -> Iterator[bytes]:
-    """The body of ``raw`` (network reads) decoded per ``content_encoding``, in pieces of at most
-    ``INFLATE_PIECE`` bytes, so the caller's size cap refuses a bomb after a piece past it.
-
-    Encodings other than gzip and deflate pass through undecoded, as httpx does (the image then fails
-    to decode, saying so); two compressions stacked are refused (no image server sends them).
-    """
-    codings = [c.strip().lower() for c in content_encoding.split(",")]
-    codings = [c for c in codings if c in ("gzip", "x-gzip", "deflate")]
-    if len(codings) > 1:
-        raise _UnsupportedEncoding(f"Content-Encoding {content_encoding[:100]!r} (stacked compressions)")
-    if not codings:
-        yield from raw
-        return
-    deflate = codings[0] == "deflate"
-    inflater = zlib.decompressobj(zlib.MAX_WBITS if deflate else 16 + zlib.MAX_WBITS)
-    first = True
-    for data in raw:
-        if first and deflate:  # "deflate" is zlib-wrapped by the RFC, raw deflate by some servers
-            try:
-                piece = inflater.decompress(data, INFLATE_PIECE)
-            except zlib.error:
-                inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-                piece = inflater.decompress(data, INFLATE_PIECE)
-        else:
-            piece = inflater.decompress(data, INFLATE_PIECE)
-        first = False
-        # A full piece may leave output pending in zlib even with all input taken: step until short.
-        while True:
-            if piece:
-                yield piece
-            if not inflater.unconsumed_tail and len(piece) < INFLATE_PIECE:
-                break
-            piece = inflater.decompress(inflater.unconsumed_tail, INFLATE_PIECE)
-    tail = inflater.flush()  # all input consumed and the last step short: at most what zlib buffered
-    if tail:
-        yield tail
 
 
 def read_manifest(path: Path) -> dict[int, Outcome]:
@@ -174,7 +135,7 @@ def _fetch(
                 # cancel are checked even against a server that drips a byte every few seconds (a
                 # fixed 64 KB chunk would wait for 64 KB first, and the 60 s limit never fired).
                 encoding = response.headers.get("content-encoding", "")
-                for chunk in _inflated(response.iter_raw(), encoding):
+                for chunk in inflated(response.iter_raw(), encoding):
                     if cancel is not None and cancel.is_set():
                         return Outcome(index, url, None, None, interrupted=True)
                     size += len(chunk)
@@ -188,7 +149,7 @@ def _fetch(
                         )
                     if budget is not None and size > reserved:
                         # More than declared: a Content-Encoding (gzip) response declares its
-                        # compressed length, and _inflated() hands over the inflated bytes. Reserve up to
+                        # compressed length, and inflated() hands over the inflated bytes. Reserve up to
                         # the per-image cap, which bounds what is written, once.
                         budget.grow(folder, limits.max_bytes - reserved, f"the download of {url[:200]!r}")
                         reserved = limits.max_bytes
@@ -206,12 +167,29 @@ def _fetch(
         return Outcome(index, url, None, f"DownloadError: {type(exc).__name__}: {exc}")
     except zlib.error as exc:  # worded as httpx worded its own inflating's failure
         return Outcome(index, url, None, f"DownloadError: DecodingError: {exc}")
-    except _UnsupportedEncoding as exc:
+    except UnsupportedEncoding as exc:
         return Outcome(index, url, None, f"DownloadError: unsupported {exc}")
     finally:
         tmp.unlink(missing_ok=True)
         if budget is not None and reserved > kept:
             budget.shrink(folder, reserved - kept)  # a smaller file than declared, or none at all
+
+
+def _fetch_retrying(
+    fetch: Callable[[], Outcome], limits: DownloadLimits, cancel: threading.Event | None
+) -> Outcome:
+    """``fetch()`` again after an answer of RETRY_STATUSES, waiting ``retry_delay``, then twice that;
+    a cancel (or shutdown) during a wait makes no outcome: the resumed job asks again."""
+    retryable = {f"DownloadError: HTTP {status}" for status in RETRY_STATUSES}
+    for attempt in range(1, limits.attempts + 1):
+        outcome = fetch()
+        if outcome.error not in retryable:
+            return outcome
+        if attempt == limits.attempts:
+            break
+        if (cancel or threading.Event()).wait(limits.retry_delay * 2 ** (attempt - 1)):
+            return replace(outcome, error=None, interrupted=True)
+    return replace(outcome, error=f"{outcome.error} ({limits.attempts} tries)")
 
 
 def _kept(path: Path) -> bool:
@@ -265,9 +243,8 @@ def download_all(
                 item = next(queue, None)
                 if item is None:
                     break
-                pending.add(
-                    pool.submit(_fetch, client, allowlist, limits, item[0], item[1], dest, cancel, budget)
-                )
+                fetch = partial(_fetch, client, allowlist, limits, item[0], item[1], dest, cancel, budget)
+                pending.add(pool.submit(_fetch_retrying, fetch, limits, cancel))
             if not pending:
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
