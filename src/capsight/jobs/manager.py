@@ -222,8 +222,9 @@ class JobManager(JobExecution):
             self.webhooks.redeliver_pending()
 
     def _gave_up(self, job_id: str) -> None:
-        """Recovery failed a job that kept losing its server: its webhook says so, as any end does."""
-        job = self.store.get(job_id)
+        """Recovery failed a job that kept losing its server: its webhook says so, as any end does.
+        ``status``, not ``get``: whether it has a webhook, not a URL job's list (16 MB of JSON)."""
+        job = self.store.status(job_id)
         if job is not None and job.webhook_url:
             self.webhooks.submit(job.id)
 
