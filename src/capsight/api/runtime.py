@@ -27,7 +27,7 @@ from starlette.requests import Request
 from capsight.api.metrics import Metrics
 from capsight.api.reload import ModelReloads
 from capsight.api.service import ClassificationService
-from capsight.errors import ModelNotReady
+from capsight.errors import CapsightError, ModelNotReady
 from capsight.imaging.budget import set_decode_pixel_budget
 from capsight.inference.batcher import MicroBatcher
 from capsight.inference.classifier import Classifier
@@ -183,7 +183,10 @@ class ServingRuntime(ModelReloads):
             self._serve(classifier)
         except Exception as exc:
             self.load_error = f"{type(exc).__name__}: {exc}"
-            logger.exception("the model failed to load from %s", settings.model_dir)
+            if isinstance(exc, CapsightError):  # a folder that is no usable model: its sentence says why
+                logger.error("the model failed to load from %s: %s", settings.model_dir, self.load_error)
+            else:  # a bug: its traceback is the only clue
+                logger.exception("the model failed to load from %s", settings.model_dir)
             return
         self.ready_seconds = time.perf_counter() - started
         self.services.start()  # the request log's thread: its first connection waited for the model
