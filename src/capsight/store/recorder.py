@@ -29,6 +29,7 @@ from capsight.store.blobs import BlobStore, sha256_hex
 from capsight.store.database import Database
 from capsight.store.overflow import OverflowSpooler
 from capsight.store.protocols import ClassificationRecord
+from capsight.store.purge import RetentionPurge
 from capsight.store.recorder_config import RecorderConfig, RecorderCounts, RecorderStats, UnspooledReport
 from capsight.store.sharedimages import SharedImages
 from capsight.store.spool import Item, Spool
@@ -58,7 +59,13 @@ class DatabaseRecorder:
         self._unspooled = UnspooledReport(logger)
         self._error: str | None = None  # why degraded, once a try failed (stats, /health/ready)
         self._backoff = self.config.retry_initial_s
-        self._next_retry = self._next_purge = 0.0
+        self._next_retry = 0.0
+        self._retention: RetentionPurge | None = None
+        if self.config.retention_days > 0:
+            cfg = self.config
+            self._retention = RetentionPurge(
+                db, blobs, cfg.retention_days, interval_s=cfg.purge_interval_s, step_s=cfg.purge_step_s
+            )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._in_flight: list[Item] = []  # the batch the writer thread is writing now
@@ -172,8 +179,8 @@ class DatabaseRecorder:
             finally:
                 self._claim(items)
                 self._done(len(items))
-        if self.config.retention_days > 0 and not self._degraded and time.monotonic() >= self._next_purge:
-            self._purge()
+        if self._retention is not None and not self._degraded and self._retention.due():
+            self._retention.step()  # a step: the next batch goes first, then the next step
         return self._stop.is_set() and self._queue.empty()
 
     def _take(self, wait: float, limit: int | None, linger: float = 0.0) -> list[Item]:
@@ -284,15 +291,6 @@ class DatabaseRecorder:
             self._spool_items(items, "queued")
         finally:  # flush() waits for every record submitted
             self._done(len(items))
-
-    def _purge(self) -> None:
-        from capsight.store.requestlog import RequestLog
-
-        self._next_purge = time.monotonic() + self.config.purge_interval_s
-        try:
-            RequestLog(self.db, self.blobs).purge_older_than(self.config.retention_days)
-        except Exception:
-            logger.exception("request log: retention purge failed")
 
     def _done(self, count: int) -> None:
         with self._progress:

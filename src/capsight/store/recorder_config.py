@@ -26,6 +26,7 @@ class RecorderConfig:
     retention_days: float = 0  # > 0: purge older rows and images on start and every purge_interval_s
     spool_max_image_bytes: int | None = None  # disk for images spooled in an outage (None: no cap)
     purge_interval_s: float = 3600.0
+    purge_step_s: float = 0.5  # the writer thread purges this long at most between two batches
 
 
 @dataclass(frozen=True)

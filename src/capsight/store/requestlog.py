@@ -1,4 +1,4 @@
-"""Reading the request log (for the admin endpoints) and applying the retention policy.
+"""Reading the request log (for the admin endpoints), and the retention policy (``purge.py``).
 
 Listing uses keyset pagination on (created_at, id), newest first: the cursor is the position of the
 last row returned, so pages stay stable while new requests arrive and deep pages cost the same as
@@ -8,25 +8,22 @@ the first. ``offset`` is supported too for simple UIs.
 from __future__ import annotations
 
 import base64
-import contextlib
 import logging
-from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from capsight.api.logtext import loggable
 from capsight.errors import BadRequest, ServiceUnavailable, first_line
 from capsight.store.blobs import BlobStore, is_sha256
 from capsight.store.database import Database, storable_text
+from capsight.store.purge import LOGGED_ERROR_CHARS, PurgeResult, purge_older_than
 from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 if TYPE_CHECKING:  # the ORM models (SQLAlchemy) load on first database use, not at import
     from capsight.store.models import ClassificationRow
 
 logger = logging.getLogger(__name__)
-# An image store's error is logged escaped (an S3 server's own words, a path: one log line each) and
-# whole up to this length: botocore's text names the endpoint and the object, an operator needs both.
-LOGGED_ERROR_CHARS = 1000
 
 MAX_LIMIT = 1000
 # The longest a listing may wait for PostgreSQL (statement_timeout): room for a rare filter on a large
@@ -69,14 +66,6 @@ class LoggedClassification:
 class RequestPage:
     items: list[LoggedClassification]
     next_cursor: str | None  # pass back as ``cursor`` for the next (older) page; None = last page
-
-
-@dataclass(frozen=True)
-class PurgeResult:
-    requests: int
-    classifications: int
-    images: int
-    feedback: int = 0
 
 
 def encode_cursor(created_at: datetime, row_id: int) -> str:
@@ -191,87 +180,7 @@ class RequestLog:
 
     def purge_older_than(self, days: float, *, chunk: int = 500) -> PurgeResult:
         """Delete requests, classifications and (no longer referenced) images older than ``days``."""
-        if days <= 0:
-            raise BadRequest("days must be > 0")
-        try:
-            cutoff = datetime.now(UTC) - timedelta(days=days)
-        except OverflowError:  # further back than year 1: nothing is that old ("keep for ever")
-            return PurgeResult(0, 0, 0)
-        total = PurgeResult(0, 0, 0)
-        while True:
-            step = self._purge_chunk(cutoff, chunk)
-            total = PurgeResult(
-                total.requests + step.requests,
-                total.classifications + step.classifications,
-                total.images + step.images,
-            )
-            if step.requests < chunk:
-                break
-        total = replace(total, feedback=self._purge_feedback(cutoff))
-        logger.info("retention purge (older than %g days): %s", days, total)
-        return total
-
-    def _purge_feedback(self, cutoff: datetime) -> int:
-        """Feedback goes with the answers it is about: kept longer it names requests that are gone,
-        and its notes are client text that retention promises to drop."""
-        load_sqlalchemy()
-        from sqlalchemy import delete
-
-        from capsight.store.models import FeedbackRow
-
-        with self.db.session() as session, session.begin():
-            return _rowcount(session.execute(delete(FeedbackRow).where(FeedbackRow.created_at < cutoff)))
-
-    def _purge_chunk(self, cutoff: datetime, chunk: int) -> PurgeResult:
-        """One transaction: up to ``chunk`` old requests with their classifications, and the images
-        that no remaining row references (the same photo may have been sent again recently).
-
-        The images are deleted before the commit, under the image lock: an image store that fails
-        rolls the rows back for the next purge (deleted first, its images were never found again),
-        and no writer can log a new row for an image between the reference check and its deletion.
-        """
-        load_sqlalchemy()
-        from sqlalchemy import delete, select
-
-        from capsight.store.models import ClassificationRow, RequestRow
-
-        c = ClassificationRow
-        locked = self.db.image_lock(exclusive=True) if self.blobs is not None else contextlib.nullcontext()
-        with locked, self.db.session() as session, session.begin():
-            ids = list(
-                session.scalars(
-                    select(RequestRow.request_id).where(RequestRow.created_at < cutoff).limit(chunk)
-                )
-            )
-            if not ids:
-                return PurgeResult(0, 0, 0)
-            stored = select(c.image_sha256).where(c.request_id.in_(ids), c.image_ref.is_not(None))
-            shas = {sha for sha in session.scalars(stored.distinct()) if sha}
-            n_classifications = _rowcount(session.execute(delete(c).where(c.request_id.in_(ids))))
-            n_requests = _rowcount(session.execute(delete(RequestRow).where(RequestRow.request_id.in_(ids))))
-            # Only rows that stored the image keep it: a row logged with storage off (or spooled past
-            # the spool's image budget) names its hash without an image_ref, and counting it kept
-            # the photo past every retention, since no purge of that row ever looks at it again.
-            used = select(c.image_sha256).where(c.image_sha256.in_(shas), c.image_ref.is_not(None)).distinct()
-            orphans = shas - (set(session.scalars(used)) if shas else set())
-            if self.blobs is not None:
-                self._delete_images(orphans)
-        return PurgeResult(n_requests, n_classifications, len(orphans) if self.blobs is not None else 0)
-
-    def _delete_images(self, shas: set[str]) -> None:
-        assert self.blobs is not None
-        try:
-            self.blobs.delete_many(sorted(shas))
-        except Exception as exc:  # boto3/OS errors vary by backend: the caller's transaction rolls back
-            logger.warning("retention purge: image store failed: %s", loggable(str(exc), LOGGED_ERROR_CHARS))
-            raise ServiceUnavailable(
-                f"Image store unavailable ({first_line(exc)}); "
-                "the rows of its images are kept for the next purge."
-            ) from exc
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
+        return purge_older_than(self.db, self.blobs, days, chunk=chunk)
 
 
 def _logged(

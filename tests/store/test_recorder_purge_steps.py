@@ -1,0 +1,54 @@
+"""The retention purge runs in steps between the request log's batches, not as one long stall.
+
+Why: the purge runs on the recorder's writer thread and deleted everything due in one go, writing
+nothing meanwhile. Each hourly purge holds an hour of traffic (360,000 rows at 100 requests a
+second; SQLite purges ~10,000 a second here), and the first one after retention is turned on
+holds the whole old log: for that long no record was written, the queue filled, and its overflow
+went to the spool (images past its budget dropped). Now each step purges for at most
+``purge_step_s`` and the next one follows the next batch, until nothing is due.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from store_records import make_record
+
+from capsight.store.batchwriter import BatchWriter
+from capsight.store.blobs import LocalBlobStore
+from capsight.store.database import Database
+from capsight.store.recorder import DatabaseRecorder, RecorderConfig
+from capsight.store.requestlog import RequestLog
+
+OLD = datetime.now(UTC) - timedelta(days=40)
+ROWS = 12_000
+
+
+def test_a_record_is_written_while_a_long_purge_is_still_going(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'log.db'}")
+    blobs = LocalBlobStore(tmp_path / "images")
+    writer = BatchWriter(database, blobs, tmp_path)
+    for start in range(0, ROWS, 2000):
+        batch = [(make_record(request_id=f"old-{start + n}", created_at=OLD), None) for n in range(2000)]
+        writer.write(batch)
+    log = RequestLog(database, blobs)
+    config = RecorderConfig(retention_days=30, purge_step_s=0.1, retry_initial_s=0.05)
+    recorder = DatabaseRecorder(database, blobs, tmp_path / "spool", config).start()
+    try:
+        deadline = time.monotonic() + 20
+        while log.count() == ROWS:  # the purge has begun
+            assert time.monotonic() < deadline, "the purge never started"
+            time.sleep(0.01)
+        recorder.submit(make_record(request_id="during-the-purge"), None)
+        assert recorder.flush(10), recorder.stats()
+        left = log.count() - 1
+        assert left > 0, "the record waited for the whole purge"
+        while log.count() > 1:  # the next steps follow without waiting for purge_interval_s
+            assert time.monotonic() < deadline, f"the purge stopped with {log.count() - 1} old rows left"
+            time.sleep(0.05)
+        assert [row.request_id for row in log.list_requests(limit=10).items] == ["during-the-purge"]
+    finally:
+        recorder.close()
+        database.dispose()
