@@ -106,3 +106,12 @@ def test_a_bad_number_is_named_in_words_not_by_the_parser_function(
     [line] = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert expected in line, line
     assert "positive_int" not in line and "_probability" not in line
+
+
+def test_an_output_file_under_a_file_says_so(tmp_path: Path) -> None:
+    """`capsight report DIR --out photo.jpg/r.html` said "folder photo.jpg does not exist" of a file
+    that does exist: the path names a file where a folder must be."""
+    (tmp_path / "photo.jpg").write_bytes(b"x")
+    with pytest.raises(argparse.ArgumentTypeError) as refused:
+        output_file(str(tmp_path / "photo.jpg" / "r.html"))
+    assert str(refused.value) == f"{tmp_path / 'photo.jpg'} is a file, not a folder"

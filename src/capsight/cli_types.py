@@ -91,6 +91,8 @@ def output_file(value: str) -> Path:
     path = Path(value)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{value} is a folder; give a file name")
+    if path.parent.exists() and not path.parent.is_dir():  # "does not exist" of a file that does
+        raise argparse.ArgumentTypeError(f"{path.parent} is a file, not a folder")
     if not path.parent.is_dir():
         raise argparse.ArgumentTypeError(f"folder {path.parent} does not exist")
     return path
