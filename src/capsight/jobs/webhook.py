@@ -27,6 +27,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from capsight.api.logtext import loggable
@@ -47,6 +48,9 @@ EVENT_HEADER = "X-Capsight-Event"
 EVENT = "job.finished"
 REDELIVER_WITHIN = timedelta(days=3)
 CONCURRENCY = 4  # deliveries at once: a slow or failing receiver holds one, not every webhook
+# The longest wait a receiver's Retry-After (429, 503) gets before the next try: each wait holds one
+# of the CONCURRENCY delivery threads, so a receiver asking for an hour must not hold them that long.
+MAX_RETRY_AFTER_S = 60.0
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -75,6 +79,20 @@ def verify_signature(
         return False
     expected = signature(secret, timestamp, body).encode("ascii")
     return hmac.compare_digest(expected, header.encode("utf-8", "replace"))
+
+
+def _retry_after(value: str | None) -> float | None:
+    """A Retry-After header in seconds (delay-seconds or an HTTP date); None when absent or unreadable."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -125,6 +143,7 @@ def deliver(
     if tried >= policy.attempts:
         return Delivery(False, tried, None, "no tries left")
     for attempt in range(tried + 1, policy.attempts + 1):
+        asked: float | None = None
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
@@ -138,6 +157,9 @@ def deliver(
             # within the timeout) held a delivery thread for minutes, and a few held every webhook.
             with client.stream("POST", url, content=body, headers=headers) as response:
                 status, error = response.status_code, None
+                # A receiver that says when to come back (rate limited, busy) is asked then, not at
+                # the policy's 1, 2, 4, 8 s: five tries within its wait all failed, and for good.
+                asked = _retry_after(response.headers.get("retry-after")) if status in (429, 503) else None
             if 200 <= status < 300:
                 return Delivery(True, attempt, status)
             if status < 500 and status != 429:
@@ -157,7 +179,10 @@ def deliver(
         # The URL without its user, password, deeper path and query (a receiver's token is often
         # there); the error's text can quote what the receiver sent, escaped like any text from outside.
         logger.info("webhook %s attempt %d failed: %s", loggable_url(url), attempt, loggable(error or ""))
-        if attempt < policy.attempts and stop.wait(policy.base_delay * 2 ** (attempt - 1)):
+        delay = policy.base_delay * 2 ** (attempt - 1)
+        if asked is not None:
+            delay = max(delay, min(asked, MAX_RETRY_AFTER_S))
+        if attempt < policy.attempts and stop.wait(delay):
             return Delivery(False, attempt, status, error, interrupted=True)
     return Delivery(False, policy.attempts, status, error)
 
