@@ -28,6 +28,7 @@ from typing import Any
 from capsight.errors import BadRequest, Conflict, InvalidModel
 from capsight.feedback.comparison import Comparison, _check_compatible
 from capsight.inference.metadata import load_metadata
+from capsight.inference.model_files import read_model_files
 
 RECORD = "promotion.json"
 
@@ -92,6 +93,7 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
     previous = target.with_name(f"{target.name}.previous")
     try:
         shutil.copytree(candidate, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns(RECORD))
+        read_model_files(staging, settle_seconds=0)  # one model's pair (see below), or nothing moves
         (staging / RECORD).write_text(json.dumps(record, indent=2) + "\n")
         if not target.exists():
             os.replace(staging, target)
@@ -136,6 +138,9 @@ def _promote_to_link(candidate: Path, link: Path, record: dict[str, Any]) -> Pat
     swapped = False
     try:
         shutil.copytree(candidate, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns(RECORD))
+        # --force scores nothing, so nothing loaded the candidate: a model.onnx of another model
+        # beside its model.json would become a served folder no server loads.
+        read_model_files(folder, settle_seconds=0)
         (folder / RECORD).write_text(json.dumps(record, indent=2) + "\n")
         if had_model:
             if os.path.lexists(previous) and not previous.is_symlink():
