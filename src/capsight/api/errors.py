@@ -135,6 +135,11 @@ _HOST_403 = (
     "with auth off, the request named a dotted Host other than *.localhost, the machine's own name or "
     'one in CAPSIGHT_ALLOWED_HOSTS (DNS-rebinding protection; ["*"] turns it off).'
 )
+_CROSS_SITE_403 = (
+    "with auth off, a browser sent it from a page of another site (Sec-Fetch-Site: cross-site or "
+    "same-site) whose Origin is not in CAPSIGHT_CORS_ORIGINS (cross-site write protection)."
+)
+_WRITES = frozenset({"post", "put", "patch", "delete"})  # what CrossSiteWriteMiddleware refuses
 _NEVER_INVALID = (str, str | None)  # what any path segment or query value already is
 
 
@@ -154,20 +159,20 @@ def _can_fail_validation(route: APIRoute) -> bool:
     return False
 
 
-def _document_host_check(responses: dict[str, Any], error_body: dict[str, Any]) -> None:
-    """With auth off, RebindingGuardMiddleware refuses a foreign Host (403) before any route runs;
-    an operation that already documents a scope 403 keeps that cause and gains this one."""
-    scope = responses.get("403", {}).get("description", "")
-    if _HOST_403 not in scope:
-        described = f"{scope.rstrip()} Or, {_HOST_403}" if scope else _HOST_403[0].upper() + _HOST_403[1:]
+def _document_forbidden(responses: dict[str, Any], error_body: dict[str, Any], cause: str) -> None:
+    """Add ``cause`` to the operation's 403: an operation that already documents one (a scope, the
+    host check) keeps those causes and gains this one."""
+    described = responses.get("403", {}).get("description", "")
+    if cause not in described:
+        described = f"{described.rstrip()} Or, {cause}" if described else cause[0].upper() + cause[1:]
         responses.setdefault("403", {"content": error_body})["description"] = described
     responses["403"].setdefault("content", error_body)
 
 
 def _document_validation_errors(app: FastAPI) -> None:
     """Make /openapi.json describe the 422 answers as :func:`_validation_handler` sends them, and
-    only where one can be sent; and the 413 of a body over the limit and the 403 of the host check
-    on every operation.
+    only where one can be sent; and the 413 of a body over the limit and the 403s of the host check
+    on every operation and of a cross-site write on every POST and DELETE.
 
     FastAPI documents a 422 with its own ``{"detail": [...]}`` body (HTTPValidationError) on every
     route with a parameter, whatever the app's handler answers, so a client generated from the
@@ -206,7 +211,13 @@ def _document_validation_errors(app: FastAPI) -> None:
                     operation.setdefault("responses", {}).setdefault(
                         "413", {"description": _BODYLESS_413, "content": error_body}
                     )
-                    _document_host_check(operation["responses"], error_body)
+                    _document_forbidden(operation["responses"], error_body, _HOST_403)
+        # With auth off, a browser's write sent from another site's page is refused before any route
+        # (CrossSiteWriteMiddleware): the 403 a web front end on another origin meets first.
+        for operations in paths.values():
+            for method, operation in operations.items():
+                if method in _WRITES and isinstance(operation, dict):
+                    _document_forbidden(operation.setdefault("responses", {}), error_body, _CROSS_SITE_403)
         components = schema.get("components", {}).get("schemas", {})
         for name in _FASTAPI_VALIDATION_SCHEMAS:
             components.pop(name, None)
