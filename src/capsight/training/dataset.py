@@ -61,7 +61,7 @@ class LoadedFolder:
         return {label: found.get(label, 0) for label in self.labels}
 
 
-def check_output_outside(root: Path, out_dir: Path) -> None:
+def check_output_outside(root: Path, out_dir: Path, *, folder: str = "data folder") -> None:
     """Refuse an output folder inside the data folder: a model folder ``data/model/`` holds report
     PNGs, so the next run over ``data/`` would learn a class "model" (and evaluate would refuse it).
     A hidden folder (``data/.runs/``) is never a class, so it is allowed."""
@@ -72,8 +72,8 @@ def check_output_outside(root: Path, out_dir: Path) -> None:
     if inside and inside[0].startswith("."):
         return
     raise BadRequest(
-        f"--out {out_dir} is inside the data folder {root}: its images would become a class; "
-        "write it beside the data folder."
+        f"--out {out_dir} is inside the {folder} {root}: its images would become a class; "
+        f"write it beside the {folder}."
     )
 
 

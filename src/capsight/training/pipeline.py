@@ -66,6 +66,8 @@ def run_training(req: TrainRequest) -> TrainOutcome:
     resolve_device(req.config.device)  # --device cuda without a GPU: say so before reading any photo
     final = Path(req.out_dir)
     check_output_outside(Path(req.data_dir), final)
+    if req.test_dir is not None:  # the next run with this --test-dir would meet a class "model"
+        check_output_outside(Path(req.test_dir), final, folder="test folder")
     name = _model_name(req.name or final.resolve().name)  # resolved: the name of "." is ""
     # A run without a test split writes no report: the replaced model's report must not stay behind.
     with staged_folder(final, stale=(CHECKPOINT_FILE, *REPORT_FILES)) as staging:
