@@ -167,6 +167,8 @@ class DatabaseRecorder:
             # waited in the spool for the next outage or restart, and flush() never returned True.
             self._recover()
         wait = 0.2 if not self._degraded else min(0.2, max(0.0, self._next_retry - time.monotonic()))
+        if self._retention is not None and not self._degraded and self._retention.due():
+            wait = 0.0  # a purge under way goes on at once when no record waits
         items = self._take(wait, limit=self.config.batch_size, linger=self.config.linger_s)
         if items:
             self._in_flight = items
