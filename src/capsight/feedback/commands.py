@@ -117,6 +117,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
         (summary.unmatched, "not matched to a logged answer of the same client (not logged yet, or purged)"),
         (summary.not_stored, "logged without its image (CAPSIGHT_STORE_IMAGES off, or purged)"),
         (summary.conflicts, "given another label by earlier feedback (the newest, or an admin's, was kept)"),
+        (summary.same_photo_again, "on the same photo sent again with the same label (one copy written)"),
         (summary.replaced, "replaced by later feedback on the same answer (or outranked by an admin's)"),
         (summary.failed, "on an upload that got no answer (not an image, or over a limit)"),
         (summary.confirmations_left_out, "confirming the model's answer left out (--corrections-only)"),

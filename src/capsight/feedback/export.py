@@ -43,6 +43,8 @@ class ExportSummary:
     unmatched: int = 0  # no logged answer of the same client (not logged yet, purged, not theirs)
     not_stored: int = 0  # the answer was logged without its image (CAPSIGHT_STORE_IMAGES off, purged)
     conflicts: int = 0  # the same image given different labels: the newest feedback is kept
+    # The same image (another request with the same bytes) given the same label again: one copy.
+    same_photo_again: int = 0
     replaced: int = 0  # outranked by other feedback on the same answer (a newer one, an admin's)
     other_models: dict[str, int] = field(default_factory=dict)  # left out by model_name, by model
     confirmations_left_out: int = 0  # by corrections_only
@@ -86,6 +88,8 @@ def _newest_per_image(items: Iterable[MatchedFeedback], summary: ExportSummary) 
         earlier = newest.get(item.image_sha256)
         if earlier is not None and earlier.label != item.label:
             summary.conflicts += 1
+        elif earlier is not None:  # a retry, the page used again: counted, or the summary lost it
+            summary.same_photo_again += 1
         if earlier is None or item.outranks(earlier):
             newest[item.image_sha256] = item
     return sorted(newest.values(), key=lambda m: m.feedback_id)
