@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,10 +36,13 @@ class _Flaky(BaseHTTPRequestHandler):
         server: Any = self.server
         with server.lock:
             server.hits[self.path] += 1
+            server.times[self.path].append(time.monotonic())
             hit = server.hits[self.path]
         _, status, times, _ = self.path.split("/", 3)
         if hit <= int(times):
             self.send_response(int(status))
+            if self.path.endswith("/wait-2.png"):
+                self.send_header("Retry-After", "2")
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -54,6 +57,7 @@ def flaky() -> Iterator[ThreadingHTTPServer]:
     server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
     server.daemon_threads = True
     server.hits = Counter()
+    server.times = defaultdict(list)
     server.lock = threading.Lock()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -135,3 +139,19 @@ def test_a_cancel_during_the_wait_records_nothing(flaky: ThreadingHTTPServer, tm
     assert time.monotonic() - started < 3  # the wait ended with the cancel
     assert not report.complete and report.errors == []
     assert not (tmp_path / "m.jsonl").read_text()
+
+
+def test_a_hosts_retry_after_is_waited_for(flaky: ThreadingHTTPServer, tmp_path: Path) -> None:
+    """A throttling host says when to come back (``Retry-After``): tries 1 and 2 s apart all failed."""
+    base = _base(flaky)
+    urls = [f"{base}/429/1/wait-2.png", f"{base}/503/1/wait-2.png"]
+    limits = DownloadLimits(max_bytes=100_000, retry_delay=0.01)
+    report = download_all(
+        urls, tmp_path / "in", tmp_path / "m.jsonl", Allowlist([f"{base}/"], ["127.0.0.0/8"]), limits
+    )
+    assert report.complete and report.errors == [] and len(report.files) == 2
+    times: dict[str, list[float]] = flaky.times  # type: ignore[attr-defined]
+    for path in ("/429/1/wait-2.png", "/503/1/wait-2.png"):
+        first, second = times[path]
+        assert second - first >= 1.9, (path, second - first)  # not retry_delay's 0.01 s
+    assert "retry_after" not in (tmp_path / "m.jsonl").read_text()  # the manifest keeps outcomes only

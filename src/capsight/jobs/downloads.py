@@ -17,8 +17,8 @@ compressed response inflates past its Content-Length) in this replica's disk bud
 before it writes (``jobs/diskbudget.py``); a job whose images do not fit fails, saying so, instead
 of filling the data disk. A gzip or deflate response is inflated a bounded piece at a time
 (``jobs/inflate.py``), not by httpx. An answer that says "later" (429, 502, 503, 504) is tried again,
-``attempts`` tries in all: one try made an error row of every image a throttling host or a CDN's
-hiccup turned away for a moment.
+``attempts`` tries in all, waiting as long as its ``Retry-After`` asks (capped): one try made an error
+row of every image a throttling host or a CDN's hiccup turned away for a moment.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.diskbudget import DiskBudget
 from capsight.jobs.inflate import ACCEPT_ENCODING, UnsupportedEncoding, inflated
+from capsight.jobs.retryafter import retry_after_seconds
 from capsight.store.blobs import fsync_dir
 
 if TYPE_CHECKING:  # httpx loads with the first URL job, not with the server
@@ -65,6 +66,7 @@ class Outcome:
     file: str | None  # name inside the download folder
     error: str | None
     interrupted: bool = False  # cut short by a cancel or a shutdown: no outcome, fetched again on resume
+    retry_after: float | None = None  # a 429 or 503's Retry-After (seconds), for _fetch_retrying only
 
 
 @dataclass
@@ -75,6 +77,10 @@ class DownloadReport:
 
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})  # "not now": a throttle, a gateway or server busy
+MAX_RETRY_AFTER_S = 30.0  # the longest a host's Retry-After holds one of the job's download threads
+
+
+_NOT_KEPT = ("interrupted", "retry_after")  # how a try went, not what the manifest records
 
 
 def file_name(index: int) -> str:
@@ -121,7 +127,9 @@ def _fetch(
         with client.stream("GET", url) as response:
             if response.status_code != 200:
                 hint = " (redirects are not followed)" if response.is_redirect else ""
-                return Outcome(index, url, None, f"DownloadError: HTTP {response.status_code}{hint}")
+                error = f"DownloadError: HTTP {response.status_code}{hint}"
+                asked = retry_after_seconds(response.headers.get("retry-after"))
+                return Outcome(index, url, None, error, retry_after=asked)
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limits.max_bytes:
                 return Outcome(index, url, None, f"DownloadError: larger than {limits.max_bytes} bytes")
@@ -187,7 +195,10 @@ def _fetch_retrying(
             return outcome
         if attempt == limits.attempts:
             break
-        if (cancel or threading.Event()).wait(limits.retry_delay * 2 ** (attempt - 1)):
+        delay = limits.retry_delay * 2 ** (attempt - 1)
+        if outcome.retry_after is not None:  # the host said when to come back
+            delay = max(delay, min(outcome.retry_after, MAX_RETRY_AFTER_S))
+        if (cancel or threading.Event()).wait(delay):
             return replace(outcome, error=None, interrupted=True)
     return replace(outcome, error=f"{outcome.error} ({limits.attempts} tries)")
 
@@ -256,7 +267,7 @@ def download_all(
                     continue  # not in the manifest: a graceful shutdown must not turn it into an error row
                 known[outcome.index] = outcome
                 log.write(
-                    json.dumps({k: v for k, v in outcome.__dict__.items() if k != "interrupted"}) + "\n"
+                    json.dumps({k: v for k, v in outcome.__dict__.items() if k not in _NOT_KEPT}) + "\n"
                 )
                 log.flush()
             if on_progress is not None:

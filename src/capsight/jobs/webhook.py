@@ -27,12 +27,12 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from capsight.api.logtext import loggable
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.render import job_document
+from capsight.jobs.retryafter import retry_after_seconds
 from capsight.jobs.store import JobStore
 from capsight.jobs.urltext import loggable_url
 
@@ -79,20 +79,6 @@ def verify_signature(
         return False
     expected = signature(secret, timestamp, body).encode("ascii")
     return hmac.compare_digest(expected, header.encode("utf-8", "replace"))
-
-
-def _retry_after(value: str | None) -> float | None:
-    """A Retry-After header in seconds (delay-seconds or an HTTP date); None when absent or unreadable."""
-    value = (value or "").strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -159,7 +145,8 @@ def deliver(
                 status, error = response.status_code, None
                 # A receiver that says when to come back (rate limited, busy) is asked then, not at
                 # the policy's 1, 2, 4, 8 s: five tries within its wait all failed, and for good.
-                asked = _retry_after(response.headers.get("retry-after")) if status in (429, 503) else None
+                if status in (429, 503):
+                    asked = retry_after_seconds(response.headers.get("retry-after"))
             if 200 <= status < 300:
                 return Delivery(True, attempt, status)
             if status < 500 and status != 429:
