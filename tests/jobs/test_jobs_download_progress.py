@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from jobs_helpers import ImageServer, JobApp, image, serve, wait_for_job
 
-URLS = 24
+URLS = 40
 
 
 @pytest.fixture
 def slow_images() -> Iterator[ImageServer]:
-    yield from serve(ImageServer(delay=0.2))  # 4 at a time: ~1.2 s of downloads
+    yield from serve(ImageServer(delay=0.2))  # 4 at a time: ~2 s of downloads, 4 heartbeats
 
 
 def test_a_url_job_shows_its_downloads_while_it_prepares(make_app: JobApp, slow_images: ImageServer) -> None:
