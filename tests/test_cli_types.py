@@ -115,3 +115,23 @@ def test_an_output_file_under_a_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(argparse.ArgumentTypeError) as refused:
         output_file(str(tmp_path / "photo.jpg" / "r.html"))
     assert str(refused.value) == f"{tmp_path / 'photo.jpg'} is a file, not a folder"
+
+
+@pytest.mark.parametrize(
+    ("url", "hint"),
+    [
+        ("https://example.com/a.jpg", "download it first"),
+        ("s3://bucket/a.jpg", "capsight batch reads s3://"),
+    ],
+)
+def test_capsight_classify_refuses_a_url_naming_it_as_typed(
+    capsys: pytest.CaptureFixture[str], url: str, hint: str
+) -> None:
+    """`capsight classify https://example.com/a.jpg` said "https:/example.com/a.jpg: no such file": the
+    URL mangled (a Path folds '//') and no word that classify reads local files only."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["classify", url])
+    assert exit_info.value.code == 2
+    [line] = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert f"argument IMG: {url} is a URL: capsight classify reads local files" in line, line
+    assert hint in line

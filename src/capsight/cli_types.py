@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -96,6 +97,19 @@ def output_file(value: str) -> Path:
     if not path.parent.is_dir():
         raise argparse.ArgumentTypeError(f"folder {path.parent} does not exist")
     return path
+
+
+def local_image(value: str) -> Path:
+    """A local file or glob; a URL is refused as typed (a Path folds its '//': "https:/host/a.jpg:
+    no such file"), saying where URLs are read instead."""
+    scheme, sep, _ = value.partition("://")
+    is_scheme = scheme[:1].isalpha() and all(c.isalnum() or c in "+-." for c in scheme)  # RFC 3986
+    if sep and scheme.isascii() and is_scheme and not os.path.lexists(value):
+        raise argparse.ArgumentTypeError(
+            f"{value} is a URL: capsight classify reads local files (capsight batch reads s3:// URIs; "
+            "download it first)"
+        )
+    return Path(value)
 
 
 port = int_in(1, 65535)

@@ -24,7 +24,7 @@ from capsight.api.startup_checks import (
     require_model,
     require_sqlite_database,
 )
-from capsight.cli_types import port, positive_int
+from capsight.cli_types import local_image, port, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     classify.add_argument(
         "images",
         nargs="+",
-        type=Path,
+        type=local_image,
         metavar="IMG",
         help="image files or globs (a folder: use capsight batch)",
     )
