@@ -10,10 +10,12 @@ went to the spool (images past its budget dropped). Now each step purges for at 
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from store_records import make_record
 
 from capsight.store.batchwriter import BatchWriter
@@ -88,3 +90,25 @@ def test_with_no_traffic_the_steps_follow_each_other_at_once(tmp_path: Path) -> 
         recorder.close()
         database.dispose()
     assert stepped < 2.5 * alone + 0.3, f"stepped {stepped:.2f} s, in one go {alone:.2f} s"
+
+
+def test_a_purge_in_steps_is_logged_once_with_its_totals(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each step's call logged the purge as if whole: the last step's few rows, where the operator
+    wants what the whole purge removed."""
+    database, blobs = _old_log(tmp_path, 3000)
+    log = RequestLog(database, blobs)
+    config = RecorderConfig(retention_days=30, purge_step_s=0.0, retry_initial_s=0.05)  # a chunk a step
+    with caplog.at_level(logging.INFO, logger="capsight.store.requestlog"):
+        recorder = DatabaseRecorder(database, blobs, tmp_path / "spool", config).start()
+        try:
+            deadline = time.monotonic() + 20
+            while log.count() or not any("retention purge" in r.getMessage() for r in caplog.records):
+                assert time.monotonic() < deadline, f"{log.count()} rows left"
+                time.sleep(0.01)
+        finally:
+            recorder.close()
+            database.dispose()
+    lines = [r.getMessage() for r in caplog.records if "retention purge" in r.getMessage()]
+    assert len(lines) == 1 and "requests=3000," in lines[0], lines

@@ -68,7 +68,8 @@ def purge_older_than(
         if until is not None and time.monotonic() >= until:
             return replace(total, complete=False)
     total = replace(total, feedback=_purge_feedback(db, cutoff))
-    logger.info("retention purge (older than %g days): %s", days, total)
+    if budget_s is None:  # else a step of RetentionPurge's, which logs the whole purge
+        logger.info("retention purge (older than %g days): %s", days, total)
     return total
 
 
@@ -93,12 +94,12 @@ class RetentionPurge:
         except Exception:
             logger.exception("request log: retention purge failed")
             return
+        self._done += result
         if not result.complete:
-            self._done += result
             self._next = 0.0
-        elif self._done.requests:
-            logger.info("retention purge (older than %g days), in steps: %s", self.days, self._done + result)
-            self._done = PurgeResult(0, 0, 0)
+            return
+        logger.info("retention purge (older than %g days): %s", self.days, self._done)
+        self._done = PurgeResult(0, 0, 0)
 
 
 def _purge_feedback(db: Database, cutoff: datetime) -> int:
