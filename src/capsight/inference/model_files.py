@@ -10,7 +10,10 @@ another file). A mismatch is read again for a moment, which a publication in pro
 well under a second, and then refused: a reload keeps the model it serves (409).
 
 A model.json without the field (written before it, or by hand) loads as before; its own text is
-read again after the ONNX bytes and the pair read again when it changed meanwhile.
+read again after the ONNX bytes and the pair read again when it changed meanwhile. That covers a
+capsight publication over such a folder (model.json moves in before model.onnx: a new model.json
+is checked by its digest, an old one is seen to change), not one pair without the field published
+over another: a load made between that publication's two renames can still get one of each.
 """
 
 from __future__ import annotations
