@@ -107,6 +107,8 @@ def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]
         final.mkdir(exist_ok=True)
         written = {path.name for path in staging.iterdir()}
         with _interrupts_held(), _publication_lock(final):
+            # Sorted: model.json moves in before model.onnx, which inference/model_files.py relies
+            # on to see a load that read the replaced model.json beside the new model.onnx.
             for name in sorted(written):
                 os.replace(staging / name, final / name)
             for name in {*stale, PROMOTION_RECORD} - written:
