@@ -95,3 +95,22 @@ def test_a_malformed_digest_is_an_invalid_model_json(tmp_path: Path) -> None:
     (folder / "model.json").write_text(json.dumps({**data, "onnx_sha256": 12}))
     with pytest.raises(InvalidModel, match="onnx_sha256 must be 64 lowercase hex digits"):
         OnnxClassifier(folder)
+
+
+def test_a_model_with_external_weights_still_loads(tmp_path: Path) -> None:
+    """The session is built from the checked bytes, not the path: the weights a large model keeps
+    in a file beside it (``model.onnx.data``) are looked up in the model folder all the same."""
+    import onnx
+
+    folder = build_colour_model(tmp_path / "external")
+    graph = onnx.load(str(folder / "model.onnx"))
+    onnx.save(
+        graph,
+        str(folder / "model.onnx"),
+        save_as_external_data=True,
+        location="model.onnx.data",
+        size_threshold=0,
+    )
+    assert (folder / "model.onnx.data").is_file()
+    scores = OnnxClassifier(folder).predict(np.ones((1, 3, 32, 32), np.float32))
+    assert scores.shape == (1, 3)
