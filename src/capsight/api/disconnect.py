@@ -8,6 +8,7 @@ places back; this is ASGI plumbing, apart from what the service does with an ima
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -57,3 +58,24 @@ async def _row_unless_gone(future: asyncio.Future[np.ndarray], gone: asyncio.Tas
         future.cancel()
         raise ClientClosedRequest()
     return await future
+
+
+def _gone_flag(gone: asyncio.Task[bool] | None) -> threading.Event | None:
+    """An event set once ``gone`` says the client left, for a decode thread to read (asyncio
+    objects are not for other threads); None without a watch."""
+    if gone is None:
+        return None
+    left = threading.Event()
+    gone.add_done_callback(lambda task: left.set() if not task.cancelled() and task.result() else None)
+    return left
+
+
+def _raise_if_gone(left: threading.Event | None) -> None:
+    """ClientClosedRequest when the client has already gone: called by a decode thread first thing.
+
+    Why: a decode is not cancellable once its thread runs it, but an upload waits for a thread
+    behind others' (two per two cores). Eight clients that hung up 0.2 s after sending a
+    12-megapixel PNG were each decoded (1.5 s of pool time for nobody) before their 499, and a
+    live client's PNG sent just after waited 0.83 s instead of 0.27 s."""
+    if left is not None and left.is_set():
+        raise ClientClosedRequest()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from capsight.api.disconnect import Receive, _row_unless_gone, _watch_disconnect
+from capsight.api.disconnect import Receive, _gone_flag, _raise_if_gone, _row_unless_gone, _watch_disconnect
 from capsight.api.metrics import Metrics
 from capsight.api.outcome_record import OutcomeRecorder
 from capsight.api.result_cache import ResultCacheClient
@@ -160,6 +161,7 @@ class ClassificationService:
         started = time.perf_counter()
         sha: str | None = None
         image: ImageInfo | None = None
+        left = _gone_flag(gone)  # no decode for a client gone while its upload waited for a thread
         try:
             if not data:
                 raise EmptyFile()
@@ -169,7 +171,7 @@ class ClassificationService:
             if cache is None or cache.local is not None:
                 # One trip to the pool: hash (for the log), in-process lookup, decode on a miss.
                 sha, hit, outcome = await self._off_loop(
-                    self._hash_lookup_prepare, data, ctx.cache_scope, pool=self._pool_for(data)
+                    self._hash_lookup_prepare, data, ctx.cache_scope, left, pool=self._pool_for(data)
                 )
                 if cache is not None:
                     cache.count(hit)
@@ -189,7 +191,7 @@ class ClassificationService:
                 self._outcomes.record(ctx, index, data, result=result)
                 return result
             if prepared is None:
-                prepared = await self._off_loop(self._prepare, data, pool=self._pool_for(data))
+                prepared = await self._off_loop(self._prepare, data, left, pool=self._pool_for(data))
             image = prepared.image
             inference_started = time.perf_counter()
             row = await _row_unless_gone(ticket.submit(prepared.row), gone)
@@ -224,8 +226,10 @@ class ClassificationService:
         finally:
             ticket.cancel()  # no-op once submitted
 
-    def _prepare(self, data: bytes) -> _Prepared:
-        """Runs in the decode pool: Pillow and NumPy release the GIL for the heavy parts."""
+    def _prepare(self, data: bytes, left: threading.Event | None = None) -> _Prepared:
+        """Runs in the decode pool: Pillow and NumPy release the GIL for the heavy parts. Not for a
+        client that left (``left`` set) while the upload waited for a thread (see _raise_if_gone)."""
+        _raise_if_gone(left)
         t0 = time.perf_counter()
         decoded = decode_image(data, min_side=self._min_side, max_pixels=self._settings.max_pixels)
         t1 = time.perf_counter()
@@ -235,11 +239,12 @@ class ClassificationService:
         return _Prepared(row=row, image=info, decode_s=t1 - t0, preprocess_s=t2 - t1)
 
     def _hash_lookup_prepare(
-        self, data: bytes, scope: str
+        self, data: bytes, scope: str, left: threading.Event | None = None
     ) -> tuple[str | None, dict[str, Any] | None, _Prepared | CapsightError | None]:
         """Pool side of the one-trip path: (sha256 if needed, valid in-process hit, prepared or error).
 
-        A decode error is returned, not raised, so the request log still gets the upload's sha256.
+        A decode error is returned, not raised, so the request log still gets the upload's sha256;
+        so is ClientClosedRequest instead of a decode once ``left`` is set (see _prepare).
         """
         sha = _sha256(data) if self._need_hash else None
         if sha is not None and self._cache is not None and self._cache.local is not None:
@@ -247,7 +252,7 @@ class ClassificationService:
             if hit is not None:
                 return sha, hit, None
         try:
-            return sha, None, self._prepare(data)
+            return sha, None, self._prepare(data, left)
         except CapsightError as exc:
             return sha, None, exc
 
