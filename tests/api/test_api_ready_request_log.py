@@ -3,7 +3,8 @@
 Why: readiness reported the model and nothing else, so a replica whose image store could not take a
 single image (a mistyped bucket) looked as healthy as the others. It still answers 200 (classifying
 needs none of the log's backends, and a shared bucket or database outage must not take every
-replica out of the load balancer at once), with ``request_log`` saying ``degraded`` and why.
+replica out of the load balancer at once), with ``request_log`` saying ``degraded`` and why; and
+``/metrics`` has it as ``capsight_request_log_degraded`` for alerts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.helpers import AppFactory, runtime_of
+from api.helpers import AppFactory, metric_sample, runtime_of
 from servers import S3Server
 
 pytestmark = pytest.mark.s3
@@ -41,8 +42,14 @@ def test_a_missing_bucket_is_named_by_the_readiness_probe(
     assert state["status"] == "degraded", state
     assert "S3 bucket 'capsight-missing' does not exist" in state["error"]
 
+    metrics = client.get("/metrics").text  # what an alert watches
+    assert metric_sample(metrics, "capsight_request_log_degraded") == 1
+
     s3_server.create_bucket("capsight-missing")
     assert _log_state(client, until="ok") == {"status": "ok", "error": None, "spooled": 0}
+    metrics = client.get("/metrics").text
+    assert metric_sample(metrics, "capsight_request_log_degraded") == 0
+    assert metric_sample(metrics, "capsight_request_log_spooled") == 0
 
 
 def test_with_auth_on_only_an_admin_reads_the_cause(

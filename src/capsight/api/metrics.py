@@ -114,6 +114,20 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        # Readiness stays green through a request log outage (routes/health.py): alerts watch these.
+        self.request_log_degraded = Gauge(
+            "capsight_request_log_degraded",
+            "1 while the request log cannot write: its database or image store failed (records spool); "
+            "with several workers, how many of them.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.request_log_spooled = Gauge(
+            "capsight_request_log_spooled",
+            "Request log records waiting in the spool for the database or image store.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self._tracked: list[tuple[Gauge, Callable[[], float]]] = []
         self._sampler: threading.Thread | None = None
 

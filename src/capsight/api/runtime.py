@@ -71,8 +71,19 @@ class ServingRuntime(ModelReloads):
         self._replaced: list[MicroBatcher] = []
         self._stopping = False
         self.metrics.track_queue_depth(lambda: self._batcher.depth if self._batcher else 0)
+        self.metrics.track(self.metrics.request_log_degraded, lambda: self._request_log_gauges()[0])
+        self.metrics.track(self.metrics.request_log_spooled, lambda: self._request_log_gauges()[1])
 
     # -- state -----------------------------------------------------------------------------------
+
+    def _request_log_gauges(self) -> tuple[float, float]:
+        """(degraded, spooled) of the request log; degraded only once a try failed (not while it
+        starts), and (0, 0) without one (no request log, or a recorder without stats)."""
+        stats_of = getattr(self.services.recorder, "stats", None)
+        if stats_of is None:
+            return 0.0, 0.0
+        stats = stats_of()
+        return float(stats.degraded and stats.error is not None), float(stats.spooled)
 
     @property
     def ready(self) -> bool:
