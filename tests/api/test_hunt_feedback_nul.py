@@ -8,14 +8,16 @@ the database was fine. SQLite stored it, so the two backends also answered diffe
 from __future__ import annotations
 
 import pytest
-from helpers import AppFactory
+from helpers import AppFactory, jpeg
 
 from servers import PostgresServer
 
 
 def _post_nul_note(make_client: AppFactory, **settings: object) -> None:
     client = make_client(store=True, **settings)
-    r = client.post("/v1/classify", files={"file": ("a.jpg", b"\xff\xd8\xff", "image/jpeg")})
+    # An answer to correct: feedback on an upload that got no answer is refused (400) once logged.
+    r = client.post("/v1/classify", files={"file": ("a.jpg", jpeg("closed"), "image/jpeg")})
+    assert r.status_code == 200, r.text
     request_id = r.headers["x-request-id"]
     r = client.post(
         "/v1/feedback", json={"request_id": request_id, "label": "opened", "note": "cap\u0000off"}

@@ -68,6 +68,16 @@ class FeedbackMatch:
     other_models: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LoggedAnswer:
+    """What the request log holds of the answer a feedback names, looked up as the feedback arrives."""
+
+    answered: bool  # False: the upload got no answer (not an image, over a limit): nothing to correct
+    error: str | None
+    image_sha256: str | None
+    image_stored: bool  # logged with its image (whether the image store still has it is another matter)
+
+
 class FeedbackStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -92,6 +102,37 @@ class FeedbackStore:
             session.add(row)
             session.flush()
             return int(row.id)
+
+    def logged_answer(self, entry: FeedbackEntry) -> LoggedAnswer | None:
+        """The answer ``entry`` names by the server's own request id, when the log holds it and the
+        sender may correct it; None otherwise (not logged yet, another client's, or named by a
+        client's X-Request-ID, which may name several requests, one of them perhaps not logged yet).
+
+        Why at all: a feedback on an upload that got no answer, or on an answer whose image is not
+        stored, was answered 202 "usable for training" and then dropped by the export. Only what
+        the log says for certain is used: rows are never rewritten, so a logged answer stays as it is.
+        """
+        load_sqlalchemy()
+        from sqlalchemy import select
+
+        from capsight.store.models import ClassificationRow, RequestRow
+
+        r, c = RequestRow, ClassificationRow
+        query = (
+            select(r.client_id, c.label, c.error, c.image_sha256, c.image_ref)
+            .join(c, c.request_id == r.request_id)
+            .where(r.request_id == storable_text(entry.request_id), c.item_index == entry.item_index)
+        )
+        with self.db.session() as session:
+            row = session.execute(query).first()
+        if row is None or not (entry.any_client or row.client_id == storable_text(entry.client_id)):
+            return None
+        return LoggedAnswer(
+            answered=row.label is not None,
+            error=row.error,
+            image_sha256=row.image_sha256,
+            image_stored=row.image_ref is not None,
+        )
 
     def match(self, *, since: datetime | None = None, model_name: str | None = None) -> FeedbackMatch:
         """The newest feedback per logged image (a later correction replaces an earlier one).

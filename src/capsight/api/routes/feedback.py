@@ -6,15 +6,16 @@ request log, ``capsight feedback export`` turns them and the stored images into 
 when the candidate scores better on the same held-out photos.
 
 The feedback is stored as sent and matched to the logged answer at export (the log is written in
-the background and may not hold the answer yet); only the label is checked here, against the
-labels of the model being served.
+the background and may not hold the answer yet). Here the label is checked against the labels of
+the model being served, and an answer the log already holds under the server's request id is
+looked at: an upload that got no answer is refused, an answer whose image is gone is said unusable.
 """
 
 from __future__ import annotations
 
 import email.message
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +29,10 @@ from capsight.api.uploads import refuse_encoded_body
 from capsight.errors import BadRequest, CapsightError, Conflict, ServiceUnavailable, first_line
 from capsight.inference.metadata import as_model_label
 from capsight.store.deadline import call_with_deadline
+
+if TYPE_CHECKING:
+    from capsight.store.blobs import BlobStore
+    from capsight.store.feedback import FeedbackEntry, FeedbackStore
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -66,14 +71,16 @@ class FeedbackOut(BaseModel):
     usable_for_training: bool = Field(
         True,
         description="False when this server does not store the images it classifies "
-        "(CAPSIGHT_STORE_IMAGES=false): the feedback is kept, but `capsight feedback export` has no "
-        "image to make a training photo of.",
+        "(CAPSIGHT_STORE_IMAGES=false), or the logged answer's image is no longer stored: the feedback "
+        "is kept, but `capsight feedback export` has no image to make a training photo of.",
     )
     warning: str | None = Field(None, description="Why the feedback cannot be trained on, when it cannot.")
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: error_doc("A label the served model does not have, or a malformed body."),
+    400: error_doc(
+        "A label the served model does not have, a malformed body, or an upload the log shows got no answer."
+    ),
     401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
     403: error_doc("The credentials lack the 'classify' scope."),
     408: error_doc("The body stalled or arrived too slowly (CAPSIGHT_BODY_*_TIMEOUT_SECONDS)."),
@@ -164,8 +171,12 @@ async def post_feedback(request: Request, principal: ClassifyAccess) -> JSONResp
         label=label,
         note=feedback.note,
     )
+    log = runtime.services.request_log
+    blobs = log.blobs if log is not None and runtime.settings.store_images else None
     try:
-        feedback_id = await call_with_deadline(FeedbackStore(database).add, entry)
+        feedback_id, image_gone = await call_with_deadline(
+            _check_and_add, FeedbackStore(database), entry, blobs
+        )
     except CapsightError:
         raise
     except Exception as exc:
@@ -185,4 +196,36 @@ async def post_feedback(request: Request, principal: ClassifyAccess) -> JSONResp
             "This server does not store the images it classifies (CAPSIGHT_STORE_IMAGES=false): the "
             "feedback is recorded, but it cannot be used for retraining, as there is no image to train on."
         )
+    elif image_gone:
+        body.usable_for_training = False
+        body.warning = (
+            "The image of this answer is no longer stored (deleted from the image store, or logged "
+            "without it): the feedback is recorded, but it cannot be used for retraining, as there is no "
+            "image to train on."
+        )
     return JSONResponse(body.model_dump(), status_code=202)
+
+
+def _check_and_add(store: FeedbackStore, entry: FeedbackEntry, blobs: BlobStore | None) -> tuple[int, bool]:
+    """Record ``entry``; with it, whether the log says its answer's image is gone (True: the export
+    will find no image to train on). Refuses feedback on an upload that got no answer.
+
+    An answer the log does not hold yet (it is written in the background) is recorded as sent and
+    matched at export: only what a logged answer says for certain is acted on here."""
+    answer = store.logged_answer(entry)
+    if answer is not None and not answer.answered:
+        why = f" ({answer.error.splitlines()[0]})" if answer.error and answer.error.strip() else ""
+        raise BadRequest(
+            f"Request {entry.request_id} got no answer for image {entry.item_index}{why}: there is no answer "
+            "to correct; nothing was recorded."
+        )
+    image_gone = False
+    if answer is not None and blobs is not None:
+        if not answer.image_stored or not answer.image_sha256:
+            image_gone = True
+        else:
+            try:
+                image_gone = not blobs.exists(answer.image_sha256)
+            except Exception as exc:  # the image store's outage is no reason to lose the feedback
+                logger.warning("feedback: could not ask the image store for the image: %s", first_line(exc))
+    return store.add(entry), image_gone

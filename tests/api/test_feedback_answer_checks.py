@@ -1,0 +1,68 @@
+"""``POST /v1/feedback`` on an answer the request log already holds, where the log says the
+feedback can never become a training photo: it was answered 202 ``usable_for_training: true``
+like any other, and ``capsight feedback export`` then dropped it ("on an upload that got no
+answer", "logged without its image").
+
+- An upload that got no answer (not an image): there is no answer to correct: 400.
+- An answer whose stored image has been deleted since (an operator removing it, an image-store
+  expiry rule) or was logged without it: kept, but said not usable, as a server that stores no
+  images says (``usable_for_training: false`` with a warning).
+"""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from helpers import AppFactory, jpeg, runtime_of
+from logread import flush_log
+
+from capsight.store.blobs import LocalBlobStore, blob_key, sha256_hex
+
+
+def _answer(client: TestClient) -> str:
+    r = client.post("/v1/classify", files={"file": ("a.jpg", jpeg("closed"), "image/jpeg")})
+    assert r.status_code == 200, r.text
+    flush_log(client)
+    request_id: str = r.json()["request_id"]
+    return request_id
+
+
+def test_feedback_on_an_upload_that_got_no_answer_is_refused(make_client: AppFactory) -> None:
+    client = make_client(store=True)
+    r = client.post("/v1/classify", files={"file": ("a.jpg", b"not an image at all", "image/jpeg")})
+    assert r.status_code == 400
+    request_id = r.headers["x-request-id"]
+    flush_log(client)
+    r = client.post("/v1/feedback", json={"request_id": request_id, "label": "opened"})
+    assert r.status_code == 400, r.text
+    assert "got no answer" in r.json()["error"] and request_id in r.json()["error"]
+
+
+def test_feedback_on_an_answer_whose_image_was_deleted_says_it_cannot_be_trained_on(
+    make_client: AppFactory,
+) -> None:
+    client = make_client(store=True)
+    request_id = _answer(client)
+    request_log = runtime_of(client).services.request_log
+    assert request_log is not None and isinstance(request_log.blobs, LocalBlobStore)
+    image = request_log.blobs.root / blob_key(sha256_hex(jpeg("closed")))
+    image.unlink()  # the image store lost it (deleted by hand, an expiry rule): the row stays
+    r = client.post("/v1/feedback", json={"request_id": request_id, "label": "opened"})
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["usable_for_training"] is False
+    assert "no longer stored" in body["warning"]
+
+
+def test_feedback_on_an_answer_with_its_image_is_usable(make_client: AppFactory) -> None:
+    client = make_client(store=True)
+    r = client.post("/v1/feedback", json={"request_id": _answer(client), "label": "opened"})
+    assert r.status_code == 202, r.text
+    assert (r.json()["usable_for_training"], r.json()["warning"]) == (True, None)
+
+
+def test_feedback_on_an_answer_not_logged_yet_is_still_recorded(make_client: AppFactory) -> None:
+    """The log is written in the background: an id it does not hold yet is matched at export."""
+    client = make_client(store=True)
+    r = client.post("/v1/feedback", json={"request_id": "shop-order-17", "label": "opened"})
+    assert r.status_code == 202, r.text
+    assert r.json()["usable_for_training"] is True
