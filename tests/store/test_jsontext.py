@@ -40,3 +40,62 @@ def test_an_unencodable_value_is_refused_as_json_dumps_refuses_it() -> None:
         json.dumps(value)
     with pytest.raises(TypeError):
         jsontext.dumps(value)
+
+
+def _long(value: Any, **kwargs: Any) -> str:
+    text = json.dumps(value, **kwargs)
+    assert len(text) >= jsontext.LONG_TEXT
+    return text
+
+
+PAD = "p" * 100
+LONG_TEXTS: list[str] = [
+    _long({"kind": "urls", "urls": [f"https://h/{PAD}/{i}" for i in range(10_000)], "node": None, "n": 1.5}),
+    _long({"urls": [f'é\u2028"\\/{PAD}{i}' for i in range(10_000)]}),  # escapes, non-ASCII
+    _long({"urls": [f"é{PAD}{i}" for i in range(10_000)]}, ensure_ascii=False),
+    _long({"a": {"b": [[i, {"c": None}] for i in range(100_000)]}, "d": [True, False, float("nan")]}),
+    _long({"urls": [f"{PAD}{i}" for i in range(10_000)]}, indent=2),  # whitespace everywhere
+    _long({"urls": [f"{PAD}{i}" for i in range(10_000)], "x": 1}).replace(
+        '{"urls"', ' \n{"x": 0, "urls"'
+    ),  # "x" twice (the last wins), whitespace before the text
+    _long([f"{PAD}{i}" for i in range(10_000)]) + "\n",  # a top-level array
+    _long({"urls": [], "big": PAD * 10_000, "num": -1.5e-7, "i": 12345678901234567890}),
+]
+
+
+@pytest.mark.parametrize("text", LONG_TEXTS, ids=range(len(LONG_TEXTS)))
+def test_loads_reads_what_json_loads_reads(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = json.dumps(json.loads(text))  # compared as text: NaN != NaN, and key order counts
+    whole: list[int] = []
+    real = json.JSONDecoder.decode
+    monkeypatch.setattr(
+        json.JSONDecoder, "decode", lambda self, s, *a: whole.append(len(s)) or real(self, s, *a)
+    )
+    assert json.dumps(jsontext.loads(text)) == expected
+    assert json.dumps(jsontext.loads(text.encode())) == expected
+    assert whole == []  # a value at a time, not json.loads on the whole text
+
+
+def test_loads_reads_utf16_bytes_as_json_loads_does() -> None:
+    text = LONG_TEXTS[1]
+    assert jsontext.loads(text.encode("utf-16")) == json.loads(text.encode("utf-16"))
+
+
+BROKEN = [
+    LONG_TEXTS[0][:-1],  # cut short
+    LONG_TEXTS[0].replace('", "', '",, "', 1),  # a double comma
+    LONG_TEXTS[0][:-2] + ",]}",  # a trailing comma
+    LONG_TEXTS[0] + " x",  # extra data
+    "\ufeff" + LONG_TEXTS[0],  # a BOM in a str
+    LONG_TEXTS[0].replace('"https', "'https", 1),  # a quote JSON has not
+    LONG_TEXTS[0].replace('{"kind"', '{kind"', 1),  # a key without its quote
+]
+
+
+@pytest.mark.parametrize("text", BROKEN, ids=range(len(BROKEN)))
+def test_bad_json_is_refused_in_json_loads_own_words(text: str) -> None:
+    with pytest.raises(ValueError) as expected:
+        json.loads(text)
+    with pytest.raises(ValueError) as got:
+        jsontext.loads(text)
+    assert type(got.value) is type(expected.value) and str(got.value) == str(expected.value)

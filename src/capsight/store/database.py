@@ -122,8 +122,8 @@ class Database:
         from sqlalchemy.engine import make_url
 
         url = make_url(self.url)
-        # json_serializer: a URL job's list encoded a slice at a time, the GIL free between (jsontext.py).
-        common: dict[str, Any] = {"pool_pre_ping": True, "json_serializer": jsontext.dumps}
+        # A URL job's list encoded and parsed a piece at a time, the GIL free between (jsontext.py).
+        common: dict[str, Any] = {"pool_pre_ping": True, **jsontext.ENGINE_ARGS}
         if url.get_backend_name() == "sqlite":
             path = sqlite_file(url)
             if path is not None:
