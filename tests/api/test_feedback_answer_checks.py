@@ -11,11 +11,13 @@ answer", "logged without its image").
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from helpers import AppFactory, jpeg, runtime_of
 from logread import flush_log
 
 from capsight.store.blobs import LocalBlobStore, blob_key, sha256_hex
+from servers import PostgresServer
 
 
 def _answer(client: TestClient) -> str:
@@ -27,7 +29,17 @@ def _answer(client: TestClient) -> str:
 
 
 def test_feedback_on_an_upload_that_got_no_answer_is_refused(make_client: AppFactory) -> None:
-    client = make_client(store=True)
+    _refused_on_no_answer(make_client(store=True))
+
+
+@pytest.mark.postgres
+def test_feedback_on_an_upload_that_got_no_answer_is_refused_on_postgres(
+    make_client: AppFactory, postgres_server: PostgresServer
+) -> None:
+    _refused_on_no_answer(make_client(store=True, database_url=postgres_server.create_schema()))
+
+
+def _refused_on_no_answer(client: TestClient) -> None:
     r = client.post("/v1/classify", files={"file": ("a.jpg", b"not an image at all", "image/jpeg")})
     assert r.status_code == 400
     request_id = r.headers["x-request-id"]
