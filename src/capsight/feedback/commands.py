@@ -185,6 +185,18 @@ def _warn_of_trained_photos(args: argparse.Namespace, samples: list[Any]) -> Non
     )
 
 
+def _warn_of_unmeasured_labels(labels: list[str], compared: int) -> None:
+    """Photos with none of a class measured nothing of it: the table said recall 0.000 for both
+    models, and a candidate that had lost the class was promoted on the others' accuracy."""
+    if labels:
+        print(
+            f"capsight: warning: no photo of {', '.join(labels)} among the {compared} compared on: "
+            "the models' answers for it are not measured (a candidate that lost it could still win); "
+            "compare on photos of every class.",
+            file=sys.stderr,
+        )
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from capsight.feedback.promote import promotion_lock
 
@@ -213,6 +225,7 @@ def _promote(args: argparse.Namespace) -> int:
         split = chosen_split(args.split_file, args.split)
         data = f"{args.data} ({split} split of {args.split_file})" if split else str(args.data)
         _warn_of_trained_photos(args, samples)
+        _warn_of_unmeasured_labels(comparison.unmeasured, len(samples))
     elif not (args.candidate / "model.json").is_file() or not (args.candidate / "model.onnx").is_file():
         raise BadRequest(f"{args.candidate} is not a model folder (model.onnx + model.json).")
     promoted = args.force or (comparison is not None and comparison.better)
@@ -239,6 +252,7 @@ def _promote(args: argparse.Namespace) -> int:
                     "current": comparison.current.to_dict() if comparison else None,
                     "candidate": comparison.candidate.to_dict() if comparison else None,
                     "previous": str(previous) if previous else None,
+                    "unmeasured_labels": comparison.unmeasured if comparison else None,
                 }
             )
         )

@@ -47,6 +47,12 @@ class Comparison:
         return drops
 
     @property
+    def unmeasured(self) -> list[str]:
+        """Labels no compared photo has: neither model's answers for them were measured, so the
+        recall guard cannot see a candidate that lost one (both models score the same photos)."""
+        return [label for label in self.current.labels if not self.current.per_class[label]["support"]]
+
+    @property
     def ahead(self) -> bool:
         """More accuracy than required, or exactly the required gain with a higher macro F1."""
         gain = self.accuracy_gain
@@ -75,7 +81,11 @@ class Comparison:
             ("accuracy", _f(self.current.accuracy), _f(self.candidate.accuracy)),
         ]
         rows.append(("macro F1", _f(self.current.macro_f1), _f(self.candidate.macro_f1)))
+        unmeasured = set(self.unmeasured)
         for label in self.current.labels:
+            if label in unmeasured:  # 0.000 read as "missed every one" of photos there were none of
+                rows.append((f"recall {label}", "-", "-"))
+                continue
             cur, cand = self.current.per_class[label]["recall"], self.candidate.per_class[label]["recall"]
             rows.append((f"recall {label}", _f(cur), _f(cand)))
         width = max(len(r[0]) for r in rows)
