@@ -19,6 +19,7 @@ import numpy as np
 from capsight.errors import BadRequest, CapsightError
 from capsight.imaging.decode import decode_file
 from capsight.imaging.preprocess import PreprocessSpec, preprocess
+from capsight.training.class_folders import check_data_folder
 from capsight.training.dataset import Sample, scan_folder
 from capsight.training.photo_names import group_of
 from capsight.training.pixel_limit import served_pixel_limit, skip_reason
@@ -56,8 +57,7 @@ def select_images(
     shuffle of the folder, split into disjoint calibration and check sets."""
     rng = random.Random(seed)
     data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise BadRequest(f"Data folder not found: {data_dir}")
+    check_data_folder(data_dir)
     if split_file is not None:
         plan = SplitPlan.load(split_file)
         test_root = Path(plan.test_dir) if plan.test_dir else data_dir

@@ -85,10 +85,21 @@ def _check_distinct(root: Path, labels: tuple[str, ...]) -> None:
         seen[target] = label
 
 
-def list_labels(root: Path) -> tuple[str, ...]:
-    """Class names: the non-hidden sub-folders holding image files, sorted so indices are stable."""
+def check_data_folder(root: Path) -> None:
+    """BadRequest unless ``root`` is a folder; a file (a downloaded photos.zip, most often) is
+    named as one: "not found" about a file the user can see gave no hint that a folder was wanted."""
+    if root.exists() and not root.is_dir():
+        raise BadRequest(
+            f"{root} is a file, not a folder: unpack it, then pass the folder that holds the class "
+            "folders (<label>/<image files>)."
+        )
     if not root.is_dir():
         raise BadRequest(f"Data folder not found: {root}")
+
+
+def list_labels(root: Path) -> tuple[str, ...]:
+    """Class names: the non-hidden sub-folders holding image files, sorted so indices are stable."""
+    check_data_folder(root)
     entries = sorted(
         (p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: name_order(p.name)
     )
