@@ -139,6 +139,12 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
             print(f"    {file} is {label!r} by feedback: move it by hand")
         if len(relabels) > 20:
             print(f"    and {len(relabels) - 20} more")
+        # The split names photos by path: a moved test photo made `train --test-from` refuse the
+        # split ("not usable images in the data folder") with nothing to say why or what to do.
+        print(
+            "  a moved photo that a model's split.json lists (its test split, kept by train --test-from) "
+            "must get its new path there too"
+        )
     return 0
 
 
