@@ -61,3 +61,23 @@ def test_held_out_photos_bring_no_warning(tmp_path: Path, capsys: pytest.Capture
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert captured.err == "" and json.loads(captured.out)["promoted"] is True
+
+
+def test_json_says_how_many_compared_photos_each_model_trained_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A deploy script reads --json: the warning on stderr alone left it promoting on memory."""
+    names = _photos(tmp_path / "photos")
+    served = build_colour_model(tmp_path / "served", version="v1", weight=OPENED_AS_CLOSED)
+    candidate = build_colour_model(tmp_path / "candidate", version="v2", weight=RIGHT)
+    _split(served, names[:3], names[3:4], names[4:])
+    _split(candidate, names[:2], [], names[2:])
+    argv = ["promote", str(candidate), "--to", str(served), "--data", str(tmp_path / "photos"), "--dry-run"]
+    assert main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["compared_photos"] == 6
+    assert out["trained_on_photos"] == {"current": 4, "candidate": 2}
+    _split(served, ["other/a.jpg"], [], names)
+    _split(candidate, ["other/b.jpg"], [], names)
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["trained_on_photos"] == {"current": 0, "candidate": 0}

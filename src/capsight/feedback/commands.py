@@ -171,7 +171,7 @@ def _version(folder: Path) -> str | None:
         return None
 
 
-def _warn_of_trained_photos(args: argparse.Namespace, samples: list[Any]) -> None:
+def _warn_of_trained_photos(args: argparse.Namespace, samples: list[Any]) -> dict[str, int]:
     """Scored on photos either model trained on (no held-out split, or a candidate trained
     without --test-from), the verdict measured memory; it was given without a word. A warning:
     the split files name photos by their place in the folder they were made from, which --data
@@ -179,8 +179,9 @@ def _warn_of_trained_photos(args: argparse.Namespace, samples: list[Any]) -> Non
     from capsight.feedback.comparison import trained_on
 
     current, candidate = trained_on(args.target, samples), trained_on(args.candidate, samples)
+    counts = {"current": current, "candidate": candidate}  # for --json: a script reads no stderr
     if not current and not candidate:
-        return
+        return counts
     print(
         f"capsight: warning: {current} of the {len(samples)} photos compared on are in the training or "
         f"validation split of the served model ({args.target}/split.json), {candidate} in the "
@@ -189,6 +190,7 @@ def _warn_of_trained_photos(args: argparse.Namespace, samples: list[Any]) -> Non
         f"--split-file {args.candidate}/split.json --split test.",
         file=sys.stderr,
     )
+    return counts
 
 
 def _warn_of_unmeasured_labels(labels: list[str], compared: int) -> None:
@@ -217,6 +219,8 @@ def _promote(args: argparse.Namespace) -> int:
 
     comparison = None
     data = ""
+    trained: dict[str, int] | None = None
+    compared: int | None = None
     if not args.force:
         if args.data is None:
             raise BadRequest(
@@ -230,7 +234,7 @@ def _promote(args: argparse.Namespace) -> int:
         )
         split = chosen_split(args.split_file, args.split)
         data = f"{args.data} ({split} split of {args.split_file})" if split else str(args.data)
-        _warn_of_trained_photos(args, samples)
+        trained, compared = _warn_of_trained_photos(args, samples), len(samples)
         _warn_of_unmeasured_labels(comparison.unmeasured, len(samples))
     elif not (args.candidate / "model.json").is_file() or not (args.candidate / "model.onnx").is_file():
         raise BadRequest(f"{args.candidate} is not a model folder (model.onnx + model.json).")
@@ -259,6 +263,8 @@ def _promote(args: argparse.Namespace) -> int:
                     "candidate": comparison.candidate.to_dict() if comparison else None,
                     "previous": str(previous) if previous else None,
                     "unmeasured_labels": comparison.unmeasured if comparison else None,
+                    "compared_photos": compared,
+                    "trained_on_photos": trained,
                 }
             )
         )
