@@ -106,7 +106,8 @@ def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]
         yield staging
         final.mkdir(exist_ok=True)
         written = {path.name for path in staging.iterdir()}
-        with _interrupts_held(), _publication_lock(final):
+        # The lock first: waiting for another run's publication stays interruptible.
+        with _publication_lock(final), _interrupts_held():
             # Sorted: model.json moves in before model.onnx, which inference/model_files.py relies
             # on to see a load that read the replaced model.json beside the new model.onnx.
             for name in sorted(written):
