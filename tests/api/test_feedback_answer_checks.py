@@ -11,6 +11,9 @@ answer", "logged without its image").
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 from helpers import AppFactory, jpeg, runtime_of
@@ -78,3 +81,31 @@ def test_feedback_on_an_answer_not_logged_yet_is_still_recorded(make_client: App
     r = client.post("/v1/feedback", json={"request_id": "shop-order-17", "label": "opened"})
     assert r.status_code == 202, r.text
     assert r.json()["usable_for_training"] is True
+
+
+def test_a_slow_image_store_neither_loses_the_feedback_nor_reads_as_a_database_outage(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The image is asked about after the feedback is recorded, within its own short deadline: an
+    image store that hangs (S3 retrying) held the whole call past the database's deadline, and the
+    feedback was rolled back and answered 503 'the database is unavailable'."""
+    client = make_client(store=True)
+    request_id = _answer(client)
+    request_log = runtime_of(client).services.request_log
+    assert request_log is not None and request_log.blobs is not None
+    stop = threading.Event()
+
+    def hanging(sha256: str) -> bool:
+        stop.wait(30)
+        return True
+
+    monkeypatch.setattr(request_log.blobs, "exists", hanging)
+    try:
+        started = time.monotonic()
+        r = client.post("/v1/feedback", json={"request_id": request_id, "label": "opened"})
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+    assert r.status_code == 202, r.text
+    assert r.json()["usable_for_training"] is True  # unknown: the export will say
+    assert took < 4.5

@@ -32,10 +32,11 @@ from capsight.store.deadline import call_with_deadline
 
 if TYPE_CHECKING:
     from capsight.store.blobs import BlobStore
-    from capsight.store.feedback import FeedbackEntry, FeedbackStore
+    from capsight.store.feedback import FeedbackEntry, FeedbackStore, LoggedAnswer
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["feedback"])
+IMAGE_CHECK_TIMEOUT_S = 2.0  # whether an answer's image is still stored: unknown after this
 
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:/=+\-]{1,128}$"  # what X-Request-ID accepts (middleware.py)
 
@@ -174,14 +175,13 @@ async def post_feedback(request: Request, principal: ClassifyAccess) -> JSONResp
     log = runtime.services.request_log
     blobs = log.blobs if log is not None and runtime.settings.store_images else None
     try:
-        feedback_id, image_gone = await call_with_deadline(
-            _check_and_add, FeedbackStore(database), entry, blobs
-        )
+        feedback_id, answer = await call_with_deadline(_check_and_add, FeedbackStore(database), entry)
     except CapsightError:
         raise
     except Exception as exc:
         logger.warning("feedback could not be recorded: %s", first_line(exc))
         raise ServiceUnavailable("The database is unavailable; retry shortly.", retry_after=5) from exc
+    image_gone = await _image_gone(answer, blobs)
     body = FeedbackOut(
         id=feedback_id,
         request_id=feedback.request_id,
@@ -206,9 +206,9 @@ async def post_feedback(request: Request, principal: ClassifyAccess) -> JSONResp
     return JSONResponse(body.model_dump(), status_code=202)
 
 
-def _check_and_add(store: FeedbackStore, entry: FeedbackEntry, blobs: BlobStore | None) -> tuple[int, bool]:
-    """Record ``entry``; with it, whether the log says its answer's image is gone (True: the export
-    will find no image to train on). Refuses feedback on an upload that got no answer.
+def _check_and_add(store: FeedbackStore, entry: FeedbackEntry) -> tuple[int, LoggedAnswer | None]:
+    """Record ``entry``, with the logged answer it names (None: not logged yet, or not by the
+    server's id). Refuses feedback on an upload that got no answer.
 
     An answer the log does not hold yet (it is written in the background) is recorded as sent and
     matched at export: only what a logged answer says for certain is acted on here."""
@@ -219,13 +219,21 @@ def _check_and_add(store: FeedbackStore, entry: FeedbackEntry, blobs: BlobStore 
             f"Request {entry.request_id} got no answer for image {entry.item_index}{why}: there is no answer "
             "to correct; nothing was recorded."
         )
-    image_gone = False
-    if answer is not None and blobs is not None:
-        if not answer.image_stored or not answer.image_sha256:
-            image_gone = True
-        else:
-            try:
-                image_gone = not blobs.exists(answer.image_sha256)
-            except Exception as exc:  # the image store's outage is no reason to lose the feedback
-                logger.warning("feedback: could not ask the image store for the image: %s", first_line(exc))
-    return store.add(entry), image_gone
+    return store.add(entry), answer
+
+
+async def _image_gone(answer: LoggedAnswer | None, blobs: BlobStore | None) -> bool:
+    """Whether the logged answer's image is known to be gone: logged without it, or no longer in the
+    image store (deleted by hand, an expiry rule). Asked after the feedback is recorded, within its
+    own short deadline: a slow or failing image store must not lose the feedback, nor hold its answer
+    past the database's deadline (a 503 'the database is unavailable' that was not)."""
+    if answer is None or blobs is None:
+        return False
+    if not answer.image_stored or not answer.image_sha256:
+        return True
+    try:
+        stored = await call_with_deadline(blobs.exists, answer.image_sha256, timeout=IMAGE_CHECK_TIMEOUT_S)
+    except Exception as exc:  # unknown: the export will say whether it found the image
+        logger.warning("feedback: could not ask the image store for the image: %s", first_line(exc))
+        return False
+    return not stored
