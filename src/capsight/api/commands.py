@@ -78,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from capsight.api.protocols import HTTP_PROTOCOL
     from capsight.extras import require_extras
     from capsight.settings import Settings
 
@@ -121,7 +122,7 @@ def run_serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         access_log=args.access_log,
         loop="auto",  # uvloop when installed
-        http="auto",  # httptools when installed
+        http=HTTP_PROTOCOL,  # httptools when installed, with a deadline for request heads
         ws="none",  # no WebSocket routes: skip importing a WebSocket implementation at start
         timeout_graceful_shutdown=10,
         timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,

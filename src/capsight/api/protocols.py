@@ -1,0 +1,88 @@
+"""uvicorn's HTTP/1.1 protocols with a deadline for each request's head (request line and headers).
+
+Why: uvicorn times a connection out only while it idles between requests (``timeout_keep_alive``,
+and that timer stops at the first byte received); a connection that sends nothing after connecting,
+or a request head one byte at a time, stayed open for ever. Measured on ``capsight serve``: a
+connection that sent nothing and one that sent half a head were both still open after 20 s, and
+3,000 such connections were all held, each a file descriptor, with no limit: clients that vanish
+mid-request (a phone leaving coverage, a NAT dropping its mapping) leak them until the process runs
+out, and a server exposed without a proxy in front can be starved on purpose (slowloris). nginx
+closes such connections after ``client_header_timeout`` (60 s); this does after
+REQUEST_HEAD_TIMEOUT_S, counted from the connection or from the end of the previous response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+# Generous for any real client (a head is a few KB) yet bounded; idle keep-alive connections still
+# close after uvicorn's 5 s as before.
+REQUEST_HEAD_TIMEOUT_S = 10.0
+
+
+class _HeadDeadline:
+    """Mixed into a uvicorn protocol: closes the connection when no request head has completed
+    within REQUEST_HEAD_TIMEOUT_S of the connection opening or of the previous response ending."""
+
+    cycle: Any
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def _arm_head_deadline(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        self._head_timer = self.loop.call_later(REQUEST_HEAD_TIMEOUT_S, self._head_deadline_passed)
+
+    def _head_deadline_passed(self) -> None:
+        self._head_timer = None
+        waiting_for_head = self.cycle is None or self.cycle.response_complete
+        if waiting_for_head and not self.transport.is_closing():
+            self.transport.close()
+
+    def _disarm_head_deadline(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+
+class H11HeadDeadlineProtocol(_HeadDeadline, H11Protocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_head_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_deadline()
+        super().connection_lost(exc)
+
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # pragma: no cover - httptools is in uvicorn[standard]
+    HTTP_PROTOCOL = f"{__name__}:H11HeadDeadlineProtocol"
+else:
+
+    class HttpToolsHeadDeadlineProtocol(_HeadDeadline, HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_head_deadline()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm_head_deadline()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_head_deadline()
+            super().connection_lost(exc)
+
+    HTTP_PROTOCOL = f"{__name__}:HttpToolsHeadDeadlineProtocol"
+"""What ``capsight serve`` gives uvicorn as ``http``: httptools when installed, as uvicorn's "auto"."""

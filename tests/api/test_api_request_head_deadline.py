@@ -1,0 +1,97 @@
+"""A connection that does not complete a request head within REQUEST_HEAD_TIMEOUT_S is closed.
+
+uvicorn times a connection out only while it idles between requests, and that timer stops at the
+first byte: a connection that sent nothing after connecting, or a head one byte a second, was
+still open after 20 s (3,000 such connections were all held, one file descriptor each): clients
+that vanish mid-request leaked them, and a server without a proxy in front could be starved
+(slowloris). Needs real sockets and the real ``capsight serve`` (the protocol is its choice)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from capsight.api.protocols import REQUEST_HEAD_TIMEOUT_S
+from live_app import serve_process
+
+pytestmark = pytest.mark.slow
+
+
+def _closed(sock: socket.socket) -> bool:
+    """Whether the server has closed ``sock`` (EOF or reset), without waiting."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(65536) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionError:
+        return True
+    finally:
+        sock.setblocking(True)
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """One whole answer of GET /health/live (head and body may come in separate reads)."""
+    data = b""
+    while not data.endswith(b'{"status":"ok"}'):
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    return data
+
+
+def _ready(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail("capsight serve did not become ready")
+
+
+def test_connections_that_never_complete_a_request_head_are_closed(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    with serve_process(colour_model_dir, tmp_path) as server:
+        _ready(server.url)
+        parsed = urlsplit(server.url)
+        address = (parsed.hostname, parsed.port)
+        silent = socket.create_connection(address, timeout=5)  # connects, never sends a byte
+        trickle = socket.create_connection(address, timeout=5)  # a head one byte a second
+        trickle.sendall(b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        after = socket.create_connection(address, timeout=5)  # one request answered, then a trickle
+        after.sendall(b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert _answer(after).startswith(b"HTTP/1.1 200")
+        after.sendall(b"GET /health/live HTTP/1.1\r\n")
+        started = time.monotonic()
+        open_ = {"silent": silent, "trickle": trickle, "after": after}
+        closed_at: dict[str, float] = {}
+        while open_ and time.monotonic() - started < REQUEST_HEAD_TIMEOUT_S + 5:
+            for name, sock in list(open_.items()):
+                if _closed(sock):
+                    closed_at[name] = time.monotonic() - started
+                    del open_[name]
+                elif name != "silent":
+                    sock.sendall(b"X")  # bytes keep coming, the head never ends
+            time.sleep(1)
+        for sock in (silent, trickle, after):
+            sock.close()
+        assert sorted(closed_at) == ["after", "silent", "trickle"], closed_at
+        # Not before the deadline: a slow but live client gets its time.
+        assert min(closed_at.values()) >= REQUEST_HEAD_TIMEOUT_S - 1.5, closed_at
+        # A client that sends its request in time is served on the same connection as before.
+        with socket.create_connection(address, timeout=5) as slow:
+            slow.sendall(b"GET /health/live HTTP/1.1\r\n")
+            time.sleep(2)
+            slow.sendall(b"Host: 127.0.0.1\r\n\r\n")
+            assert _answer(slow).startswith(b"HTTP/1.1 200")
+            slow.sendall(b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert _answer(slow).startswith(b"HTTP/1.1 200")
