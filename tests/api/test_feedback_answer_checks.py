@@ -109,3 +109,28 @@ def test_a_slow_image_store_neither_loses_the_feedback_nor_reads_as_a_database_o
     assert r.status_code == 202, r.text
     assert r.json()["usable_for_training"] is True  # unknown: the export will say
     assert took < 4.5
+
+
+def test_feedback_on_an_image_a_single_image_request_did_not_have_is_refused(make_client: AppFactory) -> None:
+    """``index`` is an image's place in a batch: on a /v1/classify answer (one image, index 0) any
+    other index names nothing, and was recorded to be counted 'not matched' at export."""
+    client = make_client(store=True)
+    request_id = _answer(client)
+    r = client.post("/v1/feedback", json={"request_id": request_id, "index": 3, "label": "opened"})
+    assert r.status_code == 400, r.text
+    assert "one image" in r.json()["error"] and "index 0" in r.json()["error"]
+    r = client.post("/v1/feedback", json={"request_id": request_id, "index": 0, "label": "opened"})
+    assert r.status_code == 202, r.text
+
+
+def test_feedback_on_a_batch_item_the_log_lacks_is_still_recorded(make_client: AppFactory) -> None:
+    """A batch's images are logged one record each, possibly in two writes: a missing one may come."""
+    client = make_client(store=True)
+    files = [("files", (f"{i}.jpg", jpeg("closed"), "image/jpeg")) for i in range(2)]
+    r = client.post("/v1/classify/batch", files=files)
+    assert r.status_code == 200, r.text
+    flush_log(client)
+    r = client.post(
+        "/v1/feedback", json={"request_id": r.json()["request_id"], "index": 5, "label": "opened"}
+    )
+    assert r.status_code == 202, r.text

@@ -72,6 +72,10 @@ class FeedbackMatch:
 class LoggedAnswer:
     """What the request log holds of the answer a feedback names, looked up as the feedback arrives."""
 
+    endpoint: str  # the route that answered (its template: /v1/classify, /v1/classify/batch, ...)
+    # False: the request is logged, but no answer at the feedback's index (not yet, for a batch whose
+    # images were written apart; never, for a single image's request at an index other than 0)
+    has_item: bool
     answered: bool  # False: the upload got no answer (not an image, over a limit): nothing to correct
     error: str | None
     image_sha256: str | None
@@ -113,21 +117,23 @@ class FeedbackStore:
         the log says for certain is used: rows are never rewritten, so a logged answer stays as it is.
         """
         load_sqlalchemy()
-        from sqlalchemy import select
+        from sqlalchemy import and_, select
 
         from capsight.store.models import ClassificationRow, RequestRow
 
         r, c = RequestRow, ClassificationRow
         query = (
-            select(r.client_id, c.label, c.error, c.image_sha256, c.image_ref)
-            .join(c, c.request_id == r.request_id)
-            .where(r.request_id == storable_text(entry.request_id), c.item_index == entry.item_index)
+            select(r.client_id, r.endpoint, c.id, c.label, c.error, c.image_sha256, c.image_ref)
+            .join(c, and_(c.request_id == r.request_id, c.item_index == entry.item_index), isouter=True)
+            .where(r.request_id == storable_text(entry.request_id))
         )
         with self.db.session() as session:
             row = session.execute(query).first()
         if row is None or not (entry.any_client or row.client_id == storable_text(entry.client_id)):
             return None
         return LoggedAnswer(
+            endpoint=row.endpoint,
+            has_item=row.id is not None,
             answered=row.label is not None,
             error=row.error,
             image_sha256=row.image_sha256,

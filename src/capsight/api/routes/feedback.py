@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["feedback"])
 IMAGE_CHECK_TIMEOUT_S = 2.0  # whether an answer's image is still stored: unknown after this
+SINGLE_IMAGE_ROUTE = "/v1/classify"  # the request log's endpoint of a one-image request (index 0)
 
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:/=+\-]{1,128}$"  # what X-Request-ID accepts (middleware.py)
 
@@ -80,7 +81,8 @@ class FeedbackOut(BaseModel):
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: error_doc(
-        "A label the served model does not have, a malformed body, or an upload the log shows got no answer."
+        "A label the served model does not have, a malformed body, or an answer the log shows cannot be "
+        "corrected (an upload that got no answer, an index a one-image request did not have)."
     ),
     401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
     403: error_doc("The credentials lack the 'classify' scope."),
@@ -213,6 +215,13 @@ def _check_and_add(store: FeedbackStore, entry: FeedbackEntry) -> tuple[int, Log
     An answer the log does not hold yet (it is written in the background) is recorded as sent and
     matched at export: only what a logged answer says for certain is acted on here."""
     answer = store.logged_answer(entry)
+    if answer is not None and not answer.has_item:
+        if answer.endpoint == SINGLE_IMAGE_ROUTE and entry.item_index != 0:
+            raise BadRequest(
+                f"Request {entry.request_id} classified one image (index 0): index {entry.item_index} names "
+                "none; nothing was recorded."
+            )
+        answer = None  # a batch's image logged apart may come yet: matched at export
     if answer is not None and not answer.answered:
         why = f" ({answer.error.splitlines()[0]})" if answer.error and answer.error.strip() else ""
         raise BadRequest(
