@@ -134,3 +134,12 @@ def test_feedback_on_a_batch_item_the_log_lacks_is_still_recorded(make_client: A
         "/v1/feedback", json={"request_id": r.json()["request_id"], "index": 5, "label": "opened"}
     )
     assert r.status_code == 202, r.text
+
+
+def test_the_schema_says_which_id_of_a_v2_answer_to_send(client: TestClient) -> None:
+    """A V2 answer's ``id`` is the client's own (echoed from its body), which the log does not keep:
+    feedback naming it was recorded and never matched. Its ``parameters.request_id`` is the one."""
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/v1/feedback"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    described = body["properties"]["request_id"]["description"]
+    assert "parameters.request_id" in described

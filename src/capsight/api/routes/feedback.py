@@ -47,7 +47,8 @@ class FeedbackIn(BaseModel):
 
     request_id: str = Field(
         pattern=REQUEST_ID_PATTERN,
-        description="The `request_id` of the answer (or the `X-Request-ID` header of its response).",
+        description="The `request_id` of the answer (or the `X-Request-ID` header of its response); of a "
+        "V2 answer, its `parameters.request_id` (its `id` is the client's own, which the log does not keep).",
     )
     index: int = Field(0, ge=0, le=10_000, description="The image's place in a batch request; 0 otherwise.")
     label: str = Field(min_length=1, max_length=200, description="The label the image should have had.")
