@@ -21,6 +21,8 @@ from live_app import serve_process
 
 pytestmark = pytest.mark.slow
 
+REFUSED_BODY = 17_000_000  # over the 16 MiB upload limit (and its multipart framing): 413 at once
+
 
 def _closed(sock: socket.socket) -> bool:
     """Whether the server has closed ``sock`` (EOF or reset), without waiting."""
@@ -71,20 +73,40 @@ def test_connections_that_never_complete_a_request_head_are_closed(
         after.sendall(b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert _answer(after).startswith(b"HTTP/1.1 200")
         after.sendall(b"GET /health/live HTTP/1.1\r\n")
+        # Answered 413 from its Content-Length, the body still coming: its head was complete, and
+        # the rest of the body is read and dropped as before (a client that reads its answer only
+        # once it has sent everything, as Python's requests does, still gets the 413).
+        refused = socket.create_connection(address, timeout=5)
+        refused.sendall(
+            b"POST /v1/classify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
+            b"Content-Length: %d\r\n\r\n" % REFUSED_BODY
+        )
+        refused_sent = 0
+        assert refused.recv(65536).startswith(b"HTTP/1.1 413")
         started = time.monotonic()
-        open_ = {"silent": silent, "trickle": trickle, "after": after}
+        open_ = {"silent": silent, "trickle": trickle, "after": after, "refused": refused}
         closed_at: dict[str, float] = {}
         while open_ and time.monotonic() - started < REQUEST_HEAD_TIMEOUT_S + 5:
             for name, sock in list(open_.items()):
                 if _closed(sock):
                     closed_at[name] = time.monotonic() - started
                     del open_[name]
+                elif name == "refused":
+                    sock.sendall(b"\0" * 1000)
+                    refused_sent += 1000
                 elif name != "silent":
                     sock.sendall(b"X")  # bytes keep coming, the head never ends
+            if list(open_) == ["refused"] and time.monotonic() - started > REQUEST_HEAD_TIMEOUT_S + 2:
+                break
             time.sleep(1)
         for sock in (silent, trickle, after):
             sock.close()
         assert sorted(closed_at) == ["after", "silent", "trickle"], closed_at
+        # Once the refused body has ended, the connection takes the next request.
+        refused.sendall(b"\0" * (REFUSED_BODY - refused_sent))
+        refused.sendall(b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert _answer(refused).startswith(b"HTTP/1.1 200")
+        refused.close()
         # Not before the deadline: a slow but live client gets its time.
         assert min(closed_at.values()) >= REQUEST_HEAD_TIMEOUT_S - 1.5, closed_at
         # A client that sends its request in time is served on the same connection as before.

@@ -31,14 +31,32 @@ class _HeadDeadline:
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     _head_timer: asyncio.TimerHandle | None = None
+    _draining = False  # a refused request's body was still coming at the last deadline
 
     def _arm_head_deadline(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
         self._head_timer = self.loop.call_later(REQUEST_HEAD_TIMEOUT_S, self._head_deadline_passed)
 
+    def _response_done(self) -> None:
+        """The deadline for the next request's head starts when an answer has been sent."""
+        self._draining = False
+        if not self.transport.is_closing():
+            self._arm_head_deadline()
+
     def _head_deadline_passed(self) -> None:
         self._head_timer = None
+        if self.cycle is not None and self.cycle.response_complete and self.cycle.more_body:
+            # Answered early (a 413 from Content-Length) while its body still comes: uvicorn reads
+            # and drops the rest as before, so that a client reading its answer only once it has
+            # sent everything (Python's requests) gets it.
+            self._draining = True
+            self._arm_head_deadline()
+            return
+        if self._draining:  # the dropped body has ended since: a whole deadline for the next head
+            self._draining = False
+            self._arm_head_deadline()
+            return
         waiting_for_head = self.cycle is None or self.cycle.response_complete
         if waiting_for_head and not self.transport.is_closing():
             self.transport.close()
@@ -56,8 +74,7 @@ class H11HeadDeadlineProtocol(_HeadDeadline, H11Protocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing():
-            self._arm_head_deadline()
+        self._response_done()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_deadline()
@@ -77,8 +94,7 @@ else:
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if not self.transport.is_closing():
-                self._arm_head_deadline()
+            self._response_done()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm_head_deadline()
