@@ -66,19 +66,22 @@ class _HeadDeadline:
             self._head_timer.cancel()
             self._head_timer = None
 
-
-class H11HeadDeadlineProtocol(_HeadDeadline, H11Protocol):
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    # Cooperative overrides: the mixin comes first in each protocol's bases, so ``super()`` is uvicorn's.
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
         self._arm_head_deadline()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        super().on_response_complete()  # type: ignore[misc]
         self._response_done()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_deadline()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
+
+
+class H11HeadDeadlineProtocol(_HeadDeadline, H11Protocol):  # type: ignore[misc]
+    pass
 
 
 try:
@@ -87,18 +90,8 @@ except ImportError:  # pragma: no cover - httptools is in uvicorn[standard]
     HTTP_PROTOCOL = f"{__name__}:H11HeadDeadlineProtocol"
 else:
 
-    class HttpToolsHeadDeadlineProtocol(_HeadDeadline, HttpToolsProtocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm_head_deadline()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._response_done()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm_head_deadline()
-            super().connection_lost(exc)
+    class HttpToolsHeadDeadlineProtocol(_HeadDeadline, HttpToolsProtocol):  # type: ignore[misc]
+        pass
 
     HTTP_PROTOCOL = f"{__name__}:HttpToolsHeadDeadlineProtocol"
 """What ``capsight serve`` gives uvicorn as ``http``: httptools when installed, as uvicorn's "auto"."""
