@@ -24,11 +24,10 @@ import logging
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -45,12 +44,16 @@ from capsight.inference.metadata import (
 from capsight.training.calibration import (
     DEFAULT_CALIBRATION,
     CalibrationReader,
-    ImageSets,
     load_rows,
     select_images,
 )
-from capsight.training.dataset import Sample
-from capsight.training.evaluate import compute_metrics
+from capsight.training.int8_results import (
+    Agreement,
+    compare,
+    held_out_accuracies,
+    quantization_info,
+    test_metrics,
+)
 from capsight.training.reports import REPORT_FILES
 from capsight.training.split import SPLIT_FILE
 from capsight.training.staging import staged_folder
@@ -75,27 +78,6 @@ FLOAT_CONV_STEPS = (0, 1, 2, 3, 4, 6, 8)
 
 class QuantizationError(CapsightError):
     default_message = "The quantized model does not agree with the original closely enough."
-
-
-@dataclass(frozen=True)
-class Agreement:
-    n: int
-    top1_agreement: float
-    max_prob_diff: float
-    mean_prob_diff: float
-
-
-def compare(reference: np.ndarray, candidate: np.ndarray) -> Agreement:
-    """How closely two (N, C) probability arrays agree: top-1 and the largest probability gap."""
-    if reference.shape != candidate.shape or reference.ndim != 2 or len(reference) == 0:
-        raise ValueError(f"cannot compare outputs of shapes {reference.shape} and {candidate.shape}")
-    diff = np.abs(reference - candidate)
-    return Agreement(
-        n=len(reference),
-        top1_agreement=float((reference.argmax(1) == candidate.argmax(1)).mean()),
-        max_prob_diff=float(diff.max()),
-        mean_prob_diff=float(diff.mean()),
-    )
 
 
 def unfused_probs(model_dir: Path, rows: np.ndarray) -> np.ndarray:
@@ -234,15 +216,15 @@ def quantize_model(
                 break
         else:
             raise QuantizationError("; ".join(refusals) + ".")
-        info = _quantization_info(meta, sets, len(cal_rows), method, agreement, model_dir, candidate)
+        info = quantization_info(meta, sets, len(cal_rows), method, agreement, model_dir, candidate)
         info["kernel_vs_unfused_top1_agreement"] = kernels.top1_agreement
         info["float_nodes"] = kept  # the leading convolutions left in float (empty: all int8)
-        info["held_out_accuracy"] = _accuracies(meta, held_samples, fp32_probs, int8_probs)
+        info["held_out_accuracy"] = held_out_accuracies(meta, held_samples, fp32_probs, int8_probs)
         new_meta = replace(
             meta,
             version=meta.version + VERSION_SUFFIX,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            metrics=_test_metrics(meta, held_samples, int8_probs, sets.test),
+            metrics=test_metrics(meta, held_samples, int8_probs, sets.test),
             extra={**meta.extra, "quantization": info},
             onnx_sha256=onnx_digest(candidate / ONNX_FILE),
         )
@@ -253,68 +235,3 @@ def quantize_model(
             shutil.copyfile(candidate / ONNX_FILE, staging / ONNX_FILE)
             new_meta.save(staging)
     return new_meta, agreement
-
-
-def _quantization_info(
-    meta: ModelMetadata,
-    sets: ImageSets,
-    n_calibration: int,
-    method: str,
-    agreement: Agreement,
-    model_dir: Path,
-    candidate: Path,
-) -> dict[str, Any]:
-    return {
-        "type": "int8",
-        "format": "QDQ",
-        "per_channel": True,
-        "activations": "uint8",
-        "weights": "int8",
-        "reduce_range": True,  # 7-bit weights: no 16-bit overflow on CPUs without VNNI
-        "calibration_method": method,
-        "calibration_images": n_calibration,
-        "images_from": sets.source,
-        "source_version": meta.version,
-        "source_model": str(model_dir),
-        "fp32_bytes": (model_dir / ONNX_FILE).stat().st_size,
-        "int8_bytes": (candidate / ONNX_FILE).stat().st_size,
-        "held_out_images": agreement.n,
-        "top1_agreement": agreement.top1_agreement,
-        "max_prob_diff": agreement.max_prob_diff,
-        "mean_prob_diff": agreement.mean_prob_diff,
-    }
-
-
-def _label_indices(meta: ModelMetadata, samples: Sequence[Sample]) -> list[int | None]:
-    index = {label: i for i, label in enumerate(meta.labels)}
-    spelled = (as_model_label(s.label, meta.labels) for s in samples)  # the model's spelling
-    return [None if label is None else index[label] for label in spelled]
-
-
-def _accuracies(
-    meta: ModelMetadata, samples: Sequence[Sample], fp32: np.ndarray, int8: np.ndarray
-) -> dict[str, float] | None:
-    truth = _label_indices(meta, samples)
-    known = [i for i, t in enumerate(truth) if t is not None]
-    if not known:
-        return None
-    y = np.array([truth[i] for i in known])
-    return {
-        "fp32": float((fp32[known].argmax(1) == y).mean()),
-        "int8": float((int8[known].argmax(1) == y).mean()),
-    }
-
-
-def _test_metrics(
-    meta: ModelMetadata, samples: Sequence[Sample], int8: np.ndarray, test: frozenset[Path]
-) -> dict[str, Any]:
-    """The INT8 model's own test metrics: the FP32 numbers would describe another model."""
-    pairs = [
-        (t, int(int8[i].argmax()))
-        for i, (s, t) in enumerate(zip(samples, _label_indices(meta, samples), strict=True))
-        if t is not None and s.path in test
-    ]
-    if not pairs:
-        return {}
-    metrics = compute_metrics([t for t, _ in pairs], [p for _, p in pairs], meta.labels).to_dict()
-    return {**metrics, "split": "test", "evaluated_with": "onnxruntime"}
