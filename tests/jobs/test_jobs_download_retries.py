@@ -22,6 +22,7 @@ from jobs_helpers import JobApp, image, wait_for_job
 
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.downloads import DownloadLimits, download_all
+from local_http import local_http_server
 
 BODY = image("closed")
 
@@ -54,18 +55,8 @@ class _Flaky(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def flaky() -> Iterator[ThreadingHTTPServer]:
-    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
-    server.daemon_threads = True
-    server.hits = Counter()
-    server.times = defaultdict(list)
-    server.lock = threading.Lock()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with local_http_server(_Flaky, hits=Counter(), times=defaultdict(list), lock=threading.Lock()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _base(server: ThreadingHTTPServer) -> str:

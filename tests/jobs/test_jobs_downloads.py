@@ -13,6 +13,7 @@ import pytest
 
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.downloads import DownloadLimits, download_all
+from local_http import local_http_server
 
 
 class _Drip(BaseHTTPRequestHandler):
@@ -37,16 +38,8 @@ class _Drip(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def drip() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
-    server.daemon_threads = True
-    server.hits = 0  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with local_http_server(_Drip, hits=0) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _url(server: ThreadingHTTPServer) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -20,6 +20,7 @@ import pytest
 from jobs_helpers import WEBHOOK_SECRET
 
 from capsight.jobs.webhook import MAX_RETRY_AFTER_S, RetryPolicy, deliver
+from local_http import local_http_server
 
 
 class _Busy(BaseHTTPRequestHandler):
@@ -42,16 +43,8 @@ class _Busy(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def busy() -> Iterator[Any]:
-    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Busy)
-    server.daemon_threads = True
-    server.times = []
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with local_http_server(_Busy, times=[]) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _deliver(server: Any, stop: threading.Event | None = None) -> Any:
