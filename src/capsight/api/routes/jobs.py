@@ -187,7 +187,11 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
     summary="List jobs (admin)",
     response_model=JobListOut,
     responses=_AUTH_ERRORS
-    | {400: error_doc(f"state is not one of {', '.join(STATES)}, or before names no job.")},
+    | {
+        400: error_doc(
+            f"state is not one of {', '.join(STATES)}, client_id is empty, or before names no job."
+        )
+    },
 )
 async def list_jobs(
     request: Request,
@@ -202,6 +206,10 @@ async def list_jobs(
     """Newest first, ``limit`` at a time; a full page links the next (``next``, else null)."""
     if state is not None and state not in STATES:
         raise BadRequest(f"state must be one of {', '.join(STATES)}.")
+    if client_id is not None and not client_id.strip():
+        # No client's id is blank (keys, JWT subjects and anonymous callers all have one): an empty
+        # value is a script's unset variable, and answering "no jobs" hid that.
+        raise BadRequest("client_id is empty: give a client's id, or leave client_id out.")
     if before is not None and not is_job_id(before):
         raise BadRequest(f"before={before[:100]!r} names no job.")
     manager = _manager(request)
