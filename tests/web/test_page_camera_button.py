@@ -91,3 +91,28 @@ def test_a_browser_that_honours_capture_offers_the_camera(browser: Any, live_ser
         assert page.is_visible("#camera-button")
     finally:
         context.close()
+
+
+# The lead text under the title promised "take one with your phone camera" on a desktop too, where no
+# camera is offered: it read as advice to open the page on a phone. It names the camera only where
+# "Take photo" is there, and the drop only where one can be made.
+@pytest.mark.parametrize(
+    ("device", "init", "camera"),
+    [(DESKTOP, "", False), (PHONE, "", True), (TABLET, "", True), (DESKTOP, HONOURS_CAPTURE, True)],
+    ids=["desktop", "phone", "tablet", "desktop-with-capture"],
+)
+def test_the_lead_text_names_the_camera_only_where_it_is_offered(
+    browser: Any, live_server: LiveServer, device: dict[str, Any], init: str, camera: bool
+) -> None:
+    context, page = _open(browser, live_server, device, init=init)
+    try:
+        lead = page.inner_text(".lead")
+        assert page.is_visible("#camera-button") is camera
+        assert ("camera" in lead) is camera, lead
+        assert "phone" not in lead, lead
+        assert lead.startswith("Choose a photo"), lead
+        assert "sent to this server only" in lead, lead
+        if device is DESKTOP and not camera:
+            assert "drop one" in lead, lead
+    finally:
+        context.close()
