@@ -85,16 +85,17 @@ def _check_distinct(root: Path, labels: tuple[str, ...]) -> None:
         seen[target] = label
 
 
-def check_data_folder(root: Path) -> None:
+def check_data_folder(root: Path, *, kind: str = "Data folder") -> None:
     """BadRequest unless ``root`` is a folder; a file (a downloaded photos.zip, most often) is
-    named as one: "not found" about a file the user can see gave no hint that a folder was wanted."""
+    named as one: "not found" about a file the user can see gave no hint that a folder was wanted.
+    ``kind`` names the folder when it is missing ("Test folder" for --test-dir)."""
     if root.exists() and not root.is_dir():
         raise BadRequest(
             f"{root} is a file, not a folder: unpack it, then pass the folder that holds the class "
             "folders (<label>/<image files>)."
         )
     if not root.is_dir():
-        raise BadRequest(f"Data folder not found: {root}")
+        raise BadRequest(f"{kind} not found: {root}")
 
 
 def list_labels(root: Path) -> tuple[str, ...]:

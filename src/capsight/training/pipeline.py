@@ -26,6 +26,7 @@ from capsight.training.architectures import count_blocks, create_model, freeze_e
 from capsight.training.batches import AugmentedImages
 from capsight.training.card import build_metadata, provenance_summary
 from capsight.training.checkpoint import CHECKPOINT_FILE, Checkpoint, save_checkpoint
+from capsight.training.class_folders import check_data_folder
 from capsight.training.dataset import (
     Sample,
     check_output_outside,
@@ -61,8 +62,8 @@ MAX_SKIPPED_LISTED = 100
 
 def run_training(req: TrainRequest) -> TrainOutcome:
     """Train, export and evaluate into ``req.out_dir``, all or nothing (see ``staging.py``)."""
-    if req.test_dir is not None and not Path(req.test_dir).is_dir():
-        raise BadRequest(f"Test folder not found: {req.test_dir}")
+    if req.test_dir is not None:
+        check_data_folder(Path(req.test_dir), kind="Test folder")
     resolve_device(req.config.device)  # --device cuda without a GPU: say so before reading any photo
     final = Path(req.out_dir)
     check_output_outside(Path(req.data_dir), final)
