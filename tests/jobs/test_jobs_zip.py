@@ -157,7 +157,9 @@ def test_bad_requests_are_400(make_app: JobApp) -> None:
         assert response.status_code == 400, (name, response.text)
         assert set(response.json()) == {"error"}, name
     assert cases["not a zip"].json() == {"error": "The upload is not a readable zip archive."}
-    assert cases["no images"].json() == {"error": "The zip holds no images."}
+    assert cases["no images"].json() == {
+        "error": "The zip holds no images: its 1 file is not an image (by name or first bytes): 'readme.txt'."
+    }
     assert cases["deep json"].json() == {"error": "Invalid JSON: nested too deeply."}
     bad_format = client.get(f"/v1/jobs/{'0' * 32}/results", params={"format": "xlsx"})
     assert bad_format.status_code == 400

@@ -22,13 +22,13 @@ import stat
 import threading
 import zipfile
 import zlib
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from capsight.errors import BadRequest, PayloadTooLarge
 from capsight.imaging.files import named_like_image, sniffs_as_image
 from capsight.jobs.diskfull import DiskFull, is_disk_full
+from capsight.jobs.zipempty import NOT_AN_IMAGE, no_images_message
 from capsight.store.blobs import fsync_dir
 
 CHUNK = 1024 * 1024
@@ -36,7 +36,6 @@ MAX_NAME_BYTES = 255
 # The whole relative path: under Linux's 4096-byte PATH_MAX with room for data_dir and the job folder
 # (past it, writing failed with ENAMETOOLONG and the row blamed a name clash the zip did not have).
 MAX_PATH_BYTES = 2048
-NOT_AN_IMAGE = "not an image"
 EXTRACTING = ".extracting.part"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -200,13 +199,7 @@ def inspect_zip(path: Path, limits: ZipLimits) -> ZipPlan:
             f"The zip's images would take {total} bytes uncompressed; the limit is {limits.max_total_bytes}."
         )
     if not members:
-        # "No images" is true only when every member is not an image; a zip of encrypted or oversized
-        # photos said so too, and sent its client looking for a fault in the photos.
-        reasons = Counter(s.reason for s in skipped if s.reason != NOT_AN_IMAGE)
-        if reasons:
-            detail = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
-            raise BadRequest(f"The zip holds no images that can be extracted; skipped: {detail}.")
-        raise BadRequest("The zip holds no images.")
+        raise BadRequest(no_images_message([(s.name, s.reason) for s in skipped]))
     return ZipPlan(tuple(members), tuple(skipped), total)
 
 
