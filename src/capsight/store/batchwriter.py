@@ -11,9 +11,11 @@ service start-up free of it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import json
 import logging
+import os
 from pathlib import Path
 
 from capsight.api.logtext import loggable
@@ -25,6 +27,13 @@ from capsight.store.spool import Item, Spool, record_to_json
 from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 logger = logging.getLogger(__name__)
+
+# rejected.jsonl's cap: nothing replays or trims it, so a client whose every record the database
+# refuses filled the data volume with it (a few KB a record). Past the cap it becomes
+# rejected.1.jsonl (the older one goes): at most twice this on disk, some 20,000 records each.
+REJECTED_MAX_BYTES = 64 * 1024 * 1024
+REJECTED = "rejected.jsonl"
+REJECTED_OLDER = "rejected.1.jsonl"
 
 
 class Outage(Exception):
@@ -39,10 +48,18 @@ class Outage(Exception):
 
 
 class BatchWriter:
-    def __init__(self, db: Database, blobs: BlobStore | None, rejected_dir: Path) -> None:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore | None,
+        rejected_dir: Path,
+        *,
+        rejected_max_bytes: int = REJECTED_MAX_BYTES,
+    ) -> None:
         self.db = db
         self.blobs = blobs
         self.rejected_dir = rejected_dir
+        self.rejected_max_bytes = rejected_max_bytes
         self.written = 0  # rows written, replays of the spool included
         self.rejected = 0  # records the database refused as invalid
 
@@ -148,13 +165,37 @@ class BatchWriter:
             "request log: record %s rejected by the database: %s", record.request_id, first_line(exc)
         )
         self.rejected += 1
+        entry = {"record": record_to_json(record), "error": str(exc)[:2000]}
         try:
-            self.rejected_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.rejected_dir / "rejected.jsonl", "a", encoding="utf-8") as handle:
-                entry = {"record": record_to_json(record), "error": str(exc)[:2000]}
-                handle.write(json.dumps(entry, default=str) + "\n")
+            self._keep_rejected(json.dumps(entry, default=str) + "\n")
         except OSError:
             logger.exception("request log: could not keep rejected record %s", record.request_id)
+
+    def _keep_rejected(self, line: str) -> None:
+        """Append to rejected.jsonl, first moving it to rejected.1.jsonl if the line would take it
+        past the cap. Under a lock file: a replica's workers share the folder, and two moving the
+        file at once would throw away the newer one."""
+        self.rejected_dir.mkdir(parents=True, exist_ok=True)
+        path = self.rejected_dir / REJECTED
+        data = line.encode("utf-8")
+        with open(self.rejected_dir / ".rejected.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                size = path.stat().st_size if path.exists() else 0
+                if size and size + len(data) > self.rejected_max_bytes:
+                    os.replace(path, self.rejected_dir / REJECTED_OLDER)
+                    logger.warning(
+                        "request log: %s reached %d bytes (cap %d); moved to %s, replacing the older "
+                        "records there",
+                        REJECTED,
+                        size,
+                        self.rejected_max_bytes,
+                        REJECTED_OLDER,
+                    )
+                with open(path, "ab") as handle:
+                    handle.write(data)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def replay_spool(spool: Spool, writer: BatchWriter, counts: RecorderCounts, batch_size: int) -> int:
