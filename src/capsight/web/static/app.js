@@ -133,6 +133,7 @@
 
   var showFeedback = window.capsightFeedback(el, state, {
     bdi: bdi, errorFromResponse: errorFromResponse, stallMs: STALL_MS, maxChoiceButtons: MAX_CHOICE_BUTTONS,
+    recheckServer: loadModelInfo,
   });
 
   /* ---------- the photo and the answer (result.js) ---------- */

@@ -12,6 +12,9 @@
     var errorFromResponse = helpers.errorFromResponse;
     var stallMs = helpers.stallMs;
     var maxChoiceButtons = helpers.maxChoiceButtons;
+    // The header's model line (model.js): asked again when a send finds the server gone, as an upload
+    // does; the header kept "Model … ready" beside "Could not reach the server".
+    var recheckServer = helpers.recheckServer || function () {};
     // Leaving the page asks first while an answer is sent or waits in line (http.js; absent from an
     // http.js cached before it).
     var http = window.capsightHttp || {};
@@ -103,6 +106,7 @@
       // Answers wait in line for this one: unanswered, it held every later answer, "Sending…" for ever.
       var controller = new AbortController();
       var timer = window.setTimeout(function () { controller.abort(); }, stallMs);
+      var reached = false; // an answer came back, whatever it said
       return fetch("v1/feedback", {
         method: "POST",
         headers: headers,
@@ -110,11 +114,13 @@
         signal: controller.signal,
       })
         .then(function (res) {
+          reached = true;
           return res.text().then(function (text) {
             var body = null;
             try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
             if (!res.ok) {
               if (res.status === 409) state.feedbackRefused = true;
+              if (res.status === 502 || res.status === 504) recheckServer(); // a proxy, the app behind it gone
               // Refused for now (429, 503): clicking again at once only meets the same refusal.
               var againAt = window.capsightText.againAt; // absent from a text.js cached before it
               var again = againAt && (res.status === 429 || res.status === 503) ? againAt(res.headers.get("Retry-After")) : "";
@@ -138,6 +144,8 @@
           }
         })
         .catch(function (err) {
+          // Whichever photo is on screen now, the header should not keep saying the server is there.
+          if (!reached && !controller.signal.aborted) recheckServer();
           if (!latest()) return;
           el.feedbackStatus.classList.add("failed");
           if (controller.signal.aborted) {
