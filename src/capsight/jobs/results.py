@@ -13,6 +13,7 @@ running it, and those of a job back in the queue are the copy its last run publi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
@@ -68,6 +69,23 @@ def results_for(job: JobInfo, paths: JobPaths, shared: SharedJobData) -> list[Re
     )
 
 
+# The batch runner's resume key (size:mtime of the server's own copy of the image): nothing a client can
+# use, different on every run of the same zip, and a detail of the server's disk.
+_SERVER_ONLY = ("fingerprint",)
+
+
+def client_json(record: ResultRecord) -> str:
+    data = record.to_dict()
+    for key in _SERVER_ONLY:
+        data.pop(key, None)
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a name holding surrogates: escaped, as ResultRecord.to_json does
+        return json.dumps(data)
+    return text
+
+
 def render(records: Sequence[ResultRecord], labels: Sequence[str], fmt: str) -> Iterator[bytes]:
     for start in range(0, max(len(records), 1), CHUNK_ROWS):
         chunk = records[start : start + CHUNK_ROWS]
@@ -76,5 +94,5 @@ def render(records: Sequence[ResultRecord], labels: Sequence[str], fmt: str) -> 
             if start:  # one header line, at the top
                 text = text.split("\n", 1)[1]
         else:
-            text = "".join(r.to_json() + "\n" for r in chunk)
+            text = "".join(client_json(r) + "\n" for r in chunk)
         yield text.encode("utf-8")
