@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import importlib.util
 import os
 import re
 import tempfile
@@ -193,9 +194,30 @@ def open_blob_store(url: str, *, s3_endpoint_url: str | None = None) -> BlobStor
         from capsight.store.blobs_s3 import S3BlobStore
 
         try:
-            return S3BlobStore(url, endpoint_url=s3_endpoint_url)
+            store = S3BlobStore(url, endpoint_url=s3_endpoint_url)
         except ValueError as exc:
             raise BadRequest(f"CAPSIGHT_STORAGE_URL: {exc}; use a folder or s3://bucket[/prefix]") from exc
+        _require_boto3()
+        return store
     if url.startswith("file://"):
         url = url[len("file://") :]
     return LocalBlobStore(Path(url))
+
+
+def _require_boto3() -> None:
+    """Refuse an S3 store on an install without boto3, naming the extra, as ``capsight serve`` does.
+
+    Why here: boto3 is imported on the store's first use, so on a core install (make serve)
+    ``db purge`` said "Image store unavailable (No module named 'boto3')" (an outage to wait out, to
+    the reader) and ``feedback export`` reported 0 images exported, exit 0. Only looked up, not
+    imported: the server's start-up stays free of boto3 until a request needs it.
+    """
+    try:
+        found = importlib.util.find_spec("boto3") is not None
+    except (ImportError, ValueError):  # a module set to None, or a broken parent
+        found = False
+    if not found:
+        raise BadRequest(
+            "CAPSIGHT_STORAGE_URL needs boto3, which this install lacks (pip install 'capsight[s3]'; "
+            "make serve installs only the core, the container image has it)"
+        )
