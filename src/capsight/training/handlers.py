@@ -146,7 +146,6 @@ def _warn_of_learnt(model_dir: Path, samples: list[Any], split: str | None) -> i
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from capsight.inference.classifier import OnnxClassifier
-    from capsight.inference.metadata import load_metadata
     from capsight.training.dataset import check_output_outside
     from capsight.training.evaluate import evaluate_classifier, format_metrics
 
@@ -158,12 +157,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if blocking is not None:  # found now, not by mkdir after minutes of scoring
             raise BadRequest(f"Cannot create {_shown(args.out)}: {_shown(blocking)} is not a folder.")
         import matplotlib  # noqa: F401 - the report needs it: say so before evaluating, not after
-    meta = load_metadata(args.model_dir)
+    # One pair: the version reported must be the model scored (promote and --out publish into
+    # MODEL_DIR; a model.json read apart could be the other model's).
+    classifier = OnnxClassifier(args.model_dir)
+    meta = classifier.metadata
     samples = evaluation_samples(args.data_dir, args.split_file, args.split)
     if not samples:
         raise BadRequest(f"No images to evaluate in {args.data_dir}")
     learnt = _warn_of_learnt(args.model_dir, samples, chosen_split(args.split_file, args.split))
-    evaluation = evaluate_classifier(OnnxClassifier(args.model_dir), samples)
+    evaluation = evaluate_classifier(classifier, samples)
     unmeasured = [label for label, row in evaluation.metrics.per_class.items() if not row["support"]]
     if unmeasured:  # the table shows them with recall 0.000, which reads as "never recognised"
         logger.warning(

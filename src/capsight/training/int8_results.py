@@ -48,6 +48,7 @@ def quantization_info(
     method: str,
     agreement: Agreement,
     model_dir: Path,
+    fp32_bytes: int,
     candidate: Path,
 ) -> dict[str, Any]:
     return {
@@ -62,7 +63,7 @@ def quantization_info(
         "images_from": sets.source,
         "source_version": meta.version,
         "source_model": str(model_dir),
-        "fp32_bytes": (model_dir / ONNX_FILE).stat().st_size,
+        "fp32_bytes": fp32_bytes,  # of the bytes read, not of the file there now
         "int8_bytes": (candidate / ONNX_FILE).stat().st_size,
         "held_out_images": agreement.n,
         "top1_agreement": agreement.top1_agreement,

@@ -31,16 +31,16 @@ from typing import Literal
 
 import numpy as np
 
-from capsight.errors import BadRequest, CapsightError
+from capsight.errors import BadRequest, CapsightError, InvalidModel
 from capsight.inference.classifier import OnnxClassifier
 from capsight.inference.metadata import (
     METADATA_FILE,
     ONNX_FILE,
     ModelMetadata,
     as_model_label,
-    load_metadata,
     onnx_digest,
 )
+from capsight.inference.model_files import read_model_files
 from capsight.training.calibration import (
     DEFAULT_CALIBRATION,
     CalibrationReader,
@@ -150,7 +150,11 @@ def quantize_model(
         isinstance(keep_float, bool) or not isinstance(keep_float, int) or keep_float < 0
     ):
         raise BadRequest(f"keep_float must be 'auto' or a number >= 0, not {keep_float!r}.")
-    meta = load_metadata(model_dir)
+    # One pair, read once: the FP32 reference and the graph quantized are these bytes, copied
+    # below, not model.onnx read again by path (a publication into MODEL_DIR meanwhile would give
+    # one model's INT8 graph under the other's labels and version).
+    files = read_model_files(model_dir)
+    meta = files.metadata
     if VERSION_SUFFIX in meta.version or "quantization" in meta.extra:
         raise BadRequest(f"{model_dir} is already quantized.")
     if split_file is None and (model_dir / "split.json").is_file():
@@ -177,12 +181,18 @@ def quantize_model(
             f"Need decodable calibration and held-out photos in {data_dir} "
             f"(got {len(cal_rows)} and {len(held_rows)})."
         )
-    fp32_probs = OnnxClassifier(model_dir).predict(held_rows)
     with tempfile.TemporaryDirectory(prefix="capsight-int8-") as tmp:
-        candidate = Path(tmp) / "candidate"
+        source, candidate = Path(tmp) / "fp32", Path(tmp) / "candidate"
+        source.mkdir()
         candidate.mkdir()
+        (source / ONNX_FILE).write_bytes(files.onnx)
+        meta.save(source)
+        try:
+            fp32_probs = OnnxClassifier(source).predict(held_rows)
+        except InvalidModel as exc:  # about MODEL_DIR's files, not this copy of them
+            raise InvalidModel(exc.message.replace(str(source), str(model_dir))) from exc
         prepared = Path(tmp) / "prepared.onnx"
-        convs = _prepare_graph(model_dir / ONNX_FILE, prepared)
+        convs = _prepare_graph(source / ONNX_FILE, prepared)
         steps = (
             [k for k in FLOAT_CONV_STEPS if k <= len(convs)] if keep_float == "auto" else [int(keep_float)]
         )
@@ -216,7 +226,9 @@ def quantize_model(
                 break
         else:
             raise QuantizationError("; ".join(refusals) + ".")
-        info = quantization_info(meta, sets, len(cal_rows), method, agreement, model_dir, candidate)
+        info = quantization_info(
+            meta, sets, len(cal_rows), method, agreement, model_dir, len(files.onnx), candidate
+        )
         info["kernel_vs_unfused_top1_agreement"] = kernels.top1_agreement
         info["float_nodes"] = kept  # the leading convolutions left in float (empty: all int8)
         info["held_out_accuracy"] = held_out_accuracies(meta, held_samples, fp32_probs, int8_probs)
