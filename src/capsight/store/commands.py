@@ -157,7 +157,9 @@ def keys_list(args: argparse.Namespace) -> int:
     if missing is not None:  # an empty table would read as "the keys are gone"
         raise BadRequest(f"No database at {missing}: {WHERE_THE_SERVER_RUNS}.")
     with _database(url) as db:
-        keys = KeyStore(db).list_keys(include_revoked=not args.active)
+        store = KeyStore(db)
+        keys = store.list_keys(include_revoked=not args.active)
+        revoked = len(store.list_keys()) if args.active and not keys and not args.json else 0
     if args.json:
         for key in keys:
             print(
@@ -172,6 +174,12 @@ def keys_list(args: argparse.Namespace) -> int:
                     }
                 )
             )
+        return 0
+    if not keys:  # a bare header read like output cut short, not "no key can be used"
+        if revoked:
+            print(f"no active keys ({revoked} revoked: capsight keys list shows them)")
+        else:
+            print("no API keys (capsight keys create --name NAME makes one)")
         return 0
     # As wide as the longest rate: one may be 32 characters, and a fixed 14 pushed the rest of its row.
     rate_width = max([14, *(len(key.rate_limit or "") + 2 for key in keys)])
