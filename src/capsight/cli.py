@@ -108,8 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     handler = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
-        return 0
+        # A usage error, as argparse answers every other one (2, on stderr): exit 0 let a script whose
+        # `capsight $CMD` lost its command "succeed" having done nothing.
+        parser.print_help(sys.stderr)
+        print("capsight: error: a command is required (see the list above).", file=sys.stderr)
+        return 2
     _warn_of_unknown_settings()
     previous = None
     if args.command != "serve" and threading_is_main():
