@@ -126,7 +126,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument(
         "--workers",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="DataLoader processes that augment photos (0: in the training process, the default; more on a "
         "big machine)",
