@@ -4,14 +4,18 @@ Why: a run that fails half-way (bad settings found late, Ctrl-C, a crash) must n
 two runs in a model folder: a new split.json beside the old model, or a new model.onnx beside the
 old model.json that no longer matches it. So the files are written to a hidden folder beside the
 target and moved in, file by file with an atomic rename on the same file system, only on success,
-one publication into a folder at a time.
+one publication into a folder at a time. A run that is killed outright (SIGKILL, the OOM killer)
+cannot remove its hidden folder; the next run writing into the same parent does (see
+_remove_abandoned).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -23,6 +27,13 @@ from types import FrameType
 from typing import Any
 
 from capsight.errors import BadRequest
+
+logger = logging.getLogger(__name__)
+
+# A staging folder: ".NAME.partial-PID-RANDOM", locked (flock) by its run for as long as it lives.
+# Folders named before the lock existed (".NAME.partial-RANDOM", no pid) are left alone: one may
+# belong to a live run of an older capsight, which holds no lock to tell.
+_STAGING_NAME = re.compile(r"\..+\.partial-\d+-[a-z0-9_]+")
 
 # What ``capsight promote`` writes into the folder it promotes to (which candidate, the scores that
 # won): a model published into the folder later makes it describe another model.
@@ -77,6 +88,52 @@ def _publication_lock(final: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _remove_abandoned(parent: Path) -> None:
+    """Remove the staging folders in ``parent`` whose run is gone.
+
+    Why: a killed run leaves a whole hidden model beside --out, and every such kill one more. Each
+    run holds an ``flock`` on its staging folder, which the kernel drops when the process dies,
+    however it dies: a folder whose lock can be taken has no live writer. The lock is held while
+    the folder is removed, so a run creating it just now waits and then sees it gone (_new_staging).
+    """
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if not _STAGING_NAME.fullmatch(entry.name):
+            continue
+        try:
+            fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:  # gone, a link, not a folder
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(fd).st_ino != os.stat(entry, follow_symlinks=False).st_ino:
+                continue  # replaced since it was opened: not the folder whose lock was taken
+            shutil.rmtree(entry, ignore_errors=True)
+            logger.info("removed %s, left by a run that was killed", entry)
+        except OSError:  # locked: a live run writes there (or locks unsupported here: kept)
+            continue
+        finally:
+            os.close(fd)
+
+
+def _new_staging(final: Path) -> tuple[Path, int]:
+    """A new staging folder beside ``final`` and the descriptor holding its lock (see above)."""
+    while True:
+        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-{os.getpid()}-", dir=final.parent))
+        fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+        with contextlib.suppress(OSError):  # no locks on this file system: never removed by others
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits while another run's cleanup removes it
+        try:
+            if os.stat(staging, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                return staging, fd
+        except FileNotFoundError:
+            pass  # taken for abandoned between mkdtemp and the lock: make another
+        os.close(fd)
+
+
 @contextmanager
 def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]:
     """Yield an empty folder to write into; on a clean exit its files replace those in ``final``.
@@ -100,7 +157,8 @@ def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]
     # `--out runs/exp1/model` left an empty runs/exp1/ behind, an experiment that never happened.
     created = [p for p in final.parents if not p.exists()]
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    _remove_abandoned(final.parent)
+    staging, staging_lock = _new_staging(final)
     done = False
     try:
         yield staging
@@ -117,6 +175,7 @@ def staged_folder(final: Path, *, stale: Collection[str] = ()) -> Iterator[Path]
             done = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        os.close(staging_lock)
         if not done:
             for folder in created:
                 with contextlib.suppress(OSError):  # not empty (another run wrote there): kept
