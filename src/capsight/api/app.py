@@ -34,6 +34,7 @@ from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddl
 from capsight.api.routes import admin, classify, feedback, health, jobs, models, ops, v2
 from capsight.api.routes.ops import STATIC_DIR, RevalidatedStaticFiles
 from capsight.api.runtime import ServingRuntime
+from capsight.api.slashes import install_slash_redirect
 from capsight.errors import CapsightError
 from capsight.inference.classifier import Classifier
 from capsight.settings import Settings
@@ -170,6 +171,7 @@ def create_app(
     install_error_handlers(app)
     for module in (classify, models, health, v2, admin, jobs, feedback, ops):
         app.include_router(module.router)
+    install_slash_redirect(app.router)  # Location: the path only, not an http:// behind TLS
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
     # add_middleware wraps from the inside out: the size limit is innermost, the request context
