@@ -13,6 +13,7 @@ import logging
 import sys
 import unicodedata
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from capsight.cli_types import float_in
@@ -195,8 +196,15 @@ def keys_list(args: argparse.Namespace) -> int:
 def keys_revoke(args: argparse.Namespace) -> int:
     from capsight.store.keys import KeyStore
 
+    started = datetime.now(UTC)
     with _database() as db:
         info = KeyStore(db).revoke_key(args.key_id)
+    at = info.revoked_at
+    if at is not None and (at if at.tzinfo else at.replace(tzinfo=UTC)) < started:
+        # "revoked" again read as "the key just stopped": after a leak, that hid a wrong id.
+        when = f"{at:%Y-%m-%d %H:%M} UTC"
+        print(f"{info.id} ({_visible(info.name)}) was already revoked on {when}; nothing changed")
+        return 0
     print(f"revoked {info.id} ({_visible(info.name)})")
     return 0
 
