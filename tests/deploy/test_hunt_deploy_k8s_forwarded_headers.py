@@ -21,6 +21,7 @@ which is what makes trusting their forwarded headers safe.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import socket
 import subprocess
@@ -70,10 +71,13 @@ def configmap(k8s_objects: list[dict[str, Any]]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server(
-    configmap: dict[str, str], colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[int]:
-    folder = tmp_path_factory.mktemp("k8s-forwarded")
+def data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("k8s-forwarded")
+
+
+@pytest.fixture(scope="module")
+def server(configmap: dict[str, str], colour_model_dir: Path, data_folder: Path) -> Iterator[int]:
+    folder = data_folder
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("CAPSIGHT_") and k != "FORWARDED_ALLOW_IPS"
     }
@@ -123,3 +127,65 @@ def test_auth_failures_are_limited_per_client(server: int, configmap: dict[str, 
     assert statuses[:allowed] == [401] * allowed
     assert statuses[allowed] == 429
     assert _request(server, "/v1/requests", "198.51.100.9", bad_key).status == 401
+
+
+def _zip_of_one_png() -> bytes:
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(png, format="PNG")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("red.png", png.getvalue())
+    return archive.getvalue()
+
+
+def test_job_links_keep_https(server: int, configmap: dict[str, str], data_folder: Path) -> None:
+    """The absolute links the api builds (a job's status and results, also sent to webhooks) use the
+    scheme the controller forwarded: the trailing-slash redirect is relative now, so this is where
+    trusting X-Forwarded-Proto shows."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPSIGHT_")}
+    env.update({k: v for k, v in configmap.items() if k not in BACKEND_KEYS})
+    env["CAPSIGHT_DATA_DIR"] = str(data_folder)
+    created = subprocess.run(
+        [sys.executable, "-m", "capsight", "keys", "create", "--name", "links", "--scope", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    key = next(line.split()[1] for line in created.stdout.splitlines() if line.startswith("key:"))
+    boundary = "capsightlinks"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.zip"\r\n'
+            "Content-Type: application/zip\r\n\r\n"
+        ).encode()
+        + _zip_of_one_png()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", server, timeout=30, source_address=(CONTROLLER_ADDRESS, 0)
+    )
+    connection.request(
+        "POST",
+        "/v1/jobs",
+        body=body,
+        headers={
+            "Host": HOST,
+            "X-Forwarded-For": "198.51.100.20",
+            "X-Forwarded-Proto": "https",
+            "X-API-Key": key,
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    response = connection.getresponse()
+    text = response.read().decode()
+    connection.close()
+    assert response.status == 202, text
+    links = json.loads(text)["links"]
+    assert links and all(str(url).startswith(f"https://{HOST}/") for url in links.values()), links
