@@ -244,7 +244,8 @@ def _promote(args: argparse.Namespace) -> int:
     if promoted and not args.dry_run:
         record = promotion_record(args.candidate, args.target, comparison, data)
         try:
-            previous = promote(args.candidate, args.target, record)
+            scored = comparison.candidate_fingerprint if comparison else None
+            previous = promote(args.candidate, args.target, record, compared=scored)
         except OSError as exc:
             # Exit 1 says "not better, nothing changed" to a deploy script; a copy or rename the file
             # system refused (main's line for an OSError is exit 1 too) must not read as that verdict.

@@ -31,6 +31,8 @@ class Comparison:
     candidate: Metrics
     min_gain: float
     max_recall_drop: float
+    # The serving fingerprint of the candidate scored: promote copies that model or none.
+    candidate_fingerprint: str = ""
 
     @property
     def accuracy_gain(self) -> float:
@@ -146,5 +148,15 @@ def compare(
     unknown = sorted(label for label in {s.label for s in samples} if as_model_label(label, labels) is None)
     if unknown:
         raise BadRequest(f"The photos have labels the models do not answer: {', '.join(unknown)}.")
-    scores = [evaluate_classifier(OnnxClassifier(folder), samples).metrics for folder in (current, candidate)]
-    return Comparison(scores[0], scores[1], min_gain=min_gain, max_recall_drop=max_recall_drop)
+    scores, fingerprint = [], ""
+    for folder in (current, candidate):  # one at a time: two models need not fit in memory together
+        model = OnnxClassifier(folder)
+        scores.append(evaluate_classifier(model, samples).metrics)
+        fingerprint = model.metadata.fingerprint
+    return Comparison(
+        scores[0],
+        scores[1],
+        min_gain=min_gain,
+        max_recall_drop=max_recall_drop,
+        candidate_fingerprint=fingerprint,
+    )

@@ -27,6 +27,7 @@ from typing import Any
 
 from capsight.errors import BadRequest, Conflict, InvalidModel
 from capsight.feedback.comparison import Comparison, _check_compatible
+from capsight.inference.classifier import OnnxClassifier
 from capsight.inference.metadata import load_metadata
 from capsight.inference.model_files import read_model_files
 
@@ -64,7 +65,9 @@ def promotion_lock(target: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | None:
+def promote(
+    candidate: Path, target: Path, record: dict[str, Any], *, compared: str | None = None
+) -> Path | None:
     """Make ``target`` a copy of ``candidate``; the replaced folder moves to ``target.previous``
     (returned; None when there was none). The copy is made beside the target first, so the target
     is only ever missing for the instant between two renames.
@@ -74,7 +77,10 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
     served model, nor a model clients would address by another name or with other labels.
     A served folder that is no longer a readable model (model.json cut short or deleted) has no
     name or labels to keep: it is replaced (and kept as the ``.previous``), since that is the
-    moment a rollback is run for."""
+    moment a rollback is run for.
+
+    ``compared``: the serving fingerprint of the candidate scored (Comparison.candidate_fingerprint);
+    the copy must be that model, or nothing is promoted."""
     if _readable_model(target):
         _check_compatible(target, candidate)
     else:
@@ -82,7 +88,7 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
             raise BadRequest(f"{candidate} is not a model folder (model.onnx + model.json).")
         load_metadata(candidate)  # a broken candidate (the broken served folder itself) is refused
     if target.is_symlink():
-        return _promote_to_link(candidate, Path(os.path.abspath(target)), record)
+        return _promote_to_link(candidate, Path(os.path.abspath(target)), record, compared)
     target = target.resolve()
     if not target.parent.is_dir():  # else mkdtemp's error names our staging folder, not this one
         raise BadRequest(f"{target.parent} is not a folder: create it, or give --to a folder inside one.")
@@ -93,7 +99,7 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
     previous = target.with_name(f"{target.name}.previous")
     try:
         shutil.copytree(candidate, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns(RECORD))
-        read_model_files(staging, settle_seconds=0)  # one model's pair (see below), or nothing moves
+        _check_copy(candidate, staging, compared)  # one model's pair, the one compared, or nothing moves
         (staging / RECORD).write_text(json.dumps(record, indent=2) + "\n")
         if not target.exists():
             os.replace(staging, target)
@@ -118,7 +124,9 @@ def promote(candidate: Path, target: Path, record: dict[str, Any]) -> Path | Non
         shutil.rmtree(discard, ignore_errors=True)
 
 
-def _promote_to_link(candidate: Path, link: Path, record: dict[str, Any]) -> Path | None:
+def _promote_to_link(
+    candidate: Path, link: Path, record: dict[str, Any], compared: str | None
+) -> Path | None:
     """Point the symlink ``link`` at a copy of ``candidate`` made beside it (``LINK.promote-*``);
     ``LINK.previous`` becomes a symlink to the folder ``link`` pointed at, which is left as it was
     (returned; None when ``link`` pointed at nothing).
@@ -138,9 +146,7 @@ def _promote_to_link(candidate: Path, link: Path, record: dict[str, Any]) -> Pat
     swapped = False
     try:
         shutil.copytree(candidate, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns(RECORD))
-        # --force scores nothing, so nothing loaded the candidate: a model.onnx of another model
-        # beside its model.json would become a served folder no server loads.
-        read_model_files(folder, settle_seconds=0)
+        _check_copy(candidate, folder, compared)
         (folder / RECORD).write_text(json.dumps(record, indent=2) + "\n")
         if had_model:
             if os.path.lexists(previous) and not previous.is_symlink():
@@ -159,6 +165,24 @@ def _promote_to_link(candidate: Path, link: Path, record: dict[str, Any]) -> Pat
     if stale is not None and stale not in (link.resolve(), previous.resolve()):
         shutil.rmtree(stale, ignore_errors=True)
     return previous if had_model else None
+
+
+def _check_copy(candidate: Path, copy: Path, compared: str | None) -> None:
+    """Raise unless ``copy`` holds one model's pair and, after a comparison, the model compared.
+
+    Why: --force scores nothing, so nothing loaded the candidate: a model.onnx of another model
+    beside its model.json would become a served folder no server loads. And the candidate folder
+    is read twice, to score and to copy: a model published into it in between (train --out the same
+    folder again) was promoted unscored, under a record of the other model's scores.
+    """
+    read_model_files(copy, settle_seconds=0)
+    # Loaded as the comparison loaded it: the fingerprint is the classifier's (it may find, and
+    # count, a softmax model.json does not declare).
+    if compared is not None and OnnxClassifier(copy).metadata.fingerprint != compared:
+        raise Conflict(
+            f"{candidate} changed while it was compared (a model was published into it): nothing was "
+            "promoted; compare again."
+        )
 
 
 # What the folders that _promote_to_link makes beside a symlink are named after: LINK.promote-XXXX.
