@@ -57,8 +57,10 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
 
 # Replies of the same kind that redis-py raises as a plain ``ResponseError``: ``BUSY`` (another
 # client's script has run past ``busy-reply-threshold``, and Redis refuses every other command until
-# it ends) and ``NOREPLICAS`` (writes refused while ``min-replicas-to-write`` is not met).
-_OUTAGE_REPLIES = ("BUSY ", "NOREPLICAS ")
+# it ends), ``NOREPLICAS`` (writes refused while ``min-replicas-to-write`` is not met) and ``MISCONF``
+# (writes refused after a failed RDB snapshot, a full data disk say, with Redis's default
+# ``stop-writes-on-bgsave-error yes``: the limiter failed open on every request, a traceback each).
+_OUTAGE_REPLIES = ("BUSY ", "NOREPLICAS ", "MISCONF ")
 
 
 def is_outage(exc: BaseException) -> bool:
