@@ -32,7 +32,11 @@ def _progress(job: JobInfo) -> dict[str, int]:
     return progress
 
 
-def job_document(job: JobInfo, base: str = "", *, with_webhook: bool = True) -> dict[str, Any]:
+def job_document(
+    job: JobInfo, base: str = "", *, with_webhook: bool = True, with_owner: bool = False
+) -> dict[str, Any]:
+    """``with_owner`` adds ``client_id`` (the creating key's id, a JWT's ``jwt:`` subject): an id, not
+    a secret, but the API shows it only to callers allowed to know whose the job is (see routes)."""
     summary = job.summary
     doc: dict[str, Any] = {
         "id": job.id,
@@ -52,6 +56,8 @@ def job_document(job: JobInfo, base: str = "", *, with_webhook: bool = True) -> 
         "updated_at": _iso(job.updated_at),
         "links": job_links(job.id, base),
     }
+    if with_owner:
+        doc["client_id"] = job.client_id
     if with_webhook:
         doc["webhook"] = {"url": job.webhook_url, **summary.get("webhook", {})} if job.webhook_url else None
     return doc

@@ -62,6 +62,13 @@ class JobOut(BaseModel):
     webhook: dict[str, Any] | None = Field(
         default=None, description="Delivery state: pending, delivered or failed; attempts; last status."
     )
+    client_id: str | None = Field(
+        default=None,
+        description=(
+            "The id of the key (or 'jwt:<subject>') that created the job: shown to admins, and to a "
+            "key's holder for its own jobs; absent when auth is off."
+        ),
+    )
 
 
 class JobListOut(BaseModel):

@@ -3,7 +3,8 @@
 Creating a job only validates and stores it (the zip is streamed to disk and its directory checked;
 URLs and prefixes are checked against the allowlist), then answers 202 at once; a worker thread
 runs it (see ``capsight.jobs.manager``). Jobs are private to the key that created them when auth is
-on: another caller gets 404, as if the job did not exist; admins see every job.
+on: another caller gets 404, as if the job did not exist; admins see every job, and whose it is
+(``client_id``).
 
 Results: 409 while the job is queued or running, unless ``partial=true``; once it has ended, the
 rows it has (all of them when it succeeded; ``X-Capsight-Partial: true`` when it was cancelled or
@@ -19,11 +20,12 @@ import shutil
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from python_multipart.multipart import parse_options_header
 
-from capsight.api.job_requests import base_url, check_queue, check_zip_runs_here, json_job, zip_job
+from capsight.api.job_requests import check_queue, check_zip_runs_here, json_job, zip_job
+from capsight.api.job_views import given_once, shown
 from capsight.api.logtext import loggable
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
@@ -38,7 +40,6 @@ from capsight.errors import (
     first_line,
 )
 from capsight.jobs.manager import JobManager
-from capsight.jobs.render import job_document
 from capsight.jobs.results import FORMATS, render, results_for
 from capsight.jobs.schemas import JobCreate, JobListOut, JobOut
 from capsight.jobs.values import FAILED, FINISHED, STATES, SUCCEEDED, JobInfo, is_job_id, new_job_id
@@ -178,7 +179,7 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
         shutil.rmtree(manager.paths(job_id).root, ignore_errors=True)
         raise
     manager.wake()
-    body = job_document(job, base_url(request))
+    body = shown(job, request, principal)
     return JSONResponse(body, status_code=202, headers={"Location": body["links"]["self"]})
 
 
@@ -189,9 +190,11 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
     responses=_AUTH_ERRORS
     | {
         400: error_doc(
-            f"state is not one of {', '.join(STATES)}, client_id is empty, or before names no job."
+            f"state is not one of {', '.join(STATES)}, client_id is empty, before names no job, or "
+            "state, client_id, limit or before is given more than once."
         )
     },
+    dependencies=[Depends(given_once)],
 )
 async def list_jobs(
     request: Request,
@@ -214,9 +217,8 @@ async def list_jobs(
         raise BadRequest(f"before={before[:100]!r} names no job.")
     manager = _manager(request)
     jobs = await _db(manager.store.list_jobs, client_id=client_id, state=state, limit=limit, before=before)
-    base = base_url(request)
     following = str(request.url.include_query_params(before=jobs[-1].id)) if len(jobs) == limit else None
-    return JSONResponse({"jobs": [job_document(j, base) for j in jobs], "next": following})
+    return JSONResponse({"jobs": [shown(j, request, principal) for j in jobs], "next": following})
 
 
 @router.get(
@@ -227,7 +229,7 @@ async def list_jobs(
 )
 async def get_job(job_id: str, request: Request, principal: ClassifyAccess) -> JSONResponse:
     job = await _own_job(_manager(request), job_id, principal)
-    return JSONResponse(job_document(job, base_url(request)))
+    return JSONResponse(shown(job, request, principal))
 
 
 @router.get(
@@ -288,4 +290,4 @@ async def cancel_job(job_id: str, request: Request, principal: ClassifyAccess) -
     if updated.state in (SUCCEEDED, FAILED):  # it ended between the read above and the cancel
         raise Conflict(f"Job {job_id} has already {updated.state}.")
     status = 200 if updated.state in FINISHED else 202
-    return JSONResponse(job_document(updated, base_url(request)), status_code=status)
+    return JSONResponse(shown(updated, request, principal), status_code=status)
