@@ -31,6 +31,9 @@ JWT_ID_PREFIX = "jwt:"
 #: owner checks that compare them would never match.
 MAX_PRINCIPAL_ID = 200
 
+#: How much of a refused token's ``alg`` header the 401 repeats (the caller's text, of any length).
+MAX_SHOWN_ALG = 32
+
 
 def jwt_principal_id(sub: str) -> str:
     """``jwt:<sub>``; a subject too long for the database's columns, or with a NUL character (which
@@ -121,6 +124,8 @@ class JwtVerifier:
             ) from exc
         except self._jwt.InvalidIssuerError as exc:
             raise Unauthorized(f"Invalid token: issuer is not '{self.issuer}'.") from exc
+        except self._jwt.InvalidAlgorithmError as exc:
+            raise Unauthorized(self._algorithm_refusal(token, exc)) from exc
         except self._jwt.InvalidTokenError as exc:
             raise Unauthorized(f"Invalid token: {exc}") from exc
         # A token signed by a trusted issuer can still carry claims of the wrong shape: refuse it
@@ -149,6 +154,20 @@ class JwtVerifier:
             scopes=frozenset(scopes) or frozenset({"classify"}),
             rate_limit=str(rate) if rate else None,
         )
+
+    def _algorithm_refusal(self, token: str, exc: Exception) -> str:
+        """Names the token's algorithm and the server's: an identity provider signing RS256 for a
+        server set to HS256 (or the reverse) is the usual wiring mistake, and PyJWT's "The specified
+        alg value is not allowed" named neither. The header is the caller's text: quoted, clipped."""
+        try:
+            alg = self._jwt.get_unverified_header(token).get("alg")
+        except self._jwt.InvalidTokenError:
+            alg = None
+        if alg in self.algorithms:  # refused for another reason (its library missing, say)
+            return f"Invalid token: {exc}"
+        sent = "names no algorithm ('alg')" if not alg else f"signed with {str(alg)[:MAX_SHOWN_ALG]!r}"
+        accepted = ", ".join(self.algorithms)
+        return f"Invalid token: {sent}; this server accepts {accepted} (CAPSIGHT_JWT_ALGORITHM)."
 
 
 async def _counts_nothing() -> None:
