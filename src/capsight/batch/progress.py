@@ -7,6 +7,7 @@ Why two: tqdm redraws its bar with carriage returns ten times a second. Into a l
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import IO, Any
@@ -34,6 +35,7 @@ class BatchProgressView:
         self.interval_s = interval_s
         self._terminal = _is_terminal(self.stream)
         self._bar: Any = None
+        self._logs_above_bar: contextlib.ExitStack | None = None
         self._started = time.monotonic()
         self._first: BatchProgress | None = None
         self._last: BatchProgress | None = None
@@ -53,8 +55,14 @@ class BatchProgressView:
 
     def _draw_bar(self, progress: BatchProgress) -> None:
         from tqdm import tqdm
+        from tqdm.contrib.logging import logging_redirect_tqdm
 
         if self._bar is None:
+            # A warning mid-run (a --sort copy that fails, an unreadable S3 object) was written at
+            # the cursor, i.e. glued onto the end of the bar's line; through tqdm it is printed on a
+            # line of its own above the bar, which is then drawn again.
+            self._logs_above_bar = contextlib.ExitStack()
+            self._logs_above_bar.enter_context(logging_redirect_tqdm())
             # initial= makes rate and ETA count only this run's images.
             self._bar = tqdm(
                 total=progress.total, initial=progress.done, unit="img", file=self.stream, dynamic_ncols=True
@@ -78,6 +86,9 @@ class BatchProgressView:
         self._printed, self._printed_at = progress, now
 
     def close(self) -> None:
+        if self._logs_above_bar is not None:
+            self._logs_above_bar.close()  # log lines go straight to their stream again
+            self._logs_above_bar = None
         if self._bar is not None:
             self._bar.close()
             self._bar = None
