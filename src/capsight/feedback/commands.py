@@ -206,9 +206,18 @@ def _warn_of_unmeasured_labels(labels: list[str], compared: int) -> None:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from capsight.feedback.promote import promotion_lock
+    from capsight.feedback.promote import promotion_lock, served_path
+    from capsight.feedback.promote_leftovers import clear_leftovers
 
-    with promotion_lock(args.target):  # the model compared against is the one replaced
+    with promotion_lock(args.target) as held:  # the model compared against is the one replaced
+        if held and not args.dry_run:  # first: a killed promotion may have left NAME missing
+            try:
+                clear_leftovers(served_path(args.target))
+            except OSError as exc:
+                raise CapsightError(
+                    f"{args.target} was not replaced: a killed promotion left it half swapped, and it "
+                    f"could not be put back: {exc.strerror or exc}"
+                ) from exc
         return _promote(args)
 
 

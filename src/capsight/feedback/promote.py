@@ -35,23 +35,25 @@ RECORD = "promotion.json"
 
 
 @contextlib.contextmanager
-def promotion_lock(target: Path) -> Iterator[None]:
+def promotion_lock(target: Path) -> Iterator[bool]:
     """Hold ``target``'s promotion lock for the block (the comparison and the swap), or raise
-    Conflict while another promotion holds it.
+    Conflict while another promotion holds it. Yields whether it holds it (False: a read-only
+    models folder, where no lock file can be made), as clearing a killed promotion's leftovers
+    (``promote_leftovers``) needs it.
 
     Why: two promotions at once (a deploy job started again before the last ended) each moved "the
     served folder" to ``.previous``: the second threw away the first's kept model (the only
     rollback) or met the folder gone between the first's two renames. An ``flock`` on a hidden file
     beside the folder (beside a symlink ``target`` itself: the folder it points at changes with each
     promotion): the kernel drops it when its process dies, however it dies."""
-    served = _served_path(target)
+    served = served_path(target)
     parent = served.parent
     if not parent.is_dir():
         raise BadRequest(f"{parent} is not a folder: create it, or give --to a folder inside one.")
     try:
         fd = os.open(parent / f".{served.name}.promote.lock", os.O_RDWR | os.O_CREAT, 0o644)
     except OSError:  # a read-only models folder: a --dry-run still compares; a swap there fails itself
-        yield
+        yield False
         return
     try:
         try:
@@ -60,7 +62,7 @@ def promotion_lock(target: Path) -> Iterator[None]:
             raise Conflict(
                 f"Another capsight promote is replacing {target}; wait for it to end, then compare again."
             ) from None
-        yield
+        yield True
     finally:
         os.close(fd)
 
@@ -207,7 +209,7 @@ def _point(link: Path, to: str) -> None:
     os.replace(temporary, link)
 
 
-def _served_path(target: Path) -> Path:
+def served_path(target: Path) -> Path:
     """``target`` as an absolute path: the folder it names, or the symlink itself when it is one
     (what the server's --model names and a promotion re-points)."""
     return Path(os.path.abspath(target)) if target.is_symlink() else target.resolve()
