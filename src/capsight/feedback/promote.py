@@ -143,6 +143,7 @@ def _promote_to_link(
     had_model = link.exists()  # follows the link: the folder it points at is there
     previous = link.with_name(f"{link.name}.previous")
     stale = _made_here(previous, link)
+    rollback = os.readlink(previous) if previous.is_symlink() else None  # pointed back if not swapped
     folder = Path(tempfile.mkdtemp(prefix=f"{link.name}{_MADE_HERE}", dir=link.parent))
     discard = link.with_name(f".{folder.name}.old")
     swapped = False
@@ -163,6 +164,8 @@ def _promote_to_link(
                 with contextlib.suppress(FileNotFoundError):
                     previous.unlink()
                 os.replace(discard, previous)
+            elif rollback is not None and os.path.islink(previous) and os.readlink(previous) != rollback:
+                _point(previous, rollback)  # else it names the served model: no rollback
         shutil.rmtree(discard, ignore_errors=True)
     if stale is not None and stale not in (link.resolve(), previous.resolve()):
         shutil.rmtree(stale, ignore_errors=True)
