@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -41,6 +42,14 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # The method label takes these values and "other": the HTTP server passes any token a client sends
 # as the method, and every new label value would be a new series kept by Prometheus for ever.
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class Breaker(Protocol):
+    """What the fallback gauge reads of a Redis backend's breaker (``store.redis_support``, which
+    imports redis: only deployments with Redis load it)."""
+
+    @property
+    def down(self) -> bool: ...
 
 
 class Metrics:
@@ -128,6 +137,16 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        # Alerts watch this too: while it is 1 each replica limits on its own (N replicas, up to N
+        # times the limit) and caches apart. Labelled by part, only the two below.
+        self.redis_fallback = Gauge(
+            "capsight_redis_fallback",
+            "1 while this part (cache, rate_limiter) runs in-process because Redis failed; with several "
+            "workers, how many of them.",
+            ["part"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self._tracked: list[tuple[Gauge, Callable[[], float]]] = []
         self._sampler: threading.Thread | None = None
 
@@ -143,6 +162,10 @@ class Metrics:
 
     def track_queue_depth(self, depth: Callable[[], float]) -> None:
         self.track(self.queue_depth, depth)
+
+    def track_redis_fallback(self, part: str, breaker: Breaker) -> None:
+        """Report whether ``breaker`` (a Redis backend's) is open as ``capsight_redis_fallback{part=...}``."""
+        self.track(self.redis_fallback.labels(part), lambda: float(breaker.down))
 
     def track(self, gauge: Gauge, value: Callable[[], float]) -> None:
         """Report ``value()`` as ``gauge``: read at each scrape in one process; with several workers

@@ -73,6 +73,10 @@ class ServingRuntime(ModelReloads):
         self.metrics.track_queue_depth(lambda: self._batcher.depth if self._batcher else 0)
         self.metrics.track(self.metrics.request_log_degraded, lambda: self._request_log_gauges()[0])
         self.metrics.track(self.metrics.request_log_spooled, lambda: self._request_log_gauges()[1])
+        for part, backend in (("cache", services.cache), ("rate_limiter", services.rate_limiter)):
+            breaker = getattr(backend, "breaker", None)  # only the Redis ones fall back
+            if breaker is not None:
+                self.metrics.track_redis_fallback(part, breaker)
 
     # -- state -----------------------------------------------------------------------------------
 

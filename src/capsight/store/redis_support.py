@@ -82,7 +82,7 @@ class RedisBreaker:
         self._retry_at = 0.0
         self._probing = False  # a probe was let through and has not failed yet
         self._lock = threading.Lock()
-        self.outages = 0  # how many distinct outages were seen (exposed for health/metrics)
+        self.outages = 0  # how many distinct outages were seen; /metrics shows ``down`` (redis_fallback)
 
     @property
     def down(self) -> bool:
