@@ -79,13 +79,23 @@ def _kept(path: Path, skipped: list[str] | None) -> bool:
     return False
 
 
+# Folders a NAS writes its own files into, beside the photos: Synology's ``@eaDir/<photo>/`` holds up
+# to five JPEG thumbnails of each photo, which were classified (and filed by --sort) as photos.
+NAS_METADATA_FOLDERS = frozenset({"@eaDir"})
+
+
+def _not_an_input(name: str) -> bool:
+    """A hidden name (.git, .cache) or a NAS's metadata folder: never walked into or matched."""
+    return name.startswith(".") or name in NAS_METADATA_FOLDERS
+
+
 def _walk_folder(root: Path, exclude: Collection[Path], skipped: list[str] | None) -> list[str]:
     keys: list[str] = []
     passed_over: list[str] | None = None if skipped is None else []
     for dirpath, dirnames, filenames in os.walk(root, onerror=_unlistable):
         here = Path(dirpath)
-        # Hidden folders (.git, .cache) and our own output tree are never inputs.
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and not _inside(here / d, exclude)]
+        # Hidden and NAS metadata folders and our own output tree are never inputs.
+        dirnames[:] = [d for d in dirnames if not _not_an_input(d) and not _inside(here / d, exclude)]
         for name in dirnames:
             if (here / name).is_symlink():
                 _linked_folder(here / name)
@@ -102,14 +112,19 @@ def _walk_folder(root: Path, exclude: Collection[Path], skipped: list[str] | Non
 
 def glob_matches(pattern: str) -> list[Path]:
     """The paths ``pattern`` matches, sorted; ``**`` matches any number of folders without descending
-    through links to folders, and wildcards skip hidden names unless the pattern names one (as the
-    shell's do). Shared with ``capsight classify``, which expands a quoted pattern the same way."""
+    through links to folders, and wildcards skip hidden names (as the shell's do) and NAS metadata
+    folders (``@eaDir``) unless the pattern names one. Shared with ``capsight classify``, which
+    expands a quoted pattern the same way."""
     base, rest = _split_glob(Path(pattern))
-    show_hidden = any(part.startswith(".") and part not in (".", "..") for part in Path(rest).parts)
+    named = {part for part in Path(rest).parts if part not in (".", "..") and _not_an_input(part)}
+    show_hidden = any(part.startswith(".") for part in named)
     return [
         match
         for match in sorted(base.glob(rest))
-        if show_hidden or not any(part.startswith(".") for part in match.relative_to(base).parts)
+        if not any(
+            _not_an_input(part) and part not in named and not (show_hidden and part.startswith("."))
+            for part in match.relative_to(base).parts
+        )
     ]
 
 
