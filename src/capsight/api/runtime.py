@@ -24,6 +24,7 @@ from types import TracebackType
 
 from starlette.requests import Request
 
+from capsight.api.failure_log import FailureLog
 from capsight.api.metrics import Metrics
 from capsight.api.reload import ModelReloads
 from capsight.api.service import ClassificationService
@@ -70,6 +71,7 @@ class ServingRuntime(ModelReloads):
         # them too, as it cancels the grace period they wait out.
         self._replaced: list[MicroBatcher] = []
         self._stopping = False
+        self.limiter_failures = FailureLog()  # the rate limiter's, logged once a minute (security)
         self.metrics.track_queue_depth(lambda: self._batcher.depth if self._batcher else 0)
         self.metrics.track(self.metrics.request_log_degraded, lambda: self._request_log_gauges()[0])
         self.metrics.track(self.metrics.request_log_spooled, lambda: self._request_log_gauges()[1])

@@ -101,8 +101,10 @@ async def _reserve_attempt(runtime: ServingRuntime, ip: str) -> str:
         return ""
     try:
         decision = await limiter.hit(_failure_key(ip), rate)
-    except Exception:
-        logger.exception("rate limiter failed; not checking failed authentications")
+    except Exception as exc:
+        runtime.limiter_failures.exception(
+            logger, "rate limiter failed; not checking failed authentications", exc
+        )
         return ""
     if not decision.allowed:
         raise RateLimited(
@@ -140,8 +142,10 @@ async def _give_back_attempt(runtime: ServingRuntime, ip: str, token: str) -> No
         return
     try:
         await limiter.release(_failure_key(ip), rate, token)
-    except Exception:
-        logger.exception("rate limiter failed; an authentication attempt was not given back")
+    except Exception as exc:
+        runtime.limiter_failures.exception(
+            logger, "rate limiter failed; an authentication attempt was not given back", exc
+        )
 
 
 def _rate_headers(decision: RateLimitDecision) -> dict[str, str]:
@@ -165,9 +169,10 @@ async def _apply_rate_limit(request: Request, runtime: ServingRuntime, principal
     key = f"ip:{_address_block(client_ip(request))}" if principal.anonymous else principal.id
     try:
         decision = await limiter.hit(key, rate)
-    except Exception:
-        # A broken limiter backend must not take the service down with it: fail open, loudly.
-        logger.exception("rate limiter failed; allowing the request")
+    except Exception as exc:
+        # A broken limiter backend must not take the service down with it: fail open, loudly, but
+        # once a minute (a Redis outage never gets here: the limiter falls back in process).
+        runtime.limiter_failures.exception(logger, "rate limiter failed; allowing the request", exc)
         return
     for name, value in _rate_headers(decision).items():
         add_response_header(request.scope, name, value)
