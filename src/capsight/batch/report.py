@@ -230,7 +230,10 @@ def write_report(
         raise NotFound(f"{results_path} does not exist; pass the results.jsonl of a batch run.")
     with open(results_path, "rb") as fh:
         head = fh.read(64).lstrip()
-    records = read_records(results_path) if head.startswith(b"{") else []
+    # A results log holds one whole object a line; a pretty-printed JSON document (summary.json, by
+    # its side) opens with a bare "{" line, and reading it as a log warned once per line first.
+    one_record_a_line = head.startswith(b"{") and head.partition(b"\n")[0].strip() != b"{"
+    records = read_records(results_path) if one_record_a_line else []
     if not records and head:  # an image, a list file, anything that is not a results log
         raise BadRequest(f"{results_path} holds no batch results; pass the results.jsonl of a batch run.")
     skipped = skipped_rows(records, results_path.parent)
