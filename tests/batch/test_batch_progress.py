@@ -73,3 +73,13 @@ def test_a_rerun_with_nothing_left_does_not_read_as_stalled() -> None:
     lines(BatchProgress(718, 718, 8, 718))
     lines.close()
     assert log.getvalue().splitlines() == ["718/718 images (100%), 8 errors, all from an earlier run"]
+
+
+def test_an_empty_inbox_does_not_read_as_stalled() -> None:
+    """An inbox run (--sort move) that finds nothing logged "0/0 images (100%), 0 errors, 0.0 img/s"
+    each time, a stalled run to whoever reads the log, beside the summary's "nothing to classify"."""
+    log = io.StringIO()
+    lines = BatchProgressView(log, interval_s=3600)
+    lines(BatchProgress(0, 0, 0, 0))
+    lines.close()
+    assert log.getvalue().splitlines() == ["0/0 images, nothing to classify"]

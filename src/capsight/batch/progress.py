@@ -71,6 +71,11 @@ class BatchProgressView:
         self._bar.set_postfix(errors=progress.errors, refresh=False)
 
     def _print_line(self, progress: BatchProgress, now: float) -> None:
+        if progress.total == 0:  # an empty inbox: "0.0 img/s" read as a stalled run
+            self.stream.write("0/0 images, nothing to classify\n")
+            self.stream.flush()
+            self._printed, self._printed_at = progress, now
+            return
         share = 100 * progress.done / progress.total if progress.total else 100.0
         assert self._first is not None
         elapsed = now - self._started
