@@ -4,8 +4,9 @@
 not say "image") and decides, before anything is written, what will be extracted: refusing the whole
 upload when it claims more images or more uncompressed bytes than allowed (a zip bomb is a small file
 that claims a lot), and skipping, with a reason the client can see, every member that is a folder,
-a symlink, encrypted, hidden (``.DS_Store``, ``__MACOSX/._x.jpg``), not an image, over the per-image
-limit, or named so that it would land outside the job folder (``../x``, ``/etc/x``, ``C:\\x``).
+a symlink, encrypted, hidden (``.DS_Store``, ``__MACOSX/._x.jpg``), a NAS thumbnail (``@eaDir/``),
+not an image, over the per-image limit, or named so that it would land outside the job folder
+(``../x``, ``/etc/x``, ``C:\\x``).
 
 ``extract`` then trusts none of those claims either: it counts the bytes it actually writes, per
 member and in total, and stops at the declared sizes. A full disk raises ``DiskFull`` (the job fails)
@@ -93,6 +94,8 @@ def _skip_reason(info: zipfile.ZipInfo, rel: str | None, limits: ZipLimits) -> s
     parts = rel.split("/")
     if parts[0] == "__MACOSX" or any(p.startswith(".") for p in parts):
         return "hidden or resource-fork file"
+    if "@eaDir" in parts[:-1]:  # as a batch run's folder walk does (capsight.batch.sources)
+        return "NAS thumbnail folder (@eaDir)"
     if (
         any(len(p.encode("utf-8")) > MAX_NAME_BYTES for p in parts)
         or len(rel.encode("utf-8")) > MAX_PATH_BYTES
