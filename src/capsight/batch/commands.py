@@ -160,6 +160,11 @@ def run_batch_command(args: argparse.Namespace) -> int:
         count = summary.skipped["count"]
         what = "file that is not an image" if count == 1 else "files that are not images"
         print(f"Skipped {count} {what} ({names}{more}).")
+    if summary.unsorted:
+        print(
+            f"{summary.unsorted} of them are not in their label folder under {args.out} (the warnings say "
+            "why: a full disk, a folder it cannot write); rerun with the same --out to place them."
+        )
     if summary.errors:
         print("Images with an error are listed in results.csv; rerun with the same --out to try those you")
         print("fixed or replaced again, and add --retry-errors to retry the unchanged ones too.")

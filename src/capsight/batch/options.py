@@ -86,6 +86,9 @@ class BatchSummary:
     sort: dict[str, Any] | None = None  # {"mode", "min_confidence"} of --sort; a resumed run must match
     # Files of folder and glob sources that are no image: {"count", "examples"}, so none vanishes unsaid.
     skipped: dict[str, Any] = field(default_factory=lambda: {"count": 0, "examples": []})
+    # With --sort: images whose place under OUT/<label>/ is still empty (a copy that failed on a full
+    # disk or an unwritable folder); a rerun places them. None without --sort.
+    unsorted: int | None = None
 
     # Fields that describe one invocation rather than the results: an interrupted-then-resumed run
     # and an uninterrupted run agree on everything else.

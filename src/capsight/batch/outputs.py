@@ -43,6 +43,7 @@ def summarise(
     review_enabled: bool,
     sort: dict[str, object] | None = None,
     skipped: Sequence[str] = (),
+    unsorted: int | None = None,
 ) -> BatchSummary:
     counts = Counter(r.label for r in records if r.ok and r.label is not None)
     errors = sum(1 for r in records if not r.ok)
@@ -64,6 +65,7 @@ def summarise(
         images_per_second=round(processed / elapsed, 2) if elapsed > 0 else 0.0,
         sort=sort,
         skipped={"count": len(skipped), "examples": list(skipped[:SKIPPED_EXAMPLES])},
+        unsorted=unsorted,
     )
 
 

@@ -227,6 +227,7 @@ def run_batch(
                 review_enabled=options.min_confidence is not None,
                 sort=sort_options(options.sort, options.min_confidence),
                 skipped=skipped,
+                unsorted=None if sorter is None else sum(1 for r in shown if not sorter.placed(r)),
             )
             # Also on cancel, Ctrl-C or a failure: leave a consistent (partial) CSV and summary.
             write_outputs(out, shown, summary, meta.labels)

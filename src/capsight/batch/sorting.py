@@ -156,6 +156,14 @@ class Sorter:
         else:
             _link(Path(record.path), dest)
 
+    def placed(self, record: ResultRecord) -> bool:
+        """Whether the image is in its place (or has none: an error row); what a warning reported
+        as failed is counted at the end from this, so a rerun that placed it counts it no more."""
+        if record.sorted_to is None:
+            return True
+        dest = self.out_dir / record.sorted_to
+        return dest.exists() or dest.is_symlink()
+
     def place_all(self, records: Iterable[ResultRecord]) -> None:
         for record in records:
             try:
