@@ -123,7 +123,10 @@ def _new_staging(final: Path) -> tuple[Path, int]:
     """A new staging folder beside ``final`` and the descriptor holding its lock (see above)."""
     while True:
         staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-{os.getpid()}-", dir=final.parent))
-        fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:  # taken for abandoned before it could even be opened: make another
+            continue
         with contextlib.suppress(OSError):  # no locks on this file system: never removed by others
             fcntl.flock(fd, fcntl.LOCK_EX)  # waits while another run's cleanup removes it
         try:
