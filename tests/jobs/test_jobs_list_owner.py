@@ -87,3 +87,18 @@ def test_a_repeated_parameter_is_a_400_naming_it(make_app: JobApp, name: str, va
     assert answer.json() == {"error": f"{name} is given {len(values)} times: give it once."}
     once = client.get("/v1/jobs", params={name: values[0]})  # the same value once is answered
     assert once.status_code == 200, once.text
+
+
+@pytest.mark.parametrize(("name", "values"), [("format", ["csv", "jsonl"]), ("partial", ["true", "false"])])
+def test_a_repeated_results_parameter_is_a_400_naming_it(
+    make_app: JobApp, name: str, values: list[str]
+) -> None:
+    """``?format=csv&format=jsonl`` was answered as jsonl, ``?partial=true&partial=false`` as not
+    partial (the last value won), as the listing's filters were."""
+    client: TestClient = make_app(job_workers=0)
+    job_id = _create(client.app.state.jobs.store, "k1")  # type: ignore[attr-defined]
+    answer = client.get(f"/v1/jobs/{job_id}/results", params=[(name, v) for v in values])
+    assert answer.status_code == 400, answer.text
+    assert answer.json() == {"error": f"{name} is given {len(values)} times: give it once."}
+    once = client.get(f"/v1/jobs/{job_id}/results", params={name: values[0], "partial": "true"})
+    assert once.status_code == 200, once.text

@@ -3,6 +3,7 @@ the list's query parameters that may be given once only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -21,14 +22,18 @@ def shown(job: JobInfo, request: Request, principal: Principal) -> dict[str, Any
     return job_document(job, base_url(request), with_owner=owner)
 
 
-_SINGLE_VALUED = ("state", "client_id", "limit", "before")
+def given_once(*names: str) -> Callable[[Request], None]:
+    """A dependency refusing ``names`` given more than once.
 
+    Why: ``?client_id=k1&client_id=k2`` was answered as ``client_id=k2`` (the last value won), so a
+    script meaning both read one client's jobs as the whole answer; ``?format=csv&format=jsonl`` got
+    JSON lines. A dependency, so that it is answered before the values are validated
+    (``limit=10&limit=0`` said "limit must be >= 1")."""
 
-def given_once(request: Request) -> None:
-    """``?client_id=k1&client_id=k2`` was answered as ``client_id=k2`` (the last value won), so a
-    script meaning both read one client's jobs as the whole answer. A dependency, so that it is
-    answered before the values are validated (``limit=10&limit=0`` said "limit must be >= 1")."""
-    for name in _SINGLE_VALUED:
-        count = len(request.query_params.getlist(name))
-        if count > 1:
-            raise BadRequest(f"{name} is given {count} times: give it once.")
+    def check(request: Request) -> None:
+        for name in names:
+            count = len(request.query_params.getlist(name))
+            if count > 1:
+                raise BadRequest(f"{name} is given {count} times: give it once.")
+
+    return check

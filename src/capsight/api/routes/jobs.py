@@ -62,7 +62,7 @@ _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: error_doc("No such job (or not yours).")}
 _RESULT_ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"description": "One row per image.", "content": {m: {} for m in FORMATS.values()}},
-    400: error_doc("Unknown format."),
+    400: error_doc("Unknown format, or format or partial given more than once."),
     409: error_doc(
         "The job has not finished (ask with partial=true for the rows so far), or only the replica "
         "running it has its rows so far."
@@ -194,7 +194,7 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
             "state, client_id, limit or before is given more than once."
         )
     },
-    dependencies=[Depends(given_once)],
+    dependencies=[Depends(given_once("state", "client_id", "limit", "before"))],
 )
 async def list_jobs(
     request: Request,
@@ -237,6 +237,7 @@ async def get_job(job_id: str, request: Request, principal: ClassifyAccess) -> J
     summary="A job's results (CSV or JSON lines)",
     response_class=StreamingResponse,
     responses=_AUTH_ERRORS | _NOT_FOUND | _RESULT_ANSWERS,
+    dependencies=[Depends(given_once("format", "partial"))],
 )
 async def get_results(
     job_id: str,
