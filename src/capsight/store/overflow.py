@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 
+from capsight.log_gate import LogGate
 from capsight.store.sharedimages import SharedImages
 from capsight.store.spool import Item
 
@@ -39,7 +39,7 @@ class OverflowSpooler:
         self._closed = False
         self._thread: threading.Thread | None = None
         self.refused = 0  # records the caller had to spool itself
-        self._last_refusal_logged: float | None = None
+        self._refusals_logged = LogGate()
 
     @property
     def pending(self) -> int:
@@ -105,9 +105,7 @@ class OverflowSpooler:
         """Logged at most once a minute: under a sustained overload the backlog empties and refills
         many times a minute, and a line each time would bury the log."""
         self.refused += 1
-        now = time.monotonic()
-        if self._last_refusal_logged is None or now - self._last_refusal_logged >= 60:
-            self._last_refusal_logged = now
+        if self._refusals_logged.admit() is not None:
             logger.warning(
                 "request log overflow: the spool is %d records (%d bytes of images) behind; records go "
                 "to it on the request path until it catches up (%d so far, last: request %s)",

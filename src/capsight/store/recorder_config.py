@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
+
+from capsight.log_gate import LogGate
 
 
 @dataclass(frozen=True)
@@ -108,19 +109,17 @@ class UnspooledReport:
     requests a second."""
 
     def __init__(self, logger: logging.Logger, every_s: float = 60.0) -> None:
-        self.logger, self.every_s = logger, every_s
+        self.logger = logger
+        self._gate = LogGate(every_s)
         self._lock = threading.Lock()
-        self._last: float | None = None
         self._rows_only = self._lost = 0
 
     def add(self, error: BaseException, *, rows_only: int = 0, lost: int = 0) -> None:
-        now = time.monotonic()
-        with self._lock:
+        with self._lock:  # the sums held back go with the next line, whatever its error
             self._rows_only += rows_only
             self._lost += lost
-            if self._last is not None and now - self._last < self.every_s:
+            if self._gate.admit() is None:
                 return
-            self._last = now
             rows_only, self._rows_only, lost, self._lost = self._rows_only, 0, self._lost, 0
         later = "; next report in a minute at the soonest"
         if lost == 0:
