@@ -19,6 +19,7 @@ from capsight.api.classify_command import run_classify
 from capsight.api.startup_checks import (
     listen_host,
     open_server_warning,
+    per_worker_limits_warning,
     require_folder,
     require_listen_address,
     require_model,
@@ -101,9 +102,9 @@ def run_serve(args: argparse.Namespace) -> int:
     if settings.storage_url and not settings.storage_url.startswith("s3://"):
         require_folder(Path(settings.storage_url.removeprefix("file://")), "CAPSIGHT_STORAGE_URL")
     require_sqlite_database(settings.resolved_database_url())
-    warning = open_server_warning(listen, settings.auth_enabled)
-    if warning:
-        logger.warning("%s", warning)
+    for warning in (open_server_warning(listen, settings.auth_enabled), per_worker_limits_warning(settings)):
+        if warning:
+            logger.warning("%s", warning)
     host = f"[{listen}]" if ":" in listen else listen  # IPv6: http://[::]:8000
     url = f"http://{host}:{settings.port}"
     logger.info(

@@ -11,8 +11,12 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from capsight.errors import BadRequest, NotFound
+
+if TYPE_CHECKING:
+    from capsight.settings import Settings
 
 
 def require_model(model_dir: Path) -> None:
@@ -100,6 +104,34 @@ def open_server_warning(host: str, auth_enabled: bool) -> str | None:
         f"auth is off (CAPSIGHT_AUTH_ENABLED=false) and the server listens on {host}: anyone who can "
         "reach it may read the request log, download the stored photos (CAPSIGHT_STORE_IMAGES) and "
         "reload the model; turn auth on, or listen on 127.0.0.1 behind a proxy that checks access"
+    )
+
+
+def per_worker_limits_warning(settings: Settings) -> str | None:
+    """What several workers without Redis do to the rate limits, or None when they count as one.
+
+    Each worker process keeps its own counts when there is no Redis, and the kernel spreads one
+    client's connections over them all: ``--workers 4`` with ``CAPSIGHT_RATE_LIMIT=100/minute`` let a
+    client make up to 400 a minute, with nothing at start to say so (the README table did)."""
+    if settings.workers < 2 or settings.redis_url:
+        return None
+    from capsight.store.ratelimit import parse_rate
+
+    workers = settings.workers
+    limits = []
+    for name, rate in (
+        ("CAPSIGHT_RATE_LIMIT", settings.rate_limit),
+        ("CAPSIGHT_AUTH_FAILURE_LIMIT", settings.auth_failure_limit),
+    ):
+        if rate:
+            most = parse_rate(rate).limit * workers
+            limits.append(f"{name}={rate} lets a client make up to {most} per window, not {most // workers}")
+    if not limits:
+        return None
+    keys = ", as do API keys' own rates" if settings.auth_enabled else ""
+    return (
+        f"CAPSIGHT_REDIS_URL is unset, so each of the {workers} workers counts rate limits on its own"
+        f"{keys}: {'; '.join(limits)}; set CAPSIGHT_REDIS_URL to share the counts, or run one worker"
     )
 
 

@@ -1,0 +1,78 @@
+"""``capsight serve --workers N`` with rate limits on and no Redis warns that each worker counts apart.
+
+Why: without CAPSIGHT_REDIS_URL every worker process keeps its own rate-limit counts, and the
+kernel spreads one client's connections over all of them: a client limited to 5 a minute got up to
+N times that, and nothing at start said so. The warning names the setting that fixes it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from capsight.api.startup_checks import per_worker_limits_warning
+from capsight.settings import Settings
+from servers import free_port
+
+WARNING = "each of the 2 workers counts rate limits on its own"
+
+
+def _start_lines(model_dir: Path, data_dir: Path, *args: str, **env: str) -> str:
+    """What ``capsight serve`` logs up to its "capsight serving" line; then its process group is
+    killed (the workers it may have started with it)."""
+    environ = {**os.environ, "CAPSIGHT_DATA_DIR": str(data_dir), "CAPSIGHT_INTRA_OP_THREADS": "1", **env}
+    environ.pop("CAPSIGHT_REDIS_URL", None)
+    cmd = [sys.executable, "-m", "capsight", "serve", "--port", str(free_port()), "--model", str(model_dir)]
+    proc = subprocess.Popen(
+        [*cmd, *args],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "capsight serving" in line:
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=15)
+    return "".join(lines)
+
+
+def test_workers_with_a_rate_limit_and_no_redis_are_warned_about(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    output = _start_lines(colour_model_dir, tmp_path, "--workers", "2", CAPSIGHT_RATE_LIMIT="5/minute")
+    assert "capsight serving" in output, output
+    warnings = [line for line in output.splitlines() if WARNING in line]
+    assert len(warnings) == 1 and "WARNING" in warnings[0], output
+    assert "CAPSIGHT_REDIS_URL" in warnings[0] and "up to 10 per window" in warnings[0], warnings
+
+
+@pytest.mark.parametrize(
+    ("values", "warned"),
+    [
+        ({"workers": 2, "rate_limit": "5/minute"}, True),
+        ({"workers": 3, "auth_failure_limit": "60/minute"}, True),
+        ({"workers": 1, "rate_limit": "5/minute"}, False),  # one process: one count
+        ({"workers": 2}, False),  # no limits to multiply
+        ({"workers": 2, "rate_limit": "5/minute", "redis_url": "redis://localhost:6379/0"}, False),
+    ],
+)
+def test_the_warning_names_what_is_multiplied(values: dict[str, object], warned: bool) -> None:
+    warning = per_worker_limits_warning(Settings(**values))  # type: ignore[arg-type]
+    assert (warning is not None) == warned, warning
+    if warning is not None:
+        assert "CAPSIGHT_REDIS_URL" in warning
+        assert ("CAPSIGHT_RATE_LIMIT" in warning) == ("rate_limit" in values)
+        assert ("CAPSIGHT_AUTH_FAILURE_LIMIT" in warning) == ("auth_failure_limit" in values)
