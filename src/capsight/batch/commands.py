@@ -84,6 +84,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "they did not change (a changed file is always tried again)",
     )
     batch.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a results.csv, summary.json or results.jsonl in --out that is not the result set "
+        "of a capsight batch run into that folder (without it the run refuses to start, naming the file); "
+        "results of earlier runs into --out are never replaced: they are resumed or kept beside",
+    )
+    batch.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress (a bar on a terminal, else a line every 30 s on stderr)",
@@ -138,6 +145,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         model_dir=model_dir,
         retry_errors=args.retry_errors,
         s3_outage_objects=S3_OUTAGE_OBJECTS,  # as a job does: one message, not a row per object left
+        overwrite=args.overwrite,
     )
     classifier = OnnxClassifier(model_dir, intra_op_threads=args.threads)
     view = None if args.no_progress else BatchProgressView(sys.stderr)
@@ -154,6 +162,12 @@ def run_batch_command(args: argparse.Namespace) -> int:
     else:  # an empty inbox or a mistyped glob: there is no earlier run to point at
         speed = "nothing to classify: the sources hold no files"
     print(f"{summary.total} images ({counts}; {errors_text(summary.errors)}) {speed} -> {args.out}")
+    if summary.other_sources:
+        print(
+            f"results.csv holds {summary.total} images: {summary.total - summary.other_sources} from these "
+            f"sources, {summary.other_sources} from earlier runs into {args.out} over other sources "
+            "(choose another --out to keep them apart)."
+        )
     if summary.skipped["count"]:
         names = ", ".join(loggable_key(Path(p).name) for p in summary.skipped["examples"])
         more = ", ..." if summary.skipped["count"] > len(summary.skipped["examples"]) else ""

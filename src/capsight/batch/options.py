@@ -41,6 +41,9 @@ class BatchOptions:
     # Folder and glob files that are no image are counted as skipped, not error rows; jobs turn it off:
     # each file of theirs is a URL the client named (an HTML page must be its error row).
     skip_non_images: bool = True
+    # Replace result files in the output folder that no capsight run into it wrote (a results.csv of
+    # one's own, one whose results.jsonl is gone) instead of refusing to start (outfolder.py).
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -89,6 +92,9 @@ class BatchSummary:
     # With --sort: images whose place under OUT/<label>/ is still empty (a copy that failed on a full
     # disk or an unwritable folder); a rerun places them. None without --sort.
     unsorted: int | None = None
+    # Results in the folder of images this run's sources did not name (an earlier run into the same
+    # --out over another folder): they stay in results.csv and count in total, so the CLI says so.
+    other_sources: int = 0
 
     # Fields that describe one invocation rather than the results: an interrupted-then-resumed run
     # and an uninterrupted run agree on everything else.

@@ -44,6 +44,7 @@ def summarise(
     sort: dict[str, object] | None = None,
     skipped: Sequence[str] = (),
     unsorted: int | None = None,
+    other_sources: int = 0,
 ) -> BatchSummary:
     counts = Counter(r.label for r in records if r.ok and r.label is not None)
     errors = sum(1 for r in records if not r.ok)
@@ -66,6 +67,7 @@ def summarise(
         sort=sort,
         skipped={"count": len(skipped), "examples": list(skipped[:SKIPPED_EXAMPLES])},
         unsorted=unsorted,
+        other_sources=other_sources,
     )
 
 

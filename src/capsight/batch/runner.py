@@ -27,6 +27,7 @@ from capsight.batch.objects import (
     loggable_key,
 )
 from capsight.batch.options import BatchOptions, BatchProgress, BatchSummary
+from capsight.batch.outfolder import check_existing_outputs
 from capsight.batch.outputs import RESULTS_CSV, SUMMARY_JSON, summarise, write_outputs
 from capsight.batch.records import ResultRecord
 from capsight.batch.resultlog import RESULTS_JSONL, ResultLog
@@ -74,6 +75,12 @@ def _current(results: ResultLog, path: str) -> ResultRecord:
     record = results.current(path)
     assert record is not None  # only called for paths that have a result
     return record
+
+
+def _result_log(out: Path, overwrite: bool) -> ResultLog:
+    """results.jsonl of ``out``, opened once no foreign result file is in the way (outfolder.py)."""
+    check_existing_outputs(out, overwrite=overwrite)
+    return ResultLog(out / RESULTS_JSONL)
 
 
 def _make_engine(classifier: Classifier, reader: ObjectReader, options: BatchOptions) -> Engine:
@@ -141,7 +148,7 @@ def run_batch(
     if options.sort in ("move", "link") and any_s3(keys):
         raise BadRequest(f"--sort {options.sort} needs local files; use --sort copy for s3:// sources.")
 
-    with run_lock(out), ResultLog(out / RESULTS_JSONL) as results:
+    with run_lock(out), _result_log(out, options.overwrite) as results:
         _check_same_model(results.records, meta, results.path)
         check_same_sorting(out, options.sort, options.min_confidence, results.records)
         # Stat'ed once, here: a file that changes after this is classified again by the next run.
@@ -228,6 +235,7 @@ def run_batch(
                 sort=sort_options(options.sort, options.min_confidence),
                 skipped=skipped,
                 unsorted=None if sorter is None else sum(1 for r in shown if not sorter.placed(r)),
+                other_sources=sum(1 for r in shown if r.path not in wanted),
             )
             # Also on cancel, Ctrl-C or a failure: leave a consistent (partial) CSV and summary.
             write_outputs(out, shown, summary, meta.labels)
