@@ -94,9 +94,10 @@ def test_a_rebinding_name_cannot_swap_the_checked_address(
     make_app: JobApp, image_server: ImageServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The first answer is in the allowed network (and nothing listens there); every later one is
-    loopback, which is not allowed. A download that resolved again to connect reached the server."""
+    loopback, which is not allowed. A download that resolved again to connect reached the server.
+    The refused connection is tried again, and that try's own lookup is checked: refused, final."""
     answers = iter(["127.0.0.2"])
-    _resolve(monkeypatch, "rebind.example", lambda: next(answers, "127.0.0.1"))
+    given = _resolve(monkeypatch, "rebind.example", lambda: next(answers, "127.0.0.1"))
     url = image_server.add("/img/a.jpg", image("opened", "JPEG")).replace("127.0.0.1", "rebind.example")
     client = make_app(
         job_url_allowlist=[f"rebind.example:{image_server.port}"],
@@ -104,5 +105,9 @@ def test_a_rebinding_name_cannot_swap_the_checked_address(
     )
     job = client.post("/v1/jobs", json={"urls": [url]}).json()
     wait_for_job(client, job["id"])
-    assert _rows(client, job["id"])[url]["error"].startswith("DownloadError: ConnectError")
+    assert _rows(client, job["id"])[url]["error"] == (
+        "NotAllowed: its host rebind.example resolves to 127.0.0.1, a loopback address "
+        "(allowed only inside CAPSIGHT_JOB_URL_PRIVATE_NETWORKS)"
+    )
+    assert given == ["127.0.0.2", "127.0.0.1"]  # one lookup a try, and no third try
     assert image_server.hits["/img/a.jpg"] == 0

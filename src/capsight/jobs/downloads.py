@@ -16,9 +16,8 @@ Each download also reserves its bytes (Content-Length, else the per-image cap; t
 compressed response inflates past its Content-Length) in this replica's disk budget for job files
 before it writes (``jobs/diskbudget.py``); a job whose images do not fit fails, saying so, instead
 of filling the data disk. A gzip or deflate response is inflated a bounded piece at a time
-(``jobs/inflate.py``), not by httpx. An answer that says "later" (429, 502, 503, 504) is tried again,
-``attempts`` tries in all, waiting as long as its ``Retry-After`` asks (capped): one try made an error
-row of every image a throttling host or a CDN's hiccup turned away for a moment.
+(``jobs/inflate.py``), not by httpx. An answer that says "later" (429, 502, 503, 504) and a try the
+network cut short (refused, reset, timed out) are tried again (``jobs/fetchretry.py``).
 """
 
 from __future__ import annotations
@@ -31,13 +30,14 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.diskbudget import DiskBudget
+from capsight.jobs.fetchretry import NOT_KEPT, Outcome, fetch_retrying, is_blip
 from capsight.jobs.inflate import ACCEPT_ENCODING, UnsupportedEncoding, inflated
 from capsight.jobs.retryafter import retry_after_seconds
 from capsight.store.blobs import fsync_dir
@@ -55,18 +55,8 @@ class DownloadLimits:
     read_timeout: float = 20.0
     total_timeout: float = 60.0
     concurrency: int = 4
-    attempts: int = 3  # for the answers of RETRY_STATUSES only; the others are final
+    attempts: int = 3  # for "later" answers and network blips only (jobs/fetchretry.py)
     retry_delay: float = 1.0  # before the second try; doubled before each one after
-
-
-@dataclass(frozen=True)
-class Outcome:
-    index: int
-    url: str
-    file: str | None  # name inside the download folder
-    error: str | None
-    interrupted: bool = False  # cut short by a cancel or a shutdown: no outcome, fetched again on resume
-    retry_after: float | None = None  # a 429 or 503's Retry-After (seconds), for _fetch_retrying only
 
 
 @dataclass
@@ -74,13 +64,6 @@ class DownloadReport:
     complete: bool
     files: dict[str, str] = field(default_factory=dict)  # file name -> URL
     errors: list[tuple[str, str]] = field(default_factory=list)  # (URL, error)
-
-
-RETRY_STATUSES = frozenset({429, 502, 503, 504})  # "not now": a throttle, a gateway or server busy
-MAX_RETRY_AFTER_S = 30.0  # the longest a host's Retry-After holds one of the job's download threads
-
-
-_NOT_KEPT = ("interrupted", "retry_after")  # how a try went, not what the manifest records
 
 
 def file_name(index: int) -> str:
@@ -172,7 +155,7 @@ def _fetch(
     except AddressRefused as exc:  # the host's address, checked as the connection was made
         return Outcome(index, url, None, f"NotAllowed: {exc}")
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:  # InvalidURL is no HTTPError
-        return Outcome(index, url, None, f"DownloadError: {type(exc).__name__}: {exc}")
+        return Outcome(index, url, None, f"DownloadError: {type(exc).__name__}: {exc}", blip=is_blip(exc))
     except zlib.error as exc:  # worded as httpx worded its own inflating's failure
         return Outcome(index, url, None, f"DownloadError: DecodingError: {exc}")
     except UnsupportedEncoding as exc:
@@ -181,26 +164,6 @@ def _fetch(
         tmp.unlink(missing_ok=True)
         if budget is not None and reserved > kept:
             budget.shrink(folder, reserved - kept)  # a smaller file than declared, or none at all
-
-
-def _fetch_retrying(
-    fetch: Callable[[], Outcome], limits: DownloadLimits, cancel: threading.Event | None
-) -> Outcome:
-    """``fetch()`` again after an answer of RETRY_STATUSES, waiting ``retry_delay``, then twice that;
-    a cancel (or shutdown) during a wait makes no outcome: the resumed job asks again."""
-    retryable = {f"DownloadError: HTTP {status}" for status in RETRY_STATUSES}
-    for attempt in range(1, limits.attempts + 1):
-        outcome = fetch()
-        if outcome.error not in retryable:
-            return outcome
-        if attempt == limits.attempts:
-            break
-        delay = limits.retry_delay * 2 ** (attempt - 1)
-        if outcome.retry_after is not None:  # the host said when to come back
-            delay = max(delay, min(outcome.retry_after, MAX_RETRY_AFTER_S))
-        if (cancel or threading.Event()).wait(delay):
-            return replace(outcome, error=None, interrupted=True)
-    return replace(outcome, error=f"{outcome.error} ({limits.attempts} tries)")
 
 
 def _kept(path: Path) -> bool:
@@ -255,7 +218,7 @@ def download_all(
                 if item is None:
                     break
                 fetch = partial(_fetch, client, allowlist, limits, item[0], item[1], dest, cancel, budget)
-                pending.add(pool.submit(_fetch_retrying, fetch, limits, cancel))
+                pending.add(pool.submit(fetch_retrying, fetch, limits, cancel))
             if not pending:
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -266,9 +229,7 @@ def download_all(
                 if outcome.interrupted:
                     continue  # not in the manifest: a graceful shutdown must not turn it into an error row
                 known[outcome.index] = outcome
-                log.write(
-                    json.dumps({k: v for k, v in outcome.__dict__.items() if k not in _NOT_KEPT}) + "\n"
-                )
+                log.write(json.dumps({k: v for k, v in outcome.__dict__.items() if k not in NOT_KEPT}) + "\n")
                 log.flush()
             if on_progress is not None:
                 on_progress(len(known))

@@ -1,0 +1,235 @@
+"""A download the network cut short (refused, reset, dropped, timed out, a DNS server that did not
+answer) is tried again, as a 503 is: 3 tries, 1 s then 2 s apart.
+
+Why: one network blip made an error row of the image (``DownloadError: RemoteProtocolError: Server
+disconnected without sending a response.``), and a job of 100,000 URLs "succeeded" with a row per
+blip. Every try connects afresh through the address check (``jobs/addresses.py``): a name whose
+answer turns private between tries is refused, and a refusal is final, never tried again. A name
+that does not exist (NXDOMAIN) and a certificate that does not verify are final too.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jobs_helpers import JobApp, image, wait_for_job
+
+from capsight.jobs.allowlist import Allowlist
+from capsight.jobs.downloads import DownloadLimits, DownloadReport, download_all
+from local_http import local_http_server
+
+BODY = image("closed")
+FAST = DownloadLimits(max_bytes=100_000, retry_delay=0.05, read_timeout=0.5)
+_real_getaddrinfo = socket.getaddrinfo
+
+
+class _Blips(BaseHTTPRequestHandler):
+    """``/<how>/<n>/name``: the first ``n`` requests of a path end as ``how`` says, then 200.
+
+    ``drop``: the connection is closed without an answer; ``reset``: reset (RST) without an answer;
+    ``cut``: headers and half the body, then closed; ``stall``: no answer for 2 s (past the read
+    timeout)."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        server: Any = self.server
+        with server.lock:
+            server.hits[self.path] += 1
+            hit = server.hits[self.path]
+        _, how, times, _ = self.path.split("/", 3)
+        if hit <= int(times):
+            if how == "stall":
+                time.sleep(2.0)
+            elif how == "cut":
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(BODY)))
+                self.end_headers()
+                self.wfile.write(BODY[: len(BODY) // 2])
+                self.wfile.flush()
+            elif how == "reset":  # SO_LINGER 0, closed at once (no FIN first): an RST
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+            self.close_connection = True
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY)
+
+
+@pytest.fixture
+def blips() -> Iterator[ThreadingHTTPServer]:
+    with local_http_server(_Blips, hits=Counter(), lock=threading.Lock()) as server:
+        yield server
+
+
+def _port(server: ThreadingHTTPServer) -> int:
+    return int(server.server_address[1])
+
+
+def _download(
+    urls: list[str], tmp_path: Path, allowlist: Allowlist, limits: DownloadLimits = FAST
+) -> DownloadReport:
+    return download_all(urls, tmp_path / "in", tmp_path / "m.jsonl", allowlist, limits)
+
+
+def _resolve(monkeypatch: pytest.MonkeyPatch, name: str, answer: Callable[[int], str]) -> list[str]:
+    """``name`` resolves to ``answer(n)`` at its n-th lookup (from 1); a ``gaierror`` code (an int as
+    text) raises that lookup failure instead. Returns what each lookup gave."""
+    given: list[str] = []
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != name:
+            return _real_getaddrinfo(host, port, *args, **kwargs)
+        address = answer(len(given) + 1)
+        given.append(address)
+        if address.lstrip("-").isdigit():
+            raise socket.gaierror(int(address), "lookup failed")
+        return _real_getaddrinfo(address, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return given
+
+
+@pytest.mark.parametrize("how", ["drop", "reset", "cut", "stall"])
+def test_a_blip_is_tried_again_and_the_image_is_kept(
+    how: str, blips: ThreadingHTTPServer, tmp_path: Path
+) -> None:
+    base = f"http://127.0.0.1:{_port(blips)}"
+    url = f"{base}/{how}/1/a.png"
+    report = _download([url], tmp_path, Allowlist([f"{base}/"], ["127.0.0.0/8"]))
+    assert report.errors == [] and list(report.files.values()) == [url]
+    assert (tmp_path / "in" / next(iter(report.files))).read_bytes() == BODY
+    assert blips.hits[f"/{how}/1/a.png"] == 2  # type: ignore[attr-defined]
+
+
+def test_a_host_that_keeps_dropping_is_an_error_row_after_three_tries(
+    blips: ThreadingHTTPServer, tmp_path: Path
+) -> None:
+    base = f"http://127.0.0.1:{_port(blips)}"
+    url = f"{base}/drop/9/a.png"
+    report = _download([url], tmp_path, Allowlist([f"{base}/"], ["127.0.0.0/8"]))
+    assert report.errors == [
+        (url, "DownloadError: RemoteProtocolError: Server disconnected without sending a response. (3 tries)")
+    ]
+    assert blips.hits["/drop/9/a.png"] == 3  # type: ignore[attr-defined]
+
+
+def test_a_refused_connection_is_tried_again_until_the_host_is_back(tmp_path: Path) -> None:
+    """Nothing listens on the port at the first try; the server starts before the second."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    url = f"http://127.0.0.1:{port}/drop/0/a.png"
+    servers: list[ThreadingHTTPServer] = []
+
+    def start() -> None:
+        server = ThreadingHTTPServer(("127.0.0.1", port), _Blips)
+        server.hits = Counter()  # type: ignore[attr-defined]
+        server.lock = threading.Lock()  # type: ignore[attr-defined]
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    threading.Timer(0.3, start).start()
+    try:
+        limits = DownloadLimits(max_bytes=100_000, retry_delay=1.0)
+        report = _download([url], tmp_path, Allowlist([url], ["127.0.0.0/8"]), limits)
+    finally:
+        time.sleep(0.4)  # the timer has fired
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert report.errors == [] and list(report.files.values()) == [url]
+
+
+def test_a_dns_server_that_did_not_answer_is_asked_again(
+    blips: ThreadingHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = _resolve(
+        monkeypatch, "images.example", lambda n: str(socket.EAI_AGAIN) if n == 1 else "127.0.0.1"
+    )
+    url = f"http://images.example:{_port(blips)}/drop/0/a.png"
+    report = _download([url], tmp_path, Allowlist([url], ["127.0.0.0/8"]))
+    assert report.errors == [] and list(report.files.values()) == [url]
+    assert given == [str(socket.EAI_AGAIN), "127.0.0.1"]
+
+
+def test_a_name_that_does_not_exist_is_final_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    given = _resolve(monkeypatch, "gone.example", lambda n: str(socket.EAI_NONAME))
+    url = "http://gone.example/a.png"
+    limits = DownloadLimits(max_bytes=100_000, retry_delay=5.0)
+    started = time.monotonic()
+    report = _download([url], tmp_path, Allowlist([url]), limits)
+    assert time.monotonic() - started < 3  # no 5 s wait for a second try
+    assert len(report.errors) == 1 and report.errors[0][1].startswith("DownloadError: ConnectError: ")
+    assert "tries" not in report.errors[0][1] and len(given) == 1
+
+
+def test_a_refused_address_is_never_tried_again(
+    blips: ThreadingHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = _resolve(monkeypatch, "inside.example", lambda n: "127.0.0.1")
+    url = f"http://inside.example:{_port(blips)}/drop/0/a.png"
+    limits = DownloadLimits(max_bytes=100_000, retry_delay=5.0)
+    started = time.monotonic()
+    report = _download([url], tmp_path, Allowlist([url]), limits)  # loopback not allowed
+    assert time.monotonic() - started < 3
+    assert report.errors == [
+        (
+            url,
+            "NotAllowed: its host inside.example resolves to 127.0.0.1, a loopback address "
+            "(allowed only inside CAPSIGHT_JOB_URL_PRIVATE_NETWORKS)",
+        )
+    ]
+    assert given == ["127.0.0.1"] and blips.hits == Counter()  # type: ignore[attr-defined]
+
+
+def test_each_try_checks_the_address_again(
+    blips: ThreadingHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first answer is allowed and its server drops the connection; the retry's lookup answers a
+    loopback address outside the allowed network: refused, and not tried a third time."""
+    given = _resolve(monkeypatch, "rebind.example", lambda n: "127.0.0.2" if n == 1 else "127.0.0.1")
+    second = ThreadingHTTPServer(("127.0.0.2", 0), _Blips)  # all of 127/8 is this host's loopback
+    second.hits = Counter()  # type: ignore[attr-defined]
+    second.lock = threading.Lock()  # type: ignore[attr-defined]
+    port = _port(second)
+    threading.Thread(target=second.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        url = f"http://rebind.example:{port}/drop/9/a.png"
+        report = _download([url], tmp_path, Allowlist([url], ["127.0.0.2/32"]))
+    finally:
+        second.shutdown()
+        second.server_close()
+    assert report.errors == [
+        (
+            url,
+            "NotAllowed: its host rebind.example resolves to 127.0.0.1, a loopback address "
+            "(allowed only inside CAPSIGHT_JOB_URL_PRIVATE_NETWORKS)",
+        )
+    ]
+    assert given == ["127.0.0.2", "127.0.0.1"]
+    assert second.hits["/drop/9/a.png"] == 1  # type: ignore[attr-defined]
+
+
+def test_a_url_job_keeps_the_image_of_a_host_that_dropped_a_connection(
+    make_app: JobApp, blips: ThreadingHTTPServer
+) -> None:
+    base = f"http://127.0.0.1:{_port(blips)}"
+    dropped, reset = f"{base}/drop/1/a.png", f"{base}/reset/1/b.png"
+    client = make_app(job_url_allowlist=[f"{base}/"], job_url_private_networks=["127.0.0.0/8"])
+    job = client.post("/v1/jobs", json={"urls": [dropped, reset]}).json()
+    done = wait_for_job(client, job["id"])
+    assert done["state"] == "succeeded" and done["errors"] == 0, done
+    assert done["counts"]["closed"] == 2
