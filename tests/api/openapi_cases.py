@@ -49,6 +49,8 @@ ELSEWHERE: dict[str, set[str]] = {
     "GET /v1/jobs/{job_id}": _AUTH | _LOADING,
     "DELETE /v1/jobs/{job_id}": _AUTH | _LOADING,
     "GET /v1/jobs/{job_id}/results": _AUTH | _LOADING,
+    # 202 and 409 (a job with a webhook): tests/jobs/test_jobs_webhook_resend.py (webhooks are off here)
+    "POST /v1/jobs/{job_id}/webhook": _AUTH | _LOADING | {"202", "409"},
     "POST /v1/feedback": _AUTH | _BODY | _LOADING | {"409"},  # 409: test_api_feedback.py (no request log)
 }
 
@@ -233,6 +235,10 @@ def cases_for(ids: dict[str, str]) -> dict[str, dict[str, list[Request]]]:
             "404": [lambda c: c.get("/v1/jobs/nope/results")],
             "409": [lambda c: c.get(f"/v1/jobs/{ids['queued_job']}/results")],
             "422": [lambda c: c.get(f"/v1/jobs/{job}/results?partial=maybe")],
+        },
+        "POST /v1/jobs/{job_id}/webhook": {
+            "400": [lambda c: c.post(f"/v1/jobs/{job}/webhook")],  # a job without a webhook_url
+            "404": [lambda c: c.post("/v1/jobs/nope/webhook")],
         },
         "POST /v1/feedback": {
             "202": [

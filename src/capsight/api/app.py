@@ -31,7 +31,7 @@ from capsight.api.hosts import ANY_HOST, RebindingGuardMiddleware
 from capsight.api.memory import return_large_buffers
 from capsight.api.metrics import Metrics
 from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, request_header
-from capsight.api.routes import admin, classify, feedback, health, jobs, models, ops, v2
+from capsight.api.routes import admin, classify, feedback, health, job_webhook, jobs, models, ops, v2
 from capsight.api.routes.ops import STATIC_DIR, RevalidatedStaticFiles
 from capsight.api.runtime import ServingRuntime
 from capsight.api.slashes import install_slash_redirect
@@ -169,7 +169,7 @@ def create_app(
     app.state.settings = settings
     app.state.jobs = job_manager
     install_error_handlers(app)
-    for module in (classify, models, health, v2, admin, jobs, feedback, ops):
+    for module in (classify, models, health, v2, admin, jobs, job_webhook, feedback, ops):
         app.include_router(module.router)
     install_slash_redirect(app.router)  # Location: the path only, not an http:// behind TLS
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

@@ -146,6 +146,17 @@ class JobManager(JobExecution):
             self.webhooks.submit(job.id)
         return job
 
+    def resend_webhook(self, job_id: str) -> JobInfo | None:
+        """A finished job's webhook, sent again with a fresh set of tries (its record says pending, as
+        after a shutdown, so a server stopping meanwhile sends it at its next start); None while this
+        process is delivering it already."""
+        if self.webhooks.delivering(job_id):
+            return None
+        fresh = {"state": "pending", "attempts": 0, "status_code": None, "last_error": None}
+        job = self.store.update_summary(job_id, {"webhook": {**fresh, "at": datetime.now(UTC).isoformat()}})
+        self.webhooks.submit(job_id)
+        return job
+
     # -- this node among the others -------------------------------------------------------------
 
     def _beat_node(self) -> None:

@@ -214,6 +214,11 @@ class WebhookDispatcher:
             self._active[job_id] = future
         future.add_done_callback(lambda _: self._done(job_id))
 
+    def delivering(self, job_id: str) -> bool:
+        """Whether this process is sending the job's webhook now (a re-send would race its record)."""
+        with self._lock:
+            return job_id in self._active
+
     def _done(self, job_id: str) -> None:
         with self._lock:
             self._active.pop(job_id, None)
