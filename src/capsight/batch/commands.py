@@ -120,6 +120,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
+    from capsight.batch.diskfull import OutputDiskFull, RunStoppedByFullDisk, is_disk_full
     from capsight.batch.objects import S3_OUTAGE_OBJECTS, loggable_key
     from capsight.batch.options import BatchOptions
     from capsight.batch.progress import BatchProgressView, errors_text
@@ -151,6 +152,18 @@ def run_batch_command(args: argparse.Namespace) -> int:
     view = None if args.no_progress else BatchProgressView(sys.stderr)
     try:
         summary = run_batch(args.sources, args.out, classifier, options, progress_callback=view)
+    except OSError as exc:
+        if isinstance(exc, RunStoppedByFullDisk):
+            raise OutputDiskFull(exc.detail) from exc
+        if not is_disk_full(exc):
+            raise
+        # Once images are classified run_batch says what it kept (OutputDiskFull); this is earlier:
+        # making the folder, its lock, its log.
+        where = f": {exc.filename}" if exc.filename else ""
+        raise OutputDiskFull(
+            f"The disk holding {args.out} is full ({exc.strerror}{where}); the run stopped before "
+            "classifying any image. Free some space and run the same command again."
+        ) from exc
     finally:
         if view is not None:
             view.close()

@@ -23,9 +23,16 @@ SUMMARY_JSON = SUMMARY_FILE  # named in sorting.py, which reads it back on a res
 
 def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    # surrogateescape: a file name that is not UTF-8 is written back as its own bytes, not a crash
-    tmp.write_text(text, encoding="utf-8", errors="surrogateescape")
-    os.replace(tmp, path)
+    try:
+        # surrogateescape: a file name that is not UTF-8 is written back as its own bytes, not a crash
+        tmp.write_text(text, encoding="utf-8", errors="surrogateescape")
+        os.replace(tmp, path)
+    except OSError as exc:
+        # On a full disk, half a hidden copy held the space a rerun needs; and the error of a
+        # write() names no file, which the caller's message must.
+        tmp.unlink(missing_ok=True)
+        exc.filename = exc.filename or str(path)
+        raise
 
 
 SKIPPED_EXAMPLES = 5  # names of skipped files in summary.json: enough to see what kind they are

@@ -9,12 +9,12 @@ a run that was never interrupted. results.csv and summary.json are always rebuil
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
 
 from capsight.batch.records import ResultRecord
 
@@ -104,7 +104,9 @@ class ResultLog:
             if end < len(data):
                 with open(path, "r+b") as fh:  # cut the torn tail so appends start on a fresh line
                     fh.truncate(end)
-        self._fh: IO[str] | None = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        # A raw descriptor, not a buffered file: a write the disk refused (full) must not stay in a
+        # buffer that a later flush or close writes after all, half of it, after the rollback.
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     @property
     def records(self) -> list[ResultRecord]:
@@ -138,23 +140,32 @@ class ResultLog:
         batch = list(records)
         if not batch:
             return
-        if self._fh is None:
+        if self._fd is None:
             raise RuntimeError("the result log is closed")
-        self._fh.write("".join(r.to_json() + "\n" for r in batch))
-        self._fh.flush()
+        data = "".join(r.to_json() + "\n" for r in batch).encode("utf-8")  # to_json escapes odd names
+        start = os.fstat(self._fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            # A full disk takes part of a batch: cut it off again, so the log still ends on a whole
+            # line and holds exactly the records this object knows of (and frees what it took).
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, start)
+            raise
         for record in batch:
             self._records.add(record)
 
     def sync(self) -> None:
-        """fsync once at the end: per-batch flushes already survive a killed process."""
-        if self._fh is not None:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+        """fsync once at the end: each batch is already written through, which survives a kill."""
+        if self._fd is not None:
+            os.fsync(self._fd)
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> ResultLog:
         return self

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from capsight.batch.diskfull import RunState, RunStoppedByFullDisk, disk_full_message, is_disk_full
 from capsight.batch.engine_local import LocalEngine
 from capsight.batch.objects import (
     S3_UNREACHABLE_ROW,
@@ -181,6 +182,9 @@ def run_batch(
         processed = 0
         unreachable_in_a_row = 0  # this run's latest rows whose S3 object the endpoint did not answer for
         outage = False
+        disk_full: OSError | None = None  # the log's first write the full disk refused
+        unsaved = 0  # results of that write, classified and lost
+        outputs_failed: OSError | None = None
         report()
         cancelled = cancel_event is not None and cancel_event.is_set()
         stream = _make_engine(classifier, reader, options).run(todo) if todo and not cancelled else iter(())
@@ -189,7 +193,13 @@ def run_batch(
                 batch = [replace(r, fingerprint=fingerprints.get(r.path)) for r in batch]
                 if sorter is not None:
                     batch = [sorter.assign(r) for r in batch]
-                results.append(batch)
+                try:
+                    results.append(batch)
+                except OSError as exc:
+                    if not is_disk_full(exc):
+                        raise
+                    disk_full, unsaved = exc, len(batch)
+                    break
                 if sorter is not None:
                     sorter.place_all(batch)
                 processed += len(batch)
@@ -212,7 +222,12 @@ def run_batch(
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # stop the workers before writing the final files
-            results.sync()
+            try:
+                results.sync()
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise
+                disk_full = disk_full or exc
             # Counted from what is on record, not from ``processed``: a Ctrl-C can land between
             # appending a batch and counting it.
             # Records of other sources do not count.
@@ -238,7 +253,19 @@ def run_batch(
                 other_sources=sum(1 for r in shown if r.path not in wanted),
             )
             # Also on cancel, Ctrl-C or a failure: leave a consistent (partial) CSV and summary.
-            write_outputs(out, shown, summary, meta.labels)
+            try:
+                write_outputs(out, shown, summary, meta.labels)
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise
+                outputs_failed = exc  # the earlier files stay whole (written under another name)
+    if disk_full is not None or outputs_failed is not None:
+        state = RunState(out, len(keys), len(keys) - pending, processed, unsaved)
+        first = disk_full or outputs_failed
+        assert first is not None
+        writing = RESULTS_JSONL if disk_full is not None else Path(str(first.filename)).name
+        detail = disk_full_message(state, first, writing=writing, outputs_failed=outputs_failed)
+        raise RunStoppedByFullDisk(first, detail) from first
     if outage:
         raise _s3_outage(unreachable_in_a_row, out, summary)
     return summary
