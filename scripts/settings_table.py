@@ -60,6 +60,10 @@ MEANINGS: dict[str, str] = {
     "(a stalled upload; the connection is closed). 0 = none.",
     "body_timeout_seconds": "The whole body of an image request must arrive within this, or `408` (a "
     "client dripping bytes). Job uploads have only the idle limit. 0 = none.",
+    "request_head_timeout_seconds": "A request's line and headers must arrive within this, counted from "
+    "the connection or the end of the previous answer, or the connection is closed without an answer "
+    "(a client that connects and sends nothing, or a head a byte at a time: slowloris). At least 1; the "
+    "body has its own limits above.",
     "max_inflight_body_bytes": "Request bodies this process holds in memory at once (bytes), so a burst "
     "of large uploads cannot exhaust its memory; past it, uploads wait up to 10 s, then get `503` with "
     "Retry-After. Never below the largest single-request limit. A gzip or deflate V2 body counts what it "

@@ -62,12 +62,18 @@ class ServeProcess:
 
 @contextlib.contextmanager
 def serve_process(
-    model_dir: Path, data_dir: Path, *, workers: int = 1, host: str | None = None
+    model_dir: Path,
+    data_dir: Path,
+    *,
+    workers: int = 1,
+    host: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[ServeProcess]:
-    """``python -m capsight serve`` as a user runs it, on a free loopback port; stopped with SIGTERM
-    on exit (killed if it does not stop within 15 s), its output kept in ``.output``."""
+    """``python -m capsight serve`` as a user runs it, on a free loopback port, with ``env`` added to
+    its environment; stopped with SIGTERM on exit (killed if it does not stop within 15 s), its output
+    kept in ``.output``."""
     port = free_port()
-    env = {**os.environ, "CAPSIGHT_DATA_DIR": str(data_dir), "CAPSIGHT_INTRA_OP_THREADS": "1"}
+    env = {**os.environ, "CAPSIGHT_DATA_DIR": str(data_dir), "CAPSIGHT_INTRA_OP_THREADS": "1", **(env or {})}
     cmd = [sys.executable, "-m", "capsight", "serve", "--port", str(port), "--model", str(model_dir)]
     cmd += ["--workers", str(workers)] + (["--host", host] if host else [])
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

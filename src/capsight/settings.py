@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     body_idle_timeout_seconds: float = Field(30.0, ge=0, allow_inf_nan=False)
     # whole body must arrive within this; 0 = none
     body_timeout_seconds: float = Field(300.0, ge=0, allow_inf_nan=False)
+    # a request's line and headers must arrive within this (slowloris; capsight.api.protocols)
+    request_head_timeout_seconds: float = Field(10.0, ge=1, allow_inf_nan=False)
     # request bodies held in memory at once by this process; 0 = no cap
     max_inflight_body_bytes: int = Field(128 * 1024 * 1024, ge=0)
     # pixels being decoded at once by this process; 0 = no cap

@@ -8,24 +8,38 @@ connection that sent nothing and one that sent half a head were both still open 
 mid-request (a phone leaving coverage, a NAT dropping its mapping) leak them until the process runs
 out, and a server exposed without a proxy in front can be starved on purpose (slowloris). nginx
 closes such connections after ``client_header_timeout`` (60 s); this does after
-REQUEST_HEAD_TIMEOUT_S, counted from the connection or from the end of the previous response.
+CAPSIGHT_REQUEST_HEAD_TIMEOUT_SECONDS (default REQUEST_HEAD_TIMEOUT_S), counted from the connection
+or from the end of the previous response.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-# Generous for any real client (a head is a few KB) yet bounded; idle keep-alive connections still
-# close after uvicorn's 5 s as before.
-REQUEST_HEAD_TIMEOUT_S = 10.0
+from capsight.settings import Settings
+
+# The setting's default: generous for any real client (a head is a few KB) yet bounded; idle
+# keep-alive connections still close after uvicorn's 5 s as before.
+REQUEST_HEAD_TIMEOUT_S: float = Settings.model_fields["request_head_timeout_seconds"].default
+
+
+@functools.cache
+def request_head_timeout_s() -> float:
+    """CAPSIGHT_REQUEST_HEAD_TIMEOUT_SECONDS of this process, read once, at its first connection.
+
+    From the environment, as the app of each ``--workers N`` process reads its settings: uvicorn
+    names this protocol to those processes as a class to import, so no value travels with it, and
+    ``capsight serve`` has checked the same environment (one line and exit 2) before any starts."""
+    return Settings().request_head_timeout_seconds
 
 
 class _HeadDeadline:
     """Mixed into a uvicorn protocol: closes the connection when no request head has completed
-    within REQUEST_HEAD_TIMEOUT_S of the connection opening or of the previous response ending."""
+    within request_head_timeout_s() of the connection opening or of the previous response ending."""
 
     cycle: Any
     loop: asyncio.AbstractEventLoop
@@ -36,7 +50,7 @@ class _HeadDeadline:
     def _arm_head_deadline(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
-        self._head_timer = self.loop.call_later(REQUEST_HEAD_TIMEOUT_S, self._head_deadline_passed)
+        self._head_timer = self.loop.call_later(request_head_timeout_s(), self._head_deadline_passed)
 
     def _response_done(self) -> None:
         """The deadline for the next request's head starts when an answer has been sent."""

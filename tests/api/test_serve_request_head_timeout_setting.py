@@ -1,0 +1,85 @@
+"""CAPSIGHT_REQUEST_HEAD_TIMEOUT_SECONDS sets the request-head deadline of ``capsight serve``.
+
+Why: the deadline (10 s, see capsight.api.protocols) was a constant: an operator behind a proxy
+that sends whole heads at once could not tighten it, nor one serving clients on slow links widen
+it. It must reach every worker process, and a value that is no deadline stops start-up in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from capsight.api.protocols import REQUEST_HEAD_TIMEOUT_S
+from capsight.settings import InvalidSettings, Settings
+from live_app import serve_process
+
+SETTING = "CAPSIGHT_REQUEST_HEAD_TIMEOUT_SECONDS"
+
+
+def _ready(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail("capsight serve did not become ready")
+
+
+def _seconds_until_closed(address: tuple[str, int], limit: float) -> float | None:
+    """How long the server keeps a connection that sends half a head and then nothing."""
+    with socket.create_connection(address, timeout=limit) as sock:
+        sock.sendall(b"GET /health/live HTTP/1.1\r\n")
+        started = time.monotonic()
+        try:
+            closed = sock.recv(65536) == b""
+        except TimeoutError:
+            return None
+        except ConnectionError:
+            closed = True
+        return time.monotonic() - started if closed else None
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_setting_is_the_deadline_in_every_worker(
+    colour_model_dir: Path, tmp_path: Path, workers: int
+) -> None:
+    with serve_process(colour_model_dir, tmp_path, workers=workers, env={SETTING: "2"}) as server:
+        _ready(server.url)
+        parsed = urlsplit(server.url)
+        address = (str(parsed.hostname), int(parsed.port or 0))
+        for _ in range(2 * workers):  # connections spread over the workers
+            waited = _seconds_until_closed(address, limit=REQUEST_HEAD_TIMEOUT_S - 2)
+            assert waited is not None and 1.5 <= waited <= 5, waited
+
+
+def test_the_default_is_the_documented_deadline() -> None:
+    assert Settings().request_head_timeout_seconds == REQUEST_HEAD_TIMEOUT_S == 10.0
+
+
+@pytest.mark.parametrize("value", ["0", "0.5", "-1", "nan", "inf", "ten"])
+def test_a_value_that_is_no_deadline_is_refused(value: str, tmp_path: Path) -> None:
+    with pytest.raises(InvalidSettings, match=SETTING):
+        Settings(request_head_timeout_seconds=value)  # type: ignore[arg-type]
+    env = {**os.environ, "CAPSIGHT_DATA_DIR": str(tmp_path), SETTING: value}
+    proc = subprocess.run(
+        [sys.executable, "-m", "capsight", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"capsight: error: invalid settings: {SETTING}="), lines
