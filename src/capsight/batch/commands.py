@@ -192,6 +192,12 @@ def run_batch_command(args: argparse.Namespace) -> int:
             f"{summary.unsorted} of them are not in their label folder under {args.out} (the warnings say "
             "why: a full disk, a folder it cannot write); rerun with the same --out to place them."
         )
+    if summary.left_in_place:
+        print(
+            f"{summary.left_in_place} images could not be moved out of their source folder: they were "
+            "copied to their label folder and the originals are still in place (their folder may not "
+            "be changed: read-only, or another user's)."
+        )
     if summary.errors:
         print("Images with an error are listed in results.csv; rerun with the same --out to try those you")
         print("fixed or replaced again, and add --retry-errors to retry the unchanged ones too.")

@@ -92,6 +92,9 @@ class BatchSummary:
     # With --sort: images whose place under OUT/<label>/ is still empty (a copy that failed on a full
     # disk or an unwritable folder); a rerun places them. None without --sort.
     unsorted: int | None = None
+    # With --sort move: images copied to their label folder because their own folder may not be
+    # changed (read-only), their originals still in place. None without --sort move.
+    left_in_place: int | None = None
     # Results in the folder of images this run's sources did not name (an earlier run into the same
     # --out over another folder): they stay in results.csv and count in total, so the CLI says so.
     other_sources: int = 0

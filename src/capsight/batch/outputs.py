@@ -52,6 +52,7 @@ def summarise(
     skipped: Sequence[str] = (),
     unsorted: int | None = None,
     other_sources: int = 0,
+    left_in_place: int | None = None,
 ) -> BatchSummary:
     counts = Counter(r.label for r in records if r.ok and r.label is not None)
     errors = sum(1 for r in records if not r.ok)
@@ -75,6 +76,7 @@ def summarise(
         skipped={"count": len(skipped), "examples": list(skipped[:SKIPPED_EXAMPLES])},
         unsorted=unsorted,
         other_sources=other_sources,
+        left_in_place=left_in_place,
     )
 
 

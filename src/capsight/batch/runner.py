@@ -251,6 +251,9 @@ def run_batch(
                 skipped=skipped,
                 unsorted=None if sorter is None else sum(1 for r in shown if not sorter.placed(r)),
                 other_sources=sum(1 for r in shown if r.path not in wanted),
+                left_in_place=None
+                if sorter is None or sorter.mode != "move"
+                else sum(1 for r in shown if sorter.left_in_place(r)),
             )
             # Also on cancel, Ctrl-C or a failure: leave a consistent (partial) CSV and summary.
             try:

@@ -11,7 +11,6 @@ in the order images were classified, which is the same order in an interrupted a
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import logging
@@ -21,7 +20,8 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from capsight.batch.objects import ObjectReader, is_s3, loggable_error, loggable_key
+from capsight.batch.objects import ObjectReader, file_fingerprint, is_s3, loggable_error, loggable_key
+from capsight.batch.placing import link_file, move_file
 from capsight.batch.records import ResultRecord
 from capsight.errors import BadRequest
 
@@ -110,6 +110,7 @@ class Sorter:
         self.reader = reader
         self.min_confidence = min_confidence
         self._claimed = set(claimed)
+        self._said_left_in_place = False
 
     def folder_for(self, record: ResultRecord) -> str:
         if self.min_confidence is not None and (record.confidence or 0.0) < self.min_confidence:
@@ -152,9 +153,19 @@ class Sorter:
         if self.mode == "copy":
             self.reader.copy_to(record.path, dest)
         elif self.mode == "move":
-            _move(Path(record.path), dest)
+            kept = move_file(Path(record.path), dest)
+            if kept is not None and not self._said_left_in_place:
+                # Once: the same folder refuses every image, and the count comes at the end.
+                self._said_left_in_place = True
+                log.warning(
+                    "cannot remove %s from its folder (%s), so it was copied to %s and left in place; "
+                    "so is every image --sort move cannot remove (their count comes at the end)",
+                    loggable_key(record.path),
+                    loggable_error(kept),
+                    loggable_key(record.sorted_to),
+                )
         else:
-            _link(Path(record.path), dest)
+            link_file(Path(record.path), dest)
 
     def placed(self, record: ResultRecord) -> bool:
         """Whether the image is in its place (or has none: an error row); what a warning reported
@@ -163,6 +174,15 @@ class Sorter:
             return True
         dest = self.out_dir / record.sorted_to
         return dest.exists() or dest.is_symlink()
+
+    def left_in_place(self, record: ResultRecord) -> bool:
+        """With ``--sort move``: whether the image was copied to its place and its original is still
+        where it was (a folder it may not change); counted from the files, as ``placed`` is."""
+        if self.mode != "move" or record.sorted_to is None or is_s3(record.path):
+            return False
+        if not self.placed(record) or not os.path.lexists(record.path):
+            return False
+        return record.same_file(file_fingerprint(record.path))
 
     def place_all(self, records: Iterable[ResultRecord]) -> None:
         for record in records:
@@ -179,49 +199,3 @@ class Sorter:
                     loggable_key(record.sorted_to or ""),
                     loggable_error(exc),
                 )
-
-
-def _move(src: Path, dest: Path) -> None:
-    if src.is_symlink():
-        _move_link(src, dest)
-        return
-    try:
-        os.rename(src, dest)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        # Across filesystems: copy under a temporary name, rename, then remove the original.
-        import shutil
-
-        tmp = dest.with_name(f".{dest.name}.part")
-        shutil.copy2(src, tmp)
-        os.replace(tmp, dest)
-        src.unlink()
-
-
-def _move_link(src: Path, dest: Path) -> None:
-    """Move a symbolic link as a link to the same photo, written absolute.
-
-    Why: renaming the link itself keeps its text, and a relative one (``../pool/a.jpg``, how dataset
-    folders share photos) then points nowhere from the label folder. The photo it names stays put.
-    """
-    tmp = dest.with_name(f".{dest.name}.part")
-    tmp.unlink(missing_ok=True)
-    os.symlink(os.path.realpath(src), tmp)
-    os.replace(tmp, dest)
-    src.unlink()
-
-
-def _link(src: Path, dest: Path) -> None:
-    """A hard link (survives deleting the original); a symbolic link across filesystems.
-
-    Both go to the photo itself: a link to a source that is a relative symbolic link would hold that
-    link's text, which names nothing from the label folder.
-    """
-    target = Path(os.path.realpath(src))
-    try:
-        os.link(target, dest)
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
-            raise
-        os.symlink(target, dest)
