@@ -62,10 +62,10 @@ def _in_namespace(script: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def _batch(photos: Path, out: str, model: Path, tag: str) -> str:
+def _batch(photos: Path, out: str, model: Path, tag: str, *extra: str) -> str:
     """One run inside the namespace; its exit status, stdout and stderr go to tag.rc/.out/.err."""
     argv = [sys.executable, "-m", "capsight", "batch", str(photos), "--out", out]
-    argv += ["--model", str(model), "--no-progress", "--batch-size", "4"]
+    argv += ["--model", str(model), "--no-progress", "--batch-size", "4", *extra]
     command = " ".join(shlex.quote(a) for a in argv)
     return f"set +e; {command} > {tag}.out 2> {tag}.err; echo $? > {tag}.rc; set -e\n"
 
@@ -148,3 +148,55 @@ def test_the_earlier_runs_results_csv_is_left_whole_and_said_to_be(
         assert after.count(b"\r\n") == len(saved) + 1
     left = sorted(p.name for p in (tmp_path / "after-full").iterdir())
     assert not [name for name in left if name.endswith((".tmp", ".part"))], left
+
+
+def _noise_photos(folder: Path, count: int) -> Path:
+    """PNGs of random pixels: they do not compress, so each copy takes ~40 KB of the small disk."""
+    import io
+    import os
+
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    for n in range(count):
+        buf = io.BytesIO()
+        Image.frombytes("RGB", (120, 120), os.urandom(120 * 120 * 3)).save(buf, "PNG")
+        (folder / f"{n:02d}.png").write_bytes(buf.getvalue())
+    return folder
+
+
+@needs_userns
+def test_sorted_copies_that_do_not_fit_are_said_once_and_leave_no_part_files(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """The results fit, the copies do not: each image used to log its own warning, and each failed
+    copy left its half-written hidden .NAME.part in the label folder, holding the space."""
+    photos = _noise_photos(tmp_path / "photos", 12)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    out = f"{disk}/out"
+    sort = _batch(photos, out, colour_model_dir, "full", "--sort", "copy")
+    rerun = _batch(photos, out, colour_model_dir, "rerun", "--sort", "copy")
+    script = (
+        f"mount -t tmpfs -o size=64k tmpfs {disk}\n"
+        + sort
+        + f"cp -a {out} {tmp_path}/after-full\n"
+        + f"mount -o remount,size=4m {disk}\n"
+        + rerun
+        + f"cp -a {out} {tmp_path}/after-rerun\n"
+    )
+    _in_namespace(script, tmp_path)
+
+    err = (tmp_path / "full.err").read_text()
+    assert (tmp_path / "full.rc").read_text().strip() == "0", err
+    summary = json.loads((tmp_path / "after-full" / "summary.json").read_text())
+    assert summary["total"] == 12 and summary["unsorted"] > 1
+    warnings = [line for line in err.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and "No space left on device" in warnings[0], err
+    out_text = (tmp_path / "full.out").read_text()
+    assert f"{summary['unsorted']} of them are not in their label folder" in out_text, out_text
+    parts = [p.name for p in (tmp_path / "after-full").rglob("*") if p.name.endswith(".part")]
+    assert not parts, parts
+
+    assert (tmp_path / "rerun.rc").read_text().strip() == "0", (tmp_path / "rerun.err").read_text()
+    assert json.loads((tmp_path / "after-rerun" / "summary.json").read_text())["unsorted"] == 0

@@ -168,21 +168,28 @@ class ObjectReader:
 
         Any failure is an OSError (ConnectionError when the S3 endpoint did not answer)."""
         tmp = dest.with_name(f".{dest.name}.part")
-        if is_s3(key):
-            from botocore import exceptions as boto_errors
+        try:
+            if is_s3(key):
+                self._download(key, tmp)
+            else:
+                shutil.copy2(key, tmp)
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # half a copy on a full disk held the space a rerun needs
+            raise
 
-            bucket, name = split_s3(key)
-            try:
-                self.s3_client().download_file(bucket, name, str(tmp))
-            except (boto_errors.ConnectionError, boto_errors.HTTPClientError) as exc:
-                raise ConnectionError(S3_UNREACHABLE) from exc
-            except (boto_errors.BotoCoreError, boto_errors.ClientError) as exc:
-                # An OSError, as a local copy's failures are: the sorter logs it and the run goes
-                # on (an object deleted since it was read ended the whole run with a traceback).
-                raise OSError(f"S3 could not copy it: {exc}") from exc
-        else:
-            shutil.copy2(key, tmp)
-        os.replace(tmp, dest)
+    def _download(self, key: str, tmp: Path) -> None:
+        from botocore import exceptions as boto_errors
+
+        bucket, name = split_s3(key)
+        try:
+            self.s3_client().download_file(bucket, name, str(tmp))
+        except (boto_errors.ConnectionError, boto_errors.HTTPClientError) as exc:
+            raise ConnectionError(S3_UNREACHABLE) from exc
+        except (boto_errors.BotoCoreError, boto_errors.ClientError) as exc:
+            # An OSError, as a local copy's failures are: the sorter logs it and the run goes
+            # on (an object deleted since it was read ended the whole run with a traceback).
+            raise OSError(f"S3 could not copy it: {exc}") from exc
 
 
 def file_fingerprint(key: str) -> str | None:

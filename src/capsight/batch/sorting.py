@@ -111,6 +111,7 @@ class Sorter:
         self.min_confidence = min_confidence
         self._claimed = set(claimed)
         self._said_left_in_place = False
+        self._failures_said: set[tuple[str, int | None]] = set()
 
     def folder_for(self, record: ResultRecord) -> str:
         if self.min_confidence is not None and (record.confidence or 0.0) < self.min_confidence:
@@ -190,12 +191,19 @@ class Sorter:
                 self.place(record)
             except OSError as exc:
                 # The classification stands; a full disk or a permission problem must not lose it.
-                # The names are the user's files' (line breaks, ESC), and so is the error's text: an
-                # OSError's quotes them, and S3's copy failure quotes what the S3 server said.
-                log.warning(
-                    "cannot %s %s to %s: %s",
+                # Said once per kind of failure: a full disk or an unwritable label folder fails
+                # every image after the first (a warning each, thousands), and the closing line
+                # counts them all. The names are the user's files' (line breaks, ESC), and so is the
+                # error's text: an OSError's quotes them, and S3's copy failure what S3 said.
+                kind = (type(exc).__name__, exc.errno)
+                said = kind in self._failures_said
+                self._failures_said.add(kind)
+                log.log(
+                    logging.DEBUG if said else logging.WARNING,
+                    "cannot %s %s to %s: %s%s",
                     self.mode,
                     loggable_key(record.path),
                     loggable_key(record.sorted_to or ""),
                     loggable_error(exc),
+                    "" if said else " (images failing so after it are counted at the end, not listed)",
                 )
