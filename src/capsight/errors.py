@@ -113,6 +113,11 @@ class Conflict(CapsightError):
     default_message = "The resource is not in a state that allows this."
 
 
+class Gone(CapsightError):
+    status_code = 410
+    default_message = "The resource existed but has been deleted for good."
+
+
 class ModelReloadFailed(Conflict):
     default_message = "The model folder failed to load; the previous model keeps serving."
 

@@ -51,7 +51,8 @@ ELSEWHERE: dict[str, set[str]] = {
     "GET /v1/jobs/{job_id}/results": _AUTH | _LOADING,
     # 202 and 409 (a job with a webhook): tests/jobs/test_jobs_webhook_resend.py (webhooks are off here)
     "POST /v1/jobs/{job_id}/webhook": _AUTH | _LOADING | {"202", "409"},
-    "POST /v1/feedback": _AUTH | _BODY | _LOADING | {"409"},  # 409: test_api_feedback.py (no request log)
+    # 409: test_api_feedback.py (no request log); 410: test_feedback_purged_answers.py (retention)
+    "POST /v1/feedback": _AUTH | _BODY | _LOADING | {"409", "410"},
 }
 
 

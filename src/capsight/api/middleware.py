@@ -11,7 +11,6 @@ import functools
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from capsight.api.errors import capsight_error_response, internal_error_response
 from capsight.api.logtext import loggable
 from capsight.api.metrics import Metrics
+from capsight.api.request_ids import new_request_id
 from capsight.api.sizes import human_bytes
 from capsight.errors import CapsightError, PayloadTooLarge
 
@@ -124,7 +124,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         incoming = request_header(scope, REQUEST_ID_HEADER.encode())
         request_id = incoming.decode("latin-1") if incoming else ""
-        own_id = uuid.uuid4().hex
+        own_id = new_request_id()  # carries its time: see request_ids
         if not _VALID_REQUEST_ID.fullmatch(request_id):
             request_id = own_id
         scope[REQUEST_ID_KEY] = request_id  # echoed in X-Request-ID and in response bodies

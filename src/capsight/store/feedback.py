@@ -140,6 +140,24 @@ class FeedbackStore:
             image_stored=row.image_ref is not None,
         )
 
+    def logged_since(self, request_id: str, cutoff: datetime) -> bool:
+        """Whether the log holds a request named ``request_id`` (the server's id or a client's
+        X-Request-ID) logged at ``cutoff`` or later: one the retention purge has not come for."""
+        load_sqlalchemy()
+        from sqlalchemy import or_, select
+
+        from capsight.store.models import RequestRow
+
+        named = storable_text(request_id)
+        query = (
+            select(RequestRow.request_id)
+            .where(or_(RequestRow.request_id == named, RequestRow.client_request_id == named))
+            .where(RequestRow.created_at >= cutoff)
+            .limit(1)
+        )
+        with self.db.session() as session:
+            return session.execute(query).first() is not None
+
     def match(self, *, since: datetime | None = None, model_name: str | None = None) -> FeedbackMatch:
         """The newest feedback per logged image (a later correction replaces an earlier one).
 
