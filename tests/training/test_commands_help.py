@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 import pytest
 
 from capsight.training import commands
+from capsight.training.architectures import get_architecture, list_architectures
 
 
 def parser_of(name: str) -> argparse.ArgumentParser:
@@ -56,3 +58,13 @@ def test_train_help_gives_every_number_option_its_default() -> None:
         "--threads THREADS torch CPU threads (default 2)",
     ):
         assert expected in text, expected
+
+
+def test_train_help_lists_every_architecture_with_its_input_size() -> None:
+    """`--arch` listed mobilenet_v2, efficientnet_lite0 and tiny by hand; Lite1/Lite2 were missing,
+    and `--image-size` said "per arch" without any place saying what that size is."""
+    text = help_of("train")
+    for name in list_architectures():
+        size = get_architecture(name).default_input_size
+        assert re.search(rf"\b{name} \((default, )?{size} px\b", text), (name, size)
+    assert "efficientnet_lite2 (260 px" in text and "mobilenet_v2 (default, 160 px" in text

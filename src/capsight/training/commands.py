@@ -25,7 +25,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     p.add_argument("--out", type=output_dir, required=True, help="output model folder")
-    p.add_argument("--arch", default="mobilenet_v2", help="mobilenet_v2 (default), efficientnet_lite0, tiny")
+    # Written out, not read from the registry: that imports torch, which `capsight --help` must not
+    # (tests/training/test_commands_help.py checks this list against the registry).
+    p.add_argument(
+        "--arch",
+        default="mobilenet_v2",
+        help="backbone, with its default --image-size: mobilenet_v2 (default, 160 px), "
+        "efficientnet_lite0 (160 px), efficientnet_lite1 (240 px), efficientnet_lite2 (260 px; the best "
+        "features, slowest), tiny (32 px, for smoke tests)",
+    )
     p.add_argument(
         "--epochs", type=positive_int, default=12, help="passes over the training photos (default 12)"
     )
@@ -33,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--image-size",
         type=int_in(16, 1024),
         default=None,
-        help="model input side, 16-1024 (default: per arch)",
+        help="model input side, 16-1024 (default: per arch, see --arch)",
     )
     p.add_argument(
         "--seed",
