@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -150,8 +152,14 @@ def run_batch_command(args: argparse.Namespace) -> int:
     )
     classifier = OnnxClassifier(model_dir, intra_op_threads=args.threads)
     view = None if args.no_progress else BatchProgressView(sys.stderr)
+    started_ns = time.time_ns()
     try:
         summary = run_batch(args.sources, args.out, classifier, options, progress_callback=view)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM: main() prints its one line and exits 130/143
+        if view is not None:
+            view.close()  # the bar's last line first, so the line below is not glued onto it
+        _say_what_was_kept(Path(args.out), started_ns)
+        raise
     except OSError as exc:
         if isinstance(exc, RunStoppedByFullDisk):
             raise OutputDiskFull(exc.detail) from exc
@@ -209,6 +217,31 @@ def run_batch_command(args: argparse.Namespace) -> int:
                 "set it higher and rerun with --retry-errors to classify them."
             )
     return 0
+
+
+def _say_what_was_kept(out: Path, started_ns: int) -> None:
+    """After an interrupt: how many images have results, from the summary.json the run wrote on its
+    way out. Why: "capsight: interrupted" alone left the user guessing whether to start over, and the
+    bar lags the log by the batch being written when the interrupt came."""
+    from capsight.batch.outputs import SUMMARY_JSON
+
+    path = out / SUMMARY_JSON
+    try:
+        if path.stat().st_mtime_ns < started_ns:
+            return  # an earlier run's: this one was interrupted before it had written one
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        total = int(summary["total"]) - int(summary.get("other_sources", 0))
+        pending = int(summary["pending"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if pending == 0:
+        print(f"Interrupted: all {total} images have their results kept in {out}.", file=sys.stderr)
+        return
+    print(
+        f"Interrupted: {total - pending} of {total} images have their results kept in {out}; run the "
+        f"same command again to classify the {pending} left.",
+        file=sys.stderr,
+    )
 
 
 def _over_the_pixel_limit(out: Path) -> int:
