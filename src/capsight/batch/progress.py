@@ -8,12 +8,14 @@ Why two: tqdm redraws its bar with carriage returns ten times a second. Into a l
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from typing import IO, Any
 
 from capsight.batch.options import BatchProgress
 
+FALLBACK_SIZE = os.terminal_size((80, 24))
 PLAIN_INTERVAL_S = 30.0  # one line per half minute keeps a day-long run's log short
 
 
@@ -25,6 +27,15 @@ def errors_text(count: int) -> str:
 def _is_terminal(stream: IO[str]) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def _is_sized(stream: IO[str]) -> bool:
+    """Whether the terminal knows its size; True when it cannot be asked (tqdm decides then)."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return True
+    return size.columns > 0 and size.lines > 0
 
 
 class BatchProgressView:
@@ -63,9 +74,18 @@ class BatchProgressView:
             # line of its own above the bar, which is then drawn again.
             self._logs_above_bar = contextlib.ExitStack()
             self._logs_above_bar.enter_context(logging_redirect_tqdm())
-            # initial= makes rate and ETA count only this run's images.
+            # initial= makes rate and ETA count only this run's images. A terminal nobody sized
+            # (docker/kubectl exec -t) says 0x0, where tqdm draws nothing (a bar 0 wide, on no
+            # row): 80x24 there.
+            sized = _is_sized(self.stream)
             self._bar = tqdm(
-                total=progress.total, initial=progress.done, unit="img", file=self.stream, dynamic_ncols=True
+                total=progress.total,
+                initial=progress.done,
+                unit="img",
+                file=self.stream,
+                dynamic_ncols=sized,
+                ncols=None if sized else FALLBACK_SIZE.columns,
+                nrows=None if sized else FALLBACK_SIZE.lines,
             )
         self._bar.update(progress.done - self._bar.n)
         self._bar.set_postfix(errors=progress.errors, refresh=False)
