@@ -64,7 +64,14 @@ def open_regular(path: str) -> IO[bytes]:
     waits for a writer that never comes: the decode worker, and with it the whole run and its
     Ctrl-C, hung for ever. Opened without blocking, the file is checked before a byte is read.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError as exc:
+        if not os.path.islink(path):
+            raise
+        # "No such file or directory" of a name ``ls`` lists: say it is a link, and to what.
+        why = f"A symbolic link to {os.readlink(path)}, which does not exist."
+        raise FileNotFoundError(errno.ENOENT, why, path) from exc
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):  # what ``open`` says of a folder (a list file can name one)
