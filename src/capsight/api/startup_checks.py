@@ -173,7 +173,7 @@ def require_sqlite_database(url: str) -> None:
         with path.open("rb") as fh:
             header = fh.read(len(SQLITE_HEADER))
     except FileNotFoundError:
-        return
+        header = b""
     except OSError as exc:
         raise BadRequest(f"cannot read the database {path}: {exc.strerror}") from None
     if header and header != SQLITE_HEADER:
@@ -181,3 +181,20 @@ def require_sqlite_database(url: str) -> None:
             f"{path} is not a SQLite database; move it away (a new one is created) or set "
             "CAPSIGHT_DATABASE_URL"
         )
+    _require_writable_database(path)
+
+
+def _require_writable_database(path: Path) -> None:
+    """Refuse a SQLite database this user cannot write: in a folder it may not write (SQLite writes
+    its -wal and -shm files beside the database, and a new one is created there), or a file it may
+    only read. Either started a server that spooled every record and logged a job-queue traceback
+    every few seconds for as long as it ran."""
+    fix = "give this user write access, or set CAPSIGHT_DATABASE_URL (or CAPSIGHT_DATA_DIR) elsewhere"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # as the database does when it first connects
+    except OSError as exc:
+        raise BadRequest(f"cannot create the folder of the database {path} ({exc.strerror}); {fix}") from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise BadRequest(f"this user cannot write in the folder of the database {path}; {fix}")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise BadRequest(f"this user cannot write the database {path}; {fix}")
