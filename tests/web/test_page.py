@@ -305,8 +305,8 @@ PREVIEW_SHOWN = "() => { const i = document.getElementById('preview'); return i.
 
 
 def test_the_page_works_under_its_content_security_policy(browser: Any, live_server: LiveServer) -> None:
-    """The page is served with a strict CSP (own files only, no inline script): classifying a photo,
-    its preview (a blob: URL) and the bars (CSSOM widths) must all work without one violation."""
+    """The page is served with a strict CSP (own files only, one inline script by its hash): classifying
+    a photo, its preview (a blob: URL) and the bars (CSSOM widths) must all work without one violation."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(RESULT_TIMEOUT_MS)

@@ -9,7 +9,8 @@ browser, be MIME-sniffed into HTML, or be framed by another site (clickjacking t
 * non-HTML answers: ``Content-Security-Policy: default-src 'none'; frame-ancestors 'none'; sandbox``,
   so a response opened directly as a page can load nothing and run nothing;
 * HTML the app serves without its own policy (Swagger UI at ``/docs``, which needs its inline
-  script): only ``frame-ancestors 'none'``. The upload page sets :data:`PAGE_CSP` itself;
+  script): only ``frame-ancestors 'none'``. The upload page sets :data:`PAGE_CSP` itself (its one
+  inline script allowed by hash);
 * answers computed per request (no ``Cache-Control``, ``ETag`` or ``Last-Modified`` of their own):
   ``Cache-Control: no-store``. They are private (a tenant's labels and probabilities, the request
   log, job results), and an API key sent as ``X-API-Key`` is not ``Authorization``, which is all that
@@ -23,13 +24,18 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from capsight.web import inline_script_hashes
+
 API_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 HTML_CSP = "frame-ancestors 'none'"
-# The upload page loads only its own script and stylesheet, fetches only this origin, shows the
-# chosen photo from a blob: URL and has a data: favicon. No inline script or style anywhere.
+# The upload page loads only its own scripts and stylesheet, fetches only this origin, shows the
+# chosen photo from a blob: URL and has a data: favicon. No inline style; one inline script, allowed by
+# its hash (it holds a photo dropped before the page's files arrive: capsight.web), and no other.
+_PAGE_SCRIPTS = " ".join(["'self'", *inline_script_hashes()])
 PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    f"default-src 'self'; script-src {_PAGE_SCRIPTS}; style-src 'self'; "
+    "img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
 )
 _ALWAYS = (
     (b"x-content-type-options", b"nosniff"),

@@ -95,6 +95,12 @@
     window.addEventListener("drop", function (e) {
       if (!el.dropZone.contains(e.target) && !intoKeyField(e)) takeDropped(e.dataTransfer);
     });
+    // A drop before this ran (a slow link) was held by index.html's inline script: taken now.
+    var early = window.capsightEarlyDrop;
+    if (early && !early.taken) {
+      early.taken = true;
+      if (early.files.length || early.types.length) takeDropped(early);
+    }
     window.addEventListener("paste", function (e) {
       var files = e.clipboardData && e.clipboardData.files;
       if (files && files.length) {
