@@ -125,7 +125,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     from capsight.batch.diskfull import OutputDiskFull, RunStoppedByFullDisk, is_disk_full
     from capsight.batch.objects import S3_OUTAGE_OBJECTS, loggable_key
     from capsight.batch.options import BatchOptions
-    from capsight.batch.progress import BatchProgressView, errors_text
+    from capsight.batch.progress import BatchProgressView, errors_text, images_text
     from capsight.batch.runner import run_batch
     from capsight.errors import NotFound
     from capsight.inference import OnnxClassifier
@@ -182,11 +182,11 @@ def run_batch_command(args: argparse.Namespace) -> int:
         speed = "all from an earlier run, nothing left to classify"
     else:  # an empty inbox or a mistyped glob: there is no earlier run to point at
         speed = "nothing to classify: the sources hold no files"
-    print(f"{summary.total} images ({counts}; {errors_text(summary.errors)}) {speed} -> {args.out}")
+    print(f"{images_text(summary.total)} ({counts}; {errors_text(summary.errors)}) {speed} -> {args.out}")
     if summary.other_sources:
         print(
-            f"results.csv holds {summary.total} images: {summary.total - summary.other_sources} from these "
-            f"sources, {summary.other_sources} from earlier runs into {args.out} over other sources "
+            f"results.csv holds {images_text(summary.total)}: {summary.total - summary.other_sources} from "
+            f"these sources, {summary.other_sources} from earlier runs into {args.out} over other sources "
             "(choose another --out to keep them apart)."
         )
     if summary.skipped["count"]:
@@ -196,13 +196,14 @@ def run_batch_command(args: argparse.Namespace) -> int:
         what = "file that is not an image" if count == 1 else "files that are not images"
         print(f"Skipped {count} {what} ({names}{more}).")
     if summary.unsorted:
+        are = "is" if summary.unsorted == 1 else "are"
         print(
-            f"{summary.unsorted} of them are not in their label folder under {args.out} (the warnings say "
-            "why: a full disk, a folder it cannot write); rerun with the same --out to place them."
+            f"{summary.unsorted} of them {are} not in their label folder under {args.out} (the warnings "
+            "say why: a full disk, a folder it cannot write); rerun with the same --out to place them."
         )
     if summary.left_in_place:
         print(
-            f"{summary.left_in_place} images could not be moved out of their source folder: they were "
+            f"{images_text(summary.left_in_place)} could not be moved out of their source folder: they were "
             "copied to their label folder and the originals are still in place (their folder may not "
             "be changed: read-only, or another user's)."
         )
@@ -212,8 +213,9 @@ def run_batch_command(args: argparse.Namespace) -> int:
         too_large = _over_the_pixel_limit(Path(args.out))
         if too_large:
             # Retrying these fails again until the limit changes, and the rows name no setting.
+            have = "has" if too_large == 1 else "have"
             print(
-                f"{too_large} of them have more pixels than CAPSIGHT_MAX_PIXELS ({settings.max_pixels}); "
+                f"{too_large} of them {have} more pixels than CAPSIGHT_MAX_PIXELS ({settings.max_pixels}); "
                 "set it higher and rerun with --retry-errors to classify them."
             )
     return 0
@@ -224,6 +226,7 @@ def _say_what_was_kept(out: Path, started_ns: int) -> None:
     way out. Why: "capsight: interrupted" alone left the user guessing whether to start over, and the
     bar lags the log by the batch being written when the interrupt came."""
     from capsight.batch.outputs import SUMMARY_JSON
+    from capsight.batch.progress import images_text
 
     path = out / SUMMARY_JSON
     try:
@@ -235,10 +238,11 @@ def _say_what_was_kept(out: Path, started_ns: int) -> None:
     except (OSError, ValueError, KeyError, TypeError):
         return
     if pending == 0:
-        print(f"Interrupted: all {total} images have their results kept in {out}.", file=sys.stderr)
+        verb = "has its result" if total == 1 else "have their results"
+        print(f"Interrupted: all {images_text(total)} {verb} kept in {out}.", file=sys.stderr)
         return
     print(
-        f"Interrupted: {total - pending} of {total} images have their results kept in {out}; run the "
+        f"Interrupted: {total - pending} of {images_text(total)} have their results kept in {out}; run the "
         f"same command again to classify the {pending} left.",
         file=sys.stderr,
     )

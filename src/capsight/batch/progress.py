@@ -24,6 +24,11 @@ def errors_text(count: int) -> str:
     return f"{count} error" if count == 1 else f"{count} errors"
 
 
+def images_text(count: int) -> str:
+    """The count in words, "1 image" or "3 images", for ``capsight batch``'s closing lines."""
+    return f"{count} image" if count == 1 else f"{count} images"
+
+
 def _is_terminal(stream: IO[str]) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
