@@ -98,3 +98,24 @@ def test_results_of_another_folder_are_kept_and_the_closing_line_says_so(
     assert line in printed, printed
     summary = json.loads((out / "summary.json").read_text())
     assert summary["total"] == both and summary["other_sources"] == image_folder.total
+
+
+def test_an_inbox_emptied_by_sort_move_is_not_called_another_source(
+    image_folder: ImageFolder, colour_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The inbox workflow: each run's photos leave the inbox for their label folders; the next run
+    over the refilled inbox keeps their rows, which are no other folder's."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    good = [p for p in image_folder.labels if p.endswith(".png")]
+    shutil.copy(good[0], inbox / "first.png")
+    assert main(_batch(inbox, out, colour_model_dir, "--sort", "move")) == 0
+    assert not (inbox / "first.png").exists()
+    shutil.copy(good[1], inbox / "second.png")
+    capsys.readouterr()
+
+    assert main(_batch(inbox, out, colour_model_dir, "--sort", "move")) == 0
+    printed = capsys.readouterr().out
+    assert "other sources" not in printed, printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["total"], summary["other_sources"]) == (2, 0)

@@ -95,8 +95,9 @@ class BatchSummary:
     # With --sort move: images copied to their label folder because their own folder may not be
     # changed (read-only), their originals still in place. None without --sort move.
     left_in_place: int | None = None
-    # Results in the folder of images this run's sources did not name (an earlier run into the same
-    # --out over another folder): they stay in results.csv and count in total, so the CLI says so.
+    # Results in the folder of images this run's sources did not name and that are still at their
+    # path (an earlier run into the same --out over another folder, not an inbox's photos that
+    # --sort move took away): they stay in results.csv and count in total, so the CLI says so.
     other_sources: int = 0
 
     # Fields that describe one invocation rather than the results: an interrupted-then-resumed run

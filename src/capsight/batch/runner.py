@@ -10,6 +10,7 @@ the output an uninterrupted run would have written.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,7 @@ from capsight.batch.objects import (
     any_s3,
     file_fingerprint,
     file_sha256,
+    is_s3,
     loggable_key,
 )
 from capsight.batch.options import BatchOptions, BatchProgress, BatchSummary
@@ -76,6 +78,12 @@ def _current(results: ResultLog, path: str) -> ResultRecord:
     record = results.current(path)
     assert record is not None  # only called for paths that have a result
     return record
+
+
+def _still_there(key: str) -> bool:
+    """Whether an image on record is still at its path: one of another folder, not one that
+    ``--sort move`` took out of an inbox that this run lists again (or that was deleted since)."""
+    return is_s3(key) or os.path.lexists(key)
 
 
 def _result_log(out: Path, overwrite: bool) -> ResultLog:
@@ -250,7 +258,7 @@ def run_batch(
                 sort=sort_options(options.sort, options.min_confidence),
                 skipped=skipped,
                 unsorted=None if sorter is None else sum(1 for r in shown if not sorter.placed(r)),
-                other_sources=sum(1 for r in shown if r.path not in wanted),
+                other_sources=sum(1 for r in shown if r.path not in wanted and _still_there(r.path)),
                 left_in_place=None
                 if sorter is None or sorter.mode != "move"
                 else sum(1 for r in shown if sorter.left_in_place(r)),
