@@ -59,8 +59,8 @@ def test_an_interrupted_run_says_how_many_results_it_kept(colour_model_dir: Path
     summary = json.loads((out / "summary.json").read_text())
     assert summary["pending"] == N_IMAGES - kept
     said = (
-        f"Interrupted: {kept} of {N_IMAGES} images have their results kept in {out}; run the same "
-        f"command again to classify the {N_IMAGES - kept} left."
+        f"Interrupted: the {kept} results so far are kept in {out}; run the same command again to "
+        f"classify the {N_IMAGES - kept} images left."
     )
     assert said in err, err
     assert err.rstrip().endswith("capsight: interrupted")

@@ -233,19 +233,15 @@ def _say_what_was_kept(out: Path, started_ns: int) -> None:
         if path.stat().st_mtime_ns < started_ns:
             return  # an earlier run's: this one was interrupted before it had written one
         summary = json.loads(path.read_text(encoding="utf-8"))
-        total = int(summary["total"]) - int(summary.get("other_sources", 0))
         pending = int(summary["pending"])
+        kept = int(summary["total"]) - pending  # every result in results.csv, of any run into out
     except (OSError, ValueError, KeyError, TypeError):
         return
-    if pending == 0:
-        verb = "has its result" if total == 1 else "have their results"
-        print(f"Interrupted: all {images_text(total)} {verb} kept in {out}.", file=sys.stderr)
-        return
-    print(
-        f"Interrupted: {total - pending} of {images_text(total)} have their results kept in {out}; run the "
-        f"same command again to classify the {pending} left.",
-        file=sys.stderr,
-    )
+    results = "result so far is" if kept == 1 else "results so far are"
+    left = "nothing is left to classify"
+    if pending:
+        left = f"run the same command again to classify the {images_text(pending)} left"
+    print(f"Interrupted: the {kept} {results} kept in {out}; {left}.", file=sys.stderr)
 
 
 def _over_the_pixel_limit(out: Path) -> int:
