@@ -120,7 +120,7 @@ def test_the_command_names_what_it_skipped(
     argv = ["batch", str(photos), "--out", str(tmp_path / "out"), "--model", str(colour_model_dir)]
     assert main([*argv, "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "1 images (" in printed and "0 errors" in printed
+    assert "1 image (" in printed and "0 errors" in printed
     assert "Skipped 2 files that are not images (IMG_1.xmp, NOTES.md)." in printed
 
 
