@@ -30,6 +30,7 @@ from capsight.errors import BadRequest, PayloadTooLarge
 from capsight.imaging.files import named_like_image, sniffs_as_image
 from capsight.jobs.diskfull import DiskFull, is_disk_full
 from capsight.jobs.zipempty import NOT_AN_IMAGE, no_images_message
+from capsight.jobs.zipnames import member_name
 from capsight.store.blobs import fsync_dir
 
 CHUNK = 1024 * 1024
@@ -180,7 +181,8 @@ def inspect_zip(path: Path, limits: ZipLimits) -> ZipPlan:
         for position, info in enumerate(infos):
             if info.is_dir():
                 continue
-            rel = safe_relative_name(info.filename)
+            name = member_name(info)  # UTF-8 without the zip's flag saying so (Info-ZIP) too
+            rel = safe_relative_name(name)
             reason = _skip_reason(info, rel, limits)
             if reason is None and rel in seen:
                 reason = "duplicate name"
@@ -188,7 +190,7 @@ def inspect_zip(path: Path, limits: ZipLimits) -> ZipPlan:
             if reason is None and not named_image and not _sniffs_as_image(zf, info):
                 reason = NOT_AN_IMAGE
             if reason is not None or rel is None:
-                skipped.append(Skipped(info.filename, reason or "unsafe path"))
+                skipped.append(Skipped(name, reason or "unsafe path"))
                 continue
             seen.add(rel)
             members.append((position, rel))
