@@ -151,6 +151,33 @@ def require_folder(folder: Path, setting: str) -> None:
         raise BadRequest(f"{shown}: this user cannot write in the folder")
 
 
+# What serve writes in CAPSIGHT_DATA_DIR beside the database and the default image folder: the spool
+# and the job files (capsight.store.services, capsight.jobs.manager and capsight.jobs.diskbudget).
+DATA_DIR_FOLDERS = ("spool", "jobs", "jobs-reserving")
+DATA_DIR_FILES = ("jobs-disk-budget.lock",)
+
+
+def require_own_data(data_dir: Path) -> None:
+    """Refuse a data folder holding what another user left there and this one may not write: a
+    spool, job folders or a lock file from a run as root. Each is written in the background,
+    failures retried: the server started, answered requests, spooled every record and logged a
+    traceback every few seconds for as long as it ran. Only what is directly inside these folders
+    is looked at (a handful of files; the spool's records, when a database outage left some)."""
+    entries = [data_dir / name for name in DATA_DIR_FILES]
+    for name in DATA_DIR_FOLDERS:
+        folder = data_dir / name
+        if folder.is_dir():
+            require_folder(folder, "CAPSIGHT_DATA_DIR")
+            entries.extend(folder.iterdir())
+    for entry in entries:
+        wanted = os.R_OK | os.W_OK | (os.X_OK if entry.is_dir() else 0)
+        if entry.exists() and not entry.is_symlink() and not os.access(entry, wanted):
+            raise BadRequest(
+                f"CAPSIGHT_DATA_DIR={str(data_dir)!r}: this user cannot write {entry}, left there by "
+                "another user (a run as root?); give the folder to this user (chown -R)"
+            )
+
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -196,5 +223,8 @@ def _require_writable_database(path: Path) -> None:
         raise BadRequest(f"cannot create the folder of the database {path} ({exc.strerror}); {fix}") from None
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise BadRequest(f"this user cannot write in the folder of the database {path}; {fix}")
-    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-        raise BadRequest(f"this user cannot write the database {path}; {fix}")
+    # The file, and those SQLite and the migration keep beside it, each of which this user opens.
+    for suffix in ("", "-wal", "-shm", "-journal", ".migrate.lock"):
+        written = path.with_name(path.name + suffix)
+        if written.exists() and not os.access(written, os.R_OK | os.W_OK):
+            raise BadRequest(f"this user cannot write {written}, beside the database {path}; {fix}")
