@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "sources",
         nargs="+",
         metavar="SRC",
-        help="folder (recursive), glob, text file of paths (one per line), image file, or s3://bucket/prefix",
+        help="folder (recursive), glob, text file of paths or folders (one per line), image file, or "
+        "s3://bucket/prefix",
     )
     batch.add_argument("--out", required=True, type=output_dir, metavar="DIR", help="output folder")
     batch.add_argument(

@@ -161,11 +161,12 @@ def _split_glob(pattern: Path) -> tuple[Path, str]:
     return (Path(*parts[:first]) if first else Path(".")), str(Path(*parts[first:]))
 
 
-def _read_list_file(path: Path) -> list[str]:
+def _read_list_file(path: Path, exclude: Collection[Path], skipped: list[str] | None) -> list[str]:
     """One path or s3:// URI per line; blank lines and ``#`` comments are skipped.
 
     Relative paths are taken relative to the list file, so a list shipped with its images works from
-    any working directory.
+    any working directory. A line naming a folder is walked as a folder argument is: it was one error
+    row ("Is a directory") and none of its photos, in a list of albums.
     """
     try:
         text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not part of line one
@@ -178,8 +179,12 @@ def _read_list_file(path: Path) -> list[str]:
             continue
         if is_s3(line):
             keys.append(line)
+            continue
+        named = _absolute(path.parent / os.path.expanduser(line))
+        if named.is_dir():
+            keys.extend(_walk_folder(named.resolve(), exclude, skipped))
         else:
-            keys.append(str(_absolute(path.parent / os.path.expanduser(line))))
+            keys.append(str(named))
     return keys
 
 
@@ -269,7 +274,11 @@ def expand_source(
         # A file named like an image is an image even when its bytes are not (it gets its own error
         # row, like a bad file in a folder); only other files are read as lists of paths.
         named_image = named_like_image(path.name)
-        return [str(_absolute(path))] if named_image or _looks_like_image(path) else _read_list_file(path)
+        return (
+            [str(_absolute(path))]
+            if named_image or _looks_like_image(path)
+            else _read_list_file(path, exclude, skipped)
+        )
     if _GLOB_CHARS & set(source):
         keys = _expand_glob(source, exclude, skipped)
         if not keys:
