@@ -13,6 +13,7 @@ scenario runs inside one shell and copies what it left onto the test's own disk.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -41,6 +42,9 @@ def _userns_mounts_work() -> bool:
 needs_userns = pytest.mark.skipif(
     not _userns_mounts_work(), reason="the kernel refuses user namespaces here: no small tmpfs to fill"
 )
+# The sizes below (a 16-64 KiB tmpfs, results of ~400 bytes) count 4 KiB pages; a tmpfs on larger
+# pages would hold every result and fill on nothing.
+needs_small_pages = pytest.mark.skipif(os.sysconf("SC_PAGE_SIZE") != 4096, reason="pages are not 4 KiB")
 
 
 def _photos(folder: Path, count: int) -> Path:
@@ -77,6 +81,7 @@ def _lines(path: Path) -> list[dict[str, object]]:
 
 
 @needs_userns
+@needs_small_pages
 def test_a_disk_that_fills_mid_run_is_said_plainly_and_a_rerun_resumes(
     colour_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -117,6 +122,7 @@ def test_a_disk_that_fills_mid_run_is_said_plainly_and_a_rerun_resumes(
 
 
 @needs_userns
+@needs_small_pages
 def test_the_earlier_runs_results_csv_is_left_whole_and_said_to_be(
     colour_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -153,7 +159,6 @@ def test_the_earlier_runs_results_csv_is_left_whole_and_said_to_be(
 def _noise_photos(folder: Path, count: int) -> Path:
     """PNGs of random pixels: they do not compress, so each copy takes ~40 KB of the small disk."""
     import io
-    import os
 
     from PIL import Image
 
@@ -166,6 +171,7 @@ def _noise_photos(folder: Path, count: int) -> Path:
 
 
 @needs_userns
+@needs_small_pages
 def test_sorted_copies_that_do_not_fit_are_said_once_and_leave_no_part_files(
     colour_model_dir: Path, tmp_path: Path
 ) -> None:
