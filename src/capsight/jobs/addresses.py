@@ -22,9 +22,13 @@ from typing import Any
 import httpcore
 import httpx
 
+from capsight import __version__
 from capsight.embedded_ipv4 import embedded_ipv4
 from capsight.jobs.urltext import quiet_request_lines
 
+# Who downloads and webhook deliveries say they are: httpx's default (python-httpx/0.28.1) is what
+# hosts that refuse unidentified library clients answer 403, and told a receiver's operator nothing.
+USER_AGENT = f"capsight/{__version__}"
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 SETTING = "CAPSIGHT_JOB_URL_PRIVATE_NETWORKS"  # the one for webhooks: CAPSIGHT_WEBHOOK_PRIVATE_NETWORKS

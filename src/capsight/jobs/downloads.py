@@ -188,7 +188,7 @@ def download_all(
     ``budget``, the reservation of the job folder (``dest``'s parent) counts the files written."""
     import httpx
 
-    from capsight.jobs.addresses import guarded_transport
+    from capsight.jobs.addresses import USER_AGENT, guarded_transport
 
     dest.mkdir(parents=True, exist_ok=True)
     if budget is not None and budget.enabled:  # a resumed job: what its earlier runs kept, measured
@@ -204,7 +204,7 @@ def download_all(
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,
-            headers={"Accept-Encoding": ACCEPT_ENCODING},
+            headers={"Accept-Encoding": ACCEPT_ENCODING, "User-Agent": USER_AGENT},
         ) as client,
         ThreadPoolExecutor(max_workers=limits.concurrency, thread_name_prefix="capsight-download") as pool,
         open(manifest, "a", encoding="utf-8") as log,

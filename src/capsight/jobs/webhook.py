@@ -240,13 +240,17 @@ class WebhookDispatcher:
     def _run(self, job_id: str) -> None:
         import httpx
 
-        from capsight.jobs.addresses import guarded_transport
+        from capsight.jobs.addresses import USER_AGENT, guarded_transport
 
         try:
             networks = self.allowlist.private_networks
             transport = guarded_transport(networks, setting="CAPSIGHT_WEBHOOK_PRIVATE_NETWORKS")
             with httpx.Client(
-                transport=transport, timeout=self.policy.timeout, follow_redirects=False, trust_env=False
+                transport=transport,
+                timeout=self.policy.timeout,
+                follow_redirects=False,
+                trust_env=False,
+                headers={"User-Agent": USER_AGENT},
             ) as client:
                 self._deliver_one(client, job_id)
         except Exception:  # a database hiccup must not go unseen
