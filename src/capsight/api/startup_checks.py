@@ -13,15 +13,16 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from capsight.errors import BadRequest, NotFound
+from capsight.errors import BadRequest, InvalidModel, NotFound
 
 if TYPE_CHECKING:
     from capsight.settings import Settings
 
 
 def require_model(model_dir: Path) -> None:
-    """Refuse a missing folder or an unreadable model.json before anything starts (both cheap to see;
-    a corrupt model.onnx shows when ONNX Runtime loads it: the server then stays unready with the cause)."""
+    """Refuse a missing folder, an unreadable model.json or model.onnx before anything starts (cheap
+    to see; a corrupt model.onnx shows when ONNX Runtime loads it: the server then stays unready with
+    the cause)."""
     from capsight.inference.metadata import load_metadata
 
     for name in ("model.onnx", "model.json"):
@@ -30,6 +31,10 @@ def require_model(model_dir: Path) -> None:
                 f"No model at {model_dir} (missing {name}); pass --model DIR or set CAPSIGHT_MODEL_DIR."
             )
     load_metadata(model_dir)  # InvalidModel: one line, exit 2
+    # Unreadable (root's, mode 600) is as cheap to see: the server it started was never ready.
+    if not os.access(model_dir / "model.onnx", os.R_OK):
+        onnx = model_dir / "model.onnx"
+        raise InvalidModel(f"{onnx} cannot be read by this user; check its owner and mode.")
 
 
 def require_listen_address(host: str, port: int) -> None:
