@@ -233,3 +233,14 @@ def test_a_url_job_keeps_the_image_of_a_host_that_dropped_a_connection(
     done = wait_for_job(client, job["id"])
     assert done["state"] == "succeeded" and done["errors"] == 0, done
     assert done["counts"]["closed"] == 2
+
+
+def test_a_tls_failure_is_final_at_once(blips: ThreadingHTTPServer, tmp_path: Path) -> None:
+    """https:// to a server that speaks plain HTTP: the handshake fails the same way on every try."""
+    url = f"https://127.0.0.1:{_port(blips)}/drop/0/a.png"
+    limits = DownloadLimits(max_bytes=100_000, retry_delay=5.0)
+    started = time.monotonic()
+    report = _download([url], tmp_path, Allowlist([url], ["127.0.0.0/8"]), limits)
+    assert time.monotonic() - started < 3  # no 5 s wait for a second try
+    assert len(report.errors) == 1 and report.errors[0][1].startswith("DownloadError: ConnectError: ")
+    assert "SSL" in report.errors[0][1] and "tries" not in report.errors[0][1], report.errors
