@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -150,6 +151,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         retry_errors=args.retry_errors,
         s3_outage_objects=S3_OUTAGE_OBJECTS,  # as a job does: one message, not a row per object left
         overwrite=args.overwrite,
+        drop_deleted_errors=True,
     )
     classifier = OnnxClassifier(model_dir, intra_op_threads=args.threads)
     view = None if args.no_progress else BatchProgressView(sys.stderr)
@@ -247,10 +249,17 @@ def _say_what_was_kept(out: Path, started_ns: int) -> None:
 
 def _over_the_pixel_limit(out: Path) -> int:
     """How many images of the result set in ``out`` the pixel limit refused (their latest row)."""
+    from capsight.batch.objects import is_s3
     from capsight.batch.resultlog import RESULTS_JSONL, read_records
 
     latest = {record.path: record for record in read_records(out / RESULTS_JSONL)}
-    return sum(1 for record in latest.values() if (record.error or "").startswith("ImageTooLarge:"))
+    # Not those of deleted files: the run leaves their rows out of results.csv (drop_deleted_errors).
+    return sum(
+        1
+        for record in latest.values()
+        if (record.error or "").startswith("ImageTooLarge:")
+        and (is_s3(record.path) or os.path.lexists(record.path))
+    )
 
 
 def report_command(args: argparse.Namespace) -> int:

@@ -44,6 +44,10 @@ class BatchOptions:
     # Replace result files in the output folder that no capsight run into it wrote (a results.csv of
     # one's own, one whose results.jsonl is gone) instead of refusing to start (outfolder.py).
     overwrite: bool = False
+    # Leave out of results.csv and summary.json the error rows of files that are gone and that the
+    # sources no longer name (a broken photo the user deleted: it stayed an error on every rerun).
+    # The CLI does; a job does not: its rows of zip members or downloads that failed name no file.
+    drop_deleted_errors: bool = False
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

@@ -86,6 +86,12 @@ def _still_there(key: str) -> bool:
     return is_s3(key) or os.path.lexists(key)
 
 
+def _stale_error(record: ResultRecord, wanted: set[str]) -> bool:
+    """An error row of a file that is gone and that this run's sources do not name: a broken photo
+    the user deleted. It counted as an error on every later run, and no retry could clear it."""
+    return not record.ok and record.path not in wanted and not _still_there(record.path)
+
+
 def _result_log(out: Path, overwrite: bool) -> ResultLog:
     """results.jsonl of ``out``, opened once no foreign result file is in the way (outfolder.py)."""
     check_existing_outputs(out, overwrite=overwrite)
@@ -245,7 +251,12 @@ def run_batch(
             # Rows of files this run skips as no image (an --out written before they were skipped,
             # or a list that named them) would count as errors beside "skipped"; the log keeps them.
             passed_over = set(skipped)
-            shown = [r for r in results.records if r.path not in passed_over]
+            stale = options.drop_deleted_errors
+            shown = [
+                r
+                for r in results.records
+                if r.path not in passed_over and not (stale and _stale_error(r, wanted))
+            ]
             summary = summarise(
                 shown,
                 meta,
