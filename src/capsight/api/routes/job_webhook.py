@@ -33,7 +33,9 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
             "The job has no webhook_url, webhooks are off on this server, or its URL is no longer "
             "allow-listed (CAPSIGHT_WEBHOOK_ALLOWLIST)."
         ),
-        409: error_doc("The job has not finished, or this server is delivering its webhook right now."),
+        409: error_doc(
+            "The job has not finished, or this server process is delivering its webhook right now."
+        ),
     },
 )
 async def resend_webhook(job_id: str, request: Request, principal: ClassifyAccess) -> JSONResponse:
