@@ -79,3 +79,37 @@ def test_a_photo_dropped_before_the_scripts_have_run_is_kept_and_classified(
         assert violations == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("how", ["click", "keyboard"])
+def test_choose_photo_works_before_the_scripts_have_run(
+    browser: Any, live_server: LiveServer, tmp_path: Path, how: str
+) -> None:
+    """The "Choose photo" button (or Enter on the zone) did nothing until app.js arrived: it opens the
+    chooser, and a photo picked before app.js runs is held for it as a drop is."""
+    photo = tmp_path / "IMG_0008.jpg"
+    photo.write_bytes(photo_jpeg(LABEL_COLOURS["opened"], seed=8))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(RESULT_TIMEOUT_MS)
+    page.on("filechooser", lambda chooser: None)  # interception on before the chooser can open
+    held: list[Any] = []
+    page.route("**/static/app.js", lambda route: held.append(route))
+    try:
+        page.goto(live_server.url + "/", wait_until="commit")
+        page.wait_for_selector("#choose-button")
+        page.evaluate(DRAWN)
+        assert held, "app.js was not requested"
+        with page.expect_file_chooser(timeout=3000) as chooser:
+            if how == "click":
+                page.click("#choose-button")
+            else:
+                page.focus("#drop-zone")
+                page.keyboard.press("Enter")
+        chooser.value.set_files(str(photo))
+        page.wait_for_timeout(200)
+        held[0].continue_()
+        assert read_result(page)["label"] == "opened"
+        assert page.inner_text("#file-name").startswith("IMG_0008.jpg")
+    finally:
+        context.close()

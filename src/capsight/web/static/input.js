@@ -95,7 +95,8 @@
     window.addEventListener("drop", function (e) {
       if (!el.dropZone.contains(e.target) && !intoKeyField(e)) takeDropped(e.dataTransfer);
     });
-    // A drop before this ran (a slow link) was held by index.html's inline script: taken now.
+    // A drop or a photo picked before this ran (a slow link) was held by index.html's inline script:
+    // taken now.
     var early = window.capsightEarlyDrop;
     if (early && !early.taken) {
       early.taken = true;
