@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # keeps importing this module free of SQLAlchemy
     from capsight.store.database import Database
     from capsight.store.keys import KeyStore
     from capsight.store.requestlog import RequestLog
+    from capsight.store.retention_thread import RetentionThread
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class Services:
     request_log: RequestLog | None = None  # list_requests, get_image, purge_older_than
     keys: KeyStore | None = None  # create_key, list_keys, revoke_key
     database: Database | None = None  # ping() for health checks
+    # The retention purge where no recorder runs it (CAPSIGHT_REQUEST_LOG=false); see retention_thread.
+    retention: RetentionThread | None = None
     _closed: bool = field(default=False, init=False, repr=False)
 
     def start(self) -> None:
@@ -43,12 +46,16 @@ class Services:
         starter = getattr(self.recorder, "start", None)
         if starter is not None and not self._closed:
             starter()
+        if self.retention is not None and not self._closed:
+            self.retention.start()
 
     def close(self) -> None:
         """Stop the recorder (writing or spooling what is queued) and release database connections."""
         if self._closed:
             return
         self._closed = True
+        if self.retention is not None:
+            self.retention.close()
         for part in (self.cache, self.rate_limiter):
             closer = getattr(part, "close", None)
             if closer is not None:
@@ -108,6 +115,10 @@ def build_services(settings: Settings, *, start: bool = True) -> Services:
             spool_max_image_bytes=settings.spool_max_image_bytes or None,
         )
         services.recorder = DatabaseRecorder(database, blobs, settings.data_dir / "spool", config)
+    elif settings.retention_days > 0:
+        from capsight.store.retention_thread import RetentionThread
+
+        services.retention = RetentionThread(database, blobs, settings.retention_days)
     if start:
         services.start()
     return services
