@@ -13,8 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from capsight.batch import run_batch
-from capsight.inference import OnnxClassifier
+import pytest
+
+from capsight.batch.objects import ObjectReader
+from capsight.batch.records import describe_error
 from model_factory import LABEL_COLOURS, solid_image_bytes
 
 _RUN = """
@@ -53,12 +55,11 @@ def test_a_named_pipe_in_the_folder_is_an_error_row_not_a_hang(
     )
 
 
-def test_a_folder_named_in_a_list_file_still_says_it_is_a_folder(
-    classifier: OnnxClassifier, tmp_path: Path
-) -> None:
+def test_a_folder_read_as_an_image_still_says_it_is_a_folder(tmp_path: Path) -> None:
+    """Not "not a regular file (a named pipe or a device)". A list file's folder lines are walked
+    now (test_batch_list_file_folders.py); a folder still reaches the reader when a listed file is
+    replaced by one before it is read."""
     (tmp_path / "sub").mkdir()
-    listing = tmp_path / "list.txt"
-    listing.write_text("sub\n")
-    run_batch([str(listing)], tmp_path / "out", classifier)
-    [row] = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
-    assert row["error"] == "IsADirectoryError: Is a directory"
+    with pytest.raises(IsADirectoryError) as raised:
+        ObjectReader().read(str(tmp_path / "sub"))
+    assert describe_error(raised.value) == "IsADirectoryError: Is a directory"
