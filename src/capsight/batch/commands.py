@@ -66,7 +66,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="ONNX Runtime threads for inference (default 1; 0 = one per core)",
     )
     batch.add_argument(
-        "--sort", choices=("copy", "move", "link"), help="also organise images into OUT/<label>/"
+        "--sort",
+        choices=("copy", "move", "link"),
+        help="also organise images into OUT/<label>/ (move copies an image whose folder may not be "
+        "changed, a read-only share, and leaves the original in place)",
     )
     batch.add_argument(
         "--min-confidence",
