@@ -108,6 +108,12 @@ class BatchProgressView:
         # Everything done by an earlier run: "0.0 img/s" read as a stalled run.
         all_resumed = progress.total > 0 and progress.resumed >= progress.total
         speed = "all from an earlier run" if all_resumed else f"{rate:.1f} img/s"
+        if self._printed is None and not all_resumed:
+            # The line printed as a run starts: "0.0 img/s" there read as a stalled run, for the
+            # 30 s until the next. A later line with no progress does say 0.0: then it is the truth.
+            speed = (
+                "starting" if not progress.resumed else f"starting ({progress.resumed} from an earlier run)"
+            )
         self.stream.write(
             f"{progress.done}/{progress.total} images ({share:.0f}%), {errors_text(progress.errors)}, "
             f"{speed}\n"
