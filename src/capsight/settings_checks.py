@@ -64,10 +64,11 @@ def blank_is_unset(value: Any, info: ValidationInfo) -> Any:
 
 
 def no_blank_folder(value: Any) -> Any:
-    """An empty path would silently be ``.``, the working directory: refuse it instead. ``~`` is
-    expanded: an env file or a container spec has no shell to do it, and ``~/capsight`` was a
-    folder named ``~`` in the working directory."""
-    if isinstance(value, str) and not value.strip():
+    """An empty path would silently be ``.``, the working directory: refuse it. Surrounding whitespace
+    is dropped, as around URLs (a file-made Secret's newline made a folder ``data\\n``); ``~`` is
+    expanded (an env file or container spec has no shell: ``~/capsight`` was a folder named ``~``)."""
+    value = value.strip() if isinstance(value, str) else value
+    if value == "":
         raise ValueError("expected a folder, got an empty value")
     if isinstance(value, str | Path):
         try:
