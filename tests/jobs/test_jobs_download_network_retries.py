@@ -244,3 +244,46 @@ def test_a_tls_failure_is_final_at_once(blips: ThreadingHTTPServer, tmp_path: Pa
     assert time.monotonic() - started < 3  # no 5 s wait for a second try
     assert len(report.errors) == 1 and report.errors[0][1].startswith("DownloadError: ConnectError: ")
     assert "SSL" in report.errors[0][1] and "tries" not in report.errors[0][1], report.errors
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_host_that_is_down_costs_its_tries_for_a_few_urls_only(tmp_path: Path) -> None:
+    """Nothing listens: every try is refused. Retried, each URL cost its waits (3 s at the defaults;
+    a job of 100,000 URLs of a host that was down, 21 hours); after 3 URLs in a row failed on every
+    try, the host's next URLs get one try each."""
+    base = f"http://127.0.0.1:{_closed_port()}"
+    urls = [f"{base}/{n}.png" for n in range(12)]
+    limits = DownloadLimits(max_bytes=100_000, retry_delay=0.2, concurrency=1)
+    started = time.monotonic()
+    report = _download(urls, tmp_path, Allowlist([f"{base}/"], ["127.0.0.0/8"]), limits)
+    elapsed = time.monotonic() - started
+    assert elapsed < 4, elapsed  # 12 URLs x 0.6 s of waits = 7.2 s before
+    errors = dict(report.errors)
+    refused = "DownloadError: ConnectError: [Errno 111] Connection refused"
+    assert [errors[u] for u in urls[:3]] == [f"{refused} (3 tries)"] * 3
+    assert [errors[u] for u in urls[3:]] == [
+        f"{refused} (not retried: its host failed the URLs before it on every try)"
+    ] * 9
+
+
+def test_a_host_that_answers_again_is_retried_again(blips: ThreadingHTTPServer, tmp_path: Path) -> None:
+    """Another host's outage does not count, and an answer from the host ends its own."""
+    base = f"http://127.0.0.1:{_port(blips)}"
+    down = f"http://127.0.0.1:{_closed_port()}"
+    urls = [
+        *(f"{base}/drop/9/{n}.png" for n in range(3)),  # 3 URLs in a row fail every try
+        f"{down}/a.png",  # another host: not this one's trouble
+        f"{base}/drop/0/ok.png",  # an answer (one try, as the host is down): the outage is over
+        f"{base}/drop/1/blip.png",  # retried again, and kept
+    ]
+    limits = DownloadLimits(max_bytes=100_000, retry_delay=0.05, concurrency=1)
+    report = _download(urls, tmp_path, Allowlist([f"{base}/", f"{down}/"], ["127.0.0.0/8"]), limits)
+    errors = dict(report.errors)
+    assert all(errors[u].endswith("(3 tries)") for u in urls[:4]), errors
+    assert sorted(report.files.values()) == sorted(urls[4:])
+    assert blips.hits["/drop/1/blip.png"] == 2  # type: ignore[attr-defined]

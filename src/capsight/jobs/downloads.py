@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.diskbudget import DiskBudget
-from capsight.jobs.fetchretry import NOT_KEPT, Outcome, fetch_retrying, is_blip
+from capsight.jobs.fetchretry import NOT_KEPT, HostTrouble, Outcome, fetch_retrying, is_blip
 from capsight.jobs.inflate import ACCEPT_ENCODING, UnsupportedEncoding, inflated
 from capsight.jobs.retryafter import retry_after_seconds
 from capsight.store.blobs import fsync_dir
@@ -210,6 +211,7 @@ def download_all(
         open(manifest, "a", encoding="utf-8") as log,
     ):
         pending: set[Future[Outcome]] = set()
+        trouble = HostTrouble()  # hosts that are down get one try a URL
         queue = iter(todo)
         stopped = cancel is not None and cancel.is_set()  # a job cancelled before it ran starts nothing
         while True:
@@ -218,7 +220,8 @@ def download_all(
                 if item is None:
                     break
                 fetch = partial(_fetch, client, allowlist, limits, item[0], item[1], dest, cancel, budget)
-                pending.add(pool.submit(fetch_retrying, fetch, limits, cancel))
+                host = urlsplit(item[1].strip()).netloc.lower()
+                pending.add(pool.submit(fetch_retrying, fetch, limits, cancel, host, trouble))
             if not pending:
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
