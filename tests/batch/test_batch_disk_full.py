@@ -206,3 +206,22 @@ def test_sorted_copies_that_do_not_fit_are_said_once_and_leave_no_part_files(
 
     assert (tmp_path / "rerun.rc").read_text().strip() == "0", (tmp_path / "rerun.err").read_text()
     assert json.loads((tmp_path / "after-rerun" / "summary.json").read_text())["unsorted"] == 0
+
+
+@needs_userns
+def test_a_disk_full_before_the_first_image_is_said_so(colour_model_dir: Path, tmp_path: Path) -> None:
+    """No room even for the run's lock file (a disk out of inodes): nothing was classified."""
+    photos = _photos(tmp_path / "photos", 3)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    out = f"{disk}/out"
+    script = (
+        f"mount -t tmpfs -o size=1m,nr_inodes=2 tmpfs {disk}\n"  # the root and out/: no third file
+        f"mkdir {out}\n" + _batch(photos, out, colour_model_dir, "full")
+    )
+    _in_namespace(script, tmp_path)
+
+    err = (tmp_path / "full.err").read_text()
+    assert (tmp_path / "full.rc").read_text().strip() == "2", err
+    assert f"The disk holding {out} is full (No space left on device" in err, err
+    assert "the run stopped before classifying any image" in err and "Traceback" not in err, err
