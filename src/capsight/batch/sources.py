@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
-from capsight.batch.objects import S3_SCHEME, ObjectReader, is_s3, loggable_error, loggable_key, split_s3
-from capsight.errors import BadRequest, TooManyImages
+from capsight.batch.objects import ObjectReader, is_s3, loggable_error, loggable_key
+from capsight.batch.s3listing import list_s3
+from capsight.errors import BadRequest
 from capsight.imaging.files import is_image_file, named_like_image, sniffs_as_image
 
 log = logging.getLogger(__name__)
@@ -89,10 +90,29 @@ def _not_an_input(name: str) -> bool:
     return name.startswith(".") or name in NAS_METADATA_FOLDERS
 
 
+def _unlistable_root(root: Path) -> Callable[[OSError], None]:
+    """``_unlistable`` for a walk of ``root``, which raises when ``root`` itself cannot be listed.
+
+    Why: the folder named as a source then yields no file at all, and the run closed with "nothing
+    to classify: the sources hold no files", exit 0, a nightly job over a share that lost its
+    permissions succeeding every night. It stops the run, as a source that does not exist does.
+    """
+
+    def onerror(exc: OSError) -> None:
+        if exc.filename is not None and Path(exc.filename) == root:
+            raise BadRequest(
+                f"cannot list the folder {loggable_key(root)} ({exc.strerror or loggable_error(exc)}): "
+                "none of its images can be classified."
+            ) from exc
+        _unlistable(exc)
+
+    return onerror
+
+
 def _walk_folder(root: Path, exclude: Collection[Path], skipped: list[str] | None) -> list[str]:
     keys: list[str] = []
     passed_over: list[str] | None = None if skipped is None else []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=_unlistable):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_unlistable_root(root)):
         here = Path(dirpath)
         # Hidden and NAS metadata folders and our own output tree are never inputs.
         dirnames[:] = [d for d in dirnames if not _not_an_input(d) and not _inside(here / d, exclude)]
@@ -188,61 +208,6 @@ def _read_list_file(path: Path, exclude: Collection[Path], skipped: list[str] | 
     return keys
 
 
-def _list_s3(uri: str, reader: ObjectReader, max_keys: int | None = None) -> list[str]:
-    """The objects under ``uri``; TooManyImages as soon as there are more than ``max_keys``.
-
-    Why the bound: a job's prefix may hold millions of keys, and every one was listed and held in
-    memory before the first image was classified, past the per-job limit zip and URL jobs are held to.
-    Listing stops at the first page that goes over it.
-    """
-    bucket, prefix = split_s3(uri)
-    client = reader.s3_client()
-    keys = []
-    try:
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                name = obj["Key"]
-                if not name.endswith("/"):  # "folder" marker objects
-                    keys.append(f"{S3_SCHEME}{bucket}/{name}")
-            if max_keys is not None and len(keys) > max_keys:
-                break
-    except Exception as exc:  # botocore raises many unrelated types (ClientError, EndpointConnectionError)
-        # botocore's text may quote the S3 server's message: escaped, as the prefix is.
-        log.warning("cannot list %s: %s", loggable_key(uri), loggable_error(exc))
-        raise BadRequest(f"Cannot list {uri}: {_listing_failure(exc)}.") from exc
-    if max_keys is not None and len(keys) > max_keys:
-        raise TooManyImages(
-            f"{uri} holds more than {max_keys} objects; the limit is {max_keys} images per job. "
-            "Choose a narrower prefix."
-        )
-    return keys
-
-
-def _listing_failure(exc: Exception) -> str:
-    """Why a listing failed, in words that name no part of the server's infrastructure.
-
-    Why: a job's error is shown to API clients, and botocore's text of a connection failure names the
-    S3 endpoint URL (an internal address). The log line beside the raise keeps botocore's whole text.
-    """
-    from botocore import exceptions as boto_errors
-
-    if isinstance(exc, boto_errors.ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        if code == "NoSuchBucket":
-            return "the bucket does not exist"
-        if code in ("AccessDenied", "AllAccessDisabled"):
-            return "access denied"
-        return f"S3 answered {code or 'an error'}: {error.get('Message', '')}".rstrip(": ")
-    if isinstance(exc, boto_errors.NoCredentialsError):
-        return "no S3 credentials were found"
-    if isinstance(exc, (boto_errors.ConnectionError, boto_errors.HTTPClientError)):
-        return "the S3 endpoint cannot be reached"
-    if isinstance(exc, boto_errors.ParamValidationError):
-        return str(exc)  # an invalid bucket name, in the words of the rule it breaks
-    return f"{type(exc).__name__}; the server's log has the details"
-
-
 def _looks_like_image(path: Path) -> bool:
     with open(path, "rb") as fh:
         return sniffs_as_image(fh.read(64))
@@ -266,7 +231,7 @@ def expand_source(
     elif skipped is None:
         skipped = []
     if is_s3(source):
-        return _list_s3(source, reader, max_s3_keys)
+        return list_s3(source, reader, max_s3_keys)
     path = Path(os.path.expanduser(source))
     if path.is_dir():
         return _walk_folder(path.resolve(), exclude, skipped)
