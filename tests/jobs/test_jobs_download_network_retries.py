@@ -37,7 +37,7 @@ class _Blips(BaseHTTPRequestHandler):
 
     ``drop``: the connection is closed without an answer; ``reset``: reset (RST) without an answer;
     ``cut``: headers and half the body, then closed; ``stall``: no answer for 2 s (past the read
-    timeout)."""
+    timeout); ``busy``: 503, which is no blip."""
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -57,6 +57,10 @@ class _Blips(BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(BODY[: len(BODY) // 2])
                 self.wfile.flush()
+            elif how == "busy":  # an answer, not a blip: "later"
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             elif how == "reset":  # SO_LINGER 0, closed at once (no FIN first): an RST
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.connection.close()
@@ -278,7 +282,7 @@ def test_a_host_that_answers_again_is_retried_again(blips: ThreadingHTTPServer, 
     urls = [
         *(f"{base}/drop/9/{n}.png" for n in range(3)),  # 3 URLs in a row fail every try
         f"{down}/a.png",  # another host: not this one's trouble
-        f"{base}/drop/0/ok.png",  # an answer (one try, as the host is down): the outage is over
+        f"{base}/busy/1/ok.png",  # an answer, a 503: the outage is over, and a 503 is tried again
         f"{base}/drop/1/blip.png",  # retried again, and kept
     ]
     limits = DownloadLimits(max_bytes=100_000, retry_delay=0.05, concurrency=1)
@@ -286,4 +290,5 @@ def test_a_host_that_answers_again_is_retried_again(blips: ThreadingHTTPServer, 
     errors = dict(report.errors)
     assert all(errors[u].endswith("(3 tries)") for u in urls[:4]), errors
     assert sorted(report.files.values()) == sorted(urls[4:])
+    assert blips.hits["/busy/1/ok.png"] == 2  # type: ignore[attr-defined]
     assert blips.hits["/drop/1/blip.png"] == 2  # type: ignore[attr-defined]

@@ -118,7 +118,7 @@ def fetch_retrying(
     a ``host`` that ``trouble`` says is down."""
     trouble = trouble or HostTrouble()
     down = trouble.down(host)
-    outcome = _tries(fetch, 1 if down else limits.attempts, limits.retry_delay, cancel)
+    outcome = _tries(fetch, limits, cancel, retry_blips=not down)
     if outcome.interrupted:
         return outcome
     trouble.record(host, outcome.blip)
@@ -128,18 +128,22 @@ def fetch_retrying(
 
 
 def _tries(
-    fetch: Callable[[], Outcome], attempts: int, first_delay: float, cancel: threading.Event | None
+    fetch: Callable[[], Outcome], limits: _Limits, cancel: threading.Event | None, retry_blips: bool
 ) -> Outcome:
+    """``retry_blips`` False: a blip is the outcome at once (its host is down); a "later" answer from
+    such a host is still tried again: the host answered."""
     retryable = {f"DownloadError: HTTP {status}" for status in RETRY_STATUSES}
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, limits.attempts + 1):
         outcome = fetch()
-        if (not outcome.blip and outcome.error not in retryable) or attempts == 1:
+        if outcome.blip and not retry_blips:
             return outcome
-        if attempt == attempts:
+        if not outcome.blip and outcome.error not in retryable:
+            return outcome
+        if attempt == limits.attempts:
             break
-        delay = first_delay * 2 ** (attempt - 1)
+        delay = limits.retry_delay * 2 ** (attempt - 1)
         if outcome.retry_after is not None:  # the host said when to come back
             delay = max(delay, min(outcome.retry_after, MAX_RETRY_AFTER_S))
         if (cancel or threading.Event()).wait(delay):
             return replace(outcome, error=None, interrupted=True)
-    return replace(outcome, error=f"{outcome.error} ({attempts} tries)")
+    return replace(outcome, error=f"{outcome.error} ({limits.attempts} tries)")
