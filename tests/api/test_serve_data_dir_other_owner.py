@@ -38,7 +38,7 @@ def _leave_behind(data: Path, where: str) -> Path:
     """A data folder as another user's run left it, with ``where`` that user's; returns that path."""
     (data / "spool").mkdir(parents=True)
     (data / "spool" / ".lock").write_bytes(b"")
-    (data / "images").mkdir()
+    (data / "images" / "ab").mkdir(parents=True)  # the image store's folders: <sha[:2]>/<sha[2:4]>/
     (data / "jobs" / "0123abcd").mkdir(parents=True)
     (data / "capsight.db.migrate.lock").write_bytes(b"")
     (data / "jobs-disk-budget.lock").write_bytes(b"")
@@ -54,6 +54,7 @@ def _leave_behind(data: Path, where: str) -> Path:
         "spool",
         "spool/.lock",
         "images",
+        "images/ab",
         "jobs",
         "jobs/0123abcd",
         "capsight.db.migrate.lock",
@@ -96,3 +97,29 @@ def test_a_data_folder_of_this_user_starts(colour_model_dir: Path, tmp_path: Pat
             time.sleep(0.1)
         else:
             pytest.fail("capsight serve did not become ready")
+
+
+def test_an_image_folder_another_user_wrote_stops_start_up(colour_model_dir: Path, tmp_path: Path) -> None:
+    """CAPSIGHT_STORAGE_URL's folder, as the data folder's own: every image was spooled."""
+    if os.geteuid() != 0:
+        pytest.skip("giving files to another user needs root")
+    images = tmp_path / "images"
+    (images / "ab").mkdir(parents=True)
+    os.chown(images / "ab", OTHER_UID, OTHER_UID)
+    env = {
+        **os.environ,
+        "CAPSIGHT_DATA_DIR": str(tmp_path / "data"),
+        "CAPSIGHT_STORAGE_URL": str(images),
+        "CAPSIGHT_INTRA_OP_THREADS": "1",
+    }
+    env.pop("CAPSIGHT_DATABASE_URL", None)
+    argv = [*_as_ordinary_user(), sys.executable, "-m", "capsight", "serve", "--port", str(free_port())]
+    try:
+        done = subprocess.run(
+            [*argv, "--model", str(colour_model_dir)], env=env, capture_output=True, text=True, timeout=20
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the server started: {exc.stderr!r}")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(images / "ab") in lines[0] and "CAPSIGHT_STORAGE_URL" in lines[0], lines

@@ -24,6 +24,7 @@ from capsight.api.startup_checks import (
     require_listen_address,
     require_model,
     require_own_data,
+    require_own_folder,
     require_sqlite_database,
 )
 from capsight.cli_types import local_image, port, positive_int
@@ -102,9 +103,9 @@ def run_serve(args: argparse.Namespace) -> int:
     require_folder(settings.data_dir, "CAPSIGHT_DATA_DIR")
     require_own_data(settings.data_dir)
     if settings.storage_url and not settings.storage_url.startswith("s3://"):
-        require_folder(Path(settings.storage_url.removeprefix("file://")), "CAPSIGHT_STORAGE_URL")
+        require_own_folder(Path(settings.storage_url.removeprefix("file://")), "CAPSIGHT_STORAGE_URL")
     elif not settings.storage_url and (images := Path(settings.resolved_storage_url())).is_dir():
-        require_folder(images, "CAPSIGHT_DATA_DIR")  # another user's, as require_own_data says
+        require_own_folder(images, "CAPSIGHT_DATA_DIR")  # another user's, as require_own_data says
     require_sqlite_database(settings.resolved_database_url())
     for warning in (open_server_warning(listen, settings.auth_enabled), per_worker_limits_warning(settings)):
         if warning:

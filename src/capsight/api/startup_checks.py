@@ -168,18 +168,25 @@ def require_own_data(data_dir: Path) -> None:
     failures retried: the server started, answered requests, spooled every record and logged a
     traceback every few seconds for as long as it ran. Only what is directly inside these folders
     is looked at (a handful of files; the spool's records, when a database outage left some)."""
-    entries = [data_dir / name for name in DATA_DIR_FILES]
+    _require_own(data_dir, [data_dir / name for name in DATA_DIR_FILES], "CAPSIGHT_DATA_DIR")
     for name in DATA_DIR_FOLDERS:
-        folder = data_dir / name
-        if folder.is_dir():
-            require_folder(folder, "CAPSIGHT_DATA_DIR")
-            entries.extend(folder.iterdir())
+        if (data_dir / name).is_dir():
+            require_own_folder(data_dir / name, "CAPSIGHT_DATA_DIR", shown=data_dir)
+
+
+def require_own_folder(folder: Path, setting: str, shown: Path | None = None) -> None:
+    """:func:`require_folder`, and what is directly in it (an image store's ``ab/`` folders) too."""
+    require_folder(folder, setting)
+    _require_own(shown or folder, list(folder.iterdir()), setting)
+
+
+def _require_own(shown: Path, entries: list[Path], setting: str) -> None:
     for entry in entries:
         wanted = os.R_OK | os.W_OK | (os.X_OK if entry.is_dir() else 0)
         if entry.exists() and not entry.is_symlink() and not os.access(entry, wanted):
             raise BadRequest(
-                f"CAPSIGHT_DATA_DIR={str(data_dir)!r}: this user cannot write {entry}, left there by "
-                "another user (a run as root?); give the folder to this user (chown -R)"
+                f"{setting}={str(shown)!r}: this user cannot write {entry}, left there by another user "
+                "(a run as root?); give the folder to this user (chown -R)"
             )
 
 
