@@ -25,7 +25,8 @@ MEANINGS: dict[str, str] = {
     "port": "TCP port of the HTTP API.",
     "workers": "Server processes per replica. Each loads its own copy of the model; without Redis each "
     "also has its own cache and rate-limit counts, so a client gets up to N times `RATE_LIMIT` (and "
-    "`AUTH_FAILURE_LIMIT`): `capsight serve` warns of it at start, naming `REDIS_URL`.",
+    "`AUTH_FAILURE_LIMIT`, and its API key's own rate): `capsight serve` warns of it at start, naming "
+    "`REDIS_URL`.",
     "log_level": "`debug`, `info`, `warning` or `error`.",
     "cors_origins": 'Browser origins allowed to call the API, as a JSON list (`["https://app.example"]`; '
     '`["*"]` for any). Empty: no CORS headers, cross-origin browser calls are refused. With auth off, a '

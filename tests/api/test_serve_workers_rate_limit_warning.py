@@ -66,6 +66,7 @@ def test_workers_with_a_rate_limit_and_no_redis_are_warned_about(
         ({"workers": 3, "auth_failure_limit": "60/minute"}, True),
         ({"workers": 1, "rate_limit": "5/minute"}, False),  # one process: one count
         ({"workers": 2}, False),  # no limits to multiply
+        ({"workers": 2, "auth_enabled": True}, True),  # keys' and tokens' own rates
         ({"workers": 2, "rate_limit": "5/minute", "redis_url": "redis://localhost:6379/0"}, False),
     ],
 )
@@ -76,3 +77,4 @@ def test_the_warning_names_what_is_multiplied(values: dict[str, object], warned:
         assert "CAPSIGHT_REDIS_URL" in warning
         assert ("CAPSIGHT_RATE_LIMIT" in warning) == ("rate_limit" in values)
         assert ("CAPSIGHT_AUTH_FAILURE_LIMIT" in warning) == ("auth_failure_limit" in values)
+        assert ("capsight keys create --rate" in warning) == ("auth_enabled" in values)

@@ -131,12 +131,16 @@ def per_worker_limits_warning(settings: Settings) -> str | None:
         if rate:
             most = parse_rate(rate).limit * workers
             limits.append(f"{name}={rate} lets a client make up to {most} per window, not {most // workers}")
+    if settings.auth_enabled:  # a key's own rate is known only when it calls: said in general
+        limits.append(
+            f"an API key's or token's own rate (capsight keys create --rate, a JWT's rate_limit) lets it "
+            f"make up to {workers} times as many"
+        )
     if not limits:
         return None
-    keys = ", as do API keys' own rates" if settings.auth_enabled else ""
     return (
-        f"CAPSIGHT_REDIS_URL is unset, so each of the {workers} workers counts rate limits on its own"
-        f"{keys}: {'; '.join(limits)}; set CAPSIGHT_REDIS_URL to share the counts, or run one worker"
+        f"CAPSIGHT_REDIS_URL is unset, so each of the {workers} workers counts rate limits on its own: "
+        f"{'; '.join(limits)}; set CAPSIGHT_REDIS_URL to share the counts, or run one worker"
     )
 
 
