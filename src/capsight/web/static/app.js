@@ -205,6 +205,11 @@
               failure.title = keyTitle(res.status, headers.Authorization);
               askForKey();
             }
+            // The server's words for a request without a key are for API clients ("send 'Authorization:
+            // Bearer <key>'"): a person on this page sends no header, and is told what to do here.
+            if (res.status === 401 && !headers.Authorization) {
+              failure.message = "This server needs an API key (HTTP 401). Enter yours below and the photo is sent again.";
+            }
             failure.retryable = res.status === 408 || res.status === 429 || res.status >= 500;
             throw failure;
           }
