@@ -114,8 +114,8 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
             with open_regular(str(path)) as fh:  # a named pipe: refused, not waited on for ever
                 data = read_image_stream(fh)  # a video is refused from its first bytes, not read whole
             decoded = decode_image(data, min_side=spec.decode_hint(), max_pixels=max_pixels)
-        except FileNotFoundError:  # a name with wildcards that is not a file was a pattern
-            outcome["error"] = "no file matches" if _GLOB_CHARS & set(str(path)) else "no such file"
+        except FileNotFoundError as exc:
+            outcome["error"] = _not_found(path, exc)
             continue
         except IsADirectoryError:
             outcome["error"] = (
@@ -142,3 +142,12 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
                 continue
             outcome.update(label=pred.label, confidence=pred.confidence, probabilities=pred.probabilities)
     return outcomes
+
+
+def _not_found(path: Path, exc: FileNotFoundError) -> str:
+    """Why ``path`` could not be opened: a link whose photo is gone (``ls`` lists it: "no such file"
+    left the user looking at a file that is there) in open_regular's words, as ``capsight batch``
+    says it; a name with wildcards that is not a file was a pattern that matched nothing."""
+    if os.path.islink(path) and exc.strerror:
+        return exc.strerror
+    return "no file matches" if _GLOB_CHARS & set(str(path)) else "no such file"
