@@ -11,13 +11,14 @@ import base64
 import csv
 import io
 import logging
+import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from capsight.batch.objects import ObjectReader, loggable_error, loggable_key
+from capsight.batch.objects import ObjectReader, is_s3, loggable_error, loggable_key
 from capsight.batch.outputs import RESULTS_CSV
 from capsight.batch.records import ResultRecord, csv_cell
 from capsight.batch.resultlog import RESULTS_JSONL, read_records
@@ -184,6 +185,15 @@ mean confidence {mean:.3f}.</p>
 """
 
 
+def _csv_paths(folder: Path) -> set[str] | None:
+    """The path cells of the last run's results.csv in ``folder``; None when there is none."""
+    try:
+        text = (folder / RESULTS_CSV).read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return None
+    return {row[0] for row in csv.reader(io.StringIO(text, newline="")) if row}
+
+
 def skipped_rows(records: Sequence[ResultRecord], folder: Path) -> set[str]:
     """Paths of error rows that the last run into ``folder`` left out as no image.
 
@@ -194,17 +204,33 @@ def skipped_rows(records: Sequence[ResultRecord], folder: Path) -> set[str]:
     it (a file a list names is an error row there, and stays one), its error is InvalidImage, and the
     local file at its path is no image by the rule runs skip by. No results.csv: none is skipped.
     """
-    try:
-        text = (folder / RESULTS_CSV).read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError:
+    listed = _csv_paths(folder)
+    if listed is None:
         return set()
-    listed = {row[0] for row in csv.reader(io.StringIO(text, newline="")) if row}
     return {
         r.path
         for r in records
         if (r.error or "").startswith(f"{InvalidImage.__name__}:")
         and csv_cell(r.path) not in listed
         and _no_image(r.path)
+    }
+
+
+def deleted_error_rows(records: Sequence[ResultRecord], folder: Path) -> set[str]:
+    """Paths of error rows of files the user deleted, which the last run into ``folder`` left out.
+
+    Why: a run leaves out of results.csv and summary.json the error row of a file that is gone and
+    that its sources no longer name (a broken photo deleted before a rerun); results.jsonl keeps it,
+    and the report showed it among the errors. results.csv is what says the run left it out: a file
+    deleted after the run is still listed there, and counted here too. No results.csv: none is left.
+    """
+    listed = _csv_paths(folder)
+    if listed is None:
+        return set()
+    return {
+        r.path
+        for r in records
+        if not r.ok and csv_cell(r.path) not in listed and not is_s3(r.path) and not os.path.lexists(r.path)
     }
 
 
@@ -237,9 +263,10 @@ def write_report(
     if not records and head:  # an image, a list file, anything that is not a results log
         raise BadRequest(f"{results_path} holds no batch results; pass the results.jsonl of a batch run.")
     skipped = skipped_rows(records, results_path.parent)
+    left_out = skipped | deleted_error_rows(records, results_path.parent)
     out_path = out_path or results_path.with_name("report.html")
     html = render_report(
-        [r for r in records if r.path not in skipped],
+        [r for r in records if r.path not in left_out],
         skipped=len(skipped),
         title=f"capsight batch report: {results_path.parent.name}",
         least_confident=least_confident,
