@@ -99,3 +99,29 @@ def test_bad_json_is_refused_in_json_loads_own_words(text: str) -> None:
     with pytest.raises(ValueError) as got:
         jsontext.loads(text)
     assert type(got.value) is type(expected.value) and str(got.value) == str(expected.value)
+
+
+# What a client's JSON body may not hold: a key twice in one object, at any depth (unique_keys=True).
+REPEATED = [
+    ('{"urls": ["a"], "urls": ["b"]}', "urls"),
+    ('{"a": {"b": 1, "c": 2, "b": 3}}', "b"),
+    ('{"urls": [{"x": 1, "x": 2}]}', "x"),
+    ('[[{"k": [], "k": null}]]', "k"),
+    (LONG_TEXTS[5], "x"),  # long: parsed a value at a time
+    (_long({"urls": [f"{PAD}{i}" for i in range(10_000)]})[:-1] + ', "urls": []}', "urls"),
+    (_long({"a": [[{"n": 1}] for _ in range(100_000)]}).replace('{"n": 1}', '{"n": 1, "n": 2}', 1), "n"),
+]
+
+
+@pytest.mark.parametrize(("text", "key"), REPEATED, ids=range(len(REPEATED)))
+def test_a_repeated_key_is_refused_when_keys_must_be_unique(text: str, key: str) -> None:
+    for given in (text, text.encode()):
+        with pytest.raises(jsontext.DuplicateKey) as got:
+            jsontext.loads(given, unique_keys=True)
+        assert got.value.key == key and repr(key) in str(got.value)
+    assert json.dumps(jsontext.loads(text)) == json.dumps(json.loads(text))  # the columns: the last wins
+
+
+@pytest.mark.parametrize("text", LONG_TEXTS[:5] + LONG_TEXTS[6:], ids=range(len(LONG_TEXTS) - 1))
+def test_unique_keys_reads_what_json_loads_reads(text: str) -> None:
+    assert json.dumps(jsontext.loads(text, unique_keys=True)) == json.dumps(json.loads(text))

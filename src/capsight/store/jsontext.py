@@ -10,6 +10,10 @@ rows written before and after read alike. ``loads`` parses a long text's objects
 at a time (each value by the C scanner), about three times the CPU of ``json.loads`` and the GIL free
 between values; anything it does not expect (bad JSON included) is left to ``json.loads`` itself, so
 the value, or the error, is the same.
+
+A client's body (``unique_keys=True``) may not hold a key twice in one object: ``json.loads`` keeps
+the last value, and ``{"urls": [a], "urls": [b]}`` made by joining fragments was a job of ``b`` alone.
+The database's own rows are read as before (the last wins), though they never repeat a key.
 """
 
 from __future__ import annotations
@@ -75,36 +79,62 @@ def _skip(s: str, i: int) -> int:
     return space.end() if space else i
 
 
+class DuplicateKey(ValueError):
+    """A key given twice in one JSON object of a text read with ``unique_keys=True``."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the key {key[:100]!r} is given more than once in one object")
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
+_scan_unique = JSONDecoder(object_pairs_hook=_unique).scan_once  # type: ignore[attr-defined]
+
+
 class _Unexpected(Exception):
     """Not what the piecewise parser handles: ``json.loads`` parses it (or says what is wrong)."""
 
 
-def loads(text: str | bytes) -> Any:
-    """``json.loads(text)``, a long text's objects and arrays a value at a time."""
+def loads(text: str | bytes, *, unique_keys: bool = False) -> Any:
+    """``json.loads(text)``, a long text's objects and arrays a value at a time; ``DuplicateKey``
+    for a key twice in one object, at any depth, with ``unique_keys``."""
+    hook = _unique if unique_keys else None
     if isinstance(text, bytes | bytearray):
         if len(text) < LONG_TEXT:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=hook)
         text = text.decode(json.detect_encoding(text), "surrogatepass")  # as json.loads does
     if len(text) < LONG_TEXT or text.startswith("\ufeff"):
-        return json.loads(text)  # a BOM: json.loads refuses it, in its words
+        return json.loads(text, object_pairs_hook=hook)  # a BOM: json.loads refuses it, in its words
     try:
-        value, end = _value(text, _skip(text, 0))
+        value, end = _value(text, _skip(text, 0), unique_keys)
         if _skip(text, end) != len(text):
             raise _Unexpected
+    except DuplicateKey:
+        raise
     except (_Unexpected, StopIteration, ValueError, IndexError, RecursionError):
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=hook)
     return value
 
 
-def _value(s: str, i: int) -> tuple[Any, int]:
+def _value(s: str, i: int, unique: bool) -> tuple[Any, int]:
     if s[i] == "{":
-        return _object(s, _skip(s, i + 1))
+        return _object(s, _skip(s, i + 1), unique)
     if s[i] == "[":
-        return _array(s, _skip(s, i + 1))
-    return _scan(s, i)
+        return _array(s, _skip(s, i + 1), unique)
+    return (_scan_unique if unique else _scan)(s, i)
 
 
-def _object(s: str, i: int) -> tuple[dict[str, Any], int]:
+def _object(s: str, i: int, unique: bool) -> tuple[dict[str, Any], int]:
     out: dict[str, Any] = {}
     if s[i] == "}":
         return out, i + 1
@@ -112,10 +142,12 @@ def _object(s: str, i: int) -> tuple[dict[str, Any], int]:
         if s[i] != '"':
             raise _Unexpected
         key, i = _scanstring(s, i + 1, True)
+        if unique and key in out:
+            raise DuplicateKey(key)
         i = _skip(s, i)
         if s[i] != ":":
             raise _Unexpected
-        out[key], i = _value(s, _skip(s, i + 1))
+        out[key], i = _value(s, _skip(s, i + 1), unique)
         i = _skip(s, i)
         if s[i] == "}":
             return out, i + 1
@@ -124,12 +156,13 @@ def _object(s: str, i: int) -> tuple[dict[str, Any], int]:
         i = _skip(s, i + 1)
 
 
-def _array(s: str, i: int) -> tuple[list[Any], int]:
+def _array(s: str, i: int, unique: bool) -> tuple[list[Any], int]:
     out: list[Any] = []
     if s[i] == "]":
         return out, i + 1
+    scan = _scan_unique if unique else _scan
     while True:
-        value, i = _scan(s, i)  # a nested object or array whole: a URL list's values are strings
+        value, i = scan(s, i)  # a nested object or array whole: a URL list's values are strings
         out.append(value)
         i = _skip(s, i)
         if s[i] == "]":

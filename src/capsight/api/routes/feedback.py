@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from capsight.api.json_body import refuse_repeated_keys
 from capsight.api.request_ids import issued_at
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
@@ -126,6 +127,7 @@ async def _feedback_of(request: Request) -> FeedbackIn:
     if not data or not is_json:
         message = "Field required" if not data else "Send a JSON object (Content-Type: application/json)"
         raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": message}])
+    refuse_repeated_keys(data)  # pydantic keeps the last value: a second "label" was recorded
     try:
         return FeedbackIn.model_validate_json(data)
     except ValidationError as exc:

@@ -26,6 +26,7 @@ from typing import Any
 from fastapi.concurrency import run_in_threadpool
 
 from capsight.api.body_budget import reserve_more
+from capsight.api.json_body import refuse_repeated_keys
 from capsight.api.routes.v2_schemas import BINARY_DATA_SIZE, HEADER_LENGTH, InferenceRequest, Tensor
 from capsight.errors import BadRequest, PayloadTooLarge, TooManyImages, UnsupportedEncoding
 
@@ -128,6 +129,7 @@ def _parse_request(data: bytes, header_length: str | None, max_images: int) -> t
     inflated body."""
     header, binary = _split_body(data, header_length)
     _check_structure(header, max_images)  # the binary part is image bytes: any byte may occur there
+    refuse_repeated_keys(header)  # pydantic keeps the last: a second "inputs" was classified alone
     return InferenceRequest.model_validate_json(header), binary
 
 

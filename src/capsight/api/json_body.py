@@ -1,0 +1,32 @@
+"""A client's JSON body holding a key twice in one object is refused, naming the key.
+
+Why: ``json.loads`` and pydantic keep the last value of a repeated key, so ``{"urls": [a], "urls":
+[b]}`` (JSON made by hand, or by joining two fragments) was a job of ``b`` alone, and a feedback
+with ``"label"`` twice recorded the last: accepted, the client never told its first value was
+dropped. Every JSON body of the API goes through here (jobs, feedback, V2 inference requests).
+"""
+
+from __future__ import annotations
+
+from capsight.errors import BadRequest
+from capsight.store import jsontext
+from capsight.store.jsontext import DuplicateKey
+
+
+def repeated_key(exc: DuplicateKey) -> BadRequest:
+    """The 400 for a key given twice in one object of the body."""
+    return BadRequest(
+        f"Invalid JSON: the key {exc.key[:100]!r} is given more than once in one object; "
+        "send each key once (a JSON parser would keep only the last value)."
+    )
+
+
+def refuse_repeated_keys(body: bytes) -> None:
+    """``repeated_key`` for a body holding a key twice in one object, at any depth; anything else
+    wrong with the body is left to the parser that reads it next, which says so in its own words."""
+    try:
+        jsontext.loads(body, unique_keys=True)
+    except DuplicateKey as exc:
+        raise repeated_key(exc) from exc
+    except (ValueError, RecursionError):
+        return
