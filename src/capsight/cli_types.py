@@ -107,7 +107,7 @@ def local_image(value: str) -> Path:
     if sep and scheme.isascii() and is_scheme and not os.path.lexists(value):
         raise argparse.ArgumentTypeError(
             f"{value} is a URL: capsight classify reads local files (capsight batch reads s3:// URIs; "
-            "download it first)"
+            "download it first, or pipe it in: curl -s URL | capsight classify -)"
         )
     return Path(value)
 

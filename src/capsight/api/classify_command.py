@@ -11,8 +11,9 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from capsight.api.startup_checks import require_model
 from capsight.errors import CapsightError, ImageTooLarge
@@ -36,8 +37,9 @@ def run_classify(args: argparse.Namespace) -> int:
     outcomes: list[dict[str, Any]] = []
     images = _expand_patterns(args.images)
     step = max(1, settings.batch_max_size)
+    stdin = _Stdin()
     for start in range(0, len(images), step):
-        answered = _classify_files(images[start : start + step], classifier, settings.max_pixels)
+        answered = _classify_files(images[start : start + step], classifier, settings.max_pixels, stdin)
         for outcome in answered:
             if "error" in outcome:
                 print(
@@ -52,6 +54,29 @@ def run_classify(args: argparse.Namespace) -> int:
 
 
 _GLOB_CHARS = frozenset("*?[")
+
+# Standard input, as for cat: a photo piped in (``curl -s URL | capsight classify -``) was taken as a
+# file named "-" ("no such file"). A file of that name is still ``./-``.
+STDIN = "-"
+
+
+class StdinReadAlready(Exception):
+    """``-`` named twice: the second would read the empty rest of the stream ("The file is empty")."""
+
+
+class _Stdin:
+    """Standard input of one run, read at most once."""
+
+    def __init__(self) -> None:
+        self.read_already = False
+
+    def read(self, read_image: Callable[[IO[bytes]], bytes]) -> bytes:
+        """What is piped in, read as a file is (``read_image``: its first bytes must name an image
+        format)."""
+        if self.read_already:
+            raise StdinReadAlready()
+        self.read_already = True
+        return read_image(sys.stdin.buffer)
 
 
 def _shown(text: str) -> str:
@@ -95,7 +120,9 @@ def _glob(pattern: str) -> list[Path]:
     return sorted(glob_matches(pattern), key=str)
 
 
-def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: int) -> list[dict[str, Any]]:
+def _classify_files(
+    paths: list[Path], classifier: OnnxClassifier, max_pixels: int, stdin: _Stdin
+) -> list[dict[str, Any]]:
     """One answer per file, in order: its label and probabilities, or why it has none. The decoded
     images live only as long as this call."""
     from capsight.batch.objects import open_regular
@@ -111,11 +138,17 @@ def _classify_files(paths: list[Path], classifier: OnnxClassifier, max_pixels: i
         outcome: dict[str, Any] = {"path": str(path)}
         outcomes.append(outcome)
         try:
-            with open_regular(str(path)) as fh:  # a named pipe: refused, not waited on for ever
-                data = read_image_stream(fh)  # a video is refused from its first bytes, not read whole
+            if str(path) == STDIN:
+                data = stdin.read(read_image_stream)
+            else:
+                with open_regular(str(path)) as fh:  # a named pipe: refused, not waited on for ever
+                    data = read_image_stream(fh)  # a video is refused from its first bytes, not read whole
             decoded = decode_image(data, min_side=spec.decode_hint(), max_pixels=max_pixels)
         except FileNotFoundError as exc:
             outcome["error"] = _not_found(path, exc)
+            continue
+        except StdinReadAlready:
+            outcome["error"] = "standard input was read already: name - once"
             continue
         except IsADirectoryError:
             outcome["error"] = (

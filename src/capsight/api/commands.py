@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         nargs="+",
         type=local_image,
         metavar="IMG",
-        help="image files or globs (a folder: use capsight batch)",
+        help="image files or globs; - reads one image from standard input (a folder: use capsight batch)",
     )
     classify.add_argument("--json", action="store_true", help="print a JSON list instead of lines")
     classify.add_argument("--model", type=Path, help=MODEL_HELP)
