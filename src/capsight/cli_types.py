@@ -112,4 +112,18 @@ def local_image(value: str) -> Path:
     return Path(value)
 
 
+def model_folder(value: str) -> Path:
+    """A model folder (model.onnx + model.json); a file is refused, naming the folder that holds it.
+
+    Why: many tools take the .onnx file itself, so ``--model models/x/model.onnx`` is a natural
+    guess; the commands then said "No model at .../model.onnx (missing model.onnx)" or "No
+    model.json in .../model.onnx", which does not say that the folder was meant."""
+    path = Path(value)
+    if path.is_file():
+        raise argparse.ArgumentTypeError(
+            f"{value} is a file: pass the model folder that holds it ({path.parent})"
+        )
+    return path
+
+
 port = int_in(1, 65535)

@@ -27,7 +27,7 @@ from capsight.api.startup_checks import (
     require_own_folder,
     require_sqlite_database,
 )
-from capsight.cli_types import local_image, port, positive_int
+from capsight.cli_types import local_image, model_folder, port, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="image files or globs; - reads one image from standard input (a folder: use capsight batch)",
     )
     classify.add_argument("--json", action="store_true", help="print a JSON list instead of lines")
-    classify.add_argument("--model", type=Path, help=MODEL_HELP)
+    classify.add_argument("--model", type=model_folder, help=MODEL_HELP)
     classify.set_defaults(handler=run_classify)
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from capsight.cli_types import float_in, output_dir
+from capsight.cli_types import float_in, model_folder, output_dir
 from capsight.errors import BadRequest, CapsightError
 
 
@@ -50,9 +50,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "(POST /v1/models/reload, or SIGHUP to the server process). "
         "Exit 0: promoted, 1: not better (nothing changed), 2: an error (one line says which).",
     )
-    promote.add_argument("candidate", type=Path, metavar="CANDIDATE", help="the new model folder")
+    promote.add_argument("candidate", type=model_folder, metavar="CANDIDATE", help="the new model folder")
     promote.add_argument(
-        "--to", dest="target", type=Path, required=True, metavar="MODEL_DIR", help="the served model folder"
+        "--to",
+        dest="target",
+        type=model_folder,
+        required=True,
+        metavar="MODEL_DIR",
+        help="the served model folder",
     )
     promote.add_argument(
         "--data", type=Path, default=None, metavar="DATA_DIR", help="labelled photos to compare on"

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from capsight.cli_types import float_in, int_in, non_negative_int, output_dir, positive_int
+from capsight.cli_types import float_in, int_in, model_folder, non_negative_int, output_dir, positive_int
 from capsight.training.handlers import cmd_evaluate, cmd_export, cmd_quantize, cmd_train
 
 
@@ -150,7 +150,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "the serving path (ONNX Runtime, the same preprocessing): accuracy, per-class precision, recall "
         "and F1, confusion matrix. With --split-file, only the photos of one split of it.",
     )
-    p.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    p.add_argument("model_dir", type=model_folder, metavar="MODEL_DIR")
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--split-file", type=Path, default=None, help="split.json written by train")
@@ -184,7 +184,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "its top-1 agrees with the FP32 model on held-out photos and this CPU's fused kernels agree "
         "with the unfused graph.",
     )
-    p.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    p.add_argument("model_dir", type=model_folder, metavar="MODEL_DIR")
     p.add_argument("--data", type=Path, required=True, help="the labelled photo folder (class folders)")
     p.add_argument("--out", type=output_dir, required=True, help="output model folder (not MODEL_DIR)")
     p.add_argument("--split-file", type=Path, default=None, help="split.json (default: MODEL_DIR/split.json)")
