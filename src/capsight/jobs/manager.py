@@ -32,7 +32,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from capsight.inference.classifier import Classifier
-from capsight.jobs import retention
+from capsight.jobs import purge, retention
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.diskbudget import DiskBudget
 from capsight.jobs.execution import JobExecution
@@ -229,6 +229,10 @@ class JobManager(JobExecution):
             )
             # status, not get: whether each has finished, not its URL list (16 MB of JSON at most)
             retention.sweep(self.root, self.store.status, budget=self.disk_budget)
+            if self.settings.retention_days > 0:  # the rows go with the request log's purge
+                purge.sweep_purged(
+                    self.root, self.store.kept_of, days=self.settings.retention_days, budget_s=purge.STEP_S
+                )
         if first:
             self.webhooks.redeliver_pending()
 

@@ -5,7 +5,8 @@ job's upload and a URL job's downloads were kept for ever, though nothing reads 
 ends (a finished job never runs again; its results are in ``out/`` and the shared database). A data
 disk only ever grew: in Kubernetes, where ``data_dir`` is an ``emptyDir`` with a size limit, the
 kubelet evicted the pod once a few large jobs had run. Only the inputs go: ``out/`` (the results log,
-this replica's copy when publishing failed), ``names.json`` and ``prepared.json`` are small and kept.
+this replica's copy when publishing failed), ``names.json`` and ``prepared.json`` are small and kept,
+until the retention deletes the whole folder (``purge.py``, with CAPSIGHT_RETENTION_DAYS).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ logger = logging.getLogger(__name__)
 
 def _inputs(paths: JobPaths) -> list[Path]:
     """The reservation of the disk budget last: it must not go while the files it counts remain.
-    Temporary files of its writes killed before their rename go too: the job folder is kept for ever
-    (it holds the results), and the sweep at start-up finds them."""
+    Temporary files of its writes killed before their rename go too: the job folder is kept (it holds
+    the results) until the retention deletes it (``purge.py``), and the sweep at start-up finds them."""
     return [
         paths.input,
         paths.root / "input.part",
@@ -82,7 +83,7 @@ def sweep(
             continue
         job = get(folder.name)
         if job is None:  # a job being created now has no row yet; an orphan never will
-            if _untouched_since(folder) < now - ORPHAN_AFTER_S:
+            if untouched_since(folder) < now - ORPHAN_AFTER_S:
                 # Its partial upload and its reservation of the disk budget were kept for ever: a
                 # few such kills and the budget refused every job with 503 until someone cleaned up.
                 shutil.rmtree(folder, ignore_errors=True)
@@ -112,7 +113,7 @@ def sweep(
     return swept
 
 
-def _untouched_since(folder: Path) -> float:
+def untouched_since(folder: Path) -> float:
     """The newest modification time of the folder and the files in it (infinity once it is gone)."""
     try:
         return max(p.stat().st_mtime for p in [folder, *folder.iterdir()])

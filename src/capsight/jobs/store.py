@@ -15,6 +15,7 @@ heartbeat, finish, release, recover) is its :class:`~capsight.jobs.jobqueue.JobQ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -145,6 +146,19 @@ class JobStore(JobQueue):
                 for job_id, *values in session.execute(select(Job.id, *columns).where(Job.id.in_(older))):
                     legacy[job_id] = spec_from_columns(values)
             return [job_info(row, shown_spec(row, legacy.get(row.id))) for row in rows]
+
+    def kept_of(self, ids: Sequence[str], before: datetime) -> set[str]:
+        """Of these job ids, those whose jobs the retention keeps (``jobs/purge.py``): not ended, or
+        ended at ``before`` or since. An id with no row (purged) is not kept."""
+        load_sqlalchemy()
+        from sqlalchemy import or_, select
+
+        from capsight.jobs.purge import ended_at
+        from capsight.store.models import Job
+
+        live = or_(Job.state.not_in(sorted(FINISHED)), ended_at(Job) >= before)
+        with self.db.session() as session:
+            return set(session.scalars(select(Job.id).where(Job.id.in_(list(ids)), live)))
 
     def count_queued(self) -> int:
         """Jobs waiting for a worker, on every replica: what ``max_queued_jobs`` bounds."""

@@ -251,6 +251,8 @@ def db_purge(args: argparse.Namespace) -> int:
         f"purged {result.requests} requests, {result.classifications} classifications, "
         f"{result.images} images, {result.feedback} feedback older than {days:g} days"
     )
+    # Their folders are on the disks of the replicas that ran them: each deletes its own when it sweeps.
+    print(f"purged {result.jobs} ended jobs (with their published results) that ended over {days:g} days ago")
     return 0
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from capsight.api.logtext import loggable
 from capsight.errors import BadRequest, ServiceUnavailable, first_line
+from capsight.jobs.purge import CHUNK_JOBS, purge_finished_jobs
 from capsight.store.blobs import BlobStore
 from capsight.store.database import Database
 from capsight.store.sqlalchemy_import import load_sqlalchemy
@@ -35,6 +36,7 @@ class PurgeResult:
     classifications: int
     images: int
     feedback: int = 0
+    jobs: int = 0  # ended jobs, with their published results (their folders: each replica's sweep)
     complete: bool = True  # False: stopped at its time budget with more due (the next step goes on)
 
     def __add__(self, other: PurgeResult) -> PurgeResult:
@@ -43,6 +45,7 @@ class PurgeResult:
             self.classifications + other.classifications,
             self.images + other.images,
             self.feedback + other.feedback,
+            self.jobs + other.jobs,
             other.complete,
         )
 
@@ -50,8 +53,9 @@ class PurgeResult:
 def purge_older_than(
     db: Database, blobs: BlobStore | None, days: float, *, chunk: int = 500, budget_s: float | None = None
 ) -> PurgeResult:
-    """Delete requests, classifications and (no longer referenced) images older than ``days``;
-    with ``budget_s``, stop after the chunk that ran past it (``complete`` False if more is due)."""
+    """Delete requests, classifications and (no longer referenced) images older than ``days``, and
+    the jobs that ended before then (``jobs/purge.py``); with ``budget_s``, stop after the chunk that
+    ran past it (``complete`` False if more is due)."""
     if days <= 0:
         raise BadRequest("days must be > 0")
     try:
@@ -64,6 +68,13 @@ def purge_older_than(
         step = _purge_chunk(db, blobs, cutoff, chunk)
         total += step
         if step.requests < chunk:
+            break
+        if until is not None and time.monotonic() >= until:
+            return replace(total, complete=False)
+    while True:
+        jobs = purge_finished_jobs(db, cutoff)
+        total = replace(total, jobs=total.jobs + jobs)
+        if jobs < CHUNK_JOBS:
             break
         if until is not None and time.monotonic() >= until:
             return replace(total, complete=False)

@@ -40,6 +40,7 @@ from capsight.errors import (
     first_line,
 )
 from capsight.jobs.manager import JobManager
+from capsight.jobs.purge import expired, purged_hint
 from capsight.jobs.results import FORMATS, render, results_for
 from capsight.jobs.schemas import JobCreate, JobListOut, JobOut
 from capsight.jobs.values import FAILED, FINISHED, STATES, SUCCEEDED, JobInfo, is_job_id, new_job_id
@@ -95,8 +96,11 @@ def _visible(job: JobInfo, principal: Principal) -> bool:
 async def _own_job(manager: JobManager, job_id: str, principal: Principal) -> JobInfo:
     # Not ``get``: it parses a URL job's whole list (16 MB of JSON), where a poll shows its length.
     job = await _db(manager.store.status, job_id) if is_job_id(job_id) else None
+    days = manager.settings.retention_days
     if job is None or not _visible(job, principal):
-        raise NotFound(f"No job {job_id!r}.")
+        raise NotFound(f"No job {job_id!r}{purged_hint(days)}.")
+    if expired(job.state, job.finished_at, days):  # its row waits for the next purge step
+        raise NotFound(f"No job {job_id!r}: it ended over {days} days ago{purged_hint(days)}.")
     return job
 
 

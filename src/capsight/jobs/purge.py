@@ -1,0 +1,149 @@
+"""Finished jobs go with the retention (``CAPSIGHT_RETENTION_DAYS``), as the request log does.
+
+Why: a finished job's results were kept for ever, twice: ``out/`` on the disk of the replica that ran
+it, and the copy published to the shared database (``job_result_parts``, a few MB of gzip per big
+job). On a busy deployment both the data disk and the database only grew.
+
+Two halves, because the two copies live in different places:
+
+- the rows (job, its items, its published results) are shared, so the request log's retention purge
+  deletes them, in chunks inside its time-boxed steps (``store/purge.py``): whichever process runs it
+  first deletes them, once (a conditional DELETE), and no replica has to be up for it;
+- a job's folder is on one replica's disk, so each replica sweeps its own (``sweep_purged``, from the
+  job housekeeping every minute): the folders untouched for the retention window whose job is gone
+  or ended before it. A replica that is down keeps its folders until it is back, holding up no one.
+
+Only ended jobs (succeeded, failed, cancelled) go, counted from when they ended; queued and running
+jobs are never touched, however old.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from capsight.jobs.values import FINISHED, is_job_id
+from capsight.store.database import Database
+from capsight.store.sqlalchemy_import import load_sqlalchemy
+
+logger = logging.getLogger(__name__)
+
+CHUNK_JOBS = 100  # jobs per transaction: a job's published results may be several MB of gzip
+SWEEP_BATCH = 500  # folders per question to the database
+STEP_S = 0.5  # a sweep stops after this (as the request log's purge steps); the next one goes on
+
+KeptOf = Callable[[Sequence[str], datetime], set[str]]
+
+
+def ended_at(job: Any) -> Any:
+    """When a job ended: ``finished_at``, or its last update for a row that never recorded one."""
+    from sqlalchemy import func
+
+    return func.coalesce(job.finished_at, job.updated_at)
+
+
+def expired(state: str, finished_at: datetime | None, days: float) -> bool:
+    """Whether the retention has deleted (or is about to delete) this job: the API answers such a job
+    as gone even while its row waits for the next purge step."""
+    if days <= 0 or state not in FINISHED or finished_at is None:
+        return False
+    cutoff = cutoff_of(days)
+    moment = finished_at if finished_at.tzinfo else finished_at.replace(tzinfo=UTC)
+    return cutoff is not None and moment < cutoff
+
+
+def purged_hint(days: float) -> str:
+    """What a 404 adds where the retention deletes jobs: the id may have named one that went."""
+    if days <= 0:
+        return ""
+    return f" (ended jobs are deleted with their results after CAPSIGHT_RETENTION_DAYS={days:g} days)"
+
+
+def cutoff_of(days: float) -> datetime | None:
+    """None: further back than year 1, which nothing is (a huge number of days keeps everything)."""
+    try:
+        return datetime.now(UTC) - timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+def purge_finished_jobs(db: Database, cutoff: datetime, *, chunk: int = CHUNK_JOBS) -> int:
+    """One transaction: up to ``chunk`` jobs that ended before ``cutoff``, with their items and their
+    published results. Returns how many jobs went (fewer than ``chunk``: nothing more is due)."""
+    load_sqlalchemy()
+    from sqlalchemy import delete, select
+
+    from capsight.store.models import Job, JobItem, JobResultPart
+
+    due = Job.state.in_(sorted(FINISHED)), ended_at(Job) < cutoff
+    with db.session() as session, session.begin():
+        ids = list(session.scalars(select(Job.id).where(*due).limit(chunk)))
+        if not ids:
+            return 0
+        session.execute(delete(JobResultPart).where(JobResultPart.job_id.in_(ids)))
+        session.execute(delete(JobItem).where(JobItem.job_id.in_(ids)))
+        result = session.execute(delete(Job).where(Job.id.in_(ids), *due))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def sweep_purged(root: Path, kept_of: KeptOf, *, days: float, budget_s: float | None = None) -> int:
+    """Delete the folders under ``root`` (this replica's) of jobs the retention deletes: untouched for
+    ``days``, holding no inputs (those are ``retention.sweep``'s: an upload being received, a live
+    job's), and whose job ``kept_of`` does not keep (gone, or ended before the cutoff). With
+    ``budget_s``, stop after the batch that ran past it; the next sweep goes on. Returns how many."""
+    # Here, not at the top: the request log's purge imports this module, and the folder layout
+    # brings the batch runner (NumPy, 0.3 s) into `capsight db purge`.
+    from capsight.jobs.layout import JobPaths
+    from capsight.jobs.retention import has_inputs
+
+    cutoff = cutoff_of(days) if days > 0 else None
+    if cutoff is None or not root.is_dir():
+        return 0
+    until = None if budget_s is None else time.monotonic() + budget_s
+    since = cutoff.timestamp()
+    removed = 0
+    batch: list[Path] = []
+    for folder in root.iterdir():
+        if not is_job_id(folder.name) or not _old(folder, since) or has_inputs(JobPaths(folder)):
+            continue
+        batch.append(folder)
+        if len(batch) >= SWEEP_BATCH:
+            removed += _remove(batch, kept_of, cutoff)
+            batch = []
+            if until is not None and time.monotonic() >= until:
+                break
+    else:
+        removed += _remove(batch, kept_of, cutoff)
+    if removed:
+        logger.info("retention: deleted the folders of %d jobs that ended over %g days ago", removed, days)
+    return removed
+
+
+def _old(folder: Path, since: float) -> bool:
+    """One stat for most folders: the folder's own time is never newer than its newest entry."""
+    from capsight.jobs.retention import untouched_since
+
+    try:
+        if folder.stat().st_mtime >= since:
+            return False
+    except OSError:
+        return False
+    return untouched_since(folder) < since
+
+
+def _remove(folders: list[Path], kept_of: KeptOf, cutoff: datetime) -> int:
+    if not folders:
+        return 0
+    kept = kept_of([f.name for f in folders], cutoff)
+    removed = 0
+    for folder in folders:
+        if folder.name in kept:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += not folder.exists()
+    return removed
