@@ -63,7 +63,8 @@ def test_workers_with_a_rate_limit_and_no_redis_are_warned_about(
     ("values", "warned"),
     [
         ({"workers": 2, "rate_limit": "5/minute"}, True),
-        ({"workers": 3, "auth_failure_limit": "60/minute"}, True),
+        ({"workers": 3, "auth_enabled": True, "auth_failure_limit": "60/minute"}, True),
+        ({"workers": 3, "auth_failure_limit": "60/minute"}, False),  # auth off: no effect (settings_unused)
         ({"workers": 1, "rate_limit": "5/minute"}, False),  # one process: one count
         ({"workers": 2}, False),  # no limits to multiply
         ({"workers": 2, "auth_enabled": True}, True),  # keys' and tokens' own rates

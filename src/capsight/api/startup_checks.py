@@ -126,7 +126,8 @@ def per_worker_limits_warning(settings: Settings) -> str | None:
     limits = []
     for name, rate in (
         ("CAPSIGHT_RATE_LIMIT", settings.rate_limit),
-        ("CAPSIGHT_AUTH_FAILURE_LIMIT", settings.auth_failure_limit),
+        # Counted only with auth on: with auth off it has no effect at all (settings_unused.py says so).
+        ("CAPSIGHT_AUTH_FAILURE_LIMIT", settings.auth_failure_limit if settings.auth_enabled else None),
     ):
         if rate:
             most = parse_rate(rate).limit * workers
