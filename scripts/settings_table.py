@@ -90,7 +90,8 @@ MEANINGS: dict[str, str] = {
     "spool_max_image_bytes": "Disk budget for images spooled while the database or image store is down. "
     "Past it the spool still keeps every record, without its image; 0: no limit.",
     "retention_days": "Delete log rows, images and feedback older than this, on start and hourly (with "
-    "`REQUEST_LOG` off too: what was logged before is deleted all the same); `0` keeps everything.",
+    "`REQUEST_LOG` off too: what was logged before is deleted all the same), and jobs that ended longer "
+    "ago than this, with their results (each replica deletes its own job folders); `0` keeps everything.",
     "redis_url": "Shared result cache and rate limits for all replicas, e.g. `redis://redis:6379/0`. "
     "Unset: in-process per worker.",
     "redis_prefix": "Start of every Redis key (`<prefix>cache:...`, `<prefix>rl:...`). Deployments sharing "
