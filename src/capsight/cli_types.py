@@ -112,6 +112,16 @@ def local_image(value: str) -> Path:
     return Path(value)
 
 
+# Standard input, as for cat (``curl -s URL | capsight classify -``). A string, not a Path: Path("./-")
+# is Path("-"), and a file named "-" is still read as ``./-``.
+STDIN = "-"
+
+
+def local_image_or_stdin(value: str) -> Path | str:
+    """:data:`STDIN` for ``-`` exactly, else :func:`local_image`."""
+    return STDIN if value == STDIN else local_image(value)
+
+
 def model_folder(value: str) -> Path:
     """A model folder (model.onnx + model.json); a file is refused, naming the folder that holds it.
 

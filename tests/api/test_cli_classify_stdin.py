@@ -48,3 +48,11 @@ def test_a_url_refused_says_it_can_be_piped_in(colour_model_dir: Path) -> None:
     done = _classify(colour_model_dir, "https://example.com/a.jpg", stdin=b"")
     assert done.returncode == 2
     assert "curl -s URL | capsight classify -" in done.stderr.decode()
+
+
+def test_a_file_named_dash_is_read_as_dot_slash_dash(colour_model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "-").write_bytes(solid_image_bytes(LABEL_COLOURS["closed"]))
+    cmd = [sys.executable, "-m", "capsight", "classify", "./-", "--model", str(colour_model_dir)]
+    done = subprocess.run(cmd, input=b"", capture_output=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().startswith("./-: closed (")

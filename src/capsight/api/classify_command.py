@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from capsight.api.startup_checks import require_model
+from capsight.cli_types import STDIN
 from capsight.errors import CapsightError, ImageTooLarge
 
 if TYPE_CHECKING:  # onnxruntime is imported by the command, not by the CLI's start
@@ -55,10 +56,6 @@ def run_classify(args: argparse.Namespace) -> int:
 
 _GLOB_CHARS = frozenset("*?[")
 
-# Standard input, as for cat: a photo piped in (``curl -s URL | capsight classify -``) was taken as a
-# file named "-" ("no such file"). A file of that name is still ``./-``.
-STDIN = "-"
-
 
 class StdinReadAlready(Exception):
     """``-`` named twice: the second would read the empty rest of the stream ("The file is empty")."""
@@ -88,16 +85,16 @@ def _shown(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _expand_patterns(images: list[Path]) -> list[Path]:
+def _expand_patterns(images: list[Path | str]) -> list[Path | str]:
     """Each IMG as given, or the files its pattern matches, in name order.
 
     Why: a pattern the shell did not expand (quoted in a script; Windows' cmd and PowerShell; a
     container's exec-form command) was taken as one file name and answered "no such file". A name
     that exists is that file, wildcards or not; a pattern matching nothing stays, to be reported."""
-    expanded: list[Path] = []
+    expanded: list[Path | str] = []
     for image in images:
         text = str(image)
-        if os.path.lexists(text) or not _GLOB_CHARS & set(text):
+        if image == STDIN or os.path.lexists(text) or not _GLOB_CHARS & set(text):
             expanded.append(image)
             continue
         matches = _glob(os.path.expanduser(text))
@@ -121,10 +118,11 @@ def _glob(pattern: str) -> list[Path]:
 
 
 def _classify_files(
-    paths: list[Path], classifier: OnnxClassifier, max_pixels: int, stdin: _Stdin
+    paths: list[Path | str], classifier: OnnxClassifier, max_pixels: int, stdin: _Stdin
 ) -> list[dict[str, Any]]:
     """One answer per file, in order: its label and probabilities, or why it has none. The decoded
-    images live only as long as this call."""
+    images live only as long as this call. ``paths``: files, or :data:`STDIN` (a str: a file named
+    "-" is the Path ``-``, shown as ``./-``)."""
     from capsight.batch.objects import open_regular
     from capsight.imaging.decode import decode_image, read_image_stream
     from capsight.imaging.limits import pixel_setting_hint
@@ -135,10 +133,11 @@ def _classify_files(
     outcomes: list[dict[str, Any]] = []
     good: list[tuple[dict[str, Any], Any]] = []
     for path in paths:
-        outcome: dict[str, Any] = {"path": str(path)}
+        shown = os.path.join(os.curdir, STDIN) if isinstance(path, Path) and str(path) == STDIN else str(path)
+        outcome: dict[str, Any] = {"path": shown}
         outcomes.append(outcome)
         try:
-            if str(path) == STDIN:
+            if path == STDIN:
                 data = stdin.read(read_image_stream)
             else:
                 with open_regular(str(path)) as fh:  # a named pipe: refused, not waited on for ever
@@ -177,7 +176,7 @@ def _classify_files(
     return outcomes
 
 
-def _not_found(path: Path, exc: FileNotFoundError) -> str:
+def _not_found(path: Path | str, exc: FileNotFoundError) -> str:
     """Why ``path`` could not be opened: a link whose photo is gone (``ls`` lists it: "no such file"
     left the user looking at a file that is there) in open_regular's words, as ``capsight batch``
     says it; a name with wildcards that is not a file was a pattern that matched nothing."""

@@ -27,7 +27,7 @@ from capsight.api.startup_checks import (
     require_own_folder,
     require_sqlite_database,
 )
-from capsight.cli_types import local_image, model_folder, port, positive_int
+from capsight.cli_types import local_image_or_stdin, model_folder, port, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     classify.add_argument(
         "images",
         nargs="+",
-        type=local_image,
+        type=local_image_or_stdin,
         metavar="IMG",
         help="image files or globs; - reads one image from standard input (a folder: use capsight batch)",
     )
