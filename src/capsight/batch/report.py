@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 import logging
 import os
 from collections import Counter
@@ -19,7 +20,7 @@ from html import escape
 from pathlib import Path
 
 from capsight.batch.objects import ObjectReader, is_s3, loggable_error, loggable_key
-from capsight.batch.outputs import RESULTS_CSV
+from capsight.batch.outputs import RESULTS_CSV, SUMMARY_JSON
 from capsight.batch.records import ResultRecord, csv_cell
 from capsight.batch.resultlog import RESULTS_JSONL, read_records
 from capsight.batch.svg import bar_chart, histogram
@@ -234,6 +235,21 @@ def deleted_error_rows(records: Sequence[ResultRecord], folder: Path) -> set[str
     }
 
 
+def run_skipped(folder: Path) -> int:
+    """How many files the last run into ``folder`` skipped as no image, by its summary.json (0 when
+    it is missing or unreadable).
+
+    Why: the run's closing line and summary.json say "Skipped 8 files that are not images" (a
+    dataset's LICENSE and README files, sidecars); the report, which counted only old error rows of
+    such files, said nothing of them."""
+    try:
+        skipped = json.loads((folder / SUMMARY_JSON).read_text(encoding="utf-8")).get("skipped", {})
+        count = skipped.get("count", 0)
+    except (OSError, ValueError, AttributeError):
+        return 0
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0
+
+
 def _no_image(key: str) -> bool:
     if "://" in key:  # an S3 object: its listing is not checked here
         return False
@@ -267,7 +283,8 @@ def write_report(
     out_path = out_path or results_path.with_name("report.html")
     html = render_report(
         [r for r in records if r.path not in left_out],
-        skipped=len(skipped),
+        # The run's count holds these rows' files too (it skipped them); either may be missing.
+        skipped=max(len(skipped), run_skipped(results_path.parent)),
         title=f"capsight batch report: {results_path.parent.name}",
         least_confident=least_confident,
         reader=ObjectReader(s3_endpoint_url),
