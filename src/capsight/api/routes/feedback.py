@@ -24,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from capsight.api.json_body import refuse_repeated_keys
+from capsight.api.json_body import first_errors, read_small_json, refuse_repeated_keys
 from capsight.api.request_ids import issued_at
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["feedback"])
 IMAGE_CHECK_TIMEOUT_S = 2.0  # whether an answer's image is still stored: unknown after this
+# A feedback is a few hundred bytes (a 2000-character note, each escaped, is 12 KB); parsed on the loop.
+MAX_FEEDBACK_BYTES = 64 * 1024
 SINGLE_IMAGE_ROUTE = "/v1/classify"  # the request log's endpoint of a one-image request (index 0)
 
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:/=+\-]{1,128}$"  # what X-Request-ID accepts (middleware.py)
@@ -99,7 +101,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "The answer was issued longer ago than CAPSIGHT_RETENTION_DAYS: the request log and image store "
         "no longer hold it (or will not within the hour), so the feedback could never be used."
     ),
-    413: error_doc("Body over CAPSIGHT_MAX_UPLOAD_BYTES."),
+    413: error_doc("Body over 64 KiB (a feedback is a few hundred bytes)."),
     415: error_doc("A compressed body (Content-Encoding): send it uncompressed."),
     422: error_doc("A body that is not a JSON object of these fields, or a field out of range."),
     429: RATE_LIMITED,
@@ -117,7 +119,7 @@ async def _feedback_of(request: Request) -> FeedbackIn:
     a body that was not JSON got 422 without credentials (not 401), past the caller's rate (not
     429), and uncounted. Refusals are the 422s FastAPI gave: JSON only, as before."""
     refuse_encoded_body(request)
-    data = await request.body()
+    data = await read_small_json(request, MAX_FEEDBACK_BYTES, "64 KiB", "a feedback is a few hundred bytes")
     content_type = email.message.Message()
     content_type["content-type"] = request.headers.get("content-type", "")
     subtype = content_type.get_content_subtype()
@@ -131,7 +133,8 @@ async def _feedback_of(request: Request) -> FeedbackIn:
     try:
         return FeedbackIn.model_validate_json(data)
     except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError(first_errors(errors)) from exc
 
 
 @router.post(
