@@ -174,3 +174,16 @@ def test_a_job_past_the_retention_is_404_before_its_row_goes(make_app: JobApp, t
         answer = client.get(url)
         assert answer.status_code == 404, answer.text
         assert "it ended over 30 days ago" in answer.json()["error"]
+
+
+def test_a_sweep_stops_at_its_time_budget_and_the_next_goes_on(database: Database, tmp_path: Path) -> None:
+    """The budget was checked once per 500 folders: deleting 500 folders of 300 KB took 2.6 to 3.4 s
+    in one go on the job housekeeping's thread (a worker's, which then claimed no job meanwhile)."""
+    store = JobStore(database)
+    root = tmp_path / "jobs"
+    folders = [_folder(root, new_job_id(), age_days=40) for _ in range(5)]
+    assert sweep_purged(root, store.kept_of, days=30, budget_s=0) == 1  # one folder, then out of time
+    assert sum(f.exists() for f in folders) == 4
+    while sweep_purged(root, store.kept_of, days=30, budget_s=0):
+        pass
+    assert not any(f.exists() for f in folders)

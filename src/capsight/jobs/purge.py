@@ -34,7 +34,7 @@ from capsight.store.sqlalchemy_import import load_sqlalchemy
 logger = logging.getLogger(__name__)
 
 CHUNK_JOBS = 100  # jobs per transaction: a job's published results may be several MB of gzip
-SWEEP_BATCH = 500  # folders per question to the database
+SWEEP_BATCH = 200  # folders per question to the database
 STEP_S = 0.5  # a sweep stops after this (as the request log's purge steps); the next one goes on
 
 KeptOf = Callable[[Sequence[str], datetime], set[str]]
@@ -95,7 +95,7 @@ def sweep_purged(root: Path, kept_of: KeptOf, *, days: float, budget_s: float | 
     """Delete the folders under ``root`` (this replica's) of jobs the retention deletes: untouched for
     ``days``, holding no inputs (those are ``retention.sweep``'s: an upload being received, a live
     job's), and whose job ``kept_of`` does not keep (gone, or ended before the cutoff). With
-    ``budget_s``, stop after the batch that ran past it; the next sweep goes on. Returns how many."""
+    ``budget_s``, stop after the folder that ran past it; the next sweep goes on. Returns how many."""
     # Here, not at the top: the request log's purge imports this module, and the folder layout
     # brings the batch runner (NumPy, 0.3 s) into `capsight db purge`.
     from capsight.jobs.layout import JobPaths
@@ -113,12 +113,12 @@ def sweep_purged(root: Path, kept_of: KeptOf, *, days: float, budget_s: float | 
             continue
         batch.append(folder)
         if len(batch) >= SWEEP_BATCH:
-            removed += _remove(batch, kept_of, cutoff)
-            batch = []
-            if until is not None and time.monotonic() >= until:
+            done, more = _remove(batch, kept_of, cutoff, until)
+            removed, batch = removed + done, []
+            if not more:
                 break
     else:
-        removed += _remove(batch, kept_of, cutoff)
+        removed += _remove(batch, kept_of, cutoff, until)[0]
     if removed:
         logger.info("retention: deleted the folders of %d jobs that ended over %g days ago", removed, days)
     return removed
@@ -136,9 +136,11 @@ def _old(folder: Path, since: float) -> bool:
     return untouched_since(folder) < since
 
 
-def _remove(folders: list[Path], kept_of: KeptOf, cutoff: datetime) -> int:
+def _remove(folders: list[Path], kept_of: KeptOf, cutoff: datetime, until: float | None) -> tuple[int, bool]:
+    """The number deleted, and whether there is time left. The clock is read after each folder: one
+    of a big job (its results, a few MB) takes milliseconds, 500 of them took seconds."""
     if not folders:
-        return 0
+        return 0, True
     kept = kept_of([f.name for f in folders], cutoff)
     removed = 0
     for folder in folders:
@@ -146,4 +148,6 @@ def _remove(folders: list[Path], kept_of: KeptOf, cutoff: datetime) -> int:
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed += not folder.exists()
-    return removed
+        if until is not None and time.monotonic() >= until:
+            return removed, False
+    return removed, True
