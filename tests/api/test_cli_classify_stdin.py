@@ -5,6 +5,7 @@ as for cat and most Unix tools: it is classified as any file is, and named "-" i
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,14 @@ def test_a_file_named_dash_is_read_as_dot_slash_dash(colour_model_dir: Path, tmp
     done = subprocess.run(cmd, input=b"", capture_output=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().startswith("./-: closed (")
+
+
+def test_a_closed_standard_input_is_an_error_line(colour_model_dir: Path, tmp_path: Path) -> None:
+    """``capsight classify - <&-`` (a service or cron job without stdin): a traceback, exit 1."""
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(solid_image_bytes(LABEL_COLOURS["opened"]))
+    cmd = [sys.executable, "-m", "capsight", "classify", "-", str(photo), "--model", str(colour_model_dir)]
+    done = subprocess.run(cmd, capture_output=True, timeout=60, preexec_fn=lambda: os.close(0))
+    assert done.returncode == 1
+    assert done.stdout.decode().startswith(f"{photo}: opened (")
+    assert done.stderr.decode() == "capsight: error: -: standard input is closed\n"

@@ -57,8 +57,9 @@ def run_classify(args: argparse.Namespace) -> int:
 _GLOB_CHARS = frozenset("*?[")
 
 
-class StdinReadAlready(Exception):
-    """``-`` named twice: the second would read the empty rest of the stream ("The file is empty")."""
+class StdinUnavailable(Exception):
+    """Why ``-`` has nothing to read: named twice (the second would read the empty rest of the
+    stream: "The file is empty"), or no standard input at all (``<&-``, a service without one)."""
 
 
 class _Stdin:
@@ -71,8 +72,10 @@ class _Stdin:
         """What is piped in, read as a file is (``read_image``: its first bytes must name an image
         format)."""
         if self.read_already:
-            raise StdinReadAlready()
+            raise StdinUnavailable("standard input was read already: name - once")
         self.read_already = True
+        if sys.stdin is None:  # started with file descriptor 0 closed
+            raise StdinUnavailable("standard input is closed")
         return read_image(sys.stdin.buffer)
 
 
@@ -146,8 +149,8 @@ def _classify_files(
         except FileNotFoundError as exc:
             outcome["error"] = _not_found(path, exc)
             continue
-        except StdinReadAlready:
-            outcome["error"] = "standard input was read already: name - once"
+        except StdinUnavailable as exc:
+            outcome["error"] = str(exc)
             continue
         except IsADirectoryError:
             outcome["error"] = (
