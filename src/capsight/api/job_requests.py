@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import Request
 from pydantic import ValidationError
 
-from capsight.api.json_body import repeated_key
+from capsight.api.json_body import json_error, json_kind, repeated_key
 from capsight.api.json_budget import JsonBudget, json_budget_refusal
 from capsight.api.sizes import human_bytes
 from capsight.batch.objects import is_s3, split_s3
@@ -125,15 +125,23 @@ def _refuse_unknown_fields(value: Any) -> None:
         )
 
 
+JSON_JOB = '{"urls": [...]} or {"s3_prefix": ...}'
+
+
 def _parse_json(body: bytes) -> JobCreate:
+    if not body.strip():
+        raise BadRequest(f"Invalid job request: the body is empty; send a JSON object, {JSON_JOB}.")
     try:
         value = jsontext.loads(body, unique_keys=True)  # 16 MB parsed whole held the GIL ~20 ms
     except jsontext.DuplicateKey as exc:
         raise repeated_key(exc) from exc
     except ValueError as exc:
-        raise BadRequest(f"Invalid JSON: {exc}") from exc
+        raise BadRequest(f"Invalid JSON: {json_error(exc)}") from exc
     except RecursionError as exc:  # a few KB of "[[[[..." nests deeper than the parser's stack
         raise BadRequest("Invalid JSON: nested too deeply.") from exc
+    if not isinstance(value, dict):  # pydantic said "a valid dictionary or instance of JobCreate"
+        kind = json_kind(value)
+        raise BadRequest(f"Invalid job request: the body is {kind}; send a JSON object, {JSON_JOB}.")
     _refuse_unknown_fields(value)
     try:
         return JobCreate.model_validate(value)  # urls fails fast: a few errors at most, not millions

@@ -8,6 +8,7 @@ dropped. Every JSON body of the API goes through here (jobs, feedback, V2 infere
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -57,3 +58,31 @@ def first_errors(errors: list[Any], most: int = 5) -> list[Any]:
         return errors
     more = {"type": "more", "loc": ("body",), "msg": f"{len(errors) - most} more errors not shown"}
     return [*errors[:most], more]
+
+
+def json_error(exc: ValueError) -> str:
+    """What the parser found wrong, in the client's terms: a body in another charset names its first
+    bad byte, not our codec; a number too long for Python's int drops the advice to our programmer
+    (``use sys.set_int_max_str_digits()``)."""
+    if isinstance(exc, UnicodeDecodeError):
+        bad = exc.object[exc.start : exc.start + 1].hex()
+        return f"the body is not UTF-8 (byte 0x{bad} at offset {exc.start}); send JSON as UTF-8"
+    text = str(exc)
+    digits = _TOO_MANY_DIGITS.search(text)
+    if digits:
+        return f"a number of more than {digits.group(1)} digits"
+    return text
+
+
+_TOO_MANY_DIGITS = re.compile(r"^Exceeds the limit \((\d+) digits\)")
+
+
+def json_kind(value: Any) -> str:
+    """``a JSON list``, ``JSON null``, ...: what a body that is not an object is."""
+    if value is None:
+        return "JSON null"
+    if isinstance(value, bool):
+        return f"JSON {str(value).lower()}"
+    if isinstance(value, list):
+        return "a JSON list"
+    return "a JSON string" if isinstance(value, str) else "a JSON number"
