@@ -122,8 +122,19 @@ def local_image_or_stdin(value: str) -> Path | str:
     return STDIN if value == STDIN else local_image(value)
 
 
-def model_folder(value: str) -> Path:
-    """A model folder (model.onnx + model.json); a file is refused, naming the folder that holds it.
+def broken_link(path: Path) -> str | None:
+    """ "a symbolic link to TARGET, which does not exist" when ``path`` is one, else None.
+
+    Why: a deploy's ``current -> releases/v7`` whose release was deleted read as a folder that is
+    there and empty ("No model at current (missing model.onnx)")."""
+    if not os.path.islink(path) or os.path.exists(path):
+        return None
+    return f"a symbolic link to {os.readlink(path)}, which does not exist"
+
+
+def served_model_folder(value: str) -> Path:
+    """A model folder, or a link to one that may be gone (promote --force rolls back onto it); a file
+    is refused, naming the folder that holds it.
 
     Why: many tools take the .onnx file itself, so ``--model models/x/model.onnx`` is a natural
     guess; the commands then said "No model at .../model.onnx (missing model.onnx)" or "No
@@ -133,6 +144,15 @@ def model_folder(value: str) -> Path:
         raise argparse.ArgumentTypeError(
             f"{value} is a file: pass the model folder that holds it ({path.parent})"
         )
+    return path
+
+
+def model_folder(value: str) -> Path:
+    """A model folder to read: :func:`served_model_folder`, and not a link to one that is gone."""
+    path = served_model_folder(value)
+    why = broken_link(path)
+    if why is not None:
+        raise argparse.ArgumentTypeError(f"{value}: {why}")
     return path
 
 

@@ -23,8 +23,12 @@ def require_model(model_dir: Path) -> None:
     """Refuse a missing folder, an unreadable model.json or model.onnx before anything starts (cheap
     to see; a corrupt model.onnx shows when ONNX Runtime loads it: the server then stays unready with
     the cause)."""
+    from capsight.cli_types import broken_link
     from capsight.inference.metadata import load_metadata
 
+    why = broken_link(model_dir)
+    if why is not None:  # a deploy's current -> releases/v7, the release deleted
+        raise NotFound(f"No model at {model_dir}: {why}; pass --model DIR or set CAPSIGHT_MODEL_DIR.")
     for name in ("model.onnx", "model.json"):
         if not (model_dir / name).is_file():
             raise NotFound(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from capsight.cli_types import float_in, model_folder, output_dir
+from capsight.cli_types import float_in, model_folder, output_dir, served_model_folder
 from capsight.errors import BadRequest, CapsightError
 
 
@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     promote.add_argument(
         "--to",
         dest="target",
-        type=model_folder,
+        type=served_model_folder,
         required=True,
         metavar="MODEL_DIR",
         help="the served model folder",
