@@ -187,3 +187,21 @@ def test_a_sweep_stops_at_its_time_budget_and_the_next_goes_on(database: Databas
     while sweep_purged(root, store.kept_of, days=30, budget_s=0):
         pass
     assert not any(f.exists() for f in folders)
+
+
+def test_replicas_purging_at_once_delete_each_job_once(database: Database) -> None:
+    """Every process purges on start, so after a rolling update all replicas purge together."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store, shared = JobStore(database), SharedJobData(database)
+    old = [_job(store, "succeeded", finished_at=OLD) for _ in range(250)]  # three chunks
+    for job_id in old[::3]:
+        shared.publish_results(job_id, [])
+
+    def purge(_: int) -> int:
+        return purge_older_than(database, None, 30).jobs
+
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(purge, range(4)))
+    assert sum(counts) == len(old)
+    assert _ids(database) == set() and _published(database) == set()
