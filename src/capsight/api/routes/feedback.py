@@ -60,6 +60,14 @@ class FeedbackIn(BaseModel):
     label: str = Field(min_length=1, max_length=200, description="The label the image should have had.")
     note: str | None = Field(None, max_length=2000, description="Free text for whoever reviews it.")
 
+    @field_validator("index", mode="before")
+    @classmethod
+    def _no_boolean(cls, index: object) -> object:
+        # Lax mode read true as 1: feedback on another image of the batch than meant, recorded 202.
+        if isinstance(index, bool):
+            raise ValueError("must be an integer, not true or false")
+        return index
+
     @field_validator("note")
     @classmethod
     def _no_nul(cls, note: str | None) -> str | None:
