@@ -8,6 +8,7 @@ dropped. Every JSON body of the API goes through here (jobs, feedback, V2 infere
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -86,3 +87,17 @@ def json_kind(value: Any) -> str:
     if isinstance(value, list):
         return "a JSON list"
     return "a JSON string" if isinstance(value, str) else "a JSON number"
+
+
+def as_utf8(body: bytes) -> bytes:
+    """The body as UTF-8 without a byte order mark, as ``json.loads`` reads it (a BOM, UTF-16 and
+    UTF-32 told by their first bytes), for pydantic's parser, which reads UTF-8 alone: .NET and
+    Windows PowerShell 5 write a BOM, and a feedback was refused where a job was read. Bytes that do
+    not decode are left as sent, for the parser to refuse."""
+    encoding = json.detect_encoding(body)
+    if encoding == "utf-8":
+        return body
+    try:
+        return body.decode(encoding).encode()
+    except UnicodeDecodeError:
+        return body
