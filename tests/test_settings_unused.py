@@ -35,6 +35,7 @@ SECRET = "s" * 40
         ),
         ({"jwt_secret": SECRET, "jwt_audience": "a"}, "JWT_AUDIENCE", "AUTH_ENABLED=true"),
         ({"redis_prefix": "other:"}, "REDIS_PREFIX", "REDIS_URL"),
+        ({"webhook_secret": SECRET}, "WEBHOOK_SECRET", "WEBHOOK_ALLOWLIST"),
         ({"cache_ttl_seconds": 60}, "CACHE_TTL_SECONDS", "REDIS_URL"),
         ({"cache_size": 0, "cache_max_bytes": 1000}, "CACHE_MAX_BYTES", "CACHE_SIZE"),
         (

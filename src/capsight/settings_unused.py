@@ -82,6 +82,12 @@ _RULES = (
         "set CAPSIGHT_WEBHOOK_SECRET for it to take effect",
     ),
     _Rule(
+        ("webhook_secret",),
+        lambda s: not s.webhook_allowlist,
+        "no receiver is allow-listed (CAPSIGHT_WEBHOOK_ALLOWLIST is empty): every webhook_url is refused",
+        "allow-list receiver hosts in CAPSIGHT_WEBHOOK_ALLOWLIST for it to take effect",
+    ),
+    _Rule(
         ("job_url_private_networks",),
         lambda s: not s.job_url_allowlist,
         "URL and S3 jobs are off (CAPSIGHT_JOB_URL_ALLOWLIST is empty)",
