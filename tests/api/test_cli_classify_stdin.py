@@ -68,3 +68,11 @@ def test_a_closed_standard_input_is_an_error_line(colour_model_dir: Path, tmp_pa
     assert done.returncode == 1
     assert done.stdout.decode().startswith(f"{photo}: opened (")
     assert done.stderr.decode() == "capsight: error: -: standard input is closed\n"
+
+
+def test_dev_stdin_is_read_as_dash(colour_model_dir: Path) -> None:
+    """``curl -s URL | capsight classify /dev/stdin``, the other spelling scripts use: a pipe, which
+    classify refuses to open (a named pipe in a folder would wait for ever), "Not a regular file"."""
+    done = _classify(colour_model_dir, "/dev/stdin", stdin=solid_image_bytes(LABEL_COLOURS["opened"]))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().startswith("/dev/stdin: opened (")

@@ -57,6 +57,11 @@ def run_classify(args: argparse.Namespace) -> int:
 _GLOB_CHARS = frozenset("*?[")
 
 
+# The other spellings of standard input (``curl -s URL | capsight classify /dev/stdin``): opened by
+# name, a pipe is refused as a named pipe in a folder is (it could wait for ever), not read.
+_STDIN_FILES = frozenset({"/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
+
+
 class StdinUnavailable(Exception):
     """Why ``-`` has nothing to read: named twice (the second would read the empty rest of the
     stream: "The file is empty"), or no standard input at all (``<&-``, a service without one)."""
@@ -140,7 +145,7 @@ def _classify_files(
         outcome: dict[str, Any] = {"path": shown}
         outcomes.append(outcome)
         try:
-            if path == STDIN:
+            if path == STDIN or str(path) in _STDIN_FILES:
                 data = stdin.read(read_image_stream)
             else:
                 with open_regular(str(path)) as fh:  # a named pipe: refused, not waited on for ever
