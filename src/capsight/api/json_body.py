@@ -101,3 +101,13 @@ def as_utf8(body: bytes) -> bytes:
         return body.decode(encoding).encode()
     except UnicodeDecodeError:
         return body
+
+
+def not_utf8(body: bytes) -> str | None:
+    """Why the body is not UTF-8 (its first bad byte), or None: pydantic said only 'invalid unicode
+    code point at line 1 column 42' of a Latin-1 body."""
+    try:
+        body.decode()
+    except UnicodeDecodeError as exc:
+        return json_error(exc)
+    return None

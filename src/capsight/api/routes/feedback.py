@@ -24,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from capsight.api.json_body import as_utf8, first_errors, read_small_json, refuse_repeated_keys
+from capsight.api.json_body import as_utf8, first_errors, not_utf8, read_small_json, refuse_repeated_keys
 from capsight.api.request_ids import issued_at
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
@@ -138,6 +138,8 @@ async def _feedback_of(request: Request) -> FeedbackIn:
         message = "Field required" if not data else "Send a JSON object (Content-Type: application/json)"
         raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": message}])
     data = as_utf8(data)  # a BOM (.NET, PowerShell) or UTF-16, read as POST /v1/jobs reads them
+    if problem := not_utf8(data):
+        raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": problem}])
     refuse_repeated_keys(data)  # pydantic keeps the last value: a second "label" was recorded
     try:
         return FeedbackIn.model_validate_json(data)
