@@ -172,7 +172,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="checkpoint.pt (or its folder)")
     p.add_argument("--out", type=output_dir, required=True, help="output model folder")
-    p.add_argument("--images", type=Path, default=None, help="folder of photos for the parity check")
+    p.add_argument(
+        "--images",
+        type=Path,
+        default=None,
+        help="a photo or a folder of photos for the parity check (default: those train recorded)",
+    )
     p.set_defaults(handler=cmd_export)
 
     p = subparsers.add_parser(

@@ -154,11 +154,15 @@ def re_export(checkpoint_path: Path, out_dir: Path, images: Path | None = None) 
     from capsight.training.split import SPLIT_FILE
     from capsight.training.staging import staged_folder
 
+    if images is not None and not Path(images).exists():  # not "No decodable image in" it
+        raise BadRequest(f"--images {images} does not exist.")
     checkpoint = load_checkpoint(checkpoint_path)
     tta_flip = bool(checkpoint.metadata.get("training", {}).get("tta_flip", False))
     model = with_tta(checkpoint.build_model(), tta_flip)
     spec = checkpoint.preprocessing
-    if images is not None:
+    if images is not None and Path(images).is_file():  # one photo: what a user has at hand
+        paths = [Path(images)]
+    elif images is not None:
         paths = sorted(p for p in Path(images).rglob("*") if p.is_file())
     else:
         paths = [Path(p) for p in checkpoint.parity_files]
