@@ -18,7 +18,7 @@ from typing import Any
 
 from capsight.api.logtext import loggable
 from capsight.errors import BadRequest, ServiceUnavailable, first_line
-from capsight.jobs.purge import CHUNK_JOBS, purge_finished_jobs
+from capsight.jobs.purge import purge_finished_jobs
 from capsight.store.blobs import BlobStore
 from capsight.store.database import Database
 from capsight.store.sqlalchemy_import import load_sqlalchemy
@@ -71,13 +71,10 @@ def purge_older_than(
             break
         if until is not None and time.monotonic() >= until:
             return replace(total, complete=False)
-    while True:
-        jobs = purge_finished_jobs(db, cutoff)
-        total = replace(total, jobs=total.jobs + jobs)
-        if jobs < CHUNK_JOBS:
-            break
-        if until is not None and time.monotonic() >= until:
-            return replace(total, complete=False)
+    jobs, all_due = purge_finished_jobs(db, cutoff, until=until)
+    total = replace(total, jobs=total.jobs + jobs)
+    if not all_due:
+        return replace(total, complete=False)
     total = replace(total, feedback=_purge_feedback(db, cutoff))
     if budget_s is None:  # else a step of RetentionPurge's, which logs the whole purge
         logger.info("retention purge (older than %g days): %s", days, total)
