@@ -127,9 +127,15 @@ def broken_link(path: Path) -> str | None:
 
     Why: a deploy's ``current -> releases/v7`` whose release was deleted read as a folder that is
     there and empty ("No model at current (missing model.onnx)")."""
-    if not os.path.islink(path) or os.path.exists(path):
+    if not os.path.islink(path):
         return None
-    return f"a symbolic link to {os.readlink(path)}, which does not exist"
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return f"a symbolic link to {os.readlink(path)}, which does not exist"
+    except OSError:  # a loop of links, a folder on the way that may not be searched: not "gone"
+        return None
+    return None
 
 
 def served_model_folder(value: str) -> Path:

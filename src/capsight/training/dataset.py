@@ -77,6 +77,13 @@ def check_output_outside(root: Path, out_dir: Path, *, folder: str = "data folde
     )
 
 
+def _not_a_file(path: Path) -> str:
+    """Why a name a class folder lists is no photo to read: said as classify and batch say it."""
+    from capsight.cli_types import broken_link
+
+    return broken_link(path) or "neither a file nor a folder (a named pipe, a device, a loop of links)"
+
+
 def scan_folder(
     root: Path, labels: tuple[str, ...] | None = None, group_pattern: str = DEFAULT_GROUP_PATTERN
 ) -> list[Sample]:
@@ -100,7 +107,7 @@ def scan_folder(
                     "ignoring %s/%s/: photos in sub-folders of a class are not read", label, path.name
                 )
             else:
-                logger.warning("ignoring %s/%s: not a readable file (a dangling link?)", label, path.name)
+                logger.warning("ignoring %s/%s: %s", label, path.name, _not_a_file(path))
     return separate_namesakes(samples)
 
 
