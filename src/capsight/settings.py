@@ -28,6 +28,7 @@ from capsight import settings_checks as checks
 from capsight.api.hosts import allowed_host_names
 from capsight.errors import CapsightError
 from capsight.settings_checks import DEFAULT_REDIS_PREFIX, SECRETS
+from capsight.settings_database import known_database
 
 ENV_PREFIX = "CAPSIGHT_"
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -191,7 +192,7 @@ class Settings(BaseSettings):
     _blank_is_unset = field_validator(*_OPTIONAL_TEXT, mode="before")(checks.blank_is_unset)
     _no_blank_folder = field_validator("model_dir", "data_dir", mode="before")(checks.no_blank_folder)
     _parsable_rate = field_validator("rate_limit", "auth_failure_limit")(checks.parsable_rate)
-    _known_database = field_validator("database_url")(checks.known_database)
+    _known_database = field_validator("database_url")(known_database)
     _known_redis = field_validator("redis_url")(checks.known_redis)
     _redis_key_prefix = field_validator("redis_prefix", mode="before")(checks.redis_key_prefix)
     _folder_or_s3 = field_validator("storage_url")(checks.folder_or_s3)

@@ -86,37 +86,6 @@ def parsable_rate(value: str | None) -> str | None:
     return value
 
 
-def known_database(value: str | None) -> str | None:
-    """Refused here, not when first used: the server runs and retries the database in the
-    background, so ``mysql://`` or ``postgre://`` logged a traceback per retry for ever."""
-    from capsight.store.database import DATABASE_URL_FORMS, PG_SCHEMES
-    from capsight.store.database_errors import PASSWORD_WITH_AT
-
-    _DATABASE_SCHEMES = ("sqlite://", "sqlite+pysqlite://", "postgresql+psycopg://", *PG_SCHEMES)
-    if value is not None and not value.startswith(_DATABASE_SCHEMES):
-        raise ValueError(f"is not a database URL capsight can use; {DATABASE_URL_FORMS}")
-    if value is not None and _password_runs_into_host(value):
-        raise ValueError(f"{PASSWORD_WITH_AT}; {DATABASE_URL_FORMS}")
-    return value
-
-
-def _password_runs_into_host(url: str) -> bool:
-    """Refused at start-up too: ``serve`` retried such a URL in the background for ever, each retry's
-    traceback quoting the end of the password as a host it could not resolve."""
-    from capsight.store.database import normalize_url
-    from capsight.store.database_errors import password_runs_into_host
-    from capsight.store.sqlalchemy_import import load_sqlalchemy
-
-    load_sqlalchemy()
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return password_runs_into_host(make_url(normalize_url(url)))
-    except (ArgumentError, ValueError):  # other refusals are the database's own, when it is opened
-        return False
-
-
 def known_redis(value: str | None) -> str | None:
     """Redis is first used by a request, and both its users fail open (the rate limiter lets the
     request through): a URL without a scheme silently turned the rate limit off, and so did one
