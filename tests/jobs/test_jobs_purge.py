@@ -238,3 +238,26 @@ def test_big_results_go_a_few_parts_per_transaction(database: Database) -> None:
     while not purge_older_than(database, None, 30, budget_s=0).complete:
         steps += 1
     assert steps >= 3 and _parts(database) == 0 and _ids(database) == set()
+
+
+def test_the_list_leaves_out_jobs_past_the_retention(make_app: JobApp, tmp_path: Path) -> None:
+    """Until the hourly purge deleted its row, a job past the retention was listed, while its own
+    URL answered 404."""
+    client = make_app(retention_days=30)
+    data = labelled_zip(["closed"])[0]
+    old_id, kept_id = (post_zip(client, data).json()["id"] for _ in range(2))
+    for job_id in (old_id, kept_id):
+        assert wait_for_job(client, job_id)["state"] == "succeeded"
+    from sqlalchemy import update
+
+    from capsight.store.models import Job
+
+    db = Database(f"sqlite:///{tmp_path / 'data' / 'capsight.db'}")
+    with db.session() as session, session.begin():
+        session.execute(update(Job).where(Job.id == old_id).values(finished_at=OLD))
+    db.dispose()
+    listed = [job["id"] for job in client.get("/v1/jobs").json()["jobs"]]
+    assert listed == [kept_id]
+    page = client.get("/v1/jobs", params={"limit": 1}).json()
+    assert [job["id"] for job in page["jobs"]] == [kept_id]
+    assert client.get(page["next"]).json() == {"jobs": [], "next": None}  # not the old one, a page on

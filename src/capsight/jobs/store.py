@@ -104,11 +104,14 @@ class JobStore(JobQueue):
         state: str | None = None,
         limit: int = 50,
         before: str | None = None,
+        ended_since: datetime | None = None,
     ) -> list[JobInfo]:
         """Newest first; each as ``status`` reads it (a listing of big URL jobs parsed every list).
 
         ``before``: only the jobs listed after that one (the last of the previous page). A job, not
-        an offset, so jobs created while a client pages neither shift a page nor show twice."""
+        an offset, so jobs created while a client pages neither shift a page nor show twice.
+        ``ended_since``: leave out the jobs that ended before then (past the retention, their rows
+        wait for the next purge step while their own URLs answer 404)."""
         load_sqlalchemy()
         from sqlalchemy import and_, or_, select
 
@@ -117,6 +120,10 @@ class JobStore(JobQueue):
         conditions = [] if client_id is None else [Job.client_id == client_id]
         if state is not None:
             conditions.append(Job.state == state)
+        if ended_since is not None:
+            from capsight.jobs.purge import ended_at
+
+            conditions.append(or_(Job.state.not_in(sorted(FINISHED)), ended_at(Job) >= ended_since))
         if before is not None:
             with self.db.session() as session:
                 mark = session.execute(select(Job.created_at).where(Job.id == before)).scalar()

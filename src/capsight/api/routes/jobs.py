@@ -40,7 +40,7 @@ from capsight.errors import (
     first_line,
 )
 from capsight.jobs.manager import JobManager
-from capsight.jobs.purge import expired, purged_hint
+from capsight.jobs.purge import cutoff_of, expired, purged_hint
 from capsight.jobs.results import FORMATS, render, results_for
 from capsight.jobs.schemas import JobCreate, JobListOut, JobOut
 from capsight.jobs.values import FAILED, FINISHED, STATES, SUCCEEDED, JobInfo, is_job_id, new_job_id
@@ -220,7 +220,9 @@ async def list_jobs(
     if before is not None and not is_job_id(before):
         raise BadRequest(f"before={before[:100]!r} names no job.")
     manager = _manager(request)
-    jobs = await _db(manager.store.list_jobs, client_id=client_id, state=state, limit=limit, before=before)
+    since = cutoff_of(manager.settings.retention_days) if manager.settings.retention_days else None
+    query = {"client_id": client_id, "state": state, "limit": limit, "before": before, "ended_since": since}
+    jobs = await _db(manager.store.list_jobs, **query)
     following = str(request.url.include_query_params(before=jobs[-1].id)) if len(jobs) == limit else None
     return JSONResponse({"jobs": [shown(j, request, principal) for j in jobs], "next": following})
 
