@@ -145,6 +145,9 @@ def redis_key_prefix(value: Any) -> Any:
 def folder_or_s3(value: str | None) -> str | None:
     """Anything but ``s3://`` is a folder, so ``S3://bucket`` or ``gs://bucket`` filled a local
     folder named ``S3:`` with the request images."""
+    if value is not None and value.startswith("s3://") and not urlsplit(value).netloc:
+        # Passed here, it failed in the app: with --workers N each worker died and was restarted.
+        raise ValueError("names no bucket; expected s3://BUCKET[/PREFIX]")
     if value is None or value.startswith(("s3://", "file://")):
         return value
     if _URL_SCHEME.match(value):
