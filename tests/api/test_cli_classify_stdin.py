@@ -76,3 +76,21 @@ def test_dev_stdin_is_read_as_dash(colour_model_dir: Path) -> None:
     done = _classify(colour_model_dir, "/dev/stdin", stdin=solid_image_bytes(LABEL_COLOURS["opened"]))
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().startswith("/dev/stdin: opened (")
+
+
+def test_a_terminal_is_not_waited_on(colour_model_dir: Path) -> None:
+    """``capsight classify -`` typed at a terminal waited, without a word, for a photo to be typed."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        cmd = [sys.executable, "-m", "capsight", "classify", "-", "--model", str(colour_model_dir)]
+        done = subprocess.run(cmd, stdin=follower, capture_output=True, timeout=30)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert done.returncode == 1
+    assert done.stderr.decode() == (
+        "capsight: error: -: standard input is a terminal: pipe a photo in "
+        "(capsight classify - < photo.jpg)\n"
+    )

@@ -64,7 +64,8 @@ _STDIN_FILES = frozenset({"/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
 
 class StdinUnavailable(Exception):
     """Why ``-`` has nothing to read: named twice (the second would read the empty rest of the
-    stream: "The file is empty"), or no standard input at all (``<&-``, a service without one)."""
+    stream: "The file is empty"), no standard input at all (``<&-``, a service without one), or a
+    terminal."""
 
 
 class _Stdin:
@@ -81,6 +82,10 @@ class _Stdin:
         self.read_already = True
         if sys.stdin is None:  # started with file descriptor 0 closed
             raise StdinUnavailable("standard input is closed")
+        if sys.stdin.isatty():  # typed at a prompt: it waited, without a word, for a photo typed in
+            raise StdinUnavailable(
+                "standard input is a terminal: pipe a photo in (capsight classify - < photo.jpg)"
+            )
         return read_image(sys.stdin.buffer)
 
 
