@@ -194,7 +194,12 @@ def valid_allowlist(value: list[str]) -> list[str]:
 
     if any("*" in entry for entry in value):
         raise ValueError("wildcards are not supported; list each host or URL prefix")
-    Allowlist(value)  # ValueError naming the entry and why
+    from capsight.errors import BadRequest
+
+    try:
+        Allowlist(value)  # ValueError naming the entry and why
+    except BadRequest as exc:  # s3:// without a bucket: the API's 400, which named no setting
+        raise ValueError(exc.message) from None
     return value
 
 
