@@ -148,6 +148,9 @@ def folder_or_s3(value: str | None) -> str | None:
     if value is not None and value.startswith("s3://") and not urlsplit(value).netloc:
         # Passed here, it failed in the app: with --workers N each worker died and was restarted.
         raise ValueError("names no bucket; expected s3://BUCKET[/PREFIX]")
+    if value is not None and value.startswith("file://") and not value.removeprefix("file://").strip():
+        # "file://${DIR}" with DIR unset: the images went to the folder the server was started in.
+        raise ValueError("names no folder; expected file:///PATH or a folder")
     if value is None or value.startswith(("s3://", "file://")):
         return value
     if _URL_SCHEME.match(value):
@@ -163,6 +166,8 @@ def http_endpoint(value: str | None) -> str | None:
     log took that for an S3 outage and spooled every image for as long as the server ran."""
     if value is not None and not value.startswith(("http://", "https://")):
         raise ValueError("expected http://HOST:PORT or https://HOST (e.g. http://minio:9000)")
+    if value is not None and not urlsplit(value).hostname:  # "http://${MINIO_HOST}:9000", unset
+        raise ValueError("names no host; expected http://HOST:PORT or https://HOST (e.g. http://minio:9000)")
     return value
 
 
