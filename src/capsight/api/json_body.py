@@ -1,9 +1,10 @@
-"""A client's JSON body holding a key twice in one object is refused, naming the key.
+"""What the API's JSON bodies (jobs, feedback, V2 inference requests) are held to beyond the parser.
 
 Why: ``json.loads`` and pydantic keep the last value of a repeated key, so ``{"urls": [a], "urls":
 [b]}`` (JSON made by hand, or by joining two fragments) was a job of ``b`` alone, and a feedback
 with ``"label"`` twice recorded the last: accepted, the client never told its first value was
-dropped. Every JSON body of the API goes through here (jobs, feedback, V2 inference requests).
+dropped. Here too: a small body's size bound (feedback), and the parser's complaints said in the
+client's terms (a charset other than UTF-8, a BOM, an overlong number, a body that is no object).
 """
 
 from __future__ import annotations
