@@ -23,5 +23,8 @@ def test_model_default_is_named() -> None:
 
 def test_classify_says_what_img_may_be() -> None:
     text = help_of("classify")
-    assert "IMG image files or globs (a folder: use capsight batch)" in text
+    assert (
+        "IMG image files or globs; - reads one image from standard input (a folder: use capsight batch)"
+        in text
+    )
     assert "exit status 1 when any image fails" in text
