@@ -5,6 +5,11 @@ were accepted without a word: an operator who set them believed failed logins we
 tokens meant for another service refused, while nothing of the kind was checked. Each is said as a
 warning (what it lacks, and what makes it count), not refused: a deployment carrying such a
 leftover keeps starting. Only settings given a value count (their defaults say nothing).
+
+``CAPSIGHT_AUTH_FAILURE_LIMIT`` with auth off is not named: deploy/docker-compose.yml sets it ahead
+(auth off by default there) so that turning auth on is protected at once, and a warning on every start
+of the default stack would teach operators to skip warnings. With auth off there are no credentials
+and so no failures to limit; ``serve`` already warns when an open server is reachable from elsewhere.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from capsight.settings import Settings
 
-_AUTH_OPTIONS = ("auth_failure_limit", "jwt_secret", "jwt_public_key")
+_AUTH_OPTIONS = ("jwt_secret", "jwt_public_key")
 _JWT_OPTIONS = ("jwt_audience", "jwt_issuer", "jwt_algorithm", "jwt_require_exp", "jwt_leeway_seconds")
 _AUTH_OFF = "auth is off (CAPSIGHT_AUTH_ENABLED is not true), so no credentials are checked"
 _TURN_AUTH_ON = "set CAPSIGHT_AUTH_ENABLED=true for it to take effect"
@@ -44,7 +49,7 @@ def _no_s3(s: Settings) -> bool:
 # The first rule that holds names a field; the order puts the cause to fix first (auth before keys).
 _RULES = (
     _Rule(
-        ("auth_failure_limit", "jwt_secret", "jwt_public_key"),
+        _AUTH_OPTIONS,
         lambda s: not s.auth_enabled,
         _AUTH_OFF,
         _TURN_AUTH_ON,
