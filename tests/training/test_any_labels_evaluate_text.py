@@ -19,5 +19,6 @@ def test_labels_alike_in_their_first_characters_head_distinct_columns() -> None:
 
 
 def test_distinct_short_names_keep_their_names_as_headers() -> None:
+    # Whole names, no longer their first 8 characters ("Größe Kl").
     text = format_metrics(compute_metrics([0, 1], [0, 1], ["café", "Größe Klasse"]))
-    assert text.split("confusion matrix")[1].splitlines()[1].split() == ["café", "Größe", "Kl"]
+    assert text.split("confusion matrix")[1].splitlines()[1].split() == ["café", "Größe", "Klasse"]

@@ -8,6 +8,7 @@ evaluation needs no torch: ``capsight evaluate`` runs on a serving install.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,26 +162,58 @@ def evaluate_model_dir(model_dir: Path, samples: Sequence[Sample], threads: int 
     return evaluate_classifier(OnnxClassifier(model_dir, intra_op_threads=threads), samples)
 
 
+# Widest confusion matrix printed with whole labels heading its columns; a wider one numbers its
+# columns and prints each label once, at the head of its row.
+MATRIX_CHARS = 120
+
+
+def _cells(text: str) -> int:
+    """Terminal cells ``text`` takes: East Asian wide characters two, combining marks none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text
+    )
+
+
+def _left(text: str, width: int) -> str:
+    return text + " " * max(0, width - _cells(text))
+
+
+def _right(text: str, width: int) -> str:
+    return " " * max(0, width - _cells(text)) + text
+
+
 def format_metrics(metrics: Metrics) -> str:
-    """Human-readable table for the terminal."""
+    """Human-readable table for the terminal.
+
+    Labels are printed whole: cut to 8 characters, "background" headed its column "backgrou", and
+    names such as "scratch_on_surface" and "scratch_on_edge" could not be told apart. Columns are
+    padded by terminal cells, so wide (CJK) names keep them aligned."""
     lines = [f"n={metrics.n}  accuracy={metrics.accuracy:.4f}  macro_f1={metrics.macro_f1:.4f}", ""]
-    width = max(10, *(len(lab) for lab in metrics.labels))
-    lines.append(f"{'label':<{width}}  precision  recall     f1  support")
+    width = max(10, *(_cells(lab) for lab in metrics.labels))
+    lines.append(f"{_left('label', width)}  precision  recall     f1  support")
     for label, r in metrics.per_class.items():
         p, rec, f1, n = r["precision"], r["recall"], r["f1"], int(r["support"])
-        lines.append(f"{label:<{width}}  {p:9.3f}  {rec:6.3f}  {f1:5.3f}  {n:7d}")
-    heads = [lab[:8] for lab in metrics.labels]
-    rows = list(metrics.labels)
-    # Labels that share their first 8 characters ("label_001", "label_002") would head several
-    # columns alike: then columns and rows are numbered instead.
-    numbered = len(set(heads)) < len(heads)
+        lines.append(f"{_left(label, width)}  {p:9.3f}  {rec:6.3f}  {f1:5.3f}  {n:7d}")
+    return "\n".join([*lines, "", *_matrix_lines(metrics, width)])
+
+
+def _matrix_lines(metrics: Metrics, width: int) -> list[str]:
+    """The confusion matrix, each column as wide as its label (or its largest count). When whole
+    labels would make it wider than MATRIX_CHARS (many classes, long names), the columns are
+    numbered and each row starts with its number and whole label."""
+    digits = len(str(max((max(row) for row in metrics.confusion_matrix), default=0)))
+    heads, rows = list(metrics.labels), list(metrics.labels)
+    columns = [max(_cells(head), digits) for head in heads]
+    numbered = width + sum(2 + c for c in columns) > MATRIX_CHARS
     if numbered:
         heads = [f"[{i}]" for i in range(1, len(rows) + 1)]
         rows = [f"[{i}] {lab}" for i, lab in enumerate(rows, 1)]
-        width = max(width, *(len(row) for row in rows))
-    columns = "columns = predicted, numbered as the rows" if numbered else "columns = predicted"
-    lines += ["", f"confusion matrix (rows = true, {columns}):"]
-    lines.append(" " * width + "  " + " ".join(f"{head:>8}" for head in heads))
+        width = max(width, *(_cells(row) for row in rows))
+        columns = [max(len(head), digits) for head in heads]
+    what = "columns = predicted, numbered as the rows" if numbered else "columns = predicted"
+    lines = [f"confusion matrix (rows = true, {what}):"]
+    lines.append(" " * width + "".join("  " + _right(h, c) for h, c in zip(heads, columns, strict=True)))
     for row, counts in zip(rows, metrics.confusion_matrix, strict=True):
-        lines.append(f"{row:<{width}}  " + " ".join(f"{v:8d}" for v in counts))
-    return "\n".join(lines)
+        cells = "".join("  " + _right(str(v), c) for v, c in zip(counts, columns, strict=True))
+        lines.append(_left(row, width) + cells)
+    return lines
