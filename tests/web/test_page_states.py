@@ -139,7 +139,11 @@ def test_inference_failure_500_is_shown(open_page: Any, colour_model_dir: Path, 
     with serve(_settings(colour_model_dir, tmp_path, warmup=False), classifier=classifier) as url:  # type: ignore[arg-type]
         page = open_page(url)
         upload(page, "a.jpg", "image/jpeg", JPEG)
-        assert _error(page) == "Inference failed."
+        assert _error(page) == (
+            "Inference failed. The fault is on the server, not your photo: "
+            "try again now, or later if it fails again."
+        )
+        assert page.inner_text("#error-title") == "Something went wrong on the server"
         assert page.is_hidden("#busy") and page.get_attribute("#choose-button", "aria-disabled") == "false"
         assert page.evaluate("window.__csp") == []
 

@@ -192,7 +192,7 @@
           var body = null;
           try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
           if (!res.ok) {
-            var message = errorFromResponse(res, body);
+            var message = errorFromResponse(res, body) + (T.serverFault ? T.serverFault(res.status) : "");
             var retry = res.headers.get("Retry-After");
             var failure = new Error(message);
             // 429 (rate limit) and 503 (model loading, queue full) both say when to come back: the

@@ -40,7 +40,7 @@
     if (res.status === 429) return "Too many requests; please wait a moment and try again.";
     // A proxy's own answer while the app behind it restarts or is gone: the photo never reached it.
     if (res.status === 502 || res.status === 504) return "The server is not answering right now (HTTP " + res.status + " from the proxy in front of it). Please try again in a moment.";
-    if (res.status >= 500) return "The server could not classify this photo (HTTP " + res.status + "). Please try again.";
+    if (res.status >= 500) return "The server failed (HTTP " + res.status + ").";
     return "The server rejected this file (HTTP " + res.status + ").";
   }
 
@@ -76,7 +76,15 @@
     if (status === 429) return "Too many requests for now";
     if (status === 503) return "The server is busy";
     if (status === 502 || status === 504) return "The server could not be reached";
+    if (status >= 500) return "Something went wrong on the server";
     return undefined;
+  }
+
+  // Said after the server's own words for a failure of its own (500: "Inference failed."): under
+  // "Try again" alone, people could not tell a broken server from a bad photo, and tried other photos.
+  function serverFault(status) {
+    if (status < 500 || status === 502 || status === 503 || status === 504) return "";
+    return " The fault is on the server, not your photo: try again now, or later if it fails again.";
   }
 
   // A 200 that is no classification: a café's Wi-Fi wanting a sign-in answers with its own web page.
@@ -123,7 +131,7 @@
   window.capsightText = {
     formatBytes: formatBytes, versionText: versionText, bdi: bdi, percent: percent,
     errorFromResponse: errorFromResponse, keyTitle: keyTitle, failureTitle: failureTitle,
-    unexpectedAnswer: unexpectedAnswer, uploadProblem: uploadProblem,
+    unexpectedAnswer: unexpectedAnswer, uploadProblem: uploadProblem, serverFault: serverFault,
     retrySeconds: retrySeconds, waitText: waitText, againAt: againAt,
   };
 })();
