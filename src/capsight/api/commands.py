@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument(
         "--workers", type=positive_int, help="worker processes (default: CAPSIGHT_WORKERS or 1)"
     )
-    serve.add_argument("--model", type=Path, help=MODEL_HELP)
+    serve.add_argument("--model", type=model_folder, help=MODEL_HELP)
     serve.add_argument("--access-log", action="store_true", help="log every request line (costs throughput)")
     serve.set_defaults(handler=run_serve)
 

@@ -29,6 +29,11 @@ def require_model(model_dir: Path) -> None:
     why = broken_link(model_dir)
     if why is not None:  # a deploy's current -> releases/v7, the release deleted
         raise NotFound(f"No model at {model_dir}: {why}; pass --model DIR or set CAPSIGHT_MODEL_DIR.")
+    if model_dir.is_file():  # --model FILE is refused at parse time; this is CAPSIGHT_MODEL_DIR's
+        raise NotFound(
+            f"No model at {model_dir}: {model_dir} is a file: set CAPSIGHT_MODEL_DIR to the model "
+            f"folder that holds it ({model_dir.parent})."
+        )
     for name in ("model.onnx", "model.json"):
         if not (model_dir / name).is_file():
             raise NotFound(
