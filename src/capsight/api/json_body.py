@@ -90,25 +90,27 @@ def json_kind(value: Any) -> str:
     return "a JSON string" if isinstance(value, str) else "a JSON number"
 
 
-def as_utf8(body: bytes) -> bytes:
+class NotUtf8(ValueError):
+    """A JSON body in a charset other than UTF-8 (or UTF-16/32 told by its first bytes): the message
+    names its first bad byte, for each route to answer in its own status."""
+
+
+def utf8_json(body: bytes) -> bytes:
     """The body as UTF-8 without a byte order mark, as ``json.loads`` reads it (a BOM, UTF-16 and
-    UTF-32 told by their first bytes), for pydantic's parser, which reads UTF-8 alone: .NET and
-    Windows PowerShell 5 write a BOM, and a feedback was refused where a job was read. Bytes that do
-    not decode are left as sent, for the parser to refuse."""
+    UTF-32 told by their first bytes); ``NotUtf8`` naming the first bad byte of any other.
+
+    Why one function for every JSON route (jobs, feedback, V2 infer): pydantic's parser reads UTF-8
+    alone, so .NET and Windows PowerShell 5 (which write a BOM) had a job read where a feedback and
+    a V2 request were refused 'expected value at line 1 column 1', and a Latin-1 body got 'invalid
+    unicode code point at line 1 column 42' from one route and the byte's name from another."""
     encoding = json.detect_encoding(body)
-    if encoding == "utf-8":
-        return body
-    try:
-        return body.decode(encoding).encode()
-    except UnicodeDecodeError:
-        return body
-
-
-def not_utf8(body: bytes) -> str | None:
-    """Why the body is not UTF-8 (its first bad byte), or None: pydantic said only 'invalid unicode
-    code point at line 1 column 42' of a Latin-1 body."""
+    if encoding != "utf-8":
+        try:
+            return body.decode(encoding).encode()
+        except UnicodeDecodeError:
+            pass  # UTF-16 by its first bytes, yet not: say where it is not UTF-8, as of any body
     try:
         body.decode()
     except UnicodeDecodeError as exc:
-        return json_error(exc)
-    return None
+        raise NotUtf8(json_error(exc)) from exc
+    return body

@@ -24,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from capsight.api.json_body import as_utf8, first_errors, not_utf8, read_small_json, refuse_repeated_keys
+from capsight.api.json_body import NotUtf8, first_errors, read_small_json, refuse_repeated_keys, utf8_json
 from capsight.api.request_ids import issued_at
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
@@ -137,9 +137,10 @@ async def _feedback_of(request: Request) -> FeedbackIn:
     if not data or not is_json:
         message = "Field required" if not data else "Send a JSON object (Content-Type: application/json)"
         raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": message}])
-    data = as_utf8(data)  # a BOM (.NET, PowerShell) or UTF-16, read as POST /v1/jobs reads them
-    if problem := not_utf8(data):
-        raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": problem}])
+    try:
+        data = utf8_json(data)  # a BOM (.NET, PowerShell) or UTF-16, read as jobs and V2 read them
+    except NotUtf8 as exc:
+        raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": str(exc)}]) from exc
     refuse_repeated_keys(data)  # pydantic keeps the last value: a second "label" was recorded
     try:
         return FeedbackIn.model_validate_json(data)
