@@ -75,7 +75,9 @@
   var formatBytes = T.formatBytes, versionText = T.versionText, bdi = T.bdi, percent = T.percent;
   var errorFromResponse = T.errorFromResponse, keyTitle = T.keyTitle;
   var post = window.capsightHttp.post, readable = window.capsightHttp.readable;
-  var retryWait = window.capsightRetry(el, state, { waitText: T.waitText });
+  var retryWait = window.capsightRetry(el, state, {
+    waitText: T.waitText, clockText: T.clockText, longWaitSeconds: T.longWaitSeconds, absurdWaitSeconds: T.absurdWaitSeconds,
+  });
 
   /* ---------- model info (model.js) ---------- */
 

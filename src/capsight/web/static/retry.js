@@ -17,8 +17,10 @@
 
   window.capsightRetry = function (el, state, helpers) {
     var waitText = helpers.waitText;
+    var clockText = helpers.clockText;
     var timer = 0;
     var until = 0;
+    var at = ""; // a long wait, said as the moment on the clock ("after Mon 30 Nov, 10:00"); "": counted down
     var note = document.createElement("span");
     note.className = "retry-wait";
     note.setAttribute("aria-live", "off");
@@ -46,8 +48,9 @@
         el.status.textContent = "You can try again now.";
         return;
       }
-      show(note, " (retry in " + waitText(left) + ")");
-      show(el.retryButton, "Try again in " + waitText(left));
+      var when = at ? "after " + at : "in " + waitText(left);
+      show(note, " (retry " + when + ")");
+      show(el.retryButton, "Try again " + when);
     }
 
     // seconds: how long the server asked to wait, from its Retry-After (NaN: it did not say, nothing
@@ -61,6 +64,12 @@
         show(note, " (you can retry now)");
         return;
       }
+      // Weeks or years away is a clock or a date gone wrong, not a wait: "Try again" stays offered.
+      if (seconds > (helpers.absurdWaitSeconds || Infinity)) {
+        show(note, " (retry later)");
+        return;
+      }
+      at = clockText && seconds > helpers.longWaitSeconds ? clockText(seconds) : "";
       until = Date.now() + seconds * 1000;
       el.retryButton.setAttribute("aria-disabled", "true");
       tick();

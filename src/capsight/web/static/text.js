@@ -53,13 +53,26 @@
     return /^\d+$/.test(text) ? Number(text) : (Date.parse(text) - Date.now()) / 1000;
   }
 
-  // When to come back, as a time on the person's clock (rounded up to the minute): a wait in minutes,
-  // written once in a line that stays on screen, goes stale. "" when the server did not say.
+  // Past this a countdown ("retry in 20 h 5 min") is no help: the moment is said on the clock instead.
+  var LONG_WAIT_S = 6 * 3600;
+  // Past this the wait is not believed (a gateway's clock years off sent "retry in 95488 h"): "later".
+  var ABSURD_WAIT_S = 7 * 24 * 3600;
+
+  // A moment on the person's clock, rounded up to the minute: "18:20", or "Mon 30 Nov, 10:00" when it
+  // is not today (a time alone for a date days away read as today).
+  function clockText(seconds) {
+    var at = new Date(Math.ceil((Date.now() + seconds * 1000) / 60000) * 60000);
+    var time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (at.toDateString() === new Date().toDateString()) return time;
+    return at.toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" }) + ", " + time;
+  }
+
+  // When to come back, as a time on the person's clock: a wait in minutes, written once in a line that
+  // stays on screen, goes stale. "" when the server did not say.
   function againAt(retryAfter) {
     var seconds = retrySeconds(retryAfter);
     if (!(seconds > 0)) return "";
-    var at = new Date(Math.ceil((Date.now() + seconds * 1000) / 60000) * 60000);
-    return " Please try again after " + at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + ".";
+    return seconds > ABSURD_WAIT_S ? " Please try again later." : " Please try again after " + clockText(seconds) + ".";
   }
 
   // A wait as a person reads it: "90 s", not "2 min"; an hour not as "3600 s" nor "60 min".
@@ -132,6 +145,7 @@
     formatBytes: formatBytes, versionText: versionText, bdi: bdi, percent: percent,
     errorFromResponse: errorFromResponse, keyTitle: keyTitle, failureTitle: failureTitle,
     unexpectedAnswer: unexpectedAnswer, uploadProblem: uploadProblem, serverFault: serverFault,
-    retrySeconds: retrySeconds, waitText: waitText, againAt: againAt,
+    retrySeconds: retrySeconds, waitText: waitText, againAt: againAt, clockText: clockText,
+    longWaitSeconds: LONG_WAIT_S, absurdWaitSeconds: ABSURD_WAIT_S,
   };
 })();
