@@ -27,6 +27,9 @@ def run_classify(args: argparse.Namespace) -> int:
     from capsight.inference.classifier import OnnxClassifier
     from capsight.settings import Settings
 
+    if sys.stdout is None:  # started with descriptor 1 closed: print() writes into nothing, silently
+        print(f"capsight: error: {STDOUT_CLOSED}", file=sys.stderr)
+        return 1  # as an output that refuses the answers (> /dev/full) is
     settings = Settings()
     model_dir = args.model or settings.model_dir
     require_model(model_dir)
@@ -53,6 +56,8 @@ def run_classify(args: argparse.Namespace) -> int:
         print(json.dumps(outcomes, indent=2))
     return 1 if any("error" in o for o in outcomes) else 0
 
+
+STDOUT_CLOSED = "standard output is closed: the answers would be lost (redirect it to a file)"
 
 _GLOB_CHARS = frozenset("*?[")
 
