@@ -160,7 +160,18 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=None,
         help="which split of --split-file to score (default test)",
     )
-    p.add_argument("--out", type=output_dir, default=None, help="also write figures + report.html here")
+    p.add_argument(
+        "--out",
+        type=output_dir,
+        default=None,
+        help="also write figures + report.html here: a folder of their own (a model folder, whose report "
+        "says how that model was trained, is refused)",
+    )
+    p.add_argument(
+        "--replace-report",
+        action="store_true",
+        help="let --out be a model folder: this evaluation replaces its report.html and figures",
+    )
     p.set_defaults(handler=cmd_evaluate)
 
     p = subparsers.add_parser(

@@ -144,6 +144,19 @@ def _warn_of_learnt(model_dir: Path, samples: list[Any], split: str | None) -> i
     return learnt
 
 
+def _refuse_model_folder(out: Path, replace: bool) -> None:
+    """Refuse ``evaluate --out`` naming a model's folder unless ``--replace-report`` is given. Why: the
+    report.html and figures there say how that model was trained, and ``serve`` and ``promote`` take
+    them with it; ``--out MODEL_DIR`` replaced them with a report of other photos, without a word."""
+    if replace or not any((out / name).is_file() for name in ("model.onnx", "model.json")):
+        return
+    raise BadRequest(
+        f"--out {_shown(out)} is a model folder: its report.html and figures say how that model was "
+        "trained (they go with it when it is served or promoted); write this evaluation to a folder of "
+        "its own, or add --replace-report to replace them"
+    )
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from capsight.inference.classifier import OnnxClassifier
     from capsight.training.dataset import check_output_outside
@@ -153,6 +166,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise BadRequest(f"No model.json in {args.model_dir}")
     if args.out is not None:
         check_output_outside(args.data_dir, args.out)
+        _refuse_model_folder(args.out, args.replace_report)
         blocking = next((p for p in args.out.parents if p.exists() and not p.is_dir()), None)
         if blocking is not None:  # found now, not by mkdir after minutes of scoring
             raise BadRequest(f"Cannot create {_shown(args.out)}: {_shown(blocking)} is not a folder.")
