@@ -14,7 +14,6 @@ and an answer issued before the retention window (CAPSIGHT_RETENTION_DAYS) is re
 
 from __future__ import annotations
 
-import email.message
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from capsight.api.json_body import NotUtf8, first_errors, read_small_json, refuse_repeated_keys, utf8_json
+from capsight.api.json_body import (
+    JSON_TYPE,
+    NotUtf8,
+    first_errors,
+    is_json_type,
+    read_small_json,
+    refuse_repeated_keys,
+    sent_type,
+    utf8_json,
+)
 from capsight.api.request_ids import issued_at
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
@@ -128,14 +136,10 @@ async def _feedback_of(request: Request) -> FeedbackIn:
     429), and uncounted. Refusals are the 422s FastAPI gave: JSON only, as before."""
     refuse_encoded_body(request)
     data = await read_small_json(request, MAX_FEEDBACK_BYTES, "64 KiB", "a feedback is a few hundred bytes")
-    content_type = email.message.Message()
-    content_type["content-type"] = request.headers.get("content-type", "")
-    subtype = content_type.get_content_subtype()
-    is_json = content_type.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json")
-    )
-    if not data or not is_json:
-        message = "Field required" if not data else "Send a JSON object (Content-Type: application/json)"
+    content_type = request.headers.get("content-type", "")
+    if not data or not is_json_type(content_type):
+        wrong_type = f"Send a JSON object with {JSON_TYPE} {sent_type(content_type)}."
+        message = "Field required" if not data else wrong_type
         raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": message}])
     try:
         data = utf8_json(data)  # a BOM (.NET, PowerShell) or UTF-16, read as jobs and V2 read them

@@ -26,7 +26,7 @@ from python_multipart.multipart import parse_options_header
 
 from capsight.api.job_requests import check_queue, check_zip_runs_here, json_job, zip_job
 from capsight.api.job_views import given_once, shown
-from capsight.api.logtext import loggable
+from capsight.api.json_body import JSON_TYPE, is_json_type, sent_type
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import AdminAccess, ClassifyAccess
@@ -159,15 +159,13 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
     if ctype == b"multipart/form-data":
         await _db(check_zip_runs_here, manager)
         new = await zip_job(request, manager, job_id)
-    elif ctype == b"application/json":
+    elif is_json_type(request.headers.get("content-type", "")):
         new = await json_job(request, manager)
     else:
         # `curl -d '{"urls": ...}'` labels JSON application/x-www-form-urlencoded: name the header.
-        raw = request.headers.get("content-type", "")
-        sent = f"Content-Type '{loggable(raw)}'" if raw else "no Content-Type"
         raise BadRequest(
             'Send a zip as multipart field \'file\', or JSON {"urls": [...]} or {"s3_prefix": ...} '
-            f"with Content-Type: application/json (this request has {sent})."
+            f"with {JSON_TYPE} {sent_type(request.headers.get('content-type', ''))}."
         )
     try:
         job = await _db(
