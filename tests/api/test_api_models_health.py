@@ -33,11 +33,14 @@ def test_models_list_and_detail(client: TestClient) -> None:
 
 def test_models_list_tells_clients_the_upload_limits(make_client: AppFactory) -> None:
     """The web page checks a file against these before uploading it (a phone on a slow link)."""
-    client = make_client(max_upload_bytes=1234, max_pixels=5678, max_batch_images=7)
+    client = make_client(
+        max_upload_bytes=1234, max_pixels=5678, max_batch_images=7, max_batch_upload_bytes=9012
+    )
     assert client.get("/v1/models").json()["limits"] == {
         "max_upload_bytes": 1234,
         "max_pixels": 5678,
         "max_batch_images": 7,
+        "max_batch_upload_bytes": 9012,
     }
 
 

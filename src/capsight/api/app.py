@@ -34,6 +34,7 @@ from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddl
 from capsight.api.routes import admin, classify, feedback, health, job_webhook, jobs, models, ops, v2
 from capsight.api.routes.ops import STATIC_DIR, RevalidatedStaticFiles
 from capsight.api.runtime import ServingRuntime
+from capsight.api.sizes import human_bytes
 from capsight.api.slashes import install_slash_redirect
 from capsight.errors import CapsightError
 from capsight.inference.classifier import Classifier
@@ -85,6 +86,21 @@ def _body_limit(settings: Settings) -> Callable[[str], int]:
         return settings.max_upload_bytes
 
     return limit_for
+
+
+def _too_large_message(settings: Settings) -> Callable[[str, int], str | None]:
+    """A batch over its total is no file too large: its images may each be under the per-image
+    limit (8 photos of 9 MB against 16 MB each and 64 MB in all), so the answer names both limits."""
+
+    def message_for(path: str, limit: int) -> str | None:
+        if path not in MULTI_IMAGE_PATHS:
+            return None
+        return (
+            f"Batch too large: the images of one request may total at most {human_bytes(limit)}"
+            f" (each at most {human_bytes(settings.max_upload_bytes)}); send fewer images per request."
+        )
+
+    return message_for
 
 
 BODY_BUDGET_WAIT_SECONDS = 10.0
@@ -189,6 +205,7 @@ def create_app(
         limit_for=_body_limit(settings),
         takes_body=_takes_body,
         bodyless_limit=settings.max_upload_bytes,
+        too_large_message=_too_large_message(settings),
         framing_for=lambda path: MULTIPART_FRAMING_BYTES if path in IMAGE_UPLOAD_PATHS else 0,
     )
     app.add_middleware(

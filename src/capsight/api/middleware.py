@@ -205,7 +205,8 @@ class BodySizeLimitMiddleware:
     ``framing_for(path)`` more bytes are let through where a limit counts image bytes: a file of
     exactly the limit arrives inside multipart boundaries and part headers (the upload parser holds
     each image to the limit itself). The message still names the limit the client was told; a
-    route that reads no body (``takes_body(path)`` false) is not said to have got a file.
+    route that reads no body (``takes_body(path)`` false) is not said to have got a file, and one
+    whose limit is on several images together (``too_large_message(path, limit)``, else None) says so.
     """
 
     def __init__(
@@ -215,8 +216,10 @@ class BodySizeLimitMiddleware:
         framing_for: Callable[[str], int] = lambda path: 0,
         takes_body: Callable[[str], bool] = lambda path: True,
         bodyless_limit: int | None = None,
+        too_large_message: Callable[[str, int], str | None] = lambda path, limit: None,
     ) -> None:
         self.app = app
+        self.too_large_message = too_large_message
         self.limit_for = limit_for
         self.framing_for = framing_for
         self.takes_body = takes_body
@@ -233,7 +236,10 @@ class BodySizeLimitMiddleware:
         if bodyless and self.bodyless_limit is not None:
             advertised = min(advertised, self.bodyless_limit)
         if self.takes_body(scope["path"]) and not bodyless:
-            message = f"File too large: the upload limit is {human_bytes(advertised)}."
+            message = (
+                self.too_large_message(scope["path"], advertised)
+                or f"File too large: the upload limit is {human_bytes(advertised)}."
+            )
         else:  # the limit still holds (nothing unbounded is taken in), but no file was expected
             message = (
                 f"Request body too large: {scope['method']} {scope['path']} takes no request body"

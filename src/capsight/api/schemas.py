@@ -118,6 +118,9 @@ class UploadLimits(BaseModel):
     max_upload_bytes: int
     max_pixels: int
     max_batch_images: int
+    # The body of one /v1/classify/batch request, all its images together: over it the whole batch
+    # is refused, even when each image is under max_upload_bytes.
+    max_batch_upload_bytes: int
 
 
 class ModelList(BaseModel):

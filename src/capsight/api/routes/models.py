@@ -28,6 +28,8 @@ async def list_models(request: Request) -> JSONResponse:
         "max_upload_bytes": settings.max_upload_bytes,
         "max_pixels": settings.max_pixels,
         "max_batch_images": settings.max_batch_images,
+        # As the size middleware holds a batch's body (api/app.py): never below one image's limit.
+        "max_batch_upload_bytes": max(settings.max_batch_upload_bytes, settings.max_upload_bytes),
     }
     return JSONResponse({"models": [render_model(runtime.metadata, runtime.ready)], "limits": limits})
 
