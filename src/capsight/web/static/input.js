@@ -10,14 +10,55 @@
     var clearPreview = helpers.clearPreview;
     var showError = helpers.showError;
 
+    // The formats the server reads, known by their first bytes as it knows them (imaging/decode.py):
+    // a type is only a guess from the name, and a note renamed "notes.jpg" is typed image/jpeg.
+    var SIGNATURES = ["\xff\xd8\xff", "\x89PNG\r\n\x1a\n", "GIF87a", "GIF89a", "BM", "II*\x00", "MM\x00*", "II+\x00", "MM\x00+"];
+    var ISO_BRANDS = /^(avif|avis|heic|heix|heim|heis|hevc|hevx|hevm|hevs|mif1|msf1)$/;
+    function isImage(b) {
+      function at(offset, text) {
+        for (var i = 0; i < text.length; i++) if (b[offset + i] !== text.charCodeAt(i)) return false;
+        return text.length > 0;
+      }
+      if (at(0, "RIFF") && at(8, "WEBP")) return true;
+      if (at(4, "ftyp")) { // HEIF, AVIF: the major brand, then the compatible ones (not an MP4 video's)
+        var size = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+        var end = Math.min(b.length, size >= 16 && size <= 4096 ? size : 16);
+        for (var i = 8; i + 4 <= end; i += i === 8 ? 8 : 4) {
+          if (ISO_BRANDS.test(String.fromCharCode(b[i], b[i + 1], b[i + 2], b[i + 3]))) return true;
+        }
+        return false;
+      }
+      return SIGNATURES.some(function (magic) { return at(0, magic); });
+    }
+    // "image", "other", or "unreadable" (a folder, a file gone since it was chosen).
+    function sniff(file) {
+      return file.slice(0, 64).arrayBuffer().then(
+        function (head) { return isImage(new Uint8Array(head)) ? "image" : "other"; },
+        function () { return "unreadable"; }
+      );
+    }
+
+    var picking = 0; // the latest files given: an older pick still being read is dropped
     function takeFirst(files) {
       if (!files || !files.length) return;
-      // The page shows one answer: of several files (dropped or pasted), take the first photo, and say so.
-      var file = files[0];
-      for (var i = 0; i < files.length; i++) {
-        if (files[i].type && files[i].type.indexOf("image/") === 0) { file = files[i]; break; }
-      }
-      classify(file, files.length);
+      var list = Array.prototype.slice.call(files, 0, 20); // read now: an input's list empties when reset
+      var count = files.length;
+      var turn = ++picking;
+      Promise.all(list.map(sniff)).then(function (kinds) {
+        if (turn !== picking) return;
+        // The page shows one answer: of several files (dropped or pasted), the first that is an image by
+        // its bytes, else the first named like one (the server says what is wrong with it), and says so.
+        var pick = kinds.indexOf("image");
+        for (var i = 0; pick < 0 && i < list.length; i++) {
+          if (kinds[i] === "other" && /^image\//.test(list[i].type)) pick = i;
+        }
+        if (pick < 0) pick = kinds.indexOf("other");
+        if (pick >= 0) {
+          classify(list[pick], count);
+          return;
+        }
+        classify(list[0], count); // unreadable: app.js says so when it cannot be sent
+      });
     }
 
     // A drag started on this page (a click on the photo that moved a little, selected text) brings no
