@@ -125,7 +125,7 @@ def evaluation_samples(data_dir: Path, split_file: Path | None, split: str | Non
 
 
 def _warn_of_learnt(model_dir: Path, samples: list[Any], split: str | None) -> int:
-    """How many photos to score MODEL_DIR/split.json lists for training or validation, with a warning
+    """How many photos scored MODEL_DIR/split.json lists for training or validation, with a warning
     unless the train or val split was asked for. Why: evaluating the training folder scored photos
     the model had learnt and printed that inflated accuracy without a word (promote warned)."""
     from capsight.feedback.comparison import trained_on
@@ -178,8 +178,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     samples = evaluation_samples(args.data_dir, args.split_file, args.split)
     if not samples:
         raise BadRequest(f"No images to evaluate in {args.data_dir}")
-    learnt = _warn_of_learnt(args.model_dir, samples, chosen_split(args.split_file, args.split))
     evaluation = evaluate_classifier(classifier, samples)
+    # Counted of the photos scored: one skipped (truncated since, over the pixel limit) is in no score.
+    scored = {r.relpath for r in evaluation.results}
+    scored_samples = [s for s in samples if s.relpath in scored]
+    learnt = _warn_of_learnt(args.model_dir, scored_samples, chosen_split(args.split_file, args.split))
     unmeasured = [label for label, row in evaluation.metrics.per_class.items() if not row["support"]]
     if unmeasured:  # the table shows them with recall 0.000, which reads as "never recognised"
         logger.warning(
