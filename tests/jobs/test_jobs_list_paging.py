@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi.testclient import TestClient
 from jobs_helpers import JobApp
 
+from capsight.jobs.cursor import cursor_of
 from capsight.jobs.store import JobStore
 from capsight.jobs.values import JobSpec, new_job_id
 from capsight.store.database import Database
@@ -57,7 +58,10 @@ def test_the_api_links_each_full_page_to_the_next(make_app: JobApp) -> None:
     assert [j["id"] for j in first.json()["jobs"]] == ids[:2:-1]
     link = first.json()["next"]
     query = parse_qs(urlsplit(link).query)
-    assert query == {"limit": ["2"], "state": ["queued"], "before": [ids[3]]}
+    last = store.status(ids[3])
+    assert last is not None
+    assert query == {"limit": ["2"], "state": ["queued"], "before": [cursor_of(last)]}
+    assert query["before"][0].startswith(f"{ids[3]}.")  # the job's id, then its creation time
 
     newer = _create(store)  # created while paging: on no later page
     pages = [first.json()["jobs"]]
@@ -77,4 +81,9 @@ def test_a_cursor_that_names_no_job_is_a_400(make_app: JobApp) -> None:
     for before in ("0" * 32, "not-a-job"):
         answer = client.get("/v1/jobs", params={"before": before})
         assert answer.status_code == 400, answer.text
-        assert answer.json() == {"error": f"before={before!r} names no job."}
+        purged = (
+            ": it may have been purged (CAPSIGHT_RETENTION_DAYS) since the page that named it. Start again "
+            "from the first page; the 'next' links it gives go on past a job purged meanwhile."
+        )
+        said = purged if before == "0" * 32 else "."
+        assert answer.json() == {"error": f"before={before!r} names no job{said}"}

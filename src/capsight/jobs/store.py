@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from capsight.errors import BadRequest
+from capsight.jobs.cursor import read_cursor
 from capsight.jobs.jobqueue import JobQueue
 from capsight.jobs.rows import (
     SOURCE,
@@ -108,8 +109,9 @@ class JobStore(JobQueue):
     ) -> list[JobInfo]:
         """Newest first; each as ``status`` reads it (a listing of big URL jobs parsed every list).
 
-        ``before``: only the jobs listed after that one (the last of the previous page). A job, not
-        an offset, so jobs created while a client pages neither shift a page nor show twice.
+        ``before``: only the jobs listed after that one (the last of the previous page): a cursor,
+        its id and creation time (``jobs/cursor.py``), or its id alone, the time then looked up. A
+        job, not an offset, so jobs created while a client pages neither shift a page nor show twice.
         ``ended_since``: leave out the jobs that ended before then (past the retention, their rows
         wait for the next purge step while their own URLs answer 404)."""
         load_sqlalchemy()
@@ -125,11 +127,20 @@ class JobStore(JobQueue):
 
             conditions.append(or_(Job.state.not_in(sorted(FINISHED)), ended_at(Job) >= ended_since))
         if before is not None:
-            with self.db.session() as session:
-                mark = session.execute(select(Job.created_at).where(Job.id == before)).scalar()
+            cursor = read_cursor(before)
+            if cursor is None:
+                raise BadRequest(f"before={before[:100]!r} names no job.")
+            before_id, mark = cursor
             if mark is None:
-                raise BadRequest(f"before={before!r} names no job.")
-            conditions.append(or_(Job.created_at < mark, and_(Job.created_at == mark, Job.id < before)))
+                with self.db.session() as session:
+                    mark = session.execute(select(Job.created_at).where(Job.id == before_id)).scalar()
+            if mark is None:
+                raise BadRequest(
+                    f"before={before_id!r} names no job: it may have been purged (CAPSIGHT_RETENTION_DAYS) "
+                    "since the page that named it. Start again from the first page; the 'next' links "
+                    "it gives go on past a job purged meanwhile."
+                )
+            conditions.append(or_(Job.created_at < mark, and_(Job.created_at == mark, Job.id < before_id)))
         return self._light(conditions, limit=min(limit, MAX_LIST))
 
     def _light(self, conditions: list[Any], *, limit: int | None) -> list[JobInfo]:

@@ -39,6 +39,7 @@ from capsight.errors import (
     ServiceUnavailable,
     first_line,
 )
+from capsight.jobs.cursor import cursor_of
 from capsight.jobs.manager import JobManager
 from capsight.jobs.purge import cutoff_of, expired, purged_hint
 from capsight.jobs.results import FORMATS, render, results_for
@@ -215,13 +216,13 @@ async def list_jobs(
         # No client's id is blank (keys, JWT subjects and anonymous callers all have one): an empty
         # value is a script's unset variable, and answering "no jobs" hid that.
         raise BadRequest("client_id is empty: give a client's id, or leave client_id out.")
-    if before is not None and not is_job_id(before):
-        raise BadRequest(f"before={before[:100]!r} names no job.")
     manager = _manager(request)
     since = cutoff_of(manager.settings.retention_days) if manager.settings.retention_days else None
     query = {"client_id": client_id, "state": state, "limit": limit, "before": before, "ended_since": since}
     jobs = await _db(manager.store.list_jobs, **query)
-    following = str(request.url.include_query_params(before=jobs[-1].id)) if len(jobs) == limit else None
+    following = (
+        str(request.url.include_query_params(before=cursor_of(jobs[-1]))) if len(jobs) == limit else None
+    )
     return JSONResponse({"jobs": [shown(j, request, principal) for j in jobs], "next": following})
 
 
