@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
-from web_support import photo_jpeg, read_result
+from web_support import classify_requests, photo_jpeg, read_result
 
 from model_factory import LABEL_COLOURS
 
@@ -75,3 +76,22 @@ def test_with_no_image_among_them_the_first_file_is_refused_by_the_server_as_bef
     page.evaluate(GIVE, ["drop", [["a.txt", "text/plain", note], ["b.jpg", "image/jpeg", note]]])
     page.wait_for_selector("#error:not([hidden])")
     assert page.inner_text("#file-name").startswith("b.jpg")  # named like a photo: the server says why not
+
+
+def test_a_dropped_folder_is_refused_before_it_is_sent(page: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "holiday"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(photo_jpeg(LABEL_COLOURS["opened"]))
+    sent = classify_requests(page)
+    box = page.locator("#drop-zone").bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    data = {"items": [], "files": [str(folder)], "dragOperationsMask": 0xFFFF}
+    x, y = int(box["x"] + box["width"] / 2), int(box["y"] + box["height"] / 2)
+    for kind in ("dragEnter", "dragOver", "drop"):
+        cdp.send("Input.dispatchDragEvent", {"type": kind, "x": x, "y": y, "data": data})
+    page.wait_for_selector("#error:not([hidden])")
+    message = page.inner_text("#error-message")
+    assert "“holiday” is a folder" in message and "capsight batch" in message
+    assert "KB" not in page.inner_text("#file-name") or page.is_hidden("#file-name")
+    page.wait_for_timeout(300)
+    assert sent == []

@@ -39,7 +39,8 @@
     }
 
     var picking = 0; // the latest files given: an older pick still being read is dropped
-    function takeFirst(files) {
+    // folders: which of the files are folders, where the browser could tell (a drop); else unknown.
+    function takeFirst(files, folders) {
       if (!files || !files.length) return;
       var list = Array.prototype.slice.call(files, 0, 20); // read now: an input's list empties when reset
       var count = files.length;
@@ -57,8 +58,23 @@
           classify(list[pick], count);
           return;
         }
-        classify(list[0], count); // unreadable: app.js says so when it cannot be sent
+        clearPreview();
+        el.fileName.hidden = true;
+        var name = list[0].name;
+        showError(folders && folders[0]
+          ? "“" + name + "” is a folder: this page classifies one photo at a time. Open the folder and drop or " +
+            "choose a photo from it; a whole folder is classified by the capsight batch command, or by the jobs API (see API docs)."
+          : "“" + name + "” could not be read: is it a folder, or a file moved or deleted since it was chosen? Please choose a photo.");
       });
+    }
+
+    // Only while the drop event runs can the browser say which dropped files are folders.
+    function folders(transfer) {
+      return Array.prototype.filter.call(transfer.items || [], function (item) { return item.kind === "file"; })
+        .map(function (item) {
+          var entry = item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
+          return Boolean(entry && entry.isDirectory);
+        });
     }
 
     // A drag started on this page (a click on the photo that moved a little, selected text) brings no
@@ -71,7 +87,7 @@
     // as text: nothing to send, and the page did nothing at all, the prompt still asking for a drop.
     function takeDropped(transfer) {
       if (dragFromPage) return;
-      if (transfer && transfer.files && transfer.files.length) takeFirst(transfer.files);
+      if (transfer && transfer.files && transfer.files.length) takeFirst(transfer.files, folders(transfer));
       else if (transfer && transfer.types && transfer.types.length) {
         clearPreview(); // as for a file refused here: no earlier photo left beside the message
         el.fileName.hidden = true;
