@@ -164,6 +164,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if not (args.model_dir / "model.json").is_file():
         raise BadRequest(f"No model.json in {args.model_dir}")
+    if sys.stdout is None and args.out is None:  # descriptor 1 closed: print() writes into nothing
+        print(
+            "capsight: error: standard output is closed: the scores would be lost (redirect it to a file, "
+            "or add --out DIR for a report)",
+            file=sys.stderr,
+        )
+        return 1  # as an output that refuses them (> /dev/full) is
     if args.out is not None:
         check_output_outside(args.data_dir, args.out)
         _refuse_model_folder(args.out, args.replace_report)
@@ -211,6 +218,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         else:
             scope = f"Accuracy on split {split} ({n} photos)"
         write_reports(args.out, f"evaluation of {args.model_dir}", evaluation, summary, history, best, scope)
+    if sys.stdout is None:  # closed, with --out: the report written holds the scores
+        return 0
     if args.json:
         payload = {
             **evaluation.metrics.to_dict(),
