@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -36,7 +37,7 @@ from capsight.api.routes.ops import STATIC_DIR, RevalidatedStaticFiles
 from capsight.api.runtime import ServingRuntime
 from capsight.api.sizes import human_bytes
 from capsight.api.slashes import install_slash_redirect
-from capsight.errors import CapsightError
+from capsight.errors import CapsightError, PayloadTooLarge
 from capsight.inference.classifier import Classifier
 from capsight.settings import Settings
 from capsight.store.services import Services
@@ -59,7 +60,8 @@ Errors are always `{"error": "message"}`. Every response carries `X-Request-ID`.
 """
 
 MULTI_IMAGE_PATHS = frozenset({"/v1/classify/batch"})
-IMAGE_UPLOAD_PATHS = frozenset({"/classify", "/v1/classify"}) | MULTI_IMAGE_PATHS
+SINGLE_IMAGE_PATHS = frozenset({"/classify", "/v1/classify"})
+IMAGE_UPLOAD_PATHS = SINGLE_IMAGE_PATHS | MULTI_IMAGE_PATHS
 # Bytes an image upload may carry beyond its limit for the multipart framing (boundaries, part
 # headers, a long file name): the limits are on image bytes, as /v1/models advertises and the page
 # checks before sending, so a photo of exactly CAPSIGHT_MAX_UPLOAD_BYTES must not be refused for
@@ -101,6 +103,13 @@ def _too_large_message(settings: Settings) -> Callable[[str, int], str | None]:
         )
 
     return message_for
+
+
+def _count_refused_image(metrics: Metrics, path: str) -> None:
+    """A single-image upload refused from its Content-Length is one image refused, counted as the
+    route counts one refused while it arrives (a batch refused whole holds an unknown number)."""
+    if path in SINGLE_IMAGE_PATHS:
+        metrics.image_refused(PayloadTooLarge.status_code)
 
 
 BODY_BUDGET_WAIT_SECONDS = 10.0
@@ -206,6 +215,7 @@ def create_app(
         takes_body=_takes_body,
         bodyless_limit=settings.max_upload_bytes,
         too_large_message=_too_large_message(settings),
+        on_declared_too_large=functools.partial(_count_refused_image, metrics),
         framing_for=lambda path: MULTIPART_FRAMING_BYTES if path in IMAGE_UPLOAD_PATHS else 0,
     )
     app.add_middleware(

@@ -162,6 +162,10 @@ class Metrics:
         self.requests.labels(endpoint, method, str(status)).inc()
         self.latency.labels(endpoint, method).observe(seconds)
 
+    def image_refused(self, status: int) -> None:
+        """Count one image that got no answer but ``status`` (capsight_image_errors_total)."""
+        self.image_errors.labels(str(status)).inc()
+
     def observe_batch(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)
         self.batch_seconds.observe(seconds)

@@ -19,6 +19,7 @@ from capsight.api.schemas import (
 from capsight.api.security import ClassifyAccess
 from capsight.api.service import ClassificationService
 from capsight.api.uploads import BATCH_FIELDS, SINGLE_FIELDS, Upload, read_uploads
+from capsight.errors import PayloadTooLarge
 
 router = APIRouter(tags=["classify"])
 
@@ -31,13 +32,20 @@ TopK = Annotated[int, Query(ge=1, le=1000, description="How many of the most lik
 
 
 async def _read_one(request: Request) -> tuple[ClassificationService, Upload]:
-    """Readiness and queue room are checked before the body is read: a 503 costs nothing."""
+    """Readiness and queue room are checked before the body is read: a 503 costs nothing.
+
+    An image over the size limit is counted as refused here, as a batch's is by the service: it
+    never reaches the service (one refused from its Content-Length: see api/app.py)."""
     runtime = get_runtime(request)
     service = runtime.service()
     service.check_capacity(1)
-    (upload,) = await read_uploads(
-        request, fields=SINGLE_FIELDS, max_files=1, max_file_bytes=runtime.settings.max_upload_bytes
-    )
+    try:
+        (upload,) = await read_uploads(
+            request, fields=SINGLE_FIELDS, max_files=1, max_file_bytes=runtime.settings.max_upload_bytes
+        )
+    except PayloadTooLarge as exc:
+        runtime.metrics.image_refused(exc.status_code)
+        raise
     return service, upload
 
 
