@@ -203,13 +203,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         args.out.mkdir(parents=True, exist_ok=True)
         history, best = recorded_history(meta.training)
-        summary: dict[str, object] = {"data": str(args.data_dir)}
+        split = chosen_split(args.split_file, args.split)
+        # The model by version (promote replaces a folder in place), and what the page's score is of.
+        summary: dict[str, object] = {
+            "model": f"{meta.name} {meta.version}",
+            "data": str(args.data_dir),
+            "photos": f"split {split} of {args.split_file}" if split else f"all of {args.data_dir}",
+            "in training or validation split": learnt,
+        }
+        if evaluation.skipped:  # the terminal lists them; the page counted them nowhere
+            names = ", ".join(s.relpath for s in evaluation.skipped[:10])
+            more = f" and {len(evaluation.skipped) - 10} more" if len(evaluation.skipped) > 10 else ""
+            summary["skipped files"] = f"{len(evaluation.skipped)}: {names}{more}"
         if history:
             diverged = meta.training.get("diverged_epoch")  # the curves end before it: its losses were NaN
             summary["training"] = f"{len(history)} epochs, weights of epoch {best} (from model.json)" + (
                 f"; stopped on a NaN loss at epoch {diverged}" if isinstance(diverged, int) else ""
             )
-        split = chosen_split(args.split_file, args.split)
         n = evaluation.metrics.n
         if split is None:  # every photo of the folder, training photos too: no test accuracy
             scope = f"Accuracy on {args.data_dir} (all {n} photos)"
