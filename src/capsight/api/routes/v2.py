@@ -210,14 +210,7 @@ async def _infer(request: Request, principal: Any, path: str, name: str) -> JSON
     except ValidationError as exc:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        hint = ""
-        if (
-            header_length is None
-            and first.get("type") == "json_invalid"
-            and "trailing" in str(first.get("msg"))
-        ):
-            hint = f" (binary tensor data after the JSON needs the {HEADER_LENGTH} header)"
-        raise BadRequest(f"Invalid inference request: {where}: {first.get('msg')}{hint}") from exc
+        raise BadRequest(f"Invalid inference request: {where}: {first.get('msg')}") from exc
     wanted = requested_outputs(req)
     images = _decode_images(req, binary, settings.max_batch_images, settings.max_upload_bytes)
     ctx = request_context(request, principal)

@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import struct
 import zlib
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
 
 from capsight.api.body_budget import reserve_more
 from capsight.api.json_body import NotUtf8, refuse_repeated_keys, utf8_json
+from capsight.api.routes.v2_json import misplaced_end, not_an_object
 from capsight.api.routes.v2_schemas import BINARY_DATA_SIZE, HEADER_LENGTH, InferenceRequest, Tensor
 from capsight.errors import BadRequest, PayloadTooLarge, TooManyImages, UnsupportedEncoding
 
@@ -125,17 +126,6 @@ async def _inflate(scope: Any, body: bytes, encoding: str | None, max_bytes: int
     return b"".join(pieces)
 
 
-def _json_then_more(body: bytes) -> bool:
-    """Whether the body is a whole JSON object followed by other bytes: binary tensor data sent
-    without the header that says where the JSON ends (its bytes are seldom UTF-8)."""
-    try:
-        start = body.decode("utf-8", "replace").lstrip(" \t\r\n")
-        value, end = json.JSONDecoder().raw_decode(start)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(value, dict) and end < len(start)
-
-
 def _parse_request(data: bytes, header_length: str | None, max_images: int) -> tuple[InferenceRequest, bytes]:
     """The validated JSON header and the binary tensor data that followed it (often none), from the
     inflated body."""
@@ -144,14 +134,20 @@ def _parse_request(data: bytes, header_length: str | None, max_images: int) -> t
     try:
         header = utf8_json(header)  # a BOM (.NET, PowerShell) or UTF-16: read as jobs and feedback read it
     except NotUtf8 as exc:
-        if header_length is None and _json_then_more(header):
-            raise BadRequest(
-                f"Invalid inference request: bytes follow the JSON (binary tensor data after the JSON "
-                f"needs the {HEADER_LENGTH} header)."
-            ) from exc
-        raise BadRequest(f"Invalid inference request: {exc}") from exc
+        raise BadRequest(
+            f"Invalid inference request: {misplaced_end(data, header, header_length) or exc}"
+        ) from exc
     refuse_repeated_keys(header)  # pydantic keeps the last: a second "inputs" was classified alone
-    return InferenceRequest.model_validate_json(header), binary
+    try:
+        return InferenceRequest.model_validate_json(header), binary
+    except ValidationError as exc:
+        first: dict[str, Any] = dict(exc.errors()[0]) if exc.errors() else {}
+        said = not_an_object(header, first)
+        if said is None and first.get("type") == "json_invalid":
+            said = misplaced_end(data, header, header_length)
+        if said is None:
+            raise  # the route names the field and what is wrong with it
+        raise BadRequest(f"Invalid inference request: {said}") from exc
 
 
 def _binary_data_size(tensor: Tensor) -> int | None:

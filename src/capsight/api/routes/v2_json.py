@@ -1,0 +1,62 @@
+"""What is wrong with a V2 request body whose JSON the parser refused, in the client's terms.
+
+Why its own module: the parser's words name a line and column of bytes the client never meant as
+JSON. An ``Inference-Header-Content-Length`` counting the binary data too was 'the body is not
+UTF-8 (byte 0xc5 at offset 242)', one byte short 'EOF while parsing an object at line 1 column 241',
+binary data sent without the header 'trailing characters'; an empty body 'EOF while parsing a
+value', a list 'Input should be an object'. Each is found here only once the parser has failed, so
+a good request costs nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from capsight.api.json_body import json_kind
+from capsight.api.routes.v2_schemas import HEADER_LENGTH
+
+SEND = 'send a JSON object, {"inputs": [...]}'
+_SPACE = b" \t\r\n"
+
+
+def _object_end(data: bytes) -> int | None:
+    """The byte offset where the JSON object the body starts with ends, or None when it starts with
+    none (truncated, not JSON, or in another charset)."""
+    start = len(data) - len(data.lstrip(_SPACE))
+    text = data[start:].decode("utf-8", "replace")
+    try:
+        value, end = json.JSONDecoder().raw_decode(text)
+    except (ValueError, RecursionError):
+        return None
+    return start + len(text[:end].encode()) if isinstance(value, dict) else None
+
+
+def misplaced_end(data: bytes, header: bytes, header_length: str | None) -> str | None:
+    """Why the JSON does not end where the request says it does (``header`` is the part taken as
+    JSON, ``data`` the whole body), or None when that is not what is wrong."""
+    end = _object_end(data)
+    if end is None:
+        return None
+    if header_length is None:
+        if not data[end:].strip(_SPACE):
+            return None
+        return (
+            f"{len(data) - end} bytes follow the JSON (binary tensor data after the JSON needs the "
+            f"{HEADER_LENGTH} header)."
+        )
+    if end <= len(header) and not header[end:].strip(_SPACE):
+        return None
+    return (
+        f"the JSON is {end} bytes long, but {HEADER_LENGTH} is {len(header)}: it counts the bytes of "
+        "the JSON alone."
+    )
+
+
+def not_an_object(header: bytes, error: dict[str, Any]) -> str | None:
+    """Why a body that holds no JSON object is refused (empty, or a list, a string, ...), or None."""
+    if not header.strip(_SPACE):
+        return f"the body is empty; {SEND}."
+    if error.get("type") == "model_type" and not error.get("loc"):
+        return f"the body is {json_kind(error.get('input'))}; {SEND}."
+    return None
