@@ -85,3 +85,10 @@ def test_an_empty_body_or_one_that_is_no_object_says_so(
     client = make_client()
     error = _error(client, body, {"content-type": "application/json"})
     assert error == (f'Invalid inference request: {said}; send a JSON object, {{"inputs": [...]}}.'), error
+
+
+def test_one_byte_after_the_json_is_one_byte(make_client: AppFactory) -> None:
+    client = make_client()
+    header, _ = _binary()
+    error = _error(client, header + b"x", {})
+    assert error.startswith("Invalid inference request: 1 byte follows the JSON ("), error

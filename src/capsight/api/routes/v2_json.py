@@ -41,9 +41,10 @@ def misplaced_end(data: bytes, header: bytes, header_length: str | None) -> str 
     if header_length is None:
         if not data[end:].strip(_SPACE):
             return None
+        after = len(data) - end
         return (
-            f"{len(data) - end} bytes follow the JSON (binary tensor data after the JSON needs the "
-            f"{HEADER_LENGTH} header)."
+            f"{after} {'byte follows' if after == 1 else 'bytes follow'} the JSON (binary tensor data "
+            f"after the JSON needs the {HEADER_LENGTH} header)."
         )
     if end <= len(header) and not header[end:].strip(_SPACE):
         return None
