@@ -4,7 +4,8 @@ Chromium.
 Every failure was headed "This photo could not be classified": with the server unreachable (a phone
 out of signal, the server restarting), silent, or busy (429, 503), people tried another photo, or
 gave up on this one, when the same photo a moment later would have been answered. The heading now
-names the cause; a photo the server refuses keeps "This photo could not be classified".
+names the cause (a 408: the upload was too slow); a photo the server refuses keeps "This photo could not be
+classified".
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def _answer(status: int) -> Any:
         (0, "The server could not be reached"),
         (429, "Too many requests for now"),
         (503, "The server is busy"),
+        (408, "The upload did not reach the server in time"),
         (400, "This photo could not be classified"),
     ],
 )

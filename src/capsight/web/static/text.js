@@ -86,6 +86,8 @@
 
   // The heading of a refused upload that was not the photo's fault (undefined: it may have been).
   function failureTitle(status) {
+    // The body arrived too slowly (a weak mobile link): the same photo goes through on a better one.
+    if (status === 408) return "The upload did not reach the server in time";
     if (status === 429) return "Too many requests for now";
     if (status === 503) return "The server is busy";
     if (status === 502 || status === 504) return "The server could not be reached";
