@@ -34,8 +34,18 @@ def require_model(model_dir: Path) -> None:
             f"No model at {model_dir}: {model_dir} is a file: set CAPSIGHT_MODEL_DIR to the model "
             f"folder that holds it ({model_dir.parent})."
         )
+    if not model_dir.exists():  # "missing model.onnx" sent the user looking for a file, not the typo
+        raise NotFound(
+            f"No model at {model_dir}: no such folder; pass --model DIR or set CAPSIGHT_MODEL_DIR."
+        )
     for name in ("model.onnx", "model.json"):
         if not (model_dir / name).is_file():
+            inside = _model_folders_in(model_dir)
+            if inside:  # --model models, where tab completion stopped: the model is one level down
+                raise NotFound(
+                    f"No model at {model_dir}: it holds the model folders {', '.join(inside)}; pass one of "
+                    f"them (--model {model_dir / inside[0]})."
+                )
             raise NotFound(
                 f"No model at {model_dir} (missing {name}); pass --model DIR or set CAPSIGHT_MODEL_DIR."
             )
@@ -44,6 +54,17 @@ def require_model(model_dir: Path) -> None:
     if not os.access(model_dir / "model.onnx", os.R_OK):
         onnx = model_dir / "model.onnx"
         raise InvalidModel(f"{onnx} cannot be read by this user; check its owner and mode.")
+
+
+def _model_folders_in(folder: Path, most: int = 5) -> list[str]:
+    """Names of the model folders (model.onnx + model.json) directly in ``folder``, sorted; at most
+    ``most`` of them."""
+    try:
+        names = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+    except OSError:
+        return []
+    models = [n for n in names if all((folder / n / f).is_file() for f in ("model.onnx", "model.json"))]
+    return models[:most]
 
 
 def require_listen_address(host: str, port: int) -> None:
