@@ -65,3 +65,13 @@ def test_a_folder_of_its_own_is_written_as_before(model_copy: Path, shapes_dir: 
     out = tmp_path / "evaluation"
     assert main(["evaluate", str(model_copy), str(shapes_dir), "--out", str(out)]) == 0
     assert (out / "report.html").is_file() and (out / "confusion_matrix.png").is_file()
+
+
+def test_replace_report_without_out_is_refused(
+    model_copy: Path, shapes_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Ignored, it would read as if the model's report had been replaced.
+    assert main(["evaluate", str(model_copy), str(shapes_dir), "--replace-report"]) == 2
+    captured = capsys.readouterr()
+    assert "--replace-report replaces the report --out writes: add --out MODEL_DIR" in captured.err
+    assert "accuracy" not in captured.out

@@ -171,6 +171,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1  # as an output that refuses them (> /dev/full) is
+    if args.replace_report and args.out is None:  # ignored, it would read as done
+        raise BadRequest("--replace-report replaces the report --out writes: add --out MODEL_DIR")
     if args.out is not None:
         check_output_outside(args.data_dir, args.out)
         _refuse_model_folder(args.out, args.replace_report)
