@@ -53,3 +53,15 @@ def test_an_image_over_the_size_limit_is_counted_as_a_refused_image(
         response = client.post(path, content=b"\xff" * size, headers={"Content-Type": "image/jpeg"})
     assert response.status_code == 413, response.text
     assert _refused_413(client.get("/metrics").text) == before + 1
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_a_large_body_sent_with_a_method_the_route_does_not_take_is_no_refused_image(
+    make_client: AppFactory, method: str
+) -> None:
+    """Refused 413 all the same, but no image was sent to be classified."""
+    client = make_client(max_upload_bytes=LIMIT)
+    before = _refused_413(client.get("/metrics").text)
+    response = client.request(method, "/classify", content=b"\xff" * 200_000)
+    assert response.status_code == 413, response.text
+    assert _refused_413(client.get("/metrics").text) == before

@@ -105,10 +105,11 @@ def _too_large_message(settings: Settings) -> Callable[[str, int], str | None]:
     return message_for
 
 
-def _count_refused_image(metrics: Metrics, path: str) -> None:
+def _count_refused_image(metrics: Metrics, method: str, path: str) -> None:
     """A single-image upload refused from its Content-Length is one image refused, counted as the
-    route counts one refused while it arrives (a batch refused whole holds an unknown number)."""
-    if path in SINGLE_IMAGE_PATHS:
+    route counts one refused while it arrives (a batch refused whole holds an unknown number; a GET
+    or PUT with a body carries no image to classify)."""
+    if method == "POST" and path in SINGLE_IMAGE_PATHS:
         metrics.image_refused(PayloadTooLarge.status_code)
 
 

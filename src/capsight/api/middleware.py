@@ -217,7 +217,7 @@ class BodySizeLimitMiddleware:
         takes_body: Callable[[str], bool] = lambda path: True,
         bodyless_limit: int | None = None,
         too_large_message: Callable[[str, int], str | None] = lambda path, limit: None,
-        on_declared_too_large: Callable[[str], None] = lambda path: None,
+        on_declared_too_large: Callable[[str, str], None] = lambda method, path: None,
     ) -> None:
         self.app = app
         self.on_declared_too_large = on_declared_too_large
@@ -255,7 +255,7 @@ class BodySizeLimitMiddleware:
             except ValueError:
                 too_big = False  # the server rejects malformed framing itself
             if too_big:
-                self.on_declared_too_large(scope["path"])
+                self.on_declared_too_large(scope["method"], scope["path"])
                 await capsight_error_response(PayloadTooLarge(message))(scope, receive, send)
                 return
 
