@@ -14,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from jobs_helpers import JobApp
 
+from capsight.jobs.cursor import cursor_of
 from capsight.jobs.purge import purge_finished_jobs
 from capsight.jobs.store import JobStore
 from capsight.jobs.values import JobSpec, new_job_id
+from capsight.store.database import Database
 
 HOST = "images.example.com"
 
@@ -72,3 +74,15 @@ def test_a_cursor_of_another_shape_is_a_400(make_app: JobApp) -> None:
         answer = client.get("/v1/jobs", params={"before": before})
         assert answer.status_code == 400, (before, answer.text)
         assert "names no job" in answer.json()["error"], answer.text
+
+
+def test_the_store_pages_from_a_cursor_of_a_purged_job(database: Database) -> None:
+    """On SQLite and PostgreSQL: the time in the cursor matches the stored one to the microsecond."""
+    store = JobStore(database)
+    ids = [_create(store) for _ in range(6)]
+    page = store.list_jobs(limit=2)
+    assert [j.id for j in page] == [ids[5], ids[4]]
+    cursor = cursor_of(page[-1])
+    _purge(store, ids[4])
+    assert [j.id for j in store.list_jobs(limit=2, before=cursor)] == [ids[3], ids[2]]
+    assert [j.id for j in store.list_jobs(before=cursor_of(page[0]))] == [ids[3], ids[2], ids[1], ids[0]]
