@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from web_support import classify_requests, photo_jpeg, read_result
+from web_support import classify_requests, photo_jpeg, read_result, upload
 
 from model_factory import LABEL_COLOURS
 
@@ -95,3 +95,24 @@ def test_a_dropped_folder_is_refused_before_it_is_sent(page: Any, tmp_path: Path
     assert "KB" not in page.inner_text("#file-name") or page.is_hidden("#file-name")
     page.wait_for_timeout(300)
     assert sent == []
+
+
+def test_a_folder_dropped_during_an_upload_replaces_it_with_the_message(page: Any, tmp_path: Path) -> None:
+    """A drop replaces an upload in flight: the folder's message was left under "Classifying…", to be
+    wiped by the older photo's answer."""
+    folder = tmp_path / "holiday"
+    folder.mkdir()
+    page.route("**/v1/classify", lambda route: None)  # the first photo's answer never comes
+    with page.expect_request("**/v1/classify"):
+        upload(page, "a.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+    page.wait_for_selector("#busy:not([hidden])")
+    box = page.locator("#drop-zone").bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    data = {"items": [], "files": [str(folder)], "dragOperationsMask": 0xFFFF}
+    x, y = int(box["x"] + box["width"] / 2), int(box["y"] + box["height"] / 2)
+    for kind in ("dragEnter", "dragOver", "drop"):
+        cdp.send("Input.dispatchDragEvent", {"type": kind, "x": x, "y": y, "data": data})
+    page.wait_for_selector("#error:not([hidden])")
+    page.wait_for_selector("#busy", state="hidden", timeout=2000)
+    assert "“holiday” is a folder" in page.inner_text("#error-message")
+    assert page.is_hidden("#cancel-button")

@@ -58,6 +58,9 @@
           classify(list[pick], count);
           return;
         }
+        // Given in place of a photo being sent, as a photo would be: that upload's answer no longer matters
+        // (left going, it wiped this message).
+        if (state.controller) state.controller.abort();
         clearPreview();
         el.fileName.hidden = true;
         var name = list[0].name;
