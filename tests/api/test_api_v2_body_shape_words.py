@@ -92,3 +92,36 @@ def test_one_byte_after_the_json_is_one_byte(make_client: AppFactory) -> None:
     header, _ = _binary()
     error = _error(client, header + b"x", {})
     assert error.startswith("Invalid inference request: 1 byte follows the JSON ("), error
+
+
+V2_REQUEST = '{"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "data": ["<base64>"]}]}'
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("raw", "the body is an image"),
+        ("multipart", "the body is a multipart form"),
+        ("form", "the body is a form"),
+    ],
+)
+def test_a_photo_or_a_form_sent_as_to_classify_is_told_what_v2_takes(
+    make_client: AppFactory, kind: str, said: str
+) -> None:
+    """``curl -F file=@photo.jpg`` or ``--data-binary @photo.jpg``, as /v1/classify takes a photo, was
+    'the body is not UTF-8 (byte 0xff at offset 0)'; ``curl -d inputs=...`` 'expected value at line 1
+    column 1'."""
+    client = make_client()
+    photo = jpeg("closed")
+    if kind == "raw":
+        response = client.post(INFER, content=photo, headers={"content-type": "image/jpeg"})
+    elif kind == "multipart":
+        response = client.post(INFER, files={"file": ("photo.jpg", photo, "image/jpeg")})
+    else:
+        response = client.post(INFER, data={"inputs": "photo.jpg"})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error == (
+        f"Invalid inference request: {said}; send the V2 JSON request, {V2_REQUEST} (the photo in base64), "
+        "or binary tensor data; POST a photo as it is to /v1/classify."
+    ), error

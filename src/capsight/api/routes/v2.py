@@ -206,7 +206,13 @@ async def _infer(request: Request, principal: Any, path: str, name: str) -> JSON
         )
         # Off the event loop: checking and validating tens of MB of JSON takes a while, and /health
         # must still answer meanwhile.
-        req, binary = await run_in_threadpool(_parse_request, data, header_length, settings.max_batch_images)
+        req, binary = await run_in_threadpool(
+            _parse_request,
+            data,
+            header_length,
+            settings.max_batch_images,
+            request.headers.get("content-type", ""),
+        )
     except ValidationError as exc:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"

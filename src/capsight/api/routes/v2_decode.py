@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from capsight.api.body_budget import reserve_more
 from capsight.api.json_body import NotUtf8, refuse_repeated_keys, utf8_json
-from capsight.api.routes.v2_json import misplaced_end, not_an_object
+from capsight.api.routes.v2_json import misplaced_end, not_an_object, not_json
 from capsight.api.routes.v2_schemas import BINARY_DATA_SIZE, HEADER_LENGTH, InferenceRequest, Tensor
 from capsight.errors import BadRequest, PayloadTooLarge, TooManyImages, UnsupportedEncoding
 
@@ -126,17 +126,20 @@ async def _inflate(scope: Any, body: bytes, encoding: str | None, max_bytes: int
     return b"".join(pieces)
 
 
-def _parse_request(data: bytes, header_length: str | None, max_images: int) -> tuple[InferenceRequest, bytes]:
+def _parse_request(
+    data: bytes, header_length: str | None, max_images: int, content_type: str = ""
+) -> tuple[InferenceRequest, bytes]:
     """The validated JSON header and the binary tensor data that followed it (often none), from the
-    inflated body."""
+    inflated body. ``content_type``: the request's, to name a form sent here (``v2_json``)."""
+    if said := not_json(data, content_type, failed=False):
+        raise BadRequest(f"Invalid inference request: {said}")
     header, binary = _split_body(data, header_length)
     _check_structure(header, max_images)  # the binary part is image bytes: any byte may occur there
     try:
         header = utf8_json(header)  # a BOM (.NET, PowerShell) or UTF-16: read as jobs and feedback read it
     except NotUtf8 as exc:
-        raise BadRequest(
-            f"Invalid inference request: {misplaced_end(data, header, header_length) or exc}"
-        ) from exc
+        said = not_json(data, content_type, failed=True) or misplaced_end(data, header, header_length)
+        raise BadRequest(f"Invalid inference request: {said or exc}") from exc
     refuse_repeated_keys(header)  # pydantic keeps the last: a second "inputs" was classified alone
     try:
         return InferenceRequest.model_validate_json(header), binary
@@ -144,7 +147,7 @@ def _parse_request(data: bytes, header_length: str | None, max_images: int) -> t
         first: dict[str, Any] = dict(exc.errors()[0]) if exc.errors() else {}
         said = not_an_object(header, first)
         if said is None and first.get("type") == "json_invalid":
-            said = misplaced_end(data, header, header_length)
+            said = not_json(data, content_type, failed=True) or misplaced_end(data, header, header_length)
         if said is None:
             raise  # the route names the field and what is wrong with it
         raise BadRequest(f"Invalid inference request: {said}") from exc

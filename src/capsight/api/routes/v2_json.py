@@ -15,6 +15,7 @@ from typing import Any
 
 from capsight.api.json_body import json_kind
 from capsight.api.routes.v2_schemas import HEADER_LENGTH
+from capsight.imaging.files import sniffs_as_image
 
 SEND = 'send a JSON object, {"inputs": [...]}'
 _SPACE = b" \t\r\n"
@@ -51,6 +52,29 @@ def misplaced_end(data: bytes, header: bytes, header_length: str | None) -> str 
     return (
         f"the JSON is {end} bytes long, but {HEADER_LENGTH} is {len(header)}: it counts the bytes of "
         "the JSON alone."
+    )
+
+
+V2_REQUEST = '{"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "data": ["<base64>"]}]}'
+
+
+def not_json(data: bytes, content_type: str, *, failed: bool) -> str | None:
+    """What a body sent as /v1/classify takes a photo is (``curl -F file=@photo.jpg``, the photo's
+    bytes, ``curl -d``), told what V2 takes instead; None for any other body. A photo or a multipart
+    body is known before parsing (its bytes made a count of brackets and quotes the first complaint);
+    a form type only once the JSON failed (``curl -d @request.json`` labels good JSON a form)."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if sniffs_as_image(data[:64]):
+        kind: str | None = "an image"
+    elif media_type == "multipart/form-data" and data.startswith(b"--"):
+        kind = "a multipart form"
+    else:
+        kind = "a form" if failed and media_type == "application/x-www-form-urlencoded" else None
+    if kind is None:
+        return None
+    return (
+        f"the body is {kind}; send the V2 JSON request, {V2_REQUEST} (the photo in base64), or binary "
+        "tensor data; POST a photo as it is to /v1/classify."
     )
 
 
