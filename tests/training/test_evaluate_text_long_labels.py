@@ -54,3 +54,12 @@ def test_wide_characters_keep_the_columns_aligned() -> None:
         return sum(2 if "\u3000" <= c <= "\u9fff" else 1 for c in line)
 
     assert len({cells(line) for line in [header, *rows]}) == 1, (header, rows)
+
+
+def test_many_short_labels_keep_their_names_where_numbers_would_be_wider() -> None:
+    # 40 classes "c00".."c39" are wider than 120 characters either way; "[40]" is wider than "c39".
+    labels = [f"c{i:02d}" for i in range(40)]
+    truth = list(range(40))
+    header, *rows = _matrix(format_metrics(compute_metrics(truth, truth, labels)))
+    assert header.split() == labels
+    assert rows[0].split()[:2] == ["c00", "1"]

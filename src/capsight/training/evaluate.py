@@ -199,17 +199,20 @@ def format_metrics(metrics: Metrics) -> str:
 
 def _matrix_lines(metrics: Metrics, width: int) -> list[str]:
     """The confusion matrix, each column as wide as its label (or its largest count). When whole
-    labels would make it wider than MATRIX_CHARS (many classes, long names), the columns are
-    numbered and each row starts with its number and whole label."""
+    labels would make it wider than MATRIX_CHARS (many classes, long names) and numbers narrower, the
+    columns are numbered and each row starts with its number and whole label."""
     digits = len(str(max((max(row) for row in metrics.confusion_matrix), default=0)))
     heads, rows = list(metrics.labels), list(metrics.labels)
     columns = [max(_cells(head), digits) for head in heads]
-    numbered = width + sum(2 + c for c in columns) > MATRIX_CHARS
+    numbers = [f"[{i}]" for i in range(1, len(rows) + 1)]
+    numbered_rows = [f"{number} {lab}" for number, lab in zip(numbers, rows, strict=True)]
+    numbered_width = max(width, *(_cells(row) for row in numbered_rows))
+    numbered_columns = [max(len(number), digits) for number in numbers]
+    whole = width + sum(2 + c for c in columns)
+    # Numbered only where that is narrower: "[40]" heads a wider column than "c39" does.
+    numbered = whole > MATRIX_CHARS and numbered_width + sum(2 + c for c in numbered_columns) < whole
     if numbered:
-        heads = [f"[{i}]" for i in range(1, len(rows) + 1)]
-        rows = [f"[{i}] {lab}" for i, lab in enumerate(rows, 1)]
-        width = max(width, *(_cells(row) for row in rows))
-        columns = [max(len(head), digits) for head in heads]
+        heads, rows, width, columns = numbers, numbered_rows, numbered_width, numbered_columns
     what = "columns = predicted, numbered as the rows" if numbered else "columns = predicted"
     lines = [f"confusion matrix (rows = true, {what}):"]
     lines.append(" " * width + "".join("  " + _right(h, c) for h, c in zip(heads, columns, strict=True)))
