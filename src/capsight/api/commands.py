@@ -44,6 +44,16 @@ MODEL_HELP = (
 )
 
 
+def _host(value: str) -> str:
+    """A non-empty --host. Why at parse time: ``--host "$HOST"`` with HOST unset travels to the
+    settings through the environment, and was refused naming CAPSIGHT_HOST, which the user never set."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            "is empty: name an interface (127.0.0.1, 0.0.0.0, ::) or leave --host out"
+        )
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add this area's subcommands; each sets `handler=` to a function taking the parsed args."""
     serve = subparsers.add_parser(
@@ -51,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="run the HTTP API (settings from CAPSIGHT_* variables; flags override)",
         description="Serve the model over HTTP: /classify, /v1, /v2 (Open Inference Protocol), /docs.",
     )
-    serve.add_argument("--host", help="interface to bind (default: CAPSIGHT_HOST or 127.0.0.1)")
+    serve.add_argument("--host", type=_host, help="interface to bind (default: CAPSIGHT_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=port, help="port, 1-65535 (default: CAPSIGHT_PORT or 8000)")
     serve.add_argument(
         "--workers", type=positive_int, help="worker processes (default: CAPSIGHT_WORKERS or 1)"
