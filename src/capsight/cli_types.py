@@ -145,6 +145,8 @@ def served_model_folder(value: str) -> Path:
     Why: many tools take the .onnx file itself, so ``--model models/x/model.onnx`` is a natural
     guess; the commands then said "No model at .../model.onnx (missing model.onnx)" or "No
     model.json in .../model.onnx", which does not say that the folder was meant."""
+    if not value.strip():  # --model "$MODEL" with MODEL unset: read as the current folder
+        raise argparse.ArgumentTypeError("is empty: name the model folder (model.onnx + model.json)")
     path = Path(value)
     if path.is_file():
         raise argparse.ArgumentTypeError(
