@@ -84,11 +84,14 @@ def first_errors(errors: list[Any], most: int = 5) -> list[Any]:
 
 def json_error(exc: ValueError) -> str:
     """What the parser found wrong, in the client's terms: a body in another charset names its first
-    bad byte, not our codec; a number too long for Python's int drops the advice to our programmer
-    (``use sys.set_int_max_str_digits()``)."""
+    bad byte, not our codec; more after the JSON its byte offset, not a line and column; a number
+    too long for Python's int drops the advice to our programmer (``use sys.set_int_max_str_digits()``)."""
     if isinstance(exc, UnicodeDecodeError):
         bad = exc.object[exc.start : exc.start + 1].hex()
         return f"the body is not UTF-8 (byte 0x{bad} at offset {exc.start}); send JSON as UTF-8"
+    if isinstance(exc, json.JSONDecodeError) and exc.msg == "Extra data":  # 'line 1 column 43 (char 42)'
+        offset = len(exc.doc[: exc.pos].encode()) if isinstance(exc.doc, str) else exc.pos
+        return f"more follows the JSON value (at offset {offset}); send one JSON object"
     text = str(exc)
     digits = _TOO_MANY_DIGITS.search(text)
     if digits:
