@@ -5,6 +5,7 @@ too, with one line on stderr, before the model is loaded."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,11 @@ from pathlib import Path
 import pytest
 
 from model_factory import LABEL_COLOURS, solid_image_bytes
+
+
+def _close_stdout() -> None:
+    """In the child, before capsight starts: ``capsight ... >&-``."""
+    os.close(1)
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])
@@ -28,9 +34,7 @@ def test_a_closed_stdout_is_an_error(json_flag: list[str], colour_model_dir: Pat
         str(colour_model_dir),
         *json_flag,
     ]
-    done = subprocess.run(
-        ["bash", "-c", 'exec "$@" >&-', "bash", *cmd], capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, timeout=60, preexec_fn=_close_stdout)
     assert done.returncode == 1, done.stderr
     lines = done.stderr.splitlines()
     assert lines == [

@@ -6,6 +6,7 @@ scored; with ``--out`` the report holds them: it is written, exit 0."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,11 @@ from pathlib import Path
 import pytest
 
 from model_factory import LABEL_COLOURS, solid_image_bytes
+
+
+def _close_stdout() -> None:
+    """In the child, before capsight starts: ``capsight ... >&-``."""
+    os.close(1)
 
 
 @pytest.fixture
@@ -26,9 +32,7 @@ def colour_photos(tmp_path: Path) -> Path:
 
 def _closed_stdout(*args: str) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "capsight", "evaluate", *args]
-    return subprocess.run(
-        ["bash", "-c", 'exec "$@" >&-', "bash", *cmd], capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run(cmd, stderr=subprocess.PIPE, text=True, timeout=60, preexec_fn=_close_stdout)
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])
