@@ -20,4 +20,4 @@ def test_db_purge_with_a_malformed_storage_url_is_one_line(
     assert main(["db", "purge", "--older-than-days", "30"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("capsight: error: ") and err.count("\n") == 1
-    assert "CAPSIGHT_STORAGE_URL" in err and "s3://bucket" in err
+    assert "CAPSIGHT_STORAGE_URL" in err and "s3://BUCKET" in err  # the form expected
