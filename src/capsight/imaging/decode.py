@@ -4,7 +4,8 @@ Why this is careful:
 - The format is detected from the bytes (magic numbers), never from a file name or content type.
 - The pixel count is checked from the header *before* decoding, so a 50k x 50k PNG bomb costs
   microseconds, not gigabytes; so are a tiled TIFF's tile size (libtiff holds a whole tile) and a
-  JPEG's number of scans (each is one more pass over the picture) (``limits.py``, ``jpeg_headers.py``).
+  JPEG's number of scans (each is one more pass over the picture) and a PNG's number of chunks (each
+  is one more step in Python) (``limits.py``, ``jpeg_headers.py``, ``png_chunks.py``).
 - JPEGs are decoded at reduced scale (libjpeg DCT scaling through Pillow's ``draft``) when the model
   needs far fewer pixels: a 1080x1920 phone photo decodes at 1/4 scale, several times faster; and
   through ``jpeg.py``, which refuses data libjpeg reports as cut short or damaged (Pillow hides that).
@@ -34,6 +35,7 @@ from capsight.imaging.cost import decode_cost
 from capsight.imaging.jpeg import decode_jpeg
 from capsight.imaging.jpeg_headers import check_jpeg_scans, jpeg_precision
 from capsight.imaging.limits import _refuse_raw_preview, check_pixels, check_tile_pixels
+from capsight.imaging.png_chunks import check_png_chunks
 from capsight.imaging.rgb import _to_rgb
 
 logger = logging.getLogger(__name__)
@@ -136,6 +138,8 @@ def decode_image(
         raise InvalidImage()
     if fmt == "JPEG":
         check_jpeg_scans(data)
+    if fmt == "PNG":
+        check_png_chunks(data)
     if fmt == "HEIF" and not _heif_available():
         # Read by API clients and by `capsight classify`/`batch` users alike: no "server", no "send".
         raise InvalidImage(
