@@ -17,11 +17,11 @@ from typing import Any
 from fastapi import Request
 from pydantic import ValidationError
 
-from capsight.api.json_body import json_error, json_kind, repeated_key, utf8_json
+from capsight.api.json_body import json_error, json_kind, read_json_body, repeated_key, utf8_json
 from capsight.api.json_budget import JsonBudget, json_budget_refusal
 from capsight.api.sizes import human_bytes
 from capsight.batch.objects import is_s3, split_s3
-from capsight.errors import BadRequest, PayloadTooLarge, ServiceUnavailable, TooManyImages
+from capsight.errors import BadRequest, ServiceUnavailable, TooManyImages
 from capsight.jobs.archive import inspect_zip
 from capsight.jobs.diskfull import is_disk_full
 from capsight.jobs.execution import zip_limits
@@ -99,15 +99,6 @@ def _check_webhook(manager: JobManager, url: str | None) -> str | None:
     if refusal is not None:
         raise BadRequest(f"webhook_url is refused: {refusal}.")
     return url
-
-
-async def _read_json(request: Request) -> bytes:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_JSON_BYTES:
-            raise PayloadTooLarge(f"JSON body too large: the limit is {human_bytes(MAX_JSON_BYTES)}.")
-    return bytes(body)
 
 
 def _refuse_unknown_fields(value: Any) -> None:
@@ -253,7 +244,9 @@ async def json_job(request: Request, manager: JobManager) -> NewJob:
     event loop 1.3 s, every other request (health checks, /classify) waiting behind it, and 64 KiB
     of short URLs 23 ms. One of a few URLs or an S3 prefix stays on the loop: a thread hop would
     cost more than its checks."""
-    body = await _read_json(request)
+    body = await read_json_body(
+        request, MAX_JSON_BYTES, f"JSON body too large: the limit is {human_bytes(MAX_JSON_BYTES)}."
+    )
     check = functools.partial(_checked_json_job, manager, body, base_url(request))
     if len(body) < OFF_LOOP_JSON_BYTES:
         return check()

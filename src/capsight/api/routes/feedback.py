@@ -28,7 +28,7 @@ from capsight.api.json_body import (
     NotUtf8,
     first_errors,
     is_json_type,
-    read_small_json,
+    read_json_body,
     refuse_repeated_keys,
     sent_type,
     utf8_json,
@@ -135,7 +135,9 @@ async def _feedback_of(request: Request) -> FeedbackIn:
     a body that was not JSON got 422 without credentials (not 401), past the caller's rate (not
     429), and uncounted. Refusals are the 422s FastAPI gave: JSON only, as before."""
     refuse_encoded_body(request)
-    data = await read_small_json(request, MAX_FEEDBACK_BYTES, "64 KiB", "a feedback is a few hundred bytes")
+    data = await read_json_body(
+        request, MAX_FEEDBACK_BYTES, "The body is over 64 KiB: a feedback is a few hundred bytes."
+    )
     content_type = request.headers.get("content-type", "")
     if not data or not is_json_type(content_type):
         wrong_type = f"Send a JSON object with {JSON_TYPE} {sent_type(content_type)}."
