@@ -7,52 +7,21 @@ N times that, and nothing at start said so. The warning names the setting that f
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from capsight.api.startup_checks import per_worker_limits_warning
 from capsight.settings import Settings
-from servers import free_port
+from serve_start import serve_start_lines
 
 WARNING = "each of the 2 workers counts rate limits on its own"
-
-
-def _start_lines(model_dir: Path, data_dir: Path, *args: str, **env: str) -> str:
-    """What ``capsight serve`` logs up to its "capsight serving" line; then its process group is
-    killed (the workers it may have started with it)."""
-    environ = {**os.environ, "CAPSIGHT_DATA_DIR": str(data_dir), "CAPSIGHT_INTRA_OP_THREADS": "1", **env}
-    environ.pop("CAPSIGHT_REDIS_URL", None)
-    cmd = [sys.executable, "-m", "capsight", "serve", "--port", str(free_port()), "--model", str(model_dir)]
-    proc = subprocess.Popen(
-        [*cmd, *args],
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    lines: list[str] = []
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "capsight serving" in line:
-                break
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=15)
-    return "".join(lines)
 
 
 def test_workers_with_a_rate_limit_and_no_redis_are_warned_about(
     colour_model_dir: Path, tmp_path: Path
 ) -> None:
-    output = _start_lines(colour_model_dir, tmp_path, "--workers", "2", CAPSIGHT_RATE_LIMIT="5/minute")
+    output = serve_start_lines(colour_model_dir, tmp_path, "--workers", "2", CAPSIGHT_RATE_LIMIT="5/minute")
     assert "capsight serving" in output, output
     warnings = [line for line in output.splitlines() if WARNING in line]
     assert len(warnings) == 1 and "WARNING" in warnings[0], output

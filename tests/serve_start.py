@@ -1,0 +1,39 @@
+"""Start ``capsight serve`` and read what it logs until it serves: for the tests of its start-up
+warnings (open address, several workers without Redis, settings without effect)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from servers import free_port
+
+
+def serve_start_lines(model_dir: Path, data_dir: Path, *args: str, **env: str) -> str:
+    """What ``capsight serve ARGS`` logs up to its "capsight serving" line; then its process group is
+    killed (with the workers it may have started). Redis is left out, as on a laptop."""
+    environ = {**os.environ, "CAPSIGHT_DATA_DIR": str(data_dir), "CAPSIGHT_INTRA_OP_THREADS": "1", **env}
+    environ.pop("CAPSIGHT_REDIS_URL", None)
+    cmd = [sys.executable, "-m", "capsight", "serve", "--port", str(free_port()), "--model", str(model_dir)]
+    proc = subprocess.Popen(
+        [*cmd, *args],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "capsight serving" in line:
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=15)
+    return "".join(lines)
