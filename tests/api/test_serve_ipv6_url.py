@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_security_serve_open_warning import _start_lines
+from serve_start import serve_start_lines
 
 
 def test_an_ipv6_address_is_bracketed_in_the_start_line(colour_model_dir: Path, tmp_path: Path) -> None:
-    output = _start_lines(colour_model_dir, tmp_path, "::", CAPSIGHT_AUTH_ENABLED="true")
+    output = serve_start_lines(colour_model_dir, tmp_path, "--host", "::", CAPSIGHT_AUTH_ENABLED="true")
     line = next(line for line in output.splitlines() if "capsight serving" in line)
     assert " at http://[::]:" in line and "(docs http://[::]:" in line, line
