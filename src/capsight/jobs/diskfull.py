@@ -9,19 +9,14 @@ one message that says what happened and what to do.
 
 from __future__ import annotations
 
-import errno
-
+from capsight.batch.diskfull import is_disk_full
 from capsight.errors import CapsightError
 
-DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+__all__ = ["MESSAGE", "DiskFull", "is_disk_full"]  # one test of a full disk, batch's, for jobs too
 MESSAGE = (
     "The server ran out of disk space for this job's files; nothing is wrong with the images. "
     "Create the job again later."
 )
-
-
-def is_disk_full(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS
 
 
 class DiskFull(CapsightError):
