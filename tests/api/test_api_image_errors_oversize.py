@@ -5,6 +5,10 @@ every client's large photos were refused."""
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
+import struct
 from collections.abc import Iterator
 
 import pytest
@@ -63,5 +67,56 @@ def test_a_large_body_sent_with_a_method_the_route_does_not_take_is_no_refused_i
     client = make_client(max_upload_bytes=LIMIT)
     before = _refused_413(client.get("/metrics").text)
     response = client.request(method, "/classify", content=b"\xff" * 200_000)
+    assert response.status_code == 413, response.text
+    assert _refused_413(client.get("/metrics").text) == before
+
+
+V2_INFER = "/v2/models/bottle-status/infer"
+
+
+def _v2_base64(image: bytes) -> tuple[bytes, dict[str, str]]:
+    data = base64.b64encode(image).decode("ascii")
+    tensor = {"name": "image", "shape": [1], "datatype": "BYTES", "data": [data]}
+    return json.dumps({"inputs": [tensor]}).encode(), {"Content-Type": "application/json"}
+
+
+def _v2_binary(image: bytes) -> tuple[bytes, dict[str, str]]:
+    """As tritonclient sends it: the image's bytes (length first) after the JSON header."""
+    raw = struct.pack("<I", len(image)) + image
+    tensor = {
+        "name": "image",
+        "shape": [1],
+        "datatype": "BYTES",
+        "parameters": {"binary_data_size": len(raw)},
+    }
+    header = json.dumps({"inputs": [tensor]}).encode()
+    return header + raw, {"Inference-Header-Content-Length": str(len(header))}
+
+
+@pytest.mark.parametrize("how", ["base64", "binary", "base64-gzip"])
+def test_a_v2_image_over_the_size_limit_is_counted_as_a_refused_image(
+    make_client: AppFactory, how: str
+) -> None:
+    """The same photo sent to /v2/models/.../infer (within the request's total limit, over the
+    per-image one) was refused 413 and never counted, unlike /classify and a batch."""
+    client = make_client(max_upload_bytes=LIMIT)
+    before = _refused_413(client.get("/metrics").text)
+    body, headers = (_v2_binary if how == "binary" else _v2_base64)(
+        b"\xff\xd8\xff" + b"\x00" * (LIMIT + 2_000)
+    )
+    if how.endswith("gzip"):
+        body, headers = gzip.compress(body), {**headers, "Content-Encoding": "gzip"}
+    response = client.post(V2_INFER, content=body, headers=headers)
+    assert response.status_code == 413, response.text
+    assert response.json() == {"error": f"Input 'image' element 0 is over the {LIMIT}-byte limit."}
+    assert _refused_413(client.get("/metrics").text) == before + 1
+
+
+def test_a_v2_body_over_the_request_limit_is_no_refused_image(make_client: AppFactory) -> None:
+    """Refused whole, as a batch over its total is: how many images it held is not known."""
+    client = make_client(max_upload_bytes=LIMIT, max_batch_upload_bytes=LIMIT)
+    before = _refused_413(client.get("/metrics").text)
+    body, headers = _v2_base64(b"\xff" * 200_000)
+    response = client.post(V2_INFER, content=body, headers=headers)
     assert response.status_code == 413, response.text
     assert _refused_413(client.get("/metrics").text) == before

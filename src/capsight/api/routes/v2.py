@@ -53,7 +53,7 @@ from capsight.api.routes.v2_schemas import (
 )
 from capsight.api.runtime import ServingRuntime, get_runtime
 from capsight.api.security import ClassifyAccess
-from capsight.errors import BadRequest, CapsightError, MethodNotAllowed, NotFound
+from capsight.errors import BadRequest, CapsightError, MethodNotAllowed, NotFound, PayloadTooLarge
 from capsight.inference.metadata import ModelMetadata
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol (v2)"])
@@ -218,7 +218,11 @@ async def _infer(request: Request, principal: Any, path: str, name: str) -> JSON
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
         raise BadRequest(f"Invalid inference request: {where}: {first.get('msg')}") from exc
     wanted = requested_outputs(req)
-    images = _decode_images(req, binary, settings.max_batch_images, settings.max_upload_bytes)
+    try:
+        images = _decode_images(req, binary, settings.max_batch_images, settings.max_upload_bytes)
+    except PayloadTooLarge as exc:  # an element over the per-image limit: counted as /classify counts one
+        runtime.metrics.image_refused(exc.status_code)
+        raise
     ctx = request_context(request, principal)
     outcomes = await service.classify_many(images, ctx, receive=request.receive)
     rows: list[list[float]] = []
