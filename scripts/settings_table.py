@@ -126,9 +126,10 @@ MEANINGS: dict[str, str] = {
     "`JWT_ALGORITHM` must fit the key (an EC P-256 key: `ES256`; the default `HS256` means `RS256` here); "
     "a key it cannot use stops start-up, naming the algorithm to set.",
     "jwt_algorithm": "JWT algorithm (`HS256`, `RS256`, `ES256`, ...).",
-    "jwt_audience": "The `aud` a token must carry (your identity provider's API identifier). Set it "
-    "whenever the signing key also signs tokens for other services; unset, tokens that name an audience "
-    "are refused.",
+    "jwt_audience": "The `aud` a token must carry (your identity provider's API identifier). Several, "
+    "comma-separated (`capsight-web,api://capsight`): a token whose `aud` names any one of them is taken "
+    "(an audience with a comma in it cannot be given). Set it whenever the signing key also signs tokens "
+    "for other services; unset, tokens that name an audience are refused.",
     "jwt_issuer": "The `iss` a token must carry (e.g. `https://login.example/`). Unset: not checked.",
     "jwt_require_exp": "Refuse tokens without an `exp` (expiry) claim: a leaked token without one is "
     "valid for ever.",

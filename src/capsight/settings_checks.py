@@ -276,6 +276,18 @@ def jwt_key_fits_algorithm(secret: str | None, public_key: str | None, algorithm
         raise ValueError(mismatch)
 
 
+def audience_list(value: str | None) -> str | None:
+    """Comma-separated, as identity providers mint tokens for several API identifiers that may all
+    reach one service; each is stripped. An empty entry (``capsight,``) is a typo, refused: taken as
+    "" it matched no token, or a token whose ``aud`` was empty."""
+    if value is None:
+        return None
+    audiences = [part.strip() for part in value.split(",")]
+    if "" in audiences:
+        raise ValueError("an empty audience in the comma-separated list (a stray comma?)")
+    return ",".join(audiences)
+
+
 def known_jwt_algorithm(value: str) -> str:
     if value not in JWT_ALGORITHMS:
         raise ValueError(f"expected one of {', '.join(JWT_ALGORITHMS)}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from capsight.errors import ServiceUnavailable, Unauthorized, first_line
@@ -73,7 +73,7 @@ class JwtVerifier:
         secret: str | None = None,
         public_key: str | None = None,
         algorithm: str = "HS256",
-        audience: str | None = None,
+        audience: str | Sequence[str] | None = None,
         issuer: str | None = None,
         require_exp: bool = True,
         leeway_seconds: float = 30.0,
@@ -92,13 +92,17 @@ class JwtVerifier:
             assert secret is not None
             self._key = secret
             self.algorithms = [algorithm if algorithm.startswith("HS") else "HS256"]
-        self.audience = audience
+        # A list: a token for any one is taken (PyJWT's rule); one name: that one, as before.
+        self.audiences = [audience] if isinstance(audience, str) else list(audience or ())
+        self.audience: str | list[str] | None = (
+            self.audiences[0] if len(self.audiences) == 1 else self.audiences or None
+        )
         self.issuer = issuer
         self.leeway_seconds = leeway_seconds
         required = ["sub"]
         if require_exp:
             required.append("exp")
-        if audience:
+        if self.audiences:
             required.append("aud")
         if issuer:
             required.append("iss")
@@ -118,7 +122,10 @@ class JwtVerifier:
         except self._jwt.ExpiredSignatureError as exc:
             raise Unauthorized("Token expired.") from exc
         except self._jwt.InvalidAudienceError as exc:
-            expected = f"'{self.audience}'" if self.audience else "none (CAPSIGHT_JWT_AUDIENCE is unset)"
+            expected = ", ".join(f"'{name}'" for name in self.audiences)
+            if len(self.audiences) > 1:
+                expected = f"one of {expected}"
+            expected = expected or "none (CAPSIGHT_JWT_AUDIENCE is unset)"
             raise Unauthorized(
                 f"Invalid token: not meant for this service (audience; expected {expected})."
             ) from exc
