@@ -140,18 +140,22 @@ def evaluate_classifier(
             image = decode_file(str(sample.path), min_side=spec.decode_hint(), max_pixels=limit).image
         except CapsightError as exc:
             skipped.append(SkippedFile(sample.relpath, skip_reason(exc, limit)))
-            logger.warning("skipped %s: %s", sample.relpath, skipped[-1].reason)
-            continue
         except OSError as exc:
             skipped.append(SkippedFile(sample.relpath, f"cannot read: {exc}"))
-            logger.warning("skipped %s: %s", sample.relpath, exc)
+        else:
+            pending.append((sample, preprocess(image, spec)))
+            if len(pending) >= batch_size:
+                flush()
             continue
-        pending.append((sample, preprocess(image, spec)))
-        if len(pending) >= batch_size:
-            flush()
+        # Debug only: the caller reports ``Evaluation.skipped`` once (evaluate under its scores,
+        # promote in one warning); a warning here showed each file again, twice for promote.
+        logger.debug("skipped %s: %s", sample.relpath, skipped[-1].reason)
     flush()
     if not results:
-        raise BadRequest("No decodable images to evaluate.")
+        # The skips are logged at debug only: the reasons must be in the one line the user gets.
+        first = skipped[0] if skipped else None
+        why = f": all {len(skipped)} were skipped (first {first.relpath}: {first.reason})" if first else ""
+        raise BadRequest(f"No decodable images to evaluate{why}.")
     metrics = compute_metrics(
         [index[r.true] for r in results], [index[r.predicted] for r in results], meta.labels
     )

@@ -245,6 +245,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         }
         json.dump(payload, sys.stdout)
         sys.stdout.write("\n")
+        if evaluation.skipped:  # named in the JSON; a person watching stderr still learns of them
+            count = len(evaluation.skipped)
+            files = f"{count} files could not be read and were not scored"
+            if count == 1:
+                files = "1 file could not be read and was not scored"
+            print(f'capsight: warning: {files} (listed under "skipped")', file=sys.stderr)
     else:
         print(format_metrics(evaluation.metrics))
         for s in evaluation.skipped:

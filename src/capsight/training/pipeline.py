@@ -237,6 +237,8 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
         metrics = {**evaluation.metrics.to_dict(), "split": "test", "evaluated_with": "onnxruntime"}
         if evaluation.skipped:
             metrics["skipped"] = [{"file": s.relpath, "reason": s.reason} for s in evaluation.skipped]
+            for s in evaluation.skipped:  # scoring reports none itself (its callers list them once)
+                logger.warning("test photo not scored: %r: %s", s.relpath, s.reason)
         metadata = replace(metadata, metrics=metrics)
         metadata.save(out_dir)
     else:
