@@ -9,9 +9,11 @@ read cloud metadata (169.254.169.254), internal admin ports or private buckets. 
   that prefix (``/photos`` also matches ``/photos/a.jpg`` but never ``/photos-private``);
 * an S3 prefix, ``s3://bucket/prefix``: job ``s3_prefix`` values under it.
 
-A URL with credentials (``user@host``) or a dot segment in its path (``/photos/../admin``, also
-``/photos/..;/admin``, which servlet containers read as ``/admin``) is refused
-outright: the server it reaches could see a different path or host than the one checked here.
+A space in a URL's path or query (``https://host/my photo.jpg``, pasted from a browser) is
+percent-encoded as a browser does (:func:`fetched_url`), and that encoded URL is both the one checked
+here and the one requested. A URL with credentials (``user@host``) or a dot segment in its path
+(``/photos/../admin``, also ``/photos/..;/admin``, which servlet containers read as ``/admin``) is
+refused outright: the server it reaches could see a different path or host than the one checked here.
 Host names are compared here; the address a download then connects to is checked by
 ``jobs/addresses.py``: a listed name that resolves inside the network (loopback, private, link-local)
 is refused unless ``private_networks`` (``CAPSIGHT_JOB_URL_PRIVATE_NETWORKS``, for webhooks
@@ -51,15 +53,33 @@ def _normal_host(host: str) -> str:
     return host.lower().rstrip(".")
 
 
+# What a browser percent-encodes in a path or query besides controls (WHATWG URL, path set): a
+# file name with a space, quotes or angle brackets is a real file; the server reads %20 as a space.
+_BROWSER_ENCODED = str.maketrans({c: f"%{ord(c):02X}" for c in ' "<>`{}'})
+
+
+def fetched_url(url: str) -> str:
+    """``url`` as it is requested: stripped, and a space (and ``"<>`{}``) after the host
+    percent-encoded, as a browser or httpx sends it. Checked in this form, so the allowlist judges
+    the very URL that goes out; the host part is left as given (a space there is refused)."""
+    url = url.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    host_end = min((at for at in (rest.find(c) for c in "/?#") if at >= 0), default=len(rest))
+    return f"{scheme}://{rest[:host_end]}{rest[host_end:].translate(_BROWSER_ENCODED)}"
+
+
 def parse_http_url(url: str) -> HttpTarget | str:
-    """The parts the allowlist compares, or why the URL is refused."""
-    if any(ord(c) < 0x21 or ord(c) == 0x7F or not c.isprintable() for c in url.strip()):
+    """The parts the allowlist compares (of :func:`fetched_url`), or why the URL is refused."""
+    url = fetched_url(url)
+    if any(ord(c) < 0x21 or ord(c) == 0x7F or not c.isprintable() for c in url):
         # httpx refuses such URLs only when it fetches them (InvalidURL), which failed a whole job.
         # Non-ASCII ones too (U+2028, NEL, the 8-bit CSI U+009B, zero-width): a webhook URL is logged
         # on each failed delivery, and they forged log lines; no real URL holds them unencoded.
-        return "URLs with spaces, invisible or control characters are refused"
+        return "URLs with spaces in the host, invisible or control characters are refused"
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
         return f"malformed URL ({exc})"

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from capsight.jobs.allowlist import Allowlist
+from capsight.jobs.allowlist import Allowlist, fetched_url
 from capsight.jobs.diskbudget import DiskBudget
 from capsight.jobs.fetchretry import NOT_KEPT, HostTrouble, Outcome, fetch_retrying, is_blip
 from capsight.jobs.inflate import ACCEPT_ENCODING, UnsupportedEncoding, inflated
@@ -108,7 +108,7 @@ def _fetch(
     folder = dest.parent  # the job folder, which holds the reservation
     reserved = kept = 0
     try:
-        with client.stream("GET", url) as response:
+        with client.stream("GET", fetched_url(url)) as response:  # the URL the allowlist checked
             if response.status_code != 200:
                 hint = " (redirects are not followed)" if response.is_redirect else ""
                 error = f"DownloadError: HTTP {response.status_code}{hint}"

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from capsight.api.logtext import loggable
-from capsight.jobs.allowlist import Allowlist
+from capsight.jobs.allowlist import Allowlist, fetched_url
 from capsight.jobs.render import job_document
 from capsight.jobs.retryafter import retry_after_seconds
 from capsight.jobs.store import JobStore
@@ -141,7 +141,7 @@ def deliver(
         try:
             # The status is the answer; the body is never read: a receiver dripping it (each read
             # within the timeout) held a delivery thread for minutes, and a few held every webhook.
-            with client.stream("POST", url, content=body, headers=headers) as response:
+            with client.stream("POST", fetched_url(url), content=body, headers=headers) as response:
                 status, error = response.status_code, None
                 # A receiver that says when to come back (rate limited, busy) is asked then, not at
                 # the policy's 1, 2, 4, 8 s: five tries within its wait all failed, and for good.
