@@ -21,7 +21,7 @@ from pathlib import Path
 from capsight.errors import BadRequest
 from capsight.inference.classifier import OnnxClassifier
 from capsight.inference.metadata import as_model_label, load_metadata
-from capsight.training.dataset import Sample
+from capsight.training.dataset import Sample, SkippedFile
 from capsight.training.evaluate import Metrics, evaluate_classifier
 
 
@@ -33,6 +33,8 @@ class Comparison:
     max_recall_drop: float
     # The serving fingerprint of the candidate scored: promote copies that model or none.
     candidate_fingerprint: str = ""
+    # Photos left out of the scores (unreadable, over the pixel limit): counted nowhere else.
+    skipped: tuple[SkippedFile, ...] = ()
 
     @property
     def accuracy_gain(self) -> float:
@@ -149,9 +151,12 @@ def compare(
     if unknown:
         raise BadRequest(f"The photos have labels the models do not answer: {', '.join(unknown)}.")
     scores, fingerprint = [], ""
+    skipped: dict[str, SkippedFile] = {}
     for folder in (current, candidate):  # one at a time: two models need not fit in memory together
         model = OnnxClassifier(folder)
-        scores.append(evaluate_classifier(model, samples).metrics)
+        evaluation = evaluate_classifier(model, samples)
+        scores.append(evaluation.metrics)
+        skipped.update((s.relpath, s) for s in evaluation.skipped if s.relpath not in skipped)
         fingerprint = model.metadata.fingerprint
     return Comparison(
         scores[0],
@@ -159,4 +164,11 @@ def compare(
         min_gain=min_gain,
         max_recall_drop=max_recall_drop,
         candidate_fingerprint=fingerprint,
+        skipped=tuple(skipped.values()),
     )
+
+
+def compared_samples(samples: Sequence[Sample], comparison: Comparison) -> list[Sample]:
+    """The photos the comparison scored: those it skipped are in no score, so in no count."""
+    left_out = {s.relpath for s in comparison.skipped}
+    return [s for s in samples if s.relpath not in left_out]
