@@ -1,4 +1,4 @@
-"""Jobs with auth on: the classify scope creates and reads its own jobs, admins list every job."""
+"""Jobs with auth on: the classify scope creates, reads and lists its own jobs, admins list every job."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def test_jobs_are_private_to_their_creator_and_listed_for_admins(make_app: JobAp
         assert client.get(path, headers=as_admin).status_code == 200
     assert client.delete(f"/v1/jobs/{job_id}", headers=as_bob).status_code == 404
 
-    assert client.get("/v1/jobs", headers=as_alice).status_code == 403
+    assert [j["id"] for j in client.get("/v1/jobs", headers=as_alice).json()["jobs"]] == [job_id]  # her own
+    assert client.get("/v1/jobs", headers=as_bob).json()["jobs"] == []  # never another key's
     assert client.get("/v1/jobs").status_code == 401
     listed = client.get("/v1/jobs", headers=as_admin)
     assert listed.status_code == 200

@@ -3,8 +3,8 @@
 Creating a job only validates and stores it (the zip is streamed to disk and its directory checked;
 URLs and prefixes are checked against the allowlist), then answers 202 at once; a worker thread
 runs it (see ``capsight.jobs.manager``). Jobs are private to the key that created them when auth is
-on: another caller gets 404, as if the job did not exist; admins see every job, and whose it is
-(``client_id``).
+on: another caller gets 404, as if the job did not exist, and the listing shows a key its own jobs
+only; admins see every job, and whose it is (``client_id``).
 
 Results: 409 while the job is queued or running, unless ``partial=true``; once it has ended, the
 rows it has (all of them when it succeeded; ``X-Capsight-Partial: true`` when it was cancelled or
@@ -25,11 +25,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from python_multipart.multipart import parse_options_header
 
 from capsight.api.job_requests import check_queue, check_zip_runs_here, json_job, zip_job
-from capsight.api.job_views import given_once, shown
+from capsight.api.job_views import given_once, listed_owner, shown, visible
 from capsight.api.json_body import JSON_TYPE, is_json_type, sent_type
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
-from capsight.api.security import AdminAccess, ClassifyAccess
+from capsight.api.security import ClassifyAccess
 from capsight.api.uploads import refuse_encoded_body
 from capsight.errors import (
     BadRequest,
@@ -90,15 +90,11 @@ async def _db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise ServiceUnavailable("The job database is unavailable; retry shortly.", retry_after=5) from exc
 
 
-def _visible(job: JobInfo, principal: Principal) -> bool:
-    return principal.anonymous or principal.allows("admin") or job.client_id == principal.id
-
-
 async def _own_job(manager: JobManager, job_id: str, principal: Principal) -> JobInfo:
     # Not ``get``: it parses a URL job's whole list (16 MB of JSON), where a poll shows its length.
     job = await _db(manager.store.status, job_id) if is_job_id(job_id) else None
     days = manager.settings.retention_days
-    if job is None or not _visible(job, principal):
+    if job is None or not visible(job, principal):
         raise NotFound(f"No job {job_id!r}{purged_hint(days)}.")
     if expired(job.state, job.finished_at, days):  # its row waits for the next purge step
         raise NotFound(f"No job {job_id!r}: it ended over {days} days ago{purged_hint(days)}.")
@@ -188,34 +184,37 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
 
 @router.get(
     "",
-    summary="List jobs (admin)",
+    summary="List jobs (a key's own; every job for admins)",
     response_model=JobListOut,
     responses=_AUTH_ERRORS
     | {
         400: error_doc(
             f"state is not one of {', '.join(STATES)}, client_id is empty, before names no job, or "
             "state, client_id, limit or before is given more than once."
-        )
+        ),
+        403: error_doc(
+            "The credentials lack the classify scope, or client_id names another client (admins only)."
+        ),
     },
     dependencies=[Depends(given_once("state", "client_id", "limit", "before"))],
 )
 async def list_jobs(
     request: Request,
-    principal: AdminAccess,
+    principal: ClassifyAccess,
     state: Annotated[str | None, Query(description=f"Only jobs in this state: {', '.join(STATES)}.")] = None,
-    client_id: Annotated[str | None, Query(description="Only jobs created by this client.")] = None,
+    client_id: Annotated[
+        str | None, Query(description="Only jobs created by this client (admins: a key lists its own).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     before: Annotated[
         str | None, Query(description="Only the jobs listed after this one: what a page's 'next' link sets.")
     ] = None,
 ) -> JSONResponse:
-    """Newest first, ``limit`` at a time; a full page links the next (``next``, else null)."""
+    """Newest first, ``limit`` at a time; a full page links the next (``next``, else null). A key
+    without the admin scope sees the jobs it created, as it does on every other jobs route."""
     if state is not None and state not in STATES:
         raise BadRequest(f"state must be one of {', '.join(STATES)}.")
-    if client_id is not None and not client_id.strip():
-        # No client's id is blank (keys, JWT subjects and anonymous callers all have one): an empty
-        # value is a script's unset variable, and answering "no jobs" hid that.
-        raise BadRequest("client_id is empty: give a client's id, or leave client_id out.")
+    client_id = listed_owner(principal, client_id)  # a 400 when empty, 403 when not the key's own
     manager = _manager(request)
     since = cutoff_of(manager.settings.retention_days) if manager.settings.retention_days else None
     query = {"client_id": client_id, "state": state, "limit": limit, "before": before, "ended_since": since}
