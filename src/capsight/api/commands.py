@@ -93,6 +93,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from capsight.api.protocols import HTTP_PROTOCOL
     from capsight.extras import require_extras
+    from capsight.jobs.idle import no_job_workers_warning
     from capsight.settings import Settings
     from capsight.settings_unused import unused_settings
 
@@ -118,7 +119,11 @@ def run_serve(args: argparse.Namespace) -> int:
     elif not settings.storage_url and (images := Path(settings.resolved_storage_url())).is_dir():
         require_own_folder(images, "CAPSIGHT_DATA_DIR")  # another user's, as require_own_data says
     require_sqlite_database(settings.resolved_database_url())
-    warnings = [open_server_warning(listen, settings.auth_enabled), per_worker_limits_warning(settings)]
+    warnings = [
+        open_server_warning(listen, settings.auth_enabled),
+        per_worker_limits_warning(settings),
+        no_job_workers_warning(settings),
+    ]
     for warning in [*warnings, *unused_settings(settings)]:
         if warning:
             logger.warning("%s", warning)
