@@ -140,9 +140,10 @@ class FeedbackStore:
             image_stored=row.image_ref is not None,
         )
 
-    def logged_since(self, request_id: str, cutoff: datetime) -> bool:
+    def logged_since(self, request_id: str, cutoff: datetime | None) -> bool:
         """Whether the log holds a request named ``request_id`` (the server's id or a client's
-        X-Request-ID) logged at ``cutoff`` or later: one the retention purge has not come for."""
+        X-Request-ID) logged at ``cutoff`` or later (None: at any time): one the retention purge
+        has not come for."""
         load_sqlalchemy()
         from sqlalchemy import or_, select
 
@@ -152,11 +153,18 @@ class FeedbackStore:
         query = (
             select(RequestRow.request_id)
             .where(or_(RequestRow.request_id == named, RequestRow.client_request_id == named))
-            .where(RequestRow.created_at >= cutoff)
             .limit(1)
         )
+        if cutoff is not None:
+            query = query.where(RequestRow.created_at >= cutoff)
         with self.db.session() as session:
             return session.execute(query).first() is not None
+
+    def purged_before(self) -> datetime | None:
+        """Before when the log holds nothing any more: see ``purge_marks``."""
+        from capsight.store.purge_marks import purged_before
+
+        return purged_before(self.db)
 
     def match(self, *, since: datetime | None = None, model_name: str | None = None) -> FeedbackMatch:
         """The newest feedback per logged image (a later correction replaces an earlier one).

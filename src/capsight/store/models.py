@@ -173,6 +173,19 @@ class FeedbackRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class PurgeMarkRow(Base):
+    """How far back a complete purge deleted the request log: every request created before
+    ``purged_before`` is gone. The feedback route refuses (410) an id issued before the newest mark
+    that the log does not hold; older marks are dropped as newer ones reach further.
+    """
+
+    __tablename__ = "purge_marks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    purged_before: Mapped[datetime] = mapped_column()
+    purged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Job(Base):
     """A batch classification job (zip upload, URL list or bucket prefix) run in the background.
 

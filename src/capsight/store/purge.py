@@ -21,6 +21,7 @@ from capsight.errors import BadRequest, ServiceUnavailable, first_line
 from capsight.jobs.purge import purge_finished_jobs
 from capsight.store.blobs import BlobStore
 from capsight.store.database import Database
+from capsight.store.purge_marks import record_purge
 from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 # Its lines keep the logger they always had (operators' filters, and the log-hygiene tests).
@@ -76,6 +77,7 @@ def purge_older_than(
     if not all_due:
         return replace(total, complete=False)
     total = replace(total, feedback=_purge_feedback(db, cutoff))
+    record_purge(db, cutoff)  # feedback on an answer it took is refused (410), not kept for nothing
     if budget_s is None:  # else a step of RetentionPurge's, which logs the whole purge
         logger.info("retention purge (older than %g days): %s", days, total)
     return total

@@ -9,13 +9,13 @@ The feedback is stored as sent and matched to the logged answer at export (the l
 the background and may not hold the answer yet). Here the label is checked against the labels of
 the model being served, and an answer the log already holds under the server's request id is
 looked at: an upload that got no answer is refused, an answer whose image is gone is said unusable,
-and an answer issued before the retention window (CAPSIGHT_RETENTION_DAYS) is refused as purged.
+and an answer issued before the retention window (CAPSIGHT_RETENTION_DAYS), or before the last purge
+(``capsight db purge`` by hand), is refused as purged.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -33,12 +33,12 @@ from capsight.api.json_body import (
     sent_type,
     utf8_json,
 )
-from capsight.api.request_ids import issued_at
 from capsight.api.routes.common import RATE_LIMITED, error_doc
+from capsight.api.routes.feedback_purged import refuse_purged
 from capsight.api.runtime import get_runtime
 from capsight.api.security import ClassifyAccess
 from capsight.api.uploads import refuse_encoded_body
-from capsight.errors import BadRequest, CapsightError, Conflict, Gone, ServiceUnavailable, first_line
+from capsight.errors import BadRequest, CapsightError, Conflict, ServiceUnavailable, first_line
 from capsight.inference.metadata import as_model_label
 from capsight.store.deadline import call_with_deadline
 
@@ -114,8 +114,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "This server keeps no request log (CAPSIGHT_REQUEST_LOG=false): feedback could never be used."
     ),
     410: error_doc(
-        "The answer was issued longer ago than CAPSIGHT_RETENTION_DAYS: the request log and image store "
-        "no longer hold it (or will not within the hour), so the feedback could never be used."
+        "The answer was issued longer ago than CAPSIGHT_RETENTION_DAYS, or before the request log was "
+        "last purged (capsight db purge): the request log and image store no longer hold it (or will "
+        "not within the hour), so the feedback could never be used."
     ),
     413: error_doc("Body over 64 KiB (a feedback is a few hundred bytes)."),
     415: error_doc("A compressed body (Content-Encoding): send it uncompressed."),
@@ -249,7 +250,7 @@ def _check_and_add(
 
     An answer the log does not hold yet (it is written in the background) is recorded as sent and
     matched at export: only what a logged answer says for certain is acted on here."""
-    _refuse_purged(store, entry.request_id, retention_days)
+    refuse_purged(store, entry.request_id, retention_days)
     answer = store.logged_answer(entry)
     if answer is not None and not answer.has_item:
         if answer.endpoint == SINGLE_IMAGE_ROUTE and entry.item_index != 0:
@@ -265,23 +266,6 @@ def _check_and_add(
             "to correct; nothing was recorded."
         )
     return store.add(entry), answer
-
-
-def _refuse_purged(store: FeedbackStore, request_id: str, retention_days: int) -> None:
-    """Refuse an id the server issued before the retention window that names no request logged
-    within it: purged (or due within the hour), so the feedback could never be matched. Only the
-    server's own ids carry their time (capsight.api.request_ids); any other is taken as before."""
-    issued = issued_at(request_id)
-    if not retention_days or issued is None:
-        return
-    cutoff = datetime.now(UTC) - timedelta(days=retention_days)
-    if issued >= cutoff or store.logged_since(request_id, cutoff):
-        return
-    raise Gone(
-        f"Request {request_id} was answered on {issued:%Y-%m-%d}, longer ago than this server keeps "
-        f"answers and their images (CAPSIGHT_RETENTION_DAYS={retention_days}): there is no answer left "
-        "to correct; nothing was recorded."
-    )
 
 
 async def _image_gone(answer: LoggedAnswer | None, blobs: BlobStore | None) -> bool:
