@@ -181,6 +181,7 @@ class ImageServer(_Server):
 class Received:
     headers: dict[str, str]
     body: bytes
+    path: str = ""  # as the request line sent it (percent-encoded)
 
 
 class _HookHandler(BaseHTTPRequestHandler):
@@ -191,7 +192,8 @@ class _HookHandler(BaseHTTPRequestHandler):
         owner: WebhookReceiver = self.server.owner  # type: ignore[attr-defined]
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         with owner.lock:
-            owner.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            owner.received.append(Received(headers, body, self.path))
             status = owner.statuses.pop(0) if owner.statuses else 200
         self.send_response(status)
         self.send_header("Content-Length", "2")

@@ -14,7 +14,7 @@ import json
 from collections import Counter
 
 import pytest
-from jobs_helpers import ImageServer, JobApp, image, wait_for_job
+from jobs_helpers import WEBHOOK_SECRET, ImageServer, JobApp, WebhookReceiver, image, wait_for_job
 
 from capsight.jobs.allowlist import Allowlist, fetched_url
 
@@ -85,3 +85,22 @@ def test_a_space_in_the_host_is_still_refused(make_app: JobApp, image_server: Im
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"].startswith(f"URL {url!r} is refused: "), refused.text
     assert image_server.hits == Counter()
+
+
+def test_a_webhook_url_with_a_space_is_called_at_the_encoded_url(
+    make_app: JobApp, receiver: WebhookReceiver, image_server: ImageServer
+) -> None:
+    """The webhook allowlist reads the URL as the image URLs' does: the receiver is called at the
+    encoded URL that was checked, and the job shows the URL as sent."""
+    url = image_server.add("/img/a.png", image("closed"))
+    allow = {"job_url_allowlist": [image_server.base], "webhook_allowlist": [receiver.base]}
+    client = make_app(webhook_secret=WEBHOOK_SECRET, **allow)
+    hook = f"{receiver.base}/my hooks/capsight"
+    created = client.post("/v1/jobs", json={"urls": [url], "webhook_url": hook})
+    assert created.status_code == 202, created.text
+    assert created.json()["webhook"]["url"] == hook
+    job_id, ended = created.json()["id"], ("delivered", "failed")
+    status = wait_for_job(client, job_id, until=lambda d: (d["webhook"] or {}).get("state") in ended)
+    assert status["webhook"]["state"] == "delivered", status["webhook"]
+    (call,) = receiver.wait_for(1)
+    assert call.path == "/my%20hooks/capsight"
