@@ -21,6 +21,14 @@ from capsight.cli_types import (
 )
 
 S3_ENDPOINT_DEFAULT = "(default: CAPSIGHT_S3_ENDPOINT_URL, else AWS)"
+# Finished, but results.csv holds not one answer: `batch IN --out OUT && upload OUT` must not upload it.
+NOTHING_CLASSIFIED = 3
+EXIT_STATUS = (
+    "Exit status: 0 the run finished (images that failed are rows of results.csv, counted in "
+    "summary.json's errors; sources with no file are 0 too); 3 the run finished but not one image could "
+    "be classified (every one failed; until this release that was 0); 2 an error stopped the run or "
+    "kept it from starting (one line says which); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
+)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -32,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             "Classify many images into OUT/results.jsonl, results.csv and summary.json. "
             "Run it again with the same --out to resume an interrupted run."
         ),
+        epilog=EXIT_STATUS,
     )
     batch.add_argument(
         "sources",
@@ -224,6 +233,15 @@ def run_batch_command(args: argparse.Namespace) -> int:
                 f"{too_large} of them {have} more pixels than CAPSIGHT_MAX_PIXELS ({settings.max_pixels}); "
                 "set it higher and rerun with --retry-errors to classify them."
             )
+    if summary.errors and not summary.classified:
+        n = summary.errors
+        which = "the only image could not" if n == 1 else f"not one of the {n} images could"
+        print(
+            f"capsight: error: {which} be classified (results.csv holds only errors: the reasons are "
+            f"there); exit {NOTHING_CLASSIFIED}",
+            file=sys.stderr,
+        )
+        return NOTHING_CLASSIFIED
     return 0
 
 
