@@ -121,7 +121,9 @@ MEANINGS: dict[str, str] = {
     "`classify` or `admin`, optional `rate_limit`). At least 32 bytes (`openssl rand -base64 32`); a "
     "shorter or placeholder (`change-me`, `REPLACE_ME`) secret stops start-up.",
     "jwt_public_key": "Accept RS256/ES256 JWTs verified with this PEM public key (text or file path; an "
-    "identity provider's PEM signing certificate works too). "
+    "identity provider's PEM signing certificate works too). Several PEM blocks, one after the other, "
+    "are several keys, a token signed by any one is taken: list the provider's next key beside the "
+    "current one before it rotates, drop the old one once its tokens have expired. "
     "Set this or `JWT_SECRET`, not both: tokens are verified with one key, so both set stops start-up. "
     "`JWT_ALGORITHM` must fit the key (an EC P-256 key: `ES256`; the default `HS256` means `RS256` here); "
     "a key it cannot use stops start-up, naming the algorithm to set.",

@@ -10,9 +10,11 @@ way. Without the jwt extra nothing is judged here: ``extras.py`` stops start-up 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 ASYMMETRIC = ("RS", "ES", "PS", "Ed")
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.DOTALL)
 _CURVES = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512", "secp256k1": "ES256K"}
 
 
@@ -21,13 +23,21 @@ def verified_algorithm(algorithm: str) -> str:
     return algorithm if algorithm.startswith(ASYMMETRIC) else "RS256"
 
 
-def public_key_text(public_key: str) -> str:
-    """The PEM public key ``public_key`` names: the text itself or a file's, and of a certificate
-    (the "signing certificate" identity providers hand out) its public key, which PyJWT cannot read
-    from the certificate: every token was answered 503 "Could not parse the provided public key"."""
+def public_key_texts(public_key: str) -> list[str]:
+    """The PEM public keys ``public_key`` names: the text itself or a file's, one per PEM block
+    (an identity provider publishes its next signing key before it switches, and both must verify
+    through the rotation: only the first block was read, and the other key's tokens were 401), and
+    of a certificate (the "signing certificate" identity providers hand out) its public key, which
+    PyJWT cannot read from the certificate: every token was answered 503 "Could not parse the
+    provided public key"."""
     text = public_key
     if not public_key.lstrip().startswith("-----BEGIN") and Path(public_key).is_file():
         text = Path(public_key).read_text()
+    blocks = [block.group() for block in _PEM_BLOCK.finditer(text)]
+    return [_certificate_key(block) for block in blocks] if len(blocks) > 1 else [_certificate_key(text)]
+
+
+def _certificate_key(text: str) -> str:
     if "-----BEGIN CERTIFICATE-----" not in text:
         return text
     try:
@@ -43,8 +53,21 @@ def public_key_text(public_key: str) -> str:
 
 
 def public_key_mismatch(public_key: str, algorithm: str) -> str | None:
-    """Why ``algorithm`` cannot verify with ``public_key`` (PEM text or a file), or None; a key
-    that does not parse cannot verify with any."""
+    """Why ``algorithm`` cannot verify with ``public_key`` (PEM text or a file, one key or several),
+    or None; a key that does not parse cannot verify with any. Every key must fit: a token signed
+    by one that does not was answered 503 with a traceback, as with a single key."""
+    try:
+        texts = public_key_texts(public_key)
+    except OSError:
+        return None  # the file went between checks: the verifier says so
+    for place, text in enumerate(texts, start=1):
+        mismatch = _key_mismatch(text, algorithm)
+        if mismatch is not None:
+            return mismatch if len(texts) == 1 else f"PEM block {place} of {len(texts)}: {mismatch}"
+    return None
+
+
+def _key_mismatch(text: str, algorithm: str) -> str | None:
     try:
         from cryptography.exceptions import UnsupportedAlgorithm
         from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
@@ -52,9 +75,7 @@ def public_key_mismatch(public_key: str, algorithm: str) -> str | None:
     except ImportError:
         return None
     try:
-        key = load_pem_public_key(public_key_text(public_key).encode())
-    except OSError:
-        return None  # the file went between checks: the verifier says so
+        key = load_pem_public_key(text.encode())
     except (ValueError, TypeError, UnsupportedAlgorithm):
         # A truncated paste, a private key: PyJWT refused it at every token, a 503 each.
         return (

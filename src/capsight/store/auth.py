@@ -84,13 +84,13 @@ class JwtVerifier:
 
         self._jwt = jwt
         if public_key:
-            from capsight.jwt_keys import public_key_text, verified_algorithm  # a file, a certificate
+            from capsight.jwt_keys import public_key_texts, verified_algorithm  # a file, certificates
 
-            self._key: str = public_key_text(public_key)
+            self._keys: list[str] = public_key_texts(public_key)  # several while a key is rotated
             self.algorithms = [verified_algorithm(algorithm)]  # the one start-up checked the key with
         else:
             assert secret is not None
-            self._key = secret
+            self._keys = [secret]
             self.algorithms = [algorithm if algorithm.startswith("HS") else "HS256"]
         # A list: a token for any one is taken (PyJWT's rule); one name: that one, as before.
         self.audiences = [audience] if isinstance(audience, str) else list(audience or ())
@@ -110,15 +110,7 @@ class JwtVerifier:
 
     def verify(self, token: str) -> Principal:
         try:
-            claims: dict[str, Any] = self._jwt.decode(
-                token,
-                self._key,
-                algorithms=self.algorithms,
-                audience=self.audience,
-                issuer=self.issuer,
-                leeway=self.leeway_seconds,
-                options={"require": self._required},
-            )
+            claims = self._claims(token)
         except self._jwt.ExpiredSignatureError as exc:
             raise Unauthorized("Token expired.") from exc
         except self._jwt.InvalidAudienceError as exc:
@@ -161,6 +153,29 @@ class JwtVerifier:
             scopes=frozenset(scopes) or frozenset({"classify"}),
             rate_limit=str(rate) if rate else None,
         )
+
+    def _claims(self, token: str) -> dict[str, Any]:
+        """The claims, checked with the first key whose signature fits; the last key's refusal
+        otherwise (with one key, the only one's). A token's claims are judged once it is known
+        which key signed it: an expired token of the second key is "Token expired"."""
+        for key in self._keys[:-1]:
+            try:
+                return self._decode(token, key)
+            except self._jwt.InvalidSignatureError:
+                continue
+        return self._decode(token, self._keys[-1])
+
+    def _decode(self, token: str, key: str) -> dict[str, Any]:
+        claims: dict[str, Any] = self._jwt.decode(
+            token,
+            key,
+            algorithms=self.algorithms,
+            audience=self.audience,
+            issuer=self.issuer,
+            leeway=self.leeway_seconds,
+            options={"require": self._required},
+        )
+        return claims
 
     def _algorithm_refusal(self, token: str, exc: Exception) -> str:
         """Names the token's algorithm and the server's: an identity provider signing RS256 for a
