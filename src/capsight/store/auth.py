@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -123,6 +124,8 @@ class JwtVerifier:
             ) from exc
         except self._jwt.InvalidIssuerError as exc:
             raise Unauthorized(f"Invalid token: issuer is not '{self.issuer}'.") from exc
+        except self._jwt.ImmatureSignatureError as exc:
+            raise Unauthorized(self._immature_refusal(token, exc)) from exc
         except self._jwt.InvalidAlgorithmError as exc:
             raise Unauthorized(self._algorithm_refusal(token, exc)) from exc
         except self._jwt.InvalidTokenError as exc:
@@ -176,6 +179,23 @@ class JwtVerifier:
             options={"require": self._required},
         )
         return claims
+
+    def _immature_refusal(self, token: str, exc: Exception) -> str:
+        """Names the claim, how far ahead of this server's clock it is, and the leeway setting: an
+        identity provider's clock ahead of ours had every fresh token refused "The token is not yet
+        valid (iat)", which said neither. Read after the signature was verified (PyJWT checks it
+        before the times), so the numbers are the signer's."""
+        claims = self._jwt.decode(token, options={"verify_signature": False})
+        now = time.time()
+        for claim in ("nbf", "iat"):
+            value = claims.get(claim)
+            if isinstance(value, int | float) and value > now + self.leeway_seconds:
+                return (
+                    f"Invalid token: not valid yet ('{claim}' is {value - now:.0f} s ahead of this server's "
+                    f"clock, past the CAPSIGHT_JWT_LEEWAY_SECONDS={self.leeway_seconds:g} allowed for clock "
+                    "skew: check the clocks of the token's issuer and this server)."
+                )
+        return f"Invalid token: {exc}"
 
     def _algorithm_refusal(self, token: str, exc: Exception) -> str:
         """Names the token's algorithm and the server's: an identity provider signing RS256 for a
