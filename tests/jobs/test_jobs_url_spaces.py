@@ -104,3 +104,25 @@ def test_a_webhook_url_with_a_space_is_called_at_the_encoded_url(
     assert status["webhook"]["state"] == "delivered", status["webhook"]
     (call,) = receiver.wait_for(1)
     assert call.path == "/my%20hooks/capsight"
+
+
+@pytest.mark.parametrize(
+    ("url", "refusal"),
+    [
+        (
+            "cdn.example.com/photos/my photo.jpg",
+            "the URL has no scheme: write it whole, as https://host/path",
+        ),
+        ("cdn.example.com/photos/a.jpg", "the URL has no scheme: write it whole, as https://host/path"),
+        ("cdn.example.com:443/photos/a.jpg", "the URL has no scheme: write it whole, as https://host/path"),
+        ("file:/etc/passwd", "only http and https URLs can be fetched"),  # a scheme, not http
+        ("http:/cdn.example.com/a.jpg", "the URL names no host"),
+        ("", "the URL is empty"),
+        ("  ", "the URL is empty"),
+    ],
+)
+def test_a_url_without_its_scheme_is_told_so(url: str, refusal: str) -> None:
+    """Pasted without ``https://`` (as a browser's address bar shows it), a URL with a space was
+    refused for "spaces in the host, invisible or control characters", and one without for "only
+    http and https URLs" (an empty one too): neither said what to add."""
+    assert Allowlist(["https://cdn.example.com/"]).refusal(url) == refusal

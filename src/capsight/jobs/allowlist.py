@@ -73,6 +73,11 @@ def fetched_url(url: str) -> str:
 def parse_http_url(url: str) -> HttpTarget | str:
     """The parts the allowlist compares (of :func:`fetched_url`), or why the URL is refused."""
     url = fetched_url(url)
+    if not url:
+        return "the URL is empty"
+    scheme, colon, _ = url.partition(":")
+    if not colon or "." in scheme or "/" in scheme:  # "cdn.example.com/a.jpg", as an address bar shows it
+        return "the URL has no scheme: write it whole, as https://host/path"
     if any(ord(c) < 0x21 or ord(c) == 0x7F or not c.isprintable() for c in url):
         # httpx refuses such URLs only when it fetches them (InvalidURL), which failed a whole job.
         # Non-ASCII ones too (U+2028, NEL, the 8-bit CSI U+009B, zero-width): a webhook URL is logged
