@@ -120,6 +120,9 @@ MEANINGS: dict[str, str] = {
     "jwt_secret": "Accept HS256 JWT bearer tokens signed with this secret (`sub` = client, `scope` = "
     "`classify` or `admin`, optional `rate_limit`). At least 32 bytes (`openssl rand -base64 32`); a "
     "shorter or placeholder (`change-me`, `REPLACE_ME`) secret stops start-up.",
+    "jwt_previous_secret": "An HS secret still accepted beside `JWT_SECRET`, to rotate it without an "
+    "outage: set the new secret in `JWT_SECRET` and the old one here, move every token minter to the new "
+    "one, then unset this. Checked and kept as `JWT_SECRET` is.",
     "jwt_public_key": "Accept RS256/ES256 JWTs verified with this PEM public key (text or file path; an "
     "identity provider's PEM signing certificate works too). Several PEM blocks, one after the other, "
     "are several keys, a token signed by any one is taken: list the provider's next key beside the "

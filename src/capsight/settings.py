@@ -40,6 +40,7 @@ _OPTIONAL_TEXT = (
     "rate_limit",
     "auth_failure_limit",
     "jwt_secret",
+    "jwt_previous_secret",
     "jwt_public_key",
     "jwt_audience",
     "jwt_issuer",
@@ -137,6 +138,8 @@ class Settings(BaseSettings):
     # client addresses, every client shares one and a single failing one would lock out the rest.
     auth_failure_limit: str | None = None
     jwt_secret: str | None = None
+    # Still accepted beside jwt_secret while token minters move to a new one (a rotation).
+    jwt_previous_secret: str | None = None
     jwt_public_key: str | None = None
     jwt_algorithm: str = "HS256"
     jwt_audience: str | None = None  # comma-separated: a token for any of them is taken

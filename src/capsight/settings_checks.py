@@ -22,7 +22,7 @@ JWT_ALGORITHMS = (
     "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",
     "PS256", "PS384", "PS512", "EdDSA",
 )  # fmt: skip
-SECRETS = ("jwt_secret", "webhook_secret")
+SECRETS = ("jwt_secret", "jwt_previous_secret", "webhook_secret")
 # What redis-py's from_url reads; "localhost:6379" (no scheme) failed on every request instead.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 # Where every Redis key starts unless CAPSIGHT_REDIS_PREFIX says otherwise: the key names of the

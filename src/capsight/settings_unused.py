@@ -22,7 +22,14 @@ if TYPE_CHECKING:
     from capsight.settings import Settings
 
 _AUTH_OPTIONS = ("jwt_secret", "jwt_public_key")
-_JWT_OPTIONS = ("jwt_audience", "jwt_issuer", "jwt_algorithm", "jwt_require_exp", "jwt_leeway_seconds")
+_JWT_OPTIONS = (
+    "jwt_previous_secret",
+    "jwt_audience",
+    "jwt_issuer",
+    "jwt_algorithm",
+    "jwt_require_exp",
+    "jwt_leeway_seconds",
+)
 _AUTH_OFF = "auth is off (CAPSIGHT_AUTH_ENABLED is not true), so no credentials are checked"
 _TURN_AUTH_ON = "set CAPSIGHT_AUTH_ENABLED=true for it to take effect"
 
@@ -62,6 +69,12 @@ _RULES = (
         "for it to take effect",
     ),
     _Rule(_JWT_OPTIONS, lambda s: not s.auth_enabled, _AUTH_OFF, _TURN_AUTH_ON),
+    _Rule(
+        ("jwt_previous_secret",),
+        lambda s: not s.jwt_secret,
+        "CAPSIGHT_JWT_SECRET is unset, and it is the secret tokens are verified with beside this one",
+        "set CAPSIGHT_JWT_SECRET to the new secret for it to take effect",
+    ),
     _Rule(
         ("allowed_hosts",),
         lambda s: s.auth_enabled,

@@ -72,6 +72,7 @@ class JwtVerifier:
         self,
         *,
         secret: str | None = None,
+        previous_secret: str | None = None,
         public_key: str | None = None,
         algorithm: str = "HS256",
         audience: str | Sequence[str] | None = None,
@@ -91,7 +92,8 @@ class JwtVerifier:
             self.algorithms = [verified_algorithm(algorithm)]  # the one start-up checked the key with
         else:
             assert secret is not None
-            self._keys = [secret]
+            # The previous secret too, while minters move to the new one: a rotation, no outage.
+            self._keys = [secret, previous_secret] if previous_secret else [secret]
             self.algorithms = [algorithm if algorithm.startswith("HS") else "HS256"]
         # A list: a token for any one is taken (PyJWT's rule); one name: that one, as before.
         self.audiences = [audience] if isinstance(audience, str) else list(audience or ())

@@ -91,6 +91,7 @@ def build_services(settings: Settings, *, start: bool = True) -> Services:
     if settings.jwt_secret or settings.jwt_public_key:
         jwt = JwtVerifier(
             secret=settings.jwt_secret,
+            previous_secret=settings.jwt_previous_secret,
             public_key=settings.jwt_public_key,
             algorithm=settings.jwt_algorithm,
             audience=settings.jwt_audiences(),
