@@ -36,3 +36,18 @@ def test_a_rerun_with_everything_done_still_says_so(
     capsys.readouterr()
     assert main([*argv, "--no-progress"]) == 0
     assert "all from an earlier run, nothing left to classify" in capsys.readouterr().out
+
+
+def test_sources_of_files_that_are_no_images_do_not_read_as_empty(
+    colour_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder of notes and PDFs (the wrong folder) closed with "the sources hold no files" right
+    above "Skipped 4 files that are not images": the first line contradicted the second."""
+    (tmp_path / "docs").mkdir()
+    for name in ("a.txt", "b.txt", "c.pdf"):
+        (tmp_path / "docs" / name).write_text("not a photo\n")
+    argv = ["batch", str(tmp_path / "docs"), "--out", str(tmp_path / "out"), "--model", str(colour_model_dir)]
+    assert main([*argv, "--no-progress"]) == 0  # as an empty inbox: there was no image to fail
+    printed = capsys.readouterr().out
+    assert "hold no files" not in printed
+    assert "nothing to classify: the sources hold no image (3 files that are not images)" in printed

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -136,6 +134,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
+    from capsight.batch.closing import over_the_pixel_limit, say_what_was_kept
     from capsight.batch.diskfull import OutputDiskFull, RunStoppedByFullDisk, is_disk_full
     from capsight.batch.objects import S3_OUTAGE_OBJECTS, loggable_key
     from capsight.batch.options import BatchOptions
@@ -173,7 +172,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM: main() prints its one line and exits 130/143
         if view is not None:
             view.close()  # the bar's last line first, so the line below is not glued onto it
-        _say_what_was_kept(Path(args.out), started_ns)
+        say_what_was_kept(Path(args.out), started_ns)
         raise
     except OSError as exc:
         if isinstance(exc, RunStoppedByFullDisk):
@@ -195,6 +194,10 @@ def run_batch_command(args: argparse.Namespace) -> int:
         speed = f"in {summary.elapsed_seconds:.1f} s, {summary.images_per_second:.1f} images/s"
     elif summary.resumed:  # "0.0 images/s" would read as a stalled run
         speed = "all from an earlier run, nothing left to classify"
+    elif summary.skipped["count"]:  # "no files" above "Skipped 4 files that are not images" read wrong
+        count = summary.skipped["count"]
+        what = "1 file that is not an image" if count == 1 else f"{count} files that are not images"
+        speed = f"nothing to classify: the sources hold no image ({what})"
     else:  # an empty inbox or a mistyped glob: there is no earlier run to point at
         speed = "nothing to classify: the sources hold no files"
     print(f"{images_text(summary.total)} ({counts}; {errors_text(summary.errors)}) {speed} -> {args.out}")
@@ -225,7 +228,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     if summary.errors:
         print("Images with an error are listed in results.csv; rerun with the same --out to try those you")
         print("fixed or replaced again, and add --retry-errors to retry the unchanged ones too.")
-        too_large = _over_the_pixel_limit(Path(args.out))
+        too_large = over_the_pixel_limit(Path(args.out))
         if too_large:
             # Retrying these fails again until the limit changes, and the rows name no setting.
             have = "has" if too_large == 1 else "have"
@@ -243,44 +246,6 @@ def run_batch_command(args: argparse.Namespace) -> int:
         )
         return NOTHING_CLASSIFIED
     return 0
-
-
-def _say_what_was_kept(out: Path, started_ns: int) -> None:
-    """After an interrupt: how many images have results, from the summary.json the run wrote on its
-    way out. Why: "capsight: interrupted" alone left the user guessing whether to start over, and the
-    bar lags the log by the batch being written when the interrupt came."""
-    from capsight.batch.outputs import SUMMARY_JSON
-    from capsight.batch.progress import images_text
-
-    path = out / SUMMARY_JSON
-    try:
-        if path.stat().st_mtime_ns < started_ns:
-            return  # an earlier run's: this one was interrupted before it had written one
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        pending = int(summary["pending"])
-        kept = int(summary["total"]) - pending  # every result in results.csv, of any run into out
-    except (OSError, ValueError, KeyError, TypeError):
-        return
-    results = "result so far is" if kept == 1 else "results so far are"
-    left = "nothing is left to classify"
-    if pending:
-        left = f"run the same command again to classify the {images_text(pending)} left"
-    print(f"Interrupted: the {kept} {results} kept in {out}; {left}.", file=sys.stderr)
-
-
-def _over_the_pixel_limit(out: Path) -> int:
-    """How many images of the result set in ``out`` the pixel limit refused (their latest row)."""
-    from capsight.batch.objects import is_s3
-    from capsight.batch.resultlog import RESULTS_JSONL, read_records
-
-    latest = {record.path: record for record in read_records(out / RESULTS_JSONL)}
-    # Not those of deleted files: the run leaves their rows out of results.csv (drop_deleted_errors).
-    return sum(
-        1
-        for record in latest.values()
-        if (record.error or "").startswith("ImageTooLarge:")
-        and (is_s3(record.path) or os.path.lexists(record.path))
-    )
 
 
 def report_command(args: argparse.Namespace) -> int:
