@@ -28,10 +28,10 @@ from capsight.api.json_body import (
     NotUtf8,
     first_errors,
     is_json_type,
+    json_text,
     read_json_body,
     refuse_repeated_keys,
     sent_type,
-    utf8_json,
 )
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.routes.feedback_purged import refuse_purged
@@ -145,12 +145,12 @@ async def _feedback_of(request: Request) -> FeedbackIn:
         message = "Field required" if not data else wrong_type
         raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": message}])
     try:
-        data = utf8_json(data)  # a BOM (.NET, PowerShell) or UTF-16, read as jobs and V2 read them
+        text = json_text(data)  # a BOM (.NET, PowerShell) or UTF-16, read as jobs and V2 read them
     except NotUtf8 as exc:
         raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": str(exc)}]) from exc
-    refuse_repeated_keys(data)  # pydantic keeps the last value: a second "label" was recorded
+    refuse_repeated_keys(text)  # pydantic keeps the last value: a second "label" was recorded
     try:
-        return FeedbackIn.model_validate_json(data)
+        return FeedbackIn.model_validate_json(text)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False)
         raise RequestValidationError(first_errors(errors)) from exc

@@ -27,7 +27,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from capsight.api.body_budget import reserve_more
-from capsight.api.json_body import NotUtf8, refuse_repeated_keys, utf8_json
+from capsight.api.json_body import NotUtf8, json_text, refuse_repeated_keys
 from capsight.api.routes.v2_json import misplaced_end, not_an_object, not_json
 from capsight.api.routes.v2_schemas import BINARY_DATA_SIZE, HEADER_LENGTH, InferenceRequest, Tensor
 from capsight.errors import BadRequest, PayloadTooLarge, TooManyImages, UnsupportedEncoding
@@ -136,15 +136,16 @@ def _parse_request(
     header, binary = _split_body(data, header_length)
     _check_structure(header, max_images)  # the binary part is image bytes: any byte may occur there
     try:
-        header = utf8_json(header)  # a BOM (.NET, PowerShell) or UTF-16: read as jobs and feedback read it
+        text = json_text(header)  # a BOM (.NET, PowerShell) or UTF-16: read as jobs and feedback read it
     except NotUtf8 as exc:
         said = not_json(data, content_type, failed=True) or misplaced_end(data, header, header_length)
         raise BadRequest(f"Invalid inference request: {said or exc}") from exc
-    refuse_repeated_keys(header)  # pydantic keeps the last: a second "inputs" was classified alone
+    refuse_repeated_keys(text)  # pydantic keeps the last: a second "inputs" was classified alone
     try:
-        return InferenceRequest.model_validate_json(header), binary
+        return InferenceRequest.model_validate_json(text), binary
     except ValidationError as exc:
         first: dict[str, Any] = dict(exc.errors()[0]) if exc.errors() else {}
+        header = text.encode() if isinstance(text, str) else text  # the UTF-8 the words count bytes of
         said = not_an_object(header, first)
         if said is None and first.get("type") == "json_invalid":
             said = not_json(data, content_type, failed=True) or misplaced_end(data, header, header_length)
