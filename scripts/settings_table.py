@@ -135,7 +135,9 @@ MEANINGS: dict[str, str] = {
     "comma-separated (`capsight-web,api://capsight`): a token whose `aud` names any one of them is taken "
     "(an audience with a comma in it cannot be given). Set it whenever the signing key also signs tokens "
     "for other services; unset, tokens that name an audience are refused.",
-    "jwt_issuer": "The `iss` a token must carry (e.g. `https://login.example/`). Unset: not checked.",
+    "jwt_issuer": "The `iss` a token must carry (e.g. `https://login.example/`); several, comma-separated, "
+    "while moving between identity providers or tenants: a token from any one is taken, each compared "
+    "whole. Unset: not checked.",
     "jwt_require_exp": "Refuse tokens without an `exp` (expiry) claim: a leaked token without one is "
     "valid for ever.",
     "jwt_leeway_seconds": "Clock skew allowed when checking `exp`, `nbf` and `iat`.",

@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = None
     jwt_algorithm: str = "HS256"
     jwt_audience: str | None = None  # comma-separated: a token for any of them is taken
-    jwt_issuer: str | None = None
+    jwt_issuer: str | None = None  # comma-separated too
     jwt_require_exp: bool = True
     jwt_leeway_seconds: float = Field(30.0, ge=0, le=600)
 
@@ -207,11 +207,15 @@ class Settings(BaseSettings):
     _pem_or_pem_file = field_validator("jwt_public_key")(checks.pem_or_pem_file)
     _unguessable_secret = field_validator(*SECRETS)(checks.unguessable_secret)
     _known_jwt_algorithm = field_validator("jwt_algorithm")(checks.known_jwt_algorithm)
-    _audience_list = field_validator("jwt_audience")(checks.audience_list)
+    _comma_list = field_validator("jwt_audience", "jwt_issuer")(checks.comma_list)
 
     def jwt_audiences(self) -> list[str]:
         """The audiences CAPSIGHT_JWT_AUDIENCE lists (comma-separated); a token for any one is taken."""
         return self.jwt_audience.split(",") if self.jwt_audience else []
+
+    def jwt_issuers(self) -> list[str]:
+        """The issuers CAPSIGHT_JWT_ISSUER lists (comma-separated); a token from any one is taken."""
+        return self.jwt_issuer.split(",") if self.jwt_issuer else []
 
     def resolved_database_url(self) -> str:
         if self.database_url:

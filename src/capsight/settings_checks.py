@@ -276,16 +276,18 @@ def jwt_key_fits_algorithm(secret: str | None, public_key: str | None, algorithm
         raise ValueError(mismatch)
 
 
-def audience_list(value: str | None) -> str | None:
+def comma_list(value: str | None, info: ValidationInfo) -> str | None:
     """Comma-separated, as identity providers mint tokens for several API identifiers that may all
-    reach one service; each is stripped. An empty entry (``capsight,``) is a typo, refused: taken as
-    "" it matched no token, or a token whose ``aud`` was empty."""
+    reach one service, and a move between providers (or tenants) has two issuers; each is stripped.
+    An empty entry (``capsight,``) is a typo, refused: taken as "" it matched no token, or a token
+    whose claim was empty."""
     if value is None:
         return None
-    audiences = [part.strip() for part in value.split(",")]
-    if "" in audiences:
-        raise ValueError("an empty audience in the comma-separated list (a stray comma?)")
-    return ",".join(audiences)
+    names = [part.strip() for part in value.split(",")]
+    if "" in names:
+        what = "audience" if info.field_name == "jwt_audience" else "issuer"
+        raise ValueError(f"an empty {what} in the comma-separated list (a stray comma?)")
+    return ",".join(names)
 
 
 def known_jwt_algorithm(value: str) -> str:

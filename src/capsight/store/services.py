@@ -95,7 +95,7 @@ def build_services(settings: Settings, *, start: bool = True) -> Services:
             public_key=settings.jwt_public_key,
             algorithm=settings.jwt_algorithm,
             audience=settings.jwt_audiences(),
-            issuer=settings.jwt_issuer,
+            issuer=settings.jwt_issuers(),
             require_exp=settings.jwt_require_exp,
             leeway_seconds=settings.jwt_leeway_seconds,
         )
