@@ -18,6 +18,9 @@ from fastapi.testclient import TestClient
 from api.helpers import AppFactory, jpeg
 from capsight.settings import InvalidSettings, Settings
 
+# Settings() here reads the environment: no CAPSIGHT_* of the shell running the tests may reach it.
+pytestmark = pytest.mark.usefixtures("clean_capsight_env")
+
 SECRET = "capsight-test-secret-" + "x" * 24
 
 
