@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,10 @@ def compute_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequen
 
 
 def evaluate_classifier(
-    classifier: Classifier, samples: Sequence[Sample], batch_size: int = 16
+    classifier: Classifier,
+    samples: Sequence[Sample],
+    batch_size: int = 16,
+    progress: Callable[[int], None] | None = None,
 ) -> Evaluation:
     """Decode each file like an upload, predict in batches, and score against its folder label."""
     meta = classifier.metadata
@@ -135,7 +138,9 @@ def evaluate_classifier(
             )
         pending.clear()
 
-    for sample in samples:
+    for done, sample in enumerate(samples):
+        if progress is not None:
+            progress(done)  # of the photos read so far (the last batch is scored after the loop)
         try:
             image = decode_file(str(sample.path), min_side=spec.decode_hint(), max_pixels=limit).image
         except CapsightError as exc:
@@ -151,6 +156,8 @@ def evaluate_classifier(
         # promote in one warning); a warning here showed each file again, twice for promote.
         logger.debug("skipped %s: %s", sample.relpath, skipped[-1].reason)
     flush()
+    if progress is not None:
+        progress(len(samples))
     if not results:
         # The skips are logged at debug only: the reasons must be in the one line the user gets.
         first = skipped[0] if skipped else None

@@ -160,6 +160,7 @@ def _refuse_model_folder(out: Path, replace: bool) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from capsight.inference.classifier import OnnxClassifier
     from capsight.training.dataset import check_output_outside
+    from capsight.training.eval_progress import scoring_progress
     from capsight.training.evaluate import evaluate_classifier, format_metrics
 
     if not (args.model_dir / "model.json").is_file():
@@ -187,7 +188,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     samples = evaluation_samples(args.data_dir, args.split_file, args.split)
     if not samples:
         raise BadRequest(f"No images to evaluate in {args.data_dir}")
-    evaluation = evaluate_classifier(classifier, samples)
+    with scoring_progress(len(samples)) as progress:  # a bar on a terminal: a big folder takes minutes
+        evaluation = evaluate_classifier(classifier, samples, progress=progress)
     # Counted of the photos scored: one skipped (truncated since, over the pixel limit) is in no score.
     scored = {r.relpath for r in evaluation.results}
     scored_samples = [s for s in samples if s.relpath in scored]
