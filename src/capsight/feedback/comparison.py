@@ -14,7 +14,7 @@ same labels), which the swap runs too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,17 +144,25 @@ def trained_on(model: Path, samples: Sequence[Sample]) -> int:
 
 
 def compare(
-    current: Path, candidate: Path, samples: Sequence[Sample], *, min_gain: float, max_recall_drop: float
+    current: Path,
+    candidate: Path,
+    samples: Sequence[Sample],
+    *,
+    min_gain: float,
+    max_recall_drop: float,
+    progress: Callable[[int], None] | None = None,
 ) -> Comparison:
+    """``progress`` (if given) is told how many of the ``2 * len(samples)`` scorings are done."""
     labels = _check_compatible(current, candidate)
     unknown = sorted(label for label in {s.label for s in samples} if as_model_label(label, labels) is None)
     if unknown:
         raise BadRequest(f"The photos have labels the models do not answer: {', '.join(unknown)}.")
     scores, fingerprint = [], ""
     skipped: dict[str, SkippedFile] = {}
-    for folder in (current, candidate):  # one at a time: two models need not fit in memory together
+    for turn, folder in enumerate((current, candidate)):  # one at a time: both need not fit in memory
         model = OnnxClassifier(folder)
-        evaluation = evaluate_classifier(model, samples)
+        told = None if progress is None else _offset(progress, turn * len(samples))
+        evaluation = evaluate_classifier(model, samples, progress=told)
         scores.append(evaluation.metrics)
         skipped.update((s.relpath, s) for s in evaluation.skipped if s.relpath not in skipped)
         fingerprint = model.metadata.fingerprint
@@ -166,6 +174,10 @@ def compare(
         candidate_fingerprint=fingerprint,
         skipped=tuple(skipped.values()),
     )
+
+
+def _offset(progress: Callable[[int], None], before: int) -> Callable[[int], None]:
+    return lambda done: progress(before + done)
 
 
 def compared_samples(samples: Sequence[Sample], comparison: Comparison) -> list[Sample]:

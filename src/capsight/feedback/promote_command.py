@@ -94,6 +94,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def _promote(args: argparse.Namespace) -> int:
     from capsight.feedback.comparison import compare, compared_samples
     from capsight.feedback.promote import failure_reason, promote, promotion_record
+    from capsight.training.eval_progress import scoring_progress
     from capsight.training.handlers import chosen_split, evaluation_samples
 
     comparison = None
@@ -108,9 +109,15 @@ def _promote(args: argparse.Namespace) -> int:
         samples = evaluation_samples(args.data, args.split_file, args.split)
         if not samples:
             raise BadRequest(f"No images to compare on in {args.data}")
-        comparison = compare(
-            args.target, args.candidate, samples, min_gain=args.min_gain, max_recall_drop=args.max_recall_drop
-        )
+        with scoring_progress(2 * len(samples)) as progress:  # on a terminal: a big folder takes minutes
+            comparison = compare(
+                args.target,
+                args.candidate,
+                samples,
+                min_gain=args.min_gain,
+                max_recall_drop=args.max_recall_drop,
+                progress=progress,
+            )
         split = chosen_split(args.split_file, args.split)
         data = f"{args.data} ({split} split of {args.split_file})" if split else str(args.data)
         photos = compared_samples(samples, comparison)

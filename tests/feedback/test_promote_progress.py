@@ -1,0 +1,50 @@
+"""``capsight promote --data`` scores both models on every photo: on a big folder, minutes without a
+word. On a terminal it now draws one progress bar on stderr over both models' scoring (photos
+scored of twice the photos); off a terminal stderr stays as it was."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+from test_promote_trained_photos import OPENED_AS_CLOSED, RIGHT, _photos
+
+from model_factory import build_colour_model
+
+
+def _argv(tmp_path: Path) -> list[str]:
+    _photos(tmp_path / "photos")  # 6 photos
+    served = build_colour_model(tmp_path / "served", version="v1", weight=OPENED_AS_CLOSED)
+    candidate = build_colour_model(tmp_path / "candidate", version="v2", weight=RIGHT)
+    cli = [sys.executable, "-m", "capsight.cli", "promote", str(candidate), "--to", str(served)]
+    return [*cli, "--data", str(tmp_path / "photos"), "--dry-run"]
+
+
+def test_a_terminal_gets_one_bar_over_both_models(tmp_path: Path) -> None:
+    main_fd, terminal_fd = pty.openpty()
+    try:
+        proc = subprocess.Popen(_argv(tmp_path), stdout=subprocess.PIPE, stderr=terminal_fd)
+        stdout, _ = proc.communicate(timeout=120)  # the bar is a few hundred bytes: no pty buffer fills
+        os.set_blocking(main_fd, False)  # our end of the terminal stays open: read what is buffered
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except BlockingIOError:
+                break
+            drawn += chunk
+    finally:
+        os.close(terminal_fd)
+        os.close(main_fd)
+    assert proc.returncode == 0, drawn
+    assert b"/12" in drawn and b"photo" in drawn, drawn  # 6 photos, twice
+    assert b"candidate is better" in stdout
+
+
+def test_off_a_terminal_stderr_has_no_bar(tmp_path: Path) -> None:
+    done = subprocess.run(_argv(tmp_path), capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr and "/12" not in done.stderr
