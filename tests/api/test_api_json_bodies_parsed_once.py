@@ -131,3 +131,36 @@ def test_v2_refusals_keep_their_words(make_client: AppFactory, text: str, error:
         assert r.json() == {"error": expected}
     else:
         assert r.json() == {"error": error}
+
+
+JOB = '{"urls": ["https://images.example.com/a.jpg"]}'
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"\xef\xbb\xbf\xef\xbb\xbf" + JOB.encode(), None),  # two BOMs: the parser read the second one too
+        ("\ufeff\ufeff".encode("utf-16-le") + JOB.encode("utf-16-le"), None),
+        (
+            b"\xef\xbb\xbf\x00" + JOB.encode(),  # a BOM, then a NUL: the rest was read as UTF-16
+            "Invalid JSON: the body is not UTF-8 (byte 0x7d at offset 46); send JSON as UTF-8",
+        ),
+        (
+            b"\xef\xbb\xbf\x00" + JOB.encode()[:3],
+            "Invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        ),
+    ],
+    ids=["two-boms", "two-boms-utf-16", "bom-nul", "bom-nul-short"],
+)
+def test_a_job_body_whose_text_starts_like_another_charset_keeps_its_answer(
+    make_client: AppFactory, body: bytes, error: str | None
+) -> None:
+    """Once without its BOM (or in UTF-8), such a text was parsed from its UTF-8 bytes, the charset
+    told anew: handed the text instead, the parser answered otherwise."""
+    client = make_client(store=True, job_workers=0, job_url_allowlist=[HOST])
+    r = client.post("/v1/jobs", content=body, headers={"Content-Type": "application/json"})
+    if error is None:
+        assert r.status_code == 202, r.text
+    else:
+        assert r.status_code == 400, r.text
+        assert r.json() == {"error": error}
