@@ -118,5 +118,5 @@ class ApiKeyAuthenticator:
         if info is None:
             raise Unauthorized("Invalid or revoked API key.")
         return Principal(
-            id=info.id, name=info.name, scopes=frozenset({info.scope}), rate_limit=info.rate_limit
+            id=info.principal, name=info.name, scopes=frozenset({info.scope}), rate_limit=info.rate_limit
         )

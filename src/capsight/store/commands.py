@@ -29,9 +29,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     create.add_argument(
         "--scope",
         choices=("classify", "admin"),
-        default="classify",
+        default=None,
         help="classify: classifying, feedback and its own jobs; admin: also the request log, stored "
         "images, every job and model reloads (default classify)",
+    )
+    create.add_argument(
+        "--replaces",
+        metavar="ID",
+        default=None,
+        help="rotate: the new key is the same client as key ID (its answers, jobs and rate), with its "
+        "scope and rate unless given; revoke ID once the client uses the new key",
     )
     create.add_argument(
         "--rate", default=None, help="rate limit for this key, e.g. 100/minute (default: CAPSIGHT_RATE_LIMIT)"
@@ -110,10 +117,12 @@ def keys_create(args: argparse.Namespace) -> int:
     url = Settings().resolved_database_url()
     new_file = missing_sqlite_file(url)  # keys may be made before the first start: said, not refused
     with _database(url) as db:
-        key_id, plaintext = KeyStore(db).create_key(args.name, args.scope, args.rate)
+        key_id, plaintext = KeyStore(db).create_key(args.name, args.scope, args.rate, replaces=args.replaces)
     print(f"id:    {key_id}")
     print(f"key:   {plaintext}")
     print("Store the key now: only its hash is kept, it cannot be shown again.")
+    if args.replaces:
+        print(f"This key replaces {args.replaces.strip()}, as the same client; revoke that one once unused.")
     if new_file is not None:
         print(
             f"capsight: note: there was no database at {new_file}, so this made a new one there; a server "

@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from capsight.errors import BadRequest, NotFound
 from capsight.store.database import Database
@@ -46,10 +46,18 @@ class ApiKeyInfo:
     rate_limit: str | None
     created_at: datetime
     revoked_at: datetime | None
+    # The key this one replaced, first of its line (``keys create --replaces``); None: its own.
+    owner: str | None = None
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def principal(self) -> str:
+        """Whom its requests, jobs, feedback and rate count under: the first key of its line, so a
+        rotated key's client is not a stranger to its own answers and jobs."""
+        return self.owner or self.id
 
 
 def hash_key(plaintext: str) -> str:
@@ -66,8 +74,8 @@ def split_key(plaintext: str) -> str | None:
     return parts[1]
 
 
-def _info(row: ApiKey) -> ApiKeyInfo:
-    return ApiKeyInfo(row.id, row.name, row.scope, row.rate_limit, row.created_at, row.revoked_at)
+def _info(row: ApiKey, owner: str | None = None) -> ApiKeyInfo:
+    return ApiKeyInfo(row.id, row.name, row.scope, row.rate_limit, row.created_at, row.revoked_at, owner)
 
 
 class KeyStore:
@@ -78,14 +86,24 @@ class KeyStore:
         self._answered_at = 0.0  # when the database last answered a lookup (monotonic)
         self._lock = threading.Lock()
 
-    def create_key(self, name: str, scope: str = "classify", rate: str | None = None) -> tuple[str, str]:
-        """Returns ``(key_id, plaintext)``; the plaintext is not stored and cannot be shown again."""
+    def create_key(
+        self,
+        name: str,
+        scope: str | None = "classify",
+        rate: str | None = None,
+        *,
+        replaces: str | None = None,
+    ) -> tuple[str, str]:
+        """Returns ``(key_id, plaintext)``; the plaintext is not stored and cannot be shown again.
+
+        ``replaces``: the id of a key this one takes over from (a rotation): the new key is the same
+        client (see :attr:`ApiKeyInfo.principal`), and a scope or rate left None is the old key's."""
         name = name.strip()
         if not name or len(name) > 200:
             raise BadRequest("key name must be 1-200 characters")
         if not name.isprintable():  # a newline or an escape forged rows and colours in `keys list`
             raise BadRequest("key name must be printable text (no newlines, tabs or control characters)")
-        if scope not in SCOPES:
+        if scope is not None and scope not in SCOPES:
             raise BadRequest(f"scope must be one of {', '.join(SCOPES)}")
         if rate is not None and len(rate) > RATE_MAX_CHARS:
             raise BadRequest(f"rate must be at most {RATE_MAX_CHARS} characters, e.g. 100/minute")
@@ -100,9 +118,11 @@ class KeyStore:
         key_id = secrets.token_hex(6)
         plaintext = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
         with self.db.session() as session, session.begin():
-            session.add(
-                ApiKey(id=key_id, name=name, scope=scope, rate_limit=rate, key_hash=hash_key(plaintext))
-            )
+            row = ApiKey(id=key_id, name=name, scope=scope, rate_limit=rate, key_hash=hash_key(plaintext))
+            if replaces is not None:
+                _take_over(session, row, replaces.strip())
+            row.scope = row.scope or "classify"
+            session.add(row)
         return key_id, plaintext
 
     def list_keys(self, *, include_revoked: bool = True) -> list[ApiKeyInfo]:
@@ -115,7 +135,7 @@ class KeyStore:
         if not include_revoked:
             query = query.where(ApiKey.revoked_at.is_(None))
         with self.db.session() as session:
-            return [_info(row) for row in session.scalars(query)]
+            return [_info(row, _owner(session, row)) for row in session.scalars(query)]
 
     def revoke_key(self, key_id: str) -> ApiKeyInfo:
         """Revoke (idempotent); raises NotFound for an unknown id.
@@ -185,7 +205,7 @@ class KeyStore:
         try:
             with self.db.session() as session:
                 row = session.get(ApiKey, key_id)
-                info = _info(row) if row is not None else None
+                info = _info(row, _owner(session, row)) if row is not None else None
                 stored_hash = row.key_hash if row is not None else ""
         except Exception:
             served = self.served_while_unreachable(plaintext)  # database down: a key in use stays valid
@@ -201,3 +221,32 @@ class KeyStore:
         with self._lock:
             self._cache[digest] = (info, now)
         return info
+
+
+def _owner(session: Any, row: ApiKey) -> str | None:
+    """The first key of ``row``'s line, kept as the name of the owner its keys share (the users
+    table), or None for a key of its own."""
+    if row.user_id is None:
+        return None
+    from capsight.store.models import User
+
+    user = session.get(User, row.user_id)
+    return str(user.name) if user is not None else None
+
+
+def _take_over(session: Any, row: ApiKey, replaced_id: str) -> None:
+    """Make ``row`` the same client as the key ``replaced_id``: both belong to one owner, named
+    after the first key of the line (whose id its requests and jobs were logged under)."""
+    from capsight.store.models import ApiKey, User
+
+    old = session.get(ApiKey, replaced_id)
+    if old is None:
+        raise NotFound(f"no API key with id {replaced_id!r} to replace")
+    if old.user_id is None:
+        owner = User(name=old.id)
+        session.add(owner)
+        session.flush()
+        old.user_id = owner.id
+    row.user_id = old.user_id
+    row.scope = row.scope or old.scope
+    row.rate_limit = row.rate_limit if row.rate_limit is not None else old.rate_limit
