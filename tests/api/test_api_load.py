@@ -25,7 +25,8 @@ def test_concurrent_requests_are_batched_and_answered_correctly(
     app = create_app(settings, classifier=model, services=Services())
     rng = random.Random(11)
     labels = [rng.choice(["background", "closed", "opened"]) for _ in range(48)]
-    images = {label: jpeg(label) for label in set(labels)}
+    # Distinct bytes for each request: copies of one image would share one model call (coalesce).
+    images = [jpeg(label, (64 + i, 48)) for i, label in enumerate(labels)]
 
     async def scenario() -> list[tuple[str, str, str]]:
         async with app.router.lifespan_context(app):
@@ -36,7 +37,7 @@ def test_concurrent_requests_are_batched_and_answered_correctly(
                 async def one(i: int, label: str) -> tuple[str, str, str]:
                     r = await client.post(
                         "/v1/classify",
-                        files={"file": (f"{i}.jpg", images[label], "image/jpeg")},
+                        files={"file": (f"{i}.jpg", images[i], "image/jpeg")},
                         headers={"X-Request-ID": f"req-{i}"},
                     )
                     assert r.status_code == 200, r.text
@@ -64,14 +65,16 @@ def test_full_queue_answers_503_at_once(make_client: AppFactory, onnx_classifier
     assert batcher is not None
     image = jpeg("closed")
 
-    def post() -> tuple[int, str]:
-        r = client.post("/classify", files={"file": ("a.jpg", image, "image/jpeg")})
+    def post(data: bytes = image) -> tuple[int, str]:
+        r = client.post("/classify", files={"file": ("a.jpg", data, "image/jpeg")})
         return r.status_code, r.text
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         running = pool.submit(post)
         assert model.entered.wait(timeout=10)  # first request is inside the model call
-        queued = pool.submit(post)
+        # Other bytes: a copy of the image in the model call would wait for that call (single
+        # flight, api/coalesce.py) without taking a place in the queue.
+        queued = pool.submit(post, jpeg("opened"))
         deadline = time.monotonic() + 10
         while batcher.depth < 1 and time.monotonic() < deadline:
             time.sleep(0.002)

@@ -12,6 +12,7 @@ from api.helpers import AppFactory, GatedClassifier, jpeg, runtime_of
 from capsight.inference import OnnxClassifier
 
 IMAGE = jpeg("closed")
+OTHER = jpeg("opened")
 
 
 def _legacy(client: Any) -> Any:
@@ -45,7 +46,9 @@ def test_every_classify_endpoint_answers_503_when_the_queue_is_full(
     with ThreadPoolExecutor(max_workers=2) as pool:
         running = pool.submit(_legacy, client)
         assert model.entered.wait(timeout=10)  # one request inside the model call
-        queued = pool.submit(_legacy, client)
+        # Other bytes: a copy of the image in the model call would wait for that call (single
+        # flight, api/coalesce.py) without taking a place in the queue.
+        queued = pool.submit(lambda: client.post("/classify", files={"file": ("b.jpg", OTHER, "image/jpeg")}))
         deadline = time.monotonic() + 10
         while batcher.depth < 1 and time.monotonic() < deadline:
             time.sleep(0.002)

@@ -104,7 +104,8 @@ def test_an_image_whose_client_hung_up_leaves_the_queue_and_is_not_scored(
         assert gated.entered.wait(10), "the first image never reached the model"
         parsed = urlsplit(url)
         with socket.create_connection((parsed.hostname, parsed.port), timeout=10) as sock:
-            sock.sendall(_request(url, path, [jpeg("closed")] * images))
+            # Distinct bytes: copies of one image would share one model call (api/coalesce.py).
+            sock.sendall(_request(url, path, [jpeg("closed", (64 + i, 48)) for i in range(images)]))
             assert _until_depth(url, images), "the second request's images were never queued"
         # The client has hung up: its images must leave the queue while the model is still busy.
         assert _until_depth(url, 0), "the images of a client that hung up stayed queued"

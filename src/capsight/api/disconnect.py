@@ -12,8 +12,6 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import numpy as np
-
 from capsight.errors import ClientClosedRequest
 
 # The request's ASGI ``receive``: after the body has been read it answers only "http.disconnect".
@@ -40,24 +38,6 @@ async def _client_left(receive: Receive) -> bool:
                 return False
     except Exception:  # a server that cannot tell: keep waiting for the model as before
         return False
-
-
-async def _row_unless_gone(future: asyncio.Future[np.ndarray], gone: asyncio.Task[bool] | None) -> np.ndarray:
-    """The model's row for ``future``, or ClientClosedRequest once the client has gone while it was
-    still queued or in a model call: cancelling it gives its queue place back (the batcher drops a
-    cancelled row it has not taken yet)."""
-    if gone is None:
-        return await future
-    try:
-        waiting: set[asyncio.Future[Any]] = {future, gone}
-        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:
-        future.cancel()
-        raise
-    if not future.done() and not gone.cancelled() and gone.result():
-        future.cancel()
-        raise ClientClosedRequest()
-    return await future
 
 
 def _gone_flag(gone: asyncio.Task[bool] | None) -> threading.Event | None:

@@ -113,6 +113,12 @@ class Metrics:
         )
         self.cache_hits = Counter("capsight_cache_hits", "Result cache hits.", registry=r)
         self.cache_misses = Counter("capsight_cache_misses", "Result cache misses.", registry=r)
+        self.coalesced = Counter(
+            "capsight_coalesced_images",
+            "Images answered by the model call of an identical image already in flight in this process "
+            "(single flight) instead of one of their own.",
+            registry=r,
+        )
         # With several workers: 1 only when every running worker has its model (a worker whose model
         # failed answers 503 to its share of the requests; a worker starting on SIGHUP dips it to 0).
         self.model_ready = Gauge(

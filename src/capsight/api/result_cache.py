@@ -39,11 +39,7 @@ class ResultCacheClient:
         self.local: LRUCache | None = cache if isinstance(cache, LRUCache) else None
 
     def key(self, sha: str, scope: str = "") -> str:
-        meta = self.metadata
-        # A classifier that did not come from a model folder (none in the product) has no fingerprint.
-        fingerprint = f"{meta.fingerprint}:" if meta.fingerprint else ""
-        owner = f"@{scope}" if scope else ""
-        return f"{meta.name}:{meta.version}:{fingerprint}{sha}{owner}"
+        return result_key(self.metadata, sha, scope)
 
     async def lookup(self, sha: str, scope: str = "") -> dict[str, Any] | None:
         """A valid entry for these bytes, or None (also when the cache fails); counted in metrics."""
@@ -97,6 +93,14 @@ class ResultCacheClient:
             sha256=sha,
             cached=True,
         )
+
+
+def result_key(meta: ModelMetadata, sha: str, scope: str = "") -> str:
+    """The cache key of these bytes' answer; also the key of their flight (``coalesce``)."""
+    # A classifier that did not come from a model folder (none in the product) has no fingerprint.
+    fingerprint = f"{meta.fingerprint}:" if meta.fingerprint else ""
+    owner = f"@{scope}" if scope else ""
+    return f"{meta.name}:{meta.version}:{fingerprint}{sha}{owner}"
 
 
 def entry_of(result: ClassificationResult) -> dict[str, Any]:

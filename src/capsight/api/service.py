@@ -6,6 +6,7 @@ so each image is treated the same: admitted to the bounded queue, looked up in t
 principal: ``RequestContext.cache_scope``) before any decoding, decoded and
 preprocessed off the event loop, classified by the micro-batcher, and recorded, success or failure,
 without waiting on the store.
+Copies of one image sent at the same moment share one decode and one model call (``coalesce``).
 The cache side lives in ``result_cache``, the result types in ``results``, the request-log row of
 each image in ``outcome_record``, the watch for a client that hangs up in ``disconnect``.
 """
@@ -18,16 +19,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import numpy as np
-
-from capsight.api.disconnect import Receive, _gone_flag, _raise_if_gone, _row_unless_gone, _watch_disconnect
+from capsight.api.coalesce import Computed, Flight, Flights, Prepared
+from capsight.api.disconnect import Receive, _gone_flag, _raise_if_gone, _watch_disconnect
 from capsight.api.metrics import Metrics
 from capsight.api.outcome_record import OutcomeRecorder
-from capsight.api.result_cache import ResultCacheClient
-from capsight.api.results import ClassificationResult, ImageInfo, RequestContext, Timing, ms
+from capsight.api.result_cache import ResultCacheClient, result_key
+from capsight.api.results import ClassificationResult, ImageInfo, RequestContext
 from capsight.errors import CapsightError, ClientClosedRequest, EmptyFile
 from capsight.imaging.decode import JPEG_MAGIC, decode_image, detect_format
 from capsight.imaging.limits import check_pixels
@@ -38,14 +37,6 @@ from capsight.settings import Settings
 from capsight.store.services import Services
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    row: np.ndarray
-    image: ImageInfo
-    decode_s: float
-    preprocess_s: float
 
 
 class ClassificationService:
@@ -73,7 +64,7 @@ class ClassificationService:
         self._full_size_executor = full_size_executor
         self._spec = self.metadata.preprocessing
         self._min_side = self._spec.decode_hint()
-        self._need_hash = services.cache is not None or services.recorder is not None
+        self._flights = Flights(on_join=metrics.coalesced.inc if metrics is not None else None)
         self._cache = (
             ResultCacheClient(services.cache, self.metadata, metrics) if services.cache is not None else None
         )
@@ -166,56 +157,41 @@ class ClassificationService:
             if not data:
                 raise EmptyFile()
             hit: dict[str, Any] | None = None
-            prepared: _Prepared | None = None
+            prepared: Prepared | None = None
             cache = self._cache
             if cache is None or cache.local is not None:
-                # One trip to the pool: hash (for the log), in-process lookup, decode on a miss.
-                sha, hit, outcome = await self._off_loop(
+                # One trip to the pool: hash, in-process lookup, decode on a miss (unless in flight).
+                ended, digest, hit, outcome = await self._off_loop(
                     self._hash_lookup_prepare, data, ctx.cache_scope, left, pool=self._pool_for(data)
                 )
+                sha = digest
                 if cache is not None:
                     cache.count(hit)
                 if isinstance(outcome, CapsightError):
                     raise outcome
                 prepared = outcome
+                if cache is not None and hit is None and self._flights.ended != ended:
+                    # A flight (maybe for these bytes) ended while the pool worked: its answer may
+                    # be in the cache now (a second lookup, not a second model call).
+                    hit = cache.lookup_local(digest, ctx.cache_scope)
             else:  # a shared cache (Redis): look up from the event loop, decode only on a miss
-                sha = await self._off_loop(_sha256, data)
-                hit = await cache.lookup(sha, ctx.cache_scope)
-            if cache is not None and hit is not None and sha is not None:
+                sha = digest = await self._off_loop(_sha256, data)
+                hit = await cache.lookup(digest, ctx.cache_scope)
+            if cache is not None and hit is not None:
                 ticket.cancel()
-                result = cache.result_of(hit, sha, started)
+                result = cache.result_of(hit, digest, started)
                 # The entry may come from a server with a higher pixel limit (another replica, or
                 # before a restart): answer as a fresh request here would, with a 413.
                 check_pixels(result.image.width, result.image.height, self._settings.max_pixels)
                 self._count_prediction(result.prediction.label)
                 self._outcomes.record(ctx, index, data, result=result)
                 return result
-            if prepared is None:
-                prepared = await self._off_loop(self._prepare, data, left, pool=self._pool_for(data))
-            image = prepared.image
-            inference_started = time.perf_counter()
-            row = await _row_unless_gone(ticket.submit(prepared.row), gone)
-            inference_s = time.perf_counter() - inference_started
-            (prediction,) = to_predictions(row[None], self.metadata.labels)
-            result = ClassificationResult(
-                prediction=prediction,
-                model_name=self.metadata.name,
-                model_version=self.metadata.version,
-                image=image,
-                timing=Timing(
-                    decode_ms=ms(prepared.decode_s),
-                    preprocess_ms=ms(prepared.preprocess_s),
-                    inference_ms=ms(inference_s),
-                    total_ms=ms(time.perf_counter() - started),
-                ),
-                sha256=sha,
-            )
-            if cache is not None and sha is not None:
-                if cache.local is not None:
-                    cache.store_local(sha, result, ctx.cache_scope)  # in-process: no task needed
-                else:
-                    self._spawn(cache.store(sha, result, ctx.cache_scope))
-            self._count_prediction(prediction.label)
+            image = prepared.image if prepared is not None else None
+            ticket.cancel()  # a flight holds a queue place of its own: this request may leave first
+            computed = await self._shared(data, digest, ctx.cache_scope, prepared, gone)
+            image = computed.image
+            result = computed.result(self.metadata, digest, started)
+            self._count_prediction(result.prediction.label)
             self._outcomes.record(ctx, index, data, result=result)
             return result
         except CapsightError as exc:
@@ -226,7 +202,42 @@ class ClassificationService:
         finally:
             ticket.cancel()  # no-op once submitted
 
-    def _prepare(self, data: bytes, left: threading.Event | None = None) -> _Prepared:
+    async def _shared(
+        self, data: bytes, sha: str, scope: str, prepared: Prepared | None, gone: asyncio.Task[bool] | None
+    ) -> Computed:
+        """These bytes' answer from the flight in progress for them, or from one this request starts
+        (see ``coalesce``): once per image however many clients send it at the same moment."""
+        key = result_key(self.metadata, sha, scope)
+        return await self._flights.answer(key, lambda: self._fly(key, data, sha, scope, prepared), gone)
+
+    def _fly(self, key: str, data: bytes, sha: str, scope: str, prepared: Prepared | None) -> Flight:
+        """Start the flight of ``key``: decode unless ``prepared``, one model call, the cache write."""
+        (ticket,) = self._batcher.reserve(1)
+
+        async def compute() -> Computed:
+            try:
+                ready = prepared
+                if ready is None:
+                    ready = await self._off_loop(self._prepare, data, pool=self._pool_for(data))
+                inference_started = time.perf_counter()
+                row = await ticket.submit(ready.row)
+                inference_s = time.perf_counter() - inference_started
+            finally:
+                ticket.cancel()  # no-op once submitted
+            (prediction,) = to_predictions(row[None], self.metadata.labels)
+            return Computed(prediction, ready.image, ready.decode_s, ready.preprocess_s, inference_s)
+
+        async def store(computed: Computed) -> None:
+            if self._cache is not None:
+                await self._cache.store(sha, computed.result(self.metadata, sha, time.perf_counter()), scope)
+
+        flight = self._flights.start(key, compute, store)
+        flight.task.add_done_callback(lambda _: ticket.cancel())  # also if cancelled before it began
+        self._background.add(flight.task)  # drain() waits for its cache write
+        flight.task.add_done_callback(self._background.discard)
+        return flight
+
+    def _prepare(self, data: bytes, left: threading.Event | None = None) -> Prepared:
         """Runs in the decode pool: Pillow and NumPy release the GIL for the heavy parts. Not for a
         client that left (``left`` set) while the upload waited for a thread (see _raise_if_gone)."""
         _raise_if_gone(left)
@@ -236,25 +247,30 @@ class ClassificationService:
         row = preprocess(decoded.image, self._spec)
         t2 = time.perf_counter()
         info = ImageInfo(width=decoded.width, height=decoded.height, format=decoded.format)
-        return _Prepared(row=row, image=info, decode_s=t1 - t0, preprocess_s=t2 - t1)
+        return Prepared(row=row, image=info, decode_s=t1 - t0, preprocess_s=t2 - t1)
 
     def _hash_lookup_prepare(
         self, data: bytes, scope: str, left: threading.Event | None = None
-    ) -> tuple[str | None, dict[str, Any] | None, _Prepared | CapsightError | None]:
-        """Pool side of the one-trip path: (sha256 if needed, valid in-process hit, prepared or error).
+    ) -> tuple[int, str, dict[str, Any] | None, Prepared | CapsightError | None]:
+        """Pool side of the one-trip path: (flights ended before the lookup, sha256, valid in-process
+        hit, prepared or error; None when a copy of these bytes is in flight: its flight decodes
+        them once for all).
 
         A decode error is returned, not raised, so the request log still gets the upload's sha256;
         so is ClientClosedRequest instead of a decode once ``left`` is set (see _prepare).
         """
-        sha = _sha256(data) if self._need_hash else None
-        if sha is not None and self._cache is not None and self._cache.local is not None:
+        ended = self._flights.ended
+        sha = _sha256(data)
+        if self._cache is not None and self._cache.local is not None:
             hit = self._cache.lookup_local(sha, scope)
             if hit is not None:
-                return sha, hit, None
+                return ended, sha, hit, None
+        if self._flights.in_flight(result_key(self.metadata, sha, scope)):
+            return ended, sha, None, None
         try:
-            return sha, None, self._prepare(data, left)
+            return ended, sha, None, self._prepare(data, left)
         except CapsightError as exc:
-            return sha, None, exc
+            return ended, sha, None, exc
 
     def _pool_for(self, data: bytes) -> Executor | None:
         """The pool that decodes ``data``: JPEGs (by their leading bytes) in the decode pool, other
@@ -271,11 +287,6 @@ class ClassificationService:
     def _count_prediction(self, label: str) -> None:
         if self._metrics is not None:
             self._metrics.predictions.labels(self.metadata.name, label).inc()
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def drain(self) -> None:
         """Wait for background cache writes (used at shutdown)."""
