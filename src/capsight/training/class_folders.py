@@ -51,9 +51,31 @@ def _holds_images(folder: Path) -> bool:
     return any(_is_image_file(p) for p in folder.iterdir())
 
 
+# How deep a folder that is no class is searched for photos, to name where they are (cats/2019/01/).
+NESTED_DEPTH = 4
+
+
+def _holds_images_below(folder: Path, depth: int = NESTED_DEPTH) -> bool:
+    """Photos in ``folder`` or its sub-folders, ``depth`` levels down at most (links to folders are
+    not followed: a loop). Why deeper than one: a dated export (cats/2019/01/) read as "no image
+    files" at INFO, and the class vanished without a warning."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return False
+    if any(_is_image_file(p) for p in entries):
+        return True
+    return depth > 1 and any(
+        p.is_dir() and not p.is_symlink() and not p.name.startswith(".") and _holds_images_below(p, depth - 1)
+        for p in entries
+    )
+
+
 def _sub_folders_with_images(folder: Path) -> list[str]:
     return sorted(
-        p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and _holds_images(p)
+        p.name
+        for p in folder.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and _holds_images_below(p)
     )
 
 
