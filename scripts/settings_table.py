@@ -118,7 +118,8 @@ MEANINGS: dict[str, str] = {
     "auth_enabled": "Require an API key (`Authorization: Bearer` or `X-API-Key`) or a JWT on classify and "
     "admin endpoints. Health, metrics and docs stay open.",
     "jwt_secret": "Accept HS256 JWT bearer tokens signed with this secret (`sub` = client, `scope` = "
-    "`classify` or `admin`, optional `rate_limit`). At least 32 bytes (`openssl rand -base64 32`); a "
+    "`classify` or `admin`, or `scp` without a `scope` (Okta, Entra ID), optional `rate_limit`). At least "
+    "32 bytes (`openssl rand -base64 32`); a "
     "shorter or placeholder (`change-me`, `REPLACE_ME`) secret stops start-up.",
     "jwt_previous_secret": "An HS secret still accepted beside `JWT_SECRET`, to rotate it without an "
     "outage: set the new secret in `JWT_SECRET` and the old one here, move every token minter to the new "

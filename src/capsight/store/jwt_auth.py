@@ -117,13 +117,15 @@ class JwtVerifier:
             raise Unauthorized(f"Invalid token: {exc}") from exc
         # A token signed by a trusted issuer can still carry claims of the wrong shape: refuse it
         # (401) rather than fail later (a 503) or, for the rate, silently run without a limit.
-        scope = claims.get("scope", "classify")
+        # Okta and Microsoft Entra ID name it "scp": unread, their admin tokens were 403 everywhere.
+        claim = "scope" if "scope" in claims or "scp" not in claims else "scp"
+        scope = claims.get(claim, "classify")
         if isinstance(scope, str):
             scopes = scope.split()
         elif isinstance(scope, list) and all(isinstance(s, str) for s in scope):
             scopes = list(scope)
         else:
-            raise Unauthorized("Invalid token: 'scope' must be a string or a list of strings.")
+            raise Unauthorized(f"Invalid token: '{claim}' must be a string or a list of strings.")
         sub = str(claims["sub"])
         if not sub.strip():  # every such token would be one principal, "jwt:", sharing jobs and a rate
             raise Unauthorized("Invalid token: 'sub' is empty; it must name the caller.")
