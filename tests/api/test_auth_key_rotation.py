@@ -11,6 +11,7 @@ given.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,27 @@ def test_the_cli_takes_replaces(
 
     info = KeyStore(Database(f"sqlite:///{tmp_path / 'capsight.db'}")).verify(out.split("key:")[1].split()[0])
     assert info is not None and info.principal == old_id and info.scope == "admin"
+
+
+def test_keys_list_says_which_client_a_replacing_key_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An operator auditing keys saw two unrelated rows: which client the new key acts as was
+    nowhere, so revoking "the old one" by name was a guess."""
+    monkeypatch.setenv("CAPSIGHT_DATA_DIR", str(tmp_path))
+    for name in ("CAPSIGHT_DATABASE_URL", "CAPSIGHT_STORAGE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    def run(*argv: str) -> str:
+        parser = argparse.ArgumentParser()
+        commands.register(parser.add_subparsers(dest="command"))
+        args: Any = parser.parse_args(argv)
+        assert args.handler(args) == 0
+        return capsys.readouterr().out
+
+    old_id = run("keys", "create", "--name", "robot").split("id:")[1].split()[0]
+    new_id = run("keys", "create", "--name", "robot v2", "--replaces", old_id).split("id:")[1].split()[0]
+    entries = {e["id"]: e for e in map(json.loads, run("keys", "list", "--json").splitlines())}
+    assert entries[old_id]["client"] == old_id and entries[new_id]["client"] == old_id
+    (row,) = [line for line in run("keys", "list").splitlines() if line.startswith(new_id)]
+    assert row.endswith(f"active, as {old_id}")

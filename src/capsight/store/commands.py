@@ -181,6 +181,7 @@ def keys_list(args: argparse.Namespace) -> int:
                         "rate_limit": key.rate_limit,
                         "created_at": key.created_at.isoformat(),
                         "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+                        "client": key.principal,  # the key it replaced (--replaces), else its own id
                     }
                 )
             )
@@ -196,6 +197,7 @@ def keys_list(args: argparse.Namespace) -> int:
     print(f"{'ID':<14}{'NAME':<24}{'SCOPE':<10}{'RATE':<{rate_width}}{'CREATED':<22}STATUS")
     for key in keys:
         status = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
+        status += f", as {key.owner}" if key.owner and key.owner != key.id else ""
         rate = key.rate_limit or "-"
         created = f"{key.created_at:%Y-%m-%d %H:%M:%S}"
         print(f"{key.id:<14}{_cell(key.name, 24)}{key.scope:<10}{rate:<{rate_width}}{created:<22}{status}")
