@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+import capsight.api.runtime as runtime_module
+import capsight.api.service as service_module
 from api.helpers import AppFactory, WrappedClassifier, metric_sample, runtime_of, unique_png
 from capsight.api.results import RequestContext
 from capsight.errors import ClientClosedRequest
@@ -121,6 +123,53 @@ def test_concurrent_copies_of_one_image_run_the_model_once(
     assert len(runtime_of(client).service()._flights) == 0  # nothing kept once answered
     cache = runtime_of(client).services.cache
     assert (cache is None) == (cache_settings.get("cache_size") == 0)  # the backend this case is for
+
+
+class FirstDecodeGate:
+    """The first decode waits for the test (the others run at once)."""
+
+    def __init__(self) -> None:
+        self.real = service_module.decode_image
+        self.calls = 0
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            self.entered.set()
+            assert self.gate.wait(30), "the test never opened the gate"
+        return self.real(*args, **kwargs)
+
+
+def test_a_copy_decoded_while_its_twin_was_answered_takes_the_cached_answer(
+    make_client: AppFactory, onnx_classifier: OnnxClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy whose cache lookup missed, and which then decoded while another copy's flight began
+    and ended, found no flight to join and ran the model a second time."""
+    decode = FirstDecodeGate()
+    monkeypatch.setattr(service_module, "decode_image", decode)
+    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)  # two decodes at once
+    model = WrappedClassifier(onnx_classifier)
+    client = make_client(classifier=model, store=True, warmup=False)
+    data = unique_png("opened")
+
+    def post() -> Any:
+        return client.post("/v1/classify", files={"file": ("a.png", data, "image/png")})
+
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(post)  # missed the cache, held in its decode
+            assert decode.entered.wait(10)
+            fast = post()  # decodes, runs the model, caches the answer
+            assert fast.status_code == 200 and fast.json()["cached"] is False
+            decode.gate.set()
+            late = slow.result(timeout=30)
+    finally:
+        decode.gate.set()
+    assert late.status_code == 200 and late.json()["label"] == "opened"
+    assert sum(model.calls) == 1  # was 2
+    assert late.json()["cached"] is True
 
 
 def test_copies_from_two_callers_are_not_shared_with_auth_on(
