@@ -158,12 +158,19 @@ def _expand_glob(pattern: str, exclude: Collection[Path], skipped: list[str] | N
     pattern names one.
     """
     paths: dict[Path, str] = {}  # a file reached through a link and directly is one image
+    walked: set[Path] = set()
     for match in glob_matches(os.path.expanduser(pattern)):
         try:
             resolved = match.resolve()
         except (OSError, RuntimeError):  # RuntimeError: how Python before 3.13 says "links loop"
             # No file to read, as for a link to nothing; the whole run stopped with a traceback.
             log.warning("skipping %s: its symbolic links loop", loggable_key(match))
+            continue
+        if resolved.is_dir():  # read as the shell's expansion would pass it: a folder argument
+            if resolved not in walked and walked.isdisjoint(resolved.parents):  # ** matches subfolders
+                walked.add(resolved)
+                for found in _walk_folder(resolved, exclude, skipped):
+                    paths.setdefault(Path(found), found)
             continue
         # The key keeps the file's own name: a matched symbolic link stays the link, so --sort move
         # moves the link, as a folder source does, and not the photo out of the pool it points into.
