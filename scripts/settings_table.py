@@ -159,7 +159,11 @@ MEANINGS: dict[str, str] = {
     "name resolving elsewhere inside the network is not called (`last_error` `NotAllowed: ...`). Empty: "
     "only public addresses, and receivers listed by IP address.",
     "job_workers": "Jobs run at once by this process (in background threads, sharing the model). `0`: "
-    "this process only accepts jobs; another one with workers runs them.",
+    "this process only accepts jobs; another one with workers runs them, sharing its database. On the "
+    "embedded SQLite database (no `CAPSIGHT_DATABASE_URL`, or a `sqlite:` one) that can only be a "
+    "`capsight serve` on this machine using the same file, so such a server warns at start that every "
+    "job it accepts (zip, URL list or S3 prefix) stays queued until one runs; with "
+    "`CAPSIGHT_DATABASE_URL` naming a shared database (PostgreSQL) nothing is said.",
     "job_batch_size": "Images per model call in a job. Small, so a request arriving meanwhile waits at "
     "most one small batch.",
     "max_job_upload_bytes": "Largest zip accepted by `POST /v1/jobs` (bytes); larger uploads get 413.",
