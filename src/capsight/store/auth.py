@@ -67,6 +67,11 @@ class ApiKeyAuthenticator:
                 return await self._api_key(credential)
             return await self._first_lookup(credential, client_ip, guess)
         if self.jwt is not None and not credential.startswith(KEY_PREFIX):
+            if credential.count(".") != 2:  # a key without its cs_, another service's: not a token
+                await guess()
+                raise Unauthorized(
+                    "Invalid credentials: neither an API key (cs_...) nor a JWT (three dot-separated parts)."
+                )
             try:
                 return self.jwt.verify(credential)  # an HMAC or a signature check: no I/O
             except Unauthorized:
