@@ -130,6 +130,7 @@ def trained_on(model: Path, samples: Sequence[Sample]) -> int:
     """How many of ``samples`` the model's ``split.json`` lists for training or validation (0
     without one): a model scores higher on photos it learnt from, so a comparison on them says
     which model remembers more, not which is better on new photos."""
+    from capsight.training.name_forms import name_key
     from capsight.training.split import SPLIT_FILE, SplitPlan
 
     path = model / SPLIT_FILE
@@ -139,8 +140,8 @@ def trained_on(model: Path, samples: Sequence[Sample]) -> int:
         plan = SplitPlan.load(path)
     except BadRequest:  # an unreadable record of the split is no reason to refuse the comparison
         return 0
-    learnt = set(plan.train) | set(plan.val)
-    return sum(1 for sample in samples if sample.relpath in learnt)
+    learnt = {name_key(relpath) for relpath in (*plan.train, *plan.val)}  # either Unicode form
+    return sum(1 for sample in samples if name_key(sample.relpath) in learnt)
 
 
 def compare(

@@ -103,6 +103,7 @@ def evaluation_samples(data_dir: Path, split_file: Path | None, split: str | Non
     """The labelled photos to score: all of ``data_dir``, or one split of a ``split.json`` of it
     (``evaluate`` and ``promote`` pick photos the same way)."""
     from capsight.training.dataset import Sample, scan_folder
+    from capsight.training.name_forms import OnDisk
     from capsight.training.photo_names import group_of
     from capsight.training.split import SplitPlan
 
@@ -111,7 +112,8 @@ def evaluation_samples(data_dir: Path, split_file: Path | None, split: str | Non
         return scan_folder(data_dir, labels=None)
     plan = SplitPlan.load(split_file)
     samples = []
-    for relpath in plan.paths(split):
+    on_disk = OnDisk(data_dir)  # the folder may spell the names in the other Unicode form
+    for relpath in map(on_disk, plan.paths(split)):
         label, _, name = relpath.partition("/")
         samples.append(Sample(data_dir / relpath, label, relpath, group_of(name)))
     missing = [s.relpath for s in samples if not s.path.is_file()]
