@@ -54,6 +54,19 @@ def test_feedback_on_an_answer_purged_by_hand_is_410(make_client: AppFactory) ->
     assert r.status_code == 410, r.text
     error = r.json()["error"]
     assert request_id in error and "capsight db purge" in error and "nothing was recorded" in error
+    assert f"Request {request_id} is not in the request log" in error
+
+
+def test_an_id_from_before_the_purge_never_issued_is_not_said_answered(make_client: AppFactory) -> None:
+    """A typo in an id, or one of another server: the server cannot tell it from a purged one, and
+    says only what it knows (not "was answered at ...", which it never was)."""
+    client = make_client(store=True)
+    unknown = _uuid7_hex(datetime.now(UTC) - timedelta(hours=1))
+    _classify(client)
+    _purge_by_hand(client)
+    r = client.post("/v1/feedback", json={"request_id": unknown, "label": "opened"})
+    assert r.status_code == 410, r.text
+    assert "was answered" not in r.json()["error"]
 
 
 def test_without_retention_a_hand_purge_is_known_too(make_client: AppFactory) -> None:

@@ -42,7 +42,7 @@ def refuse_purged(store: FeedbackStore, request_id: str, retention_days: int) ->
     purged = store.purged_before()
     if purged is not None and issued < purged and not store.logged_since(request_id, None):
         raise Gone(
-            f"Request {request_id} was answered at {issued:%Y-%m-%d %H:%M} UTC, and the request log was "
-            f"purged of every answer before {purged:%Y-%m-%d %H:%M} UTC (capsight db purge, or the "
-            "retention purge): there is no answer left to correct; nothing was recorded."
+            f"Request {request_id} is not in the request log: its id was issued at {issued:%Y-%m-%d %H:%M} "
+            f"UTC, and the log was purged of every answer before {purged:%Y-%m-%d %H:%M} UTC (capsight db "
+            "purge, or the retention purge), so there is no answer left to correct; nothing was recorded."
         )
