@@ -51,4 +51,4 @@ def test_the_warnings_count_only_the_photos_compared_and_name_a_skip_once(
     assert "3 of the 5 photos compared on are in the training or validation split" in err
     assert "1 in the candidate's" in err
     assert err.count(names[0]) == 1, err
-    assert "could not be read" in err
+    assert "capsight: warning: 1 photo could not be read and was left out of the comparison: " in err

@@ -57,10 +57,15 @@ def _warn_of_skipped_photos(skipped: Sequence[Any]) -> None:
     more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
     first = skipped[0].reason
     print(
-        f"capsight: warning: {len(skipped)} of the photos could not be read and were left out of the "
-        f"comparison: {names}{more} (first: {first})",
+        f"capsight: warning: {_photos(len(skipped))} could not be read and "
+        f"{'was' if len(skipped) == 1 else 'were'} left out of the comparison: {names}{more} "
+        f"(first: {first})",
         file=sys.stderr,
     )
+
+
+def _photos(count: int) -> str:
+    return "1 photo" if count == 1 else f"{count} photos"
 
 
 def _warn_of_unmeasured_labels(labels: list[str], compared: int) -> None:
