@@ -4,17 +4,16 @@ Constructing a :class:`Database` connects to nothing, so ``build_services`` stay
 is ready long before a slow or unreachable database answers; the first user (the recorder thread,
 a key lookup, a CLI command) calls :meth:`Database.ensure_ready`, which runs the migrations once.
 
-Several replicas (or uvicorn workers) may start at the same moment and all try to migrate; a
-PostgreSQL advisory lock, or a file lock next to a SQLite file, makes them take turns so only the
-first one does any work. In a rolling update the database may already be at a revision of a newer
-release; the older replicas then use it as is (migrations only add to the schema).
+Replicas (or workers) starting at once all try to migrate; a PostgreSQL advisory lock, or a file
+lock by a SQLite file, makes them take turns, the first alone doing work. In a rolling update the
+database may be at a newer release's revision, used as is (migrations only add to the schema).
 
-SQLAlchemy itself is imported on first use, not with this module: importing it costs a few hundred
-ms, and the API must be ready (model loaded) before the request log's thread needs the database.
+SQLAlchemy is imported on first use, not with this module: it costs a few hundred ms, and the API
+must be ready (model loaded) before the request log's thread needs the database.
 
-What is not the handle itself lives beside it: ``deadline.py`` (a request's database call and its
-deadline), ``alembic_support.py`` (the packaged migrations), ``sqlalchemy_import.py`` (the lazy
-import) and ``database_errors.py`` (a database failure as one line for the CLI).
+Beside it: ``deadline.py`` (a request's database call and its deadline), ``alembic_support.py`` (the
+migrations), ``first_use.py`` (one migration per process), ``sqlalchemy_import.py`` (the lazy import)
+and ``database_errors.py`` (a database failure as one line for the CLI).
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from capsight.store.alembic_support import (
     unknown_revisions,
 )
 from capsight.store.deadline import COMMIT_GUARD
+from capsight.store.first_use import SharedAttempt
 from capsight.store.sqlalchemy_import import load_sqlalchemy
 from capsight.store.sqlite_file import sqlite_file
 
@@ -97,6 +97,7 @@ class Database:
         self._sessions: sessionmaker[Session] | None = None
         self._lock = threading.Lock()
         self._ready = False
+        self._first_use = SharedAttempt()
 
     @property
     def dialect(self) -> str:
@@ -154,9 +155,8 @@ class Database:
 
     def ensure_ready(self) -> None:
         """Run the migrations once per process; raises (and retries next call) while unreachable."""
-        if self._ready:
-            return
-        self.migrate()
+        if not self._ready:  # one thread migrates, the others share its outcome
+            self._first_use.run(lambda: None if self._ready else self.migrate())
 
     def migrate(self, revision: str = "head") -> None:
         """``alembic upgrade <revision>`` on this database, serialised across processes."""
