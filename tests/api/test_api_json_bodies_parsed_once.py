@@ -9,7 +9,10 @@ of a body's bytes (``json_text``, ``json.loads``, ``jsontext.loads``) starts wit
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -83,6 +86,44 @@ def test_a_feedback_body_is_decoded_once(make_client: AppFactory, monkeypatch: p
     assert calls.decodings == 1
 
 
+def _v2_json(images: list[bytes], ascii: bool = False, **extra: Any) -> tuple[bytes, dict[str, str]]:
+    data = [base64.b64encode(image).decode("ascii") for image in images]
+    tensor = {"name": "image", "shape": [len(images)], "datatype": "BYTES", "data": data}
+    body = json.dumps({"inputs": [tensor], **extra}, ensure_ascii=ascii).encode()
+    return body, {"Content-Type": "application/json"}
+
+
+def _v2_binary(images: list[bytes], **extra: Any) -> tuple[bytes, dict[str, str]]:
+    raw = b"".join(struct.pack("<I", len(image)) + image for image in images)
+    tensor = {
+        "name": "image",
+        "shape": [len(images)],
+        "datatype": "BYTES",
+        "parameters": {"binary_data_size": len(raw)},
+    }
+    header = json.dumps({"inputs": [tensor], **extra}, ensure_ascii=False).encode()
+    return header + raw, {"Inference-Header-Content-Length": str(len(header))}
+
+
+@pytest.mark.parametrize("build", [_v2_json, _v2_binary], ids=["base64", "binary"])
+@pytest.mark.parametrize("pad", [0, 1_200_000], ids=["small", "over-1-MB"])
+def test_a_v2_header_is_decoded_and_parsed_once(
+    make_client: AppFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    build: Callable[..., tuple[bytes, dict[str, str]]],
+    pad: int,
+) -> None:
+    """The long header (a ``parameters`` string pads it) takes jsontext's piece-by-piece path."""
+    client = make_client(max_upload_bytes=4_000_000)
+    body, headers = build([jpeg("closed"), jpeg("opened")], id="r-é", parameters={"pad": "x" * pad})
+    calls = _Calls(monkeypatch, body)
+    r = client.post(INFER, content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["outputs"][1]["data"] == ["closed", "opened"]
+    assert r.json()["id"] == "r-é"
+    assert (calls.decodings, calls.parses) == (1, 1)
+
+
 SHAPE_OK = '"name": "image", "shape": [1], "datatype": "BYTES"'
 # Bodies a one-parse reading could take differently from pydantic's JSON mode, with today's answer
 # (status, error) to each: pydantic's parser refuses a lone surrogate escape json.loads reads, and
@@ -131,6 +172,18 @@ def test_v2_refusals_keep_their_words(make_client: AppFactory, text: str, error:
         assert r.json() == {"error": expected}
     else:
         assert r.json() == {"error": error}
+
+
+def test_a_v2_header_with_escapes_is_read_as_before(make_client: AppFactory) -> None:
+    """An escaped emoji (a surrogate pair, as ``json.dumps`` writes any non-BMP character) in the id,
+    and an escaped backslash before ``ud800`` (no escape at all), read and answered as before."""
+    client = make_client()
+    body, headers = _v2_json([jpeg("closed")], ascii=True, id="😀\\ud800")
+    assert b"\\ud83d\\ude00\\\\ud800" in body
+    r = client.post(INFER, content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == "😀\\ud800"
+    assert r.json()["outputs"][1]["data"] == ["closed"]
 
 
 JOB = '{"urls": ["https://images.example.com/a.jpg"]}'

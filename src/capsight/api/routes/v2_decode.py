@@ -27,10 +27,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from capsight.api.body_budget import reserve_more
-from capsight.api.json_body import NotUtf8, json_text, refuse_repeated_keys
+from capsight.api.json_body import NotUtf8, json_text, refuse_repeated_keys, repeated_key
 from capsight.api.routes.v2_json import misplaced_end, not_an_object, not_json
 from capsight.api.routes.v2_schemas import BINARY_DATA_SIZE, HEADER_LENGTH, InferenceRequest, Tensor
 from capsight.errors import BadRequest, PayloadTooLarge, TooManyImages, UnsupportedEncoding
+from capsight.store import jsontext
+from capsight.store.jsontext import DuplicateKey
 
 
 def _flatten(data: list[Any]) -> list[Any]:
@@ -140,7 +142,9 @@ def _parse_request(
     except NotUtf8 as exc:
         said = not_json(data, content_type, failed=True) or misplaced_end(data, header, header_length)
         raise BadRequest(f"Invalid inference request: {said or exc}") from exc
-    refuse_repeated_keys(text)  # pydantic keeps the last: a second "inputs" was classified alone
+    request = _parsed_once(text)
+    if request is not None:
+        return request, binary
     try:
         return InferenceRequest.model_validate_json(text), binary
     except ValidationError as exc:
@@ -152,6 +156,31 @@ def _parse_request(
         if said is None:
             raise  # the route names the field and what is wrong with it
         raise BadRequest(f"Invalid inference request: {said}") from exc
+
+
+def _parsed_once(text: str | bytes) -> InferenceRequest | None:
+    """The request, from one parse of its JSON that also refuses a key given twice (pydantic keeps
+    the last: a second "inputs" was classified alone); None for a header left to pydantic's parser.
+
+    Why: refusing repeated keys parsed the header and pydantic parsed it again. Pydantic validates
+    the parsed values as its parser would read the JSON, but for a surrogate escape (json.loads
+    takes a lone "\\ud800", pydantic's parser refuses it) and a refusal's words ("a valid
+    dictionary" for "an object"): a header holding an escape (base64 holds none; looking for a
+    surrogate among PHP's "\\/" would cost more than the parse saves), one the validation refuses,
+    and one the JSON parser cannot read are read by pydantic's parser, in the words it always had."""
+    if isinstance(text, bytes) or "\\" in text:
+        refuse_repeated_keys(text)
+        return None
+    try:
+        value = jsontext.loads(text, unique_keys=True)
+    except DuplicateKey as exc:
+        raise repeated_key(exc) from exc
+    except (ValueError, RecursionError):
+        return None
+    try:
+        return InferenceRequest.model_validate(value)
+    except ValidationError:
+        return None
 
 
 def _binary_data_size(tensor: Tensor) -> int | None:
