@@ -149,7 +149,8 @@ def glob_matches(pattern: str) -> list[Path]:
 
 
 def _expand_glob(pattern: str, exclude: Collection[Path], skipped: list[str] | None) -> list[str]:
-    """Files matching ``pattern``; ``**`` recurses like a folder source does.
+    """Files matching ``pattern``, and the photos of the folders it matches, walked as folder sources
+    are (as the shell's expansion of an unquoted pattern passes them); ``**`` recurses.
 
     ``pathlib`` rather than ``glob.glob``: glob's ``**`` follows symbolic links to folders, so two
     links back up the tree (``a/up -> ..``, ``b/up -> ..``) make it walk 2^40 paths, a run that never
