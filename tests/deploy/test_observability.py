@@ -163,6 +163,14 @@ def test_dashboard_metrics_exist(dashboard: dict[str, Any], metrics: list[Metric
     assert not unknown, f"not defined in src/capsight: {unknown}; defined: {sorted(owners)}"
 
 
+def test_every_metric_has_a_panel(dashboard: dict[str, Any], metrics: list[MetricDefinition]) -> None:
+    """A metric the api exports but no panel charts is seen by nobody: an operator learns of the
+    request log spooling, or Redis down with limits per replica, only from this dashboard."""
+    used = {s.name for expr in _exprs(dashboard) for s in _parsed(expr).selectors}
+    uncharted = sorted(m.name for m in metrics if not m.series() & used)
+    assert not uncharted, f"no dashboard panel charts {uncharted}"
+
+
 def test_dashboard_labels_exist(dashboard: dict[str, Any], metrics: list[MetricDefinition]) -> None:
     owners = _series_owner(metrics)
     for expr in _exprs(dashboard):
