@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import promql_parser
@@ -185,6 +186,40 @@ def test_dashboard_labels_exist(dashboard: dict[str, Any], metrics: list[MetricD
                 allowed.add("le")
         used = query.grouping | {m.name for s in query.selectors for m in s.matchers.matchers}
         assert used <= allowed, f"{expr}: labels {sorted(used - allowed)} not on the metric"
+
+
+def _alert_rules() -> list[dict[str, Any]]:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    rule_files = config.get("rule_files", [])
+    assert rule_files, "prometheus.yml loads no alerting rules"
+    rules: list[dict[str, Any]] = []
+    for container_path in rule_files:
+        host = DEPLOY / "prometheus" / Path(container_path).name
+        rules += [r for g in yaml.safe_load(host.read_text())["groups"] for r in g["rules"]]
+    return rules
+
+
+def test_prometheus_alerts_on_what_readiness_does_not_show(
+    compose: dict[str, Any], metrics: list[MetricDefinition]
+) -> None:
+    """Readiness stays green through a request log or Redis outage (a replica that classifies keeps
+    serving); the code and README say to alert on these gauges, and without a rule nobody learnt of a
+    database outage until the spool had filled the replica's disk."""
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    mounts = dict(v.split(":")[:2] for v in compose["services"]["prometheus"]["volumes"])
+    for container_path in config.get("rule_files", []):
+        host = f"./prometheus/{Path(container_path).name}"
+        assert mounts.get(host) == container_path, f"{container_path} is not mounted into Prometheus"
+    owners = _series_owner(metrics)
+    alerted: set[str] = set()
+    for rule in _alert_rules():
+        assert rule["alert"] and rule["annotations"]["summary"], rule
+        names = {s.name for s in _parsed(rule["expr"]).selectors}
+        unknown = names - set(owners) - {"up"}
+        assert not unknown, f"{rule['alert']}: not defined in src/capsight: {sorted(unknown)}"
+        alerted |= {owners[n].name for n in names if n in owners}
+    watched = {"capsight_request_log_degraded", "capsight_redis_fallback", "capsight_model_ready"}
+    assert watched <= alerted, f"no alert on {sorted(watched - alerted)}"
 
 
 def test_promql_check_rejects_broken_queries() -> None:
