@@ -23,13 +23,13 @@ class _WatchedBytes(bytes):
 
     calls: list[str]
 
-    def count(self, *args: object) -> int:  # type: ignore[override]
+    def count(self, sub: bytes, start: int | None = None, end: int | None = None, /) -> int:  # type: ignore[override]
         self.calls.append("count")
-        return super().count(*args)
+        return super().count(sub, start, end)
 
-    def find(self, *args: object) -> int:  # type: ignore[override]
+    def find(self, sub: bytes, start: int | None = None, end: int | None = None, /) -> int:  # type: ignore[override]
         self.calls.append("find")
-        return super().find(*args)
+        return super().find(sub, start, end)
 
 
 def _watched(body: bytes) -> _WatchedBytes:
