@@ -9,13 +9,59 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 # How long a request waits for the database (a key lookup, a job's status) before it is answered 503.
 DB_CALL_TIMEOUT_S = 5.0
+# Threads of the database calls: as many as a process's pool has connections (database.py: 5 + 10).
+DB_THREADS = 15
 T = TypeVar("T")
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _db_threads() -> ThreadPoolExecutor:
+    """The database calls' own threads, not asyncio's default executor: that one has cores + 4
+    threads (6 on a 2-core pod) and runs every other ``to_thread`` of the server (a zip job's
+    upload, a model's warm-up), so calls hung on the database stalled all of it, and six at once
+    were all a process ran. Made on first use, so a process forks before it has any."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="capsight-db")
+        return _executor
+
+
+_in_flight = 0  # database calls handed to those threads and not yet returned
+_idle = threading.Condition()
+
+
+def _count(change: int) -> None:
+    global _in_flight
+    with _idle:
+        _in_flight += change
+        _idle.notify_all()
+
+
+def wait_for_calls(timeout: float) -> bool:
+    """Wait for the database calls still running (their requests answered, perhaps) to return;
+    False if some still run after ``timeout``. Before the engine is disposed: asyncio's default
+    executor was joined when the loop closed, these threads are not."""
+    with _idle:
+        return _idle.wait_for(lambda: _in_flight == 0, timeout)
+
+
+def _forget_threads() -> None:
+    """A forked child has none of its parent's threads: it makes its own on first use."""
+    global _executor, _executor_lock, _in_flight, _idle
+    _executor, _executor_lock, _in_flight, _idle = None, threading.Lock(), 0, threading.Condition()
+
+
+os.register_at_fork(after_in_child=_forget_threads)
 
 
 class DeadlinePassed(Exception):
@@ -50,7 +96,8 @@ COMMIT_GUARD: contextvars.ContextVar[_CommitGuard | None] = contextvars.ContextV
 
 
 async def call_with_deadline(fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
-    """``fn(*args)`` in a thread, raising TimeoutError after ``timeout`` (default DB_CALL_TIMEOUT_S).
+    """``fn(*args)`` on a database thread, raising TimeoutError after ``timeout`` (default
+    DB_CALL_TIMEOUT_S).
 
     Why: a database that accepts connections but never answers (a frozen server, a half-open
     connection the TCP settings have not caught yet) would hold the request as long as the driver
@@ -68,9 +115,19 @@ async def call_with_deadline(fn: Callable[..., T], *args: Any, timeout: float | 
 
     def guarded() -> T:
         COMMIT_GUARD.set(guard)  # this thread's copy of the caller's context only
-        return fn(*args)
+        try:
+            return fn(*args)
+        finally:
+            _count(-1)
 
-    task = asyncio.ensure_future(asyncio.to_thread(guarded))
+    context = contextvars.copy_context()  # what asyncio.to_thread hands its thread
+    _count(+1)
+    try:
+        future = asyncio.get_running_loop().run_in_executor(_db_threads(), context.run, guarded)
+    except BaseException:
+        _count(-1)
+        raise
+    task = asyncio.ensure_future(future)
     try:
         return await asyncio.wait_for(asyncio.shield(task), seconds)
     except TimeoutError:

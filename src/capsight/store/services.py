@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from capsight.settings import Settings
+from capsight.store.deadline import DB_CALL_TIMEOUT_S, wait_for_calls
 from capsight.store.protocols import Authenticator, RateLimiter, RequestRecorder, ResultCache
 
 if TYPE_CHECKING:  # keeps importing this module free of SQLAlchemy
@@ -63,6 +64,7 @@ class Services:
         if self.recorder is not None:
             self.recorder.close()
         if self.database is not None:
+            wait_for_calls(DB_CALL_TIMEOUT_S)  # a request's call still running keeps its connection
             self.database.dispose()
 
     async def aclose(self) -> None:
