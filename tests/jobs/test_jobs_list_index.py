@@ -50,9 +50,11 @@ def _listing_statement(database: Database, **query: Any) -> tuple[str, Any]:
 def _plan(database: Database, statement: str, parameters: Any) -> str:
     with database.engine.connect() as connection:
         if database.dialect == "postgresql":
-            # A test table is tiny, so the planner would read it whole whatever the indexes; with
-            # sequential scans priced out it shows which index it can use, if any.
+            # A test table is tiny, so the planner would read it whole (or the rows a bitmap finds)
+            # and sort, whatever the indexes; with sequential scans and sorts priced out it shows
+            # which index gives the listing's order, if any.
             connection.exec_driver_sql("SET enable_seqscan = off")
+            connection.exec_driver_sql("SET enable_sort = off")
             rows = connection.exec_driver_sql("EXPLAIN " + statement, parameters).all()
             connection.rollback()
             return "\n".join(str(row[0]) for row in rows)
@@ -79,6 +81,28 @@ def test_a_keys_listing_reads_its_jobs_through_the_owner_index(database: Databas
         assert "TEMP B-TREE" not in plan and "Sort" not in plan, (query, plan)
 
 
+def test_the_admin_listing_reads_jobs_through_the_time_index(database: Database) -> None:
+    """An admin's listing of every client's jobs (an operator's dashboard polling ``GET /v1/jobs``)
+    read and sorted the whole table too: 100,000 jobs took 64-88 ms a page on SQLite, 41-47 ms on
+    PostgreSQL."""
+    database.migrate()
+    store = JobStore(database)
+    jobs = [_create(store, owner) for owner in ("alice", "bob") * 3]
+    newest = store.status(jobs[-2])
+    assert newest is not None
+    # Not a state filter: a state of few jobs (queued, running) is read best through ix_jobs_state.
+    queries: list[dict[str, Any]] = [
+        {},
+        {"ended_since": utcnow() - timedelta(days=30)},
+        {"before": cursor_of(newest)},
+    ]
+    for query in queries:
+        statement, parameters = _listing_statement(database, limit=50, **query)
+        plan = _plan(database, statement, parameters)
+        assert "ix_jobs_created" in plan, (query, plan)
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, (query, plan)
+
+
 def test_an_upgrade_adds_the_index_and_keeps_the_jobs(database: Database) -> None:
     """A database made by the previous release (schema 0007) gains the index on upgrade."""
     database.migrate("0007")
@@ -93,7 +117,9 @@ def test_an_upgrade_adds_the_index_and_keeps_the_jobs(database: Database) -> Non
         )
     assert INDEX not in {ix["name"] for ix in inspect(database.engine).get_indexes("jobs")}
     database.migrate()
-    assert INDEX in {ix["name"] for ix in inspect(database.engine).get_indexes("jobs")}
+    assert {INDEX, "ix_jobs_created"} <= {ix["name"] for ix in inspect(database.engine).get_indexes("jobs")}
     assert [job.id for job in JobStore(database).list_jobs(client_id="alice")] == ["old-job"]
     database.downgrade("0007")
-    assert INDEX not in {ix["name"] for ix in inspect(database.engine).get_indexes("jobs")}
+    assert not {INDEX, "ix_jobs_created"} & {
+        ix["name"] for ix in inspect(database.engine).get_indexes("jobs")
+    }

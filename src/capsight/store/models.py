@@ -196,8 +196,12 @@ class Job(Base):
 
     __tablename__ = "jobs"
     # A key's listing (``client_id = ?`` newest first, a page at a time) reads its own jobs in order
-    # from here instead of scanning and sorting every client's (migration 0008).
-    __table_args__ = (Index("ix_jobs_client_created", "client_id", "created_at", "id"),)
+    # from the first instead of scanning and sorting every client's (0008); an admin's, every
+    # client's, from the second (0009).
+    __table_args__ = (
+        Index("ix_jobs_client_created", "client_id", "created_at", "id"),
+        Index("ix_jobs_created", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(String(16), index=True)  # queued|running|succeeded|failed|cancelled
