@@ -35,6 +35,8 @@ ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 # two threads of one process (different databases: the cross-process locks do not order them) break
 # each other (``KeyError: 'config'``). Taken innermost, after the database's own lock: no deadlock.
 ALEMBIC_LOCK = threading.Lock()
+# How long a PostgreSQL migration waits for a table lock (see migrations/env.py).
+MIGRATION_LOCK_TIMEOUT_S = 5.0
 
 
 def alembic_config(connection: Any | None = None) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+from capsight.store import alembic_support
 from capsight.store.models import Base
 
 config = context.config
@@ -28,6 +29,12 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # A migration waiting for a table lock (an index on jobs waits for an open transaction
+            # that wrote to it) queues every later writer of every replica behind it: it gives up
+            # instead, and the next first use tries again. LOCAL: until this transaction ends.
+            ms = int(alembic_support.MIGRATION_LOCK_TIMEOUT_S * 1000)
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
         context.run_migrations()
 
 
