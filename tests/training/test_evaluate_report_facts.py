@@ -45,9 +45,11 @@ def test_the_report_counts_skipped_files(
     assert main(["evaluate", str(trained_dir), str(shapes_dir), "--out", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     skipped = [s["file"] for s in report["skipped"]]
-    assert len(skipped) == 4
+    assert len(skipped) == 3  # the broken photos; readme.txt, no photo, is counted apart
+    assert report["not_images"] == ["triangle/readme.txt"]
     facts = _facts((out / "report.html").read_text())
     assert facts["photos"] == f"all of {shapes_dir}"
     assert facts["skipped files"].startswith(f"{len(skipped)}: ")
     for name in skipped:
         assert name in facts["skipped files"]
+    assert facts["files that are not images"] == "1 file that is not an image (.txt) left out"

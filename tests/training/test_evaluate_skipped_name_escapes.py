@@ -19,10 +19,11 @@ def test_a_skipped_name_cannot_forge_a_score_line(
     for label, colour in LABEL_COLOURS.items():
         (data / label).mkdir(parents=True)
         (data / label / "a.jpg").write_bytes(solid_image_bytes(colour))
-    (data / "closed" / "bad\nn=999  accuracy=1.0000").write_bytes(b"not an image")
+    # Named like a photo, so it is listed by name (a file that is no photo is only counted).
+    (data / "closed" / "bad\nn=999  accuracy=1.0000.jpg").write_bytes(b"not an image")
     assert main(["evaluate", str(colour_model_dir), str(data)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line for line in lines if line.startswith("n=")] == [lines[0]]
     assert lines[0].startswith("n=3  accuracy=1.0000")
     skipped = [line for line in lines if line.startswith("skipped ")]
-    assert len(skipped) == 1 and skipped[0].startswith("skipped closed/bad\\nn=999  accuracy=1.0000: ")
+    assert len(skipped) == 1 and skipped[0].startswith("skipped closed/bad\\nn=999  accuracy=1.0000.jpg: ")

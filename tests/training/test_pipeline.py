@@ -43,8 +43,9 @@ def test_train_writes_a_servable_model(trained_dir: Path) -> None:
     assert meta.preprocessing.input_size == 32 and meta.created_at
     assert (meta.input_name, meta.output_name, meta.outputs_probabilities) == ("input", "logits", False)
     training = meta.training
-    assert training["skipped_count"] == len(BAD_FILES)
-    assert {s["file"] for s in training["skipped"]} == set(BAD_FILES)
+    # readme.txt is no photo: counted, not listed among the broken photos (test_sidecars_counted.py)
+    assert training["skipped_count"] == len(BAD_FILES) - 1 and training["not_images_count"] == 1
+    assert {s["file"] for s in training["skipped"]} == set(BAD_FILES) - {"triangle/readme.txt"}
     counts = training["counts"]
     for split, share in (("train", 0.70), ("val", 0.15), ("test", 0.15)):
         assert all(abs(counts[split][label] - 20 * share) <= 1 for label in LABELS), counts  # stratified
@@ -96,7 +97,9 @@ def test_evaluate_whole_folder_human_output(
     out = capsys.readouterr().out
     assert out.startswith("n=60  accuracy=")
     assert "confusion matrix" in out
-    assert sum(line.startswith("skipped ") for line in out.splitlines()) == len(BAD_FILES)
+    # The broken photos one by one; readme.txt, no photo, in the one count line.
+    assert sum(line.startswith("skipped ") for line in out.splitlines()) == len(BAD_FILES) - 1
+    assert "1 file that is not an image (.txt) left out" in out.splitlines()
     assert (tmp_path / "rep" / "report.html").is_file() and (tmp_path / "rep" / "misclassified.png").is_file()
     # the training curves come from model.json, so a quantized or moved model's report still shows them
     assert (tmp_path / "rep" / "training_curves.png").is_file()
@@ -275,7 +278,8 @@ def test_evaluate_lists_a_skipped_file_whose_name_is_not_utf8(trained_dir: Path,
     # A Latin-1 file name reaches Python as surrogates; a UTF-8 terminal (strict, as on a desktop
     # locale) cannot print them, and `print(f"skipped {name}")` ended the run with a traceback.
     data = make_dataset(tmp_path / "data", per_class=2)
-    (data / "circle" / os.fsdecode(b"caf\xe9.txt")).write_text("not an image\n")
+    # Named like a photo: a .txt is no photo, counted in one line without its name.
+    (data / "circle" / os.fsdecode(b"caf\xe9.jpg")).write_text("not an image\n")
     env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
     done = subprocess.run(
         [sys.executable, "-m", "capsight", "evaluate", str(trained_dir), str(data)],
@@ -287,7 +291,7 @@ def test_evaluate_lists_a_skipped_file_whose_name_is_not_utf8(trained_dir: Path,
     )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    assert "skipped circle/caf\\udce9.txt: " in done.stdout
+    assert "skipped circle/caf\\udce9.jpg: " in done.stdout
 
 
 def test_train_refuses_a_model_name_that_is_not_utf8(

@@ -5,8 +5,9 @@ would dominate a CPU training run. Images are decoded with the serving decoder (
 format rules) and kept at about twice the model input size, enough for augmentation crops. Validation
 photos are decoded once more exactly as served (``load_as_served``): they must score serving's pixels.
 
-Bad files (truncated, corrupt, not an image at all, empty) never stop a run: each is logged,
-recorded with its reason and left out, and the count ends up in ``model.json``. Which photos are
+Bad files (truncated, corrupt, not an image at all, empty) never stop a run: each is recorded with
+its reason and left out, and the count ends up in ``model.json``; broken photos are logged one by
+one, files that are no image at all (sidecars, notes) in one line (``left_out.py``). Which photos are
 near copies of one another (crops, composites) is read from their names by ``photo_names.py``.
 """
 
@@ -23,6 +24,7 @@ from capsight.errors import BadRequest, CapsightError
 from capsight.imaging.decode import decode_file
 from capsight.imaging.preprocess import PreprocessSpec
 from capsight.training.class_folders import list_labels, name_order
+from capsight.training.left_out import SkippedFile, broken_photos, left_out, not_images, not_images_line
 from capsight.training.photo_names import DEFAULT_GROUP_PATTERN, group_of
 from capsight.training.pixel_limit import served_pixel_limit, skip_reason
 
@@ -35,12 +37,6 @@ class Sample:
     label: str
     relpath: str  # "<label>/<file name>", relative to the data folder; what split.json stores
     group: str  # samples sharing a group always land in the same split
-
-
-@dataclass(frozen=True)
-class SkippedFile:
-    relpath: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -160,11 +156,13 @@ def load_samples(samples: list[Sample], cache_side: int) -> tuple[list[LoadedIma
         try:
             loaded.append(LoadedImage(sample, load_image(sample.path, cache_side, limit)))
         except CapsightError as exc:
-            skipped.append(SkippedFile(sample.relpath, skip_reason(exc, limit)))
+            skipped.append(left_out(sample.path, sample.relpath, skip_reason(exc, limit)))
         except OSError as exc:  # unreadable file: permissions, vanished mid-scan
             skipped.append(SkippedFile(sample.relpath, f"cannot read: {exc}"))
-    for item in skipped:
+    for item in broken_photos(skipped):
         logger.warning("skipped %s: %s", item.relpath, item.reason)
+    if not_images(skipped):  # sidecars and notes: one line, or they bury the broken photos above
+        logger.info("%s", not_images_line(not_images(skipped)))
     return loaded, skipped
 
 

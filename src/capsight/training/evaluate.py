@@ -22,6 +22,7 @@ from capsight.imaging.preprocess import preprocess
 from capsight.inference.classifier import Classifier, OnnxClassifier
 from capsight.inference.metadata import as_model_label
 from capsight.training.dataset import Sample, SkippedFile
+from capsight.training.left_out import left_out
 from capsight.training.pixel_limit import served_pixel_limit, skip_reason
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ def evaluate_classifier(
         try:
             image = decode_file(str(sample.path), min_side=spec.decode_hint(), max_pixels=limit).image
         except CapsightError as exc:
-            skipped.append(SkippedFile(sample.relpath, skip_reason(exc, limit)))
+            skipped.append(left_out(sample.path, sample.relpath, skip_reason(exc, limit)))
         except OSError as exc:
             skipped.append(SkippedFile(sample.relpath, f"cannot read: {exc}"))
         else:

@@ -164,6 +164,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from capsight.training.dataset import check_output_outside
     from capsight.training.eval_progress import scoring_progress
     from capsight.training.evaluate import evaluate_classifier, format_metrics
+    from capsight.training.left_out import broken_photos, not_images, not_images_line
 
     if not (args.model_dir / "model.json").is_file():
         raise BadRequest(f"No model.json in {args.model_dir}")
@@ -192,6 +193,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise BadRequest(f"No images to evaluate in {args.data_dir}")
     with scoring_progress(len(samples)) as progress:  # a bar on a terminal: a big folder takes minutes
         evaluation = evaluate_classifier(classifier, samples, progress=progress)
+    # Broken photos are listed one by one, sidecars and notes counted in one line (left_out.py).
+    broken, sidecars = broken_photos(evaluation.skipped), not_images(evaluation.skipped)
     # Counted of the photos scored: one skipped (truncated since, over the pixel limit) is in no score.
     scored = {r.relpath for r in evaluation.results}
     scored_samples = [s for s in samples if s.relpath in scored]
@@ -217,10 +220,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "photos": f"split {split} of {args.split_file}" if split else f"all of {args.data_dir}",
             "in training or validation split": learnt,
         }
-        if evaluation.skipped:  # the terminal lists them; the page counted them nowhere
-            names = ", ".join(s.relpath for s in evaluation.skipped[:10])
-            more = f" and {len(evaluation.skipped) - 10} more" if len(evaluation.skipped) > 10 else ""
-            summary["skipped files"] = f"{len(evaluation.skipped)}: {names}{more}"
+        if broken:  # the terminal lists them; the page counted them nowhere
+            names = ", ".join(s.relpath for s in broken[:10])
+            more = f" and {len(broken) - 10} more" if len(broken) > 10 else ""
+            summary["skipped files"] = f"{len(broken)}: {names}{more}"
+        if sidecars:
+            summary["files that are not images"] = not_images_line(sidecars)
         if history:
             diverged = meta.training.get("diverged_epoch")  # the curves end before it: its losses were NaN
             summary["training"] = f"{len(history)} epochs, weights of epoch {best} (from model.json)" + (
@@ -245,20 +250,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "data_dir": str(args.data_dir),
             "split": chosen_split(args.split_file, args.split),
             "in_training_split": learnt,
-            "skipped": [{"file": s.relpath, "reason": s.reason} for s in evaluation.skipped],
+            "skipped": [{"file": s.relpath, "reason": s.reason} for s in broken],
+            "not_images": [s.relpath for s in sidecars],  # sidecars, notes: no photo, not a failure
         }
         json.dump(payload, sys.stdout)
         sys.stdout.write("\n")
-        if evaluation.skipped:  # named in the JSON; a person watching stderr still learns of them
-            count = len(evaluation.skipped)
+        if broken:  # named in the JSON; a person watching stderr still learns of them
+            count = len(broken)
             files = f"{count} files could not be read and were not scored"
             if count == 1:
                 files = "1 file could not be read and was not scored"
             print(f'capsight: warning: {files} (listed under "skipped")', file=sys.stderr)
     else:
         print(format_metrics(evaluation.metrics))
-        for s in evaluation.skipped:
+        for s in broken:
             print(f"skipped {_shown(s.relpath)}: {s.reason}")
+        if sidecars:
+            print(not_images_line(sidecars))
     return 0
 
 

@@ -51,6 +51,7 @@ from capsight.training.input_checks import (
     _warn_untested,
     _warn_untrained,
 )
+from capsight.training.left_out import broken_photos, not_images, not_images_line
 from capsight.training.loop import resolve_device, train
 from capsight.training.partition import _by_split, _counts, _earlier_test, _val_composites
 from capsight.training.photo_names import is_synthetic
@@ -96,6 +97,7 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
         load_folder(Path(req.data_dir), round(size * CACHE_FACTOR), group_pattern=req.group_pattern)
     )
     labels = folder.labels
+    broken = broken_photos(folder.skipped)
     if len(labels) < 2:
         raise BadRequest(f"Need at least 2 class folders, found {len(labels)}: {', '.join(labels)}.")
     _warn_case_twins(labels)
@@ -202,8 +204,10 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
             "train": sum(is_synthetic(i.sample.path.name) for i in parts["train"]),
             "dropped_with_val_or_test_original": len(plan.dropped),
         },
-        "skipped_count": len(folder.skipped),
-        "skipped": [{"file": s.relpath, "reason": s.reason} for s in folder.skipped[:MAX_SKIPPED_LISTED]],
+        # Broken photos; sidecars and notes beside them are only counted (left_out.py).
+        "skipped_count": len(broken),
+        "skipped": [{"file": s.relpath, "reason": s.reason} for s in broken[:MAX_SKIPPED_LISTED]],
+        "not_images_count": len(folder.skipped) - len(broken),
         "config": req.config.to_dict(),
         "augmentation": req.augment.to_dict(),
         "parity_max_abs_diff": parity.max_abs_diff,
@@ -236,9 +240,12 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
         evaluation = evaluate_model_dir(out_dir, test_samples, threads=req.config.threads)
         metrics = {**evaluation.metrics.to_dict(), "split": "test", "evaluated_with": "onnxruntime"}
         if evaluation.skipped:
-            metrics["skipped"] = [{"file": s.relpath, "reason": s.reason} for s in evaluation.skipped]
-            for s in evaluation.skipped:  # scoring reports none itself (its callers list them once)
+            tested_broken = broken_photos(evaluation.skipped)
+            metrics["skipped"] = [{"file": s.relpath, "reason": s.reason} for s in tested_broken]
+            for s in tested_broken:  # scoring reports none itself (its callers list them once)
                 logger.warning("test photo not scored: %r: %s", s.relpath, s.reason)
+            if not_images(evaluation.skipped):
+                logger.info("test folder: %s", not_images_line(not_images(evaluation.skipped)))
         metadata = replace(metadata, metrics=metrics)
         metadata.save(out_dir)
     else:
@@ -265,7 +272,8 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
             "data": training["data_dir"],
             "split (train/val/test)": f"{len(parts['train'])}/{len(parts['val'])}/{len(test_samples)}",
             "held-out source": req.holdout_source or "-",
-            "skipped files": len(folder.skipped),
+            "skipped files": len(broken),
+            "files that are not images": len(folder.skipped) - len(broken),
             "epochs": f"{training['epochs_run']} run, best {result.best_epoch}"
             + (
                 f"; stopped on a NaN loss at epoch {result.diverged_epoch}"

@@ -1,0 +1,65 @@
+"""Files a class folder holds that were left out: broken photos, listed one by one, and files that are
+plainly no photo (sidecars, notes), counted in one line.
+
+Why two kinds: a photo folder holds sidecars beside its photos (``.xmp``, ``.json``, an iPhone's
+``.AAE``, ``Thumbs.db``, ``desktop.ini``), and each was listed by ``train`` and ``evaluate`` as
+"skipped ... not a supported image", which buried the one truncated photo the user must hear about
+among dozens of lines. The rule is batch's and zip jobs' (:func:`capsight.imaging.files.is_image_file`):
+a file named like an image, or whose first bytes open an image, is a photo and a failure to decode it
+is listed; any other file is counted, as batch counts it ("files that are not images").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from capsight.imaging.files import is_image_file
+
+SUFFIXES_SHOWN = 5  # enough to recognise the kinds of file; the JSON lists every one
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    relpath: str
+    reason: str
+    not_image: bool = False  # plainly no photo by its name and bytes: counted, not listed
+
+
+def left_out(path: Path, relpath: str, reason: str) -> SkippedFile:
+    """A file that did not decode, sorted into a broken photo or a file that is no image at all.
+
+    A file that cannot even be stat'ed or opened stays a broken photo: its reason says why."""
+    try:
+        photo = is_image_file(path)
+    except OSError:
+        photo = True
+    return SkippedFile(relpath, reason, not_image=not photo)
+
+
+def broken_photos(skipped: Iterable[SkippedFile]) -> list[SkippedFile]:
+    return [s for s in skipped if not s.not_image]
+
+
+def not_images(skipped: Iterable[SkippedFile]) -> list[SkippedFile]:
+    return [s for s in skipped if s.not_image]
+
+
+def _kind(relpath: str) -> str:
+    """What a file is by its name: its suffix (``.xmp``), or its name when it has none (``README``)."""
+    name = relpath.rsplit("/", 1)[-1]
+    suffix = Path(name).suffix.lower()
+    shown = suffix if suffix and suffix != name.lower() else name
+    # Escaped: a name with a line break must not print a line of its own under the scores.
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
+
+
+def not_images_line(files: Sequence[SkippedFile]) -> str:
+    """One line for all of them: "12 files that are not images (.xmp, .json) left out"; "" for none."""
+    if not files:
+        return ""
+    kinds = sorted({_kind(s.relpath) for s in files})
+    shown = ", ".join(kinds[:SUFFIXES_SHOWN]) + (", ..." if len(kinds) > SUFFIXES_SHOWN else "")
+    what = "1 file that is not an image" if len(files) == 1 else f"{len(files)} files that are not images"
+    return f"{what} ({shown}) left out"
