@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from model_factory import LABEL_COLOURS, solid_image_bytes
@@ -56,3 +58,38 @@ def test_off_a_terminal_stderr_has_no_bar(colour_model_dir: Path, tmp_path: Path
     done = subprocess.run(_argv(colour_model_dir, data), capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "\r" not in done.stderr and f"/{3 * PER_CLASS}" not in done.stderr
+
+
+def test_log_lines_print_above_the_bar_not_onto_it(colour_model_dir: Path, tmp_path: Path) -> None:
+    # With -v each skipped photo is a debug line; written at the cursor, it was glued onto the end of
+    # the bar ("  0%|          | 0/37 [00:00<?, ?photo/s]2026-... DEBUG ..."). Batch prints its log
+    # lines above its bar through tqdm; evaluate's bar does the same.
+    data = _data(tmp_path / "data")
+    (data / "closed" / "broken.jpg").write_bytes(b"not a photo")
+    argv = [sys.executable, "-m", "capsight.cli", "-v", *_argv(colour_model_dir, data)[3:]]
+    main_fd, terminal_fd = pty.openpty()
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=terminal_fd)
+        chunks: list[bytes] = []
+        os.set_blocking(main_fd, False)
+        while proc.poll() is None:  # -v writes more than a pty buffer holds: read while it runs
+            try:
+                chunks.append(os.read(main_fd, 65536))
+            except BlockingIOError:
+                time.sleep(0.01)
+        proc.communicate(timeout=120)
+        while True:
+            try:
+                chunks.append(os.read(main_fd, 65536))
+            except (BlockingIOError, OSError):
+                break
+    finally:
+        os.close(terminal_fd)
+        os.close(main_fd)
+    drawn = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0, drawn
+    assert "photo" in drawn, drawn  # the bar was drawn
+    logged = [line for line in drawn.split("\n") if re.search(r"\d\d:\d\d:\d\d,\d+ DEBUG ", line)]
+    assert any("skipped closed/broken.jpg" in line for line in logged), drawn
+    for line in logged:  # what the terminal shows of the line: after its last carriage return
+        assert re.match(r"\d{4}-\d\d-\d\d ", line.rstrip("\r").rsplit("\r", 1)[-1].lstrip()), repr(line)

@@ -34,6 +34,7 @@ def scoring_progress(total: int, stream: IO[str] | None = None) -> Iterator[Call
         yield None
         return
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     # A terminal nobody sized (docker/kubectl exec -t) says 0x0, where tqdm draws nothing: 80x24.
     sized = _is_sized(stream)
@@ -51,6 +52,9 @@ def scoring_progress(total: int, stream: IO[str] | None = None) -> Iterator[Call
         bar.update(done - bar.n)
 
     try:
-        yield update
+        # As batch's bar does: a log line (-v's debug lines, a warning) was written at the cursor, on
+        # the end of the bar's line; through tqdm it prints on a line of its own above the bar.
+        with logging_redirect_tqdm():
+            yield update
     finally:
         bar.close()
