@@ -75,3 +75,21 @@ def test_train_logs_sidecars_in_one_line(tmp_path: Path, caplog: pytest.LogCaptu
     assert training["skipped_count"] == 1
     assert [s["file"] for s in training["skipped"]] == ["circle/broken.png"]
     assert training["not_images_count"] == 18
+
+
+def test_train_log_names_the_final_folder_and_counts_broken_photos(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # "loaded 18 images ...; skipped 7" counted the sidecars again after their own line, and
+    # "done in 3 s: /tmp/.model.partial-25319-p0yeu4c7" named a hidden folder that was gone a moment later.
+    data = make_dataset(tmp_path / "data", per_class=6)
+    (data / "circle" / "a.xmp").write_text("<x:xmpmeta/>\n")
+    (data / "circle" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    out = tmp_path / "model"
+    argv = ["train", str(data), "--out", str(out), "--arch", "tiny", "--epochs", "1", "--image-size", "32"]
+    with caplog.at_level(logging.INFO):
+        assert main([*argv, "--seed", "0"]) == 0
+    messages = [r.getMessage() for r in caplog.records]
+    loaded = next(m for m in messages if m.startswith("loaded "))
+    assert loaded.endswith("; skipped 1"), loaded
+    assert not [m for m in messages if ".partial-" in m]

@@ -183,6 +183,6 @@ def load_folder(
         len(loaded),
         root,
         ", ".join(f"{k}={v}" for k, v in folder.counts().items()),
-        len(skipped),
+        len(broken_photos(skipped)),  # the files that are no image had their own line
     )
     return folder

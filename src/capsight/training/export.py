@@ -89,7 +89,8 @@ def export_onnx(model: nn.Module, out_dir: Path, input_size: int) -> Path:
             do_constant_folding=True,
         )
     onnx.checker.check_model(onnx.load(str(path)))
-    logger.info("exported %s (%.1f MB)", path, path.stat().st_size / 1e6)
+    # The name only: the folder is the hidden staging folder, which the closing line replaces.
+    logger.info("exported %s (%.1f MB)", path.name, path.stat().st_size / 1e6)
     return path
 
 

@@ -294,5 +294,6 @@ def _train_into(req: TrainRequest, out_dir: Path, name: str) -> TrainOutcome:
             f"{evaluation.metrics.n} photos)",
         )
     seconds = time.perf_counter() - started
-    logger.info("done in %.0f s: %s", seconds, out_dir)
+    # Not out_dir: it is the hidden staging folder, gone once "model written to" names the real one.
+    logger.info("done in %.0f s", seconds)
     return TrainOutcome(out_dir, metadata, result, parity, plan, evaluation, seconds)
