@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from capsight.errors import CapsightError
 from capsight.imaging.decode import decode_file
-from capsight.training.evaluate import Evaluation, Metrics
+from capsight.training.evaluate import Evaluation, Metrics, Scored
 from capsight.training.figure_glyphs import missing_glyphs_noted
 from capsight.training.pixel_limit import served_pixel_limit
 
@@ -35,6 +35,7 @@ REPORT_FILES = (CONFUSION_PNG, CURVES_PNG, MISCLASSIFIED_PNG, REPORT_HTML)
 MAX_CONFUSION_INCHES = 20.0
 COUNTS_UP_TO = 30  # classes whose cells still have room for their count; past this, colour alone
 TICK_LABELS_UP_TO = 200  # classes whose names still fit along an axis (at a smaller font)
+WRONG_LISTED = 500  # misclassified photos named on the page; past this it says how many more
 LABEL_CHARS = 32  # a longer label is drawn shortened in the figures (whole in the HTML table)
 
 
@@ -110,10 +111,14 @@ def plot_curves(history: Sequence[EpochStats], path: Path, best_epoch: int | Non
     return path
 
 
+def _most_confident_wrong(evaluation: Evaluation) -> list[Scored]:
+    return sorted(evaluation.misclassified(), key=lambda r: -r.confidence)
+
+
 def plot_misclassified(evaluation: Evaluation, path: Path, limit: int = 24, thumb: int = 160) -> Path:
     """Grid of wrongly predicted images with their true and predicted labels (or a 'none' note)."""
     plt = _pyplot()
-    wrong = sorted(evaluation.misclassified(), key=lambda r: -r.confidence)[:limit]
+    wrong = _most_confident_wrong(evaluation)[:limit]
     max_pixels = served_pixel_limit()
     cols = min(6, max(1, len(wrong)))
     rows = max(1, -(-len(wrong) // cols))
@@ -153,6 +158,23 @@ def _metrics_table(metrics: Metrics) -> str:
     )
 
 
+def _wrong_table(wrong: Sequence[Scored]) -> str:
+    """The misclassified photos by name, in the grid's order (most confident first): the grid shows
+    no file name, so a mislabelled photo could be seen but not found among camera-numbered files."""
+    if not wrong:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(r.relpath)}</td><td>{html.escape(r.true)}</td>"
+        f"<td>{html.escape(r.predicted)}</td><td>{r.confidence:.2f}</td></tr>"
+        for r in wrong[:WRONG_LISTED]
+    )
+    more = f"<p>and {len(wrong) - WRONG_LISTED} more</p>" if len(wrong) > WRONG_LISTED else ""
+    return (
+        "<h2>Misclassified photos</h2><table><tr><th>photo</th><th>true</th><th>predicted</th>"
+        f"<th>confidence</th></tr>{rows}</table>{more}"
+    )
+
+
 def write_html(
     out_dir: Path,
     title: str,
@@ -160,6 +182,7 @@ def write_html(
     summary: dict[str, object],
     images: Sequence[str],
     scope: str | None = None,
+    wrong: Sequence[Scored] = (),
 ) -> Path:
     """One self-describing page; the PNGs are linked by relative path so the folder can be moved.
     ``scope`` heads the accuracy with what was scored ("Test accuracy (split test, 12 photos)"): the
@@ -184,6 +207,7 @@ img{{max-width:100%}}figure{{margin:1.5em 0}}</style></head><body>
 (ONNX Runtime, serving preprocessing).</p>
 {_metrics_table(metrics)}
 <h2>Run</h2><table>{facts}</table>
+{_wrong_table(wrong)}
 <h2>Figures</h2>{figures}
 </body></html>
 """
@@ -209,6 +233,8 @@ def write_reports(
         if history:
             written.append(plot_curves(history, out_dir / CURVES_PNG, best_epoch))
         written.append(plot_misclassified(evaluation, out_dir / MISCLASSIFIED_PNG))
-    written.append(write_html(out_dir, title, evaluation.metrics, summary, [p.name for p in written], scope))
+    names = [p.name for p in written]
+    wrong = _most_confident_wrong(evaluation)
+    written.append(write_html(out_dir, title, evaluation.metrics, summary, names, scope, wrong))
     logger.info("reports written: %s", ", ".join(p.name for p in written))
     return written
