@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 
 # How long a request waits for the database (a key lookup, a job's status) before it is answered 503.
 DB_CALL_TIMEOUT_S = 5.0
-# Threads of the database calls: as many as a process's pool has connections (database.py: 5 + 10).
-DB_THREADS = 15
+# Threads of the requests' database calls: 10 of the 15 connections a process's pool holds
+# (database.py: 5 + 10), the rest left to the request log's writer, the job workers and the purge,
+# which a request table locked or a hung query would otherwise leave waiting 30 s for one.
+DB_THREADS = 10
 T = TypeVar("T")
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
