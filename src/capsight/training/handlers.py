@@ -164,7 +164,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from capsight.training.dataset import check_output_outside
     from capsight.training.eval_progress import scoring_progress
     from capsight.training.evaluate import evaluate_classifier, format_metrics
-    from capsight.training.left_out import broken_photos, not_images, not_images_line
+    from capsight.training.left_out import broken_photos, not_images, not_images_line, not_scored
 
     if not (args.model_dir / "model.json").is_file():
         raise BadRequest(f"No model.json in {args.model_dir}")
@@ -183,6 +183,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         blocking = next((p for p in args.out.parents if p.exists() and not p.is_dir()), None)
         if blocking is not None:  # found now, not by mkdir after minutes of scoring
             raise BadRequest(f"Cannot create {_shown(args.out)}: {_shown(blocking)} is not a folder.")
+        from capsight.training.reports import quiet_matplotlib  # before matplotlib logs its import
+
+        quiet_matplotlib()
         import matplotlib  # noqa: F401 - the report needs it: say so before evaluating, not after
     # One pair: the version reported must be the model scored (promote and --out publish into
     # MODEL_DIR; a model.json read apart could be the other model's).
@@ -256,11 +259,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         json.dump(payload, sys.stdout)
         sys.stdout.write("\n")
         if broken:  # named in the JSON; a person watching stderr still learns of them
-            count = len(broken)
-            files = f"{count} files could not be read and were not scored"
-            if count == 1:
-                files = "1 file could not be read and was not scored"
-            print(f'capsight: warning: {files} (listed under "skipped")', file=sys.stderr)
+            print(f'capsight: warning: {not_scored(len(broken))} (listed under "skipped")', file=sys.stderr)
     else:
         print(format_metrics(evaluation.metrics))
         for s in broken:

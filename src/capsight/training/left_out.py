@@ -63,3 +63,10 @@ def not_images_line(files: Sequence[SkippedFile]) -> str:
     shown = ", ".join(kinds[:SUFFIXES_SHOWN]) + (", ..." if len(kinds) > SUFFIXES_SHOWN else "")
     what = "1 file that is not an image" if len(files) == 1 else f"{len(files)} files that are not images"
     return f"{what} ({shown}) left out"
+
+
+def not_scored(count: int) -> str:
+    """The broken photos evaluate could not score, counted for stderr when --json lists them."""
+    if count == 1:
+        return "1 file could not be read and was not scored"
+    return f"{count} files could not be read and were not scored"

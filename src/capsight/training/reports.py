@@ -47,7 +47,16 @@ def _shown(label: str) -> str:
     return label[: LABEL_CHARS - 12] + "…" + label[-11:]
 
 
+def quiet_matplotlib() -> None:
+    """INFO and up from matplotlib, before it is imported: with -v its import and font search logged
+    ~270 debug lines per report, burying capsight's own (which photo was skipped, and why)."""
+    matplotlib_log = logging.getLogger("matplotlib")
+    if matplotlib_log.level == logging.NOTSET:
+        matplotlib_log.setLevel(logging.INFO)
+
+
 def _pyplot():  # type: ignore[no-untyped-def]
+    quiet_matplotlib()
     import matplotlib
 
     matplotlib.use("Agg", force=True)
