@@ -19,6 +19,7 @@ from sqlalchemy import inspect
 
 from capsight.store import alembic_support
 from capsight.store.database import Database
+from capsight.store.database_errors import database_error
 from capsight.store.models import utcnow
 
 
@@ -56,6 +57,9 @@ def test_a_migration_blocked_by_an_open_transaction_lets_writers_through(
         open_session.rollback()
     assert waited < 2.5, f"another replica's job insert waited {waited:.1f} s behind the migration"
     assert outcome and outcome[0] is not None, "the blocked migration should have given up"
+    # What `capsight db upgrade` prints: the database answered, so not "cannot reach" it.
+    said = str(database_error(pg_db.url, outcome[0]))
+    assert "cannot reach" not in said and "transaction left open" in said, said
     starting.migrate()  # the lock free again: the next try migrates
     assert "ix_jobs_created" in {ix["name"] for ix in inspect(starting.engine).get_indexes("jobs")}
     starting.dispose()

@@ -63,6 +63,11 @@ def database_error(url: str, exc: BaseException) -> CapsightError | None:
     where = where or "CAPSIGHT_DATABASE_URL"
     cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else None
     reason = first_line(cause or exc)
+    if getattr(cause, "sqlstate", None) == "55P03":  # lock_not_available: see migrations/env.py
+        return ServiceUnavailable(
+            f"the database at {where} is busy: {reason} (a transaction left open holds a lock this "
+            "needs; pg_stat_activity shows it); try again once it ends"
+        )
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
         return ServiceUnavailable(f"cannot reach the database at {where}: {reason}")
     return CapsightError(f"database error at {where}: {reason}")
