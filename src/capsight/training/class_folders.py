@@ -13,6 +13,7 @@ import os
 import unicodedata
 from pathlib import Path
 
+from capsight.batch.sources import NAS_METADATA_FOLDERS
 from capsight.errors import BadRequest
 from capsight.imaging.files import is_image_file, named_like_image
 
@@ -34,6 +35,12 @@ def name_order(name: str) -> tuple[str, str]:
     and shuffle) in another order. The raw name breaks ties, so the order stays total.
     """
     return unicodedata.normalize("NFC", name), name
+
+
+def is_not_data(name: str) -> bool:
+    """A hidden name or a NAS's thumbnail folder (Synology's ``@eaDir/<photo>/``): never a class nor a
+    photo, as batch never reads them. A root ``@eaDir/`` was a class "@eaDir" and stopped the run."""
+    return name.startswith(".") or name in NAS_METADATA_FOLDERS
 
 
 def _is_image_file(path: Path) -> bool:
@@ -123,9 +130,7 @@ def check_data_folder(root: Path, *, kind: str = "Data folder") -> None:
 def list_labels(root: Path) -> tuple[str, ...]:
     """Class names: the non-hidden sub-folders holding image files, sorted so indices are stable."""
     check_data_folder(root)
-    entries = sorted(
-        (p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: name_order(p.name)
-    )
+    entries = sorted((p for p in root.iterdir() if not is_not_data(p.name)), key=lambda p: name_order(p.name))
     folders = [p for p in entries if p.is_dir()]
     for link in (p for p in entries if p.is_symlink() and not p.exists()):
         # A class folder linked from a disk that is not mounted: say so, or the class just vanishes.

@@ -23,7 +23,7 @@ from PIL import Image
 from capsight.errors import BadRequest, CapsightError
 from capsight.imaging.decode import decode_file
 from capsight.imaging.preprocess import PreprocessSpec
-from capsight.training.class_folders import list_labels, name_order
+from capsight.training.class_folders import is_not_data, list_labels, name_order
 from capsight.training.left_out import SkippedFile, broken_photos, left_out, not_images, not_images_line
 from capsight.training.photo_names import DEFAULT_GROUP_PATTERN, group_of
 from capsight.training.pixel_limit import served_pixel_limit, skip_reason
@@ -92,7 +92,7 @@ def scan_folder(
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir(), key=lambda p: name_order(p.name)):
-            if path.name.startswith("."):
+            if is_not_data(path.name):  # hidden, or a NAS's thumbnails (@eaDir/)
                 continue
             if path.is_file():
                 samples.append(
