@@ -21,6 +21,7 @@ from capsight.imaging.decode import decode_file
 from capsight.imaging.preprocess import PreprocessSpec, preprocess
 from capsight.training.class_folders import check_data_folder
 from capsight.training.dataset import Sample, scan_folder
+from capsight.training.left_out import SkippedFile, left_out, not_images_line
 from capsight.training.photo_names import group_of
 from capsight.training.pixel_limit import served_pixel_limit, skip_reason
 from capsight.training.split import SplitPlan
@@ -106,17 +107,24 @@ def load_rows(samples: Sequence[Sample], spec: PreprocessSpec) -> tuple[list[Sam
     kept: list[Sample] = []
     rows: list[np.ndarray] = []
     limit = served_pixel_limit()
+    sidecars: list[SkippedFile] = []  # no photo at all: counted in one line, as train and evaluate do
     for sample in samples:
         try:
             image = decode_file(str(sample.path), min_side=spec.decode_hint(), max_pixels=limit).image
         except CapsightError as exc:
-            logger.warning("skipped %s: %s", sample.relpath, skip_reason(exc, limit))
+            skipped = left_out(sample.path, sample.relpath, skip_reason(exc, limit))
+            if skipped.not_image:
+                sidecars.append(skipped)
+            else:
+                logger.warning("skipped %s: %s", sample.relpath, skipped.reason)
             continue
         except OSError as exc:
             logger.warning("skipped %s: %s", sample.relpath, exc)
             continue
         kept.append(sample)
         rows.append(preprocess(image, spec))
+    if sidecars:
+        logger.info("%s", not_images_line(sidecars))
     if not rows:
         return kept, np.zeros((0, 3, spec.input_size, spec.input_size), dtype=np.float32)
     return kept, np.stack(rows)
