@@ -21,7 +21,7 @@ from capsight.imaging.decode import decode_file
 from capsight.imaging.preprocess import PreprocessSpec, preprocess
 from capsight.training.class_folders import check_data_folder
 from capsight.training.dataset import Sample, scan_folder
-from capsight.training.left_out import SkippedFile, left_out, not_images_line
+from capsight.training.left_out import SkippedFile, left_out, not_images_line, plainly_not_image
 from capsight.training.photo_names import group_of
 from capsight.training.pixel_limit import served_pixel_limit, skip_reason
 from capsight.training.split import SplitPlan
@@ -74,7 +74,8 @@ def select_images(
             frozenset(s.path for s in test),
             f"split {split_file}",
         )
-    samples = scan_folder(data_dir)
+    # Sidecars (.xmp beside each photo) took calibration and check slots: photos only.
+    samples = [s for s in scan_folder(data_dir) if not plainly_not_image(s.path)]
     rng.shuffle(samples)
     n_cal = min(calibration, max(1, len(samples) // 2))
     return ImageSets(

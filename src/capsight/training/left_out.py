@@ -27,15 +27,18 @@ class SkippedFile:
     not_image: bool = False  # plainly no photo by its name and bytes: counted, not listed
 
 
-def left_out(path: Path, relpath: str, reason: str) -> SkippedFile:
-    """A file that did not decode, sorted into a broken photo or a file that is no image at all.
-
-    A file that cannot even be stat'ed or opened stays a broken photo: its reason says why."""
+def plainly_not_image(path: Path) -> bool:
+    """Neither named like an image nor one by its first bytes. A file that cannot even be stat'ed or
+    opened is not: it is a broken photo, whose reason says why."""
     try:
-        photo = is_image_file(path)
+        return not is_image_file(path)
     except OSError:
-        photo = True
-    return SkippedFile(relpath, reason, not_image=not photo)
+        return False
+
+
+def left_out(path: Path, relpath: str, reason: str) -> SkippedFile:
+    """A file that did not decode, sorted into a broken photo or a file that is no image at all."""
+    return SkippedFile(relpath, reason, not_image=plainly_not_image(path))
 
 
 def broken_photos(skipped: Iterable[SkippedFile]) -> list[SkippedFile]:
