@@ -10,8 +10,10 @@ a new failure mode is mapped once, where it is defined, instead of in every rout
     │   ├── EmptyFile              zero-byte upload
     │   ├── InvalidImage           bytes are not a supported image, or are truncated/corrupt
     │   └── TooManyImages          batch larger than the configured maximum
-    ├── Unauthorized (401)         no or unknown API key / token
-    ├── Forbidden (403)            key lacks the scope the endpoint needs
+    ├── Unauthorized (401)         unknown, revoked or expired API key / token
+    │   └── MissingCredentials     no API key or token sent at all
+    ├── Forbidden (403)            not allowed (another client's jobs, a foreign host, ...)
+    │   └── InsufficientScope      key or token lacks the scope the endpoint needs
     ├── NotFound (404)             unknown model, job, image, ...
     ├── MethodNotAllowed (405)     a path whose routes take other methods; carries them for Allow
     ├── RequestTimeout (408)       the client sent its body too slowly
@@ -80,9 +82,25 @@ class Unauthorized(CapsightError):
     default_message = "Missing or invalid API key."
 
 
+class MissingCredentials(Unauthorized):
+    """No credential was sent: its 401's challenge names no error (RFC 6750, 3.1), where a refused
+    one says ``invalid_token`` and an OAuth client fetches a new token instead of asking for one."""
+
+    default_message = "Missing API key."
+
+
 class Forbidden(CapsightError):
     status_code = 403
     default_message = "This API key is not allowed to do that."
+
+
+class InsufficientScope(Forbidden):
+    """Valid credentials without ``scope``: the 403 carries an ``insufficient_scope`` challenge
+    naming it (RFC 6750, 3.1), so a client knows to ask for that scope, not to re-authenticate."""
+
+    def __init__(self, message: str | None = None, scope: str = "") -> None:
+        super().__init__(message)
+        self.scope = scope
 
 
 class NotFound(CapsightError):

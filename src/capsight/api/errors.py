@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request, params
@@ -24,7 +25,9 @@ from capsight.api.logtext import loggable
 from capsight.errors import (
     CapsightError,
     ClientClosedRequest,
+    InsufficientScope,
     MethodNotAllowed,
+    MissingCredentials,
     ModelNotReady,
     RateLimited,
     ServiceUnavailable,
@@ -40,6 +43,36 @@ INTERNAL_ERROR_MESSAGE = "Internal error."
 #: retry with from it. Bearer, the scheme of both API keys and JWTs (X-API-Key is our own header).
 AUTH_CHALLENGE = 'Bearer realm="capsight"'
 
+#: What RFC 6750 (3) allows inside error_description and scope: printable ASCII but '"' and '\'.
+_UNSAFE_IN_PARAM = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+_SAFE_FOR = {'"': "'", "\\": "/"}
+MAX_ERROR_DESCRIPTION = 300
+
+
+def _param_value(text: str) -> str:
+    """``text`` made fit for a quoted auth-param: the refusal repeats the caller's text (a token's
+    ``alg``), and a quote in it would end the value early, CR LF split the header, a non-Latin-1
+    letter fail the answer; the grammar allows no escapes, so those are replaced."""
+    text = _UNSAFE_IN_PARAM.sub(lambda found: _SAFE_FOR.get(found.group(), "?"), text)
+    return text if len(text) <= MAX_ERROR_DESCRIPTION else text[: MAX_ERROR_DESCRIPTION - 3] + "..."
+
+
+def auth_challenge(exc: Unauthorized | InsufficientScope) -> str:
+    """The challenge of a 401 or of a 403 for a scope, with the RFC 6750 (3.1) error: none when no
+    credential was sent, ``invalid_token`` when one was refused (OAuth clients and API gateways
+    refresh the token on it; they re-sent the refused one on a plain challenge), and
+    ``insufficient_scope`` with the scope wanted."""
+    if isinstance(exc, MissingCredentials):
+        return AUTH_CHALLENGE
+    description = _param_value(exc.message)
+    if isinstance(exc, InsufficientScope):
+        scope = _param_value(exc.scope)
+        return (
+            f'{AUTH_CHALLENGE}, error="insufficient_scope", error_description="{description}", '
+            f'scope="{scope}"'
+        )
+    return f'{AUTH_CHALLENGE}, error="invalid_token", error_description="{description}"'
+
 
 def error_response(status_code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status_code, headers=headers)
@@ -54,8 +87,8 @@ def capsight_error_response(exc: CapsightError) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited | ServiceUnavailable):
         headers["Retry-After"] = retry_after_header(exc.retry_after)
-    if isinstance(exc, Unauthorized):
-        headers["WWW-Authenticate"] = AUTH_CHALLENGE
+    if isinstance(exc, Unauthorized | InsufficientScope):
+        headers["WWW-Authenticate"] = auth_challenge(exc)
     if isinstance(exc, UnsupportedEncoding):
         headers["Accept-Encoding"] = exc.accepted  # RFC 9110 (12.5.3): the codings it does take
     if isinstance(exc, MethodNotAllowed):

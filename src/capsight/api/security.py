@@ -20,7 +20,13 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from capsight.api.middleware import add_response_header
 from capsight.api.runtime import ServingRuntime, get_runtime
 from capsight.embedded_ipv4 import embedded_ipv4
-from capsight.errors import CapsightError, Forbidden, RateLimited, ServiceUnavailable, Unauthorized
+from capsight.errors import (
+    CapsightError,
+    InsufficientScope,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+)
 from capsight.store.auth import JWT_ID_PREFIX, credential_from_headers
 from capsight.store.protocols import Principal, RateLimitDecision
 from capsight.store.ratelimit import parse_rate
@@ -56,7 +62,7 @@ async def _authenticate(request: Request, runtime: ServingRuntime, scope: str) -
     if not principal.allows(scope):
         # Named after what was sent: a JWT's caller told about "this API key" went looking for one.
         credential = "token" if principal.id.startswith(JWT_ID_PREFIX) else "API key"
-        raise Forbidden(f"This {credential} lacks the '{scope}' scope.")
+        raise InsufficientScope(f"This {credential} lacks the '{scope}' scope.", scope=scope)
     return principal
 
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from capsight.errors import ServiceUnavailable, Unauthorized, first_line
+from capsight.errors import MissingCredentials, ServiceUnavailable, Unauthorized, first_line
 from capsight.store.deadline import call_with_deadline
 from capsight.store.jwt_auth import JWT_ID_PREFIX, JwtVerifier
 from capsight.store.keys import KEY_PREFIX, KeyStore, hash_key
@@ -61,7 +61,9 @@ class ApiKeyAuthenticator:
         credential = credential_from_headers(headers)
         if credential is None:
             await guess()
-            raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.")
+            raise MissingCredentials(
+                "Missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
+            )
         if credential.startswith(KEY_PREFIX) and self.keys is not None:
             if self.keys.cached(credential) is not None:  # verified before: no guess
                 return await self._api_key(credential)
