@@ -53,6 +53,33 @@ def test_a_terminal_gets_a_progress_bar(colour_model_dir: Path, tmp_path: Path) 
     assert stdout.startswith(f"n={total} ".encode())  # the scores are untouched
 
 
+def test_the_total_counts_the_photos_not_their_sidecars(colour_model_dir: Path, tmp_path: Path) -> None:
+    # 36 photos and a sidecar beside one: the bar said 0/37 and finished at 37 for 36 photos scored,
+    # the sidecar counted and read as a photo it never was (it is counted in one line under the scores).
+    data = _data(tmp_path / "data")
+    (data / "closed" / "0.json").write_text('{"rating": 5}\n')
+    main_fd, terminal_fd = pty.openpty()
+    try:
+        proc = subprocess.Popen(_argv(colour_model_dir, data), stdout=subprocess.PIPE, stderr=terminal_fd)
+        stdout, _ = proc.communicate(timeout=120)
+        os.set_blocking(main_fd, False)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except BlockingIOError:
+                break
+            drawn += chunk
+    finally:
+        os.close(terminal_fd)
+        os.close(main_fd)
+    assert proc.returncode == 0, drawn
+    total = 3 * PER_CLASS
+    assert f"/{total} ".encode() in drawn and f"/{total + 1}".encode() not in drawn, drawn
+    assert stdout.startswith(f"n={total} ".encode())
+    assert b"1 file that is not an image (.json) left out" in stdout
+
+
 def test_off_a_terminal_stderr_has_no_bar(colour_model_dir: Path, tmp_path: Path) -> None:
     data = _data(tmp_path / "data")
     done = subprocess.run(_argv(colour_model_dir, data), capture_output=True, text=True, check=False)

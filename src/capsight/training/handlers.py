@@ -164,7 +164,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from capsight.training.dataset import check_output_outside
     from capsight.training.eval_progress import scoring_progress
     from capsight.training.evaluate import evaluate_classifier, format_metrics
-    from capsight.training.left_out import broken_photos, not_images, not_images_line, not_scored
+    from capsight.training.left_out import by_kind, not_images_line, not_scored, set_apart_not_images
 
     if not (args.model_dir / "model.json").is_file():
         raise BadRequest(f"No model.json in {args.model_dir}")
@@ -191,13 +191,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     # MODEL_DIR; a model.json read apart could be the other model's).
     classifier = OnnxClassifier(args.model_dir)
     meta = classifier.metadata
-    samples = evaluation_samples(args.data_dir, args.split_file, args.split)
+    # Sidecars and notes are set apart unread: in no score, nor in the progress bar's total.
+    samples, set_apart = set_apart_not_images(evaluation_samples(args.data_dir, args.split_file, args.split))
     if not samples:
         raise BadRequest(f"No images to evaluate in {args.data_dir}")
     with scoring_progress(len(samples)) as progress:  # a bar on a terminal: a big folder takes minutes
         evaluation = evaluate_classifier(classifier, samples, progress=progress)
     # Broken photos are listed one by one, sidecars and notes counted in one line (left_out.py).
-    broken, sidecars = broken_photos(evaluation.skipped), not_images(evaluation.skipped)
+    broken, sidecars = by_kind([*set_apart, *evaluation.skipped])
     # Counted of the photos scored: one skipped (truncated since, over the pixel limit) is in no score.
     scored = {r.relpath for r in evaluation.results}
     scored_samples = [s for s in samples if s.relpath in scored]

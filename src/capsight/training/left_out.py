@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from capsight.imaging.files import is_image_file
 
@@ -36,6 +37,31 @@ def plainly_not_image(path: Path) -> bool:
         return False
 
 
+class _File(Protocol):
+    @property
+    def path(self) -> Path: ...
+    @property
+    def relpath(self) -> str: ...
+
+
+F = TypeVar("F", bound=_File)
+
+
+def set_apart_not_images(samples: Sequence[F]) -> tuple[list[F], list[SkippedFile]]:
+    """The photos to score, and the files plainly no image, left out before scoring. Why before:
+    evaluate's and promote's progress bars took their total of every file (0/37 for 36 photos and a
+    sidecar), and each sidecar was decoded only to fail. A photo that fails later is still sorted by
+    :func:`left_out`."""
+    photos: list[F] = []
+    others: list[SkippedFile] = []
+    for sample in samples:
+        if plainly_not_image(sample.path):
+            others.append(SkippedFile(sample.relpath, "not an image", not_image=True))
+        else:
+            photos.append(sample)
+    return photos, others
+
+
 def left_out(path: Path, relpath: str, reason: str) -> SkippedFile:
     """A file that did not decode, sorted into a broken photo or a file that is no image at all."""
     return SkippedFile(relpath, reason, not_image=plainly_not_image(path))
@@ -47,6 +73,12 @@ def broken_photos(skipped: Iterable[SkippedFile]) -> list[SkippedFile]:
 
 def not_images(skipped: Iterable[SkippedFile]) -> list[SkippedFile]:
     return [s for s in skipped if s.not_image]
+
+
+def by_kind(skipped: Iterable[SkippedFile]) -> tuple[list[SkippedFile], list[SkippedFile]]:
+    """The broken photos (listed one by one) and the files that are no image (counted in one line)."""
+    files = list(skipped)
+    return broken_photos(files), not_images(files)
 
 
 def _kind(relpath: str) -> str:
