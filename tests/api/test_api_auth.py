@@ -3,7 +3,9 @@ real in-process limiter, all built by create_app from settings."""
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -147,9 +149,18 @@ def test_jwt_bearer_tokens(auth_client: TestClient) -> None:
 
     classify_only = {"Authorization": f"Bearer {_token(sub='svc-a', scope='classify')}"}
     assert auth_client.get("/v1/requests", headers=classify_only).status_code == 403
-    expired = _token(sub="svc-a", exp=int(time.time()) - 120)  # past the 30 s clock-skew leeway
+    exp = int(time.time()) - 120  # past the 30 s clock-skew leeway
+    expired = _token(sub="svc-a", exp=exp)
     r = _classify(auth_client, {"Authorization": f"Bearer {expired}"})
-    assert r.status_code == 401 and r.json() == {"error": "Token expired."}
+    # How long ago by this server's clock, and when: a client with a skewed clock or a stale cached
+    # token can tell which it is (the seconds are this server's count when it answered).
+    ago = re.match(r"Token expired (\d+) s ago", r.json()["error"])
+    assert ago is not None and 120 <= int(ago.group(1)) <= 125, r.json()
+    when = datetime.fromtimestamp(exp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert r.status_code == 401 and r.json() == {
+        "error": f"Token expired {ago.group(1)} s ago by this server's clock ('exp' {when}, past the "
+        "CAPSIGHT_JWT_LEEWAY_SECONDS=30 allowed for clock skew): get a new token."
+    }
     forged = _token(secret="another-secret-that-is-long-enough-32b", sub="svc-a")
     r = _classify(auth_client, {"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401 and r.json()["error"].startswith("Invalid token")

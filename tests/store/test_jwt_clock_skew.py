@@ -40,3 +40,28 @@ def test_within_the_leeway_it_is_taken() -> None:
         {"sub": "u", "exp": now + 600, "nbf": now + 10, "iat": now + 10}, SECRET, algorithm="HS256"
     )
     assert JwtVerifier(secret=SECRET, leeway_seconds=30).verify(token).id == "jwt:u"
+
+
+def test_an_expired_token_says_how_long_ago_and_when() -> None:
+    """ "Token expired." told a client with a skewed clock, or one serving a cached token, nothing
+    to tell the two apart: the refusal gives the seconds by this server's clock and the time."""
+    token = jwt.encode({"sub": "u", "exp": 1_700_000_000}, SECRET, algorithm="HS256")
+    with pytest.raises(Unauthorized) as refused:
+        JwtVerifier(secret=SECRET, leeway_seconds=45).verify(token)
+    message = str(refused.value)
+    ago = re.fullmatch(
+        r"Token expired (\d+) s ago by this server's clock \('exp' 2023-11-14T22:13:20Z, past the "
+        r"CAPSIGHT_JWT_LEEWAY_SECONDS=45 allowed for clock skew\): get a new token\.",
+        message,
+    )
+    assert ago is not None, message
+    assert abs(int(ago.group(1)) - (time.time() - 1_700_000_000)) <= 2
+
+
+@pytest.mark.parametrize("exp", [-(10**20), -1e300])
+def test_an_exp_no_calendar_holds_is_still_a_401(exp: float) -> None:
+    """A signed token whose ``exp`` is before any date is expired all the same: the refusal shows
+    the number (no date can), not a 503 of an overflow."""
+    token = jwt.encode({"sub": "u", "exp": exp}, SECRET, algorithm="HS256")
+    with pytest.raises(Unauthorized, match=r"^Token expired \d+ s ago by this server's clock \('exp' -"):
+        JwtVerifier(secret=SECRET).verify(token)

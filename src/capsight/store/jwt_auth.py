@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from capsight.errors import Unauthorized
@@ -96,7 +97,7 @@ class JwtVerifier:
         try:
             claims = self._claims(token)
         except self._jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("Token expired.") from exc
+            raise Unauthorized(self._expired_refusal(token)) from exc
         except self._jwt.InvalidAudienceError as exc:
             expected = ", ".join(f"'{name}'" for name in self.audiences)
             if len(self.audiences) > 1:
@@ -147,7 +148,7 @@ class JwtVerifier:
     def _claims(self, token: str) -> dict[str, Any]:
         """The claims, checked with the first key whose signature fits; the last key's refusal
         otherwise (with one key, the only one's). A token's claims are judged once it is known
-        which key signed it: an expired token of the second key is "Token expired"."""
+        which key signed it: an expired token of the second key is "Token expired ..."."""
         for key in self._keys[:-1]:
             try:
                 return self._decode(token, key)
@@ -183,6 +184,22 @@ class JwtVerifier:
                     "skew: check the clocks of the token's issuer and this server)."
                 )
         return f"Invalid token: {exc}"
+
+    def _expired_refusal(self, token: str) -> str:
+        """Says how long ago by this server's clock, and when: "Token expired." left a client with a
+        skewed clock, or one serving a token from a stale cache, unable to tell which it was. The
+        signature was verified before ``exp`` was checked, so the time is the signer's."""
+        exp = self._jwt.decode(token, options={"verify_signature": False})["exp"]
+        expired_at = float(exp)  # PyJWT refused it as expired: a number, or a string of one
+        ago = time.time() - expired_at
+        try:
+            when = datetime.fromtimestamp(expired_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (OverflowError, OSError, ValueError):  # before any date a calendar holds
+            when = str(exp)
+        return (
+            f"Token expired {ago:.0f} s ago by this server's clock ('exp' {when}, past the "
+            f"CAPSIGHT_JWT_LEEWAY_SECONDS={self.leeway_seconds:g} allowed for clock skew): get a new token."
+        )
 
     def _algorithm_refusal(self, token: str, exc: Exception) -> str:
         """Names the token's algorithm and the server's: an identity provider signing RS256 for a
