@@ -44,6 +44,31 @@ def test_a_terminal_gets_one_bar_over_both_models(tmp_path: Path) -> None:
     assert b"candidate is better" in stdout
 
 
+def test_the_total_counts_the_photos_not_their_sidecars(tmp_path: Path) -> None:
+    # A sidecar beside each photo (.xmp): the bar's total counted them, twice: 24 for 12 scorings.
+    argv = _argv(tmp_path)
+    for photo in list((tmp_path / "photos").rglob("*.jpg")):
+        photo.with_suffix(".xmp").write_text("<x:xmpmeta/>\n")
+    main_fd, terminal_fd = pty.openpty()
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=terminal_fd)
+        stdout, _ = proc.communicate(timeout=120)
+        os.set_blocking(main_fd, False)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except BlockingIOError:
+                break
+            drawn += chunk
+    finally:
+        os.close(terminal_fd)
+        os.close(main_fd)
+    assert proc.returncode == 0, drawn
+    assert b"/12 " in drawn and b"/24" not in drawn, drawn  # 6 photos, twice
+    assert b"candidate is better" in stdout
+
+
 def test_off_a_terminal_stderr_has_no_bar(tmp_path: Path) -> None:
     done = subprocess.run(_argv(tmp_path), capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

@@ -50,7 +50,9 @@ def _warn_of_trained_photos(args: argparse.Namespace, samples: list[Any]) -> dic
 
 
 def _warn_of_skipped_photos(skipped: Sequence[Any]) -> None:
-    """One line for the photos neither score counts (the scoring logs none: it was once per model)."""
+    """One line for the broken photos neither score counts (the scoring logs none: it was once per
+    model). Files that are no image at all (sidecars, notes) are not among them: they are counted in
+    a line of their own, as train and evaluate count them (``training/left_out.py``)."""
     if not skipped:
         return
     names = ", ".join(repr(s.relpath) for s in skipped[:5])
@@ -101,17 +103,21 @@ def _promote(args: argparse.Namespace) -> int:
     from capsight.feedback.promote import failure_reason, promote, promotion_record
     from capsight.training.eval_progress import scoring_progress
     from capsight.training.handlers import chosen_split, evaluation_samples
+    from capsight.training.left_out import by_kind, not_images_line, set_apart_not_images
 
     comparison = None
     data = ""
     trained: dict[str, int] | None = None
     compared: int | None = None
+    broken: list[Any] = []
+    sidecars: list[Any] = []
     if not args.force:
         if args.data is None:
             raise BadRequest(
                 "give --data DATA_DIR (labelled photos to compare on), or --force to skip the comparison"
             )
-        samples = evaluation_samples(args.data, args.split_file, args.split)
+        # Sidecars and notes are set apart unread: compared on by neither model, nor in the bar's total.
+        samples, set_apart = set_apart_not_images(evaluation_samples(args.data, args.split_file, args.split))
         if not samples:
             raise BadRequest(f"No images to compare on in {args.data}")
         with scoring_progress(2 * len(samples)) as progress:  # on a terminal: a big folder takes minutes
@@ -126,7 +132,10 @@ def _promote(args: argparse.Namespace) -> int:
         split = chosen_split(args.split_file, args.split)
         data = f"{args.data} ({split} split of {args.split_file})" if split else str(args.data)
         photos = compared_samples(samples, comparison)
-        _warn_of_skipped_photos(comparison.skipped)
+        broken, sidecars = by_kind([*set_apart, *comparison.skipped])
+        _warn_of_skipped_photos(broken)
+        if sidecars and not args.json:  # --json lists them, as evaluate --json does
+            print(f"capsight: {not_images_line(sidecars)}", file=sys.stderr)
         trained, compared = _warn_of_trained_photos(args, photos), len(photos)
         _warn_of_unmeasured_labels(comparison.unmeasured, len(photos))
     elif not (args.candidate / "model.json").is_file() or not (args.candidate / "model.onnx").is_file():
@@ -159,9 +168,11 @@ def _promote(args: argparse.Namespace) -> int:
                     "unmeasured_labels": comparison.unmeasured if comparison else None,
                     "compared_photos": compared,
                     "trained_on_photos": trained,
-                    "skipped": [{"file": s.relpath, "reason": s.reason} for s in comparison.skipped]
+                    "skipped": [{"file": s.relpath, "reason": s.reason} for s in broken]
                     if comparison
                     else None,
+                    # Sidecars and notes beside the photos: no photo, not a failure (as evaluate --json).
+                    "not_images": [s.relpath for s in sidecars] if comparison else None,
                 }
             )
         )
