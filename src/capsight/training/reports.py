@@ -50,9 +50,9 @@ def _shown(label: str) -> str:
 def quiet_matplotlib() -> None:
     """INFO and up from matplotlib, before it is imported: with -v its import and font search logged
     ~270 debug lines per report, burying capsight's own (which photo was skipped, and why)."""
-    matplotlib_log = logging.getLogger("matplotlib")
-    if matplotlib_log.level == logging.NOTSET:
-        matplotlib_log.setLevel(logging.INFO)
+    from capsight.quiet_loggers import quiet_below_info
+
+    quiet_below_info("matplotlib")
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
