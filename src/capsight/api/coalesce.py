@@ -79,6 +79,9 @@ class Flight:
         self.task = task
         self.answer = answer
         self.waiters = 0
+        # The image's size and format once decoded: the request-log row of a copy whose flight then
+        # failed, or that left it, names them as a request that decoded the image itself does.
+        self.image: ImageInfo | None = None
 
 
 class Flights:
@@ -139,17 +142,26 @@ class Flights:
         return flight
 
     async def answer(
-        self, key: str, start: Callable[[], Flight], gone: asyncio.Task[bool] | None
+        self,
+        key: str,
+        start: Callable[[], Flight],
+        gone: asyncio.Task[bool] | None,
+        seen: list[Flight] | None = None,
     ) -> Computed:
         """The answer of ``key``'s flight, joined or begun with ``start``; a request that joined a
-        flight that failed for its leader's reason (see ``retryable``) tries once more."""
+        flight that failed for its leader's reason (see ``retryable``) tries once more.
+        ``seen`` gets each flight waited for: on an error, the last one's ``image`` is the row's."""
         flight, led = self._joined_or(key, start)
         try:
+            if seen is not None:
+                seen.append(flight)
             return await self.wait(key, flight, gone)
         except Exception as exc:
             if led or not retryable(exc):
                 raise
         flight, _ = self._joined_or(key, start)
+        if seen is not None:
+            seen.append(flight)
         return await self.wait(key, flight, gone)
 
     def _joined_or(self, key: str, start: Callable[[], Flight]) -> tuple[Flight, bool]:

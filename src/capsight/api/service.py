@@ -3,9 +3,8 @@
 Every way in (the legacy route, /v1, /v2, batch jobs) goes through :class:`ClassificationService`,
 so each image is treated the same: admitted to the bounded queue, looked up in the cache by
 ``f"{model_name}:{model_version}:{fingerprint}:{sha256}"`` (with auth on, suffixed by the caller's
-principal: ``RequestContext.cache_scope``) before any decoding, decoded and
-preprocessed off the event loop, classified by the micro-batcher, and recorded, success or failure,
-without waiting on the store.
+principal: ``RequestContext.cache_scope``) before any decoding, decoded and preprocessed off the
+event loop, classified by the micro-batcher, and recorded, success or failure, without waiting.
 Copies of one image sent at the same moment share one decode and one model call (``coalesce``).
 The cache side lives in ``result_cache``, the result types in ``results``, the request-log row of
 each image in ``outcome_record``, the watch for a client that hangs up in ``disconnect``.
@@ -14,6 +13,7 @@ each image in ``outcome_record``, the watch for a client that hangs up in ``disc
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import threading
 import time
@@ -64,10 +64,10 @@ class ClassificationService:
         self._full_size_executor = full_size_executor
         self._spec = self.metadata.preprocessing
         self._min_side = self._spec.decode_hint()
-        self._flights = Flights(on_join=metrics.coalesced.inc if metrics is not None else None)
         self._cache = (
             ResultCacheClient(services.cache, self.metadata, metrics) if services.cache is not None else None
         )
+        self._flights = Flights(on_join=metrics.coalesced.inc if metrics is not None else None)
         self._outcomes = OutcomeRecorder(services, self.metadata, settings)
         self._background: set[asyncio.Task[None]] = set()
 
@@ -152,6 +152,7 @@ class ClassificationService:
         started = time.perf_counter()
         sha: str | None = None
         image: ImageInfo | None = None
+        seen: list[Flight] = []
         left = _gone_flag(gone)  # no decode for a client gone while its upload waited for a thread
         try:
             if not data:
@@ -188,7 +189,10 @@ class ClassificationService:
                 return result
             image = prepared.image if prepared is not None else None
             ticket.cancel()  # a flight holds a queue place of its own: this request may leave first
-            computed = await self._shared(data, digest, ctx.cache_scope, prepared, gone)
+            # The answer of the flight in progress for these bytes or of one this request starts.
+            key = result_key(self.metadata, digest, ctx.cache_scope)
+            start = functools.partial(self._fly, key, data, digest, ctx.cache_scope, prepared)
+            computed = await self._flights.answer(key, start, gone, seen)
             image = computed.image
             result = computed.result(self.metadata, digest, started)
             self._count_prediction(result.prediction.label)
@@ -197,18 +201,12 @@ class ClassificationService:
         except CapsightError as exc:
             if self._metrics is not None:
                 self._metrics.image_errors.labels(str(exc.status_code)).inc()
+            if image is None and seen:  # a copy that joined, or a flight that decoded these bytes
+                image = seen[-1].image  # as a request that decoded them itself logs them
             self._outcomes.record(ctx, index, data, error=exc, sha=sha, image=image, started=started)
             raise
         finally:
             ticket.cancel()  # no-op once submitted
-
-    async def _shared(
-        self, data: bytes, sha: str, scope: str, prepared: Prepared | None, gone: asyncio.Task[bool] | None
-    ) -> Computed:
-        """These bytes' answer from the flight in progress for them, or from one this request starts
-        (see ``coalesce``): once per image however many clients send it at the same moment."""
-        key = result_key(self.metadata, sha, scope)
-        return await self._flights.answer(key, lambda: self._fly(key, data, sha, scope, prepared), gone)
 
     def _fly(self, key: str, data: bytes, sha: str, scope: str, prepared: Prepared | None) -> Flight:
         """Start the flight of ``key``: decode unless ``prepared``, one model call, the cache write."""
@@ -219,6 +217,7 @@ class ClassificationService:
                 ready = prepared
                 if ready is None:
                     ready = await self._off_loop(self._prepare, data, pool=self._pool_for(data))
+                flight.image = ready.image  # bound below, before this task's first step
                 inference_started = time.perf_counter()
                 row = await ticket.submit(ready.row)
                 inference_s = time.perf_counter() - inference_started
