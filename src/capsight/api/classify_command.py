@@ -42,19 +42,34 @@ def run_classify(args: argparse.Namespace) -> int:
     images = _expand_patterns(args.images)
     step = max(1, settings.batch_max_size)
     stdin = _Stdin()
-    for start in range(0, len(images), step):
-        answered = _classify_files(images[start : start + step], classifier, settings.max_pixels, stdin)
-        for outcome in answered:
-            if "error" in outcome:
-                print(
-                    f"capsight: error: {_shown(outcome['path'])}: {_shown(outcome['error'])}", file=sys.stderr
-                )
-            elif not args.json:
-                print(f"{_shown(outcome['path'])}: {_shown(outcome['label'])} ({outcome['confidence']:.3f})")
-        outcomes.extend(answered)
+    try:
+        for start in range(0, len(images), step):
+            answered = _classify_files(images[start : start + step], classifier, settings.max_pixels, stdin)
+            for outcome in answered:
+                _print_outcome(outcome, as_json=args.json)
+            outcomes.extend(answered)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (a job's time limit): main() says which and exits
+        if args.json:
+            # Lines mode had printed these answers as it went; --json lost them all. The list answered
+            # so far, in the same shape; the interrupt line and exit status (130, 143) say it is partial.
+            print(json.dumps(outcomes, indent=2))
+            print(
+                f"capsight: --json lists the {len(outcomes)} of {len(images)} files answered before the "
+                "interrupt",
+                file=sys.stderr,
+            )
+        raise
     if args.json:
         print(json.dumps(outcomes, indent=2))
     return 1 if any("error" in o for o in outcomes) else 0
+
+
+def _print_outcome(outcome: dict[str, Any], *, as_json: bool) -> None:
+    """An error on stderr at once; an answer on a line of its own unless --json prints it at the end."""
+    if "error" in outcome:
+        print(f"capsight: error: {_shown(outcome['path'])}: {_shown(outcome['error'])}", file=sys.stderr)
+    elif not as_json:
+        print(f"{_shown(outcome['path'])}: {_shown(outcome['label'])} ({outcome['confidence']:.3f})")
 
 
 STDOUT_CLOSED = "standard output is closed: the answers would be lost (redirect it to a file)"
