@@ -10,8 +10,13 @@ way. Without the jwt extra nothing is judged here: ``extras.py`` stops start-up 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ASYMMETRIC = ("RS", "ES", "PS", "Ed")
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.DOTALL)
@@ -30,11 +35,82 @@ def public_key_texts(public_key: str) -> list[str]:
     of a certificate (the "signing certificate" identity providers hand out) its public key, which
     PyJWT cannot read from the certificate: every token was answered 503 "Could not parse the
     provided public key"."""
+    return [_certificate_key(text) for text in _pem_texts(public_key)]
+
+
+def _pem_texts(public_key: str) -> list[str]:
     text = public_key
     if not public_key.lstrip().startswith("-----BEGIN") and Path(public_key).is_file():
         text = Path(public_key).read_text()
     blocks = [block.group() for block in _PEM_BLOCK.finditer(text)]
-    return [_certificate_key(block) for block in blocks] if len(blocks) > 1 else [_certificate_key(text)]
+    return blocks if len(blocks) > 1 else [text]
+
+
+@dataclass(frozen=True)
+class VerifyingKey:
+    """A public key as PyJWT takes it, read once (handed the PEM text, PyJWT parsed it again at every
+    token), and the ``kid`` values that name it whichever provider minted the token: its RFC 7638
+    thumbprint, and a certificate's x5t and x5t#S256 (Microsoft Entra ID's and AD FS's kid is the
+    x5t). ``key`` stays the text where it cannot be read: PyJWT says at each token what it makes of it."""
+
+    key: Any
+    ids: frozenset[str] = frozenset()
+
+
+def verifying_keys(public_key: str) -> list[VerifyingKey]:
+    """The keys of ``public_key`` (PEM text or a file, one block or several) ready to verify with."""
+    return [_verifying_key(text) for text in _pem_texts(public_key)]
+
+
+def _verifying_key(text: str) -> VerifyingKey:
+    try:
+        from cryptography import x509
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    except ImportError:
+        return VerifyingKey(text)
+    ids: set[str] = set()
+    key: object
+    try:
+        if "-----BEGIN CERTIFICATE-----" in text:
+            certificate = x509.load_pem_x509_certificate(text.encode())
+            ids |= {_b64(certificate.fingerprint(digest)) for digest in (hashes.SHA1(), hashes.SHA256())}
+            key = certificate.public_key()
+        else:
+            key = load_pem_public_key(text.encode())
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return VerifyingKey(_certificate_key(text))
+    thumbprint = _thumbprint(key)
+    if thumbprint is None:  # a kind of key PyJWT has no algorithm for: as before, its text
+        return VerifyingKey(_certificate_key(text))
+    return VerifyingKey(key, frozenset({thumbprint, *ids}))
+
+
+def _thumbprint(key: object) -> str | None:
+    """RFC 7638: the SHA-256 of the JWK's required members, sorted, without spaces."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+    from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+    from jwt.exceptions import InvalidKeyError
+
+    members: tuple[str, ...]
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            jwk, members = RSAAlgorithm.to_jwk(key, as_dict=True), ("e", "kty", "n")
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            jwk, members = ECAlgorithm.to_jwk(key, as_dict=True), ("crv", "kty", "x", "y")
+        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+            jwk, members = OKPAlgorithm.to_jwk(key, as_dict=True), ("crv", "kty", "x")
+        else:
+            return None
+    except InvalidKeyError:  # a curve PyJWT has no algorithm for
+        return None
+    text = json.dumps({name: jwk[name] for name in members}, separators=(",", ":"), sort_keys=True)
+    return _b64(hashlib.sha256(text.encode()).digest())
+
+
+def _b64(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _certificate_key(text: str) -> str:

@@ -8,6 +8,7 @@ clock) are a topic of their own.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -25,6 +26,9 @@ JWT_ID_PREFIX = "jwt:"
 #: log clips a longer one while feedback and jobs store it whole (PostgreSQL refuses it), so the
 #: owner checks that compare them would never match.
 MAX_PRINCIPAL_ID = 200
+
+#: How many ``kid`` values a verifier remembers the key of (a provider has a few keys at a time).
+MAX_LEARNED_KIDS = 64
 
 #: How much of a refused token's ``alg`` header the 401 repeats (the caller's text, of any length).
 MAX_SHOWN_ALG = 32
@@ -66,10 +70,16 @@ class JwtVerifier:
         import jwt  # imported only when JWT auth is configured
 
         self._jwt = jwt
+        # The kid values that name one key for sure (a thumbprint, a certificate's x5t), and those a
+        # key verified before (a provider's own names): which key to check a token with first.
+        self._named: dict[str, int] = {}
+        self._learned: dict[str, int] = {}
         if public_key:
-            from capsight.jwt_keys import public_key_texts, verified_algorithm  # a file, certificates
+            from capsight.jwt_keys import verified_algorithm, verifying_keys  # a file, certificates
 
-            self._keys: list[str] = public_key_texts(public_key)  # several while a key is rotated
+            keys = verifying_keys(public_key)  # several while a key is rotated; parsed once, here
+            self._keys: list[Any] = [key.key for key in keys]
+            self._named = {kid: place for place, key in enumerate(keys) for kid in key.ids}
             self.algorithms = [verified_algorithm(algorithm)]  # the one start-up checked the key with
         else:
             assert secret is not None
@@ -146,15 +156,47 @@ class JwtVerifier:
         )
 
     def _claims(self, token: str) -> dict[str, Any]:
-        """The claims, checked with the first key whose signature fits; the last key's refusal
-        otherwise (with one key, the only one's). A token's claims are judged once it is known
-        which key signed it: an expired token of the second key is "Token expired ..."."""
-        for key in self._keys[:-1]:
+        """The claims, checked with the key the token's ``kid`` names for sure, alone; else with
+        each key until a signature fits, starting with the one that verified that kid before (each
+        was a signature check: a token of the last of three keys, or a forged one, cost three). The
+        last key's refusal otherwise. A token's claims are judged once it is known which key signed
+        it: an expired token of the second key is "Token expired ..."."""
+        kid = self._kid(token)
+        named = self._named.get(kid) if kid is not None else None
+        if named is not None:
+            return self._decode(token, self._keys[named])
+        first = self._learned.get(kid, 0) if kid is not None else 0
+        order = [first, *(place for place in range(len(self._keys)) if place != first)]
+        for place in order[:-1]:
             try:
-                return self._decode(token, key)
+                claims = self._decode(token, self._keys[place])
             except self._jwt.InvalidSignatureError:
                 continue
-        return self._decode(token, self._keys[-1])
+            self._learn(kid, place)
+            return claims
+        claims = self._decode(token, self._keys[order[-1]])
+        self._learn(kid, order[-1])
+        return claims
+
+    def _kid(self, token: str) -> str | None:
+        """The header's ``kid``, read on its own: PyJWT's get_unverified_header decodes the whole
+        token (as long as the RSA check it was to spare). Only a hint of which key to try: the
+        decode checks the header in full and says what is wrong with it."""
+        try:
+            header = json.loads(self._jwt.utils.base64url_decode(token.partition(".")[0]))
+        except ValueError:
+            return None
+        kid = header.get("kid") if isinstance(header, dict) else None
+        return kid if isinstance(kid, str) else None
+
+    def _learn(self, kid: str | None, place: int) -> None:
+        """Remember which key verified ``kid``: only a validly signed token teaches one, and a
+        provider has a few keys, so this stays small (cleared past MAX_LEARNED_KIDS all the same)."""
+        if kid is None or len(self._keys) == 1:
+            return
+        if len(self._learned) >= MAX_LEARNED_KIDS and kid not in self._learned:
+            self._learned.clear()
+        self._learned[kid] = place
 
     def _decode(self, token: str, key: str) -> dict[str, Any]:
         claims: dict[str, Any] = self._jwt.decode(
