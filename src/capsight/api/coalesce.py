@@ -88,10 +88,16 @@ class Flights:
     """The flights of one service (one model), by key. Used from its event loop; ``in_flight`` may
     also be read from a decode thread (a dict lookup), to skip decoding a copy of an image in flight."""
 
-    def __init__(self, on_join: Callable[[], None] | None = None) -> None:
-        """``on_join``: called for each request that waits for a flight another one started."""
+    def __init__(
+        self, on_join: Callable[[], None] | None = None, on_lead: Callable[[], None] | None = None
+    ) -> None:
+        """``on_join``: called for each request that waits for a flight another one started;
+        ``on_lead``: for each request that starts one (a model call of its own). Once per request,
+        by its first try (a retry after a failed flight is not counted again): each image is one
+        cache miss or one coalesced image, never both (the cache hit ratio's terms)."""
         self._flights: dict[str, Flight] = {}
         self._on_join = on_join
+        self._on_lead = on_lead
         # Flights ended so far: a decode thread reads it before a cache lookup, so that a request
         # whose lookup missed knows whether a flight (its answer cached) ended since.
         self.ended = 0
@@ -151,7 +157,7 @@ class Flights:
         """The answer of ``key``'s flight, joined or begun with ``start``; a request that joined a
         flight that failed for its leader's reason (see ``retryable``) tries once more.
         ``seen`` gets each flight waited for: on an error, the last one's ``image`` is the row's."""
-        flight, led = self._joined_or(key, start)
+        flight, led = self._joined_or(key, start, count=True)
         try:
             if seen is not None:
                 seen.append(flight)
@@ -159,19 +165,21 @@ class Flights:
         except Exception as exc:
             if led or not retryable(exc):
                 raise
-        flight, _ = self._joined_or(key, start)
+        flight, _ = self._joined_or(key, start, count=False)
         if seen is not None:
             seen.append(flight)
         return await self.wait(key, flight, gone)
 
-    def _joined_or(self, key: str, start: Callable[[], Flight]) -> tuple[Flight, bool]:
+    def _joined_or(self, key: str, start: Callable[[], Flight], *, count: bool) -> tuple[Flight, bool]:
         """(the flight to wait for, whether this request started it)."""
         flight = self.joinable(key)
+        led = flight is None
         if flight is None:
-            return start(), True
-        if self._on_join is not None:
-            self._on_join()
-        return flight, False
+            flight = start()
+        hook = self._on_lead if led else self._on_join
+        if count and hook is not None:
+            hook()
+        return flight, led
 
     async def wait(self, key: str, flight: Flight, gone: asyncio.Task[bool] | None) -> Computed:
         """The flight's answer or error; ClientClosedRequest once ``gone`` says this client left."""

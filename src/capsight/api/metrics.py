@@ -112,7 +112,12 @@ class Metrics:
             multiprocess_mode="livesum",
         )
         self.cache_hits = Counter("capsight_cache_hits", "Result cache hits.", registry=r)
-        self.cache_misses = Counter("capsight_cache_misses", "Result cache misses.", registry=r)
+        self.cache_misses = Counter(
+            "capsight_cache_misses",
+            "Result cache misses: images decoded and classified by a model call of their own (a copy "
+            "that waited for an identical image's call counts as coalesced instead).",
+            registry=r,
+        )
         self.coalesced = Counter(
             "capsight_coalesced_images",
             "Images answered by the model call of an identical image already in flight in this process "

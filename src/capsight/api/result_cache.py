@@ -42,15 +42,14 @@ class ResultCacheClient:
         return result_key(self.metadata, sha, scope)
 
     async def lookup(self, sha: str, scope: str = "") -> dict[str, Any] | None:
-        """A valid entry for these bytes, or None (also when the cache fails); counted in metrics."""
+        """A valid entry for these bytes, or None (also when the cache fails). The caller counts it
+        (:meth:`count`) once it knows: a miss may still be answered by a copy's flight (coalesced)."""
         try:
             hit = await self.cache.get(self.key(sha, scope))
         except Exception:
             logger.warning("result cache lookup failed; classifying anyway", exc_info=True)
             hit = None
-        hit = self.checked(hit, sha)
-        self.count(hit)
-        return hit
+        return self.checked(hit, sha)
 
     def lookup_local(self, sha: str, scope: str = "") -> dict[str, Any] | None:
         """The in-process lookup, safe from any thread; the caller counts it with :meth:`count`."""

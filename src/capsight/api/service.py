@@ -67,7 +67,9 @@ class ClassificationService:
         self._cache = (
             ResultCacheClient(services.cache, self.metadata, metrics) if services.cache is not None else None
         )
-        self._flights = Flights(on_join=metrics.coalesced.inc if metrics is not None else None)
+        joins = metrics.coalesced.inc if metrics is not None else None
+        misses = metrics.cache_misses.inc if metrics is not None and self._cache is not None else None
+        self._flights = Flights(on_join=joins, on_lead=misses)  # an image: a hit, a miss or coalesced
         self._outcomes = OutcomeRecorder(services, self.metadata, settings)
         self._background: set[asyncio.Task[None]] = set()
 
@@ -166,9 +168,9 @@ class ClassificationService:
                     self._hash_lookup_prepare, data, ctx.cache_scope, left, pool=self._pool_for(data)
                 )
                 sha = digest
-                if cache is not None:
-                    cache.count(hit)
                 if isinstance(outcome, CapsightError):
+                    if cache is not None:
+                        cache.count(hit)  # a miss whose decode failed: no flight to count it
                     raise outcome
                 prepared = outcome
                 if cache is not None and hit is None and self._flights.ended != ended:
@@ -179,6 +181,7 @@ class ClassificationService:
                 sha = digest = await self._off_loop(_sha256, data)
                 hit = await cache.lookup(digest, ctx.cache_scope)
             if cache is not None and hit is not None:
+                cache.count(hit)
                 ticket.cancel()
                 result = cache.result_of(hit, digest, started)
                 # The entry may come from a server with a higher pixel limit (another replica, or
