@@ -21,7 +21,7 @@ from api.logread import flush_log, read_rows
 from capsight.api.results import RequestContext
 from capsight.errors import ClientClosedRequest
 from capsight.inference.classifier import OnnxClassifier
-from servers import PostgresServer
+from servers import PostgresServer, RedisServer
 
 # What a row says of the image and its outcome, the same for every copy of one upload.
 SAME = ("endpoint", "client_id", "model_name", "model_version", "status_code", "error", "image_sha256")
@@ -160,3 +160,23 @@ def test_a_copy_whose_client_left_after_the_decode_logs_the_image(
     assert (copy["status_code"], copy["client_id"]) == (499, "b")
     assert {k: copy[k] for k in IMAGE} == {k: leader[k] for k in IMAGE}
     assert copy["image_ref"] is not None
+
+
+@pytest.mark.redis
+def test_a_lone_request_that_the_model_failed_logs_the_image_with_the_redis_cache(
+    make_client: AppFactory, onnx_classifier: OnnxClassifier, redis_server: RedisServer
+) -> None:
+    """With a shared cache the flight decodes the image itself, so even a request that ran alone
+    logged no size or format when the model call failed, and kept no image (as before coalescing)."""
+    model = AlwaysFails(onnx_classifier)
+    model.gate.set()
+    client = make_client(classifier=model, store=True, redis_url=redis_server.url)
+    data = unique_png("closed")
+    response = client.post("/v1/classify", files={"file": ("a.png", data, "image/png")})
+    assert response.status_code == 500
+    (row,) = _rows(client)
+    assert (row["image_format"], row["width"], row["height"]) == ("PNG", 32, 24)
+    sha = row["image_sha256"]
+    assert row["image_ref"] == f"{sha[:2]}/{sha[2:4]}/{sha}"
+    stored = client.get(f"/v1/images/{sha}")
+    assert stored.status_code == 200 and stored.content == data
