@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import shutil
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -64,12 +65,9 @@ def test_sighup_restarts_the_workers_without_refusing_a_request(
                     )
                     answers[("ready", ready)] += 1
                     answers[("classify", r.status_code)] += 1
-                except httpx.RemoteProtocolError:
-                    # uvicorn's graceful shutdown closes a connection the old worker accepted but had
-                    # not read a request from yet: that request was never seen, and a client retries
-                    # it. Not what this test is about (the answers of the workers that took them).
-                    continue
                 except httpx.TransportError as exc:
+                    # A ReadError (reset) or RemoteProtocolError (closed unanswered) was the request
+                    # of a connection an old worker had accepted and closed unread: lost, 1 run in 3.
                     answers[type(exc).__name__] += 1
 
         threads = [threading.Thread(target=client) for _ in range(4)]
@@ -112,3 +110,92 @@ def test_sighup_keeps_the_workers_when_the_model_folder_does_not_load(
             time.sleep(0.05)
         assert _children(server.proc.pid) == before
     assert "SIGHUP: the model in" in server.output[0] and "does not load" in server.output[0]
+
+
+def _ask_after(url: str, delay_s: float) -> bytes:
+    """One request on a fresh connection, sent ``delay_s`` after connecting; the answer's status line
+    (or b"" when the server closed or reset the connection without one)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        time.sleep(delay_s)
+        try:
+            conn.sendall(b"GET /health/ready HTTP/1.1\r\nHost: capsight\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        except ConnectionError:
+            return b""
+    return answer.split(b"\r\n", 1)[0]
+
+
+@pytest.mark.slow
+def test_sighup_answers_requests_on_connections_the_old_workers_had_accepted(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """Each client connects, then sends its request a moment later (a client reading the photo it
+    uploads, a proxy's fresh upstream connection): a connection an old worker accepted just before it
+    was told to stop was closed unread, and its request lost (the client saw a reset or an empty
+    answer: 13 of 1,440 requests in one SIGHUP with these 16 clients); it is answered now."""
+    with serve_process(colour_model_dir, tmp_path / "var", workers=2) as server:
+        _wait_ready(server.url, lambda: server.proc.poll() is None)
+        before = _children(server.proc.pid)
+        answers: collections.Counter[bytes] = collections.Counter()
+        stop = threading.Event()
+
+        def client(n: int) -> None:
+            while not stop.is_set():
+                answers[_ask_after(server.url, 0.02 + 0.01 * (n % 8))] += 1
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(0.5)
+            server.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 60
+            while len(before - _children(server.proc.pid)) < 2:
+                if time.monotonic() > deadline:
+                    server.proc.terminate()
+                    pytest.fail(f"the workers were not restarted:\n{server.proc.communicate(timeout=15)[0]}")
+                time.sleep(0.05)
+            time.sleep(0.5)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(15)
+    assert set(answers) == {b"HTTP/1.1 200 OK"}, answers
+
+
+@pytest.mark.slow
+def test_sigterm_answers_a_request_on_a_connection_it_had_accepted(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """A single server told to stop (SIGTERM: a deploy, systemctl stop) stops accepting at once, but a
+    connection it had already accepted still gets its request answered, with ``Connection: close``,
+    when the request comes a moment later; it was closed unread (the request lost)."""
+    host_port = None
+    with serve_process(colour_model_dir, tmp_path / "var", workers=1) as server:
+        _wait_ready(server.url, lambda: server.proc.poll() is None)
+        host, port = server.url.removeprefix("http://").split(":")
+        host_port = (host, int(port))
+        conns = [socket.create_connection(host_port, timeout=10) for _ in range(3)]
+        time.sleep(0.5)  # accepted by the server by now
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)  # the server has begun its shutdown (it looks every 0.1 s)
+        answers = []
+        for conn in conns:
+            with conn:
+                try:
+                    conn.sendall(b"GET /health/ready HTTP/1.1\r\nHost: capsight\r\n\r\n")
+                    answer = b""
+                    while chunk := conn.recv(65536):
+                        answer += chunk
+                except ConnectionError as exc:
+                    answer = repr(exc).encode()
+                answers.append(answer)
+        server.proc.wait(15)  # uvicorn ends by the signal it got (status -15)
+    for answer in answers:
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answers
+        assert b"\r\nconnection: close\r\n" in answer.lower(), answer
+    with pytest.raises(ConnectionRefusedError):  # and no new connection was taken
+        socket.create_connection(host_port, timeout=5).close()
