@@ -56,7 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
+    _verbose_after_the_command(parser)
     return parser
+
+
+def _verbose_after_the_command(parser: argparse.ArgumentParser) -> None:
+    """``-v`` on every command and action too: ``capsight evaluate MODEL DATA -v``, where most tools
+    take it, was refused ("unrecognized arguments: -v") after nothing was done. Suppressed default:
+    a command without it leaves the value ``capsight -v`` set."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in dict.fromkeys(action.choices.values()):  # an alias names a parser again
+                command.add_argument(
+                    "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
+                )
+                _verbose_after_the_command(command)
 
 
 class Terminated(KeyboardInterrupt):
