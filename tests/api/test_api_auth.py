@@ -177,4 +177,7 @@ def test_jwt_rate_limit_claim(auth_client: TestClient) -> None:
 def test_jwt_is_refused_when_no_secret_is_configured(make_client: AppFactory) -> None:
     client = make_client(store=True, auth_enabled=True)
     r = _classify(client, {"Authorization": f"Bearer {_token(sub='svc-a')}"})
-    assert r.status_code == 401 and r.json() == {"error": "Invalid API key."}
+    assert r.status_code == 401 and r.json() == {
+        "error": "Invalid credentials: a JWT (three dot-separated parts), but this server takes API keys "
+        "(cs_...) only: neither CAPSIGHT_JWT_SECRET nor CAPSIGHT_JWT_PUBLIC_KEY is set."
+    }

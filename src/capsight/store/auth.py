@@ -80,6 +80,12 @@ class ApiKeyAuthenticator:
                 await guess()
                 raise
         await guess()
+        if self.jwt is None and credential.count(".") == 2 and not credential.startswith(KEY_PREFIX):
+            # Told "Invalid API key.", the client of a token went looking for a key it never had.
+            raise Unauthorized(
+                "Invalid credentials: a JWT (three dot-separated parts), but this server takes API keys "
+                "(cs_...) only: neither CAPSIGHT_JWT_SECRET nor CAPSIGHT_JWT_PUBLIC_KEY is set."
+            )
         raise Unauthorized("Invalid API key.")
 
     async def _first_lookup(
