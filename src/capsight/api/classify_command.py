@@ -39,7 +39,7 @@ def run_classify(args: argparse.Namespace) -> int:
     # decoded image until the last file was decoded (memory grew with the number of files) and
     # printed nothing until then. Only the small answers are kept, for --json's one document.
     outcomes: list[dict[str, Any]] = []
-    images = _expand_patterns(args.images)
+    images, not_images = _expand_patterns(args.images)
     step = max(1, settings.batch_max_size)
     stdin = _Stdin()
     try:
@@ -61,6 +61,11 @@ def run_classify(args: argparse.Namespace) -> int:
         raise
     if args.json:
         print(json.dumps(outcomes, indent=2))
+    if not_images:  # as batch and evaluate count them, under the answers
+        from capsight.training.left_out import SkippedFile, not_images_line
+
+        left_out = [SkippedFile(path.name, "not an image", not_image=True) for path in not_images]
+        print(f"capsight: {not_images_line(left_out)}", file=sys.stderr)
     return 1 if any("error" in o for o in outcomes) else 0
 
 
@@ -118,24 +123,35 @@ def _shown(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _expand_patterns(images: list[Path | str]) -> list[Path | str]:
-    """Each IMG as given, or the files its pattern matches, in name order.
+def _expand_patterns(images: list[Path | str]) -> tuple[list[Path | str], list[Path]]:
+    """Each IMG as given, or the files its pattern matches, in name order; and the files a pattern
+    matched beside photos that are plainly no image, left out.
 
     Why: a pattern the shell did not expand (quoted in a script; Windows' cmd and PowerShell; a
     container's exec-form command) was taken as one file name and answered "no such file". A name
-    that exists is that file, wildcards or not; a pattern matching nothing stays, to be reported."""
+    that exists is that file, wildcards or not; a pattern matching nothing stays, to be reported.
+    Sidecars beside the photos (.xmp, .json, .AAE) were each an error line and exit 1: as batch does
+    with a glob, they are counted in one line (by batch's rule: neither named like an image nor one
+    by their first bytes). A pattern that matched no photo keeps them: they were asked for."""
+    from capsight.training.left_out import plainly_not_image
+
     expanded: list[Path | str] = []
+    left_out: list[Path] = []
     for image in images:
         text = str(image)
         if image == STDIN or os.path.lexists(text) or not _GLOB_CHARS & set(text):
             expanded.append(image)
             continue
         matches = _glob(os.path.expanduser(text))
-        if matches:
+        others = {match for match in matches if plainly_not_image(match)}
+        if len(others) < len(matches):
+            expanded.extend(match for match in matches if match not in others)
+            left_out.extend(match for match in matches if match in others)
+        elif matches:
             expanded.extend(matches)
         else:
             expanded.append(image)
-    return expanded
+    return expanded, left_out
 
 
 def _glob(pattern: str) -> list[Path]:
