@@ -85,11 +85,10 @@ def test_a_refused_token_is_invalid_token_and_other_403s_carry_no_challenge(
     assert not_a_token.headers["WWW-Authenticate"].startswith(
         'Bearer realm="capsight", error="invalid_token", error_description="Invalid credentials: '
     )
-    token = jwt.encode({"sub": "app", "scope": "classify", "exp": int(time.time()) + 300}, SECRET, "HS256")
-    bearer = {"Authorization": f"Bearer {token}"}
-    other = client.get("/v1/jobs", params={"client_id": "someone"}, headers=bearer)
-    assert other.status_code == 403  # not a scope refusal: no challenge
-    assert "WWW-Authenticate" not in other.headers
+    # A 403 that credentials cannot change (auth off, a DNS-rebinding Host): no challenge.
+    rebinding = make_client().get("/health/live", headers={"Host": "evil.example"})
+    assert rebinding.status_code == 403
+    assert "WWW-Authenticate" not in rebinding.headers
 
 
 def test_the_callers_text_reaches_the_challenge_only_made_safe(make_client: AppFactory) -> None:
