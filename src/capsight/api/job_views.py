@@ -1,9 +1,8 @@
-"""What the jobs routes show: a job document with its owner only for those allowed to know it, whose
-jobs a listing may show, and the list's query parameters that may be given once only."""
+"""What the jobs routes show: a job document with its owner only for those allowed to know it, and
+whose jobs a listing may show. (Query parameters given more than once: api/query_checks.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -40,20 +39,3 @@ def listed_owner(principal: Principal, client_id: str | None) -> str | None:
     if client_id is not None and client_id != principal.id:
         raise Forbidden("Only admins list other clients' jobs: leave client_id out to list your own.")
     return principal.id
-
-
-def given_once(*names: str) -> Callable[[Request], None]:
-    """A dependency refusing ``names`` given more than once.
-
-    Why: ``?client_id=k1&client_id=k2`` was answered as ``client_id=k2`` (the last value won), so a
-    script meaning both read one client's jobs as the whole answer; ``?format=csv&format=jsonl`` got
-    JSON lines. A dependency, so that it is answered before the values are validated
-    (``limit=10&limit=0`` said "limit must be >= 1")."""
-
-    def check(request: Request) -> None:
-        for name in names:
-            count = len(request.query_params.getlist(name))
-            if count > 1:
-                raise BadRequest(f"{name} is given {count} times: give it once.")
-
-    return check

@@ -11,9 +11,10 @@ import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from capsight.api.query_checks import strict_query
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.schemas import RequestLogPage
@@ -70,9 +71,14 @@ def _utc(value: datetime | None) -> datetime | None:
     response_model=RequestLogPage,
     responses=ADMIN_ERRORS
     | {
-        400: error_doc("Invalid cursor, or min_confidence > max_confidence."),
+        400: error_doc(
+            "Invalid cursor, min_confidence > max_confidence, an unknown query parameter, one given "
+            "more than once, or label, client_id or model_version given empty."
+        ),
         404: error_doc("This server has no request log (an app built without one)."),
     },
+    # A typo (?lable=opened) answered every row, unfiltered, as if it were the filtered answer.
+    dependencies=[Depends(strict_query("label", "client_id", "model_version"))],
 )
 async def list_requests(
     request: Request,

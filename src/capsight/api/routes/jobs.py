@@ -25,8 +25,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from python_multipart.multipart import parse_options_header
 
 from capsight.api.job_requests import check_queue, check_zip_runs_here, json_job, zip_job
-from capsight.api.job_views import given_once, listed_owner, shown, visible
+from capsight.api.job_views import listed_owner, shown, visible
 from capsight.api.json_body import JSON_TYPE, is_json_type, sent_type
+from capsight.api.query_checks import given_once
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import ClassifyAccess
