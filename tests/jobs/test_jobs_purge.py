@@ -149,7 +149,7 @@ def test_db_purge_says_how_many_jobs_went(
     db.dispose()
     assert main(["db", "purge", "--older-than-days", "30"]) == 0
     out = capsys.readouterr().out
-    assert "purged 1 ended jobs (with their published results) that ended over 30 days ago" in out
+    assert "purged 1 ended job (with its published results) that ended over 30 days ago" in out
     db = Database(f"sqlite:///{tmp_path / 'capsight.db'}")
     assert _ids(db) == {running} and old not in _ids(db)
     db.dispose()

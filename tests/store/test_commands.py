@@ -136,8 +136,7 @@ def test_db_purge(
     monkeypatch.setenv("CAPSIGHT_RETENTION_DAYS", "7")
     assert run("db", "purge") == 0
     assert (
-        "purged 1 requests, 1 classifications, 1 images, 0 feedback older than 7 days"
-        in capsys.readouterr().out
+        "purged 1 request, 1 classification, 1 image, 0 feedback older than 7 days" in capsys.readouterr().out
     )
     assert [i.request_id for i in RequestLog(db, blobs).list_requests().items] == ["new"]
     assert list(blobs.iter_keys()) == []

@@ -18,6 +18,8 @@ from typing import Any
 
 from capsight.cli_types import float_in
 from capsight.errors import BadRequest, CapsightError
+from capsight.wording import counted
+from capsight.wording import days as days_text
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -258,12 +260,11 @@ def db_purge(args: argparse.Namespace) -> int:
         raise BadRequest(f"No request log at {missing}: {WHERE_THE_SERVER_RUNS}.")
     with _database(url) as db:
         result = RequestLog(db, blobs).purge_older_than(days)
-    print(
-        f"purged {result.requests} requests, {result.classifications} classifications, "
-        f"{result.images} images, {result.feedback} feedback older than {days:g} days"
-    )
+    print(f"purged {result.rows_text()} older than {days_text(days)}")
     # Their folders are on the disks of the replicas that ran them: each deletes its own when it sweeps.
-    print(f"purged {result.jobs} ended jobs (with their published results) that ended over {days:g} days ago")
+    its = "its" if result.jobs == 1 else "their"
+    jobs = counted(result.jobs, "ended job")
+    print(f"purged {jobs} (with {its} published results) that ended over {days_text(days)} ago")
     return 0
 
 

@@ -23,6 +23,8 @@ from capsight.store.blobs import BlobStore
 from capsight.store.database import Database
 from capsight.store.purge_marks import record_purge
 from capsight.store.sqlalchemy_import import load_sqlalchemy
+from capsight.wording import counted
+from capsight.wording import days as days_text
 
 # Its lines keep the logger they always had (operators' filters, and the log-hygiene tests).
 logger = logging.getLogger("capsight.store.requestlog")
@@ -49,6 +51,21 @@ class PurgeResult:
             self.jobs + other.jobs,
             other.complete,
         )
+
+    def rows_text(self) -> str:
+        """What went of the log, in words: "1 request, 1 classification, 1 image, 0 feedback"."""
+        return ", ".join(
+            (
+                counted(self.requests, "request"),
+                counted(self.classifications, "classification"),
+                counted(self.images, "image"),
+                counted(self.feedback, "feedback", "feedback"),
+            )
+        )
+
+    def __str__(self) -> str:
+        # Logged: the dataclass's repr (PurgeResult(requests=1, ..., complete=True)) read as a dump.
+        return f"{self.rows_text()}, {counted(self.jobs, 'ended job')}"
 
 
 def purge_older_than(
@@ -78,8 +95,8 @@ def purge_older_than(
         return replace(total, complete=False)
     total = replace(total, feedback=_purge_feedback(db, cutoff))
     record_purge(db, cutoff)  # feedback on an answer it took is refused (410), not kept for nothing
-    if budget_s is None:  # else a step of RetentionPurge's, which logs the whole purge
-        logger.info("retention purge (older than %g days): %s", days, total)
+    # Not logged here: RetentionPurge logs its whole purge, and `capsight db purge` prints the result
+    # (logged too, it said the same twice, once on stderr).
     return total
 
 
@@ -108,7 +125,7 @@ class RetentionPurge:
         if not result.complete:
             self._next = 0.0
             return
-        logger.info("retention purge (older than %g days): %s", self.days, self._done)
+        logger.info("retention purge (older than %s): %s", days_text(self.days), self._done)
         self._done = PurgeResult(0, 0, 0)
 
 
