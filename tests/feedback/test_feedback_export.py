@@ -193,7 +193,7 @@ def test_the_cli_exports_with_the_configured_database(
     db.dispose()
     assert main(["feedback", "export", "--out", str(tmp_path / "train")]) == 0
     out = capsys.readouterr().out
-    assert "exported 1 images" in out and "(opened 1): 1 corrections, 0 confirmations" in out
+    assert "exported 1 image to " in out and "(opened 1): 1 correction, 0 confirmations" in out
     assert "1 feedback not matched to a logged answer" in out
 
 

@@ -58,5 +58,5 @@ def test_the_command_says_how_many_were_replaced(
         monkeypatch.delenv(name, raising=False)
     assert main(["feedback", "export", "--out", str(tmp_path / "train")]) == 0
     out = capsys.readouterr().out
-    assert "exported 1 images" in out
+    assert "exported 1 image to " in out
     assert "1 feedback replaced by later feedback on the same answer" in out

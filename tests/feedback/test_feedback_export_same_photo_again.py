@@ -51,5 +51,5 @@ def test_the_command_says_how_many_were_the_same_photo(
         monkeypatch.delenv(name, raising=False)
     assert main(["feedback", "export", "--out", str(tmp_path / "train")]) == 0
     out = capsys.readouterr().out
-    assert "exported 1 images" in out
+    assert "exported 1 image to " in out
     assert "1 feedback on the same photo sent again with the same label" in out

@@ -10,6 +10,7 @@ from typing import Any
 from capsight.cli_types import float_in, model_folder, output_dir, served_model_folder
 from capsight.errors import BadRequest
 from capsight.feedback.promote_command import cmd_promote
+from capsight.wording import counted
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -114,8 +115,9 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     elif summary.written:
         added = "; nothing new since the last export"
     print(
-        f"exported {summary.written} images to {args.out} ({counts}): "
-        f"{summary.corrections} corrections, {summary.confirmations} confirmations{added}"
+        f"exported {counted(summary.written, 'image')} to {args.out} ({counts}): "
+        f"{counted(summary.corrections, 'correction')}, {counted(summary.confirmations, 'confirmation')}"
+        f"{added}"
     )
     skipped = [
         (summary.unmatched, "not matched to a logged answer of the same client (not logged yet, or purged)"),
@@ -138,7 +140,11 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
         print(f"  {there} feedback on a photo already in the folder (the same bytes): not copied again")
     relabels = summary.relabels_of_folder_photos
     if relabels:
-        print(f"  {len(relabels)} feedback relabel photos the folder holds (one photo under two labels):")
+        held = "the folder holds is" if len(relabels) == 1 else "the folder holds are"
+        print(
+            f"  {counted(len(relabels), 'photo')} {held} given another label by feedback "
+            "(one photo must not be under two labels):"
+        )
         for file, label in relabels[:20]:
             print(f"    {file} is {label!r} by feedback: move it by hand")
         if len(relabels) > 20:
