@@ -39,11 +39,43 @@ def public_key_texts(public_key: str) -> list[str]:
 
 
 def _pem_texts(public_key: str) -> list[str]:
-    text = public_key
-    if not public_key.lstrip().startswith("-----BEGIN") and Path(public_key).is_file():
-        text = Path(public_key).read_text()
+    return _pem_blocks(_read(public_key))
+
+
+def _read(public_key: str) -> str:
+    """The text itself (PEM, a JWKS) or a file's; a text is never tried as a file name (a long one
+    fails the lookup)."""
+    if not public_key.lstrip().startswith(("-----BEGIN", "{")) and Path(public_key).is_file():
+        return Path(public_key).read_text()
+    return public_key
+
+
+def _pem_blocks(text: str) -> list[str]:
     blocks = [block.group() for block in _PEM_BLOCK.finditer(text)]
     return blocks if len(blocks) > 1 else [text]
+
+
+def _jwks(text: str) -> list[dict[str, Any]] | None:
+    """The signing keys of a JWKS (an identity provider's /.well-known/jwks.json) or of one JWK,
+    or None for PEM text. Each keeps its ``kid``, by which a token names the key that signed it;
+    a key for encryption (``"use": "enc"``) never verifies one. ValueError: not a JWKS."""
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"starts as a JWKS does ('{{') but is not JSON ({exc})") from None
+    keys = document.get("keys", [document]) if isinstance(document, dict) else None
+    if not isinstance(keys, list):
+        raise ValueError('is JSON but no JWKS: give the provider\'s {"keys": [...]} document')
+    return [key for key in keys if isinstance(key, dict) and key.get("use", "sig") == "sig"]
+
+
+def _jwk_key(jwk: dict[str, Any]) -> Any:
+    """The key of a JWK as PyJWT verifies with (PyJWTError or ValueError when it cannot be read)."""
+    from jwt import PyJWK
+
+    return PyJWK(jwk).key
 
 
 @dataclass(frozen=True)
@@ -58,8 +90,19 @@ class VerifyingKey:
 
 
 def verifying_keys(public_key: str) -> list[VerifyingKey]:
-    """The keys of ``public_key`` (PEM text or a file, one block or several) ready to verify with."""
-    return [_verifying_key(text) for text in _pem_texts(public_key)]
+    """The keys of ``public_key`` (PEM text, a JWKS, or a file of either; start-up checked that they
+    can be read) ready to verify with."""
+    text = _read(public_key)
+    jwks = _jwks(text)
+    if jwks is not None:
+        return [_jwk_verifying_key(jwk) for jwk in jwks]
+    return [_verifying_key(block) for block in _pem_blocks(text)]
+
+
+def _jwk_verifying_key(jwk: dict[str, Any]) -> VerifyingKey:
+    key, kid = _jwk_key(jwk), jwk.get("kid")
+    ids = {_thumbprint(key), kid if isinstance(kid, str) else None}
+    return VerifyingKey(key, frozenset(name for name in ids if name))
 
 
 def _verifying_key(text: str) -> VerifyingKey:
@@ -133,9 +176,15 @@ def public_key_mismatch(public_key: str, algorithm: str) -> str | None:
     or None; a key that does not parse cannot verify with any. Every key must fit: a token signed
     by one that does not was answered 503 with a traceback, as with a single key."""
     try:
-        texts = public_key_texts(public_key)
+        text = _read(public_key)
+        jwks = _jwks(text)
     except OSError:
         return None  # the file went between checks: the verifier says so
+    except ValueError as exc:
+        return f"CAPSIGHT_JWT_PUBLIC_KEY {exc}"
+    if jwks is not None:
+        return _jwks_mismatch(jwks, algorithm)
+    texts = [_certificate_key(block) for block in _pem_blocks(text)]
     for place, text in enumerate(texts, start=1):
         mismatch = _key_mismatch(text, algorithm)
         if mismatch is not None:
@@ -143,10 +192,29 @@ def public_key_mismatch(public_key: str, algorithm: str) -> str | None:
     return None
 
 
+def _jwks_mismatch(jwks: list[dict[str, Any]], algorithm: str) -> str | None:
+    """As for PEM blocks: every signing key of the JWKS must be read, and fit the algorithm."""
+    try:
+        from jwt.exceptions import PyJWTError
+    except ImportError:
+        return None
+    if not jwks:
+        return 'CAPSIGHT_JWT_PUBLIC_KEY is a JWKS that holds no signing key (each is "use": "enc")'
+    for place, jwk in enumerate(jwks, start=1):
+        where = f"JWK {place} of {len(jwks)} (kid {str(jwk.get('kid'))!r})"
+        try:
+            key = _jwk_key(jwk)
+        except (PyJWTError, ValueError, TypeError, KeyError) as exc:
+            return f"{where}: cannot be read ({exc})"
+        mismatch = _kind_mismatch(key, algorithm)
+        if mismatch is not None:
+            return f"{where}: {mismatch}"
+    return None
+
+
 def _key_mismatch(text: str, algorithm: str) -> str | None:
     try:
         from cryptography.exceptions import UnsupportedAlgorithm
-        from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
     except ImportError:
         return None
@@ -157,6 +225,16 @@ def _key_mismatch(text: str, algorithm: str) -> str | None:
         return (
             "CAPSIGHT_JWT_PUBLIC_KEY holds no public key that can be read; give the whole PEM block "
             "(-----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY-----) or the signing certificate"
+        )
+    return _kind_mismatch(key, algorithm)
+
+
+def _kind_mismatch(key: object, algorithm: str) -> str | None:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+    if isinstance(key, bytes):  # a JWK of kty "oct"
+        return (
+            "CAPSIGHT_JWT_PUBLIC_KEY holds a shared secret (kty 'oct'), which belongs in CAPSIGHT_JWT_SECRET"
         )
     verified = verified_algorithm(algorithm)
     if isinstance(key, rsa.RSAPublicKey):

@@ -222,9 +222,9 @@ def ip_networks(value: list[str]) -> list[str]:
 
 
 def pem_or_pem_file(value: str | None) -> str | None:
-    """Checked for its PEM armour only (parsing needs the jwt extra): a mistyped path was taken
-    as the key's text, and every bearer token was answered 503 while the server ran."""
-    if value is None or value.lstrip().startswith("-----BEGIN"):
+    """Checked for its PEM armour or a JWKS's brace only (parsing needs the jwt extra): a mistyped
+    path was taken as the key's text, and every bearer token was answered 503 while the server ran."""
+    if value is None or value.lstrip().startswith(("-----BEGIN", "{")):
         return value
     path = Path(value).expanduser()
     try:
@@ -232,9 +232,9 @@ def pem_or_pem_file(value: str | None) -> str | None:
     except OSError as exc:
         raise ValueError(f"cannot read the key file ({exc.strerror})") from None
     if text is None:
-        raise ValueError("neither PEM text (-----BEGIN PUBLIC KEY-----) nor a file that exists")
-    if not text.lstrip().startswith("-----BEGIN"):
-        raise ValueError("the file holds no PEM key (-----BEGIN PUBLIC KEY-----)")
+        raise ValueError("neither PEM text (-----BEGIN PUBLIC KEY-----), a JWKS nor a file that exists")
+    if not text.lstrip().startswith(("-----BEGIN", "{")):
+        raise ValueError('the file holds no PEM key (-----BEGIN PUBLIC KEY-----) and no JWKS ({"keys": ...})')
     return str(path)  # ~ expanded: the verifier reads the file by this name
 
 
