@@ -199,3 +199,43 @@ def test_sigterm_answers_a_request_on_a_connection_it_had_accepted(
         assert b"\r\nconnection: close\r\n" in answer.lower(), answer
     with pytest.raises(ConnectionRefusedError):  # and no new connection was taken
         socket.create_connection(host_port, timeout=5).close()
+
+
+@pytest.mark.slow
+def test_sigterm_of_several_workers_refuses_new_connections_rather_than_dropping_them(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """``serve --workers 2`` told to stop while clients keep connecting: a connection is either
+    refused (the client knows nothing was sent) or answered. The main process kept the shared
+    listening socket open while its workers drained, so the kernel went on accepting connections that
+    no worker took any more, and reset them once the main process exited, after their requests had
+    been sent (4-8 a stop with these 4 clients). Linux still resets a connection it queued in the
+    instant the last process closes the socket, unread (a single server too: 1 a stop with 8 such
+    clients); that one the client retries (README, "Stopping and restarting")."""
+    with serve_process(colour_model_dir, tmp_path / "var", workers=2) as server:
+        _wait_ready(server.url, lambda: server.proc.poll() is None)
+        answers: collections.Counter[bytes] = collections.Counter()
+        stop = threading.Event()
+
+        def client(n: int) -> None:
+            while not stop.is_set():
+                try:
+                    answers[_ask_after(server.url, 0.02 * (n % 4))] += 1
+                except ConnectionRefusedError:
+                    answers[b"refused"] += 1
+                    time.sleep(0.01)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(1)
+            server.proc.send_signal(signal.SIGTERM)
+            server.proc.wait(30)
+            time.sleep(0.5)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(15)
+    assert set(answers) - {b""} == {b"HTTP/1.1 200 OK", b"refused"}, answers
+    assert answers[b""] <= 1, answers
