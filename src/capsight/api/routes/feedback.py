@@ -104,7 +104,8 @@ class FeedbackOut(BaseModel):
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: error_doc(
-        "A label the served model does not have, a malformed body, or an answer the log shows cannot be "
+        "A label the served model does not have, a body sent with another Content-Type than JSON "
+        "(or none), a key given twice in one object, or an answer the log shows cannot be "
         "corrected (an upload that got no answer, an index a one-image request did not have)."
     ),
     401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
@@ -134,16 +135,18 @@ async def _feedback_of(request: Request) -> FeedbackIn:
 
     Declared as a body parameter, FastAPI read and parsed it before the route's dependencies ran:
     a body that was not JSON got 422 without credentials (not 401), past the caller's rate (not
-    429), and uncounted. Refusals are the 422s FastAPI gave: JSON only, as before."""
+    429), and uncounted. A body of another type than JSON is refused as ``POST /v1/jobs`` refuses
+    it, 400 in the same words, before it is read (a 422 "Invalid request: request: Send a JSON
+    object ..." told the same client two things); what the JSON holds is refused with FastAPI's 422s."""
     refuse_encoded_body(request)
+    content_type = request.headers.get("content-type", "")
+    if not is_json_type(content_type):  # `curl -d` sends application/x-www-form-urlencoded
+        raise BadRequest(f"Send a JSON object with {JSON_TYPE} {sent_type(content_type)}.")
     data = await read_json_body(
         request, MAX_FEEDBACK_BYTES, "The body is over 64 KiB: a feedback is a few hundred bytes."
     )
-    content_type = request.headers.get("content-type", "")
-    if not data or not is_json_type(content_type):
-        wrong_type = f"Send a JSON object with {JSON_TYPE} {sent_type(content_type)}."
-        message = "Field required" if not data else wrong_type
-        raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": message}])
+    if not data:
+        raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": "Field required"}])
     try:
         text = json_text(data)  # a BOM (.NET, PowerShell) or UTF-16, read as jobs and V2 read them
     except NotUtf8 as exc:
