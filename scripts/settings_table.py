@@ -129,7 +129,8 @@ MEANINGS: dict[str, str] = {
     "are several keys, a token signed by any one is taken: list the provider's next key beside the "
     "current one before it rotates, drop the old one once its tokens have expired. A token whose `kid` "
     "names a key by its RFC 7638 thumbprint, or a certificate by its `x5t` (Entra ID, AD FS), is checked "
-    "with that key alone. "
+    "with that key alone. Or the provider's JWKS (its `/.well-known/jwks.json` saved, as text or file): "
+    "each signing key in it is one, and a token's `kid` picks it (the server does not fetch the URL). "
     "Set this or `JWT_SECRET`, not both: tokens are verified with one key, so both set stops start-up. "
     "`JWT_ALGORITHM` must fit the key (an EC P-256 key: `ES256`; the default `HS256` means `RS256` here); "
     "a key it cannot use stops start-up, naming the algorithm to set.",
