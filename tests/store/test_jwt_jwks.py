@@ -116,3 +116,11 @@ def test_a_jwks_that_cannot_verify_stops_start_up(
     with pytest.raises(InvalidSettings) as raised:
         Settings()
     assert expected in raised.value.message, raised.value.message
+
+
+def test_a_kid_two_keys_share_names_neither_alone() -> None:
+    """A JWKS ought to give each key its own kid; one that does not still verifies both keys'
+    tokens (the kid then picks no key: each is tried), rather than refusing one key's."""
+    verifier = JwtVerifier(public_key=_jwks(_jwk(FIRST, "dup"), _jwk(SECOND, "dup")), algorithm="RS256")
+    assert verifier.verify(_token(FIRST, "dup")).id == "jwt:svc"
+    assert verifier.verify(_token(SECOND, "dup")).id == "jwt:svc"

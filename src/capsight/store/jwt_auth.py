@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -79,7 +80,9 @@ class JwtVerifier:
 
             keys = verifying_keys(public_key)  # several while a key is rotated; parsed once, here
             self._keys: list[Any] = [key.key for key in keys]
-            self._named = {kid: place for place, key in enumerate(keys) for kid in key.ids}
+            # A kid two keys share (a JWKS ought not to) names neither alone: each is tried.
+            uses = Counter(kid for key in keys for kid in key.ids)
+            self._named = {kid: at for at, key in enumerate(keys) for kid in key.ids if uses[kid] == 1}
             self.algorithms = [verified_algorithm(algorithm)]  # the one start-up checked the key with
         else:
             assert secret is not None
