@@ -113,6 +113,12 @@ class RequestLog:
         if min_conf is not None and max_conf is not None and min_conf > max_conf:
             # In the names of GET /v1/requests, its only caller: min_conf/max_conf are no query parameter.
             raise BadRequest(f"min_confidence ({min_conf:g}) must not exceed max_confidence ({max_conf:g}).")
+        if since is not None and until is not None and since >= until:
+            # The two swapped answered 200 with no rows: "nothing was classified then".
+            raise BadRequest(
+                f"since ({since.isoformat()}) must be before until ({until.isoformat()}): "
+                "since is inclusive, until exclusive."
+            )
         load_sqlalchemy()
         from sqlalchemy import and_, or_, select, text
 

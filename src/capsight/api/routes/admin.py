@@ -72,8 +72,8 @@ def _utc(value: datetime | None) -> datetime | None:
     responses=ADMIN_ERRORS
     | {
         400: error_doc(
-            "Invalid cursor, min_confidence > max_confidence, an unknown query parameter, one given "
-            "more than once, or label, client_id or model_version given empty."
+            "Invalid cursor, min_confidence > max_confidence, until not after since, an unknown query "
+            "parameter, one given more than once, or label, client_id or model_version given empty."
         ),
         404: error_doc("This server has no request log (an app built without one)."),
     },
