@@ -8,10 +8,12 @@ shares the event loop.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from capsight.api.query_checks import strict_query
@@ -55,6 +57,27 @@ def _request_log(request: Request) -> RequestLog:
     return log
 
 
+# A time whose UTC offset follows it after a space: the '+' of "10:00:00+01:00", which a URL's query
+# reads as a space. Nothing else puts a space there (one between date and time is before "HH:MM").
+_SPACED_OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?( )\d{2}(?::?\d{2})?$")
+
+
+def _plus_read_as_space(request: Request) -> None:
+    """Why: ``?since=2026-11-29T10:00:00+01:00`` typed as is was 422 "unexpected extra characters at
+    the end of the input", a well-formed time refused with no clue why. A dependency, so that it
+    answers before FastAPI's own check of the value."""
+    for name in ("since", "until"):
+        value = request.query_params.get(name)
+        found = _SPACED_OFFSET.search(value) if value is not None else None
+        if value is not None and found is not None:
+            fixed = f"{value[: found.start(1)]}%2B{value[found.end(1) :]}"
+            message = (
+                f"{value!r} has a space where its UTC offset's '+' was (a '+' in a URL's query reads as "
+                f"a space): send {fixed}, or the time in UTC with Z."
+            )
+            raise RequestValidationError([{"type": "value_error", "loc": ("query", name), "msg": message}])
+
+
 def _utc(value: datetime | None) -> datetime | None:
     """Times without a zone are taken as UTC, the zone the log is written in."""
     if value is None:
@@ -78,7 +101,7 @@ def _utc(value: datetime | None) -> datetime | None:
         404: error_doc("This server has no request log (an app built without one)."),
     },
     # A typo (?lable=opened) answered every row, unfiltered, as if it were the filtered answer.
-    dependencies=[Depends(strict_query("label", "client_id", "model_version"))],
+    dependencies=[Depends(strict_query("label", "client_id", "model_version")), Depends(_plus_read_as_space)],
 )
 async def list_requests(
     request: Request,
