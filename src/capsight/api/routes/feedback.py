@@ -145,8 +145,9 @@ async def _feedback_of(request: Request) -> FeedbackIn:
     data = await read_json_body(
         request, MAX_FEEDBACK_BYTES, "The body is over 64 KiB: a feedback is a few hundred bytes."
     )
-    if not data:
-        raise RequestValidationError([{"type": "body", "loc": ("body",), "msg": "Field required"}])
+    if not data:  # "Field required" read as a field named "request" missing
+        empty = 'the body is empty; send a JSON object {"request_id": ..., "label": ...}.'
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": empty}])
     try:
         text = json_text(data)  # a BOM (.NET, PowerShell) or UTF-16, read as jobs and V2 read them
     except NotUtf8 as exc:
