@@ -239,3 +239,34 @@ def test_sigterm_of_several_workers_refuses_new_connections_rather_than_dropping
                 thread.join(15)
     assert set(answers) - {b""} == {b"HTTP/1.1 200 OK", b"refused"}, answers
     assert answers[b""] <= 1, answers
+
+
+@pytest.mark.slow
+def test_a_request_that_came_within_the_drain_grace_is_answered_even_if_read_late(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """A stopping server closes a connection that brought no request within its grace second; a
+    request that had arrived by then but that a busy event loop had not read yet (a 2-core machine
+    under load; here the server is paused) was closed unread, which Linux answers with a reset."""
+    with serve_process(colour_model_dir, tmp_path / "var", workers=1) as server:
+        _wait_ready(server.url, lambda: server.proc.poll() is None)
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            time.sleep(0.5)  # accepted by the server by now
+            server.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.3)  # its shutdown has begun, the grace second counts
+            server.proc.send_signal(signal.SIGSTOP)
+            try:
+                time.sleep(1.2)  # the grace is over once the server runs again
+                conn.sendall(b"GET /health/ready HTTP/1.1\r\nHost: capsight\r\n\r\n")
+                time.sleep(0.2)  # in the server's receive buffer, unread
+            finally:
+                server.proc.send_signal(signal.SIGCONT)
+            answer = b""
+            try:
+                while chunk := conn.recv(65536):
+                    answer += chunk
+            except ConnectionError as exc:
+                answer = repr(exc).encode()
+        server.proc.wait(15)
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -39,6 +40,25 @@ def request_head_timeout_s() -> float:
     names this protocol to those processes as a class to import, so no value travels with it, and
     ``capsight serve`` has checked the same environment (one line and exit 2) before any starts."""
     return Settings().request_head_timeout_seconds
+
+
+# How soon a connection whose request bytes wait unread at the end of DRAIN_GRACE_S is looked at again.
+_UNREAD_RECHECK_S = 0.05
+
+
+def _unread_bytes(transport: asyncio.BaseTransport) -> bool:
+    """Whether the kernel holds bytes for this connection that the server has not read yet."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    try:
+        # A duplicate of the descriptor: uvloop's transport hands out a stand-in without recv().
+        with socket.fromfd(sock.fileno(), sock.family, sock.type) as peek:
+            return bool(peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:  # closed or reset meanwhile: nothing to read
+        return False
 
 
 class _HeadDeadline:
@@ -94,8 +114,14 @@ class _HeadDeadline:
             self.cycle.keep_alive = False
 
     def _drain_grace_over(self) -> None:
-        if self._waiting_for_head() and not self.transport.is_closing():
-            self.transport.close()
+        if not self._waiting_for_head() or self.transport.is_closing():
+            return
+        if _unread_bytes(self.transport):
+            # Arrived in time, but the loop ran this timer before reading them (timers go first after
+            # a stall): closed now, Linux would reset the connection and the request be lost.
+            self.loop.call_later(_UNREAD_RECHECK_S, self._drain_grace_over)
+            return
+        self.transport.close()
 
     # Cooperative overrides: the mixin comes first in each protocol's bases, so ``super()`` is uvicorn's.
     def connection_made(self, transport: asyncio.Transport) -> None:
@@ -122,7 +148,9 @@ class _HeadDeadline:
         ``serve --workers 2``: 42 requests lost of clients that send 20-90 ms after connecting, 4 of
         clients that send at once (httpx: 1 ReadError, 3 RemoteProtocolError); none now. The
         listening socket is closed first as before: no new connection is taken by this process,
-        and with --workers N the other workers take them from the shared socket.
+        and with --workers N the other workers take them from the shared socket. At the end of the
+        grace a request already in the kernel's buffer (the loop stalled, on a loaded machine) is
+        still read and answered rather than reset.
         """
         self._stopping = True
         if self._waiting_for_head() and not self.transport.is_closing():
