@@ -27,7 +27,7 @@ from python_multipart.multipart import parse_options_header
 from capsight.api.job_requests import check_queue, check_zip_runs_here, json_job, zip_job
 from capsight.api.job_views import listed_owner, shown, visible
 from capsight.api.json_body import JSON_TYPE, is_json_type, sent_type
-from capsight.api.query_checks import given_once
+from capsight.api.query_checks import strict_query
 from capsight.api.routes.common import RATE_LIMITED, error_doc
 from capsight.api.runtime import get_runtime
 from capsight.api.security import ClassifyAccess
@@ -190,14 +190,14 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
     responses=_AUTH_ERRORS
     | {
         400: error_doc(
-            f"state is not one of {', '.join(STATES)}, client_id is empty, before names no job, or "
-            "state, client_id, limit or before is given more than once."
+            f"state is not one of {', '.join(STATES)}, client_id is empty, before names no job, "
+            "state, client_id, limit or before is given more than once, or a parameter is not one of them."
         ),
         403: error_doc(
             "The credentials lack the classify scope, or client_id names another client (admins only)."
         ),
     },
-    dependencies=[Depends(given_once("state", "client_id", "limit", "before"))],
+    dependencies=[Depends(strict_query())],
 )
 async def list_jobs(
     request: Request,
@@ -242,7 +242,7 @@ async def get_job(job_id: str, request: Request, principal: ClassifyAccess) -> J
     summary="A job's results (CSV or JSON lines)",
     response_class=StreamingResponse,
     responses=_AUTH_ERRORS | _NOT_FOUND | _RESULT_ANSWERS,
-    dependencies=[Depends(given_once("format", "partial"))],
+    dependencies=[Depends(strict_query())],
 )
 async def get_results(
     job_id: str,
