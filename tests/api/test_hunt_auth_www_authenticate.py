@@ -105,3 +105,25 @@ def test_the_callers_text_reaches_the_challenge_only_made_safe(make_client: AppF
     assert _CHALLENGE.fullmatch(challenge), challenge
     assert challenge.startswith('Bearer realm="capsight", error="invalid_token", error_description="')
     assert "signed with 'X'" in challenge
+
+
+def test_listing_another_clients_jobs_without_admin_is_an_insufficient_scope(
+    make_client: AppFactory,
+) -> None:
+    """Only the admin scope lists another client's jobs: the 403 said so in words only, with no
+    challenge, so a client could not tell it from a 403 that no scope would change."""
+    client = make_client(store=True, auth_enabled=True)
+    keys = runtime_of(client).services.keys
+    assert keys is not None
+    _, classify_only = keys.create_key("alice")
+    other = client.get("/v1/jobs", params={"client_id": "bob"}, headers={"X-API-Key": classify_only})
+    assert other.status_code == 403
+    message = "Only admins list other clients' jobs: leave client_id out to list your own."
+    assert other.json() == {"error": message}
+    assert other.headers["WWW-Authenticate"] == (
+        f'Bearer realm="capsight", error="insufficient_scope", error_description="{message}", scope="admin"'
+    )
+    # The key's own listing is still answered, without a challenge.
+    own = client.get("/v1/jobs", headers={"X-API-Key": classify_only})
+    assert own.status_code == 200
+    assert "WWW-Authenticate" not in own.headers

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request
 
 from capsight.api.job_requests import base_url
-from capsight.errors import BadRequest, Forbidden
+from capsight.errors import BadRequest, InsufficientScope
 from capsight.jobs.render import job_document
 from capsight.jobs.values import JobInfo
 from capsight.store.protocols import Principal
@@ -29,7 +29,9 @@ def shown(job: JobInfo, request: Request, principal: Principal) -> dict[str, Any
 def listed_owner(principal: Principal, client_id: str | None) -> str | None:
     """Whose jobs a listing may show: any client's for admins and anonymous callers (auth off, where
     every caller sees every job), the caller's own for any other key. Another client's id is a 403
-    rather than the caller's own jobs: a script asking for bob's jobs must not read alice's as his."""
+    rather than the caller's own jobs: a script asking for bob's jobs must not read alice's as his.
+    That 403 is a missing admin scope, so it carries the ``insufficient_scope`` challenge naming it
+    (a client then asks for that scope instead of re-authenticating with the same key)."""
     if client_id is not None and not client_id.strip():
         # No client's id is blank (keys, JWT subjects and anonymous callers all have one): an empty
         # value is a script's unset variable, and answering "no jobs" hid that.
@@ -37,5 +39,8 @@ def listed_owner(principal: Principal, client_id: str | None) -> str | None:
     if principal.anonymous or principal.allows("admin"):
         return client_id
     if client_id is not None and client_id != principal.id:
-        raise Forbidden("Only admins list other clients' jobs: leave client_id out to list your own.")
+        raise InsufficientScope(
+            "Only admins list other clients' jobs: leave client_id out to list your own.",
+            scope="admin",
+        )
     return principal.id
