@@ -89,7 +89,8 @@ MEANINGS: dict[str, str] = {
     "image facts).",
     "spool_max_image_bytes": "Disk budget for images spooled while the database or image store is down. "
     "Past it the spool still keeps every record, without its image; 0: no limit.",
-    "retention_days": "Delete log rows, images and feedback older than this, on start and hourly (with "
+    "retention_days": "Delete log rows, images and feedback older than this many days (fractions too, as "
+    "`capsight db purge --older-than-days` takes: `0.5` is 12 hours), on start and hourly (with "
     "`REQUEST_LOG` off too: what was logged before is deleted all the same), and jobs that ended longer "
     "ago than this, with their results (each replica deletes its own job folders); `0` keeps everything.",
     "redis_url": "Shared result cache and rate limits for all replicas, e.g. `redis://redis:6379/0`. "

@@ -118,7 +118,8 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     store_images: bool = True
     request_log: bool = True
-    retention_days: int = Field(0, ge=0)  # 0 = keep forever
+    # days, fractions too (0.5: 12 hours), as `capsight db purge --older-than-days` takes; 0 = keep forever
+    retention_days: float = Field(0, ge=0, allow_inf_nan=False)
     spool_max_image_bytes: int = Field(2 * 1024**3, ge=0)  # 0 = no limit
 
     # Cache and rate limits

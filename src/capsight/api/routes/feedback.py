@@ -247,7 +247,7 @@ async def post_feedback(request: Request, principal: ClassifyAccess) -> JSONResp
 
 
 def _check_and_add(
-    store: FeedbackStore, entry: FeedbackEntry, retention_days: int
+    store: FeedbackStore, entry: FeedbackEntry, retention_days: float
 ) -> tuple[int, LoggedAnswer | None]:
     """Record ``entry``, with the logged answer it names (None: not logged yet, or not by the
     server's id). Refuses feedback on an upload that got no answer, and on one purged.

@@ -10,17 +10,17 @@ the same in the database; the server's request ids tell them apart by the time i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from capsight.api.request_ids import issued_at
 from capsight.errors import Gone
+from capsight.jobs.purge import cutoff_of
 
 if TYPE_CHECKING:
     from capsight.store.feedback import FeedbackStore
 
 
-def refuse_purged(store: FeedbackStore, request_id: str, retention_days: int) -> None:
+def refuse_purged(store: FeedbackStore, request_id: str, retention_days: float) -> None:
     """Refuse an id the server issued before the retention window, or before the newest purge (a
     ``capsight db purge`` by hand reaches past the window, and runs with no retention too), that
     names no request the log still holds: purged, so the feedback could never be matched. Only the
@@ -31,14 +31,14 @@ def refuse_purged(store: FeedbackStore, request_id: str, retention_days: int) ->
     issued = issued_at(request_id)
     if issued is None:
         return
-    if retention_days:
-        cutoff = datetime.now(UTC) - timedelta(days=retention_days)
-        if issued < cutoff and not store.logged_since(request_id, cutoff):
-            raise Gone(
-                f"Request {request_id} was answered on {issued:%Y-%m-%d}, longer ago than this server "
-                f"keeps answers and their images (CAPSIGHT_RETENTION_DAYS={retention_days}): there is no "
-                "answer left to correct; nothing was recorded."
-            )
+    # None: a retention reaching back past year 1 ("keep about for ever"), which purges nothing
+    cutoff = cutoff_of(retention_days) if retention_days > 0 else None
+    if cutoff is not None and issued < cutoff and not store.logged_since(request_id, cutoff):
+        raise Gone(
+            f"Request {request_id} was answered on {issued:%Y-%m-%d}, longer ago than this server "
+            f"keeps answers and their images (CAPSIGHT_RETENTION_DAYS={retention_days:g}): there is no "
+            "answer left to correct; nothing was recorded."
+        )
     purged = store.purged_before()
     if purged is not None and issued < purged and not store.logged_since(request_id, None):
         raise Gone(

@@ -48,6 +48,7 @@ from capsight.jobs.schemas import JobCreate, JobListOut, JobOut
 from capsight.jobs.values import FAILED, FINISHED, STATES, SUCCEEDED, JobInfo, is_job_id, new_job_id
 from capsight.store.deadline import call_with_deadline
 from capsight.store.protocols import Principal
+from capsight.wording import days as days_text
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -98,7 +99,7 @@ async def _own_job(manager: JobManager, job_id: str, principal: Principal) -> Jo
     if job is None or not visible(job, principal):
         raise NotFound(f"No job {job_id!r}{purged_hint(days)}.")
     if expired(job.state, job.finished_at, days):  # its row waits for the next purge step
-        raise NotFound(f"No job {job_id!r}: it ended over {days} days ago{purged_hint(days)}.")
+        raise NotFound(f"No job {job_id!r}: it ended over {days_text(days)} ago{purged_hint(days)}.")
     return job
 
 
