@@ -52,3 +52,32 @@ def test_the_warnings_count_only_the_photos_compared_and_name_a_skip_once(
     assert "1 in the candidate's" in err
     assert err.count(names[0]) == 1, err
     assert "capsight: warning: 1 photo could not be read and was left out of the comparison: " in err
+
+
+TRUNCATED = "The image could not be decoded (JPEG): it is corrupt or truncated."
+
+
+def test_one_skipped_photo_is_given_its_reason_without_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names, argv = _setup(tmp_path)
+    assert main(argv) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "could not be read" in line]
+    assert lines == [
+        "capsight: warning: 1 photo could not be read and was left out of the comparison: "
+        f"{names[0]!r} ({TRUNCATED})"
+    ]
+
+
+def test_several_skipped_photos_keep_the_first_ones_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names, argv = _setup(tmp_path)
+    second = tmp_path / "photos" / names[5]
+    second.write_bytes(second.read_bytes()[:40])
+    assert main(argv) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "could not be read" in line]
+    assert lines == [
+        "capsight: warning: 2 photos could not be read and were left out of the comparison: "
+        f"{names[0]!r}, {names[5]!r} (first: {TRUNCATED})"
+    ]

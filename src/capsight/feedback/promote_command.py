@@ -57,11 +57,11 @@ def _warn_of_skipped_photos(skipped: Sequence[Any]) -> None:
         return
     names = ", ".join(repr(s.relpath) for s in skipped[:5])
     more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-    first = skipped[0].reason
+    one = len(skipped) == 1  # "(first: ...)" of a single photo read as if others went unnamed
+    reason = skipped[0].reason if one else f"first: {skipped[0].reason}"
     print(
         f"capsight: warning: {_photos(len(skipped))} could not be read and "
-        f"{'was' if len(skipped) == 1 else 'were'} left out of the comparison: {names}{more} "
-        f"(first: {first})",
+        f"{'was' if one else 'were'} left out of the comparison: {names}{more} ({reason})",
         file=sys.stderr,
     )
 
