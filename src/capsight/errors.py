@@ -11,7 +11,8 @@ a new failure mode is mapped once, where it is defined, instead of in every rout
     │   ├── InvalidImage           bytes are not a supported image, or are truncated/corrupt
     │   └── TooManyImages          batch larger than the configured maximum
     ├── Unauthorized (401)         unknown, revoked or expired API key / token
-    │   └── MissingCredentials     no API key or token sent at all
+    │   ├── MissingCredentials     no API key or token sent at all
+    │   └── RefusedClaims          a token signed with our key, refused for its claims (expired, ...)
     ├── Forbidden (403)            not allowed (another client's jobs, a foreign host, ...)
     │   └── InsufficientScope      key or token lacks the scope the endpoint needs
     ├── NotFound (404)             unknown model, job, image, ...
@@ -87,6 +88,13 @@ class MissingCredentials(Unauthorized):
     one says ``invalid_token`` and an OAuth client fetches a new token instead of asking for one."""
 
     default_message = "Missing API key."
+
+
+class RefusedClaims(Unauthorized):
+    """A token whose signature verified, refused for its claims (expired, not valid yet, another
+    audience or issuer, a claim missing or of the wrong shape). Its client holds a real credential
+    and guessed nothing, so it is no failure under CAPSIGHT_AUTH_FAILURE_LIMIT: counted, a client
+    looping on a stale token locked every new key of its address out with 429."""
 
 
 class Forbidden(CapsightError):

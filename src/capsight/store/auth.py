@@ -12,7 +12,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from capsight.errors import MissingCredentials, ServiceUnavailable, Unauthorized, first_line
+from capsight.errors import (
+    MissingCredentials,
+    RefusedClaims,
+    ServiceUnavailable,
+    Unauthorized,
+    first_line,
+)
 from capsight.store.deadline import call_with_deadline
 from capsight.store.jwt_auth import JWT_ID_PREFIX, JwtVerifier
 from capsight.store.keys import KEY_PREFIX, KeyStore, hash_key
@@ -76,6 +82,8 @@ class ApiKeyAuthenticator:
                 )
             try:
                 return self.jwt.verify(credential)  # an HMAC or a signature check: no I/O
+            except RefusedClaims:
+                raise  # signed with our key (expired, another audience): no guess, not counted
             except Unauthorized:
                 await guess()
                 raise

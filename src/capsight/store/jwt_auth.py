@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from capsight.errors import Unauthorized
+from capsight.errors import RefusedClaims, Unauthorized
 from capsight.store.protocols import Principal
 from capsight.store.ratelimit import parse_rate
 
@@ -107,24 +107,28 @@ class JwtVerifier:
         self._required = required
 
     def verify(self, token: str) -> Principal:
+        """The token's principal. PyJWT checks the signature before any claim, so a refusal for a
+        claim (RefusedClaims) means one of our keys signed the token: no guess of a secret."""
         try:
             claims = self._claims(token)
         except self._jwt.ExpiredSignatureError as exc:
-            raise Unauthorized(self._expired_refusal(token)) from exc
+            raise RefusedClaims(self._expired_refusal(token)) from exc
         except self._jwt.InvalidAudienceError as exc:
             expected = ", ".join(f"'{name}'" for name in self.audiences)
             if len(self.audiences) > 1:
                 expected = f"one of {expected}"
             expected = expected or "none (CAPSIGHT_JWT_AUDIENCE is unset)"
-            raise Unauthorized(
+            raise RefusedClaims(
                 f"Invalid token: not meant for this service (audience; expected {expected})."
             ) from exc
         except self._jwt.InvalidIssuerError as exc:
             expected = ", ".join(f"'{name}'" for name in self.issuers)
             expected = f"one of {expected}" if len(self.issuers) > 1 else expected
-            raise Unauthorized(f"Invalid token: issuer is not {expected}.") from exc
+            raise RefusedClaims(f"Invalid token: issuer is not {expected}.") from exc
         except self._jwt.ImmatureSignatureError as exc:
-            raise Unauthorized(self._immature_refusal(token, exc)) from exc
+            raise RefusedClaims(self._immature_refusal(token, exc)) from exc
+        except self._jwt.MissingRequiredClaimError as exc:
+            raise RefusedClaims(f"Invalid token: {exc}") from exc
         except self._jwt.InvalidAlgorithmError as exc:
             raise Unauthorized(self._algorithm_refusal(token, exc)) from exc
         except self._jwt.InvalidTokenError as exc:
@@ -139,16 +143,16 @@ class JwtVerifier:
         elif isinstance(scope, list) and all(isinstance(s, str) for s in scope):
             scopes = list(scope)
         else:
-            raise Unauthorized(f"Invalid token: '{claim}' must be a string or a list of strings.")
+            raise RefusedClaims(f"Invalid token: '{claim}' must be a string or a list of strings.")
         sub = str(claims["sub"])
         if not sub.strip():  # every such token would be one principal, "jwt:", sharing jobs and a rate
-            raise Unauthorized("Invalid token: 'sub' is empty; it must name the caller.")
+            raise RefusedClaims("Invalid token: 'sub' is empty; it must name the caller.")
         rate = claims.get("rate_limit")
         if rate is not None:
             try:
                 parse_rate(str(rate))
             except ValueError as exc:
-                raise Unauthorized(
+                raise RefusedClaims(
                     f"Invalid token: 'rate_limit' {rate!r} is not a rate like '60/minute'."
                 ) from exc
         return Principal(
