@@ -100,6 +100,9 @@ def _check_answer(
         problems.append(f"{where}: 429 without Retry-After")
     if status == "415" and "accept-encoding" not in response.headers:
         problems.append(f"{where}: 415 without Accept-Encoding")
+    for name, header in documented.get("headers", {}).items():
+        if header.get("required") and name.lower() not in response.headers:
+            problems.append(f"{where}: no {name}, documented as always sent")
     media = response.headers.get("content-type", "").split(";")[0].strip()
     content = documented.get("content", {})
     declared = {name.split(";")[0].strip(): body for name, body in content.items()}

@@ -42,3 +42,24 @@ def test_protected_routes_declare_the_api_key_header_or_a_bearer_token(make_clie
         assert security == [{api_key: []}, {bearer: []}], (path, method, security)
     for path, method in OPEN:
         assert "security" not in doc["paths"][path][method], (path, method)
+
+
+def test_the_401s_and_the_scope_403s_document_their_challenge(make_client: AppFactory) -> None:
+    """Every 401 carries ``WWW-Authenticate`` (RFC 9110, 15.5.2) and a 403 for a missing scope one
+    with ``error="insufficient_scope"`` (RFC 6750, 3.1): a client generated from the document, or an
+    API gateway configured from it, knew of neither."""
+    client = make_client(store=True, auth_enabled=True)
+    doc: dict[str, Any] = client.get("/openapi.json").json()
+    for path, method in PROTECTED:
+        responses = doc["paths"][path][method]["responses"]
+        unauthorized = responses["401"].get("headers", {}).get("WWW-Authenticate")
+        assert unauthorized is not None, (path, method, responses["401"])
+        assert unauthorized["required"] is True and unauthorized["schema"] == {"type": "string"}
+        assert 'error="invalid_token"' in unauthorized["description"]
+        forbidden = responses["403"].get("headers", {}).get("WWW-Authenticate")
+        assert forbidden is not None, (path, method, responses["403"])
+        # Only a missing scope's 403 has one (not the host check's, nor a cross-site write's).
+        assert forbidden["required"] is False and forbidden["schema"] == {"type": "string"}
+        assert 'error="insufficient_scope"' in forbidden["description"]
+    for path, method in OPEN:
+        assert "401" not in doc["paths"][path][method]["responses"], (path, method)

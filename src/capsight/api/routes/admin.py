@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from capsight.api.query_checks import strict_query
-from capsight.api.routes.common import RATE_LIMITED, error_doc
+from capsight.api.routes.common import RATE_LIMITED, UNAUTHORIZED, error_doc, scope_forbidden
 from capsight.api.runtime import get_runtime
 from capsight.api.schemas import RequestLogPage
 from capsight.api.security import AdminAccess
@@ -43,8 +43,8 @@ MEDIA_TYPES = {
 MAX_PAGE = 1000
 
 ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
-    403: error_doc("The credentials lack the 'admin' scope."),
+    401: UNAUTHORIZED,
+    403: scope_forbidden("The credentials lack the 'admin' scope."),
     429: RATE_LIMITED,
     503: error_doc("The database or image store is unreachable, or the server is still starting."),
 }

@@ -50,6 +50,36 @@ def error_doc(description: str) -> dict[str, Any]:
     return {"model": ErrorResponse, "description": description}
 
 
+def _challenge(description: str, *, required: bool) -> dict[str, Any]:
+    return {
+        "WWW-Authenticate": {"description": description, "required": required, "schema": {"type": "string"}}
+    }
+
+
+# The RFC 6750 (3.1) challenges, documented beside the answers that carry them: a client or an API
+# gateway built from the document refreshes a token on invalid_token and asks for the scope on
+# insufficient_scope; undocumented, neither knew the header came.
+UNAUTHORIZED: dict[str, Any] = error_doc("Missing or invalid credentials (only when auth is enabled).") | {
+    "headers": _challenge(
+        'Always: Bearer realm="capsight", plus error="invalid_token", error_description="..." when '
+        "a key or token was sent and refused (wrong, revoked, expired): get a new one.",
+        required=True,
+    )
+}
+
+
+def scope_forbidden(description: str) -> dict[str, Any]:
+    """The 403 of credentials without the scope a route needs (and any other cause ``description``
+    names): only that cause carries the challenge, so the header is not required."""
+    return error_doc(description) | {
+        "headers": _challenge(
+            'On a missing scope: Bearer realm="capsight", error="insufficient_scope", '
+            'error_description="...", scope="<the scope needed>". Other 403s carry none.',
+            required=False,
+        )
+    }
+
+
 # Both ways a caller is turned away for calling too often: its own rate, or its address's failed
 # authentications (CAPSIGHT_AUTH_FAILURE_LIMIT, checked before the credentials are).
 RATE_LIMITED = error_doc(
@@ -59,8 +89,8 @@ RATE_LIMITED = error_doc(
 
 CLASSIFY_ERRORS: dict[int | str, dict[str, Any]] = {
     400: error_doc("No file, an empty file, or bytes that are not a supported, intact image."),
-    401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
-    403: error_doc("The credentials lack the needed scope."),
+    401: UNAUTHORIZED,
+    403: scope_forbidden("The credentials lack the needed scope."),
     408: error_doc(
         "The body stalled or arrived too slowly (CAPSIGHT_BODY_*_TIMEOUT_SECONDS); connection closed."
     ),

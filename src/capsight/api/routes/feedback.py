@@ -33,7 +33,7 @@ from capsight.api.json_body import (
     refuse_repeated_keys,
     sent_type,
 )
-from capsight.api.routes.common import RATE_LIMITED, error_doc
+from capsight.api.routes.common import RATE_LIMITED, UNAUTHORIZED, error_doc, scope_forbidden
 from capsight.api.routes.feedback_purged import refuse_purged
 from capsight.api.runtime import get_runtime
 from capsight.api.security import ClassifyAccess
@@ -108,8 +108,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "(or none), a key given twice in one object, or an answer the log shows cannot be "
         "corrected (an upload that got no answer, an index a one-image request did not have)."
     ),
-    401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
-    403: error_doc("The credentials lack the 'classify' scope."),
+    401: UNAUTHORIZED,
+    403: scope_forbidden("The credentials lack the 'classify' scope."),
     408: error_doc("The body stalled or arrived too slowly (CAPSIGHT_BODY_*_TIMEOUT_SECONDS)."),
     409: error_doc(
         "This server keeps no request log (CAPSIGHT_REQUEST_LOG=false): feedback could never be used."

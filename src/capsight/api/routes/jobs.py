@@ -28,7 +28,7 @@ from capsight.api.job_requests import check_queue, check_zip_runs_here, json_job
 from capsight.api.job_views import listed_owner, shown, visible
 from capsight.api.json_body import JSON_TYPE, is_json_type, sent_type
 from capsight.api.query_checks import strict_query
-from capsight.api.routes.common import RATE_LIMITED, error_doc
+from capsight.api.routes.common import RATE_LIMITED, UNAUTHORIZED, error_doc, scope_forbidden
 from capsight.api.runtime import get_runtime
 from capsight.api.security import ClassifyAccess
 from capsight.api.uploads import refuse_encoded_body
@@ -55,8 +55,8 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 T = TypeVar("T")
 
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
-    403: error_doc("The credentials lack the needed scope."),
+    401: UNAUTHORIZED,
+    403: scope_forbidden("The credentials lack the needed scope."),
     429: RATE_LIMITED,
     503: error_doc(
         "The job database is unreachable, this server has no database, or the job queue is full "
@@ -194,7 +194,7 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
             f"state is not one of {', '.join(STATES)}, client_id is empty, before names no job, "
             "state, client_id, limit or before is given more than once, or a parameter is not one of them."
         ),
-        403: error_doc(
+        403: scope_forbidden(
             "The credentials lack the classify scope, or client_id names another client (admins only)."
         ),
     },

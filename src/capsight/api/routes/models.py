@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from capsight.api.routes.common import CLASSIFY_ERRORS, RATE_LIMITED, error_doc
+from capsight.api.routes.common import CLASSIFY_ERRORS, RATE_LIMITED, UNAUTHORIZED, error_doc, scope_forbidden
 from capsight.api.runtime import get_runtime
 from capsight.api.schemas import ModelInfo, ModelList, ModelReloaded, render_model
 from capsight.api.security import AdminAccess
@@ -55,8 +55,8 @@ async def get_model(name: str, request: Request) -> JSONResponse:
     summary="Load the model folder again and serve it (admin)",
     response_model=ModelReloaded,
     responses={
-        401: error_doc("Missing or invalid credentials (only when auth is enabled)."),
-        403: error_doc("The credentials lack the 'admin' scope."),
+        401: UNAUTHORIZED,
+        403: scope_forbidden("The credentials lack the 'admin' scope."),
         409: error_doc("The folder's model failed to load; the previous model keeps serving."),
         413: error_doc("A body over CAPSIGHT_MAX_UPLOAD_BYTES was sent; this route reads none."),
         429: RATE_LIMITED,
