@@ -109,8 +109,9 @@ MEANINGS: dict[str, str] = {
     "requests (a batch is one, whatever its images); a key created with `--rate` has its own; an IPv6 "
     "client counts under its /64, one carrying an IPv4 address (NAT64 `64:ff9b::/96`, 6to4, Teredo) as "
     "that IPv4 address. Unset: unlimited.",
-    "auth_failure_limit": "Failed authentications allowed per client address, e.g. `60/minute` (a JWT with a "
-    "valid signature refused for its claims, expired say, is no failure: it guesses nothing); past it the "
+    "auth_failure_limit": "Failed authentications allowed per client address, e.g. `60/minute` (a request "
+    "without credentials, or a JWT with a valid signature refused for its claims, expired say, is no "
+    "failure: it guesses nothing); past it the "
     "address gets `429` (with Retry-After) before its credentials are looked up, so made-up keys cannot "
     "load the key store; an IPv6 client counts under its /64, one carrying an IPv4 address "
     "(NAT64 `64:ff9b::/96`, 6to4, Teredo) as that IPv4 address. Unset: no limit. Only behind proxies "

@@ -65,3 +65,18 @@ def test_forged_tokens_still_count_as_failed_logins(make_client: AppFactory) -> 
         assert _post(client, forged).status_code == 401
     assert _post(client, forged).status_code == 429
     assert _post(client, {"X-API-Key": new_key}).status_code == 429
+
+
+def test_requests_without_credentials_are_no_failed_logins(make_client: AppFactory) -> None:
+    """A request that sends no key guesses nothing and costs no lookup (a monitor probing a
+    protected route, a script whose key variable is unset): counted, such requests from one office's
+    address locked out every new key of that address with 429."""
+    client = make_client(store=True, auth_enabled=True, auth_failure_limit="3/minute")
+    keys = runtime_of(client).services.keys
+    assert keys is not None
+    _, new_key = keys.create_key("office", "classify", None)
+    for headers in ({}, {"Authorization": "Bearer "}, {"X-API-Key": " "}) * 3:
+        missing = _post(client, headers)
+        assert missing.status_code == 401, missing.text
+        assert missing.headers["WWW-Authenticate"] == 'Bearer realm="capsight"'
+    assert _post(client, {"X-API-Key": new_key}).status_code == 200

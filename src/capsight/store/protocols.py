@@ -85,9 +85,10 @@ class Authenticator(Protocol):
         before_guess: Callable[[], Awaitable[None]] | None = None,
     ) -> Principal:
         """``before_guess`` is awaited before any check whose outcome is not already known (a key
-        lookup, a token that fails to verify, a missing credential), so the caller can count it
-        against the per-address failure limit, and refuse it (by raising) before a lookup happens.
-        A credential this process verified before is no guess and skips it (see api/security.py)."""
+        lookup, a token whose signature does not verify), so the caller can count it against the
+        per-address failure limit, and refuse it (by raising) before a lookup happens. A credential
+        this process verified before, a missing one and a token signed with a trusted key but refused
+        for its claims (expired, say) guess nothing and skip it (see api/security.py)."""
         ...
 
 
