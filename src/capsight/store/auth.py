@@ -42,6 +42,18 @@ def credential_from_headers(headers: dict[str, str]) -> str | None:
     return None
 
 
+def _scheme_in_api_key_header(headers: dict[str, str]) -> str | None:
+    """The auth scheme an X-API-Key value starts with ("Bearer cs_..."), or None. Keys and tokens
+    hold no space: such a value is an Authorization header's, pasted under the other name (a
+    client's "API Key" auth set up with the value "Bearer <key>"), and "Invalid API key." had its
+    owner replace a key that was right."""
+    value = next((v for k, v in headers.items() if k.lower() == "x-api-key"), "").strip()
+    scheme, space, rest = value.partition(" ")
+    if space and rest.strip() and scheme.isascii() and scheme.isalpha() and len(scheme) <= 16:
+        return scheme
+    return None
+
+
 async def _counts_nothing() -> None:
     """``before_guess`` for a caller without a failure limit."""
 
@@ -70,6 +82,12 @@ class ApiKeyAuthenticator:
             # under the failure limit, which filled up with them and locked out an office's new keys.
             raise MissingCredentials(
                 "Missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
+            )
+        scheme = _scheme_in_api_key_header(headers)
+        if scheme is not None:  # refused unread: no lookup, no guess
+            raise Unauthorized(
+                f"Invalid credentials: X-API-Key holds '{scheme} ...'; send the key alone in X-API-Key "
+                "(X-API-Key: cs_...) or with its scheme in Authorization (Authorization: Bearer cs_...)."
             )
         if credential.startswith(KEY_PREFIX) and self.keys is not None:
             if self.keys.cached(credential) is not None:  # verified before: no guess
