@@ -40,3 +40,18 @@ def test_a_scheme_in_the_api_key_header_is_named(sqlite_db: Database, with_jwt: 
     assert guesses == []  # no lookup was made: no guess under the failure limit
     # The key itself is fine, sent either way.
     assert asyncio.run(auth.authenticate({"X-API-Key": key}, "198.51.100.9")).name == "svc"
+
+
+@pytest.mark.parametrize("with_jwt", [False, True])
+def test_a_scheme_given_twice_in_authorization_is_named(sqlite_db: Database, with_jwt: bool) -> None:
+    """'Authorization: Bearer Bearer cs_...': a client library that adds the scheme itself, given
+    a value that already has it."""
+    keys = KeyStore(sqlite_db)
+    _, key = keys.create_key("svc", "classify", None)
+    auth = ApiKeyAuthenticator(keys, JwtVerifier(secret=SECRET) if with_jwt else None)
+    with pytest.raises(Unauthorized) as refused:
+        asyncio.run(auth.authenticate({"Authorization": f"Bearer Bearer {key}"}, "198.51.100.9"))
+    assert str(refused.value) == (
+        "Invalid credentials: Authorization holds 'Bearer Bearer ...'; send the scheme once "
+        "(Authorization: Bearer cs_...)."
+    )

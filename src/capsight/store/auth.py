@@ -42,16 +42,31 @@ def credential_from_headers(headers: dict[str, str]) -> str | None:
     return None
 
 
-def _scheme_in_api_key_header(headers: dict[str, str]) -> str | None:
-    """The auth scheme an X-API-Key value starts with ("Bearer cs_..."), or None. Keys and tokens
-    hold no space: such a value is an Authorization header's, pasted under the other name (a
-    client's "API Key" auth set up with the value "Bearer <key>"), and "Invalid API key." had its
-    owner replace a key that was right."""
-    value = next((v for k, v in headers.items() if k.lower() == "x-api-key"), "").strip()
-    scheme, space, rest = value.partition(" ")
+def _leading_scheme(credential: str) -> str | None:
+    """The auth scheme a credential starts with ("Bearer cs_..."), or None. Keys and tokens hold
+    no space: such a value is a whole Authorization header's, pasted under X-API-Key (a client's
+    "API Key" auth set up with the value "Bearer <key>") or after a scheme a client library adds
+    itself, and "Invalid API key." had its owner replace a key that was right."""
+    scheme, space, rest = credential.partition(" ")
     if space and rest.strip() and scheme.isascii() and scheme.isalpha() and len(scheme) <= 16:
         return scheme
     return None
+
+
+def _misplaced_scheme(headers: dict[str, str], credential: str) -> Unauthorized | None:
+    """The 401 of a credential that starts with a scheme (see _leading_scheme), naming where."""
+    scheme = _leading_scheme(credential)
+    if scheme is None:
+        return None
+    if any(k.lower() == "x-api-key" and v.strip() for k, v in headers.items()):
+        return Unauthorized(
+            f"Invalid credentials: X-API-Key holds '{scheme} ...'; send the key alone in X-API-Key "
+            "(X-API-Key: cs_...) or with its scheme in Authorization (Authorization: Bearer cs_...)."
+        )
+    return Unauthorized(
+        f"Invalid credentials: Authorization holds 'Bearer {scheme} ...'; send the scheme once "
+        "(Authorization: Bearer cs_...)."
+    )
 
 
 async def _counts_nothing() -> None:
@@ -83,12 +98,9 @@ class ApiKeyAuthenticator:
             raise MissingCredentials(
                 "Missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
             )
-        scheme = _scheme_in_api_key_header(headers)
-        if scheme is not None:  # refused unread: no lookup, no guess
-            raise Unauthorized(
-                f"Invalid credentials: X-API-Key holds '{scheme} ...'; send the key alone in X-API-Key "
-                "(X-API-Key: cs_...) or with its scheme in Authorization (Authorization: Bearer cs_...)."
-            )
+        misplaced = _misplaced_scheme(headers, credential)
+        if misplaced is not None:  # refused unread: no lookup, no guess
+            raise misplaced
         if credential.startswith(KEY_PREFIX) and self.keys is not None:
             if self.keys.cached(credential) is not None:  # verified before: no guess
                 return await self._api_key(credential)
