@@ -103,8 +103,12 @@ def test_a_model_that_only_runs_one_image_at_a_time_is_found_out(
     with client:
         wait_ready(client)
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
-        files = [("files", (f"{i}.jpg", jpeg("opened"), "image/jpeg")) for i in range(4)]
-        for _ in range(10):  # room for the 3 refusals even when some images are batched alone
+        for n in range(10):  # room for the 3 refusals even when some images are batched alone
+            # Distinct bytes in every slot: copies of one image share one model call (api/coalesce.py),
+            # so four copies would never make a batch of more than one.
+            files = [
+                ("files", (f"{i}.jpg", jpeg("opened", (64 + i, 48 + n)), "image/jpeg")) for i in range(4)
+            ]
             r = client.post("/v1/classify/batch", files=files)
             assert r.status_code == 200 and all(x["label"] == "opened" for x in r.json()["results"])
         stats = runtime.batcher.stats()

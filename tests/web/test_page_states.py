@@ -235,8 +235,10 @@ def test_overloaded_503_says_when_to_retry(open_page: Any, colour_model_dir: Pat
     answers: list[httpx.Response] = []
     senders: list[threading.Thread] = []
 
-    def post(url: str) -> None:
-        files = {"file": ("a.jpg", JPEG, "image/jpeg")}
+    def post(url: str, seed: int) -> None:
+        # Distinct bytes per sender: copies of one photo share one model call (api/coalesce.py) and
+        # never take a second place in the queue, so the queue would never fill.
+        files = {"file": ("a.jpg", photo_jpeg(LABEL_COLOURS["opened"], seed=seed), "image/jpeg")}
         answers.append(httpx.post(f"{url}/v1/classify", files=files, timeout=30))
 
     with serve(settings, classifier=model) as url:  # type: ignore[arg-type]
@@ -245,7 +247,7 @@ def test_overloaded_503_says_when_to_retry(open_page: Any, colour_model_dir: Pat
             deadline = time.monotonic() + 10
             while not any(a.status_code == 503 for a in answers) and time.monotonic() < deadline:
                 if len(senders) - len(answers) < 3:  # keep the model busy and the queue full
-                    senders.append(threading.Thread(target=post, args=(url,)))
+                    senders.append(threading.Thread(target=post, args=(url, 1000 + len(senders))))
                     senders[-1].start()
                 time.sleep(0.05)
             full = [a for a in answers if a.status_code == 503]
