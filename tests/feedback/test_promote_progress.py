@@ -4,8 +4,6 @@ scored of twice the photos); off a terminal stderr stays as it was."""
 
 from __future__ import annotations
 
-import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +11,7 @@ from pathlib import Path
 from test_promote_trained_photos import OPENED_AS_CLOSED, RIGHT, _photos
 
 from model_factory import build_colour_model
+from terminal_run import stderr_on_a_terminal
 
 
 def _argv(tmp_path: Path) -> list[str]:
@@ -24,22 +23,8 @@ def _argv(tmp_path: Path) -> list[str]:
 
 
 def test_a_terminal_gets_one_bar_over_both_models(tmp_path: Path) -> None:
-    main_fd, terminal_fd = pty.openpty()
-    try:
-        proc = subprocess.Popen(_argv(tmp_path), stdout=subprocess.PIPE, stderr=terminal_fd)
-        stdout, _ = proc.communicate(timeout=120)  # the bar is a few hundred bytes: no pty buffer fills
-        os.set_blocking(main_fd, False)  # our end of the terminal stays open: read what is buffered
-        drawn = b""
-        while True:
-            try:
-                chunk = os.read(main_fd, 65536)
-            except BlockingIOError:
-                break
-            drawn += chunk
-    finally:
-        os.close(terminal_fd)
-        os.close(main_fd)
-    assert proc.returncode == 0, drawn
+    status, stdout, drawn = stderr_on_a_terminal(_argv(tmp_path))
+    assert status == 0, drawn
     assert b"/12" in drawn and b"photo" in drawn, drawn  # 6 photos, twice
     assert b"candidate is better" in stdout
 
@@ -49,22 +34,8 @@ def test_the_total_counts_the_photos_not_their_sidecars(tmp_path: Path) -> None:
     argv = _argv(tmp_path)
     for photo in list((tmp_path / "photos").rglob("*.jpg")):
         photo.with_suffix(".xmp").write_text("<x:xmpmeta/>\n")
-    main_fd, terminal_fd = pty.openpty()
-    try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=terminal_fd)
-        stdout, _ = proc.communicate(timeout=120)
-        os.set_blocking(main_fd, False)
-        drawn = b""
-        while True:
-            try:
-                chunk = os.read(main_fd, 65536)
-            except BlockingIOError:
-                break
-            drawn += chunk
-    finally:
-        os.close(terminal_fd)
-        os.close(main_fd)
-    assert proc.returncode == 0, drawn
+    status, stdout, drawn = stderr_on_a_terminal(argv)
+    assert status == 0, drawn
     assert b"/12 " in drawn and b"/24" not in drawn, drawn  # 6 photos, twice
     assert b"candidate is better" in stdout
 

@@ -5,15 +5,13 @@ off a terminal (a log, a pipe, CI) stderr stays as it was: no bar, no carriage r
 
 from __future__ import annotations
 
-import os
-import pty
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from model_factory import LABEL_COLOURS, solid_image_bytes
+from terminal_run import stderr_on_a_terminal
 
 PER_CLASS = 12
 
@@ -32,22 +30,8 @@ def _argv(model: Path, data: Path) -> list[str]:
 
 def test_a_terminal_gets_a_progress_bar(colour_model_dir: Path, tmp_path: Path) -> None:
     data = _data(tmp_path / "data")
-    main_fd, terminal_fd = pty.openpty()
-    try:
-        proc = subprocess.Popen(_argv(colour_model_dir, data), stdout=subprocess.PIPE, stderr=terminal_fd)
-        stdout, _ = proc.communicate(timeout=120)  # the bar is a few hundred bytes: no pty buffer fills
-        os.set_blocking(main_fd, False)  # our end of the terminal stays open: read what is buffered
-        drawn = b""
-        while True:
-            try:
-                chunk = os.read(main_fd, 65536)
-            except BlockingIOError:
-                break
-            drawn += chunk
-    finally:
-        os.close(terminal_fd)
-        os.close(main_fd)
-    assert proc.returncode == 0, drawn
+    status, stdout, drawn = stderr_on_a_terminal(_argv(colour_model_dir, data))
+    assert status == 0, drawn
     total = 3 * PER_CLASS
     assert f"/{total}".encode() in drawn and b"photo" in drawn, drawn
     assert stdout.startswith(f"n={total} ".encode())  # the scores are untouched
@@ -58,22 +42,8 @@ def test_the_total_counts_the_photos_not_their_sidecars(colour_model_dir: Path, 
     # the sidecar counted and read as a photo it never was (it is counted in one line under the scores).
     data = _data(tmp_path / "data")
     (data / "closed" / "0.json").write_text('{"rating": 5}\n')
-    main_fd, terminal_fd = pty.openpty()
-    try:
-        proc = subprocess.Popen(_argv(colour_model_dir, data), stdout=subprocess.PIPE, stderr=terminal_fd)
-        stdout, _ = proc.communicate(timeout=120)
-        os.set_blocking(main_fd, False)
-        drawn = b""
-        while True:
-            try:
-                chunk = os.read(main_fd, 65536)
-            except BlockingIOError:
-                break
-            drawn += chunk
-    finally:
-        os.close(terminal_fd)
-        os.close(main_fd)
-    assert proc.returncode == 0, drawn
+    status, stdout, drawn = stderr_on_a_terminal(_argv(colour_model_dir, data))
+    assert status == 0, drawn
     total = 3 * PER_CLASS
     assert f"/{total} ".encode() in drawn and f"/{total + 1}".encode() not in drawn, drawn
     assert stdout.startswith(f"n={total} ".encode())
@@ -94,27 +64,9 @@ def test_log_lines_print_above_the_bar_not_onto_it(colour_model_dir: Path, tmp_p
     data = _data(tmp_path / "data")
     (data / "closed" / "broken.jpg").write_bytes(b"not a photo")
     argv = [sys.executable, "-m", "capsight.cli", "-v", *_argv(colour_model_dir, data)[3:]]
-    main_fd, terminal_fd = pty.openpty()
-    try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=terminal_fd)
-        chunks: list[bytes] = []
-        os.set_blocking(main_fd, False)
-        while proc.poll() is None:  # -v writes more than a pty buffer holds: read while it runs
-            try:
-                chunks.append(os.read(main_fd, 65536))
-            except BlockingIOError:
-                time.sleep(0.01)
-        proc.communicate(timeout=120)
-        while True:
-            try:
-                chunks.append(os.read(main_fd, 65536))
-            except (BlockingIOError, OSError):
-                break
-    finally:
-        os.close(terminal_fd)
-        os.close(main_fd)
-    drawn = b"".join(chunks).decode(errors="replace")
-    assert proc.returncode == 0, drawn
+    status, _, output = stderr_on_a_terminal(argv)  # -v writes more than a pty buffer holds
+    drawn = output.decode(errors="replace")
+    assert status == 0, drawn
     assert "photo" in drawn, drawn  # the bar was drawn
     logged = [line for line in drawn.split("\n") if re.search(r"\d\d:\d\d:\d\d,\d+ DEBUG ", line)]
     assert any("skipped closed/broken.jpg" in line for line in logged), drawn
