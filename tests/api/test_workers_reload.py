@@ -16,7 +16,7 @@ import httpx
 import pytest
 from helpers import jpeg
 
-from live_app import serve_process
+from live_app import ServeProcess, serve_process
 
 
 def _children(pid: int) -> set[int]:
@@ -25,6 +25,33 @@ def _children(pid: int) -> set[int]:
     if not path.exists():
         pytest.skip("needs Linux /proc to tell the workers apart")
     return {int(child) for child in path.read_text().split()}
+
+
+def _sighup_while_clients_run(
+    server: ServeProcess,
+    before: set[int],
+    threads: list[threading.Thread],
+    stop: threading.Event,
+    patience: float,
+) -> None:
+    """Start the client ``threads``, restart the workers with SIGHUP, and stop the clients once both
+    old workers (of ``before``, the processes before the signal) are gone: the restart is over."""
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.5)
+        server.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + patience
+        while len(before - _children(server.proc.pid)) < 2:
+            if time.monotonic() > deadline:
+                server.proc.terminate()
+                pytest.fail(f"the workers were not restarted:\n{server.proc.communicate(timeout=15)[0]}")
+            time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(15)
 
 
 def _wait_ready(url: str, proc_alive: Callable[[], bool]) -> None:
@@ -71,23 +98,7 @@ def test_sighup_restarts_the_workers_without_refusing_a_request(
                     answers[type(exc).__name__] += 1
 
         threads = [threading.Thread(target=client) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        try:
-            time.sleep(0.5)
-            server.proc.send_signal(signal.SIGHUP)
-            deadline = time.monotonic() + 30
-            # Both old workers gone, as many processes as before: the restart is over.
-            while len(before - _children(server.proc.pid)) < 2:
-                if time.monotonic() > deadline:
-                    server.proc.terminate()
-                    pytest.fail(f"the workers were not restarted:\n{server.proc.communicate(timeout=15)[0]}")
-                time.sleep(0.05)
-            time.sleep(0.5)
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(15)
+        _sighup_while_clients_run(server, before, threads, stop, patience=30)
     assert set(answers) == {("ready", 200), ("classify", 200)}, answers
 
 
@@ -147,22 +158,7 @@ def test_sighup_answers_requests_on_connections_the_old_workers_had_accepted(
                 answers[_ask_after(server.url, 0.02 + 0.01 * (n % 8))] += 1
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
-        for thread in threads:
-            thread.start()
-        try:
-            time.sleep(0.5)
-            server.proc.send_signal(signal.SIGHUP)
-            deadline = time.monotonic() + 60
-            while len(before - _children(server.proc.pid)) < 2:
-                if time.monotonic() > deadline:
-                    server.proc.terminate()
-                    pytest.fail(f"the workers were not restarted:\n{server.proc.communicate(timeout=15)[0]}")
-                time.sleep(0.05)
-            time.sleep(0.5)
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(15)
+        _sighup_while_clients_run(server, before, threads, stop, patience=60)
     assert set(answers) == {b"HTTP/1.1 200 OK"}, answers
 
 
