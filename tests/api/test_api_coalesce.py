@@ -142,11 +142,11 @@ class FirstDecodeGate:
         return self.real(*args, **kwargs)
 
 
-def test_a_copy_decoded_while_its_twin_was_answered_takes_the_cached_answer(
+def copy_decoded_while_its_twin_is_answered(
     make_client: AppFactory, onnx_classifier: OnnxClassifier, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A copy whose cache lookup missed, and which then decoded while another copy's flight began
-    and ended, found no flight to join and ran the model a second time."""
+) -> tuple[TestClient, WrappedClassifier, Any, Any]:
+    """(client, model, the twin's answer, the late copy's answer): a copy misses the cache and is held
+    in its decode while an identical copy decodes, runs the model and caches its answer."""
     decode = FirstDecodeGate()
     monkeypatch.setattr(service_module, "decode_image", decode)
     monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)  # two decodes at once
@@ -162,11 +162,20 @@ def test_a_copy_decoded_while_its_twin_was_answered_takes_the_cached_answer(
             slow = pool.submit(post)  # missed the cache, held in its decode
             assert decode.entered.wait(10)
             fast = post()  # decodes, runs the model, caches the answer
-            assert fast.status_code == 200 and fast.json()["cached"] is False
             decode.gate.set()
             late = slow.result(timeout=30)
     finally:
         decode.gate.set()
+    return client, model, fast, late
+
+
+def test_a_copy_decoded_while_its_twin_was_answered_takes_the_cached_answer(
+    make_client: AppFactory, onnx_classifier: OnnxClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy whose cache lookup missed, and which then decoded while another copy's flight began
+    and ended, found no flight to join and ran the model a second time."""
+    _, model, fast, late = copy_decoded_while_its_twin_is_answered(make_client, onnx_classifier, monkeypatch)
+    assert fast.status_code == 200 and fast.json()["cached"] is False
     assert late.status_code == 200 and late.json()["label"] == "opened"
     assert sum(model.calls) == 1  # was 2
     assert late.json()["cached"] is True

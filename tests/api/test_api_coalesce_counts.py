@@ -5,16 +5,20 @@ miss, so that misses are the model calls the cache did not save (the dashboard's
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_api_coalesce import CountingGate, FirstDecodeGate, N, _burst, _cache_settings, _until
+from test_api_coalesce import (
+    CountingGate,
+    N,
+    _burst,
+    _cache_settings,
+    _until,
+    copy_decoded_while_its_twin_is_answered,
+)
 
-import capsight.api.runtime as runtime_module
-import capsight.api.service as service_module
-from api.helpers import AppFactory, WrappedClassifier, metric_sample, unique_png
+from api.helpers import AppFactory, metric_sample, unique_png
 from capsight.inference.classifier import OnnxClassifier
 
 
@@ -66,24 +70,9 @@ def test_a_copy_answered_by_the_second_lookup_counts_a_hit_not_a_miss(
 ) -> None:
     """A copy whose first lookup missed while its twin's whole flight ran, then found the twin's
     answer in the cache, counted a miss (and no hit), as if it had run the model."""
-    decode = FirstDecodeGate()
-    monkeypatch.setattr(service_module, "decode_image", decode)
-    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)  # two decodes at once
-    model = WrappedClassifier(onnx_classifier)
-    client = make_client(classifier=model, store=True, warmup=False)
-    data = unique_png("opened")
-
-    def post() -> Any:
-        return client.post("/v1/classify", files={"file": ("a.png", data, "image/png")})
-
-    try:
-        with ThreadPoolExecutor(1) as pool:
-            slow = pool.submit(post)  # missed the cache, held in its decode
-            assert decode.entered.wait(10)
-            assert post().json()["cached"] is False  # decodes, runs the model, caches the answer
-            decode.gate.set()
-            assert slow.result(timeout=30).json()["cached"] is True
-    finally:
-        decode.gate.set()
+    client, model, fast, late = copy_decoded_while_its_twin_is_answered(
+        make_client, onnx_classifier, monkeypatch
+    )
+    assert fast.json()["cached"] is False and late.json()["cached"] is True
     assert sum(model.calls) == 1
     assert _counts(client) == (1, 1, 0)  # hits, misses (model calls), coalesced
