@@ -20,7 +20,7 @@ from typing import Any
 
 from capsight import __version__
 from capsight.errors import CapsightError
-from capsight.quiet_loggers import quiet_below_info
+from capsight.quiet_loggers import quiet_libraries
 
 # Optional packages by the extra that installs them: a command that needs one on an install without it
 # (`make serve` installs the core only) gets one line naming the fix instead of a traceback.
@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    quiet_below_info("PIL")  # -v: its lines per PNG read ("STREAM b'IHDR'") buried capsight's own
+    quiet_libraries()  # -v: PIL's lines per PNG read, botocore's per S3 request, buried capsight's own
     handler = getattr(args, "handler", None)
     if handler is None:
         # A usage error, as argparse answers every other one (2, on stderr): exit 0 let a script whose
