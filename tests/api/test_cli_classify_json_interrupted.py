@@ -72,3 +72,58 @@ def test_the_answers_before_an_interrupt_are_printed(
     assert err.decode().endswith(
         f"capsight: --json lists the 4 of 5 files answered before the interrupt\ncapsight: {line}\n"
     ), err
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["lines", "json"])
+def test_an_interrupted_pattern_still_counts_the_sidecars_it_left_out(
+    colour_model_dir: Path, tmp_path: Path, as_json: bool
+) -> None:
+    """``capsight classify 'photos/*'`` counts the sidecars its pattern matched beside the photos in
+    one line under the answers (tests/api/test_cli_classify_glob_sidecars.py); interrupted, it said
+    nothing of them, as if every file matched had been answered or was still to come. The same line
+    now comes before the interrupt line."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, label in (("a.jpg", "closed"), ("b.png", "opened")):
+        (photos / name).write_bytes(solid_image_bytes(LABEL_COLOURS[label]))
+    for sidecar in ("a.xmp", "a.json", "IMG_0001.AAE"):
+        (photos / sidecar).write_text("<x:xmpmeta/>\n")
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CAPSIGHT_")}
+    env["CAPSIGHT_BATCH_MAX_SIZE"] = "2"  # the two photos answered, then "-" waits for a photo piped in
+    cmd = [
+        sys.executable,
+        "-m",
+        "capsight",
+        "classify",
+        str(photos / "*"),
+        "-",
+        "--model",
+        str(colour_model_dir),
+    ]
+    proc = subprocess.Popen(
+        [*cmd, *(["--json"] if as_json else [])],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _waiting_on_stdin(proc.pid):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    answered = [(photos / "a.jpg", "closed"), (photos / "b.png", "opened")]
+    if as_json:
+        assert [(a["path"], a["label"]) for a in json.loads(out)] == [
+            (str(p), label) for p, label in answered
+        ]
+    else:
+        assert out.decode().splitlines() == [f"{p}: {label} (1.000)" for p, label in answered]
+    json_line = "capsight: --json lists the 2 of 3 files answered before the interrupt\n" if as_json else ""
+    sidecars = "capsight: 3 files that are not images (.aae, .json, .xmp) left out\n"
+    assert err.decode().endswith(f"{json_line}{sidecars}capsight: interrupted\n"), err

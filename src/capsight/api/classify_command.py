@@ -58,15 +58,24 @@ def run_classify(args: argparse.Namespace) -> int:
                 "interrupt",
                 file=sys.stderr,
             )
+        _count_not_images(not_images)  # left out before the first file was read: all of them
         raise
     if args.json:
         print(json.dumps(outcomes, indent=2))
-    if not_images:  # as batch and evaluate count them, under the answers
-        from capsight.training.left_out import SkippedFile, not_images_line
-
-        left_out = [SkippedFile(path.name, "not an image", not_image=True) for path in not_images]
-        print(f"capsight: {not_images_line(left_out)}", file=sys.stderr)
+    _count_not_images(not_images)
     return 1 if any("error" in o for o in outcomes) else 0
+
+
+def _count_not_images(not_images: list[Path]) -> None:
+    """One line on stderr under the answers, as batch and evaluate count them. An interrupted run
+    says it too: without it the files a pattern matched were neither answered nor said to be left
+    out, as if the rest of the run would have taken them."""
+    if not not_images:
+        return
+    from capsight.training.left_out import SkippedFile, not_images_line
+
+    left_out = [SkippedFile(path.name, "not an image", not_image=True) for path in not_images]
+    print(f"capsight: {not_images_line(left_out)}", file=sys.stderr)
 
 
 def _print_outcome(outcome: dict[str, Any], *, as_json: bool) -> None:
