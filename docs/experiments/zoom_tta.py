@@ -113,7 +113,10 @@ def score(path: Path, part: str) -> None:
     truth = np.array([labels.index(r["true"]) for r in rows])
     for name in ["full", *rows[0]["views"]]:
         pred = np.array(
-            [np.argmax(np.array(r["full"]) + (np.array(r["views"][name]) if name != "full" else 0)) for r in rows]
+            [
+                np.argmax(np.array(r["full"]) + (np.array(r["views"][name]) if name != "full" else 0))
+                for r in rows
+            ]
         )
         cm = np.zeros((3, 3), int)
         np.add.at(cm, (truth, pred), 1)
