@@ -59,12 +59,15 @@
   var ABSURD_WAIT_S = 7 * 24 * 3600;
 
   // A moment on the person's clock, rounded up to the minute: "18:20", or "Mon 30 Nov, 10:00" when it
-  // is not today (a time alone for a date days away read as today).
+  // is not today (a time alone for a date days away read as today). In the page's English, as every
+  // other wait it says ("retry in 90 s"): in the browser's language it read "Try again after Mo., 30.
+  // Nov., 10:00" or "after ٠٦:٢٠ م" inside an English sentence. The time zone stays the person's own.
+  var CLOCK_LOCALE = "en-GB";
   function clockText(seconds) {
     var at = new Date(Math.ceil((Date.now() + seconds * 1000) / 60000) * 60000);
-    var time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var time = at.toLocaleTimeString(CLOCK_LOCALE, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
     if (at.toDateString() === new Date().toDateString()) return time;
-    return at.toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" }) + ", " + time;
+    return at.toLocaleDateString(CLOCK_LOCALE, { weekday: "short", day: "numeric", month: "short" }) + ", " + time;
   }
 
   // When to come back, as a time on the person's clock: a wait in minutes, written once in a line that
