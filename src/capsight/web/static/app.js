@@ -149,10 +149,23 @@
 
   /* ---------- upload ---------- */
 
-  function classify(file, count) {
+  // The files given with the photo, said after its name: how many, and those that are no photo by their
+  // bytes (the first few by name: the line stays readable on a phone).
+  var MAX_NAMED = 5;
+  function givenText(count, notPhotos) {
+    var text = count > 1 ? " (1 of the " + count + " files given: the page classifies one photo at a time)" : "";
+    if (!notPhotos || !notPhotos.length) return text;
+    var named = notPhotos.slice(0, MAX_NAMED).map(function (name) { return "“" + name + "”"; });
+    var more = notPhotos.length - named.length;
+    return text + ". " + (notPhotos.length === 1 ? "Not a photo: " : "Not photos: ") + named.join(", ") +
+      (more ? " and " + more + " more" : "") + ".";
+  }
+
+  // count, notPhotos: how many files were given with this one, and which of them are no photo (input.js).
+  function classify(file, count, notPhotos) {
     el.fileName.hidden = false;
     el.fileName.textContent = (file.name ? file.name + " · " + formatBytes(file.size) : formatBytes(file.size)) +
-      (count > 1 ? " (1 of the " + count + " files given: the page classifies one photo at a time)" : "");
+      givenText(count, notPhotos);
     if (state.controller) state.controller.abort(); // the answer for an older photo no longer matters
     // The old answer is hidden below: with the keyboard focus on one of its buttons (a photo pasted from
     // "Is this right?"), the focus would drop to <body>. Hand it to the button that picks a photo.

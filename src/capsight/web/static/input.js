@@ -38,14 +38,29 @@
       );
     }
 
+    // Every file given is read (only the first 20 were: a photo further down was never considered, a
+    // note renamed ".jpg" there never named), a few at a time: a few bytes each, whatever its size.
+    var SNIFF_AT_ONCE = 16;
+    function sniffAll(list) {
+      var kinds = [];
+      function next(start) {
+        if (start >= list.length) return Promise.resolve(kinds);
+        return Promise.all(list.slice(start, start + SNIFF_AT_ONCE).map(sniff)).then(function (some) {
+          kinds = kinds.concat(some);
+          return next(start + SNIFF_AT_ONCE);
+        });
+      }
+      return next(0);
+    }
+
     var picking = 0; // the latest files given: an older pick still being read is dropped
     // folders: which of the files are folders, where the browser could tell (a drop); else unknown.
     function takeFirst(files, folders) {
       if (!files || !files.length) return;
-      var list = Array.prototype.slice.call(files, 0, 20); // read now: an input's list empties when reset
+      var list = Array.prototype.slice.call(files); // read now: an input's list empties when reset
       var count = files.length;
       var turn = ++picking;
-      Promise.all(list.map(sniff)).then(function (kinds) {
+      sniffAll(list).then(function (kinds) {
         if (turn !== picking) return;
         // The page shows one answer: of several files (dropped or pasted), the first that is an image by
         // its bytes, else the first named like one (the server says what is wrong with it), and says so.
@@ -55,7 +70,10 @@
         }
         if (pick < 0) pick = kinds.indexOf("other");
         if (pick >= 0) {
-          classify(list[pick], count);
+          // The others that are no photo by their bytes are named beside the one classified.
+          var notPhotos = list.filter(function (file, i) { return i !== pick && kinds[i] !== "image"; })
+            .map(function (file) { return file.name; });
+          classify(list[pick], count, notPhotos);
           return;
         }
         // Given in place of a photo being sent, as a photo would be: that upload's answer no longer matters
