@@ -142,16 +142,39 @@ class FirstDecodeGate:
         return self.real(*args, **kwargs)
 
 
+class FirstLookupGate:
+    """The in-process cache's lookup; the first one's answer (a miss) waits for the test."""
+
+    def __init__(self, real: Callable[[str], Any]) -> None:
+        self.real = real
+        self.calls = 0
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def __call__(self, key: str) -> Any:
+        self.calls += 1
+        answer = self.real(key)
+        if self.calls == 1:
+            self.entered.set()
+            assert self.gate.wait(30), "the test never opened the gate"
+        return answer
+
+
 def copy_decoded_while_its_twin_is_answered(
     make_client: AppFactory, onnx_classifier: OnnxClassifier, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[TestClient, WrappedClassifier, Any, Any]:
     """(client, model, the twin's answer, the late copy's answer): a copy misses the cache and is held
-    in its decode while an identical copy decodes, runs the model and caches its answer."""
-    decode = FirstDecodeGate()
-    monkeypatch.setattr(service_module, "decode_image", decode)
-    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)  # two decodes at once
+    before its decode while an identical copy decodes, runs the model and caches its answer.
+
+    Held after its lookup, not in its decode: a twin that arrives while a copy decodes now waits for
+    that decode (test_api_coalesce_races), so the twin could not be answered first."""
+    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)  # the twin's trip runs meanwhile
     model = WrappedClassifier(onnx_classifier)
     client = make_client(classifier=model, store=True, warmup=False)
+    local = runtime_of(client).service()._cache.local  # type: ignore[union-attr]
+    assert local is not None
+    lookup = FirstLookupGate(local.get_sync)
+    monkeypatch.setattr(local, "get_sync", lookup)
     data = unique_png("opened")
 
     def post() -> Any:
@@ -159,13 +182,13 @@ def copy_decoded_while_its_twin_is_answered(
 
     try:
         with ThreadPoolExecutor(1) as pool:
-            slow = pool.submit(post)  # missed the cache, held in its decode
-            assert decode.entered.wait(10)
+            slow = pool.submit(post)  # missed the cache, held before its decode
+            assert lookup.entered.wait(10)
             fast = post()  # decodes, runs the model, caches the answer
-            decode.gate.set()
+            lookup.gate.set()
             late = slow.result(timeout=30)
     finally:
-        decode.gate.set()
+        lookup.gate.set()
     return client, model, fast, late
 
 

@@ -19,11 +19,26 @@ A flight belongs to no single request, so the first one's fate is not everyone's
   about the bytes (4xx) would be the same for every copy and is everyone's answer;
 - its entry is removed as soon as it ends (after its cache write, so that a request arriving in
   between is answered from the flight or the cache, never by a second model call).
+
+Two windows around a flight are closed as well:
+
+- the decode comes before the flight (the decode thread hashes, looks up and decodes in one trip,
+  and only then does the event loop start the flight), so copies decoding at once in two threads
+  each decoded the image. The first copy to reach a decode thread now *claims* the decode
+  (:class:`SharedDecode`, under a lock the threads share); a copy arriving while it runs, or before
+  the flight that uses it has started, waits for its result instead. Only copies of one image share
+  a claim: different images decode side by side as before;
+- with a shared cache (Redis, looked up from the event loop), a copy whose lookup was sent before
+  its twin's answer was stored, and came back after its twin's flight had ended, found neither and
+  ran the model again. A flight that ends while a lookup of its key is out is kept until the last
+  such lookup is back (:meth:`Flights.looking`), and a copy whose lookup missed takes its answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -84,9 +99,29 @@ class Flight:
         self.image: ImageInfo | None = None
 
 
+class SharedDecode:
+    """A decode of one image claimed by the first copy that reached a decode thread; copies that
+    arrive while it runs (or before its flight has started) wait for it instead of decoding again."""
+
+    def __init__(self) -> None:
+        self._result: concurrent.futures.Future[Prepared] = concurrent.futures.Future()
+        # Running from the start: a waiter that is cancelled cannot cancel it under its decoder.
+        self._result.set_running_or_notify_cancel()
+
+    def done(self, prepared: Prepared) -> None:
+        self._result.set_result(prepared)
+
+    def failed(self, exc: BaseException) -> None:
+        self._result.set_exception(exc)
+
+    async def prepared(self) -> Prepared:
+        """The decoder's result, or its error (raised here as in the decoder)."""
+        return await asyncio.wrap_future(self._result)
+
+
 class Flights:
-    """The flights of one service (one model), by key. Used from its event loop; ``in_flight`` may
-    also be read from a decode thread (a dict lookup), to skip decoding a copy of an image in flight."""
+    """The flights of one service (one model), by key. Used from its event loop, except
+    ``claim_decode`` and ``release_decode``, which decode threads call too."""
 
     def __init__(
         self, on_join: Callable[[], None] | None = None, on_lead: Callable[[], None] | None = None
@@ -101,19 +136,58 @@ class Flights:
         # Flights ended so far: a decode thread reads it before a cache lookup, so that a request
         # whose lookup missed knows whether a flight (its answer cached) ended since.
         self.ended = 0
+        # Decodes claimed by a decode thread, until the flight that uses the image has started
+        # (that flight is then what copies join); the lock orders a claim against that start.
+        self._decodes: dict[str, SharedDecode] = {}
+        self._decodes_lock = threading.Lock()
+        # Shared-cache lookups now out, by key, and the answered flights that ended meanwhile.
+        self._lookups: dict[str, int] = {}
+        self._finished: dict[str, Flight] = {}
 
     def __len__(self) -> int:
         return len(self._flights)
 
-    def in_flight(self, key: str) -> bool:
-        return key in self._flights
+    def claim_decode(self, key: str) -> tuple[SharedDecode | None, bool]:
+        """From a decode thread, about to decode the image of ``key``: (the decode to take the image
+        from, whether this caller runs it). (None, False) when a flight of ``key`` has started: it
+        decodes the image itself, or already has."""
+        with self._decodes_lock:
+            shared = self._decodes.get(key)
+            if shared is not None:
+                return shared, False
+            if key in self._flights:  # started before any claim, or after this key's was released
+                return None, False
+            shared = self._decodes[key] = SharedDecode()
+            return shared, True
+
+    def release_decode(self, key: str, shared: SharedDecode | None = None) -> None:
+        """End the claim of ``key`` (``shared``'s only, when given): its decoder failed or moved on,
+        or the flight that copies now join has started."""
+        with self._decodes_lock:
+            if shared is None or self._decodes.get(key) is shared:
+                self._decodes.pop(key, None)
+
+    def looking(self, key: str) -> None:
+        """A shared-cache lookup of ``key`` is sent: a flight of ``key`` that ends before it is back
+        is kept for it (see :meth:`looked`)."""
+        self._lookups[key] = self._lookups.get(key, 0) + 1
+
+    def looked(self, key: str) -> Flight | None:
+        """The lookup is back: the answered flight of ``key`` that ended while it was out, if any
+        (its answer was stored after the lookup was read, or the store failed)."""
+        finished = self._finished.get(key)
+        count = self._lookups[key] - 1
+        if count:
+            self._lookups[key] = count
+        else:
+            del self._lookups[key]
+            self._finished.pop(key, None)
+        return finished
 
     def joinable(self, key: str) -> Flight | None:
         """The flight to wait for: one running, or one that answered and is writing the cache."""
         flight = self._flights.get(key)
-        if flight is None or (
-            flight.answer.done() and (flight.answer.cancelled() or flight.answer.exception())
-        ):
+        if flight is None or not _answered_or_running(flight):
             return None
         return flight
 
@@ -144,6 +218,7 @@ class Flights:
 
         flight = Flight(loop.create_task(run()), answer)
         self._flights[key] = flight
+        self.release_decode(key)  # after the flight is in the table: a copy finds one or the other
         flight.task.add_done_callback(lambda _: self._ended(key, flight))
         return flight
 
@@ -153,11 +228,14 @@ class Flights:
         start: Callable[[], Flight],
         gone: asyncio.Task[bool] | None,
         seen: list[Flight] | None = None,
+        finished: Flight | None = None,
     ) -> Computed:
         """The answer of ``key``'s flight, joined or begun with ``start``; a request that joined a
         flight that failed for its leader's reason (see ``retryable``) tries once more.
-        ``seen`` gets each flight waited for: on an error, the last one's ``image`` is the row's."""
-        flight, led = self._joined_or(key, start, count=True)
+        ``seen`` gets each flight waited for: on an error, the last one's ``image`` is the row's.
+        ``finished``: a flight of ``key`` that ended while this request's lookup was out
+        (:meth:`looked`), joined when none is running."""
+        flight, led = self._joined_or(key, start, count=True, finished=finished)
         try:
             if seen is not None:
                 seen.append(flight)
@@ -170,9 +248,13 @@ class Flights:
             seen.append(flight)
         return await self.wait(key, flight, gone)
 
-    def _joined_or(self, key: str, start: Callable[[], Flight], *, count: bool) -> tuple[Flight, bool]:
+    def _joined_or(
+        self, key: str, start: Callable[[], Flight], *, count: bool, finished: Flight | None = None
+    ) -> tuple[Flight, bool]:
         """(the flight to wait for, whether this request started it)."""
         flight = self.joinable(key)
+        if flight is None and finished is not None and _answered_or_running(finished):
+            flight = finished
         led = flight is None
         if flight is None:
             flight = start()
@@ -210,6 +292,14 @@ class Flights:
         if self._flights.get(key) is flight:
             del self._flights[key]
             self.ended += 1
+            if key in self._lookups and flight.answer.done() and _answered_or_running(flight):
+                self._finished[key] = flight  # for the lookups still out (see looked)
+
+
+def _answered_or_running(flight: Flight) -> bool:
+    """Not failed nor cancelled: a flight whose answer a copy may wait for."""
+    answer = flight.answer
+    return not answer.done() or not (answer.cancelled() or answer.exception())
 
 
 def retryable(exc: Exception) -> bool:

@@ -18,10 +18,10 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
-from capsight.api.coalesce import Computed, Flight, Flights, Prepared
+from capsight.api.coalesce import Computed, Flight, Flights, Prepared, SharedDecode, retryable
 from capsight.api.disconnect import Receive, _gone_flag, _raise_if_gone, _watch_disconnect
 from capsight.api.metrics import Metrics
 from capsight.api.outcome_record import OutcomeRecorder
@@ -37,6 +37,8 @@ from capsight.settings import Settings
 from capsight.store.services import Services
 
 T = TypeVar("T")
+# A decode trip's outcome on a miss: see ClassificationService._hash_lookup_prepare.
+Decoded = tuple[SharedDecode, Prepared | CapsightError] | SharedDecode | CapsightError | None
 
 
 class ClassificationService:
@@ -155,6 +157,8 @@ class ClassificationService:
         sha: str | None = None
         image: ImageInfo | None = None
         seen: list[Flight] = []
+        claimed: SharedDecode | None = None  # this request's decode, claimed for its copies
+        finished: Flight | None = None
         left = _gone_flag(gone)  # no decode for a client gone while its upload waited for a thread
         try:
             if not data:
@@ -164,10 +168,15 @@ class ClassificationService:
             cache = self._cache
             if cache is None or cache.local is not None:
                 # One trip to the pool: hash, in-process lookup, decode on a miss (unless in flight).
-                ended, digest, hit, outcome = await self._off_loop(
-                    self._hash_lookup_prepare, data, ctx.cache_scope, left, pool=self._pool_for(data)
-                )
+                ended, digest, hit, trip = await self._trip(data, ctx.cache_scope, left)
                 sha = digest
+                outcome: Prepared | CapsightError | None
+                if isinstance(trip, tuple):  # this request decoded the image: its claim
+                    claimed, outcome = trip
+                elif isinstance(trip, SharedDecode):  # a copy's decode was running: its image
+                    outcome = await _shared_image(trip)
+                else:
+                    outcome = trip
                 if isinstance(outcome, CapsightError):
                     if cache is not None:
                         cache.count(hit)  # a miss whose decode failed: no flight to count it
@@ -179,7 +188,14 @@ class ClassificationService:
                     hit = cache.lookup_local(digest, ctx.cache_scope)
             else:  # a shared cache (Redis): look up from the event loop, decode only on a miss
                 sha = digest = await self._off_loop(_sha256, data)
-                hit = await cache.lookup(digest, ctx.cache_scope)
+                key = result_key(self.metadata, digest, ctx.cache_scope)
+                self._flights.looking(key)
+                try:
+                    hit = await cache.lookup(digest, ctx.cache_scope)
+                finally:
+                    # A flight of these bytes that ended while the lookup was out: its answer (the
+                    # lookup may have been read before that answer was stored).
+                    finished = self._flights.looked(key)
             if cache is not None and hit is not None:
                 cache.count(hit)
                 ticket.cancel()
@@ -195,7 +211,7 @@ class ClassificationService:
             # The answer of the flight in progress for these bytes or of one this request starts.
             key = result_key(self.metadata, digest, ctx.cache_scope)
             start = functools.partial(self._fly, key, data, digest, ctx.cache_scope, prepared)
-            computed = await self._flights.answer(key, start, gone, seen)
+            computed = await self._flights.answer(key, start, gone, seen, finished)
             image = computed.image
             result = computed.result(self.metadata, digest, started)
             self._count_prediction(result.prediction.label)
@@ -210,6 +226,8 @@ class ClassificationService:
             raise
         finally:
             ticket.cancel()  # no-op once submitted
+            if claimed is not None and sha is not None:  # answered without a flight, or failed
+                self._flights.release_decode(result_key(self.metadata, sha, ctx.cache_scope), claimed)
 
     def _fly(self, key: str, data: bytes, sha: str, scope: str, prepared: Prepared | None) -> Flight:
         """Start the flight of ``key``: decode unless ``prepared``, one model call, the cache write."""
@@ -251,12 +269,37 @@ class ClassificationService:
         info = ImageInfo(width=decoded.width, height=decoded.height, format=decoded.format)
         return Prepared(row=row, image=info, decode_s=t1 - t0, preprocess_s=t2 - t1)
 
+    async def _trip(
+        self, data: bytes, scope: str, left: threading.Event | None
+    ) -> tuple[int, str, dict[str, Any] | None, Decoded]:
+        """The one-trip path's pool call (``_hash_lookup_prepare``). A request cancelled meanwhile
+        still releases the decode it claimed, from its thread once that is done: else the claim,
+        with its decoded image, stayed in the table until a copy of the same bytes came by."""
+        pool = self._pool_for(data)
+        if pool is None:  # the loop's default executor (a service built without pools, in tests)
+            return await self._off_loop(self._hash_lookup_prepare, data, scope, left)
+        trip = pool.submit(self._hash_lookup_prepare, data, scope, left)
+        try:
+            return await asyncio.wrap_future(trip)
+        except asyncio.CancelledError:
+            trip.add_done_callback(functools.partial(self._release_abandoned, scope))
+            raise
+
+    def _release_abandoned(self, scope: str, trip: Future[tuple[int, str, Any, Decoded]]) -> None:
+        """Done-callback of a cancelled request's trip (in its thread, or at once)."""
+        if trip.cancelled() or trip.exception() is not None:
+            return
+        _, sha, _, outcome = trip.result()
+        if isinstance(outcome, tuple):
+            self._flights.release_decode(result_key(self.metadata, sha, scope), outcome[0])
+
     def _hash_lookup_prepare(
         self, data: bytes, scope: str, left: threading.Event | None = None
-    ) -> tuple[int, str, dict[str, Any] | None, Prepared | CapsightError | None]:
+    ) -> tuple[int, str, dict[str, Any] | None, Decoded]:
         """Pool side of the one-trip path: (flights ended before the lookup, sha256, valid in-process
-        hit, prepared or error; None when a copy of these bytes is in flight: its flight decodes
-        them once for all).
+        hit, and on a miss: (this request's claim, its prepared image or error) when it decoded the
+        image, the decode of a copy that claimed it first (see ``coalesce``), or None when a copy's
+        flight has started: that flight decodes them once for all).
 
         A decode error is returned, not raised, so the request log still gets the upload's sha256;
         so is ClientClosedRequest instead of a decode once ``left`` is set (see _prepare).
@@ -267,12 +310,24 @@ class ClassificationService:
             hit = self._cache.lookup_local(sha, scope)
             if hit is not None:
                 return ended, sha, hit, None
-        if self._flights.in_flight(result_key(self.metadata, sha, scope)):
-            return ended, sha, None, None
         try:
-            return ended, sha, None, self._prepare(data, left)
+            _raise_if_gone(left)  # before a claim: copies would wait for a decode that never runs
         except CapsightError as exc:
             return ended, sha, None, exc
+        key = result_key(self.metadata, sha, scope)
+        shared, mine = self._flights.claim_decode(key)
+        if shared is None or not mine:
+            return ended, sha, None, shared
+        try:
+            prepared = self._prepare(data, left)
+        except BaseException as exc:
+            self._flights.release_decode(key, shared)
+            shared.failed(exc)
+            if isinstance(exc, CapsightError):
+                return ended, sha, None, (shared, exc)
+            raise
+        shared.done(prepared)  # the claim stays until the flight using the image has started
+        return ended, sha, None, (shared, prepared)
 
     def _pool_for(self, data: bytes) -> Executor | None:
         """The pool that decodes ``data``: JPEGs (by their leading bytes) in the decode pool, other
@@ -298,3 +353,14 @@ class ClassificationService:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+async def _shared_image(shared: SharedDecode) -> Prepared | CapsightError | None:
+    """A copy's image, from the decode another copy claimed: its error when the bytes are at fault
+    (this copy's own decode would meet it too), else None (the flight then decodes the image)."""
+    try:
+        return await shared.prepared()
+    except CapsightError as exc:
+        return None if retryable(exc) or isinstance(exc, ClientClosedRequest) else exc
+    except Exception:
+        return None

@@ -1,0 +1,165 @@
+"""Copies of one image whose paths overlap at an awkward moment still share one decode and one model
+call (single flight, api/coalesce.py): copies decoding at once in two decode threads, and, with the
+Redis cache, a copy whose lookup was still out when its twin's flight ended.
+
+Each race is staged, not waited for: the first decode or the first Redis lookup is held until the
+test has the other copies where it wants them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from test_api_coalesce import FirstDecodeGate, _count, _in_app
+
+import capsight.api.runtime as runtime_module
+import capsight.api.service as service_module
+from api.helpers import AppFactory, WrappedClassifier, runtime_of, unique_png
+from capsight.api.results import RequestContext
+from capsight.inference.classifier import OnnxClassifier
+from servers import RedisServer
+
+COPIES = 6
+
+
+def _ctx(i: int) -> RequestContext:
+    return RequestContext(f"r{i}", "/v1/classify", "test")
+
+
+@pytest.mark.parametrize("cache_settings", [{}, {"cache_size": 0}], ids=["in-process", "off"])
+def test_copies_decoding_at_once_share_one_decode(
+    make_client: AppFactory,
+    onnx_classifier: OnnxClassifier,
+    monkeypatch: pytest.MonkeyPatch,
+    cache_settings: dict[str, Any],
+) -> None:
+    """The first copy is held in its decode; the others pass through the second decode thread while
+    it is held. Each of them decoded the image again (the flight that shares the work only began once
+    a decode had finished): 2 decodes, and on a slow PNG the copies took a thread each."""
+    decode = FirstDecodeGate()
+    monkeypatch.setattr(service_module, "decode_image", decode)
+    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)  # two decodes at once
+    model = WrappedClassifier(onnx_classifier)
+    client = make_client(classifier=model, store=True, warmup=False, **cache_settings)
+    service = runtime_of(client).service()
+    trips = 0  # pool trips (hash, lookup, decode or not) that came back to the event loop
+    real_trip = service._hash_lookup_prepare
+
+    def counted_trip(*args: Any) -> Any:
+        nonlocal trips
+        try:
+            return real_trip(*args)
+        finally:
+            trips += 1
+
+    monkeypatch.setattr(service, "_hash_lookup_prepare", counted_trip)
+    data = unique_png("opened")
+
+    async def scenario() -> list[Any]:
+        first = asyncio.create_task(service.classify(data, _ctx(0)))
+        await asyncio.to_thread(decode.entered.wait, 10)
+        others = [asyncio.create_task(service.classify(data, _ctx(i))) for i in range(1, COPIES)]
+        deadline = time.monotonic() + 10
+        while trips < COPIES - 1 and time.monotonic() < deadline:  # all but the held one came back
+            await asyncio.sleep(0.01)
+        decode.gate.set()
+        return list(await asyncio.gather(first, *others))
+
+    try:
+        results = _in_app(client, scenario)
+    finally:
+        decode.gate.set()
+    assert [r.prediction.label for r in results] == ["opened"] * COPIES
+    assert decode.calls == 1  # was 2: the copies in the other thread decoded it again
+    assert sum(model.calls) == 1
+    assert _count(client) == COPIES - 1
+    assert len(service._flights) == 0
+
+
+class HeldLookup:
+    """The cache backend's ``get``; the first lookup is sent at once, and its answer is held until
+    the test releases it (a slow round trip)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls = 0
+        self.sent = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, key: str) -> Any:
+        self.calls += 1
+        first = self.calls == 1
+        answer = await self.real(key)
+        if first:
+            self.sent.set()
+            await self.release.wait()
+        return answer
+
+
+@pytest.mark.redis
+def test_a_copy_whose_redis_lookup_was_out_when_its_twin_finished_runs_no_second_call(
+    make_client: AppFactory,
+    onnx_classifier: OnnxClassifier,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Copy 2's lookup missed (sent before copy 1's answer was stored) and came back after copy 1's
+    flight had ended and left the table: nothing to join, so it ran the model a second time."""
+    model = WrappedClassifier(onnx_classifier)
+    client = make_client(classifier=model, store=True, redis_url=redis_server.url, warmup=False)
+    service = runtime_of(client).service()
+    cache = service._cache
+    assert cache is not None and cache.local is None  # the Redis path: lookups from the event loop
+    data = unique_png("closed")
+
+    async def scenario() -> list[Any]:
+        held = HeldLookup(cache.cache.get)
+        monkeypatch.setattr(cache.cache, "get", held)
+        second = asyncio.create_task(service.classify(data, _ctx(2)))  # its lookup is held
+        await asyncio.wait_for(held.sent.wait(), 10)
+        first = await service.classify(data, _ctx(1))  # misses, runs the model
+        await service.drain()  # its cache write; its flight has ended
+        assert len(service._flights) == 0
+        held.release.set()
+        return [first, await second]
+
+    first, second = _in_app(client, scenario)
+    assert first.prediction.label == second.prediction.label == "closed"
+    assert sum(model.calls) == 1  # was 2
+    assert not second.cached and _count(client) == 1  # it shared the call, as a coalesced copy
+    assert len(service._flights) == 0
+
+
+def test_a_request_cancelled_in_its_decode_leaves_no_claim_behind(
+    make_client: AppFactory, onnx_classifier: OnnxClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decode it claimed for its copies finishes in its thread after the request is gone; the
+    claim (and the decoded image it holds) must not stay in the table for good."""
+    decode = FirstDecodeGate()
+    monkeypatch.setattr(service_module, "decode_image", decode)
+    model = WrappedClassifier(onnx_classifier)
+    client = make_client(classifier=model, store=True, warmup=False)
+    service = runtime_of(client).service()
+    data = unique_png("opened")
+
+    async def scenario() -> int:
+        request = asyncio.create_task(service.classify(data, _ctx(0)))
+        await asyncio.to_thread(decode.entered.wait, 10)
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        decode.gate.set()
+        deadline = time.monotonic() + 10
+        while service._flights._decodes and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        return len(service._flights._decodes)
+
+    try:
+        claims = _in_app(client, scenario)
+    finally:
+        decode.gate.set()
+    assert claims == 0
+    assert decode.calls == 1 and model.calls == []  # decoded once, never scored for nobody
