@@ -62,9 +62,14 @@ MEANINGS: dict[str, str] = {
     "body_timeout_seconds": "The whole body of an image request must arrive within this, or `408` (a "
     "client dripping bytes). Job uploads have only the idle limit. 0 = none.",
     "request_head_timeout_seconds": "A request's line and headers must arrive within this, counted from "
-    "the connection or the end of the previous answer, or the connection is closed without an answer "
-    "(a client that connects and sends nothing, or a head a byte at a time: slowloris). At least 1; the "
-    "body has its own limits above.",
+    "the connection or, on a kept-alive connection, from the first byte of the next request, or the "
+    "connection is closed without an answer (a client that connects and sends nothing, or a head a byte "
+    "at a time: slowloris). At least 1; the body has its own limits above.",
+    "keep_alive_seconds": "An idle kept-alive connection is closed this long after its last answer "
+    "(`capsight serve`, uvicorn's `timeout_keep_alive`). Behind a load balancer or proxy that reuses idle "
+    "connections, set it longer than the balancer's idle timeout (AWS ALB 60 s, ingress-nginx to its "
+    "upstreams 60 s, Google Cloud load balancers 600 s: e.g. 75, or 620), or a request it sends on a "
+    "connection the server is closing that moment fails (a 502 now and then). At least 1.",
     "max_inflight_body_bytes": "Request bodies this process holds in memory at once (bytes), so a burst "
     "of large uploads cannot exhaust its memory; past it, uploads wait up to 10 s, then get `503` with "
     "Retry-After. Never below the largest single-request limit. A gzip or deflate V2 body counts what it "

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(300.0, ge=0, allow_inf_nan=False)
     # a request's line and headers must arrive within this (slowloris; capsight.api.protocols)
     request_head_timeout_seconds: float = Field(10.0, ge=1, allow_inf_nan=False)
+    # an idle connection between requests is closed after this (uvicorn's timeout_keep_alive, whose
+    # default it keeps); behind a load balancer, longer than the balancer's idle timeout
+    keep_alive_seconds: float = Field(5.0, ge=1, allow_inf_nan=False)
     # request bodies held in memory at once by this process; 0 = no cap
     max_inflight_body_bytes: int = Field(128 * 1024 * 1024, ge=0)
     # pixels being decoded at once by this process; 0 = no cap

@@ -116,9 +116,10 @@ def test_upstream_is_the_api_service(compose: dict[str, Any]) -> None:
         assert port.lstrip(":") in {str(p) for p in api["expose"]}
 
 
-def _api_keep_alive_seconds(monkeypatch: pytest.MonkeyPatch) -> float:
-    """How long ``capsight serve`` keeps an idle connection open (uvicorn's ``timeout_keep_alive``,
-    its default unless serve passes one), captured from the options serve gives uvicorn."""
+def _api_keep_alive_seconds(monkeypatch: pytest.MonkeyPatch, compose: dict[str, Any]) -> float:
+    """How long ``capsight serve`` keeps an idle connection open in the compose stack (uvicorn's
+    ``timeout_keep_alive``, its default unless serve passes one), captured from the options serve
+    gives uvicorn with the api service's CAPSIGHT_KEEP_ALIVE_SECONDS."""
     import argparse
     import inspect
 
@@ -129,8 +130,12 @@ def _api_keep_alive_seconds(monkeypatch: pytest.MonkeyPatch) -> float:
 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
-    for name in ("HOST", "PORT", "WORKERS", "MODEL_DIR"):
+    for name in ("HOST", "PORT", "WORKERS", "MODEL_DIR", "KEEP_ALIVE_SECONDS"):
         monkeypatch.delenv(f"CAPSIGHT_{name}", raising=False)
+    monkeypatch.setenv("CAPSIGHT_PORT", str(_free_port()))  # 8000 may be taken on a shared machine
+    keep_alive = compose["services"]["api"]["environment"].get("CAPSIGHT_KEEP_ALIVE_SECONDS")
+    if keep_alive is not None:
+        monkeypatch.setenv("CAPSIGHT_KEEP_ALIVE_SECONDS", str(keep_alive))
     args = argparse.Namespace(host=None, port=None, workers=None, model=bundled_model_dir(), access_log=False)
     commands.run_serve(args)
     default = inspect.signature(uvicorn.Config).parameters["timeout_keep_alive"].default
@@ -145,13 +150,15 @@ def _upstream_keepalive_timeout_s() -> float:
     return float(found.group(1)) if found else 60.0
 
 
-def test_nginx_drops_idle_api_connections_before_the_api_does(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nginx_drops_idle_api_connections_before_the_api_does(
+    monkeypatch: pytest.MonkeyPatch, compose: dict[str, Any]
+) -> None:
     """nginx reuses its idle upstream connections (``keepalive 32``) for up to 60 s by default, the
     api closes them after 5 s: a request sent on a connection the api is closing at that moment
     fails, and nginx never retries a POST that reached a replica, so the client got 502 now and
     then. The connection's idle end must be nginx's, before the api's."""
     assert "keepalive " in NGINX_CONF.read_text(), "no upstream keepalive: nothing to check"
-    assert _upstream_keepalive_timeout_s() < _api_keep_alive_seconds(monkeypatch)
+    assert _upstream_keepalive_timeout_s() < _api_keep_alive_seconds(monkeypatch, compose)
 
 
 def _body_limits() -> dict[str, int]:

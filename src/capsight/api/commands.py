@@ -147,6 +147,9 @@ def run_serve(args: argparse.Namespace) -> int:
         loop="auto",  # uvloop when installed
         http=HTTP_PROTOCOL,  # httptools when installed, with a deadline for request heads
         ws="none",  # no WebSocket routes: skip importing a WebSocket implementation at start
+        # Behind a load balancer longer than its idle timeout: closed first here, a connection the
+        # balancer reused that moment lost its request (a 502 now and then).
+        timeout_keep_alive=settings.keep_alive_seconds,
         timeout_graceful_shutdown=10,
         timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
     )

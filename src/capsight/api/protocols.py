@@ -9,7 +9,12 @@ mid-request (a phone leaving coverage, a NAT dropping its mapping) leak them unt
 out, and a server exposed without a proxy in front can be starved on purpose (slowloris). nginx
 closes such connections after ``client_header_timeout`` (60 s); this does after
 CAPSIGHT_REQUEST_HEAD_TIMEOUT_SECONDS (default REQUEST_HEAD_TIMEOUT_S), counted from the connection
-or from the end of the previous response.
+or, on a kept-alive connection, from the first byte of the next request.
+
+An idle kept-alive connection is uvicorn's to close, after ``timeout_keep_alive``
+(CAPSIGHT_KEEP_ALIVE_SECONDS): counted from the end of the previous response, the head deadline
+closed it first whenever the keep-alive was set longer (behind a load balancer that reuses idle
+connections for 60 s, a 502 for the request it sent on one closed that moment).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from capsight.settings import Settings
 
 # The setting's default: generous for any real client (a head is a few KB) yet bounded; idle
-# keep-alive connections still close after uvicorn's 5 s as before.
+# keep-alive connections close after CAPSIGHT_KEEP_ALIVE_SECONDS (uvicorn's 5 s by default).
 REQUEST_HEAD_TIMEOUT_S: float = Settings.model_fields["request_head_timeout_seconds"].default
 
 # How long a stopping server (SIGTERM, or an old worker replaced on SIGHUP) still waits for a request on
@@ -63,7 +68,8 @@ def _unread_bytes(transport: asyncio.BaseTransport) -> bool:
 
 class _HeadDeadline:
     """Mixed into a uvicorn protocol: closes the connection when no request head has completed
-    within request_head_timeout_s() of the connection opening or of the previous response ending."""
+    within request_head_timeout_s() of the connection opening or of the first byte received after
+    the previous response (until then, the connection idles under uvicorn's keep-alive timeout)."""
 
     cycle: Any
     loop: asyncio.AbstractEventLoop
@@ -78,10 +84,16 @@ class _HeadDeadline:
         self._head_timer = self.loop.call_later(request_head_timeout_s(), self._head_deadline_passed)
 
     def _response_done(self) -> None:
-        """The deadline for the next request's head starts when an answer has been sent."""
+        """An answer has been sent: the connection idles under uvicorn's keep-alive timeout, and the
+        deadline for the next head starts with its first byte (``data_received``). Answered early
+        while its body still comes (a 413 from Content-Length), the deadline watches that body."""
         self._draining = False
-        if not self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and self.cycle.response_complete and self.cycle.more_body:
             self._arm_head_deadline()
+        else:
+            self._disarm_head_deadline()
 
     def _head_deadline_passed(self) -> None:
         self._head_timer = None
@@ -131,6 +143,8 @@ class _HeadDeadline:
     def data_received(self, data: bytes) -> None:
         super().data_received(data)  # type: ignore[misc]
         self._close_after_this_request()
+        if self._head_timer is None and self._waiting_for_head() and not self.transport.is_closing():
+            self._arm_head_deadline()  # the first bytes of a head that has not completed yet
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
