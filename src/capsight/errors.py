@@ -12,6 +12,7 @@ a new failure mode is mapped once, where it is defined, instead of in every rout
     │   └── TooManyImages          batch larger than the configured maximum
     ├── Unauthorized (401)         unknown, revoked or expired API key / token
     │   ├── MissingCredentials     no API key or token sent at all
+    │   │   └── UnsupportedScheme  Authorization in a scheme not taken (Basic, Digest, ...)
     │   └── RefusedClaims          a token signed with our key, refused for its claims (expired, ...)
     ├── Forbidden (403)            not allowed (another client's jobs, a foreign host, ...)
     │   └── InsufficientScope      key or token lacks the scope the endpoint needs
@@ -88,6 +89,15 @@ class MissingCredentials(Unauthorized):
     one says ``invalid_token`` and an OAuth client fetches a new token instead of asking for one."""
 
     default_message = "Missing API key."
+
+
+class UnsupportedScheme(MissingCredentials):
+    """``Authorization`` in a scheme this server does not take (``Basic``, ``Digest``, ``Token``), or a
+    key without its scheme: nothing in it is read, so, as with no credential, the challenge names no
+    error (RFC 6750, 3.1: "attempted using an unsupported authentication method") and it is no
+    failure under CAPSIGHT_AUTH_FAILURE_LIMIT; the message says what to send instead."""
+
+    default_message = "Unsupported authorization scheme."
 
 
 class RefusedClaims(Unauthorized):

@@ -2,14 +2,16 @@
 
 Accepted credentials: ``Authorization: Bearer cs_...`` or ``X-API-Key: cs_...`` (API keys), and
 ``Authorization: Bearer <jwt>`` when a JWT secret or public key is configured. An unknown, revoked or
-malformed credential is 401; an unreachable key database is 503, because telling a valid client its
-key is wrong would make it throw the key away.
+malformed credential is 401; so is ``Authorization`` in another scheme (Basic, ...), named as such;
+an unreachable key database is 503, because telling a valid client its key is wrong would make it
+throw the key away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from capsight.errors import (
@@ -17,6 +19,7 @@ from capsight.errors import (
     RefusedClaims,
     ServiceUnavailable,
     Unauthorized,
+    UnsupportedScheme,
     first_line,
 )
 from capsight.store.deadline import call_with_deadline
@@ -69,6 +72,34 @@ def _misplaced_scheme(headers: dict[str, str], credential: str) -> Unauthorized 
     )
 
 
+# An auth scheme's name as the Authorization header may carry it (RFC 9110's token), kept short:
+# anything else in the header is not echoed back (it may be the caller's secret).
+_SCHEME_NAME = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,31}")
+
+
+def _unsupported_scheme(headers: dict[str, str], takes_jwts: bool) -> UnsupportedScheme | None:
+    """The 401 of an Authorization header in a scheme other than Bearer, or None.
+
+    Why: such a request was answered "Missing API key", as if it carried nothing, and a client
+    sending Basic auth (a user name and password: a tool's "Basic auth" option) or ``Token <key>``
+    could not tell why its credential was ignored. Nothing in the header is read or checked."""
+    authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), "").strip()
+    if not authorization:
+        return None
+    scheme, space, _ = authorization.partition(" ")
+    if scheme.lower() == "bearer":
+        return None  # "Bearer" with nothing after it: no credential
+    how = "send the API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+    if takes_jwts:
+        how += ", or a JWT as 'Authorization: Bearer <token>'"
+    if not space and (scheme.startswith(KEY_PREFIX) or scheme.count(".") == 2):
+        return UnsupportedScheme(f"Authorization holds a key or token without its scheme: {how}.")
+    if not _SCHEME_NAME.fullmatch(scheme):
+        return UnsupportedScheme(f"Authorization holds no Bearer credential: {how}.")
+    what = " (a user name and password)" if scheme.lower() == "basic" else ""
+    return UnsupportedScheme(f"The '{scheme}' authorization scheme{what} is not supported: {how}.")
+
+
 async def _counts_nothing() -> None:
     """``before_guess`` for a caller without a failure limit."""
 
@@ -95,6 +126,10 @@ class ApiKeyAuthenticator:
         if credential is None:
             # No guess and no lookup (a monitor's probe, a script's unset key variable): not counted
             # under the failure limit, which filled up with them and locked out an office's new keys.
+            # Nor is a credential in another scheme, which is never read (a tool's Basic auth).
+            unsupported = _unsupported_scheme(headers, takes_jwts=self.jwt is not None)
+            if unsupported is not None:
+                raise unsupported
             raise MissingCredentials(
                 "Missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
             )
