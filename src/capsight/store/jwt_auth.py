@@ -13,11 +13,14 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capsight.errors import RefusedClaims, Unauthorized
 from capsight.store.protocols import Principal
 from capsight.store.ratelimit import parse_rate
+
+if TYPE_CHECKING:
+    from jwt.types import Options  # jwt itself is imported only when JWT auth is configured
 
 #: Token subjects live in their own id space: a ``sub`` that happened to equal an API key's id would
 #: otherwise share that key's rate-limit bucket and see its jobs.
@@ -33,6 +36,21 @@ MAX_LEARNED_KIDS = 64
 
 #: How much of a refused token's ``alg`` header the 401 repeats (the caller's text, of any length).
 MAX_SHOWN_ALG = 32
+
+#: How much of a malformed time claim the 401 repeats (a signed token's, but of any length).
+MAX_SHOWN_CLAIM = 40
+
+#: The NumericDate claims PyJWT checks when present.
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _numeric(value: Any) -> bool:
+    """Whether PyJWT takes ``value`` as a NumericDate (it reads one with ``int()``)."""
+    try:
+        int(value)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return True
 
 
 def jwt_principal_id(sub: str) -> str:
@@ -132,6 +150,11 @@ class JwtVerifier:
         except self._jwt.InvalidAlgorithmError as exc:
             raise Unauthorized(self._algorithm_refusal(token, exc)) from exc
         except self._jwt.InvalidTokenError as exc:
+            malformed = (
+                None if isinstance(exc, self._jwt.InvalidSignatureError) else self._malformed_time(token)
+            )
+            if malformed is not None:
+                raise RefusedClaims(malformed) from exc
             raise Unauthorized(f"Invalid token: {exc}") from exc
         # A token signed by a trusted issuer can still carry claims of the wrong shape: refuse it
         # (401) rather than fail later (a 503) or, for the rate, silently run without a limit.
@@ -162,7 +185,7 @@ class JwtVerifier:
             rate_limit=str(rate) if rate else None,
         )
 
-    def _claims(self, token: str) -> dict[str, Any]:
+    def _claims(self, token: str, *, signature_only: bool = False) -> dict[str, Any]:
         """The claims, checked with the key the token's ``kid`` names for sure, alone; else with
         each key until a signature fits, starting with the one that verified that kid before (each
         was a signature check: a token of the last of three keys, or a forged one, cost three). The
@@ -171,17 +194,17 @@ class JwtVerifier:
         kid = self._kid(token)
         named = self._named.get(kid) if kid is not None else None
         if named is not None:
-            return self._decode(token, self._keys[named])
+            return self._decode(token, self._keys[named], signature_only=signature_only)
         first = self._learned.get(kid, 0) if kid is not None else 0
         order = [first, *(place for place in range(len(self._keys)) if place != first)]
         for place in order[:-1]:
             try:
-                claims = self._decode(token, self._keys[place])
+                claims = self._decode(token, self._keys[place], signature_only=signature_only)
             except self._jwt.InvalidSignatureError:
                 continue
             self._learn(kid, place)
             return claims
-        claims = self._decode(token, self._keys[order[-1]])
+        claims = self._decode(token, self._keys[order[-1]], signature_only=signature_only)
         self._learn(kid, order[-1])
         return claims
 
@@ -205,7 +228,19 @@ class JwtVerifier:
             self._learned.clear()
         self._learned[kid] = place
 
-    def _decode(self, token: str, key: str) -> dict[str, Any]:
+    def _decode(self, token: str, key: str, *, signature_only: bool = False) -> dict[str, Any]:
+        options: Options = {"require": self._required}
+        if signature_only:
+            options = {
+                "require": [],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+                "verify_aud": False,
+                "verify_iss": False,
+                "verify_sub": False,
+                "verify_jti": False,
+            }
         claims: dict[str, Any] = self._jwt.decode(
             token,
             key,
@@ -213,9 +248,38 @@ class JwtVerifier:
             audience=self.audience,
             issuer=self.issuers or None,
             leeway=self.leeway_seconds,
-            options={"require": self._required},
+            options=options,
         )
         return claims
+
+    def _malformed_time(self, token: str) -> str | None:
+        """The refusal of a token one of our keys signed whose ``exp``, ``nbf`` or ``iat`` is not a
+        number (a date string, a list), or None for any other token.
+
+        Why: PyJWT refuses such a claim with the error of a malformed token (DecodeError), which read
+        as a forged one: counted under CAPSIGHT_AUTH_FAILURE_LIMIT, though its client guessed nothing
+        (its issuer wrote the claim wrong), and told "must be an integer" whatever it held. Only a
+        token with such a claim pays a second check, of its signature alone: a forgery with a
+        malformed claim is still a forgery."""
+        try:
+            unverified = self._jwt.decode(token, options={"verify_signature": False})
+        except self._jwt.InvalidTokenError:
+            return None
+        claim = next(
+            (name for name in _TIME_CLAIMS if name in unverified and not _numeric(unverified[name])), None
+        )
+        if claim is None:
+            return None
+        try:
+            self._claims(token, signature_only=True)
+        except self._jwt.InvalidTokenError:
+            return None
+        shown = json.dumps(unverified[claim], default=str)
+        shown = shown if len(shown) <= MAX_SHOWN_CLAIM else shown[: MAX_SHOWN_CLAIM - 3] + "..."
+        return (
+            f"Invalid token: the '{claim}' claim is malformed ({shown}); it must be a number of seconds "
+            "since 1970-01-01 UTC (a NumericDate, RFC 7519): the token's issuer has to write it so."
+        )
 
     def _immature_refusal(self, token: str, exc: Exception) -> str:
         """Names the claim, how far ahead of this server's clock it is, and the leeway setting: an
