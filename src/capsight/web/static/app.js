@@ -162,7 +162,14 @@
   }
 
   // count, notPhotos: how many files were given with this one, and which of them are no photo (input.js).
+  // The same photo sent again ("Try again", an API key entered) keeps what was said about them: the
+  // line lost "1 of the 3 files given" and the names, as if the person had given one photo only.
   function classify(file, count, notPhotos) {
+    if (count === undefined && state.given && state.given.file === file) {
+      count = state.given.count;
+      notPhotos = state.given.notPhotos;
+    }
+    state.given = { file: file, count: count, notPhotos: notPhotos };
     el.fileName.hidden = false;
     el.fileName.textContent = (file.name ? file.name + " · " + formatBytes(file.size) : formatBytes(file.size)) +
       givenText(count, notPhotos);
@@ -187,6 +194,7 @@
       stallTimer = window.setTimeout(function () { controller.why = "stalled"; controller.abort(); }, STALL_MS);
     }
     watch();
+    var sending = false; // bytes of the photo have left: a failure now cut the upload off, not a server never reached
 
     state.lastFile = file;
     var form = new FormData();
@@ -200,6 +208,7 @@
     post("v1/classify", form, headers, controller.signal, function (sent, total) {
       if (state.controller !== controller) return;
       watch();
+      if (sent > 0) sending = true;
       el.busyText.textContent = sent < total ? "Sending photo… " + Math.floor((sent / total) * 100) + "%" : "Classifying…";
     })
       .then(function (res) {
@@ -262,7 +271,14 @@
         // since it was chosen): read one byte before blaming the connection.
         return readable(file).then(function (ok) {
           if (controller.signal.aborted) return;
-          if (ok) {
+          if (ok && sending) {
+            // A link lost mid-upload (a phone out of signal) was told "The server could not be reached",
+            // as if it had never been there. The photo is kept: "Try again" sends it again.
+            showError("The connection was lost while " + (file.name ? "“" + file.name + "”" : "the photo") + " was being " +
+              "sent, so it was not classified. Check your connection, then press Try again to send the same photo.", file,
+              "The upload did not reach the server");
+            loadModelInfo();
+          } else if (ok) {
             showError("Could not reach the server. Check your connection and try again.", file, "The server could not be reached");
             loadModelInfo();
           }
