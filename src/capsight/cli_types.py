@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from capsight.retention_limit import checked_retention_days
+
 
 def positive_int(value: str) -> int:
     """An integer >= 1 (epochs, workers, batch sizes)."""
@@ -68,6 +70,21 @@ def float_in(low: float, high: float, *, low_open: bool = False) -> Callable[[st
 
     parse.__name__ = "number"
     return parse
+
+
+def older_than_days(value: str) -> float:
+    """Days for ``capsight db purge``: more than 0, and the limit CAPSIGHT_RETENTION_DAYS has, in its
+    words (:func:`capsight.retention_limit.checked_retention_days`)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {value!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 days, got {value}")
+    try:
+        return checked_retention_days(number)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, got {value}") from None
 
 
 def http_url(value: str) -> str:

@@ -121,7 +121,8 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     store_images: bool = True
     request_log: bool = True
-    # days, fractions too (0.5: 12 hours), as `capsight db purge --older-than-days` takes; 0 = keep forever
+    # days, fractions too (0.5: 12 hours), as `capsight db purge --older-than-days` takes (up to the same
+    # limit: capsight.retention_limit); 0 = keep forever
     retention_days: float = Field(0, ge=0, allow_inf_nan=False)
     spool_max_image_bytes: int = Field(2 * 1024**3, ge=0)  # 0 = no limit
 
@@ -212,6 +213,7 @@ class Settings(BaseSettings):
     _unguessable_secret = field_validator(*SECRETS)(checks.unguessable_secret)
     _known_jwt_algorithm = field_validator("jwt_algorithm")(checks.known_jwt_algorithm)
     _comma_list = field_validator("jwt_audience", "jwt_issuer")(checks.comma_list)
+    _retention_days = field_validator("retention_days")(checks.retention_days)
 
     def jwt_audiences(self) -> list[str]:
         """The audiences CAPSIGHT_JWT_AUDIENCE lists (comma-separated); a token for any one is taken."""

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationInfo
 
+from capsight.retention_limit import checked_retention_days
+
 # What PyJWT verifies; names are case-sensitive there, so "hs256" is refused rather than mended.
 JWT_ALGORITHMS = (
     "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",
@@ -294,3 +296,12 @@ def known_jwt_algorithm(value: str) -> str:
     if value not in JWT_ALGORITHMS:
         raise ValueError(f"expected one of {', '.join(JWT_ALGORITHMS)}")
     return value
+
+
+def retention_days(value: float) -> float:
+    """The limit ``capsight db purge --older-than-days`` has too (:mod:`capsight.retention_limit`).
+    A value past it was meant as "for ever" (it deleted nothing): 0 says that."""
+    try:
+        return checked_retention_days(value)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; 0 keeps everything") from None

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from capsight.cli_types import float_in
+from capsight.cli_types import older_than_days
 from capsight.errors import BadRequest, CapsightError
 from capsight.wording import counted
 from capsight.wording import days as days_text
@@ -64,9 +64,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     purge = db_sub.add_parser("purge", help="delete request-log rows, images and feedback older than N days")
     purge.add_argument(
         "--older-than-days",
-        type=float_in(0.0, 36500.0, low_open=True),
+        type=older_than_days,
         default=None,
-        help="days, up to 36500 (default: CAPSIGHT_RETENTION_DAYS)",
+        help="days, fractions too (default: CAPSIGHT_RETENTION_DAYS)",
     )
     purge.set_defaults(handler=db_purge)
     status = db_sub.add_parser(
