@@ -28,8 +28,10 @@ HEADER = """\
 #   kubectl apply -f deploy/k8s/optional/prometheusrule.yaml
 # The operator loads it only if its Prometheus's ruleSelector matches these labels: kube-prometheus-stack
 # selects release: <its Helm release name> by default; add that label here, or set the selector.
-# CapsightApiDown reads up{job="capsight-api"}: the job a ServiceMonitor on the capsight-api Service
-# gives the pods by default (the Service's name); another scrape config needs its job there.
+# CapsightApiDown reads up{job="capsight-api"}, compose's scrape job. A PodMonitor's job is
+# "<namespace>/<its name>" by default: give its podMetricsEndpoints the relabeling
+# {targetLabel: job, replacement: capsight-api} (a ServiceMonitor on the capsight-api Service gets
+# that job by default), or put your job in the rule.
 apiVersion: monitoring.coreos.com/v1
 kind: PrometheusRule
 metadata:

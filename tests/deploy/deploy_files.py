@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,13 @@ def serving_threads_under_cpu_limit(configured: int, cpus: float, cgroup_root: P
     return serving_intra_op_threads(configured, cores=limit)
 
 
-def interpolate(value: str) -> str:
-    """What docker compose makes of a value when none of the referenced variables are set."""
-    return _INTERPOLATION.sub(lambda m: m.group("default") or "", value).replace("$$", "$")
+def interpolate(value: str, given: Mapping[str, str] | None = None) -> str:
+    """What docker compose makes of a value when only the variables in ``given`` (the shell's or
+    deploy/.env's; none by default) are set and not empty."""
+    given = given or {}
+    return _INTERPOLATION.sub(
+        lambda m: given.get(m.group("name")) or m.group("default") or "", value
+    ).replace("$$", "$")
 
 
 @dataclass(frozen=True)
