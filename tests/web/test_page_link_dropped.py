@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import re
 import socket
 import struct
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from web_support import RESULT_TIMEOUT_MS, LiveServer, noisy_png, read_result
+from web_support import RESULT_TIMEOUT_MS, LiveServer, noisy_png, read_result, upload
 
+from capsight.settings import Settings
+from live_app import serve
 from local_http import local_http_server
 
 pytestmark = pytest.mark.browser
@@ -65,11 +69,17 @@ class Relay(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
+        self.server.lengths.append(length)  # type: ignore[attr-defined]
         if self.server.link.is_set():  # type: ignore[attr-defined]
             self._relay(self.rfile.read(length))
             return
         self.rfile.read(min(length, 16_384))  # the first bytes arrive, then the signal is gone
         self.server.cut.set()  # type: ignore[attr-defined]
+        if self.server.silent:  # type: ignore[attr-defined]
+            # No reset either: nothing more is read until the test ends, as a link gone quiet.
+            self.server.link.wait(RESULT_TIMEOUT_MS / 1000)  # type: ignore[attr-defined]
+            self.close_connection = True
+            return
         # Chromium reports the bytes sent every 100 ms or so: held long enough that it has, as a real
         # upload's first seconds would be.
         time.sleep(0.5)
@@ -79,12 +89,17 @@ class Relay(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def relay(live_server: LiveServer) -> Iterator[Any]:
+def relay(upstream: str, silent: bool = False) -> Iterator[Any]:
+    """``silent``: a link down takes an upload's first bytes and then nothing more, never resetting."""
     link = threading.Event()
     link.set()
-    with local_http_server(Relay, upstream=live_server.url, link=link, cut=threading.Event()) as server:
+    state = {"upstream": upstream, "link": link, "cut": threading.Event(), "silent": silent, "lengths": []}
+    with local_http_server(Relay, **state) as server:
         server.url = f"http://127.0.0.1:{server.server_address[1]}"
-        yield server
+        try:
+            yield server
+        finally:
+            link.set()  # a held upload lets go
 
 
 GIVE = """files => {
@@ -102,7 +117,7 @@ def test_a_link_lost_mid_upload_says_so_and_try_again_sends_the_same_photo(
 ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
-        with relay(live_server) as server:
+        with relay(live_server.url) as server:
             page = context.new_page()
             page.set_default_timeout(RESULT_TIMEOUT_MS)
             page.goto(server.url + "/")
@@ -140,5 +155,49 @@ def test_a_link_lost_mid_upload_says_so_and_try_again_sends_the_same_photo(
             assert result["error_hidden"] and result["label"] in {"opened", "closed", "background"}
             assert page.inner_text("#file-name") == given  # nothing said about what was given is lost
             assert chosen == []  # nothing had to be chosen again
+    finally:
+        context.close()
+
+
+def test_an_upload_that_stops_mid_way_says_it_did_not_reach_the_server(
+    browser: Any, colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """The link goes quiet mid-upload (no reset: the common way a phone loses its signal). After the
+    page's minute of silence it said "The server did not answer", as if the photo had reached it."""
+    settings = Settings(
+        model_dir=colour_model_dir, data_dir=tmp_path, max_upload_bytes=40_000_000, intra_op_threads=1
+    )
+    # Larger than what the loopback sockets hold: the page sees the upload stop part of the way.
+    big = b"\x89PNG\r\n\x1a\n" + bytes(24_000_000)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        with serve(settings) as url, relay(url, silent=True) as server:
+            page = context.new_page()
+            page.set_default_timeout(RESULT_TIMEOUT_MS)
+            page.goto(server.url + "/")
+            page.wait_for_selector("#model-info.ready")
+            page.clock.install()
+            server.link.clear()
+            upload(page, "big.png", "image/png", big)
+            page.wait_for_function(
+                "() => /Sending photo… \\d+%/.test(document.getElementById('busy-text').textContent)"
+            )
+            assert server.cut.wait(RESULT_TIMEOUT_MS / 1000)
+            page.clock.fast_forward(61_000)
+            page.wait_for_selector("#error:not([hidden])")
+            assert page.inner_text("#error-title") == "The upload did not reach the server"
+            message = page.inner_text("#error-message")
+            stopped = re.fullmatch(
+                r"The upload of “big\.png” stopped at (\d+)%, so it was not classified\. "
+                r"Check your connection, then press Try again to send the same photo\.",
+                message,
+            )
+            assert stopped and int(stopped[1]) < 100, message
+
+            server.link.set()
+            page.click("#retry-button")
+            page.wait_for_selector("#error:not([hidden])")  # zeros are no PNG: the server says so
+            assert server.lengths[-1] == server.lengths[0] > len(big)  # the same file, sent whole
+            assert "did not reach" not in page.inner_text("#error-title")
     finally:
         context.close()

@@ -195,6 +195,7 @@
     }
     watch();
     var sending = false; // bytes of the photo have left: a failure now cut the upload off, not a server never reached
+    var stoppedAt = -1; // the percentage sent, while the upload is under way; -1: all sent (or not known)
 
     state.lastFile = file;
     var form = new FormData();
@@ -209,6 +210,7 @@
       if (state.controller !== controller) return;
       watch();
       if (sent > 0) sending = true;
+      stoppedAt = sent < total ? Math.floor((sent / total) * 100) : -1;
       el.busyText.textContent = sent < total ? "Sending photo… " + Math.floor((sent / total) * 100) + "%" : "Classifying…";
     })
       .then(function (res) {
@@ -249,6 +251,13 @@
         showResult(body);
       })
       .catch(function (err) {
+        if (controller.why === "stalled" && stoppedAt >= 0) {
+          // A link gone quiet mid-upload was told "The server did not answer", as if the photo had reached it.
+          showError("The upload of " + (file.name ? "“" + file.name + "”" : "the photo") + " stopped at " + stoppedAt +
+            "%, so it was not classified. Check your connection, then press Try again to send the same photo.", file,
+            "The upload did not reach the server");
+          return;
+        }
         if (controller.why === "stalled") {
           showError("The server did not answer for " + STALL_MS / 1000 + " s. Check your connection and try again.", file,
             "The server did not answer");
