@@ -6,6 +6,7 @@ so a retrained model committed without its metadata, card or split cannot slip t
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -35,6 +36,12 @@ def test_bundled_model_loads_and_answers_a_photo() -> None:
     probs = classifier.predict(row[None])
     assert probs.shape == (1, 3)
     assert float(probs.sum()) == pytest.approx(1.0, abs=1e-5) and (probs >= 0).all()
+
+
+def test_bundled_model_json_records_the_hash_of_its_onnx() -> None:
+    """So a copy of the bundled folder whose model.onnx was swapped is refused, not served as this one."""
+    meta = load_metadata(MODEL_DIR)
+    assert meta.onnx_sha256 == hashlib.sha256((MODEL_DIR / "model.onnx").read_bytes()).hexdigest()
 
 
 def test_card_report_and_split_belong_to_the_shipped_version() -> None:
