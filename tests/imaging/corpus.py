@@ -169,6 +169,9 @@ def truncations() -> dict[str, bytes]:
         progressive=True,
     )
     cut["progressive_jpeg_cut_in_half"] = progressive[: len(progressive) // 2]
+    # Cut where a scan ends and closed with an end marker: libjpeg reads the coarse first scans silently.
+    last_scan = progressive.rindex(b"\xff\xda")
+    cut["progressive_jpeg_closed_between_scans"] = progressive[:last_scan] + b"\xff\xd9"
     return cut
 
 

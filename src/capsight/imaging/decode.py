@@ -8,7 +8,9 @@ Why this is careful:
   is one more step in Python) (``limits.py``, ``jpeg_headers.py``, ``png_chunks.py``).
 - JPEGs are decoded at reduced scale (libjpeg DCT scaling through Pillow's ``draft``) when the model
   needs far fewer pixels: a 1080x1920 phone photo decodes at 1/4 scale, several times faster; and
-  through ``jpeg.py``, which refuses data libjpeg reports as cut short or damaged (Pillow hides that).
+  through ``jpeg.py``, which refuses data libjpeg reports as cut short or damaged (Pillow hides that);
+  a progressive JPEG closed between its scans, which libjpeg does not report, is refused before
+  (``jpeg_progression.py``).
 - EXIF orientation is applied, an embedded ICC profile other than sRGB (Display P3, Adobe RGB, a
   CMYK press profile) is converted to sRGB (``colour.py``), and every mode (CMYK, greyscale,
   palette, 16-bit, alpha) is converted to plain RGB the same way for training and serving (``rgb.py``).
@@ -34,6 +36,7 @@ from capsight.imaging.colour import to_srgb
 from capsight.imaging.cost import decode_cost
 from capsight.imaging.jpeg import decode_jpeg
 from capsight.imaging.jpeg_headers import check_jpeg_scans, jpeg_precision
+from capsight.imaging.jpeg_progression import check_progression
 from capsight.imaging.limits import _refuse_raw_preview, check_pixels, check_tile_pixels
 from capsight.imaging.png_chunks import check_png_chunks
 from capsight.imaging.rgb import _to_rgb
@@ -138,6 +141,7 @@ def decode_image(
         raise InvalidImage()
     if fmt == "JPEG":
         check_jpeg_scans(data)
+        check_progression(data)
     if fmt == "PNG":
         check_png_chunks(data)
     if fmt == "HEIF" and not _heif_available():
