@@ -126,22 +126,59 @@ def _check_compatible(current: Path, candidate: Path) -> tuple[str, ...]:
     return cur.labels
 
 
-def trained_on(model: Path, samples: Sequence[Sample]) -> int:
+@dataclass(frozen=True)
+class Learnt:
+    """Of the photos scored, those a model's ``split.json`` lists for training or validation."""
+
+    photos: int = 0
+    # Of ``photos``, those found by their bytes: the split names a copy ``capsight feedback export``
+    # wrote (``<label>/<sha256>.<ext>``) of a photo that was sent to the server, not the photo.
+    copies: int = 0
+
+
+def trained_on(model: Path, samples: Sequence[Sample]) -> Learnt:
     """How many of ``samples`` the model's ``split.json`` lists for training or validation (0
     without one): a model scores higher on photos it learnt from, so a comparison on them says
-    which model remembers more, not which is better on new photos."""
+    which model remembers more, not which is better on new photos.
+
+    By name, and by bytes for the split's files named by their SHA-256: feedback export names its
+    copies so, and a held-out photo that was also sent to the server (a QA run, a reviewer trying
+    the upload page) came back as such a copy in the training folder, which its name never matched.
+    The photos are read only when the split lists such a copy."""
+    from capsight.store.blobs import is_sha256
+    from capsight.training.duplicates import photo_digest
     from capsight.training.name_forms import name_key
     from capsight.training.split import SPLIT_FILE, SplitPlan
 
     path = model / SPLIT_FILE
     if not path.is_file():
-        return 0
+        return Learnt()
     try:
         plan = SplitPlan.load(path)
     except BadRequest:  # an unreadable record of the split is no reason to refuse the comparison
-        return 0
-    learnt = {name_key(relpath) for relpath in (*plan.train, *plan.val)}  # either Unicode form
-    return sum(1 for sample in samples if name_key(sample.relpath) in learnt)
+        return Learnt()
+    learnt_paths = (*plan.train, *plan.val)
+    learnt = {name_key(relpath) for relpath in learnt_paths}  # either Unicode form
+    digests = {stem for relpath in learnt_paths if is_sha256(stem := Path(relpath).name.split(".")[0])}
+    photos = copies = 0
+    for sample in samples:
+        if name_key(sample.relpath) in learnt:
+            photos += 1
+        elif digests and photo_digest(sample) in digests:
+            photos += 1
+            copies += 1
+    return Learnt(photos, copies)
+
+
+def copies_line(copies: int) -> str:
+    """What the warning adds when photos were found by their bytes: --test-from cannot help there."""
+    if not copies:
+        return ""
+    return (
+        f" {copies} of them by their bytes: a model trained on the copy `capsight feedback export` "
+        "wrote (named by its SHA-256) of a photo also sent to the server; compare on photos never sent "
+        "to it, or delete those copies from the training folder and train again."
+    )
 
 
 def compare(

@@ -32,18 +32,22 @@ def _warn_of_trained_photos(args: argparse.Namespace, samples: list[Any]) -> dic
     without --test-from), the verdict measured memory; it was given without a word. A warning:
     the split files name photos by their place in the folder they were made from, which --data
     may not be."""
-    from capsight.feedback.comparison import trained_on
+    from capsight.feedback.comparison import copies_line, trained_on
 
     current, candidate = trained_on(args.target, samples), trained_on(args.candidate, samples)
-    counts = {"current": current, "candidate": candidate}  # for --json: a script reads no stderr
-    if not current and not candidate:
+    counts = {
+        "current": current.photos,
+        "candidate": candidate.photos,
+    }  # for --json: a script reads no stderr
+    if not current.photos and not candidate.photos:
         return counts
     print(
-        f"capsight: warning: {current} of the {len(samples)} photos compared on are in the training or "
-        f"validation split of the served model ({args.target}/split.json), {candidate} in the "
+        f"capsight: warning: {current.photos} of the {len(samples)} photos compared on are in the training "
+        f"or validation split of the served model ({args.target}/split.json), {candidate.photos} in the "
         "candidate's: a model scores higher on photos it learnt from. Compare on photos neither "
         f"trained on: train the candidate with --test-from {args.target}/split.json, then promote with "
-        f"--split-file {args.candidate}/split.json --split test.",
+        f"--split-file {args.candidate}/split.json --split test."
+        + copies_line(max(current.copies, candidate.copies)),
         file=sys.stderr,
     )
     return counts

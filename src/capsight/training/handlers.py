@@ -130,20 +130,21 @@ def _warn_of_learnt(model_dir: Path, samples: list[Any], split: str | None) -> i
     """How many photos scored MODEL_DIR/split.json lists for training or validation, with a warning
     unless the train or val split was asked for. Why: evaluating the training folder scored photos
     the model had learnt and printed that inflated accuracy without a word (promote warned)."""
-    from capsight.feedback.comparison import trained_on
+    from capsight.feedback.comparison import copies_line, trained_on
 
     learnt = trained_on(model_dir, samples)
-    if learnt and split not in ("train", "val"):
+    if learnt.photos and split not in ("train", "val"):
         logger.warning(
             "%d of the %d photos scored are in the model's training or validation split (%s): a model "
             "scores higher on photos it learnt from; to score held-out photos only, add --split-file %s "
-            "--split test",
-            learnt,
+            "--split test%s",
+            learnt.photos,
             len(samples),
             model_dir / "split.json",
             model_dir / "split.json",
+            f";{copies_line(learnt.copies)}" if learnt.copies else "",
         )
-    return learnt
+    return learnt.photos
 
 
 def _refuse_model_folder(out: Path, replace: bool) -> None:
