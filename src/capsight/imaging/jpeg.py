@@ -16,6 +16,7 @@ channels), headers TurboJPEG cannot read, and any file this path cannot decode g
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from typing import Any
@@ -40,6 +41,10 @@ _DAMAGED = re.compile(
     re.IGNORECASE,
 )
 _AT_THE_END = re.compile(r"before marker 0xd9", re.IGNORECASE)
+# What libjpeg says when the file ends where it looks for the next marker: inside the data (cut short)
+# or after the last block, where only the end marker is missing (the photo is whole).
+_END_OF_FILE = re.compile(r"premature end of JPEG file", re.IGNORECASE)
+_EOI = b"\xff\xd9"
 _COLOURSPACES = {"RGB": "RGB", "L": "GRAY"}
 _DAMAGED_MESSAGE = "The image could not be decoded (JPEG): it is corrupt or truncated."
 
@@ -56,6 +61,8 @@ def decode_jpeg(data: bytes, image: Image.Image) -> Image.Image | None:
     if colourspace is None:
         if image.mode == "CMYK":
             _check_intact(data, "CMYK")
+            if not data.endswith(_EOI):
+                return _closed_by_pillow(data, image)
         return None
     width, height = image.size  # after draft: the size Pillow would decode to
     config = getattr(image, "decoderconfig", ())
@@ -67,7 +74,7 @@ def decode_jpeg(data: bytes, image: Image.Image) -> Image.Image | None:
         "min_factor": scale,
     }
     try:
-        pixels = simplejpeg.decode_jpeg(data, strict=True, **options)
+        pixels = _strict(data, options)
     except ValueError as exc:
         if _DAMAGED.search(str(exc)):
             raise InvalidImage(_DAMAGED_MESSAGE) from exc
@@ -110,15 +117,45 @@ def _check_intact(data: bytes | None, colourspace: str) -> None:
         if candidate is None:
             return
         try:
-            simplejpeg.decode_jpeg(
-                candidate, colorspace=colourspace, strict=True, min_factor=8, min_width=1, min_height=1
-            )
+            _strict(candidate, {"colorspace": colourspace, "min_factor": 8, "min_width": 1, "min_height": 1})
             return
         except ValueError as exc:
             if _DAMAGED.search(str(exc)):
                 raise InvalidImage(_DAMAGED_MESSAGE) from exc
             if _AT_THE_END.search(str(exc)):
                 return  # all the data was read before this harmless warning
+
+
+def _strict(data: bytes, options: dict[str, Any]) -> Any:
+    """simplejpeg's strict decode of ``data``, or of ``data`` closed with an end marker when it ends
+    without one where libjpeg looked for it.
+
+    Why: some cameras and scanners write no end marker, and a copy that lost its last two bytes is the
+    same photo; every viewer shows it whole, but libjpeg's warning is the one for data cut short, and
+    the photo was refused. Closed with a marker, data cut inside a scan still meets that marker where
+    blocks are missing, and libjpeg says so ("premature end of data segment"): still refused.
+    """
+    assert simplejpeg is not None
+    try:
+        return simplejpeg.decode_jpeg(data, strict=True, **options)
+    except ValueError as exc:
+        if not _END_OF_FILE.search(str(exc)) or data.endswith(_EOI):
+            raise
+    return simplejpeg.decode_jpeg(data + _EOI, strict=True, **options)
+
+
+def _closed_by_pillow(data: bytes, image: Image.Image) -> Image.Image:
+    """Pillow's decode of ``data`` closed with an end marker, at ``image``'s draft scale.
+
+    Why: Pillow refuses a JPEG that ends without one ("image file is truncated") however whole its
+    data (which :func:`_check_intact` has just checked). One that has it before trailing data (an
+    MPO's later pictures, a phone's trailer) decodes the same: libjpeg stops at the first.
+    """
+    closed = Image.open(io.BytesIO(data + _EOI), formats=["JPEG"])
+    closed.draft("RGB", image.size)  # the size decode_image's draft chose: the same scale again
+    closed.decodermaxblock = getattr(image, "decodermaxblock", closed.decodermaxblock)
+    closed.load()
+    return closed
 
 
 def _bare(data: bytes | None) -> bytes | None:
