@@ -168,6 +168,8 @@ def decode_image(
                 image.draft("RGB", (min_side, min_side))
             if fmt == "PNG":
                 _scale_colour_key(image)
+            if fmt == "WEBP":
+                _keep_canvas_alpha(image, data)
             if fmt in _WHOLE_BUFFER_FORMATS:
                 # Hand the decoder the whole file in one call instead of 64 KB blocks: it releases
                 # the GIL once per image rather than ~10 times, so decode threads do not queue
@@ -229,6 +231,26 @@ def _scale_colour_key(image: ImageFile.ImageFile) -> None:
         del image.info["transparency"]
     else:
         image.info["transparency"] = scaled
+
+
+_VP8X_ANIMATION, _VP8X_ALPHA = 0x02, 0x10  # flags of a WebP's extended header
+
+
+def _keep_canvas_alpha(image: ImageFile.ImageFile, data: bytes) -> None:
+    """Read an animated WebP whose alpha flag is unset as RGBA, so that its canvas is transparent.
+
+    Why: libwebp's animation encoder crops each frame to the rectangle its opaque pixels cover and then
+    leaves the alpha flag unset, the rest of the canvas being transparent by the format's rule (a
+    messenger sticker). Pillow reads such a file as RGB, dropping the alpha its decoder delivers, and
+    the canvas came out black where the same picture as a PNG or a still WebP is on white. An opaque
+    animation comes out with the same pixels either way; only an odd Pillow's file is left as it is.
+    """
+    flags = data[20] if len(data) > 20 and data[12:16] == b"VP8X" else 0
+    if not flags & _VP8X_ANIMATION or flags & _VP8X_ALPHA:
+        return
+    if image.mode == "RGB" and getattr(image, "rawmode", None) == "RGBX":
+        image._mode = "RGBA"
+        image.rawmode = "RGBA"  # type: ignore[attr-defined]
 
 
 # Pillow's own ``reducing_gap`` rule: shrink by a whole factor while at least twice the target size
