@@ -121,7 +121,8 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     )
     skipped = [
         (summary.unmatched, "not matched to a logged answer of the same client (not logged yet, or purged)"),
-        (summary.not_stored, "logged without its image (CAPSIGHT_STORE_IMAGES off, or purged)"),
+        (summary.not_stored, "logged without its image (CAPSIGHT_STORE_IMAGES off)"),
+        (summary.missing, f"whose stored image is no longer in the image store ({blobs.url}): deleted since"),
         (summary.conflicts, "given another label by earlier feedback (the newest, or an admin's, was kept)"),
         (summary.same_photo_again, "on the same photo sent again with the same label (one copy written)"),
         (summary.replaced, "replaced by later feedback on the same answer (or outranked by an admin's)"),
@@ -131,6 +132,14 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     for count, reason in skipped:
         if count:
             print(f"  {count} feedback {reason}")
+    for where, count in summary.elsewhere.items():
+        # An export run without the server's settings read another store: a setting to fix, not
+        # images lost (every feedback was counted as "logged without its image").
+        print(
+            f"  {count} feedback on images the server stored in {where}, not in the image store this "
+            f"export reads ({blobs.url}): run it with the server's CAPSIGHT_STORAGE_URL "
+            "(and CAPSIGHT_S3_ENDPOINT_URL, CAPSIGHT_DATA_DIR)"
+        )
     if summary.other_models:
         left_out = sum(summary.other_models.values())
         names = ", ".join(f"{name} {n}" for name, n in summary.other_models.items())

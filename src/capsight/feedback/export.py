@@ -20,10 +20,11 @@ from datetime import datetime
 from pathlib import Path
 
 from capsight.imaging.decode import detect_format
-from capsight.store.blobs import BlobStore, is_sha256, sha256_hex, write_file_atomic
+from capsight.store.blobs import BlobStore, blob_key, is_sha256, sha256_hex, write_file_atomic
 from capsight.store.feedback import FeedbackStore, MatchedFeedback
 
 MANIFEST = "feedback.csv"
+LOCAL_STORE = "a local image folder"
 _SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif"}
 _SUFFIXES |= {"HEIF": ".heic", "AVIF": ".avif"}
 _COLUMNS = (
@@ -41,7 +42,11 @@ class ExportSummary:
     corrections: int = 0  # the client's label differs from the model's answer
     confirmations: int = 0
     unmatched: int = 0  # no logged answer of the same client (not logged yet, purged, not theirs)
-    not_stored: int = 0  # the answer was logged without its image (CAPSIGHT_STORE_IMAGES off, purged)
+    not_stored: int = 0  # the answer was logged without its image (CAPSIGHT_STORE_IMAGES off)
+    missing: int = 0  # logged with its image, which the image store no longer has (deleted since)
+    # Logged with its image in another image store than the one read (an export run without the
+    # server's CAPSIGHT_STORAGE_URL): that store (s3://bucket/prefix, or LOCAL_STORE), by count.
+    elsewhere: dict[str, int] = field(default_factory=dict)
     conflicts: int = 0  # the same image given different labels: the newest feedback is kept
     # The same image (another request with the same bytes) given the same label again: one copy.
     same_photo_again: int = 0
@@ -200,7 +205,11 @@ def export_feedback(
             continue
         data = blobs.get(item.image_sha256)
         if data is None:
-            summary.not_stored += 1
+            where = _store_of_ref(item.image_ref, item.image_sha256)
+            if where == _store_read(blobs):
+                summary.missing += 1
+            else:
+                summary.elsewhere[where] = summary.elsewhere.get(where, 0) + 1
             continue
         original = index.same_photo(item.image_sha256, len(data))
         if original is not None:
@@ -238,6 +247,25 @@ def export_feedback(
     summary.counts = dict(sorted(summary.counts.items()))
     _write_manifest(out, rows)
     return summary
+
+
+def _store_of_ref(ref: str | None, sha256: str) -> str:
+    """The image store a request log row's ``image_ref`` names: ``s3://bucket/prefix`` for an S3
+    one (its URL less the image's key), LOCAL_STORE for a folder's relative key (which folder, the
+    row does not say)."""
+    if ref is None or not ref.startswith("s3://"):
+        return LOCAL_STORE
+    key = "/" + blob_key(sha256)
+    return ref.removesuffix(key) if ref.endswith(key) else ref
+
+
+def _store_read(blobs: BlobStore) -> str:
+    """The image store this export reads, in ``_store_of_ref``'s terms."""
+    from capsight.store.blobs_s3 import S3BlobStore
+
+    if isinstance(blobs, S3BlobStore):
+        return f"s3://{blobs.bucket}/{blobs.prefix}" if blobs.prefix else f"s3://{blobs.bucket}"
+    return LOCAL_STORE
 
 
 def _as_text(note: str | None) -> str:

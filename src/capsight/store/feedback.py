@@ -46,6 +46,9 @@ class MatchedFeedback:
     model_version: str
     image_sha256: str | None
     image_stored: bool
+    # Where the server stored the image (its store's key or s3:// URL): an export reading another
+    # image store is told where the images are, not that they were never stored.
+    image_ref: str | None = None
     # Sent with an admin key (or by anyone with auth off): outranks a client's own feedback.
     any_client: bool = False
     note: str | None = None  # the sender's free text, for whoever reviews the exported folder
@@ -217,6 +220,7 @@ class FeedbackStore:
                     model_version=row.model_version,
                     image_sha256=row.image_sha256,
                     image_stored=row.image_ref is not None,
+                    image_ref=row.image_ref,
                     any_client=fb.any_client,
                     note=fb.note,
                 )
