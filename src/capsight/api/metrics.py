@@ -132,6 +132,17 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemin",
         )
+        # Which version a process serves: after promote and a reload nothing else in /metrics
+        # changed (predictions count by model name), so a rollout or rollback could not be seen.
+        # With several workers, 1 where any running worker serves it (both, mid-SIGHUP restart).
+        self.model_info = Gauge(
+            "capsight_model_info",
+            "1 for the model name and version this process serves; 0 for those it served before a reload.",
+            ["model", "version"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self._served_models: set[tuple[str, str]] = set()
         self.inflight_body_bytes = Gauge(
             "capsight_inflight_body_bytes",
             "Request body bytes reserved in memory (CAPSIGHT_MAX_INFLIGHT_BODY_BYTES caps each process).",
@@ -176,6 +187,13 @@ class Metrics:
         method = method if method in HTTP_METHODS else "other"
         self.requests.labels(endpoint, method, str(status)).inc()
         self.latency.labels(endpoint, method).observe(seconds)
+
+    def serving(self, name: str, version: str) -> None:
+        """``capsight_model_info``: 1 for the model now served, 0 for those served before."""
+        for earlier in self._served_models - {(name, version)}:
+            self.model_info.labels(*earlier).set(0)
+        self._served_models.add((name, version))
+        self.model_info.labels(name, version).set(1)
 
     def image_refused(self, status: int) -> None:
         """Count one image that got no answer but ``status`` (capsight_image_errors_total)."""

@@ -187,6 +187,7 @@ class ServingRuntime(ModelReloads):
             full_size_executor=self._full_size_executor,
         )
         self._classifier, self._batcher, self._service = classifier, batcher, service
+        self.metrics.serving(classifier.metadata.name, classifier.metadata.version)
 
     async def _load(self) -> None:
         started = time.perf_counter()
