@@ -1,4 +1,5 @@
-"""A PNG split into an absurd number of chunks is refused before Pillow walks them.
+"""A PNG split into an absurd number of chunks is refused before Pillow walks them; one whose
+compressed metadata Pillow refuses is read without it (``without_large_text``).
 
 Why: Pillow reads a PNG chunk by chunk, checking each one's CRC in Python, so the work grows with
 the number of chunks, not with pixels or bytes. A 16 MB upload of a 1x1 PNG padded with 1.3 million
@@ -13,6 +14,9 @@ a real PNG and stops at the limit for a hostile one.
 from __future__ import annotations
 
 import struct
+import zlib
+
+from PIL import PngImagePlugin
 
 from capsight.errors import InvalidImage
 
@@ -41,3 +45,64 @@ def check_png_chunks(data: bytes, limit: int = MAX_PNG_CHUNKS) -> None:
             f"The PNG is split into more than {limit:,} chunks, which no image encoder writes: "
             "re-save the picture as PNG or JPEG."
         )
+
+
+# Text chunks at Pillow's cap that one PNG may hold and still be read: real files have one or two.
+_TEXT_CHUNKS_INFLATED = 8
+
+
+def _inflated_size(compressed: bytes, limit: int) -> int:
+    """How many bytes ``compressed`` (zlib) inflates to, counting no further than ``limit`` + 1; 0 when
+    it is broken (Pillow reports that as before)."""
+    try:
+        return len(zlib.decompressobj().decompress(compressed, limit + 1))
+    except zlib.error:
+        return 0
+
+
+def _compressed_text(kind: bytes, body: bytes) -> bytes | None:
+    """The compressed text of a zTXt or compressed iTXt chunk's ``body``; None for other chunks."""
+    keyword_end = body.find(b"\x00")
+    if keyword_end < 0:
+        return None
+    if kind == b"zTXt":  # keyword, 0, method, compressed text
+        return body[keyword_end + 2 :]
+    if kind == b"iTXt" and body[keyword_end + 1 : keyword_end + 2] == b"\x01":
+        # keyword, 0, compressed (1), method, language, 0, translated keyword, 0, text
+        language_end = body.find(b"\x00", keyword_end + 3)
+        translated_end = body.find(b"\x00", language_end + 1) if language_end >= 0 else -1
+        return body[translated_end + 1 :] if translated_end >= 0 else None
+    return None
+
+
+def without_large_text(data: bytes) -> bytes | None:
+    """``data`` without its text chunks whose compressed text inflates past Pillow's cap; None when it
+    has none, or when its texts inflate past a few such chunks (a file built to be slow: still refused).
+
+    Why: Pillow refuses a whole PNG for one such chunk ("Decompressed data too large"), and a photo
+    whose pixels were fine was answered "corrupt or truncated". These chunks are metadata (an XMP grown
+    by megabytes of Photoshop's document history, ImageMagick's hex "Raw profile type xmp"); nothing
+    the service reads is lost but an orientation kept only in them. Called after Pillow failed, so
+    other PNGs pay nothing; the inflating stops after a few megabytes (Pillow's own goes to 64 MB).
+    """
+    limit = PngImagePlugin.MAX_TEXT_CHUNK
+    budget = _TEXT_CHUNKS_INFLATED * (limit + 1)  # each chunk counts at most ``limit`` + 1 bytes
+    kept, dropped = [data[:_SIGNATURE_LENGTH]], False
+    offset, end = _SIGNATURE_LENGTH, len(data)
+    while offset + _HEADER.size <= end:
+        length, kind = _HEADER.unpack_from(data, offset)
+        stop = min(end, offset + _HEADER.size + length + 4)
+        compressed = _compressed_text(kind, data[offset + _HEADER.size : stop - 4])
+        size = _inflated_size(compressed, limit) if compressed is not None else 0
+        budget -= size
+        if budget < 0:
+            return None
+        if size > limit:
+            dropped = True
+        else:
+            kept.append(data[offset:stop])
+        offset = stop
+        if kind == b"IEND":
+            break
+    kept.append(data[offset:])
+    return b"".join(kept) if dropped else None
