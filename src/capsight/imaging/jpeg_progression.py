@@ -8,10 +8,14 @@ where a cut-off JPEG is a 400. libjpeg's own scan scripts, mozjpeg's and Photosh
 coefficient of every component to its last bit (an ``Al`` of 0), so a scan list that does not is
 taken as cut short.
 
+A sequential JPEG whose scans each carry some of the components (old scanners, jpegtran's scan
+scripts) is the same case: cut between them it is a grey picture without its colour
+scans, decoded without a warning; it needs a scan for every component.
+
 The scans are found by walking the segments to the first end marker (an MPO's later pictures are not
 looked at), jumping over entropy-coded data to its next marker with a regular expression, so a file
-costs a few steps per 0xFF byte of its data, in C. Baseline JPEGs (what cameras and phones write) are
-not walked at all.
+costs a few steps per 0xFF byte of its data, in C. Baseline JPEGs whose first scan carries every
+component (what cameras and phones write) are not walked at all.
 """
 
 from __future__ import annotations
@@ -51,11 +55,12 @@ def _segments(data: bytes) -> Iterator[tuple[int, bytes]]:
 
 def progression_is_whole(data: bytes, frame: FrameHeader | None = None) -> bool:
     """False when ``data`` is a progressive JPEG whose scans leave some coefficient of some component
-    short of its last bit; True for any other JPEG, and for segments that cannot be read (the decoder
-    judges those)."""
+    short of its last bit, or a sequential one with a scan per component that lacks a component's scan;
+    True for any other JPEG, and for segments that cannot be read (the decoder judges those)."""
     frame = frame if frame is not None else frame_header(data)
-    if frame is None or frame.marker not in _PROGRESSIVE:
-        return True
+    progressive = frame is not None and frame.marker in _PROGRESSIVE
+    if frame is None or (not progressive and frame.first_scan_components == frame.components):
+        return True  # a sequential JPEG whose first scan carries every component: whole in one scan
     unfinished: dict[int, set[int]] | None = None  # component id -> coefficients not sent in full
     for marker, payload in _segments(data):
         if marker == frame.marker and unfinished is None and len(payload) >= 6:
@@ -68,6 +73,8 @@ def progression_is_whole(data: bytes, frame: FrameHeader | None = None) -> bool:
                 return True
             ids = payload[1 : 1 + 2 * count : 2]
             first, last, approximation = payload[1 + 2 * count : 4 + 2 * count]
+            if not progressive:  # a sequential scan sends all of its components' coefficients
+                first, last, approximation = 0, _COEFFICIENTS - 1, 0
             if approximation & 0x0F == 0:  # Al = 0: these coefficients now have all their bits
                 for component in ids:
                     unfinished.get(component, set()).difference_update(range(first, last + 1))
