@@ -80,3 +80,32 @@ def test_a_png_with_broken_pixels_and_large_metadata_is_still_refused() -> None:
     cut = plain[: len(plain) // 2] + _chunk(b"IEND", b"")
     with pytest.raises(InvalidImage, match="corrupt or truncated"):
         decode_image(_with(cut, CHUNKS["zTXt raw profile"]))
+
+
+# -- a metadata chunk whose checksum is wrong (a tool that edited the text and not the CRC) ----------------
+
+
+def _with_bad_crc(chunk: bytes) -> bytes:
+    return chunk[:-4] + bytes(4 * [0xAA])
+
+
+@pytest.mark.parametrize("kind", [b"tEXt", b"zTXt", b"iTXt"])
+def test_a_metadata_chunk_with_a_wrong_checksum_is_left_out_as_viewers_do(kind: bytes) -> None:
+    """Pillow refused the whole PNG ("broken PNG file"); libpng, and so browsers, drop the chunk."""
+    bodies = {
+        b"tEXt": b"Comment\x00hi",
+        b"zTXt": b"Comment\x00\x00" + zlib.compress(b"hi"),
+        b"iTXt": b"C\x00\x00\x00\x00\x00hi",
+    }
+    plain = _png(Image.new("RGB", (64, 48), RED))
+    for after_pixels in (False, True):
+        data = _with(plain, _with_bad_crc(_chunk(kind, bodies[kind])), after_pixels=after_pixels)
+        decoded = decode_image(data)
+        assert np.array_equal(np.asarray(decoded.image), np.asarray(decode_image(plain).image))
+
+
+def test_a_picture_chunk_with_a_wrong_checksum_is_still_refused() -> None:
+    plain = _png(Image.new("RGB", (64, 48), RED))
+    broken_header = plain[:29] + bytes(4 * [0xAA]) + plain[33:]  # IHDR's CRC
+    with pytest.raises(InvalidImage, match="corrupt or truncated"):
+        decode_image(_with(broken_header, _with_bad_crc(_chunk(b"tEXt", b"Comment\x00hi"))))

@@ -38,7 +38,7 @@ from capsight.imaging.jpeg import decode_jpeg
 from capsight.imaging.jpeg_headers import check_jpeg_scans, jpeg_precision
 from capsight.imaging.jpeg_progression import check_progression
 from capsight.imaging.limits import _refuse_raw_preview, check_pixels, check_tile_pixels
-from capsight.imaging.png_chunks import check_png_chunks, without_large_text
+from capsight.imaging.png_chunks import check_png_chunks, without_unreadable_metadata
 from capsight.imaging.rgb import _to_rgb
 
 logger = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ def decode_image(
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLarge() from exc
     except Exception as exc:
-        lean = without_large_text(data) if fmt == "PNG" else None
+        lean = without_unreadable_metadata(data) if fmt == "PNG" else None
         if lean is not None:  # Pillow refused metadata, not pixels: read them without it
             return decode_image(lean, min_side=min_side, max_pixels=max_pixels)
         # Decoders fed hostile bytes fail in many ways (OSError for truncation, SyntaxError, struct.error,

@@ -1,5 +1,5 @@
 """A PNG split into an absurd number of chunks is refused before Pillow walks them; one whose
-compressed metadata Pillow refuses is read without it (``without_large_text``).
+metadata Pillow refuses is read without it (``without_unreadable_metadata``).
 
 Why: Pillow reads a PNG chunk by chunk, checking each one's CRC in Python, so the work grows with
 the number of chunks, not with pixels or bytes. A 16 MB upload of a 1x1 PNG padded with 1.3 million
@@ -75,15 +75,22 @@ def _compressed_text(kind: bytes, body: bytes) -> bytes | None:
     return None
 
 
-def without_large_text(data: bytes) -> bytes | None:
-    """``data`` without its text chunks whose compressed text inflates past Pillow's cap; None when it
-    has none, or when its texts inflate past a few such chunks (a file built to be slow: still refused).
+def _checksum_fails(kind: bytes, body: bytes, crc: bytes) -> bool:
+    """Whether an ancillary chunk's CRC does not match it (a critical one's is the decoder's to judge)."""
+    return bool(kind[0] & 0x20) and len(crc) == 4 and zlib.crc32(kind + body) != int.from_bytes(crc, "big")
 
-    Why: Pillow refuses a whole PNG for one such chunk ("Decompressed data too large"), and a photo
-    whose pixels were fine was answered "corrupt or truncated". These chunks are metadata (an XMP grown
-    by megabytes of Photoshop's document history, ImageMagick's hex "Raw profile type xmp"); nothing
-    the service reads is lost but an orientation kept only in them. Called after Pillow failed, so
-    other PNGs pay nothing; the inflating stops after a few megabytes (Pillow's own goes to 64 MB).
+
+def without_unreadable_metadata(data: bytes) -> bytes | None:
+    """``data`` without the ancillary chunks Pillow refuses the whole PNG for, or None when it has none,
+    or when its texts inflate past a few such chunks (a file built to be slow: still refused).
+
+    Why: a photo whose pixels were fine was answered "corrupt or truncated" for its metadata. Pillow
+    refuses a text chunk whose compressed text inflates past its cap ("Decompressed data too large": an
+    XMP grown by megabytes of Photoshop's document history, ImageMagick's hex "Raw profile type xmp"),
+    and an ancillary chunk whose checksum is wrong (a tool that edited the text and not its CRC), which
+    libpng, and so every browser, leaves out. Nothing the service reads is lost but an orientation or
+    transparency kept only in them. Called after Pillow failed, so other PNGs pay nothing; the
+    inflating stops after a few megabytes (Pillow's own goes to 64 MB).
     """
     limit = PngImagePlugin.MAX_TEXT_CHUNK
     budget = _TEXT_CHUNKS_INFLATED * (limit + 1)  # each chunk counts at most ``limit`` + 1 bytes
@@ -92,12 +99,13 @@ def without_large_text(data: bytes) -> bytes | None:
     while offset + _HEADER.size <= end:
         length, kind = _HEADER.unpack_from(data, offset)
         stop = min(end, offset + _HEADER.size + length + 4)
-        compressed = _compressed_text(kind, data[offset + _HEADER.size : stop - 4])
+        body = data[offset + _HEADER.size : stop - 4]
+        compressed = _compressed_text(kind, body)
         size = _inflated_size(compressed, limit) if compressed is not None else 0
         budget -= size
         if budget < 0:
             return None
-        if size > limit:
+        if size > limit or _checksum_fails(kind, body, data[stop - 4 : stop]):
             dropped = True
         else:
             kept.append(data[offset:stop])
