@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from capsight.errors import BadRequest, CapsightError
+from capsight.wording import counted
 
 
 def _version(folder: Path) -> str | None:
@@ -182,6 +183,11 @@ def _promote(args: argparse.Namespace) -> int:
         )
     else:
         if comparison is not None:
+            # How much evidence the verdict rests on: +0.333 is two photos of six, or 2000 of 6000.
+            print(
+                f"compared {versions[0]} (current) and {versions[1]} (candidate) on "
+                f"{counted(compared or 0, 'photo')} of {data}"
+            )
             print(comparison.table())
             print(comparison.verdict())
         if promoted and args.dry_run:
