@@ -128,6 +128,19 @@ def jpeg_zip_polyglot(colour: Colour) -> bytes:
     return encode(Image.new("RGB", (64, 48), colour), "JPEG") + archive.getvalue()
 
 
+def jpeg_without_end_marker(colour: Colour) -> bytes:
+    """All of its data, but no end marker (cameras and scanners that write none)."""
+    return encode(Image.new("RGB", (64, 48), colour), "JPEG")[:-2]
+
+
+def png_with_broken_metadata(colour: Colour) -> bytes:
+    """A text chunk whose CRC is wrong and an XMP that inflates past Pillow's 1 MB: metadata, left out."""
+    png = encode(Image.new("RGB", (64, 48), colour), "PNG")
+    text = _png_chunk(b"tEXt", b"Comment\x00edited")[:-4] + b"\xaa" * 4
+    xmp = _png_chunk(b"zTXt", b"Raw profile type xmp\x00\x00" + zlib.compress(b"0" * 1_200_000))
+    return png[:33] + text + xmp + png[33:]
+
+
 # Decoded to ``colour`` (a 200 whose label is that colour's).
 DECODES_TO_ITS_COLOUR: tuple[Callable[[Colour], bytes], ...] = (
     progressive_jpeg,
@@ -148,6 +161,8 @@ DECODES_TO_ITS_COLOUR: tuple[Callable[[Colour], bytes], ...] = (
     jpeg_with_orientation(9),
     jpeg_with_orientation(255),
     jpeg_zip_polyglot,
+    jpeg_without_end_marker,
+    png_with_broken_metadata,
 )
 
 
