@@ -71,3 +71,20 @@ def test_an_export_reading_another_image_store_says_where_the_images_are(
     assert "logged without its image" not in out
     assert f"3 feedback on images the server stored in s3://{bucket}/imgs" in out
     assert "CAPSIGHT_STORAGE_URL" in out
+
+
+def test_the_command_says_a_missing_image_may_be_in_the_servers_own_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder's key does not say which folder: the export may read another than the server's."""
+    (tmp_path / "var").mkdir()
+    db = Database(f"sqlite:///{tmp_path / 'var' / 'capsight.db'}")
+    log_with_feedback(db, LocalBlobStore(tmp_path / "server-images"), _photo(0), "opened")
+    db.dispose()
+    monkeypatch.setenv("CAPSIGHT_DATA_DIR", str(tmp_path / "var"))
+    for name in ("CAPSIGHT_DATABASE_URL", "CAPSIGHT_STORAGE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["feedback", "export", "--out", str(tmp_path / "train")]) == 0
+    out = capsys.readouterr().out
+    assert "1 feedback whose stored image is not in the image store" in out
+    assert "CAPSIGHT_DATA_DIR" in out and "logged without its image" not in out

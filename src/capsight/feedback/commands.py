@@ -119,10 +119,14 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
         f"{counted(summary.corrections, 'correction')}, {counted(summary.confirmations, 'confirmation')}"
         f"{added}"
     )
+    # A folder's key does not say which folder: the server's may be another (its CAPSIGHT_DATA_DIR).
+    gone = "deleted since it was logged"
+    if not blobs.url.startswith("s3://"):
+        gone += " (or the server keeps its images in another folder: run this with its CAPSIGHT_DATA_DIR)"
     skipped = [
         (summary.unmatched, "not matched to a logged answer of the same client (not logged yet, or purged)"),
         (summary.not_stored, "logged without its image (CAPSIGHT_STORE_IMAGES off)"),
-        (summary.missing, f"whose stored image is no longer in the image store ({blobs.url}): deleted since"),
+        (summary.missing, f"whose stored image is not in the image store ({blobs.url}): {gone}"),
         (summary.conflicts, "given another label by earlier feedback (the newest, or an admin's, was kept)"),
         (summary.same_photo_again, "on the same photo sent again with the same label (one copy written)"),
         (summary.replaced, "replaced by later feedback on the same answer (or outranked by an admin's)"),
