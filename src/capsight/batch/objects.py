@@ -33,8 +33,9 @@ S3_SCHEME = "s3://"
 # its cancel and a graceful shutdown for minutes per request. These match the job URL downloads'.
 S3_CONNECT_TIMEOUT_S = 5.0
 S3_READ_TIMEOUT_S = 20.0
-# What an object's error row says when the endpoint did not answer (refused, reset, timed out): a job
-# tells a run of these rows (an outage of the source) from errors about one object (NoSuchKey).
+# What an object's error row says when the endpoint did not answer (refused, reset, timed out, gone
+# mid-object): a job tells a run of these rows (an outage of the source) from errors about one
+# object (NoSuchKey).
 S3_UNREACHABLE = "the S3 endpoint cannot be reached"
 S3_UNREACHABLE_ROW = f"ConnectionError: {S3_UNREACHABLE}"
 # This many objects in a row that the S3 endpoint did not answer for (each after botocore's retries)
@@ -145,7 +146,13 @@ class ObjectReader:
 
             try:
                 return self._read_s3(key)
-            except (boto_errors.ConnectionError, boto_errors.HTTPClientError) as exc:
+            except (
+                boto_errors.ConnectionError,
+                boto_errors.HTTPClientError,
+                # The endpoint went away while it sent the object (its headers came, not all of its
+                # bytes): an outage as a refused connection is, not a fault of that object.
+                boto_errors.IncompleteReadError,
+            ) as exc:
                 # Error rows reach job clients, and botocore's text names the endpoint URL (an
                 # internal address): the row says what happened, the log says where (once a run: an
                 # outage fails every object, and one line says it).
