@@ -109,3 +109,11 @@ def test_a_picture_chunk_with_a_wrong_checksum_is_still_refused() -> None:
     broken_header = plain[:29] + bytes(4 * [0xAA]) + plain[33:]  # IHDR's CRC
     with pytest.raises(InvalidImage, match="corrupt or truncated"):
         decode_image(_with(broken_header, _with_bad_crc(_chunk(b"tEXt", b"Comment\x00hi"))))
+
+
+def test_a_png_whose_colour_profile_inflates_past_the_cap_is_read_without_it() -> None:
+    """A profile of megabytes (a printer's LUT profile) made Pillow refuse the PNG; read as untagged now."""
+    profile = b"printer\x00\x00" + zlib.compress(b"\x00" * (PngImagePlugin.MAX_TEXT_CHUNK + 1))
+    plain = _png(Image.new("RGB", (64, 48), RED))
+    decoded = decode_image(_with(plain, _chunk(b"iCCP", profile)))
+    assert np.array_equal(np.asarray(decoded.image), np.asarray(decode_image(plain).image))

@@ -61,11 +61,12 @@ def _inflated_size(compressed: bytes, limit: int) -> int:
 
 
 def _compressed_text(kind: bytes, body: bytes) -> bytes | None:
-    """The compressed text of a zTXt or compressed iTXt chunk's ``body``; None for other chunks."""
+    """The compressed data of a zTXt, compressed iTXt or iCCP chunk's ``body`` (Pillow inflates each
+    with the same cap); None for other chunks."""
     keyword_end = body.find(b"\x00")
     if keyword_end < 0:
         return None
-    if kind == b"zTXt":  # keyword, 0, method, compressed text
+    if kind in (b"zTXt", b"iCCP"):  # keyword (a profile's name), 0, method, compressed data
         return body[keyword_end + 2 :]
     if kind == b"iTXt" and body[keyword_end + 1 : keyword_end + 2] == b"\x01":
         # keyword, 0, compressed (1), method, language, 0, translated keyword, 0, text
@@ -85,9 +86,10 @@ def without_unreadable_metadata(data: bytes) -> bytes | None:
     or when its texts inflate past a few such chunks (a file built to be slow: still refused).
 
     Why: a photo whose pixels were fine was answered "corrupt or truncated" for its metadata. Pillow
-    refuses a text chunk whose compressed text inflates past its cap ("Decompressed data too large": an
-    XMP grown by megabytes of Photoshop's document history, ImageMagick's hex "Raw profile type xmp"),
-    and an ancillary chunk whose checksum is wrong (a tool that edited the text and not its CRC), which
+    refuses a text or profile chunk whose compressed data inflates past its cap ("Decompressed data too
+    large": an XMP grown by megabytes of Photoshop's document history, ImageMagick's hex "Raw profile
+    type xmp", a printer's profile of megabytes, without which the pixels are read as sRGB), and an
+    ancillary chunk whose checksum is wrong (a tool that edited the text and not its CRC), which
     libpng, and so every browser, leaves out. Nothing the service reads is lost but an orientation or
     transparency kept only in them. Called after Pillow failed, so other PNGs pay nothing; the
     inflating stops after a few megabytes (Pillow's own goes to 64 MB).
