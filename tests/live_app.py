@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -21,17 +22,75 @@ from capsight.inference.classifier import Classifier
 from capsight.settings import Settings
 from servers import free_port
 
+PORT_TRIES = 5
+# How long a start may take before the process listens (imports, checks; a loaded 2-core machine).
+LISTEN_WAIT_S = 60.0
+
+
+def _listening(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds a listening TCP socket on ``port``; None without Linux's /proc.
+
+    ``capsight serve`` binds in its main process, with or without --workers."""
+    try:
+        inodes = {
+            link.removeprefix("socket:[").removesuffix("]")
+            for fd in Path(f"/proc/{pid}/fd").iterdir()
+            if (link := _readlink(fd)).startswith("socket:[")
+        }
+        tables = [Path(f"/proc/net/{name}").read_text() for name in ("tcp", "tcp6")]
+    except FileNotFoundError:
+        return None if not Path("/proc/net/tcp").exists() else False
+    for table in tables:
+        for line in table.splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port and inode in inodes:
+                return True
+    return False
+
+
+def _readlink(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:  # closed since it was listed
+        return ""
+
+
+def _started(proc: subprocess.Popen[str], port: int) -> str | None:
+    """Wait until ``proc`` listens on ``port`` or exits; the output of one that exited, else None."""
+    deadline = time.monotonic() + LISTEN_WAIT_S
+    while proc.poll() is None and time.monotonic() < deadline:
+        listening = _listening(proc.pid, port)
+        if listening is None or listening:
+            return None
+        time.sleep(0.05)
+    if proc.poll() is None:
+        return None
+    output, _ = proc.communicate(timeout=15)
+    return output
+
+
+def _port_taken(output: str, port: int) -> bool:
+    return "Address already in use" in output or f"CAPSIGHT_PORT={port} is in use" in output
+
 
 @contextlib.contextmanager
 def serve(settings: Settings, classifier: Classifier | None = None) -> Iterator[str]:
     """``create_app(settings)`` under uvicorn in a background thread; yields its base URL once ready."""
     from capsight.api.app import create_app
 
-    port = free_port()
+    # Bound here and handed to uvicorn: a port only looked up (free_port) could be taken by another
+    # process before uvicorn bound it, and the test then talked to that process.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
     app = create_app(settings=settings, classifier=classifier)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-live-app", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="uvicorn-live-app", daemon=True
+    )
     thread.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -49,6 +108,7 @@ def serve(settings: Settings, classifier: Classifier | None = None) -> Iterator[
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 @dataclass
@@ -71,20 +131,32 @@ def serve_process(
 ) -> Iterator[ServeProcess]:
     """``python -m capsight serve`` as a user runs it, on a free loopback port, with ``env`` added to
     its environment; stopped with SIGTERM on exit (killed if it does not stop within 15 s), its output
-    kept in ``.output``."""
-    port = free_port()
+    kept in ``.output``.
+
+    Yielded once the process listens on its port (or has exited). A free port is only free when it is
+    looked up: on a busy machine the server binds it seconds later, and another process may hold it
+    by then ("[Errno 98] Address already in use": the server exits 3, or a test talks to whatever
+    took the port). Such a start is made again on another port."""
     env = {**os.environ, "CAPSIGHT_DATA_DIR": str(data_dir), "CAPSIGHT_INTRA_OP_THREADS": "1", **(env or {})}
-    cmd = [sys.executable, "-m", "capsight", "serve", "--port", str(port), "--model", str(model_dir)]
-    cmd += ["--workers", str(workers)] + (["--host", host] if host else [])
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for _ in range(PORT_TRIES):
+        port = free_port()
+        cmd = [sys.executable, "-m", "capsight", "serve", "--port", str(port), "--model", str(model_dir)]
+        cmd += ["--workers", str(workers)] + (["--host", host] if host else [])
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        exited = _started(proc, port)
+        if exited is None or not _port_taken(exited, port):
+            break
     server = ServeProcess(proc=proc, url=f"http://127.0.0.1:{port}")
     try:
         yield server
     finally:
-        proc.terminate()
-        try:
-            output, _ = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
+        if exited is not None:  # it stopped before it listened: its output is read already
+            output = exited
+        else:
+            proc.terminate()
+            try:
+                output, _ = proc.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                output, _ = proc.communicate()
         server.output.append(output)

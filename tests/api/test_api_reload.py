@@ -179,6 +179,7 @@ def test_sighup_reloads_a_running_server(colour_model_dir: Path, tmp_path: Path)
         r = httpx.post(
             f"{server.url}/classify", files={"file": ("b.jpg", jpeg("opened"), "image/jpeg")}, timeout=5
         )
+        assert r.status_code == 200, r.text
         assert r.json()["bottle_status"] == "closed"
     assert "model reloaded: bottle-status test-1 -> bottle-status test-2" in server.output[0]
 
