@@ -34,7 +34,7 @@ from capsight.store.alembic_support import (
     sqlite_rebuilds_keep_rows,
     unknown_revisions,
 )
-from capsight.store.deadline import COMMIT_GUARD
+from capsight.store.deadline import COMMIT_GUARD, first_use_wait
 from capsight.store.first_use import SharedAttempt
 from capsight.store.sqlalchemy_import import load_sqlalchemy
 from capsight.store.sqlite_file import sqlite_file
@@ -154,9 +154,13 @@ class Database:
         return session
 
     def ensure_ready(self) -> None:
-        """Run the migrations once per process; raises (and retries next call) while unreachable."""
+        """Run the migrations once per process; raises (and retries next call) while unreachable.
+
+        A request's call waiting here is not on its own deadline (``first_use_wait``): the first
+        requests of a server on a loaded host were answered 503 while the migration ran."""
         if not self._ready:  # one thread migrates, the others share its outcome
-            self._first_use.run(lambda: None if self._ready else self.migrate())
+            with first_use_wait():
+                self._first_use.run(lambda: None if self._ready else self.migrate())
 
     def migrate(self, revision: str = "head") -> None:
         """``alembic upgrade <revision>`` on this database, serialised across processes."""

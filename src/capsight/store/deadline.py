@@ -8,15 +8,24 @@ the database handle; :meth:`Database.session <capsight.store.database.Database.s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import os
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 # How long a request waits for the database (a key lookup, a job's status) before it is answered 503.
 DB_CALL_TIMEOUT_S = 5.0
+# How long it waits, besides, for the database's first use in this process (SQLAlchemy's import and
+# the migration, by whichever thread came first): not counted in DB_CALL_TIMEOUT_S, so a first use
+# slowed by a loaded host or by another worker holding the migration lock is waited for; one that never
+# ends (a frozen server) is not. About a second at a server's start; 23 s on two cores kept busy.
+DB_FIRST_USE_TIMEOUT_S = 60.0
+# How often a call waiting on the first use looks whether that wait has ended (its own clock resumes).
+_ASIDE_POLL_S = 0.05
 # Threads of the requests' database calls: 10 of the 15 connections a process's pool holds
 # (database.py: 5 + 10), the rest left to the request log's writer, the job workers and the purge,
 # which a request table locked or a hung query would otherwise leave waiting 30 s for one.
@@ -77,6 +86,32 @@ class _CommitGuard:
         self._lock = threading.Lock()
         self._abandoned = False
         self._committing = False
+        self._aside_s = 0.0  # time spent waiting on the first use, ended waits
+        self._aside_since: float | None = None  # the wait going on, if any
+        self._aside_depth = 0  # the migration imports SQLAlchemy: one wait inside the other
+
+    @contextlib.contextmanager
+    def set_aside(self) -> Iterator[None]:
+        """Time in this block is the first use's, not the call's: see :func:`first_use_wait`."""
+        with self._lock:
+            self._aside_depth += 1
+            if self._aside_depth == 1:
+                self._aside_since = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._aside_depth -= 1
+                if self._aside_depth == 0 and self._aside_since is not None:
+                    self._aside_s += time.monotonic() - self._aside_since
+                    self._aside_since = None
+
+    def aside(self) -> tuple[float, bool]:
+        """Seconds set aside so far, and whether such a wait is going on now."""
+        with self._lock:
+            ongoing = self._aside_since is not None
+            now = time.monotonic() - self._aside_since if self._aside_since is not None else 0.0
+            return self._aside_s + now, ongoing
 
     def before_commit(self, _session: Any) -> None:
         with self._lock:
@@ -97,6 +132,20 @@ COMMIT_GUARD: contextvars.ContextVar[_CommitGuard | None] = contextvars.ContextV
 )
 
 
+@contextlib.contextmanager
+def first_use_wait() -> Iterator[None]:
+    """Around a call's wait for the database's first use in this process (SQLAlchemy's import,
+    :meth:`Database.ensure_ready <capsight.store.database.Database.ensure_ready>`): that time counts against
+    DB_FIRST_USE_TIMEOUT_S, not against the call's own DB_CALL_TIMEOUT_S. Outside a call of
+    :func:`call_with_deadline` (the request log's thread, the CLI) it changes nothing."""
+    guard = COMMIT_GUARD.get()
+    if guard is None:
+        yield
+        return
+    with guard.set_aside():
+        yield
+
+
 async def call_with_deadline(fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
     """``fn(*args)`` on a database thread, raising TimeoutError after ``timeout`` (default
     DB_CALL_TIMEOUT_S).
@@ -111,6 +160,9 @@ async def call_with_deadline(fn: Callable[..., T], *args: Any, timeout: float | 
     row the client sent again was kept twice, and a zip job answered 503 (its upload deleted) was
     created all the same and failed. A commit that had begun when the deadline passed is awaited
     and answered instead.
+
+    Time waiting for the database's first use (:func:`first_use_wait`) is not counted: a migration
+    slowed by a loaded host was answered 503 "database unavailable" with the database healthy.
     """
     seconds = DB_CALL_TIMEOUT_S if timeout is None else timeout
     guard = _CommitGuard()
@@ -130,13 +182,22 @@ async def call_with_deadline(fn: Callable[..., T], *args: Any, timeout: float | 
         _count(-1)
         raise
     task = asyncio.ensure_future(future)
-    try:
-        return await asyncio.wait_for(asyncio.shield(task), seconds)
-    except TimeoutError:
-        if guard.abandon():
-            task.add_done_callback(_retrieve)  # the thread's own error, if any, is no news now
-            raise
-        return await task
+    started = time.monotonic()
+    while True:
+        aside, ongoing = guard.aside()
+        own = time.monotonic() - started - aside
+        if own >= seconds or aside >= DB_FIRST_USE_TIMEOUT_S:
+            break
+        # While the first use is awaited only its limit nears; look again soon, as the call's own
+        # clock runs again once it ends.
+        wait = min(_ASIDE_POLL_S, DB_FIRST_USE_TIMEOUT_S - aside) if ongoing else seconds - own
+        done, _ = await asyncio.wait({task}, timeout=wait)
+        if done:
+            return task.result()
+    if guard.abandon():
+        task.add_done_callback(_retrieve)  # the thread's own error, if any, is no news now
+        raise TimeoutError
+    return await task
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 
+from capsight.store.deadline import first_use_wait
+
 _SQLALCHEMY_IMPORT = threading.Lock()
 _sqlalchemy_loaded = False
 
@@ -25,7 +27,9 @@ def load_sqlalchemy() -> None:
     global _sqlalchemy_loaded
     if _sqlalchemy_loaded:
         return
-    with _SQLALCHEMY_IMPORT:
+    # A request's call importing it, or waiting for the thread that does, is not on its own deadline:
+    # on a loaded host the import alone took longer, and the first requests were answered 503.
+    with first_use_wait(), _SQLALCHEMY_IMPORT:
         if not _sqlalchemy_loaded:
             import importlib
 
