@@ -26,6 +26,7 @@ from capsight.inference.batcher import MicroBatcher
 from capsight.jobs.manager import JobManager
 from capsight.jobs.webhook import WebhookDispatcher
 from capsight.store.recorder import DatabaseRecorder
+from servers import free_port
 
 # Closing the cache, rate limiter and database connections and writing the spool after the bounded
 # steps (none of these has a timeout of its own).
@@ -42,7 +43,8 @@ def _uvicorn_drain_seconds(monkeypatch: pytest.MonkeyPatch, model_dir: Path) -> 
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
     for name in ("HOST", "PORT", "WORKERS", "MODEL_DIR"):
         monkeypatch.delenv(f"CAPSIGHT_{name}", raising=False)
-    args = argparse.Namespace(host=None, port=None, workers=None, model=model_dir, access_log=False)
+    # A free port: serve checks its address before uvicorn.run, and 8000 may be a developer's server.
+    args = argparse.Namespace(host=None, port=free_port(), workers=None, model=model_dir, access_log=False)
     commands.run_serve(args)
     return float(seen["timeout_graceful_shutdown"])
 
