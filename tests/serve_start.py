@@ -37,3 +37,18 @@ def serve_start_lines(model_dir: Path, data_dir: Path, *args: str, **env: str) -
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=15)
     return "".join(lines)
+
+
+def serve_refusal_lines(data_dir: Path, setting: str, value: str) -> list[str]:
+    """What ``capsight serve`` prints when ``setting=value`` is refused at start-up; it must exit 2
+    before binding anything (port 1 would fail later, so a start that gets that far shows)."""
+    env = {**os.environ, "CAPSIGHT_DATA_DIR": str(data_dir), setting: value}
+    proc = subprocess.run(
+        [sys.executable, "-m", "capsight", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    return proc.stderr.strip().splitlines()

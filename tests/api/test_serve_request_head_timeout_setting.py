@@ -7,10 +7,7 @@ it. It must reach every worker process, and a value that is no deadline stops st
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +18,7 @@ import pytest
 from capsight.api.protocols import REQUEST_HEAD_TIMEOUT_S
 from capsight.settings import InvalidSettings, Settings
 from live_app import serve_process
+from serve_start import serve_refusal_lines
 
 SETTING = "CAPSIGHT_REQUEST_HEAD_TIMEOUT_SECONDS"
 
@@ -72,14 +70,5 @@ def test_the_default_is_the_documented_deadline() -> None:
 def test_a_value_that_is_no_deadline_is_refused(value: str, tmp_path: Path) -> None:
     with pytest.raises(InvalidSettings, match=SETTING):
         Settings(request_head_timeout_seconds=value)  # type: ignore[arg-type]
-    env = {**os.environ, "CAPSIGHT_DATA_DIR": str(tmp_path), SETTING: value}
-    proc = subprocess.run(
-        [sys.executable, "-m", "capsight", "serve", "--port", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    lines = serve_refusal_lines(tmp_path, SETTING, value)
     assert len(lines) == 1 and lines[0].startswith(f"capsight: error: invalid settings: {SETTING}="), lines
