@@ -160,3 +160,16 @@ def serve_process(
                 proc.kill()
                 output, _ = proc.communicate()
         server.output.append(output)
+
+
+def wait_ready(url: str) -> None:
+    """Until ``url``'s /health/ready answers 200 (a started ``capsight serve`` loads its model first)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail("capsight serve did not become ready")

@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
-from live_app import serve_process
+from live_app import serve_process, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -41,18 +40,6 @@ def _answered(sock: socket.socket) -> bool:
     return data.startswith(b"HTTP/1.1 200")
 
 
-def _ready(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail("capsight serve did not become ready")
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_idle_connections_stay_open_for_the_keep_alive_setting(
     colour_model_dir: Path, tmp_path: Path, workers: int
@@ -61,7 +48,7 @@ def test_idle_connections_stay_open_for_the_keep_alive_setting(
     # the setting is seen in both directions.
     env = {"CAPSIGHT_KEEP_ALIVE_SECONDS": "3", "CAPSIGHT_REQUEST_HEAD_TIMEOUT_SECONDS": "1"}
     with serve_process(colour_model_dir, tmp_path, workers=workers, env=env) as server:
-        _ready(server.url)
+        wait_ready(server.url)
         parsed = urlsplit(server.url)
         address = (parsed.hostname, parsed.port)
         with (

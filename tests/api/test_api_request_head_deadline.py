@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from capsight.api.protocols import REQUEST_HEAD_TIMEOUT_S
-from live_app import serve_process
+from live_app import serve_process, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -47,23 +46,11 @@ def _answer(sock: socket.socket) -> bytes:
     return data
 
 
-def _ready(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail("capsight serve did not become ready")
-
-
 def test_connections_that_never_complete_a_request_head_are_closed(
     colour_model_dir: Path, tmp_path: Path
 ) -> None:
     with serve_process(colour_model_dir, tmp_path) as server:
-        _ready(server.url)
+        wait_ready(server.url)
         parsed = urlsplit(server.url)
         address = (parsed.hostname, parsed.port)
         silent = socket.create_connection(address, timeout=5)  # connects, never sends a byte

@@ -12,27 +12,14 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from capsight.api.protocols import REQUEST_HEAD_TIMEOUT_S
 from capsight.settings import InvalidSettings, Settings
-from live_app import serve_process
+from live_app import serve_process, wait_ready
 from serve_start import serve_refusal_lines
 
 SETTING = "CAPSIGHT_REQUEST_HEAD_TIMEOUT_SECONDS"
-
-
-def _ready(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail("capsight serve did not become ready")
 
 
 def _seconds_until_closed(address: tuple[str, int], limit: float) -> float | None:
@@ -54,7 +41,7 @@ def test_the_setting_is_the_deadline_in_every_worker(
     colour_model_dir: Path, tmp_path: Path, workers: int
 ) -> None:
     with serve_process(colour_model_dir, tmp_path, workers=workers, env={SETTING: "2"}) as server:
-        _ready(server.url)
+        wait_ready(server.url)
         parsed = urlsplit(server.url)
         address = (str(parsed.hostname), int(parsed.port or 0))
         for _ in range(2 * workers):  # connections spread over the workers
