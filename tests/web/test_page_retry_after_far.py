@@ -11,11 +11,17 @@ away, as if it were today: it says "later" too.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import pytest
-from web_support import RESULT_TIMEOUT_MS, LiveServer, photo_jpeg, read_result, upload
+from web_support import (
+    LiveServer,
+    page_at,
+    photo_jpeg,
+    read_result,
+    refuse_with_retry_after,
+    upload,
+)
 
 from model_factory import LABEL_COLOURS
 
@@ -23,27 +29,6 @@ pytestmark = pytest.mark.browser
 
 NOW = dt.datetime(2026, 11, 29, 10, 0, 0, tzinfo=dt.UTC)
 YEARS_AWAY = "Fri, 01 Jan 2038 00:00:00 GMT"
-
-
-def _page(browser: Any, live_server: LiveServer) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC")
-    page = context.new_page()
-    page.set_default_timeout(RESULT_TIMEOUT_MS)
-    page.clock.set_fixed_time(NOW)
-    page.goto(live_server.url + "/")
-    return page
-
-
-def _refuse(page: Any, route: str, retry_after: str) -> None:
-    page.route(
-        route,
-        lambda r: r.fulfill(
-            status=429,
-            headers={"Retry-After": retry_after},
-            content_type="application/json",
-            body=json.dumps({"error": "Rate limit exceeded."}),
-        ),
-    )
 
 
 @pytest.mark.parametrize(
@@ -65,9 +50,9 @@ def _refuse(page: Any, route: str, retry_after: str) -> None:
 def test_a_long_wait_is_a_time_on_the_clock_and_an_absurd_one_is_later(
     browser: Any, live_server: LiveServer, retry_after: str, note: str, button: str, locked: str
 ) -> None:
-    page = _page(browser, live_server)
+    page = page_at(browser, live_server, NOW)
     try:
-        _refuse(page, "**/v1/classify", retry_after)
+        refuse_with_retry_after(page, "**/v1/classify", retry_after)
         upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
         page.wait_for_selector("#error:not([hidden])")
         assert page.inner_text("#error-message") == "Rate limit exceeded." + note
@@ -78,11 +63,11 @@ def test_a_long_wait_is_a_time_on_the_clock_and_an_absurd_one_is_later(
 
 
 def test_a_feedback_refusal_years_away_says_later(browser: Any, live_server: LiveServer) -> None:
-    page = _page(browser, live_server)
+    page = page_at(browser, live_server, NOW)
     try:
         upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], seed=5))
         assert read_result(page)["label"] == "opened"
-        _refuse(page, "**/v1/feedback", YEARS_AWAY)
+        refuse_with_retry_after(page, "**/v1/feedback", YEARS_AWAY)
         page.click("#feedback-yes")
         page.wait_for_function(
             "() => document.getElementById('feedback-status').textContent.startsWith('Your answer')"

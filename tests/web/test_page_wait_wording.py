@@ -11,11 +11,17 @@ browser, still on the person's own clock (time zone).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import pytest
-from web_support import RESULT_TIMEOUT_MS, LiveServer, photo_jpeg, read_result, upload
+from web_support import (
+    LiveServer,
+    page_at,
+    photo_jpeg,
+    read_result,
+    refuse_with_retry_after,
+    upload,
+)
 
 from model_factory import LABEL_COLOURS
 
@@ -23,27 +29,6 @@ pytestmark = pytest.mark.browser
 
 NOW = dt.datetime(2026, 11, 29, 10, 0, 0, tzinfo=dt.UTC)
 LOCALES = ["en-US", "de-DE", "ar-EG"]
-
-
-def _page(browser: Any, live_server: LiveServer, locale: str) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale, timezone_id="UTC")
-    page = context.new_page()
-    page.set_default_timeout(RESULT_TIMEOUT_MS)
-    page.clock.set_fixed_time(NOW)
-    page.goto(live_server.url + "/")
-    return page
-
-
-def _refuse(page: Any, route: str, retry_after: str) -> None:
-    page.route(
-        route,
-        lambda r: r.fulfill(
-            status=429,
-            headers={"Retry-After": retry_after},
-            content_type="application/json",
-            body=json.dumps({"error": "Rate limit exceeded."}),
-        ),
-    )
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -54,9 +39,9 @@ def _refuse(page: Any, route: str, retry_after: str) -> None:
 def test_an_upload_refusal_says_when_in_the_page_words(
     browser: Any, live_server: LiveServer, locale: str, retry_after: str, when: str
 ) -> None:
-    page = _page(browser, live_server, locale)
+    page = page_at(browser, live_server, NOW, locale)
     try:
-        _refuse(page, "**/v1/classify", retry_after)
+        refuse_with_retry_after(page, "**/v1/classify", retry_after)
         upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
         page.wait_for_selector("#error:not([hidden])")
         assert page.inner_text("#error-message") == f"Rate limit exceeded. (retry {when})"
@@ -69,11 +54,11 @@ def test_an_upload_refusal_says_when_in_the_page_words(
 def test_a_feedback_refusal_says_when_in_the_page_words(
     browser: Any, live_server: LiveServer, locale: str
 ) -> None:
-    page = _page(browser, live_server, locale)
+    page = page_at(browser, live_server, NOW, locale)
     try:
         upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], seed=5))
         assert read_result(page)["label"] == "opened"
-        _refuse(page, "**/v1/feedback", "150")
+        refuse_with_retry_after(page, "**/v1/feedback", "150")
         page.click("#feedback-yes")
         page.wait_for_function(
             "() => document.getElementById('feedback-status').textContent.startsWith('Your answer')"

@@ -5,7 +5,9 @@ Images are generated in the test run; nothing binary is checked in.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,3 +101,26 @@ def shot(page: Any, name: str) -> None:
     if SCREENSHOT_DIR:
         Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}.png"), full_page=True)
+
+
+def page_at(browser: Any, live_server: LiveServer, now: dt.datetime, locale: str = "en-GB") -> Any:
+    """The upload page in a browser set to ``locale`` (UTC), its clock fixed at ``now``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale, timezone_id="UTC")
+    page = context.new_page()
+    page.set_default_timeout(RESULT_TIMEOUT_MS)
+    page.clock.set_fixed_time(now)
+    page.goto(live_server.url + "/")
+    return page
+
+
+def refuse_with_retry_after(page: Any, route: str, retry_after: str) -> None:
+    """Answer ``route`` with a 429 asking to come back after ``retry_after`` (seconds or an HTTP date)."""
+    page.route(
+        route,
+        lambda r: r.fulfill(
+            status=429,
+            headers={"Retry-After": retry_after},
+            content_type="application/json",
+            body=json.dumps({"error": "Rate limit exceeded."}),
+        ),
+    )
