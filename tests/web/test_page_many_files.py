@@ -13,26 +13,12 @@ import base64
 from typing import Any
 
 import pytest
+from test_page_sniffed_files import GIVE  # drop or paste files on the page
 from web_support import photo_jpeg, read_result
 
 from model_factory import LABEL_COLOURS
 
 pytestmark = pytest.mark.browser
-
-# files: [name, type, base64 bytes]; given as a drop on the zone or as a paste.
-GIVE = """([how, files]) => {
-    const dt = new DataTransfer();
-    for (const [name, type, b64] of files) {
-        dt.items.add(new File([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], name, { type }));
-    }
-    const init = { bubbles: true, cancelable: true };
-    if (how === 'drop') {
-        const zone = document.getElementById('drop-zone');
-        zone.dispatchEvent(new DragEvent('drop', { ...init, dataTransfer: dt }));
-    } else {
-        document.body.dispatchEvent(new ClipboardEvent('paste', { ...init, clipboardData: dt }));
-    }
-}"""
 
 NOTE = base64.b64encode(b"shopping list: milk, eggs, bottle caps\n" * 5).decode()
 
