@@ -123,19 +123,6 @@ def test_feedback_on_an_image_a_single_image_request_did_not_have_is_refused(mak
     assert r.status_code == 202, r.text
 
 
-def test_feedback_on_a_batch_item_the_log_lacks_is_still_recorded(make_client: AppFactory) -> None:
-    """A batch's images are logged one record each, possibly in two writes: a missing one may come."""
-    client = make_client(store=True)
-    files = [("files", (f"{i}.jpg", jpeg("closed"), "image/jpeg")) for i in range(2)]
-    r = client.post("/v1/classify/batch", files=files)
-    assert r.status_code == 200, r.text
-    flush_log(client)
-    r = client.post(
-        "/v1/feedback", json={"request_id": r.json()["request_id"], "index": 5, "label": "opened"}
-    )
-    assert r.status_code == 202, r.text
-
-
 def test_the_schema_says_which_id_of_a_v2_answer_to_send(client: TestClient) -> None:
     """A V2 answer's ``id`` is the client's own (echoed from its body), which the log does not keep:
     feedback naming it was recorded and never matched. Its ``parameters.request_id`` is the one."""

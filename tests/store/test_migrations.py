@@ -37,7 +37,7 @@ def test_upgrade_creates_the_schema_the_models_describe(database: Database) -> N
     assert set(inspect(database.engine).get_table_names()) >= TABLES
     assert _schema_diff(database) == [], "models and migrations drifted apart: add a migration"
     with database.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"
 
 
 def test_downgrade_to_base_and_upgrade_again(database: Database) -> None:

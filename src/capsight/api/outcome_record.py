@@ -71,6 +71,7 @@ class OutcomeRecorder:
                 error=error.message if error else None,
                 cached=result.cached if result else False,
                 item_index=index,
+                item_count=ctx.item_count,
             )
             # Only bytes that decoded as an image are worth keeping; never store arbitrary uploads.
             keep_image = self._settings.store_images and image is not None

@@ -17,6 +17,7 @@ class RequestContext:
     # so one client's uploads never show another as `cached` (which would tell it that someone sent
     # those bytes); "" (the one shared cache) for anonymous callers, i.e. with auth off.
     cache_scope: str = ""
+    item_count: int | None = None  # a batch request's number of images, logged with each of them
 
     @property
     def log_key(self) -> str:

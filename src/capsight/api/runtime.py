@@ -24,6 +24,7 @@ from types import TracebackType
 
 from starlette.requests import Request
 
+from capsight.api.batch_sizes import BatchSizes
 from capsight.api.failure_log import FailureLog
 from capsight.api.metrics import Metrics
 from capsight.api.reload import ModelReloads
@@ -72,6 +73,7 @@ class ServingRuntime(ModelReloads):
         self._replaced: list[MicroBatcher] = []
         self._stopping = False
         self.limiter_failures = FailureLog()  # the rate limiter's, logged once a minute (security)
+        self.batch_sizes = BatchSizes()  # answered batches' sizes, for feedback before they are logged
         self.metrics.track_queue_depth(lambda: self._batcher.depth if self._batcher else 0)
         self.metrics.track(self.metrics.request_log_degraded, lambda: self._request_log_gauges()[0])
         self.metrics.track(self.metrics.request_log_spooled, lambda: self._request_log_gauges()[1])

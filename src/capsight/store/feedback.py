@@ -83,6 +83,8 @@ class LoggedAnswer:
     error: str | None
     image_sha256: str | None
     image_stored: bool  # logged with its image (whether the image store still has it is another matter)
+    # How many images the request had, as answered (a batch's, logged since 0010); None: not kept
+    item_count: int | None = None
 
 
 class FeedbackStore:
@@ -126,7 +128,7 @@ class FeedbackStore:
 
         r, c = RequestRow, ClassificationRow
         query = (
-            select(r.client_id, r.endpoint, c.id, c.label, c.error, c.image_sha256, c.image_ref)
+            select(r.client_id, r.endpoint, r.item_count, c.id, c.label, c.error, c.image_sha256, c.image_ref)
             .join(c, and_(c.request_id == r.request_id, c.item_index == entry.item_index), isouter=True)
             .where(r.request_id == storable_text(entry.request_id))
         )
@@ -141,6 +143,7 @@ class FeedbackStore:
             error=row.error,
             image_sha256=row.image_sha256,
             image_stored=row.image_ref is not None,
+            item_count=row.item_count,
         )
 
     def logged_since(self, request_id: str, cutoff: datetime | None) -> bool:

@@ -63,6 +63,7 @@ def request_values(record: ClassificationRecord) -> dict[str, Any]:
         "error": _clip(record.error),
         "latency_ms": record.latency_ms,
         "client_request_id": _clip(record.client_request_id, 128),
+        "item_count": record.item_count,
     }
 
 

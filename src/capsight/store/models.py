@@ -121,6 +121,9 @@ class RequestRow(Base):
     # clients reuse ids (retries, fixed values), and a reused key silently dropped the second request.
     # Indexed: feedback names a request by the id its client saw, often this one.
     client_request_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    # How many images a batch request had, as answered (0010): its rows are logged one by one, and
+    # feedback on an index past it names none. NULL: logged before 0010, or not a batch.
+    item_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ClassificationRow(Base):

@@ -41,6 +41,7 @@ class ClassificationRecord:
     # of a classification, so a batch request logs one row per image under one request id.
     item_index: int = 0
     client_request_id: str | None = None  # the client's X-Request-ID; request_id is the server's
+    item_count: int | None = None  # how many images a batch request had; None otherwise
 
 
 class ResultCache(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -101,7 +102,10 @@ async def classify_batch(request: Request, principal: ClassifyAccess, k: TopK = 
         max_file_bytes=runtime.settings.max_upload_bytes,
         batch=True,
     )
-    ctx = request_context(request, principal)
+    # Logged with each image (its rows are written one by one, in the background) and kept here
+    # until they are: feedback on an index the batch never had is refused, not recorded unmatched.
+    ctx = dataclasses.replace(request_context(request, principal), item_count=len(uploads))
+    runtime.batch_sizes.note(ctx.log_key, ctx.client_id, len(uploads))
     outcomes = await service.classify_many([u.error or u.data for u in uploads], ctx, receive=request.receive)
     meta = service.metadata
     return JSONResponse(

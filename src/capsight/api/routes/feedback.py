@@ -106,7 +106,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: error_doc(
         "A label the served model does not have, a body sent with another Content-Type than JSON "
         "(or none), a key given twice in one object, or an answer the log shows cannot be "
-        "corrected (an upload that got no answer, an index a one-image request did not have)."
+        "corrected (an upload that got no answer, an index the request did not have: other than 0 on a "
+        "one-image request, past a batch's images)."
     ),
     401: UNAUTHORIZED,
     403: scope_forbidden("The credentials lack the 'classify' scope."),
@@ -213,8 +214,11 @@ async def post_feedback(request: Request, principal: ClassifyAccess) -> JSONResp
     log = runtime.services.request_log
     blobs = log.blobs if log is not None and runtime.settings.store_images else None
     try:
+        answered_size = runtime.batch_sizes.size_of(
+            entry.request_id, entry.client_id, any_client=entry.any_client
+        )
         feedback_id, answer = await call_with_deadline(
-            _check_and_add, FeedbackStore(database), entry, runtime.settings.retention_days
+            _check_and_add, FeedbackStore(database), entry, runtime.settings.retention_days, answered_size
         )
     except CapsightError:
         raise
@@ -247,15 +251,24 @@ async def post_feedback(request: Request, principal: ClassifyAccess) -> JSONResp
 
 
 def _check_and_add(
-    store: FeedbackStore, entry: FeedbackEntry, retention_days: float
+    store: FeedbackStore, entry: FeedbackEntry, retention_days: float, answered_size: int | None = None
 ) -> tuple[int, LoggedAnswer | None]:
     """Record ``entry``, with the logged answer it names (None: not logged yet, or not by the
-    server's id). Refuses feedback on an upload that got no answer, and on one purged.
+    server's id). Refuses feedback on an upload that got no answer, on one purged, and on an index
+    past the batch's size (``answered_size``: what this server answered, before the log holds it).
 
     An answer the log does not hold yet (it is written in the background) is recorded as sent and
-    matched at export: only what a logged answer says for certain is acted on here."""
+    matched at export: only what a logged answer (or this server's own answer) says for certain is
+    acted on here."""
     refuse_purged(store, entry.request_id, retention_days)
     answer = store.logged_answer(entry)
+    size = answer.item_count if answer is not None and answer.item_count is not None else answered_size
+    if size is not None and entry.item_index >= size:
+        images = "one image (index 0)" if size == 1 else f"{size} images (index 0 to {size - 1})"
+        raise BadRequest(
+            f"Request {entry.request_id} classified {images}: index {entry.item_index} names none; "
+            "nothing was recorded."
+        )
     if answer is not None and not answer.has_item:
         if answer.endpoint == SINGLE_IMAGE_ROUTE and entry.item_index != 0:
             raise BadRequest(
