@@ -221,7 +221,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
         are = "is" if summary.unsorted == 1 else "are"
         print(
             f"{summary.unsorted} of them {are} not in their label folder under {args.out} (the warnings "
-            "say why: a full disk, a folder it cannot write); rerun with the same --out to place them."
+            "say why: a full disk, a folder it cannot write, an S3 endpoint that did not answer); rerun "
+            "with the same --out to place them."
         )
     if summary.left_in_place:
         print(

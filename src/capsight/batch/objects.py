@@ -33,6 +33,10 @@ S3_SCHEME = "s3://"
 # its cancel and a graceful shutdown for minutes per request. These match the job URL downloads'.
 S3_CONNECT_TIMEOUT_S = 5.0
 S3_READ_TIMEOUT_S = 20.0
+# A ``--sort copy`` download's tries of an object whose body the endpoint cut off or stalled: boto3
+# makes 5, each a read timeout long on a stalled body (100 s per object of a batch, the run held
+# before the outage stop); one retry still covers a one-off cut, as botocore's retries cover the rest.
+S3_DOWNLOAD_ATTEMPTS = 2
 # What an object's error row says when the endpoint did not answer (refused, reset, timed out, gone
 # mid-object): a job tells a run of these rows (an outage of the source) from errors about one
 # object (NoSuchKey).
@@ -148,21 +152,27 @@ class ObjectReader:
                 return self._read_s3(key)
             except (
                 boto_errors.ConnectionError,
-                boto_errors.HTTPClientError,
+                boto_errors.HTTPClientError,  # ReadTimeoutError (a stalled body), ResponseStreamingError
                 # The endpoint went away while it sent the object (its headers came, not all of its
                 # bytes): an outage as a refused connection is, not a fault of that object.
                 boto_errors.IncompleteReadError,
             ) as exc:
-                # Error rows reach job clients, and botocore's text names the endpoint URL (an
-                # internal address): the row says what happened, the log says where (once a run: an
-                # outage fails every object, and one line says it).
-                with self._lock:
-                    first, self._warned = not self._warned, True
-                level = logging.WARNING if first else logging.DEBUG
-                log.log(level, "cannot read %s: %s", loggable_key(key), loggable_error(exc))
-                raise ConnectionError(S3_UNREACHABLE) from exc
+                raise self._unreachable("read", key, exc) from exc
         with open_regular(key) as fh:
             return read_image_stream(fh)
+
+    def _unreachable(self, doing: str, key: str, exc: BaseException) -> ConnectionError:
+        """The error of an object the S3 endpoint did not answer for (or cut off, or stalled).
+
+        Why: error rows reach job clients, and botocore's text names the endpoint URL (an internal
+        address): the row says what happened, the log says where (once a run: an outage fails every
+        object, and one line says it)."""
+        with self._lock:
+            first, self._warned = not self._warned, True
+        level = logging.WARNING if first else logging.DEBUG
+        cause = getattr(exc, "last_exception", None) or exc  # boto3's "Max Retries Exceeded" says no more
+        log.log(level, "cannot %s %s: %s", doing, loggable_key(key), loggable_error(cause))
+        return ConnectionError(S3_UNREACHABLE)
 
     def _read_s3(self, key: str) -> bytes:
         bucket, name = split_s3(key)
@@ -193,13 +203,24 @@ class ObjectReader:
             raise
 
     def _download(self, key: str, tmp: Path) -> None:
+        from boto3.exceptions import RetriesExceededError
+        from boto3.s3.transfer import TransferConfig
         from botocore import exceptions as boto_errors
 
         bucket, name = split_s3(key)
+        tries = TransferConfig(num_download_attempts=S3_DOWNLOAD_ATTEMPTS)
         try:
-            self.s3_client().download_file(bucket, name, str(tmp))
-        except (boto_errors.ConnectionError, boto_errors.HTTPClientError) as exc:
-            raise ConnectionError(S3_UNREACHABLE) from exc
+            self.s3_client().download_file(bucket, name, str(tmp), Config=tries)
+        except (
+            boto_errors.ConnectionError,
+            boto_errors.HTTPClientError,
+            boto_errors.IncompleteReadError,
+            # boto3's own, after its tries of a body that was cut off, stalled past the read timeout
+            # or reset (it retries only those): an OSError of neither kind below, it ended the run
+            # with a traceback.
+            RetriesExceededError,
+        ) as exc:
+            raise self._unreachable("copy", key, exc) from exc
         except (boto_errors.BotoCoreError, boto_errors.ClientError) as exc:
             # An OSError, as a local copy's failures are: the sorter logs it and the run goes
             # on (an object deleted since it was read ended the whole run with a traceback).

@@ -186,10 +186,17 @@ class Sorter:
         return record.same_file(file_fingerprint(record.path))
 
     def place_all(self, records: Iterable[ResultRecord]) -> None:
+        endpoint_gone = False
         for record in records:
+            if endpoint_gone and is_s3(record.path):
+                # The S3 endpoint did not answer for a copy of these (after its tries): each object
+                # after it would wait as long again (a stalled endpoint: 2 read timeouts, 40 s, per
+                # object of a batch). They stay unplaced, counted at the end; a rerun places them.
+                continue
             try:
                 self.place(record)
             except OSError as exc:
+                endpoint_gone = endpoint_gone or (is_s3(record.path) and isinstance(exc, ConnectionError))
                 # The classification stands; a full disk or a permission problem must not lose it.
                 # Said once per kind of failure: a full disk or an unwritable label folder fails
                 # every image after the first (a warning each, thousands), and the closing line
