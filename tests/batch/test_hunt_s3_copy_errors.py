@@ -21,6 +21,7 @@ from capsight.batch import BatchOptions, run_batch
 from capsight.batch.loading import load_image
 from capsight.batch.objects import S3_DOWNLOAD_ATTEMPTS, S3_UNREACHABLE, S3_UNREACHABLE_ROW, ObjectReader
 from capsight.batch.records import ResultRecord
+from capsight.batch.report import render_report
 from capsight.batch.sorting import Sorter
 from capsight.inference import OnnxClassifier
 from local_http import local_http_server
@@ -177,3 +178,17 @@ def test_batch_sort_copy_from_a_cut_off_endpoint_keeps_its_results(
     assert again.unsorted == 0
     placed = sorted(p.read_bytes() for p in out.glob("*/*.png"))
     assert placed == sorted(bodies.values())
+
+
+def test_a_report_asks_a_stalled_endpoint_for_one_preview(one_attempt: None, tmp_path: Path) -> None:
+    """``capsight report`` of an s3:// run reads a preview of each of the 24 least confident images:
+    against a stalled endpoint each waited out the read timeout, 20 s, 8 minutes for the page. After
+    the first that the endpoint did not answer for, the rest show "no preview" without asking."""
+    body = solid_image_bytes((10, 200, 30), "BMP", (64, 64))
+    records = [ResultRecord(path=f"s3://photos/in/{i}.png", label="opened", confidence=0.5) for i in range(4)]
+    with local_http_server(_CutOffObject, body=body, sent=5000, stall=3.0, gets=0) as server:
+        reader = ObjectReader(f"http://127.0.0.1:{server.server_address[1]}")
+        html = render_report(records, reader=reader, base_dir=tmp_path)
+        gets = server.gets
+    assert html.count("no preview") == len(records)
+    assert gets == 1

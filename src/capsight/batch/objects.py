@@ -124,6 +124,13 @@ class ObjectReader:
         self._lock = threading.Lock()
         self._warned = False
 
+    @property
+    def s3_unreachable(self) -> bool:
+        """Whether the S3 endpoint did not answer for an object this reader read or copied (refused,
+        cut off, stalled past the read timeout, after the retries)."""
+        with self._lock:
+            return self._warned
+
     def s3_client(self) -> Any:
         with self._lock:
             if self._client is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from capsight.batch.objects import ObjectReader, loggable_error, loggable_key
+from capsight.batch.objects import ObjectReader, is_s3, loggable_error, loggable_key
 from capsight.batch.records import ResultRecord
 from capsight.batch.report_rows import deleted_error_rows, run_skipped, skipped_rows
 from capsight.batch.resultlog import RESULTS_JSONL, read_records
@@ -95,6 +95,10 @@ def _thumbnail(record: ResultRecord, reader: ObjectReader, base_dir: Path | None
         if uri is not None:
             return uri
     if not record.still_describes(record.path):
+        return None
+    if is_s3(record.path) and reader.s3_unreachable:
+        # The endpoint did not answer for an earlier preview: a stalled one held the page 20 s (the
+        # read timeout) per preview, 8 minutes for 24 of them.
         return None
     return thumbnail_data_uri(record.path, reader)
 
