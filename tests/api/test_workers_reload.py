@@ -4,6 +4,7 @@ no request may be refused while it does (the model is the same, the other worker
 from __future__ import annotations
 
 import collections
+import os
 import shutil
 import signal
 import socket
@@ -205,9 +206,11 @@ def test_sigterm_of_several_workers_refuses_new_connections_rather_than_dropping
     refused (the client knows nothing was sent) or answered. The main process kept the shared
     listening socket open while its workers drained, so the kernel went on accepting connections that
     no worker took any more, and reset them once the main process exited, after their requests had
-    been sent (4-8 a stop with these 4 clients). Linux still resets a connection it queued in the
-    instant the last process closes the socket, unread (a single server too: 1 a stop with 8 such
-    clients); that one the client retries (README, "Stopping and restarting")."""
+    been sent (4-8 a stop with these 4 clients). Closed first, it still listened until the last worker
+    closed its copy, so connections queued after the first worker had stopped taking them were lost
+    too (3 a stop in a CI run under load); shut down, it stops listening for both workers at once.
+    Linux still resets a connection it queued in that instant, unread (a single server too: 1 a stop
+    with 8 such clients); that one the client retries (README, "Stopping and restarting")."""
     with serve_process(colour_model_dir, tmp_path / "var", workers=2) as server:
         _wait_ready(server.url, lambda: server.proc.poll() is None)
         answers: collections.Counter[bytes] = collections.Counter()
@@ -235,6 +238,48 @@ def test_sigterm_of_several_workers_refuses_new_connections_rather_than_dropping
                 thread.join(15)
     assert set(answers) - {b""} == {b"HTTP/1.1 200 OK", b"refused"}, answers
     assert answers[b""] <= 1, answers
+
+
+@pytest.mark.slow
+def test_sigterm_of_several_workers_refuses_connections_while_a_worker_is_slow_to_stop(
+    colour_model_dir: Path, tmp_path: Path
+) -> None:
+    """The listening socket the workers share stopped listening only when the last of them closed
+    its copy; a worker slow to take its SIGTERM (a loaded machine; here it is paused) kept it
+    listening after the other had stopped taking connections, so the kernel queued a new one that
+    was reset once that worker closed it, its request sent and lost."""
+    with serve_process(colour_model_dir, tmp_path / "var", workers=2) as server:
+        _wait_ready(server.url, lambda: server.proc.poll() is None)
+        workers = [
+            pid
+            for pid in _children(server.proc.pid)
+            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(workers) == 2, workers
+        slow, other = workers
+        os.kill(slow, signal.SIGSTOP)
+        try:
+            server.proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while Path(f"/proc/{other}").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)  # the other worker has stopped and closed its copy of the socket
+            host, port = server.url.removeprefix("http://").split(":")
+            try:
+                conn = socket.create_connection((host, int(port)), timeout=5)
+            except ConnectionRefusedError:
+                answer = b"refused"
+            else:
+                conn.sendall(b"GET /health/ready HTTP/1.1\r\nHost: capsight\r\nConnection: close\r\n\r\n")
+                os.kill(slow, signal.SIGCONT)
+                try:
+                    answer = conn.recv(65536).split(b"\r\n", 1)[0]
+                except ConnectionError:
+                    answer = b""
+                conn.close()
+        finally:
+            os.kill(slow, signal.SIGCONT)
+        server.proc.wait(30)
+    assert answer == b"refused", answer
 
 
 @pytest.mark.slow

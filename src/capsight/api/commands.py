@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import logging
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +32,9 @@ from capsight.api.startup_checks import (
 from capsight.cli_types import local_image_or_stdin, model_folder, port, positive_int
 
 logger = logging.getLogger(__name__)
+
+_UVLOOP = importlib.util.find_spec("uvloop") is not None
+"""Whether uvicorn's ``loop="auto"`` runs the workers on uvloop."""
 
 # How long uvicorn's main process waits for a worker it starts on SIGHUP to finish its startup (the
 # app's WORKER_MODEL_WAIT_S for the model included) before it gives up and keeps the old one; also how
@@ -232,13 +237,22 @@ def _run_workers(config: Any, model_dir: Path, metrics_dir: Path) -> None:
             super().handle_hup()
 
         def terminate_all(self) -> None:
-            # Why: the kernel takes connections on a listening socket while any process holds it
-            # open. This one held it until its workers had drained and exited, so connections that
-            # came meanwhile waited where no worker took them any more and were reset at exit,
-            # their requests sent and lost (8 in a second of clients connecting); closed first, the
-            # socket lives only until the workers close theirs as they begin to drain (a single
-            # server's behaviour), after which a client is refused and knows nothing was sent.
+            # Why: the kernel takes connections on a listening socket while any process holds it open. This
+            # one held it until its workers had drained and exited, so connections that came meanwhile waited
+            # where no worker took them any more and were reset at exit, their requests sent and lost (8 in a
+            # second of clients connecting); closed first, the socket lived on until the last worker closed
+            # its copy as it began to drain, and what came after the first had stopped taking connections was
+            # still lost (3 a stop in a CI run under load; any number while one worker is slow to take its
+            # SIGTERM). Shut down, the socket the workers share stops listening for all of them at once, while
+            # they still take connections: a client is refused from then on, and only those queued in that
+            # instant are reset, as with a single server. Until a worker closes its server (its next 0.1 s
+            # tick after SIGTERM) uvloop's accept loop turns idly and silently; asyncio's would log a
+            # traceback for each turn, so only under uvloop (``loop="auto"``'s choice when installed, as
+            # uvicorn[standard] does on Linux).
             for sock in self.sockets:
+                if _UVLOOP:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RD)
                 sock.close()
             super().terminate_all()
 
