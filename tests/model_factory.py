@@ -115,3 +115,16 @@ def png_bomb_header(width: int = 100_000, height: int = 100_000) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
         + chunk(b"IEND", b"")
     )
+
+
+def write_colour_photos(root: Path, per_label: int = 2) -> list[Path]:
+    """``root/<label>/<i>.jpg``: ``per_label`` JPEGs of each label's colour (sizes differ, so no two
+    files are the same bytes): a data folder for evaluating or promoting colour models."""
+    paths: list[Path] = []
+    for label, colour in LABEL_COLOURS.items():
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(per_label):
+            path = root / label / f"{i}.jpg"
+            path.write_bytes(solid_image_bytes(colour, "JPEG", (64 + i, 48)))
+            paths.append(path)
+    return paths

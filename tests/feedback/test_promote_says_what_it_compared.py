@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from capsight.cli import main
-from model_factory import LABEL_COLOURS, build_colour_model, solid_image_bytes
+from model_factory import build_colour_model, write_colour_photos
 
 OPENED_AS_CLOSED = np.array([[4.0, 0, 0], [0, 4.0, 0], [0, 4.0, 0]])  # blue votes closed too
 
@@ -24,10 +24,7 @@ def test_the_text_output_names_the_photo_count_and_both_versions(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     photos = tmp_path / "photos"
-    for label, colour in LABEL_COLOURS.items():
-        (photos / label).mkdir(parents=True)
-        for i in range(2):
-            (photos / label / f"{i}.jpg").write_bytes(solid_image_bytes(colour, "JPEG", (64 + i, 48)))
+    write_colour_photos(photos)
     served = build_colour_model(tmp_path / "served", version="v7", weight=OPENED_AS_CLOSED)
     candidate = build_colour_model(tmp_path / "candidate", version="v8", weight=np.diag([4.0, 4.0, 4.0]))
     argv = ["promote", str(candidate), "--to", str(served), "--data", str(photos), "--dry-run"]

@@ -11,7 +11,7 @@ import pytest
 
 from capsight.cli import main
 from capsight.inference.metadata import load_metadata
-from model_factory import LABEL_COLOURS, build_colour_model, solid_image_bytes
+from model_factory import build_colour_model, write_colour_photos
 
 RIGHT = np.diag([4.0, 4.0, 4.0])
 OPENED_AS_CLOSED = np.array([[4.0, 0, 0], [0, 4.0, 0], [0, 4.0, 0]])
@@ -21,10 +21,7 @@ def test_split_without_split_file_is_refused_and_nothing_changes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     photos = tmp_path / "photos"
-    for label, colour in LABEL_COLOURS.items():
-        (photos / label).mkdir(parents=True)
-        for i in range(2):
-            (photos / label / f"{i}.jpg").write_bytes(solid_image_bytes(colour, "JPEG", (64 + i, 48)))
+    write_colour_photos(photos)
     served = build_colour_model(tmp_path / "served", version="served", weight=OPENED_AS_CLOSED)
     candidate = build_colour_model(tmp_path / "candidate", version="candidate", weight=RIGHT)
     argv = ["promote", str(candidate), "--to", str(served), "--data", str(photos), "--split", "test"]

@@ -14,16 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from model_factory import LABEL_COLOURS, solid_image_bytes
+from model_factory import write_colour_photos
 
 BROKEN = "closed/broken.jpg"
 
 
 def _data(root: Path) -> Path:
-    for label, colour in LABEL_COLOURS.items():
-        (root / label).mkdir(parents=True)
-        for i in range(2):
-            (root / label / f"{i}.jpg").write_bytes(solid_image_bytes(colour, "JPEG", (64 + i, 48)))
+    write_colour_photos(root)
     good = (root / "closed" / "0.jpg").read_bytes()
     (root / BROKEN).write_bytes(good[: len(good) // 3])  # truncated: skipped
     return root
