@@ -11,24 +11,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import jwt
 import pytest
-from fastapi.testclient import TestClient
+from test_auth_failures_signed_tokens import SECRET, _bearer, _post  # the same signed requests
 
-from api.helpers import AppFactory, jpeg, runtime_of
-
-SECRET = "capsight-test-secret-" + "m" * 24
-
-
-def _post(client: TestClient, headers: dict[str, str]) -> Any:
-    return client.post(
-        "/v1/classify", files={"file": ("a.jpg", jpeg("closed"), "image/jpeg")}, headers=headers
-    )
-
-
-def _bearer(claims: dict[str, Any], secret: str = SECRET) -> dict[str, str]:
-    return {"Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}"}
-
+from api.helpers import AppFactory, runtime_of
 
 MALFORMED = [
     ("exp", "2030-01-01T00:00:00Z"),
