@@ -150,16 +150,8 @@ def serve_process(
     try:
         yield server
     finally:
-        if exited is not None:  # it stopped before it listened: its output is read already
-            output = exited
-        else:
-            proc.terminate()
-            try:
-                output, _ = proc.communicate(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                output, _ = proc.communicate()
-        server.output.append(output)
+        # A process that stopped before it listened has had its output read already.
+        server.output.append(exited if exited is not None else stopped_output(proc))
 
 
 def wait_ready(url: str) -> None:
@@ -173,3 +165,14 @@ def wait_ready(url: str) -> None:
             pass
         time.sleep(0.1)
     pytest.fail("capsight serve did not become ready")
+
+
+def stopped_output(proc: subprocess.Popen[str]) -> str:
+    """What a server process printed, once stopped: SIGTERM, then SIGKILL if it has not exited in 15 s."""
+    proc.terminate()
+    try:
+        output, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+    return output

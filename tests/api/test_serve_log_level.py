@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from live_app import stopped_output
 from servers import free_port
 
 
@@ -37,12 +38,7 @@ def _output_once_ready(model_dir: Path, data_dir: Path, **env: str) -> str:
             time.sleep(0.05)
         time.sleep(0.5)  # the database is migrated in the background once the model is ready
     finally:
-        proc.terminate()
-        try:
-            output, _ = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
+        output = stopped_output(proc)
     assert "ready in" in output or env.get("CAPSIGHT_LOG_LEVEL") == "warning", output
     return output
 
