@@ -163,3 +163,100 @@ def test_a_request_cancelled_in_its_decode_leaves_no_claim_behind(
         decode.gate.set()
     assert claims == 0
     assert decode.calls == 1 and model.calls == []  # decoded once, never scored for nobody
+
+
+class HeldSharedImage:
+    """``service._shared_image``: a copy waiting for its twin's decode is held after that decode
+    (a loaded event loop that resumes it late) until the test releases it."""
+
+    def __init__(self) -> None:
+        self.real = service_module._shared_image
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, shared: Any) -> Any:
+        self.entered.set()
+        outcome = await self.real(shared)
+        await self.release.wait()
+        return outcome
+
+
+@pytest.mark.parametrize("cache_settings", [{}, {"cache_size": 0}], ids=["in-process", "off"])
+def test_a_copy_resumed_after_its_twins_flight_ended_shares_that_flight(
+    make_client: AppFactory,
+    onnx_classifier: OnnxClassifier,
+    monkeypatch: pytest.MonkeyPatch,
+    cache_settings: dict[str, Any],
+) -> None:
+    """Copy 2 came while copy 1 decoded and waited for that decode; the loop resumed it only after
+    copy 1's flight had ended. With the in-process cache it was then counted a cache hit (CI: 4
+    coalesced copies of 5); with no cache it found no flight and ran the model a second time."""
+    decode = FirstDecodeGate()
+    monkeypatch.setattr(service_module, "decode_image", decode)
+    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)  # copy 2's trip runs beside
+    model = WrappedClassifier(onnx_classifier)
+    client = make_client(classifier=model, store=True, warmup=False, **cache_settings)
+    service = runtime_of(client).service()
+    data = unique_png("opened")
+
+    async def scenario() -> list[Any]:
+        held = HeldSharedImage()
+        monkeypatch.setattr(service_module, "_shared_image", held)
+        first = asyncio.create_task(service.classify(data, _ctx(1)))
+        await asyncio.to_thread(decode.entered.wait, 10)
+        second = asyncio.create_task(service.classify(data, _ctx(2)))
+        await asyncio.wait_for(held.entered.wait(), 10)  # copy 2 waits for copy 1's decode
+        decode.gate.set()
+        answered = await first
+        await service.drain()  # its cache write: its flight has ended
+        assert len(service._flights) == 0
+        held.release.set()
+        return [answered, await second]
+
+    try:
+        first, second = _in_app(client, scenario)
+    finally:
+        decode.gate.set()
+    assert first.prediction.label == second.prediction.label == "opened"
+    assert decode.calls == 1
+    assert sum(model.calls) == 1  # was 2 with no cache
+    assert not second.cached and _count(client) == 1  # was a cache hit with the in-process cache
+    assert len(service._flights) == 0
+    assert not service._flights._lookups and not service._flights._finished  # nothing kept
+
+
+def test_a_copy_cancelled_while_it_waits_for_its_twins_decode_leaves_nothing_behind(
+    make_client: AppFactory, onnx_classifier: OnnxClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy that waits for another's decode is remembered by the flight table until it is back
+    (see the test above); a copy cancelled meanwhile must not stay remembered."""
+    decode = FirstDecodeGate()
+    monkeypatch.setattr(service_module, "decode_image", decode)
+    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)
+    model = WrappedClassifier(onnx_classifier)
+    client = make_client(classifier=model, store=True, warmup=False)
+    service = runtime_of(client).service()
+    data = unique_png("closed")
+
+    async def scenario() -> Any:
+        held = HeldSharedImage()
+        monkeypatch.setattr(service_module, "_shared_image", held)
+        first = asyncio.create_task(service.classify(data, _ctx(1)))
+        await asyncio.to_thread(decode.entered.wait, 10)
+        second = asyncio.create_task(service.classify(data, _ctx(2)))
+        await asyncio.wait_for(held.entered.wait(), 10)
+        second.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        decode.gate.set()
+        answered = await first
+        await service.drain()
+        return answered
+
+    try:
+        first = _in_app(client, scenario)
+    finally:
+        decode.gate.set()
+    assert first.prediction.label == "closed" and sum(model.calls) == 1
+    assert len(service._flights) == 0
+    assert not service._flights._lookups and not service._flights._finished

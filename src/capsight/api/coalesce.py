@@ -140,7 +140,8 @@ class Flights:
         # (that flight is then what copies join); the lock orders a claim against that start.
         self._decodes: dict[str, SharedDecode] = {}
         self._decodes_lock = threading.Lock()
-        # Shared-cache lookups now out, by key, and the answered flights that ended meanwhile.
+        # Shared-cache lookups now out (and copies waiting for a twin's decode), by key, and the
+        # answered flights that ended meanwhile; under the lock, as decode threads count copies.
         self._lookups: dict[str, int] = {}
         self._finished: dict[str, Flight] = {}
 
@@ -154,6 +155,9 @@ class Flights:
         with self._decodes_lock:
             shared = self._decodes.get(key)
             if shared is not None:
+                # The copy waits for this decode; the flight using the image may end before the event
+                # loop resumes the copy: kept for it like a lookup out (see looking).
+                self._lookups[key] = self._lookups.get(key, 0) + 1
                 return shared, False
             if key in self._flights:  # started before any claim, or after this key's was released
                 return None, False
@@ -169,20 +173,24 @@ class Flights:
 
     def looking(self, key: str) -> None:
         """A shared-cache lookup of ``key`` is sent: a flight of ``key`` that ends before it is back
-        is kept for it (see :meth:`looked`)."""
-        self._lookups[key] = self._lookups.get(key, 0) + 1
+        is kept for it (see :meth:`looked`). A copy given a twin's decode by :meth:`claim_decode` is
+        counted the same way, until it is back on the event loop with the image."""
+        with self._decodes_lock:
+            self._lookups[key] = self._lookups.get(key, 0) + 1
 
     def looked(self, key: str) -> Flight | None:
-        """The lookup is back: the answered flight of ``key`` that ended while it was out, if any
-        (its answer was stored after the lookup was read, or the store failed)."""
-        finished = self._finished.get(key)
-        count = self._lookups[key] - 1
-        if count:
-            self._lookups[key] = count
-        else:
-            del self._lookups[key]
-            self._finished.pop(key, None)
-        return finished
+        """The lookup (or the wait for a twin's decode) is back: the answered flight of ``key`` that
+        ended while it was out, if any (its answer was stored after the lookup was read, or the
+        store failed). Called from a decode thread too, for a request cancelled meanwhile."""
+        with self._decodes_lock:
+            finished = self._finished.get(key)
+            count = self._lookups[key] - 1
+            if count:
+                self._lookups[key] = count
+            else:
+                del self._lookups[key]
+                self._finished.pop(key, None)
+            return finished
 
     def joinable(self, key: str) -> Flight | None:
         """The flight to wait for: one running, or one that answered and is writing the cache."""
@@ -292,8 +300,9 @@ class Flights:
         if self._flights.get(key) is flight:
             del self._flights[key]
             self.ended += 1
-            if key in self._lookups and flight.answer.done() and _answered_or_running(flight):
-                self._finished[key] = flight  # for the lookups still out (see looked)
+            with self._decodes_lock:
+                if key in self._lookups and flight.answer.done() and _answered_or_running(flight):
+                    self._finished[key] = flight  # for the lookups still out (see looked)
 
 
 def _answered_or_running(flight: Flight) -> bool:

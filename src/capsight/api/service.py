@@ -174,7 +174,10 @@ class ClassificationService:
                 if isinstance(trip, tuple):  # this request decoded the image: its claim
                     claimed, outcome = trip
                 elif isinstance(trip, SharedDecode):  # a copy's decode was running: its image
-                    outcome = await _shared_image(trip)
+                    try:
+                        outcome = await _shared_image(trip)
+                    finally:  # the flight of that image, if it ended before this copy resumed
+                        finished = self._flights.looked(result_key(self.metadata, digest, ctx.cache_scope))
                 else:
                     outcome = trip
                 if isinstance(outcome, CapsightError):
@@ -182,7 +185,7 @@ class ClassificationService:
                         cache.count(hit)  # a miss whose decode failed: no flight to count it
                     raise outcome
                 prepared = outcome
-                if cache is not None and hit is None and self._flights.ended != ended:
+                if cache is not None and hit is None and finished is None and self._flights.ended != ended:
                     # A flight (maybe for these bytes) ended while the pool worked: its answer may
                     # be in the cache now (a second lookup, not a second model call).
                     hit = cache.lookup_local(digest, ctx.cache_scope)
@@ -292,6 +295,8 @@ class ClassificationService:
         _, sha, _, outcome = trip.result()
         if isinstance(outcome, tuple):
             self._flights.release_decode(result_key(self.metadata, sha, scope), outcome[0])
+        elif isinstance(outcome, SharedDecode):  # a copy counted as out until it was back
+            self._flights.looked(result_key(self.metadata, sha, scope))
 
     def _hash_lookup_prepare(
         self, data: bytes, scope: str, left: threading.Event | None = None
