@@ -8,15 +8,22 @@ kept. Nothing said that the results were kept, how many, or that rerunning goes 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
+from batch_helpers import ImageFolder
 from PIL import Image
 
+import capsight.batch.resultlog as resultlog_module
+from capsight.batch import BatchOptions, run_batch
+from capsight.inference import OnnxClassifier
 from model_factory import LABEL_COLOURS
 
 N_IMAGES = 400
@@ -64,3 +71,39 @@ def test_an_interrupted_run_says_how_many_results_it_kept(colour_model_dir: Path
     )
     assert said in err, err
     assert err.rstrip().endswith("capsight: interrupted")
+
+
+class _WriteThenInterrupt:
+    """``os`` as resultlog sees it: its second batch write reaches the file, then a Ctrl-C lands
+    before the log has recorded that batch (the window CI hit: 392 lines, a summary of 390)."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+    def write(self, fd: int, data: Any) -> int:
+        written = os.write(fd, data)
+        self.writes += 1
+        if self.writes == 2:
+            raise KeyboardInterrupt
+        return written
+
+
+def test_a_ctrl_c_right_after_a_batch_is_written_counts_that_batch_kept(
+    image_folder: ImageFolder, classifier: OnnxClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    monkeypatch.setattr(resultlog_module, "os", _WriteThenInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        run_batch([str(image_folder.root)], out, classifier, BatchOptions(batch_size=2, workers=1))
+    monkeypatch.undo()
+
+    kept = _lines(out / "results.jsonl")
+    assert kept == 4  # two batches of two reached the file
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["total"] - summary["pending"] == kept  # was 2: the second batch was not counted
+    assert summary["pending"] == image_folder.total - kept
+    rerun = run_batch([str(image_folder.root)], out, classifier, BatchOptions(batch_size=2, workers=1))
+    assert rerun.complete and rerun.processed_this_run == image_folder.total - kept

@@ -95,18 +95,24 @@ class ResultLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._records = _Records()
-        if path.exists():
-            data = path.read_bytes()
-            records, end = parse_log(data, str(path))
-            for record in records:
-                self._records.add(record)
-            if end < len(data):
-                with open(path, "r+b") as fh:  # cut the torn tail so appends start on a fresh line
-                    fh.truncate(end)
+        self._records = self._recovered()
         # A raw descriptor, not a buffered file: a write the disk refused (full) must not stay in a
         # buffer that a later flush or close writes after all, half of it, after the rollback.
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def _recovered(self) -> _Records:
+        """The records the file holds, its torn tail (if any) cut so appends start on a fresh line."""
+        known = _Records()
+        if not self.path.exists():
+            return known
+        data = self.path.read_bytes()
+        records, end = parse_log(data, str(self.path))
+        for record in records:
+            known.add(record)
+        if end < len(data):
+            with open(self.path, "r+b") as fh:
+                fh.truncate(end)
+        return known
 
     @property
     def records(self) -> list[ResultRecord]:
@@ -148,14 +154,20 @@ class ResultLog:
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view) :]
+            for record in batch:
+                self._records.add(record)
         except OSError:
             # A full disk takes part of a batch: cut it off again, so the log still ends on a whole
             # line and holds exactly the records this object knows of (and frees what it took).
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, start)
             raise
-        for record in batch:
-            self._records.add(record)
+        except BaseException:
+            # A Ctrl-C (or SIGTERM) that lands after the write and before the batch was recorded
+            # here: the summary written on the way out said 390 kept of a log holding 392. The
+            # file is the truth: know what reached it.
+            self._records = self._recovered()
+            raise
 
     def sync(self) -> None:
         """fsync once at the end: each batch is already written through, which survives a kill."""
