@@ -11,11 +11,12 @@ import pytest
 from dataprep_fakes import prepare_config
 from PIL import Image
 
+import capsight.training.dataprep.composite_step as composite_step
 from capsight.cli import main
 from capsight.errors import BadRequest
 from capsight.training.dataprep.composite import CompositeParams
 from capsight.training.dataprep.prepare import prepare_dataset
-from capsight.training.dataprep.sources import ExtraSource, read_shared_dataset
+from capsight.training.dataprep.sources import ExtraSource, SharedPhoto, read_shared_dataset
 from capsight.training.dataset import scan_folder
 from capsight.training.photo_names import group_of
 
@@ -190,6 +191,31 @@ def test_unreadable_board_photo_is_rejected_not_fatal(
     reasons = {r["file"]: r["reason"] for r in document["rejected_cutouts"]}
     assert reasons[f"closed/{broken.name}"].startswith("unreadable")
     assert not any(f.startswith(f"closed/{broken.stem}__crop-synth") for f in _files(out))
+
+
+def test_no_composites_asked_for_cuts_out_no_photo(
+    tmp_path: Path, shared_dataset: Path, small_composites: CompositeParams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--composites-per-bottle 0`` (and no capped twins) still cut every board photo out first:
+    369 of the shared photos, ~75 s of a real run, for composites nobody asked for."""
+    cut: list[str] = []
+    real = composite_step._segment
+
+    def counted(job: tuple[SharedPhoto, Path]) -> str | None:
+        cut.append(job[0].file)
+        return real(job)
+
+    monkeypatch.setattr(composite_step, "_segment", counted)
+    out = tmp_path / "out"
+    report = prepare_dataset(
+        prepare_config(out, shared_dataset, (), small_composites, composites_per_item=0.0)
+    )
+    assert cut == []
+    assert report.rejected == 0
+    assert not any("__crop-" in f for f in _files(out))
+    assert json.loads((out / "SOURCES.json").read_text())["rejected_cutouts"] == []
+    prepare_dataset(prepare_config(tmp_path / "with", shared_dataset, (), small_composites))
+    assert cut  # the counter sees the cut-outs a run with composites makes
 
 
 def test_without_scenes_no_composites_are_made(

@@ -90,6 +90,10 @@ def add_composites(
     partial: Path, shared: Sequence[SharedPhoto], scenes: Sequence[Scene], config: PrepareConfig
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Cut out the board items, plan, paste; returns (composite entries, rejected file -> reason)."""
+    if config.composites_per_item <= 0 and config.capped_twins_per_item <= 0:
+        # Nothing pasted: cutting the board photos out (369 of the shared ones, ~75 s) would be waste.
+        logger.info("no composites or capped twins asked for: no board photo is cut out")
+        return [], {}
     cache = partial / ".cutouts"
     cache.mkdir()
     board = [p for p in shared if p.on_board]
