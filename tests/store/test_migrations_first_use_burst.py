@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Future
 
 import psycopg
 import pytest
 from sqlalchemy import event, text
 
 from capsight.store import database as database_module
+from capsight.store import first_use as first_use_module
 from capsight.store.database import Database
 
 
@@ -51,20 +53,54 @@ def test_threads_waiting_for_the_migration_hold_no_connection(pg_db: Database) -
     assert waiting == 1, f"{waiting} connections opened by threads waiting for one migration"
 
 
-def test_a_failed_first_use_is_shared_and_the_next_call_tries_again() -> None:
+class _WaitedFuture(Future[None]):
+    """The running attempt's outcome, counting the threads that wait for it."""
+
+    waiting = 0
+    lock = threading.Lock()
+    changed = threading.Condition(lock)
+
+    def result(self, timeout: float | None = None) -> None:
+        with self.changed:
+            type(self).waiting += 1
+            self.changed.notify_all()
+        return super().result(timeout)
+
+
+class _HeldMigration:
+    """The first attempt, held until the other threads wait for its outcome; every attempt counted."""
+
+    def __init__(self, db: Database, others: int) -> None:
+        self.real, self.others, self.attempts = db.migrate, others, 0
+
+    def __call__(self) -> None:
+        self.attempts += 1
+        if self.attempts == 1:  # a deadlock breaker only: threads that never wait leave it after 10 s
+            with _WaitedFuture.changed:
+                _WaitedFuture.changed.wait_for(lambda: _WaitedFuture.waiting >= self.others, 10)
+        self.real()
+
+
+def test_a_failed_first_use_is_shared_and_the_next_call_tries_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """Waiting threads share the attempt's outcome; a later call tries again (a database that was
-    down at start is migrated once it answers)."""
+    down at start is migrated once it answers). Staged, not timed: the first attempt is held until
+    the other five threads wait for it, then fails."""
     db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", connect_timeout=1)
+    monkeypatch.setattr(first_use_module, "Future", _WaitedFuture)
+    monkeypatch.setattr(_WaitedFuture, "waiting", 0)
+    held = _HeldMigration(db, others=5)
+    monkeypatch.setattr(db, "migrate", held)
     errors: list[BaseException] = []
     threads = [threading.Thread(target=_use, args=(db, errors)) for _ in range(6)]
-    started = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
-    took = time.monotonic() - started
     assert len(errors) == 6
-    assert took < 5, f"{took:.1f} s: the threads tried one after another"
+    # Before: the threads tried one after another, a connect timeout each, each its own error.
+    assert held.attempts == 1, f"{held.attempts} attempts: the threads tried one after another"
+    assert len({id(e) for e in errors}) == 1, "the waiting threads did not share the attempt's error"
     with pytest.raises(Exception, match="connection"):  # tried again, not a failure kept for ever
         db.ensure_ready()
+    assert held.attempts == 2
     db.dispose()
