@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capsight.cli_types import float_in, model_folder, output_dir, served_model_folder
 from capsight.errors import BadRequest
 from capsight.feedback.promote_command import cmd_promote
 from capsight.wording import counted
+
+if TYPE_CHECKING:
+    from capsight.feedback.export import Unreadable
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -25,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "or with auth off), takes the stored image and writes it under the label the client gave; the "
         "newest feedback on an image wins (an admin's over a client's, whatever came later). OUT may be an "
         "existing training folder. Needs the request log "
-        "with stored images (the defaults); reads CAPSIGHT_* settings for the database and image store.",
+        "with stored images (the defaults); reads CAPSIGHT_* settings for the database and image store. "
+        "Exit 0: exported, 1: exported all but the stored images the image store cut off mid-read "
+        "(each named; rerun for them), 2: an error (one line says which).",
     )
     export.add_argument("--out", type=output_dir, required=True, help="folder to write (created if missing)")
     export.add_argument(
@@ -168,7 +173,23 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
             "  a moved photo that a model's split.json lists (its test split, kept by train --test-from) "
             "must get its new path there too"
         )
-    return 0
+    return _say_unreadable(summary.unreadable)
+
+
+def _say_unreadable(unreadable: list[Unreadable]) -> int:
+    """Names the images the image store cut off mid-read; exit 1 when there are any: the folder lacks
+    them (or holds an earlier export's copy), and a rerun may read them whole."""
+    if not unreadable:
+        return 0
+    print(
+        f"  {len(unreadable)} feedback whose stored image could not be read (the image store cut it off "
+        "mid-read; an earlier export's copy stays): rerun to export them"
+    )
+    for item in unreadable[:20]:
+        print(f"    request {item.request_id}: image {item.image_sha256}")
+    if len(unreadable) > 20:
+        print(f"    and {len(unreadable) - 20} more")
+    return 1
 
 
 def _require_sqlite_file(url: str) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from capsight.imaging.decode import detect_format
-from capsight.store.blobs import BlobStore, blob_key, is_sha256, sha256_hex, write_file_atomic
+from capsight.store.blobs import BlobStore, ImageCutOff, blob_key, is_sha256, sha256_hex, write_file_atomic
 from capsight.store.feedback import FeedbackStore, MatchedFeedback
 
 MANIFEST = "feedback.csv"
@@ -33,6 +33,14 @@ _COLUMNS = (
 )
 # What a spreadsheet reads as the start of a formula: a client's note is written behind a quote.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A feedback's stored image that the image store cut off mid-read: not exported this run."""
+
+    request_id: str
+    image_sha256: str
 
 
 @dataclass
@@ -61,6 +69,9 @@ class ExportSummary:
     # Of ``written``, the images this export put in the folder (new ones, or moved to a new label):
     # a rerun with no feedback since adds none, and training again on the folder learns nothing new.
     added: int = 0
+    # Stored images the image store began to send and cut off (a dropped connection): left as the
+    # folder had them (an earlier export's copy and row stay); a rerun may read them whole.
+    unreadable: list[Unreadable] = field(default_factory=list)
 
     @property
     def written(self) -> int:
@@ -203,7 +214,12 @@ def export_feedback(
             # another label would go on teaching that label.
             _remove_elsewhere(copies.get(item.image_sha256, []), item.label)
             continue
-        data = blobs.get(item.image_sha256)
+        try:
+            data = blobs.get(item.image_sha256)
+        except ImageCutOff:
+            # One dropped connection ended the export with a traceback, feedback.csv unwritten.
+            summary.unreadable.append(Unreadable(item.request_id, item.image_sha256))
+            continue
         if data is None:
             where = _store_of_ref(item.image_ref, item.image_sha256)
             if where == _store_read(blobs):

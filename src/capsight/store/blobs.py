@@ -23,6 +23,13 @@ from capsight.errors import BadRequest
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+class ImageCutOff(OSError):
+    """The image store began sending an image and stopped (the connection dropped mid-body, or the
+    body stalled past the read timeout): that read failed, not the image, which a rerun may get
+    whole. An OSError, as an unreachable store's errors are; its own type so that a reader of many
+    images (``feedback export``) can count it and go on."""
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

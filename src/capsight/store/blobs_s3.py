@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from capsight.errors import ServiceUnavailable, first_line
-from capsight.store.blobs import blob_key, is_sha256
+from capsight.store.blobs import ImageCutOff, blob_key, is_sha256
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -59,11 +59,23 @@ class S3BlobStore:
         return f"s3://{self.bucket}/{key}"
 
     def get(self, sha256: str) -> bytes | None:
+        """The image's bytes, None when S3 has no such image; ImageCutOff when its body was cut off
+        or stalled mid-read (botocore raises IncompleteReadError, ResponseStreamingError or
+        ReadTimeoutError there, none of them an OSError: ``feedback export`` ended with a traceback)."""
+        from botocore import exceptions as boto_errors
+        from urllib3.exceptions import HTTPError as Urllib3Error
+
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(sha256))
         except self.client.exceptions.NoSuchKey:
             return None
-        body: bytes = response["Body"].read()
+        stream = response["Body"]
+        try:
+            body: bytes = stream.read()
+        except (boto_errors.IncompleteReadError, boto_errors.HTTPClientError, Urllib3Error) as exc:
+            raise ImageCutOff(f"the image store cut off image {sha256}: {first_line(exc)}") from exc
+        finally:
+            stream.close()
         return body
 
     def exists(self, sha256: str) -> bool:
