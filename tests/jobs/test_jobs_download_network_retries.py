@@ -83,9 +83,25 @@ def _port(server: ThreadingHTTPServer) -> int:
 
 
 def _download(
-    urls: list[str], tmp_path: Path, allowlist: Allowlist, limits: DownloadLimits = FAST
+    urls: list[str],
+    tmp_path: Path,
+    allowlist: Allowlist,
+    limits: DownloadLimits = FAST,
+    cancel: threading.Event | None = None,
 ) -> DownloadReport:
-    return download_all(urls, tmp_path / "in", tmp_path / "m.jsonl", allowlist, limits)
+    return download_all(urls, tmp_path / "in", tmp_path / "m.jsonl", allowlist, limits, cancel)
+
+
+class _RecordedWaits(threading.Event):
+    """A job's cancel event that is never set: the waits between tries are recorded, not waited."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        return self.is_set()
 
 
 def _resolve(monkeypatch: pytest.MonkeyPatch, name: str, answer: Callable[[int], str]) -> list[str]:
@@ -173,9 +189,9 @@ def test_a_name_that_does_not_exist_is_final_at_once(tmp_path: Path, monkeypatch
     given = _resolve(monkeypatch, "gone.example", lambda n: str(socket.EAI_NONAME))
     url = "http://gone.example/a.png"
     limits = DownloadLimits(max_bytes=100_000, retry_delay=5.0)
-    started = time.monotonic()
-    report = _download([url], tmp_path, Allowlist([url]), limits)
-    assert time.monotonic() - started < 3  # no 5 s wait for a second try
+    cancel = _RecordedWaits()
+    report = _download([url], tmp_path, Allowlist([url]), limits, cancel)
+    assert cancel.waits == []  # no 5 s wait for a second try
     assert len(report.errors) == 1 and report.errors[0][1].startswith("DownloadError: ConnectError: ")
     assert "tries" not in report.errors[0][1] and len(given) == 1
 
@@ -186,9 +202,9 @@ def test_a_refused_address_is_never_tried_again(
     given = _resolve(monkeypatch, "inside.example", lambda n: "127.0.0.1")
     url = f"http://inside.example:{_port(blips)}/drop/0/a.png"
     limits = DownloadLimits(max_bytes=100_000, retry_delay=5.0)
-    started = time.monotonic()
-    report = _download([url], tmp_path, Allowlist([url]), limits)  # loopback not allowed
-    assert time.monotonic() - started < 3
+    cancel = _RecordedWaits()
+    report = _download([url], tmp_path, Allowlist([url]), limits, cancel)  # loopback not allowed
+    assert cancel.waits == []
     assert report.errors == [
         (
             url,
@@ -243,9 +259,9 @@ def test_a_tls_failure_is_final_at_once(blips: ThreadingHTTPServer, tmp_path: Pa
     """https:// to a server that speaks plain HTTP: the handshake fails the same way on every try."""
     url = f"https://127.0.0.1:{_port(blips)}/drop/0/a.png"
     limits = DownloadLimits(max_bytes=100_000, retry_delay=5.0)
-    started = time.monotonic()
-    report = _download([url], tmp_path, Allowlist([url], ["127.0.0.0/8"]), limits)
-    assert time.monotonic() - started < 3  # no 5 s wait for a second try
+    cancel = _RecordedWaits()
+    report = _download([url], tmp_path, Allowlist([url], ["127.0.0.0/8"]), limits, cancel)
+    assert cancel.waits == []  # no 5 s wait for a second try
     assert len(report.errors) == 1 and report.errors[0][1].startswith("DownloadError: ConnectError: ")
     assert "SSL" in report.errors[0][1] and "tries" not in report.errors[0][1], report.errors
 
@@ -263,10 +279,10 @@ def test_a_host_that_is_down_costs_its_tries_for_a_few_urls_only(tmp_path: Path)
     base = f"http://127.0.0.1:{_closed_port()}"
     urls = [f"{base}/{n}.png" for n in range(12)]
     limits = DownloadLimits(max_bytes=100_000, retry_delay=0.2, concurrency=1)
-    started = time.monotonic()
-    report = _download(urls, tmp_path, Allowlist([f"{base}/"], ["127.0.0.0/8"]), limits)
-    elapsed = time.monotonic() - started
-    assert elapsed < 4, elapsed  # 12 URLs x 0.6 s of waits = 7.2 s before
+    cancel = _RecordedWaits()
+    report = _download(urls, tmp_path, Allowlist([f"{base}/"], ["127.0.0.0/8"]), limits, cancel)
+    # Before: 12 URLs x 2 waits (0.2 s then 0.4 s) = 24 waits, 7.2 s; now only the first 3 URLs wait.
+    assert cancel.waits == [0.2, 0.4] * 3, cancel.waits
     errors = dict(report.errors)
     refused = "DownloadError: ConnectError: [Errno 111] Connection refused"
     assert [errors[u] for u in urls[:3]] == [f"{refused} (3 tries)"] * 3
