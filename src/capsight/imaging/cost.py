@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from PIL import Image
 
+from capsight.imaging.gif_canvas import bare_canvas_extent
+
 # Bytes a pixel takes at the peak of decoding one image and converting it to RGB (``_to_rgb``), by
 # the mode Pillow decodes into. Pillow keeps every 3- and 4-channel mode at 4 bytes a pixel; alpha is
 # composited through four full-size 4-byte images at once (RGBA copy, white background, composite,
@@ -79,7 +81,9 @@ def decode_cost(image: Image.Image) -> int:
     sized by). Why: a transparent PNG holds five full-size buffers while it is made RGB, so counting
     its pixels alone let two 12-megapixel ones use 480 MB where the budget meant 96."""
     width, height = image.size
-    peak = _peak_bytes_per_pixel(image.mode, "transparency" in image.info)
+    # A GIF frame that leaves the canvas bare is made RGBA and composited, as a colour key is.
+    transparent = "transparency" in image.info or bare_canvas_extent(image) is not None
+    peak = _peak_bytes_per_pixel(image.mode, transparent)
     peak = max(peak, _LOAD_PEAK.get(image.format or "", 0))
     if "exif" in image.info:
         # exif_transpose may build a turned copy beside it. Counted whenever there is an EXIF block,

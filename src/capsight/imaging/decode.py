@@ -11,6 +11,7 @@ Why this is careful:
   through ``jpeg.py``, which refuses data libjpeg reports as cut short or damaged (Pillow hides that);
   a progressive JPEG closed between its scans, which libjpeg does not report, is refused before
   (``jpeg_progression.py``).
+- The canvas a GIF's first frame leaves bare is transparent, as browsers show it (``gif_canvas.py``).
 - EXIF orientation is applied, an embedded ICC profile other than sRGB (Display P3, Adobe RGB, a
   CMYK press profile) is converted to sRGB (``colour.py``), and every mode (CMYK, greyscale,
   palette, 16-bit, alpha) is converted to plain RGB the same way for training and serving (``rgb.py``).
@@ -34,6 +35,7 @@ from capsight.errors import EmptyFile, ImageTooLarge, InvalidImage
 from capsight.imaging.budget import decoding
 from capsight.imaging.colour import to_srgb
 from capsight.imaging.cost import decode_cost
+from capsight.imaging.gif_canvas import bare_canvas_extent, with_bare_canvas_transparent
 from capsight.imaging.jpeg import decode_jpeg
 from capsight.imaging.jpeg_headers import check_jpeg_scans, jpeg_precision
 from capsight.imaging.jpeg_progression import check_progression
@@ -178,11 +180,14 @@ def decode_image(
             # Frame 0 is current after open; asking for n_frames would walk every frame of an
             # animation, which a hostile GIF can make arbitrarily slow. The size is the one that
             # will be decoded (after draft), which is what the memory is spent on, weighted by its mode.
+            bare_canvas = bare_canvas_extent(image) if fmt == "GIF" else None  # read before load
             with decoding(decode_cost(image)):
                 decoded = decode_jpeg(data, image) if fmt == "JPEG" else None
                 if decoded is None:
                     image.load()
                     decoded = image
+                if bare_canvas is not None:
+                    decoded = with_bare_canvas_transparent(decoded, bare_canvas)
                 swapped = _apply_exif_orientation(decoded)
                 rgb = _to_rgb(to_srgb(_reduced(decoded, min_side)))
                 rgb.load()
