@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -119,33 +118,60 @@ def test_waits_for_admitted_images_still_being_decoded() -> None:
     assert model.batches == [[1.0, 2.0]]
 
 
+class _RecordedCondition(threading.Condition):
+    """The batcher's condition: its worker's waits for more work (the timed ones) are recorded,
+    each as whether it was woken (True) or ran out (False)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timed: list[bool] = []
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is None:  # idle: nothing queued
+            return super().wait()
+        self.waiting.set()
+        woken = super().wait(timeout)
+        self.timed.append(woken)
+        return woken
+
+
+def _recorded(batcher: MicroBatcher) -> _RecordedCondition:
+    cond = batcher._cond = _RecordedCondition()
+    return cond
+
+
 def test_does_not_wait_when_nothing_else_is_coming() -> None:
     model = EchoModel()
     batcher = MicroBatcher(model, max_batch_size=8, max_wait_ms=5_000)
+    cond = _recorded(batcher)
 
-    async def body() -> float:
-        started = time.monotonic()
-        await batcher.infer(row(1))
-        return time.monotonic() - started
+    async def body() -> np.ndarray:
+        return await batcher.infer(row(1))
 
-    elapsed = run(lambda: _with_batcher(batcher, body))
-    assert elapsed < 2.5  # far below max_wait: a lone request is not held back
+    run(lambda: _with_batcher(batcher, body))
+    assert model.batches == [[1.0]]
+    assert cond.timed == []  # a lone request is not held back for max_wait (5 s, before)
 
 
 def test_a_cancelled_reservation_stops_the_wait() -> None:
+    """Staged: the reservation is cancelled once the worker waits for its image; a max_wait no test
+    outlasts (30 s), so a wait that ran out is one the cancel did not end."""
     model = EchoModel()
-    batcher = MicroBatcher(model, max_batch_size=8, max_wait_ms=5_000)
+    batcher = MicroBatcher(model, max_batch_size=8, max_wait_ms=30_000)
+    cond = _recorded(batcher)
 
-    async def body() -> float:
+    async def body() -> np.ndarray:
         first, second = batcher.reserve(2)
-        started = time.monotonic()
         future = first.submit(row(1))
-        await asyncio.sleep(0.01)
+        while not cond.waiting.is_set():  # the worker waits for the second image
+            await asyncio.sleep(0.001)
         second.cancel()  # that image turned out bad: nobody else is coming
-        await future
-        return time.monotonic() - started
+        return await future
 
-    assert run(lambda: _with_batcher(batcher, body)) < 2.5
+    run(lambda: _with_batcher(batcher, body))
+    assert model.batches == [[1.0]]
+    assert cond.timed == [True], cond.timed  # woken by the cancel, not run out
 
 
 def test_a_failing_batch_fails_only_its_own_callers() -> None:
