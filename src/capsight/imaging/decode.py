@@ -11,6 +11,8 @@ Why this is careful:
   through ``jpeg.py``, which refuses data libjpeg reports as cut short or damaged (Pillow hides that);
   a progressive JPEG closed between its scans, which libjpeg does not report, is refused before
   (``jpeg_progression.py``).
+- Of an APNG the first frame of its animation is read, as browsers show it, not a default image
+  kept for viewers that cannot play it (``apng.py``).
 - The canvas a GIF's first frame leaves bare is transparent, as browsers show it (``gif_canvas.py``).
 - EXIF orientation is applied, an embedded ICC profile other than sRGB (Display P3, Adobe RGB, a
   CMYK press profile) is converted to sRGB (``colour.py``), and every mode (CMYK, greyscale,
@@ -32,6 +34,7 @@ from typing import IO
 from PIL import Image, ImageFile, ImageOps
 
 from capsight.errors import EmptyFile, ImageTooLarge, InvalidImage
+from capsight.imaging.apng import first_frame_png
 from capsight.imaging.budget import decoding
 from capsight.imaging.colour import to_srgb
 from capsight.imaging.cost import decode_cost
@@ -146,6 +149,9 @@ def decode_image(
         check_progression(data)
     if fmt == "PNG":
         check_png_chunks(data)
+        first_frame = first_frame_png(data)
+        if first_frame is not None:  # the picture a browser shows, not the default image (apng.py)
+            return decode_image(first_frame, min_side=min_side, max_pixels=max_pixels)
     if fmt == "HEIF" and not _heif_available():
         # Read by API clients and by `capsight classify`/`batch` users alike: no "server", no "send".
         raise InvalidImage(
