@@ -14,9 +14,10 @@ Why this is careful:
 - Of an APNG the first frame of its animation is read, as browsers show it, not a default image
   kept for viewers that cannot play it (``apng.py``).
 - The canvas a GIF's first frame leaves bare is transparent, as browsers show it (``gif_canvas.py``).
-- EXIF orientation is applied, an embedded ICC profile other than sRGB (Display P3, Adobe RGB, a
-  CMYK press profile) is converted to sRGB (``colour.py``), and every mode (CMYK, greyscale,
-  palette, 16-bit, alpha) is converted to plain RGB the same way for training and serving (``rgb.py``).
+- EXIF orientation is applied (not an XMP one, which browsers ignore), an embedded ICC profile other
+  than sRGB (Display P3, Adobe RGB, a CMYK press profile) is converted to sRGB (``colour.py``), and
+  every mode (CMYK, greyscale, palette, 16-bit, alpha) is converted to plain RGB the same way for
+  training and serving (``rgb.py``).
 - Each decode reserves its memory from the decode budget first (``budget.py``), weighted by what
   it will hold (``cost.py``).
 - HEIC/HEIF (what iPhones shoot) is read through the optional ``pillow-heif`` package (the
@@ -295,6 +296,10 @@ def _reduced(image: Image.Image, min_side: int | None) -> Image.Image:
     return reduced
 
 
+# Where Pillow keeps a file's XMP packet (PNG's iTXt keyword; JPEG, WebP, GIF, TIFF).
+_XMP_KEYS = ("XML:com.adobe.xmp", "xmp")
+
+
 def _apply_exif_orientation(image: Image.Image) -> bool:
     """Rotate ``image`` upright in place; True when that swapped its width and height.
 
@@ -302,12 +307,20 @@ def _apply_exif_orientation(image: Image.Image) -> bool:
     Pillow turns the pixels first and rewrites the EXIF after, and that rewrite can fail (a tag of
     the wrong type, e.g. ImageWidth stored as text), so the answer comes from the size either way:
     a turned image reported with its stored width and height would be sideways in the /v1 answer.
+
+    Only the EXIF Orientation counts: browsers turn a photo by it alone (CSS ``image-orientation:
+    from-image``), and the photo the user sees is the one classified. Pillow also takes an XMP
+    ``tiff:Orientation`` when the EXIF has none, which turned such a photo a quarter from what the
+    page showed; the XMP is kept out of its sight while it reads the orientation.
     """
     before = image.size
+    xmp = {key: image.info.pop(key) for key in _XMP_KEYS if key in image.info}
     try:
         ImageOps.exif_transpose(image, in_place=True)
     except Exception:
         logger.debug("ignoring unreadable EXIF orientation", exc_info=True)
+    finally:
+        image.info.update(xmp)
     return image.size != before  # a square image "swaps" invisibly, which changes nothing
 
 
