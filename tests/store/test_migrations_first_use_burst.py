@@ -33,7 +33,11 @@ def _use(db: Database, errors: list[BaseException]) -> None:
 
 
 @pytest.mark.postgres
-def test_threads_waiting_for_the_migration_hold_no_connection(pg_db: Database) -> None:
+def test_threads_waiting_for_the_migration_hold_no_connection(
+    pg_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(first_use_module, "Future", _WaitedFuture)
+    monkeypatch.setattr(_WaitedFuture, "waiting", 0)
     opened: list[object] = []
     event.listen(pg_db.engine, "connect", lambda *args: opened.append(args[0]))
     dsn = pg_db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -44,7 +48,13 @@ def test_threads_waiting_for_the_migration_hold_no_connection(pg_db: Database) -
         threads = [threading.Thread(target=_use, args=(pg_db, errors)) for _ in range(12)]
         for t in threads:
             t.start()
-        time.sleep(1.5)
+        # Counted once the other 11 wait for the migration (not after a sleep: on a loaded machine
+        # fewer had arrived by then). Before the fix none waited so; each held a connection instead.
+        with _WaitedFuture.changed:
+            _WaitedFuture.changed.wait_for(lambda: _WaitedFuture.waiting >= 11, 15)
+        deadline = time.monotonic() + 15
+        while not opened and time.monotonic() < deadline:  # the migrating thread's own connection
+            time.sleep(0.01)
         waiting = len(opened)
         other_replica.execute("SELECT pg_advisory_unlock(%s)", (database_module._PG_MIGRATION_LOCK,))
     for t in threads:
