@@ -122,12 +122,16 @@ class Database:
         from sqlalchemy import create_engine, event
         from sqlalchemy.engine import make_url
 
+        from capsight.store.pool import CallerBoundPool
+
         url = make_url(self.url)
         # A URL job's list encoded and parsed a piece at a time, the GIL free between (jsontext.py).
         common: dict[str, Any] = {"pool_pre_ping": True, **jsontext.ENGINE_ARGS}
         if url.get_backend_name() == "sqlite":
             path = sqlite_file(url)
             if path is not None:
+                common["poolclass"] = CallerBoundPool  # SQLAlchemy's own for a file (an in-memory
+                # database keeps its one connection in another pool)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with contextlib.suppress(FileExistsError):  # the request log and key hashes: owner only
                     os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
@@ -138,7 +142,7 @@ class Database:
         if url.get_backend_name() == "postgresql":
             connect_args["connect_timeout"] = max(1, int(self.connect_timeout))
             connect_args.update(_PG_TCP_ARGS)
-        return create_engine(url, connect_args=connect_args, pool_size=5, **common)
+        return create_engine(url, connect_args=connect_args, pool_size=5, poolclass=CallerBoundPool, **common)
 
     def session(self) -> Session:
         """A new ORM session; migrations are run first if this process has not done so yet."""

@@ -80,12 +80,15 @@ class DeadlinePassed(Exception):
 
 
 class _CommitGuard:
-    """Decides once, under a lock, whether a call's writes commit or its caller gave up on them."""
+    """Decides once, under a lock, whether a call's writes commit or its caller gave up on them; and
+    whether a call whose caller is gone (answered 503, or cancelled) starts at all."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = DB_CALL_TIMEOUT_S) -> None:
         self._lock = threading.Lock()
         self._abandoned = False
         self._committing = False
+        self._seconds = seconds
+        self._started = time.monotonic()
         self._aside_s = 0.0  # time spent waiting on the first use, ended waits
         self._aside_since: float | None = None  # the wait going on, if any
         self._aside_depth = 0  # the migration imports SQLAlchemy: one wait inside the other
@@ -113,6 +116,30 @@ class _CommitGuard:
             now = time.monotonic() - self._aside_since if self._aside_since is not None else 0.0
             return self._aside_s + now, ongoing
 
+    def own_time_left(self) -> float:
+        """Seconds left of the call's own deadline (time set aside for the first use not counted)."""
+        aside, _ = self.aside()
+        return self._seconds - (time.monotonic() - self._started - aside)
+
+    def connection_wait(self, configured: float) -> float:
+        """How long this call may wait for a pooled connection: the pool's own timeout, but no
+        longer than its caller waits for it, and not at all once the caller is gone. A call answered
+        503 waited on for the pool's 30 s, holding one of the DB_THREADS that every request's call
+        needs. The first use's wait (the migration) is not the call's: it keeps the pool's timeout."""
+        with self._lock:
+            if self._aside_since is not None:
+                return configured
+            if self._abandoned:
+                return 0.0
+        return max(0.0, min(configured, self.own_time_left()))
+
+    def start(self) -> bool:
+        """False when the caller went before a thread took the call: it is not run. A backlog of
+        such calls (the requests of a database stall, all answered 503) ran after the stall for
+        nobody, each with a thread and a connection, while the requests of the moment waited."""
+        with self._lock:
+            return not self._abandoned
+
     def before_commit(self, _session: Any) -> None:
         with self._lock:
             if self._abandoned:
@@ -130,6 +157,14 @@ class _CommitGuard:
 COMMIT_GUARD: contextvars.ContextVar[_CommitGuard | None] = contextvars.ContextVar(
     "capsight_commit_guard", default=None
 )
+
+
+def connection_wait(configured: float) -> float:
+    """The pool's wait for a connection for the call this thread runs (see
+    :meth:`_CommitGuard.connection_wait`); ``configured`` outside a call of :func:`call_with_deadline`
+    (the request log's thread, job workers, the CLI)."""
+    guard = COMMIT_GUARD.get()
+    return configured if guard is None else guard.connection_wait(configured)
 
 
 @contextlib.contextmanager
@@ -165,11 +200,13 @@ async def call_with_deadline(fn: Callable[..., T], *args: Any, timeout: float | 
     slowed by a loaded host was answered 503 "database unavailable" with the database healthy.
     """
     seconds = DB_CALL_TIMEOUT_S if timeout is None else timeout
-    guard = _CommitGuard()
+    guard = _CommitGuard(seconds)
 
     def guarded() -> T:
         COMMIT_GUARD.set(guard)  # this thread's copy of the caller's context only
         try:
+            if not guard.start():
+                raise DeadlinePassed("the request was answered before this call started")
             return fn(*args)
         finally:
             _count(-1)
@@ -183,17 +220,26 @@ async def call_with_deadline(fn: Callable[..., T], *args: Any, timeout: float | 
         raise
     task = asyncio.ensure_future(future)
     started = time.monotonic()
-    while True:
-        aside, ongoing = guard.aside()
-        own = time.monotonic() - started - aside
-        if own >= seconds or aside >= DB_FIRST_USE_TIMEOUT_S:
-            break
-        # While the first use is awaited only its limit nears; look again soon, as the call's own
-        # clock runs again once it ends.
-        wait = min(_ASIDE_POLL_S, DB_FIRST_USE_TIMEOUT_S - aside) if ongoing else seconds - own
-        done, _ = await asyncio.wait({task}, timeout=wait)
-        if done:
-            return task.result()
+    try:
+        while True:
+            aside, ongoing = guard.aside()
+            own = time.monotonic() - started - aside
+            if own >= seconds or aside >= DB_FIRST_USE_TIMEOUT_S:
+                break
+            # While the first use is awaited only its limit nears; look again soon, as the call's own
+            # clock runs again once it ends.
+            wait = min(_ASIDE_POLL_S, DB_FIRST_USE_TIMEOUT_S - aside) if ongoing else seconds - own
+            done, _ = await asyncio.wait({task}, timeout=wait)
+            if done:
+                return task.result()
+    except asyncio.CancelledError:
+        # The caller is gone (the client hung up, the server shuts down): a call not started yet is
+        # not run, a started one waits for a connection no longer than its deadline (none at all
+        # for one it asks for from now on) and does not commit (unless its commit has begun), as
+        # for a call past its deadline.
+        guard.abandon()
+        task.add_done_callback(_retrieve)
+        raise
     if guard.abandon():
         task.add_done_callback(_retrieve)  # the thread's own error, if any, is no news now
         raise TimeoutError
