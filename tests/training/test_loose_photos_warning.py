@@ -38,3 +38,15 @@ def test_no_warning_without_loose_photos(tmp_path: Path, caplog: pytest.LogCaptu
     with caplog.at_level(logging.WARNING, logger="capsight.training.dataset"):
         list_labels(data)
     assert [r for r in caplog.records if r.levelno == logging.WARNING] == []
+
+
+def test_one_loose_photo_is_counted_in_the_singular(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The warning read "ignoring 1 photos directly in ..."."""
+    data = make_dataset(tmp_path / "data", per_class=3)
+    photo = sorted((data / "circle").iterdir())[0]
+    shutil.copyfile(photo, data / f"loose-{photo.name}")
+    with caplog.at_level(logging.WARNING, logger="capsight.training.dataset"):
+        list_labels(data)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("ignoring 1 photo directly in "), warnings[0]

@@ -16,6 +16,7 @@ from pathlib import Path
 from capsight.batch.sources import NAS_METADATA_FOLDERS
 from capsight.errors import BadRequest
 from capsight.imaging.files import is_image_file, named_like_image
+from capsight.wording import counted
 
 # The training log's name, as before this module was split from dataset.py.
 logger = logging.getLogger("capsight.training.dataset")
@@ -163,8 +164,8 @@ def list_labels(root: Path) -> tuple[str, ...]:
     loose = [p.name for p in entries if not p.is_dir() and _is_image_file(p)]
     if loose:  # dropped one level too high: left out of training and evaluation without a word
         logger.warning(
-            "ignoring %d photos directly in %s (%s): only photos in class folders (%s/<label>/) are read",
-            len(loose),
+            "ignoring %s directly in %s (%s): only photos in class folders (%s/<label>/) are read",
+            counted(len(loose), "photo"),
             root,
             ", ".join(loose[:3]) + (", ..." if len(loose) > 3 else ""),
             root,
