@@ -93,3 +93,32 @@ def test_the_exif_orientation_is_still_applied_beside_an_xmp_one() -> None:
     assert (decoded.width, decoded.height) == (SIZE[1], SIZE[0])
     image = np.asarray(decoded.image).astype(int)
     assert np.abs(image[2:8, 12:18] - BLUE).max() < 12  # the stored top left is now top right
+
+
+def _tiff(tags: dict[int, object]) -> bytes:
+    from PIL import TiffImagePlugin
+
+    info = TiffImagePlugin.ImageFileDirectory_v2()
+    for tag, value in tags.items():
+        info[tag] = value
+        if tag == 700:
+            info.tagtype[700] = 1  # XMLPacket: bytes
+    buf = io.BytesIO()
+    _picture().save(buf, "TIFF", tiffinfo=info)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("element", [False, True], ids=["attribute", "element"])
+def test_a_tiffs_orientation_only_in_xmp_is_not_applied(element: bool) -> None:
+    """Pillow's TIFF loader turns the image by the orientation itself while it loads, XMP included:
+    the pixels were turned a quarter, and the answer gave the stored width and height."""
+    decoded = decode_image(_tiff({700: _xmp(6, element)}))
+    assert (decoded.width, decoded.height) == SIZE
+    _as_stored(decoded.image)
+
+
+def test_a_tiffs_own_orientation_is_still_applied_beside_an_xmp_one() -> None:
+    decoded = decode_image(_tiff({274: 6, 700: _xmp(3)}))
+    assert (decoded.width, decoded.height) == (SIZE[1], SIZE[0]) == decoded.image.size
+    image = np.asarray(decoded.image).astype(int)
+    assert np.abs(image[2:8, 12:18] - BLUE).max() < 12  # the stored top left is now top right

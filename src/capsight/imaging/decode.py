@@ -26,9 +26,11 @@ Why this is careful:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -191,7 +193,8 @@ def decode_image(
             with decoding(decode_cost(image)):
                 decoded = decode_jpeg(data, image) if fmt == "JPEG" else None
                 if decoded is None:
-                    image.load()
+                    with _xmp_hidden(image):  # Pillow's TIFF loader turns the image itself, by XMP too
+                        image.load()
                     decoded = image
                 if bare_canvas is not None:
                     decoded = with_bare_canvas_transparent(decoded, bare_canvas)
@@ -314,14 +317,25 @@ def _apply_exif_orientation(image: Image.Image) -> bool:
     page showed; the XMP is kept out of its sight while it reads the orientation.
     """
     before = image.size
-    xmp = {key: image.info.pop(key) for key in _XMP_KEYS if key in image.info}
     try:
-        ImageOps.exif_transpose(image, in_place=True)
+        with _xmp_hidden(image):
+            ImageOps.exif_transpose(image, in_place=True)
     except Exception:
         logger.debug("ignoring unreadable EXIF orientation", exc_info=True)
+    return image.size != before  # a square image "swaps" invisibly, which changes nothing
+
+
+@contextlib.contextmanager
+def _xmp_hidden(image: Image.Image) -> Iterator[None]:
+    """``image``'s XMP out of Pillow's sight while it reads the orientation (see
+    :func:`_apply_exif_orientation`). Also around a TIFF's ``load``: Pillow's TIFF loader applies the
+    orientation itself as it loads, and a TIFF whose XMP alone had one was turned there, its answer
+    giving the stored width and height (Pillow sizes a TIFF by its own Orientation tag when opened)."""
+    xmp = {key: image.info.pop(key) for key in _XMP_KEYS if key in image.info}
+    try:
+        yield
     finally:
         image.info.update(xmp)
-    return image.size != before  # a square image "swaps" invisibly, which changes nothing
 
 
 # Leading bytes enough for detect_format: an ISO media file lists its brands in a box of <= 4096.
