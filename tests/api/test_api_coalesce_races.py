@@ -9,6 +9,7 @@ test has the other copies where it wants them.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -133,16 +134,21 @@ def test_a_copy_whose_redis_lookup_was_out_when_its_twin_finished_runs_no_second
     assert len(service._flights) == 0
 
 
+@pytest.mark.parametrize("pools", [True, False], ids=["decode-pools", "no-pools"])
 def test_a_request_cancelled_in_its_decode_leaves_no_claim_behind(
-    make_client: AppFactory, onnx_classifier: OnnxClassifier, monkeypatch: pytest.MonkeyPatch
+    make_client: AppFactory, onnx_classifier: OnnxClassifier, monkeypatch: pytest.MonkeyPatch, pools: bool
 ) -> None:
     """The decode it claimed for its copies finishes in its thread after the request is gone; the
-    claim (and the decoded image it holds) must not stay in the table for good."""
+    claim (and the decoded image it holds) must not stay in the table for good. Also for a service
+    built without decode pools (its trips on the loop's default executor)."""
     decode = FirstDecodeGate()
     monkeypatch.setattr(service_module, "decode_image", decode)
     model = WrappedClassifier(onnx_classifier)
     client = make_client(classifier=model, store=True, warmup=False)
     service = runtime_of(client).service()
+    if not pools:
+        monkeypatch.setattr(service, "_executor", None)
+        monkeypatch.setattr(service, "_full_size_executor", None)
     data = unique_png("opened")
 
     async def scenario() -> int:
@@ -258,5 +264,70 @@ def test_a_copy_cancelled_while_it_waits_for_its_twins_decode_leaves_nothing_beh
     finally:
         decode.gate.set()
     assert first.prediction.label == "closed" and sum(model.calls) == 1
+    assert len(service._flights) == 0
+    assert not service._flights._lookups and not service._flights._finished
+
+
+class HeldCopyClaim:
+    """``Flights.claim_decode``: a copy given its twin's decode (counted as out from then on) is held
+    in its decode thread, before its trip returns, until the test releases it."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, key: str) -> Any:
+        shared, mine = self.real(key)
+        if shared is not None and not mine:
+            self.entered.set()
+            assert self.release.wait(30), "the test never released the copy"
+        return shared, mine
+
+
+@pytest.mark.parametrize("pools", [True, False], ids=["decode-pools", "no-pools"])
+def test_a_copy_cancelled_in_its_trip_after_its_claim_leaves_nothing_behind(
+    make_client: AppFactory, onnx_classifier: OnnxClassifier, monkeypatch: pytest.MonkeyPatch, pools: bool
+) -> None:
+    """The copy's trip counted it as waiting for its twin's decode, and the request was cancelled
+    before the trip came back: the count must still be taken back (else the key's next flight, and
+    its answer, are kept for it for ever). A service built without decode pools (its trips on the
+    loop's default executor) dropped the trip's result, and the count with it."""
+    decode = FirstDecodeGate()
+    monkeypatch.setattr(service_module, "decode_image", decode)
+    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)
+    model = WrappedClassifier(onnx_classifier)
+    client = make_client(classifier=model, store=True, warmup=False)
+    service = runtime_of(client).service()
+    if not pools:
+        monkeypatch.setattr(service, "_executor", None)
+        monkeypatch.setattr(service, "_full_size_executor", None)
+    held = HeldCopyClaim(service._flights.claim_decode)
+    monkeypatch.setattr(service._flights, "claim_decode", held)
+    data = unique_png("opened")
+
+    async def scenario() -> Any:
+        first = asyncio.create_task(service.classify(data, _ctx(1)))
+        await asyncio.to_thread(decode.entered.wait, 10)
+        second = asyncio.create_task(service.classify(data, _ctx(2)))
+        assert await asyncio.to_thread(held.entered.wait, 10)
+        second.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        held.release.set()
+        decode.gate.set()
+        answered = await first
+        await service.drain()
+        deadline = time.monotonic() + 10
+        while service._flights._lookups and time.monotonic() < deadline:  # the copy's thread ends
+            await asyncio.sleep(0.01)
+        return answered
+
+    try:
+        first = _in_app(client, scenario)
+    finally:
+        held.release.set()
+        decode.gate.set()
+    assert first.prediction.label == "opened" and sum(model.calls) == 1
     assert len(service._flights) == 0
     assert not service._flights._lookups and not service._flights._finished

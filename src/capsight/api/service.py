@@ -279,9 +279,16 @@ class ClassificationService:
         still releases the decode it claimed, from its thread once that is done: else the claim,
         with its decoded image, stayed in the table until a copy of the same bytes came by."""
         pool = self._pool_for(data)
+        trip: Future[tuple[int, str, Any, Decoded]]
         if pool is None:  # the loop's default executor (a service built without pools, in tests)
-            return await self._off_loop(self._hash_lookup_prepare, data, scope, left)
-        trip = pool.submit(self._hash_lookup_prepare, data, scope, left)
+            # Its run_in_executor future drops the result of a trip whose request was cancelled:
+            # a copy's count as waiting for its twin's decode (or a claim) was then never taken back.
+            trip = Future()
+            asyncio.get_running_loop().run_in_executor(
+                None, _run_into, trip, self._hash_lookup_prepare, data, scope, left
+            )
+        else:
+            trip = pool.submit(self._hash_lookup_prepare, data, scope, left)
         try:
             return await asyncio.wrap_future(trip)
         except asyncio.CancelledError:
@@ -354,6 +361,17 @@ class ClassificationService:
         """Wait for background cache writes (used at shutdown)."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _run_into(future: Future[T], fn: Callable[..., T], *args: Any) -> None:
+    """``fn(*args)`` into ``future``, as an executor's ``submit`` runs it (in a thread of the loop's
+    default executor, which hands out asyncio futures only)."""
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(fn(*args))
+    except BaseException as exc:
+        future.set_exception(exc)
 
 
 def _sha256(data: bytes) -> str:
