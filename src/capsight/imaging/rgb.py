@@ -2,7 +2,8 @@
 
 Why a module of its own: the conversion is most of the code a decode runs after the pixels are read
 (CMYK, greyscale, palette, colour keys, alpha on white, 16-bit and float data scaled to 8 bits), and
-its high-bit-depth paths work strip by strip to keep a large upload's memory small. ``decode.py``
+its high-bit-depth paths and its compositing on white work strip by strip to keep a large upload's
+memory small. ``decode.py``
 calls ``_to_rgb`` last, after EXIF orientation and the sRGB conversion (``colour.py``); ``cost.py``
 sizes the decode budget by what it holds at its peak.
 """
@@ -57,9 +58,8 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     mode = image.mode
     if mode in ("RGB", "L", "1") and "transparency" in image.info:
         # A colour key (PNG tRNS on a truecolour or grey image): the pixels of that colour are
-        # transparent, as a palette's are, and are composited on white below (else they stay black).
-        image = image.convert("RGBA")
-        mode = image.mode
+        # transparent, as a palette's are, and are composited on white (else they stay black).
+        return _on_white(image)
     if mode == "RGB":
         return image
     if mode.startswith("I;16"):
@@ -96,13 +96,29 @@ def _to_rgb(image: Image.Image) -> Image.Image:
             return np.clip(wide, 0, 255, out=wide)
 
         return _to_eight_bits(image, scale_floats).convert("RGB")
-    if mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-        mode = image.mode
-        if mode == "RGB":
-            return image  # converting it again copied it: one more full-size buffer than budgeted
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
+        return _on_white(image)
     return image.convert("RGB")
+
+
+_BAND_PIXELS = 1 << 20  # alpha is composited on white about this many pixels at a time
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """``image`` (with alpha, a transparent palette index or a colour key) composited on white, as RGB.
+
+    Why band by band: made RGBA, laid on a white image and composited whole, it held four more
+    full-size 4-byte buffers than the decoded image; ``decode.py`` shrinks an image first so that this
+    is cheap, but it shrinks by the short side, and a transparent strip (1,630,000 x 30, under the
+    pixel limit; a 154-byte animated WebP can declare such a canvas) took 880 MB. Each pixel is
+    converted and composited by itself, so the bands give the same pixels as the whole image did.
+    """
+    width, height = image.size
+    out = Image.new("RGB", image.size)
+    rows = max(1, _BAND_PIXELS // max(1, width))
+    for top in range(0, height, rows):
+        box = (0, top, width, min(height, top + rows))
+        band = image.crop(box).convert("RGBA")
+        background = Image.new("RGBA", band.size, (255, 255, 255, 255))
+        out.paste(Image.alpha_composite(background, band).convert("RGB"), box)
+    return out
