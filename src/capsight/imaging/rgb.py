@@ -3,9 +3,8 @@
 Why a module of its own: the conversion is most of the code a decode runs after the pixels are read
 (CMYK, greyscale, palette, colour keys, alpha on white, 16-bit and float data scaled to 8 bits), and
 its high-bit-depth paths and its compositing on white work strip by strip to keep a large upload's
-memory small. ``decode.py``
-calls ``_to_rgb`` last, after EXIF orientation and the sRGB conversion (``colour.py``); ``cost.py``
-sizes the decode budget by what it holds at its peak.
+memory small. ``decode.py`` calls ``_to_rgb`` last, after EXIF orientation and the sRGB conversion
+(``colour.py``); ``cost.py`` sizes the decode budget by what it holds at its peak.
 """
 
 from __future__ import annotations
