@@ -5,7 +5,8 @@ Why this is careful:
 - The pixel count is checked from the header *before* decoding, so a 50k x 50k PNG bomb costs
   microseconds, not gigabytes; so are a tiled TIFF's tile size (libtiff holds a whole tile) and a
   JPEG's number of scans (each is one more pass over the picture) and a PNG's number of chunks (each
-  is one more step in Python) (``limits.py``, ``jpeg_headers.py``, ``png_chunks.py``).
+  is one more step in Python) (``limits.py``, ``jpeg_headers.py``, ``png_chunks.py``); a GIF's size
+  is read from its bytes before Pillow opens it, which allocates its first frame (``gif_canvas.py``).
 - JPEGs are decoded at reduced scale (libjpeg DCT scaling through Pillow's ``draft``) when the model
   needs far fewer pixels: a 1080x1920 phone photo decodes at 1/4 scale, several times faster; and
   through ``jpeg.py``, which refuses data libjpeg reports as cut short or damaged (Pillow hides that);
@@ -41,7 +42,7 @@ from capsight.imaging.apng import first_frame_png
 from capsight.imaging.budget import decoding
 from capsight.imaging.colour import to_srgb
 from capsight.imaging.cost import decode_cost
-from capsight.imaging.gif_canvas import bare_canvas_extent, with_bare_canvas_transparent
+from capsight.imaging.gif_canvas import bare_canvas_extent, opened_size, with_bare_canvas_transparent
 from capsight.imaging.jpeg import decode_jpeg
 from capsight.imaging.jpeg_headers import check_jpeg_scans, jpeg_precision
 from capsight.imaging.jpeg_progression import check_progression
@@ -150,6 +151,8 @@ def decode_image(
     if fmt == "JPEG":
         check_jpeg_scans(data)
         check_progression(data)
+    if fmt == "GIF" and (canvas := opened_size(data)) is not None:
+        check_pixels(*canvas, max_pixels)  # before the open fills the first frame's rectangle
     if fmt == "PNG":
         check_png_chunks(data)
         first_frame = first_frame_png(data)
