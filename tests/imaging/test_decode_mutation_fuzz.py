@@ -55,6 +55,11 @@ def _picture(size: tuple[int, int] = (40, 30), mode: str = "RGB") -> Image.Image
     return image.convert(mode)
 
 
+def _grey16() -> Image.Image:
+    y, x = np.mgrid[0:30, 0:40]
+    return Image.fromarray((x * 1500 + y * 40).astype(np.uint16)).convert("I;16")
+
+
 def _save(image: Image.Image, fmt: str, **params: object) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format=fmt, **params)
@@ -127,8 +132,12 @@ def _seeds() -> dict[str, bytes]:
     seeds = {
         "jpeg-baseline": _save(picture, "JPEG", quality=80, exif=_exif(6)),
         "jpeg-progressive": _save(picture, "JPEG", quality=80, progressive=True),
+        "jpeg-cmyk": _save(picture.convert("CMYK"), "JPEG", quality=80),
+        # Large enough for the decoder to draft it at 1/2 scale for the model.
+        "jpeg-drafted": _save(_picture((400, 340)), "JPEG", quality=60, progressive=True),
         "png": _png(),
         "png-palette": _save(picture.quantize(16), "PNG", transparency=0),
+        "png-grey16": _save(_grey16(), "PNG", transparency=1000),  # a 16-bit colour key
         "apng-default-image": _apng(default_image=True),
         "apng-first-frame": _apng(default_image=False),
         "gif-sub-canvas": _animated_gif_sub_canvas(),
@@ -417,7 +426,7 @@ def test_each_seed_image_decodes(name: str) -> None:
     """Each seed is a valid image the decoder reads: else its mutations would test nothing."""
     decoded = decode_image(SEEDS[name], min_side=MIN_SIDE, max_pixels=MAX_PIXELS)
     assert decoded.image.mode == "RGB"
-    assert (decoded.width, decoded.height) in ((40, 30), (30, 40))
+    assert (decoded.width, decoded.height) in ((40, 30), (30, 40), (400, 340))
 
 
 @pytest.mark.parametrize("name", sorted(SEEDS))
