@@ -115,13 +115,23 @@ class _ZipPartWriter(PartCallbacks):
             self._file.close()
             self._file = None
         if self._text is not None:
-            self.result.fields[self._text_name] = self._text.decode("utf-8", "replace").strip()
+            self.result.fields[self._text_name] = _text_field(self._text_name, bytes(self._text))
             self._text = None
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _text_field(name: str, data: bytes) -> str:
+    """A text field's value, refused unless UTF-8: decoded with errors replaced, a Latin-1
+    ``.../r\xe9sultats`` webhook became ``.../r\ufffdsultats``, accepted (202) and called back at a
+    path the client never sent. The JSON body, which must be UTF-8, cannot carry such bytes."""
+    try:
+        return data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise BadRequest(f"Form field '{name}' is not UTF-8 text: send the URL in UTF-8.") from None
 
 
 async def receive_zip(
