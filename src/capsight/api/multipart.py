@@ -12,7 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import (
+    DEFAULT_MAX_HEADER_COUNT,
+    DEFAULT_MAX_HEADER_SIZE,
+    MultipartParser,
+    parse_options_header,
+)
 from starlette.requests import Request
 
 from capsight.errors import BadRequest
@@ -92,6 +97,19 @@ class PartCallbacks:
         return self._headers.get(name)
 
 
+# python-multipart's own limits on a part's headers, which it refuses with an exception whose message
+# says only "Maximum header ... exceeded": said here with the number, since the body is otherwise well
+# formed and a bare "Malformed multipart body." sent the client looking for a framing error.
+_HEADER_LIMITS = {
+    "Maximum header size exceeded": (
+        f"Malformed multipart body: a part's header line is longer than {DEFAULT_MAX_HEADER_SIZE} bytes."
+    ),
+    "Maximum header count exceeded": (
+        f"Malformed multipart body: a part has more than {DEFAULT_MAX_HEADER_COUNT} header lines."
+    ),
+}
+
+
 MAX_PREAMBLE = 64 * 1024  # real preambles are a line ("This is a multi-part message in MIME format.")
 
 
@@ -148,6 +166,6 @@ async def feed_multipart(request: Request, parts: PartCallbacks) -> None:
                 parser.write(data)
         parser.finalize()
     except (FormParserError, ValueError) as exc:
-        raise BadRequest("Malformed multipart body.") from exc
+        raise BadRequest(_HEADER_LIMITS.get(str(exc), "Malformed multipart body.")) from exc
     if not parts.ended:
         raise BadRequest("Malformed multipart body: it ends before the closing boundary.")
