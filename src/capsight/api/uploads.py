@@ -84,6 +84,7 @@ class _PartCollector(PartCallbacks):
                 raise TooManyImages(self._too_many_message())
             self._extra = True  # refused in on_part_data if it has bytes (see _is_unselected)
             return
+        self.refuse_transfer_encoding(name)  # only for a part that is read
         content_type = self.header(b"content-type")
         self._meta = (name, filename, content_type.decode("latin-1") if content_type else None)
         self._chunks = []

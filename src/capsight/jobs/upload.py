@@ -72,6 +72,8 @@ class _ZipPartWriter(PartCallbacks):
         """Refuses what the form does not take, as the JSON body does: an unknown field was ignored,
         so a misspelt ``webhook`` gave a job that never called back, and a second zip was dropped."""
         name, _ = self.disposition()
+        if name == FILE_FIELD or name in TEXT_FIELDS:
+            self.refuse_transfer_encoding(name)
         if name == FILE_FIELD:
             if self.has_file:
                 raise BadRequest(f"More than one {FILE_FIELD!r} part: send one zip per job.")
