@@ -6,10 +6,14 @@ for a job) and deterministic damage to it: the boundary altered, missing, duplic
 quoted; LF instead of CRLF; no close delimiter; huge header lines, NUL and non-UTF-8 bytes in them;
 Content-Disposition without a name, with RFC 5987 ``filename*`` or odd quoting; two Content-Types;
 a base64 Content-Transfer-Encoding; nested multipart/mixed; odd request Content-Type parameters;
-truncation at many offsets; and seeded random byte flips, inserts and deletions in the headers.
+truncation at many offsets; and seeded random byte flips, inserts and deletions in the headers
+(and in small text parts). Each body is also sent in small chunks (one ASGI message each), so that a
+delimiter or a header line is split across reads as a slow client splits it.
 
 Whatever the bytes, the answer must be below 500 and, for 4xx, JSON ``{"error": "<string>"}``.
-CAPSIGHT_FUZZ_SCALE=N runs N times the random cases (a longer hunt); off by default.
+CAPSIGHT_FUZZ_SCALE=N runs N times the random cases (a longer hunt); off by default. What it found
+has tests of its own: test_api_multipart_header_limits.py, test_api_multipart_transfer_encoding.py
+and tests/jobs/test_jobs_zip_form_field_not_utf8.py.
 """
 
 from __future__ import annotations
