@@ -128,6 +128,23 @@ _HEADER_LIMITS = {
     ),
 }
 
+# The first delimiter ("--boundary") not followed by CR: almost always a body written with LF line
+# ends (by hand, printf, a file saved on Unix), which python-multipart refuses there.
+_FIRST_LINE_NOT_CRLF = "Did not find CR at end of boundary"
+
+
+def _malformed(exc: Exception) -> str:
+    """The 400's message for python-multipart's refusal ``exc``: what is wrong where it can be said."""
+    text = str(exc)
+    if text in _HEADER_LIMITS:
+        return _HEADER_LIMITS[text]
+    if text.startswith(_FIRST_LINE_NOT_CRLF):
+        return (
+            "Malformed multipart body: its first boundary line does not end in CR LF "
+            "(multipart lines end in CR LF, not LF alone)."
+        )
+    return "Malformed multipart body."
+
 
 MAX_PREAMBLE = 64 * 1024  # real preambles are a line ("This is a multi-part message in MIME format.")
 
@@ -185,6 +202,6 @@ async def feed_multipart(request: Request, parts: PartCallbacks) -> None:
                 parser.write(data)
         parser.finalize()
     except (FormParserError, ValueError) as exc:
-        raise BadRequest(_HEADER_LIMITS.get(str(exc), "Malformed multipart body.")) from exc
+        raise BadRequest(_malformed(exc)) from exc
     if not parts.ended:
         raise BadRequest("Malformed multipart body: it ends before the closing boundary.")
