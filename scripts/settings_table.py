@@ -53,7 +53,8 @@ MEANINGS: dict[str, str] = {
     "multipart body may be 64 KiB larger for its framing). Also each object of an S3-prefix job (an error "
     "row, not downloaded).",
     "max_pixels": "Largest image accepted (width x height), checked from the header before decoding "
-    "(decompression bombs get 413). `capsight train`, `evaluate` and `quantize` skip (and list) photos "
+    "(decompression bombs get 413); a quarter of it for WebP and AVIF, whose decoders hold four times "
+    "a still RGB image's memory a pixel. `capsight train`, `evaluate` and `quantize` skip (and list) photos "
     "over it too, so a model is trained and scored on the photos its server accepts.",
     "max_batch_images": "Most images in one `/v1/classify/batch` or `/v2` request.",
     "max_batch_upload_bytes": "Largest body of a multi-image request (bytes).",

@@ -26,6 +26,19 @@ _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N
 _LOAD_PEAK = {"WEBP": 16, "AVIF": 16}
 
 
+def load_peak_bytes(fmt: str) -> int:
+    """Bytes a pixel ``fmt``'s decoder holds while it loads (0: no more than the decoded image).
+
+    Unlike what ``_to_rgb`` holds, this cannot be shrunk first (``decode.py``'s ``_reduced`` works on
+    the loaded image), so ``limits.check_decoder_pixels`` caps the pixels of these formats by it."""
+    return _LOAD_PEAK.get(fmt, 0)
+
+
+def rgb_bytes_per_pixel() -> int:
+    """What a still RGB image holds per pixel decoded (Pillow keeps RGB in 4 bytes)."""
+    return _RGB_BYTES
+
+
 def _peak_bytes_per_pixel(mode: str, transparent: bool) -> int:
     """What ``_to_rgb`` holds per pixel at its peak, decoded image included."""
     own = _MODE_BYTES.get(mode, 4)

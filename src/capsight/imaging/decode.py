@@ -3,7 +3,9 @@
 Why this is careful:
 - The format is detected from the bytes (magic numbers), never from a file name or content type.
 - The pixel count is checked from the header *before* decoding, so a 50k x 50k PNG bomb costs
-  microseconds, not gigabytes; so are a tiled TIFF's tile size (libtiff holds a whole tile) and a
+  microseconds, not gigabytes; a WebP's or AVIF's against a quarter of the limit, their decoders
+  holding four times a still RGB image's memory a pixel (``limits.check_decoder_pixels``); so are a
+  tiled TIFF's tile size (libtiff holds a whole tile) and a
   JPEG's number of scans (each is one more pass over the picture) and a PNG's number of chunks (each
   is one more step in Python) (``limits.py``, ``jpeg_headers.py``, ``png_chunks.py``); a GIF's size
   is read from its bytes before Pillow opens it, which allocates its first frame (``gif_canvas.py``).
@@ -46,7 +48,12 @@ from capsight.imaging.gif_canvas import bare_canvas_extent, opened_size, with_ba
 from capsight.imaging.jpeg import decode_jpeg
 from capsight.imaging.jpeg_headers import check_jpeg_scans, jpeg_precision
 from capsight.imaging.jpeg_progression import check_progression
-from capsight.imaging.limits import _refuse_raw_preview, check_pixels, check_tile_pixels
+from capsight.imaging.limits import (
+    _refuse_raw_preview,
+    check_decoder_pixels,
+    check_pixels,
+    check_tile_pixels,
+)
 from capsight.imaging.png_chunks import check_png_chunks, without_unreadable_metadata
 from capsight.imaging.rgb import _to_rgb
 
@@ -175,6 +182,7 @@ def decode_image(
             if width <= 0 or height <= 0:
                 raise InvalidImage("The image has no pixels.")
             check_pixels(width, height, max_pixels)
+            check_decoder_pixels(fmt, width, height, max_pixels)  # WebP, AVIF: a quarter of it
             check_tile_pixels(image, max_pixels)
             _refuse_raw_preview(image)
             original_mode = image.mode

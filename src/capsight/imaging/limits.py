@@ -13,7 +13,7 @@ from decimal import ROUND_DOWN, Decimal
 from PIL import Image
 
 from capsight.errors import ImageTooLarge, InvalidImage
-from capsight.imaging.cost import tiff_tile_size
+from capsight.imaging.cost import load_peak_bytes, rgb_bytes_per_pixel, tiff_tile_size
 
 
 def check_pixels(width: int, height: int, max_pixels: int) -> None:
@@ -23,6 +23,36 @@ def check_pixels(width: int, height: int, max_pixels: int) -> None:
         raise ImageTooLarge(
             f"Image has {width}x{height} pixels ({_over_megapixels(width * height, max_pixels)} megapixels); "
             f"the limit is {_megapixels(max_pixels)} megapixels."
+        )
+
+
+_FORMAT_NAMES = {"WEBP": "WebP"}
+
+
+def check_decoder_pixels(fmt: str, width: int, height: int, max_pixels: int) -> None:
+    """ImageTooLarge when ``fmt``'s decoder would hold more memory for ``width`` x ``height`` than a still
+    RGB image at ``max_pixels`` holds: WebP and AVIF, whose limit is a quarter of it (16 bytes a pixel).
+
+    Why: ``max_pixels`` counts pixels, but the memory a pixel costs is what kills a server. libwebp's
+    animation decoder, which Pillow reads every WebP through, holds 16 bytes a pixel before anything can
+    be shrunk, and an animated WebP of ~150 bytes declaring 7000x7000 (under 50 megapixels) took the
+    process ~747 MB for one request: past a pod's 512 MiB, with every request in it (the decode budget
+    lets one decode larger than itself run alone). Only the formats whose *decoder* is that costly are
+    held to it, not everything ``decode_cost`` weighs above RGB: a transparent PNG, an EXIF photo or a
+    CMYK JPEG costs more while it is made RGB, but that happens after ``_reduced`` shrinks the image to
+    what the model needs, so a 48-megapixel phone photo or a 40-megapixel RGBA PNG holds about its
+    4 bytes a pixel, and they keep the whole limit. Real animated WebPs (stickers, short clips) and
+    AVIFs are far under a quarter of it.
+    """
+    peak = load_peak_bytes(fmt)
+    limit = max_pixels * rgb_bytes_per_pixel() // peak if peak else max_pixels
+    if width * height > limit:
+        name = _FORMAT_NAMES.get(fmt, fmt)
+        raise ImageTooLarge(
+            f"The {name} image has {width}x{height} pixels ({_over_megapixels(width * height, limit)} "
+            f"megapixels); the limit for {name} images is {_megapixels(limit)} megapixels, as decoding one "
+            f"takes {peak} bytes a pixel (the memory of a {_megapixels(max_pixels)}-megapixel JPEG or PNG "
+            f"at {rgb_bytes_per_pixel()})."
         )
 
 
