@@ -179,6 +179,10 @@ def inspect_zip(path: Path, limits: ZipLimits) -> ZipPlan:
         seen: set[str] = set()
         total = 0
         for position, info in enumerate(infos):
+            if not info.filename:  # a 0-length name, or one that starts with NUL (zipfile cuts it
+                # there): ZipInfo.is_dir() raised IndexError on it, a 500
+                skipped.append(Skipped("", "empty name"))
+                continue
             if info.is_dir():
                 continue
             name = member_name(info)  # UTF-8 without the zip's flag saying so (Info-ZIP) too
