@@ -1,9 +1,9 @@
 """A seeded, bounded mutation fuzz of the zip bytes a job upload is, and of a URL job's JSON body.
 
 The multipart fuzz (tests/api/test_api_multipart_mutation_fuzz.py) damages the framing around a
-zip; here the zip itself is damaged. Small valid zips (stored and deflated members, nested folders,
-a non-image member, a zip64 one) get deterministic damage: each field of each local header, central
-directory entry and end record set to boundary values (sizes, offsets, name and extra-field
+zip; here the zip itself is damaged. Small valid zips (stored, deflated, bzip2 and LZMA members,
+nested folders, a non-image member, a zip64 one) get deterministic damage: each field of each local
+header, central directory entry and end record set to boundary values (sizes, offsets, name and extra-field
 lengths, method, flags with the encryption and data-descriptor bits, CRC, entry counts); the end
 record duplicated or missing; truncation at many offsets; member names with ``..``, absolute paths,
 NUL, backslashes, drive letters, very long names and duplicates; and seeded random byte flips.
@@ -110,6 +110,7 @@ def _seeds() -> list[bytes]:
             ]
         ),
         _build([("z/e.png", _png(5), deflated), ("f.jpg", _jpeg(6), stored)], zip64=True),
+        _build([("g.png", _png(7), zipfile.ZIP_BZIP2), ("h.jpg", _jpeg(8), zipfile.ZIP_LZMA)]),
     ]
 
 

@@ -17,6 +17,7 @@ measured on a cloud VM disk: mostly the wait for its bytes to reach the disk).
 
 from __future__ import annotations
 
+import lzma
 import os
 import re
 import stat
@@ -115,6 +116,18 @@ def _skip_reason(info: zipfile.ZipInfo, rel: str | None, limits: ZipLimits) -> s
 # "version needed to extract" above 6.3 or an unsupported method, UnicodeDecodeError (a ValueError)
 # for a name flagged UTF-8 that is not. Uncaught, they were a 500, or failed the whole job.
 _UNREADABLE = (zipfile.BadZipFile, NotImplementedError, ValueError, OSError)
+# What reading a member's data raises for damaged data, by method: zlib.error (deflate), OSError
+# (bzip2), lzma.LZMAError (LZMA: neither of those; uncaught, it failed the whole job, or was a 500
+# when sniffing a member without an image name), EOFError (cut short), RuntimeError (encrypted).
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
 
 
 def _sniffs_as_image(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
@@ -122,7 +135,7 @@ def _sniffs_as_image(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     try:
         with zf.open(info) as fh:
             return sniffs_as_image(fh.read(64))
-    except (*_UNREADABLE, zlib.error, EOFError, RuntimeError):
+    except (*_UNREADABLE, *_DAMAGED):
         return False
 
 
@@ -249,14 +262,7 @@ def extract(archive: Path, plan: ZipPlan, dest: Path, cancel: threading.Event | 
                 continue
             try:
                 written = _copy_member(zf, info, target, plan.total_bytes - written_total)
-            except (
-                zipfile.BadZipFile,
-                zlib.error,
-                EOFError,
-                NotImplementedError,
-                RuntimeError,
-                ValueError,
-            ) as exc:
+            except _DAMAGED as exc:
                 result.broken.append((rel, f"CorruptArchiveMember: {exc}"))
                 continue
             except OSError as exc:  # never show the server's own paths (exc.filename) to the client
