@@ -31,10 +31,10 @@ from fastapi.testclient import TestClient
 
 from api.helpers import AppFactory, jpeg, png
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
 SEED = 20261130
 SCALE = max(1, int(os.environ.get("CAPSIGHT_FUZZ_SCALE", "1")))
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300 * SCALE)]  # a hunt's time grows with its cases
 RANDOM_CASES = 40 * SCALE  # per route, on top of the fixed mutations
 BOUNDARY = b"capsight-fuzz-5e1d"
 WEBHOOK = "https://hooks.example/capsight"
