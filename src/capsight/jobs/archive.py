@@ -32,6 +32,7 @@ from capsight.imaging.files import named_like_image, sniffs_as_image
 from capsight.jobs.diskfull import DiskFull, is_disk_full
 from capsight.jobs.zipempty import NOT_AN_IMAGE, no_images_message
 from capsight.jobs.zipnames import member_name
+from capsight.jobs.zipread import member_pieces
 from capsight.store.blobs import fsync_dir
 
 CHUNK = 1024 * 1024
@@ -132,11 +133,13 @@ _DAMAGED = (
 
 def _sniffs_as_image(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     """An image without an image suffix is still an image; reading 16 bytes inflates almost nothing."""
+    pieces = member_pieces(zf, info, 64)
     try:
-        with zf.open(info) as fh:
-            return sniffs_as_image(fh.read(64))
+        return sniffs_as_image(next(pieces, b""))
     except (*_UNREADABLE, *_DAMAGED):
         return False
+    finally:
+        pieces.close()
 
 
 _EOCD = b"PK\x05\x06"  # end of central directory record
@@ -286,8 +289,8 @@ def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budge
     # allows. Hidden names are never members, and one job extracts one member at a time.
     tmp = target.with_name(EXTRACTING)
     try:
-        with zf.open(info) as src, open(tmp, "wb") as dst:
-            while chunk := src.read(CHUNK):
+        with open(tmp, "wb") as dst:
+            for chunk in member_pieces(zf, info, CHUNK):
                 written += len(chunk)
                 if written > limit:
                     raise zipfile.BadZipFile("member inflates past its declared size")
