@@ -9,11 +9,11 @@ that took 839 MB. Measured in a fresh interpreter, as in ``test_decode_memory.py
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from imaging.fresh_decode import decode_in_fresh_process, linux_only, made_in_fresh_process
 
 pytestmark = pytest.mark.slow
 
@@ -25,27 +25,15 @@ img.paste((20, 200, 20, 255), (800_000, 10, 830_000, 20))
 img.save(sys.argv[1], "PNG")
 """
 
-_DECODE = """
-import resource, sys
-from capsight.imaging.decode import decode_image
-data = open(sys.argv[1], "rb").read()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-decoded = decode_image(data, min_side=160)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print((after - before) // 1024, decoded.width, decoded.height, *decoded.image.size,
-      *decoded.image.getpixel((815_000, 15)), *decoded.image.getpixel((2, 2)))
-"""
 
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KB is Linux's")
+@linux_only
 def test_a_huge_transparent_strip_decodes_without_a_gigabyte(tmp_path: Path) -> None:
-    path = tmp_path / "strip.png"
-    subprocess.run([sys.executable, "-c", _MAKE, str(path)], check=True)
-    out = subprocess.run(
-        [sys.executable, "-c", _DECODE, str(path)], capture_output=True, text=True, check=True
-    )
-    grew_mb, width, height, w, h, *pixels = (int(v) for v in out.stdout.split())
+    decoded = decode_in_fresh_process(made_in_fresh_process(_MAKE, tmp_path), tmp_path, point=(815_000, 15))
     # The load itself is one 4-byte-per-pixel buffer of 49 MP (196 MB), the RGB answer another.
-    assert grew_mb < 450, f"decoding took {grew_mb} MB"
-    assert (width, height) == (w, h) == (1_630_000, 30)
-    assert pixels[:3] == [20, 200, 20] and pixels[3:] == [255, 255, 255]  # green middle, transparent -> white
+    assert decoded.grew_mb < 450, f"decoding took {decoded.grew_mb} MB"
+    assert decoded.size == decoded.shrunk == (1_630_000, 30)
+    assert decoded.pixel == (20, 200, 20) and decoded.corner == (
+        255,
+        255,
+        255,
+    )  # green middle, clear -> white
