@@ -33,6 +33,7 @@ from capsight.api.memory import return_large_buffers
 from capsight.api.metrics import Metrics
 from capsight.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, request_header
 from capsight.api.routes import admin, classify, feedback, health, job_webhook, jobs, models, ops, v2
+from capsight.api.routes.feedback import FEEDBACK_TOO_LARGE, MAX_FEEDBACK_BYTES
 from capsight.api.routes.ops import STATIC_DIR, RevalidatedStaticFiles
 from capsight.api.runtime import ServingRuntime
 from capsight.api.sizes import human_bytes
@@ -92,9 +93,13 @@ def _body_limit(settings: Settings) -> Callable[[str], int]:
 
 def _too_large_message(settings: Settings) -> Callable[[str, int], str | None]:
     """A batch over its total is no file too large: its images may each be under the per-image
-    limit (8 photos of 9 MB against 16 MB each and 64 MB in all), so the answer names both limits."""
+    limit (8 photos of 9 MB against 16 MB each and 64 MB in all), so the answer names both limits.
+    A feedback is no file either: over an upload limit of at least its own 64 KiB, it is over that,
+    in the route's words."""
 
     def message_for(path: str, limit: int) -> str | None:
+        if path == FEEDBACK_PATH:
+            return FEEDBACK_TOO_LARGE if limit >= MAX_FEEDBACK_BYTES else None
         if path not in MULTI_IMAGE_PATHS:
             return None
         return (

@@ -51,6 +51,7 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
 IMAGE_CHECK_TIMEOUT_S = 2.0  # whether an answer's image is still stored: unknown after this
 # A feedback is a few hundred bytes (a 2000-character note, each escaped, is 12 KB); parsed on the loop.
 MAX_FEEDBACK_BYTES = 64 * 1024
+FEEDBACK_TOO_LARGE = "The body is over 64 KiB: a feedback is a few hundred bytes."
 SINGLE_IMAGE_ROUTE = "/v1/classify"  # the request log's endpoint of a one-image request (index 0)
 
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:/=+\-]{1,128}$"  # what X-Request-ID accepts (middleware.py)
@@ -143,9 +144,7 @@ async def _feedback_of(request: Request) -> FeedbackIn:
     content_type = request.headers.get("content-type", "")
     if not is_json_type(content_type):  # `curl -d` sends application/x-www-form-urlencoded
         raise BadRequest(f"Send a JSON object with {JSON_TYPE} {sent_type(content_type)}.")
-    data = await read_json_body(
-        request, MAX_FEEDBACK_BYTES, "The body is over 64 KiB: a feedback is a few hundred bytes."
-    )
+    data = await read_json_body(request, MAX_FEEDBACK_BYTES, FEEDBACK_TOO_LARGE)
     if not data:  # "Field required" read as a field named "request" missing
         empty = 'the body is empty; send a JSON object {"request_id": ..., "label": ...}.'
         raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": empty}])
