@@ -63,6 +63,22 @@ def _base(server: ThreadingHTTPServer) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
+class _RecordedWaits(threading.Event):
+    """A job's cancel event: the waits between tries are recorded, not waited. ``cancel_on_wait``:
+    the cancel comes during the first wait (the event is set and the wait ends with it)."""
+
+    def __init__(self, cancel_on_wait: bool = False) -> None:
+        super().__init__()
+        self.cancel_on_wait = cancel_on_wait
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        if self.cancel_on_wait:
+            self.set()
+        return self.is_set()
+
+
 def test_a_url_job_gets_the_image_of_a_host_that_was_busy_for_a_moment(
     make_app: JobApp, flaky: ThreadingHTTPServer
 ) -> None:
@@ -88,11 +104,12 @@ def test_three_tries_then_an_error_row_and_final_answers_are_not_retried(
     base = _base(flaky)
     urls = [f"{base}/{status}/9/x.png" for status in (503, 502, 504, 429, 404, 403, 500)]
     limits = DownloadLimits(max_bytes=100_000, retry_delay=0.01)
-    started = time.monotonic()
+    cancel = _RecordedWaits()
     report = download_all(
-        urls, tmp_path / "in", tmp_path / "m.jsonl", Allowlist([f"{base}/"], ["127.0.0.0/8"]), limits
+        urls, tmp_path / "in", tmp_path / "m.jsonl", Allowlist([f"{base}/"], ["127.0.0.0/8"]), limits, cancel
     )
-    assert time.monotonic() - started < 10
+    # Two waits (retry_delay, then twice that) for each of the 4 "later" answers; none for final ones.
+    assert sorted(cancel.waits) == [0.01] * 4 + [0.02] * 4, cancel.waits  # type: ignore[type-var]
     assert report.complete and report.files == {}
     assert dict(report.errors) == {
         f"{base}/503/9/x.png": "DownloadError: HTTP 503 (3 tries)",
@@ -120,14 +137,13 @@ def test_three_tries_then_an_error_row_and_final_answers_are_not_retried(
 def test_a_cancel_during_the_wait_records_nothing(flaky: ThreadingHTTPServer, tmp_path: Path) -> None:
     """Cut short by a cancel (or a shutdown), the URL is no outcome: the resumed job asks again."""
     url = f"{_base(flaky)}/503/9/y.png"
-    cancel = threading.Event()
-    threading.Timer(0.3, cancel.set).start()
+    cancel = _RecordedWaits(cancel_on_wait=True)
     limits = DownloadLimits(max_bytes=100_000, retry_delay=5.0)
-    started = time.monotonic()
     report = download_all(
         [url], tmp_path / "in", tmp_path / "m.jsonl", Allowlist([url], ["127.0.0.0/8"]), limits, cancel
     )
-    assert time.monotonic() - started < 3  # the wait ended with the cancel
+    assert cancel.waits == [5.0]  # the wait was on the cancel event, and ended with it: no second try
+    assert flaky.hits["/503/9/y.png"] == 1  # type: ignore[attr-defined]
     assert not report.complete and report.errors == []
     assert not (tmp_path / "m.jsonl").read_text()
 
