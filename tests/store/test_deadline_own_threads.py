@@ -7,14 +7,16 @@ that hung (a lock held, a frozen server) kept each call's thread until the drive
 requests stalled all of that work too, and six calls at once were all a process could run even with
 a healthy database and 15 pooled connections. Database calls have threads of their own: 10, so
 that calls hung on one table leave 5 connections to the request log's writer, job workers and purge.
+
+Staged, not timed: the hung calls are held by a table lock the test takes, the test waits until the
+database shows them waiting on it, and the other work must be done while they are still held (the
+lock is let go only after). Before, that work waited behind them until the lock went.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import time
 
 import pytest
 from sqlalchemy import text
@@ -22,6 +24,32 @@ from sqlalchemy import text
 from capsight.store import deadline
 from capsight.store.database import Database
 from capsight.store.keys import KeyStore
+
+# A guard against a test that hangs, not a time limit: the work asked for while the calls are held
+# costs a thread's start (a no-op) or one quick query; before, it waited until the lock went.
+_HELD_GUARD_S = 20.0
+
+
+def _waiting_on_lock(locker: Database) -> int:
+    """Sessions of this database now waiting on a lock (a fresh transaction: pg_stat_activity is
+    read once per transaction)."""
+    with locker.engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            ).scalar_one()
+        )
+
+
+async def _until_waiting(locker: Database, count: int) -> None:
+    """Until ``count`` database calls are held by the lock (polled; the guard only ends a hang).
+    Asked on the loop itself: a thread of the default executor may be what the calls hold."""
+    async with asyncio.timeout(_HELD_GUARD_S):
+        while _waiting_on_lock(locker) < count:
+            await asyncio.sleep(0.05)
 
 
 @pytest.mark.postgres
@@ -31,29 +59,36 @@ def test_other_thread_work_runs_while_database_calls_hang(pg_db: Database) -> No
     locker = Database(pg_db.url)
     hold = locker.engine.connect()
     hold.exec_driver_sql("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE")  # a hanging database
-    hanging = min(32, (os.cpu_count() or 1) + 4) + 2  # more than the default executor's threads
+    default_threads = min(32, (os.cpu_count() or 1) + 4)
+    hanging = default_threads + 2  # more than the default executor's threads
+    # Enough held calls to fill the default executor had they run on it; as many as run at once.
+    held_at_once = min(hanging, default_threads, deadline.DB_THREADS)
 
-    async def scenario() -> tuple[float, list[object]]:
+    async def scenario() -> tuple[bool, list[bool], list[object]]:
         calls = [
             asyncio.ensure_future(deadline.call_with_deadline(keys.verify, plaintext, timeout=30.0))
             for _ in range(hanging)
         ]
         try:
-            await asyncio.sleep(0.5)  # every call is waiting on the lock
-            started = time.monotonic()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.to_thread(lambda: None), 5)
-            waited = time.monotonic() - started
+            await _until_waiting(locker, held_at_once)
+            try:
+                await asyncio.wait_for(asyncio.to_thread(lambda: None), _HELD_GUARD_S)
+                answered = True
+            except TimeoutError:
+                answered = False
+            still_held = [not c.done() for c in calls]  # the lock is still taken here
         finally:
             hold.rollback()
             hold.close()
-        return waited, await asyncio.gather(*calls, return_exceptions=True)
+        return answered, still_held, await asyncio.gather(*calls, return_exceptions=True)
 
     try:
-        waited, outcomes = asyncio.run(scenario())
+        answered, still_held, outcomes = asyncio.run(scenario())
     finally:
         locker.dispose()
-    assert waited < 0.5, f"a to_thread call waited {waited:.1f} s behind hung database calls"
+    # Before: the to_thread call was queued behind the hung calls on the default executor.
+    assert answered, "a to_thread call was not run while database calls hung on a lock"
+    assert all(still_held)  # it was answered while every database call was still held
     assert [o for o in outcomes if isinstance(o, BaseException)] == []  # each answered once the lock went
 
 
@@ -67,31 +102,35 @@ def test_hung_request_calls_leave_connections_for_the_background_writers(pg_db: 
     hold = locker.engine.connect()
     hold.exec_driver_sql("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE")
 
-    def background_write() -> float:
-        started = time.monotonic()
+    capacity = pg_db.engine.pool.size() + pg_db.engine.pool._max_overflow  # type: ignore[attr-defined]
+
+    def background_write() -> None:
         with pg_db.session() as session, session.begin():
             session.execute(text("SELECT count(*) FROM requests"))
-        return time.monotonic() - started
 
-    async def scenario() -> tuple[float, list[object]]:
+    async def scenario() -> tuple[bool, list[bool], list[object]]:
         calls = [
             asyncio.ensure_future(deadline.call_with_deadline(keys.verify, plaintext, timeout=30.0))
             for _ in range(20)
         ]
         try:
-            await asyncio.sleep(0.5)  # every database thread is waiting on the lock
+            await _until_waiting(locker, min(20, deadline.DB_THREADS, capacity))  # every database thread held
             try:
-                waited = await asyncio.wait_for(asyncio.to_thread(background_write), 5)
+                await asyncio.wait_for(asyncio.to_thread(background_write), _HELD_GUARD_S)
+                written = True
             except TimeoutError:
-                waited = float("inf")
+                written = False
+            still_held = [not c.done() for c in calls]
         finally:
             hold.rollback()
             hold.close()
-        return waited, await asyncio.gather(*calls, return_exceptions=True)
+        return written, still_held, await asyncio.gather(*calls, return_exceptions=True)
 
     try:
-        waited, outcomes = asyncio.run(scenario())
+        written, still_held, outcomes = asyncio.run(scenario())
     finally:
         locker.dispose()
-    assert waited < 1.0, f"the background write waited {waited:.1f} s for a connection"
+    # Before: every pooled connection was held by a hung call; the write waited the pool's 30 s.
+    assert written, "the background write got no connection while request calls hung on a lock"
+    assert all(still_held)
     assert [o for o in outcomes if isinstance(o, BaseException)] == []
