@@ -9,7 +9,6 @@ screen.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -19,18 +18,24 @@ from model_factory import LABEL_COLOURS
 
 pytestmark = pytest.mark.browser
 
+CLOCK_START_MS = 1_800_000_000_000  # the page's clock, paused: 2027-01-15
+
 
 def test_an_answer_brings_the_header_back(browser: Any, live_server: LiveServer) -> None:
+    """Staged, not timed: the page's clock is Playwright's and is paused, so the header's next try
+    (8 s after the 4th refusal) never comes round; only the answer can bring the header back."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
         page.set_default_timeout(RESULT_TIMEOUT_MS)
-        refused: list[float] = []
+        page.clock.install(time=CLOCK_START_MS)
+        page.clock.pause_at(CLOCK_START_MS + 10)  # from here on, only run_for moves it
+        asked: list[str] = []  # "refused" while the server is away, "answered" once it is back
         away = {"yes": True}
 
         def models(route: Any) -> None:
+            asked.append("refused" if away["yes"] else "answered")
             if away["yes"]:
-                refused.append(time.monotonic())
                 route.abort("connectionrefused")
             else:
                 route.continue_()
@@ -38,16 +43,18 @@ def test_an_answer_brings_the_header_back(browser: Any, live_server: LiveServer)
         page.route("**/v1/models", models)
         page.goto(live_server.url + "/")
         page.wait_for_selector("#model-info.down")
-        deadline = time.monotonic() + 20
-        while len(refused) < 4 and time.monotonic() < deadline:  # the page now waits 8 s to ask again
-            page.wait_for_timeout(100)
-        assert len(refused) == 4
+        for _ in range(20):  # the header's tries, 1, 2 and 4 s apart on its clock
+            if len(asked) == 4:
+                break
+            page.clock.run_for(1_000)
+            page.wait_for_timeout(200)  # real time for the refusal to come back and the next wait to be set
+        assert asked == ["refused"] * 4  # the page now waits 8 s of its clock, which stands still
 
         away["yes"] = False  # the server is back
         upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
         assert read_result(page)["label"] == "opened"
-        page.wait_for_selector("#model-info.ready", timeout=3_000)
-        assert time.monotonic() - refused[-1] < 7.5  # brought back by the answer, not by the next try
+        page.wait_for_selector("#model-info.ready")
+        assert asked == ["refused"] * 4 + ["answered"]  # brought back by the answer, not by the next try
         assert page.inner_text("#model-text") == "Model bottle-status · test-1"
         assert not page.eval_on_selector("#model-info", "e => e.classList.contains('down')")
     finally:
