@@ -30,6 +30,22 @@ def _ctx(i: int) -> RequestContext:
     return RequestContext(f"r{i}", "/v1/classify", "test")
 
 
+def _two_decode_threads(
+    make_client: AppFactory,
+    onnx_classifier: OnnxClassifier,
+    monkeypatch: pytest.MonkeyPatch,
+    cache_settings: dict[str, Any],
+) -> tuple[FirstDecodeGate, WrappedClassifier, Any, Any]:
+    """(the first decode's gate, the counted model, the client, its service) with two decode threads:
+    the first decode is held while the copies' trips run in the other one."""
+    decode = FirstDecodeGate()
+    monkeypatch.setattr(service_module, "decode_image", decode)
+    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)
+    model = WrappedClassifier(onnx_classifier)
+    client = make_client(classifier=model, store=True, warmup=False, **cache_settings)
+    return decode, model, client, runtime_of(client).service()
+
+
 @pytest.mark.parametrize("cache_settings", [{}, {"cache_size": 0}], ids=["in-process", "off"])
 def test_copies_decoding_at_once_share_one_decode(
     make_client: AppFactory,
@@ -40,12 +56,8 @@ def test_copies_decoding_at_once_share_one_decode(
     """The first copy is held in its decode; the others pass through the second decode thread while
     it is held. Each of them decoded the image again (the flight that shares the work only began once
     a decode had finished): 2 decodes, and on a slow PNG the copies took a thread each."""
-    decode = FirstDecodeGate()
-    monkeypatch.setattr(service_module, "decode_image", decode)
-    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)  # two decodes at once
-    model = WrappedClassifier(onnx_classifier)
-    client = make_client(classifier=model, store=True, warmup=False, **cache_settings)
-    service = runtime_of(client).service()
+    gated = _two_decode_threads(make_client, onnx_classifier, monkeypatch, cache_settings)
+    decode, model, client, service = gated
     trips = 0  # pool trips (hash, lookup, decode or not) that came back to the event loop
     real_trip = service._hash_lookup_prepare
 
@@ -197,12 +209,8 @@ def test_a_copy_resumed_after_its_twins_flight_ended_shares_that_flight(
     """Copy 2 came while copy 1 decoded and waited for that decode; the loop resumed it only after
     copy 1's flight had ended. With the in-process cache it was then counted a cache hit (CI: 4
     coalesced copies of 5); with no cache it found no flight and ran the model a second time."""
-    decode = FirstDecodeGate()
-    monkeypatch.setattr(service_module, "decode_image", decode)
-    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)  # copy 2's trip runs beside
-    model = WrappedClassifier(onnx_classifier)
-    client = make_client(classifier=model, store=True, warmup=False, **cache_settings)
-    service = runtime_of(client).service()
+    gated = _two_decode_threads(make_client, onnx_classifier, monkeypatch, cache_settings)
+    decode, model, client, service = gated
     data = unique_png("opened")
 
     async def scenario() -> list[Any]:
@@ -236,12 +244,7 @@ def test_a_copy_cancelled_while_it_waits_for_its_twins_decode_leaves_nothing_beh
 ) -> None:
     """A copy that waits for another's decode is remembered by the flight table until it is back
     (see the test above); a copy cancelled meanwhile must not stay remembered."""
-    decode = FirstDecodeGate()
-    monkeypatch.setattr(service_module, "decode_image", decode)
-    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)
-    model = WrappedClassifier(onnx_classifier)
-    client = make_client(classifier=model, store=True, warmup=False)
-    service = runtime_of(client).service()
+    decode, model, client, service = _two_decode_threads(make_client, onnx_classifier, monkeypatch, {})
     data = unique_png("closed")
 
     async def scenario() -> Any:
@@ -293,12 +296,7 @@ def test_a_copy_cancelled_in_its_trip_after_its_claim_leaves_nothing_behind(
     before the trip came back: the count must still be taken back (else the key's next flight, and
     its answer, are kept for it for ever). A service built without decode pools (its trips on the
     loop's default executor) dropped the trip's result, and the count with it."""
-    decode = FirstDecodeGate()
-    monkeypatch.setattr(service_module, "decode_image", decode)
-    monkeypatch.setattr(runtime_module, "default_threads", lambda: 2)
-    model = WrappedClassifier(onnx_classifier)
-    client = make_client(classifier=model, store=True, warmup=False)
-    service = runtime_of(client).service()
+    decode, model, client, service = _two_decode_threads(make_client, onnx_classifier, monkeypatch, {})
     if not pools:
         monkeypatch.setattr(service, "_executor", None)
         monkeypatch.setattr(service, "_full_size_executor", None)
