@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,14 @@ def wait_for_job(
             return doc
         time.sleep(0.02)
     raise AssertionError(f"job {job_id} never got there; last seen: {doc}")
+
+
+def wait_gone(*paths: Path, timeout: float = 10.0) -> None:
+    """Until the paths are gone: a job's state says succeeded just before its inputs are discarded."""
+    deadline = time.monotonic() + timeout
+    while any(p.exists() for p in paths) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(p.exists() for p in paths), [p for p in paths if p.exists()]
 
 
 def close(client: TestClient) -> None:

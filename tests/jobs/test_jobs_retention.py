@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from jobs_helpers import JobApp, close, labelled_zip, post_zip, wait_for_job
-
-
-def _wait_gone(*paths: Path, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while any(p.exists() for p in paths) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not any(p.exists() for p in paths), [p for p in paths if p.exists()]
+from jobs_helpers import JobApp, close, labelled_zip, post_zip, wait_for_job, wait_gone
 
 
 def test_a_finished_zip_job_keeps_its_results_but_not_its_images(make_app: JobApp, tmp_path: Path) -> None:
@@ -22,7 +14,7 @@ def test_a_finished_zip_job_keeps_its_results_but_not_its_images(make_app: JobAp
     assert wait_for_job(client, job_id)["state"] == "succeeded"
 
     folder = tmp_path / "data" / "jobs" / job_id
-    _wait_gone(folder / "input", folder / "upload.zip")
+    wait_gone(folder / "input", folder / "upload.zip")
     assert (folder / "out" / "results.jsonl").exists()
     rows = client.get(f"/v1/jobs/{job_id}/results").text.splitlines()
     assert len(rows) == 1 + len(expected)
@@ -43,7 +35,7 @@ def test_the_upload_of_a_job_cancelled_while_queued_goes_too(make_app: JobApp, t
     close(accepting)
 
     worker = make_app(database_url=shared)  # its first housekeeping sweeps the ended jobs' inputs
-    _wait_gone(upload)
+    wait_gone(upload)
     assert wait_for_job(worker, kept)["state"] == "succeeded"  # a live job's upload was not touched
 
 
@@ -54,11 +46,11 @@ def test_temporary_files_of_a_crashed_budget_write_go_at_start_up(make_app: JobA
     job_id = post_zip(client, labelled_zip(["closed"])[0]).json()["id"]
     assert wait_for_job(client, job_id)["state"] == "succeeded"
     folder = tmp_path / "data" / "jobs" / job_id
-    _wait_gone(folder / "input", folder / "upload.zip", folder / "reserved-bytes")
+    wait_gone(folder / "input", folder / "upload.zip", folder / "reserved-bytes")
     close(client)
     left = [folder / ".reserved-bytes.tmp", folder / ".reserved-bytes.k2j4_x9q"]  # earlier and this release
     for path in left:
         path.write_text("12")
     make_app()
-    _wait_gone(*left)
+    wait_gone(*left)
     assert (folder / "out" / "results.jsonl").exists()
