@@ -56,6 +56,9 @@ def test_allowed(url: str) -> None:
         ("gopher://images.example.com/", "only http and https URLs can be fetched"),
         ("http:///a.jpg", "the URL names no host"),
         ("http://images.example.com:99999/", "malformed URL (Port out of range 0-65535)"),
+        # Port 0 was read as "no port" (80): the URL passed, and every fetch of it failed to connect.
+        ("http://images.example.com:0/a.jpg", "port 0 is not a port a server listens on"),
+        ("https://cdn.example.com:00/photos/a.jpg", "port 0 is not a port a server listens on"),
     ],
 )
 def test_refused(url: str, reason: str) -> None:
@@ -80,7 +83,18 @@ def test_an_empty_allowlist_allows_nothing() -> None:
     assert not empty.allows_s3("s3://bucket/x")
 
 
-@pytest.mark.parametrize("entry", ["", "   ", "host/with/path", "ftp://files.example.com/", "http://u:p@h/"])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "",
+        "   ",
+        "host/with/path",
+        "ftp://files.example.com/",
+        "http://u:p@h/",
+        "images.example.com:0",
+        "http://h:0/",
+    ],
+)
 def test_bad_entries_fail_at_start_up(entry: str) -> None:
     with pytest.raises(ValueError, match="allowlist entry"):
         Allowlist([entry])

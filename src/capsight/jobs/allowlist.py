@@ -70,6 +70,9 @@ def fetched_url(url: str) -> str:
     return f"{scheme}://{rest[:host_end]}{rest[host_end:].translate(_BROWSER_ENCODED)}"
 
 
+PORT_ZERO = "port 0 is not a port a server listens on"
+
+
 def parse_http_url(url: str) -> HttpTarget | str:
     """The parts the allowlist compares (of :func:`fetched_url`), or why the URL is refused."""
     url = fetched_url(url)
@@ -88,6 +91,8 @@ def parse_http_url(url: str) -> HttpTarget | str:
         port = parts.port
     except ValueError as exc:
         return f"malformed URL ({exc})"
+    if port == 0:  # not "no port" (80): every fetch of it would fail to connect
+        return PORT_ZERO
     if parts.scheme not in HTTP_SCHEMES:
         return "only http and https URLs can be fetched"
     if not parts.hostname:
@@ -121,6 +126,8 @@ def _parse_entry(raw: str) -> _Entry:
         parts = urlsplit(f"//{text}")
         if not parts.hostname or parts.path not in ("", "/"):
             raise ValueError(f"allowlist entry {raw!r} is neither a host[:port] nor a URL prefix")
+        if parts.port == 0:
+            raise ValueError(f"allowlist entry {raw!r}: {PORT_ZERO}")
         return _Entry(HTTP_SCHEMES, _normal_host(parts.hostname), parts.port, "")
     target = parse_http_url(text)
     if isinstance(target, str):
