@@ -15,6 +15,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import (
     DEFAULT_MAX_HEADER_COUNT,
     DEFAULT_MAX_HEADER_SIZE,
+    MAX_BOUNDARY_LENGTH,
     MultipartParser,
     parse_options_header,
 )
@@ -128,6 +129,10 @@ _HEADER_LIMITS = {
     ),
 }
 
+# A header name with a character no name holds (CR: a line with no colon, as when the blank line
+# before the data is left out or the boundary line is written twice, the second read as a header).
+_NOT_A_HEADER = "Found invalid character "
+
 # The first delimiter ("--boundary") not followed by CR: almost always a body written with LF line
 # ends (by hand, printf, a file saved on Unix), which python-multipart refuses there.
 _FIRST_LINE_NOT_CRLF = "Did not find CR at end of boundary"
@@ -138,6 +143,12 @@ def _malformed(exc: Exception) -> str:
     text = str(exc)
     if text in _HEADER_LIMITS:
         return _HEADER_LIMITS[text]
+    if text.startswith(_NOT_A_HEADER):
+        return (
+            "Malformed multipart body: a part's header line is not 'Name: value' "
+            "(a space or control character in its name, a missing blank line before the data, "
+            "or a boundary line written twice)."
+        )
     if text.startswith(_FIRST_LINE_NOT_CRLF):
         return (
             "Malformed multipart body: its first boundary line does not end in CR LF "
@@ -192,6 +203,11 @@ async def feed_multipart(request: Request, parts: PartCallbacks) -> None:
     boundary = params.get(b"boundary")
     if not boundary:
         raise BadRequest("Malformed multipart body: the Content-Type has no boundary.")
+    if len(boundary) > MAX_BOUNDARY_LENGTH:
+        raise BadRequest(
+            f"Malformed multipart body: the Content-Type's boundary is {len(boundary)} characters long; "
+            f"at most {MAX_BOUNDARY_LENGTH} are read (RFC 2046 allows 70)."
+        )
     preamble = _Preamble(boundary)
     try:
         parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
