@@ -20,6 +20,18 @@ pytestmark = pytest.mark.browser
 
 CLOCK_START_MS = 1_800_000_000_000  # the page's clock, paused: 2027-01-15
 
+# How many times the header has said "Model information unavailable" (each refusal writes it anew).
+COUNT_REFUSALS = """
+window.refusalsShown = 0;
+new MutationObserver(records => {
+  for (const r of records) {
+    if (r.target.id === 'model-text' && r.target.textContent === 'Model information unavailable') {
+      window.refusalsShown++;
+    }
+  }
+}).observe(document, { subtree: true, childList: true });
+"""
+
 
 def test_an_answer_brings_the_header_back(browser: Any, live_server: LiveServer) -> None:
     """Staged, not timed: the page's clock is Playwright's and is paused, so the header's next try
@@ -41,13 +53,15 @@ def test_an_answer_brings_the_header_back(browser: Any, live_server: LiveServer)
                 route.continue_()
 
         page.route("**/v1/models", models)
+        page.add_init_script(COUNT_REFUSALS)
         page.goto(live_server.url + "/")
         page.wait_for_selector("#model-info.down")
-        for _ in range(20):  # the header's tries, 1, 2 and 4 s apart on its clock
-            if len(asked) == 4:
-                break
-            page.clock.run_for(1_000)
-            page.wait_for_timeout(200)  # real time for the refusal to come back and the next wait to be set
+        for refused in range(1, 4):  # the header's next tries, 1, 2 and 4 s apart on its clock
+            # This refusal is shown, and the wait for the next try set in the same task: run the clock
+            # past the longest wait, and the one try waiting comes round (the next is set after it fails).
+            page.wait_for_function("n => window.refusalsShown >= n", arg=refused)
+            page.clock.run_for(30_000)
+        page.wait_for_function("() => window.refusalsShown >= 4")
         assert asked == ["refused"] * 4  # the page now waits 8 s of its clock, which stands still
 
         away["yes"] = False  # the server is back
