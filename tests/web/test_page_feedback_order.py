@@ -28,7 +28,7 @@ def _labels_recorded(settings: Settings, request_id: str) -> list[str]:
 
 
 def test_a_slow_first_answer_does_not_overtake_the_second(page: Any, live_server: LiveServer) -> None:
-    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], seed=21))
+    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150), seed=21))
     assert read_result(page)["label"] == "opened"
     request_id = page.inner_text("#result-meta").split("request ")[1].split()[0]
     held: list[Any] = []
@@ -40,6 +40,8 @@ def test_a_slow_first_answer_does_not_overtake_the_second(page: Any, live_server
             held.append(route)  # a slow network: the first answer takes its time
 
     page.route("**/v1/feedback", hold_the_first)
+    answered: list[Any] = []  # both answers, once the page has the server's reply to each
+    page.on("requestfinished", lambda req: answered.append(req) if "v1/feedback" in req.url else None)
     page.click("#feedback-labels button[data-label='closed']")
     page.wait_for_function("() => document.getElementById('feedback-status').textContent === 'Sending…'")
     page.click("#feedback-yes")  # changed my mind at once: the model was right
@@ -49,7 +51,11 @@ def test_a_slow_first_answer_does_not_overtake_the_second(page: Any, live_server
     page.wait_for_function(
         "() => document.getElementById('feedback-status').textContent.startsWith('Thanks')"
     )
-    page.wait_for_timeout(300)  # let any overtaken answer land
+    for _ in range(500):  # let an overtaken answer land too (each click sends one)
+        if len(answered) == 2:
+            break
+        page.wait_for_timeout(20)
+    assert len(answered) == 2
     assert page.inner_text("#feedback-status") == "Thanks: recorded that this is opened."
     assert page.get_attribute("#feedback-yes", "aria-pressed") == "true"
     assert _labels_recorded(live_server.settings, request_id)[-1] == "opened"
