@@ -35,7 +35,7 @@ def test_the_answer_to_a_portrait_camera_photo_is_on_screen(
         page = context.new_page()
         page.set_default_timeout(RESULT_TIMEOUT_MS)
         page.goto(live_server.url + "/")
-        photo = photo_jpeg(LABEL_COLOURS["opened"], size=(1080, 1920))
+        photo = photo_jpeg(LABEL_COLOURS["opened"], size=(540, 960))  # portrait, as a phone takes it
         upload(page, "IMG_0001.jpg", "image/jpeg", photo, selector="#camera-input")
         assert read_result(page)["label"] == "opened"
         page.wait_for_function(
