@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from capsight.jobs.values import FINISHED, is_job_id
-from capsight.store.database import Database
+from capsight.store.database import Database, lift_timeouts
 from capsight.store.sqlalchemy_import import load_sqlalchemy
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ def purge_finished_jobs(
     part_key = select(JobResultPart.job_id, JobResultPart.part).join(Job, Job.id == JobResultPart.job_id)
     while True:
         with db.session() as session, session.begin():
+            lift_timeouts(session, lock=False)  # as store/purge.py's chunks
             keys = session.execute(part_key.where(*due).limit(PARTS_PER_TX)).all()
             if keys:
                 one = [and_(JobResultPart.job_id == j, JobResultPart.part == p) for j, p in keys]
@@ -106,6 +107,7 @@ def purge_finished_jobs(
     deleted = 0
     while True:
         with db.session() as session, session.begin():
+            lift_timeouts(session, lock=False)
             ids = list(session.scalars(select(Job.id).where(*due).limit(chunk)))
             if ids:
                 session.execute(delete(JobResultPart).where(JobResultPart.job_id.in_(ids)))  # a late publish

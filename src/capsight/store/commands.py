@@ -86,7 +86,10 @@ def _database(url: str | None = None) -> Iterator[Any]:
 
     # Alembic announces each of its plugins at INFO on every command: noise around the one line.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    db = Database(url or Settings().resolved_database_url())
+    # No statement or lock timeouts (database.PG_STATEMENT_TIMEOUT_S): an operator's command (a purge
+    # of a year of rows, a feedback export, the counts of a large log) runs as long as it needs, at a
+    # terminal that can stop it.
+    db = Database(url or Settings().resolved_database_url(), statement_timeouts=False)
     try:
         yield db
     except CapsightError:

@@ -34,7 +34,7 @@ from capsight.store.alembic_support import (
     sqlite_rebuilds_keep_rows,
     unknown_revisions,
 )
-from capsight.store.deadline import COMMIT_GUARD, first_use_wait
+from capsight.store.deadline import COMMIT_GUARD, DB_CALL_TIMEOUT_S, first_use_wait
 from capsight.store.first_use import SharedAttempt
 from capsight.store.sqlalchemy_import import load_sqlalchemy
 from capsight.store.sqlite_file import sqlite_file
@@ -58,6 +58,17 @@ _PG_TCP_ARGS = {
     "keepalives_count": 3,
     "tcp_user_timeout": 20_000,  # ms of unacknowledged data before the connection is dropped
 }
+# What each PostgreSQL session of a server may wait (set when it connects, unless the operator set one
+# on the role, the database or in the URL's options). A call held by the server (a table locked by a
+# VACUUM FULL, a newer release's migration or an operator's open transaction; a frozen server) kept
+# its thread, one of the few the API has, for as long as that lasted, though its request had been
+# answered 503 at its deadline. A lock wait gives up when the request's caller does (DB_CALL_TIMEOUT_S):
+# past it nobody waits for the answer, and the request log's writer keeps its batch for later (an
+# outage). A statement gets 30 s, the pool's wait for a connection: far more than serving ones take.
+# Longer work lifts them for its transaction: migrations, the retention purge (``lift_timeouts``);
+# listings set their own; the CLI's commands run with none (``Database(statement_timeouts=False)``).
+PG_STATEMENT_TIMEOUT_S = 30.0
+PG_LOCK_TIMEOUT_S = DB_CALL_TIMEOUT_S
 
 
 def storable_text(value: str) -> str:
@@ -90,9 +101,10 @@ DATABASE_URL_FORMS = "use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT
 class Database:
     """Lazily created engine + session factory for one database URL."""
 
-    def __init__(self, url: str, *, connect_timeout: float = 3.0) -> None:
+    def __init__(self, url: str, *, connect_timeout: float = 3.0, statement_timeouts: bool = True) -> None:
         self.url = normalize_url(url)
         self.connect_timeout = connect_timeout
+        self.statement_timeouts = statement_timeouts  # PostgreSQL: see PG_STATEMENT_TIMEOUT_S
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._lock = threading.Lock()
@@ -142,7 +154,12 @@ class Database:
         if url.get_backend_name() == "postgresql":
             connect_args["connect_timeout"] = max(1, int(self.connect_timeout))
             connect_args.update(_PG_TCP_ARGS)
-        return create_engine(url, connect_args=connect_args, pool_size=5, poolclass=CallerBoundPool, **common)
+        engine = create_engine(
+            url, connect_args=connect_args, pool_size=5, poolclass=CallerBoundPool, **common
+        )
+        if url.get_backend_name() == "postgresql" and self.statement_timeouts:
+            event.listen(engine, "connect", _pg_timeouts)
+        return engine
 
     def session(self) -> Session:
         """A new ORM session; migrations are run first if this process has not done so yet."""
@@ -176,6 +193,9 @@ class Database:
         changed = False
         with self._migration_lock(), engine.connect() as connection, sqlite_rebuilds_keep_rows(connection):
             if self.dialect == "postgresql":
+                # Another replica's migration is waited for, and an index on a large table is built,
+                # however long it takes; env.py bounds its table locks with a timeout of its own.
+                lift_timeouts(connection)
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
             try:
                 with ALEMBIC_LOCK:
@@ -216,6 +236,7 @@ class Database:
         from alembic import command
 
         with self.engine.connect() as connection, sqlite_rebuilds_keep_rows(connection), ALEMBIC_LOCK:
+            lift_timeouts(connection)
             command.downgrade(alembic_config(connection), revision)
             connection.commit()
         self._ready = False
@@ -265,6 +286,9 @@ class Database:
         how = "" if exclusive else "_shared"
         connection = self.engine.connect()
         try:
+            # Its holders are capsight's own, each for a bounded step (a batch's rows, a purge's
+            # chunk): not a lock to give up on at PG_LOCK_TIMEOUT_S. PG_STATEMENT_TIMEOUT_S bounds it.
+            lift_timeouts(connection, statement=False)
             connection.execute(text(f"SELECT pg_advisory_lock{how}(:key)"), {"key": _PG_IMAGE_LOCK})
             connection.commit()
             try:
@@ -294,6 +318,36 @@ class Database:
         with self._lock:
             if self._engine is not None:
                 self._engine.dispose()
+
+
+def _pg_timeouts(dbapi_connection: Any, _record: Any) -> None:
+    """PG_STATEMENT_TIMEOUT_S and PG_LOCK_TIMEOUT_S for this session, each unless already set (the
+    operator's, on the role, the database or in the URL's ``options``). Set here, not as a startup
+    option: a connection pooler in front of PostgreSQL (PgBouncer) refuses startup options."""
+    values = (str(int(PG_STATEMENT_TIMEOUT_S * 1000)), str(int(PG_LOCK_TIMEOUT_S * 1000)))
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(
+            "SELECT set_config(name, value, false)"
+            " FROM (VALUES ('statement_timeout', %s), ('lock_timeout', %s)) AS wanted (name, value)"
+            " WHERE current_setting(name) = '0'",
+            values,
+        )
+    finally:
+        cursor.close()
+    dbapi_connection.commit()  # a session setting made in a transaction rolled back is undone
+
+
+def lift_timeouts(connection: Any, *, statement: bool = True, lock: bool = True) -> None:
+    """No statement (``statement``) or lock (``lock``) timeout for the rest of the transaction of
+    ``connection`` (a SQLAlchemy connection or session) on PostgreSQL: work that rightly runs or
+    waits long (a migration, the retention purge's deletes). Nothing on SQLite."""
+    from sqlalchemy import text
+
+    bind = connection.get_bind() if hasattr(connection, "get_bind") else connection
+    names = [name for name, lifted in (("statement_timeout", statement), ("lock_timeout", lock)) if lifted]
+    if bind.dialect.name == "postgresql" and names:
+        connection.execute(text("SELECT " + ", ".join(f"set_config('{name}', '0', true)" for name in names)))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -20,7 +20,7 @@ from capsight.api.logtext import loggable
 from capsight.errors import BadRequest, ServiceUnavailable, first_line
 from capsight.jobs.purge import purge_finished_jobs
 from capsight.store.blobs import BlobStore
-from capsight.store.database import Database
+from capsight.store.database import Database, lift_timeouts
 from capsight.store.purge_marks import record_purge
 from capsight.store.sqlalchemy_import import load_sqlalchemy
 from capsight.wording import counted
@@ -138,6 +138,7 @@ def _purge_feedback(db: Database, cutoff: datetime) -> int:
     from capsight.store.models import FeedbackRow
 
     with db.session() as session, session.begin():
+        lift_timeouts(session, lock=False)  # all the old feedback at once: as long as it takes
         return _rowcount(session.execute(delete(FeedbackRow).where(FeedbackRow.created_at < cutoff)))
 
 
@@ -157,6 +158,9 @@ def _purge_chunk(db: Database, blobs: BlobStore | None, cutoff: datetime, chunk:
     c = ClassificationRow
     locked = db.image_lock(exclusive=True) if blobs is not None else contextlib.nullcontext()
     with locked, db.session() as session, session.begin():
+        # A large log's deletes run as long as they take; a table lock held by others is given up on
+        # (PG_LOCK_TIMEOUT_S), retried at the next purge.
+        lift_timeouts(session, lock=False)
         ids = list(
             session.scalars(select(RequestRow.request_id).where(RequestRow.created_at < cutoff).limit(chunk))
         )
