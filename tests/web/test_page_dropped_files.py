@@ -19,7 +19,7 @@ def test_a_folder_is_not_blamed_on_the_connection(page: Any, tmp_path: Path) -> 
     # fails like a network error. Playwright refuses folders; the DevTools protocol takes one.
     folder = tmp_path / "holiday photos"
     folder.mkdir()
-    (folder / "a.jpg").write_bytes(photo_jpeg(LABEL_COLOURS["opened"]))
+    (folder / "a.jpg").write_bytes(photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
     cdp = page.context.new_cdp_session(page)
     root = cdp.send("DOM.getDocument")["root"]["nodeId"]
     node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "#file-input"})["nodeId"]
@@ -31,7 +31,7 @@ def test_a_folder_is_not_blamed_on_the_connection(page: Any, tmp_path: Path) -> 
 
 
 def test_of_several_dropped_files_the_first_photo_is_classified_and_the_page_says_so(page: Any) -> None:
-    data = base64.b64encode(photo_jpeg(LABEL_COLOURS["closed"], seed=3)).decode()
+    data = base64.b64encode(photo_jpeg(LABEL_COLOURS["closed"], size=(200, 150), seed=3)).decode()
     transfer = page.evaluate_handle(
         """b64 => {
             const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
@@ -50,7 +50,7 @@ def test_of_several_dropped_files_the_first_photo_is_classified_and_the_page_say
 
 
 def test_a_photo_dropped_beside_the_zone_is_classified_once(page: Any) -> None:
-    data = base64.b64encode(photo_jpeg(LABEL_COLOURS["closed"], seed=4)).decode()
+    data = base64.b64encode(photo_jpeg(LABEL_COLOURS["closed"], size=(200, 150), seed=4)).decode()
     make = """b64 => {
         const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
         const dt = new DataTransfer();
@@ -61,6 +61,7 @@ def test_a_photo_dropped_beside_the_zone_is_classified_once(page: Any) -> None:
     page.dispatch_event("#result-heading", "drop", {"dataTransfer": page.evaluate_handle(make, data)})
     assert read_result(page)["label"] == "closed"
     assert page.inner_text("#file-name").startswith("beside.jpg")
-    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": page.evaluate_handle(make, data)})
-    page.wait_for_timeout(500)
+    with page.expect_request_finished(lambda req: "classify" in req.url):
+        page.dispatch_event("#drop-zone", "drop", {"dataTransfer": page.evaluate_handle(make, data)})
+    page.wait_for_selector("#busy", state="hidden")  # and no other upload of it still going
     assert len(sent) == 2  # one for each drop: the zone's own drop is not classified twice
