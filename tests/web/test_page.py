@@ -17,6 +17,7 @@ from web_support import (
     SERVER_MAX_UPLOAD_BYTES,
     LiveServer,
     classify_requests,
+    heic_photo,
     photo_jpeg,
     read_result,
     shot,
@@ -331,14 +332,7 @@ def test_the_page_works_under_its_content_security_policy(browser: Any, live_ser
 
 def test_an_iphone_heic_photo_is_classified_though_the_browser_cannot_show_it(page: Any) -> None:
     """Chromium has no HEIC decoder: the preview gives way to the drop prompt, the answer still comes."""
-    import io
-
-    from PIL import Image
-
-    pytest.importorskip("pillow_heif").register_heif_opener()  # to write the test file only
-    buf = io.BytesIO()
-    Image.open(io.BytesIO(photo_jpeg(LABEL_COLOURS["opened"]))).save(buf, format="HEIF", quality=90)
-    upload(page, "IMG_0042.HEIC", "image/heic", buf.getvalue())
+    upload(page, "IMG_0042.HEIC", "image/heic", heic_photo(LABEL_COLOURS["opened"]))
     result = read_result(page)
     assert result["label"] == "opened"
     assert result["error_hidden"]

@@ -7,7 +7,6 @@ person would: the message in the error card, the focus, and no Content-Security-
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from web_support import RESULT_TIMEOUT_MS, LiveServer, photo_jpeg, read_result, upload
+from web_support import RESULT_TIMEOUT_MS, LiveServer, heic_photo, photo_jpeg, read_result, upload
 
 from capsight.inference import OnnxClassifier
 from capsight.settings import Settings
@@ -179,12 +178,7 @@ def test_focus_returns_to_the_page_after_the_api_key_is_accepted(
 
 
 def test_heic_then_jpeg_the_preview_comes_back(page: Any) -> None:
-    from PIL import Image
-
-    pytest.importorskip("pillow_heif").register_heif_opener()
-    buf = io.BytesIO()
-    Image.open(io.BytesIO(photo_jpeg(LABEL_COLOURS["opened"]))).save(buf, format="HEIF", quality=90)
-    upload(page, "IMG_0001.HEIC", "image/heic", buf.getvalue())
+    upload(page, "IMG_0001.HEIC", "image/heic", heic_photo(LABEL_COLOURS["opened"]))
     assert read_result(page)["label"] == "opened"
     page.wait_for_selector("#drop-prompt:not([hidden])")
     assert page.is_hidden("#preview")
