@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import os
+import select
 import shutil
 import signal
 import socket
@@ -53,6 +54,17 @@ def _sighup_while_clients_run(
         stop.set()
         for thread in threads:
             thread.join(15)
+
+
+def _exited(pid: int) -> bool:
+    """Whether process ``pid`` has exited (its descriptors, sockets included, closed): gone, or a zombie
+    its parent has not reaped yet. uvicorn's main process reaps its workers in order, so a worker that
+    stopped stays a zombie while the main process waits for a paused one it started before."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def _wait_ready(url: str, proc_alive: Callable[[], bool]) -> None:
@@ -116,12 +128,37 @@ def test_sighup_keeps_the_workers_when_the_model_folder_does_not_load(
         before = _children(server.proc.pid)
         (folder / "model.onnx").write_bytes(b"not an onnx model")  # a copy that went wrong
         server.proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 8  # a restart starts a worker within a few seconds
-        while time.monotonic() < deadline:
+
+        def still_ready() -> None:
             assert httpx.get(f"{server.url}/health/ready", timeout=10).status_code == 200
+
+        # Until the main process has said it keeps the workers (checked in a child process first);
+        # a restart would have started a worker at once after the check, so a second more shows none.
+        printed = _printed_until(server, "does not load", 30, still_ready)
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline:
+            still_ready()
             time.sleep(0.05)
         assert _children(server.proc.pid) == before
-    assert "SIGHUP: the model in" in server.output[0] and "does not load" in server.output[0]
+    output = printed + server.output[0]
+    assert "SIGHUP: the model in" in output and "does not load" in output, output
+
+
+def _printed_until(server: ServeProcess, text: str, wait_s: float, meanwhile: Callable[[], None]) -> str:
+    """What the server prints until a line with ``text`` (or for ``wait_s``), read from its pipe as it
+    comes, with ``meanwhile`` run between reads; what it prints after stays in the pipe for
+    ``server.output``. Read from the descriptor: the pipe's text wrapper has buffered nothing yet."""
+    assert server.proc.stdout is not None
+    fd = server.proc.stdout.fileno()
+    printed = b""
+    deadline = time.monotonic() + wait_s
+    while text.encode() not in printed and time.monotonic() < deadline:
+        meanwhile()
+        if select.select([fd], [], [], 0.05)[0]:
+            if not (chunk := os.read(fd, 65536)):
+                break
+            printed += chunk
+    return printed.decode(errors="replace")
 
 
 def _ask_after(url: str, delay_s: float) -> bytes:
@@ -261,8 +298,9 @@ def test_sigterm_of_several_workers_refuses_connections_while_a_worker_is_slow_t
         try:
             server.proc.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + 15
-            while Path(f"/proc/{other}").exists() and time.monotonic() < deadline:
+            while not _exited(other) and time.monotonic() < deadline:
                 time.sleep(0.05)  # the other worker has stopped and closed its copy of the socket
+            assert _exited(other), "the worker that was not paused did not stop"
             host, port = server.url.removeprefix("http://").split(":")
             try:
                 conn = socket.create_connection((host, int(port)), timeout=5)
