@@ -284,7 +284,7 @@ def test_retention_purges_old_rows_and_images_in_the_background(database: Databa
 
 
 def _commits_while_trickling(database: Database, tmp_path: Path, linger_s: float) -> int:
-    """Submit 20 records 15 ms apart (a steady trickle, like live traffic); count the commits."""
+    """Submit 20 records 10 ms apart (a steady trickle, like live traffic); count the commits."""
     from sqlalchemy import event
 
     config = RecorderConfig(batch_size=500, retry_initial_s=0.05, linger_s=linger_s)
@@ -298,7 +298,7 @@ def _commits_while_trickling(database: Database, tmp_path: Path, linger_s: float
         try:
             for i in range(20):
                 recorder.submit(make_record(request_id=f"trickle-{linger_s}-{i}"), None)
-                time.sleep(0.015)
+                time.sleep(0.01)
             assert recorder.flush(10)
         finally:
             event.remove(database.engine, "commit", listener)
@@ -308,8 +308,9 @@ def _commits_while_trickling(database: Database, tmp_path: Path, linger_s: float
 
 
 def test_a_trickle_of_records_is_gathered_into_few_transactions(database: Database, tmp_path: Path) -> None:
-    lingering = _commits_while_trickling(database, tmp_path, linger_s=1.0)
+    # Each lingering batch waits out its linger (the warm-up's too): 0.5 s, not 1 s, halves the test.
+    lingering = _commits_while_trickling(database, tmp_path, linger_s=0.5)
     eager = _commits_while_trickling(database, tmp_path, linger_s=0.0)
-    assert lingering <= 2  # 300 ms of trickle inside one 1 s linger (a slow CI machine may split it)
+    assert lingering <= 2  # 200 ms of trickle inside one 0.5 s linger (a slow CI machine may split it)
     assert eager > lingering
     assert count(database) == 2 + 40
