@@ -51,8 +51,8 @@ def test_leaving_mid_upload_asks_first_and_not_after_the_answer(
         page.on("dialog", stay)
         held = _held_upload(page)
         assert page.evaluate(WOULD_ASK) is True
-        page.click("a[href='docs']")  # a real click: the browser asks before following the link
-        page.wait_for_timeout(300)  # time to navigate, were it not asked
+        with page.expect_event("dialog", timeout=5_000):  # not asked: the page is left, and this times out
+            page.click("a[href='docs']")  # a real click: the browser asks before following the link
         assert dialogs == ["beforeunload"]
         assert page.url == live_server.url + "/"
 
@@ -64,7 +64,7 @@ def test_leaving_mid_upload_asks_first_and_not_after_the_answer(
         page.wait_for_selector("#result:not([hidden])")
         assert page.evaluate(WOULD_ASK) is False
         page.click("a[href='docs']")
-        page.wait_for_url("**/docs")
+        page.wait_for_url("**/docs", wait_until="commit")  # gone, without a question
         assert dialogs == ["beforeunload"]  # not asked again
     finally:
         context.close()
