@@ -95,8 +95,10 @@ def test_model_status_recovers_when_the_server_becomes_ready(browser: Any, live_
                 route.continue_()
 
         page.route("**/v1/models", first_503)
+        page.clock.install()  # the page asks again a second later: that second is skipped, not waited
         page.goto(live_server.url + "/")
         page.wait_for_selector("#model-info.down")
+        page.clock.fast_forward(1000)
         page.wait_for_selector("#model-info.ready")
         assert "bottle-status" in page.inner_text("#model-text")
         assert answered[:2] == [503, 200]
