@@ -34,10 +34,14 @@ class LiveServer:
     api_key: str | None = None
 
 
+@functools.cache
 def photo_jpeg(
     colour: tuple[int, int, int], size: tuple[int, int] = (800, 600), seed: int = 0, quality: int = 88
 ) -> bytes:
-    """A photo-like JPEG dominated by ``colour``: lighting gradient, a couple of shapes, sensor noise."""
+    """A photo-like JPEG dominated by ``colour``: lighting gradient, a couple of shapes, sensor noise.
+
+    The same arguments always make the same bytes (``seed``), so each is made once a run: 0.08 s for
+    800x600, 0.3 s for a 1080x1920 phone photo, asked for again by test after test."""
     w, h = size
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
