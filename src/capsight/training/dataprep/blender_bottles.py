@@ -49,10 +49,17 @@ def _scene_plane(photo: str, distance: float, half_w: float, half_h: float) -> A
     return plane, image.image
 
 
-def _world(photo_image: Any, strength: float) -> None:
-    """Light from the scene photo itself, wrapped around as an environment: glass reflects its colours."""
+def _world(photo_image: Any, strength: float, map_resolution: int = 0) -> None:
+    """Light from the scene photo itself, wrapped around as an environment: glass reflects its colours.
+
+    ``map_resolution`` > 0 replaces Cycles' automatic importance map (seconds to build per image) by
+    one of that side: the same scene and light, sampled with other noise.
+    """
     world = bpy.data.worlds.new("world")
     bpy.context.scene.world = world
+    if map_resolution > 0:
+        world.cycles.sampling_method = "MANUAL"
+        world.cycles.sample_map_resolution = map_resolution
     world.use_nodes = True
     nodes, links = world.node_tree.nodes, world.node_tree.links
     env = nodes.new("ShaderNodeTexEnvironment")
@@ -119,7 +126,9 @@ def _lying_pose(rng: random.Random) -> Any:
     return (look_down @ turn @ lay @ spin).to_euler("XYZ")
 
 
-def render_one(item: dict[str, Any], out_dir: Path, samples: int, threads: int) -> None:
+def render_one(
+    item: dict[str, Any], out_dir: Path, samples: int, threads: int, world_map_resolution: int = 0
+) -> None:
     """One image: a bottle labelled ``item['label']`` in front of ``item['scene']``, drawn from its seed."""
     from mathutils import Euler, Vector
 
@@ -168,7 +177,7 @@ def render_one(item: dict[str, Any], out_dir: Path, samples: int, threads: int) 
     plane, photo = _scene_plane(item["scene"], back, plane_w, plane_w)
     aspect = photo.size[0] / max(photo.size[1], 1)
     plane.scale = (plane_w * max(aspect, 1.0), plane_w / min(aspect, 1.0), 1.0)
-    _world(photo, rng.uniform(0.3, 1.0))
+    _world(photo, rng.uniform(0.3, 1.0), world_map_resolution)
     _key_light(rng, Vector((centre.x, distance, centre.z)))
     if rng.random() < 0.4:
         camera.data.dof.use_dof = True
@@ -187,7 +196,7 @@ def main(argv: list[str]) -> None:
         if (out_dir / item["name"]).exists():
             continue  # a rerun of an interrupted job picks up where it stopped
         try:
-            render_one(item, out_dir, job["samples"], job["threads"])
+            render_one(item, out_dir, job["samples"], job["threads"], job.get("world_map_resolution", 0))
         except Exception as error:  # one bad scene photo must not cost the rest of the job
             failed += 1
             print(f"capsight-render-failed {item['name']}: {error}", flush=True)

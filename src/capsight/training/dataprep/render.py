@@ -43,6 +43,10 @@ class RenderSettings:
     blender: str = "blender"
     threads: int = 2  # Cycles render threads (one Blender process uses them all)
     lying_every: int = 0  # every Nth image (by its number) shows the bottle on its side; 0: none
+    # Side of the map Cycles samples the scene-photo environment light by; 0: Blender's automatic one
+    # (what every render so far was drawn with). Building the automatic map takes seconds per image
+    # whatever the image size, so tiny test renders set a small one (it changes the noise, not the scene).
+    world_map_resolution: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ def render_job(
         "out_dir": str(out_dir),
         "samples": settings.samples,
         "threads": settings.threads,
+        "world_map_resolution": settings.world_map_resolution,
         "items": [
             {
                 "name": item.name,
