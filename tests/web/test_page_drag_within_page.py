@@ -29,7 +29,9 @@ def _drag(page: Any, start: dict[str, float], end: tuple[float, float]) -> None:
     page.mouse.move(x + 20, y + 15, steps=5)
     page.mouse.move(end[0], end[1], steps=5)
     page.mouse.up()
-    page.wait_for_timeout(300)  # time for the page to react, were it to
+    # The drop reached the page (DROPS counts it first), and the page's own drop handlers, which run in
+    # the same dispatch, have reacted, were they to.
+    page.wait_for_function("() => window.drops > 0")
 
 
 def _answer_still_shown(page: Any) -> None:
