@@ -62,11 +62,13 @@ def test_without_images_a_recovery_still_resets_the_backoff(tmp_path: Path) -> N
     folder = tmp_path / "db"
     folder.write_bytes(b"")  # a file where the database's folder must be: a real outage
     database = Database(f"sqlite:///{folder / 'log.db'}")
-    config = RecorderConfig(retry_initial_s=0.05, retry_max_s=1.0, store_images=False)
+    config = RecorderConfig(retry_initial_s=0.05, retry_max_s=0.2, store_images=False)
     recorder = DatabaseRecorder(database, LocalBlobStore(tmp_path / "images"), tmp_path / "spool", config)
     recorder.start()
     try:
-        time.sleep(1.5)  # the backoff grows to its longest
+        deadline = time.monotonic() + 10  # tried and failed until the backoff is at its longest
+        while recorder._backoff < config.retry_max_s and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert recorder.stats().degraded and recorder.stats().error is not None
         folder.unlink()
         folder.mkdir()
