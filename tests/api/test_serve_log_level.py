@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -43,19 +44,37 @@ def _output_once_ready(model_dir: Path, data_dir: Path, **env: str) -> str:
     return output
 
 
-def test_warning_leaves_out_the_info_lines(colour_model_dir: Path, tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class FirstStart:
+    """A first start at the default level on a fresh data folder: what it printed, and the folder
+    (its database migrated), for the restarts that follow."""
+
+    output: str
+    data_dir: Path
+
+
+@pytest.fixture(scope="module")
+def first_start(colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> FirstStart:
+    """One for the module: the tests below read it, or restart on its folder, and neither changes
+    what the next restart finds (the schema at head)."""
+    data_dir = tmp_path_factory.mktemp("log-level") / "var"
+    return FirstStart(_output_once_ready(colour_model_dir, data_dir), data_dir)
+
+
+def test_warning_leaves_out_the_info_lines(
+    colour_model_dir: Path, tmp_path: Path, first_start: FirstStart
+) -> None:
     quiet = _output_once_ready(colour_model_dir, tmp_path / "quiet", CAPSIGHT_LOG_LEVEL="warning")
     assert " INFO " not in quiet, quiet
     assert "INFO:" not in quiet, quiet  # uvicorn's own lines followed the setting already
-    default = _output_once_ready(colour_model_dir, tmp_path / "default")
+    default = first_start.output
     assert " INFO capsight.api.runtime: model " in default and "capsight serving" in default
 
 
 @pytest.mark.parametrize("level", ["debug", "DEBUG"])
-def test_debug_adds_capsight_debug_lines(colour_model_dir: Path, tmp_path: Path, level: str) -> None:
+def test_debug_adds_capsight_debug_lines(colour_model_dir: Path, first_start: FirstStart, level: str) -> None:
     # A restart finds the schema migrated: "database schema at head" is said at DEBUG (one migration
     # per process since 6fef6d7, so a first start, which migrates, says it at INFO and nothing at DEBUG).
-    first = _output_once_ready(colour_model_dir, tmp_path)
-    assert " DEBUG capsight." not in first, first
-    output = _output_once_ready(colour_model_dir, tmp_path, CAPSIGHT_LOG_LEVEL=level)
+    assert " DEBUG capsight." not in first_start.output, first_start.output
+    output = _output_once_ready(colour_model_dir, first_start.data_dir, CAPSIGHT_LOG_LEVEL=level)
     assert " DEBUG capsight.store.database: database schema at head" in output, output
