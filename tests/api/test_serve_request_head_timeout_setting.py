@@ -7,8 +7,14 @@ it. It must reach every worker process, and a value that is no deadline stops st
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
+import signal
 import socket
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,24 +22,89 @@ import pytest
 
 from capsight.api.protocols import REQUEST_HEAD_TIMEOUT_S
 from capsight.settings import InvalidSettings, Settings
-from live_app import serve_process, wait_ready
+from live_app import ServeProcess, serve_process, wait_ready
 from serve_start import serve_refusal_lines
 
 SETTING = "CAPSIGHT_REQUEST_HEAD_TIMEOUT_SECONDS"
+REFUSED = ["0", "0.5", "-1", "nan", "inf", "ten"]
 
 
-def _seconds_until_closed(address: tuple[str, int], limit: float) -> float | None:
-    """How long the server keeps a connection that sends half a head and then nothing."""
-    with socket.create_connection(address, timeout=limit) as sock:
-        sock.sendall(b"GET /health/live HTTP/1.1\r\n")
-        started = time.monotonic()
-        try:
-            closed = sock.recv(65536) == b""
-        except TimeoutError:
-            return None
-        except ConnectionError:
-            closed = True
-        return time.monotonic() - started if closed else None
+def _server_pids(server: ServeProcess, workers: int) -> set[int]:
+    """The processes that take connections: the server itself, or its ``workers`` worker processes."""
+    if workers == 1:
+        return {server.proc.pid}
+    path = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children")
+    if not path.exists():
+        pytest.skip("needs Linux /proc to tell the workers apart")
+    children = {int(child) for child in path.read_text().split()}
+    pids = {pid for pid in children if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()}
+    assert len(pids) == workers, pids
+    return pids
+
+
+def _holder(pids: set[int], server_port: int, client_port: int) -> int | None:
+    """Which of ``pids`` has accepted the connection from ``client_port`` (None: none yet)."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if (
+            int(local.rsplit(":", 1)[1], 16) == server_port
+            and int(remote.rsplit(":", 1)[1], 16) == client_port
+        ):
+            inode = fields[9]
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):  # closed since it was listed
+                if fd.readlink().name == f"socket:[{inode}]":
+                    return pid
+    return None
+
+
+def _half_head_in_each(address: tuple[str, int], pids: set[int]) -> dict[socket.socket, float]:
+    """One connection held by each of ``pids``, each having sent half a head (with the time it was
+    sent). Connections made one after another all went to the same worker (the kernel woke that one
+    first: 20 of 20), so each worker takes its own while the others are paused."""
+    conns: dict[socket.socket, float] = {}
+    try:
+        for pid in sorted(pids):
+            others = pids - {pid}
+            for other in others:
+                os.kill(other, signal.SIGSTOP)
+            try:
+                sock = socket.create_connection(address, timeout=5)
+                sock.sendall(b"GET /health/live HTTP/1.1\r\n")
+                conns[sock] = time.monotonic()
+                deadline = time.monotonic() + 5
+                while (holder := _holder(pids, address[1], sock.getsockname()[1])) is None:
+                    assert time.monotonic() < deadline, "no process accepted the connection"
+                    time.sleep(0.01)
+            finally:
+                for other in others:
+                    os.kill(other, signal.SIGCONT)
+            assert holder == pid, (holder, pid)
+    except BaseException:
+        for sock in conns:
+            sock.close()
+        raise
+    return conns
+
+
+def _seconds_until_closed(conns: dict[socket.socket, float], limit: float) -> list[float | None]:
+    """How long the server kept each connection open after its half head, watched all at once (None:
+    still open after ``limit`` s, or answered)."""
+    waited: dict[socket.socket, float | None] = {}
+    deadline = max(conns.values()) + limit
+    while len(waited) < len(conns) and (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([c for c in conns if c not in waited], [], [], left)
+        now = time.monotonic()
+        for sock in readable:
+            try:
+                closed = sock.recv(65536) == b""
+            except ConnectionError:
+                closed = True
+            waited[sock] = now - conns[sock] if closed else None
+    return [waited.get(sock) for sock in conns]
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -44,18 +115,33 @@ def test_the_setting_is_the_deadline_in_every_worker(
         wait_ready(server.url)
         parsed = urlsplit(server.url)
         address = (str(parsed.hostname), int(parsed.port or 0))
-        for _ in range(2 * workers):  # connections spread over the workers
-            waited = _seconds_until_closed(address, limit=REQUEST_HEAD_TIMEOUT_S - 2)
-            assert waited is not None and 1.5 <= waited <= 5, waited
+        conns = _half_head_in_each(address, _server_pids(server, workers))
+        try:
+            waited = _seconds_until_closed(conns, limit=REQUEST_HEAD_TIMEOUT_S - 2)
+        finally:
+            for sock in conns:
+                sock.close()
+        assert all(w is not None and 1.5 <= w <= 5 for w in waited), waited
 
 
 def test_the_default_is_the_documented_deadline() -> None:
     assert Settings().request_head_timeout_seconds == REQUEST_HEAD_TIMEOUT_S == 10.0
 
 
-@pytest.mark.parametrize("value", ["0", "0.5", "-1", "nan", "inf", "ten"])
-def test_a_value_that_is_no_deadline_is_refused(value: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[list[str]]]]:
+    """What ``capsight serve`` prints for each of REFUSED, all started at once (each start is mostly
+    imports, about 0.4 s, spent side by side), each with its own data folder."""
+    with ThreadPoolExecutor(len(REFUSED)) as pool:
+        yield {
+            value: pool.submit(serve_refusal_lines, tmp_path_factory.mktemp("refused"), SETTING, value)
+            for value in REFUSED
+        }
+
+
+@pytest.mark.parametrize("value", REFUSED)
+def test_a_value_that_is_no_deadline_is_refused(value: str, refusals: dict[str, Future[list[str]]]) -> None:
     with pytest.raises(InvalidSettings, match=SETTING):
         Settings(request_head_timeout_seconds=value)  # type: ignore[arg-type]
-    lines = serve_refusal_lines(tmp_path, SETTING, value)
+    lines = refusals[value].result()
     assert len(lines) == 1 and lines[0].startswith(f"capsight: error: invalid settings: {SETTING}="), lines
