@@ -52,7 +52,7 @@ def test_a_photo_dropped_before_the_scripts_have_run_is_kept_and_classified(
     browser: Any, live_server: LiveServer, tmp_path: Path, where: str
 ) -> None:
     photo = tmp_path / "IMG_0007.jpg"
-    photo.write_bytes(photo_jpeg(LABEL_COLOURS["closed"], seed=7))
+    photo.write_bytes(photo_jpeg(LABEL_COLOURS["closed"], size=(200, 150), seed=7))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(RESULT_TIMEOUT_MS)
@@ -88,7 +88,7 @@ def test_choose_photo_works_before_the_scripts_have_run(
     """The "Choose photo" button (or Enter on the zone) did nothing until app.js arrived: it opens the
     chooser, and a photo picked before app.js runs is held for it as a drop is."""
     photo = tmp_path / "IMG_0008.jpg"
-    photo.write_bytes(photo_jpeg(LABEL_COLOURS["opened"], seed=8))
+    photo.write_bytes(photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150), seed=8))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(RESULT_TIMEOUT_MS)
@@ -107,7 +107,7 @@ def test_choose_photo_works_before_the_scripts_have_run(
                 page.focus("#drop-zone")
                 page.keyboard.press("Enter")
         chooser.value.set_files(str(photo))
-        page.wait_for_timeout(200)
+        page.wait_for_function("() => window.capsightEarlyDrop.files.length === 1")  # held for input.js
         held[0].continue_()
         assert read_result(page)["label"] == "opened"
         assert page.inner_text("#file-name").startswith("IMG_0008.jpg")
