@@ -17,7 +17,15 @@ import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from web_support import RESULT_TIMEOUT_MS, LiveServer, heic_photo, photo_jpeg, read_result, upload
+from web_support import (
+    RESULT_TIMEOUT_MS,
+    LiveServer,
+    heic_photo,
+    photo_jpeg,
+    read_result,
+    upload,
+    upload_made_in_page,
+)
 
 from capsight.inference import OnnxClassifier
 from capsight.settings import Settings
@@ -94,7 +102,10 @@ def _settings(model_dir: Path, tmp: Path, **overrides: Any) -> Settings:
 
 
 JPEG = photo_jpeg(LABEL_COLOURS["opened"], seed=31)
-BIG_JPEG = photo_jpeg(LABEL_COLOURS["opened"], size=(1500, 1200), quality=100)  # about 1.5 MB
+# 1.5 MB: a JPEG's first bytes, then zeros, made in the page (upload_made_in_page): the server's body
+# limits answer before any picture is read, and sending a real 1.5 MB JPEG through Playwright's pipe
+# took 0.4 s a test (making it, 0.25 s in every worker that collected this file).
+BIG_SIZE, JPEG_HEAD = 1_500_000, b"\xff\xd8\xff\xe0"
 
 
 def test_rate_limited_upload_says_when_to_retry(
@@ -118,7 +129,7 @@ def test_body_timeout_shows_the_servers_408_message(
     settings = _settings(colour_model_dir, tmp_path, body_timeout_seconds=0.0005)
     with serve(settings) as url:
         page = open_page(url)
-        upload(page, "big.jpg", "image/jpeg", BIG_JPEG)
+        upload_made_in_page(page, "big.jpg", "image/jpeg", BIG_SIZE, head=JPEG_HEAD)
         assert _error(page) == "The request body did not arrive within 0.0005 s."
         assert page.evaluate("window.__csp") == []
 
@@ -129,7 +140,7 @@ def test_server_side_413_when_the_page_does_not_know_the_limit(
     """/v1/models failed, so the page checks against its default; the server's 413 is still worded."""
     with serve(_settings(colour_model_dir, tmp_path, max_upload_bytes=50_000)) as url:
         page = open_page(url, wait_for_model=False, models_down=True)
-        upload(page, "big.jpg", "image/jpeg", BIG_JPEG)
+        upload_made_in_page(page, "big.jpg", "image/jpeg", BIG_SIZE, head=JPEG_HEAD)
         assert _error(page) == "File too large: the upload limit is 50000 bytes."
 
 
