@@ -9,6 +9,7 @@ in-process, then go back to Redis when it returns.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -62,26 +63,29 @@ async def _load_through_outage(
                 statuses[request_id] = r.status_code
                 i += 1
 
+        async def answers_past(count: int) -> None:
+            """Until ``count`` more requests than now were answered: counted answers, not a fixed
+            window (a busy CI machine can fill one with a single slow request; an idle one with
+            hundreds of requests, each a row for the log to write and replay)."""
+            target = len(statuses) + count
+            deadline = time.monotonic() + 20
+            while len(statuses) < target and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+
         workers = [asyncio.create_task(worker(w)) for w in range(CONCURRENCY)]
-        # At least 0.5 s of traffic, and until every worker has had an answer: on a busy CI machine the
-        # first requests (first inserts, first decodes) can take longer than a fixed window.
-        await asyncio.sleep(0.5)
-        deadline = time.monotonic() + 20
-        while len(statuses) < CONCURRENCY and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await answers_past(CONCURRENCY)  # traffic flows (first inserts, first decodes)
         seen["before"] = len(statuses)
         await asyncio.to_thread(server.stop, "fast")  # pooled connections die, new ones are refused
-        await asyncio.sleep(1.0)
-        # Until the log has spooled (on a loaded machine its first failed batch can take longer than
-        # the second above), so the outage really interrupted the log and not only the traffic.
+        await answers_past(CONCURRENCY)
+        # Until the log has spooled, so the outage really interrupted the log and not only the traffic.
         deadline = time.monotonic() + 20
         while not recorder.stats().spooled and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.05)
         seen["during"] = len(statuses) - seen["before"]
         seen["degraded"] = recorder.stats().degraded
         seen["spooled"] = recorder.stats().spooled
         await asyncio.to_thread(server.start)
-        await asyncio.sleep(0.5)
+        await answers_past(CONCURRENCY)  # traffic after it is back too
         stop.set()
         await asyncio.gather(*workers)
         assert await asyncio.to_thread(recorder.flush, 60), recorder.stats()
@@ -104,6 +108,9 @@ def test_postgres_stopped_mid_load_answers_everything_and_logs_every_request(
                 await runtime.wait_ready(timeout=10)
                 recorder = runtime.services.recorder
                 assert isinstance(recorder, DatabaseRecorder)
+                # Retries every 0.2 s, not backing off to seconds: the log catches up as soon as the
+                # server is back (what is checked is that it does, not how long it waits to retry).
+                recorder.config = dataclasses.replace(recorder.config, retry_initial_s=0.2, retry_max_s=0.2)
                 # The log is connected and migrated before the load starts, so the outage below
                 # really interrupts a working database.
                 assert await asyncio.to_thread(recorder.flush, 30) and not recorder.stats().degraded
