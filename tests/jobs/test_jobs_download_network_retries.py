@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 from jobs_helpers import JobApp, image, wait_for_job
 
+from capsight.jobs import execution
 from capsight.jobs.allowlist import Allowlist
 from capsight.jobs.downloads import DownloadLimits, DownloadReport, download_all
 from local_http import local_http_server
@@ -146,6 +148,20 @@ def test_a_host_that_keeps_dropping_is_an_error_row_after_three_tries(
     assert blips.hits["/drop/9/a.png"] == 3  # type: ignore[attr-defined]
 
 
+class _StartOnWait(_RecordedWaits):
+    """The cancel event of a download whose host comes back during the first wait between tries:
+    ``start`` runs then (staged, not timed: no wait is waited)."""
+
+    def __init__(self, start: Callable[[], None]) -> None:
+        super().__init__()
+        self.start = start
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if not self.waits:
+            self.start()
+        return super().wait(timeout)
+
+
 def test_a_refused_connection_is_tried_again_until_the_host_is_back(tmp_path: Path) -> None:
     """Nothing listens on the port at the first try; the server starts before the second."""
     with socket.socket() as probe:
@@ -161,16 +177,17 @@ def test_a_refused_connection_is_tried_again_until_the_host_is_back(tmp_path: Pa
         servers.append(server)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
-    threading.Timer(0.3, start).start()
+    cancel = _StartOnWait(start)
     try:
         limits = DownloadLimits(max_bytes=100_000, retry_delay=1.0)
-        report = _download([url], tmp_path, Allowlist([url], ["127.0.0.0/8"]), limits)
+        report = _download([url], tmp_path, Allowlist([url], ["127.0.0.0/8"]), limits, cancel)
     finally:
-        time.sleep(0.4)  # the timer has fired
         for server in servers:
             server.shutdown()
             server.server_close()
     assert report.errors == [] and list(report.files.values()) == [url]
+    assert cancel.waits == [1.0]  # refused once, then tried again after the policy's wait
+    assert servers and servers[0].hits["/drop/0/a.png"] == 1  # type: ignore[attr-defined]
 
 
 def test_a_dns_server_that_did_not_answer_is_asked_again(
@@ -244,8 +261,10 @@ def test_each_try_checks_the_address_again(
 
 
 def test_a_url_job_keeps_the_image_of_a_host_that_dropped_a_connection(
-    make_app: JobApp, blips: ThreadingHTTPServer
+    make_app: JobApp, blips: ThreadingHTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The job's own limits with 10 ms between tries, not 1 s (the waits are checked above, unwaited).
+    monkeypatch.setattr(execution, "DownloadLimits", partial(DownloadLimits, retry_delay=0.01))
     base = f"http://127.0.0.1:{_port(blips)}"
     dropped, reset = f"{base}/drop/1/a.png", f"{base}/reset/1/b.png"
     client = make_app(job_url_allowlist=[f"{base}/"], job_url_private_networks=["127.0.0.0/8"])
