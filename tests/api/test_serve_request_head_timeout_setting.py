@@ -63,8 +63,9 @@ def _holder(pids: set[int], server_port: int, client_port: int) -> int | None:
 
 def _half_head_in_each(address: tuple[str, int], pids: set[int]) -> dict[socket.socket, float]:
     """One connection held by each of ``pids``, each having sent half a head (with the time it was
-    sent). Connections made one after another all went to the same worker (the kernel woke that one
-    first: 20 of 20), so each worker takes its own while the others are paused."""
+    sent). Connections opened while the earlier ones were still held all went to the same worker (20
+    of 20 in one try; closed one by one, they went to either, by chance), so each worker takes its
+    own while the others are paused."""
     conns: dict[socket.socket, float] = {}
     try:
         for pid in sorted(pids):
