@@ -50,16 +50,25 @@ def test_a_missing_or_wrong_key_is_named_as_the_problem(
         context.close()
 
 
-def test_a_key_without_the_right_is_named_as_the_problem(page: Any) -> None:
-    page.route(
-        "**/v1/classify",
-        lambda route: route.fulfill(
-            status=403,
-            content_type="application/json",
-            body='{"error": "This API key may not classify images."}',
-        ),
-    )
-    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
-    shown = _error(page)
-    assert "API key" in shown["title"] and "photo" not in shown["title"]
-    assert shown["message"] == "This API key may not classify images."
+def test_a_key_without_the_right_is_named_as_the_problem(browser: Any, auth_server: LiveServer) -> None:
+    # The 403 is the test's own: the module's app with keys serves the page (a second app without
+    # keys, for the page fixture, cost a start and a stop).
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(RESULT_TIMEOUT_MS)
+        page.route(
+            "**/v1/classify",
+            lambda route: route.fulfill(
+                status=403,
+                content_type="application/json",
+                body='{"error": "This API key may not classify images."}',
+            ),
+        )
+        page.goto(auth_server.url + "/")
+        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
+        shown = _error(page)
+        assert "API key" in shown["title"] and "photo" not in shown["title"]
+        assert shown["message"] == "This API key may not classify images."
+    finally:
+        context.close()
