@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.helpers import AppFactory, jpeg, png
+from api.helpers import AppFactory, jpeg, make_settings, png, wait_ready
 from api.logread import flush_log, read_rows
+from capsight.api.app import create_app
+from capsight.inference import OnnxClassifier
 from capsight.store.services import Services
 from model_factory import solid_image_bytes
 from servers import free_port
@@ -48,6 +52,18 @@ def logged(make_client: AppFactory) -> tuple[TestClient, dict[str, datetime]]:
             time.sleep(0.01)
     flush_log(client)
     return client, marks
+
+
+@pytest.fixture(scope="module")
+def empty_store(
+    colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, onnx_classifier: OnnxClassifier
+) -> Iterator[TestClient]:
+    """One started app on the real store, empty, for the cases that only read and are refused:
+    they change nothing, and an app of their own each was most of their time."""
+    settings = make_settings(colour_model_dir, tmp_path_factory.mktemp("admin-store"))
+    with TestClient(create_app(settings, classifier=onnx_classifier)) as client:
+        wait_ready(client)
+        yield client
 
 
 def _ids(rows: list[dict[str, object]]) -> list[object]:
@@ -136,10 +152,9 @@ def _cursor(text: str) -> str:
     ],
 )
 def test_bad_queries_are_refused_with_the_error_shape(
-    make_client: AppFactory, params: dict[str, object], status: int, message: str
+    empty_store: TestClient, params: dict[str, object], status: int, message: str
 ) -> None:
-    client = make_client(store=True)
-    r = client.get("/v1/requests", params=params)
+    r = empty_store.get("/v1/requests", params=params)
     assert r.status_code == status
     assert set(r.json()) == {"error"} and message in r.json()["error"]
 
@@ -159,16 +174,14 @@ def test_image_download(make_client: AppFactory) -> None:
 
 
 @pytest.mark.parametrize("sha", ["abc", "g" * 64, "a" * 63, "a" * 65, "a" * 62 + "..", "%00" + "a" * 61])
-def test_malformed_image_hash_is_400(make_client: AppFactory, sha: str) -> None:
-    client = make_client(store=True)
-    r = client.get(f"/v1/images/{sha}")
+def test_malformed_image_hash_is_400(empty_store: TestClient, sha: str) -> None:
+    r = empty_store.get(f"/v1/images/{sha}")
     assert r.status_code == 400
     assert r.json()["error"].startswith("Malformed image hash")
 
 
-def test_unknown_image_is_404(make_client: AppFactory) -> None:
-    client = make_client(store=True)
-    r = client.get(f"/v1/images/{'0' * 64}")
+def test_unknown_image_is_404(empty_store: TestClient) -> None:
+    r = empty_store.get(f"/v1/images/{'0' * 64}")
     assert r.status_code == 404
     assert r.json() == {"error": f"No stored image with sha256 {'0' * 64}."}
 
