@@ -57,7 +57,7 @@ def test_a_thousand_classes_fit_on_a_phone_and_any_class_can_be_the_correction(
         page = context.new_page()
         page.set_default_timeout(RESULT_TIMEOUT_MS)
         page.goto(many_class_server.url + "/")
-        upload(page, "blue.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+        upload(page, "blue.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
         result = read_result(page)
         assert result["label"] == "class_0000"
 
