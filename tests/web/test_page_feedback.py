@@ -39,7 +39,7 @@ def _shown_request_id(page: Any) -> str:
 
 
 def test_a_correction_and_a_confirmation_are_recorded(page: Any, live_server: LiveServer) -> None:
-    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
     assert read_result(page)["label"] == "opened"
     request_id = _shown_request_id(page)
     choices = page.eval_on_selector_all("#feedback button", "bs => bs.map(b => b.textContent)")
@@ -84,7 +84,7 @@ def test_a_refused_feedback_says_so(browser: Any, limited_server: LiveServer) ->
         page = context.new_page()
         page.set_default_timeout(RESULT_TIMEOUT_MS)
         page.goto(limited_server.url + "/")
-        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["closed"]))
+        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["closed"], size=(200, 150)))
         assert read_result(page)["label"] == "closed"
         page.click("#feedback-labels button[data-label='opened']")
         page.wait_for_function(
