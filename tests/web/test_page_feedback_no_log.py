@@ -37,7 +37,7 @@ def test_feedback_is_not_asked_again_once_the_server_refuses_it(
         page = context.new_page()
         page.set_default_timeout(RESULT_TIMEOUT_MS)
         page.goto(unlogged_server.url + "/")
-        upload(page, "a.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["closed"], seed=1))
+        upload(page, "a.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["closed"], size=(200, 150), seed=1))
         assert read_result(page)["label"] == "closed"
         assert page.is_visible("#feedback")
         page.click("#feedback-yes")
@@ -46,7 +46,7 @@ def test_feedback_is_not_asked_again_once_the_server_refuses_it(
         )
         assert "request log" in page.inner_text("#feedback-status")
 
-        upload(page, "b.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], seed=2))
+        upload(page, "b.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150), seed=2))
         page.wait_for_function("() => document.getElementById('result-label').textContent === 'opened'")
         assert read_result(page)["label"] == "opened"
         assert page.is_hidden("#feedback")
