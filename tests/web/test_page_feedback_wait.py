@@ -39,7 +39,7 @@ def test_a_refused_answer_says_when_to_send_it_again(
         page.set_default_timeout(RESULT_TIMEOUT_MS)
         page.clock.set_fixed_time(NOW)
         page.goto(live_server.url + "/")
-        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], seed=5))
+        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150), seed=5))
         assert read_result(page)["label"] == "opened"
         error = "Rate limit exceeded." if status == 429 else "Server is busy."
         page.route(
