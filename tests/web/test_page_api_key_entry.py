@@ -23,7 +23,7 @@ def test_a_key_with_a_character_no_key_has_is_refused_before_it_is_sent(
         page = context.new_page()
         page.set_default_timeout(RESULT_TIMEOUT_MS)
         page.goto(auth_server.url + "/")
-        data = photo_jpeg(LABEL_COLOURS["opened"], seed=5)
+        data = photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150), seed=5)
         upload(page, "p.jpg", "image/jpeg", data)
         page.wait_for_selector("#key-form:not([hidden])")
         sent = classify_requests(page)
@@ -55,7 +55,7 @@ def test_a_bad_key_kept_by_an_older_page_asks_for_a_new_one(browser: Any, auth_s
         page.set_default_timeout(RESULT_TIMEOUT_MS)
         page.add_init_script("sessionStorage.setItem('capsight-api-key', 'cs_1a2b3c…')")
         page.goto(auth_server.url + "/")
-        upload(page, "p.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], seed=6))
+        upload(page, "p.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150), seed=6))
         page.wait_for_selector("#key-form:not([hidden])")
         assert "header" not in page.inner_text("#error-message")
     finally:
