@@ -32,7 +32,7 @@ def test_focus_is_visible_in_forced_colours_mode(browser: Any, live_server: Live
     try:
         page = context.new_page()
         page.goto(live_server.url + "/")
-        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
         read_result(page)
         seen = []
         for selector in ["#drop-zone", "#choose-button", "#camera-button", "#feedback-yes"]:
