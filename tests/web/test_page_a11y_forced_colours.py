@@ -31,7 +31,7 @@ def test_bars_and_the_chosen_answer_are_drawn_in_forced_colours(
     try:
         page = context.new_page()
         page.goto(live_server.url + "/")
-        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
         read_result(page)
         page.click("#feedback-yes")
         page.wait_for_selector("#feedback-yes[aria-pressed='true']")
