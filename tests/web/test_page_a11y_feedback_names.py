@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_each_correction_button_says_it_is_a_correction(page: Any) -> None:
-    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
     assert read_result(page)["label"] == "opened"
     group = page.get_by_role("group", name="Is this right?")
     assert group.get_by_role("button", name="Yes", exact=True).is_visible()
