@@ -54,7 +54,7 @@ def test_an_arabic_label_is_drawn_right_to_left(browser: Any, rtl_server: LiveSe
         page = context.new_page()
         page.set_default_timeout(RESULT_TIMEOUT_MS)
         page.goto(rtl_server.url + "/")
-        upload(page, "red.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["background"]))
+        upload(page, "red.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["background"], size=(200, 150)))
         assert read_result(page)["label"] == ARABIC
         page.click("#feedback-yes")
         page.wait_for_function(
