@@ -38,7 +38,7 @@ def test_the_servers_warning_is_shown_instead_of_thanks(browser: Any, imageless_
         page = context.new_page()
         page.set_default_timeout(RESULT_TIMEOUT_MS)
         page.goto(imageless_server.url + "/")
-        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
         assert read_result(page)["label"] == "opened"
         page.click("#feedback-labels button[data-label='closed']")
         page.wait_for_function(
