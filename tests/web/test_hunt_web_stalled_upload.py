@@ -22,7 +22,7 @@ def _stall(page: Any) -> None:
 def test_a_stalled_upload_can_be_cancelled_from_the_keyboard(page: Any) -> None:
     _stall(page)
     with page.expect_request("**/v1/classify"):
-        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+        upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
     assert page.is_visible("#busy")
     page.focus("#cancel-button")
     page.keyboard.press("Enter")
@@ -32,7 +32,7 @@ def test_a_stalled_upload_can_be_cancelled_from_the_keyboard(page: Any) -> None:
     assert page.get_attribute("#choose-button", "aria-disabled") == "false"
     assert page.evaluate("() => document.activeElement.id") == "choose-button"  # not dropped to <body>
     page.unroute("**/v1/classify")
-    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
     assert read_result(page)["label"] == "opened"
     assert page.is_hidden("#cancel-button")
 
@@ -41,7 +41,7 @@ def test_an_upload_the_server_never_answers_ends_with_a_message_and_try_again(pa
     page.clock.install()
     _stall(page)
     with page.expect_request("**/v1/classify"):
-        photo = photo_jpeg(LABEL_COLOURS["opened"])
+        photo = photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150))
         upload(page, "IMG_0002.jpg", "image/jpeg", photo, selector="#camera-input")
     assert page.is_visible("#busy")
     page.clock.fast_forward(30_000)
