@@ -18,7 +18,7 @@ STATUS_IS = "t => document.getElementById('feedback-status').textContent.startsW
 
 def test_a_stalled_answer_fails_with_a_message_and_does_not_block_the_next(page: Any) -> None:
     page.clock.install()
-    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], seed=31))
+    upload(page, "bottle.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150), seed=31))
     assert read_result(page)["label"] == "opened"
     page.route("**/v1/feedback", lambda route: None)  # neither fulfilled nor continued
     with page.expect_request("**/v1/feedback"):
