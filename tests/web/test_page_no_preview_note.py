@@ -38,7 +38,7 @@ def test_a_photo_the_browser_cannot_show_is_said_to_have_no_preview(page: Any) -
     )
     assert page.is_hidden("#preview")
 
-    upload(page, "b.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["closed"], seed=3))
+    upload(page, "b.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["closed"], size=(200, 150), seed=3))
     page.wait_for_function("() => document.getElementById('result-label').textContent === 'closed'")
     page.wait_for_selector("#preview", state="visible")
     assert page.is_hidden(NOTE)
