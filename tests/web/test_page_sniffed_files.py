@@ -81,7 +81,7 @@ def test_with_no_image_among_them_the_first_file_is_refused_by_the_server_as_bef
 def test_a_dropped_folder_is_refused_before_it_is_sent(page: Any, tmp_path: Path) -> None:
     folder = tmp_path / "holiday"
     folder.mkdir()
-    (folder / "a.jpg").write_bytes(photo_jpeg(LABEL_COLOURS["opened"]))
+    (folder / "a.jpg").write_bytes(photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
     sent = classify_requests(page)
     box = page.locator("#drop-zone").bounding_box()
     cdp = page.context.new_cdp_session(page)
@@ -104,7 +104,7 @@ def test_a_folder_dropped_during_an_upload_replaces_it_with_the_message(page: An
     folder.mkdir()
     page.route("**/v1/classify", lambda route: None)  # the first photo's answer never comes
     with page.expect_request("**/v1/classify"):
-        upload(page, "a.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"]))
+        upload(page, "a.jpg", "image/jpeg", photo_jpeg(LABEL_COLOURS["opened"], size=(200, 150)))
     page.wait_for_selector("#busy:not([hidden])")
     box = page.locator("#drop-zone").bounding_box()
     cdp = page.context.new_cdp_session(page)
