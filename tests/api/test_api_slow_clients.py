@@ -104,11 +104,13 @@ def _declared(raw: bytes) -> int:
     return 0
 
 
-@pytest.fixture
-def server(colour_model_dir: Path, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def server(colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One server for the tests of these limits: each sends on its own connection, and the server
+    keeps nothing of one client for the next (a start and a stop were half a second each)."""
     settings = make_settings(
         colour_model_dir,
-        tmp_path,
+        tmp_path_factory.mktemp("slow-clients"),
         body_idle_timeout_seconds=1.0,  # the drips below come every 0.15 s: a busy CI box has margin
         body_timeout_seconds=2.5,
         store_images=False,
