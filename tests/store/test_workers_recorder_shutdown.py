@@ -23,9 +23,12 @@ def test_the_batch_being_written_when_the_writer_cannot_stop_is_spooled(tmp_path
     try:
         for n in range(5):
             recorder.submit(make_record(request_id=f"req-{n}"), None)
+        # The writer took a batch (all 5, or the first ones: any more stay queued) and waits for
+        # the lock. Waiting for the queue to empty waited out its 5 s whenever the batch was partial.
         deadline = time.monotonic() + 5
-        while recorder.stats().queued and time.monotonic() < deadline:
-            time.sleep(0.01)  # the writer took them, and waits for the lock
+        while not recorder.stats().writing and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert recorder.stats().writing, recorder.stats()
         recorder.close(timeout=0.5)
         assert recorder.spool.pending == 5
     finally:
