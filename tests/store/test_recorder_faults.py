@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,17 +44,24 @@ def test_postgres_stopped_mid_load_loses_and_duplicates_nothing(
                 i += 1
                 time.sleep(0.002)
 
+        def until(condition: Callable[[], bool]) -> None:
+            """Event-driven, not fixed sleeps: each phase lasts until the load has met it."""
+            deadline = time.monotonic() + 30
+            while not condition() and time.monotonic() < deadline:
+                time.sleep(0.01)
+
         with caplog.at_level(logging.WARNING, logger="capsight.store.recorder"):
             loader = threading.Thread(target=load)
             loader.start()
             try:
-                time.sleep(0.5)
+                until(lambda: recorder.stats().written >= 50)  # written under load
                 server.stop("fast")  # connections in the pool die, new ones are refused
-                time.sleep(1.0)
+                until(lambda: recorder.stats().spooled >= 50)  # the load goes on into the spool
                 spooled_during_outage = recorder.stats().spooled
                 degraded_during_outage = recorder.stats().degraded
                 server.start()
-                time.sleep(0.5)
+                until(lambda: not recorder.stats().degraded)  # replayed while the load goes on
+                time.sleep(0.1)
             finally:
                 stop_load.set()
                 loader.join()
@@ -91,7 +99,10 @@ def test_bucket_down_spools_images_and_replays_them(
         with caplog.at_level(logging.WARNING, logger="capsight.store.recorder"):
             for image in images[4:]:
                 recorder.submit(make_record(), image)
-            assert not recorder.flush(1.0)
+            deadline = time.monotonic() + 10
+            while recorder.stats().spooled < 8 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert not recorder.flush(0.3)  # a few retries (0.1 s, then 0.2 s) and still down
         assert recorder.stats().spooled == 8
         assert any("image store unavailable" in r.getMessage() for r in caplog.records)
         with pytest.raises(ServiceUnavailable):
