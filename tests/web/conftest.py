@@ -7,18 +7,21 @@ module and each test gets a fresh, cheap browser context.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from web_support import RESULT_TIMEOUT_MS, SERVER_MAX_UPLOAD_BYTES, LiveServer
+from web_support import (
+    RESULT_TIMEOUT_MS,
+    SERVER_MAX_UPLOAD_BYTES,
+    LiveServer,
+    serve_stopped_later,
+    wait_for_stopped_servers,
+)
 
 from capsight.settings import Settings
-from live_app import serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,46 +36,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-# Live servers being stopped on a thread, and what stopping them raised: see _stopped_at_module_end.
-_STOPPING: list[tuple[threading.Thread, list[BaseException]]] = []
-
-
-@contextlib.contextmanager
-def _serve_stopped_in_background(settings: Settings) -> Iterator[str]:
-    """``serve(settings)``, stopped on a thread: uvicorn's stop is some 0.3 s of waiting (its 0.1 s
-    tick, a fixed 0.1 s for open connections, the app's shutdown) that the module's browser can spend
-    closing meanwhile. _stopped_at_module_end waits for it before the next module starts."""
-    stack = contextlib.ExitStack()
-    url = stack.enter_context(serve(settings))
-    try:
-        yield url
-    finally:
-        errors: list[BaseException] = []
-
-        def stop() -> None:
-            try:
-                stack.close()
-            except BaseException as exc:  # raised again in the main thread
-                errors.append(exc)
-
-        thread = threading.Thread(target=stop, name="live-server-stop", daemon=True)
-        thread.start()
-        _STOPPING.append((thread, errors))
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _stopped_at_module_end() -> Iterator[None]:
     """Set up before a module's other fixtures, so torn down after them: every live server the module
-    started has stopped (or its error is raised) before the next module begins."""
+    left stopping on a thread (serve_stopped_later) has stopped, or its error is raised, before the
+    next module begins."""
     yield
-    stopping = _STOPPING[:]
-    _STOPPING.clear()
-    for thread, _ in stopping:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread, _ in stopping), "a live server did not stop within 30 s"
-    for _, errors in stopping:
-        if errors:
-            raise errors[0]
+    wait_for_stopped_servers()
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +53,7 @@ def live_server(colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
         max_upload_bytes=SERVER_MAX_UPLOAD_BYTES,
         intra_op_threads=1,
     )
-    with _serve_stopped_in_background(settings) as url:
+    with serve_stopped_later(settings) as url:
         yield LiveServer(url=url, settings=settings)
 
 
@@ -104,7 +74,7 @@ def auth_server(colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
         _, key = services.keys.create_key("web-test")
     finally:
         services.close()
-    with _serve_stopped_in_background(settings) as url:
+    with serve_stopped_later(settings) as url:
         yield LiveServer(url=url, settings=settings, api_key=key)
 
 

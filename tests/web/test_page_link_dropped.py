@@ -27,10 +27,9 @@ from typing import Any
 
 import httpx
 import pytest
-from web_support import RESULT_TIMEOUT_MS, noisy_png, read_result, upload_made_in_page
+from web_support import RESULT_TIMEOUT_MS, noisy_png, read_result, serve_stopped_later, upload_made_in_page
 
 from capsight.settings import Settings
-from live_app import serve
 from local_http import local_http_server
 
 pytestmark = pytest.mark.browser
@@ -128,7 +127,7 @@ def roomy_server(colour_model_dir: Path, tmp_path_factory: pytest.TempPathFactor
         max_upload_bytes=40_000_000,
         intra_op_threads=1,
     )
-    with serve(settings) as url:
+    with serve_stopped_later(settings) as url:
         yield url
 
 

@@ -23,6 +23,7 @@ from web_support import (
     heic_photo,
     photo_jpeg,
     read_result,
+    serve_stopped_later,
     upload,
     upload_made_in_page,
 )
@@ -111,7 +112,7 @@ BIG_SIZE, JPEG_HEAD = 1_500_000, b"\xff\xd8\xff\xe0"
 def test_rate_limited_upload_says_when_to_retry(
     open_page: Any, colour_model_dir: Path, tmp_path: Path
 ) -> None:
-    with serve(_settings(colour_model_dir, tmp_path, rate_limit="1/minute")) as url:
+    with serve_stopped_later(_settings(colour_model_dir, tmp_path, rate_limit="1/minute")) as url:
         page = open_page(url)
         upload(page, "a.jpg", "image/jpeg", JPEG)
         assert read_result(page)["label"] == "opened"
@@ -127,7 +128,7 @@ def test_body_timeout_shows_the_servers_408_message(
     """The whole-body limit ran out: the message names it (not the idle limit, which never passed),
     however close to the deadline the server's timer fired."""
     settings = _settings(colour_model_dir, tmp_path, body_timeout_seconds=0.0005)
-    with serve(settings) as url:
+    with serve_stopped_later(settings) as url:
         page = open_page(url)
         upload_made_in_page(page, "big.jpg", "image/jpeg", BIG_SIZE, head=JPEG_HEAD)
         assert _error(page) == "The request body did not arrive within 0.0005 s."
@@ -138,7 +139,7 @@ def test_server_side_413_when_the_page_does_not_know_the_limit(
     open_page: Any, colour_model_dir: Path, tmp_path: Path
 ) -> None:
     """/v1/models failed, so the page checks against its default; the server's 413 is still worded."""
-    with serve(_settings(colour_model_dir, tmp_path, max_upload_bytes=50_000)) as url:
+    with serve_stopped_later(_settings(colour_model_dir, tmp_path, max_upload_bytes=50_000)) as url:
         page = open_page(url, wait_for_model=False, models_down=True)
         upload_made_in_page(page, "big.jpg", "image/jpeg", BIG_SIZE, head=JPEG_HEAD)
         assert _error(page) == "File too large: the upload limit is 50000 bytes."
@@ -146,7 +147,8 @@ def test_server_side_413_when_the_page_does_not_know_the_limit(
 
 def test_inference_failure_500_is_shown(open_page: Any, colour_model_dir: Path, tmp_path: Path) -> None:
     classifier = _FailingClassifier(OnnxClassifier(colour_model_dir, intra_op_threads=1))
-    with serve(_settings(colour_model_dir, tmp_path, warmup=False), classifier=classifier) as url:  # type: ignore[arg-type]
+    settings = _settings(colour_model_dir, tmp_path, warmup=False)
+    with serve_stopped_later(settings, classifier=classifier) as url:  # type: ignore[arg-type]
         page = open_page(url)
         upload(page, "a.jpg", "image/jpeg", JPEG)
         assert _error(page) == (
@@ -161,7 +163,7 @@ def test_inference_failure_500_is_shown(open_page: Any, colour_model_dir: Path, 
 def test_server_gone_says_it_cannot_be_reached(
     open_page: Any, colour_model_dir: Path, tmp_path: Path
 ) -> None:
-    with serve(_settings(colour_model_dir, tmp_path)) as url:
+    with serve(_settings(colour_model_dir, tmp_path)) as url:  # stopped when the block ends, not later
         page = open_page(url)
     upload(page, "a.jpg", "image/jpeg", JPEG)  # the server has stopped
     assert _error(page) == "Could not reach the server. Check your connection and try again."
@@ -202,7 +204,7 @@ def test_heic_then_jpeg_the_preview_comes_back(page: Any) -> None:
 def test_a_20_megapixel_photo_is_previewed_without_freezing_the_page(
     open_page: Any, colour_model_dir: Path, tmp_path: Path
 ) -> None:
-    with serve(_settings(colour_model_dir, tmp_path)) as url:
+    with serve_stopped_later(_settings(colour_model_dir, tmp_path)) as url:
         page = open_page(url)
         size = page.evaluate(
             """async () => {
@@ -246,7 +248,7 @@ def test_overloaded_503_says_when_to_retry(open_page: Any, colour_model_dir: Pat
         files = {"file": ("a.jpg", photo_jpeg(LABEL_COLOURS["opened"], seed=seed), "image/jpeg")}
         answers.append(httpx.post(f"{url}/v1/classify", files=files, timeout=30))
 
-    with serve(settings, classifier=model) as url:  # type: ignore[arg-type]
+    with serve_stopped_later(settings, classifier=model) as url:  # type: ignore[arg-type]
         page = open_page(url)
         try:
             deadline = time.monotonic() + 10

@@ -5,11 +5,14 @@ Images are generated in the test run; nothing binary is checked in.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import io
 import json
 import os
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from capsight.inference.classifier import Classifier
 from capsight.settings import Settings
+from live_app import serve
 
 # Small enough that a test can exceed it with a modest image, large enough for every other upload.
 SERVER_MAX_UPLOAD_BYTES = 1_000_000
@@ -32,6 +37,46 @@ class LiveServer:
     url: str
     settings: Settings
     api_key: str | None = None
+
+
+# Live servers being stopped on a thread, and what stopping them raised: see serve_stopped_later.
+_STOPPING: list[tuple[threading.Thread, list[BaseException]]] = []
+
+
+@contextlib.contextmanager
+def serve_stopped_later(settings: Settings, classifier: Classifier | None = None) -> Iterator[str]:
+    """``live_app.serve``, stopped on a thread: uvicorn's stop is some 0.3 s of waiting (its 0.1 s tick,
+    a fixed 0.1 s for open connections, the app's shutdown) that the browser's close, or the module's
+    next test, can use. ``wait_for_stopped_servers`` (the conftest runs it as each module ends) waits
+    for every such stop. Not for a test that needs the server gone when its block ends."""
+    stack = contextlib.ExitStack()
+    url = stack.enter_context(serve(settings, classifier=classifier))
+    try:
+        yield url
+    finally:
+        errors: list[BaseException] = []
+
+        def stop() -> None:
+            try:
+                stack.close()
+            except BaseException as exc:  # raised again by wait_for_stopped_servers
+                errors.append(exc)
+
+        thread = threading.Thread(target=stop, name="live-server-stop", daemon=True)
+        thread.start()
+        _STOPPING.append((thread, errors))
+
+
+def wait_for_stopped_servers() -> None:
+    """Until every server left by ``serve_stopped_later`` has stopped; raises what stopping raised."""
+    stopping = _STOPPING[:]
+    _STOPPING.clear()
+    for thread, _ in stopping:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread, _ in stopping), "a live server did not stop within 30 s"
+    for _, errors in stopping:
+        if errors:
+            raise errors[0]
 
 
 @functools.cache
