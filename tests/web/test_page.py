@@ -336,3 +336,5 @@ def test_an_iphone_heic_photo_is_classified_though_the_browser_cannot_show_it(pa
     result = read_result(page)
     assert result["label"] == "opened"
     assert result["error_hidden"]
+    page.wait_for_selector("#drop-prompt:not([hidden])")  # what the docstring promises: not a broken picture
+    assert page.is_hidden("#preview")
