@@ -7,6 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from servers import free_port
@@ -52,3 +55,13 @@ def serve_refusal_lines(data_dir: Path, setting: str, value: str) -> list[str]:
     )
     assert proc.returncode == 2, proc.stderr
     return proc.stderr.strip().splitlines()
+
+
+@contextmanager
+def serve_refusals_at_once(
+    make_dir: Callable[[], Path], setting: str, values: list[str]
+) -> Iterator[dict[str, Future[list[str]]]]:
+    """:func:`serve_refusal_lines` for each of ``values``, all started at once (each start is mostly
+    imports, about 0.4 s, spent side by side), each with its own data folder from ``make_dir``."""
+    with ThreadPoolExecutor(len(values)) as pool:
+        yield {value: pool.submit(serve_refusal_lines, make_dir(), setting, value) for value in values}

@@ -5,12 +5,12 @@ negative one and closed every kept-alive connection at once; text failed inside 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import pytest
 
 from capsight.settings import InvalidSettings, Settings
-from serve_start import serve_refusal_lines
+from serve_start import serve_refusals_at_once
 
 SETTING = "CAPSIGHT_KEEP_ALIVE_SECONDS"
 REFUSED = ["-1", "0", "0.5", "nan", "inf", "sixty", ""]
@@ -23,13 +23,8 @@ def test_the_setting_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatc
 
 @pytest.fixture(scope="module")
 def refusals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[list[str]]]]:
-    """What ``capsight serve`` prints for each of REFUSED, all started at once (each start is mostly
-    imports, about 0.4 s, spent side by side), each with its own data folder."""
-    with ThreadPoolExecutor(len(REFUSED)) as pool:
-        yield {
-            value: pool.submit(serve_refusal_lines, tmp_path_factory.mktemp("refused"), SETTING, value)
-            for value in REFUSED
-        }
+    with serve_refusals_at_once(lambda: tmp_path_factory.mktemp("refused"), SETTING, REFUSED) as started:
+        yield started
 
 
 @pytest.mark.parametrize("value", REFUSED)

@@ -14,7 +14,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,7 +23,7 @@ import pytest
 from capsight.api.protocols import REQUEST_HEAD_TIMEOUT_S
 from capsight.settings import InvalidSettings, Settings
 from live_app import ServeProcess, serve_process, wait_ready
-from serve_start import serve_refusal_lines
+from serve_start import serve_refusals_at_once
 
 SETTING = "CAPSIGHT_REQUEST_HEAD_TIMEOUT_SECONDS"
 REFUSED = ["0", "0.5", "-1", "nan", "inf", "ten"]
@@ -131,13 +131,8 @@ def test_the_default_is_the_documented_deadline() -> None:
 
 @pytest.fixture(scope="module")
 def refusals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[list[str]]]]:
-    """What ``capsight serve`` prints for each of REFUSED, all started at once (each start is mostly
-    imports, about 0.4 s, spent side by side), each with its own data folder."""
-    with ThreadPoolExecutor(len(REFUSED)) as pool:
-        yield {
-            value: pool.submit(serve_refusal_lines, tmp_path_factory.mktemp("refused"), SETTING, value)
-            for value in REFUSED
-        }
+    with serve_refusals_at_once(lambda: tmp_path_factory.mktemp("refused"), SETTING, REFUSED) as started:
+        yield started
 
 
 @pytest.mark.parametrize("value", REFUSED)
