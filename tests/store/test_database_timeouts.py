@@ -53,6 +53,19 @@ def _run(fn: Any) -> tuple[threading.Thread, list[BaseException | None]]:
 
 
 @pytest.mark.postgres
+def _until_waiting_a_second(watcher: Any, wait: str, thread: threading.Thread) -> None:
+    """Until the server shows a session waiting (``wait``, a pg_stat_activity condition) for over a
+    second, past every timeout the test set, or ``thread`` has ended."""
+    for _ in range(_GUARD_S * 50):
+        row = watcher.execute(
+            f"SELECT count(*) FROM pg_stat_activity WHERE {wait}"
+            " AND clock_timestamp() - query_start > interval '1 second'"
+        ).fetchone()
+        if (row is not None and int(row[0]) > 0) or not thread.is_alive():
+            return
+        time.sleep(0.02)
+
+
 def test_a_log_write_held_by_a_table_lock_frees_its_thread_while_the_lock_is_held(
     pg_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -95,14 +108,7 @@ def test_a_migration_waits_for_another_replicas_migration_past_the_timeouts(
             other_replica.execute("SELECT pg_advisory_lock(%s)", (_PG_MIGRATION_LOCK,))  # migrating
             migrating, outcome = _run(starting.migrate)
             # Until the server says the migration has waited for the lock five times the timeouts.
-            for _ in range(_GUARD_S * 50):
-                row = watcher.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
-                    " AND clock_timestamp() - query_start > interval '1 second'"
-                ).fetchone()
-                if (row is not None and int(row[0]) > 0) or not migrating.is_alive():
-                    break
-                time.sleep(0.02)
+            _until_waiting_a_second(watcher, "wait_event = 'advisory'", migrating)
             still_waiting = migrating.is_alive()
             other_replica.execute("SELECT pg_advisory_unlock(%s)", (_PG_MIGRATION_LOCK,))
             migrating.join(_GUARD_S)
@@ -159,14 +165,7 @@ def test_the_retention_purge_is_not_cut_by_the_statement_timeout(
         # A delete that takes long: here, one waiting for a row another transaction holds.
         writer.execute("SELECT 1 FROM requests WHERE request_id = %s FOR UPDATE", (old.request_id,))
         purging, outcome = _run(lambda: purge_older_than(pg_db, None, days=1))
-        for _ in range(_GUARD_S * 50):
-            row = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND clock_timestamp() - query_start > interval '1 second'"
-            ).fetchone()
-            if (row is not None and int(row[0]) > 0) or not purging.is_alive():
-                break
-            time.sleep(0.02)
+        _until_waiting_a_second(watcher, "wait_event_type = 'Lock'", purging)
         still_purging = purging.is_alive()
         writer.rollback()
         purging.join(_GUARD_S)
