@@ -17,6 +17,7 @@ measured on a cloud VM disk: mostly the wait for its bytes to reach the disk).
 
 from __future__ import annotations
 
+import contextlib
 import lzma
 import os
 import re
@@ -31,6 +32,7 @@ from capsight.errors import BadRequest, PayloadTooLarge
 from capsight.imaging.files import named_like_image, sniffs_as_image
 from capsight.jobs.diskfull import DiskFull, is_disk_full
 from capsight.jobs.zipempty import NOT_AN_IMAGE, no_images_message
+from capsight.jobs.zipend import find_end_record, open_zip
 from capsight.jobs.zipnames import member_name
 from capsight.jobs.zipread import member_pieces
 from capsight.store.blobs import fsync_dir
@@ -142,7 +144,6 @@ def _sniffs_as_image(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
         pieces.close()
 
 
-_EOCD = b"PK\x05\x06"  # end of central directory record
 _ZIP64_LOCATOR = b"PK\x06\x07"
 
 
@@ -151,22 +152,23 @@ def declared_entries(path: Path) -> int | None:
 
     Why: ``zipfile.ZipFile`` builds an object per directory entry before anyone can count them: a
     47 MB zip of a million one-byte names cost 350 MB of memory and 6 s before it was refused. The
-    end record (and, for zip64, its locator and record) holds the count in a few bytes. None when
-    the end record is not found (``ZipFile`` then says what is wrong).
+    end record (and, for zip64, its locator and record) holds the count in a few bytes: the record
+    ``open_zip`` has zipfile read (see ``zipend``). None when no end record is found (``ZipFile``
+    then says what is wrong).
     """
     with open(path, "rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        tail_start = max(0, size - (22 + 0xFFFF))  # the record plus the longest comment
-        fh.seek(tail_start)
-        tail = fh.read()
-        at = tail.rfind(_EOCD)
-        if at < 0 or len(tail) - at < 22:
+        end = find_end_record(fh)
+        if end is None:
             return None
-        entries = int.from_bytes(tail[at + 10 : at + 12], "little")
-        if entries != 0xFFFF or at < 20 or tail[at - 20 : at - 16] != _ZIP64_LOCATOR:
-            return entries
-        record_offset = int.from_bytes(tail[at - 12 : at - 4], "little")  # the zip64 end record
+        at = end.offset
+        if end.entries != 0xFFFF or at < 20:
+            return end.entries
+        fh.seek(at - 20)
+        locator = fh.read(20)
+        if locator[:4] != _ZIP64_LOCATOR:
+            return end.entries
+        record_offset = int.from_bytes(locator[8:16], "little")  # the zip64 end record
+        size = fh.seek(0, os.SEEK_END)
         if record_offset + 56 > size:
             return None
         fh.seek(record_offset)
@@ -182,11 +184,11 @@ def inspect_zip(path: Path, limits: ZipLimits) -> ZipPlan:
         raise BadRequest("The upload is not a readable zip archive.") from exc
     if declared is not None and declared > limits.max_entries:
         raise PayloadTooLarge(f"The zip has {declared} entries; the limit is {limits.max_entries}.")
-    try:
-        zf = zipfile.ZipFile(path)
-    except _UNREADABLE as exc:
-        raise BadRequest("The upload is not a readable zip archive.") from exc
-    with zf:
+    with contextlib.ExitStack() as stack:
+        try:
+            zf = stack.enter_context(open_zip(path))
+        except _UNREADABLE as exc:
+            raise BadRequest("The upload is not a readable zip archive.") from exc
         infos = zf.infolist()
         if len(infos) > limits.max_entries:
             raise PayloadTooLarge(f"The zip has {len(infos)} entries; the limit is {limits.max_entries}.")
@@ -240,7 +242,7 @@ def extract(archive: Path, plan: ZipPlan, dest: Path, cancel: threading.Event | 
     result = Extracted(complete=False)
     written_total = 0
     folders = {root}  # each written member's folder and the folders between it and root
-    with zipfile.ZipFile(archive) as zf:
+    with open_zip(archive) as zf:
         infos = zf.infolist()  # by position: a crafted zip may hold one name twice
         for position, rel in plan.members:
             if cancel is not None and cancel.is_set():
