@@ -194,7 +194,8 @@ async def call_with_deadline(fn: Callable[..., T], *args: Any, timeout: float | 
     anyway. A SQLite file locked by another worker for longer than the deadline did that: a feedback
     row the client sent again was kept twice, and a zip job answered 503 (its upload deleted) was
     created all the same and failed. A commit that had begun when the deadline passed is awaited
-    and answered instead.
+    and answered instead; one that had begun when the caller was cancelled is awaited before the
+    cancellation goes on, so that the caller's cleanup knows whether the write landed.
 
     Time waiting for the database's first use (:func:`first_use_wait`) is not counted: a migration
     slowed by a loaded host was answered 503 "database unavailable" with the database healthy.
@@ -232,18 +233,29 @@ async def call_with_deadline(fn: Callable[..., T], *args: Any, timeout: float | 
             done, _ = await asyncio.wait({task}, timeout=wait)
             if done:
                 return task.result()
+        if not guard.abandon():  # its commit had begun when the deadline passed: it is answered
+            return await asyncio.shield(task)
     except asyncio.CancelledError:
         # The caller is gone (the client hung up, the server shuts down): a call not started yet is
         # not run, a started one waits for a connection no longer than its deadline (none at all
         # for one it asks for from now on) and does not commit (unless its commit has begun), as
-        # for a call past its deadline.
-        guard.abandon()
+        # for a call past its deadline. A commit that has begun is waited for before the
+        # cancellation goes on, so that the caller's cleanup sees what it did: raised at once, a zip
+        # job's handler deleted the upload of a job whose row then landed (the job failed later,
+        # "upload no longer on the server's disk", its request lost).
+        if not guard.abandon():
+            await _outlast_cancels(task)
         task.add_done_callback(_retrieve)
         raise
-    if guard.abandon():
-        task.add_done_callback(_retrieve)  # the thread's own error, if any, is no news now
-        raise TimeoutError
-    return await task
+    task.add_done_callback(_retrieve)  # the thread's own error, if any, is no news now
+    raise TimeoutError
+
+
+async def _outlast_cancels(task: asyncio.Future[Any]) -> None:
+    """Until ``task`` (a commit: milliseconds) has ended, however often its caller is cancelled."""
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({task})
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:

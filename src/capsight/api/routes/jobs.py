@@ -166,9 +166,10 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
             'Send a zip as multipart field \'file\', or JSON {"urls": [...]} or {"s3_prefix": ...} '
             f"with {JSON_TYPE} {sent_type(request.headers.get('content-type', ''))}."
         )
-    try:
-        job = await _db(
-            manager.store.create,
+    stored: list[JobInfo] = []  # the row, once its commit has returned
+
+    def create_row() -> JobInfo:
+        job = manager.store.create(
             job_id,
             client_id=principal.id,
             spec=new.spec,
@@ -176,8 +177,18 @@ async def create_job(request: Request, principal: ClassifyAccess) -> JSONRespons
             total=new.total,
             summary=new.summary,
         )
+        stored.append(job)
+        return job
+
+    try:
+        job = await _db(create_row)
     except BaseException:
-        shutil.rmtree(manager.paths(job_id).root, ignore_errors=True)
+        # Cancelled after the row landed (the client went; _db waits for a commit that has begun):
+        # the job exists, so its upload stays and it runs. Otherwise neither is kept.
+        if stored:
+            manager.wake()
+        else:
+            shutil.rmtree(manager.paths(job_id).root, ignore_errors=True)
         raise
     manager.wake()
     body = shown(job, request, principal)
