@@ -162,37 +162,39 @@ def test_redis_down_mid_run_keeps_answering_then_recovers(make_client: AppFactor
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_a_frozen_postgres_gets_503_not_a_hung_request(
-    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch, postgres_server: PostgresServer
 ) -> None:
     """PostgreSQL that accepts but never answers (SIGSTOP): an uncached key lookup and a job status
-    are answered 503 after the deadline instead of waiting as long as the driver does (minutes)."""
+    are answered 503 after the deadline instead of waiting as long as the driver does (minutes).
+
+    The session's server, on a schema of its own: frozen and thawed, it is as before for the tests
+    that follow (a server of its own was an initdb and a start, some 1.5 s)."""
     import capsight.store.deadline as deadline
 
     monkeypatch.setattr(deadline, "DB_CALL_TIMEOUT_S", 1.0)
-    with start_postgres() as server:
-        client = make_client(store=True, database_url=server.url(), auth_enabled=True)
-        keys = runtime_of(client).services.keys
-        assert keys is not None
-        _, warm = keys.create_key("warm", "admin")
-        _, cold = keys.create_key("cold", "classify")
-        headers = {"Authorization": f"Bearer {warm}"}
-        assert client.get("/v1/jobs", headers=headers).status_code == 200  # pool connected, key cached
-        with server.frozen():
-            refused = client.post(
-                "/v1/classify",
-                files={"file": ("a.jpg", jpeg("closed"), "image/jpeg")},
-                headers={"Authorization": f"Bearer {cold}"},
-            )
-            jobs = client.get("/v1/jobs", headers=headers)
-            # Staged, not timed: both were answered while their database calls were still held by
-            # the frozen server (before, a request waited for its call, as long as the driver does).
-            calls_held = not deadline.wait_for_calls(0)
-        assert refused.status_code == 503 and "Key store unavailable" in refused.json()["error"]
-        assert jobs.status_code == 503 and "job database is unavailable" in jobs.json()["error"]
-        assert calls_held, "the 503s came only once the database calls had returned"
-        again = client.post(
+    client = make_client(store=True, database_url=postgres_server.create_schema(), auth_enabled=True)
+    keys = runtime_of(client).services.keys
+    assert keys is not None
+    _, warm = keys.create_key("warm", "admin")
+    _, cold = keys.create_key("cold", "classify")
+    headers = {"Authorization": f"Bearer {warm}"}
+    assert client.get("/v1/jobs", headers=headers).status_code == 200  # pool connected, key cached
+    with postgres_server.frozen():
+        refused = client.post(
             "/v1/classify",
             files={"file": ("a.jpg", jpeg("closed"), "image/jpeg")},
             headers={"Authorization": f"Bearer {cold}"},
         )
-        assert again.status_code == 200  # thawed: the same key works again
+        jobs = client.get("/v1/jobs", headers=headers)
+        # Staged, not timed: both were answered while their database calls were still held by
+        # the frozen server (before, a request waited for its call, as long as the driver does).
+        calls_held = not deadline.wait_for_calls(0)
+    assert refused.status_code == 503 and "Key store unavailable" in refused.json()["error"]
+    assert jobs.status_code == 503 and "job database is unavailable" in jobs.json()["error"]
+    assert calls_held, "the 503s came only once the database calls had returned"
+    again = client.post(
+        "/v1/classify",
+        files={"file": ("a.jpg", jpeg("closed"), "image/jpeg")},
+        headers={"Authorization": f"Bearer {cold}"},
+    )
+    assert again.status_code == 200  # thawed: the same key works again
