@@ -37,7 +37,7 @@ TINY = RenderSettings(size=64, samples=4, threads=2, world_map_resolution=64)
 SCENE_RGB = (40, 170, 60)
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def blender() -> str:
     found = shutil.which("blender")
     if found is None:
@@ -46,11 +46,42 @@ def blender() -> str:
     return found
 
 
-@pytest.fixture()
-def green_scene(tmp_path: Path) -> Path:
-    path = tmp_path / "green.jpg"
+def _green_scene(folder: Path) -> Path:
+    path = folder / "green.jpg"
     Image.new("RGB", (120, 90), SCENE_RGB).save(path, quality=95)
     return path
+
+
+@pytest.fixture()
+def green_scene(tmp_path: Path) -> Path:
+    return _green_scene(tmp_path)
+
+
+@dataclasses.dataclass(frozen=True)
+class GreenRenders:
+    """One Blender run of the standing and lying bottles two tests check (Blender's start-up is
+    most of a tiny render's time: ~0.9 s of a 2-image job's ~1.1 s)."""
+
+    capped_and_open: list[RenderItem]
+    standing_and_lying: list[RenderItem]
+    made: list[RenderItem]
+    out: Path
+
+
+@pytest.fixture(scope="module")
+def green_renders(tmp_path_factory: pytest.TempPathFactory, blender: str) -> GreenRenders:
+    tmp = tmp_path_factory.mktemp("green-renders")
+    scene = _green_scene(tmp)
+    capped_and_open = [
+        RenderItem(render_name(label, 0), label, seed, scene, "background/green.jpg")
+        for label, seed in (("closed", 11), ("opened", 12))
+    ]
+    # Numbered from 1: "closed" 0 is the capped bottle above (one name, one file in the folder).
+    standing_and_lying = [RenderItem(render_name("closed", 1 + k), "closed", 100 + k, scene,
+                                     "background/green.jpg", lying=k % 2 == 0) for k in range(6)]  # fmt: skip
+    items = [*capped_and_open, *standing_and_lying]
+    made = render_bottles(items, tmp / "out", dataclasses.replace(TINY, blender=blender))
+    return GreenRenders(capped_and_open, standing_and_lying, made, tmp / "out")
 
 
 def _scenes(n: int) -> list[tuple[str, Path]]:
@@ -146,16 +177,12 @@ def test_cli_checks_for_blender_before_building(
     assert not out.exists() and not out.with_name("o.partial").exists()  # refused before any work
 
 
-def test_blender_renders_a_capped_and_an_open_bottle(tmp_path: Path, blender: str, green_scene: Path) -> None:
-    items = [
-        RenderItem(render_name(label, 0), label, seed, green_scene, "background/green.jpg")
-        for label, seed in (("closed", 11), ("opened", 12))
-    ]
-    made = render_bottles(items, tmp_path / "out", dataclasses.replace(TINY, blender=blender))
-    assert made == items
+def test_blender_renders_a_capped_and_an_open_bottle(green_renders: GreenRenders) -> None:
+    items = green_renders.capped_and_open
+    assert [item for item in green_renders.made if item in items] == items
     for item in items:
-        assert b"Blender:" not in (tmp_path / "out" / item.name).read_bytes()  # no render-time comments
-        with Image.open(tmp_path / "out" / item.name) as image:
+        assert b"Blender:" not in (green_renders.out / item.name).read_bytes()  # no render-time comments
+        with Image.open(green_renders.out / item.name) as image:
             assert image.format == "JPEG" and sorted(image.size) == [48, 64]
             pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
         # Something that is not the plain green scene stands in the picture: the bottle.
@@ -173,16 +200,12 @@ def _bottle_axis_degrees_from_horizontal(path: Path) -> float:
     return float(np.degrees(np.arctan2(abs(axis[1]), abs(axis[0]))))
 
 
-def test_lying_bottles_lie_across_the_picture_and_standing_ones_stand(
-    tmp_path: Path, blender: str, green_scene: Path
-) -> None:
-    items = [RenderItem(render_name("closed", k), "closed", 100 + k, green_scene, "background/green.jpg",
-                        lying=k % 2 == 0) for k in range(6)]  # fmt: skip
-    made = render_bottles(items, tmp_path / "out", dataclasses.replace(TINY, blender=blender))
-    assert made == items
+def test_lying_bottles_lie_across_the_picture_and_standing_ones_stand(green_renders: GreenRenders) -> None:
+    items = green_renders.standing_and_lying
+    assert [item for item in green_renders.made if item in items] == items
     angles: dict[bool, list[float]] = {True: [], False: []}
     for item in items:
-        angles[item.lying].append(_bottle_axis_degrees_from_horizontal(tmp_path / "out" / item.name))
+        angles[item.lying].append(_bottle_axis_degrees_from_horizontal(green_renders.out / item.name))
     assert max(angles[True]) < 30, angles  # measured 4-15 degrees
     assert min(angles[False]) > 45, angles  # measured 60-79 degrees
 
