@@ -26,6 +26,7 @@ import json
 import os
 import random
 import shutil
+import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -274,13 +275,30 @@ def check_zip(tmp: Path, name: str, data: bytes) -> str:
 
 
 CASES = _cases()
+RAM_DISK = Path("/dev/shm")
 
 
-def test_every_mutated_zip_is_refused_4xx_or_extracted_inside_its_folder(tmp_path: Path) -> None:
+@pytest.fixture
+def scratch(tmp_path: Path) -> Iterator[Path]:
+    """A folder in RAM (tmpfs) where the machine has one, else ``tmp_path``. The ~2,800 cases each
+    write, extract and delete a small tree, and ``extract`` fsyncs every file and folder it writes:
+    on the CI disk those syscalls were about half the test's time (~8,500 fsyncs, ~2 s; the mkdirs,
+    unlinks and rmdirs ~1.5 s more). Where each path lands is what is checked, not the disk."""
+    if not (RAM_DISK.is_dir() and os.access(RAM_DISK, os.W_OK | os.X_OK)):
+        yield tmp_path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="capsight-zip-fuzz-", dir=RAM_DISK))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_every_mutated_zip_is_refused_4xx_or_extracted_inside_its_folder(scratch: Path) -> None:
     outcomes = {"refused": 0, "accepted": 0}
     for name, data in CASES:
         try:
-            outcomes[check_zip(tmp_path, name, data)] += 1
+            outcomes[check_zip(scratch, name, data)] += 1
         except AssertionError:
             raise
         except Exception as exc:  # anything else: a 500 at the route, a failed job in the worker
