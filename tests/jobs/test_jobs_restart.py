@@ -174,6 +174,7 @@ def test_a_server_killed_mid_download_resumes_the_job_after_restart(
         server.send_signal(signal.SIGKILL)  # no shutdown hook runs: the job stays "running"
         server.wait(10)
         assert sum(slow_images.hits.values()) < len(urls)
+        slow_images.delay = 0  # slow only to be killed mid-download: the other 25 come at once
 
         server = _start_server(env, port, tmp_path / "server.log")
         deadline = time.monotonic() + 60
@@ -209,6 +210,7 @@ def test_downloads_cut_short_by_a_shutdown_are_fetched_again_after_it(make_app: 
         while sum(images.hits.values()) == 0 and time.monotonic() < deadline:
             time.sleep(0.01)  # downloads in flight: the image host is holding its answers
         close(first)
+        images.delay = 0  # the refetches need not wait
 
         second = make_app(job_url_allowlist=[images.base])
         done = wait_for_job(second, job_id)
