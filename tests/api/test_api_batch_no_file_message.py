@@ -29,8 +29,10 @@ def test_a_batch_body_that_is_no_image_names_both_ways_to_send(client: TestClien
     )
     assert r.status_code == 400
     message = r.json()["error"]
-    assert message.startswith(f"{BATCH}, or one image as the raw body with Content-Type image/*")
-    assert "application/json" in message
+    assert message == (
+        f"{BATCH}, or one image as the raw body, under any Content-Type but multipart/form-data"
+        " (this request has Content-Type 'application/json' and a body that is not an image)."
+    )
 
 
 @pytest.mark.parametrize("path", ["/classify", "/v1/classify"])

@@ -225,5 +225,19 @@ def test_a_body_that_is_not_an_image_says_how_to_send_one(
     r = client.post("/classify", content=content, headers={"content-type": content_type})
     assert r.status_code == 400
     message = r.json()["error"]
-    assert message.startswith("No file uploaded: send the image as multipart field 'file' (or 'image')")
-    assert "Content-Type image/*" in message and content_type in message
+    assert message == (
+        "No file uploaded: send the image as multipart field 'file' (or 'image'), or as the raw body,"
+        " under any Content-Type but multipart/form-data"
+        f" (this request has Content-Type '{content_type}' and a body that is not an image)."
+    )
+
+
+def test_an_empty_body_says_it_is_empty(client: TestClient) -> None:
+    """``curl -X POST URL`` sends no body and no Content-Type: the hint says so, not "not an image"."""
+    r = client.post("/v1/classify")
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": "No file uploaded: send the image as multipart field 'file' (or 'image'), or as the raw"
+        " body, under any Content-Type but multipart/form-data (this request has no Content-Type and an"
+        " empty body)."
+    }

@@ -179,22 +179,30 @@ async def read_uploads(
         # some clients send no Content-Type: an image is known by its bytes, as everywhere else.
         body = await _read_raw(request, max_file_bytes)
         if detect_format(body) is None:
-            raise MissingFile(_missing_file_message(content_type, batch))
+            raise MissingFile(_missing_file_message(content_type, batch, empty=not body))
         uploads = [Upload("body", None, None, body)]
     if not uploads:
         raise MissingFile(BATCH_MISSING if batch else None)
     return uploads
 
 
-def _missing_file_message(content_type: str, batch: bool) -> str:
-    """What to send instead, naming what was sent (a JSON or form body is the usual mistake)."""
+def _missing_file_message(content_type: str, batch: bool, *, empty: bool) -> str:
+    """What to send instead, naming what was sent (a JSON or form body is the usual mistake).
+
+    A raw image is read under any Content-Type but multipart/form-data (read_uploads); the hint
+    said "with Content-Type image/*", which sent clients changing a label that was never the
+    problem: what this request lacks is image bytes, so that is what it names."""
     sent = f"Content-Type '{loggable(content_type)}'" if content_type else "no Content-Type"
+    body = "an empty body" if empty else "a body that is not an image"
     advice, raw = (
         (BATCH_MISSING, "one image as the raw body")
         if batch
         else (MissingFile.default_message, "as the raw body")
     )
-    return f"{advice[:-1]}, or {raw} with Content-Type image/* (this request has {sent})."
+    return (
+        f"{advice[:-1]}, or {raw}, under any Content-Type but multipart/form-data"
+        f" (this request has {sent} and {body})."
+    )
 
 
 async def _read_raw(request: Request, max_bytes: int) -> bytes:
