@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dataprep_fakes import prepare_config
@@ -101,10 +103,22 @@ def test_same_seed_same_folder_whatever_the_worker_count(
     shared_dataset: Path,
     extra_sources: tuple[ExtraSource, ...],
     small_composites: CompositeParams,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    pools: list[object] = []
+
+    class CountedPool(ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pools.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(composite_step, "ProcessPoolExecutor", CountedPool)
     again = tmp_path / "again"
     prepare_dataset(prepare_config(again, shared_dataset, extra_sources, small_composites, workers=2))
     assert _digests(again) == _digests(prepared)
+    # One set of worker processes for the run's three job lists (extra backgrounds, cut-outs,
+    # composites): each start of spawn workers imports numpy, Pillow and the cut-out code anew.
+    assert len(pools) == 1, f"{len(pools)} sets of worker processes started"
     other = tmp_path / "other"
     prepare_dataset(prepare_config(other, shared_dataset, extra_sources, small_composites, seed=1))
     assert _digests(other) != _digests(prepared)

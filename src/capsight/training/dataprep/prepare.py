@@ -31,7 +31,7 @@ from PIL import Image
 from capsight.errors import BadRequest, CapsightError
 from capsight.imaging.decode import decode_image
 from capsight.training.dataprep.composite import CompositeParams
-from capsight.training.dataprep.composite_step import Scene, add_composites, map_jobs, scene_weights
+from capsight.training.dataprep.composite_step import JobPool, Scene, add_composites, scene_weights
 from capsight.training.dataprep.manifest import write_manifest
 from capsight.training.dataprep.render import (
     RenderItem,
@@ -133,11 +133,14 @@ def prepare_dataset(config: PrepareConfig) -> PrepareReport:
     try:
         for photo in shared:
             _place_shared(photo, partial, config.link_mode)
-        extras, missing = _add_extras(partial, config)
-        logger.info("%d extra background photos written (%.1f s)", len(extras), time.monotonic() - started)
-        scenes = _scenes(partial, shared, extras)
-        entries, rejected = add_composites(partial, shared, scenes, config)
-        logger.info("%d composites written (%.1f s)", len(entries), time.monotonic() - started)
+        with JobPool(config.workers) as pool:
+            extras, missing = _add_extras(partial, config, pool)
+            logger.info(
+                "%d extra background photos written (%.1f s)", len(extras), time.monotonic() - started
+            )
+            scenes = _scenes(partial, shared, extras)
+            entries, rejected = add_composites(partial, shared, scenes, config, pool)
+            logger.info("%d composites written (%.1f s)", len(entries), time.monotonic() - started)
         renders = _add_renders(partial, scenes, config)
         counts = write_manifest(
             partial, config=config, shared=shared, extras=extras, composites=entries,
@@ -159,13 +162,15 @@ def prepare_dataset(config: PrepareConfig) -> PrepareReport:
     )
 
 
-def _add_extras(partial: Path, config: PrepareConfig) -> tuple[list[ExtraPhoto], tuple[str, ...]]:
+def _add_extras(
+    partial: Path, config: PrepareConfig, pool: JobPool
+) -> tuple[list[ExtraPhoto], tuple[str, ...]]:
     scan = scan_extra_backgrounds(config.extra_sources if config.extra_backgrounds else ())
     for hint in scan.missing:
         logger.warning("extra background source not installed, continuing without it: %s", hint)
     (partial / "background").mkdir(exist_ok=True)
     jobs = [(p, partial / "background" / p.output_name) for p in scan.photos]
-    failures = map_jobs(_write_extra, jobs, config.workers)
+    failures = pool.map(_write_extra, jobs)
     for failure in filter(None, failures):
         logger.warning("extra background skipped: %s", failure)
     extras = [p for p, failure in zip(scan.photos, failures, strict=True) if failure is None]
