@@ -111,7 +111,10 @@ def test_results_are_409_while_queued_and_cancel_of_a_queued_job_is_immediate(ma
     job_id = post_zip(client, data).json()["id"]
     queued = client.get(f"/v1/jobs/{job_id}/results")
     assert queued.status_code == 409
-    assert queued.json() == {"error": f"Job {job_id} is queued; its results are ready when it has finished."}
+    assert queued.json() == {
+        "error": f"Job {job_id} is queued; its results are ready when it has finished"
+        " (ask with partial=true for the rows so far)."
+    }
     partial = client.get(f"/v1/jobs/{job_id}/results", params={"partial": "true", "format": "jsonl"})
     assert partial.status_code == 200 and partial.text == ""
     assert partial.headers["x-capsight-partial"] == "true"

@@ -270,7 +270,11 @@ async def get_results(
     manager = _manager(request)
     job = await _own_job(manager, job_id, principal)
     if not job.finished and not partial:
-        raise Conflict(f"Job {job_id} is {job.state}; its results are ready when it has finished.")
+        # Named here: a script that did not know of partial=true could only poll until the end.
+        raise Conflict(
+            f"Job {job_id} is {job.state}; its results are ready when it has finished"
+            " (ask with partial=true for the rows so far)."
+        )
     records = await asyncio.to_thread(results_for, job, manager.paths(job.id), manager.shared)
     labels = job.summary.get("labels") or []
     if not labels:
