@@ -66,6 +66,10 @@ MEANINGS: dict[str, str] = {
     "the connection or, on a kept-alive connection, from the first byte of the next request, or the "
     "connection is closed without an answer (a client that connects and sends nothing, or a head a byte "
     "at a time: slowloris). At least 1; the body has its own limits above.",
+    "max_request_head_bytes": "Most bytes of a request's line and headers together (`capsight serve`); "
+    "a longer head gets `431` with a JSON error and the connection is closed, without being kept in memory. "
+    "64 KiB passes any real client (nginx allows 32 KiB, uvicorn's h11 16 KiB); raise it only for huge "
+    "cookies or tokens. Bodies never count: they have their own limits above. At least 1024.",
     "keep_alive_seconds": "An idle kept-alive connection is closed this long after its last answer "
     "(`capsight serve`, uvicorn's `timeout_keep_alive`). Behind a load balancer or proxy that reuses idle "
     "connections, set it longer than the balancer's idle timeout (AWS ALB 60 s, ingress-nginx to its "

@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(300.0, ge=0, allow_inf_nan=False)
     # a request's line and headers must arrive within this (slowloris; capsight.api.protocols)
     request_head_timeout_seconds: float = Field(10.0, ge=1, allow_inf_nan=False)
+    # bytes of a request's line and headers together; past it 431 (capsight.api.head_limit)
+    max_request_head_bytes: int = Field(64 * 1024, ge=1024)
     # an idle connection between requests is closed after this (uvicorn's timeout_keep_alive, whose
     # default it keeps); behind a load balancer, longer than the balancer's idle timeout
     keep_alive_seconds: float = Field(5.0, ge=1, allow_inf_nan=False)

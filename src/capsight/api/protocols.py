@@ -1,4 +1,5 @@
-"""uvicorn's HTTP/1.1 protocols with a deadline for each request's head (request line and headers).
+"""uvicorn's HTTP/1.1 protocols with a deadline and a size cap (capsight.api.head_limit) for each
+request's head (request line and headers).
 
 Why: uvicorn times a connection out only while it idles between requests (``timeout_keep_alive``,
 and that timer stops at the first byte received); a connection that sends nothing after connecting,
@@ -24,8 +25,10 @@ import functools
 import socket
 from typing import Any
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from capsight.api.head_limit import HeadSizeLimit, max_request_head_bytes
 from capsight.settings import Settings
 
 # The setting's default: generous for any real client (a head is a few KB) yet bounded; idle
@@ -177,8 +180,15 @@ class _HeadDeadline:
         super().connection_lost(exc)  # type: ignore[misc]
 
 
-class H11HeadDeadlineProtocol(_HeadDeadline, H11Protocol):  # type: ignore[misc]
-    pass
+class H11HeadDeadlineProtocol(HeadSizeLimit, _HeadDeadline, H11Protocol):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # h11 refuses a head past its own limit (16 KiB) with a plain-text 400: above the cap, the
+        # cap is the limit, and its 431 the answer. (It also bounds a chunk-size line, and still does.)
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=max_request_head_bytes() + 1)
+
+    def _in_head(self) -> bool:
+        return self.conn.their_state is h11.IDLE
 
 
 try:
@@ -187,8 +197,21 @@ except ImportError:  # pragma: no cover - httptools is in uvicorn[standard]
     HTTP_PROTOCOL = f"{__name__}:H11HeadDeadlineProtocol"
 else:
 
-    class HttpToolsHeadDeadlineProtocol(_HeadDeadline, HttpToolsProtocol):  # type: ignore[misc]
-        pass
+    class HttpToolsHeadDeadlineProtocol(HeadSizeLimit, _HeadDeadline, HttpToolsProtocol):  # type: ignore[misc]
+        # httptools reads a head until on_headers_complete, then a body until on_message_complete.
+        _head_open = True
+
+        def _in_head(self) -> bool:
+            return self._head_open
+
+        def on_headers_complete(self) -> None:
+            self._head_open = False
+            self._head_bytes = 0
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._head_open = True
 
     HTTP_PROTOCOL = f"{__name__}:HttpToolsHeadDeadlineProtocol"
 """What ``capsight serve`` gives uvicorn as ``http``: httptools when installed, as uvicorn's "auto"."""
