@@ -33,6 +33,9 @@ LOG_ID_KEY = "capsight.log_id"
 EXTRA_HEADERS_KEY = "capsight.response_headers"
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE"})  # no route of this app reads their body
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that hung up before the answer
+# The status the HTTP server itself answered a request with, after the app had started on it (set by
+# capsight.api.protocols: uvicorn's plain-text 400 for a body it cannot parse, a damaged chunk size).
+SERVER_STATUS_KEY = "capsight.server_status"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/=+\-]{1,128}")  # fullmatch: "$" allows a final "\n"
 
 
@@ -143,12 +146,22 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_context)
         except ClientDisconnect:
-            # The client hung up before its body arrived: nobody is left to answer, and it is not a
-            # server fault, so it is counted as nginx's 499 "client closed request", not as a 500.
-            state["status"] = CLIENT_CLOSED_REQUEST
-            logger.info(
-                "client closed the connection before its request was read (%s)", loggable(scope["path"])
-            )
+            server_status = scope.get(SERVER_STATUS_KEY)
+            if server_status is not None:
+                # The HTTP server answered it (400 Invalid HTTP request received.) and closed the
+                # connection, which is all the app saw: counted as the answer the client got, not
+                # as a client that hung up.
+                state["status"] = server_status
+                logger.info(
+                    "the HTTP server refused the request's body as malformed (%s)", loggable(scope["path"])
+                )
+            else:
+                # The client hung up before its body arrived: nobody is left to answer, and it is not a
+                # server fault, so it is counted as nginx's 499 "client closed request", not as a 500.
+                state["status"] = CLIENT_CLOSED_REQUEST
+                logger.info(
+                    "client closed the connection before its request was read (%s)", loggable(scope["path"])
+                )
         except Exception as exc:
             if state["started"]:
                 raise  # too late for a clean answer: let the server drop the connection

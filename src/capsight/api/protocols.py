@@ -29,6 +29,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from capsight.api.head_limit import HeadSizeLimit, max_request_head_bytes
+from capsight.api.middleware import SERVER_STATUS_KEY
 from capsight.settings import Settings
 
 # The setting's default: generous for any real client (a head is a few KB) yet bounded; idle
@@ -174,6 +175,16 @@ class _HeadDeadline:
             self.loop.call_later(DRAIN_GRACE_S, self._drain_grace_over)
         else:
             super().shutdown()  # type: ignore[misc]
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's plain-text ``400 Invalid HTTP request received.``, then it closes the connection.
+
+        A request whose head was read (a damaged chunk size in its body) is already with the app,
+        which sees only the connection end: it was counted as 499, a client that hung up. The app
+        is told the status the client got; a request whose answer has started keeps its own."""
+        if self.cycle is not None and not self.cycle.response_started:
+            self.cycle.scope[SERVER_STATUS_KEY] = 400
+        super().send_400_response(msg)  # type: ignore[misc]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_deadline()
