@@ -9,6 +9,7 @@ uvicorn's own lines: the command line set up logging at INFO before the app read
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import subprocess
@@ -20,20 +21,27 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 
+from capsight.store.alembic_support import alembic_config
 from servers import free_port
 
 AT_HEAD = "database schema at head"  # logged once the background migration is done (or found none)
 
 
+@functools.cache
+def _head() -> str:
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+
+
 def _migrated(data_dir: Path) -> bool:
-    """Whether the server has migrated the SQLite database of ``data_dir`` (its version written)."""
+    """Whether the server has migrated the SQLite database of ``data_dir`` to the head revision."""
     path = data_dir / "capsight.db"
     if not path.exists():
         return False
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
         try:
-            return db.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+            return db.execute("SELECT version_num FROM alembic_version").fetchall() == [(_head(),)]
         except sqlite3.OperationalError:  # no such table yet, or locked by the migration
             return False
 
