@@ -49,7 +49,8 @@ typecheck: venv-dev
 
 ## Run the whole test suite (lint, types, unit, integration against real servers, browser).
 # Three processes on two cores: with two, the cores sat idle ~20 % of the run while tests waited on
-# servers, Chromium and sockets (vmstat); three ran the suite in 480 s against 539 s, four in 503 s.
+# servers, Chromium and sockets (vmstat); three ran the suite in 480 s against 539 s, four in 503 s
+# (a working tree), and 515 s against 540 s in a fresh clone (2026-11-30).
 test: venv-dev system-deps lint typecheck
 	$(BIN)/pytest -q -n 3 --dist loadfile
 
