@@ -10,9 +10,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -176,3 +177,18 @@ def stopped_output(proc: subprocess.Popen[str]) -> str:
         proc.kill()
         output, _ = proc.communicate()
     return output
+
+
+def raw_answer(url: str, raw: bytes, enough: Callable[[bytes], bool] = lambda received: False) -> bytes:
+    """What the server at ``url`` sends back for ``raw`` written as is on a fresh connection (bytes no
+    HTTP client would send): read until it closes the connection, or until ``enough(received)``."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(raw)
+        received = b""
+        while chunk := sock.recv(4096):
+            received += chunk
+            if enough(received):
+                break
+    return received

@@ -11,11 +11,9 @@ them with no word of them in README (``PROPFIND``, which the parser knows, gets 
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from live_app import serve_process, wait_ready
+from live_app import raw_answer, serve_process, wait_ready
 
 REPO = Path(__file__).resolve().parents[1]
 PLAIN_400 = b"Invalid HTTP request received."
@@ -47,16 +45,8 @@ def _paragraph() -> str:
 
 
 def _answer(url: str, raw: bytes) -> bytes:
-    parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(raw)
-        received = b""
-        while chunk := sock.recv(4096):
-            received += chunk
-            if PLAIN_400 in received or b"\r\n\r\n{" in received:
-                break
-    return received
+    """The answer's head, read until the plain-text 400 or a JSON body begins (keep-alive keeps it open)."""
+    return raw_answer(url, raw, lambda received: PLAIN_400 in received or b"\r\n\r\n{" in received)
 
 
 def test_readme_names_every_request_answered_in_plain_text(colour_model_dir: Path, tmp_path: Path) -> None:

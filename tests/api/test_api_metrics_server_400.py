@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from api.helpers import metric_sample
-from live_app import serve_process, wait_ready
+from live_app import raw_answer, serve_process, wait_ready
 
 PLAIN_400 = b"Invalid HTTP request received."
 REQUESTS = "capsight_http_requests_total"
@@ -26,17 +26,6 @@ DAMAGED = (
     b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n"
     b"4\r\n\xff\xd8\xff\xe0\r\nZZ\r\n"
 )
-
-
-def _send(url: str, raw: bytes) -> bytes:
-    parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(raw)
-        received = b""
-        while chunk := sock.recv(4096):
-            received += chunk
-    return received
 
 
 def _classify_counts(url: str) -> dict[str, float]:
@@ -59,7 +48,7 @@ def _classify_counts(url: str) -> dict[str, float]:
 def test_a_damaged_chunked_body_is_counted_as_the_400_it_got(colour_model_dir: Path, tmp_path: Path) -> None:
     with serve_process(colour_model_dir, tmp_path) as server:
         wait_ready(server.url)
-        answer = _send(server.url, DAMAGED)
+        answer = raw_answer(server.url, DAMAGED)
         counts = _classify_counts(server.url)
     assert answer.startswith(b"HTTP/1.1 400 ") and answer.endswith(PLAIN_400), answer[:300]
     assert counts == {"400": 1}
