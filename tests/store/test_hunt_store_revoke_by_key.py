@@ -31,6 +31,7 @@ def test_revoking_by_the_key_itself(db: Database, capsys: pytest.CaptureFixture[
 
 
 def test_an_unknown_key_is_named_by_its_id_only(db: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    KeyStore(db).create_key("another")  # the database the server uses is there; this key is not in it
     assert main(["keys", "revoke", "cs_0123456789ab_thesecretpart"]) == 2
     err = capsys.readouterr().err
     assert "0123456789ab" in err and "thesecretpart" not in err

@@ -41,6 +41,7 @@ def test_a_pasted_key_is_revoked_and_its_secret_never_printed(
 def test_an_unknown_pasted_key_is_named_by_its_id_only(
     db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    KeyStore(db).create_key("another")  # the database the server uses is there; this key is not in it
     assert main(["keys", "revoke", "Bearer cs_0123456789ab_thesecretpart"]) == 2
     err = capsys.readouterr().err
     assert "0123456789ab" in err and "thesecretpart" not in err

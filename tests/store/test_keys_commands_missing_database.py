@@ -35,6 +35,7 @@ def test_keys_list_without_a_database_says_where_it_looked_and_creates_nothing(
     [line] = captured.err.splitlines()
     assert line.startswith("capsight: error: No database at ")
     assert str(empty_data_dir.resolve() / "capsight.db") in line and "CAPSIGHT_DATA_DIR" in line
+    assert "thesecretpart" not in line
     assert not (empty_data_dir / "capsight.db").exists()
 
 
@@ -67,4 +68,22 @@ def test_db_purge_without_a_database_says_where_it_looked_and_creates_nothing(
     [line] = captured.err.splitlines()
     assert line.startswith("capsight: error: No request log at ")
     assert str(empty_data_dir.resolve() / "capsight.db") in line and "CAPSIGHT_DATA_DIR" in line
+    assert "thesecretpart" not in line
+    assert not (empty_data_dir / "capsight.db").exists()
+
+
+@pytest.mark.parametrize("key", ["0123456789ab", "cs_0123456789ab_thesecretpart"])
+def test_keys_revoke_without_a_database_says_where_it_looked_and_creates_nothing(
+    empty_data_dir: Path, capsys: pytest.CaptureFixture[str], key: str
+) -> None:
+    """`capsight keys revoke ID` for a leaked key, from another working directory, made an empty
+    database there and said "no API key with id ..." (exit 2): read as a mistyped id, while the
+    server's database kept the key active."""
+    assert main(["keys", "revoke", key]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith("capsight: error: No database at ")
+    assert str(empty_data_dir.resolve() / "capsight.db") in line and "CAPSIGHT_DATA_DIR" in line
+    assert "thesecretpart" not in line
     assert not (empty_data_dir / "capsight.db").exists()

@@ -210,10 +210,16 @@ def keys_list(args: argparse.Namespace) -> int:
 
 
 def keys_revoke(args: argparse.Namespace) -> int:
+    from capsight.settings import Settings
     from capsight.store.keys import KeyStore
+    from capsight.store.status import missing_sqlite_file
 
+    url = Settings().resolved_database_url()
+    missing = missing_sqlite_file(url)
+    if missing is not None:  # "no API key with id" read as a typo, while the server's key stayed active
+        raise BadRequest(f"No database at {missing}: {WHERE_THE_SERVER_RUNS}.")
     started = datetime.now(UTC)
-    with _database() as db:
+    with _database(url) as db:
         info = KeyStore(db).revoke_key(args.key_id)
     at = info.revoked_at
     if at is not None and (at if at.tzinfo else at.replace(tzinfo=UTC)) < started:
