@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from capsight.api.app import create_app
 from capsight.api.runtime import ServingRuntime
 from capsight.inference import OnnxClassifier
 from capsight.store.recorder import DatabaseRecorder
-from servers import PostgresServer, start_postgres, start_redis
+from servers import PostgresServer, S3Server, start_postgres, start_redis
 
 CONCURRENCY = 8
 
@@ -198,3 +199,47 @@ def test_a_frozen_postgres_gets_503_not_a_hung_request(
         headers={"Authorization": f"Bearer {cold}"},
     )
     assert again.status_code == 200  # thawed: the same key works again
+
+
+@pytest.mark.postgres
+@pytest.mark.s3
+@pytest.mark.slow
+def test_an_image_logged_while_postgres_is_down_is_503_to_retry_not_404(
+    make_client: AppFactory, s3_server: S3Server, s3_credentials: dict[str, str]
+) -> None:
+    """README, "What happens when a backend fails": admin reads answer 503 with Retry-After while
+    PostgreSQL is down. An image classified then waits in the replica's spool with its record (the
+    bucket gets it at the replay), and `GET /v1/images/{sha256}` answered 404 "No stored image": a
+    client fetching it gave up on an image the log would hold once the database was back."""
+    bucket = s3_server.create_bucket()
+    with start_postgres() as server:
+        client = make_client(
+            store=True,
+            database_url=server.url(),
+            storage_url=f"s3://{bucket}/images",
+            s3_endpoint_url=s3_server.endpoint_url,
+        )
+        recorder = runtime_of(client).services.recorder
+        assert isinstance(recorder, DatabaseRecorder)
+        recorder.config = dataclasses.replace(recorder.config, retry_initial_s=0.2, retry_max_s=0.2)
+        before, during = unique_png("opened"), unique_png("closed")
+        assert _post(client, before).status_code == 200
+        assert recorder.flush(30), recorder.stats()
+
+        server.stop("fast")
+        assert _post(client, during).status_code == 200
+        deadline = time.monotonic() + 20
+        while not recorder.stats().spooled:
+            assert time.monotonic() < deadline, recorder.stats()
+            time.sleep(0.05)
+        waiting = client.get(f"/v1/images/{hashlib.sha256(during).hexdigest()}")
+        stored = client.get(f"/v1/images/{hashlib.sha256(before).hexdigest()}")
+
+        server.start()
+        assert recorder.flush(30), recorder.stats()
+        replayed = client.get(f"/v1/images/{hashlib.sha256(during).hexdigest()}")
+
+    assert waiting.status_code == 503, waiting.text
+    assert "retry-after" in waiting.headers and "error" in waiting.json()
+    assert stored.status_code == 200 and stored.content == before  # the bucket still answers what it has
+    assert replayed.status_code == 200 and replayed.content == during

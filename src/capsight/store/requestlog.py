@@ -175,14 +175,35 @@ class RequestLog:
             return int(session.scalar(select(func.count()).select_from(ClassificationRow)) or 0)
 
     def get_image(self, sha256: str) -> bytes | None:
-        """The stored image with this hash; None if unknown or not a sha256; 503 if the store is down."""
+        """The stored image with this hash; None if unknown or not a sha256; 503 if the store is down,
+        or if the image is not there while the database is down (it may be waiting in a spool)."""
         if self.blobs is None or not is_sha256(sha256):
             return None
         try:
-            return self.blobs.get(sha256)
+            data = self.blobs.get(sha256)
         except Exception as exc:
             logger.warning("image store read failed: %s", loggable(str(exc), LOGGED_ERROR_CHARS))
             raise ServiceUnavailable("Image store unavailable.") from exc
+        if data is None:
+            self._database_answers()
+        return data
+
+    def _database_answers(self) -> None:
+        """503 while the database is down. Why: an image classified during a database outage waits
+        in its replica's spool with its record and reaches the store at the replay, so a 404 told a
+        client that an image the log would hold within seconds of the database's return never
+        would (the outage's other admin reads are 503 to retry, as the README says)."""
+        load_sqlalchemy()
+        from sqlalchemy import text
+
+        try:
+            with self.db.session() as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:
+            logger.warning("request log query failed: %s", first_line(exc))
+            raise ServiceUnavailable(
+                "Request log database unavailable: an image logged meanwhile is stored once it is back."
+            ) from exc
 
     def purge_older_than(self, days: float, *, chunk: int = 500) -> PurgeResult:
         """Delete requests, classifications and (no longer referenced) images older than ``days``."""
