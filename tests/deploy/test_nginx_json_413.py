@@ -1,0 +1,56 @@
+"""deploy/nginx/nginx.conf: a body over nginx's own limit is refused in the api's error format.
+
+Through the compose stack's nginx, an upload over 17 MiB got nginx's HTML page
+(``<title>413 Request Entity Too Large</title>``, ``Content-Type: text/html``), while the api answers
+every error as JSON ``{"error": ...}``: a client parsing the error got a JSON decode failure instead.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from test_nginx import running_proxy
+
+
+class _Ok(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_proxy(tmp_path_factory.mktemp("nginx413"), _Ok) as url:
+        yield url
+
+
+@pytest.mark.parametrize(
+    ("path", "size"),
+    [
+        ("/v1/classify", 17 * 1024 * 1024 + 1),
+        ("/classify", 17 * 1024 * 1024 + 1),
+        ("/v1/classify/batch", 65 * 1024 * 1024 + 1),
+    ],
+)
+def test_a_body_over_nginx_limit_gets_a_json_413(proxy: str, path: str, size: int) -> None:
+    request = urllib.request.Request(
+        proxy + path, data=b"x" * size, headers={"Content-Type": "application/octet-stream"}, method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=20)
+    error = caught.value
+    assert error.code == 413
+    assert error.headers.get_content_type() == "application/json"
+    body = json.loads(error.read())
+    assert list(body) == ["error"] and isinstance(body["error"], str) and body["error"]
