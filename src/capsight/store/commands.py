@@ -121,13 +121,18 @@ def keys_create(args: argparse.Namespace) -> int:
 
     url = Settings().resolved_database_url()
     new_file = missing_sqlite_file(url)  # keys may be made before the first start: said, not refused
+    replaced = args.replaces.strip() if args.replaces else None
     with _database(url) as db:
-        key_id, plaintext = KeyStore(db).create_key(args.name, args.scope, args.rate, replaces=args.replaces)
+        store = KeyStore(db)
+        key_id, plaintext = store.create_key(args.name, args.scope, args.rate, replaces=args.replaces)
+        # A revoked key is replaced after a leak; "revoke that one" sent the operator after it again.
+        revoked = replaced is not None and any(k.id == replaced and not k.active for k in store.list_keys())
     print(f"id:    {key_id}")
     print(f"key:   {plaintext}")
     print("Store the key now: only its hash is kept, it cannot be shown again.")
-    if args.replaces:
-        print(f"This key replaces {args.replaces.strip()}, as the same client; revoke that one once unused.")
+    if replaced is not None:
+        then = "that one is already revoked." if revoked else "revoke that one once unused."
+        print(f"This key replaces {replaced}, as the same client; {then}")
     if new_file is not None:
         print(
             f"capsight: note: there was no database at {new_file}, so this made a new one there; a server "
