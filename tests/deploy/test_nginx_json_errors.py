@@ -1,4 +1,5 @@
-"""deploy/nginx/nginx.conf: a body over nginx's own limit is refused in the api's error format.
+"""deploy/nginx/nginx.conf: the errors nginx answers itself (a body over its limit, no replica
+answering) come in the api's error format.
 
 Through the compose stack's nginx, an upload over 17 MiB got nginx's HTML page
 (``<title>413 Request Entity Too Large</title>``, ``Content-Type: text/html``), while the api answers
@@ -51,6 +52,34 @@ def test_a_body_over_nginx_limit_gets_a_json_413(proxy: str, path: str, size: in
         urllib.request.urlopen(request, timeout=20)
     error = caught.value
     assert error.code == 413
+    assert error.headers.get_content_type() == "application/json"
+    body = json.loads(error.read())
+    assert list(body) == ["error"] and isinstance(body["error"], str) and body["error"]
+
+
+class _HangUp(http.server.BaseHTTPRequestHandler):
+    """An api replica that dies mid-request: the connection closes with no answer."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.close_connection = True
+        self.connection.shutdown(2)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_no_answer_from_the_api_gets_a_json_502(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """nginx's own 502 (every replica it tried closed or refused the connection: a rolling
+    restart, a crash) was its HTML page, which a client parsing the api's JSON errors cannot read."""
+    with running_proxy(tmp_path_factory.mktemp("nginx502"), _HangUp) as url:
+        request = urllib.request.Request(
+            url + "/v1/classify", data=b"x" * 10, headers={"Content-Type": "application/octet-stream"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=20)
+    error = caught.value
+    assert error.code == 502
     assert error.headers.get_content_type() == "application/json"
     body = json.loads(error.read())
     assert list(body) == ["error"] and isinstance(body["error"], str) and body["error"]
