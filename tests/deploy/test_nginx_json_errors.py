@@ -83,3 +83,14 @@ def test_no_answer_from_the_api_gets_a_json_502(tmp_path_factory: pytest.TempPat
     assert error.headers.get_content_type() == "application/json"
     body = json.loads(error.read())
     assert list(body) == ["error"] and isinstance(body["error"], str) and body["error"]
+
+
+def test_metrics_refused_by_nginx_as_the_api_refuses_an_unknown_path(proxy: str) -> None:
+    """nginx keeps /metrics off the public port with a 404; it was its HTML page, where the api's
+    own 404 for a path it does not serve is JSON ``{"error": "Not Found"}``."""
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(proxy + "/metrics", timeout=10)
+    error = caught.value
+    assert error.code == 404
+    assert error.headers.get_content_type() == "application/json"
+    assert json.loads(error.read()) == {"error": "Not Found"}
