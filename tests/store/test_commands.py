@@ -70,6 +70,7 @@ def test_keys_create_list_revoke(data_dir: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_keys_errors(data_dir: Path) -> None:
+    assert run("keys", "create", "--name", "another") == 0  # the server's database is there
     with pytest.raises(NotFound):
         run("keys", "revoke", "nope")
     with pytest.raises(BadRequest):
@@ -81,6 +82,8 @@ def test_keys_errors(data_dir: Path) -> None:
 def test_errors_become_exit_code_2_through_the_real_cli(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert main(["keys", "create", "--name", "another"]) == 0  # the server's database is there
+    capsys.readouterr()
     assert main(["keys", "revoke", "does-not-exist"]) == 2
     assert "no API key with id" in capsys.readouterr().err
 
