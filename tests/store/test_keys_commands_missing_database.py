@@ -10,6 +10,7 @@ stderr that it made a new one and where, since a server elsewhere would refuse t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,18 +26,23 @@ def empty_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return data_dir
 
 
+def _refused_where_it_looked(captured: Any, data_dir: Path, says: str) -> None:
+    """One error line naming the database it looked for and the setting (never a key's secret), on
+    stderr only, and no database left behind."""
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith(f"capsight: error: {says}")
+    assert str(data_dir.resolve() / "capsight.db") in line and "CAPSIGHT_DATA_DIR" in line
+    assert "thesecretpart" not in line
+    assert not (data_dir / "capsight.db").exists()
+
+
 @pytest.mark.parametrize("argv", [["keys", "list"], ["keys", "list", "--json", "--active"]])
 def test_keys_list_without_a_database_says_where_it_looked_and_creates_nothing(
     empty_data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
     assert main(argv) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    [line] = captured.err.splitlines()
-    assert line.startswith("capsight: error: No database at ")
-    assert str(empty_data_dir.resolve() / "capsight.db") in line and "CAPSIGHT_DATA_DIR" in line
-    assert "thesecretpart" not in line
-    assert not (empty_data_dir / "capsight.db").exists()
+    _refused_where_it_looked(capsys.readouterr(), empty_data_dir, "No database at ")
 
 
 def test_keys_create_names_the_new_database_it_made(
@@ -63,13 +69,7 @@ def test_db_purge_without_a_database_says_where_it_looked_and_creates_nothing(
     """`capsight db purge --older-than-days 30` from another working directory said "purged 0
     requests, ..." and exit 0, while the server's log kept every row; it left a new database behind."""
     assert main(["db", "purge", "--older-than-days", "30"]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    [line] = captured.err.splitlines()
-    assert line.startswith("capsight: error: No request log at ")
-    assert str(empty_data_dir.resolve() / "capsight.db") in line and "CAPSIGHT_DATA_DIR" in line
-    assert "thesecretpart" not in line
-    assert not (empty_data_dir / "capsight.db").exists()
+    _refused_where_it_looked(capsys.readouterr(), empty_data_dir, "No request log at ")
 
 
 @pytest.mark.parametrize("key", ["0123456789ab", "cs_0123456789ab_thesecretpart"])
@@ -80,10 +80,4 @@ def test_keys_revoke_without_a_database_says_where_it_looked_and_creates_nothing
     database there and said "no API key with id ..." (exit 2): read as a mistyped id, while the
     server's database kept the key active."""
     assert main(["keys", "revoke", key]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    [line] = captured.err.splitlines()
-    assert line.startswith("capsight: error: No database at ")
-    assert str(empty_data_dir.resolve() / "capsight.db") in line and "CAPSIGHT_DATA_DIR" in line
-    assert "thesecretpart" not in line
-    assert not (empty_data_dir / "capsight.db").exists()
+    _refused_where_it_looked(capsys.readouterr(), empty_data_dir, "No database at ")
