@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import time
 from collections.abc import Iterator
 
 import pytest
 
+from capsight.store import redis_support
 from capsight.store.cache import LRUCache
 from capsight.store.ratelimit import InProcessRateLimiter
 from capsight.store.redis_cache import RedisCache
@@ -212,16 +212,42 @@ def test_sync_close_from_a_worker_thread_closes_on_the_running_loop(redis_server
     gc.collect()
 
 
-def test_breaker_backs_off_between_probes() -> None:
+class _Clock:
+    """``time`` as RedisBreaker reads it, moved by the test: real sleeps of 0.12 s against a 0.2 s
+    pause failed once in CI when a loaded machine overslept the gap."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_breaker_backs_off_between_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = _Clock()
+    monkeypatch.setattr(redis_support, "time", clock)
     breaker = RedisBreaker("x", retry_s=0.1, max_retry_s=0.4)
     assert breaker.available()
     breaker.failed(ConnectionError("down"))
     assert not breaker.available()
-    time.sleep(0.12)
+    clock.now += 0.12
     assert breaker.available()  # time for one probe
+    assert not breaker.available()  # one probe per pause
     breaker.failed(ConnectionError("still down"))  # backoff doubles to 0.2
-    time.sleep(0.12)
+    clock.now += 0.12
     assert not breaker.available()
+    clock.now += 0.09
+    assert breaker.available()
+    breaker.failed(ConnectionError("still down"))  # 0.4, the most
+    clock.now += 0.39
+    assert not breaker.available()
+    clock.now += 0.02
+    assert breaker.available()
+    breaker.failed(ConnectionError("still down"))  # stays 0.4
+    clock.now += 0.39
+    assert not breaker.available()
+    clock.now += 0.02
+    assert breaker.available()
     breaker.succeeded()
     assert breaker.available() and not breaker.down
 
