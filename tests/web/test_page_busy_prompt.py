@@ -35,6 +35,10 @@ def test_the_prompt_is_not_drawn_under_classifying(browser: Any, live_server: Li
         # The zone keeps its size: nothing below it jumps while the photo is on its way.
         assert page.eval_on_selector("#drop-zone", "z => z.getBoundingClientRect().height") == zone_before
 
+        for _ in range(500):  # the route's callback runs on a later Playwright call: a loaded machine
+            if held:  # once reached the line below before it had (IndexError in CI)
+                break
+            page.wait_for_timeout(20)
         held[0].fulfill(status=400, content_type="application/json", body=json.dumps({"error": "Bad photo."}))
         page.wait_for_selector("#error:not([hidden])")
         assert page.is_visible("#drop-prompt")
